@@ -1,0 +1,58 @@
+//===- DitcDialect.td - the ditc dialect -------------------*- tablegen -*-===//
+//
+// The graph-level dialect every stage of ditc works on.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_DIALECT_TD
+#define DITC_DIALECT_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/IR/EnumAttr.td"
+
+def Ditc_Dialect : Dialect {
+  let name = "ditc";
+  let cppNamespace = "::mlir::ditc";
+  let summary = "Tensor-level graph dialect for DiT and LLM inference";
+  let description = [{
+    The `ditc` dialect holds inference graphs imported from ONNX. Values are
+    statically shaped ranked tensors. Besides the elementwise, reduction and
+    data-movement ops that exporters write, it keeps the semantic ops that the
+    profiler, the chunk search and the parallel planner reason about:
+    `ditc.linear`, `ditc.attention`, `ditc.layer_norm`, `ditc.rms_norm`,
+    `ditc.gelu`, `ditc.silu` and `ditc.rope`.
+
+    Weights are not stored in the IR: `ditc.weight` names an initializer and
+    where its bytes live (file and offset), so importing, profiling and
+    planning never read a weight byte.
+
+    ```mlir
+    func.func @main(%x: tensor<2x16x64xf32>) -> tensor<2x16x64xf32> {
+      %w = ditc.weight "proj.weight" {file = "model.onnx", offset = 1024 : i64} : tensor<64x64xf32>
+      %y = ditc.linear %x, %w : (tensor<2x16x64xf32>, tensor<64x64xf32>) -> tensor<2x16x64xf32>
+      return %y : tensor<2x16x64xf32>
+    }
+    ```
+  }];
+  let hasConstantMaterializer = 1;
+  let useDefaultAttributePrinterParser = 1;
+}
+
+class Ditc_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Ditc_Dialect, mnemonic, traits>;
+
+def Ditc_GeluApproximation : I32EnumAttr<"GeluApproximation",
+    "how GELU is computed", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"tanh", 1>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_GeluApproximationAttr : EnumAttr<Ditc_Dialect, Ditc_GeluApproximation,
+                                          "gelu_approximation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+#endif // DITC_DIALECT_TD

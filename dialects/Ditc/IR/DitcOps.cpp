@@ -1,0 +1,482 @@
+//===- DitcOps.cpp - ditc operations: verifiers, folders, canonicalisers --===//
+
+#include "dialects/Ditc/IR/DitcOps.h"
+#include "dialects/Ditc/IR/DitcShapes.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
+#include "llvm/ADT/STLExtras.h"
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+static ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// Emits `why` on `op` when `expected` failed, or a mismatch when the result
+/// shape differs from the rule's.
+static LogicalResult checkResult(Operation *op, FailureOr<Shape> expected,
+                                 const std::string &why, Value result) {
+  if (failed(expected))
+    return op->emitOpError(why);
+  if (shapeOf(result) != ArrayRef<int64_t>(*expected))
+    return op->emitOpError("result shape ")
+           << shapeStr(shapeOf(result)) << " should be "
+           << shapeStr(*expected);
+  return success();
+}
+
+LogicalResult mlir::OpTrait::ditc::verifyBroadcasting(Operation *op) {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : op->getOperands())
+    shapes.push_back(shapeOf(v));
+  std::string why;
+  return checkResult(op, broadcastShapes(shapes, why), why, op->getResult(0));
+}
+
+//===----------------------------------------------------------------------===//
+// Sources
+//===----------------------------------------------------------------------===//
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+LogicalResult WeightOp::verify() {
+  if (getOffset() < 0)
+    return emitOpError("negative offset");
+  if (getName().empty())
+    return emitOpError("weight needs a name");
+  if (!numElements(getType().getShape()))
+    return emitOpError("weight shape is too large");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+/// Whether `attr` is a splat of `value` (integers or floats).
+static bool isSplatOf(Attribute attr, double value) {
+  auto dense = dyn_cast_or_null<DenseElementsAttr>(attr);
+  if (!dense || !dense.isSplat())
+    return false;
+  Type et = dense.getElementType();
+  if (isa<FloatType>(et))
+    return dense.getSplatValue<APFloat>().convertToDouble() == value;
+  if (et.isInteger(1))
+    return false;
+  if (isa<IntegerType>(et))
+    return dense.getSplatValue<APInt>().getSExtValue() == (int64_t)value;
+  return false;
+}
+
+/// x op c -> x when c is the identity and broadcasting adds nothing.
+static OpFoldResult foldIdentity(Value lhs, Value rhs, Attribute lhsAttr,
+                                 Attribute rhsAttr, Type resultType,
+                                 double identity, bool commutative) {
+  if (isSplatOf(rhsAttr, identity) && lhs.getType() == resultType)
+    return lhs;
+  if (commutative && isSplatOf(lhsAttr, identity) &&
+      rhs.getType() == resultType)
+    return rhs;
+  return {};
+}
+
+OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
+  return foldIdentity(getLhs(), getRhs(), adaptor.getLhs(), adaptor.getRhs(),
+                      getType(), 0.0, true);
+}
+
+OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
+  return foldIdentity(getLhs(), getRhs(), adaptor.getLhs(), adaptor.getRhs(),
+                      getType(), 1.0, true);
+}
+
+OpFoldResult CastOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalisation
+//===----------------------------------------------------------------------===//
+
+template <typename ReduceT>
+static LogicalResult verifyReduce(ReduceT op) {
+  std::string why;
+  return checkResult(op, reduceShape(shapeOf(op.getInput()), op.getAxes(),
+                                     op.getKeepDims(), why),
+                     why, op.getResult());
+}
+LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMeanOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
+
+LogicalResult SoftmaxOp::verify() {
+  if (getAxis() < 0 || getAxis() >= getType().getRank())
+    return emitOpError("axis ") << getAxis() << " out of range";
+  return success();
+}
+
+/// Checks the common shape of the trailing-axis norms.
+static LogicalResult verifyTrailingNorm(Operation *op, Value input,
+                                        int64_t axis, ValueRange params) {
+  auto type = cast<RankedTensorType>(input.getType());
+  if (axis < 0 || axis >= type.getRank())
+    return op->emitOpError("axis ") << axis << " out of range";
+  if (op->getResult(0).getType() != type)
+    return op->emitOpError("result type must equal the input type");
+  ArrayRef<int64_t> normalized = type.getShape().drop_front(axis);
+  for (Value p : params) {
+    auto pt = cast<RankedTensorType>(p.getType());
+    if (pt.getElementType() != type.getElementType())
+      return op->emitOpError("scale and bias must have the input's element type");
+    if (!broadcastsTo(pt.getShape(), normalized))
+      return op->emitOpError("parameter shape ")
+             << shapeStr(pt.getShape())
+             << " does not broadcast to the normalised shape "
+             << shapeStr(normalized);
+  }
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  SmallVector<Value> params;
+  if (getScale())
+    params.push_back(getScale());
+  if (getBias())
+    params.push_back(getBias());
+  return verifyTrailingNorm(*this, getInput(), getAxis(), params);
+}
+
+LogicalResult RmsNormOp::verify() {
+  SmallVector<Value> params;
+  if (getScale())
+    params.push_back(getScale());
+  return verifyTrailingNorm(*this, getInput(), getAxis(), params);
+}
+
+LogicalResult GroupNormOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  if (in.size() < 2)
+    return emitOpError("input needs rank >= 2 (N, C, ...)");
+  if (getNumGroups() < 1 || in[1] % getNumGroups())
+    return emitOpError("channel count ")
+           << in[1] << " is not a multiple of num_groups " << getNumGroups();
+  for (Value p : {getScale(), getBias()})
+    if (shapeOf(p) != ArrayRef<int64_t>{in[1]})
+      return emitOpError("scale and bias must have shape [C] = [")
+             << in[1] << "]";
+  if (getType() != getInput().getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkSameElementType(Operation *op) {
+  Type et = cast<RankedTensorType>(op->getResult(0).getType()).getElementType();
+  for (Value v : op->getOperands())
+    if (cast<RankedTensorType>(v.getType()).getElementType() != et)
+      return op->emitOpError("operands and result must share an element type");
+  return success();
+}
+
+LogicalResult MatmulOp::verify() {
+  if (failed(checkSameElementType(*this)))
+    return failure();
+  std::string why;
+  return checkResult(*this, matmulShape(shapeOf(getLhs()), shapeOf(getRhs()), why),
+                     why, getResult());
+}
+
+LogicalResult LinearOp::verify() {
+  if (failed(checkSameElementType(*this)))
+    return failure();
+  std::string why;
+  FailureOr<Shape> s = linearShape(shapeOf(getInput()), shapeOf(getWeight()),
+                                   getTransposeWeight(), why);
+  if (failed(checkResult(*this, s, why, getResult())))
+    return failure();
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{s->back()})
+    return emitOpError("bias shape ")
+           << shapeStr(shapeOf(getBias())) << " should be " << s->back();
+  return success();
+}
+
+LogicalResult EinsumOp::verify() {
+  SmallVector<int64_t> ranks;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : getInputs()) {
+    shapes.push_back(shapeOf(v));
+    ranks.push_back(shapes.back().size());
+  }
+  std::string why;
+  FailureOr<EinsumSpec> spec = parseEinsum(getEquation(), ranks, why);
+  if (failed(spec))
+    return emitOpError(why);
+  return checkResult(*this, einsumShape(*spec, shapes, why), why, getResult());
+}
+
+LogicalResult ConvOp::verify() {
+  if (failed(checkSameElementType(*this)))
+    return failure();
+  std::string why;
+  FailureOr<Shape> s =
+      convShape(shapeOf(getInput()), shapeOf(getWeight()), getStrides(),
+                getPads(), getDilations(), getGroup(), why);
+  if (failed(checkResult(*this, s, why, getResult())))
+    return failure();
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{(*s)[1]})
+    return emitOpError("bias must have one entry per output channel");
+  return success();
+}
+
+LogicalResult AttentionOp::verify() {
+  Type et = getType().getElementType();
+  for (Value v : {getQuery(), getKey(), getValue()})
+    if (cast<RankedTensorType>(v.getType()).getElementType() != et)
+      return emitOpError("query, key, value and result must share an element type");
+  std::optional<ArrayRef<int64_t>> mask;
+  if (getMask()) {
+    mask = shapeOf(getMask());
+    Type mt = cast<RankedTensorType>(getMask().getType()).getElementType();
+    if (!mt.isInteger(1) && mt != et)
+      return emitOpError("mask must be boolean or of the query's element type");
+  }
+  if (getScale() && getScale()->isZero())
+    return emitOpError("scale must be non-zero");
+  std::string why;
+  return checkResult(*this,
+                     attentionShape(shapeOf(getQuery()), shapeOf(getKey()),
+                                    shapeOf(getValue()), mask, why),
+                     why, getResult());
+}
+
+double AttentionOp::getEffectiveScale() {
+  if (std::optional<APFloat> s = getScale())
+    return s->convertToDouble();
+  return 1.0 / std::sqrt((double)shapeOf(getQuery()).back());
+}
+
+LogicalResult RopeOp::verify() {
+  ArrayRef<int64_t> x = shapeOf(getInput());
+  if (x.size() != 4)
+    return emitOpError("input must be [B, H, S, D], got ") << shapeStr(x);
+  for (Value t : {getCos(), getSin()}) {
+    ArrayRef<int64_t> c = shapeOf(t);
+    if (c.size() != 3 || (c[0] != 1 && c[0] != x[0]) || c[1] != x[2] ||
+        2 * c[2] > x[3] || c[2] < 1)
+      return emitOpError("cos/sin must be [B or 1, S, R] with 2R <= D, got ")
+             << shapeStr(c) << " for input " << shapeStr(x);
+  }
+  if (shapeOf(getCos()) != shapeOf(getSin()))
+    return emitOpError("cos and sin shapes differ");
+  if (getType() != getInput().getType() ||
+      cast<RankedTensorType>(getCos().getType()).getElementType() !=
+          getType().getElementType())
+    return emitOpError("element types must match and result type must equal "
+                       "the input type");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+static LogicalResult checkSameElement(Operation *op, Value in, Value out) {
+  if (cast<RankedTensorType>(in.getType()).getElementType() !=
+      cast<RankedTensorType>(out.getType()).getElementType())
+    return op->emitOpError("input and result element types differ");
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  if (failed(checkSameElement(*this, getInput(), getResult())))
+    return failure();
+  if (numElements(shapeOf(getInput())) != numElements(shapeOf(getResult())))
+    return emitOpError("cannot reshape ")
+           << shapeStr(shapeOf(getInput())) << " to "
+           << shapeStr(shapeOf(getResult()));
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    return dense.reshape(getType());
+  return {};
+}
+
+namespace {
+/// reshape(reshape(x)) -> reshape(x).
+struct ComposeReshapes : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!inner)
+      return failure();
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), inner.getInput());
+    return success();
+  }
+};
+
+/// transpose(transpose(x, p1), p2) -> transpose(x, p1[p2[i]]).
+struct ComposeTransposes : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<TransposeOp>();
+    if (!inner)
+      return failure();
+    SmallVector<int64_t> perm;
+    for (int64_t p : op.getPermutation())
+      perm.push_back(inner.getPermutation()[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, op.getType(), inner.getInput(),
+                                             perm);
+    return success();
+  }
+};
+} // namespace
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<ComposeReshapes>(context);
+}
+
+LogicalResult TransposeOp::verify() {
+  if (failed(checkSameElement(*this, getInput(), getResult())))
+    return failure();
+  std::string why;
+  return checkResult(*this,
+                     transposeShape(shapeOf(getInput()), getPermutation(), why),
+                     why, getResult());
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  if (llvm::equal(getPermutation(),
+                  llvm::seq<int64_t>(0, getPermutation().size())))
+    return getInput();
+  // Moving the axes of a splat or of unit dimensions only is a reshape of
+  // a constant.
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    if (dense.isSplat())
+      return dense.reshape(getType());
+  return {};
+}
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<ComposeTransposes>(context);
+}
+
+LogicalResult ConcatOp::verify() {
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value v : getInputs()) {
+    if (failed(checkSameElement(*this, v, getResult())))
+      return failure();
+    shapes.push_back(shapeOf(v));
+  }
+  std::string why;
+  return checkResult(*this, concatShape(shapes, getAxis(), why), why,
+                     getResult());
+}
+
+LogicalResult SplitOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput());
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= (int64_t)in.size())
+    return emitOpError("axis ") << axis << " out of range";
+  if (getResults().empty())
+    return emitOpError("needs at least one result");
+  int64_t total = 0;
+  for (Value r : getResults()) {
+    if (failed(checkSameElement(*this, getInput(), r)))
+      return failure();
+    ArrayRef<int64_t> s = shapeOf(r);
+    if (s.size() != in.size())
+      return emitOpError("results must have the input's rank");
+    for (size_t i = 0; i < in.size(); ++i)
+      if ((int64_t)i != axis && s[i] != in[i])
+        return emitOpError("results differ from the input off the split axis");
+    total += s[axis];
+  }
+  if (total != in[axis])
+    return emitOpError("pieces add up to ")
+           << total << " along axis " << axis << ", input has " << in[axis];
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  if (failed(checkSameElement(*this, getInput(), getResult())))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
+  if (getOffsets().size() != in.size() || getSteps().size() != in.size() ||
+      out.size() != in.size())
+    return emitOpError("offsets, steps and result must match the input rank");
+  for (size_t i = 0; i < in.size(); ++i) {
+    int64_t o = getOffsets()[i], s = getSteps()[i], n = out[i];
+    if (s == 0)
+      return emitOpError("zero step on axis ") << i;
+    if (n == 0)
+      continue;
+    int64_t last = o + (n - 1) * s;
+    if (o < 0 || o >= in[i] || last < 0 || last >= in[i])
+      return emitOpError("window leaves the input on axis ") << i;
+  }
+  return success();
+}
+
+OpFoldResult SliceOp::fold(FoldAdaptor) {
+  if (getInput().getType() == getType() &&
+      llvm::all_of(getOffsets(), [](int64_t o) { return o == 0; }) &&
+      llvm::all_of(getSteps(), [](int64_t s) { return s == 1; }))
+    return getInput();
+  return {};
+}
+
+LogicalResult GatherOp::verify() {
+  if (failed(checkSameElement(*this, getData(), getResult())))
+    return failure();
+  std::string why;
+  return checkResult(*this,
+                     gatherShape(shapeOf(getData()), shapeOf(getIndices()),
+                                 getAxis(), why),
+                     why, getResult());
+}
+
+LogicalResult BroadcastOp::verify() {
+  if (failed(checkSameElement(*this, getInput(), getResult())))
+    return failure();
+  if (!broadcastsTo(shapeOf(getInput()), shapeOf(getResult())))
+    return emitOpError("cannot broadcast ")
+           << shapeStr(shapeOf(getInput())) << " to "
+           << shapeStr(shapeOf(getResult()));
+  return success();
+}
+
+OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto dense = dyn_cast_or_null<DenseElementsAttr>(adaptor.getInput()))
+    if (dense.isSplat())
+      return DenseElementsAttr::get(getType(), dense.getSplatValue<Attribute>());
+  return {};
+}
+
+LogicalResult TriluOp::verify() {
+  if (getType().getRank() < 2)
+    return emitOpError("input needs rank >= 2");
+  return success();
+}
+
+#define GET_OP_CLASSES
+#include "dialects/Ditc/IR/DitcOps.cpp.inc"

@@ -1,0 +1,36 @@
+//===- DitcOps.h - ditc operations ------------------------------*- C++ -*-===//
+
+#ifndef DITC_DIALECTS_DITC_IR_DITCOPS_H
+#define DITC_DIALECTS_DITC_IR_DITCOPS_H
+
+#include "dialects/Ditc/IR/DitcDialect.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/Ditc/IR/DitcEnums.h.inc"
+
+namespace mlir::OpTrait::ditc {
+/// All operands broadcast (numpy rules) to exactly the result's shape.
+LogicalResult verifyBroadcasting(Operation *op);
+
+template <typename ConcreteType>
+class Broadcasting : public TraitBase<ConcreteType, Broadcasting> {
+public:
+  static LogicalResult verifyTrait(Operation *op) {
+    return verifyBroadcasting(op);
+  }
+};
+} // namespace mlir::OpTrait::ditc
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/Ditc/IR/DitcAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/Ditc/IR/DitcOps.h.inc"
+
+#endif // DITC_DIALECTS_DITC_IR_DITCOPS_H

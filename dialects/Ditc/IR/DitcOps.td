@@ -1,0 +1,580 @@
+//===- DitcOps.td - ditc operations ------------------------*- tablegen -*-===//
+//
+// Operations of the ditc dialect. Every op works on statically shaped ranked
+// tensors; result types are written out and checked by the verifiers, which
+// share their shape rules with the ONNX importer (DitcShapes.h).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_OPS_TD
+#define DITC_OPS_TD
+
+include "dialects/Ditc/IR/DitcDialect.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+
+def Ditc_Tensor : RankedTensorOf<[AnyType]>;
+def Ditc_BoolTensor : RankedTensorOf<[I1]>;
+def Ditc_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Ditc_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+
+// Operands and result broadcast numpy-style to the result shape.
+def Ditc_Broadcasting : NativeOpTrait<"ditc::Broadcasting">;
+
+//===----------------------------------------------------------------------===//
+// Sources: constants and weights
+//===----------------------------------------------------------------------===//
+
+def Ditc_ConstantOp : Ditc_Op<"constant", [ConstantLike, Pure,
+    AllTypesMatch<["value", "result"]>]> {
+  let summary = "a small constant tensor held in the IR";
+  let description = [{
+    A constant whose elements live in the IR. The importer uses it for
+    scalars, shape tensors and everything it folds; large tensors are
+    `ditc.weight` references instead.
+
+    ```mlir
+    %c = ditc.constant dense<[2, 4]> : tensor<2xi64>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+}
+
+def Ditc_WeightOp : Ditc_Op<"weight", [Pure]> {
+  let summary = "a reference to a weight tensor stored outside the IR";
+  let description = [{
+    Names an ONNX initializer and records where its raw little-endian bytes
+    live: `file` is relative to the model's folder (the model file itself for
+    embedded initializers) and `offset` is the byte offset in it. The IR never
+    holds the bytes; `ditc compile` streams them into per-rank shards.
+
+    ```mlir
+    %w = ditc.weight "blocks.0.attn.to_q.weight" {file = "model.onnx.data", offset = 0 : i64} : tensor<1152x1152xf32>
+    ```
+  }];
+  let arguments = (ins StrAttr:$name, StrAttr:$file, I64Attr:$offset);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$name attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class Ditc_BinaryOp<string mnemonic, string desc, list<Trait> traits = []>
+    : Ditc_Op<mnemonic, !listconcat(traits, [Pure, Ditc_Broadcasting])> {
+  let summary = "elementwise " # desc # " with numpy broadcasting";
+  let description = [{
+    Applies the operation elementwise after broadcasting both operands to the
+    result shape (numpy rules: shapes are aligned on the right and dimensions
+    of size 1 stretch).
+
+    ```mlir
+    %z = ditc.}] # mnemonic # [{ %x, %y : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$lhs, Ditc_Tensor:$rhs);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+class Ditc_ArithOp<string mnemonic, string desc, list<Trait> traits = []>
+    : Ditc_BinaryOp<mnemonic, desc,
+                    !listconcat(traits, [AllElementTypesMatch<["lhs", "rhs", "result"]>])>;
+
+def Ditc_AddOp : Ditc_ArithOp<"add", "addition", [Commutative]> {
+  let hasFolder = 1;
+}
+def Ditc_SubOp : Ditc_ArithOp<"sub", "subtraction">;
+def Ditc_MulOp : Ditc_ArithOp<"mul", "multiplication", [Commutative]> {
+  let hasFolder = 1;
+}
+def Ditc_DivOp : Ditc_ArithOp<"div", "division">;
+def Ditc_PowOp : Ditc_ArithOp<"pow", "power">;
+def Ditc_MaxOp : Ditc_ArithOp<"max", "maximum", [Commutative]>;
+def Ditc_MinOp : Ditc_ArithOp<"min", "minimum", [Commutative]>;
+def Ditc_AndOp : Ditc_BinaryOp<"and", "logical and",
+    [Commutative, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let arguments = (ins Ditc_BoolTensor:$lhs, Ditc_BoolTensor:$rhs);
+  let results = (outs Ditc_BoolTensor:$result);
+}
+
+class Ditc_CompareOp<string mnemonic, string desc>
+    : Ditc_BinaryOp<mnemonic, desc, [AllElementTypesMatch<["lhs", "rhs"]>]> {
+  let results = (outs Ditc_BoolTensor:$result);
+}
+def Ditc_EqualOp : Ditc_CompareOp<"equal", "comparison for equality">;
+def Ditc_GreaterOp : Ditc_CompareOp<"greater", "greater-than comparison">;
+def Ditc_LessOp : Ditc_CompareOp<"less", "less-than comparison">;
+
+def Ditc_WhereOp : Ditc_Op<"where", [Pure, Ditc_Broadcasting,
+    AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = "elementwise select with numpy broadcasting";
+  let description = [{
+    `result = cond ? lhs : rhs`, all three operands broadcast to the result.
+
+    ```mlir
+    %r = ditc.where %c, %a, %b : (tensor<4x4xi1>, tensor<f32>, tensor<4x4xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_BoolTensor:$cond, Ditc_Tensor:$lhs, Ditc_Tensor:$rhs);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$cond `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
+class Ditc_UnaryOp<string mnemonic, string desc, Type type = Ditc_Tensor,
+                   list<Trait> traits = []>
+    : Ditc_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {
+  let summary = "elementwise " # desc;
+  let description = [{
+    Applies }] # desc # [{ to every element; the result has the operand's type.
+
+    ```mlir
+    %y = ditc.}] # mnemonic # [{ %x : tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins type:$input);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def Ditc_NegOp : Ditc_UnaryOp<"neg", "negation">;
+def Ditc_NotOp : Ditc_UnaryOp<"not", "logical negation", Ditc_BoolTensor>;
+def Ditc_SqrtOp : Ditc_UnaryOp<"sqrt", "the square root", Ditc_FloatTensor>;
+def Ditc_ReciprocalOp : Ditc_UnaryOp<"reciprocal", "1/x", Ditc_FloatTensor>;
+def Ditc_ExpOp : Ditc_UnaryOp<"exp", "the exponential", Ditc_FloatTensor>;
+def Ditc_ErfOp : Ditc_UnaryOp<"erf", "the error function", Ditc_FloatTensor>;
+def Ditc_CosOp : Ditc_UnaryOp<"cos", "the cosine", Ditc_FloatTensor>;
+def Ditc_SinOp : Ditc_UnaryOp<"sin", "the sine", Ditc_FloatTensor>;
+def Ditc_TanhOp : Ditc_UnaryOp<"tanh", "the hyperbolic tangent", Ditc_FloatTensor>;
+def Ditc_SigmoidOp : Ditc_UnaryOp<"sigmoid", "the logistic sigmoid 1/(1+exp(-x))",
+                                  Ditc_FloatTensor>;
+def Ditc_ReluOp : Ditc_UnaryOp<"relu", "max(x, 0)">;
+def Ditc_SiluOp : Ditc_UnaryOp<"silu", "SiLU (swish), x * sigmoid(x)", Ditc_FloatTensor>;
+
+def Ditc_GeluOp : Ditc_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+  let summary = "elementwise GELU";
+  let description = [{
+    `x * Phi(x)` with the exact error-function form (`none`) or the tanh
+    approximation (`tanh`) that many DiT feed-forward layers use.
+
+    ```mlir
+    %y = ditc.gelu %x approximate = <tanh> : tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input,
+                   DefaultValuedAttr<Ditc_GeluApproximationAttr,
+                                     "GeluApproximation::none">:$approximate);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat =
+      "$input (`approximate` `=` $approximate^)? attr-dict `:` type($result)";
+}
+
+def Ditc_IsNanOp : Ditc_Op<"is_nan", [Pure, SameOperandsAndResultShape]> {
+  let summary = "elementwise test for NaN";
+  let description = [{
+    ```mlir
+    %m = ditc.is_nan %x : (tensor<4xf32>) -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input);
+  let results = (outs Ditc_BoolTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_CastOp : Ditc_Op<"cast", [Pure, SameOperandsAndResultShape]> {
+  let summary = "elementwise conversion to another element type";
+  let description = [{
+    Converts each element to the result's element type (floats to integers
+    truncate toward zero; anything to `i1` tests for non-zero).
+
+    ```mlir
+    %y = ditc.cast %x : (tensor<4xi64>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Reductions and normalisation
+//===----------------------------------------------------------------------===//
+
+class Ditc_ReduceOp<string mnemonic, string desc>
+    : Ditc_Op<mnemonic, [Pure]> {
+  let summary = desc # " over the given axes";
+  let description = [{
+    Reduces over `axes` (sorted, non-negative, unique). With `keep_dims` the
+    reduced axes stay with size 1.
+
+    ```mlir
+    %m = ditc.}] # mnemonic # [{ %x {axes = array<i64: 2>, keep_dims = true} : (tensor<2x4x8xf32>) -> tensor<2x4x1xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, DenseI64ArrayAttr:$axes,
+                   DefaultValuedAttr<BoolAttr, "true">:$keep_dims);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def Ditc_ReduceSumOp : Ditc_ReduceOp<"reduce_sum", "sum">;
+def Ditc_ReduceMeanOp : Ditc_ReduceOp<"reduce_mean", "arithmetic mean">;
+def Ditc_ReduceMaxOp : Ditc_ReduceOp<"reduce_max", "maximum">;
+
+def Ditc_SoftmaxOp : Ditc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+  let summary = "softmax along one axis";
+  let description = [{
+    `exp(x - max) / sum(exp(x - max))` along `axis` (non-negative).
+
+    ```mlir
+    %p = ditc.softmax %s {axis = 3 : i64} : tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ditc_LayerNormOp : Ditc_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "layer normalisation over the trailing axes";
+  let description = [{
+    Normalises over the axes `[axis, rank)`: `(x - mean) / sqrt(var + epsilon)`,
+    then multiplies by `scale` and adds `bias` when given (both shaped like the
+    normalised trailing dimensions, or broadcastable to them).
+
+    ```mlir
+    %y = ditc.layer_norm %x scale %g bias %b {axis = 2 : i64, epsilon = 1.0e-06 : f64}
+        : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Optional<Ditc_FloatTensor>:$scale,
+                   Optional<Ditc_FloatTensor>:$bias, I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ditc_RmsNormOp : Ditc_Op<"rms_norm", [Pure]> {
+  let summary = "root-mean-square normalisation over the trailing axes";
+  let description = [{
+    `x / sqrt(mean(x^2 over [axis, rank)) + epsilon) * scale`, the norm of
+    Llama, SD3's and Flux's query/key norms.
+
+    ```mlir
+    %y = ditc.rms_norm %x scale %g {axis = 2 : i64, epsilon = 1.0e-06 : f64}
+        : (tensor<1x16x32xf32>, tensor<32xf32>) -> tensor<1x16x32xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Optional<Ditc_FloatTensor>:$scale,
+                   I64Attr:$axis, F64Attr:$epsilon);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ditc_GroupNormOp : Ditc_Op<"group_norm", [Pure]> {
+  let summary = "group normalisation of an NC... tensor";
+  let description = [{
+    Splits the channels (axis 1) into `num_groups` groups, normalises each
+    group over its channels and all spatial positions, then applies the
+    per-channel `scale` and `bias` (shape `[C]`).
+
+    ```mlir
+    %y = ditc.group_norm %x, %g, %b {num_groups = 2 : i64, epsilon = 1.0e-05 : f64}
+        : (tensor<1x4x8x8xf32>, tensor<4xf32>, tensor<4xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$scale,
+                   Ditc_FloatTensor:$bias, I64Attr:$num_groups, F64Attr:$epsilon);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale `,` $bias attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+def Ditc_MatmulOp : Ditc_Op<"matmul", [Pure]> {
+  let summary = "batched matrix product with broadcast batch dimensions";
+  let description = [{
+    `[..., M, K] x [..., K, N] -> [..., M, N]`; both operands have rank 2 or
+    more and their batch dimensions broadcast (the importer turns ONNX's
+    vector operands into matrices).
+
+    ```mlir
+    %c = ditc.matmul %a, %b : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$lhs, Ditc_Tensor:$rhs);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_LinearOp : Ditc_Op<"linear", [Pure]> {
+  let summary = "a fully connected layer: x W (+ b)";
+  let description = [{
+    `input [..., K]` times `weight` plus an optional `bias [N]`. The weight is
+    `[K, N]`, or `[N, K]` (PyTorch's layout) when `transpose_weight` is set.
+    Tensor parallelism splits `weight` by columns or rows.
+
+    ```mlir
+    %y = ditc.linear %x, %w bias %b {transpose_weight}
+        : (tensor<2x16x64xf32>, tensor<256x64xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$weight,
+                   Optional<Ditc_FloatTensor>:$bias, UnitAttr:$transpose_weight);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ditc_EinsumOp : Ditc_Op<"einsum", [Pure]> {
+  let summary = "Einstein summation";
+  let description = [{
+    Explicit-output Einstein summation over one or more operands, e.g.
+    `"bhqd,bhkd->bhqk"`. The importer expands implicit outputs and ellipses.
+
+    ```mlir
+    %c = ditc.einsum %a, %b {equation = "ij,jk->ik"} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<2x4xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Ditc_Tensor>:$inputs, StrAttr:$equation);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_ConvOp : Ditc_Op<"conv", [Pure]> {
+  let summary = "N-d convolution over an NC... input";
+  let description = [{
+    Input `[N, C, d...]`, weight `[M, C/group, k...]`, optional bias `[M]`.
+    `pads` holds the begin pads of every spatial axis, then the end pads.
+    Patch embeddings of DiT models are convolutions with stride = kernel.
+
+    ```mlir
+    %y = ditc.conv %x, %w bias %b {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>,
+                                   dilations = array<i64: 1, 1>, group = 1 : i64}
+        : (tensor<2x4x8x8xf32>, tensor<16x4x2x2xf32>, tensor<16xf32>) -> tensor<2x16x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$weight,
+                   Optional<Ditc_FloatTensor>:$bias, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   I64Attr:$group);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
+  let summary = "scaled dot-product attention with grouped K/V heads";
+  let description = [{
+    `softmax(scale * Q K^T + mask) V` per batch and head, with
+    `query [B, H, Sq, D]`, `key [B, Hkv, Sk, D]`, `value [B, Hkv, Sk, Dv]` and
+    result `[B, H, Sq, Dv]`. `H` must be a multiple of `Hkv` (grouped-query
+    attention: query head `h` reads K/V head `h / (H / Hkv)`). `scale`
+    defaults to `1/sqrt(D)`. The optional `mask` broadcasts to
+    `[B, H, Sq, Sk]`: boolean (true = attend) or additive. `causal` masks key
+    positions after the query position (aligned at the end when `Sk > Sq`).
+    Sequence parallelism (Ulysses, Ring) is planned around this op.
+
+    ```mlir
+    %o = ditc.attention %q, %k, %v {causal, scale = 0.125 : f64}
+        : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
+                   Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
+                   OptionalAttr<F64Attr>:$scale, UnitAttr:$causal);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The scale applied to Q K^T: the attribute, or 1/sqrt(head dim).
+    double getEffectiveScale();
+  }];
+}
+
+def Ditc_RopeOp : Ditc_Op<"rope", [Pure]> {
+  let summary = "rotary position embedding";
+  let description = [{
+    Rotates pairs of features of `input [B, H, S, D]` by position-dependent
+    angles: `cos` and `sin` are `[B or 1, S, R]` with `2R <= D`; the first
+    `2R` features rotate and the rest pass through. Pairs are `(i, i + R)`
+    (rotate-half, Llama) or adjacent `(2i, 2i + 1)` when `interleaved`
+    (Flux, GPT-J).
+
+    ```mlir
+    %y = ditc.rope %x, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<1x16x4xf32>, tensor<1x16x4xf32>) -> tensor<1x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$cos,
+                   Ditc_FloatTensor:$sin, UnitAttr:$interleaved);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $cos `,` $sin attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Ditc_ReshapeOp : Ditc_Op<"reshape", [Pure]> {
+  let summary = "reinterpret a tensor with another shape";
+  let description = [{
+    Same elements in row-major order, new static shape (the result type).
+
+    ```mlir
+    %y = ditc.reshape %x : (tensor<2x16x64xf32>) -> tensor<2x16x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Ditc_TransposeOp : Ditc_Op<"transpose", [Pure]> {
+  let summary = "permute the axes of a tensor";
+  let description = [{
+    Result axis `i` is input axis `permutation[i]`.
+
+    ```mlir
+    %y = ditc.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+}
+
+def Ditc_ConcatOp : Ditc_Op<"concat", [Pure]> {
+  let summary = "join tensors along one axis";
+  let description = [{
+    ```mlir
+    %y = ditc.concat %a, %b {axis = 1 : i64} : (tensor<2x16x8xf32>, tensor<2x4x8xf32>) -> tensor<2x20x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Ditc_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_SplitOp : Ditc_Op<"split", [Pure]> {
+  let summary = "split a tensor along one axis into consecutive pieces";
+  let description = [{
+    The result types give the size of each piece along `axis`.
+
+    ```mlir
+    %a, %b = ditc.split %x {axis = 2 : i64} : (tensor<2x16x12xf32>) -> (tensor<2x16x4xf32>, tensor<2x16x8xf32>)
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis);
+  let results = (outs Variadic<Ditc_Tensor>:$results);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_SliceOp : Ditc_Op<"slice", [Pure]> {
+  let summary = "a strided window of a tensor";
+  let description = [{
+    Result element `i` (per axis `a`) is input element
+    `offsets[a] + i * steps[a]`; the result type gives the sizes. Steps are
+    non-zero and may be negative.
+
+    ```mlir
+    %y = ditc.slice %x {offsets = array<i64: 0, 4>, steps = array<i64: 1, 2>} : (tensor<2x16xf32>) -> tensor<2x6xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, DenseI64ArrayAttr:$offsets,
+                   DenseI64ArrayAttr:$steps);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Ditc_GatherOp : Ditc_Op<"gather", [Pure]> {
+  let summary = "take entries along one axis by index";
+  let description = [{
+    ONNX `Gather`: the result shape is `data.shape[:axis] + indices.shape +
+    data.shape[axis+1:]`; negative indices count from the end. Embedding
+    look-ups are gathers on axis 0.
+
+    ```mlir
+    %e = ditc.gather %table, %ids {axis = 0 : i64} : (tensor<128x32xf32>, tensor<1x16xi64>) -> tensor<1x16x32xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$data, Ditc_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_BroadcastOp : Ditc_Op<"broadcast", [Pure]> {
+  let summary = "broadcast a tensor to a larger shape";
+  let description = [{
+    Numpy broadcasting of `input` to the result shape (ONNX `Expand`).
+
+    ```mlir
+    %y = ditc.broadcast %x : (tensor<1x16xf32>) -> tensor<4x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Ditc_TriluOp : Ditc_Op<"trilu", [Pure, SameOperandsAndResultType]> {
+  let summary = "keep the upper or lower triangle of the last two axes";
+  let description = [{
+    With `upper`, keeps elements with `col - row >= k` and zeroes the rest;
+    otherwise keeps `col - row <= k`.
+
+    ```mlir
+    %y = ditc.trilu %x {k = 1 : i64, upper = true} : tensor<16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$k, BoolAttr:$upper);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+#endif // DITC_OPS_TD

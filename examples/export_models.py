@@ -1,0 +1,884 @@
+#!/usr/bin/env python3
+"""Export tiny real-architecture models to ONNX fixtures for ditc tests.
+
+Builds tiny-config instances of real diffusers / transformers classes (random
+weights, fixed seed, fp32, static shapes, no hub downloads) and exports each
+through both PyTorch ONNX exporters:
+
+  * TorchScript exporter: torch.onnx.export(..., dynamo=False, opset_version=17)
+  * dynamo exporter:      torch.onnx.export(..., dynamo=True,  opset_version=18)
+
+For every model x exporter it writes <out>/<model>_<exporter>/ with
+model.onnx (weights inline, no external data), inputs.npz, outputs.npz
+(PyTorch eager outputs) and meta.json (including the ORT-vs-torch relative L2
+error and the number of scaled-dot-product attentions in one forward).
+
+It can also export full-size benchmark graphs (TorchScript exporter, opset 17,
+weights in one external `model.onnx.data` file) with --full-size; those are
+never meant to be committed.
+
+Usage:
+  /opt/ditc-export-venv/bin/python examples/export_models.py --out test/fixtures
+  /opt/ditc-export-venv/bin/python examples/export_models.py --out test/fixtures --only dit,llama
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size pixart --out /tmp/ditc-full/pixart
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+SEED = 0
+MODELS = ("dit", "pixart", "sd3", "flux", "llama")
+EXPORTERS = {"torchscript": 17, "dynamo": 18}
+FULL_SIZE = ("pixart", "sd3", "dit-block")
+
+
+# ----------------------------------------------------------------------------
+# helpers
+# ----------------------------------------------------------------------------
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+class SDPACounter(contextlib.AbstractContextManager):
+    """Counts torch.nn.functional.scaled_dot_product_attention calls."""
+
+    def __init__(self):
+        self.count = 0
+        self._orig = None
+
+    def __enter__(self):
+        torch = _torch()
+        self._orig = torch.nn.functional.scaled_dot_product_attention
+        orig = self._orig
+
+        def counting(*args, **kwargs):
+            self.count += 1
+            return orig(*args, **kwargs)
+
+        torch.nn.functional.scaled_dot_product_attention = counting
+        return self
+
+    def __exit__(self, *exc):
+        _torch().nn.functional.scaled_dot_product_attention = self._orig
+        return False
+
+
+def perturb_constant_params(module, std=0.02):
+    """Give constant-initialised parameters (zeros/ones: norms, biases,
+    zero-init projections) a little random jitter so every weight matters."""
+    torch = _torch()
+    with torch.no_grad():
+        for p in module.parameters():
+            if p.numel() > 0 and bool((p == p.reshape(-1)[0]).all()):
+                p.add_(torch.randn_like(p) * std)
+
+
+class ReturnFirst(_torch().nn.Module):
+    """Wraps a model so forward takes plain tensors and returns one tensor."""
+
+    def __init__(self, model, arg_names, fixed_kwargs=None):
+        super().__init__()
+        self.model = model
+        self.arg_names = list(arg_names)
+        self.fixed_kwargs = dict(fixed_kwargs or {})
+
+    def forward(self, *args):
+        kwargs = dict(zip(self.arg_names, args))
+        kwargs.update(self.fixed_kwargs)
+        out = self.model(**kwargs)
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        elif hasattr(out, "logits"):
+            out = out.logits
+        elif hasattr(out, "sample"):
+            out = out.sample
+        return out
+
+
+# Named explicit wrappers keep the exported input names readable for the
+# dynamo exporter (it names graph inputs after the forward() parameters).
+
+
+class DiTWrapper(_torch().nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, hidden_states, timestep, class_labels):
+        return self.model(hidden_states, timestep=timestep, class_labels=class_labels, return_dict=False)[0]
+
+
+class PixArtWrapper(_torch().nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, hidden_states, encoder_hidden_states, timestep):
+        return self.model(
+            hidden_states,
+            encoder_hidden_states=encoder_hidden_states,
+            timestep=timestep,
+            added_cond_kwargs={"resolution": None, "aspect_ratio": None},
+            return_dict=False,
+        )[0]
+
+
+class SD3Wrapper(_torch().nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, hidden_states, encoder_hidden_states, pooled_projections, timestep):
+        return self.model(
+            hidden_states,
+            encoder_hidden_states=encoder_hidden_states,
+            pooled_projections=pooled_projections,
+            timestep=timestep,
+            return_dict=False,
+        )[0]
+
+
+class FluxWrapper(_torch().nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, hidden_states, encoder_hidden_states, pooled_projections, timestep, img_ids, txt_ids):
+        return self.model(
+            hidden_states,
+            encoder_hidden_states=encoder_hidden_states,
+            pooled_projections=pooled_projections,
+            timestep=timestep,
+            img_ids=img_ids,
+            txt_ids=txt_ids,
+            return_dict=False,
+        )[0]
+
+
+class LlamaWrapper(_torch().nn.Module):
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        # transformers passes enable_gqa=True to SDPA when it can; the
+        # TorchScript exporter's SDPA symbolic rejects enable_gqa, so for that
+        # exporter we take transformers' other path: repeat_kv (expand +
+        # reshape of K/V heads) before a plain SDPA. Same math.
+        self.gqa_in_sdpa = True
+
+    def forward(self, input_ids):
+        # Without a mask or cache, transformers checks position_ids for packed
+        # sequences (torch.diff + cumsum -> data-dependent mask; aten::diff has
+        # no TorchScript ONNX symbolic). Our single unpacked sequence makes that
+        # check return None in eager mode anyway (the path generate()'s prefill
+        # takes), so make it do the same while tracing: plain causal attention.
+        from transformers import masking_utils
+
+        from transformers.integrations import sdpa_attention
+
+        orig = masking_utils.find_packed_sequence_indices
+        orig_gqa = sdpa_attention.use_gqa_in_sdpa
+        masking_utils.find_packed_sequence_indices = lambda position_ids: None
+        if not self.gqa_in_sdpa:
+            sdpa_attention.use_gqa_in_sdpa = lambda *a, **k: False
+        try:
+            return self.model(input_ids=input_ids, use_cache=False, return_dict=False)[0]
+        finally:
+            masking_utils.find_packed_sequence_indices = orig
+            sdpa_attention.use_gqa_in_sdpa = orig_gqa
+
+
+class DiTBlockWrapper(_torch().nn.Module):
+    def __init__(self, block):
+        super().__init__()
+        self.block = block
+
+    def forward(self, hidden_states, timestep, class_labels):
+        return self.block(hidden_states, timestep=timestep, class_labels=class_labels)
+
+
+# ----------------------------------------------------------------------------
+# tiny model specs
+# ----------------------------------------------------------------------------
+
+
+def _rng():
+    return np.random.default_rng(SEED)
+
+
+def build_dit():
+    torch = _torch()
+    from diffusers import DiTTransformer2DModel
+
+    cfg = dict(
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=4,
+        out_channels=8,  # learn_sigma, as in DiT-XL/2
+        num_layers=2,
+        sample_size=8,
+        patch_size=2,
+        num_embeds_ada_norm=1000,  # number of classes
+        norm_type="ada_norm_zero",
+    )
+    torch.manual_seed(SEED)
+    model = DiTTransformer2DModel(**cfg)
+    rng = _rng()
+    inputs = {
+        "hidden_states": rng.standard_normal((2, 4, 8, 8)).astype(np.float32),
+        "timestep": rng.integers(0, 1000, (2,)).astype(np.int64),
+        "class_labels": rng.integers(0, cfg["num_embeds_ada_norm"], (2,)).astype(np.int64),
+    }
+    return dict(
+        wrapper=DiTWrapper(model),
+        inputs=inputs,
+        output_names=["sample"],
+        layers=cfg["num_layers"],
+        attention_per_layer=1,
+        library="diffusers",
+        cls="DiTTransformer2DModel",
+        config=cfg,
+    )
+
+
+def build_pixart():
+    torch = _torch()
+    from diffusers import PixArtTransformer2DModel
+
+    cfg = dict(
+        num_attention_heads=2,
+        attention_head_dim=8,
+        in_channels=4,
+        out_channels=8,
+        num_layers=2,
+        cross_attention_dim=16,  # == inner dim (caption projection output)
+        sample_size=8,
+        patch_size=2,
+        norm_type="ada_norm_single",
+        caption_channels=32,
+        use_additional_conditions=False,
+    )
+    torch.manual_seed(SEED)
+    model = PixArtTransformer2DModel(**cfg)
+    rng = _rng()
+    inputs = {
+        "hidden_states": rng.standard_normal((2, 4, 8, 8)).astype(np.float32),
+        "encoder_hidden_states": rng.standard_normal((2, 8, 32)).astype(np.float32),
+        "timestep": rng.integers(0, 1000, (2,)).astype(np.int64),
+    }
+    return dict(
+        wrapper=PixArtWrapper(model),
+        inputs=inputs,
+        output_names=["sample"],
+        layers=cfg["num_layers"],
+        attention_per_layer=2,
+        library="diffusers",
+        cls="PixArtTransformer2DModel",
+        config=cfg,
+    )
+
+
+def build_sd3():
+    torch = _torch()
+    from diffusers import SD3Transformer2DModel
+
+    cfg = dict(
+        sample_size=8,
+        patch_size=2,
+        in_channels=4,
+        num_layers=2,
+        attention_head_dim=8,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        caption_projection_dim=16,  # == inner dim
+        pooled_projection_dim=32,
+        out_channels=4,
+        pos_embed_max_size=8,
+    )
+    torch.manual_seed(SEED)
+    model = SD3Transformer2DModel(**cfg)
+    rng = _rng()
+    inputs = {
+        "hidden_states": rng.standard_normal((2, 4, 8, 8)).astype(np.float32),
+        "encoder_hidden_states": rng.standard_normal((2, 8, 32)).astype(np.float32),
+        "pooled_projections": rng.standard_normal((2, 32)).astype(np.float32),
+        # flow-matching timesteps are float in [0, 1000)
+        "timestep": rng.uniform(0, 1000, (2,)).astype(np.float32),
+    }
+    return dict(
+        wrapper=SD3Wrapper(model),
+        inputs=inputs,
+        output_names=["sample"],
+        layers=cfg["num_layers"],
+        attention_per_layer=1,
+        library="diffusers",
+        cls="SD3Transformer2DModel",
+        config=cfg,
+    )
+
+
+def build_flux():
+    torch = _torch()
+    from diffusers import FluxTransformer2DModel
+
+    cfg = dict(
+        patch_size=1,
+        in_channels=16,
+        num_layers=1,
+        num_single_layers=1,
+        attention_head_dim=16,
+        num_attention_heads=2,
+        joint_attention_dim=32,
+        pooled_projection_dim=32,
+        guidance_embeds=False,
+        axes_dims_rope=(4, 6, 6),  # sums to attention_head_dim
+    )
+    torch.manual_seed(SEED)
+    model = FluxTransformer2DModel(**cfg)
+    rng = _rng()
+    h = w = 4
+    txt = 8
+    img_ids = np.zeros((h, w, 3), dtype=np.float32)
+    img_ids[..., 1] = np.arange(h)[:, None]
+    img_ids[..., 2] = np.arange(w)[None, :]
+    inputs = {
+        "hidden_states": rng.standard_normal((1, h * w, 16)).astype(np.float32),
+        "encoder_hidden_states": rng.standard_normal((1, txt, 32)).astype(np.float32),
+        "pooled_projections": rng.standard_normal((1, 32)).astype(np.float32),
+        # Flux pipelines pass t/1000 in [0, 1]; the model scales by 1000.
+        "timestep": rng.uniform(0, 1, (1,)).astype(np.float32),
+        "img_ids": img_ids.reshape(h * w, 3),
+        "txt_ids": np.zeros((txt, 3), dtype=np.float32),
+    }
+    return dict(
+        wrapper=FluxWrapper(model),
+        inputs=inputs,
+        output_names=["sample"],
+        layers=cfg["num_layers"] + cfg["num_single_layers"],
+        attention_per_layer=1,
+        library="diffusers",
+        cls="FluxTransformer2DModel",
+        config={**cfg, "axes_dims_rope": list(cfg["axes_dims_rope"])},
+    )
+
+
+def build_llama():
+    torch = _torch()
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    cfg = dict(
+        vocab_size=128,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=64,
+        use_cache=False,
+        tie_word_embeddings=False,
+    )
+    config = LlamaConfig(**cfg)
+    config._attn_implementation = "sdpa"
+    torch.manual_seed(SEED)
+    model = LlamaForCausalLM(config)
+    rng = _rng()
+    inputs = {"input_ids": rng.integers(0, cfg["vocab_size"], (1, 16)).astype(np.int64)}
+    return dict(
+        wrapper=LlamaWrapper(model),
+        inputs=inputs,
+        output_names=["logits"],
+        layers=cfg["num_hidden_layers"],
+        attention_per_layer=1,
+        library="transformers",
+        cls="LlamaForCausalLM",
+        config={**cfg, "attn_implementation": "sdpa"},
+    )
+
+
+BUILDERS = {
+    "dit": build_dit,
+    "pixart": build_pixart,
+    "sd3": build_sd3,
+    "flux": build_flux,
+    "llama": build_llama,
+}
+
+
+# ----------------------------------------------------------------------------
+# export
+# ----------------------------------------------------------------------------
+
+
+_RMS_NORM_REGISTERED = False
+
+
+def register_rms_norm_symbolic(opset=17):
+    """The TorchScript exporter has no symbolic for aten::rms_norm below
+    opset 23 (diffusers uses torch.nn.RMSNorm for Flux's q/k norms). Register
+    one that spells it out with primitive ONNX ops:
+        y = x * 1/sqrt(mean(x*x, last dims) + eps) [* weight]"""
+    global _RMS_NORM_REGISTERED
+    if _RMS_NORM_REGISTERED:
+        return
+    torch = _torch()
+    from torch.onnx import symbolic_helper as sh
+
+    def rms_norm(g, input, normalized_shape, weight, eps):
+        shape = sh._get_const(normalized_shape, "is", "normalized_shape")
+        eps_v = None if sh._is_none(eps) else sh._get_const(eps, "f", "eps")
+        if eps_v is None:
+            eps_v = float(torch.finfo(torch.float32).eps)
+        axes = list(range(-len(shape), 0))
+        sq = g.op("Mul", input, input)
+        ms = g.op("ReduceMean", sq, axes_i=axes, keepdims_i=1)
+        eps_c = g.op("Constant", value_t=torch.tensor(eps_v, dtype=torch.float32))
+        denom = g.op("Sqrt", g.op("Add", ms, eps_c))
+        out = g.op("Div", input, denom)
+        if not sh._is_none(weight):
+            out = g.op("Mul", out, weight)
+        return out
+
+    torch.onnx.register_custom_op_symbolic("aten::rms_norm", rms_norm, opset)
+    _RMS_NORM_REGISTERED = True
+
+
+def export_onnx(wrapper, args, input_names, output_names, path, exporter, opset):
+    """Export; returns the loaded onnx.ModelProto with all weights inline."""
+    torch = _torch()
+    import onnx
+
+    tmpdir = tempfile.mkdtemp(prefix="ditc-export-")
+    try:
+        tmp = os.path.join(tmpdir, "model.onnx")
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if exporter == "torchscript":
+                register_rms_norm_symbolic(opset)
+                torch.onnx.export(
+                    wrapper,
+                    args,
+                    tmp,
+                    dynamo=False,
+                    opset_version=opset,
+                    input_names=input_names,
+                    output_names=output_names,
+                    do_constant_folding=True,
+                )
+            else:
+                torch.onnx.export(
+                    wrapper,
+                    args,
+                    tmp,
+                    dynamo=True,
+                    opset_version=opset,
+                    input_names=input_names,
+                    output_names=output_names,
+                    external_data=False,
+                    optimize=True,
+                )
+        model = onnx.load(tmp, load_external_data=True)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    # Always store weights inline in the fixture.
+    onnx.save(model, path, save_as_external_data=False)
+    return onnx.load(path)
+
+
+def rel_l2(a, b):
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    denom = np.linalg.norm(b)
+    return float(np.linalg.norm(a - b) / (denom if denom > 0 else 1.0))
+
+
+def opset_of(model):
+    for imp in model.opset_import:
+        if imp.domain in ("", "ai.onnx"):
+            return int(imp.version)
+    return None
+
+
+def export_fixture(name, exporter, out_root, versions):
+    torch = _torch()
+    import onnx
+    import onnxruntime as ort
+
+    opset = EXPORTERS[exporter]
+    spec = BUILDERS[name]()
+    wrapper = spec["wrapper"].eval()
+    if exporter == "torchscript" and hasattr(wrapper, "gqa_in_sdpa"):
+        wrapper.gqa_in_sdpa = False
+    perturb_constant_params(wrapper)
+    input_names = list(spec["inputs"].keys())
+    args = tuple(torch.from_numpy(spec["inputs"][k]) for k in input_names)
+
+    with torch.no_grad(), SDPACounter() as counter:
+        ref = wrapper(*args)
+    ref = ref.detach().cpu().numpy()
+    attention_count = counter.count
+
+    d = os.path.join(out_root, f"{name}_{exporter}")
+    if os.path.isdir(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    path = os.path.join(d, "model.onnx")
+    t0 = time.time()
+    model = export_onnx(wrapper, args, input_names, spec["output_names"], path, exporter, opset)
+    export_s = time.time() - t0
+    for init in model.graph.initializer:
+        if init.data_location == onnx.TensorProto.EXTERNAL:
+            raise RuntimeError(f"{path}: initializer {init.name} uses external data")
+    onnx.checker.check_model(model)
+
+    graph_inputs = [i.name for i in model.graph.input]
+    graph_outputs = [o.name for o in model.graph.output]
+    missing = [g for g in graph_inputs if g not in spec["inputs"]]
+    if missing:
+        raise RuntimeError(f"{name}/{exporter}: unexpected ONNX inputs {missing} (have {input_names})")
+    if len(graph_outputs) != 1:
+        raise RuntimeError(f"{name}/{exporter}: expected one output, got {graph_outputs}")
+    feeds = {g: spec["inputs"][g] for g in graph_inputs}
+    np.savez(os.path.join(d, "inputs.npz"), **feeds)
+    np.savez(os.path.join(d, "outputs.npz"), **{graph_outputs[0]: ref})
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+    got = sess.run(None, feeds)[0]
+    if got.shape != ref.shape:
+        raise RuntimeError(f"{name}/{exporter}: ORT shape {got.shape} != torch {ref.shape}")
+    err = rel_l2(got, ref)
+
+    meta = {
+        "model": name,
+        "class": f"{spec['library']}.{spec['cls']}",
+        "exporter": exporter,
+        "opset": opset_of(model),
+        "layers": spec["layers"],
+        "attention_per_layer": spec["attention_per_layer"],
+        "attention_count": attention_count,
+        "torch": versions["torch"],
+        spec["library"]: versions[spec["library"]],
+        "onnx": versions["onnx"],
+        "onnxruntime": versions["onnxruntime"],
+        "ort_rel_l2": err,
+        "node_count": len(model.graph.node),
+        "inputs": {g: {"shape": list(feeds[g].shape), "dtype": str(feeds[g].dtype)} for g in graph_inputs},
+        "outputs": {graph_outputs[0]: {"shape": list(ref.shape), "dtype": str(ref.dtype)}},
+        "config": spec["config"],
+        "seed": SEED,
+    }
+    if graph_inputs != input_names:
+        meta["note"] = f"ONNX graph inputs {graph_inputs} differ from wrapper args {input_names}"
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2, sort_keys=False)
+        f.write("\n")
+    size = os.path.getsize(path)
+    print(
+        f"{name:7s} {exporter:11s} opset={meta['opset']} nodes={meta['node_count']:5d} "
+        f"size={size / 1024:7.1f}KiB attn={attention_count} rel_l2={err:.3e} ({export_s:.1f}s)",
+        flush=True,
+    )
+    if not err < 1e-4:
+        raise RuntimeError(f"{name}/{exporter}: ORT rel L2 {err:.3e} >= 1e-4")
+    return meta
+
+
+# ----------------------------------------------------------------------------
+# full-size benchmark graphs (external data, never committed)
+# ----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def skip_weight_init():
+    """Make construction allocate with torch.empty: no-op nn.init + reset_parameters."""
+    torch = _torch()
+    names = [
+        "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
+        "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    ]
+    saved = {n: getattr(torch.nn.init, n) for n in names}
+
+    def noop(tensor, *a, **k):
+        return tensor
+
+    try:
+        for n in names:
+            setattr(torch.nn.init, n, noop)
+        yield
+    finally:
+        for n, f in saved.items():
+            setattr(torch.nn.init, n, f)
+
+
+def randomize_params(module, std=0.02):
+    """Fill every parameter (left uninitialised by skip_weight_init) with
+    normal(0, std); norm-like 1-D params get 1 + normal(0, std). Buffers
+    (e.g. sin-cos position tables) are computed in __init__ and kept."""
+    torch = _torch()
+    g = torch.Generator().manual_seed(SEED)
+    with torch.no_grad():
+        for n, p in module.named_parameters():
+            p.normal_(0.0, std, generator=g)
+            if p.dim() == 1 and ("norm" in n) and n.endswith("weight"):
+                p.add_(1.0)
+
+
+def build_full(kind, seq, batch):
+    torch = _torch()
+    g = torch.Generator().manual_seed(SEED)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g)
+
+    with skip_weight_init():
+        if kind == "pixart":
+            from diffusers import PixArtTransformer2DModel
+
+            model = PixArtTransformer2DModel(
+                num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8,
+                num_layers=28, cross_attention_dim=1152, sample_size=128, patch_size=2,
+                norm_type="ada_norm_single", caption_channels=4096, use_additional_conditions=False,
+            )
+            wrapper = PixArtWrapper(model)
+            inputs = {
+                "hidden_states": randn(batch, 4, 128, 128),
+                "encoder_hidden_states": randn(batch, 120, 4096),
+                "timestep": torch.randint(0, 1000, (batch,), generator=g),
+            }
+        elif kind == "sd3":
+            from diffusers import SD3Transformer2DModel
+
+            model = SD3Transformer2DModel(
+                sample_size=128, patch_size=2, in_channels=16, num_layers=24, attention_head_dim=64,
+                num_attention_heads=24, joint_attention_dim=4096, caption_projection_dim=1536,
+                pooled_projection_dim=2048, out_channels=16, pos_embed_max_size=192,
+            )
+            wrapper = SD3Wrapper(model)
+            inputs = {
+                "hidden_states": randn(batch, 16, 128, 128),
+                "encoder_hidden_states": randn(batch, 333, 4096),
+                "pooled_projections": randn(batch, 2048),
+                "timestep": torch.rand(batch, generator=g) * 1000,
+            }
+        elif kind == "dit-block":
+            from diffusers.models.attention import BasicTransformerBlock
+
+            block = BasicTransformerBlock(
+                dim=1152, num_attention_heads=16, attention_head_dim=72, dropout=0.0,
+                cross_attention_dim=None, activation_fn="gelu-approximate",
+                num_embeds_ada_norm=1000, attention_bias=True, upcast_attention=False,
+                norm_type="ada_norm_zero", norm_elementwise_affine=False, norm_eps=1e-5,
+            )
+            wrapper = DiTBlockWrapper(block)
+            inputs = {
+                "hidden_states": randn(batch, seq, 1152),
+                "timestep": torch.randint(0, 1000, (batch,), generator=g),
+                "class_labels": torch.randint(0, 1000, (batch,), generator=g),
+            }
+        else:
+            raise ValueError(kind)
+    randomize_params(wrapper)
+    return wrapper.eval(), inputs
+
+
+def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data"):
+    """Load src graph without its weights, stream every external tensor (or
+    inline one) into a single dst_dir/data_name file, save dst_dir/model.onnx."""
+    import onnx
+    from onnx.external_data_helper import ExternalDataInfo, set_external_data
+
+    model = onnx.load(os.path.join(src_dir, src_name), load_external_data=False)
+    data_path = os.path.join(dst_dir, data_name)
+    align = 4096
+    with open(data_path, "wb") as out:
+
+        def put(tensor):
+            if tensor.data_location == onnx.TensorProto.EXTERNAL:
+                info = ExternalDataInfo(tensor)
+                with open(os.path.join(src_dir, info.location), "rb") as f:
+                    if info.offset:
+                        f.seek(info.offset)
+                    blob = f.read(info.length) if info.length else f.read()
+            elif tensor.HasField("raw_data"):
+                blob = tensor.raw_data
+            else:
+                return  # small typed-field tensor: leave inline
+            if len(blob) < 1024 and tensor.data_location != onnx.TensorProto.EXTERNAL:
+                return  # keep tiny tensors inline
+            pad = (-out.tell()) % align
+            out.write(b"\0" * pad)
+            offset = out.tell()
+            out.write(blob)
+            tensor.ClearField("raw_data")
+            del tensor.external_data[:]
+            set_external_data(tensor, location=data_name, offset=offset, length=len(blob))
+            tensor.data_location = onnx.TensorProto.EXTERNAL
+
+        for t in model.graph.initializer:
+            put(t)
+        for node in model.graph.node:
+            if node.op_type == "Constant":
+                for a in node.attribute:
+                    if a.type == onnx.AttributeProto.TENSOR:
+                        put(a.t)
+    onnx.save(model, os.path.join(dst_dir, "model.onnx"))
+    return model
+
+
+def export_full(kind, out_dir, seq, batch):
+    torch = _torch()
+
+    os.makedirs(out_dir, exist_ok=True)
+    for f in ("model.onnx", "model.onnx.data"):
+        if os.path.exists(os.path.join(out_dir, f)):
+            os.remove(os.path.join(out_dir, f))
+    t0 = time.time()
+    wrapper, inputs = build_full(kind, seq, batch)
+    nparams = sum(p.numel() for p in wrapper.parameters())
+    t_build = time.time() - t0
+    names = list(inputs.keys())
+    args = tuple(inputs[k] for k in names)
+    tmpdir = tempfile.mkdtemp(prefix="ditc-full-", dir=out_dir)
+    try:
+        t1 = time.time()
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                wrapper, args, os.path.join(tmpdir, "model.onnx"), dynamo=False, opset_version=17,
+                input_names=names, output_names=["sample"], do_constant_folding=True,
+            )
+        t_export = time.time() - t1
+        del wrapper
+        model = merge_external_data(tmpdir, "model.onnx", out_dir)
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    np.savez(os.path.join(out_dir, "inputs.npz"), **{k: v.numpy() for k, v in inputs.items()})
+    total = time.time() - t0
+    info = {
+        "model": kind,
+        "exporter": "torchscript",
+        "opset": opset_of(model),
+        "params": nparams,
+        "batch": batch,
+        "inputs": {k: list(v.shape) for k, v in inputs.items()},
+        "node_count": len(model.graph.node),
+        "build_s": round(t_build, 1),
+        "export_s": round(t_export, 1),
+        "total_s": round(total, 1),
+        "torch": torch.__version__,
+    }
+    if kind == "dit-block":
+        info["seq"] = seq
+    with open(os.path.join(out_dir, "meta.json"), "w") as f:
+        json.dump(info, f, indent=2)
+        f.write("\n")
+    data_size = os.path.getsize(os.path.join(out_dir, "model.onnx.data"))
+    print(
+        f"{kind}: params={nparams / 1e6:.1f}M nodes={info['node_count']} opset={info['opset']} "
+        f"data={data_size / 2**30:.2f}GiB build={t_build:.1f}s export={t_export:.1f}s total={total:.1f}s "
+        f"-> {out_dir}",
+        flush=True,
+    )
+    return info
+
+
+# ----------------------------------------------------------------------------
+# main
+# ----------------------------------------------------------------------------
+
+
+def versions():
+    import diffusers
+    import onnx
+    import onnxruntime
+    import transformers
+
+    torch = _torch()
+    return {
+        "torch": torch.__version__,
+        "diffusers": diffusers.__version__,
+        "transformers": transformers.__version__,
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+    }
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(
+        description="Export tiny real-architecture ONNX fixtures (DiT, PixArt-alpha, SD3, Flux, Llama) "
+        "through the TorchScript (opset 17) and dynamo (opset 18) exporters, or full-size benchmark graphs.",
+    )
+    ap.add_argument("--out", required=True, help="output directory (e.g. test/fixtures)")
+    ap.add_argument(
+        "--only",
+        default=None,
+        help=f"comma-separated subset of models and/or exporters: {','.join(MODELS)},{','.join(EXPORTERS)}; "
+        "also accepts <model>_<exporter>",
+    )
+    ap.add_argument(
+        "--full-size",
+        choices=FULL_SIZE,
+        default=None,
+        help="instead of fixtures, export a full-size benchmark graph (TorchScript exporter, opset 17, "
+        "weights in <out>/model.onnx.data); never commit these",
+    )
+    ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block (default 1024)")
+    ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
+    a = ap.parse_args(argv)
+
+    torch = _torch()
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    import logging
+
+    for lg in ("torch.onnx", "onnxscript", "torch._dynamo", "torch.export", "transformers", "diffusers"):
+        logging.getLogger(lg).setLevel(logging.ERROR)
+
+    if a.full_size:
+        export_full(a.full_size, a.out, a.seq, a.batch)
+        return 0
+
+    jobs = [(m, e) for m in MODELS for e in EXPORTERS]
+    if a.only:
+        sel = [s.strip() for s in a.only.split(",") if s.strip()]
+        bad = [s for s in sel if s not in MODELS and s not in EXPORTERS and s not in {f"{m}_{e}" for m, e in jobs}]
+        if bad:
+            ap.error(f"unknown --only entries: {bad}")
+        ms = [s for s in sel if s in MODELS] or list(MODELS)
+        es = [s for s in sel if s in EXPORTERS] or list(EXPORTERS)
+        pairs = {s for s in sel if "_" in s}
+        jobs = [(m, e) for m, e in jobs if f"{m}_{e}" in pairs or (m in ms and e in es and (set(sel) - pairs))]
+
+    os.makedirs(a.out, exist_ok=True)
+    v = versions()
+    print("versions:", json.dumps(v), flush=True)
+    failures = []
+    for m, e in jobs:
+        try:
+            export_fixture(m, e, a.out, v)
+        except Exception as ex:  # keep going; report at the end
+            failures.append((m, e, f"{type(ex).__name__}: {ex}"))
+            print(f"{m:7s} {e:11s} FAILED: {type(ex).__name__}: {str(ex)[:2000]}", flush=True)
+    if failures:
+        print(f"{len(failures)} export(s) failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
