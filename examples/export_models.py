@@ -457,6 +457,58 @@ def register_rms_norm_symbolic(opset=17):
     _RMS_NORM_REGISTERED = True
 
 
+# The dynamo exporter annotates every node with metadata_props; the stack
+# trace (absolute local paths) and fx_node dumps make up most of a tiny file
+# and are not reproducible across machines, so they are dropped. The module
+# scope annotations ("namespace", "pkg.torch.onnx.name_scopes",
+# "pkg.torch.onnx.class_hierarchy") are kept.
+DROP_METADATA = ("pkg.torch.onnx.stack_trace", "pkg.torch.onnx.fx_node")
+
+
+def strip_node_metadata(model):
+    def visit(nodes):
+        for n in nodes:
+            kept = [(p.key, p.value) for p in n.metadata_props if p.key not in DROP_METADATA]
+            if len(kept) != len(n.metadata_props):
+                del n.metadata_props[:]
+                for k, v in kept:
+                    e = n.metadata_props.add()
+                    e.key, e.value = k, v
+            for a in n.attribute:
+                if a.g is not None and a.HasField("g"):
+                    visit(a.g.node)
+                for sub in a.graphs:
+                    visit(sub.node)
+
+    visit(model.graph.node)
+    for f in model.functions:
+        visit(f.node)
+
+
+def dynamo_translation_table():
+    """Overrides for the dynamo exporter's aten -> ONNX table.
+
+    aten.squeeze.dim on a dimension whose size is not 1 is a no-op in PyTorch,
+    but onnxscript 0.7's torch_lib always emits Squeeze(x, [dim]), which ONNX
+    rejects ("Dimension of input 1 must be 1"). PixArt's output head does
+    exactly this (`hidden_states.squeeze(1)` on [B, tokens, C]). Emit Identity
+    when the static size is known to be != 1."""
+    torch = _torch()
+    from onnxscript import opset18 as op
+
+    def squeeze_dim(self, dim: int):
+        shape = self.shape
+        if shape is not None and len(shape) > 0:
+            size = shape[dim]
+            if isinstance(size, int) and size != 1:
+                return op.Identity(self)
+        if shape is not None and len(shape) == 0:
+            return op.Identity(self)
+        return op.Squeeze(self, op.Constant(value_ints=[dim]))
+
+    return {torch.ops.aten.squeeze.dim: squeeze_dim}
+
+
 def export_onnx(wrapper, args, input_names, output_names, path, exporter, opset):
     """Export; returns the loaded onnx.ModelProto with all weights inline."""
     torch = _torch()
@@ -490,8 +542,10 @@ def export_onnx(wrapper, args, input_names, output_names, path, exporter, opset)
                     output_names=output_names,
                     external_data=False,
                     optimize=True,
+                    custom_translation_table=dynamo_translation_table(),
                 )
         model = onnx.load(tmp, load_external_data=True)
+        strip_node_metadata(model)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     # Always store weights inline in the fixture.
@@ -701,7 +755,7 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
     """Load src graph without its weights, stream every external tensor (or
     inline one) into a single dst_dir/data_name file, save dst_dir/model.onnx."""
     import onnx
-    from onnx.external_data_helper import ExternalDataInfo, set_external_data
+    from onnx.external_data_helper import ExternalDataInfo
 
     model = onnx.load(os.path.join(src_dir, src_name), load_external_data=False)
     data_path = os.path.join(dst_dir, data_name)
@@ -727,7 +781,9 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
             out.write(blob)
             tensor.ClearField("raw_data")
             del tensor.external_data[:]
-            set_external_data(tensor, location=data_name, offset=offset, length=len(blob))
+            for k, v in (("location", data_name), ("offset", str(offset)), ("length", str(len(blob)))):
+                e = tensor.external_data.add()
+                e.key, e.value = k, v
             tensor.data_location = onnx.TensorProto.EXTERNAL
 
         for t in model.graph.initializer:
@@ -859,10 +915,12 @@ def main(argv=None):
         bad = [s for s in sel if s not in MODELS and s not in EXPORTERS and s not in {f"{m}_{e}" for m, e in jobs}]
         if bad:
             ap.error(f"unknown --only entries: {bad}")
-        ms = [s for s in sel if s in MODELS] or list(MODELS)
-        es = [s for s in sel if s in EXPORTERS] or list(EXPORTERS)
         pairs = {s for s in sel if "_" in s}
-        jobs = [(m, e) for m, e in jobs if f"{m}_{e}" in pairs or (m in ms and e in es and (set(sel) - pairs))]
+        ms = [s for s in sel if s in MODELS]
+        es = [s for s in sel if s in EXPORTERS]
+        if ms or es:  # model/exporter names select a cross product
+            ms, es = ms or list(MODELS), es or list(EXPORTERS)
+        jobs = [(m, e) for m, e in jobs if f"{m}_{e}" in pairs or (m in ms and e in es)]
 
     os.makedirs(a.out, exist_ok=True)
     v = versions()

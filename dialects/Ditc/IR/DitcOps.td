@@ -399,7 +399,9 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
     attention: query head `h` reads K/V head `h / (H / Hkv)`). `scale`
     defaults to `1/sqrt(D)`. The optional `mask` broadcasts to
     `[B, H, Sq, Sk]`: boolean (true = attend) or additive. `causal` masks key
-    positions after the query position (aligned at the end when `Sk > Sq`).
+    `j > i` for query `i` (top-left aligned, as PyTorch's `is_causal` and
+    ONNX `Attention` without a cache). A row whose keys are all masked
+    yields zeros.
     Sequence parallelism (Ulysses, Ring) is planned around this op.
 
     ```mlir

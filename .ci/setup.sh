@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what ditc needs on a fresh Debian 12 machine (as root), fetches the
+# ONNX backend node tests, and builds. Safe to run again: it skips what is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(
+  cmake ninja-build g++ git python3 python3-numpy python3-pip unzip
+  libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
+  libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
+  nlohmann-json3-dev libgtest-dev
+)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q "${missing[@]}"
+fi
+
+BUILD=${BUILD:-build}
+
+# The newer ONNX backend node tests (opsets up to 23: Attention,
+# RMSNormalization, RotaryEmbedding, Gelu) ship inside the onnx 1.19.1 wheel;
+# only its test data is unpacked, nothing is installed.
+NODE_TESTS="$BUILD/onnx-node-tests"
+if [ ! -d "$NODE_TESTS/node" ]; then
+  echo "== fetching the ONNX backend node tests (onnx 1.19.1 wheel)"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps --only-binary=:all: \
+    --python-version 3.11 --platform manylinux2014_x86_64 \
+    onnx==1.19.1 -d "$tmp"
+  mkdir -p "$NODE_TESTS"
+  unzip -q "$tmp"/onnx-1.19.1-*.whl 'onnx/backend/test/data/node/*' -d "$tmp/x"
+  mv "$tmp/x/onnx/backend/test/data/node" "$NODE_TESTS/node"
+  rm -rf "$tmp"
+fi
+
+echo "== configuring and building ($BUILD)"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH=/usr/lib/llvm-22 >/dev/null
+ninja -C "$BUILD" ditc ditc-opt

@@ -1,0 +1,37 @@
+//===- Driver.h - what the ditc subcommands do ------------------*- C++ -*-===//
+//
+// The `ditc` tool only parses options; each subcommand's work lives here.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_LIB_DRIVER_DRIVER_H
+#define DITC_LIB_DRIVER_DRIVER_H
+
+#include "lib/Importer/Onnx/OnnxImporter.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::ditc {
+
+struct ImportCommandOptions {
+  std::string model;
+  std::string output = "-";
+  std::vector<std::string> shapes;
+  bool fuse = true;
+  bool summary = false;
+};
+
+/// Imports a model and runs the frontend pipeline. Errors are printed as one
+/// line naming the file and node; returns null on failure.
+OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef model,
+                                  ArrayRef<std::string> shapes, bool fuse);
+
+/// Prints a readable summary: inputs, outputs, op counts and weight totals.
+void printModelSummary(ModuleOp module, llvm::raw_ostream &os);
+
+/// `ditc import`: returns the process exit code.
+int runImportCommand(const ImportCommandOptions &opts);
+
+} // namespace mlir::ditc
+
+#endif // DITC_LIB_DRIVER_DRIVER_H

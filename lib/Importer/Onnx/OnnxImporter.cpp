@@ -1,0 +1,705 @@
+//===- OnnxImporter.cpp - ONNX model to the ditc dialect ------------------===//
+
+#include "lib/Importer/Onnx/OnnxImporter.h"
+#include "lib/Importer/Onnx/ImportContext.h"
+#include "lib/Importer/Onnx/WireIndex.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <onnx/defs/parser.h>
+
+using namespace mlir;
+using namespace mlir::ditc;
+using namespace mlir::ditc::onnx_import;
+
+//===----------------------------------------------------------------------===//
+// Element types and tensor contents
+//===----------------------------------------------------------------------===//
+
+Type mlir::ditc::onnx_import::elementTypeFor(MLIRContext *ctx, int32_t t) {
+  Builder b(ctx);
+  using TP = onnx::TensorProto;
+  switch (t) {
+  case TP::FLOAT:
+    return b.getF32Type();
+  case TP::DOUBLE:
+    return b.getF64Type();
+  case TP::FLOAT16:
+    return b.getF16Type();
+  case TP::BFLOAT16:
+    return b.getBF16Type();
+  case TP::INT64:
+    return b.getI64Type();
+  case TP::INT32:
+    return b.getI32Type();
+  case TP::INT16:
+    return b.getI16Type();
+  case TP::INT8:
+    return b.getI8Type();
+  case TP::UINT8:
+    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case TP::UINT16:
+    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case TP::UINT32:
+    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case TP::UINT64:
+    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  case TP::BOOL:
+    return b.getI1Type();
+  default:
+    return {};
+  }
+}
+
+static std::string onnxTypeName(int32_t t) {
+  if (onnx::TensorProto::DataType_IsValid(t))
+    return onnx::TensorProto::DataType_Name(
+        static_cast<onnx::TensorProto::DataType>(t));
+  return "type " + std::to_string(t);
+}
+
+static int64_t byteWidth(Type et) {
+  return et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+FailureOr<HostTensor>
+mlir::ditc::onnx_import::readTensor(MLIRContext *ctx, const onnx::TensorProto &t,
+                                    std::string &why) {
+  Type et = elementTypeFor(ctx, t.data_type());
+  if (!et) {
+    why = "unsupported element type " + onnxTypeName(t.data_type());
+    return failure();
+  }
+  Shape shape(t.dims().begin(), t.dims().end());
+  std::optional<int64_t> n = numElements(shape);
+  if (!n) {
+    why = "tensor dimensions " + shapeStr(shape) + " overflow";
+    return failure();
+  }
+  if (*n > kFoldLimit * 16) {
+    why = "tensor too large to hold in the IR";
+    return failure();
+  }
+  HostTensor h(et, shape);
+  auto expect = [&](int64_t have) -> LogicalResult {
+    if (have == *n)
+      return success();
+    why = "tensor holds " + std::to_string(have) + " values for shape " +
+          shapeStr(shape);
+    return failure();
+  };
+  if (t.has_raw_data()) {
+    const std::string &raw = t.raw_data();
+    int64_t w = byteWidth(et);
+    if (failed(expect((int64_t)raw.size() / w)) || raw.size() % w) {
+      why = "raw data of " + std::to_string(raw.size()) +
+            " bytes does not match shape " + shapeStr(shape);
+      return failure();
+    }
+    const char *p = raw.data();
+    for (int64_t k = 0; k < *n; ++k, p += w) {
+      if (auto ft = dyn_cast<FloatType>(et)) {
+        uint64_t bits = 0;
+        memcpy(&bits, p, w);
+        APFloat v(ft.getFloatSemantics(), APInt(w * 8, bits));
+        h.f[k] = v.convertToDouble();
+      } else {
+        uint64_t bits = 0;
+        memcpy(&bits, p, w);
+        h.i[k] = h.normalizeInt((int64_t)bits);
+      }
+    }
+    return h;
+  }
+  if (auto ft = dyn_cast<FloatType>(et)) {
+    if (ft.isF32()) {
+      if (failed(expect(t.float_data_size())))
+        return failure();
+      for (int64_t k = 0; k < *n; ++k)
+        h.f[k] = t.float_data(k);
+    } else if (ft.isF64()) {
+      if (failed(expect(t.double_data_size())))
+        return failure();
+      for (int64_t k = 0; k < *n; ++k)
+        h.f[k] = t.double_data(k);
+    } else { // f16 / bf16 bit patterns in int32_data
+      if (failed(expect(t.int32_data_size())))
+        return failure();
+      for (int64_t k = 0; k < *n; ++k)
+        h.f[k] = APFloat(ft.getFloatSemantics(),
+                         APInt(ft.getWidth(), (uint64_t)t.int32_data(k)))
+                     .convertToDouble();
+    }
+    return h;
+  }
+  auto it = cast<IntegerType>(et);
+  if (it.getWidth() == 64 && it.isUnsigned()) {
+    if (failed(expect(t.uint64_data_size())))
+      return failure();
+    for (int64_t k = 0; k < *n; ++k)
+      h.i[k] = (int64_t)t.uint64_data(k);
+  } else if (it.getWidth() == 64) {
+    if (failed(expect(t.int64_data_size())))
+      return failure();
+    for (int64_t k = 0; k < *n; ++k)
+      h.i[k] = t.int64_data(k);
+  } else if (it.getWidth() == 32 && it.isUnsigned()) {
+    if (failed(expect(t.uint64_data_size())))
+      return failure();
+    for (int64_t k = 0; k < *n; ++k)
+      h.i[k] = (int64_t)t.uint64_data(k);
+  } else {
+    if (failed(expect(t.int32_data_size())))
+      return failure();
+    for (int64_t k = 0; k < *n; ++k)
+      h.i[k] = h.normalizeInt(t.int32_data(k));
+  }
+  return h;
+}
+
+//===----------------------------------------------------------------------===//
+// GraphImporter
+//===----------------------------------------------------------------------===//
+
+namespace mlir::ditc::onnx_import {
+
+/// Initializers smaller than this stay in the IR as constants.
+constexpr int64_t kInlineFloatElements = 64;
+constexpr int64_t kInlineIntElements = 4096;
+
+class GraphImporter {
+public:
+  GraphImporter(MLIRContext *ctx, const onnx::ModelProto &model, StringRef path,
+                const WireIndex *wire, const OnnxImportOptions &opts)
+      : ctx(ctx), b(ctx), model(model), path(path), wire(wire), opts(opts) {
+    modelDir = llvm::sys::path::parent_path(path).str();
+    if (modelDir.empty())
+      modelDir = ".";
+    modelFile = llvm::sys::path::filename(path).str();
+  }
+
+  OwningOpRef<ModuleOp> run();
+
+  InFlightDiagnostic fileError() {
+    return emitError(UnknownLoc::get(ctx));
+  }
+
+  /// Registers `name` as the tensor `t` (an initializer or a Constant node's
+  /// value); `where` locates its payload in the model file.
+  LogicalResult defineTensor(StringRef name, const onnx::TensorProto &t,
+                             std::optional<PayloadLocation> where, Location loc,
+                             const std::function<InFlightDiagnostic()> &err);
+
+  Location nodeLoc(const onnx::NodeProto &node, int index) {
+    std::string name = node.name();
+    if (name.empty())
+      name = node.op_type() + "_" + std::to_string(index);
+    return NameLoc::get(StringAttr::get(ctx, name));
+  }
+
+  MLIRContext *ctx;
+  OpBuilder b;
+  const onnx::ModelProto &model;
+  std::string path, modelDir, modelFile;
+  const WireIndex *wire;
+  const OnnxImportOptions &opts;
+  llvm::StringMap<ValueInfo> values;
+  int currentNode = 0;
+
+private:
+  LogicalResult importNode(const onnx::NodeProto &node, int index,
+                           int64_t opset);
+  FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &vi);
+};
+
+} // namespace mlir::ditc::onnx_import
+
+LogicalResult GraphImporter::defineTensor(
+    StringRef name, const onnx::TensorProto &t,
+    std::optional<PayloadLocation> where, Location loc,
+    const std::function<InFlightDiagnostic()> &err) {
+  Type et = elementTypeFor(ctx, t.data_type());
+  if (!et)
+    return err() << "tensor '" << name << "' has unsupported element type "
+                 << onnxTypeName(t.data_type());
+  Shape shape;
+  for (int64_t d : t.dims()) {
+    if (d < 0)
+      return err() << "tensor '" << name << "' has a negative dimension";
+    shape.push_back(d);
+  }
+  std::optional<int64_t> n = numElements(shape);
+  if (!n || *n > kMaxElements / 8)
+    return err() << "tensor '" << name << "' dimensions " << shapeStr(shape)
+                 << " overflow";
+  auto type = RankedTensorType::get(shape, et);
+  int64_t nbytes = *n * byteWidth(et);
+  ValueInfo &vi = values[name];
+  vi = ValueInfo();
+  vi.type = type;
+  std::string nameStr = name.str();
+
+  auto makeWeight = [&](std::string file, int64_t offset) {
+    vi.materialize = [this, type, nameStr, file, offset, loc]() -> Value {
+      return WeightOp::create(b, loc, type, b.getStringAttr(nameStr),
+                              b.getStringAttr(file), b.getI64IntegerAttr(offset));
+    };
+  };
+
+  if (t.data_location() == onnx::TensorProto::EXTERNAL) {
+    std::string location;
+    int64_t offset = 0, length = -1;
+    for (const auto &kv : t.external_data()) {
+      if (kv.key() == "location")
+        location = kv.value();
+      else if (kv.key() == "offset" || kv.key() == "length") {
+        int64_t v;
+        if (!llvm::to_integer(kv.value(), v, 10) || v < 0)
+          return err() << "tensor '" << name << "' has a bad external-data "
+                       << kv.key() << " '" << kv.value() << "'";
+        (kv.key() == "offset" ? offset : length) = v;
+      }
+    }
+    if (location.empty())
+      return err() << "tensor '" << name
+                   << "' is external but names no location";
+    SmallString<256> norm(location);
+    llvm::sys::path::remove_dots(norm, /*remove_dot_dot=*/true);
+    if (llvm::sys::path::is_absolute(location) || norm.starts_with("..") ||
+        StringRef(location).contains('\\') || norm.empty())
+      return err() << "tensor '" << name << "' external data '" << location
+                   << "' points outside the model's folder";
+    if (length >= 0 && length != nbytes)
+      return err() << "tensor '" << name << "' external data length "
+                   << length << " does not match its " << shapeStr(shape)
+                   << " shape (" << nbytes << " bytes)";
+    // The data file may be absent (planning without weights); when present,
+    // it must hold the bytes and stay inside the model's folder.
+    SmallString<256> full(modelDir);
+    llvm::sys::path::append(full, norm);
+    uint64_t fileSize;
+    if (!llvm::sys::fs::file_size(full, fileSize)) {
+      SmallString<256> realDir, realFile;
+      if (!llvm::sys::fs::real_path(modelDir, realDir) &&
+          !llvm::sys::fs::real_path(full, realFile) &&
+          !StringRef(realFile).starts_with((realDir + "/").str()))
+        return err() << "tensor '" << name << "' external data '" << location
+                     << "' resolves outside the model's folder";
+      if ((uint64_t)offset + (uint64_t)nbytes > fileSize)
+        return err() << "tensor '" << name << "' external data runs past the "
+                     << "end of '" << location << "' (" << fileSize
+                     << " bytes)";
+    }
+    makeWeight(std::string(norm.str()), offset);
+    return success();
+  }
+
+  bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
+                                  : *n <= kInlineIntElements;
+  if (!small && where && where->size == (uint64_t)nbytes) {
+    makeWeight(modelFile, (int64_t)where->offset);
+    return success();
+  }
+  std::string why;
+  FailureOr<HostTensor> h = readTensor(ctx, t, why);
+  if (failed(h))
+    return err() << "tensor '" << name << "': " << why;
+  vi.constant = std::make_shared<HostTensor>(std::move(*h));
+  return success();
+}
+
+FailureOr<RankedTensorType>
+GraphImporter::inputType(const onnx::ValueInfoProto &vi) {
+  const std::string &name = vi.name();
+  if (!vi.type().has_tensor_type())
+    return fileError() << "graph input '" << name << "' is not a tensor",
+           failure();
+  const auto &tt = vi.type().tensor_type();
+  Type et = elementTypeFor(ctx, tt.elem_type());
+  if (!et)
+    return fileError() << "graph input '" << name
+                       << "' has unsupported element type "
+                       << onnxTypeName(tt.elem_type()),
+           failure();
+  Shape shape;
+  auto it = opts.inputShapes.find(name);
+  if (it != opts.inputShapes.end()) {
+    shape.assign(it->second.begin(), it->second.end());
+    if (tt.has_shape() && tt.shape().dim_size() != (int)shape.size())
+      return fileError() << "--shape " << name << " has rank " << shape.size()
+                         << " but the graph input has rank "
+                         << tt.shape().dim_size(),
+             failure();
+    if (tt.has_shape())
+      for (int k = 0; k < tt.shape().dim_size(); ++k) {
+        const auto &d = tt.shape().dim(k);
+        if (d.has_dim_value() && d.dim_value() != shape[k])
+          return fileError() << "--shape " << name << " sets dimension " << k
+                             << " to " << shape[k] << " but the graph fixes it to "
+                             << d.dim_value(),
+                 failure();
+      }
+  } else {
+    if (!tt.has_shape())
+      return fileError() << "graph input '" << name
+                         << "' has no shape; give --shape " << name << "=...",
+             failure();
+    for (const auto &d : tt.shape().dim()) {
+      if (!d.has_dim_value() || d.dim_value() < 0)
+        return fileError() << "graph input '" << name
+                           << "' has a dynamic dimension '"
+                           << (d.has_dim_param() ? d.dim_param() : "?")
+                           << "'; give --shape " << name << "=...",
+               failure();
+      shape.push_back(d.dim_value());
+    }
+  }
+  if (!numElements(shape))
+    return fileError() << "graph input '" << name << "' dimensions "
+                       << shapeStr(shape) << " overflow",
+           failure();
+  return RankedTensorType::get(shape, et);
+}
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
+                                        int64_t opset) {
+  Location loc = nodeLoc(node, index);
+  const std::string &domain = node.domain();
+  if (!domain.empty() && domain != "ai.onnx")
+    return emitError(loc) << "unsupported op '" << domain << "."
+                          << node.op_type() << "' (domain '" << domain << "')";
+  const auto &reg = opRegistry();
+  auto it = reg.find(node.op_type());
+  if (it == reg.end())
+    return emitError(loc) << "unsupported op '" << node.op_type()
+                          << "' (opset " << opset << ")";
+  if (opset < it->second.sinceOpset)
+    return emitError(loc) << "op '" << node.op_type() << "' needs opset "
+                          << it->second.sinceOpset << ", model has " << opset;
+  for (const std::string &in : node.input())
+    if (!in.empty() && !values.count(in))
+      return emitError(loc) << node.op_type() << ": input '" << in
+                            << "' is not produced by any earlier node";
+  NodeContext nc(*this, node, opset, loc);
+  if (failed(it->second.handler(nc)))
+    return failure();
+  for (int k = 0; k < node.output_size(); ++k)
+    if (nc.outputUsed(k) && !values.count(node.output(k)))
+      return emitError(loc) << node.op_type() << ": output " << k
+                            << " is not supported";
+  return success();
+}
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  int64_t opset = -1;
+  for (const auto &imp : model.opset_import())
+    if (imp.domain().empty() || imp.domain() == "ai.onnx")
+      opset = imp.version();
+  if (opset < 0)
+    return fileError() << "model imports no default-domain opset", nullptr;
+  if (opset < kMinOnnxOpset || opset > kMaxOnnxOpset)
+    return fileError() << "opset " << opset << " is out of the supported range "
+                       << kMinOnnxOpset << "-" << kMaxOnnxOpset,
+           nullptr;
+  const onnx::GraphProto &graph = model.graph();
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(UnknownLoc::get(ctx));
+  (*module)->setAttr("ditc.source", b.getStringAttr(modelFile));
+  (*module)->setAttr("ditc.opset", b.getI64IntegerAttr(opset));
+  b.setInsertionPointToEnd(module->getBody());
+
+  // Initializers (names may also appear among the inputs before IR 4).
+  for (int k = 0; k < graph.initializer_size(); ++k) {
+    const onnx::TensorProto &t = graph.initializer(k);
+    std::optional<PayloadLocation> where;
+    if (wire && k < (int)wire->initializers.size())
+      where = wire->initializers[k];
+    Location loc = NameLoc::get(b.getStringAttr(t.name()));
+    if (failed(defineTensor(t.name(), t, where, loc,
+                            [&] { return fileError(); })))
+      return nullptr;
+  }
+
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const auto &in : graph.input()) {
+    if (values.count(in.name()))
+      continue;
+    FailureOr<RankedTensorType> t = inputType(in);
+    if (failed(t))
+      return nullptr;
+    argTypes.push_back(*t);
+    argNames.push_back(in.name());
+  }
+  for (const auto &entry : opts.inputShapes)
+    if (!llvm::is_contained(argNames, entry.getKey().str()))
+      return fileError() << "--shape names '" << entry.getKey()
+                         << "', which is not an input of the graph",
+             nullptr;
+
+  auto func = func::FuncOp::create(b, UnknownLoc::get(ctx), "main",
+                                   b.getFunctionType(argTypes, {}));
+  Block *body = func.addEntryBlock();
+  for (auto [k, name] : llvm::enumerate(argNames)) {
+    func.setArgAttr(k, "ditc.name", b.getStringAttr(name));
+    ValueInfo &vi = values[name];
+    vi.type = cast<RankedTensorType>(argTypes[k]);
+    vi.value = body->getArgument(k);
+  }
+  b.setInsertionPointToEnd(body);
+
+  for (int k = 0; k < graph.node_size(); ++k) {
+    currentNode = k;
+    if (failed(importNode(graph.node(k), k, opset)))
+      return nullptr;
+  }
+
+  SmallVector<Value> results;
+  for (const auto &out : graph.output()) {
+    auto it = values.find(out.name());
+    if (it == values.end())
+      return fileError() << "graph output '" << out.name()
+                         << "' is not produced by any node",
+           nullptr;
+    ValueInfo &vi = it->second;
+    if (!vi.value) {
+      if (vi.constant)
+        vi.value = ConstantOp::create(b, NameLoc::get(b.getStringAttr(out.name())),
+                                      vi.constant->toAttr());
+      else
+        vi.value = vi.materialize();
+    }
+    results.push_back(vi.value);
+  }
+  func::ReturnOp::create(b, UnknownLoc::get(ctx), results);
+  func.setType(b.getFunctionType(argTypes, TypeRange(ValueRange(results))));
+  for (auto [k, out] : llvm::enumerate(graph.output()))
+    func.setResultAttr(k, "ditc.name", b.getStringAttr(out.name()));
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// NodeContext
+//===----------------------------------------------------------------------===//
+
+NodeContext::NodeContext(GraphImporter &g, const onnx::NodeProto &node,
+                         int64_t opset, Location loc)
+    : node(node), opset(opset), loc(loc), b(g.b), g(g) {}
+
+bool NodeContext::has(int i) const {
+  return i < node.input_size() && !node.input(i).empty();
+}
+
+Value NodeContext::in(int i) {
+  ValueInfo &vi = g.values[node.input(i)];
+  if (!vi.value) {
+    Location l = NameLoc::get(b.getStringAttr(node.input(i)));
+    if (vi.constant)
+      vi.value = ConstantOp::create(b, l, vi.constant->toAttr());
+    else
+      vi.value = vi.materialize();
+  }
+  return vi.value;
+}
+
+RankedTensorType NodeContext::type(int i) {
+  return g.values[node.input(i)].type;
+}
+
+const HostTensor *NodeContext::cst(int i) {
+  if (!has(i))
+    return nullptr;
+  return g.values[node.input(i)].constant.get();
+}
+
+bool NodeContext::allConst() {
+  for (int i = 0; i < numInputs(); ++i)
+    if (has(i) && !cst(i))
+      return false;
+  return true;
+}
+
+FailureOr<SmallVector<int64_t>> NodeContext::constInts(int i, StringRef what) {
+  const HostTensor *t = has(i) ? cst(i) : nullptr;
+  if (!t || t->isFloat())
+    return error() << "input '" << what
+                   << "' must be a constant integer tensor (shapes are static)",
+           failure();
+  return SmallVector<int64_t>(t->i.begin(), t->i.end());
+}
+
+const onnx::AttributeProto *NodeContext::attr(StringRef name) const {
+  for (const auto &a : node.attribute())
+    if (a.name() == name)
+      return &a;
+  return nullptr;
+}
+
+int64_t NodeContext::attrInt(StringRef name, int64_t def) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->i() : def;
+}
+
+double NodeContext::attrFloat(StringRef name, double def) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->f() : def;
+}
+
+std::string NodeContext::attrStr(StringRef name, StringRef def) const {
+  const onnx::AttributeProto *a = attr(name);
+  return a ? a->s() : def.str();
+}
+
+std::optional<SmallVector<int64_t>>
+NodeContext::attrInts(StringRef name) const {
+  const onnx::AttributeProto *a = attr(name);
+  if (!a)
+    return std::nullopt;
+  return SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+}
+
+bool NodeContext::outputUsed(int i) const {
+  return i < node.output_size() && !node.output(i).empty();
+}
+
+void NodeContext::set(int i, Value v) {
+  if (!outputUsed(i))
+    return;
+  ValueInfo &vi = g.values[node.output(i)];
+  vi = ValueInfo();
+  vi.type = cast<RankedTensorType>(v.getType());
+  vi.value = v;
+}
+
+void NodeContext::setConst(int i, HostTensor t) {
+  if (!outputUsed(i))
+    return;
+  ValueInfo &vi = g.values[node.output(i)];
+  vi = ValueInfo();
+  vi.type = t.type();
+  vi.constant = std::make_shared<HostTensor>(std::move(t));
+}
+
+InFlightDiagnostic NodeContext::error() {
+  return emitError(loc) << node.op_type() << " (opset " << opset << "): ";
+}
+
+LogicalResult NodeContext::fail(const std::string &why) {
+  return error() << why;
+}
+
+FailureOr<RankedTensorType> NodeContext::tensorType(ArrayRef<int64_t> shape,
+                                                    Type elem) {
+  std::optional<int64_t> n = numElements(shape);
+  if (!n || *n > kMaxElements / 8)
+    return error() << "result dimensions " << shapeStr(shape) << " overflow",
+           failure();
+  return RankedTensorType::get(shape, elem);
+}
+
+FailureOr<int64_t> NodeContext::axis(int64_t a, int64_t rank) {
+  if (a < -rank || a >= std::max<int64_t>(rank, 1))
+    return error() << "axis " << a << " is out of range for rank " << rank,
+           failure();
+  return a < 0 ? a + rank : a;
+}
+
+//===----------------------------------------------------------------------===//
+// Entry points
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+mlir::ditc::onnx_import::defineConstantTensor(NodeContext &nc,
+                                             const onnx::TensorProto &t,
+                                             int attrIndex) {
+  GraphImporter &g = nc.graph();
+  std::optional<PayloadLocation> where;
+  if (g.wire) {
+    auto it = g.wire->nodeTensors.find({g.currentNode, attrIndex});
+    if (it != g.wire->nodeTensors.end())
+      where = it->second;
+  }
+  return g.defineTensor(nc.node.output(0), t, where, nc.loc,
+                        [&] { return nc.error(); });
+}
+
+LogicalResult mlir::ditc::parseShapeOption(StringRef spec,
+                                           OnnxImportOptions &opts,
+                                           std::string &why) {
+  auto [name, dims] = spec.rsplit('=');
+  if (name.empty() || !spec.contains('=')) {
+    why = "--shape expects NAME=D0,D1,... but got '" + spec.str() + "'";
+    return failure();
+  }
+  SmallVector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  if (!dims.empty())
+    dims.split(parts, ',');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p.trim().getAsInteger(10, d) || d < 0) {
+      why = "--shape " + name.str() + ": bad dimension '" + p.str() + "'";
+      return failure();
+    }
+    shape.push_back(d);
+  }
+  opts.inputShapes[name] = shape;
+  return success();
+}
+
+std::vector<std::string> mlir::ditc::supportedOnnxOps() {
+  std::vector<std::string> ops;
+  for (const auto &e : opRegistry())
+    ops.push_back(e.getKey().str());
+  llvm::sort(ops);
+  return ops;
+}
+
+OwningOpRef<ModuleOp> mlir::ditc::importOnnxModel(MLIRContext *ctx,
+                                                  StringRef path,
+                                                  const OnnxImportOptions &opts) {
+  ctx->loadDialect<DitcDialect, func::FuncDialect>();
+  auto fileError = [&]() { return emitError(UnknownLoc::get(ctx)); };
+  auto buf = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return fileError() << "cannot read: " << buf.getError().message(), nullptr;
+  StringRef bytes = (*buf)->getBuffer();
+  onnx::ModelProto model;
+  WireIndex wire;
+  bool haveWire = false;
+  StringRef trimmed = bytes.ltrim();
+  bool isText = path.ends_with(".onnxtxt") || path.ends_with(".onnxtext") ||
+                trimmed.starts_with("<");
+  if (isText) {
+    std::string text = bytes.str();
+    onnx::OnnxParser parser(text.c_str());
+    auto status = parser.Parse(model);
+    if (!status.IsOK())
+      return fileError() << "not valid ONNX text: "
+                         << StringRef(status.ErrorMessage()).trim(),
+             nullptr;
+  } else {
+    if (bytes.size() > (size_t)INT32_MAX)
+      return fileError() << "model file over 2 GB; keep weights as external "
+                            "data",
+             nullptr;
+    google::protobuf::io::CodedInputStream stream(
+        reinterpret_cast<const uint8_t *>(bytes.data()), (int)bytes.size());
+    stream.SetRecursionLimit(64);
+    if (!model.ParseFromCodedStream(&stream) ||
+        !stream.ConsumedEntireMessage())
+      return fileError() << "not an ONNX model (truncated or not protobuf)",
+             nullptr;
+    haveWire = scanWireIndex(bytes, wire);
+  }
+  if (!model.has_graph() || model.ir_version() <= 0)
+    return fileError() << "not an ONNX model (no graph or IR version)", nullptr;
+  GraphImporter importer(ctx, model, path, haveWire ? &wire : nullptr, opts);
+  return importer.run();
+}

@@ -1,0 +1,406 @@
+//===- OnnxNeuralOps.cpp - ONNX op handlers: contractions, norms, attention ===//
+
+#include "lib/Importer/Onnx/OnnxOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ditc;
+using namespace mlir::ditc::onnx_import;
+
+namespace {
+
+RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type et) {
+  return RankedTensorType::get(shape, et);
+}
+
+Value reshape(NodeContext &nc, Value v, ArrayRef<int64_t> shape) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (t.getShape() == shape)
+    return v;
+  return ReshapeOp::create(nc.b, nc.loc, tensorOf(shape, t.getElementType()), v);
+}
+
+Value transpose(NodeContext &nc, Value v, ArrayRef<int64_t> perm) {
+  auto t = cast<RankedTensorType>(v.getType());
+  Shape s;
+  for (int64_t p : perm)
+    s.push_back(t.getShape()[p]);
+  return TransposeOp::create(nc.b, nc.loc, tensorOf(s, t.getElementType()), v,
+                             perm);
+}
+
+LogicalResult requireFloat(NodeContext &nc, ArrayRef<int> inputs) {
+  for (int i : inputs)
+    if (nc.has(i) && (!isa<FloatType>(nc.elem(i)) || nc.elem(i) != nc.elem(0)))
+      return nc.error() << "input " << i << " must be floating point like input 0";
+  return success();
+}
+
+LogicalResult importMatMul(NodeContext &nc) {
+  if (nc.elem(0) != nc.elem(1))
+    return nc.error() << "operand element types differ";
+  if (nc.rank(0) < 1 || nc.rank(1) < 1)
+    return nc.error() << "operands must have rank >= 1";
+  Value a = nc.in(0), b = nc.in(1);
+  Shape as(nc.shape(0).begin(), nc.shape(0).end());
+  Shape bs(nc.shape(1).begin(), nc.shape(1).end());
+  bool vecA = as.size() == 1, vecB = bs.size() == 1;
+  if (vecA)
+    as.insert(as.begin(), 1);
+  if (vecB)
+    bs.push_back(1);
+  std::string why;
+  FailureOr<Shape> s = matmulShape(as, bs, why);
+  if (failed(s))
+    return nc.fail(why);
+  if (failed(nc.tensorType(*s, nc.elem(0))))
+    return failure();
+  Value r = MatmulOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)),
+                             reshape(nc, a, as), reshape(nc, b, bs));
+  Shape out = *s;
+  if (vecB)
+    out.pop_back();
+  if (vecA)
+    out.erase(out.end() - 1 - (vecB ? 0 : 1));
+  nc.set(0, reshape(nc, r, out));
+  return success();
+}
+
+LogicalResult importGemm(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})))
+    return failure();
+  if (nc.rank(0) != 2 || nc.rank(1) != 2)
+    return nc.error() << "A and B must be matrices";
+  double alpha = nc.attrFloat("alpha", 1.0), beta = nc.attrFloat("beta", 1.0);
+  bool transA = nc.attrInt("transA", 0), transB = nc.attrInt("transB", 0);
+  Value a = nc.in(0);
+  if (transA)
+    a = transpose(nc, a, {1, 0});
+  std::string why;
+  FailureOr<Shape> s = linearShape(cast<RankedTensorType>(a.getType()).getShape(),
+                                   nc.shape(1), transB, why);
+  if (failed(s))
+    return nc.fail(why);
+  Type et = nc.elem(0);
+  bool biasFits = nc.has(2) && beta == 1.0 &&
+                  nc.shape(2) == ArrayRef<int64_t>{(*s)[1]};
+  if (alpha == 1.0 && (!nc.has(2) || biasFits)) {
+    nc.set(0, LinearOp::create(nc.b, nc.loc, tensorOf(*s, et), a, nc.in(1),
+                               nc.has(2) ? nc.in(2) : Value(), transB));
+    return success();
+  }
+  Value y = LinearOp::create(nc.b, nc.loc, tensorOf(*s, et), a, nc.in(1),
+                             Value(), transB);
+  if (alpha != 1.0)
+    y = MulOp::create(nc.b, nc.loc, y.getType(), y,
+                      scalarConstant(nc, et, alpha));
+  if (nc.has(2) && beta != 0.0) {
+    if (!broadcastsTo(nc.shape(2), *s))
+      return nc.error() << "C " << shapeStr(nc.shape(2))
+                        << " does not broadcast to " << shapeStr(*s);
+    Value c = nc.in(2);
+    if (beta != 1.0)
+      c = MulOp::create(nc.b, nc.loc, c.getType(), c,
+                        scalarConstant(nc, et, beta));
+    y = AddOp::create(nc.b, nc.loc, y.getType(), y, c);
+  }
+  nc.set(0, y);
+  return success();
+}
+
+LogicalResult importConv(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})))
+    return failure();
+  int64_t r = nc.rank(0);
+  if (r < 3 || nc.rank(1) != r)
+    return nc.error() << "input and weight must be [N, C, spatial...] of one rank";
+  int64_t sp = r - 2;
+  ArrayRef<int64_t> x = nc.shape(0), w = nc.shape(1);
+  SmallVector<int64_t> strides = nc.attrInts("strides").value_or(SmallVector<int64_t>(sp, 1));
+  SmallVector<int64_t> dil = nc.attrInts("dilations").value_or(SmallVector<int64_t>(sp, 1));
+  SmallVector<int64_t> pads = nc.attrInts("pads").value_or(SmallVector<int64_t>(2 * sp, 0));
+  if (auto ks = nc.attrInts("kernel_shape"))
+    if (ArrayRef<int64_t>(*ks) != w.drop_front(2))
+      return nc.error() << "kernel_shape does not match the weight";
+  std::string autoPad = nc.attrStr("auto_pad", "NOTSET");
+  if ((int64_t)strides.size() != sp || (int64_t)dil.size() != sp)
+    return nc.error() << "strides/dilations do not match " << sp
+                      << " spatial axes";
+  if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
+    pads.assign(2 * sp, 0);
+    for (int64_t k = 0; k < sp; ++k) {
+      if (strides[k] < 1)
+        return nc.error() << "strides must be positive";
+      int64_t out = (x[2 + k] + strides[k] - 1) / strides[k];
+      int64_t eff = dil[k] * (w[2 + k] - 1) + 1;
+      int64_t total = std::max<int64_t>(0, (out - 1) * strides[k] + eff - x[2 + k]);
+      int64_t small = total / 2;
+      pads[k] = autoPad == "SAME_UPPER" ? small : total - small;
+      pads[sp + k] = total - pads[k];
+    }
+  } else if (autoPad == "VALID") {
+    pads.assign(2 * sp, 0);
+  } else if (autoPad != "NOTSET") {
+    return nc.error() << "unknown auto_pad '" << autoPad << "'";
+  }
+  int64_t group = nc.attrInt("group", 1);
+  std::string why;
+  FailureOr<Shape> s = convShape(x, w, strides, pads, dil, group, why);
+  if (failed(s))
+    return nc.fail(why);
+  if (nc.has(2) && nc.shape(2) != ArrayRef<int64_t>{w[0]})
+    return nc.error() << "bias must have " << w[0] << " entries";
+  if (failed(nc.tensorType(*s, nc.elem(0))))
+    return failure();
+  nc.set(0, ConvOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), nc.in(0),
+                           nc.in(1), nc.has(2) ? nc.in(2) : Value(), strides,
+                           pads, dil, group));
+  return success();
+}
+
+LogicalResult importEinsum(NodeContext &nc) {
+  SmallVector<int64_t> ranks;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  SmallVector<Value> ins;
+  for (int i = 0; i < nc.numInputs(); ++i) {
+    if (nc.elem(i) != nc.elem(0))
+      return nc.error() << "inputs differ in element type";
+    shapes.push_back(nc.shape(i));
+    ranks.push_back(shapes.back().size());
+  }
+  std::string why;
+  FailureOr<EinsumSpec> spec = parseEinsum(nc.attrStr("equation", ""), ranks, why);
+  if (failed(spec))
+    return nc.fail(why);
+  FailureOr<Shape> s = einsumShape(*spec, shapes, why);
+  if (failed(s))
+    return nc.fail(why);
+  if (failed(nc.tensorType(*s, nc.elem(0))))
+    return failure();
+  for (int i = 0; i < nc.numInputs(); ++i)
+    ins.push_back(nc.in(i));
+  nc.set(0, EinsumOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), ins,
+                             einsumStr(*spec)));
+  return success();
+}
+
+LogicalResult importSoftmax(NodeContext &nc) {
+  if (!isa<FloatType>(nc.elem(0)))
+    return nc.error() << "expects a floating-point input";
+  FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", -1), nc.rank(0));
+  if (failed(axis))
+    return failure();
+  nc.set(0, SoftmaxOp::create(nc.b, nc.loc, nc.type(0), nc.in(0), *axis));
+  return success();
+}
+
+/// Checks that a norm's scale/bias broadcasts to the normalised dimensions.
+LogicalResult checkNormParam(NodeContext &nc, int i, int64_t axis) {
+  if (!nc.has(i))
+    return success();
+  ArrayRef<int64_t> norm = nc.shape(0).drop_front(axis);
+  if (!broadcastsTo(nc.shape(i), norm))
+    return nc.error() << "input " << i << " shape " << shapeStr(nc.shape(i))
+                      << " does not broadcast to the normalised shape "
+                      << shapeStr(norm);
+  return success();
+}
+
+LogicalResult noExtraOutputs(NodeContext &nc, int from) {
+  for (int k = from; k < nc.numOutputs(); ++k)
+    if (nc.outputUsed(k))
+      return nc.error() << "output " << k << " is not supported";
+  return success();
+}
+
+LogicalResult importLayerNorm(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})) || failed(noExtraOutputs(nc, 1)))
+    return failure();
+  FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", -1), nc.rank(0));
+  if (failed(axis) || failed(checkNormParam(nc, 1, *axis)) ||
+      failed(checkNormParam(nc, 2, *axis)))
+    return failure();
+  nc.set(0, LayerNormOp::create(nc.b, nc.loc, nc.type(0), nc.in(0),
+                                nc.has(1) ? nc.in(1) : Value(),
+                                nc.has(2) ? nc.in(2) : Value(), *axis,
+                                APFloat(nc.attrFloat("epsilon", 1e-5))));
+  return success();
+}
+
+LogicalResult importRmsNorm(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1})))
+    return failure();
+  FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", -1), nc.rank(0));
+  if (failed(axis) || failed(checkNormParam(nc, 1, *axis)))
+    return failure();
+  nc.set(0, RmsNormOp::create(nc.b, nc.loc, nc.type(0), nc.in(0),
+                              nc.has(1) ? nc.in(1) : Value(), *axis,
+                              APFloat(nc.attrFloat("epsilon", 1e-5))));
+  return success();
+}
+
+LogicalResult importGroupNorm(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})))
+    return failure();
+  if (nc.rank(0) < 2)
+    return nc.error() << "input needs rank >= 2";
+  int64_t g = nc.attrInt("num_groups", 0);
+  int64_t c = nc.shape(0)[1];
+  if (g < 1 || c % g)
+    return nc.error() << "num_groups " << g << " does not divide " << c
+                      << " channels";
+  // Opsets 18-20 give scale and bias per group; 21 per channel.
+  int64_t expect = nc.opset >= 21 ? c : g;
+  Value params[2];
+  for (int i : {1, 2}) {
+    if (nc.shape(i) != ArrayRef<int64_t>{expect})
+      return nc.error() << "input " << i << " must have shape [" << expect
+                        << "]";
+    Value p = nc.in(i);
+    if (expect != c) {
+      p = reshape(nc, p, {g, 1});
+      p = BroadcastOp::create(nc.b, nc.loc, tensorOf({g, c / g}, nc.elem(0)), p);
+      p = reshape(nc, p, {c});
+    }
+    params[i - 1] = p;
+  }
+  nc.set(0, GroupNormOp::create(nc.b, nc.loc, nc.type(0), nc.in(0), params[0],
+                                params[1], g, APFloat(nc.attrFloat("epsilon", 1e-5))));
+  return success();
+}
+
+LogicalResult importRotaryEmbedding(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})))
+    return failure();
+  int64_t r = nc.rank(0);
+  ArrayRef<int64_t> xs = nc.shape(0);
+  Value x = nc.in(0);
+  int64_t heads = nc.attrInt("num_heads", 0);
+  Shape x4;
+  if (r == 3) {
+    if (heads < 1 || xs[2] % heads)
+      return nc.error() << "3-D input needs num_heads dividing the hidden size";
+    x = reshape(nc, x, {xs[0], xs[1], heads, xs[2] / heads});
+    x = transpose(nc, x, {0, 2, 1, 3});
+  } else if (r != 4) {
+    return nc.error() << "input must be [B, H, S, D] or [B, S, H*D]";
+  }
+  x4.assign(cast<RankedTensorType>(x.getType()).getShape().begin(),
+            cast<RankedTensorType>(x.getType()).getShape().end());
+  int64_t d = x4[3], rot = nc.attrInt("rotary_embedding_dim", 0);
+  if (rot == 0)
+    rot = d;
+  if (rot % 2 || rot > d)
+    return nc.error() << "rotary_embedding_dim " << rot
+                      << " must be even and at most the head size " << d;
+  Value cs[2];
+  for (int i : {1, 2}) {
+    Value c = nc.in(i);
+    ArrayRef<int64_t> s = nc.shape(i);
+    if (nc.has(3)) {
+      if (s.size() != 2)
+        return nc.error() << "with position_ids the caches must be 2-D";
+      std::string why;
+      FailureOr<Shape> gs = gatherShape(s, nc.shape(3), 0, why);
+      if (failed(gs))
+        return nc.fail(why);
+      c = GatherOp::create(nc.b, nc.loc, tensorOf(*gs, nc.elem(0)), c, nc.in(3),
+                           0);
+    } else if (s.size() == 2) {
+      c = reshape(nc, c, {1, s[0], s[1]});
+    }
+    auto ct = cast<RankedTensorType>(c.getType());
+    if (ct.getRank() != 3 || ct.getShape()[1] != x4[2] ||
+        ct.getShape()[2] * 2 != rot ||
+        (ct.getShape()[0] != 1 && ct.getShape()[0] != x4[0]))
+      return nc.error() << "cos/sin cache " << shapeStr(ct.getShape())
+                        << " does not fit input " << shapeStr(x4)
+                        << " with rotary dim " << rot;
+    cs[i - 1] = c;
+  }
+  Value y = RopeOp::create(nc.b, nc.loc, x.getType(), x, cs[0], cs[1],
+                           nc.attrInt("interleaved", 0) != 0);
+  if (r == 3) {
+    y = transpose(nc, y, {0, 2, 1, 3});
+    y = reshape(nc, y, xs);
+  }
+  nc.set(0, y);
+  return success();
+}
+
+LogicalResult importAttention(NodeContext &nc) {
+  if (failed(requireFloat(nc, {0, 1, 2})) || failed(noExtraOutputs(nc, 1)))
+    return failure();
+  for (int i = 4; i < nc.numInputs(); ++i)
+    if (nc.has(i))
+      return nc.error() << "past key/value caches are not supported";
+  if (nc.attrFloat("softcap", 0.0) != 0.0)
+    return nc.error() << "softcap is not supported";
+  if (nc.attrInt("qk_matmul_output_mode", 0) != 0)
+    return nc.error() << "qk_matmul_output_mode is not supported";
+  int64_t r = nc.rank(0);
+  if (nc.rank(1) != r || nc.rank(2) != r || (r != 3 && r != 4))
+    return nc.error() << "Q, K and V must all be 3-D or all 4-D";
+  Value q = nc.in(0), k = nc.in(1), v = nc.in(2);
+  int64_t hq = 0, hkv = 0;
+  if (r == 3) {
+    hq = nc.attrInt("q_num_heads", 0);
+    hkv = nc.attrInt("kv_num_heads", 0);
+    if (hq < 1 || hkv < 1 || nc.shape(0)[2] % hq || nc.shape(1)[2] % hkv ||
+        nc.shape(2)[2] % hkv)
+      return nc.error() << "3-D inputs need q_num_heads and kv_num_heads "
+                           "dividing the hidden sizes";
+    auto split = [&](Value t, int i, int64_t h) {
+      ArrayRef<int64_t> s = nc.shape(i);
+      return transpose(nc, reshape(nc, t, {s[0], s[1], h, s[2] / h}),
+                       {0, 2, 1, 3});
+    };
+    q = split(q, 0, hq);
+    k = split(k, 1, hkv);
+    v = split(v, 2, hkv);
+  }
+  auto shapeOfV = [](Value t) {
+    return cast<RankedTensorType>(t.getType()).getShape();
+  };
+  std::optional<ArrayRef<int64_t>> maskShape;
+  Value mask;
+  if (nc.has(3)) {
+    Type mt = nc.elem(3);
+    if (!mt.isInteger(1) && mt != nc.elem(0))
+      return nc.error() << "attn_mask must be boolean or of Q's type";
+    mask = nc.in(3);
+    maskShape = nc.shape(3);
+  }
+  std::string why;
+  FailureOr<Shape> s =
+      attentionShape(shapeOfV(q), shapeOfV(k), shapeOfV(v), maskShape, why);
+  if (failed(s))
+    return nc.fail(why);
+  FloatAttr scale;
+  if (const onnx::AttributeProto *a = nc.attr("scale"))
+    scale = nc.b.getF64FloatAttr(a->f());
+  Value y = AttentionOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), q, k, v,
+                                mask, scale, nc.attrInt("is_causal", 0) != 0);
+  if (r == 3) {
+    y = transpose(nc, y, {0, 2, 1, 3});
+    y = reshape(nc, y, {(*s)[0], (*s)[2], (*s)[1] * (*s)[3]});
+  }
+  nc.set(0, y);
+  return success();
+}
+
+} // namespace
+
+void mlir::ditc::onnx_import::addNeuralOps(OpTable &t) {
+  t["MatMul"] = {importMatMul, 1};
+  t["Gemm"] = {importGemm, 1};
+  t["Conv"] = {importConv, 1};
+  t["Einsum"] = {importEinsum, 12};
+  t["Softmax"] = {importSoftmax, 13};
+  t["LayerNormalization"] = {importLayerNorm, 17};
+  t["GroupNormalization"] = {importGroupNorm, 18};
+  t["RMSNormalization"] = {importRmsNorm, 23};
+  t["RotaryEmbedding"] = {importRotaryEmbedding, 23};
+  t["Attention"] = {importAttention, 23};
+}

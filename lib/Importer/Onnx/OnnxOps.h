@@ -1,0 +1,28 @@
+//===- OnnxOps.h - op handler groups ----------------------------*- C++ -*-===//
+
+#ifndef DITC_LIB_IMPORTER_ONNX_ONNXOPS_H
+#define DITC_LIB_IMPORTER_ONNX_ONNXOPS_H
+
+#include "lib/Importer/Onnx/ImportContext.h"
+
+namespace mlir::ditc::onnx_import {
+
+using OpTable = llvm::StringMap<OpInfo>;
+
+/// Elementwise math, comparisons, casts, reductions, constants.
+void addMathOps(OpTable &table);
+/// Shapes and data movement: Reshape, Transpose, Slice, Gather, ...
+void addMovementOps(OpTable &table);
+/// Contractions and the neural-network ops: MatMul, Gemm, Conv, Einsum,
+/// Softmax, the norms, Attention, RotaryEmbedding.
+void addNeuralOps(OpTable &table);
+
+/// Broadcast shape of the given inputs, or an error at the node.
+FailureOr<Shape> broadcastInputs(NodeContext &nc, ArrayRef<int> inputs);
+
+/// A scalar constant of element type `et` as an IR value.
+Value scalarConstant(NodeContext &nc, Type et, double v);
+
+} // namespace mlir::ditc::onnx_import
+
+#endif // DITC_LIB_IMPORTER_ONNX_ONNXOPS_H

@@ -1,0 +1,32 @@
+# -*- Python -*-
+# lit configuration for the ditc regression suite.
+
+import os
+import shutil
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "DITC"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".onnxtxt", ".test"]
+config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs",
+                   "fixtures"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.ditc_obj_root, "test")
+
+llvm_config.use_default_substitutions()
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+
+tool_dirs = [config.ditc_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["ditc", "ditc-opt"], tool_dirs)
+
+config.substitutions.append(("%fixtures", os.path.join(config.ditc_src_root, "test", "fixtures")))
+config.substitutions.append(("%python", "/usr/bin/python3"))
+config.substitutions.append(("%srcroot", config.ditc_src_root))
+
+# The ONNX backend node tests: Debian's libonnx-testdata (ONNX 1.12) and the
+# newer copy that .ci/run unpacks from the PyPI onnx wheel into the build tree.
+config.substitutions.append(("%onnx_node_tests", "/usr/share/libonnx-testdata/data/node"))
+config.substitutions.append(("%onnx_new_node_tests",
+                             os.path.join(config.ditc_obj_root, "onnx-node-tests", "node")))
