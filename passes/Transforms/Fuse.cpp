@@ -1,8 +1,21 @@
-//===- Fuse.cpp - recognise semantic ops ----------------------------------===//
+//===- Fuse.cpp - recognise semantic ops in exporter output ---------------===//
+//
+// The TorchScript and dynamo exporters decompose attention, norms and
+// activations into elementwise arithmetic. These patterns find them again:
+// the planner needs `ditc.attention` to place sequence parallelism, and the
+// runtime has fused kernels for all of them. Each pattern checks shapes and
+// constants exactly, so a rewrite never changes what the graph computes.
+//
+//===----------------------------------------------------------------------===//
 
 #include "passes/Transforms/Passes.h"
 
+#include "dialects/Ditc/IR/DitcShapes.h"
+
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
 
 namespace mlir::ditc {
 #define GEN_PASS_DEF_FUSEPASS
@@ -13,11 +26,573 @@ using namespace mlir;
 using namespace mlir::ditc;
 
 namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+
+/// The value of a constant holding one number (any shape of one element, or
+/// a splat).
+std::optional<double> scalarOf(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return std::nullopt;
+  if (isa<FloatType>(attr.getElementType()))
+    return attr.getSplatValue<APFloat>().convertToDouble();
+  if (isa<IntegerType>(attr.getElementType()) &&
+      !attr.getElementType().isInteger(1))
+    return (double)attr.getSplatValue<APInt>().getSExtValue();
+  return std::nullopt;
+}
+
+bool near(double a, double b, double rel = 1e-4) {
+  return std::fabs(a - b) <= rel * std::max(std::fabs(a), std::fabs(b));
+}
+
+/// Values that do not depend on graph inputs: weights and constants.
+bool isParameter(Value v) {
+  Operation *def = v.getDefiningOp();
+  return def && (isa<WeightOp>(def) || def->hasTrait<OpTrait::ConstantLike>());
+}
+
+/// A product `coefficient * f0 * f1 * ...` read through nested single-use
+/// multiplications and divisions by constants.
+struct Product {
+  double coefficient = 1.0;
+  SmallVector<Value> factors;
+};
+
+void collectProduct(Value v, Product &p, bool root) {
+  Operation *def = v.getDefiningOp();
+  if (std::optional<double> c = scalarOf(v)) {
+    p.coefficient *= *c;
+    return;
+  }
+  if (def && (root || v.hasOneUse())) {
+    if (auto mul = dyn_cast<MulOp>(def)) {
+      collectProduct(mul.getLhs(), p, false);
+      collectProduct(mul.getRhs(), p, false);
+      return;
+    }
+    if (auto div = dyn_cast<DivOp>(def))
+      if (std::optional<double> c = scalarOf(div.getRhs()); c && *c != 0.0) {
+        collectProduct(div.getLhs(), p, false);
+        p.coefficient /= *c;
+        return;
+      }
+  }
+  p.factors.push_back(v);
+}
+
+Product productOf(Value v) {
+  Product p;
+  collectProduct(v, p, true);
+  return p;
+}
+
+/// `a + c` (either order) with c a scalar constant: returns a and sets c.
+Value addendOf(Value v, double &c) {
+  auto add = v.getDefiningOp<AddOp>();
+  if (!add)
+    return {};
+  if (std::optional<double> k = scalarOf(add.getRhs())) {
+    c = *k;
+    return add.getLhs();
+  }
+  if (std::optional<double> k = scalarOf(add.getLhs())) {
+    c = *k;
+    return add.getRhs();
+  }
+  return {};
+}
+
+/// Whether `v` is x*x (a mul of x by itself, or pow(x, 2)); sets x.
+bool isSquare(Value v, Value &x) {
+  if (auto pow = v.getDefiningOp<PowOp>()) {
+    std::optional<double> e = scalarOf(pow.getRhs());
+    if (e && *e == 2.0) {
+      x = pow.getLhs();
+      return true;
+    }
+  }
+  if (auto mul = v.getDefiningOp<MulOp>())
+    if (mul.getLhs() == mul.getRhs()) {
+      x = mul.getLhs();
+      return true;
+    }
+  return false;
+}
+
+/// The power of x that the factors multiply to (x, x*x, pow(x, n)), or -1.
+int powerOf(ArrayRef<Value> factors, Value x) {
+  int count = 0;
+  for (Value f : factors) {
+    Value inner;
+    if (f == x) {
+      ++count;
+    } else if (isSquare(f, inner) && inner == x) {
+      count += 2;
+    } else if (auto pow = f.getDefiningOp<PowOp>()) {
+      std::optional<double> e = scalarOf(pow.getRhs());
+      if (pow.getLhs() != x || !e || *e != std::floor(*e) || *e < 1)
+        return -1;
+      count += (int)*e;
+    } else if (auto mul = f.getDefiningOp<MulOp>()) {
+      int a = powerOf({mul.getLhs()}, x), b = powerOf({mul.getRhs()}, x);
+      if (a < 0 || b < 0)
+        return -1;
+      count += a + b;
+    } else {
+      return -1;
+    }
+  }
+  return count;
+}
+
+//===----------------------------------------------------------------------===//
+// Activations
+//===----------------------------------------------------------------------===//
+
+/// 0.5 * x * (1 + erf(x / sqrt 2)) and
+/// 0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3))) -> gelu.
+struct FuseGelu : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    Product p = productOf(op.getResult());
+    if (!near(p.coefficient, 0.5) || p.factors.size() != 2)
+      return failure();
+    for (int swap = 0; swap < 2; ++swap) {
+      Value x = p.factors[swap], onePlus = p.factors[1 - swap];
+      if (typeOf(x) != op.getType())
+        continue;
+      double one = 0;
+      Value inner = addendOf(onePlus, one);
+      if (!inner || one != 1.0 || !inner.hasOneUse())
+        continue;
+      if (auto erf = inner.getDefiningOp<ErfOp>()) {
+        Product arg = productOf(erf.getInput());
+        if (arg.factors.size() == 1 && arg.factors[0] == x &&
+            near(arg.coefficient, M_SQRT1_2)) {
+          rewriter.replaceOpWithNewOp<GeluOp>(op, op.getType(), x,
+                                              GeluApproximation::none);
+          return success();
+        }
+      }
+      if (auto tanh = inner.getDefiningOp<TanhOp>()) {
+        Product arg = productOf(tanh.getInput());
+        if (arg.factors.size() != 1 || !near(arg.coefficient, std::sqrt(2 / M_PI)))
+          continue;
+        auto sum = arg.factors[0].getDefiningOp<AddOp>();
+        if (!sum)
+          continue;
+        for (int s = 0; s < 2; ++s) {
+          Value lin = s ? sum.getRhs() : sum.getLhs();
+          Value cubic = s ? sum.getLhs() : sum.getRhs();
+          Product c = productOf(cubic);
+          if (lin != x || !near(c.coefficient, 0.044715) ||
+              powerOf(c.factors, x) != 3)
+            continue;
+          rewriter.replaceOpWithNewOp<GeluOp>(op, op.getType(), x,
+                                              GeluApproximation::tanh);
+          return success();
+        }
+      }
+    }
+    return failure();
+  }
+};
+
+/// x * sigmoid(x) -> silu.
+struct FuseSilu : OpRewritePattern<MulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MulOp op,
+                                PatternRewriter &rewriter) const override {
+    for (int s = 0; s < 2; ++s) {
+      Value x = s ? op.getRhs() : op.getLhs();
+      auto sig = (s ? op.getLhs() : op.getRhs()).getDefiningOp<SigmoidOp>();
+      if (sig && sig.getInput() == x && typeOf(x) == op.getType()) {
+        rewriter.replaceOpWithNewOp<SiluOp>(op, op.getType(), x);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Norms
+//===----------------------------------------------------------------------===//
+
+/// The reduction covers exactly the trailing axes [axis, rank) with kept dims.
+std::optional<int64_t> trailingAxis(ReduceMeanOp op) {
+  int64_t rank = shapeOf(op.getInput()).size();
+  ArrayRef<int64_t> axes = op.getAxes();
+  if (!op.getKeepDims() || axes.empty() || axes.back() != rank - 1)
+    return std::nullopt;
+  for (size_t k = 1; k < axes.size(); ++k)
+    if (axes[k] != axes[k - 1] + 1)
+      return std::nullopt;
+  return axes.front();
+}
+
+/// Matches sqrt(mean(d^2) + eps) and returns d, the axis and eps.
+bool matchRootMeanSquare(Value v, Value &d, int64_t &axis, double &eps) {
+  auto sqrt = v.getDefiningOp<SqrtOp>();
+  if (!sqrt)
+    return false;
+  Value mean = addendOf(sqrt.getInput(), eps);
+  auto reduce = mean ? mean.getDefiningOp<ReduceMeanOp>() : ReduceMeanOp();
+  if (!reduce || eps < 0)
+    return false;
+  std::optional<int64_t> a = trailingAxis(reduce);
+  if (!a || !isSquare(reduce.getInput(), d))
+    return false;
+  axis = *a;
+  return true;
+}
+
+/// y = d / sqrt(mean(d^2) + eps) in its forms: d / s, d * (1 / s),
+/// d * reciprocal(s). Returns d, axis and eps.
+bool matchNormalized(Value y, Value &d, int64_t &axis, double &eps) {
+  Value num, den;
+  if (auto div = y.getDefiningOp<DivOp>()) {
+    num = div.getLhs();
+    den = div.getRhs();
+  } else if (auto mul = y.getDefiningOp<MulOp>()) {
+    for (int s = 0; s < 2 && !den; ++s) {
+      Value other = s ? mul.getLhs() : mul.getRhs();
+      if (auto rec = other.getDefiningOp<ReciprocalOp>()) {
+        den = rec.getInput();
+      } else if (auto inv = other.getDefiningOp<DivOp>()) {
+        std::optional<double> one = scalarOf(inv.getLhs());
+        if (one && *one == 1.0)
+          den = inv.getRhs();
+      }
+      if (den)
+        num = s ? mul.getRhs() : mul.getLhs();
+    }
+  }
+  if (!den || !matchRootMeanSquare(den, d, axis, eps) || d != num)
+    return false;
+  return typeOf(num) == typeOf(y);
+}
+
+/// The rms_norm and layer_norm decompositions.
+struct FuseNorm : RewritePattern {
+  FuseNorm(MLIRContext *ctx) : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<DivOp, MulOp>(op))
+      return failure();
+    Value y = op->getResult(0), d;
+    int64_t axis;
+    double eps;
+    if (!matchNormalized(y, d, axis, eps))
+      return failure();
+    FloatAttr epsAttr = rewriter.getF64FloatAttr(eps);
+    // Layer norm when d = x - mean(x) over the same axes.
+    if (auto sub = d.getDefiningOp<SubOp>()) {
+      auto mean = sub.getRhs().getDefiningOp<ReduceMeanOp>();
+      if (mean && mean.getInput() == sub.getLhs() && trailingAxis(mean) == axis &&
+          typeOf(sub.getLhs()) == typeOf(y)) {
+        rewriter.replaceOpWithNewOp<LayerNormOp>(
+            op, typeOf(y), sub.getLhs(), Value(), Value(),
+            rewriter.getI64IntegerAttr(axis), epsAttr);
+        return success();
+      }
+    }
+    rewriter.replaceOpWithNewOp<RmsNormOp>(
+        op, typeOf(y), d, Value(), rewriter.getI64IntegerAttr(axis), epsAttr);
+    return success();
+  }
+};
+
+/// Whether `p` is a parameter that can serve as a norm's scale or bias.
+bool fitsNorm(Value p, Value normInput, int64_t axis) {
+  return isParameter(p) &&
+         typeOf(p).getElementType() == typeOf(normInput).getElementType() &&
+         broadcastsTo(shapeOf(p), shapeOf(normInput).drop_front(axis));
+}
+
+/// norm(x) * w -> norm(x) scale w;  layer_norm(x) scale w + b -> ... bias b.
+struct FoldNormAffine : RewritePattern {
+  FoldNormAffine(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), 1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op,
+                                PatternRewriter &rewriter) const override {
+    if (!isa<MulOp, AddOp>(op))
+      return failure();
+    bool isMul = isa<MulOp>(op);
+    for (int s = 0; s < 2; ++s) {
+      Value normVal = op->getOperand(s), p = op->getOperand(1 - s);
+      if (!normVal.hasOneUse() || normVal.getType() != op->getResult(0).getType())
+        continue;
+      if (auto rms = normVal.getDefiningOp<RmsNormOp>()) {
+        if (!isMul || rms.getScale() || !fitsNorm(p, rms.getInput(), rms.getAxis()))
+          continue;
+        rewriter.replaceOpWithNewOp<RmsNormOp>(op, rms.getType(), rms.getInput(),
+                                               p, rms.getAxisAttr(),
+                                               rms.getEpsilonAttr());
+        return success();
+      }
+      if (auto ln = normVal.getDefiningOp<LayerNormOp>()) {
+        if (!fitsNorm(p, ln.getInput(), ln.getAxis()) || ln.getBias() ||
+            (isMul && ln.getScale()))
+          continue;
+        rewriter.replaceOpWithNewOp<LayerNormOp>(
+            op, ln.getType(), ln.getInput(), isMul ? p : ln.getScale(),
+            isMul ? Value() : p, ln.getAxisAttr(), ln.getEpsilonAttr());
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Linear
+//===----------------------------------------------------------------------===//
+
+/// matmul(x, W) with a 2-D parameter W (or W^T) -> linear.
+struct FuseLinear : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    Value w = op.getRhs();
+    bool transposed = false;
+    if (auto t = w.getDefiningOp<TransposeOp>())
+      if (isParameter(t.getInput()) && shapeOf(w).size() == 2) {
+        w = t.getInput();
+        transposed = true;
+      }
+    if (!isParameter(w) || shapeOf(w).size() != 2 ||
+        !isa<FloatType>(typeOf(w).getElementType()))
+      return failure();
+    ArrayRef<int64_t> x = shapeOf(op.getLhs());
+    if (x.size() < 2 || shapeOf(op.getResult()).size() != x.size())
+      return failure();
+    rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), op.getLhs(), w,
+                                          Value(), transposed);
+    return success();
+  }
+};
+
+/// linear(x, W) + b with a parameter b of shape [N] -> linear with bias.
+struct FuseLinearBias : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp op,
+                                PatternRewriter &rewriter) const override {
+    for (int s = 0; s < 2; ++s) {
+      auto lin = (s ? op.getRhs() : op.getLhs()).getDefiningOp<LinearOp>();
+      Value b = s ? op.getLhs() : op.getRhs();
+      if (!lin || lin.getBias() || !lin->hasOneUse() ||
+          lin.getType() != op.getType() || !isParameter(b) ||
+          shapeOf(b) != ArrayRef<int64_t>{shapeOf(lin.getResult()).back()})
+        continue;
+      rewriter.replaceOpWithNewOp<LinearOp>(op, op.getType(), lin.getInput(),
+                                            lin.getWeight(), b,
+                                            lin.getTransposeWeight());
+      return success();
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// Peels multiplications and divisions by scalars off `v`, folding them into
+/// `scale`.
+Value peelScale(Value v, double &scale) {
+  while (true) {
+    if (auto mul = v.getDefiningOp<MulOp>()) {
+      if (std::optional<double> c = scalarOf(mul.getRhs());
+          c && typeOf(mul.getLhs()) == typeOf(v)) {
+        scale *= *c;
+        v = mul.getLhs();
+        continue;
+      }
+      if (std::optional<double> c = scalarOf(mul.getLhs());
+          c && typeOf(mul.getRhs()) == typeOf(v)) {
+        scale *= *c;
+        v = mul.getRhs();
+        continue;
+      }
+    }
+    if (auto div = v.getDefiningOp<DivOp>())
+      if (std::optional<double> c = scalarOf(div.getRhs());
+          c && *c != 0.0 && typeOf(div.getLhs()) == typeOf(v)) {
+        scale /= *c;
+        v = div.getLhs();
+        continue;
+      }
+    return v;
+  }
+}
+
+/// Whether an additive mask constant is exactly the causal pattern: zero for
+/// key <= query, a huge negative number (or -inf) above.
+bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
+  DenseElementsAttr attr;
+  if (!matchPattern(mask, m_Constant(&attr)) ||
+      !isa<FloatType>(attr.getElementType()) || sq != sk)
+    return false;
+  ArrayRef<int64_t> s = shapeOf(mask);
+  if (s.size() < 2 || s[s.size() - 2] != sq || s.back() != sk ||
+      attr.getNumElements() != sq * sk)
+    return false;
+  int64_t k = 0;
+  for (APFloat v : attr.getValues<APFloat>()) {
+    int64_t i = k / sk, j = k % sk;
+    double d = v.convertToDouble();
+    if (j <= i ? d != 0.0 : !(d < -1e30 || std::isinf(d)))
+      return false;
+    ++k;
+  }
+  return true;
+}
+
+/// matmul(softmax(scale * q k^T + mask), v) -> attention.
+struct FuseAttention : OpRewritePattern<MatmulOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(MatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    auto softmax = op.getLhs().getDefiningOp<SoftmaxOp>();
+    if (!softmax || !softmax->hasOneUse())
+      return failure();
+    int64_t rank = shapeOf(op.getLhs()).size();
+    if ((rank != 4 && rank != 3) || softmax.getAxis() != rank - 1 ||
+        shapeOf(op.getRhs()).size() != (size_t)rank)
+      return failure();
+    double scale = 1.0;
+    Value scores = peelScale(softmax.getInput(), scale);
+    Value mask;
+    if (auto add = scores.getDefiningOp<AddOp>()) {
+      for (int s = 0; s < 2; ++s) {
+        Value a = s ? add.getRhs() : add.getLhs();
+        Value m = s ? add.getLhs() : add.getRhs();
+        if (a.getDefiningOp<MatmulOp>() && typeOf(a) == typeOf(scores) &&
+            typeOf(m).getRank() <= rank) {
+          scores = a;
+          mask = m;
+          break;
+        }
+      }
+      if (!mask)
+        return failure();
+    }
+    scores = peelScale(scores, scale);
+    auto qk = scores.getDefiningOp<MatmulOp>();
+    if (!qk || !qk->hasOneUse())
+      return failure();
+    Value q = peelScale(qk.getLhs(), scale);
+    Value kt = peelScale(qk.getRhs(), scale);
+    Value v = op.getRhs();
+    Type et = typeOf(q).getElementType();
+    if (shapeOf(q).size() != (size_t)rank || shapeOf(kt).size() != (size_t)rank ||
+        typeOf(kt).getElementType() != et || typeOf(v).getElementType() != et)
+      return failure();
+    // The batch dimensions of q, k and v must agree (no broadcasting).
+    ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(kt), vs = shapeOf(v);
+    if (qs.drop_back(2) != ks.drop_back(2) || qs.drop_back(2) != vs.drop_back(2))
+      return failure();
+    Location loc = op.getLoc();
+    // K = transpose of K^T; canonicalisation cancels it against the
+    // exporter's own transpose.
+    SmallVector<int64_t> swap;
+    for (int64_t k = 0; k < rank - 2; ++k)
+      swap.push_back(k);
+    swap.push_back(rank - 1);
+    swap.push_back(rank - 2);
+    Shape kShape(ks.begin(), ks.end());
+    std::swap(kShape[rank - 1], kShape[rank - 2]);
+    Value k = TransposeOp::create(rewriter, loc,
+                                  RankedTensorType::get(kShape, et), kt, swap);
+    // Rank 3 ([B*H, S, D]) becomes [1, B*H, S, D].
+    auto to4 = [&](Value t) -> Value {
+      if (rank == 4)
+        return t;
+      Shape s{1};
+      s.append(shapeOf(t).begin(), shapeOf(t).end());
+      return ReshapeOp::create(rewriter, loc,
+                               RankedTensorType::get(s, typeOf(t).getElementType()),
+                               t);
+    };
+    int64_t sq = qs[rank - 2], sk = kShape[rank - 2];
+    bool causal = false;
+    if (mask && isCausalMask(mask, sq, sk)) {
+      causal = true;
+      mask = Value();
+    }
+    if (mask) {
+      Shape full{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, sk};
+      if (!broadcastsTo(shapeOf(mask), full))
+        return failure();
+    }
+    double dflt = 1.0 / std::sqrt((double)qs.back());
+    FloatAttr scaleAttr =
+        near(scale, dflt, 1e-6) ? FloatAttr() : rewriter.getF64FloatAttr(scale);
+    Shape out{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, vs.back()};
+    Value attn = AttentionOp::create(rewriter, loc, RankedTensorType::get(out, et),
+                                     to4(q), to4(k), to4(v), mask, scaleAttr,
+                                     causal);
+    if (rank == 3)
+      attn = ReshapeOp::create(rewriter, loc, op.getType(), attn);
+    rewriter.replaceOp(op, attn);
+    return success();
+  }
+};
+
+/// repeat_kv (reshape to [B, Hkv, 1, S, D], broadcast to [B, Hkv, r, S, D],
+/// reshape to [B, Hkv*r, S, D]) on both K and V -> grouped heads.
+struct FoldRepeatedKV : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static Value unrepeat(Value v, int64_t &groups) {
+    auto outer = v.getDefiningOp<ReshapeOp>();
+    auto bc = outer ? outer.getInput().getDefiningOp<BroadcastOp>() : BroadcastOp();
+    auto inner = bc ? bc.getInput().getDefiningOp<ReshapeOp>() : ReshapeOp();
+    if (!inner)
+      return {};
+    ArrayRef<int64_t> x = shapeOf(inner.getInput()), e = shapeOf(inner.getResult()),
+                      b = shapeOf(bc.getResult()), o = shapeOf(v);
+    if (x.size() != 4 || e.size() != 5 || e[0] != x[0] || e[1] != x[1] ||
+        e[2] != 1 || e[3] != x[2] || e[4] != x[3] || b[0] != x[0] ||
+        b[1] != x[1] || b[3] != x[2] || b[4] != x[3] || o[1] != x[1] * b[2])
+      return {};
+    groups = b[2];
+    return inner.getInput();
+  }
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t gk = 0, gv = 0;
+    Value k = unrepeat(op.getKey(), gk), v = unrepeat(op.getValue(), gv);
+    if (!k || !v || gk != gv || gk < 2)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      op.getKeyMutable().assign(k);
+      op.getValueMutable().assign(v);
+    });
+    return success();
+  }
+};
+
 struct FusePass : ditc::impl::FusePassBase<FusePass> {
   void runOnOperation() override {
-    RewritePatternSet patterns(&getContext());
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    patterns.add<FuseGelu, FuseSilu, FuseNorm, FoldNormAffine, FuseLinear,
+                 FuseLinearBias, FuseAttention, FoldRepeatedKV>(ctx);
+    for (RegisteredOperationName op : ctx->getRegisteredOperations())
+      if (op.getDialect().getNamespace() == "ditc")
+        op.getCanonicalizationPatterns(patterns, ctx);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
 };
+
 } // namespace

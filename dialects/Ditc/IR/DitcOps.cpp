@@ -345,6 +345,44 @@ struct ComposeTransposes : OpRewritePattern<TransposeOp> {
     return success();
   }
 };
+/// transpose(reshape(x)) -> reshape(transpose(x)) when the transpose only
+/// swaps the last two axes and the reshape only regroups the leading (batch)
+/// axes. Exporters write K^T this way ([B*H, S, D] -> [B*H, D, S]); sinking
+/// the transpose lets it cancel against its neighbours.
+struct SinkTransposeThroughBatchReshape : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto reshape = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!reshape || !reshape->hasOneUse())
+      return failure();
+    ArrayRef<int64_t> perm = op.getPermutation();
+    int64_t n = perm.size();
+    if (n < 2 || perm[n - 1] != n - 2 || perm[n - 2] != n - 1)
+      return failure();
+    for (int64_t k = 0; k + 2 < n; ++k)
+      if (perm[k] != k)
+        return failure();
+    ArrayRef<int64_t> in = shapeOf(reshape.getInput());
+    ArrayRef<int64_t> mid = shapeOf(reshape.getResult());
+    int64_t m = in.size();
+    if (m < 2 || in.take_back(2) != mid.take_back(2))
+      return failure();
+    SmallVector<int64_t> innerPerm;
+    for (int64_t k = 0; k + 2 < m; ++k)
+      innerPerm.push_back(k);
+    innerPerm.push_back(m - 1);
+    innerPerm.push_back(m - 2);
+    SmallVector<int64_t> tShape(in.begin(), in.end());
+    std::swap(tShape[m - 1], tShape[m - 2]);
+    auto et = op.getType().getElementType();
+    Value t = TransposeOp::create(rewriter, op.getLoc(),
+                                  RankedTensorType::get(tShape, et),
+                                  reshape.getInput(), innerPerm);
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(), t);
+    return success();
+  }
+};
 } // namespace
 
 void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
@@ -375,7 +413,7 @@ OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
 
 void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                               MLIRContext *context) {
-  results.add<ComposeTransposes>(context);
+  results.add<ComposeTransposes, SinkTransposeThroughBatchReshape>(context);
 }
 
 LogicalResult ConcatOp::verify() {

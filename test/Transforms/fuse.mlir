@@ -1,0 +1,231 @@
+// RUN: ditc-opt %s -split-input-file -ditc-fuse -canonicalize | FileCheck %s
+
+// TorchScript's scaled_dot_product_attention: sqrt(scale) on Q and on K^T,
+// a constant causal mask added to the scores.
+// CHECK-LABEL: func.func @sdpa_torchscript
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>)
+// CHECK-NEXT: %[[O:.*]] = ditc.attention %[[Q]], %[[K]], %[[V]] {causal} :
+// CHECK-NEXT: return %[[O]]
+func.func @sdpa_torchscript(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.594603539> : tensor<1xf32>
+  %mask = ditc.constant dense<[[0.0, -1.0e+38, -1.0e+38, -1.0e+38], [0.0, 0.0, -1.0e+38, -1.0e+38], [0.0, 0.0, 0.0, -1.0e+38], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %qs = ditc.mul %q, %c : (tensor<1x2x4x8xf32>, tensor<1xf32>) -> tensor<1x2x4x8xf32>
+  %ks = ditc.mul %kt, %c : (tensor<1x2x8x4xf32>, tensor<1xf32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %qs, %ks : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %m = ditc.add %s, %mask : (tensor<1x2x4x4xf32>, tensor<4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %m {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// The dynamo exporter's form with grouped K/V heads (repeat_kv) and K^T
+// written through a batch-merging reshape; the mask is an argument.
+// CHECK-LABEL: func.func @sdpa_dynamo_gqa
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x16x8xf32>, %[[K:.*]]: tensor<2x2x16x8xf32>, %[[V:.*]]: tensor<2x2x16x8xf32>, %[[M:.*]]: tensor<16x16xf32>)
+// CHECK-NEXT: %[[O:.*]] = ditc.attention %[[Q]], %[[K]], %[[V]] mask %[[M]] {scale = 2.500000e-01 : f64} : (tensor<2x4x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<16x16xf32>) -> tensor<2x4x16x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @sdpa_dynamo_gqa(%q: tensor<2x4x16x8xf32>, %k: tensor<2x2x16x8xf32>, %v: tensor<2x2x16x8xf32>, %mask: tensor<16x16xf32>) -> tensor<2x4x16x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<1xf32>
+  %k5 = ditc.reshape %k : (tensor<2x2x16x8xf32>) -> tensor<2x2x1x16x8xf32>
+  %kb = ditc.broadcast %k5 : (tensor<2x2x1x16x8xf32>) -> tensor<2x2x2x16x8xf32>
+  %v5 = ditc.reshape %v : (tensor<2x2x16x8xf32>) -> tensor<2x2x1x16x8xf32>
+  %vb = ditc.broadcast %v5 : (tensor<2x2x1x16x8xf32>) -> tensor<2x2x2x16x8xf32>
+  %vr = ditc.reshape %vb : (tensor<2x2x2x16x8xf32>) -> tensor<2x4x16x8xf32>
+  %k3 = ditc.reshape %kb : (tensor<2x2x2x16x8xf32>) -> tensor<8x16x8xf32>
+  %kt3 = ditc.transpose %k3 {permutation = array<i64: 0, 2, 1>} : (tensor<8x16x8xf32>) -> tensor<8x8x16xf32>
+  %kt = ditc.reshape %kt3 : (tensor<8x8x16xf32>) -> tensor<2x4x8x16xf32>
+  %qs = ditc.mul %q, %c : (tensor<2x4x16x8xf32>, tensor<1xf32>) -> tensor<2x4x16x8xf32>
+  %ks = ditc.mul %kt, %c : (tensor<2x4x8x16xf32>, tensor<1xf32>) -> tensor<2x4x8x16xf32>
+  %s = ditc.matmul %qs, %ks : (tensor<2x4x16x8xf32>, tensor<2x4x8x16xf32>) -> tensor<2x4x16x16xf32>
+  %m = ditc.add %s, %mask : (tensor<2x4x16x16xf32>, tensor<16x16xf32>) -> tensor<2x4x16x16xf32>
+  %p = ditc.softmax %m {axis = 3 : i64} : tensor<2x4x16x16xf32>
+  %o = ditc.matmul %p, %vr : (tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32>) -> tensor<2x4x16x8xf32>
+  return %o : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+// Eager attention on [B*H, S, D]: scores divided by sqrt(d).
+// CHECK-LABEL: func.func @eager_rank3
+// CHECK: %[[A:.*]] = ditc.attention %{{.*}}, %{{.*}}, %{{.*}} : (tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>, tensor<1x4x8x16xf32>) -> tensor<1x4x8x16xf32>
+// CHECK: ditc.reshape %[[A]] : (tensor<1x4x8x16xf32>) -> tensor<4x8x16xf32>
+// CHECK-NOT: ditc.softmax
+func.func @eager_rank3(%q: tensor<4x8x16xf32>, %k: tensor<4x8x16xf32>, %v: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+  %c = ditc.constant dense<4.0> : tensor<f32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1>} : (tensor<4x8x16xf32>) -> tensor<4x16x8xf32>
+  %s = ditc.matmul %q, %kt : (tensor<4x8x16xf32>, tensor<4x16x8xf32>) -> tensor<4x8x8xf32>
+  %d = ditc.div %s, %c : (tensor<4x8x8xf32>, tensor<f32>) -> tensor<4x8x8xf32>
+  %p = ditc.softmax %d {axis = 2 : i64} : tensor<4x8x8xf32>
+  %o = ditc.matmul %p, %v : (tensor<4x8x8xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+  return %o : tensor<4x8x16xf32>
+}
+
+// -----
+
+// A softmax over another axis is not attention.
+// CHECK-LABEL: func.func @not_attention
+// CHECK-NOT: ditc.attention
+// CHECK: ditc.softmax
+func.func @not_attention(%q: tensor<1x2x4x8xf32>, %kt: tensor<1x2x8x4xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %s = ditc.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %s {axis = 2 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// Llama's RMSNorm: x * (1 / sqrt(mean(x^2) + eps)) * w.
+// CHECK-LABEL: func.func @rms_norm
+// CHECK: %[[W:.*]] = ditc.weight "w"
+// CHECK-NEXT: %[[R:.*]] = ditc.rms_norm %arg0 scale %[[W]] {axis = 2 : i64, epsilon = 9.99999997{{[0-9]*}}E-7 : f64}
+// CHECK-NEXT: return %[[R]]
+func.func @rms_norm(%x: tensor<1x16x32xf32>) -> tensor<1x16x32xf32> {
+  %two = ditc.constant dense<2.0> : tensor<f32>
+  %eps = ditc.constant dense<1.0e-6> : tensor<f32>
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<32xf32>
+  %p = ditc.pow %x, %two : (tensor<1x16x32xf32>, tensor<f32>) -> tensor<1x16x32xf32>
+  %m = ditc.reduce_mean %p {axes = array<i64: 2>, keep_dims = true} : (tensor<1x16x32xf32>) -> tensor<1x16x1xf32>
+  %a = ditc.add %m, %eps : (tensor<1x16x1xf32>, tensor<f32>) -> tensor<1x16x1xf32>
+  %s = ditc.sqrt %a : tensor<1x16x1xf32>
+  %r = ditc.div %one, %s : (tensor<f32>, tensor<1x16x1xf32>) -> tensor<1x16x1xf32>
+  %n = ditc.mul %x, %r : (tensor<1x16x32xf32>, tensor<1x16x1xf32>) -> tensor<1x16x32xf32>
+  %y = ditc.mul %w, %n : (tensor<32xf32>, tensor<1x16x32xf32>) -> tensor<1x16x32xf32>
+  return %y : tensor<1x16x32xf32>
+}
+
+// -----
+
+// The decomposed layer norm with a weight and a bias.
+// CHECK-LABEL: func.func @layer_norm
+// CHECK: %[[G:.*]] = ditc.weight "g"
+// CHECK: %[[B:.*]] = ditc.weight "b"
+// CHECK: %[[N:.*]] = ditc.layer_norm %arg0 scale %[[G]] bias %[[B]] {axis = 1 : i64, epsilon = 9.99999974{{[0-9]*}}E-6 : f64}
+// CHECK-NEXT: return %[[N]]
+func.func @layer_norm(%x: tensor<4x64xf32>) -> tensor<4x64xf32> {
+  %g = ditc.weight "g" {file = "m.onnx", offset = 0 : i64} : tensor<64xf32>
+  %b = ditc.weight "b" {file = "m.onnx", offset = 256 : i64} : tensor<64xf32>
+  %two = ditc.constant dense<2.0> : tensor<f32>
+  %eps = ditc.constant dense<1.0e-5> : tensor<f32>
+  %mu = ditc.reduce_mean %x {axes = array<i64: 1>, keep_dims = true} : (tensor<4x64xf32>) -> tensor<4x1xf32>
+  %d = ditc.sub %x, %mu : (tensor<4x64xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %p = ditc.pow %d, %two : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xf32>
+  %v = ditc.reduce_mean %p {axes = array<i64: 1>, keep_dims = true} : (tensor<4x64xf32>) -> tensor<4x1xf32>
+  %a = ditc.add %v, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ditc.sqrt %a : tensor<4x1xf32>
+  %n = ditc.div %d, %s : (tensor<4x64xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %y = ditc.mul %n, %g : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+  %z = ditc.add %y, %b : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+  return %z : tensor<4x64xf32>
+}
+
+// -----
+
+// Arguments are not parameters: a mul by one is not folded into the norm's scale.
+// CHECK-LABEL: func.func @norm_scale_must_be_parameter
+// CHECK: ditc.rms_norm %arg0 {axis = 1 : i64
+// CHECK: ditc.mul
+func.func @norm_scale_must_be_parameter(%x: tensor<4x64xf32>, %g: tensor<64xf32>) -> tensor<4x64xf32> {
+  %two = ditc.constant dense<2.0> : tensor<f32>
+  %eps = ditc.constant dense<1.0e-5> : tensor<f32>
+  %p = ditc.pow %x, %two : (tensor<4x64xf32>, tensor<f32>) -> tensor<4x64xf32>
+  %v = ditc.reduce_mean %p {axes = array<i64: 1>, keep_dims = true} : (tensor<4x64xf32>) -> tensor<4x1xf32>
+  %a = ditc.add %v, %eps : (tensor<4x1xf32>, tensor<f32>) -> tensor<4x1xf32>
+  %s = ditc.sqrt %a : tensor<4x1xf32>
+  %r = ditc.reciprocal %s : tensor<4x1xf32>
+  %n = ditc.mul %x, %r : (tensor<4x64xf32>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %y = ditc.mul %n, %g : (tensor<4x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+  return %y : tensor<4x64xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @gelu_erf
+// CHECK-NEXT: %[[G:.*]] = ditc.gelu %arg0 : tensor<2x8xf32>
+// CHECK-NEXT: return %[[G]]
+func.func @gelu_erf(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %sqrt2 = ditc.constant dense<1.41421354> : tensor<f32>
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %half = ditc.constant dense<0.5> : tensor<f32>
+  %d = ditc.div %x, %sqrt2 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %e = ditc.erf %d : tensor<2x8xf32>
+  %a = ditc.add %e, %one : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %m = ditc.mul %x, %a : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %y = ditc.mul %m, %half : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// TorchScript's tanh GELU: x^3 as x * (x * x).
+// CHECK-LABEL: func.func @gelu_tanh
+// CHECK-NEXT: %[[G:.*]] = ditc.gelu %arg0 approximate = <tanh> : tensor<2x8xf32>
+// CHECK-NEXT: return %[[G]]
+func.func @gelu_tanh(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %c1 = ditc.constant dense<0.0447149985> : tensor<f32>
+  %c2 = ditc.constant dense<0.797884583> : tensor<f32>
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %half = ditc.constant dense<0.5> : tensor<f32>
+  %x2 = ditc.mul %x, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %x3 = ditc.mul %x, %x2 : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %t1 = ditc.mul %x3, %c1 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %s = ditc.add %x, %t1 : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %t2 = ditc.mul %s, %c2 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %th = ditc.tanh %t2 : tensor<2x8xf32>
+  %a = ditc.add %th, %one : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %m = ditc.mul %x, %a : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %y = ditc.mul %m, %half : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// A wrong constant (0.6 instead of 0.5) is not GELU.
+// CHECK-LABEL: func.func @not_gelu
+// CHECK-NOT: ditc.gelu
+// CHECK: ditc.erf
+func.func @not_gelu(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %sqrt2 = ditc.constant dense<1.41421354> : tensor<f32>
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %c = ditc.constant dense<0.6> : tensor<f32>
+  %d = ditc.div %x, %sqrt2 : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %e = ditc.erf %d : tensor<2x8xf32>
+  %a = ditc.add %e, %one : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  %m = ditc.mul %x, %a : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %y = ditc.mul %m, %c : (tensor<2x8xf32>, tensor<f32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @silu
+// CHECK-NEXT: %[[S:.*]] = ditc.silu %arg0 : tensor<2x8xf32>
+// CHECK-NEXT: return %[[S]]
+func.func @silu(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %s = ditc.sigmoid %x : tensor<2x8xf32>
+  %y = ditc.mul %s, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// MatMul by a weight plus a bias (TorchScript writes the bias first).
+// CHECK-LABEL: func.func @linear
+// CHECK: %[[W:.*]] = ditc.weight "w"
+// CHECK: %[[B:.*]] = ditc.weight "b"
+// CHECK: %[[Y:.*]] = ditc.linear %arg0, %[[W]] bias %[[B]] : (tensor<2x16x32xf32>, tensor<32x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+// CHECK: %[[Z:.*]] = ditc.linear %arg0, %[[W]] : (tensor<2x16x32xf32>, tensor<32x64xf32>) -> tensor<2x16x64xf32>
+// CHECK: ditc.matmul %arg0, %arg1
+func.func @linear(%x: tensor<2x16x32xf32>, %notw: tensor<32x64xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>) {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<32x64xf32>
+  %b = ditc.weight "b" {file = "m.onnx", offset = 8192 : i64} : tensor<64xf32>
+  %m = ditc.matmul %x, %w : (tensor<2x16x32xf32>, tensor<32x64xf32>) -> tensor<2x16x64xf32>
+  %y = ditc.add %b, %m : (tensor<64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+  %z = ditc.matmul %x, %w : (tensor<2x16x32xf32>, tensor<32x64xf32>) -> tensor<2x16x64xf32>
+  %u = ditc.matmul %x, %notw : (tensor<2x16x32xf32>, tensor<32x64xf32>) -> tensor<2x16x64xf32>
+  return %y, %z, %u : tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>
+}
