@@ -95,6 +95,16 @@ OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
                       getType(), 1.0, true);
 }
 
+OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
+  return foldIdentity(getLhs(), getRhs(), adaptor.getLhs(), adaptor.getRhs(),
+                      getType(), 0.0, false);
+}
+
+OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
+  return foldIdentity(getLhs(), getRhs(), adaptor.getLhs(), adaptor.getRhs(),
+                      getType(), 1.0, false);
+}
+
 OpFoldResult CastOp::fold(FoldAdaptor) {
   if (getInput().getType() == getType())
     return getInput();

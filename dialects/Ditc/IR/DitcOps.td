@@ -91,11 +91,15 @@ class Ditc_ArithOp<string mnemonic, string desc, list<Trait> traits = []>
 def Ditc_AddOp : Ditc_ArithOp<"add", "addition", [Commutative]> {
   let hasFolder = 1;
 }
-def Ditc_SubOp : Ditc_ArithOp<"sub", "subtraction">;
+def Ditc_SubOp : Ditc_ArithOp<"sub", "subtraction"> {
+  let hasFolder = 1;
+}
 def Ditc_MulOp : Ditc_ArithOp<"mul", "multiplication", [Commutative]> {
   let hasFolder = 1;
 }
-def Ditc_DivOp : Ditc_ArithOp<"div", "division">;
+def Ditc_DivOp : Ditc_ArithOp<"div", "division"> {
+  let hasFolder = 1;
+}
 def Ditc_PowOp : Ditc_ArithOp<"pow", "power">;
 def Ditc_MaxOp : Ditc_ArithOp<"max", "maximum", [Commutative]>;
 def Ditc_MinOp : Ditc_ArithOp<"min", "minimum", [Commutative]>;

@@ -62,7 +62,9 @@ func.func @identities(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
   %b = ditc.mul %o, %a : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   %c = ditc.cast %b : (tensor<4x8xf32>) -> tensor<4x8xf32>
   %d = ditc.slice %c {offsets = array<i64: 0, 0>, steps = array<i64: 1, 1>} : (tensor<4x8xf32>) -> tensor<4x8xf32>
-  return %d : tensor<4x8xf32>
+  %e = ditc.div %d, %o : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xf32>
+  %f = ditc.sub %e, %z : (tensor<4x8xf32>, tensor<f32>) -> tensor<4x8xf32>
+  return %f : tensor<4x8xf32>
 }
 
 // -----
@@ -71,12 +73,19 @@ func.func @identities(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
 // CHECK-LABEL: func.func @not_identities
 // CHECK: ditc.add
 // CHECK: ditc.add
+// CHECK: ditc.div
+// CHECK: ditc.sub
 func.func @not_identities(%x: tensor<8xf32>) -> (tensor<8xf32>, tensor<4x8xf32>) {
   %c = ditc.constant dense<2.0> : tensor<f32>
   %z = ditc.constant dense<0.0> : tensor<4x8xf32>
   %a = ditc.add %x, %c : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
   %b = ditc.add %x, %z : (tensor<8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
-  return %a, %b : tensor<8xf32>, tensor<4x8xf32>
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %c0 = ditc.constant dense<0.0> : tensor<f32>
+  %d = ditc.div %one, %x : (tensor<f32>, tensor<8xf32>) -> tensor<8xf32>
+  %e = ditc.sub %c0, %d : (tensor<f32>, tensor<8xf32>) -> tensor<8xf32>
+  %f = ditc.add %e, %a : (tensor<8xf32>, tensor<8xf32>) -> tensor<8xf32>
+  return %f, %b : tensor<8xf32>, tensor<4x8xf32>
 }
 
 // -----
