@@ -5,5 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/setup.sh
 BUILD=${BUILD:-build}
-ninja -C "$BUILD" all
+ninja -C "$BUILD" all mlir-doc
 /usr/lib/llvm-22/bin/lit -v "$BUILD/test"

@@ -30,3 +30,4 @@ config.substitutions.append(("%srcroot", config.ditc_src_root))
 config.substitutions.append(("%onnx_node_tests", "/usr/share/libonnx-testdata/data/node"))
 config.substitutions.append(("%onnx_new_node_tests",
                              os.path.join(config.ditc_obj_root, "onnx-node-tests", "node")))
+config.substitutions.append(("%objroot", config.ditc_obj_root))
