@@ -22,16 +22,22 @@ using namespace mlir::ditc;
 
 OwningOpRef<ModuleOp> mlir::ditc::importModel(MLIRContext &ctx, StringRef model,
                                               ArrayRef<std::string> shapes,
-                                              bool fuse) {
+                                              bool fuse,
+                                              ArrayRef<std::string> binds) {
   OneLineDiagnosticHandler diag(&ctx, model.str());
   OnnxImportOptions opts;
-  for (const std::string &s : shapes) {
-    std::string why;
-    if (failed(parseShapeOption(s, opts, why))) {
-      llvm::errs() << "error: " << why << "\n";
-      return nullptr;
+  auto parseAll = [&](ArrayRef<std::string> specs, auto parse) {
+    for (const std::string &s : specs) {
+      std::string why;
+      if (failed(parse(s, opts, why))) {
+        llvm::errs() << "error: " << why << "\n";
+        return false;
+      }
     }
-  }
+    return true;
+  };
+  if (!parseAll(shapes, parseShapeOption) || !parseAll(binds, parseBindOption))
+    return nullptr;
   OwningOpRef<ModuleOp> module = importOnnxModel(&ctx, model, opts);
   if (!module)
     return nullptr;
@@ -111,7 +117,7 @@ int mlir::ditc::runImportCommand(const ImportCommandOptions &opts) {
   registerAllDialects(registry);
   MLIRContext ctx(registry);
   OwningOpRef<ModuleOp> module =
-      importModel(ctx, opts.model, opts.shapes, opts.fuse);
+      importModel(ctx, opts.model, opts.shapes, opts.fuse, opts.binds);
   if (!module)
     return 1;
   std::string err;

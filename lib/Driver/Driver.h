@@ -17,14 +17,17 @@ struct ImportCommandOptions {
   std::string model;
   std::string output = "-";
   std::vector<std::string> shapes;
+  std::vector<std::string> binds;
   bool fuse = true;
   bool summary = false;
 };
 
 /// Imports a model and runs the frontend pipeline. Errors are printed as one
 /// line naming the file and node; returns null on failure.
+/// `shapes` holds `--shape NAME=D0,...` and `binds` `--bind NAME=FILE.pb`.
 OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef model,
-                                  ArrayRef<std::string> shapes, bool fuse);
+                                  ArrayRef<std::string> shapes, bool fuse,
+                                  ArrayRef<std::string> binds = {});
 
 /// Prints a readable summary: inputs, outputs, op counts and weight totals.
 void printModelSummary(ModuleOp module, llvm::raw_ostream &os);

@@ -25,6 +25,11 @@ static cl::list<std::string>
                  cl::desc("Static shape for a graph input with dynamic "
                           "dimensions (repeatable)"),
                  cl::value_desc("NAME=D0,D1,..."), cl::sub(importCmd), cl::cat(ditcCategory));
+static cl::list<std::string> importBinds(
+    "bind",
+    cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
+             "TensorProto file, e.g. a backend test's input_0.pb (repeatable)"),
+    cl::value_desc("NAME=FILE.pb"), cl::sub(importCmd), cl::cat(ditcCategory));
 static cl::opt<bool> importNoFuse(
     "no-fuse", cl::desc("Print the graph as imported, before canonicalisation "
                         "and fusion of attention, norms, GELU, SiLU, linear"),
@@ -43,12 +48,14 @@ int main(int argc, char **argv) {
       argc, argv,
       "ditc: ahead-of-time parallelizing compiler for DiT and LLM graphs\n\n"
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
+      "              [--bind NAME=FILE.pb]\n"
       "  ditc ops\n");
   if (importCmd) {
     mlir::ditc::ImportCommandOptions opts;
     opts.model = importModel;
     opts.output = importOut;
     opts.shapes = importShapes;
+    opts.binds = importBinds;
     opts.fuse = !importNoFuse;
     opts.summary = importSummary;
     return mlir::ditc::runImportCommand(opts);

@@ -91,6 +91,8 @@ struct OpInfo {
   OpHandler handler;
   /// The first opset of the default domain that defines this op.
   int64_t sinceOpset;
+  /// How many leading inputs must be present (the rest are optional).
+  int requiredInputs = 1;
 };
 
 /// The handlers, keyed by ONNX op type (OnnxOps.cpp).
@@ -99,6 +101,9 @@ const llvm::StringMap<OpInfo> &opRegistry();
 /// Maps an ONNX TensorProto data type to an MLIR element type (null when
 /// unsupported).
 Type elementTypeFor(MLIRContext *ctx, int32_t onnxType);
+
+/// The name of an ONNX TensorProto data type ("FLOAT", "STRING", ...).
+std::string onnxTypeName(int32_t onnxType);
 
 /// Defines the Constant node's output from its tensor attribute (number
 /// `attrIndex`), as a weight reference when large.

@@ -6,6 +6,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -56,7 +57,7 @@ Type mlir::ditc::onnx_import::elementTypeFor(MLIRContext *ctx, int32_t t) {
   }
 }
 
-static std::string onnxTypeName(int32_t t) {
+std::string mlir::ditc::onnx_import::onnxTypeName(int32_t t) {
   if (onnx::TensorProto::DataType_IsValid(t))
     return onnx::TensorProto::DataType_Name(
         static_cast<onnx::TensorProto::DataType>(t));
@@ -215,6 +216,8 @@ private:
   LogicalResult importNode(const onnx::NodeProto &node, int index,
                            int64_t opset);
   FailureOr<RankedTensorType> inputType(const onnx::ValueInfoProto &vi);
+  LogicalResult bindInput(const onnx::ValueInfoProto &vi);
+  LogicalResult checkOptionNames();
 };
 
 } // namespace mlir::ditc::onnx_import
@@ -366,6 +369,75 @@ GraphImporter::inputType(const onnx::ValueInfoProto &vi) {
   return RankedTensorType::get(shape, et);
 }
 
+/// Renders a declared ONNX shape as "2x?x3".
+static std::string declaredShapeStr(const onnx::TensorShapeProto &s) {
+  std::string r;
+  for (const auto &d : s.dim())
+    r += (r.empty() ? "" : "x") +
+         (d.has_dim_value() ? std::to_string(d.dim_value()) : "?");
+  return r.empty() ? "scalar" : r;
+}
+
+LogicalResult GraphImporter::bindInput(const onnx::ValueInfoProto &vi) {
+  const std::string &name = vi.name();
+  std::string file = opts.inputBindings.lookup(name);
+  auto err = [&]() { return fileError() << "--bind " << name << ": "; };
+  if (opts.inputShapes.count(name))
+    return err() << "the input also has a --shape; give only one";
+  auto buf = llvm::MemoryBuffer::getFile(file, /*IsText=*/false,
+                                         /*RequiresNullTerminator=*/false);
+  if (!buf)
+    return err() << "cannot read '" << file
+                 << "': " << buf.getError().message();
+  StringRef bytes = (*buf)->getBuffer();
+  onnx::TensorProto t;
+  if (bytes.size() > (size_t)INT32_MAX ||
+      !t.ParseFromArray(bytes.data(), (int)bytes.size()) || !t.has_data_type())
+    return err() << "'" << file << "' is not a serialized ONNX TensorProto";
+  if (t.data_location() == onnx::TensorProto::EXTERNAL)
+    return err() << "'" << file << "' refers to external data";
+  if (!vi.type().has_tensor_type())
+    return err() << "the graph input is not a tensor";
+  const auto &tt = vi.type().tensor_type();
+  if (t.data_type() != tt.elem_type())
+    return err() << "'" << file << "' holds " << onnxTypeName(t.data_type())
+                 << " but the graph input is " << onnxTypeName(tt.elem_type());
+  Shape dims(t.dims().begin(), t.dims().end());
+  if (tt.has_shape()) {
+    bool fits = tt.shape().dim_size() == (int)dims.size();
+    for (int k = 0; fits && k < tt.shape().dim_size(); ++k) {
+      const auto &d = tt.shape().dim(k);
+      fits = !d.has_dim_value() || d.dim_value() == dims[k];
+    }
+    if (!fits)
+      return err() << "'" << file << "' has shape " << shapeStr(dims)
+                   << " but the graph input is declared "
+                   << declaredShapeStr(tt.shape());
+  }
+  return defineTensor(name, t, std::nullopt,
+                      NameLoc::get(b.getStringAttr(name)),
+                      [&] { return err(); });
+}
+
+LogicalResult GraphImporter::checkOptionNames() {
+  llvm::StringSet<> inputs;
+  for (const auto &in : model.graph().input())
+    inputs.insert(in.name());
+  auto check = [&](StringRef option, StringRef name) -> LogicalResult {
+    if (inputs.count(name))
+      return success();
+    return fileError() << option << " names '" << name
+                       << "', which is not an input of the graph";
+  };
+  for (const auto &entry : opts.inputShapes)
+    if (failed(check("--shape", entry.getKey())))
+      return failure();
+  for (const auto &entry : opts.inputBindings)
+    if (failed(check("--bind", entry.getKey())))
+      return failure();
+  return success();
+}
+
 LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
                                         int64_t opset) {
   Location loc = nodeLoc(node, index);
@@ -381,6 +453,12 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
   if (opset < it->second.sinceOpset)
     return emitError(loc) << "op '" << node.op_type() << "' needs opset "
                           << it->second.sinceOpset << ", model has " << opset;
+  int required = it->second.requiredInputs;
+  for (int k = 0; k < required; ++k)
+    if (k >= node.input_size() || node.input(k).empty())
+      return emitError(loc) << node.op_type() << " (opset " << opset
+                            << "): needs " << required << " inputs, input "
+                            << k << " is missing";
   for (const std::string &in : node.input())
     if (!in.empty() && !values.count(in))
       return emitError(loc) << node.op_type() << ": input '" << in
@@ -425,9 +503,16 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       return nullptr;
   }
 
+  if (failed(checkOptionNames()))
+    return nullptr;
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   for (const auto &in : graph.input()) {
+    if (opts.inputBindings.count(in.name())) {
+      if (failed(bindInput(in)))
+        return nullptr;
+      continue;
+    }
     if (values.count(in.name()))
       continue;
     FailureOr<RankedTensorType> t = inputType(in);
@@ -436,11 +521,6 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     argTypes.push_back(*t);
     argNames.push_back(in.name());
   }
-  for (const auto &entry : opts.inputShapes)
-    if (!llvm::is_contained(argNames, entry.getKey().str()))
-      return fileError() << "--shape names '" << entry.getKey()
-                         << "', which is not an input of the graph",
-             nullptr;
 
   auto func = func::FuncOp::create(b, UnknownLoc::get(ctx), "main",
                                    b.getFunctionType(argTypes, {}));
@@ -649,6 +729,21 @@ LogicalResult mlir::ditc::parseShapeOption(StringRef spec,
     shape.push_back(d);
   }
   opts.inputShapes[name] = shape;
+  return success();
+}
+
+LogicalResult mlir::ditc::parseBindOption(StringRef spec,
+                                          OnnxImportOptions &opts,
+                                          std::string &why) {
+  auto [name, file] = spec.split('=');
+  if (name.empty() || file.empty()) {
+    why = "--bind expects NAME=FILE.pb but got '" + spec.str() + "'";
+    return failure();
+  }
+  if (!opts.inputBindings.try_emplace(name, file.str()).second) {
+    why = "--bind " + name.str() + " is given twice";
+    return failure();
+  }
   return success();
 }
 

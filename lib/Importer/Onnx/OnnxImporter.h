@@ -23,11 +23,18 @@ constexpr int64_t kMaxOnnxOpset = 23;
 struct OnnxImportOptions {
   /// Shapes for graph inputs with dynamic dimensions (`--shape name=2,4`).
   llvm::StringMap<SmallVector<int64_t>> inputShapes;
+  /// Graph inputs replaced by constants read from serialized TensorProto
+  /// files (`--bind name=input_0.pb`).
+  llvm::StringMap<std::string> inputBindings;
 };
 
 /// Parses one `NAME=D0,D1,...` shape option into `opts`.
 LogicalResult parseShapeOption(StringRef spec, OnnxImportOptions &opts,
                                std::string &why);
+
+/// Parses one `NAME=FILE.pb` binding option into `opts`.
+LogicalResult parseBindOption(StringRef spec, OnnxImportOptions &opts,
+                              std::string &why);
 
 /// Imports the model at `path`. Errors are reported as diagnostics (located at
 /// the ONNX node) and yield a null module.

@@ -74,7 +74,7 @@ LogicalResult importReshape(NodeContext &nc) {
     }
     out.push_back(d);
     if (d != 0 && known > kMaxElements / d)
-      return nc.error() << "shape dimensions overflow";
+      return nc.error() << "shape " << shapeStr(*req) << " overflows";
     known *= d;
   }
   int64_t total = numElements(in).value_or(0);

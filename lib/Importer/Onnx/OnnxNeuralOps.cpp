@@ -124,8 +124,9 @@ LogicalResult importConv(NodeContext &nc) {
     if (ArrayRef<int64_t>(*ks) != w.drop_front(2))
       return nc.error() << "kernel_shape does not match the weight";
   std::string autoPad = nc.attrStr("auto_pad", "NOTSET");
-  if ((int64_t)strides.size() != sp || (int64_t)dil.size() != sp)
-    return nc.error() << "strides/dilations do not match " << sp
+  if ((int64_t)strides.size() != sp || (int64_t)dil.size() != sp ||
+      (int64_t)pads.size() != 2 * sp)
+    return nc.error() << "strides/dilations/pads do not match " << sp
                       << " spatial axes";
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
     pads.assign(2 * sp, 0);
@@ -207,15 +208,35 @@ LogicalResult checkNormParam(NodeContext &nc, int i, int64_t axis) {
   return success();
 }
 
-LogicalResult noExtraOutputs(NodeContext &nc, int from) {
-  for (int k = from; k < nc.numOutputs(); ++k)
-    if (nc.outputUsed(k))
-      return nc.error() << "output " << k << " is not supported";
+/// LayerNormalization's optional Mean and InvStdDev outputs, computed in the
+/// stash type, shaped like the input with the normalised axes kept as 1.
+LogicalResult layerNormStats(NodeContext &nc, int64_t axis) {
+  if (!nc.outputUsed(1) && !nc.outputUsed(2))
+    return success();
+  int32_t stash = nc.attrInt("stash_type", onnx::TensorProto::FLOAT);
+  Type u = elementTypeFor(nc.ctx(), stash);
+  if (!u || !isa<FloatType>(u))
+    return nc.error() << "unsupported stash_type " << onnxTypeName(stash);
+  Value x = castTo(nc, nc.in(0), u);
+  SmallVector<int64_t> axes = llvm::to_vector(llvm::seq(axis, nc.rank(0)));
+  Shape s(nc.shape(0).begin(), nc.shape(0).end());
+  for (int64_t a : axes)
+    s[a] = 1;
+  RankedTensorType t = tensorOf(s, u);
+  Value mean = ReduceMeanOp::create(nc.b, nc.loc, t, x, axes, true);
+  Value d = SubOp::create(nc.b, nc.loc, x.getType(), x, mean);
+  Value sq = MulOp::create(nc.b, nc.loc, x.getType(), d, d);
+  Value var = ReduceMeanOp::create(nc.b, nc.loc, t, sq, axes, true);
+  Value eps = scalarConstant(nc, u, nc.attrFloat("epsilon", 1e-5));
+  Value std = SqrtOp::create(nc.b, nc.loc, t,
+                             AddOp::create(nc.b, nc.loc, t, var, eps));
+  nc.set(1, mean);
+  nc.set(2, ReciprocalOp::create(nc.b, nc.loc, t, std));
   return success();
 }
 
 LogicalResult importLayerNorm(NodeContext &nc) {
-  if (failed(requireFloat(nc, {0, 1, 2})) || failed(noExtraOutputs(nc, 1)))
+  if (failed(requireFloat(nc, {0, 1, 2})))
     return failure();
   FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", -1), nc.rank(0));
   if (failed(axis) || failed(checkNormParam(nc, 1, *axis)) ||
@@ -225,7 +246,7 @@ LogicalResult importLayerNorm(NodeContext &nc) {
                                 nc.has(1) ? nc.in(1) : Value(),
                                 nc.has(2) ? nc.in(2) : Value(), *axis,
                                 APFloat(nc.attrFloat("epsilon", 1e-5))));
-  return success();
+  return layerNormStats(nc, *axis);
 }
 
 LogicalResult importRmsNorm(NodeContext &nc) {
@@ -277,112 +298,105 @@ LogicalResult importRotaryEmbedding(NodeContext &nc) {
   ArrayRef<int64_t> xs = nc.shape(0);
   Value x = nc.in(0);
   int64_t heads = nc.attrInt("num_heads", 0);
-  Shape x4;
+  // 4-D inputs are [B, H, S, D]; 3-D [B, S, H*D] become [B, S, H, D].
   if (r == 3) {
     if (heads < 1 || xs[2] % heads)
       return nc.error() << "3-D input needs num_heads dividing the hidden size";
     x = reshape(nc, x, {xs[0], xs[1], heads, xs[2] / heads});
-    x = transpose(nc, x, {0, 2, 1, 3});
   } else if (r != 4) {
     return nc.error() << "input must be [B, H, S, D] or [B, S, H*D]";
   }
-  x4.assign(cast<RankedTensorType>(x.getType()).getShape().begin(),
-            cast<RankedTensorType>(x.getType()).getShape().end());
-  int64_t d = x4[3], rot = nc.attrInt("rotary_embedding_dim", 0);
+  ArrayRef<int64_t> x4 = cast<RankedTensorType>(x.getType()).getShape();
+  int64_t b = x4[0], s = r == 4 ? x4[2] : x4[1], d = x4[3];
+  int64_t rot = nc.attrInt("rotary_embedding_dim", 0);
   if (rot == 0)
     rot = d;
-  if (rot % 2 || rot > d)
+  if (rot % 2 || rot > d || rot < 2)
     return nc.error() << "rotary_embedding_dim " << rot
                       << " must be even and at most the head size " << d;
+  int64_t half = rot / 2;
+  bool interleaved = nc.attrInt("interleaved", 0) != 0;
+  Type et = nc.elem(0);
   Value cs[2];
   for (int i : {1, 2}) {
     Value c = nc.in(i);
-    ArrayRef<int64_t> s = nc.shape(i);
+    ArrayRef<int64_t> cShape = nc.shape(i);
     if (nc.has(3)) {
-      if (s.size() != 2)
+      if (cShape.size() != 2)
         return nc.error() << "with position_ids the caches must be 2-D";
       std::string why;
-      FailureOr<Shape> gs = gatherShape(s, nc.shape(3), 0, why);
+      FailureOr<Shape> gs = gatherShape(cShape, nc.shape(3), 0, why);
       if (failed(gs))
         return nc.fail(why);
-      c = GatherOp::create(nc.b, nc.loc, tensorOf(*gs, nc.elem(0)), c, nc.in(3),
-                           0);
-    } else if (s.size() == 2) {
-      c = reshape(nc, c, {1, s[0], s[1]});
+      c = GatherOp::create(nc.b, nc.loc, tensorOf(*gs, et), c, nc.in(3), 0);
     }
-    auto ct = cast<RankedTensorType>(c.getType());
-    if (ct.getRank() != 3 || ct.getShape()[1] != x4[2] ||
-        ct.getShape()[2] * 2 != rot ||
-        (ct.getShape()[0] != 1 && ct.getShape()[0] != x4[0]))
-      return nc.error() << "cos/sin cache " << shapeStr(ct.getShape())
-                        << " does not fit input " << shapeStr(x4)
-                        << " with rotary dim " << rot;
-    cs[i - 1] = c;
+    ArrayRef<int64_t> g = cast<RankedTensorType>(c.getType()).getShape();
+    if (g.size() == 2)
+      c = reshape(nc, c, {1, g[0], g[1]});
+    g = cast<RankedTensorType>(c.getType()).getShape();
+    if (g.size() != 3 || g[1] != s || g[2] != half || (g[0] != 1 && g[0] != b))
+      return nc.error() << "cos/sin cache " << shapeStr(g)
+                        << " does not fit sequence " << s << " and rotary dim "
+                        << rot;
+    // One value per rotated feature: [Bc, S, R] -> [Bc, S, 2R], then a unit
+    // head axis where the input has its heads.
+    Shape full{g[0], s, rot};
+    if (interleaved) {
+      c = reshape(nc, c, {g[0], s, half, 1});
+      c = BroadcastOp::create(nc.b, nc.loc, tensorOf({g[0], s, half, 2}, et), c);
+      c = reshape(nc, c, full);
+    } else {
+      c = ConcatOp::create(nc.b, nc.loc, tensorOf(full, et), ValueRange{c, c}, 2);
+    }
+    cs[i - 1] = r == 4 ? reshape(nc, c, {g[0], 1, s, rot})
+                       : reshape(nc, c, {g[0], s, 1, rot});
   }
   Value y = RopeOp::create(nc.b, nc.loc, x.getType(), x, cs[0], cs[1],
-                           nc.attrInt("interleaved", 0) != 0);
-  if (r == 3) {
-    y = transpose(nc, y, {0, 2, 1, 3});
-    y = reshape(nc, y, xs);
-  }
-  nc.set(0, y);
+                           interleaved);
+  nc.set(0, reshape(nc, y, xs));
   return success();
 }
 
 LogicalResult importAttention(NodeContext &nc) {
-  if (failed(requireFloat(nc, {0, 1, 2})) || failed(noExtraOutputs(nc, 1)))
+  if (failed(requireFloat(nc, {0, 1, 2, 4, 5})))
     return failure();
-  for (int i = 4; i < nc.numInputs(); ++i)
-    if (nc.has(i))
-      return nc.error() << "past key/value caches are not supported";
-  if (nc.attrFloat("softcap", 0.0) != 0.0)
-    return nc.error() << "softcap is not supported";
-  if (nc.attrInt("qk_matmul_output_mode", 0) != 0)
-    return nc.error() << "qk_matmul_output_mode is not supported";
-  int64_t r = nc.rank(0);
-  if (nc.rank(1) != r || nc.rank(2) != r || (r != 3 && r != 4))
-    return nc.error() << "Q, K and V must all be 3-D or all 4-D";
-  Value q = nc.in(0), k = nc.in(1), v = nc.in(2);
-  int64_t hq = 0, hkv = 0;
-  if (r == 3) {
-    hq = nc.attrInt("q_num_heads", 0);
-    hkv = nc.attrInt("kv_num_heads", 0);
-    if (hq < 1 || hkv < 1 || nc.shape(0)[2] % hq || nc.shape(1)[2] % hkv ||
-        nc.shape(2)[2] % hkv)
-      return nc.error() << "3-D inputs need q_num_heads and kv_num_heads "
-                           "dividing the hidden sizes";
-    auto split = [&](Value t, int i, int64_t h) {
-      ArrayRef<int64_t> s = nc.shape(i);
-      return transpose(nc, reshape(nc, t, {s[0], s[1], h, s[2] / h}),
-                       {0, 2, 1, 3});
-    };
-    q = split(q, 0, hq);
-    k = split(k, 1, hkv);
-    v = split(v, 2, hkv);
-  }
-  auto shapeOfV = [](Value t) {
-    return cast<RankedTensorType>(t.getType()).getShape();
-  };
+  if (nc.has(6))
+    return nc.error() << "nonpad_kv_seqlen is not supported";
+  Value qkv[3];
+  if (failed(attentionHeads(nc, qkv)))
+    return failure();
+  Value q = qkv[0], k = qkv[1], v = qkv[2];
+  FailureOr<int64_t> past = attentionCache(nc, k, v);
+  if (failed(past))
+    return failure();
   std::optional<ArrayRef<int64_t>> maskShape;
-  Value mask;
   if (nc.has(3)) {
-    Type mt = nc.elem(3);
-    if (!mt.isInteger(1) && mt != nc.elem(0))
+    if (!nc.elem(3).isInteger(1) && nc.elem(3) != nc.elem(0))
       return nc.error() << "attn_mask must be boolean or of Q's type";
-    mask = nc.in(3);
     maskShape = nc.shape(3);
   }
+  int64_t keys = shapeOf(k)[2];
+  bool causal = nc.attrInt("is_causal", 0) != 0;
+  bool fused = nc.attrFloat("softcap", 0.0) <= 0 && !nc.outputUsed(3) &&
+               !(causal && *past) && (!maskShape || maskShape->back() == keys);
   std::string why;
+  std::optional<ArrayRef<int64_t>> fullMask =
+      fused ? maskShape : std::optional<ArrayRef<int64_t>>();
   FailureOr<Shape> s =
-      attentionShape(shapeOfV(q), shapeOfV(k), shapeOfV(v), maskShape, why);
+      attentionShape(shapeOf(q), shapeOf(k), shapeOf(v), fullMask, why);
   if (failed(s))
     return nc.fail(why);
-  FloatAttr scale;
-  if (const onnx::AttributeProto *a = nc.attr("scale"))
-    scale = nc.b.getF64FloatAttr(a->f());
-  Value y = AttentionOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), q, k, v,
-                                mask, scale, nc.attrInt("is_causal", 0) != 0);
-  if (r == 3) {
+  Value y;
+  if (fused) {
+    FloatAttr scale;
+    if (const onnx::AttributeProto *a = nc.attr("scale"))
+      scale = nc.b.getF64FloatAttr(a->f());
+    y = AttentionOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), q, k, v,
+                            nc.has(3) ? nc.in(3) : Value(), scale, causal);
+  } else if (failed(decomposedAttention(nc, q, k, v, *past, y))) {
+    return failure();
+  }
+  if (nc.rank(0) == 3) {
     y = transpose(nc, y, {0, 2, 1, 3});
     y = reshape(nc, y, {(*s)[0], (*s)[2], (*s)[1] * (*s)[3]});
   }

@@ -14,6 +14,15 @@ const llvm::StringMap<OpInfo> &mlir::ditc::onnx_import::opRegistry() {
     addMathOps(t);
     addMovementOps(t);
     addNeuralOps(t);
+    for (auto [op, n] :
+         {std::pair<StringRef, int>{"Constant", 0}, {"Add", 2}, {"Sub", 2},
+          {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"And", 2}, {"Equal", 2},
+          {"Greater", 2}, {"Less", 2}, {"Where", 3}, {"Range", 3},
+          {"Reshape", 2}, {"Slice", 3}, {"Gather", 2}, {"Expand", 2},
+          {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"LayerNormalization", 2},
+          {"GroupNormalization", 3}, {"RMSNormalization", 2},
+          {"RotaryEmbedding", 3}, {"Attention", 3}})
+      t[op].requiredInputs = n;
     return t;
   }();
   return table;
@@ -26,8 +35,10 @@ FailureOr<Shape> mlir::ditc::onnx_import::broadcastInputs(NodeContext &nc,
     shapes.push_back(nc.shape(i));
   std::string why;
   FailureOr<Shape> s = broadcastShapes(shapes, why);
-  if (failed(s))
-    return nc.fail(why), failure();
+  if (failed(s)) {
+    (void)nc.fail(why);
+    return failure();
+  }
   if (failed(nc.tensorType(*s, nc.elem(inputs[0]))))
     return failure();
   return s;
@@ -38,6 +49,14 @@ Value mlir::ditc::onnx_import::scalarConstant(NodeContext &nc, Type et,
   HostTensor h(et, {});
   h.set(0, v);
   return ConstantOp::create(nc.b, nc.loc, h.toAttr());
+}
+
+Value mlir::ditc::onnx_import::castTo(NodeContext &nc, Value v, Type et) {
+  auto t = cast<RankedTensorType>(v.getType());
+  if (t.getElementType() == et)
+    return v;
+  return CastOp::create(nc.b, nc.loc, RankedTensorType::get(t.getShape(), et),
+                        v);
 }
 
 namespace {
@@ -145,42 +164,51 @@ int64_t safeDiv(int64_t a, int64_t b) {
   return a / b;
 }
 
+int64_t intPow(int64_t base, int64_t exp) {
+  if (exp < 0)
+    return base == 1 ? 1 : base == -1 ? (exp % 2 ? -1 : 1) : 0;
+  uint64_t r = 1, b = (uint64_t)base;
+  for (; exp; exp >>= 1, b *= b)
+    if (exp & 1)
+      r *= b;
+  return (int64_t)r;
+}
+
+/// Pow: the result has the base's type. An exponent of another type is
+/// converted to it, except that an integer base with a floating-point
+/// exponent is raised in the exponent's type and converted back.
 LogicalResult importPow(NodeContext &nc) {
-  Type et = nc.elem(0);
-  if (!isa<FloatType>(et))
-    return nc.error() << "integer bases are not supported";
-  if (nc.elem(1) == et)
-    return binary<PowOp>(nc, [](double a, double b) { return std::pow(a, b); },
-                           nullptr);
-  // Exponent of another type: convert it first.
+  Type et = nc.elem(0), ex = nc.elem(1);
+  if (ex == et)
+    return binary<PowOp>(
+        nc, [](double a, double b) { return std::pow(a, b); }, intPow);
   FailureOr<Shape> shape = broadcastInputs(nc, {0, 1});
   if (failed(shape))
     return failure();
-  Value e;
-  if (const HostTensor *c = nc.cst(1)) {
-    HostTensor conv = foldCast(*c, et);
-    e = ConstantOp::create(nc.b, nc.loc, conv.toAttr());
-  } else {
-    e = CastOp::create(nc.b, nc.loc,
-                       RankedTensorType::get(nc.shape(1), et), nc.in(1));
+  if (isa<IntegerType>(et) && isa<FloatType>(ex)) {
+    Value p = PowOp::create(nc.b, nc.loc, RankedTensorType::get(*shape, ex),
+                            castTo(nc, nc.in(0), ex), nc.in(1));
+    nc.set(0, castTo(nc, p, et));
+    return success();
   }
+  Value e;
+  if (const HostTensor *c = nc.cst(1))
+    e = ConstantOp::create(nc.b, nc.loc, foldCast(*c, et).toAttr());
+  else
+    e = castTo(nc, nc.in(1), et);
   return binary<PowOp>(nc, nullptr, nullptr, false, 0, e);
 }
 
 LogicalResult importCast(NodeContext &nc) {
   Type to = elementTypeFor(nc.ctx(), nc.attrInt("to", 0));
   if (!to)
-    return nc.error() << "unsupported target type " << nc.attrInt("to", 0);
+    return nc.error() << "unsupported target type "
+                      << onnxTypeName(nc.attrInt("to", 0));
   if (const HostTensor *c = nc.cst(0)) {
     nc.setConst(0, foldCast(*c, to));
     return success();
   }
-  if (to == nc.elem(0)) {
-    nc.set(0, nc.in(0));
-    return success();
-  }
-  nc.set(0, CastOp::create(nc.b, nc.loc, RankedTensorType::get(nc.shape(0), to),
-                           nc.in(0)));
+  nc.set(0, castTo(nc, nc.in(0), to));
   return success();
 }
 

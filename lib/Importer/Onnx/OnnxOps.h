@@ -23,6 +23,9 @@ FailureOr<Shape> broadcastInputs(NodeContext &nc, ArrayRef<int> inputs);
 /// A scalar constant of element type `et` as an IR value.
 Value scalarConstant(NodeContext &nc, Type et, double v);
 
+/// `v` converted to element type `et` (itself when it already has it).
+Value castTo(NodeContext &nc, Value v, Type et);
+
 } // namespace mlir::ditc::onnx_import
 
 #endif // DITC_LIB_IMPORTER_ONNX_ONNXOPS_H
