@@ -403,6 +403,136 @@ struct FuseLinearBias : OpRewritePattern<AddOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// Rotary embeddings
+//===----------------------------------------------------------------------===//
+
+Value throughReshapes(Value v) {
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getInput();
+  return v;
+}
+
+/// Whether `v` is `src[..., offset : offset + size]` (a unit-step slice or a
+/// split piece along the last axis only).
+bool lastAxisPiece(Value v, Value &src, int64_t &offset) {
+  ArrayRef<int64_t> out = shapeOf(v);
+  if (auto slice = v.getDefiningOp<SliceOp>()) {
+    ArrayRef<int64_t> in = shapeOf(slice.getInput());
+    size_t n = in.size();
+    if (n == 0 || in.drop_back() != out.drop_back())
+      return false;
+    for (size_t k = 0; k < n; ++k)
+      if (slice.getSteps()[k] != 1 || (k + 1 < n && slice.getOffsets()[k] != 0))
+        return false;
+    src = slice.getInput();
+    offset = slice.getOffsets().back();
+    return true;
+  }
+  if (auto split = v.getDefiningOp<SplitOp>()) {
+    int64_t axis = split.getAxis();
+    if (axis != (int64_t)out.size() - 1)
+      return false;
+    offset = 0;
+    for (Value r : split.getResults()) {
+      if (r == v)
+        break;
+      offset += shapeOf(r).back();
+    }
+    src = split.getInput();
+    return true;
+  }
+  return false;
+}
+
+/// rotate_half(x) = concat(-x[..., R:], x[..., :R]) with D = 2R; returns x.
+Value matchRotateHalf(Value rot) {
+  auto cat = rot.getDefiningOp<ConcatOp>();
+  if (!cat || cat.getInputs().size() != 2 ||
+      cat.getAxis() != (int64_t)shapeOf(rot).size() - 1)
+    return {};
+  auto neg = cat.getInputs()[0].getDefiningOp<NegOp>();
+  Value hiSrc, loSrc;
+  int64_t hiOff, loOff;
+  if (!neg || !lastAxisPiece(neg.getInput(), hiSrc, hiOff) ||
+      !lastAxisPiece(cat.getInputs()[1], loSrc, loOff) || hiSrc != loSrc)
+    return {};
+  int64_t d = shapeOf(hiSrc).back(), r = shapeOf(neg.getInput()).back();
+  if (2 * r != d || hiOff != r || loOff != 0 ||
+      shapeOf(cat.getInputs()[1]).back() != r || typeOf(hiSrc) != typeOf(rot))
+    return {};
+  return hiSrc;
+}
+
+/// The interleaved rotation stack((-x[..., 1::2], x[..., 0::2]), -1) written
+/// through a [..., D/2, 2] view of x; returns x.
+Value matchRotateInterleaved(Value rot) {
+  auto cat = throughReshapes(rot).getDefiningOp<ConcatOp>();
+  if (!cat || cat.getInputs().size() != 2)
+    return {};
+  ArrayRef<int64_t> pairs = shapeOf(cat.getResult());
+  if (pairs.size() < 2 || pairs.back() != 2 ||
+      cat.getAxis() != (int64_t)pairs.size() - 1)
+    return {};
+  auto neg = throughReshapes(cat.getInputs()[0]).getDefiningOp<NegOp>();
+  Value imSrc, reSrc;
+  int64_t imOff, reOff;
+  if (!neg ||
+      !lastAxisPiece(throughReshapes(neg.getInput()), imSrc, imOff) ||
+      !lastAxisPiece(throughReshapes(cat.getInputs()[1]), reSrc, reOff) ||
+      imSrc != reSrc || imOff != 1 || reOff != 0 ||
+      shapeOf(imSrc) != pairs)
+    return {};
+  auto view = imSrc.getDefiningOp<ReshapeOp>();
+  if (!view || typeOf(view.getInput()) != typeOf(rot))
+    return {};
+  ArrayRef<int64_t> x = shapeOf(view.getInput());
+  if (x.drop_back() != pairs.drop_back(2) || x.back() != 2 * pairs[pairs.size() - 2])
+    return {};
+  return view.getInput();
+}
+
+/// x * cos + rotate(x) * sin -> rope(x, cos, sin).
+struct FuseRope : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AddOp op,
+                                PatternRewriter &rewriter) const override {
+    for (int s = 0; s < 2; ++s) {
+      auto direct = (s ? op.getRhs() : op.getLhs()).getDefiningOp<MulOp>();
+      auto rotated = (s ? op.getLhs() : op.getRhs()).getDefiningOp<MulOp>();
+      if (!direct || !rotated)
+        continue;
+      for (int a = 0; a < 2; ++a) {
+        Value rot = a ? rotated.getRhs() : rotated.getLhs();
+        Value sin = a ? rotated.getLhs() : rotated.getRhs();
+        bool interleaved = false;
+        Value x = matchRotateHalf(rot);
+        if (!x) {
+          x = matchRotateInterleaved(rot);
+          interleaved = true;
+        }
+        if (!x || typeOf(x) != op.getType())
+          continue;
+        Value cos;
+        if (direct.getLhs() == x)
+          cos = direct.getRhs();
+        else if (direct.getRhs() == x)
+          cos = direct.getLhs();
+        ArrayRef<int64_t> xs = shapeOf(x);
+        if (!cos || shapeOf(cos) != shapeOf(sin) || shapeOf(cos).empty() ||
+            shapeOf(cos).size() > xs.size() || shapeOf(cos).back() != xs.back() ||
+            !broadcastsTo(shapeOf(cos), xs) ||
+            typeOf(cos).getElementType() != typeOf(x).getElementType())
+          continue;
+        rewriter.replaceOpWithNewOp<RopeOp>(op, op.getType(), x, cos, sin,
+                                            interleaved);
+        return success();
+      }
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//
 
@@ -460,12 +590,31 @@ bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
 /// matmul(softmax(scale * q k^T + mask), v) -> attention.
 struct FuseAttention : OpRewritePattern<MatmulOp> {
   using OpRewritePattern::OpRewritePattern;
+  /// The dynamo exporter guards fully masked rows with
+  /// where(isnan(p), 0, p); ditc.attention already yields zeros there.
+  static Value peelNanGuard(Value p) {
+    auto where = p.getDefiningOp<WhereOp>();
+    if (!where)
+      return p;
+    auto isNan = where.getCond().getDefiningOp<IsNanOp>();
+    std::optional<double> zero = scalarOf(where.getLhs());
+    if (!isNan || isNan.getInput() != where.getRhs() || !zero || *zero != 0.0 ||
+        typeOf(where.getRhs()) != typeOf(p))
+      return p;
+    return where.getRhs();
+  }
+
   LogicalResult matchAndRewrite(MatmulOp op,
                                 PatternRewriter &rewriter) const override {
-    auto softmax = op.getLhs().getDefiningOp<SoftmaxOp>();
-    if (!softmax || !softmax->hasOneUse())
+    Value probs = peelNanGuard(op.getLhs());
+    auto softmax = probs.getDefiningOp<SoftmaxOp>();
+    if (!softmax)
       return failure();
-    int64_t rank = shapeOf(op.getLhs()).size();
+    for (Operation *user : softmax->getUsers())
+      if (user != op && user != op.getLhs().getDefiningOp() &&
+          !(isa<IsNanOp>(user) && probs != op.getLhs()))
+        return failure();
+    int64_t rank = shapeOf(probs).size();
     if ((rank != 4 && rank != 3) || softmax.getAxis() != rank - 1 ||
         shapeOf(op.getRhs()).size() != (size_t)rank)
       return failure();
@@ -586,7 +735,7 @@ struct FusePass : ditc::impl::FusePassBase<FusePass> {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<FuseGelu, FuseSilu, FuseNorm, FoldNormAffine, FuseLinear,
-                 FuseLinearBias, FuseAttention, FoldRepeatedKV>(ctx);
+                 FuseLinearBias, FuseAttention, FoldRepeatedKV, FuseRope>(ctx);
     for (RegisteredOperationName op : ctx->getRegisteredOperations())
       if (op.getDialect().getNamespace() == "ditc")
         op.getCanonicalizationPatterns(patterns, ctx);

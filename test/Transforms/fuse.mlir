@@ -229,3 +229,77 @@ func.func @linear(%x: tensor<2x16x32xf32>, %notw: tensor<32x64xf32>) -> (tensor<
   %u = ditc.matmul %x, %notw : (tensor<2x16x32xf32>, tensor<32x64xf32>) -> tensor<2x16x64xf32>
   return %y, %z, %u : tensor<2x16x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>
 }
+
+// -----
+
+// Llama's rotate_half: x * cos + cat(-x[..., 4:], x[..., :4]) * sin.
+// CHECK-LABEL: func.func @rope_rotate_half
+// CHECK-NEXT: %[[R:.*]] = ditc.rope %arg0, %arg1, %arg2 : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @rope_rotate_half(%x: tensor<1x4x16x8xf32>, %cos: tensor<1x1x16x8xf32>, %sin: tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32> {
+  %a = ditc.mul %x, %cos : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %lo = ditc.slice %x {offsets = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x4x16x8xf32>) -> tensor<1x4x16x4xf32>
+  %hi = ditc.slice %x {offsets = array<i64: 0, 0, 0, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x4x16x8xf32>) -> tensor<1x4x16x4xf32>
+  %n = ditc.neg %hi : tensor<1x4x16x4xf32>
+  %r = ditc.concat %n, %lo {axis = 3 : i64} : (tensor<1x4x16x4xf32>, tensor<1x4x16x4xf32>) -> tensor<1x4x16x8xf32>
+  %b = ditc.mul %r, %sin : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %y = ditc.add %a, %b : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %y : tensor<1x4x16x8xf32>
+}
+
+// -----
+
+// Flux's interleaved form on [B, S, H, D] through a [..., D/2, 2] view.
+// CHECK-LABEL: func.func @rope_interleaved
+// CHECK-NEXT: %[[R:.*]] = ditc.rope %arg0, %arg1, %arg2 {interleaved} : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @rope_interleaved(%x: tensor<1x24x2x16xf32>, %cos: tensor<1x24x1x16xf32>, %sin: tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32> {
+  %v = ditc.reshape %x : (tensor<1x24x2x16xf32>) -> tensor<1x24x2x8x2xf32>
+  %re = ditc.slice %v {offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x24x2x8x2xf32>) -> tensor<1x24x2x8x1xf32>
+  %im = ditc.slice %v {offsets = array<i64: 0, 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x24x2x8x2xf32>) -> tensor<1x24x2x8x1xf32>
+  %im2 = ditc.reshape %im : (tensor<1x24x2x8x1xf32>) -> tensor<1x24x2x8xf32>
+  %n = ditc.neg %im2 : tensor<1x24x2x8xf32>
+  %n2 = ditc.reshape %n : (tensor<1x24x2x8xf32>) -> tensor<1x24x2x8x1xf32>
+  %c = ditc.concat %n2, %re {axis = 4 : i64} : (tensor<1x24x2x8x1xf32>, tensor<1x24x2x8x1xf32>) -> tensor<1x24x2x8x2xf32>
+  %r = ditc.reshape %c : (tensor<1x24x2x8x2xf32>) -> tensor<1x24x2x16xf32>
+  %a = ditc.mul %x, %cos : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+  %b = ditc.mul %r, %sin : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+  %y = ditc.add %a, %b : (tensor<1x24x2x16xf32>, tensor<1x24x2x16xf32>) -> tensor<1x24x2x16xf32>
+  return %y : tensor<1x24x2x16xf32>
+}
+
+// -----
+
+// Swapped halves (x[..., :4] negated) are not a rotation.
+// CHECK-LABEL: func.func @not_rope
+// CHECK-NOT: ditc.rope
+func.func @not_rope(%x: tensor<1x4x16x8xf32>, %cos: tensor<1x1x16x8xf32>, %sin: tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32> {
+  %a = ditc.mul %x, %cos : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %lo = ditc.slice %x {offsets = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x4x16x8xf32>) -> tensor<1x4x16x4xf32>
+  %hi = ditc.slice %x {offsets = array<i64: 0, 0, 0, 4>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x4x16x8xf32>) -> tensor<1x4x16x4xf32>
+  %n = ditc.neg %lo : tensor<1x4x16x4xf32>
+  %r = ditc.concat %n, %hi {axis = 3 : i64} : (tensor<1x4x16x4xf32>, tensor<1x4x16x4xf32>) -> tensor<1x4x16x8xf32>
+  %b = ditc.mul %r, %sin : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %y = ditc.add %a, %b : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %y : tensor<1x4x16x8xf32>
+}
+
+// -----
+
+// The dynamo exporter's NaN guard after the softmax is absorbed.
+// CHECK-LABEL: func.func @sdpa_nan_guard
+// CHECK-NEXT: %[[O:.*]] = ditc.attention %arg0, %arg1, %arg2 : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+// CHECK-NEXT: return %[[O]]
+func.func @sdpa_nan_guard(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.594603539> : tensor<f32>
+  %zero = ditc.constant dense<0.0> : tensor<f32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %qs = ditc.mul %q, %c : (tensor<1x2x4x8xf32>, tensor<f32>) -> tensor<1x2x4x8xf32>
+  %ks = ditc.mul %kt, %c : (tensor<1x2x8x4xf32>, tensor<f32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %qs, %ks : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %s {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %nan = ditc.is_nan %p : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xi1>
+  %g = ditc.where %nan, %zero, %p : (tensor<1x2x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %o = ditc.matmul %g, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

@@ -276,18 +276,16 @@ double AttentionOp::getEffectiveScale() {
 }
 
 LogicalResult RopeOp::verify() {
-  ArrayRef<int64_t> x = shapeOf(getInput());
-  if (x.size() != 4)
-    return emitOpError("input must be [B, H, S, D], got ") << shapeStr(x);
-  for (Value t : {getCos(), getSin()}) {
-    ArrayRef<int64_t> c = shapeOf(t);
-    if (c.size() != 3 || (c[0] != 1 && c[0] != x[0]) || c[1] != x[2] ||
-        2 * c[2] > x[3] || c[2] < 1)
-      return emitOpError("cos/sin must be [B or 1, S, R] with 2R <= D, got ")
-             << shapeStr(c) << " for input " << shapeStr(x);
-  }
-  if (shapeOf(getCos()) != shapeOf(getSin()))
+  ArrayRef<int64_t> x = shapeOf(getInput()), c = shapeOf(getCos());
+  if (x.empty())
+    return emitOpError("input needs rank >= 1");
+  if (c != shapeOf(getSin()))
     return emitOpError("cos and sin shapes differ");
+  if (c.empty() || c.size() > x.size() || c.back() % 2 || c.back() < 2 ||
+      c.back() > x.back() || !broadcastsTo(c.drop_back(), x.drop_back()))
+    return emitOpError("cos/sin ")
+           << shapeStr(c) << " must broadcast to input " << shapeStr(x)
+           << " with an even last dimension of at most " << x.back();
   if (getType() != getInput().getType() ||
       cast<RankedTensorType>(getCos().getType()).getElementType() !=
           getType().getElementType())

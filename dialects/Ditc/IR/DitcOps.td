@@ -430,14 +430,24 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
 def Ditc_RopeOp : Ditc_Op<"rope", [Pure]> {
   let summary = "rotary position embedding";
   let description = [{
-    Rotates pairs of features of `input [B, H, S, D]` by position-dependent
-    angles: `cos` and `sin` are `[B or 1, S, R]` with `2R <= D`; the first
-    `2R` features rotate and the rest pass through. Pairs are `(i, i + R)`
-    (rotate-half, Llama) or adjacent `(2i, 2i + 1)` when `interleaved`
-    (Flux, GPT-J).
+    Rotates pairs of features along the last axis of `input` (any layout:
+    `[B, H, S, D]` for Llama, `[B, S, H, D]` for Flux) by position-dependent
+    angles. `cos` and `sin` hold one value per rotated feature: their last
+    dimension `W` (even, at most `D`) says how many leading features rotate
+    (the rest pass through), and their other dimensions broadcast to the
+    input's (numpy rules, aligned on the right). Pairs are `(a, b) = (i, i +
+    W/2)` (rotate-half, Llama) or `(2i, 2i + 1)` when `interleaved` (Flux,
+    GPT-J), and
+
+    ```
+    out[a] = x[a] * cos[a] - x[b] * sin[a]
+    out[b] = x[b] * cos[b] + x[a] * sin[b]
+    ```
+
+    which is exactly `x * cos + rotate(x) * sin` as exporters write it.
 
     ```mlir
-    %y = ditc.rope %x, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<1x16x4xf32>, tensor<1x16x4xf32>) -> tensor<1x4x16x8xf32>
+    %y = ditc.rope %x, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<1x1x16x8xf32>, tensor<1x1x16x8xf32>) -> tensor<1x4x16x8xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$cos,

@@ -5,6 +5,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
 #include <map>
 
 namespace mlir::ditc {
@@ -236,8 +237,15 @@ FailureOr<Shape> convShape(ArrayRef<int64_t> input, ArrayRef<int64_t> weight,
       (void)fail(why, "conv strides and dilations must be >= 1, pads >= 0");
       return failure();
     }
-    int64_t eff = dilations[i] * (weight[2 + i] - 1) + 1;
-    int64_t span = input[2 + i] + pads[i] + pads[sp + i] - eff;
+    // span = input + pads - dilated kernel, without overflowing int64.
+    int64_t eff, span;
+    if (llvm::MulOverflow(dilations[i], weight[2 + i] - 1, eff) ||
+        llvm::AddOverflow(input[2 + i], pads[i], span) ||
+        llvm::AddOverflow(span, pads[sp + i], span)) {
+      (void)fail(why, "conv dilated kernel or padded input overflows");
+      return failure();
+    }
+    span = span - eff - 1;
     if (span < 0) {
       (void)fail(why, "conv kernel larger than the padded input");
       return failure();

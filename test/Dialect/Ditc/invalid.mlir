@@ -53,3 +53,11 @@ func.func @bad_slice(%x: tensor<8xf32>) -> tensor<4xf32> {
   %c = ditc.slice %x {offsets = array<i64: 6>, steps = array<i64: 1>} : (tensor<8xf32>) -> tensor<4xf32>
   return %c : tensor<4xf32>
 }
+
+// -----
+
+func.func @bad_rope(%x: tensor<1x4x16x8xf32>, %c: tensor<1x1x16x10xf32>) -> tensor<1x4x16x8xf32> {
+  // expected-error@+1 {{cos/sin 1x1x16x10 must broadcast to input 1x4x16x8 with an even last dimension of at most 8}}
+  %y = ditc.rope %x, %c, %c : (tensor<1x4x16x8xf32>, tensor<1x1x16x10xf32>, tensor<1x1x16x10xf32>) -> tensor<1x4x16x8xf32>
+  return %y : tensor<1x4x16x8xf32>
+}
