@@ -37,6 +37,7 @@ import time
 import warnings
 
 import numpy as np
+import torch
 
 SEED = 0
 MODELS = ("dit", "pixart", "sd3", "flux", "llama")
@@ -49,12 +50,6 @@ FULL_SIZE = ("pixart", "sd3", "dit-block")
 # ----------------------------------------------------------------------------
 
 
-def _torch():
-    import torch
-
-    return torch
-
-
 class SDPACounter(contextlib.AbstractContextManager):
     """Counts torch.nn.functional.scaled_dot_product_attention calls."""
 
@@ -63,7 +58,6 @@ class SDPACounter(contextlib.AbstractContextManager):
         self._orig = None
 
     def __enter__(self):
-        torch = _torch()
         self._orig = torch.nn.functional.scaled_dot_product_attention
         orig = self._orig
 
@@ -75,47 +69,26 @@ class SDPACounter(contextlib.AbstractContextManager):
         return self
 
     def __exit__(self, *exc):
-        _torch().nn.functional.scaled_dot_product_attention = self._orig
+        torch.nn.functional.scaled_dot_product_attention = self._orig
         return False
 
 
 def perturb_constant_params(module, std=0.02):
     """Give constant-initialised parameters (zeros/ones: norms, biases,
     zero-init projections) a little random jitter so every weight matters."""
-    torch = _torch()
     with torch.no_grad():
         for p in module.parameters():
             if p.numel() > 0 and bool((p == p.reshape(-1)[0]).all()):
                 p.add_(torch.randn_like(p) * std)
 
 
-class ReturnFirst(_torch().nn.Module):
-    """Wraps a model so forward takes plain tensors and returns one tensor."""
-
-    def __init__(self, model, arg_names, fixed_kwargs=None):
-        super().__init__()
-        self.model = model
-        self.arg_names = list(arg_names)
-        self.fixed_kwargs = dict(fixed_kwargs or {})
-
-    def forward(self, *args):
-        kwargs = dict(zip(self.arg_names, args))
-        kwargs.update(self.fixed_kwargs)
-        out = self.model(**kwargs)
-        if isinstance(out, (tuple, list)):
-            out = out[0]
-        elif hasattr(out, "logits"):
-            out = out.logits
-        elif hasattr(out, "sample"):
-            out = out.sample
-        return out
+# Each wrapper's forward takes plain tensors and returns the single output
+# tensor (return_dict=False, [0]). Its parameter names become the ONNX input
+# names (the dynamo exporter names graph inputs after forward()'s parameters;
+# the TorchScript exporter is given the same names).
 
 
-# Named explicit wrappers keep the exported input names readable for the
-# dynamo exporter (it names graph inputs after the forward() parameters).
-
-
-class DiTWrapper(_torch().nn.Module):
+class DiTWrapper(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
@@ -124,7 +97,7 @@ class DiTWrapper(_torch().nn.Module):
         return self.model(hidden_states, timestep=timestep, class_labels=class_labels, return_dict=False)[0]
 
 
-class PixArtWrapper(_torch().nn.Module):
+class PixArtWrapper(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
@@ -139,7 +112,7 @@ class PixArtWrapper(_torch().nn.Module):
         )[0]
 
 
-class SD3Wrapper(_torch().nn.Module):
+class SD3Wrapper(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
@@ -154,7 +127,7 @@ class SD3Wrapper(_torch().nn.Module):
         )[0]
 
 
-class FluxWrapper(_torch().nn.Module):
+class FluxWrapper(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
@@ -171,14 +144,16 @@ class FluxWrapper(_torch().nn.Module):
         )[0]
 
 
-class LlamaWrapper(_torch().nn.Module):
+class LlamaWrapper(torch.nn.Module):
     def __init__(self, model):
         super().__init__()
         self.model = model
         # transformers passes enable_gqa=True to SDPA when it can; the
         # TorchScript exporter's SDPA symbolic rejects enable_gqa, so for that
         # exporter we take transformers' other path: repeat_kv (expand +
-        # reshape of K/V heads) before a plain SDPA. Same math.
+        # reshape of K/V heads) before a plain SDPA. Same math. (Under the
+        # dynamo exporter transformers builds an explicit mask and then takes
+        # the repeat_kv path by itself.)
         self.gqa_in_sdpa = True
 
     def forward(self, input_ids):
@@ -203,7 +178,7 @@ class LlamaWrapper(_torch().nn.Module):
             sdpa_attention.use_gqa_in_sdpa = orig_gqa
 
 
-class DiTBlockWrapper(_torch().nn.Module):
+class DiTBlockWrapper(torch.nn.Module):
     def __init__(self, block):
         super().__init__()
         self.block = block
@@ -222,7 +197,6 @@ def _rng():
 
 
 def build_dit():
-    torch = _torch()
     from diffusers import DiTTransformer2DModel
 
     cfg = dict(
@@ -257,7 +231,6 @@ def build_dit():
 
 
 def build_pixart():
-    torch = _torch()
     from diffusers import PixArtTransformer2DModel
 
     cfg = dict(
@@ -294,7 +267,6 @@ def build_pixart():
 
 
 def build_sd3():
-    torch = _torch()
     from diffusers import SD3Transformer2DModel
 
     cfg = dict(
@@ -333,7 +305,6 @@ def build_sd3():
 
 
 def build_flux():
-    torch = _torch()
     from diffusers import FluxTransformer2DModel
 
     cfg = dict(
@@ -378,7 +349,6 @@ def build_flux():
 
 
 def build_llama():
-    torch = _torch()
     from transformers import LlamaConfig, LlamaForCausalLM
 
     cfg = dict(
@@ -435,7 +405,6 @@ def register_rms_norm_symbolic(opset=17):
     global _RMS_NORM_REGISTERED
     if _RMS_NORM_REGISTERED:
         return
-    torch = _torch()
     from torch.onnx import symbolic_helper as sh
 
     def rms_norm(g, input, normalized_shape, weight, eps):
@@ -493,7 +462,6 @@ def dynamo_translation_table():
     rejects ("Dimension of input 1 must be 1"). PixArt's output head does
     exactly this (`hidden_states.squeeze(1)` on [B, tokens, C]). Emit Identity
     when the static size is known to be != 1."""
-    torch = _torch()
     from onnxscript import opset18 as op
 
     def squeeze_dim(self, dim: int):
@@ -511,7 +479,6 @@ def dynamo_translation_table():
 
 def export_onnx(wrapper, args, input_names, output_names, path, exporter, opset):
     """Export; returns the loaded onnx.ModelProto with all weights inline."""
-    torch = _torch()
     import onnx
 
     tmpdir = tempfile.mkdtemp(prefix="ditc-export-")
@@ -568,7 +535,6 @@ def opset_of(model):
 
 
 def export_fixture(name, exporter, out_root, versions):
-    torch = _torch()
     import onnx
     import onnxruntime as ort
 
@@ -661,7 +627,6 @@ def export_fixture(name, exporter, out_root, versions):
 @contextlib.contextmanager
 def skip_weight_init():
     """Make construction allocate with torch.empty: no-op nn.init + reset_parameters."""
-    torch = _torch()
     names = [
         "uniform_", "normal_", "trunc_normal_", "constant_", "ones_", "zeros_",
         "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
@@ -684,7 +649,6 @@ def randomize_params(module, std=0.02):
     """Fill every parameter (left uninitialised by skip_weight_init) with
     normal(0, std); norm-like 1-D params get 1 + normal(0, std). Buffers
     (e.g. sin-cos position tables) are computed in __init__ and kept."""
-    torch = _torch()
     g = torch.Generator().manual_seed(SEED)
     with torch.no_grad():
         for n, p in module.named_parameters():
@@ -694,7 +658,6 @@ def randomize_params(module, std=0.02):
 
 
 def build_full(kind, seq, batch):
-    torch = _torch()
     g = torch.Generator().manual_seed(SEED)
 
     def randn(*shape):
@@ -798,7 +761,6 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
 
 
 def export_full(kind, out_dir, seq, batch):
-    torch = _torch()
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("model.onnx", "model.onnx.data"):
@@ -864,8 +826,6 @@ def versions():
     import onnx
     import onnxruntime
     import transformers
-
-    torch = _torch()
     return {
         "torch": torch.__version__,
         "diffusers": diffusers.__version__,
@@ -897,8 +857,6 @@ def main(argv=None):
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     a = ap.parse_args(argv)
-
-    torch = _torch()
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     import logging
 
