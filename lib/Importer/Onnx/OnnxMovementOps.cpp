@@ -221,15 +221,18 @@ LogicalResult importSplit(NodeContext &nc) {
   } else if (auto s = nc.attrInts("split"); s && nc.opset < 13) {
     sizes = *s;
   } else {
-    int64_t parts = nc.opset >= 18 && nc.attr("num_outputs")
-                        ? nc.attrInt("num_outputs", n)
-                        : n;
+    // From opset 18 num_outputs may split unevenly (the last piece smaller).
+    bool byCount = nc.opset >= 18 && nc.attr("num_outputs");
+    int64_t parts = byCount ? nc.attrInt("num_outputs", n) : n;
+    if (parts != n)
+      return nc.error() << "num_outputs is " << parts << " but the node has "
+                        << n << " outputs";
     if (parts < 1)
       return nc.error() << "num_outputs must be positive";
-    int64_t chunk = (dim + parts - 1) / parts;
-    if (nc.opset < 18 && dim % parts)
-      return nc.error() << "axis of size " << dim << " does not split evenly into "
-                        << parts;
+    if (!byCount && dim % parts)
+      return nc.error() << "axis of size " << dim
+                        << " does not split evenly into " << parts;
+    int64_t chunk = dim / parts + (dim % parts != 0);
     for (int64_t k = 0, left = dim; k < parts; ++k, left -= chunk)
       sizes.push_back(std::max<int64_t>(0, std::min(chunk, left)));
   }
@@ -270,8 +273,10 @@ LogicalResult importSplit(NodeContext &nc) {
 
 LogicalResult importSlice(NodeContext &nc) {
   FailureOr<SmallVector<int64_t>> starts = nc.constInts(1, "starts");
+  if (failed(starts))
+    return failure();
   FailureOr<SmallVector<int64_t>> ends = nc.constInts(2, "ends");
-  if (failed(starts) || failed(ends))
+  if (failed(ends))
     return failure();
   ArrayRef<int64_t> in = nc.shape(0);
   int64_t r = in.size();
@@ -313,16 +318,17 @@ LogicalResult importSlice(NodeContext &nc) {
       s = s < -d ? -1 : s + d;
     if (e < 0)
       e = e < -d ? -1 : e + d;
-    int64_t size;
     if (st > 0) {
       s = std::clamp<int64_t>(s, 0, d);
       e = std::clamp<int64_t>(e, 0, d);
-      size = e > s ? (e - s + st - 1) / st : 0;
     } else {
       s = std::clamp<int64_t>(s, -1, d - 1);
       e = std::clamp<int64_t>(e, -1, d - 1);
-      size = s > e ? (s - e + (-st) - 1) / (-st) : 0;
     }
+    // The span is at most d + 1; the step's magnitude may be 2^63.
+    int64_t span = st > 0 ? e - s : s - e;
+    uint64_t mag = st > 0 ? (uint64_t)st : 0 - (uint64_t)st;
+    int64_t size = span > 0 ? (int64_t)((uint64_t)(span - 1) / mag) + 1 : 0;
     offsets[*a] = size ? s : 0;
     strides[*a] = st;
     out[*a] = size;
@@ -340,7 +346,7 @@ LogicalResult importGather(NodeContext &nc) {
   FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", 0), nc.rank(0));
   if (failed(axis))
     return failure();
-  if (!isa<IntegerType>(nc.elem(1)) || nc.elem(1).isInteger(1))
+  if (!isIndexType(nc.elem(1)))
     return nc.error() << "indices must be integers";
   std::string why;
   FailureOr<Shape> s = gatherShape(nc.shape(0), nc.shape(1), *axis, why);

@@ -2,6 +2,8 @@
 
 #include "lib/Importer/Onnx/OnnxOps.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -109,6 +111,29 @@ LogicalResult importGemm(NodeContext &nc) {
   return success();
 }
 
+/// Pads for auto_pad SAME_UPPER / SAME_LOWER: ceil(size / stride) outputs,
+/// the odd pad at the end (UPPER) or the beginning (LOWER).
+LogicalResult samePads(NodeContext &nc, ArrayRef<int64_t> x,
+                       ArrayRef<int64_t> w, ArrayRef<int64_t> strides,
+                       ArrayRef<int64_t> dil, bool upper,
+                       SmallVector<int64_t> &pads) {
+  int64_t sp = strides.size();
+  pads.assign(2 * sp, 0);
+  for (int64_t k = 0; k < sp; ++k) {
+    int64_t in = x[2 + k], st = strides[k], eff;
+    if (st < 1 || dil[k] < 1)
+      return nc.error() << "strides and dilations must be positive";
+    int64_t out = in / st + (in % st != 0);
+    if (llvm::MulOverflow(dil[k], w[2 + k] - 1, eff))
+      return nc.error() << "dilated kernel size overflows";
+    // (out - 1) * st < in, so neither term overflows.
+    int64_t total = std::max<int64_t>(0, eff + ((out - 1) * st + 1 - in));
+    pads[k] = upper ? total / 2 : total - total / 2;
+    pads[sp + k] = total - pads[k];
+  }
+  return success();
+}
+
 LogicalResult importConv(NodeContext &nc) {
   if (failed(requireFloat(nc, {0, 1, 2})))
     return failure();
@@ -124,22 +149,12 @@ LogicalResult importConv(NodeContext &nc) {
     if (ArrayRef<int64_t>(*ks) != w.drop_front(2))
       return nc.error() << "kernel_shape does not match the weight";
   std::string autoPad = nc.attrStr("auto_pad", "NOTSET");
-  if ((int64_t)strides.size() != sp || (int64_t)dil.size() != sp ||
-      (int64_t)pads.size() != 2 * sp)
-    return nc.error() << "strides/dilations/pads do not match " << sp
+  if ((int64_t)strides.size() != sp || (int64_t)dil.size() != sp)
+    return nc.error() << "strides/dilations do not match " << sp
                       << " spatial axes";
   if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
-    pads.assign(2 * sp, 0);
-    for (int64_t k = 0; k < sp; ++k) {
-      if (strides[k] < 1)
-        return nc.error() << "strides must be positive";
-      int64_t out = (x[2 + k] + strides[k] - 1) / strides[k];
-      int64_t eff = dil[k] * (w[2 + k] - 1) + 1;
-      int64_t total = std::max<int64_t>(0, (out - 1) * strides[k] + eff - x[2 + k]);
-      int64_t small = total / 2;
-      pads[k] = autoPad == "SAME_UPPER" ? small : total - small;
-      pads[sp + k] = total - pads[k];
-    }
+    if (failed(samePads(nc, x, w, strides, dil, autoPad == "SAME_UPPER", pads)))
+      return failure();
   } else if (autoPad == "VALID") {
     pads.assign(2 * sp, 0);
   } else if (autoPad != "NOTSET") {
@@ -294,6 +309,8 @@ LogicalResult importGroupNorm(NodeContext &nc) {
 LogicalResult importRotaryEmbedding(NodeContext &nc) {
   if (failed(requireFloat(nc, {0, 1, 2})))
     return failure();
+  if (nc.has(3) && !isIndexType(nc.elem(3)))
+    return nc.error() << "position_ids must be integers";
   int64_t r = nc.rank(0);
   ArrayRef<int64_t> xs = nc.shape(0);
   Value x = nc.in(0);
@@ -357,6 +374,165 @@ LogicalResult importRotaryEmbedding(NodeContext &nc) {
   return success();
 }
 
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// Q, K and V as [B, heads, S, D]; 3-D inputs [B, S, heads*D] are split with
+/// q_num_heads / kv_num_heads.
+LogicalResult attentionHeads(NodeContext &nc, Value qkv[3]) {
+  int64_t r = nc.rank(0);
+  if (nc.rank(1) != r || nc.rank(2) != r || (r != 3 && r != 4))
+    return nc.error() << "Q, K and V must all be 3-D or all 4-D";
+  for (int i = 0; i < 3; ++i)
+    qkv[i] = nc.in(i);
+  if (r == 4)
+    return success();
+  int64_t heads[3] = {nc.attrInt("q_num_heads", 0), nc.attrInt("kv_num_heads", 0),
+                      nc.attrInt("kv_num_heads", 0)};
+  for (int i = 0; i < 3; ++i) {
+    ArrayRef<int64_t> s = nc.shape(i);
+    if (heads[i] < 1 || s[2] % heads[i])
+      return nc.error() << "3-D inputs need q_num_heads and kv_num_heads "
+                           "dividing the hidden sizes";
+    qkv[i] = transpose(nc, reshape(nc, qkv[i], {s[0], s[1], heads[i], s[2] / heads[i]}),
+                       {0, 2, 1, 3});
+  }
+  return success();
+}
+
+/// Prepends past_key / past_value (inputs 4 and 5) along the sequence axis
+/// and defines present_key / present_value (outputs 1 and 2). Returns the
+/// past length.
+FailureOr<int64_t> attentionCache(NodeContext &nc, Value &k, Value &v) {
+  if (nc.has(4) != nc.has(5))
+    return nc.error() << "past_key and past_value must be given together",
+           failure();
+  int64_t past = 0;
+  if (nc.has(4)) {
+    Value *cur[2] = {&k, &v};
+    for (int i = 0; i < 2; ++i) {
+      ArrayRef<int64_t> p = nc.shape(4 + i), c = shapeOf(*cur[i]);
+      if (p.size() != 4 || p[0] != c[0] || p[1] != c[1] || p[3] != c[3])
+        return nc.error() << "past cache " << shapeStr(p)
+                          << " does not fit the new keys/values "
+                          << shapeStr(c),
+               failure();
+      Shape s(c.begin(), c.end());
+      s[2] += p[2];
+      *cur[i] = ConcatOp::create(nc.b, nc.loc, tensorOf(s, nc.elem(0)),
+                                 ValueRange{nc.in(4 + i), *cur[i]}, 2);
+      past = p[2];
+    }
+  }
+  nc.set(1, k);
+  nc.set(2, v);
+  return past;
+}
+
+/// Repeats K/V heads for grouped-query attention: [B, Hkv, S, D] -> [B, H, S, D].
+Value repeatHeads(NodeContext &nc, Value t, int64_t reps) {
+  if (reps == 1)
+    return t;
+  ArrayRef<int64_t> s = shapeOf(t);
+  Type et = cast<RankedTensorType>(t.getType()).getElementType();
+  Value e = reshape(nc, t, {s[0], s[1], 1, s[2], s[3]});
+  e = BroadcastOp::create(nc.b, nc.loc, tensorOf({s[0], s[1], reps, s[2], s[3]}, et), e);
+  return reshape(nc, e, {s[0], s[1] * reps, s[2], s[3]});
+}
+
+/// Attention spelled out with matmul/softmax for what ditc.attention does not
+/// cover: softcap, the QK output, causal masks offset by a cache, masks
+/// shorter than the keys (padded as ONNX specifies).
+LogicalResult decomposedAttention(NodeContext &nc, Value q, Value k, Value v,
+                                  int64_t past, Value &y) {
+  Type et = nc.elem(0);
+  ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(k);
+  int64_t b = qs[0], h = qs[1], sq = qs[2], sk = ks[2];
+  if (ks[1] < 1 || h % ks[1])
+    return nc.error() << "query heads are not a multiple of key/value heads";
+  k = repeatHeads(nc, k, h / ks[1]);
+  v = repeatHeads(nc, v, h / ks[1]);
+  double scale = nc.attrFloat("scale", 1.0 / std::sqrt((double)qs[3]));
+  Shape scoreShape{b, h, sq, sk};
+  auto scoreType = tensorOf(scoreShape, et);
+  Value s = MatmulOp::create(nc.b, nc.loc, scoreType, q,
+                             transpose(nc, k, {0, 1, 3, 2}));
+  s = MulOp::create(nc.b, nc.loc, scoreType, s, scalarConstant(nc, et, scale));
+  // The qk_matmul_output modes: 0 scaled QK^T, 1 plus the mask, 2 after
+  // softcap, 3 after softmax (ONNX applies softcap after the mask).
+  Value qk[4] = {s};
+  Value ninf = scalarConstant(nc, et, -INFINITY);
+  Value bias;
+  if (nc.has(3)) {
+    Value m = nc.in(3);
+    ArrayRef<int64_t> ms = nc.shape(3);
+    bool isBool = nc.elem(3).isInteger(1);
+    if (ms.back() > sk)
+      return nc.error() << "attn_mask is longer than the keys";
+    if (ms.back() < sk) {
+      Shape padShape(ms.begin(), ms.end());
+      padShape.back() = sk - ms.back();
+      HostTensor fill(nc.elem(3), {});
+      fill.set(0, isBool ? 0.0 : -INFINITY);
+      Value pad = ConstantOp::create(
+          nc.b, nc.loc,
+          DenseElementsAttr::get(tensorOf(padShape, nc.elem(3)),
+                                 fill.toAttr().getSplatValue<Attribute>()));
+      Shape full(ms.begin(), ms.end());
+      full.back() = sk;
+      m = ConcatOp::create(nc.b, nc.loc, tensorOf(full, nc.elem(3)),
+                           ValueRange{m, pad}, full.size() - 1);
+    }
+    if (isBool) {
+      ArrayRef<int64_t> mShape = shapeOf(m);
+      m = WhereOp::create(nc.b, nc.loc, tensorOf(mShape, et), m,
+                          scalarConstant(nc, et, 0.0), ninf);
+    }
+    bias = m;
+  }
+  if (nc.attrInt("is_causal", 0)) {
+    auto sqsk = tensorOf({sq, sk}, et);
+    Value all = ConstantOp::create(
+        nc.b, nc.loc, DenseElementsAttr::get(sqsk, nc.b.getFloatAttr(et, -INFINITY)));
+    Value causal = TriluOp::create(nc.b, nc.loc, sqsk, all, past + 1, true);
+    if (bias) {
+      std::string why;
+      FailureOr<Shape> bs = broadcastShapes({shapeOf(bias), {sq, sk}}, why);
+      if (failed(bs))
+        return nc.fail(why);
+      bias = AddOp::create(nc.b, nc.loc, tensorOf(*bs, et), bias, causal);
+    } else {
+      bias = causal;
+    }
+  }
+  if (bias) {
+    if (!broadcastsTo(shapeOf(bias), scoreShape))
+      return nc.error() << "attn_mask " << shapeStr(shapeOf(bias))
+                        << " does not broadcast to " << shapeStr(scoreShape);
+    s = AddOp::create(nc.b, nc.loc, scoreType, s, bias);
+  }
+  qk[1] = s;
+  if (double cap = nc.attrFloat("softcap", 0.0); cap > 0) {
+    s = MulOp::create(nc.b, nc.loc, scoreType, s, scalarConstant(nc, et, 1 / cap));
+    s = TanhOp::create(nc.b, nc.loc, scoreType, s);
+    s = MulOp::create(nc.b, nc.loc, scoreType, s, scalarConstant(nc, et, cap));
+  }
+  qk[2] = s;
+  Value p = SoftmaxOp::create(nc.b, nc.loc, scoreType, s, 3);
+  // Rows whose keys are all masked give NaN; ONNX defines them as zeros.
+  Value nan = IsNanOp::create(nc.b, nc.loc, tensorOf(scoreShape, nc.b.getI1Type()), p);
+  p = WhereOp::create(nc.b, nc.loc, scoreType, nan, scalarConstant(nc, et, 0.0), p);
+  qk[3] = p;
+  int64_t mode = nc.attrInt("qk_matmul_output_mode", 0);
+  if (mode < 0 || mode > 3)
+    return nc.error() << "qk_matmul_output_mode " << mode << " is not 0-3";
+  nc.set(3, qk[mode]);
+  ArrayRef<int64_t> vs = shapeOf(v);
+  y = MatmulOp::create(nc.b, nc.loc, tensorOf({b, h, sq, vs[3]}, et), p, v);
+  return success();
+}
+
 LogicalResult importAttention(NodeContext &nc) {
   if (failed(requireFloat(nc, {0, 1, 2, 4, 5})))
     return failure();
@@ -373,6 +549,8 @@ LogicalResult importAttention(NodeContext &nc) {
   if (nc.has(3)) {
     if (!nc.elem(3).isInteger(1) && nc.elem(3) != nc.elem(0))
       return nc.error() << "attn_mask must be boolean or of Q's type";
+    if (nc.rank(3) < 2 || nc.rank(3) > 4)
+      return nc.error() << "attn_mask must have rank 2 to 4";
     maskShape = nc.shape(3);
   }
   int64_t keys = shapeOf(k)[2];

@@ -51,6 +51,10 @@ Value mlir::ditc::onnx_import::scalarConstant(NodeContext &nc, Type et,
   return ConstantOp::create(nc.b, nc.loc, h.toAttr());
 }
 
+bool mlir::ditc::onnx_import::isIndexType(Type t) {
+  return isa<IntegerType>(t) && !t.isInteger(1);
+}
+
 Value mlir::ditc::onnx_import::castTo(NodeContext &nc, Value v, Type et) {
   auto t = cast<RankedTensorType>(v.getType());
   if (t.getElementType() == et)

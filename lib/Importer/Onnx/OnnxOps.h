@@ -23,6 +23,9 @@ FailureOr<Shape> broadcastInputs(NodeContext &nc, ArrayRef<int> inputs);
 /// A scalar constant of element type `et` as an IR value.
 Value scalarConstant(NodeContext &nc, Type et, double v);
 
+/// Whether `t` is an integer type usable for indices (not boolean).
+bool isIndexType(Type t);
+
 /// `v` converted to element type `et` (itself when it already has it).
 Value castTo(NodeContext &nc, Value v, Type et);
 
