@@ -1,0 +1,262 @@
+//===- LegalizeRuntime.cpp - ops into the forms kernels take --------------===//
+
+#include "lib/Target/Passes.h"
+
+#include "dialects/Ditc/IR/DitcShapes.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <map>
+
+namespace mlir::ditc {
+#define GEN_PASS_DEF_LEGALIZERUNTIMEPASS
+#include "lib/Target/Passes.h.inc"
+} // namespace mlir::ditc
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+
+/// A small builder of ditc ops that infers result types from shapes.
+struct Emitter {
+  PatternRewriter &b;
+  Location loc;
+  Type et;
+
+  RankedTensorType t(ArrayRef<int64_t> s) { return RankedTensorType::get(s, et); }
+  Value reshape(Value v, ArrayRef<int64_t> s) {
+    if (shapeOf(v) == s)
+      return v;
+    return ReshapeOp::create(b, loc, t(s), v);
+  }
+  Value transpose(Value v, ArrayRef<int64_t> perm) {
+    if (llvm::equal(perm, llvm::seq<int64_t>(0, perm.size())))
+      return v;
+    Shape s;
+    for (int64_t p : perm)
+      s.push_back(shapeOf(v)[p]);
+    return TransposeOp::create(b, loc, t(s), v, perm);
+  }
+  Value sliceLast(Value v, int64_t offset, int64_t size) {
+    Shape s(shapeOf(v).begin(), shapeOf(v).end()), offs(s.size(), 0),
+        steps(s.size(), 1);
+    offs.back() = offset;
+    s.back() = size;
+    return SliceOp::create(b, loc, t(s), v, offs, steps);
+  }
+  Value concatLast(ValueRange vs) {
+    Shape s(shapeOf(vs[0]).begin(), shapeOf(vs[0]).end());
+    s.back() = 0;
+    for (Value v : vs)
+      s.back() += shapeOf(v).back();
+    return ConcatOp::create(b, loc, t(s), vs, s.size() - 1);
+  }
+  Value reduceSum(Value v, ArrayRef<int64_t> axes) {
+    if (axes.empty())
+      return v;
+    std::string why;
+    FailureOr<Shape> s = reduceShape(shapeOf(v), axes, false, why);
+    return ReduceSumOp::create(b, loc, t(*s), v, axes, false);
+  }
+};
+
+/// Einsum with one operand: reduce the dropped indices, then transpose.
+/// With two: one batched matmul between transposes and reshapes.
+struct LowerEinsum : OpRewritePattern<EinsumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(EinsumOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<int64_t> ranks;
+    for (Value v : op.getInputs())
+      ranks.push_back(shapeOf(v).size());
+    std::string why;
+    FailureOr<EinsumSpec> spec = parseEinsum(op.getEquation(), ranks, why);
+    if (failed(spec) || op.getInputs().size() > 2)
+      return rewriter.notifyMatchFailure(op, "unsupported einsum");
+    for (const std::string &term : spec->inputs)
+      if (std::set<char>(term.begin(), term.end()).size() != term.size())
+        return rewriter.notifyMatchFailure(op, "repeated index in a term");
+    Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
+    const std::string &out = spec->output;
+    auto has = [](const std::string &s, char c) {
+      return s.find(c) != std::string::npos;
+    };
+    // Sums away the indices of `term` found in neither `other` nor the output.
+    auto dropLocal = [&](Value v, std::string &term, const std::string &other) {
+      SmallVector<int64_t> axes;
+      std::string kept;
+      for (auto [i, c] : llvm::enumerate(term)) {
+        if (!has(out, c) && !has(other, c))
+          axes.push_back(i);
+        else
+          kept += c;
+      }
+      term = kept;
+      return e.reduceSum(v, axes);
+    };
+    // Transposes `v` (indices `term`) into the order `want`.
+    auto permute = [&](Value v, const std::string &term, const std::string &want) {
+      SmallVector<int64_t> perm;
+      for (char c : want)
+        perm.push_back(term.find(c));
+      return e.transpose(v, perm);
+    };
+    if (op.getInputs().size() == 1) {
+      std::string term = spec->inputs[0];
+      Value v = dropLocal(op.getInputs()[0], term, "");
+      rewriter.replaceOp(op, permute(v, term, out));
+      return success();
+    }
+    std::string ta = spec->inputs[0], tb = spec->inputs[1];
+    Value a = dropLocal(op.getInputs()[0], ta, tb);
+    Value b = dropLocal(op.getInputs()[1], tb, ta);
+    std::string batch, contract, freeA, freeB;
+    for (char c : ta) {
+      if (has(tb, c))
+        (has(out, c) ? batch : contract) += c;
+      else
+        freeA += c;
+    }
+    for (char c : tb)
+      if (!has(ta, c))
+        freeB += c;
+    std::map<char, int64_t> sizeA, sizeB;
+    for (auto [i, c] : llvm::enumerate(ta))
+      sizeA[c] = shapeOf(a)[i];
+    for (auto [i, c] : llvm::enumerate(tb))
+      sizeB[c] = shapeOf(b)[i];
+    auto prod = [](const std::string &s, std::map<char, int64_t> &sz) {
+      int64_t p = 1;
+      for (char c : s)
+        p *= sz[c];
+      return p;
+    };
+    Shape batchA, batchB, batchOut;
+    for (char c : batch) {
+      batchA.push_back(sizeA[c]);
+      batchB.push_back(sizeB[c]);
+      batchOut.push_back(std::max(sizeA[c], sizeB[c]));
+    }
+    int64_t m = prod(freeA, sizeA), k = prod(contract, sizeA),
+            n = prod(freeB, sizeB);
+    auto with = [](Shape s, std::initializer_list<int64_t> tail) {
+      s.append(tail.begin(), tail.end());
+      return s;
+    };
+    a = e.reshape(permute(a, ta, batch + freeA + contract), with(batchA, {m, k}));
+    b = e.reshape(permute(b, tb, batch + contract + freeB), with(batchB, {k, n}));
+    Value c = MatmulOp::create(rewriter, op.getLoc(), e.t(with(batchOut, {m, n})),
+                               a, b);
+    Shape full = batchOut;
+    for (char ch : freeA)
+      full.push_back(sizeA[ch]);
+    for (char ch : freeB)
+      full.push_back(sizeB[ch]);
+    c = e.reshape(c, full);
+    rewriter.replaceOp(op, permute(c, batch + freeA + freeB, out));
+    return success();
+  }
+};
+
+/// Gives a norm's scale or bias exactly the normalised shape.
+Value fullParam(Emitter &e, Value p, ArrayRef<int64_t> normalized) {
+  if (!p || shapeOf(p) == normalized)
+    return p;
+  if (numElements(shapeOf(p)) == numElements(normalized))
+    return e.reshape(p, normalized);
+  return BroadcastOp::create(e.b, e.loc, e.t(normalized), p);
+}
+
+template <typename NormOp>
+struct FullNormParams : OpRewritePattern<NormOp> {
+  using OpRewritePattern<NormOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(NormOp op,
+                                PatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> norm = shapeOf(op.getInput()).drop_front(op.getAxis());
+    SmallVector<Value> params;
+    for (Value p : op->getOperands().drop_front())
+      params.push_back(p);
+    if (llvm::all_of(params, [&](Value p) { return shapeOf(p) == norm; }))
+      return failure();
+    Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
+    rewriter.modifyOpInPlace(op, [&] {
+      for (OpOperand &use : op->getOpOperands().drop_front())
+        use.set(fullParam(e, use.get(), norm));
+    });
+    return success();
+  }
+};
+
+/// conv1d [N, C, L] as conv2d [N, C, 1, L].
+struct Conv1dAs2d : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    if (shapeOf(op.getInput()).size() != 3)
+      return failure();
+    Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
+    ArrayRef<int64_t> x = shapeOf(op.getInput()), w = shapeOf(op.getWeight()),
+                      y = shapeOf(op.getResult());
+    Value x4 = e.reshape(op.getInput(), {x[0], x[1], 1, x[2]});
+    Value w4 = e.reshape(op.getWeight(), {w[0], w[1], 1, w[2]});
+    ArrayRef<int64_t> p = op.getPads();
+    Value y4 = ConvOp::create(
+        rewriter, op.getLoc(), e.t({y[0], y[1], 1, y[2]}), x4, w4, op.getBias(),
+        SmallVector<int64_t>{1, op.getStrides()[0]},
+        SmallVector<int64_t>{0, p[0], 0, p[1]},
+        SmallVector<int64_t>{1, op.getDilations()[0]}, op.getGroup());
+    rewriter.replaceOp(op, e.reshape(y4, y));
+    return success();
+  }
+};
+
+/// rope(x, cos, sin) = x * cos + rotate(x) * sin on the first W features.
+struct DecomposeRope : OpRewritePattern<RopeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RopeOp op,
+                                PatternRewriter &rewriter) const override {
+    Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
+    Value x = op.getInput();
+    int64_t d = shapeOf(x).back(), w = shapeOf(op.getCos()).back(), h = w / 2;
+    Value xr = w == d ? x : e.sliceLast(x, 0, w);
+    Value rot;
+    if (op.getInterleaved()) {
+      Shape pairs(shapeOf(xr).begin(), shapeOf(xr).end());
+      pairs.back() = h;
+      pairs.push_back(2);
+      Value v = e.reshape(xr, pairs);
+      Value im = e.sliceLast(v, 1, 1), re = e.sliceLast(v, 0, 1);
+      Value neg = NegOp::create(rewriter, op.getLoc(), im.getType(), im);
+      rot = e.reshape(e.concatLast({neg, re}), shapeOf(xr));
+    } else {
+      Value lo = e.sliceLast(xr, 0, h), hi = e.sliceLast(xr, h, h);
+      Value neg = NegOp::create(rewriter, op.getLoc(), hi.getType(), hi);
+      rot = e.concatLast({neg, lo});
+    }
+    auto rt = typeOf(xr);
+    Value a = MulOp::create(rewriter, op.getLoc(), rt, xr, op.getCos());
+    Value b = MulOp::create(rewriter, op.getLoc(), rt, rot, op.getSin());
+    Value y = AddOp::create(rewriter, op.getLoc(), rt, a, b);
+    if (w != d)
+      y = e.concatLast({y, e.sliceLast(x, w, d - w)});
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct LegalizeRuntimePass
+    : ditc::impl::LegalizeRuntimePassBase<LegalizeRuntimePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
+                 FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope>(
+        &getContext());
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,652 @@
+//===- LowerToRuntime.cpp - planned ditc graph to runtime calls -----------===//
+//
+// Every ditc op becomes one call (a few for concat/split) of a ditc_rt_*
+// entry point. Tensors are pointers: into the arena at the planned offset,
+// into the caller's input/output tables, into the weight table, or to
+// constant globals. Shapes and strides are constant i64 arrays.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Target/Passes.h"
+#include "lib/Target/RuntimeKernels.h"
+
+#include "dialects/Ditc/IR/DitcShapes.h"
+#include "ditc/runtime/ditc_kernels.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace mlir::ditc {
+#define GEN_PASS_DEF_LOWERTORUNTIMEPASS
+#include "lib/Target/Passes.h.inc"
+} // namespace mlir::ditc
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+int64_t count(Value v) { return typeOf(v).getNumElements(); }
+
+int64_t elemBytes(Type et) {
+  return et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+}
+
+/// The runtime's dtype code, or -1.
+int32_t dtypeCode(Type et) {
+  if (et.isF32())
+    return DITC_RT_F32;
+  if (et.isInteger(64))
+    return DITC_RT_I64;
+  if (et.isInteger(32))
+    return DITC_RT_I32;
+  if (et.isInteger(1))
+    return DITC_RT_B8;
+  if (et.isF16())
+    return DITC_RT_F16;
+  if (et.isBF16())
+    return DITC_RT_BF16;
+  return -1;
+}
+
+std::string dtypeName(Type et) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  et.print(os);
+  return s;
+}
+
+Shape contiguousStrides(ArrayRef<int64_t> shape) {
+  Shape s(shape.size(), 1);
+  for (int64_t k = (int64_t)shape.size() - 2; k >= 0; --k)
+    s[k] = s[k + 1] * shape[k + 1];
+  return s;
+}
+
+/// Strides (elements) that read a contiguous `operand` broadcast to `result`.
+Shape broadcastStrides(ArrayRef<int64_t> operand, ArrayRef<int64_t> result) {
+  Shape c = contiguousStrides(operand), s(result.size(), 0);
+  size_t off = result.size() - operand.size();
+  for (size_t k = 0; k < operand.size(); ++k)
+    s[off + k] = operand[k] == 1 ? 0 : c[k];
+  return s;
+}
+
+int64_t product(ArrayRef<int64_t> s) {
+  int64_t p = 1;
+  for (int64_t d : s)
+    p *= d;
+  return p;
+}
+
+class Lowerer {
+public:
+  Lowerer(ModuleOp module, func::FuncOp func)
+      : module(module), func(func), ctx(module.getContext()), b(ctx),
+        loc(func.getLoc()), sigs(runtimeKernels(ctx)) {
+    ptrTy = LLVM::LLVMPointerType::get(ctx);
+    i64Ty = IntegerType::get(ctx, 64);
+    i32Ty = IntegerType::get(ctx, 32);
+    i8Ty = IntegerType::get(ctx, 8);
+  }
+
+  LogicalResult run();
+
+private:
+  // Constants and globals.
+  Value c64(int64_t v) {
+    return LLVM::ConstantOp::create(b, loc, i64Ty, b.getI64IntegerAttr(v));
+  }
+  Value c32(int64_t v) {
+    return LLVM::ConstantOp::create(b, loc, i32Ty, b.getI32IntegerAttr(v));
+  }
+  Value cf32(double v) {
+    return LLVM::ConstantOp::create(b, loc, Float32Type::get(ctx),
+                                    b.getF32FloatAttr(v));
+  }
+  Value null() { return LLVM::ZeroOp::create(b, loc, ptrTy); }
+
+  /// A private constant global holding `bytes`; returns its address.
+  Value bytesGlobal(StringRef bytes, StringRef prefix) {
+    if (bytes.empty())
+      return null();
+    std::string key = prefix.str() + ":" + bytes.str();
+    auto it = globals.find(key);
+    if (it == globals.end()) {
+      OpBuilder gb = OpBuilder::atBlockBegin(module.getBody());
+      auto type = LLVM::LLVMArrayType::get(i8Ty, bytes.size());
+      auto g = LLVM::GlobalOp::create(
+          gb, loc, type, /*isConstant=*/true, LLVM::Linkage::Private,
+          (prefix + "_" + std::to_string(globals.size())).str(),
+          b.getStringAttr(bytes), /*alignment=*/64);
+      it = globals.insert({key, g}).first;
+    }
+    return LLVM::AddressOfOp::create(b, loc, it->second);
+  }
+  Value i64Array(ArrayRef<int64_t> values) {
+    return bytesGlobal(StringRef(reinterpret_cast<const char *>(values.data()),
+                                 values.size() * sizeof(int64_t)),
+                       "ditc_i64");
+  }
+
+  Value loadSlot(Value table, int64_t index) {
+    Value addr = LLVM::GEPOp::create(b, loc, ptrTy, ptrTy, table,
+                                     ArrayRef<LLVM::GEPArg>{index});
+    return LLVM::LoadOp::create(b, loc, ptrTy, addr);
+  }
+  Value byteOffset(Value p, int64_t bytes) {
+    if (bytes == 0)
+      return p;
+    return LLVM::GEPOp::create(b, loc, ptrTy, i8Ty, p,
+                               ArrayRef<LLVM::GEPArg>{bytes});
+  }
+
+  void call(StringRef kernel, ArrayRef<Value> args) {
+    auto it = decls.find(kernel);
+    if (it == decls.end()) {
+      OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
+      auto f = LLVM::LLVMFuncOp::create(gb, loc, kernel, sigs.lookup(kernel));
+      it = decls.insert({kernel, f}).first;
+    }
+    LLVM::CallOp::create(b, loc, it->second, args);
+  }
+
+  // Tensors.
+  Value ptrOf(Value v) { return ptrs.lookup(v); }
+  LogicalResult definePointer(Operation *op);
+  LogicalResult lower(Operation *op);
+  LogicalResult fail(Operation *op, const Twine &why) {
+    return op->emitError("cannot generate code: ") << why;
+  }
+
+  void copyStrided(Value src, int64_t srcOffset, ArrayRef<int64_t> srcStrides,
+                   Value dst, ArrayRef<int64_t> dstStrides,
+                   ArrayRef<int64_t> shape, int64_t elem) {
+    call("ditc_rt_strided_copy",
+         {c64(elem), src, c64(srcOffset), i64Array(srcStrides), dst,
+          i64Array(dstStrides), i64Array(shape), c32(shape.size())});
+  }
+
+  LogicalResult lowerBinary(Operation *op, int32_t code);
+  LogicalResult lowerUnary(Operation *op, int32_t code);
+  LogicalResult lowerReduce(Operation *op, int32_t code, ArrayRef<int64_t> axes);
+  LogicalResult lowerMatmul(MatmulOp op);
+  LogicalResult lowerAttention(AttentionOp op);
+  LogicalResult lowerConv(ConvOp op);
+  std::string descriptorJson();
+
+  ModuleOp module;
+  func::FuncOp func;
+  MLIRContext *ctx;
+  OpBuilder b;
+  Location loc;
+  llvm::StringMap<LLVM::LLVMFunctionType> sigs;
+  llvm::StringMap<LLVM::LLVMFuncOp> decls;
+  std::map<std::string, LLVM::GlobalOp> globals;
+  Type ptrTy, i64Ty, i32Ty, i8Ty;
+  Value arena, inputs, outputs, weights;
+  DenseMap<Value, Value> ptrs;
+  llvm::StringMap<int64_t> weightIndex;
+  SmallVector<WeightOp> weightList;
+};
+
+LogicalResult Lowerer::definePointer(Operation *op) {
+  if (auto w = dyn_cast<WeightOp>(op)) {
+    auto [it, inserted] = weightIndex.insert({w.getName(), weightList.size()});
+    if (inserted)
+      weightList.push_back(w);
+    ptrs[w.getResult()] = loadSlot(weights, it->second);
+    return success();
+  }
+  if (auto c = dyn_cast<ConstantOp>(op)) {
+    auto dense = dyn_cast<DenseElementsAttr>(c.getValue());
+    if (!dense)
+      return fail(op, "constant is not dense");
+    std::string bytes;
+    Type et = dense.getElementType();
+    if (et.isInteger(1)) {
+      for (bool v : dense.getValues<bool>())
+        bytes.push_back(v ? 1 : 0);
+    } else {
+      ArrayRef<char> raw = dense.getRawData();
+      if (dense.isSplat())
+        for (int64_t k = 0; k < dense.getNumElements(); ++k)
+          bytes.append(raw.data(), raw.size());
+      else
+        bytes.assign(raw.data(), raw.size());
+    }
+    ptrs[c.getResult()] = bytesGlobal(bytes, "ditc_const");
+    return success();
+  }
+  if (auto r = dyn_cast<ReshapeOp>(op)) {
+    ptrs[r.getResult()] = ptrOf(r.getInput());
+    return success();
+  }
+  auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+  if (!offsets || offsets.size() != (int64_t)op->getNumResults())
+    return fail(op, "no memory plan (run -ditc-plan-memory first)");
+  for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef()))
+    ptrs[r] = isOutputOffset(o) ? loadSlot(outputs, outputIndex(o))
+                                : byteOffset(arena, o);
+  return success();
+}
+
+LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
+  Value out = op->getResult(0);
+  Type et = typeOf(op->getOperand(0)).getElementType();
+  int32_t dt = dtypeCode(et);
+  if (dt < 0 || dt > DITC_RT_B8)
+    return fail(op, "no runtime kernel for element type " + dtypeName(et));
+  ArrayRef<int64_t> s = shapeOf(out);
+  Value a = op->getOperand(0), bb = op->getOperand(1);
+  call("ditc_rt_binary",
+       {c32(code), c32(dt), ptrOf(a), i64Array(broadcastStrides(shapeOf(a), s)),
+        ptrOf(bb), i64Array(broadcastStrides(shapeOf(bb), s)), ptrOf(out),
+        i64Array(s), c32(s.size())});
+  return success();
+}
+
+LogicalResult Lowerer::lowerUnary(Operation *op, int32_t code) {
+  Value x = op->getOperand(0), y = op->getResult(0);
+  if (!typeOf(x).getElementType().isF32())
+    return fail(op, "unary kernels take f32");
+  call("ditc_rt_unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
+  return success();
+}
+
+LogicalResult Lowerer::lowerReduce(Operation *op, int32_t code,
+                                   ArrayRef<int64_t> axes) {
+  Value x = op->getOperand(0), y = op->getResult(0);
+  int32_t dt = dtypeCode(typeOf(x).getElementType());
+  if (dt != DITC_RT_F32 && dt != DITC_RT_I64 && dt != DITC_RT_I32)
+    return fail(op, "reductions take f32, i64 or i32");
+  int64_t mask = 0;
+  for (int64_t a : axes)
+    mask |= int64_t(1) << a;
+  call("ditc_rt_reduce", {c32(code), c32(dt), ptrOf(x), i64Array(shapeOf(x)),
+                          c32(shapeOf(x).size()), c64(mask), ptrOf(y)});
+  return success();
+}
+
+LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
+  ArrayRef<int64_t> a = shapeOf(op.getLhs()), bs = shapeOf(op.getRhs()),
+                    c = shapeOf(op.getResult());
+  int64_t m = a[a.size() - 2], k = a.back(), n = bs.back();
+  ArrayRef<int64_t> batch = c.drop_back(2);
+  // Batch strides in elements: each operand's matrices are contiguous.
+  auto batchStrides = [&](ArrayRef<int64_t> s, int64_t matrix) {
+    Shape st = broadcastStrides(s.drop_back(2), batch);
+    for (int64_t &x : st)
+      x *= matrix;
+    return st;
+  };
+  call("ditc_rt_matmul_f32",
+       {ptrOf(op.getLhs()), ptrOf(op.getRhs()), ptrOf(op.getResult()), c64(m),
+        c64(k), c64(n), c32(batch.size()), i64Array(batch),
+        i64Array(batchStrides(a, m * k)), i64Array(batchStrides(bs, k * n))});
+  return success();
+}
+
+LogicalResult Lowerer::lowerAttention(AttentionOp op) {
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
+                    v = shapeOf(op.getValue());
+  Value mask = null();
+  int32_t kind = DITC_RT_MASK_NONE;
+  Shape maskStrides(4, 0);
+  if (Value m = op.getMask()) {
+    mask = ptrOf(m);
+    kind = typeOf(m).getElementType().isInteger(1) ? DITC_RT_MASK_BOOL
+                                                    : DITC_RT_MASK_ADDITIVE;
+    maskStrides = broadcastStrides(shapeOf(m), {q[0], q[1], q[2], k[2]});
+  }
+  call("ditc_rt_attention_f32",
+       {ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
+        c32(kind), i64Array(maskStrides), ptrOf(op.getResult()), c64(q[0]),
+        c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
+        cf32(op.getEffectiveScale()), c32(op.getCausal())});
+  return success();
+}
+
+LogicalResult Lowerer::lowerConv(ConvOp op) {
+  ArrayRef<int64_t> x = shapeOf(op.getInput()), w = shapeOf(op.getWeight());
+  if (x.size() != 4)
+    return fail(op, "only 2-D convolutions have a kernel");
+  ArrayRef<int64_t> s = op.getStrides(), p = op.getPads(), d = op.getDilations();
+  call("ditc_rt_conv2d_f32",
+       {ptrOf(op.getInput()), ptrOf(op.getWeight()),
+        op.getBias() ? ptrOf(op.getBias()) : null(), ptrOf(op.getResult()),
+        c64(x[0]), c64(x[1]), c64(x[2]), c64(x[3]), c64(w[0]), c64(w[2]),
+        c64(w[3]), c64(s[0]), c64(s[1]), c64(p[0]), c64(p[1]), c64(p[2]),
+        c64(p[3]), c64(d[0]), c64(d[1]), c64(op.getGroup())});
+  return success();
+}
+
+LogicalResult Lowerer::lower(Operation *op) {
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<WeightOp, ConstantOp, ReshapeOp>([](auto) { return success(); })
+      .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })
+      .Case([&](SubOp o) { return lowerBinary(o, DITC_RT_BINARY_SUB); })
+      .Case([&](MulOp o) { return lowerBinary(o, DITC_RT_BINARY_MUL); })
+      .Case([&](DivOp o) { return lowerBinary(o, DITC_RT_BINARY_DIV); })
+      .Case([&](PowOp o) { return lowerBinary(o, DITC_RT_BINARY_POW); })
+      .Case([&](MaxOp o) { return lowerBinary(o, DITC_RT_BINARY_MAX); })
+      .Case([&](MinOp o) { return lowerBinary(o, DITC_RT_BINARY_MIN); })
+      .Case([&](AndOp o) { return lowerBinary(o, DITC_RT_BINARY_AND); })
+      .Case([&](EqualOp o) { return lowerBinary(o, DITC_RT_BINARY_EQUAL); })
+      .Case([&](GreaterOp o) { return lowerBinary(o, DITC_RT_BINARY_GREATER); })
+      .Case([&](LessOp o) { return lowerBinary(o, DITC_RT_BINARY_LESS); })
+      .Case([&](NegOp o) { return lowerUnary(o, DITC_RT_UNARY_NEG); })
+      .Case([&](SqrtOp o) { return lowerUnary(o, DITC_RT_UNARY_SQRT); })
+      .Case([&](ReciprocalOp o) { return lowerUnary(o, DITC_RT_UNARY_RECIPROCAL); })
+      .Case([&](ExpOp o) { return lowerUnary(o, DITC_RT_UNARY_EXP); })
+      .Case([&](ErfOp o) { return lowerUnary(o, DITC_RT_UNARY_ERF); })
+      .Case([&](CosOp o) { return lowerUnary(o, DITC_RT_UNARY_COS); })
+      .Case([&](SinOp o) { return lowerUnary(o, DITC_RT_UNARY_SIN); })
+      .Case([&](TanhOp o) { return lowerUnary(o, DITC_RT_UNARY_TANH); })
+      .Case([&](SigmoidOp o) { return lowerUnary(o, DITC_RT_UNARY_SIGMOID); })
+      .Case([&](ReluOp o) { return lowerUnary(o, DITC_RT_UNARY_RELU); })
+      .Case([&](SiluOp o) { return lowerUnary(o, DITC_RT_UNARY_SILU); })
+      .Case([&](GeluOp o) {
+        return lowerUnary(o, o.getApproximate() == GeluApproximation::tanh
+                                 ? DITC_RT_UNARY_GELU_TANH
+                                 : DITC_RT_UNARY_GELU);
+      })
+      .Case([&](IsNanOp o) -> LogicalResult {
+        if (!typeOf(o.getInput()).getElementType().isF32())
+          return fail(o, "is_nan takes f32");
+        call("ditc_rt_is_nan_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getResult()), c64(count(o.getInput()))});
+        return success();
+      })
+      .Case([&](NotOp o) {
+        call("ditc_rt_not_b8",
+             {ptrOf(o.getInput()), ptrOf(o.getResult()), c64(count(o.getInput()))});
+        return success();
+      })
+      .Case([&](CastOp o) -> LogicalResult {
+        int32_t from = dtypeCode(typeOf(o.getInput()).getElementType());
+        int32_t to = dtypeCode(o.getType().getElementType());
+        if (from < 0 || to < 0)
+          return fail(o, "no runtime cast for these element types");
+        call("ditc_rt_cast", {c32(from), c32(to), ptrOf(o.getInput()),
+                              ptrOf(o.getResult()), c64(count(o.getInput()))});
+        return success();
+      })
+      .Case([&](WhereOp o) -> LogicalResult {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        int32_t dt = dtypeCode(o.getType().getElementType());
+        if (dt < 0)
+          return fail(o, "no runtime kernel for this element type");
+        call("ditc_rt_where",
+             {c32(dt), ptrOf(o.getCond()),
+              i64Array(broadcastStrides(shapeOf(o.getCond()), s)),
+              ptrOf(o.getLhs()), i64Array(broadcastStrides(shapeOf(o.getLhs()), s)),
+              ptrOf(o.getRhs()), i64Array(broadcastStrides(shapeOf(o.getRhs()), s)),
+              ptrOf(o.getResult()), i64Array(s), c32(s.size())});
+        return success();
+      })
+      .Case([&](ReduceSumOp o) {
+        return lowerReduce(o, DITC_RT_REDUCE_SUM, o.getAxes());
+      })
+      .Case([&](ReduceMeanOp o) {
+        return lowerReduce(o, DITC_RT_REDUCE_MEAN, o.getAxes());
+      })
+      .Case([&](ReduceMaxOp o) {
+        return lowerReduce(o, DITC_RT_REDUCE_MAX, o.getAxes());
+      })
+      .Case([&](SoftmaxOp o) -> LogicalResult {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        int64_t a = o.getAxis();
+        if (!o.getType().getElementType().isF32())
+          return fail(o, "softmax takes f32");
+        call("ditc_rt_softmax_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getResult()),
+              c64(product(s.take_front(a))), c64(s[a]),
+              c64(product(s.drop_front(a + 1)))});
+        return success();
+      })
+      .Case([&](LayerNormOp o) {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        int64_t a = o.getAxis();
+        call("ditc_rt_layer_norm_f32",
+             {ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
+              o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
+              c64(product(s.take_front(a))), c64(product(s.drop_front(a))),
+              cf32(o.getEpsilon().convertToDouble())});
+        return success();
+      })
+      .Case([&](RmsNormOp o) {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        int64_t a = o.getAxis();
+        call("ditc_rt_rms_norm_f32",
+             {ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
+              ptrOf(o.getResult()), c64(product(s.take_front(a))),
+              c64(product(s.drop_front(a))),
+              cf32(o.getEpsilon().convertToDouble())});
+        return success();
+      })
+      .Case([&](GroupNormOp o) {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        call("ditc_rt_group_norm_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getScale()), ptrOf(o.getBias()),
+              ptrOf(o.getResult()), c64(s[0]), c64(s[1]),
+              c64(product(s.drop_front(2))), c64(o.getNumGroups()),
+              cf32(o.getEpsilon().convertToDouble())});
+        return success();
+      })
+      .Case([&](MatmulOp o) { return lowerMatmul(o); })
+      .Case([&](LinearOp o) {
+        ArrayRef<int64_t> x = shapeOf(o.getInput());
+        int64_t n = o.getType().getShape().back();
+        call("ditc_rt_linear_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getWeight()),
+              o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
+              c64(product(x.drop_back())), c64(x.back()), c64(n),
+              c32(o.getTransposeWeight())});
+        return success();
+      })
+      .Case([&](ConvOp o) { return lowerConv(o); })
+      .Case([&](AttentionOp o) { return lowerAttention(o); })
+      .Case([&](TransposeOp o) {
+        ArrayRef<int64_t> in = shapeOf(o.getInput());
+        Shape c = contiguousStrides(in), src;
+        for (int64_t p : o.getPermutation())
+          src.push_back(c[p]);
+        ArrayRef<int64_t> out = o.getType().getShape();
+        copyStrided(ptrOf(o.getInput()), 0, src, ptrOf(o.getResult()),
+                    contiguousStrides(out), out, elemBytes(o.getType().getElementType()));
+        return success();
+      })
+      .Case([&](SliceOp o) {
+        Shape c = contiguousStrides(shapeOf(o.getInput())), src;
+        int64_t offset = 0;
+        for (size_t k = 0; k < c.size(); ++k) {
+          offset += o.getOffsets()[k] * c[k];
+          src.push_back(o.getSteps()[k] * c[k]);
+        }
+        ArrayRef<int64_t> out = o.getType().getShape();
+        copyStrided(ptrOf(o.getInput()), offset, src, ptrOf(o.getResult()),
+                    contiguousStrides(out), out, elemBytes(o.getType().getElementType()));
+        return success();
+      })
+      .Case([&](BroadcastOp o) {
+        ArrayRef<int64_t> out = o.getType().getShape();
+        copyStrided(ptrOf(o.getInput()), 0,
+                    broadcastStrides(shapeOf(o.getInput()), out),
+                    ptrOf(o.getResult()), contiguousStrides(out), out,
+                    elemBytes(o.getType().getElementType()));
+        return success();
+      })
+      .Case([&](ConcatOp o) {
+        ArrayRef<int64_t> out = o.getType().getShape();
+        Shape dst = contiguousStrides(out);
+        int64_t elem = elemBytes(o.getType().getElementType()), at = 0;
+        for (Value in : o.getInputs()) {
+          ArrayRef<int64_t> s = shapeOf(in);
+          if (product(s) > 0)
+            copyStrided(ptrOf(in), 0, contiguousStrides(s),
+                        byteOffset(ptrOf(o.getResult()), at * dst[o.getAxis()] * elem),
+                        dst, s, elem);
+          at += s[o.getAxis()];
+        }
+        return success();
+      })
+      .Case([&](SplitOp o) {
+        ArrayRef<int64_t> in = shapeOf(o.getInput());
+        Shape src = contiguousStrides(in);
+        int64_t elem = elemBytes(typeOf(o.getInput()).getElementType()), at = 0;
+        for (Value r : o.getResults()) {
+          ArrayRef<int64_t> s = shapeOf(r);
+          if (product(s) > 0)
+            copyStrided(ptrOf(o.getInput()), at * src[o.getAxis()], src,
+                        ptrOf(r), contiguousStrides(s), s, elem);
+          at += s[o.getAxis()];
+        }
+        return success();
+      })
+      .Case([&](GatherOp o) -> LogicalResult {
+        ArrayRef<int64_t> d = shapeOf(o.getData());
+        int64_t a = o.getAxis();
+        int32_t idt = dtypeCode(typeOf(o.getIndices()).getElementType());
+        if (idt != DITC_RT_I64 && idt != DITC_RT_I32)
+          return fail(o, "gather indices must be i64 or i32");
+        call("ditc_rt_gather",
+             {c64(elemBytes(typeOf(o.getData()).getElementType())), ptrOf(o.getData()),
+              c64(product(d.take_front(a))), c64(d[a]),
+              c64(product(d.drop_front(a + 1))), ptrOf(o.getIndices()), c32(idt),
+              c64(count(o.getIndices())), ptrOf(o.getResult())});
+        return success();
+      })
+      .Case([&](TriluOp o) {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        call("ditc_rt_trilu",
+             {c64(elemBytes(o.getType().getElementType())), ptrOf(o.getInput()),
+              ptrOf(o.getResult()), c64(product(s.drop_back(2))),
+              c64(s[s.size() - 2]), c64(s.back()), c64(o.getK()),
+              c32(o.getUpper())});
+        return success();
+      })
+      .Default([&](Operation *o) {
+        return fail(o, "no runtime lowering for '" +
+                           o->getName().getStringRef() + "'");
+      });
+}
+
+std::string Lowerer::descriptorJson() {
+  auto tensor = [](StringRef name, RankedTensorType t) {
+    return nlohmann::json{{"name", name.str()},
+                          {"dtype", dtypeName(t.getElementType())},
+                          {"shape", t.getShape().vec()}};
+  };
+  nlohmann::json j;
+  j["abi"] = 1;
+  j["arena_bytes"] = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr).getInt();
+  if (auto src = module->getAttrOfType<StringAttr>("ditc.source"))
+    j["source"] = src.str();
+  auto nameOf = [](DictionaryAttr attrs, unsigned k) -> std::string {
+    if (attrs)
+      if (auto n = attrs.getAs<StringAttr>("ditc.name"))
+        return n.str();
+    return "#" + std::to_string(k);
+  };
+  j["inputs"] = nlohmann::json::array();
+  for (unsigned k = 0; k < func.getNumArguments(); ++k)
+    j["inputs"].push_back(tensor(nameOf(func.getArgAttrDict(k), k),
+                                 typeOf(func.getArgument(k))));
+  j["outputs"] = nlohmann::json::array();
+  for (unsigned k = 0; k < func.getNumResults(); ++k)
+    j["outputs"].push_back(tensor(nameOf(func.getResultAttrDict(k), k),
+                                  cast<RankedTensorType>(func.getResultTypes()[k])));
+  j["weights"] = nlohmann::json::array();
+  for (WeightOp w : weightList) {
+    nlohmann::json e = tensor(w.getName(), w.getType());
+    e["file"] = w.getFile().str();
+    e["offset"] = w.getOffset();
+    j["weights"].push_back(e);
+  }
+  for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum"})
+    if (auto a = module->getAttrOfType<StringAttr>(key))
+      j[key.drop_front(5).str()] = a.str();
+  return j.dump();
+}
+
+LogicalResult Lowerer::run() {
+  if (!module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
+    return module.emitError("no memory plan (run -ditc-plan-memory first)");
+  Block &body = func.getBody().front();
+  OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
+  auto runType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
+                                             {ptrTy, ptrTy, ptrTy, ptrTy});
+  auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_model_run", runType);
+  Block *entry = runFn.addEntryBlock(mb);
+  b.setInsertionPointToStart(entry);
+  arena = entry->getArgument(0);
+  inputs = entry->getArgument(1);
+  outputs = entry->getArgument(2);
+  weights = entry->getArgument(3);
+  for (BlockArgument a : body.getArguments())
+    ptrs[a] = loadSlot(inputs, a.getArgNumber());
+  Operation *ret = body.getTerminator();
+  for (Operation &op : body) {
+    if (&op == ret)
+      break;
+    loc = op.getLoc();
+    if (failed(definePointer(&op)) || failed(lower(&op)))
+      return failure();
+  }
+  // Outputs not written in place (inputs, weights, constants, views, repeats).
+  loc = ret->getLoc();
+  for (auto [k, v] : llvm::enumerate(ret->getOperands())) {
+    auto offsets = v.getDefiningOp()
+                       ? v.getDefiningOp()->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr)
+                       : DenseI64ArrayAttr();
+    if (offsets) {
+      int64_t o = offsets[cast<OpResult>(v).getResultNumber()];
+      if (isOutputOffset(o) && outputIndex(o) == (int64_t)k)
+        continue;
+    }
+    int64_t n = count(v);
+    if (n == 0)
+      continue;
+    copyStrided(ptrOf(v), 0, {1}, loadSlot(outputs, k), {1}, {n},
+                elemBytes(typeOf(v).getElementType()));
+  }
+  LLVM::ReturnOp::create(b, loc, ValueRange{});
+
+  // The descriptor: ditc_model_json() returns a JSON string.
+  std::string json = descriptorJson();
+  json.push_back('\0');
+  OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
+  auto strType = LLVM::LLVMArrayType::get(i8Ty, json.size());
+  auto g = LLVM::GlobalOp::create(gb, loc, strType, true, LLVM::Linkage::Private,
+                                  "ditc_model_json_data", b.getStringAttr(json));
+  auto jsonFn = LLVM::LLVMFuncOp::create(
+      gb, loc, "ditc_model_json", LLVM::LLVMFunctionType::get(ptrTy, {}));
+  b.setInsertionPointToStart(jsonFn.addEntryBlock(gb));
+  LLVM::ReturnOp::create(b, loc, ValueRange{LLVM::AddressOfOp::create(b, loc, g)});
+  func.erase();
+  return success();
+}
+
+struct LowerToRuntimePass
+    : ditc::impl::LowerToRuntimePassBase<LowerToRuntimePass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>("main");
+    if (!func) {
+      module.emitError("expected func.func @main");
+      return signalPassFailure();
+    }
+    Lowerer lowerer(module, func);
+    if (failed(lowerer.run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,65 @@
+//===- Passes.td - code generation passes ------------------*- tablegen -*-===//
+
+#ifndef DITC_LIB_TARGET_PASSES_TD
+#define DITC_LIB_TARGET_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
+  let summary = "Rewrite ops into the forms the runtime kernels take";
+  let description = [{
+    The runtime has one kernel per op family with fixed operand layouts. This
+    pass rewrites what the kernels do not take directly, using only ditc ops:
+
+    - `ditc.einsum` with one operand becomes transpose (+ reduce_sum); with
+      two operands, transposes and reshapes around one batched `ditc.matmul`;
+    - norm scales and biases that only broadcast to the normalised shape are
+      broadcast to it explicitly;
+    - 1-D convolutions become 2-D ones with a unit height;
+    - `ditc.rope` becomes `x * cos + rotate(x) * sin` with slices, a
+      negation and a concatenation.
+
+    ```mlir
+    %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+    // becomes
+    %y = ditc.transpose %x {permutation = array<i64: 2, 0, 1>} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def PlanMemoryPass : Pass<"ditc-plan-memory", "ModuleOp"> {
+  let summary = "Place every intermediate tensor in one static arena";
+  let description = [{
+    Walks `@main` in order, computes each buffer's lifetime (a reshape is a
+    view and extends its source's life), and gives every op result an offset
+    in one arena with a first-fit allocator (64-byte aligned); elementwise ops
+    write in place over an operand that dies there. A result that `@main`
+    returns is written straight into the caller's output buffer. The plan is
+    recorded in the IR:
+
+    - `ditc.offsets = array<i64: ...>` on each op: the arena offset of each
+      result, `-1` for a view (reshape), `-2 - k` for output `k`;
+    - `ditc.arena_bytes` on the module: the arena size.
+
+    ```mlir
+    %0 = ditc.gelu %x {ditc.offsets = array<i64: 0>} : tensor<2x8xf32>
+    ```
+  }];
+}
+
+def LowerToRuntimePass : Pass<"ditc-lower-to-runtime", "ModuleOp"> {
+  let summary = "Lower the planned graph to LLVM dialect calls of the runtime";
+  let description = [{
+    Replaces `@main` by `llvm.func @ditc_model_run(arena, inputs, outputs,
+    weights)` that calls one `ditc_rt_*` entry point per op (the list in
+    include/ditc/runtime/ditc_kernels.def), with pointers into the arena, the
+    caller's buffers, the weight table or constant globals, and shapes and
+    strides as constant globals. Also emits the model descriptor that the
+    runtime reads (`ditc_model_describe`): input, output and weight names,
+    dtypes and shapes, and the arena size. Needs `ditc-plan-memory` first.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+#endif // DITC_LIB_TARGET_PASSES_TD

@@ -1,0 +1,163 @@
+//===- PlanMemory.cpp - static arena plan ---------------------------------===//
+
+#include "lib/Target/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::ditc {
+#define GEN_PASS_DEF_PLANMEMORYPASS
+#include "lib/Target/Passes.h.inc"
+} // namespace mlir::ditc
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+constexpr int64_t kAlign = 64;
+
+int64_t byteSize(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  Type et = t.getElementType();
+  int64_t w = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+  return t.getNumElements() * w;
+}
+
+/// Ops whose runtime kernel may write its result over an operand of the same
+/// shape and element size (elementwise, element i reads only element i).
+bool mayWriteInPlace(Operation *op, Value operand) {
+  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
+           SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
+           ReluOp, SiluOp, GeluOp>(op))
+    return false;
+  return operand.getType() == op->getResult(0).getType();
+}
+
+struct Allocation {
+  int64_t offset, size;
+};
+
+/// First-fit placement among the live allocations.
+class Arena {
+public:
+  int64_t allocate(int64_t size) {
+    size = (size + kAlign - 1) / kAlign * kAlign;
+    int64_t at = 0;
+    for (auto &[off, a] : live) {
+      if (off - at >= size)
+        break;
+      at = std::max(at, off + a.size);
+    }
+    live[at] = {at, size};
+    peak = std::max(peak, at + size);
+    return at;
+  }
+  void release(int64_t offset) { live.erase(offset); }
+  int64_t peakBytes() const { return peak; }
+
+private:
+  std::map<int64_t, Allocation> live;
+  int64_t peak = 0;
+};
+
+struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto func = module.lookupSymbol<func::FuncOp>("main");
+    if (!func || !llvm::hasSingleElement(func.getBody())) {
+      module.emitError("expected a single-block func.func @main");
+      return signalPassFailure();
+    }
+    Block &body = func.getBody().front();
+    Operation *ret = body.getTerminator();
+    DenseMap<Operation *, int64_t> position;
+    int64_t n = 0;
+    for (Operation &op : body)
+      position[&op] = n++;
+
+    // Buffer roots: a reshape is a view of its input's buffer.
+    DenseMap<Value, Value> root;
+    auto rootOf = [&](Value v) {
+      auto it = root.find(v);
+      return it == root.end() ? v : it->second;
+    };
+    DenseMap<Value, int64_t> lastUse;
+    for (Operation &op : body) {
+      if (auto r = dyn_cast<ReshapeOp>(op))
+        root[r.getResult()] = rootOf(r.getInput());
+      for (Value operand : op.getOperands()) {
+        int64_t &l = lastUse[rootOf(operand)];
+        l = std::max(l, position[&op]);
+      }
+    }
+    // Results returned from @main go straight to the output buffers.
+    DenseMap<Value, int64_t> outputOf;
+    for (auto [k, v] : llvm::enumerate(ret->getOperands())) {
+      Operation *def = v.getDefiningOp();
+      if (!def || isa<ReshapeOp, WeightOp, ConstantOp>(def) || outputOf.count(v))
+        continue;
+      outputOf[v] = k;
+    }
+
+    auto external = [&](Value r) {
+      return isa<BlockArgument>(r) || isa<WeightOp, ConstantOp>(r.getDefiningOp());
+    };
+    Arena arena;
+    DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
+    SmallVector<std::pair<int64_t, Value>> dying;
+    for (Operation &op : body) {
+      if (&op == ret || isa<WeightOp, ConstantOp>(op))
+        continue;
+      int64_t pos = position[&op];
+      SmallVector<int64_t> offsets;
+      if (isa<ReshapeOp>(op)) {
+        offsets.push_back(kViewOffset);
+      } else {
+        for (Value r : op.getResults()) {
+          if (auto it = outputOf.find(r); it != outputOf.end()) {
+            offsets.push_back(outputOffset(it->second));
+            continue;
+          }
+          // Write over an operand buffer that dies here.
+          std::optional<int64_t> reuse;
+          for (Value operand : op.getOperands()) {
+            Value src = rootOf(operand);
+            auto it = offsetOf.find(src);
+            if (it != offsetOf.end() && lastUse[src] == pos &&
+                byteSize(src) == byteSize(r) && mayWriteInPlace(&op, operand)) {
+              reuse = it->second;
+              offsetOf.erase(it);
+              lastUse[src] = -1;
+              break;
+            }
+          }
+          int64_t off = reuse ? *reuse : arena.allocate(byteSize(r));
+          offsetOf[r] = off;
+          offsets.push_back(off);
+        }
+      }
+      op.setAttr(kOffsetsAttr, DenseI64ArrayAttr::get(&getContext(), offsets));
+      // Free the buffers whose last use is this op.
+      for (Value operand : op.getOperands()) {
+        Value src = rootOf(operand);
+        auto it = offsetOf.find(src);
+        if (it != offsetOf.end() && lastUse[src] == pos && !external(src)) {
+          arena.release(it->second);
+          offsetOf.erase(it);
+        }
+      }
+      // A result nobody reads is dead right after its op.
+      for (Value r : op.getResults())
+        if (auto it = offsetOf.find(r); it != offsetOf.end() && r.use_empty()) {
+          arena.release(it->second);
+          offsetOf.erase(it);
+        }
+    }
+    module->setAttr(kArenaBytesAttr,
+                    IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                                     arena.peakBytes()));
+  }
+};
+
+} // namespace
