@@ -10,6 +10,9 @@ from lit.llvm import llvm_config
 config.name = "DITC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".onnxtxt", ".test"]
+# Unit/ is not excluded: it is a suite of its own (GoogleTest binaries, see
+# Unit/lit.cfg.py) that lit picks up through build/test/Unit/lit.site.cfg.py
+# when it walks into it, so its sources are never read as ShTests here.
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs",
                    "fixtures"]
 config.test_source_root = os.path.dirname(__file__)
