@@ -462,7 +462,6 @@ LogicalResult decomposedAttention(NodeContext &nc, Value q, Value k, Value v,
   // The qk_matmul_output modes: 0 scaled QK^T, 1 plus the mask, 2 after
   // softcap, 3 after softmax (ONNX applies softcap after the mask).
   Value qk[4] = {s};
-  Value ninf = scalarConstant(nc, et, -INFINITY);
   Value bias;
   if (nc.has(3)) {
     Value m = nc.in(3);
@@ -487,7 +486,8 @@ LogicalResult decomposedAttention(NodeContext &nc, Value q, Value k, Value v,
     if (isBool) {
       ArrayRef<int64_t> mShape = shapeOf(m);
       m = WhereOp::create(nc.b, nc.loc, tensorOf(mShape, et), m,
-                          scalarConstant(nc, et, 0.0), ninf);
+                          scalarConstant(nc, et, 0.0),
+                          scalarConstant(nc, et, -INFINITY));
     }
     bias = m;
   }
