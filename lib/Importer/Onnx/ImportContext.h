@@ -91,8 +91,10 @@ struct OpInfo {
   OpHandler handler;
   /// The first opset of the default domain that defines this op.
   int64_t sinceOpset;
-  /// How many leading inputs must be present (the rest are optional).
+  /// How many leading inputs must be present (the rest are optional);
+  /// kAllInputs for variadic ops, whose every input must be present.
   int requiredInputs = 1;
+  static constexpr int kAllInputs = -1;
 };
 
 /// The handlers, keyed by ONNX op type (OnnxOps.cpp).

@@ -454,6 +454,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
     return emitError(loc) << "op '" << node.op_type() << "' needs opset "
                           << it->second.sinceOpset << ", model has " << opset;
   int required = it->second.requiredInputs;
+  if (required == OpInfo::kAllInputs)
+    required = std::max(1, node.input_size());
   for (int k = 0; k < required; ++k)
     if (k >= node.input_size() || node.input(k).empty())
       return emitError(loc) << node.op_type() << " (opset " << opset

@@ -21,7 +21,9 @@ const llvm::StringMap<OpInfo> &mlir::ditc::onnx_import::opRegistry() {
           {"Reshape", 2}, {"Slice", 3}, {"Gather", 2}, {"Expand", 2},
           {"MatMul", 2}, {"Gemm", 2}, {"Conv", 2}, {"LayerNormalization", 2},
           {"GroupNormalization", 3}, {"RMSNormalization", 2},
-          {"RotaryEmbedding", 3}, {"Attention", 3}})
+          {"RotaryEmbedding", 3}, {"Attention", 3},
+          {"Max", OpInfo::kAllInputs}, {"Min", OpInfo::kAllInputs},
+          {"Einsum", OpInfo::kAllInputs}})
       t[op].requiredInputs = n;
     return t;
   }();
