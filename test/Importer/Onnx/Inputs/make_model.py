@@ -4,6 +4,7 @@
   make_model.py weights OUT.onnx          a large and a small initializer
   make_model.py external OUT.onnx LOC     an initializer stored in file LOC
   make_model.py tensor OUT.pb DTYPE V,...  a 1-D TensorProto of these values
+  make_model.py empty_input OUT.onnx      Max with an empty (omitted) input
 """
 import sys
 
@@ -48,6 +49,15 @@ def tensor(out, dtype, values):
         f.write(numpy_helper.from_array(array).SerializeToString())
 
 
+def empty_input(out):
+    graph = helper.make_graph(
+        [helper.make_node("Max", ["x", ""], ["y"], name="max")], "empty",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    save(graph, out)
+
+
 if __name__ == "__main__":
-    {"weights": weights, "external": external, "tensor": tensor}[sys.argv[1]](
-        *sys.argv[2:])
+    commands = {"weights": weights, "external": external, "tensor": tensor,
+                "empty_input": empty_input}
+    commands[sys.argv[1]](*sys.argv[2:])
