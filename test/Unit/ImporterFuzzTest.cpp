@@ -17,7 +17,6 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "dialects/Ditc/IR/DitcDialect.h"
 #include "lib/Importer/Onnx/OnnxImporter.h"
 
 #include "mlir/IR/Diagnostics.h"

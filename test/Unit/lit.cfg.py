@@ -25,3 +25,9 @@ config.test_source_root = config.ditc_unit_test_dir
 # Executables whose name ends in "Tests" (DitcShapesTests, ...).
 config.test_format = lit.formats.GoogleTest(".", "Tests")
 
+
+# Knobs of ImporterFuzzTests (see ImporterFuzzTest.cpp): DITC_FUZZ_SCALE=N
+# runs N times as many mutations, DITC_FUZZ_STRICT=1 fails on known findings.
+for var in ["DITC_FUZZ_SCALE", "DITC_FUZZ_STRICT"]:
+    if var in os.environ:
+        config.environment[var] = os.environ[var]
