@@ -2,6 +2,7 @@
 
 #include "passes/Pipelines.h"
 #include "passes/Transforms/Passes.h"
+#include "lib/Target/Passes.h"
 
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -15,9 +16,20 @@ void mlir::ditc::addFrontendPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
+void mlir::ditc::addCodegenPipeline(OpPassManager &pm, bool lower) {
+  pm.addPass(createLegalizeRuntimePass());
+  pm.addPass(createPlanMemoryPass());
+  if (lower)
+    pm.addPass(createLowerToRuntimePass());
+}
+
 void mlir::ditc::registerPipelines() {
   PassPipelineRegistration<>(
       "ditc-frontend",
       "Canonicalise the imported graph and recognise its semantic ops",
       [](OpPassManager &pm) { addFrontendPipeline(pm); });
+  PassPipelineRegistration<>(
+      "ditc-codegen",
+      "Legalise for the runtime kernels, plan the arena, lower to LLVM calls",
+      [](OpPassManager &pm) { addCodegenPipeline(pm); });
 }

@@ -15,7 +15,12 @@ namespace mlir::ditc {
 /// canonicalisation again and dead-code removal.
 void addFrontendPipeline(OpPassManager &pm);
 
-/// Registers the named pipelines with the pass registry (`ditc-frontend`).
+/// Code generation for the CPU runtime: legalise ops for the kernels and
+/// plan the arena; with `lower`, also lower to LLVM dialect runtime calls.
+void addCodegenPipeline(OpPassManager &pm, bool lower = true);
+
+/// Registers the named pipelines with the pass registry (`ditc-frontend`,
+/// `ditc-codegen`).
 void registerPipelines();
 
 } // namespace mlir::ditc

@@ -35,6 +35,21 @@ void printModelSummary(ModuleOp module, llvm::raw_ostream &os);
 /// `ditc import`: returns the process exit code.
 int runImportCommand(const ImportCommandOptions &opts);
 
+struct CompileCommandOptions {
+  std::string model;
+  std::string output;
+  std::vector<std::string> shapes;
+  std::string target = "cpu";
+  std::string emit = "so";
+  /// argv[0], to find the runtime archive beside the ditc binary.
+  std::string argv0;
+};
+
+/// `ditc compile`: import, fuse, plan memory, lower to runtime calls, emit an
+/// object in-process and link OUT.so; the weights go to OUT.safetensors.
+/// `emit` stops early: mlir (planned ditc IR), llvm (LLVM IR), obj, so.
+int runCompileCommand(const CompileCommandOptions &opts);
+
 } // namespace mlir::ditc
 
 #endif // DITC_LIB_DRIVER_DRIVER_H

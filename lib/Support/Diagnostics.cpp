@@ -39,7 +39,8 @@ mlir::ditc::OneLineDiagnosticHandler::OneLineDiagnosticHandler(MLIRContext *ctx,
       ++errors;
     std::string msg = diag.str();
     for (const Diagnostic &note : diag.getNotes())
-      msg += " (" + note.str() + ")";
+      if (!StringRef(note.str()).starts_with("see current operation"))
+        msg += " (" + note.str() + ")";
     for (char &c : msg)
       if (c == '\n')
         c = ' ';

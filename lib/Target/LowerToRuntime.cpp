@@ -583,7 +583,7 @@ LogicalResult Lowerer::run() {
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto runType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
                                              {ptrTy, ptrTy, ptrTy, ptrTy});
-  auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_model_run", runType);
+  auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_generated_run", runType);
   Block *entry = runFn.addEntryBlock(mb);
   b.setInsertionPointToStart(entry);
   arena = entry->getArgument(0);
@@ -625,9 +625,9 @@ LogicalResult Lowerer::run() {
   OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
   auto strType = LLVM::LLVMArrayType::get(i8Ty, json.size());
   auto g = LLVM::GlobalOp::create(gb, loc, strType, true, LLVM::Linkage::Private,
-                                  "ditc_model_json_data", b.getStringAttr(json));
+                                  "ditc_generated_json_data", b.getStringAttr(json));
   auto jsonFn = LLVM::LLVMFuncOp::create(
-      gb, loc, "ditc_model_json", LLVM::LLVMFunctionType::get(ptrTy, {}));
+      gb, loc, "ditc_generated_json", LLVM::LLVMFunctionType::get(ptrTy, {}));
   b.setInsertionPointToStart(jsonFn.addEntryBlock(gb));
   LLVM::ReturnOp::create(b, loc, ValueRange{LLVM::AddressOfOp::create(b, loc, g)});
   func.erase();

@@ -51,12 +51,12 @@ def PlanMemoryPass : Pass<"ditc-plan-memory", "ModuleOp"> {
 def LowerToRuntimePass : Pass<"ditc-lower-to-runtime", "ModuleOp"> {
   let summary = "Lower the planned graph to LLVM dialect calls of the runtime";
   let description = [{
-    Replaces `@main` by `llvm.func @ditc_model_run(arena, inputs, outputs,
+    Replaces `@main` by `llvm.func @ditc_generated_run(arena, inputs, outputs,
     weights)` that calls one `ditc_rt_*` entry point per op (the list in
     include/ditc/runtime/ditc_kernels.def), with pointers into the arena, the
     caller's buffers, the weight table or constant globals, and shapes and
     strides as constant globals. Also emits the model descriptor that the
-    runtime reads (`ditc_model_describe`): input, output and weight names,
+    runtime reads (`ditc_generated_json`, a JSON string): input, output and weight names,
     dtypes and shapes, and the arena size. Needs `ditc-plan-memory` first.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/Driver.h"
+#include "lib/Driver/Run.h"
 
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
@@ -41,6 +42,64 @@ static cl::opt<bool> importSummary(
 
 static cl::SubCommand opsCmd("ops", "List the ONNX op types the importer supports");
 
+// `ditc compile`: ONNX model to a shared library plus its weights.
+static cl::SubCommand compileCmd(
+    "compile", "Compile an ONNX model into a shared library (OUT.so) with its "
+               "weights beside it (OUT.safetensors)");
+static cl::opt<std::string> compileModel(cl::Positional, cl::Required,
+                                         cl::desc("MODEL.onnx"),
+                                         cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> compileOut(
+    "o", cl::desc("Output library (or the stage --emit names; mlir and llvm "
+                  "default to stdout)"),
+    cl::value_desc("OUT.so"), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> compileTarget("target",
+                                          cl::desc("Target device: cpu"),
+                                          cl::init("cpu"), cl::sub(compileCmd),
+                                          cl::cat(ditcCategory));
+static cl::opt<std::string> compileEmit(
+    "emit",
+    cl::desc("Stop after a stage: mlir (planned ditc IR), llvm (LLVM IR), obj "
+             "(object file), so (shared library, the default)"),
+    cl::init("so"), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> compileShapes(
+    "shape",
+    cl::desc("Static shape for a graph input with dynamic dimensions "
+             "(repeatable)"),
+    cl::value_desc("NAME=D0,D1,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+
+// `ditc run`: load a library made by `ditc compile` and run it.
+static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
+                                    "and run it on .npz inputs or random ones");
+static cl::opt<std::string> runLibrary(cl::Positional, cl::Required,
+                                       cl::desc("OUT.so"), cl::sub(runCmd),
+                                       cl::cat(ditcCategory));
+static cl::opt<std::string> runInputs(
+    "inputs",
+    cl::desc("Inputs keyed by the graph's input names (default: random: floats "
+             "N(0,1), integers of rank <= 1 in [0,1000), others in [0,100))"),
+    cl::value_desc("IN.npz"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> runOutputs(
+    "outputs", cl::desc("Write the outputs, keyed by the graph's output names"),
+    cl::value_desc("OUT.npz"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<int> runBench("bench",
+                             cl::desc("Timed runs after the first (and the "
+                                      "warm-up) runs; prints median/min/max"),
+                             cl::value_desc("N"), cl::init(0), cl::sub(runCmd),
+                             cl::cat(ditcCategory));
+static cl::opt<int> runWarmup("warmup",
+                              cl::desc("Untimed runs before the timed ones"),
+                              cl::value_desc("W"), cl::init(0), cl::sub(runCmd),
+                              cl::cat(ditcCategory));
+static cl::opt<int> runThreads("threads",
+                               cl::desc("Kernel threads (default: all cores)"),
+                               cl::value_desc("T"), cl::init(0), cl::sub(runCmd),
+                               cl::cat(ditcCategory));
+static cl::opt<std::string> runWeights(
+    "weights",
+    cl::desc("Weight file to map (default: the .safetensors beside OUT.so)"),
+    cl::value_desc("FILE.safetensors"), cl::sub(runCmd), cl::cat(ditcCategory));
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(ditcCategory);
@@ -49,6 +108,10 @@ int main(int argc, char **argv) {
       "ditc: ahead-of-time parallelizing compiler for DiT and LLM graphs\n\n"
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
       "              [--bind NAME=FILE.pb]\n"
+      "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
+      "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
+      "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
+      "              [--warmup W] [--threads T] [--weights FILE]\n"
       "  ditc ops\n");
   if (importCmd) {
     mlir::ditc::ImportCommandOptions opts;
@@ -59,6 +122,27 @@ int main(int argc, char **argv) {
     opts.fuse = !importNoFuse;
     opts.summary = importSummary;
     return mlir::ditc::runImportCommand(opts);
+  }
+  if (compileCmd) {
+    mlir::ditc::CompileCommandOptions opts;
+    opts.model = compileModel;
+    opts.output = compileOut;
+    opts.shapes = compileShapes;
+    opts.target = compileTarget;
+    opts.emit = compileEmit;
+    opts.argv0 = argv[0];
+    return mlir::ditc::runCompileCommand(opts);
+  }
+  if (runCmd) {
+    mlir::ditc::RunCommandOptions opts;
+    opts.library = runLibrary;
+    opts.inputs = runInputs;
+    opts.outputs = runOutputs;
+    opts.weights = runWeights;
+    opts.bench = runBench;
+    opts.warmup = runWarmup;
+    opts.threads = runThreads;
+    return mlir::ditc::runRunCommand(opts);
   }
   if (opsCmd) {
     for (const std::string &op : mlir::ditc::supportedOnnxOps())

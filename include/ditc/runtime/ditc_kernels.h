@@ -1,0 +1,117 @@
+/*===- ditc_kernels.h - The ditc runtime's CPU kernels (C ABI) ------------===*
+ *
+ * Plain C. The entry points are declared from ditc_kernels.def, the list the
+ * code generator reads too; the enums below give the values of their
+ * op / dtype / kind arguments (passed as int32_t).
+ *===----------------------------------------------------------------------===*/
+#ifndef DITC_RUNTIME_DITC_KERNELS_H
+#define DITC_RUNTIME_DITC_KERNELS_H
+
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define DITC_RT_API __declspec(dllexport)
+#else
+#define DITC_RT_API __attribute__((visibility("default")))
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Highest tensor rank the strided kernels accept. */
+#define DITC_RT_MAX_RANK 16
+
+typedef enum ditc_rt_dtype {
+  DITC_RT_F32 = 0,
+  DITC_RT_I64 = 1,
+  DITC_RT_I32 = 2,
+  DITC_RT_B8 = 3,   /* bool, one byte */
+  DITC_RT_F16 = 4,  /* cast (and where / strided_copy by size) only */
+  DITC_RT_BF16 = 5, /* cast (and where / strided_copy by size) only */
+} ditc_rt_dtype;
+
+typedef enum ditc_rt_unary_op {
+  DITC_RT_UNARY_NEG = 0,
+  DITC_RT_UNARY_SQRT = 1,
+  DITC_RT_UNARY_RECIPROCAL = 2,
+  DITC_RT_UNARY_EXP = 3,
+  DITC_RT_UNARY_ERF = 4,
+  DITC_RT_UNARY_COS = 5,
+  DITC_RT_UNARY_SIN = 6,
+  DITC_RT_UNARY_TANH = 7,
+  DITC_RT_UNARY_SIGMOID = 8,
+  DITC_RT_UNARY_RELU = 9,
+  DITC_RT_UNARY_GELU = 10,      /* x * Phi(x), with erf */
+  DITC_RT_UNARY_GELU_TANH = 11, /* the tanh approximation */
+  DITC_RT_UNARY_SILU = 12,      /* x * sigmoid(x) */
+  DITC_RT_UNARY_ABS = 13,
+  DITC_RT_UNARY_LOG = 14,
+  DITC_RT_UNARY_FLOOR = 15,
+  DITC_RT_UNARY_CEIL = 16,
+  DITC_RT_UNARY_ROUND = 17, /* half to even */
+  DITC_RT_UNARY_COUNT
+} ditc_rt_unary_op;
+
+/* Arithmetic ops write `dtype`, comparisons write B8.
+ *   ADD SUB MUL DIV POW      F32 I64 I32 (integer DIV truncates, x/0 = 0;
+ *                            integer POW with a negative exponent truncates)
+ *   MAX MIN                  F32 I64 I32 B8 (F32 propagates NaN)
+ *   EQUAL ... NOT_EQUAL      F32 I64 I32 B8
+ *   AND OR XOR               B8 (logical), I64 I32 (bitwise) */
+typedef enum ditc_rt_binary_op {
+  DITC_RT_BINARY_ADD = 0,
+  DITC_RT_BINARY_SUB = 1,
+  DITC_RT_BINARY_MUL = 2,
+  DITC_RT_BINARY_DIV = 3,
+  DITC_RT_BINARY_POW = 4,
+  DITC_RT_BINARY_MAX = 5,
+  DITC_RT_BINARY_MIN = 6,
+  DITC_RT_BINARY_EQUAL = 7,
+  DITC_RT_BINARY_GREATER = 8,
+  DITC_RT_BINARY_LESS = 9,
+  DITC_RT_BINARY_GREATER_EQUAL = 10,
+  DITC_RT_BINARY_LESS_EQUAL = 11,
+  DITC_RT_BINARY_NOT_EQUAL = 12,
+  DITC_RT_BINARY_AND = 13,
+  DITC_RT_BINARY_OR = 14,
+  DITC_RT_BINARY_XOR = 15,
+  DITC_RT_BINARY_COUNT
+} ditc_rt_binary_op;
+
+typedef enum ditc_rt_reduce_op {
+  DITC_RT_REDUCE_SUM = 0,
+  DITC_RT_REDUCE_MEAN = 1,
+  DITC_RT_REDUCE_MAX = 2, /* F32 propagates NaN */
+  DITC_RT_REDUCE_MIN = 3,
+  DITC_RT_REDUCE_PROD = 4,
+  DITC_RT_REDUCE_COUNT
+} ditc_rt_reduce_op;
+
+typedef enum ditc_rt_mask_kind {
+  DITC_RT_MASK_NONE = 0,
+  DITC_RT_MASK_BOOL = 1,     /* uint8, nonzero = attend */
+  DITC_RT_MASK_ADDITIVE = 2, /* f32, added to the scaled scores */
+} ditc_rt_mask_kind;
+
+/* CPU code paths (ditc_rt_set_isa). AVX2_W16 runs the AVX-512 code (16-wide
+ * vectors) on AVX2 instructions; it exists to test that code on machines
+ * without AVX-512 and is never picked automatically. */
+typedef enum ditc_rt_isa {
+  DITC_RT_ISA_AUTO = -1,
+  DITC_RT_ISA_GENERIC = 0, /* x86-64 baseline (SSE2) or the host's default */
+  DITC_RT_ISA_AVX2 = 1,    /* x86-64-v3: AVX2 + FMA */
+  DITC_RT_ISA_AVX512 = 2,  /* x86-64-v4: AVX-512 F/BW/DQ/VL */
+  DITC_RT_ISA_AVX2_W16 = 3,
+  DITC_RT_ISA_COUNT
+} ditc_rt_isa;
+
+#define DITC_RT_KERNEL(name, params) DITC_RT_API void ditc_rt_##name params;
+#define DITC_RT_FUNCTION(ret, name, params) DITC_RT_API ret ditc_rt_##name params;
+#include "ditc/runtime/ditc_kernels.def"
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DITC_RUNTIME_DITC_KERNELS_H */

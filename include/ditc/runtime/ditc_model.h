@@ -1,0 +1,115 @@
+/*===- ditc_model.h - the C ABI of a library made by `ditc compile` -------===*
+ *
+ * `ditc compile model.onnx -o model.so` writes model.so and, beside it, the
+ * weights as model.safetensors. An application loads the library with
+ * dlopen() and uses only the functions below (look them up with dlsym);
+ * nothing else is needed to run the model:
+ *
+ *   void *lib = dlopen("./model.so", RTLD_NOW | RTLD_LOCAL);
+ *   uint32_t (*abi)(void) = dlsym(lib, "ditc_model_abi_version");
+ *   if (abi() != DITC_MODEL_ABI_VERSION) ... refuse;
+ *   ditc_model *m; ditc_model_create(NULL, &m);   // maps model.safetensors
+ *   ditc_model_run(m, inputs, outputs);           // caller-owned buffers
+ *   ditc_model_destroy(m);
+ *
+ * Buffers are dense row-major tensors of the dtype and shape that
+ * ditc_model_input_info / ditc_model_output_info describe. Every function
+ * that can fail returns a ditc_status; ditc_model_last_error() then holds one
+ * line saying what is wrong. A model instance is not thread-safe; create one
+ * per thread (they share the read-only weight mapping only if created with
+ * the same file, which the OS page cache does anyway).
+ *===----------------------------------------------------------------------===*/
+
+#ifndef DITC_RUNTIME_DITC_MODEL_H
+#define DITC_RUNTIME_DITC_MODEL_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever anything below changes incompatibly. */
+#define DITC_MODEL_ABI_VERSION 1u
+
+typedef struct ditc_model ditc_model;
+
+typedef enum ditc_status {
+  DITC_OK = 0,
+  DITC_ERROR_ARGUMENT = 1, /* a null pointer, an index out of range */
+  DITC_ERROR_IO = 2,       /* a file that cannot be opened, mapped or read */
+  DITC_ERROR_FORMAT = 3,   /* a weight file that is not what the model needs */
+  DITC_ERROR_CHECKSUM = 4, /* a weight file whose bytes changed */
+  DITC_ERROR_MEMORY = 5,   /* the arena could not be allocated */
+  DITC_ERROR_ABI = 6       /* a library built for another ABI version */
+} ditc_status;
+
+/* Element types of inputs and outputs (the same codes as the kernels'). */
+typedef enum ditc_dtype {
+  DITC_DTYPE_F32 = 0,
+  DITC_DTYPE_I64 = 1,
+  DITC_DTYPE_I32 = 2,
+  DITC_DTYPE_BOOL = 3, /* one byte, 0 or 1 */
+  DITC_DTYPE_F16 = 4,
+  DITC_DTYPE_BF16 = 5,
+  DITC_DTYPE_F64 = 6,
+  DITC_DTYPE_I8 = 7,
+  DITC_DTYPE_U8 = 8,
+  DITC_DTYPE_I16 = 9
+} ditc_dtype;
+
+typedef struct ditc_tensor_info {
+  const char *name;     /* the ONNX graph's input / output name */
+  int32_t dtype;        /* a ditc_dtype */
+  int32_t rank;
+  const int64_t *shape; /* rank entries */
+  uint64_t bytes;       /* the buffer size the caller provides */
+} ditc_tensor_info;
+
+/* DITC_MODEL_ABI_VERSION of the library. */
+uint32_t ditc_model_abi_version(void);
+
+/* One-line text for a status. */
+const char *ditc_status_string(ditc_status status);
+
+/* Creates an instance and maps its weights: `weights_path`, or when null the
+ * file the library was compiled with, next to the library. The file's layout
+ * and checksum must match what the library was compiled for. On failure
+ * *out is null and ditc_model_last_error(NULL) says why. */
+ditc_status ditc_model_create(const char *weights_path, ditc_model **out);
+void ditc_model_destroy(ditc_model *model);
+
+/* Maps another weight file (same names, shapes and checksum) in place of the
+ * current one. */
+ditc_status ditc_model_bind_weights(ditc_model *model, const char *path);
+
+int32_t ditc_model_num_inputs(const ditc_model *model);
+int32_t ditc_model_num_outputs(const ditc_model *model);
+ditc_status ditc_model_input_info(const ditc_model *model, int32_t index,
+                                  ditc_tensor_info *info);
+ditc_status ditc_model_output_info(const ditc_model *model, int32_t index,
+                                   ditc_tensor_info *info);
+
+/* Runs one step: inputs[i] / outputs[i] point to buffers of the sizes the
+ * infos give. Outputs must not overlap inputs. */
+ditc_status ditc_model_run(ditc_model *model, const void *const *inputs,
+                           void *const *outputs);
+
+/* Bytes of the activation arena (planned at compile time). */
+uint64_t ditc_model_arena_bytes(const ditc_model *model);
+/* Bytes of the weights mapped. */
+uint64_t ditc_model_weight_bytes(const ditc_model *model);
+/* The process's peak resident memory so far, in bytes. */
+uint64_t ditc_model_peak_rss_bytes(void);
+
+/* Threads the kernels use (<= 0: the default). */
+void ditc_model_set_num_threads(int32_t threads);
+
+/* The last error of `model` (or of the last failed create when null). */
+const char *ditc_model_last_error(const ditc_model *model);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* DITC_RUNTIME_DITC_MODEL_H */

@@ -1,0 +1,130 @@
+//===- Compile.cpp - `ditc compile` ---------------------------------------===//
+
+#include "lib/Driver/Driver.h"
+
+#include "lib/InitAll.h"
+#include "lib/Support/Diagnostics.h"
+#include "lib/Target/Emit.h"
+#include "lib/Target/Weights.h"
+#include "passes/Pipelines.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Timer.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+/// Prints "ditc: <what> (<seconds> s)" on stderr as stages finish.
+struct Progress {
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  void operator()(const llvm::Twine &what) {
+    double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+                   .count();
+    llvm::errs() << llvm::formatv("ditc: {0} ({1:F2} s)\n", what.str(), s);
+  }
+};
+} // namespace
+
+int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
+  static const char *stages[] = {"mlir", "llvm", "obj", "so"};
+  if (!llvm::is_contained(stages, StringRef(opts.emit))) {
+    llvm::errs() << "error: unknown --emit stage '" << opts.emit
+                 << "' (expected mlir, llvm, obj or so)\n";
+    return 1;
+  }
+  if (opts.target != "cpu") {
+    llvm::errs() << "error: unknown --target '" << opts.target
+                 << "' (this build supports: cpu)\n";
+    return 1;
+  }
+  bool toStdout = opts.emit == "mlir" || opts.emit == "llvm";
+  if (opts.output.empty() && !toStdout) {
+    llvm::errs() << "error: -o OUT is required for --emit " << opts.emit << "\n";
+    return 1;
+  }
+  std::string output = opts.output.empty() ? "-" : opts.output;
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  Progress progress;
+  OwningOpRef<ModuleOp> module = importModel(ctx, opts.model, opts.shapes, true);
+  if (!module)
+    return 1;
+  OneLineDiagnosticHandler diag(&ctx, opts.model);
+  progress("imported " + opts.model);
+
+  // Weights first: the descriptor records the file and its checksum.
+  if (opts.emit == "so") {
+    SmallString<256> weights(output);
+    llvm::sys::path::replace_extension(weights, "safetensors");
+    std::string modelDir = llvm::sys::path::parent_path(opts.model).str();
+    FailureOr<WeightFileInfo> info =
+        writeWeights(*module, modelDir.empty() ? "." : modelDir, weights);
+    if (failed(info))
+      return 1;
+    Builder b(&ctx);
+    (*module)->setAttr("ditc.weights_file",
+                       b.getStringAttr(llvm::sys::path::filename(weights)));
+    (*module)->setAttr("ditc.weights_checksum", b.getStringAttr(info->checksum));
+    progress(llvm::formatv("wrote {0} weights ({1:F1} MiB) to {2}", info->tensors,
+                           info->bytes / 1048576.0, weights));
+  }
+
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  addCodegenPipeline(pm, /*lower=*/opts.emit != "mlir");
+  if (failed(pm.run(*module)))
+    return 1;
+  if (opts.emit == "mlir") {
+    std::string err;
+    auto out = openOutputFile(output, &err);
+    if (!out)
+      return llvm::errs() << "error: " << output << ": " << err << "\n", 1;
+    module->print(out->os());
+    out->keep();
+    return 0;
+  }
+  progress("lowered to runtime calls");
+  if (opts.emit == "llvm") {
+    std::string err;
+    auto out = openOutputFile(output, &err);
+    if (!out)
+      return llvm::errs() << "error: " << output << ": " << err << "\n", 1;
+    if (failed(emitLLVMIR(*module, out->os())))
+      return 1;
+    out->keep();
+    return 0;
+  }
+  std::string object = output;
+  SmallString<128> tmp;
+  if (opts.emit == "so") {
+    if (llvm::sys::fs::createTemporaryFile("ditc-model", "o", tmp)) {
+      llvm::errs() << "error: cannot create a temporary object file\n";
+      return 1;
+    }
+    object = tmp.str().str();
+  }
+  if (failed(emitObject(*module, object)))
+    return 1;
+  progress("emitted object code");
+  if (opts.emit == "so") {
+    LogicalResult linked = linkSharedLibrary(
+        *module, object, findRuntimeArchive(opts.argv0.c_str()), output);
+    llvm::sys::fs::remove(object);
+    if (failed(linked))
+      return 1;
+    progress("linked " + output);
+  }
+  return 0;
+}

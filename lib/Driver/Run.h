@@ -1,0 +1,41 @@
+//===- Run.h - `ditc run`: load a compiled model library and run it -*- C++ -*-===//
+//
+// `ditc run OUT.so` loads a library made by `ditc compile` the way an
+// application does (dlopen + dlsym of the include/ditc/runtime/ditc_model.h
+// ABI), feeds it inputs from a .npz (or random ones), runs it, optionally
+// benchmarks it and writes the outputs to a .npz.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_LIB_DRIVER_RUN_H
+#define DITC_LIB_DRIVER_RUN_H
+
+#include <string>
+
+namespace mlir::ditc {
+
+struct RunCommandOptions {
+  /// The model library (OUT.so).
+  std::string library;
+  /// A .npz keyed by the graph's input names; empty: random inputs.
+  std::string inputs;
+  /// Where to write the outputs (.npz keyed by the graph's output names);
+  /// empty: not written.
+  std::string outputs;
+  /// A weight file in place of the one beside the library; empty: that one.
+  std::string weights;
+  /// Timed runs after the first run and the warm-up runs.
+  int bench = 0;
+  /// Untimed runs after the first run, before the timed ones.
+  int warmup = 0;
+  /// Kernel threads (<= 0: the runtime's default).
+  int threads = 0;
+};
+
+/// `ditc run`: returns the process exit code (0 ok, 1 error). Errors are one
+/// line on stderr starting with "error: "; the report goes to stdout.
+int runRunCommand(const RunCommandOptions &opts);
+
+} // namespace mlir::ditc
+
+#endif // DITC_LIB_DRIVER_RUN_H

@@ -1,0 +1,154 @@
+//===- Weights.cpp - per-model weight files (safetensors) -----------------===//
+
+#include "lib/Target/Weights.h"
+
+#include "dialects/Ditc/IR/DitcOps.h"
+#include "ditc/runtime/ditc_checksum.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+static std::string safetensorsDtype(Type et) {
+  if (et.isF32())
+    return "F32";
+  if (et.isF16())
+    return "F16";
+  if (et.isBF16())
+    return "BF16";
+  if (et.isF64())
+    return "F64";
+  if (et.isInteger(64))
+    return "I64";
+  if (et.isInteger(32))
+    return "I32";
+  if (et.isInteger(16))
+    return "I16";
+  if (et.isInteger(8))
+    return et.isUnsignedInteger() ? "U8" : "I8";
+  if (et.isInteger(1))
+    return "BOOL";
+  return "";
+}
+
+namespace {
+/// ditc_checksum_update over a stream cut anywhere: whole 8-byte words are
+/// hashed as they come, the tail at the end.
+struct StreamHash {
+  uint64_t h = DITC_CHECKSUM_SEED;
+  char carry[8];
+  uint64_t carried = 0;
+  void add(const char *p, uint64_t n) {
+    while (carried && n) {
+      carry[carried++] = *p++;
+      --n;
+      if (carried == 8) {
+        h = ditc_checksum_update(h, carry, 8);
+        carried = 0;
+      }
+    }
+    uint64_t whole = n / 8 * 8;
+    h = ditc_checksum_update(h, p, whole);
+    for (uint64_t i = whole; i < n; ++i)
+      carry[carried++] = p[i];
+  }
+  uint64_t finish() { return ditc_checksum_update(h, carry, carried); }
+};
+} // namespace
+
+FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
+                                                   StringRef modelDir,
+                                                   StringRef outPath) {
+  // Distinct weights in first-use order (the order of the model's table).
+  SmallVector<WeightOp> weights;
+  llvm::StringSet<> seen;
+  module.walk([&](WeightOp w) {
+    if (seen.insert(w.getName()).second)
+      weights.push_back(w);
+  });
+  nlohmann::ordered_json header;
+  int64_t at = 0;
+  for (WeightOp w : weights) {
+    auto t = w.getType();
+    std::string dt = safetensorsDtype(t.getElementType());
+    if (dt.empty())
+      return w.emitError("weight '") << w.getName() << "' has an element type "
+                                     << "safetensors cannot hold",
+             failure();
+    int64_t n = t.getNumElements() *
+                (t.getElementType().isInteger(1)
+                     ? 1
+                     : t.getElementType().getIntOrFloatBitWidth() / 8);
+    header[w.getName().str()] = {{"dtype", dt},
+                                 {"shape", t.getShape().vec()},
+                                 {"data_offsets", {at, at + n}}};
+    at += n;
+  }
+  // The checksum covers the data section; it is computed while streaming and
+  // stored in the descriptor (the header cannot hold it before the data).
+  std::string headerText = header.dump();
+  while ((headerText.size() + 8) % 64)
+    headerText.push_back(' ');
+  std::error_code ec;
+  llvm::raw_fd_ostream out(outPath, ec, llvm::sys::fs::OF_None);
+  if (ec)
+    return module.emitError("cannot write '") << outPath << "': " << ec.message(),
+           failure();
+  uint64_t len = headerText.size();
+  out.write(reinterpret_cast<const char *>(&len), 8);
+  out << headerText;
+  StreamHash hash;
+  std::vector<char> buf(16 << 20);
+  std::string openPath;
+  std::ifstream in;
+  for (WeightOp w : weights) {
+    SmallString<256> src(modelDir);
+    llvm::sys::path::append(src, w.getFile());
+    if (openPath != src.str()) {
+      in.close();
+      in.clear();
+      in.open(src.c_str(), std::ios::binary);
+      openPath = src.str().str();
+      if (!in)
+        return w.emitError("weight '") << w.getName() << "': cannot open '"
+                                       << src << "'",
+               failure();
+    }
+    auto t = w.getType();
+    int64_t left = t.getNumElements() *
+                   (t.getElementType().isInteger(1)
+                        ? 1
+                        : t.getElementType().getIntOrFloatBitWidth() / 8);
+    in.seekg(w.getOffset());
+    while (left > 0) {
+      int64_t chunk = std::min<int64_t>(left, buf.size());
+      in.read(buf.data(), chunk);
+      if (in.gcount() != chunk)
+        return w.emitError("weight '") << w.getName() << "': '" << src
+                                       << "' ends before its data (offset "
+                                       << w.getOffset() << ")",
+               failure();
+      hash.add(buf.data(), chunk);
+      out.write(buf.data(), chunk);
+      left -= chunk;
+    }
+  }
+  out.close();
+  if (out.has_error())
+    return module.emitError("error writing '") << outPath << "'", failure();
+  WeightFileInfo info;
+  info.checksum = llvm::utohexstr(hash.finish(), /*LowerCase=*/true);
+  info.tensors = weights.size();
+  info.bytes = at;
+  return info;
+}

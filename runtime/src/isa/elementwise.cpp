@@ -1,0 +1,558 @@
+//===- elementwise.cpp - Unary, binary, where, cast ----------------------===//
+#include "isa.h"
+
+#include <limits>
+#include <math.h>
+#include <type_traits>
+
+namespace ditc_rt {
+namespace DITC_RT_ISA_NS {
+namespace {
+
+constexpr int64_t kCheapGrain = 32768; // elements per thread, at least
+constexpr int64_t kCostlyGrain = 4096;
+
+//===--- Unary -----------------------------------------------------------===//
+
+// y = f(x) on whole vectors; the tail goes through the same vector code.
+template <class F>
+void unary_vec(const float *x, float *y, int64_t n, int64_t grain, F f) {
+  int64_t nvec = (n + W - 1) / W;
+  parallel_range(nvec, grain / W, [&](int64_t b, int64_t e) {
+    int64_t i = b * W, end = e * W < n ? e * W : n;
+    for (; i + W <= end; i += W)
+      storeu(y + i, f(loadu(x + i)));
+    if (i < end)
+      store_part(y + i, f(load_part(x + i, end - i, 0.f)), end - i);
+  });
+}
+
+template <class F>
+void unary_scalar(const float *x, float *y, int64_t n, int64_t grain, F f) {
+  parallel_range(n, grain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      y[i] = f(x[i]);
+  });
+}
+
+//===--- Binary ----------------------------------------------------------===//
+
+template <class T> using U = std::make_unsigned_t<T>;
+
+// Integer ops wrap instead of overflowing.
+template <class T> DITC_INLINE T add_(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return (T)((U<T>)a + (U<T>)b);
+  else
+    return a + b;
+}
+template <class T> DITC_INLINE T sub_(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return (T)((U<T>)a - (U<T>)b);
+  else
+    return a - b;
+}
+template <class T> DITC_INLINE T mul_(T a, T b) {
+  if constexpr (std::is_integral_v<T>)
+    return (T)((U<T>)a * (U<T>)b);
+  else
+    return a * b;
+}
+template <class T> DITC_INLINE T div_(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == 0)
+      return 0;
+    if (b == -1)
+      return (T)(U<T>(0) - (U<T>)a); // min / -1 wraps
+    return a / b;
+  } else {
+    return a / b;
+  }
+}
+template <class T> T ipow(T base, T e) {
+  if (e < 0) {
+    if (base == 1)
+      return 1;
+    if (base == -1)
+      return (e & 1) ? -1 : 1;
+    return 0; // |base| > 1: truncates to 0 (base 0: no infinity for ints)
+  }
+  U<T> r = 1, b = (U<T>)base;
+  while (e) {
+    if (e & 1)
+      r *= b;
+    b *= b;
+    e >>= 1;
+  }
+  return (T)r;
+}
+template <class T> DITC_INLINE T max_(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a != a ? a : (b != b ? b : (a > b ? a : b));
+  else
+    return a > b ? a : b;
+}
+template <class T> DITC_INLINE T min_(T a, T b) {
+  if constexpr (std::is_floating_point_v<T>)
+    return a != a ? a : (b != b ? b : (a < b ? a : b));
+  else
+    return a < b ? a : b;
+}
+
+// One functor per op: Out f(T, T).
+#define DITC_BIN_OP(NAME, OUT, EXPR)                                          \
+  template <class T> struct NAME {                                            \
+    using Out = OUT;                                                          \
+    static DITC_INLINE Out f(T a, T b) { return EXPR; }                       \
+  };
+DITC_BIN_OP(OpAdd, T, add_(a, b))
+DITC_BIN_OP(OpSub, T, sub_(a, b))
+DITC_BIN_OP(OpMul, T, mul_(a, b))
+DITC_BIN_OP(OpDiv, T, div_(a, b))
+DITC_BIN_OP(OpMax, T, max_(a, b))
+DITC_BIN_OP(OpMin, T, min_(a, b))
+DITC_BIN_OP(OpEq, uint8_t, a == b)
+DITC_BIN_OP(OpGt, uint8_t, a > b)
+DITC_BIN_OP(OpLt, uint8_t, a < b)
+DITC_BIN_OP(OpGe, uint8_t, a >= b)
+DITC_BIN_OP(OpLe, uint8_t, a <= b)
+DITC_BIN_OP(OpNe, uint8_t, a != b)
+#undef DITC_BIN_OP
+template <class T> struct OpPow {
+  using Out = T;
+  static DITC_INLINE T f(T a, T b) {
+    if constexpr (std::is_floating_point_v<T>)
+      return powf(a, b);
+    else
+      return ipow(a, b);
+  }
+};
+// Logical on bools, bitwise on integers.
+template <class T> struct OpAnd {
+  using Out = T;
+  static DITC_INLINE T f(T a, T b) {
+    if constexpr (std::is_same_v<T, uint8_t>)
+      return (a != 0) & (b != 0);
+    else
+      return a & b;
+  }
+};
+template <class T> struct OpOr {
+  using Out = T;
+  static DITC_INLINE T f(T a, T b) {
+    if constexpr (std::is_same_v<T, uint8_t>)
+      return (a != 0) | (b != 0);
+    else
+      return a | b;
+  }
+};
+template <class T> struct OpXor {
+  using Out = T;
+  static DITC_INLINE T f(T a, T b) {
+    if constexpr (std::is_same_v<T, uint8_t>)
+      return (a != 0) ^ (b != 0);
+    else
+      return a ^ b;
+  }
+};
+
+template <class Op, class T>
+void binary_run(const Strided<3> &s, const T *a, const T *b,
+                typename Op::Out *out) {
+  using Out = typename Op::Out;
+  const int last = s.rank - 1;
+  const int64_t sa = s.stride[0][last], sb = s.stride[1][last];
+  parallel_walk(s, kCheapGrain, [&](const int64_t *off, int64_t n) {
+    const T *pa = a + off[0];
+    const T *pb = b + off[1];
+    Out *po = out + off[2]; // out is contiguous: its inner stride is 1
+    if (sa == 1 && sb == 1) {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = Op::f(pa[i], pb[i]);
+    } else if (sa == 1 && sb == 0) {
+      const T bv = pb[0];
+      if constexpr (std::is_same_v<Op, OpPow<float>>) {
+        if (bv == 2.f) {
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = pa[i] * pa[i];
+          return;
+        }
+        if (bv == 1.f) {
+          for (int64_t i = 0; i < n; ++i)
+            po[i] = pa[i];
+          return;
+        }
+      }
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = Op::f(pa[i], bv);
+    } else if (sa == 0 && sb == 1) {
+      const T av = pa[0];
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = Op::f(av, pb[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = Op::f(pa[i * sa], pb[i * sb]);
+    }
+  });
+}
+
+enum : unsigned {
+  kF = 1u << DITC_RT_F32,
+  kL = 1u << DITC_RT_I64,
+  kI = 1u << DITC_RT_I32,
+  kB = 1u << DITC_RT_B8,
+};
+// Which dtypes each op takes.
+constexpr unsigned kBinaryDtypes[DITC_RT_BINARY_COUNT] = {
+    kF | kL | kI,      kF | kL | kI,      kF | kL | kI,      kF | kL | kI,
+    kF | kL | kI,      kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB,
+    kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB,
+    kF | kL | kI | kB, kL | kI | kB,      kL | kI | kB,      kL | kI | kB,
+};
+
+template <class T>
+void binary_typed(int32_t op, const Strided<3> &s, const void *a,
+                  const void *b, void *out) {
+  const T *pa = static_cast<const T *>(a), *pb = static_cast<const T *>(b);
+  uint8_t *pbool = static_cast<uint8_t *>(out);
+  T *pt = static_cast<T *>(out);
+  switch (op) {
+  case DITC_RT_BINARY_EQUAL:
+    return binary_run<OpEq<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_GREATER:
+    return binary_run<OpGt<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_LESS:
+    return binary_run<OpLt<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_GREATER_EQUAL:
+    return binary_run<OpGe<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_LESS_EQUAL:
+    return binary_run<OpLe<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_NOT_EQUAL:
+    return binary_run<OpNe<T>>(s, pa, pb, pbool);
+  case DITC_RT_BINARY_MAX:
+    return binary_run<OpMax<T>>(s, pa, pb, pt);
+  case DITC_RT_BINARY_MIN:
+    return binary_run<OpMin<T>>(s, pa, pb, pt);
+  }
+  if constexpr (!std::is_same_v<T, uint8_t>) {
+    switch (op) {
+    case DITC_RT_BINARY_ADD:
+      return binary_run<OpAdd<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_SUB:
+      return binary_run<OpSub<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_MUL:
+      return binary_run<OpMul<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_DIV:
+      return binary_run<OpDiv<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_POW:
+      return binary_run<OpPow<T>>(s, pa, pb, pt);
+    }
+  }
+  if constexpr (!std::is_floating_point_v<T>) {
+    switch (op) {
+    case DITC_RT_BINARY_AND:
+      return binary_run<OpAnd<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_OR:
+      return binary_run<OpOr<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_XOR:
+      return binary_run<OpXor<T>>(s, pa, pb, pt);
+    }
+  }
+}
+
+int64_t dtype_size(const char *kernel, int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+    return 4;
+  case DITC_RT_I64:
+    return 8;
+  case DITC_RT_B8:
+    return 1;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+    return 2;
+  }
+  fatal(kernel, "unknown dtype %d", (int)dtype);
+}
+
+void contiguous_strides(const int64_t *shape, int32_t rank, int64_t *st) {
+  int64_t s = 1;
+  for (int32_t d = rank - 1; d >= 0; --d) {
+    st[d] = s;
+    s *= shape[d];
+  }
+}
+
+//===--- Where -----------------------------------------------------------===//
+
+template <class T>
+void where_run(const Strided<4> &s, const uint8_t *c, const T *x, const T *y,
+               T *out) {
+  const int last = s.rank - 1;
+  const int64_t sc = s.stride[0][last], sx = s.stride[1][last],
+                sy = s.stride[2][last];
+  parallel_walk(s, kCheapGrain, [&](const int64_t *off, int64_t n) {
+    const uint8_t *pc = c + off[0];
+    const T *px = x + off[1];
+    const T *py = y + off[2];
+    T *po = out + off[3];
+    if (sc == 1 && sx == 1 && sy == 1) {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = pc[i] ? px[i] : py[i];
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = pc[i * sc] ? px[i * sx] : py[i * sy];
+    }
+  });
+}
+
+//===--- Cast ------------------------------------------------------------===//
+
+DITC_INLINE float bf16_to_f32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  memcpy(&f, &u, 4);
+  return f;
+}
+DITC_INLINE uint16_t f32_to_bf16(float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u) // NaN: keep it quiet
+    return (uint16_t)((u >> 16) | 0x40);
+  u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
+  return (uint16_t)(u >> 16);
+}
+
+// A value read from any dtype: floats as float, the rest as int64.
+template <int DT> struct Cell;
+template <> struct Cell<DITC_RT_F32> {
+  using T = float;
+  static DITC_INLINE float get(T v) { return v; }
+  static DITC_INLINE T from(float v) { return v; }
+  static DITC_INLINE T from(int64_t v) { return (float)v; }
+};
+template <> struct Cell<DITC_RT_F16> {
+  using T = _Float16;
+  static DITC_INLINE float get(T v) { return (float)v; }
+  static DITC_INLINE T from(float v) { return (T)v; }
+  static DITC_INLINE T from(int64_t v) { return (T)(float)v; }
+};
+template <> struct Cell<DITC_RT_BF16> {
+  using T = uint16_t;
+  static DITC_INLINE float get(T v) { return bf16_to_f32(v); }
+  static DITC_INLINE T from(float v) { return f32_to_bf16(v); }
+  static DITC_INLINE T from(int64_t v) { return f32_to_bf16((float)v); }
+};
+template <class I> DITC_INLINE I float_to_int(float f) {
+  if (f != f)
+    return 0;
+  constexpr double lo = (double)std::numeric_limits<I>::min();
+  constexpr double hi = (double)std::numeric_limits<I>::max();
+  if ((double)f <= lo)
+    return std::numeric_limits<I>::min();
+  if ((double)f >= hi)
+    return std::numeric_limits<I>::max();
+  return (I)f;
+}
+template <> struct Cell<DITC_RT_I64> {
+  using T = int64_t;
+  static DITC_INLINE int64_t get(T v) { return v; }
+  static DITC_INLINE T from(float v) { return float_to_int<int64_t>(v); }
+  static DITC_INLINE T from(int64_t v) { return v; }
+};
+template <> struct Cell<DITC_RT_I32> {
+  using T = int32_t;
+  static DITC_INLINE int64_t get(T v) { return v; }
+  static DITC_INLINE T from(float v) { return float_to_int<int32_t>(v); }
+  static DITC_INLINE T from(int64_t v) { return (int32_t)(uint32_t)v; }
+};
+template <> struct Cell<DITC_RT_B8> {
+  using T = uint8_t;
+  static DITC_INLINE int64_t get(T v) { return v != 0; }
+  static DITC_INLINE T from(float v) { return v != 0.f; }
+  static DITC_INLINE T from(int64_t v) { return v != 0; }
+};
+
+template <int S, int D> void cast_run(const void *x, void *y, int64_t n) {
+  using ST = typename Cell<S>::T;
+  using DT = typename Cell<D>::T;
+  const ST *px = static_cast<const ST *>(x);
+  DT *py = static_cast<DT *>(y);
+  parallel_range(n, kCheapGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      py[i] = Cell<D>::from(Cell<S>::get(px[i]));
+  });
+}
+
+template <int S> void cast_from(int32_t dst, const void *x, void *y, int64_t n) {
+  switch (dst) {
+  case DITC_RT_F32:
+    return cast_run<S, DITC_RT_F32>(x, y, n);
+  case DITC_RT_I64:
+    return cast_run<S, DITC_RT_I64>(x, y, n);
+  case DITC_RT_I32:
+    return cast_run<S, DITC_RT_I32>(x, y, n);
+  case DITC_RT_B8:
+    return cast_run<S, DITC_RT_B8>(x, y, n);
+  case DITC_RT_F16:
+    return cast_run<S, DITC_RT_F16>(x, y, n);
+  case DITC_RT_BF16:
+    return cast_run<S, DITC_RT_BF16>(x, y, n);
+  }
+  fatal("cast", "unknown destination dtype %d", (int)dst);
+}
+
+} // namespace
+
+void unary_f32(int32_t op, const float *x, float *y, int64_t n) {
+  if (n <= 0)
+    return;
+  switch (op) {
+  case DITC_RT_UNARY_NEG:
+    return unary_scalar(x, y, n, kCheapGrain, [](float v) { return -v; });
+  case DITC_RT_UNARY_SQRT:
+    return unary_scalar(x, y, n, kCheapGrain, [](float v) { return sqrtf(v); });
+  case DITC_RT_UNARY_RECIPROCAL:
+    return unary_scalar(x, y, n, kCheapGrain, [](float v) { return 1.f / v; });
+  case DITC_RT_UNARY_EXP:
+    return unary_vec(x, y, n, kCostlyGrain, [](vf v) { return exp_v(v); });
+  case DITC_RT_UNARY_ERF:
+    return unary_vec(x, y, n, kCostlyGrain, [](vf v) { return erf_v(v); });
+  case DITC_RT_UNARY_COS:
+    return unary_scalar(x, y, n, kCostlyGrain / 4,
+                        [](float v) { return cosf(v); });
+  case DITC_RT_UNARY_SIN:
+    return unary_scalar(x, y, n, kCostlyGrain / 4,
+                        [](float v) { return sinf(v); });
+  case DITC_RT_UNARY_TANH:
+    return unary_vec(x, y, n, kCostlyGrain, [](vf v) { return tanh_v(v); });
+  case DITC_RT_UNARY_SIGMOID:
+    return unary_vec(x, y, n, kCostlyGrain,
+                     [](vf v) { return sigmoid_v(v); });
+  case DITC_RT_UNARY_RELU:
+    return unary_scalar(x, y, n, kCheapGrain,
+                        [](float v) { return v < 0.f ? 0.f : v; });
+  case DITC_RT_UNARY_GELU:
+    return unary_vec(x, y, n, kCostlyGrain, [](vf v) { return gelu_v(v); });
+  case DITC_RT_UNARY_GELU_TANH:
+    return unary_vec(x, y, n, kCostlyGrain,
+                     [](vf v) { return gelu_tanh_v(v); });
+  case DITC_RT_UNARY_SILU:
+    return unary_vec(x, y, n, kCostlyGrain, [](vf v) { return silu_v(v); });
+  case DITC_RT_UNARY_ABS:
+    return unary_scalar(x, y, n, kCheapGrain, [](float v) { return fabsf(v); });
+  case DITC_RT_UNARY_LOG:
+    return unary_scalar(x, y, n, kCostlyGrain / 4,
+                        [](float v) { return logf(v); });
+  case DITC_RT_UNARY_FLOOR:
+    return unary_scalar(x, y, n, kCheapGrain,
+                        [](float v) { return floorf(v); });
+  case DITC_RT_UNARY_CEIL:
+    return unary_scalar(x, y, n, kCheapGrain, [](float v) { return ceilf(v); });
+  case DITC_RT_UNARY_ROUND:
+    return unary_scalar(x, y, n, kCheapGrain,
+                        [](float v) { return nearbyintf(v); });
+  }
+  fatal("unary_f32", "unknown op %d", (int)op);
+}
+
+void is_nan_f32(const float *x, uint8_t *y, int64_t n) {
+  parallel_range(n, kCheapGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      y[i] = x[i] != x[i];
+  });
+}
+
+void not_b8(const uint8_t *x, uint8_t *y, int64_t n) {
+  parallel_range(n, kCheapGrain, [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i)
+      y[i] = x[i] == 0;
+  });
+}
+
+void binary(int32_t op, int32_t dtype, const void *a, const int64_t *a_strides,
+            const void *b, const int64_t *b_strides, void *out,
+            const int64_t *shape, int32_t rank) {
+  const char *name = "binary";
+  if (op < 0 || op >= DITC_RT_BINARY_COUNT)
+    fatal(name, "unknown op %d", (int)op);
+  if (dtype < 0 || dtype > DITC_RT_B8 || !(kBinaryDtypes[op] & (1u << dtype)))
+    fatal(name, "op %d does not take dtype %d", (int)op, (int)dtype);
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  int64_t out_strides[DITC_RT_MAX_RANK];
+  contiguous_strides(shape, rank, out_strides);
+  const int64_t *st[3] = {a_strides, b_strides, out_strides};
+  Strided<3> s = make_strided<3>(name, rank, shape, st);
+  if (s.total == 0)
+    return;
+  switch (dtype) {
+  case DITC_RT_F32:
+    return binary_typed<float>(op, s, a, b, out);
+  case DITC_RT_I64:
+    return binary_typed<int64_t>(op, s, a, b, out);
+  case DITC_RT_I32:
+    return binary_typed<int32_t>(op, s, a, b, out);
+  case DITC_RT_B8:
+    return binary_typed<uint8_t>(op, s, a, b, out);
+  }
+}
+
+void where(int32_t dtype, const uint8_t *cond, const int64_t *cond_strides,
+           const void *x, const int64_t *x_strides, const void *y,
+           const int64_t *y_strides, void *out, const int64_t *shape,
+           int32_t rank) {
+  const char *name = "where";
+  int64_t size = dtype_size(name, dtype);
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  int64_t out_strides[DITC_RT_MAX_RANK];
+  contiguous_strides(shape, rank, out_strides);
+  const int64_t *st[4] = {cond_strides, x_strides, y_strides, out_strides};
+  Strided<4> s = make_strided<4>(name, rank, shape, st);
+  if (s.total == 0)
+    return;
+  switch (size) {
+  case 1:
+    return where_run(s, cond, static_cast<const uint8_t *>(x),
+                     static_cast<const uint8_t *>(y),
+                     static_cast<uint8_t *>(out));
+  case 2:
+    return where_run(s, cond, static_cast<const uint16_t *>(x),
+                     static_cast<const uint16_t *>(y),
+                     static_cast<uint16_t *>(out));
+  case 4:
+    return where_run(s, cond, static_cast<const uint32_t *>(x),
+                     static_cast<const uint32_t *>(y),
+                     static_cast<uint32_t *>(out));
+  case 8:
+    return where_run(s, cond, static_cast<const uint64_t *>(x),
+                     static_cast<const uint64_t *>(y),
+                     static_cast<uint64_t *>(out));
+  }
+}
+
+void cast(int32_t src_dtype, int32_t dst_dtype, const void *x, void *y,
+          int64_t n) {
+  if (n <= 0)
+    return;
+  switch (src_dtype) {
+  case DITC_RT_F32:
+    return cast_from<DITC_RT_F32>(dst_dtype, x, y, n);
+  case DITC_RT_I64:
+    return cast_from<DITC_RT_I64>(dst_dtype, x, y, n);
+  case DITC_RT_I32:
+    return cast_from<DITC_RT_I32>(dst_dtype, x, y, n);
+  case DITC_RT_B8:
+    return cast_from<DITC_RT_B8>(dst_dtype, x, y, n);
+  case DITC_RT_F16:
+    return cast_from<DITC_RT_F16>(dst_dtype, x, y, n);
+  case DITC_RT_BF16:
+    return cast_from<DITC_RT_BF16>(dst_dtype, x, y, n);
+  }
+  fatal("cast", "unknown source dtype %d", (int)src_dtype);
+}
+
+} // namespace DITC_RT_ISA_NS
+} // namespace ditc_rt

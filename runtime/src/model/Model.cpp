@@ -1,0 +1,340 @@
+//===- Model.cpp - the C ABI of a compiled model library ------------------===//
+//
+// Linked into every library `ditc compile` makes. The generated object
+// provides two functions: ditc_generated_json() (the descriptor: inputs,
+// outputs, weights, arena size, weight file and checksum) and
+// ditc_generated_run(arena, inputs, outputs, weights). This file implements
+// ditc_model.h on top of them: it maps the safetensors weights, checks them,
+// owns the arena and runs steps.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ditc/runtime/ditc_checksum.h"
+#include "ditc/runtime/ditc_kernels.h"
+#include "ditc/runtime/ditc_model.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#define DITC_MODEL_EXPORT extern "C" __attribute__((visibility("default")))
+
+extern "C" const char *ditc_generated_json(void);
+extern "C" void ditc_generated_run(void *arena, void *const *inputs,
+                                   void *const *outputs, void *const *weights);
+
+namespace {
+
+struct Tensor {
+  std::string name;
+  int32_t dtype = -1;
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;
+};
+
+int32_t dtypeCode(const std::string &s, uint64_t &width) {
+  static const std::map<std::string, std::pair<int32_t, uint64_t>> codes = {
+      {"f32", {DITC_DTYPE_F32, 4}},  {"i64", {DITC_DTYPE_I64, 8}},
+      {"i32", {DITC_DTYPE_I32, 4}},  {"i1", {DITC_DTYPE_BOOL, 1}},
+      {"f16", {DITC_DTYPE_F16, 2}},  {"bf16", {DITC_DTYPE_BF16, 2}},
+      {"f64", {DITC_DTYPE_F64, 8}},  {"i8", {DITC_DTYPE_I8, 1}},
+      {"ui8", {DITC_DTYPE_U8, 1}},   {"i16", {DITC_DTYPE_I16, 2}}};
+  auto it = codes.find(s);
+  if (it == codes.end())
+    return -1;
+  width = it->second.second;
+  return it->second.first;
+}
+
+const char *safetensorsDtype(int32_t code) {
+  switch (code) {
+  case DITC_DTYPE_F32: return "F32";
+  case DITC_DTYPE_I64: return "I64";
+  case DITC_DTYPE_I32: return "I32";
+  case DITC_DTYPE_BOOL: return "BOOL";
+  case DITC_DTYPE_F16: return "F16";
+  case DITC_DTYPE_BF16: return "BF16";
+  case DITC_DTYPE_F64: return "F64";
+  case DITC_DTYPE_I8: return "I8";
+  case DITC_DTYPE_U8: return "U8";
+  case DITC_DTYPE_I16: return "I16";
+  }
+  return "?";
+}
+
+Tensor parseTensor(const nlohmann::json &j) {
+  Tensor t;
+  t.name = j.at("name").get<std::string>();
+  uint64_t width = 0;
+  t.dtype = dtypeCode(j.at("dtype").get<std::string>(), width);
+  t.shape = j.at("shape").get<std::vector<int64_t>>();
+  t.bytes = width;
+  for (int64_t d : t.shape)
+    t.bytes *= (uint64_t)d;
+  return t;
+}
+
+thread_local std::string createError;
+
+/// A read-only mapping of a whole file.
+struct Mapping {
+  void *data = nullptr;
+  uint64_t size = 0;
+  ~Mapping() {
+    if (data && size)
+      munmap(data, size);
+  }
+};
+
+} // namespace
+
+struct ditc_model {
+  std::vector<Tensor> inputs, outputs, weights;
+  uint64_t arenaBytes = 0;
+  std::string weightsFile, checksum, dir;
+  void *arena = nullptr;
+  std::unique_ptr<Mapping> mapping;
+  std::vector<void *> weightTable;
+  uint64_t weightBytes = 0;
+  std::string error;
+
+  ditc_status fail(ditc_status s, std::string msg) {
+    error = std::move(msg);
+    return s;
+  }
+  ditc_status bind(const std::string &path);
+};
+
+/// Maps a safetensors file and points the weight table into it.
+ditc_status ditc_model::bind(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY);
+  if (fd < 0)
+    return fail(DITC_ERROR_IO, "cannot open weight file '" + path +
+                                   "': " + std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || st.st_size < 8) {
+    close(fd);
+    return fail(DITC_ERROR_FORMAT, "'" + path + "' is not a safetensors file (too short)");
+  }
+  auto m = std::make_unique<Mapping>();
+  m->size = st.st_size;
+  m->data = mmap(nullptr, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (m->data == MAP_FAILED) {
+    m->data = nullptr;
+    return fail(DITC_ERROR_IO, "cannot map '" + path + "'");
+  }
+  const char *base = static_cast<const char *>(m->data);
+  uint64_t headerLen;
+  std::memcpy(&headerLen, base, 8);
+  if (headerLen > m->size - 8)
+    return fail(DITC_ERROR_FORMAT, "'" + path + "' is not a safetensors file (header past the end)");
+  nlohmann::json header = nlohmann::json::parse(
+      base + 8, base + 8 + headerLen, nullptr, /*allow_exceptions=*/false);
+  if (!header.is_object())
+    return fail(DITC_ERROR_FORMAT, "'" + path + "' has an unreadable safetensors header");
+  const char *data = base + 8 + headerLen;
+  uint64_t dataSize = m->size - 8 - headerLen;
+  std::vector<void *> table;
+  uint64_t expected = 0;
+  for (const Tensor &w : weights) {
+    auto it = header.find(w.name);
+    if (it == header.end() || !it->is_object())
+      return fail(DITC_ERROR_FORMAT, "'" + path + "' has no weight '" + w.name + "'");
+    const nlohmann::json &e = *it;
+    std::vector<int64_t> shape;
+    std::vector<uint64_t> offsets;
+    if (!e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets") ||
+        !e["shape"].is_array() || !e["data_offsets"].is_array() ||
+        e["data_offsets"].size() != 2)
+      return fail(DITC_ERROR_FORMAT, "'" + path + "': bad entry for '" + w.name + "'");
+    shape = e["shape"].get<std::vector<int64_t>>();
+    offsets = e["data_offsets"].get<std::vector<uint64_t>>();
+    if (e["dtype"] != safetensorsDtype(w.dtype) || shape != w.shape)
+      return fail(DITC_ERROR_FORMAT, "'" + path + "': weight '" + w.name +
+                                         "' has another dtype or shape than the model needs");
+    if (offsets[1] < offsets[0] || offsets[1] - offsets[0] != w.bytes ||
+        offsets[1] > dataSize)
+      return fail(DITC_ERROR_FORMAT, "'" + path + "': weight '" + w.name +
+                                         "' lies outside the file (truncated?)");
+    table.push_back(const_cast<char *>(data + offsets[0]));
+    expected += w.bytes;
+  }
+  if (dataSize != expected)
+    return fail(DITC_ERROR_FORMAT, "'" + path + "' holds " + std::to_string(dataSize) +
+                                       " data bytes, the model expects " +
+                                       std::to_string(expected));
+  if (!checksum.empty()) {
+    uint64_t h = ditc_checksum_update(DITC_CHECKSUM_SEED, data, dataSize);
+    char hex[32];
+    std::snprintf(hex, sizeof hex, "%llx", (unsigned long long)h);
+    if (checksum != hex)
+      return fail(DITC_ERROR_CHECKSUM, "'" + path + "' does not match the model "
+                                                    "(checksum " + hex + ", expected " +
+                                           checksum + "): weights from another compile?");
+  }
+  mapping = std::move(m);
+  weightTable = std::move(table);
+  weightBytes = expected;
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT uint32_t ditc_model_abi_version(void) {
+  return DITC_MODEL_ABI_VERSION;
+}
+
+DITC_MODEL_EXPORT const char *ditc_status_string(ditc_status s) {
+  switch (s) {
+  case DITC_OK: return "ok";
+  case DITC_ERROR_ARGUMENT: return "invalid argument";
+  case DITC_ERROR_IO: return "I/O error";
+  case DITC_ERROR_FORMAT: return "weight file does not fit the model";
+  case DITC_ERROR_CHECKSUM: return "weight file checksum mismatch";
+  case DITC_ERROR_MEMORY: return "out of memory";
+  case DITC_ERROR_ABI: return "ABI version mismatch";
+  }
+  return "unknown status";
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
+                                                ditc_model **out) {
+  if (!out)
+    return DITC_ERROR_ARGUMENT;
+  *out = nullptr;
+  auto m = std::make_unique<ditc_model>();
+  nlohmann::json j = nlohmann::json::parse(ditc_generated_json(), nullptr, false);
+  if (!j.is_object() || j.value("abi", 0) != (int)DITC_MODEL_ABI_VERSION) {
+    createError = "the library's descriptor is not ABI version " +
+                  std::to_string(DITC_MODEL_ABI_VERSION);
+    return DITC_ERROR_ABI;
+  }
+  for (const auto &t : j["inputs"])
+    m->inputs.push_back(parseTensor(t));
+  for (const auto &t : j["outputs"])
+    m->outputs.push_back(parseTensor(t));
+  for (const auto &t : j["weights"])
+    m->weights.push_back(parseTensor(t));
+  m->arenaBytes = j.value("arena_bytes", (uint64_t)0);
+  m->weightsFile = j.value("weights_file", std::string());
+  m->checksum = j.value("weights_checksum", std::string());
+  Dl_info info;
+  if (dladdr(reinterpret_cast<void *>(&ditc_model_create), &info) && info.dli_fname) {
+    std::string so = info.dli_fname;
+    size_t slash = so.rfind('/');
+    m->dir = slash == std::string::npos ? "." : so.substr(0, slash);
+  }
+  if (!m->weights.empty()) {
+    std::string path = weightsPath ? weightsPath : m->dir + "/" + m->weightsFile;
+    if (ditc_status s = m->bind(path); s != DITC_OK) {
+      createError = m->error;
+      return s;
+    }
+  }
+  size_t bytes = (m->arenaBytes + 63) / 64 * 64;
+  m->arena = std::aligned_alloc(64, bytes ? bytes : 64);
+  if (!m->arena) {
+    createError = "cannot allocate the " + std::to_string(m->arenaBytes) +
+                  "-byte activation arena";
+    return DITC_ERROR_MEMORY;
+  }
+  *out = m.release();
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT void ditc_model_destroy(ditc_model *model) {
+  if (!model)
+    return;
+  std::free(model->arena);
+  delete model;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_bind_weights(ditc_model *model,
+                                                      const char *path) {
+  if (!model || !path)
+    return DITC_ERROR_ARGUMENT;
+  return model->bind(path);
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_num_inputs(const ditc_model *model) {
+  return model ? (int32_t)model->inputs.size() : 0;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_num_outputs(const ditc_model *model) {
+  return model ? (int32_t)model->outputs.size() : 0;
+}
+
+static ditc_status describe(const std::vector<Tensor> &ts, int32_t i,
+                            ditc_tensor_info *info) {
+  if (!info || i < 0 || i >= (int32_t)ts.size())
+    return DITC_ERROR_ARGUMENT;
+  const Tensor &t = ts[i];
+  info->name = t.name.c_str();
+  info->dtype = t.dtype;
+  info->rank = (int32_t)t.shape.size();
+  info->shape = t.shape.data();
+  info->bytes = t.bytes;
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_input_info(const ditc_model *model,
+                                                    int32_t index,
+                                                    ditc_tensor_info *info) {
+  return model ? describe(model->inputs, index, info) : DITC_ERROR_ARGUMENT;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_output_info(const ditc_model *model,
+                                                     int32_t index,
+                                                     ditc_tensor_info *info) {
+  return model ? describe(model->outputs, index, info) : DITC_ERROR_ARGUMENT;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
+                                             const void *const *inputs,
+                                             void *const *outputs) {
+  if (!model)
+    return DITC_ERROR_ARGUMENT;
+  if ((!inputs && !model->inputs.empty()) || (!outputs && !model->outputs.empty()))
+    return model->fail(DITC_ERROR_ARGUMENT, "null input or output table");
+  for (size_t i = 0; i < model->inputs.size(); ++i)
+    if (!inputs[i] && model->inputs[i].bytes)
+      return model->fail(DITC_ERROR_ARGUMENT, "input '" + model->inputs[i].name + "' is null");
+  for (size_t i = 0; i < model->outputs.size(); ++i)
+    if (!outputs[i] && model->outputs[i].bytes)
+      return model->fail(DITC_ERROR_ARGUMENT, "output '" + model->outputs[i].name + "' is null");
+  ditc_generated_run(model->arena, const_cast<void *const *>(inputs), outputs,
+                     model->weightTable.data());
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT uint64_t ditc_model_arena_bytes(const ditc_model *model) {
+  return model ? model->arenaBytes : 0;
+}
+
+DITC_MODEL_EXPORT uint64_t ditc_model_weight_bytes(const ditc_model *model) {
+  return model ? model->weightBytes : 0;
+}
+
+DITC_MODEL_EXPORT uint64_t ditc_model_peak_rss_bytes(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0)
+    return 0;
+  return (uint64_t)ru.ru_maxrss * 1024;
+}
+
+DITC_MODEL_EXPORT void ditc_model_set_num_threads(int32_t threads) {
+  ditc_rt_set_num_threads(threads);
+}
+
+DITC_MODEL_EXPORT const char *ditc_model_last_error(const ditc_model *model) {
+  return model ? model->error.c_str() : createError.c_str();
+}

@@ -1,0 +1,282 @@
+//===- onednn.cpp - linear, matmul and conv2d on oneDNN ------------------===//
+//
+// GEMMs go through dnnl_sgemm (oneDNN picks its JIT kernel for the CPU);
+// convolutions through the convolution primitive, whose descriptors are
+// cached by shape (creating one costs far more than running a small one).
+// oneDNN threads with OpenMP: the calling thread's OpenMP thread count is set
+// to ditc_rt_get_num_threads() before each call.
+//
+//===----------------------------------------------------------------------===//
+#include "internal.h"
+
+#include <dnnl.hpp>
+#include <omp.h>
+
+#include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
+#include <vector>
+
+namespace ditc_rt {
+namespace {
+
+void sync_threads() {
+  int n = num_threads();
+  if (omp_get_max_threads() != n)
+    omp_set_num_threads(n);
+}
+
+void sgemm(const char *kernel, char transb, int64_t m, int64_t n, int64_t k,
+           const float *a, int64_t lda, const float *b, int64_t ldb,
+           float beta, float *c, int64_t ldc) {
+  dnnl_status_t st =
+      dnnl_sgemm('N', transb, m, n, k, 1.f, a, lda, b, ldb, beta, c, ldc);
+  if (st != dnnl_success)
+    fatal(kernel, "dnnl_sgemm failed (status %d)", (int)st);
+}
+
+// c[m,n] = a[m,k] b[k,n] with care for empty sizes.
+void gemm_nn(const char *kernel, int64_t m, int64_t k, int64_t n,
+             const float *a, const float *b, float *c) {
+  if (m == 0 || n == 0)
+    return;
+  if (k == 0) {
+    std::memset(c, 0, sizeof(float) * m * n);
+    return;
+  }
+  sgemm(kernel, 'N', m, n, k, a, k, b, n, 0.f, c, n);
+}
+
+//===--- Convolution primitive cache -------------------------------------===//
+
+using Key = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t, int64_t, int64_t, int64_t, bool>;
+
+struct Conv {
+  dnnl::convolution_forward prim;
+  dnnl::memory::desc src, wei, bias, dst, scratch;
+  dnnl::memory::desc src_plain, wei_plain, dst_plain;
+  bool reorder_src, reorder_wei, reorder_dst;
+};
+
+dnnl::engine &engine() {
+  static dnnl::engine e(dnnl::engine::kind::cpu, 0);
+  return e;
+}
+
+std::mutex g_conv_mutex;
+std::map<Key, Conv> g_conv_cache;
+
+Conv make_conv(const Key &key) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  auto [N, C, H, Wd, M, KH, KW, sh, sw, pt, pl, pb, pr, dh, dw, G, has_bias] =
+      key;
+  const int64_t OH = (H + pt + pb - dh * (KH - 1) - 1) / sh + 1;
+  const int64_t OW = (Wd + pl + pr - dw * (KW - 1) - 1) / sw + 1;
+  Conv c;
+  c.src_plain = memory::desc({N, C, H, Wd}, dt::f32, tag::nchw);
+  c.dst_plain = memory::desc({N, M, OH, OW}, dt::f32, tag::nchw);
+  if (G == 1)
+    c.wei_plain = memory::desc({M, C, KH, KW}, dt::f32, tag::oihw);
+  else
+    c.wei_plain =
+        memory::desc({G, M / G, C / G, KH, KW}, dt::f32, tag::goihw);
+  memory::desc src_any({N, C, H, Wd}, dt::f32, tag::any);
+  memory::desc dst_any({N, M, OH, OW}, dt::f32, tag::any);
+  memory::desc wei_any = G == 1 ? memory::desc({M, C, KH, KW}, dt::f32,
+                                               tag::any)
+                                : memory::desc({G, M / G, C / G, KH, KW},
+                                               dt::f32, tag::any);
+  memory::desc bias_md({M}, dt::f32, tag::x);
+  // oneDNN counts dilation from 0.
+  memory::dims strides = {sh, sw}, dil = {dh - 1, dw - 1}, pad_l = {pt, pl},
+               pad_r = {pb, pr};
+  auto d = has_bias
+               ? convolution_forward::desc(
+                     prop_kind::forward_inference,
+                     algorithm::convolution_direct, src_any, wei_any, bias_md,
+                     dst_any, strides, dil, pad_l, pad_r)
+               : convolution_forward::desc(
+                     prop_kind::forward_inference,
+                     algorithm::convolution_direct, src_any, wei_any, dst_any,
+                     strides, dil, pad_l, pad_r);
+  primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
+  convolution_forward::primitive_desc pd(d, attr, engine());
+  c.prim = convolution_forward(pd);
+  c.src = pd.src_desc();
+  c.wei = pd.weights_desc();
+  c.dst = pd.dst_desc();
+  c.bias = bias_md;
+  c.scratch = pd.scratchpad_desc();
+  c.reorder_src = c.src != c.src_plain;
+  c.reorder_wei = c.wei != c.wei_plain;
+  c.reorder_dst = c.dst != c.dst_plain;
+  return c;
+}
+
+} // namespace
+} // namespace ditc_rt
+
+using namespace ditc_rt;
+
+extern "C" {
+
+void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
+                        float *y, int64_t m, int64_t k, int64_t n,
+                        int32_t transpose_w) {
+  const char *name = "linear_f32";
+  if (m < 0 || k < 0 || n < 0)
+    fatal(name, "negative size");
+  if (m == 0 || n == 0)
+    return;
+  sync_threads();
+  float beta = 0.f;
+  if (bias) {
+    for (int64_t i = 0; i < m; ++i)
+      std::memcpy(y + i * n, bias, sizeof(float) * n);
+    beta = 1.f;
+  } else if (k == 0) {
+    std::memset(y, 0, sizeof(float) * m * n);
+  }
+  if (k == 0)
+    return;
+  if (transpose_w)
+    sgemm(name, 'T', m, n, k, x, k, w, k, beta, y, n);
+  else
+    sgemm(name, 'N', m, n, k, x, k, w, n, beta, y, n);
+}
+
+void ditc_rt_matmul_f32(const float *a, const float *b, float *c, int64_t m,
+                        int64_t k, int64_t n, int32_t batch_rank,
+                        const int64_t *batch_shape,
+                        const int64_t *a_batch_strides,
+                        const int64_t *b_batch_strides) {
+  const char *name = "matmul_f32";
+  if (m < 0 || k < 0 || n < 0)
+    fatal(name, "negative size");
+  if (batch_rank < 0 || batch_rank > DITC_RT_MAX_RANK)
+    fatal(name, "batch rank %d is outside [0, %d]", (int)batch_rank,
+          DITC_RT_MAX_RANK);
+  int64_t batches = 1;
+  for (int d = 0; d < batch_rank; ++d)
+    batches *= batch_shape[d];
+  if (batches == 0 || m == 0 || n == 0)
+    return;
+  sync_threads();
+  auto offsets = [&](int64_t bi, int64_t &ao, int64_t &bo) {
+    ao = bo = 0;
+    for (int d = batch_rank - 1; d >= 0; --d) {
+      int64_t i = bi % batch_shape[d];
+      bi /= batch_shape[d];
+      ao += i * a_batch_strides[d];
+      bo += i * b_batch_strides[d];
+    }
+  };
+  const int nt = num_threads();
+  // Many small products: one per thread (oneDNN runs single-threaded inside
+  // a parallel region). Otherwise one threaded GEMM after the other.
+  if (nt > 1 && batches >= nt && m * n * k <= (int64_t(1) << 22)) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t ao, bo;
+      offsets(bi, ao, bo);
+      gemm_nn(name, m, k, n, a + ao, b + bo, c + bi * m * n);
+    }
+  } else {
+    for (int64_t bi = 0; bi < batches; ++bi) {
+      int64_t ao, bo;
+      offsets(bi, ao, bo);
+      gemm_nn(name, m, k, n, a + ao, b + bo, c + bi * m * n);
+    }
+  }
+}
+
+void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
+                        float *y, int64_t batch, int64_t in_channels,
+                        int64_t height, int64_t width, int64_t out_channels,
+                        int64_t kernel_h, int64_t kernel_w, int64_t stride_h,
+                        int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                        int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
+                        int64_t dil_w, int64_t group) {
+  const char *name = "conv2d_f32";
+  if (group <= 0 || in_channels % group || out_channels % group)
+    fatal(name, "channels %lld -> %lld do not split into %lld groups",
+          (long long)in_channels, (long long)out_channels, (long long)group);
+  if (stride_h <= 0 || stride_w <= 0 || dil_h <= 0 || dil_w <= 0 ||
+      kernel_h <= 0 || kernel_w <= 0 || pad_top < 0 || pad_left < 0 ||
+      pad_bottom < 0 || pad_right < 0)
+    fatal(name, "bad kernel, stride, dilation or padding");
+  const int64_t oh =
+      (height + pad_top + pad_bottom - dil_h * (kernel_h - 1) - 1) / stride_h +
+      1;
+  const int64_t ow =
+      (width + pad_left + pad_right - dil_w * (kernel_w - 1) - 1) / stride_w +
+      1;
+  if (oh <= 0 || ow <= 0)
+    fatal(name, "empty output (%lld x %lld)", (long long)oh, (long long)ow);
+  if (batch == 0 || out_channels == 0)
+    return;
+  sync_threads();
+
+  Key key{batch,    in_channels, height,   width,      out_channels,
+          kernel_h, kernel_w,    stride_h, stride_w,   pad_top,
+          pad_left, pad_bottom,  pad_right, dil_h,     dil_w,
+          group,    bias != nullptr};
+  Conv conv;
+  try {
+    std::lock_guard<std::mutex> lock(g_conv_mutex);
+    auto it = g_conv_cache.find(key);
+    if (it == g_conv_cache.end()) {
+      if (g_conv_cache.size() >= 256)
+        g_conv_cache.clear();
+      it = g_conv_cache.emplace(key, make_conv(key)).first;
+    }
+    conv = it->second;
+  } catch (const dnnl::error &e) {
+    fatal(name, "oneDNN: %s", e.what());
+  }
+
+  try {
+    using dnnl::memory;
+    dnnl::engine &eng = engine();
+    dnnl::stream strm(eng);
+    memory src_user(conv.src_plain, eng, const_cast<float *>(x));
+    memory wei_user(conv.wei_plain, eng, const_cast<float *>(w));
+    memory dst_user(conv.dst_plain, eng, y);
+    memory src = src_user, wei = wei_user, dst = dst_user;
+    if (conv.reorder_src) {
+      src = memory(conv.src, eng);
+      dnnl::reorder(src_user, src).execute(strm, src_user, src);
+    }
+    if (conv.reorder_wei) {
+      wei = memory(conv.wei, eng);
+      dnnl::reorder(wei_user, wei).execute(strm, wei_user, wei);
+    }
+    if (conv.reorder_dst)
+      dst = memory(conv.dst, eng);
+    thread_local std::vector<uint8_t> scratch_buf;
+    if (scratch_buf.size() < conv.scratch.get_size())
+      scratch_buf.resize(conv.scratch.get_size());
+    memory scratch(conv.scratch, eng, scratch_buf.data());
+    std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
+                                            {DNNL_ARG_WEIGHTS, wei},
+                                            {DNNL_ARG_DST, dst},
+                                            {DNNL_ARG_SCRATCHPAD, scratch}};
+    if (bias)
+      args.insert(
+          {DNNL_ARG_BIAS, memory(conv.bias, eng, const_cast<float *>(bias))});
+    conv.prim.execute(strm, args);
+    if (conv.reorder_dst)
+      dnnl::reorder(dst, dst_user).execute(strm, dst, dst_user);
+    strm.wait();
+  } catch (const dnnl::error &e) {
+    fatal(name, "oneDNN: %s", e.what());
+  }
+}
+
+} // extern "C"
