@@ -1,0 +1,263 @@
+//===- AttentionTest.cpp - ditc_rt_attention_f32 against a naive reference ===//
+#include "KernelTestUtil.h"
+
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+using namespace ditc_test;
+
+namespace {
+
+struct AttnCase {
+  const char *name;
+  int64_t B, H, Hkv, Sq, Sk, D, Dv;
+  bool causal;
+  int mask_kind;
+  bool mask_batch, mask_heads; // mask has a real batch / head dim
+  bool mask_rows = true;       // mask has a real query dim
+  bool fully_masked_row = false;
+  float scale = 0.f; // 0: 1/sqrt(D)
+};
+
+struct AttnData {
+  std::vector<float> q, k, v, add_mask;
+  std::vector<uint8_t> bool_mask;
+  int64_t ms[4] = {0, 0, 0, 0};
+  float scale;
+};
+
+AttnData makeData(const AttnCase &c, uint32_t seed) {
+  AttnData d;
+  d.q = randomFloats(c.B * c.H * c.Sq * c.D, seed);
+  d.k = randomFloats(c.B * c.Hkv * c.Sk * c.D, seed + 1);
+  d.v = randomFloats(c.B * c.Hkv * c.Sk * c.Dv, seed + 2);
+  d.scale = c.scale != 0.f ? c.scale : 1.f / std::sqrt((float)(c.D ? c.D : 1));
+  if (c.mask_kind != DITC_RT_MASK_NONE) {
+    int64_t mb = c.mask_batch ? c.B : 1, mh = c.mask_heads ? c.H : 1;
+    int64_t mq = c.mask_rows ? c.Sq : 1;
+    int64_t n = mb * mh * mq * c.Sk;
+    d.ms[3] = 1;
+    d.ms[2] = c.mask_rows ? c.Sk : 0;
+    d.ms[1] = c.mask_heads ? mq * c.Sk : 0;
+    d.ms[0] = c.mask_batch ? mh * mq * c.Sk : 0;
+    if (c.mask_kind == DITC_RT_MASK_BOOL) {
+      d.bool_mask = randomBools(n, seed + 3, 0.7);
+      if (c.fully_masked_row && c.Sq > 3 && c.mask_rows)
+        for (int64_t j = 0; j < c.Sk; ++j)
+          d.bool_mask[3 * c.Sk + j] = 0; // row i = 3 of mask batch/head 0
+    } else {
+      d.add_mask = randomFloats(n, seed + 3, -2.f, 2.f);
+      for (int64_t i = 5; i < n; i += 11)
+        d.add_mask[i] = -std::numeric_limits<float>::infinity();
+      if (c.fully_masked_row && c.Sq > 3 && c.mask_rows)
+        for (int64_t j = 0; j < c.Sk; ++j)
+          d.add_mask[3 * c.Sk + j] = -std::numeric_limits<float>::infinity();
+    }
+  }
+  return d;
+}
+
+// One output row (b, h, i) of the reference, in double.
+void refRow(const AttnCase &c, const AttnData &d, int64_t b, int64_t h,
+            int64_t i, float *out) {
+  int64_t g = h / (c.H / c.Hkv);
+  const float *qr = d.q.data() + ((b * c.H + h) * c.Sq + i) * c.D;
+  std::vector<double> s(c.Sk);
+  std::vector<bool> ok(c.Sk, true);
+  double mx = -std::numeric_limits<double>::infinity();
+  for (int64_t j = 0; j < c.Sk; ++j) {
+    const float *kr = d.k.data() + ((b * c.Hkv + g) * c.Sk + j) * c.D;
+    double acc = 0;
+    for (int64_t t = 0; t < c.D; ++t)
+      acc += (double)qr[t] * kr[t];
+    acc *= d.scale;
+    int64_t mo = b * d.ms[0] + h * d.ms[1] + i * d.ms[2] + j * d.ms[3];
+    if (c.causal && j > i)
+      ok[j] = false;
+    if (c.mask_kind == DITC_RT_MASK_BOOL && !d.bool_mask[mo])
+      ok[j] = false;
+    if (c.mask_kind == DITC_RT_MASK_ADDITIVE) {
+      acc += d.add_mask[mo];
+      if (std::isinf(acc) && acc < 0)
+        ok[j] = false;
+    }
+    s[j] = acc;
+    if (ok[j])
+      mx = std::max(mx, acc);
+  }
+  std::vector<double> o(c.Dv, 0.0);
+  double sum = 0;
+  for (int64_t j = 0; j < c.Sk; ++j) {
+    if (!ok[j])
+      continue;
+    double p = std::exp(s[j] - mx);
+    sum += p;
+    const float *vr = d.v.data() + ((b * c.Hkv + g) * c.Sk + j) * c.Dv;
+    for (int64_t t = 0; t < c.Dv; ++t)
+      o[t] += p * vr[t];
+  }
+  for (int64_t t = 0; t < c.Dv; ++t)
+    out[t] = sum > 0 ? (float)(o[t] / sum) : 0.f;
+}
+
+std::vector<float> runKernel(const AttnCase &c, const AttnData &d) {
+  std::vector<float> out(c.B * c.H * c.Sq * c.Dv, std::nanf(""));
+  const void *mask = c.mask_kind == DITC_RT_MASK_BOOL
+                         ? (const void *)d.bool_mask.data()
+                     : c.mask_kind == DITC_RT_MASK_ADDITIVE
+                         ? (const void *)d.add_mask.data()
+                         : nullptr;
+  ditc_rt_attention_f32(d.q.data(), d.k.data(), d.v.data(), mask, c.mask_kind,
+                        c.mask_kind ? d.ms : nullptr, out.data(), c.B, c.H,
+                        c.Hkv, c.Sq, c.Sk, c.D, c.Dv, d.scale, c.causal);
+  return out;
+}
+
+const AttnCase kCases[] = {
+    {"tiny", 1, 1, 1, 1, 1, 1, 1, false, DITC_RT_MASK_NONE, false, false},
+    {"odd", 2, 3, 3, 7, 33, 7, 5, false, DITC_RT_MASK_NONE, false, false},
+    {"gqa", 1, 8, 2, 33, 129, 72, 72, false, DITC_RT_MASK_NONE, false, false},
+    {"mqa", 2, 4, 1, 129, 7, 64, 33, false, DITC_RT_MASK_NONE, false, false},
+    {"wide_head", 1, 2, 1, 9, 40, 129, 1, false, DITC_RT_MASK_NONE, false,
+     false},
+    {"causal", 1, 2, 2, 129, 129, 64, 64, true, DITC_RT_MASK_NONE, false,
+     false},
+    {"causal_gqa_short_q", 2, 6, 3, 33, 200, 32, 48, true, DITC_RT_MASK_NONE,
+     false, false},
+    {"causal_long_q", 1, 2, 1, 150, 33, 16, 16, true, DITC_RT_MASK_NONE, false,
+     false},
+    {"bool_mask_heads_bcast", 2, 4, 2, 33, 97, 24, 24, false,
+     DITC_RT_MASK_BOOL, true, false, true, true},
+    {"bool_mask_causal", 1, 3, 1, 70, 70, 8, 12, true, DITC_RT_MASK_BOOL, false,
+     true, true, true},
+    {"additive_key_bcast", 2, 2, 2, 33, 129, 40, 40, false,
+     DITC_RT_MASK_ADDITIVE, false, false, false},
+    {"additive_full_causal", 2, 4, 2, 65, 65, 64, 64, true,
+     DITC_RT_MASK_ADDITIVE, true, true, true, true},
+    {"decode_gqa_bool", 3, 8, 2, 1, 300, 64, 64, false, DITC_RT_MASK_BOOL,
+     true, false, true},
+    {"decode_mha", 1, 3, 3, 1, 1000, 128, 128, false, DITC_RT_MASK_NONE, false,
+     false},
+    {"scaled", 1, 2, 2, 20, 20, 16, 16, false, DITC_RT_MASK_NONE, false, false,
+     true, false, 0.9f},
+};
+
+class AttentionTest : public IsaTest {};
+
+TEST_P(AttentionTest, MatchesReference) {
+  uint32_t seed = 100;
+  for (const AttnCase &c : kCases) {
+    SCOPED_TRACE(c.name);
+    AttnData d = makeData(c, seed += 10);
+    std::vector<float> got = runKernel(c, d);
+    std::vector<float> want(got.size());
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t h = 0; h < c.H; ++h)
+        for (int64_t i = 0; i < c.Sq; ++i)
+          refRow(c, d, b, h, i, want.data() + ((b * c.H + h) * c.Sq + i) * c.Dv);
+    EXPECT_REL_L2(got, want, 1e-4);
+    if (c.fully_masked_row) {
+      // (b 0, h 0, i 3) sees no key: zeros, not NaN.
+      for (int64_t t = 0; t < c.Dv; ++t)
+        EXPECT_EQ(got[3 * c.Dv + t], 0.f);
+    }
+  }
+}
+
+TEST_P(AttentionTest, OddThreadCounts) {
+  AttnCase c{"threads", 1, 5, 5, 77, 77, 40, 40, true, DITC_RT_MASK_NONE,
+             false, false};
+  AttnData d = makeData(c, 7);
+  std::vector<float> want(c.B * c.H * c.Sq * c.Dv);
+  for (int64_t h = 0; h < c.H; ++h)
+    for (int64_t i = 0; i < c.Sq; ++i)
+      refRow(c, d, 0, h, i, want.data() + (h * c.Sq + i) * c.Dv);
+  for (int t : {1, 3, 7}) {
+    ditc_rt_set_num_threads(t);
+    EXPECT_REL_L2(runKernel(c, d), want, 1e-4);
+  }
+}
+
+TEST_P(AttentionTest, EmptyKeysGiveZeros) {
+  AttnCase c{"no_keys", 1, 2, 1, 5, 0, 8, 8, false, DITC_RT_MASK_NONE, false,
+             false};
+  AttnData d = makeData(c, 3);
+  for (float x : runKernel(c, d))
+    EXPECT_EQ(x, 0.f);
+}
+
+// Sq = Sk = 4096, D = 64, one head: compares a spread of rows.
+TEST_P(AttentionTest, LongSequence) {
+  for (bool causal : {false, true}) {
+    SCOPED_TRACE(causal ? "causal" : "full");
+    AttnCase c{"long", 1, 1, 1, 4096, 4096, 64, 64, causal,
+               DITC_RT_MASK_NONE, false, false};
+    AttnData d = makeData(c, 4242);
+    std::vector<float> out = runKernel(c, d);
+    std::vector<float> got, want;
+    std::vector<float> row(c.Dv);
+    for (int64_t i = 0; i < c.Sq; i += (i < 200 ? 37 : 509)) {
+      refRow(c, d, 0, 0, i, row.data());
+      want.insert(want.end(), row.begin(), row.end());
+      got.insert(got.end(), out.begin() + i * c.Dv,
+                 out.begin() + (i + 1) * c.Dv);
+    }
+    refRow(c, d, 0, 0, c.Sq - 1, row.data());
+    want.insert(want.end(), row.begin(), row.end());
+    got.insert(got.end(), out.end() - c.Dv, out.end());
+    EXPECT_REL_L2(got, want, 1e-4);
+  }
+}
+
+// The per-thread scratch is a function of the head sizes and (up to one
+// tile) the query rows, never of the key length.
+TEST_P(AttentionTest, ScratchIndependentOfKeyLength) {
+  for (int64_t sq : {1, 64, 4096, 1 << 20}) {
+    int64_t small = ditc_rt_attention_scratch_bytes(16, 16, sq, 128, 72, 72);
+    int64_t huge = ditc_rt_attention_scratch_bytes(16, 16, sq, 1 << 24, 72, 72);
+    EXPECT_EQ(small, huge);
+    EXPECT_LT(huge, 1 << 20) << "more than 1 MiB per thread";
+  }
+  EXPECT_EQ(ditc_rt_attention_scratch_bytes(16, 16, 4096, 4096, 72, 72),
+            ditc_rt_attention_scratch_bytes(16, 16, 1 << 20, 4096, 72, 72));
+}
+
+DITC_INSTANTIATE_ISA(AttentionTest);
+
+// Linux: peak RSS (VmHWM) in KiB, after resetting it; -1 when unsupported.
+long peakRssKiB() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0)
+      return std::stol(line.substr(6));
+  return -1;
+}
+bool resetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return f.good();
+}
+
+// Sq = Sk = 8192: a score matrix would be 256 MiB; the kernel's peak memory
+// must stay within a few MiB of what the inputs already use.
+TEST(AttentionMemory, PeakRssDoesNotGrowWithSqTimesSk) {
+  const int64_t S = 8192, D = 64;
+  std::vector<float> q = randomFloats(S * D, 1), k = randomFloats(S * D, 2),
+                     v = randomFloats(S * D, 3), out(S * D, 0.f);
+  if (!resetPeakRss() || peakRssKiB() < 0)
+    GTEST_SKIP() << "cannot reset the peak RSS (/proc/self/clear_refs)";
+  long before = peakRssKiB();
+  ditc_rt_attention_f32(q.data(), k.data(), v.data(), nullptr, 0, nullptr,
+                        out.data(), 1, 1, 1, S, S, D, D, 0.125f, 1);
+  long after = peakRssKiB();
+  long grew = after - before;
+  std::printf("attention S=%lld: peak RSS grew by %ld KiB (scores: %lld KiB)\n",
+              (long long)S, grew, (long long)(S * S * 4 / 1024));
+  EXPECT_LT(grew, 16 * 1024);
+  EXPECT_FALSE(std::isnan(out[12345]));
+}
+
+} // namespace
