@@ -103,6 +103,23 @@ def Ditc_DivOp : Ditc_ArithOp<"div", "division"> {
 def Ditc_PowOp : Ditc_ArithOp<"pow", "power">;
 def Ditc_MaxOp : Ditc_ArithOp<"max", "maximum", [Commutative]>;
 def Ditc_MinOp : Ditc_ArithOp<"min", "minimum", [Commutative]>;
+def Ditc_ModOp : Ditc_Op<"mod", [Pure, Ditc_Broadcasting,
+    AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let summary = "elementwise remainder with numpy broadcasting";
+  let description = [{
+    The remainder of `lhs / rhs`. With `fmod` it has the sign of `lhs` (C's
+    `fmod`); without, the sign of `rhs` (Python's `%`), as ONNX `Mod`.
+
+    ```mlir
+    %r = ditc.mod %a, %b : (tensor<6xi64>, tensor<i64>) -> tensor<6xi64>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$lhs, Ditc_Tensor:$rhs, UnitAttr:$fmod);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
+}
+
 def Ditc_AndOp : Ditc_BinaryOp<"and", "logical and",
     [Commutative, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
   let arguments = (ins Ditc_BoolTensor:$lhs, Ditc_BoolTensor:$rhs);

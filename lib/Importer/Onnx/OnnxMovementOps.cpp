@@ -415,9 +415,63 @@ LogicalResult importTrilu(NodeContext &nc) {
   return success();
 }
 
+/// Tile: out[i] = in[i mod d] per axis, i.e. a broadcast over a new leading
+/// axis per dimension: [d0, d1] -> [1, d0, 1, d1] -> [r0, d0, r1, d1] ->
+/// [r0*d0, r1*d1].
+LogicalResult importTile(NodeContext &nc) {
+  FailureOr<SmallVector<int64_t>> reps = nc.constInts(1, "repeats");
+  if (failed(reps))
+    return failure();
+  ArrayRef<int64_t> in = nc.shape(0);
+  if (reps->size() != in.size())
+    return nc.error() << "repeats has " << reps->size() << " entries for rank "
+                      << in.size();
+  Shape split, expanded, out;
+  for (auto [d, r] : llvm::zip(in, *reps)) {
+    if (r < 0)
+      return nc.error() << "negative repeat " << r;
+    split.append({1, d});
+    expanded.append({r, d});
+    out.push_back(r * d);
+  }
+  FailureOr<RankedTensorType> type = nc.tensorType(out, nc.elem(0));
+  if (failed(type) || failed(nc.tensorType(expanded, nc.elem(0))))
+    return failure();
+  if (const HostTensor *c = nc.cst(0);
+      c && numElements(out).value_or(0) <= kFoldLimit) {
+    HostTensor e = foldBroadcast(
+        {&*std::make_unique<HostTensor>(foldReshape(*c, split))}, expanded,
+        c->elementType, [](ArrayRef<double> v) { return v[0]; },
+        [](ArrayRef<int64_t> v) { return v[0]; });
+    nc.setConst(0, foldReshape(e, out));
+    return success();
+  }
+  Value x = nc.in(0);
+  auto et = nc.elem(0);
+  x = ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get(split, et), x);
+  x = BroadcastOp::create(nc.b, nc.loc, RankedTensorType::get(expanded, et), x);
+  nc.set(0, ReshapeOp::create(nc.b, nc.loc, *type, x));
+  return success();
+}
+
+LogicalResult importFlatten(NodeContext &nc) {
+  int64_t r = nc.rank(0);
+  int64_t axis = nc.attrInt("axis", 1);
+  if (axis < -r || axis > r)
+    return nc.error() << "axis " << axis << " is out of range for rank " << r;
+  if (axis < 0)
+    axis += r;
+  ArrayRef<int64_t> in = nc.shape(0);
+  int64_t outer = numElements(in.take_front(axis)).value_or(-1);
+  int64_t inner = numElements(in.drop_front(axis)).value_or(-1);
+  return reshapeTo(nc, {outer, inner});
+}
+
 } // namespace
 
 void mlir::ditc::onnx_import::addMovementOps(OpTable &t) {
+  t["Flatten"] = {importFlatten, 1};
+  t["Tile"] = {importTile, 6};
   t["Shape"] = {importShape, 1};
   t["Reshape"] = {importReshape, 5};
   t["Unsqueeze"] = {importUnsqueeze, 1};

@@ -432,9 +432,46 @@ LogicalResult reduce(NodeContext &nc, int64_t inputSince, StringRef kind) {
   return success();
 }
 
+/// Mod: folded when both operands are known, else ditc.mod.
+LogicalResult importMod(NodeContext &nc) {
+  if (nc.elem(0) != nc.elem(1))
+    return nc.error() << "operand element types differ";
+  FailureOr<Shape> shape = broadcastInputs(nc, {0, 1});
+  if (failed(shape))
+    return failure();
+  bool cMod = nc.attrInt("fmod", 0) != 0;
+  if (!cMod && isa<FloatType>(nc.elem(0)))
+    return nc.error() << "fmod=0 is only defined for integers";
+  if (!nc.cst(0) || !nc.cst(1) ||
+      numElements(*shape).value_or(0) > kFoldLimit) {
+    nc.set(0, ModOp::create(nc.b, nc.loc,
+                            RankedTensorType::get(*shape, nc.elem(0)),
+                            nc.in(0), nc.in(1), cMod));
+    return success();
+  }
+  nc.setConst(0, foldBroadcast(
+                     {nc.cst(0), nc.cst(1)}, *shape, nc.elem(0),
+                     [cMod](ArrayRef<double> v) {
+                       double r = std::fmod(v[0], v[1]);
+                       if (!cMod && r != 0 && ((r < 0) != (v[1] < 0)))
+                         r += v[1];
+                       return r;
+                     },
+                     [cMod](ArrayRef<int64_t> v) -> int64_t {
+                       if (v[1] == 0)
+                         return 0;
+                       int64_t r = v[0] % v[1];
+                       if (!cMod && r != 0 && ((r < 0) != (v[1] < 0)))
+                         r += v[1];
+                       return r;
+                     }));
+  return success();
+}
+
 } // namespace
 
 void mlir::ditc::onnx_import::addMathOps(OpTable &t) {
+  t["Mod"] = {importMod, 10};
   t["Add"] = {[](NodeContext &nc) {
                 return binary<AddOp>(
                     nc, [](double a, double b) { return a + b; },
