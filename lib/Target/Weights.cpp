@@ -10,10 +10,10 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 using namespace mlir;
@@ -108,40 +108,37 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
   out.write(reinterpret_cast<const char *>(&len), 8);
   out << headerText;
   StreamHash hash;
-  std::vector<char> buf(16 << 20);
-  std::string openPath;
-  std::ifstream in;
+  // Source files are memory-mapped: the bytes go from the page cache to
+  // the output without an intermediate copy.
+  llvm::StringMap<std::unique_ptr<llvm::MemoryBuffer>> sources;
   for (WeightOp w : weights) {
     SmallString<256> src(modelDir);
     llvm::sys::path::append(src, w.getFile());
-    if (openPath != src.str()) {
-      in.close();
-      in.clear();
-      in.open(src.c_str(), std::ios::binary);
-      openPath = src.str().str();
-      if (!in)
+    auto &buf = sources[src];
+    if (!buf) {
+      auto mapped = llvm::MemoryBuffer::getFile(src, /*IsText=*/false,
+                                                /*RequiresNullTerminator=*/false);
+      if (!mapped)
         return w.emitError("weight '") << w.getName() << "': cannot open '"
-                                       << src << "'",
+                                       << src << "': "
+                                       << mapped.getError().message(),
                failure();
+      buf = std::move(*mapped);
     }
     auto t = w.getType();
-    int64_t left = t.getNumElements() *
-                   (t.getElementType().isInteger(1)
-                        ? 1
-                        : t.getElementType().getIntOrFloatBitWidth() / 8);
-    in.seekg(w.getOffset());
-    while (left > 0) {
-      int64_t chunk = std::min<int64_t>(left, buf.size());
-      in.read(buf.data(), chunk);
-      if (in.gcount() != chunk)
-        return w.emitError("weight '") << w.getName() << "': '" << src
-                                       << "' ends before its data (offset "
-                                       << w.getOffset() << ")",
-               failure();
-      hash.add(buf.data(), chunk);
-      out.write(buf.data(), chunk);
-      left -= chunk;
-    }
+    uint64_t n = t.getNumElements() *
+                 (t.getElementType().isInteger(1)
+                      ? 1
+                      : t.getElementType().getIntOrFloatBitWidth() / 8);
+    uint64_t off = w.getOffset();
+    if (off > buf->getBufferSize() || n > buf->getBufferSize() - off)
+      return w.emitError("weight '") << w.getName() << "': '" << src
+                                     << "' ends before its data (offset "
+                                     << off << ", " << n << " bytes)",
+             failure();
+    const char *p = buf->getBufferStart() + off;
+    hash.add(p, n);
+    out.write(p, n);
   }
   out.close();
   if (out.has_error())
