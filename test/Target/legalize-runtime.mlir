@@ -1,0 +1,78 @@
+// RUN: ditc-opt %s -split-input-file -ditc-legalize-runtime | FileCheck %s
+
+// PixArt's unpatchify einsum is a transpose.
+// CHECK-LABEL: func.func @einsum_transpose
+// CHECK-NEXT: %[[T:.*]] = ditc.transpose %arg0 {permutation = array<i64: 0, 5, 1, 3, 2, 4>}
+// CHECK-NEXT: return %[[T]]
+func.func @einsum_transpose(%x: tensor<2x4x4x2x2x8xf32>) -> tensor<2x8x4x2x4x2xf32> {
+  %y = ditc.einsum %x {equation = "nhwpqc->nchpwq"} : (tensor<2x4x4x2x2x8xf32>) -> tensor<2x8x4x2x4x2xf32>
+  return %y : tensor<2x8x4x2x4x2xf32>
+}
+
+// -----
+
+// A dropped index is summed away first.
+// CHECK-LABEL: func.func @einsum_reduce
+// CHECK-NEXT: %[[R:.*]] = ditc.reduce_sum %arg0 {axes = array<i64: 1>, keep_dims = false}
+// CHECK-NEXT: %[[T:.*]] = ditc.transpose %[[R]] {permutation = array<i64: 1, 0>}
+func.func @einsum_reduce(%x: tensor<3x4x5xf32>) -> tensor<5x3xf32> {
+  %y = ditc.einsum %x {equation = "abc->ca"} : (tensor<3x4x5xf32>) -> tensor<5x3xf32>
+  return %y : tensor<5x3xf32>
+}
+
+// -----
+
+// Two operands: batch, free and contracted indices around one matmul.
+// CHECK-LABEL: func.func @einsum_matmul
+// CHECK: %[[B:.*]] = ditc.transpose %arg1 {permutation = array<i64: 0, 2, 1>} : (tensor<2x16x8xf32>) -> tensor<2x8x16xf32>
+// CHECK: %[[M:.*]] = ditc.matmul %arg0, %[[B]] : (tensor<2x4x8xf32>, tensor<2x8x16xf32>) -> tensor<2x4x16xf32>
+// CHECK-NEXT: return %[[M]]
+func.func @einsum_matmul(%a: tensor<2x4x8xf32>, %b: tensor<2x16x8xf32>) -> tensor<2x4x16xf32> {
+  %y = ditc.einsum %a, %b {equation = "bik,bjk->bij"} : (tensor<2x4x8xf32>, tensor<2x16x8xf32>) -> tensor<2x4x16xf32>
+  return %y : tensor<2x4x16xf32>
+}
+
+// -----
+
+// Norm parameters get the full normalised shape.
+// CHECK-LABEL: func.func @norm_params
+// CHECK: %[[S:.*]] = ditc.broadcast %arg2 : (tensor<1xf32>) -> tensor<4x8xf32>
+// CHECK: ditc.layer_norm %arg0 scale %[[S]] {{.*}}axis = 1
+// CHECK: %[[B:.*]] = ditc.reshape %arg3 : (tensor<8xf32>) -> tensor<1x8xf32>
+// CHECK: ditc.rms_norm %arg1 scale %[[B]]
+func.func @norm_params(%x: tensor<2x4x8xf32>, %u: tensor<2x1x8xf32>, %s: tensor<1xf32>, %b: tensor<8xf32>) -> (tensor<2x4x8xf32>, tensor<2x1x8xf32>) {
+  %y = ditc.layer_norm %x scale %s {axis = 1 : i64, epsilon = 1.0e-5 : f64} : (tensor<2x4x8xf32>, tensor<1xf32>) -> tensor<2x4x8xf32>
+  %z = ditc.rms_norm %u scale %b {axis = 1 : i64, epsilon = 1.0e-5 : f64} : (tensor<2x1x8xf32>, tensor<8xf32>) -> tensor<2x1x8xf32>
+  return %y, %z : tensor<2x4x8xf32>, tensor<2x1x8xf32>
+}
+
+// -----
+
+// A 1-D convolution runs as a 2-D one of height 1.
+// CHECK-LABEL: func.func @conv1d
+// CHECK: %[[X:.*]] = ditc.reshape %arg0 : (tensor<1x4x16xf32>) -> tensor<1x4x1x16xf32>
+// CHECK: %[[W:.*]] = ditc.reshape %arg1 : (tensor<8x4x3xf32>) -> tensor<8x4x1x3xf32>
+// CHECK: %[[Y:.*]] = ditc.conv %[[X]], %[[W]] {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 1, 0, 1>, strides = array<i64: 1, 2>}
+// CHECK: ditc.reshape %[[Y]] : (tensor<1x8x1x8xf32>) -> tensor<1x8x8xf32>
+func.func @conv1d(%x: tensor<1x4x16xf32>, %w: tensor<8x4x3xf32>) -> tensor<1x8x8xf32> {
+  %y = ditc.conv %x, %w {strides = array<i64: 2>, pads = array<i64: 1, 1>, dilations = array<i64: 1>, group = 1 : i64} : (tensor<1x4x16xf32>, tensor<8x4x3xf32>) -> tensor<1x8x8xf32>
+  return %y : tensor<1x8x8xf32>
+}
+
+// -----
+
+// Rope with a partial rotation: x[..., :4] rotates half-wise, the rest passes.
+// CHECK-LABEL: func.func @rope_partial
+// CHECK-DAG: %[[XR:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 0>, {{.*}}} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+// CHECK-DAG: ditc.neg
+// CHECK: %[[ROT:.*]] = ditc.concat
+// CHECK: %[[A:.*]] = ditc.mul %[[XR]], %arg1
+// CHECK: %[[B:.*]] = ditc.mul %[[ROT]], %arg2
+// CHECK: %[[S:.*]] = ditc.add %[[A]], %[[B]]
+// CHECK: %[[P:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 4>, {{.*}}} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+// CHECK: ditc.concat %[[S]], %[[P]] {axis = 3 : i64}
+// CHECK-NOT: ditc.rope
+func.func @rope_partial(%x: tensor<1x2x3x8xf32>, %c: tensor<1x1x3x4xf32>, %s: tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32> {
+  %y = ditc.rope %x, %c, %s : (tensor<1x2x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32>
+  return %y : tensor<1x2x3x8xf32>
+}

@@ -1,0 +1,52 @@
+// RUN: ditc-opt %s -split-input-file -ditc-plan-memory -ditc-lower-to-runtime -verify-diagnostics | FileCheck %s
+
+// Each op is one runtime call: pointers into the arena, the input/output
+// tables and the weight table; shapes and strides as constant globals.
+// CHECK-LABEL: module
+// CHECK: llvm.mlir.global private constant @ditc_i64_{{[0-9]+}}
+// CHECK: llvm.func @ditc_generated_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
+// CHECK: llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call @ditc_rt_linear_f32
+// CHECK: llvm.call @ditc_rt_unary_f32
+// CHECK: llvm.call @ditc_rt_linear_f32
+// CHECK: llvm.call @ditc_rt_binary
+// CHECK: llvm.call @ditc_rt_unary_f32
+// The reshaped output is copied into its buffer at the end.
+// CHECK: llvm.call @ditc_rt_strided_copy
+// CHECK: llvm.return
+// CHECK-DAG: llvm.func @ditc_rt_linear_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32)
+// CHECK-DAG: llvm.func @ditc_rt_unary_f32(i32, !llvm.ptr, !llvm.ptr, i64)
+// CHECK-DAG: llvm.func @ditc_rt_binary(i32, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32)
+// CHECK-DAG: llvm.func @ditc_rt_strided_copy(
+// CHECK-DAG: llvm.func @ditc_generated_json() -> !llvm.ptr
+func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {ditc.name = "y"}, tensor<256xf32> {ditc.name = "z"}) {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
+  %a = ditc.linear %x, %w : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
+  %g = ditc.gelu %a : tensor<4x64xf32>
+  %b = ditc.linear %g, %w : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
+  %s = ditc.add %b, %x : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  %r = ditc.reshape %s : (tensor<4x64xf32>) -> tensor<256xf32>
+  %t = ditc.sigmoid %s : tensor<4x64xf32>
+  return %t, %r : tensor<4x64xf32>, tensor<256xf32>
+}
+
+// -----
+
+// The descriptor lists inputs, outputs, weights (deduplicated) and the arena.
+// CHECK: llvm.mlir.global private constant @ditc_generated_json_data("{\22abi\22:1,\22arena_bytes\22:1024,\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[4,64]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[4,64]}],\22weights\22:[{\22dtype\22:\22f32\22,\22file\22:\22m.onnx\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[64,64]}]}\00")
+func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {ditc.name = "y"}) {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
+  %w2 = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
+  %a = ditc.linear %x, %w : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
+  %b = ditc.linear %a, %w2 : (tensor<4x64xf32>, tensor<64x64xf32>) -> tensor<4x64xf32>
+  return %b : tensor<4x64xf32>
+}
+
+// -----
+
+// Ops without a kernel are refused with the op named.
+func.func @main(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
+  // expected-error@+1 {{cannot generate code: no runtime lowering for 'ditc.einsum'}}
+  %y = ditc.einsum %x {equation = "ab->ba"} : (tensor<4x8xf32>) -> tensor<8x4xf32>
+  return %y : tensor<8x4xf32>
+}
