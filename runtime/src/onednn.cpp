@@ -16,6 +16,7 @@
 #include <map>
 #include <mutex>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 namespace ditc_rt {
@@ -59,6 +60,7 @@ struct Conv {
   dnnl::memory::desc src, wei, bias, dst, scratch;
   dnnl::memory::desc src_plain, wei_plain, dst_plain;
   bool reorder_src, reorder_wei, reorder_dst;
+  dnnl::reorder src_in, wei_in, dst_out; // when the layouts differ
 };
 
 dnnl::engine &engine() {
@@ -116,6 +118,15 @@ Conv make_conv(const Key &key) {
   c.reorder_src = c.src != c.src_plain;
   c.reorder_wei = c.wei != c.wei_plain;
   c.reorder_dst = c.dst != c.dst_plain;
+  if (c.reorder_src)
+    c.src_in = reorder(reorder::primitive_desc(engine(), c.src_plain,
+                                               engine(), c.src));
+  if (c.reorder_wei)
+    c.wei_in = reorder(reorder::primitive_desc(engine(), c.wei_plain,
+                                               engine(), c.wei));
+  if (c.reorder_dst)
+    c.dst_out = reorder(reorder::primitive_desc(engine(), c.dst, engine(),
+                                                c.dst_plain));
   return c;
 }
 
@@ -251,11 +262,11 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
     memory src = src_user, wei = wei_user, dst = dst_user;
     if (conv.reorder_src) {
       src = memory(conv.src, eng);
-      dnnl::reorder(src_user, src).execute(strm, src_user, src);
+      conv.src_in.execute(strm, src_user, src);
     }
     if (conv.reorder_wei) {
       wei = memory(conv.wei, eng);
-      dnnl::reorder(wei_user, wei).execute(strm, wei_user, wei);
+      conv.wei_in.execute(strm, wei_user, wei);
     }
     if (conv.reorder_dst)
       dst = memory(conv.dst, eng);
@@ -272,7 +283,7 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
           {DNNL_ARG_BIAS, memory(conv.bias, eng, const_cast<float *>(bias))});
     conv.prim.execute(strm, args);
     if (conv.reorder_dst)
-      dnnl::reorder(dst, dst_user).execute(strm, dst, dst_user);
+      conv.dst_out.execute(strm, dst, dst_user);
     strm.wait();
   } catch (const dnnl::error &e) {
     fatal(name, "oneDNN: %s", e.what());

@@ -3,21 +3,22 @@
 // One task is (batch b, kv head g, tile of up to BQ "rows"), where the rows
 // of a kv head are the (query head in g's group, query position) pairs: the
 // query heads that share a kv head (grouped-query attention) share its K and V
-// tiles. For each task:
+// tiles. Rows are vector lanes throughout:
 //
-//   Qt   [D x nq]   the tile's queries, transposed, times scale*log2(e)
-//   for each key block of BK keys:
-//     St [nk x nq]  = K_blk . Qt        scores, key-major: lanes are rows
-//     masks (causal / bool / additive), online softmax across key blocks in
-//     base 2 (m = running max, l = running sum, O rescaled by 2^(m_old-m))
-//     O  [nq x Dv'] += P . V_blk        P read transposed from St
-//   out = O / l
+//   Qt [D x nq]    the tile's queries, transposed, times scale*log2(e)
+//   Ot [Dv x nq]   the output accumulator, transposed
+//   for each key block of BK keys, for each chunk of CW lanes:
+//     St [nk x CW]  = K_blk . Qt[:, chunk]            scores
+//     masks (causal / bool / additive); online softmax in base 2: m = running
+//     max, l = running sum, Ot[:, chunk] *= 2^(m_old - m_new); St = 2^(S - m)
+//     Ot[:, chunk] += V_blk^T . St                     (V read in place)
+//   out = Ot^T / l
 //
-// Memory is O(BQ*(D + Dv) + BK*(BQ + Dv)) per thread, never O(Sq*Sk).
-// Both products go through one register-blocked micro-kernel (C += A.B with
-// B rows vectorised), so the inner loops are broadcast-FMAs on W-float
-// vectors. Tasks are spread over threads with a dynamic schedule (causal
-// tiles differ in cost).
+// Both products are the same register-blocked micro-kernel: C[MR x NV*W] +=
+// A . B with A broadcast from rows of K (or V) and B a row of St (or Qt), so
+// every inner step is W-wide FMAs and the loads stream. Memory is
+// O(BQ*(D + Dv) + BK*CW) per thread, never O(Sq*Sk). Tasks are spread over
+// threads with a dynamic schedule (causal tiles differ in cost).
 //
 //===----------------------------------------------------------------------===//
 #include "isa.h"
@@ -33,41 +34,40 @@ constexpr int64_t BK = 96; // keys per block
 constexpr float kLog2e = 1.44269504088896341f;
 
 #if DITC_RT_VEC_BYTES >= 64
-constexpr int QK_MR = 6, QK_NV = 4; // 24 accumulators of 32 registers
-constexpr int PV_MR = 6, PV_NV = 4;
+constexpr int MR = 6, NV = 4; // 24 accumulators of 32 registers
 #else
-constexpr int QK_MR = 6, QK_NV = 2; // 12 accumulators of 16 registers
-constexpr int PV_MR = 4, PV_NV = 3;
+constexpr int MR = 6, NV = 2; // 12 accumulators of 16 registers
 #endif
+constexpr int64_t CW = NV * W; // lanes per chunk
 
 // C[MR x NV*W] (+)= A[MR x K] . B[K x NV*W]; A(r,k) = A[r*ars + k*acs].
-template <int MR, int NV>
+template <int R, int V>
 void ukernel(int64_t K, const float *__restrict A, int64_t ars, int64_t acs,
              const float *__restrict B, int64_t ldb, float *__restrict C,
              int64_t ldc, bool accumulate) {
-  vf c[MR][NV];
+  vf c[R][V];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
+    for (int v = 0; v < V; ++v)
       c[r][v] = accumulate ? loadu(C + r * ldc + v * W) : vf{};
   for (int64_t k = 0; k < K; ++k) {
-    vf b[NV];
+    vf b[V];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
+    for (int v = 0; v < V; ++v)
       b[v] = loadu(B + k * ldb + v * W);
 #pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
+    for (int r = 0; r < R; ++r) {
       vf a = splat(A[r * ars + k * acs]);
 #pragma GCC unroll 8
-      for (int v = 0; v < NV; ++v)
+      for (int v = 0; v < V; ++v)
         c[r][v] += a * b[v];
     }
   }
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < R; ++r)
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v)
+    for (int v = 0; v < V; ++v)
       storeu(C + r * ldc + v * W, c[r][v]);
 }
 
@@ -75,7 +75,7 @@ using UKernel = void (*)(int64_t, const float *, int64_t, int64_t,
                          const float *, int64_t, float *, int64_t, bool);
 
 // Micro-kernels for every (rows <= MR, vectors <= NV) edge shape.
-template <int MR, int NV> struct UKernels {
+struct UKernels {
   UKernel k[MR][NV];
   template <int R, int V> static constexpr void fill(UKernels &t) {
     t.k[R - 1][V - 1] = &ukernel<R, V>;
@@ -86,30 +86,25 @@ template <int MR, int NV> struct UKernels {
   }
   constexpr UKernels() : k{} { fill<MR, NV>(*this); }
 };
+constexpr UKernels kUKernels;
 
-// C[M x NVT*W] (+)= A[M x K] . B[K x NVT*W], blocked MR x NV.
-template <int MR, int NV>
-void gemm(int64_t M, int64_t NVT, int64_t K, const float *A, int64_t ars,
+// C[M x nv*W] (+)= A[M x K] . B[K x nv*W] for nv <= NV vectors.
+void gemm(int64_t M, int64_t nv, int64_t K, const float *A, int64_t ars,
           int64_t acs, const float *B, int64_t ldb, float *C, int64_t ldc,
           bool accumulate) {
-  static constexpr UKernels<MR, NV> table;
-  for (int64_t c0 = 0; c0 < NVT; c0 += NV) {
-    int64_t nv = NVT - c0 < NV ? NVT - c0 : NV;
-    for (int64_t r0 = 0; r0 < M; r0 += MR) {
-      int64_t mr = M - r0 < MR ? M - r0 : MR;
-      table.k[mr - 1][nv - 1](K, A + r0 * ars, ars, acs, B + c0 * W, ldb,
-                              C + r0 * ldc + c0 * W, ldc, accumulate);
-    }
+  for (int64_t r0 = 0; r0 < M; r0 += MR) {
+    int64_t mr = M - r0 < MR ? M - r0 : MR;
+    kUKernels.k[mr - 1][nv - 1](K, A + r0 * ars, ars, acs, B, ldb,
+                                C + r0 * ldc, ldc, accumulate);
   }
 }
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 struct Layout {
-  int64_t nq;  // lanes per tile (multiple of W, <= BQ)
-  int64_t dvp; // Dv rounded up to W
+  int64_t nq; // lanes per tile (multiple of W, <= BQ)
   // float offsets into the scratch block
-  int64_t qt, st, vp, o, m, l, alpha;
+  int64_t qt, st, ot, m, l, alpha;
   int64_t floats;
   int64_t bytes; // + the int32 lane info
 };
@@ -120,7 +115,6 @@ Layout layout(int64_t heads, int64_t kv_heads, int64_t q_len, int64_t d,
   int64_t group = kv_heads > 0 ? heads / kv_heads : 1;
   int64_t rows = group * q_len;
   L.nq = rows < BQ ? round_up(rows < 1 ? 1 : rows, W) : BQ;
-  L.dvp = round_up(dv, W);
   int64_t off = 0;
   auto take = [&](int64_t n) {
     int64_t at = off;
@@ -128,9 +122,8 @@ Layout layout(int64_t heads, int64_t kv_heads, int64_t q_len, int64_t d,
     return at;
   };
   L.qt = take(d * L.nq);
-  L.st = take(BK * L.nq);
-  L.vp = take(BK * L.dvp);
-  L.o = take(L.nq * L.dvp);
+  L.st = take(BK * CW);
+  L.ot = take(dv * L.nq);
   L.m = take(L.nq);
   L.l = take(L.nq);
   L.alpha = take(L.nq);
@@ -152,23 +145,21 @@ struct Problem {
 
 void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
               int64_t kvh, int64_t r0) {
-  const int64_t nq = L.nq, dvp = L.dvp, D = P.D, Dv = P.Dv;
-  float *Qt = scratch + L.qt, *St = scratch + L.st, *Vp = scratch + L.vp;
-  float *O = scratch + L.o, *M = scratch + L.m, *Ls = scratch + L.l;
-  float *alpha = scratch + L.alpha;
+  const int64_t nq = L.nq, D = P.D, Dv = P.Dv;
+  float *Qt = scratch + L.qt, *St = scratch + L.st, *Ot = scratch + L.ot;
+  float *M = scratch + L.m, *Ls = scratch + L.l, *alpha = scratch + L.alpha;
   int32_t *qi = reinterpret_cast<int32_t *>(scratch + L.floats);
   int32_t *hh = qi + BQ;
 
   const int64_t rows = P.G * P.Sq;
   const int64_t nr = rows - r0 < nq ? rows - r0 : nq; // valid lanes
-  int64_t imin = INT64_MAX, imax = -1;
+  int64_t imax = -1;
   for (int64_t l = 0; l < nq; ++l) {
     if (l < nr) {
       int64_t r = r0 + l, g = r / P.Sq, i = r % P.Sq;
       int64_t h = kvh * P.G + g;
       qi[l] = (int32_t)i;
       hh[l] = (int32_t)h;
-      imin = i < imin ? i : imin;
       imax = i > imax ? i : imax;
       const float *qrow = P.q + ((b * P.H + h) * P.Sq + i) * D;
       for (int64_t d = 0; d < D; ++d)
@@ -182,106 +173,101 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
     M[l] = -kInf;
     Ls[l] = 0.f;
   }
-  memset(O, 0, sizeof(float) * nq * dvp);
+  memset(Ot, 0, sizeof(float) * Dv * nq);
 
-  const int64_t nvq = nq / W, nvo = dvp / W;
+  const int64_t nvq = nq / W;
   const int64_t j_end = P.causal ? (imax + 1 < P.Sk ? imax + 1 : P.Sk) : P.Sk;
   const float *kb = P.k + (b * P.Hkv + kvh) * P.Sk * D;
   const float *vb = P.v + (b * P.Hkv + kvh) * P.Sk * Dv;
-  const bool pack_v = Dv % W != 0;
 
   for (int64_t j0 = 0; j0 < j_end; j0 += BK) {
     const int64_t nk = j_end - j0 < BK ? j_end - j0 : BK;
+    for (int64_t c0 = 0; c0 < nvq; c0 += NV) { // lane chunks
+      const int64_t nv = nvq - c0 < NV ? nvq - c0 : NV;
+      const int64_t l0 = c0 * W, nl = nv * W;
 
-    // St[nk x nq] = K[j0:j0+nk, :] . Qt
-    gemm<QK_MR, QK_NV>(nk, nvq, D, kb + j0 * D, D, 1, Qt, nq, St, nq,
-                       /*accumulate=*/false);
+      // St[nk x nl] = K[j0:j0+nk, :] . Qt[:, l0:l0+nl]
+      gemm(nk, nv, D, kb + j0 * D, D, 1, Qt + l0, nq, St, CW,
+           /*accumulate=*/false);
 
-    // Masks.
-    if (P.mask_kind != DITC_RT_MASK_NONE) {
-      const int64_t s3 = P.ms[3];
-      for (int64_t l = 0; l < nr; ++l) {
-        int64_t base =
-            b * P.ms[0] + hh[l] * P.ms[1] + qi[l] * P.ms[2] + j0 * s3;
-        float *col = St + l;
-        if (P.mask_kind == DITC_RT_MASK_BOOL) {
-          const uint8_t *mk = static_cast<const uint8_t *>(P.mask) + base;
-          for (int64_t jj = 0; jj < nk; ++jj)
-            if (!mk[jj * s3])
-              col[jj * nq] = -kInf;
-        } else {
-          const float *mk = static_cast<const float *>(P.mask) + base;
-          for (int64_t jj = 0; jj < nk; ++jj)
-            col[jj * nq] += mk[jj * s3] * kLog2e;
+      // Masks.
+      if (P.mask_kind != DITC_RT_MASK_NONE) {
+        const int64_t s3 = P.ms[3];
+        const int64_t l_end = nr - l0 < nl ? nr - l0 : nl;
+        for (int64_t l = 0; l < l_end; ++l) {
+          int64_t base = b * P.ms[0] + hh[l0 + l] * P.ms[1] +
+                         qi[l0 + l] * P.ms[2] + j0 * s3;
+          float *col = St + l;
+          if (P.mask_kind == DITC_RT_MASK_BOOL) {
+            const uint8_t *mk = static_cast<const uint8_t *>(P.mask) + base;
+            for (int64_t jj = 0; jj < nk; ++jj)
+              if (!mk[jj * s3])
+                col[jj * CW] = -kInf;
+          } else {
+            const float *mk = static_cast<const float *>(P.mask) + base;
+            for (int64_t jj = 0; jj < nk; ++jj)
+              col[jj * CW] += mk[jj * s3] * kLog2e;
+          }
         }
       }
-    }
-    if (P.causal && j0 + nk - 1 > imin) {
-      for (int64_t jj = 0; jj < nk; ++jj) {
-        vi jv = vi{} + (int32_t)(j0 + jj);
-        float *row = St + jj * nq;
-        for (int64_t lv = 0; lv < nvq; ++lv) {
-          vi qv = loadu_i(qi + lv * W);
-          vf s = loadu(row + lv * W);
-          storeu(row + lv * W, jv > qv ? splat(-kInf) : s);
+      if (P.causal) {
+        int32_t cmin = INT32_MAX;
+        for (int64_t l = 0; l < nl; ++l)
+          cmin = qi[l0 + l] < cmin ? qi[l0 + l] : cmin;
+        if (j0 + nk - 1 > cmin) {
+          for (int64_t jj = 0; jj < nk; ++jj) {
+            vi jv = vi{} + (int32_t)(j0 + jj);
+            float *row = St + jj * CW;
+            for (int64_t v = 0; v < nv; ++v) {
+              vi qv = loadu_i(qi + l0 + v * W);
+              storeu(row + v * W,
+                     jv > qv ? splat(-kInf) : loadu(row + v * W));
+            }
+          }
         }
       }
-    }
 
-    // Online softmax over the block, W rows (lanes) at a time.
-    for (int64_t lv = 0; lv < nvq; ++lv) {
-      vf m_old = loadu(M + lv * W);
-      vf mx = m_old;
-      for (int64_t jj = 0; jj < nk; ++jj)
-        mx = vmax(mx, loadu(St + jj * nq + lv * W));
-      vf m_use = mx == -kInf ? splat(0.f) : mx; // all masked so far
-      vf sum = vf{};
-      for (int64_t jj = 0; jj < nk; ++jj) {
-        float *p = St + jj * nq + lv * W;
-        vf e = exp2_v(loadu(p) - m_use);
-        storeu(p, e);
-        sum += e;
-      }
-      vf a = exp2_v(m_old - m_use);
-      storeu(alpha + lv * W, a);
-      storeu(Ls + lv * W, loadu(Ls + lv * W) * a + sum);
-      storeu(M + lv * W, mx);
-    }
-    if (j0 > 0) {
-      for (int64_t l = 0; l < nq; ++l) {
-        float a = alpha[l];
-        if (a != 1.f) {
-          float *orow = O + l * dvp;
-          for (int64_t c = 0; c < nvo; ++c)
-            storeu(orow + c * W, loadu(orow + c * W) * a);
+      // Online softmax, W lanes at a time.
+      for (int64_t v = 0; v < nv; ++v) {
+        float *mp = M + l0 + v * W;
+        vf m_old = loadu(mp), mx = m_old;
+        for (int64_t jj = 0; jj < nk; ++jj)
+          mx = vmax(mx, loadu(St + jj * CW + v * W));
+        vf m_use = mx == -kInf ? splat(0.f) : mx; // all masked so far
+        vf sum = vf{};
+        for (int64_t jj = 0; jj < nk; ++jj) {
+          float *p = St + jj * CW + v * W;
+          vf e = exp2_v(loadu(p) - m_use);
+          storeu(p, e);
+          sum += e;
         }
+        vf a = exp2_v(m_old - m_use);
+        storeu(alpha + l0 + v * W, a);
+        float *lp = Ls + l0 + v * W;
+        storeu(lp, loadu(lp) * a + sum);
+        storeu(mp, mx);
       }
-    }
+      if (j0 > 0) {
+        for (int64_t d = 0; d < Dv; ++d)
+          for (int64_t v = 0; v < nv; ++v) {
+            float *o = Ot + d * nq + l0 + v * W;
+            storeu(o, loadu(o) * loadu(alpha + l0 + v * W));
+          }
+      }
 
-    // O[nq x dvp] += P[nq x nk] . V[j0:j0+nk, :]; P(i, j) = St[j*nq + i].
-    const float *Vb = vb + j0 * Dv;
-    int64_t ldv = Dv;
-    if (pack_v) {
-      for (int64_t jj = 0; jj < nk; ++jj)
-        memcpy(Vp + jj * dvp, Vb + jj * Dv, sizeof(float) * Dv);
-      Vb = Vp;
-      ldv = dvp;
+      // Ot[:, l0:l0+nl] += V[j0:j0+nk, :]^T . St; A(d, j) = V[j*Dv + d].
+      gemm(Dv, nv, nk, vb + j0 * Dv, 1, Dv, St, CW, Ot + l0, nq,
+           /*accumulate=*/true);
     }
-    gemm<PV_MR, PV_NV>(nq, nvo, nk, St, 1, nq, Vb, ldv, O, dvp,
-                       /*accumulate=*/true);
   }
 
-  // out = O / l; rows with every key masked (l == 0) are zeros.
+  // out = Ot^T / l; rows with every key masked (l == 0) are zeros.
   for (int64_t l = 0; l < nr; ++l) {
     int64_t h = hh[l], i = qi[l];
     float *orow = P.out + ((b * P.H + h) * P.Sq + i) * Dv;
     float inv = Ls[l] > 0.f ? 1.f / Ls[l] : 0.f;
-    const float *src = O + l * dvp;
-    int64_t c = 0;
-    for (; c + W <= Dv; c += W)
-      storeu(orow + c, loadu(src + c) * inv);
-    for (; c < Dv; ++c)
-      orow[c] = src[c] * inv;
+    for (int64_t d = 0; d < Dv; ++d)
+      orow[d] = Ot[d * nq + l] * inv;
   }
 }
 
@@ -353,8 +339,6 @@ void attention_f32(const float *q, const float *k, const float *v,
     if (!scratch)
       fatal(name, "out of memory (%lld bytes of scratch)",
             (long long)L.bytes);
-    // Zero once: the V padding columns must stay zero.
-    memset(scratch, 0, (size_t)L.bytes);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tasks; ++t) {
       // The costliest (last, when causal) tiles first.
