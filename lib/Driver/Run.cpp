@@ -385,9 +385,14 @@ int runRunCommand(const RunCommandOptions &opts) {
     for (size_t i = 0; i < inDescs.size(); ++i) {
       const TensorDesc &t = inDescs[i];
       auto it = byName.find(t.name);
-      if (it == byName.end())
+      if (it == byName.end()) {
+        std::string has;
+        for (const npz::Array &a : arrays)
+          has += (has.empty() ? "'" : ", '") + a.name + "'";
         return fail(opts.inputs + " has no array for input '" + t.name +
-                    "' (expected " + describe(t.dtype, t.shape) + ")");
+                    "' (expected " + describe(t.dtype, t.shape) + "); it has " +
+                    (has.empty() ? std::string("none") : has));
+      }
       const npz::Array &a = *it->second;
       if ((int32_t)a.dtype != t.dtype || a.shape != t.shape)
         return fail("input '" + t.name + "' in " + opts.inputs + ": expected " +
