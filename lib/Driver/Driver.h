@@ -39,6 +39,7 @@ struct CompileCommandOptions {
   std::string model;
   std::string output;
   std::vector<std::string> shapes;
+  std::vector<std::string> binds;
   std::string target = "cpu";
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.

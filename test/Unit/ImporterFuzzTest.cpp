@@ -815,41 +815,12 @@ g (float[2,3,4] X, float[4,5] W) => (float[2,3,5] Y, int64[2] Z) {
 // Known causes
 //===----------------------------------------------------------------------===//
 
-bool hasConstantWithoutOutput(const onnx::ModelProto &m) {
-  for (const auto &n : m.graph().node())
-    if (n.op_type() == "Constant" && n.output_size() == 0)
-      return true;
-  return false;
-}
-
-/// The known cause of a finding on `bytes` (whose child wrote `log`), or ""
-/// for a new one.
-std::string knownIssue(const std::string &bytes, const std::string &ext,
-                       Outcome outcome, const std::string &log) {
-  if (outcome != Outcome::Crash)
-    return "";
-  if (log.find("importSplit") != std::string::npos &&
-      log.find("signal 11") != std::string::npos)
-    return "KNOWN-4: Split of a rank-0 input: importSplit reads "
-           "shape(0)[axis] of a scalar (NodeContext::axis accepts axis 0 for "
-           "rank 0)";
-  onnx::ModelProto m;
-  if (ext == ".onnxtxt") {
-    try {
-      onnx::OnnxParser parser(bytes.c_str());
-      if (!parser.Parse(m).IsOK())
-        return "";
-    } catch (const std::exception &) {
-      return "KNOWN-1: onnx::OnnxParser throws std::invalid_argument/"
-             "out_of_range on malformed numbers and importOnnxModel does not "
-             "catch it";
-    }
-  } else if (!m.ParseFromString(bytes)) {
-    return "";
-  }
-  if (hasConstantWithoutOutput(m))
-    return "KNOWN-2: a Constant node without outputs: defineConstantTensor "
-           "reads node.output(0) (protobuf CHECK, std::terminate)";
+/// The known cause of a finding on `bytes`, or "" for a new one. Every
+/// cause found so far is fixed (their reproducers are the KnownCrash tests at
+/// the end), so every finding fails the test; list a cause here only while
+/// its fix is pending.
+std::string knownIssue(const std::string &, const std::string &, Outcome,
+                       const std::string &) {
   return "";
 }
 
@@ -1032,11 +1003,11 @@ TEST_F(ImporterFuzz, TextSyntax) {
 }
 
 //===----------------------------------------------------------------------===//
-// Reproducers of the known findings. DISABLED until the importer handles
+// Reproducers of the findings, kept as regression tests (formerly DISABLED until the importer handled
 // them; each must then import without crashing (an error is fine).
 //===----------------------------------------------------------------------===//
 
-TEST_F(ImporterFuzz, DISABLED_KnownCrash1_ParserTrailingComma) {
+TEST_F(ImporterFuzz, KnownCrash1_ParserTrailingComma) {
   Outcome o = run("<ir_version: 8, opset_import: [\"\" : 17]>\n"
                   "g (float[2] X) => (float[2] Y) {\n"
                   "  Y = Transpose<perm = [0, ]>(X)\n}\n",
@@ -1044,7 +1015,7 @@ TEST_F(ImporterFuzz, DISABLED_KnownCrash1_ParserTrailingComma) {
   EXPECT_EQ(o, Outcome::Rejected);
 }
 
-TEST_F(ImporterFuzz, DISABLED_KnownCrash1_ParserHugeDim) {
+TEST_F(ImporterFuzz, KnownCrash1_ParserHugeDim) {
   Outcome o = run("<ir_version: 8, opset_import: [\"\" : 17]>\n"
                   "g (float[99999999999999999999] X) => (float[2] Y) {\n"
                   "  Y = Relu(X)\n}\n",
@@ -1052,7 +1023,7 @@ TEST_F(ImporterFuzz, DISABLED_KnownCrash1_ParserHugeDim) {
   EXPECT_EQ(o, Outcome::Rejected);
 }
 
-TEST_F(ImporterFuzz, DISABLED_KnownCrash2_ConstantWithoutOutput) {
+TEST_F(ImporterFuzz, KnownCrash2_ConstantWithoutOutput) {
   onnx::ModelProto m = transformerBlock();
   addIntConst(m.mutable_graph(), "unused", {1});
   m.mutable_graph()->mutable_node(m.graph().node_size() - 1)->clear_output();
@@ -1080,7 +1051,7 @@ TEST_F(ImporterFuzz, KnownCrash3_MaxWithEmptyInput) {
       << outcomeName(o);
 }
 
-TEST_F(ImporterFuzz, DISABLED_KnownCrash4_SplitOfScalar) {
+TEST_F(ImporterFuzz, KnownCrash4_SplitOfScalar) {
   Outcome o = run("<ir_version: 8, opset_import: [\"\" : 17]>\n"
                   "g (float[2] X) => (float[] Y) {\n"
                   "  I = Constant<value = int64 {0}>()\n"

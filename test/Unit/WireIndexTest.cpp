@@ -435,7 +435,7 @@ TEST(WireIndex, DISABLED_SplitGraphFieldsKeepNodeIndices) {
 // DISABLED: the scanner keeps the last of raw_data/float_data/double_data in
 // wire order, and double_data (field 10) is written after raw_data (field 9)
 // (see the unit-test report).
-TEST(WireIndex, DISABLED_RawDataTakesPrecedence) {
+TEST(WireIndex, RawDataTakesPrecedence) {
   onnx::ModelProto m;
   m.set_ir_version(8);
   auto *t = m.mutable_graph()->add_initializer();

@@ -67,6 +67,11 @@ static cl::list<std::string> compileShapes(
     cl::desc("Static shape for a graph input with dynamic dimensions "
              "(repeatable)"),
     cl::value_desc("NAME=D0,D1,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> compileBinds(
+    "bind",
+    cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
+             "TensorProto file (repeatable)"),
+    cl::value_desc("NAME=FILE.pb"), cl::sub(compileCmd), cl::cat(ditcCategory));
 
 // `ditc run`: load a library made by `ditc compile` and run it.
 static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
@@ -110,6 +115,7 @@ int main(int argc, char **argv) {
       "              [--bind NAME=FILE.pb]\n"
       "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
+      "              [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
       "              [--warmup W] [--threads T] [--weights FILE]\n"
       "  ditc ops\n");
@@ -128,6 +134,7 @@ int main(int argc, char **argv) {
     opts.model = compileModel;
     opts.output = compileOut;
     opts.shapes = compileShapes;
+    opts.binds = compileBinds;
     opts.target = compileTarget;
     opts.emit = compileEmit;
     opts.argv0 = argv[0];

@@ -11,10 +11,12 @@
 namespace mlir::ditc {
 
 std::optional<int64_t> numElements(ArrayRef<int64_t> shape) {
+  if (llvm::any_of(shape, [](int64_t d) { return d < 0; }))
+    return std::nullopt;
+  if (llvm::is_contained(shape, 0))
+    return 0;
   int64_t n = 1;
   for (int64_t d : shape) {
-    if (d < 0)
-      return std::nullopt;
     if (d != 0 && n > kMaxElements / d)
       return std::nullopt;
     n *= d;
@@ -321,6 +323,8 @@ FailureOr<EinsumSpec> parseEinsum(StringRef eq, ArrayRef<int64_t> ranks,
       if (c != '.' && !llvm::isAlpha(c))
         return fail(why, "einsum '" + eq + "': bad character '" +
                              llvm::Twine(c) + "'");
+    if (term.count('.') != (pos == StringRef::npos ? 0u : 3u))
+      return fail(why, "einsum '" + eq + "': '.' only appears as one '...'");
     if (pos == StringRef::npos) {
       if ((int64_t)term.size() != rank && rank >= 0)
         return fail(why, "einsum term '" + term + "' does not match rank " +

@@ -445,6 +445,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
   if (!domain.empty() && domain != "ai.onnx")
     return emitError(loc) << "unsupported op '" << domain << "."
                           << node.op_type() << "' (domain '" << domain << "')";
+  if (node.output_size() == 0)
+    return emitError(loc) << node.op_type() << ": node has no outputs";
   const auto &reg = opRegistry();
   auto it = reg.find(node.op_type());
   if (it == reg.end())
@@ -685,7 +687,7 @@ FailureOr<RankedTensorType> NodeContext::tensorType(ArrayRef<int64_t> shape,
 }
 
 FailureOr<int64_t> NodeContext::axis(int64_t a, int64_t rank) {
-  if (a < -rank || a >= std::max<int64_t>(rank, 1))
+  if (a < -rank || a >= rank)
     return error() << "axis " << a << " is out of range for rank " << rank,
            failure();
   return a < 0 ? a + rank : a;
@@ -775,12 +777,19 @@ OwningOpRef<ModuleOp> mlir::ditc::importOnnxModel(MLIRContext *ctx,
                 trimmed.starts_with("<");
   if (isText) {
     std::string text = bytes.str();
-    onnx::OnnxParser parser(text.c_str());
-    auto status = parser.Parse(model);
-    if (!status.IsOK())
-      return fileError() << "not valid ONNX text: "
-                         << StringRef(status.ErrorMessage()).trim(),
-             nullptr;
+    std::string parseError;
+    // ONNX's parser reports most errors as a status but throws on malformed
+    // numbers (std::stol).
+    try {
+      onnx::OnnxParser parser(text.c_str());
+      auto status = parser.Parse(model);
+      if (!status.IsOK())
+        parseError = StringRef(status.ErrorMessage()).trim().str();
+    } catch (const std::exception &e) {
+      parseError = std::string("malformed number or token (") + e.what() + ")";
+    }
+    if (!parseError.empty())
+      return fileError() << "not valid ONNX text: " << parseError, nullptr;
   } else {
     if (bytes.size() > (size_t)INT32_MAX)
       return fileError() << "model file over 2 GB; keep weights as external "

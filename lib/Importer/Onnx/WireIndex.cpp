@@ -73,9 +73,13 @@ bool forEachField(llvm::StringRef bytes, uint64_t begin, uint64_t end,
 /// The payload of a TensorProto, when it is stored as contiguous bytes.
 bool scanTensor(llvm::StringRef bytes, const Field &t,
                 std::optional<PayloadLocation> &out) {
+  bool sawRaw = false;
   return forEachField(bytes, t.offset, t.offset + t.size, [&](const Field &f) {
-    // raw_data = 9; packed float_data = 4; packed double_data = 10.
-    if (f.wireType == 2 && (f.number == 9 || f.number == 4 || f.number == 10))
+    // raw_data = 9 (which readers prefer); packed float_data = 4 and
+    // double_data = 10.
+    if (f.wireType == 2 && f.number == 9)
+      out = PayloadLocation{f.offset, f.size}, sawRaw = true;
+    else if (f.wireType == 2 && (f.number == 4 || f.number == 10) && !sawRaw)
       out = PayloadLocation{f.offset, f.size};
     return true;
   });
