@@ -92,7 +92,12 @@ constexpr UKernels kUKernels;
 void gemm(int64_t M, int64_t nv, int64_t K, const float *A, int64_t ars,
           int64_t acs, const float *B, int64_t ldb, float *C, int64_t ldc,
           bool accumulate) {
-  for (int64_t r0 = 0; r0 < M; r0 += MR) {
+  int64_t r0 = 0;
+  if (nv == NV) // full tiles: a direct (inlined) call
+    for (; r0 + MR <= M; r0 += MR)
+      ukernel<MR, NV>(K, A + r0 * ars, ars, acs, B, ldb, C + r0 * ldc, ldc,
+                      accumulate);
+  for (; r0 < M; r0 += MR) {
     int64_t mr = M - r0 < MR ? M - r0 : MR;
     kUKernels.k[mr - 1][nv - 1](K, A + r0 * ars, ars, acs, B, ldb,
                                 C + r0 * ldc, ldc, accumulate);
