@@ -247,9 +247,56 @@ struct DecomposeRope : OpRewritePattern<RopeOp> {
   }
 };
 
+/// The CPU kernels compute in f32: f64 values (exporters compute rotary
+/// tables in double) are computed in f32 instead, with a warning. Casts
+/// between f32 and f64 disappear; f64 constants are rounded.
+void demoteF64(ModuleOp module) {
+  MLIRContext *ctx = module.getContext();
+  auto f32 = Float32Type::get(ctx);
+  auto demote = [&](Type t) -> Type {
+    auto rt = dyn_cast<RankedTensorType>(t);
+    if (!rt || !rt.getElementType().isF64())
+      return t;
+    return RankedTensorType::get(rt.getShape(), f32);
+  };
+  bool warned = false;
+  SmallVector<Operation *> dead;
+  module.walk([&](Operation *op) {
+    if (!op->getDialect() || op->getDialect()->getNamespace() != "ditc" ||
+        isa<WeightOp>(op))
+      return;
+    bool changed = false;
+    for (Value r : op->getResults())
+      if (Type t = demote(r.getType()); t != r.getType()) {
+        r.setType(t);
+        changed = true;
+      }
+    if (auto c = dyn_cast<ConstantOp>(op); c && changed) {
+      auto dense = cast<DenseElementsAttr>(c.getValue());
+      SmallVector<float> values;
+      for (APFloat v : dense.getValues<APFloat>())
+        values.push_back((float)v.convertToDouble());
+      c.setValueAttr(DenseElementsAttr::get(cast<ShapedType>(c.getType()),
+                                            ArrayRef<float>(values)));
+    }
+    if (auto cast = dyn_cast<CastOp>(op);
+        cast && cast.getInput().getType() == cast.getType()) {
+      cast.getResult().replaceAllUsesWith(cast.getInput());
+      dead.push_back(op);
+    }
+    if (changed && !warned) {
+      op->emitWarning("f64 arithmetic runs in f32 on the CPU runtime");
+      warned = true;
+    }
+  });
+  for (Operation *op : dead)
+    op->erase();
+}
+
 struct LegalizeRuntimePass
     : ditc::impl::LegalizeRuntimePassBase<LegalizeRuntimePass> {
   void runOnOperation() override {
+    demoteF64(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope>(

@@ -17,7 +17,9 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       broadcast to it explicitly;
     - 1-D convolutions become 2-D ones with a unit height;
     - `ditc.rope` becomes `x * cos + rotate(x) * sin` with slices, a
-      negation and a concatenation.
+      negation and a concatenation;
+    - f64 values (exporters compute rotary tables in double) are computed in
+      f32, which the kernels take, with a warning.
 
     ```mlir
     %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>

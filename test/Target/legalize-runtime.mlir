@@ -1,4 +1,4 @@
-// RUN: ditc-opt %s -split-input-file -ditc-legalize-runtime | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-legalize-runtime -verify-diagnostics | FileCheck %s
 
 // PixArt's unpatchify einsum is a transpose.
 // CHECK-LABEL: func.func @einsum_transpose
@@ -75,4 +75,22 @@ func.func @conv1d(%x: tensor<1x4x16xf32>, %w: tensor<8x4x3xf32>) -> tensor<1x8x8
 func.func @rope_partial(%x: tensor<1x2x3x8xf32>, %c: tensor<1x1x3x4xf32>, %s: tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32> {
   %y = ditc.rope %x, %c, %s : (tensor<1x2x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32>
   return %y : tensor<1x2x3x8xf32>
+}
+
+// -----
+
+// f64 arithmetic is computed in f32 (with a warning); the casts around it go.
+// CHECK-LABEL: func.func @demote_f64
+// CHECK-NEXT: %[[C:.*]] = ditc.constant dense<[1.000000e+00, 0.00999999977]> : tensor<2xf32>
+// CHECK-NEXT: %[[M:.*]] = ditc.mul %arg0, %[[C]] : (tensor<4x1xf32>, tensor<2xf32>) -> tensor<4x2xf32>
+// CHECK-NEXT: %[[S:.*]] = ditc.cos %[[M]] : tensor<4x2xf32>
+// CHECK-NEXT: return %[[S]] : tensor<4x2xf32>
+func.func @demote_f64(%x: tensor<4x1xf32>) -> tensor<4x2xf32> {
+  // expected-warning@+1 {{f64 arithmetic runs in f32 on the CPU runtime}}
+  %c = ditc.constant dense<[1.0, 0.01]> : tensor<2xf64>
+  %d = ditc.cast %x : (tensor<4x1xf32>) -> tensor<4x1xf64>
+  %m = ditc.mul %d, %c : (tensor<4x1xf64>, tensor<2xf64>) -> tensor<4x2xf64>
+  %s = ditc.cos %m : tensor<4x2xf64>
+  %r = ditc.cast %s : (tensor<4x2xf64>) -> tensor<4x2xf32>
+  return %r : tensor<4x2xf32>
 }
