@@ -17,8 +17,6 @@ using namespace mlir::ditc;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
 
 /// A small builder of ditc ops that infers result types from shapes.
 struct Emitter {

@@ -30,8 +30,6 @@ using namespace mlir::ditc;
 
 namespace {
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
 int64_t count(Value v) { return typeOf(v).getNumElements(); }
 
 int64_t elemBytes(Type et) {

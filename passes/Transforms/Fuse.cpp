@@ -31,8 +31,6 @@ namespace {
 // Helpers
 //===----------------------------------------------------------------------===//
 
-RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
-ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
 
 /// The value of a constant holding one number (any shape of one element, or
 /// a splat).

@@ -13,10 +13,6 @@
 using namespace mlir;
 using namespace mlir::ditc;
 
-static ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
 /// Emits `why` on `op` when `expected` failed, or a mismatch when the result
 /// shape differs from the rule's.
 static LogicalResult checkResult(Operation *op, FailureOr<Shape> expected,

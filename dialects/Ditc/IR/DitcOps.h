@@ -27,6 +27,14 @@ public:
 };
 } // namespace mlir::OpTrait::ditc
 
+namespace mlir::ditc {
+/// The ranked tensor type every ditc value has, and its shape.
+inline RankedTensorType typeOf(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+inline ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+} // namespace mlir::ditc
+
 #define GET_ATTRDEF_CLASSES
 #include "dialects/Ditc/IR/DitcAttrs.h.inc"
 

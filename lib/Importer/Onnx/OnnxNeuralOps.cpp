@@ -374,10 +374,6 @@ LogicalResult importRotaryEmbedding(NodeContext &nc) {
   return success();
 }
 
-ArrayRef<int64_t> shapeOf(Value v) {
-  return cast<RankedTensorType>(v.getType()).getShape();
-}
-
 /// Q, K and V as [B, heads, S, D]; 3-D inputs [B, S, heads*D] are split with
 /// q_num_heads / kv_num_heads.
 LogicalResult attentionHeads(NodeContext &nc, Value qkv[3]) {
