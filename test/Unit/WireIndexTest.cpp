@@ -413,7 +413,7 @@ TEST(WireIndex, FieldOrderAndLargePayloads) {
 // DISABLED: scanWireIndex restarts the node count at each graph field, so
 // the second part's Constant tensors land on the first part's node indices
 // (see the unit-test report).
-TEST(WireIndex, DISABLED_SplitGraphFieldsKeepNodeIndices) {
+TEST(WireIndex, SplitGraphFieldsKeepNodeIndices) {
   Rng r(78);
   for (int iter = 0; iter < 20; ++iter) {
     onnx::ModelProto a = randomModel(r), b;

@@ -88,10 +88,12 @@ bool scanTensor(llvm::StringRef bytes, const Field &t,
 
 bool mlir::ditc::onnx_import::scanWireIndex(llvm::StringRef bytes,
                                             WireIndex &index) {
+  // A graph field may appear more than once (protobuf merges the parts), so
+  // node numbers run on across the parts.
+  int node = 0;
   return forEachField(bytes, 0, bytes.size(), [&](const Field &model) {
     if (model.number != 7 || model.wireType != 2) // ModelProto.graph
       return true;
-    int node = 0;
     return forEachField(
         bytes, model.offset, model.offset + model.size, [&](const Field &g) {
           if (g.wireType != 2)
