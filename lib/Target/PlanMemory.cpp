@@ -5,6 +5,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 
+#include <map>
+
 namespace mlir::ditc {
 #define GEN_PASS_DEF_PLANMEMORYPASS
 #include "lib/Target/Passes.h.inc"
@@ -34,22 +36,18 @@ bool mayWriteInPlace(Operation *op, Value operand) {
   return operand.getType() == op->getResult(0).getType();
 }
 
-struct Allocation {
-  int64_t offset, size;
-};
-
 /// First-fit placement among the live allocations.
 class Arena {
 public:
   int64_t allocate(int64_t size) {
     size = (size + kAlign - 1) / kAlign * kAlign;
     int64_t at = 0;
-    for (auto &[off, a] : live) {
+    for (auto [off, len] : live) {
       if (off - at >= size)
         break;
-      at = std::max(at, off + a.size);
+      at = std::max(at, off + len);
     }
-    live[at] = {at, size};
+    live[at] = size;
     peak = std::max(peak, at + size);
     return at;
   }
@@ -57,7 +55,7 @@ public:
   int64_t peakBytes() const { return peak; }
 
 private:
-  std::map<int64_t, Allocation> live;
+  std::map<int64_t, int64_t> live; // offset -> size
   int64_t peak = 0;
 };
 
@@ -100,12 +98,8 @@ struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
       outputOf[v] = k;
     }
 
-    auto external = [&](Value r) {
-      return isa<BlockArgument>(r) || isa<WeightOp, ConstantOp>(r.getDefiningOp());
-    };
     Arena arena;
     DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
-    SmallVector<std::pair<int64_t, Value>> dying;
     for (Operation &op : body) {
       if (&op == ret || isa<WeightOp, ConstantOp>(op))
         continue;
@@ -142,7 +136,7 @@ struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
       for (Value operand : op.getOperands()) {
         Value src = rootOf(operand);
         auto it = offsetOf.find(src);
-        if (it != offsetOf.end() && lastUse[src] == pos && !external(src)) {
+        if (it != offsetOf.end() && lastUse[src] == pos) {
           arena.release(it->second);
           offsetOf.erase(it);
         }
