@@ -1,0 +1,215 @@
+/*===- ditc_comm.h - The ditc runtime's communicators (C ABI) -------------===*
+ *
+ * Plain C. A communicator joins the ranks of one parallel run and carries
+ * the collectives a parallelised model calls. The backend is picked by name
+ * when it is created:
+ *
+ *   "self"  world size 1, in this process. Always built; needs neither MPI
+ *           nor a GPU. Collectives are copies or no-ops (see each below).
+ *   "mpi"   CPU ranks under mpirun.    Reserved: not built yet.
+ *   "nccl"  one GPU per rank.          Reserved: not built yet.
+ *
+ * A backend that is reserved but not built is refused with
+ * DITC_RT_COMM_ERROR_UNAVAILABLE, an unknown name with
+ * DITC_RT_COMM_ERROR_ARGUMENT; ditc_rt_comm_last_error() says which.
+ *
+ *   ditc_rt_comm *c;
+ *   if (ditc_rt_comm_create("self", &c) != DITC_RT_COMM_OK) ... last_error();
+ *   ditc_rt_comm_all_reduce(c, x, x, n, DITC_RT_F32, DITC_RT_REDUCE_SUM);
+ *   ditc_rt_comm_destroy(c);
+ *
+ * Conventions (the dtype and reduce-op enums are those of ditc_kernels.h):
+ *  - Every function that can fail returns a ditc_rt_comm_status. On failure
+ *    nothing was sent, no output buffer was written (except a timed-out or
+ *    peer-failed collective, whose outputs are then undefined), the byte
+ *    counters did not move, and ditc_rt_comm_last_error() holds one line
+ *    saying why. No function aborts or prints.
+ *  - Buffers are contiguous, host memory for "self" and "mpi", device memory
+ *    for "nccl". `count` counts elements (int64_t, >= 0), never bytes; a
+ *    count of 0 is a successful no-op and then the buffers may be null.
+ *  - P is the world size, r this rank (0 <= r < P), E the element size of
+ *    `dtype`, B = count * E.
+ *  - Null pointers (with count > 0), an unknown dtype or op, a negative
+ *    count, a rank out of range, a negative tag and buffers that overlap
+ *    other than in the in-place form a collective documents are refused with
+ *    DITC_RT_COMM_ERROR_ARGUMENT.
+ *  - Collectives must be called by every rank of the communicator, in the
+ *    same order, with the same count, dtype, op and root; one collective at a
+ *    time per communicator. send / recv may be called from several threads.
+ *  - Reductions (all_reduce, reduce_scatter) take F32 I64 I32 F16 BF16
+ *    (B8 is refused); all other operations move bytes and take every dtype.
+ *  - Timeout: every blocking operation gives up after the communicator's
+ *    timeout (ditc_rt_comm_set_timeout_ms; default
+ *    DITC_RT_COMM_DEFAULT_TIMEOUT_MS) and returns DITC_RT_COMM_ERROR_TIMEOUT,
+ *    so a dead peer never hangs the run. After a timeout or a peer failure
+ *    in a collective the communicator can only be destroyed.
+ *===----------------------------------------------------------------------===*/
+#ifndef DITC_RUNTIME_DITC_COMM_H
+#define DITC_RUNTIME_DITC_COMM_H
+
+#include "ditc/runtime/ditc_kernels.h"
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ditc_rt_comm ditc_rt_comm;
+
+typedef enum ditc_rt_comm_status {
+  DITC_RT_COMM_OK = 0,
+  DITC_RT_COMM_ERROR_ARGUMENT = 1,    /* null pointer, bad enum / rank / count,
+                                         overlapping buffers, unknown backend,
+                                         a recv that does not match the send */
+  DITC_RT_COMM_ERROR_UNAVAILABLE = 2, /* backend reserved but not built in, or
+                                         its launcher / device is missing */
+  DITC_RT_COMM_ERROR_TIMEOUT = 3,     /* not complete within the timeout */
+  DITC_RT_COMM_ERROR_PEER = 4,        /* a peer failed or left (multi-rank) */
+  DITC_RT_COMM_ERROR_MEMORY = 5,      /* an allocation failed */
+  DITC_RT_COMM_ERROR_INTERNAL = 6     /* the backend library reported an error */
+} ditc_rt_comm_status;
+
+/* The operations whose traffic is counted (ditc_rt_comm_stats). */
+typedef enum ditc_rt_comm_kind {
+  DITC_RT_COMM_ALL_REDUCE = 0,
+  DITC_RT_COMM_ALL_GATHER = 1,
+  DITC_RT_COMM_REDUCE_SCATTER = 2,
+  DITC_RT_COMM_ALL_TO_ALL = 3,
+  DITC_RT_COMM_BROADCAST = 4,
+  DITC_RT_COMM_SEND = 5,
+  DITC_RT_COMM_KIND_COUNT
+} ditc_rt_comm_kind;
+
+/* The timeout a new communicator starts with: 10 minutes. */
+#define DITC_RT_COMM_DEFAULT_TIMEOUT_MS 600000
+
+/*--- Status, backends, lifetime ------------------------------------------*/
+
+/* One-line text for a status ("unknown status" for other values). */
+DITC_RT_API const char *ditc_rt_comm_status_string(int32_t status);
+
+/* The last failure of a ditc_rt_comm_* call on the calling thread (one line,
+ * valid until this thread's next failing call); "" when none. */
+DITC_RT_API const char *ditc_rt_comm_last_error(void);
+
+/* 1 when `backend` names a backend built into this runtime, else 0. */
+DITC_RT_API int32_t ditc_rt_comm_backend_available(const char *backend);
+
+/* Creates a communicator of `backend` ("self", "mpi", "nccl"). Multi-rank
+ * backends will take rank and size from their launcher. On failure *out is
+ * null (when `out` is not). */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_create(const char *backend,
+                                                    ditc_rt_comm **out);
+/* Null is a no-op. Messages sent and never received are dropped. */
+DITC_RT_API void ditc_rt_comm_destroy(ditc_rt_comm *comm);
+
+/* The backend's name ("self"); null for a null comm. */
+DITC_RT_API const char *ditc_rt_comm_backend(const ditc_rt_comm *comm);
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_rank(const ditc_rt_comm *comm,
+                                                  int32_t *rank);
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_size(const ditc_rt_comm *comm,
+                                                  int32_t *size);
+
+/* Timeout of every later blocking call, in milliseconds; <= 0: none (wait
+ * forever). */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_set_timeout_ms(ditc_rt_comm *comm,
+                                                            int64_t ms);
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_get_timeout_ms(const ditc_rt_comm *comm, int64_t *ms);
+
+/*--- Collectives ---------------------------------------------------------*/
+
+/* recv[i] = op over ranks q of send_q[i], i < count. op: DITC_RT_REDUCE_SUM
+ * or DITC_RT_REDUCE_MAX (F32 MAX propagates NaN). send and recv hold count
+ * elements; in place when send == recv, otherwise they must not overlap.
+ * Every rank gets the same result (F16 / BF16 sums accumulate in F32).
+ * P = 1: recv = send (nothing when in place). */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_all_reduce(ditc_rt_comm *comm, const void *send, void *recv,
+                        int64_t count, int32_t dtype, int32_t op);
+
+/* recv[q*count + i] = send_q[i]: send holds count elements, recv P*count,
+ * rank q's block at element q*count. In place when send == recv + r*count
+ * (this rank's block of recv); otherwise they must not overlap.
+ * P = 1: recv = send. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_all_gather(ditc_rt_comm *comm, const void *send, void *recv,
+                        int64_t count, int32_t dtype);
+
+/* recv[i] = sum over ranks q of send_q[r*count + i]: send holds P*count
+ * elements, recv count (this rank's block r of the reduced buffer). op must
+ * be DITC_RT_REDUCE_SUM. In place when recv == send + r*count; otherwise
+ * they must not overlap. P = 1: recv = send. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_reduce_scatter(ditc_rt_comm *comm, const void *send, void *recv,
+                            int64_t count, int32_t dtype, int32_t op);
+
+/* recv[q*count + i] = send_q[r*count + i]: send and recv hold P*count
+ * elements each; block q of send goes to rank q, block q of recv comes from
+ * rank q. send and recv must not overlap (no in-place form).
+ * P = 1: recv = send. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_all_to_all(ditc_rt_comm *comm, const void *send, void *recv,
+                        int64_t count, int32_t dtype);
+
+/* buf (count elements) of rank `root` is copied into buf of every other
+ * rank; root's buf is read only. P = 1: root must be 0; nothing changes. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_broadcast(ditc_rt_comm *comm, void *buf, int64_t count,
+                       int32_t dtype, int32_t root);
+
+/* Returns once every rank has entered it (or on timeout). P = 1: returns. */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_barrier(ditc_rt_comm *comm);
+
+/*--- Point to point ------------------------------------------------------*/
+
+/* Sends count elements of buf to rank `peer` with `tag` (>= 0). Returns once
+ * buf may be reused: the message is copied or delivered (it may wait for the
+ * matching recv, up to the timeout). Messages from one rank to another with
+ * one tag arrive in the order sent. P = 1: peer must be 0; the message is
+ * copied into the communicator's queue and send returns at once. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_send(ditc_rt_comm *comm, const void *buf, int64_t count,
+                  int32_t dtype, int32_t peer, int32_t tag);
+
+/* Receives into buf the oldest message from rank `peer` with `tag`, waiting
+ * for it up to the timeout (DITC_RT_COMM_ERROR_TIMEOUT, buf untouched). The
+ * message must have exactly count elements of dtype; otherwise
+ * DITC_RT_COMM_ERROR_ARGUMENT and the message stays queued. P = 1: peer
+ * must be 0; takes the oldest matching message this communicator sent to
+ * itself (from any thread). */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf, int64_t count, int32_t dtype,
+                  int32_t peer, int32_t tag);
+
+/*--- Traffic counters ----------------------------------------------------*/
+
+/* Bytes this rank sent and calls that succeeded, for one kind, since the
+ * communicator was created or last reset; bytes / calls may be null. Bytes
+ * are counted as the algorithm each collective stands for sends them, the
+ * same for every backend (B = count * E as above, integer arithmetic):
+ *   all_reduce      2*(P-1)*B / P      ring: reduce-scatter then all-gather
+ *   all_gather      (P-1)*B            ring; B = this rank's block
+ *   reduce_scatter  (P-1)*B            ring; B = this rank's block (recv)
+ *   all_to_all      (P-1)*B            B = one block; the own block stays
+ *   broadcast       B, except 0 on the last rank of the chain
+ *                   root, root+1, ..., root+P-1 (mod P)
+ *   send            B for every send, whatever the peer (the message)
+ * So at P = 1 every collective counts 0 bytes (but its call), and send
+ * counts its message. Barrier and recv count nothing. */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_stats(const ditc_rt_comm *comm,
+                                                   int32_t kind,
+                                                   uint64_t *bytes,
+                                                   uint64_t *calls);
+/* Sets every counter to 0. */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_reset_stats(ditc_rt_comm *comm);
+/* "all_reduce", "all_gather", "reduce_scatter", "all_to_all", "broadcast",
+ * "send"; null for other values. */
+DITC_RT_API const char *ditc_rt_comm_kind_name(int32_t kind);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* DITC_RUNTIME_DITC_COMM_H */

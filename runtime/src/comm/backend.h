@@ -1,0 +1,77 @@
+//===- backend.h - The table every communicator backend implements -------===//
+//
+// ditc_comm.h's C functions (comm.cpp) check every argument, work out the
+// deadline from the communicator's timeout and count the bytes; a backend
+// only moves the data. Each backend derives from Backend; comm.cpp's
+// registry maps a name to its factory, or to null for a backend that is
+// reserved but not built (mpi, nccl until they exist).
+//
+// A backend method gets arguments that are already valid: non-null buffers
+// with count > 0, a dtype the operation takes, buffers that are either
+// disjoint or in the documented in-place form, ranks in range. It returns a
+// status and, on failure, says why with setError().
+//
+//===----------------------------------------------------------------------===//
+#ifndef DITC_RUNTIME_SRC_COMM_BACKEND_H
+#define DITC_RUNTIME_SRC_COMM_BACKEND_H
+
+#include "ditc/runtime/ditc_comm.h"
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+namespace ditc_rt::comm {
+
+using Clock = std::chrono::steady_clock;
+/// When a blocking call gives up; Clock::time_point::max() for never.
+using Deadline = Clock::time_point;
+
+/// Records the calling thread's last error (printf format).
+void setError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/// Bytes of one element of `dtype`; 0 for an unknown dtype.
+int64_t dtypeSize(int32_t dtype);
+
+class Backend {
+public:
+  virtual ~Backend() = default;
+
+  virtual const char *name() const = 0;
+  virtual int32_t rank() const = 0;
+  virtual int32_t size() const = 0;
+
+  // The collectives of ditc_comm.h, same arguments; op is SUM or MAX.
+  virtual ditc_rt_comm_status allReduce(const void *send, void *recv,
+                                        int64_t count, int32_t dtype,
+                                        int32_t op, Deadline deadline) = 0;
+  virtual ditc_rt_comm_status allGather(const void *send, void *recv,
+                                        int64_t count, int32_t dtype,
+                                        Deadline deadline) = 0;
+  virtual ditc_rt_comm_status reduceScatter(const void *send, void *recv,
+                                            int64_t count, int32_t dtype,
+                                            int32_t op, Deadline deadline) = 0;
+  virtual ditc_rt_comm_status allToAll(const void *send, void *recv,
+                                       int64_t count, int32_t dtype,
+                                       Deadline deadline) = 0;
+  virtual ditc_rt_comm_status broadcast(void *buf, int64_t count,
+                                        int32_t dtype, int32_t root,
+                                        Deadline deadline) = 0;
+  virtual ditc_rt_comm_status barrier(Deadline deadline) = 0;
+  virtual ditc_rt_comm_status send(const void *buf, int64_t count,
+                                   int32_t dtype, int32_t peer, int32_t tag,
+                                   Deadline deadline) = 0;
+  virtual ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype,
+                                   int32_t peer, int32_t tag,
+                                   Deadline deadline) = 0;
+};
+
+/// Creates a backend, or returns a status (and setError) when it cannot.
+using BackendFactory = ditc_rt_comm_status (*)(std::unique_ptr<Backend> &out);
+
+/// The "self" backend (self.cpp): world size 1.
+ditc_rt_comm_status createSelfBackend(std::unique_ptr<Backend> &out);
+
+} // namespace ditc_rt::comm
+
+#endif // DITC_RUNTIME_SRC_COMM_BACKEND_H

@@ -1,0 +1,518 @@
+//===- CommTest.cpp - ditc_comm.h: the "self" communicator (world size 1) -===//
+//
+// Every collective on seeded random data (never zeros) for every dtype it
+// takes, against what world size 1 must give; the byte counters; recv's
+// timeout; refused backends; invalid arguments.
+//
+//===----------------------------------------------------------------------===//
+#include "ditc/runtime/ditc_comm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+constexpr int32_t kAllDtypes[] = {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32,
+                                  DITC_RT_B8,  DITC_RT_F16, DITC_RT_BF16};
+constexpr int32_t kReduceDtypes[] = {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32,
+                                     DITC_RT_F16, DITC_RT_BF16};
+
+size_t elemSize(int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_I64:
+    return 8;
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+    return 4;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+// count elements of dtype, every element nonzero (random bit patterns that
+// are never all-zero per element; F32 values are finite).
+std::vector<unsigned char> randomBuffer(int32_t dtype, int64_t count,
+                                        uint32_t seed) {
+  std::mt19937 rng(seed);
+  size_t e = elemSize(dtype);
+  std::vector<unsigned char> v(count * e);
+  for (int64_t i = 0; i < count; ++i) {
+    unsigned char *p = v.data() + i * e;
+    if (dtype == DITC_RT_F32) {
+      std::uniform_real_distribution<float> d(-4.f, 4.f);
+      float x;
+      do
+        x = d(rng);
+      while (x == 0.f);
+      std::memcpy(p, &x, 4);
+      continue;
+    }
+    if (dtype == DITC_RT_B8) {
+      p[0] = 1;
+      continue;
+    }
+    do
+      for (size_t b = 0; b < e; ++b)
+        p[b] = (unsigned char)rng();
+    while (std::all_of(p, p + e, [](unsigned char c) { return c == 0; }));
+    if (dtype == DITC_RT_F16 || dtype == DITC_RT_BF16)
+      p[1] &= 0x3f; // finite halves / bfloats (exponent never all ones)
+  }
+  return v;
+}
+
+std::string dtypeName(int32_t d) {
+  static const char *n[] = {"f32", "i64", "i32", "b8", "f16", "bf16"};
+  return n[d];
+}
+
+class Comm : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(ditc_rt_comm_create("self", &c), DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    ASSERT_NE(c, nullptr);
+  }
+  void TearDown() override { ditc_rt_comm_destroy(c); }
+
+  uint64_t bytes(int32_t kind) {
+    uint64_t b = ~0ull;
+    EXPECT_EQ(ditc_rt_comm_stats(c, kind, &b, nullptr), DITC_RT_COMM_OK);
+    return b;
+  }
+  uint64_t calls(int32_t kind) {
+    uint64_t n = ~0ull;
+    EXPECT_EQ(ditc_rt_comm_stats(c, kind, nullptr, &n), DITC_RT_COMM_OK);
+    return n;
+  }
+
+  ditc_rt_comm *c = nullptr;
+};
+
+constexpr int64_t kCount = 1000;
+
+TEST_F(Comm, SelfRankSizeBackend) {
+  int32_t r = -1, p = -1;
+  EXPECT_EQ(ditc_rt_comm_rank(c, &r), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_size(c, &p), DITC_RT_COMM_OK);
+  EXPECT_EQ(r, 0);
+  EXPECT_EQ(p, 1);
+  EXPECT_STREQ(ditc_rt_comm_backend(c), "self");
+  EXPECT_EQ(ditc_rt_comm_backend_available("self"), 1);
+  int64_t ms = 0;
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(c, &ms), DITC_RT_COMM_OK);
+  EXPECT_EQ(ms, DITC_RT_COMM_DEFAULT_TIMEOUT_MS);
+  EXPECT_EQ(ditc_rt_comm_set_timeout_ms(c, 250), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(c, &ms), DITC_RT_COMM_OK);
+  EXPECT_EQ(ms, 250);
+  EXPECT_EQ(ditc_rt_comm_set_timeout_ms(c, -7), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(c, &ms), DITC_RT_COMM_OK);
+  EXPECT_EQ(ms, 0);
+}
+
+TEST_F(Comm, AllReduce) {
+  uint32_t seed = 1;
+  for (int32_t op : {DITC_RT_REDUCE_SUM, DITC_RT_REDUCE_MAX})
+    for (int32_t d : kReduceDtypes) {
+      SCOPED_TRACE(dtypeName(d) + (op == DITC_RT_REDUCE_SUM ? " sum" : " max"));
+      auto in = randomBuffer(d, kCount, seed++);
+      auto keep = in;
+      std::vector<unsigned char> out(in.size(), 0xAB);
+      ASSERT_EQ(ditc_rt_comm_all_reduce(c, in.data(), out.data(), kCount, d,
+                                        op),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(out, in);
+      EXPECT_EQ(in, keep);
+      // In place: unchanged.
+      ASSERT_EQ(ditc_rt_comm_all_reduce(c, in.data(), in.data(), kCount, d,
+                                        op),
+                DITC_RT_COMM_OK);
+      EXPECT_EQ(in, keep);
+    }
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_REDUCE), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_ALL_REDUCE), 20u);
+}
+
+TEST_F(Comm, AllGather) {
+  uint32_t seed = 100;
+  for (int32_t d : kAllDtypes) {
+    SCOPED_TRACE(dtypeName(d));
+    auto in = randomBuffer(d, kCount, seed++);
+    std::vector<unsigned char> out(in.size(), 0xAB);
+    ASSERT_EQ(ditc_rt_comm_all_gather(c, in.data(), out.data(), kCount, d),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(out, in);
+    // In place: send is this rank's (the only) block of recv.
+    auto keep = in;
+    ASSERT_EQ(ditc_rt_comm_all_gather(c, in.data(), in.data(), kCount, d),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(in, keep);
+  }
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_GATHER), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_ALL_GATHER), 12u);
+}
+
+TEST_F(Comm, ReduceScatter) {
+  uint32_t seed = 200;
+  for (int32_t d : kReduceDtypes) {
+    SCOPED_TRACE(dtypeName(d));
+    auto in = randomBuffer(d, kCount, seed++);
+    std::vector<unsigned char> out(in.size(), 0xAB);
+    ASSERT_EQ(ditc_rt_comm_reduce_scatter(c, in.data(), out.data(), kCount, d,
+                                          DITC_RT_REDUCE_SUM),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(out, in);
+    auto keep = in;
+    ASSERT_EQ(ditc_rt_comm_reduce_scatter(c, in.data(), in.data(), kCount, d,
+                                          DITC_RT_REDUCE_SUM),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(in, keep);
+  }
+  // Only SUM.
+  auto in = randomBuffer(DITC_RT_F32, kCount, 299);
+  std::vector<unsigned char> out(in.size());
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, in.data(), out.data(), kCount,
+                                        DITC_RT_F32, DITC_RT_REDUCE_MAX),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(bytes(DITC_RT_COMM_REDUCE_SCATTER), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_REDUCE_SCATTER), 10u);
+}
+
+TEST_F(Comm, AllToAll) {
+  uint32_t seed = 300;
+  for (int32_t d : kAllDtypes) {
+    SCOPED_TRACE(dtypeName(d));
+    auto in = randomBuffer(d, kCount, seed++);
+    auto keep = in;
+    std::vector<unsigned char> out(in.size(), 0xAB);
+    ASSERT_EQ(ditc_rt_comm_all_to_all(c, in.data(), out.data(), kCount, d),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(out, in);
+    EXPECT_EQ(in, keep);
+    // No in-place form.
+    EXPECT_EQ(ditc_rt_comm_all_to_all(c, in.data(), in.data(), kCount, d),
+              DITC_RT_COMM_ERROR_ARGUMENT);
+  }
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_TO_ALL), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_ALL_TO_ALL), 6u);
+}
+
+TEST_F(Comm, Broadcast) {
+  uint32_t seed = 400;
+  for (int32_t d : kAllDtypes) {
+    SCOPED_TRACE(dtypeName(d));
+    auto buf = randomBuffer(d, kCount, seed++);
+    auto keep = buf;
+    ASSERT_EQ(ditc_rt_comm_broadcast(c, buf.data(), kCount, d, 0),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(buf, keep);
+    EXPECT_EQ(ditc_rt_comm_broadcast(c, buf.data(), kCount, d, 1),
+              DITC_RT_COMM_ERROR_ARGUMENT);
+    EXPECT_EQ(ditc_rt_comm_broadcast(c, buf.data(), kCount, d, -1),
+              DITC_RT_COMM_ERROR_ARGUMENT);
+  }
+  EXPECT_EQ(bytes(DITC_RT_COMM_BROADCAST), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_BROADCAST), 6u);
+}
+
+TEST_F(Comm, Barrier) { EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK); }
+
+TEST_F(Comm, SendRecvSelf) {
+  uint32_t seed = 500;
+  for (int32_t d : kAllDtypes) {
+    SCOPED_TRACE(dtypeName(d));
+    auto a = randomBuffer(d, kCount, seed++);
+    auto b = randomBuffer(d, kCount / 2, seed++);
+    ASSERT_EQ(ditc_rt_comm_send(c, a.data(), kCount, d, 0, 7), DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    ASSERT_EQ(ditc_rt_comm_send(c, b.data(), kCount / 2, d, 0, 3),
+              DITC_RT_COMM_OK);
+    auto sentA = a;
+    std::fill(a.begin(), a.end(), 0xCD); // send copied the message
+    // Matched by tag, not by order of sending.
+    std::vector<unsigned char> gotB(b.size(), 0xAB), gotA(a.size(), 0xAB);
+    ASSERT_EQ(ditc_rt_comm_recv(c, gotB.data(), kCount / 2, d, 0, 3),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    ASSERT_EQ(ditc_rt_comm_recv(c, gotA.data(), kCount, d, 0, 7),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(gotA, sentA);
+    EXPECT_EQ(gotB, b);
+  }
+  uint64_t want = 0;
+  for (int32_t d : kAllDtypes)
+    want += (kCount + kCount / 2) * elemSize(d);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), want);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 12u);
+}
+
+TEST_F(Comm, SendRecvFifoPerTag) {
+  for (int32_t i = 0; i < 5; ++i)
+    ASSERT_EQ(ditc_rt_comm_send(c, &i, 1, DITC_RT_I32, 0, 1), DITC_RT_COMM_OK);
+  for (int32_t i = 0; i < 5; ++i) {
+    int32_t got = -1;
+    ASSERT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I32, 0, 1),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(got, i);
+  }
+}
+
+TEST_F(Comm, RecvMismatchKeepsMessage) {
+  int64_t v[4] = {11, -22, 33, -44};
+  ASSERT_EQ(ditc_rt_comm_send(c, v, 4, DITC_RT_I64, 0, 9), DITC_RT_COMM_OK);
+  int64_t got[4] = {0, 0, 0, 0};
+  EXPECT_EQ(ditc_rt_comm_recv(c, got, 3, DITC_RT_I64, 0, 9),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("tag 9"),
+            std::string::npos);
+  EXPECT_EQ(ditc_rt_comm_recv(c, got, 8, DITC_RT_I32, 0, 9),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(got[0], 0);
+  ASSERT_EQ(ditc_rt_comm_recv(c, got, 4, DITC_RT_I64, 0, 9), DITC_RT_COMM_OK);
+  EXPECT_EQ(std::memcmp(got, v, sizeof v), 0);
+}
+
+TEST_F(Comm, RecvTimesOut) {
+  ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 200), DITC_RT_COMM_OK);
+  float buf[3] = {1.5f, -2.5f, 3.5f};
+  auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 3, DITC_RT_F32, 0, 4),
+            DITC_RT_COMM_ERROR_TIMEOUT);
+  double ms = std::chrono::duration<double, std::milli>(
+                  std::chrono::steady_clock::now() - t0)
+                  .count();
+  EXPECT_GE(ms, 190.0);
+  EXPECT_LT(ms, 2000.0);
+  EXPECT_EQ(buf[0], 1.5f); // untouched
+  EXPECT_EQ(buf[2], 3.5f);
+  EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("timeout"),
+            std::string::npos);
+  // A message of another tag does not match either.
+  ASSERT_EQ(ditc_rt_comm_send(c, buf, 3, DITC_RT_F32, 0, 5), DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 20), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 3, DITC_RT_F32, 0, 4),
+            DITC_RT_COMM_ERROR_TIMEOUT);
+  EXPECT_STREQ(ditc_rt_comm_status_string(DITC_RT_COMM_ERROR_TIMEOUT),
+               "timed out");
+}
+
+TEST_F(Comm, RecvWaitsForAnotherThread) {
+  ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 5000), DITC_RT_COMM_OK);
+  int64_t sent = 0x1234567890LL, got = 0;
+  std::thread t([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(ditc_rt_comm_send(c, &sent, 1, DITC_RT_I64, 0, 2),
+              DITC_RT_COMM_OK);
+  });
+  EXPECT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I64, 0, 2), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  t.join();
+  EXPECT_EQ(got, sent);
+}
+
+TEST_F(Comm, ByteCountersAndReset) {
+  auto a = randomBuffer(DITC_RT_F32, 64, 600);
+  std::vector<unsigned char> b(a.size());
+  ASSERT_EQ(ditc_rt_comm_all_reduce(c, a.data(), b.data(), 64, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_send(c, a.data(), 64, DITC_RT_F32, 0, 0),
+            DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_send(c, a.data(), 10, DITC_RT_I64, 0, 0),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_REDUCE), 0u); // size 1: nothing leaves
+  EXPECT_EQ(calls(DITC_RT_COMM_ALL_REDUCE), 1u);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 64u * 4 + 10 * 8);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 2u);
+  // A failed call counts nothing.
+  EXPECT_EQ(ditc_rt_comm_send(c, a.data(), 64, DITC_RT_F32, 1, 0),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 2u);
+  // Barrier and recv count nothing.
+  std::vector<unsigned char> r(a.size());
+  ASSERT_EQ(ditc_rt_comm_recv(c, r.data(), 64, DITC_RT_F32, 0, 0),
+            DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 64u * 4 + 10 * 8);
+
+  ASSERT_EQ(ditc_rt_comm_reset_stats(c), DITC_RT_COMM_OK);
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+    EXPECT_EQ(bytes(k), 0u) << k;
+    EXPECT_EQ(calls(k), 0u) << k;
+  }
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_ALL_REDUCE), "all_reduce");
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_ALL_GATHER), "all_gather");
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_REDUCE_SCATTER),
+               "reduce_scatter");
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_ALL_TO_ALL), "all_to_all");
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_BROADCAST), "broadcast");
+  EXPECT_STREQ(ditc_rt_comm_kind_name(DITC_RT_COMM_SEND), "send");
+  EXPECT_EQ(ditc_rt_comm_kind_name(DITC_RT_COMM_KIND_COUNT), nullptr);
+  EXPECT_EQ(ditc_rt_comm_kind_name(-1), nullptr);
+  EXPECT_EQ(ditc_rt_comm_stats(c, DITC_RT_COMM_KIND_COUNT, nullptr, nullptr),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(ditc_rt_comm_stats(c, -1, nullptr, nullptr),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+}
+
+TEST(CommCreate, RefusesUnknownAndUnbuiltBackends) {
+  for (const char *name : {"mpi", "nccl"}) {
+    ditc_rt_comm *c = reinterpret_cast<ditc_rt_comm *>(0x1);
+    EXPECT_EQ(ditc_rt_comm_backend_available(name), 0) << name;
+    EXPECT_EQ(ditc_rt_comm_create(name, &c), DITC_RT_COMM_ERROR_UNAVAILABLE)
+        << name;
+    EXPECT_EQ(c, nullptr);
+    std::string err = ditc_rt_comm_last_error();
+    EXPECT_NE(err.find(name), std::string::npos) << err;
+    EXPECT_NE(err.find("not built"), std::string::npos) << err;
+  }
+  for (const char *name : {"gloo", "", "SELF", "self "}) {
+    ditc_rt_comm *c = reinterpret_cast<ditc_rt_comm *>(0x1);
+    EXPECT_EQ(ditc_rt_comm_backend_available(name), 0) << name;
+    EXPECT_EQ(ditc_rt_comm_create(name, &c), DITC_RT_COMM_ERROR_ARGUMENT)
+        << name;
+    EXPECT_EQ(c, nullptr);
+    EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("unknown"),
+              std::string::npos);
+  }
+  ditc_rt_comm *c = nullptr;
+  EXPECT_EQ(ditc_rt_comm_create(nullptr, &c), DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(ditc_rt_comm_create("self", nullptr), DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(ditc_rt_comm_backend_available(nullptr), 0);
+  EXPECT_STREQ(ditc_rt_comm_status_string(DITC_RT_COMM_ERROR_UNAVAILABLE),
+               "communicator backend not available");
+  EXPECT_STREQ(ditc_rt_comm_status_string(1000), "unknown status");
+}
+
+TEST(CommCreate, NullCommunicator) {
+  int32_t v = 0;
+  int64_t t = 0;
+  float buf[4] = {1, 2, 3, 4};
+  const int32_t A = DITC_RT_COMM_ERROR_ARGUMENT;
+  ditc_rt_comm_destroy(nullptr);
+  EXPECT_EQ(ditc_rt_comm_backend(nullptr), nullptr);
+  EXPECT_EQ(ditc_rt_comm_rank(nullptr, &v), A);
+  EXPECT_EQ(ditc_rt_comm_size(nullptr, &v), A);
+  EXPECT_EQ(ditc_rt_comm_set_timeout_ms(nullptr, 5), A);
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(nullptr, &t), A);
+  EXPECT_EQ(ditc_rt_comm_all_reduce(nullptr, buf, buf, 4, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_gather(nullptr, buf, buf, 4, DITC_RT_F32), A);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(nullptr, buf, buf, 4, DITC_RT_F32,
+                                        DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_to_all(nullptr, buf, buf + 2, 2, DITC_RT_F32), A);
+  EXPECT_EQ(ditc_rt_comm_broadcast(nullptr, buf, 4, DITC_RT_F32, 0), A);
+  EXPECT_EQ(ditc_rt_comm_barrier(nullptr), A);
+  EXPECT_EQ(ditc_rt_comm_send(nullptr, buf, 4, DITC_RT_F32, 0, 0), A);
+  EXPECT_EQ(ditc_rt_comm_recv(nullptr, buf, 4, DITC_RT_F32, 0, 0), A);
+  EXPECT_EQ(ditc_rt_comm_stats(nullptr, 0, nullptr, nullptr), A);
+  EXPECT_EQ(ditc_rt_comm_reset_stats(nullptr), A);
+  EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("null"),
+            std::string::npos);
+}
+
+TEST_F(Comm, InvalidArguments) {
+  const int32_t A = DITC_RT_COMM_ERROR_ARGUMENT;
+  float buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  float keep[8];
+  std::memcpy(keep, buf, sizeof buf);
+  EXPECT_EQ(ditc_rt_comm_rank(c, nullptr), A);
+  EXPECT_EQ(ditc_rt_comm_size(c, nullptr), A);
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(c, nullptr), A);
+  // Null buffers with count > 0.
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, nullptr, buf, 4, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, nullptr, 4, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_gather(c, nullptr, buf, 4, DITC_RT_F32), A);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, buf, nullptr, 4, DITC_RT_F32,
+                                        DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_to_all(c, nullptr, buf, 4, DITC_RT_F32), A);
+  EXPECT_EQ(ditc_rt_comm_broadcast(c, nullptr, 4, DITC_RT_F32, 0), A);
+  EXPECT_EQ(ditc_rt_comm_send(c, nullptr, 4, DITC_RT_F32, 0, 0), A);
+  EXPECT_EQ(ditc_rt_comm_recv(c, nullptr, 4, DITC_RT_F32, 0, 0), A);
+  // Unknown dtype, op; B8 reductions; negative and overflowing counts.
+  for (int32_t d : {-1, 6, 99}) {
+    EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf, 4, d, DITC_RT_REDUCE_SUM),
+              A);
+    EXPECT_EQ(ditc_rt_comm_all_gather(c, buf, buf, 4, d), A);
+    EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, d, 0, 0), A);
+  }
+  for (int32_t op : std::initializer_list<int32_t>{DITC_RT_REDUCE_MEAN, DITC_RT_REDUCE_MIN,
+                     DITC_RT_REDUCE_PROD, -1, 42})
+    EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf, 4, DITC_RT_F32, op), A)
+        << op;
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf, 4, DITC_RT_B8,
+                                    DITC_RT_REDUCE_MAX),
+            A);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, buf, buf, 4, DITC_RT_B8,
+                                        DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf, -1, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_gather(c, buf, buf, INT64_MAX / 2, DITC_RT_F32),
+            A);
+  // Partial overlaps.
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf + 1, 4, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_gather(c, buf + 1, buf, 4, DITC_RT_F32), A);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, buf, buf + 1, 4, DITC_RT_F32,
+                                        DITC_RT_REDUCE_SUM),
+            A);
+  EXPECT_EQ(ditc_rt_comm_all_to_all(c, buf, buf + 3, 4, DITC_RT_F32), A);
+  // Peers out of range, negative tags.
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, 1, 0), A);
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, -1, 0), A);
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, 0, -3), A);
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 4, DITC_RT_F32, 1, 0), A);
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 4, DITC_RT_F32, 0, -3), A);
+  EXPECT_EQ(std::memcmp(buf, keep, sizeof buf), 0);
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k)
+    EXPECT_EQ(calls(k), 0u) << k;
+}
+
+TEST_F(Comm, ZeroCountIsANoOp) {
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, nullptr, nullptr, 0, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_all_gather(c, nullptr, nullptr, 0, DITC_RT_I64),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, nullptr, nullptr, 0, DITC_RT_I32,
+                                        DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_all_to_all(c, nullptr, nullptr, 0, DITC_RT_B8),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_broadcast(c, nullptr, 0, DITC_RT_F16, 0),
+            DITC_RT_COMM_OK);
+  // An empty message is still a message.
+  EXPECT_EQ(ditc_rt_comm_send(c, nullptr, 0, DITC_RT_BF16, 0, 1),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_recv(c, nullptr, 0, DITC_RT_BF16, 0, 1),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 0u);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 1u);
+}
+
+} // namespace
