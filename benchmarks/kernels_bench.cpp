@@ -3,8 +3,11 @@
 // Not a test: timings of the runtime kernels on the shapes a DiT (PixArt-
 // alpha, hidden 1152, 16 heads of 72) runs, with GFLOP/s or GB/s counters.
 //
-//   build/bin/ditc-kernels-bench --benchmark_repetitions=5 \
+//   build/bin/ditc-kernels-bench --benchmark_repetitions=10 \
 //       --benchmark_report_aggregates_only=true
+//
+// Each benchmark also reports the minimum over the repetitions ("_min"),
+// the least disturbed figure on a shared machine.
 //
 // Environment: DITC_RT_ISA=generic|avx2|avx512 picks the CPU code path,
 // OMP_NUM_THREADS (or DITC_BENCH_THREADS) the threads.
@@ -14,6 +17,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <string>
@@ -29,6 +33,10 @@ std::vector<float> randomVec(size_t n, uint32_t seed) {
   for (auto &x : v)
     x = d(rng);
   return v;
+}
+
+double minimum(const std::vector<double> &v) {
+  return *std::min_element(v.begin(), v.end());
 }
 
 void setGflops(benchmark::State &state, double flops) {
@@ -58,7 +66,8 @@ BENCHMARK(BM_Linear)
     ->Args({4096, 1152, 1152, 0})
     ->Args({4096, 1152, 4608, 1})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 // q, k, v [1, H, S, D]; FLOPs counted as 4*H*S*S*D (QK^T and PV), halved
 // when causal.
@@ -83,7 +92,8 @@ BENCHMARK(BM_Attention)
     ->Args({16, 1024, 72, 1})
     ->Args({32, 2048, 128, 1})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 // The unfused baseline for the row above: per head, scores = q k^T with
 // oneDNN sgemm, row softmax over the materialised [S, S] scores, then
@@ -113,7 +123,8 @@ BENCHMARK(BM_AttentionUnfusedSgemm)
     ->ArgNames({"H", "S", "D"})
     ->Args({16, 1024, 72})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 // GQA decode: one query per head, 32 query heads over 8 kv heads.
 void BM_AttentionDecode(benchmark::State &state) {
@@ -132,7 +143,8 @@ BENCHMARK(BM_AttentionDecode)
     ->ArgNames({"Sk"})
     ->Arg(4096)
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 // NCHW convolutions: a DiT patch embedding (4 -> 1152, 2x2 stride 2) and a
 // VAE-style 3x3.
@@ -155,7 +167,8 @@ BENCHMARK(BM_Conv2d)
     ->Args({4, 1152, 128, 2, 2})
     ->Args({128, 128, 128, 3, 1})
     ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 void BM_LayerNorm(benchmark::State &state) {
   const int64_t rows = state.range(0), cols = state.range(1);
@@ -173,7 +186,8 @@ BENCHMARK(BM_LayerNorm)
     ->ArgNames({"rows", "cols"})
     ->Args({4096, 1152})
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 void BM_Softmax(benchmark::State &state) {
   const int64_t rows = state.range(0), len = state.range(1);
@@ -189,7 +203,8 @@ BENCHMARK(BM_Softmax)
     ->ArgNames({"rows", "len"})
     ->Args({16 * 1024, 1024})
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 void BM_Gelu(benchmark::State &state) {
   const int64_t n = state.range(0);
@@ -206,7 +221,8 @@ BENCHMARK(BM_Gelu)
     ->Args({4096 * 4608, DITC_RT_UNARY_GELU_TANH})
     ->Args({4096 * 4608, DITC_RT_UNARY_GELU})
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 // The head split of attention: [1, S, H, D] -> [1, H, S, D] (a transpose of
 // two middle dims, rows of D contiguous), and a plain 2-D transpose.
@@ -237,7 +253,8 @@ BENCHMARK(BM_StridedCopy)
     ->Arg(0)
     ->Arg(1)
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
 
 } // namespace
 

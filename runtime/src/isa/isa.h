@@ -98,11 +98,13 @@ DITC_INLINE float hmax(vf v) {
 constexpr float kInf = __builtin_inff();
 constexpr float kRoundMagic = 12582912.f; // 1.5 * 2^23: x + M - M rounds
 
-// e^x, about 1 ulp (Cephes expf). Results below FLT_MIN flush to 0.
+// e^x, about 1 ulp (Cephes expf). Results below about 2 FLT_MIN flush to 0,
+// above FLT_MAX are inf; NaN stays NaN.
 DITC_INLINE vf exp_v(vf x) {
-  const vf hi = splat(88.72283935546875f), lo = splat(-87.33654475f);
-  vi over = x > hi, under = x < lo;
-  vf xc = clamp_v(x, lo[0], hi[0]); // NaN stays NaN
+  // Clamped, n = round(x log2 e) is in [-126, 128]: the scale 2^(n-1) is a
+  // normal float or, for n = -126, exactly 0 (so is the result); times 2
+  // at the end (n = 128 then overflows to inf, as it should).
+  vf xc = clamp_v(x, -87.3365447505531f, 88.72283935546875f);
   vf n = (xc * 1.44269504088896341f + kRoundMagic) - kRoundMagic;
   vf r = xc - n * 0.693359375f;
   r = r - n * -2.12194440e-4f;
@@ -114,12 +116,8 @@ DITC_INLINE vf exp_v(vf x) {
   y = y * r + 1.6666665459E-1f;
   y = y * r + 5.0000001201E-1f;
   y = y * z + r + 1.f;
-  vi ni = __builtin_convertvector(n, vi); // [-126, 128]: split in two halves
-  vi n1 = ni >> 1, n2 = ni - n1;
-  y = y * (vf)((n1 + 127) << 23) * (vf)((n2 + 127) << 23);
-  y = over ? splat(kInf) : y;
-  y = under ? splat(0.f) : y;
-  return y;
+  vi ni = __builtin_convertvector(n, vi);
+  return y * (vf)((ni + 126) << 23) * 2.f;
 }
 
 // 2^x for x <= 0 (the attention kernel's arguments): about 2 ulp (Cephes
