@@ -3,6 +3,7 @@
 #include "lib/Target/Passes.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include <map>
@@ -250,6 +251,13 @@ struct DecomposeRope : OpRewritePattern<RopeOp> {
 /// between f32 and f64 disappear; f64 constants are rounded.
 void demoteF64(ModuleOp module) {
   MLIRContext *ctx = module.getContext();
+  // Graph inputs and outputs keep their types: then f64 stays and code
+  // generation says which op has no f64 kernel.
+  if (auto main = module.lookupSymbol<func::FuncOp>("main"))
+    for (Type t : llvm::concat<const Type>(main.getArgumentTypes(),
+                                           main.getResultTypes()))
+      if (cast<RankedTensorType>(t).getElementType().isF64())
+        return;
   auto f32 = Float32Type::get(ctx);
   auto demote = [&](Type t) -> Type {
     auto rt = dyn_cast<RankedTensorType>(t);

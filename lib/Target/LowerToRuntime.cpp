@@ -326,6 +326,17 @@ LogicalResult Lowerer::lowerConv(ConvOp op) {
 }
 
 LogicalResult Lowerer::lower(Operation *op) {
+  // The contractions, norms, softmax and attention have f32 kernels only.
+  if (isa<MatmulOp, LinearOp, ConvOp, LayerNormOp, RmsNormOp, GroupNormOp,
+          SoftmaxOp, AttentionOp>(op)) {
+    Value mask;
+    if (auto a = dyn_cast<AttentionOp>(op))
+      mask = a.getMask();
+    for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
+      if (v != mask && !typeOf(v).getElementType().isF32())
+        return fail(op, "the CPU kernel takes f32, not " +
+                            dtypeName(typeOf(v).getElementType()));
+  }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WeightOp, ConstantOp, ReshapeOp>([](auto) { return success(); })
       .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })
@@ -578,6 +589,19 @@ LogicalResult Lowerer::run() {
   if (!module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
     return module.emitError("no memory plan (run -ditc-plan-memory first)");
   Block &body = func.getBody().front();
+  // The model ABI carries these element types (ditc_model.h, ditc_dtype).
+  auto carried = [](Type et) {
+    return et.isF32() || et.isF16() || et.isBF16() || et.isF64() ||
+           et.isInteger(1) || et.isSignlessInteger(64) ||
+           et.isSignlessInteger(32) || et.isSignlessInteger(16) ||
+           et.isSignlessInteger(8) || et.isUnsignedInteger(8);
+  };
+  for (Type t : llvm::concat<const Type>(func.getArgumentTypes(), func.getResultTypes()))
+    if (!carried(cast<RankedTensorType>(t).getElementType()))
+      return func.emitError("cannot generate code: a graph input or output has "
+                            "element type ")
+             << cast<RankedTensorType>(t).getElementType()
+             << ", which compiled models cannot take";
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   auto runType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
                                              {ptrTy, ptrTy, ptrTy, ptrTy});

@@ -50,3 +50,20 @@ func.func @main(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
   %y = ditc.einsum %x {equation = "ab->ba"} : (tensor<4x8xf32>) -> tensor<8x4xf32>
   return %y : tensor<8x4xf32>
 }
+
+// -----
+
+// f32-only kernels refuse other element types instead of misreading them.
+func.func @main(%a: tensor<2x4xf16>, %b: tensor<4x3xf16>) -> tensor<2x3xf16> {
+  // expected-error@+1 {{cannot generate code: the CPU kernel takes f32, not f16}}
+  %c = ditc.matmul %a, %b : (tensor<2x4xf16>, tensor<4x3xf16>) -> tensor<2x3xf16>
+  return %c : tensor<2x3xf16>
+}
+
+// -----
+
+// Graph inputs of element types the model ABI does not carry are refused.
+// expected-error@+1 {{a graph input or output has element type 'ui32', which compiled models cannot take}}
+func.func @main(%a: tensor<4xui32>) -> tensor<4xui32> {
+  return %a : tensor<4xui32>
+}
