@@ -163,6 +163,28 @@ void strided_copy(int64_t elem_size, const void *src, int64_t src_offset,
   if (s.total == 0)
     return;
 
+  // Rows contiguous on both sides, under two or more outer dims (a head
+  // split, say): run the outer dims in source order instead, so the reads
+  // stream (short rows far apart defeat the prefetchers) and the writes go
+  // to a few sequential streams.
+  if (s.rank >= 3 && s.stride[0][s.rank - 1] == 1 &&
+      s.stride[1][s.rank - 1] == 1) {
+    const int outer = s.rank - 1;
+    for (int a = 1; a < outer; ++a) { // stable insertion sort, by |src|
+      int64_t sh = s.shape[a], s0 = s.stride[0][a], s1 = s.stride[1][a];
+      int b = a;
+      while (b > 0 && absl(s.stride[0][b - 1]) < absl(s0)) {
+        s.shape[b] = s.shape[b - 1];
+        s.stride[0][b] = s.stride[0][b - 1];
+        s.stride[1][b] = s.stride[1][b - 1];
+        --b;
+      }
+      s.shape[b] = sh;
+      s.stride[0][b] = s0;
+      s.stride[1][b] = s1;
+    }
+  }
+
   // A transpose? The innermost dst-contiguous dim reads with a stride, and
   // some other dim reads contiguously: move that one next to it.
   int tile_dim = -1;
