@@ -6,10 +6,11 @@
 
 Each case builds a one-node ONNX model for ONNX Runtime (CPU provider,
 intra_op_num_threads = --threads) and calls the matching ditc_rt_* kernel
-through ctypes with the same thread count. The two are timed alternately,
-call by call, so a busy machine disturbs both alike; the table gives the
-minimum and the median wall time of --runs calls after a warm-up, and checks
-that the outputs agree (relative L2). Nothing here is a test.
+through ctypes with the same thread count. Per case, ditc runs --runs times,
+then ONNX Runtime does, each after a warm-up and a pause (both thread pools
+spin for a while after work; interleaving calls would make each pay for the
+other's spinning). The table gives the minimum and the median wall time and
+checks that the outputs agree (relative L2). Nothing here is a test.
 Needs numpy, onnx and onnxruntime (the export venv has them).
 """
 import argparse
@@ -151,7 +152,7 @@ def main():
         {"X": xg},
         lambda: rt.ditc_rt_unary_f32(I32(11), ptr(xg), ptr(yg), I64(n)), yg))
 
-    print(f"threads {args.threads}, {args.runs} alternating runs each; "
+    print(f"threads {args.threads}, {args.runs} runs each (after a warm-up); "
           "wall time min / median")
     print(f"{'case':44s} {'ditc min':>10s} {'ditc med':>10s} {'ORT min':>10s} "
           f"{'ORT med':>10s} {'ditc rate':>12s} {'speedup':>8s} {'rel L2':>8s}")
@@ -160,12 +161,16 @@ def main():
             continue
         sess = session(m)
         ref = sess.run(None, feeds)[0]
+        time.sleep(0.2)
         run()
         td, to = [], []
         for _ in range(args.runs):
             t = time.perf_counter()
             run()
             td.append(time.perf_counter() - t)
+        time.sleep(0.2)
+        sess.run(None, feeds)
+        for _ in range(args.runs):
             t = time.perf_counter()
             sess.run(None, feeds)
             to.append(time.perf_counter() - t)
