@@ -322,6 +322,30 @@ void parallel_walk(const Strided<N> &s, int64_t grain, F &&f) {
                  [&](int64_t b, int64_t e) { walk<N>(s, b, e, f); });
 }
 
+/// Sum of x[0..n): float vector partial sums over blocks of 4096, the
+/// blocks added in double.
+inline double sum_f(const float *x, int64_t n) {
+  constexpr int64_t kBlock = 4096;
+  double total = 0.0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    int64_t e = b + kBlock < n ? b + kBlock : n, i = b;
+    vf a0 = vf{}, a1 = vf{}, a2 = vf{}, a3 = vf{};
+    for (; i + 4 * W <= e; i += 4 * W) {
+      a0 += loadu(x + i);
+      a1 += loadu(x + i + W);
+      a2 += loadu(x + i + 2 * W);
+      a3 += loadu(x + i + 3 * W);
+    }
+    for (; i + W <= e; i += W)
+      a0 += loadu(x + i);
+    double s = hsum((a0 + a1) + (a2 + a3));
+    for (; i < e; ++i)
+      s += x[i];
+    total += s;
+  }
+  return total;
+}
+
 } // namespace
 } // namespace DITC_RT_ISA_NS
 } // namespace ditc_rt

@@ -10,27 +10,6 @@ namespace {
 constexpr int64_t kGrain = 16384; // elements per thread, at least
 constexpr int64_t kBlock = 4096;  // float partial sums, then double
 
-double sum_f(const float *x, int64_t n) {
-  double total = 0.0;
-  for (int64_t b = 0; b < n; b += kBlock) {
-    int64_t e = b + kBlock < n ? b + kBlock : n, i = b;
-    vf a0 = vf{}, a1 = vf{}, a2 = vf{}, a3 = vf{};
-    for (; i + 4 * W <= e; i += 4 * W) {
-      a0 += loadu(x + i);
-      a1 += loadu(x + i + W);
-      a2 += loadu(x + i + 2 * W);
-      a3 += loadu(x + i + 3 * W);
-    }
-    for (; i + W <= e; i += W)
-      a0 += loadu(x + i);
-    double s = hsum((a0 + a1) + (a2 + a3));
-    for (; i < e; ++i)
-      s += x[i];
-    total += s;
-  }
-  return total;
-}
-
 // sum((x - c)^2)
 double sum_sq_f(const float *x, int64_t n, float c) {
   double total = 0.0;

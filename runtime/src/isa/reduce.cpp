@@ -92,24 +92,7 @@ template <class Op, class T>
 typename Op::A fold_run(typename Op::A acc, const T *x, int64_t n) {
   using A = typename Op::A;
   if constexpr (std::is_same_v<T, float> && std::is_same_v<Op, RSum<T>>) {
-    // float vector partial sums over blocks, blocks summed in double
-    constexpr int64_t kBlock = 4096;
-    for (int64_t b = 0; b < n; b += kBlock) {
-      int64_t e = b + kBlock < n ? b + kBlock : n, i = b;
-      vf a0 = vf{}, a1 = vf{}, a2 = vf{}, a3 = vf{};
-      for (; i + 4 * W <= e; i += 4 * W) {
-        a0 += loadu(x + i);
-        a1 += loadu(x + i + W);
-        a2 += loadu(x + i + 2 * W);
-        a3 += loadu(x + i + 3 * W);
-      }
-      for (; i + W <= e; i += W)
-        a0 += loadu(x + i);
-      double s = hsum((a0 + a1) + (a2 + a3));
-      for (; i < e; ++i)
-        s += x[i];
-      acc += s;
-    }
+    acc += sum_f(x, n);
     return acc;
   } else if constexpr (std::is_same_v<T, float> &&
                        (std::is_same_v<Op, RMax<T>> ||
