@@ -113,6 +113,12 @@ struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
             offsets.push_back(outputOffset(it->second));
             continue;
           }
+          // An empty tensor needs no storage; it must not take (and later
+          // free) a slot that a live buffer occupies.
+          if (byteSize(r) == 0) {
+            offsets.push_back(0);
+            continue;
+          }
           // Write over an operand buffer that dies here.
           std::optional<int64_t> reuse;
           for (Value operand : op.getOperands()) {

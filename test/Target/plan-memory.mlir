@@ -40,3 +40,19 @@ func.func @main(%x: tensor<32xf32>, %y: tensor<2x32xf32>) -> tensor<2x32xf32> {
   %d = ditc.add %c, %y : (tensor<1x32xf32>, tensor<2x32xf32>) -> tensor<2x32xf32>
   return %d : tensor<2x32xf32>
 }
+
+// -----
+
+// An empty result takes no slot: it must not evict the live buffer placed
+// at the same offset (the split's full part stays at 0 and the exp is placed
+// after it, not over it).
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 256 : i64}
+// CHECK: ditc.split %arg0 {axis = 1 : i64, ditc.offsets = array<i64: 0, 0>}
+// CHECK-NEXT: ditc.exp %arg1 {ditc.offsets = array<i64: 128>}
+func.func @main(%x: tensor<4x8xf32>, %y: tensor<32xf32>) -> tensor<4x8xf32> {
+  %s:2 = ditc.split %x {axis = 1 : i64} : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x0xf32>)
+  %g = ditc.exp %y : tensor<32xf32>
+  %r = ditc.reshape %g : (tensor<32xf32>) -> tensor<4x8xf32>
+  %a = ditc.add %s#0, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  return %a : tensor<4x8xf32>
+}
