@@ -1,11 +1,12 @@
 //===- PlanMemory.cpp - static arena plan ---------------------------------===//
+//
+// Writes the MemoryPlan analysis (passes/Analysis/MemoryPlan.h) into the IR:
+// `ditc.offsets` on every op and `ditc.arena_bytes` on the module.
+//
+//===----------------------------------------------------------------------===//
 
 #include "lib/Target/Passes.h"
-
-#include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/ADT/DenseMap.h"
-
-#include <map>
+#include "passes/Analysis/MemoryPlan.h"
 
 namespace mlir::ditc {
 #define GEN_PASS_DEF_PLANMEMORYPASS
@@ -17,146 +18,21 @@ using namespace mlir::ditc;
 
 namespace {
 
-constexpr int64_t kAlign = 64;
-
-int64_t byteSize(Value v) {
-  auto t = cast<RankedTensorType>(v.getType());
-  Type et = t.getElementType();
-  int64_t w = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
-  return t.getNumElements() * w;
-}
-
-/// Ops whose runtime kernel may write its result over an operand of the same
-/// shape and element size (elementwise, element i reads only element i).
-bool mayWriteInPlace(Operation *op, Value operand) {
-  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
-           SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
-           ReluOp, SiluOp, GeluOp>(op))
-    return false;
-  return operand.getType() == op->getResult(0).getType();
-}
-
-/// First-fit placement among the live allocations.
-class Arena {
-public:
-  int64_t allocate(int64_t size) {
-    size = (size + kAlign - 1) / kAlign * kAlign;
-    int64_t at = 0;
-    for (auto [off, len] : live) {
-      if (off - at >= size)
-        break;
-      at = std::max(at, off + len);
-    }
-    live[at] = size;
-    peak = std::max(peak, at + size);
-    return at;
-  }
-  void release(int64_t offset) { live.erase(offset); }
-  int64_t peakBytes() const { return peak; }
-
-private:
-  std::map<int64_t, int64_t> live; // offset -> size
-  int64_t peak = 0;
-};
-
 struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto func = module.lookupSymbol<func::FuncOp>("main");
-    if (!func || !llvm::hasSingleElement(func.getBody())) {
+    const MemoryPlan &plan = getAnalysis<MemoryPlan>();
+    if (!plan.isValid()) {
       module.emitError("expected a single-block func.func @main");
       return signalPassFailure();
     }
-    Block &body = func.getBody().front();
-    Operation *ret = body.getTerminator();
-    DenseMap<Operation *, int64_t> position;
-    int64_t n = 0;
-    for (Operation &op : body)
-      position[&op] = n++;
-
-    // Buffer roots: a reshape is a view of its input's buffer.
-    DenseMap<Value, Value> root;
-    auto rootOf = [&](Value v) {
-      auto it = root.find(v);
-      return it == root.end() ? v : it->second;
-    };
-    DenseMap<Value, int64_t> lastUse;
-    for (Operation &op : body) {
-      if (auto r = dyn_cast<ReshapeOp>(op))
-        root[r.getResult()] = rootOf(r.getInput());
-      for (Value operand : op.getOperands()) {
-        int64_t &l = lastUse[rootOf(operand)];
-        l = std::max(l, position[&op]);
-      }
-    }
-    // Results returned from @main go straight to the output buffers.
-    DenseMap<Value, int64_t> outputOf;
-    for (auto [k, v] : llvm::enumerate(ret->getOperands())) {
-      Operation *def = v.getDefiningOp();
-      if (!def || isa<ReshapeOp, WeightOp, ConstantOp>(def) || outputOf.count(v))
-        continue;
-      outputOf[v] = k;
-    }
-
-    Arena arena;
-    DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
-    for (Operation &op : body) {
-      if (&op == ret || isa<WeightOp, ConstantOp>(op))
-        continue;
-      int64_t pos = position[&op];
-      SmallVector<int64_t> offsets;
-      if (isa<ReshapeOp>(op)) {
-        offsets.push_back(kViewOffset);
-      } else {
-        for (Value r : op.getResults()) {
-          if (auto it = outputOf.find(r); it != outputOf.end()) {
-            offsets.push_back(outputOffset(it->second));
-            continue;
-          }
-          // An empty tensor needs no storage; it must not take (and later
-          // free) a slot that a live buffer occupies.
-          if (byteSize(r) == 0) {
-            offsets.push_back(0);
-            continue;
-          }
-          // Write over an operand buffer that dies here.
-          std::optional<int64_t> reuse;
-          for (Value operand : op.getOperands()) {
-            Value src = rootOf(operand);
-            auto it = offsetOf.find(src);
-            if (it != offsetOf.end() && lastUse[src] == pos &&
-                byteSize(src) == byteSize(r) && mayWriteInPlace(&op, operand)) {
-              reuse = it->second;
-              offsetOf.erase(it);
-              lastUse[src] = -1;
-              break;
-            }
-          }
-          int64_t off = reuse ? *reuse : arena.allocate(byteSize(r));
-          offsetOf[r] = off;
-          offsets.push_back(off);
-        }
-      }
-      op.setAttr(kOffsetsAttr, DenseI64ArrayAttr::get(&getContext(), offsets));
-      // Free the buffers whose last use is this op.
-      for (Value operand : op.getOperands()) {
-        Value src = rootOf(operand);
-        auto it = offsetOf.find(src);
-        if (it != offsetOf.end() && lastUse[src] == pos) {
-          arena.release(it->second);
-          offsetOf.erase(it);
-        }
-      }
-      // A result nobody reads is dead right after its op.
-      for (Value r : op.getResults())
-        if (auto it = offsetOf.find(r); it != offsetOf.end() && r.use_empty()) {
-          arena.release(it->second);
-          offsetOf.erase(it);
-        }
-    }
+    for (const MemoryPlan::Step &step : plan.steps())
+      step.op->setAttr(kOffsetsAttr, DenseI64ArrayAttr::get(
+                                         &getContext(), plan.offsets(step.op)));
     module->setAttr(kArenaBytesAttr,
                     IntegerAttr::get(IntegerType::get(&getContext(), 64),
-                                     arena.peakBytes()));
+                                     plan.arenaBytes()));
+    markAllAnalysesPreserved();
   }
 };
 

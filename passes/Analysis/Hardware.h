@@ -1,0 +1,87 @@
+//===- Hardware.h - machine descriptions for the cost model -----*- C++ -*-===//
+//
+// A machine is data: a JSON file (the built-in ones live in
+// passes/Analysis/hardware/ and are compiled into the binary; any other file
+// is loaded by path). Format, every rate per second:
+//
+//   {
+//     "name": "h100-sxm", "kind": "gpu", "description": "...",
+//     "matrix_flops": {"f32": 6.7e13, "bf16": 9.89e14, ...},  // dense peak
+//     "vector_flops": {"f32": 6.7e13, "bf16": 1.34e14, ...},  // non-matrix
+//     "memory_bandwidth": 3.35e12,       // bytes/s
+//     "memory_capacity": 8.0e10,         // bytes per device
+//     "launch_overhead_s": 4.0e-6,       // per kernel
+//     "efficiency": {"matrix": 0.65, "attention": 0.45,
+//                    "vector": 0.5, "memory": 0.8},   // optional, default 1
+//     "links": [                          // innermost level first
+//       {"name": "nvlink", "kind": "nvlink", "bandwidth": 4.5e11,
+//        "latency_s": 3e-6, "devices": 8}, ...]
+//   }
+//
+// `devices` of a link level is how many devices share it: a group of up to
+// that many devices talks over this level (the first level large enough).
+// Link kinds: nvlink, pcie, infiniband, ethernet, shared-memory.
+// Rates are per device; link bandwidth is per device and direction.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_ANALYSIS_HARDWARE_H
+#define DITC_PASSES_ANALYSIS_HARDWARE_H
+
+#include "llvm/ADT/StringRef.h"
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::ditc {
+
+struct LinkLevel {
+  std::string name;
+  std::string kind;
+  double bandwidth = 0;  // bytes/s per device and direction
+  double latencyS = 0;   // seconds per message
+  int64_t devices = 1;   // devices sharing this level
+};
+
+struct HardwareDesc {
+  std::string name, kind, description;
+  std::map<std::string, double> matrixFlops; // per dtype: f32 tf32 bf16 f16 fp8
+  std::map<std::string, double> vectorFlops;
+  double memoryBandwidth = 0;
+  double memoryCapacity = 0;
+  double launchOverheadS = 0;
+  double matrixEfficiency = 1, attentionEfficiency = 1, vectorEfficiency = 1,
+         memoryEfficiency = 1;
+  std::vector<LinkLevel> links;
+
+  /// Achievable rates for a compute dtype ("f32", "bf16", ...); the f32 rate
+  /// when the dtype has none listed. Zero when neither is listed.
+  double matrixRate(llvm::StringRef dtype) const;
+  double attentionRate(llvm::StringRef dtype) const;
+  double vectorRate(llvm::StringRef dtype) const;
+  double bandwidthRate() const { return memoryBandwidth * memoryEfficiency; }
+  /// The innermost link level that holds `groupSize` devices; null if none.
+  const LinkLevel *linkFor(int64_t groupSize) const;
+};
+
+/// Parses a description; on error returns nullopt and sets `error` to one
+/// line naming the field at fault. `source` names the file in messages.
+std::optional<HardwareDesc> parseHardware(llvm::StringRef json,
+                                          llvm::StringRef source,
+                                          std::string &error);
+
+/// A built-in name (see builtinHardwareNames()) or a path to a JSON file.
+std::optional<HardwareDesc> loadHardware(llvm::StringRef nameOrPath,
+                                         std::string &error);
+
+/// The built-in descriptions' names, sorted.
+std::vector<std::string> builtinHardwareNames();
+
+/// The JSON text of a description (what `ditc calibrate` writes).
+std::string printHardware(const HardwareDesc &hw);
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_ANALYSIS_HARDWARE_H

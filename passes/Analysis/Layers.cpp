@@ -1,0 +1,120 @@
+//===- Layers.cpp - the repeated blocks of a schedule ---------------------===//
+
+#include "passes/Analysis/Layers.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+struct Run {
+  int64_t start = 0, period = 0, count = 0;
+  int64_t covered() const { return period * count; }
+};
+
+/// The best periodic run in sig[lo, hi): most steps covered, then the
+/// shortest period. A block must do matrix work.
+Run bestRun(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
+            int64_t hi) {
+  Run best;
+  int64_t n = hi - lo;
+  for (int64_t p = 1; p <= n / 2; ++p) {
+    int64_t i = lo;
+    while (i + p < hi) {
+      if (sig[i] != sig[i + p]) {
+        ++i;
+        continue;
+      }
+      int64_t j = i;
+      while (j + p < hi && sig[j] == sig[j + p])
+        ++j;
+      // sig[i, j + p) has period p.
+      int64_t count = (j + p - i) / p;
+      if (count >= 2 && p * count > best.covered()) {
+        bool works = false;
+        for (int64_t k = i; k < i + p && !works; ++k)
+          works = matrix[k];
+        if (works)
+          best = {i, p, count};
+      }
+      i = j + 1;
+    }
+  }
+  return best;
+}
+
+void split(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
+           int64_t hi, int depth, std::vector<Run> &runs) {
+  if (hi - lo < 2 || depth > 8)
+    return;
+  Run r = bestRun(sig, matrix, lo, hi);
+  if (r.count < 2)
+    return;
+  split(sig, matrix, lo, r.start, depth + 1, runs);
+  runs.push_back(r);
+  split(sig, matrix, r.start + r.covered(), hi, depth + 1, runs);
+}
+
+} // namespace
+
+std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
+  // Signature: op name and operand/result types.
+  llvm::StringMap<int64_t> ids;
+  SmallVector<int64_t> sig;
+  SmallVector<bool> matrix;
+  for (const OpCost &c : ops) {
+    std::string key;
+    llvm::raw_string_ostream os(key);
+    os << c.op->getName() << '(';
+    for (Type t : c.op->getOperandTypes())
+      os << t << ',';
+    os << ")->(";
+    for (Type t : c.op->getResultTypes())
+      os << t << ',';
+    os << ')';
+    sig.push_back(ids.try_emplace(key, int64_t(ids.size())).first->second);
+    matrix.push_back(c.flopsMatrix > 0);
+  }
+  std::vector<Run> runs;
+  split(sig, matrix, 0, int64_t(sig.size()), 0, runs);
+
+  // Number the kinds of block by their repeated signature sequence.
+  std::vector<LayerSpan> spans;
+  std::vector<std::vector<int64_t>> kinds;
+  int64_t at = 0;
+  auto gap = [&](int64_t end, const std::string &name) {
+    if (end > at)
+      spans.push_back({name, at, end, -1, 0});
+    at = end;
+  };
+  for (size_t r = 0; r < runs.size(); ++r) {
+    const Run &run = runs[r];
+    std::vector<int64_t> body(sig.begin() + run.start,
+                              sig.begin() + run.start + run.period);
+    int kind = -1;
+    for (size_t k = 0; k < kinds.size(); ++k)
+      if (kinds[k] == body)
+        kind = int(k);
+    if (kind < 0) {
+      kind = int(kinds.size());
+      kinds.push_back(body);
+    }
+    std::string letter(1, char('A' + std::min(kind, 25)));
+    gap(run.start, spans.empty() ? "prologue" : "between blocks");
+    int64_t first = 0;
+    for (const LayerSpan &s : spans)
+      if (s.kind == kind)
+        ++first;
+    for (int64_t k = 0; k < run.count; ++k) {
+      int64_t b = run.start + k * run.period;
+      spans.push_back({"block " + letter + "." + std::to_string(first + k), b,
+                       b + run.period, kind, first + k});
+    }
+    at = run.start + run.covered();
+  }
+  gap(int64_t(sig.size()), spans.empty() ? "graph" : "epilogue");
+  return spans;
+}

@@ -1,0 +1,37 @@
+//===- Layers.h - the repeated blocks of a schedule -------------*- C++ -*-===//
+//
+// Finds the transformer blocks of a graph from its structure alone (no names):
+// the longest stretch of the schedule that repeats one block of ops with the
+// same op names and types at least twice, where the block does matrix work,
+// and again in what is left on either side (Flux has two kinds of block).
+// Steps outside every repetition form the segments between them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_ANALYSIS_LAYERS_H
+#define DITC_PASSES_ANALYSIS_LAYERS_H
+
+#include "passes/Analysis/Profile.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::ditc {
+
+struct LayerSpan {
+  /// "block A.3" (the 4th repetition of the first kind of block found, in
+  /// schedule order), or "prologue", "epilogue", "between A and B".
+  std::string name;
+  /// Steps [begin, end) of the schedule.
+  int64_t begin = 0, end = 0;
+  /// The kind of block (0 for A, 1 for B, ...) or -1 outside blocks.
+  int kind = -1;
+  int64_t index = 0;
+};
+
+/// Splits the schedule of `ops` into consecutive spans covering every step.
+std::vector<LayerSpan> findLayers(ArrayRef<OpCost> ops);
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_ANALYSIS_LAYERS_H

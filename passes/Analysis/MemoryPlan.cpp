@@ -1,0 +1,189 @@
+//===- MemoryPlan.cpp - static arena placement and liveness ---------------===//
+
+#include "passes/Analysis/MemoryPlan.h"
+
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+int64_t mlir::ditc::tensorBytes(Type type) {
+  auto t = cast<RankedTensorType>(type);
+  Type et = t.getElementType();
+  int64_t w = et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
+  return t.getNumElements() * w;
+}
+
+func::FuncOp mlir::ditc::getMainFunc(Operation *moduleOrFunc) {
+  auto func = dyn_cast<func::FuncOp>(moduleOrFunc);
+  if (!func)
+    if (auto module = dyn_cast<ModuleOp>(moduleOrFunc))
+      func = module.lookupSymbol<func::FuncOp>("main");
+  if (!func || !llvm::hasSingleElement(func.getBody()))
+    return nullptr;
+  return func;
+}
+
+namespace {
+
+/// Ops whose runtime kernel may write its result over an operand of the same
+/// shape and element size (elementwise, element i reads only element i).
+bool mayWriteInPlace(Operation *op, Value operand) {
+  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
+           SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
+           ReluOp, SiluOp, GeluOp>(op))
+    return false;
+  return operand.getType() == op->getResult(0).getType();
+}
+
+/// First-fit placement among the live allocations.
+class Arena {
+public:
+  int64_t allocate(int64_t size) {
+    size = (size + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign *
+           MemoryPlan::kAlign;
+    int64_t at = 0;
+    for (auto [off, len] : live) {
+      if (off - at >= size)
+        break;
+      at = std::max(at, off + len);
+    }
+    live[at] = size;
+    liveSum += size;
+    peak = std::max(peak, at + size);
+    return at;
+  }
+  void release(int64_t offset) {
+    auto it = live.find(offset);
+    liveSum -= it->second;
+    live.erase(it);
+  }
+  int64_t liveBytes() const { return liveSum; }
+  int64_t end() const {
+    return live.empty() ? 0 : live.rbegin()->first + live.rbegin()->second;
+  }
+  int64_t peakBytes() const { return peak; }
+
+private:
+  std::map<int64_t, int64_t> live; // offset -> aligned size
+  int64_t liveSum = 0;
+  int64_t peak = 0;
+};
+
+} // namespace
+
+ArrayRef<int64_t> MemoryPlan::offsets(Operation *op) const {
+  auto it = offsetsOf.find(op);
+  if (it == offsetsOf.end())
+    return {};
+  return it->second;
+}
+
+MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
+  func::FuncOp func = getMainFunc(moduleOrFunc);
+  if (!func)
+    return;
+  valid = true;
+  Block &body = func.getBody().front();
+  Operation *ret = body.getTerminator();
+  DenseMap<Operation *, int64_t> position;
+  int64_t n = 0;
+  for (Operation &op : body)
+    position[&op] = n++;
+
+  // Buffer roots: a reshape is a view of its input's buffer.
+  DenseMap<Value, Value> root;
+  auto rootOf = [&](Value v) {
+    auto it = root.find(v);
+    return it == root.end() ? v : it->second;
+  };
+  DenseMap<Value, int64_t> lastUse;
+  for (Operation &op : body) {
+    if (auto r = dyn_cast<ReshapeOp>(op))
+      root[r.getResult()] = rootOf(r.getInput());
+    for (Value operand : op.getOperands()) {
+      int64_t &l = lastUse[rootOf(operand)];
+      l = std::max(l, position[&op]);
+    }
+  }
+  // Results returned from @main go straight to the output buffers.
+  DenseMap<Value, int64_t> outputOf;
+  for (auto [k, v] : llvm::enumerate(ret->getOperands())) {
+    Operation *def = v.getDefiningOp();
+    if (!def || isa<ReshapeOp, WeightOp, ConstantOp>(def) || outputOf.count(v))
+      continue;
+    outputOf[v] = k;
+  }
+
+  Arena arena;
+  DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
+  for (Operation &op : body) {
+    if (&op == ret || isa<WeightOp, ConstantOp>(op))
+      continue;
+    int64_t pos = position[&op];
+    SmallVector<int64_t, 1> &offsets = offsetsOf[&op];
+    if (isa<ReshapeOp>(op)) {
+      offsets.push_back(kViewOffset);
+    } else {
+      for (Value r : op.getResults()) {
+        if (auto it = outputOf.find(r); it != outputOf.end()) {
+          offsets.push_back(outputOffset(it->second));
+          continue;
+        }
+        // An empty tensor needs no storage; it must not take (and later
+        // free) a slot that a live buffer occupies.
+        if (tensorBytes(r.getType()) == 0) {
+          offsets.push_back(0);
+          continue;
+        }
+        // Write over an operand buffer that dies here.
+        std::optional<int64_t> reuse;
+        for (Value operand : op.getOperands()) {
+          Value src = rootOf(operand);
+          auto it = offsetOf.find(src);
+          if (it != offsetOf.end() && lastUse[src] == pos &&
+              tensorBytes(src.getType()) == tensorBytes(r.getType()) &&
+              mayWriteInPlace(&op, operand)) {
+            reuse = it->second;
+            offsetOf.erase(it);
+            lastUse[src] = -1;
+            break;
+          }
+        }
+        int64_t off = reuse ? *reuse : arena.allocate(tensorBytes(r.getType()));
+        offsetOf[r] = off;
+        offsets.push_back(off);
+      }
+    }
+    // The op runs with its operands and results in place.
+    int64_t step = schedule.size();
+    schedule.push_back({&op, arena.liveBytes(), arena.end()});
+    if (arena.liveBytes() > peakLive) {
+      peakLive = arena.liveBytes();
+      peakLiveStep = step;
+    }
+    if (arena.end() > 0 && arena.end() == arena.peakBytes() &&
+        (peakArenaAt < 0 || schedule[peakArenaAt].arenaEnd < arena.end()))
+      peakArenaAt = step;
+    // Free the buffers whose last use is this op.
+    for (Value operand : op.getOperands()) {
+      Value src = rootOf(operand);
+      auto it = offsetOf.find(src);
+      if (it != offsetOf.end() && lastUse[src] == pos) {
+        arena.release(it->second);
+        offsetOf.erase(it);
+      }
+    }
+    // A result nobody reads is dead right after its op.
+    for (Value r : op.getResults())
+      if (auto it = offsetOf.find(r); it != offsetOf.end() && r.use_empty()) {
+        arena.release(it->second);
+        offsetOf.erase(it);
+      }
+  }
+  peakArena = arena.peakBytes();
+}

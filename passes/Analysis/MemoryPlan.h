@@ -1,0 +1,88 @@
+//===- MemoryPlan.h - static arena placement and liveness -------*- C++ -*-===//
+//
+// The one place that decides where every intermediate tensor of @main lives.
+// `ditc-plan-memory` writes this plan into the IR for code generation, and the
+// profiler reads the same plan for its activation-memory curve, so the
+// predicted peak and the runtime's arena are one computation, not two guesses.
+//
+// The schedule is the op order of @main's block. A buffer lives from the op
+// that defines it to its last reader; a reshape is a view of its input's
+// buffer and extends that buffer's life; elementwise ops write over an
+// operand buffer that dies at them when the sizes match; results returned from
+// @main go straight into the caller's output buffers and take no arena space.
+// Placement is first-fit in offset order with 64-byte alignment.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_ANALYSIS_MEMORYPLAN_H
+#define DITC_PASSES_ANALYSIS_MEMORYPLAN_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::ditc {
+
+/// The attribute names of the memory plan in the IR.
+constexpr llvm::StringLiteral kOffsetsAttr = "ditc.offsets";
+constexpr llvm::StringLiteral kArenaBytesAttr = "ditc.arena_bytes";
+/// Offset values that are not arena offsets.
+constexpr int64_t kViewOffset = -1;
+inline int64_t outputOffset(int64_t k) { return -2 - k; }
+inline bool isOutputOffset(int64_t o) { return o <= -2; }
+inline int64_t outputIndex(int64_t o) { return -2 - o; }
+
+/// Bytes of a ranked tensor's data (i1 takes one byte per element).
+int64_t tensorBytes(Type type);
+
+/// Returns @main of `moduleOrFunc` when it has a single block, else null.
+func::FuncOp getMainFunc(Operation *moduleOrFunc);
+
+class MemoryPlan {
+public:
+  static constexpr int64_t kAlign = 64;
+
+  /// Plans @main of a module (or the function itself). Usable as an MLIR
+  /// analysis: `getAnalysis<MemoryPlan>()`.
+  explicit MemoryPlan(Operation *moduleOrFunc);
+
+  /// False when there is no single-block @main to plan.
+  bool isValid() const { return valid; }
+
+  /// Where each result of `op` lives: an arena offset, kViewOffset (a reshape)
+  /// or outputOffset(k) (the k-th graph output). Empty for weights and
+  /// constants, which live in the weight file or the library.
+  ArrayRef<int64_t> offsets(Operation *op) const;
+
+  /// One step of the schedule: an op of @main (weights, constants and the
+  /// terminator excluded) and the arena bytes in use while it runs.
+  struct Step {
+    Operation *op;
+    /// Sum of the (aligned) sizes of the buffers live during the op: every
+    /// buffer defined earlier and read here or later, plus its own results.
+    int64_t liveBytes;
+    /// The highest arena byte in use during the op (placement, with holes).
+    int64_t arenaEnd;
+  };
+  ArrayRef<Step> steps() const { return schedule; }
+
+  /// The arena the runtime allocates: the highest byte any buffer reaches.
+  int64_t arenaBytes() const { return peakArena; }
+  /// The largest live-byte total over the schedule (the lower bound any
+  /// placement needs) and the first step where it occurs (-1 if none).
+  int64_t peakLiveBytes() const { return peakLive; }
+  int64_t peakStep() const { return peakLiveStep; }
+  /// The first step whose arena end reaches arenaBytes() (-1 if none).
+  int64_t peakArenaStep() const { return peakArenaAt; }
+
+private:
+  bool valid = false;
+  llvm::DenseMap<Operation *, SmallVector<int64_t, 1>> offsetsOf;
+  SmallVector<Step> schedule;
+  int64_t peakArena = 0, peakLive = 0, peakLiveStep = -1, peakArenaAt = -1;
+};
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_ANALYSIS_MEMORYPLAN_H

@@ -1,0 +1,205 @@
+//===- Profile.cpp - symbolic cost of a ditc graph (MAP) ------------------===//
+
+#include "passes/Analysis/Profile.h"
+
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/DenseSet.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+int64_t elements(Value v) { return typeOf(v).getNumElements(); }
+
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t p = 1;
+  for (int64_t d : dims)
+    p *= d;
+  return p;
+}
+
+/// Score positions [i, j] (i < sq, j < sk) a top-left aligned causal mask
+/// keeps: key j <= query i.
+int64_t causalKept(int64_t sq, int64_t sk) {
+  if (sq <= sk)
+    return sq * (sq + 1) / 2;
+  return sk * (sk + 1) / 2 + (sq - sk) * sk;
+}
+
+/// Matrix FLOPs of an explicit-output einsum: 2 per multiply-add over every
+/// index (summed or not) when two or more operands are multiplied, and the
+/// summed-index count when the equation has a single operand.
+void einsumCost(EinsumOp op, OpCost &c) {
+  StringRef eq = op.getEquation();
+  auto [lhs, out] = eq.split("->");
+  llvm::DenseMap<char, int64_t> size;
+  SmallVector<StringRef> terms;
+  lhs.split(terms, ',');
+  for (auto [term, input] : llvm::zip(terms, op.getInputs())) {
+    ArrayRef<int64_t> shape = shapeOf(input);
+    for (auto [k, ch] : llvm::enumerate(term.trim()))
+      if (k < shape.size())
+        size[ch] = std::max(size.lookup(ch), shape[k]);
+  }
+  int64_t all = 1;
+  for (auto &kv : size)
+    all *= kv.second;
+  bool contracts = llvm::any_of(size, [&](auto &kv) {
+    return !out.contains(kv.first);
+  });
+  if (terms.size() >= 2 && contracts)
+    c.flopsMatrix = 2 * all * int64_t(terms.size() - 1);
+  else
+    c.flopsOther = all * int64_t(std::max<size_t>(terms.size(), 1));
+}
+
+} // namespace
+
+OpCost mlir::ditc::costOf(Operation *op) {
+  OpCost c;
+  c.op = op;
+  if (isa<WeightOp, ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
+    return c;
+  if (isa<ReshapeOp>(op)) {
+    c.isView = true;
+    return c;
+  }
+  for (Value v : op->getOperands())
+    if (isa<RankedTensorType>(v.getType()))
+      c.bytesRead += tensorBytes(v.getType());
+  int64_t outElems = 0;
+  for (Value r : op->getResults())
+    if (isa<RankedTensorType>(r.getType())) {
+      c.bytesWritten += tensorBytes(r.getType());
+      outElems += elements(r);
+    }
+
+  llvm::TypeSwitch<Operation *>(op)
+      .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp,
+            EqualOp, GreaterOp, LessOp, WhereOp, NegOp, NotOp, SqrtOp,
+            ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, ReluOp,
+            IsNanOp>([&](Operation *) { c.flopsOther = outElems; })
+      .Case<SigmoidOp>([&](auto) { c.flopsOther = 3 * outElems; })
+      .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
+      .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })
+      .Case<SoftmaxOp>([&](auto) { c.flopsOther = 5 * outElems; })
+      .Case<LayerNormOp>([&](LayerNormOp n) {
+        c.flopsOther =
+            (5 + (n.getScale() ? 1 : 0) + (n.getBias() ? 1 : 0)) * outElems;
+      })
+      .Case<GroupNormOp>([&](auto) { c.flopsOther = 7 * outElems; })
+      .Case<RmsNormOp>([&](RmsNormOp n) {
+        c.flopsOther = (3 + (n.getScale() ? 1 : 0)) * outElems;
+      })
+      .Case<RopeOp>([&](RopeOp r) {
+        int64_t d = shapeOf(r.getInput()).back();
+        int64_t w = shapeOf(r.getCos()).back();
+        c.flopsOther = d ? 3 * (outElems / d) * w : 0;
+      })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>([&](Operation *o) {
+        c.flopsOther = elements(o->getOperand(0));
+      })
+      .Case<MatmulOp>([&](MatmulOp m) {
+        ArrayRef<int64_t> a = shapeOf(m.getLhs());
+        int64_t k = a.empty() ? 1 : a.back();
+        c.flopsMatrix = 2 * outElems * k;
+      })
+      .Case<LinearOp>([&](LinearOp l) {
+        c.flopsMatrix = 2 * outElems * shapeOf(l.getInput()).back();
+        if (l.getBias())
+          c.flopsOther = outElems;
+      })
+      .Case<ConvOp>([&](ConvOp cv) {
+        ArrayRef<int64_t> w = shapeOf(cv.getWeight());
+        c.flopsMatrix = 2 * outElems * product(w.drop_front());
+        if (cv.getBias())
+          c.flopsOther = outElems;
+      })
+      .Case<EinsumOp>([&](EinsumOp e) { einsumCost(e, c); })
+      .Case<AttentionOp>([&](AttentionOp a) {
+        ArrayRef<int64_t> q = shapeOf(a.getQuery());
+        ArrayRef<int64_t> v = shapeOf(a.getValue());
+        int64_t bh = q[0] * q[1], sq = q[2], d = q[3];
+        int64_t sk = v[2], dv = v[3];
+        int64_t scores = bh * sq * sk;
+        c.flopsMatrix = 2 * scores * (d + dv);
+        c.flopsOther = 5 * scores + outElems;
+        if (a.getMask() && !typeOf(a.getMask()).getElementType().isInteger(1))
+          c.flopsOther += scores;
+        if (a.getCausal() && sq * sk > 0)
+          c.matrixFraction = double(causalKept(sq, sk)) / double(sq * sk);
+      });
+  return c;
+}
+
+Profile::Profile(Operation *moduleOrFunc, AnalysisManager &am) {
+  compute(moduleOrFunc, am.getAnalysis<MemoryPlan>());
+}
+
+Profile::Profile(Operation *moduleOrFunc) {
+  MemoryPlan plan(moduleOrFunc);
+  compute(moduleOrFunc, plan);
+}
+
+void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan) {
+  func::FuncOp func = getMainFunc(moduleOrFunc);
+  if (!func || !plan.isValid())
+    return;
+  valid = true;
+
+  // Parameters: each weight once by name, each distinct constant once.
+  llvm::StringSet<> seenWeights;
+  llvm::DenseSet<Attribute> seenConstants;
+  auto firstRead = [&](Value v, int64_t &elems, int64_t &bytes) {
+    Operation *def = v.getDefiningOp();
+    bool fresh = false;
+    if (auto w = dyn_cast_or_null<WeightOp>(def))
+      fresh = seenWeights.insert(w.getName()).second;
+    else if (auto k = dyn_cast_or_null<ConstantOp>(def))
+      fresh = seenConstants.insert(k.getValue()).second;
+    if (fresh) {
+      elems += elements(v);
+      bytes += tensorBytes(v.getType());
+    }
+  };
+
+  for (auto [k, step] : llvm::enumerate(plan.steps())) {
+    OpCost c = costOf(step.op);
+    c.step = k;
+    c.liveBytes = step.liveBytes;
+    for (Value v : step.op->getOperands())
+      firstRead(v, c.paramElements, c.paramBytes);
+    sums.flopsMatrix += c.flopsMatrix;
+    sums.flopsOther += c.flopsOther;
+    sums.bytesRead += c.bytesRead;
+    sums.bytesWritten += c.bytesWritten;
+    sums.irParamElements += c.paramElements;
+    sums.irParamBytes += c.paramBytes;
+    costs.push_back(c);
+  }
+  // Parameters returned directly (never read by a step).
+  Operation *ret = func.getBody().front().getTerminator();
+  for (Value v : ret->getOperands())
+    firstRead(v, sums.irParamElements, sums.irParamBytes);
+
+  for (Type t : func.getArgumentTypes())
+    sums.inputBytes += tensorBytes(t);
+  for (Type t : func.getResultTypes())
+    sums.outputBytes += tensorBytes(t);
+  sums.arenaBytes = plan.arenaBytes();
+  sums.peakLiveBytes = plan.peakLiveBytes();
+  sums.peakStep = plan.peakArenaStep();
+
+  Operation *module = func->getParentOp();
+  if (module) {
+    if (auto a = module->getAttrOfType<IntegerAttr>(kSourceParamElementsAttr))
+      sums.sourceParamElements = a.getInt();
+    if (auto a = module->getAttrOfType<IntegerAttr>(kSourceParamBytesAttr))
+      sums.sourceParamBytes = a.getInt();
+  }
+}

@@ -1,0 +1,125 @@
+//===- Profile.h - symbolic cost of a ditc graph (MAP) ----------*- C++ -*-===//
+//
+// What each op of @main costs, computed from shapes alone (no weight byte is
+// read, nothing runs): FLOPs split into matrix work (matmul, linear, conv,
+// einsum contractions and the two products inside attention; 2 per
+// multiply-add) and other work (elementwise, norms, softmax, reductions, with
+// the per-element counts listed in flopsPerElement()), bytes read and
+// written, the parameters each op reads first, and the activation memory live
+// while it runs (from the MemoryPlan that code generation uses).
+//
+// Per-element counts of "other" FLOPs:
+//   add sub mul div pow max min mod neg relu sqrt reciprocal exp erf cos sin
+//   tanh, comparisons, logic, where, is_nan          1
+//   sigmoid                                           3 (exp, add, divide)
+//   silu                                              4 (sigmoid, multiply)
+//   gelu                                              8 (erf or tanh form)
+//   softmax                                           5 (max, subtract, exp,
+//                                                        sum, divide)
+//   layer_norm / group_norm                           5 (+1 scale, +1 bias)
+//   rms_norm                                          3 (+1 scale)
+//   rope                                              3 per rotated element
+//   reduce_*                                          1 per input element
+//   linear / conv bias                                1 per output element
+//   attention                                         5 per score (scale,
+//                     max, subtract, exp, sum) + 1 per output element, +1 per
+//                     score with an additive mask
+// Data movement (reshape, transpose, concat, split, slice, gather, broadcast,
+// cast, trilu) costs bytes, not FLOPs; a reshape is a view and costs nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_ANALYSIS_PROFILE_H
+#define DITC_PASSES_ANALYSIS_PROFILE_H
+
+#include "passes/Analysis/MemoryPlan.h"
+
+#include "mlir/Pass/AnalysisManager.h"
+
+namespace mlir::ditc {
+
+/// The cost of one op of the schedule.
+struct OpCost {
+  Operation *op = nullptr;
+  /// Position in MemoryPlan::steps() (and in a traced run of the compiled
+  /// library, which marks the same steps).
+  int64_t step = 0;
+  int64_t flopsMatrix = 0;
+  int64_t flopsOther = 0;
+  /// The fraction of flopsMatrix the kernel executes: below 1 for causal
+  /// attention, whose kernel skips fully masked key tiles.
+  double matrixFraction = 1.0;
+  int64_t bytesRead = 0;
+  int64_t bytesWritten = 0;
+  /// Parameters (weights and constants) this op is the first to read.
+  int64_t paramElements = 0;
+  int64_t paramBytes = 0;
+  /// Activation bytes live in the arena while the op runs.
+  int64_t liveBytes = 0;
+  /// True for ops the code generator emits no kernel for (views).
+  bool isView = false;
+
+  int64_t flops() const { return flopsMatrix + flopsOther; }
+  int64_t bytes() const { return bytesRead + bytesWritten; }
+  /// FLOPs per byte moved (0 when nothing moves).
+  double intensity() const {
+    return bytes() ? double(flops()) / double(bytes()) : 0.0;
+  }
+};
+
+struct ProfileTotals {
+  int64_t flopsMatrix = 0, flopsOther = 0;
+  int64_t bytesRead = 0, bytesWritten = 0;
+  /// Distinct parameters in the IR: every ditc.weight (by name) and every
+  /// distinct ditc.constant, counted once however many ops read them.
+  int64_t irParamElements = 0, irParamBytes = 0;
+  /// The source graph's initializers (recorded by the importer, including
+  /// those folded away into shape arithmetic); -1 when unknown.
+  int64_t sourceParamElements = -1, sourceParamBytes = -1;
+  /// Bytes of the graph inputs and outputs (caller-owned buffers).
+  int64_t inputBytes = 0, outputBytes = 0;
+  /// The arena the runtime allocates, the largest live total, and the step
+  /// where the arena first reaches its peak.
+  int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
+
+  /// The parameter count to report: the source graph's when known.
+  int64_t paramElements() const {
+    return sourceParamElements >= 0 ? sourceParamElements : irParamElements;
+  }
+  int64_t paramBytes() const {
+    return sourceParamBytes >= 0 ? sourceParamBytes : irParamBytes;
+  }
+};
+
+/// Module attributes the importer writes with the source graph's initializer
+/// totals.
+constexpr llvm::StringLiteral kSourceParamElementsAttr =
+    "ditc.initializer_elements";
+constexpr llvm::StringLiteral kSourceParamBytesAttr = "ditc.initializer_bytes";
+
+class Profile {
+public:
+  /// Profiles @main of a module. Usable as an analysis:
+  /// `getAnalysis<Profile>()` (it reads the cached MemoryPlan).
+  Profile(Operation *moduleOrFunc, AnalysisManager &am);
+  /// Standalone form (plans memory itself).
+  explicit Profile(Operation *moduleOrFunc);
+
+  bool isValid() const { return valid; }
+  ArrayRef<OpCost> ops() const { return costs; }
+  const ProfileTotals &totals() const { return sums; }
+
+private:
+  void compute(Operation *moduleOrFunc, const MemoryPlan &plan);
+  bool valid = false;
+  SmallVector<OpCost> costs;
+  ProfileTotals sums;
+};
+
+/// The FLOP and byte cost of one op in isolation (step, params and live
+/// bytes left zero).
+OpCost costOf(Operation *op);
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_ANALYSIS_PROFILE_H

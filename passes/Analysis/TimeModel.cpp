@@ -1,0 +1,74 @@
+//===- TimeModel.cpp - predicted time of ops and collectives --------------===//
+
+#include "passes/Analysis/TimeModel.h"
+
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include <algorithm>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
+                                 const TimeOptions &opts) {
+  OpTime t;
+  if (cost.isView || (cost.flops() == 0 && cost.bytes() == 0))
+    return t;
+  bool attention = cost.op && isa<AttentionOp>(cost.op);
+  double matrixRate =
+      attention ? hw.attentionRate(opts.dtype) : hw.matrixRate(opts.dtype);
+  double vectorRate = hw.vectorRate(opts.dtype);
+  if (cost.flopsMatrix && matrixRate > 0)
+    t.computeS += double(cost.flopsMatrix) * cost.matrixFraction / matrixRate;
+  if (cost.flopsOther && vectorRate > 0)
+    t.computeS += double(cost.flopsOther) / vectorRate;
+  t.memoryS = double(cost.bytes()) * opts.bytesScale / hw.bandwidthRate();
+  t.overheadS = hw.launchOverheadS;
+  t.memoryBound = t.memoryS > t.computeS;
+  t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
+  return t;
+}
+
+int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,
+                                        int64_t n) {
+  if (n <= 1)
+    return 0;
+  switch (kind) {
+  case CollectiveKind::AllReduce:
+    return 2 * (n - 1) * (bytes / n);
+  case CollectiveKind::AllGather:
+  case CollectiveKind::ReduceScatter:
+  case CollectiveKind::AllToAll:
+  case CollectiveKind::RingExchange:
+    return (n - 1) * (bytes / n);
+  case CollectiveKind::SendRecv:
+    return bytes;
+  }
+  return 0;
+}
+
+double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,
+                                         int64_t n, const HardwareDesc &hw) {
+  if (n <= 1)
+    return 0.0;
+  const LinkLevel *link = hw.linkFor(n);
+  if (!link)
+    return -1.0;
+  double alpha = link->latencyS, beta = link->bandwidth;
+  double steps = 0;
+  switch (kind) {
+  case CollectiveKind::AllReduce:
+    steps = 2.0 * double(n - 1);
+    break;
+  case CollectiveKind::AllGather:
+  case CollectiveKind::ReduceScatter:
+  case CollectiveKind::AllToAll:
+  case CollectiveKind::RingExchange:
+    steps = double(n - 1);
+    break;
+  case CollectiveKind::SendRecv:
+    return alpha + double(bytes) / beta;
+  }
+  return steps * alpha +
+         double(collectiveBytesSent(kind, bytes, n)) / beta;
+}

@@ -1,0 +1,70 @@
+//===- TimeModel.h - predicted time of ops and collectives ------*- C++ -*-===//
+//
+// Roofline per op: max(compute time, memory time) + launch overhead, where
+// compute time = matrix FLOPs / matrix rate (the attention rate for
+// ditc.attention, scaled by the fraction a causal kernel executes) + other
+// FLOPs / vector rate, and memory time = bytes / bandwidth. Views cost
+// nothing (no kernel runs).
+//
+// Collectives: alpha-beta per link level, for a group of n ranks on the
+// innermost level that holds n devices, with `bytes` the size of one rank's
+// full buffer (all_reduce: the reduced tensor; all_gather: the gathered
+// output; reduce_scatter: the input; all_to_all: the send buffer):
+//   all_reduce (ring)       2 (n-1) alpha + 2 (n-1)/n bytes / beta
+//   all_gather, reduce_scatter, all_to_all
+//                           (n-1) alpha + (n-1)/n bytes / beta
+//   send/recv               alpha + bytes / beta
+//   ring exchange (n-1 steps, each one block of bytes/n to the next rank)
+//                           (n-1) (alpha + bytes/n / beta)
+//
+// The schedule total is the sum over ops: the runtime runs kernels one after
+// another and, today, overlaps no communication with compute.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_ANALYSIS_TIMEMODEL_H
+#define DITC_PASSES_ANALYSIS_TIMEMODEL_H
+
+#include "passes/Analysis/Hardware.h"
+#include "passes/Analysis/Profile.h"
+
+namespace mlir::ditc {
+
+struct OpTime {
+  double computeS = 0, memoryS = 0, overheadS = 0;
+  double totalS = 0;
+  bool memoryBound = false;
+};
+
+struct TimeOptions {
+  /// The dtype the rates are read for ("f32", "bf16", ...).
+  std::string dtype = "f32";
+  /// Multiplies every byte count (0.5 predicts a bf16 run of an f32 graph).
+  double bytesScale = 1.0;
+};
+
+/// Roofline time of one op.
+OpTime predictOpTime(const OpCost &cost, const HardwareDesc &hw,
+                     const TimeOptions &opts = {});
+
+enum class CollectiveKind {
+  AllReduce,
+  AllGather,
+  ReduceScatter,
+  AllToAll,
+  SendRecv,
+  RingExchange
+};
+
+/// Alpha-beta time of a collective over `groupSize` ranks. Returns a negative
+/// value when the machine has no link level holding that many devices.
+double predictCollectiveTime(CollectiveKind kind, int64_t bytes,
+                             int64_t groupSize, const HardwareDesc &hw);
+
+/// Bytes one rank sends in the collective (what its counters report).
+int64_t collectiveBytesSent(CollectiveKind kind, int64_t bytes,
+                            int64_t groupSize);
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_ANALYSIS_TIMEMODEL_H
