@@ -23,7 +23,8 @@ using namespace mlir::ditc;
 OwningOpRef<ModuleOp> mlir::ditc::importModel(MLIRContext &ctx, StringRef model,
                                               ArrayRef<std::string> shapes,
                                               bool fuse,
-                                              ArrayRef<std::string> binds) {
+                                              ArrayRef<std::string> binds,
+                                              ArrayRef<std::string> dims) {
   OneLineDiagnosticHandler diag(&ctx, model.str());
   OnnxImportOptions opts;
   auto parseAll = [&](ArrayRef<std::string> specs, auto parse) {
@@ -36,7 +37,8 @@ OwningOpRef<ModuleOp> mlir::ditc::importModel(MLIRContext &ctx, StringRef model,
     }
     return true;
   };
-  if (!parseAll(shapes, parseShapeOption) || !parseAll(binds, parseBindOption))
+  if (!parseAll(shapes, parseShapeOption) || !parseAll(binds, parseBindOption) ||
+      !parseAll(dims, parseDimOption))
     return nullptr;
   OwningOpRef<ModuleOp> module = importOnnxModel(&ctx, model, opts);
   if (!module)

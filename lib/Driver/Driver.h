@@ -25,9 +25,11 @@ struct ImportCommandOptions {
 /// Imports a model and runs the frontend pipeline. Errors are printed as one
 /// line naming the file and node; returns null on failure.
 /// `shapes` holds `--shape NAME=D0,...` and `binds` `--bind NAME=FILE.pb`.
+/// `dims` holds `--dim NAME=N` for named (symbolic) input dimensions.
 OwningOpRef<ModuleOp> importModel(MLIRContext &ctx, StringRef model,
                                   ArrayRef<std::string> shapes, bool fuse,
-                                  ArrayRef<std::string> binds = {});
+                                  ArrayRef<std::string> binds = {},
+                                  ArrayRef<std::string> dims = {});
 
 /// Prints a readable summary: inputs, outputs, op counts and weight totals.
 void printModelSummary(ModuleOp module, llvm::raw_ostream &os);
@@ -50,6 +52,27 @@ struct CompileCommandOptions {
 /// object in-process and link OUT.so; the weights go to OUT.safetensors.
 /// `emit` stops early: mlir (planned ditc IR), llvm (LLVM IR), obj, so.
 int runCompileCommand(const CompileCommandOptions &opts);
+
+struct ProfileCommandOptions {
+  std::string model;
+  std::string output = "-";
+  std::vector<std::string> shapes;
+  std::vector<std::string> dims;
+  std::vector<std::string> binds;
+  /// A built-in machine name or a description file.
+  std::string hw = "cpu";
+  /// table, json or svg.
+  std::string format = "table";
+  /// The compute dtype the times are predicted for ("": the graph's own).
+  std::string dtype;
+  /// Named dimensions to give the totals as polynomials in.
+  std::vector<std::string> symbolic;
+  int top = 10;
+};
+
+/// `ditc profile`: import, legalise as code generation does, and print the
+/// MAP profile (costs, memory curve, predicted time) without reading a weight.
+int runProfileCommand(const ProfileCommandOptions &opts);
 
 } // namespace mlir::ditc
 

@@ -197,9 +197,9 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan) {
 
   Operation *module = func->getParentOp();
   if (module) {
-    if (auto a = module->getAttrOfType<IntegerAttr>(kSourceParamElementsAttr))
+    if (auto a = module->getAttrOfType<IntegerAttr>(kInitializerElementsAttr))
       sums.sourceParamElements = a.getInt();
-    if (auto a = module->getAttrOfType<IntegerAttr>(kSourceParamBytesAttr))
+    if (auto a = module->getAttrOfType<IntegerAttr>(kInitializerBytesAttr))
       sums.sourceParamBytes = a.getInt();
   }
 }

@@ -91,12 +91,6 @@ struct ProfileTotals {
   }
 };
 
-/// Module attributes the importer writes with the source graph's initializer
-/// totals.
-constexpr llvm::StringLiteral kSourceParamElementsAttr =
-    "ditc.initializer_elements";
-constexpr llvm::StringLiteral kSourceParamBytesAttr = "ditc.initializer_bytes";
-
 class Profile {
 public:
   /// Profiles @main of a module. Usable as an analysis:

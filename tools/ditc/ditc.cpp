@@ -105,6 +105,56 @@ static cl::opt<std::string> runWeights(
     cl::desc("Weight file to map (default: the .safetensors beside OUT.so)"),
     cl::value_desc("FILE.safetensors"), cl::sub(runCmd), cl::cat(ditcCategory));
 
+// `ditc profile`: the MAP profile of a model, nothing executed.
+static cl::SubCommand profileCmd(
+    "profile", "Profile a model symbolically: FLOPs, bytes, parameters, "
+               "activation memory and predicted time on a machine");
+static cl::opt<std::string> profileModel(cl::Positional, cl::Required,
+                                         cl::desc("MODEL.onnx"),
+                                         cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> profileOut("o", cl::desc("Output file (default: stdout)"),
+                                       cl::value_desc("OUT"), cl::init("-"),
+                                       cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> profileHw(
+    "hw",
+    cl::desc("Machine: a built-in name (a100-sxm, cpu, h100-sxm, h20, l40, "
+             "rtx4090) or a description .json (see ditc calibrate)"),
+    cl::value_desc("NAME|FILE"), cl::init("cpu"), cl::sub(profileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<std::string> profileFormat(
+    "format", cl::desc("table (default), json or svg"), cl::init("table"),
+    cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> profileDtype(
+    "dtype",
+    cl::desc("Predict times for this compute type (f32, tf32, bf16, f16, fp8; "
+             "default: the graph's)"),
+    cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> profileShapes(
+    "shape",
+    cl::desc("Static shape for a graph input with dynamic dimensions "
+             "(repeatable)"),
+    cl::value_desc("NAME=D0,D1,..."), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> profileDims(
+    "dim",
+    cl::desc("Size of a named (symbolic) input dimension, e.g. tokens=4096 "
+             "(repeatable)"),
+    cl::value_desc("NAME=N"), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> profileBinds(
+    "bind",
+    cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
+             "TensorProto file (repeatable)"),
+    cl::value_desc("NAME=FILE.pb"), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> profileSymbolic(
+    "symbolic",
+    cl::desc("Give the totals as polynomials in these named dimensions (each "
+             "needs --dim NAME=N, the smallest size sampled)"),
+    cl::value_desc("NAME,..."), cl::CommaSeparated, cl::sub(profileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<int> profileTop("top",
+                               cl::desc("Ops listed by predicted time (table)"),
+                               cl::value_desc("K"), cl::init(10),
+                               cl::sub(profileCmd), cl::cat(ditcCategory));
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(ditcCategory);
@@ -118,6 +168,9 @@ int main(int argc, char **argv) {
       "              [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
       "              [--warmup W] [--threads T] [--weights FILE]\n"
+      "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
+      "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
+      "              [--dtype bf16] [-o OUT]\n"
       "  ditc ops\n");
   if (importCmd) {
     mlir::ditc::ImportCommandOptions opts;
@@ -150,6 +203,20 @@ int main(int argc, char **argv) {
     opts.warmup = runWarmup;
     opts.threads = runThreads;
     return mlir::ditc::runRunCommand(opts);
+  }
+  if (profileCmd) {
+    mlir::ditc::ProfileCommandOptions opts;
+    opts.model = profileModel;
+    opts.output = profileOut;
+    opts.hw = profileHw;
+    opts.format = profileFormat;
+    opts.dtype = profileDtype;
+    opts.shapes = profileShapes;
+    opts.dims = profileDims;
+    opts.binds = profileBinds;
+    opts.symbolic = profileSymbolic;
+    opts.top = profileTop;
+    return mlir::ditc::runProfileCommand(opts);
   }
   if (opsCmd) {
     for (const std::string &op : mlir::ditc::supportedOnnxOps())

@@ -33,6 +33,13 @@ inline RankedTensorType typeOf(Value v) {
   return cast<RankedTensorType>(v.getType());
 }
 inline ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
+
+/// Module attributes the importer writes: the source graph's initializer
+/// totals (elements and bytes of every initializer, whatever became of it:
+/// a weight, a constant, or shape arithmetic folded away at import).
+constexpr llvm::StringLiteral kInitializerElementsAttr =
+    "ditc.initializer_elements";
+constexpr llvm::StringLiteral kInitializerBytesAttr = "ditc.initializer_bytes";
 } // namespace mlir::ditc
 
 #define GET_ATTRDEF_CLASSES

@@ -11,6 +11,8 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <set>
+
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/defs/parser.h>
 
@@ -353,11 +355,21 @@ GraphImporter::inputType(const onnx::ValueInfoProto &vi) {
                          << "' has no shape; give --shape " << name << "=...",
              failure();
     for (const auto &d : tt.shape().dim()) {
+      if (d.has_dim_param()) {
+        auto v = opts.dimValues.find(d.dim_param());
+        if (v != opts.dimValues.end()) {
+          shape.push_back(v->second);
+          continue;
+        }
+      }
       if (!d.has_dim_value() || d.dim_value() < 0)
         return fileError() << "graph input '" << name
                            << "' has a dynamic dimension '"
                            << (d.has_dim_param() ? d.dim_param() : "?")
-                           << "'; give --shape " << name << "=...",
+                           << "'; give --shape " << name << "=..."
+                           << (d.has_dim_param()
+                                   ? " or --dim " + d.dim_param() + "=N"
+                                   : std::string()),
                failure();
       shape.push_back(d.dim_value());
     }
@@ -435,6 +447,24 @@ LogicalResult GraphImporter::checkOptionNames() {
   for (const auto &entry : opts.inputBindings)
     if (failed(check("--bind", entry.getKey())))
       return failure();
+  if (opts.dimValues.empty())
+    return success();
+  std::set<std::string> named;
+  for (const auto &in : model.graph().input())
+    if (in.type().has_tensor_type() && in.type().tensor_type().has_shape())
+      for (const auto &d : in.type().tensor_type().shape().dim())
+        if (d.has_dim_param())
+          named.insert(d.dim_param());
+  for (const auto &entry : opts.dimValues)
+    if (!named.count(entry.getKey().str())) {
+      std::string list;
+      for (const std::string &n : named)
+        list += (list.empty() ? "" : ", ") + n;
+      return fileError() << "--dim names '" << entry.getKey()
+                         << "', which is not a named dimension of any graph "
+                            "input (named: "
+                         << (list.empty() ? "none" : list) << ")";
+    }
   return success();
 }
 
@@ -496,6 +526,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   b.setInsertionPointToEnd(module->getBody());
 
   // Initializers (names may also appear among the inputs before IR 4).
+  int64_t initElements = 0, initBytes = 0;
   for (int k = 0; k < graph.initializer_size(); ++k) {
     const onnx::TensorProto &t = graph.initializer(k);
     std::optional<PayloadLocation> where;
@@ -505,7 +536,12 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     if (failed(defineTensor(t.name(), t, where, loc,
                             [&] { return fileError(); })))
       return nullptr;
+    RankedTensorType type = values[t.name()].type;
+    initElements += type.getNumElements();
+    initBytes += type.getNumElements() * byteWidth(type.getElementType());
   }
+  (*module)->setAttr(kInitializerElementsAttr, b.getI64IntegerAttr(initElements));
+  (*module)->setAttr(kInitializerBytesAttr, b.getI64IntegerAttr(initBytes));
 
   if (failed(checkOptionNames()))
     return nullptr;
@@ -733,6 +769,21 @@ LogicalResult mlir::ditc::parseShapeOption(StringRef spec,
     shape.push_back(d);
   }
   opts.inputShapes[name] = shape;
+  return success();
+}
+
+LogicalResult mlir::ditc::parseDimOption(StringRef spec,
+                                         OnnxImportOptions &opts,
+                                         std::string &why) {
+  auto [name, value] = spec.split('=');
+  int64_t v;
+  if (name.empty() || !spec.contains('=') || value.trim().getAsInteger(10, v) ||
+      v < 0) {
+    why = "--dim expects NAME=N (a non-negative size) but got '" + spec.str() +
+          "'";
+    return failure();
+  }
+  opts.dimValues[name] = v;
   return success();
 }
 

@@ -26,11 +26,18 @@ struct OnnxImportOptions {
   /// Graph inputs replaced by constants read from serialized TensorProto
   /// files (`--bind name=input_0.pb`).
   llvm::StringMap<std::string> inputBindings;
+  /// Values for named (symbolic) dimensions of the graph inputs, e.g. the
+  /// exporter's `batch` or `tokens` (`--dim tokens=4096`).
+  llvm::StringMap<int64_t> dimValues;
 };
 
 /// Parses one `NAME=D0,D1,...` shape option into `opts`.
 LogicalResult parseShapeOption(StringRef spec, OnnxImportOptions &opts,
                                std::string &why);
+
+/// Parses one `NAME=N` named-dimension option into `opts`.
+LogicalResult parseDimOption(StringRef spec, OnnxImportOptions &opts,
+                             std::string &why);
 
 /// Parses one `NAME=FILE.pb` binding option into `opts`.
 LogicalResult parseBindOption(StringRef spec, OnnxImportOptions &opts,

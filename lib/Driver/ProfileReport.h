@@ -1,0 +1,49 @@
+//===- ProfileReport.h - what `ditc profile` prints -------------*- C++ -*-===//
+
+#ifndef DITC_LIB_DRIVER_PROFILEREPORT_H
+#define DITC_LIB_DRIVER_PROFILEREPORT_H
+
+#include "passes/Analysis/Hardware.h"
+#include "passes/Analysis/Layers.h"
+#include "passes/Analysis/Profile.h"
+#include "passes/Analysis/TimeModel.h"
+
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::ditc {
+
+/// A profile with its predicted times, grouped into layers.
+struct ProfileReport {
+  std::string model;
+  const Profile *profile = nullptr;
+  const HardwareDesc *hw = nullptr;
+  TimeOptions timeOptions;
+  std::vector<OpTime> times;       // one per op of the profile
+  std::vector<LayerSpan> layers;   // covering every step
+  std::vector<int> layerOf;        // step -> index into layers
+  double totalS = 0;
+
+  struct LayerSum {
+    int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0, params = 0;
+    int64_t peakLiveBytes = 0;
+    double timeS = 0;
+  };
+  std::vector<LayerSum> layerSums;
+
+  ProfileReport(std::string model, const Profile &profile,
+                const HardwareDesc &hw, TimeOptions timeOptions);
+};
+
+/// The readable report: totals, per-layer table, top ops, memory curve.
+void printProfileTable(const ProfileReport &r, llvm::raw_ostream &os, int top);
+/// The same as JSON (keys documented in docs/PROFILE.md).
+void printProfileJson(const ProfileReport &r, llvm::raw_ostream &os);
+/// An SVG picture: the activation-memory curve and per-layer times.
+void printProfileSvg(const ProfileReport &r, llvm::raw_ostream &os);
+
+/// A readable name for an op: its ONNX node name (location) or op name.
+std::string opLabel(Operation *op);
+
+} // namespace mlir::ditc
+
+#endif // DITC_LIB_DRIVER_PROFILEREPORT_H
