@@ -39,6 +39,16 @@ if [ ! -d "$NODE_TESTS/node" ]; then
   rm -rf "$tmp"
 fi
 
+# A newer onnx package (Debian's 1.12 cannot infer shapes through the
+# TorchScript exports' Reshape chains) for the independent FLOP counts of
+# test/Driver/check_profile.py; private to the build tree.
+PYLIB="$BUILD/pylib"
+if [ ! -d "$PYLIB/onnx" ]; then
+  echo "== installing onnx 1.19.1 into $PYLIB (test helpers only)"
+  python3 -m pip install -q --disable-pip-version-check --target "$PYLIB" \
+    onnx==1.19.1
+fi
+
 echo "== configuring and building ($BUILD)"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH=/usr/lib/llvm-22 >/dev/null

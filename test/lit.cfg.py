@@ -26,6 +26,9 @@ llvm_config.add_tool_substitutions(["ditc", "ditc-opt"], tool_dirs)
 
 config.substitutions.append(("%fixtures", os.path.join(config.ditc_src_root, "test", "fixtures")))
 config.substitutions.append(("%python", "/usr/bin/python3"))
+# Python with the onnx 1.19.1 that .ci/setup.sh installs into build/pylib.
+config.substitutions.append(("%onnxpy", "env PYTHONPATH=%s /usr/bin/python3"
+                             % os.path.join(config.ditc_obj_root, "pylib")))
 config.substitutions.append(("%srcroot", config.ditc_src_root))
 
 # The ONNX backend node tests: Debian's libonnx-testdata (ONNX 1.12) and the

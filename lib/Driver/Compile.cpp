@@ -59,7 +59,8 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   registerAllDialects(registry);
   MLIRContext ctx(registry);
   Progress progress;
-  OwningOpRef<ModuleOp> module = importModel(ctx, opts.model, opts.shapes, true, opts.binds);
+  OwningOpRef<ModuleOp> module = importModel(ctx, opts.model, opts.shapes, true, opts.binds,
+                                              opts.dims);
   if (!module)
     return 1;
   OneLineDiagnosticHandler diag(&ctx, opts.model);

@@ -119,7 +119,7 @@ int mlir::ditc::runImportCommand(const ImportCommandOptions &opts) {
   registerAllDialects(registry);
   MLIRContext ctx(registry);
   OwningOpRef<ModuleOp> module =
-      importModel(ctx, opts.model, opts.shapes, opts.fuse, opts.binds);
+      importModel(ctx, opts.model, opts.shapes, opts.fuse, opts.binds, opts.dims);
   if (!module)
     return 1;
   std::string err;

@@ -18,6 +18,7 @@ struct ImportCommandOptions {
   std::string output = "-";
   std::vector<std::string> shapes;
   std::vector<std::string> binds;
+  std::vector<std::string> dims;
   bool fuse = true;
   bool summary = false;
 };
@@ -42,6 +43,7 @@ struct CompileCommandOptions {
   std::string output;
   std::vector<std::string> shapes;
   std::vector<std::string> binds;
+  std::vector<std::string> dims;
   std::string target = "cpu";
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.

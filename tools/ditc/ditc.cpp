@@ -26,6 +26,11 @@ static cl::list<std::string>
                  cl::desc("Static shape for a graph input with dynamic "
                           "dimensions (repeatable)"),
                  cl::value_desc("NAME=D0,D1,..."), cl::sub(importCmd), cl::cat(ditcCategory));
+static cl::list<std::string> importDims(
+    "dim",
+    cl::desc("Size of a named (symbolic) input dimension, e.g. tokens=4096 "
+             "(repeatable)"),
+    cl::value_desc("NAME=N"), cl::sub(importCmd), cl::cat(ditcCategory));
 static cl::list<std::string> importBinds(
     "bind",
     cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
@@ -67,6 +72,11 @@ static cl::list<std::string> compileShapes(
     cl::desc("Static shape for a graph input with dynamic dimensions "
              "(repeatable)"),
     cl::value_desc("NAME=D0,D1,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::list<std::string> compileDims(
+    "dim",
+    cl::desc("Size of a named (symbolic) input dimension, e.g. tokens=4096 "
+             "(repeatable)"),
+    cl::value_desc("NAME=N"), cl::sub(compileCmd), cl::cat(ditcCategory));
 static cl::list<std::string> compileBinds(
     "bind",
     cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
@@ -162,10 +172,10 @@ int main(int argc, char **argv) {
       argc, argv,
       "ditc: ahead-of-time parallelizing compiler for DiT and LLM graphs\n\n"
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
-      "              [--bind NAME=FILE.pb]\n"
+      "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
-      "              [--bind NAME=FILE.pb]\n"
+      "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
       "              [--warmup W] [--threads T] [--weights FILE]\n"
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
@@ -178,6 +188,7 @@ int main(int argc, char **argv) {
     opts.output = importOut;
     opts.shapes = importShapes;
     opts.binds = importBinds;
+    opts.dims = importDims;
     opts.fuse = !importNoFuse;
     opts.summary = importSummary;
     return mlir::ditc::runImportCommand(opts);
@@ -188,6 +199,7 @@ int main(int argc, char **argv) {
     opts.output = compileOut;
     opts.shapes = compileShapes;
     opts.binds = compileBinds;
+    opts.dims = compileDims;
     opts.target = compileTarget;
     opts.emit = compileEmit;
     opts.argv0 = argv[0];
