@@ -1,0 +1,168 @@
+//===- TimeModelTest.cpp - roofline, alpha-beta and machine files ---------===//
+
+#include "passes/Analysis/Hardware.h"
+#include "passes/Analysis/TimeModel.h"
+
+#include <gtest/gtest.h>
+
+using namespace mlir::ditc;
+
+namespace {
+
+HardwareDesc machine() {
+  std::string err;
+  std::optional<HardwareDesc> hw = parseHardware(R"({
+    "name": "t", "kind": "gpu",
+    "matrix_flops": {"f32": 1e12, "bf16": 4e12},
+    "vector_flops": {"f32": 1e11},
+    "memory_bandwidth": 1e11, "memory_capacity": 1e10,
+    "launch_overhead_s": 2e-6,
+    "efficiency": {"matrix": 0.5, "memory": 0.5},
+    "links": [
+      {"name": "fast", "kind": "nvlink", "bandwidth": 1e9, "latency_s": 1e-6, "devices": 4},
+      {"name": "slow", "kind": "ethernet", "bandwidth": 1e8, "latency_s": 1e-5, "devices": 16}]
+  })", "test", err);
+  EXPECT_TRUE(hw) << err;
+  return *hw;
+}
+
+TEST(TimeModel, ComputeBoundOpIsFlopsOverRatePlusLaunch) {
+  HardwareDesc hw = machine();
+  OpCost c;
+  c.flopsMatrix = 2'000'000'000; // 2e9 / (1e12 * 0.5) = 4 ms
+  c.flopsOther = 1'000'000;      // 1e6 / 1e11 = 10 us
+  c.bytesRead = 1'000'000;       // 2e6 / (1e11 * 0.5) = 40 us
+  c.bytesWritten = 1'000'000;
+  OpTime t = predictOpTime(c, hw);
+  EXPECT_DOUBLE_EQ(t.computeS, 4e-3 + 1e-5);
+  EXPECT_DOUBLE_EQ(t.memoryS, 4e-5);
+  EXPECT_FALSE(t.memoryBound);
+  EXPECT_DOUBLE_EQ(t.totalS, 4e-3 + 1e-5 + 2e-6);
+}
+
+TEST(TimeModel, MemoryBoundOpIsBytesOverBandwidth) {
+  HardwareDesc hw = machine();
+  OpCost c;
+  c.flopsOther = 1000;
+  c.bytesRead = 50'000'000;
+  c.bytesWritten = 50'000'000; // 1e8 / 5e10 = 2 ms
+  OpTime t = predictOpTime(c, hw);
+  EXPECT_TRUE(t.memoryBound);
+  EXPECT_DOUBLE_EQ(t.totalS, 2e-3 + 2e-6);
+  // A bf16 run of the same graph moves half the bytes.
+  TimeOptions bf16;
+  bf16.dtype = "bf16";
+  bf16.bytesScale = 0.5;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, bf16).totalS, 1e-3 + 2e-6);
+}
+
+TEST(TimeModel, DtypeRatesFallBackToF32) {
+  HardwareDesc hw = machine();
+  OpCost c;
+  c.flopsMatrix = 4'000'000'000;
+  TimeOptions bf16{"bf16", 1.0};
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, bf16).computeS, 4e9 / 2e12);
+  TimeOptions fp8{"fp8", 1.0}; // not listed: the f32 rate
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, fp8).computeS, 4e9 / 5e11);
+  // A causal kernel that executes a fraction of the products.
+  c.matrixFraction = 0.25;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).computeS, 1e9 / 5e11);
+}
+
+TEST(TimeModel, ViewsAndEmptyOpsCostNothing) {
+  HardwareDesc hw = machine();
+  OpCost view;
+  view.isView = true;
+  view.bytesRead = 1 << 20;
+  EXPECT_EQ(predictOpTime(view, hw).totalS, 0.0);
+  EXPECT_EQ(predictOpTime(OpCost(), hw).totalS, 0.0);
+}
+
+TEST(TimeModel, CollectivesFollowAlphaBeta) {
+  HardwareDesc hw = machine();
+  const int64_t bytes = 4'000'000;
+  // 4 ranks fit the fast level: alpha 1 us, beta 1 GB/s.
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 4, hw),
+                   6 * 1e-6 + 6e6 / 1e9);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllGather, bytes, 4, hw),
+                   3 * 1e-6 + 3e6 / 1e9);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, bytes, 4, hw),
+                   3 * 1e-6 + 3e6 / 1e9);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::SendRecv, bytes, 2, hw),
+                   1e-6 + 4e6 / 1e9);
+  // 8 ranks need the slow level.
+  EXPECT_DOUBLE_EQ(
+      predictCollectiveTime(CollectiveKind::ReduceScatter, 8'000'000, 8, hw),
+      7 * 1e-5 + 7e6 / 1e8);
+  // One rank talks to nobody; 32 ranks fit no level.
+  EXPECT_EQ(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 1, hw), 0.0);
+  EXPECT_LT(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 32, hw), 0.0);
+}
+
+TEST(TimeModel, BytesSentPerRank) {
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 4), 1200);
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllGather, 800, 4), 600);
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllToAll, 800, 2), 400);
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::RingExchange, 800, 4), 600);
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::SendRecv, 800, 2), 800);
+  EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 1), 0);
+}
+
+TEST(Hardware, BuiltinsParseAndRoundTrip) {
+  std::vector<std::string> names = builtinHardwareNames();
+  for (const char *want : {"a100-sxm", "cpu", "h100-sxm", "h20", "l40", "rtx4090"})
+    EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
+  for (const std::string &name : names) {
+    std::string err;
+    std::optional<HardwareDesc> hw = loadHardware(name, err);
+    ASSERT_TRUE(hw) << err;
+    EXPECT_EQ(hw->name, name);
+    EXPECT_GT(hw->matrixRate("f32"), 0);
+    EXPECT_GT(hw->bandwidthRate(), 0);
+    EXPECT_FALSE(hw->links.empty()) << name;
+    std::optional<HardwareDesc> again =
+        parseHardware(printHardware(*hw), "round trip", err);
+    ASSERT_TRUE(again) << err;
+    EXPECT_EQ(printHardware(*again), printHardware(*hw));
+  }
+  std::string err;
+  std::optional<HardwareDesc> h100 = loadHardware("h100-sxm", err);
+  ASSERT_TRUE(h100);
+  EXPECT_GT(h100->matrixRate("bf16"), h100->matrixRate("f32"));
+  EXPECT_EQ(h100->linkFor(8)->kind, "nvlink");
+  EXPECT_EQ(h100->linkFor(16)->kind, "infiniband");
+}
+
+TEST(Hardware, BadDescriptionsNameTheField) {
+  auto error = [](const std::string &text) {
+    std::string err;
+    EXPECT_FALSE(parseHardware(text, "f.json", err));
+    return err;
+  };
+  std::string base = R"("name": "x", "kind": "gpu", "matrix_flops": {"f32": 1e12},
+    "vector_flops": {"f32": 1e11}, "memory_bandwidth": 1e11,
+    "memory_capacity": 1e9, "launch_overhead_s": 1e-6)";
+  EXPECT_EQ(error("[1, 2]"), "f.json: the description must be a JSON object");
+  EXPECT_EQ(error("{" + base + R"(, "efficiency": {"matrix": 1.5}})"),
+            "f.json: field 'efficiency.matrix' must be in (0, 1]");
+  EXPECT_EQ(error("{" + base + R"(, "efficiency": {"tensor": 0.5}})"),
+            "f.json: unknown field 'efficiency.tensor' (expected matrix, "
+            "attention, vector, memory)");
+  EXPECT_EQ(error("{" + base +
+                  R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
+                  "latency_s": 1e-6, "devices": 8}, {"name": "b", "kind": "pcie",
+                  "bandwidth": 1e9, "latency_s": 1e-6, "devices": 8}]})"),
+            "f.json: field 'links[1].devices' must grow from one level to the "
+            "next");
+  EXPECT_EQ(error(R"({"name": "x", "kind": "tpu", "matrix_flops": {"f32": 1},
+    "vector_flops": {"f32": 1}, "memory_bandwidth": 1, "memory_capacity": 1,
+    "launch_overhead_s": 0})"),
+            "f.json: field 'kind' must be \"gpu\" or \"cpu\"");
+  EXPECT_EQ(error(R"({"name": "x", "kind": "gpu", "matrix_flops": {},
+    "vector_flops": {"f32": 1}, "memory_bandwidth": 1, "memory_capacity": 1,
+    "launch_overhead_s": 0})"),
+            "f.json: field 'matrix_flops' must be an object of dtype: FLOP/s, "
+            "e.g. {\"f32\": 1e12}");
+}
+
+} // namespace
