@@ -22,6 +22,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --out test/fixtures --only dit,llama
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size pixart --out /tmp/ditc-full/pixart
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit --seq 1024 --out /tmp/ditc-full/dit512
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ import torch
 SEED = 0
 MODELS = ("dit", "pixart", "sd3", "flux", "llama")
 EXPORTERS = {"torchscript": 17, "dynamo": 18}
-FULL_SIZE = ("pixart", "sd3", "dit-block")
+FULL_SIZE = ("pixart", "sd3", "dit-block", "dit")
 
 
 # ----------------------------------------------------------------------------
@@ -692,6 +693,23 @@ def build_full(kind, seq, batch):
                 "encoder_hidden_states": randn(batch, 333, 4096),
                 "pooled_projections": randn(batch, 2048),
                 "timestep": torch.rand(batch, generator=g) * 1000,
+            }
+        elif kind == "dit":
+            # DiT-XL/2; --seq is the token count per image (256 at 256px,
+            # 1024 at 512px), the latent side is 2 * sqrt(seq).
+            from diffusers import DiTTransformer2DModel
+
+            side = 2 * int(round(seq ** 0.5))
+            model = DiTTransformer2DModel(
+                num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8,
+                num_layers=28, sample_size=side, patch_size=2, num_embeds_ada_norm=1000,
+                norm_type="ada_norm_zero",
+            )
+            wrapper = DiTWrapper(model)
+            inputs = {
+                "hidden_states": randn(batch, 4, side, side),
+                "timestep": torch.randint(0, 1000, (batch,), generator=g),
+                "class_labels": torch.randint(0, 1000, (batch,), generator=g),
             }
         elif kind == "dit-block":
             from diffusers.models.attention import BasicTransformerBlock

@@ -36,6 +36,75 @@ struct Progress {
 };
 } // namespace
 
+LogicalResult mlir::ditc::compileModule(
+    ModuleOp module, const CodegenOptions &opts,
+    llvm::function_ref<void(const llvm::Twine &)> progress) {
+  MLIRContext &ctx = *module.getContext();
+  const std::string &output = opts.output;
+  // Weights first: the descriptor records the file and its checksum.
+  if (opts.emit == "so") {
+    SmallString<256> weights(output);
+    llvm::sys::path::replace_extension(weights, "safetensors");
+    const std::string &modelDir = opts.modelDir;
+    FailureOr<WeightFileInfo> info =
+        writeWeights(module, modelDir.empty() ? "." : modelDir, weights);
+    if (failed(info))
+      return failure();
+    Builder b(&ctx);
+    module->setAttr("ditc.weights_file",
+                       b.getStringAttr(llvm::sys::path::filename(weights)));
+    module->setAttr("ditc.weights_checksum", b.getStringAttr(info->checksum));
+    progress(llvm::formatv("wrote {0} weights ({1:F1} MiB) to {2}", info->tensors,
+                           info->bytes / 1048576.0, weights));
+  }
+
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  addCodegenPipeline(pm, /*lower=*/opts.emit != "mlir");
+  if (failed(pm.run(module)))
+    return failure();
+  if (opts.emit == "mlir") {
+    std::string err;
+    auto out = openOutputFile(output, &err);
+    if (!out)
+      return llvm::errs() << "error: " << output << ": " << err << "\n", failure();
+    module.print(out->os());
+    out->keep();
+    return success();
+  }
+  progress("lowered to runtime calls");
+  if (opts.emit == "llvm") {
+    std::string err;
+    auto out = openOutputFile(output, &err);
+    if (!out)
+      return llvm::errs() << "error: " << output << ": " << err << "\n", failure();
+    if (failed(emitLLVMIR(module, out->os())))
+      return failure();
+    out->keep();
+    return success();
+  }
+  std::string object = output;
+  SmallString<128> tmp;
+  if (opts.emit == "so") {
+    if (llvm::sys::fs::createTemporaryFile("ditc-model", "o", tmp)) {
+      llvm::errs() << "error: cannot create a temporary object file\n";
+      return failure();
+    }
+    object = tmp.str().str();
+  }
+  if (failed(emitObject(module, object)))
+    return failure();
+  progress("emitted object code");
+  if (opts.emit == "so") {
+    LogicalResult linked = linkSharedLibrary(
+        module, object, findRuntimeArchive(opts.argv0.c_str()), output);
+    llvm::sys::fs::remove(object);
+    if (failed(linked))
+      return failure();
+    progress("linked " + output);
+  }
+  return success();
+}
+
 int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   static const char *stages[] = {"mlir", "llvm", "obj", "so"};
   if (!llvm::is_contained(stages, StringRef(opts.emit))) {
@@ -66,66 +135,12 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   OneLineDiagnosticHandler diag(&ctx, opts.model);
   progress("imported " + opts.model);
 
-  // Weights first: the descriptor records the file and its checksum.
-  if (opts.emit == "so") {
-    SmallString<256> weights(output);
-    llvm::sys::path::replace_extension(weights, "safetensors");
-    std::string modelDir = llvm::sys::path::parent_path(opts.model).str();
-    FailureOr<WeightFileInfo> info =
-        writeWeights(*module, modelDir.empty() ? "." : modelDir, weights);
-    if (failed(info))
-      return 1;
-    Builder b(&ctx);
-    (*module)->setAttr("ditc.weights_file",
-                       b.getStringAttr(llvm::sys::path::filename(weights)));
-    (*module)->setAttr("ditc.weights_checksum", b.getStringAttr(info->checksum));
-    progress(llvm::formatv("wrote {0} weights ({1:F1} MiB) to {2}", info->tensors,
-                           info->bytes / 1048576.0, weights));
-  }
-
-  PassManager pm(&ctx, ModuleOp::getOperationName());
-  addCodegenPipeline(pm, /*lower=*/opts.emit != "mlir");
-  if (failed(pm.run(*module)))
+  CodegenOptions codegen;
+  codegen.emit = opts.emit;
+  codegen.output = output;
+  codegen.modelDir = llvm::sys::path::parent_path(opts.model).str();
+  codegen.argv0 = opts.argv0;
+  if (failed(compileModule(*module, codegen, progress)))
     return 1;
-  if (opts.emit == "mlir") {
-    std::string err;
-    auto out = openOutputFile(output, &err);
-    if (!out)
-      return llvm::errs() << "error: " << output << ": " << err << "\n", 1;
-    module->print(out->os());
-    out->keep();
-    return 0;
-  }
-  progress("lowered to runtime calls");
-  if (opts.emit == "llvm") {
-    std::string err;
-    auto out = openOutputFile(output, &err);
-    if (!out)
-      return llvm::errs() << "error: " << output << ": " << err << "\n", 1;
-    if (failed(emitLLVMIR(*module, out->os())))
-      return 1;
-    out->keep();
-    return 0;
-  }
-  std::string object = output;
-  SmallString<128> tmp;
-  if (opts.emit == "so") {
-    if (llvm::sys::fs::createTemporaryFile("ditc-model", "o", tmp)) {
-      llvm::errs() << "error: cannot create a temporary object file\n";
-      return 1;
-    }
-    object = tmp.str().str();
-  }
-  if (failed(emitObject(*module, object)))
-    return 1;
-  progress("emitted object code");
-  if (opts.emit == "so") {
-    LogicalResult linked = linkSharedLibrary(
-        *module, object, findRuntimeArchive(opts.argv0.c_str()), output);
-    llvm::sys::fs::remove(object);
-    if (failed(linked))
-      return 1;
-    progress("linked " + output);
-  }
   return 0;
 }

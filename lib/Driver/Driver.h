@@ -50,6 +50,22 @@ struct CompileCommandOptions {
   std::string argv0;
 };
 
+struct CodegenOptions {
+  /// mlir, llvm, obj or so.
+  std::string emit = "so";
+  std::string output;
+  /// Where the model's weight files are (ONNX external data).
+  std::string modelDir;
+  /// argv[0], to find the runtime archive.
+  std::string argv0;
+};
+
+/// Code generation for an imported module: weights to OUT.safetensors (for
+/// `so`), legalise, plan memory, lower, emit and link. `progress` receives a
+/// line per finished stage. Errors are printed.
+LogicalResult compileModule(ModuleOp module, const CodegenOptions &opts,
+                            llvm::function_ref<void(const llvm::Twine &)> progress);
+
 /// `ditc compile`: import, fuse, plan memory, lower to runtime calls, emit an
 /// object in-process and link OUT.so; the weights go to OUT.safetensors.
 /// `emit` stops early: mlir (planned ditc IR), llvm (LLVM IR), obj, so.
@@ -75,6 +91,21 @@ struct ProfileCommandOptions {
 /// `ditc profile`: import, legalise as code generation does, and print the
 /// MAP profile (costs, memory curve, predicted time) without reading a weight.
 int runProfileCommand(const ProfileCommandOptions &opts);
+
+struct CalibrateCommandOptions {
+  std::string output = "-";
+  /// The description's name.
+  std::string name = "cpu";
+  /// Kernel threads (<= 0: the runtime's default).
+  int threads = 0;
+  /// Timed runs per micro-model, at least (more until 0.3 s have passed).
+  int runs = 10;
+  std::string argv0;
+};
+
+/// `ditc calibrate`: writes a machine description of this machine, measured
+/// by micro-models compiled and run like user models.
+int runCalibrateCommand(const CalibrateCommandOptions &opts);
 
 } // namespace mlir::ditc
 
