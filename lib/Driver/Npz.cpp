@@ -43,7 +43,8 @@ const DTypeEntry kDTypes[] = {
     {DType::I32, "<i4", "int32", 4},   {DType::Bool, "|b1", "bool", 1},
     {DType::F16, "<f2", "float16", 2}, {DType::F64, "<f8", "float64", 8},
     {DType::I8, "|i1", "int8", 1},     {DType::U8, "|u1", "uint8", 1},
-    {DType::I16, "<i2", "int16", 2},
+    {DType::I16, "<i2", "int16", 2},   {DType::U16, "<u2", "uint16", 2},
+    {DType::U32, "<u4", "uint32", 4},  {DType::U64, "<u8", "uint64", 8},
 };
 const DTypeEntry &entryOf(DType t) {
   for (const DTypeEntry &e : kDTypes)
@@ -315,7 +316,7 @@ bool parseNpy(ArrayRef<uint8_t> bytes, Array &out, std::string &error) {
   DType t;
   if (!parseDescr(descr, t)) {
     error = "unsupported dtype '" + descr +
-            "' (supported: <f4 <f8 <f2 <i8 <i4 <i2 |i1 |u1 |b1)";
+            "' (supported: <f4 <f8 <f2 <i8 <i4 <i2 |i1 <u8 <u4 <u2 |u1 |b1)";
     return false;
   }
   if (fortran) {

@@ -35,6 +35,9 @@ enum class DType : int32_t {
   I8 = 7,   // '|i1'
   U8 = 8,   // '|u1'
   I16 = 9,  // '<i2'
+  U16 = 10, // '<u2'
+  U32 = 11, // '<u4'
+  U64 = 12, // '<u8'
 };
 
 /// Bytes per element.

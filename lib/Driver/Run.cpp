@@ -48,7 +48,10 @@ static_assert((int)npz::DType::F32 == DITC_DTYPE_F32 &&
                   (int)npz::DType::F64 == DITC_DTYPE_F64 &&
                   (int)npz::DType::I8 == DITC_DTYPE_I8 &&
                   (int)npz::DType::U8 == DITC_DTYPE_U8 &&
-                  (int)npz::DType::I16 == DITC_DTYPE_I16,
+                  (int)npz::DType::I16 == DITC_DTYPE_I16 &&
+                  (int)npz::DType::U16 == DITC_DTYPE_U16 &&
+                  (int)npz::DType::U32 == DITC_DTYPE_U32 &&
+                  (int)npz::DType::U64 == DITC_DTYPE_U64,
               "npz::DType must use the ditc_dtype codes");
 
 /// The ABI functions, looked up with dlsym.
@@ -195,42 +198,38 @@ void fillRandom(const TensorDesc &t, int index, Buffer &buf) {
   uint64_t range = t.shape.size() <= 1 && !small ? 1000 : 100;
   uint8_t *d = buf.data();
   for (uint64_t i = 0; i < n; ++i) {
+    auto put = [&](auto v) { std::memcpy(d + sizeof(v) * i, &v, sizeof(v)); };
     switch (t.dtype) {
-    case DITC_DTYPE_F32: {
-      float v = (float)normal();
-      std::memcpy(d + 4 * i, &v, 4);
+    case DITC_DTYPE_F32:
+      put((float)normal());
       break;
-    }
-    case DITC_DTYPE_F64: {
-      double v = normal();
-      std::memcpy(d + 8 * i, &v, 8);
+    case DITC_DTYPE_F64:
+      put(normal());
       break;
-    }
-    case DITC_DTYPE_F16: {
-      uint16_t v = floatToHalf((float)normal());
-      std::memcpy(d + 2 * i, &v, 2);
+    case DITC_DTYPE_F16:
+      put(floatToHalf((float)normal()));
       break;
-    }
-    case DITC_DTYPE_BF16: {
-      uint16_t v = floatToBf16((float)normal());
-      std::memcpy(d + 2 * i, &v, 2);
+    case DITC_DTYPE_BF16:
+      put(floatToBf16((float)normal()));
       break;
-    }
-    case DITC_DTYPE_I64: {
-      int64_t v = (int64_t)(rng() % range);
-      std::memcpy(d + 8 * i, &v, 8);
+    case DITC_DTYPE_I64:
+      put((int64_t)(rng() % range));
       break;
-    }
-    case DITC_DTYPE_I32: {
-      int32_t v = (int32_t)(rng() % range);
-      std::memcpy(d + 4 * i, &v, 4);
+    case DITC_DTYPE_U64:
+      put((uint64_t)(rng() % range));
       break;
-    }
-    case DITC_DTYPE_I16: {
-      int16_t v = (int16_t)(rng() % range);
-      std::memcpy(d + 2 * i, &v, 2);
+    case DITC_DTYPE_I32:
+      put((int32_t)(rng() % range));
       break;
-    }
+    case DITC_DTYPE_U32:
+      put((uint32_t)(rng() % range));
+      break;
+    case DITC_DTYPE_I16:
+      put((int16_t)(rng() % range));
+      break;
+    case DITC_DTYPE_U16:
+      put((uint16_t)(rng() % range));
+      break;
     case DITC_DTYPE_I8:
     case DITC_DTYPE_U8:
       d[i] = (uint8_t)(rng() % range);

@@ -36,20 +36,32 @@ int64_t elemBytes(Type et) {
   return et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
 }
 
-/// The runtime's dtype code, or -1.
+/// The runtime's dtype code (also the model ABI's ditc_dtype), or -1.
 int32_t dtypeCode(Type et) {
   if (et.isF32())
     return DITC_RT_F32;
-  if (et.isInteger(64))
-    return DITC_RT_I64;
-  if (et.isInteger(32))
-    return DITC_RT_I32;
-  if (et.isInteger(1))
-    return DITC_RT_B8;
+  if (et.isF64())
+    return DITC_RT_F64;
   if (et.isF16())
     return DITC_RT_F16;
   if (et.isBF16())
     return DITC_RT_BF16;
+  auto it = dyn_cast<IntegerType>(et);
+  if (!it || it.isSigned())
+    return -1;
+  bool u = it.isUnsigned();
+  switch (it.getWidth()) {
+  case 1:
+    return u ? -1 : DITC_RT_B8;
+  case 8:
+    return u ? DITC_RT_U8 : DITC_RT_I8;
+  case 16:
+    return u ? DITC_RT_U16 : DITC_RT_I16;
+  case 32:
+    return u ? DITC_RT_U32 : DITC_RT_I32;
+  case 64:
+    return u ? DITC_RT_U64 : DITC_RT_I64;
+  }
   return -1;
 }
 
@@ -239,8 +251,9 @@ LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
   Value out = op->getResult(0);
   Type et = typeOf(op->getOperand(0)).getElementType();
   int32_t dt = dtypeCode(et);
-  if (dt < 0 || dt > DITC_RT_B8)
-    return fail(op, "no runtime kernel for element type " + dtypeName(et));
+  if (dt < 0 || !(ditc_rt_binary_dtypes(code) & (1u << dt)))
+    return fail(op, "no runtime kernel for '" + op->getName().getStringRef() +
+                        "' on element type " + dtypeName(et));
   ArrayRef<int64_t> s = shapeOf(out);
   Value a = op->getOperand(0), bb = op->getOperand(1);
   call("ditc_rt_binary",
@@ -350,6 +363,10 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](EqualOp o) { return lowerBinary(o, DITC_RT_BINARY_EQUAL); })
       .Case([&](GreaterOp o) { return lowerBinary(o, DITC_RT_BINARY_GREATER); })
       .Case([&](LessOp o) { return lowerBinary(o, DITC_RT_BINARY_LESS); })
+      .Case([&](ModOp o) {
+        return lowerBinary(o, o.getFmod() ? DITC_RT_BINARY_FMOD
+                                          : DITC_RT_BINARY_MOD);
+      })
       .Case([&](NegOp o) { return lowerUnary(o, DITC_RT_UNARY_NEG); })
       .Case([&](SqrtOp o) { return lowerUnary(o, DITC_RT_UNARY_SQRT); })
       .Case([&](ReciprocalOp o) { return lowerUnary(o, DITC_RT_UNARY_RECIPROCAL); })
@@ -367,10 +384,12 @@ LogicalResult Lowerer::lower(Operation *op) {
                                  : DITC_RT_UNARY_GELU);
       })
       .Case([&](IsNanOp o) -> LogicalResult {
-        if (!typeOf(o.getInput()).getElementType().isF32())
-          return fail(o, "is_nan takes f32");
-        call("ditc_rt_is_nan_f32",
-             {ptrOf(o.getInput()), ptrOf(o.getResult()), c64(count(o.getInput()))});
+        Type et = typeOf(o.getInput()).getElementType();
+        if (!isa<FloatType>(et) || dtypeCode(et) < 0)
+          return fail(o, "is_nan takes f32, f64, f16 or bf16, not " +
+                             dtypeName(et));
+        call("ditc_rt_is_nan", {c32(dtypeCode(et)), ptrOf(o.getInput()),
+                                ptrOf(o.getResult()), c64(count(o.getInput()))});
         return success();
       })
       .Case([&](NotOp o) {
@@ -589,15 +608,10 @@ LogicalResult Lowerer::run() {
   if (!module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
     return module.emitError("no memory plan (run -ditc-plan-memory first)");
   Block &body = func.getBody().front();
-  // The model ABI carries these element types (ditc_model.h, ditc_dtype).
-  auto carried = [](Type et) {
-    return et.isF32() || et.isF16() || et.isBF16() || et.isF64() ||
-           et.isInteger(1) || et.isSignlessInteger(64) ||
-           et.isSignlessInteger(32) || et.isSignlessInteger(16) ||
-           et.isSignlessInteger(8) || et.isUnsignedInteger(8);
-  };
+  // The model ABI carries the runtime's element types (ditc_model.h,
+  // ditc_dtype has the same codes).
   for (Type t : llvm::concat<const Type>(func.getArgumentTypes(), func.getResultTypes()))
-    if (!carried(cast<RankedTensorType>(t).getElementType()))
+    if (dtypeCode(cast<RankedTensorType>(t).getElementType()) < 0)
       return func.emitError("cannot generate code: a graph input or output has "
                             "element type ")
              << cast<RankedTensorType>(t).getElementType()

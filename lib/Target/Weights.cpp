@@ -29,11 +29,11 @@ static std::string safetensorsDtype(Type et) {
   if (et.isF64())
     return "F64";
   if (et.isInteger(64))
-    return "I64";
+    return et.isUnsignedInteger() ? "U64" : "I64";
   if (et.isInteger(32))
-    return "I32";
+    return et.isUnsignedInteger() ? "U32" : "I32";
   if (et.isInteger(16))
-    return "I16";
+    return et.isUnsignedInteger() ? "U16" : "I16";
   if (et.isInteger(8))
     return et.isUnsignedInteger() ? "U8" : "I8";
   if (et.isInteger(1))

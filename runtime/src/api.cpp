@@ -201,8 +201,8 @@ void ditc_rt_unary_f32(int32_t op, const float *x, float *y, int64_t n) {
   K().unary_f32(op, x, y, n);
 }
 
-void ditc_rt_is_nan_f32(const float *x, uint8_t *y, int64_t n) {
-  K().is_nan_f32(x, y, n);
+void ditc_rt_is_nan(int32_t dtype, const void *x, uint8_t *y, int64_t n) {
+  K().is_nan(dtype, x, y, n);
 }
 
 void ditc_rt_not_b8(const uint8_t *x, uint8_t *y, int64_t n) {

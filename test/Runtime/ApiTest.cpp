@@ -82,6 +82,19 @@ TEST(RuntimeApiDeathTest, BadArgumentsAbortWithOneLine) {
   EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_ADD, DITC_RT_B8, &x, &st, &x, &st,
                               &y, &shape, 1),
                "binary: op 0 does not take dtype 3");
+  EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_MOD, DITC_RT_BF16, &x, &st, &x,
+                              &st, &y, &shape, 1),
+               "binary: op 16 does not take dtype 5");
+  EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_ADD, 40, &x, &st, &x, &st, &y,
+                              &shape, 1),
+               "binary: op 0 does not take dtype 40");
+  EXPECT_DEATH(ditc_rt_cast(DITC_RT_DTYPE_COUNT, DITC_RT_F32, &x, &y, 1),
+               "cast: unknown source dtype 13");
+  EXPECT_DEATH(ditc_rt_cast(DITC_RT_F32, -1, &x, &y, 1),
+               "cast: unknown destination dtype -1");
+  uint8_t b;
+  EXPECT_DEATH(ditc_rt_is_nan(DITC_RT_I32, &x, &b, 1),
+               "is_nan: dtype 2 is not a float dtype");
   EXPECT_DEATH(ditc_rt_attention_f32(&x, &x, &x, nullptr, 0, nullptr, &y, 1, 3,
                                      2, 1, 1, 1, 1, 1.f, 0),
                "must be a multiple of kv_heads");

@@ -137,7 +137,7 @@ TEST_P(UnaryTest, IsNanAndNot) {
     if (n > 4)
       x[1] = std::numeric_limits<float>::infinity();
     std::vector<uint8_t> y(n, 7);
-    ditc_rt_is_nan_f32(x.data(), y.data(), n);
+    ditc_rt_is_nan(DITC_RT_F32, x.data(), y.data(), n);
     for (int64_t i = 0; i < n; ++i)
       ASSERT_EQ(y[i], i % 3 == 0 ? 1 : 0) << i;
     std::vector<uint8_t> b = randomInts<uint8_t>(n, 10, 0, 3), nb(n, 7);
@@ -151,48 +151,125 @@ DITC_INSTANTIATE_ISA(UnaryTest);
 
 //===--- Binary ----------------------------------------------------------===//
 
-template <class T> using U = std::make_unsigned_t<T>;
+// f32, f64, f16 (libstdc++ 12 does not count _Float16 as floating point).
+template <class T>
+constexpr bool kFloat = std::is_floating_point_v<T> || std::is_same_v<T, _Float16>;
 
-// The documented semantics, written out independently of the kernel.
-template <class T> double refBinary(int op, T a, T b) {
-  const bool isf = std::is_floating_point_v<T>;
-  const bool isb = std::is_same_v<T, uint8_t>;
-  switch (op) {
-  case DITC_RT_BINARY_ADD:
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)((U<T>)a + (U<T>)b);
-    return (double)a + b;
-  case DITC_RT_BINARY_SUB:
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)((U<T>)a - (U<T>)b);
-    return (double)a - b;
-  case DITC_RT_BINARY_MUL:
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)((U<T>)a * (U<T>)b);
-    return (double)a * b;
-  case DITC_RT_BINARY_DIV:
-    if (isf)
-      return (double)a / b;
-    if (b == 0)
-      return 0;
-    return (double)(a / b);
-  case DITC_RT_BINARY_POW: {
-    if (isf)
-      return std::pow((double)a, (double)b);
-    if (b < 0)
-      return a == 1 ? 1 : a == (T)-1 ? ((int64_t)b % 2 ? -1 : 1) : 0;
-    if constexpr (!std::is_floating_point_v<T>) {
-      T r = 1;
-      for (int64_t i = 0; i < (int64_t)b; ++i)
-        r = (T)((U<T>)r * (U<T>)a);
-      return r;
+// Every binary dtype with its C type; B8 and U8 share uint8_t.
+template <class F> void forEachBinaryDtype(F f) {
+  f(DITC_RT_F32, float{});
+  f(DITC_RT_F64, double{});
+  f(DITC_RT_F16, _Float16{});
+  f(DITC_RT_I64, int64_t{});
+  f(DITC_RT_I32, int32_t{});
+  f(DITC_RT_I16, int16_t{});
+  f(DITC_RT_I8, int8_t{});
+  f(DITC_RT_U64, uint64_t{});
+  f(DITC_RT_U32, uint32_t{});
+  f(DITC_RT_U16, uint16_t{});
+  f(DITC_RT_U8, uint8_t{});
+  f(DITC_RT_B8, uint8_t{});
+}
+
+bool isComparison(int op) {
+  return op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
+}
+bool isFloatDtype(int dtype) {
+  return dtype == DITC_RT_F32 || dtype == DITC_RT_F64 || dtype == DITC_RT_F16;
+}
+// The op / dtype table of ditc_kernels.h, written out.
+bool opTakes(int op, int dtype) {
+  bool arith = op <= DITC_RT_BINARY_POW || op == DITC_RT_BINARY_MOD ||
+               op == DITC_RT_BINARY_FMOD;
+  bool bitwise = op >= DITC_RT_BINARY_AND && op <= DITC_RT_BINARY_XOR;
+  if (arith)
+    return dtype != DITC_RT_B8;
+  if (bitwise)
+    return !isFloatDtype(dtype);
+  return true;
+}
+
+// The documented semantics, written out independently of the kernel:
+// integers in 64-bit (wrapping unsigned) arithmetic, floats in double, the
+// result rounded once to T.
+template <class T> T refArith(int op, T a, T b, bool isb) {
+  if constexpr (kFloat<T>) {
+    double x = (double)a, y = (double)b;
+    switch (op) {
+    case DITC_RT_BINARY_ADD:
+      return (T)(x + y);
+    case DITC_RT_BINARY_SUB:
+      return (T)(x - y);
+    case DITC_RT_BINARY_MUL:
+      return (T)(x * y);
+    case DITC_RT_BINARY_DIV:
+      return (T)(x / y);
+    case DITC_RT_BINARY_POW:
+      return (T)std::pow(x, y);
+    case DITC_RT_BINARY_MAX:
+    case DITC_RT_BINARY_MIN:
+      if (std::isnan(x) || std::isnan(y))
+        return (T)NAN;
+      return (op == DITC_RT_BINARY_MAX) == (x > y) ? a : b;
+    case DITC_RT_BINARY_FMOD:
+      return (T)std::fmod(x, y);
+    case DITC_RT_BINARY_MOD: {
+      double r = std::fmod(x, y);
+      return (T)(r != 0 && (r < 0) != (y < 0) ? r + y : r);
     }
-    return 0;
+    }
+  } else {
+    using W = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+    W x = a, y = b;
+    uint64_t ux = (uint64_t)x, uy = (uint64_t)y;
+    switch (op) {
+    case DITC_RT_BINARY_ADD:
+      return (T)(ux + uy);
+    case DITC_RT_BINARY_SUB:
+      return (T)(ux - uy);
+    case DITC_RT_BINARY_MUL:
+      return (T)(ux * uy);
+    case DITC_RT_BINARY_DIV:
+      if (y == 0)
+        return 0;
+      if (std::is_signed_v<T> && y == (W)-1)
+        return (T)(0 - ux);
+      return (T)(x / y);
+    case DITC_RT_BINARY_POW: {
+      if (std::is_signed_v<T> && y < 0)
+        return x == 1 ? 1 : x == (W)-1 ? (T)((y % 2) ? -1 : 1) : 0;
+      uint64_t r = 1;
+      for (W i = 0; i < y; ++i)
+        r *= ux;
+      return (T)r;
+    }
+    case DITC_RT_BINARY_MAX:
+      return x > y ? a : b;
+    case DITC_RT_BINARY_MIN:
+      return x < y ? a : b;
+    case DITC_RT_BINARY_FMOD:
+    case DITC_RT_BINARY_MOD: {
+      if (y == 0 || (std::is_signed_v<T> && y == (W)-1))
+        return 0;
+      W r = x % y;
+      if (op == DITC_RT_BINARY_MOD && r != 0 && (r < 0) != (y < 0))
+        r += y;
+      return (T)r;
+    }
+    case DITC_RT_BINARY_AND:
+      return isb ? (x != 0 && y != 0) : (T)(ux & uy);
+    case DITC_RT_BINARY_OR:
+      return isb ? (x != 0 || y != 0) : (T)(ux | uy);
+    case DITC_RT_BINARY_XOR:
+      return isb ? ((x != 0) != (y != 0)) : (T)(ux ^ uy);
+    }
   }
-  case DITC_RT_BINARY_MAX:
-    return a > b ? a : b;
-  case DITC_RT_BINARY_MIN:
-    return a < b ? a : b;
+  ADD_FAILURE() << "no reference for op " << op;
+  return 0;
+}
+
+template <class T> uint8_t refCompare(int op, T a, T b) {
+  switch (op) {
   case DITC_RT_BINARY_EQUAL:
     return a == b;
   case DITC_RT_BINARY_GREATER:
@@ -205,68 +282,60 @@ template <class T> double refBinary(int op, T a, T b) {
     return a <= b;
   case DITC_RT_BINARY_NOT_EQUAL:
     return a != b;
-  case DITC_RT_BINARY_AND:
-    if (isb)
-      return (a != 0) && (b != 0);
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)(a & b);
-    return 0;
-  case DITC_RT_BINARY_OR:
-    if (isb)
-      return (a != 0) || (b != 0);
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)(a | b);
-    return 0;
-  case DITC_RT_BINARY_XOR:
-    if (isb)
-      return (a != 0) != (b != 0);
-    if constexpr (!std::is_floating_point_v<T>)
-      return (T)(a ^ b);
-    return 0;
   }
+  ADD_FAILURE() << "no reference for op " << op;
   return 0;
 }
 
-bool opTakes(int op, int dtype) {
-  if (op <= DITC_RT_BINARY_POW)
-    return dtype != DITC_RT_B8;
-  if (op >= DITC_RT_BINARY_AND)
-    return dtype != DITC_RT_F32;
-  return true;
-}
-bool isComparison(int op) {
-  return op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
+// Any bit pattern of T, uniformly.
+template <class T> std::vector<T> randomBits(size_t n, uint32_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<T> v(n);
+  for (auto &x : v)
+    x = (T)rng();
+  return v;
 }
 
-template <class T> std::vector<T> operands(int op, size_t n, uint32_t seed,
-                                           bool rhs) {
-  if constexpr (std::is_same_v<T, float>) {
+template <class T>
+std::vector<T> operands(int op, int dtype, size_t n, uint32_t seed, bool rhs) {
+  const bool divides = op == DITC_RT_BINARY_DIV || op == DITC_RT_BINARY_MOD ||
+                       op == DITC_RT_BINARY_FMOD;
+  if constexpr (kFloat<T>) {
+    std::vector<float> f;
     if (op == DITC_RT_BINARY_POW)
-      return rhs ? randomFloats(n, seed, -2.f, 2.f)
-                 : randomFloats(n, seed, 0.1f, 3.f);
-    std::vector<float> v = randomFloats(n, seed, -4.f, 4.f);
-    if (op == DITC_RT_BINARY_DIV && rhs)
-      for (float &x : v)
+      f = rhs ? randomFloats(n, seed, -2.f, 2.f) : randomFloats(n, seed, 0.1f, 3.f);
+    else
+      f = randomFloats(n, seed, -4.f, 4.f);
+    if (divides && rhs)
+      for (float &x : f)
         x = x < 0 ? x - 0.5f : x + 0.5f;
-    // some equal pairs for the comparisons
-    for (size_t i = 0; i < n; i += 4)
-      v[i] = (float)(int)(v[i] * 2);
+    // some equal pairs for the comparisons, integral values for mod
+    for (size_t i = 0; i < n && op != DITC_RT_BINARY_POW; i += 4)
+      f[i] = (float)(int)(f[i] * 2);
+    if (divides && rhs)
+      for (float &x : f)
+        x = x == 0 ? 1.f : x;
+    std::vector<T> v(n);
+    for (size_t i = 0; i < n; ++i) // f64 gets bits beyond f32 too
+      v[i] = (T)(std::is_same_v<T, double> ? f[i] * (1.0 + 1e-12 * (i % 7))
+                                           : (double)f[i]);
     return v;
-  } else if constexpr (std::is_same_v<T, uint8_t>) {
-    return randomInts<uint8_t>(n, seed, 0, 2);
+  } else if (dtype == DITC_RT_B8) {
+    return randomInts<T>(n, seed, 0, 2);
   } else {
+    const bool sgn = std::is_signed_v<T>;
     if (op == DITC_RT_BINARY_POW)
-      return rhs ? randomInts<T>(n, seed, -2, 6) : randomInts<T>(n, seed, -5, 5);
+      return rhs ? randomInts<T>(n, seed, sgn ? -2 : 0, 6)
+                 : randomInts<T>(n, seed, sgn ? -5 : 0, 5);
     if (op == DITC_RT_BINARY_MUL || op == DITC_RT_BINARY_ADD ||
-        op == DITC_RT_BINARY_SUB) {
-      auto v = randomInts<T>(n, seed, std::numeric_limits<T>::min(),
-                             std::numeric_limits<T>::max()); // wraps
-      auto w = randomInts<T>(n, seed + 99, -6, 6);
+        op == DITC_RT_BINARY_SUB || (divides && !rhs)) {
+      auto v = randomBits<T>(n, seed); // wraps
+      auto w = randomInts<T>(n, seed + 99, sgn ? -6 : 0, 6);
       for (size_t i = 0; i < n; i += 2)
         v[i] = w[i];
       return v;
     }
-    return randomInts<T>(n, seed, -20, 20); // DIV sees zeros
+    return randomInts<T>(n, seed, sgn ? -20 : 0, 20); // DIV, MOD see zeros
   }
 }
 
@@ -298,44 +367,54 @@ std::vector<BinaryLayout> binaryLayouts() {
   return v;
 }
 
-template <class T> void checkBinary(int dtype) {
+// Every op `dtype` takes on every layout; the large one (threads) only when
+// `large`.
+template <class T> void checkBinary(int dtype, bool large) {
   uint32_t seed = 500;
+  const bool isb = dtype == DITC_RT_B8;
   for (int op = 0; op < DITC_RT_BINARY_COUNT; ++op) {
     if (!opTakes(op, dtype))
       continue;
+    EXPECT_TRUE(ditc_rt_binary_dtypes(op) & (1u << dtype)) << op;
     for (const BinaryLayout &L : binaryLayouts()) {
-      SCOPED_TRACE("op " + std::to_string(op) + " layout " + L.name);
-      std::vector<T> a = operands<T>(op, L.a_count, seed++, false);
-      std::vector<T> b = operands<T>(op, L.b_count, seed++, true);
+      if (!large && L.shape.size() == 2 && L.shape[0] == 1000)
+        continue;
+      SCOPED_TRACE("dtype " + std::to_string(dtype) + " op " +
+                   std::to_string(op) + " layout " + L.name);
+      std::vector<T> a = operands<T>(op, dtype, L.a_count, seed++, false);
+      std::vector<T> b = operands<T>(op, dtype, L.b_count, seed++, true);
       if (std::string(L.name) == "same" && op != DITC_RT_BINARY_DIV &&
-          op != DITC_RT_BINARY_POW)
+          op != DITC_RT_BINARY_POW && op != DITC_RT_BINARY_MOD &&
+          op != DITC_RT_BINARY_FMOD)
         for (int64_t i = 0; i < L.a_count; i += 5)
           b[i] = a[i]; // equal pairs
-      int64_t n = product(L.shape);
-      std::vector<double> want(n);
+      const int64_t n = product(L.shape);
+      const bool cmp = isComparison(op);
+      std::vector<T> want(n), out(n);
+      std::vector<uint8_t> want_b(n), out_b(n, 9);
       int64_t o = 0;
       forEachIndex(L.shape, [&](const std::vector<int64_t> &idx) {
-        want[o++] = refBinary<T>(op, a[L.a_off + dot(idx, L.as)],
-                                 b[L.b_off + dot(idx, L.bs)]);
+        T x = a[L.a_off + dot(idx, L.as)], y = b[L.b_off + dot(idx, L.bs)];
+        if (cmp)
+          want_b[o++] = refCompare<T>(op, x, y);
+        else
+          want[o++] = refArith<T>(op, x, y, isb);
       });
-      if (isComparison(op) || dtype == DITC_RT_B8) {
-        std::vector<uint8_t> out(n, 9);
-        ditc_rt_binary(op, dtype, a.data() + L.a_off, L.as.data(),
-                       b.data() + L.b_off, L.bs.data(), out.data(),
-                       L.shape.data(), (int32_t)L.shape.size());
+      ditc_rt_binary(op, dtype, a.data() + L.a_off, L.as.data(),
+                     b.data() + L.b_off, L.bs.data(),
+                     cmp ? (void *)out_b.data() : (void *)out.data(),
+                     L.shape.data(), (int32_t)L.shape.size());
+      if (cmp) {
         for (int64_t i = 0; i < n; ++i)
-          ASSERT_EQ((double)out[i], want[i]) << "at " << i;
+          ASSERT_EQ(out_b[i], want_b[i]) << "at " << i;
+      } else if constexpr (kFloat<T>) {
+        std::vector<double> got(out.begin(), out.end()),
+            ref(want.begin(), want.end());
+        const double tol = std::is_same_v<T, _Float16> ? 1e-3 : 1e-6;
+        EXPECT_REL_L2(got, ref, tol);
       } else {
-        std::vector<T> out(n);
-        ditc_rt_binary(op, dtype, a.data() + L.a_off, L.as.data(),
-                       b.data() + L.b_off, L.bs.data(), out.data(),
-                       L.shape.data(), (int32_t)L.shape.size());
-        if constexpr (std::is_floating_point_v<T>) {
-          EXPECT_REL_L2(out, want, 1e-6);
-        } else {
-          for (int64_t i = 0; i < n; ++i)
-            ASSERT_EQ((double)out[i], want[i]) << "at " << i;
-        }
+        for (int64_t i = 0; i < n; ++i)
+          ASSERT_EQ(+out[i], +want[i]) << "at " << i;
       }
     }
   }
@@ -343,44 +422,109 @@ template <class T> void checkBinary(int dtype) {
 
 class BinaryTest : public IsaTest {};
 
-TEST_P(BinaryTest, F32) { checkBinary<float>(DITC_RT_F32); }
-TEST_P(BinaryTest, I64) { checkBinary<int64_t>(DITC_RT_I64); }
-TEST_P(BinaryTest, I32) { checkBinary<int32_t>(DITC_RT_I32); }
-TEST_P(BinaryTest, B8) { checkBinary<uint8_t>(DITC_RT_B8); }
+TEST_P(BinaryTest, EveryDtype) {
+  forEachBinaryDtype([](int dtype, auto t) {
+    checkBinary<decltype(t)>(dtype, dtype <= DITC_RT_B8);
+  });
+}
 
 TEST_P(BinaryTest, ThreadCounts) {
   for (int t : {1, 3}) {
     ditc_rt_set_num_threads(t);
-    checkBinary<float>(DITC_RT_F32);
+    checkBinary<float>(DITC_RT_F32, true);
+    checkBinary<int8_t>(DITC_RT_I8, true);
   }
 }
 
-TEST_P(BinaryTest, FloatMaxMinPropagateNan) {
-  std::vector<float> a = {1.f, std::nanf(""), 3.f}, b = {std::nanf(""), 2.f, 1.f};
-  std::vector<float> y(3);
+TEST_P(BinaryTest, DtypeTable) {
+  for (int op = 0; op < DITC_RT_BINARY_COUNT; ++op)
+    for (int d = 0; d < DITC_RT_DTYPE_COUNT; ++d)
+      EXPECT_EQ((ditc_rt_binary_dtypes(op) >> d) & 1,
+                d != DITC_RT_BF16 && opTakes(op, d))
+          << "op " << op << " dtype " << d;
+  EXPECT_EQ(ditc_rt_binary_dtypes(-1), 0u);
+  EXPECT_EQ(ditc_rt_binary_dtypes(DITC_RT_BINARY_COUNT), 0u);
+}
+
+template <class T> void checkNanPropagation(int dtype) {
+  T nan = (T)NAN;
+  std::vector<T> a = {(T)1, nan, (T)3}, b = {nan, (T)2, (T)1}, y(3);
   int64_t shape[] = {3}, st[] = {1};
-  ditc_rt_binary(DITC_RT_BINARY_MAX, DITC_RT_F32, a.data(), st, b.data(), st,
+  ditc_rt_binary(DITC_RT_BINARY_MAX, dtype, a.data(), st, b.data(), st,
                  y.data(), shape, 1);
-  EXPECT_TRUE(std::isnan(y[0]));
-  EXPECT_TRUE(std::isnan(y[1]));
-  EXPECT_EQ(y[2], 3.f);
-  ditc_rt_binary(DITC_RT_BINARY_MIN, DITC_RT_F32, a.data(), st, b.data(), st,
+  EXPECT_TRUE(y[0] != y[0]);
+  EXPECT_TRUE(y[1] != y[1]);
+  EXPECT_TRUE(y[2] == (T)3);
+  ditc_rt_binary(DITC_RT_BINARY_MIN, dtype, a.data(), st, b.data(), st,
                  y.data(), shape, 1);
-  EXPECT_TRUE(std::isnan(y[0]));
-  EXPECT_TRUE(std::isnan(y[1]));
-  EXPECT_EQ(y[2], 1.f);
+  EXPECT_TRUE(y[0] != y[0]);
+  EXPECT_TRUE(y[1] != y[1]);
+  EXPECT_TRUE(y[2] == (T)1);
+}
+
+TEST_P(BinaryTest, FloatMaxMinPropagateNan) {
+  checkNanPropagation<float>(DITC_RT_F32);
+  checkNanPropagation<double>(DITC_RT_F64);
+  checkNanPropagation<_Float16>(DITC_RT_F16);
+}
+
+// One op on equal-length vectors.
+template <class T>
+std::vector<T> run1d(int op, int dtype, const std::vector<T> &a,
+                     const std::vector<T> &b) {
+  std::vector<T> y(a.size());
+  int64_t shape[] = {(int64_t)a.size()}, st[] = {1};
+  ditc_rt_binary(op, dtype, a.data(), st, b.data(), st, y.data(), shape, 1);
+  return y;
 }
 
 TEST_P(BinaryTest, IntegerEdgeCases) {
-  std::vector<int64_t> a = {INT64_MIN, 7, -7, 5}, b = {-1, 0, 2, -2};
-  std::vector<int64_t> y(4);
-  int64_t shape[] = {4}, st[] = {1};
-  ditc_rt_binary(DITC_RT_BINARY_DIV, DITC_RT_I64, a.data(), st, b.data(), st,
-                 y.data(), shape, 1);
-  EXPECT_EQ(y[0], INT64_MIN); // wraps
-  EXPECT_EQ(y[1], 0);         // x / 0
-  EXPECT_EQ(y[2], -3);        // truncates
-  EXPECT_EQ(y[3], -2);
+  std::vector<int64_t> y = run1d<int64_t>(
+      DITC_RT_BINARY_DIV, DITC_RT_I64, {INT64_MIN, 7, -7, 5}, {-1, 0, 2, -2});
+  EXPECT_EQ(y, (std::vector<int64_t>{INT64_MIN, 0, -3, -2})); // wraps, x/0 = 0
+  // narrow types wrap; unsigned compare as unsigned
+  EXPECT_EQ(run1d<int8_t>(DITC_RT_BINARY_ADD, DITC_RT_I8, {127, -128}, {1, -1}),
+            (std::vector<int8_t>{-128, 127}));
+  EXPECT_EQ(run1d<int16_t>(DITC_RT_BINARY_DIV, DITC_RT_I16, {-32768, 9}, {-1, -2}),
+            (std::vector<int16_t>{-32768, -4}));
+  EXPECT_EQ(run1d<uint16_t>(DITC_RT_BINARY_MUL, DITC_RT_U16, {65535, 300}, {65535, 300}),
+            (std::vector<uint16_t>{1, 24464}));
+  EXPECT_EQ(run1d<uint8_t>(DITC_RT_BINARY_SUB, DITC_RT_U8, {0, 200}, {1, 100}),
+            (std::vector<uint8_t>{255, 100}));
+  EXPECT_EQ(run1d<uint32_t>(DITC_RT_BINARY_DIV, DITC_RT_U32, {4000000000u, 7}, {3, 0}),
+            (std::vector<uint32_t>{1333333333u, 0}));
+  EXPECT_EQ(run1d<uint64_t>(DITC_RT_BINARY_MAX, DITC_RT_U64, {(1ull << 63) + 5, 2}, {3, 1ull << 63}),
+            (std::vector<uint64_t>{(1ull << 63) + 5, 1ull << 63}));
+  std::vector<uint64_t> a = {(1ull << 63) + 5}, b = {3};
+  uint8_t gt = 9;
+  int64_t shape[] = {1}, st[] = {1};
+  ditc_rt_binary(DITC_RT_BINARY_GREATER, DITC_RT_U64, a.data(), st, b.data(),
+                 st, &gt, shape, 1);
+  EXPECT_EQ(gt, 1);
+}
+
+TEST_P(BinaryTest, ModSigns) {
+  // ONNX Mod: fmod = 0 takes the divisor's sign, fmod = 1 the dividend's.
+  std::vector<int32_t> a = {7, -7, 7, -7, 5, INT32_MIN, 6, -6},
+                       b = {3, 3, -3, -3, 0, -1, 3, -3};
+  EXPECT_EQ(run1d(DITC_RT_BINARY_MOD, DITC_RT_I32, a, b),
+            (std::vector<int32_t>{1, 2, -2, -1, 0, 0, 0, 0}));
+  EXPECT_EQ(run1d(DITC_RT_BINARY_FMOD, DITC_RT_I32, a, b),
+            (std::vector<int32_t>{1, -1, 1, -1, 0, 0, 0, 0}));
+  EXPECT_EQ(run1d<int8_t>(DITC_RT_BINARY_MOD, DITC_RT_I8, {-128, 127}, {3, -2}),
+            (std::vector<int8_t>{1, -1}));
+  EXPECT_EQ(run1d<uint8_t>(DITC_RT_BINARY_MOD, DITC_RT_U8, {250, 9}, {7, 0}),
+            (std::vector<uint8_t>{5, 0}));
+  std::vector<float> fa = {-4.5f, 4.5f, -4.5f, 4.5f, 6.f},
+                     fb = {2.f, -2.f, -2.f, 2.f, 3.f};
+  EXPECT_EQ(run1d(DITC_RT_BINARY_FMOD, DITC_RT_F32, fa, fb),
+            (std::vector<float>{-0.5f, 0.5f, -0.5f, 0.5f, 0.f}));
+  EXPECT_EQ(run1d(DITC_RT_BINARY_MOD, DITC_RT_F32, fa, fb),
+            (std::vector<float>{1.5f, -1.5f, -0.5f, 0.5f, 0.f}));
+  std::vector<double> da = {-4.5, 1e300 + 1e284}, db = {2.0, 3.0};
+  std::vector<double> dy = run1d(DITC_RT_BINARY_FMOD, DITC_RT_F64, da, db);
+  EXPECT_EQ(dy[0], -0.5);
+  EXPECT_EQ(dy[1], std::fmod(da[1], 3.0)); // computed in double
 }
 
 DITC_INSTANTIATE_ISA(BinaryTest);
@@ -435,12 +579,12 @@ DITC_INSTANTIATE_ISA(WhereTest);
 
 //===--- Cast ------------------------------------------------------------===//
 
-// IEEE half from float, round to nearest even, computed in double.
-uint16_t refF32ToF16(float f) {
+// IEEE half from a double, round to nearest even (one rounding).
+uint16_t refToF16(double f) {
   uint16_t sign = std::signbit(f) ? 0x8000 : 0;
   if (std::isnan(f))
     return 0x7e00 | sign;
-  double a = std::fabs((double)f);
+  double a = std::fabs(f);
   if (a >= 65520.0)
     return sign | 0x7c00;
   if (a < std::ldexp(1.0, -14)) { // subnormal (or zero)
@@ -466,11 +610,12 @@ double refF16ToF64(uint16_t h) {
     return m ? std::nan("") : s * INFINITY;
   return s * std::ldexp((double)(1024 + m), e - 25);
 }
-uint16_t refF32ToBF16(float f) {
+// bfloat16 from a double, round to nearest even (one rounding).
+uint16_t refToBF16(double f) {
   uint16_t sign = std::signbit(f) ? 0x8000 : 0;
   if (std::isnan(f))
     return 0x7fc0 | sign;
-  double a = std::fabs((double)f);
+  double a = std::fabs(f);
   if (a == 0)
     return sign;
   if (std::isinf(a))
@@ -494,204 +639,255 @@ double refBF16ToF64(uint16_t h) {
   return f;
 }
 
-template <class I> double refFloatToInt(double f) {
+// Saturating, truncating; NaN is 0.
+template <class I> I refFloatToInt(double f) {
   if (std::isnan(f))
     return 0;
-  double lo = (double)std::numeric_limits<I>::min();
-  double hi = (double)std::numeric_limits<I>::max();
-  if (f <= lo)
-    return (double)std::numeric_limits<I>::min();
-  if (f >= hi)
-    return (double)std::numeric_limits<I>::max();
-  return std::trunc(f);
+  if (f <= (double)std::numeric_limits<I>::min())
+    return std::numeric_limits<I>::min();
+  if (f >= (double)std::numeric_limits<I>::max())
+    return std::numeric_limits<I>::max();
+  return (I)std::trunc(f);
 }
 
-// The values a test sends through cast, as doubles, per source dtype.
+enum Kind { kFloatKind, kSigned, kUnsigned, kBool };
+struct DtypeInfo {
+  int code;
+  size_t size;
+  Kind kind;
+};
+// In code order.
+const DtypeInfo kDtypes[] = {
+    {DITC_RT_F32, 4, kFloatKind}, {DITC_RT_I64, 8, kSigned},
+    {DITC_RT_I32, 4, kSigned},    {DITC_RT_B8, 1, kBool},
+    {DITC_RT_F16, 2, kFloatKind}, {DITC_RT_BF16, 2, kFloatKind},
+    {DITC_RT_F64, 8, kFloatKind}, {DITC_RT_I8, 1, kSigned},
+    {DITC_RT_U8, 1, kUnsigned},   {DITC_RT_I16, 2, kSigned},
+    {DITC_RT_U16, 2, kUnsigned},  {DITC_RT_U32, 4, kUnsigned},
+    {DITC_RT_U64, 8, kUnsigned},
+};
+static_assert(sizeof(kDtypes) / sizeof(kDtypes[0]) == DITC_RT_DTYPE_COUNT,
+              "a dtype lacks a cast test");
+
+// The low `size` bytes of an integer (x is an integer-valued double, in
+// range of int64 or uint64).
+uint64_t intBits(double x) {
+  return x < 0 ? (uint64_t)(int64_t)x : (uint64_t)x;
+}
+uint64_t lowBits(uint64_t v, size_t size) {
+  return size == 8 ? v : v & ((uint64_t(1) << (8 * size)) - 1);
+}
+
+// The values a test sends through cast, as doubles, per source dtype; each
+// is representable in the source dtype except for the floats, which encode
+// rounds.
 std::vector<double> castSource(int dtype, int64_t n, uint32_t seed) {
+  static const double special[] = {
+      0.0,    -0.0,      0.5,      -1.5,   2.5,     65504,   65519.9,
+      65520,  1e5,       -1e5,     1e-8,   -3e-6,   6.1e-5,  1e-40,
+      3e9,    -3e9,      1e20,     -1e20,  INFINITY, -INFINITY, NAN,
+      1.00048828125, 1.000732421875};
+  // f64 only: a tie in f16 / bf16 plus a bit that f32 would lose (rounding
+  // through f32 first goes the wrong way), beyond f32 and int ranges.
+  static const double special64[] = {
+      1 + 0x1p-11 + 0x1p-40, -(1 + 0x1p-11 + 0x1p-40), 1 + 0x1p-8 + 0x1p-40,
+      -(1 + 0x1p-8 + 0x1p-40), 1 + 0x1p-24 + 0x1p-60, 1e300, -1e300, 1e-300,
+      3.4e38 * 1.001, 0x1p63, -0x1p63, 0x1p64, 1e19, 4294967295.5,
+      -2147483648.7, 65519.99999};
+  const int ns = sizeof(special) / sizeof(special[0]);
+  const int ns64 = sizeof(special64) / sizeof(special64[0]);
   std::vector<double> v;
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> u(-1000, 1000);
   for (int64_t i = 0; i < n; ++i) {
+    double r = u(rng), x = 0;
     switch (dtype) {
     case DITC_RT_F32:
     case DITC_RT_F16:
-    case DITC_RT_BF16: {
-      static const double special[] = {
-          0.0,    -0.0,      0.5,      -1.5,   2.5,     65504,   65519.9,
-          65520,  1e5,       -1e5,     1e-8,   -3e-6,   6.1e-5,  1e-40,
-          3e9,    -3e9,      1e20,     -1e20,  INFINITY, -INFINITY, NAN,
-          1.00048828125, 1.000732421875};
-      const int ns = sizeof(special) / sizeof(special[0]);
-      double x = i < ns ? special[i] : u(rng);
+    case DITC_RT_BF16:
+      x = i < ns ? special[i] : r;
       if (i >= ns && i % 3 == 0)
-        x = std::ldexp(u(rng) / 1000, (int)(i % 40) - 20);
-      v.push_back((double)(float)x);
+        x = std::ldexp(r / 1000, (int)(i % 40) - 20);
+      x = (double)(float)x;
       break;
-    }
+    case DITC_RT_F64:
+      x = i < ns64 ? special64[i] : i < ns64 + ns ? special[i - ns64] : r;
+      if (i >= ns64 + ns && i % 3 == 0)
+        x = std::ldexp(r / 1000, (int)(i % 80) - 40);
+      break;
     case DITC_RT_I64:
-      v.push_back((double)(int64_t)std::ldexp(u(rng), (int)(i % 50)));
+      x = (double)(int64_t)std::ldexp(r, (int)(i % 50));
       break;
     case DITC_RT_I32:
-      v.push_back((double)(int32_t)std::ldexp(u(rng), (int)(i % 21)));
+      x = (double)(int32_t)std::ldexp(r, (int)(i % 21));
+      break;
+    case DITC_RT_I16:
+      x = std::trunc(r * (i % 2 ? 32 : 1));
+      break;
+    case DITC_RT_I8:
+      x = std::trunc(r / 8);
+      break;
+    case DITC_RT_U8:
+      x = std::trunc(std::fabs(r) / 4);
+      break;
+    case DITC_RT_U16:
+      x = std::trunc(std::fabs(r) * 65);
+      break;
+    case DITC_RT_U32:
+      x = (double)(uint32_t)std::ldexp(std::fabs(r), (int)(i % 23));
+      break;
+    case DITC_RT_U64:
+      x = (double)(uint64_t)std::ldexp(std::fabs(r), (int)(i % 54));
       break;
     case DITC_RT_B8:
-      v.push_back((double)(i % 3)); // 2 is true too
+      x = (double)(i % 3); // 2 is true too
       break;
     }
+    v.push_back(x);
   }
   return v;
 }
 
-// Encodes doubles into a typed buffer of `dtype` (inputs are representable).
+// Encodes doubles into a typed buffer of `dtype`; floats round to nearest
+// even, integers must be in range.
 std::vector<uint8_t> encode(int dtype, const std::vector<double> &v) {
-  size_t es = dtype == DITC_RT_I64 ? 8 : dtype == DITC_RT_B8 ? 1
-              : (dtype == DITC_RT_F16 || dtype == DITC_RT_BF16) ? 2 : 4;
-  std::vector<uint8_t> buf(v.size() * es);
+  const DtypeInfo &t = kDtypes[dtype];
+  std::vector<uint8_t> buf(v.size() * t.size);
   for (size_t i = 0; i < v.size(); ++i) {
-    uint8_t *p = buf.data() + i * es;
-    switch (dtype) {
-    case DITC_RT_F32: {
+    uint8_t *p = buf.data() + i * t.size;
+    uint64_t bits = 0;
+    if (dtype == DITC_RT_F32) {
       float f = (float)v[i];
-      std::memcpy(p, &f, 4);
-      break;
+      std::memcpy(&bits, &f, 4);
+    } else if (dtype == DITC_RT_F64) {
+      std::memcpy(&bits, &v[i], 8);
+    } else if (dtype == DITC_RT_F16) {
+      bits = refToF16(v[i]);
+    } else if (dtype == DITC_RT_BF16) {
+      bits = refToBF16(v[i]);
+    } else {
+      bits = intBits(v[i]);
     }
-    case DITC_RT_I64: {
-      int64_t x = (int64_t)v[i];
-      std::memcpy(p, &x, 8);
-      break;
-    }
-    case DITC_RT_I32: {
-      int32_t x = (int32_t)v[i];
-      std::memcpy(p, &x, 4);
-      break;
-    }
-    case DITC_RT_B8:
-      *p = (uint8_t)v[i];
-      break;
-    case DITC_RT_F16: {
-      uint16_t h = refF32ToF16((float)v[i]);
-      std::memcpy(p, &h, 2);
-      break;
-    }
-    case DITC_RT_BF16: {
-      uint16_t h = refF32ToBF16((float)v[i]);
-      std::memcpy(p, &h, 2);
-      break;
-    }
-    }
+    std::memcpy(p, &bits, t.size); // little-endian
   }
   return buf;
 }
 
-// The value each source element holds (after encoding), as a double.
-double sourceValue(int dtype, const uint8_t *p) {
+// The value an element of `dtype` holds, as a double.
+double decode(int dtype, const uint8_t *p) {
+  const DtypeInfo &t = kDtypes[dtype];
+  uint64_t bits = 0;
+  std::memcpy(&bits, p, t.size);
   switch (dtype) {
   case DITC_RT_F32: {
     float f;
     std::memcpy(&f, p, 4);
     return f;
   }
-  case DITC_RT_I64: {
-    int64_t x;
-    std::memcpy(&x, p, 8);
-    return (double)x;
+  case DITC_RT_F64: {
+    double d;
+    std::memcpy(&d, p, 8);
+    return d;
   }
-  case DITC_RT_I32: {
-    int32_t x;
-    std::memcpy(&x, p, 4);
-    return x;
+  case DITC_RT_F16:
+    return refF16ToF64((uint16_t)bits);
+  case DITC_RT_BF16:
+    return refBF16ToF64((uint16_t)bits);
   }
-  case DITC_RT_B8:
-    return *p;
-  case DITC_RT_F16: {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return refF16ToF64(h);
-  }
-  case DITC_RT_BF16: {
-    uint16_t h;
-    std::memcpy(&h, p, 2);
-    return refBF16ToF64(h);
-  }
-  }
-  return 0;
+  if (t.kind == kSigned && t.size < 8 && (bits >> (8 * t.size - 1)) & 1)
+    bits |= ~uint64_t(0) << (8 * t.size); // sign-extend
+  return t.kind == kSigned ? (double)(int64_t)bits : (double)bits;
 }
 
-size_t dtypeSize(int dtype) {
-  return dtype == DITC_RT_I64 ? 8 : dtype == DITC_RT_B8 ? 1
-         : (dtype == DITC_RT_F16 || dtype == DITC_RT_BF16) ? 2 : 4;
+// The expected bits of an integer destination for a float source value.
+uint64_t refFloatToIntBits(int dst, double x) {
+  switch (dst) {
+  case DITC_RT_I64:
+    return (uint64_t)refFloatToInt<int64_t>(x);
+  case DITC_RT_I32:
+    return (uint64_t)refFloatToInt<int32_t>(x);
+  case DITC_RT_I16:
+    return (uint64_t)refFloatToInt<int16_t>(x);
+  case DITC_RT_I8:
+    return (uint64_t)refFloatToInt<int8_t>(x);
+  case DITC_RT_U64:
+    return refFloatToInt<uint64_t>(x);
+  case DITC_RT_U32:
+    return refFloatToInt<uint32_t>(x);
+  case DITC_RT_U16:
+    return refFloatToInt<uint16_t>(x);
+  case DITC_RT_U8:
+    return refFloatToInt<uint8_t>(x);
+  }
+  ADD_FAILURE() << "not an integer dtype " << dst;
+  return 0;
 }
 
 class CastTest : public IsaTest {};
 
 TEST_P(CastTest, AllPairs) {
-  const int dtypes[] = {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32,
-                        DITC_RT_B8,  DITC_RT_F16, DITC_RT_BF16};
   for (int64_t n : {int64_t(40), int64_t(70001)})
-    for (int s : dtypes)
-      for (int d : dtypes) {
-        SCOPED_TRACE("cast " + std::to_string(s) + " -> " + std::to_string(d) +
-                     " n=" + std::to_string(n));
-        std::vector<uint8_t> src = encode(s, castSource(s, n, 77 + s));
-        std::vector<uint8_t> dst(n * dtypeSize(d), 0xcd);
-        ditc_rt_cast(s, d, src.data(), dst.data(), n);
+    for (const DtypeInfo &s : kDtypes)
+      for (const DtypeInfo &d : kDtypes) {
+        SCOPED_TRACE("cast " + std::to_string(s.code) + " -> " +
+                     std::to_string(d.code) + " n=" + std::to_string(n));
+        std::vector<uint8_t> src =
+            encode(s.code, castSource(s.code, n, 77 + s.code));
+        std::vector<uint8_t> dst(n * d.size, 0xcd);
+        ditc_rt_cast(s.code, d.code, src.data(), dst.data(), n);
         for (int64_t i = 0; i < n; ++i) {
-          const uint8_t *ps = src.data() + i * dtypeSize(s);
-          const uint8_t *pd = dst.data() + i * dtypeSize(d);
-          double x = sourceValue(s, ps);
-          if (s == DITC_RT_B8)
+          double x = decode(s.code, src.data() + i * s.size);
+          if (s.kind == kBool)
             x = x != 0; // any nonzero byte is true
-          bool src_float = s == DITC_RT_F32 || s == DITC_RT_F16 ||
-                           s == DITC_RT_BF16;
-          switch (d) {
+          // Integers reach f16 / bf16 through f32 (rounding twice).
+          double xr = s.kind == kFloatKind ? x : (double)(float)x;
+          const uint8_t *pd = dst.data() + i * d.size;
+          uint64_t got = 0;
+          std::memcpy(&got, pd, d.size);
+          uint64_t want = 0;
+          switch (d.code) {
           case DITC_RT_F32: {
-            float got;
-            std::memcpy(&got, pd, 4);
-            if (std::isnan(x))
-              ASSERT_TRUE(std::isnan(got)) << i;
-            else if (s == DITC_RT_I64) // int64 -> float rounds once
-              ASSERT_EQ(got, (float)(int64_t)x) << i;
-            else
-              ASSERT_EQ(got, (float)x) << i;
+            float f = (float)x;
+            std::memcpy(&want, &f, 4);
             break;
           }
-          case DITC_RT_I64: {
-            int64_t got;
-            std::memcpy(&got, pd, 8);
-            double want = src_float ? refFloatToInt<int64_t>(x) : x;
-            ASSERT_EQ((double)got, want) << i << " from " << x;
-            break;
-          }
-          case DITC_RT_I32: {
-            int32_t got;
-            std::memcpy(&got, pd, 4);
-            double want = src_float ? refFloatToInt<int32_t>(x)
-                          : s == DITC_RT_I64
-                              ? (double)(int32_t)(uint32_t)(uint64_t)(int64_t)x
-                              : x;
-            ASSERT_EQ((double)got, want) << i << " from " << x;
-            break;
-          }
-          case DITC_RT_B8:
-            ASSERT_EQ(*pd, x != 0 ? 1 : 0) << i << " from " << x;
+          case DITC_RT_F64:
+            std::memcpy(&want, &x, 8);
             break;
           case DITC_RT_F16:
-          case DITC_RT_BF16: {
-            uint16_t got;
-            std::memcpy(&got, pd, 2);
-            float xf = s == DITC_RT_I64 ? (float)(int64_t)x : (float)x;
-            uint16_t want = d == DITC_RT_F16 ? refF32ToF16(xf) : refF32ToBF16(xf);
-            if (std::isnan(x))
-              ASSERT_TRUE(std::isnan(d == DITC_RT_F16 ? refF16ToF64(got)
-                                                      : refBF16ToF64(got)))
-                  << i;
-            else
-              ASSERT_EQ(got, want) << i << " from " << x;
+            want = refToF16(xr);
             break;
+          case DITC_RT_BF16:
+            want = refToBF16(xr);
+            break;
+          case DITC_RT_B8:
+            want = x != 0;
+            break;
+          default:
+            want = lowBits(s.kind == kFloatKind ? refFloatToIntBits(d.code, x)
+                                                : intBits(x),
+                           d.size);
           }
-          }
+          if (std::isnan(x) && d.kind == kFloatKind)
+            ASSERT_TRUE(std::isnan(decode(d.code, pd))) << i;
+          else
+            ASSERT_EQ(got, want) << i << " from " << x;
         }
       }
+}
+
+TEST_P(CastTest, IsNanEveryFloatDtype) {
+  for (int dtype : {DITC_RT_F32, DITC_RT_F64, DITC_RT_F16, DITC_RT_BF16})
+    for (int64_t n : kSizes) {
+      SCOPED_TRACE("dtype " + std::to_string(dtype) + " n=" + std::to_string(n));
+      std::vector<double> v = castSource(DITC_RT_F64, n, 5);
+      for (int64_t i = 0; i < n; i += 3)
+        v[i] = std::nan("");
+      std::vector<uint8_t> x = encode(dtype, v), y(n, 7);
+      ditc_rt_is_nan(dtype, x.data(), y.data(), n);
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(y[i], std::isnan(v[i]) ? 1 : 0) << i;
+    }
 }
 DITC_INSTANTIATE_ISA(CastTest);
 

@@ -63,7 +63,44 @@ func.func @main(%a: tensor<2x4xf16>, %b: tensor<4x3xf16>) -> tensor<2x3xf16> {
 // -----
 
 // Graph inputs of element types the model ABI does not carry are refused.
-// expected-error@+1 {{a graph input or output has element type 'ui32', which compiled models cannot take}}
-func.func @main(%a: tensor<4xui32>) -> tensor<4xui32> {
-  return %a : tensor<4xui32>
+// expected-error@+1 {{a graph input or output has element type 'f8E4M3FN', which compiled models cannot take}}
+func.func @main(%a: tensor<4xf8E4M3FN>) -> tensor<4xf8E4M3FN> {
+  return %a : tensor<4xf8E4M3FN>
+}
+
+// -----
+
+// Unsigned and narrow integers, f64 and f16 have binary kernels: the dtype
+// codes are DITC_RT_U32 (11), I8 (7), F64 (6), F16 (4); mod is op 16, fmod
+// (C's sign) op 17; is_nan passes its dtype.
+// CHECK: module attributes {ditc.arena_bytes
+// CHECK: %[[ADD:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: %[[U32:.*]] = llvm.mlir.constant(11 : i32) : i32
+// CHECK: llvm.call @ditc_rt_binary(%[[ADD]], %[[U32]],
+// CHECK: %[[MOD:.*]] = llvm.mlir.constant(16 : i32) : i32
+// CHECK: %[[I8:.*]] = llvm.mlir.constant(7 : i32) : i32
+// CHECK: llvm.call @ditc_rt_binary(%[[MOD]], %[[I8]],
+// CHECK: %[[FMOD:.*]] = llvm.mlir.constant(17 : i32) : i32
+// CHECK: %[[F64:.*]] = llvm.mlir.constant(6 : i32) : i32
+// CHECK: llvm.call @ditc_rt_binary(%[[FMOD]], %[[F64]],
+// CHECK: %[[F16:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: llvm.call @ditc_rt_is_nan(%[[F16]],
+// CHECK: llvm.call @ditc_rt_cast(
+// CHECK: ditc_generated_json_data{{.*}}\22ui32\22{{.*}}\22ui64\22
+func.func @main(%a: tensor<4xui32>, %b: tensor<4xi8>, %c: tensor<4xf64>, %d: tensor<4xf16>) -> (tensor<4xui32>, tensor<4xi8>, tensor<4xf64>, tensor<4xi1>, tensor<4xui64>) {
+  %s = ditc.add %a, %a : (tensor<4xui32>, tensor<4xui32>) -> tensor<4xui32>
+  %m = ditc.mod %b, %b : (tensor<4xi8>, tensor<4xi8>) -> tensor<4xi8>
+  %f = ditc.mod %c, %c {fmod} : (tensor<4xf64>, tensor<4xf64>) -> tensor<4xf64>
+  %n = ditc.is_nan %d : (tensor<4xf16>) -> tensor<4xi1>
+  %u = ditc.cast %c : (tensor<4xf64>) -> tensor<4xui64>
+  return %s, %m, %f, %n, %u : tensor<4xui32>, tensor<4xi8>, tensor<4xf64>, tensor<4xi1>, tensor<4xui64>
+}
+
+// -----
+
+// An op the binary kernel does not take for the element type is refused.
+func.func @main(%a: tensor<4xi1>) -> tensor<4xi1> {
+  // expected-error@+1 {{cannot generate code: no runtime kernel for 'ditc.pow' on element type i1}}
+  %p = ditc.pow %a, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+  return %p : tensor<4xi1>
 }

@@ -26,7 +26,8 @@ namespace {
 
 const DType kAllTypes[] = {DType::F32, DType::I64, DType::I32,
                            DType::Bool, DType::F16, DType::F64,
-                           DType::I8,  DType::U8,  DType::I16};
+                           DType::I8,  DType::U8,  DType::I16,
+                           DType::U16, DType::U32, DType::U64};
 
 Array makeArray(const std::string &name, DType t, std::vector<int64_t> shape,
                 uint64_t seed) {
@@ -102,7 +103,9 @@ TEST(Npz, DTypeNamesAndDescrs) {
   EXPECT_TRUE(parseDescr("=f4", t));
   EXPECT_EQ(t, DType::F32);
   EXPECT_FALSE(parseDescr(">f4", t));
-  EXPECT_FALSE(parseDescr("<u8", t));
+  EXPECT_TRUE(parseDescr("<u8", t));
+  EXPECT_EQ(t, DType::U64);
+  EXPECT_FALSE(parseDescr(">u8", t));
   EXPECT_FALSE(parseDescr("<c8", t));
   EXPECT_FALSE(dtypeFromCode(5, t)); // bfloat16
   EXPECT_EQ(formatShape({}), "()");

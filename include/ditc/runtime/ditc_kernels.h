@@ -22,13 +22,24 @@ extern "C" {
 /* Highest tensor rank the strided kernels accept. */
 #define DITC_RT_MAX_RANK 16
 
+/* Element types; the values are also the model ABI's ditc_dtype codes
+ * (ditc_model.h). Every dtype casts to every other; where and strided_copy
+ * take any by size; the binary ops take those of ditc_rt_binary_dtypes. */
 typedef enum ditc_rt_dtype {
   DITC_RT_F32 = 0,
   DITC_RT_I64 = 1,
   DITC_RT_I32 = 2,
-  DITC_RT_B8 = 3,   /* bool, one byte */
-  DITC_RT_F16 = 4,  /* cast (and where / strided_copy by size) only */
-  DITC_RT_BF16 = 5, /* cast (and where / strided_copy by size) only */
+  DITC_RT_B8 = 3, /* bool, one byte */
+  DITC_RT_F16 = 4,
+  DITC_RT_BF16 = 5, /* cast, is_nan (and where / strided_copy by size) only */
+  DITC_RT_F64 = 6,
+  DITC_RT_I8 = 7,
+  DITC_RT_U8 = 8,
+  DITC_RT_I16 = 9,
+  DITC_RT_U16 = 10,
+  DITC_RT_U32 = 11,
+  DITC_RT_U64 = 12,
+  DITC_RT_DTYPE_COUNT
 } ditc_rt_dtype;
 
 typedef enum ditc_rt_unary_op {
@@ -53,12 +64,20 @@ typedef enum ditc_rt_unary_op {
   DITC_RT_UNARY_COUNT
 } ditc_rt_unary_op;
 
-/* Arithmetic ops write `dtype`, comparisons write B8.
- *   ADD SUB MUL DIV POW      F32 I64 I32 (integer DIV truncates, x/0 = 0;
- *                            integer POW with a negative exponent truncates)
- *   MAX MIN                  F32 I64 I32 B8 (F32 propagates NaN)
- *   EQUAL ... NOT_EQUAL      F32 I64 I32 B8
- *   AND OR XOR               B8 (logical), I64 I32 (bitwise) */
+/* Arithmetic ops write `dtype`, comparisons write B8. "Numbers" are F32 F64
+ * F16 and the integers I8 I16 I32 I64 U8 U16 U32 U64 (ditc_rt_binary_dtypes
+ * below says it as a bit mask). F16 computes in f32, rounding each result.
+ *   ADD SUB MUL DIV POW      numbers (integer ops wrap; integer DIV
+ *                            truncates, x/0 = 0; integer POW with a
+ *                            negative exponent truncates)
+ *   MAX MIN                  numbers, B8 (floats propagate NaN)
+ *   EQUAL ... NOT_EQUAL      numbers, B8
+ *   AND OR XOR               B8 (logical), the integers (bitwise)
+ *   MOD                      numbers: the remainder with the sign of the
+ *                            divisor (Python's %, ONNX Mod fmod=0)
+ *   FMOD                     numbers: the remainder with the sign of the
+ *                            dividend (C's fmod / %, ONNX Mod fmod=1)
+ *   Integer MOD / FMOD by 0 give 0. */
 typedef enum ditc_rt_binary_op {
   DITC_RT_BINARY_ADD = 0,
   DITC_RT_BINARY_SUB = 1,
@@ -76,8 +95,30 @@ typedef enum ditc_rt_binary_op {
   DITC_RT_BINARY_AND = 13,
   DITC_RT_BINARY_OR = 14,
   DITC_RT_BINARY_XOR = 15,
+  DITC_RT_BINARY_MOD = 16,
+  DITC_RT_BINARY_FMOD = 17,
   DITC_RT_BINARY_COUNT
 } ditc_rt_binary_op;
+
+/* The dtypes ditc_rt_binary takes for `op`, as a mask of (1u << dtype); 0
+ * for an unknown op. The runtime checks its arguments with it, the code
+ * generator refuses what it excludes. */
+static inline uint32_t ditc_rt_binary_dtypes(int32_t op) {
+  const uint32_t ints = (1u << DITC_RT_I64) | (1u << DITC_RT_I32) |
+                        (1u << DITC_RT_I8) | (1u << DITC_RT_U8) |
+                        (1u << DITC_RT_I16) | (1u << DITC_RT_U16) |
+                        (1u << DITC_RT_U32) | (1u << DITC_RT_U64);
+  const uint32_t numbers =
+      ints | (1u << DITC_RT_F32) | (1u << DITC_RT_F64) | (1u << DITC_RT_F16);
+  const uint32_t b8 = 1u << DITC_RT_B8;
+  if (op < 0 || op >= DITC_RT_BINARY_COUNT)
+    return 0;
+  if (op >= DITC_RT_BINARY_AND && op <= DITC_RT_BINARY_XOR)
+    return ints | b8;
+  if (op >= DITC_RT_BINARY_MAX && op <= DITC_RT_BINARY_NOT_EQUAL)
+    return numbers | b8;
+  return numbers;
+}
 
 typedef enum ditc_rt_reduce_op {
   DITC_RT_REDUCE_SUM = 0,

@@ -29,7 +29,9 @@
 extern "C" {
 #endif
 
-/* Bumped whenever anything below changes incompatibly. */
+/* Bumped whenever anything below changes incompatibly. New ditc_dtype
+ * codes are added without a bump (existing codes keep their values); an
+ * application refuses a model whose tensors have a code it does not know. */
 #define DITC_MODEL_ABI_VERSION 1u
 
 typedef struct ditc_model ditc_model;
@@ -55,7 +57,10 @@ typedef enum ditc_dtype {
   DITC_DTYPE_F64 = 6,
   DITC_DTYPE_I8 = 7,
   DITC_DTYPE_U8 = 8,
-  DITC_DTYPE_I16 = 9
+  DITC_DTYPE_I16 = 9,
+  DITC_DTYPE_U16 = 10,
+  DITC_DTYPE_U32 = 11,
+  DITC_DTYPE_U64 = 12
 } ditc_dtype;
 
 typedef struct ditc_tensor_info {

@@ -35,26 +35,82 @@ void unary_scalar(const float *x, float *y, int64_t n, int64_t grain, F f) {
   });
 }
 
+//===--- Dtypes ----------------------------------------------------------===//
+
+// The C type of each dtype. B8 and U8 share uint8_t: code tells them apart.
+template <int DT, class CT> struct DtBase {
+  static constexpr int code = DT;
+  using T = CT;
+};
+template <int DT> struct Dt;
+template <> struct Dt<DITC_RT_F32> : DtBase<DITC_RT_F32, float> {};
+template <> struct Dt<DITC_RT_I64> : DtBase<DITC_RT_I64, int64_t> {};
+template <> struct Dt<DITC_RT_I32> : DtBase<DITC_RT_I32, int32_t> {};
+template <> struct Dt<DITC_RT_B8> : DtBase<DITC_RT_B8, uint8_t> {};
+template <> struct Dt<DITC_RT_F16> : DtBase<DITC_RT_F16, _Float16> {};
+template <> struct Dt<DITC_RT_BF16> : DtBase<DITC_RT_BF16, uint16_t> {};
+template <> struct Dt<DITC_RT_F64> : DtBase<DITC_RT_F64, double> {};
+template <> struct Dt<DITC_RT_I8> : DtBase<DITC_RT_I8, int8_t> {};
+template <> struct Dt<DITC_RT_U8> : DtBase<DITC_RT_U8, uint8_t> {};
+template <> struct Dt<DITC_RT_I16> : DtBase<DITC_RT_I16, int16_t> {};
+template <> struct Dt<DITC_RT_U16> : DtBase<DITC_RT_U16, uint16_t> {};
+template <> struct Dt<DITC_RT_U32> : DtBase<DITC_RT_U32, uint32_t> {};
+template <> struct Dt<DITC_RT_U64> : DtBase<DITC_RT_U64, uint64_t> {};
+
+// Calls f(Dt<dtype>{}); false (f not called) for an unknown dtype.
+template <class F> bool visit_dtype(int32_t dtype, F &&f) {
+  switch (dtype) {
+#define DITC_VISIT(DT)                                                         \
+  case DT:                                                                     \
+    f(Dt<DT>{});                                                               \
+    return true;
+    DITC_VISIT(DITC_RT_F32)
+    DITC_VISIT(DITC_RT_I64)
+    DITC_VISIT(DITC_RT_I32)
+    DITC_VISIT(DITC_RT_B8)
+    DITC_VISIT(DITC_RT_F16)
+    DITC_VISIT(DITC_RT_BF16)
+    DITC_VISIT(DITC_RT_F64)
+    DITC_VISIT(DITC_RT_I8)
+    DITC_VISIT(DITC_RT_U8)
+    DITC_VISIT(DITC_RT_I16)
+    DITC_VISIT(DITC_RT_U16)
+    DITC_VISIT(DITC_RT_U32)
+    DITC_VISIT(DITC_RT_U64)
+#undef DITC_VISIT
+  }
+  return false;
+}
+static_assert(DITC_RT_DTYPE_COUNT == 13, "visit_dtype lacks a dtype");
+
+// f32, f64 and f16 (libstdc++ 12 does not count _Float16 as floating point).
+template <class T>
+constexpr bool is_float_v =
+    std::is_floating_point_v<T> || std::is_same_v<T, _Float16>;
+
 //===--- Binary ----------------------------------------------------------===//
 
-template <class T> using U = std::make_unsigned_t<T>;
+// Integer arithmetic in an unsigned type of at least int's width: wraps
+// instead of overflowing (uint16 * uint16 would overflow int).
+template <class T>
+using UW = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned,
+                              std::make_unsigned_t<T>>;
 
-// Integer ops wrap instead of overflowing.
 template <class T> DITC_INLINE T add_(T a, T b) {
   if constexpr (std::is_integral_v<T>)
-    return (T)((U<T>)a + (U<T>)b);
+    return (T)((UW<T>)a + (UW<T>)b);
   else
     return a + b;
 }
 template <class T> DITC_INLINE T sub_(T a, T b) {
   if constexpr (std::is_integral_v<T>)
-    return (T)((U<T>)a - (U<T>)b);
+    return (T)((UW<T>)a - (UW<T>)b);
   else
     return a - b;
 }
 template <class T> DITC_INLINE T mul_(T a, T b) {
   if constexpr (std::is_integral_v<T>)
-    return (T)((U<T>)a * (U<T>)b);
+    return (T)((UW<T>)a * (UW<T>)b);
   else
     return a * b;
 }
@@ -62,22 +118,25 @@ template <class T> DITC_INLINE T div_(T a, T b) {
   if constexpr (std::is_integral_v<T>) {
     if (b == 0)
       return 0;
-    if (b == -1)
-      return (T)(U<T>(0) - (U<T>)a); // min / -1 wraps
-    return a / b;
+    if constexpr (std::is_signed_v<T>)
+      if (b == -1)
+        return (T)(UW<T>(0) - (UW<T>)a); // min / -1 wraps
+    return (T)(a / b);
   } else {
     return a / b;
   }
 }
 template <class T> T ipow(T base, T e) {
-  if (e < 0) {
-    if (base == 1)
-      return 1;
-    if (base == -1)
-      return (e & 1) ? -1 : 1;
-    return 0; // |base| > 1: truncates to 0 (base 0: no infinity for ints)
+  if constexpr (std::is_signed_v<T>) {
+    if (e < 0) {
+      if (base == 1)
+        return 1;
+      if (base == -1)
+        return (e & 1) ? -1 : 1;
+      return 0; // |base| > 1: truncates to 0 (base 0: no infinity for ints)
+    }
   }
-  U<T> r = 1, b = (U<T>)base;
+  UW<T> r = 1, b = (UW<T>)base;
   while (e) {
     if (e & 1)
       r *= b;
@@ -86,17 +145,49 @@ template <class T> T ipow(T base, T e) {
   }
   return (T)r;
 }
+template <class T> DITC_INLINE T pow_(T a, T b) {
+  if constexpr (std::is_same_v<T, double>)
+    return pow(a, b);
+  else if constexpr (is_float_v<T>)
+    return (T)powf((float)a, (float)b);
+  else
+    return ipow(a, b);
+}
 template <class T> DITC_INLINE T max_(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>)
+  if constexpr (is_float_v<T>)
     return a != a ? a : (b != b ? b : (a > b ? a : b));
   else
     return a > b ? a : b;
 }
 template <class T> DITC_INLINE T min_(T a, T b) {
-  if constexpr (std::is_floating_point_v<T>)
+  if constexpr (is_float_v<T>)
     return a != a ? a : (b != b ? b : (a < b ? a : b));
   else
     return a < b ? a : b;
+}
+// The remainder with the sign of the dividend (C fmod, integer %); integer
+// x % 0 is 0 (and min % -1, which traps in C, is 0 as it should be).
+template <class T> DITC_INLINE T fmod_(T a, T b) {
+  if constexpr (std::is_same_v<T, double>) {
+    return fmod(a, b);
+  } else if constexpr (is_float_v<T>) {
+    return (T)fmodf((float)a, (float)b);
+  } else {
+    if (b == 0)
+      return 0;
+    if constexpr (std::is_signed_v<T>)
+      if (b == -1)
+        return 0;
+    return (T)(a % b);
+  }
+}
+// The remainder with the sign of the divisor (Python's %).
+template <class T> DITC_INLINE T mod_(T a, T b) {
+  T r = fmod_(a, b);
+  if constexpr (std::is_signed_v<T> || is_float_v<T>)
+    if (r != 0 && ((r < 0) != (b < 0)))
+      r = (T)(r + b);
+  return r;
 }
 
 // One functor per op: Out f(T, T).
@@ -109,52 +200,25 @@ DITC_BIN_OP(OpAdd, T, add_(a, b))
 DITC_BIN_OP(OpSub, T, sub_(a, b))
 DITC_BIN_OP(OpMul, T, mul_(a, b))
 DITC_BIN_OP(OpDiv, T, div_(a, b))
+DITC_BIN_OP(OpPow, T, pow_(a, b))
 DITC_BIN_OP(OpMax, T, max_(a, b))
 DITC_BIN_OP(OpMin, T, min_(a, b))
+DITC_BIN_OP(OpMod, T, mod_(a, b))
+DITC_BIN_OP(OpFmod, T, fmod_(a, b))
 DITC_BIN_OP(OpEq, uint8_t, a == b)
 DITC_BIN_OP(OpGt, uint8_t, a > b)
 DITC_BIN_OP(OpLt, uint8_t, a < b)
 DITC_BIN_OP(OpGe, uint8_t, a >= b)
 DITC_BIN_OP(OpLe, uint8_t, a <= b)
 DITC_BIN_OP(OpNe, uint8_t, a != b)
+// Bitwise on integers, logical on bools.
+DITC_BIN_OP(OpAnd, T, (T)(a & b))
+DITC_BIN_OP(OpOr, T, (T)(a | b))
+DITC_BIN_OP(OpXor, T, (T)(a ^ b))
+DITC_BIN_OP(OpLogicalAnd, T, (a != 0) & (b != 0))
+DITC_BIN_OP(OpLogicalOr, T, (a != 0) | (b != 0))
+DITC_BIN_OP(OpLogicalXor, T, (a != 0) ^ (b != 0))
 #undef DITC_BIN_OP
-template <class T> struct OpPow {
-  using Out = T;
-  static DITC_INLINE T f(T a, T b) {
-    if constexpr (std::is_floating_point_v<T>)
-      return powf(a, b);
-    else
-      return ipow(a, b);
-  }
-};
-// Logical on bools, bitwise on integers.
-template <class T> struct OpAnd {
-  using Out = T;
-  static DITC_INLINE T f(T a, T b) {
-    if constexpr (std::is_same_v<T, uint8_t>)
-      return (a != 0) & (b != 0);
-    else
-      return a & b;
-  }
-};
-template <class T> struct OpOr {
-  using Out = T;
-  static DITC_INLINE T f(T a, T b) {
-    if constexpr (std::is_same_v<T, uint8_t>)
-      return (a != 0) | (b != 0);
-    else
-      return a | b;
-  }
-};
-template <class T> struct OpXor {
-  using Out = T;
-  static DITC_INLINE T f(T a, T b) {
-    if constexpr (std::is_same_v<T, uint8_t>)
-      return (a != 0) ^ (b != 0);
-    else
-      return a ^ b;
-  }
-};
 
 template <class Op, class T>
 void binary_run(const Strided<3> &s, const T *a, const T *b,
@@ -196,23 +260,10 @@ void binary_run(const Strided<3> &s, const T *a, const T *b,
   });
 }
 
-enum : unsigned {
-  kF = 1u << DITC_RT_F32,
-  kL = 1u << DITC_RT_I64,
-  kI = 1u << DITC_RT_I32,
-  kB = 1u << DITC_RT_B8,
-};
-// Which dtypes each op takes.
-constexpr unsigned kBinaryDtypes[DITC_RT_BINARY_COUNT] = {
-    kF | kL | kI,      kF | kL | kI,      kF | kL | kI,      kF | kL | kI,
-    kF | kL | kI,      kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB,
-    kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB, kF | kL | kI | kB,
-    kF | kL | kI | kB, kL | kI | kB,      kL | kI | kB,      kL | kI | kB,
-};
-
-template <class T>
+template <int DT>
 void binary_typed(int32_t op, const Strided<3> &s, const void *a,
                   const void *b, void *out) {
+  using T = typename Dt<DT>::T;
   const T *pa = static_cast<const T *>(a), *pb = static_cast<const T *>(b);
   uint8_t *pbool = static_cast<uint8_t *>(out);
   T *pt = static_cast<T *>(out);
@@ -234,7 +285,16 @@ void binary_typed(int32_t op, const Strided<3> &s, const void *a,
   case DITC_RT_BINARY_MIN:
     return binary_run<OpMin<T>>(s, pa, pb, pt);
   }
-  if constexpr (!std::is_same_v<T, uint8_t>) {
+  if constexpr (DT == DITC_RT_B8) {
+    switch (op) {
+    case DITC_RT_BINARY_AND:
+      return binary_run<OpLogicalAnd<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_OR:
+      return binary_run<OpLogicalOr<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_XOR:
+      return binary_run<OpLogicalXor<T>>(s, pa, pb, pt);
+    }
+  } else {
     switch (op) {
     case DITC_RT_BINARY_ADD:
       return binary_run<OpAdd<T>>(s, pa, pb, pt);
@@ -246,34 +306,31 @@ void binary_typed(int32_t op, const Strided<3> &s, const void *a,
       return binary_run<OpDiv<T>>(s, pa, pb, pt);
     case DITC_RT_BINARY_POW:
       return binary_run<OpPow<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_MOD:
+      return binary_run<OpMod<T>>(s, pa, pb, pt);
+    case DITC_RT_BINARY_FMOD:
+      return binary_run<OpFmod<T>>(s, pa, pb, pt);
     }
-  }
-  if constexpr (!std::is_floating_point_v<T>) {
-    switch (op) {
-    case DITC_RT_BINARY_AND:
-      return binary_run<OpAnd<T>>(s, pa, pb, pt);
-    case DITC_RT_BINARY_OR:
-      return binary_run<OpOr<T>>(s, pa, pb, pt);
-    case DITC_RT_BINARY_XOR:
-      return binary_run<OpXor<T>>(s, pa, pb, pt);
+    if constexpr (!is_float_v<T>) {
+      switch (op) {
+      case DITC_RT_BINARY_AND:
+        return binary_run<OpAnd<T>>(s, pa, pb, pt);
+      case DITC_RT_BINARY_OR:
+        return binary_run<OpOr<T>>(s, pa, pb, pt);
+      case DITC_RT_BINARY_XOR:
+        return binary_run<OpXor<T>>(s, pa, pb, pt);
+      }
     }
   }
 }
 
 int64_t dtype_size(const char *kernel, int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_F32:
-  case DITC_RT_I32:
-    return 4;
-  case DITC_RT_I64:
-    return 8;
-  case DITC_RT_B8:
-    return 1;
-  case DITC_RT_F16:
-  case DITC_RT_BF16:
-    return 2;
-  }
-  fatal(kernel, "unknown dtype %d", (int)dtype);
+  int64_t size = 0;
+  if (!visit_dtype(dtype, [&](auto dt) {
+        size = sizeof(typename decltype(dt)::T);
+      }))
+    fatal(kernel, "unknown dtype %d", (int)dtype);
+  return size;
 }
 
 void contiguous_strides(const int64_t *shape, int32_t rank, int64_t *st) {
@@ -323,28 +380,22 @@ DITC_INLINE uint16_t f32_to_bf16(float f) {
   u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
   return (uint16_t)(u >> 16);
 }
+// One rounding: to float toward zero with a sticky last bit (round to odd,
+// exact enough for the 8 bits kept), then to nearest even.
+DITC_INLINE uint16_t f64_to_bf16(double d) {
+  float f = (float)d;
+  if (f == f && (double)f != d) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    if (fabs((double)f) > fabs(d)) // rounded away from zero (inf included)
+      --u;
+    u |= 1u;
+    memcpy(&f, &u, 4);
+  }
+  return f32_to_bf16(f);
+}
 
-// A value read from any dtype: floats as float, the rest as int64.
-template <int DT> struct Cell;
-template <> struct Cell<DITC_RT_F32> {
-  using T = float;
-  static DITC_INLINE float get(T v) { return v; }
-  static DITC_INLINE T from(float v) { return v; }
-  static DITC_INLINE T from(int64_t v) { return (float)v; }
-};
-template <> struct Cell<DITC_RT_F16> {
-  using T = _Float16;
-  static DITC_INLINE float get(T v) { return (float)v; }
-  static DITC_INLINE T from(float v) { return (T)v; }
-  static DITC_INLINE T from(int64_t v) { return (T)(float)v; }
-};
-template <> struct Cell<DITC_RT_BF16> {
-  using T = uint16_t;
-  static DITC_INLINE float get(T v) { return bf16_to_f32(v); }
-  static DITC_INLINE T from(float v) { return f32_to_bf16(v); }
-  static DITC_INLINE T from(int64_t v) { return f32_to_bf16((float)v); }
-};
-template <class I> DITC_INLINE I float_to_int(float f) {
+template <class I, class F> DITC_INLINE I float_to_int(F f) {
   if (f != f)
     return 0;
   constexpr double lo = (double)std::numeric_limits<I>::min();
@@ -355,23 +406,40 @@ template <class I> DITC_INLINE I float_to_int(float f) {
     return std::numeric_limits<I>::max();
   return (I)f;
 }
-template <> struct Cell<DITC_RT_I64> {
-  using T = int64_t;
-  static DITC_INLINE int64_t get(T v) { return v; }
-  static DITC_INLINE T from(float v) { return float_to_int<int64_t>(v); }
-  static DITC_INLINE T from(int64_t v) { return v; }
-};
-template <> struct Cell<DITC_RT_I32> {
-  using T = int32_t;
-  static DITC_INLINE int64_t get(T v) { return v; }
-  static DITC_INLINE T from(float v) { return float_to_int<int32_t>(v); }
-  static DITC_INLINE T from(int64_t v) { return (int32_t)(uint32_t)v; }
-};
-template <> struct Cell<DITC_RT_B8> {
-  using T = uint8_t;
-  static DITC_INLINE int64_t get(T v) { return v != 0; }
-  static DITC_INLINE T from(float v) { return v != 0.f; }
-  static DITC_INLINE T from(int64_t v) { return v != 0; }
+
+// How cast reads and writes a dtype: get() widens a value (f32, f16, bf16 to
+// float, f64 to double, u64 to uint64_t, other integers and bools to
+// int64_t), from() converts any of those into the dtype.
+template <int DT> struct Cell {
+  using T = typename Dt<DT>::T;
+  static DITC_INLINE auto get(T v) {
+    if constexpr (DT == DITC_RT_BF16)
+      return bf16_to_f32(v);
+    else if constexpr (DT == DITC_RT_B8)
+      return (int64_t)(v != 0);
+    else if constexpr (std::is_same_v<T, _Float16>)
+      return (float)v;
+    else if constexpr (is_float_v<T> || std::is_same_v<T, uint64_t>)
+      return v;
+    else
+      return (int64_t)v;
+  }
+  template <class V> static DITC_INLINE T from(V v) {
+    if constexpr (DT == DITC_RT_B8)
+      return v != 0;
+    else if constexpr (DT == DITC_RT_BF16 && std::is_same_v<V, double>)
+      return f64_to_bf16(v);
+    else if constexpr (DT == DITC_RT_BF16)
+      return f32_to_bf16((float)v);
+    else if constexpr (std::is_same_v<T, _Float16> && std::is_integral_v<V>)
+      return (T)(float)v;
+    else if constexpr (is_float_v<T>)
+      return (T)v;
+    else if constexpr (is_float_v<V>)
+      return float_to_int<T>(v);
+    else
+      return (T)(std::make_unsigned_t<T>)v; // wraps
+  }
 };
 
 template <int S, int D> void cast_run(const void *x, void *y, int64_t n) {
@@ -383,24 +451,6 @@ template <int S, int D> void cast_run(const void *x, void *y, int64_t n) {
     for (int64_t i = b; i < e; ++i)
       py[i] = Cell<D>::from(Cell<S>::get(px[i]));
   });
-}
-
-template <int S> void cast_from(int32_t dst, const void *x, void *y, int64_t n) {
-  switch (dst) {
-  case DITC_RT_F32:
-    return cast_run<S, DITC_RT_F32>(x, y, n);
-  case DITC_RT_I64:
-    return cast_run<S, DITC_RT_I64>(x, y, n);
-  case DITC_RT_I32:
-    return cast_run<S, DITC_RT_I32>(x, y, n);
-  case DITC_RT_B8:
-    return cast_run<S, DITC_RT_B8>(x, y, n);
-  case DITC_RT_F16:
-    return cast_run<S, DITC_RT_F16>(x, y, n);
-  case DITC_RT_BF16:
-    return cast_run<S, DITC_RT_BF16>(x, y, n);
-  }
-  fatal("cast", "unknown destination dtype %d", (int)dst);
 }
 
 } // namespace
@@ -457,11 +507,24 @@ void unary_f32(int32_t op, const float *x, float *y, int64_t n) {
   fatal("unary_f32", "unknown op %d", (int)op);
 }
 
-void is_nan_f32(const float *x, uint8_t *y, int64_t n) {
-  parallel_range(n, kCheapGrain, [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i)
-      y[i] = x[i] != x[i];
+void is_nan(int32_t dtype, const void *x, uint8_t *y, int64_t n) {
+  bool floating = false;
+  visit_dtype(dtype, [&](auto dt) {
+    constexpr int DT = decltype(dt)::code;
+    using T = typename decltype(dt)::T;
+    if constexpr (is_float_v<T> || DT == DITC_RT_BF16) {
+      floating = true;
+      const T *px = static_cast<const T *>(x);
+      parallel_range(n, kCheapGrain, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+          auto v = Cell<DT>::get(px[i]);
+          y[i] = v != v;
+        }
+      });
+    }
   });
+  if (!floating)
+    fatal("is_nan", "dtype %d is not a float dtype", (int)dtype);
 }
 
 void not_b8(const uint8_t *x, uint8_t *y, int64_t n) {
@@ -477,7 +540,8 @@ void binary(int32_t op, int32_t dtype, const void *a, const int64_t *a_strides,
   const char *name = "binary";
   if (op < 0 || op >= DITC_RT_BINARY_COUNT)
     fatal(name, "unknown op %d", (int)op);
-  if (dtype < 0 || dtype > DITC_RT_B8 || !(kBinaryDtypes[op] & (1u << dtype)))
+  if (dtype < 0 || dtype >= DITC_RT_DTYPE_COUNT ||
+      !(ditc_rt_binary_dtypes(op) & (1u << dtype)))
     fatal(name, "op %d does not take dtype %d", (int)op, (int)dtype);
   if (rank < 0 || rank > DITC_RT_MAX_RANK)
     fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
@@ -487,16 +551,10 @@ void binary(int32_t op, int32_t dtype, const void *a, const int64_t *a_strides,
   Strided<3> s = make_strided<3>(name, rank, shape, st);
   if (s.total == 0)
     return;
-  switch (dtype) {
-  case DITC_RT_F32:
-    return binary_typed<float>(op, s, a, b, out);
-  case DITC_RT_I64:
-    return binary_typed<int64_t>(op, s, a, b, out);
-  case DITC_RT_I32:
-    return binary_typed<int32_t>(op, s, a, b, out);
-  case DITC_RT_B8:
-    return binary_typed<uint8_t>(op, s, a, b, out);
-  }
+  visit_dtype(dtype, [&](auto dt) {
+    if constexpr (decltype(dt)::code != DITC_RT_BF16) // not taken
+      binary_typed<decltype(dt)::code>(op, s, a, b, out);
+  });
 }
 
 void where(int32_t dtype, const uint8_t *cond, const int64_t *cond_strides,
@@ -537,21 +595,16 @@ void cast(int32_t src_dtype, int32_t dst_dtype, const void *x, void *y,
           int64_t n) {
   if (n <= 0)
     return;
-  switch (src_dtype) {
-  case DITC_RT_F32:
-    return cast_from<DITC_RT_F32>(dst_dtype, x, y, n);
-  case DITC_RT_I64:
-    return cast_from<DITC_RT_I64>(dst_dtype, x, y, n);
-  case DITC_RT_I32:
-    return cast_from<DITC_RT_I32>(dst_dtype, x, y, n);
-  case DITC_RT_B8:
-    return cast_from<DITC_RT_B8>(dst_dtype, x, y, n);
-  case DITC_RT_F16:
-    return cast_from<DITC_RT_F16>(dst_dtype, x, y, n);
-  case DITC_RT_BF16:
-    return cast_from<DITC_RT_BF16>(dst_dtype, x, y, n);
-  }
-  fatal("cast", "unknown source dtype %d", (int)src_dtype);
+  bool known_dst = true;
+  bool known_src = visit_dtype(src_dtype, [&](auto src) {
+    known_dst = visit_dtype(dst_dtype, [&](auto dst) {
+      cast_run<decltype(src)::code, decltype(dst)::code>(x, y, n);
+    });
+  });
+  if (!known_src)
+    fatal("cast", "unknown source dtype %d", (int)src_dtype);
+  if (!known_dst)
+    fatal("cast", "unknown destination dtype %d", (int)dst_dtype);
 }
 
 } // namespace DITC_RT_ISA_NS

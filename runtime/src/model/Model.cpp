@@ -29,6 +29,24 @@
 
 #define DITC_MODEL_EXPORT extern "C" __attribute__((visibility("default")))
 
+// Graph inputs and outputs may have exactly the kernels' dtypes (the code
+// generator checks), and ditc_model.h promises the kernels' codes.
+static constexpr bool sameCodes() {
+  const int pairs[][2] = {
+      {DITC_DTYPE_F32, DITC_RT_F32},   {DITC_DTYPE_I64, DITC_RT_I64},
+      {DITC_DTYPE_I32, DITC_RT_I32},   {DITC_DTYPE_BOOL, DITC_RT_B8},
+      {DITC_DTYPE_F16, DITC_RT_F16},   {DITC_DTYPE_BF16, DITC_RT_BF16},
+      {DITC_DTYPE_F64, DITC_RT_F64},   {DITC_DTYPE_I8, DITC_RT_I8},
+      {DITC_DTYPE_U8, DITC_RT_U8},     {DITC_DTYPE_I16, DITC_RT_I16},
+      {DITC_DTYPE_U16, DITC_RT_U16},   {DITC_DTYPE_U32, DITC_RT_U32},
+      {DITC_DTYPE_U64, DITC_RT_U64}};
+  for (const auto &p : pairs)
+    if (p[0] != p[1])
+      return false;
+  return sizeof(pairs) / sizeof(pairs[0]) == DITC_RT_DTYPE_COUNT;
+}
+static_assert(sameCodes(), "ditc_dtype and ditc_rt_dtype must use the same codes");
+
 extern "C" const char *ditc_generated_json(void);
 extern "C" void ditc_generated_run(void *arena, void *const *inputs,
                                    void *const *outputs, void *const *weights);
@@ -48,7 +66,9 @@ int32_t dtypeCode(const std::string &s, uint64_t &width) {
       {"i32", {DITC_DTYPE_I32, 4}},  {"i1", {DITC_DTYPE_BOOL, 1}},
       {"f16", {DITC_DTYPE_F16, 2}},  {"bf16", {DITC_DTYPE_BF16, 2}},
       {"f64", {DITC_DTYPE_F64, 8}},  {"i8", {DITC_DTYPE_I8, 1}},
-      {"ui8", {DITC_DTYPE_U8, 1}},   {"i16", {DITC_DTYPE_I16, 2}}};
+      {"ui8", {DITC_DTYPE_U8, 1}},   {"i16", {DITC_DTYPE_I16, 2}},
+      {"ui16", {DITC_DTYPE_U16, 2}}, {"ui32", {DITC_DTYPE_U32, 4}},
+      {"ui64", {DITC_DTYPE_U64, 8}}};
   auto it = codes.find(s);
   if (it == codes.end())
     return -1;
@@ -68,6 +88,9 @@ const char *safetensorsDtype(int32_t code) {
   case DITC_DTYPE_I8: return "I8";
   case DITC_DTYPE_U8: return "U8";
   case DITC_DTYPE_I16: return "I16";
+  case DITC_DTYPE_U16: return "U16";
+  case DITC_DTYPE_U32: return "U32";
+  case DITC_DTYPE_U64: return "U64";
   }
   return "?";
 }
