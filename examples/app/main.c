@@ -60,6 +60,9 @@ static const char *dtype_name(int32_t dtype) {
   case DITC_DTYPE_I8: return "int8";
   case DITC_DTYPE_U8: return "uint8";
   case DITC_DTYPE_I16: return "int16";
+  case DITC_DTYPE_U16: return "uint16";
+  case DITC_DTYPE_U32: return "uint32";
+  case DITC_DTYPE_U64: return "uint64";
   }
   return "unknown";
 }
@@ -67,12 +70,15 @@ static const char *dtype_name(int32_t dtype) {
 static size_t dtype_size(int32_t dtype) {
   switch (dtype) {
   case DITC_DTYPE_F64:
-  case DITC_DTYPE_I64: return 8;
+  case DITC_DTYPE_I64:
+  case DITC_DTYPE_U64: return 8;
   case DITC_DTYPE_F32:
-  case DITC_DTYPE_I32: return 4;
+  case DITC_DTYPE_I32:
+  case DITC_DTYPE_U32: return 4;
   case DITC_DTYPE_F16:
   case DITC_DTYPE_BF16:
-  case DITC_DTYPE_I16: return 2;
+  case DITC_DTYPE_I16:
+  case DITC_DTYPE_U16: return 2;
   default: return 1;
   }
 }
@@ -125,6 +131,9 @@ static void fill(void *buf, const ditc_tensor_info *t) {
     case DITC_DTYPE_I64: ((int64_t *)buf)[i] = k; break;
     case DITC_DTYPE_I32: ((int32_t *)buf)[i] = (int32_t)k; break;
     case DITC_DTYPE_I16: ((int16_t *)buf)[i] = (int16_t)k; break;
+    case DITC_DTYPE_U64: ((uint64_t *)buf)[i] = (uint64_t)k; break;
+    case DITC_DTYPE_U32: ((uint32_t *)buf)[i] = (uint32_t)k; break;
+    case DITC_DTYPE_U16: ((uint16_t *)buf)[i] = (uint16_t)k; break;
     case DITC_DTYPE_I8: ((int8_t *)buf)[i] = (int8_t)k; break;
     case DITC_DTYPE_U8: ((uint8_t *)buf)[i] = (uint8_t)k; break;
     case DITC_DTYPE_BOOL: ((uint8_t *)buf)[i] = 1; break;
@@ -146,6 +155,9 @@ static double value_at(const void *buf, int32_t dtype, uint64_t i) {
   case DITC_DTYPE_I64: return (double)((const int64_t *)buf)[i];
   case DITC_DTYPE_I32: return ((const int32_t *)buf)[i];
   case DITC_DTYPE_I16: return ((const int16_t *)buf)[i];
+  case DITC_DTYPE_U64: return (double)((const uint64_t *)buf)[i];
+  case DITC_DTYPE_U32: return ((const uint32_t *)buf)[i];
+  case DITC_DTYPE_U16: return ((const uint16_t *)buf)[i];
   case DITC_DTYPE_I8: return ((const int8_t *)buf)[i];
   default: return ((const uint8_t *)buf)[i];
   }
