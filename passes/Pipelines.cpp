@@ -16,11 +16,15 @@ void mlir::ditc::addFrontendPipeline(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-void mlir::ditc::addCodegenPipeline(OpPassManager &pm, bool lower) {
+void mlir::ditc::addCodegenPipeline(OpPassManager &pm,
+                                    const CodegenPipelineOptions &opts) {
   pm.addPass(createLegalizeRuntimePass());
   pm.addPass(createPlanMemoryPass());
-  if (lower)
-    pm.addPass(createLowerToRuntimePass());
+  if (opts.lower) {
+    LowerToRuntimePassOptions lowering;
+    lowering.trace = opts.trace;
+    pm.addPass(createLowerToRuntimePass(lowering));
+  }
 }
 
 void mlir::ditc::registerPipelines() {

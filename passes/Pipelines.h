@@ -15,9 +15,17 @@ namespace mlir::ditc {
 /// canonicalisation again and dead-code removal.
 void addFrontendPipeline(OpPassManager &pm);
 
-/// Code generation for the CPU runtime: legalise ops for the kernels and
-/// plan the arena; with `lower`, also lower to LLVM dialect runtime calls.
-void addCodegenPipeline(OpPassManager &pm, bool lower = true);
+struct CodegenPipelineOptions {
+  /// Also lower to LLVM dialect runtime calls (else stop after planning).
+  bool lower = true;
+  /// Mark the end of every step for `ditc run --trace`.
+  bool trace = false;
+};
+
+/// Code generation for the CPU runtime: legalise ops for the kernels, plan
+/// the arena and (with `lower`) lower to LLVM dialect runtime calls.
+void addCodegenPipeline(OpPassManager &pm,
+                        const CodegenPipelineOptions &opts = {});
 
 /// Registers the named pipelines with the pass registry (`ditc-frontend`,
 /// `ditc-codegen`).

@@ -59,7 +59,10 @@ LogicalResult mlir::ditc::compileModule(
   }
 
   PassManager pm(&ctx, ModuleOp::getOperationName());
-  addCodegenPipeline(pm, /*lower=*/opts.emit != "mlir");
+  CodegenPipelineOptions pipeline;
+  pipeline.lower = opts.emit != "mlir";
+  pipeline.trace = opts.trace;
+  addCodegenPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();
   if (opts.emit == "mlir") {
@@ -140,6 +143,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   codegen.output = output;
   codegen.modelDir = llvm::sys::path::parent_path(opts.model).str();
   codegen.argv0 = opts.argv0;
+  codegen.trace = opts.trace;
   if (failed(compileModule(*module, codegen, progress)))
     return 1;
   return 0;

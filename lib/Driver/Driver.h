@@ -48,6 +48,8 @@ struct CompileCommandOptions {
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.
   std::string argv0;
+  /// Record when each step ends (`ditc run --trace`).
+  bool trace = false;
 };
 
 struct CodegenOptions {
@@ -58,6 +60,8 @@ struct CodegenOptions {
   std::string modelDir;
   /// argv[0], to find the runtime archive.
   std::string argv0;
+  /// Mark the end of every step for `ditc run --trace`.
+  bool trace = false;
 };
 
 /// Code generation for an imported module: weights to OUT.safetensors (for

@@ -14,12 +14,15 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/Run.h"
+
+#include "lib/Driver/ModelLibrary.h"
 #include "lib/Driver/Npz.h"
 
 #include "ditc/runtime/ditc_model.h"
 
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <dlfcn.h>
@@ -40,211 +43,11 @@ namespace mlir::ditc {
 
 namespace {
 
-static_assert((int)npz::DType::F32 == DITC_DTYPE_F32 &&
-                  (int)npz::DType::I64 == DITC_DTYPE_I64 &&
-                  (int)npz::DType::I32 == DITC_DTYPE_I32 &&
-                  (int)npz::DType::Bool == DITC_DTYPE_BOOL &&
-                  (int)npz::DType::F16 == DITC_DTYPE_F16 &&
-                  (int)npz::DType::F64 == DITC_DTYPE_F64 &&
-                  (int)npz::DType::I8 == DITC_DTYPE_I8 &&
-                  (int)npz::DType::U8 == DITC_DTYPE_U8 &&
-                  (int)npz::DType::I16 == DITC_DTYPE_I16 &&
-                  (int)npz::DType::U16 == DITC_DTYPE_U16 &&
-                  (int)npz::DType::U32 == DITC_DTYPE_U32 &&
-                  (int)npz::DType::U64 == DITC_DTYPE_U64,
-              "npz::DType must use the ditc_dtype codes");
-
-/// The ABI functions, looked up with dlsym.
-struct ModelApi {
-  uint32_t (*abiVersion)(void) = nullptr;
-  const char *(*statusString)(ditc_status) = nullptr;
-  ditc_status (*create)(const char *, ditc_model **) = nullptr;
-  void (*destroy)(ditc_model *) = nullptr;
-  int32_t (*numInputs)(const ditc_model *) = nullptr;
-  int32_t (*numOutputs)(const ditc_model *) = nullptr;
-  ditc_status (*inputInfo)(const ditc_model *, int32_t,
-                           ditc_tensor_info *) = nullptr;
-  ditc_status (*outputInfo)(const ditc_model *, int32_t,
-                            ditc_tensor_info *) = nullptr;
-  ditc_status (*run)(ditc_model *, const void *const *, void *const *) = nullptr;
-  uint64_t (*arenaBytes)(const ditc_model *) = nullptr;
-  uint64_t (*weightBytes)(const ditc_model *) = nullptr;
-  uint64_t (*peakRssBytes)(void) = nullptr;
-  void (*setNumThreads)(int32_t) = nullptr;
-  const char *(*lastError)(const ditc_model *) = nullptr;
-};
-
-/// A tensor as the library describes it.
-struct TensorDesc {
-  std::string name;
-  int32_t dtype = 0;
-  std::vector<int64_t> shape;
-  uint64_t bytes = 0;
-};
-
-/// A 64-byte aligned buffer.
-struct Buffer {
-  struct Free {
-    void operator()(void *p) const { std::free(p); }
-  };
-  std::unique_ptr<void, Free> ptr;
-  uint64_t bytes = 0;
-  explicit Buffer(uint64_t n) : bytes(n) {
-    size_t rounded = (n + 63) / 64 * 64;
-    ptr.reset(std::aligned_alloc(64, rounded ? rounded : 64));
-    if (ptr)
-      std::memset(ptr.get(), 0, rounded ? rounded : 64);
-  }
-  uint8_t *data() const { return static_cast<uint8_t *>(ptr.get()); }
-};
-
 int fail(const Twine &msg) {
   std::string s = msg.str();
   std::replace(s.begin(), s.end(), '\n', ' ');
   errs() << "error: " << s << "\n";
   return 1;
-}
-
-std::string oneLine(const char *s) {
-  std::string r = s ? s : "";
-  std::replace(r.begin(), r.end(), '\n', ' ');
-  return r.empty() ? "(no message)" : r;
-}
-
-const char *dtypeName(int32_t code) {
-  if (code == DITC_DTYPE_BF16)
-    return "bfloat16";
-  npz::DType t;
-  return npz::dtypeFromCode(code, t) ? npz::dtypeName(t) : "unknown";
-}
-
-size_t dtypeSize(int32_t code) {
-  if (code == DITC_DTYPE_BF16)
-    return 2;
-  npz::DType t;
-  return npz::dtypeFromCode(code, t) ? npz::dtypeSize(t) : 0;
-}
-
-std::string describe(int32_t dtype, ArrayRef<int64_t> shape) {
-  return std::string(dtypeName(dtype)) + " " + npz::formatShape(shape);
-}
-
-// IEEE half and bfloat16 from float, rounding to nearest even.
-uint16_t floatToHalf(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  uint32_t sign = (x >> 16) & 0x8000;
-  int32_t exp = (int32_t)((x >> 23) & 0xff) - 127 + 15;
-  uint32_t mant = x & 0x7fffff;
-  if (((x >> 23) & 0xff) == 0xff)
-    return sign | 0x7c00 | (mant ? 0x200 : 0);
-  if (exp >= 31)
-    return sign | 0x7c00;
-  if (exp <= 0) {
-    if (exp < -10)
-      return sign;
-    mant |= 0x800000;
-    uint32_t shift = 14 - exp;
-    uint32_t half = mant >> shift;
-    uint32_t rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
-    if (rem > mid || (rem == mid && (half & 1)))
-      ++half;
-    return sign | half;
-  }
-  uint32_t half = ((uint32_t)exp << 10) | (mant >> 13);
-  uint32_t rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem == 0x1000 && (half & 1)))
-    ++half;
-  return sign | half;
-}
-
-uint16_t floatToBf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7fffffff) > 0x7f800000)
-    return (x >> 16) | 0x40;
-  x += 0x7fff + ((x >> 16) & 1);
-  return x >> 16;
-}
-
-float bf16ToFloat(uint16_t h) {
-  uint32_t x = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
-/// Fills `buf` with the random values documented at the top of this file.
-void fillRandom(const TensorDesc &t, int index, Buffer &buf) {
-  std::mt19937_64 rng(0x5eed0000ull + (uint64_t)index);
-  uint64_t n = t.bytes / std::max<size_t>(dtypeSize(t.dtype), 1);
-  auto uniform01 = [&] {
-    return ((rng() >> 11) + 0.5) * (1.0 / 9007199254740992.0); // (0, 1)
-  };
-  bool haveSpare = false;
-  double spare = 0;
-  auto normal = [&] {
-    if (haveSpare) {
-      haveSpare = false;
-      return spare;
-    }
-    double r = std::sqrt(-2.0 * std::log(uniform01()));
-    double a = 2.0 * M_PI * uniform01();
-    spare = r * std::sin(a);
-    haveSpare = true;
-    return r * std::cos(a);
-  };
-  bool small = t.dtype == DITC_DTYPE_I8 || t.dtype == DITC_DTYPE_U8;
-  uint64_t range = t.shape.size() <= 1 && !small ? 1000 : 100;
-  uint8_t *d = buf.data();
-  for (uint64_t i = 0; i < n; ++i) {
-    auto put = [&](auto v) { std::memcpy(d + sizeof(v) * i, &v, sizeof(v)); };
-    switch (t.dtype) {
-    case DITC_DTYPE_F32:
-      put((float)normal());
-      break;
-    case DITC_DTYPE_F64:
-      put(normal());
-      break;
-    case DITC_DTYPE_F16:
-      put(floatToHalf((float)normal()));
-      break;
-    case DITC_DTYPE_BF16:
-      put(floatToBf16((float)normal()));
-      break;
-    case DITC_DTYPE_I64:
-      put((int64_t)(rng() % range));
-      break;
-    case DITC_DTYPE_U64:
-      put((uint64_t)(rng() % range));
-      break;
-    case DITC_DTYPE_I32:
-      put((int32_t)(rng() % range));
-      break;
-    case DITC_DTYPE_U32:
-      put((uint32_t)(rng() % range));
-      break;
-    case DITC_DTYPE_I16:
-      put((int16_t)(rng() % range));
-      break;
-    case DITC_DTYPE_U16:
-      put((uint16_t)(rng() % range));
-      break;
-    case DITC_DTYPE_I8:
-    case DITC_DTYPE_U8:
-      d[i] = (uint8_t)(rng() % range);
-      break;
-    case DITC_DTYPE_BOOL:
-      d[i] = 1;
-      break;
-    }
-  }
-}
-
-template <typename F>
-bool lookup(void *lib, const char *name, F &fn) {
-  fn = reinterpret_cast<F>(dlsym(lib, name));
-  return fn != nullptr;
 }
 
 double median(std::vector<double> v) {
@@ -268,101 +71,16 @@ int runRunCommand(const RunCommandOptions &opts) {
   if (opts.bench < 0 || opts.warmup < 0)
     return fail("--bench and --warmup must not be negative");
 
-  // Load the library. A path without a slash would make dlopen search the
-  // library path instead of opening the file named.
-  std::string path = libName;
-  if (path.find('/') == std::string::npos)
-    path = "./" + path;
-  dlerror();
-  void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  std::string err;
+  std::unique_ptr<ModelLibrary> lib =
+      ModelLibrary::load(libName, opts.weights, opts.threads, err);
   if (!lib)
-    return fail("cannot load '" + libName + "': " + oneLine(dlerror()));
-
-  ModelApi api;
-  if (!lookup(lib, "ditc_model_abi_version", api.abiVersion))
-    return fail(libName +
-                " is not a ditc model library (no ditc_model_abi_version)");
-  uint32_t abi = api.abiVersion();
-  if (abi != DITC_MODEL_ABI_VERSION)
-    return fail(libName + " was built for ABI version " + Twine(abi) +
-                ", this ditc expects " + Twine(DITC_MODEL_ABI_VERSION) +
-                "; recompile it");
-  struct {
-    const char *name;
-    bool ok;
-  } syms[] = {
-      {"ditc_status_string", lookup(lib, "ditc_status_string", api.statusString)},
-      {"ditc_model_create", lookup(lib, "ditc_model_create", api.create)},
-      {"ditc_model_destroy", lookup(lib, "ditc_model_destroy", api.destroy)},
-      {"ditc_model_num_inputs", lookup(lib, "ditc_model_num_inputs", api.numInputs)},
-      {"ditc_model_num_outputs",
-       lookup(lib, "ditc_model_num_outputs", api.numOutputs)},
-      {"ditc_model_input_info", lookup(lib, "ditc_model_input_info", api.inputInfo)},
-      {"ditc_model_output_info",
-       lookup(lib, "ditc_model_output_info", api.outputInfo)},
-      {"ditc_model_run", lookup(lib, "ditc_model_run", api.run)},
-      {"ditc_model_arena_bytes",
-       lookup(lib, "ditc_model_arena_bytes", api.arenaBytes)},
-      {"ditc_model_weight_bytes",
-       lookup(lib, "ditc_model_weight_bytes", api.weightBytes)},
-      {"ditc_model_peak_rss_bytes",
-       lookup(lib, "ditc_model_peak_rss_bytes", api.peakRssBytes)},
-      {"ditc_model_set_num_threads",
-       lookup(lib, "ditc_model_set_num_threads", api.setNumThreads)},
-      {"ditc_model_last_error",
-       lookup(lib, "ditc_model_last_error", api.lastError)},
-  };
-  for (const auto &s : syms)
-    if (!s.ok)
-      return fail(libName + " is not a ditc model library (no " + s.name + ")");
-
-  if (opts.threads > 0)
-    api.setNumThreads(opts.threads);
-
-  ditc_model *model = nullptr;
-  ditc_status st = api.create(opts.weights.empty() ? nullptr : opts.weights.c_str(),
-                              &model);
-  if (st != DITC_OK || !model)
-    return fail("cannot create the model of " + libName + ": " +
-                oneLine(api.statusString(st)) + ": " +
-                oneLine(api.lastError(nullptr)));
-  std::unique_ptr<ditc_model, void (*)(ditc_model *)> owner(model, api.destroy);
-
-  // The library's inputs and outputs.
-  auto describeAll = [&](bool inputs, std::vector<TensorDesc> &out) -> bool {
-    int32_t n = inputs ? api.numInputs(model) : api.numOutputs(model);
-    for (int32_t i = 0; i < n; ++i) {
-      ditc_tensor_info info{};
-      ditc_status s = inputs ? api.inputInfo(model, i, &info)
-                             : api.outputInfo(model, i, &info);
-      if (s != DITC_OK || !info.name || info.rank < 0 ||
-          (info.rank > 0 && !info.shape)) {
-        fail(libName + ": cannot describe " + (inputs ? "input " : "output ") +
-             Twine(i) + ": " + oneLine(api.lastError(model)));
-        return false;
-      }
-      TensorDesc t;
-      t.name = info.name;
-      t.dtype = info.dtype;
-      t.shape.assign(info.shape, info.shape + info.rank);
-      t.bytes = info.bytes;
-      uint64_t expect = dtypeSize(t.dtype);
-      for (int64_t d : t.shape)
-        expect *= d < 0 ? 0 : (uint64_t)d;
-      if (dtypeSize(t.dtype) == 0 || expect != t.bytes) {
-        fail(libName + " describes " + (inputs ? "input '" : "output '") +
-             t.name + "' inconsistently (dtype code " + Twine(t.dtype) +
-             ", shape " + npz::formatShape(t.shape) + ", " + Twine(t.bytes) +
-             " bytes)");
-        return false;
-      }
-      out.push_back(std::move(t));
-    }
-    return true;
-  };
-  std::vector<TensorDesc> inDescs, outDescs;
-  if (!describeAll(true, inDescs) || !describeAll(false, outDescs))
-    return 1;
+    return fail(err);
+  const std::vector<TensorDesc> &inDescs = lib->inputs();
+  const std::vector<TensorDesc> &outDescs = lib->outputs();
+  if (!opts.trace.empty() && !lib->traced())
+    return fail(libName + " was compiled without --trace; recompile it with "
+                "ditc compile --trace to use ditc run --trace");
 
   // Inputs: from the .npz, checked against the graph, or random.
   std::vector<Buffer> inBufs;
@@ -426,14 +144,7 @@ int runRunCommand(const RunCommandOptions &opts) {
       return fail("cannot allocate " + Twine(t.bytes) + " bytes for output '" +
                   t.name + "'");
   }
-  std::vector<const void *> inPtrs;
-  std::vector<void *> outPtrs;
-  for (Buffer &b : inBufs)
-    inPtrs.push_back(b.data());
-  for (Buffer &b : outBufs)
-    outPtrs.push_back(b.data());
-
-  outs() << "model: " << libName << " (ABI " << abi << ")\n";
+  outs() << "model: " << libName << " (ABI " << lib->abiVersion() << ")\n";
   for (const TensorDesc &t : inDescs)
     outs() << "  input  '" << t.name << "': " << describe(t.dtype, t.shape)
            << "\n";
@@ -445,17 +156,25 @@ int runRunCommand(const RunCommandOptions &opts) {
   outs().flush();
 
   using Clock = std::chrono::steady_clock;
+  // Per-step durations of every timed run (ditc compile --trace libraries).
+  std::vector<std::vector<double>> stepTimes;
+  bool timing = false;
   auto runOnce = [&](double *ms) -> bool {
     auto t0 = Clock::now();
-    ditc_status s = api.run(model, inPtrs.data(), outPtrs.data());
+    bool ok = lib->run(inBufs, outBufs, err);
     auto t1 = Clock::now();
-    if (s != DITC_OK) {
-      fail("running " + libName + " failed: " + oneLine(api.statusString(s)) +
-           ": " + oneLine(api.lastError(model)));
+    if (!ok) {
+      fail("running " + libName + " failed: " + err);
       return false;
     }
     if (ms)
       *ms = std::chrono::duration<double, std::milli>(t1 - t0).count();
+    if (timing && !opts.trace.empty()) {
+      std::vector<double> ends = lib->lastTrace();
+      for (size_t i = ends.size(); i-- > 1;)
+        ends[i] -= ends[i - 1];
+      stepTimes.push_back(std::move(ends));
+    }
     return true;
   };
 
@@ -468,6 +187,7 @@ int runRunCommand(const RunCommandOptions &opts) {
       return 1;
   if (opts.warmup)
     outs() << "warm-up: " << opts.warmup << " runs\n";
+  timing = true;
   if (opts.bench > 0) {
     std::vector<double> times(opts.bench);
     for (double &t : times)
@@ -478,9 +198,43 @@ int runRunCommand(const RunCommandOptions &opts) {
                      *std::min_element(times.begin(), times.end()),
                      *std::max_element(times.begin(), times.end()));
   }
-  outs() << "arena: " << mib(api.arenaBytes(model)) << "\n";
-  outs() << "weights: " << mib(api.weightBytes(model)) << "\n";
-  outs() << format("peak RSS: %.1f MiB\n", api.peakRssBytes() / 1048576.0);
+  outs() << "arena: " << mib(lib->arenaBytes()) << "\n";
+  outs() << "weights: " << mib(lib->weightBytes()) << "\n";
+  outs() << format("peak RSS: %.1f MiB\n", lib->peakRssBytes() / 1048576.0);
+
+  if (!opts.trace.empty()) {
+    // The first run's steps when nothing was benchmarked.
+    if (stepTimes.empty()) {
+      std::vector<double> ends = lib->lastTrace();
+      for (size_t i = ends.size(); i-- > 1;)
+        ends[i] -= ends[i - 1];
+      stepTimes.push_back(std::move(ends));
+    }
+    size_t steps = stepTimes.front().size();
+    std::string json = "{\"library\": \"" + libName + "\", \"steps\": " +
+                       std::to_string(steps) + ", \"runs\": " +
+                       std::to_string(stepTimes.size()) +
+                       ", \"step_seconds\": [";
+    double total = 0;
+    for (size_t i = 0; i < steps; ++i) {
+      std::vector<double> v;
+      for (const std::vector<double> &r : stepTimes)
+        v.push_back(i < r.size() ? r[i] : 0.0);
+      double m = median(v);
+      total += m;
+      json += (i ? ", " : "") + std::string(formatv("{0:E6}", m).str());
+    }
+    json += "]}\n";
+    std::error_code ec;
+    raw_fd_ostream f(opts.trace, ec);
+    if (ec)
+      return fail("cannot write " + opts.trace + ": " + ec.message());
+    f << json;
+    outs() << format("trace: %zu steps, median per step over %zu runs "
+                     "(sum %.3f ms) written to ",
+                     steps, stepTimes.size(), total * 1e3)
+           << opts.trace << "\n";
+  }
 
   if (!opts.outputs.empty()) {
     std::vector<npz::Array> arrays;

@@ -30,6 +30,9 @@ struct RunCommandOptions {
   int warmup = 0;
   /// Kernel threads (<= 0: the runtime's default).
   int threads = 0;
+  /// Where to write each step's median duration (JSON); the library must
+  /// have been compiled with --trace. Empty: no trace.
+  std::string trace;
 };
 
 /// `ditc run`: returns the process exit code (0 ok, 1 error). Errors are one

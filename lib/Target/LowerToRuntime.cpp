@@ -97,6 +97,9 @@ int64_t product(ArrayRef<int64_t> s) {
 
 class Lowerer {
 public:
+  /// Mark the end of every step (ditc compile --trace).
+  bool trace = false;
+
   Lowerer(ModuleOp module, func::FuncOp func)
       : module(module), func(func), ctx(module.getContext()), b(ctx),
         loc(func.getLoc()), sigs(runtimeKernels(ctx)) {
@@ -204,6 +207,7 @@ private:
   DenseMap<Value, Value> ptrs;
   llvm::StringMap<int64_t> weightIndex;
   SmallVector<WeightOp> weightList;
+  int32_t traceSteps = 0;
 };
 
 LogicalResult Lowerer::definePointer(Operation *op) {
@@ -575,6 +579,8 @@ std::string Lowerer::descriptorJson() {
   nlohmann::json j;
   j["abi"] = 1;
   j["arena_bytes"] = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr).getInt();
+  if (trace)
+    j["trace_steps"] = traceSteps;
   if (auto src = module->getAttrOfType<StringAttr>("ditc.source"))
     j["source"] = src.str();
   auto nameOf = [](DictionaryAttr attrs, unsigned k) -> std::string {
@@ -635,6 +641,8 @@ LogicalResult Lowerer::run() {
     loc = op.getLoc();
     if (failed(definePointer(&op)) || failed(lower(&op)))
       return failure();
+    if (trace && op.hasAttr(kOffsetsAttr))
+      call("ditc_rt_trace_step", {c32(traceSteps++)});
   }
   // Outputs not written in place (inputs, weights, constants, views, repeats).
   loc = ret->getLoc();
@@ -672,6 +680,8 @@ LogicalResult Lowerer::run() {
 
 struct LowerToRuntimePass
     : ditc::impl::LowerToRuntimePassBase<LowerToRuntimePass> {
+  using LowerToRuntimePassBase::LowerToRuntimePassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto func = module.lookupSymbol<func::FuncOp>("main");
@@ -680,6 +690,7 @@ struct LowerToRuntimePass
       return signalPassFailure();
     }
     Lowerer lowerer(module, func);
+    lowerer.trace = trace;
     if (failed(lowerer.run()))
       signalPassFailure();
   }

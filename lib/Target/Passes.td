@@ -60,7 +60,16 @@ def LowerToRuntimePass : Pass<"ditc-lower-to-runtime", "ModuleOp"> {
     strides as constant globals. Also emits the model descriptor that the
     runtime reads (`ditc_generated_json`, a JSON string): input, output and weight names,
     dtypes and shapes, and the arena size. Needs `ditc-plan-memory` first.
+
+    With `trace`, a call of `ditc_rt_trace_step(i)` follows the kernels of
+    the i-th step (every op the memory plan placed, in schedule order, the
+    numbering `ditc profile` uses) and the descriptor says how many steps
+    there are, so `ditc run --trace` can time each op.
   }];
+  let options = [
+    Option<"trace", "trace", "bool", /*default=*/"false",
+           "Record when each step ends (ditc compile --trace)">
+  ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 

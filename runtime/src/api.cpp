@@ -6,6 +6,7 @@
 // exported ditc_rt_* symbols forward to it.
 //
 //===----------------------------------------------------------------------===//
+#include <chrono>
 #include "internal.h"
 
 #include <omp.h>
@@ -139,6 +140,25 @@ void ditc_rt_set_num_threads(int32_t num_threads) {
 }
 
 int32_t ditc_rt_get_num_threads(void) { return ditc_rt::num_threads(); }
+
+namespace {
+double *g_trace = nullptr;
+int32_t g_traceSteps = 0;
+std::chrono::steady_clock::time_point g_traceStart;
+} // namespace
+
+void ditc_rt_trace_begin(double *step_end_seconds, int32_t steps) {
+  g_trace = steps > 0 ? step_end_seconds : nullptr;
+  g_traceSteps = g_trace ? steps : 0;
+  g_traceStart = std::chrono::steady_clock::now();
+}
+
+void ditc_rt_trace_step(int32_t step) {
+  if (step >= 0 && step < g_traceSteps)
+    g_trace[step] = std::chrono::duration<double>(
+                        std::chrono::steady_clock::now() - g_traceStart)
+                        .count();
+}
 
 int32_t ditc_rt_set_isa(int32_t isa) {
   if (isa == DITC_RT_ISA_AUTO) {

@@ -4,7 +4,9 @@
 // convolutions through the convolution primitive, whose descriptors are
 // cached by shape (creating one costs far more than running a small one).
 // oneDNN threads with OpenMP: the calling thread's OpenMP thread count is set
-// to ditc_rt_get_num_threads() before each call.
+// before each call to ditc_rt_get_num_threads(), or fewer for small products
+// (at least kFlopsPerThread each): waking and joining OpenMP workers costs
+// microseconds, and far more when the machine is busy and they were asleep.
 //
 //===----------------------------------------------------------------------===//
 #include "internal.h"
@@ -12,6 +14,7 @@
 #include <dnnl.hpp>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -22,10 +25,14 @@
 namespace ditc_rt {
 namespace {
 
-void sync_threads() {
-  int n = num_threads();
+constexpr int64_t kFlopsPerThread = int64_t(1) << 21;
+
+// Sets the OpenMP threads for a call doing `flops` multiply-adds x 2.
+void sync_threads(int64_t flops) {
+  int64_t n = std::max<int64_t>(1, std::min<int64_t>(num_threads(),
+                                                     flops / kFlopsPerThread));
   if (omp_get_max_threads() != n)
-    omp_set_num_threads(n);
+    omp_set_num_threads((int)n);
 }
 
 void sgemm(const char *kernel, char transb, int64_t m, int64_t n, int64_t k,
@@ -145,7 +152,7 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
     fatal(name, "negative size");
   if (m == 0 || n == 0)
     return;
-  sync_threads();
+  sync_threads(2 * m * n * k);
   float beta = 0.f;
   if (bias) {
     for (int64_t i = 0; i < m; ++i)
@@ -178,7 +185,7 @@ void ditc_rt_matmul_f32(const float *a, const float *b, float *c, int64_t m,
     batches *= batch_shape[d];
   if (batches == 0 || m == 0 || n == 0)
     return;
-  sync_threads();
+  sync_threads(2 * batches * m * n * k);
   auto offsets = [&](int64_t bi, int64_t &ao, int64_t &bo) {
     ao = bo = 0;
     for (int d = batch_rank - 1; d >= 0; --d) {
@@ -191,7 +198,8 @@ void ditc_rt_matmul_f32(const float *a, const float *b, float *c, int64_t m,
   const int nt = num_threads();
   // Many small products: one per thread (oneDNN runs single-threaded inside
   // a parallel region). Otherwise one threaded GEMM after the other.
-  if (nt > 1 && batches >= nt && m * n * k <= (int64_t(1) << 22)) {
+  if (nt > 1 && batches >= nt && m * n * k <= (int64_t(1) << 22) &&
+      2 * batches * m * n * k >= nt * kFlopsPerThread) {
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t bi = 0; bi < batches; ++bi) {
       int64_t ao, bo;
@@ -232,7 +240,8 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
     fatal(name, "empty output (%lld x %lld)", (long long)oh, (long long)ow);
   if (batch == 0 || out_channels == 0)
     return;
-  sync_threads();
+  sync_threads(2 * batch * out_channels * oh * ow * (in_channels / group) *
+               kernel_h * kernel_w);
 
   Key key{batch,    in_channels, height,   width,      out_channels,
           kernel_h, kernel_w,    stride_h, stride_w,   pad_top,

@@ -83,6 +83,12 @@ static cl::list<std::string> compileBinds(
              "TensorProto file (repeatable)"),
     cl::value_desc("NAME=FILE.pb"), cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<bool> compileTrace(
+    "trace",
+    cl::desc("Record when each op of the schedule ends, for ditc run --trace "
+             "(a clock read per op)"),
+    cl::sub(compileCmd), cl::cat(ditcCategory));
+
 // `ditc run`: load a library made by `ditc compile` and run it.
 static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
                                     "and run it on .npz inputs or random ones");
@@ -165,6 +171,30 @@ static cl::opt<int> profileTop("top",
                                cl::value_desc("K"), cl::init(10),
                                cl::sub(profileCmd), cl::cat(ditcCategory));
 
+// `ditc calibrate`: a machine description of this machine.
+static cl::SubCommand calibrateCmd(
+    "calibrate", "Measure this machine with micro-models and write a machine "
+                 "description for ditc profile --hw FILE");
+static cl::opt<std::string> calibrateOut(
+    "o", cl::desc("Output file (default: stdout)"), cl::value_desc("OUT.json"),
+    cl::init("-"), cl::sub(calibrateCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> calibrateName("name",
+                                          cl::desc("The description's name"),
+                                          cl::init("cpu"), cl::sub(calibrateCmd),
+                                          cl::cat(ditcCategory));
+static cl::opt<int> calibrateThreads(
+    "threads", cl::desc("Kernel threads (default: all cores)"),
+    cl::value_desc("T"), cl::init(0), cl::sub(calibrateCmd), cl::cat(ditcCategory));
+static cl::opt<int> calibrateRuns(
+    "runs", cl::desc("Timed runs per micro-model, at least (default 10)"),
+    cl::value_desc("N"), cl::init(10), cl::sub(calibrateCmd), cl::cat(ditcCategory));
+
+static cl::opt<std::string> runTrace(
+    "trace",
+    cl::desc("Write the median time of every step (op of the compiled "
+             "schedule) as JSON; needs a library compiled with --trace"),
+    cl::value_desc("OUT.json"), cl::sub(runCmd), cl::cat(ditcCategory));
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(ditcCategory);
@@ -181,6 +211,7 @@ int main(int argc, char **argv) {
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
       "              [--dtype bf16] [-o OUT]\n"
+      "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
     mlir::ditc::ImportCommandOptions opts;
@@ -202,6 +233,7 @@ int main(int argc, char **argv) {
     opts.dims = compileDims;
     opts.target = compileTarget;
     opts.emit = compileEmit;
+    opts.trace = compileTrace;
     opts.argv0 = argv[0];
     return mlir::ditc::runCompileCommand(opts);
   }
@@ -214,6 +246,7 @@ int main(int argc, char **argv) {
     opts.bench = runBench;
     opts.warmup = runWarmup;
     opts.threads = runThreads;
+    opts.trace = runTrace;
     return mlir::ditc::runRunCommand(opts);
   }
   if (profileCmd) {
@@ -229,6 +262,15 @@ int main(int argc, char **argv) {
     opts.symbolic = profileSymbolic;
     opts.top = profileTop;
     return mlir::ditc::runProfileCommand(opts);
+  }
+  if (calibrateCmd) {
+    mlir::ditc::CalibrateCommandOptions opts;
+    opts.output = calibrateOut;
+    opts.name = calibrateName;
+    opts.threads = calibrateThreads;
+    opts.runs = calibrateRuns;
+    opts.argv0 = argv[0];
+    return mlir::ditc::runCalibrateCommand(opts);
   }
   if (opsCmd) {
     for (const std::string &op : mlir::ditc::supportedOnnxOps())

@@ -110,6 +110,15 @@ uint64_t ditc_model_peak_rss_bytes(void);
 /* Threads the kernels use (<= 0: the default). */
 void ditc_model_set_num_threads(int32_t threads);
 
+/* Step times of the last ditc_model_run, for libraries compiled with
+ * `ditc compile --trace`: writes the end time of each step (seconds since
+ * the run started; step i is the i-th op of the compiled schedule, as
+ * `ditc profile` numbers them) into seconds[0 .. min(steps, capacity)) and
+ * returns the number of steps. Returns -1 for a library compiled without
+ * --trace, 0 before the first run. */
+int32_t ditc_model_trace(const ditc_model *model, double *seconds,
+                         int32_t capacity);
+
 /* The last error of `model` (or of the last failed create when null). */
 const char *ditc_model_last_error(const ditc_model *model);
 

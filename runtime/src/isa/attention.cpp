@@ -23,6 +23,7 @@
 //===----------------------------------------------------------------------===//
 #include "isa.h"
 
+#include <algorithm>
 #include <stdlib.h>
 
 namespace ditc_rt {
@@ -335,7 +336,12 @@ void attention_f32(const float *q, const float *k, const float *v,
   const int64_t rows = P.G * q_len;
   const int64_t tiles = (rows + L.nq - 1) / L.nq;
   const int64_t tasks = batch * kv_heads * tiles;
-  const int nt = threads_for(tasks, 1);
+  // Threads only for enough work (2 MFLOP each): joining OpenMP workers
+  // costs more than a small attention.
+  const int64_t flops =
+      2 * batch * heads * q_len * kv_len * (head_dim + v_head_dim);
+  const int nt = std::min(threads_for(tasks, 1),
+                          threads_for(flops, int64_t(1) << 21));
 
 #pragma omp parallel num_threads(nt)
   {

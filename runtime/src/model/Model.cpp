@@ -124,6 +124,10 @@ struct Mapping {
 struct ditc_model {
   std::vector<Tensor> inputs, outputs, weights;
   uint64_t arenaBytes = 0;
+  // Steps the generated code marks (compiled with --trace), else -1; the
+  // end time of each in the last run.
+  int32_t traceSteps = -1;
+  std::vector<double> trace;
   std::string weightsFile, checksum, dir;
   void *arena = nullptr;
   std::unique_ptr<Mapping> mapping;
@@ -248,6 +252,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   for (const auto &t : j["weights"])
     m->weights.push_back(parseTensor(t));
   m->arenaBytes = j.value("arena_bytes", (uint64_t)0);
+  m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
   Dl_info info;
@@ -334,9 +339,27 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   for (size_t i = 0; i < model->outputs.size(); ++i)
     if (!outputs[i] && model->outputs[i].bytes)
       return model->fail(DITC_ERROR_ARGUMENT, "output '" + model->outputs[i].name + "' is null");
+  if (model->traceSteps > 0) {
+    model->trace.assign(model->traceSteps, 0.0);
+    ditc_rt_trace_begin(model->trace.data(), model->traceSteps);
+  }
   ditc_generated_run(model->arena, const_cast<void *const *>(inputs), outputs,
                      model->weightTable.data());
+  if (model->traceSteps > 0)
+    ditc_rt_trace_begin(nullptr, 0);
   return DITC_OK;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_trace(const ditc_model *model,
+                                           double *seconds, int32_t capacity) {
+  if (!model)
+    return -1;
+  if (model->traceSteps < 0)
+    return -1;
+  int32_t n = (int32_t)model->trace.size();
+  for (int32_t i = 0; seconds && i < n && i < capacity; ++i)
+    seconds[i] = model->trace[i];
+  return n;
 }
 
 DITC_MODEL_EXPORT uint64_t ditc_model_arena_bytes(const ditc_model *model) {

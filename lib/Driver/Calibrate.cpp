@@ -1,0 +1,271 @@
+//===- Calibrate.cpp - `ditc calibrate`: measure this machine -------------===//
+//
+// Writes a machine description (passes/Analysis/Hardware.h) for the machine
+// it runs on, from micro-models compiled and run exactly as user models are
+// (ditc codegen, the runtime's kernels, the model ABI):
+//
+//   overhead   64 chained adds of 16 floats: the cost of one kernel call
+//   gemm       linear 1024x1152 . 1152x1152: the matrix rate
+//   attention  16 heads, 1024 tokens, head dim 72: the attention rate
+//   vector     layer_norm, gelu, softmax, silu, mul on 64x1152 (cache-sized):
+//              the rate of "other" FLOPs as the profile counts them
+//   memory     add of two 4M-float vectors: bytes moved per second
+//   copy       the same through one strided copy (transpose): the link
+//              bandwidth between ranks sharing this memory
+//
+// Each rate is work / (median time - the per-call overhead of its calls).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Driver/Driver.h"
+#include "lib/Driver/ModelLibrary.h"
+
+#include "lib/InitAll.h"
+#include "lib/Support/Diagnostics.h"
+#include "passes/Analysis/Hardware.h"
+#include "passes/Analysis/Profile.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+std::string tensor(ArrayRef<int64_t> shape) {
+  std::string s = "tensor<";
+  for (int64_t d : shape)
+    s += std::to_string(d) + "x";
+  return s + "f32>";
+}
+
+/// A micro-model: @main over f32 inputs named a, b, c, ... with `body` (which
+/// defines %out of type `result`).
+std::string microModel(ArrayRef<SmallVector<int64_t>> inputs,
+                       ArrayRef<int64_t> result, const std::string &body) {
+  std::string s = "func.func @main(";
+  for (size_t i = 0; i < inputs.size(); ++i)
+    s += llvm::formatv("{0}%in{1}: {2} {{ditc.name = \"{3}\"}", i ? ", " : "", i,
+                       tensor(inputs[i]), char('a' + i))
+             .str();
+  s += ") -> (" + tensor(result) + " {ditc.name = \"out\"}) {\n" + body +
+       "  return %out : " + tensor(result) + "\n}\n";
+  return s;
+}
+
+struct Measured {
+  double seconds = 0; // median of one run
+  int64_t kernels = 0;
+  int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0;
+};
+
+struct Calibrator {
+  MLIRContext &ctx;
+  std::string dir, argv0;
+  int runs;
+  int threads;
+
+  /// Compiles `text`, runs it, and returns its median time and costs.
+  std::optional<Measured> measure(StringRef name, const std::string &text) {
+    OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
+    if (!module) {
+      llvm::errs() << "error: calibrate: cannot build the '" << name
+                   << "' micro-model\n";
+      return std::nullopt;
+    }
+    Measured m;
+    Profile profile(*module);
+    for (const OpCost &c : profile.ops()) {
+      m.kernels += !c.isView;
+      m.flopsMatrix += c.flopsMatrix;
+      m.flopsOther += c.flopsOther;
+      m.bytes += c.bytes();
+    }
+    CodegenOptions codegen;
+    codegen.output = dir + "/" + name.str() + ".so";
+    codegen.modelDir = dir;
+    codegen.argv0 = argv0;
+    if (failed(compileModule(*module, codegen, [](const llvm::Twine &) {})))
+      return std::nullopt;
+    std::string err;
+    std::unique_ptr<ModelLibrary> lib =
+        ModelLibrary::load(codegen.output, "", threads, err);
+    if (!lib) {
+      llvm::errs() << "error: calibrate: " << err << "\n";
+      return std::nullopt;
+    }
+    std::vector<Buffer> in, out;
+    for (auto [i, t] : llvm::enumerate(lib->inputs())) {
+      in.emplace_back(t.bytes);
+      fillRandom(t, int(i), in.back());
+    }
+    for (const TensorDesc &t : lib->outputs())
+      out.emplace_back(t.bytes);
+    std::vector<double> times;
+    auto runOnce = [&]() -> bool {
+      auto t0 = std::chrono::steady_clock::now();
+      if (!lib->run(in, out, err))
+        return false;
+      times.push_back(std::chrono::duration<double>(
+                          std::chrono::steady_clock::now() - t0)
+                          .count());
+      return true;
+    };
+    for (int i = 0; i < 3; ++i)
+      if (!runOnce())
+        return llvm::errs() << "error: calibrate: " << err << "\n", std::nullopt;
+    times.clear();
+    auto start = std::chrono::steady_clock::now();
+    while (int(times.size()) < runs ||
+           (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300) &&
+            times.size() < 2000))
+      if (!runOnce())
+        return llvm::errs() << "error: calibrate: " << err << "\n", std::nullopt;
+    std::sort(times.begin(), times.end());
+    m.seconds = times[times.size() / 2];
+    llvm::errs() << llvm::formatv("  {0,-10} {1,10:F1} us  ({2} kernels, {3} runs)\n",
+                                  name, m.seconds * 1e6, m.kernels, times.size());
+    return m;
+  }
+};
+
+std::string cpuName() {
+  std::ifstream f("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("model name", 0) == 0) {
+      size_t colon = line.find(':');
+      if (colon != std::string::npos)
+        return StringRef(line).substr(colon + 1).trim().str();
+    }
+  return "unknown CPU";
+}
+
+} // namespace
+
+int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
+  if (opts.runs < 1)
+    return llvm::errs() << "error: --runs must be at least 1\n", 1;
+  SmallString<128> dir;
+  if (llvm::sys::fs::createUniqueDirectory("ditc-calibrate", dir))
+    return llvm::errs() << "error: cannot create a temporary directory\n", 1;
+  struct Cleanup {
+    std::string dir;
+    ~Cleanup() { llvm::sys::fs::remove_directories(dir); }
+  } cleanup{dir.str().str()};
+
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  OneLineDiagnosticHandler diag(&ctx, "calibrate");
+  Calibrator cal{ctx, dir.str().str(), opts.argv0, opts.runs, opts.threads};
+  llvm::errs() << "ditc calibrate: timing micro-models on this machine\n";
+
+  // Overhead: 64 dependent adds of 16 floats.
+  std::string body = "  %v0 = ditc.add %in0, %in1 : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>\n";
+  for (int i = 1; i < 63; ++i)
+    body += llvm::formatv("  %v{0} = ditc.add %v{1}, %in1 : (tensor<16xf32>, "
+                          "tensor<16xf32>) -> tensor<16xf32>\n",
+                          i, i - 1)
+                .str();
+  body += "  %out = ditc.add %v62, %in1 : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>\n";
+  auto overhead = cal.measure("overhead", microModel({{16}, {16}}, {16}, body));
+  if (!overhead)
+    return 1;
+  double launch = overhead->seconds / double(overhead->kernels);
+  auto net = [&](const Measured &m) {
+    return std::max(m.seconds - launch * double(m.kernels), 1e-9);
+  };
+
+  auto gemm = cal.measure(
+      "gemm", microModel({{1024, 1152}, {1152, 1152}}, {1024, 1152},
+                         "  %out = ditc.linear %in0, %in1 : (tensor<1024x1152xf32>, "
+                         "tensor<1152x1152xf32>) -> tensor<1024x1152xf32>\n"));
+  auto attention = cal.measure(
+      "attention",
+      microModel({{1, 16, 1024, 72}, {1, 16, 1024, 72}, {1, 16, 1024, 72}},
+                 {1, 16, 1024, 72},
+                 "  %out = ditc.attention %in0, %in1, %in2 : "
+                 "(tensor<1x16x1024x72xf32>, tensor<1x16x1024x72xf32>, "
+                 "tensor<1x16x1024x72xf32>) -> tensor<1x16x1024x72xf32>\n"));
+  const char *t = "tensor<64x1152xf32>";
+  std::string vec;
+  vec += llvm::formatv("  %n = ditc.layer_norm %in0 {{axis = 1 : i64, epsilon = "
+                       "1.0e-05 : f64} : ({0}) -> {0}\n",
+                       t);
+  vec += llvm::formatv("  %g = ditc.gelu %n : {0}\n", t);
+  vec += llvm::formatv("  %s = ditc.softmax %g {{axis = 1 : i64} : {0}\n", t);
+  vec += llvm::formatv("  %u = ditc.silu %s : {0}\n", t);
+  vec += llvm::formatv("  %out = ditc.mul %u, %in1 : ({0}, {0}) -> {0}\n", t);
+  auto vector = cal.measure("vector", microModel({{64, 1152}, {64, 1152}},
+                                                 {64, 1152}, vec));
+  auto memory = cal.measure(
+      "memory", microModel({{4194304}, {4194304}}, {4194304},
+                           "  %out = ditc.add %in0, %in1 : (tensor<4194304xf32>, "
+                           "tensor<4194304xf32>) -> tensor<4194304xf32>\n"));
+  auto copy = cal.measure(
+      "copy", microModel({{2048, 2048}}, {2048, 2048},
+                         "  %out = ditc.transpose %in0 {permutation = array<i64: "
+                         "1, 0>} : (tensor<2048x2048xf32>) -> "
+                         "tensor<2048x2048xf32>\n"));
+  if (!gemm || !attention || !vector || !memory || !copy)
+    return 1;
+
+  HardwareDesc hw;
+  hw.name = opts.name;
+  hw.kind = "cpu";
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  hw.description = llvm::formatv("{0}, {1} cores; measured by ditc calibrate "
+                                 "(micro-models through the CPU runtime{2})",
+                                 cpuName(), cores,
+                                 opts.threads > 0
+                                     ? ", " + std::to_string(opts.threads) + " threads"
+                                     : std::string())
+                       .str();
+  double matrix = double(gemm->flopsMatrix) / net(*gemm);
+  double attnRate = double(attention->flopsMatrix) /
+                    std::max(net(*attention) - double(attention->flopsOther) /
+                                                   (double(vector->flopsOther) /
+                                                    net(*vector)),
+                             1e-9);
+  hw.matrixFlops["f32"] = matrix;
+  hw.vectorFlops["f32"] = double(vector->flopsOther) / net(*vector);
+  hw.memoryBandwidth = double(memory->bytes) / net(*memory);
+  hw.memoryCapacity = double(pages) * double(pageSize);
+  hw.launchOverheadS = launch;
+  hw.attentionEfficiency = std::clamp(attnRate / matrix, 0.01, 1.0);
+  LinkLevel shm;
+  shm.name = "shared-memory";
+  shm.kind = "shared-memory";
+  // A rank-to-rank message is one copy through shared memory.
+  shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
+  shm.latencyS = launch;
+  shm.devices = std::max<long>(cores, 1);
+  hw.links.push_back(shm);
+
+  std::string err;
+  auto out = openOutputFile(opts.output, &err);
+  if (!out)
+    return llvm::errs() << "error: " << opts.output << ": " << err << "\n", 1;
+  out->os() << printHardware(hw);
+  out->keep();
+  llvm::errs() << llvm::formatv(
+      "ditc calibrate: matrix {0:F1} GFLOP/s, attention {1:F1} GFLOP/s, "
+      "vector {2:F1} GFLOP/s, memory {3:F1} GB/s, launch {4:F2} us -> {5}\n",
+      matrix / 1e9, attnRate / 1e9, hw.vectorFlops["f32"] / 1e9,
+      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output);
+  return 0;
+}
