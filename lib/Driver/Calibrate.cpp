@@ -236,13 +236,14 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                                      : std::string())
                        .str();
   double matrix = double(gemm->flopsMatrix) / net(*gemm);
+  // The attention rate that makes the time model reproduce the measured
+  // time: matrix FLOPs / attention rate + other FLOPs / vector rate.
+  double vectorRate = double(vector->flopsOther) / net(*vector);
+  double attnMatrixS = net(*attention) - double(attention->flopsOther) / vectorRate;
   double attnRate = double(attention->flopsMatrix) /
-                    std::max(net(*attention) - double(attention->flopsOther) /
-                                                   (double(vector->flopsOther) /
-                                                    net(*vector)),
-                             1e-9);
+                    std::max(attnMatrixS, 0.2 * net(*attention));
   hw.matrixFlops["f32"] = matrix;
-  hw.vectorFlops["f32"] = double(vector->flopsOther) / net(*vector);
+  hw.vectorFlops["f32"] = vectorRate;
   hw.memoryBandwidth = double(memory->bytes) / net(*memory);
   hw.memoryCapacity = double(pages) * double(pageSize);
   hw.launchOverheadS = launch;

@@ -15,13 +15,17 @@ struct Run {
   int64_t covered() const { return period * count; }
 };
 
+/// A block has at least this many ops, and a run of blocks covers at least
+/// a tenth of the schedule: three projections in a row are not layers.
+constexpr int64_t kMinBlockOps = 4;
+
 /// The best periodic run in sig[lo, hi): most steps covered, then the
 /// shortest period. A block must do matrix work.
 Run bestRun(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
             int64_t hi) {
   Run best;
   int64_t n = hi - lo;
-  for (int64_t p = 1; p <= n / 2; ++p) {
+  for (int64_t p = kMinBlockOps; p <= n / 2; ++p) {
     int64_t i = lo;
     while (i + p < hi) {
       if (sig[i] != sig[i + p]) {
@@ -47,15 +51,15 @@ Run bestRun(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
 }
 
 void split(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
-           int64_t hi, int depth, std::vector<Run> &runs) {
-  if (hi - lo < 2 || depth > 8)
+           int64_t hi, int64_t minCover, int depth, std::vector<Run> &runs) {
+  if (hi - lo < 2 * kMinBlockOps || depth > 8)
     return;
   Run r = bestRun(sig, matrix, lo, hi);
-  if (r.count < 2)
+  if (r.count < 2 || r.covered() < minCover)
     return;
-  split(sig, matrix, lo, r.start, depth + 1, runs);
+  split(sig, matrix, lo, r.start, minCover, depth + 1, runs);
   runs.push_back(r);
-  split(sig, matrix, r.start + r.covered(), hi, depth + 1, runs);
+  split(sig, matrix, r.start + r.covered(), hi, minCover, depth + 1, runs);
 }
 
 } // namespace
@@ -63,9 +67,14 @@ void split(ArrayRef<int64_t> sig, ArrayRef<bool> matrix, int64_t lo,
 std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
   // Signature: op name and operand/result types.
   llvm::StringMap<int64_t> ids;
-  SmallVector<int64_t> sig;
+  // Views (reshapes) run no kernel and exporters place them inconsistently
+  // (a shared rope-table reshape lands in the first layer only): match the
+  // ops that run, then map positions back to steps.
+  SmallVector<int64_t> sig, stepOf;
   SmallVector<bool> matrix;
   for (const OpCost &c : ops) {
+    if (c.isView)
+      continue;
     std::string key;
     llvm::raw_string_ostream os(key);
     os << c.op->getName() << '(';
@@ -76,12 +85,16 @@ std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
       os << t << ',';
     os << ')';
     sig.push_back(ids.try_emplace(key, int64_t(ids.size())).first->second);
+    stepOf.push_back(c.step);
     matrix.push_back(c.flopsMatrix > 0);
   }
   std::vector<Run> runs;
-  split(sig, matrix, 0, int64_t(sig.size()), 0, runs);
+  split(sig, matrix, 0, int64_t(sig.size()), int64_t(sig.size()) / 10, 0,
+        runs);
 
-  // Number the kinds of block by their repeated signature sequence.
+  // Number the kinds of block by their repeated signature sequence. A block
+  // starts at the step of its first op that runs; views before it belong to
+  // what precedes.
   std::vector<LayerSpan> spans;
   std::vector<std::vector<int64_t>> kinds;
   int64_t at = 0;
@@ -103,18 +116,21 @@ std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
       kinds.push_back(body);
     }
     std::string letter(1, char('A' + std::min(kind, 25)));
-    gap(run.start, spans.empty() ? "prologue" : "between blocks");
+    gap(stepOf[run.start], spans.empty() ? "prologue" : "between blocks");
     int64_t first = 0;
     for (const LayerSpan &s : spans)
       if (s.kind == kind)
         ++first;
+    int64_t last = run.start + run.covered(); // one past, in ops that run
     for (int64_t k = 0; k < run.count; ++k) {
-      int64_t b = run.start + k * run.period;
+      int64_t b = stepOf[run.start + k * run.period];
+      int64_t next = run.start + (k + 1) * run.period;
+      int64_t e = next < last ? stepOf[next] : stepOf[last - 1] + 1;
       spans.push_back({"block " + letter + "." + std::to_string(first + k), b,
-                       b + run.period, kind, first + k});
+                       e, kind, first + k});
     }
-    at = run.start + run.covered();
+    at = stepOf[last - 1] + 1;
   }
-  gap(int64_t(sig.size()), spans.empty() ? "graph" : "epilogue");
+  gap(int64_t(ops.size()), spans.empty() ? "graph" : "epilogue");
   return spans;
 }

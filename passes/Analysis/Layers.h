@@ -2,8 +2,9 @@
 //
 // Finds the transformer blocks of a graph from its structure alone (no names):
 // the longest stretch of the schedule that repeats one block of ops with the
-// same op names and types at least twice, where the block does matrix work,
-// and again in what is left on either side (Flux has two kinds of block).
+// same op names and types at least twice, where the block does matrix work
+// and has at least 4 ops, and again in what is left on either side (Flux has
+// two kinds of block); a run of blocks must cover a tenth of the schedule.
 // Steps outside every repetition form the segments between them.
 //
 //===----------------------------------------------------------------------===//
