@@ -2,10 +2,11 @@
 """MAP's predicted per-layer times against measured ones, on this machine.
 
     python3 benchmarks/profile_vs_measured.py --ditc build/bin/ditc \
-        --hw passes/Analysis/hardware/cpu.json --runs 50 MODEL.onnx [...]
+        --calibrate --runs 50 MODEL.onnx [...]
 
-For each model: `ditc profile --hw HW --format json` (predicted time per op
-and the layers it found), `ditc compile --trace` (the library records when
+For each model: `ditc calibrate` (with --calibrate; else --hw names the
+machine), `ditc profile --hw HW --format json` (predicted time per op and
+the layers it found), `ditc compile --trace` (the library records when
 each step ends), and `ditc run --trace T.json --warmup 3 --bench N` (the
 median duration of every step over N runs). Steps are the same in both (the
 profile and the compiled library schedule the same legalised graph), so the
@@ -33,6 +34,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ditc", default="build/bin/ditc")
     ap.add_argument("--hw", default="cpu")
+    ap.add_argument("--calibrate", action="store_true",
+                    help="run `ditc calibrate` right before each model and predict "
+                    "with that description (this VM's speed drifts by 2x over minutes)")
     ap.add_argument("--runs", type=int, default=50)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--group", action="store_true",
@@ -48,9 +52,16 @@ def main():
         prof = os.path.join(tmp, tag + ".json")
         lib = os.path.join(tmp, tag + ".so")
         trace = os.path.join(tmp, tag + ".trace.json")
-        run([args.ditc, "profile", model, "--hw", args.hw, "--format", "json",
-             "-o", prof])
         run([args.ditc, "compile", model, "--trace", "-o", lib])
+        hw = args.hw
+        if args.calibrate:
+            hw = os.path.join(tmp, tag + ".hw.json")
+            cal = [args.ditc, "calibrate", "-o", hw]
+            if args.threads:
+                cal += ["--threads", str(args.threads)]
+            run(cal)
+        run([args.ditc, "profile", model, "--hw", hw, "--format", "json",
+             "-o", prof])
         inputs = os.path.join(os.path.dirname(model), "inputs.npz")
         cmd = [args.ditc, "run", lib, "--warmup", "3", "--bench", str(args.runs),
                "--trace", trace]

@@ -4,16 +4,18 @@
 // it runs on, from micro-models compiled and run exactly as user models are
 // (ditc codegen, the runtime's kernels, the model ABI):
 //
-//   overhead   64 chained adds of 16 floats: the cost of one kernel call
+//   tiny ...   32 dependent tiny ops of each class (add, linear, attention,
+//              conv, layer_norm, transpose): the fixed cost of one kernel of
+//              that class (op_overhead_s; the add's is launch_overhead_s)
 //   gemm       linear 1024x1152 . 1152x1152: the matrix rate
 //   attention  16 heads, 1024 tokens, head dim 72: the attention rate
 //   vector     layer_norm, gelu, softmax, silu, mul on 64x1152 (cache-sized):
 //              the rate of "other" FLOPs as the profile counts them
 //   memory     add of two 4M-float vectors: bytes moved per second
-//   copy       the same through one strided copy (transpose): the link
+//   copy       a concat (two contiguous block copies of 8 MiB): the link
 //              bandwidth between ranks sharing this memory
 //
-// Each rate is work / (median time - the per-call overhead of its calls).
+// Each rate is work / (median time - the fixed costs of its kernels).
 //
 //===----------------------------------------------------------------------===//
 
@@ -24,6 +26,7 @@
 #include "lib/Support/Diagnostics.h"
 #include "passes/Analysis/Hardware.h"
 #include "passes/Analysis/Profile.h"
+#include "passes/Analysis/TimeModel.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Parser/Parser.h"
@@ -38,6 +41,8 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <functional>
+#include <map>
 
 using namespace mlir;
 using namespace mlir::ditc;
@@ -68,6 +73,8 @@ std::string microModel(ArrayRef<SmallVector<int64_t>> inputs,
 struct Measured {
   double seconds = 0; // median of one run
   int64_t kernels = 0;
+  /// Its kernels by class of op (TimeModel.h opClass()).
+  std::map<std::string, int64_t> kernelsByClass;
   int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0;
 };
 
@@ -89,6 +96,8 @@ struct Calibrator {
     Profile profile(*module);
     for (const OpCost &c : profile.ops()) {
       m.kernels += !c.isView;
+      if (!c.isView)
+        ++m.kernelsByClass[opClass(c.op)];
       m.flopsMatrix += c.flopsMatrix;
       m.flopsOther += c.flopsOther;
       m.bytes += c.bytes();
@@ -135,7 +144,7 @@ struct Calibrator {
         return llvm::errs() << "error: calibrate: " << err << "\n", std::nullopt;
     std::sort(times.begin(), times.end());
     m.seconds = times[times.size() / 2];
-    llvm::errs() << llvm::formatv("  {0,-10} {1,10:F1} us  ({2} kernels, {3} runs)\n",
+    llvm::errs() << llvm::formatv("  {0,-16} {1,10:F1} us  ({2} kernels, {3} runs)\n",
                                   name, m.seconds * 1e6, m.kernels, times.size());
     return m;
   }
@@ -173,22 +182,6 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   Calibrator cal{ctx, dir.str().str(), opts.argv0, opts.runs, opts.threads};
   llvm::errs() << "ditc calibrate: timing micro-models on this machine\n";
 
-  // Overhead: 64 dependent adds of 16 floats.
-  std::string body = "  %v0 = ditc.add %in0, %in1 : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>\n";
-  for (int i = 1; i < 63; ++i)
-    body += llvm::formatv("  %v{0} = ditc.add %v{1}, %in1 : (tensor<16xf32>, "
-                          "tensor<16xf32>) -> tensor<16xf32>\n",
-                          i, i - 1)
-                .str();
-  body += "  %out = ditc.add %v62, %in1 : (tensor<16xf32>, tensor<16xf32>) -> tensor<16xf32>\n";
-  auto overhead = cal.measure("overhead", microModel({{16}, {16}}, {16}, body));
-  if (!overhead)
-    return 1;
-  double launch = overhead->seconds / double(overhead->kernels);
-  auto net = [&](const Measured &m) {
-    return std::max(m.seconds - launch * double(m.kernels), 1e-9);
-  };
-
   auto gemm = cal.measure(
       "gemm", microModel({{1024, 1152}, {1152, 1152}}, {1024, 1152},
                          "  %out = ditc.linear %in0, %in1 : (tensor<1024x1152xf32>, "
@@ -216,12 +209,89 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                            "  %out = ditc.add %in0, %in1 : (tensor<4194304xf32>, "
                            "tensor<4194304xf32>) -> tensor<4194304xf32>\n"));
   auto copy = cal.measure(
-      "copy", microModel({{2048, 2048}}, {2048, 2048},
-                         "  %out = ditc.transpose %in0 {permutation = array<i64: "
-                         "1, 0>} : (tensor<2048x2048xf32>) -> "
+      "copy", microModel({{1024, 2048}, {1024, 2048}}, {2048, 2048},
+                         "  %out = ditc.concat %in0, %in1 {axis = 0 : i64} : "
+                         "(tensor<1024x2048xf32>, tensor<1024x2048xf32>) -> "
                          "tensor<2048x2048xf32>\n"));
   if (!gemm || !attention || !vector || !memory || !copy)
     return 1;
+
+  // The fixed cost of one kernel, per class of op: 32 dependent tiny ops.
+  struct ChainSpec {
+    const char *cls;
+    std::vector<SmallVector<int64_t>> inputs;
+    SmallVector<int64_t> result;
+    std::function<std::string(int step)> op; // uses %prev, defines %cur
+  };
+  const char *x16 = "tensor<16x32xf32>", *w32 = "tensor<32x32xf32>";
+  const char *q = "tensor<1x2x16x8xf32>", *img = "tensor<1x4x8x8xf32>";
+  std::vector<ChainSpec> chains = {
+      {"elementwise", {{16}, {16}}, {16}, [](int) {
+         return std::string("ditc.add %prev, %in1 : (tensor<16xf32>, "
+                            "tensor<16xf32>) -> tensor<16xf32>");
+       }},
+      {"matrix", {{16, 32}, {32, 32}}, {16, 32}, [&](int) {
+         return llvm::formatv("ditc.linear %prev, %in1 : ({0}, {1}) -> {0}", x16,
+                              w32)
+             .str();
+       }},
+      {"attention", {{1, 2, 16, 8}, {1, 2, 16, 8}, {1, 2, 16, 8}}, {1, 2, 16, 8},
+       [&](int) {
+         return llvm::formatv("ditc.attention %prev, %in1, %in2 : ({0}, {0}, "
+                              "{0}) -> {0}",
+                              q)
+             .str();
+       }},
+      {"conv", {{1, 4, 8, 8}, {4, 4, 1, 1}}, {1, 4, 8, 8}, [&](int) {
+         return llvm::formatv(
+                    "ditc.conv %prev, %in1 {{strides = array<i64: 1, 1>, pads "
+                    "= array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, "
+                    "group = 1 : i64} : ({0}, tensor<4x4x1x1xf32>) -> {0}",
+                    img)
+             .str();
+       }},
+      {"norm", {{16, 32}}, {16, 32}, [&](int) {
+         return llvm::formatv("ditc.layer_norm %prev {{axis = 1 : i64, epsilon "
+                              "= 1.0e-05 : f64} : ({0}) -> {0}",
+                              x16)
+             .str();
+       }},
+      {"movement", {{16, 32}}, {16, 32}, [&](int step) {
+         bool wide = step % 2 == 0; // 16x32 -> 32x16, then back
+         return llvm::formatv("ditc.transpose %prev {{permutation = array<i64: "
+                              "1, 0>} : ({0}) -> {1}",
+                              wide ? "tensor<16x32xf32>" : "tensor<32x16xf32>",
+                              wide ? "tensor<32x16xf32>" : "tensor<16x32xf32>")
+             .str();
+       }},
+  };
+  std::map<std::string, double> overhead;
+  for (const ChainSpec &c : chains) {
+    std::string body;
+    for (int i = 0; i < 32; ++i) {
+      std::string line = c.op(i);
+      std::string prev = i ? "%v" + std::to_string(i - 1) : std::string("%in0");
+      std::string cur = i == 31 ? std::string("%out") : "%v" + std::to_string(i);
+      size_t at;
+      while ((at = line.find("%prev")) != std::string::npos)
+        line.replace(at, 5, prev);
+      body += "  " + cur + " = " + line + "\n";
+    }
+    auto m = cal.measure(std::string("tiny ") + c.cls,
+                         microModel(c.inputs, c.result, body));
+    if (!m)
+      return 1;
+    overhead[c.cls] = m->seconds / double(m->kernels);
+  }
+  double launch = overhead["elementwise"];
+  // Run time net of the fixed costs of the model's kernels.
+  auto net = [&](const Measured &m) {
+    double fixed = 0;
+    for (auto &[cls, n] : m.kernelsByClass)
+      fixed += overhead[cls] * double(n);
+    return std::max(m.seconds - fixed, 1e-9);
+  };
+
 
   HardwareDesc hw;
   hw.name = opts.name;
@@ -247,13 +317,14 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.memoryBandwidth = double(memory->bytes) / net(*memory);
   hw.memoryCapacity = double(pages) * double(pageSize);
   hw.launchOverheadS = launch;
+  hw.opOverheadS = overhead;
   hw.attentionEfficiency = std::clamp(attnRate / matrix, 0.01, 1.0);
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
   // A rank-to-rank message is one copy through shared memory.
   shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
-  shm.latencyS = launch;
+  shm.latencyS = overhead["movement"];
   shm.devices = std::max<long>(cores, 1);
   hw.links.push_back(shm);
 

@@ -2,6 +2,7 @@
 
 #include "passes/Analysis/Hardware.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -109,6 +110,21 @@ std::string readFields(const json &j, HardwareDesc &hw) {
         return "field 'efficiency." + key + "' must be in (0, 1]";
     }
   }
+  if (auto it = j.find("op_overhead_s"); it != j.end()) {
+    if (!it->is_object())
+      return "field 'op_overhead_s' must be an object";
+    for (auto &[key, v] : it->items()) {
+      if (!llvm::is_contained(kOpClasses, key))
+        return "unknown field 'op_overhead_s." + key +
+               "' (expected matrix, conv, attention, norm, movement, "
+               "elementwise)";
+      double out = 0;
+      if (std::string e2 = number(*it, key.c_str(), out, true, "op_overhead_s.");
+          !e2.empty())
+        return e2;
+      hw.opOverheadS[key] = out;
+    }
+  }
   if (auto it = j.find("links"); it != j.end()) {
     if (!it->is_array())
       return "field 'links' must be an array";
@@ -154,6 +170,14 @@ std::string readFields(const json &j, HardwareDesc &hw) {
 }
 
 } // namespace
+
+const char *const mlir::ditc::kOpClasses[6] = {
+    "matrix", "conv", "attention", "norm", "movement", "elementwise"};
+
+double HardwareDesc::overheadFor(llvm::StringRef cls) const {
+  auto it = opOverheadS.find(cls.str());
+  return it == opOverheadS.end() ? launchOverheadS : it->second;
+}
 
 double HardwareDesc::matrixRate(llvm::StringRef dtype) const {
   return rateFor(matrixFlops, dtype) * matrixEfficiency;
@@ -228,6 +252,8 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
   j["memory_bandwidth"] = hw.memoryBandwidth;
   j["memory_capacity"] = hw.memoryCapacity;
   j["launch_overhead_s"] = hw.launchOverheadS;
+  if (!hw.opOverheadS.empty())
+    j["op_overhead_s"] = hw.opOverheadS;
   j["efficiency"] = {{"matrix", hw.matrixEfficiency},
                      {"attention", hw.attentionEfficiency},
                      {"vector", hw.vectorEfficiency},

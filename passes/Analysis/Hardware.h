@@ -11,6 +11,9 @@
 //     "memory_bandwidth": 3.35e12,       // bytes/s
 //     "memory_capacity": 8.0e10,         // bytes per device
 //     "launch_overhead_s": 4.0e-6,       // per kernel
+//     "op_overhead_s": {"matrix": 1e-6, "conv": 1e-5},  // optional, per
+//                      // class of op (matrix conv attention norm movement
+//                      // elementwise); launch_overhead_s for the others
 //     "efficiency": {"matrix": 0.65, "attention": 0.45,
 //                    "vector": 0.5, "memory": 0.8},   // optional, default 1
 //     "links": [                          // innermost level first
@@ -52,6 +55,9 @@ struct HardwareDesc {
   double memoryBandwidth = 0;
   double memoryCapacity = 0;
   double launchOverheadS = 0;
+  /// Fixed cost per kernel by class of op (see opClass()); classes not
+  /// listed cost launchOverheadS.
+  std::map<std::string, double> opOverheadS;
   double matrixEfficiency = 1, attentionEfficiency = 1, vectorEfficiency = 1,
          memoryEfficiency = 1;
   std::vector<LinkLevel> links;
@@ -62,9 +68,14 @@ struct HardwareDesc {
   double attentionRate(llvm::StringRef dtype) const;
   double vectorRate(llvm::StringRef dtype) const;
   double bandwidthRate() const { return memoryBandwidth * memoryEfficiency; }
+  /// The fixed cost of one kernel of class `cls`.
+  double overheadFor(llvm::StringRef cls) const;
   /// The innermost link level that holds `groupSize` devices; null if none.
   const LinkLevel *linkFor(int64_t groupSize) const;
 };
+
+/// The classes of op that may have their own fixed cost.
+extern const char *const kOpClasses[6];
 
 /// Parses a description; on error returns nullopt and sets `error` to one
 /// line naming the field at fault. `source` names the file in messages.

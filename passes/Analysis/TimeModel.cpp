@@ -9,6 +9,23 @@
 using namespace mlir;
 using namespace mlir::ditc;
 
+const char *mlir::ditc::opClass(Operation *op) {
+  if (!op)
+    return "elementwise";
+  if (isa<MatmulOp, LinearOp, EinsumOp>(op))
+    return "matrix";
+  if (isa<ConvOp>(op))
+    return "conv";
+  if (isa<AttentionOp>(op))
+    return "attention";
+  if (isa<LayerNormOp, RmsNormOp, GroupNormOp, SoftmaxOp>(op))
+    return "norm";
+  if (isa<TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, BroadcastOp,
+          CastOp, TriluOp>(op))
+    return "movement";
+  return "elementwise";
+}
+
 OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
                                  const TimeOptions &opts) {
   OpTime t;
@@ -23,7 +40,7 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.flopsOther && vectorRate > 0)
     t.computeS += double(cost.flopsOther) / vectorRate;
   t.memoryS = double(cost.bytes()) * opts.bytesScale / hw.bandwidthRate();
-  t.overheadS = hw.launchOverheadS;
+  t.overheadS = hw.overheadFor(opClass(cost.op));
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
   return t;

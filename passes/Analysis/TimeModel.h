@@ -1,6 +1,7 @@
 //===- TimeModel.h - predicted time of ops and collectives ------*- C++ -*-===//
 //
-// Roofline per op: max(compute time, memory time) + launch overhead, where
+// Roofline per op: max(compute time, memory time) + the machine's fixed cost
+// for the op's class (op_overhead_s, else launch_overhead_s), where
 // compute time = matrix FLOPs / matrix rate (the attention rate for
 // ditc.attention, scaled by the fraction a causal kernel executes) + other
 // FLOPs / vector rate, and memory time = bytes / bandwidth. Views cost
@@ -42,6 +43,12 @@ struct TimeOptions {
   /// Multiplies every byte count (0.5 predicts a bf16 run of an f32 graph).
   double bytesScale = 1.0;
 };
+
+/// The class of op whose fixed cost a machine may list (kOpClasses):
+/// matrix (matmul, linear, einsum), conv, attention, norm (layer_norm,
+/// rms_norm, group_norm, softmax), movement (transpose, concat, split,
+/// slice, gather, broadcast, cast, trilu) or elementwise (the rest).
+const char *opClass(Operation *op);
 
 /// Roofline time of one op.
 OpTime predictOpTime(const OpCost &cost, const HardwareDesc &hw,

@@ -6,12 +6,12 @@
 // exported ditc_rt_* symbols forward to it.
 //
 //===----------------------------------------------------------------------===//
-#include <chrono>
 #include "internal.h"
 
 #include <omp.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdarg>
 #include <cstdio>
 #include <cstdlib>
@@ -50,9 +50,18 @@ namespace {
 
 std::atomic<int> g_threads{0}; // 0: the OpenMP default
 
+// OMP_NUM_THREADS (its first value) or the number of processors. Not
+// omp_get_max_threads(): kernels change the calling thread's OpenMP thread
+// count (small GEMMs run on one thread), so a second model library loaded
+// into the same process would read 1 there.
 int default_threads() {
   static const int n = [] {
-    int v = omp_get_max_threads();
+    if (const char *env = std::getenv("OMP_NUM_THREADS")) {
+      int v = std::atoi(env);
+      if (v > 0)
+        return v;
+    }
+    int v = omp_get_num_procs();
     return v > 0 ? v : 1;
   }();
   return n;
