@@ -40,6 +40,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -298,12 +299,17 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.kind = "cpu";
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   long pages = sysconf(_SC_PHYS_PAGES), pageSize = sysconf(_SC_PAGESIZE);
+  char date[32] = "";
+  std::time_t now = std::time(nullptr);
+  std::strftime(date, sizeof date, "%Y-%m-%d", std::gmtime(&now));
   hw.description = llvm::formatv("{0}, {1} cores; measured by ditc calibrate "
-                                 "(micro-models through the CPU runtime{2})",
+                                 "on {3} (micro-models through the CPU "
+                                 "runtime{2})",
                                  cpuName(), cores,
                                  opts.threads > 0
                                      ? ", " + std::to_string(opts.threads) + " threads"
-                                     : std::string())
+                                     : std::string(),
+                                 date)
                        .str();
   double matrix = double(gemm->flopsMatrix) / net(*gemm);
   // The attention rate that makes the time model reproduce the measured

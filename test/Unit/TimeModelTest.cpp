@@ -17,6 +17,7 @@ HardwareDesc machine() {
     "vector_flops": {"f32": 1e11},
     "memory_bandwidth": 1e11, "memory_capacity": 1e10,
     "launch_overhead_s": 2e-6,
+    "op_overhead_s": {"matrix": 1e-5, "movement": 5e-7},
     "efficiency": {"matrix": 0.5, "memory": 0.5},
     "links": [
       {"name": "fast", "kind": "nvlink", "bandwidth": 1e9, "latency_s": 1e-6, "devices": 4},
@@ -76,6 +77,19 @@ TEST(TimeModel, ViewsAndEmptyOpsCostNothing) {
   view.bytesRead = 1 << 20;
   EXPECT_EQ(predictOpTime(view, hw).totalS, 0.0);
   EXPECT_EQ(predictOpTime(OpCost(), hw).totalS, 0.0);
+}
+
+TEST(TimeModel, FixedCostPerClassOfOp) {
+  HardwareDesc hw = machine();
+  EXPECT_EQ(hw.overheadFor("matrix"), 1e-5);
+  EXPECT_EQ(hw.overheadFor("movement"), 5e-7);
+  // Classes the machine does not list cost the launch overhead.
+  EXPECT_EQ(hw.overheadFor("norm"), 2e-6);
+  EXPECT_EQ(hw.overheadFor("elementwise"), 2e-6);
+  // An op without an operation (a synthetic cost) is elementwise.
+  OpCost c;
+  c.flopsOther = 100;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).overheadS, 2e-6);
 }
 
 TEST(TimeModel, CollectivesFollowAlphaBeta) {
@@ -154,6 +168,9 @@ TEST(Hardware, BadDescriptionsNameTheField) {
                   "bandwidth": 1e9, "latency_s": 1e-6, "devices": 8}]})"),
             "f.json: field 'links[1].devices' must grow from one level to the "
             "next");
+  EXPECT_EQ(error("{" + base + R"(, "op_overhead_s": {"gemm": 1e-6}})"),
+            "f.json: unknown field 'op_overhead_s.gemm' (expected matrix, "
+            "conv, attention, norm, movement, elementwise)");
   EXPECT_EQ(error(R"({"name": "x", "kind": "tpu", "matrix_flops": {"f32": 1},
     "vector_flops": {"f32": 1}, "memory_bandwidth": 1, "memory_capacity": 1,
     "launch_overhead_s": 0})"),
