@@ -19,26 +19,25 @@ using json = nlohmann::ordered_json;
 
 namespace {
 
-std::string count(double v) {
-  static const char *units[] = {"", " K", " M", " G", " T", " P", " E"};
-  int u = 0;
-  while (std::fabs(v) >= 1000 && u < 6) {
-    v /= 1000;
-    ++u;
-  }
-  return u ? llvm::formatv("{0:F2}{1}", v, units[u]).str()
-           : llvm::formatv("{0:F0}", v).str();
-}
-
-std::string bytes(double v) {
-  static const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (std::fabs(v) >= 1024 && u < 4) {
-    v /= 1024;
+/// `v` in the largest unit of `units` (each `step` times the one before)
+/// that keeps it at least 1: "687.10 K", "15.38 KiB"; plain below the first.
+std::string scaled(double v, double step, ArrayRef<const char *> units) {
+  size_t u = 0;
+  while (std::fabs(v) >= step && u + 1 < units.size()) {
+    v /= step;
     ++u;
   }
   return u ? llvm::formatv("{0:F2} {1}", v, units[u]).str()
-           : llvm::formatv("{0:F0} B", v).str();
+           : llvm::formatv("{0:F0}{1}{2}", v, *units[0] ? " " : "", units[0])
+                 .str();
+}
+
+std::string count(double v) {
+  return scaled(v, 1000, {"", "K", "M", "G", "T", "P", "E"});
+}
+
+std::string bytes(double v) {
+  return scaled(v, 1024, {"B", "KiB", "MiB", "GiB", "TiB"});
 }
 
 std::string seconds(double s) {
