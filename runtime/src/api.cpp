@@ -281,12 +281,11 @@ void ditc_rt_gather(int64_t elem_size, const void *data, int64_t outer,
 }
 
 void ditc_rt_rope_f32(const float *x, const float *cos_table,
-                      const float *sin_table, float *y, int64_t batch,
-                      int64_t heads, int64_t seq, int64_t dim,
-                      int64_t rot_half, int64_t cos_batch,
-                      int32_t interleaved) {
-  K().rope_f32(x, cos_table, sin_table, y, batch, heads, seq, dim, rot_half,
-               cos_batch, interleaved);
+                      const float *sin_table, float *y, int64_t n0, int64_t n1,
+                      int64_t n2, int64_t dim, int64_t rot_dim,
+                      const int64_t *table_strides, int32_t interleaved) {
+  K().rope_f32(x, cos_table, sin_table, y, n0, n1, n2, dim, rot_dim,
+               table_strides, interleaved);
 }
 
 void ditc_rt_trilu(int64_t elem_size, const void *x, void *y, int64_t batch,

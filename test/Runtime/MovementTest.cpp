@@ -138,43 +138,103 @@ DITC_INSTANTIATE_ISA(GatherTest);
 
 class RopeTest : public IsaTest {};
 
+/// ditc.rope's formula on x [..., D] with cos / sin [..., W] broadcast to x's
+/// leading dims (numpy rules, aligned on the right), in double.
+std::vector<double> ropeReference(const std::vector<float> &x,
+                                  const std::vector<int64_t> &xs,
+                                  const std::vector<float> &cs,
+                                  const std::vector<float> &sn,
+                                  const std::vector<int64_t> &ts,
+                                  bool interleaved) {
+  const int64_t D = xs.back(), Wd = ts.back(), h = Wd / 2;
+  std::vector<int64_t> lead(xs.begin(), xs.end() - 1);
+  std::vector<int64_t> tstr = contiguousStrides(ts);
+  const size_t off = xs.size() - ts.size();
+  std::vector<double> want(x.size());
+  int64_t row = 0;
+  forEachIndex(lead, [&](const std::vector<int64_t> &idx) {
+    int64_t t = 0;
+    for (size_t k = 0; k + 1 < ts.size(); ++k)
+      t += (ts[k] == 1 ? 0 : idx[k + off]) * tstr[k];
+    const float *xr = x.data() + row * D;
+    double *w = want.data() + row * D;
+    for (int64_t d = 0; d < D; ++d)
+      w[d] = xr[d];
+    for (int64_t i = 0; i < h; ++i) {
+      int64_t a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + h;
+      w[a] = (double)xr[a] * cs[t + a] - (double)xr[b] * sn[t + a];
+      w[b] = (double)xr[b] * cs[t + b] + (double)xr[a] * sn[t + b];
+    }
+    ++row;
+  });
+  return want;
+}
+
 TEST_P(RopeTest, MatchesReference) {
+  // x and table shapes, and the kernel's view of them: rows [n0, n1, n2]
+  // and the table strides (as ditc-lower-to-runtime derives them).
   struct C {
-    int64_t B, H, S, D, R, cos_batch;
-  } cases[] = {{1, 1, 1, 2, 1, 1},  {2, 3, 7, 8, 4, 1},  {2, 4, 33, 64, 32, 2},
-               {1, 2, 9, 72, 16, 1}, {3, 2, 5, 129, 64, 3}, {1, 1, 5, 10, 0, 1}};
+    const char *name;
+    std::vector<int64_t> x, table;
+    int64_t n[3], t[3];
+    int threads;
+  } cases[] = {
+      {"llama_shared", {2, 3, 7, 8}, {1, 1, 7, 8}, {6, 7, 1}, {0, 8, 0}, 0},
+      {"llama_2d_partial", {1, 2, 7, 10}, {7, 4}, {2, 7, 1}, {0, 4, 0}, 0},
+      {"llama_batch_table", {2, 3, 7, 8}, {2, 1, 7, 6}, {2, 3, 7},
+       {42, 0, 6}, 0},
+      {"flux", {1, 24, 2, 16}, {1, 24, 1, 16}, {1, 24, 2}, {0, 16, 0}, 0},
+      {"flux_odd_partial", {2, 5, 3, 18}, {1, 5, 1, 12}, {2, 5, 3},
+       {0, 12, 0}, 0},
+      {"table_per_row", {3, 4, 5, 6}, {3, 4, 5, 6}, {60, 1, 1}, {6, 0, 0}, 0},
+      {"head_broadcast", {2, 5, 3, 8}, {2, 5, 1, 8}, {1, 10, 3}, {0, 8, 0}, 0},
+      {"one_pair", {1, 1, 1, 2}, {1, 1, 1, 2}, {1, 1, 1}, {0, 0, 0}, 0},
+      {"one_pair_of_odd", {3, 1, 5, 7}, {5, 2}, {3, 5, 1}, {0, 2, 0}, 0},
+      {"odd_half", {1, 3, 11, 70}, {11, 66}, {3, 11, 1}, {0, 66, 0}, 0},
+      {"wide_threads", {2, 8, 65, 128}, {1, 1, 65, 128}, {16, 65, 1},
+       {0, 128, 0}, 3},
+      {"wide_threads_flux", {5, 97, 11, 40}, {1, 97, 1, 34}, {5, 97, 11},
+       {0, 34, 0}, 4},
+  };
   uint32_t seed = 1;
   for (const C &c : cases)
     for (int inter : {0, 1})
       for (bool in_place : {false, true}) {
-        SCOPED_TRACE("D=" + std::to_string(c.D) + " R=" + std::to_string(c.R) +
-                     " interleaved=" + std::to_string(inter));
-        std::vector<float> x = randomFloats(c.B * c.H * c.S * c.D, seed++);
-        std::vector<float> cs = randomFloats(c.cos_batch * c.S * c.R, seed++);
-        std::vector<float> sn = randomFloats(c.cos_batch * c.S * c.R, seed++);
-        std::vector<double> want(x.size());
-        for (int64_t b = 0; b < c.B; ++b)
-          for (int64_t h = 0; h < c.H; ++h)
-            for (int64_t s = 0; s < c.S; ++s) {
-              int64_t row = ((b * c.H + h) * c.S + s) * c.D;
-              int64_t cb = c.cos_batch == 1 ? 0 : b;
-              for (int64_t d = 0; d < c.D; ++d)
-                want[row + d] = x[row + d];
-              for (int64_t i = 0; i < c.R; ++i) {
-                double co = cs[(cb * c.S + s) * c.R + i];
-                double si = sn[(cb * c.S + s) * c.R + i];
-                int64_t i0 = inter ? 2 * i : i, i1 = inter ? 2 * i + 1 : i + c.R;
-                double x0 = x[row + i0], x1 = x[row + i1];
-                want[row + i0] = x0 * co - x1 * si;
-                want[row + i1] = x1 * co + x0 * si;
-              }
-            }
-        std::vector<float> y(x.size(), std::nanf(""));
+        SCOPED_TRACE(std::string(c.name) + " interleaved=" +
+                     std::to_string(inter) + " in_place=" +
+                     std::to_string(in_place));
+        ditc_rt_set_num_threads(c.threads);
+        const int64_t D = c.x.back(), Wd = c.table.back();
+        std::vector<float> x = randomFloats(product(c.x), seed++);
+        // Asymmetric tables: cos[a] != cos[b], sin[a] != sin[b].
+        std::vector<float> cs = randomFloats(product(c.table), seed++);
+        std::vector<float> sn = randomFloats(product(c.table), seed++);
+        std::vector<double> want =
+            ropeReference(x, c.x, cs, sn, c.table, inter != 0);
+        std::vector<float> x0 = x, y(x.size(), std::nanf(""));
         float *out = in_place ? x.data() : y.data();
-        ditc_rt_rope_f32(x.data(), cs.data(), sn.data(), out, c.B, c.H, c.S,
-                         c.D, c.R, c.cos_batch, inter);
-        EXPECT_REL_L2(in_place ? x : y, want, 1e-6);
+        ditc_rt_rope_f32(x.data(), cs.data(), sn.data(), out, c.n[0], c.n[1],
+                         c.n[2], D, Wd, c.t, inter);
+        const std::vector<float> &got = in_place ? x : y;
+        EXPECT_REL_L2(got, want, 1e-6);
+        // Passthrough features are copied bit for bit.
+        int64_t bad = 0;
+        for (size_t r = 0; r < got.size() / D; ++r)
+          for (int64_t d = Wd; d < D; ++d)
+            bad += got[r * D + d] != x0[r * D + d];
+        EXPECT_EQ(bad, 0);
       }
+}
+
+TEST_P(RopeTest, EmptyAndInvalid) {
+  int64_t t[3] = {0, 0, 0};
+  float v = 1.f;
+  // No rows: nothing is read or written.
+  ditc_rt_rope_f32(nullptr, nullptr, nullptr, nullptr, 0, 3, 4, 8, 8, t, 0);
+  EXPECT_DEATH(ditc_rt_rope_f32(&v, &v, &v, &v, 1, 1, 1, 8, 3, t, 0),
+               "rope_f32: rotated features 3 must be even");
+  EXPECT_DEATH(ditc_rt_rope_f32(&v, &v, &v, &v, 1, 1, 1, 8, 10, t, 0),
+               "at most dim 8");
 }
 
 DITC_INSTANTIATE_ISA(RopeTest);

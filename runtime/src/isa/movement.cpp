@@ -9,6 +9,11 @@
 //   - otherwise an element loop (a broadcast source row is a fill).
 // Large copies are split across threads.
 //
+// rope rotates each row of [n0, n1, n2, dim] with full-width cos / sin rows
+// located by three table strides (0 broadcasts): rotate-half pairs as two
+// vectors a and b = a + W/2, interleaved pairs as one vector and its
+// pair-swapped copy.
+//
 //===----------------------------------------------------------------------===//
 #include "isa.h"
 
@@ -126,6 +131,64 @@ void strided_copy_typed(const Strided<2> &s, int64_t es, const char *src,
       }
     }
   });
+}
+
+//===--- RoPE ------------------------------------------------------------===//
+
+// Pairs (i, i + h): each member has its own cos / sin (full-width tables).
+DITC_INLINE void rope_row_half(const float *x, const float *c, const float *s,
+                               float *y, int64_t h) {
+  int64_t i = 0;
+  for (; i + W <= h; i += W) {
+    vf xa = loadu(x + i), xb = loadu(x + h + i);
+    vf ya = xa * loadu(c + i) - xb * loadu(s + i);
+    vf yb = xb * loadu(c + h + i) + xa * loadu(s + h + i);
+    storeu(y + i, ya);
+    storeu(y + h + i, yb);
+  }
+  if (i < h) {
+    int64_t n = h - i;
+    vf xa = load_part(x + i, n, 0.f), xb = load_part(x + h + i, n, 0.f);
+    vf ya = xa * load_part(c + i, n, 0.f) - xb * load_part(s + i, n, 0.f);
+    vf yb =
+        xb * load_part(c + h + i, n, 0.f) + xa * load_part(s + h + i, n, 0.f);
+    store_part(y + i, ya, n);
+    store_part(y + h + i, yb, n);
+  }
+}
+
+template <size_t... I>
+DITC_INLINE vf swap_pairs_(vf v, std::index_sequence<I...>) {
+#if defined(__clang__) || __GNUC__ >= 12
+  return __builtin_shufflevector(v, v, (I ^ 1)...);
+#else
+  return __builtin_shuffle(v, vi{(int32_t)(I ^ 1)...});
+#endif
+}
+// {v1, v0, v3, v2, ...}
+DITC_INLINE vf swap_pairs(vf v) {
+  return swap_pairs_(v, std::make_index_sequence<W>());
+}
+template <size_t... I> DITC_INLINE vf alt_sign_(std::index_sequence<I...>) {
+  return vf{((I & 1) ? 1.f : -1.f)...};
+}
+
+// Pairs (2i, 2i + 1): y = x * c + swap_pairs(x) * s * {-1, 1, -1, 1, ...}.
+DITC_INLINE void rope_row_interleaved(const float *x, const float *c,
+                                      const float *s, float *y, int64_t w) {
+  const vf sign = alt_sign_(std::make_index_sequence<W>());
+  int64_t i = 0;
+  for (; i + W <= w; i += W) {
+    vf v = loadu(x + i);
+    storeu(y + i, v * loadu(c + i) + swap_pairs(v) * (loadu(s + i) * sign));
+  }
+  if (i < w) { // an even number of lanes: whole pairs
+    int64_t n = w - i;
+    vf v = load_part(x + i, n, 0.f);
+    store_part(y + i, v * load_part(c + i, n, 0.f) +
+                          swap_pairs(v) * (load_part(s + i, n, 0.f) * sign),
+               n);
+  }
 }
 
 } // namespace
@@ -269,41 +332,42 @@ void gather(int64_t elem_size, const void *data, int64_t outer,
 }
 
 void rope_f32(const float *x, const float *cos_table, const float *sin_table,
-              float *y, int64_t batch, int64_t heads, int64_t seq, int64_t dim,
-              int64_t rot_half, int64_t cos_batch, int32_t interleaved) {
+              float *y, int64_t n0, int64_t n1, int64_t n2, int64_t dim,
+              int64_t rot_dim, const int64_t *table_strides,
+              int32_t interleaved) {
   const char *name = "rope_f32";
-  if (rot_half < 0 || 2 * rot_half > dim)
-    fatal(name, "2 * %lld rotated features exceed dim %lld",
-          (long long)rot_half, (long long)dim);
-  if (cos_batch != 1 && cos_batch != batch)
-    fatal(name, "cos_batch %lld is neither 1 nor batch %lld",
-          (long long)cos_batch, (long long)batch);
-  const int64_t rows = batch * heads * seq, R = rot_half;
-  if (rows <= 0 || dim <= 0)
+  if (n0 < 0 || n1 < 0 || n2 < 0 || dim < 0)
+    fatal(name, "negative size [%lld, %lld, %lld, %lld]", (long long)n0,
+          (long long)n1, (long long)n2, (long long)dim);
+  if (rot_dim < 0 || rot_dim % 2 || rot_dim > dim)
+    fatal(name, "rotated features %lld must be even and at most dim %lld",
+          (long long)rot_dim, (long long)dim);
+  const int64_t rows = n0 * n1 * n2;
+  if (rows == 0 || dim == 0)
     return;
-  parallel_range(rows, 16384 / dim + 1, [&](int64_t b, int64_t e) {
+  const int64_t t0 = table_strides[0], t1 = table_strides[1],
+                t2 = table_strides[2];
+  // Memory bound: a thread takes at least kRopeGrain elements of x.
+  constexpr int64_t kRopeGrain = 1 << 15;
+  parallel_range(rows, kRopeGrain / dim + 1, [&](int64_t b, int64_t e) {
+    int64_t i2 = b % n2, i1 = b / n2 % n1, i0 = b / (n1 * n2);
     for (int64_t r = b; r < e; ++r) {
-      int64_t s = r % seq, bb = r / (heads * seq);
-      const float *c = cos_table + ((cos_batch == 1 ? 0 : bb) * seq + s) * R;
-      const float *sn = sin_table + ((cos_batch == 1 ? 0 : bb) * seq + s) * R;
+      int64_t t = i0 * t0 + i1 * t1 + i2 * t2;
       const float *xr = x + r * dim;
       float *yr = y + r * dim;
-      if (interleaved) {
-        for (int64_t i = 0; i < R; ++i) {
-          float x0 = xr[2 * i], x1 = xr[2 * i + 1];
-          yr[2 * i] = x0 * c[i] - x1 * sn[i];
-          yr[2 * i + 1] = x1 * c[i] + x0 * sn[i];
-        }
-      } else {
-        for (int64_t i = 0; i < R; ++i) {
-          float x0 = xr[i], x1 = xr[i + R];
-          yr[i] = x0 * c[i] - x1 * sn[i];
-          yr[i + R] = x1 * c[i] + x0 * sn[i];
+      if (interleaved)
+        rope_row_interleaved(xr, cos_table + t, sin_table + t, yr, rot_dim);
+      else
+        rope_row_half(xr, cos_table + t, sin_table + t, yr, rot_dim / 2);
+      if (yr != xr && rot_dim < dim)
+        memcpy(yr + rot_dim, xr + rot_dim, (size_t)(dim - rot_dim) * 4);
+      if (++i2 == n2) {
+        i2 = 0;
+        if (++i1 == n1) {
+          i1 = 0;
+          ++i0;
         }
       }
-      if (yr != xr)
-        for (int64_t i = 2 * R; i < dim; ++i)
-          yr[i] = xr[i];
     }
   });
 }
