@@ -1,6 +1,7 @@
 //===- LegalizeRuntime.cpp - ops into the forms kernels take --------------===//
 
 #include "lib/Target/Passes.h"
+#include "lib/Target/KernelLayout.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -212,11 +213,15 @@ struct Conv1dAs2d : OpRewritePattern<ConvOp> {
   }
 };
 
-/// rope(x, cos, sin) = x * cos + rotate(x) * sin on the first W features.
+/// rope(x, cos, sin) = x * cos + rotate(x) * sin on the first W features,
+/// for the ropes ditc_rt_rope_f32 cannot take (not f32, or tables that
+/// broadcast in a pattern its three row dims cannot express).
 struct DecomposeRope : OpRewritePattern<RopeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RopeOp op,
                                 PatternRewriter &rewriter) const override {
+    if (ropeKernelLayout(op))
+      return failure();
     Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
     Value x = op.getInput();
     int64_t d = shapeOf(x).back(), w = shapeOf(op.getCos()).back(), h = w / 2;

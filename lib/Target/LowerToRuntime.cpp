@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Target/Passes.h"
+#include "lib/Target/KernelLayout.h"
 #include "lib/Target/RuntimeKernels.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
@@ -553,6 +554,19 @@ LogicalResult Lowerer::lower(Operation *op) {
               c64(product(d.take_front(a))), c64(d[a]),
               c64(product(d.drop_front(a + 1))), ptrOf(o.getIndices()), c32(idt),
               c64(count(o.getIndices())), ptrOf(o.getResult())});
+        return success();
+      })
+      .Case([&](RopeOp o) -> LogicalResult {
+        std::optional<RopeKernelLayout> l = ropeKernelLayout(o);
+        if (!l)
+          return fail(o, "the rope kernel takes f32 tables that broadcast "
+                         "over at most three runs of dims (run "
+                         "-ditc-legalize-runtime first)");
+        call("ditc_rt_rope_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getCos()), ptrOf(o.getSin()),
+              ptrOf(o.getResult()), c64(l->rows[0]), c64(l->rows[1]),
+              c64(l->rows[2]), c64(l->dim), c64(l->rotDim),
+              i64Array(l->tableStrides), c32(o.getInterleaved())});
         return success();
       })
       .Case([&](TriluOp o) {

@@ -16,8 +16,12 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
     - norm scales and biases that only broadcast to the normalised shape are
       broadcast to it explicitly;
     - 1-D convolutions become 2-D ones with a unit height;
-    - `ditc.rope` becomes `x * cos + rotate(x) * sin` with slices, a
-      negation and a concatenation;
+    - `ditc.rope` stays for `ditc_rt_rope_f32` when it is f32 and its
+      tables broadcast over the input's leading dims in at most three runs
+      (Llama's `[B, H, S, D]` with `[S, W]`, `[1 or B, 1, S, W]` tables,
+      Flux's `[B, S, H, D]` with `[1, S, 1, D]`); any other becomes
+      `x * cos + rotate(x) * sin` with slices, a negation and a
+      concatenation;
     - f64 values (exporters compute rotary tables in double) are computed in
       f32, which the kernels take, with a warning.
 

@@ -61,20 +61,74 @@ func.func @conv1d(%x: tensor<1x4x16xf32>, %w: tensor<8x4x3xf32>) -> tensor<1x8x8
 
 // -----
 
-// Rope with a partial rotation: x[..., :4] rotates half-wise, the rest passes.
-// CHECK-LABEL: func.func @rope_partial
-// CHECK-DAG: %[[XR:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 0>, {{.*}}} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+// Ropes the kernel takes stay: Llama's [B, H, S, D] with [1, 1, S, W] or
+// [S, W] tables, a batch of tables ([B, 1, S, W]), Flux's [B, S, H, D] with
+// [1, S, 1, D] tables (interleaved).
+// CHECK-LABEL: func.func @rope_kernel
+// CHECK-NEXT: %[[A:.*]] = ditc.rope %arg0, %arg1, %arg1 : (tensor<1x2x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32>
+// CHECK-NEXT: %[[B:.*]] = ditc.rope %[[A]], %arg2, %arg2 : (tensor<1x2x3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<1x2x3x8xf32>
+// CHECK-NEXT: %[[C:.*]] = ditc.rope %arg3, %arg4, %arg4 : (tensor<2x4x3x8xf32>, tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>) -> tensor<2x4x3x8xf32>
+// CHECK-NEXT: %[[D:.*]] = ditc.rope %arg5, %arg6, %arg6 {interleaved} : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+// CHECK-NEXT: return %[[B]], %[[C]], %[[D]]
+func.func @rope_kernel(%x: tensor<1x2x3x8xf32>, %c: tensor<1x1x3x4xf32>, %c2: tensor<3x8xf32>,
+                       %xb: tensor<2x4x3x8xf32>, %cb: tensor<2x1x3x8xf32>,
+                       %xf: tensor<1x24x2x16xf32>, %cf: tensor<1x24x1x16xf32>)
+    -> (tensor<1x2x3x8xf32>, tensor<2x4x3x8xf32>, tensor<1x24x2x16xf32>) {
+  %a = ditc.rope %x, %c, %c : (tensor<1x2x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32>
+  %b = ditc.rope %a, %c2, %c2 : (tensor<1x2x3x8xf32>, tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<1x2x3x8xf32>
+  %d = ditc.rope %xb, %cb, %cb : (tensor<2x4x3x8xf32>, tensor<2x1x3x8xf32>, tensor<2x1x3x8xf32>) -> tensor<2x4x3x8xf32>
+  %f = ditc.rope %xf, %cf, %cf {interleaved} : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+  return %b, %d, %f : tensor<1x2x3x8xf32>, tensor<2x4x3x8xf32>, tensor<1x24x2x16xf32>
+}
+
+// -----
+
+// The kernel takes f32 only: an f16 rope with a partial rotation becomes
+// x[..., :4] rotated half-wise and the rest passed through.
+// CHECK-LABEL: func.func @rope_partial_f16
+// CHECK-DAG: %[[XR:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 0>, {{.*}}} : (tensor<1x2x3x8xf16>) -> tensor<1x2x3x4xf16>
 // CHECK-DAG: ditc.neg
 // CHECK: %[[ROT:.*]] = ditc.concat
 // CHECK: %[[A:.*]] = ditc.mul %[[XR]], %arg1
 // CHECK: %[[B:.*]] = ditc.mul %[[ROT]], %arg2
 // CHECK: %[[S:.*]] = ditc.add %[[A]], %[[B]]
-// CHECK: %[[P:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 4>, {{.*}}} : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x4xf32>
+// CHECK: %[[P:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 4>, {{.*}}} : (tensor<1x2x3x8xf16>) -> tensor<1x2x3x4xf16>
 // CHECK: ditc.concat %[[S]], %[[P]] {axis = 3 : i64}
 // CHECK-NOT: ditc.rope
-func.func @rope_partial(%x: tensor<1x2x3x8xf32>, %c: tensor<1x1x3x4xf32>, %s: tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32> {
-  %y = ditc.rope %x, %c, %s : (tensor<1x2x3x8xf32>, tensor<1x1x3x4xf32>, tensor<1x1x3x4xf32>) -> tensor<1x2x3x8xf32>
-  return %y : tensor<1x2x3x8xf32>
+func.func @rope_partial_f16(%x: tensor<1x2x3x8xf16>, %c: tensor<1x1x3x4xf16>, %s: tensor<1x1x3x4xf16>) -> tensor<1x2x3x8xf16> {
+  %y = ditc.rope %x, %c, %s : (tensor<1x2x3x8xf16>, tensor<1x1x3x4xf16>, tensor<1x1x3x4xf16>) -> tensor<1x2x3x8xf16>
+  return %y : tensor<1x2x3x8xf16>
+}
+
+// -----
+
+// Tables that vary, broadcast, vary, broadcast over the leading dims (four
+// runs) do not fit the kernel's three row dims: decomposed, interleaved
+// pairs as [..., W/2, 2] halves.
+// CHECK-LABEL: func.func @rope_four_runs
+// CHECK: ditc.reshape %arg0 : (tensor<2x3x4x5x8xf32>) -> tensor<2x3x4x5x4x2xf32>
+// CHECK: ditc.neg
+// CHECK: ditc.mul %arg0, %arg1
+// CHECK: ditc.add
+// CHECK-NOT: ditc.rope
+func.func @rope_four_runs(%x: tensor<2x3x4x5x8xf32>, %c: tensor<2x1x4x1x8xf32>, %s: tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32> {
+  %y = ditc.rope %x, %c, %s {interleaved} : (tensor<2x3x4x5x8xf32>, tensor<2x1x4x1x8xf32>, tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32>
+  return %y : tensor<2x3x4x5x8xf32>
+}
+
+// -----
+
+// f64 ropes are demoted to f32 first, then kept.
+// CHECK-LABEL: func.func @rope_f64
+// CHECK: ditc.rope {{.*}} -> tensor<1x2x3x8xf32>
+// CHECK-NOT: ditc.neg
+func.func @rope_f64(%x: tensor<1x2x3x8xf32>, %c: tensor<3x8xf32>) -> tensor<1x2x3x8xf32> {
+  // expected-warning@+1 {{f64 arithmetic runs in f32 on the CPU runtime}}
+  %d = ditc.cast %x : (tensor<1x2x3x8xf32>) -> tensor<1x2x3x8xf64>
+  %e = ditc.cast %c : (tensor<3x8xf32>) -> tensor<3x8xf64>
+  %y = ditc.rope %d, %e, %e : (tensor<1x2x3x8xf64>, tensor<3x8xf64>, tensor<3x8xf64>) -> tensor<1x2x3x8xf64>
+  %r = ditc.cast %y : (tensor<1x2x3x8xf64>) -> tensor<1x2x3x8xf32>
+  return %r : tensor<1x2x3x8xf32>
 }
 
 // -----

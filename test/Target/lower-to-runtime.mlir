@@ -104,3 +104,42 @@ func.func @main(%a: tensor<4xi1>) -> tensor<4xi1> {
   %p = ditc.pow %a, %a : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
   return %p : tensor<4xi1>
 }
+
+// -----
+
+// ditc.rope is one ditc_rt_rope_f32 call: [B, H, S, D] = [2, 4, 3, 8] with
+// [B, 1, S, W] = [2, 1, 3, 6] tables as rows [2, 4, 3], table strides
+// {18, 0, 6} (an i64 global), dim 8, 6 rotated; then Flux's [1, 24, 2, 16]
+// with [1, 24, 1, 16] tables, interleaved, as rows [1, 24, 2], strides
+// {0, 16, 0}. (Globals are inserted at the top: the last one comes first.)
+// CHECK: llvm.mlir.global private constant @[[FLUX:ditc_i64_[0-9]+]]("\00\00\00\00\00\00\00\00\10\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00")
+// CHECK: llvm.mlir.global private constant @[[LLAMA:ditc_i64_[0-9]+]]("\12\00\00\00\00\00\00\00\00\00\00\00\00\00\00\00\06\00\00\00\00\00\00\00")
+// CHECK: llvm.func @ditc_generated_run
+// CHECK-DAG: %[[C2:.*]] = llvm.mlir.constant(2 : i64) : i64
+// CHECK-DAG: %[[C4:.*]] = llvm.mlir.constant(4 : i64) : i64
+// CHECK-DAG: %[[C3:.*]] = llvm.mlir.constant(3 : i64) : i64
+// CHECK-DAG: %[[C8:.*]] = llvm.mlir.constant(8 : i64) : i64
+// CHECK-DAG: %[[C6:.*]] = llvm.mlir.constant(6 : i64) : i64
+// CHECK-DAG: %[[LS:.*]] = llvm.mlir.addressof @[[LLAMA]]
+// CHECK-DAG: %[[HALF:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK: llvm.call @ditc_rt_rope_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C2]], %[[C4]], %[[C3]], %[[C8]], %[[C6]], %[[LS]], %[[HALF]])
+// CHECK-DAG: %[[FS:.*]] = llvm.mlir.addressof @[[FLUX]]
+// CHECK-DAG: %[[INTER:.*]] = llvm.mlir.constant(1 : i32) : i32
+// CHECK: llvm.call @ditc_rt_rope_f32({{.*}}, %[[FS]], %[[INTER]])
+// CHECK: llvm.func @ditc_rt_rope_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, !llvm.ptr, i32)
+func.func @main(%x: tensor<2x4x3x8xf32>, %c: tensor<2x1x3x6xf32>, %s: tensor<2x1x3x6xf32>,
+                %xf: tensor<1x24x2x16xf32>, %cf: tensor<1x24x1x16xf32>) -> (tensor<2x4x3x8xf32>, tensor<1x24x2x16xf32>) {
+  %y = ditc.rope %x, %c, %s : (tensor<2x4x3x8xf32>, tensor<2x1x3x6xf32>, tensor<2x1x3x6xf32>) -> tensor<2x4x3x8xf32>
+  %f = ditc.rope %xf, %cf, %cf {interleaved} : (tensor<1x24x2x16xf32>, tensor<1x24x1x16xf32>, tensor<1x24x1x16xf32>) -> tensor<1x24x2x16xf32>
+  return %y, %f : tensor<2x4x3x8xf32>, tensor<1x24x2x16xf32>
+}
+
+// -----
+
+// A rope whose tables the kernel cannot index is refused (legalization
+// decomposes it first).
+func.func @main(%x: tensor<2x3x4x5x8xf32>, %c: tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32> {
+  // expected-error@+1 {{cannot generate code: the rope kernel takes f32 tables that broadcast over at most three runs of dims}}
+  %y = ditc.rope %x, %c, %c : (tensor<2x3x4x5x8xf32>, tensor<2x1x4x1x8xf32>, tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32>
+  return %y : tensor<2x3x4x5x8xf32>
+}
