@@ -31,11 +31,15 @@ func::FuncOp mlir::ditc::getMainFunc(Operation *moduleOrFunc) {
 namespace {
 
 /// Ops whose runtime kernel may write its result over an operand of the same
-/// shape and element size (elementwise, element i reads only element i).
+/// shape and element size (elementwise, element i reads only element i; rope
+/// over its input).
 bool mayWriteInPlace(Operation *op, Value operand) {
   if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
            SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
-           ReluOp, SiluOp, GeluOp>(op))
+           ReluOp, SiluOp, GeluOp, RopeOp>(op))
+    return false;
+  // The rope kernel runs in place over its input, not over its tables.
+  if (auto rope = dyn_cast<RopeOp>(op); rope && operand != rope.getInput())
     return false;
   return operand.getType() == op->getResult(0).getType();
 }

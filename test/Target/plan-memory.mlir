@@ -56,3 +56,22 @@ func.func @main(%x: tensor<4x8xf32>, %y: tensor<32xf32>) -> tensor<4x8xf32> {
   %a = ditc.add %s#0, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %a : tensor<4x8xf32>
 }
+
+// -----
+
+// rope writes over its input when the input dies there (%r over %e), but
+// never over a table, even one of the input's type that dies there (%t over
+// %c would be read after being overwritten): %t gets a slot of its own.
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 1536 : i64}
+// CHECK: ditc.exp %arg0 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.rope %{{.*}}, %arg1, %arg2 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.exp %arg0 {ditc.offsets = array<i64: 512>}
+// CHECK-NEXT: ditc.rope %{{.*}}, %{{.*}}, %{{.*}} {ditc.offsets = array<i64: 1024>}
+func.func @main(%x: tensor<1x2x8x8xf32>, %cos: tensor<8x8xf32>, %sin: tensor<8x8xf32>) -> tensor<1x2x8x8xf32> {
+  %e = ditc.exp %x : tensor<1x2x8x8xf32>
+  %r = ditc.rope %e, %cos, %sin : (tensor<1x2x8x8xf32>, tensor<8x8xf32>, tensor<8x8xf32>) -> tensor<1x2x8x8xf32>
+  %c = ditc.exp %x : tensor<1x2x8x8xf32>
+  %t = ditc.rope %r, %c, %c : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  %y = ditc.add %t, %r : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
+  return %y : tensor<1x2x8x8xf32>
+}
