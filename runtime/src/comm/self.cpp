@@ -1,29 +1,18 @@
 //===- self.cpp - The "self" communicator backend: world size 1 ----------===//
 //
 // Rank 0 of 1. Every collective is a copy (or nothing, in place): with one
-// rank the reduction over ranks of x is x. send to rank 0 copies the message
-// into a queue; recv from rank 0 takes the oldest queued message of its tag,
-// waiting (for another thread's send) until the deadline.
+// rank the reduction over ranks of x is x. send and recv to / from rank 0 go
+// through a LocalQueue (queue.h).
 //
 //===----------------------------------------------------------------------===//
 #include "backend.h"
+#include "queue.h"
 
-#include <condition_variable>
 #include <cstring>
-#include <deque>
-#include <mutex>
 #include <new>
-#include <vector>
 
 namespace ditc_rt::comm {
 namespace {
-
-struct Message {
-  int32_t tag;
-  int32_t dtype;
-  int64_t count;
-  std::vector<unsigned char> bytes;
-};
 
 void copyBytes(void *dst, const void *src, int64_t bytes) {
   if (dst != src)
@@ -65,62 +54,15 @@ public:
 
   ditc_rt_comm_status send(const void *buf, int64_t count, int32_t dtype,
                            int32_t, int32_t tag, Deadline) override {
-    Message m;
-    m.tag = tag;
-    m.dtype = dtype;
-    m.count = count;
-    try {
-      m.bytes.assign((const unsigned char *)buf,
-                     (const unsigned char *)buf + count * dtypeSize(dtype));
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(m));
-    } catch (const std::bad_alloc &) {
-      setError("send: cannot allocate %lld bytes for the message",
-               (long long)(count * dtypeSize(dtype)));
-      return DITC_RT_COMM_ERROR_MEMORY;
-    }
-    cv_.notify_all();
-    return DITC_RT_COMM_OK;
+    return queue_.send(buf, count, dtype, tag);
   }
-
-  ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype,
-                           int32_t, int32_t tag, Deadline deadline) override {
-    std::unique_lock<std::mutex> lock(mu_);
-    bool expired = false;
-    for (;;) {
-      for (auto it = queue_.begin(); it != queue_.end(); ++it) {
-        if (it->tag != tag)
-          continue;
-        if (it->dtype != dtype || it->count != count) {
-          setError("recv: the message from rank 0 with tag %d has %lld "
-                   "elements of dtype %d, not %lld of dtype %d",
-                   tag, (long long)it->count, it->dtype, (long long)count,
-                   dtype);
-          return DITC_RT_COMM_ERROR_ARGUMENT;
-        }
-        std::memcpy(buf, it->bytes.data(), it->bytes.size());
-        queue_.erase(it);
-        return DITC_RT_COMM_OK;
-      }
-      // Looked once more after the deadline: a send may have landed just
-      // before it.
-      if (expired) {
-        setError("recv: no message from rank 0 with tag %d arrived within "
-                 "the timeout",
-                 tag);
-        return DITC_RT_COMM_ERROR_TIMEOUT;
-      }
-      if (deadline == Deadline::max())
-        cv_.wait(lock);
-      else if (cv_.wait_until(lock, deadline) == std::cv_status::timeout)
-        expired = true;
-    }
+  ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype, int32_t,
+                           int32_t tag, Deadline deadline) override {
+    return queue_.recv(buf, count, dtype, tag, deadline);
   }
 
 private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Message> queue_;
+  LocalQueue queue_{0};
 };
 
 } // namespace
