@@ -94,6 +94,13 @@ LogicalResult mlir::ditc::linkSharedLibrary(ModuleOp module,
                               "-Wl,--no-whole-archive", "-Wl,-Bsymbolic", exports,
                               "-ldnnl", "-lgomp", "-lstdc++", "-lm",
                               "-lpthread", "-ldl"};
+  // What the archive's communicators need beyond it (the MPI library): a
+  // `cc` response file that runtime/CMakeLists.txt writes beside the archive.
+  SmallString<256> libs(llvm::sys::path::parent_path(runtimeArchive));
+  llvm::sys::path::append(libs, "ditc_model.libs");
+  std::string libsArg = "@" + libs.str().str();
+  if (llvm::sys::fs::exists(libs))
+    args.push_back(libsArg);
   std::optional<StringRef> redirects[] = {std::nullopt, log.str(), log.str()};
   std::string err;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,

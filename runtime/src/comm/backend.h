@@ -4,7 +4,8 @@
 // deadline from the communicator's timeout and count the bytes; a backend
 // only moves the data. Each backend derives from Backend; comm.cpp's
 // registry maps a name to its factory, or to null for a backend that is
-// reserved but not built (mpi, nccl until they exist).
+// reserved but not built (nccl until it exists; mpi when the runtime was
+// configured without MPI).
 //
 // A backend method gets arguments that are already valid: non-null buffers
 // with count > 0, a dtype the operation takes, buffers that are either
@@ -71,6 +72,11 @@ using BackendFactory = ditc_rt_comm_status (*)(std::unique_ptr<Backend> &out);
 
 /// The "self" backend (self.cpp): world size 1.
 ditc_rt_comm_status createSelfBackend(std::unique_ptr<Backend> &out);
+
+#ifdef DITC_RT_HAVE_MPI
+/// The "mpi" backend (mpi.cpp): the ranks of MPI_COMM_WORLD. Collective.
+ditc_rt_comm_status createMpiBackend(std::unique_ptr<Backend> &out);
+#endif
 
 } // namespace ditc_rt::comm
 

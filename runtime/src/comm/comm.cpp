@@ -69,8 +69,12 @@ struct Registered {
 };
 const Registered kBackends[] = {
     {"self", &createSelfBackend, nullptr},
+#ifdef DITC_RT_HAVE_MPI
+    {"mpi", &createMpiBackend, nullptr},
+#else
     {"mpi", nullptr,
      "this runtime was built without MPI (the mpi backend is not built in)"},
+#endif
     {"nccl", nullptr,
      "this runtime was built without NCCL (the nccl backend is not built in)"},
 };
