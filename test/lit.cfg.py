@@ -37,3 +37,15 @@ config.substitutions.append(("%onnx_node_tests", "/usr/share/libonnx-testdata/da
 config.substitutions.append(("%onnx_new_node_tests",
                              os.path.join(config.ditc_obj_root, "onnx-node-tests", "node")))
 config.substitutions.append(("%objroot", config.ditc_obj_root))
+
+# The runtime's mpi communicator (test/Runtime/comm-mpi*.test): built when
+# CMake found MPI, run with mpirun. As root (CI) Open MPI wants
+# --allow-run-as-root; --oversubscribe allows more ranks than cores; no
+# single-copy (CMA) transfers between ranks, which containers often forbid.
+if config.ditc_have_mpi.upper() in ("ON", "1", "TRUE") and shutil.which("mpirun"):
+    config.available_features.add("mpi")
+config.substitutions.append(
+    ("%mpirun", "mpirun --allow-run-as-root --oversubscribe "
+     "--mca btl_vader_single_copy_mechanism none"))
+config.substitutions.append(
+    ("%comm_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeCommMpi")))

@@ -6,7 +6,8 @@
  *
  *   "self"  world size 1, in this process. Always built; needs neither MPI
  *           nor a GPU. Collectives are copies or no-ops (see each below).
- *   "mpi"   CPU ranks under mpirun.    Reserved: not built yet.
+ *   "mpi"   CPU ranks under mpirun (Open MPI). Built when CMake finds MPI
+ *           (Debian: libopenmpi-dev; mpirun is in openmpi-bin); see below.
  *   "nccl"  one GPU per rank.          Reserved: not built yet.
  *
  * A backend that is reserved but not built is refused with
@@ -43,6 +44,44 @@
  *    DITC_RT_COMM_DEFAULT_TIMEOUT_MS) and returns DITC_RT_COMM_ERROR_TIMEOUT,
  *    so a dead peer never hangs the run. After a timeout or a peer failure
  *    in a collective the communicator can only be destroyed.
+ *
+ * "mpi" (runtime/src/comm/mpi.cpp):
+ *  - Ranks and size are MPI_COMM_WORLD's; create duplicates it, so every rank
+ *    creates its communicators in the same order (create waits as long as
+ *    DITC_RT_COMM_DEFAULT_TIMEOUT_MS for the others).
+ *  - The first create initialises MPI if the process has not (asking for
+ *    MPI_THREAD_MULTIPLE; with less, the runtime serialises its MPI calls)
+ *    and then finalises it at exit; MPI it did not initialise it never
+ *    finalises. An application that uses MPI itself initialises it first
+ *    and finalises it after destroying its communicators. Once MPI is
+ *    finalised, create gives DITC_RT_COMM_ERROR_UNAVAILABLE.
+ *  - Outside a launcher (no OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK,
+ *    PMI_SIZE) the process is an isolated singleton: world size 1, no
+ *    daemon (the runtime sets OMPI_MCA_ess_singleton_isolated=1 unless it is
+ *    set). Open MPI itself ends the process should MPI_Init fail.
+ *  - An operation MPI refuses to start gives DITC_RT_COMM_ERROR_INTERNAL, an
+ *    error while it runs DITC_RT_COMM_ERROR_PEER, with MPI's message.
+ *  - A collective or send that timed out stays pending inside MPI (neither
+ *    can be cancelled): the communicator can only be destroyed, and the
+ *    buffers of that call may still be read or written later. A recv that
+ *    timed out with no message leaves the communicator usable.
+ *  - Dead peers: under mpirun a rank that dies (crash, abort, exit without
+ *    finalising MPI) makes mpirun end the whole job within about a second,
+ *    with a non-zero exit status: the other ranks are killed, not told. If
+ *    the job goes on (mpirun --mca orte_abort_on_non_zero_status 0), or a
+ *    rank exits normally (its MPI_Finalize waits for the others), the others
+ *    get DITC_RT_COMM_ERROR_TIMEOUT after their timeout.
+ *  - F16 / BF16 reductions add (or compare) in F32 and round once per step
+ *    of the reduction: one rounding for P <= 2, at most P - 1 in all.
+ *  - At most INT_MAX elements per call (per block), tags up to
+ *    (MPI_TAG_UB - 7) / 8 (268435455 with Open MPI): the MPI tag also
+ *    carries the dtype. recv spots a message of another dtype only when none
+ *    of its own dtype is waiting; messages of different dtypes on one tag
+ *    keep no order between them.
+ *  - Tests: test/Runtime/CommMpiTest.cpp, run by comm-mpi.test (1 to 4 ranks
+ *    and a singleton) and comm-mpi-dead-peer.test (lit build/test/Runtime);
+ *    by hand (as root add --allow-run-as-root):
+ *      mpirun --oversubscribe -np 4 build/test/Unit/RuntimeCommMpi
  *===----------------------------------------------------------------------===*/
 #ifndef DITC_RUNTIME_DITC_COMM_H
 #define DITC_RUNTIME_DITC_COMM_H
@@ -97,8 +136,8 @@ DITC_RT_API const char *ditc_rt_comm_last_error(void);
 DITC_RT_API int32_t ditc_rt_comm_backend_available(const char *backend);
 
 /* Creates a communicator of `backend` ("self", "mpi", "nccl"). Multi-rank
- * backends will take rank and size from their launcher. On failure *out is
- * null (when `out` is not). */
+ * backends take rank and size from their launcher ("mpi": MPI_COMM_WORLD;
+ * creating one is collective). On failure *out is null (when `out` is not). */
 DITC_RT_API ditc_rt_comm_status ditc_rt_comm_create(const char *backend,
                                                     ditc_rt_comm **out);
 /* Null is a no-op. Messages sent and never received are dropped. */
@@ -123,7 +162,8 @@ ditc_rt_comm_get_timeout_ms(const ditc_rt_comm *comm, int64_t *ms);
 /* recv[i] = op over ranks q of send_q[i], i < count. op: DITC_RT_REDUCE_SUM
  * or DITC_RT_REDUCE_MAX (F32 MAX propagates NaN). send and recv hold count
  * elements; in place when send == recv, otherwise they must not overlap.
- * Every rank gets the same result (F16 / BF16 sums accumulate in F32).
+ * Every rank gets the same result (F16 / BF16 sums add in F32; "mpi" rounds
+ * once per step, see above).
  * P = 1: recv = send (nothing when in place). */
 DITC_RT_API ditc_rt_comm_status
 ditc_rt_comm_all_reduce(ditc_rt_comm *comm, const void *send, void *recv,

@@ -1,0 +1,834 @@
+//===- CommMpiTest.cpp - ditc_comm.h: the "mpi" communicator
+//---------------===//
+//
+// Runs under mpirun (test/Runtime/comm-mpi.test: -np 1, 2, 3, 4 and without
+// a launcher, a singleton). Every rank builds every rank's input from the
+// same seeds (random, never zero) and checks what it got against a naive
+// reference: every collective, every dtype, both reduce ops, in-place forms,
+// count 0, odd counts, send / recv between every pair of ranks (uneven
+// sizes), the byte counters, argument errors and timeouts. Rank 0 prints
+// GoogleTest's report; the others print only their failures.
+//
+// `RuntimeCommMpi --dead-peer=exit|_exit|abort TIMEOUT_MS` is not a test run:
+// the last rank leaves before an all_reduce that the others enter (see
+// comm-mpi-dead-peer.test).
+//
+//===----------------------------------------------------------------------===//
+#include "ditc/runtime/ditc_comm.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+int32_t gRank = 0, gSize = 1;
+// Long enough for a loaded machine; a broken test fails, it never hangs.
+constexpr int64_t kTimeoutMs = 60000;
+
+using Bytes = std::vector<unsigned char>;
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+constexpr int32_t kAllDtypes[] = {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32,
+                                  DITC_RT_B8,  DITC_RT_F16, DITC_RT_BF16};
+constexpr int32_t kReduceDtypes[] = {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32,
+                                     DITC_RT_F16, DITC_RT_BF16};
+constexpr int64_t kCounts[] = {1, 7, 1000, 4099};
+
+size_t elemSize(int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_I64:
+    return 8;
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+    return 4;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+std::string dtypeName(int32_t d) {
+  static const char *n[] = {"f32", "i64", "i32", "b8", "f16", "bf16"};
+  return n[d];
+}
+
+float f16ToF32(uint16_t h) {
+  _Float16 x;
+  std::memcpy(&x, &h, 2);
+  return (float)x;
+}
+uint16_t f32ToF16(float f) {
+  _Float16 x = (_Float16)f;
+  uint16_t h;
+  std::memcpy(&h, &x, 2);
+  return h;
+}
+float bf16ToF32(uint16_t h) {
+  uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t f32ToBf16(float f) { // finite values only
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return (uint16_t)(u >> 16);
+}
+
+// Element i of a buffer as a double (floats widened, integers exact enough
+// for the tolerances below; integers are compared exactly elsewhere).
+double valueAt(int32_t d, const unsigned char *p, int64_t i) {
+  switch (d) {
+  case DITC_RT_F32: {
+    float f;
+    std::memcpy(&f, p + 4 * i, 4);
+    return f;
+  }
+  case DITC_RT_F16:
+  case DITC_RT_BF16: {
+    uint16_t h;
+    std::memcpy(&h, p + 2 * i, 2);
+    return d == DITC_RT_F16 ? f16ToF32(h) : bf16ToF32(h);
+  }
+  default:
+    return 0;
+  }
+}
+
+// Rank q's count elements for `seed`: random, never zero. Floats lie in
+// [-4, 4] (so that halves neither overflow nor go subnormal); integers stay
+// far from overflow when summed over a few ranks; B8 bytes are 1..255.
+Bytes rankData(int32_t d, int64_t count, uint32_t seed, int32_t q) {
+  std::mt19937 rng(seed * 7919u + (uint32_t)q * 104729u + 1u);
+  std::uniform_real_distribution<float> real(-4.f, 4.f);
+  size_t e = elemSize(d);
+  Bytes v(count * e);
+  for (int64_t i = 0; i < count; ++i) {
+    unsigned char *p = v.data() + i * e;
+    switch (d) {
+    case DITC_RT_F32:
+    case DITC_RT_F16:
+    case DITC_RT_BF16: {
+      float x;
+      uint16_t h = 0;
+      do {
+        x = real(rng);
+        if (d == DITC_RT_F16)
+          h = f32ToF16(x);
+        else if (d == DITC_RT_BF16)
+          h = f32ToBf16(x);
+      } while (d == DITC_RT_F32 ? x == 0.f : (h & 0x7fff) == 0);
+      if (d == DITC_RT_F32)
+        std::memcpy(p, &x, 4);
+      else
+        std::memcpy(p, &h, 2);
+      break;
+    }
+    case DITC_RT_I64: {
+      int64_t x;
+      do
+        x = (int64_t)(rng() | ((uint64_t)rng() << 32)) >> 23; // |x| < 2^41
+      while (x == 0);
+      std::memcpy(p, &x, 8);
+      break;
+    }
+    case DITC_RT_I32: {
+      int32_t x;
+      do
+        x = (int32_t)rng() >> 8; // |x| < 2^23
+      while (x == 0);
+      std::memcpy(p, &x, 4);
+      break;
+    }
+    default:
+      p[0] = (unsigned char)(1 + rng() % 255);
+    }
+  }
+  return v;
+}
+
+// Checks element i of `got` (count elements) against the reduction over
+// ranks of in[q] at element offset + i. Integers and MAX exactly; sums of
+// floats exactly for up to 2 ranks (one rounding of the f32 sum), else within
+// (P - 1) roundings of the partial sums.
+void checkReduced(int32_t d, int32_t op, const std::vector<Bytes> &in,
+                  int64_t offset, const unsigned char *got, int64_t count) {
+  int64_t bad = 0;
+  for (int64_t i = 0; i < count && bad < 5; ++i) {
+    int64_t k = offset + i;
+    if (d == DITC_RT_I64 || d == DITC_RT_I32) {
+      int64_t want = 0, g;
+      for (size_t q = 0; q < in.size(); ++q) {
+        int64_t x;
+        if (d == DITC_RT_I64) {
+          std::memcpy(&x, in[q].data() + 8 * k, 8);
+        } else {
+          int32_t y;
+          std::memcpy(&y, in[q].data() + 4 * k, 4);
+          x = y;
+        }
+        want = op == DITC_RT_REDUCE_MAX ? (q == 0 ? x : std::max(want, x))
+                                        : want + x;
+      }
+      if (d == DITC_RT_I64) {
+        std::memcpy(&g, got + 8 * i, 8);
+      } else {
+        int32_t y;
+        std::memcpy(&y, got + 4 * i, 4);
+        g = y;
+      }
+      if (g != want) {
+        ++bad;
+        ADD_FAILURE() << "element " << i << ": " << g << ", want " << want;
+      }
+      continue;
+    }
+    double g = valueAt(d, got, i), sumAbs = 0, exact = 0;
+    double want = -INFINITY;
+    float pairSum = 0; // the two-rank sum with one rounding
+    for (size_t q = 0; q < in.size(); ++q) {
+      double x = valueAt(d, in[q].data(), k);
+      want = std::max(want, x);
+      exact += x;
+      sumAbs += std::fabs(x);
+      pairSum += (float)x;
+    }
+    if (op == DITC_RT_REDUCE_MAX) {
+      if (g != want) {
+        ++bad;
+        ADD_FAILURE() << "element " << i << ": " << g << ", want max " << want;
+      }
+      continue;
+    }
+    if (in.size() <= 2) {
+      double w = d == DITC_RT_F32   ? (double)pairSum
+                 : d == DITC_RT_F16 ? f16ToF32(f32ToF16(pairSum))
+                                    : bf16ToF32(f32ToBf16(pairSum));
+      if (g != w) {
+        ++bad;
+        ADD_FAILURE() << "element " << i << ": " << g << ", want " << w;
+      }
+      continue;
+    }
+    double u = d == DITC_RT_F32 ? 0x1p-24 : d == DITC_RT_F16 ? 0x1p-11 : 0x1p-8;
+    double tol = (double)in.size() * u * sumAbs;
+    if (!(std::fabs(g - exact) <= tol)) {
+      ++bad;
+      ADD_FAILURE() << "element " << i << ": " << g << ", want " << exact
+                    << " within " << tol;
+    }
+  }
+}
+
+class Mpi : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_EQ(ditc_rt_comm_create("mpi", &c), DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, kTimeoutMs), DITC_RT_COMM_OK);
+    r = gRank;
+    p = gSize;
+  }
+  void TearDown() override { ditc_rt_comm_destroy(c); }
+
+  uint64_t bytes(int32_t kind) {
+    uint64_t b = ~0ull;
+    EXPECT_EQ(ditc_rt_comm_stats(c, kind, &b, nullptr), DITC_RT_COMM_OK);
+    return b;
+  }
+  uint64_t calls(int32_t kind) {
+    uint64_t n = ~0ull;
+    EXPECT_EQ(ditc_rt_comm_stats(c, kind, nullptr, &n), DITC_RT_COMM_OK);
+    return n;
+  }
+  std::vector<Bytes> allRanks(int32_t d, int64_t count, uint32_t seed) {
+    std::vector<Bytes> v;
+    for (int32_t q = 0; q < p; ++q)
+      v.push_back(rankData(d, count, seed, q));
+    return v;
+  }
+  // Every rank holds the same bytes in `buf`.
+  void expectSameOnEveryRank(const Bytes &buf) {
+    Bytes all(buf.size() * p);
+    ASSERT_EQ(ditc_rt_comm_all_gather(c, buf.data(), all.data(),
+                                      (int64_t)buf.size(), DITC_RT_B8),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    for (int32_t q = 0; q < p; ++q)
+      EXPECT_TRUE(
+          std::equal(buf.begin(), buf.end(), all.begin() + q * buf.size()))
+          << "rank " << q << " got other bytes than rank " << r;
+  }
+
+  ditc_rt_comm *c = nullptr;
+  int32_t r = 0, p = 1;
+};
+
+TEST_F(Mpi, WorldAndBackend) {
+  int32_t rank = -1, size = -1;
+  ASSERT_EQ(ditc_rt_comm_rank(c, &rank), DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_size(c, &size), DITC_RT_COMM_OK);
+  EXPECT_EQ(rank, gRank);
+  EXPECT_EQ(size, gSize);
+  const char *world = std::getenv("OMPI_COMM_WORLD_SIZE");
+  EXPECT_EQ(size, world ? std::atoi(world) : 1);
+  EXPECT_STREQ(ditc_rt_comm_backend(c), "mpi");
+  EXPECT_EQ(ditc_rt_comm_backend_available("mpi"), 1);
+  ditc_rt_comm *fresh = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("mpi", &fresh), DITC_RT_COMM_OK);
+  int64_t ms = 0;
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(fresh, &ms), DITC_RT_COMM_OK);
+  EXPECT_EQ(ms, DITC_RT_COMM_DEFAULT_TIMEOUT_MS);
+  ditc_rt_comm_destroy(fresh);
+  std::vector<int32_t> ranks(p, -1);
+  ASSERT_EQ(ditc_rt_comm_all_gather(c, &rank, ranks.data(), 1, DITC_RT_I32),
+            DITC_RT_COMM_OK);
+  for (int32_t q = 0; q < p; ++q)
+    EXPECT_EQ(ranks[q], q);
+}
+
+TEST_F(Mpi, AllReduce) {
+  uint32_t seed = 1;
+  uint64_t n = 0;
+  for (int32_t op : {DITC_RT_REDUCE_SUM, DITC_RT_REDUCE_MAX})
+    for (int32_t d : kReduceDtypes)
+      for (int64_t count : kCounts) {
+        SCOPED_TRACE(dtypeName(d) + (op ? " max" : " sum") + " count " +
+                     std::to_string(count));
+        auto in = allRanks(d, count, seed++);
+        Bytes mine = in[r], out(mine.size(), 0xAB);
+        ASSERT_EQ(
+            ditc_rt_comm_all_reduce(c, mine.data(), out.data(), count, d, op),
+            DITC_RT_COMM_OK)
+            << ditc_rt_comm_last_error();
+        EXPECT_EQ(mine, in[r]); // send is read only
+        checkReduced(d, op, in, 0, out.data(), count);
+        expectSameOnEveryRank(out);
+        ASSERT_EQ(
+            ditc_rt_comm_all_reduce(c, mine.data(), mine.data(), count, d, op),
+            DITC_RT_COMM_OK)
+            << ditc_rt_comm_last_error();
+        checkReduced(d, op, in, 0, mine.data(), count);
+        expectSameOnEveryRank(mine);
+        n += 2;
+      }
+  EXPECT_EQ(calls(DITC_RT_COMM_ALL_REDUCE), n);
+}
+
+TEST_F(Mpi, AllReduceMaxPropagatesNaN) {
+  // Rank 0 has NaN at 1, the last rank at 5; -0 on rank 0 against +0.
+  constexpr int64_t kN = 8;
+  std::vector<float> x(kN);
+  for (int64_t i = 0; i < kN; ++i)
+    x[i] = (float)(r + i);
+  if (r == 0)
+    x[1] = NAN;
+  if (r == p - 1)
+    x[5] = -NAN;
+  x[6] = r == 0 ? -0.f : 0.f;
+  std::vector<float> out(kN, 123.f);
+  ASSERT_EQ(ditc_rt_comm_all_reduce(c, x.data(), out.data(), kN, DITC_RT_F32,
+                                    DITC_RT_REDUCE_MAX),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  for (int64_t i = 0; i < kN; ++i) {
+    if (i == 1 || i == 5)
+      EXPECT_TRUE(std::isnan(out[i])) << i;
+    else if (i == 6)
+      EXPECT_TRUE(out[i] == 0.f && std::signbit(out[i]) == (p == 1)) << i;
+    else
+      EXPECT_EQ(out[i], (float)(p - 1 + i)) << i;
+  }
+  // In place, and the halves (in f32, NaN kept).
+  ASSERT_EQ(ditc_rt_comm_all_reduce(c, x.data(), x.data(), kN, DITC_RT_F32,
+                                    DITC_RT_REDUCE_MAX),
+            DITC_RT_COMM_OK);
+  EXPECT_TRUE(std::isnan(x[1]) && std::isnan(x[5]));
+  for (int32_t d : {DITC_RT_F16, DITC_RT_BF16}) {
+    uint16_t h[2] = {d == DITC_RT_F16 ? f32ToF16((float)r)
+                                      : f32ToBf16((float)r),
+                     (uint16_t)(r == p - 1 ? 0x7fc0 : 0x3c00)};
+    ASSERT_EQ(ditc_rt_comm_all_reduce(c, h, h, 2, d, DITC_RT_REDUCE_MAX),
+              DITC_RT_COMM_OK);
+    float top = d == DITC_RT_F16 ? f16ToF32(h[0]) : bf16ToF32(h[0]);
+    EXPECT_EQ(top, (float)(p - 1)) << dtypeName(d);
+    EXPECT_TRUE(std::isnan(d == DITC_RT_F16 ? f16ToF32(h[1]) : bf16ToF32(h[1])))
+        << dtypeName(d);
+  }
+}
+
+TEST_F(Mpi, AllGather) {
+  uint32_t seed = 100;
+  for (int32_t d : kAllDtypes)
+    for (int64_t count : kCounts) {
+      SCOPED_TRACE(dtypeName(d) + " count " + std::to_string(count));
+      auto in = allRanks(d, count, seed++);
+      Bytes want;
+      for (const Bytes &b : in)
+        want.insert(want.end(), b.begin(), b.end());
+      Bytes out(want.size(), 0xAB);
+      ASSERT_EQ(ditc_rt_comm_all_gather(c, in[r].data(), out.data(), count, d),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(out, want);
+      // In place: send is this rank's block of recv.
+      Bytes buf(want.size(), 0xCD);
+      std::copy(in[r].begin(), in[r].end(), buf.begin() + r * in[r].size());
+      ASSERT_EQ(ditc_rt_comm_all_gather(c, buf.data() + r * in[r].size(),
+                                        buf.data(), count, d),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(buf, want);
+    }
+}
+
+TEST_F(Mpi, ReduceScatter) {
+  uint32_t seed = 200;
+  for (int32_t d : kReduceDtypes)
+    for (int64_t count : kCounts) {
+      SCOPED_TRACE(dtypeName(d) + " count " + std::to_string(count));
+      auto in = allRanks(d, p * count, seed++);
+      size_t b = count * elemSize(d);
+      Bytes mine = in[r], out(b, 0xAB);
+      ASSERT_EQ(ditc_rt_comm_reduce_scatter(c, mine.data(), out.data(), count,
+                                            d, DITC_RT_REDUCE_SUM),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(mine, in[r]);
+      checkReduced(d, DITC_RT_REDUCE_SUM, in, r * count, out.data(), count);
+      // In place: recv is this rank's block of send.
+      ASSERT_EQ(ditc_rt_comm_reduce_scatter(c, mine.data(), mine.data() + r * b,
+                                            count, d, DITC_RT_REDUCE_SUM),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      checkReduced(d, DITC_RT_REDUCE_SUM, in, r * count, mine.data() + r * b,
+                   count);
+    }
+  // Only SUM, refused on every rank before anything is sent.
+  float x[4] = {1, 2, 3, 4};
+  EXPECT_EQ(
+      ditc_rt_comm_reduce_scatter(c, x, x, 1, DITC_RT_F32, DITC_RT_REDUCE_MAX),
+      DITC_RT_COMM_ERROR_ARGUMENT);
+}
+
+TEST_F(Mpi, AllToAll) {
+  uint32_t seed = 300;
+  for (int32_t d : kAllDtypes)
+    for (int64_t count : kCounts) {
+      SCOPED_TRACE(dtypeName(d) + " count " + std::to_string(count));
+      auto in = allRanks(d, p * count, seed++);
+      size_t b = count * elemSize(d);
+      Bytes want;
+      for (int32_t q = 0; q < p; ++q)
+        want.insert(want.end(), in[q].begin() + r * b,
+                    in[q].begin() + (r + 1) * b);
+      Bytes mine = in[r], out(want.size(), 0xAB);
+      ASSERT_EQ(ditc_rt_comm_all_to_all(c, mine.data(), out.data(), count, d),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(out, want);
+      EXPECT_EQ(mine, in[r]);
+    }
+}
+
+TEST_F(Mpi, BroadcastFromEveryRoot) {
+  uint32_t seed = 400;
+  for (int32_t d : kAllDtypes)
+    for (int64_t count : {1, 7, 1000})
+      for (int32_t root = 0; root < p; ++root) {
+        SCOPED_TRACE(dtypeName(d) + " count " + std::to_string(count) +
+                     " root " + std::to_string(root));
+        auto in = allRanks(d, count, seed++);
+        Bytes buf = in[r];
+        ASSERT_EQ(ditc_rt_comm_broadcast(c, buf.data(), count, d, root),
+                  DITC_RT_COMM_OK)
+            << ditc_rt_comm_last_error();
+        EXPECT_EQ(buf, in[root]);
+      }
+}
+
+// Rank 0 enters late; no rank leaves before it entered (the ranks of these
+// tests share one machine, hence one steady clock).
+TEST_F(Mpi, BarrierWaitsForEveryRank) {
+  int64_t entered = 0;
+  if (r == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    entered = Clock::now().time_since_epoch().count();
+  }
+  ASSERT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  int64_t left = Clock::now().time_since_epoch().count();
+  ASSERT_EQ(ditc_rt_comm_broadcast(c, &entered, 1, DITC_RT_I64, 0),
+            DITC_RT_COMM_OK);
+  EXPECT_GE(left, entered);
+}
+
+// Rank a sends rank b (a and b any two ranks, a == b included) a message of
+// 1 + 37a + 11b elements (one of 300 000, past any eager limit) of a dtype
+// that depends on the pair, from a thread of its own while the main thread
+// receives: send / recv from two threads at once.
+int64_t pairCount(int32_t a, int32_t b) {
+  return a == 0 && b == 1 ? 300000 : 1 + 37 * a + 11 * b;
+}
+int32_t pairDtype(int32_t a, int32_t b) { return kAllDtypes[(a * 5 + b) % 6]; }
+
+TEST_F(Mpi, SendRecvEveryPair) {
+  uint32_t seed = 500;
+  std::thread sender([&] {
+    for (int32_t k = 0; k < p; ++k) {
+      int32_t b = (r + k) % p; // staggered, so that no rank is swamped
+      int32_t d = pairDtype(r, b);
+      Bytes msg = rankData(d, pairCount(r, b), seed + b, r);
+      EXPECT_EQ(
+          ditc_rt_comm_send(c, msg.data(), pairCount(r, b), d, b, 1000 + r),
+          DITC_RT_COMM_OK)
+          << "to " << b << ": " << ditc_rt_comm_last_error();
+    }
+  });
+  for (int32_t k = 0; k < p; ++k) {
+    int32_t a = (r - k + p) % p;
+    int32_t d = pairDtype(a, r);
+    Bytes want = rankData(d, pairCount(a, r), seed + r, a);
+    Bytes got(want.size(), 0xAB);
+    EXPECT_EQ(ditc_rt_comm_recv(c, got.data(), pairCount(a, r), d, a, 1000 + a),
+              DITC_RT_COMM_OK)
+        << "from " << a << ": " << ditc_rt_comm_last_error();
+    EXPECT_TRUE(got == want) << "from " << a;
+  }
+  sender.join();
+  uint64_t sent = 0;
+  for (int32_t b = 0; b < p; ++b)
+    sent += pairCount(r, b) * elemSize(pairDtype(r, b));
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), sent);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), (uint64_t)p);
+}
+
+TEST_F(Mpi, SendRecvInOrderPerTagAndMatchedByTag) {
+  int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
+  for (int32_t i = 0; i < 5; ++i) {
+    int32_t v = 100 * r + i;
+    ASSERT_EQ(ditc_rt_comm_send(c, &v, 1, DITC_RT_I32, next, 3),
+              DITC_RT_COMM_OK);
+  }
+  int64_t late = -77 - r;
+  ASSERT_EQ(ditc_rt_comm_send(c, &late, 1, DITC_RT_I64, next, 4),
+            DITC_RT_COMM_OK);
+  int64_t got64 = 0; // tag 4 first: matched by tag, not by order of sending
+  ASSERT_EQ(ditc_rt_comm_recv(c, &got64, 1, DITC_RT_I64, prev, 4),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(got64, -77 - prev);
+  for (int32_t i = 0; i < 5; ++i) {
+    int32_t got = -1;
+    ASSERT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I32, prev, 3),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(got, 100 * prev + i);
+  }
+}
+
+TEST_F(Mpi, RecvMismatchKeepsMessage) {
+  int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
+  int64_t v[4] = {11, -22, 33, -44 - r};
+  ASSERT_EQ(ditc_rt_comm_send(c, v, 4, DITC_RT_I64, next, 9), DITC_RT_COMM_OK);
+  int64_t got[4] = {0, 0, 0, 0};
+  EXPECT_EQ(ditc_rt_comm_recv(c, got, 3, DITC_RT_I64, prev, 9),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  std::string err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("tag 9"), std::string::npos) << err;
+  EXPECT_EQ(ditc_rt_comm_recv(c, got, 8, DITC_RT_I32, prev, 9),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("dtype 1"), std::string::npos) << err;
+  EXPECT_EQ(got[0], 0);
+  ASSERT_EQ(ditc_rt_comm_recv(c, got, 4, DITC_RT_I64, prev, 9), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(got[3], -44 - prev);
+  EXPECT_EQ(got[1], -22);
+}
+
+TEST_F(Mpi, RecvTimesOutAndTheCommunicatorStaysUsable) {
+  ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 300), DITC_RT_COMM_OK);
+  float buf[3] = {1.5f, -2.5f, 3.5f};
+  auto t0 = Clock::now();
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 3, DITC_RT_F32, (r + 1) % p, 77),
+            DITC_RT_COMM_ERROR_TIMEOUT);
+  double ms = msSince(t0);
+  EXPECT_GE(ms, 290.0);
+  EXPECT_LT(ms, 3000.0);
+  EXPECT_EQ(buf[0], 1.5f);
+  EXPECT_EQ(buf[2], 3.5f);
+  std::string err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("tag 77"), std::string::npos) << err;
+  ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, kTimeoutMs), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+}
+
+TEST_F(Mpi, ByteCounters) {
+  // B = count * element size; P ranks; integer arithmetic.
+  const uint64_t P = p;
+  auto h = rankData(DITC_RT_F16, 1001, 600, r);
+  ASSERT_EQ(ditc_rt_comm_all_reduce(c, h.data(), h.data(), 1001, DITC_RT_F16,
+                                    DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_REDUCE), 2 * (P - 1) * 2002 / P);
+  auto g = rankData(DITC_RT_I64, 7, 601, r);
+  Bytes gathered(7 * 8 * P);
+  ASSERT_EQ(
+      ditc_rt_comm_all_gather(c, g.data(), gathered.data(), 7, DITC_RT_I64),
+      DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_GATHER), (P - 1) * 56);
+  auto s = rankData(DITC_RT_F32, 13 * p, 602, r);
+  Bytes block(13 * 4);
+  ASSERT_EQ(ditc_rt_comm_reduce_scatter(c, s.data(), block.data(), 13,
+                                        DITC_RT_F32, DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_REDUCE_SCATTER), (P - 1) * 52);
+  auto a = rankData(DITC_RT_I32, 5 * p, 603, r);
+  Bytes a2(a.size());
+  ASSERT_EQ(ditc_rt_comm_all_to_all(c, a.data(), a2.data(), 5, DITC_RT_I32),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_TO_ALL), (P - 1) * 20);
+  // Broadcast from the last rank: the chain ends at rank P - 2 (0 for P = 1).
+  auto b = rankData(DITC_RT_BF16, 9, 604, r);
+  int32_t root = p - 1, end = (root + p - 1) % p;
+  ASSERT_EQ(ditc_rt_comm_broadcast(c, b.data(), 9, DITC_RT_BF16, root),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_BROADCAST), r == end ? 0u : 18u);
+  // Send: the message, whatever the peer; an empty message counts 0 bytes.
+  float m[3] = {1, 2, 3};
+  int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
+  ASSERT_EQ(ditc_rt_comm_send(c, m, 3, DITC_RT_F32, next, 1), DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_send(c, nullptr, 0, DITC_RT_F32, next, 2),
+            DITC_RT_COMM_OK);
+  // A failed call counts nothing.
+  EXPECT_EQ(ditc_rt_comm_send(c, m, 3, DITC_RT_F32, p, 1),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  float got[3];
+  ASSERT_EQ(ditc_rt_comm_recv(c, got, 3, DITC_RT_F32, prev, 1),
+            DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_recv(c, nullptr, 0, DITC_RT_F32, prev, 2),
+            DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 12u); // recv and barrier count nothing
+  for (int32_t k = 0; k < DITC_RT_COMM_SEND; ++k)
+    EXPECT_EQ(calls(k), 1u) << ditc_rt_comm_kind_name(k);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 2u);
+  ASSERT_EQ(ditc_rt_comm_reset_stats(c), DITC_RT_COMM_OK);
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+    EXPECT_EQ(bytes(k), 0u) << k;
+    EXPECT_EQ(calls(k), 0u) << k;
+  }
+}
+
+TEST_F(Mpi, ZeroCountIsANoOp) {
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, nullptr, nullptr, 0, DITC_RT_F32,
+                                    DITC_RT_REDUCE_MAX),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_all_gather(c, nullptr, nullptr, 0, DITC_RT_I64),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_reduce_scatter(c, nullptr, nullptr, 0, DITC_RT_BF16,
+                                        DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_all_to_all(c, nullptr, nullptr, 0, DITC_RT_B8),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_broadcast(c, nullptr, 0, DITC_RT_F16, p - 1),
+            DITC_RT_COMM_OK);
+  // An empty message is still a message.
+  EXPECT_EQ(ditc_rt_comm_send(c, nullptr, 0, DITC_RT_BF16, (r + 1) % p, 1),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_comm_recv(c, nullptr, 0, DITC_RT_BF16, (r - 1 + p) % p, 1),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+    EXPECT_EQ(bytes(k), 0u) << k;
+    EXPECT_EQ(calls(k), 1u) << k;
+  }
+}
+
+TEST_F(Mpi, InvalidArgumentsSendNothing) {
+  const int32_t A = DITC_RT_COMM_ERROR_ARGUMENT;
+  float buf[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, p, 0), A);
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, -1, 0), A);
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 4, DITC_RT_F32, p, 0), A);
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, 0, -1), A);
+  EXPECT_EQ(ditc_rt_comm_broadcast(c, buf, 4, DITC_RT_F32, p), A);
+  EXPECT_EQ(
+      ditc_rt_comm_all_reduce(c, buf, buf, 4, DITC_RT_B8, DITC_RT_REDUCE_SUM),
+      A);
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, buf, buf + 1, 4, DITC_RT_F32,
+                                    DITC_RT_REDUCE_SUM),
+            A);
+  // The MPI tag holds the dtype too: tags above about 2^28 are refused.
+  EXPECT_EQ(ditc_rt_comm_send(c, buf, 4, DITC_RT_F32, r, INT32_MAX), A);
+  std::string err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("tag"), std::string::npos) << err;
+  EXPECT_EQ(ditc_rt_comm_recv(c, buf, 4, DITC_RT_F32, r, INT32_MAX), A);
+  // MPI counts are int: more elements are refused before anything moves
+  // (the buffers are never touched).
+  void *huge = reinterpret_cast<void *>(uintptr_t(1) << 40);
+  EXPECT_EQ(ditc_rt_comm_all_reduce(c, huge, huge, int64_t(INT_MAX) + 1,
+                                    DITC_RT_F32, DITC_RT_REDUCE_SUM),
+            A);
+  err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("MPI"), std::string::npos) << err;
+  EXPECT_EQ(
+      ditc_rt_comm_broadcast(c, huge, int64_t(INT_MAX) + 1, DITC_RT_B8, 0), A);
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k)
+    EXPECT_EQ(calls(k), 0u) << k;
+  // Still in step: a collective works.
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
+}
+
+// Rank 1 never enters the collective: rank 0 gives up after the timeout, the
+// communicator then refuses everything but destroy. The others wait for rank
+// 0 on a second communicator, so the next test starts in step.
+TEST_F(Mpi, CollectiveTimesOutWhenAPeerNeverJoins) {
+  if (p == 1)
+    GTEST_SKIP() << "needs 2 ranks";
+  ditc_rt_comm *sync = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("mpi", &sync), DITC_RT_COMM_OK);
+  if (r == 0) {
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 500), DITC_RT_COMM_OK);
+    std::vector<float> x(1000, 1.f);
+    auto t0 = Clock::now();
+    EXPECT_EQ(ditc_rt_comm_all_reduce(c, x.data(), x.data(), 1000, DITC_RT_F32,
+                                      DITC_RT_REDUCE_SUM),
+              DITC_RT_COMM_ERROR_TIMEOUT);
+    double ms = msSince(t0);
+    EXPECT_GE(ms, 490.0);
+    EXPECT_LT(ms, 2500.0);
+    std::string err = ditc_rt_comm_last_error();
+    EXPECT_NE(err.find("timed out"), std::string::npos) << err;
+    EXPECT_EQ(calls(DITC_RT_COMM_ALL_REDUCE), 0u);
+    t0 = Clock::now();
+    EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_ERROR_TIMEOUT);
+    err = ditc_rt_comm_last_error();
+    EXPECT_NE(err.find("only be destroyed"), std::string::npos) << err;
+    EXPECT_EQ(ditc_rt_comm_send(c, x.data(), 1, DITC_RT_F32, 1, 0),
+              DITC_RT_COMM_ERROR_TIMEOUT);
+    EXPECT_LT(msSince(t0), 250.0);
+  }
+  EXPECT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  ditc_rt_comm_destroy(sync);
+}
+
+// Rank 1 never receives a message past the eager limit: rank 0's send gives
+// up after the timeout.
+TEST_F(Mpi, SendTimesOutWhenNobodyReceives) {
+  if (p == 1)
+    GTEST_SKIP() << "needs 2 ranks";
+  ditc_rt_comm *sync = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("mpi", &sync), DITC_RT_COMM_OK);
+  if (r == 0) {
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 400), DITC_RT_COMM_OK);
+    std::vector<float> x(1 << 20, 2.f);
+    auto t0 = Clock::now();
+    EXPECT_EQ(ditc_rt_comm_send(c, x.data(), 1 << 20, DITC_RT_F32, 1, 5),
+              DITC_RT_COMM_ERROR_TIMEOUT);
+    double ms = msSince(t0);
+    EXPECT_GE(ms, 390.0);
+    EXPECT_LT(ms, 2500.0);
+    EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u);
+    // The message may still go out later: x must outlive the process.
+    new std::vector<float>(std::move(x));
+  }
+  EXPECT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  ditc_rt_comm_destroy(sync);
+}
+
+// Reports only the failures of a rank other than 0.
+class FailurePrinter : public ::testing::EmptyTestEventListener {
+  void OnTestPartResult(const ::testing::TestPartResult &t) override {
+    if (t.failed())
+      std::fprintf(stderr, "rank %d: %s:%d: failure\n%s\n", gRank,
+                   t.file_name() ? t.file_name() : "?", t.line_number(),
+                   t.summary());
+  }
+  void OnTestEnd(const ::testing::TestInfo &t) override {
+    if (t.result()->Failed())
+      std::fprintf(stderr, "rank %d: FAILED %s.%s\n", gRank,
+                   t.test_suite_name(), t.name());
+  }
+};
+
+// --dead-peer=exit|_exit|abort TIMEOUT_MS: the last rank leaves (exit(3),
+// which finalises MPI; _Exit(3), which does not; abort()) before an
+// all_reduce the others enter with that timeout. A survivor prints what
+// all_reduce returned.
+int deadPeer(const char *how, int64_t timeoutMs) {
+  ditc_rt_comm *c = nullptr;
+  if (ditc_rt_comm_create("mpi", &c) != DITC_RT_COMM_OK) {
+    std::fprintf(stderr, "create: %s\n", ditc_rt_comm_last_error());
+    return 2;
+  }
+  int32_t r = 0, p = 1;
+  ditc_rt_comm_rank(c, &r);
+  ditc_rt_comm_size(c, &p);
+  ditc_rt_comm_set_timeout_ms(c, timeoutMs);
+  if (ditc_rt_comm_barrier(c) != DITC_RT_COMM_OK)
+    return 2;
+  if (r == p - 1) {
+    std::fprintf(stderr, "rank %d: leaving before the all_reduce\n", r);
+    std::fflush(stderr);
+    if (std::strcmp(how, "abort") == 0)
+      std::abort();
+    if (std::strcmp(how, "_exit") == 0)
+      std::_Exit(3); // no atexit handlers: MPI is never finalised
+    std::exit(3);    // the runtime finalises MPI at exit
+  }
+  float x[64] = {1};
+  auto t0 = Clock::now();
+  int32_t s =
+      ditc_rt_comm_all_reduce(c, x, x, 64, DITC_RT_F32, DITC_RT_REDUCE_SUM);
+  double ms = msSince(t0);
+  std::printf("rank %d: all_reduce returned \"%s\" after %.0f ms: %s\n", r,
+              ditc_rt_comm_status_string(s), ms, ditc_rt_comm_last_error());
+  std::fflush(stdout);
+  ditc_rt_comm_destroy(c);
+  return s == DITC_RT_COMM_OK ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  if (argc == 3 && std::strncmp(argv[1], "--dead-peer=", 12) == 0)
+    return deadPeer(argv[1] + 12, std::atoll(argv[2]));
+  ::testing::InitGoogleTest(&argc, argv);
+  ditc_rt_comm *world = nullptr;
+  if (ditc_rt_comm_create("mpi", &world) != DITC_RT_COMM_OK) {
+    std::fprintf(stderr, "cannot create the mpi communicator: %s\n",
+                 ditc_rt_comm_last_error());
+    return 1;
+  }
+  ditc_rt_comm_rank(world, &gRank);
+  ditc_rt_comm_size(world, &gSize);
+  if (gRank != 0) {
+    auto &listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+    listeners.Append(new FailurePrinter);
+  }
+  int rc = RUN_ALL_TESTS();
+  ditc_rt_comm_destroy(world);
+  return rc;
+}
