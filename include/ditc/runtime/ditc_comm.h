@@ -63,14 +63,18 @@
  *    error while it runs DITC_RT_COMM_ERROR_PEER, with MPI's message.
  *  - A collective or send that timed out stays pending inside MPI (neither
  *    can be cancelled): the communicator can only be destroyed, and the
- *    buffers of that call may still be read or written later. A recv that
- *    timed out with no message leaves the communicator usable.
+ *    buffers of that call may still be read or written later (should the
+ *    late peers take part after all). If it is still pending at exit, the
+ *    runtime does not finalise MPI (MPI_Finalize would wait for the missing
+ *    rank forever) and mpirun ends the job with an error. A recv that timed
+ *    out with no message leaves the communicator usable.
  *  - Dead peers: under mpirun a rank that dies (crash, abort, exit without
  *    finalising MPI) makes mpirun end the whole job within about a second,
- *    with a non-zero exit status: the other ranks are killed, not told. If
- *    the job goes on (mpirun --mca orte_abort_on_non_zero_status 0), or a
- *    rank exits normally (its MPI_Finalize waits for the others), the others
- *    get DITC_RT_COMM_ERROR_TIMEOUT after their timeout.
+ *    with a non-zero exit status: the other ranks are killed, not told. A
+ *    rank that hangs, or exits normally (its MPI_Finalize waits for the
+ *    others), or dies in a job that goes on (mpirun --mca
+ *    orte_abort_on_non_zero_status 0), gives the others
+ *    DITC_RT_COMM_ERROR_TIMEOUT after their timeout.
  *  - F16 / BF16 reductions add (or compare) in F32 and round once per step
  *    of the reduction: one rounding for P <= 2, at most P - 1 in all.
  *  - At most INT_MAX elements per call (per block), tags up to

@@ -11,7 +11,9 @@
 // or the deadline passes, so a missing peer gives DITC_RT_COMM_ERROR_TIMEOUT,
 // never a hang. MPI cannot cancel a collective (nor, in Open MPI, a send): a
 // request that timed out is left pending (with any scratch buffer it writes)
-// and the communicator then refuses everything but destroy. Errors return
+// and the communicator then refuses everything but destroy; unless the late
+// peer completes it after all, MPI is not finalised at exit (MPI_Finalize
+// would wait for that peer too). Errors return
 // (MPI_ERRORS_RETURN): an operation MPI refuses to start is INTERNAL, one
 // that fails while it runs PEER, each with MPI's message.
 //
@@ -69,6 +71,9 @@ bool serialise = false; // MPI gave less than MPI_THREAD_MULTIPLE
 std::mutex mpiMu;       // held around every MPI call when `serialise`
 int32_t maxTag = 0;     // the largest tag send / recv take
 MPI_Op opF32Max, opF16Sum, opF16Max, opBf16Sum, opBf16Max;
+
+std::mutex pendingMu;             // guards `pending`
+std::vector<MPI_Request> pending; // left pending by a timeout
 
 // The dtypes a communicator takes: DITC_RT_F32 .. DITC_RT_BF16.
 constexpr int32_t kDtypes = 6;
@@ -192,11 +197,7 @@ bool underLauncher() {
   return false;
 }
 
-void finalizeAtExit() {
-  int done = 1;
-  if (MPI_Finalized(&done) == MPI_SUCCESS && !done)
-    MPI_Finalize();
-}
+void finalizeAtExit();
 
 // Initialises MPI when the process has not, once: ops, tag limit.
 ditc_rt_comm_status startMpi() {
@@ -282,6 +283,43 @@ Poll poll(MPI_Request &req, Deadline deadline, MPI_Status *st, int *rc) {
       return Poll::Expired;
     pause(start);
   }
+}
+
+// Whether every request a timeout left pending has completed since (a late
+// peer took part after all), testing them for up to `grace`.
+bool pendingDone(Clock::duration grace) {
+  std::lock_guard<std::mutex> lock(pendingMu);
+  Clock::time_point start = Clock::now();
+  for (;;) {
+    bool all = true;
+    for (MPI_Request &req : pending) {
+      if (req == MPI_REQUEST_NULL)
+        continue;
+      int done = 0;
+      MpiLock l;
+      if (MPI_Test(&req, &done, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+        req = MPI_REQUEST_NULL; // failed: complete all the same
+      else if (!done)
+        all = false;
+    }
+    if (all)
+      return true;
+    if (Clock::now() - start >= grace)
+      return false;
+    pause(start);
+  }
+}
+
+// At exit, when this runtime initialised MPI. An operation that timed out
+// and is still pending waits for a rank that never took part, and so would
+// MPI_Finalize, forever: then the process exits without it (and mpirun ends
+// the job with an error).
+void finalizeAtExit() {
+  int done = 1;
+  if (MPI_Finalized(&done) != MPI_SUCCESS || done)
+    return;
+  if (pendingDone(std::chrono::seconds(1)))
+    MPI_Finalize();
 }
 
 //===--- The backend ------------------------------------------------------===//
@@ -584,6 +622,10 @@ private:
       std::lock_guard<std::mutex> lock(mu_);
       if (scratch && *scratch)
         scratch_.push_back(std::move(*scratch));
+    }
+    {
+      std::lock_guard<std::mutex> lock(pendingMu);
+      pending.push_back(req);
     }
     setError("%s: timed out after %.0f ms on rank %d of %d (a peer did not "
              "take part, or died); the operation stays pending",
