@@ -778,6 +778,360 @@ TEST_F(Mpi, SendTimesOutWhenThePeerIsLate) {
   ditc_rt_comm_destroy(sync);
 }
 
+//===--- sendrecv ---------------------------------------------------------===//
+
+// The message rank a sends rank b in ring shift tests: its size and dtype
+// depend on the pair (one of 300 000 elements, past any eager limit).
+int64_t shiftCount(int32_t a, int32_t b) {
+  return a == 1 && b == 0 ? 300000 : 3 + 29 * a + 7 * b;
+}
+
+// Every shift k (dst = r + k, src = r - k; k = 0 is this rank to itself)
+// covers every ordered pair of ranks, with every dtype over the shifts.
+TEST_F(Mpi, SendRecvRingShiftsCoverEveryPair) {
+  uint32_t seed = 1300;
+  uint64_t sent = 0;
+  for (int32_t k = 0; k < p; ++k) {
+    int32_t dst = (r + k) % p, src = (r - k + p) % p;
+    int32_t d = kAllDtypes[k % 6];
+    SCOPED_TRACE("shift " + std::to_string(k) + " " + dtypeName(d));
+    Bytes msg = rankData(d, shiftCount(r, dst), seed + k * 64 + dst, r);
+    Bytes want = rankData(d, shiftCount(src, r), seed + k * 64 + r, src);
+    Bytes got(want.size(), 0xAB);
+    ASSERT_EQ(ditc_rt_comm_sendrecv(c, msg.data(), shiftCount(r, dst), dst,
+                                    got.data(), shiftCount(src, r), src, d,
+                                    40 + k),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_TRUE(got == want) << "from " << src;
+    sent += msg.size();
+  }
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), sent);
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), (uint64_t)p);
+}
+
+// Every shift started at once (a tag each), a collective while they are
+// pending, then waited for in reverse order.
+TEST_F(Mpi, SendRecvManyPendingRequests) {
+  uint32_t seed = 1400;
+  std::vector<Bytes> msgs, gots, wants;
+  std::vector<ditc_rt_comm_request *> reqs;
+  for (int32_t k = 0; k < p; ++k) {
+    int32_t dst = (r + k) % p, src = (r - k + p) % p;
+    msgs.push_back(rankData(DITC_RT_F32, 1000 + k, seed + dst, r));
+    wants.push_back(rankData(DITC_RT_F32, 1000 + k, seed + r, src));
+    gots.emplace_back(wants.back().size(), 0);
+  }
+  for (int32_t k = 0; k < p; ++k) {
+    ditc_rt_comm_request *req = nullptr;
+    ASSERT_EQ(ditc_rt_comm_sendrecv_start(c, msgs[k].data(), 1000 + k,
+                                          (r + k) % p, gots[k].data(),
+                                          1000 + k, (r - k + p) % p,
+                                          DITC_RT_F32, 7 + k, &req),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    reqs.push_back(req);
+  }
+  int64_t one = 1, sum = 0;
+  ASSERT_EQ(ditc_rt_comm_all_reduce(c, &one, &sum, 1, DITC_RT_I64,
+                                    DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(sum, p);
+  for (int32_t k = p - 1; k >= 0; --k) {
+    EXPECT_EQ(ditc_rt_comm_request_wait(reqs[k]), DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_TRUE(gots[k] == wants[k]) << "shift " << k;
+  }
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), (uint64_t)p);
+}
+
+// The message of a sendrecv is an ordinary one: a recv takes it, and a
+// sendrecv's receive takes a send's message.
+TEST_F(Mpi, SendRecvInteroperatesWithSendAndRecv) {
+  int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
+  int64_t v = 1000 + r, got = 0;
+  ASSERT_EQ(ditc_rt_comm_sendrecv(c, &v, 1, next, &got, 1, prev, DITC_RT_I64,
+                                  3),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(got, 1000 + prev);
+  int32_t w = 2000 + r, got32 = 0;
+  ASSERT_EQ(ditc_rt_comm_send(c, &w, 1, DITC_RT_I32, next, 4), DITC_RT_COMM_OK);
+  ditc_rt_comm_request *req = nullptr;
+  int32_t back = 3000 + r;
+  ASSERT_EQ(ditc_rt_comm_sendrecv_start(c, &back, 1, prev, &got32, 1, prev,
+                                        DITC_RT_I32, 4, &req),
+            DITC_RT_COMM_OK);
+  int32_t fromNext = 0;
+  ASSERT_EQ(ditc_rt_comm_recv(c, &fromNext, 1, DITC_RT_I32, next, 4),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  ASSERT_EQ(ditc_rt_comm_request_wait(req), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  if (p == 1) { // one queue: recv took the oldest, the wait the other
+    EXPECT_EQ(fromNext, 2000);
+    EXPECT_EQ(got32, 3000);
+  } else { // the receive was posted first: it takes prev's send
+    EXPECT_EQ(got32, 2000 + prev);
+    EXPECT_EQ(fromNext, 3000 + next);
+  }
+}
+
+// A receive of the wrong size is refused (ARGUMENT) and the communicator
+// stays usable.
+TEST_F(Mpi, SendRecvSizeMismatch) {
+  if (p == 1)
+    GTEST_SKIP() << "needs 2 ranks (to itself the message stays queued)";
+  int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
+  float x[5] = {1, 2, 3, 4, 5}, y[8] = {};
+  EXPECT_EQ(ditc_rt_comm_sendrecv(c, x, 5, next, y, 8, prev, DITC_RT_F32, 2),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  std::string err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find("5 elements"), std::string::npos) << err;
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u);
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+}
+
+// Rank 1 takes part only after rank 0's sendrecv gave up: rank 0 gets
+// TIMEOUT naming rank 1, its receive is cancelled; its (small, eagerly
+// sent) message still reaches rank 1, and rank 1's message waits for a recv.
+// The communicator stays usable.
+TEST_F(Mpi, SendRecvTimesOutWhenThePeerIsLate) {
+  if (p == 1)
+    GTEST_SKIP() << "needs 2 ranks";
+  ditc_rt_comm *sync = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("mpi", &sync), DITC_RT_COMM_OK);
+  int32_t mine = 500 + r, got = -1;
+  if (r == 0) {
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 400), DITC_RT_COMM_OK);
+    auto t0 = Clock::now();
+    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 1, &got, 1, 1, DITC_RT_I32,
+                                    6),
+              DITC_RT_COMM_ERROR_TIMEOUT);
+    double ms = msSince(t0);
+    EXPECT_GE(ms, 390.0);
+    EXPECT_LT(ms, 3000.0);
+    std::string err = ditc_rt_comm_last_error();
+    EXPECT_NE(err.find("timed out"), std::string::npos) << err;
+    EXPECT_NE(err.find("rank 1"), std::string::npos) << err;
+    EXPECT_EQ(got, -1);
+    EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u);
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, kTimeoutMs), DITC_RT_COMM_OK);
+  }
+  ASSERT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  if (r == 1) {
+    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 0, &got, 1, 0, DITC_RT_I32,
+                                    6),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(got, 500);
+  }
+  if (r == 0) {
+    EXPECT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I32, 1, 6),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(got, 501);
+  }
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  ditc_rt_comm_destroy(sync);
+}
+
+//===--- split ------------------------------------------------------------===//
+
+// Checks a sub-communicator made of `members` (world ranks, in sub rank
+// order): rank, size, backend, timeout, and every collective and a ring
+// sendrecv on it against references from the members' seeds; its traffic
+// is counted on it alone.
+void checkSub(ditc_rt_comm *parent, ditc_rt_comm *sub,
+              const std::vector<int32_t> &members, uint32_t seed) {
+  int32_t world = 0;
+  ASSERT_EQ(ditc_rt_comm_rank(parent, &world), DITC_RT_COMM_OK);
+  int32_t sr = -1, sp = -1;
+  ASSERT_EQ(ditc_rt_comm_rank(sub, &sr), DITC_RT_COMM_OK);
+  ASSERT_EQ(ditc_rt_comm_size(sub, &sp), DITC_RT_COMM_OK);
+  ASSERT_EQ(sp, (int32_t)members.size());
+  ASSERT_GE(sr, 0);
+  ASSERT_LT(sr, sp);
+  EXPECT_EQ(members[sr], world);
+  EXPECT_STREQ(ditc_rt_comm_backend(sub), "mpi");
+  int64_t ms = 0;
+  EXPECT_EQ(ditc_rt_comm_get_timeout_ms(sub, &ms), DITC_RT_COMM_OK);
+  EXPECT_EQ(ms, kTimeoutMs);
+  uint64_t parentCalls[DITC_RT_COMM_KIND_COUNT];
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k)
+    ditc_rt_comm_stats(parent, k, nullptr, &parentCalls[k]);
+
+  // all_reduce: the sum over the members.
+  const int64_t n = 1001;
+  std::vector<Bytes> in;
+  for (int32_t q : members)
+    in.push_back(rankData(DITC_RT_F32, n, seed, q));
+  Bytes y(n * 4);
+  ASSERT_EQ(ditc_rt_comm_all_reduce(sub, in[sr].data(), y.data(), n,
+                                    DITC_RT_F32, DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  checkReduced(DITC_RT_F32, DITC_RT_REDUCE_SUM, in, 0, y.data(), n);
+  // all_gather: the members' blocks in sub rank order.
+  std::vector<Bytes> g;
+  for (int32_t q : members)
+    g.push_back(rankData(DITC_RT_I64, 13, seed + 1, q));
+  Bytes all(13 * 8 * sp);
+  ASSERT_EQ(ditc_rt_comm_all_gather(sub, g[sr].data(), all.data(), 13,
+                                    DITC_RT_I64),
+            DITC_RT_COMM_OK);
+  for (int32_t q = 0; q < sp; ++q)
+    EXPECT_TRUE(std::equal(g[q].begin(), g[q].end(), all.begin() + q * 104))
+        << "block " << q;
+  // all_to_all: block q of member s goes to member q.
+  std::vector<Bytes> a;
+  for (int32_t q : members)
+    a.push_back(rankData(DITC_RT_I32, 5 * sp, seed + 2, q));
+  Bytes a2(5 * 4 * sp);
+  ASSERT_EQ(ditc_rt_comm_all_to_all(sub, a[sr].data(), a2.data(), 5,
+                                    DITC_RT_I32),
+            DITC_RT_COMM_OK);
+  for (int32_t q = 0; q < sp; ++q)
+    EXPECT_TRUE(std::equal(a[q].begin() + sr * 20, a[q].begin() + sr * 20 + 20,
+                           a2.begin() + q * 20))
+        << "from " << q;
+  // reduce_scatter: block sr of the sum.
+  std::vector<Bytes> rs;
+  for (int32_t q : members)
+    rs.push_back(rankData(DITC_RT_I64, 7 * sp, seed + 3, q));
+  Bytes blk(7 * 8);
+  ASSERT_EQ(ditc_rt_comm_reduce_scatter(sub, rs[sr].data(), blk.data(), 7,
+                                        DITC_RT_I64, DITC_RT_REDUCE_SUM),
+            DITC_RT_COMM_OK);
+  checkReduced(DITC_RT_I64, DITC_RT_REDUCE_SUM, rs, 7 * sr, blk.data(), 7);
+  // broadcast from the last member.
+  Bytes bc = rankData(DITC_RT_BF16, 9, seed + 4, world);
+  ASSERT_EQ(ditc_rt_comm_broadcast(sub, bc.data(), 9, DITC_RT_BF16, sp - 1),
+            DITC_RT_COMM_OK);
+  EXPECT_TRUE(bc == rankData(DITC_RT_BF16, 9, seed + 4, members[sp - 1]));
+  // A ring shift by one within the members.
+  int32_t next = (sr + 1) % sp, prev = (sr - 1 + sp) % sp;
+  Bytes msg = rankData(DITC_RT_F16, 77, seed + 5, world);
+  Bytes got(msg.size());
+  ASSERT_EQ(ditc_rt_comm_sendrecv(sub, msg.data(), 77, next, got.data(), 77,
+                                  prev, DITC_RT_F16, 1),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_TRUE(got == rankData(DITC_RT_F16, 77, seed + 5, members[prev]));
+  ASSERT_EQ(ditc_rt_comm_barrier(sub), DITC_RT_COMM_OK);
+
+  // Counted on sub, never on the parent.
+  uint64_t b = 0, calls = 0;
+  ditc_rt_comm_stats(sub, DITC_RT_COMM_ALL_GATHER, &b, &calls);
+  EXPECT_EQ(b, (uint64_t)(sp - 1) * 104);
+  EXPECT_EQ(calls, 1u);
+  ditc_rt_comm_stats(sub, DITC_RT_COMM_SEND, &b, &calls);
+  EXPECT_EQ(b, 154u);
+  EXPECT_EQ(calls, 1u);
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+    uint64_t now = 0;
+    ditc_rt_comm_stats(parent, k, nullptr, &now);
+    EXPECT_EQ(now, parentCalls[k]) << ditc_rt_comm_kind_name(k);
+  }
+}
+
+// Even and odd ranks, each ranked in reverse (key = -rank).
+TEST_F(Mpi, SplitByParityWithReversedKeys) {
+  ditc_rt_comm *sub = nullptr;
+  ASSERT_EQ(ditc_rt_comm_split(c, r % 2, -r, &sub), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  std::vector<int32_t> members;
+  for (int32_t q = p - 1; q >= 0; --q)
+    if (q % 2 == r % 2)
+      members.push_back(q);
+  checkSub(c, sub, members, 1500);
+  ditc_rt_comm_destroy(sub);
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
+}
+
+// Blocks of two consecutive ranks ({0,1}, {2,3}, ...), reversed keys; then
+// the columns across the blocks ({0,2}, {1,3}), with keys that tie (ranked
+// by parent rank); then a split of a split.
+TEST_F(Mpi, SplitByBlocksAndColumns) {
+  ditc_rt_comm *rows = nullptr, *cols = nullptr;
+  ASSERT_EQ(ditc_rt_comm_split(c, r / 2, 100 - r, &rows), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  ASSERT_EQ(ditc_rt_comm_split(c, r % 2, 0, &cols), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  std::vector<int32_t> rowMembers, colMembers;
+  for (int32_t q = p - 1; q >= 0; --q)
+    if (q / 2 == r / 2)
+      rowMembers.push_back(q);
+  for (int32_t q = 0; q < p; ++q)
+    if (q % 2 == r % 2)
+      colMembers.push_back(q);
+  checkSub(c, rows, rowMembers, 1600);
+  checkSub(c, cols, colMembers, 1700);
+  // Everyone alone, from the rows: size 1.
+  int32_t rowRank = 0;
+  ASSERT_EQ(ditc_rt_comm_rank(rows, &rowRank), DITC_RT_COMM_OK);
+  ditc_rt_comm *alone = nullptr;
+  ASSERT_EQ(ditc_rt_comm_split(rows, rowRank, 0, &alone), DITC_RT_COMM_OK);
+  ditc_rt_comm_destroy(rows); // the parent first
+  checkSub(c, alone, {r}, 1800);
+  ditc_rt_comm_destroy(alone);
+  ditc_rt_comm_destroy(cols);
+}
+
+// One color for all: the world again, ranked by key.
+TEST_F(Mpi, SplitOneColorReordersTheWorld) {
+  ditc_rt_comm *sub = nullptr;
+  int32_t key = (r * 3) % p; // a permutation when gcd(3, p) == 1
+  if (p % 3 == 0)
+    key = p - 1 - r;
+  ASSERT_EQ(ditc_rt_comm_split(c, 7, key, &sub), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  std::vector<int32_t> members(p);
+  for (int32_t q = 0; q < p; ++q)
+    members[p % 3 == 0 ? p - 1 - q : (q * 3) % p] = q;
+  checkSub(c, sub, members, 1900);
+  ditc_rt_comm_destroy(sub);
+}
+
+// Rank 0 splits while the others come late: TIMEOUT (the split's gathering
+// is a collective), then its communicator can only be destroyed; the late
+// ranks complete the gathering with rank 0's (abandoned) contribution but
+// not the MPI_Comm_split, so they must not split: they run an all_gather on
+// the same communicator, which matches rank 0's pending one.
+TEST_F(Mpi, SplitTimesOutWhenPeersAreLate) {
+  if (p == 1)
+    GTEST_SKIP() << "needs 2 ranks";
+  ditc_rt_comm *sync = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("mpi", &sync), DITC_RT_COMM_OK);
+  if (r == 0) {
+    ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 300), DITC_RT_COMM_OK);
+    ditc_rt_comm *sub = nullptr;
+    auto t0 = Clock::now();
+    EXPECT_EQ(ditc_rt_comm_split(c, 0, 0, &sub), DITC_RT_COMM_ERROR_TIMEOUT);
+    EXPECT_GE(msSince(t0), 290.0);
+    EXPECT_EQ(sub, nullptr);
+    std::string err = ditc_rt_comm_last_error();
+    EXPECT_NE(err.find("split"), std::string::npos) << err;
+    EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_ERROR_TIMEOUT);
+  }
+  ASSERT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  if (r != 0) {
+    Bytes all((size_t)8 * p);
+    int32_t mine[2] = {0, 0};
+    std::memcpy(all.data() + 8 * r, mine, 8);
+    EXPECT_EQ(ditc_rt_comm_all_gather(c, all.data() + 8 * r, all.data(), 2,
+                                      DITC_RT_I32),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+  }
+  EXPECT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
+  ditc_rt_comm_destroy(sync);
+}
+
 // Reports only the failures of a rank other than 0.
 class FailurePrinter : public ::testing::EmptyTestEventListener {
   void OnTestPartResult(const ::testing::TestPartResult &t) override {

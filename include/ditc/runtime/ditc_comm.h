@@ -82,6 +82,13 @@
  *    carries the dtype. recv spots a message of another dtype only when none
  *    of its own dtype is waiting; messages of different dtypes on one tag
  *    keep no order between them.
+ *  - split: every rank's color and key are first gathered with a
+ *    non-blocking all_gather polled against the timeout (so a missing rank
+ *    gives TIMEOUT, as a collective does); then MPI_Comm_split, which MPI
+ *    offers only blocking, runs once every rank has reached it. Only a rank
+ *    that dies between the two can block it (mpirun then ends the job).
+ *  - sendrecv: MPI_Irecv and MPI_Isend, polled in the wait; a receive that
+ *    timed out is cancelled, a send that did stays pending as send's does.
  *  - Tests: test/Runtime/CommMpiTest.cpp, run by comm-mpi.test (1 to 4 ranks
  *    and a singleton) and comm-mpi-dead-peer.test (lit build/test/Runtime);
  *    by hand (as root add --allow-run-as-root):
@@ -153,6 +160,17 @@ DITC_RT_API ditc_rt_comm_status ditc_rt_comm_rank(const ditc_rt_comm *comm,
                                                   int32_t *rank);
 DITC_RT_API ditc_rt_comm_status ditc_rt_comm_size(const ditc_rt_comm *comm,
                                                   int32_t *size);
+
+/* Splits `comm`: the ranks that pass the same color (>= 0) form a new
+ * communicator, ranked by key (ties by their rank in comm). Collective over
+ * comm (every rank calls it, in the same order as comm's other collectives).
+ * The new communicator has comm's backend and timeout, byte counters of its
+ * own (at 0) and is independent of comm: either may be destroyed first.
+ * "self": a communicator of size 1. "mpi": MPI_Comm_split (see below). On
+ * failure *out is null (when `out` is not). */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_split(ditc_rt_comm *comm,
+                                                   int32_t color, int32_t key,
+                                                   ditc_rt_comm **out);
 
 /* Timeout of every later blocking call, in milliseconds; <= 0: none (wait
  * forever). */
@@ -227,6 +245,44 @@ DITC_RT_API ditc_rt_comm_status
 ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf, int64_t count, int32_t dtype,
                   int32_t peer, int32_t tag);
 
+/* A started exchange (ditc_rt_comm_sendrecv_start); ended by
+ * ditc_rt_comm_request_wait, which frees it. */
+typedef struct ditc_rt_comm_request ditc_rt_comm_request;
+
+/* Starts sending send_count elements of `send` to rank `dst` and receiving
+ * recv_count elements into `recv` from rank `src`, both with `tag` and
+ * `dtype` (a ring shift: dst = r + 1, src = r - 1). Either may be this rank.
+ * send and recv must not overlap; neither may be touched until the request
+ * is waited for. The message is an ordinary one: the peer may take it with
+ * ditc_rt_comm_recv, and the receive takes a ditc_rt_comm_send's message
+ * just as well. The received message must have exactly recv_count elements
+ * (else ARGUMENT from the wait); one of another dtype is not matched (the
+ * wait times out). Nothing blocks here; the communicator may be used for
+ * other calls (collectives included) while the request is pending. Every
+ * request must be waited for before its communicator is destroyed. On
+ * failure nothing was started and *out is null (when `out` is not).
+ * P = 1: the message goes through the communicator's queue, as send's does;
+ * the wait takes it. */
+DITC_RT_API ditc_rt_comm_status ditc_rt_comm_sendrecv_start(
+    ditc_rt_comm *comm, const void *send, int64_t send_count, int32_t dst,
+    void *recv, int64_t recv_count, int32_t src, int32_t dtype, int32_t tag,
+    ditc_rt_comm_request **out);
+
+/* Completes `req`, waiting up to the communicator's timeout (counted from
+ * this call), and frees it whatever the outcome. On success recv holds the
+ * message and send_count * E bytes are counted under DITC_RT_COMM_SEND (one
+ * call). On TIMEOUT the receive is cancelled (recv untouched); a send the
+ * peer never took stays pending as send's does (see "mpi" below). Null is
+ * a no-op that returns OK. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_request_wait(ditc_rt_comm_request *req);
+
+/* ditc_rt_comm_sendrecv_start, then ditc_rt_comm_request_wait. */
+DITC_RT_API ditc_rt_comm_status
+ditc_rt_comm_sendrecv(ditc_rt_comm *comm, const void *send, int64_t send_count,
+                      int32_t dst, void *recv, int64_t recv_count, int32_t src,
+                      int32_t dtype, int32_t tag);
+
 /*--- Traffic counters ----------------------------------------------------*/
 
 /* Bytes this rank sent and calls that succeeded, for one kind, since the
@@ -239,7 +295,8 @@ ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf, int64_t count, int32_t dtype,
  *   all_to_all      (P-1)*B            B = one block; the own block stays
  *   broadcast       B, except 0 on the last rank of the chain
  *                   root, root+1, ..., root+P-1 (mod P)
- *   send            B for every send, whatever the peer (the message)
+ *   send            B for every send, whatever the peer (the message);
+ *                   sendrecv counts its send_count * E here
  * So at P = 1 every collective counts 0 bytes (but its call), and send
  * counts its message. Barrier and recv count nothing. */
 DITC_RT_API ditc_rt_comm_status ditc_rt_comm_stats(const ditc_rt_comm *comm,

@@ -34,6 +34,15 @@ void setError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Bytes of one element of `dtype`; 0 for an unknown dtype.
 int64_t dtypeSize(int32_t dtype);
 
+/// A started sendrecv (Backend::sendrecvStart). Destroying it before wait()
+/// returned OK abandons it (the backend keeps what is still pending alive).
+class Request {
+public:
+  virtual ~Request() = default;
+  /// Completes the exchange by `deadline`.
+  virtual ditc_rt_comm_status wait(Deadline deadline) = 0;
+};
+
 class Backend {
 public:
   virtual ~Backend() = default;
@@ -65,6 +74,17 @@ public:
   virtual ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype,
                                    int32_t peer, int32_t tag,
                                    Deadline deadline) = 0;
+
+  /// The new communicator of this rank's color (>= 0): collective.
+  virtual ditc_rt_comm_status split(int32_t color, int32_t key,
+                                    Deadline deadline,
+                                    std::unique_ptr<Backend> &out) = 0;
+  /// Starts a sendrecv; blocks on nothing. send / recv are never null (an
+  /// empty message points at a byte), counts may be 0.
+  virtual ditc_rt_comm_status
+  sendrecvStart(const void *send, int64_t sendCount, int32_t dst, void *recv,
+                int64_t recvCount, int32_t src, int32_t dtype, int32_t tag,
+                std::unique_ptr<Request> &out) = 0;
 };
 
 /// Creates a backend, or returns a status (and setError) when it cannot.

@@ -25,6 +25,12 @@ struct ditc_rt_comm {
   std::atomic<uint64_t> calls[DITC_RT_COMM_KIND_COUNT] = {};
 };
 
+struct ditc_rt_comm_request {
+  ditc_rt_comm *comm;
+  uint64_t bytes; // counted under DITC_RT_COMM_SEND when it succeeds
+  std::unique_ptr<Request> impl;
+};
+
 namespace ditc_rt::comm {
 
 namespace {
@@ -451,6 +457,104 @@ ditc_rt_comm_status ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf,
   lastError.clear();
   return result(fn, comm->backend->recv(count > 0 ? buf : &empty, count, dtype,
                                         peer, tag, deadlineOf(comm)));
+}
+
+ditc_rt_comm_status ditc_rt_comm_split(ditc_rt_comm *comm, int32_t color,
+                                       int32_t key, ditc_rt_comm **out) {
+  const char *fn = "split";
+  if (out)
+    *out = nullptr;
+  if (!comm || !out)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s is null", fn,
+                comm ? "out" : "the communicator");
+  if (color < 0)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT,
+                "%s: negative color %d (every rank needs a color >= 0)", fn,
+                color);
+  auto *c = new (std::nothrow) ditc_rt_comm();
+  if (!c)
+    return fail(DITC_RT_COMM_ERROR_MEMORY,
+                "%s: cannot allocate the communicator", fn);
+  lastError.clear();
+  ditc_rt_comm_status s =
+      comm->backend->split(color, key, deadlineOf(comm), c->backend);
+  if (s == DITC_RT_COMM_OK && !c->backend)
+    s = fail(DITC_RT_COMM_ERROR_INTERNAL, "%s: the backend made nothing", fn);
+  if (s != DITC_RT_COMM_OK) {
+    delete c;
+    return result(fn, s);
+  }
+  c->timeoutMs.store(comm->timeoutMs.load(std::memory_order_relaxed),
+                     std::memory_order_relaxed);
+  *out = c;
+  return DITC_RT_COMM_OK;
+}
+
+ditc_rt_comm_status ditc_rt_comm_sendrecv_start(
+    ditc_rt_comm *comm, const void *send, int64_t send_count, int32_t dst,
+    void *recv, int64_t recv_count, int32_t src, int32_t dtype, int32_t tag,
+    ditc_rt_comm_request **out) {
+  const char *fn = "sendrecv";
+  if (out)
+    *out = nullptr;
+  int64_t sendBytes, recvBytes;
+  DITC_CHECK(checkCommon(fn, comm, send_count, dtype, false, 1, &sendBytes));
+  DITC_CHECK(checkCommon(fn, comm, recv_count, dtype, false, 1, &recvBytes));
+  if (!out)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: out is null", fn);
+  DITC_CHECK(checkRank(fn, "dst", comm, dst));
+  DITC_CHECK(checkRank(fn, "src", comm, src));
+  if (tag < 0)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
+  if ((send_count > 0 && !send) || (recv_count > 0 && !recv))
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s is null", fn,
+                send_count > 0 && !send ? "send" : "recv");
+  if (overlaps(send, sendBytes, recv, recvBytes))
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: send and recv overlap", fn);
+  auto *req = new (std::nothrow) ditc_rt_comm_request{comm, (uint64_t)sendBytes,
+                                                      nullptr};
+  if (!req)
+    return fail(DITC_RT_COMM_ERROR_MEMORY, "%s: cannot allocate the request",
+                fn);
+  // Empty messages are still messages (as in send / recv).
+  static const unsigned char kEmpty = 0;
+  thread_local unsigned char empty;
+  lastError.clear();
+  ditc_rt_comm_status s = comm->backend->sendrecvStart(
+      send_count > 0 ? send : &kEmpty, send_count, dst,
+      recv_count > 0 ? recv : &empty, recv_count, src, dtype, tag, req->impl);
+  if (s == DITC_RT_COMM_OK && !req->impl)
+    s = fail(DITC_RT_COMM_ERROR_INTERNAL, "%s: the backend started nothing",
+             fn);
+  if (s != DITC_RT_COMM_OK) {
+    delete req;
+    return result(fn, s);
+  }
+  *out = req;
+  return DITC_RT_COMM_OK;
+}
+
+ditc_rt_comm_status ditc_rt_comm_request_wait(ditc_rt_comm_request *req) {
+  if (!req)
+    return DITC_RT_COMM_OK;
+  std::unique_ptr<ditc_rt_comm_request> owned(req);
+  lastError.clear();
+  ditc_rt_comm_status s = result(
+      "sendrecv", req->impl->wait(deadlineOf(req->comm)));
+  if (s == DITC_RT_COMM_OK)
+    tally(req->comm, DITC_RT_COMM_SEND, req->bytes);
+  return s;
+}
+
+ditc_rt_comm_status ditc_rt_comm_sendrecv(ditc_rt_comm *comm, const void *send,
+                                          int64_t send_count, int32_t dst,
+                                          void *recv, int64_t recv_count,
+                                          int32_t src, int32_t dtype,
+                                          int32_t tag) {
+  ditc_rt_comm_request *req = nullptr;
+  DITC_CHECK(ditc_rt_comm_sendrecv_start(comm, send, send_count, dst, recv,
+                                         recv_count, src, dtype, tag, &req));
+  return ditc_rt_comm_request_wait(req);
 }
 
 ditc_rt_comm_status ditc_rt_comm_stats(const ditc_rt_comm *comm, int32_t kind,

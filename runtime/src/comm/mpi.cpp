@@ -22,6 +22,10 @@
 // rounding per step (MAX propagates NaN, as one canonical quiet NaN, so that
 // every rank gets the same bits).
 //
+// split gathers every rank's color and key with a polled non-blocking
+// all_gather, then calls MPI_Comm_split (blocking in MPI), which every rank
+// has then reached. sendrecv is MPI_Irecv + MPI_Isend, polled in the wait.
+//
 // Point to point: the MPI tag is tag * 8 + dtype, so that recv tells a
 // message of another dtype (ARGUMENT) from none yet; recv probes before it
 // receives, so a message of another size stays queued. A rank's messages to
@@ -41,6 +45,7 @@
 #define MPICH_SKIP_MPICXX 1
 #include <mpi.h>
 
+#include <algorithm>
 #include <climits>
 #include <cmath>
 #include <cstdlib>
@@ -521,7 +526,268 @@ public:
     }
   }
 
+  // Gathers every rank's (color, key) first, with a non-blocking all_gather
+  // polled against the deadline: a missing rank gives TIMEOUT as any
+  // collective does. MPI_Comm_split (blocking: MPI has no non-blocking form)
+  // then runs once every rank has reached it.
+  ditc_rt_comm_status split(int32_t color, int32_t key, Deadline deadline,
+                            std::unique_ptr<Backend> &out) override {
+    const char *fn = "split";
+    DITC_TRY(ready(fn, 0));
+    std::unique_ptr<unsigned char[]> all(
+        new (std::nothrow) unsigned char[(size_t)size_ * 8]);
+    if (!all) {
+      setError("%s: cannot allocate %d bytes of scratch", fn, size_ * 8);
+      return DITC_RT_COMM_ERROR_MEMORY;
+    }
+    int32_t mine[2] = {color, key};
+    std::memcpy(all.get() + (size_t)rank_ * 8, mine, 8);
+    MPI_Request req;
+    int rc;
+    {
+      MpiLock l;
+      rc = MPI_Iallgather(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, all.get(), 2,
+                          MPI_INT32_T, comm_, &req);
+    }
+    DITC_TRY(begun(fn, "MPI_Iallgather", rc));
+    DITC_TRY(wait(fn, req, deadline, false, &all));
+    MPI_Comm sub = MPI_COMM_NULL;
+    int rank = 0, size = 1;
+    {
+      MpiLock l;
+      rc = MPI_Comm_split(comm_, color, key, &sub);
+      if (rc == MPI_SUCCESS) {
+        MPI_Comm_set_errhandler(sub, MPI_ERRORS_RETURN);
+        MPI_Comm_rank(sub, &rank);
+        MPI_Comm_size(sub, &size);
+      }
+    }
+    if (rc != MPI_SUCCESS) {
+      mpiFailure(fn, "MPI_Comm_split", rc, DITC_RT_COMM_ERROR_PEER);
+      return fail(DITC_RT_COMM_ERROR_PEER);
+    }
+    out.reset(new (std::nothrow) MpiBackend(sub, rank, size));
+    if (!out) {
+      MpiLock l;
+      MPI_Comm_free(&sub);
+      setError("%s: cannot allocate the mpi communicator", fn);
+      return DITC_RT_COMM_ERROR_MEMORY;
+    }
+    return DITC_RT_COMM_OK;
+  }
+
+  // MPI_Irecv (unless src is this rank: the LocalQueue, in the wait) and
+  // MPI_Isend (to this rank: the LocalQueue, now).
+  ditc_rt_comm_status sendrecvStart(const void *send, int64_t sendCount,
+                                    int32_t dst, void *recv, int64_t recvCount,
+                                    int32_t src, int32_t dtype, int32_t tag,
+                                    std::unique_ptr<Request> &out) override {
+    const char *fn = "sendrecv";
+    DITC_TRY(ready(fn, std::max(sendCount, recvCount)));
+    DITC_TRY(checkTag(fn, tag));
+    std::unique_ptr<Exchange> ex(new (std::nothrow) Exchange(
+        *this, recv, recvCount, dst, src, dtype, tag));
+    if (!ex) {
+      setError("%s: cannot allocate the request", fn);
+      return DITC_RT_COMM_ERROR_MEMORY;
+    }
+    int mpiTag = tag * kTagDtypes + dtype;
+    int rc;
+    if (src != rank_) {
+      {
+        MpiLock l;
+        rc = MPI_Irecv(recv, (int)recvCount, mpiType(dtype), src, mpiTag,
+                       comm_, &ex->recvReq);
+      }
+      DITC_TRY(begun(fn, "MPI_Irecv", rc));
+    }
+    ditc_rt_comm_status s = DITC_RT_COMM_OK;
+    if (dst == rank_) {
+      s = self_.send(send, sendCount, dtype, tag);
+    } else {
+      {
+        MpiLock l;
+        rc = MPI_Isend(send, (int)sendCount, mpiType(dtype), dst, mpiTag,
+                       comm_, &ex->sendReq);
+      }
+      s = begun(fn, "MPI_Isend", rc);
+    }
+    if (s != DITC_RT_COMM_OK) {
+      std::string why = ditc_rt_comm_last_error();
+      if (ex->recvReq != MPI_REQUEST_NULL && !cancel(ex->recvReq))
+        park(ex->recvReq, nullptr); // matched, still arriving: never waited
+      setError("%s", why.c_str());
+      return s;
+    }
+    out = std::move(ex);
+    return DITC_RT_COMM_OK;
+  }
+
 private:
+  // A sendrecv under way: its MPI requests (MPI_REQUEST_NULL when done or
+  // not needed) and, when src is this rank, what the LocalQueue receive
+  // needs.
+  class Exchange final : public Request {
+  public:
+    Exchange(MpiBackend &b, void *recv, int64_t recvCount, int32_t dst,
+             int32_t src, int32_t dtype, int32_t tag)
+        : b(b), recv(recv), recvCount(recvCount), dst(dst), src(src),
+          dtype(dtype), tag(tag) {}
+    ditc_rt_comm_status wait(Deadline deadline) override {
+      return b.finish(*this, deadline);
+    }
+
+    MpiBackend &b;
+    void *recv;
+    int64_t recvCount;
+    int32_t dst, src, dtype, tag;
+    MPI_Request sendReq = MPI_REQUEST_NULL, recvReq = MPI_REQUEST_NULL;
+  };
+
+  // Cancels a point-to-point request: true once it is complete (cancelled,
+  // or done after all), false when it is still pending after 100 ms.
+  bool cancel(MPI_Request &req, bool *cancelled = nullptr,
+              MPI_Status *status = nullptr) {
+    {
+      MpiLock l;
+      MPI_Cancel(&req);
+    }
+    MPI_Status st;
+    int rc;
+    Poll p = poll(req, Clock::now() + std::chrono::milliseconds(100), &st, &rc);
+    if (p == Poll::Expired)
+      return false;
+    int c = 0;
+    if (p == Poll::Done) {
+      MpiLock l;
+      MPI_Test_cancelled(&st, &c);
+    }
+    if (cancelled)
+      *cancelled = p == Poll::Failed || c;
+    if (status)
+      *status = st;
+    req = MPI_REQUEST_NULL;
+    return true;
+  }
+
+  // Leaves `req` pending for good (see wait below).
+  void park(MPI_Request req, std::unique_ptr<unsigned char[]> *scratch) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (scratch && *scratch)
+        scratch_.push_back(std::move(*scratch));
+    }
+    std::lock_guard<std::mutex> lock(pendingMu);
+    pending.push_back(req);
+  }
+
+  // The received message must be the size asked for.
+  ditc_rt_comm_status checkReceived(const char *fn, const Exchange &e,
+                                    MPI_Status &st) {
+    int n = 0;
+    {
+      MpiLock l;
+      MPI_Get_count(&st, mpiType(e.dtype), &n);
+    }
+    if (n == e.recvCount)
+      return DITC_RT_COMM_OK;
+    setError("%s: the message from rank %d with tag %d has %d elements, not "
+             "%lld",
+             fn, e.src, e.tag, n, (long long)e.recvCount);
+    return DITC_RT_COMM_ERROR_ARGUMENT;
+  }
+
+  // Polls both requests of `e` until they complete or `deadline` passes;
+  // then the LocalQueue receive when src is this rank. The first failure
+  // is the result; the other request is still completed (or cancelled).
+  ditc_rt_comm_status finish(Exchange &e, Deadline deadline) {
+    const char *fn = "sendrecv";
+    ditc_rt_comm_status status = DITC_RT_COMM_OK;
+    std::string why;
+    auto note = [&](ditc_rt_comm_status s) {
+      if (status == DITC_RT_COMM_OK && s != DITC_RT_COMM_OK) {
+        status = s;
+        why = ditc_rt_comm_last_error();
+      }
+    };
+    Clock::time_point start = Clock::now();
+    for (;;) {
+      for (MPI_Request *req : {&e.sendReq, &e.recvReq}) {
+        if (*req == MPI_REQUEST_NULL)
+          continue;
+        int done = 0, rc;
+        MPI_Status st;
+        {
+          MpiLock l;
+          rc = MPI_Test(req, &done, &st);
+        }
+        if (rc != MPI_SUCCESS) {
+          *req = MPI_REQUEST_NULL;
+          int cls = rc;
+          MPI_Error_class(rc, &cls);
+          if (cls == MPI_ERR_TRUNCATE)
+            note(mpiFailure(fn, "receiving (a longer message?)", rc,
+                            DITC_RT_COMM_ERROR_ARGUMENT));
+          else
+            note(mpiFailure(fn, req == &e.sendReq ? "sending" : "receiving",
+                            rc, DITC_RT_COMM_ERROR_PEER));
+        } else if (done && req == &e.recvReq) {
+          note(checkReceived(fn, e, st));
+        }
+      }
+      if (e.sendReq == MPI_REQUEST_NULL && e.recvReq == MPI_REQUEST_NULL)
+        break;
+      if (Clock::now() >= deadline) {
+        double ms = msSince(start);
+        bool timedOut = false, parked = false;
+        if (e.recvReq != MPI_REQUEST_NULL) {
+          bool cancelled = false;
+          MPI_Status st;
+          if (!cancel(e.recvReq, &cancelled, &st)) {
+            park(e.recvReq, nullptr);
+            parked = true;
+          } else if (cancelled) {
+            timedOut = true;
+          } else {
+            note(checkReceived(fn, e, st)); // arrived after all
+          }
+        }
+        bool sendLate = false;
+        if (e.sendReq != MPI_REQUEST_NULL) {
+          bool cancelled = false;
+          if (!cancel(e.sendReq, &cancelled)) {
+            park(e.sendReq, nullptr);
+            parked = sendLate = true;
+          } else if (cancelled) {
+            timedOut = sendLate = true;
+          }
+        }
+        if (timedOut || parked) {
+          char what[96];
+          if (sendLate)
+            std::snprintf(what, sizeof what,
+                          "rank %d did not take the message", e.dst);
+          else
+            std::snprintf(what, sizeof what, "no message from rank %d arrived",
+                          e.src);
+          setError("%s: timed out after %.0f ms on rank %d of %d: %s (tag "
+                   "%d)%s",
+                   fn, ms, rank_, size_, what, e.tag,
+                   parked ? "; the operation stays pending" : "");
+          return parked ? fail(DITC_RT_COMM_ERROR_TIMEOUT)
+                        : DITC_RT_COMM_ERROR_TIMEOUT;
+        }
+        break;
+      }
+      pause(start);
+    }
+    if (e.src == rank_ && status == DITC_RT_COMM_OK)
+      note(self_.recv(e.recv, e.recvCount, e.dtype, e.tag, deadline));
+    if (status != DITC_RT_COMM_OK)
+      setError("%s", why.c_str());
+    return status;
+  }
+
   // OK, or the failure that left this communicator unusable.
   ditc_rt_comm_status ready(const char *fn, int64_t count) {
     {

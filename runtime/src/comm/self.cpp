@@ -2,7 +2,8 @@
 //
 // Rank 0 of 1. Every collective is a copy (or nothing, in place): with one
 // rank the reduction over ranks of x is x. send and recv to / from rank 0 go
-// through a LocalQueue (queue.h).
+// through a LocalQueue (queue.h), and so does sendrecv; split makes another
+// self communicator.
 //
 //===----------------------------------------------------------------------===//
 #include "backend.h"
@@ -61,7 +62,45 @@ public:
     return queue_.recv(buf, count, dtype, tag, deadline);
   }
 
+  ditc_rt_comm_status split(int32_t, int32_t, Deadline,
+                            std::unique_ptr<Backend> &out) override {
+    return createSelfBackend(out);
+  }
+
+  // The message goes into the queue now; the wait takes the oldest of the
+  // tag (this one, unless older ones wait there).
+  ditc_rt_comm_status sendrecvStart(const void *send, int64_t sendCount,
+                                    int32_t, void *recv, int64_t recvCount,
+                                    int32_t, int32_t dtype, int32_t tag,
+                                    std::unique_ptr<Request> &out) override {
+    out.reset(new (std::nothrow) Exchange(queue_, recv, recvCount, dtype, tag));
+    if (!out) {
+      setError("sendrecv: cannot allocate the request");
+      return DITC_RT_COMM_ERROR_MEMORY;
+    }
+    ditc_rt_comm_status s = queue_.send(send, sendCount, dtype, tag);
+    if (s != DITC_RT_COMM_OK)
+      out.reset();
+    return s;
+  }
+
 private:
+  class Exchange final : public Request {
+  public:
+    Exchange(LocalQueue &queue, void *recv, int64_t count, int32_t dtype,
+             int32_t tag)
+        : queue_(queue), recv_(recv), count_(count), dtype_(dtype), tag_(tag) {}
+    ditc_rt_comm_status wait(Deadline deadline) override {
+      return queue_.recv(recv_, count_, dtype_, tag_, deadline);
+    }
+
+  private:
+    LocalQueue &queue_;
+    void *recv_;
+    int64_t count_;
+    int32_t dtype_, tag_;
+  };
+
   LocalQueue queue_{0};
 };
 
