@@ -4,6 +4,7 @@
 
 #include "dialects/Ditc/IR/DitcDialect.h"
 #include "passes/Pipelines.h"
+#include "passes/Parallel/Passes.h"
 #include "passes/Transforms/Passes.h"
 #include "lib/Target/Passes.h"
 
@@ -17,6 +18,7 @@ void mlir::ditc::registerAllDialects(DialectRegistry &registry) {
 
 void mlir::ditc::registerAllPasses() {
   registerDitcTransformsPasses();
+  registerDitcParallelPasses();
   registerDitcTargetPasses();
   registerPipelines();
   // The upstream passes our pipelines use, so ditc-opt can run them alone.

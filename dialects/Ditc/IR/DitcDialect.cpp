@@ -2,6 +2,7 @@
 
 #include "dialects/Ditc/IR/DitcDialect.h"
 #include "dialects/Ditc/IR/DitcOps.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -24,6 +25,7 @@ void DitcDialect::initialize() {
 #define GET_OP_LIST
 #include "dialects/Ditc/IR/DitcOps.cpp.inc"
       >();
+  attachShardingRules(getContext());
 }
 
 Operation *DitcDialect::materializeConstant(OpBuilder &builder, Attribute value,

@@ -2,6 +2,8 @@
 
 #include "dialects/Ditc/IR/DitcOps.h"
 #include "dialects/Ditc/IR/DitcShapes.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "llvm/ADT/StringSet.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -522,3 +524,109 @@ LogicalResult TriluOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialects/Ditc/IR/DitcOps.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Collectives
+//===----------------------------------------------------------------------===//
+
+/// The group size of a collective's `axes`: every name must be a mesh axis,
+/// at most once. Fails with a diagnostic.
+static FailureOr<int64_t> verifyGroup(Operation *op, ArrayAttr axes) {
+  FailureOr<Mesh> mesh = Mesh::of(op);
+  if (failed(mesh))
+    return failure();
+  if (axes.empty())
+    return op->emitOpError("needs at least one mesh axis"), failure();
+  llvm::StringSet<> seen;
+  for (Attribute a : axes) {
+    StringRef name = cast<StringAttr>(a).getValue();
+    if (mesh->indexOf(name) < 0)
+      return op->emitOpError("axis '") << name << "' is not an axis of the module's ditc.mesh",
+             failure();
+    if (!seen.insert(name).second)
+      return op->emitOpError("names axis '") << name << "' twice", failure();
+  }
+  return mesh->groupSize(axes);
+}
+
+/// Result shape = input shape with `scale` applied per dim (mul > 0, div < 0).
+static LogicalResult verifyScaled(Operation *op, int64_t axis, int64_t mulAxis,
+                                  int64_t divAxis, int64_t p) {
+  auto in = cast<RankedTensorType>(op->getOperand(0).getType());
+  auto out = cast<RankedTensorType>(op->getResult(0).getType());
+  if (in.getElementType() != out.getElementType() || in.getRank() != out.getRank())
+    return op->emitOpError("result must have the input's element type and rank");
+  if (axis < 0 || axis >= in.getRank())
+    return op->emitOpError("axis ") << axis << " out of range for rank " << in.getRank();
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    int64_t want = in.getDimSize(d);
+    if (d == mulAxis)
+      want *= p;
+    if (d == divAxis) {
+      if (want % p)
+        return op->emitOpError("dimension ") << d << " (" << want
+                                             << ") does not divide by the group size " << p;
+      want /= p;
+    }
+    if (out.getDimSize(d) != want)
+      return op->emitOpError("result dimension ") << d << " should be " << want
+                                                   << " for a group of " << p;
+  }
+  return success();
+}
+
+LogicalResult AllGatherOp::verify() {
+  FailureOr<int64_t> p = verifyGroup(*this, getAxes());
+  if (failed(p))
+    return failure();
+  return verifyScaled(*this, getAxis(), getAxis(), -1, *p);
+}
+
+LogicalResult AllReduceOp::verify() {
+  if (failed(verifyGroup(*this, getAxes())))
+    return failure();
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+LogicalResult ReduceScatterOp::verify() {
+  FailureOr<int64_t> p = verifyGroup(*this, getAxes());
+  if (failed(p))
+    return failure();
+  return verifyScaled(*this, getAxis(), -1, getAxis(), *p);
+}
+
+LogicalResult ShardOp::verify() {
+  FailureOr<int64_t> p = verifyGroup(*this, getAxes());
+  if (failed(p))
+    return failure();
+  return verifyScaled(*this, getAxis(), -1, getAxis(), *p);
+}
+
+LogicalResult AllToAllOp::verify() {
+  FailureOr<int64_t> p = verifyGroup(*this, getAxes());
+  if (failed(p))
+    return failure();
+  if (getSplitAxis() == getConcatAxis())
+    return emitOpError("split_axis and concat_axis must differ");
+  int64_t rank = getInput().getType().getRank();
+  if (getConcatAxis() < 0 || getConcatAxis() >= rank)
+    return emitOpError("concat_axis out of range");
+  return verifyScaled(*this, getSplitAxis(), getConcatAxis(), getSplitAxis(), *p);
+}
+
+LogicalResult RingAttentionOp::verify() {
+  if (failed(verifyGroup(*this, getAxes())))
+    return failure();
+  auto q = getQuery().getType(), k = getKey().getType(), v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must be [B, H, S, D]");
+  if (k.getDimSize(2) != v.getDimSize(2) || q.getDimSize(1) % k.getDimSize(1))
+    return emitOpError("key/value lengths differ or heads do not group");
+  SmallVector<int64_t> want = {q.getDimSize(0), q.getDimSize(1), q.getDimSize(2),
+                               v.getDimSize(3)};
+  if (getType().getShape() != ArrayRef<int64_t>(want))
+    return emitOpError("result must be [B, H, Sq, Dv]");
+  return success();
+}

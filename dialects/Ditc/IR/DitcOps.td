@@ -610,4 +610,6 @@ def Ditc_TriluOp : Ditc_Op<"trilu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+include "dialects/Ditc/IR/DitcParallelOps.td"
+
 #endif // DITC_OPS_TD

@@ -1,0 +1,126 @@
+//===- DitcParallelOps.td - collectives and parallel ops ---*- tablegen -*-===//
+//
+// The ops `ditc-partition` writes when it turns a planned graph into the
+// program of one rank (SPMD: every rank runs the same program on its own
+// block of each tensor). Collectives name the mesh axes they run over (the
+// module's `ditc.mesh`); the ranks that share their coordinates on every
+// other axis form the group, ranked row-major over the named axes.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PARALLEL_OPS_TD
+#define DITC_PARALLEL_OPS_TD
+
+def Ditc_MeshAxes : TypedArrayAttrBase<StrAttr, "mesh axis names">;
+
+class Ditc_CollectiveOp<string mnemonic, list<Trait> traits = []>
+    : Ditc_Op<"collective." # mnemonic, traits> {
+  let results = (outs Ditc_Tensor:$result);
+  let hasVerifier = 1;
+}
+
+def Ditc_AllGatherOp : Ditc_CollectiveOp<"all_gather"> {
+  let summary = "concatenate the blocks of a group along one axis";
+  let description = [{
+    Every rank of the group over `axes` contributes its block; the result is
+    the blocks of ranks 0..P-1 concatenated along `axis`.
+
+    ```mlir
+    %y = ditc.collective.all_gather %x {axis = 1 : i64, axes = ["ulysses"]}
+        : (tensor<2x8x16xf32>) -> tensor<2x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis, Ditc_MeshAxes:$axes);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_AllReduceOp : Ditc_CollectiveOp<"all_reduce"> {
+  let summary = "sum a tensor over a group";
+  let description = [{
+    Every rank of the group over `axes` gets the elementwise sum of the
+    group's inputs (the partial results of a row-parallel linear layer).
+
+    ```mlir
+    %y = ditc.collective.all_reduce %x {axes = ["tp"]} : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, Ditc_MeshAxes:$axes);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_ReduceScatterOp : Ditc_CollectiveOp<"reduce_scatter"> {
+  let summary = "sum over a group, keep this rank's block along one axis";
+  let description = [{
+    The group's inputs are summed; the sum is cut into P blocks along `axis`
+    and rank r keeps block r.
+
+    ```mlir
+    %y = ditc.collective.reduce_scatter %x {axis = 1 : i64, axes = ["tp"]}
+        : (tensor<2x16x64xf32>) -> tensor<2x8x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis, Ditc_MeshAxes:$axes);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_AllToAllOp : Ditc_CollectiveOp<"all_to_all"> {
+  let summary = "move a split from one axis to another";
+  let description = [{
+    The input is cut into P blocks along `split_axis`; block q goes to rank q
+    of the group over `axes`, and the blocks received from ranks 0..P-1 are
+    concatenated along `concat_axis`. Ulysses uses it to trade a split of
+    the tokens for a split of the heads around attention.
+
+    ```mlir
+    %y = ditc.collective.all_to_all %x {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]}
+        : (tensor<2x4x8x16xf32>) -> tensor<2x2x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$split_axis,
+                   I64Attr:$concat_axis, Ditc_MeshAxes:$axes);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_ShardOp : Ditc_CollectiveOp<"shard"> {
+  let summary = "keep this rank's block of a replicated tensor";
+  let description = [{
+    The input is the same on every rank of the group over `axes`; the result
+    is block r of P along `axis`. No data moves between ranks.
+
+    ```mlir
+    %y = ditc.collective.shard %x {axis = 1 : i64, axes = ["ring"]}
+        : (tensor<2x16x16xf32>) -> tensor<2x8x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis, Ditc_MeshAxes:$axes);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
+def Ditc_RingAttentionOp : Ditc_Op<"ring_attention"> {
+  let summary = "attention over a sequence split across a ring of ranks";
+  let description = [{
+    `ditc.attention` whose query, key and value hold this rank's block of
+    the tokens (rank r of the group over `axes` holds global tokens
+    `r * Sq .. (r + 1) * Sq - 1`). K/V blocks circulate around the ring while
+    each rank attends to the block it holds; partial results merge with an
+    online softmax, so the result equals attention over all tokens. Keys at
+    global index `kv_valid` and beyond are padding and masked out.
+    `causal` and `mask` use global key indices.
+
+    ```mlir
+    %o = ditc.ring_attention %q, %k, %v {axes = ["ring"], kv_valid = 30 : i64}
+        : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
+                   Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
+                   OptionalAttr<F64Attr>:$scale, UnitAttr:$causal,
+                   I64Attr:$kv_valid, Ditc_MeshAxes:$axes);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // DITC_PARALLEL_OPS_TD

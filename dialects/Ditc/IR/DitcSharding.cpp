@@ -1,0 +1,450 @@
+//===- DitcSharding.cpp - meshes, shardings and per-op rules --------------===//
+
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+#include "dialects/Ditc/IR/DitcInterfaces.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// Mesh
+//===----------------------------------------------------------------------===//
+
+FailureOr<Mesh> Mesh::of(Operation *op) {
+  Mesh mesh;
+  auto module = isa<ModuleOp>(op) ? cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
+  if (!module)
+    return mesh;
+  Attribute a = module->getAttr(kMeshAttr);
+  if (!a)
+    return mesh;
+  auto dict = dyn_cast<DictionaryAttr>(a);
+  auto axes = dict ? dict.getAs<ArrayAttr>("axes") : ArrayAttr();
+  auto shape = dict ? dict.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
+  if (!axes || !shape || axes.size() != shape.size())
+    return op->emitError("malformed ditc.mesh: expected {axes = [names], "
+                         "shape = array<i64: sizes>} of equal lengths"),
+           failure();
+  for (auto [name, size] : llvm::zip(axes, shape.asArrayRef())) {
+    auto s = dyn_cast<StringAttr>(name);
+    if (!s || s.getValue().empty() || size < 1)
+      return op->emitError("malformed ditc.mesh: axis names must be strings "
+                           "and sizes positive"),
+             failure();
+    if (mesh.indexOf(s.getValue()) >= 0)
+      return op->emitError("ditc.mesh names axis '") << s.getValue() << "' twice",
+             failure();
+    mesh.axes.push_back(s.str());
+    mesh.shape.push_back(size);
+  }
+  return mesh;
+}
+
+DictionaryAttr Mesh::toAttr(MLIRContext *ctx) const {
+  Builder b(ctx);
+  SmallVector<Attribute> names;
+  for (const std::string &a : axes)
+    names.push_back(b.getStringAttr(a));
+  return b.getDictionaryAttr({b.getNamedAttr("axes", b.getArrayAttr(names)),
+                              b.getNamedAttr("shape", b.getDenseI64ArrayAttr(shape))});
+}
+
+int64_t Mesh::numRanks() const {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    n *= s;
+  return n;
+}
+
+int64_t Mesh::indexOf(StringRef axis) const {
+  for (auto [i, a] : llvm::enumerate(axes))
+    if (a == axis)
+      return i;
+  return -1;
+}
+
+int64_t Mesh::groupSize(ArrayRef<std::string> group) const {
+  int64_t n = 1;
+  for (const std::string &a : group)
+    if (int64_t i = indexOf(a); i >= 0)
+      n *= shape[i];
+  return n;
+}
+
+int64_t Mesh::groupSize(ArrayAttr group) const {
+  int64_t n = 1;
+  for (Attribute a : group)
+    if (auto s = dyn_cast<StringAttr>(a))
+      if (int64_t i = indexOf(s.getValue()); i >= 0)
+        n *= shape[i];
+  return n;
+}
+
+//===----------------------------------------------------------------------===//
+// Sharding attributes
+//===----------------------------------------------------------------------===//
+
+ArrayAttr mlir::ditc::shardingToAttr(MLIRContext *ctx, const Sharding &s) {
+  Builder b(ctx);
+  SmallVector<Attribute> dims;
+  for (const auto &axes : s) {
+    SmallVector<Attribute> names;
+    for (const std::string &a : axes)
+      names.push_back(b.getStringAttr(a));
+    dims.push_back(b.getArrayAttr(names));
+  }
+  return b.getArrayAttr(dims);
+}
+
+std::optional<Sharding> mlir::ditc::shardingFromAttr(Attribute a, int64_t rank) {
+  auto dims = dyn_cast_or_null<ArrayAttr>(a);
+  if (!dims || (int64_t)dims.size() != rank)
+    return std::nullopt;
+  Sharding s;
+  for (Attribute d : dims) {
+    auto names = dyn_cast<ArrayAttr>(d);
+    if (!names)
+      return std::nullopt;
+    s.emplace_back();
+    for (Attribute n : names) {
+      auto str = dyn_cast<StringAttr>(n);
+      if (!str)
+        return std::nullopt;
+      s.back().push_back(str.str());
+    }
+  }
+  return s;
+}
+
+std::optional<Sharding> mlir::ditc::getSharding(Value v) {
+  auto t = cast<RankedTensorType>(v.getType());
+  Attribute a;
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto fn = dyn_cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    if (!fn)
+      return std::nullopt;
+    a = fn.getArgAttr(arg.getArgNumber(), kShardingAttr);
+  } else {
+    auto all = v.getDefiningOp()->getAttrOfType<ArrayAttr>(kShardingAttr);
+    unsigned k = cast<OpResult>(v).getResultNumber();
+    if (!all || all.size() <= k)
+      return std::nullopt;
+    a = all[k];
+  }
+  return shardingFromAttr(a, t.getRank());
+}
+
+void mlir::ditc::setSharding(Value v, const Sharding &s) {
+  MLIRContext *ctx = v.getContext();
+  ArrayAttr attr = shardingToAttr(ctx, s);
+  if (auto arg = dyn_cast<BlockArgument>(v)) {
+    auto fn = cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
+    fn.setArgAttr(arg.getArgNumber(), kShardingAttr, attr);
+    return;
+  }
+  Operation *op = v.getDefiningOp();
+  SmallVector<Attribute> all;
+  if (auto old = op->getAttrOfType<ArrayAttr>(kShardingAttr))
+    all.assign(old.begin(), old.end());
+  Builder b(ctx);
+  while (all.size() < op->getNumResults()) {
+    Value r = op->getResult(all.size());
+    all.push_back(shardingToAttr(
+        ctx, Sharding(cast<RankedTensorType>(r.getType()).getRank())));
+  }
+  all[cast<OpResult>(v).getResultNumber()] = attr;
+  op->setAttr(kShardingAttr, b.getArrayAttr(all));
+}
+
+std::string mlir::ditc::shardingToString(const Sharding &s) {
+  std::string out = "[";
+  for (auto [i, axes] : llvm::enumerate(s)) {
+    if (i)
+      out += ", ";
+    out += "[";
+    for (auto [j, a] : llvm::enumerate(axes))
+      out += (j ? ", " : "") + a;
+    out += "]";
+  }
+  return out + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Rules
+//===----------------------------------------------------------------------===//
+
+namespace {
+using Kind = ShardingFactor::Kind;
+
+struct RuleBuilder {
+  Operation *op;
+  ShardingRule rule;
+  explicit RuleBuilder(Operation *op) : op(op) {}
+  unsigned res(unsigned k = 0) const { return op->getNumOperands() + k; }
+  ArrayRef<int64_t> shape(unsigned idx) const {
+    Value v = idx < op->getNumOperands() ? op->getOperand(idx)
+                                         : op->getResult(idx - op->getNumOperands());
+    return cast<RankedTensorType>(v.getType()).getShape();
+  }
+  ShardingFactor &add(Kind kind = Kind::Parallel, bool exact = false) {
+    rule.factors.emplace_back();
+    rule.factors.back().kind = kind;
+    rule.factors.back().exact = exact;
+    return rule.factors.back();
+  }
+  /// Result dim d of a broadcasting op and the operand dims aligned to it
+  /// from the right that have its size.
+  void broadcastDims(unsigned resultIdx, ArrayRef<unsigned> operands) {
+    ArrayRef<int64_t> r = shape(resultIdx);
+    for (unsigned d = 0; d < r.size(); ++d) {
+      ShardingFactor &f = add();
+      f.dims.push_back({resultIdx, d});
+      for (unsigned o : operands) {
+        ArrayRef<int64_t> s = shape(o);
+        int64_t od = (int64_t)d - (int64_t)(r.size() - s.size());
+        if (od >= 0 && s[od] == r[d])
+          f.dims.push_back({o, (unsigned)od});
+      }
+    }
+  }
+  void identity(unsigned a, unsigned b, unsigned dims) {
+    for (unsigned d = 0; d < dims; ++d)
+      add().dims.append({{a, d}, {b, d}});
+  }
+};
+
+ShardingRule computeRule(Operation *op) {
+  RuleBuilder rb(op);
+  auto allOperands = [&] {
+    SmallVector<unsigned> o;
+    for (unsigned i = 0; i < op->getNumOperands(); ++i)
+      o.push_back(i);
+    return o;
+  };
+  llvm::TypeSwitch<Operation *>(op)
+      .Case([&](LinearOp o) {
+        unsigned n = shapeOf(o.getInput()).size();
+        unsigned nDim = o.getTransposeWeight() ? 0 : 1;
+        rb.identity(0, rb.res(), n - 1);
+        ShardingFactor &out = rb.add();
+        out.dims.append({{rb.res(), n - 1}, {1, nDim}});
+        if (o.getBias())
+          out.dims.push_back({2, 0});
+        rb.add(Kind::Reduction).dims.append({{0, n - 1}, {1, 1 - nDim}});
+      })
+      .Case([&](MatmulOp o) {
+        ArrayRef<int64_t> a = shapeOf(o.getLhs()), b = shapeOf(o.getRhs()),
+                          r = shapeOf(o.getResult());
+        unsigned ra = a.size(), rbk = b.size(), rr = r.size();
+        for (unsigned d = 0; d + 2 < rr; ++d) {
+          ShardingFactor &f = rb.add();
+          f.dims.push_back({rb.res(), d});
+          int64_t da = (int64_t)d - (int64_t)(rr - ra), db = (int64_t)d - (int64_t)(rr - rbk);
+          if (da >= 0 && a[da] == r[d])
+            f.dims.push_back({0, (unsigned)da});
+          if (db >= 0 && b[db] == r[d])
+            f.dims.push_back({1, (unsigned)db});
+        }
+        rb.add().dims.append({{0, ra - 2}, {rb.res(), rr - 2}});
+        rb.add().dims.append({{1, rbk - 1}, {rb.res(), rr - 1}});
+        rb.add(Kind::Reduction).dims.append({{0, ra - 1}, {1, rbk - 2}});
+      })
+      .Case([&](AttentionOp o) {
+        ArrayRef<int64_t> q = shapeOf(o.getQuery()), k = shapeOf(o.getKey());
+        bool hasMask = (bool)o.getMask();
+        ArrayRef<int64_t> m = hasMask ? shapeOf(o.getMask()) : ArrayRef<int64_t>();
+        auto maskDim = [&](ShardingFactor &f, unsigned d, int64_t size) {
+          if (!hasMask)
+            return;
+          int64_t md = (int64_t)d - (int64_t)(4 - m.size());
+          if (md >= 0 && m[md] == size)
+            f.dims.push_back({3, (unsigned)md});
+        };
+        ShardingFactor &b = rb.add();
+        b.dims.append({{0, 0}, {rb.res(), 0}});
+        if (k[0] == q[0])
+          b.dims.append({{1, 0}, {2, 0}});
+        maskDim(b, 0, q[0]);
+        ShardingFactor &h = rb.add();
+        h.dims.append({{0, 1}, {rb.res(), 1}});
+        if (k[1] == q[1])
+          h.dims.append({{1, 1}, {2, 1}});
+        maskDim(h, 1, q[1]);
+        if (k[1] != q[1])
+          rb.add().dims.append({{1, 1}, {2, 1}});
+        ShardingFactor &sq = rb.add();
+        sq.dims.append({{0, 2}, {rb.res(), 2}});
+        maskDim(sq, 2, q[2]);
+        // Key tokens and head dims stay whole here: splitting the keys is
+        // Ulysses' or Ring's business, which ditc-partition carries out.
+      })
+      .Case([&](RopeOp o) {
+        unsigned n = shapeOf(o.getInput()).size();
+        ArrayRef<int64_t> x = shapeOf(o.getInput());
+        for (unsigned d = 0; d + 1 < n; ++d) {
+          ShardingFactor &f = rb.add();
+          f.dims.append({{0, d}, {rb.res(), d}});
+          for (unsigned t : {1u, 2u}) {
+            ArrayRef<int64_t> s = rb.shape(t);
+            int64_t td = (int64_t)d - (int64_t)(n - s.size());
+            if (td >= 0 && s[td] == x[d])
+              f.dims.push_back({t, (unsigned)td});
+          }
+        }
+      })
+      .Case([&](LayerNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
+      .Case([&](RmsNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
+      .Case([&](GroupNormOp) { rb.identity(0, rb.res(), 1); })
+      .Case([&](ConvOp) { rb.identity(0, rb.res(), 1); })
+      .Case([&](SoftmaxOp o) {
+        for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d)
+          if ((int64_t)d != o.getAxis())
+            rb.add().dims.append({{0, d}, {rb.res(), d}});
+      })
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>([&](auto o) {
+        ArrayRef<int64_t> axes = o.getAxes();
+        unsigned out = 0;
+        for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {
+          bool reduced = llvm::is_contained(axes, (int64_t)d);
+          if (!reduced)
+            rb.add().dims.append({{0, d}, {rb.res(), out}});
+          if (!reduced || o.getKeepDims())
+            ++out;
+        }
+      })
+      .Case([&](TransposeOp o) {
+        for (auto [i, p] : llvm::enumerate(o.getPermutation()))
+          rb.add().dims.append({{0, (unsigned)p}, {rb.res(), (unsigned)i}});
+      })
+      .Case([&](ReshapeOp o) {
+        // Walk both shapes in groups of equal products. A group that keeps
+        // a dimension keeps its factor; a group that merges or splits
+        // dimensions keeps only its outermost one, and only for splits that
+        // divide it exactly.
+        ArrayRef<int64_t> a = shapeOf(o.getInput()), b = shapeOf(o.getResult());
+        size_t i = 0, j = 0;
+        while (i < a.size() || j < b.size()) {
+          size_t i0 = i, j0 = j;
+          int64_t pa = 1, pb = 1;
+          if (i < a.size())
+            pa *= a[i++];
+          if (j < b.size())
+            pb *= b[j++];
+          while (pa != pb && (i < a.size() || j < b.size())) {
+            if ((pa < pb && i < a.size()) || j >= b.size())
+              pa *= a[i++];
+            else
+              pb *= b[j++];
+          }
+          if (pa != pb)
+            break;
+          // Trailing size-1 dims of either side belong to no factor.
+          auto firstBig = [](ArrayRef<int64_t> s, size_t from, size_t to) -> int64_t {
+            for (size_t k = from; k < to; ++k)
+              if (s[k] > 1)
+                return k;
+            return -1;
+          };
+          int64_t ia = firstBig(a, i0, i), jb = firstBig(b, j0, j);
+          if (ia < 0 || jb < 0)
+            continue;
+          unsigned bigA = 0, bigB = 0;
+          for (size_t k = i0; k < i; ++k)
+            bigA += a[k] > 1;
+          for (size_t k = j0; k < j; ++k)
+            bigB += b[k] > 1;
+          bool same = bigA == 1 && bigB == 1;
+          rb.add(Kind::Parallel, !same)
+              .dims.append({{0, (unsigned)ia}, {rb.res(), (unsigned)jb}});
+        }
+      })
+      .Case([&](ConcatOp o) {
+        for (unsigned d = 0; d < shapeOf(o.getResult()).size(); ++d) {
+          if ((int64_t)d == o.getAxis())
+            continue;
+          ShardingFactor &f = rb.add();
+          for (unsigned k = 0; k < o->getNumOperands(); ++k)
+            f.dims.push_back({k, d});
+          f.dims.push_back({rb.res(), d});
+        }
+      })
+      .Case([&](SplitOp o) {
+        for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {
+          if ((int64_t)d == o.getAxis())
+            continue;
+          ShardingFactor &f = rb.add();
+          f.dims.push_back({0, d});
+          for (unsigned k = 0; k < o->getNumResults(); ++k)
+            f.dims.push_back({rb.res(k), d});
+        }
+      })
+      .Case([&](SliceOp o) {
+        ArrayRef<int64_t> a = shapeOf(o.getInput()), r = shapeOf(o.getResult());
+        for (unsigned d = 0; d < a.size(); ++d)
+          if (a[d] == r[d] && o.getSteps()[d] == 1 && o.getOffsets()[d] == 0)
+            rb.add().dims.append({{0, d}, {rb.res(), d}});
+      })
+      .Case([&](GatherOp o) {
+        unsigned ax = o.getAxis(), nd = shapeOf(o.getData()).size(),
+                 ni = shapeOf(o.getIndices()).size();
+        for (unsigned d = 0; d < nd; ++d)
+          if (d != ax)
+            rb.add().dims.append({{0, d}, {rb.res(), d < ax ? d : d + ni - 1}});
+        for (unsigned k = 0; k < ni; ++k)
+          rb.add().dims.append({{1, k}, {rb.res(), ax + k}});
+      })
+      .Case([&](BroadcastOp) { rb.broadcastDims(rb.res(), {0}); })
+      .Case([&](TriluOp o) {
+        rb.identity(0, rb.res(), std::max<int64_t>(0, shapeOf(o.getInput()).size() - 2));
+      })
+      .Case([&](EinsumOp o) {
+        StringRef eq = o.getEquation();
+        auto [lhs, out] = eq.split("->");
+        SmallVector<StringRef> ins;
+        lhs.split(ins, ',');
+        for (auto [d, letter] : llvm::enumerate(out)) {
+          ShardingFactor &f = rb.add();
+          f.dims.push_back({rb.res(), (unsigned)d});
+          for (auto [k, in] : llvm::enumerate(ins))
+            if (size_t at = in.find(letter); at != StringRef::npos)
+              f.dims.push_back({(unsigned)k, (unsigned)at});
+        }
+      })
+      .Default([&](Operation *o) {
+        // Elementwise ops: every operand dimension follows the result's.
+        if (o->getNumResults() == 1 && o->getNumOperands() > 0 &&
+            (o->hasTrait<OpTrait::ditc::Broadcasting>() ||
+             o->hasTrait<OpTrait::SameOperandsAndResultShape>() ||
+             o->hasTrait<OpTrait::SameOperandsAndResultType>()))
+          rb.broadcastDims(rb.res(), allOperands());
+      });
+  // A factor seen in a single dimension still matters (the dim may be
+  // split), but one with a size-1 dim only is pointless: drop empty ones.
+  llvm::erase_if(rb.rule.factors, [](const ShardingFactor &f) { return f.dims.empty(); });
+  return rb.rule;
+}
+
+template <typename OpTy>
+struct ShardingRuleModel
+    : public ShardingRuleOpInterface::ExternalModel<ShardingRuleModel<OpTy>, OpTy> {
+  ShardingRule getShardingRule(Operation *op) const { return computeRule(op); }
+};
+
+template <typename... Ops>
+void attachAll(MLIRContext *ctx) {
+  (Ops::template attachInterface<ShardingRuleModel<Ops>>(*ctx), ...);
+}
+} // namespace
+
+void mlir::ditc::attachShardingRules(MLIRContext *ctx) {
+  attachAll<
+#define GET_OP_LIST
+#include "dialects/Ditc/IR/DitcOps.cpp.inc"
+      >(ctx);
+}

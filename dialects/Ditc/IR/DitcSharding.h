@@ -1,0 +1,84 @@
+//===- DitcSharding.h - meshes, shardings and per-op rules ------*- C++ -*-===//
+//
+// The plan as IR. A module that is to run on several ranks carries a mesh:
+//
+//   module attributes {ditc.mesh = {axes = ["cfg", "ulysses"], shape = array<i64: 2, 2>}}
+//
+// Ranks are numbered row-major over the mesh (the first axis is the most
+// significant). A value's sharding says, per dimension, which mesh axes
+// split it (most significant first); it is stored on the defining op as
+// `ditc.sharding`, one entry per result (func arguments: the argument
+// attribute of the same name):
+//
+//   %y = ditc.linear ... {ditc.sharding = [[[], ["ulysses"], []]]}
+//
+// A dimension split over axes of total size P holds ceil(n / P) entries per
+// rank; the last ranks' blocks are padded when P does not divide n.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_DIALECTS_DITC_IR_DITCSHARDING_H
+#define DITC_DIALECTS_DITC_IR_DITCSHARDING_H
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/SmallVector.h"
+
+namespace mlir::ditc {
+
+constexpr llvm::StringLiteral kMeshAttr = "ditc.mesh";
+constexpr llvm::StringLiteral kShardingAttr = "ditc.sharding";
+
+/// The device mesh of a module.
+struct Mesh {
+  SmallVector<std::string> axes;
+  SmallVector<int64_t> shape;
+
+  /// The mesh of `op`'s module; an empty mesh (one rank) when it has none.
+  /// Fails (with a diagnostic on `op`) when the attribute is malformed.
+  static FailureOr<Mesh> of(Operation *op);
+  /// The attribute form.
+  DictionaryAttr toAttr(MLIRContext *ctx) const;
+
+  int64_t numRanks() const;
+  /// Index of an axis, or -1.
+  int64_t indexOf(StringRef axis) const;
+  /// Product of the sizes of `axes` (names that are not axes count 1).
+  int64_t groupSize(ArrayRef<std::string> axes) const;
+  int64_t groupSize(ArrayAttr axes) const;
+};
+
+/// Per dimension, the mesh axes that split it (most significant first).
+using Sharding = SmallVector<SmallVector<std::string, 2>, 4>;
+
+/// Reads / writes `ditc.sharding` of a value (null attr: not annotated).
+std::optional<Sharding> getSharding(Value v);
+void setSharding(Value v, const Sharding &s);
+ArrayAttr shardingToAttr(MLIRContext *ctx, const Sharding &s);
+std::optional<Sharding> shardingFromAttr(Attribute a, int64_t rank);
+/// "[[], [ulysses], []]" for diagnostics.
+std::string shardingToString(const Sharding &s);
+
+/// One loop of an op: the (operand-or-result index, dimension) pairs in which
+/// it appears. Indices count operands first, then results.
+struct ShardingFactor {
+  enum class Kind { Parallel, Reduction };
+  Kind kind = Kind::Parallel;
+  SmallVector<std::pair<unsigned, unsigned>, 4> dims;
+  /// Splits must divide every dimension exactly (reshapes), no padding.
+  bool exact = false;
+};
+
+struct ShardingRule {
+  SmallVector<ShardingFactor, 4> factors;
+};
+
+/// Attaches ShardingRuleOpInterface to every ditc op (DitcDialect calls it).
+void attachShardingRules(MLIRContext *ctx);
+
+} // namespace mlir::ditc
+
+#include "dialects/Ditc/IR/DitcInterfaces.h.inc"
+
+#endif // DITC_DIALECTS_DITC_IR_DITCSHARDING_H

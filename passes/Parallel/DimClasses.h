@@ -1,0 +1,49 @@
+//===- DimClasses.h - tensor dimensions tied by sharding rules --*- C++ -*-===//
+//
+// Union-find over the (value, dimension) pairs of a function: two
+// dimensions are in one class when some op's sharding rule puts them in the
+// same factor, so splitting one the same way as the other keeps every op
+// in between local. A dimension that some op needs whole (in none of its
+// factors) marks its class "pinned"; the planner avoids splitting pinned
+// classes where it has a choice.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DITC_PASSES_PARALLEL_DIMCLASSES_H
+#define DITC_PASSES_PARALLEL_DIMCLASSES_H
+
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/DenseMap.h"
+
+namespace mlir::ditc {
+
+class DimClasses {
+public:
+  explicit DimClasses(FunctionOpInterface fn);
+
+  /// The class of dimension `dim` of `v`.
+  unsigned classOf(Value v, unsigned dim);
+  bool same(Value a, unsigned da, Value b, unsigned db) {
+    return classOf(a, da) == classOf(b, db);
+  }
+  bool isPinned(unsigned cls) { return pinned.lookup(find(cls)); }
+  /// Every (value, dim) of the function, grouped by class.
+  SmallVector<std::pair<Value, unsigned>> members(unsigned cls);
+  /// Every value of the function (arguments, then op results in order).
+  ArrayRef<Value> values() const { return allValues; }
+
+private:
+  unsigned node(Value v, unsigned dim);
+  unsigned find(unsigned x);
+  void unite(unsigned a, unsigned b);
+
+  llvm::DenseMap<std::pair<Value, unsigned>, unsigned> ids;
+  SmallVector<unsigned> parent;
+  SmallVector<std::pair<Value, unsigned>> nodes;
+  llvm::DenseMap<unsigned, bool> pinned;
+  SmallVector<Value> allValues;
+};
+
+} // namespace mlir::ditc
+
+#endif // DITC_PASSES_PARALLEL_DIMCLASSES_H

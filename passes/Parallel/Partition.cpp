@@ -1,0 +1,491 @@
+//===- Partition.cpp - materialise the plan as a per-rank program ---------===//
+//
+// Walks @main in order and builds, before each op, its per-rank form. Every
+// original value maps to a Local: the per-rank value, its sharding, and the
+// per-rank extent of each dimension. A dimension split over axes of total
+// size P with global size n has extent >= ceil(n / P); in the global order
+// (blocks of ranks 0..P-1, most significant axis first) entries at n and
+// beyond are padding. The ops' sharding rules say which operand splits let
+// an op run on its blocks alone; `reshard` moves data where an operand has
+// another split: all_to_all (a split moves between dimensions), all_gather,
+// shard (keep this rank's block; weights are sliced at compile time
+// instead), zero padding and unpadding slices.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Parallel/Passes.h"
+
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringSet.h"
+
+namespace mlir::ditc {
+#define GEN_PASS_DEF_PARTITIONPASS
+#include "passes/Parallel/Passes.h.inc"
+} // namespace mlir::ditc
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+using Axes = SmallVector<std::string, 2>;
+
+struct Local {
+  Value value;                  // the per-rank value
+  Sharding sharding;            // per dim, the axes splitting it
+  SmallVector<int64_t> global;  // the original (unpadded) shape
+  SmallVector<int64_t> extent() const {
+    return SmallVector<int64_t>(cast<RankedTensorType>(value.getType()).getShape());
+  }
+};
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+class Partitioner {
+public:
+  Partitioner(func::FuncOp fn, const Mesh &mesh)
+      : fn(fn), mesh(mesh), b(fn.getContext()) {}
+  LogicalResult run();
+
+private:
+  int64_t groupSize(ArrayRef<std::string> axes) const { return mesh.groupSize(axes); }
+  ArrayAttr axesAttr(ArrayRef<std::string> axes) {
+    SmallVector<Attribute> names;
+    for (const std::string &a : axes)
+      names.push_back(b.getStringAttr(a));
+    return b.getArrayAttr(names);
+  }
+  RankedTensorType withShape(Value v, ArrayRef<int64_t> shape) {
+    return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
+  }
+  /// The sharding planned for `v` (replicated when none).
+  Sharding planned(Value v) {
+    return getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
+  }
+  Local &lookup(Value v) { return locals.find(v)->second; }
+
+  // Data movement on Locals.
+  Local pad(Local x, unsigned d, int64_t to);
+  Local unpad(Local x, unsigned d);
+  Local gather(Local x, unsigned d, ArrayRef<std::string> axes);
+  Local shard(Value orig, Local x, unsigned d, ArrayRef<std::string> axes);
+  Local allToAll(Local x, unsigned split, unsigned concat, ArrayRef<std::string> axes);
+  /// `x` with sharding `want` and canonical extents (ceil(n / P)).
+  Local reshard(Value orig, Local x, const Sharding &want);
+  Value operandAs(Value orig, const Sharding &want);
+
+  LogicalResult partitionGeneric(Operation *op);
+  LogicalResult partitionAttention(AttentionOp op);
+  Local expandKvHeads(Local kv, int64_t heads);
+
+  func::FuncOp fn;
+  const Mesh &mesh;
+  OpBuilder b;
+  Location loc = b.getUnknownLoc();
+  llvm::DenseMap<Value, Local> locals;
+};
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+Local Partitioner::pad(Local x, unsigned d, int64_t to) {
+  SmallVector<int64_t> e = x.extent();
+  if (e[d] >= to)
+    return x;
+  SmallVector<int64_t> zshape = e;
+  zshape[d] = to - e[d];
+  auto zt = withShape(x.value, zshape);
+  Type et = zt.getElementType();
+  Attribute zero = isa<FloatType>(et) ? (Attribute)b.getFloatAttr(et, 0.0)
+                                      : (Attribute)b.getIntegerAttr(et, 0);
+  Value z = ConstantOp::create(b, loc, DenseElementsAttr::get(zt, zero));
+  e[d] = to;
+  x.value = ConcatOp::create(b, loc, withShape(x.value, e), ValueRange{x.value, z},
+                             b.getI64IntegerAttr(d));
+  return x;
+}
+
+Local Partitioner::unpad(Local x, unsigned d) {
+  SmallVector<int64_t> e = x.extent();
+  int64_t want = ceilDiv(x.global[d], groupSize(x.sharding[d]));
+  if (e[d] == want)
+    return x;
+  SmallVector<int64_t> offsets(e.size(), 0), steps(e.size(), 1);
+  e[d] = want;
+  x.value = SliceOp::create(b, loc, withShape(x.value, e), x.value,
+                            b.getDenseI64ArrayAttr(offsets), b.getDenseI64ArrayAttr(steps));
+  return x;
+}
+
+Local Partitioner::gather(Local x, unsigned d, ArrayRef<std::string> axes) {
+  SmallVector<int64_t> e = x.extent();
+  e[d] *= groupSize(axes);
+  x.value = AllGatherOp::create(b, loc, withShape(x.value, e), x.value,
+                                b.getI64IntegerAttr(d), axesAttr(axes));
+  x.sharding[d].resize(x.sharding[d].size() - axes.size());
+  return x;
+}
+
+Local Partitioner::shard(Value orig, Local x, unsigned d, ArrayRef<std::string> axes) {
+  int64_t p = groupSize(axes);
+  SmallVector<int64_t> e = x.extent();
+  // Weights still whole: slice them at compile time, per rank.
+  auto w = x.value.getDefiningOp<WeightOp>();
+  if (w && x.value == orig) {
+    Sharding s = x.sharding;
+    SmallVector<int64_t> local(e);
+    s[d].append(axes.begin(), axes.end());
+    local[d] = ceilDiv(e[d], p);
+    auto nw = WeightOp::create(b, loc, withShape(x.value, local),
+                               (w.getName() + "@" + shardingToString(s)).str(), w.getFile(),
+                               w.getOffset());
+    nw->setAttr("ditc.shard", shardingToAttr(b.getContext(), s));
+    nw->setAttr("ditc.source_name", w.getNameAttr());
+    nw->setAttr("ditc.global_shape", b.getDenseI64ArrayAttr(x.global));
+    x.value = nw;
+    x.sharding = s;
+    return x;
+  }
+  if (e[d] % p)
+    x = pad(x, d, ceilDiv(e[d], p) * p), e = x.extent();
+  e[d] /= p;
+  x.value = ShardOp::create(b, loc, withShape(x.value, e), x.value,
+                            b.getI64IntegerAttr(d), axesAttr(axes));
+  x.sharding[d].append(axes.begin(), axes.end());
+  return x;
+}
+
+Local Partitioner::allToAll(Local x, unsigned split, unsigned concat,
+                            ArrayRef<std::string> axes) {
+  int64_t p = groupSize(axes);
+  SmallVector<int64_t> e = x.extent();
+  if (e[split] % p)
+    x = pad(x, split, ceilDiv(e[split], p) * p), e = x.extent();
+  e[split] /= p;
+  e[concat] *= p;
+  x.value = AllToAllOp::create(b, loc, withShape(x.value, e), x.value,
+                               b.getI64IntegerAttr(split), b.getI64IntegerAttr(concat),
+                               axesAttr(axes));
+  x.sharding[concat].resize(x.sharding[concat].size() - axes.size());
+  x.sharding[split].append(axes.begin(), axes.end());
+  return x;
+}
+
+Local Partitioner::reshard(Value orig, Local x, const Sharding &want) {
+  unsigned rank = x.global.size();
+  auto suffixAfter = [](const Axes &have, const Axes &target) {
+    // The axes of `have` beyond its longest common prefix with `target`.
+    size_t k = 0;
+    while (k < have.size() && k < target.size() && have[k] == target[k])
+      ++k;
+    return Axes(have.begin() + k, have.end());
+  };
+  // 1. Splits that move between dimensions: one all_to_all each.
+  for (unsigned d = 0; d < rank; ++d) {
+    Axes extra = suffixAfter(x.sharding[d], want[d]);
+    if (extra.empty())
+      continue;
+    for (unsigned d2 = 0; d2 < rank; ++d2) {
+      if (d2 == d)
+        continue;
+      Axes grown = x.sharding[d2];
+      grown.append(extra.begin(), extra.end());
+      // The split side must be whole or split exactly, never padded inside.
+      bool clean = x.sharding[d2].empty() ||
+                   x.extent()[d2] % groupSize(extra) == 0;
+      if (grown == want[d2] && clean) {
+        x = allToAll(x, d2, d, extra);
+        break;
+      }
+    }
+  }
+  // 2. Splits to drop: all_gather.
+  for (unsigned d = 0; d < rank; ++d) {
+    Axes extra = suffixAfter(x.sharding[d], want[d]);
+    if (!extra.empty())
+      x = gather(x, d, extra);
+  }
+  // 3. Dimensions whole (or less split) that must be split: keep a block.
+  for (unsigned d = 0; d < rank; ++d) {
+    if (x.sharding[d] == want[d])
+      continue;
+    Axes add(want[d].begin() + x.sharding[d].size(), want[d].end());
+    if (!x.sharding[d].empty() && x.extent()[d] % groupSize(add)) {
+      // A padded block cannot be cut again consistently: gather it first.
+      x = gather(x, d, Axes(x.sharding[d]));
+      add = want[d];
+    }
+    if (x.sharding[d].empty())
+      x = unpad(x, d);
+    x = shard(orig, x, d, add);
+  }
+  // 4. Canonical extents: drop padding the target does not need.
+  for (unsigned d = 0; d < rank; ++d) {
+    int64_t canonical = ceilDiv(x.global[d], groupSize(x.sharding[d]));
+    if (x.extent()[d] == canonical)
+      continue;
+    if (!x.sharding[d].empty()) {
+      Axes all = x.sharding[d];
+      x = gather(x, d, all);
+      x = unpad(x, d);
+      x = shard(orig, x, d, all);
+    } else {
+      x = unpad(x, d);
+    }
+  }
+  return x;
+}
+
+Value Partitioner::operandAs(Value orig, const Sharding &want) {
+  return reshard(orig, lookup(orig), want).value;
+}
+
+//===----------------------------------------------------------------------===//
+// Ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult Partitioner::partitionGeneric(Operation *op) {
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  ShardingRule rule = iface ? iface.getShardingRule() : ShardingRule();
+  unsigned nOperands = op->getNumOperands();
+  auto valueAt = [&](unsigned idx) {
+    return idx < nOperands ? op->getOperand(idx) : op->getResult(idx - nOperands);
+  };
+  auto dimSize = [&](unsigned idx, unsigned d) {
+    return cast<RankedTensorType>(valueAt(idx).getType()).getDimSize(d);
+  };
+  // Each factor takes the split planned for it; an axis splits one factor.
+  SmallVector<Axes> factorAxes(rule.factors.size());
+  llvm::StringSet<> used;
+  bool reductionOk = isa<LinearOp, MatmulOp>(op);
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
+    if (f.kind == ShardingFactor::Kind::Reduction && !reductionOk)
+      continue;
+    auto it = llvm::find_if(f.dims, [&](auto p) { return p.first >= nOperands; });
+    auto [idx, d] = it != f.dims.end() ? *it : f.dims.front();
+    Axes axes = planned(valueAt(idx))[d];
+    if (axes.empty())
+      continue;
+    if (llvm::any_of(axes, [&](const std::string &a) { return used.contains(a); }))
+      continue;
+    int64_t p = groupSize(axes);
+    bool ok = true;
+    for (auto [ix, dd] : f.dims) {
+      int64_t n = dimSize(ix, dd);
+      if (n <= 1 || (f.exact && n % p))
+        ok = false;
+    }
+    if (f.kind == ShardingFactor::Kind::Reduction)
+      for (auto [ix, dd] : f.dims)
+        if (dimSize(ix, dd) % p)
+          ok = false; // padded contraction would sum garbage
+    if (!ok)
+      continue;
+    for (const std::string &a : axes)
+      used.insert(a);
+    factorAxes[i] = axes;
+  }
+  // Per operand / result: the split each dimension needs.
+  SmallVector<Sharding, 4> want;
+  for (unsigned idx = 0; idx < nOperands + op->getNumResults(); ++idx)
+    want.push_back(Sharding(cast<RankedTensorType>(valueAt(idx).getType()).getRank()));
+  Axes reduced;
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
+    for (auto [idx, d] : f.dims)
+      want[idx][d] = factorAxes[i];
+    if (f.kind == ShardingFactor::Kind::Reduction)
+      reduced.append(factorAxes[i].begin(), factorAxes[i].end());
+  }
+  IRMapping mapping;
+  for (unsigned k = 0; k < nOperands; ++k)
+    mapping.map(op->getOperand(k), operandAs(op->getOperand(k), want[k]));
+  // Tensor parallelism: the bias is added once, after the sum.
+  Value bias;
+  auto linear = dyn_cast<LinearOp>(op);
+  if (linear && linear.getBias() && !reduced.empty())
+    bias = mapping.lookup(linear.getBias());
+  Operation *clone = b.clone(*op, mapping);
+  clone->removeAttr(kShardingAttr);
+  if (bias)
+    clone->eraseOperand(2);
+  for (unsigned r = 0; r < op->getNumResults(); ++r) {
+    Value orig = op->getResult(r);
+    SmallVector<int64_t> shape(cast<RankedTensorType>(orig.getType()).getShape());
+    const Sharding &s = want[nOperands + r];
+    for (unsigned d = 0; d < shape.size(); ++d)
+      shape[d] = ceilDiv(shape[d], groupSize(s[d]));
+    clone->getResult(r).setType(withShape(orig, shape));
+    Local out{clone->getResult(r), s, SmallVector<int64_t>(cast<RankedTensorType>(orig.getType()).getShape())};
+    if (!reduced.empty()) {
+      out.value = AllReduceOp::create(b, loc, out.value.getType(), out.value, axesAttr(reduced));
+      if (bias)
+        out.value = AddOp::create(b, loc, out.value.getType(), out.value, bias);
+    }
+    locals[orig] = out;
+  }
+  return success();
+}
+
+Local Partitioner::expandKvHeads(Local kv, int64_t heads) {
+  // [B, Hkv, S, D] -> [B, Hkv, G, S, D] -> [B, H, S, D] (query head h reads
+  // kv head h / G), on blocks whose head dimension is whole.
+  SmallVector<int64_t> e = kv.extent();
+  int64_t g = heads / e[1];
+  SmallVector<int64_t> five = {e[0], e[1], 1, e[2], e[3]};
+  Value v = ReshapeOp::create(b, loc, withShape(kv.value, five), kv.value);
+  five[2] = g;
+  v = BroadcastOp::create(b, loc, withShape(kv.value, five), v);
+  SmallVector<int64_t> four = {e[0], heads, e[2], e[3]};
+  kv.value = ReshapeOp::create(b, loc, withShape(kv.value, four), v);
+  kv.global[1] = heads;
+  return kv;
+}
+
+LogicalResult Partitioner::partitionAttention(AttentionOp op) {
+  Sharding qs = planned(op.getQuery()), ks = planned(op.getKey());
+  Axes seq = qs[2];
+  Axes ring, uly;
+  for (const std::string &a : seq)
+    (a == "ulysses" ? uly : ring).push_back(a);
+  bool ordered = seq == [&] { Axes r = ring; r.append(uly.begin(), uly.end()); return r; }();
+  bool sp = !seq.empty() && ks[2] == seq && !op.getMask() && ordered &&
+            llvm::all_of(ring, [](const std::string &a) { return a == "ring"; });
+  int64_t h = shapeOf(op.getQuery())[1], hkv = shapeOf(op.getKey())[1];
+  Axes headAxes = qs[1];
+  bool kvFollows = ks[1] == headAxes;
+  if (!sp && (headAxes.empty() || kvFollows || hkv == h))
+    return partitionGeneric(op);
+
+  // Batch and heads as planned; tokens as planned for Q, K and V alike.
+  Sharding q4(4), kv4(4);
+  q4[0] = kv4[0] = qs[0];
+  q4[1] = headAxes;
+  kv4[1] = kvFollows ? headAxes : Axes();
+  if (sp)
+    q4[2] = kv4[2] = seq;
+  Local q = reshard(op.getQuery(), lookup(op.getQuery()), q4);
+  Local k = reshard(op.getKey(), lookup(op.getKey()), kv4);
+  Local v = reshard(op.getValue(), lookup(op.getValue()), kv4);
+  // K/V heads that do not follow the query heads' split: one per query head.
+  if (hkv != h && (!kvFollows || (!uly.empty() &&
+                                   (hkv / groupSize(headAxes)) % groupSize(uly)))) {
+    if (!k.sharding[1].empty()) {
+      k = gather(k, 1, Axes(k.sharding[1]));
+      v = gather(v, 1, Axes(v.sharding[1]));
+    }
+    k = expandKvHeads(k, h);
+    v = expandKvHeads(v, h);
+    if (!headAxes.empty()) {
+      k = shard(op.getKey(), k, 1, headAxes);
+      v = shard(op.getValue(), v, 1, headAxes);
+    }
+  }
+  int64_t tokens = shapeOf(op.getQuery())[2];
+  int64_t headsLocal = q.extent()[1];
+  if (!uly.empty()) {
+    int64_t pu = groupSize(uly);
+    int64_t padded = ceilDiv(headsLocal, pu) * pu;
+    q = allToAll(pad(q, 1, padded), 1, 2, uly);
+    k = allToAll(pad(k, 1, ceilDiv(k.extent()[1], pu) * pu), 1, 2, uly);
+    v = allToAll(pad(v, 1, ceilDiv(v.extent()[1], pu) * pu), 1, 2, uly);
+  }
+  SmallVector<int64_t> oshape = q.extent();
+  oshape[3] = v.extent()[3];
+  auto otype = withShape(q.value, oshape);
+  Value o;
+  if (!ring.empty()) {
+    int64_t pr = groupSize(ring);
+    int64_t valid = pr * k.extent()[2] > tokens ? tokens : 0;
+    o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, Value(),
+                                op.getScaleAttr(), op.getCausalAttr(),
+                                b.getI64IntegerAttr(valid), axesAttr(ring));
+  } else {
+    Value mask;
+    int64_t kl = k.extent()[2];
+    if (sp && kl > tokens) {
+      // Padded keys (after the all_to_all the tokens are whole): mask them.
+      auto mt = RankedTensorType::get({1, 1, 1, kl}, b.getI1Type());
+      SmallVector<bool> keep(kl);
+      for (int64_t j = 0; j < kl; ++j)
+        keep[j] = j < tokens;
+      mask = ConstantOp::create(b, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
+    }
+    o = AttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
+                            op.getScaleAttr(), op.getCausalAttr());
+  }
+  Local out{o, q.sharding, SmallVector<int64_t>(shapeOf(op.getResult()))};
+  if (!uly.empty()) {
+    out = allToAll(out, 2, 1, uly);
+    if (out.extent()[1] != headsLocal) {
+      SmallVector<int64_t> e = out.extent(), zeros(4, 0), ones(4, 1);
+      e[1] = headsLocal;
+      out.value = SliceOp::create(b, loc, withShape(out.value, e), out.value,
+                                  b.getDenseI64ArrayAttr(zeros), b.getDenseI64ArrayAttr(ones));
+    }
+  }
+  locals[op.getResult()] = out;
+  return success();
+}
+
+LogicalResult Partitioner::run() {
+  Block &body = fn.getBody().front();
+  for (BlockArgument a : body.getArguments())
+    locals[a] = Local{a, Sharding(typeOf(a).getRank()),
+                      SmallVector<int64_t>(typeOf(a).getShape())};
+  SmallVector<Operation *> originals;
+  for (Operation &op : body)
+    originals.push_back(&op);
+  for (Operation *op : originals) {
+    loc = op->getLoc();
+    b.setInsertionPoint(op);
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      SmallVector<Value> outs;
+      for (Value v : ret.getOperands())
+        outs.push_back(operandAs(v, Sharding(typeOf(v).getRank())));
+      func::ReturnOp::create(b, loc, outs);
+      continue;
+    }
+    if (op->getNumOperands() == 0) { // weights and constants: whole
+      for (Value r : op->getResults())
+        locals[r] = Local{r, Sharding(typeOf(r).getRank()),
+                          SmallVector<int64_t>(typeOf(r).getShape())};
+      op->removeAttr(kShardingAttr);
+      continue;
+    }
+    if (op->getNumRegions())
+      return op->emitError("cannot partition an op with regions");
+    LogicalResult r = isa<AttentionOp>(op) ? partitionAttention(cast<AttentionOp>(op))
+                                           : partitionGeneric(op);
+    if (failed(r))
+      return failure();
+  }
+  // The originals are dead now, except sources the new ops still use.
+  for (Operation *op : llvm::reverse(originals))
+    if (op->use_empty())
+      op->erase();
+  for (unsigned k = 0; k < fn.getNumArguments(); ++k)
+    fn.removeArgAttr(k, kShardingAttr);
+  return success();
+}
+
+struct PartitionPass : ditc::impl::PartitionPassBase<PartitionPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    FailureOr<Mesh> mesh = Mesh::of(module);
+    if (failed(mesh))
+      return signalPassFailure();
+    for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
+      if (mesh->axes.empty()) {
+        fn.walk([](Operation *op) { op->removeAttr(kShardingAttr); });
+        continue;
+      }
+      Partitioner p(fn, *mesh);
+      if (failed(p.run()))
+        return signalPassFailure();
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,93 @@
+//===- Passes.td - ditc parallel planning and partition ----*- tablegen -*-===//
+
+#ifndef DITC_PASSES_PARALLEL_PASSES_TD
+#define DITC_PASSES_PARALLEL_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
+  let summary = "Write a user-given parallel plan as a mesh and seed shardings";
+  let description = [{
+    Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
+    `ring`, `tp`; unnamed degrees are 1) and checks that it applies to the
+    graph: the degrees multiply to `devices`, the batch divides by `cfg` and
+    `dp`, sequence parallelism has self-attention to split, tensor
+    parallelism divides the heads and hidden units. Illegal plans fail with
+    the reason. It then writes the module's `ditc.mesh` (axes of degree > 1,
+    in the order dp, cfg, ring, ulysses, tp: later axes are neighbouring
+    ranks) and seeds `ditc.sharding` where each strategy starts: the batch
+    of the first output (cfg, dp), the query tokens of every self-attention
+    (ring then ulysses), the heads of every attention and the hidden units
+    between Megatron-style linear pairs (tp). `-ditc-propagate-sharding`
+    completes the plan; nothing else changes.
+
+    ```mlir
+    // -ditc-plan="plan=ulysses=2 devices=2"
+    %o = ditc.attention %q, %k, %v {ditc.sharding = ...}   // unchanged op
+    // seeds: %q gets [[], [], ["ulysses"], []]
+    ```
+  }];
+  let options = [
+    Option<"plan", "plan", "std::string", "\"\"",
+           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp)">,
+    Option<"devices", "devices", "int64_t", "0",
+           "Number of ranks the plan must fill (0: the product of the degrees)">
+  ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def PropagateShardingPass : Pass<"ditc-propagate-sharding", "ModuleOp"> {
+  let summary = "Complete a partial plan: give every dimension tied to a sharded one the same split";
+  let description = [{
+    Unifies tensor dimensions through the ops' sharding rules
+    (ShardingRuleOpInterface: the tokens of a linear layer's input and
+    output are one dimension; a transpose permutes; a reshape that merges
+    dimensions ties its outermost ones), then gives every dimension the mesh
+    axes of the sharded dimension it is tied to. Two different splits tied
+    together are an error naming both values.
+
+    ```mlir
+    %y = ditc.linear %x, %w {ditc.sharding = [[[], ["ulysses"], []]]}
+    %z = ditc.gelu %y
+    // after: %z has ditc.sharding = [[[], ["ulysses"], []]] too
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
+  let summary = "Materialise the plan: per-rank shapes, collectives and weight slices";
+  let description = [{
+    Rewrites `@main` into the program each rank runs (SPMD). Every value
+    gets its per-rank shape (a dimension split over axes of total size P
+    keeps ceil(n / P) entries; the last blocks are padded with zeros when P
+    does not divide n). Where an op needs another split of an operand than
+    the one it has, data moves with ordinary ops of the dialect:
+    `ditc.collective.shard` (keep this rank's block, no traffic),
+    `all_gather`, `all_to_all`, and `all_reduce` after a linear layer whose
+    contraction is split (tensor parallelism; the bias is added once, after
+    the sum). Attention whose query tokens are split runs as Ulysses (an
+    all-to-all trades the token split for a head split around it; heads
+    that do not divide are padded and dropped after), as Ring
+    (`ditc.ring_attention`: K/V blocks circulate, online-softmax merge;
+    padded keys masked), or as both (USP). Sharded weights become per-rank
+    slices (`ditc.weight` with `ditc.shard`, written per rank by `ditc
+    compile`). Graph inputs arrive whole on every rank and outputs are made
+    whole again.
+
+    ```mlir
+    // ulysses=2, before:
+    %o = ditc.attention %q, %k, %v : (tensor<1x4x16x8xf32>, ...) -> tensor<1x4x16x8xf32>
+    // after (per rank):
+    %q2 = ditc.collective.all_to_all %q {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]}
+        : (tensor<1x4x8x8xf32>) -> tensor<1x2x16x8xf32>
+    ...
+    %o2 = ditc.attention %q2, %k2, %v2 : (tensor<1x2x16x8xf32>, ...) -> tensor<1x2x16x8xf32>
+    %o = ditc.collective.all_to_all %o2 {split_axis = 2 : i64, concat_axis = 1 : i64, axes = ["ulysses"]}
+        : (tensor<1x2x16x8xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+#endif // DITC_PASSES_PARALLEL_PASSES_TD
