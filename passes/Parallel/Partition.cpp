@@ -21,6 +21,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/StringSet.h"
 
+#include <limits>
+
 namespace mlir::ditc {
 #define GEN_PASS_DEF_PARTITIONPASS
 #include "passes/Parallel/Passes.h.inc"
@@ -67,7 +69,7 @@ private:
   Local &lookup(Value v) { return locals.find(v)->second; }
 
   // Data movement on Locals.
-  Local pad(Local x, unsigned d, int64_t to);
+  Local pad(Local x, unsigned d, int64_t to, bool masked = false);
   Local unpad(Local x, unsigned d);
   Local gather(Local x, unsigned d, ArrayRef<std::string> axes);
   Local shard(Value orig, Local x, unsigned d, ArrayRef<std::string> axes);
@@ -91,7 +93,8 @@ private:
 // Data movement
 //===----------------------------------------------------------------------===//
 
-Local Partitioner::pad(Local x, unsigned d, int64_t to) {
+Local Partitioner::pad(Local x, unsigned d, int64_t to, bool masked) {
+  // Zeros, or for attention masks "do not attend" (-inf, false).
   SmallVector<int64_t> e = x.extent();
   if (e[d] >= to)
     return x;
@@ -99,8 +102,10 @@ Local Partitioner::pad(Local x, unsigned d, int64_t to) {
   zshape[d] = to - e[d];
   auto zt = withShape(x.value, zshape);
   Type et = zt.getElementType();
-  Attribute zero = isa<FloatType>(et) ? (Attribute)b.getFloatAttr(et, 0.0)
-                                      : (Attribute)b.getIntegerAttr(et, 0);
+  Attribute zero =
+      isa<FloatType>(et)
+          ? (Attribute)b.getFloatAttr(et, masked ? -std::numeric_limits<double>::infinity() : 0.0)
+          : (Attribute)b.getIntegerAttr(et, 0);
   Value z = ConstantOp::create(b, loc, DenseElementsAttr::get(zt, zero));
   e[d] = to;
   x.value = ConcatOp::create(b, loc, withShape(x.value, e), ValueRange{x.value, z},
@@ -351,12 +356,20 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   for (const std::string &a : seq)
     (a == "ulysses" ? uly : ring).push_back(a);
   bool ordered = seq == [&] { Axes r = ring; r.append(uly.begin(), uly.end()); return r; }();
-  bool sp = !seq.empty() && ks[2] == seq && !op.getMask() && ordered &&
-            llvm::all_of(ring, [](const std::string &a) { return a == "ring"; });
   int64_t h = shapeOf(op.getQuery())[1], hkv = shapeOf(op.getKey())[1];
+  // Masks whose head dimension is broadcast (per-head masks gather K/V).
+  Value maskOrig = op.getMask();
+  SmallVector<int64_t> m4(4, 1);
+  if (maskOrig) {
+    ArrayRef<int64_t> m = shapeOf(maskOrig);
+    for (unsigned d = 0; d < m.size(); ++d)
+      m4[4 - m.size() + d] = m[d];
+  }
+  bool sp = !seq.empty() && ks[2] == seq && ordered && (!maskOrig || m4[1] == 1) &&
+            llvm::all_of(ring, [](const std::string &a) { return a == "ring"; });
   Axes headAxes = qs[1];
   bool kvFollows = ks[1] == headAxes;
-  if (!sp && (headAxes.empty() || kvFollows || hkv == h))
+  if (!sp && (headAxes.empty() || hkv == h || (maskOrig && m4[1] != 1)))
     return partitionGeneric(op);
 
   // Batch and heads as planned; tokens as planned for Q, K and V alike.
@@ -395,17 +408,35 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   SmallVector<int64_t> oshape = q.extent();
   oshape[3] = v.extent()[3];
   auto otype = withShape(q.value, oshape);
+  // The mask: batch as planned, heads broadcast, query rows as this rank's
+  // (whole after Ulysses; the ring block under Ring), keys whole; padded
+  // rows and keys masked out.
+  Value mask;
+  if (maskOrig) {
+    unsigned off = 4 - shapeOf(maskOrig).size();
+    Sharding ms(shapeOf(maskOrig).size());
+    if (off == 0 && m4[0] > 1)
+      ms[0] = qs[0];
+    Local mk = reshard(maskOrig, lookup(maskOrig), ms);
+    int64_t rows = q.extent()[2] * groupSize(ring), keys = k.extent()[2] * groupSize(ring);
+    if (m4[2] > 1 && sp)
+      mk = pad(mk, 2 - off, rows, true);
+    if (m4[3] > 1 && sp)
+      mk = pad(mk, 3 - off, keys, true);
+    if (m4[2] > 1 && !ring.empty())
+      mk = shard(maskOrig, mk, 2 - off, ring);
+    mask = mk.value;
+  }
   Value o;
   if (!ring.empty()) {
     int64_t pr = groupSize(ring);
     int64_t valid = pr * k.extent()[2] > tokens ? tokens : 0;
-    o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, Value(),
+    o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
                                 op.getScaleAttr(), op.getCausalAttr(),
                                 b.getI64IntegerAttr(valid), axesAttr(ring));
   } else {
-    Value mask;
     int64_t kl = k.extent()[2];
-    if (sp && kl > tokens) {
+    if (sp && kl > tokens && !mask) {
       // Padded keys (after the all_to_all the tokens are whole): mask them.
       auto mt = RankedTensorType::get({1, 1, 1, kl}, b.getI1Type());
       SmallVector<bool> keep(kl);

@@ -110,11 +110,16 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
         seqAxes.push_back(a.str());
     if (!seqAxes.empty()) {
       int selfAttention = 0;
+      // Self-attention: query and key tokens are one dimension, or (joint
+      // attention over concatenated streams) of one length.
       fn.walk([&](AttentionOp a) {
-        if (!classes.same(a.getQuery(), 2, a.getKey(), 2))
+        if (!classes.same(a.getQuery(), 2, a.getKey(), 2) &&
+            shapeOf(a.getQuery())[2] != shapeOf(a.getKey())[2])
           return;
         ++selfAttention;
         seed(a.getQuery(), 2, seqAxes);
+        seed(a.getKey(), 2, seqAxes);
+        seed(a.getValue(), 2, seqAxes);
       });
       if (!selfAttention)
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
