@@ -1132,6 +1132,294 @@ TEST_F(Mpi, SplitTimesOutWhenPeersAreLate) {
   ditc_rt_comm_destroy(sync);
 }
 
+//===--- Tensor collectives (ditc_kernels.def coll_*) ----------------------===//
+
+// A dense row-major tensor of `shape`, elements of `elem` bytes.
+struct Tensor {
+  std::vector<int64_t> shape;
+  int64_t elem = 1;
+  Bytes data;
+  int64_t count() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+};
+
+int64_t product(const std::vector<int64_t> &s, size_t b, size_t e) {
+  int64_t n = 1;
+  for (size_t i = b; i < e; ++i)
+    n *= s[i];
+  return n;
+}
+
+// Block q of t cut into p equal blocks along axis, element by element.
+Tensor blockOf(const Tensor &t, int32_t axis, int32_t p, int32_t q) {
+  Tensor b = t;
+  b.shape[axis] /= p;
+  int64_t outer = product(t.shape, 0, axis), len = t.shape[axis],
+          bl = b.shape[axis], inner = product(t.shape, axis + 1, t.shape.size());
+  b.data.assign(b.count() * t.elem, 0);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t j = 0; j < bl; ++j)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t src = (o * len + q * bl + j) * inner + i;
+        int64_t dst = (o * bl + j) * inner + i;
+        std::memcpy(&b.data[dst * t.elem], &t.data[src * t.elem], t.elem);
+      }
+  return b;
+}
+
+// The blocks (all of one shape) concatenated along axis.
+Tensor concat(const std::vector<Tensor> &blocks, int32_t axis) {
+  Tensor y = blocks[0];
+  int32_t p = (int32_t)blocks.size();
+  y.shape[axis] *= p;
+  int64_t outer = product(y.shape, 0, axis), bl = blocks[0].shape[axis],
+          inner = product(y.shape, axis + 1, y.shape.size());
+  y.data.assign(y.count() * y.elem, 0);
+  for (int32_t q = 0; q < p; ++q)
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t j = 0; j < bl; ++j)
+        for (int64_t i = 0; i < inner; ++i) {
+          int64_t src = (o * bl + j) * inner + i;
+          int64_t dst = (o * bl * p + q * bl + j) * inner + i;
+          std::memcpy(&y.data[dst * y.elem], &blocks[q].data[src * y.elem],
+                      y.elem);
+        }
+  return y;
+}
+
+// Random 3-D or 4-D shapes with odd dims (1..7), the same on every rank.
+std::vector<std::vector<int64_t>> oddShapes(uint32_t seed, int n) {
+  std::mt19937 rng(seed);
+  std::vector<std::vector<int64_t>> v;
+  for (int k = 0; k < n; ++k) {
+    std::vector<int64_t> s(3 + k % 2);
+    for (int64_t &d : s)
+      d = 1 + 2 * (int64_t)(rng() % 4);
+    v.push_back(s);
+  }
+  return v;
+}
+
+// Moved by element size: a dtype of each size, the unusual ones included.
+constexpr int32_t kMoveDtypes[] = {DITC_RT_F64, DITC_RT_U16, DITC_RT_I8,
+                                   DITC_RT_F32, DITC_RT_U32, DITC_RT_BF16};
+int64_t moveSize(int32_t d) {
+  switch (d) {
+  case DITC_RT_F64:
+  case DITC_RT_I64:
+  case DITC_RT_U64:
+    return 8;
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+  case DITC_RT_U32:
+    return 4;
+  case DITC_RT_U16:
+  case DITC_RT_I16:
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+// Rank q's tensor: random nonzero bytes.
+Tensor rankTensor(const std::vector<int64_t> &shape, int32_t dtype,
+                  uint32_t seed, int32_t q) {
+  Tensor t;
+  t.shape = shape;
+  t.elem = moveSize(dtype);
+  t.data = rankData(DITC_RT_B8, t.count() * t.elem, seed, q);
+  return t;
+}
+
+std::string shapeName(const std::vector<int64_t> &s) {
+  std::string n;
+  for (int64_t d : s)
+    n += (n.empty() ? "" : "x") + std::to_string(d);
+  return n;
+}
+
+TEST_F(Mpi, CollAllGatherEveryAxis) {
+  uint32_t seed = 2000;
+  uint64_t want = 0;
+  int calls = 0;
+  for (const auto &shape : oddShapes(20, 6))
+    for (int32_t axis = 0; axis < (int32_t)shape.size(); ++axis) {
+      int32_t d = kMoveDtypes[seed % 6];
+      SCOPED_TRACE(shapeName(shape) + " axis " + std::to_string(axis) +
+                   " dtype " + std::to_string(d));
+      std::vector<Tensor> xs;
+      for (int32_t q = 0; q < p; ++q)
+        xs.push_back(rankTensor(shape, d, seed, q));
+      Tensor ref = concat(xs, axis);
+      Bytes y(ref.data.size(), 0);
+      ASSERT_EQ(ditc_rt_coll_all_gather(c, xs[r].data.data(), y.data(), d,
+                                        (int32_t)shape.size(), shape.data(),
+                                        axis),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_TRUE(y == ref.data);
+      want += (uint64_t)(p - 1) * xs[r].data.size();
+      ++calls;
+      ++seed;
+    }
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_GATHER), want);
+  EXPECT_EQ(this->calls(DITC_RT_COMM_ALL_GATHER), (uint64_t)calls);
+}
+
+TEST_F(Mpi, CollReduceScatterEveryAxis) {
+  uint32_t seed = 2100;
+  for (const auto &base : oddShapes(21, 6))
+    for (int32_t axis = 0; axis < (int32_t)base.size(); ++axis)
+      for (int32_t d : {DITC_RT_F32, DITC_RT_I64, DITC_RT_I32}) {
+        std::vector<int64_t> shape = base;
+        shape[axis] *= p;
+        SCOPED_TRACE(shapeName(shape) + " axis " + std::to_string(axis) + " " +
+                     dtypeName(d));
+        int64_t n = product(shape, 0, shape.size());
+        std::vector<Bytes> xs;
+        for (int32_t q = 0; q < p; ++q)
+          xs.push_back(rankData(d, n, seed, q));
+        // The reference: block r of each rank's x, summed.
+        std::vector<Bytes> blocks;
+        for (int32_t q = 0; q < p; ++q) {
+          Tensor t{shape, (int64_t)elemSize(d), xs[q]};
+          blocks.push_back(blockOf(t, axis, p, r).data);
+        }
+        Bytes y(blocks[0].size(), 0);
+        ASSERT_EQ(ditc_rt_coll_reduce_scatter(c, xs[r].data(), y.data(), d,
+                                              (int32_t)shape.size(),
+                                              shape.data(), axis),
+                  DITC_RT_COMM_OK)
+            << ditc_rt_comm_last_error();
+        checkReduced(d, DITC_RT_REDUCE_SUM, blocks, 0, y.data(),
+                     n / p);
+        ++seed;
+      }
+}
+
+TEST_F(Mpi, CollAllToAllEveryAxisPair) {
+  uint32_t seed = 2200;
+  uint64_t want = 0;
+  for (const auto &base : oddShapes(22, 4))
+    for (int32_t s = 0; s < (int32_t)base.size(); ++s)
+      for (int32_t cat = 0; cat < (int32_t)base.size(); ++cat) {
+        if (s == cat)
+          continue;
+        int32_t d = kMoveDtypes[seed % 6];
+        std::vector<int64_t> shape = base;
+        shape[s] *= p;
+        SCOPED_TRACE(shapeName(shape) + " split " + std::to_string(s) +
+                     " concat " + std::to_string(cat) + " dtype " +
+                     std::to_string(d));
+        std::vector<Tensor> fromEach;
+        Tensor mine;
+        for (int32_t q = 0; q < p; ++q) {
+          Tensor x = rankTensor(shape, d, seed, q);
+          if (q == r)
+            mine = x;
+          fromEach.push_back(blockOf(x, s, p, r));
+        }
+        Tensor ref = concat(fromEach, cat);
+        Bytes y(ref.data.size(), 0);
+        ASSERT_EQ(ditc_rt_coll_all_to_all(c, mine.data.data(), y.data(), d,
+                                          (int32_t)shape.size(), shape.data(),
+                                          s, cat),
+                  DITC_RT_COMM_OK)
+            << ditc_rt_comm_last_error();
+        EXPECT_TRUE(y == ref.data);
+        want += (uint64_t)(p - 1) * (mine.data.size() / p);
+        ++seed;
+      }
+  EXPECT_EQ(bytes(DITC_RT_COMM_ALL_TO_ALL), want);
+}
+
+TEST_F(Mpi, CollSliceEveryAxisAndGatherBack) {
+  uint32_t seed = 2300;
+  for (const auto &base : oddShapes(23, 6))
+    for (int32_t axis = 0; axis < (int32_t)base.size(); ++axis) {
+      int32_t d = kMoveDtypes[seed % 6];
+      std::vector<int64_t> shape = base;
+      shape[axis] *= p;
+      SCOPED_TRACE(shapeName(shape) + " axis " + std::to_string(axis));
+      Tensor x = rankTensor(shape, d, seed, 0); // the same on every rank
+      Tensor ref = blockOf(x, axis, p, r);
+      Bytes y(ref.data.size(), 0);
+      ASSERT_EQ(ditc_rt_coll_slice(c, x.data.data(), y.data(), d,
+                                   (int32_t)shape.size(), shape.data(), axis),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_TRUE(y == ref.data);
+      // all_gather of the slices gives x back.
+      Bytes back(x.data.size(), 0);
+      ASSERT_EQ(ditc_rt_coll_all_gather(c, y.data(), back.data(), d,
+                                        (int32_t)shape.size(),
+                                        ref.shape.data(), axis),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_TRUE(back == x.data);
+      ++seed;
+    }
+  EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u);
+}
+
+TEST_F(Mpi, CollAllReduceAndSendRecv) {
+  const int64_t n = 333;
+  std::vector<Bytes> xs;
+  for (int32_t q = 0; q < p; ++q)
+    xs.push_back(rankData(DITC_RT_F32, n, 2400, q));
+  Bytes y = xs[r];
+  ASSERT_EQ(ditc_rt_coll_all_reduce(c, y.data(), y.data(), n, DITC_RT_F32),
+            DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  checkReduced(DITC_RT_F32, DITC_RT_REDUCE_SUM, xs, 0, y.data(), n);
+  // A pipeline: rank q sends to q + 1 (a dtype of 8 bytes the communicator
+  // does not know by name).
+  Bytes msg = rankData(DITC_RT_B8, 8 * 21, 2401, r);
+  if (r + 1 < p)
+    ASSERT_EQ(ditc_rt_coll_send(c, msg.data(), 21, DITC_RT_F64, r + 1, 9),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+  if (r > 0) {
+    Bytes got(msg.size(), 0);
+    ASSERT_EQ(ditc_rt_coll_recv(c, got.data(), 21, DITC_RT_F64, r - 1, 9),
+              DITC_RT_COMM_OK)
+        << ditc_rt_comm_last_error();
+    EXPECT_TRUE(got == rankData(DITC_RT_B8, 8 * 21, 2401, r - 1));
+  }
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), r + 1 < p ? 168u : 0u);
+}
+
+TEST_F(Mpi, CollArgumentErrors) {
+  const int32_t A = DITC_RT_COMM_ERROR_ARGUMENT;
+  float x[64] = {}, y[256] = {};
+  // A dim that does not cut into P blocks (P > 1), refused before any
+  // traffic; so are bad axes and shapes, on every rank alike.
+  int64_t shape[3] = {2, 4 * p + (p > 1 ? 1 : 0), 3};
+  if (p > 1) {
+    EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x, y, DITC_RT_F32, 3, shape, 1),
+              A);
+    EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("equal blocks"),
+              std::string::npos)
+        << ditc_rt_comm_last_error();
+    EXPECT_EQ(ditc_rt_coll_slice(c, x, y, DITC_RT_F32, 3, shape, 1), A);
+    EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 3, shape, 1, 0),
+              A);
+  }
+  int64_t ok[3] = {2, 2, 3};
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 3, ok, 3), A);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 3, ok, -1), A);
+  EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 3, ok, 1, 1), A);
+  for (int64_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k)
+    EXPECT_EQ(calls((int32_t)k), 0u) << k;
+  EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
+}
+
 // Reports only the failures of a rank other than 0.
 class FailurePrinter : public ::testing::EmptyTestEventListener {
   void OnTestPartResult(const ::testing::TestPartResult &t) override {

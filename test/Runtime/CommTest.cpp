@@ -482,6 +482,107 @@ TEST_F(Comm, SendRecvInvalidArguments) {
             DITC_RT_COMM_ERROR_TIMEOUT);
 }
 
+// The coll_* entry points at P = 1: every one is a copy of x (a slice or a
+// block is all of it), whatever the axis and dtype; errors are refused.
+TEST_F(Comm, TensorCollectivesAtWorldSizeOne) {
+  const int64_t shape[4] = {3, 5, 1, 7};
+  const int64_t n = 105;
+  uint32_t seed = 1000;
+  for (int32_t d = 0; d < DITC_RT_DTYPE_COUNT; ++d) {
+    SCOPED_TRACE("dtype " + std::to_string(d));
+    size_t e = d == DITC_RT_F64 || d == DITC_RT_U64   ? 8
+               : d == DITC_RT_U32                     ? 4
+               : d == DITC_RT_I16 || d == DITC_RT_U16 ? 2
+               : d == DITC_RT_I8 || d == DITC_RT_U8   ? 1
+                                                      : elemSize(d);
+    auto x = randomBuffer(DITC_RT_B8, n * e, seed++);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] = (unsigned char)(x[i] * 37 + i); // not all ones
+    for (int32_t axis = 0; axis < 4; ++axis) {
+      std::vector<unsigned char> y(x.size(), 0);
+      EXPECT_EQ(ditc_rt_coll_all_gather(c, x.data(), y.data(), d, 4, shape,
+                                        axis),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(y, x);
+      std::fill(y.begin(), y.end(), 0);
+      EXPECT_EQ(ditc_rt_coll_slice(c, x.data(), y.data(), d, 4, shape, axis),
+                DITC_RT_COMM_OK);
+      EXPECT_EQ(y, x);
+      std::fill(y.begin(), y.end(), 0);
+      EXPECT_EQ(ditc_rt_coll_all_to_all(c, x.data(), y.data(), d, 4, shape,
+                                        axis, (axis + 1) % 4),
+                DITC_RT_COMM_OK)
+          << ditc_rt_comm_last_error();
+      EXPECT_EQ(y, x);
+      bool adds = d == DITC_RT_F32 || d == DITC_RT_I64 || d == DITC_RT_I32 ||
+                  d == DITC_RT_F16 || d == DITC_RT_BF16;
+      std::fill(y.begin(), y.end(), 0);
+      EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x.data(), y.data(), d, 4, shape,
+                                            axis),
+                adds ? DITC_RT_COMM_OK : DITC_RT_COMM_ERROR_ARGUMENT);
+      if (adds)
+        EXPECT_EQ(y, x);
+    }
+  }
+  // all_reduce in place; send / recv of a dtype the communicator does not
+  // name (moved by size).
+  auto f = randomBuffer(DITC_RT_F32, 10, 77);
+  auto keep = f;
+  EXPECT_EQ(ditc_rt_coll_all_reduce(c, f.data(), f.data(), 10, DITC_RT_F32),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(f, keep);
+  EXPECT_EQ(ditc_rt_coll_all_reduce(c, f.data(), f.data(), 10, DITC_RT_F64),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  double v[3] = {1.5, -2.25, 1e300}, w[3] = {};
+  EXPECT_EQ(ditc_rt_coll_send(c, v, 3, DITC_RT_F64, 0, 4), DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_coll_recv(c, w, 3, DITC_RT_F64, 0, 4), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  EXPECT_EQ(std::memcmp(v, w, sizeof v), 0);
+  EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 24u);
+  // Zero-size tensors: a call that moves nothing, null buffers allowed.
+  const int64_t empty[2] = {4, 0};
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, nullptr, nullptr, DITC_RT_F32, 2, empty,
+                                    0),
+            DITC_RT_COMM_OK);
+  EXPECT_EQ(ditc_rt_coll_all_to_all(c, nullptr, nullptr, DITC_RT_F32, 2, empty,
+                                    0, 1),
+            DITC_RT_COMM_OK);
+}
+
+TEST_F(Comm, TensorCollectiveArgumentErrors) {
+  const int32_t A = DITC_RT_COMM_ERROR_ARGUMENT;
+  float x[16] = {}, y[16] = {};
+  const int64_t shape[2] = {4, 4};
+  EXPECT_EQ(ditc_rt_coll_all_gather(nullptr, x, y, DITC_RT_F32, 2, shape, 0),
+            A);
+  EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("null"),
+            std::string::npos);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, 99, 2, shape, 0), A);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 0, shape, 0), A);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, DITC_RT_MAX_RANK + 1,
+                                    shape, 0),
+            A);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 2, nullptr, 0), A);
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 2, shape, 2), A);
+  EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("axis 2"),
+            std::string::npos);
+  EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x, y, DITC_RT_F32, 2, shape, -1),
+            A);
+  EXPECT_EQ(ditc_rt_coll_slice(c, nullptr, y, DITC_RT_F32, 2, shape, 0), A);
+  EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 2, shape, 1, 1), A);
+  EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 2, shape, 0, 2), A);
+  const int64_t negative[2] = {4, -1};
+  EXPECT_EQ(ditc_rt_coll_slice(c, x, y, DITC_RT_F32, 2, negative, 0), A);
+  const int64_t huge[2] = {INT64_MAX / 2, 4};
+  EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 2, huge, 0), A);
+  EXPECT_EQ(ditc_rt_coll_send(nullptr, x, 1, DITC_RT_F32, 0, 0), A);
+  EXPECT_EQ(ditc_rt_coll_recv(c, y, 1, 42, 0, 0), A);
+  EXPECT_EQ(ditc_rt_coll_send(c, x, 1, DITC_RT_F32, 1, 0), A); // no rank 1
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k)
+    EXPECT_EQ(calls(k), 0u) << k;
+}
+
 TEST_F(Comm, ByteCountersAndReset) {
   auto a = randomBuffer(DITC_RT_F32, 64, 600);
   std::vector<unsigned char> b(a.size());

@@ -1,0 +1,330 @@
+//===- collective.cpp - Tensor collectives for generated code ------------===//
+//
+// The coll_* entry points of ditc_kernels.def: what a partitioned model's
+// generated code calls. Each takes a ditc_rt_comm (as void *) and a dense
+// row-major tensor, and is built on ditc_comm.h's buffer collectives, which
+// count the bytes. Along an axis, a tensor of `shape` is viewed as
+// [outer, len, inner] (outer = product of the dims before the axis, inner of
+// those after); cutting it into P blocks along the axis gives
+// [outer, P, len/P * inner]. A block is contiguous only when outer == 1;
+// otherwise it is packed into (or unpacked from) block-major scratch
+// [P, outer, len/P * inner] with ditc_rt_strided_copy. Scratch belongs to
+// the calling thread and is kept for its next call.
+//
+// Data-movement collectives take any dtype by its element size (moved as
+// B8 / F16 / I32 / I64, whichever has that size); all_reduce and
+// reduce_scatter add, so they take the dtypes the communicator reduces.
+//
+//===----------------------------------------------------------------------===//
+#include "backend.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <new>
+
+using namespace ditc_rt::comm;
+
+namespace {
+
+// Element size of any ditc_rt_dtype; 0 for an unknown one.
+int64_t elemBytes(int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_B8:
+  case DITC_RT_I8:
+  case DITC_RT_U8:
+    return 1;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+  case DITC_RT_I16:
+  case DITC_RT_U16:
+    return 2;
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+  case DITC_RT_U32:
+    return 4;
+  case DITC_RT_I64:
+  case DITC_RT_F64:
+  case DITC_RT_U64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
+// The communicator dtype that moves elements of `bytes` bytes.
+int32_t movedAs(int64_t bytes) {
+  switch (bytes) {
+  case 1:
+    return DITC_RT_B8;
+  case 2:
+    return DITC_RT_F16;
+  case 4:
+    return DITC_RT_I32;
+  default:
+    return DITC_RT_I64;
+  }
+}
+
+bool reducible(int32_t dtype) {
+  return dtype == DITC_RT_F32 || dtype == DITC_RT_I64 ||
+         dtype == DITC_RT_I32 || dtype == DITC_RT_F16 || dtype == DITC_RT_BF16;
+}
+
+ditc_rt_comm_status argument(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+ditc_rt_comm_status argument(const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  setError("%s", buf);
+  return DITC_RT_COMM_ERROR_ARGUMENT;
+}
+
+/// A growable buffer per thread, kept between calls.
+class Scratch {
+public:
+  /// At least `bytes` bytes, or null (error recorded) when they cannot be had.
+  unsigned char *get(const char *fn, int64_t bytes) {
+    if (bytes > capacity_) {
+      data_.reset(new (std::nothrow) unsigned char[(size_t)bytes]);
+      capacity_ = data_ ? bytes : 0;
+      if (!data_) {
+        setError("%s: cannot allocate %lld bytes of scratch", fn,
+                 (long long)bytes);
+        return nullptr;
+      }
+    }
+    return data_.get();
+  }
+
+private:
+  std::unique_ptr<unsigned char[]> data_;
+  int64_t capacity_ = 0;
+};
+thread_local Scratch sendScratch, recvScratch;
+
+/// One tensor argument, checked, and its communicator.
+struct Tensor {
+  ditc_rt_comm *comm = nullptr;
+  int32_t size = 1, rank = 0; // P and r of the communicator
+  int64_t elem = 0;           // bytes per element
+  int64_t count = 0;          // elements
+  const int64_t *shape = nullptr;
+  int32_t dims = 0;
+
+  /// The product of the dims in [begin, end).
+  int64_t product(int32_t begin, int32_t end) const {
+    int64_t n = 1;
+    for (int32_t i = begin; i < end; ++i)
+      n *= shape[i];
+    return n;
+  }
+};
+
+/// Checks what every tensor collective takes; `axes` are checked in range.
+ditc_rt_comm_status check(const char *fn, void *comm, const void *x,
+                          const void *y, int32_t dtype, int32_t rank,
+                          const int64_t *shape,
+                          std::initializer_list<int32_t> axes, Tensor &t) {
+  if (!comm)
+    return argument("%s: the communicator is null", fn);
+  t.comm = static_cast<ditc_rt_comm *>(comm);
+  ditc_rt_comm_size(t.comm, &t.size);
+  ditc_rt_comm_rank(t.comm, &t.rank);
+  t.elem = elemBytes(dtype);
+  if (t.elem == 0)
+    return argument("%s: unknown dtype %d", fn, dtype);
+  if (rank < 1 || rank > DITC_RT_MAX_RANK)
+    return argument("%s: tensor rank %d is not in 1..%d", fn, rank,
+                    DITC_RT_MAX_RANK);
+  if (!shape)
+    return argument("%s: the shape is null", fn);
+  t.shape = shape;
+  t.dims = rank;
+  // Every buffer holds at most P * count elements: keep that in range.
+  int64_t limit = std::numeric_limits<int64_t>::max() / t.elem / t.size;
+  t.count = 1;
+  for (int32_t i = 0; i < rank; ++i) {
+    if (shape[i] < 0)
+      return argument("%s: dim %d is negative (%lld)", fn, i,
+                      (long long)shape[i]);
+    if (shape[i] > 0 && t.count > limit / shape[i])
+      return argument("%s: the tensor is too large (bytes overflow)", fn);
+    t.count *= shape[i];
+  }
+  for (int32_t axis : axes)
+    if (axis < 0 || axis >= rank)
+      return argument("%s: axis %d is not in 0..%d", fn, axis, rank - 1);
+  if (t.count > 0 && (!x || !y))
+    return argument("%s: %s is null", fn, !x ? "x" : "y");
+  return DITC_RT_COMM_OK;
+}
+
+/// shape[axis] must cut into P equal blocks.
+ditc_rt_comm_status checkDivisible(const char *fn, const Tensor &t,
+                                   int32_t axis) {
+  if (t.shape[axis] % t.size == 0)
+    return DITC_RT_COMM_OK;
+  return argument("%s: dim %d (%lld) does not cut into %d equal blocks", fn,
+                  axis, (long long)t.shape[axis], t.size);
+}
+
+/// Between [outer, P, run] (blocks interleaved, as in the tensor) and
+/// [P, outer, run] (block-major, as the communicator wants): `toBlocks`
+/// packs, otherwise unpacks. Elements of `elem` bytes.
+void moveBlocks(int64_t elem, const void *src, void *dst, int64_t p,
+                int64_t outer, int64_t run, bool toBlocks) {
+  const int64_t shape[3] = {p, outer, run};
+  const int64_t blockMajor[3] = {outer * run, run, 1};
+  const int64_t interleaved[3] = {run, p * run, 1};
+  ditc_rt_strided_copy(elem, src, 0, toBlocks ? interleaved : blockMajor, dst,
+                       toBlocks ? blockMajor : interleaved, shape, 3);
+}
+
+#define DITC_TRY(expr)                                                         \
+  do {                                                                         \
+    ditc_rt_comm_status s_ = (expr);                                           \
+    if (s_ != DITC_RT_COMM_OK)                                                 \
+      return s_;                                                               \
+  } while (0)
+
+} // namespace
+
+extern "C" {
+
+int32_t ditc_rt_coll_all_reduce(void *comm, const void *x, void *y,
+                                int64_t count, int32_t dtype) {
+  if (!comm)
+    return argument("coll_all_reduce: the communicator is null");
+  return ditc_rt_comm_all_reduce(static_cast<ditc_rt_comm *>(comm), x, y,
+                                 count, dtype, DITC_RT_REDUCE_SUM);
+}
+
+int32_t ditc_rt_coll_all_gather(void *comm, const void *x, void *y,
+                                int32_t dtype, int32_t rank,
+                                const int64_t *shape, int32_t axis) {
+  const char *fn = "coll_all_gather";
+  Tensor t;
+  DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {axis}, t));
+  int64_t outer = t.product(0, axis);
+  int32_t d = movedAs(t.elem);
+  if (outer == 1 || t.count == 0) // y is [P, x]
+    return ditc_rt_comm_all_gather(t.comm, x, y, t.count, d);
+  unsigned char *all = recvScratch.get(fn, t.size * t.count * t.elem);
+  if (!all)
+    return DITC_RT_COMM_ERROR_MEMORY;
+  DITC_TRY(ditc_rt_comm_all_gather(t.comm, x, all, t.count, d));
+  moveBlocks(t.elem, all, y, t.size, outer, t.count / outer, false);
+  return DITC_RT_COMM_OK;
+}
+
+int32_t ditc_rt_coll_reduce_scatter(void *comm, const void *x, void *y,
+                                    int32_t dtype, int32_t rank,
+                                    const int64_t *shape, int32_t axis) {
+  const char *fn = "coll_reduce_scatter";
+  Tensor t;
+  DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {axis}, t));
+  DITC_TRY(checkDivisible(fn, t, axis));
+  if (!reducible(dtype))
+    return argument("%s: dtype %d is not one the communicator adds (F32 I64 "
+                    "I32 F16 BF16)",
+                    fn, dtype);
+  int64_t outer = t.product(0, axis);
+  int64_t block = t.count / t.size; // y's elements
+  if (outer == 1 || t.count == 0) // x is [P, y]
+    return ditc_rt_comm_reduce_scatter(t.comm, x, y, block, dtype,
+                                       DITC_RT_REDUCE_SUM);
+  unsigned char *blocks = sendScratch.get(fn, t.count * t.elem);
+  if (!blocks)
+    return DITC_RT_COMM_ERROR_MEMORY;
+  moveBlocks(t.elem, x, blocks, t.size, outer, block / outer, true);
+  return ditc_rt_comm_reduce_scatter(t.comm, blocks, y, block, dtype,
+                                     DITC_RT_REDUCE_SUM);
+}
+
+int32_t ditc_rt_coll_all_to_all(void *comm, const void *x, void *y,
+                                int32_t dtype, int32_t rank,
+                                const int64_t *shape, int32_t split_axis,
+                                int32_t concat_axis) {
+  const char *fn = "coll_all_to_all";
+  Tensor t;
+  DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {split_axis, concat_axis},
+                 t));
+  if (split_axis == concat_axis)
+    return argument("%s: split and concat axis are both %d", fn, split_axis);
+  DITC_TRY(checkDivisible(fn, t, split_axis));
+  int64_t p = t.size, block = t.count / p;
+  // Sent: x's blocks along split_axis, each in the block's row-major layout.
+  int64_t sendOuter = t.product(0, split_axis);
+  // Received: blocks of the same shape, to concatenate along concat_axis,
+  // where y is [outer, P, run] with outer the product of the block's dims
+  // before concat_axis (split_axis's among them at its cut size).
+  int64_t recvOuter = t.product(0, concat_axis);
+  if (split_axis < concat_axis)
+    recvOuter /= p;
+  int32_t d = movedAs(t.elem);
+  bool packSend = sendOuter > 1 && t.count > 0;
+  bool unpackRecv = recvOuter > 1 && t.count > 0;
+  const void *send = x;
+  void *recv = y;
+  if (packSend) {
+    unsigned char *s = sendScratch.get(fn, t.count * t.elem);
+    if (!s)
+      return DITC_RT_COMM_ERROR_MEMORY;
+    moveBlocks(t.elem, x, s, p, sendOuter, block / sendOuter, true);
+    send = s;
+  }
+  if (unpackRecv) {
+    recv = recvScratch.get(fn, t.count * t.elem);
+    if (!recv)
+      return DITC_RT_COMM_ERROR_MEMORY;
+  }
+  DITC_TRY(ditc_rt_comm_all_to_all(t.comm, send, recv, block, d));
+  if (unpackRecv)
+    moveBlocks(t.elem, recv, y, p, recvOuter, block / recvOuter, false);
+  return DITC_RT_COMM_OK;
+}
+
+int32_t ditc_rt_coll_slice(void *comm, const void *x, void *y, int32_t dtype,
+                           int32_t rank, const int64_t *shape, int32_t axis) {
+  const char *fn = "coll_slice";
+  Tensor t;
+  DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {axis}, t));
+  DITC_TRY(checkDivisible(fn, t, axis));
+  if (t.count == 0)
+    return DITC_RT_COMM_OK;
+  int64_t outer = t.product(0, axis);
+  int64_t run = t.count / outer / t.size; // one block's row
+  const int64_t dims[2] = {outer, run};
+  const int64_t src[2] = {t.size * run, 1};
+  const int64_t dst[2] = {run, 1};
+  ditc_rt_strided_copy(t.elem, x, t.rank * run, src, y, dst, dims, 2);
+  return DITC_RT_COMM_OK;
+}
+
+int32_t ditc_rt_coll_send(void *comm, const void *x, int64_t count,
+                          int32_t dtype, int32_t peer, int32_t tag) {
+  int64_t e = elemBytes(dtype);
+  if (!comm || e == 0)
+    return argument("coll_send: %s", !comm ? "the communicator is null"
+                                           : "unknown dtype");
+  return ditc_rt_comm_send(static_cast<ditc_rt_comm *>(comm), x, count,
+                           movedAs(e), peer, tag);
+}
+
+int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
+                          int32_t peer, int32_t tag) {
+  int64_t e = elemBytes(dtype);
+  if (!comm || e == 0)
+    return argument("coll_recv: %s", !comm ? "the communicator is null"
+                                           : "unknown dtype");
+  return ditc_rt_comm_recv(static_cast<ditc_rt_comm *>(comm), y, count,
+                           movedAs(e), peer, tag);
+}
+
+} // extern "C"
