@@ -637,8 +637,10 @@ LogicalResult Lowerer::run() {
              << cast<RankedTensorType>(t).getElementType()
              << ", which compiled models cannot take";
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  auto runType = LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx),
-                                             {ptrTy, ptrTy, ptrTy, ptrTy});
+  // int32_t ditc_generated_run(arena, inputs, outputs, weights, comms):
+  // 0, or the ditc_rt_comm_status of a failed collective (Model.cpp).
+  auto runType = LLVM::LLVMFunctionType::get(
+      IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
   auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_generated_run", runType);
   Block *entry = runFn.addEntryBlock(mb);
   b.setInsertionPointToStart(entry);
@@ -675,7 +677,7 @@ LogicalResult Lowerer::run() {
     copyStrided(ptrOf(v), 0, {1}, loadSlot(outputs, k), {1}, {n},
                 elemBytes(typeOf(v).getElementType()));
   }
-  LLVM::ReturnOp::create(b, loc, ValueRange{});
+  LLVM::ReturnOp::create(b, loc, ValueRange{c32(0)});
 
   // The descriptor: ditc_model_json() returns a JSON string.
   std::string json = descriptorJson();

@@ -18,6 +18,20 @@
  * line saying what is wrong. A model instance is not thread-safe; create one
  * per thread (they share the read-only weight mapping only if created with
  * the same file, which the OS page cache does anyway).
+ *
+ * Multi-rank libraries (`ditc compile --devices N --plan ...`): one SPMD
+ * program that every rank of a parallel run loads, e.g. under
+ * `mpirun -np N`. ditc_model_create then joins the run: it creates the
+ * world communicator (ditc_comm.h; backend from the environment variable
+ * DITC_COMM, default "mpi"), refuses a run of another size than the
+ * library was compiled for, makes the sub-communicators the program's
+ * collectives use, and maps this rank's weight file (one per rank, next to
+ * the library; a weights_path containing "{rank}" has it replaced by the
+ * rank). Every rank passes the same inputs and gets the same outputs.
+ * DITC_COMM_TIMEOUT_S (seconds, default 120) bounds every wait for another
+ * rank: ditc_model_run then fails with DITC_ERROR_COMM instead of hanging.
+ * ditc_model_rank / _world_size / _plan describe the rank; a single-device
+ * library is rank 0 of 1 with plan "".
  *===----------------------------------------------------------------------===*/
 
 #ifndef DITC_RUNTIME_DITC_MODEL_H
@@ -43,7 +57,10 @@ typedef enum ditc_status {
   DITC_ERROR_FORMAT = 3,   /* a weight file that is not what the model needs */
   DITC_ERROR_CHECKSUM = 4, /* a weight file whose bytes changed */
   DITC_ERROR_MEMORY = 5,   /* the arena could not be allocated */
-  DITC_ERROR_ABI = 6       /* a library built for another ABI version */
+  DITC_ERROR_ABI = 6,      /* a library built for another ABI version */
+  DITC_ERROR_COMM = 7      /* multi-rank: a communicator could not be made,
+                              or a collective failed or timed out (the
+                              error names the peer or the timeout) */
 } ditc_status;
 
 /* Element types of inputs and outputs (the same codes as the kernels'). */
@@ -118,6 +135,22 @@ void ditc_model_set_num_threads(int32_t threads);
  * --trace, 0 before the first run. */
 int32_t ditc_model_trace(const ditc_model *model, double *seconds,
                          int32_t capacity);
+
+/* Multi-rank libraries: this process's rank in the run (0 .. world size -
+ * 1), the number of ranks the library was compiled for, and its plan
+ * ("cfg=2,ulysses=2"). A single-device library: 0, 1 and "". */
+int32_t ditc_model_rank(const ditc_model *model);
+int32_t ditc_model_world_size(const ditc_model *model);
+const char *ditc_model_plan(const ditc_model *model);
+
+/* Bytes this rank sent and calls made for one kind of operation (a
+ * ditc_rt_comm_kind of ditc_comm.h: 0 all_reduce, 1 all_gather,
+ * 2 reduce_scatter, 3 all_to_all, 4 broadcast, 5 send) over all the model's
+ * communicators, since it was created or last reset; bytes / calls may be
+ * null. All zero for a single-device library. */
+ditc_status ditc_model_comm_stats(const ditc_model *model, int32_t kind,
+                                  uint64_t *bytes, uint64_t *calls);
+ditc_status ditc_model_reset_comm_stats(ditc_model *model);
 
 /* The last error of `model` (or of the last failed create when null). */
 const char *ditc_model_last_error(const ditc_model *model);

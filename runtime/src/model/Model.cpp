@@ -2,14 +2,20 @@
 //
 // Linked into every library `ditc compile` makes. The generated object
 // provides two functions: ditc_generated_json() (the descriptor: inputs,
-// outputs, weights, arena size, weight file and checksum) and
-// ditc_generated_run(arena, inputs, outputs, weights). This file implements
-// ditc_model.h on top of them: it maps the safetensors weights, checks them,
-// owns the arena and runs steps.
+// outputs, weights, arena size, weight file and checksum, and for a
+// multi-rank library the fields of Mesh.h) and
+// ditc_generated_run(arena, inputs, outputs, weights, comms), which returns 0
+// or the ditc_rt_comm_status of a collective that failed. This file
+// implements ditc_model.h on top of them: it maps the safetensors weights,
+// checks them, owns the arena and the communicators (comms[g] is comm group
+// g's) and runs steps.
 //
 //===----------------------------------------------------------------------===//
 
+#include "Mesh.h"
+
 #include "ditc/runtime/ditc_checksum.h"
+#include "ditc/runtime/ditc_comm.h"
 #include "ditc/runtime/ditc_kernels.h"
 #include "ditc/runtime/ditc_model.h"
 
@@ -20,6 +26,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -48,8 +56,10 @@ static constexpr bool sameCodes() {
 static_assert(sameCodes(), "ditc_dtype and ditc_rt_dtype must use the same codes");
 
 extern "C" const char *ditc_generated_json(void);
-extern "C" void ditc_generated_run(void *arena, void *const *inputs,
-                                   void *const *outputs, void *const *weights);
+extern "C" int32_t ditc_generated_run(void *arena, void *const *inputs,
+                                      void *const *outputs,
+                                      void *const *weights,
+                                      void *const *comms);
 
 namespace {
 
@@ -122,6 +132,12 @@ struct Mapping {
 } // namespace
 
 struct ditc_model {
+  ~ditc_model() {
+    for (ditc_rt_comm *c : comms)
+      ditc_rt_comm_destroy(c);
+    ditc_rt_comm_destroy(world);
+  }
+
   std::vector<Tensor> inputs, outputs, weights;
   uint64_t arenaBytes = 0;
   // Steps the generated code marks (compiled with --trace), else -1; the
@@ -134,13 +150,59 @@ struct ditc_model {
   std::vector<void *> weightTable;
   uint64_t weightBytes = 0;
   std::string error;
+  // Multi-rank: the descriptor's fields, this process's world rank, the
+  // world communicator (null for one rank) and one per comm group.
+  ditc_rt::model::Parallel par;
+  int32_t rank = 0;
+  ditc_rt_comm *world = nullptr;
+  std::vector<ditc_rt_comm *> comms;
+  int64_t timeoutMs = 120000; // of every communicator (DITC_COMM_TIMEOUT_S)
 
   ditc_status fail(ditc_status s, std::string msg) {
     error = std::move(msg);
     return s;
   }
   ditc_status bind(const std::string &path);
+  ditc_status checkPlan(const std::string &path, const nlohmann::json &header);
+  ditc_status readTimeout();
+  ditc_status joinRun();
+  ditc_status makeGroups();
+  std::vector<ditc_rt_comm *> allComms() const {
+    std::vector<ditc_rt_comm *> all = comms;
+    if (world)
+      all.push_back(world);
+    return all;
+  }
 };
+
+/// Weights of a multi-rank library name the plan and rank they hold in the
+/// safetensors __metadata__ ("ditc_plan", "ditc_rank"): they must be this
+/// library's and this rank's.
+ditc_status ditc_model::checkPlan(const std::string &path,
+                                  const nlohmann::json &header) {
+  if (par.plan.empty())
+    return DITC_OK;
+  std::string plan, holder;
+  bool found = false;
+  auto md = header.find("__metadata__");
+  if (md != header.end() && md->is_object()) {
+    auto p = md->find("ditc_plan"), r = md->find("ditc_rank");
+    if (p != md->end() && p->is_string() && r != md->end() && r->is_string()) {
+      plan = p->get<std::string>();
+      holder = r->get<std::string>();
+      found = true;
+    }
+  }
+  if (found && plan == par.plan && holder == std::to_string(rank))
+    return DITC_OK;
+  std::string holds = found ? "hold rank " + holder + " of plan '" + plan + "'"
+                            : "name no plan (no ditc_plan / ditc_rank "
+                              "metadata)";
+  return fail(DITC_ERROR_FORMAT,
+              "weights '" + path + "' " + holds + "; this library is rank " +
+                  std::to_string(rank) + " of plan '" + par.plan +
+                  "' (weights from another compile?)");
+}
 
 /// Maps a safetensors file and points the weight table into it.
 ditc_status ditc_model::bind(const std::string &path) {
@@ -170,6 +232,8 @@ ditc_status ditc_model::bind(const std::string &path) {
       base + 8, base + 8 + headerLen, nullptr, /*allow_exceptions=*/false);
   if (!header.is_object())
     return fail(DITC_ERROR_FORMAT, "'" + path + "' has an unreadable safetensors header");
+  if (ditc_status s = checkPlan(path, header); s != DITC_OK)
+    return s;
   const char *data = base + 8 + headerLen;
   uint64_t dataSize = m->size - 8 - headerLen;
   std::vector<void *> table;
@@ -216,6 +280,78 @@ ditc_status ditc_model::bind(const std::string &path) {
   return DITC_OK;
 }
 
+/// The communicators' timeout: DITC_COMM_TIMEOUT_S (seconds, default 120;
+/// <= 0 none).
+ditc_status ditc_model::readTimeout() {
+  const char *t = std::getenv("DITC_COMM_TIMEOUT_S");
+  if (!t || !*t)
+    return DITC_OK;
+  char *end = nullptr;
+  double seconds = std::strtod(t, &end);
+  if (end == t || *end || !std::isfinite(seconds))
+    return fail(DITC_ERROR_ARGUMENT, std::string("DITC_COMM_TIMEOUT_S='") + t +
+                                         "' is not a number of seconds");
+  timeoutMs = 0; // none
+  if (seconds > 0 && seconds < 1e12)
+    timeoutMs = std::max<int64_t>(1, std::llround(seconds * 1e3));
+  return DITC_OK;
+}
+
+/// A multi-rank library joins the run: the world communicator (backend from
+/// DITC_COMM, default "mpi"), of the size compiled for.
+ditc_status ditc_model::joinRun() {
+  if (par.worldSize <= 1)
+    return DITC_OK;
+  const char *backend = std::getenv("DITC_COMM");
+  if (!backend || !*backend)
+    backend = "mpi";
+  std::string what = "--devices " + std::to_string(par.worldSize) +
+                     " (plan '" + par.plan + "')";
+  if (ditc_rt_comm_create(backend, &world) != DITC_RT_COMM_OK)
+    return fail(DITC_ERROR_COMM, "this library was compiled for " + what +
+                                     " but cannot join a parallel run: " +
+                                     ditc_rt_comm_last_error());
+  int32_t size = 1;
+  ditc_rt_comm_size(world, &size);
+  ditc_rt_comm_rank(world, &rank);
+  if (size != par.worldSize)
+    return fail(DITC_ERROR_COMM,
+                "this library was compiled for " + what + " but runs on " +
+                    std::to_string(size) + (size == 1 ? " rank" : " ranks") +
+                    "; start it with mpirun -np " +
+                    std::to_string(par.worldSize));
+  ditc_rt_comm_set_timeout_ms(world, timeoutMs);
+  return DITC_OK;
+}
+
+/// One communicator per comm group: a split of the world, or "self" when the
+/// library runs on one rank.
+ditc_status ditc_model::makeGroups() {
+  for (size_t g = 0; g < par.groups.size(); ++g) {
+    ditc_rt_comm *c = nullptr;
+    ditc_rt_comm_status s;
+    if (world) {
+      int32_t color = 0, key = 0;
+      ditc_rt::model::groupSplit(par.shape, par.groups[g], rank, &color, &key);
+      s = ditc_rt_comm_split(world, color, key, &c);
+    } else {
+      s = ditc_rt_comm_create("self", &c);
+      if (s == DITC_RT_COMM_OK)
+        ditc_rt_comm_set_timeout_ms(c, timeoutMs);
+    }
+    if (s != DITC_RT_COMM_OK) {
+      std::string axes;
+      for (int32_t a : par.groups[g])
+        axes += (axes.empty() ? "" : ",") + par.axes[a];
+      return fail(DITC_ERROR_COMM, "cannot make the communicator of group " +
+                                       std::to_string(g) + " (" + axes +
+                                       "): " + ditc_rt_comm_last_error());
+    }
+    comms.push_back(c);
+  }
+  return DITC_OK;
+}
+
 DITC_MODEL_EXPORT uint32_t ditc_model_abi_version(void) {
   return DITC_MODEL_ABI_VERSION;
 }
@@ -229,6 +365,7 @@ DITC_MODEL_EXPORT const char *ditc_status_string(ditc_status s) {
   case DITC_ERROR_CHECKSUM: return "weight file checksum mismatch";
   case DITC_ERROR_MEMORY: return "out of memory";
   case DITC_ERROR_ABI: return "ABI version mismatch";
+  case DITC_ERROR_COMM: return "communication between ranks failed";
   }
   return "unknown status";
 }
@@ -255,26 +392,77 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
+  std::string err;
+  if (!ditc_rt::model::parseParallel(j, m->par, err)) {
+    createError = err;
+    return DITC_ERROR_ABI;
+  }
+  // Multi-rank: the world communicator first (it gives the rank).
+  ditc_status s = DITC_OK;
+  if (m->par.worldSize > 1 || !m->par.groups.empty())
+    s = m->readTimeout();
+  if (s == DITC_OK)
+    s = m->joinRun();
+  if (s != DITC_OK) {
+    createError = m->error;
+    return s;
+  }
+  if (!m->par.weightsFiles.empty())
+    m->weightsFile = m->par.weightsFiles[m->rank];
+  if (!m->par.weightsChecksums.empty())
+    m->checksum = m->par.weightsChecksums[m->rank];
   Dl_info info;
   if (dladdr(reinterpret_cast<void *>(&ditc_model_create), &info) && info.dli_fname) {
     std::string so = info.dli_fname;
     size_t slash = so.rfind('/');
     m->dir = slash == std::string::npos ? "." : so.substr(0, slash);
   }
+  // What this rank sets up alone: its weights and its arena.
+  ditc_status local = DITC_OK;
   if (!m->weights.empty()) {
     std::string path = weightsPath ? weightsPath : m->dir + "/" + m->weightsFile;
-    if (ditc_status s = m->bind(path); s != DITC_OK) {
-      createError = m->error;
-      return s;
-    }
+    for (size_t at; (at = path.find("{rank}")) != std::string::npos;)
+      path.replace(at, 6, std::to_string(m->rank));
+    local = m->bind(path);
   }
-  size_t bytes = (m->arenaBytes + 63) / 64 * 64;
-  m->arena = std::aligned_alloc(64, bytes ? bytes : 64);
-  if (!m->arena) {
-    createError = "cannot allocate the " + std::to_string(m->arenaBytes) +
-                  "-byte activation arena";
-    return DITC_ERROR_MEMORY;
+  if (local == DITC_OK) {
+    size_t bytes = (m->arenaBytes + 63) / 64 * 64;
+    m->arena = std::aligned_alloc(64, bytes ? bytes : 64);
+    if (!m->arena)
+      local = m->fail(DITC_ERROR_MEMORY,
+                      "cannot allocate the " + std::to_string(m->arenaBytes) +
+                          "-byte activation arena");
   }
+  // The ranks agree that every one of them got this far (the lowest rank
+  // that did not is named), so that none waits in a collective for a rank
+  // that gave up.
+  if (m->world) {
+    int32_t p = m->par.worldSize;
+    int32_t mine = local == DITC_OK ? 0 : p - m->rank, worst = 0;
+    if (ditc_rt_comm_all_reduce(m->world, &mine, &worst, 1, DITC_RT_I32,
+                                DITC_RT_REDUCE_MAX) != DITC_RT_COMM_OK &&
+        local == DITC_OK)
+      local = m->fail(DITC_ERROR_COMM,
+                      std::string("the ranks could not agree that each "
+                                  "created its model: ") +
+                          ditc_rt_comm_last_error());
+    else if (local == DITC_OK && worst > 0)
+      local = m->fail(DITC_ERROR_COMM,
+                      "rank " + std::to_string(p - worst) + " of " +
+                          std::to_string(p) +
+                          " could not create its model (its error says "
+                          "why); rank " +
+                          std::to_string(m->rank) + " stops too");
+  }
+  if (local == DITC_OK)
+    local = m->makeGroups();
+  if (local != DITC_OK) {
+    createError = m->error;
+    std::free(m->arena);
+    return local;
+  }
+  for (ditc_rt_comm *c : m->allComms())
+    ditc_rt_comm_reset_stats(c);
   *out = m.release();
   return DITC_OK;
 }
@@ -343,10 +531,58 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
     model->trace.assign(model->traceSteps, 0.0);
     ditc_rt_trace_begin(model->trace.data(), model->traceSteps);
   }
-  ditc_generated_run(model->arena, const_cast<void *const *>(inputs), outputs,
-                     model->weightTable.data());
+  std::vector<void *> comms(model->comms.begin(), model->comms.end());
+  int32_t rc = ditc_generated_run(model->arena,
+                                  const_cast<void *const *>(inputs), outputs,
+                                  model->weightTable.data(), comms.data());
   if (model->traceSteps > 0)
     ditc_rt_trace_begin(nullptr, 0);
+  if (rc != 0) {
+    std::string why = ditc_rt_comm_last_error();
+    return model->fail(DITC_ERROR_COMM,
+                       why.empty() ? std::string(ditc_rt_comm_status_string(rc))
+                                   : why);
+  }
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_rank(const ditc_model *model) {
+  return model ? model->rank : 0;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_world_size(const ditc_model *model) {
+  return model ? model->par.worldSize : 1;
+}
+
+DITC_MODEL_EXPORT const char *ditc_model_plan(const ditc_model *model) {
+  return model ? model->par.plan.c_str() : "";
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_comm_stats(const ditc_model *model,
+                                                    int32_t kind,
+                                                    uint64_t *bytes,
+                                                    uint64_t *calls) {
+  if (!model || kind < 0 || kind >= DITC_RT_COMM_KIND_COUNT)
+    return DITC_ERROR_ARGUMENT;
+  uint64_t b = 0, n = 0;
+  for (ditc_rt_comm *c : model->allComms()) {
+    uint64_t cb = 0, cn = 0;
+    ditc_rt_comm_stats(c, kind, &cb, &cn);
+    b += cb;
+    n += cn;
+  }
+  if (bytes)
+    *bytes = b;
+  if (calls)
+    *calls = n;
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_reset_comm_stats(ditc_model *model) {
+  if (!model)
+    return DITC_ERROR_ARGUMENT;
+  for (ditc_rt_comm *c : model->allComms())
+    ditc_rt_comm_reset_stats(c);
   return DITC_OK;
 }
 
