@@ -135,6 +135,10 @@ typedef enum ditc_rt_mask_kind {
   DITC_RT_MASK_ADDITIVE = 2, /* f32, added to the scaled scores */
 } ditc_rt_mask_kind;
 
+/* The point-to-point tag ring_attention_f32 sends its K/V blocks with (an
+ * application sharing the communicator keeps off it). */
+#define DITC_RT_RING_ATTENTION_TAG 21065
+
 /* CPU code paths (ditc_rt_set_isa). AVX2_W16 runs the AVX-512 code (16-wide
  * vectors) on AVX2 instructions; it exists to test that code on machines
  * without AVX-512 and is never picked automatically. */

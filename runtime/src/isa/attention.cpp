@@ -20,6 +20,12 @@
 // O(BQ*(D + Dv) + BK*CW) per thread, never O(Sq*Sk). Tasks are spread over
 // threads with a dynamic schedule (causal tiles differ in cost).
 //
+// attention_block_f32 is the same loop over one block of a longer key
+// sequence (ring attention): query and key positions are shifted by global
+// offsets for the causal mask, keys past kv_valid are cut off, the mask is
+// read at global key columns, and each row's log-sum-exp (m + log2 l, in
+// natural units) is written for attention_merge_f32.
+//
 //===----------------------------------------------------------------------===//
 #include "isa.h"
 
@@ -33,6 +39,7 @@ namespace {
 constexpr int64_t BQ = 64; // query rows per tile (a multiple of every W)
 constexpr int64_t BK = 96; // keys per block
 constexpr float kLog2e = 1.44269504088896341f;
+constexpr float kLn2 = 0.693147180559945309f;
 
 #if DITC_RT_VEC_BYTES >= 64
 constexpr int MR = 6, NV = 4; // 24 accumulators of 32 registers
@@ -140,14 +147,23 @@ Layout layout(int64_t heads, int64_t kv_heads, int64_t q_len, int64_t d,
 
 struct Problem {
   const float *q, *k, *v;
-  const void *mask;
+  const void *mask; // at the block's first key column
   int32_t mask_kind;
   int64_t ms[4];
   float *out;
+  float *lse; // [B,H,Sq] or null
   int64_t H, Hkv, G, Sq, Sk, D, Dv;
-  float c; // scale * log2(e)
+  int64_t Sk_use; // keys before kv_valid (<= Sk)
+  int64_t shift;  // q_offset - kv_offset: key j is causally masked for
+                  // row i when j > i + shift (block-local indices)
+  float c;        // scale * log2(e)
   bool causal;
 };
+
+// x clamped to the int32 range.
+int32_t clamp_i32(int64_t x) {
+  return x > INT32_MAX ? INT32_MAX : x < INT32_MIN ? INT32_MIN : (int32_t)x;
+}
 
 void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
               int64_t kvh, int64_t r0) {
@@ -182,7 +198,9 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
   memset(Ot, 0, sizeof(float) * Dv * nq);
 
   const int64_t nvq = nq / W;
-  const int64_t j_end = P.causal ? (imax + 1 < P.Sk ? imax + 1 : P.Sk) : P.Sk;
+  int64_t j_end = P.Sk_use;
+  if (P.causal && imax + P.shift + 1 < j_end)
+    j_end = imax + P.shift + 1 > 0 ? imax + P.shift + 1 : 0;
   const float *kb = P.k + (b * P.Hkv + kvh) * P.Sk * D;
   const float *vb = P.v + (b * P.Hkv + kvh) * P.Sk * Dv;
 
@@ -220,9 +238,11 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
         int32_t cmin = INT32_MAX;
         for (int64_t l = 0; l < nl; ++l)
           cmin = qi[l0 + l] < cmin ? qi[l0 + l] : cmin;
-        if (j0 + nk - 1 > cmin) {
+        // Key j0 + jj against row qi: masked when j0 + jj - shift > qi
+        // (padding lanes, qi = INT32_MAX, never are).
+        if (j0 + nk - 1 - P.shift > cmin) {
           for (int64_t jj = 0; jj < nk; ++jj) {
-            vi jv = vi{} + (int32_t)(j0 + jj);
+            vi jv = vi{} + clamp_i32(j0 + jj - P.shift);
             float *row = St + jj * CW;
             for (int64_t v = 0; v < nv; ++v) {
               vi qv = loadu_i(qi + l0 + v * W);
@@ -274,6 +294,9 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
     float inv = Ls[l] > 0.f ? 1.f / Ls[l] : 0.f;
     for (int64_t d = 0; d < Dv; ++d)
       orow[d] = Ot[d * nq + l] * inv;
+    if (P.lse)
+      P.lse[(b * P.H + h) * P.Sq + i] =
+          Ls[l] > 0.f ? (M[l] + __builtin_log2f(Ls[l])) * kLn2 : -kInf;
   }
 }
 
@@ -286,13 +309,17 @@ int64_t attention_scratch_bytes(int64_t heads, int64_t kv_heads,
   return layout(heads, kv_heads, q_len, head_dim, v_head_dim).bytes;
 }
 
-void attention_f32(const float *q, const float *k, const float *v,
-                   const void *mask, int32_t mask_kind,
-                   const int64_t *mask_strides, float *out, int64_t batch,
-                   int64_t heads, int64_t kv_heads, int64_t q_len,
-                   int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
-                   float scale, int32_t causal) {
-  const char *name = "attention_f32";
+namespace {
+
+// attention_f32 and attention_block_f32 (offsets 0, kv_valid <= 0 and no
+// lse for the former).
+void attention_impl(const char *name, const float *q, const float *k,
+                    const float *v, const void *mask, int32_t mask_kind,
+                    const int64_t *mask_strides, float *out, float *lse,
+                    int64_t batch, int64_t heads, int64_t kv_heads,
+                    int64_t q_len, int64_t kv_len, int64_t head_dim,
+                    int64_t v_head_dim, float scale, int32_t causal,
+                    int64_t q_offset, int64_t kv_offset, int64_t kv_valid) {
   if (batch < 0 || heads < 0 || q_len < 0 || kv_len < 0 || head_dim < 0 ||
       v_head_dim < 0)
     fatal(name, "negative size");
@@ -301,15 +328,26 @@ void attention_f32(const float *q, const float *k, const float *v,
           (long long)heads, (long long)kv_heads);
   if (q_len > INT32_MAX)
     fatal(name, "q_len %lld is too long", (long long)q_len);
+  if (q_offset < 0 || kv_offset < 0)
+    fatal(name, "negative offset");
   if (mask_kind != DITC_RT_MASK_NONE && mask_kind != DITC_RT_MASK_BOOL &&
       mask_kind != DITC_RT_MASK_ADDITIVE)
     fatal(name, "unknown mask kind %d", (int)mask_kind);
   if (mask_kind != DITC_RT_MASK_NONE && (!mask || !mask_strides))
     fatal(name, "mask kind %d without a mask or its strides", (int)mask_kind);
-  if (batch * heads * q_len * v_head_dim == 0)
+  // Nothing to write (with v_head_dim 0, only a wanted lse is computed).
+  if (batch * heads * q_len == 0 || (v_head_dim == 0 && !lse))
     return;
-  if (kv_len == 0) {
+  int64_t sk_use = kv_len;
+  if (kv_valid > 0)
+    sk_use = kv_valid - kv_offset < 0        ? 0
+             : kv_valid - kv_offset < kv_len ? kv_valid - kv_offset
+                                             : kv_len;
+  if (sk_use == 0) {
     memset(out, 0, sizeof(float) * batch * heads * q_len * v_head_dim);
+    if (lse)
+      for (int64_t i = 0; i < batch * heads * q_len; ++i)
+        lse[i] = -kInf;
     return;
   }
 
@@ -317,16 +355,25 @@ void attention_f32(const float *q, const float *k, const float *v,
   P.q = q;
   P.k = k;
   P.v = v;
-  P.mask = mask;
   P.mask_kind = mask_kind;
   for (int i = 0; i < 4; ++i)
     P.ms[i] = mask_kind != DITC_RT_MASK_NONE ? mask_strides[i] : 0;
+  P.mask = mask_kind == DITC_RT_MASK_BOOL
+               ? (const void *)(static_cast<const uint8_t *>(mask) +
+                                kv_offset * P.ms[3])
+           : mask_kind == DITC_RT_MASK_ADDITIVE
+               ? (const void *)(static_cast<const float *>(mask) +
+                                kv_offset * P.ms[3])
+               : nullptr;
   P.out = out;
+  P.lse = lse;
   P.H = heads;
   P.Hkv = kv_heads;
   P.G = heads / kv_heads;
   P.Sq = q_len;
   P.Sk = kv_len;
+  P.Sk_use = sk_use;
+  P.shift = q_offset - kv_offset;
   P.D = head_dim;
   P.Dv = v_head_dim;
   P.c = scale * kLog2e;
@@ -339,7 +386,7 @@ void attention_f32(const float *q, const float *k, const float *v,
   // Threads only for enough work (2 MFLOP each): joining OpenMP workers
   // costs more than a small attention.
   const int64_t flops =
-      2 * batch * heads * q_len * kv_len * (head_dim + v_head_dim);
+      2 * batch * heads * q_len * sk_use * (head_dim + v_head_dim);
   const int nt = std::min(threads_for(tasks, 1),
                           threads_for(flops, int64_t(1) << 21));
 
@@ -359,6 +406,63 @@ void attention_f32(const float *q, const float *k, const float *v,
     }
     free(scratch);
   }
+}
+
+} // namespace
+
+void attention_f32(const float *q, const float *k, const float *v,
+                   const void *mask, int32_t mask_kind,
+                   const int64_t *mask_strides, float *out, int64_t batch,
+                   int64_t heads, int64_t kv_heads, int64_t q_len,
+                   int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
+                   float scale, int32_t causal) {
+  attention_impl("attention_f32", q, k, v, mask, mask_kind, mask_strides, out,
+                 nullptr, batch, heads, kv_heads, q_len, kv_len, head_dim,
+                 v_head_dim, scale, causal, 0, 0, 0);
+}
+
+void attention_block_f32(const float *q, const float *k, const float *v,
+                         const void *mask, int32_t mask_kind,
+                         const int64_t *mask_strides, float *out, float *lse,
+                         int64_t batch, int64_t heads, int64_t kv_heads,
+                         int64_t q_len, int64_t kv_len, int64_t head_dim,
+                         int64_t v_head_dim, float scale, int32_t causal,
+                         int64_t q_offset, int64_t kv_offset,
+                         int64_t kv_valid) {
+  attention_impl("attention_block_f32", q, k, v, mask, mask_kind,
+                 mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
+                 head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
+                 kv_valid);
+}
+
+void attention_merge_f32(float *out, float *lse, const float *block_out,
+                         const float *block_lse, int64_t rows,
+                         int64_t v_head_dim) {
+  if (rows < 0 || v_head_dim < 0)
+    fatal("attention_merge_f32", "negative size");
+  const int64_t Dv = v_head_dim;
+  parallel_range(rows, std::max<int64_t>(1, (int64_t(1) << 15) / (Dv + 1)),
+                 [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const float la = lse[r], lb = block_lse[r];
+      float *o = out + r * Dv;
+      const float *ob = block_out + r * Dv;
+      const float m = la > lb ? la : lb;
+      if (m == -kInf) { // neither attends to a key
+        memset(o, 0, sizeof(float) * Dv);
+        continue;
+      }
+      // One of the weights is 1; s is in [1, 2].
+      const float wa = __builtin_expf(la - m), wb = __builtin_expf(lb - m);
+      const float s = wa + wb, fa = wa / s, fb = wb / s;
+      int64_t d = 0;
+      for (; d + W <= Dv; d += W)
+        storeu(o + d, loadu(o + d) * fa + loadu(ob + d) * fb);
+      for (; d < Dv; ++d)
+        o[d] = o[d] * fa + ob[d] * fb;
+      lse[r] = m + __builtin_logf(s);
+    }
+  });
 }
 
 } // namespace DITC_RT_ISA_NS
