@@ -49,3 +49,5 @@ config.substitutions.append(
      "--mca btl_vader_single_copy_mechanism none"))
 config.substitutions.append(
     ("%comm_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeCommMpi")))
+config.substitutions.append(
+    ("%model_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeModelMpi")))
