@@ -1,6 +1,7 @@
 //===- Pipelines.cpp - ditc pass pipelines --------------------------------===//
 
 #include "passes/Pipelines.h"
+#include "passes/Parallel/Passes.h"
 #include "passes/Transforms/Passes.h"
 #include "lib/Target/Passes.h"
 
@@ -13,6 +14,17 @@ void mlir::ditc::addFrontendPipeline(OpPassManager &pm) {
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createFusePass());
   pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+}
+
+void mlir::ditc::addParallelPipeline(OpPassManager &pm,
+                                     const ParallelPipelineOptions &opts) {
+  PlanPassOptions plan;
+  plan.plan = opts.plan;
+  plan.devices = opts.devices;
+  pm.addPass(createPlanPass(plan));
+  pm.addPass(createPropagateShardingPass());
+  pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());
 }
 

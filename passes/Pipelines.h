@@ -15,6 +15,17 @@ namespace mlir::ditc {
 /// canonicalisation again and dead-code removal.
 void addFrontendPipeline(OpPassManager &pm);
 
+struct ParallelPipelineOptions {
+  /// Degrees per strategy, e.g. "cfg=2,ulysses=2" (see -ditc-plan).
+  std::string plan;
+  /// Ranks the plan must fill (0: the product of the degrees).
+  int64_t devices = 0;
+};
+
+/// Parallelisation with a user-given plan: write it as a mesh and seed
+/// shardings, propagate them, partition into the per-rank program.
+void addParallelPipeline(OpPassManager &pm, const ParallelPipelineOptions &opts);
+
 struct CodegenPipelineOptions {
   /// Also lower to LLVM dialect runtime calls (else stop after planning).
   bool lower = true;

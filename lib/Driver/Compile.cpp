@@ -3,6 +3,7 @@
 #include "lib/Driver/Driver.h"
 
 #include "lib/InitAll.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
 #include "lib/Support/Diagnostics.h"
 #include "lib/Target/Emit.h"
 #include "lib/Target/Weights.h"
@@ -41,21 +42,36 @@ LogicalResult mlir::ditc::compileModule(
     llvm::function_ref<void(const llvm::Twine &)> progress) {
   MLIRContext &ctx = *module.getContext();
   const std::string &output = opts.output;
-  // Weights first: the descriptor records the file and its checksum.
+  // Weights first: the descriptor records the files and their checksums.
+  // A partitioned module gets one file per rank (OUT.rank<R>.safetensors).
   if (opts.emit == "so") {
-    SmallString<256> weights(output);
-    llvm::sys::path::replace_extension(weights, "safetensors");
-    const std::string &modelDir = opts.modelDir;
-    FailureOr<WeightFileInfo> info =
-        writeWeights(module, modelDir.empty() ? "." : modelDir, weights);
-    if (failed(info))
+    FailureOr<Mesh> mesh = Mesh::of(module);
+    if (failed(mesh))
       return failure();
+    int64_t ranks = mesh->numRanks();
+    const std::string &modelDir = opts.modelDir;
     Builder b(&ctx);
-    module->setAttr("ditc.weights_file",
-                       b.getStringAttr(llvm::sys::path::filename(weights)));
-    module->setAttr("ditc.weights_checksum", b.getStringAttr(info->checksum));
-    progress(llvm::formatv("wrote {0} weights ({1:F1} MiB) to {2}", info->tensors,
-                           info->bytes / 1048576.0, weights));
+    SmallVector<Attribute> files, checksums;
+    for (int64_t r = 0; r < ranks; ++r) {
+      SmallString<256> weights(output);
+      llvm::sys::path::replace_extension(
+          weights, ranks > 1 ? "rank" + std::to_string(r) + ".safetensors" : "safetensors");
+      FailureOr<WeightFileInfo> info =
+          writeWeights(module, modelDir.empty() ? "." : modelDir, weights, r);
+      if (failed(info))
+        return failure();
+      files.push_back(b.getStringAttr(llvm::sys::path::filename(weights)));
+      checksums.push_back(b.getStringAttr(info->checksum));
+      progress(llvm::formatv("wrote {0} weights ({1:F1} MiB) to {2}", info->tensors,
+                             info->bytes / 1048576.0, weights));
+    }
+    if (ranks > 1) {
+      module->setAttr("ditc.weights_files", b.getArrayAttr(files));
+      module->setAttr("ditc.weights_checksums", b.getArrayAttr(checksums));
+    } else {
+      module->setAttr("ditc.weights_file", files[0]);
+      module->setAttr("ditc.weights_checksum", checksums[0]);
+    }
   }
 
   PassManager pm(&ctx, ModuleOp::getOperationName());
@@ -137,6 +153,25 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     return 1;
   OneLineDiagnosticHandler diag(&ctx, opts.model);
   progress("imported " + opts.model);
+
+  if (opts.devices > 1 && opts.plan.empty()) {
+    llvm::errs() << "error: --devices " << opts.devices
+                 << " needs --plan KEY=N,... (keys cfg, dp, ulysses, ring, tp; "
+                    "automatic plans come later)\n";
+    return 1;
+  }
+  if (!opts.plan.empty()) {
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    ParallelPipelineOptions parallel;
+    parallel.plan = opts.plan;
+    parallel.devices = opts.devices;
+    addParallelPipeline(pm, parallel);
+    if (failed(pm.run(*module)))
+      return 1;
+    FailureOr<Mesh> mesh = Mesh::of(*module);
+    progress(llvm::formatv("partitioned for {0} ranks ({1})",
+                           succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
+  }
 
   CodegenOptions codegen;
   codegen.emit = opts.emit;

@@ -50,6 +50,9 @@ struct CompileCommandOptions {
   std::string argv0;
   /// Record when each step ends (`ditc run --trace`).
   bool trace = false;
+  /// Ranks to compile for and the plan (KEY=N,...); 0 / empty: one rank.
+  int64_t devices = 0;
+  std::string plan;
 };
 
 struct CodegenOptions {

@@ -10,6 +10,7 @@
 #include "lib/Target/Passes.h"
 #include "lib/Target/KernelLayout.h"
 #include "lib/Target/RuntimeKernels.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
 #include "ditc/runtime/ditc_kernels.h"
@@ -161,15 +162,42 @@ private:
                                ArrayRef<LLVM::GEPArg>{bytes});
   }
 
-  void call(StringRef kernel, ArrayRef<Value> args) {
+  LLVM::CallOp call(StringRef kernel, ArrayRef<Value> args) {
     auto it = decls.find(kernel);
     if (it == decls.end()) {
       OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
       auto f = LLVM::LLVMFuncOp::create(gb, loc, kernel, sigs.lookup(kernel));
       it = decls.insert({kernel, f}).first;
     }
-    LLVM::CallOp::create(b, loc, it->second, args);
+    return LLVM::CallOp::create(b, loc, it->second, args);
   }
+
+  /// Calls a runtime function that returns a status and returns that status
+  /// from the generated run when it is not 0 (a collective that failed).
+  void callChecked(StringRef kernel, ArrayRef<Value> args) {
+    Value status = call(kernel, args).getResult();
+    Value zero = c32(0);
+    Value bad = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, status, zero);
+    Block *cont = b.getBlock()->splitBlock(b.getInsertionPoint());
+    b.setInsertionPointAfterValue(bad);
+    LLVM::CondBrOp::create(b, loc, bad, failBlock, ValueRange{status}, cont, ValueRange{});
+    b.setInsertionPointToStart(cont);
+  }
+
+  /// The communicator of the group over `axes` (comms[i] of the run).
+  Value commOf(ArrayAttr axes) {
+    SmallVector<int64_t> idx;
+    for (Attribute a : axes)
+      idx.push_back(mesh.indexOf(cast<StringAttr>(a).getValue()));
+    llvm::sort(idx);
+    auto it = llvm::find(commGroups, idx);
+    int64_t k = it - commGroups.begin();
+    if (it == commGroups.end())
+      commGroups.push_back(idx);
+    return loadSlot(comms, k);
+  }
+  LogicalResult lowerCollective(Operation *op);
+  LogicalResult lowerRingAttention(RingAttentionOp op);
 
   // Tensors.
   Value ptrOf(Value v) { return ptrs.lookup(v); }
@@ -204,7 +232,10 @@ private:
   llvm::StringMap<LLVM::LLVMFuncOp> decls;
   std::map<std::string, LLVM::GlobalOp> globals;
   Type ptrTy, i64Ty, i32Ty, i8Ty;
-  Value arena, inputs, outputs, weights;
+  Value arena, inputs, outputs, weights, comms;
+  Block *failBlock = nullptr;
+  Mesh mesh;
+  SmallVector<SmallVector<int64_t>> commGroups;
   DenseMap<Value, Value> ptrs;
   llvm::StringMap<int64_t> weightIndex;
   SmallVector<WeightOp> weightList;
@@ -326,6 +357,70 @@ LogicalResult Lowerer::lowerAttention(AttentionOp op) {
         c32(kind), i64Array(maskStrides), ptrOf(op.getResult()), c64(q[0]),
         c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
         cf32(op.getEffectiveScale()), c32(op.getCausal())});
+  return success();
+}
+
+LogicalResult Lowerer::lowerCollective(Operation *op) {
+  Value x = op->getOperand(0), y = op->getResult(0);
+  int32_t dt = dtypeCode(typeOf(x).getElementType());
+  if (dt < 0)
+    return fail(op, "no runtime dtype for " + dtypeName(typeOf(x).getElementType()));
+  ArrayRef<int64_t> shape = shapeOf(x);
+  auto common = [&](ArrayAttr axes) {
+    return SmallVector<Value>{commOf(axes), ptrOf(x), ptrOf(y), c32(dt),
+                              c32(shape.size()), i64Array(shape)};
+  };
+  if (auto o = dyn_cast<AllReduceOp>(op)) {
+    callChecked("ditc_rt_coll_all_reduce",
+                {commOf(o.getAxes()), ptrOf(x), ptrOf(y), c64(product(shape)), c32(dt)});
+    return success();
+  }
+  if (auto o = dyn_cast<AllToAllOp>(op)) {
+    SmallVector<Value> args = common(o.getAxes());
+    args.append({c32(o.getSplitAxis()), c32(o.getConcatAxis())});
+    callChecked("ditc_rt_coll_all_to_all", args);
+    return success();
+  }
+  StringRef kernel;
+  int64_t axis;
+  ArrayAttr axes;
+  if (auto o = dyn_cast<AllGatherOp>(op))
+    kernel = "ditc_rt_coll_all_gather", axis = o.getAxis(), axes = o.getAxes();
+  else if (auto o = dyn_cast<ReduceScatterOp>(op))
+    kernel = "ditc_rt_coll_reduce_scatter", axis = o.getAxis(), axes = o.getAxes();
+  else {
+    auto s = cast<ShardOp>(op);
+    kernel = "ditc_rt_coll_slice", axis = s.getAxis(), axes = s.getAxes();
+  }
+  SmallVector<Value> args = common(axes);
+  args.push_back(c32(axis));
+  callChecked(kernel, args);
+  return success();
+}
+
+LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
+  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
+                    v = shapeOf(op.getValue());
+  for (Value t : {op.getQuery(), op.getKey(), op.getValue(), op.getResult()})
+    if (!typeOf(t).getElementType().isF32())
+      return fail(op, "the CPU ring attention takes f32");
+  int64_t ring = mesh.groupSize(op.getAxes());
+  Value mask = null();
+  int32_t kind = DITC_RT_MASK_NONE;
+  Shape maskStrides(4, 0);
+  if (Value m = op.getMask()) {
+    mask = ptrOf(m);
+    kind = typeOf(m).getElementType().isInteger(1) ? DITC_RT_MASK_BOOL
+                                                    : DITC_RT_MASK_ADDITIVE;
+    maskStrides = broadcastStrides(shapeOf(m), {q[0], q[1], q[2], k[2] * ring});
+  }
+  double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
+  callChecked("ditc_rt_ring_attention_f32",
+              {commOf(op.getAxes()), ptrOf(op.getQuery()), ptrOf(op.getKey()),
+               ptrOf(op.getValue()), mask, c32(kind), i64Array(maskStrides),
+               ptrOf(op.getResult()), c64(q[0]), c64(q[1]), c64(k[1]), c64(q[2]),
+               c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale), c32(op.getCausal()),
+               c64(op.getKvValid())});
   return success();
 }
 
@@ -486,6 +581,9 @@ LogicalResult Lowerer::lower(Operation *op) {
       })
       .Case([&](ConvOp o) { return lowerConv(o); })
       .Case([&](AttentionOp o) { return lowerAttention(o); })
+      .Case([&](RingAttentionOp o) { return lowerRingAttention(o); })
+      .Case<AllGatherOp, AllReduceOp, ReduceScatterOp, AllToAllOp, ShardOp>(
+          [&](Operation *o) { return lowerCollective(o); })
       .Case([&](TransposeOp o) {
         ArrayRef<int64_t> in = shapeOf(o.getInput());
         Shape c = contiguousStrides(in), src;
@@ -618,9 +716,22 @@ std::string Lowerer::descriptorJson() {
     e["offset"] = w.getOffset();
     j["weights"].push_back(e);
   }
-  for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum"})
+  for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan"})
     if (auto a = module->getAttrOfType<StringAttr>(key))
       j[key.drop_front(5).str()] = a.str();
+  for (StringRef key : {"ditc.weights_files", "ditc.weights_checksums"})
+    if (auto a = module->getAttrOfType<ArrayAttr>(key)) {
+      j[key.drop_front(5).str()] = nlohmann::json::array();
+      for (Attribute s : a)
+        j[key.drop_front(5).str()].push_back(cast<StringAttr>(s).str());
+    }
+  if (!mesh.axes.empty()) {
+    j["world_size"] = mesh.numRanks();
+    j["mesh"] = {{"axes", mesh.axes}, {"shape", mesh.shape}};
+  }
+  j["comm_groups"] = nlohmann::json::array();
+  for (const auto &g : commGroups)
+    j["comm_groups"].push_back(g);
   return j.dump();
 }
 
@@ -642,12 +753,20 @@ LogicalResult Lowerer::run() {
   auto runType = LLVM::LLVMFunctionType::get(
       IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
   auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_generated_run", runType);
+  FailureOr<Mesh> m = Mesh::of(module);
+  if (failed(m))
+    return failure();
+  mesh = *m;
   Block *entry = runFn.addEntryBlock(mb);
+  // A failed collective branches here with its status.
+  failBlock = b.createBlock(&runFn.getBody(), runFn.getBody().end(), {i32Ty}, {loc});
+  LLVM::ReturnOp::create(b, loc, ValueRange{failBlock->getArgument(0)});
   b.setInsertionPointToStart(entry);
   arena = entry->getArgument(0);
   inputs = entry->getArgument(1);
   outputs = entry->getArgument(2);
   weights = entry->getArgument(3);
+  comms = entry->getArgument(4);
   for (BlockArgument a : body.getArguments())
     ptrs[a] = loadSlot(inputs, a.getArgNumber());
   Operation *ret = body.getTerminator();

@@ -1,6 +1,9 @@
 //===- Weights.cpp - per-model weight files (safetensors) -----------------===//
 
 #include "lib/Target/Weights.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
+
+#include <cstring>
 
 #include "dialects/Ditc/IR/DitcOps.h"
 #include "ditc/runtime/ditc_checksum.h"
@@ -66,9 +69,41 @@ struct StreamHash {
 };
 } // namespace
 
+namespace {
+/// Copies this rank's block of a row-major source tensor into `out`.
+struct BlockCopy {
+  ArrayRef<int64_t> global, local, start;
+  int64_t elem;
+  const char *src;
+  char *dst;
+  void run(size_t d, int64_t srcOff, int64_t dstOff) {
+    int64_t srcStride = elem, dstStride = elem;
+    for (size_t k = d + 1; k < global.size(); ++k)
+      srcStride *= global[k], dstStride *= local[k];
+    int64_t valid = std::max<int64_t>(0, std::min(local[d], global[d] - start[d]));
+    if (d + 1 == global.size()) {
+      std::memcpy(dst + dstOff, src + srcOff + start[d] * elem, valid * elem);
+      return;
+    }
+    for (int64_t i = 0; i < valid; ++i)
+      run(d + 1, srcOff + (start[d] + i) * srcStride, dstOff + i * dstStride);
+  }
+};
+} // namespace
+
 FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
                                                    StringRef modelDir,
-                                                   StringRef outPath) {
+                                                   StringRef outPath,
+                                                   int64_t rank) {
+  FailureOr<Mesh> mesh = Mesh::of(module);
+  if (failed(mesh))
+    return failure();
+  // This rank's coordinate on every mesh axis (row-major, first axis major).
+  llvm::StringMap<int64_t> coord;
+  for (int64_t i = (int64_t)mesh->axes.size() - 1, r = rank; i >= 0; --i) {
+    coord[mesh->axes[i]] = r % mesh->shape[i];
+    r /= mesh->shape[i];
+  }
   // Distinct weights in first-use order (the order of the model's table).
   SmallVector<WeightOp> weights;
   llvm::StringSet<> seen;
@@ -77,6 +112,9 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       weights.push_back(w);
   });
   nlohmann::ordered_json header;
+  if (auto plan = module->getAttrOfType<StringAttr>("ditc.plan"))
+    header["__metadata__"] = {{"ditc_plan", plan.str()},
+                              {"ditc_rank", std::to_string(rank)}};
   int64_t at = 0;
   for (WeightOp w : weights) {
     auto t = w.getType();
@@ -126,17 +164,43 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       buf = std::move(*mapped);
     }
     auto t = w.getType();
-    uint64_t n = t.getNumElements() *
-                 (t.getElementType().isInteger(1)
-                      ? 1
-                      : t.getElementType().getIntOrFloatBitWidth() / 8);
+    int64_t elem = t.getElementType().isInteger(1)
+                       ? 1
+                       : t.getElementType().getIntOrFloatBitWidth() / 8;
+    uint64_t n = t.getNumElements() * elem;
+    // A per-rank slice reads its block of the whole source tensor.
+    auto globalShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
+    std::optional<Sharding> shard =
+        globalShape ? shardingFromAttr(w->getAttr("ditc.shard"), t.getRank()) : std::nullopt;
+    uint64_t srcBytes = n;
+    if (shard) {
+      srcBytes = elem;
+      for (int64_t g : globalShape.asArrayRef())
+        srcBytes *= g;
+    }
     uint64_t off = w.getOffset();
-    if (off > buf->getBufferSize() || n > buf->getBufferSize() - off)
+    if (off > buf->getBufferSize() || srcBytes > buf->getBufferSize() - off)
       return w.emitError("weight '") << w.getName() << "': '" << src
                                      << "' ends before its data (offset "
                                      << off << ", " << n << " bytes)",
              failure();
     const char *p = buf->getBufferStart() + off;
+    if (shard) {
+      SmallVector<int64_t> start;
+      for (auto [d, axes] : llvm::enumerate(*shard)) {
+        int64_t block = 0;
+        for (const std::string &a : axes)
+          block = block * mesh->shape[mesh->indexOf(a)] + coord.lookup(a);
+        start.push_back(block * t.getDimSize(d));
+      }
+      std::vector<char> slice(n, 0);
+      BlockCopy copy{globalShape.asArrayRef(), t.getShape(), start, elem, p, slice.data()};
+      if (t.getRank() > 0)
+        copy.run(0, 0, 0);
+      hash.add(slice.data(), n);
+      out.write(slice.data(), n);
+      continue;
+    }
     hash.add(p, n);
     out.write(p, n);
   }

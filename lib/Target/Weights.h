@@ -17,8 +17,13 @@ struct WeightFileInfo {
 /// Writes every distinct `ditc.weight` of `module` into a safetensors file at
 /// `outPath`, streaming the bytes from the ONNX model (or its external-data
 /// files) in `modelDir`. Errors name the weight and the file.
+///
+/// In a partitioned module (with a `ditc.mesh`), weights that carry
+/// `ditc.shard` are per-rank slices: `rank` picks which block of the source
+/// tensor (`ditc.global_shape`) is written, zero-padded where the split
+/// does not divide; the header's `__metadata__` records the plan and rank.
 FailureOr<WeightFileInfo> writeWeights(ModuleOp module, StringRef modelDir,
-                                       StringRef outPath);
+                                       StringRef outPath, int64_t rank = 0);
 
 } // namespace mlir::ditc
 

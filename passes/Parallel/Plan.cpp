@@ -75,6 +75,10 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     module->setAttr(kMeshAttr, mesh.toAttr(&getContext()));
     if (mesh.axes.empty())
       return;
+    SmallVector<std::string> canonical;
+    for (auto [a, n] : llvm::zip(mesh.axes, mesh.shape))
+      canonical.push_back(a + "=" + std::to_string(n));
+    module->setAttr("ditc.plan", StringAttr::get(&getContext(), llvm::join(canonical, ",")));
 
     auto fn = module.lookupSymbol<func::FuncOp>("main");
     if (!fn)
