@@ -1,0 +1,108 @@
+#!/usr/bin/env python3
+"""Multi-rank runs of the real-model fixtures against world size 1.
+
+For every fixture and plan given, compiles the model for one rank and for
+the plan, runs the plan under mpirun (one process per rank), and compares
+rank 0's outputs with the single-rank outputs (relative L2). A plan that
+ditc refuses must be one the case list expects to be refused, with the
+expected words in the one-line error. Prints one line per case and a
+summary "N passed, M failed".
+
+usage: check_parallel.py DITC MPIRUN FIXTURES WORKDIR CASE...
+  CASE = fixture:plan[:refused=WORDS]   e.g. dit_dynamo:cfg=2,ulysses=2
+"""
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+TOL = 1e-4
+
+
+def rel_l2(a, b):
+    a = a.astype(np.float64)
+    b = b.astype(np.float64)
+    return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
+
+
+def run(cmd, timeout=300):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=timeout)
+    return p.returncode, p.stdout
+
+
+def main():
+    ditc, mpirun, fixtures, work = sys.argv[1:5]
+    mpirun = mpirun.split()
+    cases = sys.argv[5:]
+    os.makedirs(work, exist_ok=True)
+    passed = failed = 0
+    single = {}
+    for case in cases:
+        parts = case.split(":")
+        fixture, plan = parts[0], parts[1]
+        refused = parts[2][len("refused="):] if len(parts) > 2 else None
+        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(","))
+        src = os.path.join(fixtures, fixture)
+        tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
+
+        def fail(why):
+            nonlocal failed
+            failed += 1
+            print(f"FAIL {fixture} {plan}: {why}")
+
+        if fixture not in single:
+            d = os.path.join(work, fixture + "-1")
+            os.makedirs(d, exist_ok=True)
+            so = os.path.join(d, "m.so")
+            rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", so])
+            rc2, out2 = run([ditc, "run", so, "--inputs", os.path.join(src, "inputs.npz"),
+                             "--outputs", os.path.join(d, "out.npz")]) if rc == 0 else (rc, "")
+            if rc or rc2:
+                single[fixture] = None
+                fail("single rank: " + (out + out2).strip().splitlines()[-1])
+                continue
+            single[fixture] = dict(np.load(os.path.join(d, "out.npz")))
+        if single[fixture] is None:
+            fail("no single-rank reference")
+            continue
+        d = os.path.join(work, tag)
+        os.makedirs(d, exist_ok=True)
+        so = os.path.join(d, "m.so")
+        rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", so,
+                       "--devices", str(n), "--plan", plan])
+        if refused is not None:
+            last = out.strip().splitlines()[-1] if out.strip() else ""
+            if rc != 0 and refused in last and last.startswith("error:"):
+                passed += 1
+                print(f"PASS {fixture} {plan}: refused: {last}")
+            else:
+                fail(f"expected a refusal with '{refused}', got rc={rc}: {last}")
+            continue
+        if rc:
+            fail("compile: " + out.strip().splitlines()[-1])
+            continue
+        outs = os.path.join(d, "out.npz")
+        rc, out = run(mpirun + [str(n), ditc, "run", so, "--inputs",
+                                os.path.join(src, "inputs.npz"), "--outputs", outs,
+                                "--comm-timeout", "60"])
+        if rc:
+            lines = [l for l in out.splitlines() if "error" in l.lower()] or out.splitlines()[-3:]
+            fail(f"run -np {n}: " + " | ".join(lines[:2]))
+            continue
+        got = dict(np.load(outs))
+        errs = {k: rel_l2(got[k], v) for k, v in single[fixture].items()}
+        worst = max(errs.values())
+        if worst < TOL:
+            passed += 1
+            print(f"PASS {fixture} {plan}: rel L2 {worst:.2e} on {n} ranks")
+        else:
+            fail(f"rel L2 {worst:.2e} on {n} ranks")
+    print(f"{passed} passed, {failed} failed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
