@@ -22,6 +22,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <limits>
+#include <map>
 
 namespace mlir::ditc {
 #define GEN_PASS_DEF_PARTITIONPASS
@@ -44,6 +45,15 @@ struct Local {
 };
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+struct ValueKeyLess {
+  bool operator()(const std::pair<Value, std::string> &a,
+                  const std::pair<Value, std::string> &b) const {
+    if (a.first != b.first)
+      return a.first.getAsOpaquePointer() < b.first.getAsOpaquePointer();
+    return a.second < b.second;
+  }
+};
 
 class Partitioner {
 public:
@@ -76,7 +86,8 @@ private:
   Local allToAll(Local x, unsigned split, unsigned concat, ArrayRef<std::string> axes);
   /// `x` with sharding `want` and canonical extents (ceil(n / P)).
   Local reshard(Value orig, Local x, const Sharding &want);
-  Value operandAs(Value orig, const Sharding &want);
+  Value operandAs(Value orig, const Sharding &want) { return localAs(orig, want).value; }
+  Local localAs(Value orig, const Sharding &want);
 
   LogicalResult partitionGeneric(Operation *op);
   LogicalResult partitionAttention(AttentionOp op);
@@ -87,6 +98,7 @@ private:
   OpBuilder b;
   Location loc = b.getUnknownLoc();
   llvm::DenseMap<Value, Local> locals;
+  std::map<std::pair<Value, std::string>, Local, ValueKeyLess> reshards;
 };
 
 //===----------------------------------------------------------------------===//
@@ -244,8 +256,15 @@ Local Partitioner::reshard(Value orig, Local x, const Sharding &want) {
   return x;
 }
 
-Value Partitioner::operandAs(Value orig, const Sharding &want) {
-  return reshard(orig, lookup(orig), want).value;
+Local Partitioner::localAs(Value orig, const Sharding &want) {
+  // One reshard per value and split, shared by all later users.
+  auto key = std::make_pair(orig, shardingToString(want));
+  auto it = reshards.find(key);
+  if (it != reshards.end())
+    return it->second;
+  Local l = reshard(orig, lookup(orig), want);
+  reshards.emplace(key, l);
+  return l;
 }
 
 //===----------------------------------------------------------------------===//
@@ -304,15 +323,17 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
     if (f.kind == ShardingFactor::Kind::Reduction)
       reduced.append(factorAxes[i].begin(), factorAxes[i].end());
   }
-  IRMapping mapping;
+  // Operands by position: one value may be used twice with two splits.
+  SmallVector<Value> operands;
   for (unsigned k = 0; k < nOperands; ++k)
-    mapping.map(op->getOperand(k), operandAs(op->getOperand(k), want[k]));
+    operands.push_back(operandAs(op->getOperand(k), want[k]));
   // Tensor parallelism: the bias is added once, after the sum.
   Value bias;
   auto linear = dyn_cast<LinearOp>(op);
   if (linear && linear.getBias() && !reduced.empty())
-    bias = mapping.lookup(linear.getBias());
-  Operation *clone = b.clone(*op, mapping);
+    bias = operands[2];
+  Operation *clone = b.clone(*op);
+  clone->setOperands(operands);
   clone->removeAttr(kShardingAttr);
   if (bias)
     clone->eraseOperand(2);
@@ -379,9 +400,9 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   kv4[1] = kvFollows ? headAxes : Axes();
   if (sp)
     q4[2] = kv4[2] = seq;
-  Local q = reshard(op.getQuery(), lookup(op.getQuery()), q4);
-  Local k = reshard(op.getKey(), lookup(op.getKey()), kv4);
-  Local v = reshard(op.getValue(), lookup(op.getValue()), kv4);
+  Local q = localAs(op.getQuery(), q4);
+  Local k = localAs(op.getKey(), kv4);
+  Local v = localAs(op.getValue(), kv4);
   // K/V heads that do not follow the query heads' split: one per query head.
   if (hkv != h && (!kvFollows || (!uly.empty() &&
                                    (hkv / groupSize(headAxes)) % groupSize(uly)))) {
@@ -417,7 +438,7 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
     Sharding ms(shapeOf(maskOrig).size());
     if (off == 0 && m4[0] > 1)
       ms[0] = qs[0];
-    Local mk = reshard(maskOrig, lookup(maskOrig), ms);
+    Local mk = localAs(maskOrig, ms);
     int64_t rows = q.extent()[2] * groupSize(ring), keys = k.extent()[2] * groupSize(ring);
     if (m4[2] > 1 && sp)
       mk = pad(mk, 2 - off, rows, true);

@@ -1,0 +1,69 @@
+// RUN: ditc-opt %s -split-input-file -verify-diagnostics
+
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+  func.func @gather_size(%a: tensor<2x4x16xf32>) {
+    // expected-error@+1 {{result dimension 1 should be 8 for a group of 2}}
+    %0 = ditc.collective.all_gather %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+  func.func @unknown_axis(%a: tensor<2x4x16xf32>) {
+    // expected-error@+1 {{axis 'tp' is not an axis of the module's ditc.mesh}}
+    %0 = ditc.collective.all_reduce %a {axes = ["tp"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 4>}} {
+  func.func @indivisible(%a: tensor<2x6x16xf32>) {
+    // expected-error@+1 {{dimension 1 (6) does not divide by the group size 4}}
+    %0 = ditc.collective.shard %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x6x16xf32>) -> tensor<2x1x16xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+  func.func @same_axes(%a: tensor<2x4x16xf32>) {
+    // expected-error@+1 {{split_axis and concat_axis must differ}}
+    %0 = ditc.collective.all_to_all %a {split_axis = 1 : i64, concat_axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+  func.func @no_axes(%a: tensor<2x4x16xf32>) {
+    // expected-error@+1 {{needs at least one mesh axis}}
+    %0 = ditc.collective.all_reduce %a {axes = []} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 2>}} {
+  func.func @ring_shape(%q: tensor<1x4x4x8xf32>, %kv: tensor<1x3x4x8xf32>) {
+    // expected-error@+1 {{key/value lengths differ or heads do not group}}
+    %0 = ditc.ring_attention %q, %kv, %kv {axes = ["ring"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x3x4x8xf32>, tensor<1x3x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
+  func.func @twice(%a: tensor<2x4x16xf32>) {
+    // expected-error@+1 {{names axis 'tp' twice}}
+    %0 = ditc.collective.all_reduce %a {axes = ["tp", "tp"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
+    return
+  }
+}

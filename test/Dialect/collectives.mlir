@@ -1,0 +1,21 @@
+// RUN: ditc-opt %s | ditc-opt | FileCheck %s
+
+// CHECK-LABEL: func.func @roundtrip
+// CHECK: ditc.collective.all_gather %{{.*}} {axes = ["ulysses"], axis = 1 : i64} : (tensor<2x4x16xf32>) -> tensor<2x8x16xf32>
+// CHECK: ditc.collective.all_reduce %{{.*}} {axes = ["tp"]} : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+// CHECK: ditc.collective.reduce_scatter %{{.*}} {axes = ["tp"], axis = 1 : i64} : (tensor<2x8x16xf32>) -> tensor<2x4x16xf32>
+// CHECK: ditc.collective.all_to_all %{{.*}} {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<2x4x4x8xf32>) -> tensor<2x2x8x8xf32>
+// CHECK: ditc.collective.shard %{{.*}} {axes = ["ring", "ulysses"], axis = 1 : i64} : (tensor<2x8x16xf32>) -> tensor<2x2x16xf32>
+// CHECK: ditc.ring_attention %{{.*}}, %{{.*}}, %{{.*}} {axes = ["ring"], causal, kv_valid = 7 : i64} : (tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32>
+module attributes {ditc.mesh = {axes = ["ring", "ulysses", "tp"], shape = array<i64: 2, 2, 2>}} {
+  func.func @roundtrip(%a: tensor<2x4x16xf32>, %b: tensor<2x8x16xf32>, %c: tensor<2x4x4x8xf32>,
+                       %q: tensor<1x4x4x8xf32>, %kv: tensor<1x2x4x8xf32>) {
+    %0 = ditc.collective.all_gather %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x8x16xf32>
+    %1 = ditc.collective.all_reduce %b {axes = ["tp"]} : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+    %2 = ditc.collective.reduce_scatter %b {axis = 1 : i64, axes = ["tp"]} : (tensor<2x8x16xf32>) -> tensor<2x4x16xf32>
+    %3 = ditc.collective.all_to_all %c {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]} : (tensor<2x4x4x8xf32>) -> tensor<2x2x8x8xf32>
+    %4 = ditc.collective.shard %b {axis = 1 : i64, axes = ["ring", "ulysses"]} : (tensor<2x8x16xf32>) -> tensor<2x2x16xf32>
+    %5 = ditc.ring_attention %q, %kv, %kv {axes = ["ring"], causal, kv_valid = 7 : i64} : (tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}

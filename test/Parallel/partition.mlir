@@ -1,0 +1,98 @@
+// RUN: ditc-opt %s -split-input-file -ditc-partition | FileCheck %s
+
+// Uneven Ulysses: 5 tokens and 3 heads over 2 ranks. The tokens are padded
+// to 6 before each rank keeps its block, the heads to 4 before the
+// all-to-all; the padded key is masked out; the padded head is dropped
+// after the all-to-all back, and the padded token after the gather.
+// CHECK-LABEL: func.func @main
+// CHECK: %[[Z:.*]] = ditc.constant dense<0.000000e+00> : tensor<1x1x6xf32>
+// CHECK: %[[P:.*]] = ditc.concat %arg0, %[[Z]] {axis = 1 : i64} : (tensor<1x5x6xf32>, tensor<1x1x6xf32>) -> tensor<1x6x6xf32>
+// CHECK: ditc.collective.shard %[[P]] {axes = ["ulysses"], axis = 1 : i64} : (tensor<1x6x6xf32>) -> tensor<1x3x6xf32>
+// CHECK: ditc.concat {{.*}} {axis = 1 : i64} : (tensor<1x3x3x2xf32>, tensor<1x1x3x2xf32>) -> tensor<1x4x3x2xf32>
+// CHECK: %[[Q:.*]] = ditc.collective.all_to_all {{.*}} {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<1x4x3x2xf32>) -> tensor<1x2x6x2xf32>
+// CHECK: %[[M:.*]] = ditc.constant dense<{{\[\[\[\[}}true, true, true, true, true, false]]]]> : tensor<1x1x1x6xi1>
+// CHECK: %[[O:.*]] = ditc.attention %[[Q]], {{.*}} mask %[[M]] : {{.*}} -> tensor<1x2x6x2xf32>
+// CHECK: %[[B:.*]] = ditc.collective.all_to_all %[[O]] {axes = ["ulysses"], concat_axis = 1 : i64, split_axis = 2 : i64} : (tensor<1x2x6x2xf32>) -> tensor<1x4x3x2xf32>
+// CHECK: ditc.slice %[[B]] {{.*}} : (tensor<1x4x3x2xf32>) -> tensor<1x3x3x2xf32>
+// CHECK: %[[G:.*]] = ditc.collective.all_gather {{.*}} {axes = ["ulysses"], axis = 1 : i64} : (tensor<1x3x6xf32>) -> tensor<1x6x6xf32>
+// CHECK: %[[U:.*]] = ditc.slice %[[G]] {{.*}} : (tensor<1x6x6xf32>) -> tensor<1x5x6xf32>
+// CHECK: return %[[U]]
+module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+  func.func @main(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
+    %q = ditc.reshape %x {ditc.sharding = [[[], ["ulysses"], [], []]]} : (tensor<1x5x6xf32>) -> tensor<1x5x3x2xf32>
+    %t = ditc.transpose %q {ditc.sharding = [[[], [], ["ulysses"], []]], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x5x3x2xf32>) -> tensor<1x3x5x2xf32>
+    %o = ditc.attention %t, %t, %t {ditc.sharding = [[[], [], ["ulysses"], []]]} : (tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>) -> tensor<1x3x5x2xf32>
+    %b = ditc.transpose %o {ditc.sharding = [[[], ["ulysses"], [], []]], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x5x2xf32>) -> tensor<1x5x3x2xf32>
+    %y = ditc.reshape %b {ditc.sharding = [[[], ["ulysses"], []]]} : (tensor<1x5x3x2xf32>) -> tensor<1x5x6xf32>
+    return %y : tensor<1x5x6xf32>
+  }
+}
+
+// -----
+
+// Ring on 6 tokens over 4 ranks: blocks of 2 (8 with padding), keys beyond
+// the sixth are padding (kv_valid); a mask's query rows follow the ring
+// block, its keys stay whole and are padded with -inf.
+// CHECK-LABEL: func.func @ring
+// CHECK: %[[X:.*]] = ditc.collective.shard {{.*}} {axes = ["ring"], axis = 2 : i64} : (tensor<1x2x8x4xf32>) -> tensor<1x2x2x4xf32>
+// CHECK: %[[MP:.*]] = ditc.concat %arg1, {{.*}} {axis = 2 : i64} : (tensor<1x1x6x6xf32>, tensor<1x1x2x6xf32>) -> tensor<1x1x8x6xf32>
+// CHECK: %[[MK:.*]] = ditc.concat %[[MP]], {{.*}} {axis = 3 : i64} : (tensor<1x1x8x6xf32>, tensor<1x1x8x2xf32>) -> tensor<1x1x8x8xf32>
+// CHECK: %[[MS:.*]] = ditc.collective.shard %[[MK]] {axes = ["ring"], axis = 2 : i64} : (tensor<1x1x8x8xf32>) -> tensor<1x1x2x8xf32>
+// CHECK: %[[O:.*]] = ditc.ring_attention %[[X]], %[[X]], %[[X]] mask %[[MS]] {axes = ["ring"], kv_valid = 6 : i64} : {{.*}} -> tensor<1x2x2x4xf32>
+// CHECK: ditc.collective.all_gather %[[O]] {axes = ["ring"], axis = 2 : i64} : (tensor<1x2x2x4xf32>) -> tensor<1x2x8x4xf32>
+// CHECK: ditc.slice {{.*}} -> tensor<1x2x6x4xf32>
+module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 4>}} {
+  func.func @ring(%x: tensor<1x2x6x4xf32> {ditc.sharding = [[], [], ["ring"], []]}, %m: tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32> {
+    %o = ditc.attention %x, %x, %x mask %m {ditc.sharding = [[[], [], ["ring"], []]]} : (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32>
+    return %o : tensor<1x2x6x4xf32>
+  }
+}
+
+// -----
+
+// Tensor parallelism: a column-parallel layer, GELU on its block of hidden
+// units, a row-parallel layer whose partial sums are added up by an
+// all-reduce before the bias is added once. Weights become per-rank slices.
+// CHECK-LABEL: func.func @mlp
+// CHECK-DAG: %[[W1:.*]] = ditc.weight "w1@{{\[\[\], \[tp\]\]}}" {ditc.global_shape = array<i64: 16, 64>, ditc.shard = {{\[\[\], \["tp"\]\]}}, ditc.source_name = "w1", file = "m.onnx", offset = 0 : i64} : tensor<16x32xf32>
+// CHECK-DAG: %[[B1:.*]] = ditc.weight "b1@{{\[\[tp\]\]}}" {{.*}} : tensor<32xf32>
+// CHECK-DAG: %[[B2:.*]] = ditc.weight "b2" {file = "m.onnx", offset = 8448 : i64} : tensor<16xf32>
+// CHECK: %[[H:.*]] = ditc.linear %arg0, %[[W1]] bias %[[B1]] : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+// CHECK: %[[G:.*]] = ditc.gelu %[[H]] {{.*}}: tensor<8x32xf32>
+// CHECK: %[[W2:.*]] = ditc.weight "w2@{{\[\[tp\], \[\]\]}}" {{.*}} : tensor<32x16xf32>
+// CHECK: %[[Y:.*]] = ditc.linear %[[G]], %[[W2]] : (tensor<8x32xf32>, tensor<32x16xf32>) -> tensor<8x16xf32>
+// CHECK: %[[S:.*]] = ditc.collective.all_reduce %[[Y]] {axes = ["tp"]} : (tensor<8x16xf32>) -> tensor<8x16xf32>
+// CHECK: %[[R:.*]] = ditc.add %[[S]], %[[B2]]
+// CHECK: return %[[R]]
+module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
+  func.func @mlp(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w1 = ditc.weight "w1" {ditc.sharding = [[[], ["tp"]]], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %b1 = ditc.weight "b1" {ditc.sharding = [[["tp"]]], file = "m.onnx", offset = 4096 : i64} : tensor<64xf32>
+    %w2 = ditc.weight "w2" {ditc.sharding = [[["tp"], []]], file = "m.onnx", offset = 4352 : i64} : tensor<64x16xf32>
+    %b2 = ditc.weight "b2" {file = "m.onnx", offset = 8448 : i64} : tensor<16xf32>
+    %h = ditc.linear %x, %w1 bias %b1 {ditc.sharding = [[[], ["tp"]]]} : (tensor<8x16xf32>, tensor<16x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %g = ditc.gelu %h {ditc.sharding = [[[], ["tp"]]]} : tensor<8x64xf32>
+    %y = ditc.linear %g, %w2 bias %b2 : (tensor<8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+// cfg and ulysses together: batch halves on one axis, tokens on the other;
+// the all-to-all runs over the ulysses axis only; the output is gathered
+// over both.
+// CHECK-LABEL: func.func @cfg_ulysses
+// CHECK: ditc.collective.shard %arg0 {axes = ["cfg"], axis = 0 : i64} : (tensor<2x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+// CHECK: ditc.collective.shard {{.*}} {axes = ["ulysses"], axis = 2 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x2x8xf32>
+// CHECK: ditc.collective.all_to_all {{.*}} {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<1x2x2x8xf32>) -> tensor<1x1x4x8xf32>
+// CHECK: ditc.attention {{.*}} -> tensor<1x1x4x8xf32>
+// CHECK: ditc.collective.all_to_all {{.*}} : (tensor<1x1x4x8xf32>) -> tensor<1x2x2x8xf32>
+// CHECK: ditc.collective.all_gather {{.*}} {axes = ["cfg"], axis = 0 : i64} : (tensor<1x2x2x8xf32>) -> tensor<2x2x2x8xf32>
+// CHECK: ditc.collective.all_gather {{.*}} {axes = ["ulysses"], axis = 2 : i64} : (tensor<2x2x2x8xf32>) -> tensor<2x2x4x8xf32>
+module attributes {ditc.mesh = {axes = ["cfg", "ulysses"], shape = array<i64: 2, 2>}} {
+  func.func @cfg_ulysses(%x: tensor<2x2x4x8xf32> {ditc.sharding = [["cfg"], [], ["ulysses"], []]}) -> tensor<2x2x4x8xf32> {
+    %o = ditc.attention %x, %x, %x {ditc.sharding = [[["cfg"], [], ["ulysses"], []]]} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+    return %o : tensor<2x2x4x8xf32>
+  }
+}

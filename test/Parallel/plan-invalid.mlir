@@ -1,0 +1,41 @@
+// Plans that are malformed or do not apply to the graph are refused with
+// the reason (one line each; `ditc compile` prints the same).
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=2,tp=2 devices=8" 2>&1 | FileCheck %s --check-prefix=PRODUCT
+// PRODUCT: error: plan 'ulysses=2,tp=2': the degrees multiply to 4, not to the 8 devices (unnamed degrees are 1)
+// RUN: not ditc-opt %s -ditc-plan="plan=cfg=4" 2>&1 | FileCheck %s --check-prefix=CFG
+// CFG: error: plan 'cfg=4': no CFG batch to split: the first output has batch 2, which does not divide by 4 (cfg)
+// RUN: not ditc-opt %s -ditc-plan="plan=tp=4" 2>&1 | FileCheck %s --check-prefix=TP
+// TP: error: tp=4 does not divide the 2 heads of this attention
+// RUN: not ditc-opt %s -ditc-plan="plan=pp=2" 2>&1 | FileCheck %s --check-prefix=PP
+// PP: error: plan 'pp=2': pipeline parallelism (pp) is not implemented yet
+// RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring or tp)
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=0" 2>&1 | FileCheck %s --check-prefix=DEGREE
+// DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE
+// TWICE: error: plan 'ring=2,ring=2': 'ring' given twice
+// RUN: not ditc-opt %s -ditc-plan="plan=" 2>&1 | FileCheck %s --check-prefix=EMPTY
+// EMPTY: error: plan '': empty plan
+func.func @main(%x: tensor<2x8x16xf32> {ditc.name = "x"}) -> (tensor<2x8x16xf32> {ditc.name = "y"}) {
+  %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+  %wk = ditc.weight "wk" {file = "m.onnx", offset = 1024 : i64} : tensor<16x16xf32>
+  %wv = ditc.weight "wv" {file = "m.onnx", offset = 2048 : i64} : tensor<16x16xf32>
+  %wo = ditc.weight "wo" {file = "m.onnx", offset = 3072 : i64} : tensor<16x16xf32>
+  %bo = ditc.weight "bo" {file = "m.onnx", offset = 4096 : i64} : tensor<16xf32>
+  %q = ditc.linear %x, %wq : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+  %k = ditc.linear %x, %wk : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+  %v = ditc.linear %x, %wv : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+  %q4 = ditc.reshape %q : (tensor<2x8x16xf32>) -> tensor<2x8x2x8xf32>
+  %k4 = ditc.reshape %k : (tensor<2x8x16xf32>) -> tensor<2x8x2x8xf32>
+  %v4 = ditc.reshape %v : (tensor<2x8x16xf32>) -> tensor<2x8x2x8xf32>
+  %qt = ditc.transpose %q4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %kt = ditc.transpose %k4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %vt = ditc.transpose %v4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x8x2x8xf32>) -> tensor<2x2x8x8xf32>
+  %o = ditc.attention %qt, %kt, %vt : (tensor<2x2x8x8xf32>, tensor<2x2x8x8xf32>, tensor<2x2x8x8xf32>) -> tensor<2x2x8x8xf32>
+  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x2x8x8xf32>) -> tensor<2x8x2x8xf32>
+  %o3 = ditc.reshape %ot : (tensor<2x8x2x8xf32>) -> tensor<2x8x16xf32>
+  %y = ditc.linear %o3, %wo bias %bo : (tensor<2x8x16xf32>, tensor<16x16xf32>, tensor<16xf32>) -> tensor<2x8x16xf32>
+  %r = ditc.add %y, %x : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  %n = ditc.layer_norm %r {axis = 2 : i64, epsilon = 1.0e-06 : f64} : (tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+  return %n : tensor<2x8x16xf32>
+}
