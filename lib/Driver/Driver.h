@@ -93,6 +93,9 @@ struct ProfileCommandOptions {
   /// Named dimensions to give the totals as polynomials in.
   std::vector<std::string> symbolic;
   int top = 10;
+  /// Profile one rank of this plan (ditc compile's --devices / --plan).
+  int64_t devices = 0;
+  std::string plan;
 };
 
 /// `ditc profile`: import, legalise as code generation does, and print the

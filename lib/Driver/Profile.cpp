@@ -21,6 +21,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
+#include "passes/Pipelines.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/ToolOutputFile.h"
@@ -426,8 +427,13 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
     llvm::errs() << "error: --hw: " << err << "\n";
     return 1;
   }
-  if (!opts.symbolic.empty())
+  if (!opts.symbolic.empty()) {
+    if (!opts.plan.empty()) {
+      llvm::errs() << "error: --symbolic profiles one device; it does not take --plan\n";
+      return 1;
+    }
     return runSymbolic(opts);
+  }
 
   DialectRegistry registry;
   registerAllDialects(registry);
@@ -438,6 +444,17 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   if (!module)
     return 1;
   auto imported = std::chrono::steady_clock::now();
+  if (!opts.plan.empty()) {
+    // One rank's program: its shapes, its weights and its collectives.
+    OneLineDiagnosticHandler diag(&ctx, opts.model);
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    ParallelPipelineOptions parallel;
+    parallel.plan = opts.plan;
+    parallel.devices = opts.devices;
+    addParallelPipeline(pm, parallel);
+    if (failed(pm.run(*module)))
+      return 1;
+  }
   if (failed(legalize(ctx, *module, opts.model)))
     return 1;
   Profile profile(*module);

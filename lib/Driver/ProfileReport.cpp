@@ -15,6 +15,11 @@
 
 using namespace mlir;
 using namespace mlir::ditc;
+
+/// CollectiveKind names as the runtime's counters name them; ring attention's
+/// K/V exchange (and send/recv) is what ditc run --comm-stats calls "send".
+static const char *const kCommKindNames[6] = {"all_reduce", "all_gather", "reduce_scatter",
+                                              "all_to_all", "send", "ring_exchange"};
 using json = nlohmann::ordered_json;
 
 namespace {
@@ -132,6 +137,22 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
                       "{2}; inputs {3}, outputs {4}\n",
                       bytes(t.arenaBytes), peakAt, bytes(t.peakLiveBytes),
                       bytes(t.inputBytes), bytes(t.outputBytes));
+  // Communication per rank (partitioned graphs).
+  std::string comm;
+  int64_t commTotal = 0;
+  for (int k = 0; k < 6; ++k)
+    if (t.commCalls[k]) {
+      comm += llvm::formatv("{0}{1} {2} in {3} calls", comm.empty() ? "" : ", ",
+                            kCommKindNames[k], bytes(t.commBytesSent[k]), t.commCalls[k]);
+      commTotal += t.commBytesSent[k];
+    }
+  if (!comm.empty()) {
+    double commS = 0;
+    for (const OpTime &o : r.times)
+      commS += o.commS;
+    os << llvm::formatv("  communication    {0} sent per rank: {1}; predicted {2}\n",
+                        bytes(commTotal), comm, seconds(commS));
+  }
   double compute = 0, memory = 0, overhead = 0;
   for (const OpTime &o : r.times) {
     (o.memoryBound ? memory : compute) += o.totalS - o.overheadS;
@@ -228,6 +249,20 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
   j["input_bytes"] = t.inputBytes;
   j["output_bytes"] = t.outputBytes;
   j["predicted_time_s"] = r.totalS;
+  json comm = json::object();
+  int64_t commTotal = 0;
+  double commS = 0;
+  for (const OpTime &o : r.times)
+    commS += o.commS;
+  for (int k = 0; k < 6; ++k)
+    if (t.commCalls[k]) {
+      comm[kCommKindNames[k]] = {{"bytes_sent_per_rank", t.commBytesSent[k]},
+                                 {"calls", t.commCalls[k]}};
+      commTotal += t.commBytesSent[k];
+    }
+  j["comm"] = comm;
+  j["comm_bytes_sent_per_rank"] = commTotal;
+  j["comm_predicted_s"] = commS;
   json layers = json::array();
   for (auto [k, l] : llvm::enumerate(r.layers)) {
     const ProfileReport::LayerSum &s = r.layerSums[k];

@@ -8,6 +8,8 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/TypeSwitch.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "passes/Analysis/TimeModel.h"
 
 using namespace mlir;
 using namespace mlir::ditc;
@@ -121,6 +123,37 @@ OpCost mlir::ditc::costOf(Operation *op) {
           c.flopsOther = outElems;
       })
       .Case<EinsumOp>([&](EinsumOp e) { einsumCost(e, c); })
+      .Case<AllReduceOp, AllGatherOp, ReduceScatterOp, AllToAllOp>([&](Operation *o) {
+        FailureOr<Mesh> mesh = Mesh::of(o);
+        auto axes = o->getAttrOfType<ArrayAttr>("axes");
+        c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
+        // Sized as collectiveBytesSent expects: the whole reduced tensor,
+        // the gathered result, the scattered input, the send buffer.
+        CollectiveKind kind = isa<AllReduceOp>(o)       ? CollectiveKind::AllReduce
+                              : isa<AllGatherOp>(o)     ? CollectiveKind::AllGather
+                              : isa<ReduceScatterOp>(o) ? CollectiveKind::ReduceScatter
+                                                        : CollectiveKind::AllToAll;
+        c.commKind = (int)kind;
+        c.commBytes = isa<AllGatherOp>(o) ? tensorBytes(o->getResult(0).getType())
+                                          : tensorBytes(o->getOperand(0).getType());
+        c.commBytesSent = collectiveBytesSent(kind, c.commBytes, c.commGroup);
+        if (isa<AllReduceOp, ReduceScatterOp>(o))
+          c.flopsOther = elements(o->getOperand(0));
+      })
+      .Case<RingAttentionOp>([&](RingAttentionOp a) {
+        FailureOr<Mesh> mesh = Mesh::of(a);
+        int64_t p = succeeded(mesh) ? mesh->groupSize(a.getAxes()) : 1;
+        ArrayRef<int64_t> q = shapeOf(a.getQuery()), v = shapeOf(a.getValue());
+        int64_t bh = q[0] * q[1], sq = q[2], d = q[3], sk = v[2] * p, dv = v[3];
+        int64_t scores = bh * sq * sk;
+        c.flopsMatrix = 2 * scores * (d + dv);
+        c.flopsOther = 5 * scores + outElems;
+        // Every K/V block but its own passes through each rank once.
+        c.commKind = (int)CollectiveKind::RingExchange;
+        c.commGroup = p;
+        c.commBytes = p * (tensorBytes(a.getKey().getType()) + tensorBytes(a.getValue().getType()));
+        c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
+      })
       .Case<AttentionOp>([&](AttentionOp a) {
         ArrayRef<int64_t> q = shapeOf(a.getQuery());
         ArrayRef<int64_t> v = shapeOf(a.getValue());
@@ -180,6 +213,10 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan) {
     sums.bytesWritten += c.bytesWritten;
     sums.irParamElements += c.paramElements;
     sums.irParamBytes += c.paramBytes;
+    if (c.commKind >= 0) {
+      sums.commBytesSent[c.commKind] += c.commBytesSent;
+      sums.commCalls[c.commKind] += 1;
+    }
     costs.push_back(c);
   }
   // Parameters returned directly (never read by a step).

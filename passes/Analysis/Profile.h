@@ -59,6 +59,15 @@ struct OpCost {
   /// True for ops the code generator emits no kernel for (views).
   bool isView = false;
 
+  /// Collectives (and ring attention): the CollectiveKind (TimeModel.h) as
+  /// an int, -1 for ops that do not communicate; the group size, the bytes
+  /// the collective is sized by (collectiveBytesSent's `bytes`) and what
+  /// one rank sends.
+  int commKind = -1;
+  int64_t commGroup = 1;
+  int64_t commBytes = 0;
+  int64_t commBytesSent = 0;
+
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }
   /// FLOPs per byte moved (0 when nothing moves).
@@ -81,6 +90,8 @@ struct ProfileTotals {
   /// The arena the runtime allocates, the largest live total, and the step
   /// where the arena first reaches its peak.
   int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
+  /// Bytes one rank sends per step, and calls, per CollectiveKind.
+  int64_t commBytesSent[6] = {}, commCalls[6] = {};
 
   /// The parameter count to report: the source graph's when known.
   int64_t paramElements() const {

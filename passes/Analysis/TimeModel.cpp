@@ -16,12 +16,12 @@ const char *mlir::ditc::opClass(Operation *op) {
     return "matrix";
   if (isa<ConvOp>(op))
     return "conv";
-  if (isa<AttentionOp>(op))
+  if (isa<AttentionOp, RingAttentionOp>(op))
     return "attention";
   if (isa<LayerNormOp, RmsNormOp, GroupNormOp, SoftmaxOp>(op))
     return "norm";
   if (isa<TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, BroadcastOp,
-          CastOp, TriluOp>(op))
+          CastOp, TriluOp, ShardOp, AllGatherOp, AllToAllOp>(op))
     return "movement";
   return "elementwise";
 }
@@ -31,7 +31,7 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   OpTime t;
   if (cost.isView || (cost.flops() == 0 && cost.bytes() == 0))
     return t;
-  bool attention = cost.op && isa<AttentionOp>(cost.op);
+  bool attention = cost.op && isa<AttentionOp, RingAttentionOp>(cost.op);
   double matrixRate =
       attention ? hw.attentionRate(opts.dtype) : hw.matrixRate(opts.dtype);
   double vectorRate = hw.vectorRate(opts.dtype);
@@ -43,6 +43,18 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.overheadS = hw.overheadFor(opClass(cost.op));
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
+  if (cost.commKind >= 0 && cost.commGroup > 1) {
+    double comm = predictCollectiveTime((CollectiveKind)cost.commKind,
+                                        int64_t(double(cost.commBytes) * opts.bytesScale),
+                                        cost.commGroup, hw);
+    if (comm > 0) {
+      t.commS = comm;
+      // Ring attention overlaps the K/V exchange with its compute.
+      t.totalS = cost.commKind == (int)CollectiveKind::RingExchange
+                     ? std::max(t.totalS, comm + t.overheadS)
+                     : t.totalS + comm;
+    }
+  }
   return t;
 }
 

@@ -33,6 +33,8 @@ namespace mlir::ditc {
 
 struct OpTime {
   double computeS = 0, memoryS = 0, overheadS = 0;
+  /// Communication (collectives; ring attention's K/V exchange).
+  double commS = 0;
   double totalS = 0;
   bool memoryBound = false;
 };
