@@ -36,6 +36,13 @@ struct ModelLibrary::Api {
   void (*setNumThreads)(int32_t) = nullptr;
   const char *(*lastError)(const ditc_model *) = nullptr;
   int32_t (*trace)(const ditc_model *, double *, int32_t) = nullptr;
+  // Multi-rank libraries (absent from older ones: one rank).
+  int32_t (*rank)(const ditc_model *) = nullptr;
+  int32_t (*worldSize)(const ditc_model *) = nullptr;
+  const char *(*plan)(const ditc_model *) = nullptr;
+  ditc_status (*commStats)(const ditc_model *, int32_t, uint64_t *,
+                           uint64_t *) = nullptr;
+  ditc_status (*resetCommStats)(ditc_model *) = nullptr;
 };
 
 
@@ -260,8 +267,13 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
   for (const auto &s : syms)
     if (!s.ok)
       return fail(libName + " is not a ditc model library (no " + s.name + ")");
-  // Optional: libraries from before tracing existed lack it.
+  // Optional: libraries from before tracing / multi-rank runs lack them.
   lookup(handle, "ditc_model_trace", api.trace);
+  lookup(handle, "ditc_model_rank", api.rank);
+  lookup(handle, "ditc_model_world_size", api.worldSize);
+  lookup(handle, "ditc_model_plan", api.plan);
+  lookup(handle, "ditc_model_comm_stats", api.commStats);
+  lookup(handle, "ditc_model_reset_comm_stats", api.resetCommStats);
 
   if (threads > 0)
     api.setNumThreads(threads);
@@ -334,6 +346,29 @@ bool ModelLibrary::run(const std::vector<Buffer> &in, std::vector<Buffer> &out,
 uint64_t ModelLibrary::arenaBytes() const { return api->arenaBytes(model); }
 uint64_t ModelLibrary::weightBytes() const { return api->weightBytes(model); }
 uint64_t ModelLibrary::peakRssBytes() const { return api->peakRssBytes(); }
+
+int32_t ModelLibrary::rank() const { return api->rank ? api->rank(model) : 0; }
+
+int32_t ModelLibrary::worldSize() const {
+  return api->worldSize ? api->worldSize(model) : 1;
+}
+
+std::string ModelLibrary::plan() const {
+  const char *p = api->plan ? api->plan(model) : nullptr;
+  return p ? p : "";
+}
+
+bool ModelLibrary::commStats(int32_t kind, uint64_t &bytes,
+                             uint64_t &calls) const {
+  bytes = calls = 0;
+  return api->commStats &&
+         api->commStats(model, kind, &bytes, &calls) == DITC_OK;
+}
+
+void ModelLibrary::resetCommStats() {
+  if (api->resetCommStats)
+    api->resetCommStats(model);
+}
 
 bool ModelLibrary::traced() const {
   return api->trace && api->trace(model, nullptr, 0) >= 0;

@@ -86,6 +86,17 @@ public:
   uint64_t weightBytes() const;
   uint64_t peakRssBytes() const;
 
+  /// Multi-rank libraries (ditc compile --devices N): this process's rank,
+  /// the ranks the library was compiled for, its plan; 0, 1 and "" for a
+  /// single-device library.
+  int32_t rank() const;
+  int32_t worldSize() const;
+  std::string plan() const;
+  /// Traffic of one ditc_rt_comm_kind since the last reset, over the model's
+  /// communicators; false (and zeros) when the library has none to report.
+  bool commStats(int32_t kind, uint64_t &bytes, uint64_t &calls) const;
+  void resetCommStats();
+
   /// The end time of each step of the last run (seconds from its start);
   /// empty when the library was compiled without --trace.
   std::vector<double> lastTrace() const;

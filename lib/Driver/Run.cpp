@@ -11,6 +11,12 @@
 //   integer inputs of rank >= 2         uniform in [0, 100) (token ids)
 //   bool inputs                         all true (masks that keep everything)
 //
+// Multi-rank libraries (ditc compile --devices N) run under mpirun -np N:
+// every rank loads the library and reads the same inputs; rank 0 prints the
+// report and writes --outputs / --trace, the others print only their
+// errors and, with --comm-stats, their traffic (each rank's lines in one
+// write, so that ranks do not interleave within them).
+//
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/Run.h"
@@ -18,6 +24,7 @@
 #include "lib/Driver/ModelLibrary.h"
 #include "lib/Driver/Npz.h"
 
+#include "ditc/runtime/ditc_comm.h"
 #include "ditc/runtime/ditc_model.h"
 
 #include "llvm/ADT/Twine.h"
@@ -26,6 +33,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -43,10 +51,12 @@ namespace mlir::ditc {
 
 namespace {
 
+// One line on stderr, in one write (the ranks of a parallel run share it).
 int fail(const Twine &msg) {
-  std::string s = msg.str();
+  std::string s = "error: " + msg.str();
   std::replace(s.begin(), s.end(), '\n', ' ');
-  errs() << "error: " << s << "\n";
+  s += "\n";
+  errs() << s;
   return 1;
 }
 
@@ -64,18 +74,69 @@ std::string mib(uint64_t bytes) {
   return s;
 }
 
+// The names of the ditc_rt_comm_kind values.
+const char *commKindName(int32_t kind) {
+  static const char *const names[DITC_RT_COMM_KIND_COUNT] = {
+      "all_reduce", "all_gather", "reduce_scatter",
+      "all_to_all", "broadcast",  "send"};
+  return names[kind];
+}
+
+/// This rank's traffic in the last run, one line per kind that moved
+/// anything and a total, written with one write() so that the lines of
+/// different ranks do not interleave.
+void printCommStats(const ModelLibrary &lib) {
+  std::string s;
+  raw_string_ostream os(s);
+  std::string who = "comm rank " + std::to_string(lib.rank()) + "/" +
+                    std::to_string(lib.worldSize()) + ": ";
+  uint64_t total = 0;
+  for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+    uint64_t bytes = 0, calls = 0;
+    lib.commStats(k, bytes, calls);
+    total += bytes;
+    if (bytes || calls)
+      os << who << commKindName(k) << " " << bytes << " bytes in " << calls
+         << (calls == 1 ? " call\n" : " calls\n");
+  }
+  os << who << "total " << total << " bytes\n";
+  os.flush();
+  outs().flush();
+  for (size_t done = 0; done < s.size();) {
+    ssize_t n = ::write(1, s.data() + done, s.size() - done);
+    if (n <= 0)
+      break;
+    done += (size_t)n;
+  }
+}
+
 } // namespace
 
 int runRunCommand(const RunCommandOptions &opts) {
   const std::string &libName = opts.library;
   if (opts.bench < 0 || opts.warmup < 0)
     return fail("--bench and --warmup must not be negative");
+  if (!opts.commTimeout.empty()) {
+    char *end = nullptr;
+    double s = std::strtod(opts.commTimeout.c_str(), &end);
+    if (end == opts.commTimeout.c_str() || *end || !std::isfinite(s))
+      return fail("--comm-timeout '" + opts.commTimeout +
+                  "' is not a number of seconds");
+    setenv("DITC_COMM_TIMEOUT_S", opts.commTimeout.c_str(), 1);
+  }
 
   std::string err;
   std::unique_ptr<ModelLibrary> lib =
       ModelLibrary::load(libName, opts.weights, opts.threads, err);
   if (!lib)
     return fail(err);
+  // Multi-rank: rank 0 reports; errors name the rank.
+  const int32_t rank = lib->rank(), world = lib->worldSize();
+  raw_ostream &out = rank == 0 ? outs() : nulls();
+  std::string who = world > 1 ? "rank " + std::to_string(rank) + "/" +
+                                    std::to_string(world) + ": "
+                              : "";
+  auto fail = [&](const Twine &msg) { return mlir::ditc::fail(who + msg); };
   const std::vector<TensorDesc> &inDescs = lib->inputs();
   const std::vector<TensorDesc> &outDescs = lib->outputs();
   if (!opts.trace.empty() && !lib->traced())
@@ -129,9 +190,9 @@ int runRunCommand(const RunCommandOptions &opts) {
       }
     }
   } else {
-    outs() << "note: no --inputs given; running on random inputs (seed 0): "
-              "floats ~ N(0, 1), integers of rank <= 1 in [0, 1000), other "
-              "integers in [0, 100), bools true\n";
+    out << "note: no --inputs given; running on random inputs (seed 0): "
+           "floats ~ N(0, 1), integers of rank <= 1 in [0, 1000), other "
+           "integers in [0, 100), bools true\n";
     for (size_t i = 0; i < inDescs.size(); ++i)
       fillRandom(inDescs[i], (int)i, inBufs[i]);
   }
@@ -144,22 +205,24 @@ int runRunCommand(const RunCommandOptions &opts) {
       return fail("cannot allocate " + Twine(t.bytes) + " bytes for output '" +
                   t.name + "'");
   }
-  outs() << "model: " << libName << " (ABI " << lib->abiVersion() << ")\n";
+  out << "model: " << libName << " (ABI " << lib->abiVersion() << ")\n";
   for (const TensorDesc &t : inDescs)
-    outs() << "  input  '" << t.name << "': " << describe(t.dtype, t.shape)
-           << "\n";
+    out << "  input  '" << t.name << "': " << describe(t.dtype, t.shape)
+        << "\n";
   for (const TensorDesc &t : outDescs)
-    outs() << "  output '" << t.name << "': " << describe(t.dtype, t.shape)
-           << "\n";
+    out << "  output '" << t.name << "': " << describe(t.dtype, t.shape)
+        << "\n";
   if (opts.threads > 0)
-    outs() << "threads: " << opts.threads << "\n";
-  outs().flush();
+    out << "threads: " << opts.threads << "\n";
+  out.flush();
 
   using Clock = std::chrono::steady_clock;
   // Per-step durations of every timed run (ditc compile --trace libraries).
   std::vector<std::vector<double>> stepTimes;
   bool timing = false;
   auto runOnce = [&](double *ms) -> bool {
+    if (opts.commStats)
+      lib->resetCommStats(); // the stats are the last run's
     auto t0 = Clock::now();
     bool ok = lib->run(inBufs, outBufs, err);
     auto t1 = Clock::now();
@@ -181,28 +244,28 @@ int runRunCommand(const RunCommandOptions &opts) {
   double first = 0;
   if (!runOnce(&first))
     return 1;
-  outs() << format("first run: %.3f ms\n", first);
+  out << format("first run: %.3f ms\n", first);
   for (int i = 0; i < opts.warmup; ++i)
     if (!runOnce(nullptr))
       return 1;
   if (opts.warmup)
-    outs() << "warm-up: " << opts.warmup << " runs\n";
+    out << "warm-up: " << opts.warmup << " runs\n";
   timing = true;
   if (opts.bench > 0) {
     std::vector<double> times(opts.bench);
     for (double &t : times)
       if (!runOnce(&t))
         return 1;
-    outs() << format("bench: %d runs: median %.3f ms, min %.3f ms, max %.3f ms\n",
-                     opts.bench, median(times),
-                     *std::min_element(times.begin(), times.end()),
-                     *std::max_element(times.begin(), times.end()));
+    out << format("bench: %d runs: median %.3f ms, min %.3f ms, max %.3f ms\n",
+                  opts.bench, median(times),
+                  *std::min_element(times.begin(), times.end()),
+                  *std::max_element(times.begin(), times.end()));
   }
-  outs() << "arena: " << mib(lib->arenaBytes()) << "\n";
-  outs() << "weights: " << mib(lib->weightBytes()) << "\n";
-  outs() << format("peak RSS: %.1f MiB\n", lib->peakRssBytes() / 1048576.0);
+  out << "arena: " << mib(lib->arenaBytes()) << "\n";
+  out << "weights: " << mib(lib->weightBytes()) << "\n";
+  out << format("peak RSS: %.1f MiB\n", lib->peakRssBytes() / 1048576.0);
 
-  if (!opts.trace.empty()) {
+  if (!opts.trace.empty() && rank == 0) {
     // The first run's steps when nothing was benchmarked.
     if (stepTimes.empty()) {
       std::vector<double> ends = lib->lastTrace();
@@ -230,13 +293,16 @@ int runRunCommand(const RunCommandOptions &opts) {
     if (ec)
       return fail("cannot write " + opts.trace + ": " + ec.message());
     f << json;
-    outs() << format("trace: %zu steps, median per step over %zu runs "
-                     "(sum %.3f ms) written to ",
-                     steps, stepTimes.size(), total * 1e3)
-           << opts.trace << "\n";
+    out << format("trace: %zu steps, median per step over %zu runs "
+                  "(sum %.3f ms) written to ",
+                  steps, stepTimes.size(), total * 1e3)
+        << opts.trace << "\n";
   }
 
-  if (!opts.outputs.empty()) {
+  if (opts.commStats)
+    printCommStats(*lib);
+
+  if (!opts.outputs.empty() && rank == 0) {
     std::vector<npz::Array> arrays;
     for (size_t i = 0; i < outDescs.size(); ++i) {
       const TensorDesc &t = outDescs[i];
@@ -254,8 +320,8 @@ int runRunCommand(const RunCommandOptions &opts) {
           float f = bf16ToFloat(h);
           std::memcpy(a.data.data() + 4 * k, &f, 4);
         }
-        outs() << "note: output '" << t.name
-               << "' is bfloat16; written as float32\n";
+        out << "note: output '" << t.name
+            << "' is bfloat16; written as float32\n";
       } else {
         npz::dtypeFromCode(t.dtype, a.dtype);
         a.data.assign(outBufs[i].data(), outBufs[i].data() + t.bytes);
@@ -265,11 +331,10 @@ int runRunCommand(const RunCommandOptions &opts) {
     std::string err;
     if (!npz::writeNpz(opts.outputs, arrays, err))
       return fail(err);
-    outs() << "wrote " << outDescs.size() << " output"
-           << (outDescs.size() == 1 ? "" : "s") << " to " << opts.outputs
-           << "\n";
+    out << "wrote " << outDescs.size() << " output"
+        << (outDescs.size() == 1 ? "" : "s") << " to " << opts.outputs << "\n";
   }
-  outs().flush();
+  out.flush();
   return 0;
 }
 

@@ -3,7 +3,9 @@
 // `ditc run OUT.so` loads a library made by `ditc compile` the way an
 // application does (dlopen + dlsym of the include/ditc/runtime/ditc_model.h
 // ABI), feeds it inputs from a .npz (or random ones), runs it, optionally
-// benchmarks it and writes the outputs to a .npz.
+// benchmarks it and writes the outputs to a .npz. A library compiled for N
+// ranks runs under `mpirun -np N ditc run ...`: every rank reads the same
+// inputs; rank 0 reports and writes the outputs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -33,6 +35,12 @@ struct RunCommandOptions {
   /// Where to write each step's median duration (JSON); the library must
   /// have been compiled with --trace. Empty: no trace.
   std::string trace;
+  /// Print this rank's communication (bytes and calls per kind) in the last
+  /// run.
+  bool commStats = false;
+  /// DITC_COMM_TIMEOUT_S for the library's communicators (seconds); empty:
+  /// the environment's, else 120.
+  std::string commTimeout;
 };
 
 /// `ditc run`: returns the process exit code (0 ok, 1 error). Errors are one

@@ -194,6 +194,16 @@ static cl::opt<std::string> runTrace(
     cl::desc("Write the median time of every step (op of the compiled "
              "schedule) as JSON; needs a library compiled with --trace"),
     cl::value_desc("OUT.json"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<bool> runCommStats(
+    "comm-stats",
+    cl::desc("Print each rank's communication in the last run: bytes and "
+             "calls per collective kind, and the total"),
+    cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> runCommTimeout(
+    "comm-timeout",
+    cl::desc("Seconds a rank waits for the others before the run fails "
+             "(DITC_COMM_TIMEOUT_S; default 120; 0: forever)"),
+    cl::value_desc("SECONDS"), cl::sub(runCmd), cl::cat(ditcCategory));
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
@@ -208,6 +218,9 @@ int main(int argc, char **argv) {
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
       "              [--warmup W] [--threads T] [--weights FILE]\n"
+      "              [--trace OUT.json] [--comm-stats] [--comm-timeout S]\n"
+      "  mpirun -np N ditc run OUT.so ...   (a library compiled with\n"
+      "              --devices N: every rank runs it, rank 0 reports)\n"
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
       "              [--dtype bf16] [-o OUT]\n"
@@ -247,6 +260,8 @@ int main(int argc, char **argv) {
     opts.warmup = runWarmup;
     opts.threads = runThreads;
     opts.trace = runTrace;
+    opts.commStats = runCommStats;
+    opts.commTimeout = runCommTimeout;
     return mlir::ditc::runRunCommand(opts);
   }
   if (profileCmd) {
