@@ -824,10 +824,9 @@ TEST_F(Mpi, SendRecvManyPendingRequests) {
   }
   for (int32_t k = 0; k < p; ++k) {
     ditc_rt_comm_request *req = nullptr;
-    ASSERT_EQ(ditc_rt_comm_sendrecv_start(c, msgs[k].data(), 1000 + k,
-                                          (r + k) % p, gots[k].data(),
-                                          1000 + k, (r - k + p) % p,
-                                          DITC_RT_F32, 7 + k, &req),
+    ASSERT_EQ(ditc_rt_comm_sendrecv_start(
+                  c, msgs[k].data(), 1000 + k, (r + k) % p, gots[k].data(),
+                  1000 + k, (r - k + p) % p, DITC_RT_F32, 7 + k, &req),
               DITC_RT_COMM_OK)
         << ditc_rt_comm_last_error();
     reqs.push_back(req);
@@ -851,9 +850,9 @@ TEST_F(Mpi, SendRecvManyPendingRequests) {
 TEST_F(Mpi, SendRecvInteroperatesWithSendAndRecv) {
   int32_t next = (r + 1) % p, prev = (r - 1 + p) % p;
   int64_t v = 1000 + r, got = 0;
-  ASSERT_EQ(ditc_rt_comm_sendrecv(c, &v, 1, next, &got, 1, prev, DITC_RT_I64,
-                                  3),
-            DITC_RT_COMM_OK)
+  ASSERT_EQ(
+      ditc_rt_comm_sendrecv(c, &v, 1, next, &got, 1, prev, DITC_RT_I64, 3),
+      DITC_RT_COMM_OK)
       << ditc_rt_comm_last_error();
   EXPECT_EQ(got, 1000 + prev);
   int32_t w = 2000 + r, got32 = 0;
@@ -907,8 +906,7 @@ TEST_F(Mpi, SendRecvTimesOutWhenThePeerIsLate) {
   if (r == 0) {
     ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 400), DITC_RT_COMM_OK);
     auto t0 = Clock::now();
-    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 1, &got, 1, 1, DITC_RT_I32,
-                                    6),
+    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 1, &got, 1, 1, DITC_RT_I32, 6),
               DITC_RT_COMM_ERROR_TIMEOUT);
     double ms = msSince(t0);
     EXPECT_GE(ms, 390.0);
@@ -922,15 +920,13 @@ TEST_F(Mpi, SendRecvTimesOutWhenThePeerIsLate) {
   }
   ASSERT_EQ(ditc_rt_comm_barrier(sync), DITC_RT_COMM_OK);
   if (r == 1) {
-    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 0, &got, 1, 0, DITC_RT_I32,
-                                    6),
+    EXPECT_EQ(ditc_rt_comm_sendrecv(c, &mine, 1, 0, &got, 1, 0, DITC_RT_I32, 6),
               DITC_RT_COMM_OK)
         << ditc_rt_comm_last_error();
     EXPECT_EQ(got, 500);
   }
   if (r == 0) {
-    EXPECT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I32, 1, 6),
-              DITC_RT_COMM_OK)
+    EXPECT_EQ(ditc_rt_comm_recv(c, &got, 1, DITC_RT_I32, 1, 6), DITC_RT_COMM_OK)
         << ditc_rt_comm_last_error();
     EXPECT_EQ(got, 501);
   }
@@ -981,9 +977,9 @@ void checkSub(ditc_rt_comm *parent, ditc_rt_comm *sub,
   for (int32_t q : members)
     g.push_back(rankData(DITC_RT_I64, 13, seed + 1, q));
   Bytes all(13 * 8 * sp);
-  ASSERT_EQ(ditc_rt_comm_all_gather(sub, g[sr].data(), all.data(), 13,
-                                    DITC_RT_I64),
-            DITC_RT_COMM_OK);
+  ASSERT_EQ(
+      ditc_rt_comm_all_gather(sub, g[sr].data(), all.data(), 13, DITC_RT_I64),
+      DITC_RT_COMM_OK);
   for (int32_t q = 0; q < sp; ++q)
     EXPECT_TRUE(std::equal(g[q].begin(), g[q].end(), all.begin() + q * 104))
         << "block " << q;
@@ -992,9 +988,9 @@ void checkSub(ditc_rt_comm *parent, ditc_rt_comm *sub,
   for (int32_t q : members)
     a.push_back(rankData(DITC_RT_I32, 5 * sp, seed + 2, q));
   Bytes a2(5 * 4 * sp);
-  ASSERT_EQ(ditc_rt_comm_all_to_all(sub, a[sr].data(), a2.data(), 5,
-                                    DITC_RT_I32),
-            DITC_RT_COMM_OK);
+  ASSERT_EQ(
+      ditc_rt_comm_all_to_all(sub, a[sr].data(), a2.data(), 5, DITC_RT_I32),
+      DITC_RT_COMM_OK);
   for (int32_t q = 0; q < sp; ++q)
     EXPECT_TRUE(std::equal(a[q].begin() + sr * 20, a[q].begin() + sr * 20 + 20,
                            a2.begin() + q * 20))
@@ -1132,7 +1128,8 @@ TEST_F(Mpi, SplitTimesOutWhenPeersAreLate) {
   ditc_rt_comm_destroy(sync);
 }
 
-//===--- Tensor collectives (ditc_kernels.def coll_*) ----------------------===//
+//===--- Tensor collectives (ditc_kernels.def coll_*)
+//----------------------===//
 
 // A dense row-major tensor of `shape`, elements of `elem` bytes.
 struct Tensor {
@@ -1159,7 +1156,8 @@ Tensor blockOf(const Tensor &t, int32_t axis, int32_t p, int32_t q) {
   Tensor b = t;
   b.shape[axis] /= p;
   int64_t outer = product(t.shape, 0, axis), len = t.shape[axis],
-          bl = b.shape[axis], inner = product(t.shape, axis + 1, t.shape.size());
+          bl = b.shape[axis],
+          inner = product(t.shape, axis + 1, t.shape.size());
   b.data.assign(b.count() * t.elem, 0);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < bl; ++j)
@@ -1297,8 +1295,7 @@ TEST_F(Mpi, CollReduceScatterEveryAxis) {
                                               shape.data(), axis),
                   DITC_RT_COMM_OK)
             << ditc_rt_comm_last_error();
-        checkReduced(d, DITC_RT_REDUCE_SUM, blocks, 0, y.data(),
-                     n / p);
+        checkReduced(d, DITC_RT_REDUCE_SUM, blocks, 0, y.data(), n / p);
         ++seed;
       }
 }
@@ -1358,8 +1355,8 @@ TEST_F(Mpi, CollSliceEveryAxisAndGatherBack) {
       // all_gather of the slices gives x back.
       Bytes back(x.data.size(), 0);
       ASSERT_EQ(ditc_rt_coll_all_gather(c, y.data(), back.data(), d,
-                                        (int32_t)shape.size(),
-                                        ref.shape.data(), axis),
+                                        (int32_t)shape.size(), ref.shape.data(),
+                                        axis),
                 DITC_RT_COMM_OK)
           << ditc_rt_comm_last_error();
       EXPECT_TRUE(back == x.data);
@@ -1408,8 +1405,7 @@ TEST_F(Mpi, CollArgumentErrors) {
               std::string::npos)
         << ditc_rt_comm_last_error();
     EXPECT_EQ(ditc_rt_coll_slice(c, x, y, DITC_RT_F32, 3, shape, 1), A);
-    EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 3, shape, 1, 0),
-              A);
+    EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 3, shape, 1, 0), A);
   }
   int64_t ok[3] = {2, 2, 3};
   EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 3, ok, 3), A);

@@ -353,9 +353,9 @@ TEST_F(Comm, SplitMakesAnIndependentSelfCommunicator) {
   EXPECT_EQ(ditc_rt_comm_recv(sub, &got, 1, DITC_RT_I32, 0, 1),
             DITC_RT_COMM_ERROR_TIMEOUT);
   float x[3] = {1, 2, 3}, y[3] = {};
-  EXPECT_EQ(ditc_rt_comm_all_reduce(sub, x, y, 3, DITC_RT_F32,
-                                    DITC_RT_REDUCE_SUM),
-            DITC_RT_COMM_OK);
+  EXPECT_EQ(
+      ditc_rt_comm_all_reduce(sub, x, y, 3, DITC_RT_F32, DITC_RT_REDUCE_SUM),
+      DITC_RT_COMM_OK);
   EXPECT_EQ(y[2], 3.f);
   EXPECT_EQ(calls(DITC_RT_COMM_ALL_REDUCE), 0u);
   // A split of a split; the parent may go first.
@@ -401,12 +401,12 @@ TEST_F(Comm, SendRecvRequests) {
   // the other order.
   int64_t a[3] = {1, 2, 3}, b[2] = {-4, -5}, ga[3] = {}, gb[2] = {};
   ditc_rt_comm_request *ra = nullptr, *rb = nullptr;
-  ASSERT_EQ(ditc_rt_comm_sendrecv_start(c, a, 3, 0, ga, 3, 0, DITC_RT_I64, 1,
-                                        &ra),
-            DITC_RT_COMM_OK);
-  ASSERT_EQ(ditc_rt_comm_sendrecv_start(c, b, 2, 0, gb, 2, 0, DITC_RT_I64, 2,
-                                        &rb),
-            DITC_RT_COMM_OK);
+  ASSERT_EQ(
+      ditc_rt_comm_sendrecv_start(c, a, 3, 0, ga, 3, 0, DITC_RT_I64, 1, &ra),
+      DITC_RT_COMM_OK);
+  ASSERT_EQ(
+      ditc_rt_comm_sendrecv_start(c, b, 2, 0, gb, 2, 0, DITC_RT_I64, 2, &rb),
+      DITC_RT_COMM_OK);
   EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u); // counted when complete
   EXPECT_EQ(ditc_rt_comm_barrier(c), DITC_RT_COMM_OK);
   EXPECT_EQ(ditc_rt_comm_request_wait(rb), DITC_RT_COMM_OK);
@@ -426,9 +426,9 @@ TEST_F(Comm, SendRecvRequests) {
   ASSERT_EQ(ditc_rt_comm_recv(c, &got2, 1, DITC_RT_I32, 0, 5), DITC_RT_COMM_OK);
   EXPECT_EQ(got2, 88);
   // Empty messages.
-  EXPECT_EQ(ditc_rt_comm_sendrecv(c, nullptr, 0, 0, nullptr, 0, 0, DITC_RT_F16,
-                                  6),
-            DITC_RT_COMM_OK);
+  EXPECT_EQ(
+      ditc_rt_comm_sendrecv(c, nullptr, 0, 0, nullptr, 0, 0, DITC_RT_F16, 6),
+      DITC_RT_COMM_OK);
   // Sizes that do not match: ARGUMENT from the wait, recv untouched; the
   // message stays queued (recv takes it).
   float f[4] = {1, 2, 3, 4}, g[3] = {9, 9, 9};
@@ -452,8 +452,8 @@ TEST_F(Comm, SendRecvInvalidArguments) {
   auto start = [&](ditc_rt_comm *comm, const void *s, int64_t ns, int32_t dst,
                    void *r, int64_t nr, int32_t src, int32_t d, int32_t tag) {
     req = reinterpret_cast<ditc_rt_comm_request *>(buf);
-    int32_t st = ditc_rt_comm_sendrecv_start(comm, s, ns, dst, r, nr, src, d,
-                                             tag, &req);
+    int32_t st =
+        ditc_rt_comm_sendrecv_start(comm, s, ns, dst, r, nr, src, d, tag, &req);
     EXPECT_EQ(req, nullptr);
     return st;
   };
@@ -472,9 +472,9 @@ TEST_F(Comm, SendRecvInvalidArguments) {
   EXPECT_EQ(ditc_rt_comm_sendrecv_start(c, buf, 2, 0, buf + 4, 2, 0,
                                         DITC_RT_F32, 0, nullptr),
             A);
-  EXPECT_EQ(ditc_rt_comm_sendrecv(c, buf, 2, 0, buf + 2, 2, 0, DITC_RT_B8 + 99,
-                                  0),
-            A);
+  EXPECT_EQ(
+      ditc_rt_comm_sendrecv(c, buf, 2, 0, buf + 2, 2, 0, DITC_RT_B8 + 99, 0),
+      A);
   EXPECT_EQ(calls(DITC_RT_COMM_SEND), 0u);
   // Nothing was queued.
   ASSERT_EQ(ditc_rt_comm_set_timeout_ms(c, 10), DITC_RT_COMM_OK);
@@ -500,9 +500,9 @@ TEST_F(Comm, TensorCollectivesAtWorldSizeOne) {
       x[i] = (unsigned char)(x[i] * 37 + i); // not all ones
     for (int32_t axis = 0; axis < 4; ++axis) {
       std::vector<unsigned char> y(x.size(), 0);
-      EXPECT_EQ(ditc_rt_coll_all_gather(c, x.data(), y.data(), d, 4, shape,
-                                        axis),
-                DITC_RT_COMM_OK)
+      EXPECT_EQ(
+          ditc_rt_coll_all_gather(c, x.data(), y.data(), d, 4, shape, axis),
+          DITC_RT_COMM_OK)
           << ditc_rt_comm_last_error();
       EXPECT_EQ(y, x);
       std::fill(y.begin(), y.end(), 0);
@@ -518,9 +518,9 @@ TEST_F(Comm, TensorCollectivesAtWorldSizeOne) {
       bool adds = d == DITC_RT_F32 || d == DITC_RT_I64 || d == DITC_RT_I32 ||
                   d == DITC_RT_F16 || d == DITC_RT_BF16;
       std::fill(y.begin(), y.end(), 0);
-      EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x.data(), y.data(), d, 4, shape,
-                                            axis),
-                adds ? DITC_RT_COMM_OK : DITC_RT_COMM_ERROR_ARGUMENT);
+      EXPECT_EQ(
+          ditc_rt_coll_reduce_scatter(c, x.data(), y.data(), d, 4, shape, axis),
+          adds ? DITC_RT_COMM_OK : DITC_RT_COMM_ERROR_ARGUMENT);
       if (adds)
         EXPECT_EQ(y, x);
     }
@@ -542,12 +542,12 @@ TEST_F(Comm, TensorCollectivesAtWorldSizeOne) {
   EXPECT_EQ(bytes(DITC_RT_COMM_SEND), 24u);
   // Zero-size tensors: a call that moves nothing, null buffers allowed.
   const int64_t empty[2] = {4, 0};
-  EXPECT_EQ(ditc_rt_coll_all_gather(c, nullptr, nullptr, DITC_RT_F32, 2, empty,
-                                    0),
-            DITC_RT_COMM_OK);
-  EXPECT_EQ(ditc_rt_coll_all_to_all(c, nullptr, nullptr, DITC_RT_F32, 2, empty,
-                                    0, 1),
-            DITC_RT_COMM_OK);
+  EXPECT_EQ(
+      ditc_rt_coll_all_gather(c, nullptr, nullptr, DITC_RT_F32, 2, empty, 0),
+      DITC_RT_COMM_OK);
+  EXPECT_EQ(
+      ditc_rt_coll_all_to_all(c, nullptr, nullptr, DITC_RT_F32, 2, empty, 0, 1),
+      DITC_RT_COMM_OK);
 }
 
 TEST_F(Comm, TensorCollectiveArgumentErrors) {
@@ -567,8 +567,7 @@ TEST_F(Comm, TensorCollectiveArgumentErrors) {
   EXPECT_EQ(ditc_rt_coll_all_gather(c, x, y, DITC_RT_F32, 2, shape, 2), A);
   EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("axis 2"),
             std::string::npos);
-  EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x, y, DITC_RT_F32, 2, shape, -1),
-            A);
+  EXPECT_EQ(ditc_rt_coll_reduce_scatter(c, x, y, DITC_RT_F32, 2, shape, -1), A);
   EXPECT_EQ(ditc_rt_coll_slice(c, nullptr, y, DITC_RT_F32, 2, shape, 0), A);
   EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 2, shape, 1, 1), A);
   EXPECT_EQ(ditc_rt_coll_all_to_all(c, x, y, DITC_RT_F32, 2, shape, 0, 2), A);

@@ -53,9 +53,9 @@ inline nlohmann::json descriptor(int64_t n, int64_t weights) {
 /// Writes a safetensors file holding "w" (f32 `values`), with
 /// __metadata__ entries `metadata` (none when empty); returns the checksum
 /// of its data section as the descriptor spells it.
-inline std::string writeWeights(
-    const std::string &path, const std::vector<float> &values,
-    const std::vector<std::pair<std::string, std::string>> &metadata) {
+inline std::string
+writeWeights(const std::string &path, const std::vector<float> &values,
+             const std::vector<std::pair<std::string, std::string>> &metadata) {
   nlohmann::json h;
   if (!metadata.empty()) {
     nlohmann::json md = nlohmann::json::object();
@@ -80,8 +80,8 @@ inline std::string writeWeights(
   std::fclose(f);
   char hex[32];
   std::snprintf(hex, sizeof hex, "%llx",
-                (unsigned long long)ditc_checksum_update(
-                    DITC_CHECKSUM_SEED, values.data(), bytes));
+                (unsigned long long)ditc_checksum_update(DITC_CHECKSUM_SEED,
+                                                         values.data(), bytes));
   return hex;
 }
 
@@ -97,9 +97,7 @@ inline std::string exeDir() {
 
 } // namespace fake
 
-extern "C" const char *ditc_generated_json(void) {
-  return fake::gJson.c_str();
-}
+extern "C" const char *ditc_generated_json(void) { return fake::gJson.c_str(); }
 
 extern "C" int32_t ditc_generated_run(void *, void *const *inputs,
                                       void *const *outputs,

@@ -144,19 +144,16 @@ TEST_F(ModelMpi, GroupsFollowTheMesh) {
   uint64_t b = 0, n = 0, want = 0;
   for (size_t g = 0; g < kGroups.size(); ++g)
     want += (expectedMembers(kGroups[g]).size() - 1) * 4;
-  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_GATHER, &b, &n),
-            DITC_OK);
+  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_GATHER, &b, &n), DITC_OK);
   EXPECT_EQ(b, want);
   EXPECT_EQ(n, kGroups.size());
   // Only the last run's traffic after a reset.
   ASSERT_EQ(ditc_model_reset_comm_stats(m), DITC_OK);
   ASSERT_EQ(run(y), DITC_OK);
-  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_GATHER, &b, &n),
-            DITC_OK);
+  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_GATHER, &b, &n), DITC_OK);
   EXPECT_EQ(b, want);
   EXPECT_EQ(n, kGroups.size());
-  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_REDUCE, &b, &n),
-            DITC_OK);
+  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_REDUCE, &b, &n), DITC_OK);
   EXPECT_EQ(n, 0u); // create's own agreement is not counted
 }
 
@@ -185,8 +182,7 @@ TEST_F(ModelMpi, EachRankMapsItsWeights) {
   EXPECT_EQ(y[1], 10 * s);
   EXPECT_EQ(y[2], 100 * s);
   uint64_t b = 0, n = 0;
-  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_REDUCE, &b, &n),
-            DITC_OK);
+  ASSERT_EQ(ditc_model_comm_stats(m, DITC_RT_COMM_ALL_REDUCE, &b, &n), DITC_OK);
   EXPECT_EQ(b, (uint64_t)(2 * (gSize - 1) * 12 / gSize));
   EXPECT_EQ(n, 1u);
 }

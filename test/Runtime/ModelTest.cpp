@@ -188,10 +188,10 @@ protected:
     unsetenv("DITC_COMM_TIMEOUT_S");
   }
   // A weight file beside the executable, removed after the test.
-  std::string weightFile(const std::string &name, const std::vector<float> &w,
-                         const std::vector<std::pair<std::string, std::string>>
-                             &metadata,
-                         std::string *checksum = nullptr) {
+  std::string
+  weightFile(const std::string &name, const std::vector<float> &w,
+             const std::vector<std::pair<std::string, std::string>> &metadata,
+             std::string *checksum = nullptr) {
     std::string path = fake::exeDir() + "/" + name;
     std::string c = fake::writeWeights(path, w, metadata);
     if (checksum)
@@ -222,7 +222,8 @@ TEST_F(Model, SingleDeviceLibraryAsBefore) {
                    void *const *comms) {
     seen = comms;
     for (int i = 0; i < 4; ++i)
-      static_cast<float *>(out[0])[i] = 2 * static_cast<const float *>(in[0])[i];
+      static_cast<float *>(out[0])[i] =
+          2 * static_cast<const float *>(in[0])[i];
     return 0;
   };
   ASSERT_EQ(create(fake::descriptor(4, 0)), DITC_OK)
@@ -268,8 +269,8 @@ TEST_F(Model, CommGroupsOnOneRankAreSelfCommunicators) {
                  "self");
     EXPECT_NE(comms[0], comms[1]);
     int64_t shape[1] = {4};
-    if (int32_t s = ditc_rt_coll_all_reduce(comms[0], in[0], out[0], 4,
-                                            DITC_RT_F32))
+    if (int32_t s =
+            ditc_rt_coll_all_reduce(comms[0], in[0], out[0], 4, DITC_RT_F32))
       return s;
     float scratch[4];
     if (int32_t s = ditc_rt_coll_all_gather(comms[1], out[0], scratch,
@@ -315,8 +316,9 @@ TEST_F(Model, FailedCollectiveIsACommError) {
       << err;
   EXPECT_NE(err.find("timeout"), std::string::npos) << err;
   // The communicator stays usable: a later run that succeeds is OK.
-  fake::gRun = [](void *const *, void *const *, void *const *,
-                  void *const *) { return 0; };
+  fake::gRun = [](void *const *, void *const *, void *const *, void *const *) {
+    return 0;
+  };
   EXPECT_EQ(run(), DITC_OK);
 
   setenv("DITC_COMM_TIMEOUT_S", "soon", 1);
@@ -384,9 +386,8 @@ TEST_F(Model, PerRankWeightsAndTheirPlan) {
       << ditc_model_last_error(nullptr);
 
   // Rank 1 of another plan.
-  std::string other =
-      weightFile("ModelTest.q.safetensors", {1, 2, 3},
-                 {{"ditc_plan", "tp=2"}, {"ditc_rank", "1"}});
+  std::string other = weightFile("ModelTest.q.safetensors", {1, 2, 3},
+                                 {{"ditc_plan", "tp=2"}, {"ditc_rank", "1"}});
   j["plan"] = "tp=4";
   j.erase("weights_checksums");
   EXPECT_EQ(create(j, other.c_str()), DITC_ERROR_FORMAT);
@@ -402,8 +403,7 @@ TEST_F(Model, PerRankWeightsAndTheirPlan) {
       << ditc_model_last_error(nullptr);
   // A single-device library does not look at the metadata.
   j.erase("plan");
-  EXPECT_EQ(create(j, none.c_str()), DITC_OK)
-      << ditc_model_last_error(nullptr);
+  EXPECT_EQ(create(j, none.c_str()), DITC_OK) << ditc_model_last_error(nullptr);
   EXPECT_EQ(create(j, other.c_str()), DITC_OK);
   // Nor does rebinding skip the check.
   j["plan"] = "tp=1";

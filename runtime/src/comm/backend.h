@@ -81,10 +81,11 @@ public:
                                     std::unique_ptr<Backend> &out) = 0;
   /// Starts a sendrecv; blocks on nothing. send / recv are never null (an
   /// empty message points at a byte), counts may be 0.
-  virtual ditc_rt_comm_status
-  sendrecvStart(const void *send, int64_t sendCount, int32_t dst, void *recv,
-                int64_t recvCount, int32_t src, int32_t dtype, int32_t tag,
-                std::unique_ptr<Request> &out) = 0;
+  virtual ditc_rt_comm_status sendrecvStart(const void *send, int64_t sendCount,
+                                            int32_t dst, void *recv,
+                                            int64_t recvCount, int32_t src,
+                                            int32_t dtype, int32_t tag,
+                                            std::unique_ptr<Request> &out) = 0;
 };
 
 /// Creates a backend, or returns a status (and setError) when it cannot.

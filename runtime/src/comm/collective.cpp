@@ -69,8 +69,8 @@ int32_t movedAs(int64_t bytes) {
 }
 
 bool reducible(int32_t dtype) {
-  return dtype == DITC_RT_F32 || dtype == DITC_RT_I64 ||
-         dtype == DITC_RT_I32 || dtype == DITC_RT_F16 || dtype == DITC_RT_BF16;
+  return dtype == DITC_RT_F32 || dtype == DITC_RT_I64 || dtype == DITC_RT_I32 ||
+         dtype == DITC_RT_F16 || dtype == DITC_RT_BF16;
 }
 
 ditc_rt_comm_status argument(const char *fmt, ...)
@@ -201,8 +201,8 @@ int32_t ditc_rt_coll_all_reduce(void *comm, const void *x, void *y,
                                 int64_t count, int32_t dtype) {
   if (!comm)
     return argument("coll_all_reduce: the communicator is null");
-  return ditc_rt_comm_all_reduce(static_cast<ditc_rt_comm *>(comm), x, y,
-                                 count, dtype, DITC_RT_REDUCE_SUM);
+  return ditc_rt_comm_all_reduce(static_cast<ditc_rt_comm *>(comm), x, y, count,
+                                 dtype, DITC_RT_REDUCE_SUM);
 }
 
 int32_t ditc_rt_coll_all_gather(void *comm, const void *x, void *y,
@@ -236,7 +236,7 @@ int32_t ditc_rt_coll_reduce_scatter(void *comm, const void *x, void *y,
                     fn, dtype);
   int64_t outer = t.product(0, axis);
   int64_t block = t.count / t.size; // y's elements
-  if (outer == 1 || t.count == 0) // x is [P, y]
+  if (outer == 1 || t.count == 0)   // x is [P, y]
     return ditc_rt_comm_reduce_scatter(t.comm, x, y, block, dtype,
                                        DITC_RT_REDUCE_SUM);
   unsigned char *blocks = sendScratch.get(fn, t.count * t.elem);
@@ -253,8 +253,8 @@ int32_t ditc_rt_coll_all_to_all(void *comm, const void *x, void *y,
                                 int32_t concat_axis) {
   const char *fn = "coll_all_to_all";
   Tensor t;
-  DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {split_axis, concat_axis},
-                 t));
+  DITC_TRY(
+      check(fn, comm, x, y, dtype, rank, shape, {split_axis, concat_axis}, t));
   if (split_axis == concat_axis)
     return argument("%s: split and concat axis are both %d", fn, split_axis);
   DITC_TRY(checkDivisible(fn, t, split_axis));
@@ -311,8 +311,8 @@ int32_t ditc_rt_coll_send(void *comm, const void *x, int64_t count,
                           int32_t dtype, int32_t peer, int32_t tag) {
   int64_t e = elemBytes(dtype);
   if (!comm || e == 0)
-    return argument("coll_send: %s", !comm ? "the communicator is null"
-                                           : "unknown dtype");
+    return argument("coll_send: %s",
+                    !comm ? "the communicator is null" : "unknown dtype");
   return ditc_rt_comm_send(static_cast<ditc_rt_comm *>(comm), x, count,
                            movedAs(e), peer, tag);
 }
@@ -321,8 +321,8 @@ int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
                           int32_t peer, int32_t tag) {
   int64_t e = elemBytes(dtype);
   if (!comm || e == 0)
-    return argument("coll_recv: %s", !comm ? "the communicator is null"
-                                           : "unknown dtype");
+    return argument("coll_recv: %s",
+                    !comm ? "the communicator is null" : "unknown dtype");
   return ditc_rt_comm_recv(static_cast<ditc_rt_comm *>(comm), y, count,
                            movedAs(e), peer, tag);
 }

@@ -490,10 +490,11 @@ ditc_rt_comm_status ditc_rt_comm_split(ditc_rt_comm *comm, int32_t color,
   return DITC_RT_COMM_OK;
 }
 
-ditc_rt_comm_status ditc_rt_comm_sendrecv_start(
-    ditc_rt_comm *comm, const void *send, int64_t send_count, int32_t dst,
-    void *recv, int64_t recv_count, int32_t src, int32_t dtype, int32_t tag,
-    ditc_rt_comm_request **out) {
+ditc_rt_comm_status
+ditc_rt_comm_sendrecv_start(ditc_rt_comm *comm, const void *send,
+                            int64_t send_count, int32_t dst, void *recv,
+                            int64_t recv_count, int32_t src, int32_t dtype,
+                            int32_t tag, ditc_rt_comm_request **out) {
   const char *fn = "sendrecv";
   if (out)
     *out = nullptr;
@@ -511,8 +512,8 @@ ditc_rt_comm_status ditc_rt_comm_sendrecv_start(
                 send_count > 0 && !send ? "send" : "recv");
   if (overlaps(send, sendBytes, recv, recvBytes))
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: send and recv overlap", fn);
-  auto *req = new (std::nothrow) ditc_rt_comm_request{comm, (uint64_t)sendBytes,
-                                                      nullptr};
+  auto *req = new (std::nothrow)
+      ditc_rt_comm_request{comm, (uint64_t)sendBytes, nullptr};
   if (!req)
     return fail(DITC_RT_COMM_ERROR_MEMORY, "%s: cannot allocate the request",
                 fn);
@@ -539,8 +540,8 @@ ditc_rt_comm_status ditc_rt_comm_request_wait(ditc_rt_comm_request *req) {
     return DITC_RT_COMM_OK;
   std::unique_ptr<ditc_rt_comm_request> owned(req);
   lastError.clear();
-  ditc_rt_comm_status s = result(
-      "sendrecv", req->impl->wait(deadlineOf(req->comm)));
+  ditc_rt_comm_status s =
+      result("sendrecv", req->impl->wait(deadlineOf(req->comm)));
   if (s == DITC_RT_COMM_OK)
     tally(req->comm, DITC_RT_COMM_SEND, req->bytes);
   return s;

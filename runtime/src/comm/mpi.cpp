@@ -596,8 +596,8 @@ public:
     if (src != rank_) {
       {
         MpiLock l;
-        rc = MPI_Irecv(recv, (int)recvCount, mpiType(dtype), src, mpiTag,
-                       comm_, &ex->recvReq);
+        rc = MPI_Irecv(recv, (int)recvCount, mpiType(dtype), src, mpiTag, comm_,
+                       &ex->recvReq);
       }
       DITC_TRY(begun(fn, "MPI_Irecv", rc));
     }
@@ -607,8 +607,8 @@ public:
     } else {
       {
         MpiLock l;
-        rc = MPI_Isend(send, (int)sendCount, mpiType(dtype), dst, mpiTag,
-                       comm_, &ex->sendReq);
+        rc = MPI_Isend(send, (int)sendCount, mpiType(dtype), dst, mpiTag, comm_,
+                       &ex->sendReq);
       }
       s = begun(fn, "MPI_Isend", rc);
     }
@@ -729,8 +729,8 @@ private:
             note(mpiFailure(fn, "receiving (a longer message?)", rc,
                             DITC_RT_COMM_ERROR_ARGUMENT));
           else
-            note(mpiFailure(fn, req == &e.sendReq ? "sending" : "receiving",
-                            rc, DITC_RT_COMM_ERROR_PEER));
+            note(mpiFailure(fn, req == &e.sendReq ? "sending" : "receiving", rc,
+                            DITC_RT_COMM_ERROR_PEER));
         } else if (done && req == &e.recvReq) {
           note(checkReceived(fn, e, st));
         }
@@ -765,8 +765,8 @@ private:
         if (timedOut || parked) {
           char what[96];
           if (sendLate)
-            std::snprintf(what, sizeof what,
-                          "rank %d did not take the message", e.dst);
+            std::snprintf(what, sizeof what, "rank %d did not take the message",
+                          e.dst);
           else
             std::snprintf(what, sizeof what, "no message from rank %d arrived",
                           e.src);

@@ -1,4 +1,5 @@
-//===- Mesh.h - The parallel part of a model descriptor ----------*- C++ -*-===//
+//===- Mesh.h - The parallel part of a model descriptor ----------*- C++
+//-*-===//
 //
 // A library compiled for several devices (`ditc compile --devices N --plan
 // ...`) is one SPMD program that every rank runs. Its descriptor
@@ -39,11 +40,11 @@ namespace ditc_rt::model {
 /// The descriptor's parallel fields.
 struct Parallel {
   int32_t worldSize = 1;
-  std::string plan;                       // "" for a single-device library
-  std::vector<std::string> axes;          // mesh axis names
-  std::vector<int32_t> shape;             // mesh axis sizes
-  std::vector<std::vector<int32_t>> groups; // comm groups: mesh axes each
-  std::vector<std::string> weightsFiles;  // per world rank; may be empty
+  std::string plan;                          // "" for a single-device library
+  std::vector<std::string> axes;             // mesh axis names
+  std::vector<int32_t> shape;                // mesh axis sizes
+  std::vector<std::vector<int32_t>> groups;  // comm groups: mesh axes each
+  std::vector<std::string> weightsFiles;     // per world rank; may be empty
   std::vector<std::string> weightsChecksums; // per world rank; may be empty
 };
 
@@ -152,9 +153,9 @@ inline bool parseParallel(const nlohmann::json &j, Parallel &p,
     if (!f.is_array() || f.size() != (size_t)p.worldSize)
       return bad(std::string(key) + " is not a list of " +
                  std::to_string(p.worldSize) + " (one per rank)");
-    std::vector<std::string> &out =
-        std::string(key) == "weights_files" ? p.weightsFiles
-                                              : p.weightsChecksums;
+    std::vector<std::string> &out = std::string(key) == "weights_files"
+                                        ? p.weightsFiles
+                                        : p.weightsChecksums;
     for (const nlohmann::json &s : f) {
       if (!s.is_string())
         return bad(std::string(key) + " holds something that is not a string");

@@ -58,8 +58,7 @@ static_assert(sameCodes(), "ditc_dtype and ditc_rt_dtype must use the same codes
 extern "C" const char *ditc_generated_json(void);
 extern "C" int32_t ditc_generated_run(void *arena, void *const *inputs,
                                       void *const *outputs,
-                                      void *const *weights,
-                                      void *const *comms);
+                                      void *const *weights, void *const *comms);
 
 namespace {
 
@@ -305,8 +304,8 @@ ditc_status ditc_model::joinRun() {
   const char *backend = std::getenv("DITC_COMM");
   if (!backend || !*backend)
     backend = "mpi";
-  std::string what = "--devices " + std::to_string(par.worldSize) +
-                     " (plan '" + par.plan + "')";
+  std::string what = "--devices " + std::to_string(par.worldSize) + " (plan '" +
+                     par.plan + "')";
   if (ditc_rt_comm_create(backend, &world) != DITC_RT_COMM_OK)
     return fail(DITC_ERROR_COMM, "this library was compiled for " + what +
                                      " but cannot join a parallel run: " +
@@ -315,11 +314,11 @@ ditc_status ditc_model::joinRun() {
   ditc_rt_comm_size(world, &size);
   ditc_rt_comm_rank(world, &rank);
   if (size != par.worldSize)
-    return fail(DITC_ERROR_COMM,
-                "this library was compiled for " + what + " but runs on " +
-                    std::to_string(size) + (size == 1 ? " rank" : " ranks") +
-                    "; start it with mpirun -np " +
-                    std::to_string(par.worldSize));
+    return fail(DITC_ERROR_COMM, "this library was compiled for " + what +
+                                     " but runs on " + std::to_string(size) +
+                                     (size == 1 ? " rank" : " ranks") +
+                                     "; start it with mpirun -np " +
+                                     std::to_string(par.worldSize));
   ditc_rt_comm_set_timeout_ms(world, timeoutMs);
   return DITC_OK;
 }
@@ -365,7 +364,8 @@ DITC_MODEL_EXPORT const char *ditc_status_string(ditc_status s) {
   case DITC_ERROR_CHECKSUM: return "weight file checksum mismatch";
   case DITC_ERROR_MEMORY: return "out of memory";
   case DITC_ERROR_ABI: return "ABI version mismatch";
-  case DITC_ERROR_COMM: return "communication between ranks failed";
+  case DITC_ERROR_COMM:
+    return "communication between ranks failed";
   }
   return "unknown status";
 }
@@ -429,9 +429,9 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
     size_t bytes = (m->arenaBytes + 63) / 64 * 64;
     m->arena = std::aligned_alloc(64, bytes ? bytes : 64);
     if (!m->arena)
-      local = m->fail(DITC_ERROR_MEMORY,
-                      "cannot allocate the " + std::to_string(m->arenaBytes) +
-                          "-byte activation arena");
+      local = m->fail(DITC_ERROR_MEMORY, "cannot allocate the " +
+                                             std::to_string(m->arenaBytes) +
+                                             "-byte activation arena");
   }
   // The ranks agree that every one of them got this far (the lowest rank
   // that did not is named), so that none waits in a collective for a rank
@@ -532,9 +532,9 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
     ditc_rt_trace_begin(model->trace.data(), model->traceSteps);
   }
   std::vector<void *> comms(model->comms.begin(), model->comms.end());
-  int32_t rc = ditc_generated_run(model->arena,
-                                  const_cast<void *const *>(inputs), outputs,
-                                  model->weightTable.data(), comms.data());
+  int32_t rc =
+      ditc_generated_run(model->arena, const_cast<void *const *>(inputs),
+                         outputs, model->weightTable.data(), comms.data());
   if (model->traceSteps > 0)
     ditc_rt_trace_begin(nullptr, 0);
   if (rc != 0) {
