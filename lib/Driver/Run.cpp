@@ -82,8 +82,8 @@ const char *commKindName(int32_t kind) {
   return names[kind];
 }
 
-/// This rank's traffic in the last run, one line per kind that moved
-/// anything and a total, written with one write() so that the lines of
+/// This rank's traffic in the last run, one line per kind that sent bytes
+/// and a total, written with one write() so that the lines of
 /// different ranks do not interleave.
 void printCommStats(const ModelLibrary &lib) {
   std::string s;
@@ -95,7 +95,7 @@ void printCommStats(const ModelLibrary &lib) {
     uint64_t bytes = 0, calls = 0;
     lib.commStats(k, bytes, calls);
     total += bytes;
-    if (bytes || calls)
+    if (bytes)
       os << who << commKindName(k) << " " << bytes << " bytes in " << calls
          << (calls == 1 ? " call\n" : " calls\n");
   }
