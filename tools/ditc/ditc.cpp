@@ -89,6 +89,18 @@ static cl::opt<bool> compileTrace(
              "(a clock read per op)"),
     cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<int64_t> compileDevices(
+    "devices",
+    cl::desc("Number of ranks (processes under mpirun) the library runs on; "
+             "needs --plan when above 1"),
+    cl::value_desc("N"), cl::init(0), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> compilePlan(
+    "plan",
+    cl::desc("Parallel plan, degrees per strategy: cfg, dp (batch), ulysses, "
+             "ring (sequence), tp (tensor), e.g. cfg=2,ulysses=2; unnamed "
+             "degrees are 1 and the product must equal --devices"),
+    cl::value_desc("KEY=N,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 // `ditc run`: load a library made by `ditc compile` and run it.
 static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
                                     "and run it on .npz inputs or random ones");
@@ -166,6 +178,14 @@ static cl::list<std::string> profileSymbolic(
              "needs --dim NAME=N, the smallest size sampled)"),
     cl::value_desc("NAME,..."), cl::CommaSeparated, cl::sub(profileCmd),
     cl::cat(ditcCategory));
+static cl::opt<int64_t> profileDevices(
+    "devices", cl::desc("Profile one rank of a library for N ranks (with --plan)"),
+    cl::value_desc("N"), cl::init(0), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> profilePlan(
+    "plan",
+    cl::desc("Profile one rank of this parallel plan (as ditc compile --plan): "
+             "its shapes, weights and communication per rank"),
+    cl::value_desc("KEY=N,..."), cl::sub(profileCmd), cl::cat(ditcCategory));
 static cl::opt<int> profileTop("top",
                                cl::desc("Ops listed by predicted time (table)"),
                                cl::value_desc("K"), cl::init(10),
@@ -214,6 +234,7 @@ int main(int argc, char **argv) {
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
+      "              [--devices N --plan KEY=N,...]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -223,7 +244,7 @@ int main(int argc, char **argv) {
       "              --devices N: every rank runs it, rank 0 reports)\n"
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
-      "              [--dtype bf16] [-o OUT]\n"
+      "              [--dtype bf16] [--devices N --plan KEY=N,...] [-o OUT]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
@@ -247,6 +268,8 @@ int main(int argc, char **argv) {
     opts.target = compileTarget;
     opts.emit = compileEmit;
     opts.trace = compileTrace;
+    opts.devices = compileDevices;
+    opts.plan = compilePlan;
     opts.argv0 = argv[0];
     return mlir::ditc::runCompileCommand(opts);
   }
@@ -276,6 +299,8 @@ int main(int argc, char **argv) {
     opts.binds = profileBinds;
     opts.symbolic = profileSymbolic;
     opts.top = profileTop;
+    opts.devices = profileDevices;
+    opts.plan = profilePlan;
     return mlir::ditc::runProfileCommand(opts);
   }
   if (calibrateCmd) {
