@@ -82,8 +82,9 @@ def main():
         tag = plan.replace("=", "").replace(",", "-")
         so = os.path.join(a.work, tag + ".so")
         sh([a.ditc, "compile", a.model, "-o", so, "--devices", str(n), "--plan", plan, "--trace"])
-        prof = json.loads(sh([a.ditc, "profile", a.model, "--plan", plan, "--format", "json"])
-                          .split("\nditc: profiled")[0])
+        pj = os.path.join(a.work, tag + ".profile.json")
+        sh([a.ditc, "profile", a.model, "--plan", plan, "--format", "json", "-o", pj])
+        prof = json.load(open(pj))
         trace = os.path.join(a.work, tag + ".trace.json")
         threads = max(1, a.threads // n)
         out = sh(MPIRUN + ["-np", str(n), a.ditc, "run", so, "--threads", str(threads),
