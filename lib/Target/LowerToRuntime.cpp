@@ -729,9 +729,11 @@ std::string Lowerer::descriptorJson() {
     j["world_size"] = mesh.numRanks();
     j["mesh"] = {{"axes", mesh.axes}, {"shape", mesh.shape}};
   }
-  j["comm_groups"] = nlohmann::json::array();
-  for (const auto &g : commGroups)
-    j["comm_groups"].push_back(g);
+  if (!commGroups.empty()) {
+    j["comm_groups"] = nlohmann::json::array();
+    for (const auto &g : commGroups)
+      j["comm_groups"].push_back(g);
+  }
   return j.dump();
 }
 

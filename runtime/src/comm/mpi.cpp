@@ -261,9 +261,13 @@ double msSince(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
 }
 
-// Between two polls: yield for the first 2 ms, then sleep 100 us.
+// Between two polls: yield for the first second, then sleep 100 us. MPI
+// moves a large message only while it is polled (a fragment per test), so
+// sleeping early makes big collectives crawl (18 MiB took 180 ms with a
+// 2 ms threshold, 10x the copy time); a peer a second late is waited for
+// without burning the core.
 void pause(Clock::time_point since) {
-  if (Clock::now() - since < std::chrono::milliseconds(2))
+  if (Clock::now() - since < std::chrono::seconds(1))
     std::this_thread::yield();
   else
     std::this_thread::sleep_for(std::chrono::microseconds(100));
