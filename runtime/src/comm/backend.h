@@ -4,8 +4,9 @@
 // deadline from the communicator's timeout and count the bytes; a backend
 // only moves the data. Each backend derives from Backend; comm.cpp's
 // registry maps a name to its factory, or to null for a backend that is
-// reserved but not built (nccl until it exists; mpi when the runtime was
-// configured without MPI).
+// reserved but not built (mpi and nccl when the runtime was configured
+// without MPI); a backend may also have a probe that says whether it can run
+// here (nccl: its libraries and a device).
 //
 // A backend method gets arguments that are already valid: non-null buffers
 // with count > 0, a dtype the operation takes, buffers that are either
@@ -97,6 +98,11 @@ ditc_rt_comm_status createSelfBackend(std::unique_ptr<Backend> &out);
 #ifdef DITC_RT_HAVE_MPI
 /// The "mpi" backend (mpi.cpp): the ranks of MPI_COMM_WORLD. Collective.
 ditc_rt_comm_status createMpiBackend(std::unique_ptr<Backend> &out);
+/// The "nccl" backend (nccl.cpp): NCCL and the CUDA runtime loaded at run
+/// time, bootstrapped over MPI_COMM_WORLD. Collective.
+ditc_rt_comm_status createNcclBackend(std::unique_ptr<Backend> &out);
+/// 1 when libnccl.so.2 and the CUDA runtime load and a device exists.
+int32_t ncclBackendAvailable();
 #endif
 
 } // namespace ditc_rt::comm

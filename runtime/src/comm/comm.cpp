@@ -71,18 +71,21 @@ namespace {
 struct Registered {
   const char *name;
   BackendFactory factory;
-  const char *missing; // why a null factory is refused
+  const char *missing;        // why a null factory is refused
+  int32_t (*probe)() = nullptr; // null: available whenever built
 };
 const Registered kBackends[] = {
     {"self", &createSelfBackend, nullptr},
 #ifdef DITC_RT_HAVE_MPI
     {"mpi", &createMpiBackend, nullptr},
+    {"nccl", &createNcclBackend, nullptr, &ncclBackendAvailable},
 #else
     {"mpi", nullptr,
      "this runtime was built without MPI (the mpi backend is not built in)"},
-#endif
     {"nccl", nullptr,
-     "this runtime was built without NCCL (the nccl backend is not built in)"},
+     "this runtime was built without MPI (the nccl backend bootstraps over "
+     "MPI and is not built in)"},
+#endif
 };
 
 const Registered *findBackend(const char *name) {
@@ -216,7 +219,7 @@ const char *ditc_rt_comm_last_error(void) { return lastError.c_str(); }
 
 int32_t ditc_rt_comm_backend_available(const char *backend) {
   const Registered *r = findBackend(backend);
-  return r && r->factory ? 1 : 0;
+  return r && r->factory && (!r->probe || r->probe()) ? 1 : 0;
 }
 
 ditc_rt_comm_status ditc_rt_comm_create(const char *backend,
