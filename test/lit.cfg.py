@@ -3,6 +3,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -49,5 +51,22 @@ config.substitutions.append(
      "--mca btl_vader_single_copy_mechanism none"))
 config.substitutions.append(
     ("%comm_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeCommMpi")))
+# The nccl communicator (test/Runtime/comm-nccl.test): built with mpi, it
+# loads NCCL and the CUDA runtime when used. "nccl" only when
+# ditc_rt_comm_backend_available("nccl") is 1 here (the libraries load and a
+# device exists), asked in a child process so a broken driver cannot hang lit.
+if "mpi" in config.available_features:
+    _rt = os.path.join(config.ditc_obj_root, "lib", "libditc_runtime.so")
+    _probe = ("import ctypes, sys; "
+              "sys.exit(0 if ctypes.CDLL(sys.argv[1])"
+              ".ditc_rt_comm_backend_available(b'nccl') == 1 else 1)")
+    try:
+        if os.path.exists(_rt) and subprocess.run(
+                [sys.executable, "-c", _probe, _rt], timeout=60,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL).returncode == 0:
+            config.available_features.add("nccl")
+    except subprocess.TimeoutExpired:
+        pass
 config.substitutions.append(
     ("%model_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeModelMpi")))

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -631,8 +632,9 @@ TEST(CommCreate, RefusesUnknownAndUnbuiltBackends) {
   // "mpi" is built when CMake found MPI (RuntimeCommMpi tests it, under
   // mpirun); creating one here would initialise MPI in this process.
   EXPECT_EQ(ditc_rt_comm_backend_available("mpi"), DITC_TEST_HAVE_MPI);
+  // Without MPI neither "mpi" nor "nccl" (bootstrapped over MPI) is built.
   for (const char *name : {"mpi", "nccl"}) {
-    if (DITC_TEST_HAVE_MPI && std::string(name) == "mpi")
+    if (DITC_TEST_HAVE_MPI)
       continue;
     ditc_rt_comm *c = reinterpret_cast<ditc_rt_comm *>(0x1);
     EXPECT_EQ(ditc_rt_comm_backend_available(name), 0) << name;
@@ -659,6 +661,56 @@ TEST(CommCreate, RefusesUnknownAndUnbuiltBackends) {
   EXPECT_STREQ(ditc_rt_comm_status_string(DITC_RT_COMM_ERROR_UNAVAILABLE),
                "communicator backend not available");
   EXPECT_STREQ(ditc_rt_comm_status_string(1000), "unknown status");
+}
+
+// "nccl" loads libnccl.so.2 and the CUDA runtime when it is used: without
+// them (or without a device) it is UNAVAILABLE with one line naming what is
+// missing, quickly and before MPI is touched. Skipped where NCCL runs.
+TEST(CommCreate, NcclWithoutItsLibraries) {
+  if (!DITC_TEST_HAVE_MPI)
+    GTEST_SKIP() << "built without MPI: nccl is not built in";
+  const char *saved = std::getenv("DITC_NCCL_LIBRARY");
+  std::string savedValue = saved ? saved : "";
+  unsetenv("DITC_NCCL_LIBRARY");
+  if (ditc_rt_comm_backend_available("nccl")) {
+    if (saved)
+      setenv("DITC_NCCL_LIBRARY", savedValue.c_str(), 1);
+    GTEST_SKIP() << "NCCL, the CUDA runtime and a device are here";
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  ditc_rt_comm *c = reinterpret_cast<ditc_rt_comm *>(0x1);
+  EXPECT_EQ(ditc_rt_comm_create("nccl", &c), DITC_RT_COMM_ERROR_UNAVAILABLE);
+  EXPECT_EQ(c, nullptr);
+  std::string err = ditc_rt_comm_last_error();
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  EXPECT_NE(err.find("nccl"), std::string::npos) << err;
+  // What is missing: the library (set DITC_NCCL_LIBRARY), the CUDA runtime
+  // or a device.
+  EXPECT_TRUE(err.find("libnccl.so.2") != std::string::npos ||
+              err.find("libcudart") != std::string::npos ||
+              err.find("device") != std::string::npos)
+      << err;
+  if (err.find("libnccl.so.2 not found") != std::string::npos)
+    EXPECT_NE(err.find("DITC_NCCL_LIBRARY"), std::string::npos) << err;
+
+  // A path that does not exist is named.
+  const char *bad = "/nonexistent/ditc-test/libnccl-missing.so.2";
+  setenv("DITC_NCCL_LIBRARY", bad, 1);
+  EXPECT_EQ(ditc_rt_comm_backend_available("nccl"), 0);
+  c = reinterpret_cast<ditc_rt_comm *>(0x1);
+  EXPECT_EQ(ditc_rt_comm_create("nccl", &c), DITC_RT_COMM_ERROR_UNAVAILABLE);
+  EXPECT_EQ(c, nullptr);
+  err = ditc_rt_comm_last_error();
+  EXPECT_NE(err.find(bad), std::string::npos) << err;
+  EXPECT_NE(err.find("DITC_NCCL_LIBRARY"), std::string::npos) << err;
+  EXPECT_EQ(err.find('\n'), std::string::npos) << err;
+  if (saved)
+    setenv("DITC_NCCL_LIBRARY", savedValue.c_str(), 1);
+  else
+    unsetenv("DITC_NCCL_LIBRARY");
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+                .count(),
+            10.0);
 }
 
 TEST(CommCreate, NullCommunicator) {
