@@ -8,7 +8,28 @@
  *           nor a GPU. Collectives are copies or no-ops (see each below).
  *   "mpi"   CPU ranks under mpirun (Open MPI). Built when CMake finds MPI
  *           (Debian: libopenmpi-dev; mpirun is in openmpi-bin); see below.
- *   "nccl"  one GPU per rank.          Reserved: not built yet.
+ *   "nccl"  one GPU per rank (runtime/src/comm/nccl.cpp). Built with "mpi"
+ *           (it bootstraps over MPI_COMM_WORLD); NCCL and the CUDA runtime
+ *           are loaded when it is used: libnccl.so.2 (or DITC_NCCL_LIBRARY)
+ *           and libcudart.so.13 / .12 / libcudart.so (or
+ *           DITC_CUDART_LIBRARY). Without them, or without a device, it is
+ *           DITC_RT_COMM_ERROR_UNAVAILABLE naming what is missing, and
+ *           ditc_rt_comm_backend_available("nccl") is 0. Each rank uses
+ *           device (OMPI_COMM_WORLD_LOCAL_RANK mod the device count) and a
+ *           stream of its own per communicator.
+ *           Today it takes HOST buffers, like "mpi", and stages them through
+ *           device scratch (copy in, NCCL on the stream, copy out): it is
+ *           for testing the transport; device buffers come with the CUDA
+ *           kernels. It differs from "mpi" in: NCCL has no tags, so the
+ *           messages from a peer are received in the order sent, and a recv
+ *           whose count, dtype or tag differs from the next message's is
+ *           ARGUMENT and that message is dropped; send blocks until the peer
+ *           receives; one operation at a time per communicator (a second
+ *           thread waits; nothing may be called while a sendrecv is
+ *           started and not waited for: ARGUMENT); MAX follows NCCL for
+ *           NaN; a timeout aborts the NCCL communicator (destroy only);
+ *           create and split block in ncclCommInitRank once every rank has
+ *           exchanged the unique id over MPI.
  *
  * A backend that is reserved but not built is refused with
  * DITC_RT_COMM_ERROR_UNAVAILABLE, an unknown name with
@@ -25,8 +46,8 @@
  *    peer-failed collective, whose outputs are then undefined), the byte
  *    counters did not move, and ditc_rt_comm_last_error() holds one line
  *    saying why. No function aborts or prints.
- *  - Buffers are contiguous, host memory for "self" and "mpi", device memory
- *    for "nccl". `count` counts elements (int64_t, >= 0), never bytes; a
+ *  - Buffers are contiguous host memory (also for "nccl" today, see
+ *    above). `count` counts elements (int64_t, >= 0), never bytes; a
  *    count of 0 is a successful no-op and then the buffers may be null.
  *  - P is the world size, r this rank (0 <= r < P), E the element size of
  *    `dtype`, B = count * E.
