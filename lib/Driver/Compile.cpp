@@ -37,6 +37,16 @@ struct Progress {
 };
 } // namespace
 
+LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
+                                          int64_t devices) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  ParallelPipelineOptions parallel;
+  parallel.plan = plan;
+  parallel.devices = devices;
+  addParallelPipeline(pm, parallel);
+  return pm.run(module);
+}
+
 LogicalResult mlir::ditc::compileModule(
     ModuleOp module, const CodegenOptions &opts,
     llvm::function_ref<void(const llvm::Twine &)> progress) {
@@ -161,12 +171,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     return 1;
   }
   if (!opts.plan.empty()) {
-    PassManager pm(&ctx, ModuleOp::getOperationName());
-    ParallelPipelineOptions parallel;
-    parallel.plan = opts.plan;
-    parallel.devices = opts.devices;
-    addParallelPipeline(pm, parallel);
-    if (failed(pm.run(*module)))
+    if (failed(partitionForPlan(*module, opts.plan, opts.devices)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",

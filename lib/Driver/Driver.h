@@ -67,6 +67,12 @@ struct CodegenOptions {
   bool trace = false;
 };
 
+/// Partitions `module` for a user-given plan (KEY=N,...) on `devices` ranks
+/// (0: the product of the degrees): ditc-plan, propagation, partition. A
+/// plan that does not apply fails with its reason as a diagnostic.
+LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
+                               int64_t devices);
+
 /// Code generation for an imported module: weights to OUT.safetensors (for
 /// `so`), legalise, plan memory, lower, emit and link. `progress` receives a
 /// line per finished stage. Errors are printed.

@@ -447,12 +447,7 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   if (!opts.plan.empty()) {
     // One rank's program: its shapes, its weights and its collectives.
     OneLineDiagnosticHandler diag(&ctx, opts.model);
-    PassManager pm(&ctx, ModuleOp::getOperationName());
-    ParallelPipelineOptions parallel;
-    parallel.plan = opts.plan;
-    parallel.devices = opts.devices;
-    addParallelPipeline(pm, parallel);
-    if (failed(pm.run(*module)))
+    if (failed(partitionForPlan(*module, opts.plan, opts.devices)))
       return 1;
   }
   if (failed(legalize(ctx, *module, opts.model)))

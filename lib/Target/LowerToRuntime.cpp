@@ -197,6 +197,15 @@ private:
     return loadSlot(comms, k);
   }
   LogicalResult lowerCollective(Operation *op);
+  /// An attention mask's kernel arguments (pointer, DITC_RT_MASK_* kind,
+  /// element strides over `scores` [B, H, Sq, Sk]); none for a null mask.
+  std::tuple<Value, int32_t, Value> maskArgs(Value m, ArrayRef<int64_t> scores) {
+    if (!m)
+      return {null(), DITC_RT_MASK_NONE, i64Array(Shape(4, 0))};
+    int32_t kind = typeOf(m).getElementType().isInteger(1) ? DITC_RT_MASK_BOOL
+                                                            : DITC_RT_MASK_ADDITIVE;
+    return {ptrOf(m), kind, i64Array(broadcastStrides(shapeOf(m), scores))};
+  }
   LogicalResult lowerRingAttention(RingAttentionOp op);
 
   // Tensors.
@@ -343,18 +352,10 @@ LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
 LogicalResult Lowerer::lowerAttention(AttentionOp op) {
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
-  Value mask = null();
-  int32_t kind = DITC_RT_MASK_NONE;
-  Shape maskStrides(4, 0);
-  if (Value m = op.getMask()) {
-    mask = ptrOf(m);
-    kind = typeOf(m).getElementType().isInteger(1) ? DITC_RT_MASK_BOOL
-                                                    : DITC_RT_MASK_ADDITIVE;
-    maskStrides = broadcastStrides(shapeOf(m), {q[0], q[1], q[2], k[2]});
-  }
+  auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2]});
   call("ditc_rt_attention_f32",
        {ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
-        c32(kind), i64Array(maskStrides), ptrOf(op.getResult()), c64(q[0]),
+        c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]),
         c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
         cf32(op.getEffectiveScale()), c32(op.getCausal())});
   return success();
@@ -405,19 +406,12 @@ LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
     if (!typeOf(t).getElementType().isF32())
       return fail(op, "the CPU ring attention takes f32");
   int64_t ring = mesh.groupSize(op.getAxes());
-  Value mask = null();
-  int32_t kind = DITC_RT_MASK_NONE;
-  Shape maskStrides(4, 0);
-  if (Value m = op.getMask()) {
-    mask = ptrOf(m);
-    kind = typeOf(m).getElementType().isInteger(1) ? DITC_RT_MASK_BOOL
-                                                    : DITC_RT_MASK_ADDITIVE;
-    maskStrides = broadcastStrides(shapeOf(m), {q[0], q[1], q[2], k[2] * ring});
-  }
+  // The mask's key index is global: Sk over the whole ring.
+  auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2] * ring});
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   callChecked("ditc_rt_ring_attention_f32",
               {commOf(op.getAxes()), ptrOf(op.getQuery()), ptrOf(op.getKey()),
-               ptrOf(op.getValue()), mask, c32(kind), i64Array(maskStrides),
+               ptrOf(op.getValue()), mask, c32(kind), maskStrides,
                ptrOf(op.getResult()), c64(q[0]), c64(q[1]), c64(k[1]), c64(q[2]),
                c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale), c32(op.getCausal()),
                c64(op.getKvValid())});

@@ -23,6 +23,14 @@
 #include <cstdint>
 #include <memory>
 
+/// Returns the status of `expr` from the enclosing function unless it is OK.
+#define DITC_TRY(expr)                                                         \
+  do {                                                                         \
+    ditc_rt_comm_status s_ = (expr);                                           \
+    if (s_ != DITC_RT_COMM_OK)                                                 \
+      return s_;                                                               \
+  } while (0)
+
 namespace ditc_rt::comm {
 
 using Clock = std::chrono::steady_clock;

@@ -186,13 +186,6 @@ void moveBlocks(int64_t elem, const void *src, void *dst, int64_t p,
                        toBlocks ? blockMajor : interleaved, shape, 3);
 }
 
-#define DITC_TRY(expr)                                                         \
-  do {                                                                         \
-    ditc_rt_comm_status s_ = (expr);                                           \
-    if (s_ != DITC_RT_COMM_OK)                                                 \
-      return s_;                                                               \
-  } while (0)
-
 } // namespace
 
 extern "C" {

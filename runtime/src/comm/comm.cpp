@@ -183,13 +183,6 @@ ditc_rt_comm_status result(const char *fn, ditc_rt_comm_status s) {
   return s;
 }
 
-#define DITC_CHECK(expr)                                                       \
-  do {                                                                         \
-    ditc_rt_comm_status s_ = (expr);                                           \
-    if (s_ != DITC_RT_COMM_OK)                                                 \
-      return s_;                                                               \
-  } while (0)
-
 } // namespace
 
 extern "C" {
@@ -305,8 +298,8 @@ ditc_rt_comm_status ditc_rt_comm_all_reduce(ditc_rt_comm *comm,
                                             int32_t op) {
   const char *fn = "all_reduce";
   int64_t b;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, true, 1, &b));
-  DITC_CHECK(checkOp(fn, op, true));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, true, 1, &b));
+  DITC_TRY(checkOp(fn, op, true));
   if (count > 0) {
     if (!send || !recv)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: a buffer is null", fn);
@@ -314,7 +307,7 @@ ditc_rt_comm_status ditc_rt_comm_all_reduce(ditc_rt_comm *comm,
       return fail(DITC_RT_COMM_ERROR_ARGUMENT,
                   "%s: send and recv overlap but are not the same buffer", fn);
     lastError.clear();
-    DITC_CHECK(result(
+    DITC_TRY(result(
         fn, comm->backend->allReduce(send, recv, count, dtype, op,
                                      deadlineOf(comm))));
   }
@@ -330,7 +323,7 @@ ditc_rt_comm_status ditc_rt_comm_all_gather(ditc_rt_comm *comm,
   const char *fn = "all_gather";
   int64_t b;
   int64_t p = comm ? comm->backend->size() : 1;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, false, p, &b));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, false, p, &b));
   if (count > 0) {
     if (!send || !recv)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: a buffer is null", fn);
@@ -341,7 +334,7 @@ ditc_rt_comm_status ditc_rt_comm_all_gather(ditc_rt_comm *comm,
                   "%s: send overlaps recv but is not this rank's block of it",
                   fn);
     lastError.clear();
-    DITC_CHECK(result(fn, comm->backend->allGather(send, recv, count, dtype,
+    DITC_TRY(result(fn, comm->backend->allGather(send, recv, count, dtype,
                                                    deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_ALL_GATHER, (uint64_t)(p - 1) * (uint64_t)b);
@@ -355,8 +348,8 @@ ditc_rt_comm_status ditc_rt_comm_reduce_scatter(ditc_rt_comm *comm,
   const char *fn = "reduce_scatter";
   int64_t b;
   int64_t p = comm ? comm->backend->size() : 1;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, true, p, &b));
-  DITC_CHECK(checkOp(fn, op, false));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, true, p, &b));
+  DITC_TRY(checkOp(fn, op, false));
   if (count > 0) {
     if (!send || !recv)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: a buffer is null", fn);
@@ -366,7 +359,7 @@ ditc_rt_comm_status ditc_rt_comm_reduce_scatter(ditc_rt_comm *comm,
                   "%s: recv overlaps send but is not this rank's block of it",
                   fn);
     lastError.clear();
-    DITC_CHECK(result(fn, comm->backend->reduceScatter(
+    DITC_TRY(result(fn, comm->backend->reduceScatter(
                               send, recv, count, dtype, op, deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_REDUCE_SCATTER, (uint64_t)(p - 1) * (uint64_t)b);
@@ -379,7 +372,7 @@ ditc_rt_comm_status ditc_rt_comm_all_to_all(ditc_rt_comm *comm,
   const char *fn = "all_to_all";
   int64_t b;
   int64_t p = comm ? comm->backend->size() : 1;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, false, p, &b));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, false, p, &b));
   if (count > 0) {
     if (!send || !recv)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: a buffer is null", fn);
@@ -388,7 +381,7 @@ ditc_rt_comm_status ditc_rt_comm_all_to_all(ditc_rt_comm *comm,
                   "%s: send and recv overlap (all_to_all has no in-place form)",
                   fn);
     lastError.clear();
-    DITC_CHECK(result(fn, comm->backend->allToAll(send, recv, count, dtype,
+    DITC_TRY(result(fn, comm->backend->allToAll(send, recv, count, dtype,
                                                   deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_ALL_TO_ALL, (uint64_t)(p - 1) * (uint64_t)b);
@@ -400,14 +393,14 @@ ditc_rt_comm_status ditc_rt_comm_broadcast(ditc_rt_comm *comm, void *buf,
                                            int32_t root) {
   const char *fn = "broadcast";
   int64_t b;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, false, 1, &b));
-  DITC_CHECK(checkRank(fn, "root", comm, root));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, false, 1, &b));
+  DITC_TRY(checkRank(fn, "root", comm, root));
   int32_t p = comm->backend->size(), r = comm->backend->rank();
   if (count > 0) {
     if (!buf)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: buf is null", fn);
     lastError.clear();
-    DITC_CHECK(result(fn, comm->backend->broadcast(buf, count, dtype, root,
+    DITC_TRY(result(fn, comm->backend->broadcast(buf, count, dtype, root,
                                                    deadlineOf(comm))));
   }
   // The chain root, root+1, ..., root+P-1: all but its last rank send B.
@@ -429,8 +422,8 @@ ditc_rt_comm_status ditc_rt_comm_send(ditc_rt_comm *comm, const void *buf,
                                       int32_t peer, int32_t tag) {
   const char *fn = "send";
   int64_t b;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, false, 1, &b));
-  DITC_CHECK(checkRank(fn, "peer", comm, peer));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, false, 1, &b));
+  DITC_TRY(checkRank(fn, "peer", comm, peer));
   if (tag < 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
   if (count > 0 && !buf)
@@ -438,7 +431,7 @@ ditc_rt_comm_status ditc_rt_comm_send(ditc_rt_comm *comm, const void *buf,
   // A message of 0 elements is still a message: the matching recv takes it.
   static const unsigned char kEmpty = 0;
   lastError.clear();
-  DITC_CHECK(result(fn, comm->backend->send(count > 0 ? buf : &kEmpty, count,
+  DITC_TRY(result(fn, comm->backend->send(count > 0 ? buf : &kEmpty, count,
                                             dtype, peer, tag,
                                             deadlineOf(comm))));
   tally(comm, DITC_RT_COMM_SEND, (uint64_t)b);
@@ -450,8 +443,8 @@ ditc_rt_comm_status ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf,
                                       int32_t peer, int32_t tag) {
   const char *fn = "recv";
   int64_t b;
-  DITC_CHECK(checkCommon(fn, comm, count, dtype, false, 1, &b));
-  DITC_CHECK(checkRank(fn, "peer", comm, peer));
+  DITC_TRY(checkCommon(fn, comm, count, dtype, false, 1, &b));
+  DITC_TRY(checkRank(fn, "peer", comm, peer));
   if (tag < 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
   if (count > 0 && !buf)
@@ -502,12 +495,12 @@ ditc_rt_comm_sendrecv_start(ditc_rt_comm *comm, const void *send,
   if (out)
     *out = nullptr;
   int64_t sendBytes, recvBytes;
-  DITC_CHECK(checkCommon(fn, comm, send_count, dtype, false, 1, &sendBytes));
-  DITC_CHECK(checkCommon(fn, comm, recv_count, dtype, false, 1, &recvBytes));
+  DITC_TRY(checkCommon(fn, comm, send_count, dtype, false, 1, &sendBytes));
+  DITC_TRY(checkCommon(fn, comm, recv_count, dtype, false, 1, &recvBytes));
   if (!out)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: out is null", fn);
-  DITC_CHECK(checkRank(fn, "dst", comm, dst));
-  DITC_CHECK(checkRank(fn, "src", comm, src));
+  DITC_TRY(checkRank(fn, "dst", comm, dst));
+  DITC_TRY(checkRank(fn, "src", comm, src));
   if (tag < 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
   if ((send_count > 0 && !send) || (recv_count > 0 && !recv))
@@ -556,7 +549,7 @@ ditc_rt_comm_status ditc_rt_comm_sendrecv(ditc_rt_comm *comm, const void *send,
                                           int32_t src, int32_t dtype,
                                           int32_t tag) {
   ditc_rt_comm_request *req = nullptr;
-  DITC_CHECK(ditc_rt_comm_sendrecv_start(comm, send, send_count, dst, recv,
+  DITC_TRY(ditc_rt_comm_sendrecv_start(comm, send, send_count, dst, recv,
                                          recv_count, src, dtype, tag, &req));
   return ditc_rt_comm_request_wait(req);
 }

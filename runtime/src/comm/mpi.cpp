@@ -61,13 +61,6 @@
 namespace ditc_rt::comm {
 namespace {
 
-#define DITC_TRY(expr)                                                         \
-  do {                                                                         \
-    ditc_rt_comm_status s_ = (expr);                                           \
-    if (s_ != DITC_RT_COMM_OK)                                                 \
-      return s_;                                                               \
-  } while (0)
-
 //===--- Process-wide MPI state -------------------------------------------===//
 
 std::mutex initMu;      // guards MPI start-up and the state below

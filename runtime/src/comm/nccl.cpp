@@ -59,13 +59,6 @@
 namespace ditc_rt::comm {
 namespace {
 
-#define DITC_TRY(expr)                                                         \
-  do {                                                                         \
-    ditc_rt_comm_status s_ = (expr);                                           \
-    if (s_ != DITC_RT_COMM_OK)                                                 \
-      return s_;                                                               \
-  } while (0)
-
 //===--- The NCCL and CUDA runtime declarations this file needs ----------===//
 
 struct ncclUniqueId {
