@@ -20,6 +20,8 @@ namespace {
 /// ranks, so the strategies that talk most (tp, ulysses) get the fastest
 /// links.
 constexpr const char *kAxisOrder[] = {"dp", "cfg", "ring", "ulysses", "tp"};
+/// More ranks than any plan needs (and one weight file each): a typo guard.
+constexpr int64_t kMaxRanks = 4096;
 
 /// Adds `axes` to dimension `dim` of `v`'s seed (keeping mesh order).
 void seed(Value v, unsigned dim, ArrayRef<std::string> axes) {
@@ -47,6 +49,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
+      key = key.trim();
+      val = val.trim();
       int64_t n;
       if (!llvm::is_contained(kAxisOrder, key)) {
         if (key == "pp")
@@ -56,7 +60,9 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
         return fail("unknown key '" + key + "' (expected cfg, dp, ulysses, ring or tp)");
       }
       if (val.getAsInteger(10, n) || n < 1)
-        return fail("'" + item + "' needs a positive integer degree");
+        return fail("'" + item.trim() + "' needs a positive integer degree");
+      if (n > kMaxRanks)
+        return fail("'" + item.trim() + "': degree above " + Twine(kMaxRanks));
       if (degree.count(key))
         return fail("'" + key + "' given twice");
       degree[key] = n;
@@ -68,6 +74,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
         mesh.axes.push_back(a);
         mesh.shape.push_back(n);
         product *= n;
+        if (product > kMaxRanks)
+          return fail("the degrees multiply to more than " + Twine(kMaxRanks) + " ranks");
       }
     if (devices > 0 && product != devices)
       return fail("the degrees multiply to " + Twine(product) + ", not to the " +
@@ -116,11 +124,15 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       int selfAttention = 0;
       // Self-attention: query and key tokens are one dimension, or (joint
       // attention over concatenated streams) of one length.
+      int64_t p = mesh.groupSize(seqAxes), fewest = -1;
       fn.walk([&](AttentionOp a) {
         if (!classes.same(a.getQuery(), 2, a.getKey(), 2) &&
             shapeOf(a.getQuery())[2] != shapeOf(a.getKey())[2])
           return;
         ++selfAttention;
+        int64_t tokens = shapeOf(a.getQuery())[2];
+        if (fewest < 0 || tokens < fewest)
+          fewest = tokens;
         seed(a.getQuery(), 2, seqAxes);
         seed(a.getKey(), 2, seqAxes);
         seed(a.getValue(), 2, seqAxes);
@@ -128,6 +140,10 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (!selfAttention)
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
                     ") needs self-attention, and the graph has none");
+      if (p > fewest)
+        return fail("sequence parallelism over " + Twine(p) + " ranks (" +
+                    llvm::join(seqAxes, " x ") + ") leaves ranks without tokens: a "
+                    "self-attention has " + Twine(fewest) + " tokens");
     }
 
     // Tensor parallelism: attention heads and the hidden units of

@@ -14,6 +14,12 @@
 // DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE
 // TWICE: error: plan 'ring=2,ring=2': 'ring' given twice
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=9" 2>&1 | FileCheck %s --check-prefix=TOKENS
+// TOKENS: error: plan 'ring=9': sequence parallelism over 9 ranks (ring) leaves ranks without tokens: a self-attention has 8 tokens
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=5000" 2>&1 | FileCheck %s --check-prefix=HUGE
+// HUGE: error: plan 'ulysses=5000': 'ulysses=5000': degree above 4096
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=64,ulysses=64,cfg=2" 2>&1 | FileCheck %s --check-prefix=PRODUCT_HUGE
+// PRODUCT_HUGE: error: plan 'ring=64,ulysses=64,cfg=2': the degrees multiply to more than 4096 ranks
 // RUN: not ditc-opt %s -ditc-plan="plan=" 2>&1 | FileCheck %s --check-prefix=EMPTY
 // EMPTY: error: plan '': empty plan
 func.func @main(%x: tensor<2x8x16xf32> {ditc.name = "x"}) -> (tensor<2x8x16xf32> {ditc.name = "y"}) {
