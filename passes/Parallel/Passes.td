@@ -17,8 +17,9 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     in the order dp, cfg, ring, ulysses, tp: later axes are neighbouring
     ranks) and seeds `ditc.sharding` where each strategy starts: the batch
     of the first output (cfg, dp), the query tokens of every self-attention
-    (ring then ulysses), the heads of every attention and the hidden units
-    between Megatron-style linear pairs (tp). `-ditc-propagate-sharding`
+    (ring then ulysses), the heads of every attention, the hidden units
+    between Megatron-style linear pairs and the output units of a last
+    linear layer that reach an output, such as an LM head (tp). `-ditc-propagate-sharding`
     completes the plan; nothing else changes.
 
     ```mlir

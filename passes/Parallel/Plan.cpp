@@ -169,6 +169,7 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       // units and B's contraction are one class nobody needs whole.
       SmallVector<LinearOp> linears;
       fn.walk([&](LinearOp l) { linears.push_back(l); });
+      SmallVector<Value> outputs(fn.getBody().front().getTerminator()->getOperands());
       for (LinearOp a : linears) {
         unsigned n = shapeOf(a.getResult()).size() - 1;
         unsigned cls = classes.classOf(a.getResult(), n);
@@ -178,7 +179,18 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
           unsigned k = shapeOf(b.getInput()).size() - 1;
           return b != a && classes.classOf(b.getInput(), k) == cls;
         });
-        if (feedsRow)
+        // A last layer whose units reach an output unreduced (an LM head's
+        // vocabulary, a DiT's unpatchify): split by columns, gathered at the
+        // end (vocabulary-parallel head).
+        unsigned k = shapeOf(a.getInput()).size() - 1;
+        bool isRow = llvm::any_of(linears, [&](LinearOp b) {
+          return b != a && classes.classOf(b.getResult(), shapeOf(b.getResult()).size() - 1) ==
+                               classes.classOf(a.getInput(), k);
+        });
+        bool feedsOutput = !feedsRow && !isRow && llvm::any_of(classes.members(cls), [&](auto m) {
+          return llvm::is_contained(outputs, m.first);
+        });
+        if (feedsRow || feedsOutput)
           seed(a.getResult(), n, {"tp"});
       }
     }
