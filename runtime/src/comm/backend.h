@@ -39,6 +39,9 @@ using Deadline = Clock::time_point;
 
 /// Records the calling thread's last error (printf format).
 void setError(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/// setError(fmt, ...) and returns `status`.
+ditc_rt_comm_status fail(ditc_rt_comm_status status, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /// Bytes of one element of `dtype`; 0 for an unknown dtype.
 int64_t dtypeSize(int32_t dtype);

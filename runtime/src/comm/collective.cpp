@@ -73,18 +73,6 @@ bool reducible(int32_t dtype) {
          dtype == DITC_RT_F16 || dtype == DITC_RT_BF16;
 }
 
-ditc_rt_comm_status argument(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-ditc_rt_comm_status argument(const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  setError("%s", buf);
-  return DITC_RT_COMM_ERROR_ARGUMENT;
-}
-
 /// A growable buffer per thread, kept between calls.
 class Scratch {
 public:
@@ -132,18 +120,18 @@ ditc_rt_comm_status check(const char *fn, void *comm, const void *x,
                           const int64_t *shape,
                           std::initializer_list<int32_t> axes, Tensor &t) {
   if (!comm)
-    return argument("%s: the communicator is null", fn);
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: the communicator is null", fn);
   t.comm = static_cast<ditc_rt_comm *>(comm);
   ditc_rt_comm_size(t.comm, &t.size);
   ditc_rt_comm_rank(t.comm, &t.rank);
   t.elem = elemBytes(dtype);
   if (t.elem == 0)
-    return argument("%s: unknown dtype %d", fn, dtype);
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: unknown dtype %d", fn, dtype);
   if (rank < 1 || rank > DITC_RT_MAX_RANK)
-    return argument("%s: tensor rank %d is not in 1..%d", fn, rank,
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: tensor rank %d is not in 1..%d", fn, rank,
                     DITC_RT_MAX_RANK);
   if (!shape)
-    return argument("%s: the shape is null", fn);
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: the shape is null", fn);
   t.shape = shape;
   t.dims = rank;
   // Every buffer holds at most P * count elements: keep that in range.
@@ -151,17 +139,17 @@ ditc_rt_comm_status check(const char *fn, void *comm, const void *x,
   t.count = 1;
   for (int32_t i = 0; i < rank; ++i) {
     if (shape[i] < 0)
-      return argument("%s: dim %d is negative (%lld)", fn, i,
+      return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: dim %d is negative (%lld)", fn, i,
                       (long long)shape[i]);
     if (shape[i] > 0 && t.count > limit / shape[i])
-      return argument("%s: the tensor is too large (bytes overflow)", fn);
+      return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: the tensor is too large (bytes overflow)", fn);
     t.count *= shape[i];
   }
   for (int32_t axis : axes)
     if (axis < 0 || axis >= rank)
-      return argument("%s: axis %d is not in 0..%d", fn, axis, rank - 1);
+      return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: axis %d is not in 0..%d", fn, axis, rank - 1);
   if (t.count > 0 && (!x || !y))
-    return argument("%s: %s is null", fn, !x ? "x" : "y");
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s is null", fn, !x ? "x" : "y");
   return DITC_RT_COMM_OK;
 }
 
@@ -170,7 +158,7 @@ ditc_rt_comm_status checkDivisible(const char *fn, const Tensor &t,
                                    int32_t axis) {
   if (t.shape[axis] % t.size == 0)
     return DITC_RT_COMM_OK;
-  return argument("%s: dim %d (%lld) does not cut into %d equal blocks", fn,
+  return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: dim %d (%lld) does not cut into %d equal blocks", fn,
                   axis, (long long)t.shape[axis], t.size);
 }
 
@@ -193,7 +181,7 @@ extern "C" {
 int32_t ditc_rt_coll_all_reduce(void *comm, const void *x, void *y,
                                 int64_t count, int32_t dtype) {
   if (!comm)
-    return argument("coll_all_reduce: the communicator is null");
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_all_reduce: the communicator is null");
   return ditc_rt_comm_all_reduce(static_cast<ditc_rt_comm *>(comm), x, y, count,
                                  dtype, DITC_RT_REDUCE_SUM);
 }
@@ -224,7 +212,7 @@ int32_t ditc_rt_coll_reduce_scatter(void *comm, const void *x, void *y,
   DITC_TRY(check(fn, comm, x, y, dtype, rank, shape, {axis}, t));
   DITC_TRY(checkDivisible(fn, t, axis));
   if (!reducible(dtype))
-    return argument("%s: dtype %d is not one the communicator adds (F32 I64 "
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: dtype %d is not one the communicator adds (F32 I64 "
                     "I32 F16 BF16)",
                     fn, dtype);
   int64_t outer = t.product(0, axis);
@@ -249,7 +237,7 @@ int32_t ditc_rt_coll_all_to_all(void *comm, const void *x, void *y,
   DITC_TRY(
       check(fn, comm, x, y, dtype, rank, shape, {split_axis, concat_axis}, t));
   if (split_axis == concat_axis)
-    return argument("%s: split and concat axis are both %d", fn, split_axis);
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: split and concat axis are both %d", fn, split_axis);
   DITC_TRY(checkDivisible(fn, t, split_axis));
   int64_t p = t.size, block = t.count / p;
   // Sent: x's blocks along split_axis, each in the block's row-major layout.
@@ -304,7 +292,7 @@ int32_t ditc_rt_coll_send(void *comm, const void *x, int64_t count,
                           int32_t dtype, int32_t peer, int32_t tag) {
   int64_t e = elemBytes(dtype);
   if (!comm || e == 0)
-    return argument("coll_send: %s",
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_send: %s",
                     !comm ? "the communicator is null" : "unknown dtype");
   return ditc_rt_comm_send(static_cast<ditc_rt_comm *>(comm), x, count,
                            movedAs(e), peer, tag);
@@ -314,7 +302,7 @@ int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
                           int32_t peer, int32_t tag) {
   int64_t e = elemBytes(dtype);
   if (!comm || e == 0)
-    return argument("coll_recv: %s",
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_recv: %s",
                     !comm ? "the communicator is null" : "unknown dtype");
   return ditc_rt_comm_recv(static_cast<ditc_rt_comm *>(comm), y, count,
                            movedAs(e), peer, tag);

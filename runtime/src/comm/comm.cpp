@@ -63,6 +63,16 @@ int64_t dtypeSize(int32_t dtype) {
   }
 }
 
+ditc_rt_comm_status fail(ditc_rt_comm_status status, const char *fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  std::vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  setError("%s", buf);
+  return status;
+}
+
 } // namespace ditc_rt::comm
 
 namespace {
@@ -95,18 +105,6 @@ const Registered *findBackend(const char *name) {
     if (std::strcmp(r.name, name) == 0)
       return &r;
   return nullptr;
-}
-
-ditc_rt_comm_status fail(ditc_rt_comm_status status, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-ditc_rt_comm_status fail(ditc_rt_comm_status status, const char *fmt, ...) {
-  char buf[512];
-  va_list ap;
-  va_start(ap, fmt);
-  std::vsnprintf(buf, sizeof buf, fmt, ap);
-  va_end(ap);
-  setError("%s", buf);
-  return status;
 }
 
 Deadline deadlineOf(const ditc_rt_comm *c) {
