@@ -26,6 +26,7 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
   pm.addPass(createPropagateShardingPass());
   pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());
+  pm.addPass(createPipelineStagesPass());
 }
 
 void mlir::ditc::addCodegenPipeline(OpPassManager &pm,

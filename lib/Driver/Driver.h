@@ -102,6 +102,8 @@ struct ProfileCommandOptions {
   /// Profile one rank of this plan (ditc compile's --devices / --plan).
   int64_t devices = 0;
   std::string plan;
+  /// The world rank profiled (pipeline stages differ; other ranks alike).
+  int64_t rank = 0;
 };
 
 /// `ditc profile`: import, legalise as code generation does, and print the

@@ -18,6 +18,7 @@
 #include "lib/InitAll.h"
 #include "lib/Support/Diagnostics.h"
 #include "lib/Target/Passes.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -452,7 +453,16 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   }
   if (failed(legalize(ctx, *module, opts.model)))
     return 1;
-  Profile profile(*module);
+  FailureOr<Mesh> mesh = Mesh::of(*module);
+  if (opts.rank < 0 || (succeeded(mesh) && opts.rank >= mesh->numRanks()) ||
+      (opts.rank > 0 && opts.plan.empty())) {
+    llvm::errs() << "error: --rank " << opts.rank << " is not a rank of "
+                 << (opts.plan.empty() ? "a one-rank profile (give --plan)"
+                                       : "plan '" + opts.plan + "'")
+                 << "\n";
+    return 1;
+  }
+  Profile profile(*module, opts.rank);
   if (!profile.isValid()) {
     llvm::errs() << "error: " << opts.model << ": no single-block @main\n";
     return 1;

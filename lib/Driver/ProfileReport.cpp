@@ -18,8 +18,9 @@ using namespace mlir::ditc;
 
 /// CollectiveKind names as the runtime's counters name them; ring attention's
 /// K/V exchange (and send/recv) is what ditc run --comm-stats calls "send".
-static const char *const kCommKindNames[6] = {"all_reduce", "all_gather", "reduce_scatter",
-                                              "all_to_all", "send", "ring_exchange"};
+static const char *const kCommKindNames[kNumCollectiveKinds] = {
+    "all_reduce", "all_gather", "reduce_scatter", "all_to_all",
+    "send",       "ring_exchange", "broadcast"};
 using json = nlohmann::ordered_json;
 
 namespace {
@@ -140,7 +141,7 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
   // Communication per rank (partitioned graphs).
   std::string comm;
   int64_t commTotal = 0;
-  for (int k = 0; k < 6; ++k)
+  for (int k = 0; k < kNumCollectiveKinds; ++k)
     if (t.commCalls[k]) {
       comm += llvm::formatv("{0}{1} {2} in {3} calls", comm.empty() ? "" : ", ",
                             kCommKindNames[k], bytes(t.commBytesSent[k]), t.commCalls[k]);
@@ -254,7 +255,7 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
   double commS = 0;
   for (const OpTime &o : r.times)
     commS += o.commS;
-  for (int k = 0; k < 6; ++k)
+  for (int k = 0; k < kNumCollectiveKinds; ++k)
     if (t.commCalls[k]) {
       comm[kCommKindNames[k]] = {{"bytes_sent_per_rank", t.commBytesSent[k]},
                                  {"calls", t.commCalls[k]}};

@@ -100,6 +100,9 @@ void printCommStats(const ModelLibrary &lib) {
          << (calls == 1 ? " call\n" : " calls\n");
   }
   os << who << "total " << total << " bytes\n";
+  // Each rank maps its own weights (a slice under tp, its stage's under pp).
+  os << "weights rank " << lib.rank() << "/" << lib.worldSize() << ": "
+     << lib.weightBytes() << " bytes\n";
   os.flush();
   outs().flush();
   for (size_t done = 0; done < s.size();) {

@@ -197,6 +197,7 @@ private:
     return loadSlot(comms, k);
   }
   LogicalResult lowerCollective(Operation *op);
+  LogicalResult lowerPointToPoint(Operation *op);
   /// An attention mask's kernel arguments (pointer, DITC_RT_MASK_* kind,
   /// element strides over `scores` [B, H, Sq, Sk]); none for a null mask.
   std::tuple<Value, int32_t, Value> maskArgs(Value m, ArrayRef<int64_t> scores) {
@@ -399,6 +400,28 @@ LogicalResult Lowerer::lowerCollective(Operation *op) {
   return success();
 }
 
+LogicalResult Lowerer::lowerPointToPoint(Operation *op) {
+  // Pipeline stages: send, recv, and the outputs' broadcast.
+  Value t = isa<RecvOp>(op) ? op->getResult(0) : op->getOperand(0);
+  int32_t dt = dtypeCode(typeOf(t).getElementType());
+  if (dt < 0)
+    return fail(op, "no runtime dtype for " + dtypeName(typeOf(t).getElementType()));
+  Value n = c64(count(t));
+  if (auto o = dyn_cast<SendOp>(op))
+    callChecked("ditc_rt_coll_send", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
+                                      c32(o.getPeer()), c32(o.getTag())});
+  else if (auto o = dyn_cast<RecvOp>(op))
+    callChecked("ditc_rt_coll_recv", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
+                                      c32(o.getPeer()), c32(o.getTag())});
+  else {
+    auto bc = cast<CollectiveBroadcastOp>(op);
+    callChecked("ditc_rt_coll_broadcast", {commOf(bc.getAxes()), ptrOf(t),
+                                           ptrOf(bc.getResult()), n, c32(dt),
+                                           c32(bc.getRoot())});
+  }
+  return success();
+}
+
 LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
@@ -578,6 +601,8 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](RingAttentionOp o) { return lowerRingAttention(o); })
       .Case<AllGatherOp, AllReduceOp, ReduceScatterOp, AllToAllOp, ShardOp>(
           [&](Operation *o) { return lowerCollective(o); })
+      .Case<SendOp, RecvOp, CollectiveBroadcastOp>(
+          [&](Operation *o) { return lowerPointToPoint(o); })
       .Case([&](TransposeOp o) {
         ArrayRef<int64_t> in = shapeOf(o.getInput());
         Shape c = contiguousStrides(in), src;
@@ -708,6 +733,9 @@ std::string Lowerer::descriptorJson() {
     nlohmann::json e = tensor(w.getName(), w.getType());
     e["file"] = w.getFile().str();
     e["offset"] = w.getOffset();
+    // Pipeline stages: only the ranks of these stages read (and have) it.
+    if (auto st = w->getAttrOfType<DenseI64ArrayAttr>(kStagesAttr))
+      e["stages"] = st.asArrayRef().vec();
     j["weights"].push_back(e);
   }
   for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan"})
@@ -766,15 +794,59 @@ LogicalResult Lowerer::run() {
   for (BlockArgument a : body.getArguments())
     ptrs[a] = loadSlot(inputs, a.getArgNumber());
   Operation *ret = body.getTerminator();
+  // Every tensor's address first (in the entry block, where every stage's
+  // code sees it), then the code of each op.
   for (Operation &op : body) {
     if (&op == ret)
       break;
     loc = op.getLoc();
-    if (failed(definePointer(&op)) || failed(lower(&op)))
+    if (failed(definePointer(&op)))
+      return failure();
+  }
+  // Pipeline stages: an op of stage s runs on the ranks whose coordinate on
+  // the "pp" axis is s (their rank in the pp group); -1: every rank.
+  bool staged = mesh.indexOf(kStageAxis) >= 0;
+  llvm::DenseMap<Operation *, int64_t> stageOf;
+  Value myStage;
+  if (staged) {
+    stageOf = stagesOf(body);
+    myStage = call("ditc_rt_coll_rank",
+                   {commOf(b.getStrArrayAttr({kStageAxis}))}).getResult();
+  }
+  int64_t open = -1; // the stage whose guarded block is open
+  Block *rest = nullptr;
+  auto closeStage = [&] {
+    if (!rest)
+      return;
+    LLVM::BrOp::create(b, loc, ValueRange{}, rest);
+    b.setInsertionPointToStart(rest);
+    rest = nullptr;
+    open = -1;
+  };
+  for (Operation &op : body) {
+    if (&op == ret)
+      break;
+    loc = op.getLoc();
+    int64_t s = staged && !isa<WeightOp, ConstantOp>(op) ? stageOf.lookup(&op) : open;
+    if (s != open) {
+      closeStage();
+      if (s >= 0) {
+        Value mine = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, myStage, c32(s));
+        Block *then = new Block();
+        rest = new Block();
+        runFn.getBody().push_back(then);
+        runFn.getBody().push_back(rest);
+        LLVM::CondBrOp::create(b, loc, mine, then, ValueRange{}, rest, ValueRange{});
+        b.setInsertionPointToStart(then);
+        open = s;
+      }
+    }
+    if (failed(lower(&op)))
       return failure();
     if (trace && op.hasAttr(kOffsetsAttr))
       call("ditc_rt_trace_step", {c32(traceSteps++)});
   }
+  closeStage();
   // Outputs not written in place (inputs, weights, constants, views, repeats).
   loc = ret->getLoc();
   for (auto [k, v] : llvm::enumerate(ret->getOperands())) {

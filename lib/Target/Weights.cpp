@@ -107,7 +107,12 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
   // Distinct weights in first-use order (the order of the model's table).
   SmallVector<WeightOp> weights;
   llvm::StringSet<> seen;
+  // Pipeline stages: a rank holds the weights its stage reads.
+  auto stage = coord.find(kStageAxis);
   module.walk([&](WeightOp w) {
+    auto readers = w->getAttrOfType<DenseI64ArrayAttr>(kStagesAttr);
+    if (stage != coord.end() && readers && !llvm::is_contained(readers.asArrayRef(), stage->second))
+      return;
     if (seen.insert(w.getName()).second)
       weights.push_back(w);
   });

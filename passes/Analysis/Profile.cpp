@@ -140,6 +140,16 @@ OpCost mlir::ditc::costOf(Operation *op) {
         if (isa<AllReduceOp, ReduceScatterOp>(o))
           c.flopsOther = elements(o->getOperand(0));
       })
+      .Case<SendOp, CollectiveBroadcastOp>([&](Operation *o) {
+        FailureOr<Mesh> mesh = Mesh::of(o);
+        auto axes = o->getAttrOfType<ArrayAttr>("axes");
+        c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
+        CollectiveKind kind =
+            isa<SendOp>(o) ? CollectiveKind::SendRecv : CollectiveKind::Broadcast;
+        c.commKind = (int)kind;
+        c.commBytes = tensorBytes(o->getOperand(0).getType());
+        c.commBytesSent = collectiveBytesSent(kind, c.commBytes, c.commGroup);
+      })
       .Case<RingAttentionOp>([&](RingAttentionOp a) {
         FailureOr<Mesh> mesh = Mesh::of(a);
         int64_t p = succeeded(mesh) ? mesh->groupSize(a.getAxes()) : 1;
@@ -174,16 +184,23 @@ Profile::Profile(Operation *moduleOrFunc, AnalysisManager &am) {
   compute(moduleOrFunc, am.getAnalysis<MemoryPlan>());
 }
 
-Profile::Profile(Operation *moduleOrFunc) {
+Profile::Profile(Operation *moduleOrFunc, int64_t rank) {
   MemoryPlan plan(moduleOrFunc);
-  compute(moduleOrFunc, plan);
+  compute(moduleOrFunc, plan, rank);
 }
 
-void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan) {
+void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank) {
   func::FuncOp func = getMainFunc(moduleOrFunc);
   if (!func || !plan.isValid())
     return;
   valid = true;
+  // Pipeline stages: the rank runs the ops of its stage and those of every
+  // stage (-1).
+  FailureOr<Mesh> mesh = Mesh::of(func);
+  int64_t stage = succeeded(mesh) ? mesh->coordOf(rank, kStageAxis) : -1;
+  llvm::DenseMap<Operation *, int64_t> stageOf;
+  if (stage >= 0)
+    stageOf = stagesOf(func.getBody().front());
 
   // Parameters: each weight once by name, each distinct constant once.
   llvm::StringSet<> seenWeights;
@@ -202,8 +219,24 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan) {
   };
 
   for (auto [k, step] : llvm::enumerate(plan.steps())) {
+    if (stage >= 0) {
+      int64_t s = stageOf.lookup(step.op);
+      if (s >= 0 && s != stage)
+        continue;
+    }
     OpCost c = costOf(step.op);
     c.step = k;
+    // A broadcast runs as a chain root, root+1, ...: the last sends nothing.
+    if (auto bc = dyn_cast<CollectiveBroadcastOp>(step.op); bc && succeeded(mesh)) {
+      int64_t me = 0;
+      for (auto [i, a] : llvm::enumerate(mesh->axes))
+        if (llvm::any_of(bc.getAxes(), [&](Attribute n) {
+              return cast<StringAttr>(n).getValue() == a;
+            }))
+          me = me * mesh->shape[i] + mesh->coordOf(rank, a);
+      if ((me - bc.getRoot() + c.commGroup) % c.commGroup == c.commGroup - 1)
+        c.commBytesSent = 0;
+    }
     c.liveBytes = step.liveBytes;
     for (Value v : step.op->getOperands())
       firstRead(v, c.paramElements, c.paramBytes);

@@ -38,6 +38,9 @@
 
 namespace mlir::ditc {
 
+/// The kinds of CollectiveKind (TimeModel.h).
+constexpr int kNumCollectiveKinds = 7;
+
 /// The cost of one op of the schedule.
 struct OpCost {
   Operation *op = nullptr;
@@ -91,7 +94,7 @@ struct ProfileTotals {
   /// where the arena first reaches its peak.
   int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
   /// Bytes one rank sends per step, and calls, per CollectiveKind.
-  int64_t commBytesSent[6] = {}, commCalls[6] = {};
+  int64_t commBytesSent[kNumCollectiveKinds] = {}, commCalls[kNumCollectiveKinds] = {};
 
   /// The parameter count to report: the source graph's when known.
   int64_t paramElements() const {
@@ -107,15 +110,18 @@ public:
   /// Profiles @main of a module. Usable as an analysis:
   /// `getAnalysis<Profile>()` (it reads the cached MemoryPlan).
   Profile(Operation *moduleOrFunc, AnalysisManager &am);
-  /// Standalone form (plans memory itself).
-  explicit Profile(Operation *moduleOrFunc);
+  /// Standalone form (plans memory itself). A partitioned module is
+  /// profiled as world rank `rank` runs it: under pipeline parallelism only
+  /// the ops of its stage count, and what it sends depends on its place in
+  /// the outputs' broadcast.
+  explicit Profile(Operation *moduleOrFunc, int64_t rank = 0);
 
   bool isValid() const { return valid; }
   ArrayRef<OpCost> ops() const { return costs; }
   const ProfileTotals &totals() const { return sums; }
 
 private:
-  void compute(Operation *moduleOrFunc, const MemoryPlan &plan);
+  void compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank = 0);
   bool valid = false;
   SmallVector<OpCost> costs;
   ProfileTotals sums;

@@ -71,6 +71,7 @@ int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,
   case CollectiveKind::RingExchange:
     return (n - 1) * (bytes / n);
   case CollectiveKind::SendRecv:
+  case CollectiveKind::Broadcast:
     return bytes;
   }
   return 0;
@@ -97,6 +98,8 @@ double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,
     break;
   case CollectiveKind::SendRecv:
     return alpha + double(bytes) / beta;
+  case CollectiveKind::Broadcast: // the chain, pipelined
+    return double(n - 1) * alpha + double(bytes) / beta;
   }
   return steps * alpha +
          double(collectiveBytesSent(kind, bytes, n)) / beta;

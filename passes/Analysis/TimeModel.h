@@ -62,8 +62,12 @@ enum class CollectiveKind {
   ReduceScatter,
   AllToAll,
   SendRecv,
-  RingExchange
+  RingExchange,
+  /// A chain from the root: every rank but the last of the chain sends the
+  /// tensor once (pipeline stages' outputs).
+  Broadcast
 };
+static_assert((int)CollectiveKind::Broadcast + 1 == kNumCollectiveKinds);
 
 /// Alpha-beta time of a collective over `groupSize` ranks. Returns a negative
 /// value when the machine has no link level holding that many devices.

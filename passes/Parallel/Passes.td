@@ -9,12 +9,12 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   let summary = "Write a user-given parallel plan as a mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
-    `ring`, `tp`; unnamed degrees are 1) and checks that it applies to the
+    `ring`, `tp`, `pp`; unnamed degrees are 1) and checks that it applies to the
     graph: the degrees multiply to `devices`, the batch divides by `cfg` and
     `dp`, sequence parallelism has self-attention to split, tensor
     parallelism divides the heads and hidden units. Illegal plans fail with
     the reason. It then writes the module's `ditc.mesh` (axes of degree > 1,
-    in the order dp, cfg, ring, ulysses, tp: later axes are neighbouring
+    in the order pp, dp, cfg, ring, ulysses, tp: later axes are neighbouring
     ranks) and seeds `ditc.sharding` where each strategy starts: the batch
     of the first output (cfg, dp), the query tokens of every self-attention
     (ring then ulysses), the heads of every attention, the hidden units
@@ -30,7 +30,7 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   }];
   let options = [
     Option<"plan", "plan", "std::string", "\"\"",
-           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp)">,
+           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp pp)">,
     Option<"devices", "devices", "int64_t", "0",
            "Number of ranks the plan must fill (0: the product of the degrees)">
   ];
@@ -86,6 +86,36 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
     %o2 = ditc.attention %q2, %k2, %v2 : (tensor<1x2x16x8xf32>, ...) -> tensor<1x2x16x8xf32>
     %o = ditc.collective.all_to_all %o2 {split_axis = 2 : i64, concat_axis = 1 : i64, axes = ["ulysses"]}
         : (tensor<1x2x16x8xf32>) -> tensor<1x4x8x8xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
+  let summary = "Cut the per-rank program into pipeline stages (pp) with sends and receives between them";
+  let description = [{
+    Runs after `-ditc-partition` on a module whose `ditc.mesh` has a `pp`
+    axis of size P (nothing to do without one). The ops of `@main` are cut
+    into P stages of consecutive ops: each cut sits within a quarter of a
+    stage's work (FLOPs, as `ditc profile` counts them) of an even split,
+    where the fewest activation bytes cross it. Every op gets `ditc.stage`
+    (the ranks whose `pp` coordinate it is run it). A value read in a later
+    stage is sent at the end of its stage (`ditc.collective.send`, ordered
+    by destination stage) and received at the start of each stage reading
+    it (`ditc.collective.recv`, ordered by source stage), so blocking sends
+    cannot deadlock. Outputs are broadcast from their stage to every stage
+    (`ditc.collective.broadcast`, `ditc.stage = -1`: all ranks), so that
+    every rank returns them. Weights get `ditc.stages`: the weight file of a
+    rank holds the weights of its stage only.
+
+    ```mlir
+    // pp=2, after:
+    %h = ditc.add %x, %a {ditc.stage = 0 : i64} : ...
+    ditc.collective.send %h {axes = ["pp"], peer = 1 : i64, tag = 0 : i64, ditc.stage = 0 : i64} : tensor<1x16x64xf32>
+    %r = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 0 : i64, ditc.stage = 1 : i64} : tensor<1x16x64xf32>
+    %y = ditc.linear %r, %w {ditc.stage = 1 : i64} : ...
+    %o = ditc.collective.broadcast %y {axes = ["pp"], root = 1 : i64, ditc.stage = -1 : i64} : ...
+    return %o
     ```
   }];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];

@@ -18,8 +18,8 @@ using namespace mlir::ditc;
 namespace {
 /// Mesh axis order, most significant first: the last axes are neighbouring
 /// ranks, so the strategies that talk most (tp, ulysses) get the fastest
-/// links.
-constexpr const char *kAxisOrder[] = {"dp", "cfg", "ring", "ulysses", "tp"};
+/// links, and pipeline stages (which send least) the slowest.
+constexpr const char *kAxisOrder[] = {"pp", "dp", "cfg", "ring", "ulysses", "tp"};
 /// More ranks than any plan needs (and one weight file each): a typo guard.
 constexpr int64_t kMaxRanks = 4096;
 
@@ -46,18 +46,16 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     SmallVector<StringRef> items;
     StringRef(plan).split(items, ',', -1, false);
     if (items.empty())
-      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp)");
+      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
       key = key.trim();
       val = val.trim();
       int64_t n;
       if (!llvm::is_contained(kAxisOrder, key)) {
-        if (key == "pp")
-          return fail("pipeline parallelism (pp) is not implemented yet");
         if (key == "pipefusion" || key == "patches")
           return fail("PipeFusion ('" + key + "') is not implemented yet");
-        return fail("unknown key '" + key + "' (expected cfg, dp, ulysses, ring or tp)");
+        return fail("unknown key '" + key + "' (expected cfg, dp, ulysses, ring, tp or pp)");
       }
       if (val.getAsInteger(10, n) || n < 1)
         return fail("'" + item.trim() + "' needs a positive integer degree");

@@ -42,53 +42,70 @@ def main():
         inputs = os.path.join(src, "inputs.npz")
         tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
         try:
-            pj = os.path.join(work, tag + ".profile.json")
-            run([ditc, "profile", model, "--plan", plan, "--format", "json", "-o", pj])
-            prof = json.load(open(pj))
+            pp = "pp=" in plan
+            # Under pp the stages differ: profile every rank; else rank 0.
             want = {}
-            for kind, v in prof["comm"].items():
-                kind = "send" if kind == "ring_exchange" else kind
-                b, c = want.get(kind, (0, 0))
-                want[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
+            for r in range(n if pp else 1):
+                pj = os.path.join(work, f"{tag}.rank{r}.profile.json")
+                run([ditc, "profile", model, "--plan", plan, "--rank", str(r),
+                     "--format", "json", "-o", pj])
+                prof = json.load(open(pj))
+                w = {}
+                for kind, v in prof["comm"].items():
+                    kind = "send" if kind == "ring_exchange" else kind
+                    b, c = w.get(kind, (0, 0))
+                    w[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
+                # The runtime lists the kinds a rank sent bytes in.
+                want[r] = {k: v for k, v in w.items() if v[0]}
             so = os.path.join(work, tag + ".so")
             run([ditc, "compile", model, "-o", so, "--devices", str(n), "--plan", plan])
             out = run(mpirun + [str(n), ditc, "run", so, "--inputs", inputs, "--comm-stats"])
-            got = {}
+            got, weights = {}, {}
             for m in re.finditer(r"comm rank (\d+)/\d+: (\w+) (\d+) bytes in (\d+) calls?", out):
                 got.setdefault(int(m.group(1)), {})[m.group(2)] = (int(m.group(3)), int(m.group(4)))
+            for m in re.finditer(r"weights rank (\d+)/\d+: (\d+) bytes", out):
+                weights[int(m.group(1))] = int(m.group(2))
             # Ring attention sends one message per round: calls differ from ops.
             ok = len(got) == n and all(
-                {k: v[0] for k, v in g.items()} == {k: v[0] for k, v in want.items()} and
-                all(g[k][1] == want[k][1] for k in want if k != "send")
-                for g in got.values())
-            msg = f"measured {got.get(0)} predicted {want} on {len(got)}/{n} ranks"
-            if ok and "tp" in plan:
+                {k: v[0] for k, v in g.items()} == {k: v[0] for k, v in wr.items()} and
+                all(g[k][1] == wr[k][1] for k in wr if k != "send")
+                for r, g in got.items() for wr in [want[r if pp else 0]])
+            msg = f"measured {got.get(0)} predicted {want[0]} on {len(got)}/{n} ranks"
+            if ok and ("tp" in plan or pp):
                 # Weight bytes per rank: exactly the per-rank slices of the
                 # partitioned IR, and at most 1/tp plus the weights that stay
-                # whole (norms, embeddings, layers without a partner).
+                # whole (norms, embeddings, layers without a partner); under
+                # pp each stage's weights only, about 1/pp of the rest.
                 one = os.path.join(work, fixture + "-1.so")
                 if not os.path.exists(one):
                     run([ditc, "compile", model, "-o", one])
                 w1 = weight_bytes(run([ditc, "run", one, "--inputs", inputs]))
-                wn = weight_bytes(out)
                 ir = os.path.join(work, tag + ".mlir")
                 run([ditc, "compile", model, "--devices", str(n), "--plan", plan,
                      "--emit", "mlir", "-o", ir])
-                seen, sliced, whole = set(), 0, 0
-                for m in re.finditer(r'ditc.weight "([^"]+)".*: tensor<([0-9x]+)x?f32>',
-                                     open(ir).read()):
+                text = open(ir).read()
+                tp = int(re.search(r"tp=(\d+)", plan).group(1)) if "tp" in plan else 1
+                stages = int(re.search(r"pp=(\d+)", plan).group(1)) if pp else 1
+                # Per stage: weights its ops read (sliced or whole).
+                sliced, whole, seen = [0] * stages, [0] * stages, set()
+                for m in re.finditer(r'ditc.weight "([^"]+)"(.*?): tensor<([0-9x]+)x?f32>', text):
                     if m.group(1) in seen:
                         continue
                     seen.add(m.group(1))
-                    b = 4 * math.prod(int(d) for d in m.group(2).split("x") if d)
-                    if "@" in m.group(1):
-                        sliced += b
-                    else:
-                        whole += b
-                tp = int(re.search(r"tp=(\d+)", plan).group(1))
-                ok = wn == sliced + whole and sliced > 0 and wn <= (w1 - whole) / tp + whole
-                msg += (f"; weights per rank {wn} = {sliced} sliced + {whole} whole, "
-                        f"of {w1} on one rank (tp={tp})")
+                    b = 4 * math.prod(int(d) for d in m.group(3).split("x") if d)
+                    st = re.search(r"ditc.stages = array<i64: ([0-9, ]+)>", m.group(2))
+                    for s in (map(int, st.group(1).split(",")) if st else range(stages)):
+                        (sliced if "@" in m.group(1) else whole)[s] += b
+                shared = whole[0] if stages == 1 else min(whole)  # read by every stage
+                for r in range(n):
+                    s = r // (n // stages)  # pp is the outermost mesh axis
+                    wn = weights.get(r)
+                    bound = (w1 - shared) / (tp * stages) * 1.5 + shared if pp else \
+                        (w1 - whole[s]) / tp + whole[s]
+                    ok = ok and wn == sliced[s] + whole[s] and (sliced[s] > 0 or tp == 1) \
+                        and wn <= bound
+                msg += (f"; weights per rank {[weights.get(r) for r in range(n)]} "
+                        f"of {w1} on one rank (tp={tp}, pp={stages})")
         except Exception as e:  # one line per failure
             ok, msg = False, str(e).splitlines()[0]
         if ok:

@@ -97,8 +97,9 @@ static cl::opt<int64_t> compileDevices(
 static cl::opt<std::string> compilePlan(
     "plan",
     cl::desc("Parallel plan, degrees per strategy: cfg, dp (batch), ulysses, "
-             "ring (sequence), tp (tensor), e.g. cfg=2,ulysses=2; unnamed "
-             "degrees are 1 and the product must equal --devices"),
+             "ring (sequence), tp (tensor), pp (pipeline stages), e.g. "
+             "cfg=2,ulysses=2; unnamed degrees are 1 and the product must "
+             "equal --devices"),
     cl::value_desc("KEY=N,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
 
 // `ditc run`: load a library made by `ditc compile` and run it.
@@ -186,6 +187,11 @@ static cl::opt<std::string> profilePlan(
     cl::desc("Profile one rank of this parallel plan (as ditc compile --plan): "
              "its shapes, weights and communication per rank"),
     cl::value_desc("KEY=N,..."), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<int64_t> profileRank(
+    "rank",
+    cl::desc("With --plan: the rank profiled (default 0); under pp, the ops "
+             "of its pipeline stage"),
+    cl::value_desc("R"), cl::init(0), cl::sub(profileCmd), cl::cat(ditcCategory));
 static cl::opt<int> profileTop("top",
                                cl::desc("Ops listed by predicted time (table)"),
                                cl::value_desc("K"), cl::init(10),
@@ -216,8 +222,9 @@ static cl::opt<std::string> runTrace(
     cl::value_desc("OUT.json"), cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<bool> runCommStats(
     "comm-stats",
-    cl::desc("Print each rank's communication in the last run: bytes and "
-             "calls per collective kind, and the total"),
+    cl::desc("Print each rank's communication in the last run (bytes and "
+             "calls per collective kind, and the total) and the weight bytes "
+             "it maps"),
     cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runCommTimeout(
     "comm-timeout",
@@ -301,6 +308,7 @@ int main(int argc, char **argv) {
     opts.top = profileTop;
     opts.devices = profileDevices;
     opts.plan = profilePlan;
+    opts.rank = profileRank;
     return mlir::ditc::runProfileCommand(opts);
   }
   if (calibrateCmd) {

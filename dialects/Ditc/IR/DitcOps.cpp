@@ -630,3 +630,32 @@ LogicalResult RingAttentionOp::verify() {
     return emitOpError("result must be [B, H, Sq, Dv]");
   return success();
 }
+
+/// `peer` / `root` must be a rank of the group over `axes`.
+static LogicalResult verifyPeer(Operation *op, ArrayAttr axes, int64_t peer,
+                                StringRef what) {
+  FailureOr<int64_t> p = verifyGroup(op, axes);
+  if (failed(p))
+    return failure();
+  if (peer < 0 || peer >= *p)
+    return op->emitOpError(what) << " " << peer << " is not a rank of the group of " << *p;
+  return success();
+}
+
+LogicalResult SendOp::verify() {
+  if (getTag() < 0)
+    return emitOpError("tag must be >= 0");
+  return verifyPeer(*this, getAxes(), getPeer(), "peer");
+}
+
+LogicalResult RecvOp::verify() {
+  if (getTag() < 0)
+    return emitOpError("tag must be >= 0");
+  return verifyPeer(*this, getAxes(), getPeer(), "peer");
+}
+
+LogicalResult CollectiveBroadcastOp::verify() {
+  if (getInput().getType() != getType())
+    return emitOpError("result type must equal the input type");
+  return verifyPeer(*this, getAxes(), getRoot(), "root");
+}

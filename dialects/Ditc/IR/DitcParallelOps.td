@@ -123,4 +123,60 @@ def Ditc_RingAttentionOp : Ditc_Op<"ring_attention"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Pipeline stages (pp): point to point and broadcast
+//===----------------------------------------------------------------------===//
+
+def Ditc_SendOp : Ditc_Op<"collective.send"> {
+  let summary = "send a tensor to one rank of a group (pipeline stages)";
+  let description = [{
+    Sends the input to rank `peer` of the group over `axes`; the matching
+    `ditc.collective.recv` there names this rank as its peer and the same
+    `tag`. Returns once the input may be reused. Under pipeline parallelism
+    the op carries `ditc.stage`: only the ranks of that stage run it.
+
+    ```mlir
+    ditc.collective.send %x {axes = ["pp"], peer = 1 : i64, tag = 0 : i64, ditc.stage = 0 : i64}
+        : tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, Ditc_MeshAxes:$axes, I64Attr:$peer,
+                   I64Attr:$tag);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Ditc_RecvOp : Ditc_Op<"collective.recv"> {
+  let summary = "receive a tensor from one rank of a group (pipeline stages)";
+  let description = [{
+    The tensor that rank `peer` of the group over `axes` sends with `tag`.
+
+    ```mlir
+    %x = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 0 : i64, ditc.stage = 1 : i64}
+        : tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_MeshAxes:$axes, I64Attr:$peer, I64Attr:$tag);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ditc_CollectiveBroadcastOp : Ditc_CollectiveOp<"broadcast"> {
+  let summary = "every rank of a group gets the input of one rank";
+  let description = [{
+    The result is rank `root`'s input on every rank of the group over
+    `axes`; the other ranks' inputs are not read (they may be undefined:
+    under pipeline parallelism the last stage broadcasts the outputs it
+    computed to the stages that did not).
+
+    ```mlir
+    %y = ditc.collective.broadcast %x {axes = ["pp"], root = 1 : i64}
+        : (tensor<1x16x64xf32>) -> tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, Ditc_MeshAxes:$axes, I64Attr:$root);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+}
+
 #endif // DITC_PARALLEL_OPS_TD

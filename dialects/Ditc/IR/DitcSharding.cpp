@@ -77,6 +77,51 @@ int64_t Mesh::groupSize(ArrayRef<std::string> group) const {
   return n;
 }
 
+int64_t Mesh::coordOf(int64_t rank, StringRef axis) const {
+  int64_t i = indexOf(axis);
+  if (i < 0)
+    return -1;
+  for (int64_t k = (int64_t)shape.size() - 1; k > i; --k)
+    rank /= shape[k];
+  return rank % shape[i];
+}
+
+llvm::DenseMap<Operation *, int64_t> mlir::ditc::stagesOf(Block &body) {
+  llvm::DenseMap<Operation *, int64_t> stage;
+  auto known = [&](Operation *op) -> std::optional<int64_t> {
+    if (!op)
+      return std::nullopt;
+    auto it = stage.find(op);
+    if (it != stage.end() && it->second >= 0)
+      return it->second;
+    return std::nullopt;
+  };
+  for (Operation &op : body)
+    if (auto a = op.getAttrOfType<IntegerAttr>(kStageAttr))
+      stage[&op] = a.getInt();
+  // Forward from the producers, then backward from the users.
+  for (Operation &op : body) {
+    if (stage.count(&op))
+      continue;
+    for (Value v : op.getOperands())
+      if (auto s = known(v.getDefiningOp())) {
+        stage[&op] = *s;
+        break;
+      }
+  }
+  for (Operation &op : llvm::reverse(body)) {
+    if (stage.count(&op))
+      continue;
+    for (Operation *user : op.getUsers())
+      if (auto s = known(user)) {
+        stage[&op] = *s;
+        break;
+      }
+    stage.try_emplace(&op, -1);
+  }
+  return stage;
+}
+
 int64_t Mesh::groupSize(ArrayAttr group) const {
   int64_t n = 1;
   for (Attribute a : group)

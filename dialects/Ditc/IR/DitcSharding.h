@@ -23,6 +23,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OpDefinition.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
 namespace mlir::ditc {
@@ -47,7 +48,24 @@ struct Mesh {
   /// Product of the sizes of `axes` (names that are not axes count 1).
   int64_t groupSize(ArrayRef<std::string> axes) const;
   int64_t groupSize(ArrayAttr axes) const;
+  /// The coordinate of world rank `rank` on axis `axis`, or -1 when the mesh
+  /// has no such axis.
+  int64_t coordOf(int64_t rank, StringRef axis) const;
 };
+
+/// Pipeline parallelism. A rank's stage is its coordinate on this mesh axis.
+constexpr llvm::StringLiteral kStageAxis = "pp";
+/// On an op: the stage (i64) whose ranks run it; -1: every rank. Ops
+/// without it (written after the stages were cut) take their stage from
+/// their operands' or users' ops (stagesOf).
+constexpr llvm::StringLiteral kStageAttr = "ditc.stage";
+/// On a weight: the stages that read it (array<i64>); only the weight files
+/// of their ranks hold it.
+constexpr llvm::StringLiteral kStagesAttr = "ditc.stages";
+
+/// The stage of every op in `body` (-1: every rank): its `ditc.stage`, else
+/// the stage of an operand's defining op, else of a user, else -1.
+llvm::DenseMap<Operation *, int64_t> stagesOf(Block &body);
 
 /// Per dimension, the mesh axes that split it (most significant first).
 using Sharding = SmallVector<SmallVector<std::string, 2>, 4>;

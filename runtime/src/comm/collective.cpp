@@ -20,6 +20,7 @@
 
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <initializer_list>
 #include <limits>
 #include <memory>
@@ -306,6 +307,26 @@ int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
                     !comm ? "the communicator is null" : "unknown dtype");
   return ditc_rt_comm_recv(static_cast<ditc_rt_comm *>(comm), y, count,
                            movedAs(e), peer, tag);
+}
+
+int32_t ditc_rt_coll_broadcast(void *comm, const void *x, void *y,
+                               int64_t count, int32_t dtype, int32_t root) {
+  int64_t e = elemBytes(dtype);
+  auto *c = static_cast<ditc_rt_comm *>(comm);
+  int32_t rank = -1;
+  if (!c || e == 0 || count < 0 || ditc_rt_comm_rank(c, &rank) != DITC_RT_COMM_OK)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_broadcast: %s",
+                !c ? "the communicator is null" : "unknown dtype or bad count");
+  if (rank == root && x != y && count > 0)
+    std::memmove(y, x, count * e);
+  return ditc_rt_comm_broadcast(c, y, count, movedAs(e), root);
+}
+
+int32_t ditc_rt_coll_rank(void *comm) {
+  int32_t rank = -1;
+  if (!comm || ditc_rt_comm_rank(static_cast<ditc_rt_comm *>(comm), &rank) != DITC_RT_COMM_OK)
+    return -1;
+  return rank;
 }
 
 } // extern "C"

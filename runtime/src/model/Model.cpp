@@ -67,6 +67,9 @@ struct Tensor {
   int32_t dtype = -1;
   std::vector<int64_t> shape;
   uint64_t bytes = 0;
+  // Weights under pipeline parallelism: the stages that read it (empty:
+  // every rank); other ranks' weight files do not hold it.
+  std::vector<int32_t> stages;
 };
 
 int32_t dtypeCode(const std::string &s, uint64_t &width) {
@@ -113,6 +116,8 @@ Tensor parseTensor(const nlohmann::json &j) {
   t.bytes = width;
   for (int64_t d : t.shape)
     t.bytes *= (uint64_t)d;
+  if (j.contains("stages"))
+    t.stages = j.at("stages").get<std::vector<int32_t>>();
   return t;
 }
 
@@ -237,7 +242,17 @@ ditc_status ditc_model::bind(const std::string &path) {
   uint64_t dataSize = m->size - 8 - headerLen;
   std::vector<void *> table;
   uint64_t expected = 0;
+  // Pipeline stages: this rank's (its coordinate on the "pp" axis).
+  int32_t stage = -1;
+  for (size_t i = 0; i < par.axes.size(); ++i)
+    if (par.axes[i] == "pp")
+      stage = ditc_rt::model::meshCoords(par.shape, rank)[i];
   for (const Tensor &w : weights) {
+    if (stage >= 0 && !w.stages.empty() &&
+        std::find(w.stages.begin(), w.stages.end(), stage) == w.stages.end()) {
+      table.push_back(nullptr); // another stage's: never read here
+      continue;
+    }
     auto it = header.find(w.name);
     if (it == header.end() || !it->is_object())
       return fail(DITC_ERROR_FORMAT, "'" + path + "' has no weight '" + w.name + "'");
