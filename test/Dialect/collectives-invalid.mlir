@@ -67,3 +67,43 @@ module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
     return
   }
 }
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @send_peer(%a: tensor<2x4xf32>) {
+    // expected-error@+1 {{peer 2 is not a rank of the group of 2}}
+    ditc.collective.send %a {axes = ["pp"], peer = 2 : i64, tag = 0 : i64} : tensor<2x4xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @recv_tag() {
+    // expected-error@+1 {{tag must be >= 0}}
+    %0 = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = -1 : i64} : tensor<2x4xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @broadcast_root(%a: tensor<2x4xf32>) {
+    // expected-error@+1 {{root -1 is not a rank of the group of 2}}
+    %0 = ditc.collective.broadcast %a {axes = ["pp"], root = -1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @broadcast_type(%a: tensor<2x4xf32>) {
+    // expected-error@+1 {{result type must equal the input type}}
+    %0 = ditc.collective.broadcast %a {axes = ["pp"], root = 0 : i64} : (tensor<2x4xf32>) -> tensor<4x2xf32>
+    return
+  }
+}

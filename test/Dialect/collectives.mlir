@@ -19,3 +19,17 @@ module attributes {ditc.mesh = {axes = ["ring", "ulysses", "tp"], shape = array<
     return
   }
 }
+
+// Pipeline stages: point to point and the outputs' broadcast.
+// CHECK-LABEL: func.func @stages
+// CHECK: ditc.collective.send %{{.*}} {axes = ["pp"], peer = 1 : i64, tag = 3 : i64} : tensor<2x4xf32>
+// CHECK: %{{.*}} = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 3 : i64} : tensor<2x4xf32>
+// CHECK: ditc.collective.broadcast %{{.*}} {axes = ["pp"], root = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @stages(%a: tensor<2x4xf32>) -> tensor<2x4xf32> {
+    ditc.collective.send %a {axes = ["pp"], peer = 1 : i64, tag = 3 : i64} : tensor<2x4xf32>
+    %0 = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 3 : i64} : tensor<2x4xf32>
+    %1 = ditc.collective.broadcast %0 {axes = ["pp"], root = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+    return %1 : tensor<2x4xf32>
+  }
+}

@@ -6,10 +6,12 @@
 // CFG: error: plan 'cfg=4': no CFG batch to split: the first output has batch 2, which does not divide by 4 (cfg)
 // RUN: not ditc-opt %s -ditc-plan="plan=tp=4" 2>&1 | FileCheck %s --check-prefix=TP
 // TP: error: tp=4 does not divide the 2 heads of this attention
-// RUN: not ditc-opt %s -ditc-plan="plan=pp=2" 2>&1 | FileCheck %s --check-prefix=PP
-// PP: error: plan 'pp=2': pipeline parallelism (pp) is not implemented yet
+// RUN: not ditc-opt %s -ditc-plan="plan=pp=64" -ditc-propagate-sharding -ditc-partition -ditc-pipeline-stages 2>&1 | FileCheck %s --check-prefix=PP
+// PP: error: pp=64 needs at least 64 ops to put in stages; the graph has {{[0-9]+}}
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=PIPEFUSION
+// PIPEFUSION: error: plan 'pipefusion=2': PipeFusion ('pipefusion') is not implemented yet
 // RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
-// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring or tp)
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp or pp)
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=0" 2>&1 | FileCheck %s --check-prefix=DEGREE
 // DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE

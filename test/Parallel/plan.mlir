@@ -1,7 +1,8 @@
 // RUN: ditc-opt %s -ditc-plan="plan=ulysses=2,tp=2 devices=4" | FileCheck %s
 // RUN: ditc-opt %s -ditc-plan="plan=cfg=2,ring=2" | FileCheck %s --check-prefix=CFG
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2,pp=2" | FileCheck %s --check-prefix=PP
 
-// The mesh keeps axes of degree > 1 in the order dp, cfg, ring, ulysses, tp;
+// The mesh keeps axes of degree > 1 in the order pp, dp, cfg, ring, ulysses, tp;
 // seeds: every self-attention's Q/K/V tokens (sequence axes), the heads of
 // the query, and the hidden units between a column- and a row-parallel
 // linear layer (tp).
@@ -13,6 +14,10 @@
 // CHECK: ditc.attention %[[Q]]
 // CHECK-NOT: ditc.sharding
 // CHECK: return
+
+// Pipeline stages are the outermost axis; pp seeds nothing
+// (-ditc-pipeline-stages cuts the partitioned program).
+// PP: ditc.mesh = {axes = ["pp", "tp"], shape = array<i64: 2, 2>}, ditc.plan = "pp=2,tp=2"
 
 // The batch of the first output (cfg), ring before ulysses on the tokens.
 // CFG: ditc.mesh = {axes = ["cfg", "ring"], shape = array<i64: 2, 2>}, ditc.plan = "cfg=2,ring=2"

@@ -643,13 +643,13 @@ static LogicalResult verifyPeer(Operation *op, ArrayAttr axes, int64_t peer,
 }
 
 LogicalResult SendOp::verify() {
-  if (getTag() < 0)
+  if ((int64_t)getTag() < 0)
     return emitOpError("tag must be >= 0");
   return verifyPeer(*this, getAxes(), getPeer(), "peer");
 }
 
 LogicalResult RecvOp::verify() {
-  if (getTag() < 0)
+  if ((int64_t)getTag() < 0)
     return emitOpError("tag must be >= 0");
   return verifyPeer(*this, getAxes(), getPeer(), "peer");
 }
