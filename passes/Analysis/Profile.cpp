@@ -264,6 +264,13 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   sums.arenaBytes = plan.arenaBytes();
   sums.peakLiveBytes = plan.peakLiveBytes();
   sums.peakStep = plan.peakArenaStep();
+  if (stage >= 0) {
+    // Positions in ops() are this stage's ops only: its own peak.
+    sums.peakStep = -1;
+    for (auto [k, c] : llvm::enumerate(costs))
+      if (sums.peakStep < 0 || c.liveBytes > costs[sums.peakStep].liveBytes)
+        sums.peakStep = k;
+  }
 
   Operation *module = func->getParentOp();
   if (module) {

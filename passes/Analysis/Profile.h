@@ -91,7 +91,8 @@ struct ProfileTotals {
   /// Bytes of the graph inputs and outputs (caller-owned buffers).
   int64_t inputBytes = 0, outputBytes = 0;
   /// The arena the runtime allocates, the largest live total, and the step
-  /// where the arena first reaches its peak.
+  /// where the arena first reaches its peak (an index of ops(); under
+  /// pipeline stages the profiled stage's op with the most live bytes).
   int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
   /// Bytes one rank sends per step, and calls, per CollectiveKind.
   int64_t commBytesSent[kNumCollectiveKinds] = {}, commCalls[kNumCollectiveKinds] = {};
