@@ -175,8 +175,18 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
     uint64_t n = t.getNumElements() * elem;
     // A per-rank slice reads its block of the whole source tensor.
     auto globalShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
-    std::optional<Sharding> shard =
-        globalShape ? shardingFromAttr(w->getAttr("ditc.shard"), t.getRank()) : std::nullopt;
+    // A weight padded for the plan (ditc.global_shape without ditc.shard):
+    // its block 0, the stored tensor followed by zeros.
+    std::optional<Sharding> shard;
+    if (globalShape) {
+      shard = shardingFromAttr(w->getAttr("ditc.shard"), t.getRank());
+      if (!shard)
+        shard = Sharding(t.getRank());
+      if ((int64_t)globalShape.size() != t.getRank())
+        return w.emitError("weight '") << w.getName() << "': ditc.global_shape has "
+                                       << globalShape.size() << " dimensions, the weight "
+                                       << t.getRank(), failure();
+    }
     uint64_t srcBytes = n;
     if (shard) {
       srcBytes = elem;

@@ -63,8 +63,8 @@ int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,
   if (n <= 1)
     return 0;
   switch (kind) {
-  case CollectiveKind::AllReduce:
-    return 2 * (n - 1) * (bytes / n);
+  case CollectiveKind::AllReduce: // as the runtime counts: 2(n-1)B / n
+    return int64_t((__int128)2 * (n - 1) * bytes / n);
   case CollectiveKind::AllGather:
   case CollectiveKind::ReduceScatter:
   case CollectiveKind::AllToAll:

@@ -160,8 +160,12 @@ Local Partitioner::shard(Value orig, Local x, unsigned d, ArrayRef<std::string> 
                                (w.getName() + "@" + shardingToString(s)).str(), w.getFile(),
                                w.getOffset());
     nw->setAttr("ditc.shard", shardingToAttr(b.getContext(), s));
-    nw->setAttr("ditc.source_name", w.getNameAttr());
-    nw->setAttr("ditc.global_shape", b.getDenseI64ArrayAttr(x.global));
+    // The stored tensor: its name and shape (a weight padded for the plan
+    // carries them; the padding is zeros).
+    auto srcName = w->getAttrOfType<StringAttr>("ditc.source_name");
+    auto srcShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
+    nw->setAttr("ditc.source_name", srcName ? srcName : w.getNameAttr());
+    nw->setAttr("ditc.global_shape", srcShape ? srcShape : b.getDenseI64ArrayAttr(x.global));
     x.value = nw;
     x.sharding = s;
     return x;

@@ -87,7 +87,7 @@ def main():
                 tp = int(re.search(r"tp=(\d+)", plan).group(1)) if "tp" in plan else 1
                 stages = int(re.search(r"pp=(\d+)", plan).group(1)) if pp else 1
                 # Per stage: weights its ops read (sliced or whole).
-                sliced, whole, seen = [0] * stages, [0] * stages, set()
+                sliced, whole, seen, padding = [0] * stages, [0] * stages, set(), 0
                 for m in re.finditer(r'ditc.weight "([^"]+)"(.*?): tensor<([0-9x]+)x?f32>', text):
                     if m.group(1) in seen:
                         continue
@@ -96,16 +96,21 @@ def main():
                     st = re.search(r"ditc.stages = array<i64: ([0-9, ]+)>", m.group(2))
                     for s in (map(int, st.group(1).split(",")) if st else range(stages)):
                         (sliced if "@" in m.group(1) else whole)[s] += b
+                    # Heads or hidden units padded to a multiple of tp: the
+                    # slices cover the padded tensor (zeros past the stored one).
+                    g = re.search(r"ditc.global_shape = array<i64: ([0-9, ]+)>", m.group(2))
+                    if "@pad" in m.group(1) and g:
+                        padding += b * tp - 4 * math.prod(int(d) for d in g.group(1).split(","))
                 shared = whole[0] if stages == 1 else min(whole)  # read by every stage
                 for r in range(n):
                     s = r // (n // stages)  # pp is the outermost mesh axis
                     wn = weights.get(r)
-                    bound = (w1 - shared) / (tp * stages) * 1.5 + shared if pp else \
-                        (w1 - whole[s]) / tp + whole[s]
+                    bound = (w1 + padding - shared) / (tp * stages) * 1.5 + shared if pp \
+                        else (w1 + padding - whole[s]) / tp + whole[s]
                     ok = ok and wn == sliced[s] + whole[s] and (sliced[s] > 0 or tp == 1) \
                         and wn <= bound
                 msg += (f"; weights per rank {[weights.get(r) for r in range(n)]} "
-                        f"of {w1} on one rank (tp={tp}, pp={stages})")
+                        f"of {w1} on one rank (tp={tp}, pp={stages}, {padding} bytes of padding)")
         except Exception as e:  # one line per failure
             ok, msg = False, str(e).splitlines()[0]
         if ok:

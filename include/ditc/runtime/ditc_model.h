@@ -131,7 +131,8 @@ void ditc_model_set_num_threads(int32_t threads);
  * `ditc compile --trace`: writes the end time of each step (seconds since
  * the run started; step i is the i-th op of the compiled schedule, as
  * `ditc profile` numbers them) into seconds[0 .. min(steps, capacity)) and
- * returns the number of steps. Returns -1 for a library compiled without
+ * returns the number of steps. Steps this rank does not run (another
+ * pipeline stage's) end when the step before them did. Returns -1 for a library compiled without
  * --trace, 0 before the first run. */
 int32_t ditc_model_trace(const ditc_model *model, double *seconds,
                          int32_t capacity);

@@ -550,8 +550,14 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   int32_t rc =
       ditc_generated_run(model->arena, const_cast<void *const *>(inputs),
                          outputs, model->weightTable.data(), comms.data());
-  if (model->traceSteps > 0)
+  if (model->traceSteps > 0) {
     ditc_rt_trace_begin(nullptr, 0);
+    // Steps of other pipeline stages did not run here: they end when the
+    // step before them did (they take no time).
+    for (size_t i = 1; i < model->trace.size(); ++i)
+      if (model->trace[i] == 0.0)
+        model->trace[i] = model->trace[i - 1];
+  }
   if (rc != 0) {
     std::string why = ditc_rt_comm_last_error();
     return model->fail(DITC_ERROR_COMM,
