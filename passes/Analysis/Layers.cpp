@@ -72,7 +72,8 @@ std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
   // ops that run, then map positions back to steps.
   SmallVector<int64_t> sig, stepOf;
   SmallVector<bool> matrix;
-  for (const OpCost &c : ops) {
+  // Positions in `ops` (the steps, unless a pipeline stage's ops only).
+  for (auto [index, c] : llvm::enumerate(ops)) {
     if (c.isView)
       continue;
     std::string key;
@@ -85,7 +86,7 @@ std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
       os << t << ',';
     os << ')';
     sig.push_back(ids.try_emplace(key, int64_t(ids.size())).first->second);
-    stepOf.push_back(c.step);
+    stepOf.push_back(int64_t(index));
     matrix.push_back(c.flopsMatrix > 0);
   }
   std::vector<Run> runs;

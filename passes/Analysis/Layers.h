@@ -23,7 +23,8 @@ struct LayerSpan {
   /// "block A.3" (the 4th repetition of the first kind of block found, in
   /// schedule order), or "prologue", "epilogue", "between A and B".
   std::string name;
-  /// Steps [begin, end) of the schedule.
+  /// Positions [begin, end) in `ops` (steps of the schedule when `ops` is
+  /// the whole schedule).
   int64_t begin = 0, end = 0;
   /// The kind of block (0 for A, 1 for B, ...) or -1 outside blocks.
   int kind = -1;

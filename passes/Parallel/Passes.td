@@ -98,12 +98,19 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     axis of size P (nothing to do without one). The ops of `@main` are cut
     into P stages of consecutive ops: each cut sits within a quarter of a
     stage's work (FLOPs, as `ditc profile` counts them) of an even split,
-    where the fewest activation bytes cross it. Every op gets `ditc.stage`
+    where the fewest activation bytes cross it. When the batch can be cut
+    (dimension 0 of the inputs and outputs is one dimension every op
+    computes row by row), the program runs as M micro-batches one after
+    another (`microbatches`; by default the largest divisor of the batch up
+    to 2P): ops are cloned per micro-batch, the inputs sliced and the
+    outputs joined, and a stage sends micro-batch m on before it starts
+    m + 1, so that the stages work at once. Every op gets `ditc.stage`
     (the ranks whose `pp` coordinate it is run it). A value read in a later
-    stage is sent at the end of its stage (`ditc.collective.send`, ordered
-    by destination stage) and received at the start of each stage reading
-    it (`ditc.collective.recv`, ordered by source stage), so blocking sends
-    cannot deadlock. Outputs are broadcast from their stage to every stage
+    stage is sent at the end of its (stage, micro-batch) segment
+    (`ditc.collective.send`, ordered by destination stage) and received at
+    the start of each segment reading it (`ditc.collective.recv`, ordered by
+    source stage): every rank sends and receives in increasing (micro-batch,
+    source, destination) order, so blocking sends cannot deadlock. Outputs are broadcast from their stage to every stage
     (`ditc.collective.broadcast`, `ditc.stage = -1`: all ranks), so that
     every rank returns them. Weights get `ditc.stages`: the weight file of a
     rank holds the weights of its stage only.
@@ -118,6 +125,11 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     return %o
     ```
   }];
+  let options = [
+    Option<"microbatches", "microbatches", "int64_t", "0",
+           "Micro-batches the batch is cut into (0: the largest divisor of the "
+           "batch up to 2 x stages; 1: none)">
+  ];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 

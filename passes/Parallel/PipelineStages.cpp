@@ -4,24 +4,35 @@
 // into P stages of consecutive ops. The cuts balance the FLOPs of the stages
 // (MAP's costOf) and, within a quarter of a stage's work of each balanced
 // point, go where the fewest activation bytes cross (between transformer
-// blocks only the residual stream does). Every op gets `ditc.stage`; a value
-// read in a later stage is sent at the end of its own stage and received at
-// the start of each stage that reads it (sends ordered by destination stage,
-// receives by source stage, so blocking sends cannot deadlock); outputs are
-// broadcast from the stage that computes them to every stage. Weights get
-// `ditc.stages`, the stages that read them: only those ranks' weight files
-// hold them.
+// blocks only the residual stream does).
+//
+// Micro-batches keep the stages busy: when the batch can be cut (dimension 0
+// of the inputs and outputs is one dimension that every op computes row by
+// row), the program runs as M micro-batches one after another, M the largest
+// divisor of the batch up to 2P. Each op is cloned once per micro-batch; a
+// stage runs micro-batch 0, sends its results on and goes on with
+// micro-batch 1 while the next stage works on micro-batch 0.
+//
+// Every op gets `ditc.stage`. A value read in a later stage is sent at the
+// end of its (stage, micro-batch) segment and received at the start of
+// each segment of the same micro-batch that reads it: every rank sends and
+// receives in increasing (micro-batch, source stage, destination stage)
+// order, so blocking sends cannot deadlock. Outputs are broadcast from the
+// stage that computes them to every stage. Weights get `ditc.stages`, the
+// stages that read them: only those ranks' weight files hold them.
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Parallel/DimClasses.h"
 #include "passes/Parallel/Passes.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "passes/Analysis/Profile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
 
-#include <map>
+#include <numeric>
 #include <set>
 
 namespace mlir::ditc {
@@ -36,7 +47,50 @@ namespace {
 
 bool isSource(Operation *op) { return isa<WeightOp, ConstantOp>(op); }
 
+/// The (value, dimension) pairs of the batch when `fn` computes row by row
+/// along it: dimension 0 of the first output, in a class no op needs whole,
+/// holding no weight or constant and at most one dimension of each value,
+/// every dimension of it of the batch's size. Empty otherwise.
+SmallVector<std::pair<Value, unsigned>> batchDims(func::FuncOp fn, int64_t &batch) {
+  Operation *ret = fn.getBody().front().getTerminator();
+  batch = 0;
+  if (ret->getNumOperands() == 0)
+    return {};
+  Value out = ret->getOperand(0);
+  if (shapeOf(out).empty() || shapeOf(out)[0] < 2)
+    return {};
+  DimClasses classes(fn);
+  unsigned cls = classes.classOf(out, 0);
+  if (classes.isPinned(cls))
+    return {};
+  int64_t b = shapeOf(out)[0];
+  SmallVector<std::pair<Value, unsigned>> dims;
+  llvm::DenseSet<Value> seen;
+  for (auto [v, d] : classes.members(cls)) {
+    if (shapeOf(v)[d] == 1)
+      continue;
+    Operation *def = v.getDefiningOp();
+    if (shapeOf(v)[d] != b || (def && isSource(def)) || !seen.insert(v).second)
+      return {};
+    dims.push_back({v, d});
+  }
+  // Every output must be cut along it (or be a source or an input).
+  for (Value o : ret->getOperands())
+    if (o.getDefiningOp() && !isSource(o.getDefiningOp()) && !seen.contains(o))
+      return {};
+  batch = b;
+  return dims;
+}
+
+/// A stage's ops for one micro-batch, in program order.
+struct Segment {
+  int64_t stage = 0, batch = 0;
+  SmallVector<Operation *> ops;
+};
+
 struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPass> {
+  using PipelineStagesPassBase::PipelineStagesPassBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     FailureOr<Mesh> mesh = Mesh::of(module);
@@ -55,169 +109,302 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
       signalPassFailure();
   }
 
-  LogicalResult cut(func::FuncOp fn, int64_t stages) {
-    Block &body = fn.getBody().front();
-    Operation *ret = body.getTerminator();
-    // The ops that compute (or view): what the stages divide.
-    SmallVector<Operation *> work;
-    for (Operation &op : body)
-      if (&op != ret && !isSource(&op))
-        work.push_back(&op);
-    int64_t n = work.size();
-    if (n < stages)
-      return fn.emitError("pp=") << stages << " needs at least " << stages
-                                 << " ops to put in stages; the graph has " << n;
-    llvm::DenseMap<Operation *, int64_t> index;
-    for (auto [i, op] : llvm::enumerate(work))
-      index[op] = i;
-
-    // prefix[i]: the work before op i (every op counts at least 1, so that
-    // each stage gets some); crossing[i]: activation bytes live across a cut
-    // before op i.
-    SmallVector<double> prefix(n + 1, 0.0);
-    for (int64_t i = 0; i < n; ++i)
-      prefix[i + 1] = prefix[i] + 1.0 + double(costOf(work[i]).flops());
-    SmallVector<int64_t> delta(n + 2, 0);
-    for (int64_t i = 0; i < n; ++i)
-      for (Value r : work[i]->getResults()) {
-        int64_t last = i;
-        for (Operation *u : r.getUsers())
-          if (u != ret)
-            last = std::max(last, index.lookup(u));
-        if (last > i) {
-          int64_t bytes = tensorBytes(r.getType());
-          delta[i + 1] += bytes;
-          delta[last + 1] -= bytes;
-        }
-      }
-    SmallVector<int64_t> crossing(n + 1, 0);
-    for (int64_t i = 1; i <= n; ++i)
-      crossing[i] = crossing[i - 1] + delta[i];
-
-    // Cut k (before op cuts[k]) near k/P of the work, where least crosses.
-    double total = prefix[n], window = total / (4.0 * stages);
-    SmallVector<int64_t> cuts = {0};
-    for (int64_t k = 1; k < stages; ++k) {
-      double target = total * k / stages;
-      int64_t lo = cuts.back() + 1, hi = n - (stages - k); // leave ops for the rest
-      int64_t best = -1;
-      for (int64_t i = lo; i <= hi; ++i) {
-        double off = std::abs(prefix[i] - target);
-        if (off > window)
-          continue;
-        if (best < 0 || crossing[i] < crossing[best] ||
-            (crossing[i] == crossing[best] && off < std::abs(prefix[best] - target)))
-          best = i;
-      }
-      if (best < 0) // one op holds more than the window: the nearest cut
-        for (int64_t i = lo; i <= hi; ++i)
-          if (best < 0 || std::abs(prefix[i] - target) < std::abs(prefix[best] - target))
-            best = i;
-      cuts.push_back(best);
-    }
-    cuts.push_back(n);
-
-    OpBuilder b(fn.getContext());
-    auto stageAttr = [&](int64_t s) { return b.getI64IntegerAttr(s); };
-    llvm::DenseMap<Operation *, int64_t> stageOf;
-    for (int64_t s = 0; s < stages; ++s)
-      for (int64_t i = cuts[s]; i < cuts[s + 1]; ++i) {
-        stageOf[work[i]] = s;
-        work[i]->setAttr(kStageAttr, stageAttr(s));
-      }
-
-    // Values read in later stages: (source stage, destination stage) ->
-    // values in program order.
-    std::map<std::pair<int64_t, int64_t>, SmallVector<Value>> moves;
-    for (Operation *op : work)
-      for (Value r : op->getResults()) {
-        std::set<int64_t> later;
-        for (Operation *u : r.getUsers())
-          if (u != ret && stageOf.lookup(u) > stageOf.lookup(op))
-            later.insert(stageOf.lookup(u));
-        for (int64_t t : later)
-          moves[{stageOf.lookup(op), t}].push_back(r);
-      }
-    ArrayAttr ppAxes = b.getStrArrayAttr({kStageAxis});
-    int64_t tag = 0;
-    // At each boundary s | s+1: the sends of stage s (by destination), then
-    // the receives of stage s+1 (by source).
-    for (int64_t s = 0; s + 1 < stages; ++s) {
-      b.setInsertionPoint(work[cuts[s + 1]]);
-      for (auto &[key, values] : moves) {
-        if (key.first != s)
-          continue;
-        for (auto [k, v] : llvm::enumerate(values)) {
-          auto send = SendOp::create(b, v.getLoc(), v, ppAxes, key.second,
-                                     tag + (int64_t)k);
-          send->setAttr(kStageAttr, stageAttr(s));
-        }
-        tag += values.size();
-      }
-    }
-    // Tags again, in the same order, for the receives.
-    tag = 0;
-    std::map<std::pair<int64_t, int64_t>, int64_t> firstTag;
-    for (int64_t s = 0; s + 1 < stages; ++s)
-      for (auto &[key, values] : moves)
-        if (key.first == s) {
-          firstTag[key] = tag;
-          tag += values.size();
-        }
-    for (int64_t t = 1; t < stages; ++t) {
-      b.setInsertionPoint(work[cuts[t]]);
-      for (auto &[key, values] : moves) {
-        if (key.second != t)
-          continue;
-        for (auto [k, v] : llvm::enumerate(values)) {
-          auto recv = RecvOp::create(b, v.getLoc(), v.getType(), ppAxes, key.first,
-                                     firstTag[key] + (int64_t)k);
-          recv->setAttr(kStageAttr, stageAttr(t));
-          v.replaceUsesWithIf(recv.getResult(), [&](OpOperand &use) {
-            auto a = use.getOwner()->getAttrOfType<IntegerAttr>(kStageAttr);
-            return !isa<SendOp>(use.getOwner()) && a && a.getInt() == t;
-          });
-        }
-      }
-    }
-
-    // Outputs: from their stage to every stage.
-    b.setInsertionPoint(ret);
-    llvm::DenseMap<Value, Value> broadcast;
-    for (OpOperand &o : ret->getOpOperands()) {
-      Operation *def = o.get().getDefiningOp();
-      if (!def || !stageOf.count(def))
-        continue;
-      Value &out = broadcast[o.get()];
-      if (!out) {
-        auto bc = CollectiveBroadcastOp::create(b, o.get().getLoc(), o.get().getType(),
-                                                o.get(), ppAxes, stageOf.lookup(def));
-        bc->setAttr(kStageAttr, stageAttr(-1));
-        out = bc.getResult();
-      }
-      o.set(out);
-    }
-
-    // Weights: the stages that read them (one set per name).
-    llvm::StringMap<std::set<int64_t>> readers;
-    SmallVector<WeightOp> weights;
-    for (Operation &op : body)
-      if (auto w = dyn_cast<WeightOp>(op)) {
-        weights.push_back(w);
-        std::set<int64_t> &s = readers[w.getName()];
-        for (Operation *u : w->getUsers())
-          if (auto a = u->getAttrOfType<IntegerAttr>(kStageAttr); a && a.getInt() >= 0)
-            s.insert(a.getInt());
-          else // returned whole or read by every stage
-            for (int64_t k = 0; k < stages; ++k)
-              s.insert(k);
-      }
-    for (WeightOp w : weights) {
-      const std::set<int64_t> &s = readers[w.getName()];
-      w->setAttr(kStagesAttr, b.getDenseI64ArrayAttr(SmallVector<int64_t>(s.begin(), s.end())));
-    }
-    return success();
-  }
+  /// Stage of each op of `work` (program order): P runs of consecutive ops.
+  SmallVector<int64_t> assignStages(ArrayRef<Operation *> work, Operation *ret,
+                                    int64_t stages);
+  /// Clones the ops of `fn` once per micro-batch (rows of `dims` divided by
+  /// m); returns the clones of each op of `work`, per micro-batch.
+  SmallVector<SmallVector<Operation *>> unroll(func::FuncOp fn, ArrayRef<Operation *> work,
+                                               ArrayRef<std::pair<Value, unsigned>> dims,
+                                               int64_t m, SmallVector<Operation *> &inputs,
+                                               SmallVector<Operation *> &outputs);
+  LogicalResult cut(func::FuncOp fn, int64_t stages);
 };
+
+SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work,
+                                                      Operation *ret, int64_t stages) {
+  int64_t n = work.size();
+  llvm::DenseMap<Operation *, int64_t> index;
+  for (auto [i, op] : llvm::enumerate(work))
+    index[op] = i;
+  // prefix[i]: the work before op i (every op counts at least 1, so that
+  // each stage gets some); crossing[i]: activation bytes live across a cut
+  // before op i.
+  SmallVector<double> prefix(n + 1, 0.0);
+  for (int64_t i = 0; i < n; ++i)
+    prefix[i + 1] = prefix[i] + 1.0 + double(costOf(work[i]).flops());
+  SmallVector<int64_t> delta(n + 2, 0);
+  for (int64_t i = 0; i < n; ++i)
+    for (Value r : work[i]->getResults()) {
+      int64_t last = i;
+      for (Operation *u : r.getUsers())
+        if (u != ret && index.count(u))
+          last = std::max(last, index.lookup(u));
+      if (last > i) {
+        int64_t bytes = tensorBytes(r.getType());
+        delta[i + 1] += bytes;
+        delta[last + 1] -= bytes;
+      }
+    }
+  SmallVector<int64_t> crossing(n + 1, 0);
+  for (int64_t i = 1; i <= n; ++i)
+    crossing[i] = crossing[i - 1] + delta[i];
+
+  // Cut k (before op cuts[k]) near k/P of the work, where least crosses.
+  double total = prefix[n], window = total / (4.0 * stages);
+  SmallVector<int64_t> cuts = {0};
+  for (int64_t k = 1; k < stages; ++k) {
+    double target = total * k / stages;
+    int64_t lo = cuts.back() + 1, hi = n - (stages - k); // leave ops for the rest
+    int64_t best = -1;
+    for (int64_t i = lo; i <= hi; ++i) {
+      double off = std::abs(prefix[i] - target);
+      if (off > window)
+        continue;
+      if (best < 0 || crossing[i] < crossing[best] ||
+          (crossing[i] == crossing[best] && off < std::abs(prefix[best] - target)))
+        best = i;
+    }
+    if (best < 0) // one op holds more than the window: the nearest cut
+      for (int64_t i = lo; i <= hi; ++i)
+        if (best < 0 || std::abs(prefix[i] - target) < std::abs(prefix[best] - target))
+          best = i;
+    cuts.push_back(best);
+  }
+  cuts.push_back(n);
+  SmallVector<int64_t> stageOf(n);
+  for (int64_t s = 0; s < stages; ++s)
+    for (int64_t i = cuts[s]; i < cuts[s + 1]; ++i)
+      stageOf[i] = s;
+  return stageOf;
+}
+
+SmallVector<SmallVector<Operation *>>
+PipelineStagesPass::unroll(func::FuncOp fn, ArrayRef<Operation *> work,
+                           ArrayRef<std::pair<Value, unsigned>> dims, int64_t m,
+                           SmallVector<Operation *> &inputs, SmallVector<Operation *> &outputs) {
+  Block &body = fn.getBody().front();
+  Operation *ret = body.getTerminator();
+  llvm::DenseMap<Value, unsigned> batchDim(dims.begin(), dims.end());
+  auto rowsOf = [&](Value v) {
+    SmallVector<int64_t> shape(shapeOf(v));
+    shape[batchDim.lookup(v)] /= m;
+    return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
+  };
+  OpBuilder b(ret);
+  SmallVector<IRMapping> maps(m);
+  // Graph inputs: each micro-batch's rows.
+  for (BlockArgument a : body.getArguments()) {
+    if (!batchDim.count(a))
+      continue;
+    unsigned d = batchDim.lookup(a);
+    auto t = rowsOf(a);
+    for (int64_t k = 0; k < m; ++k) {
+      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
+      offsets[d] = k * t.getDimSize(d);
+      auto slice = SliceOp::create(b, a.getLoc(), t, a, b.getDenseI64ArrayAttr(offsets),
+                                   b.getDenseI64ArrayAttr(steps));
+      inputs.push_back(slice);
+      maps[k].map(a, slice.getResult());
+    }
+  }
+  SmallVector<SmallVector<Operation *>> copies(m);
+  for (int64_t k = 0; k < m; ++k)
+    for (Operation *op : work) {
+      Operation *c = b.clone(*op, maps[k]);
+      for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults()))
+        if (batchDim.count(r))
+          cr.setType(rowsOf(r));
+      copies[k].push_back(c);
+    }
+  // Outputs: the micro-batches' rows joined again.
+  llvm::DenseMap<Value, Value> joined;
+  for (OpOperand &o : ret->getOpOperands()) {
+    Value v = o.get();
+    if (!batchDim.count(v))
+      continue;
+    Value &j = joined[v];
+    if (!j) {
+      SmallVector<Value> parts;
+      for (int64_t k = 0; k < m; ++k)
+        parts.push_back(maps[k].lookup(v));
+      auto cat = ConcatOp::create(b, v.getLoc(), v.getType(), parts,
+                                  b.getI64IntegerAttr(batchDim.lookup(v)));
+      outputs.push_back(cat);
+      j = cat.getResult();
+    }
+    o.set(j);
+  }
+  for (Operation *op : llvm::reverse(work))
+    op->erase();
+  return copies;
+}
+
+LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
+  Block &body = fn.getBody().front();
+  Operation *ret = body.getTerminator();
+  // The ops that compute (or view): what the stages divide.
+  SmallVector<Operation *> work;
+  for (Operation &op : body)
+    if (&op != ret && !isSource(&op))
+      work.push_back(&op);
+  int64_t n = work.size();
+  if (n < stages)
+    return fn.emitError("pp=") << stages << " needs at least " << stages
+                               << " ops to put in stages; the graph has " << n;
+  SmallVector<int64_t> stageOf = assignStages(work, ret, stages);
+
+  // Micro-batches: the largest divisor of the batch up to 2P (or as asked).
+  int64_t batch = 0, m = 1;
+  SmallVector<std::pair<Value, unsigned>> dims;
+  if (microbatches != 1)
+    dims = batchDims(fn, batch);
+  if (microbatches > 1 && batch % microbatches == 0)
+    m = microbatches;
+  else if (microbatches <= 0)
+    for (int64_t k = std::min<int64_t>(batch, 2 * stages); k > 1 && m == 1; --k)
+      if (batch % k == 0)
+        m = k;
+  SmallVector<Operation *> inputs, outputs;
+  SmallVector<SmallVector<Operation *>> copies =
+      m > 1 ? unroll(fn, work, dims, m, inputs, outputs) : SmallVector<SmallVector<Operation *>>{work};
+
+  // Program order: the inputs' slices (every rank), then per stage its
+  // micro-batches one after another; outputs joined in their stage.
+  OpBuilder b(fn.getContext());
+  auto stageAttr = [&](int64_t s) { return b.getI64IntegerAttr(s); };
+  for (Operation *op : inputs)
+    op->setAttr(kStageAttr, stageAttr(-1));
+  SmallVector<Segment> segments;
+  llvm::DenseMap<Operation *, int64_t> segmentOf;
+  for (int64_t s = 0; s < stages; ++s)
+    for (int64_t k = 0; k < m; ++k) {
+      Segment seg{s, k, {}};
+      for (auto [i, op] : llvm::enumerate(copies[k]))
+        if (stageOf[i] == s) {
+          op->setAttr(kStageAttr, stageAttr(s));
+          op->moveBefore(ret);
+          seg.ops.push_back(op);
+          segmentOf[op] = segments.size();
+        }
+      segments.push_back(std::move(seg));
+    }
+  for (Operation *op : outputs) {
+    // The stage of the rows it joins (every micro-batch's is the same);
+    // rows of an input (sliced on every rank) are joined on every rank.
+    int64_t s = -1;
+    for (Value v : op->getOperands())
+      if (auto a = v.getDefiningOp()->getAttrOfType<IntegerAttr>(kStageAttr))
+        s = std::max(s, a.getInt());
+    if (s < 0) {
+      op->setAttr(kStageAttr, stageAttr(-1));
+      continue;
+    }
+    Segment &last = segments[s * m + m - 1];
+    op->setAttr(kStageAttr, stageAttr(s));
+    op->moveAfter(last.ops.back());
+    last.ops.push_back(op);
+    segmentOf[op] = s * m + m - 1;
+  }
+
+  // Values read in later stages: per segment, sends at its end (by
+  // destination stage, then program order), receives at the start of the
+  // reading segments (by source stage, then program order).
+  ArrayAttr ppAxes = b.getStrArrayAttr({kStageAxis});
+  struct Move {
+    Value value;
+    int64_t from, to; // segments
+    int64_t tag = 0;
+  };
+  SmallVector<Move> moves;
+  for (auto [si, seg] : llvm::enumerate(segments))
+    for (Operation *op : seg.ops)
+      for (Value r : op->getResults()) {
+        std::set<int64_t> readers;
+        for (Operation *u : r.getUsers())
+          if (u != ret && segments[segmentOf.lookup(u)].stage > seg.stage)
+            readers.insert(segmentOf.lookup(u));
+        for (int64_t t : readers)
+          moves.push_back({r, (int64_t)si, t});
+      }
+  // Each (stage, micro-batch) segment holds every stage's ops of that
+  // micro-batch in one stage, so a move's segments share the micro-batch.
+  auto ordered = [&](bool sends) {
+    SmallVector<int64_t> order(moves.size());
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t c) {
+      const Move &x = moves[a], &y = moves[c];
+      int64_t here = sends ? x.from : x.to, there = sends ? y.from : y.to;
+      if (here != there)
+        return here < there;
+      return segments[sends ? x.to : x.from].stage < segments[sends ? y.to : y.from].stage;
+    });
+    return order;
+  };
+  llvm::DenseMap<int64_t, Operation *> lastSend;
+  for (auto [tag, i] : llvm::enumerate(ordered(true))) {
+    Move &mv = moves[i];
+    mv.tag = tag;
+    Operation *&after = lastSend[mv.from];
+    if (!after)
+      after = segments[mv.from].ops.back();
+    b.setInsertionPointAfter(after);
+    auto send = SendOp::create(b, mv.value.getLoc(), mv.value, ppAxes,
+                               segments[mv.to].stage, mv.tag);
+    send->setAttr(kStageAttr, stageAttr(segments[mv.from].stage));
+    after = send;
+  }
+  for (int64_t i : ordered(false)) {
+    Move &mv = moves[i];
+    const Segment &to = segments[mv.to];
+    b.setInsertionPoint(to.ops.front());
+    auto recv = RecvOp::create(b, mv.value.getLoc(), mv.value.getType(), ppAxes,
+                               segments[mv.from].stage, mv.tag);
+    recv->setAttr(kStageAttr, stageAttr(to.stage));
+    int64_t target = mv.to;
+    mv.value.replaceUsesWithIf(recv.getResult(), [&](OpOperand &use) {
+      auto it = segmentOf.find(use.getOwner());
+      return it != segmentOf.end() && it->second == target;
+    });
+  }
+
+  // Outputs: from their stage to every stage.
+  b.setInsertionPoint(ret);
+  llvm::DenseMap<Value, Value> broadcast;
+  for (OpOperand &o : ret->getOpOperands()) {
+    Operation *def = o.get().getDefiningOp();
+    auto st = def ? def->getAttrOfType<IntegerAttr>(kStageAttr) : IntegerAttr();
+    if (!st || st.getInt() < 0)
+      continue;
+    Value &out = broadcast[o.get()];
+    if (!out) {
+      auto bc = CollectiveBroadcastOp::create(b, o.get().getLoc(), o.get().getType(), o.get(),
+                                              ppAxes, st.getInt());
+      bc->setAttr(kStageAttr, stageAttr(-1));
+      out = bc.getResult();
+    }
+    o.set(out);
+  }
+
+  // Weights: the stages that read them (one set per name).
+  llvm::StringMap<std::set<int64_t>> readers;
+  SmallVector<WeightOp> weights;
+  for (Operation &op : body)
+    if (auto w = dyn_cast<WeightOp>(op)) {
+      weights.push_back(w);
+      std::set<int64_t> &s = readers[w.getName()];
+      for (Operation *u : w->getUsers())
+        if (auto a = u->getAttrOfType<IntegerAttr>(kStageAttr); a && a.getInt() >= 0)
+          s.insert(a.getInt());
+        else // returned whole or read by every stage
+          for (int64_t k = 0; k < stages; ++k)
+            s.insert(k);
+    }
+  for (WeightOp w : weights) {
+    const std::set<int64_t> &s = readers[w.getName()];
+    w->setAttr(kStagesAttr, b.getDenseI64ArrayAttr(SmallVector<int64_t>(s.begin(), s.end())));
+  }
+  return success();
+}
 
 } // namespace

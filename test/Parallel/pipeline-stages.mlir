@@ -1,4 +1,4 @@
-// RUN: ditc-opt %s -split-input-file -ditc-pipeline-stages | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-pipeline-stages="microbatches=1" | FileCheck %s
 
 // Two equal blocks over pp=2: the cut goes between them, where only the
 // residual stream %h crosses (not inside a block, where two values would).

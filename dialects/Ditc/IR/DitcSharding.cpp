@@ -300,7 +300,7 @@ ShardingRule computeRule(Operation *op) {
         rb.add().dims.append({{1, rbk - 1}, {rb.res(), rr - 1}});
         rb.add(Kind::Reduction).dims.append({{0, ra - 1}, {1, rbk - 2}});
       })
-      .Case([&](AttentionOp o) {
+      .Case<AttentionOp, RingAttentionOp>([&](auto o) {
         ArrayRef<int64_t> q = shapeOf(o.getQuery()), k = shapeOf(o.getKey());
         bool hasMask = (bool)o.getMask();
         ArrayRef<int64_t> m = hasMask ? shapeOf(o.getMask()) : ArrayRef<int64_t>();
@@ -323,11 +323,27 @@ ShardingRule computeRule(Operation *op) {
         maskDim(h, 1, q[1]);
         if (k[1] != q[1])
           rb.add().dims.append({{1, 1}, {2, 1}});
-        ShardingFactor &sq = rb.add();
-        sq.dims.append({{0, 2}, {rb.res(), 2}});
-        maskDim(sq, 2, q[2]);
+        // Ring attention (partitioned already): its tokens are a ring's.
+        if constexpr (std::is_same_v<decltype(o), AttentionOp>) {
+          ShardingFactor &sq = rb.add();
+          sq.dims.append({{0, 2}, {rb.res(), 2}});
+          maskDim(sq, 2, q[2]);
+        }
         // Key tokens and head dims stay whole here: splitting the keys is
         // Ulysses' or Ring's business, which ditc-partition carries out.
+      })
+      // Collectives (after ditc-partition): every dimension they do not cut
+      // or join (ditc-pipeline-stages cuts micro-batches through them).
+      .Case<AllReduceOp, CollectiveBroadcastOp>(
+          [&](Operation *o) { rb.identity(0, rb.res(), rb.shape(0).size()); })
+      .Case<AllGatherOp, ReduceScatterOp, ShardOp, AllToAllOp>([&](Operation *o) {
+        SmallVector<int64_t, 2> moved;
+        for (StringRef a : {"axis", "split_axis", "concat_axis"})
+          if (auto attr = o->getAttrOfType<IntegerAttr>(a))
+            moved.push_back(attr.getInt());
+        for (unsigned d = 0; d < rb.shape(0).size(); ++d)
+          if (!llvm::is_contained(moved, (int64_t)d))
+            rb.add().dims.append({{0, d}, {rb.res(), d}});
       })
       .Case([&](RopeOp o) {
         unsigned n = shapeOf(o.getInput()).size();

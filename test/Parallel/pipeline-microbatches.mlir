@@ -1,0 +1,56 @@
+// RUN: ditc-opt %s -split-input-file -ditc-pipeline-stages | FileCheck %s
+
+// A batch of 4 over pp=2: 4 micro-batches (the largest divisor of the
+// batch up to 2 x stages). The inputs are sliced on every rank (stage -1);
+// stage 0 runs micro-batch 0 and sends it on before it starts micro-batch
+// 1, stage 1 receives each in turn; stage 1 joins the rows and broadcasts
+// them. Messages are numbered in (micro-batch, source, destination) order.
+// CHECK-LABEL: func.func @main
+// CHECK-COUNT-4: ditc.slice %arg0 {ditc.stage = -1 : i64{{.*}} -> tensor<1x8x16xf32>
+// CHECK: %[[A0:.*]] = ditc.add {{.*}}ditc.stage = 0
+// CHECK-NEXT: ditc.collective.send %[[A0]] {axes = ["pp"], ditc.stage = 0 : i64, peer = 1 : i64, tag = 0 : i64} : tensor<1x8x16xf32>
+// CHECK-NEXT: ditc.linear {{.*}}ditc.stage = 0
+// CHECK: ditc.collective.send {{.*}}tag = 1 : i64
+// CHECK: ditc.collective.send {{.*}}tag = 2 : i64
+// CHECK: ditc.collective.send {{.*}}tag = 3 : i64
+// CHECK-NEXT: %[[R0:.*]] = ditc.collective.recv {axes = ["pp"], ditc.stage = 1 : i64, peer = 0 : i64, tag = 0 : i64} : tensor<1x8x16xf32>
+// CHECK: %[[Y0:.*]] = ditc.add {{.*}}%[[R0]] {ditc.stage = 1
+// CHECK-NEXT: ditc.collective.recv {{.*}}tag = 1 : i64
+// CHECK: ditc.collective.recv {{.*}}tag = 3 : i64
+// CHECK: %[[Y3:.*]] = ditc.add
+// CHECK-NEXT: %[[J:.*]] = ditc.concat %[[Y0]], %{{.*}}, %{{.*}}, %[[Y3]] {axis = 0 : i64, ditc.stage = 1 : i64} : {{.*}} -> tensor<4x8x16xf32>
+// CHECK-NEXT: %[[O:.*]] = ditc.collective.broadcast %[[J]] {axes = ["pp"], ditc.stage = -1 : i64, root = 1 : i64}
+// CHECK-NEXT: return %[[O]]
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @main(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
+    %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %w2 = ditc.weight "w2" {file = "m.onnx", offset = 0 : i64} : tensor<64x16xf32>
+    %w3 = ditc.weight "w3" {file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %w4 = ditc.weight "w4" {file = "m.onnx", offset = 0 : i64} : tensor<64x16xf32>
+    %a = ditc.linear %x, %w1 : (tensor<4x8x16xf32>, tensor<16x64xf32>) -> tensor<4x8x64xf32>
+    %g = ditc.gelu %a : tensor<4x8x64xf32>
+    %b = ditc.linear %g, %w2 : (tensor<4x8x64xf32>, tensor<64x16xf32>) -> tensor<4x8x16xf32>
+    %h = ditc.add %b, %x : (tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+    %c = ditc.linear %h, %w3 : (tensor<4x8x16xf32>, tensor<16x64xf32>) -> tensor<4x8x64xf32>
+    %k = ditc.gelu %c : tensor<4x8x64xf32>
+    %d = ditc.linear %k, %w4 : (tensor<4x8x64xf32>, tensor<64x16xf32>) -> tensor<4x8x16xf32>
+    %y = ditc.add %d, %h : (tensor<4x8x16xf32>, tensor<4x8x16xf32>) -> tensor<4x8x16xf32>
+    return %y : tensor<4x8x16xf32>
+  }
+}
+
+// -----
+
+// An op that needs the whole batch (a softmax over it): one micro-batch.
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: ditc.slice
+// CHECK: ditc.collective.send %{{.*}} : tensor<4x16xf32>
+module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+  func.func @main(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
+    %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+    %a = ditc.linear %x, %w1 : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+    %s = ditc.softmax %a {axis = 0 : i64} : tensor<4x16xf32>
+    %y = ditc.linear %s, %w1 : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+    return %y : tensor<4x16xf32>
+  }
+}
