@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "passes/Parallel/Heads.h"
 #include "passes/Parallel/Passes.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
@@ -360,16 +361,8 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
 }
 
 Local Partitioner::expandKvHeads(Local kv, int64_t heads) {
-  // [B, Hkv, S, D] -> [B, Hkv, G, S, D] -> [B, H, S, D] (query head h reads
-  // kv head h / G), on blocks whose head dimension is whole.
-  SmallVector<int64_t> e = kv.extent();
-  int64_t g = heads / e[1];
-  SmallVector<int64_t> five = {e[0], e[1], 1, e[2], e[3]};
-  Value v = ReshapeOp::create(b, loc, withShape(kv.value, five), kv.value);
-  five[2] = g;
-  v = BroadcastOp::create(b, loc, withShape(kv.value, five), v);
-  SmallVector<int64_t> four = {e[0], heads, e[2], e[3]};
-  kv.value = ReshapeOp::create(b, loc, withShape(kv.value, four), v);
+  // On blocks whose head dimension is whole.
+  kv.value = repeatKvHeads(b, loc, kv.value, heads);
   kv.global[1] = heads;
   return kv;
 }

@@ -1,6 +1,7 @@
 //===- Plan.cpp - write a user-given plan as a mesh and seed shardings ----===//
 
 #include "passes/Parallel/DimClasses.h"
+#include "passes/Parallel/Heads.h"
 #include "passes/Parallel/Passes.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
@@ -289,11 +290,21 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
         // Heads that do not divide: padded with zero heads.
         std::string why;
         if (h % p && hkv != h) {
-          a.emitError("tp=") << p << " does not divide the " << h << " heads of this "
-                             << "attention, and its " << hkv << " key/value heads are "
-                             << "shared by groups of query heads (not padded)";
-          bad = true;
-          continue;
+          if (h % hkv) {
+            a.emitError("tp=") << p << " does not divide the " << h << " heads of this "
+                               << "attention, and its " << hkv << " key/value heads do "
+                               << "not group them evenly";
+            bad = true;
+            continue;
+          }
+          // Grouped K/V heads: repeated for every query head, so that the
+          // padding below adds whole groups (zero K/V heads, each with its
+          // zero query heads) and keeps every query head on its K/V head.
+          OpBuilder b(a);
+          a.getKeyMutable().assign(repeatKvHeads(b, a.getLoc(), a.getKey(), h));
+          a.getValueMutable().assign(repeatKvHeads(b, a.getLoc(), a.getValue(), h));
+          classes = DimClasses(fn);
+          hkv = h;
         }
         if (h % p && failed(padClass(classes, classes.classOf(a.getQuery(), 1), p, why))) {
           a.emitError("tp=") << p << " does not divide the " << h << " heads of this "

@@ -1,26 +1,5 @@
 // RUN: ditc-opt %s -split-input-file -verify-diagnostics -ditc-plan="plan=tp=3"
 
-// Grouped K/V heads: padding the query heads would regroup them.
-func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
-  %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
-  %wk = ditc.weight "wk" {file = "m.onnx", offset = 0 : i64} : tensor<16x8xf32>
-  %wo = ditc.weight "wo" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
-  %q = ditc.linear %x, %wq : (tensor<1x8x16xf32>, tensor<16x16xf32>) -> tensor<1x8x16xf32>
-  %k = ditc.linear %x, %wk : (tensor<1x8x16xf32>, tensor<16x8xf32>) -> tensor<1x8x8xf32>
-  %q4 = ditc.reshape %q : (tensor<1x8x16xf32>) -> tensor<1x8x4x4xf32>
-  %k4 = ditc.reshape %k : (tensor<1x8x8xf32>) -> tensor<1x8x2x4xf32>
-  %qt = ditc.transpose %q4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x4x4xf32>) -> tensor<1x4x8x4xf32>
-  %kt = ditc.transpose %k4 {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x4xf32>) -> tensor<1x2x8x4xf32>
-  // expected-error@+1 {{tp=3 does not divide the 4 heads of this attention, and its 2 key/value heads are shared by groups of query heads (not padded)}}
-  %o = ditc.attention %qt, %kt, %kt : (tensor<1x4x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x4x8x4xf32>
-  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x8x4xf32>) -> tensor<1x8x4x4xf32>
-  %o3 = ditc.reshape %ot : (tensor<1x8x4x4xf32>) -> tensor<1x8x16xf32>
-  %y = ditc.linear %o3, %wo : (tensor<1x8x16xf32>, tensor<16x16xf32>) -> tensor<1x8x16xf32>
-  return %y : tensor<1x8x16xf32>
-}
-
-// -----
-
 // The heads reach a graph output: padding would change it.
 func.func @main(%x: tensor<1x8x8xf32>) -> tensor<1x2x8x4xf32> {
   %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<8x8xf32>
