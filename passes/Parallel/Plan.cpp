@@ -157,6 +157,51 @@ LogicalResult padClass(DimClasses &classes, unsigned cls, int64_t p, std::string
   return success();
 }
 
+/// A linear layer over features joined along their last dimension (Flux's
+/// single blocks join the attention's output and the MLP's hidden units
+/// before one projection) becomes one linear layer per part, on the
+/// weight's rows for that part (contiguous: a sub-tensor of the stored
+/// weight at a later offset), summed. Exact, and each part can then be
+/// split by tensor parallelism on its own (and padded) instead of being
+/// gathered whole before the join.
+void splitJoinedLinears(func::FuncOp fn) {
+  SmallVector<LinearOp> linears;
+  fn.walk([&](LinearOp l) { linears.push_back(l); });
+  for (LinearOp l : linears) {
+    auto cat = l.getInput().getDefiningOp<ConcatOp>();
+    auto w = l.getWeight().getDefiningOp<WeightOp>();
+    if (!cat || !w || l.getTransposeWeight() || !cat->hasOneUse() ||
+        w->hasAttr("ditc.global_shape") ||
+        cat.getAxis() + 1 != (int64_t)shapeOf(cat.getResult()).size())
+      continue;
+    auto wt = w.getType();
+    Type et = wt.getElementType();
+    if (!et.isIntOrFloat() || et.getIntOrFloatBitWidth() % 8)
+      continue;
+    int64_t n = wt.getDimSize(1), bytes = et.getIntOrFloatBitWidth() / 8;
+    OpBuilder b(l);
+    Value sum;
+    int64_t row = 0;
+    for (auto [k, part] : llvm::enumerate(cat.getOperands())) {
+      int64_t rows = shapeOf(part).back();
+      auto pw = WeightOp::create(
+          b, w.getLoc(), RankedTensorType::get({rows, n}, et),
+          (w.getName() + "@rows" + Twine(row) + "+" + Twine(rows)).str(), w.getFile(),
+          w.getOffset() + row * n * bytes);
+      pw->setAttr("ditc.source_name", w.getNameAttr());
+      Value y = LinearOp::create(b, l.getLoc(), l.getType(), part, pw,
+                                 k == 0 ? l.getBias() : Value(), false);
+      sum = sum ? AddOp::create(b, l.getLoc(), l.getType(), sum, y).getResult() : y;
+      row += rows;
+    }
+    l.getResult().replaceAllUsesWith(sum);
+    l.erase();
+    cat.erase();
+    if (w->use_empty())
+      w.erase();
+  }
+}
+
 /// Adds `axes` to dimension `dim` of `v`'s seed (keeping mesh order).
 void seed(Value v, unsigned dim, ArrayRef<std::string> axes) {
   Sharding s = getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
@@ -223,8 +268,10 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     auto fn = module.lookupSymbol<func::FuncOp>("main");
     if (!fn)
       return fail("the module has no func.func @main");
-    DimClasses classes(fn);
     auto has = [&](StringRef a) { return mesh.indexOf(a) >= 0; };
+    if (has("tp"))
+      splitJoinedLinears(fn);
+    DimClasses classes(fn);
 
     // Batch: cfg and dp split the first output's leading dimension.
     SmallVector<std::string> batchAxes;
