@@ -84,7 +84,7 @@ SmallVector<std::pair<Value, unsigned>> batchDims(func::FuncOp fn, int64_t &batc
 
 /// A stage's ops for one micro-batch, in program order.
 struct Segment {
-  int64_t stage = 0, batch = 0;
+  int64_t stage = 0;
   SmallVector<Operation *> ops;
 };
 
@@ -259,7 +259,7 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   SmallVector<std::pair<Value, unsigned>> dims;
   if (microbatches != 1)
     dims = batchDims(fn, batch);
-  if (microbatches > 1 && batch % microbatches == 0)
+  if (microbatches > 1 && batch > 0 && batch % microbatches == 0)
     m = microbatches;
   else if (microbatches <= 0)
     for (int64_t k = std::min<int64_t>(batch, 2 * stages); k > 1 && m == 1; --k)
@@ -279,7 +279,7 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   llvm::DenseMap<Operation *, int64_t> segmentOf;
   for (int64_t s = 0; s < stages; ++s)
     for (int64_t k = 0; k < m; ++k) {
-      Segment seg{s, k, {}};
+      Segment seg{s, {}};
       for (auto [i, op] : llvm::enumerate(copies[k]))
         if (stageOf[i] == s) {
           op->setAttr(kStageAttr, stageAttr(s));

@@ -1,4 +1,5 @@
 // RUN: ditc-opt %s -split-input-file -ditc-pipeline-stages | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-pipeline-stages="microbatches=2" | FileCheck %s --check-prefix=TWO
 
 // A batch of 4 over pp=2: 4 micro-batches (the largest divisor of the
 // batch up to 2 x stages). The inputs are sliced on every rank (stage -1);
@@ -6,6 +7,7 @@
 // 1, stage 1 receives each in turn; stage 1 joins the rows and broadcasts
 // them. Messages are numbered in (micro-batch, source, destination) order.
 // CHECK-LABEL: func.func @main
+// TWO-COUNT-2: ditc.slice %arg0 {ditc.stage = -1 : i64{{.*}} -> tensor<2x8x16xf32>
 // CHECK-COUNT-4: ditc.slice %arg0 {ditc.stage = -1 : i64{{.*}} -> tensor<1x8x16xf32>
 // CHECK: %[[A0:.*]] = ditc.add {{.*}}ditc.stage = 0
 // CHECK-NEXT: ditc.collective.send %[[A0]] {axes = ["pp"], ditc.stage = 0 : i64, peer = 1 : i64, tag = 0 : i64} : tensor<1x8x16xf32>
@@ -41,8 +43,10 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 
 // -----
 
-// An op that needs the whole batch (a softmax over it): one micro-batch.
+// An op that needs the whole batch (a softmax over it): one micro-batch,
+// also when two are asked for.
 // CHECK-LABEL: func.func @main
+// TWO: ditc.collective.send %{{.*}} : tensor<4x16xf32>
 // CHECK-NOT: ditc.slice
 // CHECK: ditc.collective.send %{{.*}} : tensor<4x16xf32>
 module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
