@@ -150,16 +150,26 @@ private:
                        "ditc_i64");
   }
 
+  /// A GEP index. A constant index of llvm.getelementptr holds only
+  /// kGEPConstantBitWidth (29) signed bits and wraps silently beyond them
+  /// (an arena offset of 306,081,792 bytes became -230,789,120), so larger
+  /// indices are i64 constant operands.
+  LLVM::GEPArg gepIndex(int64_t index) {
+    constexpr int64_t limit = int64_t(1) << (LLVM::kGEPConstantBitWidth - 1);
+    if (index >= -limit && index < limit)
+      return LLVM::GEPArg(static_cast<int32_t>(index));
+    return LLVM::GEPArg(c64(index));
+  }
   Value loadSlot(Value table, int64_t index) {
     Value addr = LLVM::GEPOp::create(b, loc, ptrTy, ptrTy, table,
-                                     ArrayRef<LLVM::GEPArg>{index});
+                                     ArrayRef<LLVM::GEPArg>{gepIndex(index)});
     return LLVM::LoadOp::create(b, loc, ptrTy, addr);
   }
   Value byteOffset(Value p, int64_t bytes) {
     if (bytes == 0)
       return p;
     return LLVM::GEPOp::create(b, loc, ptrTy, i8Ty, p,
-                               ArrayRef<LLVM::GEPArg>{bytes});
+                               ArrayRef<LLVM::GEPArg>{gepIndex(bytes)});
   }
 
   LLVM::CallOp call(StringRef kernel, ArrayRef<Value> args) {
@@ -250,6 +260,7 @@ private:
   llvm::StringMap<int64_t> weightIndex;
   SmallVector<WeightOp> weightList;
   int32_t traceSteps = 0;
+  int64_t arenaBytes = 0;
 };
 
 LogicalResult Lowerer::definePointer(Operation *op) {
@@ -287,9 +298,24 @@ LogicalResult Lowerer::definePointer(Operation *op) {
   auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
   if (!offsets || offsets.size() != (int64_t)op->getNumResults())
     return fail(op, "no memory plan (run -ditc-plan-memory first)");
-  for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef()))
-    ptrs[r] = isOutputOffset(o) ? loadSlot(outputs, outputIndex(o))
-                                : byteOffset(arena, o);
+  for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
+    if (isOutputOffset(o)) {
+      if (outputIndex(o) >= (int64_t)func.getNumResults())
+        return fail(op, "its result is planned into output " +
+                            Twine(outputIndex(o)) + " of a graph with " +
+                            Twine(func.getNumResults()) + " outputs");
+      ptrs[r] = loadSlot(outputs, outputIndex(o));
+      continue;
+    }
+    // A plan edited by hand (or a planner bug) must not address memory
+    // outside the arena at run time.
+    int64_t bytes = tensorBytes(r.getType());
+    if (o < 0 || (bytes > 0 && o > arenaBytes - bytes))
+      return fail(op, "its result [" + Twine(o) + ", " + Twine(o + bytes) +
+                          ") lies outside the " + Twine(arenaBytes) +
+                          "-byte arena");
+    ptrs[r] = byteOffset(arena, o);
+  }
   return success();
 }
 
@@ -760,8 +786,10 @@ std::string Lowerer::descriptorJson() {
 }
 
 LogicalResult Lowerer::run() {
-  if (!module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
+  auto arenaAttr = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr);
+  if (!arenaAttr)
     return module.emitError("no memory plan (run -ditc-plan-memory first)");
+  arenaBytes = arenaAttr.getInt();
   Block &body = func.getBody().front();
   // The model ABI carries the runtime's element types (ditc_model.h,
   // ditc_dtype has the same codes).
