@@ -395,6 +395,10 @@ template <class T> void checkBinary(int dtype, bool large) {
       int64_t o = 0;
       forEachIndex(L.shape, [&](const std::vector<int64_t> &idx) {
         T x = a[L.a_off + dot(idx, L.as)], y = b[L.b_off + dot(idx, L.bs)];
+        if (isb) { // any non-zero byte is true
+          x = x != 0;
+          y = y != 0;
+        }
         if (cmp)
           want_b[o++] = refCompare<T>(op, x, y);
         else

@@ -41,7 +41,8 @@ ditc_rt_comm_status LocalQueue::recv(void *buf, int64_t count, int32_t dtype,
                  dtype);
         return DITC_RT_COMM_ERROR_ARGUMENT;
       }
-      std::memcpy(buf, it->bytes.data(), it->bytes.size());
+      if (!it->bytes.empty()) // an empty message may come with no buffer
+        std::memcpy(buf, it->bytes.data(), it->bytes.size());
       queue_.erase(it);
       return DITC_RT_COMM_OK;
     }

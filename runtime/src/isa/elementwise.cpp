@@ -220,6 +220,17 @@ DITC_BIN_OP(OpLogicalOr, T, (a != 0) | (b != 0))
 DITC_BIN_OP(OpLogicalXor, T, (a != 0) ^ (b != 0))
 #undef DITC_BIN_OP
 
+// On bools (any non-zero byte is true) the comparisons, max and min see
+// 0 / 1, so that they write 0 / 1 and 2 == 1 holds.
+template <class Op> struct OnBools {
+  using Out = typename Op::Out;
+  static DITC_INLINE Out f(uint8_t a, uint8_t b) {
+    return Op::f(a != 0, b != 0);
+  }
+};
+template <class Op, int DT>
+using BoolsNormalized = std::conditional_t<DT == DITC_RT_B8, OnBools<Op>, Op>;
+
 template <class Op, class T>
 void binary_run(const Strided<3> &s, const T *a, const T *b,
                 typename Op::Out *out) {
@@ -269,21 +280,21 @@ void binary_typed(int32_t op, const Strided<3> &s, const void *a,
   T *pt = static_cast<T *>(out);
   switch (op) {
   case DITC_RT_BINARY_EQUAL:
-    return binary_run<OpEq<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpEq<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_GREATER:
-    return binary_run<OpGt<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpGt<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_LESS:
-    return binary_run<OpLt<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpLt<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_GREATER_EQUAL:
-    return binary_run<OpGe<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpGe<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_LESS_EQUAL:
-    return binary_run<OpLe<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpLe<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_NOT_EQUAL:
-    return binary_run<OpNe<T>>(s, pa, pb, pbool);
+    return binary_run<BoolsNormalized<OpNe<T>, DT>>(s, pa, pb, pbool);
   case DITC_RT_BINARY_MAX:
-    return binary_run<OpMax<T>>(s, pa, pb, pt);
+    return binary_run<BoolsNormalized<OpMax<T>, DT>>(s, pa, pb, pt);
   case DITC_RT_BINARY_MIN:
-    return binary_run<OpMin<T>>(s, pa, pb, pt);
+    return binary_run<BoolsNormalized<OpMin<T>, DT>>(s, pa, pb, pt);
   }
   if constexpr (DT == DITC_RT_B8) {
     switch (op) {

@@ -188,7 +188,10 @@ void reduce_run(int32_t op, const Shape &s, const T *x, T *y,
   int64_t total = 1;
   for (int d = 0; d < s.rank; ++d)
     total *= s.size[d];
-  if (kd >= 0) {
+  if (total == 0) {
+    // An empty input: every output keeps its accumulator's initial value
+    // (nothing to walk, and no dim to divide the work by).
+  } else if (kd >= 0) {
     int64_t per = total / s.size[kd];
     parallel_range(s.size[kd], kGrain / (per > 0 ? per : 1) + 1,
                    [&](int64_t b, int64_t e) {
