@@ -70,3 +70,15 @@ if "mpi" in config.available_features:
         pass
 config.substitutions.append(
     ("%model_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeModelMpi")))
+
+# The runtime built with AddressSanitizer and UndefinedBehaviorSanitizer
+# (DITC_SANITIZED_RUNTIME, on by default: CI builds it) for test/Sanitize.
+# Model libraries linked against it run in processes that were not built
+# with ASan (ditc run): its runtime is preloaded there.
+if config.ditc_sanitized_runtime.upper() in ("ON", "1", "TRUE"):
+    config.available_features.add("sanitized-runtime")
+    config.substitutions.append(
+        ("%sanitized", os.path.join(config.ditc_obj_root, "runtime-sanitized")))
+    _asan = subprocess.run(["cc", "-print-file-name=libasan.so"],
+                           capture_output=True, text=True).stdout.strip()
+    config.substitutions.append(("%asan_preload", _asan))

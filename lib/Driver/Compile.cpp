@@ -125,7 +125,10 @@ LogicalResult mlir::ditc::compileModule(
   progress("emitted object code");
   if (opts.emit == "so") {
     LogicalResult linked = linkSharedLibrary(
-        module, object, findRuntimeArchive(opts.argv0.c_str()), output);
+        module, object,
+        opts.runtimeArchive.empty() ? findRuntimeArchive(opts.argv0.c_str())
+                                    : opts.runtimeArchive,
+        output);
     llvm::sys::fs::remove(object);
     if (failed(linked))
       return failure();
@@ -183,6 +186,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   codegen.output = output;
   codegen.modelDir = llvm::sys::path::parent_path(opts.model).str();
   codegen.argv0 = opts.argv0;
+  codegen.runtimeArchive = opts.runtimeArchive;
   codegen.trace = opts.trace;
   if (failed(compileModule(*module, codegen, progress)))
     return 1;

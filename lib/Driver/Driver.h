@@ -48,6 +48,9 @@ struct CompileCommandOptions {
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.
   std::string argv0;
+  /// The runtime archive to link instead of the one beside ditc (a
+  /// sanitized build, say); empty: beside ditc.
+  std::string runtimeArchive;
   /// Record when each step ends (`ditc run --trace`).
   bool trace = false;
   /// Ranks to compile for and the plan (KEY=N,...); 0 / empty: one rank.
@@ -63,6 +66,8 @@ struct CodegenOptions {
   std::string modelDir;
   /// argv[0], to find the runtime archive.
   std::string argv0;
+  /// The runtime archive to link; empty: the one beside ditc.
+  std::string runtimeArchive;
   /// Mark the end of every step for `ditc run --trace`.
   bool trace = false;
 };

@@ -4,6 +4,11 @@ on the fixture's inputs.npz and compares what it writes with the PyTorch
 reference outputs.npz.
 
     check_fixtures_run.py DITC FIXTURES_DIR WORK_DIR [--tol 1e-4] [NAME...]
+        [--compile-arg ARG ...] [--run-env KEY=VALUE ...]
+
+--compile-arg adds an argument to every `ditc compile` (--runtime FILE.a: a
+sanitized runtime), --run-env a variable to every `ditc run`'s environment
+(LD_PRELOAD of the sanitizer's runtime), and to that process alone.
 
 Prints one line per fixture,
 
@@ -34,7 +39,7 @@ def first_error(text):
     return lines[-1].strip() if lines else "(no output)"
 
 
-def check(ditc, fixture_dir, work, tol):
+def check(ditc, fixture_dir, work, tol, compile_args=(), run_env=None):
     """Returns (passed, detail)."""
     os.makedirs(work, exist_ok=True)
     lib = os.path.join(work, "model.so")
@@ -44,7 +49,7 @@ def check(ditc, fixture_dir, work, tol):
             os.remove(f)
     try:
         p = subprocess.run([ditc, "compile", os.path.join(fixture_dir, "model.onnx"),
-                            "-o", lib], capture_output=True, text=True,
+                            "-o", lib] + list(compile_args), capture_output=True, text=True,
                            timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return False, "compile timed out"
@@ -54,7 +59,7 @@ def check(ditc, fixture_dir, work, tol):
         p = subprocess.run([ditc, "run", lib,
                             "--inputs", os.path.join(fixture_dir, "inputs.npz"),
                             "--outputs", out_npz], capture_output=True, text=True,
-                           timeout=TIMEOUT_S)
+                           timeout=TIMEOUT_S, env=run_env)
     except subprocess.TimeoutExpired:
         return False, "run timed out"
     if p.returncode != 0:
@@ -89,7 +94,15 @@ def main():
     ap.add_argument("work")
     ap.add_argument("names", nargs="*")
     ap.add_argument("--tol", type=float, default=1e-4)
+    ap.add_argument("--compile-arg", action="append", default=[])
+    ap.add_argument("--run-env", action="append", default=[])
     args = ap.parse_args()
+    run_env = None
+    if args.run_env:
+        run_env = dict(os.environ)
+        for kv in args.run_env:
+            k, _, v = kv.partition("=")
+            run_env[k] = v
 
     names = args.names or sorted(
         d for d in os.listdir(args.fixtures)
@@ -97,7 +110,8 @@ def main():
     passed = failed = 0
     for name in names:
         ok, detail = check(args.ditc, os.path.join(args.fixtures, name),
-                           os.path.join(args.work, name), args.tol)
+                           os.path.join(args.work, name), args.tol,
+                           args.compile_arg, run_env)
         print("%s %s  %s" % ("PASS" if ok else "FAIL", name, detail), flush=True)
         passed += ok
         failed += not ok

@@ -89,6 +89,12 @@ static cl::opt<bool> compileTrace(
              "(a clock read per op)"),
     cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<std::string> compileRuntime(
+    "runtime",
+    cl::desc("Link this runtime archive (libditc_runtime.a) instead of the "
+             "one installed beside ditc, e.g. a sanitized build's"),
+    cl::value_desc("FILE.a"), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<int64_t> compileDevices(
     "devices",
     cl::desc("Number of ranks (processes under mpirun) the library runs on; "
@@ -278,6 +284,7 @@ int main(int argc, char **argv) {
     opts.devices = compileDevices;
     opts.plan = compilePlan;
     opts.argv0 = argv[0];
+    opts.runtimeArchive = compileRuntime;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {
