@@ -23,6 +23,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size pixart --out /tmp/ditc-full/pixart
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit --seq 1024 --out /tmp/ditc-full/dit512
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size flux-slice --out /tmp/ditc-full/flux-slice
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import torch
 SEED = 0
 MODELS = ("dit", "pixart", "sd3", "flux", "llama")
 EXPORTERS = {"torchscript": 17, "dynamo": 18}
-FULL_SIZE = ("pixart", "sd3", "dit-block", "dit")
+FULL_SIZE = ("pixart", "sd3", "dit-block", "dit", "flux-slice")
 
 
 # ----------------------------------------------------------------------------
@@ -710,6 +711,31 @@ def build_full(kind, seq, batch):
                 "hidden_states": randn(batch, 4, side, side),
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
                 "class_labels": torch.randint(0, 1000, (batch,), generator=g),
+            }
+        elif kind == "flux-slice":
+            # FLUX.1 at 1024px: full width (24 heads of 128, joint dim 4096,
+            # 4096 image + 512 text tokens, 3-axis rope) with one double-stream
+            # and one single-stream block instead of 19 and 38.
+            from diffusers import FluxTransformer2DModel
+
+            register_rms_norm_symbolic(17)  # q/k norms: aten::rms_norm
+            model = FluxTransformer2DModel(
+                patch_size=1, in_channels=64, num_layers=1, num_single_layers=1,
+                attention_head_dim=128, num_attention_heads=24, joint_attention_dim=4096,
+                pooled_projection_dim=768, guidance_embeds=False, axes_dims_rope=(16, 56, 56),
+            )
+            wrapper = FluxWrapper(model)
+            side, txt = 64, 512
+            img_ids = torch.zeros(side, side, 3)
+            img_ids[..., 1] = torch.arange(side)[:, None]
+            img_ids[..., 2] = torch.arange(side)[None, :]
+            inputs = {
+                "hidden_states": randn(batch, side * side, 64),
+                "encoder_hidden_states": randn(batch, txt, 4096),
+                "pooled_projections": randn(batch, 768),
+                "timestep": torch.rand(batch, generator=g),
+                "img_ids": img_ids.reshape(side * side, 3),
+                "txt_ids": torch.zeros(txt, 3),
             }
         elif kind == "dit-block":
             from diffusers.models.attention import BasicTransformerBlock
