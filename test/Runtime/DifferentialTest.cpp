@@ -327,6 +327,18 @@ void expectBytes(Case &c, const char *what, const uint8_t *got,
   c.fail(os.str());
 }
 
+/// An exact kernel's output on ISA number k: equal to the reference, and to
+/// the generic ISA's (k == 0 keeps that one in `generic`).
+void expectExact(Case &c, size_t k, const std::vector<uint8_t> &got,
+                 const uint8_t *want, std::vector<uint8_t> &generic, int64_t n,
+                 int64_t es) {
+  expectBytes(c, "vs reference", got.data(), want, n, es);
+  if (k == 0)
+    generic = got;
+  else
+    expectBytes(c, "vs generic", got.data(), generic.data(), n, es);
+}
+
 /// |got(i) - want(i)| <= tol(i) for i < n; NaN matches only NaN, an
 /// infinity only itself.
 template <class G, class W, class T>
@@ -601,61 +613,6 @@ const DtypeInfo kDtypes[] = {
 static_assert(sizeof(kDtypes) / sizeof(kDtypes[0]) == DITC_RT_DTYPE_COUNT,
               "a dtype is missing");
 
-// IEEE half / bfloat16 from a double, round to nearest even (one rounding).
-uint16_t toF16(double f) {
-  uint16_t sign = std::signbit(f) ? 0x8000 : 0;
-  if (std::isnan(f))
-    return 0x7e00 | sign;
-  double a = std::fabs(f);
-  if (a >= 65520.0)
-    return sign | 0x7c00;
-  if (a < 0x1p-14) // subnormal or zero; 1024 is the smallest normal
-    return sign | (uint16_t)std::nearbyint(a / 0x1p-24);
-  int e = std::ilogb(a);
-  double m = std::nearbyint(a / std::ldexp(1.0, e - 10));
-  if (m == 2048) {
-    m = 1024;
-    ++e;
-  }
-  if (e > 15)
-    return sign | 0x7c00;
-  return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(m - 1024);
-}
-double fromF16(uint16_t h) {
-  int e = (h >> 10) & 31, m = h & 1023;
-  double s = (h & 0x8000) ? -1 : 1;
-  if (e == 0)
-    return s * std::ldexp((double)m, -24);
-  if (e == 31)
-    return m ? std::nan("") : s * INFINITY;
-  return s * std::ldexp((double)(1024 + m), e - 25);
-}
-uint16_t toBF16(double f) {
-  uint16_t sign = std::signbit(f) ? 0x8000 : 0;
-  if (std::isnan(f))
-    return 0x7fc0 | sign;
-  double a = std::fabs(f);
-  if (a == 0)
-    return sign;
-  if (std::isinf(a))
-    return sign | 0x7f80;
-  int e = std::max(std::ilogb(a), -126); // subnormal: quantum 2^-133
-  double v =
-      std::nearbyint(a / std::ldexp(1.0, e - 7)) * std::ldexp(1.0, e - 7);
-  if (v >= 0x1p128)
-    return sign | 0x7f80;
-  float r = (float)v; // exact: 8 significant bits
-  uint32_t u;
-  copyBytes(&u, &r, 4);
-  return sign | (uint16_t)(u >> 16);
-}
-double fromBF16(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  copyBytes(&f, &u, 4);
-  return f;
-}
-
 /// An element of a float dtype as a double.
 double loadAsDouble(int dtype, const uint8_t *p) {
   switch (dtype) {
@@ -673,7 +630,7 @@ double loadAsDouble(int dtype, const uint8_t *p) {
   case DITC_RT_BF16: {
     uint16_t h;
     copyBytes(&h, p, 2);
-    return dtype == DITC_RT_F16 ? fromF16(h) : fromBF16(h);
+    return dtype == DITC_RT_F16 ? refF16ToF64(h) : refBF16ToF64(h);
   }
   }
   ADD_FAILURE() << "not a float dtype " << dtype;
@@ -705,10 +662,10 @@ void storeFloat(int dtype, uint8_t *p, double v) {
     copyBytes(p, &v, 8);
     return;
   case DITC_RT_F16:
-    storeBits(p, toF16(v), 2);
+    storeBits(p, refToF16(v), 2);
     return;
   case DITC_RT_BF16:
-    storeBits(p, toBF16(v), 2);
+    storeBits(p, refToBF16(v), 2);
     return;
   }
   ADD_FAILURE() << "not a float dtype " << dtype;
@@ -758,9 +715,9 @@ double randomFloatValue(Rng &r, int dtype, double pSpecial) {
         return d;
       }
       case DITC_RT_F16:
-        return fromF16((uint16_t)r.bits());
+        return refF16ToF64((uint16_t)r.bits());
       default:
-        return fromBF16((uint16_t)r.bits());
+        return refBF16ToF64((uint16_t)r.bits());
       }
     }
     // Zeros, infinities, NaN, f16 limits, integer limits, f16 / bf16 ties
@@ -828,7 +785,7 @@ TEST(Differential, StridedCopy) {
     std::vector<uint8_t> want = init;
     forEachIndex(shape, [&](const std::vector<int64_t> &idx) {
       copyBytes(want.data() + (dv.offset + dot(idx, dv.strides)) * es,
-                  src.data() + (off + dot(idx, sv.strides)) * es, (size_t)es);
+                src.data() + (off + dot(idx, sv.strides)) * es, (size_t)es);
     });
     Guarded s = sourceOf(src, r, es);
     std::vector<uint8_t> generic;
@@ -838,11 +795,7 @@ TEST(Differential, StridedCopy) {
                            ptr(sv.strides), d.data() + dv.offset * es,
                            ptr(dv.strides), ptr(shape), rank);
       c.checkGuards(d, "destination");
-      expectBytes(c, "vs reference", d.data(), want.data(), dv.extent, es);
-      if (k == 0)
-        generic = d.bytes();
-      else
-        expectBytes(c, "vs generic", d.data(), generic.data(), dv.extent, es);
+      expectExact(c, k, d.bytes(), want.data(), generic, dv.extent, es);
     });
   });
 }
@@ -871,8 +824,8 @@ TEST(Differential, Gather) {
       for (int64_t t = 0; t < num; ++t) {
         int64_t i = idx[t] < 0 ? idx[t] + axis : idx[t];
         copyBytes(want.data() + (o * num + t) * inner * es,
-                    data.data() + (o * axis + i) * inner * es,
-                    (size_t)(inner * es));
+                  data.data() + (o * axis + i) * inner * es,
+                  (size_t)(inner * es));
       }
     Guarded d0 = sourceOf(data, r, es);
     Guarded i64 = sourceOf(idx, r), i32 = sourceOf(idx32, r);
@@ -885,11 +838,7 @@ TEST(Differential, Gather) {
                      idt == DITC_RT_I64 ? i64.data() : i32.data(), idt, num,
                      d.data());
       c.checkGuards(d, "output");
-      expectBytes(c, "vs reference", d.data(), want.data(), n, es);
-      if (k == 0)
-        generic = d.bytes();
-      else
-        expectBytes(c, "vs generic", d.data(), generic.data(), n, es);
+      expectExact(c, k, d.bytes(), want.data(), generic, n, es);
     });
   });
 }
@@ -929,11 +878,7 @@ TEST(Differential, Trilu) {
       ditc_rt_trilu(es, inPlace ? d.data() : xs.data(), d.data(), batch, rows,
                     cols, k, upper);
       c.checkGuards(d, "output");
-      expectBytes(c, "vs reference", d.data(), want.data(), n, es);
-      if (kk == 0)
-        generic = d.bytes();
-      else
-        expectBytes(c, "vs generic", d.data(), generic.data(), n, es);
+      expectExact(c, kk, d.bytes(), want.data(), generic, n, es);
     });
   });
 }
@@ -1211,11 +1156,7 @@ TEST(Differential, Binary) {
         else
           checkFloat("vs generic", d.data(), genericF, 2);
       } else {
-        expectBytes(c, "vs reference", d.data(), want.data(), n, oes);
-        if (k == 0)
-          generic = d.bytes();
-        else
-          expectBytes(c, "vs generic", d.data(), generic.data(), n, oes);
+        expectExact(c, k, d.bytes(), want.data(), generic, n, oes);
       }
     });
   });
@@ -1262,11 +1203,7 @@ TEST(Differential, Where) {
                     ys.data() + yv.offset * es, ptr(yv.strides), d.data(),
                     ptr(shape), rank);
       c.checkGuards(d, "output");
-      expectBytes(c, "vs reference", d.data(), want.data(), n, es);
-      if (k == 0)
-        generic = d.bytes();
-      else
-        expectBytes(c, "vs generic", d.data(), generic.data(), n, es);
+      expectExact(c, k, d.bytes(), want.data(), generic, n, es);
     });
   });
 }
@@ -1425,11 +1362,7 @@ void isNanOrNotCase(Case &c, Rng &r, bool isNan) {
     else
       ditc_rt_not_b8(inPlace ? d.data() : xs.data(), d.data(), n);
     c.checkGuards(d, "output");
-    expectBytes(c, "vs reference", d.data(), want.data(), n, 1);
-    if (k == 0)
-      generic = d.bytes();
-    else
-      expectBytes(c, "vs generic", d.data(), generic.data(), n, 1);
+    expectExact(c, k, d.bytes(), want.data(), generic, n, 1);
   });
 }
 
@@ -1755,11 +1688,7 @@ TEST(Differential, Reduce) {
               [&](int64_t i) { return genericF[i]; },
               [&](int64_t i) { return tol[i]; });
       } else {
-        expectBytes(c, "vs reference", d.data(), wantI.data(), on, t.size);
-        if (k == 0)
-          generic = d.bytes();
-        else
-          expectBytes(c, "vs generic", d.data(), generic.data(), on, t.size);
+        expectExact(c, k, d.bytes(), wantI.data(), generic, on, t.size);
       }
     });
   });

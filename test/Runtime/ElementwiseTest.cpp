@@ -583,65 +583,6 @@ DITC_INSTANTIATE_ISA(WhereTest);
 
 //===--- Cast ------------------------------------------------------------===//
 
-// IEEE half from a double, round to nearest even (one rounding).
-uint16_t refToF16(double f) {
-  uint16_t sign = std::signbit(f) ? 0x8000 : 0;
-  if (std::isnan(f))
-    return 0x7e00 | sign;
-  double a = std::fabs(f);
-  if (a >= 65520.0)
-    return sign | 0x7c00;
-  if (a < std::ldexp(1.0, -14)) { // subnormal (or zero)
-    double m = std::nearbyint(a / std::ldexp(1.0, -24));
-    return sign | (uint16_t)m; // m == 1024 is the smallest normal
-  }
-  int e = std::ilogb(a);
-  double m = std::nearbyint(a / std::ldexp(1.0, e - 10));
-  if (m == 2048) {
-    m = 1024;
-    ++e;
-  }
-  if (e > 15)
-    return sign | 0x7c00;
-  return sign | (uint16_t)((e + 15) << 10) | (uint16_t)(m - 1024);
-}
-double refF16ToF64(uint16_t h) {
-  int e = (h >> 10) & 31, m = h & 1023;
-  double s = (h & 0x8000) ? -1 : 1;
-  if (e == 0)
-    return s * std::ldexp((double)m, -24);
-  if (e == 31)
-    return m ? std::nan("") : s * INFINITY;
-  return s * std::ldexp((double)(1024 + m), e - 25);
-}
-// bfloat16 from a double, round to nearest even (one rounding).
-uint16_t refToBF16(double f) {
-  uint16_t sign = std::signbit(f) ? 0x8000 : 0;
-  if (std::isnan(f))
-    return 0x7fc0 | sign;
-  double a = std::fabs(f);
-  if (a == 0)
-    return sign;
-  if (std::isinf(a))
-    return sign | 0x7f80;
-  int e = std::ilogb(a);
-  if (e < -126)
-    e = -126; // subnormal: fixed quantum 2^-133
-  double m = std::nearbyint(a / std::ldexp(1.0, e - 7));
-  double v = m * std::ldexp(1.0, e - 7);
-  if (v >= std::ldexp(1.0, 128))
-    return sign | 0x7f80;
-  float r = (float)v; // exact: 8 significant bits
-  uint32_t u;
-  std::memcpy(&u, &r, 4);
-  return sign | (uint16_t)((u >> 16) & 0x7fff);
-}
-double refBF16ToF64(uint16_t h) {
-  uint32_t u = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 // Saturating, truncating; NaN is 0.
 template <class I> I refFloatToInt(double f) {

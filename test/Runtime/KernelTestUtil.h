@@ -69,6 +69,13 @@ double relL2(const std::vector<A> &got, const std::vector<B> &want) {
   return std::sqrt(num / den);
 }
 
+/// IEEE half and bfloat16 from a double, rounded to nearest even once, and
+/// back (exact): references written apart from the runtime's conversions.
+uint16_t refToF16(double f);
+double refF16ToF64(uint16_t h);
+uint16_t refToBF16(double f);
+double refBF16ToF64(uint16_t h);
+
 /// Keeps the largest relative L2 error per test (over ISAs), printed at the
 /// end of the run.
 void recordError(double err);
@@ -81,7 +88,8 @@ void recordError(double err);
   } while (0)
 
 /// Contiguous strides of a shape, in elements.
-inline std::vector<int64_t> contiguousStrides(const std::vector<int64_t> &shape) {
+inline std::vector<int64_t>
+contiguousStrides(const std::vector<int64_t> &shape) {
   std::vector<int64_t> s(shape.size());
   int64_t acc = 1;
   for (size_t d = shape.size(); d-- > 0;) {
