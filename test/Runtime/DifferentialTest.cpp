@@ -889,27 +889,6 @@ TEST(Differential, Trilu) {
 
 namespace {
 
-bool isComparison(int op) {
-  return op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
-}
-
-template <class T> uint8_t compare(int op, T a, T b) {
-  switch (op) {
-  case DITC_RT_BINARY_EQUAL:
-    return a == b;
-  case DITC_RT_BINARY_GREATER:
-    return a > b;
-  case DITC_RT_BINARY_LESS:
-    return a < b;
-  case DITC_RT_BINARY_GREATER_EQUAL:
-    return a >= b;
-  case DITC_RT_BINARY_LESS_EQUAL:
-    return a <= b;
-  default:
-    return a != b;
-  }
-}
-
 /// The float ops in double, before rounding to the dtype.
 double refFloatBinary(int op, double a, double b) {
   switch (op) {
@@ -1013,7 +992,7 @@ uint64_t refIntBinary(int op, const DtypeInfo &t, uint64_t a, uint64_t b) {
   }
   }
   if (isComparison(op))
-    return s ? compare(op, sa, sb) : compare(op, a, b);
+    return s ? refCompare(op, sa, sb) : refCompare(op, a, b);
   ADD_FAILURE() << "unknown op " << op;
   return 0;
 }
@@ -1116,7 +1095,7 @@ TEST(Differential, Binary) {
       if (t.isFloat) {
         double x = loadAsDouble(dtype, pa), y = loadAsDouble(dtype, pb);
         if (cmp)
-          want[o] = compare(op, x, y);
+          want[o] = refCompare(op, x, y);
         else
           wantF[o] = roundTo(dtype, refFloatBinary(op, x, y));
       } else {
@@ -2576,7 +2555,7 @@ TEST(DifferentialRegression, BoolComparisonsTakeAnyNonZeroAsTrue) {
         const bool x = a[i] != 0, z = b[i] != 0;
         want[i] = op == DITC_RT_BINARY_MAX   ? x || z
                   : op == DITC_RT_BINARY_MIN ? x && z
-                                             : compare<int>(op, x, z);
+                                             : refCompare<int>(op, x, z);
       }
       EXPECT_EQ(std::vector<uint8_t>(y, y + n),
                 std::vector<uint8_t>(want, want + n))

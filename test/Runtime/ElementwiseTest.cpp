@@ -171,9 +171,6 @@ template <class F> void forEachBinaryDtype(F f) {
   f(DITC_RT_B8, uint8_t{});
 }
 
-bool isComparison(int op) {
-  return op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
-}
 bool isFloatDtype(int dtype) {
   return dtype == DITC_RT_F32 || dtype == DITC_RT_F64 || dtype == DITC_RT_F16;
 }
@@ -263,25 +260,6 @@ template <class T> T refArith(int op, T a, T b, bool isb) {
     case DITC_RT_BINARY_XOR:
       return isb ? ((x != 0) != (y != 0)) : (T)(ux ^ uy);
     }
-  }
-  ADD_FAILURE() << "no reference for op " << op;
-  return 0;
-}
-
-template <class T> uint8_t refCompare(int op, T a, T b) {
-  switch (op) {
-  case DITC_RT_BINARY_EQUAL:
-    return a == b;
-  case DITC_RT_BINARY_GREATER:
-    return a > b;
-  case DITC_RT_BINARY_LESS:
-    return a < b;
-  case DITC_RT_BINARY_GREATER_EQUAL:
-    return a >= b;
-  case DITC_RT_BINARY_LESS_EQUAL:
-    return a <= b;
-  case DITC_RT_BINARY_NOT_EQUAL:
-    return a != b;
   }
   ADD_FAILURE() << "no reference for op " << op;
   return 0;

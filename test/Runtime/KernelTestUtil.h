@@ -76,6 +76,29 @@ double refF16ToF64(uint16_t h);
 uint16_t refToBF16(double f);
 double refBF16ToF64(uint16_t h);
 
+/// The comparison ops of ditc_rt_binary, and their reference on T.
+inline bool isComparison(int op) {
+  return op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
+}
+template <class T> inline uint8_t refCompare(int op, T a, T b) {
+  switch (op) {
+  case DITC_RT_BINARY_EQUAL:
+    return a == b;
+  case DITC_RT_BINARY_GREATER:
+    return a > b;
+  case DITC_RT_BINARY_LESS:
+    return a < b;
+  case DITC_RT_BINARY_GREATER_EQUAL:
+    return a >= b;
+  case DITC_RT_BINARY_LESS_EQUAL:
+    return a <= b;
+  case DITC_RT_BINARY_NOT_EQUAL:
+    return a != b;
+  }
+  ADD_FAILURE() << "no reference for op " << op;
+  return 0;
+}
+
 /// Keeps the largest relative L2 error per test (over ISAs), printed at the
 /// end of the run.
 void recordError(double err);
