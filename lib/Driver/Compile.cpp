@@ -8,6 +8,7 @@
 #include "lib/Target/Emit.h"
 #include "lib/Target/Weights.h"
 #include "passes/Pipelines.h"
+#include "passes/Transforms/Passes.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -45,6 +46,19 @@ LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &p
   parallel.devices = devices;
   addParallelPipeline(pm, parallel);
   return pm.run(module);
+}
+
+LogicalResult mlir::ditc::applyPrecision(ModuleOp module, const std::string &dtype,
+                                         const std::string &ioDtype) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  PrecisionPassOptions precision;
+  precision.dtype = dtype;
+  precision.ioDtype = ioDtype;
+  pm.addPass(createPrecisionPass(precision));
+  if (failed(pm.run(module)))
+    return failure();
+  module->setAttr("ditc.dtype", StringAttr::get(module.getContext(), dtype));
+  return success();
 }
 
 LogicalResult mlir::ditc::compileModule(
@@ -179,6 +193,19 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",
                            succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
+  }
+
+  for (const std::string *d : {&opts.dtype, &opts.ioDtype})
+    if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
+      llvm::errs() << "error: unknown --" << (d == &opts.dtype ? "dtype" : "io-dtype")
+                   << " '" << *d << "' (expected f32, bf16 or f16)\n";
+      return 1;
+    }
+  if (opts.dtype != "f32" || !opts.ioDtype.empty()) {
+    if (failed(applyPrecision(*module, opts.dtype, opts.ioDtype)))
+      return 1;
+    progress("precision " + opts.dtype +
+             (opts.ioDtype.empty() ? "" : ", inputs and outputs " + opts.ioDtype));
   }
 
   CodegenOptions codegen;

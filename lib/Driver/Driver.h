@@ -45,6 +45,10 @@ struct CompileCommandOptions {
   std::vector<std::string> binds;
   std::vector<std::string> dims;
   std::string target = "cpu";
+  /// Weights' and activations' type (f32, bf16, f16) and that of the f32
+  /// inputs and outputs (empty: f32).
+  std::string dtype = "f32";
+  std::string ioDtype;
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.
   std::string argv0;
@@ -71,6 +75,11 @@ struct CodegenOptions {
   /// Mark the end of every step for `ditc run --trace`.
   bool trace = false;
 };
+
+/// -ditc-precision with these options (ditc compile --dtype / --io-dtype);
+/// records the dtype as the module's ditc.dtype (the descriptor's "dtype").
+LogicalResult applyPrecision(ModuleOp module, const std::string &dtype,
+                             const std::string &ioDtype);
 
 /// Partitions `module` for a user-given plan (KEY=N,...) on `devices` ranks
 /// (0: the product of the degrees): ditc-plan, propagation, partition. A

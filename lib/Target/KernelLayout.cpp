@@ -8,8 +8,12 @@ using namespace mlir;
 using namespace mlir::ditc;
 
 std::optional<RopeKernelLayout> mlir::ditc::ropeKernelLayout(RopeOp op) {
-  for (Value v : {op.getInput(), op.getCos(), op.getSin()})
-    if (!typeOf(v).getElementType().isF32())
+  // One float type the kernels take (f32, f16 or bf16) for all three.
+  Type et = typeOf(op.getInput()).getElementType();
+  if (!et.isF32() && !et.isF16() && !et.isBF16())
+    return std::nullopt;
+  for (Value v : {op.getCos(), op.getSin()})
+    if (typeOf(v).getElementType() != et)
       return std::nullopt;
   ArrayRef<int64_t> x = shapeOf(op.getInput()), t = shapeOf(op.getCos());
   RopeKernelLayout l;

@@ -26,7 +26,8 @@ struct RopeKernelLayout {
 };
 
 /// The layout of `op` for ditc_rt_rope_f32, or nullopt when the kernel
-/// cannot take it: an element type other than f32, or tables that broadcast
+/// cannot take it: element types other than one of f32, f16 or bf16 for
+/// the input and both tables, or tables that broadcast
 /// over the input's leading dims in more than three alternating runs of
 /// broadcast and non-broadcast dims (say [B, 1, S, 1, W] against
 /// [B, H, S, K, D]).

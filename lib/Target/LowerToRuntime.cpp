@@ -19,6 +19,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <deque>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -235,6 +236,27 @@ private:
           i64Array(dstStrides), i64Array(shape), c32(shape.size())});
   }
 
+  /// The one float type (DITC_RT_F32 / F16 / BF16) of a compute op's
+  /// operands and results (the attention mask aside), or an error.
+  FailureOr<int32_t> computeType(Operation *op);
+  /// computeType of the op being lowered.
+  int32_t computeDtype = DITC_RT_F32;
+  bool half() const { return computeDtype != DITC_RT_F32; }
+  /// "ditc_rt_<name>_f32" for f32, else "ditc_rt_<name>" (takes the dtype
+  /// first: `args` then start with it).
+  StringRef kernelFor(StringRef name) {
+    kernelNames.push_back(("ditc_rt_" + name + (half() ? "" : "_f32")).str());
+    return kernelNames.back();
+  }
+  /// `args`, with the dtype code in front for the dtype-taking kernels.
+  SmallVector<Value> withDtype(ArrayRef<Value> args) {
+    SmallVector<Value> a;
+    if (half())
+      a.push_back(c32(computeDtype));
+    a.append(args.begin(), args.end());
+    return a;
+  }
+  std::deque<std::string> kernelNames;
   LogicalResult lowerBinary(Operation *op, int32_t code);
   LogicalResult lowerUnary(Operation *op, int32_t code);
   LogicalResult lowerReduce(Operation *op, int32_t code, ArrayRef<int64_t> axes);
@@ -337,9 +359,15 @@ LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
 
 LogicalResult Lowerer::lowerUnary(Operation *op, int32_t code) {
   Value x = op->getOperand(0), y = op->getResult(0);
-  if (!typeOf(x).getElementType().isF32())
-    return fail(op, "unary kernels take f32");
-  call("ditc_rt_unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
+  Type et = typeOf(x).getElementType();
+  if (et.isF32()) {
+    call("ditc_rt_unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
+    return success();
+  }
+  if (!et.isF16() && !et.isBF16())
+    return fail(op, "unary kernels take f32, f16 or bf16, not " + dtypeName(et));
+  call("ditc_rt_unary",
+       {c32(code), c32(dtypeCode(et)), ptrOf(x), ptrOf(y), c64(count(x))});
   return success();
 }
 
@@ -347,8 +375,9 @@ LogicalResult Lowerer::lowerReduce(Operation *op, int32_t code,
                                    ArrayRef<int64_t> axes) {
   Value x = op->getOperand(0), y = op->getResult(0);
   int32_t dt = dtypeCode(typeOf(x).getElementType());
-  if (dt != DITC_RT_F32 && dt != DITC_RT_I64 && dt != DITC_RT_I32)
-    return fail(op, "reductions take f32, i64 or i32");
+  if (dt != DITC_RT_F32 && dt != DITC_RT_F16 && dt != DITC_RT_BF16 &&
+      dt != DITC_RT_I64 && dt != DITC_RT_I32)
+    return fail(op, "reductions take f32, f16, bf16, i64 or i32");
   int64_t mask = 0;
   for (int64_t a : axes)
     mask |= int64_t(1) << a;
@@ -369,10 +398,10 @@ LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
       x *= matrix;
     return st;
   };
-  call("ditc_rt_matmul_f32",
-       {ptrOf(op.getLhs()), ptrOf(op.getRhs()), ptrOf(op.getResult()), c64(m),
-        c64(k), c64(n), c32(batch.size()), i64Array(batch),
-        i64Array(batchStrides(a, m * k)), i64Array(batchStrides(bs, k * n))});
+  call(kernelFor("matmul"),
+       withDtype({ptrOf(op.getLhs()), ptrOf(op.getRhs()), ptrOf(op.getResult()), c64(m),
+                  c64(k), c64(n), c32(batch.size()), i64Array(batch),
+                  i64Array(batchStrides(a, m * k)), i64Array(batchStrides(bs, k * n))}));
   return success();
 }
 
@@ -380,11 +409,11 @@ LogicalResult Lowerer::lowerAttention(AttentionOp op) {
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2]});
-  call("ditc_rt_attention_f32",
-       {ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
-        c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]),
-        c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
-        cf32(op.getEffectiveScale()), c32(op.getCausal())});
+  call(kernelFor("attention"),
+       withDtype({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
+                  c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]),
+                  c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
+                  cf32(op.getEffectiveScale()), c32(op.getCausal())}));
   return success();
 }
 
@@ -451,19 +480,18 @@ LogicalResult Lowerer::lowerPointToPoint(Operation *op) {
 LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
-  for (Value t : {op.getQuery(), op.getKey(), op.getValue(), op.getResult()})
-    if (!typeOf(t).getElementType().isF32())
-      return fail(op, "the CPU ring attention takes f32");
   int64_t ring = mesh.groupSize(op.getAxes());
   // The mask's key index is global: Sk over the whole ring.
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2] * ring});
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
-  callChecked("ditc_rt_ring_attention_f32",
-              {commOf(op.getAxes()), ptrOf(op.getQuery()), ptrOf(op.getKey()),
-               ptrOf(op.getValue()), mask, c32(kind), maskStrides,
-               ptrOf(op.getResult()), c64(q[0]), c64(q[1]), c64(k[1]), c64(q[2]),
-               c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale), c32(op.getCausal()),
-               c64(op.getKvValid())});
+  SmallVector<Value> args{commOf(op.getAxes())};
+  if (half())
+    args.push_back(c32(computeDtype));
+  args.append({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
+               c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]), c64(q[1]),
+               c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale),
+               c32(op.getCausal()), c64(op.getKvValid())});
+  callChecked(kernelFor("ring_attention"), args);
   return success();
 }
 
@@ -472,26 +500,49 @@ LogicalResult Lowerer::lowerConv(ConvOp op) {
   if (x.size() != 4)
     return fail(op, "only 2-D convolutions have a kernel");
   ArrayRef<int64_t> s = op.getStrides(), p = op.getPads(), d = op.getDilations();
-  call("ditc_rt_conv2d_f32",
-       {ptrOf(op.getInput()), ptrOf(op.getWeight()),
-        op.getBias() ? ptrOf(op.getBias()) : null(), ptrOf(op.getResult()),
-        c64(x[0]), c64(x[1]), c64(x[2]), c64(x[3]), c64(w[0]), c64(w[2]),
-        c64(w[3]), c64(s[0]), c64(s[1]), c64(p[0]), c64(p[1]), c64(p[2]),
-        c64(p[3]), c64(d[0]), c64(d[1]), c64(op.getGroup())});
+  call(kernelFor("conv2d"),
+       withDtype({ptrOf(op.getInput()), ptrOf(op.getWeight()),
+                  op.getBias() ? ptrOf(op.getBias()) : null(), ptrOf(op.getResult()),
+                  c64(x[0]), c64(x[1]), c64(x[2]), c64(x[3]), c64(w[0]), c64(w[2]),
+                  c64(w[3]), c64(s[0]), c64(s[1]), c64(p[0]), c64(p[1]), c64(p[2]),
+                  c64(p[3]), c64(d[0]), c64(d[1]), c64(op.getGroup())}));
   return success();
 }
 
+FailureOr<int32_t> Lowerer::computeType(Operation *op) {
+  Value mask;
+  if (auto a = dyn_cast<AttentionOp>(op))
+    mask = a.getMask();
+  else if (auto a = dyn_cast<RingAttentionOp>(op))
+    mask = a.getMask();
+  if (mask && !typeOf(mask).getElementType().isInteger(1) &&
+      !typeOf(mask).getElementType().isF32())
+    return fail(op, "an additive attention mask must be f32, not " +
+                        dtypeName(typeOf(mask).getElementType()));
+  Type et;
+  for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults())) {
+    if (v == mask)
+      continue;
+    Type t = typeOf(v).getElementType();
+    if (!t.isF32() && !t.isF16() && !t.isBF16())
+      return fail(op, "the kernel takes f32, f16 or bf16, not " + dtypeName(t));
+    if (et && t != et)
+      return fail(op, "the kernel takes one float type, not " + dtypeName(et) +
+                          " and " + dtypeName(t));
+    et = t;
+  }
+  return dtypeCode(et);
+}
+
 LogicalResult Lowerer::lower(Operation *op) {
-  // The contractions, norms, softmax and attention have f32 kernels only.
+  // The contractions, norms, softmax, attention and rope compute in one float
+  // type: f32 calls the _f32 kernels, f16 / bf16 the dtype-taking ones.
   if (isa<MatmulOp, LinearOp, ConvOp, LayerNormOp, RmsNormOp, GroupNormOp,
-          SoftmaxOp, AttentionOp>(op)) {
-    Value mask;
-    if (auto a = dyn_cast<AttentionOp>(op))
-      mask = a.getMask();
-    for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults()))
-      if (v != mask && !typeOf(v).getElementType().isF32())
-        return fail(op, "the CPU kernel takes f32, not " +
-                            dtypeName(typeOf(v).getElementType()));
+          SoftmaxOp, AttentionOp, RingAttentionOp, RopeOp>(op)) {
+    FailureOr<int32_t> dt = computeType(op);
+    if (failed(dt))
+      return failure();
+    computeDtype = *dt;
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WeightOp, ConstantOp, ReshapeOp>([](auto) { return success(); })
@@ -574,52 +625,50 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](SoftmaxOp o) -> LogicalResult {
         ArrayRef<int64_t> s = o.getType().getShape();
         int64_t a = o.getAxis();
-        if (!o.getType().getElementType().isF32())
-          return fail(o, "softmax takes f32");
-        call("ditc_rt_softmax_f32",
-             {ptrOf(o.getInput()), ptrOf(o.getResult()),
-              c64(product(s.take_front(a))), c64(s[a]),
-              c64(product(s.drop_front(a + 1)))});
+        call(kernelFor("softmax"),
+             withDtype({ptrOf(o.getInput()), ptrOf(o.getResult()),
+                        c64(product(s.take_front(a))), c64(s[a]),
+                        c64(product(s.drop_front(a + 1)))}));
         return success();
       })
       .Case([&](LayerNormOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
         int64_t a = o.getAxis();
-        call("ditc_rt_layer_norm_f32",
-             {ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
-              o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
-              c64(product(s.take_front(a))), c64(product(s.drop_front(a))),
-              cf32(o.getEpsilon().convertToDouble())});
+        call(kernelFor("layer_norm"),
+             withDtype({ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
+                        o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
+                        c64(product(s.take_front(a))), c64(product(s.drop_front(a))),
+                        cf32(o.getEpsilon().convertToDouble())}));
         return success();
       })
       .Case([&](RmsNormOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
         int64_t a = o.getAxis();
-        call("ditc_rt_rms_norm_f32",
-             {ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
-              ptrOf(o.getResult()), c64(product(s.take_front(a))),
-              c64(product(s.drop_front(a))),
-              cf32(o.getEpsilon().convertToDouble())});
+        call(kernelFor("rms_norm"),
+             withDtype({ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
+                        ptrOf(o.getResult()), c64(product(s.take_front(a))),
+                        c64(product(s.drop_front(a))),
+                        cf32(o.getEpsilon().convertToDouble())}));
         return success();
       })
       .Case([&](GroupNormOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
-        call("ditc_rt_group_norm_f32",
-             {ptrOf(o.getInput()), ptrOf(o.getScale()), ptrOf(o.getBias()),
-              ptrOf(o.getResult()), c64(s[0]), c64(s[1]),
-              c64(product(s.drop_front(2))), c64(o.getNumGroups()),
-              cf32(o.getEpsilon().convertToDouble())});
+        call(kernelFor("group_norm"),
+             withDtype({ptrOf(o.getInput()), ptrOf(o.getScale()), ptrOf(o.getBias()),
+                        ptrOf(o.getResult()), c64(s[0]), c64(s[1]),
+                        c64(product(s.drop_front(2))), c64(o.getNumGroups()),
+                        cf32(o.getEpsilon().convertToDouble())}));
         return success();
       })
       .Case([&](MatmulOp o) { return lowerMatmul(o); })
       .Case([&](LinearOp o) {
         ArrayRef<int64_t> x = shapeOf(o.getInput());
         int64_t n = o.getType().getShape().back();
-        call("ditc_rt_linear_f32",
-             {ptrOf(o.getInput()), ptrOf(o.getWeight()),
-              o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
-              c64(product(x.drop_back())), c64(x.back()), c64(n),
-              c32(o.getTransposeWeight())});
+        call(kernelFor("linear"),
+             withDtype({ptrOf(o.getInput()), ptrOf(o.getWeight()),
+                        o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
+                        c64(product(x.drop_back())), c64(x.back()), c64(n),
+                        c32(o.getTransposeWeight())}));
         return success();
       })
       .Case([&](ConvOp o) { return lowerConv(o); })
@@ -702,14 +751,15 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](RopeOp o) -> LogicalResult {
         std::optional<RopeKernelLayout> l = ropeKernelLayout(o);
         if (!l)
-          return fail(o, "the rope kernel takes f32 tables that broadcast "
+          return fail(o, "the rope kernel takes tables of the input's float "
+                         "type (f32, f16 or bf16) that broadcast "
                          "over at most three runs of dims (run "
                          "-ditc-legalize-runtime first)");
-        call("ditc_rt_rope_f32",
-             {ptrOf(o.getInput()), ptrOf(o.getCos()), ptrOf(o.getSin()),
-              ptrOf(o.getResult()), c64(l->rows[0]), c64(l->rows[1]),
-              c64(l->rows[2]), c64(l->dim), c64(l->rotDim),
-              i64Array(l->tableStrides), c32(o.getInterleaved())});
+        call(kernelFor("rope"),
+             withDtype({ptrOf(o.getInput()), ptrOf(o.getCos()), ptrOf(o.getSin()),
+                        ptrOf(o.getResult()), c64(l->rows[0]), c64(l->rows[1]),
+                        c64(l->rows[2]), c64(l->dim), c64(l->rotDim),
+                        i64Array(l->tableStrides), c32(o.getInterleaved())}));
         return success();
       })
       .Case([&](TriluOp o) {
@@ -764,7 +814,10 @@ std::string Lowerer::descriptorJson() {
       e["stages"] = st.asArrayRef().vec();
     j["weights"].push_back(e);
   }
-  for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan"})
+  j["target"] = "cpu";
+  j["dtype"] = "f32";
+  for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan",
+                        "ditc.dtype"})
     if (auto a = module->getAttrOfType<StringAttr>(key))
       j[key.drop_front(5).str()] = a.str();
   for (StringRef key : {"ditc.weights_files", "ditc.weights_checksums"})

@@ -91,6 +91,43 @@ struct BlockCopy {
 };
 } // namespace
 
+namespace {
+int64_t elementBytes(Type et) {
+  return et.isInteger(1) ? 1 : et.getIntOrFloatBitWidth() / 8;
+}
+
+/// f32 to bf16, rounding to nearest even (NaN stays a quiet NaN).
+uint16_t f32ToBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return static_cast<uint16_t>((u >> 16) | 0x40u);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return static_cast<uint16_t>(u >> 16);
+}
+
+/// Converts `count` stored f32 values to `to` (bf16 or f16) in `dst`; false
+/// for another pair of types.
+bool convertStored(const char *src, Type from, char *dst, Type to, int64_t count) {
+  if (!from.isF32() || !(to.isBF16() || to.isF16() || to.isF32()))
+    return false;
+  for (int64_t i = 0; i < count; ++i) {
+    float f;
+    std::memcpy(&f, src + 4 * i, 4);
+    if (to.isF32()) {
+      std::memcpy(dst + 4 * i, &f, 4);
+    } else if (to.isBF16()) {
+      uint16_t h = f32ToBf16(f);
+      std::memcpy(dst + 2 * i, &h, 2);
+    } else {
+      _Float16 h = static_cast<_Float16>(f); // round to nearest even
+      std::memcpy(dst + 2 * i, &h, 2);
+    }
+  }
+  return true;
+}
+} // namespace
+
 FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
                                                    StringRef modelDir,
                                                    StringRef outPath,
@@ -128,10 +165,7 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       return w.emitError("weight '") << w.getName() << "' has an element type "
                                      << "safetensors cannot hold",
              failure();
-    int64_t n = t.getNumElements() *
-                (t.getElementType().isInteger(1)
-                     ? 1
-                     : t.getElementType().getIntOrFloatBitWidth() / 8);
+    int64_t n = t.getNumElements() * elementBytes(t.getElementType());
     header[w.getName().str()] = {{"dtype", dt},
                                  {"shape", t.getShape().vec()},
                                  {"data_offsets", {at, at + n}}};
@@ -169,10 +203,29 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       buf = std::move(*mapped);
     }
     auto t = w.getType();
-    int64_t elem = t.getElementType().isInteger(1)
-                       ? 1
-                       : t.getElementType().getIntOrFloatBitWidth() / 8;
-    uint64_t n = t.getNumElements() * elem;
+    // The stored tensor's element type (-ditc-precision converts weights).
+    Type stored = t.getElementType();
+    if (auto st = w->getAttrOfType<TypeAttr>(kStoredTypeAttr))
+      stored = st.getValue();
+    bool convert = stored != t.getElementType();
+    int64_t elem = elementBytes(stored);
+    uint64_t n = t.getNumElements() * elem; // stored bytes of this rank's block
+    uint64_t outBytes = t.getNumElements() * elementBytes(t.getElementType());
+    // Writes this rank's block (stored bytes at q), converted as needed.
+    auto emit = [&](const char *q) -> LogicalResult {
+      if (!convert) {
+        hash.add(q, n);
+        out.write(q, n);
+        return success();
+      }
+      std::vector<char> conv(outBytes);
+      if (!convertStored(q, stored, conv.data(), t.getElementType(), t.getNumElements()))
+        return w.emitError("weight '") << w.getName() << "': cannot convert its stored "
+                                       << stored << " to " << t.getElementType();
+      hash.add(conv.data(), outBytes);
+      out.write(conv.data(), outBytes);
+      return success();
+    };
     // A per-rank slice reads its block of the whole source tensor.
     auto globalShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
     // A weight padded for the plan (ditc.global_shape without ditc.shard):
@@ -212,12 +265,12 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       BlockCopy copy{globalShape.asArrayRef(), t.getShape(), start, elem, p, slice.data()};
       if (t.getRank() > 0)
         copy.run(0, 0, 0);
-      hash.add(slice.data(), n);
-      out.write(slice.data(), n);
+      if (failed(emit(slice.data())))
+        return failure();
       continue;
     }
-    hash.add(p, n);
-    out.write(p, n);
+    if (failed(emit(p)))
+      return failure();
   }
   out.close();
   if (out.has_error())

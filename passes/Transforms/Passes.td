@@ -37,4 +37,45 @@ def FusePass : Pass<"ditc-fuse", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def PrecisionPass : Pass<"ditc-precision", "ModuleOp"> {
+  let summary = "Give activations and weights a 16-bit float type (ditc compile --dtype)";
+  let description = [{
+    Decides each f32 value's type for `ditc compile --dtype bf16|f16`:
+
+    - every f32 weight becomes `dtype`; it keeps its stored type in the typed
+      attribute `ditc.stored_type`, and the weight writer converts its bytes
+      (round to nearest even), so the weight file holds half the bytes;
+    - an op whose float operands include a `dtype` value computes in `dtype`:
+      its f32 results become `dtype`, and its other f32 operands are cast to
+      `dtype` (constants are converted in place). Values computed from the
+      graph's inputs and constants alone (timestep sinusoids, rotary tables,
+      masks, positions) stay f32 up to their first use by such an op, as
+      PyTorch's autocast keeps them;
+    - attention masks stay f32 (the kernels take additive masks in f32);
+    - the graph keeps its input and output types: results in `dtype` are cast
+      back at the end. With `io-dtype`, f32 inputs and outputs take that type
+      instead.
+
+    Accumulation, softmax and norm statistics stay f32 inside the kernels.
+    A received value (`collective.recv`) takes the type its `collective.send`
+    (same tag) sends. Runs after partitioning, before the weights are written.
+
+    ```mlir
+    %w = ditc.weight "w" {file = "m.bin", offset = 0 : i64} : tensor<8x8xf32>
+    %y = ditc.linear %x, %w : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
+    // becomes, with dtype=bf16
+    %w = ditc.weight "w" {ditc.stored_type = f32, ...} : tensor<8x8xbf16>
+    %c = ditc.cast %x : (tensor<2x8xf32>) -> tensor<2x8xbf16>
+    %y = ditc.linear %c, %w : (...) -> tensor<2x8xbf16>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", /*default=*/"\"bf16\"",
+           "The type of activations and weights: bf16, f16 or f32 (f32 changes nothing)">,
+    Option<"ioDtype", "io-dtype", "std::string", /*default=*/"\"\"",
+           "The type of f32 graph inputs and outputs: f32, bf16 or f16 (empty: keep f32)">,
+  ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 #endif // DITC_PASSES_TRANSFORMS_PASSES_TD

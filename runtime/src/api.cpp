@@ -261,6 +261,10 @@ void ditc_rt_binary(int32_t op, int32_t dtype, const void *a,
                     const int64_t *a_strides, const void *b,
                     const int64_t *b_strides, void *out, const int64_t *shape,
                     int32_t rank) {
+  if (dtype == DITC_RT_BF16 && op >= 0 && op < DITC_RT_BINARY_COUNT &&
+      (ditc_rt_binary_dtypes(op) & (1u << DITC_RT_BF16)))
+    return ditc_rt::binary_via_f32(op, dtype, a, a_strides, b, b_strides, out, shape,
+                          rank);
   K().binary(op, dtype, a, a_strides, b, b_strides, out, shape, rank);
 }
 
@@ -281,6 +285,8 @@ void ditc_rt_cast(int32_t src_dtype, int32_t dst_dtype, const void *x,
 void ditc_rt_reduce(int32_t op, int32_t dtype, const void *x,
                     const int64_t *shape, int32_t rank, int64_t axes_mask,
                     void *y) {
+  if (dtype == DITC_RT_F16 || dtype == DITC_RT_BF16)
+    return ditc_rt::reduce_via_f32(op, dtype, x, shape, rank, axes_mask, y);
   K().reduce(op, dtype, x, shape, rank, axes_mask, y);
 }
 

@@ -16,6 +16,16 @@ namespace ditc_rt {
 [[noreturn]] void fatal(const char *kernel, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/// ditc_rt_binary on BF16 and ditc_rt_reduce on F16 / BF16: the f32 kernel
+/// on widened operands, each result rounded once (precision.cpp).
+void binary_via_f32(int32_t op, int32_t dtype, const void *a,
+                    const int64_t *a_strides, const void *b,
+                    const int64_t *b_strides, void *out, const int64_t *shape,
+                    int32_t rank);
+void reduce_via_f32(int32_t op, int32_t dtype, const void *x,
+                    const int64_t *shape, int32_t rank, int64_t axes_mask,
+                    void *y);
+
 /// The number of threads kernels use (>= 1).
 int num_threads();
 

@@ -83,6 +83,19 @@ static cl::list<std::string> compileBinds(
              "TensorProto file (repeatable)"),
     cl::value_desc("NAME=FILE.pb"), cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<std::string> compileDtype(
+    "dtype",
+    cl::desc("Type of weights and activations: f32 (the default), bf16 or "
+             "f16. Weights are stored in it; accumulation, softmax and norm "
+             "statistics stay f32"),
+    cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<std::string> compileIoDtype(
+    "io-dtype",
+    cl::desc("Type of the library's f32 inputs and outputs (default: as in "
+             "the graph)"),
+    cl::value_desc("f32|bf16|f16"), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<bool> compileTrace(
     "trace",
     cl::desc("Record when each op of the schedule ends, for ditc run --trace "
@@ -247,6 +260,7 @@ int main(int argc, char **argv) {
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
+      "              [--dtype f32|bf16|f16] [--io-dtype f32|bf16|f16]\n"
       "              [--devices N --plan KEY=N,...]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
@@ -281,6 +295,8 @@ int main(int argc, char **argv) {
     opts.target = compileTarget;
     opts.emit = compileEmit;
     opts.trace = compileTrace;
+    opts.dtype = compileDtype;
+    opts.ioDtype = compileIoDtype;
     opts.devices = compileDevices;
     opts.plan = compilePlan;
     opts.argv0 = argv[0];

@@ -255,8 +255,11 @@ LogicalResult AttentionOp::verify() {
   if (getMask()) {
     mask = shapeOf(getMask());
     Type mt = cast<RankedTensorType>(getMask().getType()).getElementType();
-    if (!mt.isInteger(1) && mt != et)
-      return emitOpError("mask must be boolean or of the query's element type");
+    // An additive mask is of the query's type, or f32 for 16-bit queries
+    // (ditc compile --dtype keeps masks f32).
+    if (!mt.isInteger(1) && mt != et && !(mt.isF32() && et.getIntOrFloatBitWidth() == 16))
+      return emitOpError("mask must be boolean, of the query's element type, or f32 "
+                         "for 16-bit queries");
   }
   if (getScale() && getScale()->isZero())
     return emitOpError("scale must be non-zero");

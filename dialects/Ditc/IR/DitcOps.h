@@ -40,6 +40,11 @@ inline ArrayRef<int64_t> shapeOf(Value v) { return typeOf(v).getShape(); }
 constexpr llvm::StringLiteral kInitializerElementsAttr =
     "ditc.initializer_elements";
 constexpr llvm::StringLiteral kInitializerBytesAttr = "ditc.initializer_bytes";
+
+/// On a ditc.weight whose type differs from the stored tensor's (a TypeAttr:
+/// the stored element type). The weight writer converts the stored bytes
+/// (-ditc-precision sets it).
+constexpr llvm::StringLiteral kStoredTypeAttr = "ditc.stored_type";
 } // namespace mlir::ditc
 
 #define GET_ATTRDEF_CLASSES

@@ -419,7 +419,8 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
     result `[B, H, Sq, Dv]`. `H` must be a multiple of `Hkv` (grouped-query
     attention: query head `h` reads K/V head `h / (H / Hkv)`). `scale`
     defaults to `1/sqrt(D)`. The optional `mask` broadcasts to
-    `[B, H, Sq, Sk]`: boolean (true = attend) or additive. `causal` masks key
+    `[B, H, Sq, Sk]`: boolean (true = attend) or additive (of the query's
+    type, or f32 for 16-bit queries). `causal` masks key
     `j > i` for query `i` (top-left aligned, as PyTorch's `is_causal` and
     ONNX `Attention` without a cache). A row whose keys are all masked
     yields zeros.

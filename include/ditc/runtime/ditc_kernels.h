@@ -31,7 +31,7 @@ typedef enum ditc_rt_dtype {
   DITC_RT_I32 = 2,
   DITC_RT_B8 = 3, /* bool, one byte */
   DITC_RT_F16 = 4,
-  DITC_RT_BF16 = 5, /* cast, is_nan (and where / strided_copy by size) only */
+  DITC_RT_BF16 = 5,
   DITC_RT_F64 = 6,
   DITC_RT_I8 = 7,
   DITC_RT_U8 = 8,
@@ -65,8 +65,9 @@ typedef enum ditc_rt_unary_op {
 } ditc_rt_unary_op;
 
 /* Arithmetic ops write `dtype`, comparisons write B8. "Numbers" are F32 F64
- * F16 and the integers I8 I16 I32 I64 U8 U16 U32 U64 (ditc_rt_binary_dtypes
- * below says it as a bit mask). F16 computes in f32, rounding each result.
+ * F16 BF16 and the integers I8 I16 I32 I64 U8 U16 U32 U64
+ * (ditc_rt_binary_dtypes below says it as a bit mask). F16 and BF16 compute
+ * in f32, rounding each result; BF16 takes no negative strides.
  *   ADD SUB MUL DIV POW      numbers (integer ops wrap; integer DIV
  *                            truncates, x/0 = 0; integer POW with a
  *                            negative exponent truncates)
@@ -109,7 +110,8 @@ static inline uint32_t ditc_rt_binary_dtypes(int32_t op) {
                         (1u << DITC_RT_I16) | (1u << DITC_RT_U16) |
                         (1u << DITC_RT_U32) | (1u << DITC_RT_U64);
   const uint32_t numbers =
-      ints | (1u << DITC_RT_F32) | (1u << DITC_RT_F64) | (1u << DITC_RT_F16);
+      ints | (1u << DITC_RT_F32) | (1u << DITC_RT_F64) | (1u << DITC_RT_F16) |
+      (1u << DITC_RT_BF16);
   const uint32_t b8 = 1u << DITC_RT_B8;
   if (op < 0 || op >= DITC_RT_BINARY_COUNT)
     return 0;

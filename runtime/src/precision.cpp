@@ -1,0 +1,332 @@
+//===- precision.cpp - The entry points for any float type ---------------===//
+//
+// ditc compile --dtype bf16|f16 makes generated code call the dtype-taking
+// entry points (ditc_kernels.def, "Any float type"). F32 forwards to the _f32
+// kernels. F16 and BF16 convert their operands to f32, run the f32 kernel and
+// round each result once: accumulation, softmax and norm statistics stay in
+// f32, which is also what the GPU kernels do, so this is the reference the
+// CUDA path is checked against. The binary op on BF16 and the reductions on
+// F16 / BF16 take the same route (api.cpp forwards them here).
+//
+//===----------------------------------------------------------------------===//
+#include "internal.h"
+
+#include <cstdlib>
+#include <memory>
+
+namespace ditc_rt {
+namespace {
+
+bool is_half(int32_t dt) { return dt == DITC_RT_F16 || dt == DITC_RT_BF16; }
+
+void check_float(const char *kernel, int32_t dt) {
+  if (dt != DITC_RT_F32 && !is_half(dt))
+    fatal(kernel, "dtype %d is not F32, F16 or BF16", (int)dt);
+}
+
+/// An uninitialised f32 buffer.
+struct Floats {
+  std::unique_ptr<float[]> p;
+  explicit Floats(int64_t n) : p(n > 0 ? new float[(size_t)n] : nullptr) {}
+  float *get() { return p.get(); }
+};
+
+/// f32 copy of n elements of `dt` at x (null for a null x).
+Floats widen(int32_t dt, const void *x, int64_t n) {
+  if (!x)
+    return Floats(0);
+  Floats f(n);
+  ditc_rt_cast(dt, DITC_RT_F32, x, f.get(), n);
+  return f;
+}
+
+void narrow(const float *x, int32_t dt, void *y, int64_t n) {
+  ditc_rt_cast(DITC_RT_F32, dt, x, y, n);
+}
+
+/// Elements an operand spans: 1 + sum (shape[i] - 1) * |strides[i]|.
+int64_t span(const int64_t *shape, const int64_t *strides, int32_t rank) {
+  int64_t s = 1;
+  for (int32_t i = 0; i < rank; ++i) {
+    if (shape[i] == 0)
+      return 0;
+    int64_t st = strides[i] < 0 ? -strides[i] : strides[i];
+    s += (shape[i] - 1) * st;
+  }
+  return s;
+}
+
+int64_t product(const int64_t *shape, int32_t rank) {
+  int64_t p = 1;
+  for (int32_t i = 0; i < rank; ++i)
+    p *= shape[i];
+  return p;
+}
+
+} // namespace
+
+void binary_via_f32(int32_t op, int32_t dtype, const void *a,
+                    const int64_t *a_strides, const void *b,
+                    const int64_t *b_strides, void *out, const int64_t *shape,
+                    int32_t rank) {
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal("binary", "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  for (int32_t i = 0; i < rank; ++i)
+    if (a_strides[i] < 0 || b_strides[i] < 0)
+      fatal("binary", "negative strides on dtype %d", (int)dtype);
+  int64_t n = product(shape, rank);
+  if (n == 0)
+    return;
+  Floats fa = widen(dtype, a, span(shape, a_strides, rank));
+  Floats fb = widen(dtype, b, span(shape, b_strides, rank));
+  bool compares = op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
+  if (compares) {
+    ditc_rt_binary(op, DITC_RT_F32, fa.get(), a_strides, fb.get(), b_strides,
+                   out, shape, rank);
+    return;
+  }
+  Floats y(n);
+  ditc_rt_binary(op, DITC_RT_F32, fa.get(), a_strides, fb.get(), b_strides,
+                 y.get(), shape, rank);
+  narrow(y.get(), dtype, out, n);
+}
+
+void reduce_via_f32(int32_t op, int32_t dtype, const void *x,
+                    const int64_t *shape, int32_t rank, int64_t axes_mask,
+                    void *y) {
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal("reduce", "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  int64_t n = product(shape, rank), out = 1;
+  for (int32_t d = 0; d < rank; ++d)
+    if (!((axes_mask >> d) & 1))
+      out *= shape[d];
+  Floats fx = widen(dtype, x, n);
+  Floats fy(out);
+  ditc_rt_reduce(op, DITC_RT_F32, fx.get(), shape, rank, axes_mask, fy.get());
+  narrow(fy.get(), dtype, y, out);
+}
+
+} // namespace ditc_rt
+
+using namespace ditc_rt;
+
+extern "C" {
+
+void ditc_rt_linear(int32_t dtype, const void *x, const void *w,
+                    const void *bias, void *y, int64_t m, int64_t k, int64_t n,
+                    int32_t transpose_w) {
+  check_float("linear", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_linear_f32(static_cast<const float *>(x),
+                              static_cast<const float *>(w),
+                              static_cast<const float *>(bias),
+                              static_cast<float *>(y), m, k, n, transpose_w);
+  Floats fx = widen(dtype, x, m * k), fw = widen(dtype, w, k * n),
+         fb = widen(dtype, bias, n), fy(m * n);
+  ditc_rt_linear_f32(fx.get(), fw.get(), fb.get(), fy.get(), m, k, n,
+                     transpose_w);
+  narrow(fy.get(), dtype, y, m * n);
+}
+
+void ditc_rt_matmul(int32_t dtype, const void *a, const void *b, void *c,
+                    int64_t m, int64_t k, int64_t n, int32_t batch_rank,
+                    const int64_t *batch_shape, const int64_t *a_batch_strides,
+                    const int64_t *b_batch_strides) {
+  check_float("matmul", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_matmul_f32(
+        static_cast<const float *>(a), static_cast<const float *>(b),
+        static_cast<float *>(c), m, k, n, batch_rank, batch_shape,
+        a_batch_strides, b_batch_strides);
+  if (batch_rank < 0 || batch_rank > DITC_RT_MAX_RANK)
+    fatal("matmul", "batch rank %d is outside [0, %d]", (int)batch_rank,
+          DITC_RT_MAX_RANK);
+  // Each operand spans its last matrix's end: strides count elements.
+  int64_t as = m * k - 1 + span(batch_shape, a_batch_strides, batch_rank);
+  int64_t bs = k * n - 1 + span(batch_shape, b_batch_strides, batch_rank);
+  int64_t cs = product(batch_shape, batch_rank) * m * n;
+  Floats fa = widen(dtype, a, as), fb = widen(dtype, b, bs), fc(cs);
+  ditc_rt_matmul_f32(fa.get(), fb.get(), fc.get(), m, k, n, batch_rank,
+                     batch_shape, a_batch_strides, b_batch_strides);
+  narrow(fc.get(), dtype, c, cs);
+}
+
+void ditc_rt_conv2d(int32_t dtype, const void *x, const void *w,
+                    const void *bias, void *y, int64_t batch,
+                    int64_t in_channels, int64_t height, int64_t width,
+                    int64_t out_channels, int64_t kernel_h, int64_t kernel_w,
+                    int64_t stride_h, int64_t stride_w, int64_t pad_top,
+                    int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
+                    int64_t dil_h, int64_t dil_w, int64_t group) {
+  check_float("conv2d", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_conv2d_f32(
+        static_cast<const float *>(x), static_cast<const float *>(w),
+        static_cast<const float *>(bias), static_cast<float *>(y), batch,
+        in_channels, height, width, out_channels, kernel_h, kernel_w, stride_h,
+        stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w,
+        group);
+  if (group <= 0 || stride_h <= 0 || stride_w <= 0 || dil_h <= 0 || dil_w <= 0)
+    fatal("conv2d", "group, strides and dilations must be positive");
+  int64_t oh = (height + pad_top + pad_bottom - dil_h * (kernel_h - 1) - 1) /
+                   stride_h + 1;
+  int64_t ow = (width + pad_left + pad_right - dil_w * (kernel_w - 1) - 1) /
+                   stride_w + 1;
+  int64_t ys = batch * out_channels * (oh > 0 ? oh : 0) * (ow > 0 ? ow : 0);
+  Floats fx = widen(dtype, x, batch * in_channels * height * width);
+  Floats fw =
+      widen(dtype, w, out_channels * (in_channels / group) * kernel_h * kernel_w);
+  Floats fb = widen(dtype, bias, out_channels), fy(ys);
+  ditc_rt_conv2d_f32(fx.get(), fw.get(), fb.get(), fy.get(), batch,
+                     in_channels, height, width, out_channels, kernel_h,
+                     kernel_w, stride_h, stride_w, pad_top, pad_left,
+                     pad_bottom, pad_right, dil_h, dil_w, group);
+  narrow(fy.get(), dtype, y, ys);
+}
+
+void ditc_rt_attention(int32_t dtype, const void *q, const void *k,
+                       const void *v, const void *mask, int32_t mask_kind,
+                       const int64_t *mask_strides, void *out, int64_t batch,
+                       int64_t heads, int64_t kv_heads, int64_t q_len,
+                       int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
+                       float scale, int32_t causal) {
+  check_float("attention", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_attention_f32(
+        static_cast<const float *>(q), static_cast<const float *>(k),
+        static_cast<const float *>(v), mask, mask_kind, mask_strides,
+        static_cast<float *>(out), batch, heads, kv_heads, q_len, kv_len,
+        head_dim, v_head_dim, scale, causal);
+  int64_t os = batch * heads * q_len * v_head_dim;
+  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
+  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
+  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
+  Floats fo(os);
+  ditc_rt_attention_f32(fq.get(), fk.get(), fv.get(), mask, mask_kind,
+                        mask_strides, fo.get(), batch, heads, kv_heads, q_len,
+                        kv_len, head_dim, v_head_dim, scale, causal);
+  narrow(fo.get(), dtype, out, os);
+}
+
+int32_t ditc_rt_ring_attention(void *comm, int32_t dtype, const void *q,
+                               const void *k, const void *v, const void *mask,
+                               int32_t mask_kind, const int64_t *mask_strides,
+                               void *out, int64_t batch, int64_t heads,
+                               int64_t kv_heads, int64_t q_len, int64_t kv_len,
+                               int64_t head_dim, int64_t v_head_dim,
+                               float scale, int32_t causal, int64_t kv_valid) {
+  check_float("ring_attention", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_ring_attention_f32(
+        comm, static_cast<const float *>(q), static_cast<const float *>(k),
+        static_cast<const float *>(v), mask, mask_kind, mask_strides,
+        static_cast<float *>(out), batch, heads, kv_heads, q_len, kv_len,
+        head_dim, v_head_dim, scale, causal, kv_valid);
+  // The K/V blocks travel as f32: twice the bytes of the GPU path.
+  int64_t os = batch * heads * q_len * v_head_dim;
+  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
+  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
+  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
+  Floats fo(os);
+  int32_t status = ditc_rt_ring_attention_f32(
+      comm, fq.get(), fk.get(), fv.get(), mask, mask_kind, mask_strides,
+      fo.get(), batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim,
+      scale, causal, kv_valid);
+  if (status == 0)
+    narrow(fo.get(), dtype, out, os);
+  return status;
+}
+
+void ditc_rt_layer_norm(int32_t dtype, const void *x, const void *scale,
+                        const void *bias, void *y, int64_t rows, int64_t cols,
+                        float eps) {
+  check_float("layer_norm", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_layer_norm_f32(
+        static_cast<const float *>(x), static_cast<const float *>(scale),
+        static_cast<const float *>(bias), static_cast<float *>(y), rows, cols,
+        eps);
+  Floats fx = widen(dtype, x, rows * cols), fs = widen(dtype, scale, cols),
+         fb = widen(dtype, bias, cols);
+  ditc_rt_layer_norm_f32(fx.get(), fs.get(), fb.get(), fx.get(), rows, cols,
+                         eps);
+  narrow(fx.get(), dtype, y, rows * cols);
+}
+
+void ditc_rt_rms_norm(int32_t dtype, const void *x, const void *scale,
+                      void *y, int64_t rows, int64_t cols, float eps) {
+  check_float("rms_norm", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_rms_norm_f32(static_cast<const float *>(x),
+                                static_cast<const float *>(scale),
+                                static_cast<float *>(y), rows, cols, eps);
+  Floats fx = widen(dtype, x, rows * cols), fs = widen(dtype, scale, cols);
+  ditc_rt_rms_norm_f32(fx.get(), fs.get(), fx.get(), rows, cols, eps);
+  narrow(fx.get(), dtype, y, rows * cols);
+}
+
+void ditc_rt_group_norm(int32_t dtype, const void *x, const void *scale,
+                        const void *bias, void *y, int64_t n, int64_t c,
+                        int64_t spatial, int64_t groups, float eps) {
+  check_float("group_norm", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_group_norm_f32(
+        static_cast<const float *>(x), static_cast<const float *>(scale),
+        static_cast<const float *>(bias), static_cast<float *>(y), n, c,
+        spatial, groups, eps);
+  int64_t count = n * c * spatial;
+  Floats fx = widen(dtype, x, count), fs = widen(dtype, scale, c),
+         fb = widen(dtype, bias, c);
+  ditc_rt_group_norm_f32(fx.get(), fs.get(), fb.get(), fx.get(), n, c, spatial,
+                         groups, eps);
+  narrow(fx.get(), dtype, y, count);
+}
+
+void ditc_rt_softmax(int32_t dtype, const void *x, void *y, int64_t outer,
+                     int64_t len, int64_t inner) {
+  check_float("softmax", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_softmax_f32(static_cast<const float *>(x),
+                               static_cast<float *>(y), outer, len, inner);
+  int64_t count = outer * len * inner;
+  Floats fx = widen(dtype, x, count);
+  ditc_rt_softmax_f32(fx.get(), fx.get(), outer, len, inner);
+  narrow(fx.get(), dtype, y, count);
+}
+
+void ditc_rt_unary(int32_t op, int32_t dtype, const void *x, void *y,
+                   int64_t n) {
+  check_float("unary", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_unary_f32(op, static_cast<const float *>(x),
+                             static_cast<float *>(y), n);
+  if (n <= 0)
+    return;
+  Floats fx = widen(dtype, x, n);
+  ditc_rt_unary_f32(op, fx.get(), fx.get(), n);
+  narrow(fx.get(), dtype, y, n);
+}
+
+void ditc_rt_rope(int32_t dtype, const void *x, const void *cos_table,
+                  const void *sin_table, void *y, int64_t n0, int64_t n1,
+                  int64_t n2, int64_t dim, int64_t rot_dim,
+                  const int64_t *table_strides, int32_t interleaved) {
+  check_float("rope", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_rope_f32(static_cast<const float *>(x),
+                            static_cast<const float *>(cos_table),
+                            static_cast<const float *>(sin_table),
+                            static_cast<float *>(y), n0, n1, n2, dim, rot_dim,
+                            table_strides, interleaved);
+  int64_t count = n0 * n1 * n2 * dim;
+  int64_t shape[3] = {n0, n1, n2};
+  // The tables span the rows they are read at, plus rot_dim values.
+  int64_t ts = rot_dim - 1 + span(shape, table_strides, 3);
+  Floats fx = widen(dtype, x, count), fc = widen(dtype, cos_table, ts),
+         fs = widen(dtype, sin_table, ts);
+  ditc_rt_rope_f32(fx.get(), fc.get(), fs.get(), fx.get(), n0, n1, n2, dim,
+                   rot_dim, table_strides, interleaved);
+  narrow(fx.get(), dtype, y, count);
+}
+
+} // extern "C"
