@@ -163,6 +163,12 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                  << "' (this build supports: cpu)\n";
     return 1;
   }
+  for (const std::string *d : {&opts.dtype, &opts.ioDtype})
+    if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
+      llvm::errs() << "error: unknown --" << (d == &opts.dtype ? "dtype" : "io-dtype")
+                   << " '" << *d << "' (expected f32, bf16 or f16)\n";
+      return 1;
+    }
   bool toStdout = opts.emit == "mlir" || opts.emit == "llvm";
   if (opts.output.empty() && !toStdout) {
     llvm::errs() << "error: -o OUT is required for --emit " << opts.emit << "\n";
@@ -195,12 +201,6 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                            succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
   }
 
-  for (const std::string *d : {&opts.dtype, &opts.ioDtype})
-    if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
-      llvm::errs() << "error: unknown --" << (d == &opts.dtype ? "dtype" : "io-dtype")
-                   << " '" << *d << "' (expected f32, bf16 or f16)\n";
-      return 1;
-    }
   if (opts.dtype != "f32" || !opts.ioDtype.empty()) {
     if (failed(applyPrecision(*module, opts.dtype, opts.ioDtype)))
       return 1;

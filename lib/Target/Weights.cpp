@@ -106,14 +106,20 @@ uint16_t f32ToBf16(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 
-/// Converts `count` stored f32 values to `to` (bf16 or f16) in `dst`; false
-/// for another pair of types.
+/// Converts `count` stored f32 or f64 values to `to` (bf16, f16 or f32) in
+/// `dst`; false for another pair of types.
 bool convertStored(const char *src, Type from, char *dst, Type to, int64_t count) {
-  if (!from.isF32() || !(to.isBF16() || to.isF16() || to.isF32()))
+  if (!(from.isF32() || from.isF64()) || !(to.isBF16() || to.isF16() || to.isF32()))
     return false;
   for (int64_t i = 0; i < count; ++i) {
     float f;
-    std::memcpy(&f, src + 4 * i, 4);
+    if (from.isF64()) {
+      double d;
+      std::memcpy(&d, src + 8 * i, 8);
+      f = static_cast<float>(d);
+    } else {
+      std::memcpy(&f, src + 4 * i, 4);
+    }
     if (to.isF32()) {
       std::memcpy(dst + 4 * i, &f, 4);
     } else if (to.isBF16()) {

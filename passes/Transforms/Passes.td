@@ -42,15 +42,19 @@ def PrecisionPass : Pass<"ditc-precision", "ModuleOp"> {
   let description = [{
     Decides each f32 value's type for `ditc compile --dtype bf16|f16`:
 
-    - every f32 weight becomes `dtype`; it keeps its stored type in the typed
-      attribute `ditc.stored_type`, and the weight writer converts its bytes
-      (round to nearest even), so the weight file holds half the bytes;
-    - an op whose float operands include a `dtype` value computes in `dtype`:
-      its f32 results become `dtype`, and its other f32 operands are cast to
-      `dtype` (constants are converted in place). Values computed from the
-      graph's inputs and constants alone (timestep sinusoids, rotary tables,
-      masks, positions) stay f32 up to their first use by such an op, as
-      PyTorch's autocast keeps them;
+    - a contraction (linear, matmul, conv) or lookup (gather) that reads
+      weights computes in `dtype`, and so does every op with a `dtype`
+      operand: its f32 (and f64) results become `dtype`, its other f32
+      operands are cast to `dtype` (constants are converted in place);
+    - a weight that only such ops read becomes `dtype`; it keeps its stored
+      type in the typed attribute `ditc.stored_type` and the weight writer
+      converts its bytes (round to nearest even), so the weight file holds
+      half the bytes. A weight that f32 ops read too (a frequency table of a
+      timestep sinusoid) stays as stored;
+    - values computed from the graph's inputs, constants and such tables
+      alone (timestep sinusoids, rotary tables, masks, positions) stay f32 up
+      to their first use by a `dtype` op, as PyTorch computes them in f32
+      whatever the model's dtype;
     - attention masks stay f32 (the kernels take additive masks in f32);
     - the graph keeps its input and output types: results in `dtype` are cast
       back at the end. With `io-dtype`, f32 inputs and outputs take that type
@@ -64,7 +68,7 @@ def PrecisionPass : Pass<"ditc-precision", "ModuleOp"> {
     %w = ditc.weight "w" {file = "m.bin", offset = 0 : i64} : tensor<8x8xf32>
     %y = ditc.linear %x, %w : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>
     // becomes, with dtype=bf16
-    %w = ditc.weight "w" {ditc.stored_type = f32, ...} : tensor<8x8xbf16>
+    %w = ditc.weight "w" {ditc.stored_type = f32, file = "m.bin", offset = 0 : i64} : tensor<8x8xbf16>
     %c = ditc.cast %x : (tensor<2x8xf32>) -> tensor<2x8xbf16>
     %y = ditc.linear %c, %w : (...) -> tensor<2x8xbf16>
     ```

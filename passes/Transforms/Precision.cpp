@@ -62,7 +62,20 @@ Value maskOf(Operation *op) {
   return Value();
 }
 
-bool isMaskUse(OpOperand &u) { return maskOf(u.getOwner()) == u.get(); }
+/// Contractions and table lookups: where weights enter the computation.
+bool readsWeights(Operation *op) { return isa<LinearOp, MatmulOp, ConvOp, GatherOp>(op); }
+
+/// A weight, or a view of weights alone (reshape, transpose, slice, ...).
+bool weightDerived(Value v) {
+  Operation *def = v.getDefiningOp();
+  if (!def)
+    return false;
+  if (isa<WeightOp>(def))
+    return true;
+  if (!isa<ReshapeOp, TransposeOp, SliceOp, BroadcastOp, ConcatOp>(def))
+    return false;
+  return llvm::all_of(def->getOperands(), weightDerived);
+}
 
 struct Precision {
   Type low, f32, io;
@@ -109,16 +122,8 @@ struct Precision {
   }
 
   LogicalResult visit(Operation *op) {
-    if (auto w = dyn_cast<WeightOp>(op)) {
-      // A weight that only masks attention stays as stored.
-      if (!hasElement(w.getResult(), f32) ||
-          llvm::all_of(w->getUses(), [](OpOperand &u) { return isMaskUse(u); }))
-        return success();
-      if (!w->hasAttr(kStoredTypeAttr))
-        w->setAttr(kStoredTypeAttr, TypeAttr::get(f32));
-      w.getResult().setType(withElement(w.getType(), low));
-      return success();
-    }
+    if (isa<WeightOp>(op))
+      return success(); // typed where a low op uses it (storeLowWeights)
     if (isa<ConstantOp>(op))
       return success(); // converted where a low op uses it
     if (auto r = dyn_cast<RecvOp>(op)) {
@@ -128,9 +133,11 @@ struct Precision {
     }
     // The attention mask is no compute operand: additive masks stay f32.
     Value mask = maskOf(op);
+    // Low: a low operand, or weights entering a contraction or lookup.
     bool lowOp = false;
     for (Value v : op->getOperands())
-      if (v != mask && hasElement(v, low))
+      if (v != mask && (hasElement(v, low) ||
+                        (readsWeights(op) && isWide(v) && weightDerived(v))))
         lowOp = true;
     if (mask && hasElement(mask, low)) {
       OpBuilder::InsertionGuard g(b);
@@ -161,6 +168,22 @@ struct Precision {
     return success();
   }
 
+  /// A weight that only low ops read (through the one cast toLow made) is
+  /// stored in the low type; one that f32 ops read too stays as stored.
+  void storeLowWeights(Block &body) {
+    for (auto w : llvm::make_early_inc_range(body.getOps<WeightOp>())) {
+      Value c = converted.lookup(w.getResult());
+      if (!c || !w->hasOneUse())
+        continue;
+      if (!w->hasAttr(kStoredTypeAttr))
+        w->setAttr(kStoredTypeAttr, TypeAttr::get(w.getType().getElementType()));
+      w.getResult().setType(withElement(w.getType(), low));
+      Operation *cast = c.getDefiningOp();
+      c.replaceAllUsesWith(w.getResult());
+      cast->erase();
+    }
+  }
+
   LogicalResult run(func::FuncOp func) {
     Block &body = func.getBody().front();
     // Inputs: with io-dtype, f32 inputs arrive in that type; the graph still
@@ -183,6 +206,8 @@ struct Precision {
       for (Operation *op : ops)
         if (failed(visit(op)))
           return failure();
+    if (low != f32)
+      storeLowWeights(body);
     // Outputs keep their f32 type (or take io-dtype).
     Operation *ret = body.getTerminator();
     Type outType = io ? io : f32;
