@@ -186,6 +186,10 @@ struct Precision {
 
   LogicalResult run(func::FuncOp func) {
     Block &body = func.getBody().front();
+    // The graph's ops (not the input casts below, which stay f32).
+    SmallVector<Operation *> ops;
+    for (Operation &op : body.without_terminator())
+      ops.push_back(&op);
     // Inputs: with io-dtype, f32 inputs arrive in that type; the graph still
     // sees f32 (a cast) until a low op meets them.
     if (io && io != f32) {
@@ -198,9 +202,6 @@ struct Precision {
         a.replaceAllUsesExcept(c.getResult(), c);
       }
     }
-    SmallVector<Operation *> ops;
-    for (Operation &op : body.without_terminator())
-      ops.push_back(&op);
     // (--dtype f32 with another io-dtype changes only the I/O.)
     if (low != f32)
       for (Operation *op : ops)
@@ -208,6 +209,10 @@ struct Precision {
           return failure();
     if (low != f32)
       storeLowWeights(body);
+    // Constants that were converted and are now unused.
+    for (auto c : llvm::make_early_inc_range(body.getOps<ConstantOp>()))
+      if (c->use_empty() && converted.count(c.getResult()))
+        c.erase();
     // Outputs keep their f32 type (or take io-dtype).
     Operation *ret = body.getTerminator();
     Type outType = io ? io : f32;

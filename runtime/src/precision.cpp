@@ -71,23 +71,34 @@ void binary_via_f32(int32_t op, int32_t dtype, const void *a,
                     int32_t rank) {
   if (rank < 0 || rank > DITC_RT_MAX_RANK)
     fatal("binary", "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
-  for (int32_t i = 0; i < rank; ++i)
-    if (a_strides[i] < 0 || b_strides[i] < 0)
-      fatal("binary", "negative strides on dtype %d", (int)dtype);
   int64_t n = product(shape, rank);
   if (n == 0)
     return;
-  Floats fa = widen(dtype, a, span(shape, a_strides, rank));
-  Floats fb = widen(dtype, b, span(shape, b_strides, rank));
+  // An operand's elements lie at offsets [lo, lo + span) from its pointer
+  // (lo < 0 with negative strides): widen that range, point into it.
+  auto lowest = [&](const int64_t *strides) {
+    int64_t lo = 0;
+    for (int32_t i = 0; i < rank; ++i)
+      if (strides[i] < 0)
+        lo += (shape[i] - 1) * strides[i];
+    return lo;
+  };
+  int64_t a_lo = lowest(a_strides), b_lo = lowest(b_strides);
+  size_t half = 2; // bytes of an F16 / BF16 element
+  Floats fa = widen(dtype, static_cast<const char *>(a) + a_lo * (int64_t)half,
+                    span(shape, a_strides, rank));
+  Floats fb = widen(dtype, static_cast<const char *>(b) + b_lo * (int64_t)half,
+                    span(shape, b_strides, rank));
+  const float *pa = fa.get() - a_lo, *pb = fb.get() - b_lo;
   bool compares = op >= DITC_RT_BINARY_EQUAL && op <= DITC_RT_BINARY_NOT_EQUAL;
   if (compares) {
-    ditc_rt_binary(op, DITC_RT_F32, fa.get(), a_strides, fb.get(), b_strides,
-                   out, shape, rank);
+    ditc_rt_binary(op, DITC_RT_F32, pa, a_strides, pb, b_strides, out, shape,
+                   rank);
     return;
   }
   Floats y(n);
-  ditc_rt_binary(op, DITC_RT_F32, fa.get(), a_strides, fb.get(), b_strides,
-                 y.get(), shape, rank);
+  ditc_rt_binary(op, DITC_RT_F32, pa, a_strides, pb, b_strides, y.get(), shape,
+                 rank);
   narrow(y.get(), dtype, out, n);
 }
 

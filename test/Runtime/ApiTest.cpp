@@ -82,9 +82,9 @@ TEST(RuntimeApiDeathTest, BadArgumentsAbortWithOneLine) {
   EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_ADD, DITC_RT_B8, &x, &st, &x, &st,
                               &y, &shape, 1),
                "binary: op 0 does not take dtype 3");
-  EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_MOD, DITC_RT_BF16, &x, &st, &x,
+  EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_AND, DITC_RT_BF16, &x, &st, &x,
                               &st, &y, &shape, 1),
-               "binary: op 16 does not take dtype 5");
+               "binary: op 13 does not take dtype 5");
   EXPECT_DEATH(ditc_rt_binary(DITC_RT_BINARY_ADD, 40, &x, &st, &x, &st, &y,
                               &shape, 1),
                "binary: op 0 does not take dtype 40");

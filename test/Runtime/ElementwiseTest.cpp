@@ -172,7 +172,8 @@ template <class F> void forEachBinaryDtype(F f) {
 }
 
 bool isFloatDtype(int dtype) {
-  return dtype == DITC_RT_F32 || dtype == DITC_RT_F64 || dtype == DITC_RT_F16;
+  return dtype == DITC_RT_F32 || dtype == DITC_RT_F64 || dtype == DITC_RT_F16 ||
+         dtype == DITC_RT_BF16;
 }
 // The op / dtype table of ditc_kernels.h, written out.
 bool opTakes(int op, int dtype) {
@@ -421,8 +422,7 @@ TEST_P(BinaryTest, ThreadCounts) {
 TEST_P(BinaryTest, DtypeTable) {
   for (int op = 0; op < DITC_RT_BINARY_COUNT; ++op)
     for (int d = 0; d < DITC_RT_DTYPE_COUNT; ++d)
-      EXPECT_EQ((ditc_rt_binary_dtypes(op) >> d) & 1,
-                d != DITC_RT_BF16 && opTakes(op, d))
+      EXPECT_EQ((ditc_rt_binary_dtypes(op) >> d) & 1, opTakes(op, d))
           << "op " << op << " dtype " << d;
   EXPECT_EQ(ditc_rt_binary_dtypes(-1), 0u);
   EXPECT_EQ(ditc_rt_binary_dtypes(DITC_RT_BINARY_COUNT), 0u);

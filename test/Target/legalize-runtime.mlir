@@ -83,21 +83,17 @@ func.func @rope_kernel(%x: tensor<1x2x3x8xf32>, %c: tensor<1x1x3x4xf32>, %c2: te
 
 // -----
 
-// The kernel takes f32 only: an f16 rope with a partial rotation becomes
-// x[..., :4] rotated half-wise and the rest passed through.
+// The kernels take f32, f16 and bf16 (ditc compile --dtype): f16 and bf16
+// ropes with a partial rotation stay.
 // CHECK-LABEL: func.func @rope_partial_f16
-// CHECK-DAG: %[[XR:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 0>, {{.*}}} : (tensor<1x2x3x8xf16>) -> tensor<1x2x3x4xf16>
-// CHECK-DAG: ditc.neg
-// CHECK: %[[ROT:.*]] = ditc.concat
-// CHECK: %[[A:.*]] = ditc.mul %[[XR]], %arg1
-// CHECK: %[[B:.*]] = ditc.mul %[[ROT]], %arg2
-// CHECK: %[[S:.*]] = ditc.add %[[A]], %[[B]]
-// CHECK: %[[P:.*]] = ditc.slice %arg0 {offsets = array<i64: 0, 0, 0, 4>, {{.*}}} : (tensor<1x2x3x8xf16>) -> tensor<1x2x3x4xf16>
-// CHECK: ditc.concat %[[S]], %[[P]] {axis = 3 : i64}
-// CHECK-NOT: ditc.rope
-func.func @rope_partial_f16(%x: tensor<1x2x3x8xf16>, %c: tensor<1x1x3x4xf16>, %s: tensor<1x1x3x4xf16>) -> tensor<1x2x3x8xf16> {
+// CHECK-NEXT: %[[Y:.*]] = ditc.rope %arg0, %arg1, %arg2 : (tensor<1x2x3x8xf16>, tensor<1x1x3x4xf16>, tensor<1x1x3x4xf16>) -> tensor<1x2x3x8xf16>
+// CHECK-NEXT: %[[Z:.*]] = ditc.rope %arg3, %arg4, %arg4 : (tensor<1x2x3x8xbf16>, tensor<3x4xbf16>, tensor<3x4xbf16>) -> tensor<1x2x3x8xbf16>
+// CHECK-NEXT: return %[[Y]], %[[Z]]
+func.func @rope_partial_f16(%x: tensor<1x2x3x8xf16>, %c: tensor<1x1x3x4xf16>, %s: tensor<1x1x3x4xf16>,
+                            %xb: tensor<1x2x3x8xbf16>, %cb: tensor<3x4xbf16>) -> (tensor<1x2x3x8xf16>, tensor<1x2x3x8xbf16>) {
   %y = ditc.rope %x, %c, %s : (tensor<1x2x3x8xf16>, tensor<1x1x3x4xf16>, tensor<1x1x3x4xf16>) -> tensor<1x2x3x8xf16>
-  return %y : tensor<1x2x3x8xf16>
+  %z = ditc.rope %xb, %cb, %cb : (tensor<1x2x3x8xbf16>, tensor<3x4xbf16>, tensor<3x4xbf16>) -> tensor<1x2x3x8xbf16>
+  return %y, %z : tensor<1x2x3x8xf16>, tensor<1x2x3x8xbf16>
 }
 
 // -----

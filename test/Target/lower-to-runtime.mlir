@@ -33,7 +33,7 @@ func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {di
 // -----
 
 // The descriptor lists inputs, outputs, weights (deduplicated) and the arena.
-// CHECK: llvm.mlir.global private constant @ditc_generated_json_data("{\22abi\22:1,\22arena_bytes\22:1024,\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[4,64]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[4,64]}],\22weights\22:[{\22dtype\22:\22f32\22,\22file\22:\22m.onnx\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[64,64]}]}\00")
+// CHECK: llvm.mlir.global private constant @ditc_generated_json_data("{\22abi\22:1,\22arena_bytes\22:1024,\22dtype\22:\22f32\22,\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[4,64]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[4,64]}],\22target\22:\22cpu\22,\22weights\22:[{\22dtype\22:\22f32\22,\22file\22:\22m.onnx\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[64,64]}]}\00")
 func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {ditc.name = "y"}) {
   %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
   %w2 = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
@@ -53,11 +53,61 @@ func.func @main(%x: tensor<4x8xf32>) -> tensor<8x4xf32> {
 
 // -----
 
-// f32-only kernels refuse other element types instead of misreading them.
-func.func @main(%a: tensor<2x4xf16>, %b: tensor<4x3xf16>) -> tensor<2x3xf16> {
-  // expected-error@+1 {{cannot generate code: the CPU kernel takes f32, not f16}}
-  %c = ditc.matmul %a, %b : (tensor<2x4xf16>, tensor<4x3xf16>) -> tensor<2x3xf16>
-  return %c : tensor<2x3xf16>
+// The compute kernels take one of f32, f16 and bf16 for all their tensors:
+// others (f64, integers) are refused instead of misread, and so is an
+// additive mask of a 16-bit type (the kernels read it as f32).
+func.func @main(%a: tensor<2x4xf64>, %b: tensor<4x3xf64>) -> tensor<2x3xf64> {
+  // expected-error@+1 {{cannot generate code: the kernel takes f32, f16 or bf16, not f64}}
+  %c = ditc.matmul %a, %b : (tensor<2x4xf64>, tensor<4x3xf64>) -> tensor<2x3xf64>
+  return %c : tensor<2x3xf64>
+}
+
+// -----
+
+func.func @main(%q: tensor<1x2x4x8xf16>, %m: tensor<4x4xf16>) -> tensor<1x2x4x8xf16> {
+  // expected-error@+1 {{cannot generate code: an additive attention mask must be f32, not f16}}
+  %o = ditc.attention %q, %q, %q mask %m : (tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<1x2x4x8xf16>, tensor<4x4xf16>) -> tensor<1x2x4x8xf16>
+  return %o : tensor<1x2x4x8xf16>
+}
+
+// -----
+
+// bf16 and f16 compute ops call the dtype-taking entry points with the
+// dtype code first (DITC_RT_BF16 = 5, DITC_RT_F16 = 4); elementwise ops
+// pass it as their dtype; the descriptor records the module's dtype.
+// CHECK-LABEL: ditc.dtype = "bf16"} {
+// CHECK: %[[D1:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_linear(%[[D1]],
+// CHECK: %[[D2:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_unary(%{{.*}}, %[[D2]],
+// CHECK: %[[D3:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_layer_norm(%[[D3]],
+// CHECK: %[[D4:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_attention(%[[D4]],
+// CHECK: %[[D5:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_binary(%{{.*}}, %[[D5]],
+// CHECK: %[[D6:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_reduce(%{{.*}}, %[[D6]],
+// CHECK: %[[D7:.*]] = llvm.mlir.constant(5 : i32) : i32
+// CHECK: llvm.call @ditc_rt_cast(%[[D7]],
+// CHECK: %[[D8:.*]] = llvm.mlir.constant(4 : i32) : i32
+// CHECK: llvm.call @ditc_rt_softmax(%[[D8]],
+// CHECK-DAG: llvm.func @ditc_rt_linear(i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32)
+// CHECK-DAG: llvm.func @ditc_rt_attention(i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32)
+// CHECK: ditc_generated_json_data("{{.*}}\22dtype\22:\22bf16\22{{.*}}\22target\22:\22cpu\22
+module attributes {ditc.dtype = "bf16"} {
+func.func @main(%x: tensor<1x2x4x8xbf16> {ditc.name = "x"}, %m: tensor<4x4xf32>, %h: tensor<2x3xf16>) -> (tensor<1x2x1x8xf32>, tensor<2x3xf16>) {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<8x8xbf16>
+  %a = ditc.linear %x, %w : (tensor<1x2x4x8xbf16>, tensor<8x8xbf16>) -> tensor<1x2x4x8xbf16>
+  %g = ditc.gelu %a : tensor<1x2x4x8xbf16>
+  %n = ditc.layer_norm %g {axis = 3 : i64, epsilon = 1.0e-6 : f64} : (tensor<1x2x4x8xbf16>) -> tensor<1x2x4x8xbf16>
+  %o = ditc.attention %n, %n, %n mask %m : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>, tensor<4x4xf32>) -> tensor<1x2x4x8xbf16>
+  %s = ditc.add %o, %a : (tensor<1x2x4x8xbf16>, tensor<1x2x4x8xbf16>) -> tensor<1x2x4x8xbf16>
+  %r = ditc.reduce_mean %s {axes = array<i64: 2>} : (tensor<1x2x4x8xbf16>) -> tensor<1x2x1x8xbf16>
+  %c = ditc.cast %r : (tensor<1x2x1x8xbf16>) -> tensor<1x2x1x8xf32>
+  %p = ditc.softmax %h {axis = 1 : i64} : tensor<2x3xf16>
+  return %c, %p : tensor<1x2x1x8xf32>, tensor<2x3xf16>
+}
 }
 
 // -----
@@ -139,7 +189,7 @@ func.func @main(%x: tensor<2x4x3x8xf32>, %c: tensor<2x1x3x6xf32>, %s: tensor<2x1
 // A rope whose tables the kernel cannot index is refused (legalization
 // decomposes it first).
 func.func @main(%x: tensor<2x3x4x5x8xf32>, %c: tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32> {
-  // expected-error@+1 {{cannot generate code: the rope kernel takes f32 tables that broadcast over at most three runs of dims}}
+  // expected-error@+1 {{cannot generate code: the rope kernel takes tables of the input's float type (f32, f16 or bf16) that broadcast over at most three runs of dims}}
   %y = ditc.rope %x, %c, %c : (tensor<2x3x4x5x8xf32>, tensor<2x1x4x1x8xf32>, tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32>
   return %y : tensor<2x3x4x5x8xf32>
 }

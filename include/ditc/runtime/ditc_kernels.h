@@ -67,7 +67,7 @@ typedef enum ditc_rt_unary_op {
 /* Arithmetic ops write `dtype`, comparisons write B8. "Numbers" are F32 F64
  * F16 BF16 and the integers I8 I16 I32 I64 U8 U16 U32 U64
  * (ditc_rt_binary_dtypes below says it as a bit mask). F16 and BF16 compute
- * in f32, rounding each result; BF16 takes no negative strides.
+ * in f32, rounding each result.
  *   ADD SUB MUL DIV POW      numbers (integer ops wrap; integer DIV
  *                            truncates, x/0 = 0; integer POW with a
  *                            negative exponent truncates)
