@@ -147,6 +147,23 @@ TEST_P(UnaryTest, IsNanAndNot) {
   }
 }
 
+// erf stays within [-1, 1], so gelu keeps its sign in the far tails (the
+// rational erf overshot -1 near x = -3.8 and gelu(-5.4) came out positive).
+TEST_P(UnaryTest, ErfBoundedGeluKeepsSign) {
+  std::vector<float> x;
+  for (float v = -8.f; v <= 8.f; v += 1.f / 64)
+    x.push_back(v);
+  ASSERT_EQ(x.size(), 1025u);
+  std::vector<float> e(x.size()), g(x.size());
+  ditc_rt_unary_f32(DITC_RT_UNARY_ERF, x.data(), e.data(), (int64_t)x.size());
+  ditc_rt_unary_f32(DITC_RT_UNARY_GELU, x.data(), g.data(), (int64_t)x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_LE(std::fabs(e[i]), 1.f) << "erf(" << x[i] << ")";
+    if (x[i] < 0)
+      EXPECT_LE(g[i], 0.f) << "gelu(" << x[i] << ")";
+  }
+}
+
 DITC_INSTANTIATE_ISA(UnaryTest);
 
 //===--- Binary ----------------------------------------------------------===//

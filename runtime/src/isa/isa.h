@@ -174,7 +174,9 @@ DITC_INLINE vf erf_v(vf x) {
   q = q * x2 - 1.68282697438203e-03f;
   q = q * x2 - 7.37332916720468e-03f;
   q = q * x2 - 1.42647390514189e-02f;
-  return p / q;
+  // The rational form overshoots 1 by an ulp near |x| = 3.8 (gelu's sign
+  // then flips for x ~ -5.4): clamp to the range of erf.
+  return clamp_v(p / q, -1.f, 1.f);
 }
 
 DITC_INLINE vf gelu_v(vf x) {
