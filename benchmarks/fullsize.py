@@ -3,7 +3,8 @@
 
     /opt/ditc-export-venv/bin/python benchmarks/fullsize.py \
         [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice] \
-        [--isa generic,avx2,avx512,avx2_w16] [--threads 2] [--runs 1] [--json OUT.json]
+        [--isa generic,avx2,avx512,avx2_w16] [--dtype f32,bf16,f16] [--threads 2] [--runs 1]
+        [--json OUT.json]
 
 Tiny fixtures cannot reach what full sizes reach (arena offsets past 256 MiB,
 weights at gigabyte offsets, 4096-token attention, the 333-token text
@@ -12,7 +13,8 @@ touches codegen, the memory plan or kernels is resolved. For each model:
 
   1. export it with seeded random weights (examples/export_models.py
      --full-size, TorchScript, opset 17) unless DIR/NAME/model.onnx exists;
-  2. `ditc compile` it (once);
+  2. `ditc compile` it (once per --dtype: f32, or bf16 / f16 weights and
+     activations);
   3. run ONNX Runtime once on DIR/NAME/inputs.npz (its output is cached in
      DIR/NAME/ort_output.npy, keyed by the model file's size and mtime);
   4. for every ISA this CPU runs (DITC_RT_ISA; ISAs the CPU lacks are
@@ -20,8 +22,9 @@ touches codegen, the memory plan or kernels is resolved. For each model:
      T --outputs`, reading the median step time and the peak RSS it prints;
   5. relative L2 of each ISA's output against ONNX Runtime's.
 
-It prints one markdown table (model, ISA, rel L2, median s, peak RSS GiB)
-and exits 1 if any run fails or any rel L2 reaches 1e-4. Runs the models one
+It prints one markdown table (model, dtype, ISA, rel L2, median s, peak RSS
+GiB) and exits 1 if any run fails or any rel L2 reaches its dtype's bound
+(f32 1e-4, bf16 2e-2, f16 5e-3). Runs the models one
 after another: SD3-medium needs about 8 GiB (ditc) and 13 GiB (ONNX
 Runtime) of memory, and about 10 GiB of disk for its weights.
 Exports take minutes each (SD3-medium: about 7 on 2 cores).
@@ -39,13 +42,14 @@ import numpy as np
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = {
     # name: (export_models.py --full-size kind, extra export args, description)
+    "dit-block": ("dit-block", ["--seq", "1024"], "DiT-XL/2 block, 1024 tokens b2"),
     "dit": ("dit", ["--seq", "256"], "DiT-XL/2 256px b2"),
     "pixart": ("pixart", [], "PixArt-alpha 1024px b2"),
     "sd3": ("sd3", [], "SD3-medium 1024px b2"),
     "flux-slice": ("flux-slice", [], "Flux 1024px b2, 1 double + 1 single block"),
 }
 ISAS = ["generic", "avx2", "avx2_w16", "avx512"]
-TOLERANCE = 1e-4
+TOLERANCE = {"f32": 1e-4, "bf16": 2e-2, "f16": 5e-3}
 
 
 def log(msg):
@@ -107,6 +111,7 @@ def main():
     ap.add_argument("--models", default=",".join(MODELS))
     ap.add_argument("--isa", default=",".join(ISAS), help="ISAs to try (those the CPU lacks are skipped)")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--dtype", default="f32", help="ditc compile --dtype values to try (f32,bf16,f16)")
     ap.add_argument("--runs", type=int, default=1, help="timed runs per ISA (median)")
     ap.add_argument("--json", help="also write the rows as JSON")
     args = ap.parse_args()
@@ -116,46 +121,51 @@ def main():
             ap.error("unknown model '%s' (expected one of %s)" % (name, ", ".join(MODELS)))
         d = os.path.join(args.dir, name)
         export(name, d)
-        lib = os.path.join(d, "ditc", "model.so")
-        os.makedirs(os.path.dirname(lib), exist_ok=True)
-        log("compiling %s" % name)
-        t0 = time.perf_counter()
-        subprocess.run([args.ditc, "compile", os.path.join(d, "model.onnx"), "-o", lib],
-                       check=True, stderr=subprocess.DEVNULL)
-        compile_s = time.perf_counter() - t0
-        ref = ort_output(d)
-        for isa in args.isa.split(","):
-            out = os.path.join(d, "ditc", "out-%s.npz" % isa)
-            log("running %s on %s" % (name, isa))
-            try:
-                r = run_isa(args.ditc, lib, os.path.join(d, "inputs.npz"), out, isa,
-                            args.threads, args.runs)
-            except RuntimeError as e:
-                log(str(e))
-                rows.append(dict(model=name, isa=isa, error=str(e)))
-                failed = True
-                continue
-            if r is None:
-                rows.append(dict(model=name, isa=isa, unsupported=True))
-                continue
-            got = np.load(out)
-            got = got[got.files[0]].astype(np.float64)
-            err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
-            failed |= not err < TOLERANCE
-            rows.append(dict(model=name, isa=isa, rel_l2=err, median_s=r[0], peak_rss_gib=r[1],
-                             compile_s=compile_s))
-            os.remove(out)
-    print("| model | ISA | rel L2 vs ORT | median s | peak RSS GiB |")
-    print("|---|---|---|---|---|")
+        ref = None
+        for dtype in args.dtype.split(","):
+            if dtype not in TOLERANCE:
+                ap.error("unknown dtype '%s' (expected f32, bf16 or f16)" % dtype)
+            lib = os.path.join(d, "ditc", "model-%s.so" % dtype)
+            os.makedirs(os.path.dirname(lib), exist_ok=True)
+            log("compiling %s (%s)" % (name, dtype))
+            t0 = time.perf_counter()
+            subprocess.run([args.ditc, "compile", os.path.join(d, "model.onnx"), "-o", lib,
+                            "--dtype", dtype], check=True, stderr=subprocess.DEVNULL)
+            compile_s = time.perf_counter() - t0
+            if ref is None:
+                ref = ort_output(d)
+            for isa in args.isa.split(","):
+                out = os.path.join(d, "ditc", "out-%s-%s.npz" % (dtype, isa))
+                log("running %s (%s) on %s" % (name, dtype, isa))
+                row = dict(model=name, dtype=dtype, isa=isa)
+                try:
+                    r = run_isa(args.ditc, lib, os.path.join(d, "inputs.npz"), out, isa,
+                                args.threads, args.runs)
+                except RuntimeError as e:
+                    log(str(e))
+                    rows.append(dict(row, error=str(e)))
+                    failed = True
+                    continue
+                if r is None:
+                    rows.append(dict(row, unsupported=True))
+                    continue
+                got = np.load(out)
+                got = got[got.files[0]].astype(np.float64)
+                err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
+                failed |= not err < TOLERANCE[dtype]
+                rows.append(dict(row, rel_l2=err, median_s=r[0], peak_rss_gib=r[1],
+                                 compile_s=compile_s))
+                os.remove(out)
+    print("| model | dtype | ISA | rel L2 vs ORT f32 | median s | peak RSS GiB |")
+    print("|---|---|---|---|---|---|")
     for r in rows:
-        desc = MODELS[r["model"]][2]
+        head = "| %s | %s | %s |" % (MODELS[r["model"]][2], r["dtype"], r["isa"])
         if r.get("unsupported"):
-            print("| %s | %s | (this CPU lacks it) | | |" % (desc, r["isa"]))
+            print(head + " (this CPU lacks it) | | |")
         elif "error" in r:
-            print("| %s | %s | FAILED: %s | | |" % (desc, r["isa"], r["error"][:80]))
+            print(head + " FAILED: %s | | |" % r["error"][:80])
         else:
-            print("| %s | %s | %.1e | %.2f | %.2f |" % (desc, r["isa"], r["rel_l2"],
-                                                       r["median_s"], r["peak_rss_gib"]))
+            print(head + " %.1e | %.2f | %.2f |" % (r["rel_l2"], r["median_s"], r["peak_rss_gib"]))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
