@@ -22,6 +22,8 @@ config.test_exec_root = os.path.join(config.ditc_obj_root, "test")
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+# Where the GPU tests find the CUDA libraries they load at run time.
+llvm_config.with_system_environment(["LD_LIBRARY_PATH", "DITC_CUBLASLT_LIBRARY"])
 
 tool_dirs = [config.ditc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["ditc", "ditc-opt"], tool_dirs)
@@ -82,3 +84,18 @@ if config.ditc_sanitized_runtime.upper() in ("ON", "1", "TRUE"):
     _asan = subprocess.run(["cc", "-print-file-name=libasan.so"],
                            capture_output=True, text=True).stdout.strip()
     config.substitutions.append(("%asan_preload", _asan))
+
+# The CUDA kernels (runtime/cuda): "cuda-toolkit" when CMake found a CUDA
+# compiler and built them (test/Cuda/ptxas-spills.test), "cuda" when a GPU is
+# here too (nvidia-smi -L lists one; test/Cuda/kernels.test).
+if (config.ditc_rt_cuda.upper() in ("ON", "1", "TRUE") and
+        config.ditc_cuda_compiler and
+        not config.ditc_cuda_compiler.endswith("NOTFOUND")):
+    config.available_features.add("cuda-toolkit")
+    try:
+        _smi = subprocess.run(["nvidia-smi", "-L"], timeout=60,
+                              capture_output=True, text=True)
+        if _smi.returncode == 0 and "GPU" in _smi.stdout:
+            config.available_features.add("cuda")
+    except (OSError, subprocess.TimeoutExpired):
+        pass
