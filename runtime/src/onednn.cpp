@@ -8,6 +8,9 @@
 // (at least kFlopsPerThread each): waking and joining OpenMP workers costs
 // microseconds, and far more when the machine is busy and they were asleep.
 //
+// With -DDITC_RT_ONEDNN=OFF gemm_fallback.cpp replaces this file (plain C++,
+// no oneDNN): keep the argument checks and error lines of the two in step.
+//
 //===----------------------------------------------------------------------===//
 #include "internal.h"
 
