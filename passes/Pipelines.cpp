@@ -36,6 +36,8 @@ void mlir::ditc::addCodegenPipeline(OpPassManager &pm,
   if (opts.lower) {
     LowerToRuntimePassOptions lowering;
     lowering.trace = opts.trace;
+    lowering.target = opts.target;
+    lowering.cudaArch = opts.cudaArch;
     pm.addPass(createLowerToRuntimePass(lowering));
   }
 }

@@ -31,10 +31,13 @@ struct CodegenPipelineOptions {
   bool lower = true;
   /// Mark the end of every step for `ditc run --trace`.
   bool trace = false;
+  /// The kernel table (cpu, cuda) and, for cuda, the GPU architectures.
+  std::string target = "cpu";
+  std::string cudaArch;
 };
 
-/// Code generation for the CPU runtime: legalise ops for the kernels, plan
-/// the arena and (with `lower`) lower to LLVM dialect runtime calls.
+/// Code generation: legalise ops for the kernels, plan the arena and (with
+/// `lower`) lower to LLVM dialect calls of the target's kernels.
 void addCodegenPipeline(OpPassManager &pm,
                         const CodegenPipelineOptions &opts = {});
 

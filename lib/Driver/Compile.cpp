@@ -68,7 +68,12 @@ LogicalResult mlir::ditc::compileModule(
   const std::string &output = opts.output;
   // Weights first: the descriptor records the files and their checksums.
   // A partitioned module gets one file per rank (OUT.rank<R>.safetensors).
-  if (opts.emit == "so") {
+  // An object is a library still to be linked (on another machine, say):
+  // its weights are written too.
+  bool library = opts.emit == "so" || opts.emit == "obj";
+  if (library && opts.noWeights) {
+    progress("wrote no weights (--no-weights)");
+  } else if (library) {
     FailureOr<Mesh> mesh = Mesh::of(module);
     if (failed(mesh))
       return failure();
@@ -102,6 +107,8 @@ LogicalResult mlir::ditc::compileModule(
   CodegenPipelineOptions pipeline;
   pipeline.lower = opts.emit != "mlir";
   pipeline.trace = opts.trace;
+  pipeline.target = opts.target;
+  pipeline.cudaArch = opts.cudaArch;
   addCodegenPipeline(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();
@@ -142,7 +149,7 @@ LogicalResult mlir::ditc::compileModule(
         module, object,
         opts.runtimeArchive.empty() ? findRuntimeArchive(opts.argv0.c_str())
                                     : opts.runtimeArchive,
-        output);
+        output, opts.target);
     llvm::sys::fs::remove(object);
     if (failed(linked))
       return failure();
@@ -158,14 +165,57 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                  << "' (expected mlir, llvm, obj or so)\n";
     return 1;
   }
-  if (opts.target != "cpu") {
+  std::string builtArchs = DITC_CUDA_ARCHS_BUILT; // "80,90a"
+  if (opts.target != "cpu" && opts.target != "cuda") {
     llvm::errs() << "error: unknown --target '" << opts.target
-                 << "' (this build supports: cpu)\n";
+                 << "' (expected cpu or cuda)\n";
     return 1;
   }
-  for (const std::string *d : {&opts.dtype, &opts.ioDtype})
+  bool cuda = opts.target == "cuda";
+  if (cuda && builtArchs.empty()) {
+    llvm::errs() << "error: --target cuda: this ditc was built without the CUDA "
+                    "toolkit (CMake found no nvcc), so it has no CUDA kernels\n";
+    return 1;
+  }
+  if (!cuda && !opts.cudaArch.empty()) {
+    llvm::errs() << "error: --cuda-arch is for --target cuda\n";
+    return 1;
+  }
+  // --cuda-arch names architectures the kernels were built for (they are
+  // compiled with ditc, DITC_CUDA_ARCHS): "sm_90a,80" -> "90a,80".
+  std::string cudaArch = cuda ? builtArchs : "";
+  if (!opts.cudaArch.empty()) {
+    SmallVector<StringRef> built, asked;
+    StringRef(builtArchs).split(built, ',');
+    StringRef(opts.cudaArch).split(asked, ',');
+    cudaArch.clear();
+    for (StringRef a : asked) {
+      a = a.trim();
+      a.consume_front("sm_");
+      if (!llvm::is_contained(built, a)) {
+        llvm::errs() << "error: --cuda-arch '" << opts.cudaArch
+                     << "': the CUDA kernels of this ditc are built for "
+                     << builtArchs << " only (rebuild ditc with "
+                     << "-DDITC_CUDA_ARCHS=... for others)\n";
+        return 1;
+      }
+      cudaArch += (cudaArch.empty() ? "" : ",") + a.str();
+    }
+  }
+  std::string dtype = !opts.dtype.empty() ? opts.dtype : cuda ? "bf16" : "f32";
+  if (cuda && opts.devices > 1) {
+    llvm::errs() << "error: --target cuda runs on one GPU for now (collectives on "
+                    "device buffers come later); --devices "
+                 << opts.devices << " needs --target cpu\n";
+    return 1;
+  }
+  if (cuda && opts.trace) {
+    llvm::errs() << "error: --trace is not implemented for --target cuda yet\n";
+    return 1;
+  }
+  for (const std::string *d : {(const std::string *)&dtype, &opts.ioDtype})
     if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
-      llvm::errs() << "error: unknown --" << (d == &opts.dtype ? "dtype" : "io-dtype")
+      llvm::errs() << "error: unknown --" << (d == &dtype ? "dtype" : "io-dtype")
                    << " '" << *d << "' (expected f32, bf16 or f16)\n";
       return 1;
     }
@@ -201,10 +251,10 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                            succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
   }
 
-  if (opts.dtype != "f32" || !opts.ioDtype.empty()) {
-    if (failed(applyPrecision(*module, opts.dtype, opts.ioDtype)))
+  if (dtype != "f32" || !opts.ioDtype.empty()) {
+    if (failed(applyPrecision(*module, dtype, opts.ioDtype)))
       return 1;
-    progress("precision " + opts.dtype +
+    progress("precision " + dtype +
              (opts.ioDtype.empty() ? "" : ", inputs and outputs " + opts.ioDtype));
   }
 
@@ -215,6 +265,9 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   codegen.argv0 = opts.argv0;
   codegen.runtimeArchive = opts.runtimeArchive;
   codegen.trace = opts.trace;
+  codegen.target = opts.target;
+  codegen.cudaArch = cudaArch;
+  codegen.noWeights = opts.noWeights;
   if (failed(compileModule(*module, codegen, progress)))
     return 1;
   return 0;

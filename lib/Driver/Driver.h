@@ -45,9 +45,12 @@ struct CompileCommandOptions {
   std::vector<std::string> binds;
   std::vector<std::string> dims;
   std::string target = "cpu";
-  /// Weights' and activations' type (f32, bf16, f16) and that of the f32
-  /// inputs and outputs (empty: f32).
-  std::string dtype = "f32";
+  /// --target cuda: GPU architectures, comma-separated ("80,90a"; empty:
+  /// every one the CUDA kernels were built for).
+  std::string cudaArch;
+  /// Weights' and activations' type (f32, bf16, f16; empty: f32 for cpu,
+  /// bf16 for cuda) and that of the f32 inputs and outputs (empty: f32).
+  std::string dtype;
   std::string ioDtype;
   std::string emit = "so";
   /// argv[0], to find the runtime archive beside the ditc binary.
@@ -60,6 +63,9 @@ struct CompileCommandOptions {
   /// Ranks to compile for and the plan (KEY=N,...); 0 / empty: one rank.
   int64_t devices = 0;
   std::string plan;
+  /// Write no weight file (the library runs on DITC_RANDOM_WEIGHTS or a
+  /// file given at load).
+  bool noWeights = false;
 };
 
 struct CodegenOptions {
@@ -74,6 +80,11 @@ struct CodegenOptions {
   std::string runtimeArchive;
   /// Mark the end of every step for `ditc run --trace`.
   bool trace = false;
+  /// cpu or cuda, and for cuda the architectures ("80,90a").
+  std::string target = "cpu";
+  std::string cudaArch;
+  /// Write no weight file.
+  bool noWeights = false;
 };
 
 /// -ditc-precision with these options (ditc compile --dtype / --io-dtype);

@@ -138,9 +138,17 @@ int runRunCommand(const RunCommandOptions &opts) {
     setenv("DITC_COMM_TIMEOUT_S", opts.commTimeout.c_str(), 1);
   }
 
+  if (opts.randomWeights && !opts.weights.empty())
+    return fail("--weights and --random-weights exclude each other");
+  // Read by GPU libraries when they are created (ditc_model.h).
+  if (opts.device >= 0)
+    setenv("DITC_CUDA_DEVICE", std::to_string(opts.device).c_str(), 1);
+  if (opts.noGraph)
+    setenv("DITC_CUDA_GRAPH", "0", 1);
   std::string err;
-  std::unique_ptr<ModelLibrary> lib =
-      ModelLibrary::load(libName, opts.weights, opts.threads, err);
+  std::unique_ptr<ModelLibrary> lib = ModelLibrary::load(
+      libName, opts.randomWeights ? DITC_RANDOM_WEIGHTS : opts.weights,
+      opts.threads, err);
   if (!lib)
     return fail(err);
   // Multi-rank: rank 0 reports; errors name the rank.

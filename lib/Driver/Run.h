@@ -26,6 +26,12 @@ struct RunCommandOptions {
   std::string outputs;
   /// A weight file in place of the one beside the library; empty: that one.
   std::string weights;
+  /// Generated weights (DITC_RANDOM_WEIGHTS) instead of a file.
+  bool randomWeights = false;
+  /// --target cuda libraries: the GPU (< 0: DITC_CUDA_DEVICE or 0) and
+  /// whether to run without the CUDA graph.
+  int device = -1;
+  bool noGraph = false;
   /// Timed runs after the first run and the warm-up runs.
   int bench = 0;
   /// Untimed runs after the first run, before the timed ones.

@@ -72,32 +72,46 @@ LogicalResult mlir::ditc::emitObject(ModuleOp module, StringRef objectPath) {
   return success(!out.has_error());
 }
 
+std::string mlir::ditc::targetArchive(StringRef runtimeArchive, StringRef target) {
+  if (target != "cuda")
+    return runtimeArchive.str();
+  SmallString<256> p(llvm::sys::path::parent_path(runtimeArchive));
+  llvm::sys::path::append(p, "libditc_model_cuda.a");
+  return p.str().str();
+}
+
 LogicalResult mlir::ditc::linkSharedLibrary(ModuleOp module,
                                             StringRef objectPath,
                                             StringRef runtimeArchive,
-                                            StringRef outPath) {
-  if (!llvm::sys::fs::exists(runtimeArchive))
-    return module.emitError("runtime archive '") << runtimeArchive
-                                                 << "' not found";
+                                            StringRef outPath,
+                                            StringRef target) {
+  bool cuda = target == "cuda";
+  std::string linked = targetArchive(runtimeArchive, target);
+  if (!llvm::sys::fs::exists(linked))
+    return cuda ? module.emitError("--target cuda needs '")
+                      << linked
+                      << "', which is built when CMake finds the CUDA toolkit "
+                         "(this ditc was built without it)"
+                : module.emitError("runtime archive '") << linked << "' not found";
   auto cc = llvm::sys::findProgramByName("cc");
   if (!cc)
     return module.emitError("no C compiler driver 'cc' on PATH to link with");
   SmallString<128> log;
   llvm::sys::fs::createTemporaryFile("ditc-link", "log", log);
-  std::string out = outPath.str(), obj = objectPath.str(),
-              archive = runtimeArchive.str();
+  std::string out = outPath.str(), obj = objectPath.str(), archive = linked;
   SmallString<256> map(llvm::sys::path::parent_path(runtimeArchive));
   llvm::sys::path::append(map, "ditc_model.map");
   std::string exports = "-Wl,--version-script=" + map.str().str();
   SmallVector<StringRef> args{*cc, "-shared", "-o", out, obj,
                               "-Wl,--whole-archive", archive,
-                              "-Wl,--no-whole-archive", "-Wl,-Bsymbolic", exports,
-                              "-ldnnl", "-lgomp", "-lstdc++", "-lm",
-                              "-lpthread", "-ldl"};
-  // What the archive's communicators need beyond it (the MPI library): a
-  // `cc` response file that runtime/CMakeLists.txt writes beside the archive.
+                              "-Wl,--no-whole-archive", "-Wl,-Bsymbolic", exports};
+  if (!cuda)
+    args.append({"-ldnnl", "-lgomp", "-lstdc++", "-lm", "-lpthread", "-ldl"});
+  // What the archive needs beyond it: a `cc` response file beside it that
+  // runtime/CMakeLists.txt writes (the MPI library) or runtime/cuda's (the
+  // kernels, the static CUDA runtime).
   SmallString<256> libs(llvm::sys::path::parent_path(runtimeArchive));
-  llvm::sys::path::append(libs, "ditc_model.libs");
+  llvm::sys::path::append(libs, cuda ? "ditc_model_cuda.libs" : "ditc_model.libs");
   std::string libsArg = "@" + libs.str().str();
   if (llvm::sys::fs::exists(libs))
     args.push_back(libsArg);

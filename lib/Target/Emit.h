@@ -17,9 +17,18 @@ LogicalResult emitObject(ModuleOp module, StringRef objectPath);
 
 /// Links `objectPath` with the ditc runtime archive into a shared library
 /// with the system compiler driver (`cc`). `runtimeArchive` is
-/// libditc_runtime.a; errors are reported on `module`.
+/// libditc_runtime.a; for `target` "cuda", libditc_model_cuda.a and the
+/// ditc_model_cuda.libs beside it are linked instead (the CUDA kernels and
+/// the static CUDA runtime, no CPU kernels). Errors are reported on
+/// `module`.
 LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
-                                StringRef runtimeArchive, StringRef outPath);
+                                StringRef runtimeArchive, StringRef outPath,
+                                StringRef target = "cpu");
+
+/// The archive a `target` library links in place of libditc_runtime.a
+/// (`runtimeArchive`): itself for cpu, libditc_model_cuda.a beside it for
+/// cuda.
+std::string targetArchive(StringRef runtimeArchive, StringRef target);
 
 /// Where libditc_runtime.a is: beside the running `ditc` (../lib), else the
 /// build tree it was built in.

@@ -102,10 +102,13 @@ class Lowerer {
 public:
   /// Mark the end of every step (ditc compile --trace).
   bool trace = false;
+  /// --target cuda: the GPU architectures the kernels were built for
+  /// ("80", "90a"), recorded in the descriptor.
+  std::vector<std::string> cudaArch;
 
-  Lowerer(ModuleOp module, func::FuncOp func)
-      : module(module), func(func), ctx(module.getContext()), b(ctx),
-        loc(func.getLoc()), sigs(runtimeKernels(ctx)) {
+  Lowerer(ModuleOp module, func::FuncOp func, const KernelTarget &target)
+      : target(&target), module(module), func(func), ctx(module.getContext()),
+        b(ctx), loc(func.getLoc()), sigs(runtimeKernels(ctx)) {
     ptrTy = LLVM::LLVMPointerType::get(ctx);
     i64Ty = IntegerType::get(ctx, 64);
     i32Ty = IntegerType::get(ctx, 32);
@@ -132,6 +135,21 @@ private:
   Value bytesGlobal(StringRef bytes, StringRef prefix) {
     if (bytes.empty())
       return null();
+    return LLVM::AddressOfOp::create(b, loc, globalFor(bytes, prefix));
+  }
+  /// A tensor constant: slot k of the run's constants table, which the
+  /// runtime fills with the globals' addresses (host memory) or with their
+  /// copies in device memory (ditc_generated_constants lists them).
+  Value constantSlot(StringRef bytes) {
+    if (bytes.empty())
+      return null();
+    LLVM::GlobalOp g = globalFor(bytes, "ditc_const");
+    auto [it, inserted] = constIndex.insert({g, (int64_t)constList.size()});
+    if (inserted)
+      constList.push_back({g, (int64_t)bytes.size()});
+    return loadSlot(consts, it->second);
+  }
+  LLVM::GlobalOp globalFor(StringRef bytes, StringRef prefix) {
     std::string key = prefix.str() + ":" + bytes.str();
     auto it = globals.find(key);
     if (it == globals.end()) {
@@ -143,7 +161,7 @@ private:
           b.getStringAttr(bytes), /*alignment=*/64);
       it = globals.insert({key, g}).first;
     }
-    return LLVM::AddressOfOp::create(b, loc, it->second);
+    return it->second;
   }
   Value i64Array(ArrayRef<int64_t> values) {
     return bytesGlobal(StringRef(reinterpret_cast<const char *>(values.data()),
@@ -173,14 +191,33 @@ private:
                                ArrayRef<LLVM::GEPArg>{gepIndex(bytes)});
   }
 
-  LLVM::CallOp call(StringRef kernel, ArrayRef<Value> args) {
-    auto it = decls.find(kernel);
+  /// Calls entry point `base` of the .def list ("binary") by the target's
+  /// symbol for it. One the target does not have is recorded in `missing`
+  /// (the op being lowered then fails).
+  LLVM::CallOp call(StringRef base, ArrayRef<Value> args) {
+    if (!target->has(base) && missing.empty())
+      missing = base.str();
+    std::string symbol = target->symbol(base);
+    auto it = decls.find(symbol);
     if (it == decls.end()) {
       OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
-      auto f = LLVM::LLVMFuncOp::create(gb, loc, kernel, sigs.lookup(kernel));
-      it = decls.insert({kernel, f}).first;
+      auto f = LLVM::LLVMFuncOp::create(gb, loc, symbol,
+                                        sigs.lookup(("ditc_rt_" + base).str()));
+      it = decls.insert({symbol, f}).first;
     }
     return LLVM::CallOp::create(b, loc, it->second, args);
+  }
+  /// The error for an entry point the target lacks (`missing`), if any.
+  LogicalResult checkMissing(Operation *op) {
+    if (missing.empty())
+      return success();
+    std::string what = missing;
+    missing.clear();
+    if (StringRef(what).starts_with("coll_") || what == "ring_attention")
+      return fail(op, "--target " + target->name + " has no collectives yet " +
+                          "(one device only; parallel plans run with --target cpu)");
+    return fail(op, "--target " + target->name + " has no kernel '" + what +
+                        "' yet");
   }
 
   /// Calls a runtime function that returns a status and returns that status
@@ -231,7 +268,7 @@ private:
   void copyStrided(Value src, int64_t srcOffset, ArrayRef<int64_t> srcStrides,
                    Value dst, ArrayRef<int64_t> dstStrides,
                    ArrayRef<int64_t> shape, int64_t elem) {
-    call("ditc_rt_strided_copy",
+    call("strided_copy",
          {c64(elem), src, c64(srcOffset), i64Array(srcStrides), dst,
           i64Array(dstStrides), i64Array(shape), c32(shape.size())});
   }
@@ -241,17 +278,21 @@ private:
   FailureOr<int32_t> computeType(Operation *op);
   /// computeType of the op being lowered.
   int32_t computeDtype = DITC_RT_F32;
-  bool half() const { return computeDtype != DITC_RT_F32; }
-  /// "ditc_rt_<name>_f32" for f32, else "ditc_rt_<name>" (takes the dtype
-  /// first: `args` then start with it).
+  /// Calls the dtype-taking entry point (16-bit types, or a target without
+  /// the f32-only ones).
+  bool generic() const {
+    return computeDtype != DITC_RT_F32 || !target->f32Entries;
+  }
+  /// "<name>_f32" for the f32-only entry point, else "<name>" (it takes the
+  /// dtype first: `args` then start with it).
   StringRef kernelFor(StringRef name) {
-    kernelNames.push_back(("ditc_rt_" + name + (half() ? "" : "_f32")).str());
+    kernelNames.push_back((name + (generic() ? "" : "_f32")).str());
     return kernelNames.back();
   }
   /// `args`, with the dtype code in front for the dtype-taking kernels.
   SmallVector<Value> withDtype(ArrayRef<Value> args) {
     SmallVector<Value> a;
-    if (half())
+    if (generic())
       a.push_back(c32(computeDtype));
     a.append(args.begin(), args.end());
     return a;
@@ -265,6 +306,8 @@ private:
   LogicalResult lowerConv(ConvOp op);
   std::string descriptorJson();
 
+  const KernelTarget *target;
+  std::string missing;
   ModuleOp module;
   func::FuncOp func;
   MLIRContext *ctx;
@@ -274,7 +317,9 @@ private:
   llvm::StringMap<LLVM::LLVMFuncOp> decls;
   std::map<std::string, LLVM::GlobalOp> globals;
   Type ptrTy, i64Ty, i32Ty, i8Ty;
-  Value arena, inputs, outputs, weights, comms;
+  Value arena, inputs, outputs, weights, comms, consts;
+  DenseMap<Operation *, int64_t> constIndex;
+  SmallVector<std::pair<LLVM::GlobalOp, int64_t>> constList;
   Block *failBlock = nullptr;
   Mesh mesh;
   SmallVector<SmallVector<int64_t>> commGroups;
@@ -310,7 +355,7 @@ LogicalResult Lowerer::definePointer(Operation *op) {
       else
         bytes.assign(raw.data(), raw.size());
     }
-    ptrs[c.getResult()] = bytesGlobal(bytes, "ditc_const");
+    ptrs[c.getResult()] = constantSlot(bytes);
     return success();
   }
   if (auto r = dyn_cast<ReshapeOp>(op)) {
@@ -350,7 +395,7 @@ LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
                         "' on element type " + dtypeName(et));
   ArrayRef<int64_t> s = shapeOf(out);
   Value a = op->getOperand(0), bb = op->getOperand(1);
-  call("ditc_rt_binary",
+  call("binary",
        {c32(code), c32(dt), ptrOf(a), i64Array(broadcastStrides(shapeOf(a), s)),
         ptrOf(bb), i64Array(broadcastStrides(shapeOf(bb), s)), ptrOf(out),
         i64Array(s), c32(s.size())});
@@ -360,13 +405,13 @@ LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
 LogicalResult Lowerer::lowerUnary(Operation *op, int32_t code) {
   Value x = op->getOperand(0), y = op->getResult(0);
   Type et = typeOf(x).getElementType();
-  if (et.isF32()) {
-    call("ditc_rt_unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
+  if (et.isF32() && target->f32Entries) {
+    call("unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
     return success();
   }
-  if (!et.isF16() && !et.isBF16())
+  if (!et.isF32() && !et.isF16() && !et.isBF16())
     return fail(op, "unary kernels take f32, f16 or bf16, not " + dtypeName(et));
-  call("ditc_rt_unary",
+  call("unary",
        {c32(code), c32(dtypeCode(et)), ptrOf(x), ptrOf(y), c64(count(x))});
   return success();
 }
@@ -381,7 +426,7 @@ LogicalResult Lowerer::lowerReduce(Operation *op, int32_t code,
   int64_t mask = 0;
   for (int64_t a : axes)
     mask |= int64_t(1) << a;
-  call("ditc_rt_reduce", {c32(code), c32(dt), ptrOf(x), i64Array(shapeOf(x)),
+  call("reduce", {c32(code), c32(dt), ptrOf(x), i64Array(shapeOf(x)),
                           c32(shapeOf(x).size()), c64(mask), ptrOf(y)});
   return success();
 }
@@ -428,26 +473,26 @@ LogicalResult Lowerer::lowerCollective(Operation *op) {
                               c32(shape.size()), i64Array(shape)};
   };
   if (auto o = dyn_cast<AllReduceOp>(op)) {
-    callChecked("ditc_rt_coll_all_reduce",
+    callChecked("coll_all_reduce",
                 {commOf(o.getAxes()), ptrOf(x), ptrOf(y), c64(product(shape)), c32(dt)});
     return success();
   }
   if (auto o = dyn_cast<AllToAllOp>(op)) {
     SmallVector<Value> args = common(o.getAxes());
     args.append({c32(o.getSplitAxis()), c32(o.getConcatAxis())});
-    callChecked("ditc_rt_coll_all_to_all", args);
+    callChecked("coll_all_to_all", args);
     return success();
   }
   StringRef kernel;
   int64_t axis;
   ArrayAttr axes;
   if (auto o = dyn_cast<AllGatherOp>(op))
-    kernel = "ditc_rt_coll_all_gather", axis = o.getAxis(), axes = o.getAxes();
+    kernel = "coll_all_gather", axis = o.getAxis(), axes = o.getAxes();
   else if (auto o = dyn_cast<ReduceScatterOp>(op))
-    kernel = "ditc_rt_coll_reduce_scatter", axis = o.getAxis(), axes = o.getAxes();
+    kernel = "coll_reduce_scatter", axis = o.getAxis(), axes = o.getAxes();
   else {
     auto s = cast<ShardOp>(op);
-    kernel = "ditc_rt_coll_slice", axis = s.getAxis(), axes = s.getAxes();
+    kernel = "coll_slice", axis = s.getAxis(), axes = s.getAxes();
   }
   SmallVector<Value> args = common(axes);
   args.push_back(c32(axis));
@@ -463,14 +508,14 @@ LogicalResult Lowerer::lowerPointToPoint(Operation *op) {
     return fail(op, "no runtime dtype for " + dtypeName(typeOf(t).getElementType()));
   Value n = c64(count(t));
   if (auto o = dyn_cast<SendOp>(op))
-    callChecked("ditc_rt_coll_send", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
+    callChecked("coll_send", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
                                       c32(o.getPeer()), c32(o.getTag())});
   else if (auto o = dyn_cast<RecvOp>(op))
-    callChecked("ditc_rt_coll_recv", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
+    callChecked("coll_recv", {commOf(o.getAxes()), ptrOf(t), n, c32(dt),
                                       c32(o.getPeer()), c32(o.getTag())});
   else {
     auto bc = cast<CollectiveBroadcastOp>(op);
-    callChecked("ditc_rt_coll_broadcast", {commOf(bc.getAxes()), ptrOf(t),
+    callChecked("coll_broadcast", {commOf(bc.getAxes()), ptrOf(t),
                                            ptrOf(bc.getResult()), n, c32(dt),
                                            c32(bc.getRoot())});
   }
@@ -485,7 +530,7 @@ LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2] * ring});
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
   SmallVector<Value> args{commOf(op.getAxes())};
-  if (half())
+  if (generic())
     args.push_back(c32(computeDtype));
   args.append({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
                c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]), c64(q[1]),
@@ -582,12 +627,12 @@ LogicalResult Lowerer::lower(Operation *op) {
         if (!isa<FloatType>(et) || dtypeCode(et) < 0)
           return fail(o, "is_nan takes f32, f64, f16 or bf16, not " +
                              dtypeName(et));
-        call("ditc_rt_is_nan", {c32(dtypeCode(et)), ptrOf(o.getInput()),
+        call("is_nan", {c32(dtypeCode(et)), ptrOf(o.getInput()),
                                 ptrOf(o.getResult()), c64(count(o.getInput()))});
         return success();
       })
       .Case([&](NotOp o) {
-        call("ditc_rt_not_b8",
+        call("not_b8",
              {ptrOf(o.getInput()), ptrOf(o.getResult()), c64(count(o.getInput()))});
         return success();
       })
@@ -596,7 +641,7 @@ LogicalResult Lowerer::lower(Operation *op) {
         int32_t to = dtypeCode(o.getType().getElementType());
         if (from < 0 || to < 0)
           return fail(o, "no runtime cast for these element types");
-        call("ditc_rt_cast", {c32(from), c32(to), ptrOf(o.getInput()),
+        call("cast", {c32(from), c32(to), ptrOf(o.getInput()),
                               ptrOf(o.getResult()), c64(count(o.getInput()))});
         return success();
       })
@@ -605,7 +650,7 @@ LogicalResult Lowerer::lower(Operation *op) {
         int32_t dt = dtypeCode(o.getType().getElementType());
         if (dt < 0)
           return fail(o, "no runtime kernel for this element type");
-        call("ditc_rt_where",
+        call("where",
              {c32(dt), ptrOf(o.getCond()),
               i64Array(broadcastStrides(shapeOf(o.getCond()), s)),
               ptrOf(o.getLhs()), i64Array(broadcastStrides(shapeOf(o.getLhs()), s)),
@@ -741,7 +786,7 @@ LogicalResult Lowerer::lower(Operation *op) {
         int32_t idt = dtypeCode(typeOf(o.getIndices()).getElementType());
         if (idt != DITC_RT_I64 && idt != DITC_RT_I32)
           return fail(o, "gather indices must be i64 or i32");
-        call("ditc_rt_gather",
+        call("gather",
              {c64(elemBytes(typeOf(o.getData()).getElementType())), ptrOf(o.getData()),
               c64(product(d.take_front(a))), c64(d[a]),
               c64(product(d.drop_front(a + 1))), ptrOf(o.getIndices()), c32(idt),
@@ -764,7 +809,7 @@ LogicalResult Lowerer::lower(Operation *op) {
       })
       .Case([&](TriluOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
-        call("ditc_rt_trilu",
+        call("trilu",
              {c64(elemBytes(o.getType().getElementType())), ptrOf(o.getInput()),
               ptrOf(o.getResult()), c64(product(s.drop_back(2))),
               c64(s[s.size() - 2]), c64(s.back()), c64(o.getK()),
@@ -814,8 +859,11 @@ std::string Lowerer::descriptorJson() {
       e["stages"] = st.asArrayRef().vec();
     j["weights"].push_back(e);
   }
-  j["target"] = "cpu";
+  j["target"] = target->name.str();
+  if (!cudaArch.empty())
+    j["cuda_arch"] = cudaArch;
   j["dtype"] = "f32";
+  j["constants"] = constList.size();
   for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan",
                         "ditc.dtype"})
     if (auto a = module->getAttrOfType<StringAttr>(key))
@@ -853,10 +901,11 @@ LogicalResult Lowerer::run() {
              << cast<RankedTensorType>(t).getElementType()
              << ", which compiled models cannot take";
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
-  // int32_t ditc_generated_run(arena, inputs, outputs, weights, comms):
-  // 0, or the ditc_rt_comm_status of a failed collective (Model.cpp).
+  // int32_t ditc_generated_run(arena, inputs, outputs, weights, comms,
+  // consts): 0, or the ditc_rt_comm_status of a failed collective
+  // (Model.cpp).
   auto runType = LLVM::LLVMFunctionType::get(
-      IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
+      IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
   auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_generated_run", runType);
   FailureOr<Mesh> m = Mesh::of(module);
   if (failed(m))
@@ -872,6 +921,7 @@ LogicalResult Lowerer::run() {
   outputs = entry->getArgument(2);
   weights = entry->getArgument(3);
   comms = entry->getArgument(4);
+  consts = entry->getArgument(5);
   for (BlockArgument a : body.getArguments())
     ptrs[a] = loadSlot(inputs, a.getArgNumber());
   Operation *ret = body.getTerminator();
@@ -891,8 +941,10 @@ LogicalResult Lowerer::run() {
   Value myStage;
   if (staged) {
     stageOf = stagesOf(body);
-    myStage = call("ditc_rt_coll_rank",
+    myStage = call("coll_rank",
                    {commOf(b.getStrArrayAttr({kStageAxis}))}).getResult();
+    if (failed(checkMissing(func)))
+      return failure();
   }
   int64_t open = -1; // the stage whose guarded block is open
   Block *rest = nullptr;
@@ -922,10 +974,10 @@ LogicalResult Lowerer::run() {
         open = s;
       }
     }
-    if (failed(lower(&op)))
+    if (failed(lower(&op)) || failed(checkMissing(&op)))
       return failure();
     if (trace && op.hasAttr(kOffsetsAttr))
-      call("ditc_rt_trace_step", {c32(traceSteps++)});
+      call("trace_step", {c32(traceSteps++)});
   }
   closeStage();
   // Outputs not written in place (inputs, weights, constants, views, repeats).
@@ -946,6 +998,28 @@ LogicalResult Lowerer::run() {
                 elemBytes(typeOf(v).getElementType()));
   }
   LLVM::ReturnOp::create(b, loc, ValueRange{c32(0)});
+  if (failed(checkMissing(ret)))
+    return failure();
+
+  // void ditc_generated_constants(const void **ptrs, uint64_t *bytes): the
+  // tensor constants' globals, in the slots of the run's constants table.
+  {
+    OpBuilder gb = OpBuilder::atBlockEnd(module.getBody());
+    auto fn = LLVM::LLVMFuncOp::create(
+        gb, loc, "ditc_generated_constants",
+        LLVM::LLVMFunctionType::get(LLVM::LLVMVoidType::get(ctx), {ptrTy, ptrTy}));
+    Block *e = fn.addEntryBlock(gb);
+    b.setInsertionPointToStart(e);
+    for (auto [k, c] : llvm::enumerate(constList)) {
+      Value slot = LLVM::GEPOp::create(b, loc, ptrTy, ptrTy, e->getArgument(0),
+                                       ArrayRef<LLVM::GEPArg>{gepIndex(k)});
+      LLVM::StoreOp::create(b, loc, LLVM::AddressOfOp::create(b, loc, c.first), slot);
+      Value size = LLVM::GEPOp::create(b, loc, ptrTy, i64Ty, e->getArgument(1),
+                                       ArrayRef<LLVM::GEPArg>{gepIndex(k)});
+      LLVM::StoreOp::create(b, loc, c64(c.second), size);
+    }
+    LLVM::ReturnOp::create(b, loc, ValueRange{});
+  }
 
   // The descriptor: ditc_model_json() returns a JSON string.
   std::string json = descriptorJson();
@@ -973,8 +1047,24 @@ struct LowerToRuntimePass
       module.emitError("expected func.func @main");
       return signalPassFailure();
     }
-    Lowerer lowerer(module, func);
+    const KernelTarget *kt = kernelTarget(target.getValue());
+    if (!kt) {
+      module.emitError("unknown target '") << target << "' (expected cpu or cuda)";
+      return signalPassFailure();
+    }
+    if (trace && !kt->hostMemory) {
+      module.emitError("--trace is not implemented for --target ")
+          << target << " yet (it times steps on the host)";
+      return signalPassFailure();
+    }
+    Lowerer lowerer(module, func, *kt);
     lowerer.trace = trace;
+    if (!kt->hostMemory) {
+      SmallVector<StringRef> archs;
+      StringRef(cudaArch.getValue()).split(archs, ',', -1, /*KeepEmpty=*/false);
+      for (StringRef a : archs)
+        lowerer.cudaArch.push_back(a.trim().str());
+    }
     if (failed(lowerer.run()))
       signalPassFailure();
   }

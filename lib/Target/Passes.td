@@ -58,10 +58,16 @@ def LowerToRuntimePass : Pass<"ditc-lower-to-runtime", "ModuleOp"> {
   let summary = "Lower the planned graph to LLVM dialect calls of the runtime";
   let description = [{
     Replaces `@main` by `llvm.func @ditc_generated_run(arena, inputs, outputs,
-    weights)` that calls one `ditc_rt_*` entry point per op (the list in
-    include/ditc/runtime/ditc_kernels.def), with pointers into the arena, the
-    caller's buffers, the weight table or constant globals, and shapes and
-    strides as constant globals. Also emits the model descriptor that the
+    weights, comms, consts)` that calls one entry point of the target's
+    kernel table per op (the list in include/ditc/runtime/ditc_kernels.def;
+    `ditc_rt_*` for `target=cpu`, `ditc_cu_*` for `target=cuda`, which has
+    only the entry points of include/ditc/runtime/ditc_cuda_kernels.h and
+    calls the dtype-taking ones for f32 too), with pointers into the arena,
+    the caller's buffers, the weight table or the constants table (filled
+    by the runtime from `ditc_generated_constants`, in the memory the
+    kernels read), and shapes and strides as constant globals (host memory:
+    kernels read them during the call). An op whose entry point the target
+    lacks is an error that names it. Also emits the model descriptor that the
     runtime reads (`ditc_generated_json`, a JSON string): input, output and weight names,
     dtypes and shapes, and the arena size. Needs `ditc-plan-memory` first.
 
@@ -72,7 +78,13 @@ def LowerToRuntimePass : Pass<"ditc-lower-to-runtime", "ModuleOp"> {
   }];
   let options = [
     Option<"trace", "trace", "bool", /*default=*/"false",
-           "Record when each step ends (ditc compile --trace)">
+           "Record when each step ends (ditc compile --trace)">,
+    Option<"target", "target", "std::string", /*default=*/"\"cpu\"",
+           "The kernel table: cpu (ditc_rt_* on host memory) or cuda "
+           "(ditc_cu_* on device memory)">,
+    Option<"cudaArch", "cuda-arch", "std::string", /*default=*/"\"\"",
+           "GPU architectures of the cuda kernels, comma-separated (the "
+           "descriptor's cuda_arch)">
   ];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }

@@ -9,8 +9,11 @@
 #ifndef DITC_LIB_TARGET_RUNTIMEKERNELS_H
 #define DITC_LIB_TARGET_RUNTIMEKERNELS_H
 
+#include "ditc/runtime/ditc_cuda_kernels.h"
+
 #include "mlir/Dialect/LLVMIR/LLVMTypes.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 
 #include <cstdint>
 
@@ -50,6 +53,50 @@ inline llvm::StringMap<LLVM::LLVMFunctionType> runtimeKernels(MLIRContext *ctx) 
   k["ditc_rt_" #name] = KernelSignature<ret params>::get(ctx);
 #include "ditc/runtime/ditc_kernels.def"
   return k;
+}
+
+/// A target's kernel table: what the one lowering calls for each entry point
+/// of the .def list ("linear", "coll_all_reduce", ...). The targets share
+/// the entry points' parameters and differ in their symbols and in which
+/// they have.
+struct KernelTarget {
+  /// "cpu" or "cuda" (ditc compile --target).
+  llvm::StringRef name;
+  /// The symbols' prefix: "ditc_rt_" (CPU runtime) or "ditc_cu_" (CUDA).
+  llvm::StringRef prefix;
+  /// Has the f32-only entry points (linear_f32, ...); else f32 ops call
+  /// the dtype-taking ones with DITC_RT_F32.
+  bool f32Entries = true;
+  /// Tensors live in host memory (else device memory: the communicators,
+  /// Ring attention and the step trace, which read host memory, are not
+  /// entry points of the target).
+  bool hostMemory = true;
+  /// The entry points it has; empty: every one of the .def.
+  llvm::StringSet<> kernels;
+
+  bool has(llvm::StringRef base) const {
+    return kernels.empty() || kernels.contains(base);
+  }
+  std::string symbol(llvm::StringRef base) const {
+    return (prefix + base).str();
+  }
+};
+
+/// The kernel table of `target` ("cpu", "cuda"), or null.
+inline const KernelTarget *kernelTarget(llvm::StringRef target) {
+  static const KernelTarget cpu{"cpu", "ditc_rt_", true, true, {}};
+  static const KernelTarget cuda = [] {
+    KernelTarget t{"cuda", "ditc_cu_", false, false, {}};
+#define DITC_CU_KERNEL_NAME(name) t.kernels.insert(#name);
+    DITC_CU_KERNELS(DITC_CU_KERNEL_NAME)
+#undef DITC_CU_KERNEL_NAME
+    return t;
+  }();
+  if (target == "cpu")
+    return &cpu;
+  if (target == "cuda")
+    return &cuda;
+  return nullptr;
 }
 
 } // namespace mlir::ditc

@@ -61,27 +61,8 @@ DITC_CU_API void *ditc_cu_get_stream(void);
 } /* extern "C" */
 #endif
 
-/* The entry points libditc_cuda_kernels.a defines, as X(name). */
-#define DITC_CU_KERNELS(X)                                                     \
-  X(unary)                                                                     \
-  X(binary)                                                                    \
-  X(cast)                                                                      \
-  X(where)                                                                     \
-  X(is_nan)                                                                    \
-  X(not_b8)                                                                    \
-  X(strided_copy)                                                              \
-  X(gather)                                                                    \
-  X(trilu)                                                                     \
-  X(rope)                                                                      \
-  X(layer_norm)                                                                \
-  X(rms_norm)                                                                  \
-  X(group_norm)                                                                \
-  X(softmax)                                                                   \
-  X(reduce)                                                                    \
-  X(attention)                                                                 \
-  X(attention_block_f32)                                                       \
-  X(attention_merge_f32)                                                       \
-  X(linear)                                                                    \
-  X(matmul)
+/* The entry points libditc_cuda_kernels.a defines, as X(name): the list the
+ * code generator reads too. */
+#include "ditc/runtime/ditc_cuda_kernels.h"
 
 #endif /* DITC_RUNTIME_CUDA_CUDA_RUNTIME_API_H */

@@ -1055,6 +1055,117 @@ TEST_P(FloatTypes, Softmax) {
   }
 }
 
+//===--- conv2d -----------------------------------------------------------===//
+
+struct ConvCase {
+  int64_t n, c, h, w, o, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, group;
+  bool bias;
+};
+
+/// Per output of `k`: the sum of |x * w| over its taps plus |bias|, times
+/// the taps' count and 2^-23: a bound on how far two f32 sums of the same
+/// products in different orders (the GPU's, the CPU's GEMM) may be apart.
+std::vector<float> convSlack(const ConvCase &k, int64_t oh, int64_t ow,
+                             const std::vector<float> &x,
+                             const std::vector<float> &w,
+                             const std::vector<float> &b) {
+  const int64_t cg = k.c / k.group, og = k.o / k.group;
+  const double taps = (double)(cg * k.kh * k.kw + 1);
+  std::vector<float> slack(k.n * k.o * oh * ow);
+  size_t idx = 0;
+  for (int64_t n = 0; n < k.n; ++n)
+    for (int64_t o = 0; o < k.o; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          double s = k.bias ? std::fabs(b[o]) : 0.0;
+          const int64_t c0 = o / og * cg;
+          for (int64_t c = 0; c < cg; ++c)
+            for (int64_t u = 0; u < k.kh; ++u)
+              for (int64_t v = 0; v < k.kw; ++v) {
+                const int64_t yy = i * k.sh - k.pt + u * k.dh;
+                const int64_t xx = j * k.sw - k.pl + v * k.dw;
+                if (yy < 0 || yy >= k.h || xx < 0 || xx >= k.w)
+                  continue;
+                s += std::fabs(
+                    (double)x[((n * k.c + c0 + c) * k.h + yy) * k.w + xx] *
+                    w[((o * cg + c) * k.kh + u) * k.kw + v]);
+              }
+          slack[idx++] = (float)(s * taps * 0x1p-23);
+        }
+  return slack;
+}
+
+TEST_P(FloatTypes, Conv2d) {
+  const int32_t dt = GetParam();
+  // n, c, h, w, o, kh, kw, sh, sw, pad top / left / bottom / right, dh, dw,
+  // group, bias
+  const ConvCase cases[] = {
+      // "same" padding; 5 output channels: a partial tile of 4
+      {1, 3, 7, 9, 5, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+      // DiT's patch embedding (2 x 2 patches)
+      {2, 4, 32, 32, 64, 2, 2, 2, 2, 0, 0, 0, 0, 1, 1, 1, true},
+      // 3 groups, stride 2, asymmetric pads
+      {2, 6, 11, 10, 9, 3, 3, 2, 2, 0, 1, 2, 0, 1, 1, 3, true},
+      // depthwise, dilation 2, no bias
+      {1, 8, 13, 12, 8, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 8, false},
+      // rectangular kernel, strides 3 / 2, dilation 2 / 1
+      {3, 5, 9, 14, 7, 2, 5, 3, 2, 1, 0, 0, 3, 2, 1, 1, true},
+      // 4 groups of 3 -> 5 channels, stride 2 / 3, dilation 3 / 2
+      {1, 12, 17, 15, 20, 5, 3, 2, 3, 4, 0, 1, 2, 3, 2, 4, false},
+      // pointwise, 2 groups
+      {1, 16, 20, 20, 32, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 2, true},
+      // the corners see only padding: bias alone
+      {1, 2, 3, 3, 4, 3, 3, 1, 1, 3, 3, 3, 3, 1, 1, 1, true},
+      // 576 taps an output
+      {2, 64, 28, 28, 96, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, true},
+      // more work items than threads in the grid: the grid-stride loop
+      {1, 1, 4100, 4100, 4, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, true},
+  };
+  uint32_t seed = 100;
+  for (const ConvCase &k : cases) {
+    seed += 3;
+    const int64_t oh =
+        (k.h + k.pt + k.pb - k.dh * (k.kh - 1) - 1) / k.sh + 1;
+    const int64_t ow =
+        (k.w + k.pl + k.pr - k.dw * (k.kw - 1) - 1) / k.sw + 1;
+    const int64_t ysize = k.n * k.o * oh * ow;
+    if (kEmulated && ysize > (1 << 20))
+      continue;
+    SCOPED_TRACE(testing::Message()
+                 << "x " << k.n << "x" << k.c << "x" << k.h << "x" << k.w
+                 << " w " << k.o << "x" << k.c / k.group << "x" << k.kh
+                 << "x" << k.kw << " stride " << k.sh << "," << k.sw
+                 << " pads " << k.pt << "," << k.pl << "," << k.pb << ","
+                 << k.pr << " dilation " << k.dh << "," << k.dw << " group "
+                 << k.group << (k.bias ? "" : " no bias"));
+    const size_t xsize = k.n * k.c * k.h * k.w;
+    const size_t wsize = k.o * (k.c / k.group) * k.kh * k.kw;
+    FloatData x = floatData(dt, randomFloats(xsize, seed, -2.f, 2.f));
+    FloatData w = floatData(dt, randomFloats(wsize, seed + 1, -1.f, 1.f));
+    FloatData b = floatData(dt, randomFloats(k.o, seed + 2, -1.f, 1.f));
+    const size_t ybytes = ysize * elemSize(dt);
+
+    // The CPU twin on the same stored inputs: F16 / BF16 through its f32
+    // kernel, rounded once.
+    std::vector<uint8_t> ref(ybytes);
+    ditc_rt_conv2d(dt, x.bytes.data(), w.bytes.data(),
+                   k.bias ? b.bytes.data() : nullptr, ref.data(), k.n, k.c,
+                   k.h, k.w, k.o, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl, k.pb,
+                   k.pr, k.dh, k.dw, k.group);
+    const std::vector<float> want =
+        dt == DITC_RT_F32 ? fromBytes<float>(ref)
+                          : fromHalf(dt, fromBytes<uint16_t>(ref));
+
+    Dev dx(x.bytes), dw(w.bytes), db(b.bytes), dy(ybytes);
+    CUDA_OK(cudaMemset(dy.p(), 0xff, ybytes)); // NaN: every output is written
+    ditc_cu_conv2d(dt, dx.p(), dw.p(), k.bias ? db.p() : nullptr, dy.p(), k.n,
+                   k.c, k.h, k.w, k.o, k.kh, k.kw, k.sh, k.sw, k.pt, k.pl,
+                   k.pb, k.pr, k.dh, k.dw, k.group);
+    expectFloats(dt, dy.get<uint8_t>(), want, 2.f,
+                 convSlack(k, oh, ow, x.exact, w.exact, b.exact));
+  }
+}
+
 DITC_FLOAT_TYPES(FloatTypes);
 
 //===--- reduce -----------------------------------------------------------===//
@@ -1185,6 +1296,19 @@ TEST(CudaDeathTest, ArgumentsTheLaunchersCannotHonour) {
   EXPECT_DEATH(ditc_cu_rope(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr, 1,
                             1, 1, 8, 3, one, 0),
                "rope: rotated features 3");
+  EXPECT_DEATH(ditc_cu_conv2d(DITC_RT_I64, nullptr, nullptr, nullptr, nullptr,
+                              1, 4, 8, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+               "conv2d: dtype 1 is not F32, F16 or BF16");
+  EXPECT_DEATH(ditc_cu_conv2d(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr,
+                              1, 6, 8, 8, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 4),
+               "conv2d: channels 6 -> 4 do not split into 4 groups");
+  EXPECT_DEATH(ditc_cu_conv2d(DITC_RT_BF16, nullptr, nullptr, nullptr,
+                              nullptr, 1, 4, 8, 8, 4, 3, 3, 0, 1, 0, 0, 0, 0,
+                              1, 1, 1),
+               "conv2d: bad kernel, stride, dilation or padding");
+  EXPECT_DEATH(ditc_cu_conv2d(DITC_RT_F16, nullptr, nullptr, nullptr, nullptr,
+                              1, 4, 2, 2, 4, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1, 1),
+               "conv2d: empty output \\(0 x 0\\)");
 }
 
 void gatherOutOfRange() {

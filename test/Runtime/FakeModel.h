@@ -102,7 +102,8 @@ extern "C" const char *ditc_generated_json(void) { return fake::gJson.c_str(); }
 extern "C" int32_t ditc_generated_run(void *, void *const *inputs,
                                       void *const *outputs,
                                       void *const *weights,
-                                      void *const *comms) {
+                                      void *const *comms,
+                                      void *const * /*constants*/) {
   return fake::gRun ? fake::gRun(inputs, outputs, weights, comms) : 0;
 }
 

@@ -58,10 +58,23 @@ static cl::opt<std::string> compileOut(
     "o", cl::desc("Output library (or the stage --emit names; mlir and llvm "
                   "default to stdout)"),
     cl::value_desc("OUT.so"), cl::sub(compileCmd), cl::cat(ditcCategory));
-static cl::opt<std::string> compileTarget("target",
-                                          cl::desc("Target device: cpu"),
-                                          cl::init("cpu"), cl::sub(compileCmd),
-                                          cl::cat(ditcCategory));
+static cl::opt<std::string> compileTarget(
+    "target",
+    cl::desc("Where the library runs: cpu (the default) or cuda (an NVIDIA "
+             "GPU, sm_80 or newer; one GPU for now)"),
+    cl::value_desc("cpu|cuda"), cl::init("cpu"), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<std::string> compileCudaArch(
+    "cuda-arch",
+    cl::desc("--target cuda: the GPU architectures the library is for "
+             "(default: all the CUDA kernels were built for, 80,90a)"),
+    cl::value_desc("LIST"), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<bool> compileNoWeights(
+    "no-weights",
+    cl::desc("Write no weight file: the library runs on a weight file given "
+             "at load or on random weights (ditc run --random-weights), e.g. "
+             "to benchmark a full-size graph exported without its weights"),
+    cl::sub(compileCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> compileEmit(
     "emit",
     cl::desc("Stop after a stage: mlir (planned ditc IR), llvm (LLVM IR), obj "
@@ -85,10 +98,10 @@ static cl::list<std::string> compileBinds(
 
 static cl::opt<std::string> compileDtype(
     "dtype",
-    cl::desc("Type of weights and activations: f32 (the default), bf16 or "
-             "f16. Weights are stored in it; accumulation, softmax and norm "
-             "statistics stay f32"),
-    cl::value_desc("f32|bf16|f16"), cl::init("f32"), cl::sub(compileCmd),
+    cl::desc("Type of weights and activations: f32, bf16 or f16 (default: "
+             "f32 for --target cpu, bf16 for cuda). Weights are stored in it; "
+             "accumulation, softmax and norm statistics stay f32"),
+    cl::value_desc("f32|bf16|f16"), cl::sub(compileCmd),
     cl::cat(ditcCategory));
 static cl::opt<std::string> compileIoDtype(
     "io-dtype",
@@ -152,6 +165,21 @@ static cl::opt<std::string> runWeights(
     "weights",
     cl::desc("Weight file to map (default: the .safetensors beside OUT.so)"),
     cl::value_desc("FILE.safetensors"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<bool> runRandomWeights(
+    "random-weights",
+    cl::desc("Run on generated weights (uniform in [-0.05, 0.05]) instead of "
+             "a file, e.g. a library compiled with --no-weights"),
+    cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<int> runDevice(
+    "device",
+    cl::desc("The GPU a --target cuda library runs on (DITC_CUDA_DEVICE; "
+             "default 0)"),
+    cl::value_desc("N"), cl::init(-1), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<bool> runNoGraph(
+    "no-graph",
+    cl::desc("--target cuda: run kernel by kernel, never as a CUDA graph "
+             "(DITC_CUDA_GRAPH=0), for debugging"),
+    cl::sub(runCmd), cl::cat(ditcCategory));
 
 // `ditc profile`: the MAP profile of a model, nothing executed.
 static cl::SubCommand profileCmd(
@@ -259,13 +287,15 @@ int main(int argc, char **argv) {
       "ditc: ahead-of-time parallelizing compiler for DiT and LLM graphs\n\n"
       "  ditc import MODEL.onnx [-o OUT.mlir] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
-      "  ditc compile MODEL.onnx -o OUT.so [--target cpu]\n"
+      "  ditc compile MODEL.onnx -o OUT.so [--target cpu|cuda]\n"
+      "              [--cuda-arch LIST] [--no-weights]\n"
       "              [--dtype f32|bf16|f16] [--io-dtype f32|bf16|f16]\n"
       "              [--devices N --plan KEY=N,...]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
       "              [--warmup W] [--threads T] [--weights FILE]\n"
+      "              [--random-weights] [--device N] [--no-graph]\n"
       "              [--trace OUT.json] [--comm-stats] [--comm-timeout S]\n"
       "  mpirun -np N ditc run OUT.so ...   (a library compiled with\n"
       "              --devices N: every rank runs it, rank 0 reports)\n"
@@ -293,6 +323,8 @@ int main(int argc, char **argv) {
     opts.binds = compileBinds;
     opts.dims = compileDims;
     opts.target = compileTarget;
+    opts.cudaArch = compileCudaArch;
+    opts.noWeights = compileNoWeights;
     opts.emit = compileEmit;
     opts.trace = compileTrace;
     opts.dtype = compileDtype;
@@ -309,6 +341,9 @@ int main(int argc, char **argv) {
     opts.inputs = runInputs;
     opts.outputs = runOutputs;
     opts.weights = runWeights;
+    opts.randomWeights = runRandomWeights;
+    opts.device = runDevice;
+    opts.noGraph = runNoGraph;
     opts.bench = runBench;
     opts.warmup = runWarmup;
     opts.threads = runThreads;

@@ -32,6 +32,17 @@
  * rank: ditc_model_run then fails with DITC_ERROR_COMM instead of hanging.
  * ditc_model_rank / _world_size / _plan describe the rank; a single-device
  * library is rank 0 of 1 with plan "".
+ *
+ * GPU libraries (`ditc compile --target cuda`): the same functions, the
+ * same host buffers. ditc_model_create finds the GPU (environment variable
+ * DITC_CUDA_DEVICE, default 0), checks that its architecture is among the
+ * library's and that its free memory holds the arena, the weights and the
+ * constants, copies the weights to it once, and each run copies the inputs
+ * to the GPU, runs the step on one stream and copies the outputs back. The
+ * first run goes kernel by kernel (it also sets up cuBLASLt's plans); the
+ * second captures the step into a CUDA graph, which later runs replay
+ * (DITC_CUDA_GRAPH=0: never). ditc_model_target says "cuda"; where there is
+ * no usable GPU, create fails with DITC_ERROR_DEVICE and says why.
  *===----------------------------------------------------------------------===*/
 
 #ifndef DITC_RUNTIME_DITC_MODEL_H
@@ -58,10 +69,19 @@ typedef enum ditc_status {
   DITC_ERROR_CHECKSUM = 4, /* a weight file whose bytes changed */
   DITC_ERROR_MEMORY = 5,   /* the arena could not be allocated */
   DITC_ERROR_ABI = 6,      /* a library built for another ABI version */
-  DITC_ERROR_COMM = 7      /* multi-rank: a communicator could not be made,
+  DITC_ERROR_COMM = 7,     /* multi-rank: a communicator could not be made,
                               or a collective failed or timed out (the
                               error names the peer or the timeout) */
+  DITC_ERROR_DEVICE = 8    /* a GPU library: no GPU, one too old for its
+                              kernels or with too little free memory, or a
+                              CUDA call that failed */
 } ditc_status;
+
+/* ditc_model_create's weights_path that asks for generated weights instead
+ * of a file: uniform in [-0.05, 0.05] for float tensors, zero for others,
+ * the same on every run (benchmarks of full-size graphs compiled with
+ * `ditc compile --no-weights`). */
+#define DITC_RANDOM_WEIGHTS ":random:"
 
 /* Element types of inputs and outputs (the same codes as the kernels'). */
 typedef enum ditc_dtype {
@@ -95,9 +115,10 @@ uint32_t ditc_model_abi_version(void);
 const char *ditc_status_string(ditc_status status);
 
 /* Creates an instance and maps its weights: `weights_path`, or when null the
- * file the library was compiled with, next to the library. The file's layout
- * and checksum must match what the library was compiled for. On failure
- * *out is null and ditc_model_last_error(NULL) says why. */
+ * file the library was compiled with, next to the library, or
+ * DITC_RANDOM_WEIGHTS. The file's layout and checksum must match what the
+ * library was compiled for. On failure *out is null and
+ * ditc_model_last_error(NULL) says why. */
 ditc_status ditc_model_create(const char *weights_path, ditc_model **out);
 void ditc_model_destroy(ditc_model *model);
 
@@ -124,8 +145,11 @@ uint64_t ditc_model_weight_bytes(const ditc_model *model);
 /* The process's peak resident memory so far, in bytes. */
 uint64_t ditc_model_peak_rss_bytes(void);
 
-/* Threads the kernels use (<= 0: the default). */
+/* Threads the kernels use (<= 0: the default). GPU libraries: no effect. */
 void ditc_model_set_num_threads(int32_t threads);
+
+/* "cpu" or "cuda": where the library's kernels run (ditc compile --target). */
+const char *ditc_model_target(const ditc_model *model);
 
 /* Step times of the last ditc_model_run, for libraries compiled with
  * `ditc compile --trace`: writes the end time of each step (seconds since

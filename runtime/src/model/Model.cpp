@@ -1,18 +1,22 @@
 //===- Model.cpp - the C ABI of a compiled model library ------------------===//
 //
 // Linked into every library `ditc compile` makes. The generated object
-// provides two functions: ditc_generated_json() (the descriptor: inputs,
-// outputs, weights, arena size, weight file and checksum, and for a
-// multi-rank library the fields of Mesh.h) and
-// ditc_generated_run(arena, inputs, outputs, weights, comms), which returns 0
-// or the ditc_rt_comm_status of a collective that failed. This file
-// implements ditc_model.h on top of them: it maps the safetensors weights,
-// checks them, owns the arena and the communicators (comms[g] is comm group
-// g's) and runs steps.
+// provides ditc_generated_json() (the descriptor: inputs, outputs, weights,
+// arena size, weight file and checksum, target, and for a multi-rank
+// library the fields of Mesh.h), ditc_generated_constants() (the tensor
+// constants' host addresses and sizes) and
+// ditc_generated_run(arena, inputs, outputs, weights, comms, constants),
+// which returns 0 or the ditc_rt_comm_status of a collective that failed.
+// This file implements ditc_model.h on top of them: it maps the safetensors
+// weights, checks them, owns the communicators (comms[g] is comm group g's)
+// and runs steps; where the tensors live (host or GPU memory) is the
+// Memory the library links (Memory.h).
 //
 //===----------------------------------------------------------------------===//
 
+#include "Memory.h"
 #include "Mesh.h"
+#include "../../cuda/kernel_math.h"
 
 #include "ditc/runtime/ditc_checksum.h"
 #include "ditc/runtime/ditc_comm.h"
@@ -58,7 +62,11 @@ static_assert(sameCodes(), "ditc_dtype and ditc_rt_dtype must use the same codes
 extern "C" const char *ditc_generated_json(void);
 extern "C" int32_t ditc_generated_run(void *arena, void *const *inputs,
                                       void *const *outputs,
-                                      void *const *weights, void *const *comms);
+                                      void *const *weights, void *const *comms,
+                                      void *const *constants);
+// Weak: hand-written test models without constants need not define it.
+extern "C" void ditc_generated_constants(const void **ptrs, uint64_t *bytes)
+    __attribute__((weak));
 
 namespace {
 
@@ -148,8 +156,10 @@ struct ditc_model {
   // end time of each in the last run.
   int32_t traceSteps = -1;
   std::vector<double> trace;
-  std::string weightsFile, checksum, dir;
-  void *arena = nullptr;
+  std::string weightsFile, checksum, dir, target = "cpu";
+  std::vector<std::string> cudaArch;
+  int64_t numConstants = 0;
+  std::unique_ptr<ditc_rt::model::Memory> memory;
   std::unique_ptr<Mapping> mapping;
   std::vector<void *> weightTable;
   uint64_t weightBytes = 0;
@@ -167,6 +177,8 @@ struct ditc_model {
     return s;
   }
   ditc_status bind(const std::string &path);
+  ditc_status bindRandom();
+  ditc_status setUpMemory();
   ditc_status checkPlan(const std::string &path, const nlohmann::json &header);
   ditc_status readTimeout();
   ditc_status joinRun();
@@ -288,10 +300,91 @@ ditc_status ditc_model::bind(const std::string &path) {
                                                     "(checksum " + hex + ", expected " +
                                            checksum + "): weights from another compile?");
   }
+  ditc_rt::model::WeightSource source;
+  source.mapped.assign(table.begin(), table.end());
+  std::vector<void *> placed;
+  if (ditc_status s = memory->placeWeights(source, placed, error); s != DITC_OK)
+    return s;
   mapping = std::move(m);
-  weightTable = std::move(table);
+  weightTable = std::move(placed);
   weightBytes = expected;
   return DITC_OK;
+}
+
+/// DITC_RANDOM_WEIGHTS: every weight generated (uniform in [-0.05, 0.05]
+/// for floats, zero for the others), from a seed per weight.
+ditc_status ditc_model::bindRandom() {
+  ditc_rt::model::WeightSource source;
+  source.generate = [this](size_t i, void *dst) {
+    const Tensor &w = weights[i];
+    uint64_t state = 0x9e3779b97f4a7c15ull * (i + 1);
+    auto next = [&state] { // splitmix64 to a float in [-0.05, 0.05)
+      uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+      z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+      z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+      z ^= z >> 31;
+      return (float)((double)(z >> 11) * 0x1.0p-53 * 0.1 - 0.05);
+    };
+    uint64_t n = w.bytes, count = 0;
+    switch (w.dtype) {
+    case DITC_DTYPE_F32:
+      count = n / 4;
+      for (uint64_t k = 0; k < count; ++k)
+        static_cast<float *>(dst)[k] = next();
+      return;
+    case DITC_DTYPE_F64:
+      count = n / 8;
+      for (uint64_t k = 0; k < count; ++k)
+        static_cast<double *>(dst)[k] = next();
+      return;
+    case DITC_DTYPE_F16:
+    case DITC_DTYPE_BF16:
+      count = n / 2;
+      for (uint64_t k = 0; k < count; ++k)
+        static_cast<uint16_t *>(dst)[k] = w.dtype == DITC_DTYPE_F16
+                                              ? ditc_cu::math::f32_to_f16_bits(next())
+                                              : ditc_cu::math::f32_to_bf16_bits(next());
+      return;
+    default:
+      std::memset(dst, 0, n);
+    }
+  };
+  std::vector<void *> placed;
+  if (ditc_status s = memory->placeWeights(source, placed, error); s != DITC_OK)
+    return s;
+  mapping.reset();
+  weightTable = std::move(placed);
+  weightBytes = 0;
+  for (const Tensor &w : weights)
+    weightBytes += w.bytes;
+  return DITC_OK;
+}
+
+/// The memory of the library's target: the arena, the constants.
+ditc_status ditc_model::setUpMemory() {
+  memory = ditc_rt::model::makeMemory();
+  if (target != memory->target())
+    return fail(DITC_ERROR_ABI, "the library's descriptor says target '" + target +
+                                    "' but it links the runtime of '" +
+                                    memory->target() + "'");
+  ditc_rt::model::Layout layout;
+  layout.arenaBytes = arenaBytes;
+  for (const Tensor &t : inputs)
+    layout.inputBytes.push_back(t.bytes);
+  for (const Tensor &t : outputs)
+    layout.outputBytes.push_back(t.bytes);
+  for (const Tensor &t : weights)
+    layout.weightBytes.push_back(t.bytes);
+  layout.constants.assign(numConstants, nullptr);
+  layout.constantBytes.assign(numConstants, 0);
+  if (numConstants > 0) {
+    if (!ditc_generated_constants)
+      return fail(DITC_ERROR_ABI, "the library lists " + std::to_string(numConstants) +
+                                      " constants but does not define them");
+    ditc_generated_constants(layout.constants.data(), layout.constantBytes.data());
+  }
+  layout.cudaArch = cudaArch;
+  return memory->setUp(layout, error);
 }
 
 /// The communicators' timeout: DITC_COMM_TIMEOUT_S (seconds, default 120;
@@ -381,6 +474,8 @@ DITC_MODEL_EXPORT const char *ditc_status_string(ditc_status s) {
   case DITC_ERROR_ABI: return "ABI version mismatch";
   case DITC_ERROR_COMM:
     return "communication between ranks failed";
+  case DITC_ERROR_DEVICE:
+    return "GPU unavailable or failed";
   }
   return "unknown status";
 }
@@ -407,6 +502,12 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
+  m->target = j.value("target", std::string("cpu"));
+  m->numConstants = j.value("constants", (int64_t)0);
+  if (j.contains("cuda_arch") && j["cuda_arch"].is_array())
+    for (const auto &a : j["cuda_arch"])
+      if (a.is_string())
+        m->cudaArch.push_back(a.get<std::string>());
   std::string err;
   if (!ditc_rt::model::parseParallel(j, m->par, err)) {
     createError = err;
@@ -432,21 +533,23 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
     size_t slash = so.rfind('/');
     m->dir = slash == std::string::npos ? "." : so.substr(0, slash);
   }
-  // What this rank sets up alone: its weights and its arena.
-  ditc_status local = DITC_OK;
-  if (!m->weights.empty()) {
-    std::string path = weightsPath ? weightsPath : m->dir + "/" + m->weightsFile;
-    for (size_t at; (at = path.find("{rank}")) != std::string::npos;)
-      path.replace(at, 6, std::to_string(m->rank));
-    local = m->bind(path);
-  }
-  if (local == DITC_OK) {
-    size_t bytes = (m->arenaBytes + 63) / 64 * 64;
-    m->arena = std::aligned_alloc(64, bytes ? bytes : 64);
-    if (!m->arena)
-      local = m->fail(DITC_ERROR_MEMORY, "cannot allocate the " +
-                                             std::to_string(m->arenaBytes) +
-                                             "-byte activation arena");
+  // What this rank sets up alone: its memory (the device, the arena, the
+  // constants), then its weights.
+  ditc_status local = m->setUpMemory();
+  if (local == DITC_OK && !m->weights.empty()) {
+    if (weightsPath && std::string(weightsPath) == DITC_RANDOM_WEIGHTS) {
+      local = m->bindRandom();
+    } else if (!weightsPath && m->weightsFile.empty()) {
+      local = m->fail(DITC_ERROR_IO,
+                      "this library was compiled with --no-weights: give it a "
+                      "weight file or DITC_RANDOM_WEIGHTS (ditc run --weights "
+                      "FILE or --random-weights)");
+    } else {
+      std::string path = weightsPath ? weightsPath : m->dir + "/" + m->weightsFile;
+      for (size_t at; (at = path.find("{rank}")) != std::string::npos;)
+        path.replace(at, 6, std::to_string(m->rank));
+      local = m->bind(path);
+    }
   }
   // The ranks agree that every one of them got this far (the lowest rank
   // that did not is named), so that none waits in a collective for a rank
@@ -473,7 +576,6 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
     local = m->makeGroups();
   if (local != DITC_OK) {
     createError = m->error;
-    std::free(m->arena);
     return local;
   }
   for (ditc_rt_comm *c : m->allComms())
@@ -485,7 +587,6 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
 DITC_MODEL_EXPORT void ditc_model_destroy(ditc_model *model) {
   if (!model)
     return;
-  std::free(model->arena);
   delete model;
 }
 
@@ -493,6 +594,8 @@ DITC_MODEL_EXPORT ditc_status ditc_model_bind_weights(ditc_model *model,
                                                       const char *path) {
   if (!model || !path)
     return DITC_ERROR_ARGUMENT;
+  if (std::string(path) == DITC_RANDOM_WEIGHTS)
+    return model->bindRandom();
   return model->bind(path);
 }
 
@@ -544,14 +647,20 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
       return model->fail(DITC_ERROR_ARGUMENT, "output '" + model->outputs[i].name + "' is null");
   if (model->traceSteps > 0) {
     model->trace.assign(model->traceSteps, 0.0);
-    ditc_rt_trace_begin(model->trace.data(), model->traceSteps);
+    model->memory->trace(model->trace.data(), model->traceSteps);
   }
   std::vector<void *> comms(model->comms.begin(), model->comms.end());
-  int32_t rc =
-      ditc_generated_run(model->arena, const_cast<void *const *>(inputs),
-                         outputs, model->weightTable.data(), comms.data());
+  void *const *weights = model->weightTable.data();
+  int32_t rc = 0;
+  ditc_status s = model->memory->run(
+      [&](void *arena, void *const *in, void *const *out, void *const *constants) {
+        return ditc_generated_run(arena, in, out, weights, comms.data(), constants);
+      },
+      inputs, outputs, rc, model->error);
+  if (s != DITC_OK)
+    return s;
   if (model->traceSteps > 0) {
-    ditc_rt_trace_begin(nullptr, 0);
+    model->memory->trace(nullptr, 0);
     // Steps of other pipeline stages did not run here: they end when the
     // step before them did (they take no time).
     for (size_t i = 1; i < model->trace.size(); ++i)
@@ -635,7 +744,11 @@ DITC_MODEL_EXPORT uint64_t ditc_model_peak_rss_bytes(void) {
 }
 
 DITC_MODEL_EXPORT void ditc_model_set_num_threads(int32_t threads) {
-  ditc_rt_set_num_threads(threads);
+  ditc_rt::model::makeMemory()->setNumThreads(threads);
+}
+
+DITC_MODEL_EXPORT const char *ditc_model_target(const ditc_model *model) {
+  return model ? model->target.c_str() : "";
 }
 
 DITC_MODEL_EXPORT const char *ditc_model_last_error(const ditc_model *model) {

@@ -24,8 +24,9 @@ const char *ditc_generated_json(void) { return kJson; }
 
 int32_t ditc_generated_run(void *arena, void *const *inputs,
                            void *const *outputs, void *const *weights,
-                           void *const *comms) {
+                           void *const *comms, void *const *constants) {
   (void)weights;
+  (void)constants;
   const float *x = (const float *)inputs[0];
   float *y = (float *)outputs[0];
   float *half = (float *)arena, *full = half + 6;

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# What benchmarks/gpu/check.sh needs from this machine, into build-gpu-deps/
+# (ignored by git: the device tool carries it, `carry: ["build-gpu-deps"]`).
+# Run here, where ditc is built (the GPU machine has no MLIR):
+#
+#   bash benchmarks/gpu/prepare.sh [BUILD]      (BUILD: default ./build)
+#
+# Writes
+#   build-gpu-deps/googletest/       GoogleTest's sources (/usr/src/googletest)
+#   build-gpu-deps/json/nlohmann/    nlohmann/json's header (Model.cpp)
+#   build-gpu-deps/fixtures/<name>/  per model fixture of test/fixtures:
+#     cuda_f32.o, cuda_bf16.o        the generated half of a --target cuda
+#                                    library (ditc compile --emit obj), linked
+#                                    there with the runtime built there;
+#     cuda_f32.safetensors, ...      their weights;
+#     cpu_f32.npz, cpu_bf16.npz      the CPU runtime's outputs on the
+#                                    fixture's inputs.npz (ditc run), which
+#                                    the GPU's are checked against.
+# The fixture's inputs.npz and outputs.npz (PyTorch's) travel with the tree.
+# Prints the size of what travels (the device tool carries at most 64 MiB).
+set -eu
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${1:-$ROOT/build}
+DITC=$BUILD/bin/ditc
+DEPS=$ROOT/build-gpu-deps
+[ -x "$DITC" ] || { echo "prepare.sh: no $DITC (build ditc first)" >&2; exit 1; }
+
+mkdir -p "$DEPS"
+if [ ! -f "$DEPS/googletest/CMakeLists.txt" ] && [ -d /usr/src/googletest ]; then
+  cp -r /usr/src/googletest "$DEPS/"
+fi
+if [ ! -f "$DEPS/json/nlohmann/json.hpp" ] && [ -f /usr/include/nlohmann/json.hpp ]; then
+  mkdir -p "$DEPS/json"
+  cp -r /usr/include/nlohmann "$DEPS/json/"
+fi
+
+rm -rf "$DEPS/fixtures"
+for dir in "$ROOT"/test/fixtures/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/model.onnx" ] || continue
+  out=$DEPS/fixtures/$name
+  mkdir -p "$out"
+  for dtype in f32 bf16; do
+    "$DITC" compile "$dir/model.onnx" --target cuda --dtype $dtype --emit obj \
+      -o "$out/cuda_$dtype.o" 2>"$out/compile.log" ||
+      { echo "prepare.sh: $name: ditc compile --target cuda --dtype $dtype failed:" >&2
+        tail -3 "$out/compile.log" >&2; exit 1; }
+    tmp=$(mktemp -d)
+    "$DITC" compile "$dir/model.onnx" --dtype $dtype -o "$tmp/cpu.so" 2>"$out/compile.log"
+    "$DITC" run "$tmp/cpu.so" --inputs "$dir/inputs.npz" \
+      --outputs "$out/cpu_$dtype.npz" >/dev/null
+    rm -rf "$tmp"
+  done
+  rm -f "$out/compile.log"
+  echo "prepared $name"
+done
+echo "build-gpu-deps: $(du -sh "$DEPS" | cut -f1) (fixtures $(du -sh "$DEPS/fixtures" | cut -f1))"

@@ -1,0 +1,49 @@
+// RUN: ditc-opt %s -split-input-file -ditc-plan-memory -ditc-lower-to-runtime="target=cuda cuda-arch=80,90a" -verify-diagnostics | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-plan-memory -ditc-lower-to-runtime | FileCheck %s --check-prefix=CPU
+
+// One lowering, two kernel tables: --target cuda calls ditc_cu_* (the
+// dtype-taking entry points, f32 included: DITC_RT_F32 = 0 in front), the
+// CPU target the _f32 ones of the same ops. Tensor constants come from the
+// run's sixth argument, the constants table, on both targets (the runtime
+// fills it with device copies for cuda); ditc_generated_constants lists
+// them. The descriptor says target cuda and the architectures.
+// CHECK-LABEL: module
+// CHECK: llvm.func @ditc_generated_run(%[[ARENA:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[CONSTS:.*]]: !llvm.ptr) -> i32
+// CHECK: %[[SLOT:.*]] = llvm.getelementptr %[[CONSTS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
+// CHECK: %[[BIAS:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.call @ditc_cu_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}}) : (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32) -> ()
+// CHECK: llvm.call @ditc_cu_unary(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, !llvm.ptr, !llvm.ptr, i64) -> ()
+// CHECK: llvm.call @ditc_cu_layer_norm(
+// CHECK: llvm.call @ditc_cu_binary(
+// CHECK-NOT: ditc_rt_
+// CHECK: llvm.func @ditc_generated_constants(%[[PTRS:.*]]: !llvm.ptr, %[[SIZES:.*]]: !llvm.ptr)
+// CHECK: %[[G:.*]] = llvm.mlir.addressof @ditc_const_{{[0-9]+}}
+// CHECK: llvm.store %[[G]], %{{.*}} : !llvm.ptr, !llvm.ptr
+// CHECK: %[[N:.*]] = llvm.mlir.constant(256 : i64) : i64
+// CHECK: llvm.store %[[N]], %{{.*}} : i64, !llvm.ptr
+// CHECK: ditc_generated_json_data("{{.*}}\22constants\22:1,\22cuda_arch\22:[\2280\22,\2290a\22]{{.*}}\22target\22:\22cuda\22
+// CPU: llvm.call @ditc_rt_linear_f32(
+// CPU: llvm.call @ditc_rt_unary_f32(
+// CPU: llvm.call @ditc_rt_layer_norm_f32(
+// CPU: ditc_generated_json_data("{{.*}}\22constants\22:1,\22dtype{{.*}}\22target\22:\22cpu\22
+func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {ditc.name = "y"}) {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
+  %b = ditc.constant dense<0.5> : tensor<64xf32>
+  %a = ditc.linear %x, %w bias %b : (tensor<4x64xf32>, tensor<64x64xf32>, tensor<64xf32>) -> tensor<4x64xf32>
+  %g = ditc.gelu %a : tensor<4x64xf32>
+  %n = ditc.layer_norm %g {axis = 1 : i64, epsilon = 1.0e-6 : f64} : (tensor<4x64xf32>) -> tensor<4x64xf32>
+  %s = ditc.add %n, %x : (tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  return %s : tensor<4x64xf32>
+}
+
+// -----
+
+// The cuda table has no collectives yet (they read host memory): a
+// partitioned program is refused at its first collective.
+module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}, ditc.plan = "tp=2"} {
+  func.func @main(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+    // expected-error@+1 {{cannot generate code: --target cuda has no collectives yet (one device only; parallel plans run with --target cpu)}}
+    %y = ditc.collective.all_reduce %x {axes = ["tp"]} : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    return %y : tensor<4x8xf32>
+  }
+}
