@@ -9,14 +9,22 @@
 # DITC_RT_ONEDNN=OFF (the C++ GEMM fallback is the CPU reference),
 # DITC_RT_CUDA_TESTS=ON and the CUDA architectures of the GPU found, into
 # build-gpu/ (ignored: it never travels, and reruns on the same machine are
-# incremental); builds test/Cuda's GPU binaries and runs each with a timeout.
-# --quick stops after the correctness tests; without it the host tests of
-# test/Cuda run too, and then the timings (not implemented yet).
+# incremental); builds test/Cuda's GPU binaries and the GPU model archive
+# (libditc_model_cuda.a) and runs each binary with a timeout. Then the model
+# fixtures: benchmarks/gpu/prepare.sh (run where ditc is built) leaves the
+# generated half of each fixture's --target cuda library (f32 and bf16) in
+# build-gpu-deps/fixtures; each is linked here as `ditc compile` links and
+# run by run_fixtures.py against PyTorch's outputs and the CPU runtime's.
+# --quick stops after the correctness checks; without it the host tests of
+# test/Cuda run too, and then the timings of the full-size graphs prepared
+# without weights (time_models.py: ditc with and without its CUDA graph,
+# PyTorch eager, torch.compile).
 #
 # Everything goes to $OUT (default ./gpu-out) as it goes: build.log (configure
-# and build), one <binary>.log per GPU binary, host-tests.log (without
-# --quick), summary.txt (the machine, then one line per binary; printed
-# last). At most 7 files: the device tool brings back 8.
+# and build), gpu-tests.log (the GPU binaries), host-tests.log, fixtures.log,
+# without --quick timings.log and timings.json, and summary.txt (the
+# machine, one line per binary, the timings table; printed last). At most 7
+# files: the device tool brings back 8.
 #
 # Exit status: 0 all passed on a GPU; 1 a build step or a test failed; 2 no
 # GPU was found (the GPU binaries then exit 77, "SKIP (no GPU)"), so that a
@@ -166,11 +174,11 @@ say "googletest: ${GTEST_SRC:-an installed one (find_package)}"
 
 GPU_TESTS=(ditc-cuda-kernel-tests ditc-cuda-attention-tests ditc-cuda-gemm-tests)
 # The host side of the cuBLASLt GEMM (with the real library where there is
-# one); no GPU needed.
-HOST_QUICK=(CudaGemmPlanTests)
+# one) and of the GPU model libraries; no GPU needed.
+HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests)
 HOST_FULL=(CudaKernelMathTests CudaAttentionMathTests CudaKernelEmuTests
   CudaAttentionEmuTests)
-TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}")
+TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}" ditc_model_cuda)
 [ "$QUICK" = 1 ] || TARGETS+=("${HOST_FULL[@]}")
 
 fail_build() {
@@ -192,6 +200,10 @@ CMAKE_ARGS=(-S "$ROOT/runtime" -B "$BUILD" -G Ninja
   -DDITC_RT_AVX2_W16=OFF
   -DDITC_BUILD_BENCHMARKS=OFF
   "-DDITC_RT_GTEST_SOURCE_DIR=$GTEST_SRC")
+# nlohmann/json (Model.cpp of the model archive): carried, where the machine
+# has none.
+[ -f "$ROOT/build-gpu-deps/json/nlohmann/json.hpp" ] &&
+  CMAKE_ARGS+=("-DDITC_RT_JSON_INCLUDE_DIR=$ROOT/build-gpu-deps/json")
 echo "\$ cmake ${CMAKE_ARGS[*]}" >>"$BUILD_LOG"
 if ! cmake "${CMAKE_ARGS[@]}" >>"$BUILD_LOG" 2>&1; then
   grep -q 'GTest' "$BUILD_LOG" && [ -z "$GTEST_SRC" ] &&
@@ -242,30 +254,86 @@ run() {
   echo "$name: $result" >&2
 }
 
+: >"$OUT/gpu-tests.log"
 for name in "${GPU_TESTS[@]}"; do
-  : >"$OUT/$name.log"
-  run "$name" "$BUILD/bin/$name" "$OUT/$name.log"
+  run "$name" "$BUILD/bin/$name" "$OUT/gpu-tests.log"
 done
+: >"$OUT/host-tests.log"
 for name in "${HOST_QUICK[@]}"; do
-  : >"$OUT/$name.log"
-  run "$name" "$BUILD/test/Unit/$name" "$OUT/$name.log"
+  run "$name" "$BUILD/test/Unit/$name" "$OUT/host-tests.log"
 done
 if [ "$QUICK" = 0 ]; then
-  : >"$OUT/host-tests.log"
   for name in "${HOST_FULL[@]}"; do
     run "$name" "$BUILD/test/Unit/$name" "$OUT/host-tests.log"
   done
 fi
 
+#===--- Model fixtures -------------------------------------------------===#
+# link_model OBJ SO: the generated object with the model archive, the way
+# `ditc compile` links (lib/Target/Emit.cpp).
+link_model() {
+  cc -shared -o "$2" "$1" -Wl,--whole-archive "$BUILD/lib/libditc_model_cuda.a" \
+    -Wl,--no-whole-archive -Wl,-Bsymbolic \
+    "-Wl,--version-script=$BUILD/lib/ditc_model.map" "@$BUILD/lib/ditc_model_cuda.libs"
+}
+PREPARED=$ROOT/build-gpu-deps/fixtures
+FIXLOG=$OUT/fixtures.log
+: >"$FIXLOG"
+if [ -d "$PREPARED" ]; then
+  t=$(date +%s)
+  linked=0
+  for obj in "$PREPARED"/*/cuda_*.o; do
+    [ -f "$obj" ] || continue
+    if link_model "$obj" "${obj%.o}.so" >>"$FIXLOG" 2>&1; then
+      linked=$((linked + 1))
+    else
+      echo "link failed: $obj" >>"$FIXLOG"
+    fi
+  done
+  echo "== run_fixtures.py ($linked libraries linked in $(since "$t"))" >>"$FIXLOG"
+  start=$(wc -l <"$FIXLOG")
+  timeout -k 10 "$TIMEOUT" python3 "$ROOT/benchmarks/gpu/run_fixtures.py" \
+    "$PREPARED" "$ROOT/test/fixtures" --prefix cuda --dtypes f32,bf16 >>"$FIXLOG" 2>&1
+  rc=$?
+  end=$(wc -l <"$FIXLOG")
+  counts=$(tail -1 "$FIXLOG")
+  if [ "$rc" = 0 ]; then result=PASS
+  elif [ "$GPU" = 0 ]; then result="SKIP (no GPU)"; SKIPPED=1
+  else result="FAIL (exit $rc)"; FAILED=1; FAILURES+=("fixtures|$FIXLOG|$start|$end"); fi
+  ROWS+=("model fixtures|$result|$counts|$(since "$t")")
+  echo "model fixtures: $result" >&2
+else
+  say "model fixtures: none prepared (run benchmarks/gpu/prepare.sh where ditc is built and carry build-gpu-deps)"
+fi
+
 #===--- Timings --------------------------------------------------------===#
+# Full-size graphs (examples/graphs, prepared without weights): one step on
+# random weights with and without the CUDA graph, beside PyTorch eager and
+# torch.compile (time_models.py); the table goes to timings.log and the
+# summary.
 if [ "$QUICK" = 0 ]; then
-  # ----------------------------------------------------------------------
-  # TIMINGS GO HERE. Not implemented yet: they need the CUDA model loader
-  # (a compiled model run on the GPU). Nothing is measured or reported
-  # until then.
-  # ----------------------------------------------------------------------
-  say ""
-  say "timings: not implemented yet (needs the CUDA model loader)"
+  TLOG=$OUT/timings.log
+  : >"$TLOG"
+  t=$(date +%s)
+  if [ -d "$ROOT/build-gpu-deps/models" ]; then
+    for obj in "$ROOT"/build-gpu-deps/models/*/cuda_bf16.o; do
+      [ -f "$obj" ] && { link_model "$obj" "${obj%.o}.so" >>"$TLOG" 2>&1 ||
+        echo "link failed: $obj" >>"$TLOG"; }
+    done
+    OUT=$OUT timeout -k 10 "$TIMEOUT" python3 "$ROOT/benchmarks/gpu/time_models.py" \
+      "$ROOT/build-gpu-deps" >"$OUT/.table" 2>>"$TLOG"
+    rc=$?
+    cat "$OUT/.table" >>"$TLOG"
+    say ""
+    cat "$OUT/.table" | tee -a "$SUMMARY"
+    rm -f "$OUT/.table"
+    if [ "$rc" = 0 ]; then result=PASS
+    elif [ "$GPU" = 0 ]; then result="SKIP (no GPU)"; SKIPPED=1
+    else result="FAIL (exit $rc)"; FAILED=1; FAILURES+=("timings|$TLOG|0|$(wc -l <"$TLOG")"); fi
+    ROWS+=("timings|$result|-|$(since "$t")")
+  else
+    say "timings: no full-size graphs prepared (benchmarks/gpu/prepare.sh)"
+  fi
 fi
 
 #===--- Summary --------------------------------------------------------===#
@@ -292,8 +360,8 @@ if [ "$FAILED" = 1 ]; then
     echo
     echo "== $name ($log), failures or the last lines:"
     sed -n "$((start + 1)),${end}p" "$log" >"$OUT/.part"
-    if grep -q 'Failure\|^\[  FAILED  \]' "$OUT/.part"; then
-      grep -B2 -A6 'Failure\|^\[  FAILED  \]' "$OUT/.part" | head -40
+    if grep -q 'Failure\|^\[  FAILED  \]\|^FAIL ' "$OUT/.part"; then
+      grep -B2 -A6 'Failure\|^\[  FAILED  \]\|^FAIL ' "$OUT/.part" | head -40
     else
       tail -15 "$OUT/.part"
     fi

@@ -16,6 +16,14 @@
 #     cpu_f32.npz, cpu_bf16.npz      the CPU runtime's outputs on the
 #                                    fixture's inputs.npz (ditc run), which
 #                                    the GPU's are checked against.
+#   build-gpu-deps/models/<name>/    per full-size graph of examples/graphs
+#     cuda_bf16.o, meta.json         (committed without weights): the object
+#                                    of its --no-weights --target cuda
+#                                    library, timed there on random weights
+#   build-gpu-deps/pylib/diffusers   diffusers without its pipelines (the
+#                                    PyTorch baselines' models), from
+#                                    DITC_EXPORT_VENV (default
+#                                    /opt/ditc-export-venv) when it has one
 # The fixture's inputs.npz and outputs.npz (PyTorch's) travel with the tree.
 # Prints the size of what travels (the device tool carries at most 64 MiB).
 set -eu
@@ -55,4 +63,25 @@ for dir in "$ROOT"/test/fixtures/*/; do
   rm -f "$out/compile.log"
   echo "prepared $name"
 done
+rm -rf "$DEPS/models"
+for dir in "$ROOT"/examples/graphs/*/; do
+  name=$(basename "$dir")
+  [ -f "$dir/model.onnx" ] || continue
+  out=$DEPS/models/$name
+  mkdir -p "$out"
+  "$DITC" compile "$dir/model.onnx" --target cuda --dtype bf16 --no-weights \
+    --emit obj -o "$out/cuda_bf16.o" 2>"$out/compile.log" ||
+    { echo "prepare.sh: $name: ditc compile failed:" >&2; tail -3 "$out/compile.log" >&2; exit 1; }
+  cp "$dir/meta.json" "$out/"
+  rm -f "$out/compile.log"
+  echo "prepared $name (no weights)"
+done
+
+VENV=${DITC_EXPORT_VENV:-/opt/ditc-export-venv}
+SITE=$(ls -d "$VENV"/lib/python3*/site-packages 2>/dev/null | head -1)
+if [ -n "$SITE" ] && [ -d "$SITE/diffusers" ] && [ ! -d "$DEPS/pylib/diffusers" ]; then
+  mkdir -p "$DEPS/pylib"
+  (cd "$SITE" && tar cf - --exclude=__pycache__ --exclude=diffusers/pipelines \
+     --exclude=diffusers/modular_pipelines diffusers) | tar xf - -C "$DEPS/pylib"
+fi
 echo "build-gpu-deps: $(du -sh "$DEPS" | cut -f1) (fixtures $(du -sh "$DEPS/fixtures" | cut -f1))"

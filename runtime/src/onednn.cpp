@@ -12,6 +12,7 @@
 // no oneDNN): keep the argument checks and error lines of the two in step.
 //
 //===----------------------------------------------------------------------===//
+#include "conv_shape.h"
 #include "internal.h"
 
 #include <dnnl.hpp>
@@ -226,21 +227,13 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
                         int64_t pad_bottom, int64_t pad_right, int64_t dil_h,
                         int64_t dil_w, int64_t group) {
   const char *name = "conv2d_f32";
-  if (group <= 0 || in_channels % group || out_channels % group)
-    fatal(name, "channels %lld -> %lld do not split into %lld groups",
-          (long long)in_channels, (long long)out_channels, (long long)group);
-  if (stride_h <= 0 || stride_w <= 0 || dil_h <= 0 || dil_w <= 0 ||
-      kernel_h <= 0 || kernel_w <= 0 || pad_top < 0 || pad_left < 0 ||
-      pad_bottom < 0 || pad_right < 0)
-    fatal(name, "bad kernel, stride, dilation or padding");
-  const int64_t oh =
-      (height + pad_top + pad_bottom - dil_h * (kernel_h - 1) - 1) / stride_h +
-      1;
-  const int64_t ow =
-      (width + pad_left + pad_right - dil_w * (kernel_w - 1) - 1) / stride_w +
-      1;
-  if (oh <= 0 || ow <= 0)
-    fatal(name, "empty output (%lld x %lld)", (long long)oh, (long long)ow);
+  int64_t oh = 0, ow = 0;
+  std::string why = ditc_rt::conv2dShape(
+      batch, in_channels, height, width, out_channels, kernel_h, kernel_w,
+      stride_h, stride_w, pad_top, pad_left, pad_bottom, pad_right, dil_h, dil_w,
+      group, oh, ow);
+  if (!why.empty())
+    fatal(name, "%s", why.c_str());
   if (batch == 0 || out_channels == 0)
     return;
   sync_threads(2 * batch * out_channels * oh * ow * (in_channels / group) *
