@@ -271,8 +271,10 @@ fi
 #===--- Model fixtures -------------------------------------------------===#
 # link_model OBJ SO: the generated object with the model archive, the way
 # `ditc compile` links (lib/Target/Emit.cpp).
+LINKER=${CC:-cc}
+command -v "$LINKER" >/dev/null 2>&1 || LINKER=c++
 link_model() {
-  cc -shared -o "$2" "$1" -Wl,--whole-archive "$BUILD/lib/libditc_model_cuda.a" \
+  "$LINKER" -shared -o "$2" "$1" -Wl,--whole-archive "$BUILD/lib/libditc_model_cuda.a" \
     -Wl,--no-whole-archive -Wl,-Bsymbolic \
     "-Wl,--version-script=$BUILD/lib/ditc_model.map" "@$BUILD/lib/ditc_model_cuda.libs"
 }

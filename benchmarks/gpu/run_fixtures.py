@@ -5,19 +5,30 @@ linked by check.sh) and checks their outputs.
     run_fixtures.py PREPARED FIXTURES [--prefix cuda] [--dtypes f32,bf16]
 
 PREPARED/<name>/<prefix>_<dtype>.so is run through the Python bindings
-(python/ditc) on FIXTURES/<name>/inputs.npz, three times: the first run of
-a --target cuda library goes kernel by kernel, the second captures the CUDA
-graph, the third replays it. Checked, as relative L2 errors
+(python/ditc) four times in one process, on the fixture's inputs A
+(FIXTURES/<name>/inputs.npz) and on other inputs B of the same shapes
+(floats 0.5 - 0.75 x, integers shifted by one within their range):
+
+  1. B   kernel by kernel (a --target cuda library's first run)
+  2. A   captured into the CUDA graph and launched
+  3. B   the graph replayed
+  4. A   the graph replayed
+
+(a CPU library runs all four directly). Checked, as relative L2 errors
 ||a - b|| / ||b||:
 
-  torch   the last run against PyTorch's f32 outputs.npz (independent)
-  cpu     the last run against the CPU runtime's outputs of the same dtype
+  torch   run 4 against PyTorch's f32 outputs.npz (independent)
+  cpu     run 4 against the CPU runtime's outputs of the same dtype
           (PREPARED/<name>/cpu_<dtype>.npz, ditc run on this tree's CPU
           kernels)
-  replay  the third run against the first (graph against kernel by kernel)
+  replay  the larger of run 3 against run 1 and run 4 against run 2: the
+          graph against kernel by kernel on other inputs than it was
+          captured with (a graph that does nothing, or misses an operation,
+          keeps the last outputs and fails here)
 
-Bounds per dtype: f32 torch 1e-4, cpu 1e-4; bf16 torch 2e-2, cpu 2e-2;
-replay 1e-6 for both. Prints one line per library, then "N passed, M
+and runs 1 and 2 must differ (else the replay check says nothing). Bounds
+per dtype: f32 torch 1e-4, cpu 1e-4; bf16 torch 2e-2, cpu 2e-2; replay 0
+(bit for bit) for both. Prints one line per library, then "N passed, M
 failed"; exits 1 when one failed (or none ran).
 """
 
@@ -32,9 +43,23 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 from ditc import DitcError, Model  # noqa: E402
 
-BOUNDS = {"f32": {"torch": 1e-4, "cpu": 1e-4, "replay": 1e-6},
-          "bf16": {"torch": 2e-2, "cpu": 2e-2, "replay": 1e-6},
-          "f16": {"torch": 5e-3, "cpu": 5e-3, "replay": 1e-6}}
+BOUNDS = {"f32": {"torch": 1e-4, "cpu": 1e-4, "replay": 0.0},
+          "bf16": {"torch": 2e-2, "cpu": 2e-2, "replay": 0.0},
+          "f16": {"torch": 5e-3, "cpu": 5e-3, "replay": 0.0}}
+
+
+def other_inputs(inputs):
+    """Values of the same shapes and dtypes, different and in range."""
+    out = {}
+    for k, v in inputs.items():
+        if v.dtype.kind == "f":
+            out[k] = (0.5 - 0.75 * v).astype(v.dtype)
+        elif v.dtype.kind in "iu":
+            hi = int(v.max()) + 1 if v.size else 1
+            out[k] = ((v + 1) % max(hi, 2)).astype(v.dtype)
+        else:
+            out[k] = v
+    return out
 
 
 def rel_l2(a, b):
@@ -59,28 +84,30 @@ def worst(outs, ref):
 
 
 def check(lib, fixture, cpu_npz, dtype):
-    inputs = dict(np.load(os.path.join(fixture, "inputs.npz")))
+    a = dict(np.load(os.path.join(fixture, "inputs.npz")))
+    b = other_inputs(a)
     torch_ref = dict(np.load(os.path.join(fixture, "outputs.npz")))
     with Model(lib) as m:
-        runs = []
-        t = []
-        for _ in range(3):
+        runs, t = [], []
+        for feed in (b, a, b, a):
             start = time.perf_counter()
-            runs.append(m.run(inputs))
+            runs.append(m.run(feed))
             t.append(time.perf_counter() - start)
         target = m.target
-    errs = {"torch": worst(runs[-1], torch_ref)}
+    errs = {"torch": worst(runs[3], torch_ref)}
     if os.path.exists(cpu_npz):
-        errs["cpu"] = worst(runs[-1], dict(np.load(cpu_npz)))
+        errs["cpu"] = worst(runs[3], dict(np.load(cpu_npz)))
     else:
         errs["cpu"] = float("inf")
-    errs["replay"] = worst(runs[2], runs[0])
+    errs["replay"] = max(worst(runs[2], runs[0]), worst(runs[3], runs[1]))
     bounds = BOUNDS[dtype]
-    bad = [k for k, v in errs.items() if not v <= bounds[k]]
+    bad = [f"{k} > {bounds[k]:g}" for k, v in errs.items() if not v <= bounds[k]]
+    if worst(runs[0], runs[1]) == 0.0:
+        bad.append("the other inputs give the same outputs")
     detail = " ".join(f"{k}={v:.1e}" for k, v in errs.items())
-    detail += f" ({target}; runs {t[0]*1e3:.1f}/{t[1]*1e3:.1f}/{t[2]*1e3:.1f} ms)"
+    detail += f" ({target}; runs " + "/".join(f"{x * 1e3:.1f}" for x in t) + " ms)"
     if bad:
-        detail += " over the bound: " + ", ".join(f"{k} > {bounds[k]:g}" for k in bad)
+        detail += " failed: " + ", ".join(bad)
     return not bad, detail
 
 

@@ -209,10 +209,6 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                  << opts.devices << " needs --target cpu\n";
     return 1;
   }
-  if (cuda && opts.trace) {
-    llvm::errs() << "error: --trace is not implemented for --target cuda yet\n";
-    return 1;
-  }
   for (const std::string *d : {(const std::string *)&dtype, &opts.ioDtype})
     if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
       llvm::errs() << "error: unknown --" << (d == &dtype ? "dtype" : "io-dtype")

@@ -1052,11 +1052,6 @@ struct LowerToRuntimePass
       module.emitError("unknown target '") << target << "' (expected cpu or cuda)";
       return signalPassFailure();
     }
-    if (trace && !kt->hostMemory) {
-      module.emitError("--trace is not implemented for --target ")
-          << target << " yet (it times steps on the host)";
-      return signalPassFailure();
-    }
     Lowerer lowerer(module, func, *kt);
     lowerer.trace = trace;
     if (!kt->hostMemory) {

@@ -12,7 +12,9 @@
 //    outputs out and waits. The first run goes kernel by kernel (it also
 //    makes cuBLASLt's plans and loads the kernels' modules); the second
 //    captures the step into a CUDA graph and later runs replay it
-//    (DITC_CUDA_GRAPH=0: never). The step's pointers (arena, weights,
+//    (DITC_CUDA_GRAPH=0: never; a library compiled with --trace runs kernel
+//    by kernel with a CUDA event after each step while traced). The step's
+//    pointers (arena, weights,
 //    constants, the device copies of inputs and outputs) never change, so
 //    the graph stays valid.
 //
@@ -199,7 +201,11 @@ public:
     ditc_cu_set_stream(stream);
     ditc_status s = DITC_OK;
     rc = 0;
-    if (!useGraph || runs == 0) {
+    if (traceSeconds) {
+      ditc_cu_trace_begin(traceSeconds, traceSteps);
+      rc = step(arena, inputs.data(), outputs.data(), deviceConstants.data());
+      ditc_cu_trace_begin(nullptr, 0);
+    } else if (!useGraph || runs == 0) {
       rc = step(arena, inputs.data(), outputs.data(), deviceConstants.data());
     } else {
       if (!exec)
@@ -226,7 +232,12 @@ public:
   }
 
   void setNumThreads(int32_t) override {}
-  void trace(double *, int32_t) override {}
+  /// --trace: the next runs go kernel by kernel with an event after each
+  /// step (ditc_cu_trace_*), timed from after the inputs are copied in.
+  void trace(double *seconds, int32_t steps) override {
+    traceSeconds = seconds;
+    traceSteps = steps;
+  }
 
 private:
   using Packing = ditc_cu::Packing;
@@ -352,6 +363,8 @@ private:
   std::vector<void *> deviceConstants, inputs, outputs;
   bool useGraph = true;
   int64_t runs = 0;
+  double *traceSeconds = nullptr;
+  int32_t traceSteps = 0;
   cudaGraphExec_t exec = nullptr;
 };
 

@@ -598,12 +598,13 @@ TEST(CudaAttentionBlocks, MergeMatchesTheCpu) {
 
 //--- CUDA graphs ---------------------------------------------------------//
 
-#ifndef DITC_CU_EMULATE
 // The launchers enqueue on ditc_cu_set_stream's stream only (no
 // synchronisation, no allocation): a global-mode capture records them (the
 // first D = 256 launch of the process may happen inside it, with its
 // one-time shared-memory opt-in), and the graph reproduces the direct
-// results bit for bit. The two blocks merged equal the whole.
+// results bit for bit. The two blocks merged equal the whole. (In the host
+// emulation too: its captures record launches and fail the calls a GPU
+// capture forbids.)
 TEST(CudaAttentionGraph, LaunchersAreCapturable) {
   Case c = {"graph", 1,    4,   1,    77,
             150,     256,  256, true, DITC_RT_MASK_ADDITIVE,
@@ -669,7 +670,6 @@ TEST(CudaAttentionGraph, LaunchersAreCapturable) {
                         c.Sk, c.D, c.Dv, g.scale, 1);
   expectNear(out_graph, want, 2e-5, 0, "graph vs CPU");
 }
-#endif
 
 } // namespace
 

@@ -30,6 +30,8 @@
   X(attention_merge_f32)                                                       \
   X(linear)                                                                    \
   X(matmul)                                                                    \
-  X(conv2d)
+  X(conv2d)                                                                    \
+  X(trace_begin)                                                               \
+  X(trace_step)
 
 #endif /* DITC_RUNTIME_DITC_CUDA_KERNELS_H */
