@@ -203,12 +203,6 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     }
   }
   std::string dtype = !opts.dtype.empty() ? opts.dtype : cuda ? "bf16" : "f32";
-  if (cuda && opts.devices > 1) {
-    llvm::errs() << "error: --target cuda runs on one GPU for now (collectives on "
-                    "device buffers come later); --devices "
-                 << opts.devices << " needs --target cpu\n";
-    return 1;
-  }
   for (const std::string *d : {(const std::string *)&dtype, &opts.ioDtype})
     if (!d->empty() && *d != "f32" && *d != "bf16" && *d != "f16") {
       llvm::errs() << "error: unknown --" << (d == &dtype ? "dtype" : "io-dtype")

@@ -72,11 +72,13 @@ LogicalResult mlir::ditc::emitObject(ModuleOp module, StringRef objectPath) {
   return success(!out.has_error());
 }
 
-std::string mlir::ditc::targetArchive(StringRef runtimeArchive, StringRef target) {
+std::string mlir::ditc::targetArchive(StringRef runtimeArchive, StringRef target,
+                                      bool multiRank) {
   if (target != "cuda")
     return runtimeArchive.str();
   SmallString<256> p(llvm::sys::path::parent_path(runtimeArchive));
-  llvm::sys::path::append(p, "libditc_model_cuda.a");
+  llvm::sys::path::append(p, multiRank ? "libditc_model_cuda_mpi.a"
+                                       : "libditc_model_cuda.a");
   return p.str().str();
 }
 
@@ -86,12 +88,15 @@ LogicalResult mlir::ditc::linkSharedLibrary(ModuleOp module,
                                             StringRef outPath,
                                             StringRef target) {
   bool cuda = target == "cuda";
-  std::string linked = targetArchive(runtimeArchive, target);
+  // A partitioned GPU library joins its ranks over MPI (the CPU runtime's
+  // response file names it); a single-rank one needs no MPI where it runs.
+  bool multiRank = module->hasAttr("ditc.mesh");
+  std::string linked = targetArchive(runtimeArchive, target, multiRank);
   if (!llvm::sys::fs::exists(linked))
     return cuda ? module.emitError("--target cuda needs '")
                       << linked
-                      << "', which is built when CMake finds the CUDA toolkit "
-                         "(this ditc was built without it)"
+                      << "', which is built when CMake finds the CUDA toolkit"
+                      << (multiRank ? " and MPI" : "") << " (this ditc was built without it)"
                 : module.emitError("runtime archive '") << linked << "' not found";
   auto cc = llvm::sys::findProgramByName("cc");
   if (!cc)
@@ -115,6 +120,11 @@ LogicalResult mlir::ditc::linkSharedLibrary(ModuleOp module,
   std::string libsArg = "@" + libs.str().str();
   if (llvm::sys::fs::exists(libs))
     args.push_back(libsArg);
+  SmallString<256> mpiLibs(llvm::sys::path::parent_path(runtimeArchive));
+  llvm::sys::path::append(mpiLibs, "ditc_model.libs");
+  std::string mpiLibsArg = "@" + mpiLibs.str().str();
+  if (cuda && multiRank && llvm::sys::fs::exists(mpiLibs))
+    args.push_back(mpiLibsArg);
   std::optional<StringRef> redirects[] = {std::nullopt, log.str(), log.str()};
   std::string err;
   int rc = llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, redirects, 0, 0,

@@ -27,8 +27,9 @@ LogicalResult linkSharedLibrary(ModuleOp module, StringRef objectPath,
 
 /// The archive a `target` library links in place of libditc_runtime.a
 /// (`runtimeArchive`): itself for cpu, libditc_model_cuda.a beside it for
-/// cuda.
-std::string targetArchive(StringRef runtimeArchive, StringRef target);
+/// cuda (libditc_model_cuda_mpi.a for a partitioned library).
+std::string targetArchive(StringRef runtimeArchive, StringRef target,
+                          bool multiRank = false);
 
 /// Where libditc_runtime.a is: beside the running `ditc` (../lib), else the
 /// build tree it was built in.

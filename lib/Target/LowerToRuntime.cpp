@@ -213,9 +213,9 @@ private:
       return success();
     std::string what = missing;
     missing.clear();
-    if (StringRef(what).starts_with("coll_") || what == "ring_attention")
-      return fail(op, "--target " + target->name + " has no collectives yet " +
-                          "(one device only; parallel plans run with --target cpu)");
+    if (what == "ring_attention")
+      return fail(op, "--target " + target->name + " has no Ring attention yet " +
+                          "(plans with ring: --target cpu)");
     return fail(op, "--target " + target->name + " has no kernel '" + what +
                         "' yet");
   }

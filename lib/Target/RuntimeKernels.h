@@ -89,6 +89,7 @@ inline const KernelTarget *kernelTarget(llvm::StringRef target) {
     KernelTarget t{"cuda", "ditc_cu_", false, false, {}};
 #define DITC_CU_KERNEL_NAME(name) t.kernels.insert(#name);
     DITC_CU_KERNELS(DITC_CU_KERNEL_NAME)
+    DITC_CU_COLLECTIVES(DITC_CU_KERNEL_NAME)
 #undef DITC_CU_KERNEL_NAME
     return t;
   }();

@@ -8,6 +8,8 @@
 //    constants (copied at once) and the inputs and outputs;
 //  - placeWeights copies the weights up through two pinned staging buffers
 //    (upload_plan.h), the next one filled while the last one is copied;
+//  - the GPU of a rank of a parallel run is its local rank's (modulo the
+//    GPUs there), so several ranks may share one;
 //  - run copies the inputs in, runs the step on its own stream, copies the
 //    outputs out and waits. The first run goes kernel by kernel (it also
 //    makes cuBLASLt's plans and loads the kernels' modules); the second
@@ -16,7 +18,8 @@
 //    by kernel with a CUDA event after each step while traced). The step's
 //    pointers (arena, weights,
 //    constants, the device copies of inputs and outputs) never change, so
-//    the graph stays valid.
+//    the graph stays valid. A partitioned library's collectives wait for
+//    the stream (collectives.cpp): it always runs kernel by kernel.
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,7 +128,9 @@ public:
     inputBytes = layout.inputBytes;
     outputBytes = layout.outputBytes;
     const char *g = std::getenv("DITC_CUDA_GRAPH");
-    useGraph = !(g && std::strcmp(g, "0") == 0);
+    // Collectives are staged through host memory (collectives.cpp): they
+    // wait for the stream, which a capture cannot.
+    useGraph = !(g && std::strcmp(g, "0") == 0) && !layout.collectives;
     return DITC_OK;
   }
 
@@ -255,7 +260,15 @@ private:
                                                : std::string("no CUDA device")) +
                              "; this library was compiled with --target cuda "
                              "and needs an NVIDIA GPU and its driver");
+    // Ranks of a parallel run on one node take their local rank's GPU
+    // (several may share one); DITC_CUDA_DEVICE overrides.
     int want = 0;
+    for (const char *v : {"OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID",
+                          "SLURM_LOCALID"})
+      if (const char *r = std::getenv(v); r && *r) {
+        want = std::atoi(r) % count;
+        break;
+      }
     if (const char *d = std::getenv("DITC_CUDA_DEVICE"); d && *d) {
       char *end = nullptr;
       long v = std::strtol(d, &end, 10);

@@ -55,6 +55,9 @@ DITC_CU_API void ditc_cu_set_stream(void *stream);
 DITC_CU_API void *ditc_cu_get_stream(void);
 
 #define DITC_RT_KERNEL(name, params) DITC_CU_API void ditc_cu_##name params;
+/* The entry points that return a value (the collectives, collectives.cpp:
+ * device tensors staged through host memory). */
+#define DITC_RT_FUNCTION(ret, name, params) DITC_CU_API ret ditc_cu_##name params;
 #include "ditc/runtime/ditc_kernels.def"
 
 #ifdef __cplusplus

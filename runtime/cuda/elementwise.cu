@@ -97,28 +97,7 @@ __global__ void __launch_bounds__(kThreads)
 }
 
 /// Bytes of an element of any dtype; 0 for an unknown one.
-int64_t dtype_size(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_B8:
-  case DITC_RT_I8:
-  case DITC_RT_U8:
-    return 1;
-  case DITC_RT_F16:
-  case DITC_RT_BF16:
-  case DITC_RT_I16:
-  case DITC_RT_U16:
-    return 2;
-  case DITC_RT_F32:
-  case DITC_RT_I32:
-  case DITC_RT_U32:
-    return 4;
-  case DITC_RT_I64:
-  case DITC_RT_F64:
-  case DITC_RT_U64:
-    return 8;
-  }
-  return 0;
-}
+int64_t dtype_size(int32_t dtype) { return ditc_rt_dtype_bytes(dtype); }
 static_assert(DITC_RT_DTYPE_COUNT == 13, "dtype_size lacks a dtype");
 
 template <class U>

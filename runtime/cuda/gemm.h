@@ -69,6 +69,11 @@ DITC_CU_API void ditc_cu_gemm_prepare(int32_t dtype, int64_t m, int64_t k,
  * end. */
 #pragma GCC visibility push(hidden)
 namespace ditc_cu {
+
+// stream.cu: "ditc cuda: <kernel>: <message>" and abort.
+[[noreturn]] void fatal(const char *kernel, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 namespace gemm {
 
 constexpr int kMaxRank = DITC_RT_MAX_RANK;
@@ -195,7 +200,37 @@ struct PlanKey {
 PlanKey plan_key(int device, const LtProblem &p, const Alignment &al);
 
 /// Bytes of an element of a float dtype; 0 for others.
-int64_t elem_size(int32_t dtype);
+inline int64_t elem_size(int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_F32:
+    return 4;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+    return 2;
+  }
+  return 0;
+}
+
+/// The arguments linear / matmul refuse (one line, abort): a dtype that is
+/// not F32 / F16 / BF16, negative sizes, a bad batch rank or batch arrays.
+/// Shared with the emulation's stand-in (test/Cuda/emu/gemm_emu.cpp).
+inline void check_args(const char *name, int32_t dtype, int64_t m, int64_t k,
+                       int64_t n, int32_t batch_rank, const int64_t *batch_shape,
+                       const int64_t *a_strides, const int64_t *b_strides) {
+  if (elem_size(dtype) == 0)
+    fatal(name, "dtype %d is not F32, F16 or BF16", (int)dtype);
+  if (m < 0 || k < 0 || n < 0)
+    fatal(name, "negative size (m %lld, k %lld, n %lld)", (long long)m,
+          (long long)k, (long long)n);
+  if (batch_rank < 0 || batch_rank > kMaxRank)
+    fatal(name, "batch rank %d is outside [0, %d]", (int)batch_rank, kMaxRank);
+  if (batch_rank > 0 && (!batch_shape || !a_strides || !b_strides))
+    fatal(name, "batch rank %d with a null shape or stride array",
+          (int)batch_rank);
+  for (int d = 0; d < batch_rank; ++d)
+    if (batch_shape[d] < 0)
+      fatal(name, "batch dim %d is negative (%lld)", d, (long long)batch_shape[d]);
+}
 
 //===--- cuBLASLt --------------------------------------------------------===//
 

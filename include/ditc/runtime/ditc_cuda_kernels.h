@@ -1,7 +1,8 @@
 /*===- ditc_cuda_kernels.h - The entry points the CUDA backend has --------===*
  *
  * DITC_CU_KERNELS(X) expands X(name) for each entry point of ditc_kernels.def
- * that libditc_cuda_kernels.a (runtime/cuda) defines as ditc_cu_<name>. The
+ * that libditc_cuda_kernels.a (runtime/cuda) defines as ditc_cu_<name>;
+ * DITC_CU_COLLECTIVES(X) those the model archives add. The
  * code generator reads it to refuse, at compile time, an op of a graph whose
  * kernel the CUDA target does not have; the kernels' own header declares
  * every entry point and the library defines these. Plain C, no CUDA.
@@ -33,5 +34,19 @@
   X(conv2d)                                                                    \
   X(trace_begin)                                                               \
   X(trace_step)
+
+/* DITC_CU_COLLECTIVES(X): the collectives on device tensors, defined by the
+ * GPU libraries' model archives (runtime/cuda/collectives.cpp: staged
+ * through host memory), not by libditc_cuda_kernels.a. */
+#define DITC_CU_COLLECTIVES(X)                                                 \
+  X(coll_all_reduce)                                                           \
+  X(coll_all_gather)                                                           \
+  X(coll_reduce_scatter)                                                       \
+  X(coll_all_to_all)                                                           \
+  X(coll_slice)                                                                \
+  X(coll_send)                                                                 \
+  X(coll_recv)                                                                 \
+  X(coll_broadcast)                                                            \
+  X(coll_rank)
 
 #endif /* DITC_RUNTIME_DITC_CUDA_KERNELS_H */

@@ -101,6 +101,31 @@ typedef enum ditc_rt_binary_op {
   DITC_RT_BINARY_COUNT
 } ditc_rt_binary_op;
 
+/* Bytes of an element of `dtype`; 0 for an unknown one. */
+static inline int64_t ditc_rt_dtype_bytes(int32_t dtype) {
+  switch (dtype) {
+  case DITC_RT_B8:
+  case DITC_RT_I8:
+  case DITC_RT_U8:
+    return 1;
+  case DITC_RT_F16:
+  case DITC_RT_BF16:
+  case DITC_RT_I16:
+  case DITC_RT_U16:
+    return 2;
+  case DITC_RT_F32:
+  case DITC_RT_I32:
+  case DITC_RT_U32:
+    return 4;
+  case DITC_RT_I64:
+  case DITC_RT_F64:
+  case DITC_RT_U64:
+    return 8;
+  default:
+    return 0;
+  }
+}
+
 /* The dtypes ditc_rt_binary takes for `op`, as a mask of (1u << dtype); 0
  * for an unknown op. The runtime checks its arguments with it, the code
  * generator refuses what it excludes. */

@@ -18,6 +18,7 @@
 #define DITC_RUNTIME_SRC_COMM_BACKEND_H
 
 #include "ditc/runtime/ditc_comm.h"
+#include "ditc/runtime/ditc_kernels.h"
 
 #include <chrono>
 #include <cstdint>

@@ -8,8 +8,11 @@
 // those after); cutting it into P blocks along the axis gives
 // [outer, P, len/P * inner]. A block is contiguous only when outer == 1;
 // otherwise it is packed into (or unpacked from) block-major scratch
-// [P, outer, len/P * inner] with ditc_rt_strided_copy. Scratch belongs to
-// the calling thread and is kept for its next call.
+// [P, outer, len/P * inner] with ditc_rt_strided_copy (or, built with
+// DITC_RT_COMM_HOST_COPY for the GPU libraries, which have no CPU kernels
+// and stage device tensors through host memory, runtime/cuda/
+// collectives.cpp, a plain loop). Scratch belongs to the calling thread and
+// is kept for its next call.
 //
 // Data-movement collectives take any dtype by its element size (moved as
 // B8 / F16 / I32 / I64, whichever has that size); all_reduce and
@@ -29,31 +32,6 @@
 using namespace ditc_rt::comm;
 
 namespace {
-
-// Element size of any ditc_rt_dtype; 0 for an unknown one.
-int64_t elemBytes(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_B8:
-  case DITC_RT_I8:
-  case DITC_RT_U8:
-    return 1;
-  case DITC_RT_F16:
-  case DITC_RT_BF16:
-  case DITC_RT_I16:
-  case DITC_RT_U16:
-    return 2;
-  case DITC_RT_F32:
-  case DITC_RT_I32:
-  case DITC_RT_U32:
-    return 4;
-  case DITC_RT_I64:
-  case DITC_RT_F64:
-  case DITC_RT_U64:
-    return 8;
-  default:
-    return 0;
-  }
-}
 
 // The communicator dtype that moves elements of `bytes` bytes.
 int32_t movedAs(int64_t bytes) {
@@ -125,7 +103,7 @@ ditc_rt_comm_status check(const char *fn, void *comm, const void *x,
   t.comm = static_cast<ditc_rt_comm *>(comm);
   ditc_rt_comm_size(t.comm, &t.size);
   ditc_rt_comm_rank(t.comm, &t.rank);
-  t.elem = elemBytes(dtype);
+  t.elem = ditc_rt_dtype_bytes(dtype);
   if (t.elem == 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: unknown dtype %d", fn, dtype);
   if (rank < 1 || rank > DITC_RT_MAX_RANK)
@@ -163,6 +141,32 @@ ditc_rt_comm_status checkDivisible(const char *fn, const Tensor &t,
                   axis, (long long)t.shape[axis], t.size);
 }
 
+/// ditc_rt_strided_copy's contract on host memory.
+void stridedCopy(int64_t elem, const void *src, int64_t srcOffset,
+                 const int64_t *srcStrides, void *dst, const int64_t *dstStrides,
+                 const int64_t *shape, int32_t rank) {
+#ifdef DITC_RT_COMM_HOST_COPY
+  int64_t count = 1;
+  for (int32_t d = 0; d < rank; ++d)
+    count *= shape[d];
+  const char *s = static_cast<const char *>(src) + srcOffset * elem;
+  char *t = static_cast<char *>(dst);
+  int64_t index[8] = {0};
+  for (int64_t n = 0; n < count; ++n) {
+    int64_t from = 0, to = 0;
+    for (int32_t d = 0; d < rank; ++d) {
+      from += index[d] * srcStrides[d];
+      to += index[d] * dstStrides[d];
+    }
+    std::memcpy(t + to * elem, s + from * elem, elem);
+    for (int32_t d = rank - 1; d >= 0 && ++index[d] == shape[d]; --d)
+      index[d] = 0;
+  }
+#else
+  ditc_rt_strided_copy(elem, src, srcOffset, srcStrides, dst, dstStrides, shape, rank);
+#endif
+}
+
 /// Between [outer, P, run] (blocks interleaved, as in the tensor) and
 /// [P, outer, run] (block-major, as the communicator wants): `toBlocks`
 /// packs, otherwise unpacks. Elements of `elem` bytes.
@@ -171,8 +175,8 @@ void moveBlocks(int64_t elem, const void *src, void *dst, int64_t p,
   const int64_t shape[3] = {p, outer, run};
   const int64_t blockMajor[3] = {outer * run, run, 1};
   const int64_t interleaved[3] = {run, p * run, 1};
-  ditc_rt_strided_copy(elem, src, 0, toBlocks ? interleaved : blockMajor, dst,
-                       toBlocks ? blockMajor : interleaved, shape, 3);
+  stridedCopy(elem, src, 0, toBlocks ? interleaved : blockMajor, dst,
+              toBlocks ? blockMajor : interleaved, shape, 3);
 }
 
 } // namespace
@@ -285,13 +289,13 @@ int32_t ditc_rt_coll_slice(void *comm, const void *x, void *y, int32_t dtype,
   const int64_t dims[2] = {outer, run};
   const int64_t src[2] = {t.size * run, 1};
   const int64_t dst[2] = {run, 1};
-  ditc_rt_strided_copy(t.elem, x, t.rank * run, src, y, dst, dims, 2);
+  stridedCopy(t.elem, x, t.rank * run, src, y, dst, dims, 2);
   return DITC_RT_COMM_OK;
 }
 
 int32_t ditc_rt_coll_send(void *comm, const void *x, int64_t count,
                           int32_t dtype, int32_t peer, int32_t tag) {
-  int64_t e = elemBytes(dtype);
+  int64_t e = ditc_rt_dtype_bytes(dtype);
   if (!comm || e == 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_send: %s",
                     !comm ? "the communicator is null" : "unknown dtype");
@@ -301,7 +305,7 @@ int32_t ditc_rt_coll_send(void *comm, const void *x, int64_t count,
 
 int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
                           int32_t peer, int32_t tag) {
-  int64_t e = elemBytes(dtype);
+  int64_t e = ditc_rt_dtype_bytes(dtype);
   if (!comm || e == 0)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "coll_recv: %s",
                     !comm ? "the communicator is null" : "unknown dtype");
@@ -311,7 +315,7 @@ int32_t ditc_rt_coll_recv(void *comm, void *y, int64_t count, int32_t dtype,
 
 int32_t ditc_rt_coll_broadcast(void *comm, const void *x, void *y,
                                int64_t count, int32_t dtype, int32_t root) {
-  int64_t e = elemBytes(dtype);
+  int64_t e = ditc_rt_dtype_bytes(dtype);
   auto *c = static_cast<ditc_rt_comm *>(comm);
   int32_t rank = -1;
   if (!c || e == 0 || count < 0 || ditc_rt_comm_rank(c, &rank) != DITC_RT_COMM_OK)

@@ -33,6 +33,8 @@ struct Layout {
   std::vector<uint64_t> constantBytes;
   /// The descriptor's "cuda_arch" ("80", "90a"; empty for the CPU).
   std::vector<std::string> cudaArch;
+  /// The generated code calls collectives (a partitioned library).
+  bool collectives = false;
 };
 
 /// The bytes of each weight: `mapped[i]` is where weight i is in host

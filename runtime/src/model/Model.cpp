@@ -384,6 +384,7 @@ ditc_status ditc_model::setUpMemory() {
     ditc_generated_constants(layout.constants.data(), layout.constantBytes.data());
   }
   layout.cudaArch = cudaArch;
+  layout.collectives = par.worldSize > 1 || !par.groups.empty();
   return memory->setUp(layout, error);
 }
 

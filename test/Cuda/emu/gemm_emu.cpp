@@ -42,48 +42,10 @@ using ditc_cu::math::half_t;
 
 constexpr int kMaxRank = DITC_RT_MAX_RANK;
 
-[[noreturn]] __attribute__((format(printf, 2, 3))) void
-fatal(const char *name, const char *fmt, ...) {
-  fprintf(stderr, "ditc cuda: %s: ", name);
-  va_list ap;
-  va_start(ap, fmt);
-  vfprintf(stderr, fmt, ap);
-  va_end(ap);
-  fputc('\n', stderr);
-  fflush(stderr);
-  abort();
-}
-
-int64_t elem_size(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_F32:
-    return 4;
-  case DITC_RT_F16:
-  case DITC_RT_BF16:
-    return 2;
-  }
-  return 0;
-}
-
-// gemm.cpp's check_args.
-void check_args(const char *name, int32_t dtype, int64_t m, int64_t k,
-                int64_t n, int32_t batch_rank, const int64_t *batch_shape,
-                const int64_t *a_strides, const int64_t *b_strides) {
-  if (elem_size(dtype) == 0)
-    fatal(name, "dtype %d is not F32, F16 or BF16", (int)dtype);
-  if (m < 0 || k < 0 || n < 0)
-    fatal(name, "negative size (m %lld, k %lld, n %lld)", (long long)m,
-          (long long)k, (long long)n);
-  if (batch_rank < 0 || batch_rank > kMaxRank)
-    fatal(name, "batch rank %d is outside [0, %d]", (int)batch_rank, kMaxRank);
-  if (batch_rank > 0 && (!batch_shape || !a_strides || !b_strides))
-    fatal(name, "batch rank %d with a null shape or stride array",
-          (int)batch_rank);
-  for (int d = 0; d < batch_rank; ++d)
-    if (batch_shape[d] < 0)
-      fatal(name, "batch dim %d is negative (%lld)", d,
-            (long long)batch_shape[d]);
-}
+// gemm.cpp's argument checks and messages (gemm.h), fatal from stream.cu.
+using ditc_cu::fatal;
+using ditc_cu::gemm::check_args;
+using ditc_cu::gemm::elem_size;
 
 /// One call's problem, by value (what the closure keeps).
 struct Problem {
