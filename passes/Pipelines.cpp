@@ -23,6 +23,10 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
   plan.plan = opts.plan;
   plan.devices = opts.devices;
   pm.addPass(createPlanPass(plan));
+  pm.addPass(createSplitJoinedLinearsPass());
+  pm.addPass(createRepeatKvHeadsPass());
+  pm.addPass(createPadTensorParallelPass());
+  pm.addPass(createSeedTensorParallelPass());
   pm.addPass(createPropagateShardingPass());
   pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());

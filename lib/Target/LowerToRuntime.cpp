@@ -876,7 +876,12 @@ std::string Lowerer::descriptorJson() {
     }
   if (!mesh.axes.empty()) {
     j["world_size"] = mesh.numRanks();
-    j["mesh"] = {{"axes", mesh.axes}, {"shape", mesh.shape}};
+    std::vector<std::string> kinds;
+    for (MeshAxisKind k : mesh.kinds)
+      kinds.push_back(stringifyMeshAxisKind(k).str());
+    j["mesh"] = {{"axes", mesh.axes}, {"shape", mesh.shape}, {"kinds", kinds}};
+    if (int64_t stage = mesh.indexOf(MeshAxisKind::pipeline); stage >= 0)
+      j["mesh"]["stage_axis"] = stage;
   }
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();
@@ -935,14 +940,14 @@ LogicalResult Lowerer::run() {
       return failure();
   }
   // Pipeline stages: an op of stage s runs on the ranks whose coordinate on
-  // the "pp" axis is s (their rank in the pp group); -1: every rank.
-  bool staged = mesh.indexOf(kStageAxis) >= 0;
+  // the pipeline axis is s (their rank in the pp group); -1: every rank.
+  bool staged = mesh.has(MeshAxisKind::pipeline);
   llvm::DenseMap<Operation *, int64_t> stageOf;
   Value myStage;
   if (staged) {
     stageOf = stagesOf(body);
     myStage = call("coll_rank",
-                   {commOf(b.getStrArrayAttr({kStageAxis}))}).getResult();
+                   {commOf(b.getStrArrayAttr({mesh.nameOf(MeshAxisKind::pipeline)}))}).getResult();
     if (failed(checkMissing(func)))
       return failure();
   }

@@ -151,10 +151,10 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
   SmallVector<WeightOp> weights;
   llvm::StringSet<> seen;
   // Pipeline stages: a rank holds the weights its stage reads.
-  auto stage = coord.find(kStageAxis);
+  int64_t stage = mesh->coordOf(rank, MeshAxisKind::pipeline);
   module.walk([&](WeightOp w) {
     auto readers = w->getAttrOfType<DenseI64ArrayAttr>(kStagesAttr);
-    if (stage != coord.end() && readers && !llvm::is_contained(readers.asArrayRef(), stage->second))
+    if (stage >= 0 && readers && !llvm::is_contained(readers.asArrayRef(), stage))
       return;
     if (seen.insert(w.getName()).second)
       weights.push_back(w);
@@ -238,7 +238,7 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
     // its block 0, the stored tensor followed by zeros.
     std::optional<Sharding> shard;
     if (globalShape) {
-      shard = shardingFromAttr(w->getAttr("ditc.shard"), t.getRank());
+      shard = shardingFromAttr(w->getAttr(kShardAttr), t.getRank());
       if (!shard)
         shard = Sharding(t.getRank());
       if ((int64_t)globalShape.size() != t.getRank())

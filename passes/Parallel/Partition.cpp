@@ -160,7 +160,7 @@ Local Partitioner::shard(Value orig, Local x, unsigned d, ArrayRef<std::string> 
     auto nw = WeightOp::create(b, loc, withShape(x.value, local),
                                (w.getName() + "@" + shardingToString(s)).str(), w.getFile(),
                                w.getOffset());
-    nw->setAttr("ditc.shard", shardingToAttr(b.getContext(), s));
+    nw->setAttr(kShardAttr, shardingToAttr(b.getContext(), s));
     // The stored tensor: its name and shape (a weight padded for the plan
     // carries them; the padding is zeros).
     auto srcName = w->getAttrOfType<StringAttr>("ditc.source_name");
@@ -340,6 +340,7 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   Operation *clone = b.clone(*op);
   clone->setOperands(operands);
   clone->removeAttr(kShardingAttr);
+  clone->removeAttr(kSequenceParallelAttr);
   if (bias)
     clone->eraseOperand(2);
   for (unsigned r = 0; r < op->getNumResults(); ++r) {
@@ -370,9 +371,22 @@ Local Partitioner::expandKvHeads(Local kv, int64_t heads) {
 LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   Sharding qs = planned(op.getQuery()), ks = planned(op.getKey());
   Axes seq = qs[2];
+  // The algorithm the plan chose (ditc-plan writes it on every attention
+  // whose tokens it splits); the token axes by kind: ring axes first.
+  auto algorithm = op->getAttrOfType<SequenceParallelAttr>(kSequenceParallelAttr);
   Axes ring, uly;
-  for (const std::string &a : seq)
-    (a == "ulysses" ? uly : ring).push_back(a);
+  bool kindsFit = true;
+  for (const std::string &a : seq) {
+    std::optional<MeshAxisKind> kind = mesh.kindOf(a);
+    (kind == MeshAxisKind::ulysses ? uly : ring).push_back(a);
+    kindsFit &= kind == MeshAxisKind::ulysses || kind == MeshAxisKind::ring;
+  }
+  if (algorithm) {
+    SequenceParallel want = algorithm.getValue();
+    kindsFit &= (want == SequenceParallel::ulysses && ring.empty()) ||
+                (want == SequenceParallel::ring && uly.empty()) ||
+                (want == SequenceParallel::usp && !ring.empty() && !uly.empty());
+  }
   bool ordered = seq == [&] { Axes r = ring; r.append(uly.begin(), uly.end()); return r; }();
   int64_t h = shapeOf(op.getQuery())[1], hkv = shapeOf(op.getKey())[1];
   // Masks whose head dimension is broadcast (per-head masks gather K/V).
@@ -383,8 +397,13 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
     for (unsigned d = 0; d < m.size(); ++d)
       m4[4 - m.size() + d] = m[d];
   }
-  bool sp = !seq.empty() && ks[2] == seq && ordered && (!maskOrig || m4[1] == 1) &&
-            llvm::all_of(ring, [](const std::string &a) { return a == "ring"; });
+  bool sp = algorithm && !seq.empty() && ks[2] == seq && ordered &&
+            (!maskOrig || m4[1] == 1) && kindsFit;
+  if (!sp) {
+    // Tokens whole around this attention (gathered by the generic path).
+    ring.clear();
+    uly.clear();
+  }
   Axes headAxes = qs[1];
   bool kvFollows = ks[1] == headAxes;
   if (!sp && (headAxes.empty() || hkv == h || (maskOrig && m4[1] != 1)))
@@ -528,7 +547,10 @@ struct PartitionPass : ditc::impl::PartitionPassBase<PartitionPass> {
       return signalPassFailure();
     for (auto fn : llvm::make_early_inc_range(module.getOps<func::FuncOp>())) {
       if (mesh->axes.empty()) {
-        fn.walk([](Operation *op) { op->removeAttr(kShardingAttr); });
+        fn.walk([](Operation *op) {
+          op->removeAttr(kShardingAttr);
+          op->removeAttr(kSequenceParallelAttr);
+        });
         continue;
       }
       Partitioner p(fn, *mesh);

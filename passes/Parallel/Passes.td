@@ -6,26 +6,28 @@
 include "mlir/Pass/PassBase.td"
 
 def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
-  let summary = "Write a user-given parallel plan as a mesh and seed shardings";
+  let summary = "Write a user-given parallel plan as a typed mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
     `ring`, `tp`, `pp`; unnamed degrees are 1) and checks that it applies to the
     graph: the degrees multiply to `devices`, the batch divides by `cfg` and
-    `dp`, sequence parallelism has self-attention to split, tensor
-    parallelism divides the heads and hidden units. Illegal plans fail with
-    the reason. It then writes the module's `ditc.mesh` (axes of degree > 1,
-    in the order pp, dp, cfg, ring, ulysses, tp: later axes are neighbouring
-    ranks) and seeds `ditc.sharding` where each strategy starts: the batch
-    of the first output (cfg, dp), the query tokens of every self-attention
-    (ring then ulysses), the heads of every attention, the hidden units
-    between Megatron-style linear pairs and the output units of a last
-    linear layer that reach an output, such as an LM head (tp). `-ditc-propagate-sharding`
-    completes the plan; nothing else changes.
+    `dp`, sequence parallelism has self-attention to split. Illegal plans
+    fail with the reason. It writes the module's `ditc.mesh` (a
+    `#ditc.mesh`: axes of degree > 1, in the order pp, dp, cfg, ring,
+    ulysses, tp, each with its kind: later axes are neighbouring ranks) and
+    annotates where each strategy starts: the batch of the first output
+    (cfg, dp), the query, key and value tokens of every self-attention (ring
+    then ulysses) with the algorithm it runs (`ditc.sequence_parallel`:
+    ulysses, ring or usp). It only annotates: tensor parallelism is planned
+    by `-ditc-split-joined-linears`, `-ditc-repeat-kv-heads`,
+    `-ditc-pad-tensor-parallel` and `-ditc-seed-tensor-parallel` from the
+    mesh's tensor axis, and `-ditc-propagate-sharding` completes the plan.
 
     ```mlir
     // -ditc-plan="plan=ulysses=2 devices=2"
-    %o = ditc.attention %q, %k, %v {ditc.sharding = ...}   // unchanged op
-    // seeds: %q gets [[], [], ["ulysses"], []]
+    module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>, ditc.plan = "ulysses=2"}
+    %q = ditc.transpose ... {ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {} ]>]}
+    %o = ditc.attention %q, %k, %v {ditc.sequence_parallel = #ditc.sequence_parallel<ulysses>}
     ```
   }];
   let options = [
@@ -34,6 +36,97 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     Option<"devices", "devices", "int64_t", "0",
            "Number of ranks the plan must fill (0: the product of the degrees)">
   ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def SplitJoinedLinearsPass : Pass<"ditc-split-joined-linears", "ModuleOp"> {
+  let summary = "Split a linear layer over joined features into one layer per part (tp)";
+  let description = [{
+    With a mesh axis of kind `tensor` (nothing to do without one): a linear
+    layer whose input is a concatenation along its last dimension (Flux's
+    single blocks join the attention's output and the MLP's hidden units
+    before one projection) becomes one linear layer per part, each on the
+    weight's rows for its part (a contiguous sub-tensor of the stored
+    weight: `ditc.weight NAME@rowsR+N` at a later offset), summed; the bias
+    is added once. Exact, and each part can then be split by tensor
+    parallelism (and padded) on its own instead of being gathered whole
+    before the join. A split planned for the joined result moves to the sum.
+
+    ```mlir
+    %c = ditc.concat %a, %h {axis = 2 : i64} : (tensor<1x8x8xf32>, tensor<1x8x4xf32>) -> tensor<1x8x12xf32>
+    %y = ditc.linear %c, %w, %bias : (tensor<1x8x12xf32>, tensor<12x8xf32>, ...) -> tensor<1x8x8xf32>
+    // after:
+    %w0 = ditc.weight "w@rows0+8" ... : tensor<8x8xf32>
+    %y0 = ditc.linear %a, %w0, %bias
+    %w1 = ditc.weight "w@rows8+4" ... : tensor<4x8xf32>
+    %y1 = ditc.linear %h, %w1
+    %y = ditc.add %y0, %y1
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def RepeatKvHeadsPass : Pass<"ditc-repeat-kv-heads", "ModuleOp"> {
+  let summary = "Repeat grouped K/V heads where the tp degree does not divide the heads";
+  let description = [{
+    With a mesh axis of kind `tensor` of size P: an attention with H query
+    heads that P does not divide and Hkv < H grouped key/value heads gets
+    its K and V repeated to one head per query head (reshape [B,Hkv,1,S,D],
+    broadcast to [B,Hkv,H/Hkv,S,D], reshape [B,H,S,D]), so that
+    `-ditc-pad-tensor-parallel` can pad whole groups (zero K/V heads with
+    their zero query heads) and every query head keeps its K/V head.
+
+    ```mlir
+    // tp=3, 4 query heads, 2 K/V heads:
+    %o = ditc.attention %q, %k, %v : (tensor<1x4x8x4xf32>, tensor<1x2x8x4xf32>, ...)
+    // after: K and V broadcast to tensor<1x4x8x4xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def PadTensorParallelPass : Pass<"ditc-pad-tensor-parallel", "ModuleOp"> {
+  let summary = "Pad attention heads and hidden units with zeros to a multiple of the tp degree";
+  let description = [{
+    With a mesh axis of kind `tensor` of size P: attention heads and the
+    hidden units between a column- and a row-parallel linear layer that P
+    does not divide grow, with every dimension tied to them (the
+    `[B,S,H*d]` features the heads come from alike), to a multiple of P.
+    Weights grow with zeros (a `ditc.weight NAME@pad` whose
+    `ditc.global_shape` is the stored tensor's: the weight writer appends
+    the zeros), constants too; the padded entries start as zeros and meet the
+    rest of the graph only through zero rows of a padded weight, so the
+    result is exact. Heads that cannot be padded so (they reach a graph input
+    or output, a softmax over them, an op that does not compute each entry on
+    its own) are an error with the reason; hidden units that cannot are a
+    warning, and the pair stays whole.
+
+    ```mlir
+    // tp=2, 3 heads of 4:
+    %q = ditc.transpose ... -> tensor<1x3x8x4xf32>
+    // after: tensor<1x4x8x4xf32>, from a linear layer on weight "wq@pad" : tensor<16x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def SeedTensorParallelPass : Pass<"ditc-seed-tensor-parallel", "ModuleOp"> {
+  let summary = "Seed the tensor-parallel splits: heads and Megatron column/row pairs";
+  let description = [{
+    With a mesh axis of kind `tensor` of size P (after the graph was made
+    divisible by the passes above): every attention's query heads (and
+    grouped K/V heads that P divides), the output units of a linear layer
+    that feed another linear layer's contraction (column then row
+    parallel: the partial sums meet in one all-reduce), and the output units
+    of a last linear layer that reach a graph output unreduced (an LM head's
+    vocabulary: gathered at the end). Dimensions some op needs whole are
+    left alone. Heads P does not divide are an error.
+
+    ```mlir
+    %h = ditc.linear %x, %w1 {ditc.sharding = [#ditc.sharding<[{}, {}, {"tp"} ]>]} ...
+    %y = ditc.linear %g, %w2 ...   // its contraction follows %h's split
+    ```
+  }];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 

@@ -96,7 +96,7 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     FailureOr<Mesh> mesh = Mesh::of(module);
     if (failed(mesh))
       return signalPassFailure();
-    int64_t axis = mesh->indexOf(kStageAxis);
+    int64_t axis = mesh->indexOf(MeshAxisKind::pipeline);
     if (axis < 0)
       return;
     int64_t stages = mesh->shape[axis];
@@ -310,7 +310,7 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   // Values read in later stages: per segment, sends at its end (by
   // destination stage, then program order), receives at the start of the
   // reading segments (by source stage, then program order).
-  ArrayAttr ppAxes = b.getStrArrayAttr({kStageAxis});
+  ArrayAttr ppAxes = b.getStrArrayAttr({Mesh::of(fn)->nameOf(MeshAxisKind::pipeline)});
   struct Move {
     Value value;
     int64_t from, to; // segments

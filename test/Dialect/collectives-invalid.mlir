@@ -1,6 +1,6 @@
 // RUN: ditc-opt %s -split-input-file -verify-diagnostics
 
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
   func.func @gather_size(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{result dimension 1 should be 8 for a group of 2}}
     %0 = ditc.collective.all_gather %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
@@ -10,7 +10,7 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
   func.func @unknown_axis(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{axis 'tp' is not an axis of the module's ditc.mesh}}
     %0 = ditc.collective.all_reduce %a {axes = ["tp"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
@@ -20,7 +20,7 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 4>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 4 : ulysses]>} {
   func.func @indivisible(%a: tensor<2x6x16xf32>) {
     // expected-error@+1 {{dimension 1 (6) does not divide by the group size 4}}
     %0 = ditc.collective.shard %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x6x16xf32>) -> tensor<2x1x16xf32>
@@ -30,7 +30,7 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 4>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
   func.func @same_axes(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{split_axis and concat_axis must differ}}
     %0 = ditc.collective.all_to_all %a {split_axis = 1 : i64, concat_axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
@@ -40,7 +40,7 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
   func.func @no_axes(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{needs at least one mesh axis}}
     %0 = ditc.collective.all_reduce %a {axes = []} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
@@ -50,7 +50,7 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
   func.func @ring_shape(%q: tensor<1x4x4x8xf32>, %kv: tensor<1x3x4x8xf32>) {
     // expected-error@+1 {{key/value lengths differ or heads do not group}}
     %0 = ditc.ring_attention %q, %kv, %kv {axes = ["ring"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x3x4x8xf32>, tensor<1x3x4x8xf32>) -> tensor<1x4x4x8xf32>
@@ -60,7 +60,7 @@ module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
   func.func @twice(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{names axis 'tp' twice}}
     %0 = ditc.collective.all_reduce %a {axes = ["tp", "tp"]} : (tensor<2x4x16xf32>) -> tensor<2x4x16xf32>
@@ -70,7 +70,7 @@ module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @send_peer(%a: tensor<2x4xf32>) {
     // expected-error@+1 {{peer 2 is not a rank of the group of 2}}
     ditc.collective.send %a {axes = ["pp"], peer = 2 : i64, tag = 0 : i64} : tensor<2x4xf32>
@@ -80,7 +80,7 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @recv_tag() {
     // expected-error@+1 {{tag must be >= 0}}
     %0 = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = -1 : i64} : tensor<2x4xf32>
@@ -90,7 +90,7 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @broadcast_root(%a: tensor<2x4xf32>) {
     // expected-error@+1 {{root -1 is not a rank of the group of 2}}
     %0 = ditc.collective.broadcast %a {axes = ["pp"], root = -1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
@@ -100,7 +100,7 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 
 // -----
 
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @broadcast_type(%a: tensor<2x4xf32>) {
     // expected-error@+1 {{result type must equal the input type}}
     %0 = ditc.collective.broadcast %a {axes = ["pp"], root = 0 : i64} : (tensor<2x4xf32>) -> tensor<4x2xf32>

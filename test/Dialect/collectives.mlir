@@ -7,7 +7,7 @@
 // CHECK: ditc.collective.all_to_all %{{.*}} {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<2x4x4x8xf32>) -> tensor<2x2x8x8xf32>
 // CHECK: ditc.collective.shard %{{.*}} {axes = ["ring", "ulysses"], axis = 1 : i64} : (tensor<2x8x16xf32>) -> tensor<2x2x16xf32>
 // CHECK: ditc.ring_attention %{{.*}}, %{{.*}}, %{{.*}} {axes = ["ring"], causal, kv_valid = 7 : i64} : (tensor<1x4x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>) -> tensor<1x4x4x8xf32>
-module attributes {ditc.mesh = {axes = ["ring", "ulysses", "tp"], shape = array<i64: 2, 2, 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ulysses" = 2 : ulysses, "tp" = 2 : tensor]>} {
   func.func @roundtrip(%a: tensor<2x4x16xf32>, %b: tensor<2x8x16xf32>, %c: tensor<2x4x4x8xf32>,
                        %q: tensor<1x4x4x8xf32>, %kv: tensor<1x2x4x8xf32>) {
     %0 = ditc.collective.all_gather %a {axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x4x16xf32>) -> tensor<2x8x16xf32>
@@ -25,7 +25,7 @@ module attributes {ditc.mesh = {axes = ["ring", "ulysses", "tp"], shape = array<
 // CHECK: ditc.collective.send %{{.*}} {axes = ["pp"], peer = 1 : i64, tag = 3 : i64} : tensor<2x4xf32>
 // CHECK: %{{.*}} = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 3 : i64} : tensor<2x4xf32>
 // CHECK: ditc.collective.broadcast %{{.*}} {axes = ["pp"], root = 1 : i64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @stages(%a: tensor<2x4xf32>) -> tensor<2x4xf32> {
     ditc.collective.send %a {axes = ["pp"], peer = 1 : i64, tag = 3 : i64} : tensor<2x4xf32>
     %0 = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 3 : i64} : tensor<2x4xf32>

@@ -17,13 +17,13 @@
 // CHECK: %[[G:.*]] = ditc.collective.all_gather {{.*}} {axes = ["ulysses"], axis = 1 : i64} : (tensor<1x3x6xf32>) -> tensor<1x6x6xf32>
 // CHECK: %[[U:.*]] = ditc.slice %[[G]] {{.*}} : (tensor<1x6x6xf32>) -> tensor<1x5x6xf32>
 // CHECK: return %[[U]]
-module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
   func.func @main(%x: tensor<1x5x6xf32>) -> tensor<1x5x6xf32> {
-    %q = ditc.reshape %x {ditc.sharding = [[[], ["ulysses"], [], []]]} : (tensor<1x5x6xf32>) -> tensor<1x5x3x2xf32>
-    %t = ditc.transpose %q {ditc.sharding = [[[], [], ["ulysses"], []]], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x5x3x2xf32>) -> tensor<1x3x5x2xf32>
-    %o = ditc.attention %t, %t, %t {ditc.sharding = [[[], [], ["ulysses"], []]]} : (tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>) -> tensor<1x3x5x2xf32>
-    %b = ditc.transpose %o {ditc.sharding = [[[], ["ulysses"], [], []]], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x5x2xf32>) -> tensor<1x5x3x2xf32>
-    %y = ditc.reshape %b {ditc.sharding = [[[], ["ulysses"], []]]} : (tensor<1x5x3x2xf32>) -> tensor<1x5x6xf32>
+    %q = ditc.reshape %x {ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}, {}]>]} : (tensor<1x5x6xf32>) -> tensor<1x5x3x2xf32>
+    %t = ditc.transpose %q {ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {}]>], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x5x3x2xf32>) -> tensor<1x3x5x2xf32>
+    %o = ditc.attention %t, %t, %t {ditc.sequence_parallel = #ditc.sequence_parallel<ulysses>, ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {}]>]} : (tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>, tensor<1x3x5x2xf32>) -> tensor<1x3x5x2xf32>
+    %b = ditc.transpose %o {ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}, {}]>], permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x5x2xf32>) -> tensor<1x5x3x2xf32>
+    %y = ditc.reshape %b {ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}]>]} : (tensor<1x5x3x2xf32>) -> tensor<1x5x6xf32>
     return %y : tensor<1x5x6xf32>
   }
 }
@@ -41,9 +41,9 @@ module attributes {ditc.mesh = {axes = ["ulysses"], shape = array<i64: 2>}} {
 // CHECK: %[[O:.*]] = ditc.ring_attention %[[X]], %[[X]], %[[X]] mask %[[MS]] {axes = ["ring"], kv_valid = 6 : i64} : {{.*}} -> tensor<1x2x2x4xf32>
 // CHECK: ditc.collective.all_gather %[[O]] {axes = ["ring"], axis = 2 : i64} : (tensor<1x2x2x4xf32>) -> tensor<1x2x8x4xf32>
 // CHECK: ditc.slice {{.*}} -> tensor<1x2x6x4xf32>
-module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 4>}} {
-  func.func @ring(%x: tensor<1x2x6x4xf32> {ditc.sharding = [[], [], ["ring"], []]}, %m: tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32> {
-    %o = ditc.attention %x, %x, %x mask %m {ditc.sharding = [[[], [], ["ring"], []]]} : (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32>
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 4 : ring]>} {
+  func.func @ring(%x: tensor<1x2x6x4xf32> {ditc.sharding = #ditc.sharding<[{}, {}, {"ring"}, {}]>}, %m: tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32> {
+    %o = ditc.attention %x, %x, %x mask %m {ditc.sequence_parallel = #ditc.sequence_parallel<ring>, ditc.sharding = [#ditc.sharding<[{}, {}, {"ring"}, {}]>]} : (tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x2x6x4xf32>, tensor<1x1x6x6xf32>) -> tensor<1x2x6x4xf32>
     return %o : tensor<1x2x6x4xf32>
   }
 }
@@ -54,7 +54,7 @@ module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 4>}} {
 // units, a row-parallel layer whose partial sums are added up by an
 // all-reduce before the bias is added once. Weights become per-rank slices.
 // CHECK-LABEL: func.func @mlp
-// CHECK-DAG: %[[W1:.*]] = ditc.weight "w1@{{\[\[\], \[tp\]\]}}" {ditc.global_shape = array<i64: 16, 64>, ditc.shard = {{\[\[\], \["tp"\]\]}}, ditc.source_name = "w1", file = "m.onnx", offset = 0 : i64} : tensor<16x32xf32>
+// CHECK-DAG: %[[W1:.*]] = ditc.weight "w1@{{\[\[\], \[tp\]\]}}" {ditc.global_shape = array<i64: 16, 64>, ditc.shard = #ditc.sharding<[{}, {"tp"}]>, ditc.source_name = "w1", file = "m.onnx", offset = 0 : i64} : tensor<16x32xf32>
 // CHECK-DAG: %[[B1:.*]] = ditc.weight "b1@{{\[\[tp\]\]}}" {{.*}} : tensor<32xf32>
 // CHECK-DAG: %[[B2:.*]] = ditc.weight "b2" {file = "m.onnx", offset = 8448 : i64} : tensor<16xf32>
 // CHECK: %[[H:.*]] = ditc.linear %arg0, %[[W1]] bias %[[B1]] : (tensor<8x16xf32>, tensor<16x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
@@ -64,14 +64,14 @@ module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 4>}} {
 // CHECK: %[[S:.*]] = ditc.collective.all_reduce %[[Y]] {axes = ["tp"]} : (tensor<8x16xf32>) -> tensor<8x16xf32>
 // CHECK: %[[R:.*]] = ditc.add %[[S]], %[[B2]]
 // CHECK: return %[[R]]
-module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
   func.func @mlp(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
-    %w1 = ditc.weight "w1" {ditc.sharding = [[[], ["tp"]]], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
-    %b1 = ditc.weight "b1" {ditc.sharding = [[["tp"]]], file = "m.onnx", offset = 4096 : i64} : tensor<64xf32>
-    %w2 = ditc.weight "w2" {ditc.sharding = [[["tp"], []]], file = "m.onnx", offset = 4352 : i64} : tensor<64x16xf32>
+    %w1 = ditc.weight "w1" {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %b1 = ditc.weight "b1" {ditc.sharding = [#ditc.sharding<[{"tp"}]>], file = "m.onnx", offset = 4096 : i64} : tensor<64xf32>
+    %w2 = ditc.weight "w2" {ditc.sharding = [#ditc.sharding<[{"tp"}, {}]>], file = "m.onnx", offset = 4352 : i64} : tensor<64x16xf32>
     %b2 = ditc.weight "b2" {file = "m.onnx", offset = 8448 : i64} : tensor<16xf32>
-    %h = ditc.linear %x, %w1 bias %b1 {ditc.sharding = [[[], ["tp"]]]} : (tensor<8x16xf32>, tensor<16x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
-    %g = ditc.gelu %h {ditc.sharding = [[[], ["tp"]]]} : tensor<8x64xf32>
+    %h = ditc.linear %x, %w1 bias %b1 {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x16xf32>, tensor<16x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %g = ditc.gelu %h {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : tensor<8x64xf32>
     %y = ditc.linear %g, %w2 bias %b2 : (tensor<8x64xf32>, tensor<64x16xf32>, tensor<16xf32>) -> tensor<8x16xf32>
     return %y : tensor<8x16xf32>
   }
@@ -90,9 +90,25 @@ module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
 // CHECK: ditc.collective.all_to_all {{.*}} : (tensor<1x1x4x8xf32>) -> tensor<1x2x2x8xf32>
 // CHECK: ditc.collective.all_gather {{.*}} {axes = ["cfg"], axis = 0 : i64} : (tensor<1x2x2x8xf32>) -> tensor<2x2x2x8xf32>
 // CHECK: ditc.collective.all_gather {{.*}} {axes = ["ulysses"], axis = 2 : i64} : (tensor<2x2x2x8xf32>) -> tensor<2x2x4x8xf32>
-module attributes {ditc.mesh = {axes = ["cfg", "ulysses"], shape = array<i64: 2, 2>}} {
-  func.func @cfg_ulysses(%x: tensor<2x2x4x8xf32> {ditc.sharding = [["cfg"], [], ["ulysses"], []]}) -> tensor<2x2x4x8xf32> {
-    %o = ditc.attention %x, %x, %x {ditc.sharding = [[["cfg"], [], ["ulysses"], []]]} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
+module attributes {ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ulysses" = 2 : ulysses]>} {
+  func.func @cfg_ulysses(%x: tensor<2x2x4x8xf32> {ditc.sharding = #ditc.sharding<[{"cfg"}, {}, {"ulysses"}, {}]>}) -> tensor<2x2x4x8xf32> {
+    %o = ditc.attention %x, %x, %x {ditc.sequence_parallel = #ditc.sequence_parallel<ulysses>, ditc.sharding = [#ditc.sharding<[{"cfg"}, {}, {"ulysses"}, {}]>]} : (tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>, tensor<2x2x4x8xf32>) -> tensor<2x2x4x8xf32>
     return %o : tensor<2x2x4x8xf32>
+  }
+}
+
+// -----
+
+// Tokens split but no algorithm recorded (ditc.sequence_parallel): no
+// all-to-all and no ring; this rank's query rows attend to whole K/V.
+// CHECK-LABEL: func.func @no_algorithm
+// CHECK-NOT: all_to_all
+// CHECK: %[[Q:.*]] = ditc.collective.shard %arg0 {axes = ["ulysses"], axis = 2 : i64}
+// CHECK-NEXT: ditc.attention %[[Q]], %arg0, %arg0 : (tensor<1x2x4x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+// CHECK-NEXT: ditc.collective.all_gather
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
+  func.func @no_algorithm(%x: tensor<1x2x8x4xf32> {ditc.sharding = #ditc.sharding<[{}, {}, {"ulysses"}, {}]>}) -> tensor<1x2x8x4xf32> {
+    %o = ditc.attention %x, %x, %x {ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {}]>]} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+    return %o : tensor<1x2x8x4xf32>
   }
 }

@@ -23,7 +23,7 @@
 // CHECK-NEXT: %[[J:.*]] = ditc.concat %[[Y0]], %{{.*}}, %{{.*}}, %[[Y3]] {axis = 0 : i64, ditc.stage = 1 : i64} : {{.*}} -> tensor<4x8x16xf32>
 // CHECK-NEXT: %[[O:.*]] = ditc.collective.broadcast %[[J]] {axes = ["pp"], ditc.stage = -1 : i64, root = 1 : i64}
 // CHECK-NEXT: return %[[O]]
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @main(%x: tensor<4x8x16xf32>) -> tensor<4x8x16xf32> {
     %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
     %w2 = ditc.weight "w2" {file = "m.onnx", offset = 0 : i64} : tensor<64x16xf32>
@@ -49,7 +49,7 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 // TWO: ditc.collective.send %{{.*}} : tensor<4x16xf32>
 // CHECK-NOT: ditc.slice
 // CHECK: ditc.collective.send %{{.*}} : tensor<4x16xf32>
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @main(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
     %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
     %a = ditc.linear %x, %w1 : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>

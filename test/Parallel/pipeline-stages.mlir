@@ -16,7 +16,7 @@
 // CHECK: %[[Y:.*]] = ditc.add {{.*}}%[[R]]{{.*}}ditc.stage = 1
 // CHECK-NEXT: %[[O:.*]] = ditc.collective.broadcast %[[Y]] {axes = ["pp"], ditc.stage = -1 : i64, root = 1 : i64}
 // CHECK-NEXT: return %[[O]]
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
     %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
     %w2 = ditc.weight "w2" {file = "m.onnx", offset = 0 : i64} : tensor<64x16xf32>
@@ -56,7 +56,7 @@ module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
 // CHECK-NEXT: ditc.gelu %[[R2]] {ditc.stage = 2
 // CHECK: ditc.add {{.*}}, %[[RE]] {ditc.stage = 2
 // CHECK: ditc.collective.broadcast {{.*}}root = 2 : i64
-module attributes {ditc.mesh = {axes = ["pp", "tp"], shape = array<i64: 3, 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 3 : pipeline, "tp" = 2 : tensor]>} {
   func.func @main(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {
     %ws = ditc.weight "shared" {file = "m.onnx", offset = 0 : i64} : tensor<32x32xf32>
     %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<32x32xf32>
@@ -78,7 +78,7 @@ module attributes {ditc.mesh = {axes = ["pp", "tp"], shape = array<i64: 3, 2>}} 
 // CHECK-LABEL: func.func @main
 // CHECK-NOT: ditc.stage
 // CHECK: return
-module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
   func.func @main(%x: tensor<4x32xf32>) -> tensor<4x32xf32> {
     %y = ditc.gelu %x : tensor<4x32xf32>
     return %y : tensor<4x32xf32>

@@ -1,4 +1,4 @@
-// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-propagate-sharding -ditc-partition | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel -ditc-propagate-sharding -ditc-partition | FileCheck %s
 
 // A last linear layer whose units reach the output (an LM head's
 // vocabulary) is split by columns and its result gathered at the end; the

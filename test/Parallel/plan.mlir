@@ -1,28 +1,37 @@
-// RUN: ditc-opt %s -ditc-plan="plan=ulysses=2,tp=2 devices=4" | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=ulysses=2,tp=2 devices=4" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel | FileCheck %s
 // RUN: ditc-opt %s -ditc-plan="plan=cfg=2,ring=2" | FileCheck %s --check-prefix=CFG
 // RUN: ditc-opt %s -ditc-plan="plan=tp=2,pp=2" | FileCheck %s --check-prefix=PP
+// RUN: ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2" | FileCheck %s --check-prefix=USP
 
 // The mesh keeps axes of degree > 1 in the order pp, dp, cfg, ring, ulysses, tp;
 // seeds: every self-attention's Q/K/V tokens (sequence axes), the heads of
 // the query, and the hidden units between a column- and a row-parallel
 // linear layer (tp).
-// CHECK: module attributes {ditc.mesh = {axes = ["ulysses", "tp"], shape = array<i64: 2, 2>}, ditc.plan = "ulysses=2,tp=2"}
+// CHECK: module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses, "tp" = 2 : tensor]>, ditc.plan = "ulysses=2,tp=2"}
 // CHECK-LABEL: func.func @main
-// CHECK: %[[Q:.*]] = ditc.transpose {{.*}}ditc.sharding = {{\[\[\[\], \["tp"\], \["ulysses"\], \[\]\]\]}}
-// CHECK: ditc.transpose {{.*}}ditc.sharding = {{\[\[\[\], \[\], \["ulysses"\], \[\]\]\]}}
-// CHECK: ditc.transpose {{.*}}ditc.sharding = {{\[\[\[\], \[\], \["ulysses"\], \[\]\]\]}}
-// CHECK: ditc.attention %[[Q]]
+// CHECK: %[[Q:.*]] = ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {"tp"}, {"ulysses"}, {}]>]
+// CHECK: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {}]>]
+// CHECK: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ulysses"}, {}]>]
+// The attention records the algorithm its split tokens run.
+// CHECK: ditc.attention %[[Q]]{{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<ulysses>
 // CHECK-NOT: ditc.sharding
 // CHECK: return
 
 // Pipeline stages are the outermost axis; pp seeds nothing
 // (-ditc-pipeline-stages cuts the partitioned program).
-// PP: ditc.mesh = {axes = ["pp", "tp"], shape = array<i64: 2, 2>}, ditc.plan = "pp=2,tp=2"
+// PP: ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline, "tp" = 2 : tensor]>, ditc.plan = "pp=2,tp=2"
+// PP-NOT: ditc.sequence_parallel
+
+// Both sequence axes: USP (ring across groups, ulysses within).
+// USP: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ulysses" = 2 : ulysses]>
+// USP: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ulysses"}, {}]>]
+// USP: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<usp>
 
 // The batch of the first output (cfg), ring before ulysses on the tokens.
-// CFG: ditc.mesh = {axes = ["cfg", "ring"], shape = array<i64: 2, 2>}, ditc.plan = "cfg=2,ring=2"
-// CFG: ditc.transpose {{.*}}ditc.sharding = {{\[\[\[\], \[\], \["ring"\], \[\]\]\]}}
-// CFG: ditc.layer_norm {{.*}}ditc.sharding = {{\[\[\["cfg"\], \[\], \[\]\]\]}}
+// CFG: ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ring" = 2 : ring]>, ditc.plan = "cfg=2,ring=2"
+// CFG: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring"}, {}]>]
+// CFG: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<ring>
+// CFG: ditc.layer_norm {{.*}}ditc.sharding = [#ditc.sharding<[{"cfg"}, {}, {}]>]
 func.func @main(%x: tensor<2x8x16xf32> {ditc.name = "x"}) -> (tensor<2x8x16xf32> {ditc.name = "y"}) {
   %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
   %wk = ditc.weight "wk" {file = "m.onnx", offset = 1024 : i64} : tensor<16x16xf32>

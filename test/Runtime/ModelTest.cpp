@@ -137,6 +137,15 @@ TEST(Mesh, DescriptorFields) {
   EXPECT_EQ(p.groups, (std::vector<std::vector<int32_t>>{{1}, {0, 1}, {}}));
   EXPECT_EQ(p.weightsFiles[3], "a3");
   EXPECT_EQ(p.weightsChecksums[1], "c1");
+  EXPECT_EQ(p.stageAxis, -1); // no pipeline axis
+
+  // The pipeline stages' axis is named by index (kinds are informative).
+  ASSERT_TRUE(parseParallel(nlohmann::json::parse(R"({
+    "world_size": 4, "mesh": {"axes": ["stages", "t"], "shape": [2, 2],
+                              "kinds": ["pipeline", "tensor"], "stage_axis": 0}})"),
+                            p, err))
+      << err;
+  EXPECT_EQ(p.stageAxis, 0);
 
   // Without a mesh: one axis of world_size ranks.
   ASSERT_TRUE(parseParallel(
@@ -154,6 +163,8 @@ TEST(Mesh, DescriptorFields) {
        "one length"},
       {R"({"world_size": 2, "mesh": {"axes": ["a"], "shape": [0]}})",
        "positive size"},
+      {R"({"world_size": 2, "mesh": {"axes": ["a"], "shape": [2], "stage_axis": 1}})",
+       "stage_axis is not an axis index"},
       {R"({"world_size": 2, "comm_groups": [[1]]})", "ascending"},
       {R"({"world_size": 4, "mesh": {"axes": ["a", "b"], "shape": [2, 2]},
            "comm_groups": [[1, 0]]})",

@@ -20,8 +20,8 @@
 // CHECK: llvm.return %{{.*}} : i32
 // CHECK: ^[[FAIL]](%[[ST:.*]]: i32):
 // CHECK-NEXT: llvm.return %[[ST]] : i32
-// CHECK: ditc_generated_json_data("{{.*}}\22comm_groups\22:{{\[\[0\],\[1\],\[0,1\]\]}}{{.*}}\22mesh\22:{\22axes\22:[\22cfg\22,\22ulysses\22],\22shape\22:[2,2]}{{.*}}\22plan\22:\22cfg=2,ulysses=2\22{{.*}}\22world_size\22:4}
-module attributes {ditc.mesh = {axes = ["cfg", "ulysses"], shape = array<i64: 2, 2>}, ditc.plan = "cfg=2,ulysses=2"} {
+// CHECK: ditc_generated_json_data("{{.*}}\22comm_groups\22:{{\[\[0\],\[1\],\[0,1\]\]}}{{.*}}\22mesh\22:{\22axes\22:[\22cfg\22,\22ulysses\22],\22kinds\22:[\22cfg\22,\22ulysses\22],\22shape\22:[2,2]}{{.*}}\22plan\22:\22cfg=2,ulysses=2\22{{.*}}\22world_size\22:4}
+module attributes {ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ulysses" = 2 : ulysses]>, ditc.plan = "cfg=2,ulysses=2"} {
   func.func @main(%x: tensor<2x2x4x8xf32> {ditc.name = "x"}) -> (tensor<2x2x4x8xf32> {ditc.name = "y"}) {
     %0 = ditc.collective.shard %x {axes = ["cfg"], axis = 0 : i64} : (tensor<2x2x4x8xf32>) -> tensor<1x2x4x8xf32>
     %1 = ditc.collective.shard %0 {axes = ["ulysses"], axis = 2 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x2x8xf32>

@@ -23,8 +23,8 @@
 // CHECK: ^[[AFTER1]]:
 // CHECK: llvm.call @ditc_rt_coll_broadcast(
 // CHECK: llvm.return %{{.*}} : i32
-// CHECK: ditc_generated_json_data("{{.*}}\22mesh\22:{\22axes\22:[\22pp\22],\22shape\22:[2]}{{.*}}\22weights\22:[{{.*}}\22name\22:\22w\22{{.*}}\22stages\22:[1]}
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}, ditc.plan = "pp=2"} {
+// CHECK: ditc_generated_json_data("{{.*}}\22mesh\22:{\22axes\22:[\22pp\22],\22kinds\22:[\22pipeline\22],\22shape\22:[2],\22stage_axis\22:0}{{.*}}\22weights\22:[{{.*}}\22name\22:\22w\22{{.*}}\22stages\22:[1]}
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>, ditc.plan = "pp=2"} {
   func.func @main(%x: tensor<4x8xf32> {ditc.name = "x"}) -> (tensor<4x8xf32> {ditc.name = "y"}) {
     %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64, ditc.stages = array<i64: 1>} : tensor<8x8xf32>
     %0 = ditc.gelu %x {ditc.stage = 0 : i64} : tensor<4x8xf32>

@@ -40,10 +40,10 @@ func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {di
 
 // Collectives on device tensors: ditc_cu_coll_* (staged through host
 // memory by the GPU model archive), with the status checked as on the CPU.
-// CHECK-LABEL: ditc.mesh = {axes = ["tp"]
+// CHECK-LABEL: ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>
 // CHECK: %[[ST:.*]] = llvm.call @ditc_cu_coll_all_reduce(
 // CHECK: llvm.icmp "ne" %[[ST]]
-module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}, ditc.plan = "tp=2"} {
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>, ditc.plan = "tp=2"} {
   func.func @main(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
     %y = ditc.collective.all_reduce %x {axes = ["tp"]} : (tensor<4x8xf32>) -> tensor<4x8xf32>
     return %y : tensor<4x8xf32>
@@ -53,7 +53,7 @@ module attributes {ditc.mesh = {axes = ["tp"], shape = array<i64: 2>}, ditc.plan
 // -----
 
 // Ring attention has no GPU driver yet: refused at the op.
-module attributes {ditc.mesh = {axes = ["ring"], shape = array<i64: 2>}, ditc.plan = "ring=2"} {
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>, ditc.plan = "ring=2"} {
   func.func @main(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
     // expected-error@+1 {{cannot generate code: --target cuda has no Ring attention yet (plans with ring: --target cpu)}}
     %o = ditc.ring_attention %q, %q, %q {axes = ["ring"], kv_valid = 4 : i64} : (tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32>

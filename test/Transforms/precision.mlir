@@ -91,7 +91,7 @@ func.func @main(%x: tensor<1x2x4x8xf32>, %m: tensor<4x4xf32>, %tab: tensor<4x8xf
 // CHECK: ditc.collective.send %{{.*}} {axes = ["pp"], peer = 1 : i64, tag = 7 : i64} : tensor<2x8xbf16>
 // CHECK: %[[R:.*]] = ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 7 : i64} : tensor<2x8xbf16>
 // CHECK: ditc.collective.recv {axes = ["pp"], peer = 0 : i64, tag = 8 : i64} : tensor<2x8xf32>
-module attributes {ditc.mesh = {axes = ["pp"], shape = array<i64: 2>}} {
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
 func.func @main(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %w = ditc.weight "w" {file = "m.bin", offset = 0 : i64} : tensor<8x8xf32>
   %a = ditc.linear %x, %w : (tensor<2x8xf32>, tensor<8x8xf32>) -> tensor<2x8xf32>

@@ -10,6 +10,7 @@
 #define DITC_OPS_TD
 
 include "dialects/Ditc/IR/DitcDialect.td"
+include "dialects/Ditc/IR/DitcAttrs.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"

@@ -4,6 +4,9 @@
 #include "dialects/Ditc/IR/DitcOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/SmallSet.h"
+#include "llvm/ADT/StringSet.h"
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/TypeSwitch.h"
 
@@ -17,42 +20,58 @@ using namespace mlir::ditc;
 //===----------------------------------------------------------------------===//
 
 FailureOr<Mesh> Mesh::of(Operation *op) {
-  Mesh mesh;
   auto module = isa<ModuleOp>(op) ? cast<ModuleOp>(op) : op->getParentOfType<ModuleOp>();
   if (!module)
-    return mesh;
+    return Mesh();
   Attribute a = module->getAttr(kMeshAttr);
   if (!a)
-    return mesh;
-  auto dict = dyn_cast<DictionaryAttr>(a);
-  auto axes = dict ? dict.getAs<ArrayAttr>("axes") : ArrayAttr();
-  auto shape = dict ? dict.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
-  if (!axes || !shape || axes.size() != shape.size())
-    return op->emitError("malformed ditc.mesh: expected {axes = [names], "
-                         "shape = array<i64: sizes>} of equal lengths"),
+    return Mesh();
+  auto mesh = dyn_cast<MeshAttr>(a);
+  if (!mesh)
+    return op->emitError("malformed ditc.mesh: expected #ditc.mesh<[\"NAME\" = SIZE : KIND, ...]>, "
+                         "got ")
+               << a,
            failure();
-  for (auto [name, size] : llvm::zip(axes, shape.asArrayRef())) {
-    auto s = dyn_cast<StringAttr>(name);
-    if (!s || s.getValue().empty() || size < 1)
-      return op->emitError("malformed ditc.mesh: axis names must be strings "
-                           "and sizes positive"),
-             failure();
-    if (mesh.indexOf(s.getValue()) >= 0)
-      return op->emitError("ditc.mesh names axis '") << s.getValue() << "' twice",
-             failure();
-    mesh.axes.push_back(s.str());
-    mesh.shape.push_back(size);
-  }
+  return of(mesh);
+}
+
+Mesh Mesh::of(MeshAttr attr) {
+  Mesh mesh;
+  for (MeshAxisAttr axis : attr.getAxes())
+    mesh.addAxis(axis.getName().getValue(), axis.getSize(), axis.getKind());
   return mesh;
 }
 
-DictionaryAttr Mesh::toAttr(MLIRContext *ctx) const {
-  Builder b(ctx);
-  SmallVector<Attribute> names;
-  for (const std::string &a : axes)
-    names.push_back(b.getStringAttr(a));
-  return b.getDictionaryAttr({b.getNamedAttr("axes", b.getArrayAttr(names)),
-                              b.getNamedAttr("shape", b.getDenseI64ArrayAttr(shape))});
+void Mesh::addAxis(StringRef name, int64_t size, MeshAxisKind kind) {
+  axes.push_back(name.str());
+  shape.push_back(size);
+  kinds.push_back(kind);
+}
+
+MeshAttr Mesh::toAttr(MLIRContext *ctx) const {
+  SmallVector<MeshAxisAttr> out;
+  for (auto [name, size, kind] : llvm::zip(axes, shape, kinds))
+    out.push_back(MeshAxisAttr::get(ctx, StringAttr::get(ctx, name), size, kind));
+  return MeshAttr::get(ctx, ArrayRef<MeshAxisAttr>(out));
+}
+
+int64_t Mesh::indexOf(MeshAxisKind kind) const {
+  for (auto [i, k] : llvm::enumerate(kinds))
+    if (k == kind)
+      return i;
+  return -1;
+}
+
+std::string Mesh::nameOf(MeshAxisKind kind) const {
+  int64_t i = indexOf(kind);
+  return i < 0 ? std::string() : axes[i];
+}
+
+std::optional<MeshAxisKind> Mesh::kindOf(StringRef axis) const {
+  int64_t i = indexOf(axis);
+  if (i < 0)
+    return std::nullopt;
+  return kinds[i];
 }
 
 int64_t Mesh::numRanks() const {
@@ -77,8 +96,7 @@ int64_t Mesh::groupSize(ArrayRef<std::string> group) const {
   return n;
 }
 
-int64_t Mesh::coordOf(int64_t rank, StringRef axis) const {
-  int64_t i = indexOf(axis);
+int64_t Mesh::coordAt(int64_t rank, int64_t i) const {
   if (i < 0)
     return -1;
   for (int64_t k = (int64_t)shape.size() - 1; k > i; --k)
@@ -135,34 +153,27 @@ int64_t Mesh::groupSize(ArrayAttr group) const {
 // Sharding attributes
 //===----------------------------------------------------------------------===//
 
-ArrayAttr mlir::ditc::shardingToAttr(MLIRContext *ctx, const Sharding &s) {
+ShardingAttr mlir::ditc::shardingToAttr(MLIRContext *ctx, const Sharding &s) {
   Builder b(ctx);
-  SmallVector<Attribute> dims;
+  SmallVector<ArrayAttr> dims;
   for (const auto &axes : s) {
     SmallVector<Attribute> names;
     for (const std::string &a : axes)
       names.push_back(b.getStringAttr(a));
     dims.push_back(b.getArrayAttr(names));
   }
-  return b.getArrayAttr(dims);
+  return ShardingAttr::get(ctx, ArrayRef<ArrayAttr>(dims));
 }
 
 std::optional<Sharding> mlir::ditc::shardingFromAttr(Attribute a, int64_t rank) {
-  auto dims = dyn_cast_or_null<ArrayAttr>(a);
-  if (!dims || (int64_t)dims.size() != rank)
+  auto attr = dyn_cast_or_null<ShardingAttr>(a);
+  if (!attr || (int64_t)attr.getDims().size() != rank)
     return std::nullopt;
   Sharding s;
-  for (Attribute d : dims) {
-    auto names = dyn_cast<ArrayAttr>(d);
-    if (!names)
-      return std::nullopt;
+  for (ArrayAttr d : attr.getDims()) {
     s.emplace_back();
-    for (Attribute n : names) {
-      auto str = dyn_cast<StringAttr>(n);
-      if (!str)
-        return std::nullopt;
-      s.back().push_back(str.str());
-    }
+    for (Attribute n : d)
+      s.back().push_back(cast<StringAttr>(n).str());
   }
   return s;
 }
@@ -187,7 +198,7 @@ std::optional<Sharding> mlir::ditc::getSharding(Value v) {
 
 void mlir::ditc::setSharding(Value v, const Sharding &s) {
   MLIRContext *ctx = v.getContext();
-  ArrayAttr attr = shardingToAttr(ctx, s);
+  ShardingAttr attr = shardingToAttr(ctx, s);
   if (auto arg = dyn_cast<BlockArgument>(v)) {
     auto fn = cast<FunctionOpInterface>(arg.getOwner()->getParentOp());
     fn.setArgAttr(arg.getArgNumber(), kShardingAttr, attr);
@@ -207,6 +218,14 @@ void mlir::ditc::setSharding(Value v, const Sharding &s) {
   op->setAttr(kShardingAttr, b.getArrayAttr(all));
 }
 
+void mlir::ditc::addSplit(Value v, unsigned dim, ArrayRef<std::string> axes) {
+  Sharding s = getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
+  for (const std::string &a : axes)
+    if (!llvm::is_contained(s[dim], a))
+      s[dim].push_back(a);
+  setSharding(v, s);
+}
+
 std::string mlir::ditc::shardingToString(const Sharding &s) {
   std::string out = "[";
   for (auto [i, axes] : llvm::enumerate(s)) {
@@ -218,6 +237,189 @@ std::string mlir::ditc::shardingToString(const Sharding &s) {
     out += "]";
   }
   return out + "]";
+}
+
+//===----------------------------------------------------------------------===//
+// Attribute syntax and verification
+//===----------------------------------------------------------------------===//
+
+LogicalResult MeshAxisAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   StringAttr name, int64_t size, MeshAxisKind) {
+  if (!name || name.getValue().empty())
+    return emitError() << "a mesh axis needs a name";
+  if (size < 1)
+    return emitError() << "mesh axis '" << name.getValue() << "' has size " << size
+                       << " (must be at least 1)";
+  return success();
+}
+
+LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               ArrayRef<MeshAxisAttr> axes) {
+  llvm::StringSet<> names;
+  llvm::SmallSet<MeshAxisKind, 8> kinds;
+  for (MeshAxisAttr a : axes) {
+    if (!a)
+      return emitError() << "a mesh axis is missing";
+    if (!names.insert(a.getName().getValue()).second)
+      return emitError() << "ditc.mesh names axis '" << a.getName().getValue() << "' twice";
+    if (!kinds.insert(a.getKind()).second)
+      return emitError() << "ditc.mesh has two axes of kind '"
+                         << stringifyMeshAxisKind(a.getKind()) << "'";
+  }
+  return success();
+}
+
+// #ditc.mesh<["cfg" = 2 : cfg, "ulysses" = 4 : ulysses]>
+Attribute MeshAttr::parse(AsmParser &p, Type) {
+  SmallVector<MeshAxisAttr> axes;
+  auto parseAxis = [&]() -> ParseResult {
+    StringAttr name;
+    int64_t size;
+    StringRef kindWord;
+    SMLoc at = p.getCurrentLocation();
+    if (p.parseAttribute(name) || p.parseEqual() || p.parseInteger(size) || p.parseColon() ||
+        p.parseKeyword(&kindWord))
+      return failure();
+    std::optional<MeshAxisKind> kind = symbolizeMeshAxisKind(kindWord);
+    if (!kind)
+      return p.emitError(at, "unknown mesh axis kind '")
+             << kindWord << "' (expected data, cfg, ring, ulysses, tensor or pipeline)";
+    auto axis = MeshAxisAttr::getChecked(
+        function_ref<InFlightDiagnostic()>([&] { return p.emitError(at); }), p.getContext(), name,
+        size, *kind);
+    if (!axis)
+      return failure();
+    axes.push_back(axis);
+    return success();
+  };
+  if (p.parseLess() ||
+      p.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseAxis) || p.parseGreater())
+    return {};
+  return MeshAttr::getChecked(
+      function_ref<InFlightDiagnostic()>([&] { return p.emitError(p.getNameLoc()); }),
+      p.getContext(), ArrayRef<MeshAxisAttr>(axes));
+}
+
+void MeshAttr::print(AsmPrinter &p) const {
+  p << "<[";
+  llvm::interleaveComma(getAxes(), p, [&](MeshAxisAttr a) {
+    p << a.getName() << " = " << a.getSize() << " : " << stringifyMeshAxisKind(a.getKind());
+  });
+  p << "]>";
+}
+
+LogicalResult ShardingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                   ArrayRef<ArrayAttr> dims) {
+  llvm::StringSet<> seen;
+  for (ArrayAttr d : dims) {
+    if (!d)
+      return emitError() << "a sharding dimension is missing";
+    for (Attribute a : d) {
+      auto name = dyn_cast<StringAttr>(a);
+      if (!name || name.getValue().empty())
+        return emitError() << "sharding axes must be non-empty strings";
+      if (!seen.insert(name.getValue()).second)
+        return emitError() << "sharding splits over axis '" << name.getValue() << "' twice";
+    }
+  }
+  return success();
+}
+
+// #ditc.sharding<[{}, {"ring", "ulysses"}, {}]>
+Attribute ShardingAttr::parse(AsmParser &p, Type) {
+  SmallVector<ArrayAttr> dims;
+  auto parseDim = [&]() -> ParseResult {
+    SmallVector<Attribute> names;
+    if (p.parseCommaSeparatedList(AsmParser::Delimiter::Braces, [&]() -> ParseResult {
+          StringAttr name;
+          if (p.parseAttribute(name))
+            return failure();
+          names.push_back(name);
+          return success();
+        }))
+      return failure();
+    dims.push_back(ArrayAttr::get(p.getContext(), names));
+    return success();
+  };
+  if (p.parseLess() ||
+      p.parseCommaSeparatedList(AsmParser::Delimiter::Square, parseDim) || p.parseGreater())
+    return {};
+  return ShardingAttr::getChecked(
+      function_ref<InFlightDiagnostic()>([&] { return p.emitError(p.getNameLoc()); }),
+      p.getContext(), ArrayRef<ArrayAttr>(dims));
+}
+
+void ShardingAttr::print(AsmPrinter &p) const {
+  p << "<[";
+  llvm::interleaveComma(getDims(), p, [&](ArrayAttr d) {
+    p << "{";
+    llvm::interleaveComma(d, p, [&](Attribute a) { p << a; });
+    p << "}";
+  });
+  p << "]>";
+}
+
+/// A ShardingAttr for a value of type `type`: its rank, and every axis one
+/// of the module's mesh.
+static LogicalResult verifyShardingOf(Operation *op, Attribute a, Type type, StringRef what) {
+  auto s = dyn_cast<ShardingAttr>(a);
+  if (!s)
+    return op->emitError() << what << " must be a #ditc.sharding<[...]>, got " << a;
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || (int64_t)s.getDims().size() != t.getRank())
+    return op->emitError() << what << " has " << s.getDims().size()
+                           << " dimensions for a value of type " << type;
+  FailureOr<Mesh> mesh = Mesh::of(op);
+  if (failed(mesh))
+    return failure();
+  for (ArrayAttr d : s.getDims())
+    for (Attribute n : d)
+      if (mesh->indexOf(cast<StringAttr>(n).getValue()) < 0)
+        return op->emitError("sharding names '")
+               << cast<StringAttr>(n).getValue() << "', which is not an axis of the module's ditc.mesh";
+  return success();
+}
+
+LogicalResult DitcDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
+  StringRef name = attr.getName().getValue();
+  Attribute a = attr.getValue();
+  if (name == kMeshAttr) {
+    if (!isa<ModuleOp>(op))
+      return op->emitError("ditc.mesh belongs on a module");
+    return Mesh::of(op);
+  }
+  if (name == kShardingAttr) {
+    auto all = dyn_cast<ArrayAttr>(a);
+    if (!all || all.size() != op->getNumResults())
+      return op->emitError("ditc.sharding needs one #ditc.sharding per result (")
+             << op->getNumResults() << ")";
+    for (auto [s, r] : llvm::zip(all, op->getResults()))
+      if (failed(verifyShardingOf(op, s, r.getType(), "ditc.sharding")))
+        return failure();
+    return success();
+  }
+  if (name == kShardAttr) {
+    auto w = dyn_cast<WeightOp>(op);
+    if (!w)
+      return op->emitError("ditc.shard belongs on a ditc.weight");
+    return verifyShardingOf(op, a, w.getType(), "ditc.shard");
+  }
+  if (name == kSequenceParallelAttr) {
+    if (!isa<AttentionOp>(op))
+      return op->emitError("ditc.sequence_parallel belongs on a ditc.attention");
+    if (!isa<SequenceParallelAttr>(a))
+      return op->emitError("ditc.sequence_parallel must be a #ditc.sequence_parallel<ulysses|ring|usp>");
+    return success();
+  }
+  return success();
+}
+
+LogicalResult DitcDialect::verifyRegionArgAttribute(Operation *op, unsigned region,
+                                                    unsigned arg, NamedAttribute attr) {
+  if (attr.getName().getValue() != kShardingAttr)
+    return success();
+  Type type = op->getRegion(region).getArgument(arg).getType();
+  return verifyShardingOf(op, attr.getValue(), type, "argument ditc.sharding");
 }
 
 //===----------------------------------------------------------------------===//

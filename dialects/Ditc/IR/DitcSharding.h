@@ -1,8 +1,10 @@
 //===- DitcSharding.h - meshes, shardings and per-op rules ------*- C++ -*-===//
 //
-// The plan as IR. A module that is to run on several ranks carries a mesh:
+// The plan as IR (the attributes are defined in DitcAttrs.td). A module that
+// is to run on several ranks carries a mesh, whose axes have a name, a size
+// and a kind (what they divide):
 //
-//   module attributes {ditc.mesh = {axes = ["cfg", "ulysses"], shape = array<i64: 2, 2>}}
+//   module attributes {ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ulysses" = 2 : ulysses]>}
 //
 // Ranks are numbered row-major over the mesh (the first axis is the most
 // significant). A value's sharding says, per dimension, which mesh axes
@@ -10,16 +12,19 @@
 // `ditc.sharding`, one entry per result (func arguments: the argument
 // attribute of the same name):
 //
-//   %y = ditc.linear ... {ditc.sharding = [[[], ["ulysses"], []]]}
+//   %y = ditc.linear ... {ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}]>]}
 //
 // A dimension split over axes of total size P holds ceil(n / P) entries per
 // rank; the last ranks' blocks are padded when P does not divide n.
+// Passes find axes by kind (Mesh::indexOf(MeshAxisKind)); names only
+// connect shardings and collectives to the mesh.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef DITC_DIALECTS_DITC_IR_DITCSHARDING_H
 #define DITC_DIALECTS_DITC_IR_DITCSHARDING_H
 
+#include "dialects/Ditc/IR/DitcOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OpDefinition.h"
@@ -30,31 +35,48 @@ namespace mlir::ditc {
 
 constexpr llvm::StringLiteral kMeshAttr = "ditc.mesh";
 constexpr llvm::StringLiteral kShardingAttr = "ditc.sharding";
+/// On a sharded weight slice (ditc.weight): its ShardingAttr.
+constexpr llvm::StringLiteral kShardAttr = "ditc.shard";
+/// On a ditc.attention whose tokens the plan splits: a SequenceParallelAttr.
+constexpr llvm::StringLiteral kSequenceParallelAttr = "ditc.sequence_parallel";
 
 /// The device mesh of a module.
 struct Mesh {
   SmallVector<std::string> axes;
   SmallVector<int64_t> shape;
+  SmallVector<MeshAxisKind> kinds;
 
   /// The mesh of `op`'s module; an empty mesh (one rank) when it has none.
-  /// Fails (with a diagnostic on `op`) when the attribute is malformed.
+  /// Fails (with a diagnostic on `op`) when the attribute is not a MeshAttr.
   static FailureOr<Mesh> of(Operation *op);
+  static Mesh of(MeshAttr attr);
   /// The attribute form.
-  DictionaryAttr toAttr(MLIRContext *ctx) const;
+  MeshAttr toAttr(MLIRContext *ctx) const;
+  void addAxis(StringRef name, int64_t size, MeshAxisKind kind);
 
   int64_t numRanks() const;
   /// Index of an axis, or -1.
   int64_t indexOf(StringRef axis) const;
+  /// Index of the axis of kind `kind`, or -1.
+  int64_t indexOf(MeshAxisKind kind) const;
+  bool has(MeshAxisKind kind) const { return indexOf(kind) >= 0; }
+  /// The name of the axis of kind `kind` ("" when the mesh has none).
+  std::string nameOf(MeshAxisKind kind) const;
+  /// The kind of the axis named `axis` (nullopt when there is none).
+  std::optional<MeshAxisKind> kindOf(StringRef axis) const;
   /// Product of the sizes of `axes` (names that are not axes count 1).
   int64_t groupSize(ArrayRef<std::string> axes) const;
   int64_t groupSize(ArrayAttr axes) const;
   /// The coordinate of world rank `rank` on axis `axis`, or -1 when the mesh
   /// has no such axis.
-  int64_t coordOf(int64_t rank, StringRef axis) const;
+  int64_t coordOf(int64_t rank, StringRef axis) const { return coordAt(rank, indexOf(axis)); }
+  int64_t coordOf(int64_t rank, MeshAxisKind kind) const { return coordAt(rank, indexOf(kind)); }
+  /// The coordinate of `rank` on axis number `i` (-1 when i < 0).
+  int64_t coordAt(int64_t rank, int64_t i) const;
 };
 
-/// Pipeline parallelism. A rank's stage is its coordinate on this mesh axis.
-constexpr llvm::StringLiteral kStageAxis = "pp";
+/// Pipeline parallelism: a rank's stage is its coordinate on the mesh axis of
+/// kind `pipeline`.
 /// On an op: the stage (i64) whose ranks run it; -1: every rank. Ops
 /// without it (written after the stages were cut) take their stage from
 /// their operands' or users' ops (stagesOf).
@@ -73,7 +95,11 @@ using Sharding = SmallVector<SmallVector<std::string, 2>, 4>;
 /// Reads / writes `ditc.sharding` of a value (null attr: not annotated).
 std::optional<Sharding> getSharding(Value v);
 void setSharding(Value v, const Sharding &s);
-ArrayAttr shardingToAttr(MLIRContext *ctx, const Sharding &s);
+/// Adds `axes` to dimension `dim` of `v`'s sharding (after the axes it has;
+/// axes it has already are kept once).
+void addSplit(Value v, unsigned dim, ArrayRef<std::string> axes);
+ShardingAttr shardingToAttr(MLIRContext *ctx, const Sharding &s);
+/// The sharding a ShardingAttr of rank `rank` holds (nullopt otherwise).
 std::optional<Sharding> shardingFromAttr(Attribute a, int64_t rank);
 /// "[[], [ulysses], []]" for diagnostics.
 std::string shardingToString(const Sharding &s);

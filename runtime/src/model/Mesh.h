@@ -43,6 +43,7 @@ struct Parallel {
   std::string plan;                          // "" for a single-device library
   std::vector<std::string> axes;             // mesh axis names
   std::vector<int32_t> shape;                // mesh axis sizes
+  int32_t stageAxis = -1;                    // the pipeline stages' mesh axis, or -1
   std::vector<std::vector<int32_t>> groups;  // comm groups: mesh axes each
   std::vector<std::string> weightsFiles;     // per world rank; may be empty
   std::vector<std::string> weightsChecksums; // per world rank; may be empty
@@ -119,6 +120,11 @@ inline bool parseParallel(const nlohmann::json &j, Parallel &p,
       n *= p.shape.back();
       if (n > INT32_MAX)
         return bad("the mesh is too large");
+    }
+    if (m.contains("stage_axis")) {
+      if (!intIn(m["stage_axis"], 0, (int64_t)p.shape.size() - 1))
+        return bad("mesh stage_axis is not an axis index");
+      p.stageAxis = m["stage_axis"].get<int32_t>();
     }
     if (n != p.worldSize)
       return bad("the mesh holds " + std::to_string(n) +

@@ -254,11 +254,10 @@ ditc_status ditc_model::bind(const std::string &path) {
   uint64_t dataSize = m->size - 8 - headerLen;
   std::vector<void *> table;
   uint64_t expected = 0;
-  // Pipeline stages: this rank's (its coordinate on the "pp" axis).
+  // Pipeline stages: this rank's (its coordinate on the mesh's stage axis).
   int32_t stage = -1;
-  for (size_t i = 0; i < par.axes.size(); ++i)
-    if (par.axes[i] == "pp")
-      stage = ditc_rt::model::meshCoords(par.shape, rank)[i];
+  if (par.stageAxis >= 0)
+    stage = ditc_rt::model::meshCoords(par.shape, rank)[par.stageAxis];
   for (const Tensor &w : weights) {
     if (stage >= 0 && !w.stages.empty() &&
         std::find(w.stages.begin(), w.stages.end(), stage) == w.stages.end()) {

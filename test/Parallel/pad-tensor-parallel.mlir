@@ -1,5 +1,6 @@
-// RUN: ditc-opt %s -ditc-plan="plan=tp=2" | FileCheck %s
-// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-propagate-sharding -ditc-partition | FileCheck %s --check-prefix=PART
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel -ditc-propagate-sharding -ditc-partition | FileCheck %s --check-prefix=PART
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-pad-tensor-parallel | FileCheck %s --check-prefix=ONLY
 
 // 3 heads over tp=2 and 5 MLP hidden units: padded to 4 heads and 6 units
 // with zero weights (NAME@pad keeps the stored tensor's shape in
@@ -12,12 +13,12 @@
 // CHECK-DAG: ditc.weight "w2@pad" {{{.*}}ditc.global_shape = array<i64: 5, 12>{{.*}}} : tensor<6x12xf32>
 // CHECK-NOT: ditc.weight "wq"
 // CHECK: ditc.reshape {{.*}} -> tensor<1x8x4x4xf32>
-// CHECK: ditc.transpose {{.*}}ditc.sharding = {{\[\[\[\], \["tp"\], \[\], \[\]\]\]}}{{.*}} -> tensor<1x4x8x4xf32>
+// CHECK: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {"tp"}, {}, {}]>]{{.*}} -> tensor<1x4x8x4xf32>
 // CHECK: ditc.attention {{.*}} -> tensor<1x4x8x4xf32>
 // CHECK: ditc.linear {{.*}} : (tensor<1x8x16xf32>, tensor<16x12xf32>) -> tensor<1x8x12xf32>
 // CHECK-NOT: ditc.sharding
 // CHECK: ditc.layer_norm
-// CHECK: ditc.linear {{.*}}ditc.sharding = {{\[\[\[\], \[\], \["tp"\]\]\]}}{{.*}} -> tensor<1x8x6xf32>
+// CHECK: ditc.linear {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"tp"}]>]{{.*}} -> tensor<1x8x6xf32>
 // CHECK: return {{.*}} : tensor<1x8x12xf32>
 //
 // Per rank: half of each padded weight (the writer zero-fills the padding).
@@ -27,6 +28,12 @@
 // PART: ditc.collective.all_reduce
 // PART: ditc.weight "w2@pad@{{\[\[tp\], \[\]\]}}" {{{.*}}ditc.global_shape = array<i64: 5, 12>{{.*}}} : tensor<3x12xf32>
 // PART: ditc.collective.all_reduce
+// The pass alone: padded, no seeds yet.
+// ONLY-NOT: ditc.sharding
+// ONLY: ditc.weight "wq@pad"
+// ONLY: ditc.attention {{.*}} -> tensor<1x4x8x4xf32>
+// ONLY-NOT: ditc.sharding
+
 module {
 func.func @main(%x: tensor<1x8x12xf32>) -> tensor<1x8x12xf32> {
   %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<12x12xf32>

@@ -1,4 +1,5 @@
-// RUN: ditc-opt %s -ditc-plan="plan=tp=3" | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=tp=3" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=tp=3" -ditc-repeat-kv-heads | FileCheck %s --check-prefix=ONLY
 
 // Grouped K/V heads (4 query heads on 2 K/V heads) over tp=3: the K/V heads
 // are repeated for every query head, then padded by whole groups: 3 K/V
@@ -13,6 +14,12 @@
 // CHECK: %[[KB:.*]] = ditc.broadcast %[[K5]] : (tensor<1x3x1x8x4xf32>) -> tensor<1x3x2x8x4xf32>
 // CHECK: %[[KR:.*]] = ditc.reshape %[[KB]] : (tensor<1x3x2x8x4xf32>) -> tensor<1x6x8x4xf32>
 // CHECK: ditc.attention %{{.*}}, %[[KR]], %{{.*}} : (tensor<1x6x8x4xf32>, tensor<1x6x8x4xf32>, tensor<1x6x8x4xf32>) -> tensor<1x6x8x4xf32>
+// The pass alone: K/V repeated to the 4 query heads, nothing padded yet.
+// ONLY-NOT: @pad
+// ONLY: ditc.broadcast {{.*}} -> tensor<1x2x2x8x4xf32>
+// ONLY: ditc.attention {{.*}} : (tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>, tensor<1x4x8x4xf32>) -> tensor<1x4x8x4xf32>
+// ONLY-NOT: ditc.sharding
+
 func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
   %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
   %wk = ditc.weight "wk" {file = "m.onnx", offset = 0 : i64} : tensor<16x8xf32>

@@ -1,11 +1,11 @@
-// RUN: ditc-opt %s -ditc-plan="plan=tp=2" | FileCheck %s
+// RUN: ditc-opt %s -ditc-plan="plan=tp=2" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel | FileCheck %s
 
 // Cross-attention (different query and key lengths) is left alone; the MLP
 // pair is split by tp.
 // CHECK-LABEL: func.func @main
 // CHECK: ditc.attention %arg1
 // CHECK-NOT: ditc.sharding
-// CHECK: ditc.linear {{.*}}ditc.sharding = {{\[\[\[\], \[\], \["tp"\]\]\]}}
+// CHECK: ditc.linear {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"tp"}]>]
 // CHECK-NOT: ditc.sharding
 // CHECK: return
 func.func @main(%x: tensor<2x8x16xf32>, %q: tensor<2x2x8x8xf32>, %kv: tensor<2x2x4x8xf32>) -> (tensor<2x8x16xf32>, tensor<2x2x8x8xf32>) {

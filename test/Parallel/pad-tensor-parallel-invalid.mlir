@@ -1,4 +1,4 @@
-// RUN: ditc-opt %s -split-input-file -verify-diagnostics -ditc-plan="plan=tp=3"
+// RUN: ditc-opt %s -split-input-file -verify-diagnostics -ditc-plan="plan=tp=3" -ditc-split-joined-linears -ditc-repeat-kv-heads -ditc-pad-tensor-parallel -ditc-seed-tensor-parallel
 
 // The heads reach a graph output: padding would change it.
 func.func @main(%x: tensor<1x8x8xf32>) -> tensor<1x2x8x4xf32> {
@@ -28,3 +28,4 @@ func.func @main(%x: tensor<1x8x8xf32>) -> tensor<1x8x8xf32> {
   %y = ditc.linear %o3, %wo : (tensor<1x8x8xf32>, tensor<8x8xf32>) -> tensor<1x8x8xf32>
   return %y : tensor<1x8x8xf32>
 }
+

@@ -1,0 +1,35 @@
+//===- TensorParallel.cpp - helpers of the tensor-parallel passes ---------===//
+
+#include "passes/Parallel/TensorParallel.h"
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+FailureOr<std::optional<TensorAxis>> mlir::ditc::tensorAxisOf(ModuleOp module,
+                                                              func::FuncOp &fn) {
+  FailureOr<Mesh> mesh = Mesh::of(module);
+  if (failed(mesh))
+    return failure();
+  int64_t i = mesh->indexOf(MeshAxisKind::tensor);
+  if (i < 0)
+    return std::optional<TensorAxis>();
+  fn = module.lookupSymbol<func::FuncOp>("main");
+  if (!fn)
+    return module.emitError("the module has no func.func @main"), failure();
+  return std::optional<TensorAxis>(TensorAxis{mesh->axes[i], mesh->shape[i]});
+}
+
+bool mlir::ditc::feedsRowLinear(LinearOp a, ArrayRef<LinearOp> linears, DimClasses &classes) {
+  unsigned cls = classes.classOf(a.getResult(), shapeOf(a.getResult()).size() - 1);
+  return llvm::any_of(linears, [&](LinearOp b) {
+    unsigned k = shapeOf(b.getInput()).size() - 1;
+    return b != a && classes.classOf(b.getInput(), k) == cls;
+  });
+}
+
+std::string mlir::ditc::describeOp(Operation *op) {
+  std::string s = op->getName().getStringRef().str();
+  if (auto name = op->getLoc()->findInstanceOf<NameLoc>())
+    s += " ('" + name.getName().str() + "')";
+  return s;
+}

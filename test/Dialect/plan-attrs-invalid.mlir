@@ -1,0 +1,133 @@
+// RUN: ditc-opt %s -split-input-file -verify-diagnostics
+
+// expected-error@+1 {{ditc.mesh names axis 'a' twice}}
+module attributes {ditc.mesh = #ditc.mesh<["a" = 2 : cfg, "a" = 2 : ulysses]>} {}
+
+// -----
+
+// expected-error@+1 {{ditc.mesh has two axes of kind 'ring'}}
+module attributes {ditc.mesh = #ditc.mesh<["r1" = 2 : ring, "r2" = 2 : ring]>} {}
+
+// -----
+
+// expected-error@+1 {{mesh axis 'cfg' has size 0 (must be at least 1)}}
+module attributes {ditc.mesh = #ditc.mesh<["cfg" = 0 : cfg]>} {}
+
+// -----
+
+// expected-error@+1 {{unknown mesh axis kind 'sequence' (expected data, cfg, ring, ulysses, tensor or pipeline)}}
+module attributes {ditc.mesh = #ditc.mesh<["sp" = 2 : sequence]>} {}
+
+// -----
+
+// expected-error@+1 {{malformed ditc.mesh: expected #ditc.mesh<["NAME" = SIZE : KIND, ...]>}}
+module attributes {ditc.mesh = {axes = ["cfg"], shape = array<i64: 2>}} {}
+
+// -----
+
+module {
+  // expected-error@+1 {{ditc.mesh belongs on a module}}
+  func.func @f() attributes {ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg]>} {
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @count(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{ditc.sharding needs one #ditc.sharding per result (1)}}
+    %a = ditc.neg %x {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>, #ditc.sharding<[{}, {}]>]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @rank(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{ditc.sharding has 3 dimensions for a value of type 'tensor<2x8xf32>'}}
+    %a = ditc.neg %x {ditc.sharding = [#ditc.sharding<[{}, {"tp"}, {}]>]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @unknown(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{sharding names 'ring', which is not an axis of the module's ditc.mesh}}
+    %a = ditc.neg %x {ditc.sharding = [#ditc.sharding<[{"ring"}, {}]>]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+// Without a mesh, no axis exists.
+module {
+  func.func @no_mesh(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{sharding names 'tp', which is not an axis of the module's ditc.mesh}}
+    %a = ditc.neg %x {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @twice(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{sharding splits over axis 'tp' twice}}
+    %a = ditc.neg %x {ditc.sharding = [#ditc.sharding<[{"tp"}, {"tp"}]>]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @untyped(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{ditc.sharding must be a #ditc.sharding<[...]>, got [[], ["tp"]]}}
+    %a = ditc.neg %x {ditc.sharding = [[[], ["tp"]]]} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  // expected-error@+1 {{argument ditc.sharding has 1 dimensions for a value of type 'tensor<2x8xf32>'}}
+  func.func @arg(%x: tensor<2x8xf32> {ditc.sharding = #ditc.sharding<[{"tp"}]>}) -> tensor<2x8xf32> {
+    return %x : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
+  func.func @algorithm(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{ditc.sequence_parallel belongs on a ditc.attention}}
+    %a = ditc.neg %x {ditc.sequence_parallel = #ditc.sequence_parallel<ulysses>} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
+  func.func @algorithm_type(%x: tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32> {
+    // expected-error@+1 {{ditc.sequence_parallel must be a #ditc.sequence_parallel<ulysses|ring|usp>}}
+    %o = ditc.attention %x, %x, %x {ditc.sequence_parallel = "ulysses"} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+    return %o : tensor<1x2x8x4xf32>
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @shard(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+    // expected-error@+1 {{ditc.shard belongs on a ditc.weight}}
+    %a = ditc.neg %x {ditc.shard = #ditc.sharding<[{}, {"tp"}]>} : tensor<2x8xf32>
+    return %a : tensor<2x8xf32>
+  }
+}
