@@ -43,6 +43,10 @@ struct ModelLibrary::Api {
   ditc_status (*commStats)(const ditc_model *, int32_t, uint64_t *,
                            uint64_t *) = nullptr;
   ditc_status (*resetCommStats)(ditc_model *) = nullptr;
+  // Denoising runs (ABI 2).
+  ditc_status (*beginDenoising)(ditc_model *, int32_t, int32_t) = nullptr;
+  ditc_status (*setDenoisingStep)(ditc_model *, int32_t) = nullptr;
+  int32_t (*denoisingStep)(const ditc_model *) = nullptr;
 };
 
 
@@ -263,6 +267,12 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
        lookup(handle, "ditc_model_set_num_threads", api.setNumThreads)},
       {"ditc_model_last_error",
        lookup(handle, "ditc_model_last_error", api.lastError)},
+      {"ditc_model_begin_denoising",
+       lookup(handle, "ditc_model_begin_denoising", api.beginDenoising)},
+      {"ditc_model_set_denoising_step",
+       lookup(handle, "ditc_model_set_denoising_step", api.setDenoisingStep)},
+      {"ditc_model_denoising_step",
+       lookup(handle, "ditc_model_denoising_step", api.denoisingStep)},
   };
   for (const auto &s : syms)
     if (!s.ok)
@@ -364,6 +374,24 @@ bool ModelLibrary::commStats(int32_t kind, uint64_t &bytes,
   return api->commStats &&
          api->commStats(model, kind, &bytes, &calls) == DITC_OK;
 }
+
+bool ModelLibrary::beginDenoising(int32_t steps, int32_t warmupSteps, std::string &error) {
+  ditc_status s = api->beginDenoising(model, steps, warmupSteps);
+  if (s == DITC_OK)
+    return true;
+  error = oneLine(api->lastError(model));
+  return false;
+}
+
+bool ModelLibrary::setDenoisingStep(int32_t step, std::string &error) {
+  ditc_status s = api->setDenoisingStep(model, step);
+  if (s == DITC_OK)
+    return true;
+  error = oneLine(api->lastError(model));
+  return false;
+}
+
+int32_t ModelLibrary::denoisingStep() const { return api->denoisingStep(model); }
 
 void ModelLibrary::resetCommStats() {
   if (api->resetCommStats)

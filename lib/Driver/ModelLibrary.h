@@ -78,7 +78,15 @@ public:
   const std::vector<TensorDesc> &inputs() const { return inDescs; }
   const std::vector<TensorDesc> &outputs() const { return outDescs; }
 
-  /// One step on buffers of the sizes inputs() / outputs() give.
+  /// Denoising runs (ditc_model.h): a new run of `steps` denoising steps,
+  /// the first `warmupSteps` warm-up; the next run is denoising step `step`;
+  /// the denoising step the last run was (-1: none set). On failure `error`
+  /// is the library's message.
+  bool beginDenoising(int32_t steps, int32_t warmupSteps, std::string &error);
+  bool setDenoisingStep(int32_t step, std::string &error);
+  int32_t denoisingStep() const;
+
+  /// One call of the model on buffers of the sizes inputs() / outputs() give.
   bool run(const std::vector<Buffer> &in, std::vector<Buffer> &out,
            std::string &error);
 

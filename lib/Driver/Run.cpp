@@ -11,6 +11,11 @@
 //   integer inputs of rank >= 2         uniform in [0, 100) (token ids)
 //   bool inputs                         all true (masks that keep everything)
 //
+// --steps S: a diffusion sampler (Sampler.h) calls the model S times as
+// the denoising steps of one run (ditc_model_begin_denoising /
+// _set_denoising_step), feeding each prediction back into the latent, and
+// writes the final latent to --outputs under the latent input's name.
+//
 // Multi-rank libraries (ditc compile --devices N) run under mpirun -np N:
 // every rank loads the library and reads the same inputs; rank 0 prints the
 // report and writes --outputs / --trace, the others print only their
@@ -23,6 +28,7 @@
 
 #include "lib/Driver/ModelLibrary.h"
 #include "lib/Driver/Npz.h"
+#include "lib/Driver/Sampler.h"
 
 #include "ditc/runtime/ditc_comm.h"
 #include "ditc/runtime/ditc_model.h"
@@ -138,6 +144,20 @@ int runRunCommand(const RunCommandOptions &opts) {
     setenv("DITC_COMM_TIMEOUT_S", opts.commTimeout.c_str(), 1);
   }
 
+  if (opts.steps < 0)
+    return fail("--steps must be at least 1");
+  if (opts.steps == 0 && (opts.warmupSteps >= 0 || !opts.scheduler.empty() ||
+                          !opts.latentInput.empty() || !opts.timestepInput.empty()))
+    return fail("--warmup-steps, --scheduler, --latent-input and --timestep-input need "
+                "--steps");
+  if (opts.steps > 0 && (opts.bench > 0 || opts.warmup > 0 || !opts.trace.empty()))
+    return fail("--steps runs a sampler; --bench, --warmup and --trace time single runs "
+                "and cannot be combined with it");
+  if (opts.steps > 0 && opts.warmupSteps > opts.steps)
+    return fail("--warmup-steps " + Twine(opts.warmupSteps) + " is more than --steps " +
+                Twine(opts.steps));
+  if (!opts.scheduler.empty() && opts.scheduler != "euler" && opts.scheduler != "ddim")
+    return fail("--scheduler '" + opts.scheduler + "' is not euler or ddim");
   if (opts.randomWeights && !opts.weights.empty())
     return fail("--weights and --random-weights exclude each other");
   // Read by GPU libraries when they are created (ditc_model.h).
@@ -238,6 +258,77 @@ int runRunCommand(const RunCommandOptions &opts) {
   out.flush();
 
   using Clock = std::chrono::steady_clock;
+  if (opts.steps > 0) {
+    SamplerIO io;
+    if (!findSamplerIO(inDescs, outDescs, opts.latentInput, opts.timestepInput, io, err))
+      return fail(err);
+    const TensorDesc &latent = inDescs[io.latent], &time = inDescs[io.timestep];
+    std::string scheduler =
+        !opts.scheduler.empty() ? opts.scheduler : io.splitDim >= 0 ? "ddim" : "euler";
+    std::optional<Schedule> schedule = makeSchedule(scheduler, opts.steps);
+    int warmupSteps = opts.warmupSteps >= 0 ? opts.warmupSteps : std::min(1, opts.steps);
+    out << "sampler: " << scheduler << ", " << opts.steps << " denoising steps ("
+        << warmupSteps << " warm-up), latent '" << latent.name << "', timestep '"
+        << time.name << "', prediction '" << outDescs[io.output].name << "'"
+        << (io.splitDim >= 0 ? " (first half: learned sigma)" : "") << "\n";
+    if (!lib->beginDenoising(opts.steps, warmupSteps, err))
+      return fail("ditc_model_begin_denoising: " + err);
+    std::vector<double> times;
+    for (int i = 0; i < opts.steps; ++i) {
+      if (!writeTimestep(time, schedule->timestep[i], inBufs[io.timestep]))
+        return fail("cannot write a timestep into input '" + time.name + "' (" +
+                    describe(time.dtype, time.shape) + ")");
+      if (!lib->setDenoisingStep(i, err))
+        return fail("ditc_model_set_denoising_step: " + err);
+      if (opts.commStats)
+        lib->resetCommStats(); // the stats are the last denoising step's
+      auto t0 = Clock::now();
+      if (!lib->run(inBufs, outBufs, err))
+        return fail("running " + libName + " (denoising step " + Twine(i) + ") failed: " + err);
+      double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+      times.push_back(ms);
+      updateLatent(latent, inBufs[io.latent], outDescs[io.output], outBufs[io.output], io,
+                   schedule->xScale[i], schedule->predScale[i]);
+      out << formatv("denoising step {0}/{1}: t = {2:F3}, {3:F3} ms{4}\n", i + 1, opts.steps,
+                     schedule->timestep[i], ms, i < warmupSteps ? " (warm-up)" : "");
+      out.flush();
+    }
+    double total = 0;
+    for (double t : times)
+      total += t;
+    out << formatv("sampler: {0} denoising steps in {1:F3} ms, median {2:F3} ms per step\n",
+                   opts.steps, total, median(times));
+    out << "arena: " << mib(lib->arenaBytes()) << "\n";
+    out << "weights: " << mib(lib->weightBytes()) << "\n";
+    if (opts.commStats)
+      printCommStats(*lib);
+    if (!opts.outputs.empty() && rank == 0) {
+      npz::Array a;
+      a.name = latent.name;
+      a.shape = latent.shape;
+      if (latent.dtype == DITC_DTYPE_F32 || latent.dtype == DITC_DTYPE_F64 ||
+          latent.dtype == DITC_DTYPE_F16) {
+        npz::dtypeFromCode(latent.dtype, a.dtype);
+        a.data.assign(inBufs[io.latent].data(), inBufs[io.latent].data() + latent.bytes);
+      } else { // bf16: widened to float32 (numpy has no bfloat16)
+        a.dtype = npz::DType::F32;
+        uint64_t n = latent.bytes / 2;
+        a.data.resize(n * 4);
+        for (uint64_t k = 0; k < n; ++k) {
+          uint16_t h;
+          std::memcpy(&h, inBufs[io.latent].data() + 2 * k, 2);
+          float f = bf16ToFloat(h);
+          std::memcpy(a.data.data() + 4 * k, &f, 4);
+        }
+      }
+      if (!npz::writeNpz(opts.outputs, {a}, err))
+        return fail(err);
+      out << "wrote the final latent '" << latent.name << "' to " << opts.outputs << "\n";
+    }
+    out.flush();
+    return 0;
+  }
+
   // Per-step durations of every timed run (ditc compile --trace libraries).
   std::vector<std::vector<double>> stepTimes;
   bool timing = false;

@@ -47,6 +47,15 @@ struct RunCommandOptions {
   /// DITC_COMM_TIMEOUT_S for the library's communicators (seconds); empty:
   /// the environment's, else 120.
   std::string commTimeout;
+  /// A diffusion sampler around the model (Sampler.h): this many denoising
+  /// steps (0: one plain run), the first `warmupSteps` warm-up, with
+  /// `scheduler` ("euler", "ddim"; empty: ddim under learned sigma, else
+  /// euler) on the inputs named (empty: guessed).
+  int steps = 0;
+  int warmupSteps = -1; // -1: 1 (or 0 for one step)
+  std::string scheduler;
+  std::string latentInput;
+  std::string timestepInput;
 };
 
 /// `ditc run`: returns the process exit code (0 ok, 1 error). Errors are one

@@ -14,6 +14,7 @@
 
 #include "dialects/Ditc/IR/DitcShapes.h"
 #include "ditc/runtime/ditc_kernels.h"
+#include "ditc/runtime/ditc_model.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -829,7 +830,7 @@ std::string Lowerer::descriptorJson() {
                           {"shape", t.getShape().vec()}};
   };
   nlohmann::json j;
-  j["abi"] = 1;
+  j["abi"] = DITC_MODEL_ABI_VERSION;
   j["arena_bytes"] = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr).getInt();
   if (trace)
     j["trace_steps"] = traceSteps;

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 RANDOM_WEIGHTS = ":random:"  # DITC_RANDOM_WEIGHTS
 
 # ditc_dtype codes -> numpy dtypes (bf16 as its uint16 bits).
@@ -116,6 +116,12 @@ class Model:
         for f in ("ditc_model_arena_bytes", "ditc_model_weight_bytes"):
             getattr(lib, f).argtypes = [P]
             getattr(lib, f).restype = ctypes.c_uint64
+        lib.ditc_model_begin_denoising.argtypes = [P, ctypes.c_int32, ctypes.c_int32]
+        lib.ditc_model_begin_denoising.restype = ctypes.c_int
+        lib.ditc_model_set_denoising_step.argtypes = [P, ctypes.c_int32]
+        lib.ditc_model_set_denoising_step.restype = ctypes.c_int
+        lib.ditc_model_denoising_step.argtypes = [P]
+        lib.ditc_model_denoising_step.restype = ctypes.c_int32
         self._has_target = hasattr(lib, "ditc_model_target")
         if self._has_target:
             lib.ditc_model_target.argtypes = [P]
@@ -189,6 +195,24 @@ class Model:
         if status != 0:
             raise DitcError(self._why(self._model, status))
         return {t.name: o for t, o in zip(self.outputs, outs)}
+
+    def begin_denoising(self, steps, warmup_steps=0):
+        """A new denoising run of `steps` calls, the first `warmup_steps` of
+        them warm-up (ditc_model.h). Raises DitcError naming the cause."""
+        status = self._lib.ditc_model_begin_denoising(self._model, steps, warmup_steps)
+        if status != 0:
+            raise DitcError(self._why(self._model, status))
+
+    def set_denoising_step(self, step):
+        """The next run() is denoising step `step` (0, 1, ... in order)."""
+        status = self._lib.ditc_model_set_denoising_step(self._model, step)
+        if status != 0:
+            raise DitcError(self._why(self._model, status))
+
+    @property
+    def denoising_step(self):
+        """The denoising step the last run() was (-1: none set)."""
+        return self._lib.ditc_model_denoising_step(self._model)
 
     def close(self):
         if getattr(self, "_model", None):

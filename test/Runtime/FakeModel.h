@@ -11,6 +11,7 @@
 #define DITC_TEST_RUNTIME_FAKEMODEL_H
 
 #include "ditc/runtime/ditc_checksum.h"
+#include "ditc/runtime/ditc_model.h"
 
 #include <nlohmann/json.hpp>
 
@@ -36,7 +37,7 @@ inline RunFn gRun;
 /// `weights` > 0, one f32 weight "w" of that many elements.
 inline nlohmann::json descriptor(int64_t n, int64_t weights) {
   nlohmann::json j;
-  j["abi"] = 1;
+  j["abi"] = DITC_MODEL_ABI_VERSION;
   j["inputs"] = {{{"name", "x"}, {"dtype", "f32"}, {"shape", {n}}}};
   j["outputs"] = {{{"name", "y"}, {"dtype", "f32"}, {"shape", {n}}}};
   j["weights"] = nlohmann::json::array();

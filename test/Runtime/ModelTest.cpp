@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "FakeModel.h"
 
+#include "runtime/src/model/Denoising.h"
 #include "runtime/src/model/Mesh.h"
 
 #include "ditc/runtime/ditc_comm.h"
@@ -425,3 +426,86 @@ TEST_F(Model, PerRankWeightsAndTheirPlan) {
 }
 
 } // namespace
+
+//===--- Denoising runs (ditc_model_begin_denoising / _set_denoising_step) -===//
+
+TEST_F(Model, DenoisingRunInOrder) {
+  int calls = 0;
+  fake::gRun = [&](void *const *in, void *const *out, void *const *, void *const *) {
+    ++calls;
+    for (int i = 0; i < 4; ++i)
+      static_cast<float *>(out[0])[i] = 3 * static_cast<const float *>(in[0])[i];
+    return 0;
+  };
+  ASSERT_EQ(create(fake::descriptor(4, 0)), DITC_OK) << ditc_model_last_error(nullptr);
+  EXPECT_EQ(ditc_model_denoising_step(m), -1); // nothing has run
+  ASSERT_EQ(run(), DITC_OK);
+  EXPECT_EQ(ditc_model_denoising_step(m), -1); // a call without step information
+  ASSERT_EQ(ditc_model_begin_denoising(m, 3, 1), DITC_OK) << ditc_model_last_error(m);
+  for (int32_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(ditc_model_set_denoising_step(m, i), DITC_OK) << ditc_model_last_error(m);
+    ASSERT_EQ(run(), DITC_OK);
+    EXPECT_EQ(ditc_model_denoising_step(m), i);
+  }
+  // A synchronous call in between is allowed and is no step.
+  ASSERT_EQ(run(), DITC_OK);
+  EXPECT_EQ(ditc_model_denoising_step(m), -1);
+  EXPECT_EQ(calls, 5);
+  // The run has ended: a new one starts from 0.
+  EXPECT_EQ(ditc_model_set_denoising_step(m, 3), DITC_ERROR_ARGUMENT);
+  EXPECT_NE(std::string(ditc_model_last_error(m)).find("after the run's last step (2)"),
+            std::string::npos)
+      << ditc_model_last_error(m);
+  ASSERT_EQ(ditc_model_begin_denoising(m, 2, 0), DITC_OK);
+  ASSERT_EQ(ditc_model_set_denoising_step(m, 0), DITC_OK);
+  ASSERT_EQ(run(), DITC_OK);
+  EXPECT_EQ(ditc_model_denoising_step(m), 0);
+}
+
+TEST_F(Model, DenoisingRunErrorsNameTheCause) {
+  fake::gRun = [](void *const *, void *const *, void *const *, void *const *) { return 0; };
+  ASSERT_EQ(create(fake::descriptor(4, 0)), DITC_OK) << ditc_model_last_error(nullptr);
+  auto expectError = [&](ditc_status s, const char *what) {
+    EXPECT_EQ(s, DITC_ERROR_ARGUMENT);
+    EXPECT_NE(std::string(ditc_model_last_error(m)).find(what), std::string::npos)
+        << ditc_model_last_error(m);
+  };
+  expectError(ditc_model_set_denoising_step(m, 0), "no denoising run has begun");
+  expectError(ditc_model_begin_denoising(m, 0, 0), "at least 1 step (got 0)");
+  expectError(ditc_model_begin_denoising(m, 4, 5), "warm-up steps 5 outside 0 .. 4");
+  expectError(ditc_model_begin_denoising(m, 4, -1), "warm-up steps -1 outside 0 .. 4");
+  ASSERT_EQ(ditc_model_begin_denoising(m, 4, 1), DITC_OK);
+  expectError(ditc_model_set_denoising_step(m, 1),
+              "denoising step 1 out of order: the run expects step 0 next");
+  ASSERT_EQ(ditc_model_set_denoising_step(m, 0), DITC_OK);
+  expectError(ditc_model_set_denoising_step(m, 1), "set while step 0 has not run yet");
+  ASSERT_EQ(run(), DITC_OK);
+  expectError(ditc_model_set_denoising_step(m, 0), "out of order: the run expects step 1");
+  expectError(ditc_model_set_denoising_step(m, -1), "out of order");
+  // A rejected call changes nothing: step 1 is still next.
+  ASSERT_EQ(ditc_model_set_denoising_step(m, 1), DITC_OK);
+  ASSERT_EQ(run(), DITC_OK);
+  EXPECT_EQ(ditc_model_denoising_step(m), 1);
+  EXPECT_EQ(ditc_model_begin_denoising(nullptr, 2, 0), DITC_ERROR_ARGUMENT);
+  EXPECT_EQ(ditc_model_set_denoising_step(nullptr, 0), DITC_ERROR_ARGUMENT);
+  EXPECT_EQ(ditc_model_denoising_step(nullptr), -1);
+}
+
+TEST(DenoisingRun, WarmupAndStaleSteps) {
+  ditc_rt::model::DenoisingRun r;
+  std::string err;
+  ASSERT_TRUE(r.begin(5, 2, err)) << err;
+  // Warm-up steps and the first step run synchronously; later ones may use
+  // state of the step before.
+  EXPECT_FALSE(r.stale(0));
+  EXPECT_FALSE(r.stale(1));
+  EXPECT_TRUE(r.stale(2));
+  EXPECT_TRUE(r.stale(4));
+  ASSERT_TRUE(r.begin(3, 0, err)) << err;
+  EXPECT_FALSE(r.stale(0)); // nothing to reuse at the first step
+  EXPECT_TRUE(r.stale(1));
+  EXPECT_EQ(r.take(), -1); // a call without a step set
+  ASSERT_TRUE(r.setStep(0, err)) << err;
+  EXPECT_EQ(r.take(), 0);
+  EXPECT_EQ(r.last(), 0);
+}

@@ -33,7 +33,7 @@ func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {di
 // -----
 
 // The descriptor lists inputs, outputs, weights (deduplicated) and the arena.
-// CHECK: llvm.mlir.global private constant @ditc_generated_json_data("{\22abi\22:1,\22arena_bytes\22:1024,\22constants\22:0,\22dtype\22:\22f32\22,\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[4,64]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[4,64]}],\22target\22:\22cpu\22,\22weights\22:[{\22dtype\22:\22f32\22,\22file\22:\22m.onnx\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[64,64]}]}\00")
+// CHECK: llvm.mlir.global private constant @ditc_generated_json_data("{\22abi\22:2,\22arena_bytes\22:1024,\22constants\22:0,\22dtype\22:\22f32\22,\22inputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22x\22,\22shape\22:[4,64]}],\22outputs\22:[{\22dtype\22:\22f32\22,\22name\22:\22y\22,\22shape\22:[4,64]}],\22target\22:\22cpu\22,\22weights\22:[{\22dtype\22:\22f32\22,\22file\22:\22m.onnx\22,\22name\22:\22w\22,\22offset\22:0,\22shape\22:[64,64]}]}\00")
 func.func @main(%x: tensor<4x64xf32> {ditc.name = "x"}) -> (tensor<4x64xf32> {ditc.name = "y"}) {
   %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>
   %w2 = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<64x64xf32>

@@ -181,6 +181,33 @@ static cl::opt<bool> runNoGraph(
              "(DITC_CUDA_GRAPH=0), for debugging"),
     cl::sub(runCmd), cl::cat(ditcCategory));
 
+static cl::opt<int> runSteps(
+    "steps",
+    cl::desc("Run a diffusion sampler: S denoising steps, each prediction moving "
+             "the latent input (writes the final latent to --outputs)"),
+    cl::value_desc("S"), cl::init(0), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<int> runWarmupSteps(
+    "warmup-steps",
+    cl::desc("--steps: the first K denoising steps run the synchronous schedule "
+             "(default 1)"),
+    cl::value_desc("K"), cl::init(-1), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> runScheduler(
+    "scheduler",
+    cl::desc("--steps: euler (flow matching, SD3/Flux: shift 3) or ddim (DiT/PixArt: "
+             "linear betas, eta 0); default ddim when the output has twice the "
+             "latent's channels (learned sigma), else euler"),
+    cl::value_desc("euler|ddim"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> runLatentInput(
+    "latent-input",
+    cl::desc("--steps: the latent input (default: the float input shaped like the "
+             "first output)"),
+    cl::value_desc("NAME"), cl::sub(runCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> runTimestepInput(
+    "timestep-input",
+    cl::desc("--steps: the timestep input (default: the input of rank <= 1 named "
+             "like 'timestep')"),
+    cl::value_desc("NAME"), cl::sub(runCmd), cl::cat(ditcCategory));
+
 // `ditc profile`: the MAP profile of a model, nothing executed.
 static cl::SubCommand profileCmd(
     "profile", "Profile a model symbolically: FLOPs, bytes, parameters, "
@@ -297,6 +324,8 @@ int main(int argc, char **argv) {
       "              [--warmup W] [--threads T] [--weights FILE]\n"
       "              [--random-weights] [--device N] [--no-graph]\n"
       "              [--trace OUT.json] [--comm-stats] [--comm-timeout S]\n"
+      "              [--steps S [--warmup-steps K] [--scheduler euler|ddim]\n"
+      "               [--latent-input NAME] [--timestep-input NAME]]\n"
       "  mpirun -np N ditc run OUT.so ...   (a library compiled with\n"
       "              --devices N: every rank runs it, rank 0 reports)\n"
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
@@ -350,6 +379,11 @@ int main(int argc, char **argv) {
     opts.trace = runTrace;
     opts.commStats = runCommStats;
     opts.commTimeout = runCommTimeout;
+    opts.steps = runSteps;
+    opts.warmupSteps = runWarmupSteps;
+    opts.scheduler = runScheduler;
+    opts.latentInput = runLatentInput;
+    opts.timestepInput = runTimestepInput;
     return mlir::ditc::runRunCommand(opts);
   }
   if (profileCmd) {

@@ -57,7 +57,7 @@ extern "C" {
 /* Bumped whenever anything below changes incompatibly. New ditc_dtype
  * codes are added without a bump (existing codes keep their values); an
  * application refuses a model whose tensors have a code it does not know. */
-#define DITC_MODEL_ABI_VERSION 1u
+#define DITC_MODEL_ABI_VERSION 2u
 
 typedef struct ditc_model ditc_model;
 
@@ -133,10 +133,39 @@ ditc_status ditc_model_input_info(const ditc_model *model, int32_t index,
 ditc_status ditc_model_output_info(const ditc_model *model, int32_t index,
                                    ditc_tensor_info *info);
 
-/* Runs one step: inputs[i] / outputs[i] point to buffers of the sizes the
- * infos give. Outputs must not overlap inputs. */
+/* Runs the model once (one denoising step of a sampler, one forward pass):
+ * inputs[i] / outputs[i] point to buffers of the sizes the infos give.
+ * Outputs must not overlap inputs. */
 ditc_status ditc_model_run(ditc_model *model, const void *const *inputs,
                            void *const *outputs);
+
+/* Denoising runs. A diffusion sampler calls ditc_model_run once per
+ * denoising step. Plans that keep state across the denoising steps of one
+ * run (PipeFusion reuses the other patches' K/V of the previous denoising
+ * step) need to know where a call sits in the run; an application says so:
+ *
+ *   ditc_model_begin_denoising(m, S, K);     a new run of S denoising steps,
+ *                                            the first K of them warm-up
+ *   for (i = 0; i < S; ++i) {
+ *     ditc_model_set_denoising_step(m, i);   the next ditc_model_run is
+ *     ditc_model_run(m, in, out);            denoising step i
+ *     ... the sampler's update of the latent ...
+ *   }
+ *
+ * Steps come in order from 0, each set once before its run; anything else
+ * fails with DITC_ERROR_ARGUMENT and a message naming the step (and the
+ * state is unchanged). Warm-up steps, the first step and every call without
+ * a step set run the synchronous schedule (the exact result); a later step
+ * may use state of the step before it. Every library accepts these calls;
+ * a library without state across denoising steps checks them and otherwise
+ * computes the same as without them. A failed run still uses up its step.
+ * Multi-rank libraries: every rank makes the same calls. */
+ditc_status ditc_model_begin_denoising(ditc_model *model, int32_t steps,
+                                       int32_t warmup_steps);
+ditc_status ditc_model_set_denoising_step(ditc_model *model, int32_t step);
+/* The denoising step the last ditc_model_run was (-1: a run without a step
+ * set, or none yet). */
+int32_t ditc_model_denoising_step(const ditc_model *model);
 
 /* Bytes of the activation arena (planned at compile time). */
 uint64_t ditc_model_arena_bytes(const ditc_model *model);

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Denoising.h"
 #include "Memory.h"
 #include "Mesh.h"
 #include "../../cuda/kernel_math.h"
@@ -171,6 +172,8 @@ struct ditc_model {
   ditc_rt_comm *world = nullptr;
   std::vector<ditc_rt_comm *> comms;
   int64_t timeoutMs = 120000; // of every communicator (DITC_COMM_TIMEOUT_S)
+  // Where the calls sit in the application's denoising run (ditc_model.h).
+  ditc_rt::model::DenoisingRun denoising;
 
   ditc_status fail(ditc_status s, std::string msg) {
     error = std::move(msg);
@@ -645,6 +648,9 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   for (size_t i = 0; i < model->outputs.size(); ++i)
     if (!outputs[i] && model->outputs[i].bytes)
       return model->fail(DITC_ERROR_ARGUMENT, "output '" + model->outputs[i].name + "' is null");
+  // No compiled plan keeps state across denoising steps yet: every call
+  // runs the synchronous schedule; the step is recorded for the caller.
+  model->denoising.take();
   if (model->traceSteps > 0) {
     model->trace.assign(model->traceSteps, 0.0);
     model->memory->trace(model->trace.data(), model->traceSteps);
@@ -674,6 +680,29 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
                                    : why);
   }
   return DITC_OK;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_begin_denoising(ditc_model *model, int32_t steps,
+                                                         int32_t warmupSteps) {
+  if (!model)
+    return DITC_ERROR_ARGUMENT;
+  std::string err;
+  if (!model->denoising.begin(steps, warmupSteps, err))
+    return model->fail(DITC_ERROR_ARGUMENT, err);
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_set_denoising_step(ditc_model *model, int32_t step) {
+  if (!model)
+    return DITC_ERROR_ARGUMENT;
+  std::string err;
+  if (!model->denoising.setStep(step, err))
+    return model->fail(DITC_ERROR_ARGUMENT, err);
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_denoising_step(const ditc_model *model) {
+  return model ? model->denoising.last() : -1;
 }
 
 DITC_MODEL_EXPORT int32_t ditc_model_rank(const ditc_model *model) {

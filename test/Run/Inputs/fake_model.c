@@ -26,6 +26,7 @@ uint32_t ditc_model_abi_version(void) { return FAKE_ABI; }
 #ifndef FAKE_ONLY_ABI
 struct ditc_model {
   int runs;
+  int32_t steps, next, pending, last; /* the denoising run */
 };
 
 static const int64_t xs[] = {2, 3}, ts[] = {2}, ms[] = {3};
@@ -58,6 +59,10 @@ ditc_status ditc_model_create(const char *weights, ditc_model **out) {
     return DITC_ERROR_IO;
   }
   *out = calloc(1, sizeof(ditc_model));
+  if (*out) {
+    (*out)->pending = -1;
+    (*out)->last = -1;
+  }
   return DITC_OK;
 #endif
 }
@@ -96,8 +101,31 @@ ditc_status ditc_model_run(ditc_model *m, const void *const *in,
     z[i] = 2 * t[i];
   }
   m->runs++;
+  m->last = m->pending;
+  if (m->pending >= 0)
+    m->next = m->pending + 1;
+  m->pending = -1;
   return DITC_OK;
 }
+ditc_status ditc_model_begin_denoising(ditc_model *m, int32_t steps, int32_t warmup) {
+  if (!m || steps < 1 || warmup < 0 || warmup > steps) {
+    error = "bad denoising run";
+    return DITC_ERROR_ARGUMENT;
+  }
+  m->steps = steps;
+  m->next = 0;
+  m->pending = -1;
+  return DITC_OK;
+}
+ditc_status ditc_model_set_denoising_step(ditc_model *m, int32_t step) {
+  if (!m || step != m->next || step >= m->steps || m->pending >= 0) {
+    error = "denoising step out of order";
+    return DITC_ERROR_ARGUMENT;
+  }
+  m->pending = step;
+  return DITC_OK;
+}
+int32_t ditc_model_denoising_step(const ditc_model *m) { return m ? m->last : -1; }
 uint64_t ditc_model_arena_bytes(const ditc_model *m) { return m ? 4096 : 0; }
 uint64_t ditc_model_weight_bytes(const ditc_model *m) { return m ? 0 : 0; }
 uint64_t ditc_model_peak_rss_bytes(void) { return 1 << 20; }

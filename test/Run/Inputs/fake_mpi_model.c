@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 static const char kJson[] =
-    "{\"abi\": 1,"
+    "{\"abi\": 2,"
     " \"inputs\": [{\"name\": \"x\", \"dtype\": \"f32\", \"shape\": [2, 6]}],"
     " \"outputs\": [{\"name\": \"y\", \"dtype\": \"f32\", \"shape\": [2, 6]}],"
     " \"weights\": [], \"arena_bytes\": 4096,"
