@@ -881,8 +881,10 @@ std::string Lowerer::descriptorJson() {
     for (MeshAxisKind k : mesh.kinds)
       kinds.push_back(stringifyMeshAxisKind(k).str());
     j["mesh"] = {{"axes", mesh.axes}, {"shape", mesh.shape}, {"kinds", kinds}};
-    if (int64_t stage = mesh.indexOf(MeshAxisKind::pipeline); stage >= 0)
+    if (int64_t stage = mesh.stageAxis(); stage >= 0)
       j["mesh"]["stage_axis"] = stage;
+    if (auto patches = module->getAttrOfType<IntegerAttr>(kPatchesAttr))
+      j["mesh"]["patches"] = patches.getInt();
   }
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();
@@ -942,13 +944,13 @@ LogicalResult Lowerer::run() {
   }
   // Pipeline stages: an op of stage s runs on the ranks whose coordinate on
   // the pipeline axis is s (their rank in the pp group); -1: every rank.
-  bool staged = mesh.has(MeshAxisKind::pipeline);
+  bool staged = mesh.stageAxis() >= 0;
   llvm::DenseMap<Operation *, int64_t> stageOf;
   Value myStage;
   if (staged) {
     stageOf = stagesOf(body);
     myStage = call("coll_rank",
-                   {commOf(b.getStrArrayAttr({mesh.nameOf(MeshAxisKind::pipeline)}))}).getResult();
+                   {commOf(b.getStrArrayAttr({mesh.axes[mesh.stageAxis()]}))}).getResult();
     if (failed(checkMissing(func)))
       return failure();
   }

@@ -151,7 +151,7 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
   SmallVector<WeightOp> weights;
   llvm::StringSet<> seen;
   // Pipeline stages: a rank holds the weights its stage reads.
-  int64_t stage = mesh->coordOf(rank, MeshAxisKind::pipeline);
+  int64_t stage = mesh->coordAt(rank, mesh->stageAxis());
   module.walk([&](WeightOp w) {
     auto readers = w->getAttrOfType<DenseI64ArrayAttr>(kStagesAttr);
     if (stage >= 0 && readers && !llvm::is_contained(readers.asArrayRef(), stage))

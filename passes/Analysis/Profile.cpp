@@ -197,7 +197,7 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   // Pipeline stages: the rank runs the ops of its stage and those of every
   // stage (-1).
   FailureOr<Mesh> mesh = Mesh::of(func);
-  int64_t stage = succeeded(mesh) ? mesh->coordOf(rank, MeshAxisKind::pipeline) : -1;
+  int64_t stage = succeeded(mesh) ? mesh->coordAt(rank, mesh->stageAxis()) : -1;
   llvm::DenseMap<Operation *, int64_t> stageOf;
   if (stage >= 0)
     stageOf = stagesOf(func.getBody().front());

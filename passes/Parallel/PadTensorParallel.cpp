@@ -140,53 +140,54 @@ LogicalResult padClass(DimClasses &classes, unsigned cls, int64_t p, std::string
   return success();
 }
 
+/// Pads the heads of every attention and the hidden units of every
+/// column/row pair of `fn` to multiples of the tensor degree `p`.
+LogicalResult padForTensorParallel(func::FuncOp fn, int64_t p) {
+  DimClasses classes(fn);
+  // Heads: padded with zero heads (grouped K/V heads were repeated by
+  // -ditc-repeat-kv-heads; heads that still do not divide are an error).
+  bool bad = false;
+  for (AttentionOp a : attentionsOf(fn)) {
+    int64_t h = shapeOf(a.getQuery())[1], hkv = shapeOf(a.getKey())[1];
+    if (h % p == 0)
+      continue;
+    std::string why;
+    if (hkv != h)
+      why = "its " + std::to_string(hkv) + " key/value heads are grouped (run "
+            "-ditc-repeat-kv-heads first)";
+    else if (succeeded(padClass(classes, classes.classOf(a.getQuery(), 1), p, why)))
+      continue;
+    a.emitError("tp=") << p << " does not divide the " << h << " heads of this "
+                       << "attention, and they cannot be padded: " << why;
+    bad = true;
+  }
+  if (bad)
+    return failure();
+  // Hidden units between a column- and a row-parallel linear layer: padded
+  // with zero units where that is exact; otherwise the pair stays whole.
+  SmallVector<LinearOp> linears;
+  fn.walk([&](LinearOp l) { linears.push_back(l); });
+  for (LinearOp a : linears) {
+    unsigned n = shapeOf(a.getResult()).size() - 1;
+    unsigned cls = classes.classOf(a.getResult(), n);
+    if (classes.isPinned(cls) || shapeOf(a.getResult())[n] % p == 0 ||
+        !feedsRowLinear(a, linears, classes))
+      continue;
+    std::string why;
+    if (failed(padClass(classes, cls, p, why)))
+      a.emitWarning("tp=") << p << " does not divide the " << shapeOf(a.getResult())[n]
+                           << " output units of this layer, and they cannot be padded ("
+                           << why << "): the layer and its partner stay whole";
+  }
+  return success();
+}
+
 struct PadTensorParallelPass : ditc::impl::PadTensorParallelPassBase<PadTensorParallelPass> {
   void runOnOperation() override {
-    func::FuncOp fn;
-    FailureOr<std::optional<TensorAxis>> tp = tensorAxisOf(getOperation(), fn);
-    if (failed(tp))
-      return signalPassFailure();
-    if (!*tp)
-      return;
-    int64_t p = (*tp)->size;
-    DimClasses classes(fn);
-    // Heads: padded with zero heads (grouped K/V heads were repeated by
-    // -ditc-repeat-kv-heads; heads that still do not divide are an error).
-    bool bad = false;
-    SmallVector<AttentionOp> attentions;
-    fn.walk([&](AttentionOp a) { attentions.push_back(a); });
-    for (AttentionOp a : attentions) {
-      int64_t h = shapeOf(a.getQuery())[1], hkv = shapeOf(a.getKey())[1];
-      if (h % p == 0)
-        continue;
-      std::string why;
-      if (hkv != h)
-        why = "its " + std::to_string(hkv) + " key/value heads are grouped (run "
-              "-ditc-repeat-kv-heads first)";
-      else if (succeeded(padClass(classes, classes.classOf(a.getQuery(), 1), p, why)))
-        continue;
-      a.emitError("tp=") << p << " does not divide the " << h << " heads of this "
-                         << "attention, and they cannot be padded: " << why;
-      bad = true;
-    }
-    if (bad)
-      return signalPassFailure();
-    // Hidden units between a column- and a row-parallel linear layer: padded
-    // with zero units where that is exact; otherwise the pair stays whole.
-    SmallVector<LinearOp> linears;
-    fn.walk([&](LinearOp l) { linears.push_back(l); });
-    for (LinearOp a : linears) {
-      unsigned n = shapeOf(a.getResult()).size() - 1;
-      unsigned cls = classes.classOf(a.getResult(), n);
-      if (classes.isPinned(cls) || shapeOf(a.getResult())[n] % p == 0 ||
-          !feedsRowLinear(a, linears, classes))
-        continue;
-      std::string why;
-      if (failed(padClass(classes, cls, p, why)))
-        a.emitWarning("tp=") << p << " does not divide the " << shapeOf(a.getResult())[n]
-                             << " output units of this layer, and they cannot be padded ("
-                             << why << "): the layer and its partner stay whole";
-    }
+    if (failed(runOnTensorAxis(getOperation(), [](func::FuncOp fn, const TensorAxis &tp) {
+          return padForTensorParallel(fn, tp.size);
+        })))
+      signalPassFailure();
   }
 };
 } // namespace

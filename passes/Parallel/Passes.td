@@ -9,12 +9,16 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   let summary = "Write a user-given parallel plan as a typed mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
-    `ring`, `tp`, `pp`; unnamed degrees are 1) and checks that it applies to the
-    graph: the degrees multiply to `devices`, the batch divides by `cfg` and
-    `dp`, sequence parallelism has self-attention to split. Illegal plans
-    fail with the reason. It writes the module's `ditc.mesh` (a
-    `#ditc.mesh`: axes of degree > 1, in the order pp, dp, cfg, ring,
-    ulysses, tp, each with its kind: later axes are neighbouring ranks) and
+    `ring`, `tp`, `pp`, `pipefusion`, and `patches`, which is no device
+    degree; unnamed degrees are 1) and checks that it applies to the graph:
+    the degrees multiply to `devices`, the batch divides by `cfg` and `dp`,
+    sequence parallelism has self-attention to split, PipeFusion has as many
+    attention layers as stages and patches (default: the stages) that divide
+    every self-attention's tokens, and is not combined with `pp`. Illegal
+    plans fail with the reason. It writes the module's `ditc.mesh` (a
+    `#ditc.mesh`: axes of degree > 1, in the order pp / pipefusion, dp, cfg,
+    ring, ulysses, tp, each with its kind: later axes are neighbouring ranks),
+    `ditc.patches` under PipeFusion, and
     annotates where each strategy starts: the batch of the first output
     (cfg, dp), the query, key and value tokens of every self-attention (ring
     then ulysses) with the algorithm it runs (`ditc.sequence_parallel`:
@@ -187,8 +191,10 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
 def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
   let summary = "Cut the per-rank program into pipeline stages (pp) with sends and receives between them";
   let description = [{
-    Runs after `-ditc-partition` on a module whose `ditc.mesh` has a `pp`
-    axis of size P (nothing to do without one). The ops of `@main` are cut
+    Runs after `-ditc-partition` on a module whose `ditc.mesh` has a stage
+    axis of size P, of kind `pipeline` (pp) or `pipefusion` (nothing to do
+    without one). PipeFusion runs the synchronous schedule, its warm-up
+    schedule: no micro-batches. The ops of `@main` are cut
     into P stages of consecutive ops: each cut sits within a quarter of a
     stage's work (FLOPs, as `ditc profile` counts them) of an even split,
     where the fewest activation bytes cross it. When the batch can be cut
@@ -206,7 +212,8 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     source, destination) order, so blocking sends cannot deadlock. Outputs are broadcast from their stage to every stage
     (`ditc.collective.broadcast`, `ditc.stage = -1`: all ranks), so that
     every rank returns them. Weights get `ditc.stages`: the weight file of a
-    rank holds the weights of its stage only.
+    rank holds the weights of its stage only. The ranks whose stage-axis
+    coordinate is s run stage s.
 
     ```mlir
     // pp=2, after:

@@ -96,7 +96,7 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     FailureOr<Mesh> mesh = Mesh::of(module);
     if (failed(mesh))
       return signalPassFailure();
-    int64_t axis = mesh->indexOf(MeshAxisKind::pipeline);
+    int64_t axis = mesh->stageAxis();
     if (axis < 0)
       return;
     int64_t stages = mesh->shape[axis];
@@ -105,9 +105,16 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
       module.emitError("expected func.func @main");
       return signalPassFailure();
     }
+    // PipeFusion runs the synchronous schedule (its warm-up steps: the whole
+    // image through the stages, no micro-batches); the stale patch-pipelined
+    // schedule is to come.
+    pipefusion = mesh->kinds[axis] == MeshAxisKind::pipefusion;
+    key = mesh->axes[axis];
     if (failed(cut(fn, stages)))
       signalPassFailure();
   }
+  bool pipefusion = false;
+  std::string key;
 
   /// Stage of each op of `work` (program order): P runs of consecutive ops.
   SmallVector<int64_t> assignStages(ArrayRef<Operation *> work, Operation *ret,
@@ -250,14 +257,14 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
       work.push_back(&op);
   int64_t n = work.size();
   if (n < stages)
-    return fn.emitError("pp=") << stages << " needs at least " << stages
-                               << " ops to put in stages; the graph has " << n;
+    return fn.emitError(key + "=") << stages << " needs at least " << stages
+                                   << " ops to put in stages; the graph has " << n;
   SmallVector<int64_t> stageOf = assignStages(work, ret, stages);
 
   // Micro-batches: the largest divisor of the batch up to 2P (or as asked).
   int64_t batch = 0, m = 1;
   SmallVector<std::pair<Value, unsigned>> dims;
-  if (microbatches != 1)
+  if (microbatches != 1 && !pipefusion)
     dims = batchDims(fn, batch);
   if (microbatches > 1 && batch > 0 && batch % microbatches == 0)
     m = microbatches;
@@ -310,7 +317,7 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   // Values read in later stages: per segment, sends at its end (by
   // destination stage, then program order), receives at the start of the
   // reading segments (by source stage, then program order).
-  ArrayAttr ppAxes = b.getStrArrayAttr({Mesh::of(fn)->nameOf(MeshAxisKind::pipeline)});
+  ArrayAttr ppAxes = b.getStrArrayAttr({Mesh::of(fn)->axes[Mesh::of(fn)->stageAxis()]});
   struct Move {
     Value value;
     int64_t from, to; // segments

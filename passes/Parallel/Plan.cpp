@@ -25,11 +25,30 @@ struct PlanKey {
   MeshAxisKind kind;
 };
 constexpr PlanKey kAxisOrder[] = {
-    {"pp", MeshAxisKind::pipeline}, {"dp", MeshAxisKind::data},
+    {"pp", MeshAxisKind::pipeline}, {"pipefusion", MeshAxisKind::pipefusion},
+    {"dp", MeshAxisKind::data},
     {"cfg", MeshAxisKind::cfg},     {"ring", MeshAxisKind::ring},
     {"ulysses", MeshAxisKind::ulysses}, {"tp", MeshAxisKind::tensor}};
 /// More ranks than any plan needs (and one weight file each): a typo guard.
 constexpr int64_t kMaxRanks = 4096;
+
+/// The self-attentions of `fn`: query and key tokens are one dimension, or
+/// (joint attention over concatenated streams) of one length; and the fewest
+/// tokens any of them has (-1: none).
+SmallVector<AttentionOp> selfAttentions(func::FuncOp fn, DimClasses &classes, int64_t &fewest) {
+  SmallVector<AttentionOp> out;
+  fewest = -1;
+  fn.walk([&](AttentionOp a) {
+    if (!classes.same(a.getQuery(), 2, a.getKey(), 2) &&
+        shapeOf(a.getQuery())[2] != shapeOf(a.getKey())[2])
+      return;
+    out.push_back(a);
+    int64_t tokens = shapeOf(a.getQuery())[2];
+    if (fewest < 0 || tokens < fewest)
+      fewest = tokens;
+  });
+  return out;
+}
 
 struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
   using PlanPassBase::PlanPassBase;
@@ -45,17 +64,17 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     SmallVector<StringRef> items;
     StringRef(plan).split(items, ',', -1, false);
     if (items.empty())
-      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp)");
+      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp "
+                  "pipefusion patches)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
       key = key.trim();
       val = val.trim();
       int64_t n;
-      if (llvm::none_of(kAxisOrder, [&](const PlanKey &k) { return key == k.key; })) {
-        if (key == "pipefusion" || key == "patches")
-          return fail("PipeFusion ('" + key + "') is not implemented yet");
-        return fail("unknown key '" + key + "' (expected cfg, dp, ulysses, ring, tp or pp)");
-      }
+      if (key != "patches" &&
+          llvm::none_of(kAxisOrder, [&](const PlanKey &k) { return key == k.key; }))
+        return fail("unknown key '" + key +
+                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion or patches)");
       if (val.getAsInteger(10, n) || n < 1)
         return fail("'" + item.trim() + "' needs a positive integer degree");
       if (n > kMaxRanks)
@@ -64,6 +83,16 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
         return fail("'" + key + "' given twice");
       degree[key] = n;
     }
+    // PipeFusion: `patches` is no device degree (it is not in the product);
+    // by default as many patches as stages.
+    int64_t patches = degree.lookup("patches");
+    degree.erase("patches");
+    if (degree.lookup("pipefusion") > 1 && degree.lookup("pp") > 1)
+      return fail("pipefusion and pp both cut the layers into stages: use one of them");
+    if (patches && degree.lookup("pipefusion") <= 1)
+      return fail("patches=" + Twine(patches) + " needs pipefusion=S with S > 1");
+    if (degree.lookup("pipefusion") > 1 && !patches)
+      patches = degree.lookup("pipefusion");
     Mesh mesh;
     int64_t product = 1;
     for (const PlanKey &k : kAxisOrder)
@@ -82,6 +111,11 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     SmallVector<std::string> canonical;
     for (auto [a, n] : llvm::zip(mesh.axes, mesh.shape))
       canonical.push_back(a + "=" + std::to_string(n));
+    if (patches) {
+      canonical.push_back("patches=" + std::to_string(patches));
+      module->setAttr(kPatchesAttr, IntegerAttr::get(IntegerType::get(&getContext(), 64),
+                                                     patches));
+    }
     module->setAttr("ditc.plan", StringAttr::get(&getContext(), llvm::join(canonical, ",")));
 
     auto fn = module.lookupSymbol<func::FuncOp>("main");
@@ -118,34 +152,45 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (has(k))
         seqAxes.push_back(mesh.nameOf(k));
     if (!seqAxes.empty()) {
-      int selfAttention = 0;
-      // Self-attention: query and key tokens are one dimension, or (joint
-      // attention over concatenated streams) of one length.
-      int64_t p = mesh.groupSize(seqAxes), fewest = -1;
+      int64_t p = mesh.groupSize(seqAxes), fewest;
       SequenceParallel algorithm =
           !has(MeshAxisKind::ring)      ? SequenceParallel::ulysses
           : !has(MeshAxisKind::ulysses) ? SequenceParallel::ring
                                         : SequenceParallel::usp;
-      fn.walk([&](AttentionOp a) {
-        if (!classes.same(a.getQuery(), 2, a.getKey(), 2) &&
-            shapeOf(a.getQuery())[2] != shapeOf(a.getKey())[2])
-          return;
-        ++selfAttention;
-        int64_t tokens = shapeOf(a.getQuery())[2];
-        if (fewest < 0 || tokens < fewest)
-          fewest = tokens;
+      SmallVector<AttentionOp> self = selfAttentions(fn, classes, fewest);
+      for (AttentionOp a : self) {
         addSplit(a.getQuery(), 2, seqAxes);
         addSplit(a.getKey(), 2, seqAxes);
         addSplit(a.getValue(), 2, seqAxes);
         a->setAttr(kSequenceParallelAttr, SequenceParallelAttr::get(&getContext(), algorithm));
-      });
-      if (!selfAttention)
+      }
+      if (self.empty())
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
                     ") needs self-attention, and the graph has none");
       if (p > fewest)
         return fail("sequence parallelism over " + Twine(p) + " ranks (" +
                     llvm::join(seqAxes, " x ") + ") leaves ranks without tokens: a "
                     "self-attention has " + Twine(fewest) + " tokens");
+    }
+
+    // PipeFusion: the image's tokens flow through the stages patch by patch;
+    // every self-attention's tokens are cut into the patches (each of them
+    // further split by sequence parallelism).
+    if (patches) {
+      int64_t fewest, p = mesh.groupSize(seqAxes);
+      int64_t layers = selfAttentions(fn, classes, fewest).size();
+      if (fewest < 0)
+        return fail("PipeFusion (pipefusion) needs self-attention, and the graph has none");
+      if (patches * p > fewest)
+        return fail("patches=" + Twine(patches) + (p > 1 ? " x " + Twine(p) + " sequence ranks" : "") +
+                    " is more than the " + Twine(fewest) + " tokens of a self-attention");
+      if (fewest % patches)
+        return fail("patches=" + Twine(patches) + " does not divide the " + Twine(fewest) +
+                    " tokens of a self-attention (choose a divisor)");
+      int64_t stages = mesh.shape[mesh.stageAxis()];
+      if (layers < stages)
+        return fail("pipefusion=" + Twine(stages) + " needs at least " + Twine(stages) +
+                    " attention layers to put in stages; the graph has " + Twine(layers));
     }
 
     // Tensor parallelism is planned by the passes after this one

@@ -15,27 +15,22 @@ using namespace mlir::ditc;
 namespace {
 struct RepeatKvHeadsPass : ditc::impl::RepeatKvHeadsPassBase<RepeatKvHeadsPass> {
   void runOnOperation() override {
-    func::FuncOp fn;
-    FailureOr<std::optional<TensorAxis>> tp = tensorAxisOf(getOperation(), fn);
-    if (failed(tp))
-      return signalPassFailure();
-    if (!*tp)
-      return;
-    int64_t p = (*tp)->size;
-    SmallVector<AttentionOp> attentions;
-    fn.walk([&](AttentionOp a) { attentions.push_back(a); });
-    for (AttentionOp a : attentions) {
-      int64_t h = shapeOf(a.getQuery())[1], hkv = shapeOf(a.getKey())[1];
-      // (The attention's verifier ensures that Hkv divides H.)
-      if (h % p == 0 || hkv == h)
-        continue;
-      // One K/V head per query head: the padding of the heads then adds
-      // whole groups (zero K/V heads, each with its zero query heads) and
-      // keeps every query head on its K/V head.
-      OpBuilder b(a);
-      a.getKeyMutable().assign(repeatKvHeads(b, a.getLoc(), a.getKey(), h));
-      a.getValueMutable().assign(repeatKvHeads(b, a.getLoc(), a.getValue(), h));
-    }
+    if (failed(runOnTensorAxis(getOperation(), [](func::FuncOp fn, const TensorAxis &tp) {
+          for (AttentionOp a : attentionsOf(fn)) {
+            int64_t h = shapeOf(a.getQuery())[1], hkv = shapeOf(a.getKey())[1];
+            // (The attention's verifier ensures that Hkv divides H.)
+            if (h % tp.size == 0 || hkv == h)
+              continue;
+            // One K/V head per query head: the padding of the heads then
+            // adds whole groups (zero K/V heads, each with its zero query
+            // heads) and keeps every query head on its K/V head.
+            OpBuilder b(a);
+            a.getKeyMutable().assign(repeatKvHeads(b, a.getLoc(), a.getKey(), h));
+            a.getValueMutable().assign(repeatKvHeads(b, a.getLoc(), a.getValue(), h));
+          }
+          return success();
+        })))
+      signalPassFailure();
   }
 };
 } // namespace

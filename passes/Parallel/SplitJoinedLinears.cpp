@@ -64,12 +64,11 @@ void splitJoinedLinears(func::FuncOp fn) {
 struct SplitJoinedLinearsPass
     : ditc::impl::SplitJoinedLinearsPassBase<SplitJoinedLinearsPass> {
   void runOnOperation() override {
-    func::FuncOp fn;
-    FailureOr<std::optional<TensorAxis>> tp = tensorAxisOf(getOperation(), fn);
-    if (failed(tp))
-      return signalPassFailure();
-    if (*tp)
-      splitJoinedLinears(fn);
+    if (failed(runOnTensorAxis(getOperation(), [](func::FuncOp fn, const TensorAxis &) {
+          splitJoinedLinears(fn);
+          return success();
+        })))
+      signalPassFailure();
   }
 };
 } // namespace

@@ -5,18 +5,24 @@
 using namespace mlir;
 using namespace mlir::ditc;
 
-FailureOr<std::optional<TensorAxis>> mlir::ditc::tensorAxisOf(ModuleOp module,
-                                                              func::FuncOp &fn) {
+LogicalResult mlir::ditc::runOnTensorAxis(
+    ModuleOp module, function_ref<LogicalResult(func::FuncOp, const TensorAxis &)> body) {
   FailureOr<Mesh> mesh = Mesh::of(module);
   if (failed(mesh))
     return failure();
   int64_t i = mesh->indexOf(MeshAxisKind::tensor);
   if (i < 0)
-    return std::optional<TensorAxis>();
-  fn = module.lookupSymbol<func::FuncOp>("main");
+    return success();
+  auto fn = module.lookupSymbol<func::FuncOp>("main");
   if (!fn)
-    return module.emitError("the module has no func.func @main"), failure();
-  return std::optional<TensorAxis>(TensorAxis{mesh->axes[i], mesh->shape[i]});
+    return module.emitError("the module has no func.func @main");
+  return body(fn, TensorAxis{mesh->axes[i], mesh->shape[i]});
+}
+
+SmallVector<AttentionOp> mlir::ditc::attentionsOf(func::FuncOp fn) {
+  SmallVector<AttentionOp> out;
+  fn.walk([&](AttentionOp a) { out.push_back(a); });
+  return out;
 }
 
 bool mlir::ditc::feedsRowLinear(LinearOp a, ArrayRef<LinearOp> linears, DimClasses &classes) {

@@ -24,10 +24,14 @@ struct TensorAxis {
   int64_t size = 1;
 };
 
-/// The tensor axis of `module`'s mesh; nullopt when it has none. Fails (with
-/// a diagnostic) on a malformed mesh or a module without func.func @main;
-/// `fn` is set to @main.
-FailureOr<std::optional<TensorAxis>> tensorAxisOf(ModuleOp module, func::FuncOp &fn);
+/// Runs `body` on @main of `module` when its mesh has a tensor axis (does
+/// nothing without one). Fails on a malformed mesh, a module without
+/// func.func @main (with a diagnostic) or when `body` fails.
+LogicalResult runOnTensorAxis(ModuleOp module,
+                              function_ref<LogicalResult(func::FuncOp, const TensorAxis &)> body);
+
+/// The attention ops of `fn`, in order (collected first: passes rewrite them).
+SmallVector<AttentionOp> attentionsOf(func::FuncOp fn);
 
 /// Whether linear layer `a`'s output units are the contraction of another
 /// linear layer of `linears` (a Megatron column layer feeding a row layer).

@@ -15,7 +15,7 @@ module attributes {ditc.mesh = #ditc.mesh<["cfg" = 0 : cfg]>} {}
 
 // -----
 
-// expected-error@+1 {{unknown mesh axis kind 'sequence' (expected data, cfg, ring, ulysses, tensor or pipeline)}}
+// expected-error@+1 {{unknown mesh axis kind 'sequence' (expected data, cfg, ring, ulysses, tensor, pipeline or pipefusion)}}
 module attributes {ditc.mesh = #ditc.mesh<["sp" = 2 : sequence]>} {}
 
 // -----
@@ -131,3 +131,18 @@ module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
     return %a : tensor<2x8xf32>
   }
 }
+
+// -----
+
+// expected-error@+1 {{ditc.mesh has both a pipeline and a pipefusion axis (both cut the layers into stages)}}
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline, "pf" = 2 : pipefusion]>} {}
+
+// -----
+
+// expected-error@+1 {{ditc.patches needs a mesh axis of kind pipefusion}}
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>, ditc.patches = 2 : i64} {}
+
+// -----
+
+// expected-error@+1 {{ditc.patches must be a positive integer on a module}}
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 0 : i64} {}

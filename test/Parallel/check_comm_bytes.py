@@ -36,13 +36,17 @@ def main():
     passed = failed = 0
     for case in sys.argv[5:]:
         fixture, plan = case.split(":")
-        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(","))
+        # Every key is a device degree but `patches` (PipeFusion's).
+        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
+                      if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
         model = os.path.join(src, "model.onnx")
         inputs = os.path.join(src, "inputs.npz")
         tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
         try:
-            pp = "pp=" in plan
+            # Pipeline stages: pp, or PipeFusion's (its synchronous schedule).
+            staged = re.search(r"(?:^|,)(?:pp|pipefusion)=(\d+)", plan)
+            pp = staged is not None
             # Under pp the stages differ: profile every rank; else rank 0.
             want = {}
             for r in range(n if pp else 1):
@@ -85,7 +89,7 @@ def main():
                      "--emit", "mlir", "-o", ir])
                 text = open(ir).read()
                 tp = int(re.search(r"tp=(\d+)", plan).group(1)) if "tp" in plan else 1
-                stages = int(re.search(r"pp=(\d+)", plan).group(1)) if pp else 1
+                stages = int(staged.group(1)) if pp else 1
                 # Per stage: weights its ops read (sliced or whole).
                 sliced, whole, seen, padding = [0] * stages, [0] * stages, set(), 0
                 for m in re.finditer(r'ditc.weight "([^"]+)"(.*?): tensor<([0-9x]+)x?f32>', text):

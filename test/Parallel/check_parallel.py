@@ -44,7 +44,9 @@ def main():
         parts = case.split(":")
         fixture, plan = parts[0], parts[1]
         refused = parts[2][len("refused="):] if len(parts) > 2 else None
-        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(","))
+        # Every key is a device degree but `patches` (PipeFusion's).
+        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
+                      if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
         tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
 

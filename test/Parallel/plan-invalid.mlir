@@ -6,10 +6,20 @@
 // CFG: error: plan 'cfg=4': no CFG batch to split: the first output has batch 2, which does not divide by 4 (cfg)
 // RUN: not ditc-opt %s -ditc-plan="plan=pp=64" -ditc-propagate-sharding -ditc-partition -ditc-pipeline-stages 2>&1 | FileCheck %s --check-prefix=PP
 // PP: error: pp=64 needs at least 64 ops to put in stages; the graph has {{[0-9]+}}
-// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=PIPEFUSION
-// PIPEFUSION: error: plan 'pipefusion=2': PipeFusion ('pipefusion') is not implemented yet
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2,pp=2" 2>&1 | FileCheck %s --check-prefix=PIPEFUSION_PP
+// PIPEFUSION_PP: error: plan 'pipefusion=2,pp=2': pipefusion and pp both cut the layers into stages: use one of them
+// RUN: not ditc-opt %s -ditc-plan="plan=patches=4" 2>&1 | FileCheck %s --check-prefix=PATCHES_ALONE
+// PATCHES_ALONE: error: plan 'patches=4': patches=4 needs pipefusion=S with S > 1
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2,patches=16" 2>&1 | FileCheck %s --check-prefix=PATCHES_MANY
+// PATCHES_MANY: error: plan 'pipefusion=2,patches=16': patches=16 is more than the 8 tokens of a self-attention
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2,patches=4,ulysses=4" 2>&1 | FileCheck %s --check-prefix=PATCHES_SP
+// PATCHES_SP: error: plan 'pipefusion=2,patches=4,ulysses=4': patches=4 x 4 sequence ranks is more than the 8 tokens of a self-attention
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2,patches=3" 2>&1 | FileCheck %s --check-prefix=PATCHES_DIVIDE
+// PATCHES_DIVIDE: error: plan 'pipefusion=2,patches=3': patches=3 does not divide the 8 tokens of a self-attention (choose a divisor)
+// RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=BLOCKS
+// BLOCKS: error: plan 'pipefusion=2': pipefusion=2 needs at least 2 attention layers to put in stages; the graph has 1
 // RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
-// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp or pp)
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion or patches)
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=0" 2>&1 | FileCheck %s --check-prefix=DEGREE
 // DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE

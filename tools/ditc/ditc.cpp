@@ -129,9 +129,10 @@ static cl::opt<int64_t> compileDevices(
 static cl::opt<std::string> compilePlan(
     "plan",
     cl::desc("Parallel plan, degrees per strategy: cfg, dp (batch), ulysses, "
-             "ring (sequence), tp (tensor), pp (pipeline stages), e.g. "
-             "cfg=2,ulysses=2; unnamed degrees are 1 and the product must "
-             "equal --devices"),
+             "ring (sequence), tp (tensor), pp (pipeline stages), pipefusion "
+             "(stages fed patch by patch; patches=M, default the stages, is no "
+             "degree), e.g. cfg=2,ulysses=2; unnamed degrees are 1 and the "
+             "product must equal --devices"),
     cl::value_desc("KEY=N,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
 
 // `ditc run`: load a library made by `ditc compile` and run it.

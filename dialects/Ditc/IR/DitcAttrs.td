@@ -19,7 +19,8 @@ def Ditc_MeshAxisKind : I32EnumAttr<"MeshAxisKind",
       I32EnumAttrCase<"ring", 2>,      // tokens; attention circulates K/V blocks (ring)
       I32EnumAttrCase<"ulysses", 3>,   // tokens; attention trades tokens for heads (ulysses)
       I32EnumAttrCase<"tensor", 4>,    // heads and hidden units (tp)
-      I32EnumAttrCase<"pipeline", 5>   // consecutive layers: pipeline stages (pp)
+      I32EnumAttrCase<"pipeline", 5>,  // consecutive layers: pipeline stages (pp)
+      I32EnumAttrCase<"pipefusion", 6> // consecutive layers, fed patch by patch (pipefusion)
     ]> {
   let cppNamespace = "::mlir::ditc";
   let genSpecializedAttr = 0;

@@ -62,6 +62,11 @@ int64_t Mesh::indexOf(MeshAxisKind kind) const {
   return -1;
 }
 
+int64_t Mesh::stageAxis() const {
+  int64_t i = indexOf(MeshAxisKind::pipeline);
+  return i >= 0 ? i : indexOf(MeshAxisKind::pipefusion);
+}
+
 std::string Mesh::nameOf(MeshAxisKind kind) const {
   int64_t i = indexOf(kind);
   return i < 0 ? std::string() : axes[i];
@@ -265,6 +270,9 @@ LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     if (!kinds.insert(a.getKind()).second)
       return emitError() << "ditc.mesh has two axes of kind '"
                          << stringifyMeshAxisKind(a.getKind()) << "'";
+    if (kinds.count(MeshAxisKind::pipeline) && kinds.count(MeshAxisKind::pipefusion))
+      return emitError() << "ditc.mesh has both a pipeline and a pipefusion axis (both "
+                            "cut the layers into stages)";
   }
   return success();
 }
@@ -283,7 +291,7 @@ Attribute MeshAttr::parse(AsmParser &p, Type) {
     std::optional<MeshAxisKind> kind = symbolizeMeshAxisKind(kindWord);
     if (!kind)
       return p.emitError(at, "unknown mesh axis kind '")
-             << kindWord << "' (expected data, cfg, ring, ulysses, tensor or pipeline)";
+             << kindWord << "' (expected data, cfg, ring, ulysses, tensor, pipeline or pipefusion)";
     auto axis = MeshAxisAttr::getChecked(
         function_ref<InFlightDiagnostic()>([&] { return p.emitError(at); }), p.getContext(), name,
         size, *kind);
@@ -403,6 +411,17 @@ LogicalResult DitcDialect::verifyOperationAttribute(Operation *op, NamedAttribut
     if (!w)
       return op->emitError("ditc.shard belongs on a ditc.weight");
     return verifyShardingOf(op, a, w.getType(), "ditc.shard");
+  }
+  if (name == kPatchesAttr) {
+    auto n = dyn_cast<IntegerAttr>(a);
+    if (!isa<ModuleOp>(op) || !n || n.getInt() < 1)
+      return op->emitError("ditc.patches must be a positive integer on a module");
+    FailureOr<Mesh> mesh = Mesh::of(op);
+    if (failed(mesh))
+      return failure();
+    if (!mesh->has(MeshAxisKind::pipefusion))
+      return op->emitError("ditc.patches needs a mesh axis of kind pipefusion");
+    return success();
   }
   if (name == kSequenceParallelAttr) {
     if (!isa<AttentionOp>(op))

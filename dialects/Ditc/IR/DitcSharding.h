@@ -60,6 +60,9 @@ struct Mesh {
   /// Index of the axis of kind `kind`, or -1.
   int64_t indexOf(MeshAxisKind kind) const;
   bool has(MeshAxisKind kind) const { return indexOf(kind) >= 0; }
+  /// The axis whose coordinate is a rank's pipeline stage: the one of kind
+  /// `pipeline` or `pipefusion` (at most one of them), or -1.
+  int64_t stageAxis() const;
   /// The name of the axis of kind `kind` ("" when the mesh has none).
   std::string nameOf(MeshAxisKind kind) const;
   /// The kind of the axis named `axis` (nullopt when there is none).
@@ -75,8 +78,11 @@ struct Mesh {
   int64_t coordAt(int64_t rank, int64_t i) const;
 };
 
-/// Pipeline parallelism: a rank's stage is its coordinate on the mesh axis of
-/// kind `pipeline`.
+/// Pipeline parallelism: a rank's stage is its coordinate on the mesh's stage
+/// axis (kind `pipeline` or `pipefusion`, Mesh::stageAxis).
+/// On the module under PipeFusion: the patches (i64 >= 1) its image tokens
+/// are cut into.
+constexpr llvm::StringLiteral kPatchesAttr = "ditc.patches";
 /// On an op: the stage (i64) whose ranks run it; -1: every rank. Ops
 /// without it (written after the stages were cut) take their stage from
 /// their operands' or users' ops (stagesOf).
