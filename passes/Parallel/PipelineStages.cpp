@@ -317,7 +317,7 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   // Values read in later stages: per segment, sends at its end (by
   // destination stage, then program order), receives at the start of the
   // reading segments (by source stage, then program order).
-  ArrayAttr ppAxes = b.getStrArrayAttr({Mesh::of(fn)->axes[Mesh::of(fn)->stageAxis()]});
+  ArrayAttr ppAxes = b.getStrArrayAttr({key});
   struct Move {
     Value value;
     int64_t from, to; // segments

@@ -115,20 +115,7 @@ inline const char *dtypeName(int32_t dtype) {
   return "?";
 }
 
-inline int64_t elemSize(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_B8:
-    return 1;
-  case DITC_RT_F16:
-  case DITC_RT_BF16:
-    return 2;
-  case DITC_RT_F32:
-  case DITC_RT_I32:
-    return 4;
-  default:
-    return 8;
-  }
-}
+inline int64_t elemSize(int32_t dtype) { return ditc_rt_dtype_bytes(dtype); }
 
 /// Floats that stress conversions: signed zeros, subnormals of f32 and f16,
 /// the f16 / bf16 overflow and rounding boundaries, integer limits, inf,

@@ -73,7 +73,6 @@ struct Mesh {
   /// The coordinate of world rank `rank` on axis `axis`, or -1 when the mesh
   /// has no such axis.
   int64_t coordOf(int64_t rank, StringRef axis) const { return coordAt(rank, indexOf(axis)); }
-  int64_t coordOf(int64_t rank, MeshAxisKind kind) const { return coordAt(rank, indexOf(kind)); }
   /// The coordinate of `rank` on axis number `i` (-1 when i < 0).
   int64_t coordAt(int64_t rank, int64_t i) const;
 };
