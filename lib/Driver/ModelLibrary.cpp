@@ -47,6 +47,8 @@ struct ModelLibrary::Api {
   ditc_status (*beginDenoising)(ditc_model *, int32_t, int32_t) = nullptr;
   ditc_status (*setDenoisingStep)(ditc_model *, int32_t) = nullptr;
   int32_t (*denoisingStep)(const ditc_model *) = nullptr;
+  // PipeFusion's K/V buffers (optional: hand-written libraries lack it).
+  uint64_t (*kvCacheBytes)(const ditc_model *) = nullptr;
 };
 
 
@@ -284,6 +286,7 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
   lookup(handle, "ditc_model_plan", api.plan);
   lookup(handle, "ditc_model_comm_stats", api.commStats);
   lookup(handle, "ditc_model_reset_comm_stats", api.resetCommStats);
+  lookup(handle, "ditc_model_kv_cache_bytes", api.kvCacheBytes);
 
   if (threads > 0)
     api.setNumThreads(threads);
@@ -392,6 +395,10 @@ bool ModelLibrary::setDenoisingStep(int32_t step, std::string &error) {
 }
 
 int32_t ModelLibrary::denoisingStep() const { return api->denoisingStep(model); }
+
+uint64_t ModelLibrary::kvCacheBytes() const {
+  return api->kvCacheBytes ? api->kvCacheBytes(model) : 0;
+}
 
 void ModelLibrary::resetCommStats() {
   if (api->resetCommStats)

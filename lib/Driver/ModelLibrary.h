@@ -93,6 +93,9 @@ public:
   uint64_t arenaBytes() const;
   uint64_t weightBytes() const;
   uint64_t peakRssBytes() const;
+  /// Bytes of the K/V buffers PipeFusion's stale schedule keeps across
+  /// denoising steps (inside the arena); 0 without a stale schedule.
+  uint64_t kvCacheBytes() const;
 
   /// Multi-rank libraries (ditc compile --devices N): this process's rank,
   /// the ranks the library was compiled for, its plan; 0, 1 and "" for a

@@ -90,6 +90,16 @@ std::string mib(uint64_t bytes) {
   return s;
 }
 
+/// The library's memory: its arena (with PipeFusion's K/V buffers, which
+/// stay from one denoising step to the next) and this rank's weights.
+void printMemory(raw_ostream &out, const ModelLibrary &lib) {
+  out << "arena: " << mib(lib.arenaBytes()) << "\n";
+  if (uint64_t kv = lib.kvCacheBytes())
+    out << "K/V buffers: " << mib(kv)
+        << " of the arena, kept from one denoising step to the next\n";
+  out << "weights: " << mib(lib.weightBytes()) << "\n";
+}
+
 // The names of the ditc_rt_comm_kind values.
 const char *commKindName(int32_t kind) {
   static const char *const names[DITC_RT_COMM_KIND_COUNT] = {
@@ -298,8 +308,7 @@ int runRunCommand(const RunCommandOptions &opts) {
       total += t;
     out << formatv("sampler: {0} denoising steps in {1:F3} ms, median {2:F3} ms per step\n",
                    opts.steps, total, median(times));
-    out << "arena: " << mib(lib->arenaBytes()) << "\n";
-    out << "weights: " << mib(lib->weightBytes()) << "\n";
+    printMemory(out, *lib);
     if (opts.commStats)
       printCommStats(*lib);
     if (!opts.outputs.empty() && rank == 0) {
@@ -373,8 +382,7 @@ int runRunCommand(const RunCommandOptions &opts) {
                   *std::min_element(times.begin(), times.end()),
                   *std::max_element(times.begin(), times.end()));
   }
-  out << "arena: " << mib(lib->arenaBytes()) << "\n";
-  out << "weights: " << mib(lib->weightBytes()) << "\n";
+  printMemory(out, *lib);
   out << format("peak RSS: %.1f MiB\n", lib->peakRssBytes() / 1048576.0);
 
   if (!opts.trace.empty() && rank == 0) {

@@ -318,7 +318,7 @@ private:
   llvm::StringMap<LLVM::LLVMFuncOp> decls;
   std::map<std::string, LLVM::GlobalOp> globals;
   Type ptrTy, i64Ty, i32Ty, i8Ty;
-  Value arena, inputs, outputs, weights, comms, consts;
+  Value arena, inputs, outputs, weights, comms, consts, schedule;
   DenseMap<Operation *, int64_t> constIndex;
   SmallVector<std::pair<LLVM::GlobalOp, int64_t>> constList;
   Block *failBlock = nullptr;
@@ -361,6 +361,12 @@ LogicalResult Lowerer::definePointer(Operation *op) {
   }
   if (auto r = dyn_cast<ReshapeOp>(op)) {
     ptrs[r.getResult()] = ptrOf(r.getInput());
+    return success();
+  }
+  if (auto sel = dyn_cast<ScheduleSelectOp>(op)) {
+    Value stale = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, schedule, c32(1));
+    ptrs[sel.getResult()] = LLVM::SelectOp::create(b, loc, stale, ptrOf(sel.getStale()),
+                                                   ptrOf(sel.getSynchronous()));
     return success();
   }
   auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
@@ -591,7 +597,19 @@ LogicalResult Lowerer::lower(Operation *op) {
     computeDtype = *dt;
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
-      .Case<WeightOp, ConstantOp, ReshapeOp>([](auto) { return success(); })
+      .Case<WeightOp, ConstantOp, ReshapeOp, ScheduleSelectOp>([](auto) { return success(); })
+      .Case([&](KvCacheUpdateOp o) {
+        // The input into the buffer (its pointer) at `offset` along `axis`.
+        ArrayRef<int64_t> in = shapeOf(o.getInput());
+        Shape dst = contiguousStrides(shapeOf(o.getResult()));
+        int64_t elem = elemBytes(o.getType().getElementType());
+        if (ptrOf(o.getInput()) == ptrOf(o.getResult()) && o.getOffset() == 0)
+          return success();
+        copyStrided(ptrOf(o.getInput()), 0, contiguousStrides(in),
+                    byteOffset(ptrOf(o.getResult()), o.getOffset() * dst[o.getAxis()] * elem),
+                    dst, in, elem);
+        return success();
+      })
       .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })
       .Case([&](SubOp o) { return lowerBinary(o, DITC_RT_BINARY_SUB); })
       .Case([&](MulOp o) { return lowerBinary(o, DITC_RT_BINARY_MUL); })
@@ -886,6 +904,19 @@ std::string Lowerer::descriptorJson() {
     if (auto patches = module->getAttrOfType<IntegerAttr>(kPatchesAttr))
       j["mesh"]["patches"] = patches.getInt();
   }
+  // PipeFusion's stale schedule, and the K/V buffers it keeps across calls.
+  if (module->hasAttr(kKvCachesAttr)) {
+    std::map<int64_t, int64_t> caches;
+    func.walk([&](KvCacheUpdateOp c) {
+      int64_t &n = caches[c.getCache()];
+      n = std::max(n, tensorBytes(c.getType()));
+    });
+    int64_t bytes = 0;
+    for (auto [id, n] : caches)
+      bytes += n;
+    j["stale_schedule"] = true;
+    j["kv_cache_bytes"] = bytes;
+  }
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();
     for (const auto &g : commGroups)
@@ -910,10 +941,11 @@ LogicalResult Lowerer::run() {
              << ", which compiled models cannot take";
   OpBuilder mb = OpBuilder::atBlockEnd(module.getBody());
   // int32_t ditc_generated_run(arena, inputs, outputs, weights, comms,
-  // consts): 0, or the ditc_rt_comm_status of a failed collective
-  // (Model.cpp).
+  // consts, schedule): 0, or the ditc_rt_comm_status of a failed collective
+  // (Model.cpp). `schedule` picks the ops of a library with two schedules
+  // (kScheduleAttr: 0 synchronous, 1 stale); others ignore it.
   auto runType = LLVM::LLVMFunctionType::get(
-      IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy});
+      IntegerType::get(ctx, 32), {ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, ptrTy, i32Ty});
   auto runFn = LLVM::LLVMFuncOp::create(mb, loc, "ditc_generated_run", runType);
   FailureOr<Mesh> m = Mesh::of(module);
   if (failed(m))
@@ -930,6 +962,7 @@ LogicalResult Lowerer::run() {
   weights = entry->getArgument(3);
   comms = entry->getArgument(4);
   consts = entry->getArgument(5);
+  schedule = entry->getArgument(6);
   for (BlockArgument a : body.getArguments())
     ptrs[a] = loadSlot(inputs, a.getArgNumber());
   Operation *ret = body.getTerminator();
@@ -944,8 +977,10 @@ LogicalResult Lowerer::run() {
   }
   // Pipeline stages: an op of stage s runs on the ranks whose coordinate on
   // the pipeline axis is s (their rank in the pp group); -1: every rank.
+  // Two schedules (PipeFusion): an op of schedule k runs when the call's
+  // `schedule` argument is k; -1: in both.
   bool staged = mesh.stageAxis() >= 0;
-  llvm::DenseMap<Operation *, int64_t> stageOf;
+  llvm::DenseMap<Operation *, int64_t> stageOf, scheduleOf = schedulesOf(body);
   Value myStage;
   if (staged) {
     stageOf = stagesOf(body);
@@ -954,32 +989,42 @@ LogicalResult Lowerer::run() {
     if (failed(checkMissing(func)))
       return failure();
   }
-  int64_t open = -1; // the stage whose guarded block is open
+  using Guard = std::pair<int64_t, int64_t>; // (stage, schedule)
+  const Guard none = {-1, -1};
+  Guard open = none; // the guard of the open block
   Block *rest = nullptr;
-  auto closeStage = [&] {
+  auto closeGuard = [&] {
     if (!rest)
       return;
     LLVM::BrOp::create(b, loc, ValueRange{}, rest);
     b.setInsertionPointToStart(rest);
     rest = nullptr;
-    open = -1;
+    open = none;
   };
   for (Operation &op : body) {
     if (&op == ret)
       break;
     loc = op.getLoc();
-    int64_t s = staged && !isa<WeightOp, ConstantOp>(op) ? stageOf.lookup(&op) : open;
-    if (s != open) {
-      closeStage();
-      if (s >= 0) {
-        Value mine = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, myStage, c32(s));
+    bool source = isa<WeightOp, ConstantOp>(op);
+    Guard g = source ? open
+                     : Guard{staged ? stageOf.lookup(&op) : -1, scheduleOf.lookup(&op)};
+    if (g != open) {
+      closeGuard();
+      if (g != none) {
+        Value mine = LLVM::ConstantOp::create(b, loc, b.getI1Type(), b.getBoolAttr(true));
+        if (g.first >= 0)
+          mine = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, myStage, c32(g.first));
+        if (g.second >= 0)
+          mine = LLVM::AndOp::create(
+              b, loc, mine,
+              LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, schedule, c32(g.second)));
         Block *then = new Block();
         rest = new Block();
         runFn.getBody().push_back(then);
         runFn.getBody().push_back(rest);
         LLVM::CondBrOp::create(b, loc, mine, then, ValueRange{}, rest, ValueRange{});
         b.setInsertionPointToStart(then);
-        open = s;
+        open = g;
       }
     }
     if (failed(lower(&op)) || failed(checkMissing(&op)))
@@ -987,7 +1032,7 @@ LogicalResult Lowerer::run() {
     if (trace && op.hasAttr(kOffsetsAttr))
       call("trace_step", {c32(traceSteps++)});
   }
-  closeStage();
+  closeGuard();
   // Outputs not written in place (inputs, weights, constants, views, repeats).
   loc = ret->getLoc();
   for (auto [k, v] : llvm::enumerate(ret->getOperands())) {

@@ -118,20 +118,36 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   DenseMap<Value, int64_t> outputOf;
   for (auto [k, v] : llvm::enumerate(ret->getOperands())) {
     Operation *def = v.getDefiningOp();
-    if (!def || isa<ReshapeOp, WeightOp, ConstantOp>(def) || outputOf.count(v))
+    if (!def || isa<ReshapeOp, WeightOp, ConstantOp, KvCacheUpdateOp, ScheduleSelectOp>(def) ||
+        outputOf.count(v))
       continue;
     outputOf[v] = k;
   }
 
   Arena arena;
+  // K/V buffers kept across calls (PipeFusion's stale schedule): placed
+  // first and never freed, so that no other tensor overwrites them.
+  std::map<int64_t, int64_t> cacheBytes, cacheOffset;
+  for (Operation &op : body)
+    if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
+      int64_t &bytes = cacheBytes[c.getCache()];
+      bytes = std::max(bytes, tensorBytes(c.getType()));
+    }
+  for (auto [cache, bytes] : cacheBytes) {
+    cacheOffset[cache] = arena.allocate(bytes);
+    kvCacheBytes += (bytes + kAlign - 1) / kAlign * kAlign;
+  }
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
   for (Operation &op : body) {
     if (&op == ret || isa<WeightOp, ConstantOp>(op))
       continue;
     int64_t pos = position[&op];
     SmallVector<int64_t, 1> &offsets = offsetsOf[&op];
-    if (isa<ReshapeOp>(op)) {
+    if (isa<ReshapeOp, ScheduleSelectOp>(op)) {
+      // Views: a reshape of its input, the select of one of its operands.
       offsets.push_back(kViewOffset);
+    } else if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
+      offsets.push_back(cacheOffset[c.getCache()]);
     } else {
       for (Value r : op.getResults()) {
         if (auto it = outputOf.find(r); it != outputOf.end()) {

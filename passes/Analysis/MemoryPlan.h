@@ -10,6 +10,8 @@
 // buffer and extends that buffer's life; elementwise ops write over an
 // operand buffer that dies at them when the sizes match; results returned from
 // @main go straight into the caller's output buffers and take no arena space.
+// K/V buffers kept across calls (kv_cache_update) take the start of the
+// arena for the whole schedule; a schedule_select is a view.
 // Placement is first-fit in offset order with 64-byte alignment.
 //
 //===----------------------------------------------------------------------===//
@@ -75,12 +77,16 @@ public:
   int64_t peakStep() const { return peakLiveStep; }
   /// The first step whose arena end reaches arenaBytes() (-1 if none).
   int64_t peakArenaStep() const { return peakArenaAt; }
+  /// The bytes of the K/V buffers kept across calls (kv_cache_update), at
+  /// the start of the arena and live at every step.
+  int64_t kvCacheBytesTotal() const { return kvCacheBytes; }
 
 private:
   bool valid = false;
   llvm::DenseMap<Operation *, SmallVector<int64_t, 1>> offsetsOf;
   SmallVector<Step> schedule;
   int64_t peakArena = 0, peakLive = 0, peakLiveStep = -1, peakArenaAt = -1;
+  int64_t kvCacheBytes = 0;
 };
 
 } // namespace mlir::ditc

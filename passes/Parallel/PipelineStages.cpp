@@ -25,6 +25,7 @@
 
 #include "passes/Parallel/DimClasses.h"
 #include "passes/Parallel/Passes.h"
+#include "passes/Parallel/Stages.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "passes/Analysis/Profile.h"
@@ -32,6 +33,7 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <map>
 #include <numeric>
 #include <set>
 
@@ -46,6 +48,10 @@ using namespace mlir::ditc;
 namespace {
 
 bool isSource(Operation *op) { return isa<WeightOp, ConstantOp>(op); }
+bool isStale(Operation *op) {
+  auto s = op->getAttrOfType<IntegerAttr>(kScheduleAttr);
+  return s && s.getInt() == 1;
+}
 
 /// The (value, dimension) pairs of the batch when `fn` computes row by row
 /// along it: dimension 0 of the first output, in a class no op needs whole,
@@ -82,12 +88,6 @@ SmallVector<std::pair<Value, unsigned>> batchDims(func::FuncOp fn, int64_t &batc
   return dims;
 }
 
-/// A stage's ops for one micro-batch, in program order.
-struct Segment {
-  int64_t stage = 0;
-  SmallVector<Operation *> ops;
-};
-
 struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPass> {
   using PipelineStagesPassBase::PipelineStagesPassBase;
 
@@ -110,11 +110,18 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     // schedule is to come.
     pipefusion = mesh->kinds[axis] == MeshAxisKind::pipefusion;
     key = mesh->axes[axis];
+    if (auto p = module->getAttrOfType<IntegerAttr>(kPatchesAttr))
+      patches = p.getInt();
     if (failed(cut(fn, stages)))
       signalPassFailure();
   }
   bool pipefusion = false;
+  int64_t patches = 1;
   std::string key;
+
+  /// Each output computed in a stage, broadcast from there to every rank
+  /// (ditc.schedule `schedule` when >= 0).
+  void broadcastOutputs(Operation *ret, int64_t schedule);
 
   /// Stage of each op of `work` (program order): P runs of consecutive ops.
   SmallVector<int64_t> assignStages(ArrayRef<Operation *> work, Operation *ret,
@@ -127,6 +134,27 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
                                                SmallVector<Operation *> &outputs);
   LogicalResult cut(func::FuncOp fn, int64_t stages);
 };
+
+void PipelineStagesPass::broadcastOutputs(Operation *ret, int64_t schedule) {
+  OpBuilder b(ret);
+  llvm::DenseMap<Value, Value> broadcast;
+  for (OpOperand &o : ret->getOpOperands()) {
+    Operation *def = o.get().getDefiningOp();
+    auto st = def ? def->getAttrOfType<IntegerAttr>(kStageAttr) : IntegerAttr();
+    if (!st || st.getInt() < 0)
+      continue;
+    Value &out = broadcast[o.get()];
+    if (!out) {
+      auto bc = CollectiveBroadcastOp::create(b, o.get().getLoc(), o.get().getType(), o.get(),
+                                              b.getStrArrayAttr({key}), st.getInt());
+      bc->setAttr(kStageAttr, b.getI64IntegerAttr(-1));
+      if (schedule >= 0)
+        bc->setAttr(kScheduleAttr, b.getI64IntegerAttr(schedule));
+      out = bc.getResult();
+    }
+    o.set(out);
+  }
+}
 
 SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work,
                                                       Operation *ret, int64_t stages) {
@@ -283,7 +311,6 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   for (Operation *op : inputs)
     op->setAttr(kStageAttr, stageAttr(-1));
   SmallVector<Segment> segments;
-  llvm::DenseMap<Operation *, int64_t> segmentOf;
   for (int64_t s = 0; s < stages; ++s)
     for (int64_t k = 0; k < m; ++k) {
       Segment seg{s, {}};
@@ -292,7 +319,6 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
           op->setAttr(kStageAttr, stageAttr(s));
           op->moveBefore(ret);
           seg.ops.push_back(op);
-          segmentOf[op] = segments.size();
         }
       segments.push_back(std::move(seg));
     }
@@ -311,86 +337,54 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
     op->setAttr(kStageAttr, stageAttr(s));
     op->moveAfter(last.ops.back());
     last.ops.push_back(op);
-    segmentOf[op] = s * m + m - 1;
   }
 
-  // Values read in later stages: per segment, sends at its end (by
-  // destination stage, then program order), receives at the start of the
-  // reading segments (by source stage, then program order).
-  ArrayAttr ppAxes = b.getStrArrayAttr({key});
-  struct Move {
-    Value value;
-    int64_t from, to; // segments
-    int64_t tag = 0;
-  };
-  SmallVector<Move> moves;
-  for (auto [si, seg] : llvm::enumerate(segments))
-    for (Operation *op : seg.ops)
-      for (Value r : op->getResults()) {
-        std::set<int64_t> readers;
-        for (Operation *u : r.getUsers())
-          if (u != ret && segments[segmentOf.lookup(u)].stage > seg.stage)
-            readers.insert(segmentOf.lookup(u));
-        for (int64_t t : readers)
-          moves.push_back({r, (int64_t)si, t});
-      }
-  // Each (stage, micro-batch) segment holds every stage's ops of that
-  // micro-batch in one stage, so a move's segments share the micro-batch.
-  auto ordered = [&](bool sends) {
-    SmallVector<int64_t> order(moves.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t c) {
-      const Move &x = moves[a], &y = moves[c];
-      int64_t here = sends ? x.from : x.to, there = sends ? y.from : y.to;
-      if (here != there)
-        return here < there;
-      return segments[sends ? x.to : x.from].stage < segments[sends ? y.to : y.from].stage;
-    });
-    return order;
-  };
-  llvm::DenseMap<int64_t, Operation *> lastSend;
-  for (auto [tag, i] : llvm::enumerate(ordered(true))) {
-    Move &mv = moves[i];
-    mv.tag = tag;
-    Operation *&after = lastSend[mv.from];
-    if (!after)
-      after = segments[mv.from].ops.back();
-    b.setInsertionPointAfter(after);
-    auto send = SendOp::create(b, mv.value.getLoc(), mv.value, ppAxes,
-                               segments[mv.to].stage, mv.tag);
-    send->setAttr(kStageAttr, stageAttr(segments[mv.from].stage));
-    after = send;
-  }
-  for (int64_t i : ordered(false)) {
-    Move &mv = moves[i];
-    const Segment &to = segments[mv.to];
-    b.setInsertionPoint(to.ops.front());
-    auto recv = RecvOp::create(b, mv.value.getLoc(), mv.value.getType(), ppAxes,
-                               segments[mv.from].stage, mv.tag);
-    recv->setAttr(kStageAttr, stageAttr(to.stage));
-    int64_t target = mv.to;
-    mv.value.replaceUsesWithIf(recv.getResult(), [&](OpOperand &use) {
-      auto it = segmentOf.find(use.getOwner());
-      return it != segmentOf.end() && it->second == target;
-    });
-  }
-
-  // Outputs: from their stage to every stage.
-  b.setInsertionPoint(ret);
-  llvm::DenseMap<Value, Value> broadcast;
-  for (OpOperand &o : ret->getOpOperands()) {
-    Operation *def = o.get().getDefiningOp();
-    auto st = def ? def->getAttrOfType<IntegerAttr>(kStageAttr) : IntegerAttr();
-    if (!st || st.getInt() < 0)
-      continue;
-    Value &out = broadcast[o.get()];
-    if (!out) {
-      auto bc = CollectiveBroadcastOp::create(b, o.get().getLoc(), o.get().getType(), o.get(),
-                                              ppAxes, st.getInt());
-      bc->setAttr(kStageAttr, stageAttr(-1));
-      out = bc.getResult();
+  // PipeFusion: the stale schedule beside the synchronous one (each op of
+  // either carries ditc.schedule); without it every denoising step runs the
+  // synchronous schedule.
+  std::string why;
+  FailureOr<StaleSchedule> stale = failure();
+  if (pipefusion) {
+    stale = buildStaleSchedule(fn, work, stageOf, stages, patches, why);
+    if (failed(stale)) {
+      fn.emitWarning("PipeFusion runs the synchronous schedule at every denoising step: ")
+          << why;
+    } else {
+      // One segment per stage; the K/V buffer updates joined them.
+      for (Segment &seg : segments)
+        seg.ops.clear();
+      for (Operation &op : body)
+        if (auto st = op.getAttrOfType<IntegerAttr>(kStageAttr);
+            st && st.getInt() >= 0 && !isStale(&op)) {
+          op.setAttr(kScheduleAttr, b.getI64IntegerAttr(0));
+          segments[st.getInt()].ops.push_back(&op);
+        }
     }
-    o.set(out);
+  }
+  int64_t tag = 0;
+  if (failed(placeMessages(segments, ret, key, succeeded(stale) ? 0 : -1, tag, why)))
+    return fn.emitError(why);
+  if (failed(stale)) {
+    broadcastOutputs(ret, -1);
+  } else {
+    if (failed(placeMessages(stale->segments, ret, key, 1, tag, why)))
+      return fn.emitError(why);
+    broadcastOutputs(ret, 0);
+    SmallVector<Value> syncOut(ret->getOperands());
+    ret->setOperands(stale->outputs);
+    broadcastOutputs(ret, 1);
+    b.setInsertionPoint(ret);
+    for (auto [k, o] : llvm::enumerate(ret->getOpOperands())) {
+      if (o.get() == syncOut[k])
+        continue;
+      auto sel = ScheduleSelectOp::create(b, o.get().getLoc(), syncOut[k].getType(),
+                                          syncOut[k], o.get());
+      sel->setAttr(kStageAttr, stageAttr(-1));
+      sel->setAttr(kScheduleAttr, b.getI64IntegerAttr(-1));
+      o.set(sel);
+    }
+    fn->getParentOfType<ModuleOp>()->setAttr(kKvCachesAttr,
+                                              b.getI64IntegerAttr(stale->caches));
   }
 
   // Weights: the stages that read them (one set per name).
@@ -415,3 +409,117 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
 }
 
 } // namespace
+
+LogicalResult mlir::ditc::placeMessages(ArrayRef<Segment> segments, Operation *ret,
+                                        StringRef axis, int64_t schedule, int64_t &tag,
+                                        std::string &why) {
+  llvm::DenseMap<Operation *, int64_t> segmentOf;
+  for (auto [i, seg] : llvm::enumerate(segments))
+    for (Operation *op : seg.ops)
+      segmentOf[op] = i;
+  // A message: a value from segment `from` to the first segment `to` of a
+  // later stage that reads it.
+  struct Move {
+    Value value;
+    int64_t from, to;
+  };
+  SmallVector<Move> moves;
+  for (auto [si, seg] : llvm::enumerate(segments))
+    for (Operation *op : seg.ops)
+      for (Value r : op->getResults()) {
+        std::map<int64_t, int64_t> firstReader; // stage -> segment
+        for (Operation *u : r.getUsers()) {
+          auto it = segmentOf.find(u);
+          if (u == ret || it == segmentOf.end() || segments[it->second].stage <= seg.stage)
+            continue;
+          auto [at, fresh] = firstReader.try_emplace(segments[it->second].stage, it->second);
+          if (!fresh)
+            at->second = std::min(at->second, it->second);
+        }
+        for (auto [stage, to] : firstReader)
+          moves.push_back({r, (int64_t)si, to});
+      }
+
+  // One global order of the messages that every rank's sends and receives
+  // follow: a rank runs its segments in list order, each as its receives,
+  // its ops, its sends. Take, while any is left, the first message whose
+  // sender and receiver have both reached its group.
+  using Group = std::pair<int64_t, bool>; // (segment, sends)
+  std::map<int64_t, SmallVector<Group>> timeline; // stage -> its groups in order
+  for (auto [i, seg] : llvm::enumerate(segments)) {
+    timeline[seg.stage].push_back({(int64_t)i, false});
+    timeline[seg.stage].push_back({(int64_t)i, true});
+  }
+  std::map<Group, int64_t> pending;
+  for (const Move &mv : moves) {
+    ++pending[{mv.from, true}];
+    ++pending[{mv.to, false}];
+  }
+  std::map<int64_t, size_t> at; // stage -> its current group
+  auto advance = [&](int64_t stage) {
+    size_t &k = at[stage];
+    const SmallVector<Group> &t = timeline[stage];
+    while (k < t.size() && pending[t[k]] == 0)
+      ++k;
+  };
+  for (auto &[stage, groups] : timeline)
+    advance(stage);
+  auto reached = [&](int64_t seg, bool sends) {
+    int64_t stage = segments[seg].stage;
+    const SmallVector<Group> &t = timeline[stage];
+    return at[stage] < t.size() && t[at[stage]] == Group{seg, sends};
+  };
+  SmallVector<int64_t> order;
+  SmallVector<bool> taken(moves.size(), false);
+  while (order.size() < moves.size()) {
+    int64_t next = -1;
+    for (auto [i, mv] : llvm::enumerate(moves))
+      if (!taken[i] && reached(mv.from, true) && reached(mv.to, false)) {
+        next = i;
+        break;
+      }
+    if (next < 0) {
+      why = "the pipeline stages' messages have no order that every rank can follow";
+      return failure();
+    }
+    taken[next] = true;
+    order.push_back(next);
+    const Move &mv = moves[next];
+    --pending[{mv.from, true}];
+    --pending[{mv.to, false}];
+    advance(segments[mv.from].stage);
+    advance(segments[mv.to].stage);
+  }
+
+  OpBuilder b(ret->getContext());
+  ArrayAttr axes = b.getStrArrayAttr({axis});
+  auto mark = [&](Operation *op, int64_t stage) {
+    op->setAttr(kStageAttr, b.getI64IntegerAttr(stage));
+    if (schedule >= 0)
+      op->setAttr(kScheduleAttr, b.getI64IntegerAttr(schedule));
+  };
+  llvm::DenseMap<int64_t, Operation *> lastSend, lastRecv;
+  for (int64_t i : order) {
+    Move mv = moves[i];
+    const Segment &from = segments[mv.from], &to = segments[mv.to];
+    int64_t t = tag++;
+    Operation *&after = lastSend[mv.from];
+    b.setInsertionPointAfter(after ? after : from.ops.back());
+    auto send = SendOp::create(b, mv.value.getLoc(), mv.value, axes, to.stage, t);
+    mark(send, from.stage);
+    after = send;
+    Operation *&before = lastRecv[mv.to];
+    if (before)
+      b.setInsertionPointAfter(before);
+    else
+      b.setInsertionPoint(to.ops.front());
+    auto recv = RecvOp::create(b, mv.value.getLoc(), mv.value.getType(), axes, from.stage, t);
+    mark(recv, to.stage);
+    before = recv;
+    mv.value.replaceUsesWithIf(recv.getResult(), [&](OpOperand &use) {
+      auto it = segmentOf.find(use.getOwner());
+      return it != segmentOf.end() && segments[it->second].stage == to.stage;
+    });
+  }
+  return success();
+}

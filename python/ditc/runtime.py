@@ -122,6 +122,10 @@ class Model:
         lib.ditc_model_set_denoising_step.restype = ctypes.c_int
         lib.ditc_model_denoising_step.argtypes = [P]
         lib.ditc_model_denoising_step.restype = ctypes.c_int32
+        self._has_kv = hasattr(lib, "ditc_model_kv_cache_bytes")
+        if self._has_kv:
+            lib.ditc_model_kv_cache_bytes.argtypes = [P]
+            lib.ditc_model_kv_cache_bytes.restype = ctypes.c_uint64
         self._has_target = hasattr(lib, "ditc_model_target")
         if self._has_target:
             lib.ditc_model_target.argtypes = [P]
@@ -165,6 +169,17 @@ class Model:
     @property
     def weight_bytes(self):
         return self._lib.ditc_model_weight_bytes(self._model)
+
+    @property
+    def kv_cache_bytes(self):
+        """Bytes of the K/V buffers PipeFusion's stale schedule keeps from
+        one denoising step to the next (0: no stale schedule)."""
+        return self._lib.ditc_model_kv_cache_bytes(self._model) if self._has_kv else 0
+
+    @property
+    def rank(self):
+        """This process's rank (0 for a single-rank library)."""
+        return self._lib.ditc_model_rank(self._model)
 
     def run(self, inputs):
         """inputs: {name: array} or a list in the library's order. Returns

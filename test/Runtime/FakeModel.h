@@ -104,7 +104,8 @@ extern "C" int32_t ditc_generated_run(void *, void *const *inputs,
                                       void *const *outputs,
                                       void *const *weights,
                                       void *const *comms,
-                                      void *const * /*constants*/) {
+                                      void *const * /*constants*/,
+                                      int32_t /*schedule*/) {
   return fake::gRun ? fake::gRun(inputs, outputs, weights, comms) : 0;
 }
 

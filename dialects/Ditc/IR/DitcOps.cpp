@@ -657,6 +657,24 @@ LogicalResult RecvOp::verify() {
   return verifyPeer(*this, getAxes(), getPeer(), "peer");
 }
 
+LogicalResult KvCacheUpdateOp::verify() {
+  auto in = getInput().getType(), out = getType();
+  int64_t axis = getAxis(), offset = getOffset();
+  if (in.getRank() != out.getRank() || axis < 0 || axis >= out.getRank())
+    return emitOpError("axis ") << axis << " is not a dimension of both the input and the buffer";
+  if (in.getElementType() != out.getElementType())
+    return emitOpError("input and buffer element types differ");
+  for (int64_t d = 0; d < out.getRank(); ++d)
+    if (d != axis && in.getDimSize(d) != out.getDimSize(d))
+      return emitOpError("input and buffer differ in dimension ") << d;
+  if (offset < 0 || offset + in.getDimSize(axis) > out.getDimSize(axis))
+    return emitOpError("offset ") << offset << " + " << in.getDimSize(axis)
+                                  << " outside the buffer's " << out.getDimSize(axis);
+  if ((int64_t)getCache() < 0)
+    return emitOpError("cache must be >= 0");
+  return success();
+}
+
 LogicalResult CollectiveBroadcastOp::verify() {
   if (getInput().getType() != getType())
     return emitOpError("result type must equal the input type");

@@ -179,4 +179,50 @@ def Ditc_CollectiveBroadcastOp : Ditc_CollectiveOp<"broadcast"> {
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
 }
 
+//===----------------------------------------------------------------------===//
+// PipeFusion: state kept across calls, and the schedule a call runs
+//===----------------------------------------------------------------------===//
+
+def Ditc_KvCacheUpdateOp : Ditc_Op<"kv_cache_update"> {
+  let summary = "write a patch's K or V into a buffer kept across calls";
+  let description = [{
+    Copies the input into buffer `cache` of the model instance at `offset`
+    along `axis`, and returns the whole buffer (its other entries as the
+    last call left them). PipeFusion's stale schedule keeps one buffer for
+    the keys and one for the values of each self-attention: a patch attends
+    to its fresh K/V and to the other patches' K/V from the previous
+    denoising step (earlier patches of this step are fresh already). The
+    synchronous schedule writes the whole K/V at offset 0. The buffers live
+    in a region of the instance's arena that nothing else uses.
+
+    ```mlir
+    %k = ditc.kv_cache_update %kp {cache = 0 : i64, axis = 2 : i64, offset = 8 : i64}
+        : (tensor<2x2x8x8xf32>) -> tensor<2x2x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$cache, I64Attr:$axis, I64Attr:$offset);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_ScheduleSelectOp
+    : Ditc_Op<"schedule_select", [AllTypesMatch<["synchronous", "stale", "result"]>]> {
+  let summary = "the result of the schedule this call runs";
+  let description = [{
+    A library with two schedules (PipeFusion: synchronous for warm-up
+    denoising steps and calls without step information, stale for the
+    others) runs the ops of one of them per call (ops carry
+    `ditc.schedule`: 0 synchronous, 1 stale; none: both). The result is the
+    operand of the schedule that ran.
+
+    ```mlir
+    %y = ditc.schedule_select %sync, %stale : tensor<2x8x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$synchronous, Ditc_Tensor:$stale);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$synchronous `,` $stale attr-dict `:` type($result)";
+}
+
 #endif // DITC_PARALLEL_OPS_TD

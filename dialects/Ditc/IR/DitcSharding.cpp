@@ -110,6 +110,15 @@ int64_t Mesh::coordAt(int64_t rank, int64_t i) const {
 }
 
 llvm::DenseMap<Operation *, int64_t> mlir::ditc::stagesOf(Block &body) {
+  return inferIndexAttr(body, kStageAttr);
+}
+
+llvm::DenseMap<Operation *, int64_t> mlir::ditc::schedulesOf(Block &body) {
+  return inferIndexAttr(body, kScheduleAttr);
+}
+
+llvm::DenseMap<Operation *, int64_t> mlir::ditc::inferIndexAttr(Block &body,
+                                                                StringRef name) {
   llvm::DenseMap<Operation *, int64_t> stage;
   auto known = [&](Operation *op) -> std::optional<int64_t> {
     if (!op)
@@ -120,7 +129,7 @@ llvm::DenseMap<Operation *, int64_t> mlir::ditc::stagesOf(Block &body) {
     return std::nullopt;
   };
   for (Operation &op : body)
-    if (auto a = op.getAttrOfType<IntegerAttr>(kStageAttr))
+    if (auto a = op.getAttrOfType<IntegerAttr>(name))
       stage[&op] = a.getInt();
   // Forward from the producers, then backward from the users.
   for (Operation &op : body) {

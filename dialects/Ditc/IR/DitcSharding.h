@@ -90,9 +90,22 @@ constexpr llvm::StringLiteral kStageAttr = "ditc.stage";
 /// of their ranks hold it.
 constexpr llvm::StringLiteral kStagesAttr = "ditc.stages";
 
+/// On an op of a library with two schedules (PipeFusion): the schedule that
+/// runs it, 0 synchronous or 1 stale; -1 or none: both (ScheduleSelectOp).
+constexpr llvm::StringLiteral kScheduleAttr = "ditc.schedule";
+/// On the module: the number of K/V buffers the stale schedule keeps
+/// (kv_cache_update's `cache` is below it).
+constexpr llvm::StringLiteral kKvCachesAttr = "ditc.kv_caches";
+
+/// The value of the integer attribute `name` of every op in `body`: its own,
+/// else an operand's defining op's (>= 0), else a user's, else -1.
+llvm::DenseMap<Operation *, int64_t> inferIndexAttr(Block &body, StringRef name);
 /// The stage of every op in `body` (-1: every rank): its `ditc.stage`, else
 /// the stage of an operand's defining op, else of a user, else -1.
 llvm::DenseMap<Operation *, int64_t> stagesOf(Block &body);
+/// The schedule of every op in `body` (kScheduleAttr; -1: both), inferred
+/// as stagesOf infers stages.
+llvm::DenseMap<Operation *, int64_t> schedulesOf(Block &body);
 
 /// Per dimension, the mesh axes that split it (most significant first).
 using Sharding = SmallVector<SmallVector<std::string, 2>, 4>;

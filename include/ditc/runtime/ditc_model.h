@@ -167,6 +167,11 @@ ditc_status ditc_model_set_denoising_step(ditc_model *model, int32_t step);
  * set, or none yet). */
 int32_t ditc_model_denoising_step(const ditc_model *model);
 
+/* Bytes of the K/V buffers that PipeFusion's stale schedule keeps from one
+ * denoising step to the next (part of the arena); 0 for a library without a
+ * stale schedule. */
+uint64_t ditc_model_kv_cache_bytes(const ditc_model *model);
+
 /* Bytes of the activation arena (planned at compile time). */
 uint64_t ditc_model_arena_bytes(const ditc_model *model);
 /* Bytes of the weights mapped. */

@@ -5,8 +5,10 @@
 // arena size, weight file and checksum, target, and for a multi-rank
 // library the fields of Mesh.h), ditc_generated_constants() (the tensor
 // constants' host addresses and sizes) and
-// ditc_generated_run(arena, inputs, outputs, weights, comms, constants),
-// which returns 0 or the ditc_rt_comm_status of a collective that failed.
+// ditc_generated_run(arena, inputs, outputs, weights, comms, constants,
+// schedule), which returns 0 or the ditc_rt_comm_status of a collective that
+// failed; `schedule` is 1 for a call that may run PipeFusion's stale
+// schedule (descriptor "stale_schedule"), else 0.
 // This file implements ditc_model.h on top of them: it maps the safetensors
 // weights, checks them, owns the communicators (comms[g] is comm group g's)
 // and runs steps; where the tensors live (host or GPU memory) is the
@@ -64,7 +66,7 @@ extern "C" const char *ditc_generated_json(void);
 extern "C" int32_t ditc_generated_run(void *arena, void *const *inputs,
                                       void *const *outputs,
                                       void *const *weights, void *const *comms,
-                                      void *const *constants);
+                                      void *const *constants, int32_t schedule);
 // Weak: hand-written test models without constants need not define it.
 extern "C" void ditc_generated_constants(const void **ptrs, uint64_t *bytes)
     __attribute__((weak));
@@ -153,6 +155,10 @@ struct ditc_model {
 
   std::vector<Tensor> inputs, outputs, weights;
   uint64_t arenaBytes = 0;
+  // PipeFusion: the library has a stale schedule, whose K/V buffers (in the
+  // arena) stay from one call to the next.
+  bool staleSchedule = false;
+  uint64_t kvCacheBytes = 0;
   // Steps the generated code marks (compiled with --trace), else -1; the
   // end time of each in the last run.
   int32_t traceSteps = -1;
@@ -502,6 +508,8 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   for (const auto &t : j["weights"])
     m->weights.push_back(parseTensor(t));
   m->arenaBytes = j.value("arena_bytes", (uint64_t)0);
+  m->staleSchedule = j.value("stale_schedule", false);
+  m->kvCacheBytes = j.value("kv_cache_bytes", (uint64_t)0);
   m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
@@ -648,9 +656,16 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   for (size_t i = 0; i < model->outputs.size(); ++i)
     if (!outputs[i] && model->outputs[i].bytes)
       return model->fail(DITC_ERROR_ARGUMENT, "output '" + model->outputs[i].name + "' is null");
-  // No compiled plan keeps state across denoising steps yet: every call
-  // runs the synchronous schedule; the step is recorded for the caller.
-  model->denoising.take();
+  // The stale schedule needs the K/V that the call before left: this call
+  // is a denoising step past the warm-up and the last call was the step
+  // before it. Anything else runs the synchronous schedule (which refills
+  // the K/V buffers).
+  int32_t previous = model->denoising.last();
+  int32_t step = model->denoising.take();
+  int32_t schedule = model->staleSchedule && step >= 0 && model->denoising.stale(step) &&
+                             previous == step - 1
+                         ? 1
+                         : 0;
   if (model->traceSteps > 0) {
     model->trace.assign(model->traceSteps, 0.0);
     model->memory->trace(model->trace.data(), model->traceSteps);
@@ -660,7 +675,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   int32_t rc = 0;
   ditc_status s = model->memory->run(
       [&](void *arena, void *const *in, void *const *out, void *const *constants) {
-        return ditc_generated_run(arena, in, out, weights, comms.data(), constants);
+        return ditc_generated_run(arena, in, out, weights, comms.data(), constants, schedule);
       },
       inputs, outputs, rc, model->error);
   if (s != DITC_OK)
@@ -703,6 +718,10 @@ DITC_MODEL_EXPORT ditc_status ditc_model_set_denoising_step(ditc_model *model, i
 
 DITC_MODEL_EXPORT int32_t ditc_model_denoising_step(const ditc_model *model) {
   return model ? model->denoising.last() : -1;
+}
+
+DITC_MODEL_EXPORT uint64_t ditc_model_kv_cache_bytes(const ditc_model *model) {
+  return model && model->staleSchedule ? model->kvCacheBytes : 0;
 }
 
 DITC_MODEL_EXPORT int32_t ditc_model_rank(const ditc_model *model) {

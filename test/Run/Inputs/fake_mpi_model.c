@@ -24,8 +24,10 @@ const char *ditc_generated_json(void) { return kJson; }
 
 int32_t ditc_generated_run(void *arena, void *const *inputs,
                            void *const *outputs, void *const *weights,
-                           void *const *comms, void *const *constants) {
+                           void *const *comms, void *const *constants,
+                           int32_t schedule) {
   (void)weights;
+  (void)schedule;
   (void)constants;
   const float *x = (const float *)inputs[0];
   float *y = (float *)outputs[0];

@@ -1,0 +1,394 @@
+//===- PatchSchedule.cpp - PipeFusion's stale, patch-pipelined schedule ---===//
+//
+// The image tokens are the dimensions tied, through the ops' sharding rules,
+// to the query tokens of a self-attention (an attention whose keys and
+// values come from the same tokens). Collectives of the per-rank program
+// keep them tied: an all_to_all or all_gather of patch m of every rank's
+// block is patch m of the result, in a fixed order. Each op is then
+//
+// - per patch: every token dimension it reads or writes is in one parallel
+//   factor of its rule (it computes patch by patch) and divides into the
+//   patches; a self-attention is per patch too, its keys and values going
+//   through the K/V buffers;
+// - global: it touches no token dimension (the timestep embedding, the
+//   adaLN modulation, the text encoder's projections): it runs once;
+// - whole: anything else (the patch-embedding convolution, a pooling over
+//   the tokens): it runs once on all the tokens.
+//
+// A stage runs its global and whole ops that need no patch (prologue), then
+// its per-patch ops once per patch, then the ops that join patches
+// (epilogue). A per-patch op may not depend on an epilogue (that would make
+// every stage wait for the whole image between two layers): the schedule is
+// then refused and the library runs the synchronous one at every step.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Parallel/Stages.h"
+
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+enum class Kind { Global, Patch, Whole, Attention };
+
+/// Union-find over (value, dimension), tied by the ops' parallel factors and
+/// by the token dimensions collectives move.
+class TokenClasses {
+public:
+  unsigned classOf(Value v, unsigned d) { return find(node(v, d)); }
+  void unite(Value a, unsigned da, Value b, unsigned db) {
+    unsigned x = classOf(a, da), y = classOf(b, db);
+    if (x != y)
+      parent[y] = x;
+  }
+
+private:
+  unsigned node(Value v, unsigned d) {
+    auto [it, fresh] = ids.try_emplace({v, d}, parent.size());
+    if (fresh)
+      parent.push_back(parent.size());
+    return it->second;
+  }
+  unsigned find(unsigned x) {
+    while (parent[x] != x)
+      x = parent[x] = parent[parent[x]];
+    return x;
+  }
+  llvm::DenseMap<std::pair<Value, unsigned>, unsigned> ids;
+  SmallVector<unsigned> parent;
+};
+
+Value valueAt(Operation *op, unsigned idx) {
+  unsigned n = op->getNumOperands();
+  return idx < n ? op->getOperand(idx) : op->getResult(idx - n);
+}
+
+ShardingRule ruleOf(Operation *op) {
+  auto iface = dyn_cast<ShardingRuleOpInterface>(op);
+  return iface ? iface.getShardingRule() : ShardingRule();
+}
+
+struct StaleBuilder {
+  StaleBuilder(func::FuncOp fn, ArrayRef<Operation *> work, ArrayRef<int64_t> stageOf,
+               int64_t stages, int64_t patches, std::string &why)
+      : fn(fn), work(work), stageOf(stageOf), stages(stages), patches(patches), why(why) {}
+  func::FuncOp fn;
+  ArrayRef<Operation *> work;
+  ArrayRef<int64_t> stageOf;
+  int64_t stages, patches;
+  std::string &why;
+
+  TokenClasses classes;
+  llvm::DenseSet<unsigned> tokens; // the token classes
+  SmallVector<Kind> kind;
+  SmallVector<int> phase; // 0 prologue, 1 per patch, 2 epilogue
+  llvm::DenseMap<Operation *, int64_t> indexOf;
+
+  LogicalResult fail(Operation *op, const Twine &what) {
+    std::string loc;
+    llvm::raw_string_ostream os(loc);
+    op->getLoc().print(os);
+    why = ("'" + op->getName().getStringRef() + "' at " + loc + " " + what).str();
+    return failure();
+  }
+
+  /// The token dimension of `v` (-1: none); fails on two.
+  FailureOr<int64_t> tokenDim(Value v) {
+    auto t = dyn_cast<RankedTensorType>(v.getType());
+    if (!t)
+      return -1;
+    int64_t found = -1;
+    for (unsigned d = 0; d < t.getRank(); ++d)
+      if (t.getDimSize(d) > 1 && tokens.contains(classes.classOf(v, d))) {
+        if (found >= 0)
+          return failure();
+        found = d;
+      }
+    return found;
+  }
+  int64_t tdim(Value v) { return *tokenDim(v); }
+
+  void tie() {
+    for (Operation *op : work) {
+      for (const ShardingFactor &f : ruleOf(op).factors) {
+        if (f.kind != ShardingFactor::Kind::Parallel)
+          continue;
+        for (auto [idx, d] : f.dims)
+          classes.unite(valueAt(op, f.dims[0].first), f.dims[0].second, valueAt(op, idx), d);
+      }
+      // The dimensions a collective moves stay in place: patch m of every
+      // rank's block gives patch m of the result.
+      if (auto a = dyn_cast<AllToAllOp>(op)) {
+        classes.unite(a.getInput(), a.getSplitAxis(), a.getResult(), a.getSplitAxis());
+        classes.unite(a.getInput(), a.getConcatAxis(), a.getResult(), a.getConcatAxis());
+      } else if (auto g = dyn_cast<AllGatherOp>(op)) {
+        classes.unite(g.getInput(), g.getAxis(), g.getResult(), g.getAxis());
+      } else if (auto r = dyn_cast<RingAttentionOp>(op)) {
+        classes.unite(r.getQuery(), 2, r.getResult(), 2);
+      }
+    }
+  }
+
+  /// Self-attentions: query, key and value tokens in one class.
+  bool selfAttention(Operation *op) {
+    if (!isa<AttentionOp, RingAttentionOp>(op))
+      return false;
+    Value q = op->getOperand(0), k = op->getOperand(1), v = op->getOperand(2);
+    unsigned c = classes.classOf(q, 2);
+    return classes.classOf(k, 2) == c && classes.classOf(v, 2) == c;
+  }
+
+  LogicalResult classify() {
+    for (Operation *op : work)
+      if (selfAttention(op))
+        tokens.insert(classes.classOf(op->getOperand(0), 2));
+    if (tokens.empty()) {
+      why = "no self-attention (an attention whose keys come from its own tokens)";
+      return failure();
+    }
+    for (auto [i, op] : llvm::enumerate(work)) {
+      indexOf[op] = i;
+      SmallVector<std::pair<unsigned, int64_t>> dims; // (operand/result index, dim)
+      for (unsigned idx = 0; idx < op->getNumOperands() + op->getNumResults(); ++idx) {
+        FailureOr<int64_t> d = tokenDim(valueAt(op, idx));
+        if (failed(d))
+          return fail(op, "has two dimensions of the image tokens");
+        if (*d < 0)
+          continue;
+        if (shapeOf(valueAt(op, idx))[*d] % patches)
+          return fail(op, "has " + Twine(shapeOf(valueAt(op, idx))[*d]) +
+                              " image tokens (per rank), which " + Twine(patches) +
+                              " patches do not divide");
+        dims.push_back({idx, *d});
+      }
+      if (selfAttention(op)) {
+        auto ring = dyn_cast<RingAttentionOp>(op);
+        bool masked = op->getNumOperands() > 3 || op->hasAttr("causal") ||
+                      (ring && ring.getKvValid() != 0);
+        if (masked)
+          return fail(op, "is masked or causal; PipeFusion's stale K/V needs an unmasked "
+                          "self-attention");
+        kind.push_back(Kind::Attention);
+        continue;
+      }
+      if (dims.empty()) {
+        kind.push_back(Kind::Global);
+        continue;
+      }
+      // Per patch: one parallel factor holds every token dimension (a
+      // collective's moved token dimension stays in place).
+      bool perPatch = false;
+      if (isa<AllToAllOp, AllGatherOp>(op) && dims.size() == 2 &&
+          dims[0].second == dims[1].second)
+        perPatch = true;
+      for (const ShardingFactor &f : ruleOf(op).factors) {
+        if (perPatch || f.kind != ShardingFactor::Kind::Parallel)
+          continue;
+        perPatch = llvm::all_of(dims, [&](auto p) {
+          return llvm::is_contained(f.dims, std::pair<unsigned, unsigned>(p.first, p.second));
+        });
+      }
+      kind.push_back(perPatch ? Kind::Patch : Kind::Whole);
+    }
+    // Phases: per-patch ops 1; others 2 when they read a per-patch or
+    // epilogue value (they join the patches), else 0.
+    for (auto [i, op] : llvm::enumerate(work)) {
+      bool patchOp = kind[i] == Kind::Patch || kind[i] == Kind::Attention;
+      int p = patchOp ? 1 : 0;
+      for (Value v : op->getOperands()) {
+        auto it = indexOf.find(v.getDefiningOp());
+        if (it == indexOf.end())
+          continue;
+        int q = phase[it->second];
+        if (patchOp && q == 2)
+          return fail(op, "reads the whole image after an op that joins the patches ('" +
+                              work[it->second]->getName().getStringRef() +
+                              "'); PipeFusion needs the tokens to flow patch by patch "
+                              "through the transformer blocks");
+        if (!patchOp && q >= 1)
+          p = 2;
+      }
+      phase.push_back(p);
+    }
+    return success();
+  }
+
+  // Emission.
+  OpBuilder b{fn.getContext()};
+  StaleSchedule out;
+  llvm::DenseMap<Value, Value> whole;                 // non-patch values
+  SmallVector<llvm::DenseMap<Value, Value>> part;     // per patch
+  std::map<std::tuple<int64_t, int64_t, void *>, Value> slices, joins;
+
+  Segment &segment() { return out.segments.back(); }
+  Operation *add(Operation *op) {
+    op->setAttr(kStageAttr, b.getI64IntegerAttr(segment().stage));
+    op->setAttr(kScheduleAttr, b.getI64IntegerAttr(1));
+    segment().ops.push_back(op);
+    return op;
+  }
+  bool perPatch(Value v) {
+    auto it = indexOf.find(v.getDefiningOp());
+    return it != indexOf.end() && phase[it->second] == 1;
+  }
+  Value wholeOf(Value v) {
+    if (perPatch(v))
+      return join(v);
+    return whole.lookup(v) ? whole.lookup(v) : v; // arguments and sources
+  }
+  RankedTensorType patchType(Value v, int64_t d) {
+    SmallVector<int64_t> shape(shapeOf(v));
+    shape[d] /= patches;
+    return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
+  }
+  /// The patches of `v` joined (once per stage).
+  Value join(Value v) {
+    Value &j = joins[{segment().stage, 0, v.getAsOpaquePointer()}];
+    if (!j) {
+      SmallVector<Value> parts;
+      for (int64_t m = 0; m < patches; ++m)
+        parts.push_back(part[m].lookup(v));
+      j = add(ConcatOp::create(b, v.getLoc(), v.getType(), parts, b.getI64IntegerAttr(tdim(v))))
+              ->getResult(0);
+    }
+    return j;
+  }
+  /// Patch m of a value computed once (in this stage's segment).
+  Value patchOf(Value v, int64_t m) {
+    if (perPatch(v))
+      return part[m].lookup(v);
+    int64_t d = tdim(v);
+    if (d < 0)
+      return wholeOf(v);
+    Value &s = slices[{segment().stage, m, v.getAsOpaquePointer()}];
+    if (!s) {
+      RankedTensorType t = patchType(v, d);
+      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
+      offsets[d] = m * t.getDimSize(d);
+      s = add(SliceOp::create(b, v.getLoc(), t, wholeOf(v), b.getDenseI64ArrayAttr(offsets),
+                              b.getDenseI64ArrayAttr(steps)))
+              ->getResult(0);
+    }
+    return s;
+  }
+
+  void cloneWhole(Operation *op) {
+    IRMapping map;
+    for (Value v : op->getOperands())
+      map.map(v, wholeOf(v));
+    Operation *c = add(b.clone(*op, map));
+    for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults()))
+      whole[r] = cr;
+  }
+
+  void clonePatch(Operation *op, int64_t m, int64_t &cache) {
+    IRMapping map;
+    for (Value v : op->getOperands())
+      map.map(v, patchOf(v, m));
+    if (isa<AttentionOp, RingAttentionOp>(op) && kind[indexOf.lookup(op)] == Kind::Attention) {
+      // Fresh K/V of this patch into the buffers; the attention reads them
+      // whole (earlier patches fresh, later ones from the last call).
+      for (unsigned k : {1u, 2u}) {
+        Value fresh = map.lookup(op->getOperand(k));
+        int64_t rows = shapeOf(fresh)[2];
+        auto upd = KvCacheUpdateOp::create(b, op->getLoc(), op->getOperand(k).getType(), fresh,
+                                           b.getI64IntegerAttr(cache + k - 1),
+                                           b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * rows));
+        map.map(op->getOperand(k), add(upd)->getResult(0));
+      }
+    }
+    Operation *c = add(b.clone(*op, map));
+    for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults())) {
+      int64_t d = tdim(r);
+      if (d >= 0)
+        cr.setType(patchType(r, d));
+      part[m][r] = cr;
+    }
+  }
+
+  /// The original attention reads its K/V through the buffers too.
+  void bufferSynchronous(Operation *op, int64_t cache) {
+    OpBuilder sb(op);
+    for (unsigned k : {1u, 2u}) {
+      Value kv = op->getOperand(k);
+      auto upd = KvCacheUpdateOp::create(sb, op->getLoc(), kv.getType(), kv,
+                                         sb.getI64IntegerAttr(cache + k - 1),
+                                         sb.getI64IntegerAttr(2), sb.getI64IntegerAttr(0));
+      upd->setAttr(kStageAttr, op->getAttr(kStageAttr));
+      upd->setAttr(kScheduleAttr, sb.getI64IntegerAttr(0));
+      op->setOperand(k, upd.getResult());
+    }
+  }
+
+  FailureOr<StaleSchedule> emit() {
+    Operation *ret = fn.getBody().front().getTerminator();
+    b.setInsertionPoint(ret);
+    part.resize(patches);
+    // Cache ids: two per self-attention, in program order.
+    llvm::DenseMap<Operation *, int64_t> cacheOf;
+    for (auto [i, op] : llvm::enumerate(work))
+      if (kind[i] == Kind::Attention) {
+        cacheOf[op] = out.caches;
+        out.caches += 2;
+      }
+    for (int64_t s = 0; s < stages; ++s) {
+      out.segments.push_back({s, {}});
+      for (auto [i, op] : llvm::enumerate(work))
+        if (stageOf[i] == s && phase[i] == 0)
+          cloneWhole(op);
+      for (int64_t m = 0; m < patches; ++m) {
+        out.segments.push_back({s, {}});
+        for (auto [i, op] : llvm::enumerate(work))
+          if (stageOf[i] == s && phase[i] == 1) {
+            int64_t cache = cacheOf.lookup(op);
+            clonePatch(op, m, cache);
+          }
+      }
+      out.segments.push_back({s, {}});
+      for (auto [i, op] : llvm::enumerate(work))
+        if (stageOf[i] == s && phase[i] == 2)
+          cloneWhole(op);
+      // Outputs computed patch by patch in this stage: joined here.
+      for (Value v : ret->getOperands())
+        if (perPatch(v) && stageOf[indexOf.lookup(v.getDefiningOp())] == s)
+          join(v);
+    }
+    for (Value v : ret->getOperands()) {
+      if (perPatch(v)) {
+        int64_t s = stageOf[indexOf.lookup(v.getDefiningOp())];
+        out.outputs.push_back(joins[{s, 0, v.getAsOpaquePointer()}]);
+      } else {
+        out.outputs.push_back(wholeOf(v));
+      }
+    }
+    llvm::erase_if(out.segments, [](const Segment &seg) { return seg.ops.empty(); });
+    for (auto [op, cache] : cacheOf)
+      bufferSynchronous(op, cache);
+    return std::move(out);
+  }
+};
+
+} // namespace
+
+FailureOr<StaleSchedule> mlir::ditc::buildStaleSchedule(func::FuncOp fn,
+                                                        ArrayRef<Operation *> work,
+                                                        ArrayRef<int64_t> stageOf,
+                                                        int64_t stages, int64_t patches,
+                                                        std::string &why) {
+  if (patches < 2) {
+    why = "one patch has nothing to pipeline";
+    return failure();
+  }
+  StaleBuilder builder(fn, work, stageOf, stages, patches, why);
+  builder.tie();
+  if (failed(builder.classify()))
+    return failure();
+  return builder.emit();
+}
