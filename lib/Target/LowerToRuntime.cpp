@@ -599,15 +599,19 @@ LogicalResult Lowerer::lower(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WeightOp, ConstantOp, ReshapeOp, ScheduleSelectOp>([](auto) { return success(); })
       .Case([&](KvCacheUpdateOp o) {
-        // The input into the buffer (its pointer) at `offset` along `axis`.
-        ArrayRef<int64_t> in = shapeOf(o.getInput());
-        Shape dst = contiguousStrides(shapeOf(o.getResult()));
+        // The input's blocks into the buffer (its pointer) at `offset` +
+        // g * `stride` along `axis`: one copy over [.., blocks, block, ..].
+        int64_t axis = o.getAxis(), blocks = o.getBlocks();
+        Shape in(shapeOf(o.getInput()).begin(), shapeOf(o.getInput()).end());
+        Shape whole = contiguousStrides(shapeOf(o.getResult()));
         int64_t elem = elemBytes(o.getType().getElementType());
-        if (ptrOf(o.getInput()) == ptrOf(o.getResult()) && o.getOffset() == 0)
-          return success();
-        copyStrided(ptrOf(o.getInput()), 0, contiguousStrides(in),
-                    byteOffset(ptrOf(o.getResult()), o.getOffset() * dst[o.getAxis()] * elem),
-                    dst, in, elem);
+        Shape shape = in, dst = whole;
+        shape[axis] = in[axis] / blocks;
+        shape.insert(shape.begin() + axis, blocks);
+        dst.insert(dst.begin() + axis, o.getStride() * whole[axis]);
+        copyStrided(ptrOf(o.getInput()), 0, contiguousStrides(shape),
+                    byteOffset(ptrOf(o.getResult()), o.getOffset() * whole[axis] * elem), dst,
+                    shape, elem);
         return success();
       })
       .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })

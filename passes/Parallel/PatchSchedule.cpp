@@ -90,6 +90,11 @@ struct StaleBuilder {
   SmallVector<Kind> kind;
   SmallVector<int> phase; // 0 prologue, 1 per patch, 2 epilogue
   llvm::DenseMap<Operation *, int64_t> indexOf;
+  /// Per token-carrying value: G, the blocks of ranks its token dimension
+  /// holds (1 before a Ulysses all_to_all gathers the tokens, U after it).
+  /// Patch m of it is G chunks: chunk g at g * E / G + m * E / (G * M).
+  llvm::DenseMap<Value, int64_t> groups;
+  int64_t groupsOf(Value v) { return groups.lookup(v) ? groups.lookup(v) : 1; }
 
   LogicalResult fail(Operation *op, const Twine &what) {
     std::string loc;
@@ -145,6 +150,43 @@ struct StaleBuilder {
     return classes.classOf(k, 2) == c && classes.classOf(v, 2) == c;
   }
 
+  /// The blocks of ranks (groups) of the op's token-carrying results.
+  LogicalResult layoutResults(Operation *op,
+                              ArrayRef<std::pair<unsigned, int64_t>> dims) {
+    unsigned n = op->getNumOperands();
+    int64_t g = 0;
+    for (auto [idx, d] : dims)
+      if (idx < n) {
+        int64_t h = groupsOf(op->getOperand(idx));
+        if (g && h != g)
+          return fail(op, "mixes tokens gathered from different ranks");
+        g = h;
+      }
+    g = std::max<int64_t>(g, 1);
+    auto size = [&](ArrayAttr axes) {
+      FailureOr<Mesh> mesh = Mesh::of(op);
+      return succeeded(mesh) ? mesh->groupSize(axes) : 1;
+    };
+    if (auto a = dyn_cast<AllToAllOp>(op)) {
+      int64_t u = size(a.getAxes());
+      if (tdim(a.getResult()) == (int64_t)a.getConcatAxis())
+        g *= u;
+      else if (tdim(a.getInput()) == (int64_t)a.getSplitAxis()) {
+        if (g % u)
+          return fail(op, "splits tokens gathered from " + Twine(g) + " ranks over " +
+                              Twine(u));
+        g /= u;
+      }
+    } else if (auto ag = dyn_cast<AllGatherOp>(op)) {
+      if (tdim(ag.getResult()) == (int64_t)ag.getAxis())
+        g *= size(ag.getAxes());
+    }
+    for (auto [idx, d] : dims)
+      if (idx >= n && g > 1)
+        groups[valueAt(op, idx)] = g;
+    return success();
+  }
+
   LogicalResult classify() {
     for (Operation *op : work)
       if (selfAttention(op))
@@ -162,13 +204,20 @@ struct StaleBuilder {
           return fail(op, "has two dimensions of the image tokens");
         if (*d < 0)
           continue;
-        if (shapeOf(valueAt(op, idx))[*d] % patches)
-          return fail(op, "has " + Twine(shapeOf(valueAt(op, idx))[*d]) +
-                              " image tokens (per rank), which " + Twine(patches) +
-                              " patches do not divide");
         dims.push_back({idx, *d});
       }
+      // Token dimensions the patches (times the blocks of ranks) divide.
+      bool divides = llvm::all_of(dims, [&](auto p) {
+        Value v = valueAt(op, p.first);
+        return shapeOf(v)[p.second] % (patches * groupsOf(v)) == 0;
+      });
+      if (failed(layoutResults(op, dims)))
+        return failure();
       if (selfAttention(op)) {
+        if (!divides)
+          return fail(op, "has " + Twine(shapeOf(op->getOperand(0))[2]) +
+                              " query tokens (per rank), which " + Twine(patches) +
+                              " patches do not divide");
         auto ring = dyn_cast<RingAttentionOp>(op);
         bool masked = op->getNumOperands() > 3 || op->hasAttr("causal") ||
                       (ring && ring.getKvValid() != 0);
@@ -195,7 +244,12 @@ struct StaleBuilder {
           return llvm::is_contained(f.dims, std::pair<unsigned, unsigned>(p.first, p.second));
         });
       }
-      kind.push_back(perPatch ? Kind::Patch : Kind::Whole);
+      if (!perPatch || !divides) {
+        for (auto [idx, d] : dims)
+          if (groupsOf(valueAt(op, idx)) > 1)
+            return fail(op, "needs the whole image of tokens gathered over ranks");
+      }
+      kind.push_back(perPatch && divides ? Kind::Patch : Kind::Whole);
     }
     // Phases: per-patch ops 1; others 2 when they read a per-patch or
     // epilogue value (they join the patches), else 0.
@@ -252,11 +306,13 @@ struct StaleBuilder {
   Value join(Value v) {
     Value &j = joins[{segment().stage, 0, v.getAsOpaquePointer()}];
     if (!j) {
+      // Rank block k of the whole holds chunk k of every patch.
+      int64_t d = tdim(v), g = groupsOf(v), c = shapeOf(v)[d] / (g * patches);
       SmallVector<Value> parts;
-      for (int64_t m = 0; m < patches; ++m)
-        parts.push_back(part[m].lookup(v));
-      j = add(ConcatOp::create(b, v.getLoc(), v.getType(), parts, b.getI64IntegerAttr(tdim(v))))
-              ->getResult(0);
+      for (int64_t k = 0; k < g; ++k)
+        for (int64_t m = 0; m < patches; ++m)
+          parts.push_back(g == 1 ? part[m].lookup(v) : slice(part[m].lookup(v), d, k * c, c));
+      j = concat(parts, d);
     }
     return j;
   }
@@ -269,14 +325,34 @@ struct StaleBuilder {
       return wholeOf(v);
     Value &s = slices[{segment().stage, m, v.getAsOpaquePointer()}];
     if (!s) {
-      RankedTensorType t = patchType(v, d);
-      SmallVector<int64_t> offsets(t.getRank(), 0), steps(t.getRank(), 1);
-      offsets[d] = m * t.getDimSize(d);
-      s = add(SliceOp::create(b, v.getLoc(), t, wholeOf(v), b.getDenseI64ArrayAttr(offsets),
-                              b.getDenseI64ArrayAttr(steps)))
-              ->getResult(0);
+      int64_t g = groupsOf(v), e = shapeOf(v)[d], c = e / (g * patches);
+      SmallVector<Value> chunks;
+      for (int64_t k = 0; k < g; ++k)
+        chunks.push_back(slice(wholeOf(v), d, k * (e / g) + m * c, c));
+      s = concat(chunks, d);
     }
     return s;
+  }
+  Value slice(Value v, int64_t d, int64_t at, int64_t size) {
+    SmallVector<int64_t> shape(shapeOf(v)), offsets(shape.size(), 0), steps(shape.size(), 1);
+    shape[d] = size;
+    offsets[d] = at;
+    auto t = RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
+    return add(SliceOp::create(b, v.getLoc(), t, v, b.getDenseI64ArrayAttr(offsets),
+                               b.getDenseI64ArrayAttr(steps)))
+        ->getResult(0);
+  }
+  Value concat(ArrayRef<Value> parts, int64_t d) {
+    if (parts.size() == 1)
+      return parts[0];
+    SmallVector<int64_t> shape(shapeOf(parts[0]));
+    shape[d] = 0;
+    for (Value p : parts)
+      shape[d] += shapeOf(p)[d];
+    auto t = RankedTensorType::get(shape,
+                                   cast<RankedTensorType>(parts[0].getType()).getElementType());
+    return add(ConcatOp::create(b, parts[0].getLoc(), t, parts, b.getI64IntegerAttr(d)))
+        ->getResult(0);
   }
 
   void cloneWhole(Operation *op) {
@@ -295,13 +371,16 @@ struct StaleBuilder {
     if (isa<AttentionOp, RingAttentionOp>(op) && kind[indexOf.lookup(op)] == Kind::Attention) {
       // Fresh K/V of this patch into the buffers; the attention reads them
       // whole (earlier patches fresh, later ones from the last call).
+      // The buffer keeps the synchronous order: rank block k of it holds
+      // chunk k of each patch.
       for (unsigned k : {1u, 2u}) {
-        Value fresh = map.lookup(op->getOperand(k));
-        int64_t rows = shapeOf(fresh)[2];
-        auto upd = KvCacheUpdateOp::create(b, op->getLoc(), op->getOperand(k).getType(), fresh,
-                                           b.getI64IntegerAttr(cache + k - 1),
-                                           b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * rows));
-        map.map(op->getOperand(k), add(upd)->getResult(0));
+        Value orig = op->getOperand(k), fresh = map.lookup(orig);
+        int64_t g = groupsOf(orig), e = shapeOf(orig)[2], c = e / (g * patches);
+        auto upd = KvCacheUpdateOp::create(
+            b, op->getLoc(), orig.getType(), fresh, b.getI64IntegerAttr(cache + k - 1),
+            b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * c), b.getI64IntegerAttr(g),
+            b.getI64IntegerAttr(g > 1 ? e / g : 0));
+        map.map(orig, add(upd)->getResult(0));
       }
     }
     Operation *c = add(b.clone(*op, map));
@@ -320,7 +399,8 @@ struct StaleBuilder {
       Value kv = op->getOperand(k);
       auto upd = KvCacheUpdateOp::create(sb, op->getLoc(), kv.getType(), kv,
                                          sb.getI64IntegerAttr(cache + k - 1),
-                                         sb.getI64IntegerAttr(2), sb.getI64IntegerAttr(0));
+                                         sb.getI64IntegerAttr(2), sb.getI64IntegerAttr(0),
+                                         sb.getI64IntegerAttr(1), sb.getI64IntegerAttr(0));
       upd->setAttr(kStageAttr, op->getAttr(kStageAttr));
       upd->setAttr(kScheduleAttr, sb.getI64IntegerAttr(0));
       op->setOperand(k, upd.getResult());

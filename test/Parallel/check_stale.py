@@ -13,8 +13,9 @@ rank 0 reports). Through the Python bindings:
    stale schedule on K/V left by step 1: its output must differ from the
    synchronous output on those inputs (the stale K/V are used), by a
    relative L2 below 0.5 (small: adjacent steps are alike), and step 3 on
-   the same changed inputs again matches the synchronous output (the
-   buffers now hold that input's K/V).
+   the same changed inputs comes at least twice as close to it (the
+   buffers now hold K/V of that input, computed from layers that read stale
+   K/V themselves: a fixed-point iteration).
 
 usage: check_stale.py LIB INPUTS.npz REF.npz
 """
@@ -66,7 +67,7 @@ def main():
         ("step 2 (stale, changed inputs)", rel(outs[2], sync_changed),
          1e-6 < rel(outs[2], sync_changed) < 0.5),
         ("step 3 (stale, same as step 2)", rel(outs[3], sync_changed),
-         rel(outs[3], sync_changed) < 1e-4),
+         rel(outs[3], sync_changed) < 0.5 * rel(outs[2], sync_changed)),
     ]
     if m.rank == 0:
         ok = all(c[2] for c in checks)

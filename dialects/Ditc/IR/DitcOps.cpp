@@ -667,9 +667,17 @@ LogicalResult KvCacheUpdateOp::verify() {
   for (int64_t d = 0; d < out.getRank(); ++d)
     if (d != axis && in.getDimSize(d) != out.getDimSize(d))
       return emitOpError("input and buffer differ in dimension ") << d;
-  if (offset < 0 || offset + in.getDimSize(axis) > out.getDimSize(axis))
-    return emitOpError("offset ") << offset << " + " << in.getDimSize(axis)
-                                  << " outside the buffer's " << out.getDimSize(axis);
+  int64_t blocks = getBlocks(), stride = getStride();
+  if (blocks < 1 || in.getDimSize(axis) % blocks)
+    return emitOpError("blocks ") << blocks << " do not divide the input's "
+                                  << in.getDimSize(axis);
+  int64_t block = in.getDimSize(axis) / blocks;
+  if (blocks > 1 && stride < block)
+    return emitOpError("stride ") << stride << " is below the block size " << block;
+  int64_t end = offset + (blocks - 1) * stride + block;
+  if (offset < 0 || end > out.getDimSize(axis))
+    return emitOpError("blocks at offset ")
+           << offset << " end at " << end << ", outside the buffer's " << out.getDimSize(axis);
   if ((int64_t)getCache() < 0)
     return emitOpError("cache must be >= 0");
   return success();

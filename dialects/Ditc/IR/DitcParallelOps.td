@@ -195,12 +195,19 @@ def Ditc_KvCacheUpdateOp : Ditc_Op<"kv_cache_update"> {
     synchronous schedule writes the whole K/V at offset 0. The buffers live
     in a region of the instance's arena that nothing else uses.
 
+    With `blocks` = G > 1 the input is G equal blocks along `axis`, block g
+    going to `offset + g * stride`: after a Ulysses all_to_all a patch's
+    tokens are one block from each rank of the group, and the buffer keeps
+    the rank-major order of the synchronous schedule.
+
     ```mlir
     %k = ditc.kv_cache_update %kp {cache = 0 : i64, axis = 2 : i64, offset = 8 : i64}
         : (tensor<2x2x8x8xf32>) -> tensor<2x2x16x8xf32>
     ```
   }];
-  let arguments = (ins Ditc_Tensor:$input, I64Attr:$cache, I64Attr:$axis, I64Attr:$offset);
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$cache, I64Attr:$axis, I64Attr:$offset,
+                   DefaultValuedAttr<I64Attr, "1">:$blocks,
+                   DefaultValuedAttr<I64Attr, "0">:$stride);
   let results = (outs Ditc_Tensor:$result);
   let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
