@@ -129,6 +129,9 @@ struct ProfileCommandOptions {
   std::string plan;
   /// The world rank profiled (pipeline stages differ; other ranks alike).
   int64_t rank = 0;
+  /// A PipeFusion library's schedule profiled: "stale" (the denoising
+  /// steps after the warm-up) or "synchronous" (the warm-up's).
+  std::string schedule = "stale";
 };
 
 /// `ditc profile`: import, legalise as code generation does, and print the

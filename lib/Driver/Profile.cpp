@@ -462,7 +462,12 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
                  << "\n";
     return 1;
   }
-  Profile profile(*module, opts.rank);
+  if (opts.schedule != "stale" && opts.schedule != "synchronous") {
+    llvm::errs() << "error: --schedule " << opts.schedule
+                 << " is not a schedule (stale or synchronous)\n";
+    return 1;
+  }
+  Profile profile(*module, opts.rank, opts.schedule == "stale" ? 1 : 0);
   if (!profile.isValid()) {
     llvm::errs() << "error: " << opts.model << ": no single-block @main\n";
     return 1;

@@ -138,6 +138,14 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
                       "{2}; inputs {3}, outputs {4}\n",
                       bytes(t.arenaBytes), peakAt, bytes(t.peakLiveBytes),
                       bytes(t.inputBytes), bytes(t.outputBytes));
+  if (t.twoSchedules) {
+    os << llvm::formatv("  schedule         {0}\n",
+                        t.schedule == 1 ? "stale: PipeFusion's patch pipeline (denoising steps "
+                                          "after the warm-up)"
+                                        : "synchronous: PipeFusion's warm-up steps");
+    os << llvm::formatv("  K/V buffers      {0} of the arena, kept across denoising steps\n",
+                        bytes(t.kvCacheBytes));
+  }
   // Communication per rank (partitioned graphs).
   std::string comm;
   int64_t commTotal = 0;
@@ -249,6 +257,10 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
   j["activation_peak_step"] = t.peakStep;
   j["input_bytes"] = t.inputBytes;
   j["output_bytes"] = t.outputBytes;
+  if (t.twoSchedules) {
+    j["schedule"] = t.schedule == 1 ? "stale" : "synchronous";
+    j["kv_cache_bytes"] = t.kvCacheBytes;
+  }
   j["predicted_time_s"] = r.totalS;
   json comm = json::object();
   int64_t commTotal = 0;

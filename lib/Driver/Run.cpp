@@ -299,8 +299,12 @@ int runRunCommand(const RunCommandOptions &opts) {
       times.push_back(ms);
       updateLatent(latent, inBufs[io.latent], outDescs[io.output], outBufs[io.output], io,
                    schedule->xScale[i], schedule->predScale[i]);
+      // PipeFusion: steps after the warm-up (and the first) use the K/V
+      // the step before left.
+      bool stale = lib->kvCacheBytes() > 0 && i > 0 && i >= warmupSteps;
       out << formatv("denoising step {0}/{1}: t = {2:F3}, {3:F3} ms{4}\n", i + 1, opts.steps,
-                     schedule->timestep[i], ms, i < warmupSteps ? " (warm-up)" : "");
+                     schedule->timestep[i], ms,
+                     i < warmupSteps ? " (warm-up)" : stale ? " (stale K/V)" : "");
       out.flush();
     }
     double total = 0;

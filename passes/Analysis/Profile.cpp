@@ -184,12 +184,13 @@ Profile::Profile(Operation *moduleOrFunc, AnalysisManager &am) {
   compute(moduleOrFunc, am.getAnalysis<MemoryPlan>());
 }
 
-Profile::Profile(Operation *moduleOrFunc, int64_t rank) {
+Profile::Profile(Operation *moduleOrFunc, int64_t rank, int64_t schedule) {
   MemoryPlan plan(moduleOrFunc);
-  compute(moduleOrFunc, plan, rank);
+  compute(moduleOrFunc, plan, rank, schedule);
 }
 
-void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank) {
+void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank,
+                      int64_t schedule) {
   func::FuncOp func = getMainFunc(moduleOrFunc);
   if (!func || !plan.isValid())
     return;
@@ -201,6 +202,10 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   llvm::DenseMap<Operation *, int64_t> stageOf;
   if (stage >= 0)
     stageOf = stagesOf(func.getBody().front());
+  // Two schedules (PipeFusion): a call runs the ops of one of them.
+  llvm::DenseMap<Operation *, int64_t> scheduleOf = schedulesOf(func.getBody().front());
+  sums.twoSchedules = llvm::any_of(scheduleOf, [](auto p) { return p.second >= 0; });
+  sums.schedule = sums.twoSchedules ? schedule : -1;
 
   // Parameters: each weight once by name, each distinct constant once.
   llvm::StringSet<> seenWeights;
@@ -224,6 +229,8 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
       if (s >= 0 && s != stage)
         continue;
     }
+    if (int64_t s = scheduleOf.lookup(step.op); s >= 0 && s != sums.schedule)
+      continue;
     OpCost c = costOf(step.op);
     c.step = k;
     // A broadcast runs as a chain root, root+1, ...: the last sends nothing.
@@ -264,12 +271,16 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   sums.arenaBytes = plan.arenaBytes();
   sums.peakLiveBytes = plan.peakLiveBytes();
   sums.peakStep = plan.peakArenaStep();
-  if (stage >= 0) {
-    // Positions in ops() are this stage's ops only: its own peak.
+  sums.kvCacheBytes = plan.kvCacheBytesTotal();
+  if (stage >= 0 || sums.twoSchedules) {
+    // Positions in ops() are this stage's (and schedule's) ops only: their
+    // own peak.
     sums.peakStep = -1;
     for (auto [k, c] : llvm::enumerate(costs))
       if (sums.peakStep < 0 || c.liveBytes > costs[sums.peakStep].liveBytes)
         sums.peakStep = k;
+    if (sums.twoSchedules)
+      sums.peakLiveBytes = sums.peakStep >= 0 ? costs[sums.peakStep].liveBytes : 0;
   }
 
   Operation *module = func->getParentOp();

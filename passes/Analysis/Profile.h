@@ -94,6 +94,11 @@ struct ProfileTotals {
   /// where the arena first reaches its peak (an index of ops(); under
   /// pipeline stages the profiled stage's op with the most live bytes).
   int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
+  /// Of the arena: PipeFusion's K/V buffers, kept across denoising steps.
+  int64_t kvCacheBytes = 0;
+  /// The library has a stale schedule (PipeFusion), and the one profiled.
+  bool twoSchedules = false;
+  int64_t schedule = -1;
   /// Bytes one rank sends per step, and calls, per CollectiveKind.
   int64_t commBytesSent[kNumCollectiveKinds] = {}, commCalls[kNumCollectiveKinds] = {};
 
@@ -114,15 +119,18 @@ public:
   /// Standalone form (plans memory itself). A partitioned module is
   /// profiled as world rank `rank` runs it: under pipeline parallelism only
   /// the ops of its stage count, and what it sends depends on its place in
-  /// the outputs' broadcast.
-  explicit Profile(Operation *moduleOrFunc, int64_t rank = 0);
+  /// the outputs' broadcast. A library with two schedules (PipeFusion) is
+  /// profiled as `schedule` runs (1: the stale schedule of the denoising
+  /// steps after the warm-up; 0: the synchronous one).
+  explicit Profile(Operation *moduleOrFunc, int64_t rank = 0, int64_t schedule = 1);
 
   bool isValid() const { return valid; }
   ArrayRef<OpCost> ops() const { return costs; }
   const ProfileTotals &totals() const { return sums; }
 
 private:
-  void compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank = 0);
+  void compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank = 0,
+               int64_t schedule = 1);
   bool valid = false;
   SmallVector<OpCost> costs;
   ProfileTotals sums;

@@ -368,22 +368,27 @@ struct StaleBuilder {
     IRMapping map;
     for (Value v : op->getOperands())
       map.map(v, patchOf(v, m));
-    if (isa<AttentionOp, RingAttentionOp>(op) && kind[indexOf.lookup(op)] == Kind::Attention) {
+    Operation *c = add(b.clone(*op, map));
+    if (kind[indexOf.lookup(op)] == Kind::Attention) {
       // Fresh K/V of this patch into the buffers; the attention reads them
       // whole (earlier patches fresh, later ones from the last call).
       // The buffer keeps the synchronous order: rank block k of it holds
       // chunk k of each patch.
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPoint(c);
       for (unsigned k : {1u, 2u}) {
-        Value orig = op->getOperand(k), fresh = map.lookup(orig);
-        int64_t g = groupsOf(orig), e = shapeOf(orig)[2], c = e / (g * patches);
+        Value orig = op->getOperand(k);
+        int64_t g = groupsOf(orig), e = shapeOf(orig)[2], chunk = e / (g * patches);
         auto upd = KvCacheUpdateOp::create(
-            b, op->getLoc(), orig.getType(), fresh, b.getI64IntegerAttr(cache + k - 1),
-            b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * c), b.getI64IntegerAttr(g),
+            b, op->getLoc(), orig.getType(), map.lookup(orig), b.getI64IntegerAttr(cache + k - 1),
+            b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * chunk), b.getI64IntegerAttr(g),
             b.getI64IntegerAttr(g > 1 ? e / g : 0));
-        map.map(orig, add(upd)->getResult(0));
+        upd->setAttr(kStageAttr, b.getI64IntegerAttr(segment().stage));
+        upd->setAttr(kScheduleAttr, b.getI64IntegerAttr(1));
+        segment().ops.insert(segment().ops.end() - 1, upd);
+        c->setOperand(k, upd.getResult());
       }
     }
-    Operation *c = add(b.clone(*op, map));
     for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults())) {
       int64_t d = tdim(r);
       if (d >= 0)

@@ -2,7 +2,9 @@
 """Bytes each rank sends, measured (ditc run --comm-stats) vs the partitioned
 IR (ditc profile --plan, which counts each collective as the runtime does;
 ring attention's K/V exchange is counted under "send"), per kind and call
-count, on every rank. Also checks the weight bytes ditc run reports per rank
+count, on every rank; for PipeFusion both schedules (a call without denoising
+steps: synchronous; the last of two denoising steps: stale, against
+`ditc profile --schedule stale`). Also checks the weight bytes ditc run reports per rank
 against the single-rank library: divided by the degree under tp (up to
 weights that stay whole: norms, biases of row-parallel layers, embeddings).
 
@@ -44,37 +46,50 @@ def main():
         inputs = os.path.join(src, "inputs.npz")
         tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
         try:
-            # Pipeline stages: pp, or PipeFusion's (its synchronous schedule).
+            # Pipeline stages: pp, or PipeFusion's.
             staged = re.search(r"(?:^|,)(?:pp|pipefusion)=(\d+)", plan)
             pp = staged is not None
-            # Under pp the stages differ: profile every rank; else rank 0.
-            want = {}
-            for r in range(n if pp else 1):
-                pj = os.path.join(work, f"{tag}.rank{r}.profile.json")
-                run([ditc, "profile", model, "--plan", plan, "--rank", str(r),
-                     "--format", "json", "-o", pj])
-                prof = json.load(open(pj))
-                w = {}
-                for kind, v in prof["comm"].items():
-                    kind = "send" if kind == "ring_exchange" else kind
-                    b, c = w.get(kind, (0, 0))
-                    w[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
-                # The runtime lists the kinds a rank sent bytes in.
-                want[r] = {k: v for k, v in w.items() if v[0]}
             so = os.path.join(work, tag + ".so")
             run([ditc, "compile", model, "-o", so, "--devices", str(n), "--plan", plan])
-            out = run(mpirun + [str(n), ditc, "run", so, "--inputs", inputs, "--comm-stats"])
-            got, weights = {}, {}
-            for m in re.finditer(r"comm rank (\d+)/\d+: (\w+) (\d+) bytes in (\d+) calls?", out):
-                got.setdefault(int(m.group(1)), {})[m.group(2)] = (int(m.group(3)), int(m.group(4)))
-            for m in re.finditer(r"weights rank (\d+)/\d+: (\d+) bytes", out):
-                weights[int(m.group(1))] = int(m.group(2))
-            # Ring attention sends one message per round: calls differ from ops.
-            ok = len(got) == n and all(
-                {k: v[0] for k, v in g.items()} == {k: v[0] for k, v in wr.items()} and
-                all(g[k][1] == wr[k][1] for k in wr if k != "send")
-                for r, g in got.items() for wr in [want[r if pp else 0]])
-            msg = f"measured {got.get(0)} predicted {want[0]} on {len(got)}/{n} ranks"
+            # PipeFusion: a call without denoising steps runs the synchronous
+            # schedule; the last of 2 denoising steps (1 warm-up) the stale
+            # one (when the library has one: else the synchronous one again).
+            schedules = [("synchronous", [])]
+            if "pipefusion" in plan:
+                schedules.append(("stale", ["--steps", "2", "--warmup-steps", "1"]))
+            ok, msg = True, ""
+            for schedule, steps in schedules:
+                # Under pp the stages differ: profile every rank; else rank 0.
+                want = {}
+                for r in range(n if pp else 1):
+                    pj = os.path.join(work, f"{tag}.rank{r}.{schedule}.profile.json")
+                    run([ditc, "profile", model, "--plan", plan, "--rank", str(r),
+                         "--schedule", schedule, "--format", "json", "-o", pj])
+                    prof = json.load(open(pj))
+                    w = {}
+                    for kind, v in prof["comm"].items():
+                        kind = "send" if kind == "ring_exchange" else kind
+                        b, c = w.get(kind, (0, 0))
+                        w[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
+                    # The runtime lists the kinds a rank sent bytes in.
+                    want[r] = {k: v for k, v in w.items() if v[0]}
+                out = run(mpirun + [str(n), ditc, "run", so, "--inputs", inputs, "--comm-stats"] +
+                          steps)
+                got, weights = {}, {}
+                for m in re.finditer(r"comm rank (\d+)/\d+: (\w+) (\d+) bytes in (\d+) calls?",
+                                     out):
+                    got.setdefault(int(m.group(1)), {})[m.group(2)] = (int(m.group(3)),
+                                                                       int(m.group(4)))
+                for m in re.finditer(r"weights rank (\d+)/\d+: (\d+) bytes", out):
+                    weights[int(m.group(1))] = int(m.group(2))
+                # Ring attention sends one message per round: calls differ from ops.
+                ok = ok and len(got) == n and all(
+                    {k: v[0] for k, v in g.items()} == {k: v[0] for k, v in wr.items()} and
+                    all(g[k][1] == wr[k][1] for k in wr if k != "send")
+                    for r, g in got.items() for wr in [want[r if pp else 0]])
+                msg += (f"{schedule}: " if len(schedules) > 1 else "") + \
+                    f"measured {got.get(0)} predicted {want[0]} on {len(got)}/{n} ranks; "
+            msg = msg.rstrip("; ")
             if ok and ("tp" in plan or pp):
                 # Weight bytes per rank: exactly the per-rank slices of the
                 # partitioned IR, and at most 1/tp plus the weights that stay

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """PipeFusion's stale schedule against the synchronous one and one rank.
 
-Run under mpirun (every rank runs this script on the multi-rank library,
+For each case (fixture:plan), compiles the fixture for one rank and for the
+plan, runs the one-rank library (the reference REF), and runs this script
+under mpirun on the plan's library (`--ranks` mode: every rank runs it,
 rank 0 reports). Through the Python bindings:
 
 1. a call without denoising-step information (synchronous) matches the
@@ -17,8 +19,15 @@ rank 0 reports). Through the Python bindings:
    buffers now hold K/V of that input, computed from layers that read stale
    K/V themselves: a fixed-point iteration).
 
-usage: check_stale.py LIB INPUTS.npz REF.npz
+A case fixture:plan:synchronous=WORDS expects no stale schedule: a compile
+warning with WORDS, and a library without K/V buffers. Prints one line per
+case and "N passed, M failed".
+
+usage: check_stale.py DITC MPIRUN FIXTURES WORKDIR CASE...
+       check_stale.py --ranks LIB INPUTS.npz REF.npz   (under mpirun)
 """
+import math
+import subprocess
 import os
 import sys
 
@@ -34,8 +43,7 @@ def rel(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
-def main():
-    lib, inputs, ref = sys.argv[1:4]
+def ranks(lib, inputs, ref):
     m = rt.Model(lib)
     if m.kv_cache_bytes <= 0:
         print(f"FAIL {lib}: no stale schedule (K/V buffers: {m.kv_cache_bytes} bytes)")
@@ -74,6 +82,54 @@ def main():
         print(("PASS " if ok else "FAIL ") + os.path.basename(os.path.dirname(lib)) + ": " +
               ", ".join(f"{what} {err:.1e}{'' if good else ' BAD'}" for what, err, good in checks))
         return 0 if ok else 1
+    return 0
+
+
+def run(cmd):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=300)
+    return p.returncode, p.stdout
+
+
+def main():
+    if sys.argv[1] == "--ranks":
+        return ranks(*sys.argv[2:5])
+    ditc, mpirun, fixtures, work = sys.argv[1:5]
+    os.makedirs(work, exist_ok=True)
+    passed = failed = 0
+    for case in sys.argv[5:]:
+        fixture, plan, *rest = case.split(":")
+        sync = rest[0][len("synchronous="):] if rest else None
+        n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
+                      if kv.split("=")[0] != "patches")
+        src = os.path.join(fixtures, fixture)
+        one, ref = os.path.join(work, fixture + "-1.so"), os.path.join(work, fixture + "-1.npz")
+        if not os.path.exists(ref):
+            run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one])
+            run([ditc, "run", one, "--inputs", os.path.join(src, "inputs.npz"), "--outputs", ref])
+        d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}")
+        os.makedirs(d, exist_ok=True)
+        lib = os.path.join(d, "m.so")
+        rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", lib,
+                       "--devices", str(n), "--plan", plan])
+        warning = [line for line in out.splitlines() if "warning:" in line and "PipeFusion" in line]
+        if rc:
+            ok, msg = False, out.strip().splitlines()[-1]
+        elif sync is not None:
+            ok = len(warning) == 1 and sync in warning[0]
+            msg = warning[0] if warning else "no warning"
+        elif warning:
+            ok, msg = False, warning[0]
+        else:
+            rc, out = run(mpirun.split() + [str(n), sys.executable, os.path.abspath(__file__),
+                                            "--ranks", lib, os.path.join(src, "inputs.npz"), ref])
+            lines = [line for line in out.splitlines() if line.startswith(("PASS", "FAIL"))]
+            ok = rc == 0 and len(lines) == 1 and lines[0].startswith("PASS")
+            msg = lines[0] if lines else out.strip()[-300:]
+        passed += ok
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {fixture} {plan}: {msg}")
+    print(f"{passed} passed, {failed} failed")
     return 0
 
 

@@ -9,15 +9,20 @@
 
 // The synchronous schedule: two stages, no micro-batches (the batch of 2
 // is not cut), the activation sent once from stage 0 to stage 1, the
-// output broadcast; each layer's weights on its stage.
+// output broadcast; each layer's weights on its stage. Then the stale
+// schedule (test/Parallel/pipeline-stale.mlir): each stage once per patch
+// of 4 tokens, one message per patch.
 // STAGES: ditc.weight "wa" {ditc.stages = array<i64: 0>
 // STAGES: ditc.weight "wb" {ditc.stages = array<i64: 1>
-// STAGES: ditc.attention {{.*}}ditc.stage = 0 : i64{{.*}} -> tensor<2x2x8x8xf32>
-// STAGES: ditc.collective.send {{.*}}axes = ["pipefusion"], ditc.stage = 0 : i64, peer = 1 : i64{{.*}} : tensor<2x8x16xf32>
+// STAGES: ditc.attention {{.*}}ditc.schedule = 0 : i64, ditc.stage = 0 : i64{{.*}} -> tensor<2x2x8x8xf32>
+// STAGES: ditc.collective.send {{.*}}axes = ["pipefusion"], ditc.schedule = 0 : i64, ditc.stage = 0 : i64, peer = 1 : i64{{.*}} : tensor<2x8x16xf32>
 // STAGES-NOT: ditc.collective.send
-// STAGES: ditc.collective.recv {axes = ["pipefusion"], ditc.stage = 1 : i64, peer = 0 : i64
-// STAGES: ditc.attention {{.*}}ditc.stage = 1 : i64{{.*}} -> tensor<2x2x8x8xf32>
-// STAGES: ditc.collective.broadcast {{.*}}root = 1 : i64
+// STAGES: ditc.collective.recv {axes = ["pipefusion"], ditc.schedule = 0 : i64, ditc.stage = 1 : i64, peer = 0 : i64
+// STAGES: ditc.attention {{.*}}ditc.schedule = 0 : i64, ditc.stage = 1 : i64{{.*}} -> tensor<2x2x8x8xf32>
+// STAGES-COUNT-2: ditc.collective.send {{.*}}ditc.schedule = 1 : i64, ditc.stage = 0 : i64, peer = 1 : i64{{.*}} : tensor<2x4x16xf32>
+// STAGES-NOT: ditc.collective.send
+// STAGES: ditc.collective.broadcast {{.*}}ditc.schedule = 0 : i64, ditc.stage = -1 : i64, root = 1 : i64
+// STAGES: ditc.collective.broadcast {{.*}}ditc.schedule = 1 : i64, ditc.stage = -1 : i64, root = 1 : i64
 func.func @main(%x: tensor<2x8x16xf32> {ditc.name = "x"}) -> (tensor<2x8x16xf32> {ditc.name = "y"}) {
   %wa = ditc.weight "wa" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
   %wb = ditc.weight "wb" {file = "m.onnx", offset = 1024 : i64} : tensor<16x16xf32>

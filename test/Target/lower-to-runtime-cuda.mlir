@@ -8,7 +8,7 @@
 // fills it with device copies for cuda); ditc_generated_constants lists
 // them. The descriptor says target cuda and the architectures.
 // CHECK-LABEL: module
-// CHECK: llvm.func @ditc_generated_run(%[[ARENA:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[CONSTS:.*]]: !llvm.ptr) -> i32
+// CHECK: llvm.func @ditc_generated_run(%[[ARENA:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[CONSTS:.*]]: !llvm.ptr, %{{.*}}: i32) -> i32
 // CHECK: %[[SLOT:.*]] = llvm.getelementptr %[[CONSTS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
 // CHECK: %[[BIAS:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.call @ditc_cu_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}}) : (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32) -> ()

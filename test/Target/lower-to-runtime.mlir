@@ -4,7 +4,7 @@
 // tables and the weight table; shapes and strides as constant globals.
 // CHECK-LABEL: module
 // CHECK: llvm.mlir.global private constant @ditc_i64_{{[0-9]+}}
-// CHECK: llvm.func @ditc_generated_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr) -> i32
+// CHECK: llvm.func @ditc_generated_run(%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: i32) -> i32
 // CHECK: llvm.load %{{.*}} : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.call @ditc_rt_linear_f32
 // CHECK: llvm.call @ditc_rt_unary_f32

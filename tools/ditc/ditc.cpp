@@ -267,6 +267,12 @@ static cl::opt<int64_t> profileRank(
     cl::desc("With --plan: the rank profiled (default 0); under pp, the ops "
              "of its pipeline stage"),
     cl::value_desc("R"), cl::init(0), cl::sub(profileCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> profileSchedule(
+    "schedule",
+    cl::desc("With a PipeFusion plan: the schedule profiled, stale (the denoising steps after "
+             "the warm-up, the default) or synchronous (the warm-up steps)"),
+    cl::value_desc("stale|synchronous"), cl::init("stale"), cl::sub(profileCmd),
+    cl::cat(ditcCategory));
 static cl::opt<int> profileTop("top",
                                cl::desc("Ops listed by predicted time (table)"),
                                cl::value_desc("K"), cl::init(10),
@@ -331,7 +337,8 @@ int main(int argc, char **argv) {
       "              --devices N: every rank runs it, rank 0 reports)\n"
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
-      "              [--dtype bf16] [--devices N --plan KEY=N,...] [-o OUT]\n"
+      "              [--dtype bf16] [--devices N --plan KEY=N,...]\n"
+      "              [--rank R] [--schedule stale|synchronous] [-o OUT]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
@@ -402,6 +409,7 @@ int main(int argc, char **argv) {
     opts.devices = profileDevices;
     opts.plan = profilePlan;
     opts.rank = profileRank;
+    opts.schedule = profileSchedule;
     return mlir::ditc::runProfileCommand(opts);
   }
   if (calibrateCmd) {
