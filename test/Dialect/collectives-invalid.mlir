@@ -107,3 +107,51 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
     return
   }
 }
+
+// -----
+
+func.func @kv_cache_axis(%a: tensor<1x2x4x8xf32>) {
+  // expected-error@+1 {{axis 4 is not a dimension of both the input and the buffer}}
+  %0 = ditc.kv_cache_update %a {cache = 0 : i64, axis = 4 : i64, offset = 0 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_cache_dims(%a: tensor<1x2x4x8xf32>) {
+  // expected-error@+1 {{input and buffer differ in dimension 1}}
+  %0 = ditc.kv_cache_update %a {cache = 0 : i64, axis = 2 : i64, offset = 0 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x4x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_cache_outside(%a: tensor<1x2x4x8xf32>) {
+  // expected-error@+1 {{blocks at offset 6 end at 10, outside the buffer's 8}}
+  %0 = ditc.kv_cache_update %a {cache = 0 : i64, axis = 2 : i64, offset = 6 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_cache_blocks(%a: tensor<1x2x4x8xf32>) {
+  // expected-error@+1 {{blocks 3 do not divide the input's 4}}
+  %0 = ditc.kv_cache_update %a {cache = 0 : i64, axis = 2 : i64, offset = 0 : i64, blocks = 3 : i64, stride = 4 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @kv_cache_stride(%a: tensor<1x2x4x8xf32>) {
+  // expected-error@+1 {{stride 1 is below the block size 2}}
+  %0 = ditc.kv_cache_update %a {cache = 0 : i64, axis = 2 : i64, offset = 0 : i64, blocks = 2 : i64, stride = 1 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x16x8xf32>
+  return
+}
+
+// -----
+
+func.func @schedule_select_types(%a: tensor<2x4xf32>, %b: tensor<4x2xf32>) {
+  // expected-error@+1 {{failed to verify that all of {synchronous, stale, result} have same type}}
+  %0 = "ditc.schedule_select"(%a, %b) : (tensor<2x4xf32>, tensor<4x2xf32>) -> tensor<2x4xf32>
+  return
+}

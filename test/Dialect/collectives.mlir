@@ -33,3 +33,14 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
     return %1 : tensor<2x4xf32>
   }
 }
+
+// PipeFusion: a K/V buffer update (two rank blocks of 2 tokens at 0 and 8)
+// and the select of the schedule that ran.
+// CHECK-LABEL: func.func @stale
+// CHECK: %[[K:.*]] = ditc.kv_cache_update %{{.*}} {axis = 2 : i64, blocks = 2 : i64, cache = 1 : i64, offset = 2 : i64, stride = 8 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x16x8xf32>
+// CHECK: ditc.schedule_select %{{.*}}, %[[K]] : tensor<1x2x16x8xf32>
+func.func @stale(%a: tensor<1x2x4x8xf32>, %s: tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32> {
+  %0 = ditc.kv_cache_update %a {cache = 1 : i64, axis = 2 : i64, offset = 2 : i64, blocks = 2 : i64, stride = 8 : i64} : (tensor<1x2x4x8xf32>) -> tensor<1x2x16x8xf32>
+  %1 = ditc.schedule_select %s, %0 : tensor<1x2x16x8xf32>
+  return %1 : tensor<1x2x16x8xf32>
+}
