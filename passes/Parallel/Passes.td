@@ -193,8 +193,7 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
   let description = [{
     Runs after `-ditc-partition` on a module whose `ditc.mesh` has a stage
     axis of size P, of kind `pipeline` (pp) or `pipefusion` (nothing to do
-    without one). PipeFusion runs the synchronous schedule, its warm-up
-    schedule: no micro-batches. The ops of `@main` are cut
+    without one). The ops of `@main` are cut
     into P stages of consecutive ops: each cut sits within a quarter of a
     stage's work (FLOPs, as `ditc profile` counts them) of an even split,
     where the fewest activation bytes cross it. When the batch can be cut
@@ -214,6 +213,23 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     every rank returns them. Weights get `ditc.stages`: the weight file of a
     rank holds the weights of its stage only. The ranks whose stage-axis
     coordinate is s run stage s.
+
+    PipeFusion (`pipefusion`, `ditc.patches` = M): no micro-batches; the
+    program gets two schedules, marked `ditc.schedule`. The synchronous one
+    (0) is the cut program, each self-attention reading its K/V through
+    `ditc.kv_cache_update` buffers. The stale one (1) clones the program
+    with the image tokens cut into M patches: per stage, the ops that touch
+    no token run once, then the ops that compute token by token once per
+    patch (a self-attention writes its patch's K/V into its buffers and
+    attends to all of them: the other patches' from the previous call),
+    then the ops that join patches; patch m is sent to the next stage before
+    patch m + 1 starts. The outputs of both meet in `ditc.schedule_select`;
+    the module gets `ditc.kv_caches`. Every message of both schedules
+    follows one order that every rank's sends and receives respect. Where
+    the stale schedule cannot be built (no self-attention of the image
+    tokens, an op needing the whole image between attention layers, masked
+    attention, patches that do not divide) a warning says why and the
+    program keeps the synchronous schedule only.
 
     ```mlir
     // pp=2, after:

@@ -156,7 +156,8 @@ ditc_status ditc_model_run(ditc_model *model, const void *const *inputs,
  * fails with DITC_ERROR_ARGUMENT and a message naming the step (and the
  * state is unchanged). Warm-up steps, the first step and every call without
  * a step set run the synchronous schedule (the exact result); a later step
- * may use state of the step before it. Every library accepts these calls;
+ * may use state of the step before it (PipeFusion: the other patches' K/V),
+ * when the call before it was that step. Every library accepts these calls;
  * a library without state across denoising steps checks them and otherwise
  * computes the same as without them. A failed run still uses up its step.
  * Multi-rank libraries: every rank makes the same calls. */
