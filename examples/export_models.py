@@ -20,6 +20,7 @@ never meant to be committed.
 Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --out test/fixtures
   /opt/ditc-export-venv/bin/python examples/export_models.py --out test/fixtures --only dit,llama
+  /opt/ditc-export-venv/bin/python examples/export_models.py --deep --out test/fixtures/deep
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size pixart --out /tmp/ditc-full/pixart
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit --seq 1024 --out /tmp/ditc-full/dit512
@@ -198,7 +199,7 @@ def _rng():
     return np.random.default_rng(SEED)
 
 
-def build_dit():
+def build_dit(num_layers=2):
     from diffusers import DiTTransformer2DModel
 
     cfg = dict(
@@ -206,7 +207,7 @@ def build_dit():
         attention_head_dim=8,
         in_channels=4,
         out_channels=8,  # learn_sigma, as in DiT-XL/2
-        num_layers=2,
+        num_layers=num_layers,
         sample_size=8,
         patch_size=2,
         num_embeds_ada_norm=1000,  # number of classes
@@ -388,7 +389,11 @@ BUILDERS = {
     "sd3": build_sd3,
     "flux": build_flux,
     "llama": build_llama,
+    # Deeper fixtures (--deep, test/fixtures/deep): plans that need more
+    # layers than the others have (pipefusion=4 needs 4 attention layers).
+    "dit4": lambda: build_dit(num_layers=4),
 }
+DEEP_MODELS = ("dit4",)
 
 
 # ----------------------------------------------------------------------------
@@ -898,6 +903,12 @@ def main(argv=None):
         help="instead of fixtures, export a full-size benchmark graph (TorchScript exporter, opset 17, "
         "weights in <out>/model.onnx.data); never commit these",
     )
+    ap.add_argument(
+        "--deep",
+        action="store_true",
+        help=f"export the deeper fixtures ({','.join(DEEP_MODELS)}: a 4-layer DiT) instead, "
+        "into test/fixtures/deep",
+    )
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     a = ap.parse_args(argv)
@@ -911,7 +922,7 @@ def main(argv=None):
         export_full(a.full_size, a.out, a.seq, a.batch)
         return 0
 
-    jobs = [(m, e) for m in MODELS for e in EXPORTERS]
+    jobs = [(m, e) for m in (DEEP_MODELS if a.deep else MODELS) for e in EXPORTERS]
     if a.only:
         sel = [s.strip() for s in a.only.split(",") if s.strip()]
         bad = [s for s in sel if s not in MODELS and s not in EXPORTERS and s not in {f"{m}_{e}" for m, e in jobs}]

@@ -17,9 +17,11 @@
 //
 // A stage runs its global and whole ops that need no patch (prologue), then
 // its per-patch ops once per patch, then the ops that join patches
-// (epilogue). A per-patch op may not depend on an epilogue (that would make
-// every stage wait for the whole image between two layers): the schedule is
-// then refused and the library runs the synchronous one at every step.
+// (epilogue). An op that could run per patch but reads an epilogue value
+// runs whole in the epilogue too (the layers after the last attention); an
+// attention that depends on an epilogue would make every stage wait for the
+// whole image between two layers: the schedule is then refused and the
+// library runs the synchronous one at every step.
 //
 //===----------------------------------------------------------------------===//
 
@@ -253,23 +255,32 @@ struct StaleBuilder {
     }
     // Phases: per-patch ops 1; others 2 when they read a per-patch or
     // epilogue value (they join the patches), else 0.
+    // An op that could run per patch but reads a joined value runs whole
+    // too (the tail after the last attention); an attention cannot.
     for (auto [i, op] : llvm::enumerate(work)) {
-      bool patchOp = kind[i] == Kind::Patch || kind[i] == Kind::Attention;
-      int p = patchOp ? 1 : 0;
+      Operation *joined = nullptr;
+      bool afterPatch = false;
       for (Value v : op->getOperands()) {
         auto it = indexOf.find(v.getDefiningOp());
         if (it == indexOf.end())
           continue;
-        int q = phase[it->second];
-        if (patchOp && q == 2)
-          return fail(op, "reads the whole image after an op that joins the patches ('" +
-                              work[it->second]->getName().getStringRef() +
-                              "'); PipeFusion needs the tokens to flow patch by patch "
-                              "through the transformer blocks");
-        if (!patchOp && q >= 1)
-          p = 2;
+        if (phase[it->second] == 2)
+          joined = work[it->second];
+        afterPatch |= phase[it->second] >= 1;
       }
-      phase.push_back(p);
+      if (kind[i] == Kind::Attention && joined)
+        return fail(op, "reads the whole image after an op that joins the patches ('" +
+                            joined->getName().getStringRef() +
+                            "'); PipeFusion needs the tokens to flow patch by patch "
+                            "through the transformer blocks");
+      if (kind[i] == Kind::Patch && joined) {
+        for (Value v : op->getOperands())
+          if (FailureOr<int64_t> d = tokenDim(v); succeeded(d) && *d >= 0 && groupsOf(v) > 1)
+            return fail(op, "needs the whole image of tokens gathered over ranks");
+        kind[i] = Kind::Whole;
+      }
+      bool patchOp = kind[i] == Kind::Patch || kind[i] == Kind::Attention;
+      phase.push_back(patchOp ? 1 : afterPatch ? 2 : 0);
     }
     return success();
   }

@@ -105,6 +105,7 @@ def main():
         src = os.path.join(fixtures, fixture)
         one, ref = os.path.join(work, fixture + "-1.so"), os.path.join(work, fixture + "-1.npz")
         if not os.path.exists(ref):
+            os.makedirs(os.path.dirname(ref), exist_ok=True)
             run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one])
             run([ditc, "run", one, "--inputs", os.path.join(src, "inputs.npz"), "--outputs", ref])
         d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}")

@@ -64,14 +64,14 @@ module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc
 // -----
 
 // A mean over the tokens between the two blocks joins the patches: the
-// second block would wait for the whole image, so there is no stale
-// schedule (a warning naming the op), and no K/V buffers.
+// second attention would wait for the whole image, so there is no stale
+// schedule (a warning naming the attention), and no K/V buffers.
 // CHECK-NOT: ditc.kv_caches
 // CHECK-LABEL: func.func @main
 // CHECK-NOT: kv_cache_update
 // CHECK-NOT: ditc.schedule
 module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 2 : i64} {
-  // expected-warning @+1 {{PipeFusion runs the synchronous schedule at every denoising step: 'ditc.add' at}}
+  // expected-warning @+1 {{PipeFusion runs the synchronous schedule at every denoising step: 'ditc.attention' at}}
   func.func @main(%x: tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32> {
     %wq = ditc.weight "wq" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
     %a = ditc.attention %x, %x, %x : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
