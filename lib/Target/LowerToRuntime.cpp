@@ -910,14 +910,12 @@ std::string Lowerer::descriptorJson() {
   }
   // PipeFusion's stale schedule, and the K/V buffers it keeps across calls.
   if (module->hasAttr(kKvCachesAttr)) {
-    std::map<int64_t, int64_t> caches;
-    func.walk([&](KvCacheUpdateOp c) {
-      int64_t &n = caches[c.getCache()];
-      n = std::max(n, tensorBytes(c.getType()));
-    });
+    // The region the memory plan gave them (at the start of the arena).
     int64_t bytes = 0;
-    for (auto [id, n] : caches)
-      bytes += n;
+    func.walk([&](KvCacheUpdateOp c) {
+      if (auto o = c->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr); o && o.size() == 1)
+        bytes = std::max(bytes, o[0] + tensorBytes(c.getType()));
+    });
     j["stale_schedule"] = true;
     j["kv_cache_bytes"] = bytes;
   }

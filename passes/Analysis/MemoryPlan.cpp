@@ -125,18 +125,34 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   }
 
   Arena arena;
-  // K/V buffers kept across calls (PipeFusion's stale schedule): placed
-  // first and never freed, so that no other tensor overwrites them.
-  std::map<int64_t, int64_t> cacheBytes, cacheOffset;
+  // K/V buffers kept across calls (PipeFusion's stale schedule): the start
+  // of the arena, never freed, so that no other tensor overwrites them. A
+  // rank runs one pipeline stage: the buffers of different stages share it.
+  std::map<int64_t, int64_t> cacheBytes, cacheStage, cacheOffset, stageEnd;
   for (Operation &op : body)
     if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
       int64_t &bytes = cacheBytes[c.getCache()];
       bytes = std::max(bytes, tensorBytes(c.getType()));
+      auto st = op.getAttrOfType<IntegerAttr>("ditc.stage");
+      cacheStage[c.getCache()] = st ? st.getInt() : -1;
     }
   for (auto [cache, bytes] : cacheBytes) {
-    cacheOffset[cache] = arena.allocate(bytes);
-    kvCacheBytes += (bytes + kAlign - 1) / kAlign * kAlign;
+    // Stage -1 (every rank): after every stage's buffers.
+    int64_t &end = stageEnd[cacheStage[cache]];
+    cacheOffset[cache] = end;
+    end += (bytes + kAlign - 1) / kAlign * kAlign;
   }
+  for (auto [stage, end] : stageEnd)
+    if (stage >= 0)
+      kvCacheBytes = std::max(kvCacheBytes, end);
+  if (stageEnd.count(-1)) {
+    for (auto &[cache, offset] : cacheOffset)
+      if (cacheStage[cache] < 0)
+        offset += kvCacheBytes;
+    kvCacheBytes += stageEnd[-1];
+  }
+  if (kvCacheBytes)
+    arena.allocate(kvCacheBytes);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
   for (Operation &op : body) {
     if (&op == ret || isa<WeightOp, ConstantOp>(op))

@@ -78,7 +78,8 @@ public:
   /// The first step whose arena end reaches arenaBytes() (-1 if none).
   int64_t peakArenaStep() const { return peakArenaAt; }
   /// The bytes of the K/V buffers kept across calls (kv_cache_update), at
-  /// the start of the arena and live at every step.
+  /// the start of the arena and live at every step: the largest stage's
+  /// (the buffers of different pipeline stages share the region).
   int64_t kvCacheBytesTotal() const { return kvCacheBytes; }
 
 private:
