@@ -96,3 +96,34 @@ module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc
     return %a2 : tensor<1x1x6x16xf32>
   }
 }
+
+// -----
+
+// A long skip connection (U-ViT style): block 1's output %h is added after
+// block 3, two stages later. Under the stale schedule it travels patch by
+// patch with the stream: stage 0 sends each patch of it both to stage 1
+// and straight to stage 2, and stage 2 adds patch m of it to its patch m.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.collective.send %[[H0:.*]] {{{.*}}ditc.schedule = 1 : i64, ditc.stage = 0 : i64, peer = 1 : i64, tag = [[A0:[0-9]+]] : i64} : tensor<1x1x4x16xf32>
+// CHECK-NEXT: ditc.collective.send %[[H0]] {{{.*}}ditc.schedule = 1 : i64, ditc.stage = 0 : i64, peer = 2 : i64, tag = [[B0:[0-9]+]] : i64} : tensor<1x1x4x16xf32>
+// CHECK: ditc.collective.send %[[H1:.*]] {{{.*}}ditc.stage = 0 : i64, peer = 1 : i64
+// CHECK-NEXT: ditc.collective.send %[[H1]] {{{.*}}ditc.stage = 0 : i64, peer = 2 : i64, tag = [[B1:[0-9]+]] : i64}
+// CHECK: %[[S0:.*]] = ditc.collective.recv {{{.*}}ditc.schedule = 1 : i64, ditc.stage = 2 : i64, peer = 0 : i64, tag = [[B0]] : i64} : tensor<1x1x4x16xf32>
+// CHECK: ditc.add %{{.*}}, %[[S0]] {ditc.schedule = 1 : i64, ditc.stage = 2 : i64} : (tensor<1x1x4x16xf32>, tensor<1x1x4x16xf32>) -> tensor<1x1x4x16xf32>
+// CHECK: %[[S1:.*]] = ditc.collective.recv {{{.*}}ditc.stage = 2 : i64, peer = 0 : i64, tag = [[B1]] : i64}
+// CHECK: ditc.add %{{.*}}, %[[S1]] {ditc.schedule = 1 : i64, ditc.stage = 2 : i64}
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 3 : pipefusion]>, ditc.patches = 2 : i64} {
+  func.func @main(%x: tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32> {
+    %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+    %q = ditc.linear %x, %w : (tensor<1x1x8x16xf32>, tensor<16x16xf32>) -> tensor<1x1x8x16xf32>
+    %a = ditc.attention %q, %q, %q : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    %h = ditc.add %a, %x : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    %q2 = ditc.linear %h, %w : (tensor<1x1x8x16xf32>, tensor<16x16xf32>) -> tensor<1x1x8x16xf32>
+    %a2 = ditc.attention %q2, %q2, %q2 : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    %h2 = ditc.add %a2, %q2 : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    %q3 = ditc.linear %h2, %w : (tensor<1x1x8x16xf32>, tensor<16x16xf32>) -> tensor<1x1x8x16xf32>
+    %a3 = ditc.attention %q3, %q3, %q3 : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    %y = ditc.add %a3, %h : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    return %y : tensor<1x1x8x16xf32>
+  }
+}
