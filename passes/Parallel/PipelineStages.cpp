@@ -1,6 +1,6 @@
 //===- PipelineStages.cpp - cut the per-rank program into pipeline stages -===//
 //
-// Under a plan with pp=P (mesh axis "pp"), the partitioned program is cut
+// Under a plan with pp=P (a stage axis), the partitioned program is cut
 // into P stages of consecutive ops. The cuts balance the FLOPs of the stages
 // (MAP's costOf) and, within a quarter of a stage's work of each balanced
 // point, go where the fewest activation bytes cross (between transformer
@@ -15,9 +15,14 @@
 //
 // Every op gets `ditc.stage`. A value read in a later stage is sent at the
 // end of its (stage, micro-batch) segment and received at the start of
-// each segment of the same micro-batch that reads it: every rank sends and
-// receives in increasing (micro-batch, source stage, destination stage)
-// order, so blocking sends cannot deadlock. Outputs are broadcast from the
+// the first segment of each stage that reads it, in one global order that
+// every rank's sends and receives follow, so blocking sends cannot
+// deadlock (placeMessages).
+//
+// PipeFusion (a stage axis of kind pipefusion) gets two schedules, the
+// synchronous one and the stale, patch-pipelined one (PatchSchedule.cpp),
+// their ops marked ditc.schedule and their outputs joined by
+// ditc.schedule_select. Outputs are broadcast from the
 // stage that computes them to every stage. Weights get `ditc.stages`, the
 // stages that read them: only those ranks' weight files hold them.
 //
@@ -105,9 +110,9 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
       module.emitError("expected func.func @main");
       return signalPassFailure();
     }
-    // PipeFusion runs the synchronous schedule (its warm-up steps: the whole
-    // image through the stages, no micro-batches); the stale patch-pipelined
-    // schedule is to come.
+    // PipeFusion: no micro-batches; the synchronous schedule (warm-up: the
+    // whole image through the stages) and the stale, patch-pipelined one
+    // (PatchSchedule.cpp).
     pipefusion = mesh->kinds[axis] == MeshAxisKind::pipefusion;
     key = mesh->axes[axis];
     if (auto p = module->getAttrOfType<IntegerAttr>(kPatchesAttr))

@@ -147,6 +147,8 @@ public:
     auto sourceOf = [&](uint64_t t) -> const unsigned char * {
       if (!source.mapped.empty())
         return static_cast<const unsigned char *>(source.mapped[t]);
+      if (source.has && !source.has(t))
+        return nullptr; // another pipeline stage's
       if (generatedTensor != t) {
         generated.resize(weightBytes[t]);
         source.generate(t, generated.data());
@@ -182,7 +184,7 @@ public:
                              " failed: " + cudaWhy(e));
     table.clear();
     for (size_t t = 0; t < weightBytes.size(); ++t) {
-      bool absent = !source.mapped.empty() && !source.mapped[t];
+      bool absent = source.mapped.empty() ? source.has && !source.has(t) : !source.mapped[t];
       table.push_back(absent || weightBytes[t] == 0
                           ? nullptr
                           : block + weightPacking.offsets[t]);

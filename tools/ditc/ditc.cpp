@@ -190,7 +190,8 @@ static cl::opt<int> runSteps(
 static cl::opt<int> runWarmupSteps(
     "warmup-steps",
     cl::desc("--steps: the first K denoising steps run the synchronous schedule "
-             "(default 1)"),
+             "(default 1); a PipeFusion library runs its stale schedule (the other "
+             "patches' K/V of the step before) from then on"),
     cl::value_desc("K"), cl::init(-1), cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runScheduler(
     "scheduler",

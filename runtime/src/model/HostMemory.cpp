@@ -47,9 +47,10 @@ public:
     // Generated weights: one buffer, each tensor 64-byte aligned.
     std::vector<uint64_t> offsets;
     uint64_t total = 0;
-    for (uint64_t b : weightBytes) {
+    for (size_t i = 0; i < weightBytes.size(); ++i) {
       offsets.push_back(total);
-      total += (b + 63) / 64 * 64;
+      if (!source.has || source.has(i))
+        total += (weightBytes[i] + 63) / 64 * 64;
     }
     std::vector<unsigned char> buffer;
     try {
@@ -62,6 +63,10 @@ public:
     unsigned char *base = buffer.data() + (64 - (uintptr_t)buffer.data() % 64) % 64;
     table.clear();
     for (size_t i = 0; i < weightBytes.size(); ++i) {
+      if (source.has && !source.has(i)) {
+        table.push_back(nullptr);
+        continue;
+      }
       source.generate(i, base + offsets[i]);
       table.push_back(base + offsets[i]);
     }

@@ -43,6 +43,9 @@ struct Layout {
 struct WeightSource {
   std::vector<const void *> mapped;
   std::function<void(size_t, void *)> generate;
+  /// With `generate`: whether weight i is read here (null: all are); the
+  /// others (another pipeline stage's) get no memory and a null pointer.
+  std::function<bool(size_t)> has;
 };
 
 /// One step of the generated code on the memory's pointers.

@@ -185,6 +185,14 @@ struct ditc_model {
     error = std::move(msg);
     return s;
   }
+  /// Whether this rank reads weight `w`: under pipeline stages, only the
+  /// weights of its stage (its coordinate on the mesh's stage axis).
+  bool mine(const Tensor &w) const {
+    if (par.stageAxis < 0 || w.stages.empty())
+      return true;
+    int64_t stage = ditc_rt::model::meshCoords(par.shape, rank)[par.stageAxis];
+    return std::find(w.stages.begin(), w.stages.end(), stage) != w.stages.end();
+  }
   ditc_status bind(const std::string &path);
   ditc_status bindRandom();
   ditc_status setUpMemory();
@@ -263,13 +271,8 @@ ditc_status ditc_model::bind(const std::string &path) {
   uint64_t dataSize = m->size - 8 - headerLen;
   std::vector<void *> table;
   uint64_t expected = 0;
-  // Pipeline stages: this rank's (its coordinate on the mesh's stage axis).
-  int32_t stage = -1;
-  if (par.stageAxis >= 0)
-    stage = ditc_rt::model::meshCoords(par.shape, rank)[par.stageAxis];
   for (const Tensor &w : weights) {
-    if (stage >= 0 && !w.stages.empty() &&
-        std::find(w.stages.begin(), w.stages.end(), stage) == w.stages.end()) {
+    if (!mine(w)) {
       table.push_back(nullptr); // another stage's: never read here
       continue;
     }
@@ -319,10 +322,11 @@ ditc_status ditc_model::bind(const std::string &path) {
   return DITC_OK;
 }
 
-/// DITC_RANDOM_WEIGHTS: every weight generated (uniform in [-0.05, 0.05]
-/// for floats, zero for the others), from a seed per weight.
+/// DITC_RANDOM_WEIGHTS: every weight this rank reads generated (uniform in
+/// [-0.05, 0.05] for floats, zero for the others), from a seed per weight.
 ditc_status ditc_model::bindRandom() {
   ditc_rt::model::WeightSource source;
+  source.has = [this](size_t i) { return mine(weights[i]); };
   source.generate = [this](size_t i, void *dst) {
     const Tensor &w = weights[i];
     uint64_t state = 0x9e3779b97f4a7c15ull * (i + 1);
@@ -364,7 +368,8 @@ ditc_status ditc_model::bindRandom() {
   weightTable = std::move(placed);
   weightBytes = 0;
   for (const Tensor &w : weights)
-    weightBytes += w.bytes;
+    if (mine(w))
+      weightBytes += w.bytes;
   return DITC_OK;
 }
 
