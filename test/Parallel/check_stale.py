@@ -20,7 +20,8 @@ rank 0 reports). Through the Python bindings:
    K/V themselves: a fixed-point iteration).
 
 A case fixture:plan:synchronous=WORDS expects no stale schedule: a compile
-warning with WORDS, and a library without K/V buffers. Prints one line per
+warning with WORDS, and a library without K/V buffers; fixture:plan:dtype=bf16
+compiles both libraries with --dtype bf16. Prints one line per
 case and "N passed, M failed".
 
 usage: check_stale.py DITC MPIRUN FIXTURES WORKDIR CASE...
@@ -99,20 +100,24 @@ def main():
     passed = failed = 0
     for case in sys.argv[5:]:
         fixture, plan, *rest = case.split(":")
-        sync = rest[0][len("synchronous="):] if rest else None
+        opts = dict(r.split("=", 1) for r in rest)
+        sync = opts.get("synchronous")
+        dtype = ["--dtype", opts["dtype"]] if "dtype" in opts else []
+        suffix = "-" + opts["dtype"] if dtype else ""
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
                       if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
-        one, ref = os.path.join(work, fixture + "-1.so"), os.path.join(work, fixture + "-1.npz")
+        one = os.path.join(work, fixture + suffix + "-1.so")
+        ref = os.path.join(work, fixture + suffix + "-1.npz")
         if not os.path.exists(ref):
             os.makedirs(os.path.dirname(ref), exist_ok=True)
-            run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one])
+            run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one] + dtype)
             run([ditc, "run", one, "--inputs", os.path.join(src, "inputs.npz"), "--outputs", ref])
-        d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}")
+        d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}")
         os.makedirs(d, exist_ok=True)
         lib = os.path.join(d, "m.so")
         rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", lib,
-                       "--devices", str(n), "--plan", plan])
+                       "--devices", str(n), "--plan", plan] + dtype)
         warning = [line for line in out.splitlines() if "warning:" in line and "PipeFusion" in line]
         if rc:
             ok, msg = False, out.strip().splitlines()[-1]

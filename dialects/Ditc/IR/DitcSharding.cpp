@@ -141,15 +141,22 @@ llvm::DenseMap<Operation *, int64_t> mlir::ditc::inferIndexAttr(Block &body,
         break;
       }
   }
+  // Backward: the users' value when they all agree; users of different
+  // stages (or schedules), or of every one (-1), need the op everywhere
+  // (a cast of a graph input that every stage reads).
   for (Operation &op : llvm::reverse(body)) {
     if (stage.count(&op))
       continue;
-    for (Operation *user : op.getUsers())
-      if (auto s = known(user)) {
-        stage[&op] = *s;
-        break;
-      }
-    stage.try_emplace(&op, -1);
+    std::optional<int64_t> agreed;
+    bool conflict = false;
+    for (Operation *user : op.getUsers()) {
+      auto it = stage.find(user);
+      if (it == stage.end())
+        continue;
+      conflict |= agreed && *agreed != it->second;
+      agreed = it->second;
+    }
+    stage[&op] = agreed && !conflict ? *agreed : -1;
   }
   return stage;
 }

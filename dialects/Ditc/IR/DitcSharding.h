@@ -98,10 +98,12 @@ constexpr llvm::StringLiteral kScheduleAttr = "ditc.schedule";
 constexpr llvm::StringLiteral kKvCachesAttr = "ditc.kv_caches";
 
 /// The value of the integer attribute `name` of every op in `body`: its own,
-/// else an operand's defining op's (>= 0), else a user's, else -1.
+/// else an operand's defining op's (>= 0), else its users' when they all
+/// have the same, else -1.
 llvm::DenseMap<Operation *, int64_t> inferIndexAttr(Block &body, StringRef name);
 /// The stage of every op in `body` (-1: every rank): its `ditc.stage`, else
-/// the stage of an operand's defining op, else of a user, else -1.
+/// the stage of an operand's defining op, else of its users (when they
+/// agree), else -1.
 llvm::DenseMap<Operation *, int64_t> stagesOf(Block &body);
 /// The schedule of every op in `body` (kScheduleAttr; -1: both), inferred
 /// as stagesOf infers stages.
