@@ -41,7 +41,7 @@ SmallVector<std::pair<Value, unsigned>> DimClasses::members(unsigned cls) {
   return out;
 }
 
-DimClasses::DimClasses(FunctionOpInterface fn) {
+DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly) {
   auto addValue = [&](Value v) {
     allValues.push_back(v);
     if (auto t = dyn_cast<RankedTensorType>(v.getType()))
@@ -63,6 +63,8 @@ DimClasses::DimClasses(FunctionOpInterface fn) {
     };
     llvm::DenseSet<std::pair<unsigned, unsigned>> covered;
     for (const ShardingFactor &f : rule.factors) {
+      if (parallelOnly && f.kind != ShardingFactor::Kind::Parallel)
+        continue;
       for (auto [idx, dim] : f.dims) {
         covered.insert({idx, dim});
         unite(node(valueAt(f.dims[0].first), f.dims[0].second), node(valueAt(idx), dim));

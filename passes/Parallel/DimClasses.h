@@ -19,7 +19,9 @@ namespace mlir::ditc {
 
 class DimClasses {
 public:
-  explicit DimClasses(FunctionOpInterface fn);
+  /// `parallelOnly`: tie dimensions through parallel factors only (not
+  /// through the contraction of a reduction factor).
+  explicit DimClasses(FunctionOpInterface fn, bool parallelOnly = false);
 
   /// The class of dimension `dim` of `v`.
   unsigned classOf(Value v, unsigned dim);
@@ -31,6 +33,8 @@ public:
   SmallVector<std::pair<Value, unsigned>> members(unsigned cls);
   /// Every value of the function (arguments, then op results in order).
   ArrayRef<Value> values() const { return allValues; }
+  /// Puts dimension `da` of `a` and `db` of `b` in one class.
+  void unite(Value a, unsigned da, Value b, unsigned db) { unite(node(a, da), node(b, db)); }
 
 private:
   unsigned node(Value v, unsigned dim);

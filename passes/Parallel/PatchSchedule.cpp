@@ -27,6 +27,8 @@
 
 #include "passes/Parallel/Stages.h"
 
+#include "passes/Parallel/DimClasses.h"
+
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -39,33 +41,6 @@ using namespace mlir::ditc;
 namespace {
 
 enum class Kind { Global, Patch, Whole, Attention };
-
-/// Union-find over (value, dimension), tied by the ops' parallel factors and
-/// by the token dimensions collectives move.
-class TokenClasses {
-public:
-  unsigned classOf(Value v, unsigned d) { return find(node(v, d)); }
-  void unite(Value a, unsigned da, Value b, unsigned db) {
-    unsigned x = classOf(a, da), y = classOf(b, db);
-    if (x != y)
-      parent[y] = x;
-  }
-
-private:
-  unsigned node(Value v, unsigned d) {
-    auto [it, fresh] = ids.try_emplace({v, d}, parent.size());
-    if (fresh)
-      parent.push_back(parent.size());
-    return it->second;
-  }
-  unsigned find(unsigned x) {
-    while (parent[x] != x)
-      x = parent[x] = parent[parent[x]];
-    return x;
-  }
-  llvm::DenseMap<std::pair<Value, unsigned>, unsigned> ids;
-  SmallVector<unsigned> parent;
-};
 
 Value valueAt(Operation *op, unsigned idx) {
   unsigned n = op->getNumOperands();
@@ -80,14 +55,17 @@ ShardingRule ruleOf(Operation *op) {
 struct StaleBuilder {
   StaleBuilder(func::FuncOp fn, ArrayRef<Operation *> work, ArrayRef<int64_t> stageOf,
                int64_t stages, int64_t patches, std::string &why)
-      : fn(fn), work(work), stageOf(stageOf), stages(stages), patches(patches), why(why) {}
+      : fn(fn), work(work), stageOf(stageOf), stages(stages), patches(patches), why(why),
+        classes(fn, /*parallelOnly=*/true) {}
   func::FuncOp fn;
   ArrayRef<Operation *> work;
   ArrayRef<int64_t> stageOf;
   int64_t stages, patches;
   std::string &why;
 
-  TokenClasses classes;
+  /// Dimensions tied by the ops' parallel factors, and (tie()) by the token
+  /// dimensions collectives move.
+  DimClasses classes;
   llvm::DenseSet<unsigned> tokens; // the token classes
   SmallVector<Kind> kind;
   SmallVector<int> phase; // 0 prologue, 1 per patch, 2 epilogue
@@ -124,12 +102,6 @@ struct StaleBuilder {
 
   void tie() {
     for (Operation *op : work) {
-      for (const ShardingFactor &f : ruleOf(op).factors) {
-        if (f.kind != ShardingFactor::Kind::Parallel)
-          continue;
-        for (auto [idx, d] : f.dims)
-          classes.unite(valueAt(op, f.dims[0].first), f.dims[0].second, valueAt(op, idx), d);
-      }
       // The dimensions a collective moves stay in place: patch m of every
       // rank's block gives patch m of the result.
       if (auto a = dyn_cast<AllToAllOp>(op)) {
