@@ -11,6 +11,13 @@
 // shard (keep this rank's block; weights are sliced at compile time
 // instead), zero padding and unpadding slices.
 //
+// A token dimension joined from streams (kTokenPiecesAttr: joint attention)
+// has a blockwise layout: rank r holds block r of each stream, one stream
+// after the other (each block ceil(n_k / P) long, padded at the end of the
+// stream). Concats and the splits or slices that undo them then run on the
+// blocks; `unblock` and `block` convert to and from the plain layout for
+// anything else.
+//
 //===----------------------------------------------------------------------===//
 
 #include "passes/Parallel/Heads.h"
@@ -20,6 +27,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 #include <limits>
@@ -40,12 +48,45 @@ struct Local {
   Value value;                  // the per-rank value
   Sharding sharding;            // per dim, the axes splitting it
   SmallVector<int64_t> global;  // the original (unpadded) shape
+  /// Per dim: empty (blocks of the whole dimension), or the global lengths
+  /// of the streams of a blockwise joined dimension.
+  SmallVector<SmallVector<int64_t, 2>> pieces;
+  ArrayRef<int64_t> piecesAt(unsigned d) const {
+    return d < pieces.size() ? ArrayRef<int64_t>(pieces[d]) : ArrayRef<int64_t>();
+  }
+  void setPieces(unsigned d, ArrayRef<int64_t> p) {
+    pieces.resize(std::max<size_t>(pieces.size(), global.size()));
+    pieces[d].assign(p.begin(), p.end());
+  }
   SmallVector<int64_t> extent() const {
     return SmallVector<int64_t>(cast<RankedTensorType>(value.getType()).getShape());
   }
 };
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// Per dimension, the stream lengths of a blockwise layout (empty: plain).
+using Pieces = SmallVector<SmallVector<int64_t, 2>>;
+
+/// The per-rank length of a blockwise dimension: its streams' blocks.
+int64_t blockwiseExtent(ArrayRef<int64_t> pieces, int64_t p) {
+  int64_t n = 0;
+  for (int64_t k : pieces)
+    n += ceilDiv(k, p);
+  return n;
+}
+
+std::string piecesToString(const Pieces &pieces) {
+  if (llvm::all_of(pieces, [](const auto &p) { return p.empty(); }))
+    return "";
+  std::string s;
+  for (const auto &p : pieces) {
+    s += "|";
+    for (int64_t n : p)
+      s += std::to_string(n) + ",";
+  }
+  return s;
+}
 
 struct ValueKeyLess {
   bool operator()(const std::pair<Value, std::string> &a,
@@ -59,7 +100,10 @@ struct ValueKeyLess {
 class Partitioner {
 public:
   Partitioner(func::FuncOp fn, const Mesh &mesh)
-      : fn(fn), mesh(mesh), b(fn.getContext()) {}
+      : fn(fn), mesh(mesh), b(fn.getContext()) {
+    for (MeshAxisKind k : mesh.kinds)
+      splitsWork |= k != MeshAxisKind::pipeline && k != MeshAxisKind::pipefusion;
+  }
   LogicalResult run();
 
 private:
@@ -84,11 +128,24 @@ private:
   Local unpad(Local x, unsigned d);
   Local gather(Local x, unsigned d, ArrayRef<std::string> axes);
   Local shard(Value orig, Local x, unsigned d, ArrayRef<std::string> axes);
+  Value sliceDim(Value v, unsigned d, int64_t offset, int64_t size);
+  /// A blockwise dimension to the plain whole one (gathered, reordered).
+  Local unblock(Local x, unsigned d);
+  /// A whole dimension to the blockwise layout of `pieces` over `axes`.
+  Local block(Local x, unsigned d, ArrayRef<int64_t> pieces, ArrayRef<std::string> axes);
+  /// Keys that are padding in a blockwise token layout, as a [1,1,1,keys]
+  /// i1 "attend" mask (null when every key is real).
+  Value blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p);
   Local allToAll(Local x, unsigned split, unsigned concat, ArrayRef<std::string> axes);
   /// `x` with sharding `want` and canonical extents (ceil(n / P)).
-  Local reshard(Value orig, Local x, const Sharding &want);
-  Value operandAs(Value orig, const Sharding &want) { return localAs(orig, want).value; }
-  Local localAs(Value orig, const Sharding &want);
+  Local reshard(Value orig, Local x, const Sharding &want, const Pieces &wantPieces);
+  Value operandAs(Value orig, const Sharding &want, const Pieces &pieces = {}) {
+    return localAs(orig, want, pieces).value;
+  }
+  Local localAs(Value orig, const Sharding &want, const Pieces &pieces = {});
+  /// Marks `clone` (of `op`) as computed whole on every rank of its group,
+  /// with the reason, when the mesh splits work at all.
+  void markReplicated(Operation *op, Operation *clone);
 
   LogicalResult partitionGeneric(Operation *op);
   LogicalResult partitionAttention(AttentionOp op);
@@ -96,6 +153,8 @@ private:
 
   func::FuncOp fn;
   const Mesh &mesh;
+  /// The mesh splits ops' work (not only layers into stages).
+  bool splitsWork = false;
   OpBuilder b;
   Location loc = b.getUnknownLoc();
   llvm::DenseMap<Value, Local> locals;
@@ -144,6 +203,7 @@ Local Partitioner::gather(Local x, unsigned d, ArrayRef<std::string> axes) {
   x.value = AllGatherOp::create(b, loc, withShape(x.value, e), x.value,
                                 b.getI64IntegerAttr(d), axesAttr(axes));
   x.sharding[d].resize(x.sharding[d].size() - axes.size());
+  x.setPieces(d, {}); // a blockwise dimension is now in rank order (unblock)
   return x;
 }
 
@@ -193,11 +253,96 @@ Local Partitioner::allToAll(Local x, unsigned split, unsigned concat,
                                axesAttr(axes));
   x.sharding[concat].resize(x.sharding[concat].size() - axes.size());
   x.sharding[split].append(axes.begin(), axes.end());
+  x.setPieces(concat, {});
+  x.setPieces(split, {});
   return x;
 }
 
-Local Partitioner::reshard(Value orig, Local x, const Sharding &want) {
+Value Partitioner::sliceDim(Value v, unsigned d, int64_t offset, int64_t size) {
+  SmallVector<int64_t> e(cast<RankedTensorType>(v.getType()).getShape());
+  SmallVector<int64_t> offsets(e.size(), 0), steps(e.size(), 1);
+  offsets[d] = offset;
+  e[d] = size;
+  return SliceOp::create(b, loc, withShape(v, e), v, b.getDenseI64ArrayAttr(offsets),
+                         b.getDenseI64ArrayAttr(steps));
+}
+
+Local Partitioner::unblock(Local x, unsigned d) {
+  SmallVector<int64_t, 2> pieces(x.piecesAt(d));
+  Axes axes = x.sharding[d];
+  int64_t p = groupSize(axes), blk = blockwiseExtent(pieces, p);
+  x = gather(x, d, axes);
+  // Rank r's block of stream k starts at r * blk + (blocks of streams < k).
+  SmallVector<Value> parts;
+  int64_t off = 0;
+  for (int64_t n : pieces) {
+    int64_t c = ceilDiv(n, p);
+    for (int64_t r = 0; r < p && r * c < n; ++r)
+      parts.push_back(sliceDim(x.value, d, r * blk + off, std::min(c, n - r * c)));
+    off += c;
+  }
+  SmallVector<int64_t> e = x.extent();
+  e[d] = x.global[d];
+  x.value = ConcatOp::create(b, loc, withShape(x.value, e), parts, b.getI64IntegerAttr(d));
+  return x;
+}
+
+Local Partitioner::block(Local x, unsigned d, ArrayRef<int64_t> pieces,
+                         ArrayRef<std::string> axes) {
+  SmallVector<Value> parts;
+  int64_t off = 0;
+  for (int64_t n : pieces) {
+    Local part = x;
+    part.value = sliceDim(x.value, d, off, n);
+    part.global[d] = n;
+    parts.push_back(shard(Value(), part, d, axes).value);
+    off += n;
+  }
+  SmallVector<int64_t> e = x.extent();
+  e[d] = blockwiseExtent(pieces, groupSize(axes));
+  x.value = ConcatOp::create(b, loc, withShape(x.value, e), parts, b.getI64IntegerAttr(d));
+  x.sharding[d].assign(axes.begin(), axes.end());
+  x.setPieces(d, pieces);
+  return x;
+}
+
+Value Partitioner::blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p) {
+  int64_t blk = blockwiseExtent(pieces, p), keys = p * blk;
+  SmallVector<bool> keep(keys, false);
+  bool padded = false;
+  for (int64_t r = 0; r < p; ++r) {
+    int64_t off = 0;
+    for (int64_t n : pieces) {
+      int64_t c = ceilDiv(n, p);
+      for (int64_t j = 0; j < c; ++j) {
+        keep[r * blk + off + j] = r * c + j < n;
+        padded |= r * c + j >= n;
+      }
+      off += c;
+    }
+  }
+  if (!padded)
+    return Value();
+  auto mt = RankedTensorType::get({1, 1, 1, keys}, b.getI1Type());
+  return ConstantOp::create(b, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
+}
+
+Local Partitioner::reshard(Value orig, Local x, const Sharding &wantIn,
+                           const Pieces &wantPieces) {
   unsigned rank = x.global.size();
+  auto piecesWanted = [&](unsigned d) {
+    return d < wantPieces.size() ? ArrayRef<int64_t>(wantPieces[d]) : ArrayRef<int64_t>();
+  };
+  // 0. Blockwise dimensions that change layout or split: to the plain
+  // layout first. Dimensions to become blockwise: whole first (step 5).
+  for (unsigned d = 0; d < rank; ++d)
+    if (!x.piecesAt(d).empty() &&
+        (wantIn[d] != x.sharding[d] || piecesWanted(d) != x.piecesAt(d)))
+      x = unblock(x, d);
+  Sharding want = wantIn;
+  for (unsigned d = 0; d < rank; ++d)
+    if (!piecesWanted(d).empty() && x.piecesAt(d).empty())
+      want[d].clear();
   auto suffixAfter = [](const Axes &have, const Axes &target) {
     // The axes of `have` beyond its longest common prefix with `target`.
     size_t k = 0;
@@ -246,6 +391,8 @@ Local Partitioner::reshard(Value orig, Local x, const Sharding &want) {
   }
   // 4. Canonical extents: drop padding the target does not need.
   for (unsigned d = 0; d < rank; ++d) {
+    if (!x.piecesAt(d).empty())
+      continue;
     int64_t canonical = ceilDiv(x.global[d], groupSize(x.sharding[d]));
     if (x.extent()[d] == canonical)
       continue;
@@ -258,16 +405,20 @@ Local Partitioner::reshard(Value orig, Local x, const Sharding &want) {
       x = unpad(x, d);
     }
   }
+  // 5. Whole dimensions to lay out blockwise.
+  for (unsigned d = 0; d < rank; ++d)
+    if (!piecesWanted(d).empty() && x.piecesAt(d).empty())
+      x = block(x, d, piecesWanted(d), wantIn[d]);
   return x;
 }
 
-Local Partitioner::localAs(Value orig, const Sharding &want) {
+Local Partitioner::localAs(Value orig, const Sharding &want, const Pieces &pieces) {
   // One reshard per value and split, shared by all later users.
-  auto key = std::make_pair(orig, shardingToString(want));
+  auto key = std::make_pair(orig, shardingToString(want) + piecesToString(pieces));
   auto it = reshards.find(key);
   if (it != reshards.end())
     return it->second;
-  Local l = reshard(orig, lookup(orig), want);
+  Local l = reshard(orig, lookup(orig), want, pieces);
   reshards.emplace(key, l);
   return l;
 }
@@ -317,21 +468,58 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
       used.insert(a);
     factorAxes[i] = axes;
   }
+  // A split factor over a blockwise joined dimension keeps the layout
+  // where every dimension of the factor has the joined length.
+  auto tokenPieces = op->getAttrOfType<DenseI64ArrayAttr>(kTokenPiecesAttr);
+  std::optional<unsigned> joinAxis = tokenPieces ? tokenPiecesAxis(op) : std::nullopt;
+  SmallVector<SmallVector<int64_t, 2>> factorPieces(rule.factors.size());
+  for (auto [i, f] : llvm::enumerate(rule.factors)) {
+    if (factorAxes[i].empty())
+      continue;
+    for (auto [idx, d] : f.dims) {
+      if (idx >= nOperands)
+        continue;
+      const Local &in = lookup(op->getOperand(idx));
+      if (!in.piecesAt(d).empty() && in.sharding[d] == factorAxes[i]) {
+        factorPieces[i].assign(in.piecesAt(d).begin(), in.piecesAt(d).end());
+        break;
+      }
+    }
+    int64_t total = llvm::sum_of(factorPieces[i]);
+    if (llvm::any_of(f.dims, [&](auto p) { return dimSize(p.first, p.second) != total; }))
+      factorPieces[i].clear();
+  }
   // Per operand / result: the split each dimension needs.
   SmallVector<Sharding, 4> want;
-  for (unsigned idx = 0; idx < nOperands + op->getNumResults(); ++idx)
-    want.push_back(Sharding(cast<RankedTensorType>(valueAt(idx).getType()).getRank()));
+  SmallVector<Pieces, 4> wantPieces;
+  for (unsigned idx = 0; idx < nOperands + op->getNumResults(); ++idx) {
+    unsigned r = cast<RankedTensorType>(valueAt(idx).getType()).getRank();
+    want.push_back(Sharding(r));
+    wantPieces.push_back(Pieces(r));
+  }
   Axes reduced;
   for (auto [i, f] : llvm::enumerate(rule.factors)) {
-    for (auto [idx, d] : f.dims)
+    for (auto [idx, d] : f.dims) {
       want[idx][d] = factorAxes[i];
+      wantPieces[idx][d] = factorPieces[i];
+    }
     if (f.kind == ShardingFactor::Kind::Reduction)
       reduced.append(factorAxes[i].begin(), factorAxes[i].end());
   }
+  // The join and its inverse, split over their axis: the concat's operands
+  // and the split's or slice's results are plain blocks of the streams, the
+  // joined side blockwise.
+  bool joinSplit = joinAxis && !want[isa<ConcatOp>(op) ? nOperands : 0][*joinAxis].empty();
+  if (joinSplit)
+    for (unsigned idx = 0; idx < want.size(); ++idx)
+      wantPieces[idx][*joinAxis] =
+          (idx < nOperands) == isa<ConcatOp>(op)
+              ? SmallVector<int64_t, 2>()
+              : SmallVector<int64_t, 2>(tokenPieces.asArrayRef());
   // Operands by position: one value may be used twice with two splits.
   SmallVector<Value> operands;
   for (unsigned k = 0; k < nOperands; ++k)
-    operands.push_back(operandAs(op->getOperand(k), want[k]));
+    operands.push_back(operandAs(op->getOperand(k), want[k], wantPieces[k]));
   // Tensor parallelism: the bias is added once, after the sum.
   Value bias;
   auto linear = dyn_cast<LinearOp>(op);
@@ -341,16 +529,29 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   clone->setOperands(operands);
   clone->removeAttr(kShardingAttr);
   clone->removeAttr(kSequenceParallelAttr);
+  clone->removeAttr(kTokenPiecesAttr);
   if (bias)
     clone->eraseOperand(2);
+  if (joinSplit && isa<SliceOp>(op)) {
+    // The piece's block starts after the blocks of the pieces before it.
+    ArrayRef<int64_t> pieces = tokenPieces.asArrayRef();
+    unsigned k = *slicedPiece(op, pieces);
+    SmallVector<int64_t> offsets(cast<SliceOp>(op).getOffsets());
+    offsets[*joinAxis] =
+        blockwiseExtent(pieces.take_front(k), groupSize(want[0][*joinAxis]));
+    clone->setAttr("offsets", b.getDenseI64ArrayAttr(offsets));
+  }
+  markReplicated(op, clone);
   for (unsigned r = 0; r < op->getNumResults(); ++r) {
     Value orig = op->getResult(r);
     SmallVector<int64_t> shape(cast<RankedTensorType>(orig.getType()).getShape());
     const Sharding &s = want[nOperands + r];
+    const Pieces &pieces = wantPieces[nOperands + r];
     for (unsigned d = 0; d < shape.size(); ++d)
-      shape[d] = ceilDiv(shape[d], groupSize(s[d]));
+      shape[d] = pieces[d].empty() ? ceilDiv(shape[d], groupSize(s[d]))
+                                   : blockwiseExtent(pieces[d], groupSize(s[d]));
     clone->getResult(r).setType(withShape(orig, shape));
-    Local out{clone->getResult(r), s, SmallVector<int64_t>(cast<RankedTensorType>(orig.getType()).getShape())};
+    Local out{clone->getResult(r), s, SmallVector<int64_t>(cast<RankedTensorType>(orig.getType()).getShape()), pieces};
     if (!reduced.empty()) {
       out.value = AllReduceOp::create(b, loc, out.value.getType(), out.value, axesAttr(reduced));
       if (bias)
@@ -359,6 +560,33 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
     locals[orig] = out;
   }
   return success();
+}
+
+void Partitioner::markReplicated(Operation *op, Operation *clone) {
+  if (!splitsWork)
+    return;
+  auto sameShapes = [](ValueRange a, ValueRange b) {
+    return llvm::all_of(llvm::zip(a, b), [](auto p) {
+      return cast<ShapedType>(std::get<0>(p).getType()).getShape() ==
+             cast<ShapedType>(std::get<1>(p).getType()).getShape();
+    });
+  };
+  if (!sameShapes(op->getResults(), clone->getResults()) ||
+      !sameShapes(op->getOperands(), clone->getOperands()))
+    return;
+  std::string reason = "no dimension of it is tied to a split one";
+  for (auto [k, v] : llvm::enumerate(op->getOperands())) {
+    const Sharding &in = lookup(v).sharding;
+    auto split = llvm::find_if(in, [](const Axes &a) { return !a.empty(); });
+    if (split == in.end())
+      continue;
+    reason = ("needs dimension " + Twine(split - in.begin()) + " of operand " + Twine(k) +
+              " whole, which arrives split over [" + llvm::join(*split, ", ") +
+              "] (the partition inserts an all_gather)")
+                 .str();
+    break;
+  }
+  clone->setAttr(kReplicatedAttr, b.getStringAttr(reason));
 }
 
 Local Partitioner::expandKvHeads(Local kv, int64_t heads) {
@@ -416,9 +644,18 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   kv4[1] = kvFollows ? headAxes : Axes();
   if (sp)
     q4[2] = kv4[2] = seq;
-  Local q = localAs(op.getQuery(), q4);
-  Local k = localAs(op.getKey(), kv4);
-  Local v = localAs(op.getValue(), kv4);
+  // Joint tokens arriving blockwise stay so: attention over all keys does
+  // not depend on their order (padded keys are masked below).
+  Pieces qp(4), kvp(4);
+  if (sp && !maskOrig && !op.getCausal()) {
+    auto arriving = [&](Value x) { return lookup(x).sharding[2] == seq ? lookup(x).piecesAt(2) : ArrayRef<int64_t>(); };
+    qp[2].assign(arriving(op.getQuery()).begin(), arriving(op.getQuery()).end());
+    ArrayRef<int64_t> kp = arriving(op.getKey()).empty() ? arriving(op.getValue()) : arriving(op.getKey());
+    kvp[2].assign(kp.begin(), kp.end());
+  }
+  Local q = localAs(op.getQuery(), q4, qp);
+  Local k = localAs(op.getKey(), kv4, kvp);
+  Local v = localAs(op.getValue(), kv4, kvp);
   // K/V heads that do not follow the query heads' split: one per query head.
   if (hkv != h && (!kvFollows || (!uly.empty() &&
                                    (hkv / groupSize(headAxes)) % groupSize(uly)))) {
@@ -464,16 +701,18 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
       mk = shard(maskOrig, mk, 2 - off, ring);
     mask = mk.value;
   }
+  if (!kvp[2].empty())
+    mask = blockwiseKeyMask(kvp[2], groupSize(seq));
   Value o;
   if (!ring.empty()) {
     int64_t pr = groupSize(ring);
-    int64_t valid = pr * k.extent()[2] > tokens ? tokens : 0;
+    int64_t valid = kvp[2].empty() && pr * k.extent()[2] > tokens ? tokens : 0;
     o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
                                 op.getScaleAttr(), op.getCausalAttr(),
                                 b.getI64IntegerAttr(valid), axesAttr(ring));
   } else {
     int64_t kl = k.extent()[2];
-    if (sp && kl > tokens && !mask) {
+    if (sp && kl > tokens && !mask && kvp[2].empty()) {
       // Padded keys (after the all_to_all the tokens are whole): mask them.
       auto mt = RankedTensorType::get({1, 1, 1, kl}, b.getI1Type());
       SmallVector<bool> keep(kl);
@@ -494,6 +733,8 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
                                   b.getDenseI64ArrayAttr(zeros), b.getDenseI64ArrayAttr(ones));
     }
   }
+  // The rows are the queries' blocks, in their layout.
+  out.setPieces(2, qp[2]);
   locals[op.getResult()] = out;
   return success();
 }

@@ -50,6 +50,60 @@ SmallVector<AttentionOp> selfAttentions(func::FuncOp fn, DimClasses &classes, in
   return out;
 }
 
+/// Joint attention (MMDiT): streams of tokens concatenated along the token
+/// axis, attended over all keys, and cut back into the streams. Marks each
+/// concat, split and slice along a token dimension of a split self-attention
+/// with the streams' lengths (kTokenPiecesAttr), so the streams stay split
+/// through them (a blockwise layout of the joined tokens). Attention over
+/// all keys does not depend on their order; a causal or masked attention
+/// does, and its streams stay joined whole.
+void markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp> self) {
+  llvm::DenseSet<unsigned> tokens, ordered;
+  for (AttentionOp a : self) {
+    bool keyOrder = a.getCausal() || (a.getMask() && shapeOf(a.getMask()).back() > 1);
+    for (Value v : {a.getQuery(), a.getKey(), a.getValue()})
+      (keyOrder ? ordered : tokens).insert(classes.classOf(v, 2));
+  }
+  auto joint = [&](Value v, unsigned d) {
+    unsigned c = classes.classOf(v, d);
+    return tokens.contains(c) && !ordered.contains(c);
+  };
+  Builder b(fn.getContext());
+  // The lengths each class's concats join, for the splits and slices.
+  llvm::DenseMap<unsigned, SmallVector<SmallVector<int64_t>>> joined;
+  fn.walk([&](ConcatOp c) {
+    unsigned d = c.getAxis();
+    if (c.getNumOperands() < 2 || !joint(c.getResult(), d))
+      return;
+    SmallVector<int64_t> pieces;
+    for (Value v : c.getInputs())
+      pieces.push_back(shapeOf(v)[d]);
+    c->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(pieces));
+    joined[classes.classOf(c.getResult(), d)].push_back(pieces);
+  });
+  fn.walk([&](Operation *op) {
+    if (!isa<SplitOp, SliceOp>(op))
+      return;
+    std::optional<unsigned> d = tokenPiecesAxis(op);
+    Value in = op->getOperand(0);
+    if (!d || !joint(in, *d))
+      return;
+    for (ArrayRef<int64_t> pieces : joined.lookup(classes.classOf(in, *d))) {
+      bool fits = false;
+      if (isa<SliceOp>(op))
+        fits = slicedPiece(op, pieces).has_value();
+      else
+        fits = llvm::equal(pieces, llvm::map_range(op->getResults(), [&](Value r) {
+                             return shapeOf(r)[*d];
+                           }));
+      if (fits) {
+        op->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(pieces));
+        return;
+      }
+    }
+  });
+}
+
 struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
   using PlanPassBase::PlanPassBase;
 
@@ -167,6 +221,9 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (self.empty())
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
                     ") needs self-attention, and the graph has none");
+      // PipeFusion cuts the tokens into patches itself: streams stay joined.
+      if (!has(MeshAxisKind::pipefusion))
+        markJointTokens(fn, classes, self);
       if (p > fewest)
         return fail("sequence parallelism over " + Twine(p) + " ranks (" +
                     llvm::join(seqAxes, " x ") + ") leaves ranks without tokens: a "

@@ -404,9 +404,74 @@ static LogicalResult verifyShardingOf(Operation *op, Attribute a, Type type, Str
   return success();
 }
 
+std::optional<unsigned> mlir::ditc::tokenPiecesAxis(Operation *op) {
+  if (auto c = dyn_cast<ConcatOp>(op))
+    return c.getAxis();
+  if (auto s = dyn_cast<SplitOp>(op))
+    return s.getAxis();
+  auto s = dyn_cast<SliceOp>(op);
+  if (!s)
+    return std::nullopt;
+  ArrayRef<int64_t> in = shapeOf(s.getInput()), out = shapeOf(s.getResult());
+  std::optional<unsigned> axis;
+  for (unsigned d = 0; d < in.size(); ++d) {
+    if (in[d] == out[d] && s.getOffsets()[d] == 0 && s.getSteps()[d] == 1)
+      continue;
+    if (axis)
+      return std::nullopt;
+    axis = d;
+  }
+  return axis;
+}
+
+std::optional<unsigned> mlir::ditc::slicedPiece(Operation *op, ArrayRef<int64_t> pieces) {
+  auto s = dyn_cast<SliceOp>(op);
+  std::optional<unsigned> axis = s ? tokenPiecesAxis(op) : std::nullopt;
+  if (!axis || s.getSteps()[*axis] != 1)
+    return std::nullopt;
+  int64_t offset = s.getOffsets()[*axis], size = shapeOf(s.getResult())[*axis], at = 0;
+  if (shapeOf(s.getInput())[*axis] != llvm::sum_of(pieces))
+    return std::nullopt;
+  for (auto [k, n] : llvm::enumerate(pieces)) {
+    if (at == offset && n == size)
+      return k;
+    at += n;
+  }
+  return std::nullopt;
+}
+
+/// kTokenPiecesAttr: lengths that match the op's operands, results or slice.
+static LogicalResult verifyTokenPieces(Operation *op, Attribute a) {
+  auto pieces = dyn_cast<DenseI64ArrayAttr>(a);
+  if (!pieces || pieces.size() < 2 ||
+      llvm::any_of(pieces.asArrayRef(), [](int64_t n) { return n < 1; }))
+    return op->emitError("ditc.token_pieces must be an array<i64> of two or more positive lengths");
+  std::optional<unsigned> axis = tokenPiecesAxis(op);
+  if (!axis)
+    return op->emitError("ditc.token_pieces belongs on a ditc.concat, a ditc.split or a "
+                         "ditc.slice along one axis");
+  SmallVector<int64_t> have;
+  if (isa<ConcatOp>(op))
+    for (Value v : op->getOperands())
+      have.push_back(shapeOf(v)[*axis]);
+  else if (isa<SplitOp>(op))
+    for (Value v : op->getResults())
+      have.push_back(shapeOf(v)[*axis]);
+  if (isa<SliceOp>(op) ? !slicedPiece(op, pieces.asArrayRef())
+                       : ArrayRef<int64_t>(have) != pieces.asArrayRef())
+    return op->emitError("ditc.token_pieces ") << a << " are not the pieces this op "
+           << (isa<ConcatOp>(op) ? "joins" : isa<SplitOp>(op) ? "splits into" : "takes one of")
+           << " along axis " << *axis;
+  return success();
+}
+
 LogicalResult DitcDialect::verifyOperationAttribute(Operation *op, NamedAttribute attr) {
   StringRef name = attr.getName().getValue();
   Attribute a = attr.getValue();
+  if (name == kTokenPiecesAttr)
+    return verifyTokenPieces(op, a);
+  if (name == kReplicatedAttr && !isa<StringAttr>(a))
+    return op->emitError("ditc.replicated must be a string (the reason)");
   if (name == kMeshAttr) {
     if (!isa<ModuleOp>(op))
       return op->emitError("ditc.mesh belongs on a module");
@@ -662,9 +727,13 @@ ShardingRule computeRule(Operation *op) {
               .dims.append({{0, (unsigned)ia}, {rb.res(), (unsigned)jb}});
         }
       })
+      // Along a blockwise joined token axis (kTokenPiecesAttr) the pieces'
+      // tokens and the joined ones are one factor: each rank joins or cuts
+      // its own blocks.
       .Case([&](ConcatOp o) {
+        bool blockwise = o->hasAttr(kTokenPiecesAttr);
         for (unsigned d = 0; d < shapeOf(o.getResult()).size(); ++d) {
-          if ((int64_t)d == o.getAxis())
+          if ((int64_t)d == o.getAxis() && !blockwise)
             continue;
           ShardingFactor &f = rb.add();
           for (unsigned k = 0; k < o->getNumOperands(); ++k)
@@ -673,8 +742,9 @@ ShardingRule computeRule(Operation *op) {
         }
       })
       .Case([&](SplitOp o) {
+        bool blockwise = o->hasAttr(kTokenPiecesAttr);
         for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {
-          if ((int64_t)d == o.getAxis())
+          if ((int64_t)d == o.getAxis() && !blockwise)
             continue;
           ShardingFactor &f = rb.add();
           f.dims.push_back({0, d});
@@ -684,8 +754,12 @@ ShardingRule computeRule(Operation *op) {
       })
       .Case([&](SliceOp o) {
         ArrayRef<int64_t> a = shapeOf(o.getInput()), r = shapeOf(o.getResult());
+        std::optional<unsigned> blockwise;
+        if (o->hasAttr(kTokenPiecesAttr))
+          blockwise = tokenPiecesAxis(o);
         for (unsigned d = 0; d < a.size(); ++d)
-          if (a[d] == r[d] && o.getSteps()[d] == 1 && o.getOffsets()[d] == 0)
+          if ((a[d] == r[d] && o.getSteps()[d] == 1 && o.getOffsets()[d] == 0) ||
+              blockwise == d)
             rb.add().dims.append({{0, d}, {rb.res(), d}});
       })
       .Case([&](GatherOp o) {

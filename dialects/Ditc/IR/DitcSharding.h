@@ -39,6 +39,29 @@ constexpr llvm::StringLiteral kShardingAttr = "ditc.sharding";
 constexpr llvm::StringLiteral kShardAttr = "ditc.shard";
 /// On a ditc.attention whose tokens the plan splits: a SequenceParallelAttr.
 constexpr llvm::StringLiteral kSequenceParallelAttr = "ditc.sequence_parallel";
+/// On a ditc.concat, ditc.split or ditc.slice along a token dimension that
+/// sequence parallelism splits (joint attention over concatenated streams):
+/// the global lengths of the streams joined along that axis (array<i64>).
+/// The joined dimension is laid out blockwise: each rank holds its block of
+/// every stream, one after the other, so the concat and the slices or split
+/// that undo it run on each rank's blocks alone. The sharding rules tie the
+/// streams' token dimensions to the joined one.
+constexpr llvm::StringLiteral kTokenPiecesAttr = "ditc.token_pieces";
+
+/// On an op of a partitioned program that every rank of its group computes
+/// whole, though the mesh splits work: why (a string naming the dimension
+/// the op needs whole, or that none of its dimensions is split).
+constexpr llvm::StringLiteral kReplicatedAttr = "ditc.replicated";
+
+/// The axis a ditc.concat, ditc.split or ditc.slice joins or cuts (a slice:
+/// its one dimension that is not whole with step 1; nullopt when it has
+/// none or several), and the global lengths of the pieces along it (the
+/// concat's operands, the split's results; a slice's from its
+/// kTokenPiecesAttr).
+std::optional<unsigned> tokenPiecesAxis(Operation *op);
+/// A slice of a blockwise joined dimension: which piece it takes (nullopt
+/// when it takes none exactly).
+std::optional<unsigned> slicedPiece(Operation *slice, ArrayRef<int64_t> pieces);
 
 /// The device mesh of a module.
 struct Mesh {
