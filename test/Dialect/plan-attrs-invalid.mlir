@@ -146,3 +146,51 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>, ditc.patches =
 
 // expected-error@+1 {{ditc.patches must be a positive integer on a module}}
 module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 0 : i64} {}
+
+// -----
+
+func.func @pieces_op(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.token_pieces belongs on a ditc.concat, a ditc.split or a ditc.slice along one axis}}
+  %a = ditc.neg %x {ditc.token_pieces = array<i64: 5, 3>} : tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @pieces_concat(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.token_pieces array<i64: 4, 4> are not the pieces this op joins along axis 1}}
+  %a = ditc.concat %x, %y {axis = 1 : i64, ditc.token_pieces = array<i64: 4, 4>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @pieces_slice(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  // expected-error@+1 {{ditc.token_pieces array<i64: 5, 3> are not the pieces this op takes one of along axis 1}}
+  %a = ditc.slice %x {ditc.token_pieces = array<i64: 5, 3>, offsets = array<i64: 0, 1>, steps = array<i64: 1, 1>} : (tensor<2x8xf32>) -> tensor<2x4xf32>
+  return %a : tensor<2x4xf32>
+}
+
+// -----
+
+func.func @pieces_split(%x: tensor<2x8xf32>) -> (tensor<2x6xf32>, tensor<2x2xf32>) {
+  // expected-error@+1 {{ditc.token_pieces array<i64: 5, 3> are not the pieces this op splits into along axis 1}}
+  %a:2 = ditc.split %x {axis = 1 : i64, ditc.token_pieces = array<i64: 5, 3>} : (tensor<2x8xf32>) -> (tensor<2x6xf32>, tensor<2x2xf32>)
+  return %a#0, %a#1 : tensor<2x6xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+func.func @pieces_type(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.token_pieces must be an array<i64> of two or more positive lengths}}
+  %a = ditc.concat %x, %y {axis = 1 : i64, ditc.token_pieces = array<i64: 8>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @replicated(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.replicated must be a string (the reason)}}
+  %a = ditc.neg %x {ditc.replicated = 1 : i64} : tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}

@@ -1,0 +1,52 @@
+// RUN: ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2" | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2" -ditc-propagate-sharding | FileCheck %s --check-prefix=PROP
+// RUN: ditc-opt %s -split-input-file -ditc-plan="plan=pipefusion=2,ring=2" | FileCheck %s --check-prefix=PF
+
+// Joint attention: an image stream (5 tokens) and a text stream (3) joined
+// along the token axis and cut back by a slice and a split. The plan marks
+// the concats and the slices and split that take exactly one stream (not
+// the slice across both); propagation then splits both streams' tokens.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// CHECK: ditc.attention
+// CHECK: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x5x4xf32>
+// CHECK: ditc.split {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// CHECK: ditc.slice
+// CHECK-NOT: token_pieces
+// CHECK-SAME: -> tensor<1x4x4xf32>
+// PROP-LABEL: func.func @main
+// PROP-SAME: %arg0: tensor<1x5x4xf32> {ditc.sharding = #ditc.sharding<[{}, {"ulysses"}, {}]>}
+// PROP-SAME: %arg1: tensor<1x3x4xf32> {ditc.sharding = #ditc.sharding<[{}, {"ulysses"}, {}]>}
+// PF-LABEL: func.func @main
+// PF-NOT: token_pieces
+module {
+  func.func @main(%x: tensor<1x5x4xf32>, %c: tensor<1x3x4xf32>) -> (tensor<1x5x4xf32>, tensor<1x3x4xf32>, tensor<1x4x4xf32>) {
+    %xr = ditc.reshape %x : (tensor<1x5x4xf32>) -> tensor<1x5x2x2xf32>
+    %xt = ditc.transpose %xr {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x5x2x2xf32>) -> tensor<1x2x5x2xf32>
+    %cr = ditc.reshape %c : (tensor<1x3x4xf32>) -> tensor<1x3x2x2xf32>
+    %ct = ditc.transpose %cr {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x3x2x2xf32>) -> tensor<1x2x3x2xf32>
+    %j = ditc.concat %xt, %ct {axis = 2 : i64} : (tensor<1x2x5x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x8x2xf32>
+    %a = ditc.attention %j, %j, %j : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    %o = ditc.attention %a, %a, %a : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x2xf32>) -> tensor<1x8x2x2xf32>
+    %or = ditc.reshape %ot : (tensor<1x8x2x2xf32>) -> tensor<1x8x4xf32>
+    %ox = ditc.slice %or {offsets = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x8x4xf32>) -> tensor<1x5x4xf32>
+    %s:2 = ditc.split %or {axis = 1 : i64} : (tensor<1x8x4xf32>) -> (tensor<1x5x4xf32>, tensor<1x3x4xf32>)
+    %mid = ditc.slice %or {offsets = array<i64: 0, 2, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x8x4xf32>) -> tensor<1x4x4xf32>
+    return %ox, %s#1, %mid : tensor<1x5x4xf32>, tensor<1x3x4xf32>, tensor<1x4x4xf32>
+  }
+}
+
+// -----
+
+// Causal attention depends on the keys' order: its streams stay joined.
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: token_pieces
+module {
+  func.func @main(%x: tensor<1x2x5x2xf32>, %c: tensor<1x2x3x2xf32>) -> tensor<1x2x8x2xf32> {
+    %j = ditc.concat %x, %c {axis = 2 : i64} : (tensor<1x2x5x2xf32>, tensor<1x2x3x2xf32>) -> tensor<1x2x8x2xf32>
+    %a = ditc.attention %j, %j, %j {causal} : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    %o = ditc.attention %a, %a, %a {causal} : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    return %o : tensor<1x2x8x2xf32>
+  }
+}
