@@ -6,7 +6,9 @@
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "lib/Support/Diagnostics.h"
 #include "lib/Target/Emit.h"
+#include "lib/Target/Passes.h"
 #include "lib/Target/Weights.h"
+#include "passes/Analysis/Profile.h"
 #include "passes/Pipelines.h"
 #include "passes/Transforms/Passes.h"
 
@@ -39,13 +41,43 @@ struct Progress {
 } // namespace
 
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
-                                          int64_t devices) {
+                                          int64_t devices, int64_t *worldFlops) {
+  if (worldFlops) {
+    // As one device runs it: legalised as code generation does.
+    OwningOpRef<ModuleOp> whole = module.clone();
+    PassManager legal(module.getContext(), ModuleOp::getOperationName());
+    legal.addPass(createLegalizeRuntimePass());
+    if (failed(legal.run(*whole)))
+      return failure();
+    *worldFlops = 0;
+    whole->walk([&](Operation *op) { *worldFlops += costOf(op).flops(); });
+  }
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   ParallelPipelineOptions parallel;
   parallel.plan = plan;
   parallel.devices = devices;
   addParallelPipeline(pm, parallel);
   return pm.run(module);
+}
+
+ReplicatedWork mlir::ditc::replicatedWork(ModuleOp module) {
+  ReplicatedWork w;
+  SmallVector<std::pair<Operation *, int64_t>> ops;
+  module.walk([&](Operation *op) {
+    auto schedule = op->getAttrOfType<IntegerAttr>(kScheduleAttr);
+    if (!op->hasAttr(kReplicatedAttr) || (schedule && schedule.getInt() == 1))
+      return;
+    int64_t flops = costOf(op).flops();
+    w.flops += flops;
+    ops.push_back({op, flops});
+  });
+  for (auto [op, flops] : ops)
+    if (flops > 0 && flops * 100 >= w.flops) {
+      w.first = op;
+      w.reason = op->getAttrOfType<StringAttr>(kReplicatedAttr).str();
+      break;
+    }
+  return w;
 }
 
 LogicalResult mlir::ditc::applyPrecision(ModuleOp module, const std::string &dtype,
@@ -234,11 +266,21 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     return 1;
   }
   if (!opts.plan.empty()) {
-    if (failed(partitionForPlan(*module, opts.plan, opts.devices)))
+    int64_t worldFlops = 0;
+    if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",
                            succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
+    // A plan that divides little of the work: say where the split is lost.
+    ReplicatedWork repeated = replicatedWork(*module);
+    if (repeated.first && repeated.flops * 4 > worldFlops)
+      llvm::errs() << llvm::formatv(
+          "warning: {0}: plan '{1}' repeats {2:F0}% of the work on every rank, from {3} "
+          "({4}): it {5}\n",
+          opts.model, opts.plan, 100.0 * repeated.flops / worldFlops,
+          describeLocation(repeated.first->getLoc()),
+          repeated.first->getName().getStringRef(), repeated.reason);
   }
 
   if (dtype != "f32" || !opts.ioDtype.empty()) {

@@ -95,8 +95,21 @@ LogicalResult applyPrecision(ModuleOp module, const std::string &dtype,
 /// Partitions `module` for a user-given plan (KEY=N,...) on `devices` ranks
 /// (0: the product of the degrees): ditc-plan, propagation, partition. A
 /// plan that does not apply fails with its reason as a diagnostic.
+/// `worldFlops`, when given, receives the FLOPs of the program before the
+/// partition (what one device computes).
 LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
-                               int64_t devices);
+                               int64_t devices, int64_t *worldFlops = nullptr);
+
+/// The work a partitioned program repeats on every rank of a group (its
+/// ops with ditc.replicated; under PipeFusion those of the synchronous
+/// schedule): their FLOPs, and the first of them in program order that
+/// carries at least 1% of those FLOPs (null when none), with its reason.
+struct ReplicatedWork {
+  int64_t flops = 0;
+  Operation *first = nullptr;
+  std::string reason;
+};
+ReplicatedWork replicatedWork(ModuleOp module);
 
 /// Code generation for an imported module: weights to OUT.safetensors (for
 /// `so`), legalise, plan memory, lower, emit and link. `progress` receives a

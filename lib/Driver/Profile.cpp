@@ -445,10 +445,11 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   if (!module)
     return 1;
   auto imported = std::chrono::steady_clock::now();
+  int64_t worldFlops = -1;
   if (!opts.plan.empty()) {
     // One rank's program: its shapes, its weights and its collectives.
     OneLineDiagnosticHandler diag(&ctx, opts.model);
-    if (failed(partitionForPlan(*module, opts.plan, opts.devices)))
+    if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops)))
       return 1;
   }
   if (failed(legalize(ctx, *module, opts.model)))
@@ -481,6 +482,7 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   };
   timeOptions.bytesScale = width(timeOptions.dtype) / width(graph);
   ProfileReport report(opts.model, profile, *hw, timeOptions);
+  report.worldFlops = worldFlops;
   auto done = std::chrono::steady_clock::now();
 
   auto out = openOutputFile(opts.output, &err);

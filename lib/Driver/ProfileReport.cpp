@@ -146,6 +146,13 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
     os << llvm::formatv("  K/V buffers      {0} of the arena, kept across denoising steps\n",
                         bytes(t.kvCacheBytes));
   }
+  // How much of the one-device step this rank computes, and what it repeats.
+  if (r.worldFlops > 0) {
+    os << llvm::formatv("  work per rank    {0:F1}% of the one-device step's FLOPs; {1:F1}% "
+                        "repeated on every rank of a group ({2})\n",
+                        100.0 * (t.flopsMatrix + t.flopsOther) / r.worldFlops,
+                        100.0 * t.replicatedFlops / r.worldFlops, count(t.replicatedFlops));
+  }
   // Communication per rank (partitioned graphs).
   std::string comm;
   int64_t commTotal = 0;
@@ -205,6 +212,27 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
                           seconds(r.times[s].totalS), boundOf(r.times[s]),
                           r.totalS > 0 ? 100.0 * r.times[s].totalS / r.totalS
                                        : 0.0);
+    }
+  }
+
+  // The heaviest ops computed whole on every rank, and why.
+  std::vector<size_t> repeated;
+  for (size_t s = 0; s < ops.size(); ++s)
+    if (!ops[s].replicated.empty() && ops[s].flops() > 0)
+      repeated.push_back(s);
+  std::stable_sort(repeated.begin(), repeated.end(),
+                   [&](size_t a, size_t b) { return ops[a].flops() > ops[b].flops(); });
+  repeated.resize(std::min<size_t>(repeated.size(), std::max(top, 0)));
+  if (!repeated.empty()) {
+    os << llvm::formatv("\n  top {0} ops every rank computes whole, by FLOPs\n",
+                        repeated.size());
+    os << llvm::formatv("  {0,6} {1,-44} {2,10}  {3}\n", "step", "op", "FLOPs", "why");
+    for (size_t s : repeated) {
+      std::string label = opLabel(ops[s].op);
+      if (label.size() > 44)
+        label = label.substr(0, 41) + "...";
+      os << llvm::formatv("  {0,6} {1,-44} {2,10}  {3}\n", s, label, count(ops[s].flops()),
+                          ops[s].replicated);
     }
   }
 
@@ -275,6 +303,19 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
     }
   j["comm"] = comm;
   j["comm_bytes_sent_per_rank"] = commTotal;
+  if (r.worldFlops > 0) {
+    j["world_flops"] = r.worldFlops;
+    j["work_fraction"] = double(t.flopsMatrix + t.flopsOther) / r.worldFlops;
+    j["replicated_flops"] = t.replicatedFlops;
+    json repeated = json::array();
+    for (const OpCost &c : ops)
+      if (!c.replicated.empty() && c.flops() > 0)
+        repeated.push_back({{"node", describeLocation(c.op->getLoc())},
+                            {"op", c.op->getName().getStringRef().str()},
+                            {"flops", c.flops()},
+                            {"reason", c.replicated}});
+    j["replicated_ops"] = repeated;
+  }
   j["comm_predicted_s"] = commS;
   json layers = json::array();
   for (auto [k, l] : llvm::enumerate(r.layers)) {

@@ -22,6 +22,9 @@ struct ProfileReport {
   std::vector<LayerSpan> layers;   // covering every step
   std::vector<int> layerOf;        // step -> index into layers
   double totalS = 0;
+  /// Partitioned programs: the FLOPs of the program before the partition
+  /// (one device's step); -1 when the profile is not of a plan.
+  int64_t worldFlops = -1;
 
   struct LayerSum {
     int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0, params = 0;

@@ -245,6 +245,10 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
         c.commBytesSent = 0;
     }
     c.liveBytes = step.liveBytes;
+    if (auto why = step.op->getAttrOfType<StringAttr>(kReplicatedAttr)) {
+      c.replicated = why.str();
+      sums.replicatedFlops += c.flops();
+    }
     for (Value v : step.op->getOperands())
       firstRead(v, c.paramElements, c.paramBytes);
     sums.flopsMatrix += c.flopsMatrix;

@@ -61,6 +61,9 @@ struct OpCost {
   int64_t liveBytes = 0;
   /// True for ops the code generator emits no kernel for (views).
   bool isView = false;
+  /// Partitioned programs: why every rank of the op's group computes it
+  /// whole (its ditc.replicated), empty when the plan divides it.
+  std::string replicated;
 
   /// Collectives (and ring attention): the CollectiveKind (TimeModel.h) as
   /// an int, -1 for ops that do not communicate; the group size, the bytes
@@ -99,6 +102,9 @@ struct ProfileTotals {
   /// The library has a stale schedule (PipeFusion), and the one profiled.
   bool twoSchedules = false;
   int64_t schedule = -1;
+  /// FLOPs of the ops every rank of their group computes whole (OpCost::
+  /// replicated).
+  int64_t replicatedFlops = 0;
   /// Bytes one rank sends per step, and calls, per CollectiveKind.
   int64_t commBytesSent[kNumCollectiveKinds] = {}, commCalls[kNumCollectiveKinds] = {};
 

@@ -574,7 +574,7 @@ void Partitioner::markReplicated(Operation *op, Operation *clone) {
   if (!sameShapes(op->getResults(), clone->getResults()) ||
       !sameShapes(op->getOperands(), clone->getOperands()))
     return;
-  std::string reason = "no dimension of it is tied to a split one";
+  std::string reason = "has no dimension tied to a split one";
   for (auto [k, v] : llvm::enumerate(op->getOperands())) {
     const Sharding &in = lookup(v).sharding;
     auto split = llvm::find_if(in, [](const Axes &a) { return !a.empty(); });

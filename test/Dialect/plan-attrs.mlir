@@ -24,10 +24,10 @@ module attributes {ditc.mesh = #ditc.mesh<[]>} {}
 // A joint token axis (ditc.token_pieces) and a replicated op.
 // CHECK: ditc.concat %{{.*}}, %{{.*}} {axis = 1 : i64, ditc.token_pieces = array<i64: 5, 3>}
 // CHECK: ditc.slice %{{.*}} {ditc.token_pieces = array<i64: 5, 3>, offsets = array<i64: 0, 5>, steps = array<i64: 1, 1>}
-// CHECK: ditc.neg %{{.*}} {ditc.replicated = "no dimension of it is tied to a split one"}
+// CHECK: ditc.neg %{{.*}} {ditc.replicated = "has no dimension tied to a split one"}
 func.func @pieces(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %a = ditc.concat %x, %y {axis = 1 : i64, ditc.token_pieces = array<i64: 5, 3>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
   %b = ditc.slice %a {ditc.token_pieces = array<i64: 5, 3>, offsets = array<i64: 0, 5>, steps = array<i64: 1, 1>} : (tensor<2x8xf32>) -> tensor<2x3xf32>
-  %c = ditc.neg %b {ditc.replicated = "no dimension of it is tied to a split one"} : tensor<2x3xf32>
+  %c = ditc.neg %b {ditc.replicated = "has no dimension tied to a split one"} : tensor<2x3xf32>
   return %c : tensor<2x3xf32>
 }

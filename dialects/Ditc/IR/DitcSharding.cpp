@@ -664,7 +664,18 @@ ShardingRule computeRule(Operation *op) {
       .Case([&](LayerNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
       .Case([&](RmsNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
       .Case([&](GroupNormOp) { rb.identity(0, rb.res(), 1); })
-      .Case([&](ConvOp) { rb.identity(0, rb.res(), 1); })
+      .Case([&](ConvOp o) {
+        rb.identity(0, rb.res(), 1);
+        // A patch embedding (stride = kernel, no padding or dilation) maps
+        // blocks of output rows to blocks of input rows: splits dividing
+        // both exactly keep it local.
+        ArrayRef<int64_t> x = shapeOf(o.getInput()), w = shapeOf(o.getWeight()),
+                          y = shapeOf(o.getResult());
+        unsigned n = x.size() - 2;
+        if (n >= 1 && o.getStrides()[0] == w[2] && o.getDilations()[0] == 1 &&
+            o.getPads()[0] == 0 && o.getPads()[n] == 0 && x[2] == y[2] * w[2])
+          rb.add(Kind::Parallel, /*exact=*/true).dims.append({{0, 2}, {rb.res(), 2}});
+      })
       .Case([&](SoftmaxOp o) {
         for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d)
           if ((int64_t)d != o.getAxis())

@@ -49,8 +49,9 @@ constexpr llvm::StringLiteral kSequenceParallelAttr = "ditc.sequence_parallel";
 constexpr llvm::StringLiteral kTokenPiecesAttr = "ditc.token_pieces";
 
 /// On an op of a partitioned program that every rank of its group computes
-/// whole, though the mesh splits work: why (a string naming the dimension
-/// the op needs whole, or that none of its dimensions is split).
+/// whole, though the mesh splits work: why, as a verb phrase ("needs
+/// dimension D of operand K whole, ..." or "has no dimension tied to a
+/// split one").
 constexpr llvm::StringLiteral kReplicatedAttr = "ditc.replicated";
 
 /// The axis a ditc.concat, ditc.split or ditc.slice joins or cuts (a slice:
