@@ -22,7 +22,14 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     annotates where each strategy starts: the batch of the first output
     (cfg, dp), the query, key and value tokens of every self-attention (ring
     then ulysses) with the algorithm it runs (`ditc.sequence_parallel`:
-    ulysses, ring or usp). It only annotates: tensor parallelism is planned
+    ulysses, ring or usp). Joint attention (MMDiT: streams of tokens
+    concatenated along the token axis, attended over all keys, cut back):
+    every concat, split and slice along a token dimension of a split
+    self-attention that joins or takes whole streams gets
+    `ditc.token_pieces` (the streams' lengths), which ties the streams'
+    tokens to the joined ones, so the streams stay split through the join
+    (not for causal or masked attention, whose keys' order matters, nor
+    under PipeFusion). It only annotates: tensor parallelism is planned
     by `-ditc-split-joined-linears`, `-ditc-repeat-kv-heads`,
     `-ditc-pad-tensor-parallel` and `-ditc-seed-tensor-parallel` from the
     mesh's tensor axis, and `-ditc-propagate-sharding` completes the plan.
@@ -168,7 +175,15 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
     all-to-all trades the token split for a head split around it; heads
     that do not divide are padded and dropped after), as Ring
     (`ditc.ring_attention`: K/V blocks circulate, online-softmax merge;
-    padded keys masked), or as both (USP). Sharded weights become per-rank
+    padded keys masked), or as both (USP). A token dimension joined from
+    streams (`ditc.token_pieces`) is laid out blockwise: each rank holds its
+    block of every stream, one after the other, so the concat and the
+    splits or slices that undo it run on each rank's blocks; attention
+    masks the keys that are padding inside the blocks; anything that needs
+    the joined tokens whole gathers them and puts them back in order. Ops
+    every rank of a group computes whole although the mesh splits work get
+    `ditc.replicated` with the reason (the profile reports them). Sharded
+    weights become per-rank
     slices (`ditc.weight` with `ditc.shard`, written per rank by `ditc
     compile`). Graph inputs arrive whole on every rank and outputs are made
     whole again.

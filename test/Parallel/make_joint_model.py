@@ -6,7 +6,9 @@ check_fixtures_run.py:
 
     make_joint_model.py OUT_DIR
 
-OUT_DIR/joint_tokens/{model.onnx, inputs.npz, outputs.npz}. An image
+OUT_DIR/joint_tokens/{model.onnx, inputs.npz, outputs.npz}, and
+OUT_DIR/joint_causal/ the same graph with causal attention (whose keys'
+order matters: the streams stay joined whole). An image
 stream of 5 tokens and a text stream of 3 (uneven over 2, 3 and 4 ranks)
 are projected, joined along the token axis, scaled per joined token by a
 constant table (which the partition lays out blockwise), attended over all
@@ -26,8 +28,7 @@ IMG, TXT, DIM, HEADS = 5, 3, 8, 2
 HD = DIM // HEADS
 
 
-def main():
-    out = os.path.join(sys.argv[1], "joint_tokens")
+def write(out, causal):
     os.makedirs(out, exist_ok=True)
     rng = np.random.default_rng(7)
     inits = []
@@ -60,7 +61,7 @@ def main():
             parts.append(node("Transpose", [x], [f"{p}_{s}_t"], perm=[0, 2, 1, 3]))
         joined[p] = node("Concat", parts, [f"{p}_joined"], axis=2)
     q = node("Mul", [joined["q"], "token_scale"], ["q_scaled"])
-    o = node("Attention", [q, joined["k"], joined["v"]], ["attn"])
+    o = node("Attention", [q, joined["k"], joined["v"]], ["attn"], is_causal=int(causal))
     o = node("Transpose", [o], ["attn_t"], perm=[0, 2, 1, 3])
     o = node("Reshape", [o, "joined_shape"], ["attn_joined"])
     mean = node("ReduceMean", [o, "slice_axis"], ["token_mean"], keepdims=1)
@@ -87,6 +88,11 @@ def main():
     image_out, text_out = ReferenceEvaluator(model).run(None, feeds)
     np.savez(os.path.join(out, "outputs.npz"), image_out=image_out, text_out=text_out)
     print(f"wrote {out}")
+
+
+def main():
+    write(os.path.join(sys.argv[1], "joint_tokens"), False)
+    write(os.path.join(sys.argv[1], "joint_causal"), True)
 
 
 if __name__ == "__main__":
