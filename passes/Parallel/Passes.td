@@ -28,8 +28,8 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     self-attention that joins or takes whole streams gets
     `ditc.token_pieces` (the streams' lengths), which ties the streams'
     tokens to the joined ones, so the streams stay split through the join
-    (not for causal or masked attention, whose keys' order matters, nor
-    under PipeFusion). It only annotates: tensor parallelism is planned
+    (not for causal or masked attention, whose keys' order matters). It
+    only annotates: tensor parallelism is planned
     by `-ditc-split-joined-linears`, `-ditc-repeat-kv-heads`,
     `-ditc-pad-tensor-parallel` and `-ditc-seed-tensor-parallel` from the
     mesh's tensor axis, and `-ditc-propagate-sharding` completes the plan.

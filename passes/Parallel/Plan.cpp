@@ -221,9 +221,7 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (self.empty())
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
                     ") needs self-attention, and the graph has none");
-      // PipeFusion cuts the tokens into patches itself: streams stay joined.
-      if (!has(MeshAxisKind::pipefusion))
-        markJointTokens(fn, classes, self);
+      markJointTokens(fn, classes, self);
       if (p > fewest)
         return fail("sequence parallelism over " + Twine(p) + " ranks (" +
                     llvm::join(seqAxes, " x ") + ") leaves ranks without tokens: a "
