@@ -108,6 +108,40 @@ const char *commKindName(int32_t kind) {
   return names[kind];
 }
 
+/// Where this rank writes --outputs: every rank its own file when the path
+/// has %r (replaced by the rank), else rank 0 alone ("" for the others).
+std::string outputsPath(const std::string &outputs, int32_t rank) {
+  size_t at = outputs.find("%r");
+  if (at == std::string::npos)
+    return rank == 0 ? outputs : std::string();
+  std::string path = outputs;
+  path.replace(at, 2, std::to_string(rank));
+  return path;
+}
+
+/// A tensor of the library as an npz array; bf16 widened to float32 (numpy
+/// has no bfloat16).
+npz::Array npzArray(const TensorDesc &t, const uint8_t *data) {
+  npz::Array a;
+  a.name = t.name;
+  a.shape = t.shape;
+  if (t.dtype != DITC_DTYPE_BF16) {
+    npz::dtypeFromCode(t.dtype, a.dtype);
+    a.data.assign(data, data + t.bytes);
+    return a;
+  }
+  a.dtype = npz::DType::F32;
+  uint64_t n = t.bytes / 2;
+  a.data.resize(n * 4);
+  for (uint64_t k = 0; k < n; ++k) {
+    uint16_t h;
+    std::memcpy(&h, data + 2 * k, 2);
+    float f = bf16ToFloat(h);
+    std::memcpy(a.data.data() + 4 * k, &f, 4);
+  }
+  return a;
+}
+
 /// This rank's traffic in the last run, one line per kind that sent bytes
 /// and a total, written with one write() so that the lines of
 /// different ranks do not interleave.
@@ -315,28 +349,10 @@ int runRunCommand(const RunCommandOptions &opts) {
     printMemory(out, *lib);
     if (opts.commStats)
       printCommStats(*lib);
-    if (!opts.outputs.empty() && rank == 0) {
-      npz::Array a;
-      a.name = latent.name;
-      a.shape = latent.shape;
-      if (latent.dtype == DITC_DTYPE_F32 || latent.dtype == DITC_DTYPE_F64 ||
-          latent.dtype == DITC_DTYPE_F16) {
-        npz::dtypeFromCode(latent.dtype, a.dtype);
-        a.data.assign(inBufs[io.latent].data(), inBufs[io.latent].data() + latent.bytes);
-      } else { // bf16: widened to float32 (numpy has no bfloat16)
-        a.dtype = npz::DType::F32;
-        uint64_t n = latent.bytes / 2;
-        a.data.resize(n * 4);
-        for (uint64_t k = 0; k < n; ++k) {
-          uint16_t h;
-          std::memcpy(&h, inBufs[io.latent].data() + 2 * k, 2);
-          float f = bf16ToFloat(h);
-          std::memcpy(a.data.data() + 4 * k, &f, 4);
-        }
-      }
-      if (!npz::writeNpz(opts.outputs, {a}, err))
+    if (std::string path = outputsPath(opts.outputs, rank); !path.empty()) {
+      if (!npz::writeNpz(path, {npzArray(latent, inBufs[io.latent].data())}, err))
         return fail(err);
-      out << "wrote the final latent '" << latent.name << "' to " << opts.outputs << "\n";
+      out << "wrote the final latent '" << latent.name << "' to " << path << "\n";
     }
     out.flush();
     return 0;
@@ -426,37 +442,19 @@ int runRunCommand(const RunCommandOptions &opts) {
   if (opts.commStats)
     printCommStats(*lib);
 
-  if (!opts.outputs.empty() && rank == 0) {
+  if (std::string path = outputsPath(opts.outputs, rank); !path.empty()) {
     std::vector<npz::Array> arrays;
     for (size_t i = 0; i < outDescs.size(); ++i) {
       const TensorDesc &t = outDescs[i];
-      npz::Array a;
-      a.name = t.name;
-      a.shape = t.shape;
-      if (t.dtype == DITC_DTYPE_BF16) {
-        // numpy has no bfloat16: widen to float32.
-        a.dtype = npz::DType::F32;
-        uint64_t n = t.bytes / 2;
-        a.data.resize(n * 4);
-        for (uint64_t k = 0; k < n; ++k) {
-          uint16_t h;
-          std::memcpy(&h, outBufs[i].data() + 2 * k, 2);
-          float f = bf16ToFloat(h);
-          std::memcpy(a.data.data() + 4 * k, &f, 4);
-        }
-        out << "note: output '" << t.name
-            << "' is bfloat16; written as float32\n";
-      } else {
-        npz::dtypeFromCode(t.dtype, a.dtype);
-        a.data.assign(outBufs[i].data(), outBufs[i].data() + t.bytes);
-      }
-      arrays.push_back(std::move(a));
+      arrays.push_back(npzArray(t, outBufs[i].data()));
+      if (t.dtype == DITC_DTYPE_BF16)
+        out << "note: output '" << t.name << "' is bfloat16; written as float32\n";
     }
     std::string err;
-    if (!npz::writeNpz(opts.outputs, arrays, err))
+    if (!npz::writeNpz(path, arrays, err))
       return fail(err);
     out << "wrote " << outDescs.size() << " output"
-        << (outDescs.size() == 1 ? "" : "s") << " to " << opts.outputs << "\n";
+        << (outDescs.size() == 1 ? "" : "s") << " to " << path << "\n";
   }
   out.flush();
   return 0;

@@ -147,7 +147,9 @@ static cl::opt<std::string> runInputs(
              "N(0,1), integers of rank <= 1 in [0,1000), others in [0,100))"),
     cl::value_desc("IN.npz"), cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runOutputs(
-    "outputs", cl::desc("Write the outputs, keyed by the graph's output names"),
+    "outputs", cl::desc("Write the outputs, keyed by the graph's output names (under "
+                        "mpirun rank 0 writes them; a path with %r, e.g. out.%r.npz, "
+                        "makes every rank write its own)"),
     cl::value_desc("OUT.npz"), cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<int> runBench("bench",
                              cl::desc("Timed runs after the first (and the "
