@@ -49,7 +49,6 @@
 #include <map>
 #include <memory>
 #include <random>
-#include <thread>
 #include <vector>
 
 using namespace llvm;
@@ -59,20 +58,15 @@ namespace mlir::ditc {
 namespace {
 
 // One line on stderr, in one write (the ranks of a parallel run share it).
-// Under mpirun the first rank to exit non-zero makes mpirun end the others:
-// a rank that fails lingers a moment so that the others, which usually fail
-// the same way, get to say why too.
+// Under mpirun the first rank to exit non-zero makes mpirun end the others
+// (its line says why; `mpirun --mca orte_abort_on_non_zero_status 0` lets
+// every rank finish and say so).
 int fail(const Twine &msg) {
   std::string s = "error: " + msg.str();
   std::replace(s.begin(), s.end(), '\n', ' ');
   s += "\n";
   errs() << s;
   errs().flush();
-  for (const char *var : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"})
-    if (const char *n = std::getenv(var); n && std::atoi(n) > 1) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-      break;
-    }
   return 1;
 }
 
