@@ -1,6 +1,7 @@
 //===- Compile.cpp - `ditc compile` ---------------------------------------===//
 
 #include "lib/Driver/Driver.h"
+#include "lib/Driver/PlanSearch.h"
 
 #include "lib/InitAll.h"
 #include "dialects/Ditc/IR/DitcSharding.h"
@@ -41,7 +42,7 @@ struct Progress {
 } // namespace
 
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
-                                          int64_t devices, int64_t *worldFlops) {
+                                          int64_t devices, int64_t *worldFlops, bool verify) {
   if (worldFlops) {
     // As one device runs it: legalised as code generation does.
     OwningOpRef<ModuleOp> whole = module.clone();
@@ -53,6 +54,7 @@ LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &p
     whole->walk([&](Operation *op) { *worldFlops += costOf(op).flops(); });
   }
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  pm.enableVerifier(verify);
   ParallelPipelineOptions parallel;
   parallel.plan = plan;
   parallel.devices = devices;
@@ -259,26 +261,51 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   OneLineDiagnosticHandler diag(&ctx, opts.model);
   progress("imported " + opts.model);
 
-  if (opts.devices > 1 && opts.plan.empty()) {
-    llvm::errs() << "error: --devices " << opts.devices
-                 << " needs --plan KEY=N,... (keys cfg, dp, ulysses, ring, tp; "
-                    "automatic plans come later)\n";
-    return 1;
+  std::string plan = opts.plan;
+  if (plan == "auto" || (plan.empty() && opts.devices > 1)) {
+    // The plan with the least predicted step time that fits the devices.
+    if (opts.devices < 2) {
+      llvm::errs() << "error: --plan auto needs --devices N with N >= 2\n";
+      return 1;
+    }
+    FailureOr<PlanSearchOptions> search =
+        makeSearchOptions(opts.planTarget, opts.devices, dtype);
+    if (failed(search))
+      return 1;
+    FailureOr<PlanSearchResult> r = searchPlans(*module, *search, opts.model);
+    if (failed(r))
+      return 1;
+    plan = r->chosen->plan;
+    progress(llvm::formatv("chose plan {0} for {1} x {2} (predicted step {3:F3} ms)", plan,
+                           opts.devices, search->hw.name, 1e3 * r->chosen->stepS));
+    if (opts.emit == "so" || opts.emit == "obj") {
+      SmallString<256> path(output);
+      llvm::sys::path::replace_extension(path, "plan.json");
+      std::string err;
+      auto file = openOutputFile(path, &err);
+      if (!file) {
+        llvm::errs() << "error: " << path << ": " << err << "\n";
+        return 1;
+      }
+      printPlanJson(*r, *search, opts.model, file->os());
+      file->keep();
+    }
+    (*module)->setAttr("ditc.plan_source", StringAttr::get(&ctx, "auto"));
   }
-  if (!opts.plan.empty()) {
+  if (!plan.empty()) {
     int64_t worldFlops = 0;
-    if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops)))
+    if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",
-                           succeeded(mesh) ? mesh->numRanks() : 0, opts.plan));
+                           succeeded(mesh) ? mesh->numRanks() : 0, plan));
     // A plan that divides little of the work: say where the split is lost.
     ReplicatedWork repeated = replicatedWork(*module);
     if (repeated.first && repeated.flops * 4 > worldFlops)
       llvm::errs() << llvm::formatv(
           "warning: {0}: plan '{1}' repeats {2:F0}% of the work on every rank, from {3} "
           "({4}): it {5}\n",
-          opts.model, opts.plan, 100.0 * repeated.flops / worldFlops,
+          opts.model, plan, 100.0 * repeated.flops / worldFlops,
           describeLocation(repeated.first->getLoc()),
           repeated.first->getName().getStringRef(), repeated.reason);
   }

@@ -38,6 +38,18 @@ void printModelSummary(ModuleOp module, llvm::raw_ostream &os);
 /// `ditc import`: returns the process exit code.
 int runImportCommand(const ImportCommandOptions &opts);
 
+/// What `ditc plan` and `ditc compile --plan auto` plan for.
+struct PlanTargetOptions {
+  /// A built-in machine name or a description file.
+  std::string hw = "cpu";
+  /// Nodes and devices per node (0: not given; the description's links).
+  int64_t nodes = 0, gpusPerNode = 0;
+  /// Per-device memory limit as a size ("80GiB"; empty: the machine's).
+  std::string memLimit;
+  /// Denoising steps and warm-up steps the step time is averaged over.
+  int64_t steps = 20, warmupSteps = 1;
+};
+
 struct CompileCommandOptions {
   std::string model;
   std::string output;
@@ -63,6 +75,8 @@ struct CompileCommandOptions {
   /// Ranks to compile for and the plan (KEY=N,...); 0 / empty: one rank.
   int64_t devices = 0;
   std::string plan;
+  /// `--plan auto` (the default when devices > 1): the machine planned for.
+  PlanTargetOptions planTarget;
   /// Write no weight file (the library runs on DITC_RANDOM_WEIGHTS or a
   /// file given at load).
   bool noWeights = false;
@@ -97,8 +111,11 @@ LogicalResult applyPrecision(ModuleOp module, const std::string &dtype,
 /// plan that does not apply fails with its reason as a diagnostic.
 /// `worldFlops`, when given, receives the FLOPs of the program before the
 /// partition (what one device computes).
+/// `verify` false skips the verifier between passes (the plan search, which
+/// partitions a plan that compile partitions again with it).
 LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
-                               int64_t devices, int64_t *worldFlops = nullptr);
+                               int64_t devices, int64_t *worldFlops = nullptr,
+                               bool verify = true);
 
 /// The work a partitioned program repeats on every rank of a group (its
 /// ops with ditc.replicated; under PipeFusion those of the synchronous
@@ -150,6 +167,25 @@ struct ProfileCommandOptions {
 /// `ditc profile`: import, legalise as code generation does, and print the
 /// MAP profile (costs, memory curve, predicted time) without reading a weight.
 int runProfileCommand(const ProfileCommandOptions &opts);
+
+struct PlanCommandOptions {
+  std::string model;
+  std::string output = "-";
+  std::vector<std::string> shapes;
+  std::vector<std::string> dims;
+  std::vector<std::string> binds;
+  int64_t devices = 0;
+  PlanTargetOptions target;
+  /// f32, bf16 or f16 (empty: f32).
+  std::string dtype;
+  int top = 5;
+  /// table or json.
+  std::string format = "table";
+};
+
+/// `ditc plan`: searches the parallel plans for --devices and prints the
+/// chosen one with its predicted step time, memory and the alternatives.
+int runPlanCommand(const PlanCommandOptions &opts);
 
 struct CalibrateCommandOptions {
   std::string output = "-";

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/Driver.h"
+#include "lib/Driver/PlanSearch.h"
 #include "lib/Driver/ProfileReport.h"
 
 #include "lib/InitAll.h"
@@ -461,6 +462,13 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
                  << (opts.plan.empty() ? "a one-rank profile (give --plan)"
                                        : "plan '" + opts.plan + "'")
                  << "\n";
+    return 1;
+  }
+  // The machine's links for the plan's ranks (a CPU's shared memory holds
+  // every rank of the machine).
+  if (succeeded(mesh) && mesh->numRanks() > 1 &&
+      failed(applyTopology(*hw, mesh->numRanks(), 0, 0, err))) {
+    llvm::errs() << "error: " << err << "\n";
     return 1;
   }
   if (opts.schedule != "stale" && opts.schedule != "synchronous") {

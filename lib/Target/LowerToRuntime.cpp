@@ -888,7 +888,7 @@ std::string Lowerer::descriptorJson() {
   j["dtype"] = "f32";
   j["constants"] = constList.size();
   for (StringRef key : {"ditc.weights_file", "ditc.weights_checksum", "ditc.plan",
-                        "ditc.dtype"})
+                        "ditc.plan_source", "ditc.dtype"})
     if (auto a = module->getAttrOfType<StringAttr>(key))
       j[key.drop_front(5).str()] = a.str();
   for (StringRef key : {"ditc.weights_files", "ditc.weights_checksums"})

@@ -127,6 +127,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
         FailureOr<Mesh> mesh = Mesh::of(o);
         auto axes = o->getAttrOfType<ArrayAttr>("axes");
         c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
+        c.commSpan = succeeded(mesh) ? mesh->span(axes) : 1;
         // Sized as collectiveBytesSent expects: the whole reduced tensor,
         // the gathered result, the scattered input, the send buffer.
         CollectiveKind kind = isa<AllReduceOp>(o)       ? CollectiveKind::AllReduce
@@ -144,6 +145,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
         FailureOr<Mesh> mesh = Mesh::of(o);
         auto axes = o->getAttrOfType<ArrayAttr>("axes");
         c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
+        c.commSpan = succeeded(mesh) ? mesh->span(axes) : 1;
         CollectiveKind kind =
             isa<SendOp>(o) ? CollectiveKind::SendRecv : CollectiveKind::Broadcast;
         c.commKind = (int)kind;
@@ -161,6 +163,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
         // Every K/V block but its own passes through each rank once.
         c.commKind = (int)CollectiveKind::RingExchange;
         c.commGroup = p;
+        c.commSpan = succeeded(mesh) ? mesh->span(a.getAxes()) : 1;
         c.commBytes = p * (tensorBytes(a.getKey().getType()) + tensorBytes(a.getValue().getType()));
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
       })
@@ -189,8 +192,20 @@ Profile::Profile(Operation *moduleOrFunc, int64_t rank, int64_t schedule) {
   compute(moduleOrFunc, plan, rank, schedule);
 }
 
+Profile::OpIndices::OpIndices(Operation *moduleOrFunc) {
+  if (func::FuncOp func = getMainFunc(moduleOrFunc)) {
+    stage = stagesOf(func.getBody().front());
+    schedule = schedulesOf(func.getBody().front());
+  }
+}
+
+Profile::Profile(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank,
+                 int64_t schedule, const OpIndices *indices) {
+  compute(moduleOrFunc, plan, rank, schedule, indices);
+}
+
 void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank,
-                      int64_t schedule) {
+                      int64_t schedule, const OpIndices *indices) {
   func::FuncOp func = getMainFunc(moduleOrFunc);
   if (!func || !plan.isValid())
     return;
@@ -199,11 +214,12 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   // stage (-1).
   FailureOr<Mesh> mesh = Mesh::of(func);
   int64_t stage = succeeded(mesh) ? mesh->coordAt(rank, mesh->stageAxis()) : -1;
-  llvm::DenseMap<Operation *, int64_t> stageOf;
-  if (stage >= 0)
-    stageOf = stagesOf(func.getBody().front());
+  std::optional<OpIndices> own;
+  if (!indices)
+    indices = &own.emplace(func);
+  const llvm::DenseMap<Operation *, int64_t> &stageOf = indices->stage;
   // Two schedules (PipeFusion): a call runs the ops of one of them.
-  llvm::DenseMap<Operation *, int64_t> scheduleOf = schedulesOf(func.getBody().front());
+  const llvm::DenseMap<Operation *, int64_t> &scheduleOf = indices->schedule;
   sums.twoSchedules = llvm::any_of(scheduleOf, [](auto p) { return p.second >= 0; });
   sums.schedule = sums.twoSchedules ? schedule : -1;
 

@@ -71,6 +71,9 @@ struct OpCost {
   /// one rank sends.
   int commKind = -1;
   int64_t commGroup = 1;
+  /// The neighbouring ranks the group spreads across (Mesh::span): its
+  /// messages cross the innermost link level holding that many devices.
+  int64_t commSpan = 1;
   int64_t commBytes = 0;
   int64_t commBytesSent = 0;
 
@@ -129,6 +132,16 @@ public:
   /// profiled as `schedule` runs (1: the stale schedule of the denoising
   /// steps after the warm-up; 0: the synchronous one).
   explicit Profile(Operation *moduleOrFunc, int64_t rank = 0, int64_t schedule = 1);
+  /// The stage and schedule of every op of @main (stagesOf, schedulesOf),
+  /// for profiling several ranks of one module.
+  struct OpIndices {
+    llvm::DenseMap<Operation *, int64_t> stage, schedule;
+    explicit OpIndices(Operation *moduleOrFunc);
+  };
+  /// The same with the memory plan (and the op indices) given: profiling
+  /// several ranks of one module computes them once.
+  Profile(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank, int64_t schedule,
+          const OpIndices *indices = nullptr);
 
   bool isValid() const { return valid; }
   ArrayRef<OpCost> ops() const { return costs; }
@@ -136,7 +149,7 @@ public:
 
 private:
   void compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank = 0,
-               int64_t schedule = 1);
+               int64_t schedule = 1, const OpIndices *indices = nullptr);
   bool valid = false;
   SmallVector<OpCost> costs;
   ProfileTotals sums;

@@ -46,9 +46,10 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.commKind >= 0 && cost.commGroup > 1) {
     double comm = predictCollectiveTime((CollectiveKind)cost.commKind,
                                         int64_t(double(cost.commBytes) * opts.bytesScale),
-                                        cost.commGroup, hw);
+                                        cost.commGroup, hw, cost.commSpan);
     if (comm > 0) {
       t.commS = comm;
+      t.link = hw.linkFor(std::max(cost.commGroup, cost.commSpan));
       // Ring attention overlaps the K/V exchange with its compute.
       t.totalS = cost.commKind == (int)CollectiveKind::RingExchange
                      ? std::max(t.totalS, comm + t.overheadS)
@@ -78,10 +79,11 @@ int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,
 }
 
 double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,
-                                         int64_t n, const HardwareDesc &hw) {
+                                         int64_t n, const HardwareDesc &hw,
+                                         int64_t span) {
   if (n <= 1)
     return 0.0;
-  const LinkLevel *link = hw.linkFor(n);
+  const LinkLevel *link = hw.linkFor(std::max(n, span));
   if (!link)
     return -1.0;
   double alpha = link->latencyS, beta = link->bandwidth;

@@ -8,7 +8,8 @@
 // nothing (no kernel runs).
 //
 // Collectives: alpha-beta per link level, for a group of n ranks on the
-// innermost level that holds n devices, with `bytes` the size of one rank's
+// innermost level that holds the devices the group spreads across (n, or
+// more when its ranks are not neighbours: Mesh::span), with `bytes` the size of one rank's
 // full buffer (all_reduce: the reduced tensor; all_gather: the gathered
 // output; reduce_scatter: the input; all_to_all: the send buffer):
 //   all_reduce (ring)       2 (n-1) alpha + 2 (n-1)/n bytes / beta
@@ -35,6 +36,8 @@ struct OpTime {
   double computeS = 0, memoryS = 0, overheadS = 0;
   /// Communication (collectives; ring attention's K/V exchange).
   double commS = 0;
+  /// The link level the communication crosses (null: none).
+  const LinkLevel *link = nullptr;
   double totalS = 0;
   bool memoryBound = false;
 };
@@ -69,10 +72,13 @@ enum class CollectiveKind {
 };
 static_assert((int)CollectiveKind::Broadcast + 1 == kNumCollectiveKinds);
 
-/// Alpha-beta time of a collective over `groupSize` ranks. Returns a negative
-/// value when the machine has no link level holding that many devices.
+/// Alpha-beta time of a collective over `groupSize` ranks spread across
+/// `span` neighbouring devices (Mesh::span; at least the group), on the
+/// innermost link level that holds the span. Returns a negative value when
+/// the machine has no link level holding that many devices.
 double predictCollectiveTime(CollectiveKind kind, int64_t bytes,
-                             int64_t groupSize, const HardwareDesc &hw);
+                             int64_t groupSize, const HardwareDesc &hw,
+                             int64_t span = 0);
 
 /// Bytes one rank sends in the collective (what its counters report).
 int64_t collectiveBytesSent(CollectiveKind kind, int64_t bytes,

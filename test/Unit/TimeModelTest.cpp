@@ -113,6 +113,32 @@ TEST(TimeModel, CollectivesFollowAlphaBeta) {
   EXPECT_LT(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 32, hw), 0.0);
 }
 
+TEST(TimeModel, GroupsSpreadAcrossNodesTakeTheOuterLink) {
+  HardwareDesc hw = machine();
+  const int64_t bytes = 4'000'000;
+  // Two ranks 8 apart (a group of an outer mesh axis over 8 inner ranks)
+  // cross the slow level although two devices fit the fast one.
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllGather, bytes, 2, hw, 16),
+                   1e-5 + 2e6 / 1e8);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllGather, bytes, 2, hw, 4),
+                   1e-6 + 2e6 / 1e9);
+  // A span below the group is the group.
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllGather, bytes, 8, hw, 1),
+                   predictCollectiveTime(CollectiveKind::AllGather, bytes, 8, hw));
+  // The op's link is the one its span reaches.
+  OpCost c;
+  c.commKind = (int)CollectiveKind::AllToAll;
+  c.commGroup = 2;
+  c.commSpan = 8;
+  c.commBytes = bytes;
+  c.bytesRead = bytes;
+  OpTime t = predictOpTime(c, hw);
+  ASSERT_NE(t.link, nullptr);
+  EXPECT_EQ(t.link->name, "slow");
+  c.commSpan = 2;
+  EXPECT_EQ(predictOpTime(c, hw).link->name, "fast");
+}
+
 TEST(TimeModel, BytesSentPerRank) {
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 4), 1200);
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllGather, 800, 4), 600);

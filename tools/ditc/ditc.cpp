@@ -124,7 +124,7 @@ static cl::opt<std::string> compileRuntime(
 static cl::opt<int64_t> compileDevices(
     "devices",
     cl::desc("Number of ranks (processes under mpirun) the library runs on; "
-             "needs --plan when above 1"),
+             "above 1 without --plan, the plan is chosen as by --plan auto"),
     cl::value_desc("N"), cl::init(0), cl::sub(compileCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> compilePlan(
     "plan",
@@ -132,8 +132,83 @@ static cl::opt<std::string> compilePlan(
              "ring (sequence), tp (tensor), pp (pipeline stages), pipefusion "
              "(stages fed patch by patch; patches=M, default the stages, is no "
              "degree), e.g. cfg=2,ulysses=2; unnamed degrees are 1 and the "
-             "product must equal --devices"),
+             "product must equal --devices. auto (the default with --devices "
+             "above 1): the plan ditc plan chooses for --hw, --nodes, "
+             "--gpus-per-node, --mem-limit, --steps; it is written to OUT.plan.json"),
     cl::value_desc("KEY=N,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+
+// `ditc plan`: search the parallel plans; its machine options also serve
+// `ditc compile --plan auto`.
+static cl::SubCommand planCmd(
+    "plan", "Choose the parallel plan for N devices with the least predicted "
+            "denoising-step time that fits their memory, and say why");
+static cl::opt<std::string> planModel(cl::Positional, cl::Required, cl::desc("MODEL.onnx"),
+                                      cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> planOut("o", cl::desc("Output file (default: stdout)"),
+                                    cl::init("-"), cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::opt<int64_t> planDevices("devices", cl::desc("Devices (ranks) to plan for"),
+                                    cl::value_desc("N"), cl::init(0), cl::sub(planCmd),
+                                    cl::cat(ditcCategory));
+static cl::opt<std::string> planDtype(
+    "dtype", cl::desc("Type the library computes in: f32 (default), bf16 or f16"),
+    cl::value_desc("f32|bf16|f16"), cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> planFormat("format", cl::desc("table (default) or json"),
+                                       cl::init("table"), cl::sub(planCmd),
+                                       cl::cat(ditcCategory));
+static cl::opt<int> planTop("top", cl::desc("Alternatives listed with why they lost "
+                                            "(default 5)"),
+                            cl::value_desc("K"), cl::init(5), cl::sub(planCmd),
+                            cl::cat(ditcCategory));
+static cl::list<std::string> planShapes(
+    "shape", cl::desc("Static shape for a graph input with dynamic dimensions (repeatable)"),
+    cl::value_desc("NAME=D0,D1,..."), cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::list<std::string> planDims(
+    "dim", cl::desc("Size of a named (symbolic) input dimension (repeatable)"),
+    cl::value_desc("NAME=N"), cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::list<std::string> planBinds(
+    "bind", cl::desc("Replace graph input NAME by a constant TensorProto file (repeatable)"),
+    cl::value_desc("NAME=FILE.pb"), cl::sub(planCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> targetHw(
+    "hw",
+    cl::desc("The machine planned for: a built-in description (a100-sxm, "
+             "h100-sxm, h20, l40, rtx4090, cpu) or a JSON file (default cpu)"),
+    cl::value_desc("NAME|FILE"), cl::init("cpu"), cl::sub(planCmd), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<int64_t> targetNodes(
+    "nodes", cl::desc("Nodes the devices are spread over (with --gpus-per-node)"),
+    cl::value_desc("K"), cl::init(0), cl::sub(planCmd), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<int64_t> targetGpusPerNode(
+    "gpus-per-node",
+    cl::desc("Devices per node: they share the machine's innermost link level, "
+             "nodes talk over its outermost"),
+    cl::value_desc("G"), cl::init(0), cl::sub(planCmd), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<std::string> targetMemLimit(
+    "mem-limit",
+    cl::desc("Memory one device may use: bytes, or with KiB/MiB/GiB (1024^n) or "
+             "KB/MB/GB (1000^n) (default: the machine's memory_capacity)"),
+    cl::value_desc("SIZE"), cl::sub(planCmd), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<int64_t> targetSteps(
+    "steps", cl::desc("Denoising steps the step time is averaged over (default 20)"),
+    cl::value_desc("S"), cl::init(20), cl::sub(planCmd), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+static cl::opt<int64_t> targetWarmupSteps(
+    "warmup-steps",
+    cl::desc("Of them, PipeFusion's synchronous warm-up steps (default 1)"),
+    cl::value_desc("K"), cl::init(1), cl::sub(planCmd), cl::sub(compileCmd),
+    cl::cat(ditcCategory));
+
+static mlir::ditc::PlanTargetOptions planTarget() {
+  mlir::ditc::PlanTargetOptions t;
+  t.hw = targetHw;
+  t.nodes = targetNodes;
+  t.gpusPerNode = targetGpusPerNode;
+  t.memLimit = targetMemLimit;
+  t.steps = targetSteps;
+  t.warmupSteps = targetWarmupSteps;
+  return t;
+}
 
 // `ditc run`: load a library made by `ditc compile` and run it.
 static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
@@ -327,7 +402,8 @@ int main(int argc, char **argv) {
       "  ditc compile MODEL.onnx -o OUT.so [--target cpu|cuda]\n"
       "              [--cuda-arch LIST] [--no-weights]\n"
       "              [--dtype f32|bf16|f16] [--io-dtype f32|bf16|f16]\n"
-      "              [--devices N --plan KEY=N,...]\n"
+      "              [--devices N [--plan KEY=N,...|auto]]\n"
+      "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -342,6 +418,9 @@ int main(int argc, char **argv) {
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
       "              [--dtype bf16] [--devices N --plan KEY=N,...]\n"
       "              [--rank R] [--schedule stale|synchronous] [-o OUT]\n"
+      "  ditc plan MODEL.onnx --devices N [--hw NAME|FILE] [--nodes K]\n"
+      "              [--gpus-per-node G] [--mem-limit SIZE] [--dtype f32|bf16|f16]\n"
+      "              [--steps S] [--warmup-steps K] [--top K] [--format table|json]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
@@ -371,6 +450,7 @@ int main(int argc, char **argv) {
     opts.ioDtype = compileIoDtype;
     opts.devices = compileDevices;
     opts.plan = compilePlan;
+    opts.planTarget = planTarget();
     opts.argv0 = argv[0];
     opts.runtimeArchive = compileRuntime;
     return mlir::ditc::runCompileCommand(opts);
@@ -414,6 +494,20 @@ int main(int argc, char **argv) {
     opts.rank = profileRank;
     opts.schedule = profileSchedule;
     return mlir::ditc::runProfileCommand(opts);
+  }
+  if (planCmd) {
+    mlir::ditc::PlanCommandOptions opts;
+    opts.model = planModel;
+    opts.output = planOut;
+    opts.shapes = planShapes;
+    opts.dims = planDims;
+    opts.binds = planBinds;
+    opts.devices = planDevices;
+    opts.target = planTarget();
+    opts.dtype = planDtype;
+    opts.top = planTop;
+    opts.format = planFormat;
+    return mlir::ditc::runPlanCommand(opts);
   }
   if (calibrateCmd) {
     mlir::ditc::CalibrateCommandOptions opts;

@@ -170,6 +170,18 @@ int64_t Mesh::groupSize(ArrayAttr group) const {
   return n;
 }
 
+int64_t Mesh::span(ArrayAttr group) const {
+  int64_t outer = (int64_t)shape.size();
+  for (Attribute a : group)
+    if (auto s = dyn_cast<StringAttr>(a))
+      if (int64_t i = indexOf(s.getValue()); i >= 0)
+        outer = std::min(outer, i);
+  int64_t n = 1;
+  for (int64_t i = outer; i < (int64_t)shape.size(); ++i)
+    n *= shape[i];
+  return n;
+}
+
 //===----------------------------------------------------------------------===//
 // Sharding attributes
 //===----------------------------------------------------------------------===//

@@ -94,6 +94,12 @@ struct Mesh {
   /// Product of the sizes of `axes` (names that are not axes count 1).
   int64_t groupSize(ArrayRef<std::string> axes) const;
   int64_t groupSize(ArrayAttr axes) const;
+  /// How many neighbouring ranks a group over `axes` spreads across: ranks
+  /// are numbered row-major (the last axis varies fastest), so a group
+  /// spans the product of the sizes of its outermost axis and every axis
+  /// after it. 1 for no axis. The link a group's messages cross is the
+  /// innermost one that holds this many devices.
+  int64_t span(ArrayAttr axes) const;
   /// The coordinate of world rank `rank` on axis `axis`, or -1 when the mesh
   /// has no such axis.
   int64_t coordOf(int64_t rank, StringRef axis) const { return coordAt(rank, indexOf(axis)); }

@@ -1,0 +1,137 @@
+#!/usr/bin/env python3
+"""How well `ditc plan` ranks plans: every legal plan of a model for N ranks
+of one core each, predicted on a CPU description calibrated here with one
+thread, compiled and measured under mpirun; Spearman's rank correlation
+between predicted and measured step times, and how far the chosen plan is
+from the measured best.
+
+    python3 benchmarks/plan_vs_measured.py [--models dit_dynamo,...] \
+        [--devices 2] [--steps 6] [--warmup-steps 1] [--repeats 3] \
+        [--hw FILE] [--work /tmp/ditc-plan-vs-measured]
+
+A model is a fixture name (test/fixtures/NAME, its inputs.npz) or
+`dit-block`: a full-width DiT-XL block (hidden 1152, 16 heads, 1024 tokens)
+made by examples/export_models.py --full-size dit-block (needs the export
+venv, docs/BENCHMARKS.md). A plan's measured time is one
+denoising step of `ditc run --steps S --warmup-steps K` (the total over S,
+so PipeFusion's warm-up counts as it does in the prediction), the median of
+--repeats runs. Prints a markdown table per model and a summary; compare
+ratios from one run (the machine is shared and noisy).
+"""
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe",
+          "--mca", "btl_vader_single_copy_mechanism", "none"]
+
+
+def run(cmd, **kw):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+    if p.returncode:
+        sys.exit(f"plan_vs_measured: failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-2000:]}")
+    return p.stdout
+
+
+def ranks(values):
+    order = sorted(range(len(values)), key=lambda i: values[i])
+    r = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            r[order[k]] = (i + j) / 2.0
+        i = j + 1
+    return r
+
+
+def spearman(x, y):
+    rx, ry = ranks(x), ranks(y)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    num = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    den = math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+    return num / den if den else float("nan")
+
+
+def model_files(name, work, ditc):
+    if name == "dit-block":
+        d = os.path.join(work, "dit-block")
+        if not os.path.exists(os.path.join(d, "model.onnx")):
+            run(["/opt/ditc-export-venv/bin/python",
+                 os.path.join(REPO, "examples", "export_models.py"), "--full-size", "dit-block",
+                 "--seq", "1024", "--out", d])
+        return os.path.join(d, "model.onnx"), os.path.join(d, "inputs.npz")
+    src = os.path.join(REPO, "test", "fixtures", name)
+    return os.path.join(src, "model.onnx"), os.path.join(src, "inputs.npz")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
+    ap.add_argument("--models", default="dit_dynamo,pixart_dynamo,sd3_dynamo,flux_dynamo")
+    ap.add_argument("--devices", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=6)
+    ap.add_argument("--warmup-steps", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--hw", help="machine description (default: ditc calibrate --threads 1)")
+    ap.add_argument("--work", default="/tmp/ditc-plan-vs-measured")
+    a = ap.parse_args()
+    os.makedirs(a.work, exist_ok=True)
+    hw = a.hw
+    if not hw:
+        hw = os.path.join(a.work, "cpu-1thread.json")
+        if not os.path.exists(hw):
+            with open(hw, "w") as f:
+                f.write(run([a.ditc, "calibrate", "--threads", "1", "--name", "cpu-1thread"]))
+    summary = []
+    for name in a.models.split(","):
+        model, inputs = model_files(name, a.work, a.ditc)
+        out = json.loads(run([a.ditc, "plan", model, "--devices", str(a.devices), "--hw", hw,
+                              "--format", "json", "--top", "1000", "--steps", str(a.steps),
+                              "--warmup-steps", str(a.warmup_steps)]))
+        cands = [out] + out["alternatives"]
+        rows = []
+        for c in cands:
+            plan = c["plan_string"]
+            d = os.path.join(a.work, name, re.sub(r"[=,]", "-", plan))
+            os.makedirs(d, exist_ok=True)
+            so = os.path.join(d, "m.so")
+            run([a.ditc, "compile", model, "-o", so, "--devices", str(a.devices), "--plan", plan])
+            times = []
+            for _ in range(a.repeats):
+                o = run(MPIRUN + ["-np", str(a.devices), a.ditc, "run", so, "--inputs", inputs,
+                                  "--threads", "1", "--steps", str(a.steps),
+                                  "--warmup-steps", str(a.warmup_steps)])
+                m = re.search(r"sampler: \d+ denoising steps in ([0-9.]+) ms", o)
+                if not m:
+                    sys.exit(f"plan_vs_measured: no sampler line for {name} {plan}:\n{o[-1500:]}")
+                times.append(float(m.group(1)) / a.steps)
+            times.sort()
+            measured = times[len(times) // 2]
+            rows.append((plan, 1e3 * c["predicted_step_s"], measured))
+            print(f"plan_vs_measured: {name} {plan}: predicted {rows[-1][1]:.3f} ms, "
+                  f"measured {measured:.3f} ms", file=sys.stderr)
+        rho = spearman([r[1] for r in rows], [r[2] for r in rows])
+        best = min(r[2] for r in rows)
+        gap = rows[0][2] / best - 1.0
+        print(f"\n### {name}, {a.devices} ranks\n")
+        print("| plan | predicted ms | measured ms |")
+        print("|---|---|---|")
+        for plan, p, m in sorted(rows, key=lambda r: r[2]):
+            print(f"| `{plan}`{' (chosen)' if plan == rows[0][0] else ''} | {p:.3f} | {m:.3f} |")
+        summary.append((name, len(rows), rho, rows[0][0], gap))
+    print("\n| model | plans | Spearman | chosen | chosen vs measured best |")
+    print("|---|---|---|---|---|")
+    for name, n, rho, plan, gap in summary:
+        print(f"| {name} | {n} | {rho:.2f} | `{plan}` | +{100 * gap:.1f}% |")
+
+
+if __name__ == "__main__":
+    main()

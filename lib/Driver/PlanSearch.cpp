@@ -1,0 +1,687 @@
+//===- PlanSearch.cpp - choose a parallel plan by predicted time ----------===//
+
+#include "lib/Driver/PlanSearch.h"
+
+#include "lib/Driver/Driver.h"
+#include "lib/Target/Passes.h"
+#include "dialects/Ditc/IR/DitcOps.h"
+#include "dialects/Ditc/IR/DitcShapes.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "passes/Analysis/Profile.h"
+#include "passes/Analysis/TimeModel.h"
+
+#include "lib/InitAll.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/ThreadPool.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+/// PipeFusion patch counts tried, as multiples of the stages: the stages
+/// (xDiT's default) always, more only while each patch keeps at least
+/// kMinPatchTokens tokens of the shortest self-attention per rank (smaller
+/// patches only add per-patch kernels).
+constexpr int64_t kPatchFactors[] = {1, 2, 4};
+constexpr int64_t kMinPatchTokens = 32;
+
+/// Seconds as ms, or as us below a millisecond.
+std::string timeText(double s) {
+  if (std::fabs(s) < 1e-3)
+    return llvm::formatv("{0:F2} us", 1e6 * s).str();
+  return llvm::formatv("{0:F3} ms", 1e3 * s).str();
+}
+
+double gib(int64_t bytes) { return double(bytes) / double(1ll << 30); }
+
+std::string bytesText(int64_t bytes) {
+  if (bytes >= (1ll << 30))
+    return llvm::formatv("{0:F2} GiB", gib(bytes)).str();
+  if (bytes >= (1ll << 20))
+    return llvm::formatv("{0:F1} MiB", double(bytes) / double(1 << 20)).str();
+  if (bytes >= 1024)
+    return llvm::formatv("{0:F1} KiB", double(bytes) / 1024.0).str();
+  return std::to_string(bytes) + " B";
+}
+
+/// Every plan whose degrees multiply to `n`, each PipeFusion one with every
+/// patch count. cfg and dp split the batch alike (the same program, groups
+/// of the same span: the axes are neighbours), so the search enumerates the
+/// batch degree b once and names it cfg=2,dp=b/2 when b is even (a CFG
+/// pair first), dp=b otherwise. Enumerated over (batch, pipefusion,
+/// ulysses, ring, tp, pp), larger degrees of earlier keys first; pipefusion
+/// with pp is no plan.
+void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens,
+               std::vector<std::vector<std::pair<std::string, int64_t>>> &out) {
+  constexpr int kLevels = 6;
+  if (k == kLevels - 1) {
+    deg[k] = n;
+    int64_t batch = deg[0], pipefusion = deg[1], pp = deg[5];
+    if (pipefusion > 1 && pp > 1)
+      return;
+    int64_t cfg = batch % 2 == 0 ? 2 : 1;
+    std::vector<std::pair<std::string, int64_t>> keys = {
+        {"cfg", cfg},    {"pipefusion", pipefusion}, {"ulysses", deg[2]}, {"ring", deg[3]},
+        {"tp", deg[4]},  {"pp", pp},                 {"dp", batch / cfg}};
+    if (pipefusion <= 1) {
+      out.push_back(keys);
+      return;
+    }
+    for (int64_t f : kPatchFactors) {
+      if (f > 1 && tokens / (pipefusion * f * deg[2] * deg[3]) < kMinPatchTokens)
+        break;
+      auto withPatches = keys;
+      withPatches.push_back({"patches", pipefusion * f});
+      out.push_back(withPatches);
+    }
+    return;
+  }
+  // Larger degrees of the earlier keys first: on a tie, the batch before
+  // ulysses before ring before tp before pp.
+  for (int64_t d = n; d >= 1; --d)
+    if (n % d == 0) {
+      deg[k] = d;
+      enumerate(n / d, k + 1, deg, tokens, out);
+    }
+}
+
+std::string planString(ArrayRef<std::pair<std::string, int64_t>> keys) {
+  SmallVector<std::string> parts;
+  for (auto &[k, v] : keys)
+    if (v > 1 && k != "patches")
+      parts.push_back(k + "=" + std::to_string(v));
+  for (auto &[k, v] : keys)
+    if (k == "patches" && v != llvm::find_if(keys, [](auto &p) {
+                                 return p.first == "pipefusion";
+                               })->second)
+      parts.push_back(k + "=" + std::to_string(v));
+  return parts.empty() ? "" : llvm::join(parts, ",");
+}
+
+/// What one stage's rank costs in one schedule.
+struct RankTime {
+  double totalS = 0, computeS = 0;
+  std::map<std::string, double> commS;
+  std::map<std::string, int64_t> commBytes;
+};
+
+RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &topts) {
+  RankTime r;
+  for (const OpCost &c : p.ops()) {
+    OpTime t = predictOpTime(c, hw, topts);
+    r.totalS += t.totalS;
+    double busy = std::max(t.computeS, t.memoryS) + t.overheadS;
+    double comm = std::max(0.0, t.totalS - busy);
+    r.computeS += t.totalS - comm;
+    if (c.commKind >= 0 && c.commGroup > 1) {
+      std::string link = t.link ? t.link->name : "none";
+      r.commS[link] += comm;
+      r.commBytes[link] += c.commBytesSent;
+    }
+  }
+  return r;
+}
+
+/// The makespan of one schedule over the stages and its parts (means over
+/// the stages; the bubble is the rest).
+struct ScheduleTime {
+  double stepS = 0, computeS = 0, bubbleS = 0;
+  std::map<std::string, double> commS;
+};
+
+ScheduleTime makespan(ArrayRef<RankTime> stages, bool pipelined, int64_t patches) {
+  ScheduleTime t;
+  double sum = 0, most = 0;
+  for (const RankTime &r : stages) {
+    sum += r.totalS;
+    most = std::max(most, r.totalS);
+    t.computeS += r.computeS / double(stages.size());
+    for (auto &[l, s] : r.commS)
+      t.commS[l] += s / double(stages.size());
+  }
+  t.stepS = pipelined ? most + (sum - most) / double(patches) : sum;
+  t.bubbleS = std::max(0.0, t.stepS - sum / double(stages.size()));
+  return t;
+}
+
+/// Where the diagnostics of the candidate a thread evaluates go.
+thread_local std::string *tlsFirstError = nullptr;
+
+/// Legalises as code generation does.
+LogicalResult legalize(ModuleOp module) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  pm.enableVerifier(false);
+  pm.addPass(createLegalizeRuntimePass());
+  return pm.run(module);
+}
+
+/// Partitions, sets the precision, legalises and predicts one candidate.
+void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &opts,
+              int64_t worldFlops) {
+  // The first error of this candidate's passes (searchPlans' handler).
+  std::string firstError;
+  tlsFirstError = &firstError;
+  auto done = llvm::make_scope_exit([] { tlsFirstError = nullptr; });
+  OwningOpRef<ModuleOp> m = imported.clone();
+  auto refuse = [&](StringRef fallback) {
+    cand.refused = firstError.empty() ? fallback.str() : firstError;
+    // The partition's messages start with the plan itself.
+    std::string prefix = "plan '" + cand.plan + "': ";
+    if (StringRef(cand.refused).starts_with(prefix))
+      cand.refused = cand.refused.substr(prefix.size());
+  };
+  if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false)))
+    return refuse("the partition failed");
+  if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "")))
+    return refuse("the precision pass failed");
+  if (failed(legalize(*m)))
+    return refuse("legalisation failed");
+  FailureOr<Mesh> mesh = Mesh::of(*m);
+  if (failed(mesh))
+    return refuse("no mesh");
+  MemoryPlan memory(*m);
+  if (!memory.isValid())
+    return refuse("no single-block @main");
+  int64_t stageAxis = mesh->stageAxis();
+  int64_t stages = stageAxis >= 0 ? mesh->shape[stageAxis] : 1;
+  int64_t stride = mesh->numRanks() / stages;
+  auto patchesAttr = (*m)->getAttrOfType<IntegerAttr>(kPatchesAttr);
+  int64_t patches = patchesAttr ? patchesAttr.getInt() : 1;
+
+  TimeOptions topts;
+  topts.dtype = opts.dtype;
+  Profile::OpIndices indices(*m);
+  std::vector<RankTime> warm, stale;
+  bool twoSchedules = false;
+  for (int64_t s = 0; s < stages; ++s) {
+    int64_t rank = s * stride;
+    for (int64_t schedule : {0, 1}) {
+      Profile p(*m, memory, rank, schedule, &indices);
+      const ProfileTotals &t = p.totals();
+      twoSchedules = t.twoSchedules;
+      (schedule ? stale : warm).push_back(timeOf(p, opts.hw, topts));
+      int64_t weights = t.irParamBytes, io = t.inputBytes + t.outputBytes;
+      int64_t total = weights + t.arenaBytes + io;
+      if (total > cand.perDeviceBytes) {
+        cand.perDeviceBytes = total;
+        cand.weightBytes = weights;
+        cand.activationBytes = t.arenaBytes;
+        cand.kvCacheBytes = t.kvCacheBytes;
+        cand.ioBytes = io;
+      }
+      for (auto &[l, b] : (schedule ? stale : warm).back().commBytes)
+        cand.commBytes[l] = std::max(cand.commBytes[l], b);
+      if (!twoSchedules)
+        break;
+    }
+  }
+  bool pipefusion = stageAxis >= 0 && mesh->kinds[stageAxis] == MeshAxisKind::pipefusion;
+  ScheduleTime w = makespan(warm, false, 1);
+  ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
+  int64_t steps = std::max<int64_t>(1, opts.steps);
+  int64_t k = std::clamp<int64_t>(opts.warmupSteps, twoSchedules ? 1 : 0, steps);
+  double fw = twoSchedules ? double(k) / double(steps) : 1.0, fs = 1.0 - fw;
+  cand.warmupStepS = w.stepS;
+  cand.staleStepS = st.stepS;
+  cand.stepS = fw * w.stepS + fs * st.stepS;
+  cand.computeS = fw * w.computeS + fs * st.computeS;
+  cand.bubbleS = fw * w.bubbleS + fs * st.bubbleS;
+  for (auto &[l, s] : w.commS)
+    cand.commS[l] += fw * s;
+  for (auto &[l, s] : st.commS)
+    cand.commS[l] += fs * s;
+  if (worldFlops > 0)
+    cand.replicatedFraction = double(replicatedWork(*m).flops) / double(worldFlops);
+}
+
+/// Why `alt` lost to `best`: its memory, or its largest extra time.
+std::string whyLost(const PlanCandidate &alt, const PlanCandidate &best, int64_t limit) {
+  if (!alt.fits)
+    return llvm::formatv("needs {0} per device, over the {1} limit", bytesText(alt.perDeviceBytes),
+                         bytesText(limit))
+        .str();
+  double d = alt.stepS - best.stepS;
+  std::string what = "compute";
+  double most = alt.computeS - best.computeS;
+  if (alt.bubbleS - best.bubbleS > most) {
+    most = alt.bubbleS - best.bubbleS;
+    what = "pipeline bubbles";
+  }
+  std::map<std::string, double> links = alt.commS;
+  for (auto &[l, s] : best.commS)
+    links[l] += 0; // every link either uses
+  for (auto &[l, s] : links) {
+    auto it = best.commS.find(l);
+    double delta = s - (it == best.commS.end() ? 0.0 : it->second);
+    if (delta > most) {
+      most = delta;
+      what = "communication over " + l;
+    }
+  }
+  if (what == "compute" && alt.replicatedFraction > best.replicatedFraction + 0.05)
+    what += llvm::formatv(" (it repeats {0:F0}% of the work on every rank)",
+                          100 * alt.replicatedFraction)
+                .str();
+  if (d <= 0)
+    return "as fast (the earlier plan in the search order wins ties)";
+  return llvm::formatv("{0} slower (+{1:F1}%), mostly +{2} {3}", timeText(d),
+                       100 * d / best.stepS, timeText(most), what)
+      .str();
+}
+
+} // namespace
+
+double PlanCandidate::commTotalS() const {
+  double s = 0;
+  for (auto &[l, t] : commS)
+    s += t;
+  return s;
+}
+
+LogicalResult mlir::ditc::applyTopology(HardwareDesc &hw, int64_t devices, int64_t nodes,
+                                        int64_t gpusPerNode, std::string &error) {
+  if (devices < 1) {
+    error = "--devices must be at least 1";
+    return failure();
+  }
+  if (hw.links.empty() && devices > 1) {
+    error = "machine '" + hw.name + "' describes no links between devices";
+    return failure();
+  }
+  // One machine's processes share its memory: a CPU description's single
+  // level holds them all.
+  if (nodes <= 0 && gpusPerNode <= 0 && hw.kind == "cpu" && hw.links.size() == 1)
+    hw.links[0].devices = std::max(hw.links[0].devices, devices);
+  if (nodes > 0 || gpusPerNode > 0) {
+    if (nodes < 0 || gpusPerNode < 0) {
+      error = "--nodes and --gpus-per-node must be positive";
+      return failure();
+    }
+    int64_t g = gpusPerNode > 0 ? gpusPerNode : (devices % nodes ? 0 : devices / nodes);
+    int64_t k = nodes > 0 ? nodes : (devices % g ? 0 : devices / g);
+    if (g == 0 || k == 0 || k * g != devices) {
+      error = llvm::formatv("the topology contradicts --devices {0}: {1} node(s) of {2} "
+                            "devices {3}",
+                            devices, nodes > 0 ? std::to_string(nodes) : "?",
+                            gpusPerNode > 0 ? std::to_string(gpusPerNode) : "?",
+                            g && k ? "is " + std::to_string(k * g) + " devices"
+                                   : "does not divide them")
+                  .str();
+      return failure();
+    }
+    if (k > 1 && hw.links.size() < 2) {
+      error = "machine '" + hw.name + "' describes one link level (" + hw.links[0].name +
+              "); several nodes need a level between them: give a description "
+              "whose links list one";
+      return failure();
+    }
+    hw.links.front().devices = g;
+    if (k > 1)
+      hw.links.back().devices = std::max(hw.links.back().devices, devices);
+    // Levels between the node and the network hold at least a node.
+    for (LinkLevel &l : hw.links)
+      l.devices = std::max(l.devices, g);
+  }
+  if (devices > 1 && !hw.linkFor(devices)) {
+    error = llvm::formatv("machine '{0}' has no link level for {1} devices (its largest, "
+                          "{2}, holds {3}): give --nodes and --gpus-per-node, or a "
+                          "description whose links hold them",
+                          hw.name, devices, hw.links.back().name, hw.links.back().devices)
+                .str();
+    return failure();
+  }
+  return success();
+}
+
+std::optional<int64_t> mlir::ditc::parseByteSize(StringRef text) {
+  text = text.trim();
+  size_t end = 0;
+  while (end < text.size() && (isdigit(text[end]) || text[end] == '.'))
+    ++end;
+  StringRef num = text.take_front(end), unit = text.drop_front(end).trim();
+  double v;
+  if (num.empty() || num.getAsDouble(v))
+    return std::nullopt;
+  static const std::pair<const char *, double> units[] = {
+      {"", 1},           {"B", 1},          {"KiB", 1024.0}, {"MiB", 1048576.0},
+      {"GiB", 1073741824.0}, {"TiB", 1099511627776.0}, {"KB", 1e3}, {"MB", 1e6},
+      {"GB", 1e9},       {"TB", 1e12}};
+  for (auto &[u, f] : units)
+    if (unit == u) {
+      double bytes = v * f;
+      if (!(bytes >= 1) || bytes > 9.0e18)
+        return std::nullopt;
+      return int64_t(bytes);
+    }
+  return std::nullopt;
+}
+
+FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
+                                                   const PlanSearchOptions &opts,
+                                                   StringRef model) {
+  auto start = std::chrono::steady_clock::now();
+  PlanSearchResult r;
+  int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
+
+  // One device's FLOPs, for the share each plan repeats.
+  int64_t worldFlops = 0;
+  {
+    OwningOpRef<ModuleOp> whole = module.clone();
+    if (failed(legalize(*whole)))
+      return failure();
+    whole->walk([&](Operation *op) { worldFlops += costOf(op).flops(); });
+  }
+
+  std::vector<std::vector<std::pair<std::string, int64_t>>> all;
+  // The tokens of the shortest self-attention (queries as many as keys).
+  int64_t tokens = 0;
+  module.walk([&](AttentionOp a) {
+    int64_t q = shapeOf(a.getQuery())[2];
+    if (q == shapeOf(a.getKey())[2] && (tokens == 0 || q < tokens))
+      tokens = q;
+  });
+  std::vector<int64_t> deg(6, 1);
+  enumerate(opts.devices, 0, deg, tokens, all);
+  std::vector<PlanCandidate> legal;
+  std::vector<PlanCandidate> cands(all.size());
+  for (auto [c, keys] : llvm::zip(cands, all)) {
+    c.keys = keys;
+    c.plan = planString(keys);
+    if (c.plan.empty())
+      c.plan = "dp=1";
+  }
+  {
+    // Each candidate partitions its own clone; the threads share the
+    // context (its uniquing is thread-safe). A handler routes each
+    // thread's diagnostics to the candidate it evaluates.
+    MLIRContext *ctx = module.getContext();
+    ScopedDiagnosticHandler capture(ctx, [](Diagnostic &d) {
+      if (tlsFirstError && d.getSeverity() == DiagnosticSeverity::Error &&
+          tlsFirstError->empty())
+        *tlsFirstError = d.str();
+      return success();
+    });
+    if (ctx->isMultithreadingEnabled() && cands.size() > 1) {
+      llvm::ThreadPoolTaskGroup group(ctx->getThreadPool());
+      for (PlanCandidate &c : cands)
+        group.async([&] { evaluate(module, c, opts, worldFlops); });
+      group.wait();
+    } else {
+      for (PlanCandidate &c : cands)
+        evaluate(module, c, opts, worldFlops);
+    }
+  }
+  for (PlanCandidate &c : cands) {
+    if (!c.refused.empty()) {
+      r.refused.push_back(std::move(c));
+      continue;
+    }
+    c.fits = limit <= 0 || c.perDeviceBytes <= limit;
+    legal.push_back(std::move(c));
+  }
+  std::stable_sort(legal.begin(), legal.end(),
+                   [](const PlanCandidate &a, const PlanCandidate &b) { return a.stepS < b.stepS; });
+  r.ranked = std::move(legal);
+  r.searchS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (opts.progress)
+    llvm::errs() << llvm::formatv("ditc: predicted {0} plans for {1} devices, {2} refused "
+                                  "({3:F2} s)\n",
+                                  r.ranked.size(), opts.devices, r.refused.size(), r.searchS);
+
+  if (r.ranked.empty()) {
+    llvm::errs() << "error: " << model << ": no plan applies to " << opts.devices
+                 << " devices";
+    if (!r.refused.empty()) {
+      // The refusal of the plan of one strategy over all devices says most.
+      const PlanCandidate *say = &r.refused.front();
+      for (const PlanCandidate &c : r.refused)
+        if (!StringRef(c.plan).contains(','))
+          say = &c;
+      llvm::errs() << " (e.g. '" << say->plan << "': " << say->refused << ")";
+    }
+    llvm::errs() << "\n";
+    return failure();
+  }
+  for (const PlanCandidate &c : r.ranked)
+    if (c.fits) {
+      r.chosen = &c;
+      break;
+    }
+  if (!r.chosen) {
+    const PlanCandidate *least = &r.ranked.front();
+    for (const PlanCandidate &c : r.ranked)
+      if (c.perDeviceBytes < least->perDeviceBytes)
+        least = &c;
+    llvm::errs() << "error: " << model << ": no plan for " << opts.devices
+                 << " devices fits the memory limit of " << bytesText(limit)
+                 << " per device: the smallest, '" << least->plan << "', needs "
+                 << bytesText(least->perDeviceBytes) << " (weights "
+                 << bytesText(least->weightBytes) << ", activations "
+                 << bytesText(least->activationBytes) << "); give --mem-limit "
+                 << least->perDeviceBytes << " or more devices\n";
+    return failure();
+  }
+  for (size_t i = 0; i < r.ranked.size() && (int)r.alternatives.size() < opts.top; ++i) {
+    if (&r.ranked[i] == r.chosen)
+      continue;
+    r.ranked[i].why = whyLost(r.ranked[i], *r.chosen, limit);
+    r.alternatives.push_back(i);
+  }
+  return r;
+}
+
+//===-- reports -------------------------------------------------------------===//
+
+namespace {
+
+std::string commText(const PlanCandidate &c) {
+  std::string s;
+  for (auto &[l, t] : c.commS)
+    s += llvm::formatv("{0}{1} {2}", s.empty() ? "" : ", ", l, timeText(t)).str();
+  return s.empty() ? "none" : s;
+}
+
+nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
+  nlohmann::ordered_json j;
+  nlohmann::ordered_json plan = nlohmann::ordered_json::object();
+  for (auto &[k, v] : c.keys)
+    plan[k] = v;
+  j["plan"] = plan;
+  j["plan_string"] = c.plan;
+  j["predicted_step_s"] = c.stepS;
+  j["per_device_bytes"] = c.perDeviceBytes;
+  j["fits"] = c.fits;
+  j["compute_s"] = c.computeS;
+  j["comm_s"] = c.commS;
+  j["bubble_s"] = c.bubbleS;
+  j["warmup_step_s"] = c.warmupStepS;
+  j["stale_step_s"] = c.staleStepS;
+  j["comm_bytes_per_step"] = c.commBytes;
+  j["memory"] = {{"weights_bytes", c.weightBytes},
+                 {"activation_bytes", c.activationBytes},
+                 {"kv_cache_bytes", c.kvCacheBytes},
+                 {"io_bytes", c.ioBytes}};
+  j["replicated_fraction"] = c.replicatedFraction;
+  return j;
+}
+
+std::string machineText(const PlanSearchOptions &opts) {
+  std::string links;
+  for (const LinkLevel &l : opts.hw.links)
+    links += llvm::formatv("{0}{1} up to {2}", links.empty() ? "" : ", ", l.name, l.devices).str();
+  return llvm::formatv("{0} x {1} ({2})", opts.devices, opts.hw.name, links).str();
+}
+
+} // namespace
+
+void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptions &opts,
+                                StringRef model, llvm::raw_ostream &os) {
+  int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
+  const PlanCandidate &c = *r.chosen;
+  os << llvm::formatv("ditc plan: {0} on {1}, {2}, {3} steps ({4} warm-up), limit {5} "
+                      "per device\n\n",
+                      model, machineText(opts), opts.dtype, opts.steps, opts.warmupSteps,
+                      bytesText(limit));
+  os << llvm::formatv("plan: {0}\n", c.plan);
+  os << llvm::formatv("  predicted step    {0} (compute {1}, bubbles {2}; "
+                      "communication: {3})\n",
+                      timeText(c.stepS), timeText(c.computeS), timeText(c.bubbleS), commText(c));
+  if (c.warmupStepS != c.staleStepS)
+    os << llvm::formatv("  steps             warm-up {0}, stale {1}\n", timeText(c.warmupStepS),
+                        timeText(c.staleStepS));
+  os << llvm::formatv("  per device        {0} (weights {1}, activations {2}{3}, inputs "
+                      "and outputs {4})\n",
+                      bytesText(c.perDeviceBytes), bytesText(c.weightBytes),
+                      bytesText(c.activationBytes),
+                      c.kvCacheBytes ? " with K/V buffers " + bytesText(c.kvCacheBytes) : "",
+                      bytesText(c.ioBytes));
+  for (auto &[l, b] : c.commBytes)
+    os << llvm::formatv("  sent over {0,-8}  {1} per step (the busiest rank)\n", l,
+                        bytesText(b));
+  if (c.replicatedFraction > 0.005)
+    os << llvm::formatv("  repeated work     {0:F1}% of one device's FLOPs run on every "
+                        "rank of a group\n",
+                        100 * c.replicatedFraction);
+  if (!r.alternatives.empty()) {
+    os << "\nalternatives:\n";
+    os << llvm::formatv("  {0,-36} {1,12} {2,12}  {3}\n", "plan", "step", "per device",
+                        "why not");
+    for (size_t i : r.alternatives) {
+      const PlanCandidate &a = r.ranked[i];
+      os << llvm::formatv("  {0,-36} {1,12} {2,12}  {3}\n", a.plan, timeText(a.stepS),
+                          bytesText(a.perDeviceBytes), a.why);
+    }
+  }
+  size_t fit = llvm::count_if(r.ranked, [](const PlanCandidate &p) { return p.fits; });
+  os << llvm::formatv("\n{0} plans predicted ({1} fit the limit), {2} refused by the "
+                      "partition; searched in {3:F2} s\n",
+                      r.ranked.size(), fit, r.refused.size(), r.searchS);
+}
+
+void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOptions &opts,
+                               StringRef model, llvm::raw_ostream &os) {
+  nlohmann::ordered_json j = candidateJson(*r.chosen);
+  nlohmann::ordered_json out;
+  out["model"] = model.str();
+  out["devices"] = opts.devices;
+  out["hardware"] = opts.hw.name;
+  nlohmann::ordered_json links = nlohmann::ordered_json::array();
+  for (const LinkLevel &l : opts.hw.links)
+    links.push_back({{"name", l.name}, {"devices", l.devices}, {"bandwidth", l.bandwidth},
+                     {"latency_s", l.latencyS}});
+  out["links"] = links;
+  out["dtype"] = opts.dtype;
+  out["steps"] = opts.steps;
+  out["warmup_steps"] = opts.warmupSteps;
+  out["mem_limit_bytes"] = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
+  for (auto it = j.begin(); it != j.end(); ++it)
+    out[it.key()] = it.value();
+  nlohmann::ordered_json alts = nlohmann::ordered_json::array();
+  for (size_t i : r.alternatives) {
+    nlohmann::ordered_json a = candidateJson(r.ranked[i]);
+    a["why"] = r.ranked[i].why;
+    alts.push_back(a);
+  }
+  out["alternatives"] = alts;
+  out["plans_predicted"] = r.ranked.size();
+  nlohmann::ordered_json refused = nlohmann::ordered_json::array();
+  for (const PlanCandidate &c : r.refused)
+    refused.push_back({{"plan_string", c.plan}, {"why", c.refused}});
+  out["refused"] = refused;
+  out["search_s"] = r.searchS;
+  os << out.dump(1) << "\n";
+}
+
+//===-- the command ---------------------------------------------------------===//
+
+FailureOr<PlanSearchOptions> mlir::ditc::makeSearchOptions(const PlanTargetOptions &t,
+                                                         int64_t devices, StringRef dtype) {
+  PlanSearchOptions o;
+  o.devices = devices;
+  o.dtype = dtype.empty() ? "f32" : dtype.str();
+  o.steps = t.steps;
+  o.warmupSteps = t.warmupSteps;
+  if (t.steps < 1 || t.warmupSteps < 0 || t.warmupSteps > t.steps) {
+    llvm::errs() << "error: --steps " << t.steps << " --warmup-steps " << t.warmupSteps
+                 << ": give S >= 1 steps of which 0..S warm up\n";
+    return failure();
+  }
+  std::string err;
+  std::optional<HardwareDesc> hw = loadHardware(t.hw, err);
+  if (!hw) {
+    llvm::errs() << "error: --hw: " << err << "\n";
+    return failure();
+  }
+  o.hw = *hw;
+  if (failed(applyTopology(o.hw, devices, t.nodes, t.gpusPerNode, err))) {
+    llvm::errs() << "error: " << err << "\n";
+    return failure();
+  }
+  if (!t.memLimit.empty()) {
+    std::optional<int64_t> limit = parseByteSize(t.memLimit);
+    if (!limit) {
+      llvm::errs() << "error: --mem-limit '" << t.memLimit
+                   << "' is not a size (bytes, or a number with KiB, MiB, GiB, KB, MB, GB)\n";
+      return failure();
+    }
+    o.memLimit = *limit;
+  }
+  return o;
+}
+
+int mlir::ditc::runPlanCommand(const PlanCommandOptions &opts) {
+  if (opts.format != "table" && opts.format != "json") {
+    llvm::errs() << "error: unknown --format '" << opts.format << "' (expected table or json)\n";
+    return 1;
+  }
+  if (!opts.dtype.empty() && opts.dtype != "f32" && opts.dtype != "bf16" && opts.dtype != "f16") {
+    llvm::errs() << "error: unknown --dtype '" << opts.dtype << "' (expected f32, bf16 or f16)\n";
+    return 1;
+  }
+  if (opts.devices < 2) {
+    llvm::errs() << "error: --devices " << opts.devices
+                 << ": give the number of devices to plan for (2 or more)\n";
+    return 1;
+  }
+  if (opts.top < 0) {
+    llvm::errs() << "error: --top must be 0 or more\n";
+    return 1;
+  }
+  FailureOr<PlanSearchOptions> search = makeSearchOptions(opts.target, opts.devices, opts.dtype);
+  if (failed(search))
+    return 1;
+  search->top = opts.top;
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  OwningOpRef<ModuleOp> module =
+      importModel(ctx, opts.model, opts.shapes, true, opts.binds, opts.dims);
+  if (!module)
+    return 1;
+  FailureOr<PlanSearchResult> r = searchPlans(*module, *search, opts.model);
+  if (failed(r))
+    return 1;
+  std::string err;
+  auto out = openOutputFile(opts.output, &err);
+  if (!out)
+    return llvm::errs() << "error: " << opts.output << ": " << err << "\n", 1;
+  if (opts.format == "json")
+    printPlanJson(*r, *search, opts.model, out->os());
+  else
+    printPlanTable(*r, *search, opts.model, out->os());
+  out->keep();
+  return 0;
+}
