@@ -243,8 +243,13 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
     cand.commS[l] += fw * s;
   for (auto &[l, s] : st.commS)
     cand.commS[l] += fs * s;
-  if (worldFlops > 0)
-    cand.replicatedFraction = double(replicatedWork(*m).flops) / double(worldFlops);
+  if (worldFlops > 0) {
+    int64_t repeated = replicatedWork(*m).flops;
+    cand.replicatedFraction = double(repeated) / double(worldFlops);
+    // Devices that all compute the whole step gain nothing.
+    if (repeated >= worldFlops)
+      return refuse("it divides none of the work: every rank computes the whole step");
+  }
 }
 
 /// Why `alt` lost to `best`: its memory, or its largest extra time.
