@@ -13,9 +13,10 @@ A model is a fixture name (test/fixtures/NAME, its inputs.npz) or
 `dit-block`: a full-width DiT-XL block (hidden 1152, 16 heads, 1024 tokens)
 made by examples/export_models.py --full-size dit-block (needs the export
 venv, docs/BENCHMARKS.md). A plan's measured time is one
-denoising step of `ditc run --steps S --warmup-steps K` (the total over S,
-so PipeFusion's warm-up counts as it does in the prediction), the median of
---repeats runs. Prints a markdown table per model and a summary; compare
+denoising step averaged as the prediction averages it: plain calls
+(`ditc run --bench`) for the warm-up steps and for plans without a stale
+schedule, the stale steps of `ditc run --steps 8` for PipeFusion's other
+steps; medians over --repeats runs. Prints a markdown table per model and a summary; compare
 ratios from one run (the machine is shared and noisy).
 """
 import argparse
@@ -31,10 +32,12 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe",
           "--mca", "btl_vader_single_copy_mechanism", "none"]
 
 
-def run(cmd, **kw):
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, **kw)
+def run(cmd, stdout_only=False):
+    p = subprocess.run(cmd, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE if stdout_only else subprocess.STDOUT, text=True)
     if p.returncode:
-        sys.exit(f"plan_vs_measured: failed ({p.returncode}): {' '.join(cmd)}\n{p.stdout[-2000:]}")
+        sys.exit(f"plan_vs_measured: failed ({p.returncode}): {' '.join(cmd)}\n"
+                 f"{(p.stderr if stdout_only else p.stdout)[-2000:]}")
     return p.stdout
 
 
@@ -72,6 +75,36 @@ def model_files(name, work, ditc):
     return os.path.join(src, "model.onnx"), os.path.join(src, "inputs.npz")
 
 
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def measure(a, so, inputs, pipefusion):
+    """One denoising step averaged over S steps of which K warm up: plain
+    calls (`--bench`, the synchronous schedule) time the warm-up steps and
+    every step of a plan without a stale schedule; the stale steps of a
+    sampler run (`--steps`, past its first, cold, call) time the rest. Each
+    the median of --repeats runs."""
+    base = MPIRUN + ["-np", str(a.devices), a.ditc, "run", so, "--inputs", inputs,
+                     "--threads", "1"]
+    sync, stale = [], []
+    for _ in range(a.repeats):
+        o = run(base + ["--bench", "30", "--warmup", "5"])
+        m = re.search(r"median ([0-9.]+) ms", o)
+        if not m:
+            sys.exit(f"plan_vs_measured: no bench line for {so}:\n{o[-1500:]}")
+        sync.append(float(m.group(1)))
+        if pipefusion:
+            o = run(base + ["--steps", "8", "--warmup-steps", "1"])
+            times = [float(x) for x in re.findall(r"denoising step \d+/\d+: .*?, ([0-9.]+) ms \(stale K/V\)", o)]
+            if times:
+                stale.append(median(times))
+    warm, rest = median(sync), median(stale) if stale else median(sync)
+    k = min(max(a.warmup_steps, 1 if pipefusion else 0), a.steps)
+    return (k * warm + (a.steps - k) * rest) / a.steps
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
@@ -88,14 +121,13 @@ def main():
     if not hw:
         hw = os.path.join(a.work, "cpu-1thread.json")
         if not os.path.exists(hw):
-            with open(hw, "w") as f:
-                f.write(run([a.ditc, "calibrate", "--threads", "1", "--name", "cpu-1thread"]))
+            run([a.ditc, "calibrate", "--threads", "1", "--name", "cpu-1thread", "-o", hw])
     summary = []
     for name in a.models.split(","):
         model, inputs = model_files(name, a.work, a.ditc)
         out = json.loads(run([a.ditc, "plan", model, "--devices", str(a.devices), "--hw", hw,
                               "--format", "json", "--top", "1000", "--steps", str(a.steps),
-                              "--warmup-steps", str(a.warmup_steps)]))
+                              "--warmup-steps", str(a.warmup_steps)], stdout_only=True))
         cands = [out] + out["alternatives"]
         rows = []
         for c in cands:
@@ -104,17 +136,7 @@ def main():
             os.makedirs(d, exist_ok=True)
             so = os.path.join(d, "m.so")
             run([a.ditc, "compile", model, "-o", so, "--devices", str(a.devices), "--plan", plan])
-            times = []
-            for _ in range(a.repeats):
-                o = run(MPIRUN + ["-np", str(a.devices), a.ditc, "run", so, "--inputs", inputs,
-                                  "--threads", "1", "--steps", str(a.steps),
-                                  "--warmup-steps", str(a.warmup_steps)])
-                m = re.search(r"sampler: \d+ denoising steps in ([0-9.]+) ms", o)
-                if not m:
-                    sys.exit(f"plan_vs_measured: no sampler line for {name} {plan}:\n{o[-1500:]}")
-                times.append(float(m.group(1)) / a.steps)
-            times.sort()
-            measured = times[len(times) // 2]
+            measured = measure(a, so, inputs, "pipefusion" in plan)
             rows.append((plan, 1e3 * c["predicted_step_s"], measured))
             print(f"plan_vs_measured: {name} {plan}: predicted {rows[-1][1]:.3f} ms, "
                   f"measured {measured:.3f} ms", file=sys.stderr)
