@@ -48,6 +48,10 @@ static cl::opt<bool> importSummary(
 static cl::SubCommand opsCmd("ops", "List the ONNX op types the importer supports");
 
 // `ditc compile`: ONNX model to a shared library plus its weights.
+// `ditc plan` (declared here: it shares compile's --shape, --dim, --bind).
+static cl::SubCommand planCmd(
+    "plan", "Choose the parallel plan for N devices with the least predicted "
+            "denoising-step time that fits their memory, and say why");
 static cl::SubCommand compileCmd(
     "compile", "Compile an ONNX model into a shared library (OUT.so) with its "
                "weights beside it (OUT.safetensors)");
@@ -84,17 +88,17 @@ static cl::list<std::string> compileShapes(
     "shape",
     cl::desc("Static shape for a graph input with dynamic dimensions "
              "(repeatable)"),
-    cl::value_desc("NAME=D0,D1,..."), cl::sub(compileCmd), cl::cat(ditcCategory));
+    cl::value_desc("NAME=D0,D1,..."), cl::sub(compileCmd), cl::sub(planCmd), cl::cat(ditcCategory));
 static cl::list<std::string> compileDims(
     "dim",
     cl::desc("Size of a named (symbolic) input dimension, e.g. tokens=4096 "
              "(repeatable)"),
-    cl::value_desc("NAME=N"), cl::sub(compileCmd), cl::cat(ditcCategory));
+    cl::value_desc("NAME=N"), cl::sub(compileCmd), cl::sub(planCmd), cl::cat(ditcCategory));
 static cl::list<std::string> compileBinds(
     "bind",
     cl::desc("Replace graph input NAME by the constant in a serialized ONNX "
              "TensorProto file (repeatable)"),
-    cl::value_desc("NAME=FILE.pb"), cl::sub(compileCmd), cl::cat(ditcCategory));
+    cl::value_desc("NAME=FILE.pb"), cl::sub(compileCmd), cl::sub(planCmd), cl::cat(ditcCategory));
 
 static cl::opt<std::string> compileDtype(
     "dtype",
@@ -139,9 +143,6 @@ static cl::opt<std::string> compilePlan(
 
 // `ditc plan`: search the parallel plans; its machine options also serve
 // `ditc compile --plan auto`.
-static cl::SubCommand planCmd(
-    "plan", "Choose the parallel plan for N devices with the least predicted "
-            "denoising-step time that fits their memory, and say why");
 static cl::opt<std::string> planModel(cl::Positional, cl::Required, cl::desc("MODEL.onnx"),
                                       cl::sub(planCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> planOut("o", cl::desc("Output file (default: stdout)"),
@@ -159,15 +160,6 @@ static cl::opt<int> planTop("top", cl::desc("Alternatives listed with why they l
                                             "(default 5)"),
                             cl::value_desc("K"), cl::init(5), cl::sub(planCmd),
                             cl::cat(ditcCategory));
-static cl::list<std::string> planShapes(
-    "shape", cl::desc("Static shape for a graph input with dynamic dimensions (repeatable)"),
-    cl::value_desc("NAME=D0,D1,..."), cl::sub(planCmd), cl::cat(ditcCategory));
-static cl::list<std::string> planDims(
-    "dim", cl::desc("Size of a named (symbolic) input dimension (repeatable)"),
-    cl::value_desc("NAME=N"), cl::sub(planCmd), cl::cat(ditcCategory));
-static cl::list<std::string> planBinds(
-    "bind", cl::desc("Replace graph input NAME by a constant TensorProto file (repeatable)"),
-    cl::value_desc("NAME=FILE.pb"), cl::sub(planCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> targetHw(
     "hw",
     cl::desc("The machine planned for: a built-in description (a100-sxm, "
@@ -499,9 +491,9 @@ int main(int argc, char **argv) {
     mlir::ditc::PlanCommandOptions opts;
     opts.model = planModel;
     opts.output = planOut;
-    opts.shapes = planShapes;
-    opts.dims = planDims;
-    opts.binds = planBinds;
+    opts.shapes = compileShapes;
+    opts.dims = compileDims;
+    opts.binds = compileBinds;
     opts.devices = planDevices;
     opts.target = planTarget();
     opts.dtype = planDtype;
