@@ -57,6 +57,19 @@ std::string bytesText(int64_t bytes) {
   return std::to_string(bytes) + " B";
 }
 
+/// A PipeFusion plan with each patch count tried.
+void emitPatches(const std::vector<std::pair<std::string, int64_t>> &keys, int64_t pipefusion,
+                 const std::vector<int64_t> &deg, int64_t tokens,
+                 std::vector<std::vector<std::pair<std::string, int64_t>>> &out) {
+  for (int64_t f : kPatchFactors) {
+    if (f > 1 && tokens / (pipefusion * f * deg[2] * deg[3]) < kMinPatchTokens)
+      break;
+    auto withPatches = keys;
+    withPatches.push_back({"patches", pipefusion * f});
+    out.push_back(withPatches);
+  }
+}
+
 /// Every plan whose degrees multiply to `n`, each PipeFusion one with every
 /// patch count. cfg and dp split the batch alike (the same program, groups
 /// of the same span: the axes are neighbours), so the search enumerates the
@@ -76,17 +89,26 @@ void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens,
     std::vector<std::pair<std::string, int64_t>> keys = {
         {"cfg", cfg},    {"pipefusion", pipefusion}, {"ulysses", deg[2]}, {"ring", deg[3]},
         {"tp", deg[4]},  {"pp", pp},                 {"dp", batch / cfg}};
+    // Ulysses with Ring: both placements (Ulysses groups on neighbouring
+    // ranks, or the Ring groups).
+    if (deg[2] > 1 && deg[3] > 1) {
+      std::vector<std::pair<std::string, int64_t>> flipped = keys;
+      keys.push_back({"context_first", 0});
+      flipped.push_back({"context_first", 1});
+      if (pipefusion <= 1) {
+        out.push_back(keys);
+        out.push_back(flipped);
+        return;
+      }
+      emitPatches(keys, pipefusion, deg, tokens, out);
+      emitPatches(flipped, pipefusion, deg, tokens, out);
+      return;
+    }
     if (pipefusion <= 1) {
       out.push_back(keys);
       return;
     }
-    for (int64_t f : kPatchFactors) {
-      if (f > 1 && tokens / (pipefusion * f * deg[2] * deg[3]) < kMinPatchTokens)
-        break;
-      auto withPatches = keys;
-      withPatches.push_back({"patches", pipefusion * f});
-      out.push_back(withPatches);
-    }
+    emitPatches(keys, pipefusion, deg, tokens, out);
     return;
   }
   // Larger degrees of the earlier keys first: on a tie, the batch before
@@ -103,6 +125,9 @@ std::string planString(ArrayRef<std::pair<std::string, int64_t>> keys) {
   for (auto &[k, v] : keys)
     if (v > 1 && k != "patches")
       parts.push_back(k + "=" + std::to_string(v));
+  for (auto &[k, v] : keys)
+    if (k == "context_first" && v)
+      parts.push_back("context_first=1");
   for (auto &[k, v] : keys)
     if (k == "patches" && v != llvm::find_if(keys, [](auto &p) {
                                  return p.first == "pipefusion";

@@ -233,12 +233,14 @@ private:
     b.setInsertionPointToStart(cont);
   }
 
-  /// The communicator of the group over `axes` (comms[i] of the run).
+  /// The communicator of the group over `axes` (comms[i] of the run),
+  /// its ranks ordered by their coordinates on `axes` in this order (the
+  /// order of the split the collective gathers or scatters, which need not
+  /// be the mesh's: context_first lists ring after ulysses in the mesh).
   Value commOf(ArrayAttr axes) {
     SmallVector<int64_t> idx;
     for (Attribute a : axes)
       idx.push_back(mesh.indexOf(cast<StringAttr>(a).getValue()));
-    llvm::sort(idx);
     auto it = llvm::find(commGroups, idx);
     int64_t k = it - commGroups.begin();
     if (it == commGroups.end())

@@ -119,17 +119,18 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     StringRef(plan).split(items, ',', -1, false);
     if (items.empty())
       return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp "
-                  "pipefusion patches)");
+                  "pipefusion patches context_first)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
       key = key.trim();
       val = val.trim();
       int64_t n;
-      if (key != "patches" &&
+      if (key != "patches" && key != "context_first" &&
           llvm::none_of(kAxisOrder, [&](const PlanKey &k) { return key == k.key; }))
         return fail("unknown key '" + key +
-                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion or patches)");
-      if (val.getAsInteger(10, n) || n < 1)
+                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches or "
+                    "context_first)");
+      if (val.getAsInteger(10, n) || n < (key == "context_first" ? 0 : 1))
         return fail("'" + item.trim() + "' needs a positive integer degree");
       if (n > kMaxRanks)
         return fail("'" + item.trim() + "': degree above " + Twine(kMaxRanks));
@@ -141,6 +142,16 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     // by default as many patches as stages.
     int64_t patches = degree.lookup("patches");
     degree.erase("patches");
+    // Placement (LoongTrain): by default Ulysses groups are neighbouring
+    // ranks and Ring groups stride over them (head-first); context_first=1
+    // makes the Ring groups the neighbours (context-first).
+    int64_t contextFirst = degree.lookup("context_first");
+    degree.erase("context_first");
+    if (contextFirst > 1)
+      return fail("context_first=" + Twine(contextFirst) + " is not 0 or 1");
+    if (contextFirst && (degree.lookup("ring") <= 1 || degree.lookup("ulysses") <= 1))
+      return fail("context_first=1 places the ring groups inside the ulysses groups: it "
+                  "needs both ring and ulysses above 1");
     if (degree.lookup("pipefusion") > 1 && degree.lookup("pp") > 1)
       return fail("pipefusion and pp both cut the layers into stages: use one of them");
     if (patches && degree.lookup("pipefusion") <= 1)
@@ -149,7 +160,14 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       patches = degree.lookup("pipefusion");
     Mesh mesh;
     int64_t product = 1;
-    for (const PlanKey &k : kAxisOrder)
+    SmallVector<PlanKey> order(std::begin(kAxisOrder), std::end(kAxisOrder));
+    if (contextFirst) {
+      auto ring = llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ring; });
+      auto ulysses =
+          llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ulysses; });
+      std::iter_swap(ring, ulysses);
+    }
+    for (const PlanKey &k : order)
       if (int64_t n = degree.lookup(k.key); n > 1) {
         mesh.addAxis(k.key, n, k.kind);
         product *= n;
@@ -165,6 +183,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     SmallVector<std::string> canonical;
     for (auto [a, n] : llvm::zip(mesh.axes, mesh.shape))
       canonical.push_back(a + "=" + std::to_string(n));
+    if (contextFirst)
+      canonical.push_back("context_first=1");
     if (patches) {
       canonical.push_back("patches=" + std::to_string(patches));
       module->setAttr(kPatchesAttr, IntegerAttr::get(IntegerType::get(&getContext(), 64),

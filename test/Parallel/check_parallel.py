@@ -45,9 +45,10 @@ def main():
         parts = case.split(":")
         fixture, plan = parts[0], parts[1]
         refused = parts[2][len("refused="):] if len(parts) > 2 else None
-        # Every key is a device degree but `patches` (PipeFusion's).
+        # Every key is a device degree but `patches` (PipeFusion's) and the
+        # placement key `context_first`.
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
-                      if kv.split("=")[0] != "patches")
+                      if kv.split("=")[0] not in ("patches", "context_first"))
         src = os.path.join(fixtures, fixture)
         tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
 

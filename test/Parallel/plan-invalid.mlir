@@ -19,7 +19,11 @@
 // RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: error: plan 'pipefusion=2': pipefusion=2 needs at least 2 attention layers to put in stages; the graph has 1
 // RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
-// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion or patches)
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches or context_first)
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=2,context_first=1" 2>&1 | FileCheck %s --check-prefix=CTX_BOTH
+// CTX_BOTH: error: plan 'ring=2,context_first=1': context_first=1 places the ring groups inside the ulysses groups: it needs both ring and ulysses above 1
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2,context_first=2" 2>&1 | FileCheck %s --check-prefix=CTX_VALUE
+// CTX_VALUE: error: plan 'ring=2,ulysses=2,context_first=2': context_first=2 is not 0 or 1
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=0" 2>&1 | FileCheck %s --check-prefix=DEGREE
 // DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE

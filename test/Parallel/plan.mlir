@@ -2,6 +2,7 @@
 // RUN: ditc-opt %s -ditc-plan="plan=cfg=2,ring=2" | FileCheck %s --check-prefix=CFG
 // RUN: ditc-opt %s -ditc-plan="plan=tp=2,pp=2" | FileCheck %s --check-prefix=PP
 // RUN: ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2" | FileCheck %s --check-prefix=USP
+// RUN: ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2,context_first=1" | FileCheck %s --check-prefix=CTX
 
 // The mesh keeps axes of degree > 1 in the order pp, dp, cfg, ring, ulysses, tp;
 // seeds: every self-attention's Q/K/V tokens (sequence axes), the heads of
@@ -24,6 +25,10 @@
 
 // Both sequence axes: USP (ring across groups, ulysses within).
 // USP: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ulysses" = 2 : ulysses]>
+// Context-first placement: the ring groups are the neighbouring ranks (the
+// last mesh axis); the tokens stay split ring-major ([ring, ulysses]).
+// CTX: ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses, "ring" = 2 : ring]>, ditc.plan = "ulysses=2,ring=2,context_first=1"
+// CTX: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ulysses"}, {}]>]
 // USP: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ulysses"}, {}]>]
 // USP: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<usp>
 

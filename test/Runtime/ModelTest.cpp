@@ -69,6 +69,12 @@ TEST(Mesh, GroupsOfATwoByTwoMesh) {
     EXPECT_EQ(split({0, 1}, r), P(0, r));
     EXPECT_EQ(split({}, r), P(r, 0));
   }
+  // Both, the second axis major (a split listed [ulysses, cfg]): keys
+  // 2 * ulysses + cfg.
+  EXPECT_EQ(split({1, 0}, 0), P(0, 0));
+  EXPECT_EQ(split({1, 0}, 2), P(0, 1));
+  EXPECT_EQ(split({1, 0}, 1), P(0, 2));
+  EXPECT_EQ(split({1, 0}, 3), P(0, 3));
 }
 
 // Every group of a 3-D mesh: the ranks of one color are those that agree on
@@ -166,11 +172,8 @@ TEST(Mesh, DescriptorFields) {
        "positive size"},
       {R"({"world_size": 2, "mesh": {"axes": ["a"], "shape": [2], "stage_axis": 1}})",
        "stage_axis is not an axis index"},
-      {R"({"world_size": 2, "comm_groups": [[1]]})", "ascending"},
-      {R"({"world_size": 4, "mesh": {"axes": ["a", "b"], "shape": [2, 2]},
-           "comm_groups": [[1, 0]]})",
-       "ascending"},
-      {R"({"world_size": 2, "comm_groups": [[0, 0]]})", "ascending"},
+      {R"({"world_size": 2, "comm_groups": [[1]]})", "distinct mesh axes"},
+      {R"({"world_size": 2, "comm_groups": [[0, 0]]})", "distinct mesh axes"},
       {R"({"world_size": 2, "comm_groups": [0]})", "not a list"},
       {R"({"world_size": 2, "weights_files": ["a"]})", "one per rank"},
       {R"({"world_size": 1, "weights_checksums": [7]})", "not a string"},

@@ -14,10 +14,11 @@
 //   "weights_checksums": ["9f0c...", ...]
 //
 // Ranks are row-major over the mesh, first axis major: rank = sum over i of
-// coord[i] * stride[i]. A comm group is a list of mesh axes (ascending);
-// group g gives every rank a communicator over the ranks that differ from it
-// only on those axes, ranked by their coordinates on them (mixed radix,
-// first axis major). Model.cpp makes it with ditc_rt_comm_split(world,
+// coord[i] * stride[i]. A comm group is a list of distinct mesh axes; group
+// g gives every rank a communicator over the ranks that differ from it only
+// on those axes, ranked by their coordinates on them in the group's order
+// (mixed radix, the group's first axis major: [ring, ulysses] ranks
+// ring-major whichever of the two the mesh lists first). Model.cpp makes it with ditc_rt_comm_split(world,
 // color, key): color = this rank's index on the axes NOT in the group, key =
 // its index on the axes in the group (groupSplit below). Without "mesh" the
 // mesh is one axis, "world", of world_size ranks.
@@ -32,6 +33,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -60,9 +62,9 @@ inline std::vector<int32_t> meshCoords(const std::vector<int32_t> &shape,
   return c;
 }
 
-/// The color and key of `rank` for a comm group (mesh axes, ascending):
-/// color is its mixed-radix index over the other axes, key over the group's
-/// (first axis major in both).
+/// The color and key of `rank` for a comm group (distinct mesh axes): color
+/// is its mixed-radix index over the other axes (first mesh axis major), key
+/// over the group's axes in the group's order (its first axis major).
 inline void groupSplit(const std::vector<int32_t> &shape,
                        const std::vector<int32_t> &group, int32_t rank,
                        int32_t *color, int32_t *key) {
@@ -71,12 +73,11 @@ inline void groupSplit(const std::vector<int32_t> &shape,
   for (int32_t a : group)
     in[a] = true;
   int32_t col = 0, k = 0;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (in[i])
-      k = k * shape[i] + c[i];
-    else
+  for (size_t i = 0; i < shape.size(); ++i)
+    if (!in[i])
       col = col * shape[i] + c[i];
-  }
+  for (int32_t a : group)
+    k = k * shape[a] + c[a];
   *color = col;
   *key = k;
 }
@@ -143,9 +144,9 @@ inline bool parseParallel(const nlohmann::json &j, Parallel &p,
         return bad("comm group " + std::to_string(k) + " is not a list");
       for (const nlohmann::json &a : g[k]) {
         if (!intIn(a, 0, (int64_t)p.shape.size() - 1) ||
-            (!axes.empty() && a.get<int32_t>() <= axes.back()))
+            std::find(axes.begin(), axes.end(), a.get<int32_t>()) != axes.end())
           return bad("comm group " + std::to_string(k) +
-                     " is not a list of mesh axes in ascending order (0.." +
+                     " is not a list of distinct mesh axes (0.." +
                      std::to_string(p.shape.size() - 1) + ")");
         axes.push_back(a.get<int32_t>());
       }
