@@ -9,15 +9,17 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   let summary = "Write a user-given parallel plan as a typed mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
-    `ring`, `tp`, `pp`, `pipefusion`, and `patches`, which is no device
-    degree; unnamed degrees are 1) and checks that it applies to the graph:
+    `ring`, `tp`, `pp`, `pipefusion`, and `patches` and `context_first`,
+    which are no device degrees; unnamed degrees are 1) and checks that it
+    applies to the graph:
     the degrees multiply to `devices`, the batch divides by `cfg` and `dp`,
     sequence parallelism has self-attention to split, PipeFusion has as many
     attention layers as stages and patches (default: the stages) that divide
     every self-attention's tokens, and is not combined with `pp`. Illegal
     plans fail with the reason. It writes the module's `ditc.mesh` (a
     `#ditc.mesh`: axes of degree > 1, in the order pp / pipefusion, dp, cfg,
-    ring, ulysses, tp, each with its kind: later axes are neighbouring ranks),
+    ring, ulysses, tp, each with its kind: later axes are neighbouring ranks;
+    `context_first=1`, with both ring and ulysses, puts ring after ulysses),
     `ditc.patches` under PipeFusion, and
     annotates where each strategy starts: the batch of the first output
     (cfg, dp), the query, key and value tokens of every self-attention (ring
