@@ -41,17 +41,25 @@ struct Progress {
 };
 } // namespace
 
+FailureOr<int64_t> mlir::ditc::deviceFlops(ModuleOp module) {
+  // As one device runs it: legalised as code generation does.
+  OwningOpRef<ModuleOp> whole = module.clone();
+  PassManager legal(module.getContext(), ModuleOp::getOperationName());
+  legal.addPass(createLegalizeRuntimePass());
+  if (failed(legal.run(*whole)))
+    return failure();
+  int64_t flops = 0;
+  whole->walk([&](Operation *op) { flops += costOf(op).flops(); });
+  return flops;
+}
+
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
                                           int64_t devices, int64_t *worldFlops, bool verify) {
   if (worldFlops) {
-    // As one device runs it: legalised as code generation does.
-    OwningOpRef<ModuleOp> whole = module.clone();
-    PassManager legal(module.getContext(), ModuleOp::getOperationName());
-    legal.addPass(createLegalizeRuntimePass());
-    if (failed(legal.run(*whole)))
+    FailureOr<int64_t> flops = deviceFlops(module);
+    if (failed(flops))
       return failure();
-    *worldFlops = 0;
-    whole->walk([&](Operation *op) { *worldFlops += costOf(op).flops(); });
+    *worldFlops = *flops;
   }
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   pm.enableVerifier(verify);

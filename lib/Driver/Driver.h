@@ -106,6 +106,10 @@ struct CodegenOptions {
 LogicalResult applyPrecision(ModuleOp module, const std::string &dtype,
                              const std::string &ioDtype);
 
+/// The FLOPs of `module` (not partitioned) as one device runs it: legalised
+/// as code generation does, the module itself unchanged.
+FailureOr<int64_t> deviceFlops(ModuleOp module);
+
 /// Partitions `module` for a user-given plan (KEY=N,...) on `devices` ranks
 /// (0: the product of the degrees): ditc-plan, propagation, partition. A
 /// plan that does not apply fails with its reason as a diagnostic.

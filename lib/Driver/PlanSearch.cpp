@@ -290,10 +290,7 @@ std::string whyLost(const PlanCandidate &alt, const PlanCandidate &best, int64_t
     most = alt.bubbleS - best.bubbleS;
     what = "pipeline bubbles";
   }
-  std::map<std::string, double> links = alt.commS;
-  for (auto &[l, s] : best.commS)
-    links[l] += 0; // every link either uses
-  for (auto &[l, s] : links) {
+  for (auto &[l, s] : alt.commS) {
     auto it = best.commS.find(l);
     double delta = s - (it == best.commS.end() ? 0.0 : it->second);
     if (delta > most) {
@@ -313,13 +310,6 @@ std::string whyLost(const PlanCandidate &alt, const PlanCandidate &best, int64_t
 }
 
 } // namespace
-
-double PlanCandidate::commTotalS() const {
-  double s = 0;
-  for (auto &[l, t] : commS)
-    s += t;
-  return s;
-}
 
 LogicalResult mlir::ditc::applyTopology(HardwareDesc &hw, int64_t devices, int64_t nodes,
                                         int64_t gpusPerNode, std::string &error) {
@@ -407,13 +397,9 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
   int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
 
   // One device's FLOPs, for the share each plan repeats.
-  int64_t worldFlops = 0;
-  {
-    OwningOpRef<ModuleOp> whole = module.clone();
-    if (failed(legalize(*whole)))
-      return failure();
-    whole->walk([&](Operation *op) { worldFlops += costOf(op).flops(); });
-  }
+  FailureOr<int64_t> worldFlops = deviceFlops(module);
+  if (failed(worldFlops))
+    return failure();
 
   std::vector<std::vector<std::pair<std::string, int64_t>>> all;
   // The tokens of the shortest self-attention (queries as many as keys).
@@ -447,11 +433,11 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
     if (ctx->isMultithreadingEnabled() && cands.size() > 1) {
       llvm::ThreadPoolTaskGroup group(ctx->getThreadPool());
       for (PlanCandidate &c : cands)
-        group.async([&] { evaluate(module, c, opts, worldFlops); });
+        group.async([&] { evaluate(module, c, opts, *worldFlops); });
       group.wait();
     } else {
       for (PlanCandidate &c : cands)
-        evaluate(module, c, opts, worldFlops);
+        evaluate(module, c, opts, *worldFlops);
     }
   }
   for (PlanCandidate &c : cands) {

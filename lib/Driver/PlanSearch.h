@@ -87,7 +87,6 @@ struct PlanCandidate {
   /// For alternatives: why it lost to the chosen plan.
   std::string why;
 
-  double commTotalS() const;
 };
 
 struct PlanSearchResult {
