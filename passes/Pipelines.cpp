@@ -35,15 +35,28 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
 
 void mlir::ditc::addCodegenPipeline(OpPassManager &pm,
                                     const CodegenPipelineOptions &opts) {
+  addCodegenPlanning(pm, opts);
+  if (opts.lower)
+    addCodegenLowering(pm, opts);
+}
+
+void mlir::ditc::addCodegenPlanning(OpPassManager &pm, const CodegenPipelineOptions &opts) {
   pm.addPass(createLegalizeRuntimePass());
-  pm.addPass(createPlanMemoryPass());
-  if (opts.lower) {
-    LowerToRuntimePassOptions lowering;
-    lowering.trace = opts.trace;
-    lowering.target = opts.target;
-    lowering.cudaArch = opts.cudaArch;
-    pm.addPass(createLowerToRuntimePass(lowering));
+  if (opts.activationLimit > 0) {
+    ChunkPassOptions chunk;
+    chunk.activationLimit = opts.activationLimit;
+    chunk.hwName = opts.hw;
+    pm.addPass(createChunkPass(chunk));
   }
+  pm.addPass(createPlanMemoryPass());
+}
+
+void mlir::ditc::addCodegenLowering(OpPassManager &pm, const CodegenPipelineOptions &opts) {
+  LowerToRuntimePassOptions lowering;
+  lowering.trace = opts.trace;
+  lowering.target = opts.target;
+  lowering.cudaArch = opts.cudaArch;
+  pm.addPass(createLowerToRuntimePass(lowering));
 }
 
 void mlir::ditc::registerPipelines() {

@@ -34,12 +34,20 @@ struct CodegenPipelineOptions {
   /// The kernel table (cpu, cuda) and, for cuda, the GPU architectures.
   std::string target = "cpu";
   std::string cudaArch;
+  /// -ditc-chunk's arena budget in bytes (0: no chunking) and the machine
+  /// its time model prices candidates for.
+  int64_t activationLimit = 0;
+  std::string hw = "cpu";
 };
 
 /// Code generation: legalise ops for the kernels, plan the arena and (with
 /// `lower`) lower to LLVM dialect calls of the target's kernels.
 void addCodegenPipeline(OpPassManager &pm,
                         const CodegenPipelineOptions &opts = {});
+
+/// Its two halves: legalise, chunk and plan the arena; lower to calls.
+void addCodegenPlanning(OpPassManager &pm, const CodegenPipelineOptions &opts);
+void addCodegenLowering(OpPassManager &pm, const CodegenPipelineOptions &opts);
 
 /// Registers the named pipelines with the pass registry (`ditc-frontend`,
 /// `ditc-codegen`).

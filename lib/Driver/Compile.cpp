@@ -103,6 +103,53 @@ LogicalResult mlir::ditc::applyPrecision(ModuleOp module, const std::string &dty
   return success();
 }
 
+FailureOr<int64_t> mlir::ditc::parseActivationLimit(const std::string &text) {
+  if (text.empty())
+    return int64_t(0);
+  std::optional<int64_t> bytes = parseByteSize(text);
+  if (!bytes || *bytes <= 0) {
+    llvm::errs() << "error: --activation-limit '" << text
+                 << "' is not a positive size (bytes, or with KiB/MiB/GiB or KB/MB/GB)\n";
+    return failure();
+  }
+  return *bytes;
+}
+
+LogicalResult mlir::ditc::applyChunking(ModuleOp module, int64_t limit, const std::string &hw,
+                                        StringRef model) {
+  if (limit <= 0)
+    return success();
+  MLIRContext &ctx = *module.getContext();
+  OneLineDiagnosticHandler diag(&ctx, model.str());
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  ChunkPassOptions chunk;
+  chunk.activationLimit = limit;
+  chunk.hwName = hw;
+  pm.addPass(createChunkPass(chunk));
+  if (failed(pm.run(module)) || diag.errorCount())
+    return failure();
+  return success();
+}
+
+std::string mlir::ditc::describeChunks(ModuleOp module, int64_t limit) {
+  int64_t loops = 0, before = -1, after = 0;
+  module.walk([&](ChunkOp loop) {
+    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_before"); a && before < 0)
+      before = a.getInt();
+    ++loops;
+  });
+  if (auto a = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
+    after = a.getInt();
+  if (!loops)
+    return llvm::formatv("arena {0:F2} MiB is within --activation-limit {1:F2} MiB: "
+                         "nothing chunked",
+                         after / 1048576.0, limit / 1048576.0);
+  return llvm::formatv("chunked {0} region{1}: arena {2:F2} -> {3:F2} MiB "
+                       "(--activation-limit {4:F2} MiB)",
+                       loops, loops == 1 ? "" : "s", before / 1048576.0, after / 1048576.0,
+                       limit / 1048576.0);
+}
+
 LogicalResult mlir::ditc::compileModule(
     ModuleOp module, const CodegenOptions &opts,
     llvm::function_ref<void(const llvm::Twine &)> progress) {
@@ -151,9 +198,19 @@ LogicalResult mlir::ditc::compileModule(
   pipeline.trace = opts.trace;
   pipeline.target = opts.target;
   pipeline.cudaArch = opts.cudaArch;
-  addCodegenPipeline(pm, pipeline);
+  pipeline.activationLimit = opts.activationLimit;
+  pipeline.hw = opts.hw;
+  addCodegenPlanning(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();
+  if (opts.activationLimit > 0)
+    progress(describeChunks(module, opts.activationLimit));
+  if (pipeline.lower) {
+    PassManager lower(&ctx, ModuleOp::getOperationName());
+    addCodegenLowering(lower, pipeline);
+    if (failed(lower.run(module)))
+      return failure();
+  }
   if (opts.emit == "mlir") {
     std::string err;
     auto out = openOutputFile(output, &err);
@@ -258,6 +315,10 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
   std::string output = opts.output.empty() ? "-" : opts.output;
 
+  FailureOr<int64_t> activationLimit = parseActivationLimit(opts.activationLimit);
+  if (failed(activationLimit))
+    return 1;
+
   DialectRegistry registry;
   registerAllDialects(registry);
   MLIRContext ctx(registry);
@@ -335,6 +396,8 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   codegen.target = opts.target;
   codegen.cudaArch = cudaArch;
   codegen.noWeights = opts.noWeights;
+  codegen.activationLimit = *activationLimit;
+  codegen.hw = opts.planTarget.hw;
   if (failed(compileModule(*module, codegen, progress)))
     return 1;
   return 0;

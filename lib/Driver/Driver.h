@@ -80,7 +80,22 @@ struct CompileCommandOptions {
   /// Write no weight file (the library runs on DITC_RANDOM_WEIGHTS or a
   /// file given at load).
   bool noWeights = false;
+  /// AutoChunk's arena budget ("2GiB"; empty: none).
+  std::string activationLimit;
 };
+
+/// --activation-limit SIZE in bytes (0 for empty); fails with the error
+/// printed.
+FailureOr<int64_t> parseActivationLimit(const std::string &text);
+
+/// Runs -ditc-chunk with `limit` bytes on a legalised module (errors name
+/// `model`).
+LogicalResult applyChunking(ModuleOp module, int64_t limit, const std::string &hw,
+                            StringRef model);
+
+/// One line on the chunk loops of a planned module ("chunked 2 regions:
+/// arena A -> B MiB ...").
+std::string describeChunks(ModuleOp module, int64_t limit);
 
 struct CodegenOptions {
   /// mlir, llvm, obj or so.
@@ -99,6 +114,10 @@ struct CodegenOptions {
   std::string cudaArch;
   /// Write no weight file.
   bool noWeights = false;
+  /// AutoChunk's arena budget in bytes (0: none) and the machine it prices
+  /// chunk loops for.
+  int64_t activationLimit = 0;
+  std::string hw = "cpu";
 };
 
 /// -ditc-precision with these options (ditc compile --dtype / --io-dtype);
@@ -166,6 +185,8 @@ struct ProfileCommandOptions {
   /// A PipeFusion library's schedule profiled: "stale" (the denoising
   /// steps after the warm-up) or "synchronous" (the warm-up's).
   std::string schedule = "stale";
+  /// AutoChunk's arena budget ("2GiB"; empty: none).
+  std::string activationLimit;
 };
 
 /// `ditc profile`: import, legalise as code generation does, and print the

@@ -423,6 +423,9 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
                  << "' (expected f32, tf32, bf16, f16 or fp8)\n";
     return 1;
   }
+  FailureOr<int64_t> activationLimit = parseActivationLimit(opts.activationLimit);
+  if (failed(activationLimit))
+    return 1;
   std::string err;
   std::optional<HardwareDesc> hw = loadHardware(opts.hw, err);
   if (!hw) {
@@ -454,6 +457,8 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
       return 1;
   }
   if (failed(legalize(ctx, *module, opts.model)))
+    return 1;
+  if (failed(applyChunking(*module, *activationLimit, opts.hw, opts.model)))
     return 1;
   FailureOr<Mesh> mesh = Mesh::of(*module);
   if (opts.rank < 0 || (succeeded(mesh) && opts.rank >= mesh->numRanks()) ||

@@ -259,6 +259,7 @@ private:
     return {ptrOf(m), kind, i64Array(broadcastStrides(shapeOf(m), scores))};
   }
   LogicalResult lowerRingAttention(RingAttentionOp op);
+  LogicalResult lowerChunk(ChunkOp op);
 
   // Tensors.
   Value ptrOf(Value v) { return ptrs.lookup(v); }
@@ -588,6 +589,75 @@ FailureOr<int32_t> Lowerer::computeType(Operation *op) {
   return dtypeCode(et);
 }
 
+/// A chunk loop: a loop over the chunks, its body's pointers defined inside
+/// it (the body's buffers are planned once, at chunk size; the arguments cut
+/// from the inputs move with the iteration).
+LogicalResult Lowerer::lowerChunk(ChunkOp op) {
+  auto argOffsets = op->getAttrOfType<DenseI64ArrayAttr>(kArgOffsetsAttr);
+  Block &inner = op.getBodyBlock();
+  if (!argOffsets || argOffsets.size() != (int64_t)inner.getNumArguments())
+    return fail(op, "no memory plan for the chunk loop's arguments");
+  int64_t count = op.getCount();
+  // Chunk i of a value cut along `dim`: element offset i * chunk * stride.
+  auto chunkStep = [](Value whole, int64_t dim, int64_t count) {
+    return shapeOf(whole)[dim] / count * contiguousStrides(shapeOf(whole))[dim];
+  };
+  Block *header = new Block(), *loopBody = new Block(), *exit = new Block();
+  Region *region = b.getBlock()->getParent();
+  region->push_back(header);
+  region->push_back(loopBody);
+  region->push_back(exit);
+  header->addArgument(i64Ty, loc);
+  LLVM::BrOp::create(b, loc, ValueRange{c64(0)}, header);
+  b.setInsertionPointToStart(header);
+  Value iv = header->getArgument(0);
+  Value more = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, iv, c64(count));
+  LLVM::CondBrOp::create(b, loc, more, loopBody, ValueRange{}, exit, ValueRange{});
+  b.setInsertionPointToStart(loopBody);
+  for (auto [k, in] : llvm::enumerate(op.getInputs())) {
+    int64_t dim = op.getInputDims()[k], elem = elemBytes(typeOf(in).getElementType());
+    Value first = LLVM::MulOp::create(b, loc, iv, c64(chunkStep(in, dim, count)));
+    BlockArgument arg = inner.getArgument(k);
+    int64_t o = argOffsets[k];
+    if (o == kViewOffset) {
+      ptrs[arg] = LLVM::GEPOp::create(b, loc, ptrTy, i8Ty, ptrOf(in),
+                                      ValueRange{LLVM::MulOp::create(b, loc, first, c64(elem))});
+      continue;
+    }
+    int64_t bytes = tensorBytes(arg.getType());
+    if (o < 0 || (bytes > 0 && o > arenaBytes - bytes))
+      return fail(op, "its argument " + Twine(k) + " lies outside the arena");
+    ptrs[arg] = byteOffset(arena, o);
+    call("strided_copy", {c64(elem), ptrOf(in), first, i64Array(contiguousStrides(shapeOf(in))),
+                          ptrs[arg], i64Array(contiguousStrides(shapeOf(arg))),
+                          i64Array(shapeOf(arg)), c32(shapeOf(arg).size())});
+  }
+  for (Operation &bodyOp : inner.without_terminator()) {
+    loc = bodyOp.getLoc();
+    if (failed(definePointer(&bodyOp)))
+      return failure();
+  }
+  for (Operation &bodyOp : inner.without_terminator()) {
+    loc = bodyOp.getLoc();
+    if (failed(lower(&bodyOp)) || failed(checkMissing(&bodyOp)))
+      return failure();
+  }
+  loc = op.getLoc();
+  // Each result's chunk into its place.
+  auto yield = cast<YieldOp>(inner.getTerminator());
+  for (auto [k, v] : llvm::enumerate(yield.getValues())) {
+    Value whole = op.getResult(k);
+    int64_t dim = op.getResultDims()[k], elem = elemBytes(typeOf(v).getElementType());
+    Value first = LLVM::MulOp::create(b, loc, iv, c64(chunkStep(whole, dim, count) * elem));
+    Value dst = LLVM::GEPOp::create(b, loc, ptrTy, i8Ty, ptrOf(whole), ValueRange{first});
+    copyStrided(ptrOf(v), 0, contiguousStrides(shapeOf(v)), dst,
+                contiguousStrides(shapeOf(whole)), shapeOf(v), elem);
+  }
+  LLVM::BrOp::create(b, loc, ValueRange{LLVM::AddOp::create(b, loc, iv, c64(1))}, header);
+  b.setInsertionPointToStart(exit);
+  return success();
+}
+
 LogicalResult Lowerer::lower(Operation *op) {
   // The contractions, norms, softmax, attention and rope compute in one float
   // type: f32 calls the _f32 kernels, f16 / bf16 the dtype-taking ones.
@@ -600,6 +670,7 @@ LogicalResult Lowerer::lower(Operation *op) {
   }
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WeightOp, ConstantOp, ReshapeOp, ScheduleSelectOp>([](auto) { return success(); })
+      .Case([&](ChunkOp o) { return lowerChunk(o); })
       .Case([&](KvCacheUpdateOp o) {
         // The input's blocks into the buffer (its pointer) at `offset` +
         // g * `stride` along `axis`: one copy over [.., blocks, block, ..].
@@ -1031,6 +1102,13 @@ LogicalResult Lowerer::run() {
         open = g;
       }
     }
+    // A chunk loop's body steps come before the loop's own (MemoryPlan):
+    // a traced run marks them when the loop starts and the loop when it is
+    // over, so the loop's step holds the time of all its iterations.
+    if (auto chunk = dyn_cast<ChunkOp>(op); chunk && trace)
+      for (Operation &inner : chunk.getBodyBlock())
+        if (inner.hasAttr(kOffsetsAttr))
+          call("trace_step", {c32(traceSteps++)});
     if (failed(lower(&op)) || failed(checkMissing(&op)))
       return failure();
     if (trace && op.hasAttr(kOffsetsAttr))

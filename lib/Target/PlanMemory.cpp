@@ -26,9 +26,13 @@ struct PlanMemoryPass : ditc::impl::PlanMemoryPassBase<PlanMemoryPass> {
       module.emitError("expected a single-block func.func @main");
       return signalPassFailure();
     }
-    for (const MemoryPlan::Step &step : plan.steps())
+    for (const MemoryPlan::Step &step : plan.steps()) {
       step.op->setAttr(kOffsetsAttr, DenseI64ArrayAttr::get(
                                          &getContext(), plan.offsets(step.op)));
+      if (isa<ChunkOp>(step.op))
+        step.op->setAttr(kArgOffsetsAttr, DenseI64ArrayAttr::get(
+                                              &getContext(), plan.argOffsets(step.op)));
+    }
     module->setAttr(kArenaBytesAttr,
                     IntegerAttr::get(IntegerType::get(&getContext(), 64),
                                      plan.arenaBytes()));

@@ -6,6 +6,8 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/ADT/DenseSet.h"
+
 #include <map>
 
 using namespace mlir;
@@ -26,6 +28,27 @@ func::FuncOp mlir::ditc::getMainFunc(Operation *moduleOrFunc) {
   if (!func || !llvm::hasSingleElement(func.getBody()))
     return nullptr;
   return func;
+}
+
+bool mlir::ditc::isChunkView(ChunkOp loop, unsigned k) {
+  ArrayRef<int64_t> shape = shapeOf(loop.getInputs()[k]);
+  int64_t d = loop.getInputDims()[k];
+  return llvm::all_of(shape.take_front(d), [](int64_t s) { return s == 1; });
+}
+
+SmallVector<Value> mlir::ditc::outerValuesUsedIn(ChunkOp loop) {
+  SmallVector<Value> values;
+  llvm::DenseSet<Value> seen;
+  loop.getBody().walk([&](Operation *op) {
+    for (Value v : op->getOperands())
+      if (!loop.getBody().isAncestor(v.getParentRegion()) && seen.insert(v).second)
+        values.push_back(v);
+  });
+  return values;
+}
+
+Operation *mlir::ditc::topLevelOp(Block &body, Operation *op) {
+  return op ? body.findAncestorOpInBlock(*op) : nullptr;
 }
 
 namespace {
@@ -87,6 +110,13 @@ ArrayRef<int64_t> MemoryPlan::offsets(Operation *op) const {
   return it->second;
 }
 
+ArrayRef<int64_t> MemoryPlan::argOffsets(Operation *loop) const {
+  auto it = argOffsetsOf.find(loop);
+  if (it == argOffsetsOf.end())
+    return {};
+  return it->second;
+}
+
 MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   func::FuncOp func = getMainFunc(moduleOrFunc);
   if (!func)
@@ -94,24 +124,52 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   valid = true;
   Block &body = func.getBody().front();
   Operation *ret = body.getTerminator();
+  // The schedule in order: a chunk loop's body ops follow it, then its yield
+  // (the loop's end; not a step of its own).
+  SmallVector<Operation *> order;
   DenseMap<Operation *, int64_t> position;
-  int64_t n = 0;
-  for (Operation &op : body)
-    position[&op] = n++;
+  for (Operation &op : body) {
+    if (&op == ret)
+      break;
+    order.push_back(&op);
+    if (auto c = dyn_cast<ChunkOp>(op))
+      for (Operation &inner : c.getBodyBlock())
+        order.push_back(&inner);
+  }
+  for (auto [k, op] : llvm::enumerate(order))
+    position[op] = k;
+  position[ret] = order.size();
+  // A use inside a chunk loop of a value from outside it lasts to the
+  // loop's end: every iteration reads it.
+  auto usePosition = [&](Operation *user, Value v) {
+    if (auto c = dyn_cast<ChunkOp>(user))
+      return position[c.getBodyBlock().getTerminator()];
+    auto c = dyn_cast_or_null<ChunkOp>(user->getParentOp());
+    if (c && v.getParentRegion() != &c.getBody())
+      return position[c.getBodyBlock().getTerminator()];
+    return position[user];
+  };
 
-  // Buffer roots: a reshape is a view of its input's buffer.
+  // Buffer roots: a reshape is a view of its input's buffer, and so is a
+  // chunk loop's argument cut from a contiguous block of its input.
   DenseMap<Value, Value> root;
   auto rootOf = [&](Value v) {
     auto it = root.find(v);
     return it == root.end() ? v : it->second;
   };
   DenseMap<Value, int64_t> lastUse;
-  for (Operation &op : body) {
+  SmallVector<Operation *> users(order);
+  users.push_back(ret);
+  for (Operation *op : users) {
     if (auto r = dyn_cast<ReshapeOp>(op))
       root[r.getResult()] = rootOf(r.getInput());
-    for (Value operand : op.getOperands()) {
+    if (auto c = dyn_cast<ChunkOp>(op))
+      for (auto [k, in] : llvm::enumerate(c.getInputs()))
+        if (isChunkView(c, k))
+          root[c.getBodyBlock().getArgument(k)] = rootOf(in);
+    for (Value operand : op->getOperands()) {
       int64_t &l = lastUse[rootOf(operand)];
-      l = std::max(l, position[&op]);
+      l = std::max(l, usePosition(op, operand));
     }
   }
   // Results returned from @main go straight to the output buffers.
@@ -154,18 +212,59 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   if (kvCacheBytes)
     arena.allocate(kvCacheBytes);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
-  for (Operation &op : body) {
-    if (&op == ret || isa<WeightOp, ConstantOp>(op))
+  auto releaseDying = [&](Operation *op, int64_t pos) {
+    for (Value operand : op->getOperands()) {
+      Value src = rootOf(operand);
+      auto it = offsetOf.find(src);
+      if (it != offsetOf.end() && lastUse[src] == pos) {
+        arena.release(it->second);
+        offsetOf.erase(it);
+      }
+    }
+  };
+  auto record = [&](Operation *op) {
+    int64_t step = schedule.size();
+    schedule.push_back({op, arena.liveBytes(), arena.end()});
+    if (arena.liveBytes() > peakLive) {
+      peakLive = arena.liveBytes();
+      peakLiveStep = step;
+    }
+    if (arena.end() > 0 && arena.end() == arena.peakBytes() &&
+        (peakArenaAt < 0 || schedule[peakArenaAt].arenaEnd < arena.end()))
+      peakArenaAt = step;
+  };
+  for (Operation *op : order) {
+    if (isa<WeightOp, ConstantOp>(op))
       continue;
-    int64_t pos = position[&op];
-    SmallVector<int64_t, 1> &offsets = offsetsOf[&op];
+    int64_t pos = position[op];
+    if (auto y = dyn_cast<YieldOp>(op)) {
+      // The loop's end: its step comes after its body's (a traced run
+      // marks the loop when it is over). Copied arguments and everything
+      // from outside that the body read die here.
+      auto c = cast<ChunkOp>(y->getParentOp());
+      record(c);
+      releaseDying(y, pos);
+      releaseDying(c, pos);
+      for (BlockArgument a : c.getBodyBlock().getArguments())
+        if (auto it = offsetOf.find(a); it != offsetOf.end()) {
+          arena.release(it->second);
+          offsetOf.erase(it);
+        }
+      for (Value v : outerValuesUsedIn(c))
+        if (auto it = offsetOf.find(rootOf(v)); it != offsetOf.end() && lastUse[rootOf(v)] == pos) {
+          arena.release(it->second);
+          offsetOf.erase(it);
+        }
+      continue;
+    }
+    SmallVector<int64_t, 1> &offsets = offsetsOf[op];
     if (isa<ReshapeOp, ScheduleSelectOp>(op)) {
       // Views: a reshape of its input, the select of one of its operands.
       offsets.push_back(kViewOffset);
     } else if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
       offsets.push_back(cacheOffset[c.getCache()]);
     } else {
-      for (Value r : op.getResults()) {
+      for (Value r : op->getResults()) {
         if (auto it = outputOf.find(r); it != outputOf.end()) {
           offsets.push_back(outputOffset(it->second));
           continue;
@@ -178,12 +277,12 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
         }
         // Write over an operand buffer that dies here.
         std::optional<int64_t> reuse;
-        for (Value operand : op.getOperands()) {
+        for (Value operand : op->getOperands()) {
           Value src = rootOf(operand);
           auto it = offsetOf.find(src);
           if (it != offsetOf.end() && lastUse[src] == pos &&
               tensorBytes(src.getType()) == tensorBytes(r.getType()) &&
-              mayWriteInPlace(&op, operand)) {
+              mayWriteInPlace(op, operand)) {
             reuse = it->second;
             offsetOf.erase(it);
             lastUse[src] = -1;
@@ -195,27 +294,27 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
         offsets.push_back(off);
       }
     }
-    // The op runs with its operands and results in place.
-    int64_t step = schedule.size();
-    schedule.push_back({&op, arena.liveBytes(), arena.end()});
-    if (arena.liveBytes() > peakLive) {
-      peakLive = arena.liveBytes();
-      peakLiveStep = step;
-    }
-    if (arena.end() > 0 && arena.end() == arena.peakBytes() &&
-        (peakArenaAt < 0 || schedule[peakArenaAt].arenaEnd < arena.end()))
-      peakArenaAt = step;
-    // Free the buffers whose last use is this op.
-    for (Value operand : op.getOperands()) {
-      Value src = rootOf(operand);
-      auto it = offsetOf.find(src);
-      if (it != offsetOf.end() && lastUse[src] == pos) {
-        arena.release(it->second);
-        offsetOf.erase(it);
+    if (auto c = dyn_cast<ChunkOp>(op)) {
+      // The loop's results live from its start; each iteration copies the
+      // chunks of the inputs that are not contiguous views into buffers of
+      // their own.
+      SmallVector<int64_t> &args = argOffsetsOf[op];
+      for (auto [k, a] : llvm::enumerate(c.getBodyBlock().getArguments())) {
+        if (isChunkView(c, k) || tensorBytes(a.getType()) == 0) {
+          args.push_back(kViewOffset);
+          continue;
+        }
+        int64_t off = arena.allocate(tensorBytes(a.getType()));
+        offsetOf[a] = off;
+        args.push_back(off);
       }
+      continue;
     }
+    // The op runs with its operands and results in place.
+    record(op);
+    releaseDying(op, pos);
     // A result nobody reads is dead right after its op.
-    for (Value r : op.getResults())
+    for (Value r : op->getResults())
       if (auto it = offsetOf.find(r); it != offsetOf.end() && r.use_empty()) {
         arena.release(it->second);
         offsetOf.erase(it);

@@ -19,6 +19,7 @@
 #ifndef DITC_PASSES_ANALYSIS_MEMORYPLAN_H
 #define DITC_PASSES_ANALYSIS_MEMORYPLAN_H
 
+#include "dialects/Ditc/IR/DitcOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
@@ -29,6 +30,8 @@ namespace mlir::ditc {
 /// The attribute names of the memory plan in the IR.
 constexpr llvm::StringLiteral kOffsetsAttr = "ditc.offsets";
 constexpr llvm::StringLiteral kArenaBytesAttr = "ditc.arena_bytes";
+/// On a chunk loop: where its body's arguments live (MemoryPlan::argOffsets).
+constexpr llvm::StringLiteral kArgOffsetsAttr = "ditc.arg_offsets";
 /// Offset values that are not arena offsets.
 constexpr int64_t kViewOffset = -1;
 inline int64_t outputOffset(int64_t k) { return -2 - k; }
@@ -40,6 +43,17 @@ int64_t tensorBytes(Type type);
 
 /// Returns @main of `moduleOrFunc` when it has a single block, else null.
 func::FuncOp getMainFunc(Operation *moduleOrFunc);
+
+/// Whether chunk i of input `k` of a chunk loop is one contiguous block of
+/// the input (every dimension before the chunked one has size 1): the
+/// body's argument is then a view, else each iteration copies it.
+bool isChunkView(ChunkOp loop, unsigned k);
+/// The values of the enclosing block that a chunk loop's body reads
+/// directly (whole in every iteration), in order of first use.
+SmallVector<Value> outerValuesUsedIn(ChunkOp loop);
+/// The op of `body` that is or contains `op` (a chunk loop for its body's
+/// ops), or null.
+Operation *topLevelOp(Block &body, Operation *op);
 
 class MemoryPlan {
 public:
@@ -56,6 +70,9 @@ public:
   /// or outputOffset(k) (the k-th graph output). Empty for weights and
   /// constants, which live in the weight file or the library.
   ArrayRef<int64_t> offsets(Operation *op) const;
+  /// Where each argument of a chunk loop's body lives: an arena offset for
+  /// a copied chunk, kViewOffset for a view of its input.
+  ArrayRef<int64_t> argOffsets(Operation *loop) const;
 
   /// One step of the schedule: an op of @main (weights, constants and the
   /// terminator excluded) and the arena bytes in use while it runs.
@@ -85,6 +102,7 @@ public:
 private:
   bool valid = false;
   llvm::DenseMap<Operation *, SmallVector<int64_t, 1>> offsetsOf;
+  llvm::DenseMap<Operation *, SmallVector<int64_t>> argOffsetsOf;
   SmallVector<Step> schedule;
   int64_t peakArena = 0, peakLive = 0, peakLiveStep = -1, peakArenaAt = -1;
   int64_t kvCacheBytes = 0;

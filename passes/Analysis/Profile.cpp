@@ -71,6 +71,18 @@ OpCost mlir::ditc::costOf(Operation *op) {
     c.isView = true;
     return c;
   }
+  if (auto loop = dyn_cast<ChunkOp>(op)) {
+    // Its own work is the copies: inputs whose chunks are not views, and
+    // every result's chunks into place (the body's ops are steps of their
+    // own).
+    for (auto [k, in] : llvm::enumerate(loop.getInputs()))
+      if (!isChunkView(loop, k))
+        c.bytesRead += tensorBytes(in.getType());
+    for (Value r : loop.getResults())
+      c.bytesRead += tensorBytes(r.getType());
+    c.bytesWritten = c.bytesRead;
+    return c;
+  }
   for (Value v : op->getOperands())
     if (isa<RankedTensorType>(v.getType()))
       c.bytesRead += tensorBytes(v.getType());
@@ -239,16 +251,25 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
     }
   };
 
+  Block &body = func.getBody().front();
   for (auto [k, step] : llvm::enumerate(plan.steps())) {
+    // A chunk loop's body ops run where and when the loop does.
+    Operation *top = topLevelOp(body, step.op);
     if (stage >= 0) {
-      int64_t s = stageOf.lookup(step.op);
+      int64_t s = stageOf.lookup(top);
       if (s >= 0 && s != stage)
         continue;
     }
-    if (int64_t s = scheduleOf.lookup(step.op); s >= 0 && s != sums.schedule)
+    if (int64_t s = scheduleOf.lookup(top); s >= 0 && s != sums.schedule)
       continue;
     OpCost c = costOf(step.op);
     c.step = k;
+    if (top != step.op)
+      c.repeats = cast<ChunkOp>(top).getCount();
+    c.flopsMatrix *= c.repeats;
+    c.flopsOther *= c.repeats;
+    c.bytesRead *= c.repeats;
+    c.bytesWritten *= c.repeats;
     // A broadcast runs as a chain root, root+1, ...: the last sends nothing.
     if (auto bc = dyn_cast<CollectiveBroadcastOp>(step.op); bc && succeeded(mesh)) {
       int64_t me = 0;

@@ -59,6 +59,9 @@ struct OpCost {
   int64_t paramBytes = 0;
   /// Activation bytes live in the arena while the op runs.
   int64_t liveBytes = 0;
+  /// How many times a call runs the op: the count of the chunk loop that
+  /// holds it (FLOPs and bytes above are the total over them), else 1.
+  int64_t repeats = 1;
   /// True for ops the code generator emits no kernel for (views).
   bool isView = false;
   /// Partitioned programs: why every rank of the op's group computes it

@@ -21,7 +21,7 @@ const char *mlir::ditc::opClass(Operation *op) {
   if (isa<LayerNormOp, RmsNormOp, GroupNormOp, SoftmaxOp>(op))
     return "norm";
   if (isa<TransposeOp, ConcatOp, SplitOp, SliceOp, GatherOp, BroadcastOp,
-          CastOp, TriluOp, ShardOp, AllGatherOp, AllToAllOp>(op))
+          CastOp, TriluOp, ShardOp, AllGatherOp, AllToAllOp, ChunkOp>(op))
     return "movement";
   return "elementwise";
 }
@@ -40,7 +40,8 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.flopsOther && vectorRate > 0)
     t.computeS += double(cost.flopsOther) / vectorRate;
   t.memoryS = double(cost.bytes()) * opts.bytesScale / hw.bandwidthRate();
-  t.overheadS = hw.overheadFor(opClass(cost.op));
+  // Each run of an op in a chunk loop is a launch of its own.
+  t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
   if (cost.commKind >= 0 && cost.commGroup > 1) {

@@ -82,4 +82,77 @@ def PrecisionPass : Pass<"ditc-precision", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
+  let summary = "Cut regions into chunk loops until the arena fits a budget (AutoChunk)";
+  let description = [{
+    While the arena of @main (the activation memory the memory plan gives a
+    rank, K/V buffers kept across calls included) exceeds
+    `activation-limit` bytes, chooses a region around the arena's peak, a
+    dimension and a chunk count, and rewrites the region into a
+    `ditc.chunk` loop whose body the memory plan places once, at chunk
+    size.
+
+    Legality comes from the ops' sharding rules: a chunked dimension flows
+    through an op along a parallel factor only, so a chunk never cuts a
+    contraction, a softmax or norm axis, or attention's key tokens; query
+    rows of non-causal attention, tokens of an MLP and heads are chunked.
+    Collectives, K/V buffers, causal attention's query rows and blockwise
+    token joins stay outside loops. Ops of the region the loop does not
+    chunk move in front of it (or behind it).
+
+    Among the candidates (seeds at each dimension of the peak op's largest
+    tensors, regions grown around it while legal, counts that are powers
+    of two dividing every chunked dimension), each is planned on a copy of
+    @main and priced by the time model (each body op launches `count`
+    times; the loop copies the chunks of inputs that are not contiguous
+    blocks, and every result's chunks). The one within the budget with the
+    least predicted time wins; when none fits, the one with the smallest
+    arena, and the search continues at the new peak. When no candidate
+    lowers the arena, the pass fails with the smallest arena reached and
+    the op that holds it up. Deterministic. Runs after partitioning and
+    precision, before the memory plan; the loop records `ditc.peak_before`,
+    `ditc.peak_after` and `ditc.cost_s` (predicted seconds added).
+
+    ```mlir
+    %h = ditc.linear %x, %w1 : (tensor<1x64x32xf32>, tensor<32x128xf32>) -> tensor<1x64x128xf32>
+    %g = ditc.gelu %h : tensor<1x64x128xf32>
+    %y = ditc.linear %g, %w2 : (tensor<1x64x128xf32>, tensor<128x32xf32>) -> tensor<1x64x32xf32>
+    // becomes, with a budget below the 4x hidden state
+    %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+        : (tensor<1x64x32xf32>) -> tensor<1x64x32xf32> {
+    ^bb0(%c: tensor<1x16x32xf32>):
+      ...
+      ditc.yield %yc : tensor<1x16x32xf32>
+    }
+    ```
+  }];
+  let options = [
+    Option<"activationLimit", "activation-limit", "int64_t", /*default=*/"0",
+           "The arena budget in bytes (0: no chunking)">,
+    Option<"hwName", "hw", "std::string", /*default=*/"\"cpu\"",
+           "The machine the time model prices candidates for (a built-in name or a JSON file)">,
+    Option<"maxSeedValues", "max-seed-values", "int64_t", /*default=*/"3",
+           "How many of the peak op's largest tensors seed flows">,
+    Option<"maxRegions", "max-regions", "int64_t", /*default=*/"6",
+           "How many regions of each flow are tried">,
+    Option<"maxRegionOps", "max-region-ops", "int64_t", /*default=*/"160",
+           "The most ops a region spans">,
+    Option<"maxCount", "max-count", "int64_t", /*default=*/"1024",
+           "The most chunks a loop has">,
+  ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
+def ChunkLegalityPass : Pass<"ditc-test-chunk-legality", "ModuleOp"> {
+  let summary = "Report whether a chunk flow is legal (tests of -ditc-chunk)";
+  let description = [{
+    For each op of @main with an integer attribute `test.chunk_dim = d`,
+    seeds a chunk flow at dimension `d` of its first result over every op
+    of @main and emits a remark: the ops the loop would hold, its inputs and
+    the values it reads whole, or why the flow is refused (the legality
+    rules of `-ditc-chunk`).
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 #endif // DITC_PASSES_TRANSFORMS_PASSES_TD

@@ -343,6 +343,13 @@ static cl::opt<std::string> profileSchedule(
              "the warm-up, the default) or synchronous (the warm-up steps)"),
     cl::value_desc("stale|synchronous"), cl::init("stale"), cl::sub(profileCmd),
     cl::cat(ditcCategory));
+static cl::opt<std::string> activationLimit(
+    "activation-limit",
+    cl::desc("Arena budget per device: chunk long-sequence regions (AutoChunk) "
+             "until the activations fit; bytes, or with KiB/MiB/GiB (1024^n) or "
+             "KB/MB/GB (1000^n)"),
+    cl::value_desc("SIZE"), cl::sub(compileCmd), cl::sub(profileCmd), cl::cat(ditcCategory));
+
 static cl::opt<int> profileTop("top",
                                cl::desc("Ops listed by predicted time (table)"),
                                cl::value_desc("K"), cl::init(10),
@@ -396,6 +403,7 @@ int main(int argc, char **argv) {
       "              [--dtype f32|bf16|f16] [--io-dtype f32|bf16|f16]\n"
       "              [--devices N [--plan KEY=N,...|auto]]\n"
       "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
+      "              [--activation-limit SIZE]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -409,7 +417,8 @@ int main(int argc, char **argv) {
       "  ditc profile MODEL.onnx [--hw NAME|FILE] [--format table|json|svg]\n"
       "              [--shape NAME=D0,...] [--dim NAME=N] [--symbolic NAME,...]\n"
       "              [--dtype bf16] [--devices N --plan KEY=N,...]\n"
-      "              [--rank R] [--schedule stale|synchronous] [-o OUT]\n"
+      "              [--rank R] [--schedule stale|synchronous]\n"
+      "              [--activation-limit SIZE] [-o OUT]\n"
       "  ditc plan MODEL.onnx --devices N [--hw NAME|FILE] [--nodes K]\n"
       "              [--gpus-per-node G] [--mem-limit SIZE] [--dtype f32|bf16|f16]\n"
       "              [--steps S] [--warmup-steps K] [--top K] [--format table|json]\n"
@@ -445,6 +454,7 @@ int main(int argc, char **argv) {
     opts.planTarget = planTarget();
     opts.argv0 = argv[0];
     opts.runtimeArchive = compileRuntime;
+    opts.activationLimit = activationLimit;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {
@@ -485,6 +495,7 @@ int main(int argc, char **argv) {
     opts.plan = profilePlan;
     opts.rank = profileRank;
     opts.schedule = profileSchedule;
+    opts.activationLimit = activationLimit;
     return mlir::ditc::runProfileCommand(opts);
   }
   if (planCmd) {

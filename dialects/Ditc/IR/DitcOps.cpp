@@ -688,3 +688,65 @@ LogicalResult CollectiveBroadcastOp::verify() {
     return emitOpError("result type must equal the input type");
   return verifyPeer(*this, getAxes(), getRoot(), "root");
 }
+
+//===----------------------------------------------------------------------===//
+// Chunked loops
+//===----------------------------------------------------------------------===//
+
+RankedTensorType ChunkOp::chunkType(Type type, int64_t dim, int64_t count) {
+  auto t = cast<RankedTensorType>(type);
+  SmallVector<int64_t> shape(t.getShape());
+  shape[dim] /= count;
+  return t.clone(shape);
+}
+
+LogicalResult ChunkOp::verify() {
+  int64_t count = getCount();
+  if (count < 1)
+    return emitOpError("count must be >= 1, got ") << count;
+  // Each chunked value: a dimension of its rank that `count` divides.
+  auto checkDim = [&](Type type, int64_t dim, StringRef what, unsigned k) -> LogicalResult {
+    auto t = cast<RankedTensorType>(type);
+    if (dim < 0 || dim >= t.getRank())
+      return emitOpError() << what << " " << k << ": dimension " << dim
+                           << " is outside its rank " << t.getRank();
+    if (t.getDimSize(dim) % count)
+      return emitOpError() << what << " " << k << ": " << count
+                           << " chunks do not divide its dimension " << dim << " of size "
+                           << t.getDimSize(dim);
+    return success();
+  };
+  if (getInputDims().size() != getInputs().size())
+    return emitOpError("input_dims has ") << getInputDims().size() << " entries for "
+                                          << getInputs().size() << " inputs";
+  if (getResultDims().size() != getNumResults())
+    return emitOpError("result_dims has ") << getResultDims().size() << " entries for "
+                                           << getNumResults() << " results";
+  Block &body = getBodyBlock();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("the body takes ") << body.getNumArguments() << " arguments for "
+                                          << getInputs().size() << " inputs";
+  for (auto [k, in] : llvm::enumerate(getInputs())) {
+    int64_t d = getInputDims()[k];
+    if (failed(checkDim(in.getType(), d, "input", k)))
+      return failure();
+    if (body.getArgument(k).getType() != chunkType(in.getType(), d, count))
+      return emitOpError("body argument ")
+             << k << " has type " << body.getArgument(k).getType() << ", expected "
+             << chunkType(in.getType(), d, count);
+  }
+  auto yield = cast<YieldOp>(body.getTerminator());
+  if (yield.getValues().size() != getNumResults())
+    return emitOpError("the body yields ") << yield.getValues().size() << " values for "
+                                           << getNumResults() << " results";
+  for (auto [k, r] : llvm::enumerate(getResults())) {
+    int64_t d = getResultDims()[k];
+    if (failed(checkDim(r.getType(), d, "result", k)))
+      return failure();
+    if (yield.getValues()[k].getType() != chunkType(r.getType(), d, count))
+      return emitOpError("yielded value ")
+             << k << " has type " << yield.getValues()[k].getType() << ", expected "
+             << chunkType(r.getType(), d, count);
+  }
+  return success();
+}

@@ -612,6 +612,63 @@ def Ditc_TriluOp : Ditc_Op<"trilu", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Chunked loops (AutoChunk)
+//===----------------------------------------------------------------------===//
+
+def Ditc_ChunkOp : Ditc_Op<"chunk", [RecursiveMemoryEffects,
+    SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "run a region once per chunk of one dimension";
+  let description = [{
+    Runs its body `count` times. Input k is cut along `input_dims[k]` into
+    `count` equal chunks; iteration i gives the body chunk i of every input
+    as its block arguments. Values of the enclosing block that the body uses
+    directly (weights, K/V of an attention whose query rows are chunked) are
+    whole in every iteration. The body yields one chunk of each result, which
+    goes to chunk i of result k along `result_dims[k]`.
+
+    `-ditc-chunk` writes it to bring the activation memory under a budget:
+    the memory plan places the body's buffers once, at chunk size, and the
+    loop's results live from its start, so the region's intermediates take
+    1/count of their unchunked space.
+
+    ```mlir
+    %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>,
+                          result_dims = array<i64: 1>}
+        : (tensor<2x64x32xf32>) -> tensor<2x64x32xf32> {
+    ^bb0(%c: tensor<2x16x32xf32>):
+      %g = ditc.gelu %c : tensor<2x16x32xf32>
+      ditc.yield %g : tensor<2x16x32xf32>
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Ditc_Tensor>:$inputs, I64Attr:$count,
+                   DenseI64ArrayAttr:$input_dims, DenseI64ArrayAttr:$result_dims);
+  let results = (outs Variadic<Ditc_Tensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The type of one chunk of `type` along `dim`.
+    static RankedTensorType chunkType(Type type, int64_t dim, int64_t count);
+    Block &getBodyBlock() { return getBody().front(); }
+  }];
+}
+
+def Ditc_YieldOp : Ditc_Op<"yield", [Pure, Terminator,
+    HasParent<"ChunkOp">]> {
+  let summary = "the chunk of each result a ditc.chunk iteration computes";
+  let description = [{
+    Terminates the body of `ditc.chunk`: operand k is this iteration's chunk
+    of result k.
+  }];
+  let arguments = (ins Variadic<Ditc_Tensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ /* empty yield */ }]>];
+}
+
 include "dialects/Ditc/IR/DitcParallelOps.td"
 
 #endif // DITC_OPS_TD

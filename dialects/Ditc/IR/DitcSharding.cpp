@@ -150,7 +150,8 @@ llvm::DenseMap<Operation *, int64_t> mlir::ditc::inferIndexAttr(Block &body,
     std::optional<int64_t> agreed;
     bool conflict = false;
     for (Operation *user : op.getUsers()) {
-      auto it = stage.find(user);
+      // A chunk loop's body op counts as the loop.
+      auto it = stage.find(body.findAncestorOpInBlock(*user));
       if (it == stage.end())
         continue;
       conflict |= agreed && *agreed != it->second;
