@@ -450,7 +450,7 @@ void ChunkPass::runOnOperation() {
     if (peak && !isa<ChunkOp>(peak))
       cands = candidatesAt(func, peak, why);
     else if (peak)
-      why = "the peak is inside a chunk loop already at its largest count";
+      why = "more chunks do not lower it";
     // The best: within the budget in the least time; else the smallest
     // arena (then the least time). Ties keep the earlier candidate.
     const Candidate *best = nullptr;
@@ -474,9 +474,14 @@ void ChunkPass::runOnOperation() {
       if (peak) {
         int64_t held = 0;
         for (Value v : llvm::concat<Value>(peak->getOperands(), peak->getResults()))
-          if (!isa_and_nonnull<WeightOp, ConstantOp>(v.getDefiningOp()))
+          if (v.getDefiningOp() && !isa<WeightOp, ConstantOp>(v.getDefiningOp()))
             held += tensorBytes(v.getType());
-        d << ", at " << describe(peak) << " (its activations: " << held << " bytes)";
+        if (auto loop = dyn_cast<ChunkOp>(peak))
+          d << ", in the chunk loop of " << loop.getCount() << " at " << describe(loop)
+            << ", whose whole inputs and results in the arena take " << held
+            << " bytes";
+        else
+          d << ", at " << describe(peak) << " (its operands and results in the arena take " << held << " bytes)";
         if (!why.empty())
           d << "; " << why;
       }

@@ -1,0 +1,92 @@
+// RUN: ditc-opt %s -split-input-file -verify-diagnostics
+
+func.func @count(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{count must be >= 1, got 0}}
+  %y = ditc.chunk (%x) {count = 0 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    ditc.yield %c : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @divide(%x: tensor<2x60xf32>) -> tensor<2x60xf32> {
+  // expected-error@+1 {{input 0: 8 chunks do not divide its dimension 1 of size 60}}
+  %y = ditc.chunk (%x) {count = 8 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x60xf32>) -> tensor<2x60xf32> {
+  ^bb0(%c: tensor<2x7xf32>):
+    ditc.yield %c : tensor<2x7xf32>
+  }
+  return %y : tensor<2x60xf32>
+}
+
+// -----
+
+func.func @rank(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{input 0: dimension 2 is outside its rank 2}}
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 2>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    ditc.yield %c : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @dims(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{input_dims has 2 entries for 1 inputs}}
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1, 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    ditc.yield %c : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @argument(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{body argument 0 has type 'tensor<2x64xf32>', expected 'tensor<2x16xf32>'}}
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x64xf32>):
+    %s = ditc.slice %c {offsets = array<i64: 0, 0>, sizes = array<i64: 2, 16>, steps = array<i64: 1, 1>} : (tensor<2x64xf32>) -> tensor<2x16xf32>
+    ditc.yield %s : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @yield(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{yielded value 0 has type 'tensor<2x64xf32>', expected 'tensor<2x16xf32>'}}
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    %b = ditc.concat %c, %c, %c, %c {axis = 1 : i64} : (tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>, tensor<2x16xf32>) -> tensor<2x64xf32>
+    ditc.yield %b : tensor<2x64xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @yield_count(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{the body yields 0 values for 1 results}}
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    ditc.yield
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @parent(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{expects parent op 'ditc.chunk'}}
+  ditc.yield %x : tensor<2x64xf32>
+}
