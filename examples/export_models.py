@@ -25,6 +25,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit --seq 1024 --out /tmp/ditc-full/dit512
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size flux-slice --out /tmp/ditc-full/flux-slice
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llm-mlp --seq 4096 --out /tmp/ditc-full/llm-mlp4096
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ import torch
 SEED = 0
 MODELS = ("dit", "pixart", "sd3", "flux", "llama")
 EXPORTERS = {"torchscript": 17, "dynamo": 18}
-FULL_SIZE = ("pixart", "sd3", "dit-block", "dit", "flux-slice")
+FULL_SIZE = ("pixart", "sd3", "dit-block", "dit", "flux-slice", "llm-mlp")
 
 
 # ----------------------------------------------------------------------------
@@ -179,6 +180,23 @@ class LlamaWrapper(torch.nn.Module):
         finally:
             masking_utils.find_packed_sequence_indices = orig
             sdpa_attention.use_gqa_in_sdpa = orig_gqa
+
+
+class LlmMlpBlock(torch.nn.Module):
+    """The MLP half of a Llama decoder layer: x + mlp(rms_norm(x)), with
+    transformers' LlamaRMSNorm and LlamaMLP (SwiGLU)."""
+
+    def __init__(self, hidden, intermediate):
+        super().__init__()
+        from transformers import LlamaConfig
+        from transformers.models.llama.modeling_llama import LlamaMLP, LlamaRMSNorm
+
+        config = LlamaConfig(hidden_size=hidden, intermediate_size=intermediate, hidden_act="silu")
+        self.norm = LlamaRMSNorm(hidden, eps=1e-5)
+        self.mlp = LlamaMLP(config)
+
+    def forward(self, hidden_states):
+        return hidden_states + self.mlp(self.norm(hidden_states))
 
 
 class DiTBlockWrapper(torch.nn.Module):
@@ -757,6 +775,10 @@ def build_full(kind, seq, batch):
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
                 "class_labels": torch.randint(0, 1000, (batch,), generator=g),
             }
+        elif kind == "llm-mlp":
+            # TinyLlama-1.1B's widths; --seq tokens of one prompt (prefill).
+            wrapper = LlmMlpBlock(2048, 5632)
+            inputs = {"hidden_states": randn(1, seq, 2048)}
         else:
             raise ValueError(kind)
     randomize_params(wrapper)
@@ -850,7 +872,7 @@ def export_full(kind, out_dir, seq, batch):
         "total_s": round(total, 1),
         "torch": torch.__version__,
     }
-    if kind == "dit-block":
+    if kind in ("dit-block", "llm-mlp"):
         info["seq"] = seq
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(info, f, indent=2)
@@ -909,7 +931,7 @@ def main(argv=None):
         help=f"export the deeper fixtures ({','.join(DEEP_MODELS)}: a 4-layer DiT) instead, "
         "into test/fixtures/deep",
     )
-    ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block (default 1024)")
+    ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block and llm-mlp (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))

@@ -106,6 +106,26 @@ ProfileReport::ProfileReport(std::string model, const Profile &profile,
       sum.peakLiveBytes = std::max(sum.peakLiveBytes, c.liveBytes);
       sum.timeS += times[s].totalS;
     }
+  // Chunk loops: the body's steps come right before the loop's own.
+  for (auto [k, c] : llvm::enumerate(profile.ops())) {
+    auto loop = dyn_cast<ChunkOp>(c.op);
+    if (!loop)
+      continue;
+    Chunk ch;
+    ch.loop = loop;
+    ch.count = loop.getCount();
+    ch.dim = loop.getResultDims().empty() ? -1 : loop.getResultDims()[0];
+    for (int64_t s = (int64_t)k - 1; s >= 0 && loop->isProperAncestor(profile.ops()[s].op); --s)
+      ch.first = s;
+    ch.last = ch.first >= 0 ? (int64_t)k - 1 : -1;
+    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_before"))
+      ch.peakBeforeBytes = a.getInt();
+    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_after"))
+      ch.peakAfterBytes = a.getInt();
+    if (auto a = loop->getAttrOfType<FloatAttr>("ditc.cost_s"))
+      ch.costS = a.getValueAsDouble();
+    chunks.push_back(ch);
+  }
 }
 
 void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os,
@@ -138,6 +158,12 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
                       "{2}; inputs {3}, outputs {4}\n",
                       bytes(t.arenaBytes), peakAt, bytes(t.peakLiveBytes),
                       bytes(t.inputBytes), bytes(t.outputBytes));
+  for (const ProfileReport::Chunk &c : r.chunks)
+    os << llvm::formatv("  chunk loop       steps {0}-{1} ({2} .. {3}) in {4} chunks of "
+                        "dimension {5}: arena {6} -> {7}, predicted +{8:F2} us\n",
+                        c.first, c.last, c.first >= 0 ? opLabel(ops[c.first].op) : "-",
+                        c.last >= 0 ? opLabel(ops[c.last].op) : "-", c.count, c.dim,
+                        bytes(c.peakBeforeBytes), bytes(c.peakAfterBytes), 1e6 * c.costS);
   if (t.twoSchedules) {
     os << llvm::formatv("  schedule         {0}\n",
                         t.schedule == 1 ? "stale: PipeFusion's patch pipeline (denoising steps "
@@ -285,6 +311,16 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
   j["activation_peak_step"] = t.peakStep;
   j["input_bytes"] = t.inputBytes;
   j["output_bytes"] = t.outputBytes;
+  if (!r.chunks.empty()) {
+    j["chunks"] = json::array();
+    for (const ProfileReport::Chunk &c : r.chunks)
+      j["chunks"].push_back({{"region", {c.first, c.last}},
+                             {"dim", c.dim},
+                             {"count", c.count},
+                             {"peak_before_bytes", c.peakBeforeBytes},
+                             {"peak_after_bytes", c.peakAfterBytes},
+                             {"cost_s", c.costS}});
+  }
   if (t.twoSchedules) {
     j["schedule"] = t.schedule == 1 ? "stale" : "synchronous";
     j["kv_cache_bytes"] = t.kvCacheBytes;

@@ -33,6 +33,18 @@ struct ProfileReport {
   };
   std::vector<LayerSum> layerSums;
 
+  /// The chunk loops of the profiled program (ditc profile
+  /// --activation-limit): the steps of the body, the chunked dimension of
+  /// the region's (first) result, the count, the arena before and after
+  /// and the predicted seconds the loop adds.
+  struct Chunk {
+    int64_t first = -1, last = -1, dim = 0, count = 0;
+    int64_t peakBeforeBytes = 0, peakAfterBytes = 0;
+    double costS = 0;
+    Operation *loop = nullptr;
+  };
+  std::vector<Chunk> chunks;
+
   ProfileReport(std::string model, const Profile &profile,
                 const HardwareDesc &hw, TimeOptions timeOptions);
 };

@@ -1106,9 +1106,10 @@ LogicalResult Lowerer::run() {
     // a traced run marks them when the loop starts and the loop when it is
     // over, so the loop's step holds the time of all its iterations.
     if (auto chunk = dyn_cast<ChunkOp>(op); chunk && trace)
-      for (Operation &inner : chunk.getBodyBlock())
-        if (inner.hasAttr(kOffsetsAttr))
+      chunk.getBody().walk<WalkOrder::PostOrder>([&](Operation *inner) {
+        if (inner->hasAttr(kOffsetsAttr))
           call("trace_step", {c32(traceSteps++)});
+      });
     if (failed(lower(&op)) || failed(checkMissing(&op)))
       return failure();
     if (trace && op.hasAttr(kOffsetsAttr))

@@ -128,26 +128,29 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   // (the loop's end; not a step of its own).
   SmallVector<Operation *> order;
   DenseMap<Operation *, int64_t> position;
-  for (Operation &op : body) {
-    if (&op == ret)
-      break;
-    order.push_back(&op);
-    if (auto c = dyn_cast<ChunkOp>(op))
-      for (Operation &inner : c.getBodyBlock())
-        order.push_back(&inner);
-  }
+  std::function<void(Block &)> add = [&](Block &block) {
+    for (Operation &op : block) {
+      if (&op == ret)
+        break;
+      order.push_back(&op);
+      if (auto c = dyn_cast<ChunkOp>(op))
+        add(c.getBodyBlock());
+    }
+  };
+  add(body);
   for (auto [k, op] : llvm::enumerate(order))
     position[op] = k;
   position[ret] = order.size();
   // A use inside a chunk loop of a value from outside it lasts to the
   // loop's end: every iteration reads it.
+  // (A chunk loop's operands count as used inside it; with nested loops,
+  // the outermost loop that does not hold the value's definition.)
   auto usePosition = [&](Operation *user, Value v) {
-    if (auto c = dyn_cast<ChunkOp>(user))
-      return position[c.getBodyBlock().getTerminator()];
-    auto c = dyn_cast_or_null<ChunkOp>(user->getParentOp());
-    if (c && v.getParentRegion() != &c.getBody())
-      return position[c.getBodyBlock().getTerminator()];
-    return position[user];
+    int64_t pos = position[user];
+    for (Operation *o = user; o && o != func; o = o->getParentOp())
+      if (auto c = dyn_cast<ChunkOp>(o); c && !c.getBody().isAncestor(v.getParentRegion()))
+        pos = position[c.getBodyBlock().getTerminator()];
+    return pos;
   };
 
   // Buffer roots: a reshape is a view of its input's buffer, and so is a

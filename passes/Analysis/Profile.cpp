@@ -264,8 +264,9 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
       continue;
     OpCost c = costOf(step.op);
     c.step = k;
-    if (top != step.op)
-      c.repeats = cast<ChunkOp>(top).getCount();
+    for (Operation *o = step.op->getParentOp(); o && o != func; o = o->getParentOp())
+      if (auto loop = dyn_cast<ChunkOp>(o))
+        c.repeats *= loop.getCount();
     c.flopsMatrix *= c.repeats;
     c.flopsOther *= c.repeats;
     c.bytesRead *= c.repeats;

@@ -58,11 +58,18 @@ using namespace mlir::ditc;
 
 namespace {
 
+/// On a chunk loop's body ops: the chunked dimension of each result, one
+/// array per enclosing loop (innermost last).
+constexpr llvm::StringLiteral kChunkDimsAttr = "ditc.chunk_dims";
+
 /// A legal chunked flow through a region of top-level ops.
 struct Flow {
   /// The chunked dimension of every value the loop cuts: results of the
   /// loop's ops and the inputs it cuts.
   llvm::MapVector<Value, int64_t> dims;
+  /// The uses (by ops of the loop) that read their value chunked; other
+  /// uses of a loop input read it whole.
+  llvm::DenseSet<OpOperand *> cutUses;
   /// The ops that run in the loop, in block order.
   SmallVector<Operation *> loopOps;
 };
@@ -94,80 +101,144 @@ std::string refusedOp(Operation *op) {
   return "";
 }
 
-/// Grows `flow` from its seeds over `region` to a fixpoint. Fails with the
-/// reason in `why`.
-LogicalResult propagate(ArrayRef<Operation *> region, Flow &flow, std::string &why) {
-  llvm::DenseSet<Operation *> inLoop;
+/// The chunk dimensions op `op` would take on joining the loop with its
+/// value at `pair` (operand-or-result index, dimension) chunked: every
+/// (value, dimension) of the parallel factor holding `pair`. Fails with the
+/// reason when the op cannot run per chunk that way.
+FailureOr<SmallVector<std::pair<Value, int64_t>>>
+factorOf(Operation *op, std::pair<unsigned, unsigned> pair, std::string &why) {
+  unsigned nOperands = op->getNumOperands();
+  auto valueAt = [&](unsigned idx) {
+    return idx < nOperands ? op->getOperand(idx) : op->getResult(idx - nOperands);
+  };
+  auto pairName = [&](std::pair<unsigned, unsigned> p) {
+    return (p.first < nOperands ? "operand " + std::to_string(p.first)
+                                : "result " + std::to_string(p.first - nOperands)) +
+           " dimension " + std::to_string(p.second);
+  };
+  if (std::string r = refusedOp(op); !r.empty() || isa<WeightOp, ConstantOp>(op)) {
+    why = describe(op) + " cannot run in a chunk loop: " +
+          (r.empty() ? std::string("it is a source") : r);
+    return failure();
+  }
+  ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
+  const ShardingFactor *factor = nullptr;
+  for (const ShardingFactor &f : rule.factors)
+    if (llvm::is_contained(f.dims, pair))
+      factor = &f;
+  if (!factor || factor->kind == ShardingFactor::Kind::Reduction) {
+    why = describe(op) + (factor ? " reduces over its " : " does not compute its ") +
+          pairName(pair) + (factor ? "" : " independently");
+    return failure();
+  }
+  // Positions along the chunked dimension that the op reads.
+  if (auto a = dyn_cast<AttentionOp>(op);
+      a && a.getCausal() && llvm::is_contained(factor->dims, std::make_pair(0u, 2u))) {
+    why = describe(op) + " is causal: its query rows depend on their positions";
+    return failure();
+  }
+  if (op->hasAttr(kTokenPiecesAttr))
+    if (std::optional<unsigned> axis = tokenPiecesAxis(op))
+      for (auto [idx, d] : factor->dims)
+        if (d == *axis) {
+          why = describe(op) + " joins or cuts token pieces along the chunked dimension";
+          return failure();
+        }
+  SmallVector<std::pair<Value, int64_t>> dims;
+  for (auto [idx, d] : factor->dims)
+    dims.push_back({valueAt(idx), (int64_t)d});
+  for (Value r : op->getResults())
+    if (!llvm::any_of(dims, [&](auto p) { return p.first == r; })) {
+      why = describe(op) + " has a result that is not chunked with its " + pairName(pair);
+      return failure();
+    }
+  return dims;
+}
+
+/// Builds the loop's flow over `region` from `seed`: op `seed.first` runs
+/// per chunk with its value at (operand-or-result index, dimension)
+/// `seed.second` chunked. Every region op that reads a value the loop
+/// produces must join it (a refusal fails the flow); the producer of a value
+/// the loop reads chunked joins it when the loop is its only reader (it
+/// then never exists whole); other values the loop reads are its inputs, cut
+/// or whole. Fails with the reason in `why`.
+LogicalResult propagate(ArrayRef<Operation *> region, Operation *seedOp,
+                        std::pair<unsigned, unsigned> seed, Flow &flow, std::string &why) {
+  llvm::DenseSet<Operation *> inRegion(region.begin(), region.end()), inLoop;
+  Block *block = region.front()->getBlock();
+  auto regionOp = [&](Operation *op) -> Operation * {
+    Operation *top = op ? block->findAncestorOpInBlock(*op) : nullptr;
+    return top && inRegion.count(top) ? top : nullptr;
+  };
+  // Joins `op` with `pair` chunked when its factor agrees with the values
+  // chunked so far and it reads whole nothing the loop produces.
+  auto join = [&](Operation *op, std::pair<unsigned, unsigned> pair,
+                  std::string &reason) -> LogicalResult {
+    FailureOr<SmallVector<std::pair<Value, int64_t>>> dims = factorOf(op, pair, reason);
+    if (failed(dims))
+      return failure();
+    for (auto [v, d] : *dims)
+      if (auto it = flow.dims.find(v); it != flow.dims.end() && it->second != d) {
+        reason = describe(op) + " needs a value chunked along dimension " + std::to_string(d) +
+                 " that the loop chunks along dimension " + std::to_string(it->second);
+        return failure();
+      }
+    for (OpOperand &use : op->getOpOperands()) {
+      bool cut = llvm::any_of(*dims, [&](auto p) { return p.first == use.get(); });
+      Operation *def = regionOp(use.get().getDefiningOp());
+      if (!cut && def && inLoop.count(def)) {
+        reason = describe(op) + " reads its operand " + std::to_string(use.getOperandNumber()) +
+                 " whole, which the loop produces in chunks";
+        return failure();
+      }
+    }
+    for (auto [v, d] : *dims)
+      flow.dims.insert({v, d});
+    for (OpOperand &use : op->getOpOperands())
+      if (llvm::any_of(*dims, [&](auto p) { return p.first == use.get(); }))
+        flow.cutUses.insert(&use);
+    inLoop.insert(op);
+    return success();
+  };
+  if (failed(join(seedOp, seed, why)))
+    return failure();
   bool changed = true;
   while (changed) {
     changed = false;
     for (Operation *op : region) {
-      unsigned nOperands = op->getNumOperands();
-      auto valueAt = [&](unsigned idx) {
-        return idx < nOperands ? op->getOperand(idx) : op->getResult(idx - nOperands);
-      };
-      SmallVector<std::pair<unsigned, unsigned>, 4> pairs;
-      for (unsigned i = 0; i < nOperands + op->getNumResults(); ++i)
-        if (auto it = flow.dims.find(valueAt(i)); it != flow.dims.end())
-          pairs.push_back({i, (unsigned)it->second});
-      if (pairs.empty())
+      if (!inLoop.count(op))
         continue;
-      auto pairName = [&](std::pair<unsigned, unsigned> p) {
-        return (p.first < nOperands ? "operand " + std::to_string(p.first)
-                                    : "result " + std::to_string(p.first - nOperands)) +
-               " dimension " + std::to_string(p.second);
-      };
-      if (std::string r = refusedOp(op); !r.empty() || isa<WeightOp, ConstantOp>(op)) {
-        why = describe(op) + " cannot run in a chunk loop: " +
-              (r.empty() ? std::string("it is a source") : r);
-        return failure();
-      }
-      ShardingRule rule = cast<ShardingRuleOpInterface>(op).getShardingRule();
-      const ShardingFactor *factor = nullptr;
-      for (const ShardingFactor &f : rule.factors)
-        if (llvm::is_contained(f.dims, pairs.front()))
-          factor = &f;
-      if (!factor || factor->kind == ShardingFactor::Kind::Reduction) {
-        why = describe(op) + (factor ? " reduces over its " : " does not compute its ") +
-              pairName(pairs.front()) + (factor ? "" : " independently");
-        return failure();
-      }
-      for (auto p : pairs)
-        if (!llvm::is_contained(factor->dims, p)) {
-          why = describe(op) + " ties its " + pairName(p) + " to its " +
-                pairName(pairs.front()) + ", which is chunked differently";
-          return failure();
-        }
-      // Positions along the chunked dimension that the op reads.
-      if (auto a = dyn_cast<AttentionOp>(op); a && a.getCausal() &&
-                                              llvm::is_contained(factor->dims,
-                                                                 std::make_pair(0u, 2u))) {
-        why = describe(op) + " is causal: its query rows depend on their positions";
-        return failure();
-      }
-      if (op->hasAttr(kTokenPiecesAttr))
-        if (std::optional<unsigned> axis = tokenPiecesAxis(op))
-          for (auto [idx, d] : factor->dims)
-            if (d == *axis) {
-              why = describe(op) + " joins or cuts token pieces along the chunked dimension";
-              return failure();
-            }
-      for (auto [idx, d] : factor->dims) {
-        auto [it, inserted] = flow.dims.insert({valueAt(idx), (int64_t)d});
-        if (!inserted && it->second != (int64_t)d) {
-          why = describe(op) + " needs its " + pairName({idx, d}) +
-                " chunked, but that value is chunked along dimension " +
-                std::to_string(it->second);
-          return failure();
-        }
-        changed |= inserted;
-      }
+      // Readers of what the loop produces join it.
       for (Value r : op->getResults())
-        if (!flow.dims.count(r)) {
-          why = describe(op) + " has a result that is not chunked with its operands";
-          return failure();
+        for (OpOperand &use : r.getUses()) {
+          Operation *user = regionOp(use.getOwner());
+          if (!user || inLoop.count(user))
+            continue;
+          if (failed(join(user, {use.getOperandNumber(), (unsigned)flow.dims.lookup(r)}, why)))
+            return failure();
+          changed = true;
         }
-      inLoop.insert(op);
+    }
+    // Producers whose every reader is in the loop and reads them chunked.
+    for (Operation *op : llvm::reverse(region)) {
+      if (inLoop.count(op) || op->getNumResults() == 0 || !refusedOp(op).empty() ||
+          isa<WeightOp, ConstantOp>(op))
+        continue;
+      bool onlyLoop = llvm::all_of(op->getResults(), [&](Value r) {
+        return flow.dims.count(r) && llvm::all_of(r.getUses(), [&](OpOperand &use) {
+                 return flow.cutUses.count(&use);
+               });
+      });
+      if (!onlyLoop)
+        continue;
+      Value r = op->getResult(0);
+      std::string reason;
+      Flow saved = flow;
+      if (failed(join(op, {op->getNumOperands(), (unsigned)flow.dims.lookup(r)}, reason))) {
+        flow = saved;
+        continue;
+      }
+      changed = true;
     }
   }
   flow.loopOps.clear();
@@ -175,6 +246,15 @@ LogicalResult propagate(ArrayRef<Operation *> region, Flow &flow, std::string &w
     if (inLoop.count(op))
       flow.loopOps.push_back(op);
   return success();
+}
+
+/// A hash of the loop a flow builds (its ops and what it cuts), to try each
+/// loop once however many seeds reach it.
+llvm::hash_code flowSignature(const Flow &flow) {
+  llvm::hash_code h = llvm::hash_combine_range(flow.loopOps.begin(), flow.loopOps.end());
+  for (auto [v, d] : flow.dims)
+    h = llvm::hash_combine(h, v.getAsOpaquePointer(), d);
+  return h;
 }
 
 /// The largest count in `counts` (ascending powers of two) that divides
@@ -205,9 +285,9 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   llvm::SetVector<Value> inputs;
   SmallVector<Value> results;
   for (Operation *op : flow.loopOps) {
-    for (Value v : op->getOperands())
-      if (flow.dims.count(v) && !loopSet.count(v.getDefiningOp()))
-        inputs.insert(v);
+    for (OpOperand &use : op->getOpOperands())
+      if (flow.cutUses.count(&use) && !loopSet.count(use.get().getDefiningOp()))
+        inputs.insert(use.get());
     for (Value r : op->getResults())
       if (llvm::any_of(r.getUsers(), [&](Operation *u) { return !loopSet.count(u); }))
         results.push_back(r);
@@ -238,11 +318,21 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
     op->moveBefore(inner, inner->end());
   for (auto [k, in] : llvm::enumerate(inputs))
     Value(in).replaceUsesWithIf(inner->getArgument(k), [&](OpOperand &u) {
-      return u.getOwner()->getBlock() == inner;
+      return flow.cutUses.count(&u) != 0;
     });
-  for (Operation *op : flow.loopOps)
-    for (Value r : op->getResults())
-      r.setType(ChunkOp::chunkType(r.getType(), flow.dims.lookup(r), count));
+  for (Operation *op : flow.loopOps) {
+    SmallVector<int64_t> dims;
+    for (Value r : op->getResults()) {
+      dims.push_back(flow.dims.lookup(r));
+      r.setType(ChunkOp::chunkType(r.getType(), dims.back(), count));
+    }
+    // What unchunk() needs to restore the whole types.
+    SmallVector<Attribute> levels;
+    if (auto a = op->getAttrOfType<ArrayAttr>(kChunkDimsAttr))
+      levels.assign(a.begin(), a.end());
+    levels.push_back(DenseI64ArrayAttr::get(op->getContext(), dims));
+    op->setAttr(kChunkDimsAttr, ArrayAttr::get(op->getContext(), levels));
+  }
   b.setInsertionPointToEnd(inner);
   YieldOp::create(b, loc, results);
   Operation *after = loop;
@@ -258,6 +348,50 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   return loop;
 }
 
+/// Inlines a chunk loop back into its block: its ops with their whole
+/// types, in front of where it was.
+void unchunk(ChunkOp loop) {
+  // Loops nested in it first.
+  SmallVector<ChunkOp> nested;
+  for (Operation &op : loop.getBodyBlock())
+    if (auto n = dyn_cast<ChunkOp>(op))
+      nested.push_back(n);
+  for (ChunkOp n : nested)
+    unchunk(n);
+  Block &inner = loop.getBodyBlock();
+  auto yield = cast<YieldOp>(inner.getTerminator());
+  int64_t count = loop.getCount();
+  for (Operation &op : inner.without_terminator()) {
+    auto levels = op.getAttrOfType<ArrayAttr>(kChunkDimsAttr);
+    auto dims = cast<DenseI64ArrayAttr>(levels[levels.size() - 1]);
+    for (auto [r, d] : llvm::zip(op.getResults(), dims.asArrayRef())) {
+      auto t = cast<RankedTensorType>(r.getType());
+      SmallVector<int64_t> shape(t.getShape());
+      shape[d] *= count;
+      r.setType(t.clone(shape));
+    }
+    if (levels.size() == 1)
+      op.removeAttr(kChunkDimsAttr);
+    else
+      op.setAttr(kChunkDimsAttr, ArrayAttr::get(op.getContext(), levels.getValue().drop_back()));
+  }
+  for (auto [arg, in] : llvm::zip(inner.getArguments(), loop.getInputs()))
+    arg.replaceAllUsesWith(in);
+  for (auto [r, v] : llvm::zip(loop.getResults(), yield.getValues()))
+    r.replaceAllUsesWith(v);
+  yield->erase();
+  while (!inner.empty())
+    inner.front().moveBefore(loop);
+  loop->erase();
+}
+
+int64_t excessOf(const MemoryPlan &plan, int64_t limit) {
+  int64_t e = 0;
+  for (const MemoryPlan::Step &step : plan.steps())
+    e += std::max<int64_t>(0, step.arenaEnd - limit);
+  return e;
+}
+
 /// Predicted seconds of one call of @main on `hw` (every op, every stage).
 double predictSeconds(func::FuncOp func, const HardwareDesc &hw, const TimeOptions &opts) {
   Profile p(func, /*rank=*/0, /*schedule=*/1);
@@ -269,9 +403,16 @@ double predictSeconds(func::FuncOp func, const HardwareDesc &hw, const TimeOptio
 
 struct Candidate {
   int64_t first = 0, last = 0; // region: indices into the block's ops
-  Value seed;
+  /// The flow's seed: op seedOp with its operand-or-result seedIndex cut
+  /// along dim.
+  Operation *seedOp = nullptr;
+  unsigned seedIndex = 0;
   int64_t dim = 0, count = 0;
   int64_t arena = 0;
+  /// How far the schedule exceeds the budget: the sum over its steps of
+  /// the arena in use above it. Chunking one of several equal peaks (the
+  /// same block repeated) lowers it though not yet the arena.
+  int64_t excess = 0;
   double seconds = 0;
 };
 
@@ -304,9 +445,10 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   for (int64_t k = c.first; k <= c.last; ++k)
     region.push_back(map.lookup(ops[k]));
   Flow flow;
-  flow.dims.insert({map.lookup(c.seed), c.dim});
   std::string why;
-  if (failed(propagate(region, flow, why)) || flow.loopOps.empty())
+  if (failed(propagate(region, map.lookup(c.seedOp), {c.seedIndex, (unsigned)c.dim}, flow,
+                       why)) ||
+      flow.loopOps.empty())
     return false;
   ChunkOp loop = materialize(region, flow, c.count);
   {
@@ -318,98 +460,135 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   }
   MemoryPlan plan(*copy);
   c.arena = plan.arenaBytes();
+  c.excess = excessOf(plan, activationLimit);
   c.seconds = predictSeconds(*copy, *hw, timeOptions);
   return true;
 }
 
 SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *peak,
                                                std::string &why) {
-  Block &body = func.getBody().front();
-  SmallVector<Operation *> ops = blockOps(body);
+  SmallVector<Operation *> ops = blockOps(*peak->getBlock());
   int64_t at = llvm::find(ops, peak) - ops.begin();
-  // Seeds: the peak op's tensors, largest first (results before operands),
-  // each of their dimensions of size 2 or more.
-  SmallVector<Value> values;
-  for (Value r : peak->getResults())
-    values.push_back(r);
-  for (Value v : peak->getOperands())
-    if (!isa_and_nonnull<WeightOp, ConstantOp>(v.getDefiningOp()) && !llvm::is_contained(values, v))
-      values.push_back(v);
-  llvm::stable_sort(values, [](Value a, Value b) {
-    return tensorBytes(a.getType()) > tensorBytes(b.getType());
+  // Seeds: the peak op's tensors (operand-or-result indices), largest
+  // first (results before operands), each of their dimensions of size 2 or
+  // more.
+  unsigned nOperands = peak->getNumOperands();
+  auto valueAt = [&](unsigned idx) {
+    return idx < nOperands ? peak->getOperand(idx) : peak->getResult(idx - nOperands);
+  };
+  SmallVector<unsigned> seeds;
+  SmallVector<Value> seen;
+  for (unsigned k = 0; k < peak->getNumResults(); ++k)
+    seeds.push_back(nOperands + k);
+  for (unsigned k = 0; k < nOperands; ++k) {
+    Value v = peak->getOperand(k);
+    if (!isa_and_nonnull<WeightOp, ConstantOp>(v.getDefiningOp()) && !llvm::is_contained(seen, v))
+      seeds.push_back(k);
+    seen.push_back(v);
+  }
+  llvm::stable_sort(seeds, [&](unsigned a, unsigned b) {
+    return tensorBytes(valueAt(a).getType()) > tensorBytes(valueAt(b).getType());
   });
-  if (values.size() > (size_t)maxSeedValues)
-    values.resize(maxSeedValues);
+  if (seeds.size() > (size_t)maxSeedValues)
+    seeds.resize(maxSeedValues);
   SmallVector<Candidate> out;
-  for (Value seed : values) {
+  llvm::DenseSet<size_t> tried;
+  for (unsigned seedIndex : seeds) {
+    Value seed = valueAt(seedIndex);
     for (int64_t d = 0; d < typeOf(seed).getRank(); ++d) {
       if (shapeOf(seed)[d] < 2)
         continue;
       // Grow [lo, hi] around the peak while the flow stays legal: right
       // first, then left, one op at a time.
       int64_t lo = at, hi = at;
-      SmallVector<std::tuple<int64_t, int64_t, int64_t>> regions; // lo, hi, size
+      SmallVector<std::tuple<int64_t, int64_t, int64_t, size_t>> regions; // lo, hi, size, signature
       auto legal = [&](int64_t l, int64_t h, Flow &flow, std::string &reason) {
         flow = Flow();
-        flow.dims.insert({seed, d});
-        return succeeded(propagate(ArrayRef<Operation *>(ops).slice(l, h - l + 1), flow,
-                                   reason)) &&
+        return succeeded(propagate(ArrayRef<Operation *>(ops).slice(l, h - l + 1), peak,
+                                   {seedIndex, (unsigned)d}, flow, reason)) &&
                !flow.loopOps.empty();
       };
       Flow flow;
       std::string reason;
       if (!legal(lo, hi, flow, reason)) {
+        if (getenv("DITC_CHUNK_DEBUG"))
+          llvm::errs() << "seed dim " << d << " refused: " << reason << "\n";
         if (why.empty())
           why = reason;
         continue;
       }
-      regions.push_back({lo, hi, chunkableSize(flow)});
+      regions.push_back({lo, hi, chunkableSize(flow), (size_t)flowSignature(flow)});
       size_t lastLoopOps = flow.loopOps.size();
+      // Each step tries an eighth of the region's length (at least one op)
+      // and halves it until the flow stays legal: a few plans per doubling
+      // of the region rather than one per op.
       bool growRight = true, growLeft = true;
       while ((growRight || growLeft) && hi - lo + 1 < maxRegionOps) {
         for (bool right : {true, false}) {
           bool &grow = right ? growRight : growLeft;
           if (!grow)
             continue;
-          int64_t l = right ? lo : lo - 1, h = right ? hi + 1 : hi;
-          if (l < 0 || h >= (int64_t)ops.size() || !legal(l, h, flow, reason)) {
+          int64_t room = right ? (int64_t)ops.size() - 1 - hi : lo;
+          int64_t step = std::min<int64_t>(std::max<int64_t>(1, (hi - lo + 1) / 8), room);
+          bool grown = false;
+          for (; step >= 1; step /= 2) {
+            int64_t l = right ? lo : lo - step, h = right ? hi + step : hi;
+            if (legal(l, h, flow, reason)) {
+              lo = l;
+              hi = h;
+              grown = true;
+              break;
+            }
+          }
+          if (!grown) {
+            if (getenv("DITC_CHUNK_DEBUG") && room > 0)
+              llvm::errs() << "growth [" << lo << ", " << hi << "] stops: " << reason << "\n";
             grow = false;
             continue;
           }
-          lo = l;
-          hi = h;
           // A region is new when the loop holds more ops.
           if (flow.loopOps.size() != lastLoopOps) {
-            regions.push_back({lo, hi, chunkableSize(flow)});
+            regions.push_back({lo, hi, chunkableSize(flow), (size_t)flowSignature(flow)});
             lastLoopOps = flow.loopOps.size();
           }
         }
       }
       // At most maxRegions of them, evenly spread, the largest included.
-      SmallVector<std::tuple<int64_t, int64_t, int64_t>> kept;
+      SmallVector<std::tuple<int64_t, int64_t, int64_t, size_t>> kept;
       for (int64_t k = 0; k < maxRegions && k < (int64_t)regions.size(); ++k) {
         int64_t n = regions.size(), m = std::min<int64_t>(maxRegions, n);
         int64_t idx = m == 1 ? n - 1 : k * (n - 1) / (m - 1);
         if (kept.empty() || kept.back() != regions[idx])
           kept.push_back(regions[idx]);
       }
-      for (auto [l, h, size] : kept)
+      for (auto [l, h, size, signature] : kept) {
+        if (!tried.insert(signature).second)
+          continue;
+        int64_t lastArena = -1;
         for (int64_t count = 2; count <= size && count <= maxCount; count *= 2) {
           if (size % count)
             break;
           Candidate c;
           c.first = l;
           c.last = h;
-          c.seed = seed;
+          c.seedOp = peak;
+          c.seedIndex = seedIndex;
           c.dim = d;
           c.count = count;
           if (!evaluate(func, ops, c))
             break;
+          if (getenv("DITC_CHUNK_DEBUG"))
+            llvm::errs() << "candidate seed " << seed.getDefiningOp()->getName() << " dim " << d
+                         << " region [" << l << ", " << h << "] count " << count << " arena "
+                         << c.arena << " s " << c.seconds << "\n";
           out.push_back(c);
-          // More chunks only add launches once the budget is met.
-          if (c.arena <= (int64_t)activationLimit)
+          // More chunks only add launches once the budget is met, or once
+          // they stop lowering the arena.
+          if (c.arena <= (int64_t)activationLimit || (lastArena >= 0 && c.excess >= lastArena))
             break;
+          lastArena = c.excess;
         }
+      }
     }
   }
   return out;
@@ -437,62 +616,98 @@ void ChunkPass::runOnOperation() {
                                                           rt.getElementType().isF16()))
         timeOptions.dtype = rt.getElementType().isBF16() ? "bf16" : "f16";
   });
-  Block &body = func.getBody().front();
-  for (int iteration = 0;; ++iteration) {
+  for (;;) {
     MemoryPlan plan(func);
-    int64_t arena = plan.arenaBytes();
+    int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
     if (arena <= (int64_t)activationLimit)
       return;
     int64_t step = plan.peakArenaStep();
-    Operation *peak = step >= 0 ? topLevelOp(body, plan.steps()[step].op) : nullptr;
+    if (step < 0)
+      break;
+    // Search on copies of @main. A peak inside a chunk loop is searched
+    // in two ways: inside the loop's body (a loop nested in it), and with
+    // the loop inlined back (so that it may be redone: more chunks, a larger
+    // region, another dimension).
+    struct Option {
+      OwningOpRef<func::FuncOp> work;
+      SmallVector<Candidate> cands;
+      int64_t firstArena = 0;
+      double previousCost = 0;
+    };
+    SmallVector<Option> options;
     std::string why;
-    SmallVector<Candidate> cands;
-    if (peak && !isa<ChunkOp>(peak))
-      cands = candidatesAt(func, peak, why);
-    else if (peak)
-      why = "more chunks do not lower it";
-    // The best: within the budget in the least time; else the smallest
-    // arena (then the least time). Ties keep the earlier candidate.
-    const Candidate *best = nullptr;
-    auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
-    for (const Candidate &c : cands) {
-      if (c.arena >= arena)
-        continue;
-      if (!best)
-        best = &c;
-      else if (fits(c) != fits(*best) ? fits(c)
-               : fits(c)              ? c.seconds < best->seconds
-                                      : (c.arena < best->arena ||
-                                         (c.arena == best->arena && c.seconds < best->seconds)))
-        best = &c;
+    for (bool redo : {false, true}) {
+      IRMapping map;
+      Option o;
+      o.work = cast<func::FuncOp>(func->clone(map));
+      o.firstArena = arena;
+      Operation *peak = map.lookup(plan.steps()[step].op);
+      if (auto own = dyn_cast<ChunkOp>(peak)) // its own step: the op it ends with
+        peak = own.getBodyBlock().getTerminator()->getPrevNode();
+      auto innermost = dyn_cast<ChunkOp>(peak->getParentOp());
+      if (redo) {
+        if (!innermost)
+          continue;
+        // What the loop being redone recorded: the arena before it and its
+        // predicted cost.
+        if (auto a = innermost->getAttrOfType<IntegerAttr>("ditc.peak_before"))
+          o.firstArena = a.getInt();
+        if (auto c = innermost->getAttrOfType<FloatAttr>("ditc.cost_s"))
+          o.previousCost = c.getValueAsDouble();
+        Block *outer = innermost->getBlock();
+        unchunk(innermost);
+        peak = outer->findAncestorOpInBlock(*peak);
+      }
+      std::string reason;
+      o.cands = candidatesAt(*o.work, peak, reason);
+      if (why.empty())
+        why = reason;
+      options.push_back(std::move(o));
     }
+    // The best: within the budget in the least time; else the least excess
+    // (then the least time). Ties keep the earlier candidate.
+    const Candidate *best = nullptr;
+    Option *bestOption = nullptr;
+    auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
+    for (Option &o : options)
+      for (const Candidate &c : o.cands) {
+        if (c.excess >= excess)
+          continue;
+        if (!best || (fits(c) != fits(*best) ? fits(c)
+                      : fits(c)              ? c.seconds < best->seconds
+                                             : (c.excess < best->excess ||
+                                                (c.excess == best->excess &&
+                                                 c.seconds < best->seconds)))) {
+          best = &c;
+          bestOption = &o;
+        }
+      }
     if (!best) {
       InFlightDiagnostic d = module.emitError();
       d << "activation limit " << (int64_t)activationLimit
         << " bytes cannot be met: the smallest arena chunking reaches is " << arena
-        << " bytes";
-      if (peak) {
-        int64_t held = 0;
-        for (Value v : llvm::concat<Value>(peak->getOperands(), peak->getResults()))
-          if (v.getDefiningOp() && !isa<WeightOp, ConstantOp>(v.getDefiningOp()))
-            held += tensorBytes(v.getType());
-        if (auto loop = dyn_cast<ChunkOp>(peak))
-          d << ", in the chunk loop of " << loop.getCount() << " at " << describe(loop)
-            << ", whose whole inputs and results in the arena take " << held
-            << " bytes";
-        else
-          d << ", at " << describe(peak) << " (its operands and results in the arena take " << held << " bytes)";
-        if (!why.empty())
-          d << "; " << why;
-      }
+        << " bytes, at " << describe(plan.steps()[step].op);
+      int64_t held = 0;
+      Operation *at = topLevelOp(func.getBody().front(), plan.steps()[step].op);
+      for (Value v : llvm::concat<Value>(at->getOperands(), at->getResults()))
+        if (v.getDefiningOp() && !isa<WeightOp, ConstantOp>(v.getDefiningOp()))
+          held += tensorBytes(v.getType());
+      if (auto loop = dyn_cast<ChunkOp>(at))
+        d << " in a chunk loop of " << loop.getCount()
+          << " whose whole inputs and results in the arena take " << held << " bytes";
+      else
+        d << " (its operands and results in the arena take " << held << " bytes)";
+      if (!why.empty())
+        d << "; a flow refused there: " << why;
       return signalPassFailure();
     }
-    SmallVector<Operation *> ops = blockOps(body);
+    func::FuncOp work = *bestOption->work;
+    SmallVector<Operation *> ops = blockOps(*best->seedOp->getBlock());
     Flow flow;
-    flow.dims.insert({best->seed, best->dim});
     std::string reason;
     SmallVector<Operation *> region(ops.begin() + best->first, ops.begin() + best->last + 1);
-    if (failed(propagate(region, flow, reason))) {
+    if (failed(propagate(region, best->seedOp, {best->seedIndex, (unsigned)best->dim}, flow,
+                         reason))) {
       module.emitError("-ditc-chunk: internal error: a chosen region became illegal: ")
           << reason;
       return signalPassFailure();
@@ -500,9 +715,11 @@ void ChunkPass::runOnOperation() {
     double before = predictSeconds(func, *hw, timeOptions);
     ChunkOp loop = materialize(region, flow, best->count);
     Builder b(&getContext());
-    loop->setAttr("ditc.peak_before", b.getI64IntegerAttr(arena));
+    loop->setAttr("ditc.peak_before", b.getI64IntegerAttr(bestOption->firstArena));
     loop->setAttr("ditc.peak_after", b.getI64IntegerAttr(best->arena));
-    loop->setAttr("ditc.cost_s", b.getF64FloatAttr(best->seconds - before));
+    loop->setAttr("ditc.cost_s",
+                  b.getF64FloatAttr(best->seconds - (before - bestOption->previousCost)));
+    func.getBody().takeBody(work.getBody());
   }
 }
 
@@ -517,9 +734,9 @@ struct ChunkLegalityPass : ditc::impl::ChunkLegalityPassBase<ChunkLegalityPass> 
       if (!dim)
         continue;
       Flow flow;
-      flow.dims.insert({seed->getResult(0), dim.getInt()});
       std::string why;
-      if (failed(propagate(ops, flow, why))) {
+      if (failed(propagate(ops, seed, {seed->getNumOperands(), (unsigned)dim.getInt()}, flow,
+                           why))) {
         seed->emitRemark("chunk refused: ") << why;
         continue;
       }

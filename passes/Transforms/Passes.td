@@ -135,7 +135,7 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
            "How many of the peak op's largest tensors seed flows">,
     Option<"maxRegions", "max-regions", "int64_t", /*default=*/"6",
            "How many regions of each flow are tried">,
-    Option<"maxRegionOps", "max-region-ops", "int64_t", /*default=*/"160",
+    Option<"maxRegionOps", "max-region-ops", "int64_t", /*default=*/"4096",
            "The most ops a region spans">,
     Option<"maxCount", "max-count", "int64_t", /*default=*/"1024",
            "The most chunks a loop has">,

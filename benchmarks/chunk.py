@@ -1,0 +1,132 @@
+#!/usr/bin/python3
+"""AutoChunk on full-width graphs: arena, peak RSS, step time and output with
+and without `ditc compile --activation-limit`.
+
+    benchmarks/chunk.py [--ditc build/bin/ditc] [--dir /tmp/ditc-full]
+        [--models dit-block4096,llm-mlp4096] [--fractions 0.5,0.2]
+        [--threads 2] [--runs 3] [--json OUT.json]
+
+For each model (exported with random weights by examples/export_models.py
+into DIR/NAME unless it is there):
+  1. `ditc profile --format json` gives the unchunked arena A;
+  2. `ditc compile` without a budget, and once per fraction f with
+     `--activation-limit f*A`;
+  3. `ditc run --inputs --outputs --warmup 1 --bench RUNS --threads T` on
+     each: the median step time, the peak RSS and the arena it reports;
+  4. each chunked output against the unchunked one (relative L2).
+Prints a markdown table: one row per library, the time relative to the
+unchunked library of the same run (this machine is shared: compare ratios).
+"""
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPORT_PY = "/opt/ditc-export-venv/bin/python"
+
+MODELS = {
+    # name: (export_models.py --full-size kind, extra args, description)
+    "dit-block4096": ("dit-block", ["--seq", "4096"], "DiT-XL/2 block, 4096 tokens b2"),
+    "llm-mlp4096": ("llm-mlp", ["--seq", "4096"], "Llama MLP block (2048/5632), 4096 tokens"),
+}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def export(name, d):
+    kind, extra, _ = MODELS[name]
+    if os.path.exists(os.path.join(d, "model.onnx")) and os.path.exists(
+            os.path.join(d, "inputs.npz")):
+        return
+    log("exporting %s into %s" % (name, d))
+    env = dict(os.environ, LD_LIBRARY_PATH="/usr/local/cuda/lib64:/usr/local/cuda/lib")
+    subprocess.run([EXPORT_PY, os.path.join(REPO, "examples", "export_models.py"),
+                    "--full-size", kind, "--out", d] + extra, check=True, env=env)
+
+
+def run(ditc, lib, inputs, out, threads, runs):
+    p = subprocess.run([ditc, "run", lib, "--inputs", inputs, "--outputs", out,
+                        "--threads", str(threads), "--warmup", "1", "--bench", str(runs)],
+                       capture_output=True, text=True)
+    text = p.stdout + p.stderr
+    if p.returncode != 0:
+        raise RuntimeError("ditc run exited %d: %s" % (p.returncode, text.strip()[-400:]))
+    median = float(re.search(r"median ([0-9.]+) ms", text).group(1)) / 1000
+    rss = float(re.search(r"peak RSS: ([0-9.]+) MiB", text).group(1))
+    arena = int(re.search(r"arena: [0-9.]+ MiB \(([0-9]+) bytes\)", text).group(1))
+    return median, rss, arena
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
+    ap.add_argument("--dir", default="/tmp/ditc-full")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--fractions", default="0.5,0.2")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+    rows = []
+    for name in args.models.split(","):
+        d = os.path.join(args.dir, name)
+        export(name, d)
+        model = os.path.join(d, "model.onnx")
+        inputs = os.path.join(d, "inputs.npz")
+        prof = subprocess.run([args.ditc, "profile", model, "--format", "json"],
+                              capture_output=True, text=True, check=True)
+        arena = json.loads(prof.stdout)["activation_peak_bytes"]
+        base_out = None
+        base_time = None
+        for frac in [None] + [float(f) for f in args.fractions.split(",")]:
+            tag = "base" if frac is None else "chunk%g" % frac
+            lib = os.path.join(d, tag + ".so")
+            out = os.path.join(d, tag + "_out.npz")
+            cmd = [args.ditc, "compile", model, "-o", lib]
+            limit = None
+            if frac is not None:
+                limit = int(arena * frac)
+                cmd += ["--activation-limit", str(limit)]
+            log("compiling %s (%s)" % (name, tag))
+            p = subprocess.run(cmd, capture_output=True, text=True)
+            if p.returncode != 0:
+                rows.append({"model": name, "limit": limit, "error": p.stderr.strip()[-300:]})
+                continue
+            loops = re.search(r"chunked (\d+) region", p.stderr)
+            log("running %s (%s)" % (name, tag))
+            median, rss, lib_arena = run(args.ditc, lib, inputs, out, args.threads, args.runs)
+            got = np.load(out)
+            err = 0.0
+            if base_out is None:
+                base_out, base_time = got, median
+            else:
+                for k in base_out.files:
+                    r, g = base_out[k].astype(np.float64), got[k].astype(np.float64)
+                    err = max(err, float(np.linalg.norm(g - r) / np.linalg.norm(r)))
+            rows.append({"model": name, "limit": limit, "arena": lib_arena,
+                         "loops": int(loops.group(1)) if loops else 0, "median_s": median,
+                         "rss_mib": rss, "ratio": median / base_time, "rel_l2": err})
+    print("| model | limit | loops | arena (MiB) | peak RSS (MiB) | step (s) | vs unchunked | rel L2 vs unchunked |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        if "error" in r:
+            print("| %s | %s | - | - | - | - | - | %s |" % (r["model"], r["limit"], r["error"]))
+            continue
+        print("| %s | %s | %d | %.1f | %.0f | %.3f | %.3f | %.1e |" % (
+            r["model"], "none" if r["limit"] is None else "%.1f MiB" % (r["limit"] / 2**20),
+            r["loops"], r["arena"] / 2**20, r["rss_mib"], r["median_s"], r["ratio"], r["rel_l2"]))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=2)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
