@@ -172,8 +172,24 @@ LogicalResult propagate(ArrayRef<Operation *> region, Operation *seedOp,
   };
   // Joins `op` with `pair` chunked when its factor agrees with the values
   // chunked so far and it reads whole nothing the loop produces.
+  // The loop runs under one guard: its ops share a pipeline stage and a
+  // schedule (ops in a loop body share the loop's).
+  Operation *func = block->getParentOp();
+  while (func && !isa<func::FuncOp>(func))
+    func = func->getParentOp();
+  Block &top = func->getRegion(0).front();
+  llvm::DenseMap<Operation *, int64_t> stages = stagesOf(top), schedules = schedulesOf(top);
+  auto guardOf = [&](Operation *op) {
+    Operation *t = top.findAncestorOpInBlock(*op);
+    return std::make_pair(stages.lookup(t), schedules.lookup(t));
+  };
+  auto guard = guardOf(seedOp);
   auto join = [&](Operation *op, std::pair<unsigned, unsigned> pair,
                   std::string &reason) -> LogicalResult {
+    if (guardOf(op) != guard) {
+      reason = describe(op) + " runs in another pipeline stage or schedule";
+      return failure();
+    }
     FailureOr<SmallVector<std::pair<Value, int64_t>>> dims = factorOf(op, pair, reason);
     if (failed(dims))
       return failure();
