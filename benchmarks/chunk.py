@@ -4,7 +4,7 @@ and without `ditc compile --activation-limit`.
 
     benchmarks/chunk.py [--ditc build/bin/ditc] [--dir /tmp/ditc-full]
         [--models dit-block4096,llm-mlp4096] [--fractions 0.5,0.2]
-        [--threads 2] [--runs 3] [--json OUT.json]
+        [--threads 2] [--runs 3] [--fit-arena 256MiB] [--json OUT.json]
 
 For each model (exported with random weights by examples/export_models.py
 into DIR/NAME unless it is there):
@@ -16,6 +16,9 @@ into DIR/NAME unless it is there):
   4. each chunked output against the unchunked one (relative L2).
 Prints a markdown table: one row per library, the time relative to the
 unchunked library of the same run (this machine is shared: compare ratios).
+With --fit-arena SIZE, also the longest token count (a multiple of 256,
+`ditc profile --dim tokens=N`) whose arena fits SIZE without chunking and
+with `--activation-limit SIZE`.
 """
 
 import argparse
@@ -32,8 +35,8 @@ EXPORT_PY = "/opt/ditc-export-venv/bin/python"
 
 MODELS = {
     # name: (export_models.py --full-size kind, extra args, description)
-    "dit-block4096": ("dit-block", ["--seq", "4096"], "DiT-XL/2 block, 4096 tokens b2"),
-    "llm-mlp4096": ("llm-mlp", ["--seq", "4096"], "Llama MLP block (2048/5632), 4096 tokens"),
+    "dit-block4096": ("dit-block", ["--seq", "4096"], "DiT-XL/2 block, 4096 tokens b2", 4096),
+    "llm-mlp4096": ("llm-mlp", ["--seq", "4096"], "Llama MLP block (2048/5632), 4096 tokens", 4096),
 }
 
 
@@ -42,7 +45,7 @@ def log(msg):
 
 
 def export(name, d):
-    kind, extra, _ = MODELS[name]
+    kind, extra, _, _ = MODELS[name]
     if os.path.exists(os.path.join(d, "model.onnx")) and os.path.exists(
             os.path.join(d, "inputs.npz")):
         return
@@ -65,6 +68,44 @@ def run(ditc, lib, inputs, out, threads, runs):
     return median, rss, arena
 
 
+def fits(ditc, model, tokens, budget, chunk):
+    """Whether the arena at `tokens` fits `budget` (with chunking: whether
+    ditc profile --activation-limit meets it)."""
+    cmd = [ditc, "profile", model, "--format", "json", "--dim", "tokens=%d" % tokens]
+    if chunk:
+        cmd += ["--activation-limit", budget]
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        if "cannot be met" in p.stderr:
+            return False
+        raise RuntimeError(p.stderr.strip())
+    arena = json.loads(p.stdout)["activation_peak_bytes"]
+    return arena <= parse_size(budget)
+
+
+def parse_size(text):
+    m = re.fullmatch(r"([0-9]+)\s*(|B|KiB|MiB|GiB|KB|MB|GB)", text)
+    unit = {"": 1, "B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "KB": 10**3,
+            "MB": 10**6, "GB": 10**9}[m.group(2)]
+    return int(m.group(1)) * unit
+
+
+def longest(ditc, model, budget, chunk, step=256, top=1 << 20):
+    """The largest multiple of `step` tokens that fits (0 if none)."""
+    lo, hi = 0, step
+    while fits(ditc, model, hi, budget, chunk):
+        lo, hi = hi, hi * 2
+        if hi > top:
+            return lo  # fits at the cap: reported as ">= lo"
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        if fits(ditc, model, mid, budget, chunk):
+            lo = mid
+        else:
+            hi = mid
+    return lo
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
@@ -73,6 +114,7 @@ def main():
     ap.add_argument("--fractions", default="0.5,0.2")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--fit-arena", help="also the longest token count that fits this arena")
     ap.add_argument("--json")
     args = ap.parse_args()
     rows = []
@@ -81,7 +123,8 @@ def main():
         export(name, d)
         model = os.path.join(d, "model.onnx")
         inputs = os.path.join(d, "inputs.npz")
-        prof = subprocess.run([args.ditc, "profile", model, "--format", "json"],
+        dims = ["--dim", "tokens=%d" % MODELS[name][3]]
+        prof = subprocess.run([args.ditc, "profile", model, "--format", "json"] + dims,
                               capture_output=True, text=True, check=True)
         arena = json.loads(prof.stdout)["activation_peak_bytes"]
         base_out = None
@@ -90,7 +133,7 @@ def main():
             tag = "base" if frac is None else "chunk%g" % frac
             lib = os.path.join(d, tag + ".so")
             out = os.path.join(d, tag + "_out.npz")
-            cmd = [args.ditc, "compile", model, "-o", lib]
+            cmd = [args.ditc, "compile", model, "-o", lib] + dims
             limit = None
             if frac is not None:
                 limit = int(arena * frac)
@@ -123,6 +166,16 @@ def main():
         print("| %s | %s | %d | %.1f | %.0f | %.3f | %.3f | %.1e |" % (
             r["model"], "none" if r["limit"] is None else "%.1f MiB" % (r["limit"] / 2**20),
             r["loops"], r["arena"] / 2**20, r["rss_mib"], r["median_s"], r["ratio"], r["rel_l2"]))
+    if args.fit_arena:
+        print()
+        print("| model | arena budget | longest tokens, unchunked | longest tokens, chunked |")
+        print("|---|---|---|---|")
+        for name in args.models.split(","):
+            model = os.path.join(args.dir, name, "model.onnx")
+            plain = longest(args.ditc, model, args.fit_arena, False)
+            chunked = longest(args.ditc, model, args.fit_arena, True)
+            cap = lambda n: (">= %d" % n) if n >= (1 << 20) else "%d" % n
+            print("| %s | %s | %s | %s |" % (name, args.fit_arena, cap(plain), cap(chunked)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=2)

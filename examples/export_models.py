@@ -848,9 +848,15 @@ def export_full(kind, out_dir, seq, batch):
         t1 = time.time()
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # The token count of the block graphs is a named dimension, so that
+            # `ditc profile --dim tokens=N` sizes them (benchmarks/chunk.py).
+            dynamic = None
+            if kind in ("dit-block", "llm-mlp"):
+                dynamic = {"hidden_states": {1: "tokens"}, "sample": {1: "tokens"}}
             torch.onnx.export(
                 wrapper, args, os.path.join(tmpdir, "model.onnx"), dynamo=False, opset_version=17,
                 input_names=names, output_names=["sample"], do_constant_folding=True,
+                dynamic_axes=dynamic,
             )
         t_export = time.time() - t1
         del wrapper
