@@ -45,7 +45,11 @@
 #include "llvm/ADT/SetVector.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include "llvm/Support/Debug.h"
+
 #include <numeric>
+
+#define DEBUG_TYPE "ditc-chunk"
 
 namespace mlir::ditc {
 #define GEN_PASS_DEF_CHUNKLEGALITYPASS
@@ -289,10 +293,13 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   // Region ops the loop reads (transitively) move in front of it, the
   // others behind it.
   llvm::DenseSet<Operation *> before;
+  Block *block = region.front()->getBlock();
   for (Operation *op : llvm::reverse(region)) {
     bool needed = false;
-    for (Operation *user : op->getUsers())
-      needed |= loopSet.count(user) || before.count(user);
+    for (Operation *user : op->getUsers()) {
+      Operation *top = block->findAncestorOpInBlock(*user);
+      needed |= top && (loopSet.count(top) || before.count(top));
+    }
     if (!loopSet.count(op) && needed)
       before.insert(op);
   }
@@ -527,8 +534,7 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
       Flow flow;
       std::string reason;
       if (!legal(lo, hi, flow, reason)) {
-        if (getenv("DITC_CHUNK_DEBUG"))
-          llvm::errs() << "seed dim " << d << " refused: " << reason << "\n";
+        LLVM_DEBUG(llvm::dbgs() << "seed dim " << d << " refused: " << reason << "\n");
         if (why.empty())
           why = reason;
         continue;
@@ -557,8 +563,8 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
             }
           }
           if (!grown) {
-            if (getenv("DITC_CHUNK_DEBUG") && room > 0)
-              llvm::errs() << "growth [" << lo << ", " << hi << "] stops: " << reason << "\n";
+            LLVM_DEBUG(if (room > 0) llvm::dbgs() << "growth [" << lo << ", " << hi
+                                                  << "] stops: " << reason << "\n");
             grow = false;
             continue;
           }
@@ -593,10 +599,9 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
           c.count = count;
           if (!evaluate(func, ops, c))
             break;
-          if (getenv("DITC_CHUNK_DEBUG"))
-            llvm::errs() << "candidate seed " << seed.getDefiningOp()->getName() << " dim " << d
-                         << " region [" << l << ", " << h << "] count " << count << " arena "
-                         << c.arena << " s " << c.seconds << "\n";
+          LLVM_DEBUG(llvm::dbgs() << "candidate dim " << d << " region [" << l << ", " << h
+                                  << "] count " << count << " arena " << c.arena << " excess "
+                                  << c.excess << " s " << c.seconds << "\n");
           out.push_back(c);
           // More chunks only add launches once the budget is met, or once
           // they stop lowering the arena.
