@@ -29,15 +29,7 @@ import sys
 
 import numpy as np
 
-TIMEOUT_S = 600
-
-
-def first_error(text):
-    lines = [l for l in text.splitlines() if l.strip()]
-    for l in lines:
-        if "error" in l.lower():
-            return l.strip()
-    return lines[-1].strip() if lines else "(no output)"
+from check_fixtures_run import TIMEOUT_S, first_error
 
 
 def rel_l2(got, ref):
