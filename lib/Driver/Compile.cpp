@@ -2,6 +2,7 @@
 
 #include "lib/Driver/Driver.h"
 #include "lib/Driver/PlanSearch.h"
+#include "lib/Driver/ProfileReport.h"
 
 #include "lib/InitAll.h"
 #include "dialects/Ditc/IR/DitcSharding.h"
@@ -141,13 +142,11 @@ std::string mlir::ditc::describeChunks(ModuleOp module, int64_t limit) {
   if (auto a = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr))
     after = a.getInt();
   if (!loops)
-    return llvm::formatv("arena {0:F2} MiB is within --activation-limit {1:F2} MiB: "
-                         "nothing chunked",
-                         after / 1048576.0, limit / 1048576.0);
-  return llvm::formatv("chunked {0} region{1}: arena {2:F2} -> {3:F2} MiB "
-                       "(--activation-limit {4:F2} MiB)",
-                       loops, loops == 1 ? "" : "s", before / 1048576.0, after / 1048576.0,
-                       limit / 1048576.0);
+    return llvm::formatv("arena {0} is within --activation-limit {1}: nothing chunked",
+                         formatBytes(after), formatBytes(limit));
+  return llvm::formatv("chunked {0} region{1}: arena {2} -> {3} (--activation-limit {4})",
+                       loops, loops == 1 ? "" : "s", formatBytes(before), formatBytes(after),
+                       formatBytes(limit));
 }
 
 LogicalResult mlir::ditc::compileModule(

@@ -77,6 +77,8 @@ const char *boundOf(const OpTime &t) {
 
 } // namespace
 
+std::string mlir::ditc::formatBytes(double v) { return bytes(v); }
+
 std::string mlir::ditc::opLabel(Operation *op) {
   std::string where = describeLocation(op->getLoc());
   std::string name = op->getName().getStringRef().str();

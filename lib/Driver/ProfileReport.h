@@ -56,6 +56,9 @@ void printProfileJson(const ProfileReport &r, llvm::raw_ostream &os);
 /// An SVG picture: the activation-memory curve and per-layer times.
 void printProfileSvg(const ProfileReport &r, llvm::raw_ostream &os);
 
+/// "7.69 KiB", "216.11 MiB": bytes in binary units, as the report prints them.
+std::string formatBytes(double v);
+
 /// A readable name for an op: its ONNX node name (location) or op name.
 std::string opLabel(Operation *op);
 
