@@ -344,6 +344,10 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     if (failed(r))
       return 1;
     plan = r->chosen->plan;
+    // A plan that fits only with chunk loops gets them (unless a budget was
+    // given).
+    if (r->chosen->activationLimit > 0 && *activationLimit == 0)
+      *activationLimit = r->chosen->activationLimit;
     progress(llvm::formatv("chose plan {0} for {1} x {2} (predicted step {3:F3} ms)", plan,
                            opts.devices, search->hw.name, 1e3 * r->chosen->stepS));
     if (opts.emit == "so" || opts.emit == "obj") {

@@ -9,6 +9,7 @@
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "passes/Analysis/Profile.h"
 #include "passes/Analysis/TimeModel.h"
+#include "passes/Transforms/Passes.h"
 
 #include "lib/InitAll.h"
 
@@ -193,6 +194,64 @@ LogicalResult legalize(ModuleOp module) {
   return pm.run(module);
 }
 
+/// Predicts `cand`'s step time and memory from its partitioned, legalised
+/// program `m`.
+LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
+                      const PlanSearchOptions &opts) {
+  MemoryPlan memory(m);
+  if (!memory.isValid())
+    return failure();
+  int64_t stageAxis = mesh.stageAxis();
+  int64_t stages = stageAxis >= 0 ? mesh.shape[stageAxis] : 1;
+  int64_t stride = mesh.numRanks() / stages;
+  auto patchesAttr = m->getAttrOfType<IntegerAttr>(kPatchesAttr);
+  int64_t patches = patchesAttr ? patchesAttr.getInt() : 1;
+
+  TimeOptions topts;
+  topts.dtype = opts.dtype;
+  Profile::OpIndices indices(m);
+  std::vector<RankTime> warm, stale;
+  bool twoSchedules = false;
+  for (int64_t s = 0; s < stages; ++s) {
+    int64_t rank = s * stride;
+    for (int64_t schedule : {0, 1}) {
+      Profile p(m, memory, rank, schedule, &indices);
+      const ProfileTotals &t = p.totals();
+      twoSchedules = t.twoSchedules;
+      (schedule ? stale : warm).push_back(timeOf(p, opts.hw, topts));
+      int64_t weights = t.irParamBytes, io = t.inputBytes + t.outputBytes;
+      int64_t total = weights + t.arenaBytes + io;
+      if (total > cand.perDeviceBytes) {
+        cand.perDeviceBytes = total;
+        cand.weightBytes = weights;
+        cand.activationBytes = t.arenaBytes;
+        cand.kvCacheBytes = t.kvCacheBytes;
+        cand.ioBytes = io;
+      }
+      for (auto &[l, b] : (schedule ? stale : warm).back().commBytes)
+        cand.commBytes[l] = std::max(cand.commBytes[l], b);
+      if (!twoSchedules)
+        break;
+    }
+  }
+  bool pipefusion = stageAxis >= 0 && mesh.kinds[stageAxis] == MeshAxisKind::pipefusion;
+  ScheduleTime w = makespan(warm, false, 1);
+  ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
+  int64_t steps = std::max<int64_t>(1, opts.steps);
+  int64_t k = std::clamp<int64_t>(opts.warmupSteps, twoSchedules ? 1 : 0, steps);
+  double fw = twoSchedules ? double(k) / double(steps) : 1.0, fs = 1.0 - fw;
+  cand.warmupStepS = w.stepS;
+  cand.staleStepS = st.stepS;
+  cand.stepS = fw * w.stepS + fs * st.stepS;
+  cand.computeS = fw * w.computeS + fs * st.computeS;
+  cand.bubbleS = fw * w.bubbleS + fs * st.bubbleS;
+  for (auto &[l, s] : w.commS)
+    cand.commS[l] += fw * s;
+  for (auto &[l, s] : st.commS)
+    cand.commS[l] += fs * s;
+  return success();
+}
+
 /// Partitions, sets the precision, legalises and predicts one candidate.
 void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &opts,
               int64_t worldFlops) {
@@ -217,57 +276,37 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   FailureOr<Mesh> mesh = Mesh::of(*m);
   if (failed(mesh))
     return refuse("no mesh");
-  MemoryPlan memory(*m);
-  if (!memory.isValid())
+  int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
+  if (failed(predict(*m, *mesh, cand, opts)))
     return refuse("no single-block @main");
-  int64_t stageAxis = mesh->stageAxis();
-  int64_t stages = stageAxis >= 0 ? mesh->shape[stageAxis] : 1;
-  int64_t stride = mesh->numRanks() / stages;
-  auto patchesAttr = (*m)->getAttrOfType<IntegerAttr>(kPatchesAttr);
-  int64_t patches = patchesAttr ? patchesAttr.getInt() : 1;
-
-  TimeOptions topts;
-  topts.dtype = opts.dtype;
-  Profile::OpIndices indices(*m);
-  std::vector<RankTime> warm, stale;
-  bool twoSchedules = false;
-  for (int64_t s = 0; s < stages; ++s) {
-    int64_t rank = s * stride;
-    for (int64_t schedule : {0, 1}) {
-      Profile p(*m, memory, rank, schedule, &indices);
-      const ProfileTotals &t = p.totals();
-      twoSchedules = t.twoSchedules;
-      (schedule ? stale : warm).push_back(timeOf(p, opts.hw, topts));
-      int64_t weights = t.irParamBytes, io = t.inputBytes + t.outputBytes;
-      int64_t total = weights + t.arenaBytes + io;
-      if (total > cand.perDeviceBytes) {
-        cand.perDeviceBytes = total;
-        cand.weightBytes = weights;
-        cand.activationBytes = t.arenaBytes;
-        cand.kvCacheBytes = t.kvCacheBytes;
-        cand.ioBytes = io;
+  // Over the limit by its activations: chunk loops until the arena fits
+  // what the weights and I/O leave (the budget is per device, checked on
+  // every rank's program).
+  if (opts.chunk && limit > 0 && cand.perDeviceBytes > limit) {
+    int64_t budget = limit - cand.weightBytes - cand.ioBytes;
+    if (budget > 0) {
+      OwningOpRef<ModuleOp> chunked = m->clone();
+      PassManager pm(chunked->getContext(), ModuleOp::getOperationName());
+      ChunkPassOptions copts;
+      copts.activationLimit = budget;
+      copts.hwName = opts.hwName;
+      pm.addPass(createChunkPass(copts));
+      if (succeeded(pm.run(*chunked))) {
+        PlanCandidate again = cand;
+        again.commBytes.clear();
+        again.commS.clear();
+        again.perDeviceBytes = 0;
+        if (succeeded(predict(*chunked, *mesh, again, opts)) && again.perDeviceBytes <= limit) {
+          again.activationLimit = budget;
+          again.unchunkedActivationBytes = cand.activationBytes;
+          chunked->walk([&](ChunkOp) { ++again.chunkLoops; });
+          cand = std::move(again);
+          m = std::move(chunked);
+        }
       }
-      for (auto &[l, b] : (schedule ? stale : warm).back().commBytes)
-        cand.commBytes[l] = std::max(cand.commBytes[l], b);
-      if (!twoSchedules)
-        break;
+      firstError.clear(); // "cannot be met" leaves the plan over the limit
     }
   }
-  bool pipefusion = stageAxis >= 0 && mesh->kinds[stageAxis] == MeshAxisKind::pipefusion;
-  ScheduleTime w = makespan(warm, false, 1);
-  ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
-  int64_t steps = std::max<int64_t>(1, opts.steps);
-  int64_t k = std::clamp<int64_t>(opts.warmupSteps, twoSchedules ? 1 : 0, steps);
-  double fw = twoSchedules ? double(k) / double(steps) : 1.0, fs = 1.0 - fw;
-  cand.warmupStepS = w.stepS;
-  cand.staleStepS = st.stepS;
-  cand.stepS = fw * w.stepS + fs * st.stepS;
-  cand.computeS = fw * w.computeS + fs * st.computeS;
-  cand.bubbleS = fw * w.bubbleS + fs * st.bubbleS;
-  for (auto &[l, s] : w.commS)
-    cand.commS[l] += fw * s;
-  for (auto &[l, s] : st.commS)
-    cand.commS[l] += fs * s;
   if (worldFlops > 0) {
     int64_t repeated = replicatedWork(*m).flops;
     cand.replicatedFraction = double(repeated) / double(worldFlops);
@@ -531,6 +570,10 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
                  {"kv_cache_bytes", c.kvCacheBytes},
                  {"io_bytes", c.ioBytes}};
   j["replicated_fraction"] = c.replicatedFraction;
+  if (c.activationLimit > 0)
+    j["chunked"] = {{"activation_limit_bytes", c.activationLimit},
+                    {"loops", c.chunkLoops},
+                    {"unchunked_activation_bytes", c.unchunkedActivationBytes}};
   return j;
 }
 
@@ -564,6 +607,12 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
                       bytesText(c.activationBytes),
                       c.kvCacheBytes ? " with K/V buffers " + bytesText(c.kvCacheBytes) : "",
                       bytesText(c.ioBytes));
+  if (c.activationLimit > 0)
+    os << llvm::formatv("  chunked           {0} loop{1} bring the activations from {2} under "
+                        "{3} (ditc compile --activation-limit {4})\n",
+                        c.chunkLoops, c.chunkLoops == 1 ? "" : "s",
+                        bytesText(c.unchunkedActivationBytes), bytesText(c.activationLimit),
+                        c.activationLimit);
   for (auto &[l, b] : c.commBytes)
     os << llvm::formatv("  sent over {0,-8}  {1} per step (the busiest rank)\n", l,
                         bytesText(b));
@@ -577,8 +626,9 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
                         "why not");
     for (size_t i : r.alternatives) {
       const PlanCandidate &a = r.ranked[i];
-      os << llvm::formatv("  {0,-36} {1,12} {2,12}  {3}\n", a.plan, timeText(a.stepS),
-                          bytesText(a.perDeviceBytes), a.why);
+      os << llvm::formatv("  {0,-36} {1,12} {2,12}  {3}\n",
+                          a.plan + (a.activationLimit > 0 ? " (chunked)" : ""),
+                          timeText(a.stepS), bytesText(a.perDeviceBytes), a.why);
     }
   }
   size_t fit = llvm::count_if(r.ranked, [](const PlanCandidate &p) { return p.fits; });
@@ -642,6 +692,7 @@ FailureOr<PlanSearchOptions> mlir::ditc::makeSearchOptions(const PlanTargetOptio
     return failure();
   }
   o.hw = *hw;
+  o.hwName = t.hw;
   if (failed(applyTopology(o.hw, devices, t.nodes, t.gpusPerNode, err))) {
     llvm::errs() << "error: " << err << "\n";
     return failure();

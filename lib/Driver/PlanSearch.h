@@ -59,6 +59,13 @@ struct PlanSearchOptions {
   int top = 5;
   /// Print a line per finished phase on stderr.
   bool progress = true;
+  /// The machine's name or description file (--hw), for AutoChunk's time
+  /// model.
+  std::string hwName = "cpu";
+  /// A plan whose activations push it over the memory limit is chunked
+  /// (AutoChunk) until its arena fits what the limit leaves, and kept when
+  /// that succeeds.
+  bool chunk = true;
 };
 
 /// One plan the search looked at.
@@ -83,6 +90,10 @@ struct PlanCandidate {
           ioBytes = 0;
   /// Fraction of one device's FLOPs every rank of a group repeats.
   double replicatedFraction = 0;
+  /// Over the memory limit unchunked, it fits with chunk loops: the arena
+  /// budget that `ditc compile --activation-limit` must be given (0: not
+  /// chunked), the loops, and the arena before chunking.
+  int64_t activationLimit = 0, chunkLoops = 0, unchunkedActivationBytes = 0;
   bool fits = false;
   /// For alternatives: why it lost to the chosen plan.
   std::string why;
