@@ -295,7 +295,7 @@ if [ -d "$PREPARED" ]; then
   echo "== run_fixtures.py ($linked libraries linked in $(since "$t"))" >>"$FIXLOG"
   start=$(wc -l <"$FIXLOG")
   timeout -k 10 "$TIMEOUT" python3 "$ROOT/benchmarks/gpu/run_fixtures.py" \
-    "$PREPARED" "$ROOT/test/fixtures" --prefix cuda --dtypes f32,bf16 >>"$FIXLOG" 2>&1
+    "$PREPARED" "$ROOT/test/fixtures" --prefix cuda --dtypes f32,bf16,f32chunk >>"$FIXLOG" 2>&1
   rc=$?
   end=$(wc -l <"$FIXLOG")
   counts=$(tail -1 "$FIXLOG")

@@ -60,6 +60,17 @@ for dir in "$ROOT"/test/fixtures/*/; do
       --outputs "$out/cpu_$dtype.npz" >/dev/null
     rm -rf "$tmp"
   done
+  # AutoChunk's loops on the GPU: the f32 library again with half the
+  # arena as its budget (where chunking reaches it), checked against the
+  # same references as cuda_f32.
+  arena=$("$DITC" profile "$dir/model.onnx" --format json 2>/dev/null |
+    python3 -c "import json, sys; print(json.load(sys.stdin)['activation_peak_bytes'])")
+  if "$DITC" compile "$dir/model.onnx" --target cuda --dtype f32 --emit obj \
+      --activation-limit $((arena / 2)) -o "$out/cuda_f32chunk.o" 2>"$out/compile.log"; then
+    cp "$out/cpu_f32.npz" "$out/cpu_f32chunk.npz"
+  else
+    rm -f "$out/cuda_f32chunk".*
+  fi
   rm -f "$out/compile.log"
   echo "prepared $name"
 done
