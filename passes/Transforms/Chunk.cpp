@@ -47,6 +47,7 @@
 
 #include "llvm/Support/Debug.h"
 
+#include <limits>
 #include <numeric>
 
 #define DEBUG_TYPE "ditc-chunk"
@@ -451,6 +452,8 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
 
   std::optional<HardwareDesc> hw;
   TimeOptions timeOptions;
+  /// The excess of the schedule being improved (Candidate::excess).
+  int64_t currentExcess = 0;
 };
 
 /// The block's ops as a vector (terminator excluded).
@@ -484,7 +487,10 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   MemoryPlan plan(*copy);
   c.arena = plan.arenaBytes();
   c.excess = excessOf(plan, activationLimit);
-  c.seconds = predictSeconds(*copy, *hw, timeOptions);
+  // Only a candidate that lowers the excess can be chosen: only it is
+  // priced.
+  c.seconds = c.excess < currentExcess ? predictSeconds(*copy, *hw, timeOptions)
+                                       : std::numeric_limits<double>::infinity();
   return true;
 }
 
@@ -640,6 +646,7 @@ void ChunkPass::runOnOperation() {
   for (;;) {
     MemoryPlan plan(func);
     int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
+    currentExcess = excess;
     if (arena <= (int64_t)activationLimit)
       return;
     int64_t step = plan.peakArenaStep();
