@@ -121,13 +121,15 @@ LogicalResult mlir::ditc::applyChunking(ModuleOp module, int64_t limit, const st
   if (limit <= 0)
     return success();
   MLIRContext &ctx = *module.getContext();
-  OneLineDiagnosticHandler diag(&ctx, model.str());
+  std::optional<OneLineDiagnosticHandler> diag;
+  if (!model.empty())
+    diag.emplace(&ctx, model.str());
   PassManager pm(&ctx, ModuleOp::getOperationName());
   ChunkPassOptions chunk;
   chunk.activationLimit = limit;
   chunk.hwName = hw;
   pm.addPass(createChunkPass(chunk));
-  if (failed(pm.run(module)) || diag.errorCount())
+  if (failed(pm.run(module)) || (diag && diag->errorCount()))
     return failure();
   return success();
 }
@@ -135,7 +137,7 @@ LogicalResult mlir::ditc::applyChunking(ModuleOp module, int64_t limit, const st
 std::string mlir::ditc::describeChunks(ModuleOp module, int64_t limit) {
   int64_t loops = 0, before = -1, after = 0;
   module.walk([&](ChunkOp loop) {
-    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_before"); a && before < 0)
+    if (auto a = loop->getAttrOfType<IntegerAttr>(kChunkPeakBeforeAttr); a && before < 0)
       before = a.getInt();
     ++loops;
   });

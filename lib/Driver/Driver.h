@@ -88,8 +88,8 @@ struct CompileCommandOptions {
 /// printed.
 FailureOr<int64_t> parseActivationLimit(const std::string &text);
 
-/// Runs -ditc-chunk with `limit` bytes on a legalised module (errors name
-/// `model`).
+/// Runs -ditc-chunk with `limit` bytes on a legalised module; errors are
+/// printed naming `model`, or left to the caller's handler when it is empty.
 LogicalResult applyChunking(ModuleOp module, int64_t limit, const std::string &hw,
                             StringRef model);
 

@@ -9,7 +9,6 @@
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "passes/Analysis/Profile.h"
 #include "passes/Analysis/TimeModel.h"
-#include "passes/Transforms/Passes.h"
 
 #include "lib/InitAll.h"
 
@@ -286,12 +285,7 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
     int64_t budget = limit - cand.weightBytes - cand.ioBytes;
     if (budget > 0) {
       OwningOpRef<ModuleOp> chunked = m->clone();
-      PassManager pm(chunked->getContext(), ModuleOp::getOperationName());
-      ChunkPassOptions copts;
-      copts.activationLimit = budget;
-      copts.hwName = opts.hwName;
-      pm.addPass(createChunkPass(copts));
-      if (succeeded(pm.run(*chunked))) {
+      if (succeeded(applyChunking(*chunked, budget, opts.hwName, ""))) {
         PlanCandidate again = cand;
         again.commBytes.clear();
         again.commS.clear();

@@ -1,6 +1,7 @@
 //===- ProfileReport.cpp - what `ditc profile` prints ---------------------===//
 
 #include "lib/Driver/ProfileReport.h"
+#include "passes/Transforms/Passes.h"
 
 #include "lib/Support/Diagnostics.h"
 
@@ -120,11 +121,11 @@ ProfileReport::ProfileReport(std::string model, const Profile &profile,
     for (int64_t s = (int64_t)k - 1; s >= 0 && loop->isProperAncestor(profile.ops()[s].op); --s)
       ch.first = s;
     ch.last = ch.first >= 0 ? (int64_t)k - 1 : -1;
-    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_before"))
+    if (auto a = loop->getAttrOfType<IntegerAttr>(kChunkPeakBeforeAttr))
       ch.peakBeforeBytes = a.getInt();
-    if (auto a = loop->getAttrOfType<IntegerAttr>("ditc.peak_after"))
+    if (auto a = loop->getAttrOfType<IntegerAttr>(kChunkPeakAfterAttr))
       ch.peakAfterBytes = a.getInt();
-    if (auto a = loop->getAttrOfType<FloatAttr>("ditc.cost_s"))
+    if (auto a = loop->getAttrOfType<FloatAttr>(kChunkCostAttr))
       ch.costS = a.getValueAsDouble();
     chunks.push_back(ch);
   }

@@ -215,9 +215,10 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   if (kvCacheBytes)
     arena.allocate(kvCacheBytes);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
-  auto releaseDying = [&](Operation *op, int64_t pos) {
-    for (Value operand : op->getOperands()) {
-      Value src = rootOf(operand);
+  // Frees the buffers of `values` whose last use is at `pos`.
+  auto releaseDying = [&](ValueRange values, int64_t pos) {
+    for (Value v : values) {
+      Value src = rootOf(v);
       auto it = offsetOf.find(src);
       if (it != offsetOf.end() && lastUse[src] == pos) {
         arena.release(it->second);
@@ -246,15 +247,11 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       // from outside that the body read die here.
       auto c = cast<ChunkOp>(y->getParentOp());
       record(c);
-      releaseDying(y, pos);
-      releaseDying(c, pos);
+      releaseDying(y->getOperands(), pos);
+      releaseDying(c->getOperands(), pos);
+      releaseDying(outerValuesUsedIn(c), pos);
       for (BlockArgument a : c.getBodyBlock().getArguments())
         if (auto it = offsetOf.find(a); it != offsetOf.end()) {
-          arena.release(it->second);
-          offsetOf.erase(it);
-        }
-      for (Value v : outerValuesUsedIn(c))
-        if (auto it = offsetOf.find(rootOf(v)); it != offsetOf.end() && lastUse[rootOf(v)] == pos) {
           arena.release(it->second);
           offsetOf.erase(it);
         }
@@ -315,7 +312,7 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
     }
     // The op runs with its operands and results in place.
     record(op);
-    releaseDying(op, pos);
+    releaseDying(op->getOperands(), pos);
     // A result nobody reads is dead right after its op.
     for (Value r : op->getResults())
       if (auto it = offsetOf.find(r); it != offsetOf.end() && r.use_empty()) {

@@ -678,9 +678,9 @@ void ChunkPass::runOnOperation() {
           continue;
         // What the loop being redone recorded: the arena before it and its
         // predicted cost.
-        if (auto a = innermost->getAttrOfType<IntegerAttr>("ditc.peak_before"))
+        if (auto a = innermost->getAttrOfType<IntegerAttr>(kChunkPeakBeforeAttr))
           o.firstArena = a.getInt();
-        if (auto c = innermost->getAttrOfType<FloatAttr>("ditc.cost_s"))
+        if (auto c = innermost->getAttrOfType<FloatAttr>(kChunkCostAttr))
           o.previousCost = c.getValueAsDouble();
         Block *outer = innermost->getBlock();
         unchunk(innermost);
@@ -743,9 +743,9 @@ void ChunkPass::runOnOperation() {
     double before = predictSeconds(func, *hw, timeOptions);
     ChunkOp loop = materialize(region, flow, best->count);
     Builder b(&getContext());
-    loop->setAttr("ditc.peak_before", b.getI64IntegerAttr(bestOption->firstArena));
-    loop->setAttr("ditc.peak_after", b.getI64IntegerAttr(best->arena));
-    loop->setAttr("ditc.cost_s",
+    loop->setAttr(kChunkPeakBeforeAttr, b.getI64IntegerAttr(bestOption->firstArena));
+    loop->setAttr(kChunkPeakAfterAttr, b.getI64IntegerAttr(best->arena));
+    loop->setAttr(kChunkCostAttr,
                   b.getF64FloatAttr(best->seconds - (before - bestOption->previousCost)));
     func.getBody().takeBody(work.getBody());
   }

@@ -9,6 +9,12 @@
 
 namespace mlir::ditc {
 
+/// What -ditc-chunk records on each loop it writes: the arena before any
+/// chunking there, after this loop, and the predicted seconds it adds.
+constexpr llvm::StringLiteral kChunkPeakBeforeAttr = "ditc.peak_before";
+constexpr llvm::StringLiteral kChunkPeakAfterAttr = "ditc.peak_after";
+constexpr llvm::StringLiteral kChunkCostAttr = "ditc.cost_s";
+
 #define GEN_PASS_DECL
 #include "passes/Transforms/Passes.h.inc"
 
