@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Compiles and runs the ONNX backend node tests with `ditc compile` / `ditc run`.
 
-Selects the same tests as run_node_tests.py (every op type in `ditc ops`,
-default-domain opset 13..23), compiles each model to a shared library
+Selects the same tests as run_node_tests.py (the committed list
+node_tests_selected.txt, default-domain opset 13..23), compiles each model to a shared library
 (retrying with `--bind` for integer inputs / `--shape` for dynamic dims when
 the compiler says so, as the import runner does; bound inputs are then not
 passed at run time), runs it on test_data_set_0/input_N.pb and compares every
@@ -11,7 +11,8 @@ absolute error < 1e-6 when the reference is all zeros; NaN and +-inf
 positions must match exactly), integers and bools exactly.
 
 Prints per directory `passed P / attempted A` and one line per failure. Exits
-non-zero when a test fails that the expectations file does not list, or when
+non-zero when a test fails that the expectations file does not list with a
+reason found in the failure's message, or when
 a listed test passes in every directory that has it (stale entry).
 
   /usr/bin/python3 test/OnnxBackend/run_node_tests_compiled.py \\
@@ -20,7 +21,6 @@ a listed test passes in every directory that has it (stale entry).
 """
 
 import argparse
-import collections
 import concurrent.futures
 import os
 import subprocess
@@ -176,32 +176,10 @@ def run_test(ditc, test):
     return None
 
 
-def select(root, ops, max_per_op):
-    """Tests in `root` that run_node_tests.py attempts; with max_per_op, at
-    most that many per op-type set (first by name)."""
-    selected = []
-    for name in sorted(os.listdir(root)):
-        path = os.path.join(root, name)
-        if not os.path.exists(os.path.join(path, "model.onnx")):
-            continue
-        test = rnt.NodeTest(path)
-        if not test.uses_only(ops):
-            continue
-        if test.opset is None or not \
-                rnt.MIN_OPSET <= test.opset <= rnt.MAX_OPSET:
-            continue
-        selected.append(test)
-    if max_per_op:
-        per_op = collections.Counter()
-        kept = []
-        for test in selected:
-            key = tuple(sorted({op for _, op in rnt.op_types(
-                test.model.graph)}))
-            if per_op[key] < max_per_op:
-                per_op[key] += 1
-                kept.append(test)
-        selected = kept
-    return selected
+def select(root, names, only):
+    """Tests in `root` that run_node_tests.py attempts (the committed
+    selection, opset in range)."""
+    return rnt.selected_tests(root, names, only)[0]
 
 
 def main():
@@ -212,31 +190,32 @@ def main():
                     default=os.path.join(here,
                                          "expected_failures_compiled.txt"),
                     help="expectations file (test_name  reason)")
-    ap.add_argument("--max-per-op", type=int, default=0,
-                    help="at most K tests per set of op types (by name); "
-                         "0: all")
     ap.add_argument("-j", "--jobs", type=int, default=2)
+    rnt.add_selection_args(ap)
     ap.add_argument("dirs", nargs="+", help="node-test directories")
     a = ap.parse_args()
 
-    ops = rnt.supported_ops(a.ditc)
+    names = rnt.load_selection(a.selected)
     expected = rnt.load_expectations(a.expected)
     unexpected, seen_pass, seen_fail = 0, set(), set()
     for root in a.dirs:
         if not os.path.isdir(root):
             print(f"error: no node tests at {root}")
             return 1
-        tests = select(root, ops, a.max_per_op)
+        tests = select(root, names, a.only)
         with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
             results = list(pool.map(lambda t: run_test(a.ditc, t), tests))
         failures = {t.name: r for t, r in zip(tests, results) if r}
-        xfail = [n for n in failures if n in expected]
+        xfail = {n for n, r in failures.items()
+                 if n in expected and rnt.matches_expectation(r, expected[n])}
         print(f"== {root}")
         print(f"passed {len(tests) - len(failures)} / {len(tests)} "
               f"attempted, expected failures {len(xfail)}")
         for name, reason in sorted(failures.items()):
-            tag = "XFAIL" if name in expected else "FAIL"
+            tag = "XFAIL" if name in xfail else "FAIL"
             print(f"{tag} {name}: {reason}")
+            if name in expected and name not in xfail:
+                print(f"  (listed as failing for: {expected[name]})")
         sys.stdout.flush()
         unexpected += len(failures) - len(xfail)
         seen_fail.update(failures)

@@ -16,6 +16,11 @@ void addMovementOps(OpTable &table);
 /// Contractions and the neural-network ops: MatMul, Gemm, Conv, Einsum,
 /// Softmax, the norms, Attention, RotaryEmbedding.
 void addNeuralOps(OpTable &table);
+/// Activations and small elementwise ops written with existing dialect ops.
+void addActivationOps(OpTable &table);
+/// Structured ops (padding, resizing, index gathers, norms) written with
+/// existing dialect ops.
+void addRewrittenOps(OpTable &table);
 
 /// Broadcast shape of the given inputs, or an error at the node.
 FailureOr<Shape> broadcastInputs(NodeContext &nc, ArrayRef<int> inputs);
