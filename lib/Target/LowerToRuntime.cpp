@@ -713,6 +713,11 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](SigmoidOp o) { return lowerUnary(o, DITC_RT_UNARY_SIGMOID); })
       .Case([&](ReluOp o) { return lowerUnary(o, DITC_RT_UNARY_RELU); })
       .Case([&](SiluOp o) { return lowerUnary(o, DITC_RT_UNARY_SILU); })
+      .Case([&](AbsOp o) { return lowerUnary(o, DITC_RT_UNARY_ABS); })
+      .Case([&](LogOp o) { return lowerUnary(o, DITC_RT_UNARY_LOG); })
+      .Case([&](FloorOp o) { return lowerUnary(o, DITC_RT_UNARY_FLOOR); })
+      .Case([&](CeilOp o) { return lowerUnary(o, DITC_RT_UNARY_CEIL); })
+      .Case([&](RoundOp o) { return lowerUnary(o, DITC_RT_UNARY_ROUND); })
       .Case([&](GeluOp o) {
         return lowerUnary(o, o.getApproximate() == GeluApproximation::tanh
                                  ? DITC_RT_UNARY_GELU_TANH
@@ -762,6 +767,12 @@ LogicalResult Lowerer::lower(Operation *op) {
       })
       .Case([&](ReduceMaxOp o) {
         return lowerReduce(o, DITC_RT_REDUCE_MAX, o.getAxes());
+      })
+      .Case([&](ReduceMinOp o) {
+        return lowerReduce(o, DITC_RT_REDUCE_MIN, o.getAxes());
+      })
+      .Case([&](ReduceProdOp o) {
+        return lowerReduce(o, DITC_RT_REDUCE_PROD, o.getAxes());
       })
       .Case([&](SoftmaxOp o) -> LogicalResult {
         ArrayRef<int64_t> s = o.getType().getShape();

@@ -97,7 +97,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp,
             EqualOp, GreaterOp, LessOp, WhereOp, NegOp, NotOp, SqrtOp,
             ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, ReluOp,
-            IsNanOp>([&](Operation *) { c.flopsOther = outElems; })
+            IsNanOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp>([&](Operation *) { c.flopsOther = outElems; })
       .Case<SigmoidOp>([&](auto) { c.flopsOther = 3 * outElems; })
       .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
       .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })
@@ -115,7 +115,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
         int64_t w = shapeOf(r.getCos()).back();
         c.flopsOther = d ? 3 * (outElems / d) * w : 0;
       })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>([&](Operation *o) {
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp, ReduceProdOp>(
+          [&](Operation *o) {
         c.flopsOther = elements(o->getOperand(0));
       })
       .Case<MatmulOp>([&](MatmulOp m) {

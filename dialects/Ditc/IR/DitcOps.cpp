@@ -123,6 +123,8 @@ static LogicalResult verifyReduce(ReduceT op) {
 LogicalResult ReduceSumOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceMeanOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceMaxOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceMinOp::verify() { return verifyReduce(*this); }
+LogicalResult ReduceProdOp::verify() { return verifyReduce(*this); }
 
 LogicalResult SoftmaxOp::verify() {
   if (getAxis() < 0 || getAxis() >= getType().getRank())

@@ -180,6 +180,12 @@ def Ditc_SigmoidOp : Ditc_UnaryOp<"sigmoid", "the logistic sigmoid 1/(1+exp(-x))
                                   Ditc_FloatTensor>;
 def Ditc_ReluOp : Ditc_UnaryOp<"relu", "max(x, 0)">;
 def Ditc_SiluOp : Ditc_UnaryOp<"silu", "SiLU (swish), x * sigmoid(x)", Ditc_FloatTensor>;
+def Ditc_AbsOp : Ditc_UnaryOp<"abs", "the absolute value", Ditc_FloatTensor>;
+def Ditc_LogOp : Ditc_UnaryOp<"log", "the natural logarithm", Ditc_FloatTensor>;
+def Ditc_FloorOp : Ditc_UnaryOp<"floor", "rounding down", Ditc_FloatTensor>;
+def Ditc_CeilOp : Ditc_UnaryOp<"ceil", "rounding up", Ditc_FloatTensor>;
+def Ditc_RoundOp : Ditc_UnaryOp<"round",
+    "rounding to the nearest integer, halves to even", Ditc_FloatTensor>;
 
 def Ditc_GeluOp : Ditc_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let summary = "elementwise GELU";
@@ -251,6 +257,8 @@ class Ditc_ReduceOp<string mnemonic, string desc>
 def Ditc_ReduceSumOp : Ditc_ReduceOp<"reduce_sum", "sum">;
 def Ditc_ReduceMeanOp : Ditc_ReduceOp<"reduce_mean", "arithmetic mean">;
 def Ditc_ReduceMaxOp : Ditc_ReduceOp<"reduce_max", "maximum">;
+def Ditc_ReduceMinOp : Ditc_ReduceOp<"reduce_min", "minimum">;
+def Ditc_ReduceProdOp : Ditc_ReduceOp<"reduce_prod", "product">;
 
 def Ditc_SoftmaxOp : Ditc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "softmax along one axis";

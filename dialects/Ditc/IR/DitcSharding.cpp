@@ -694,7 +694,8 @@ ShardingRule computeRule(Operation *op) {
           if ((int64_t)d != o.getAxis())
             rb.add().dims.append({{0, d}, {rb.res(), d}});
       })
-      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp>([&](auto o) {
+      .Case<ReduceSumOp, ReduceMeanOp, ReduceMaxOp, ReduceMinOp,
+            ReduceProdOp>([&](auto o) {
         ArrayRef<int64_t> axes = o.getAxes();
         unsigned out = 0;
         for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {

@@ -295,7 +295,11 @@ HostTensor mlir::ditc::onnx_import::foldReduce(const HostTensor &in,
     reduced[a] = true;
   bool keep = outShape.size() == in.shape.size();
   Shape ost = stridesOf(outShape);
-  std::vector<double> acc(out.size(), kind == "max" ? -INFINITY : 0.0);
+  double init = kind == "max"    ? -INFINITY
+                : kind == "min"  ? INFINITY
+                : kind == "prod" ? 1.0
+                                 : 0.0;
+  std::vector<double> acc(out.size(), init);
   std::vector<int64_t> count(out.size(), 0);
   forEachIndex(in.shape, [&](int64_t lin, ArrayRef<int64_t> idx) {
     int64_t o = 0, j = 0;
@@ -307,7 +311,14 @@ HostTensor mlir::ditc::onnx_import::foldReduce(const HostTensor &in,
       o += idx[k] * ost[j++];
     }
     double v = in.getF(lin);
-    acc[o] = kind == "max" ? std::max(acc[o], v) : acc[o] + v;
+    if (kind == "max")
+      acc[o] = std::max(acc[o], v);
+    else if (kind == "min")
+      acc[o] = std::min(acc[o], v);
+    else if (kind == "prod")
+      acc[o] *= v;
+    else
+      acc[o] += v;
     count[o]++;
   });
   for (int64_t k = 0; k < out.size(); ++k)

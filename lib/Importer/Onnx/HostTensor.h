@@ -64,6 +64,7 @@ HostTensor foldSlice(const HostTensor &in, ArrayRef<int64_t> offsets,
                      ArrayRef<int64_t> steps, ArrayRef<int64_t> outShape);
 HostTensor foldGather(const HostTensor &data, const HostTensor &indices,
                       int64_t axis, ArrayRef<int64_t> outShape);
+/// kind: "sum", "mean", "max", "min" or "prod".
 HostTensor foldReduce(const HostTensor &in, ArrayRef<int64_t> axes,
                       ArrayRef<int64_t> outShape, StringRef kind);
 HostTensor foldTrilu(const HostTensor &in, int64_t k, bool upper);

@@ -270,6 +270,35 @@ LogicalResult importNot(NodeContext &nc) {
   return unary<NotOp>(nc, [](double x) { return x == 0 ? 1.0 : 0.0; }, false);
 }
 
+/// Abs: ditc.abs on floats; on integers x < 0 ? 0 - x : x (wrapping, as
+/// ONNX's reference), folded when known.
+LogicalResult importAbs(NodeContext &nc) {
+  Type et = nc.elem(0);
+  if (const HostTensor *c = nc.cst(0)) {
+    HostTensor out(et, c->shape);
+    for (int64_t k = 0; k < c->size(); ++k)
+      out.set(k, std::fabs(c->getF(k)));
+    nc.setConst(0, std::move(out));
+    return success();
+  }
+  if (isa<FloatType>(et)) {
+    nc.set(0, AbsOp::create(nc.b, nc.loc, nc.type(0), nc.in(0)));
+    return success();
+  }
+  if (!isIndexType(et))
+    return nc.error() << "expects a number, got " << et;
+  Value x = nc.in(0), zero = scalarConstant(nc, et, 0);
+  if (cast<IntegerType>(et).isUnsigned()) {
+    nc.set(0, x);
+    return success();
+  }
+  auto boolType = RankedTensorType::get(nc.shape(0), nc.b.getI1Type());
+  Value neg = LessOp::create(nc.b, nc.loc, boolType, x, zero);
+  Value flipped = SubOp::create(nc.b, nc.loc, nc.type(0), zero, x);
+  nc.set(0, WhereOp::create(nc.b, nc.loc, nc.type(0), neg, flipped, x));
+  return success();
+}
+
 LogicalResult importGelu(NodeContext &nc) {
   std::string approx = nc.attrStr("approximate", "none");
   GeluApproximation a;
@@ -375,9 +404,10 @@ LogicalResult importRange(NodeContext &nc) {
   return success();
 }
 
-/// Reduction axes from the attribute (older opsets) or the second input.
-FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc,
-                                              int64_t inputSince) {
+} // namespace
+
+FailureOr<SmallVector<int64_t>>
+mlir::ditc::onnx_import::reductionAxes(NodeContext &nc, int64_t inputSince) {
   SmallVector<int64_t> axes;
   if (nc.opset >= inputSince) {
     if (nc.has(1)) {
@@ -408,6 +438,8 @@ FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc,
   return axes;
 }
 
+namespace {
+
 template <typename OpT>
 LogicalResult reduce(NodeContext &nc, int64_t inputSince, StringRef kind) {
   FailureOr<SmallVector<int64_t>> axes = reductionAxes(nc, inputSince);
@@ -429,8 +461,17 @@ LogicalResult reduce(NodeContext &nc, int64_t inputSince, StringRef kind) {
     nc.setConst(0, foldReduce(*c, *axes, *s, kind));
     return success();
   }
-  nc.set(0, OpT::create(nc.b, nc.loc, RankedTensorType::get(*s, nc.elem(0)),
-                        nc.in(0), *axes, keep));
+  // The runtime reduces f32, f16, bf16, i32 and i64: booleans and narrower
+  // integers go through i32, which holds them exactly (a sum or product
+  // wraps back on the cast as in the narrow type).
+  Type et = nc.elem(0);
+  Type through = et;
+  if (auto it = dyn_cast<IntegerType>(et); it && it.getWidth() < 32)
+    through = nc.b.getI32Type();
+  Value x = castTo(nc, nc.in(0), through);
+  Value r = OpT::create(nc.b, nc.loc, RankedTensorType::get(*s, through), x,
+                        *axes, keep);
+  nc.set(0, castTo(nc, r, et));
   return success();
 }
 
@@ -602,4 +643,31 @@ void mlir::ditc::onnx_import::addMathOps(OpTable &t) {
                       return reduce<ReduceMaxOp>(nc, 18, "max");
                     },
                     1};
+  t["ReduceMin"] = {[](NodeContext &nc) {
+                      return reduce<ReduceMinOp>(nc, 18, "min");
+                    },
+                    1};
+  t["ReduceProd"] = {[](NodeContext &nc) {
+                       return reduce<ReduceProdOp>(nc, 18, "prod");
+                     },
+                     1};
+  t["Abs"] = {importAbs, 1};
+  t["Log"] = {[](NodeContext &nc) {
+                return unary<LogOp>(nc, [](double x) { return std::log(x); });
+              },
+              1};
+  t["Floor"] = {[](NodeContext &nc) {
+                  return unary<FloorOp>(nc,
+                                        [](double x) { return std::floor(x); });
+                },
+                1};
+  t["Ceil"] = {[](NodeContext &nc) {
+                 return unary<CeilOp>(nc, [](double x) { return std::ceil(x); });
+               },
+               1};
+  t["Round"] = {[](NodeContext &nc) {
+                  return unary<RoundOp>(
+                      nc, [](double x) { return std::nearbyint(x); });
+                },
+                1};
 }
