@@ -305,6 +305,12 @@ private:
   LogicalResult lowerBinary(Operation *op, int32_t code);
   LogicalResult lowerUnary(Operation *op, int32_t code);
   LogicalResult lowerReduce(Operation *op, int32_t code, ArrayRef<int64_t> axes);
+  /// The kernels of runtime/src/structured.cpp (ArgMax/ArgMin, CumSum, pool,
+  /// conv_transpose, grid_sample, the scatters).
+  LogicalResult lowerStructured(Operation *op);
+  /// The dtype code of `v`'s elements when a "number" kernel takes it (F32,
+  /// F64, the integers), else an error naming the op.
+  FailureOr<int32_t> numberDtype(Operation *op, Value v);
   LogicalResult lowerMatmul(MatmulOp op);
   LogicalResult lowerAttention(AttentionOp op);
   LogicalResult lowerConv(ConvOp op);
@@ -439,6 +445,120 @@ LogicalResult Lowerer::lowerReduce(Operation *op, int32_t code,
   call("reduce", {c32(code), c32(dt), ptrOf(x), i64Array(shapeOf(x)),
                           c32(shapeOf(x).size()), c64(mask), ptrOf(y)});
   return success();
+}
+
+FailureOr<int32_t> Lowerer::numberDtype(Operation *op, Value v) {
+  Type et = typeOf(v).getElementType();
+  int32_t dt = dtypeCode(et);
+  if (dt < 0 || dt == DITC_RT_B8 || dt == DITC_RT_F16 || dt == DITC_RT_BF16)
+    return fail(op, "the '" + op->getName().getStringRef() +
+                        "' kernel takes f32, f64 or integers, not " +
+                        dtypeName(et));
+  return dt;
+}
+
+LogicalResult Lowerer::lowerStructured(Operation *op) {
+  // [outer, len, inner] around one axis.
+  auto around = [](ArrayRef<int64_t> s, int64_t axis) {
+    return std::array<int64_t, 3>{product(s.take_front(axis)), s[axis],
+                                  product(s.drop_front(axis + 1))};
+  };
+  auto spatial = [](Value v) { return shapeOf(v).drop_front(2); };
+  auto indexDtype = [](Value v) {
+    return dtypeCode(typeOf(v).getElementType());
+  };
+  return llvm::TypeSwitch<Operation *, LogicalResult>(op)
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) -> LogicalResult {
+        FailureOr<int32_t> dt = numberDtype(o, o.getInput());
+        if (failed(dt))
+          return failure();
+        auto [outer, len, inner] = around(shapeOf(o.getInput()), o.getAxis());
+        call("arg_reduce",
+             {c32(isa<ArgMinOp>(op)), c32(*dt), ptrOf(o.getInput()),
+              c64(outer), c64(len), c64(inner), c32(o.getSelectLastIndex()),
+              ptrOf(o.getResult())});
+        return success();
+      })
+      .Case([&](CumSumOp o) -> LogicalResult {
+        FailureOr<int32_t> dt = numberDtype(o, o.getInput());
+        if (failed(dt))
+          return failure();
+        auto [outer, len, inner] = around(shapeOf(o.getInput()), o.getAxis());
+        call("cumsum", {c32(*dt), ptrOf(o.getInput()), ptrOf(o.getResult()),
+                        c64(outer), c64(len), c64(inner),
+                        c32(o.getExclusive()), c32(o.getReverse())});
+        return success();
+      })
+      .Case([&](PoolOp o) -> LogicalResult {
+        FailureOr<int32_t> dt = numberDtype(o, o.getInput());
+        if (failed(dt))
+          return failure();
+        ArrayRef<int64_t> in = shapeOf(o.getInput());
+        call("pool",
+             {c32((int32_t)o.getKind()), c32(*dt), ptrOf(o.getInput()),
+              ptrOf(o.getResult()),
+              o.getIndices() ? ptrOf(o.getIndices()) : null(),
+              c64(in[0] * in[1]), c32(in.size() - 2),
+              i64Array(spatial(o.getInput())), i64Array(spatial(o.getResult())),
+              i64Array(o.getKernelShape()), i64Array(o.getStrides()),
+              i64Array(o.getPads()), i64Array(o.getDilations()),
+              c32(o.getCountIncludePad()), c32(o.getP())});
+        return success();
+      })
+      .Case([&](ConvTransposeOp o) -> LogicalResult {
+        if (!typeOf(o.getInput()).getElementType().isF32())
+          return fail(o, "the conv_transpose kernel takes f32");
+        ArrayRef<int64_t> in = shapeOf(o.getInput()), w = shapeOf(o.getWeight());
+        call("conv_transpose_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getWeight()),
+              o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
+              c64(in[0]), c64(in[1]), c64(w[1] * o.getGroup()),
+              c32(in.size() - 2), i64Array(spatial(o.getInput())),
+              i64Array(spatial(o.getResult())), i64Array(w.drop_front(2)),
+              i64Array(o.getStrides()), i64Array(o.getPads()),
+              i64Array(o.getDilations()), c64(o.getGroup())});
+        return success();
+      })
+      .Case([&](GridSampleOp o) -> LogicalResult {
+        if (!typeOf(o.getInput()).getElementType().isF32())
+          return fail(o, "the grid_sample kernel takes f32");
+        ArrayRef<int64_t> in = shapeOf(o.getInput());
+        call("grid_sample_f32",
+             {ptrOf(o.getInput()), ptrOf(o.getGrid()), ptrOf(o.getResult()),
+              c64(in[0]), c64(in[1]), c32(in.size() - 2),
+              i64Array(spatial(o.getInput())), i64Array(spatial(o.getResult())),
+              c32((int32_t)o.getMode()), c32((int32_t)o.getPaddingMode()),
+              c32(o.getAlignCorners())});
+        return success();
+      })
+      .Case<ScatterElementsOp, ScatterNdOp>([&](auto o) -> LogicalResult {
+        int32_t dt = dtypeCode(typeOf(o.getData()).getElementType());
+        if (o.getReduction() != ScatterReduction::none) {
+          FailureOr<int32_t> n = numberDtype(o, o.getData());
+          if (failed(n))
+            return failure();
+        }
+        if (dt < 0)
+          return fail(o, "no scatter kernel for this element type");
+        SmallVector<Value> args{c32((int32_t)o.getReduction()), c32(dt),
+                                ptrOf(o.getData()), ptrOf(o.getIndices()),
+                                c32(indexDtype(o.getIndices())),
+                                ptrOf(o.getUpdates()), ptrOf(o.getResult()),
+                                i64Array(shapeOf(o.getData()))};
+        ArrayRef<int64_t> idx = shapeOf(o.getIndices());
+        if constexpr (std::is_same_v<decltype(o), ScatterElementsOp>) {
+          args.append({i64Array(idx), c32(idx.size()), c32(o.getAxis())});
+          call("scatter_elements", args);
+        } else {
+          args.append({c32(shapeOf(o.getData()).size()),
+                       c64(product(idx.drop_back())), c32(idx.back())});
+          call("scatter_nd", args);
+        }
+        return success();
+      })
+      .Default([&](Operation *o) {
+        return fail(o, "no structured kernel for this op");
+      });
 }
 
 LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
@@ -914,6 +1034,9 @@ LogicalResult Lowerer::lower(Operation *op) {
                         i64Array(l->tableStrides), c32(o.getInterleaved())}));
         return success();
       })
+      .Case<ArgMaxOp, ArgMinOp, CumSumOp, PoolOp, ConvTransposeOp, GridSampleOp,
+            ScatterElementsOp, ScatterNdOp>(
+          [&](Operation *o) { return lowerStructured(o); })
       .Case([&](TriluOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
         call("trilu",

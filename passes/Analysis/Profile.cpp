@@ -119,6 +119,34 @@ OpCost mlir::ditc::costOf(Operation *op) {
           [&](Operation *o) {
         c.flopsOther = elements(o->getOperand(0));
       })
+      .Case<ArgMaxOp, ArgMinOp, CumSumOp>(
+          [&](Operation *o) { c.flopsOther = elements(o->getOperand(0)); })
+      .Case<PoolOp>([&](PoolOp p) {
+        int64_t window = 1;
+        for (int64_t k : p.getKernelShape())
+          window *= k;
+        c.flopsOther = outElems * window;
+      })
+      .Case<ScatterElementsOp, ScatterNdOp>(
+          [&](Operation *o) { c.flopsOther = elements(o->getOperand(2)); })
+      .Case<GridSampleOp>([&](GridSampleOp g) {
+        // Per output element: the corner weights and one product per
+        // corner (2^rank corners; 4^rank for cubic).
+        int64_t r = shapeOf(g.getGrid()).back();
+        int64_t base = g.getMode() == GridSampleMode::cubic ? 4 : 2;
+        int64_t corners = 1;
+        for (int64_t i = 0; i < r; ++i)
+          corners *= base;
+        c.flopsOther = outElems * 2 * corners;
+      })
+      .Case<ConvTransposeOp>([&](ConvTransposeOp t) {
+        // Every input element meets every kernel tap of its group's outputs.
+        ArrayRef<int64_t> w = shapeOf(t.getWeight());
+        int64_t taps = w[1];
+        for (int64_t k : w.drop_front(2))
+          taps *= k;
+        c.flopsMatrix = 2 * elements(t.getInput()) * taps;
+      })
       .Case<MatmulOp>([&](MatmulOp m) {
         ArrayRef<int64_t> a = shapeOf(m.getLhs());
         int64_t k = a.empty() ? 1 : a.back();

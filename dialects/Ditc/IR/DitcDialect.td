@@ -57,4 +57,60 @@ def Ditc_GeluApproximationAttr : EnumAttr<Ditc_Dialect, Ditc_GeluApproximation,
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Ditc_PoolKind : I32EnumAttr<"PoolKind", "what a pooling window computes", [
+      I32EnumAttrCase<"max", 0>,
+      I32EnumAttrCase<"avg", 1>,
+      I32EnumAttrCase<"lp", 2>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_PoolKindAttr : EnumAttr<Ditc_Dialect, Ditc_PoolKind, "pool_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Ditc_ScatterReduction : I32EnumAttr<"ScatterReduction",
+    "how a scatter combines an update with the entry it lands on", [
+      I32EnumAttrCase<"none", 0>,
+      I32EnumAttrCase<"add", 1>,
+      I32EnumAttrCase<"mul", 2>,
+      I32EnumAttrCase<"max", 3>,
+      I32EnumAttrCase<"min", 4>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_ScatterReductionAttr : EnumAttr<Ditc_Dialect, Ditc_ScatterReduction,
+                                         "scatter_reduction"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Ditc_GridSampleMode : I32EnumAttr<"GridSampleMode",
+    "how grid_sample interpolates", [
+      I32EnumAttrCase<"linear", 0>,
+      I32EnumAttrCase<"nearest", 1>,
+      I32EnumAttrCase<"cubic", 2>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_GridSampleModeAttr : EnumAttr<Ditc_Dialect, Ditc_GridSampleMode,
+                                       "grid_sample_mode"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
+def Ditc_GridSamplePadding : I32EnumAttr<"GridSamplePadding",
+    "what grid_sample reads outside the input", [
+      I32EnumAttrCase<"zeros", 0>,
+      I32EnumAttrCase<"border", 1>,
+      I32EnumAttrCase<"reflection", 2>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_GridSamplePaddingAttr : EnumAttr<Ditc_Dialect, Ditc_GridSamplePadding,
+                                          "grid_sample_padding"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 #endif // DITC_DIALECT_TD

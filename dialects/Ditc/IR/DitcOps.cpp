@@ -752,3 +752,146 @@ LogicalResult ChunkOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// Index reductions, running sums, pooling, scatters, sampling
+//===----------------------------------------------------------------------===//
+
+template <typename ArgT>
+static LogicalResult verifyArgReduce(ArgT op) {
+  ArrayRef<int64_t> in = shapeOf(op.getInput());
+  int64_t axis = op.getAxis();
+  if (axis < 0 || axis >= (int64_t)in.size())
+    return op.emitOpError("axis ") << axis << " out of range for rank "
+                                   << in.size();
+  std::string why;
+  return checkResult(op, reduceShape(in, {axis}, op.getKeepDims(), why), why,
+                     op.getResult());
+}
+LogicalResult ArgMaxOp::verify() { return verifyArgReduce(*this); }
+LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }
+
+LogicalResult CumSumOp::verify() {
+  int64_t rank = shapeOf(getInput()).size();
+  if (getAxis() < 0 || getAxis() >= rank)
+    return emitOpError("axis ") << getAxis() << " out of range for rank "
+                                << rank;
+  return success();
+}
+
+/// Spatial axes of an NC... operand, with attribute arrays of matching
+/// length (`perAxis` of one entry per axis, `pads` of two).
+static LogicalResult checkSpatialAttrs(Operation *op, ArrayRef<int64_t> in,
+                                       ArrayRef<ArrayRef<int64_t>> perAxis,
+                                       ArrayRef<int64_t> pads,
+                                       bool negativePads = false) {
+  if (in.size() < 3)
+    return op->emitOpError("input must be [N, C, spatial...], got ")
+           << shapeStr(in);
+  size_t sp = in.size() - 2;
+  for (ArrayRef<int64_t> a : perAxis)
+    if (a.size() != sp || llvm::any_of(a, [](int64_t v) { return v < 1; }))
+      return op->emitOpError("expects ")
+             << sp << " positive entries per window attribute";
+  if (pads.size() != 2 * sp ||
+      (!negativePads && llvm::any_of(pads, [](int64_t v) { return v < 0; })))
+    return op->emitOpError("expects ")
+           << 2 * sp << (negativePads ? " pads" : " non-negative pads");
+  return success();
+}
+
+LogicalResult PoolOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
+  if (failed(checkSpatialAttrs(*this, in,
+                               {getKernelShape(), getStrides(), getDilations()},
+                               getPads())))
+    return failure();
+  if (out.size() != in.size() || out[0] != in[0] || out[1] != in[1])
+    return emitOpError("result must be [N, C, spatial...] like the input");
+  if (getResult().getType().getElementType() !=
+      getInput().getType().getElementType())
+    return emitOpError("result must have the input's element type");
+  if (getIndices() && (getKind() != PoolKind::max ||
+                       shapeOf(getIndices()) != out))
+    return emitOpError("indices come with max pooling, in the result's shape");
+  if (getKind() == PoolKind::lp && getP() < 1)
+    return emitOpError("p must be >= 1");
+  return success();
+}
+
+LogicalResult ConvTransposeOp::verify() {
+  if (failed(checkSameElementType(*this)))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(getInput()), w = shapeOf(getWeight()),
+                    out = shapeOf(getResult());
+  // Negative pads shift the outputs (ONNX output_shape beyond the full
+  // size).
+  if (failed(checkSpatialAttrs(*this, in, {getStrides(), getDilations()},
+                               getPads(), /*negativePads=*/true)))
+    return failure();
+  int64_t g = getGroup();
+  if (w.size() != in.size() || out.size() != in.size() || g < 1 ||
+      w[0] != in[1] || in[1] % g || out[0] != in[0] || out[1] != w[1] * g)
+    return emitOpError("channels: input ")
+           << shapeStr(in) << ", weight " << shapeStr(w) << ", result "
+           << shapeStr(out) << ", group " << g;
+  if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{out[1]})
+    return emitOpError("bias must have one entry per output channel");
+  return success();
+}
+
+LogicalResult GridSampleOp::verify() {
+  if (failed(checkSameElementType(*this)))
+    return failure();
+  ArrayRef<int64_t> in = shapeOf(getInput()), g = shapeOf(getGrid()),
+                    out = shapeOf(getResult());
+  size_t r = in.size() < 3 ? 0 : in.size() - 2;
+  if (r < 1 || g.size() != r + 2 || g.back() != (int64_t)r ||
+      g[0] != in[0] || out.size() != in.size() || out[0] != in[0] ||
+      out[1] != in[1] || ArrayRef<int64_t>(out).drop_front(2) !=
+                             ArrayRef<int64_t>(g).drop_front().drop_back())
+    return emitOpError("expects input [N, C, d...], grid [N, o..., rank] "
+                       "and result [N, C, o...], got ")
+           << shapeStr(in) << ", " << shapeStr(g) << ", " << shapeStr(out);
+  return success();
+}
+
+/// The scatters write into a copy of data: same type, updates of its
+/// element type.
+static LogicalResult checkScatterTypes(Operation *op, Value data,
+                                       Value updates, Value result) {
+  if (data.getType() != result.getType())
+    return op->emitOpError("result must have the data's type");
+  if (cast<RankedTensorType>(updates.getType()).getElementType() !=
+      cast<RankedTensorType>(data.getType()).getElementType())
+    return op->emitOpError("updates must have the data's element type");
+  return success();
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  if (failed(checkScatterTypes(*this, getData(), getUpdates(), getResult())))
+    return failure();
+  ArrayRef<int64_t> d = shapeOf(getData()), i = shapeOf(getIndices());
+  if (i != shapeOf(getUpdates()) || i.size() != d.size())
+    return emitOpError("indices and updates must share a shape of the data's "
+                       "rank");
+  if (getAxis() < 0 || getAxis() >= (int64_t)d.size())
+    return emitOpError("axis ") << getAxis() << " out of range";
+  return success();
+}
+
+LogicalResult ScatterNdOp::verify() {
+  if (failed(checkScatterTypes(*this, getData(), getUpdates(), getResult())))
+    return failure();
+  ArrayRef<int64_t> d = shapeOf(getData()), i = shapeOf(getIndices()),
+                    u = shapeOf(getUpdates());
+  if (i.empty() || i.back() < 1 || i.back() > (int64_t)d.size())
+    return emitOpError("indices must end in a tuple length within the data's "
+                       "rank");
+  SmallVector<int64_t> want(i.drop_back());
+  llvm::append_range(want, d.drop_front(i.back()));
+  if (u != ArrayRef<int64_t>(want))
+    return emitOpError("updates shape ")
+           << shapeStr(u) << " should be " << shapeStr(want);
+  return success();
+}

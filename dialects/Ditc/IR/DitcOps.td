@@ -260,6 +260,74 @@ def Ditc_ReduceMaxOp : Ditc_ReduceOp<"reduce_max", "maximum">;
 def Ditc_ReduceMinOp : Ditc_ReduceOp<"reduce_min", "minimum">;
 def Ditc_ReduceProdOp : Ditc_ReduceOp<"reduce_prod", "product">;
 
+class Ditc_ArgReduceOp<string mnemonic, string desc>
+    : Ditc_Op<mnemonic, [Pure]> {
+  let summary = "index of the " # desc # " along one axis";
+  let description = [{
+    The i64 index of the }] # desc # [{ along `axis` (the first one, or the
+    last with `select_last_index`); with `keep_dims` the axis stays with
+    size 1.
+
+    ```mlir
+    %i = ditc.}] # mnemonic # [{ %x {axis = 1 : i64} : (tensor<2x5xf32>) -> tensor<2x1xi64>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis,
+                   DefaultValuedAttr<BoolAttr, "true">:$keep_dims,
+                   UnitAttr:$select_last_index);
+  let results = (outs RankedTensorOf<[I64]>:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+def Ditc_ArgMaxOp : Ditc_ArgReduceOp<"argmax", "largest entry">;
+def Ditc_ArgMinOp : Ditc_ArgReduceOp<"argmin", "smallest entry">;
+
+def Ditc_CumSumOp : Ditc_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
+  let summary = "running sum along one axis";
+  let description = [{
+    `y[.., i, ..] = sum of x[.., j, ..]` for `j <= i` (`j < i` with
+    `exclusive`; `j >= i` / `j > i` with `reverse`).
+
+    ```mlir
+    %y = ditc.cumsum %x {axis = 1 : i64, exclusive} : tensor<2x5xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$axis, UnitAttr:$exclusive,
+                   UnitAttr:$reverse);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Ditc_PoolOp : Ditc_Op<"pool", [Pure]> {
+  let summary = "max, average or Lp pooling over the spatial axes of NC...";
+  let description = [{
+    Input `[N, C, d...]`. Output position `o` of spatial axis `a` covers
+    input positions `o * strides[a] - pads[a] + k * dilations[a]` for `k` in
+    `[0, kernel_shape[a])`; positions outside the input are skipped (`max`,
+    `lp`) or count as zeros (`avg` with `count_include_pad`, as long as they
+    lie within the begin and end `pads`). `avg` divides by the counted
+    positions; `lp` is `(sum |x|^p)^(1/p)`. The result's spatial sizes are
+    given (ONNX's ceil mode adds a last window). `max` may also return
+    `indices`: the flat index of each maximum in the input (row-major).
+
+    ```mlir
+    %y = ditc.pool %x {kind = #ditc.pool_kind<max>, kernel_shape = array<i64: 2, 2>,
+                       strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>,
+                       dilations = array<i64: 1, 1>} : (tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, Ditc_PoolKindAttr:$kind,
+                   DenseI64ArrayAttr:$kernel_shape, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   UnitAttr:$count_include_pad,
+                   DefaultValuedAttr<I64Attr, "2">:$p);
+  let results = (outs Ditc_Tensor:$result,
+                 Optional<RankedTensorOf<[I64]>>:$indices);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Ditc_SoftmaxOp : Ditc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let summary = "softmax along one axis";
   let description = [{
@@ -417,6 +485,56 @@ def Ditc_ConvOp : Ditc_Op<"conv", [Pure]> {
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
+  let hasVerifier = 1;
+}
+
+def Ditc_ConvTransposeOp : Ditc_Op<"conv_transpose", [Pure]> {
+  let summary = "N-d transposed convolution over an NC... input";
+  let description = [{
+    Input `[N, C, d...]`, weight `[C, M/group, k...]`, optional bias `[M]`.
+    Input position `i` of a spatial axis adds `x * w[k]` to output position
+    `i * stride - pads[begin] + k * dilation`; outputs outside the result are
+    dropped. The result's spatial sizes are given (ONNX's output_padding and
+    output_shape decide them).
+
+    ```mlir
+    %y = ditc.conv_transpose %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>,
+                                     dilations = array<i64: 1, 1>, group = 1 : i64}
+        : (tensor<1x4x3x3xf32>, tensor<4x2x3x3xf32>) -> tensor<1x2x7x7xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$weight,
+                   Optional<Ditc_FloatTensor>:$bias, DenseI64ArrayAttr:$strides,
+                   DenseI64ArrayAttr:$pads, DenseI64ArrayAttr:$dilations,
+                   I64Attr:$group);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def Ditc_GridSampleOp : Ditc_Op<"grid_sample", [Pure]> {
+  let summary = "sample an NC... input at the grid's normalised coordinates";
+  let description = [{
+    Input `[N, C, d1..dr]`, grid `[N, o1..or, r]` of coordinates in [-1, 1]
+    (last axis: the innermost spatial axis first, as ONNX GridSample),
+    result `[N, C, o1..or]`. `align_corners` maps -1 and 1 to the centres
+    of the corner elements, else to their outer edges.
+
+    ```mlir
+    %y = ditc.grid_sample %x, %g {mode = #ditc.grid_sample_mode<linear>,
+                                  padding_mode = #ditc.grid_sample_padding<zeros>}
+        : (tensor<1x1x4x4xf32>, tensor<1x6x6x2xf32>) -> tensor<1x1x6x6xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$grid,
+                   Ditc_GridSampleModeAttr:$mode,
+                   Ditc_GridSamplePaddingAttr:$padding_mode,
+                   UnitAttr:$align_corners);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat =
+      "$input `,` $grid attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 
@@ -585,6 +703,47 @@ def Ditc_GatherOp : Ditc_Op<"gather", [Pure]> {
   let arguments = (ins Ditc_Tensor:$data, Ditc_IntTensor:$indices, I64Attr:$axis);
   let results = (outs Ditc_Tensor:$result);
   let assemblyFormat = "$data `,` $indices attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_ScatterElementsOp : Ditc_Op<"scatter_elements", [Pure]> {
+  let summary = "write updates into a copy of data at per-element indices";
+  let description = [{
+    ONNX `ScatterElements`: `indices` and `updates` have one shape; the
+    update at position `p` goes to `p` with its `axis` coordinate replaced
+    by `indices[p]` (negative counts from the end), combined by `reduction`.
+
+    ```mlir
+    %y = ditc.scatter_elements %d, %i, %u {axis = 1 : i64, reduction = #ditc.scatter_reduction<add>}
+        : (tensor<2x5xf32>, tensor<2x2xi64>, tensor<2x2xf32>) -> tensor<2x5xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$data, Ditc_IntTensor:$indices,
+                   Ditc_Tensor:$updates, I64Attr:$axis,
+                   Ditc_ScatterReductionAttr:$reduction);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
+def Ditc_ScatterNdOp : Ditc_Op<"scatter_nd", [Pure]> {
+  let summary = "write slices of updates into a copy of data at index tuples";
+  let description = [{
+    ONNX `ScatterND`: `indices` `[..., k]` holds index tuples into the first
+    `k` axes of `data`; `updates` `[..., data.shape[k:]]` the slices written
+    there, combined by `reduction`.
+
+    ```mlir
+    %y = ditc.scatter_nd %d, %i, %u {reduction = #ditc.scatter_reduction<none>}
+        : (tensor<4x4xf32>, tensor<2x1xi64>, tensor<2x4xf32>) -> tensor<4x4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$data, Ditc_IntTensor:$indices,
+                   Ditc_Tensor:$updates, Ditc_ScatterReductionAttr:$reduction);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat =
+      "$data `,` $indices `,` $updates attr-dict `:` functional-type(operands, results)";
   let hasVerifier = 1;
 }
 

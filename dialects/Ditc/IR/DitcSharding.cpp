@@ -706,6 +706,35 @@ ShardingRule computeRule(Operation *op) {
             ++out;
         }
       })
+      .Case<ArgMaxOp, ArgMinOp>([&](auto o) {
+        unsigned out = 0;
+        for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {
+          bool reduced = (int64_t)d == o.getAxis();
+          if (!reduced)
+            rb.add().dims.append({{0, d}, {rb.res(), out}});
+          if (!reduced || o.getKeepDims())
+            ++out;
+        }
+      })
+      .Case([&](CumSumOp o) {
+        for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d)
+          if ((int64_t)d != o.getAxis())
+            rb.add().dims.append({{0, d}, {rb.res(), d}});
+      })
+      .Case([&](PoolOp o) {
+        // Samples and channels pool on their own.
+        for (unsigned d = 0; d < 2; ++d) {
+          ShardingFactor &f = rb.add();
+          f.dims.append({{0, d}, {rb.res(), d}});
+          if (o.getIndices())
+            f.dims.push_back({rb.res(1), d});
+        }
+      })
+      .Case([&](ConvTransposeOp) { rb.identity(0, rb.res(), 1); })
+      .Case([&](GridSampleOp) {
+        rb.add().dims.append({{0, 0}, {1, 0}, {rb.res(), 0}});
+        rb.add().dims.append({{0, 1}, {rb.res(), 1}});
+      })
       .Case([&](TransposeOp o) {
         for (auto [i, p] : llvm::enumerate(o.getPermutation()))
           rb.add().dims.append({{0, (unsigned)p}, {rb.res(), (unsigned)i}});
