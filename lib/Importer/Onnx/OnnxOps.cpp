@@ -16,6 +16,7 @@ const llvm::StringMap<OpInfo> &mlir::ditc::onnx_import::opRegistry() {
     addNeuralOps(t);
     addActivationOps(t);
     addRewrittenOps(t);
+    addStructuredOps(t);
     for (auto [op, n] :
          {std::pair<StringRef, int>{"Constant", 0}, {"Add", 2}, {"Sub", 2},
           {"Mul", 2}, {"Div", 2}, {"Pow", 2}, {"And", 2}, {"Equal", 2},

@@ -16,6 +16,9 @@ void addMovementOps(OpTable &table);
 /// Contractions and the neural-network ops: MatMul, Gemm, Conv, Einsum,
 /// Softmax, the norms, Attention, RotaryEmbedding.
 void addNeuralOps(OpTable &table);
+/// Ops with kernels of their own: ArgMax/ArgMin, CumSum, pooling,
+/// ConvTranspose, GridSample, the scatters.
+void addStructuredOps(OpTable &table);
 /// Activations and small elementwise ops written with existing dialect ops.
 void addActivationOps(OpTable &table);
 /// Structured ops (padding, resizing, index gathers, norms) written with
@@ -33,6 +36,12 @@ bool isIndexType(Type t);
 
 /// `v` converted to element type `et` (itself when it already has it).
 Value castTo(NodeContext &nc, Value v, Type et);
+
+/// The node's reduction axes, normalised, sorted and unique: from the `axes`
+/// input from opset `inputSince` on, else from the attribute. All axes when
+/// none are given, or none with noop_with_empty_axes.
+FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc,
+                                              int64_t inputSince);
 
 } // namespace mlir::ditc::onnx_import
 
