@@ -60,7 +60,7 @@ bool mayWriteInPlace(Operation *op, Value operand) {
   if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
            SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
            ReluOp, SiluOp, GeluOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp,
-           RopeOp>(op))
+           BitwiseAndOp, BitwiseOrOp, BitwiseXorOp, RopeOp>(op))
     return false;
   // The rope kernel runs in place over its input, not over its tables.
   if (auto rope = dyn_cast<RopeOp>(op); rope && operand != rope.getInput())

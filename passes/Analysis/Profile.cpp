@@ -97,7 +97,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, ModOp, AndOp,
             EqualOp, GreaterOp, LessOp, WhereOp, NegOp, NotOp, SqrtOp,
             ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, ReluOp,
-            IsNanOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp>([&](Operation *) { c.flopsOther = outElems; })
+            IsNanOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp, BitwiseAndOp,
+            BitwiseOrOp, BitwiseXorOp>([&](Operation *) { c.flopsOther = outElems; })
       .Case<SigmoidOp>([&](auto) { c.flopsOther = 3 * outElems; })
       .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
       .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })

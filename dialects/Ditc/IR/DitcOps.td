@@ -127,6 +127,17 @@ def Ditc_AndOp : Ditc_BinaryOp<"and", "logical and",
   let results = (outs Ditc_BoolTensor:$result);
 }
 
+class Ditc_BitwiseOp<string mnemonic, string desc>
+    : Ditc_BinaryOp<mnemonic, desc,
+                    [Commutative, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
+  let arguments = (ins Ditc_Tensor:$lhs, Ditc_Tensor:$rhs);
+  let results = (outs Ditc_Tensor:$result);
+}
+def Ditc_BitwiseAndOp : Ditc_BitwiseOp<"bitwise_and", "bitwise and of integers">;
+def Ditc_BitwiseOrOp : Ditc_BitwiseOp<"bitwise_or", "bitwise or of integers">;
+def Ditc_BitwiseXorOp : Ditc_BitwiseOp<"bitwise_xor",
+                                       "bitwise exclusive or of integers">;
+
 class Ditc_CompareOp<string mnemonic, string desc>
     : Ditc_BinaryOp<mnemonic, desc, [AllElementTypesMatch<["lhs", "rhs"]>]> {
   let results = (outs Ditc_BoolTensor:$result);

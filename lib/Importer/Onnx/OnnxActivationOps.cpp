@@ -73,16 +73,14 @@ public:
     return select(negative, sub(zero, a), a);
   }
 
-  /// c ? a : b, with the element type of `a`.
-  Value select(Value c, Value a, Value b) {
-    Shape s = broadcast({shapeOf(c), shapeOf(a), shapeOf(b)});
+  /// cond ? a : b, with the element type of `a`.
+  Value select(Value cond, Value a, Value b) {
+    Shape s = broadcast({shapeOf(cond), shapeOf(a), shapeOf(b)});
     return WhereOp::create(nc.b, nc.loc, RankedTensorType::get(s, elemOf(a)),
-                           c, a, b);
+                           cond, a, b);
   }
   /// Logical or of booleans: a ? true : b.
-  Value lor(Value a, Value b) {
-    return select(a, c(1, i1()), b);
-  }
+  Value lor(Value a, Value b) { return select(a, c(1, i1()), b); }
 
   /// `OpT` (a reduction) over `axes`; `x` itself when there are none.
   template <typename OpT>
@@ -124,8 +122,8 @@ private:
   template <typename OpT> Value binary(Value a, Value b, Type result = {}) {
     Shape s = broadcast({shapeOf(a), shapeOf(b)});
     return OpT::create(nc.b, nc.loc,
-                       RankedTensorType::get(s, result ? result : elemOf(a)),
-                       a, b);
+                       RankedTensorType::get(s, result ? result : elemOf(a)), a,
+                       b);
   }
 
   template <typename OpT> Value unary(Value a) {
@@ -175,8 +173,8 @@ LogicalResult floatUnary(NodeContext &nc, const ScalarFn &f,
   if (!isa<FloatType>(nc.elem(0)))
     return nc.error() << "expects a floating-point input, got " << nc.elem(0);
   return elementwise(
-      nc, {0}, nc.elem(0), [&](ArrayRef<double> v) { return f(v[0]); },
-      nullptr, [&](ExprBuilder &e, ArrayRef<Value> v) { return build(e, v[0]); });
+      nc, {0}, nc.elem(0), [&](ArrayRef<double> v) { return f(v[0]); }, nullptr,
+      [&](ExprBuilder &e, ArrayRef<Value> v) { return build(e, v[0]); });
 }
 
 using Scalar2Fn = double (*)(double, double);
@@ -203,8 +201,8 @@ LogicalResult binaryOp(NodeContext &nc, bool compare, Scalar2Fn f, Int2Fn fi,
 /// A logical op on two boolean inputs.
 LogicalResult logicalOp(NodeContext &nc, Int2Fn f, BinaryBuildFn build) {
   if (!nc.elem(0).isInteger(1) || !nc.elem(1).isInteger(1))
-    return nc.error() << "expects boolean inputs, got " << nc.elem(0)
-                      << " and " << nc.elem(1);
+    return nc.error() << "expects boolean inputs, got " << nc.elem(0) << " and "
+                      << nc.elem(1);
   // Booleans fold as integers: no floating-point version is needed.
   return binaryOp(nc, true, nullptr, f, build);
 }
@@ -449,8 +447,7 @@ LogicalResult importSelu(NodeContext &nc) {
   double alpha = nc.attrFloat("alpha", 1.67326319217681884765625);
   double gamma = nc.attrFloat("gamma", 1.05070102214813232421875);
   return floatUnary(
-      nc,
-      [&](double x) { return gamma * (x > 0 ? x : alpha * std::expm1(x)); },
+      nc, [&](double x) { return gamma * (x > 0 ? x : alpha * std::expm1(x)); },
       [&](ExprBuilder &e, Value x) {
         Value positive = e.gt(x, e.c(0));
         Value linear = e.mul(x, e.c(gamma));
@@ -625,17 +622,16 @@ double softplus(double x) {
 
 /// Softplus: log(1 + exp(x)).
 LogicalResult importSoftplus(NodeContext &nc) {
-  return floatUnary(nc, [](double x) { return softplus(x); },
-                    [](ExprBuilder &e, Value x) { return softplus(e, x); });
+  return floatUnary(
+      nc, [](double x) { return softplus(x); },
+      [](ExprBuilder &e, Value x) { return softplus(e, x); });
 }
 
 /// Mish: x * tanh(softplus(x)).
 LogicalResult importMish(NodeContext &nc) {
   return floatUnary(
       nc, [](double x) { return x * std::tanh(softplus(x)); },
-      [](ExprBuilder &e, Value x) {
-        return e.mul(x, e.tanh(softplus(e, x)));
-      });
+      [](ExprBuilder &e, Value x) { return e.mul(x, e.tanh(softplus(e, x))); });
 }
 
 /// Asinh: sign(x) * log(|x| + sqrt(x^2 + 1)), odd so that large negative x

@@ -1,13 +1,17 @@
 //===- OnnxStructuredOps.cpp - index reductions, pooling, scatters -------===//
 //
-// ArgMax/ArgMin, CumSum, the pooling ops, ConvTranspose, GridSample and the
-// scatters: each becomes one dialect op with its own runtime kernel. Window
-// sizes, pads and output shapes are resolved here (auto_pad, ceil_mode,
-// output_padding), so the ops carry explicit numbers.
+// ArgMax/ArgMin, CumSum, the pooling ops, ConvTranspose, GridSample, the
+// scatters and the bitwise ops: each becomes one dialect op with its own
+// runtime kernel. Window sizes, pads and output shapes are resolved here
+// (auto_pad, ceil_mode, output_padding), so the ops carry explicit numbers.
+// Hardmax builds on ArgMax; Atan, Asin and Acos are a range-reduced series
+// of existing elementwise ops.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lib/Importer/Onnx/OnnxOps.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::ditc;
@@ -328,9 +332,133 @@ LogicalResult importScatterNd(NodeContext &nc) {
   return success();
 }
 
+/// Elementwise builders over values of one float type (scalars broadcast).
+struct Elementwise {
+  NodeContext &nc;
+  Type et;
+  Value cst(double v) { return scalarConstant(nc, et, v); }
+  RankedTensorType typeOf(Value a, Value b, Type elem) {
+    SmallVector<ArrayRef<int64_t>> shapes{shapeOf(a), shapeOf(b)};
+    std::string why;
+    return RankedTensorType::get(*broadcastShapes(shapes, why), elem);
+  }
+  template <typename OpT> Value op(Value a, Value b) {
+    return OpT::create(nc.b, nc.loc, typeOf(a, b, et), a, b);
+  }
+  Value less(Value a, Value b) {
+    return LessOp::create(nc.b, nc.loc, typeOf(a, b, nc.b.getI1Type()), a, b);
+  }
+  Value greater(Value a, Value b) {
+    return GreaterOp::create(nc.b, nc.loc, typeOf(a, b, nc.b.getI1Type()), a,
+                             b);
+  }
+  Value select(Value c, Value a, Value b) {
+    return WhereOp::create(nc.b, nc.loc, cast<RankedTensorType>(a.getType()),
+                           c, a, b);
+  }
+};
+
+/// atan(x): |x| > 1 through pi/2 - atan(1/|x|), |x| > tan(pi/8) through
+/// pi/4 + atan((|x| - 1)/(|x| + 1)), then the series to u^15 (error below
+/// 2e-8 for |u| <= tan(pi/8)); the sign restored last.
+Value atanOf(Elementwise &e, Value x) {
+  Value zero = e.cst(0), one = e.cst(1);
+  Value neg = e.less(x, zero);
+  Value t = e.select(neg, e.op<SubOp>(zero, x), x);
+  Value inv = e.greater(t, one);
+  Value a = e.select(inv, e.op<DivOp>(one, t), t);
+  Value big = e.greater(a, e.cst(0.41421356237309503));
+  Value u = e.select(big, e.op<DivOp>(e.op<SubOp>(a, one), e.op<AddOp>(a, one)),
+                     a);
+  Value u2 = e.op<MulOp>(u, u);
+  Value p = e.cst(-1.0 / 15);
+  for (int k = 6; k >= 0; --k)
+    p = e.op<AddOp>(e.op<MulOp>(p, u2), e.cst((k % 2 ? -1.0 : 1.0) / (2 * k + 1)));
+  Value r = e.op<MulOp>(p, u);
+  r = e.select(big, e.op<AddOp>(r, e.cst(M_PI / 4)), r);
+  r = e.select(inv, e.op<SubOp>(e.cst(M_PI / 2), r), r);
+  return e.select(neg, e.op<SubOp>(zero, r), r);
+}
+
+/// Atan, Asin (atan(x / sqrt(1 - x^2))), Acos (pi/2 - asin(x)).
+LogicalResult importInverseTrig(NodeContext &nc, StringRef fn) {
+  if (!isa<FloatType>(nc.elem(0)))
+    return nc.error() << "expects a floating-point input, got " << nc.elem(0);
+  Elementwise e{nc, nc.elem(0)};
+  Value x = nc.in(0), r;
+  if (fn == "atan") {
+    r = atanOf(e, x);
+  } else {
+    Value c = e.op<SubOp>(e.cst(1), e.op<MulOp>(x, x));
+    Value sqrt = SqrtOp::create(nc.b, nc.loc, nc.type(0), c);
+    r = atanOf(e, e.op<DivOp>(x, sqrt));
+    if (fn == "acos")
+      r = e.op<SubOp>(e.cst(M_PI / 2), r);
+  }
+  nc.set(0, r);
+  return success();
+}
+
+/// Hardmax: 1 at the first maximum along `axis`, else 0.
+LogicalResult importHardmax(NodeContext &nc) {
+  FailureOr<int64_t> axis = nc.axis(nc.attrInt("axis", -1), nc.rank(0));
+  if (failed(axis))
+    return failure();
+  ArrayRef<int64_t> x = nc.shape(0);
+  SmallVector<int64_t> keep(x);
+  keep[*axis] = 1;
+  Type i64 = nc.b.getI64Type();
+  Value arg = ArgMaxOp::create(nc.b, nc.loc, RankedTensorType::get(keep, i64),
+                               nc.in(0), *axis, true, false);
+  SmallVector<int64_t> iotaShape(x.size(), 1);
+  iotaShape[*axis] = x[*axis];
+  HostTensor iota(i64, iotaShape);
+  for (int64_t k = 0; k < x[*axis]; ++k)
+    iota.i[k] = k;
+  Value pos = ConstantOp::create(nc.b, nc.loc, iota.toAttr());
+  Value hit = EqualOp::create(
+      nc.b, nc.loc, RankedTensorType::get(x, nc.b.getI1Type()), pos, arg);
+  nc.set(0, castTo(nc, hit, nc.elem(0)));
+  return success();
+}
+
+/// BitwiseAnd / Or / Xor on integers.
+template <typename OpT> LogicalResult importBitwise(NodeContext &nc) {
+  if (!isIndexType(nc.elem(0)) || nc.elem(1) != nc.elem(0))
+    return nc.error() << "expects integer operands of one type";
+  FailureOr<Shape> s = broadcastInputs(nc, {0, 1});
+  if (failed(s))
+    return failure();
+  nc.set(0, OpT::create(nc.b, nc.loc, RankedTensorType::get(*s, nc.elem(0)),
+                        nc.in(0), nc.in(1)));
+  return success();
+}
+
+/// BitwiseNot: xor with all bits set.
+LogicalResult importBitwiseNot(NodeContext &nc) {
+  if (!isIndexType(nc.elem(0)))
+    return nc.error() << "expects an integer operand";
+  HostTensor ones(nc.elem(0), {});
+  ones.i[0] = -1;
+  Value m = ConstantOp::create(nc.b, nc.loc, ones.toAttr());
+  nc.set(0, BitwiseXorOp::create(nc.b, nc.loc, nc.type(0), nc.in(0), m));
+  return success();
+}
+
 } // namespace
 
 void mlir::ditc::onnx_import::addStructuredOps(OpTable &t) {
+  t["Hardmax"] = {importHardmax, 1};
+  t["Atan"] = {[](NodeContext &nc) { return importInverseTrig(nc, "atan"); },
+               7};
+  t["Asin"] = {[](NodeContext &nc) { return importInverseTrig(nc, "asin"); },
+               7};
+  t["Acos"] = {[](NodeContext &nc) { return importInverseTrig(nc, "acos"); },
+               7};
+  t["BitwiseAnd"] = {importBitwise<BitwiseAndOp>, 18, 2};
+  t["BitwiseOr"] = {importBitwise<BitwiseOrOp>, 18, 2};
+  t["BitwiseXor"] = {importBitwise<BitwiseXorOp>, 18, 2};
+  t["BitwiseNot"] = {importBitwiseNot, 18};
   t["ArgMax"] = {importArgReduce<ArgMaxOp>, 1};
   t["ArgMin"] = {importArgReduce<ArgMinOp>, 1};
   t["CumSum"] = {importCumSum, 11, 2};
