@@ -110,6 +110,8 @@ uint16_t floatToHalf(float f) {
   return sign | half;
 }
 
+} // namespace
+
 uint16_t floatToBf16(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
@@ -118,8 +120,6 @@ uint16_t floatToBf16(float f) {
   x += 0x7fff + ((x >> 16) & 1);
   return x >> 16;
 }
-
-} // namespace
 
 const char *dtypeName(int32_t code) {
   if (code == DITC_DTYPE_BF16)

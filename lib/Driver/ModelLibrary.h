@@ -53,6 +53,8 @@ const char *dtypeName(int32_t code);
 size_t dtypeSize(int32_t code);
 std::string describe(int32_t dtype, llvm::ArrayRef<int64_t> shape);
 float bf16ToFloat(uint16_t h);
+/// float -> bfloat16 bits, rounded to nearest even (NaN stays NaN).
+uint16_t floatToBf16(float f);
 
 /// Fills `buf` with reproducible random values for input number `index`
 /// (seed 0, one stream per input index):

@@ -136,6 +136,31 @@ npz::Array npzArray(const TensorDesc &t, const uint8_t *data) {
   return a;
 }
 
+/// Whether npz array `a` can feed input `t`: the same dtype and shape; a
+/// bf16 input also takes float32 (rounded to nearest even) or uint16 (the
+/// bit patterns, as ONNX test data store bfloat16), numpy having no bf16.
+bool npzFitsInput(const npz::Array &a, const TensorDesc &t) {
+  if (a.shape != t.shape)
+    return false;
+  if (t.dtype == DITC_DTYPE_BF16)
+    return a.dtype == npz::DType::F32 || a.dtype == npz::DType::U16;
+  return (int32_t)a.dtype == t.dtype;
+}
+
+/// Copies `a` (npzFitsInput) into the input buffer of `t`.
+void copyNpzInput(const npz::Array &a, const TensorDesc &t, uint8_t *dst) {
+  if (t.dtype != DITC_DTYPE_BF16 || a.dtype == npz::DType::U16) {
+    std::memcpy(dst, a.data.data(), t.bytes);
+    return;
+  }
+  for (uint64_t k = 0; k < t.bytes / 2; ++k) {
+    float f;
+    std::memcpy(&f, a.data.data() + 4 * k, 4);
+    uint16_t h = floatToBf16(f);
+    std::memcpy(dst + 2 * k, &h, 2);
+  }
+}
+
 /// This rank's traffic in the last run, one line per kind that sent bytes
 /// and a total, written with one write() so that the lines of
 /// different ranks do not interleave.
@@ -251,11 +276,15 @@ int runRunCommand(const RunCommandOptions &opts) {
                     (has.empty() ? std::string("none") : has));
       }
       const npz::Array &a = *it->second;
-      if ((int32_t)a.dtype != t.dtype || a.shape != t.shape)
+      if (!npzFitsInput(a, t))
         return fail("input '" + t.name + "' in " + opts.inputs + ": expected " +
-                    describe(t.dtype, t.shape) + ", found " +
-                    npz::dtypeName(a.dtype) + " " + npz::formatShape(a.shape));
-      std::memcpy(inBufs[i].data(), a.data.data(), t.bytes);
+                    describe(t.dtype, t.shape) +
+                    (t.dtype == DITC_DTYPE_BF16
+                         ? " (as float32, or uint16 bit patterns)"
+                         : "") +
+                    ", found " + npz::dtypeName(a.dtype) + " " +
+                    npz::formatShape(a.shape));
+      copyNpzInput(a, t, inBufs[i].data());
     }
     for (const npz::Array &a : arrays) {
       bool known = std::any_of(inDescs.begin(), inDescs.end(),

@@ -425,8 +425,9 @@ LogicalResult Lowerer::lowerUnary(Operation *op, int32_t code) {
     call("unary_f32", {c32(code), ptrOf(x), ptrOf(y), c64(count(x))});
     return success();
   }
-  if (!et.isF32() && !et.isF16() && !et.isBF16())
-    return fail(op, "unary kernels take f32, f16 or bf16, not " + dtypeName(et));
+  if (!et.isF32() && !et.isF64() && !et.isF16() && !et.isBF16())
+    return fail(op, "unary kernels take f32, f64, f16 or bf16, not " +
+                        dtypeName(et));
   call("unary",
        {c32(code), c32(dtypeCode(et)), ptrOf(x), ptrOf(y), c64(count(x))});
   return success();
@@ -436,9 +437,9 @@ LogicalResult Lowerer::lowerReduce(Operation *op, int32_t code,
                                    ArrayRef<int64_t> axes) {
   Value x = op->getOperand(0), y = op->getResult(0);
   int32_t dt = dtypeCode(typeOf(x).getElementType());
-  if (dt != DITC_RT_F32 && dt != DITC_RT_F16 && dt != DITC_RT_BF16 &&
-      dt != DITC_RT_I64 && dt != DITC_RT_I32)
-    return fail(op, "reductions take f32, f16, bf16, i64 or i32");
+  if (dt != DITC_RT_F32 && dt != DITC_RT_F64 && dt != DITC_RT_F16 &&
+      dt != DITC_RT_BF16 && dt != DITC_RT_I64 && dt != DITC_RT_I32)
+    return fail(op, "reductions take f32, f64, f16, bf16, i64 or i32");
   int64_t mask = 0;
   for (int64_t a : axes)
     mask |= int64_t(1) << a;

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "internal.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <memory>
 
@@ -22,6 +23,35 @@ bool is_half(int32_t dt) { return dt == DITC_RT_F16 || dt == DITC_RT_BF16; }
 void check_float(const char *kernel, int32_t dt) {
   if (dt != DITC_RT_F32 && !is_half(dt))
     fatal(kernel, "dtype %d is not F32, F16 or BF16", (int)dt);
+}
+
+/// One unary op on a double, in double: the F64 path, a plain loop (f64
+/// graphs are rare and small; ONNX node tests and reference checks use it).
+double unary_f64(int32_t op, double v) {
+  switch (op) {
+  case DITC_RT_UNARY_NEG: return -v;
+  case DITC_RT_UNARY_SQRT: return std::sqrt(v);
+  case DITC_RT_UNARY_RECIPROCAL: return 1.0 / v;
+  case DITC_RT_UNARY_EXP: return std::exp(v);
+  case DITC_RT_UNARY_ERF: return std::erf(v);
+  case DITC_RT_UNARY_COS: return std::cos(v);
+  case DITC_RT_UNARY_SIN: return std::sin(v);
+  case DITC_RT_UNARY_TANH: return std::tanh(v);
+  case DITC_RT_UNARY_SIGMOID: return 1.0 / (1.0 + std::exp(-v));
+  case DITC_RT_UNARY_RELU: return v > 0 ? v : 0.0;
+  case DITC_RT_UNARY_GELU: return 0.5 * v * (1.0 + std::erf(v * M_SQRT1_2));
+  case DITC_RT_UNARY_GELU_TANH: {
+    double k = std::sqrt(2.0 / M_PI);
+    return 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v)));
+  }
+  case DITC_RT_UNARY_SILU: return v / (1.0 + std::exp(-v));
+  case DITC_RT_UNARY_ABS: return std::fabs(v);
+  case DITC_RT_UNARY_LOG: return std::log(v);
+  case DITC_RT_UNARY_FLOOR: return std::floor(v);
+  case DITC_RT_UNARY_CEIL: return std::ceil(v);
+  case DITC_RT_UNARY_ROUND: return std::nearbyint(v);
+  }
+  fatal("unary", "unknown op %d", (int)op);
 }
 
 /// An uninitialised f32 buffer.
@@ -307,6 +337,15 @@ void ditc_rt_softmax(int32_t dtype, const void *x, void *y, int64_t outer,
 
 void ditc_rt_unary(int32_t op, int32_t dtype, const void *x, void *y,
                    int64_t n) {
+  if (dtype == DITC_RT_F64) {
+    if (op < 0 || op >= DITC_RT_UNARY_COUNT)
+      fatal("unary", "unknown op %d", (int)op);
+    const double *xd = static_cast<const double *>(x);
+    double *yd = static_cast<double *>(y);
+    for (int64_t i = 0; i < n; ++i)
+      yd[i] = unary_f64(op, xd[i]);
+    return;
+  }
   check_float("unary", dtype);
   if (dtype == DITC_RT_F32)
     return ditc_rt_unary_f32(op, static_cast<const float *>(x),

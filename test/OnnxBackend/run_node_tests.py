@@ -163,15 +163,35 @@ class NodeTest:
         return all(d in DEFAULT_DOMAINS and op in ops
                    for d, op in op_types(self.model.graph))
 
-    def extra_args(self, bind_ints, fix_shapes):
-        """--bind / --shape options from test_data_set_0."""
+    def graph_names(self, schema_names):
+        """Graph values that feed a node input whose operator-schema name
+        is in `schema_names` ("training_mode" -> the graph input "t"), and
+        the names themselves."""
+        names = set(schema_names)
+        for node in self.model.graph.node:
+            try:
+                schema = onnx.defs.get_schema(node.op_type, self.opset or 1,
+                                              node.domain)
+            except Exception:  # an op this onnx does not know
+                continue
+            for i, value in enumerate(node.input):
+                if i < len(schema.inputs) and \
+                        schema.inputs[i].name in schema_names:
+                    names.add(value)
+        return names
+
+    def extra_args(self, bind_ints, fix_shapes, err=""):
+        """--bind / --shape options from test_data_set_0: binds the integer
+        inputs, and any input the error names as needing a constant."""
+        named = self.graph_names(
+            set(re.findall(r"'?(\w+)'? must be (?:a )?constant", err)))
         args = []
         for k, vi in enumerate(self.inputs):
             pb = self.data_file("input", k)
             if not os.path.exists(pb):
                 continue
             elem = vi.type.tensor_type.elem_type
-            if bind_ints and elem in INT_TYPES:
+            if bind_ints and (elem in INT_TYPES or vi.name in named):
                 args += ["--bind", f"{vi.name}={pb}"]
                 continue
             dims = vi.type.tensor_type.shape.dim
@@ -224,12 +244,14 @@ def import_test(ditc, test, fuse):
     a one-line reason."""
     args = []
     rc, out, err = run_ditc(ditc, test, args, fuse)
-    for _ in range(2):
+    errors = ""
+    for _ in range(3):
         if rc == 0:
             break
+        errors += err + "\n"
         bind = bool(NEEDS_CONSTANT.search(err))
         shape = bool(NEEDS_SHAPE.search(err))
-        retry = test.extra_args(bind or "--bind" in args, True)
+        retry = test.extra_args(bind or "--bind" in args, True, errors)
         if not (bind or shape) or retry == args:
             break
         args = retry

@@ -61,12 +61,14 @@ def compile_test(ditc, test, so):
     """Returns (args, None) on success, else (args, reason)."""
     args = []
     rc, err = run_cmd([ditc, "compile", test.model_path, "-o", so])
-    for _ in range(2):
+    errors = ""
+    for _ in range(3):
         if rc == 0:
             break
+        errors += err + "\n"
         bind = bool(rnt.NEEDS_CONSTANT.search(err))
         shape = bool(rnt.NEEDS_SHAPE.search(err))
-        retry = test.extra_args(bind or "--bind" in args, True)
+        retry = test.extra_args(bind or "--bind" in args, True, errors)
         if not (bind or shape) or retry == args:
             break
         args = retry

@@ -5,7 +5,8 @@ The rule (issue: "the whole ONNX operator set that transformer and diffusion
 exports use"): every node test whose nodes are all in the default domain,
 except tests that use an op of the categories below, and tests with a tensor
 of an excluded element type (graph inputs, outputs, initializers, value_info,
-Constant values and Cast/CastLike targets). The opset range (13..23) is not
+Constant values and Cast/CastLike targets), and tests whose graph inputs or
+outputs are sequences or optionals (Identity passes them through). The opset range (13..23) is not
 part of the list: the runners check it per test directory and count tests
 outside it as refused. `_expanded` tests (an op written as its function body)
 are selected by the same rule.
@@ -104,6 +105,11 @@ def exclusion(test):
     for _, op in ops:
         if op in by_op:
             return by_op[op]
+    g = test.model.graph
+    for vi in list(g.input) + list(g.output):
+        if vi.type.HasField("sequence_type") or \
+                vi.type.HasField("optional_type"):
+            return "sequences and optionals"
     for et in value_types(test.model.graph):
         if et in EXCLUDED_TYPES:
             return f"{EXCLUDED_TYPES[et]} tensors"

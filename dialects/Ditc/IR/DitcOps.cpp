@@ -127,8 +127,9 @@ LogicalResult ReduceMinOp::verify() { return verifyReduce(*this); }
 LogicalResult ReduceProdOp::verify() { return verifyReduce(*this); }
 
 LogicalResult SoftmaxOp::verify() {
-  if (getAxis() < 0 || getAxis() >= getType().getRank())
-    return emitOpError("axis ") << getAxis() << " out of range";
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= getType().getRank())
+    return emitOpError("axis ") << axis << " out of range";
   return success();
 }
 
@@ -773,9 +774,9 @@ LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }
 
 LogicalResult CumSumOp::verify() {
   int64_t rank = shapeOf(getInput()).size();
-  if (getAxis() < 0 || getAxis() >= rank)
-    return emitOpError("axis ") << getAxis() << " out of range for rank "
-                                << rank;
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= rank)
+    return emitOpError("axis ") << axis << " out of range for rank " << rank;
   return success();
 }
 
@@ -814,6 +815,22 @@ LogicalResult PoolOp::verify() {
   if (getIndices() && (getKind() != PoolKind::max ||
                        shapeOf(getIndices()) != out))
     return emitOpError("indices come with max pooling, in the result's shape");
+  // Each spatial size lies between the floor-mode and the ceil-mode count
+  // of windows.
+  size_t sp = in.size() - 2;
+  for (size_t a = 0; a < sp; ++a) {
+    int64_t room = in[2 + a] + getPads()[a] + getPads()[sp + a] -
+                   (getKernelShape()[a] - 1) * getDilations()[a] - 1;
+    int64_t s = getStrides()[a];
+    if (room < 0)
+      return emitOpError("the window of spatial axis ")
+             << a << " is larger than the padded input";
+    int64_t lo = room / s + 1, hi = (room + s - 1) / s + 1;
+    if (out[2 + a] < lo || out[2 + a] > hi)
+      return emitOpError("spatial axis ")
+             << a << " has " << out[2 + a] << " windows; expected " << lo
+             << (hi != lo ? " or " + std::to_string(hi) : std::string());
+  }
   if (getKind() == PoolKind::lp && getP() < 1)
     return emitOpError("p must be >= 1");
   return success();
@@ -837,6 +854,18 @@ LogicalResult ConvTransposeOp::verify() {
            << shapeStr(out) << ", group " << g;
   if (getBias() && shapeOf(getBias()) != ArrayRef<int64_t>{out[1]})
     return emitOpError("bias must have one entry per output channel");
+  // Each spatial size is the full one less the pads, plus an output
+  // padding below the stride or the dilation.
+  size_t sp = in.size() - 2;
+  for (size_t a = 0; a < sp; ++a) {
+    int64_t s = getStrides()[a], d = getDilations()[a];
+    int64_t base = s * (in[2 + a] - 1) + (w[2 + a] - 1) * d + 1 -
+                   getPads()[a] - getPads()[sp + a];
+    if (out[2 + a] < base || out[2 + a] >= base + std::max(s, d))
+      return emitOpError("spatial axis ")
+             << a << " has size " << out[2 + a] << "; expected " << base
+             << " plus an output padding below " << std::max(s, d);
+  }
   return success();
 }
 
@@ -875,8 +904,9 @@ LogicalResult ScatterElementsOp::verify() {
   if (i != shapeOf(getUpdates()) || i.size() != d.size())
     return emitOpError("indices and updates must share a shape of the data's "
                        "rank");
-  if (getAxis() < 0 || getAxis() >= (int64_t)d.size())
-    return emitOpError("axis ") << getAxis() << " out of range";
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= (int64_t)d.size())
+    return emitOpError("axis ") << axis << " out of range";
   return success();
 }
 

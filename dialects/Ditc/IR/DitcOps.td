@@ -19,6 +19,8 @@ def Ditc_Tensor : RankedTensorOf<[AnyType]>;
 def Ditc_BoolTensor : RankedTensorOf<[I1]>;
 def Ditc_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Ditc_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+// Integers of any signedness (ONNX's uint8 ... uint64 import as ui8 ...).
+def Ditc_AnyIntTensor : RankedTensorOf<[AnyInteger]>;
 
 // Operands and result broadcast numpy-style to the result shape.
 def Ditc_Broadcasting : NativeOpTrait<"ditc::Broadcasting">;
@@ -130,8 +132,8 @@ def Ditc_AndOp : Ditc_BinaryOp<"and", "logical and",
 class Ditc_BitwiseOp<string mnemonic, string desc>
     : Ditc_BinaryOp<mnemonic, desc,
                     [Commutative, AllElementTypesMatch<["lhs", "rhs", "result"]>]> {
-  let arguments = (ins Ditc_Tensor:$lhs, Ditc_Tensor:$rhs);
-  let results = (outs Ditc_Tensor:$result);
+  let arguments = (ins Ditc_AnyIntTensor:$lhs, Ditc_AnyIntTensor:$rhs);
+  let results = (outs Ditc_AnyIntTensor:$result);
 }
 def Ditc_BitwiseAndOp : Ditc_BitwiseOp<"bitwise_and", "bitwise and of integers">;
 def Ditc_BitwiseOrOp : Ditc_BitwiseOp<"bitwise_or", "bitwise or of integers">;

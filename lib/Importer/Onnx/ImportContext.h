@@ -72,6 +72,8 @@ public:
 
   /// An error at this node: "OpType (opset N): ...".
   InFlightDiagnostic error();
+  /// A warning at this node, in the same form; the import goes on.
+  InFlightDiagnostic warning();
   /// Reports a failed shape rule.
   LogicalResult fail(const std::string &why);
   /// A tensor type, or an error when the shape overflows.

@@ -579,6 +579,24 @@ LogicalResult importIsInf(NodeContext &nc) {
       });
 }
 
+/// Sign: 1 where x > 0, -1 where x < 0, else x * 0 on floats (0, -0 and
+/// NaN keep their meaning) and 0 on integers.
+LogicalResult importSign(NodeContext &nc) {
+  bool isFloat = isa<FloatType>(nc.elem(0));
+  return elementwise(
+      nc, {0}, nc.elem(0),
+      [](ArrayRef<double> v) -> double {
+        return v[0] > 0 ? 1 : v[0] < 0 ? -1 : v[0] * 0;
+      },
+      [](ArrayRef<int64_t> v) -> int64_t { return (v[0] > 0) - (v[0] < 0); },
+      [&](ExprBuilder &e, ArrayRef<Value> v) {
+        Value x = v[0];
+        Value zero = isFloat ? e.mul(x, e.c(0)) : e.c(0);
+        return e.select(e.gt(x, e.c(0)), e.c(1),
+                        e.select(e.lt(x, e.c(0)), e.c(-1), zero));
+      });
+}
+
 /// Sinh: (exp(x) - 1 / exp(x)) / 2.
 LogicalResult importSinh(NodeContext &nc) {
   return floatUnary(
@@ -829,6 +847,7 @@ void mlir::ditc::onnx_import::addActivationOps(OpTable &t) {
   t["Shrink"] = {importShrink, 9};
   t["Softsign"] = {importSoftsign, 1};
   t["IsInf"] = {importIsInf, 10};
+  t["Sign"] = {importSign, 9};
   t["Sinh"] = {importSinh, 9};
   t["Cosh"] = {importCosh, 9};
   t["Tan"] = {importTan, 7};

@@ -709,6 +709,10 @@ InFlightDiagnostic NodeContext::error() {
   return emitError(loc) << node.op_type() << " (opset " << opset << "): ";
 }
 
+InFlightDiagnostic NodeContext::warning() {
+  return emitWarning(loc) << node.op_type() << " (opset " << opset << "): ";
+}
+
 LogicalResult NodeContext::fail(const std::string &why) {
   return error() << why;
 }

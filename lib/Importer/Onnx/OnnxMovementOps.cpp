@@ -131,8 +131,15 @@ LogicalResult importSqueeze(NodeContext &nc) {
     FailureOr<int64_t> n = nc.axis(a, in.size());
     if (failed(n))
       return failure();
-    if (in[*n] != 1)
-      return nc.error() << "cannot squeeze axis " << a << " of size " << in[*n];
+    // torch.onnx's dynamo exporter writes PyTorch's squeeze(dim), which
+    // leaves an axis of size != 1 alone, as an ONNX Squeeze on that axis
+    // (which ONNX calls invalid). Keep PyTorch's meaning and say so.
+    if (in[*n] != 1) {
+      nc.warning() << "axis " << a << " has size " << in[*n]
+                   << ", not 1; left in place, as PyTorch's squeeze does "
+                      "(ONNX calls this invalid)";
+      continue;
+    }
     drop[*n] = true;
   }
   Shape out;

@@ -43,6 +43,14 @@ Value castTo(NodeContext &nc, Value v, Type et);
 FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc,
                                               int64_t inputSince);
 
+enum class PadMode { Constant, Reflect, Edge, Wrap };
+
+/// `x` padded by `begins`/`ends` per axis (negative values crop): a constant
+/// gather per padded axis, then `fill` (a scalar of x's element type) where
+/// constant padding was added.
+FailureOr<Value> padTensor(NodeContext &nc, Value x, ArrayRef<int64_t> begins,
+                           ArrayRef<int64_t> ends, PadMode mode, Value fill);
+
 } // namespace mlir::ditc::onnx_import
 
 #endif // DITC_LIB_IMPORTER_ONNX_ONNXOPS_H

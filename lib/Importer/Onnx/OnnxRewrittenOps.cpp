@@ -573,12 +573,12 @@ LogicalResult importGatherND(NodeContext &nc) {
 // Padding and rearrangement
 //===----------------------------------------------------------------------===//
 
-enum class PadMode { Constant, Reflect, Edge, Wrap };
+} // namespace
 
-/// `x` padded by `begins`/`ends` per axis (negative values crop): a constant
-/// gather per padded axis, then `fill` where constant padding was added.
-FailureOr<Value> padTensor(NodeContext &nc, Value x, ArrayRef<int64_t> begins,
-                           ArrayRef<int64_t> ends, PadMode mode, Value fill) {
+FailureOr<Value> mlir::ditc::onnx_import::padTensor(NodeContext &nc, Value x,
+                                                   ArrayRef<int64_t> begins,
+                                                   ArrayRef<int64_t> ends,
+                                                   PadMode mode, Value fill) {
   Emitter e{nc};
   int64_t r = begins.size();
   Shape in(shapeOf(x)), out(in), maskShape(r, 1);
@@ -633,6 +633,8 @@ FailureOr<Value> padTensor(NodeContext &nc, Value x, ArrayRef<int64_t> begins,
   }
   return x;
 }
+
+namespace {
 
 /// Pad: modes constant, reflect, edge and wrap; pads from the input (the
 /// attribute before opset 11), optionally over `axes` (opset 18).

@@ -225,9 +225,11 @@ LogicalResult importConvTranspose(NodeContext &nc) {
     bool same = autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER";
     if (same || outShape) {
       int64_t o = outShape ? (*outShape)[a] : x[2 + a] * (*strides)[a];
+      // As the ONNX reference: the odd pad goes to the end under SAME_UPPER
+      // only (NOTSET with output_shape puts it first), halves round down.
       int64_t total = full - o;
-      int64_t half = total / 2;
-      bool upper = autoPad != "SAME_LOWER";
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
+      bool upper = autoPad == "SAME_UPPER";
       (*pads)[a] = upper ? half : total - half;
       (*pads)[sp + a] = total - (*pads)[a];
       out.push_back(o);
@@ -445,6 +447,104 @@ LogicalResult importBitwiseNot(NodeContext &nc) {
   return success();
 }
 
+/// MaxUnpool: the values of X written, at MaxPool's flat indices I (over
+/// the whole output, row-major), into zeros of the unpooled shape: a 1-D
+/// ScatterElements.
+LogicalResult importMaxUnpool(NodeContext &nc) {
+  int64_t r = nc.rank(0);
+  if (r < 3 || nc.shape(1) != nc.shape(0) || !isIndexType(nc.elem(1)))
+    return nc.error() << "expects X as [N, C, spatial...] and integer "
+                         "indices I of X's shape";
+  size_t sp = r - 2;
+  std::optional<SmallVector<int64_t>> kernel = nc.attrInts("kernel_shape");
+  if (!kernel || kernel->size() != sp)
+    return nc.error() << "kernel_shape must list " << sp << " sizes";
+  FailureOr<SmallVector<int64_t>> strides = perAxis(nc, "strides", sp, 1),
+                                  pads = perAxis(nc, "pads", 2 * sp, 0);
+  if (failed(strides) || failed(pads))
+    return failure();
+  // The indices address the unpooled shape MaxPool saw; output_shape (a
+  // larger one) holds it in its leading corner, zeros after (as the ONNX
+  // reference).
+  ArrayRef<int64_t> x = nc.shape(0);
+  Shape out{x[0], x[1]};
+  for (size_t a = 0; a < sp; ++a)
+    out.push_back((x[2 + a] - 1) * (*strides)[a] + (*kernel)[a] -
+                  (*pads)[a] - (*pads)[sp + a]);
+  for (int64_t d : out)
+    if (d < 1)
+      return nc.error() << "unpooled shape " << shapeStr(out) << " is empty";
+  Shape requested = out;
+  if (nc.has(2)) {
+    FailureOr<SmallVector<int64_t>> o = nc.constInts(2, "output_shape");
+    if (failed(o))
+      return failure();
+    if ((int64_t)o->size() != r ||
+        llvm::any_of(llvm::seq<int64_t>(0, r),
+                     [&](int64_t k) { return (*o)[k] < out[k]; }) ||
+        (*o)[0] != x[0] || (*o)[1] != x[1])
+      return nc.error() << "output_shape must be [" << x[0] << ", " << x[1]
+                        << ", spatial...] of at least " << shapeStr(out);
+    requested.assign(o->begin(), o->end());
+  }
+  FailureOr<RankedTensorType> type = nc.tensorType(out, nc.elem(0));
+  if (failed(type))
+    return failure();
+  int64_t total = type->getNumElements(), n = *numElements(x);
+  Type et = nc.elem(0);
+  HostTensor zero(et, {});
+  auto flatType = RankedTensorType::get({total}, et);
+  Value zeros = ConstantOp::create(
+      nc.b, nc.loc,
+      DenseElementsAttr::get(flatType,
+                             zero.toAttr().getSplatValue<Attribute>()));
+  Value idx = ReshapeOp::create(
+      nc.b, nc.loc, RankedTensorType::get({n}, nc.elem(1)), nc.in(1));
+  Value val = ReshapeOp::create(nc.b, nc.loc, RankedTensorType::get({n}, et),
+                                nc.in(0));
+  Value flat = ScatterElementsOp::create(nc.b, nc.loc, flatType, zeros, idx,
+                                         val, 0, ScatterReduction::none);
+  Value y = ReshapeOp::create(nc.b, nc.loc, *type, flat);
+  if (requested != out) {
+    SmallVector<int64_t> begins(r, 0), ends;
+    for (int64_t k = 0; k < r; ++k)
+      ends.push_back(requested[k] - out[k]);
+    Value fill = ConstantOp::create(nc.b, nc.loc, zero.toAttr());
+    FailureOr<Value> padded =
+        padTensor(nc, y, begins, ends, PadMode::Constant, fill);
+    if (failed(padded))
+      return failure();
+    y = *padded;
+  }
+  nc.set(0, y);
+  return success();
+}
+
+/// NonZero: the indices of the non-zero entries, [rank, count]. The count
+/// depends on the data, so only a known input imports (folded).
+LogicalResult importNonZero(NodeContext &nc) {
+  const HostTensor *c = nc.cst(0);
+  if (!c)
+    return nc.error() << "the output shape depends on the input's values; "
+                         "ditc compiles static shapes (a constant input folds)";
+  ArrayRef<int64_t> shape = nc.shape(0);
+  SmallVector<int64_t> hits;
+  for (int64_t k = 0; k < c->size(); ++k)
+    if (c->getF(k) != 0)
+      hits.push_back(k);
+  int64_t r = shape.size(), count = hits.size();
+  HostTensor out(nc.b.getI64Type(), {r, count});
+  for (int64_t j = 0; j < count; ++j) {
+    int64_t rest = hits[j];
+    for (int64_t d = r - 1; d >= 0; --d) {
+      out.i[d * count + j] = rest % shape[d];
+      rest /= shape[d];
+    }
+  }
+  nc.setConst(0, std::move(out));
+  return success();
+}
+
 } // namespace
 
 void mlir::ditc::onnx_import::addStructuredOps(OpTable &t) {
@@ -489,5 +589,7 @@ void mlir::ditc::onnx_import::addStructuredOps(OpTable &t) {
   t["ConvTranspose"] = {importConvTranspose, 1, 2};
   t["GridSample"] = {importGridSample, 16, 2};
   t["ScatterElements"] = {importScatterElements, 11, 3};
+  t["MaxUnpool"] = {importMaxUnpool, 11, 2};
+  t["NonZero"] = {importNonZero, 9, 1};
   t["ScatterND"] = {importScatterNd, 11, 3};
 }

@@ -264,8 +264,9 @@ void reduce(int32_t op, int32_t dtype, const void *x, const int64_t *shape,
   const char *name = "reduce";
   if (op < 0 || op >= DITC_RT_REDUCE_COUNT)
     fatal(name, "unknown op %d", (int)op);
-  if (dtype != DITC_RT_F32 && dtype != DITC_RT_I64 && dtype != DITC_RT_I32)
-    fatal(name, "dtype %d is not F32, I64 or I32", (int)dtype);
+  if (dtype != DITC_RT_F32 && dtype != DITC_RT_F64 && dtype != DITC_RT_I64 &&
+      dtype != DITC_RT_I32)
+    fatal(name, "dtype %d is not F32, F64, I64 or I32", (int)dtype);
   if (rank < 0 || rank > DITC_RT_MAX_RANK)
     fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
 
@@ -312,6 +313,9 @@ void reduce(int32_t op, int32_t dtype, const void *x, const int64_t *shape,
   case DITC_RT_F32:
     return reduce_typed(op, s, static_cast<const float *>(x),
                         static_cast<float *>(y), out_count, count);
+  case DITC_RT_F64:
+    return reduce_typed(op, s, static_cast<const double *>(x),
+                        static_cast<double *>(y), out_count, count);
   case DITC_RT_I64:
     return reduce_typed(op, s, static_cast<const int64_t *>(x),
                         static_cast<int64_t *>(y), out_count, count);
