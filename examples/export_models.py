@@ -46,6 +46,10 @@ import torch
 SEED = 0
 MODELS = ("dit", "pixart", "sd3", "flux", "llama")
 EXPORTERS = {"torchscript": 17, "dynamo": 18}
+# The dynamo exporter as it comes (no translation-table fix): its Squeeze on
+# an axis of size != 1 is what ditc must accept (ONNX Runtime refuses it).
+# Only on request (--only pixart_dynamo_raw); not part of the default set.
+RAW_EXPORTERS = {"dynamo_raw": 18}
 FULL_SIZE = ("pixart", "sd3", "dit-block", "dit", "flux-slice", "llm-mlp")
 
 
@@ -534,7 +538,8 @@ def export_onnx(wrapper, args, input_names, output_names, path, exporter, opset)
                     output_names=output_names,
                     external_data=False,
                     optimize=True,
-                    custom_translation_table=dynamo_translation_table(),
+                    custom_translation_table=(
+                        None if exporter == "dynamo_raw" else dynamo_translation_table()),
                 )
         model = onnx.load(tmp, load_external_data=True)
         strip_node_metadata(model)
@@ -563,7 +568,7 @@ def export_fixture(name, exporter, out_root, versions):
     import onnx
     import onnxruntime as ort
 
-    opset = EXPORTERS[exporter]
+    opset = {**EXPORTERS, **RAW_EXPORTERS}[exporter]
     spec = BUILDERS[name]()
     wrapper = spec["wrapper"].eval()
     if exporter == "torchscript" and hasattr(wrapper, "gqa_in_sdpa"):
@@ -603,11 +608,23 @@ def export_fixture(name, exporter, out_root, versions):
 
     so = ort.SessionOptions()
     so.log_severity_level = 3
-    sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
-    got = sess.run(None, feeds)[0]
-    if got.shape != ref.shape:
-        raise RuntimeError(f"{name}/{exporter}: ORT shape {got.shape} != torch {ref.shape}")
-    err = rel_l2(got, ref)
+    ort_error = None
+    try:
+        sess = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        got = sess.run(None, feeds)[0]
+    except Exception as ex:  # the raw dynamo export: ORT refuses the quirk
+        if exporter not in RAW_EXPORTERS:
+            raise
+        ort_error = f"{type(ex).__name__}: {str(ex).splitlines()[0][:300]}"
+    if ort_error is None and exporter in RAW_EXPORTERS:
+        raise RuntimeError(f"{name}/{exporter}: ONNX Runtime accepts this export; "
+                           "the exporter quirk it should carry is gone")
+    if ort_error is None:
+        if got.shape != ref.shape:
+            raise RuntimeError(f"{name}/{exporter}: ORT shape {got.shape} != torch {ref.shape}")
+        err = rel_l2(got, ref)
+    else:
+        err = None
 
     meta = {
         "model": name,
@@ -622,6 +639,7 @@ def export_fixture(name, exporter, out_root, versions):
         "onnx": versions["onnx"],
         "onnxruntime": versions["onnxruntime"],
         "ort_rel_l2": err,
+        **({"ort_error": ort_error} if ort_error else {}),
         "node_count": len(model.graph.node),
         "inputs": {g: {"shape": list(feeds[g].shape), "dtype": str(feeds[g].dtype)} for g in graph_inputs},
         "outputs": {graph_outputs[0]: {"shape": list(ref.shape), "dtype": str(ref.dtype)}},
@@ -636,10 +654,12 @@ def export_fixture(name, exporter, out_root, versions):
     size = os.path.getsize(path)
     print(
         f"{name:7s} {exporter:11s} opset={meta['opset']} nodes={meta['node_count']:5d} "
-        f"size={size / 1024:7.1f}KiB attn={attention_count} rel_l2={err:.3e} ({export_s:.1f}s)",
+        f"size={size / 1024:7.1f}KiB attn={attention_count} "
+        + (f"rel_l2={err:.3e}" if err is not None else f"ORT refuses: {ort_error[:80]}")
+        + f" ({export_s:.1f}s)",
         flush=True,
     )
-    if not err < 1e-4:
+    if err is not None and not err < 1e-4:
         raise RuntimeError(f"{name}/{exporter}: ORT rel L2 {err:.3e} >= 1e-4")
     return meta
 
@@ -951,6 +971,9 @@ def main(argv=None):
         return 0
 
     jobs = [(m, e) for m in (DEEP_MODELS if a.deep else MODELS) for e in EXPORTERS]
+    raw = {f"{m}_{e}": (m, e) for m in MODELS for e in RAW_EXPORTERS}
+    if a.only and a.only in raw:
+        jobs, a.only = [raw[a.only]], None
     if a.only:
         sel = [s.strip() for s in a.only.split(",") if s.strip()]
         bad = [s for s in sel if s not in MODELS and s not in EXPORTERS and s not in {f"{m}_{e}" for m, e in jobs}]
