@@ -71,6 +71,8 @@ if "mpi" in config.available_features:
     except subprocess.TimeoutExpired:
         pass
 config.substitutions.append(
+    ("%mpi_traffic", os.path.join(config.ditc_obj_root, "test", "Unit", "libditc_mpi_traffic.so")))
+config.substitutions.append(
     ("%model_mpi", os.path.join(config.ditc_obj_root, "test", "Unit", "RuntimeModelMpi")))
 
 # The runtime built with AddressSanitizer and UndefinedBehaviorSanitizer

@@ -2,8 +2,9 @@
 """For every fixture: `ditc profile --format json`, checked against the ONNX
 file by test/Driver/check_profile.py (parameters exact, matrix FLOPs within
 0.5% of an independent count), then compiled and run once with `ditc run`,
-whose reported arena must equal the profile's activation_peak_bytes within 5%
-(they come from one memory plan, so they are expected to be equal).
+whose reported arena must equal the profile's activation_peak_bytes within 5%:
+a consistency check (they come from one memory plan, so they are expected to
+be equal); check_peak_rss.py is the independent one.
 
   check_profile_fixtures.py DITC FIXTURES_DIR WORK_DIR
 """
@@ -54,8 +55,9 @@ def main():
             else:
                 arena = int(m.group(1))
                 rel = abs(predicted - arena) / max(arena, 1)
-                print(f"{'ok' if rel <= 0.05 else 'FAIL'} {name}: predicted "
-                      f"arena {predicted} B, runtime arena {arena} B")
+                print(f"{'ok' if rel <= 0.05 else 'FAIL'} {name}: consistency: "
+                      f"predicted arena {predicted} B, runtime arena "
+                      f"{arena} B")
                 ok = rel <= 0.05
         passed += ok
         failed += not ok

@@ -8,7 +8,15 @@ steps: synchronous; the last of two denoising steps: stale, against
 against the single-rank library: divided by the degree under tp (up to
 weights that stay whole: norms, biases of row-parallel layers, embeddings).
 
-usage: check_comm_bytes.py DITC MPIRUN FIXTURES WORKDIR fixture:plan...
+The runtime's counters and the profile share the cost model's formulas, so
+that comparison is a consistency check. With --transport=LIB (the PMPI
+library test/Runtime/MpiTraffic.c) every rank also runs with LIB preloaded,
+which counts the bytes and calls at the MPI boundary from the MPI calls' own
+arguments; for the synchronous schedule they must equal the runtime's
+counters on every rank (the independent check).
+
+usage: check_comm_bytes.py DITC MPIRUN FIXTURES WORKDIR [--transport=LIB]
+           fixture:plan...
 """
 import json
 import math
@@ -35,8 +43,12 @@ def main():
     ditc, mpirun, fixtures, work = sys.argv[1:5]
     mpirun = mpirun.split()
     os.makedirs(work, exist_ok=True)
+    cases = sys.argv[5:]
+    transport = None
+    if cases and cases[0].startswith("--transport="):
+        transport = cases.pop(0).split("=", 1)[1]
     passed = failed = 0
-    for case in sys.argv[5:]:
+    for case in cases:
         fixture, plan = case.split(":")
         # Every key is a device degree but `patches` (PipeFusion's).
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
@@ -73,8 +85,11 @@ def main():
                         w[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
                     # The runtime lists the kinds a rank sent bytes in.
                     want[r] = {k: v for k, v in w.items() if v[0]}
-                out = run(mpirun + [str(n), ditc, "run", so, "--inputs", inputs, "--comm-stats"] +
-                          steps)
+                traffic = os.path.join(work, f"{tag}.{schedule}.traffic.%r")
+                preload = ["-x", f"LD_PRELOAD={transport}", "-x",
+                           f"DITC_MPI_TRAFFIC={traffic}"] if transport else []
+                out = run(mpirun + [str(n)] + preload +
+                          [ditc, "run", so, "--inputs", inputs, "--comm-stats"] + steps)
                 got, weights = {}, {}
                 for m in re.finditer(r"comm rank (\d+)/\d+: (\w+) (\d+) bytes in (\d+) calls?",
                                      out):
@@ -88,7 +103,30 @@ def main():
                     all(g[k][1] == wr[k][1] for k in wr if k != "send")
                     for r, g in got.items() for wr in [want[r if pp else 0]])
                 msg += (f"{schedule}: " if len(schedules) > 1 else "") + \
-                    f"measured {got.get(0)} predicted {want[0]} on {len(got)}/{n} ranks; "
+                    f"consistency: measured {got.get(0)} predicted {want[0]} on " \
+                    f"{len(got)}/{n} ranks; "
+                if transport and not steps:
+                    # Independent: the MPI boundary's count on every rank.
+                    seen = {}
+                    for r in range(n):
+                        path = traffic.replace("%r", str(r))
+                        seen[r] = {}
+                        for line in open(path) if os.path.exists(path) else []:
+                            kind, b, c = line.split()
+                            if kind != "setup" and int(b):
+                                seen[r][kind] = (int(b), int(c))
+                    # Less the model creation's agreement (one i32 max
+                    # all-reduce over the world, before the runtime resets
+                    # its counters).
+                    for r in range(n):
+                        b, c = seen[r].get("all_reduce", (0, 0))
+                        b, c = b - 2 * (n - 1) * 4 // n, c - 1
+                        seen[r]["all_reduce"] = (b, c)
+                        if (b, c) == (0, 0):
+                            del seen[r]["all_reduce"]
+                    same = all(seen[r] == got.get(r, {}) for r in range(n))
+                    ok = ok and same
+                    msg += f"at MPI {'equal' if same else 'DIFFERENT: ' + str(seen)} on {n} ranks; "
             msg = msg.rstrip("; ")
             if ok and ("tp" in plan or pp):
                 # Weight bytes per rank: exactly the per-rank slices of the
