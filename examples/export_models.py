@@ -702,7 +702,7 @@ def randomize_params(module, std=0.02):
                 p.add_(1.0)
 
 
-def build_full(kind, seq, batch):
+def build_full(kind, seq, batch, sample=128):
     g = torch.Generator().manual_seed(SEED)
 
     def randn(*shape):
@@ -714,12 +714,12 @@ def build_full(kind, seq, batch):
 
             model = PixArtTransformer2DModel(
                 num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8,
-                num_layers=28, cross_attention_dim=1152, sample_size=128, patch_size=2,
+                num_layers=28, cross_attention_dim=1152, sample_size=sample, patch_size=2,
                 norm_type="ada_norm_single", caption_channels=4096, use_additional_conditions=False,
             )
             wrapper = PixArtWrapper(model)
             inputs = {
-                "hidden_states": randn(batch, 4, 128, 128),
+                "hidden_states": randn(batch, 4, sample, sample),
                 "encoder_hidden_states": randn(batch, 120, 4096),
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
             }
@@ -851,14 +851,20 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
     return model
 
 
-def export_full(kind, out_dir, seq, batch):
+def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False):
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("model.onnx", "model.onnx.data"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     t0 = time.time()
-    wrapper, inputs = build_full(kind, seq, batch)
+    wrapper, inputs = build_full(kind, seq, batch, sample)
+    if exporter != "torchscript" and kind != "pixart":
+        raise SystemExit(f"--exporter {exporter} is for --full-size pixart only")
+    ref = None
+    if reference:
+        with torch.no_grad():
+            ref = wrapper(*[inputs[k] for k in inputs]).numpy()
     nparams = sum(p.numel() for p in wrapper.parameters())
     t_build = time.time() - t0
     names = list(inputs.keys())
@@ -873,21 +879,31 @@ def export_full(kind, out_dir, seq, batch):
             dynamic = None
             if kind in ("dit-block", "llm-mlp"):
                 dynamic = {"hidden_states": {1: "tokens"}, "sample": {1: "tokens"}}
-            torch.onnx.export(
-                wrapper, args, os.path.join(tmpdir, "model.onnx"), dynamo=False, opset_version=17,
-                input_names=names, output_names=["sample"], do_constant_folding=True,
-                dynamic_axes=dynamic,
-            )
+            if exporter == "torchscript":
+                torch.onnx.export(
+                    wrapper, args, os.path.join(tmpdir, "model.onnx"), dynamo=False, opset_version=17,
+                    input_names=names, output_names=["sample"], do_constant_folding=True,
+                    dynamic_axes=dynamic,
+                )
+            else:  # dynamo (with the fixtures' Squeeze fix) or dynamo_raw (as it comes)
+                torch.onnx.export(
+                    wrapper, args, os.path.join(tmpdir, "model.onnx"), dynamo=True, opset_version=18,
+                    input_names=names, output_names=["sample"], external_data=True, optimize=True,
+                    custom_translation_table=(
+                        None if exporter == "dynamo_raw" else dynamo_translation_table()),
+                )
         t_export = time.time() - t1
         del wrapper
         model = merge_external_data(tmpdir, "model.onnx", out_dir)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     np.savez(os.path.join(out_dir, "inputs.npz"), **{k: v.numpy() for k, v in inputs.items()})
+    if ref is not None:
+        np.savez(os.path.join(out_dir, "outputs.npz"), sample=ref)
     total = time.time() - t0
     info = {
         "model": kind,
-        "exporter": "torchscript",
+        "exporter": exporter,
         "opset": opset_of(model),
         "params": nparams,
         "batch": batch,
@@ -959,6 +975,13 @@ def main(argv=None):
     )
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block and llm-mlp (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
+    ap.add_argument("--exporter", choices=("torchscript", "dynamo", "dynamo_raw"), default="torchscript",
+                    help="exporter for --full-size pixart (default torchscript; dynamo_raw: the dynamo "
+                    "exporter without the Squeeze fix, as users get it)")
+    ap.add_argument("--sample", type=int, default=128,
+                    help="latent size for --full-size pixart (default 128: 1024px)")
+    ap.add_argument("--reference", action="store_true",
+                    help="with --full-size: also write outputs.npz, PyTorch's output on inputs.npz")
     a = ap.parse_args(argv)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     import logging
@@ -967,7 +990,7 @@ def main(argv=None):
         logging.getLogger(lg).setLevel(logging.ERROR)
 
     if a.full_size:
-        export_full(a.full_size, a.out, a.seq, a.batch)
+        export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference)
         return 0
 
     jobs = [(m, e) for m in (DEEP_MODELS if a.deep else MODELS) for e in EXPORTERS]
