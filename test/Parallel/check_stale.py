@@ -3,8 +3,8 @@
 
 For each case (fixture:plan), compiles the fixture for one rank and for the
 plan, runs the one-rank library (the reference REF), and runs this script
-under mpirun on the plan's library (`--ranks` mode: every rank runs it,
-rank 0 reports). Through the Python bindings:
+under mpirun on the plan's library (`--ranks` mode: every rank runs it and
+checks its own outputs; rank 0 reports, another rank when it fails). Through the Python bindings:
 
 1. a call without denoising-step information (synchronous) matches the
    single-rank output REF (relative L2 < 1e-4);
@@ -78,12 +78,14 @@ def ranks(lib, inputs, ref):
         ("step 3 (stale, same as step 2)", rel(outs[3], sync_changed),
          rel(outs[3], sync_changed) < 0.5 * rel(outs[2], sync_changed)),
     ]
-    if m.rank == 0:
-        ok = all(c[2] for c in checks)
-        print(("PASS " if ok else "FAIL ") + os.path.basename(os.path.dirname(lib)) + ": " +
+    # Every rank checks its own outputs; rank 0 reports, another rank only
+    # when it fails (a second line fails the case).
+    ok = all(c[2] for c in checks)
+    if m.rank == 0 or not ok:
+        print(("PASS " if ok else "FAIL ") + os.path.basename(os.path.dirname(lib)) +
+              (f" rank {m.rank}" if m.rank else "") + ": " +
               ", ".join(f"{what} {err:.1e}{'' if good else ' BAD'}" for what, err, good in checks))
-        return 0 if ok else 1
-    return 0
+    return 0 if ok else 1
 
 
 def run(cmd):

@@ -41,8 +41,11 @@ def rel_l2(got, ref):
 def build_and_run(ditc, fixture, work, tag, extra, mpirun):
     """Returns (arena_bytes, outputs, compile_stderr) or raises RuntimeError."""
     lib = os.path.join(work, tag + ".so")
-    out = os.path.join(work, tag + ".npz")
-    for f in (lib, out):
+    # Under mpirun every rank writes its outputs (%r); all are checked.
+    ranks = int(re.search(r"-np\s+(\d+)", mpirun).group(1)) if mpirun else 1
+    out = os.path.join(work, tag + (".%r.npz" if mpirun else ".npz"))
+    outs = [out.replace("%r", str(r)) for r in range(ranks)]
+    for f in [lib] + outs:
         if os.path.exists(f):
             os.remove(f)
     p = subprocess.run([ditc, "compile", os.path.join(fixture, "model.onnx"), "-o", lib] +
@@ -59,7 +62,15 @@ def build_and_run(ditc, fixture, work, tag, extra, mpirun):
     m = re.search(r"arena: [0-9.]+ MiB \(([0-9]+) bytes\)", p.stdout)
     if not m:
         raise RuntimeError("ditc run reported no arena:\n" + p.stdout)
-    return int(m.group(1)), np.load(out), compile_log
+    first = np.load(outs[0])
+    for path in outs[1:]:
+        other = np.load(path)
+        for k in first.files:
+            a, b = first[k].astype(np.float64), other[k].astype(np.float64)
+            if a.shape != b.shape or \
+                    np.linalg.norm(a - b) > 1e-6 * max(np.linalg.norm(a), 1e-30):
+                raise RuntimeError(f"{path}: output '{k}' differs from rank 0's")
+    return int(m.group(1)), first, compile_log
 
 
 def check(args, name):
