@@ -730,6 +730,22 @@ ShardingRule computeRule(Operation *op) {
             f.dims.push_back({rb.res(1), d});
         }
       })
+      .Case([&](ScatterElementsOp o) {
+        // Off the scatter axis, data, indices, updates and result go
+        // together where indices span the whole data dimension.
+        ArrayRef<int64_t> d = shapeOf(o.getData()), i = shapeOf(o.getIndices());
+        for (unsigned k = 0; k < d.size(); ++k)
+          if ((int64_t)k != (int64_t)o.getAxis() && d[k] == i[k])
+            rb.add().dims.append({{0, k}, {1, k}, {2, k}, {rb.res(), k}});
+      })
+      .Case([&](ScatterNdOp o) {
+        // The data dimensions past the index tuple are whole slices that
+        // the updates carry: they go together; the indexed ones stay whole.
+        ArrayRef<int64_t> d = shapeOf(o.getData()), i = shapeOf(o.getIndices());
+        unsigned depth = i.back(), batch = i.size() - 1;
+        for (unsigned k = depth; k < d.size(); ++k)
+          rb.add().dims.append({{0, k}, {2, batch + k - depth}, {rb.res(), k}});
+      })
       .Case([&](ConvTransposeOp) { rb.identity(0, rb.res(), 1); })
       .Case([&](GridSampleOp) {
         rb.add().dims.append({{0, 0}, {1, 0}, {rb.res(), 0}});
