@@ -1,11 +1,20 @@
-"""Python bindings of ditc: load and run the libraries `ditc compile` makes.
+"""ditc from Python: compile ONNX models (or torch.nn.Modules) with the ditc
+compiler and run the shared libraries it makes.
 
-    from ditc import Model
-    m = Model("model.so")                      # weights beside it
-    outputs = m.run({"x": x})                  # numpy in, numpy out
+    import ditc
+    lib = ditc.compile("model.onnx", "out/model.so")   # runs `ditc compile`
+    model = ditc.load(lib)
+    out = model(x, t)                                 # numpy or torch tensors
 
-Only the standard library and numpy are needed (the model ABI is plain C,
-loaded with ctypes); see ditc.runtime.
+Loading and running need only numpy: a library carries its runtime and is
+driven through its C ABI with ctypes (ditc.runtime). Compiling needs the
+`ditc` executable (DITC_COMPILER, else PATH); torch only to export a module.
 """
 
-from .runtime import DitcError, Model, TensorInfo  # noqa: F401
+from .api import compile, load, Model  # noqa: F401
+from .errors import (CommError, CompileError, DitcError, Error,  # noqa: F401
+                     InputError)
+from .runtime import TensorInfo  # noqa: F401
+
+__all__ = ["compile", "load", "Model", "TensorInfo", "Error", "InputError",
+           "CompileError", "CommError", "DitcError"]

@@ -11,14 +11,23 @@ ditc_model_* functions; Model wraps one instance:
 Inputs are converted to the library's dtype and shape checks are exact.
 bf16 tensors are exchanged as numpy uint16 arrays of their bits (numpy has
 no bfloat16); bf16_to_f32 / f32_to_bf16 convert. Errors raise DitcError with
-the library's one-line message.
+the library's one-line message (CommError, a DitcError, for DITC_ERROR_COMM);
+DitcError is a ditc.Error (ditc/errors.py).
+
+ditc.Model (ditc/api.py) is this class with model(*args, **kwargs) calls,
+torch tensors, thread and device settings and InputError for bad inputs.
 """
+
+from __future__ import annotations
 
 import ctypes
 import os
 from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
+
+from .errors import CommError, DitcError
 
 ABI_VERSION = 2
 RANDOM_WEIGHTS = ":random:"  # DITC_RANDOM_WEIGHTS
@@ -36,8 +45,7 @@ DTYPE_NAMES = {0: "f32", 1: "i64", 2: "i32", 3: "bool", 4: "f16", 5: "bf16",
                12: "u64"}
 
 
-class DitcError(RuntimeError):
-    """A ditc_model call that failed; the message is the library's."""
+DITC_ERROR_COMM = 7  # ditc_status: communication between ranks failed
 
 
 class _TensorInfo(ctypes.Structure):
@@ -55,7 +63,7 @@ class TensorInfo:
     nbytes: int
 
     @property
-    def numpy_dtype(self):
+    def numpy_dtype(self) -> np.dtype:
         return DTYPES[_CODES[self.dtype]]
 
 
@@ -78,7 +86,8 @@ def f32_to_bf16(x):
 class Model:
     """One instance of a compiled model library."""
 
-    def __init__(self, library, weights=None, random_weights=False):
+    def __init__(self, library: Union[str, os.PathLike], weights: Optional[Union[str, os.PathLike]] = None,
+                 random_weights: bool = False) -> None:
         if weights is not None and random_weights:
             raise ValueError("weights and random_weights exclude each other")
         path = os.path.abspath(library)
@@ -104,6 +113,14 @@ class Model:
         lib.ditc_model_last_error.restype = ctypes.c_char_p
         lib.ditc_status_string.argtypes = [ctypes.c_int]
         lib.ditc_status_string.restype = ctypes.c_char_p
+        self._has_threads = hasattr(lib, "ditc_model_set_num_threads")
+        if self._has_threads:
+            lib.ditc_model_set_num_threads.argtypes = [ctypes.c_int32]
+            lib.ditc_model_set_num_threads.restype = None
+        self._has_plan = hasattr(lib, "ditc_model_plan")
+        if self._has_plan:
+            lib.ditc_model_plan.argtypes = [P]
+            lib.ditc_model_plan.restype = ctypes.c_char_p
         for f in ("ditc_model_num_inputs", "ditc_model_num_outputs",
                   "ditc_model_rank", "ditc_model_world_size"):
             getattr(lib, f).argtypes = [P]
@@ -136,7 +153,7 @@ class Model:
         status = lib.ditc_model_create(None if w is None else os.fsencode(w),
                                        ctypes.byref(handle))
         if status != 0:
-            raise DitcError(self._why(None, status))
+            self._raise(None, status)
         self._model = handle
         self.inputs = [self._info(lib.ditc_model_input_info, i)
                        for i in range(lib.ditc_model_num_inputs(handle))]
@@ -148,11 +165,17 @@ class Model:
         what = self._lib.ditc_status_string(status).decode()
         return f"{what}: {msg}" if msg else what
 
+    def _raise(self, model, status):
+        """Raises the error of a failed call: CommError for DITC_ERROR_COMM,
+        else DitcError, with the library's message."""
+        cls = CommError if status == DITC_ERROR_COMM else DitcError
+        raise cls(self._why(model, status))
+
     def _info(self, fn, i):
         t = _TensorInfo()
         status = fn(self._model, i, ctypes.byref(t))
         if status != 0:
-            raise DitcError(self._why(self._model, status))
+            self._raise(self._model, status)
         return TensorInfo(t.name.decode(), DTYPE_NAMES.get(t.dtype, str(t.dtype)),
                           tuple(t.shape[k] for k in range(t.rank)), t.bytes)
 
@@ -177,11 +200,25 @@ class Model:
         return self._lib.ditc_model_kv_cache_bytes(self._model) if self._has_kv else 0
 
     @property
-    def rank(self):
+    def rank(self) -> int:
         """This process's rank (0 for a single-rank library)."""
         return self._lib.ditc_model_rank(self._model)
 
-    def run(self, inputs):
+    @property
+    def world_size(self) -> int:
+        """The number of ranks the library was compiled for (ditc compile
+        --devices; 1 for a single-rank library)."""
+        return self._lib.ditc_model_world_size(self._model)
+
+    @property
+    def plan(self) -> str:
+        """The parallel plan ("cfg=2,ulysses=2"; "" for a single rank)."""
+        if not self._has_plan:
+            return ""
+        return self._lib.ditc_model_plan(self._model).decode()
+
+    def run(self, inputs: Union[Mapping[str, np.ndarray], Sequence[np.ndarray]]
+            ) -> Dict[str, np.ndarray]:
         """inputs: {name: array} or a list in the library's order. Returns
         {name: array} of the outputs (bf16 ones as uint16 bits)."""
         if isinstance(inputs, dict):
@@ -202,30 +239,36 @@ class Model:
                 raise DitcError(f"input '{t.name}': shape {tuple(a.shape)}, "
                                 f"expected {t.shape}")
             held.append(np.ascontiguousarray(a, dtype=t.numpy_dtype))
+        outs = self._run_arrays(held)
+        return {t.name: o for t, o in zip(self.outputs, outs)}
+
+    def _run_arrays(self, held: List[np.ndarray]) -> List[np.ndarray]:
+        """Runs on C-contiguous arrays of the inputs' exact dtypes and shapes
+        (in order; the caller keeps them alive). Returns new output arrays."""
         outs = [np.empty(t.shape, t.numpy_dtype) for t in self.outputs]
         P = ctypes.c_void_p
         in_table = (P * max(1, len(held)))(*[a.ctypes.data for a in held])
         out_table = (P * max(1, len(outs)))(*[o.ctypes.data for o in outs])
         status = self._lib.ditc_model_run(self._model, in_table, out_table)
         if status != 0:
-            raise DitcError(self._why(self._model, status))
-        return {t.name: o for t, o in zip(self.outputs, outs)}
+            self._raise(self._model, status)
+        return outs
 
-    def begin_denoising(self, steps, warmup_steps=0):
+    def begin_denoising(self, steps: int, warmup_steps: int = 0) -> None:
         """A new denoising run of `steps` calls, the first `warmup_steps` of
         them warm-up (ditc_model.h). Raises DitcError naming the cause."""
         status = self._lib.ditc_model_begin_denoising(self._model, steps, warmup_steps)
         if status != 0:
-            raise DitcError(self._why(self._model, status))
+            self._raise(self._model, status)
 
-    def set_denoising_step(self, step):
+    def set_denoising_step(self, step: int) -> None:
         """The next run() is denoising step `step` (0, 1, ... in order)."""
         status = self._lib.ditc_model_set_denoising_step(self._model, step)
         if status != 0:
-            raise DitcError(self._why(self._model, status))
+            self._raise(self._model, status)
 
     @property
-    def denoising_step(self):
+    def denoising_step(self) -> int:
         """The denoising step the last run() was (-1: none set)."""
         return self._lib.ditc_model_denoising_step(self._model)
 
