@@ -7,11 +7,7 @@
 //   tiny ...   32 dependent tiny ops of each class (add, linear, attention,
 //              conv, layer_norm, transpose): the fixed cost of one kernel of
 //              that class (op_overhead_s; the add's is launch_overhead_s)
-//   gemm       linear 1024x1152 . 1152x1152: the matrix rate (net of the
-//              weight's repacking)
-//   pack       linear of 32 and of 512 rows by a 1152x4608 weight: the time
-//              per call that does not grow with the rows (the CPU GEMM
-//              repacks its weight on every call), as a bandwidth
+//   gemm       linear 1024x1152 . 1152x1152: the matrix rate
 //   attention  16 heads, 1024 tokens, head dim 72: the attention rate
 //   vector     layer_norm, gelu, softmax, silu, mul on 64x1152 (cache-sized):
 //              the rate of "other" FLOPs as the profile counts them
@@ -218,22 +214,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                          "  %out = ditc.concat %in0, %in1 {axis = 0 : i64} : "
                          "(tensor<1024x2048xf32>, tensor<1024x2048xf32>) -> "
                          "tensor<2048x2048xf32>\n"));
-  // Repacking: one 1152x4608 weight (21 MiB) at 32 and at 512 rows; the
-  // line through the two times crosses zero rows at the per-call cost that
-  // does not depend on the rows, which is the weight's repacking.
-  auto packAt = [&](int64_t rows) {
-    return cal.measure(
-        "pack " + std::to_string(rows) + " rows",
-        microModel({{rows, 1152}, {1152, 4608}}, {rows, 4608},
-                   llvm::formatv("  %out = ditc.linear %in0, %in1 : "
-                                 "(tensor<{0}x1152xf32>, tensor<1152x4608xf32>)"
-                                 " -> tensor<{0}x4608xf32>\n",
-                                 rows)
-                       .str()));
-  };
-  auto packFew = packAt(32), packMany = packAt(512);
-  if (!gemm || !attention || !vector || !memory || !copy || !packFew ||
-      !packMany)
+  if (!gemm || !attention || !vector || !memory || !copy)
     return 1;
 
   // The fixed cost of one kernel, per class of op: 32 dependent tiny ops.
@@ -330,18 +311,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                                      : std::string(),
                                  date)
                        .str();
-  // The per-call time that does not grow with the rows, over the weight's
-  // bytes: the repacking bandwidth (none when the fit finds no such time).
-  double packS = (net(*packFew) * 512 - net(*packMany) * 32) / (512 - 32);
-  double packBandwidth =
-      packS > 0 ? 1152.0 * 4608 * 4 / packS : 0.0;
-  auto packTime = [&](double weightBytes) {
-    return packBandwidth > 0 ? weightBytes / packBandwidth : 0.0;
-  };
-  double matrix = double(gemm->flopsMatrix) /
-                  std::max(net(*gemm) - packTime(1152.0 * 1152 * 4),
-                           0.5 * net(*gemm));
-  hw.matrixPackBandwidth = packBandwidth;
+  double matrix = double(gemm->flopsMatrix) / net(*gemm);
   // The attention rate that makes the time model reproduce the measured
   // time: matrix FLOPs / attention rate + other FLOPs / vector rate.
   double vectorRate = double(vector->flopsOther) / net(*vector);
@@ -372,10 +342,8 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   out->keep();
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s, attention {1:F1} GFLOP/s, "
-      "vector {2:F1} GFLOP/s, memory {3:F1} GB/s, weight repacking {6:F1} "
-      "GB/s, launch {4:F2} us -> {5}\n",
+      "vector {2:F1} GFLOP/s, memory {3:F1} GB/s, launch {4:F2} us -> {5}\n",
       matrix / 1e9, attnRate / 1e9, hw.vectorFlops["f32"] / 1e9,
-      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output,
-      packBandwidth / 1e9);
+      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output);
   return 0;
 }

@@ -84,9 +84,7 @@ std::string readFields(const json &j, HardwareDesc &hw) {
       !(e = rates("vector_flops", hw.vectorFlops)).empty() ||
       !(e = number(j, "memory_bandwidth", hw.memoryBandwidth, true, "")).empty() ||
       !(e = number(j, "memory_capacity", hw.memoryCapacity, true, "")).empty() ||
-      !(e = number(j, "launch_overhead_s", hw.launchOverheadS, true, "")).empty() ||
-      !(e = number(j, "matrix_pack_bandwidth", hw.matrixPackBandwidth, false, ""))
-           .empty())
+      !(e = number(j, "launch_overhead_s", hw.launchOverheadS, true, "")).empty())
     return e;
   if (hw.memoryBandwidth <= 0)
     return "field 'memory_bandwidth' must be positive";
@@ -256,8 +254,6 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
   j["launch_overhead_s"] = hw.launchOverheadS;
   if (!hw.opOverheadS.empty())
     j["op_overhead_s"] = hw.opOverheadS;
-  if (hw.matrixPackBandwidth > 0)
-    j["matrix_pack_bandwidth"] = hw.matrixPackBandwidth;
   j["efficiency"] = {{"matrix", hw.matrixEfficiency},
                      {"attention", hw.attentionEfficiency},
                      {"vector", hw.vectorEfficiency},

@@ -58,10 +58,6 @@ struct HardwareDesc {
   /// Fixed cost per kernel by class of op (see opClass()); classes not
   /// listed cost launchOverheadS.
   std::map<std::string, double> opOverheadS;
-  /// Bytes per second at which a matrix kernel repacks its right-hand
-  /// operand (the weights) on every call, before the product: the CPU GEMM
-  /// does; 0 (the default, and GPUs) charges nothing.
-  double matrixPackBandwidth = 0;
   double matrixEfficiency = 1, attentionEfficiency = 1, vectorEfficiency = 1,
          memoryEfficiency = 1;
   std::vector<LinkLevel> links;

@@ -42,24 +42,6 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.memoryS = double(cost.bytes()) * opts.bytesScale / hw.bandwidthRate();
   // Each run of an op in a chunk loop is a launch of its own.
   t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
-  // A matrix kernel that repacks its right-hand operand does so on every
-  // call, in front of the product: chunking a linear layer's rows repeats
-  // it.
-  if (hw.matrixPackBandwidth > 0) {
-    Value rhs;
-    if (auto l = dyn_cast_or_null<LinearOp>(cost.op))
-      rhs = l.getWeight();
-    else if (auto m = dyn_cast_or_null<MatmulOp>(cost.op))
-      rhs = m.getRhs();
-    if (rhs) {
-      auto type = cast<RankedTensorType>(rhs.getType());
-      double bytes = double(type.getNumElements()) *
-                     double(type.getElementTypeBitWidth()) / 8.0 *
-                     opts.bytesScale;
-      t.packS = bytes * double(cost.repeats) / hw.matrixPackBandwidth;
-      t.overheadS += t.packS;
-    }
-  }
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
   if (cost.commKind >= 0 && cost.commGroup > 1) {

@@ -33,9 +33,7 @@
 namespace mlir::ditc {
 
 struct OpTime {
-  /// overheadS: the kernels' fixed costs, plus the repacking of a matrix
-  /// kernel's right-hand operand on every call (packS, also counted there).
-  double computeS = 0, memoryS = 0, overheadS = 0, packS = 0;
+  double computeS = 0, memoryS = 0, overheadS = 0;
   /// Communication (collectives; ring attention's K/V exchange).
   double commS = 0;
   /// The link level the communication crosses (null: none).

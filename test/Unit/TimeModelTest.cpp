@@ -173,25 +173,6 @@ TEST(Hardware, BuiltinsParseAndRoundTrip) {
   EXPECT_EQ(h100->linkFor(16)->kind, "infiniband");
 }
 
-TEST(Hardware, PackBandwidthIsOptionalAndRoundTrips) {
-  std::string err;
-  std::string base = R"("name": "x", "kind": "cpu", "matrix_flops": {"f32": 1e12},
-    "vector_flops": {"f32": 1e11}, "memory_bandwidth": 1e11,
-    "memory_capacity": 1e9, "launch_overhead_s": 1e-6)";
-  std::optional<HardwareDesc> none = parseHardware("{" + base + "}", "a", err);
-  ASSERT_TRUE(none) << err;
-  EXPECT_EQ(none->matrixPackBandwidth, 0.0);
-  EXPECT_EQ(printHardware(*none).find("matrix_pack_bandwidth"), std::string::npos);
-  std::optional<HardwareDesc> some = parseHardware(
-      "{" + base + R"(, "matrix_pack_bandwidth": 3.5e9})", "b", err);
-  ASSERT_TRUE(some) << err;
-  EXPECT_EQ(some->matrixPackBandwidth, 3.5e9);
-  std::optional<HardwareDesc> again =
-      parseHardware(printHardware(*some), "round trip", err);
-  ASSERT_TRUE(again) << err;
-  EXPECT_EQ(again->matrixPackBandwidth, 3.5e9);
-}
-
 TEST(Hardware, BadDescriptionsNameTheField) {
   auto error = [](const std::string &text) {
     std::string err;
@@ -213,9 +194,6 @@ TEST(Hardware, BadDescriptionsNameTheField) {
                   "bandwidth": 1e9, "latency_s": 1e-6, "devices": 8}]})"),
             "f.json: field 'links[1].devices' must grow from one level to the "
             "next");
-  EXPECT_EQ(error("{" + base + R"(, "matrix_pack_bandwidth": -3})"),
-            "f.json: field 'matrix_pack_bandwidth' must be a non-negative "
-            "number");
   EXPECT_EQ(error("{" + base + R"(, "op_overhead_s": {"gemm": 1e-6}})"),
             "f.json: unknown field 'op_overhead_s.gemm' (expected matrix, "
             "conv, attention, norm, movement, elementwise)");
