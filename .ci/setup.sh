@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  cmake ninja-build g++ git python3 python3-numpy python3-pip unzip
+  cmake ninja-build g++ git python3 python3-numpy python3-pip python3-pytest unzip
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx
   nlohmann-json3-dev libgtest-dev libdnnl-dev libopenmpi-dev openmpi-bin
