@@ -63,7 +63,8 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {line}" if line else type(e).__name__
 
 
-def _export_torch(module: Any, example_inputs: Any, directory: str) -> str:
+def _export_torch(module: Any, example_inputs: Any, directory: str,
+                  verbose: bool) -> str:
     """Exports a torch.nn.Module to directory/model.onnx: the dynamo exporter,
     else TorchScript (opset 17). Returns the file's path."""
     import torch  # lazily: the package works without torch
@@ -84,7 +85,7 @@ def _export_torch(module: Any, example_inputs: Any, directory: str) -> str:
     try:
         try:
             torch.onnx.export(module, args, path, kwargs=kwargs or None,
-                              dynamo=True)
+                              dynamo=True, verbose=verbose)
             return path
         except Exception as e:  # noqa: BLE001 - any exporter failure
             dynamo_error = e
@@ -145,7 +146,8 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
     devices, plan, dtype, target: --devices, --plan ("cfg=2,ulysses=2" or
         "auto"), --dtype (f32, bf16, f16), --target (cpu, cuda).
     shapes: {input name: dims}, one --shape NAME=D0,D1,... each.
-    verbose: pass the compiler's progress lines ("ditc: ...") to sys.stderr.
+    verbose: pass the compiler's progress lines ("ditc: ...") to sys.stderr
+        (and let the torch exporter print its own).
     options: any other option of `ditc compile`, underscores as dashes:
         io_dtype="bf16" -> --io-dtype=bf16; no_weights=True -> --no-weights
         (False or None: left out); a list repeats the flag; a dict gives
@@ -165,7 +167,7 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
             if torch is None or not isinstance(model, torch.nn.Module):
                 raise TypeError("model must be an ONNX file path or a "
                                 f"torch.nn.Module, not {type(model).__name__}")
-            source = _export_torch(model, example_inputs, tmp)
+            source = _export_torch(model, example_inputs, tmp, verbose)
         args = [compiler, "compile", source, "-o", os.fspath(out_path),
                 f"--target={target}"]
         if devices != 1:
