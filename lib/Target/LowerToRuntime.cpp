@@ -480,6 +480,16 @@ LogicalResult Lowerer::lowerStructured(Operation *op) {
               ptrOf(o.getResult())});
         return success();
       })
+      .Case([&](DetOp o) -> LogicalResult {
+        Type et = typeOf(o.getInput()).getElementType();
+        if (!et.isF32() && !et.isF64())
+          return fail(o, "det takes f32 or f64, not " + dtypeName(et));
+        ArrayRef<int64_t> s = shapeOf(o.getInput());
+        call("det", {c32(dtypeCode(et)), ptrOf(o.getInput()),
+                     ptrOf(o.getResult()), c64(product(s.drop_back(2))),
+                     c64(s.back())});
+        return success();
+      })
       .Case([&](CumSumOp o) -> LogicalResult {
         FailureOr<int32_t> dt = numberDtype(o, o.getInput());
         if (failed(dt))
@@ -1038,8 +1048,8 @@ LogicalResult Lowerer::lower(Operation *op) {
                         i64Array(l->tableStrides), c32(o.getInterleaved())}));
         return success();
       })
-      .Case<ArgMaxOp, ArgMinOp, CumSumOp, PoolOp, ConvTransposeOp, GridSampleOp,
-            ScatterElementsOp, ScatterNdOp>(
+      .Case<ArgMaxOp, ArgMinOp, CumSumOp, DetOp, PoolOp, ConvTransposeOp,
+            GridSampleOp, ScatterElementsOp, ScatterNdOp>(
           [&](Operation *o) { return lowerStructured(o); })
       .Case([&](TriluOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();

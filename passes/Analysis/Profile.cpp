@@ -122,6 +122,11 @@ OpCost mlir::ditc::costOf(Operation *op) {
       })
       .Case<ArgMaxOp, ArgMinOp, CumSumOp>(
           [&](Operation *o) { c.flopsOther = elements(o->getOperand(0)); })
+      .Case<DetOp>([&](DetOp d) {
+        // Elimination: about 2/3 n^3 per matrix.
+        int64_t n = shapeOf(d.getInput()).back();
+        c.flopsOther = outElems * (2 * n * n * n / 3 + n);
+      })
       .Case<PoolOp>([&](PoolOp p) {
         int64_t window = 1;
         for (int64_t k : p.getKernelShape())

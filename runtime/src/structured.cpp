@@ -9,6 +9,7 @@
 
 #include "internal.h"
 
+#include "ditc/runtime/det.h"
 #include "ditc/runtime/ditc_kernels.h"
 
 #include <omp.h>
@@ -159,6 +160,25 @@ void ditc_rt_arg_reduce(int32_t op, int32_t dtype, const void *x,
       y[r] = best;
     }
   });
+}
+
+void ditc_rt_det(int32_t dtype, const void *x, void *y, int64_t batch,
+                 int64_t n) {
+  if (dtype != DITC_RT_F32 && dtype != DITC_RT_F64)
+    fatal("det", "dtype %d is not F32 or F64", (int)dtype);
+  bool f64 = dtype == DITC_RT_F64;
+#pragma omp parallel for if (batch * n * n * n > 1 << 16)
+  for (int64_t b = 0; b < batch; ++b) {
+    std::vector<double> a((size_t)(n * n));
+    for (int64_t k = 0; k < n * n; ++k)
+      a[k] = f64 ? static_cast<const double *>(x)[b * n * n + k]
+                 : static_cast<const float *>(x)[b * n * n + k];
+    double det = ditc_rt::determinant(a.data(), n);
+    if (f64)
+      static_cast<double *>(y)[b] = det;
+    else
+      static_cast<float *>(y)[b] = (float)det;
+  }
 }
 
 void ditc_rt_cumsum(int32_t dtype, const void *x, void *y, int64_t outer,

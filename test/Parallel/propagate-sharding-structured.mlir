@@ -59,3 +59,17 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
     return %s, %n : tensor<4x6xf32>, tensor<6x4xf32>
   }
 }
+
+// -----
+
+// Det computes each matrix on its own: the batch dimension follows; the
+// matrix dimensions stay whole.
+// CHECK-LABEL: func.func @det
+// CHECK: ditc.det {{.*}}ditc.sharding = [#ditc.sharding<[{"ring"}]>]
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @det(%x: tensor<4x3x3xf32>) -> tensor<4xf32> {
+    %a = ditc.abs %x {ditc.sharding = [#ditc.sharding<[{"ring"}, {}, {}]>]} : tensor<4x3x3xf32>
+    %d = ditc.det %a : (tensor<4x3x3xf32>) -> tensor<4xf32>
+    return %d : tensor<4xf32>
+  }
+}

@@ -147,4 +147,49 @@ TEST(Conv2dTest, MatchesReference) {
   }
 }
 
+/// Laplace expansion along the first row: an algorithm independent of the
+/// kernel's elimination.
+double cofactorDet(const std::vector<double> &a, int64_t n) {
+  if (n == 1)
+    return a[0];
+  double det = 0;
+  for (int64_t c = 0; c < n; ++c) {
+    std::vector<double> minor;
+    for (int64_t r = 1; r < n; ++r)
+      for (int64_t k = 0; k < n; ++k)
+        if (k != c)
+          minor.push_back(a[r * n + k]);
+    det += (c % 2 ? -1.0 : 1.0) * a[c] * cofactorDet(minor, n - 1);
+  }
+  return det;
+}
+
+TEST(DetTest, MatchesCofactorExpansion) {
+  uint32_t seed = 7;
+  for (int64_t n : {1, 2, 3, 4, 6}) {
+    SCOPED_TRACE("n=" + std::to_string(n));
+    const int64_t batch = 3;
+    std::vector<float> x = randomFloats(batch * n * n, seed++);
+    std::vector<double> xd(x.begin(), x.end());
+    std::vector<float> y(batch);
+    std::vector<double> yd(batch);
+    ditc_rt_det(DITC_RT_F32, x.data(), y.data(), batch, n);
+    ditc_rt_det(DITC_RT_F64, xd.data(), yd.data(), batch, n);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::vector<double> m(xd.begin() + b * n * n, xd.begin() + (b + 1) * n * n);
+      double want = cofactorDet(m, n);
+      EXPECT_NEAR(yd[b], want, 1e-12 * std::max(1.0, std::fabs(want)));
+      EXPECT_NEAR(y[b], want, 1e-5 * std::max(1.0, std::fabs(want)));
+    }
+  }
+  // A singular matrix (two equal rows) and one that needs a row swap.
+  std::vector<double> singular = {1, 2, 3, 4, 5, 6, 1, 2, 3};
+  std::vector<double> swap = {0, 1, 0, 1, 0, 0, 0, 0, 2};
+  double out[2];
+  ditc_rt_det(DITC_RT_F64, singular.data(), out, 1, 3);
+  ditc_rt_det(DITC_RT_F64, swap.data(), out + 1, 1, 3);
+  EXPECT_EQ(out[0], 0.0);
+  EXPECT_EQ(out[1], -2.0);
+}
+
 } // namespace

@@ -772,6 +772,19 @@ static LogicalResult verifyArgReduce(ArgT op) {
 LogicalResult ArgMaxOp::verify() { return verifyArgReduce(*this); }
 LogicalResult ArgMinOp::verify() { return verifyArgReduce(*this); }
 
+LogicalResult DetOp::verify() {
+  ArrayRef<int64_t> in = shapeOf(getInput()), out = shapeOf(getResult());
+  if (in.size() < 2 || in[in.size() - 1] != in[in.size() - 2])
+    return emitOpError("input must be [..., n, n], got ") << shapeStr(in);
+  if (out != in.drop_back(2))
+    return emitOpError("result must be ") << shapeStr(in.drop_back(2))
+                                          << ", got " << shapeStr(out);
+  if (getResult().getType().getElementType() !=
+      getInput().getType().getElementType())
+    return emitOpError("result must have the input's element type");
+  return success();
+}
+
 LogicalResult CumSumOp::verify() {
   int64_t rank = shapeOf(getInput()).size();
   int64_t axis = getAxis();

@@ -312,6 +312,22 @@ def Ditc_CumSumOp : Ditc_Op<"cumsum", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
+def Ditc_DetOp : Ditc_Op<"det", [Pure]> {
+  let summary = "determinant of each trailing square matrix";
+  let description = [{
+    Input `[..., n, n]` (floats), result `[...]`: the determinant of each
+    matrix, by Gaussian elimination with partial pivoting (in double).
+
+    ```mlir
+    %d = ditc.det %x : (tensor<4x3x3xf32>) -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$input);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+}
+
 def Ditc_PoolOp : Ditc_Op<"pool", [Pure]> {
   let summary = "max, average or Lp pooling over the spatial axes of NC...";
   let description = [{

@@ -716,6 +716,11 @@ ShardingRule computeRule(Operation *op) {
             ++out;
         }
       })
+      .Case([&](DetOp o) {
+        // Each matrix on its own: the batch dimensions.
+        for (unsigned d = 0; d + 2 < shapeOf(o.getInput()).size(); ++d)
+          rb.add().dims.append({{0, d}, {rb.res(), d}});
+      })
       .Case([&](CumSumOp o) {
         for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d)
           if ((int64_t)d != o.getAxis())

@@ -11,6 +11,8 @@
 
 #include "lib/Importer/Onnx/OnnxOps.h"
 
+#include "ditc/runtime/det.h"
+
 #include <cmath>
 
 using namespace mlir;
@@ -520,6 +522,35 @@ LogicalResult importMaxUnpool(NodeContext &nc) {
   return success();
 }
 
+/// Det: the determinant of each trailing square matrix; a known input
+/// folds (the same elimination as the kernel).
+LogicalResult importDet(NodeContext &nc) {
+  ArrayRef<int64_t> x = nc.shape(0);
+  if (!isa<FloatType>(nc.elem(0)) || x.size() < 2 ||
+      x[x.size() - 1] != x[x.size() - 2])
+    return nc.error() << "expects floating-point [..., n, n], got "
+                      << shapeStr(x) << " of " << nc.elem(0);
+  Shape out(x.drop_back(2));
+  if (const HostTensor *c = nc.cst(0)) {
+    int64_t n = x.back(), batch = c->size() / std::max<int64_t>(n * n, 1);
+    HostTensor r(nc.elem(0), out);
+    for (int64_t b = 0; b < batch; ++b) {
+      std::vector<double> a(n * n);
+      for (int64_t k = 0; k < n * n; ++k)
+        a[k] = c->getF(b * n * n + k);
+      double det = ditc_rt::determinant(a.data(), n);
+      r.set(b, det);
+    }
+    nc.setConst(0, std::move(r));
+    return success();
+  }
+  FailureOr<RankedTensorType> type = nc.tensorType(out, nc.elem(0));
+  if (failed(type))
+    return failure();
+  nc.set(0, DetOp::create(nc.b, nc.loc, *type, nc.in(0)));
+  return success();
+}
+
 /// NonZero: the indices of the non-zero entries, [rank, count]. The count
 /// depends on the data, so only a known input imports (folded).
 LogicalResult importNonZero(NodeContext &nc) {
@@ -591,5 +622,6 @@ void mlir::ditc::onnx_import::addStructuredOps(OpTable &t) {
   t["ScatterElements"] = {importScatterElements, 11, 3};
   t["MaxUnpool"] = {importMaxUnpool, 11, 2};
   t["NonZero"] = {importNonZero, 9, 1};
+  t["Det"] = {importDet, 11, 1};
   t["ScatterND"] = {importScatterNd, 11, 3};
 }

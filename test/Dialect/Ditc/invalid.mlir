@@ -349,3 +349,19 @@ func.func @conv_transpose_size(%x: tensor<1x4x3x3xf32>, %w: tensor<4x2x3x3xf32>)
   %y = ditc.conv_transpose %x, %w {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : (tensor<1x4x3x3xf32>, tensor<4x2x3x3xf32>) -> tensor<1x2x9x7xf32>
   return %y : tensor<1x2x9x7xf32>
 }
+
+// -----
+
+func.func @det_not_square(%x: tensor<4x3x2xf32>) -> tensor<4xf32> {
+  // expected-error@+1 {{input must be [..., n, n], got 4x3x2}}
+  %d = ditc.det %x : (tensor<4x3x2xf32>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+
+// -----
+
+func.func @det_result(%x: tensor<4x3x3xf32>) -> tensor<3xf32> {
+  // expected-error@+1 {{result must be 4, got 3}}
+  %d = ditc.det %x : (tensor<4x3x3xf32>) -> tensor<3xf32>
+  return %d : tensor<3xf32>
+}

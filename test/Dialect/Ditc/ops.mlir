@@ -159,3 +159,12 @@ func.func @bitwise(%a: tensor<2x3xi32>, %b: tensor<3xi32>, %c: tensor<4xui8>) ->
   %z = ditc.bitwise_xor %c, %m : (tensor<4xui8>, tensor<ui8>) -> tensor<4xui8>
   return %x, %y, %z : tensor<2x3xi32>, tensor<2x3xi32>, tensor<4xui8>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @det
+func.func @det(%x: tensor<4x3x3xf64>) -> tensor<4xf64> {
+  // CHECK: ditc.det %{{.*}} : (tensor<4x3x3xf64>) -> tensor<4xf64>
+  %d = ditc.det %x : (tensor<4x3x3xf64>) -> tensor<4xf64>
+  return %d : tensor<4xf64>
+}
