@@ -63,10 +63,28 @@ def _first_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {line}" if line else type(e).__name__
 
 
+def _export_cause(e: BaseException) -> str:
+    """One line saying why a torch exporter failed: the first entry of the
+    dynamo exporter's "## Exception summary" (its first line only says
+    which step failed), else the error's first line; no terminal colours."""
+    import re
+
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    if "## Exception summary" in text:
+        summary = text.split("## Exception summary", 1)[1]
+        for line in summary.splitlines():
+            m = re.match(r"<class '(?:[\w.]*\.)?(\w+)'>: (.*)", line.strip())
+            if m:
+                return f"{m.group(1)}: {m.group(2).strip()}"
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return f"{type(e).__name__}: {line}" if line else type(e).__name__
+
+
 def _export_torch(module: Any, example_inputs: Any, directory: str,
-                  verbose: bool) -> str:
+                  verbose: bool, what: Optional[str] = None) -> str:
     """Exports a torch.nn.Module to directory/model.onnx: the dynamo exporter,
-    else TorchScript (opset 17). Returns the file's path."""
+    else TorchScript (opset 17). Returns the file's path. what: the model's
+    name in messages (default: the module's class)."""
     import torch  # lazily: the package works without torch
 
     if example_inputs is None:
@@ -106,9 +124,9 @@ def _export_torch(module: Any, example_inputs: Any, directory: str,
             return path
         except Exception as e:  # noqa: BLE001
             raise CompileError(
-                f"cannot export {type(module).__name__} to ONNX: dynamo "
-                f"exporter: {_first_line(dynamo_error)}; TorchScript exporter: "
-                f"{_first_line(e)}") from e
+                f"cannot export {what or type(module).__name__} to ONNX: dynamo "
+                f"exporter: {_export_cause(dynamo_error)}; TorchScript "
+                f"exporter: {_export_cause(e)}") from e
     finally:
         module.train(was_training)
 

@@ -84,6 +84,7 @@ class _Call:
     def __init__(self, signature: inspect.Signature, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any], output: Any) -> None:
         bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()  # a later call must not change one either
         self.tensors: List[Tuple[str, Tuple[str, ...]]] = []  # (name, path)
         self.examples: List[torch.Tensor] = []
         self.constants: Dict[str, Any] = {}
@@ -104,6 +105,7 @@ class _Call:
             for name, v in items:
                 self._add(name, (name,), v)
         self.returns, self.output_fields = _output_structure(output)
+        self.outputs = [t.detach() for t in _flatten_output(output)]
 
     def _add(self, name: str, path: Tuple[str, ...], value: Any) -> None:
         if isinstance(value, torch.Tensor):
@@ -342,7 +344,7 @@ class CompiledTransformer(torch.nn.Module):
         self._out_dtype = next((p.dtype for p in original.parameters()),
                                torch.float32)
         self._compiled_for = compiled_for
-        self._warmup_steps = warmup_steps
+        self.warmup_steps = warmup_steps
         self._steps = 0          # of the denoising run begun, 0: none
         self._next_step = 0
         self._scheduler: Any = None
@@ -373,7 +375,7 @@ class CompiledTransformer(torch.nn.Module):
         `warmup_steps` of them warm-up; default: compile_transformer's).
         compile_transformer() makes the pipeline's scheduler call this from
         set_timesteps, so a pipeline needs nothing more."""
-        warm = self._warmup_steps if warmup_steps is None else warmup_steps
+        warm = self.warmup_steps if warmup_steps is None else warmup_steps
         self.model.begin_denoising(int(steps), min(int(warm), int(steps)))
         self._steps, self._next_step = int(steps), 0
 
@@ -480,6 +482,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
                         width: Optional[int] = None, guidance: bool = True,
                         warmup_steps: int = 1,
                         call_kwargs: Optional[Mapping[str, Any]] = None,
+                        check: bool = True,
                         threads: Optional[int] = None, verbose: bool = False,
                         **compile_options: Any) -> CompiledTransformer:
     """Compiles pipe.transformer with ditc and puts the compiled module in
@@ -496,6 +499,10 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
     call_kwargs: further arguments of the pipe(...) calls that change the
         transformer's inputs (e.g. max_sequence_length=120,
         use_resolution_binning=False).
+    check: run the library once on the inputs of the pipeline's first
+        transformer call and compare with what PyTorch returned for them
+        (relative L2 at most 1e-3; 5e-2 with dtype bf16 or f16), else
+        CompileError: a wrong export does not go unnoticed.
     threads, verbose: as ditc.load / ditc.compile.
     compile_options: ditc.compile's (devices=, plan=, dtype=, target=, ...).
 
@@ -541,6 +548,8 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
     else:
         _wait_for(marker, token)
     model = load(library, threads=threads)
+    if check:
+        _check(model, call, compile_options.get("dtype"))
     compiled = CompiledTransformer(model, transformer, call, compiled_for,
                                    warmup_steps)
     compiled._watch(getattr(pipe, "scheduler", None))
@@ -562,12 +571,31 @@ def _export_and_compile(transformer: torch.nn.Module, call: _Call,
             print(f"ditc: exporting {type(transformer).__name__} to ONNX",
                   flush=True)
         with torch.no_grad():
-            path = _export_torch(wrapper, tuple(call.examples), tmp, verbose)
+            path = _export_torch(wrapper, tuple(call.examples), tmp, verbose,
+                                 what=type(transformer).__name__)
         _rename_io(path, call.input_names, list(call.output_fields))
         if verbose:
             print(f"ditc: exported in {time.monotonic() - started:.1f} s",
                   flush=True)
         _compile(path, library, verbose=verbose, **options)
+
+
+def _check(model: Model, call: _Call, dtype: Optional[str]) -> None:
+    """The library against PyTorch on the captured call."""
+    tolerance = 5e-2 if dtype in ("bf16", "f16") else 1e-3
+    outs = model(*call.examples)
+    if not isinstance(outs, tuple):
+        outs = (outs,)
+    for name, got, want in zip(call.output_fields, outs, call.outputs):
+        want64 = want.double()
+        norm = float(torch.linalg.vector_norm(want64))
+        diff = float(torch.linalg.vector_norm(got.double() - want64))
+        rel = diff / norm if norm > 0 else diff
+        if not rel <= tolerance:
+            raise CompileError(
+                f"the compiled transformer's output '{name}' differs from "
+                f"PyTorch's on the pipeline's inputs: relative L2 {rel:.3g} > "
+                f"{tolerance:g} (check=False skips this check)")
 
 
 def _write_marker(marker: Path, token: str, call: _Call, compiled_for: str,
