@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(
-  cmake ninja-build g++ git python3 python3-numpy python3-pip python3-pytest unzip
+  cmake ninja-build g++ git python3 python3-numpy python3-pip python3-pytest python3-venv unzip
   libmlir-22-dev mlir-22-tools llvm-22-dev llvm-22-tools
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata python3-onnx
   nlohmann-json3-dev libgtest-dev libdnnl-dev libopenmpi-dev openmpi-bin
@@ -47,6 +47,35 @@ if [ ! -d "$PYLIB/onnx" ]; then
   echo "== installing onnx 1.19.1 into $PYLIB (test helpers only)"
   python3 -m pip install -q --disable-pip-version-check --target "$PYLIB" \
     onnx==1.19.1
+fi
+
+# torch, diffusers and transformers for the Python package's tests
+# (test/Python/pytest-venv.test): a venv of its own, made when missing and
+# completed when a pin is missing (about 6 GB: the PyPI torch wheel brings
+# CUDA libraries, unused on a CPU).
+VENV=${DITC_VENV:-/opt/ditc-venv}
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "== making the Python test venv $VENV"
+  python3 -m venv "$VENV"
+fi
+if ! "$VENV/bin/python" - python/requirements-test.txt <<'PY'
+import sys
+from importlib.metadata import version, PackageNotFoundError
+for line in open(sys.argv[1]):
+    line = line.split("#")[0].strip()
+    if not line:
+        continue
+    name, want = line.split("==")
+    try:
+        if version(name) != want:
+            sys.exit(1)
+    except PackageNotFoundError:
+        sys.exit(1)
+PY
+then
+  echo "== installing python/requirements-test.txt into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+    -r python/requirements-test.txt
 fi
 
 echo "== configuring and building ($BUILD)"

@@ -34,6 +34,11 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%onnxpy", "env PYTHONPATH=%s /usr/bin/python3"
                              % os.path.join(config.ditc_obj_root, "pylib")))
 config.substitutions.append(("%srcroot", config.ditc_src_root))
+# The venv with torch and diffusers that .ci/setup.sh makes for the Python
+# package's tests (test/Python/pytest-venv.test). A missing venv fails that
+# test (its Python is not found); it is not skipped.
+config.substitutions.append(("%venv_python", os.path.join(
+    os.environ.get("DITC_VENV", "/opt/ditc-venv"), "bin", "python")))
 
 # The ONNX backend node tests: Debian's libonnx-testdata (ONNX 1.12) and the
 # newer copy that .ci/run unpacks from the PyPI onnx wheel into the build tree.

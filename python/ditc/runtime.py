@@ -91,6 +91,7 @@ class Model:
         if weights is not None and random_weights:
             raise ValueError("weights and random_weights exclude each other")
         path = os.path.abspath(library)
+        self.path = path  # the library's absolute path
         if not os.path.exists(path):
             raise DitcError(f"{library}: no such file")
         try:
