@@ -482,7 +482,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
                         width: Optional[int] = None, guidance: bool = True,
                         warmup_steps: int = 1,
                         call_kwargs: Optional[Mapping[str, Any]] = None,
-                        check: bool = True,
+                        check: bool = True, keep_onnx: bool = False,
                         threads: Optional[int] = None, verbose: bool = False,
                         **compile_options: Any) -> CompiledTransformer:
     """Compiles pipe.transformer with ditc and puts the compiled module in
@@ -503,6 +503,8 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
         transformer call and compare with what PyTorch returned for them
         (relative L2 at most 1e-3; 5e-2 with dtype bf16 or f16), else
         CompileError: a wrong export does not go unnoticed.
+    keep_onnx: keep the exported graph as out_dir/onnx/model.onnx (for
+        `ditc profile` or `ditc compile` by hand); else it is deleted.
     threads, verbose: as ditc.load / ditc.compile.
     compile_options: ditc.compile's (devices=, plan=, dtype=, target=, ...).
 
@@ -538,7 +540,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
         error = None
         try:
             _export_and_compile(transformer, call, library, verbose,
-                                compile_options)
+                                keep_onnx, compile_options)
         except Error as e:
             error = str(e)
             raise
@@ -558,14 +560,21 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
 
 
 def _export_and_compile(transformer: torch.nn.Module, call: _Call,
-                        library: Path, verbose: bool,
+                        library: Path, verbose: bool, keep_onnx: bool,
                         options: Dict[str, Any]) -> None:
+    import contextlib
     import tempfile
 
     takes_return_dict = "return_dict" in inspect.signature(
         transformer.forward).parameters
     wrapper = _ForExport(transformer, call, takes_return_dict).eval()
-    with tempfile.TemporaryDirectory(prefix="ditc-transformer-") as tmp:
+    if keep_onnx:
+        kept = library.parent / "onnx"
+        kept.mkdir(exist_ok=True)
+        folder: Any = contextlib.nullcontext(str(kept))
+    else:
+        folder = tempfile.TemporaryDirectory(prefix="ditc-transformer-")
+    with folder as tmp:
         started = time.monotonic()
         if verbose:
             print(f"ditc: exporting {type(transformer).__name__} to ONNX",
