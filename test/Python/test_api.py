@@ -12,7 +12,6 @@ The compiler is DITC_COMPILER, else `ditc` on PATH. torch is not needed
 """
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,27 +22,9 @@ import pytest
 import ditc
 import ditc.runtime as rt
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
-INPUTS = HERE / "Inputs"
+from common import FIXTURES, HERE, INPUTS, compiler, fixture_arrays, rel_l2
+
 DIT_NAMES = ["hidden_states", "timestep", "class_labels"]
-
-
-def compiler():
-    path = os.environ.get("DITC_COMPILER") or shutil.which("ditc")
-    assert path, "set DITC_COMPILER to build/bin/ditc (or put ditc on PATH)"
-    return path
-
-
-def rel_l2(a, b):
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    return np.linalg.norm(a - b) / np.linalg.norm(b)
-
-
-def fixture_arrays(name, which):
-    with np.load(FIXTURES / name / f"{which}.npz") as f:
-        return {k: f[k] for k in f.files}
 
 
 @pytest.fixture(scope="module")

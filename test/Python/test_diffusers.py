@@ -11,28 +11,21 @@ Needs torch and diffusers: run with the venv's Python (${DITC_VENV:-
 import inspect
 import json
 import re
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 import ditc
 import ditc.diffusers as dd
 import tiny_pipelines as tp
+from common import rel_l2
 
 HERE = Path(__file__).resolve().parent
 TOLERANCE = 1e-3  # the issue's bound on the images' relative L2
-
-
-def rel_l2(a, b):
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
 
 
 @pytest.fixture(scope="module")

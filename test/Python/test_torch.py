@@ -6,38 +6,15 @@ Needs torch: run with the venv's Python (${DITC_VENV:-/opt/ditc-venv}, made
 by .ci/setup.sh); test/Python/pytest-venv.test does.
 """
 
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import ditc
-import ditc.runtime as rt
 
-HERE = Path(__file__).resolve().parent
-FIXTURES = HERE.parent / "fixtures"
-INPUTS = HERE / "Inputs"
-
-
-def compiler():
-    path = os.environ.get("DITC_COMPILER") or shutil.which("ditc")
-    assert path, "set DITC_COMPILER to build/bin/ditc (or put ditc on PATH)"
-    return path
-
-
-def rel_l2(a, b):
-    a = np.asarray(a, np.float64)
-    b = np.asarray(b, np.float64)
-    return float(np.linalg.norm(a - b) / np.linalg.norm(b))
-
-
-def fixture_arrays(name, which):
-    with np.load(FIXTURES / name / f"{which}.npz") as f:
-        return {k: f[k] for k in f.files}
+from common import FIXTURES, INPUTS, compiler, fixture_arrays, rel_l2
 
 
 @pytest.fixture(scope="module")
