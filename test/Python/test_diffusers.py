@@ -129,6 +129,22 @@ def test_batch_of_two_without_guidance(tmp_path):
     assert rel_l2(image, reference) < TOLERANCE
 
 
+def test_bfloat16_pipeline(tmp_path, dit_reference):
+    """A pipeline cast to bfloat16: the transformer is exported and compiled
+    in bf16 (inputs and outputs bf16), and the image is as far from the
+    float32 one as PyTorch's own bf16 image is."""
+    pipe = tp.dit_pipeline().to(torch.bfloat16)
+    torch_bf16 = tp.generate(pipe)
+    compiled = dd.compile_transformer(pipe, tmp_path)
+    assert [t.dtype for t in compiled.model.inputs] == ["bf16", "i64", "i64"]
+    assert compiled.model.outputs[0].dtype == "bf16"
+    image = tp.generate(pipe)
+    torch_error = rel_l2(torch_bf16, dit_reference)
+    assert 1e-3 < torch_error < 0.1
+    assert rel_l2(image, dit_reference) < 2 * torch_error
+    assert rel_l2(image, torch_bf16) < 2 * torch_error
+
+
 # -- 2 ranks under mpirun -----------------------------------------------------------
 
 def mpirun(tmp_path, *args):
