@@ -12,6 +12,7 @@ The compiler is DITC_COMPILER, else `ditc` on PATH. torch is not needed
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -381,6 +382,42 @@ def test_comm_error(tmp_path, monkeypatch):
     # runtime.Model raises it too, and older code catching DitcError gets it.
     with pytest.raises(rt.DitcError):
         rt.Model(lib)
+
+
+def mpirun_load(ranks, library, tmp_path):
+    """load_ranks.py on `ranks` processes: (exit status, output lines)."""
+    mpi = shutil.which("mpirun")
+    assert mpi, "mpirun (Open MPI) is needed"
+    proc = subprocess.run(
+        [mpi, "--allow-run-as-root", "--oversubscribe", "--mca",
+         "btl_vader_single_copy_mechanism", "none", "-np", str(ranks),
+         sys.executable, str(HERE / "load_ranks.py"), str(library),
+         str(FIXTURES / "dit_dynamo" / "inputs.npz"), str(tmp_path)],
+        capture_output=True, text=True, timeout=300)
+    return proc.returncode, sorted(line for line in proc.stdout.splitlines()
+                                   if line.startswith("rank "))
+
+
+def test_every_rank_loads_and_gets_the_outputs(dit, dit_inputs, tmp_path):
+    """Under mpirun every rank loads the library the same way and gets the
+    whole output, equal to the single-rank library's."""
+    lib = ditc.compile(FIXTURES / "dit_dynamo" / "model.onnx",
+                       tmp_path / "lib" / "d2.so", devices=2, plan="cfg=2")
+    status, lines = mpirun_load(2, lib, tmp_path)
+    assert status == 0 and lines == ["rank 0: rank 0 of 2",
+                                     "rank 1: rank 1 of 2"], lines
+    want = dit(**dit_inputs)
+    for r in (0, 1):
+        with np.load(tmp_path / f"rank{r}.npz") as f:
+            assert rel_l2(f["sample"], want) < 1e-5
+
+    # Another rank count than compiled for: the CLI's message on every rank.
+    status, lines = mpirun_load(3, lib, tmp_path)
+    assert status != 0
+    assert lines == [
+        f"rank {r}: CommError: communication between ranks failed: this "
+        "library was compiled for --devices 2 (plan 'cfg=2') but runs on 3 "
+        "ranks; start it with mpirun -np 2" for r in range(3)]
 
 
 # -- denoising steps -------------------------------------------------------------
