@@ -187,6 +187,12 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
       "gemm", microModel({{1024, 1152}, {1152, 1152}}, {1024, 1152},
                          "  %out = ditc.linear %in0, %in1 : (tensor<1024x1152xf32>, "
                          "tensor<1152x1152xf32>) -> tensor<1024x1152xf32>\n"));
+  // The same product on 128 rows: how the rate falls with the rows.
+  auto gemmSmall = cal.measure(
+      "gemm 128 rows",
+      microModel({{128, 1152}, {1152, 1152}}, {128, 1152},
+                 "  %out = ditc.linear %in0, %in1 : (tensor<128x1152xf32>, "
+                 "tensor<1152x1152xf32>) -> tensor<128x1152xf32>\n"));
   auto attention = cal.measure(
       "attention",
       microModel({{1, 16, 1024, 72}, {1, 16, 1024, 72}, {1, 16, 1024, 72}},
@@ -214,7 +220,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                          "  %out = ditc.concat %in0, %in1 {axis = 0 : i64} : "
                          "(tensor<1024x2048xf32>, tensor<1024x2048xf32>) -> "
                          "tensor<2048x2048xf32>\n"));
-  if (!gemm || !attention || !vector || !memory || !copy)
+  if (!gemm || !gemmSmall || !attention || !vector || !memory || !copy)
     return 1;
 
   // The fixed cost of one kernel, per class of op: 32 dependent tiny ops.
@@ -311,7 +317,11 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                                      : std::string(),
                                  date)
                        .str();
-  double matrix = double(gemm->flopsMatrix) / net(*gemm);
+  // rate(M) = peak * M / (M + h): the two sizes give h and the peak.
+  double rate1024 = double(gemm->flopsMatrix) / net(*gemm);
+  double rate128 = double(gemmSmall->flopsMatrix) / net(*gemmSmall);
+  double halfRows = fitMatrixHalfRows(1024, rate1024, 128, rate128);
+  double matrix = rate1024 * (1024 + halfRows) / 1024;
   // The attention rate that makes the time model reproduce the measured
   // time: matrix FLOPs / attention rate + other FLOPs / vector rate.
   double vectorRate = double(vector->flopsOther) / net(*vector);
@@ -325,6 +335,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.launchOverheadS = launch;
   hw.opOverheadS = overhead;
   hw.attentionEfficiency = std::clamp(attnRate / matrix, 0.01, 1.0);
+  hw.matrixHalfRows = halfRows;
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
@@ -341,9 +352,10 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   out->os() << printHardware(hw);
   out->keep();
   llvm::errs() << llvm::formatv(
-      "ditc calibrate: matrix {0:F1} GFLOP/s, attention {1:F1} GFLOP/s, "
-      "vector {2:F1} GFLOP/s, memory {3:F1} GB/s, launch {4:F2} us -> {5}\n",
+      "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
+      "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s, "
+      "launch {4:F2} us -> {5}\n",
       matrix / 1e9, attnRate / 1e9, hw.vectorFlops["f32"] / 1e9,
-      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output);
+      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output, halfRows);
   return 0;
 }

@@ -84,7 +84,8 @@ std::string readFields(const json &j, HardwareDesc &hw) {
       !(e = rates("vector_flops", hw.vectorFlops)).empty() ||
       !(e = number(j, "memory_bandwidth", hw.memoryBandwidth, true, "")).empty() ||
       !(e = number(j, "memory_capacity", hw.memoryCapacity, true, "")).empty() ||
-      !(e = number(j, "launch_overhead_s", hw.launchOverheadS, true, "")).empty())
+      !(e = number(j, "launch_overhead_s", hw.launchOverheadS, true, "")).empty() ||
+      !(e = number(j, "matrix_half_rows", hw.matrixHalfRows, false, "")).empty())
     return e;
   if (hw.memoryBandwidth <= 0)
     return "field 'memory_bandwidth' must be positive";
@@ -179,6 +180,21 @@ double HardwareDesc::overheadFor(llvm::StringRef cls) const {
   return it == opOverheadS.end() ? launchOverheadS : it->second;
 }
 
+double mlir::ditc::fitMatrixHalfRows(double rowsA, double rateA, double rowsB,
+                                     double rateB) {
+  // rateA / rateB = (rowsA / (rowsA + h)) * ((rowsB + h) / rowsB), solved
+  // for h; rates no more apart than the sizes allow.
+  if (!(rowsA > rowsB && rowsB > 0 && rateA > 0 && rateB > 0))
+    return 0;
+  double q = rateA / rateB;
+  if (q <= 1)
+    return 0;
+  double den = q * rowsB - rowsA;
+  if (den >= 0) // q >= rowsA / rowsB: the rate grows with the rows, or faster
+    return 1e6;
+  return std::min(rowsA * rowsB * (1 - q) / den, 1e6);
+}
+
 double HardwareDesc::matrixRate(llvm::StringRef dtype) const {
   return rateFor(matrixFlops, dtype) * matrixEfficiency;
 }
@@ -252,6 +268,8 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
   j["memory_bandwidth"] = hw.memoryBandwidth;
   j["memory_capacity"] = hw.memoryCapacity;
   j["launch_overhead_s"] = hw.launchOverheadS;
+  if (hw.matrixHalfRows > 0)
+    j["matrix_half_rows"] = hw.matrixHalfRows;
   if (!hw.opOverheadS.empty())
     j["op_overhead_s"] = hw.opOverheadS;
   j["efficiency"] = {{"matrix", hw.matrixEfficiency},

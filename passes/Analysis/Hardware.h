@@ -16,6 +16,9 @@
 //                      // elementwise); launch_overhead_s for the others
 //     "efficiency": {"matrix": 0.65, "attention": 0.45,
 //                    "vector": 0.5, "memory": 0.8},   // optional, default 1
+//     "matrix_half_rows": 108,          // optional, default 0: a matrix
+//                      // product of M rows runs at M / (M + this) of the
+//                      // matrix rate (smaller products are less efficient)
 //     "links": [                          // innermost level first
 //       {"name": "nvlink", "kind": "nvlink", "bandwidth": 4.5e11,
 //        "latency_s": 3e-6, "devices": 8}, ...]
@@ -60,6 +63,9 @@ struct HardwareDesc {
   std::map<std::string, double> opOverheadS;
   double matrixEfficiency = 1, attentionEfficiency = 1, vectorEfficiency = 1,
          memoryEfficiency = 1;
+  /// The rows at which a matrix product reaches half the matrix rate: M
+  /// rows run at M / (M + matrixHalfRows) of it (0: every size at the rate).
+  double matrixHalfRows = 0;
   std::vector<LinkLevel> links;
 
   /// Achievable rates for a compute dtype ("f32", "bf16", ...); the f32 rate
@@ -67,12 +73,21 @@ struct HardwareDesc {
   double matrixRate(llvm::StringRef dtype) const;
   double attentionRate(llvm::StringRef dtype) const;
   double vectorRate(llvm::StringRef dtype) const;
+  /// The share of the matrix rate a product of `rows` rows reaches.
+  double matrixRowsFactor(double rows) const {
+    return matrixHalfRows > 0 && rows > 0 ? rows / (rows + matrixHalfRows) : 1.0;
+  }
   double bandwidthRate() const { return memoryBandwidth * memoryEfficiency; }
   /// The fixed cost of one kernel of class `cls`.
   double overheadFor(llvm::StringRef cls) const;
   /// The innermost link level that holds `groupSize` devices; null if none.
   const LinkLevel *linkFor(int64_t groupSize) const;
 };
+
+/// The matrixHalfRows h that makes rate(M) = peak * M / (M + h) pass through
+/// two measured rates (rowsA > rowsB); 0 when the smaller product is not
+/// slower. The peak is then rateA * (rowsA + h) / rowsA.
+double fitMatrixHalfRows(double rowsA, double rateA, double rowsB, double rateB);
 
 /// The classes of op that may have their own fixed cost.
 extern const char *const kOpClasses[6];

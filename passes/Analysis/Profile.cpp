@@ -157,8 +157,15 @@ OpCost mlir::ditc::costOf(Operation *op) {
         ArrayRef<int64_t> a = shapeOf(m.getLhs());
         int64_t k = a.empty() ? 1 : a.back();
         c.flopsMatrix = 2 * outElems * k;
+        // A rank-2 right side is one product over all the left rows.
+        if (a.size() >= 2)
+          c.matrixRows = shapeOf(m.getRhs()).size() == 2
+                             ? elements(m.getLhs()) / std::max<int64_t>(k, 1)
+                             : a[a.size() - 2];
       })
       .Case<LinearOp>([&](LinearOp l) {
+        int64_t k = std::max<int64_t>(shapeOf(l.getInput()).back(), 1);
+        c.matrixRows = elements(l.getInput()) / k;
         c.flopsMatrix = 2 * outElems * shapeOf(l.getInput()).back();
         if (l.getBias())
           c.flopsOther = outElems;

@@ -52,6 +52,10 @@ struct OpCost {
   /// The fraction of flopsMatrix the kernel executes: below 1 for causal
   /// attention, whose kernel skips fully masked key tiles.
   double matrixFraction = 1.0;
+  /// Rows of one call's matrix product (linear and matmul: M of M x K . K x
+  /// N, per batch matrix when both sides are batched); 0 for other ops.
+  /// The time model charges small products their lower rate.
+  int64_t matrixRows = 0;
   int64_t bytesRead = 0;
   int64_t bytesWritten = 0;
   /// Parameters (weights and constants) this op is the first to read.

@@ -35,6 +35,8 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   double matrixRate =
       attention ? hw.attentionRate(opts.dtype) : hw.matrixRate(opts.dtype);
   double vectorRate = hw.vectorRate(opts.dtype);
+  if (!attention && cost.matrixRows > 0)
+    matrixRate *= hw.matrixRowsFactor(double(cost.matrixRows));
   if (cost.flopsMatrix && matrixRate > 0)
     t.computeS += double(cost.flopsMatrix) * cost.matrixFraction / matrixRate;
   if (cost.flopsOther && vectorRate > 0)

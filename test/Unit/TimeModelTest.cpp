@@ -41,6 +41,57 @@ TEST(TimeModel, ComputeBoundOpIsFlopsOverRatePlusLaunch) {
   EXPECT_DOUBLE_EQ(t.totalS, 4e-3 + 1e-5 + 2e-6);
 }
 
+TEST(TimeModel, SmallMatrixProductsRunAtALowerRate) {
+  HardwareDesc hw = machine();
+  OpCost c;
+  c.flopsMatrix = 2'000'000'000; // 4 ms at the matrix rate
+  c.matrixRows = 512;
+  // Without matrix_half_rows every size runs at the rate.
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).computeS, 4e-3);
+  hw.matrixHalfRows = 128;
+  // 512 rows: 512 / 640 of the rate.
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).computeS, 4e-3 * 640 / 512);
+  // Eight calls of 64 rows doing the same FLOPs: 64 / 192 of the rate.
+  c.matrixRows = 64;
+  c.repeats = 8;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).computeS, 4e-3 * 192 / 64);
+  // Attention is priced by its own rate, not by rows.
+  OpCost other;
+  other.flopsMatrix = 2'000'000'000;
+  EXPECT_DOUBLE_EQ(predictOpTime(other, hw).computeS, 4e-3);
+}
+
+TEST(Hardware, MatrixHalfRowsFitsTwoRates) {
+  // Rates from peak 250 with h = 100: M / (M + h) * 250.
+  auto rate = [](double m) { return 250.0 * m / (m + 100); };
+  EXPECT_NEAR(fitMatrixHalfRows(1024, rate(1024), 128, rate(128)), 100, 1e-9);
+  EXPECT_NEAR(fitMatrixHalfRows(4096, rate(4096), 512, rate(512)), 100, 1e-9);
+  // The measured case of docs/CHUNK.md: 242 GFLOP/s at 4096 rows, 205 at
+  // 512 give about 108 rows.
+  EXPECT_NEAR(fitMatrixHalfRows(4096, 242, 512, 205), 108, 1);
+  // A smaller product no slower (noise): no term.
+  EXPECT_EQ(fitMatrixHalfRows(1024, 200, 128, 201), 0);
+  EXPECT_EQ(fitMatrixHalfRows(1024, 200, 128, 200), 0);
+  EXPECT_EQ(fitMatrixHalfRows(128, 200, 1024, 100), 0);
+  // The field parses, prints and is checked.
+  std::string err;
+  auto hw = parseHardware(R"({"name": "x", "kind": "cpu",
+    "matrix_flops": {"f32": 1e11}, "vector_flops": {"f32": 1e10},
+    "memory_bandwidth": 1e10, "memory_capacity": 1e9,
+    "launch_overhead_s": 1e-7, "matrix_half_rows": 96})", "f.json", err);
+  ASSERT_TRUE(hw) << err;
+  EXPECT_EQ(hw->matrixHalfRows, 96);
+  EXPECT_DOUBLE_EQ(hw->matrixRowsFactor(96), 0.5);
+  auto again = parseHardware(printHardware(*hw), "again", err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(again->matrixHalfRows, 96);
+  EXPECT_FALSE(parseHardware(R"({"name": "x", "kind": "cpu",
+    "matrix_flops": {"f32": 1e11}, "vector_flops": {"f32": 1e10},
+    "memory_bandwidth": 1e10, "memory_capacity": 1e9,
+    "launch_overhead_s": 1e-7, "matrix_half_rows": -1})", "f.json", err));
+  EXPECT_EQ(err, "f.json: field 'matrix_half_rows' must be a non-negative number");
+}
+
 TEST(TimeModel, MemoryBoundOpIsBytesOverBandwidth) {
   HardwareDesc hw = machine();
   OpCost c;
