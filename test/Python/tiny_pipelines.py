@@ -7,28 +7,35 @@ here. Both are real diffusers pipelines; only the sizes are small.
 import torch
 
 
-def _vae():
+def _vae(blocks=2):
     from diffusers import AutoencoderKL
 
-    # Two blocks: latents are half the image's size.
-    return AutoencoderKL(block_out_channels=[32, 32], in_channels=3,
+    # Latents are 2 ** (blocks - 1) times smaller than the image.
+    return AutoencoderKL(block_out_channels=[32] * blocks, in_channels=3,
                          out_channels=3, latent_channels=4,
-                         down_block_types=["DownEncoderBlock2D"] * 2,
-                         up_block_types=["UpDecoderBlock2D"] * 2,
+                         down_block_types=["DownEncoderBlock2D"] * blocks,
+                         up_block_types=["UpDecoderBlock2D"] * blocks,
                          norm_num_groups=32).eval()
 
 
-def dit_pipeline(seed=0):
+# The transformers' configs here; benchmarks/diffusers_fullsize.py passes
+# the published sizes instead.
+DIT_SMALL = dict(num_attention_heads=2, attention_head_dim=8, num_layers=2,
+                 sample_size=8)
+PIXART_SMALL = dict(num_attention_heads=2, attention_head_dim=8, num_layers=2,
+                    cross_attention_dim=16, sample_size=8, caption_channels=32)
+
+
+def dit_pipeline(seed=0, config=None, vae_blocks=2):
     """DiT-style (adaLN-zero, learned sigma), 8x8 latents, 16x16 images,
     DDIM sampling."""
     from diffusers import DDIMScheduler, DiTPipeline, DiTTransformer2DModel
 
     torch.manual_seed(seed)
     transformer = DiTTransformer2DModel(
-        num_attention_heads=2, attention_head_dim=8, in_channels=4,
-        out_channels=8, num_layers=2, sample_size=8, patch_size=2,
-        num_embeds_ada_norm=1000, norm_type="ada_norm_zero").eval()
-    pipe = DiTPipeline(transformer=transformer, vae=_vae(),
+        in_channels=4, out_channels=8, patch_size=2, num_embeds_ada_norm=1000,
+        norm_type="ada_norm_zero", **(config or DIT_SMALL)).eval()
+    pipe = DiTPipeline(transformer=transformer, vae=_vae(vae_blocks),
                        scheduler=DDIMScheduler())
     pipe.set_progress_bar_config(disable=True)
     return pipe
@@ -38,20 +45,22 @@ def dit_pipeline(seed=0):
 WORDS = [f"w{i}" for i in range(61)]
 
 
-def pixart_pipeline(seed=0):
+def pixart_pipeline(seed=0, config=None, vae_blocks=2):
     """PixArt-alpha style (adaLN-single, cross-attention to T5 features),
-    any resolution (use_resolution_binning=False), DPM-Solver++ sampling."""
+    any resolution (use_resolution_binning=False), DPM-Solver++ sampling.
+    The T5 encoder is 2 small layers whose width is the transformer's
+    caption_channels."""
     from diffusers import (DPMSolverMultistepScheduler, PixArtAlphaPipeline,
                            PixArtTransformer2DModel)
     from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import PreTrainedTokenizerFast, T5Config, T5EncoderModel
 
     torch.manual_seed(seed)
+    config = config or PIXART_SMALL
     transformer = PixArtTransformer2DModel(
-        num_attention_heads=2, attention_head_dim=8, in_channels=4,
-        out_channels=8, num_layers=2, cross_attention_dim=16, sample_size=8,
-        patch_size=2, norm_type="ada_norm_single", caption_channels=32,
-        use_additional_conditions=False).eval()
+        in_channels=4, out_channels=8, patch_size=2,
+        norm_type="ada_norm_single", use_additional_conditions=False,
+        **config).eval()
     vocab = ["<pad>", "</s>", "<unk>"] + WORDS
     words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)},
                                        unk_token="<unk>"))
@@ -60,10 +69,11 @@ def pixart_pipeline(seed=0):
                                         pad_token="<pad>", eos_token="</s>",
                                         unk_token="<unk>")
     text_encoder = T5EncoderModel(T5Config(
-        vocab_size=len(vocab), d_model=32, d_kv=8, d_ff=64, num_layers=2,
-        num_heads=4, relative_attention_num_buckets=8)).eval()
+        vocab_size=len(vocab), d_model=config["caption_channels"], d_kv=8,
+        d_ff=64, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8)).eval()
     pipe = PixArtAlphaPipeline(tokenizer=tokenizer, text_encoder=text_encoder,
-                               vae=_vae(), transformer=transformer,
+                               vae=_vae(vae_blocks), transformer=transformer,
                                scheduler=DPMSolverMultistepScheduler())
     pipe.set_progress_bar_config(disable=True)
     return pipe
