@@ -115,7 +115,9 @@ def main():
 
     rank = int(os.environ.get("OMPI_COMM_WORLD_RANK",
                               os.environ.get("PMI_RANK", "0")))
-    say = print if rank == 0 else (lambda *a, **k: None)
+    def say(*words):
+        if rank == 0:
+            print(*words, flush=True)
     os.makedirs(args.out, exist_ok=True)
 
     generate(pipe, args, call)  # a first run warms up both the same way
@@ -124,7 +126,8 @@ def main():
 
     started = time.perf_counter()
     ditc.diffusers.compile_transformer(
-        pipe, args.out, batch_size=1, threads=args.threads, verbose=rank == 0,
+        pipe, args.out, batch_size=1, threads=args.threads,
+        verbose=None if rank == 0 else False,  # progress on a terminal
         devices=args.devices, plan=args.plan, **size)
     say(f"compiled in {time.perf_counter() - started:.1f} s")
     generate(pipe, args, call)  # the first run maps the weights

@@ -152,7 +152,7 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
             plan: Optional[str] = None, dtype: Optional[str] = None,
             target: str = "cpu",
             shapes: Optional[Mapping[str, Sequence[int]]] = None,
-            verbose: bool = False, **options: Any) -> Path:
+            verbose: Optional[bool] = None, **options: Any) -> Path:
     """Compiles `model` into the shared library `out` with `ditc compile`.
 
     model: an ONNX file (str or PathLike) or a torch.nn.Module, exported
@@ -164,8 +164,10 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
     devices, plan, dtype, target: --devices, --plan ("cfg=2,ulysses=2" or
         "auto"), --dtype (f32, bf16, f16), --target (cpu, cuda).
     shapes: {input name: dims}, one --shape NAME=D0,D1,... each.
-    verbose: pass the compiler's progress lines ("ditc: ...") to sys.stderr
-        (and let the torch exporter print its own).
+    verbose: pass the compiler's progress lines ("ditc: ...", as the
+        command line prints them) to sys.stderr: None (the default) when
+        sys.stderr is a terminal, True always (and let the torch exporter
+        print its own), False never.
     options: any other option of `ditc compile`, underscores as dashes:
         io_dtype="bf16" -> --io-dtype=bf16; no_weights=True -> --no-weights
         (False or None: left out); a list repeats the flag; a dict gives
@@ -176,6 +178,7 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
     """
     compiler = _compiler()
     out_path = Path(out)
+    progress = _stderr_is_terminal() if verbose is None else bool(verbose)
     with tempfile.TemporaryDirectory(prefix="ditc-export-") as tmp:
         if isinstance(model, (str, os.PathLike)):
             source = os.fspath(model)
@@ -185,7 +188,7 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
             if torch is None or not isinstance(model, torch.nn.Module):
                 raise TypeError("model must be an ONNX file path or a "
                                 f"torch.nn.Module, not {type(model).__name__}")
-            source = _export_torch(model, example_inputs, tmp, verbose)
+            source = _export_torch(model, example_inputs, tmp, verbose is True)
         args = [compiler, "compile", source, "-o", os.fspath(out_path),
                 f"--target={target}"]
         if devices != 1:
@@ -200,7 +203,7 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
             args += _option_args(key, value)
         if out_path.parent != Path(""):
             out_path.parent.mkdir(parents=True, exist_ok=True)
-        status, log = _run_compiler(args, verbose)
+        status, log = _run_compiler(args, progress)
     if status != 0:
         errors = [line for line in log.splitlines() if line.startswith("error: ")]
         if errors:
@@ -211,6 +214,13 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
                        f"ditc compile exited with status {status}")
         raise CompileError(message, log)
     return out_path
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
 
 
 def _run_compiler(args: List[str], verbose: bool) -> Tuple[int, str]:

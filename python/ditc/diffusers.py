@@ -28,13 +28,15 @@ from __future__ import annotations
 import inspect
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 
-from .api import Model, PathLike, _export_torch, compile as _compile, load
+from .api import (Model, PathLike, _export_torch, _stderr_is_terminal,
+                  compile as _compile, load)
 from .errors import CompileError, Error, InputError
 
 __all__ = ["compile_transformer", "CompiledTransformer"]
@@ -483,7 +485,8 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
                         warmup_steps: int = 1,
                         call_kwargs: Optional[Mapping[str, Any]] = None,
                         check: bool = True, keep_onnx: bool = False,
-                        threads: Optional[int] = None, verbose: bool = False,
+                        threads: Optional[int] = None,
+                        verbose: Optional[bool] = None,
                         **compile_options: Any) -> CompiledTransformer:
     """Compiles pipe.transformer with ditc and puts the compiled module in
     its place (pipe.transformer); returns the new module.
@@ -561,7 +564,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
 
 
 def _export_and_compile(transformer: torch.nn.Module, call: _Call,
-                        library: Path, verbose: bool, keep_onnx: bool,
+                        library: Path, verbose: Optional[bool], keep_onnx: bool,
                         options: Dict[str, Any]) -> None:
     import contextlib
     import tempfile
@@ -569,6 +572,7 @@ def _export_and_compile(transformer: torch.nn.Module, call: _Call,
     takes_return_dict = "return_dict" in inspect.signature(
         transformer.forward).parameters
     wrapper = _ForExport(transformer, call, takes_return_dict).eval()
+    progress = _stderr_is_terminal() if verbose is None else verbose
     if keep_onnx:
         kept = library.parent / "onnx"
         kept.mkdir(exist_ok=True)
@@ -577,16 +581,17 @@ def _export_and_compile(transformer: torch.nn.Module, call: _Call,
         folder = tempfile.TemporaryDirectory(prefix="ditc-transformer-")
     with folder as tmp:
         started = time.monotonic()
-        if verbose:
+        if progress:
             print(f"ditc: exporting {type(transformer).__name__} to ONNX",
-                  flush=True)
+                  file=sys.stderr, flush=True)
         with torch.no_grad():
-            path = _export_torch(wrapper, tuple(call.examples), tmp, verbose,
+            path = _export_torch(wrapper, tuple(call.examples), tmp,
+                                 verbose is True,
                                  what=type(transformer).__name__)
         _rename_io(path, call.input_names, list(call.output_fields))
-        if verbose:
+        if progress:
             print(f"ditc: exported in {time.monotonic() - started:.1f} s",
-                  flush=True)
+                  file=sys.stderr, flush=True)
         _compile(path, library, verbose=verbose, **options)
 
 

@@ -244,6 +244,24 @@ def test_verbose_passes_progress_lines(tmp_path, capfd):
     assert f"ditc: linked {tmp_path / 'loud.so'}" in err
 
 
+def test_progress_on_a_terminal(tmp_path, monkeypatch):
+    """verbose=None (the default) prints the progress lines when stderr is
+    a terminal, as the command line does; verbose=False never."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    src = INPUTS / "two_outputs.onnxtxt"
+    for verbose, printed in ((None, True), (False, False)):
+        term = Terminal()
+        monkeypatch.setattr(sys, "stderr", term)
+        ditc.compile(src, tmp_path / f"{verbose}.so", verbose=verbose)
+        monkeypatch.undo()
+        assert ("ditc: linked " in term.getvalue()) == printed, term.getvalue()
+
+
 # -- compile errors --------------------------------------------------------------
 
 def test_missing_compiler(tmp_path, monkeypatch):
