@@ -118,7 +118,15 @@ class _Call:
             const = {}
             for k, v in value.items():
                 if isinstance(v, torch.Tensor):
-                    self._add(name, path + (str(k),), v)
+                    self.tensors.append(("_".join(path + (str(k),)),
+                                         path + (str(k),)))
+                    self.examples.append(v.detach())
+                elif isinstance(v, Mapping) and any(
+                        isinstance(x, torch.Tensor) for x in v.values()):
+                    raise CompileError(
+                        f"the transformer's argument '{name}' nests tensors "
+                        "two dicts deep; only tensors and dicts of tensors "
+                        "can be inputs")
                 else:
                     const[k] = v
             self.constants[name] = _DictWithTensors(const)
@@ -545,8 +553,9 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
         try:
             _export_and_compile(transformer, call, library, verbose,
                                 keep_onnx, compile_options)
-        except Error as e:
-            error = str(e)
+        except BaseException as e:  # the other ranks must not wait on it
+            error = str(e) if isinstance(e, Error) else \
+                f"{type(e).__name__}: {_line(e)}"
             raise
         finally:
             if size > 1 or error is None:

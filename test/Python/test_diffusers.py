@@ -115,6 +115,25 @@ def test_pixart_pipeline_matches_pytorch(tmp_path, pixart_reference):
     assert compiled.model.inputs[1].shape == (2, 16, 32)
 
 
+def test_dict_of_tensors_argument(tmp_path):
+    """PixArt at sample size 128 with its micro-conditions: the pipeline
+    passes added_cond_kwargs={"resolution": tensor, "aspect_ratio": tensor};
+    each tensor is an input of its own (2 steps: 4096 tokens)."""
+    config = dict(tp.PIXART_SMALL, num_attention_heads=3,
+                  cross_attention_dim=24, sample_size=128,
+                  use_additional_conditions=True)
+    call = dict(tp.PIXART_CALL, height=256, width=256)
+    reference = tp.generate(tp.pixart_pipeline(config=config), steps=2, **call)
+    pipe = tp.pixart_pipeline(config=config)
+    compiled = dd.compile_transformer(pipe, tmp_path, height=256, width=256,
+                                      call_kwargs=tp.PIXART_SHAPING)
+    inputs = {t.name: t.shape for t in compiled.model.inputs}
+    assert inputs["added_cond_kwargs_resolution"] == (2, 2)
+    assert inputs["added_cond_kwargs_aspect_ratio"] == (2, 1)
+    image = tp.generate(pipe, steps=2, **call)
+    assert rel_l2(image, reference) < TOLERANCE
+
+
 def test_batch_of_two_without_guidance(tmp_path):
     """batch_size counts prompts; guidance=False leaves the batch as it is."""
     labels = [3, 5]

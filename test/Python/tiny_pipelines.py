@@ -57,10 +57,10 @@ def pixart_pipeline(seed=0, config=None, vae_blocks=2):
 
     torch.manual_seed(seed)
     config = config or PIXART_SMALL
-    transformer = PixArtTransformer2DModel(
-        in_channels=4, out_channels=8, patch_size=2,
-        norm_type="ada_norm_single", use_additional_conditions=False,
-        **config).eval()
+    transformer = PixArtTransformer2DModel(**{
+        "in_channels": 4, "out_channels": 8, "patch_size": 2,
+        "norm_type": "ada_norm_single", "use_additional_conditions": False,
+        **config}).eval()
     vocab = ["<pad>", "</s>", "<unk>"] + WORDS
     words = Tokenizer(models.WordLevel({w: i for i, w in enumerate(vocab)},
                                        unk_token="<unk>"))
