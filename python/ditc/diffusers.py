@@ -30,6 +30,7 @@ import json
 import os
 import sys
 import time
+import weakref
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
@@ -358,6 +359,7 @@ class CompiledTransformer(torch.nn.Module):
         self._steps = 0          # of the denoising run begun, 0: none
         self._next_step = 0
         self._scheduler: Any = None
+        self._pipe: Any = None  # weakref to the pipeline, for its scheduler
         self.dtype = self._out_dtype
         self.device = torch.device("cpu")
         self.original_class = type(original)
@@ -437,7 +439,9 @@ class CompiledTransformer(torch.nn.Module):
                     "size and resolution")
             if value.dtype.is_floating_point != self._dtypes[i].is_floating_point:
                 raise InputError(f"transformer input '{name}': dtype "
-                                 f"{value.dtype}, compiled for {self._dtypes[i]}")
+                                 f"{value.dtype}, compiled for {self._dtypes[i]}: "
+                                 "compile it again with the scheduler the "
+                                 "pipeline runs")
             tensors.append(value.to(self._dtypes[i]))
         for name, expected in self._call.constants.items():
             given = arguments.get(name, self._default(name))
@@ -447,6 +451,11 @@ class CompiledTransformer(torch.nn.Module):
             if not _same(given, expected):
                 raise InputError(f"transformer argument '{name}' is {given!r}; "
                                  f"it was compiled with {dict(expected) if isinstance(expected, dict) else expected!r}")
+        # A scheduler swapped in after compiling: its runs are numbered
+        # from its next set_timesteps on.
+        pipe = self._pipe() if self._pipe is not None else None
+        if pipe is not None:
+            self._watch(getattr(pipe, "scheduler", None))
         self._step()
         outs = self.model(*tensors)
         if not isinstance(outs, tuple):
@@ -567,6 +576,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
         _check(model, call, compile_options.get("dtype"))
     compiled = CompiledTransformer(model, transformer, call, compiled_for,
                                    warmup_steps)
+    compiled._pipe = weakref.ref(pipe)
     compiled._watch(getattr(pipe, "scheduler", None))
     pipe.transformer = compiled
     return compiled

@@ -73,6 +73,33 @@ def test_dit_pipeline_matches_pytorch(dit_compiled, dit_reference):
     assert info["outputs"] == ["sample"]
 
 
+def test_swapped_scheduler_reaches_the_step_api(tmp_path, dit_reference):
+    """A scheduler set after compiling is watched from the transformer's
+    next call: its next run is numbered again (3 steps: last step 2)."""
+    from diffusers import (DDIMScheduler, DDPMScheduler,
+                           EulerDiscreteScheduler)
+
+    pipe = tp.dit_pipeline()
+    compiled = dd.compile_transformer(pipe, tmp_path)
+    pipe.scheduler = DDPMScheduler.from_config(pipe.scheduler.config)
+    tp.generate(pipe, steps=3)  # the first run in full, unnumbered
+    assert compiled.model.denoising_step == -1
+    tp.generate(pipe, steps=3)
+    assert compiled.model.denoising_step == 2
+    pipe.scheduler = DDIMScheduler.from_config(pipe.scheduler.config)
+    tp.generate(pipe)
+    assert rel_l2(tp.generate(pipe), dit_reference) < TOLERANCE
+    assert compiled.model.denoising_step == 3
+    # Euler's timesteps are fractional floats; the library takes the
+    # integer ones DDIM gave when it was compiled.
+    pipe.scheduler = EulerDiscreteScheduler.from_config(pipe.scheduler.config)
+    with pytest.raises(ditc.InputError) as e:
+        tp.generate(pipe)
+    assert str(e.value) == (
+        "transformer input 'timestep': dtype torch.float32, compiled for "
+        "torch.int64: compile it again with the scheduler the pipeline runs")
+
+
 def test_dit_module_looks_like_the_original(dit_compiled):
     """Same forward signature, config and output type (return_dict=True:
     Transformer2DModelOutput; False: a tuple), same numbers as the
@@ -251,7 +278,8 @@ def test_other_non_tensor_argument_is_refused(dit_compiled):
     with pytest.raises(ditc.InputError) as e:
         compiled(x, t.float(), c)
     assert str(e.value) == ("transformer input 'timestep': dtype "
-                            "torch.float32, compiled for torch.int64")
+                            "torch.float32, compiled for torch.int64: compile "
+                            "it again with the scheduler the pipeline runs")
 
 
 class Wrapped(torch.nn.Module):
