@@ -250,6 +250,19 @@ def _run_compiler(args: List[str], verbose: bool) -> Tuple[int, str]:
 # load / Model
 # ---------------------------------------------------------------------------
 
+def _from_dlpack(value: Any) -> Optional[np.ndarray]:
+    """A DLPack producer in host memory (JAX, CuPy's host arrays, PyTorch,
+    ...) as a numpy view, no copy; None for anything else (numpy arrays,
+    lists) and for producers np.from_dlpack cannot read (device memory),
+    which np.asarray then tries."""
+    if isinstance(value, np.ndarray) or not hasattr(value, "__dlpack__"):
+        return None
+    try:
+        return np.from_dlpack(value)
+    except (TypeError, RuntimeError, BufferError, ValueError):
+        return None
+
+
 def _is_torch_tensor(value: Any) -> bool:
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(value, torch.Tensor)
@@ -332,7 +345,11 @@ class Model(runtime.Model):
             array, source = self._from_torch(info, value)
         else:
             try:
-                array = np.asarray(value)
+                array = _from_dlpack(value)
+                if array is None:
+                    array = np.asarray(value)
+            except InputError:
+                raise
             except Exception as e:  # noqa: BLE001 - ragged lists and the like
                 raise InputError(f"input '{info.name}': not an array "
                                  f"({_first_line(e)})") from None

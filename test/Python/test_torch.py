@@ -68,6 +68,30 @@ def test_contiguous_cpu_tensors_are_not_copied(pixart):
     assert torch.equal(again, want) and again.data_ptr() != want.data_ptr()
 
 
+def test_dlpack_producers_are_read_without_a_copy(pixart):
+    """Any DLPack producer in host memory (here an object that only offers
+    __dlpack__, backed by a torch tensor) is read as a view."""
+    class Producer:
+        def __init__(self, tensor):
+            self.tensor = tensor
+
+        def __dlpack__(self, **kwargs):
+            return self.tensor.__dlpack__(**kwargs)
+
+        def __dlpack_device__(self):
+            return self.tensor.__dlpack_device__()
+
+    inputs = {k: torch.from_numpy(v) for k, v in
+              fixture_arrays("pixart_dynamo", "inputs").items()}
+    x = inputs["hidden_states"]
+    view = pixart._array(pixart.inputs[0], Producer(x))
+    assert np.shares_memory(view, x.numpy())
+    out = pixart(Producer(x), inputs["encoder_hidden_states"].numpy(),
+                 inputs["timestep"].numpy())
+    assert isinstance(out, np.ndarray)
+    assert np.array_equal(out, pixart(**inputs).numpy())
+
+
 def test_bfloat16_tensors(tmp_path):
     """torch.bfloat16 tensors go in and come out as they are (io_dtype=bf16);
     float32 ones are rounded to bf16."""
