@@ -315,6 +315,16 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     return 1;
   }
   std::string output = opts.output.empty() ? "-" : opts.output;
+  // The output's folder is made, as for the weights beside the library.
+  if (output != "-") {
+    StringRef dir = llvm::sys::path::parent_path(output);
+    if (!dir.empty())
+      if (std::error_code ec = llvm::sys::fs::create_directories(dir)) {
+        llvm::errs() << "error: -o " << output << ": cannot create '" << dir
+                     << "': " << ec.message() << "\n";
+        return 1;
+      }
+  }
 
   FailureOr<int64_t> activationLimit = parseActivationLimit(opts.activationLimit);
   if (failed(activationLimit))
