@@ -201,8 +201,6 @@ def compile(model: Union[PathLike, Any], out: PathLike, *,
             args.append(f"--shape={name}=" + ",".join(str(int(d)) for d in dims))
         for key, value in options.items():
             args += _option_args(key, value)
-        if out_path.parent != Path(""):
-            out_path.parent.mkdir(parents=True, exist_ok=True)
         status, log = _run_compiler(args, progress)
     if status != 0:
         errors = [line for line in log.splitlines() if line.startswith("error: ")]
@@ -348,8 +346,6 @@ class Model(runtime.Model):
                 array = _from_dlpack(value)
                 if array is None:
                     array = np.asarray(value)
-            except InputError:
-                raise
             except Exception as e:  # noqa: BLE001 - ragged lists and the like
                 raise InputError(f"input '{info.name}': not an array "
                                  f"({_first_line(e)})") from None

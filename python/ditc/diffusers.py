@@ -36,8 +36,8 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 
-from .api import (Model, PathLike, _export_torch, _stderr_is_terminal,
-                  compile as _compile, load)
+from .api import (Model, PathLike, _export_torch, _first_line,
+                  _stderr_is_terminal, compile as _compile, load)
 from .errors import CompileError, Error, InputError
 
 __all__ = ["compile_transformer", "CompiledTransformer"]
@@ -86,6 +86,7 @@ class _Call:
 
     def __init__(self, signature: inspect.Signature, args: Tuple[Any, ...],
                  kwargs: Dict[str, Any], output: Any) -> None:
+        self.takes_return_dict = "return_dict" in signature.parameters
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()  # a later call must not change one either
         self.tensors: List[Tuple[str, Tuple[str, ...]]] = []  # (name, path)
@@ -227,7 +228,6 @@ def _capture(pipe: Any, transformer: torch.nn.Module,
     """Calls the pipeline until its transformer's first call has run and
     returns what it was called with and returned."""
     seen: Dict[str, Any] = {}
-
     takes_return_dict = "return_dict" in inspect.signature(
         transformer.forward).parameters
 
@@ -250,8 +250,7 @@ def _capture(pipe: Any, transformer: torch.nn.Module,
         raise
     except Exception as e:  # noqa: BLE001 - the pipeline's own failure
         raise CompileError(f"calling {type(pipe).__name__} to see its "
-                           f"transformer's inputs failed: "
-                           f"{type(e).__name__}: {_line(e)}") from e
+                           f"transformer's inputs failed: {_first_line(e)}") from e
     finally:
         handle.remove()
     if not seen:
@@ -259,11 +258,6 @@ def _capture(pipe: Any, transformer: torch.nn.Module,
                            "transformer")
     return _Call(inspect.signature(transformer.forward), seen["args"],
                  seen["kwargs"], seen["output"])
-
-
-def _line(e: BaseException) -> str:
-    text = str(e).strip()
-    return text.splitlines()[0] if text else ""
 
 
 # ---------------------------------------------------------------------------
@@ -274,16 +268,14 @@ class _ForExport(torch.nn.Module):
     """The transformer called as the pipeline calls it, with the tensors as
     positional inputs and the outputs as a tuple of tensors."""
 
-    def __init__(self, transformer: torch.nn.Module, call: _Call,
-                 takes_return_dict: bool) -> None:
+    def __init__(self, transformer: torch.nn.Module, call: _Call) -> None:
         super().__init__()
         self.transformer = transformer
         self.call = call
-        self.takes_return_dict = takes_return_dict
 
     def forward(self, *tensors: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         kwargs = self.call.kwargs(tensors)
-        if self.takes_return_dict:
+        if self.call.takes_return_dict:
             kwargs["return_dict"] = False
         return _flatten_output(self.transformer(**kwargs))
 
@@ -336,7 +328,7 @@ class CompiledTransformer(torch.nn.Module):
     """
 
     def __init__(self, model: Model, original: torch.nn.Module, call: _Call,
-                 compiled_for: str, warmup_steps: int) -> None:
+                 compiled_for: str, warmup_steps: int, pipe: Any) -> None:
         super().__init__()
         self.model = model
         self.config = getattr(original, "config", None)
@@ -352,17 +344,17 @@ class CompiledTransformer(torch.nn.Module):
         self._call = call
         self._shapes = [tuple(t.shape) for t in call.examples]
         self._dtypes = [t.dtype for t in call.examples]
-        self._out_dtype = next((p.dtype for p in original.parameters()),
-                               torch.float32)
         self._compiled_for = compiled_for
         self.warmup_steps = warmup_steps
         self._steps = 0          # of the denoising run begun, 0: none
         self._next_step = 0
         self._scheduler: Any = None
-        self._pipe: Any = None  # weakref to the pipeline, for its scheduler
-        self.dtype = self._out_dtype
+        self._pipe = weakref.ref(pipe)  # for its scheduler, swapped or not
+        self.dtype = next((p.dtype for p in original.parameters()),
+                          torch.float32)
         self.device = torch.device("cpu")
         self.original_class = type(original)
+        self._watch(getattr(pipe, "scheduler", None))
 
     # -- what pipelines ask of a transformer ----------------------------------
 
@@ -444,7 +436,7 @@ class CompiledTransformer(torch.nn.Module):
                                  "pipeline runs")
             tensors.append(value.to(self._dtypes[i]))
         for name, expected in self._call.constants.items():
-            given = arguments.get(name, self._default(name))
+            given = arguments.get(name)  # every parameter, its default too
             if isinstance(expected, _DictWithTensors):
                 given = {k: v for k, v in (given or {}).items()
                          if not isinstance(v, torch.Tensor)}
@@ -453,25 +445,20 @@ class CompiledTransformer(torch.nn.Module):
                                  f"it was compiled with {dict(expected) if isinstance(expected, dict) else expected!r}")
         # A scheduler swapped in after compiling: its runs are numbered
         # from its next set_timesteps on.
-        pipe = self._pipe() if self._pipe is not None else None
+        pipe = self._pipe()
         if pipe is not None:
             self._watch(getattr(pipe, "scheduler", None))
         self._step()
         outs = self.model(*tensors)
         if not isinstance(outs, tuple):
             outs = (outs,)
-        outs = tuple(o.to(self._out_dtype) for o in outs)
+        outs = tuple(o.to(self.dtype) for o in outs)
         returns = self._call.returns
         if not return_dict or returns == "tuple":
             return outs
         if returns == "tensor":
             return outs[0]
         return returns(**dict(zip(self._call.output_fields, outs)))
-
-    def _default(self, name: str) -> Any:
-        param = self._signature.parameters.get(name)
-        return None if param is None or param.default is inspect.Parameter.empty \
-            else param.default
 
     def _step(self) -> None:
         """Tells the library which denoising step this call is."""
@@ -563,8 +550,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
             _export_and_compile(transformer, call, library, verbose,
                                 keep_onnx, compile_options)
         except BaseException as e:  # the other ranks must not wait on it
-            error = str(e) if isinstance(e, Error) else \
-                f"{type(e).__name__}: {_line(e)}"
+            error = str(e) if isinstance(e, Error) else _first_line(e)
             raise
         finally:
             if size > 1 or error is None:
@@ -575,9 +561,7 @@ def compile_transformer(pipe: Any, out_dir: PathLike, *, batch_size: int = 1,
     if check:
         _check(model, call, compile_options.get("dtype"))
     compiled = CompiledTransformer(model, transformer, call, compiled_for,
-                                   warmup_steps)
-    compiled._pipe = weakref.ref(pipe)
-    compiled._watch(getattr(pipe, "scheduler", None))
+                                   warmup_steps, pipe)
     pipe.transformer = compiled
     return compiled
 
@@ -588,9 +572,7 @@ def _export_and_compile(transformer: torch.nn.Module, call: _Call,
     import contextlib
     import tempfile
 
-    takes_return_dict = "return_dict" in inspect.signature(
-        transformer.forward).parameters
-    wrapper = _ForExport(transformer, call, takes_return_dict).eval()
+    wrapper = _ForExport(transformer, call).eval()
     progress = _stderr_is_terminal() if verbose is None else verbose
     if keep_onnx:
         kept = library.parent / "onnx"
