@@ -326,6 +326,16 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
       }
   }
 
+  if (!opts.probes.empty() && opts.probes != "redundancy") {
+    llvm::errs() << "error: unknown --probes '" << opts.probes << "' (expected redundancy)\n";
+    return 1;
+  }
+  if (!opts.probes.empty() && opts.devices > 1) {
+    llvm::errs() << "error: --probes needs --devices 1: what the probes measure is the "
+                    "model's, whatever the plan; compile the probed library for one device\n";
+    return 1;
+  }
+
   FailureOr<int64_t> activationLimit = parseActivationLimit(opts.activationLimit);
   if (failed(activationLimit))
     return 1;
@@ -340,6 +350,16 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     return 1;
   OneLineDiagnosticHandler diag(&ctx, opts.model);
   progress("imported " + opts.model);
+
+  if (!opts.probes.empty()) {
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    pm.addPass(createInsertProbesPass());
+    if (failed(pm.run(*module)))
+      return 1;
+    int64_t probes = 0;
+    module->walk([&](ProbeOp) { ++probes; });
+    progress(llvm::formatv("inserted {0} redundancy probes", probes));
+  }
 
   std::string plan = opts.plan;
   if (plan == "auto" || (plan.empty() && opts.devices > 1)) {

@@ -82,6 +82,9 @@ struct CompileCommandOptions {
   bool noWeights = false;
   /// AutoChunk's arena budget ("2GiB"; empty: none).
   std::string activationLimit;
+  /// "redundancy": -ditc-insert-probes (ditc redundancy reads them); empty:
+  /// no probes.
+  std::string probes;
 };
 
 /// --activation-limit SIZE in bytes (0 for empty); fails with the error

@@ -49,6 +49,11 @@ struct ModelLibrary::Api {
   int32_t (*denoisingStep)(const ditc_model *) = nullptr;
   // PipeFusion's K/V buffers (optional: hand-written libraries lack it).
   uint64_t (*kvCacheBytes)(const ditc_model *) = nullptr;
+  int32_t (*numProbes)(const ditc_model *) = nullptr;
+  ditc_status (*probeInfo)(const ditc_model *, int32_t, ditc_probe_info *) = nullptr;
+  int32_t (*probeValues)(ditc_model *, double *, int32_t) = nullptr;
+  uint64_t (*probeBytes)(const ditc_model *) = nullptr;
+  ditc_status (*probeTensor)(ditc_model *, int32_t, void *) = nullptr;
 };
 
 
@@ -287,6 +292,11 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
   lookup(handle, "ditc_model_comm_stats", api.commStats);
   lookup(handle, "ditc_model_reset_comm_stats", api.resetCommStats);
   lookup(handle, "ditc_model_kv_cache_bytes", api.kvCacheBytes);
+  lookup(handle, "ditc_model_num_probes", api.numProbes);
+  lookup(handle, "ditc_model_probe_info", api.probeInfo);
+  lookup(handle, "ditc_model_probe_values", api.probeValues);
+  lookup(handle, "ditc_model_probe_bytes", api.probeBytes);
+  lookup(handle, "ditc_model_probe_tensor", api.probeTensor);
 
   if (threads > 0)
     api.setNumThreads(threads);
@@ -331,7 +341,47 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
   };
   if (!describeAll(true, lib->inDescs) || !describeAll(false, lib->outDescs))
     return nullptr;
+  int32_t probes = api.numProbes && api.probeInfo ? api.numProbes(lib->model) : 0;
+  for (int32_t i = 0; i < probes; ++i) {
+    ditc_probe_info info{};
+    if (api.probeInfo(lib->model, i, &info) != DITC_OK || !info.layer || !info.quantity ||
+        !info.tensor.name || info.tensor.rank < 0) {
+      fail(libName + ": cannot describe probe " + Twine(i));
+      return nullptr;
+    }
+    ProbeDesc p;
+    p.layer = info.layer;
+    p.quantity = info.quantity;
+    p.tensor.name = info.tensor.name;
+    p.tensor.dtype = info.tensor.dtype;
+    p.tensor.shape.assign(info.tensor.shape, info.tensor.shape + info.tensor.rank);
+    p.tensor.bytes = info.tensor.bytes;
+    lib->probeDescs.push_back(std::move(p));
+  }
   return lib;
+}
+
+uint64_t ModelLibrary::probeBytes() const {
+  return api->probeBytes ? api->probeBytes(model) : 0;
+}
+
+bool ModelLibrary::probeValues(std::vector<double> &values, std::string &error) {
+  values.assign(probeDescs.size(), 0.0);
+  if (probeDescs.empty())
+    return true;
+  if (api->probeValues(model, values.data(), (int32_t)values.size()) < 0) {
+    error = oneLine(api->lastError(model));
+    return false;
+  }
+  return true;
+}
+
+bool ModelLibrary::probeTensor(int32_t index, Buffer &data, std::string &error) {
+  if (!api->probeTensor || api->probeTensor(model, index, data.data()) != DITC_OK) {
+    error = api->probeTensor ? oneLine(api->lastError(model)) : "the library has no probes";
+    return false;
+  }
+  return true;
 }
 
 ModelLibrary::~ModelLibrary() {

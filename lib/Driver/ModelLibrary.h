@@ -65,6 +65,13 @@ uint16_t floatToBf16(float f);
 ///   bool inputs                         all true (masks that keep everything)
 void fillRandom(const TensorDesc &t, int index, Buffer &buf);
 
+/// A redundancy probe (ditc compile --probes): the layer, what of it, and
+/// the tensor it measures.
+struct ProbeDesc {
+  std::string layer, quantity;
+  TensorDesc tensor;
+};
+
 class ModelLibrary {
 public:
   /// Loads `path`, checks its ABI version and symbols, sets the kernel
@@ -99,6 +106,16 @@ public:
   /// denoising steps (inside the arena); 0 without a stale schedule.
   uint64_t kvCacheBytes() const;
 
+  /// Redundancy probes (empty for a library compiled without them); the
+  /// relative L1 change each recorded in the last run (NaN: none); the
+  /// bytes of their state; the tensor probe `index` saw in the last run
+  /// (into a buffer of its bytes). On failure `error` is the library's
+  /// message.
+  const std::vector<ProbeDesc> &probes() const { return probeDescs; }
+  bool probeValues(std::vector<double> &values, std::string &error);
+  uint64_t probeBytes() const;
+  bool probeTensor(int32_t index, Buffer &data, std::string &error);
+
   /// Multi-rank libraries (ditc compile --devices N): this process's rank,
   /// the ranks the library was compiled for, its plan; 0, 1 and "" for a
   /// single-device library.
@@ -124,6 +141,7 @@ private:
   ditc_model *model = nullptr;
   uint32_t abi = 0;
   std::vector<TensorDesc> inDescs, outDescs;
+  std::vector<ProbeDesc> probeDescs;
 };
 
 } // namespace mlir::ditc

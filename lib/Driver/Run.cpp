@@ -113,29 +113,6 @@ std::string outputsPath(const std::string &outputs, int32_t rank) {
   return path;
 }
 
-/// A tensor of the library as an npz array; bf16 widened to float32 (numpy
-/// has no bfloat16).
-npz::Array npzArray(const TensorDesc &t, const uint8_t *data) {
-  npz::Array a;
-  a.name = t.name;
-  a.shape = t.shape;
-  if (t.dtype != DITC_DTYPE_BF16) {
-    npz::dtypeFromCode(t.dtype, a.dtype);
-    a.data.assign(data, data + t.bytes);
-    return a;
-  }
-  a.dtype = npz::DType::F32;
-  uint64_t n = t.bytes / 2;
-  a.data.resize(n * 4);
-  for (uint64_t k = 0; k < n; ++k) {
-    uint16_t h;
-    std::memcpy(&h, data + 2 * k, 2);
-    float f = bf16ToFloat(h);
-    std::memcpy(a.data.data() + 4 * k, &f, 4);
-  }
-  return a;
-}
-
 /// Whether npz array `a` can feed input `t`: the same dtype and shape; a
 /// bf16 input also takes float32 (rounded to nearest even) or uint16 (the
 /// bit patterns, as ONNX test data store bfloat16), numpy having no bf16.
@@ -160,6 +137,76 @@ void copyNpzInput(const npz::Array &a, const TensorDesc &t, uint8_t *dst) {
     std::memcpy(dst + 2 * k, &h, 2);
   }
 }
+
+} // namespace
+
+/// A tensor of the library as an npz array; bf16 widened to float32 (numpy
+/// has no bfloat16).
+npz::Array npzArray(const TensorDesc &t, const uint8_t *data) {
+  npz::Array a;
+  a.name = t.name;
+  a.shape = t.shape;
+  if (t.dtype != DITC_DTYPE_BF16) {
+    npz::dtypeFromCode(t.dtype, a.dtype);
+    a.data.assign(data, data + t.bytes);
+    return a;
+  }
+  a.dtype = npz::DType::F32;
+  uint64_t n = t.bytes / 2;
+  a.data.resize(n * 4);
+  for (uint64_t k = 0; k < n; ++k) {
+    uint16_t h;
+    std::memcpy(&h, data + 2 * k, 2);
+    float f = bf16ToFloat(h);
+    std::memcpy(a.data.data() + 4 * k, &f, 4);
+  }
+  return a;
+}
+
+bool readInputs(const std::string &path, const std::vector<TensorDesc> &inDescs,
+                std::vector<Buffer> &inBufs, std::string &error) {
+  std::vector<npz::Array> arrays;
+  if (!npz::readNpz(path, arrays, error))
+    return false;
+  std::map<std::string, const npz::Array *> byName;
+  for (const npz::Array &a : arrays)
+    byName[a.name] = &a;
+  for (size_t i = 0; i < inDescs.size(); ++i) {
+    const TensorDesc &t = inDescs[i];
+    auto it = byName.find(t.name);
+    if (it == byName.end()) {
+      std::string has;
+      for (const npz::Array &a : arrays)
+        has += (has.empty() ? "'" : ", '") + a.name + "'";
+      error = path + " has no array for input '" + t.name + "' (expected " +
+              describe(t.dtype, t.shape) + "); it has " + (has.empty() ? std::string("none") : has);
+      return false;
+    }
+    const npz::Array &a = *it->second;
+    if (!npzFitsInput(a, t)) {
+      error = "input '" + t.name + "' in " + path + ": expected " + describe(t.dtype, t.shape) +
+              (t.dtype == DITC_DTYPE_BF16 ? " (as float32, or uint16 bit patterns)" : "") +
+              ", found " + npz::dtypeName(a.dtype) + " " + npz::formatShape(a.shape);
+      return false;
+    }
+    copyNpzInput(a, t, inBufs[i].data());
+  }
+  for (const npz::Array &a : arrays) {
+    bool known = std::any_of(inDescs.begin(), inDescs.end(),
+                             [&](const TensorDesc &t) { return t.name == a.name; });
+    if (!known) {
+      std::string names;
+      for (const TensorDesc &t : inDescs)
+        names += (names.empty() ? "'" : ", '") + t.name + "'";
+      error = path + " has an array '" + a.name + "' that is not an input of the model (inputs: " +
+              names + ")";
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
 
 /// This rank's traffic in the last run, one line per kind that sent bytes
 /// and a total, written with one write() so that the lines of
@@ -257,46 +304,8 @@ int runRunCommand(const RunCommandOptions &opts) {
                   t.name + "'");
   }
   if (!opts.inputs.empty()) {
-    std::vector<npz::Array> arrays;
-    std::string err;
-    if (!npz::readNpz(opts.inputs, arrays, err))
+    if (!readInputs(opts.inputs, inDescs, inBufs, err))
       return fail(err);
-    std::map<std::string, const npz::Array *> byName;
-    for (const npz::Array &a : arrays)
-      byName[a.name] = &a;
-    for (size_t i = 0; i < inDescs.size(); ++i) {
-      const TensorDesc &t = inDescs[i];
-      auto it = byName.find(t.name);
-      if (it == byName.end()) {
-        std::string has;
-        for (const npz::Array &a : arrays)
-          has += (has.empty() ? "'" : ", '") + a.name + "'";
-        return fail(opts.inputs + " has no array for input '" + t.name +
-                    "' (expected " + describe(t.dtype, t.shape) + "); it has " +
-                    (has.empty() ? std::string("none") : has));
-      }
-      const npz::Array &a = *it->second;
-      if (!npzFitsInput(a, t))
-        return fail("input '" + t.name + "' in " + opts.inputs + ": expected " +
-                    describe(t.dtype, t.shape) +
-                    (t.dtype == DITC_DTYPE_BF16
-                         ? " (as float32, or uint16 bit patterns)"
-                         : "") +
-                    ", found " + npz::dtypeName(a.dtype) + " " +
-                    npz::formatShape(a.shape));
-      copyNpzInput(a, t, inBufs[i].data());
-    }
-    for (const npz::Array &a : arrays) {
-      bool known = std::any_of(inDescs.begin(), inDescs.end(),
-                               [&](const TensorDesc &t) { return t.name == a.name; });
-      if (!known) {
-        std::string names;
-        for (const TensorDesc &t : inDescs)
-          names += (names.empty() ? "'" : ", '") + t.name + "'";
-        return fail(opts.inputs + " has an array '" + a.name +
-                    "' that is not an input of the model (inputs: " + names + ")");
-      }
-    }
   } else {
     out << "note: no --inputs given; running on random inputs (seed 0): "
            "floats ~ N(0, 1), integers of rank <= 1 in [0, 1000), other "

@@ -12,7 +12,11 @@
 #ifndef DITC_LIB_DRIVER_RUN_H
 #define DITC_LIB_DRIVER_RUN_H
 
+#include "lib/Driver/ModelLibrary.h"
+#include "lib/Driver/Npz.h"
+
 #include <string>
+#include <vector>
 
 namespace mlir::ditc {
 
@@ -57,6 +61,17 @@ struct RunCommandOptions {
   std::string latentInput;
   std::string timestepInput;
 };
+
+/// Fills the input buffers (of inDescs' sizes) from the .npz at `path`:
+/// one array per input, of its dtype and shape (a bf16 input also takes
+/// float32 or uint16 bit patterns), no other arrays. On failure `error` is
+/// one line naming the file and the input.
+bool readInputs(const std::string &path, const std::vector<TensorDesc> &inDescs,
+                std::vector<Buffer> &inBufs, std::string &error);
+
+/// A tensor of the library as an npz array; bf16 widened to float32 (numpy
+/// has no bfloat16).
+npz::Array npzArray(const TensorDesc &t, const uint8_t *data);
 
 /// `ditc run`: returns the process exit code (0 ok, 1 error). Errors are one
 /// line on stderr starting with "error: "; the report goes to stdout.

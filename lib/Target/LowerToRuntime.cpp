@@ -379,6 +379,11 @@ LogicalResult Lowerer::definePointer(Operation *op) {
     return success();
   }
   auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+  // A probe's offsets are its state's (previous input, slot), not results'.
+  if (isa<ProbeOp>(op))
+    return offsets && offsets.size() == 2
+               ? success()
+               : fail(op, "no memory plan (run -ditc-plan-memory first)");
   if (!offsets || offsets.size() != (int64_t)op->getNumResults())
     return fail(op, "no memory plan (run -ditc-plan-memory first)");
   for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
@@ -818,6 +823,14 @@ LogicalResult Lowerer::lower(Operation *op) {
                     shape, elem);
         return success();
       })
+      .Case([&](ProbeOp o) {
+        auto state = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+        call("probe_change",
+             {c32(dtypeCode(o.getInput().getType().getElementType())), ptrOf(o.getInput()),
+              byteOffset(arena, state[0]), c64(product(shapeOf(o.getInput()))),
+              byteOffset(arena, state[1])});
+        return success();
+      })
       .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })
       .Case([&](SubOp o) { return lowerBinary(o, DITC_RT_BINARY_SUB); })
       .Case([&](MulOp o) { return lowerBinary(o, DITC_RT_BINARY_MUL); })
@@ -1139,6 +1152,30 @@ std::string Lowerer::descriptorJson() {
     });
     j["stale_schedule"] = true;
     j["kv_cache_bytes"] = bytes;
+  }
+  // Redundancy probes: where each one's slot is, in index order, and the
+  // bytes of their state (previous inputs and slots).
+  std::vector<nlohmann::json> probes;
+  int64_t probeLo = INT64_MAX, probeHi = 0;
+  func.walk([&](ProbeOp p) {
+    auto state = p->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    if (!state || state.size() != 2)
+      return;
+    if ((int64_t)probes.size() <= (int64_t)p.getIndex())
+      probes.resize(p.getIndex() + 1);
+    std::string quantity = stringifyProbeQuantity(p.getQuantity()).str();
+    nlohmann::json t = tensor(p.getLayer().str() + "/" + quantity, p.getInput().getType());
+    t["layer"] = p.getLayer().str();
+    t["quantity"] = quantity;
+    t["prev"] = state[0];
+    t["slot"] = state[1];
+    probes[p.getIndex()] = t;
+    probeLo = std::min(probeLo, state[0]);
+    probeHi = std::max(probeHi, state[1] + kProbeSlotBytes);
+  });
+  if (!probes.empty()) {
+    j["probes"] = probes;
+    j["probe_bytes"] = probeHi - probeLo;
   }
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();

@@ -213,8 +213,21 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
         offset += kvCacheBytes;
     kvCacheBytes += stageEnd[-1];
   }
-  if (kvCacheBytes)
-    arena.allocate(kvCacheBytes);
+  // Redundancy probes: each keeps its input of the previous call and a
+  // slot of kProbeSlotBytes for what it recorded, after the K/V buffers.
+  DenseMap<Operation *, std::pair<int64_t, int64_t>> probeState;
+  int64_t stateEnd = kvCacheBytes;
+  auto aligned = [](int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
+  for (Operation &op : body)
+    if (auto p = dyn_cast<ProbeOp>(op)) {
+      int64_t prev = stateEnd;
+      stateEnd += aligned(tensorBytes(p.getInput().getType()));
+      probeState[&op] = {prev, stateEnd};
+      stateEnd += aligned(kProbeSlotBytes);
+    }
+  probeBytes = stateEnd - kvCacheBytes;
+  if (stateEnd)
+    arena.allocate(stateEnd);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
   // Frees the buffers of `values` whose last use is at `pos`.
   auto releaseDying = [&](ValueRange values, int64_t pos) {
@@ -264,6 +277,9 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       offsets.push_back(kViewOffset);
     } else if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
       offsets.push_back(cacheOffset[c.getCache()]);
+    } else if (isa<ProbeOp>(op)) {
+      auto [prev, slot] = probeState.lookup(op);
+      offsets.append({prev, slot});
     } else {
       for (Value r : op->getResults()) {
         if (auto it = outputOf.find(r); it != outputOf.end()) {

@@ -100,6 +100,12 @@ OpCost mlir::ditc::costOf(Operation *op) {
             IsNanOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp, BitwiseAndOp,
             BitwiseOrOp, BitwiseXorOp>([&](Operation *) { c.flopsOther = outElems; })
       .Case<SigmoidOp>([&](auto) { c.flopsOther = 3 * outElems; })
+      .Case<ProbeOp>([&](ProbeOp p) {
+        // |x - prev| and |prev| summed, then x kept as the next prev.
+        c.flopsOther = 4 * elements(p.getInput());
+        c.bytesRead += tensorBytes(p.getInput().getType());
+        c.bytesWritten += tensorBytes(p.getInput().getType());
+      })
       .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
       .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })
       .Case<SoftmaxOp>([&](auto) { c.flopsOther = 5 * outElems; })

@@ -155,4 +155,39 @@ def ChunkLegalityPass : Pass<"ditc-test-chunk-legality", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def InsertProbesPass : Pass<"ditc-insert-probes", "ModuleOp"> {
+  let summary = "Measure how much layers change from one call to the next (ditc compile --probes)";
+  let description = [{
+    Adds `ditc.probe` ops that record, at every call of the library, the
+    relative L1 change since the previous call (`ditc redundancy` reads them
+    over the denoising steps of a sampler):
+
+    - at every `ditc.attention`: its K and V, and its output after the
+      output projection (the `linear` that reads the attention's result,
+      through transposes and reshapes; without one, the attention's result).
+      Joint attention (MMDiT: K, V joined by a `concat` of two streams, the
+      output cut by `slice`s into a projection per stream) is probed per
+      stream: the stream with fewer tokens is the text (`k_text`, `v_text`,
+      `out_text`; with equal counts the second stream is);
+    - at every transformer block (`ditc profile`'s repeated blocks, found
+      from the graph's structure): its residual, the block's output minus
+      its input, for every stream that leaves the block as a chain of `add`s
+      back to a value from before the block of the same type (`residual`,
+      and `residual_text` for the shorter stream of a joint block).
+
+    Layers are named as `ditc profile` names blocks: "block A.3", and
+    "block A.3.attn0" for its first attention ("graph.attn0" in a graph
+    without repeated blocks). Probes are numbered in program order. Runs on
+    the unpartitioned graph after the frontend.
+
+    ```mlir
+    %o = ditc.linear %a, %w : ...
+    // gains
+    ditc.probe %o {index = 2 : i64, layer = "block A.0.attn0",
+                   quantity = #ditc.probe_quantity<out>} : tensor<2x16x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 #endif // DITC_PASSES_TRANSFORMS_PASSES_TD

@@ -245,6 +245,22 @@ public:
     traceSeconds = seconds;
     traceSteps = steps;
   }
+  ditc_status readArena(uint64_t offset, void *dst, uint64_t bytes,
+                        std::string &error) override {
+    if (cudaError_t e = cudaMemcpy(dst, static_cast<char *>(arena) + offset, bytes,
+                                   cudaMemcpyDeviceToHost);
+        e != cudaSuccess)
+      return fail(error, "cannot read the arena: " + cudaWhy(e));
+    return DITC_OK;
+  }
+  ditc_status writeArena(uint64_t offset, const void *src, uint64_t bytes,
+                         std::string &error) override {
+    if (cudaError_t e = cudaMemcpy(static_cast<char *>(arena) + offset, src, bytes,
+                                   cudaMemcpyHostToDevice);
+        e != cudaSuccess)
+      return fail(error, "cannot write the arena: " + cudaWhy(e));
+    return DITC_OK;
+  }
 
 private:
   using Packing = ditc_cu::Packing;

@@ -11,7 +11,9 @@
 //===----------------------------------------------------------------------===//
 #include "internal.h"
 
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <memory>
 
@@ -377,6 +379,45 @@ void ditc_rt_rope(int32_t dtype, const void *x, const void *cos_table,
   ditc_rt_rope_f32(fx.get(), fc.get(), fs.get(), fx.get(), n0, n1, n2, dim,
                    rot_dim, table_strides, interleaved);
   narrow(fx.get(), dtype, y, count);
+}
+
+void ditc_rt_probe_change(int32_t dtype, const void *x, void *prev, int64_t n,
+                          double *slot) {
+  check_float("probe_change", dtype);
+  if (n < 0)
+    fatal("probe_change", "n %lld < 0", (long long)n);
+  size_t elem = dtype == DITC_RT_F32 ? 4 : 2;
+  double num = 0, den = 0;
+  if (slot[2] >= 1) {
+    // Blocks widened to f32, each summed on the threads in double.
+    constexpr int64_t kBlock = 1 << 16;
+    for (int64_t lo = 0; lo < n; lo += kBlock) {
+      int64_t m = std::min(kBlock, n - lo);
+      const char *xb = static_cast<const char *>(x) + lo * (int64_t)elem;
+      const char *pb = static_cast<const char *>(prev) + lo * (int64_t)elem;
+      Floats fx(0), fp(0);
+      const float *a = reinterpret_cast<const float *>(xb);
+      const float *b = reinterpret_cast<const float *>(pb);
+      if (dtype != DITC_RT_F32) {
+        fx = widen(dtype, xb, m);
+        fp = widen(dtype, pb, m);
+        a = fx.get();
+        b = fp.get();
+      }
+      double dn = 0, dd = 0;
+#pragma omp parallel for reduction(+ : dn, dd) num_threads(num_threads()) schedule(static)
+      for (int64_t i = 0; i < m; ++i) {
+        dn += std::fabs((double)a[i] - (double)b[i]);
+        dd += std::fabs((double)b[i]);
+      }
+      num += dn;
+      den += dd;
+    }
+  }
+  slot[0] = num;
+  slot[1] = den;
+  slot[2] += 1;
+  std::memcpy(prev, x, (size_t)n * elem);
 }
 
 } // extern "C"

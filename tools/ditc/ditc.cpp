@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Driver/Driver.h"
+#include "lib/Driver/Redundancy.h"
 #include "lib/Driver/Run.h"
 
 #include "llvm/Support/CommandLine.h"
@@ -119,6 +120,13 @@ static cl::opt<bool> compileTrace(
              "(a clock read per op)"),
     cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<std::string> compileProbes(
+    "probes",
+    cl::desc("redundancy: record at every call how much each attention's K, V "
+             "and output and each block's residual changed since the previous "
+             "call (relative L1), for ditc redundancy"),
+    cl::value_desc("redundancy"), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<std::string> compileRuntime(
     "runtime",
     cl::desc("Link this runtime archive (libditc_runtime.a) instead of the "
@@ -205,6 +213,10 @@ static mlir::ditc::PlanTargetOptions planTarget() {
 // `ditc run`: load a library made by `ditc compile` and run it.
 static cl::SubCommand runCmd("run", "Load a compiled model library (OUT.so) "
                                     "and run it on .npz inputs or random ones");
+// `ditc redundancy` (below) shares the sampler options of `ditc run --steps`.
+static cl::SubCommand redundancyCmd(
+    "redundancy", "Run a sampler on a library compiled with --probes redundancy and "
+                  "report how much each layer changes from one denoising step to the next");
 static cl::opt<std::string> runLibrary(cl::Positional, cl::Required,
                                        cl::desc("OUT.so"), cl::sub(runCmd),
                                        cl::cat(ditcCategory));
@@ -229,7 +241,7 @@ static cl::opt<int> runWarmup("warmup",
                               cl::cat(ditcCategory));
 static cl::opt<int> runThreads("threads",
                                cl::desc("Kernel threads (default: all cores)"),
-                               cl::value_desc("T"), cl::init(0), cl::sub(runCmd),
+                               cl::value_desc("T"), cl::init(0), cl::sub(runCmd), cl::sub(redundancyCmd),
                                cl::cat(ditcCategory));
 static cl::opt<std::string> runWeights(
     "weights",
@@ -255,29 +267,29 @@ static cl::opt<int> runSteps(
     "steps",
     cl::desc("Run a diffusion sampler: S denoising steps, each prediction moving "
              "the latent input (writes the final latent to --outputs)"),
-    cl::value_desc("S"), cl::init(0), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("S"), cl::init(0), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 static cl::opt<int> runWarmupSteps(
     "warmup-steps",
     cl::desc("--steps: the first K denoising steps run the synchronous schedule "
              "(default 1); a PipeFusion library runs its stale schedule (the other "
              "patches' K/V of the step before) from then on"),
-    cl::value_desc("K"), cl::init(-1), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("K"), cl::init(-1), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runScheduler(
     "scheduler",
     cl::desc("--steps: euler (flow matching, SD3/Flux: shift 3) or ddim (DiT/PixArt: "
              "linear betas, eta 0); default ddim when the output has twice the "
              "latent's channels (learned sigma), else euler"),
-    cl::value_desc("euler|ddim"), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("euler|ddim"), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runLatentInput(
     "latent-input",
     cl::desc("--steps: the latent input (default: the float input shaped like the "
              "first output)"),
-    cl::value_desc("NAME"), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("NAME"), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> runTimestepInput(
     "timestep-input",
     cl::desc("--steps: the timestep input (default: the input of rank <= 1 named "
              "like 'timestep')"),
-    cl::value_desc("NAME"), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("NAME"), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 
 // `ditc profile`: the MAP profile of a model, nothing executed.
 static cl::SubCommand profileCmd(
@@ -390,6 +402,26 @@ static cl::opt<std::string> runCommTimeout(
              "(DITC_COMM_TIMEOUT_S; default 120; 0: forever)"),
     cl::value_desc("SECONDS"), cl::sub(runCmd), cl::cat(ditcCategory));
 
+// `ditc redundancy`: how much each layer changes between denoising steps.
+static cl::opt<std::string> redundancyLibrary(cl::Positional, cl::Required, cl::desc("OUT.so"),
+                                              cl::sub(redundancyCmd), cl::cat(ditcCategory));
+static cl::list<std::string> redundancyInputs(
+    "inputs",
+    cl::desc("An input set (repeatable; several give the coefficient of variation across "
+             "them; default: one random set)"),
+    cl::value_desc("IN.npz"), cl::sub(redundancyCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> redundancyFormat(
+    "format", cl::desc("table (default), json, svg (one plot per layer) or html"),
+    cl::init("table"), cl::sub(redundancyCmd), cl::cat(ditcCategory));
+static cl::opt<std::string> redundancyOut("o", cl::desc("Output file (default: stdout)"),
+                                          cl::init("-"), cl::sub(redundancyCmd),
+                                          cl::cat(ditcCategory));
+static cl::opt<std::string> redundancyDump(
+    "dump",
+    cl::desc("Also write every probed tensor of every denoising step to "
+             "DIR/set<k>/step<i>.npz (keyed LAYER:QUANTITY)"),
+    cl::value_desc("DIR"), cl::sub(redundancyCmd), cl::cat(ditcCategory));
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::HideUnrelatedOptions(ditcCategory);
@@ -403,7 +435,7 @@ int main(int argc, char **argv) {
       "              [--dtype f32|bf16|f16] [--io-dtype f32|bf16|f16]\n"
       "              [--devices N [--plan KEY=N,...|auto]]\n"
       "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
-      "              [--activation-limit SIZE]\n"
+      "              [--activation-limit SIZE] [--probes redundancy]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -422,6 +454,10 @@ int main(int argc, char **argv) {
       "  ditc plan MODEL.onnx --devices N [--hw NAME|FILE] [--nodes K]\n"
       "              [--gpus-per-node G] [--mem-limit SIZE] [--dtype f32|bf16|f16]\n"
       "              [--steps S] [--warmup-steps K] [--top K] [--format table|json]\n"
+      "  ditc redundancy OUT.so --steps S [--inputs IN.npz ...]\n"
+      "              [--warmup-steps K] [--scheduler euler|ddim]\n"
+      "              [--latent-input NAME] [--timestep-input NAME]\n"
+      "              [--format table|json|svg|html] [-o OUT] [--dump DIR]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
@@ -455,6 +491,7 @@ int main(int argc, char **argv) {
     opts.argv0 = argv[0];
     opts.runtimeArchive = compileRuntime;
     opts.activationLimit = activationLimit;
+    opts.probes = compileProbes;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {
@@ -478,6 +515,21 @@ int main(int argc, char **argv) {
     opts.latentInput = runLatentInput;
     opts.timestepInput = runTimestepInput;
     return mlir::ditc::runRunCommand(opts);
+  }
+  if (redundancyCmd) {
+    mlir::ditc::RedundancyCommandOptions opts;
+    opts.library = redundancyLibrary;
+    opts.inputs = redundancyInputs;
+    opts.steps = runSteps;
+    opts.warmupSteps = runWarmupSteps;
+    opts.scheduler = runScheduler;
+    opts.latentInput = runLatentInput;
+    opts.timestepInput = runTimestepInput;
+    opts.format = redundancyFormat;
+    opts.output = redundancyOut;
+    opts.dump = redundancyDump;
+    opts.threads = runThreads;
+    return mlir::ditc::runRedundancyCommand(opts);
   }
   if (profileCmd) {
     mlir::ditc::ProfileCommandOptions opts;

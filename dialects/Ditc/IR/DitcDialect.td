@@ -69,6 +69,25 @@ def Ditc_PoolKindAttr : EnumAttr<Ditc_Dialect, Ditc_PoolKind, "pool_kind"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Ditc_ProbeQuantity : I32EnumAttr<"ProbeQuantity",
+    "what a redundancy probe measures", [
+      I32EnumAttrCase<"k", 0>,
+      I32EnumAttrCase<"v", 1>,
+      I32EnumAttrCase<"out", 2>,
+      I32EnumAttrCase<"residual", 3>,
+      I32EnumAttrCase<"k_text", 4>,
+      I32EnumAttrCase<"v_text", 5>,
+      I32EnumAttrCase<"out_text", 6>,
+      I32EnumAttrCase<"residual_text", 7>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_ProbeQuantityAttr : EnumAttr<Ditc_Dialect, Ditc_ProbeQuantity,
+                                      "probe_quantity"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Ditc_ScatterReduction : I32EnumAttr<"ScatterReduction",
     "how a scatter combines an update with the entry it lands on", [
       I32EnumAttrCase<"none", 0>,

@@ -686,6 +686,15 @@ LogicalResult KvCacheUpdateOp::verify() {
   return success();
 }
 
+LogicalResult ProbeOp::verify() {
+  if ((int64_t)getIndex() < 0)
+    return emitOpError("index must be >= 0");
+  Type et = getInput().getType().getElementType();
+  if (!isa<FloatType>(et))
+    return emitOpError("probes a float tensor, not ") << getInput().getType();
+  return success();
+}
+
 LogicalResult CollectiveBroadcastOp::verify() {
   if (getInput().getType() != getType())
     return emitOpError("result type must equal the input type");

@@ -232,4 +232,39 @@ def Ditc_ScheduleSelectOp
   let assemblyFormat = "$synchronous `,` $stale attr-dict `:` type($result)";
 }
 
+//===----------------------------------------------------------------------===//
+// Redundancy probes: how much a tensor changed since the previous call
+//===----------------------------------------------------------------------===//
+
+def Ditc_ProbeOp : Ditc_Op<"probe"> {
+  let summary = "record the relative L1 change of a tensor since the last call";
+  let description = [{
+    Records, in slot `index` of the model instance, the relative L1 change
+    of the input since the previous call of the library:
+    `sum |x - x_prev| / sum |x_prev|`, then keeps the input as the next
+    call's `x_prev`. The first call after the instance is created or a
+    denoising run begins has no previous value and records none. The
+    previous value and the slot live in a region of the instance's arena
+    that nothing else uses (after PipeFusion's K/V buffers).
+
+    `layer` names the attention layer or transformer block (as `ditc
+    profile` names blocks, "block A.3", and "block A.3.attn0" for its first
+    attention) and `quantity` what of it is measured: an attention's K, V
+    and output after the output projection, a block's residual (output
+    minus input); the `_text` quantities are the text tokens of joint
+    attention, kept apart from the image tokens.
+    `ditc compile --probes redundancy` adds them (-ditc-insert-probes);
+    `ditc redundancy` reads them through the model ABI.
+
+    ```mlir
+    ditc.probe %k {index = 0 : i64, layer = "block A.0.attn0",
+                   quantity = #ditc.probe_quantity<k>} : tensor<2x2x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, I64Attr:$index, StrAttr:$layer,
+                   Ditc_ProbeQuantityAttr:$quantity);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 #endif // DITC_PARALLEL_OPS_TD

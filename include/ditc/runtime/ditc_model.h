@@ -173,6 +173,47 @@ int32_t ditc_model_denoising_step(const ditc_model *model);
  * stale schedule. */
 uint64_t ditc_model_kv_cache_bytes(const ditc_model *model);
 
+/* Redundancy probes (`ditc compile --probes redundancy`). At every run the
+ * library records, per probe, the relative L1 change of one tensor since the
+ * previous run: sum |x - x_prev| / sum |x_prev| (computed in double). The
+ * probes sit at every attention layer (its K, V and output after the output
+ * projection) and every transformer block (its residual, output minus
+ * input); joint-attention models have `_text` probes for the text tokens.
+ * `ditc redundancy` reads them over the denoising steps of a sampler.
+ *
+ *   n = ditc_model_num_probes(m);                  0 without probes
+ *   ditc_model_probe_info(m, i, &info);            info.layer "block A.3"
+ *                                                  or "block A.3.attn0",
+ *                                                  info.quantity "k", "v",
+ *                                                  "out", "residual",
+ *                                                  "k_text", ...
+ *   ditc_model_run(m, in, out);
+ *   ditc_model_probe_values(m, values, n);         after each run
+ *
+ * The first run of an instance and the first after
+ * ditc_model_begin_denoising have no previous value: their values are NaN.
+ * A previous value of zeros gives +inf (or NaN for no change). The previous
+ * values live in the arena (ditc_model_probe_bytes of it, counted in
+ * ditc_model_arena_bytes). */
+typedef struct ditc_probe_info {
+  const char *layer;
+  const char *quantity;
+  ditc_tensor_info tensor; /* the tensor probed, named "<layer>/<quantity>" */
+} ditc_probe_info;
+int32_t ditc_model_num_probes(const ditc_model *model);
+ditc_status ditc_model_probe_info(const ditc_model *model, int32_t index,
+                                  ditc_probe_info *info);
+/* Writes min(n, capacity) values and returns n, the number of probes (-1
+ * when they cannot be read: ditc_model_last_error says why). */
+int32_t ditc_model_probe_values(ditc_model *model, double *values,
+                                int32_t capacity);
+uint64_t ditc_model_probe_bytes(const ditc_model *model);
+/* Copies the tensor probe `index` saw at the last run (info.tensor.bytes
+ * into `data`): what the next run's change is measured against. Fails with
+ * DITC_ERROR_ARGUMENT before a run (since create or begin_denoising). */
+ditc_status ditc_model_probe_tensor(ditc_model *model, int32_t index,
+                                    void *data);
+
 /* Bytes of the activation arena (planned at compile time). */
 uint64_t ditc_model_arena_bytes(const ditc_model *model);
 /* Bytes of the weights mapped. */

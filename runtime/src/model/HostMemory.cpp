@@ -85,6 +85,16 @@ public:
   void trace(double *seconds, int32_t steps) override {
     ditc_rt_trace_begin(seconds, steps);
   }
+  ditc_status readArena(uint64_t offset, void *dst, uint64_t bytes,
+                        std::string &) override {
+    std::memcpy(dst, static_cast<char *>(arena) + offset, bytes);
+    return DITC_OK;
+  }
+  ditc_status writeArena(uint64_t offset, const void *src, uint64_t bytes,
+                         std::string &) override {
+    std::memcpy(static_cast<char *>(arena) + offset, src, bytes);
+    return DITC_OK;
+  }
 
 private:
   std::vector<uint64_t> weightBytes;

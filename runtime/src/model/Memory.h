@@ -78,6 +78,12 @@ public:
   /// Steps of a library compiled with --trace record their end times in
   /// `seconds` (null: stop); only host kernels do.
   virtual void trace(double *seconds, int32_t steps) = 0;
+  /// Copies `bytes` of the arena at `offset` to / from host memory between
+  /// runs: the state kept across calls (the redundancy probes' slots).
+  virtual ditc_status readArena(uint64_t offset, void *dst, uint64_t bytes,
+                                std::string &error) = 0;
+  virtual ditc_status writeArena(uint64_t offset, const void *src,
+                                 uint64_t bytes, std::string &error) = 0;
 };
 
 /// The implementation linked into this library.

@@ -159,6 +159,16 @@ struct ditc_model {
   // arena) stay from one call to the next.
   bool staleSchedule = false;
   uint64_t kvCacheBytes = 0;
+  // Redundancy probes (ditc compile --probes): what each one measures and
+  // where its slot of four doubles is in the arena; the bytes of their
+  // state.
+  struct Probe {
+    Tensor tensor; // named "<layer>/<quantity>"
+    std::string layer, quantity;
+    uint64_t prev = 0, slot = 0;
+  };
+  std::vector<Probe> probes;
+  uint64_t probeBytes = 0;
   // Steps the generated code marks (compiled with --trace), else -1; the
   // end time of each in the last run.
   int32_t traceSteps = -1;
@@ -198,6 +208,14 @@ struct ditc_model {
   ditc_status setUpMemory();
   ditc_status checkPlan(const std::string &path, const nlohmann::json &header);
   ditc_status readTimeout();
+  /// Zeroes the probes' slots: the next run records no change.
+  ditc_status resetProbes() {
+    const double zero[4] = {0, 0, 0, 0};
+    for (const Probe &p : probes)
+      if (ditc_status s = memory->writeArena(p.slot, zero, sizeof zero, error); s != DITC_OK)
+        return s;
+    return DITC_OK;
+  }
   ditc_status joinRun();
   ditc_status makeGroups();
   std::vector<ditc_rt_comm *> allComms() const {
@@ -515,6 +533,12 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   m->arenaBytes = j.value("arena_bytes", (uint64_t)0);
   m->staleSchedule = j.value("stale_schedule", false);
   m->kvCacheBytes = j.value("kv_cache_bytes", (uint64_t)0);
+  if (j.contains("probes") && j["probes"].is_array())
+    for (const auto &p : j["probes"])
+      m->probes.push_back({parseTensor(p), p.value("layer", std::string()),
+                           p.value("quantity", std::string()), p.value("prev", (uint64_t)0),
+                           p.value("slot", (uint64_t)0)});
+  m->probeBytes = j.value("probe_bytes", (uint64_t)0);
   m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
@@ -552,6 +576,8 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   // What this rank sets up alone: its memory (the device, the arena, the
   // constants), then its weights.
   ditc_status local = m->setUpMemory();
+  if (local == DITC_OK)
+    local = m->resetProbes();
   if (local == DITC_OK && !m->weights.empty()) {
     if (weightsPath && std::string(weightsPath) == DITC_RANDOM_WEIGHTS) {
       local = m->bindRandom();
@@ -709,7 +735,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_begin_denoising(ditc_model *model, int3
   std::string err;
   if (!model->denoising.begin(steps, warmupSteps, err))
     return model->fail(DITC_ERROR_ARGUMENT, err);
-  return DITC_OK;
+  return model->resetProbes();
 }
 
 DITC_MODEL_EXPORT ditc_status ditc_model_set_denoising_step(ditc_model *model, int32_t step) {
@@ -727,6 +753,57 @@ DITC_MODEL_EXPORT int32_t ditc_model_denoising_step(const ditc_model *model) {
 
 DITC_MODEL_EXPORT uint64_t ditc_model_kv_cache_bytes(const ditc_model *model) {
   return model && model->staleSchedule ? model->kvCacheBytes : 0;
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_num_probes(const ditc_model *model) {
+  return model ? (int32_t)model->probes.size() : 0;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_probe_info(const ditc_model *model, int32_t index,
+                                                    ditc_probe_info *info) {
+  if (!model || !info || index < 0 || index >= (int32_t)model->probes.size())
+    return DITC_ERROR_ARGUMENT;
+  const ditc_model::Probe &p = model->probes[index];
+  info->layer = p.layer.c_str();
+  info->quantity = p.quantity.c_str();
+  info->tensor = {p.tensor.name.c_str(), p.tensor.dtype, (int32_t)p.tensor.shape.size(),
+                  p.tensor.shape.data(), p.tensor.bytes};
+  return DITC_OK;
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_probe_tensor(ditc_model *model, int32_t index,
+                                                      void *data) {
+  if (!model || !data || index < 0 || index >= (int32_t)model->probes.size())
+    return DITC_ERROR_ARGUMENT;
+  const ditc_model::Probe &p = model->probes[index];
+  double slot[4];
+  if (ditc_status s = model->memory->readArena(p.slot, slot, sizeof slot, model->error);
+      s != DITC_OK)
+    return s;
+  if (slot[2] < 1)
+    return model->fail(DITC_ERROR_ARGUMENT, "probe " + std::to_string(index) + " ('" +
+                                                p.tensor.name +
+                                                "') has seen no run since it was reset");
+  return model->memory->readArena(p.prev, data, p.tensor.bytes, model->error);
+}
+
+DITC_MODEL_EXPORT int32_t ditc_model_probe_values(ditc_model *model, double *values,
+                                                  int32_t capacity) {
+  if (!model)
+    return 0;
+  int32_t n = (int32_t)model->probes.size();
+  for (int32_t k = 0; k < std::min(n, capacity); ++k) {
+    double slot[4];
+    if (model->memory->readArena(model->probes[k].slot, slot, sizeof slot, model->error) !=
+        DITC_OK)
+      return -1;
+    values[k] = slot[2] >= 2 ? slot[0] / slot[1] : std::nan("");
+  }
+  return n;
+}
+
+DITC_MODEL_EXPORT uint64_t ditc_model_probe_bytes(const ditc_model *model) {
+  return model ? model->probeBytes : 0;
 }
 
 DITC_MODEL_EXPORT int32_t ditc_model_rank(const ditc_model *model) {

@@ -1,0 +1,261 @@
+//===- InsertProbes.cpp - redundancy probes at attentions and blocks -----===//
+//
+// -ditc-insert-probes: see Passes.td. The blocks are the profiler's
+// (findLayers over the schedule); an attention's K/V streams are the
+// operands of the concat its K/V come from, its output streams the slices
+// its result is cut into; a block's residual follows the chain of adds from
+// a value leaving the block back to one entering it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "passes/Transforms/Passes.h"
+
+#include "passes/Analysis/Layers.h"
+#include "passes/Analysis/MemoryPlan.h"
+#include "passes/Analysis/Profile.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::ditc {
+#define GEN_PASS_DEF_INSERTPROBESPASS
+#include "passes/Transforms/Passes.h.inc"
+} // namespace mlir::ditc
+
+using namespace mlir;
+using namespace mlir::ditc;
+
+namespace {
+
+/// A probed value and what it measures.
+struct Probe {
+  Value value;
+  std::string layer;
+  ProbeQuantity quantity;
+};
+
+int64_t elementsOf(Value v) { return cast<RankedTensorType>(v.getType()).getNumElements(); }
+
+/// Orders two streams of a joint layer: the first is the image's (more
+/// tokens; with equal counts, the first).
+bool imageFirst(Value a, Value b) { return elementsOf(a) >= elementsOf(b); }
+
+/// Appends `stream`'s probes, or the image's and the text's for a joint
+/// pair (`parts` of two).
+void addStreams(ArrayRef<Value> parts, const std::string &layer, ProbeQuantity image,
+                ProbeQuantity text, std::vector<Probe> &out) {
+  if (parts.size() != 2) {
+    for (Value v : parts)
+      out.push_back({v, layer, image});
+    return;
+  }
+  bool first = imageFirst(parts[0], parts[1]);
+  out.push_back({parts[first ? 0 : 1], layer, image});
+  out.push_back({parts[first ? 1 : 0], layer, text});
+}
+
+/// Ops between a joint concat and an attention's K or V that keep the
+/// joined token axis where it is (transposes move it).
+bool keepsTokens(Operation *op) {
+  return isa<TransposeOp, ReshapeOp, RopeOp, RmsNormOp, LayerNormOp>(op);
+}
+
+/// K or V of an attention: the two streams of a joint concat it comes from
+/// (through transposes, reshapes, rope and norms), else the value itself.
+/// With only transposes and reshapes on the way the concat's operands are
+/// the streams; else `v` is cut into them with two slices (after rope, say,
+/// they are what the attention reads).
+SmallVector<Value, 2> kvStreams(Value v) {
+  SmallVector<Operation *> chain; // from v back to the concat
+  Value at = v;
+  ConcatOp concat;
+  while (Operation *def = at.getDefiningOp()) {
+    if ((concat = dyn_cast<ConcatOp>(def)))
+      break;
+    if (!keepsTokens(def))
+      return {v};
+    chain.push_back(def);
+    at = def->getOperand(0);
+  }
+  if (!concat || concat.getInputs().size() != 2)
+    return {v};
+  Value a = concat.getInputs()[0], b = concat.getInputs()[1];
+  if (llvm::all_of(chain, [](Operation *op) { return isa<TransposeOp, ReshapeOp>(op); }))
+    return {a, b};
+  // The token axis in v's layout: through the chain's transposes (a
+  // reshape loses it).
+  int64_t axis = concat.getAxis();
+  for (Operation *op : llvm::reverse(chain)) {
+    if (isa<ReshapeOp>(op))
+      return {v};
+    if (auto t = dyn_cast<TransposeOp>(op))
+      axis = llvm::find(t.getPermutation(), axis) - t.getPermutation().begin();
+  }
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t first = cast<RankedTensorType>(a.getType()).getDimSize(concat.getAxis());
+  SmallVector<Value, 2> parts;
+  OpBuilder builder(v.getContext());
+  builder.setInsertionPointAfterValue(v);
+  for (auto [lo, hi] : {std::pair<int64_t, int64_t>{0, first},
+                        std::pair<int64_t, int64_t>{first, type.getDimSize(axis)}}) {
+    SmallVector<int64_t> shape(type.getShape()), offsets(type.getRank(), 0),
+        steps(type.getRank(), 1);
+    shape[axis] = hi - lo;
+    offsets[axis] = lo;
+    parts.push_back(SliceOp::create(builder, v.getLoc(),
+                                    RankedTensorType::get(shape, type.getElementType()), v,
+                                    offsets, steps));
+  }
+  return parts;
+}
+
+/// The single user of `v`, or null.
+Operation *soleUser(Value v) {
+  return v.hasOneUse() ? *v.getUsers().begin() : nullptr;
+}
+
+/// The linear that reads `v` (through single-use transposes and reshapes)
+/// as its input, or null.
+Value projectionOf(Value v) {
+  while (Operation *u = soleUser(v)) {
+    if (isa<TransposeOp, ReshapeOp>(u)) {
+      v = u->getResult(0);
+      continue;
+    }
+    if (auto l = dyn_cast<LinearOp>(u); l && l.getInput() == v)
+      return l.getResult();
+    return {};
+  }
+  return {};
+}
+
+/// An attention's output after its projection(s): one linear, or one per
+/// slice of the (layout-changed) result; else the result itself.
+SmallVector<Value, 2> outStreams(AttentionOp attn) {
+  Value v = attn.getResult();
+  while (Operation *u = soleUser(v)) {
+    if (!isa<TransposeOp, ReshapeOp>(u))
+      break;
+    v = u->getResult(0);
+  }
+  if (Value p = projectionOf(attn.getResult()))
+    return {p};
+  // Joint attention: the result cut into its streams by slices or a split.
+  SmallVector<Value, 2> cuts;
+  for (Operation *u : v.getUsers()) {
+    if (isa<SliceOp, SplitOp>(u))
+      cuts.append(u->result_begin(), u->result_end());
+    else
+      return {attn.getResult()};
+  }
+  SmallVector<Value, 2> parts;
+  for (Value c : cuts) {
+    Value p = projectionOf(c);
+    if (!p)
+      return {attn.getResult()};
+    parts.push_back(p);
+  }
+  if (parts.size() != 2)
+    return {attn.getResult()};
+  return parts;
+}
+
+/// A value from before the block (position < `begin`) of `out`'s type that
+/// `out` adds up from, through adds inside the block.
+Value residualInput(Value out, Value at, int64_t begin,
+                    const DenseMap<Operation *, int64_t> &position) {
+  Operation *def = at.getDefiningOp();
+  auto pos = def ? position.find(def) : position.end();
+  bool before = !def || (pos != position.end() && pos->second < begin);
+  if (before)
+    return at != out && at.getType() == out.getType() ? at : Value();
+  auto add = dyn_cast<AddOp>(def);
+  if (!add)
+    return {};
+  for (Value operand : add->getOperands())
+    if (Value in = residualInput(out, operand, begin, position))
+      return in;
+  return {};
+}
+
+struct InsertProbes : ditc::impl::InsertProbesPassBase<InsertProbes> {
+  void runOnOperation() override {
+    func::FuncOp fn = getMainFunc(getOperation());
+    if (!fn) {
+      getOperation().emitError("no single-block @main to probe");
+      return signalPassFailure();
+    }
+    Profile profile(fn);
+    ArrayRef<OpCost> ops = profile.ops();
+    std::vector<LayerSpan> spans = findLayers(ops);
+    DenseMap<Operation *, int64_t> position, spanOf;
+    for (auto [k, c] : llvm::enumerate(ops))
+      position[c.op] = k;
+    for (auto [s, span] : llvm::enumerate(spans))
+      for (int64_t k = span.begin; k < span.end; ++k)
+        spanOf[ops[k].op] = s;
+
+    std::vector<Probe> probes;
+    std::vector<int64_t> attentions(spans.size(), 0);
+    std::vector<bool> residualDone(spans.size(), false);
+    auto blockResidual = [&](int64_t s) {
+      // Streams leaving block s: its values read after it.
+      const LayerSpan &span = spans[s];
+      SmallVector<std::pair<Value, Value>> streams;
+      for (int64_t k = span.begin; k < span.end; ++k)
+        for (Value r : ops[k].op->getResults()) {
+          bool leaves = llvm::any_of(r.getUsers(), [&](Operation *u) {
+            auto it = position.find(u);
+            return it == position.end() || it->second >= span.end;
+          });
+          if (!leaves || !isa<FloatType>(cast<RankedTensorType>(r.getType()).getElementType()))
+            continue;
+          if (Value in = residualInput(r, r, span.begin, position))
+            streams.push_back({r, in});
+        }
+      llvm::stable_sort(streams, [](auto &a, auto &b) {
+        return elementsOf(a.first) > elementsOf(b.first);
+      });
+      for (auto [k, st] : llvm::enumerate(streams)) {
+        if (k > 1)
+          break;
+        OpBuilder b(st.first.getContext());
+        b.setInsertionPointAfterValue(st.first);
+        Value r = SubOp::create(b, st.first.getLoc(), st.first.getType(), st.first, st.second);
+        probes.push_back({r, span.name,
+                          k == 0 ? ProbeQuantity::residual : ProbeQuantity::residual_text});
+      }
+    };
+    for (auto [k, c] : llvm::enumerate(ops)) {
+      auto it = spanOf.find(c.op);
+      int64_t s = it == spanOf.end() ? -1 : it->second;
+      if (auto attn = dyn_cast<AttentionOp>(c.op)) {
+        std::string layer = (s < 0 ? std::string("graph") : spans[s].name) + ".attn" +
+                            std::to_string(s < 0 ? 0 : attentions[s]++);
+        addStreams(kvStreams(attn.getKey()), layer, ProbeQuantity::k, ProbeQuantity::k_text,
+                   probes);
+        addStreams(kvStreams(attn.getValue()), layer, ProbeQuantity::v, ProbeQuantity::v_text,
+                   probes);
+        addStreams(outStreams(attn), layer, ProbeQuantity::out, ProbeQuantity::out_text, probes);
+      }
+      // A block's residual once its last op is placed.
+      if (s >= 0 && spans[s].kind >= 0 && (int64_t)k == spans[s].end - 1 && !residualDone[s]) {
+        residualDone[s] = true;
+        blockResidual(s);
+      }
+    }
+
+    // Each probe right after its value; numbered in program order.
+    MLIRContext *ctx = fn.getContext();
+    for (const Probe &p : probes) {
+      OpBuilder b(ctx);
+      b.setInsertionPointAfterValue(p.value);
+      ProbeOp::create(b, p.value.getLoc(), p.value, 0, b.getStringAttr(p.layer),
+                      ProbeQuantityAttr::get(ctx, p.quantity));
+    }
+    int64_t index = 0;
+    fn.walk([&](ProbeOp p) { p.setIndex(index++); });
+  }
+};
+
+} // namespace
