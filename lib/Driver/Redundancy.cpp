@@ -69,6 +69,8 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
   if (probes.empty())
     return fail(opts.library + " was compiled without probes: compile it with ditc compile "
                                "--probes redundancy");
+  errs() << formatv("ditc redundancy: {0} probes, {1:F1} MiB of the arena\n", probes.size(),
+                    lib->probeBytes() / 1048576.0);
   const std::vector<TensorDesc> &inDescs = lib->inputs(), &outDescs = lib->outputs();
   SamplerIO io;
   if (!findSamplerIO(inDescs, outDescs, opts.latentInput, opts.timestepInput, io, err))

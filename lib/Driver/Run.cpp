@@ -91,6 +91,9 @@ void printMemory(raw_ostream &out, const ModelLibrary &lib) {
   if (uint64_t kv = lib.kvCacheBytes())
     out << "K/V buffers: " << mib(kv)
         << " of the arena, kept from one denoising step to the next\n";
+  if (uint64_t probes = lib.probeBytes())
+    out << "probes: " << lib.probes().size() << " redundancy probes, " << mib(probes)
+        << " of the arena (each one's tensor of the previous call)\n";
   out << "weights: " << mib(lib.weightBytes()) << "\n";
 }
 
