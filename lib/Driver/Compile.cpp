@@ -330,6 +330,25 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     llvm::errs() << "error: unknown --probes '" << opts.probes << "' (expected redundancy)\n";
     return 1;
   }
+  if (!opts.cache.empty() && opts.cache != "fbcache" && opts.cache != "teacache") {
+    llvm::errs() << "error: unknown --cache '" << opts.cache
+                 << "' (expected fbcache or teacache)\n";
+    return 1;
+  }
+  if (opts.cache.empty() && (opts.cacheThreshold >= 0 || !opts.cachePolicy.empty())) {
+    llvm::errs() << "error: --cache-threshold and --cache-policy need --cache fbcache|teacache\n";
+    return 1;
+  }
+  if (!opts.cache.empty() && opts.devices > 1) {
+    llvm::errs() << "error: --cache runs on one device for now: the decision would need the "
+                    "measure reduced over the ranks that hold parts of it\n";
+    return 1;
+  }
+  if (!opts.cache.empty() && !opts.activationLimit.empty()) {
+    llvm::errs() << "error: --cache and --activation-limit cannot be combined yet (chunk loops "
+                    "would take ops that a skipped step must not run)\n";
+    return 1;
+  }
   if (!opts.probes.empty() && opts.devices > 1) {
     llvm::errs() << "error: --probes needs --devices 1: what the probes measure is the "
                     "model's, whatever the plan; compile the probed library for one device\n";
@@ -359,6 +378,23 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     int64_t probes = 0;
     module->walk([&](ProbeOp) { ++probes; });
     progress(llvm::formatv("inserted {0} redundancy probes", probes));
+  }
+  if (!opts.cache.empty()) {
+    InsertCachePassOptions cache;
+    cache.kind = opts.cache;
+    // Thresholds: xDiT's defaults for FBCache (0.1 on the first block's
+    // residual) and TeaCache (0.4 on the accumulated rescaled change).
+    cache.threshold = opts.cacheThreshold >= 0 ? opts.cacheThreshold
+                      : opts.cache == "fbcache" ? 0.1
+                                                : 0.4;
+    PassManager pm(&ctx, ModuleOp::getOperationName());
+    pm.addPass(createInsertCachePass(cache));
+    if (failed(pm.run(*module)))
+      return 1;
+    int64_t cached = 0;
+    module->walk([&](Operation *op) { cached += op->hasAttr(kCachedAttr); });
+    progress(llvm::formatv("step cache {0} (threshold {1}): {2} ops skippable", opts.cache,
+                           cache.threshold, cached));
   }
 
   std::string plan = opts.plan;

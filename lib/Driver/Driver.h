@@ -85,6 +85,12 @@ struct CompileCommandOptions {
   /// "redundancy": -ditc-insert-probes (ditc redundancy reads them); empty:
   /// no probes.
   std::string probes;
+  /// A step cache (-ditc-insert-cache): "fbcache", "teacache" or empty, its
+  /// threshold (< 0: the kind's default) and a policy (ditc redundancy's
+  /// JSON; empty: none).
+  std::string cache;
+  double cacheThreshold = -1;
+  std::string cachePolicy;
 };
 
 /// --activation-limit SIZE in bytes (0 for empty); fails with the error

@@ -54,6 +54,8 @@ struct ModelLibrary::Api {
   int32_t (*probeValues)(ditc_model *, double *, int32_t) = nullptr;
   uint64_t (*probeBytes)(const ditc_model *) = nullptr;
   ditc_status (*probeTensor)(ditc_model *, int32_t, void *) = nullptr;
+  const char *(*cacheKind)(const ditc_model *) = nullptr;
+  ditc_status (*cacheState)(ditc_model *, ditc_cache_state *) = nullptr;
 };
 
 
@@ -297,6 +299,8 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
   lookup(handle, "ditc_model_probe_values", api.probeValues);
   lookup(handle, "ditc_model_probe_bytes", api.probeBytes);
   lookup(handle, "ditc_model_probe_tensor", api.probeTensor);
+  lookup(handle, "ditc_model_cache_kind", api.cacheKind);
+  lookup(handle, "ditc_model_cache_state", api.cacheState);
 
   if (threads > 0)
     api.setNumThreads(threads);
@@ -359,6 +363,18 @@ std::unique_ptr<ModelLibrary> ModelLibrary::load(const std::string &libName,
     lib->probeDescs.push_back(std::move(p));
   }
   return lib;
+}
+
+std::string ModelLibrary::cacheKind() const {
+  return api->cacheKind ? api->cacheKind(model) : "";
+}
+
+bool ModelLibrary::cacheState(ditc_cache_state &state, std::string &error) {
+  if (!api->cacheState || api->cacheState(model, &state) != DITC_OK) {
+    error = api->cacheState ? oneLine(api->lastError(model)) : "the library has no step cache";
+    return false;
+  }
+  return true;
 }
 
 uint64_t ModelLibrary::probeBytes() const {

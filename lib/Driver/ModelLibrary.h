@@ -20,6 +20,7 @@
 #include <vector>
 
 struct ditc_model;
+struct ditc_cache_state;
 
 namespace mlir::ditc {
 
@@ -115,6 +116,11 @@ public:
   bool probeValues(std::vector<double> &values, std::string &error);
   uint64_t probeBytes() const;
   bool probeTensor(int32_t index, Buffer &data, std::string &error);
+
+  /// The step cache (ditc compile --cache): "fbcache", "teacache" or "";
+  /// what the last run measured and decided.
+  std::string cacheKind() const;
+  bool cacheState(ditc_cache_state &state, std::string &error);
 
   /// Multi-rank libraries (ditc compile --devices N): this process's rank,
   /// the ranks the library was compiled for, its plan; 0, 1 and "" for a

@@ -116,10 +116,9 @@ void mlir::ditc::writeRedundancyTable(const RedundancyReport &r,
   size_t n = numValues(r);
   std::vector<size_t> shown;
   for (size_t i = 0; i < std::min(n, kMaxColumns); ++i)
-    shown.push_back(n <= kMaxColumns
-                        ? i
-                        : (i * (n - 1) + (kMaxColumns - 1) / 2) /
-                              (kMaxColumns - 1));
+    shown.push_back(n <= kMaxColumns ? i
+                                     : (i * (n - 1) + (kMaxColumns - 1) / 2) /
+                                           (kMaxColumns - 1));
   if (shown.size() < n)
     os << llvm::formatv("  showing {0} of {1} denoising steps (the JSON has "
                         "all)\n",
@@ -129,7 +128,8 @@ void mlir::ditc::writeRedundancyTable(const RedundancyReport &r,
   for (const RedundancyLayer &l : r.layers) {
     nameW = std::max(nameW, l.name.size());
     for (const RedundancySeries &s : l.series)
-      quantityW = std::max(quantityW, s.quantity.size() + (s.cv.empty() ? 0 : 3));
+      quantityW =
+          std::max(quantityW, s.quantity.size() + (s.cv.empty() ? 0 : 3));
   }
   auto row = [&](llvm::StringRef name, llvm::StringRef quantity,
                  llvm::function_ref<std::string(size_t)> cell) {
@@ -202,7 +202,8 @@ void mlir::ditc::writeRedundancySvg(const RedundancyReport &r,
   os << llvm::formatv("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" "
                       "height=\"{1}\" font-family=\"sans-serif\" "
                       "font-size=\"10\">\n",
-                      2 * margin + cols * cellW, gridTop + rows * cellH + margin);
+                      2 * margin + cols * cellW,
+                      gridTop + rows * cellH + margin);
   os << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
   os << llvm::formatv("<text x=\"{0}\" y=\"18\" font-size=\"14\">{1}: relative "
                       "L1 change per denoising step</text>\n",
@@ -226,8 +227,9 @@ void mlir::ditc::writeRedundancySvg(const RedundancyReport &r,
     auto y = [&](double v) {
       return y0 + plotH * (1 - (std::log10(v) - lo) / (hi - lo));
     };
-    os << llvm::formatv("<text x=\"{0}\" y=\"{1}\" font-size=\"11\">{2}</text>\n",
-                        x0, y0 - 8, escape(l.name));
+    os << llvm::formatv(
+        "<text x=\"{0}\" y=\"{1}\" font-size=\"11\">{2}</text>\n", x0, y0 - 8,
+        escape(l.name));
     for (double d = lo; d <= hi; ++d) {
       double yd = y(std::pow(10.0, d));
       os << llvm::formatv("<line x1=\"{0}\" x2=\"{1}\" y1=\"{2:F1}\" "
@@ -238,9 +240,10 @@ void mlir::ditc::writeRedundancySvg(const RedundancyReport &r,
                             "1e{2}</text>\n",
                             x0 - 4, yd + 3, int(d));
     }
-    os << llvm::formatv("<rect x=\"{0}\" y=\"{1}\" width=\"{2}\" height=\"{3}\" "
-                        "fill=\"none\" stroke=\"#999\"/>\n",
-                        x0, y0, plotW, plotH);
+    os << llvm::formatv(
+        "<rect x=\"{0}\" y=\"{1}\" width=\"{2}\" height=\"{3}\" "
+        "fill=\"none\" stroke=\"#999\"/>\n",
+        x0, y0, plotW, plotH);
     os << llvm::formatv("<text x=\"{0}\" y=\"{1}\">step 1</text>\n", x0,
                         y0 + plotH + 14);
     if (n > 1)
@@ -254,7 +257,8 @@ void mlir::ditc::writeRedundancySvg(const RedundancyReport &r,
         if (run.size() == 1)
           os << llvm::formatv("<circle cx=\"{0:F1}\" cy=\"{1:F1}\" r=\"2\" "
                               "fill=\"{2}\"/>\n",
-                              x(run[0]), y(s.mean[run[0]]), colourOf(s.quantity));
+                              x(run[0]), y(s.mean[run[0]]),
+                              colourOf(s.quantity));
         if (run.size() > 1) {
           std::string points;
           for (size_t k : run)

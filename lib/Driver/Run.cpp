@@ -353,6 +353,7 @@ int runRunCommand(const RunCommandOptions &opts) {
     if (!lib->beginDenoising(opts.steps, warmupSteps, err))
       return fail("ditc_model_begin_denoising: " + err);
     std::vector<double> times;
+    int skipped = 0;
     for (int i = 0; i < opts.steps; ++i) {
       if (!writeTimestep(time, schedule->timestep[i], inBufs[io.timestep]))
         return fail("cannot write a timestep into input '" + time.name + "' (" +
@@ -371,9 +372,20 @@ int runRunCommand(const RunCommandOptions &opts) {
       // PipeFusion: steps after the warm-up (and the first) use the K/V
       // the step before left.
       bool stale = lib->kvCacheBytes() > 0 && i > 0 && i >= warmupSteps;
-      out << formatv("denoising step {0}/{1}: t = {2:F3}, {3:F3} ms{4}\n", i + 1, opts.steps,
+      // A step cache: what it measured and whether the step skipped.
+      std::string cache;
+      if (!lib->cacheKind().empty()) {
+        ditc_cache_state st{};
+        if (!lib->cacheState(st, err))
+          return fail(err);
+        cache = formatv(", cache: change {0}, {1}",
+                        std::isnan(st.change) ? std::string("-") : formatv("{0:E6}", st.change).str(),
+                        st.skipped ? "skipped" : "computed");
+        skipped = st.skipped_steps;
+      }
+      out << formatv("denoising step {0}/{1}: t = {2:F3}, {3:F3} ms{4}{5}\n", i + 1, opts.steps,
                      schedule->timestep[i], ms,
-                     i < warmupSteps ? " (warm-up)" : stale ? " (stale K/V)" : "");
+                     i < warmupSteps ? " (warm-up)" : stale ? " (stale K/V)" : "", cache);
       out.flush();
     }
     double total = 0;
@@ -381,6 +393,9 @@ int runRunCommand(const RunCommandOptions &opts) {
       total += t;
     out << formatv("sampler: {0} denoising steps in {1:F3} ms, median {2:F3} ms per step\n",
                    opts.steps, total, median(times));
+    if (!lib->cacheKind().empty())
+      out << formatv("cache {0}: skipped {1} of {2} steps\n", lib->cacheKind(), skipped,
+                     opts.steps);
     printMemory(out, *lib);
     if (opts.commStats)
       printCommStats(*lib);

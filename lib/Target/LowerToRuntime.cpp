@@ -328,6 +328,9 @@ private:
   std::map<std::string, LLVM::GlobalOp> globals;
   Type ptrTy, i64Ty, i32Ty, i8Ty;
   Value arena, inputs, outputs, weights, comms, consts, schedule;
+  /// i1: the denoising step computes the step cache's blocks (the
+  /// ditc.cache_decide lowered last; null before one).
+  Value cacheCompute;
   DenseMap<Operation *, int64_t> constIndex;
   SmallVector<std::pair<LLVM::GlobalOp, int64_t>> constList;
   Block *failBlock = nullptr;
@@ -379,13 +382,12 @@ LogicalResult Lowerer::definePointer(Operation *op) {
     return success();
   }
   auto offsets = op->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
-  // A probe's offsets are its state's (previous input, slot), not results'.
-  if (isa<ProbeOp>(op))
-    return offsets && offsets.size() == 2
-               ? success()
-               : fail(op, "no memory plan (run -ditc-plan-memory first)");
-  if (!offsets || offsets.size() != (int64_t)op->getNumResults())
+  // The offsets of the state an op keeps across calls follow its results'.
+  size_t state = stateBuffers(op).size();
+  if (!offsets || offsets.size() != (int64_t)(op->getNumResults() + state))
     return fail(op, "no memory plan (run -ditc-plan-memory first)");
+  if (!op->getNumResults())
+    return success();
   for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
     if (isOutputOffset(o)) {
       if (outputIndex(o) >= (int64_t)func.getNumResults())
@@ -831,6 +833,37 @@ LogicalResult Lowerer::lower(Operation *op) {
               byteOffset(arena, state[1])});
         return success();
       })
+      .Case([&](CacheDecideOp o) {
+        auto state = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+        SmallVector<double> params = {o.getThreshold().convertToDouble()};
+        llvm::append_range(params, o.getCoefficients());
+        Value p = bytesGlobal(StringRef(reinterpret_cast<const char *>(params.data()),
+                                        params.size() * sizeof(double)),
+                              "ditc_f64");
+        Value skip = call("cache_decide",
+                          {c32((int32_t)o.getKind()),
+                           c32(dtypeCode(o.getInput().getType().getElementType())),
+                           ptrOf(o.getInput()), byteOffset(arena, state[0]),
+                           c64(product(shapeOf(o.getInput()))), p, c32(params.size()),
+                           byteOffset(arena, state[1])})
+                         .getResult();
+        cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, skip, c32(0));
+        return success();
+      })
+      .Case([&](CacheApplyOp o) {
+        auto offsets = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+        if (!cacheCompute)
+          return fail(o, "no ditc.cache_decide before it");
+        Value skip = LLVM::ZExtOp::create(
+            b, loc, i32Ty, LLVM::XOrOp::create(b, loc, cacheCompute, LLVM::ConstantOp::create(
+                                                                         b, loc, b.getI1Type(),
+                                                                         b.getBoolAttr(true))));
+        call("cache_apply", {c32(dtypeCode(o.getType().getElementType())), skip,
+                             ptrOf(o.getComputed()), ptrOf(o.getBase()),
+                             byteOffset(arena, offsets[1]), ptrOf(o.getResult()),
+                             c64(product(shapeOf(o.getResult())))});
+        return success();
+      })
       .Case([&](AddOp o) { return lowerBinary(o, DITC_RT_BINARY_ADD); })
       .Case([&](SubOp o) { return lowerBinary(o, DITC_RT_BINARY_SUB); })
       .Case([&](MulOp o) { return lowerBinary(o, DITC_RT_BINARY_MUL); })
@@ -1177,6 +1210,20 @@ std::string Lowerer::descriptorJson() {
     j["probes"] = probes;
     j["probe_bytes"] = probeHi - probeLo;
   }
+  // A step cache: its rule and the slot the runtime tells the step in.
+  func.walk([&](CacheDecideOp d) {
+    auto state = d->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    int64_t bytes = 0;
+    func.walk([&](Operation *op) {
+      if (isa<CacheDecideOp, CacheApplyOp>(op))
+        for (int64_t b : stateBuffers(op))
+          bytes += (b + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign * MemoryPlan::kAlign;
+    });
+    j["cache"] = {{"kind", stringifyCacheKind(d.getKind())},
+                  {"threshold", d.getThreshold().convertToDouble()},
+                  {"slot", state[1]},
+                  {"bytes", bytes}};
+  });
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();
     for (const auto &g : commGroups)
@@ -1249,8 +1296,9 @@ LogicalResult Lowerer::run() {
     if (failed(checkMissing(func)))
       return failure();
   }
-  using Guard = std::pair<int64_t, int64_t>; // (stage, schedule)
-  const Guard none = {-1, -1};
+  // A step cache's blocks (kCachedAttr) run when its decision computes.
+  using Guard = std::tuple<int64_t, int64_t, bool>; // (stage, schedule, cached)
+  const Guard none = {-1, -1, false};
   Guard open = none; // the guard of the open block
   Block *rest = nullptr;
   auto closeGuard = [&] {
@@ -1267,17 +1315,24 @@ LogicalResult Lowerer::run() {
     loc = op.getLoc();
     bool source = isa<WeightOp, ConstantOp>(op);
     Guard g = source ? open
-                     : Guard{staged ? stageOf.lookup(&op) : -1, scheduleOf.lookup(&op)};
+                     : Guard{staged ? stageOf.lookup(&op) : -1, scheduleOf.lookup(&op),
+                             op.hasAttr(kCachedAttr)};
     if (g != open) {
       closeGuard();
       if (g != none) {
         Value mine = LLVM::ConstantOp::create(b, loc, b.getI1Type(), b.getBoolAttr(true));
-        if (g.first >= 0)
-          mine = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, myStage, c32(g.first));
-        if (g.second >= 0)
+        auto [stage, sched, cached] = g;
+        if (stage >= 0)
+          mine = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, myStage, c32(stage));
+        if (sched >= 0)
           mine = LLVM::AndOp::create(
               b, loc, mine,
-              LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, schedule, c32(g.second)));
+              LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, schedule, c32(sched)));
+        if (cached) {
+          if (!cacheCompute)
+            return fail(&op, "a cached op before the step cache's ditc.cache_decide");
+          mine = LLVM::AndOp::create(b, loc, mine, cacheCompute);
+        }
         Block *then = new Block();
         rest = new Block();
         runFn.getBody().push_back(then);

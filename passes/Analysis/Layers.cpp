@@ -2,6 +2,10 @@
 
 #include "passes/Analysis/Layers.h"
 
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -134,4 +138,52 @@ std::vector<LayerSpan> mlir::ditc::findLayers(ArrayRef<OpCost> ops) {
   }
   gap(int64_t(ops.size()), spans.empty() ? "graph" : "epilogue");
   return spans;
+}
+
+namespace {
+
+/// A value from before position `begin` of `out`'s type that `at` adds up
+/// from through adds at or after `begin`.
+Value residualInput(Value out, Value at, int64_t begin,
+                    const llvm::DenseMap<Operation *, int64_t> &position) {
+  Operation *def = at.getDefiningOp();
+  auto pos = def ? position.find(def) : position.end();
+  if (!def || (pos != position.end() && pos->second < begin))
+    return at != out && at.getType() == out.getType() ? at : Value();
+  auto add = dyn_cast<AddOp>(def);
+  if (!add)
+    return {};
+  for (Value operand : add->getOperands())
+    if (Value in = residualInput(out, operand, begin, position))
+      return in;
+  return {};
+}
+
+} // namespace
+
+SmallVector<BlockStream, 2> mlir::ditc::blockStreams(ArrayRef<OpCost> ops,
+                                                    const LayerSpan &span) {
+  llvm::DenseMap<Operation *, int64_t> position;
+  for (auto [k, c] : llvm::enumerate(ops))
+    position[c.op] = k;
+  SmallVector<BlockStream, 2> streams;
+  for (int64_t k = span.begin; k < span.end; ++k)
+    for (Value r : ops[k].op->getResults()) {
+      auto type = dyn_cast<RankedTensorType>(r.getType());
+      if (!type || !isa<FloatType>(type.getElementType()))
+        continue;
+      bool leaves = llvm::any_of(r.getUsers(), [&](Operation *u) {
+        auto it = position.find(u);
+        return it == position.end() || it->second >= span.end;
+      });
+      if (!leaves)
+        continue;
+      if (Value in = residualInput(r, r, span.begin, position))
+        streams.push_back({r, in});
+    }
+  llvm::stable_sort(streams, [](const BlockStream &a, const BlockStream &b) {
+    return cast<RankedTensorType>(a.out.getType()).getNumElements() >
+           cast<RankedTensorType>(b.out.getType()).getNumElements();
+  });
+  return streams;
 }

@@ -34,6 +34,17 @@ struct LayerSpan {
 /// Splits the schedule of `ops` into consecutive spans covering every step.
 std::vector<LayerSpan> findLayers(ArrayRef<OpCost> ops);
 
+/// A stream through a block: a float value the block defines and ops after
+/// it read (`out`), and the value from before the block that `out` adds up
+/// from through a chain of adds inside it, of the same type (`in`): the
+/// block's residual is out - in.
+struct BlockStream {
+  Value out, in;
+};
+/// The streams of `span` (positions in `ops`), most elements first (the
+/// image's before the text's in a joint block).
+SmallVector<BlockStream, 2> blockStreams(ArrayRef<OpCost> ops, const LayerSpan &span);
+
 } // namespace mlir::ditc
 
 #endif // DITC_PASSES_ANALYSIS_LAYERS_H

@@ -20,6 +20,16 @@ int64_t mlir::ditc::tensorBytes(Type type) {
   return t.getNumElements() * w;
 }
 
+SmallVector<int64_t, 2> mlir::ditc::stateBuffers(Operation *op) {
+  if (auto p = dyn_cast<ProbeOp>(op))
+    return {tensorBytes(p.getInput().getType()), kProbeSlotBytes};
+  if (auto d = dyn_cast<CacheDecideOp>(op))
+    return {tensorBytes(d.getInput().getType()), kCacheSlotBytes};
+  if (auto a = dyn_cast<CacheApplyOp>(op))
+    return {tensorBytes(a.getType())};
+  return {};
+}
+
 func::FuncOp mlir::ditc::getMainFunc(Operation *moduleOrFunc) {
   auto func = dyn_cast<func::FuncOp>(moduleOrFunc);
   if (!func)
@@ -213,19 +223,17 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
         offset += kvCacheBytes;
     kvCacheBytes += stageEnd[-1];
   }
-  // Redundancy probes: each keeps its input of the previous call and a
-  // slot of kProbeSlotBytes for what it recorded, after the K/V buffers.
-  DenseMap<Operation *, std::pair<int64_t, int64_t>> probeState;
+  // State kept across calls after the K/V buffers (stateBuffers): the
+  // probes' previous inputs and slots, the step cache's reference, slot and
+  // residuals.
+  DenseMap<Operation *, SmallVector<int64_t, 2>> state;
   int64_t stateEnd = kvCacheBytes;
-  auto aligned = [](int64_t n) { return (n + kAlign - 1) / kAlign * kAlign; };
   for (Operation &op : body)
-    if (auto p = dyn_cast<ProbeOp>(op)) {
-      int64_t prev = stateEnd;
-      stateEnd += aligned(tensorBytes(p.getInput().getType()));
-      probeState[&op] = {prev, stateEnd};
-      stateEnd += aligned(kProbeSlotBytes);
+    for (int64_t bytes : stateBuffers(&op)) {
+      state[&op].push_back(stateEnd);
+      stateEnd += (bytes + kAlign - 1) / kAlign * kAlign;
     }
-  probeBytes = stateEnd - kvCacheBytes;
+  stateBytes = stateEnd - kvCacheBytes;
   if (stateEnd)
     arena.allocate(stateEnd);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
@@ -277,9 +285,8 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       offsets.push_back(kViewOffset);
     } else if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
       offsets.push_back(cacheOffset[c.getCache()]);
-    } else if (isa<ProbeOp>(op)) {
-      auto [prev, slot] = probeState.lookup(op);
-      offsets.append({prev, slot});
+    } else if (isa<ProbeOp, CacheDecideOp>(op)) {
+      offsets.append(state[op]);
     } else {
       for (Value r : op->getResults()) {
         if (auto it = outputOf.find(r); it != outputOf.end()) {
@@ -311,6 +318,8 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
         offsets.push_back(off);
       }
     }
+    if (isa<CacheApplyOp>(op))
+      offsets.append(state[op]);
     if (auto c = dyn_cast<ChunkOp>(op)) {
       // The loop's results live from its start; each iteration copies the
       // chunks of the inputs that are not contiguous views into buffers of

@@ -11,9 +11,8 @@
 // operand buffer that dies at them when the sizes match; results returned from
 // @main go straight into the caller's output buffers and take no arena space.
 // K/V buffers kept across calls (kv_cache_update) take the start of the
-// arena for the whole schedule; a schedule_select is a view. Redundancy
-// probes keep their previous input and a slot of kProbeSlotBytes after them
-// (a probe's offsets are those two).
+// arena for the whole schedule; a schedule_select is a view. The state of
+// redundancy probes and step caches follows them (stateBuffers).
 // Placement is first-fit in offset order with 64-byte alignment.
 //
 //===----------------------------------------------------------------------===//
@@ -40,8 +39,16 @@ inline int64_t outputOffset(int64_t k) { return -2 - k; }
 inline bool isOutputOffset(int64_t o) { return o <= -2; }
 inline int64_t outputIndex(int64_t o) { return -2 - o; }
 
-/// A probe's slot: four doubles (ditc_rt_probe_change's `slot`).
+/// A probe's slot: four doubles (ditc_rt_probe_change's `slot`); a step
+/// cache's: ten (ditc_rt_cache_decide's).
 constexpr int64_t kProbeSlotBytes = 32;
+constexpr int64_t kCacheSlotBytes = 80;
+
+/// The buffers `op` keeps across calls, in bytes: a probe's previous input
+/// and slot, a cache decision's reference and slot, a cache_apply's
+/// residual; none for other ops. They follow the K/V buffers in the arena,
+/// and the op's offsets (after its results') say where.
+SmallVector<int64_t, 2> stateBuffers(Operation *op);
 
 /// Bytes of a ranked tensor's data (i1 takes one byte per element).
 int64_t tensorBytes(Type type);
@@ -103,9 +110,9 @@ public:
   /// the start of the arena and live at every step: the largest stage's
   /// (the buffers of different pipeline stages share the region).
   int64_t kvCacheBytesTotal() const { return kvCacheBytes; }
-  /// The bytes the redundancy probes keep across calls (their previous
-  /// inputs and slots), right after the K/V buffers.
-  int64_t probeStateBytes() const { return probeBytes; }
+  /// The bytes of the state kept across calls by probes and step caches
+  /// (stateBuffers), right after the K/V buffers.
+  int64_t stateBytesTotal() const { return stateBytes; }
 
 private:
   bool valid = false;
@@ -113,7 +120,7 @@ private:
   llvm::DenseMap<Operation *, SmallVector<int64_t>> argOffsetsOf;
   SmallVector<Step> schedule;
   int64_t peakArena = 0, peakLive = 0, peakLiveStep = -1, peakArenaAt = -1;
-  int64_t kvCacheBytes = 0, probeBytes = 0;
+  int64_t kvCacheBytes = 0, stateBytes = 0;
 };
 
 } // namespace mlir::ditc

@@ -160,24 +160,6 @@ SmallVector<Value, 2> outStreams(AttentionOp attn) {
   return parts;
 }
 
-/// A value from before the block (position < `begin`) of `out`'s type that
-/// `out` adds up from, through adds inside the block.
-Value residualInput(Value out, Value at, int64_t begin,
-                    const DenseMap<Operation *, int64_t> &position) {
-  Operation *def = at.getDefiningOp();
-  auto pos = def ? position.find(def) : position.end();
-  bool before = !def || (pos != position.end() && pos->second < begin);
-  if (before)
-    return at != out && at.getType() == out.getType() ? at : Value();
-  auto add = dyn_cast<AddOp>(def);
-  if (!add)
-    return {};
-  for (Value operand : add->getOperands())
-    if (Value in = residualInput(out, operand, begin, position))
-      return in;
-  return {};
-}
-
 struct InsertProbes : ditc::impl::InsertProbesPassBase<InsertProbes> {
   void runOnOperation() override {
     func::FuncOp fn = getMainFunc(getOperation());
@@ -188,9 +170,7 @@ struct InsertProbes : ditc::impl::InsertProbesPassBase<InsertProbes> {
     Profile profile(fn);
     ArrayRef<OpCost> ops = profile.ops();
     std::vector<LayerSpan> spans = findLayers(ops);
-    DenseMap<Operation *, int64_t> position, spanOf;
-    for (auto [k, c] : llvm::enumerate(ops))
-      position[c.op] = k;
+    DenseMap<Operation *, int64_t> spanOf;
     for (auto [s, span] : llvm::enumerate(spans))
       for (int64_t k = span.begin; k < span.end; ++k)
         spanOf[ops[k].op] = s;
@@ -199,30 +179,13 @@ struct InsertProbes : ditc::impl::InsertProbesPassBase<InsertProbes> {
     std::vector<int64_t> attentions(spans.size(), 0);
     std::vector<bool> residualDone(spans.size(), false);
     auto blockResidual = [&](int64_t s) {
-      // Streams leaving block s: its values read after it.
-      const LayerSpan &span = spans[s];
-      SmallVector<std::pair<Value, Value>> streams;
-      for (int64_t k = span.begin; k < span.end; ++k)
-        for (Value r : ops[k].op->getResults()) {
-          bool leaves = llvm::any_of(r.getUsers(), [&](Operation *u) {
-            auto it = position.find(u);
-            return it == position.end() || it->second >= span.end;
-          });
-          if (!leaves || !isa<FloatType>(cast<RankedTensorType>(r.getType()).getElementType()))
-            continue;
-          if (Value in = residualInput(r, r, span.begin, position))
-            streams.push_back({r, in});
-        }
-      llvm::stable_sort(streams, [](auto &a, auto &b) {
-        return elementsOf(a.first) > elementsOf(b.first);
-      });
-      for (auto [k, st] : llvm::enumerate(streams)) {
+      for (auto [k, st] : llvm::enumerate(blockStreams(ops, spans[s]))) {
         if (k > 1)
           break;
-        OpBuilder b(st.first.getContext());
-        b.setInsertionPointAfterValue(st.first);
-        Value r = SubOp::create(b, st.first.getLoc(), st.first.getType(), st.first, st.second);
-        probes.push_back({r, span.name,
+        OpBuilder b(st.out.getContext());
+        b.setInsertionPointAfterValue(st.out);
+        Value r = SubOp::create(b, st.out.getLoc(), st.out.getType(), st.out, st.in);
+        probes.push_back({r, spans[s].name,
                           k == 0 ? ProbeQuantity::residual : ProbeQuantity::residual_text});
       }
     };

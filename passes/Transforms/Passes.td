@@ -190,4 +190,52 @@ def InsertProbesPass : Pass<"ditc-insert-probes", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def InsertCachePass : Pass<"ditc-insert-cache", "ModuleOp"> {
+  let summary = "Skip the transformer blocks on denoising steps that change little (ditc compile --cache)";
+  let description = [{
+    Compiles a step cache into the graph. The blocks are `ditc profile`'s
+    repeated blocks, from the first block's first op to the last block's
+    last op (the stack); the streams are those of the first block (the
+    image's and, in a joint block, the text's: each a value leaving the
+    block that adds up from one entering it).
+
+    - `fbcache` (First-Block-Cache): the first block always runs;
+      `ditc.cache_decide` measures its image residual (output minus input).
+      When the step skips, every value leaving the stack is the first
+      block's output of its stream plus the residual the stack added after
+      the first block at the last computed step.
+    - `teacache`: the first block's modulated input (the input of its first
+      projection that reads a value of the image stream's type) is
+      measured, with the `coefficients` rescaling the change; when the step
+      skips, every value leaving the stack is the stack's input of its
+      stream plus the residual the whole stack added at the last computed
+      step.
+
+    The stack's other ops get `ditc.cached` (they run only when the step
+    computes; those that the measure or the bases need stay unmarked and
+    are moved before the decision's other ops as needed), and every value
+    leaving the stack goes through `ditc.cache_apply` with the base of its
+    type. A graph without repeated blocks, or a value leaving the stack
+    with no stream of its type, fails with the reason. Runs on the
+    unpartitioned graph after the frontend.
+
+    ```mlir
+    ditc.cache_decide %r0 {coefficients = array<f64: 1.0, 0.0>,
+                           kind = #ditc.cache_kind<fbcache>, threshold = 0.1 : f64} : ...
+    %b = ditc.linear %x1, %w {ditc.cached} : ...
+    ...
+    %y = ditc.cache_apply %out, %x1 : tensor<2x16x16xf32>
+    ```
+  }];
+  let options = [
+    Option<"kind", "kind", "std::string", /*default=*/"\"fbcache\"",
+           "The rule: fbcache or teacache">,
+    Option<"threshold", "threshold", "double", /*default=*/"0.1",
+           "Skip while the (accumulated, rescaled) relative L1 change is below it">,
+    ListOption<"coefficients", "coefficients", "double",
+               "teacache's rescaling polynomial, highest power first (default: the identity 1, 0)">,
+  ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 #endif // DITC_PASSES_TRANSFORMS_PASSES_TD

@@ -26,6 +26,11 @@ void reduce_via_f32(int32_t op, int32_t dtype, const void *x,
                     const int64_t *shape, int32_t rank, int64_t axes_mask,
                     void *y);
 
+/// sum |x - prev| and sum |prev| over n elements of F32, F16 or BF16, in
+/// double (the probes' and step caches' measure; precision.cpp).
+void l1_sums(int32_t dtype, const void *x, const void *prev, int64_t n, double &num,
+             double &den);
+
 /// The number of threads kernels use (>= 1).
 int num_threads();
 

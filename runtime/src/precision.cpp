@@ -97,6 +97,36 @@ int64_t product(const int64_t *shape, int32_t rank) {
 
 } // namespace
 
+void l1_sums(int32_t dtype, const void *x, const void *prev, int64_t n, double &num,
+             double &den) {
+  // Blocks widened to f32, each summed on the threads in double.
+  constexpr int64_t kBlock = 1 << 16;
+  size_t elem = dtype == DITC_RT_F32 ? 4 : 2;
+  num = den = 0;
+  for (int64_t lo = 0; lo < n; lo += kBlock) {
+    int64_t m = std::min(kBlock, n - lo);
+    const char *xb = static_cast<const char *>(x) + lo * (int64_t)elem;
+    const char *pb = static_cast<const char *>(prev) + lo * (int64_t)elem;
+    Floats fx(0), fp(0);
+    const float *a = reinterpret_cast<const float *>(xb);
+    const float *b = reinterpret_cast<const float *>(pb);
+    if (dtype != DITC_RT_F32) {
+      fx = widen(dtype, xb, m);
+      fp = widen(dtype, pb, m);
+      a = fx.get();
+      b = fp.get();
+    }
+    double dn = 0, dd = 0;
+#pragma omp parallel for reduction(+ : dn, dd) num_threads(num_threads()) schedule(static)
+    for (int64_t i = 0; i < m; ++i) {
+      dn += std::fabs((double)a[i] - (double)b[i]);
+      dd += std::fabs((double)b[i]);
+    }
+    num += dn;
+    den += dd;
+  }
+}
+
 void binary_via_f32(int32_t op, int32_t dtype, const void *a,
                     const int64_t *a_strides, const void *b,
                     const int64_t *b_strides, void *out, const int64_t *shape,
@@ -386,38 +416,80 @@ void ditc_rt_probe_change(int32_t dtype, const void *x, void *prev, int64_t n,
   check_float("probe_change", dtype);
   if (n < 0)
     fatal("probe_change", "n %lld < 0", (long long)n);
-  size_t elem = dtype == DITC_RT_F32 ? 4 : 2;
   double num = 0, den = 0;
-  if (slot[2] >= 1) {
-    // Blocks widened to f32, each summed on the threads in double.
-    constexpr int64_t kBlock = 1 << 16;
-    for (int64_t lo = 0; lo < n; lo += kBlock) {
-      int64_t m = std::min(kBlock, n - lo);
-      const char *xb = static_cast<const char *>(x) + lo * (int64_t)elem;
-      const char *pb = static_cast<const char *>(prev) + lo * (int64_t)elem;
-      Floats fx(0), fp(0);
-      const float *a = reinterpret_cast<const float *>(xb);
-      const float *b = reinterpret_cast<const float *>(pb);
-      if (dtype != DITC_RT_F32) {
-        fx = widen(dtype, xb, m);
-        fp = widen(dtype, pb, m);
-        a = fx.get();
-        b = fp.get();
-      }
-      double dn = 0, dd = 0;
-#pragma omp parallel for reduction(+ : dn, dd) num_threads(num_threads()) schedule(static)
-      for (int64_t i = 0; i < m; ++i) {
-        dn += std::fabs((double)a[i] - (double)b[i]);
-        dd += std::fabs((double)b[i]);
-      }
-      num += dn;
-      den += dd;
-    }
-  }
+  if (slot[2] >= 1)
+    ditc_rt::l1_sums(dtype, x, prev, n, num, den);
   slot[0] = num;
   slot[1] = den;
   slot[2] += 1;
-  std::memcpy(prev, x, (size_t)n * elem);
+  std::memcpy(prev, x, (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2));
+}
+
+int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *ref,
+                             int64_t n, const double *params, int32_t num_params,
+                             double *slot) {
+  check_float("cache_decide", dtype);
+  if (kind != 0 && kind != 1)
+    fatal("cache_decide", "unknown kind %d", (int)kind);
+  if (num_params < 2)
+    fatal("cache_decide", "%d params: the threshold and at least one coefficient",
+          (int)num_params);
+  double step = slot[0], steps = slot[1], threshold = params[0];
+  if (step < 0) // not a denoising step: compute, keep the state
+    return slot[7] = 0;
+  size_t bytes = (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2);
+  bool hasRef = slot[5] != 0, use = false;
+  double d = std::nan("");
+  if (hasRef) {
+    double num = 0, den = 0;
+    ditc_rt::l1_sums(dtype, x, ref, n, num, den);
+    d = num / den;
+  }
+  if (kind == 0) {
+    // First-Block-Cache (xDiT): similar to the reference; the reference
+    // follows the input while the step before computed.
+    use = hasRef && d < threshold;
+    if (slot[4] == 0) {
+      std::memcpy(ref, x, bytes);
+      slot[5] = 1;
+    }
+  } else {
+    // TeaCache (xDiT): the rescaled change accumulates while skipping; its
+    // counter starts at the first comparison and computes at 0 and S - 1.
+    if (hasRef) {
+      double poly = 0;
+      for (int32_t i = 1; i < num_params; ++i)
+        poly = poly * d + params[i];
+      double accum = slot[2] + poly, cnt = slot[3];
+      use = accum < threshold && cnt != 0 && cnt != steps - 1;
+      slot[2] = use ? accum : 0;
+      slot[3] = cnt + 1 < steps ? cnt + 1 : 0;
+    }
+    std::memcpy(ref, x, bytes);
+    slot[5] = 1;
+  }
+  slot[4] = use;
+  // The first and the last denoising step always compute.
+  if (step == 0 || step == steps - 1)
+    use = false;
+  slot[6] = d;
+  slot[7] = use;
+  slot[8] += use;
+  return use;
+}
+
+void ditc_rt_cache_apply(int32_t dtype, int32_t skip, const void *computed,
+                         const void *base, void *residual, void *y, int64_t n) {
+  check_float("cache_apply", dtype);
+  int32_t a = skip ? DITC_RT_BINARY_ADD : DITC_RT_BINARY_SUB;
+  int64_t shape[1] = {n}, strides[1] = {1};
+  if (skip) {
+    ditc_rt_binary(a, dtype, base, strides, residual, strides, y, shape, 1);
+    return;
+  }
+  ditc_rt_binary(a, dtype, computed, strides, base, strides, residual, shape, 1);
+  if (y != computed)
+    std::memmove(y, computed, (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2));
 }
 
 } // extern "C"

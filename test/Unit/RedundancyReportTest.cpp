@@ -71,8 +71,7 @@ std::vector<std::string> lines(const std::string &s) {
 
 size_t occurrences(const std::string &s, const std::string &what) {
   size_t n = 0;
-  for (size_t p = s.find(what); p != std::string::npos;
-       p = s.find(what, p + 1))
+  for (size_t p = s.find(what); p != std::string::npos; p = s.find(what, p + 1))
     ++n;
   return n;
 }
@@ -200,8 +199,8 @@ TEST(RedundancyReport, JsonKeysAndValues) {
   EXPECT_EQ(a["cv_out"], json({0.05, nullptr, 0.15, 0.25}));
 
   const json &b = j["layers"][1];
-  EXPECT_EQ(keys(b), (std::vector<std::string>{"name", "residual",
-                                               "residual_text", "cv_residual"}));
+  EXPECT_EQ(keys(b), (std::vector<std::string>{
+                         "name", "residual", "residual_text", "cv_residual"}));
   EXPECT_EQ(b["residual_text"], json({0.05, 0.0, 0.04, 0.03}));
   for (const json &l : j["layers"])
     for (auto it = l.begin(); it != l.end(); ++it)
@@ -254,8 +253,8 @@ TEST(RedundancyReport, SvgEscapesAndDefaultScale) {
   EXPECT_TRUE(balanced(s));
   EXPECT_EQ(occurrences(s, "<polyline"), 0u);
   EXPECT_EQ(occurrences(s, "<circle"), 0u);
-  for (const char *label : {">1e-3</text>", ">1e-2</text>", ">1e-1</text>",
-                            ">1e0</text>"})
+  for (const char *label :
+       {">1e-3</text>", ">1e-2</text>", ">1e-1</text>", ">1e0</text>"})
     EXPECT_EQ(occurrences(s, label), 1u) << label;
 }
 

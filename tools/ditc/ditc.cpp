@@ -127,6 +127,19 @@ static cl::opt<std::string> compileProbes(
              "call (relative L1), for ditc redundancy"),
     cl::value_desc("redundancy"), cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<std::string> compileCache(
+    "cache",
+    cl::desc("A step cache compiled into the library: fbcache (skip the blocks after the "
+             "first when its residual changed little) or teacache (skip all the blocks while "
+             "the accumulated change of the first block's modulated input stays small); "
+             "the first and last denoising steps always compute"),
+    cl::value_desc("fbcache|teacache"), cl::sub(compileCmd), cl::cat(ditcCategory));
+static cl::opt<double> compileCacheThreshold(
+    "cache-threshold",
+    cl::desc("--cache: skip while the measured change is below it (default 0.1 for "
+             "fbcache, 0.4 for teacache; 0 never skips)"),
+    cl::value_desc("X"), cl::init(-1), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<std::string> compileRuntime(
     "runtime",
     cl::desc("Link this runtime archive (libditc_runtime.a) instead of the "
@@ -436,6 +449,7 @@ int main(int argc, char **argv) {
       "              [--devices N [--plan KEY=N,...|auto]]\n"
       "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
       "              [--activation-limit SIZE] [--probes redundancy]\n"
+      "              [--cache fbcache|teacache [--cache-threshold X]]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -492,6 +506,8 @@ int main(int argc, char **argv) {
     opts.runtimeArchive = compileRuntime;
     opts.activationLimit = activationLimit;
     opts.probes = compileProbes;
+    opts.cache = compileCache;
+    opts.cacheThreshold = compileCacheThreshold;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {

@@ -88,6 +88,18 @@ def Ditc_ProbeQuantityAttr : EnumAttr<Ditc_Dialect, Ditc_ProbeQuantity,
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Ditc_CacheKind : I32EnumAttr<"CacheKind",
+    "the rule that decides whether a denoising step skips the blocks", [
+      I32EnumAttrCase<"fbcache", 0>,
+      I32EnumAttrCase<"teacache", 1>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_CacheKindAttr : EnumAttr<Ditc_Dialect, Ditc_CacheKind, "cache_kind"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Ditc_ScatterReduction : I32EnumAttr<"ScatterReduction",
     "how a scatter combines an update with the entry it lands on", [
       I32EnumAttrCase<"none", 0>,

@@ -695,6 +695,17 @@ LogicalResult ProbeOp::verify() {
   return success();
 }
 
+LogicalResult CacheDecideOp::verify() {
+  if (!isa<FloatType>(getInput().getType().getElementType()))
+    return emitOpError("measures a float tensor, not ") << getInput().getType();
+  if (getCoefficients().empty() || getCoefficients().size() > 8)
+    return emitOpError("needs 1 to 8 polynomial coefficients, not ")
+           << getCoefficients().size();
+  if (!(getThreshold().convertToDouble() >= 0))
+    return emitOpError("threshold must be >= 0");
+  return success();
+}
+
 LogicalResult CollectiveBroadcastOp::verify() {
   if (getInput().getType() != getType())
     return emitOpError("result type must equal the input type");

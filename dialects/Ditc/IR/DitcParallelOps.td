@@ -267,4 +267,61 @@ def Ditc_ProbeOp : Ditc_Op<"probe"> {
   let hasVerifier = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Step caches: skip the transformer blocks when the step changes little
+//===----------------------------------------------------------------------===//
+
+def Ditc_CacheDecideOp : Ditc_Op<"cache_decide"> {
+  let summary = "decide whether this denoising step skips the cached blocks";
+  let description = [{
+    Measures how much `input` changed (`mean |ref - x| / mean |ref|`
+    against the reference the rule keeps in the model instance) and decides
+    by `kind` whether this denoising step skips the ops marked
+    `ditc.cached` (they then do not run, and `ditc.cache_apply` supplies
+    their results from the residuals it keeps):
+
+    - `fbcache` (First-Block-Cache; `input` is the first block's residual):
+      skip when the change is below `threshold`. The reference is replaced
+      by the input whenever the step before was computed (xDiT's rule).
+    - `teacache` (`input` is the first block's modulated input): add
+      `poly(change)` (coefficients highest power first) to an accumulator;
+      skip while it stays below `threshold`, else compute and reset it to
+      0. The reference is always the previous step's input. The rule's
+      counter (xDiT's) computes the step after the first comparison too.
+
+    The first and the last denoising step of a run, and every call without
+    a denoising step set, compute. The state (reference, accumulator) lives
+    in a region of the arena that nothing else uses and is reset when a
+    denoising run begins.
+
+    ```mlir
+    ditc.cache_decide %r {kind = #ditc.cache_kind<fbcache>, threshold = 0.1 : f64,
+                          coefficients = array<f64: 1.0, 0.0>} : tensor<2x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$input, Ditc_CacheKindAttr:$kind, F64Attr:$threshold,
+                   DenseF64ArrayAttr:$coefficients);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def Ditc_CacheApplyOp : Ditc_Op<"cache_apply", [AllTypesMatch<["computed", "base", "result"]>]> {
+  let summary = "a value leaving the cached blocks: computed, or base plus the kept residual";
+  let description = [{
+    When the denoising step computed the blocks (`ditc.cache_decide`
+    decided so), the result is `computed` and the residual `computed - base`
+    is kept in the model instance; when it skipped them, the result is
+    `base` plus the residual kept (and `computed` was not written). `base`
+    is the value the residual is taken from: the first block's output
+    (fbcache) or the blocks' input (teacache), of the same stream.
+
+    ```mlir
+    %y = ditc.cache_apply %out, %first : tensor<2x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_Tensor:$computed, Ditc_Tensor:$base);
+  let results = (outs Ditc_Tensor:$result);
+  let assemblyFormat = "$computed `,` $base attr-dict `:` type($result)";
+}
+
 #endif // DITC_PARALLEL_OPS_TD

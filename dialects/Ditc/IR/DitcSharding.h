@@ -126,6 +126,9 @@ constexpr llvm::StringLiteral kScheduleAttr = "ditc.schedule";
 /// On the module: the number of K/V buffers the stale schedule keeps
 /// (kv_cache_update's `cache` is below it).
 constexpr llvm::StringLiteral kKvCachesAttr = "ditc.kv_caches";
+/// On an op of a step cache's blocks (ditc compile --cache): it runs only
+/// when the denoising step computes them (ditc.cache_decide decided so).
+constexpr llvm::StringLiteral kCachedAttr = "ditc.cached";
 
 /// The value of the integer attribute `name` of every op in `body`: its own,
 /// else an operand's defining op's (>= 0), else its users' when they all

@@ -214,6 +214,23 @@ uint64_t ditc_model_probe_bytes(const ditc_model *model);
 ditc_status ditc_model_probe_tensor(ditc_model *model, int32_t index,
                                     void *data);
 
+/* Step caches (`ditc compile --cache fbcache|teacache`). A denoising step
+ * (ditc_model_set_denoising_step) may skip the transformer blocks after
+ * measuring how much the first block changed since the steps before: the
+ * values leaving the blocks are then those of the last computed step's
+ * residuals added to this step's first-block output (fbcache) or
+ * blocks' input (teacache). The first and the last step of a run and every
+ * call without a step set compute; ditc_model_begin_denoising resets the
+ * cache. ditc_model_cache_kind: "fbcache", "teacache" or "" (no cache). */
+typedef struct ditc_cache_state {
+  int32_t skipped;       /* the last run skipped the blocks (1) or not (0) */
+  double change;         /* the relative L1 change it measured (NaN: none) */
+  int32_t skipped_steps; /* steps of this denoising run that skipped */
+  uint64_t bytes;        /* the cache's state in the arena */
+} ditc_cache_state;
+const char *ditc_model_cache_kind(const ditc_model *model);
+ditc_status ditc_model_cache_state(ditc_model *model, ditc_cache_state *state);
+
 /* Bytes of the activation arena (planned at compile time). */
 uint64_t ditc_model_arena_bytes(const ditc_model *model);
 /* Bytes of the weights mapped. */

@@ -169,6 +169,10 @@ struct ditc_model {
   };
   std::vector<Probe> probes;
   uint64_t probeBytes = 0;
+  // A step cache (ditc compile --cache): its rule ("" none), the slot of
+  // its state (ditc_rt_cache_decide's) and the bytes of its state.
+  std::string cacheKind;
+  uint64_t cacheSlot = 0, cacheBytes = 0;
   // Steps the generated code marks (compiled with --trace), else -1; the
   // end time of each in the last run.
   int32_t traceSteps = -1;
@@ -208,13 +212,32 @@ struct ditc_model {
   ditc_status setUpMemory();
   ditc_status checkPlan(const std::string &path, const nlohmann::json &header);
   ditc_status readTimeout();
-  /// Zeroes the probes' slots: the next run records no change.
-  ditc_status resetProbes() {
-    const double zero[4] = {0, 0, 0, 0};
+  /// Zeroes the probes' slots (the next run records no change) and the step
+  /// cache's (a new denoising run computes its first step).
+  ditc_status resetState() {
+    const double zero[10] = {};
     for (const Probe &p : probes)
-      if (ditc_status s = memory->writeArena(p.slot, zero, sizeof zero, error); s != DITC_OK)
+      if (ditc_status s = memory->writeArena(p.slot, zero, 4 * sizeof(double), error);
+          s != DITC_OK)
         return s;
+    if (!cacheKind.empty())
+      return memory->writeArena(cacheSlot, zero, sizeof zero, error);
     return DITC_OK;
+  }
+  /// The step cache's slot [0..1]: the denoising step this run is (-1:
+  /// none) and the run's steps.
+  ditc_status tellCache(int32_t step) {
+    if (cacheKind.empty())
+      return DITC_OK;
+    const double at[2] = {(double)step, (double)denoising.steps()};
+    return memory->writeArena(cacheSlot, at, sizeof at, error);
+  }
+  /// The step cache's slot (zeros for a library without one).
+  std::vector<double> cacheState() {
+    std::vector<double> slot(10, 0.0);
+    if (!cacheKind.empty())
+      memory->readArena(cacheSlot, slot.data(), 10 * sizeof(double), error);
+    return slot;
   }
   ditc_status joinRun();
   ditc_status makeGroups();
@@ -539,6 +562,11 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
                            p.value("quantity", std::string()), p.value("prev", (uint64_t)0),
                            p.value("slot", (uint64_t)0)});
   m->probeBytes = j.value("probe_bytes", (uint64_t)0);
+  if (j.contains("cache") && j["cache"].is_object()) {
+    m->cacheKind = j["cache"].value("kind", std::string());
+    m->cacheSlot = j["cache"].value("slot", (uint64_t)0);
+    m->cacheBytes = j["cache"].value("bytes", (uint64_t)0);
+  }
   m->traceSteps = j.value("trace_steps", (int32_t)-1);
   m->weightsFile = j.value("weights_file", std::string());
   m->checksum = j.value("weights_checksum", std::string());
@@ -577,7 +605,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   // constants), then its weights.
   ditc_status local = m->setUpMemory();
   if (local == DITC_OK)
-    local = m->resetProbes();
+    local = m->resetState();
   if (local == DITC_OK && !m->weights.empty()) {
     if (weightsPath && std::string(weightsPath) == DITC_RANDOM_WEIGHTS) {
       local = m->bindRandom();
@@ -697,6 +725,8 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
                              previous == step - 1
                          ? 1
                          : 0;
+  if (ditc_status c = model->tellCache(step); c != DITC_OK)
+    return c;
   if (model->traceSteps > 0) {
     model->trace.assign(model->traceSteps, 0.0);
     model->memory->trace(model->trace.data(), model->traceSteps);
@@ -735,7 +765,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_begin_denoising(ditc_model *model, int3
   std::string err;
   if (!model->denoising.begin(steps, warmupSteps, err))
     return model->fail(DITC_ERROR_ARGUMENT, err);
-  return model->resetProbes();
+  return model->resetState();
 }
 
 DITC_MODEL_EXPORT ditc_status ditc_model_set_denoising_step(ditc_model *model, int32_t step) {
@@ -753,6 +783,22 @@ DITC_MODEL_EXPORT int32_t ditc_model_denoising_step(const ditc_model *model) {
 
 DITC_MODEL_EXPORT uint64_t ditc_model_kv_cache_bytes(const ditc_model *model) {
   return model && model->staleSchedule ? model->kvCacheBytes : 0;
+}
+
+DITC_MODEL_EXPORT const char *ditc_model_cache_kind(const ditc_model *model) {
+  return model ? model->cacheKind.c_str() : "";
+}
+
+DITC_MODEL_EXPORT ditc_status ditc_model_cache_state(ditc_model *model,
+                                                     ditc_cache_state *state) {
+  if (!model || !state)
+    return DITC_ERROR_ARGUMENT;
+  std::vector<double> slot = model->cacheState();
+  state->skipped = slot[7] != 0;
+  state->change = slot[6];
+  state->skipped_steps = (int32_t)slot[8];
+  state->bytes = model->cacheBytes;
+  return DITC_OK;
 }
 
 DITC_MODEL_EXPORT int32_t ditc_model_num_probes(const ditc_model *model) {
