@@ -380,6 +380,17 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     progress(llvm::formatv("inserted {0} redundancy probes", probes));
   }
   if (!opts.cache.empty()) {
+    // A cache skips denoising steps: the graph must take one (a per-sample
+    // timestep, an input of rank <= 1).
+    func::FuncOp main = getMainFunc(*module);
+    if (main && llvm::none_of(main.getArgumentTypes(), [](Type t) {
+          return cast<RankedTensorType>(t).getRank() <= 1;
+        })) {
+      llvm::errs() << "error: " << opts.model << ": --cache " << opts.cache
+                   << " needs a denoising model, with a timestep input (of rank <= 1); this "
+                      "graph has none\n";
+      return 1;
+    }
     InsertCachePassOptions cache;
     cache.kind = opts.cache;
     // Thresholds: xDiT's defaults for FBCache (0.1 on the first block's

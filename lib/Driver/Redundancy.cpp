@@ -14,6 +14,8 @@
 #include "lib/Driver/Run.h"
 #include "lib/Driver/Sampler.h"
 
+#include "ditc/runtime/ditc_model.h"
+
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
@@ -66,7 +68,7 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
   if (!lib)
     return fail(err);
   const std::vector<ProbeDesc> &probes = lib->probes();
-  if (probes.empty())
+  if (probes.empty() && lib->cacheKind().empty())
     return fail(opts.library + " was compiled without probes: compile it with ditc compile "
                                "--probes redundancy");
   errs() << formatv("ditc redundancy: {0} probes, {1:F1} MiB of the arena\n", probes.size(),
@@ -98,6 +100,11 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
   std::vector<Buffer> outBufs;
   for (const TensorDesc &t : outDescs)
     outBufs.emplace_back(t.bytes);
+  report.cacheKind = lib->cacheKind();
+  if (!report.cacheKind.empty()) {
+    report.cacheChange.resize(sets.size());
+    report.cacheSkipped.resize(sets.size());
+  }
   for (size_t k = 0; k < sets.size(); ++k) {
     std::vector<Buffer> inBufs;
     for (const TensorDesc &t : inDescs)
@@ -130,6 +137,13 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
       if (i > 0)
         for (size_t p = 0; p < probes.size(); ++p)
           values[k][p].push_back(v[p]);
+      if (!report.cacheKind.empty()) {
+        ditc_cache_state st{};
+        if (!lib->cacheState(st, err))
+          return fail(err);
+        report.cacheChange[k].push_back(st.change);
+        report.cacheSkipped[k].push_back(st.skipped);
+      }
       if (!dumpDir.empty()) {
         std::vector<npz::Array> arrays;
         for (size_t p = 0; p < probes.size(); ++p) {

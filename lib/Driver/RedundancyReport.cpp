@@ -172,6 +172,12 @@ void mlir::ditc::writeRedundancyJson(const RedundancyReport &r,
     layers.push_back(std::move(layer));
   }
   j["layers"] = std::move(layers);
+  if (!r.cacheKind.empty()) {
+    json change = json::array(), skipped = json::array();
+    for (const std::vector<double> &c : r.cacheChange)
+      change.push_back(numbers(c));
+    j["cache"] = {{"kind", r.cacheKind}, {"change", change}, {"skipped", r.cacheSkipped}};
+  }
   os << j.dump(1) << "\n";
 }
 

@@ -57,6 +57,13 @@ struct RedundancyReport {
   /// The timestep the model got at each denoising step (S entries).
   std::vector<double> timesteps;
   std::vector<RedundancyLayer> layers;
+  /// A library with a step cache too (ditc compile --cache): its kind and,
+  /// per input set and denoising step, the change it measured (NaN: none)
+  /// and whether the step skipped the blocks. The JSON's "cache": {"kind",
+  /// "change": [sets][S], "skipped": [sets][S]}.
+  std::string cacheKind;
+  std::vector<std::vector<double>> cacheChange;
+  std::vector<std::vector<int>> cacheSkipped;
 };
 
 /// A fixed-width text table: one row per layer and quantity, one column per

@@ -117,6 +117,21 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
       for (Value operand : def->getOperands())
         work.push_back(operand);
     }
+    // Redundancy probes of what always runs (the first block's residual)
+    // run always too.
+    auto runsAlways = [&](Value v) {
+      Operation *def = v.getDefiningOp();
+      return !def || !inStack.count(def) || needed.count(def);
+    };
+    for (Operation *op : stack)
+      if (auto p = dyn_cast<ProbeOp>(op)) {
+        Operation *def = p.getInput().getDefiningOp();
+        if (def && isa<SubOp>(def) && def->hasOneUse() &&
+            llvm::all_of(def->getOperands(), runsAlways))
+          needed.insert(def);
+        if (runsAlways(p.getInput()))
+          needed.insert(p);
+      }
     SmallVector<Operation *> cached;
     for (Operation *op : stack)
       if (!needed.count(op))
