@@ -1,6 +1,7 @@
 //===- Compile.cpp - `ditc compile` ---------------------------------------===//
 
 #include "lib/Driver/Driver.h"
+#include "lib/Driver/CachePolicy.h"
 #include "lib/Driver/PlanSearch.h"
 #include "lib/Driver/ProfileReport.h"
 
@@ -370,6 +371,16 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   OneLineDiagnosticHandler diag(&ctx, opts.model);
   progress("imported " + opts.model);
 
+  CachePolicy policy;
+  if (!opts.cachePolicy.empty()) {
+    FailureOr<CachePolicy> p = readCachePolicy(*module, opts.cachePolicy, opts.cache, opts.model);
+    if (failed(p))
+      return 1;
+    policy = *p;
+    progress(llvm::formatv("cache policy {0}: threshold {1:F4}, the first {2:F0}% of the "
+                           "steps compute",
+                           opts.cachePolicy, policy.threshold, 100 * policy.computeFraction));
+  }
   if (!opts.probes.empty()) {
     PassManager pm(&ctx, ModuleOp::getOperationName());
     pm.addPass(createInsertProbesPass());
@@ -395,9 +406,12 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     cache.kind = opts.cache;
     // Thresholds: xDiT's defaults for FBCache (0.1 on the first block's
     // residual) and TeaCache (0.4 on the accumulated rescaled change).
-    cache.threshold = opts.cacheThreshold >= 0 ? opts.cacheThreshold
-                      : opts.cache == "fbcache" ? 0.1
-                                                : 0.4;
+    cache.threshold = opts.cacheThreshold >= 0     ? opts.cacheThreshold
+                      : !opts.cachePolicy.empty()   ? policy.threshold
+                      : opts.cache == "fbcache"     ? 0.1
+                                                    : 0.4;
+    cache.computeFraction = policy.computeFraction;
+    cache.coefficients.assign(policy.coefficients.begin(), policy.coefficients.end());
     PassManager pm(&ctx, ModuleOp::getOperationName());
     pm.addPass(createInsertCachePass(cache));
     if (failed(pm.run(*module)))

@@ -835,7 +835,8 @@ LogicalResult Lowerer::lower(Operation *op) {
       })
       .Case([&](CacheDecideOp o) {
         auto state = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
-        SmallVector<double> params = {o.getThreshold().convertToDouble()};
+        SmallVector<double> params = {o.getThreshold().convertToDouble(),
+                                      o.getComputeFraction().convertToDouble()};
         llvm::append_range(params, o.getCoefficients());
         Value p = bytesGlobal(StringRef(reinterpret_cast<const char *>(params.data()),
                                         params.size() * sizeof(double)),

@@ -39,6 +39,30 @@ Value modulatedInput(ArrayRef<OpCost> ops, const LayerSpan &block, Value stream)
   return {};
 }
 
+/// Flux-like: some attention's keys are two streams joined along the
+/// tokens, then rotated (rope) as one. TeaCache's rescaling polynomial for
+/// them is the one published for Flux (xDiT's flux_coef).
+bool fluxLike(func::FuncOp fn) {
+  bool found = false;
+  fn.walk([&](AttentionOp attn) {
+    bool rotated = false;
+    for (Operation *def = attn.getKey().getDefiningOp(); def && !found;
+         def = def->getNumOperands() ? def->getOperand(0).getDefiningOp() : nullptr) {
+      if (isa<RopeOp>(def))
+        rotated = true;
+      else if (auto c = dyn_cast<ConcatOp>(def))
+        found = rotated && c.getInputs().size() == 2;
+      else if (!isa<TransposeOp, ReshapeOp>(def))
+        break;
+      if (isa<ConcatOp>(def))
+        break;
+    }
+  });
+  return found;
+}
+constexpr double kFluxCoefficients[] = {498.651651, -283.781631, 55.8554382, -3.82021401,
+                                        0.264230861};
+
 struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
   using InsertCachePassBase::InsertCachePassBase;
 
@@ -91,13 +115,16 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
         bases.push_back(s.in);
     }
     SmallVector<double> coefs(coefficients.begin(), coefficients.end());
+    if (coefs.empty() && *cacheKind == CacheKind::teacache && fluxLike(fn))
+      coefs.assign(std::begin(kFluxCoefficients), std::end(kFluxCoefficients));
     if (coefs.empty())
       coefs = {1.0, 0.0};
     b.setInsertionPointAfterValue(measure);
     auto decide = CacheDecideOp::create(b, measure.getLoc(), measure,
                                         CacheKindAttr::get(module.getContext(), *cacheKind),
                                         b.getF64FloatAttr(threshold),
-                                        b.getDenseF64ArrayAttr(coefs));
+                                        b.getDenseF64ArrayAttr(coefs),
+                                        b.getF64FloatAttr(computeFraction));
 
     // The stack's ops (in schedule order) and those the decision and the
     // bases need: they always run.

@@ -232,8 +232,12 @@ def InsertCachePass : Pass<"ditc-insert-cache", "ModuleOp"> {
            "The rule: fbcache or teacache">,
     Option<"threshold", "threshold", "double", /*default=*/"0.1",
            "Skip while the (accumulated, rescaled) relative L1 change is below it">,
+    Option<"computeFraction", "compute-fraction", "double", /*default=*/"0.0",
+           "The first ceil(f * S) of a run's S denoising steps always compute">,
     ListOption<"coefficients", "coefficients", "double",
-               "teacache's rescaling polynomial, highest power first (default: the identity 1, 0)">,
+               "teacache's rescaling polynomial, highest power first (default: Flux's "
+               "published one for Flux-like graphs, whose joined K streams get rope; else the "
+               "identity 1, 0)">,
   ];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }

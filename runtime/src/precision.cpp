@@ -431,8 +431,9 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
   check_float("cache_decide", dtype);
   if (kind != 0 && kind != 1)
     fatal("cache_decide", "unknown kind %d", (int)kind);
-  if (num_params < 2)
-    fatal("cache_decide", "%d params: the threshold and at least one coefficient",
+  if (num_params < 3)
+    fatal("cache_decide",
+          "%d params: the threshold, the fraction computed first and at least one coefficient",
           (int)num_params);
   double step = slot[0], steps = slot[1], threshold = params[0];
   if (step < 0) // not a denoising step: compute, keep the state
@@ -458,7 +459,7 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     // counter starts at the first comparison and computes at 0 and S - 1.
     if (hasRef) {
       double poly = 0;
-      for (int32_t i = 1; i < num_params; ++i)
+      for (int32_t i = 2; i < num_params; ++i)
         poly = poly * d + params[i];
       double accum = slot[2] + poly, cnt = slot[3];
       use = accum < threshold && cnt != 0 && cnt != steps - 1;
@@ -469,8 +470,9 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     slot[5] = 1;
   }
   slot[4] = use;
-  // The first and the last denoising step always compute.
-  if (step == 0 || step == steps - 1)
+  // The first and the last denoising step always compute, and the first
+  // ceil(params[1] * steps).
+  if (step == 0 || step == steps - 1 || step < std::ceil(params[1] * steps))
     use = false;
   slot[6] = d;
   slot[7] = use;

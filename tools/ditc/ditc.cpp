@@ -140,6 +140,12 @@ static cl::opt<double> compileCacheThreshold(
              "fbcache, 0.4 for teacache; 0 never skips)"),
     cl::value_desc("X"), cl::init(-1), cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<std::string> compileCachePolicy(
+    "cache-policy",
+    cl::desc("--cache: set the threshold and the steps that always compute from this "
+             "model's ditc redundancy --format json report (docs/REDUNDANCY.md has the rule)"),
+    cl::value_desc("REPORT.json"), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<std::string> compileRuntime(
     "runtime",
     cl::desc("Link this runtime archive (libditc_runtime.a) instead of the "
@@ -449,7 +455,8 @@ int main(int argc, char **argv) {
       "              [--devices N [--plan KEY=N,...|auto]]\n"
       "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
       "              [--activation-limit SIZE] [--probes redundancy]\n"
-      "              [--cache fbcache|teacache [--cache-threshold X]]\n"
+      "              [--cache fbcache|teacache [--cache-threshold X]\n"
+      "               [--cache-policy REPORT.json]]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -508,6 +515,7 @@ int main(int argc, char **argv) {
     opts.probes = compileProbes;
     opts.cache = compileCache;
     opts.cacheThreshold = compileCacheThreshold;
+    opts.cachePolicy = compileCachePolicy;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {

@@ -703,6 +703,9 @@ LogicalResult CacheDecideOp::verify() {
            << getCoefficients().size();
   if (!(getThreshold().convertToDouble() >= 0))
     return emitOpError("threshold must be >= 0");
+  double f = getComputeFraction().convertToDouble();
+  if (!(f >= 0 && f <= 1))
+    return emitOpError("compute_fraction must be in [0, 1]");
   return success();
 }
 

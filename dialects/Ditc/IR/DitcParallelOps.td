@@ -289,8 +289,9 @@ def Ditc_CacheDecideOp : Ditc_Op<"cache_decide"> {
       0. The reference is always the previous step's input. The rule's
       counter (xDiT's) computes the step after the first comparison too.
 
-    The first and the last denoising step of a run, and every call without
-    a denoising step set, compute. The state (reference, accumulator) lives
+    The first and the last denoising step of a run, the first
+    `ceil(compute_fraction * S)` of its S steps, and every call without a
+    denoising step set, compute. The state (reference, accumulator) lives
     in a region of the arena that nothing else uses and is reset when a
     denoising run begins.
 
@@ -300,7 +301,8 @@ def Ditc_CacheDecideOp : Ditc_Op<"cache_decide"> {
     ```
   }];
   let arguments = (ins Ditc_Tensor:$input, Ditc_CacheKindAttr:$kind, F64Attr:$threshold,
-                   DenseF64ArrayAttr:$coefficients);
+                   DenseF64ArrayAttr:$coefficients,
+                   DefaultValuedAttr<F64Attr, "0.0">:$compute_fraction);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
 }

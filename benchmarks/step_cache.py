@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""Step caches on a full-size graph: time saved, steps skipped, error.
+
+    /opt/ditc-export-venv/bin/python benchmarks/step_cache.py \
+        [--ditc build/bin/ditc] [--dir /tmp/ditc-full/dit] [--steps 20] \
+        [--threads 2] [--fbcache 0.05,0.1,0.2] [--teacache 0.2,0.4,0.8] \
+        [--redundancy-steps 8]
+
+Exports DiT-XL/2 at 256 px, batch 2 (examples/export_models.py --full-size
+dit --seq 256; seeded random weights) unless DIR/model.onnx exists, then:
+
+  1. compiles it without a cache and with each cache and threshold, and
+     once with --probes redundancy;
+  2. runs `ditc run --steps S` on each (the same inputs, the same sampler),
+     reading the time of every denoising step and the steps skipped;
+  3. compares each final latent with the uncached one (relative L2);
+  4. runs `ditc redundancy` on the probed library (one plot per layer, to
+     DIR/redundancy.svg) to check that the probes work at full size.
+
+Prints a markdown table: cache, threshold, steps skipped, sampler seconds,
+the time relative to no cache, what computed steps over all steps predict
+((S - skipped) / S, plus the first block's share of a skipped step for
+fbcache) and the final latent's relative L2 against no cache. Random
+weights make the redundancy itself meaningless for image quality; the
+skip ratios and the time they save are what this measures.
+"""
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def log(msg):
+    print("step_cache: " + msg, file=sys.stderr, flush=True)
+
+
+def sh(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise RuntimeError("%s exited %d: %s" % (" ".join(cmd[:3]), p.returncode,
+                                                 (p.stdout + p.stderr).strip()[-600:]))
+    return p.stdout + p.stderr
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
+    ap.add_argument("--dir", default="/tmp/ditc-full/dit")
+    ap.add_argument("--steps", type=int, default=20)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--fbcache", default="0.05,0.1,0.2")
+    ap.add_argument("--teacache", default="0.2,0.4,0.8")
+    ap.add_argument("--redundancy-steps", type=int, default=8)
+    a = ap.parse_args()
+    d = a.dir
+    if not os.path.exists(os.path.join(d, "model.onnx")):
+        log("exporting DiT-XL/2 256px into %s (minutes)" % d)
+        subprocess.run([sys.executable, os.path.join(REPO, "examples", "export_models.py"),
+                        "--full-size", "dit", "--out", d, "--seq", "256"], check=True)
+    model, inputs = os.path.join(d, "model.onnx"), os.path.join(d, "inputs.npz")
+    configs = [("none", None)]
+    configs += [("fbcache", float(t)) for t in a.fbcache.split(",") if t]
+    configs += [("teacache", float(t)) for t in a.teacache.split(",") if t]
+    rows = []
+    plain = None
+    weights = os.path.join(d, "cache-none-None.safetensors")
+    for kind, thr in configs:
+        lib = os.path.join(d, "cache-%s-%s.so" % (kind, thr))
+        cmd = [a.ditc, "compile", model, "-o", lib]
+        if kind != "none":
+            # One weight file (the uncached library's) serves them all.
+            cmd += ["--cache", kind, "--cache-threshold", str(thr), "--no-weights"]
+        log("compiling %s %s" % (kind, thr if thr is not None else ""))
+        sh(cmd)
+        out = lib[:-3] + ".npz"
+        log("running %d denoising steps" % a.steps)
+        text = sh([a.ditc, "run", lib, "--inputs", inputs, "--steps", str(a.steps),
+                   "--threads", str(a.threads), "--outputs", out, "--weights", weights])
+        steps = [float(m) for m in re.findall(r"denoising step \d+/\d+: t = [0-9.]+, ([0-9.]+) ms",
+                                              text)]
+        assert len(steps) == a.steps, text
+        skipped = int(re.search(r"skipped (\d+) of", text).group(1)) if kind != "none" else 0
+        latent = np.load(out)
+        latent = latent[latent.files[0]].astype(np.float64)
+        if plain is None:
+            plain = latent
+        rel = np.linalg.norm(latent - plain) / np.linalg.norm(plain)
+        # The first step also sets up the kernels: compare the later ones.
+        rows.append((kind, thr, skipped, sum(steps[1:]) / 1000, steps, rel))
+    base = rows[0][3]
+    # A skipped step still runs what precedes the decision (fbcache: the
+    # first block and the embeddings): its share, from the skipped steps'
+    # median over the computed ones'.
+    print("| cache | threshold | skipped | sampler s (steps 2..S) | vs none | predicted | "
+          "rel L2 vs none |")
+    print("|---|---|---|---|---|---|---|")
+    for kind, thr, skipped, secs, steps, rel in rows:
+        computed = a.steps - skipped
+        text = "-" if thr is None else "%g" % thr
+        if kind == "none":
+            print("| none | - | 0 | %.2f | 1.00 | 1.00 | 0 |" % secs)
+            continue
+        full = np.median(rows[0][4][1:])
+        part = [s for s in steps[1:]]
+        share = min(part) / full
+        predicted = ((computed - 1) + skipped * share) / (a.steps - 1)
+        print("| %s | %s | %d of %d | %.2f | %.2f | %.2f | %.1e |" %
+              (kind, text, skipped, a.steps, secs, secs / base, predicted, rel))
+    # The probes at full size.
+    lib = os.path.join(d, "probes.so")
+    log("compiling with --probes redundancy")
+    sh([a.ditc, "compile", model, "-o", lib, "--probes", "redundancy", "--no-weights"])
+    t0 = time.perf_counter()
+    sh([a.ditc, "redundancy", lib, "--inputs", inputs, "--steps", str(a.redundancy_steps),
+        "--threads", str(a.threads), "--format", "svg", "-o", os.path.join(d, "redundancy.svg"),
+        "--weights", weights])
+    table = sh([a.ditc, "redundancy", lib, "--inputs", inputs, "--steps", "3", "--threads",
+                str(a.threads), "--weights", weights])
+    log("ditc redundancy: %d steps in %.1f s" % (a.redundancy_steps, time.perf_counter() - t0))
+    print()
+    print("```")
+    print("\n".join(l for l in table.splitlines() if not l.startswith("ditc redundancy:")))
+    print("```")
+
+
+if __name__ == "__main__":
+    main()
