@@ -340,11 +340,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     llvm::errs() << "error: --cache-threshold and --cache-policy need --cache fbcache|teacache\n";
     return 1;
   }
-  if (!opts.cache.empty() && opts.devices > 1) {
-    llvm::errs() << "error: --cache runs on one device for now: the decision would need the "
-                    "measure reduced over the ranks that hold parts of it\n";
-    return 1;
-  }
+
   if (!opts.cache.empty() && !opts.activationLimit.empty()) {
     llvm::errs() << "error: --cache and --activation-limit cannot be combined yet (chunk loops "
                     "would take ops that a skipped step must not run)\n";
@@ -464,6 +460,15 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",
                            succeeded(mesh) ? mesh->numRanks() : 0, plan));
+    if (!opts.cache.empty()) {
+      if (succeeded(mesh) && mesh->stageAxis() >= 0) {
+        llvm::errs() << "error: --cache with pipeline stages (plan '" << plan
+                     << "') is not built yet: the first stage's decision would have to reach "
+                        "the others\n";
+        return 1;
+      }
+      propagateCached(*module);
+    }
     // A plan that divides little of the work: say where the split is lost.
     ReplicatedWork repeated = replicatedWork(*module);
     if (repeated.first && repeated.flops * 4 > worldFlops)

@@ -354,6 +354,7 @@ int runRunCommand(const RunCommandOptions &opts) {
       return fail("ditc_model_begin_denoising: " + err);
     std::vector<double> times;
     int skipped = 0;
+    std::string skippedSteps; // "2,3,5": the steps this rank skipped
     for (int i = 0; i < opts.steps; ++i) {
       if (!writeTimestep(time, schedule->timestep[i], inBufs[io.timestep]))
         return fail("cannot write a timestep into input '" + time.name + "' (" +
@@ -382,6 +383,8 @@ int runRunCommand(const RunCommandOptions &opts) {
                         std::isnan(st.change) ? std::string("-") : formatv("{0:E6}", st.change).str(),
                         st.skipped ? "skipped" : "computed");
         skipped = st.skipped_steps;
+        if (st.skipped)
+          skippedSteps += (skippedSteps.empty() ? "" : ",") + std::to_string(i + 1);
       }
       out << formatv("denoising step {0}/{1}: t = {2:F3}, {3:F3} ms{4}{5}\n", i + 1, opts.steps,
                      schedule->timestep[i], ms,
@@ -393,9 +396,16 @@ int runRunCommand(const RunCommandOptions &opts) {
       total += t;
     out << formatv("sampler: {0} denoising steps in {1:F3} ms, median {2:F3} ms per step\n",
                    opts.steps, total, median(times));
-    if (!lib->cacheKind().empty())
-      out << formatv("cache {0}: skipped {1} of {2} steps\n", lib->cacheKind(), skipped,
-                     opts.steps);
+    if (!lib->cacheKind().empty()) {
+      // Every rank says which steps it skipped (one write: the ranks'
+      // lines do not interleave): they must agree.
+      std::string line = formatv("{0}cache {1}: skipped {2} of {3} steps{4}\n", who,
+                                 lib->cacheKind(), skipped, opts.steps,
+                                 skippedSteps.empty() ? "" : " (" + skippedSteps + ")");
+      out.flush();
+      outs() << line;
+      outs().flush();
+    }
     printMemory(out, *lib);
     if (opts.commStats)
       printCommStats(*lib);

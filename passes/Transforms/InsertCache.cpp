@@ -213,3 +213,23 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
 };
 
 } // namespace
+
+void mlir::ditc::propagateCached(ModuleOp module) {
+  func::FuncOp fn = getMainFunc(module);
+  if (!fn)
+    return;
+  for (Operation &op : fn.getBody().front()) {
+    if (op.hasAttr(kCachedAttr) || op.getNumOperands() == 0 ||
+        isa<CacheApplyOp, CacheDecideOp, func::ReturnOp>(op))
+      continue;
+    bool any = false, all = true;
+    for (Value v : op.getOperands()) {
+      Operation *def = v.getDefiningOp();
+      bool cached = def && def->hasAttr(kCachedAttr);
+      any |= cached;
+      all &= cached || (def && isa<WeightOp, ConstantOp>(def));
+    }
+    if (any && all)
+      op.setAttr(kCachedAttr, UnitAttr::get(module.getContext()));
+  }
+}

@@ -15,6 +15,12 @@ constexpr llvm::StringLiteral kChunkPeakBeforeAttr = "ditc.peak_before";
 constexpr llvm::StringLiteral kChunkPeakAfterAttr = "ditc.peak_after";
 constexpr llvm::StringLiteral kChunkCostAttr = "ditc.cost_s";
 
+/// After a partition: the ops it inserted (collectives, reshapes) whose
+/// operands all come from ops of a step cache's blocks (kCachedAttr) or
+/// weights and constants join those blocks, so that a skipped step does not
+/// run them either (every rank takes the same decision).
+void propagateCached(ModuleOp module);
+
 #define GEN_PASS_DECL
 #include "passes/Transforms/Passes.h.inc"
 

@@ -7,7 +7,9 @@ probed tensors and compares them with its JSON report:
 `check_redundancy.py inputs IN.npz OUT.npz SEED` writes another input set:
 IN's float arrays redrawn from N(0, 1) with SEED, the others as they are.
 `check_redundancy.py same A.npz B.npz` checks that two output files hold
-the same arrays, bit for bit (probes must not change what a model computes).
+the same arrays, bit for bit (probes must not change what a model computes);
+`check_redundancy.py close A.npz B.npz TOL` that they agree to relative L2
+below TOL.
 
 For every probe (key LAYER:QUANTITY of DUMP_DIR/set<k>/step<i>.npz) and
 denoising step i >= 1: sum |x_i - x_{i-1}| / sum |x_{i-1}| in float64; over
@@ -41,6 +43,16 @@ def main():
         for k in a.files:
             assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
         print(f"SAME {len(a.files)} arrays")
+        return
+    if sys.argv[1] == "close":
+        a, b, tol = np.load(sys.argv[2]), np.load(sys.argv[3]), float(sys.argv[4])
+        assert sorted(a.files) == sorted(b.files) and a.files, (a.files, b.files)
+        worst = 0.0
+        for k in a.files:
+            x, y = a[k].astype(np.float64), b[k].astype(np.float64)
+            worst = max(worst, np.linalg.norm(x - y) / np.linalg.norm(x))
+        assert worst < tol, (worst, tol)
+        print(f"CLOSE {len(a.files)} arrays")
         return
     report_path, dump, steps, sets, probes = sys.argv[1:6]
     steps, sets, probes = int(steps), int(sets), int(probes)

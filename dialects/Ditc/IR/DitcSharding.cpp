@@ -863,6 +863,9 @@ ShardingRule computeRule(Operation *op) {
               f.dims.push_back({(unsigned)k, (unsigned)at});
         }
       })
+      .Case([&](CacheApplyOp) { rb.broadcastDims(rb.res(), allOperands()); })
+      // A cache decision (and a probe) has no factor: its input is whole on
+      // every rank, so that every rank measures the same and decides alike.
       .Default([&](Operation *o) {
         // Elementwise ops: every operand dimension follows the result's.
         if (o->getNumResults() == 1 && o->getNumOperands() > 0 &&
