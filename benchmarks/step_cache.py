@@ -48,14 +48,29 @@ def sh(cmd):
     return p.stdout + p.stderr
 
 
+def probes(a, model, inputs, weights, policy):
+    """The probes at full size: ditc redundancy on a probed library (its
+    JSON is the caches' policy; the SVG one plot per layer)."""
+    d = os.path.dirname(model)
+    lib = os.path.join(d, "probes.so")
+    log("compiling with --probes redundancy")
+    sh([a.ditc, "compile", model, "-o", lib, "--probes", "redundancy", "--no-weights"])
+    t0 = time.perf_counter()
+    for fmt, out in (("json", policy), ("svg", os.path.join(d, "redundancy.svg"))):
+        log("ditc redundancy --format %s (%d steps)" % (fmt, a.redundancy_steps))
+        sh([a.ditc, "redundancy", lib, "--inputs", inputs, "--steps", str(a.redundancy_steps),
+            "--threads", str(a.threads), "--format", fmt, "-o", out, "--weights", weights])
+    log("ditc redundancy: %.1f s" % (time.perf_counter() - t0))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
     ap.add_argument("--dir", default="/tmp/ditc-full/dit")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--fbcache", default="0.05,0.1,0.2")
-    ap.add_argument("--teacache", default="0.2,0.4,0.8")
+    ap.add_argument("--fbcache", default="policy,0.5,1.0")
+    ap.add_argument("--teacache", default="policy,0.4,0.8")
     ap.add_argument("--redundancy-steps", type=int, default=8)
     a = ap.parse_args()
     d = a.dir
@@ -65,21 +80,26 @@ def main():
                         "--full-size", "dit", "--out", d, "--seq", "256"], check=True)
     model, inputs = os.path.join(d, "model.onnx"), os.path.join(d, "inputs.npz")
     configs = [("none", None)]
-    configs += [("fbcache", float(t)) for t in a.fbcache.split(",") if t]
-    configs += [("teacache", float(t)) for t in a.teacache.split(",") if t]
+    configs += [("fbcache", t) for t in a.fbcache.split(",") if t]
+    configs += [("teacache", t) for t in a.teacache.split(",") if t]
     rows = []
     plain = None
     weights = os.path.join(d, "cache-none-None.safetensors")
+    policy = os.path.join(d, "redundancy.json")
     for kind, thr in configs:
         lib = os.path.join(d, "cache-%s-%s.so" % (kind, thr))
         cmd = [a.ditc, "compile", model, "-o", lib]
         if kind != "none":
             # One weight file (the uncached library's) serves them all.
-            cmd += ["--cache", kind, "--cache-threshold", str(thr), "--no-weights"]
+            cmd += ["--cache", kind, "--no-weights"]
+            cmd += (["--cache-policy", policy] if thr == "policy" else
+                    ["--cache-threshold", thr])
         log("compiling %s %s" % (kind, thr if thr is not None else ""))
-        sh(cmd)
+        compiled = sh(cmd)
         out = lib[:-3] + ".npz"
         log("running %d denoising steps" % a.steps)
+        if kind == "none":
+            probes(a, model, inputs, weights, policy)
         text = sh([a.ditc, "run", lib, "--inputs", inputs, "--steps", str(a.steps),
                    "--threads", str(a.threads), "--outputs", out, "--weights", weights])
         steps = [float(m) for m in re.findall(r"denoising step \d+/\d+: t = [0-9.]+, ([0-9.]+) ms",
@@ -91,6 +111,8 @@ def main():
         if plain is None:
             plain = latent
         rel = np.linalg.norm(latent - plain) / np.linalg.norm(plain)
+        if thr == "policy":
+            thr = "policy " + re.search(r"threshold ([0-9.]+)", compiled).group(1)
         # The first step also sets up the kernels: compare the later ones.
         rows.append((kind, thr, skipped, sum(steps[1:]) / 1000, steps, rel))
     base = rows[0][3]
@@ -102,7 +124,7 @@ def main():
     print("|---|---|---|---|---|---|---|")
     for kind, thr, skipped, secs, steps, rel in rows:
         computed = a.steps - skipped
-        text = "-" if thr is None else "%g" % thr
+        text = "-" if thr is None else thr
         if kind == "none":
             print("| none | - | 0 | %.2f | 1.00 | 1.00 | 0 |" % secs)
             continue
@@ -112,21 +134,6 @@ def main():
         predicted = ((computed - 1) + skipped * share) / (a.steps - 1)
         print("| %s | %s | %d of %d | %.2f | %.2f | %.2f | %.1e |" %
               (kind, text, skipped, a.steps, secs, secs / base, predicted, rel))
-    # The probes at full size.
-    lib = os.path.join(d, "probes.so")
-    log("compiling with --probes redundancy")
-    sh([a.ditc, "compile", model, "-o", lib, "--probes", "redundancy", "--no-weights"])
-    t0 = time.perf_counter()
-    sh([a.ditc, "redundancy", lib, "--inputs", inputs, "--steps", str(a.redundancy_steps),
-        "--threads", str(a.threads), "--format", "svg", "-o", os.path.join(d, "redundancy.svg"),
-        "--weights", weights])
-    table = sh([a.ditc, "redundancy", lib, "--inputs", inputs, "--steps", "3", "--threads",
-                str(a.threads), "--weights", weights])
-    log("ditc redundancy: %d steps in %.1f s" % (a.redundancy_steps, time.perf_counter() - t0))
-    print()
-    print("```")
-    print("\n".join(l for l in table.splitlines() if not l.startswith("ditc redundancy:")))
-    print("```")
 
 
 if __name__ == "__main__":

@@ -64,7 +64,7 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
     return fail("--format '" + opts.format + "' is not table, json, svg or html");
 
   std::string err;
-  std::unique_ptr<ModelLibrary> lib = ModelLibrary::load(opts.library, "", opts.threads, err);
+  std::unique_ptr<ModelLibrary> lib = ModelLibrary::load(opts.library, opts.weights, opts.threads, err);
   if (!lib)
     return fail(err);
   const std::vector<ProbeDesc> &probes = lib->probes();

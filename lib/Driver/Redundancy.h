@@ -31,6 +31,8 @@ struct RedundancyCommandOptions {
   std::string output = "-";
   std::string dump;
   int threads = 0;
+  /// A weight file in place of the one beside the library; empty: that one.
+  std::string weights;
 };
 
 /// Returns the process exit code (0 ok, 1 error: one line on stderr).

@@ -70,6 +70,37 @@ class TensorInfo:
 _CODES = {v: k for k, v in DTYPE_NAMES.items()}
 
 
+class _ProbeInfo(ctypes.Structure):
+    _fields_ = [("layer", ctypes.c_char_p), ("quantity", ctypes.c_char_p),
+                ("tensor", _TensorInfo)]
+
+
+class _CacheState(ctypes.Structure):
+    _fields_ = [("skipped", ctypes.c_int32), ("change", ctypes.c_double),
+                ("skipped_steps", ctypes.c_int32), ("bytes", ctypes.c_uint64)]
+
+
+@dataclass(frozen=True)
+class ProbeInfo:
+    """A redundancy probe (ditc compile --probes redundancy): the layer
+    ("block A.3", "block A.3.attn0"), what of it ("k", "v", "out",
+    "residual", "k_text", ...) and the tensor it measures."""
+    layer: str
+    quantity: str
+    tensor: TensorInfo
+
+
+@dataclass(frozen=True)
+class CacheState:
+    """What a step cache (ditc compile --cache) measured and decided at the
+    last run: whether it skipped the blocks, the relative L1 change (NaN:
+    none), the steps skipped in this denoising run, its state's bytes."""
+    skipped: bool
+    change: float
+    skipped_steps: int
+    nbytes: int
+
+
 def bf16_to_f32(bits):
     """uint16 bf16 bits -> float32."""
     return (np.asarray(bits, np.uint16).astype(np.uint32) << 16).view(np.float32)
@@ -144,6 +175,23 @@ class Model:
         if self._has_kv:
             lib.ditc_model_kv_cache_bytes.argtypes = [P]
             lib.ditc_model_kv_cache_bytes.restype = ctypes.c_uint64
+        self._has_probes = hasattr(lib, "ditc_model_num_probes")
+        if self._has_probes:
+            lib.ditc_model_num_probes.argtypes = [P]
+            lib.ditc_model_num_probes.restype = ctypes.c_int32
+            lib.ditc_model_probe_info.argtypes = [P, ctypes.c_int32, ctypes.POINTER(_ProbeInfo)]
+            lib.ditc_model_probe_info.restype = ctypes.c_int
+            lib.ditc_model_probe_values.argtypes = [P, ctypes.POINTER(ctypes.c_double),
+                                                    ctypes.c_int32]
+            lib.ditc_model_probe_values.restype = ctypes.c_int32
+            lib.ditc_model_probe_tensor.argtypes = [P, ctypes.c_int32, P]
+            lib.ditc_model_probe_tensor.restype = ctypes.c_int
+        self._has_cache = hasattr(lib, "ditc_model_cache_kind")
+        if self._has_cache:
+            lib.ditc_model_cache_kind.argtypes = [P]
+            lib.ditc_model_cache_kind.restype = ctypes.c_char_p
+            lib.ditc_model_cache_state.argtypes = [P, ctypes.POINTER(_CacheState)]
+            lib.ditc_model_cache_state.restype = ctypes.c_int
         self._has_target = hasattr(lib, "ditc_model_target")
         if self._has_target:
             lib.ditc_model_target.argtypes = [P]
@@ -160,6 +208,17 @@ class Model:
                        for i in range(lib.ditc_model_num_inputs(handle))]
         self.outputs = [self._info(lib.ditc_model_output_info, i)
                         for i in range(lib.ditc_model_num_outputs(handle))]
+        self.probes = []
+        for i in range(lib.ditc_model_num_probes(handle) if self._has_probes else 0):
+            p = _ProbeInfo()
+            status = lib.ditc_model_probe_info(handle, i, ctypes.byref(p))
+            if status != 0:
+                self._raise(handle, status)
+            t = p.tensor
+            self.probes.append(ProbeInfo(
+                p.layer.decode(), p.quantity.decode(),
+                TensorInfo(t.name.decode(), DTYPE_NAMES.get(t.dtype, str(t.dtype)),
+                           tuple(t.shape[k] for k in range(t.rank)), t.bytes)))
 
     def _why(self, model, status):
         msg = self._lib.ditc_model_last_error(model).decode(errors="replace")
@@ -199,6 +258,42 @@ class Model:
         """Bytes of the K/V buffers PipeFusion's stale schedule keeps from
         one denoising step to the next (0: no stale schedule)."""
         return self._lib.ditc_model_kv_cache_bytes(self._model) if self._has_kv else 0
+
+    def probe_values(self) -> np.ndarray:
+        """Each probe's relative L1 change in the last run (NaN: no previous
+        run since the instance was made or a denoising run began)."""
+        values = np.zeros(len(self.probes), dtype=np.float64)
+        if self.probes:
+            n = self._lib.ditc_model_probe_values(
+                self._model, values.ctypes.data_as(ctypes.POINTER(ctypes.c_double)),
+                len(values))
+            if n < 0:
+                self._raise(self._model, 2)
+        return values
+
+    def probe_tensor(self, index: int) -> np.ndarray:
+        """The tensor probe `index` saw in the last run (bf16 as its bits,
+        uint16)."""
+        t = self.probes[index].tensor
+        out = np.empty(t.shape, dtype=t.numpy_dtype)
+        status = self._lib.ditc_model_probe_tensor(self._model, index,
+                                                   out.ctypes.data_as(ctypes.c_void_p))
+        if status != 0:
+            self._raise(self._model, status)
+        return out
+
+    @property
+    def cache_kind(self) -> str:
+        """"fbcache", "teacache" or "" (no step cache)."""
+        return self._lib.ditc_model_cache_kind(self._model).decode() if self._has_cache else ""
+
+    def cache_state(self) -> CacheState:
+        st = _CacheState()
+        if self._has_cache:
+            status = self._lib.ditc_model_cache_state(self._model, ctypes.byref(st))
+            if status != 0:
+                self._raise(self._model, status)
+        return CacheState(bool(st.skipped), st.change, st.skipped_steps, st.bytes)
 
     @property
     def rank(self) -> int:

@@ -476,3 +476,62 @@ def test_denoising_steps(libs, dit, dit_inputs):
             "begin a new denoising run")
     dit(**dit_inputs)  # no step set
     assert dit.denoising_step == -1
+
+
+# -- probes and step caches ------------------------------------------------------
+
+def test_probes_record_the_change_between_calls(tmp_path):
+    """--probes redundancy: each probe reports sum |x - prev| / sum |prev|
+    for the tensor it saw (recomputed here with NumPy), NaN on the first
+    call and after a denoising run begins, 0 for a repeated call."""
+    lib = ditc.compile(FIXTURES / "dit_dynamo" / "model.onnx", tmp_path / "p.so",
+                       probes="redundancy")
+    m = ditc.load(lib)
+    assert [(p.layer, p.quantity) for p in m.probes[:4]] == [
+        ("block A.0.attn0", "v"), ("block A.0.attn0", "k"), ("block A.0.attn0", "out"),
+        ("block A.0", "residual")]
+    assert len(m.probes) == 8 and m.cache_kind == ""
+    inputs = fixture_arrays("dit_dynamo", "inputs")
+    m(**inputs)
+    assert np.isnan(m.probe_values()).all()
+    first = [m.probe_tensor(i).astype(np.float64) for i in range(len(m.probes))]
+    inputs["hidden_states"] = inputs["hidden_states"] * 0.9 + 0.1
+    m(**inputs)
+    values = m.probe_values()
+    for i, prev in enumerate(first):
+        x = m.probe_tensor(i).astype(np.float64)
+        assert x.shape == m.probes[i].tensor.shape
+        want = np.abs(x - prev).sum() / np.abs(prev).sum()
+        assert want > 0 and abs(values[i] - want) <= 1e-9 * want, (m.probes[i], values[i], want)
+    m(**inputs)
+    assert (m.probe_values() == 0).all()
+    m.begin_denoising(2)
+    m.set_denoising_step(0)
+    m(**inputs)
+    assert np.isnan(m.probe_values()).all()
+
+
+def test_fbcache_skips_repeated_steps(tmp_path):
+    """--cache fbcache: a denoising step whose first block changed less
+    than the threshold skips the other blocks (the first and last steps
+    compute); a call without a step computes; the outputs stay close."""
+    lib = ditc.compile(FIXTURES / "deep" / "dit4_dynamo" / "model.onnx", tmp_path / "c.so",
+                       cache="fbcache", cache_threshold=0.05)
+    m = ditc.load(lib)
+    assert m.cache_kind == "fbcache"
+    inputs = fixture_arrays("deep/dit4_dynamo", "inputs")
+    plain = m(**inputs)
+    assert not m.cache_state().skipped
+    m.begin_denoising(4)
+    decisions = []
+    for step in range(4):
+        m.set_denoising_step(step)
+        out = m(**inputs)
+        st = m.cache_state()
+        decisions.append(st.skipped)
+        assert rel_l2(out, plain) < 1e-5
+        assert (step == 0) == np.isnan(st.change)
+        if step:
+            assert st.change == 0.0  # the same inputs: the same first block
+    assert decisions == [False, True, True, False]
+    assert m.cache_state().skipped_steps == 2 and m.cache_state().nbytes > 0

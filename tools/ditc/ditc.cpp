@@ -265,7 +265,7 @@ static cl::opt<int> runThreads("threads",
 static cl::opt<std::string> runWeights(
     "weights",
     cl::desc("Weight file to map (default: the .safetensors beside OUT.so)"),
-    cl::value_desc("FILE.safetensors"), cl::sub(runCmd), cl::cat(ditcCategory));
+    cl::value_desc("FILE.safetensors"), cl::sub(runCmd), cl::sub(redundancyCmd), cl::cat(ditcCategory));
 static cl::opt<bool> runRandomWeights(
     "random-weights",
     cl::desc("Run on generated weights (uniform in [-0.05, 0.05]) instead of "
@@ -479,6 +479,7 @@ int main(int argc, char **argv) {
       "              [--warmup-steps K] [--scheduler euler|ddim]\n"
       "              [--latent-input NAME] [--timestep-input NAME]\n"
       "              [--format table|json|svg|html] [-o OUT] [--dump DIR]\n"
+      "              [--weights FILE] [--threads T]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
       "  ditc ops\n");
   if (importCmd) {
@@ -553,6 +554,7 @@ int main(int argc, char **argv) {
     opts.output = redundancyOut;
     opts.dump = redundancyDump;
     opts.threads = runThreads;
+    opts.weights = runWeights;
     return mlir::ditc::runRedundancyCommand(opts);
   }
   if (profileCmd) {
