@@ -397,14 +397,16 @@ int runRunCommand(const RunCommandOptions &opts) {
     out << formatv("sampler: {0} denoising steps in {1:F3} ms, median {2:F3} ms per step\n",
                    opts.steps, total, median(times));
     if (!lib->cacheKind().empty()) {
-      // Every rank says which steps it skipped (one write: the ranks'
-      // lines do not interleave): they must agree.
+      // Every rank says which steps it skipped (they must agree): rank 0
+      // in its report, the others on stderr (one write each: the ranks'
+      // lines do not interleave).
       std::string line = formatv("{0}cache {1}: skipped {2} of {3} steps{4}\n", who,
                                  lib->cacheKind(), skipped, opts.steps,
                                  skippedSteps.empty() ? "" : " (" + skippedSteps + ")");
-      out.flush();
-      outs() << line;
-      outs().flush();
+      if (rank == 0)
+        out << line;
+      else
+        errs() << line;
     }
     printMemory(out, *lib);
     if (opts.commStats)

@@ -96,7 +96,7 @@ std::string refusedOp(Operation *op) {
     return "";
   if (isa<ChunkOp>(op))
     return "it is a chunk loop already";
-  if (isa<KvCacheUpdateOp, ScheduleSelectOp, ProbeOp>(op))
+  if (isa<KvCacheUpdateOp, ScheduleSelectOp, ProbeOp, CacheDecideOp, CacheApplyOp>(op))
     return "it keeps state across calls";
   if (isa<SendOp, RecvOp, RingAttentionOp, AllGatherOp, AllReduceOp, ReduceScatterOp,
           AllToAllOp, ShardOp, CollectiveBroadcastOp>(op))

@@ -446,10 +446,14 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     ditc_rt::l1_sums(dtype, x, ref, n, num, den);
     d = num / den;
   }
+  // The first and the last denoising step always compute, and the first
+  // ceil(params[1] * steps), whatever the rule says; the rule's state
+  // follows what the step did.
+  bool forced = step == 0 || step == steps - 1 || step < std::ceil(params[1] * steps);
   if (kind == 0) {
     // First-Block-Cache (xDiT): similar to the reference; the reference
     // follows the input while the step before computed.
-    use = hasRef && d < threshold;
+    use = hasRef && d < threshold && !forced;
     if (slot[4] == 0) {
       std::memcpy(ref, x, bytes);
       slot[5] = 1;
@@ -462,7 +466,7 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
       for (int32_t i = 2; i < num_params; ++i)
         poly = poly * d + params[i];
       double accum = slot[2] + poly, cnt = slot[3];
-      use = accum < threshold && cnt != 0 && cnt != steps - 1;
+      use = accum < threshold && cnt != 0 && cnt != steps - 1 && !forced;
       slot[2] = use ? accum : 0;
       slot[3] = cnt + 1 < steps ? cnt + 1 : 0;
     }
@@ -470,10 +474,6 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     slot[5] = 1;
   }
   slot[4] = use;
-  // The first and the last denoising step always compute, and the first
-  // ceil(params[1] * steps).
-  if (step == 0 || step == steps - 1 || step < std::ceil(params[1] * steps))
-    use = false;
   slot[6] = d;
   slot[7] = use;
   slot[8] += use;

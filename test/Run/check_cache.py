@@ -17,8 +17,9 @@ records them ("cache": change and skipped per step):
         nor S - 1; a computed step resets the accumulator.
 
 ditc also computes the first and the last step of a run, whatever the rule
-says. Every decision must match, and for fbcache every measure (relative
-1e-6). Prints "PASS <kind> steps=S skipped=K".
+says, and the rule's state follows what the step did (a forced step counts
+as computed). Every decision must match, and for fbcache every measure
+(relative 1e-6). Prints "PASS <kind> steps=S skipped=K".
 """
 import json
 import math
@@ -33,15 +34,16 @@ def fbcache(report, dump, threshold):
     ref, prev_use, skipped = None, False, 0
     for i in range(steps):
         r = np.load(f"{dump}/set0/step{i}.npz")["block A.0:residual"].astype(np.float64)
+        forced = i in (0, steps - 1)
         if ref is None:
             use, d = False, None
         else:
             d = np.abs(ref - r).mean() / np.abs(ref).mean()
-            use = bool(d < threshold)
+            use = bool(d < threshold) and not forced
         if not prev_use:
             ref = r
         prev_use = use
-        want = use and i not in (0, steps - 1)
+        want = use
         if d is None:
             assert got_change[i] is None, (i, got_change[i])
         else:
@@ -62,10 +64,10 @@ def teacache(report, threshold, coefficients):
             use = False
         else:
             new = accum + np.polyval(coefficients, d)
-            use = bool(new < threshold and cnt not in (0, steps - 1))
+            use = bool(new < threshold and cnt not in (0, steps - 1)) and i != steps - 1
             accum = new if use else 0.0
             cnt = cnt + 1 if cnt + 1 < steps else 0
-        want = use and i not in (0, steps - 1)
+        want = use
         assert bool(got_skip[i]) == want, (i, got_skip[i], want, d, accum)
         skipped += want
     return steps, skipped
