@@ -40,9 +40,9 @@ inline bool isOutputOffset(int64_t o) { return o <= -2; }
 inline int64_t outputIndex(int64_t o) { return -2 - o; }
 
 /// A probe's slot: four doubles (ditc_rt_probe_change's `slot`); a step
-/// cache's: ten (ditc_rt_cache_decide's).
+/// cache's: sixteen (ditc_rt_cache_decide's ten, and the CUDA kernel's sums).
 constexpr int64_t kProbeSlotBytes = 32;
-constexpr int64_t kCacheSlotBytes = 80;
+constexpr int64_t kCacheSlotBytes = 128;
 
 /// The buffers `op` keeps across calls, in bytes: a probe's previous input
 /// and slot, a cache decision's reference and slot, a cache_apply's

@@ -128,9 +128,10 @@ public:
     inputBytes = layout.inputBytes;
     outputBytes = layout.outputBytes;
     const char *g = std::getenv("DITC_CUDA_GRAPH");
-    // Collectives are staged through host memory (collectives.cpp): they
-    // wait for the stream, which a capture cannot.
-    useGraph = !(g && std::strcmp(g, "0") == 0) && !layout.collectives;
+    // Collectives are staged through host memory (collectives.cpp) and a
+    // step cache decides on the host (redundancy.cu): they wait for the
+    // stream, which a capture cannot.
+    useGraph = !(g && std::strcmp(g, "0") == 0) && !layout.collectives && !layout.hostDecisions;
     return DITC_OK;
   }
 

@@ -190,6 +190,9 @@ __device__ __forceinline__ float shfl(float v, int o) {
 __device__ __forceinline__ int64_t shfl(int64_t v, int o) {
   return (int64_t)__shfl_xor_sync(0xffffffffu, (long long)v, o);
 }
+__device__ __forceinline__ double shfl(double v, int o) {
+  return __shfl_xor_sync(0xffffffffu, v, o);
+}
 __device__ __forceinline__ math::MeanM2 shfl(math::MeanM2 v, int o) {
   return math::MeanM2{shfl(v.n, o), shfl(v.mean, o), shfl(v.m2, o)};
 }

@@ -9,7 +9,9 @@
  *    (const int64_t *) are HOST pointers, read during the call;
  *  - each call enqueues its kernel(s) on the calling thread's current stream
  *    (ditc_cu_set_stream) and returns: no synchronisation, no allocation,
- *    so the calls may be captured into a CUDA graph;
+ *    so the calls may be captured into a CUDA graph -- except
+ *    ditc_cu_cache_decide, which waits for the stream to decide on the host
+ *    (a library with a step cache runs without a graph);
  *  - an argument the launcher cannot honour, or a failed launch
  *    (cudaGetLastError() after it), prints one line to stderr and aborts. An
  *    out-of-range gather index is found on the device: the kernel prints it

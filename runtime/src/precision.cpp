@@ -11,6 +11,8 @@
 //===----------------------------------------------------------------------===//
 #include "internal.h"
 
+#include "../cuda/cache_rule.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -435,49 +437,18 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     fatal("cache_decide",
           "%d params: the threshold, the fraction computed first and at least one coefficient",
           (int)num_params);
-  double step = slot[0], steps = slot[1], threshold = params[0];
-  if (step < 0) // not a denoising step: compute, keep the state
+  if (slot[0] < 0) // not a denoising step: compute, keep the state
     return slot[7] = 0;
-  size_t bytes = (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2);
-  bool hasRef = slot[5] != 0, use = false;
   double d = std::nan("");
-  if (hasRef) {
+  if (slot[5] != 0) {
     double num = 0, den = 0;
     ditc_rt::l1_sums(dtype, x, ref, n, num, den);
     d = num / den;
   }
-  // The first and the last denoising step always compute, and the first
-  // ceil(params[1] * steps), whatever the rule says; the rule's state
-  // follows what the step did.
-  bool forced = step == 0 || step == steps - 1 || step < std::ceil(params[1] * steps);
-  if (kind == 0) {
-    // First-Block-Cache (xDiT): similar to the reference; the reference
-    // follows the input while the step before computed.
-    use = hasRef && d < threshold && !forced;
-    if (slot[4] == 0) {
-      std::memcpy(ref, x, bytes);
-      slot[5] = 1;
-    }
-  } else {
-    // TeaCache (xDiT): the rescaled change accumulates while skipping; its
-    // counter starts at the first comparison and computes at 0 and S - 1.
-    if (hasRef) {
-      double poly = 0;
-      for (int32_t i = 2; i < num_params; ++i)
-        poly = poly * d + params[i];
-      double accum = slot[2] + poly, cnt = slot[3];
-      use = accum < threshold && cnt != 0 && cnt != steps - 1 && !forced;
-      slot[2] = use ? accum : 0;
-      slot[3] = cnt + 1 < steps ? cnt + 1 : 0;
-    }
-    std::memcpy(ref, x, bytes);
-    slot[5] = 1;
-  }
-  slot[4] = use;
-  slot[6] = d;
-  slot[7] = use;
-  slot[8] += use;
-  return use;
+  ditc_cache::Decision r = ditc_cache::decide(kind, d, params, num_params, slot);
+  if (r.keepInput)
+    std::memcpy(ref, x, (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2));
+  return r.skip;
 }
 
 void ditc_rt_cache_apply(int32_t dtype, int32_t skip, const void *computed,

@@ -9,7 +9,8 @@ IN's float arrays redrawn from N(0, 1) with SEED, the others as they are.
 `check_redundancy.py same A.npz B.npz` checks that two output files hold
 the same arrays, bit for bit (probes must not change what a model computes);
 `check_redundancy.py close A.npz B.npz TOL` that they agree to relative L2
-below TOL.
+below TOL; `check_redundancy.py compare A.json B.json TOL` that two reports
+of one model agree (values within TOL relative, the same cache decisions).
 
 For every probe (key LAYER:QUANTITY of DUMP_DIR/set<k>/step<i>.npz) and
 denoising step i >= 1: sum |x_i - x_{i-1}| / sum |x_{i-1}| in float64; over
@@ -43,6 +44,25 @@ def main():
         for k in a.files:
             assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]), k
         print(f"SAME {len(a.files)} arrays")
+        return
+    if sys.argv[1] == "compare":
+        # Two reports of one model (say the CUDA and the CPU library): the
+        # same layers, values within TOL relative, the same cache decisions.
+        a, b, tol = json.load(open(sys.argv[2])), json.load(open(sys.argv[3])), float(sys.argv[4])
+        assert [l["name"] for l in a["layers"]] == [l["name"] for l in b["layers"]]
+        worst, n = 0.0, 0
+        for la, lb in zip(a["layers"], b["layers"]):
+            assert la.keys() == lb.keys(), (la.keys(), lb.keys())
+            for q in la:
+                if q == "name":
+                    continue
+                for x, y in zip(la[q], lb[q]):
+                    assert (x is None) == (y is None), (la["name"], q, x, y)
+                    if y is not None:
+                        worst, n = max(worst, abs(x - y) / max(abs(y), 1e-12)), n + 1
+        assert worst < tol and n > 0, (worst, tol, n)
+        assert a.get("cache", {}).get("skipped") == b.get("cache", {}).get("skipped")
+        print(f"COMPARE {n} values")
         return
     if sys.argv[1] == "close":
         a, b, tol = np.load(sys.argv[2]), np.load(sys.argv[3]), float(sys.argv[4])

@@ -33,7 +33,10 @@
   X(matmul)                                                                    \
   X(conv2d)                                                                    \
   X(trace_begin)                                                               \
-  X(trace_step)
+  X(trace_step)                                                                \
+  X(probe_change)                                                              \
+  X(cache_decide)                                                              \
+  X(cache_apply)
 
 /* DITC_CU_COLLECTIVES(X): the collectives on device tensors, defined by the
  * GPU libraries' model archives (runtime/cuda/collectives.cpp: staged

@@ -35,6 +35,8 @@ struct Layout {
   std::vector<std::string> cudaArch;
   /// The generated code calls collectives (a partitioned library).
   bool collectives = false;
+  /// A step's code waits for a decision taken on the host (a step cache).
+  bool hostDecisions = false;
 };
 
 /// The bytes of each weight: `mapped[i]` is where weight i is in host

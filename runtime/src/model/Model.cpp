@@ -439,6 +439,7 @@ ditc_status ditc_model::setUpMemory() {
   }
   layout.cudaArch = cudaArch;
   layout.collectives = par.worldSize > 1 || !par.groups.empty();
+  layout.hostDecisions = !cacheKind.empty();
   return memory->setUp(layout, error);
 }
 
