@@ -1,6 +1,14 @@
 // RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=fbcache threshold=0.2" | FileCheck %s --check-prefix=FB
 // RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=teacache threshold=0.5 coefficients=2.0,1.0,0.0" | FileCheck %s --check-prefix=TEA
 // RUN: not ditc-opt %s -split-input-file -ditc-insert-cache="kind=deepcache" 2>&1 | FileCheck %s --check-prefix=KIND
+// RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=teacache" | FileCheck %s --check-prefix=DEFAULT
+
+// teacache's default polynomial: the identity for DiT blocks, Flux's for
+// the joint blocks whose joined keys get rope (the second function).
+// DEFAULT-LABEL: func.func @main
+// DEFAULT: ditc.cache_decide %{{.*}} {coefficients = array<f64: 1.000000e+00, 0.000000e+00>, kind = #ditc.cache_kind<teacache>, threshold = 1.000000e-01 : f64}
+// DEFAULT-LABEL: func.func @main
+// DEFAULT: ditc.cache_decide %{{.*}} {coefficients = array<f64: 498.65165100000002, -283.781631, 55.855438200000002, -3.8202140099999999, 0.26423086099999998>, kind = #ditc.cache_kind<teacache>
 
 // KIND: error: --cache deepcache: unknown kind (expected fbcache or teacache)
 
