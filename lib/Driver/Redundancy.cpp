@@ -77,8 +77,7 @@ int runRedundancyCommand(const RedundancyCommandOptions &opts) {
   SamplerIO io;
   if (!findSamplerIO(inDescs, outDescs, opts.latentInput, opts.timestepInput, io, err))
     return fail(err);
-  std::string scheduler =
-      !opts.scheduler.empty() ? opts.scheduler : io.splitDim >= 0 ? "ddim" : "euler";
+  std::string scheduler = schedulerFor(opts.scheduler, io);
   std::optional<Schedule> schedule = makeSchedule(scheduler, opts.steps);
   int warmupSteps = opts.warmupSteps >= 0 ? opts.warmupSteps : 1;
 

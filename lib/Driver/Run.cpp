@@ -342,8 +342,7 @@ int runRunCommand(const RunCommandOptions &opts) {
     if (!findSamplerIO(inDescs, outDescs, opts.latentInput, opts.timestepInput, io, err))
       return fail(err);
     const TensorDesc &latent = inDescs[io.latent], &time = inDescs[io.timestep];
-    std::string scheduler =
-        !opts.scheduler.empty() ? opts.scheduler : io.splitDim >= 0 ? "ddim" : "euler";
+    std::string scheduler = schedulerFor(opts.scheduler, io);
     std::optional<Schedule> schedule = makeSchedule(scheduler, opts.steps);
     int warmupSteps = opts.warmupSteps >= 0 ? opts.warmupSteps : std::min(1, opts.steps);
     out << "sampler: " << scheduler << ", " << opts.steps << " denoising steps ("

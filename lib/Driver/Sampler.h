@@ -68,6 +68,12 @@ bool findSamplerIO(const std::vector<TensorDesc> &inputs, const std::vector<Tens
                    const std::string &latentName, const std::string &timestepName,
                    SamplerIO &io, std::string &error);
 
+/// The scheduler named (non-empty), else the one for the model: ddim under
+/// learned sigma (io.splitDim >= 0), else euler.
+inline std::string schedulerFor(const std::string &named, const SamplerIO &io) {
+  return !named.empty() ? named : io.splitDim >= 0 ? "ddim" : "euler";
+}
+
 /// Writes `t` into every element of a timestep input (floats as they are,
 /// integers rounded). False for a dtype a timestep cannot have.
 bool writeTimestep(const TensorDesc &t, double value, Buffer &buf);

@@ -328,9 +328,10 @@ private:
   std::map<std::string, LLVM::GlobalOp> globals;
   Type ptrTy, i64Ty, i32Ty, i8Ty;
   Value arena, inputs, outputs, weights, comms, consts, schedule;
-  /// i1: the denoising step computes the step cache's blocks (the
-  /// ditc.cache_decide lowered last; null before one).
-  Value cacheCompute;
+  /// The step cache's decision (ditc.cache_decide lowered last; null
+  /// before one): i32 1 when the step skips its blocks, and i1 whether it
+  /// computes them.
+  Value cacheSkip, cacheCompute;
   DenseMap<Operation *, int64_t> constIndex;
   SmallVector<std::pair<LLVM::GlobalOp, int64_t>> constList;
   Block *failBlock = nullptr;
@@ -841,25 +842,21 @@ LogicalResult Lowerer::lower(Operation *op) {
         Value p = bytesGlobal(StringRef(reinterpret_cast<const char *>(params.data()),
                                         params.size() * sizeof(double)),
                               "ditc_f64");
-        Value skip = call("cache_decide",
+        cacheSkip = call("cache_decide",
                           {c32((int32_t)o.getKind()),
                            c32(dtypeCode(o.getInput().getType().getElementType())),
                            ptrOf(o.getInput()), byteOffset(arena, state[0]),
                            c64(product(shapeOf(o.getInput()))), p, c32(params.size()),
                            byteOffset(arena, state[1])})
-                         .getResult();
-        cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, skip, c32(0));
+                        .getResult();
+        cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, cacheSkip, c32(0));
         return success();
       })
       .Case([&](CacheApplyOp o) {
         auto offsets = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
-        if (!cacheCompute)
+        if (!cacheSkip)
           return fail(o, "no ditc.cache_decide before it");
-        Value skip = LLVM::ZExtOp::create(
-            b, loc, i32Ty, LLVM::XOrOp::create(b, loc, cacheCompute, LLVM::ConstantOp::create(
-                                                                         b, loc, b.getI1Type(),
-                                                                         b.getBoolAttr(true))));
-        call("cache_apply", {c32(dtypeCode(o.getType().getElementType())), skip,
+        call("cache_apply", {c32(dtypeCode(o.getType().getElementType())), cacheSkip,
                              ptrOf(o.getComputed()), ptrOf(o.getBase()),
                              byteOffset(arena, offsets[1]), ptrOf(o.getResult()),
                              c64(product(shapeOf(o.getResult())))});
@@ -1187,10 +1184,17 @@ std::string Lowerer::descriptorJson() {
     j["stale_schedule"] = true;
     j["kv_cache_bytes"] = bytes;
   }
+  // The arena bytes of the state an op keeps (MemoryPlan places it).
+  auto stateBytes = [](Operation *op) {
+    int64_t bytes = 0;
+    for (int64_t b : stateBuffers(op))
+      bytes += (b + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign * MemoryPlan::kAlign;
+    return bytes;
+  };
   // Redundancy probes: where each one's slot is, in index order, and the
   // bytes of their state (previous inputs and slots).
   std::vector<nlohmann::json> probes;
-  int64_t probeLo = INT64_MAX, probeHi = 0;
+  int64_t probeBytes = 0, cacheBytes = 0;
   func.walk([&](ProbeOp p) {
     auto state = p->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
     if (!state || state.size() != 2)
@@ -1204,26 +1208,24 @@ std::string Lowerer::descriptorJson() {
     t["prev"] = state[0];
     t["slot"] = state[1];
     probes[p.getIndex()] = t;
-    probeLo = std::min(probeLo, state[0]);
-    probeHi = std::max(probeHi, state[1] + kProbeSlotBytes);
+    probeBytes += stateBytes(p);
   });
   if (!probes.empty()) {
     j["probes"] = probes;
-    j["probe_bytes"] = probeHi - probeLo;
+    j["probe_bytes"] = probeBytes;
   }
-  // A step cache: its rule and the slot the runtime tells the step in.
+  // A step cache: its rule, the slot the runtime tells the step in, the
+  // bytes of its state (the decision's and the residuals).
+  func.walk([&](Operation *op) {
+    if (isa<CacheDecideOp, CacheApplyOp>(op))
+      cacheBytes += stateBytes(op);
+  });
   func.walk([&](CacheDecideOp d) {
     auto state = d->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
-    int64_t bytes = 0;
-    func.walk([&](Operation *op) {
-      if (isa<CacheDecideOp, CacheApplyOp>(op))
-        for (int64_t b : stateBuffers(op))
-          bytes += (b + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign * MemoryPlan::kAlign;
-    });
     j["cache"] = {{"kind", stringifyCacheKind(d.getKind())},
                   {"threshold", d.getThreshold().convertToDouble()},
                   {"slot", state[1]},
-                  {"bytes", bytes}};
+                  {"bytes", cacheBytes}};
   });
   if (!commGroups.empty()) {
     j["comm_groups"] = nlohmann::json::array();

@@ -233,7 +233,6 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       state[&op].push_back(stateEnd);
       stateEnd += (bytes + kAlign - 1) / kAlign * kAlign;
     }
-  stateBytes = stateEnd - kvCacheBytes;
   if (stateEnd)
     arena.allocate(stateEnd);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)

@@ -110,9 +110,6 @@ public:
   /// the start of the arena and live at every step: the largest stage's
   /// (the buffers of different pipeline stages share the region).
   int64_t kvCacheBytesTotal() const { return kvCacheBytes; }
-  /// The bytes of the state kept across calls by probes and step caches
-  /// (stateBuffers), right after the K/V buffers.
-  int64_t stateBytesTotal() const { return stateBytes; }
 
 private:
   bool valid = false;
@@ -120,7 +117,7 @@ private:
   llvm::DenseMap<Operation *, SmallVector<int64_t>> argOffsetsOf;
   SmallVector<Step> schedule;
   int64_t peakArena = 0, peakLive = 0, peakLiveStep = -1, peakArenaAt = -1;
-  int64_t kvCacheBytes = 0, stateBytes = 0;
+  int64_t kvCacheBytes = 0;
 };
 
 } // namespace mlir::ditc

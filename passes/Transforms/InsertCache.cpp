@@ -167,7 +167,6 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
     // Values leaving the stack from a cached op: through cache_apply with
     // the base of their type (in order, for streams of one type).
     Operation *lastOp = stack.back();
-    llvm::DenseSet<Operation *> isCached(cached.begin(), cached.end());
     SmallVector<bool> used(bases.size(), false);
     b.setInsertionPointAfter(lastOp);
     for (Operation *op : cached)

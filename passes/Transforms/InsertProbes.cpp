@@ -170,41 +170,32 @@ struct InsertProbes : ditc::impl::InsertProbesPassBase<InsertProbes> {
     Profile profile(fn);
     ArrayRef<OpCost> ops = profile.ops();
     std::vector<LayerSpan> spans = findLayers(ops);
-    DenseMap<Operation *, int64_t> spanOf;
-    for (auto [s, span] : llvm::enumerate(spans))
-      for (int64_t k = span.begin; k < span.end; ++k)
-        spanOf[ops[k].op] = s;
-
     std::vector<Probe> probes;
-    std::vector<int64_t> attentions(spans.size(), 0);
-    std::vector<bool> residualDone(spans.size(), false);
-    auto blockResidual = [&](int64_t s) {
-      for (auto [k, st] : llvm::enumerate(blockStreams(ops, spans[s]))) {
-        if (k > 1)
-          break;
-        OpBuilder b(st.out.getContext());
-        b.setInsertionPointAfterValue(st.out);
-        Value r = SubOp::create(b, st.out.getLoc(), st.out.getType(), st.out, st.in);
-        probes.push_back({r, spans[s].name,
-                          k == 0 ? ProbeQuantity::residual : ProbeQuantity::residual_text});
-      }
-    };
-    for (auto [k, c] : llvm::enumerate(ops)) {
-      auto it = spanOf.find(c.op);
-      int64_t s = it == spanOf.end() ? -1 : it->second;
-      if (auto attn = dyn_cast<AttentionOp>(c.op)) {
-        std::string layer = (s < 0 ? std::string("graph") : spans[s].name) + ".attn" +
-                            std::to_string(s < 0 ? 0 : attentions[s]++);
+    // Spans cover the schedule in order: each attention's probes, then the
+    // block's residual.
+    for (const LayerSpan &span : spans) {
+      int64_t attentions = 0;
+      for (int64_t k = span.begin; k < span.end; ++k) {
+        auto attn = dyn_cast<AttentionOp>(ops[k].op);
+        if (!attn)
+          continue;
+        std::string layer = span.name + ".attn" + std::to_string(attentions++);
         addStreams(kvStreams(attn.getKey()), layer, ProbeQuantity::k, ProbeQuantity::k_text,
                    probes);
         addStreams(kvStreams(attn.getValue()), layer, ProbeQuantity::v, ProbeQuantity::v_text,
                    probes);
         addStreams(outStreams(attn), layer, ProbeQuantity::out, ProbeQuantity::out_text, probes);
       }
-      // A block's residual once its last op is placed.
-      if (s >= 0 && spans[s].kind >= 0 && (int64_t)k == spans[s].end - 1 && !residualDone[s]) {
-        residualDone[s] = true;
-        blockResidual(s);
+      if (span.kind < 0)
+        continue;
+      for (auto [k, st] : llvm::enumerate(blockStreams(ops, span))) {
+        if (k > 1)
+          break;
+        OpBuilder b(st.out.getContext());
+        b.setInsertionPointAfterValue(st.out);
+        Value r = SubOp::create(b, st.out.getLoc(), st.out.getType(), st.out, st.in);
+        probes.push_back({r, span.name,
+                          k == 0 ? ProbeQuantity::residual : ProbeQuantity::residual_text});
       }
     }
 

@@ -15,6 +15,10 @@
 
 namespace ditc_cache {
 
+/// The doubles of the slot the rule keeps ([0] .. [9]); the CUDA kernel
+/// puts its sums after them, at kSlotDoubles.
+constexpr int kSlotDoubles = 10;
+
 /// What the rule decided, and whether the reference takes this input.
 struct Decision {
   bool skip = false, keepInput = false;

@@ -79,23 +79,25 @@ extern "C" int32_t ditc_cu_cache_decide(int32_t kind, int32_t dtype, const void 
   if (num_params < 3)
     fatal(name, "%d params: the threshold, the fraction computed first and a coefficient",
           (int)num_params);
-  // The slot on the host (its sums in [10], [11]), decided there, back.
-  double host[16];
+  // The slot on the host (the sums after the rule's doubles), decided
+  // there, back.
+  constexpr int kSums = ditc_cache::kSlotDoubles;
+  double host[kSums + 2];
   if (cudaError_t e = cudaMemcpyAsync(host, slot, sizeof host, cudaMemcpyDeviceToHost,
                                       stream());
       e != cudaSuccess || (e = cudaStreamSynchronize(stream())) != cudaSuccess)
     fatal(name, "cannot read the cache's state: %s", cudaGetErrorString(e));
   double d = NAN;
   if (host[0] >= 0 && host[5] != 0) { // a denoising step with a reference
-    l1_sums(name, dtype, x, ref, n, slot + 10, nullptr);
-    if (cudaError_t e = cudaMemcpyAsync(host + 10, slot + 10, 2 * sizeof(double),
+    l1_sums(name, dtype, x, ref, n, slot + kSums, nullptr);
+    if (cudaError_t e = cudaMemcpyAsync(host + kSums, slot + kSums, 2 * sizeof(double),
                                         cudaMemcpyDeviceToHost, stream());
         e != cudaSuccess || (e = cudaStreamSynchronize(stream())) != cudaSuccess)
       fatal(name, "cannot read the measure: %s", cudaGetErrorString(e));
-    d = host[10] / host[11];
+    d = host[kSums] / host[kSums + 1];
   }
   ditc_cache::Decision r = ditc_cache::decide(kind, d, params, num_params, host);
-  cudaError_t e = cudaMemcpyAsync(slot, host, 10 * sizeof(double), cudaMemcpyHostToDevice,
+  cudaError_t e = cudaMemcpyAsync(slot, host, kSums * sizeof(double), cudaMemcpyHostToDevice,
                                   stream());
   if (e == cudaSuccess && r.keepInput)
     e = cudaMemcpyAsync(ref, x, bytes_of(dtype, n), cudaMemcpyDeviceToDevice, stream());

@@ -437,10 +437,8 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     fatal("cache_decide",
           "%d params: the threshold, the fraction computed first and at least one coefficient",
           (int)num_params);
-  if (slot[0] < 0) // not a denoising step: compute, keep the state
-    return slot[7] = 0;
   double d = std::nan("");
-  if (slot[5] != 0) {
+  if (slot[0] >= 0 && slot[5] != 0) { // a denoising step with a reference
     double num = 0, den = 0;
     ditc_rt::l1_sums(dtype, x, ref, n, num, den);
     d = num / den;

@@ -19,6 +19,7 @@
 #include "Denoising.h"
 #include "Memory.h"
 #include "Mesh.h"
+#include "../../cuda/cache_rule.h"
 #include "../../cuda/kernel_math.h"
 
 #include "ditc/runtime/ditc_checksum.h"
@@ -215,7 +216,7 @@ struct ditc_model {
   /// Zeroes the probes' slots (the next run records no change) and the step
   /// cache's (a new denoising run computes its first step).
   ditc_status resetState() {
-    const double zero[10] = {};
+    const double zero[ditc_cache::kSlotDoubles] = {};
     for (const Probe &p : probes)
       if (ditc_status s = memory->writeArena(p.slot, zero, 4 * sizeof(double), error);
           s != DITC_OK)
@@ -233,11 +234,9 @@ struct ditc_model {
     return memory->writeArena(cacheSlot, at, sizeof at, error);
   }
   /// The step cache's slot (zeros for a library without one).
-  std::vector<double> cacheState() {
-    std::vector<double> slot(10, 0.0);
-    if (!cacheKind.empty())
-      memory->readArena(cacheSlot, slot.data(), 10 * sizeof(double), error);
-    return slot;
+  ditc_status cacheState(double (&slot)[ditc_cache::kSlotDoubles]) {
+    std::fill(std::begin(slot), std::end(slot), 0.0);
+    return cacheKind.empty() ? DITC_OK : memory->readArena(cacheSlot, slot, sizeof slot, error);
   }
   ditc_status joinRun();
   ditc_status makeGroups();
@@ -794,7 +793,9 @@ DITC_MODEL_EXPORT ditc_status ditc_model_cache_state(ditc_model *model,
                                                      ditc_cache_state *state) {
   if (!model || !state)
     return DITC_ERROR_ARGUMENT;
-  std::vector<double> slot = model->cacheState();
+  double slot[ditc_cache::kSlotDoubles];
+  if (ditc_status s = model->cacheState(slot); s != DITC_OK)
+    return s;
   state->skipped = slot[7] != 0;
   state->change = slot[6];
   state->skipped_steps = (int32_t)slot[8];
