@@ -4,7 +4,12 @@
     /opt/ditc-export-venv/bin/python benchmarks/step_cache.py \
         [--ditc build/bin/ditc] [--dir /tmp/ditc-full/dit] [--steps 20] \
         [--threads 2] [--fbcache 0.05,0.1,0.2] [--teacache 0.2,0.4,0.8] \
-        [--redundancy-steps 8]
+        [--redundancy-steps 8] [--plans ulysses=2,ring=2,cfg=2,pipefusion=2]
+
+--plans runs each plan (comma-separated keys; plans separated by spaces in
+one argument, e.g. "ulysses=2 cfg=2 pipefusion=2,ulysses=2") under
+`mpirun -np N` (N the product of its degrees, one thread per rank) without a
+cache and with fbcache at the policy's threshold, after the one-rank table.
 
 Exports DiT-XL/2 at 256 px, batch 2 (examples/export_models.py --full-size
 dit --seq 256; seeded random weights) unless DIR/model.onnx exists, then:
@@ -72,6 +77,8 @@ def main():
     ap.add_argument("--fbcache", default="policy,0.5,1.0")
     ap.add_argument("--teacache", default="policy,0.4,0.8")
     ap.add_argument("--redundancy-steps", type=int, default=8)
+    ap.add_argument("--plans", default="",
+                    help="plans to run under mpirun too, separated by spaces")
     a = ap.parse_args()
     d = a.dir
     if not os.path.exists(os.path.join(d, "model.onnx")):
@@ -134,6 +141,59 @@ def main():
         predicted = ((computed - 1) + skipped * share) / (a.steps - 1)
         print("| %s | %s | %d of %d | %.2f | %.2f | %.2f | %.1e |" %
               (kind, text, skipped, a.steps, secs, secs / base, predicted, rel))
+    if a.plans.split():
+        plans(a, model, inputs, policy, plain)
+
+
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe",
+          "--mca", "btl_vader_single_copy_mechanism", "none"]
+
+
+def run_plan(a, model, inputs, plan, ranks, cache, policy):
+    """Compiles `model` for `plan` (with fbcache at the policy's threshold
+    when `cache`), runs the sampler under mpirun; returns (per-step ms of
+    rank 0, the skipped steps of every rank, rank 0's latent)."""
+    d = os.path.dirname(model)
+    tag = plan.replace("=", "").replace(",", "-") + ("-fb" if cache else "")
+    lib = os.path.join(d, "plan-%s.so" % tag)
+    cmd = [a.ditc, "compile", model, "-o", lib, "--devices", str(ranks), "--plan", plan]
+    if cache:
+        cmd += ["--cache", "fbcache", "--cache-policy", policy]
+    log("compiling %s%s" % (plan, " with fbcache" if cache else ""))
+    sh(cmd)
+    out = lib[:-3] + ".%r.npz"
+    log("running %s on %d ranks" % (plan, ranks))
+    text = sh(MPIRUN + ["-np", str(ranks), a.ditc, "run", lib, "--inputs", inputs,
+                        "--steps", str(a.steps), "--threads", "1", "--outputs", out])
+    steps = [float(m) for m in re.findall(r"denoising step \d+/\d+: t = [0-9.]+, ([0-9.]+) ms",
+                                          text)]
+    skipped = sorted(set(re.findall(r"rank \d+/\d+: cache fbcache: skipped (.*)", text)))
+    latent = np.load(out.replace("%r", "0"))
+    latent = latent[latent.files[0]].astype(np.float64)
+    for f in os.listdir(d):  # the libraries' weight shards: gigabytes each
+        if f.startswith("plan-%s." % tag) and f.endswith(".safetensors"):
+            os.remove(os.path.join(d, f))
+    return steps, skipped, latent
+
+
+def plans(a, model, inputs, policy, plain):
+    print()
+    print("| plan | ranks | skipped (every rank) | sampler s, none | fbcache | vs none | "
+          "predicted | rel L2 vs one rank, none | cached vs plan none |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for plan in a.plans.split():
+        ranks = int(np.prod([int(v) for v in re.findall(r"=(\d+)", plan)]))
+        base_steps, _, base = run_plan(a, model, inputs, plan, ranks, False, policy)
+        steps, skipped, latent = run_plan(a, model, inputs, plan, ranks, True, policy)
+        assert len(skipped) == 1, skipped  # every rank the same steps
+        n = int(re.match(r"(\d+) of", skipped[0]).group(1))
+        full, secs = sum(base_steps[1:]) / 1000, sum(steps[1:]) / 1000
+        share = min(steps[1:]) / np.median(base_steps[1:])
+        predicted = ((a.steps - n - 1) + n * share) / (a.steps - 1)
+        print("| %s | %d | %s | %.2f | %.2f | %.2f | %.2f | %.1e | %.1e |" %
+              (plan, ranks, skipped[0], full, secs, secs / full, predicted,
+               np.linalg.norm(base - plain) / np.linalg.norm(plain),
+               np.linalg.norm(latent - base) / np.linalg.norm(base)), flush=True)
 
 
 if __name__ == "__main__":

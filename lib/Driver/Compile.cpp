@@ -336,8 +336,13 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                  << "' (expected fbcache or teacache)\n";
     return 1;
   }
-  if (opts.cache.empty() && (opts.cacheThreshold >= 0 || !opts.cachePolicy.empty())) {
-    llvm::errs() << "error: --cache-threshold and --cache-policy need --cache fbcache|teacache\n";
+  if (opts.cache.empty() &&
+      (opts.cacheThreshold >= 0 || !opts.cachePolicy.empty() || opts.cacheStale)) {
+    llvm::errs() << "error: "
+                 << (opts.cacheThreshold >= 0   ? "--cache-threshold"
+                     : opts.cacheStale          ? "--cache-stale"
+                                                : "--cache-policy")
+                 << " needs --cache fbcache|teacache\n";
     return 1;
   }
 
@@ -407,6 +412,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
                       : opts.cache == "fbcache"     ? 0.1
                                                     : 0.4;
     cache.computeFraction = policy.computeFraction;
+    cache.stale = opts.cacheStale;
     cache.coefficients.assign(policy.coefficients.begin(), policy.coefficients.end());
     PassManager pm(&ctx, ModuleOp::getOperationName());
     pm.addPass(createInsertCachePass(cache));
@@ -460,15 +466,8 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",
                            succeeded(mesh) ? mesh->numRanks() : 0, plan));
-    if (!opts.cache.empty()) {
-      if (succeeded(mesh) && mesh->stageAxis() >= 0) {
-        llvm::errs() << "error: --cache with pipeline stages (plan '" << plan
-                     << "') is not built yet: the first stage's decision would have to reach "
-                        "the others\n";
-        return 1;
-      }
+    if (!opts.cache.empty())
       propagateCached(*module);
-    }
     // A plan that divides little of the work: say where the split is lost.
     ReplicatedWork repeated = replicatedWork(*module);
     if (repeated.first && repeated.flops * 4 > worldFlops)

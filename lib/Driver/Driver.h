@@ -87,10 +87,12 @@ struct CompileCommandOptions {
   std::string probes;
   /// A step cache (-ditc-insert-cache): "fbcache", "teacache" or empty, its
   /// threshold (< 0: the kind's default) and a policy (ditc redundancy's
-  /// JSON; empty: none).
+  /// JSON; empty: none); `cacheStale`: each step's decision from the
+  /// previous step's measure (pipeline stages always).
   std::string cache;
   double cacheThreshold = -1;
   std::string cachePolicy;
+  bool cacheStale = false;
 };
 
 /// --activation-limit SIZE in bytes (0 for empty); fails with the error

@@ -247,6 +247,25 @@ private:
       commGroups.push_back(idx);
     return loadSlot(comms, k);
   }
+
+  /// ditc_rt_cache_decide for `o` in `mode` (cache_rule.h): the i32 skip.
+  Value decideCall(CacheDecideOp o, int32_t mode) {
+    auto state = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    SmallVector<double> params = {o.getThreshold().convertToDouble(),
+                                  o.getComputeFraction().convertToDouble()};
+    llvm::append_range(params, o.getCoefficients());
+    Value p = bytesGlobal(StringRef(reinterpret_cast<const char *>(params.data()),
+                                    params.size() * sizeof(double)),
+                          "ditc_f64");
+    return call("cache_decide",
+                {c32((int32_t)o.getKind()), c32(dtypeCode(o.getInput().getType().getElementType())),
+                 ptrOf(o.getInput()), byteOffset(arena, state[0]),
+                 c64(product(shapeOf(o.getInput()))), p, c32(params.size()),
+                 byteOffset(arena, state[1]), c32(mode)})
+        .getResult();
+  }
+  LogicalResult takeStaleDecision(Block &body);
+
   LogicalResult lowerCollective(Operation *op);
   LogicalResult lowerPointToPoint(Operation *op);
   /// An attention mask's kernel arguments (pointer, DITC_RT_MASK_* kind,
@@ -835,21 +854,13 @@ LogicalResult Lowerer::lower(Operation *op) {
         return success();
       })
       .Case([&](CacheDecideOp o) {
-        auto state = o->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
-        SmallVector<double> params = {o.getThreshold().convertToDouble(),
-                                      o.getComputeFraction().convertToDouble()};
-        llvm::append_range(params, o.getCoefficients());
-        Value p = bytesGlobal(StringRef(reinterpret_cast<const char *>(params.data()),
-                                        params.size() * sizeof(double)),
-                              "ditc_f64");
-        cacheSkip = call("cache_decide",
-                          {c32((int32_t)o.getKind()),
-                           c32(dtypeCode(o.getInput().getType().getElementType())),
-                           ptrOf(o.getInput()), byteOffset(arena, state[0]),
-                           c64(product(shapeOf(o.getInput()))), p, c32(params.size()),
-                           byteOffset(arena, state[1])})
-                        .getResult();
-        cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, cacheSkip, c32(0));
+        // Stale: the next step's decision (the call starts with it, see
+        // takeStaleDecision).
+        Value skip = decideCall(o, o.getStale() ? 1 : 0);
+        if (!o.getStale()) {
+          cacheSkip = skip;
+          cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, skip, c32(0));
+        }
         return success();
       })
       .Case([&](CacheApplyOp o) {
@@ -1216,9 +1227,11 @@ std::string Lowerer::descriptorJson() {
   }
   // A step cache: its rule, the slot the runtime tells the step in, the
   // bytes of its state (the decision's and the residuals).
+  bool decision = false; // the decisions share one state (MemoryPlan)
   func.walk([&](Operation *op) {
-    if (isa<CacheDecideOp, CacheApplyOp>(op))
+    if (isa<CacheApplyOp>(op) || (isa<CacheDecideOp>(op) && !decision))
       cacheBytes += stateBytes(op);
+    decision |= isa<CacheDecideOp>(op);
   });
   func.walk([&](CacheDecideOp d) {
     auto state = d->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
@@ -1233,6 +1246,44 @@ std::string Lowerer::descriptorJson() {
       j["comm_groups"].push_back(g);
   }
   return j.dump();
+}
+
+/// A module's step cache is one rule: every ditc.cache_decide (one per
+/// schedule, one for all the micro-batches) alike. A stale one's decision
+/// for this call was taken ahead on the stage that measures; every stage
+/// gets it (slot[9]) by a broadcast over the pipeline axis, before any
+/// other message, and takes it.
+LogicalResult Lowerer::takeStaleDecision(Block &body) {
+  SmallVector<CacheDecideOp> decides(body.getOps<CacheDecideOp>());
+  if (decides.empty())
+    return success();
+  CacheDecideOp first = decides.front();
+  loc = first.getLoc();
+  auto stageOf = [](Operation *op) {
+    auto s = op->getAttrOfType<IntegerAttr>(kStageAttr);
+    return s ? s.getInt() : -1;
+  };
+  for (CacheDecideOp d : decides)
+    if (d.getInput().getType() != first.getInput().getType() ||
+        d.getKind() != first.getKind() || d.getStale() != first.getStale() ||
+        d.getThreshold() != first.getThreshold() || stageOf(d) != stageOf(first))
+      return fail(d, "differs from the module's first ditc.cache_decide (a module has one "
+                     "step cache: one rule, input type, stage and staleness)");
+  if (!first.getStale())
+    return success();
+  if (mesh.stageAxis() >= 0) {
+    if (stageOf(first) < 0)
+      return fail(first, "a stale decision under pipeline stages needs the stage that "
+                         "measures (ditc.stage)");
+    auto state = first->getAttrOfType<DenseI64ArrayAttr>(kOffsetsAttr);
+    Value ahead = byteOffset(arena, state[1] + 9 * (int64_t)sizeof(double));
+    callChecked("coll_broadcast",
+                {commOf(b.getStrArrayAttr({mesh.axes[mesh.stageAxis()]})), ahead, ahead,
+                 c64(1), c32(DITC_RT_F64), c32(stageOf(first))});
+  }
+  cacheSkip = decideCall(first, 2);
+  cacheCompute = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, cacheSkip, c32(0));
+  return success();
 }
 
 LogicalResult Lowerer::run() {
@@ -1299,6 +1350,8 @@ LogicalResult Lowerer::run() {
     if (failed(checkMissing(func)))
       return failure();
   }
+  if (failed(takeStaleDecision(body)))
+    return failure();
   // A step cache's blocks (kCachedAttr) run when its decision computes.
   using Guard = std::tuple<int64_t, int64_t, bool>; // (stage, schedule, cached)
   const Guard none = {-1, -1, false};

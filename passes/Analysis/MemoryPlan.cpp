@@ -226,13 +226,23 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   // State kept across calls after the K/V buffers (stateBuffers): the
   // probes' previous inputs and slots, the step cache's reference, slot and
   // residuals.
+  // The step cache's decisions (one per schedule or micro-batch) share one
+  // reference and slot.
   DenseMap<Operation *, SmallVector<int64_t, 2>> state;
   int64_t stateEnd = kvCacheBytes;
-  for (Operation &op : body)
+  Operation *decision = nullptr;
+  for (Operation &op : body) {
+    if (isa<CacheDecideOp>(op) && decision) {
+      state[&op] = state[decision];
+      continue;
+    }
+    if (isa<CacheDecideOp>(op))
+      decision = &op;
     for (int64_t bytes : stateBuffers(&op)) {
       state[&op].push_back(stateEnd);
       stateEnd += (bytes + kAlign - 1) / kAlign * kAlign;
     }
+  }
   if (stateEnd)
     arena.allocate(stateEnd);
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)

@@ -41,7 +41,7 @@ SmallVector<std::pair<Value, unsigned>> DimClasses::members(unsigned cls) {
   return out;
 }
 
-DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly) {
+DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly, bool joinedMeasures) {
   auto addValue = [&](Value v) {
     allValues.push_back(v);
     if (auto t = dyn_cast<RankedTensorType>(v.getType()))
@@ -71,7 +71,7 @@ DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly) {
       }
     }
     // Sources (weights, constants) take any split: the partition slices them.
-    if (nOperands == 0)
+    if (nOperands == 0 || (joinedMeasures && isa<CacheDecideOp>(op)))
       return;
     for (unsigned idx = 0; idx < nOperands + op->getNumResults(); ++idx) {
       auto t = dyn_cast<RankedTensorType>(valueAt(idx).getType());

@@ -20,8 +20,11 @@ namespace mlir::ditc {
 class DimClasses {
 public:
   /// `parallelOnly`: tie dimensions through parallel factors only (not
-  /// through the contraction of a reduction factor).
-  explicit DimClasses(FunctionOpInterface fn, bool parallelOnly = false);
+  /// through the contraction of a reduction factor). `joinedMeasures`: a
+  /// step cache's decision (ditc.cache_decide) pins nothing, as its
+  /// input's parts are joined before it (pipeline micro-batches).
+  explicit DimClasses(FunctionOpInterface fn, bool parallelOnly = false,
+                      bool joinedMeasures = false);
 
   /// The class of dimension `dim` of `v`.
   unsigned classOf(Value v, unsigned dim);

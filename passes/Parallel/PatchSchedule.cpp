@@ -218,7 +218,10 @@ struct StaleBuilder {
           return llvm::is_contained(f.dims, std::pair<unsigned, unsigned>(p.first, p.second));
         });
       }
-      if (!perPatch || !divides) {
+      // A step cache's measure may read the joined patches in the order
+      // the join gives them (the synchronous schedule's): its reference is
+      // shared by both schedules.
+      if ((!perPatch || !divides) && !isa<CacheDecideOp>(op)) {
         for (auto [idx, d] : dims)
           if (groupsOf(valueAt(op, idx)) > 1)
             return fail(op, "needs the whole image of tokens gathered over ranks");

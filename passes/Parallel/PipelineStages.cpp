@@ -70,7 +70,7 @@ SmallVector<std::pair<Value, unsigned>> batchDims(func::FuncOp fn, int64_t &batc
   Value out = ret->getOperand(0);
   if (shapeOf(out).empty() || shapeOf(out)[0] < 2)
     return {};
-  DimClasses classes(fn);
+  DimClasses classes(fn, /*parallelOnly=*/false, /*joinedMeasures=*/true);
   unsigned cls = classes.classOf(out, 0);
   if (classes.isPinned(cls))
     return {};
@@ -114,6 +114,9 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     // whole image through the stages) and the stale, patch-pipelined one
     // (PatchSchedule.cpp).
     pipefusion = mesh->kinds[axis] == MeshAxisKind::pipefusion;
+    // A step cache decides ahead: the stages after the first cannot wait
+    // for its measure (ditc.cache_decide's `stale`).
+    module.walk([](CacheDecideOp d) { d.setStale(true); });
     key = mesh->axes[axis];
     if (auto p = module->getAttrOfType<IntegerAttr>(kPatchesAttr))
       patches = p.getInt();
@@ -123,6 +126,8 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
   bool pipefusion = false;
   int64_t patches = 1;
   std::string key;
+  /// The joins of the micro-batches' rows that a step cache measures.
+  llvm::DenseSet<Operation *> measureJoins;
 
   /// Each output computed in a stage, broadcast from there to every rank
   /// (ditc.schedule `schedule` when >= 0).
@@ -251,6 +256,28 @@ PipelineStagesPass::unroll(func::FuncOp fn, ArrayRef<Operation *> work,
   SmallVector<SmallVector<Operation *>> copies(m);
   for (int64_t k = 0; k < m; ++k)
     for (Operation *op : work) {
+      // A step cache decides once, on every micro-batch's rows joined
+      // (null in the other micro-batches' lists).
+      if (auto d = dyn_cast<CacheDecideOp>(op)) {
+        if (k + 1 < m) {
+          copies[k].push_back(nullptr);
+          continue;
+        }
+        IRMapping one;
+        if (Value in = d.getInput(); batchDim.count(in)) {
+          SmallVector<Value> parts;
+          for (int64_t j = 0; j < m; ++j)
+            parts.push_back(maps[j].lookup(in));
+          auto cat = ConcatOp::create(b, in.getLoc(), in.getType(), parts,
+                                      b.getI64IntegerAttr(batchDim.lookup(in)));
+          measureJoins.insert(cat);
+          one.map(in, cat.getResult());
+        } else {
+          one.map(in, maps[k].lookupOrDefault(in));
+        }
+        copies[k].push_back(b.clone(*op, one));
+        continue;
+      }
       Operation *c = b.clone(*op, maps[k]);
       for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults()))
         if (batchDim.count(r))
@@ -320,7 +347,14 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
     for (int64_t k = 0; k < m; ++k) {
       Segment seg{s, {}};
       for (auto [i, op] : llvm::enumerate(copies[k]))
-        if (stageOf[i] == s) {
+        if (op && stageOf[i] == s) {
+          // The micro-batches' rows a step cache's decision joins.
+          if (Operation *cat = op->getOperand(0).getDefiningOp();
+              isa<CacheDecideOp>(op) && measureJoins.contains(cat)) {
+            cat->setAttr(kStageAttr, stageAttr(s));
+            cat->moveBefore(ret);
+            seg.ops.push_back(cat);
+          }
           op->setAttr(kStageAttr, stageAttr(s));
           op->moveBefore(ret);
           seg.ops.push_back(op);

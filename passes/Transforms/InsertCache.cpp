@@ -124,7 +124,8 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
                                         CacheKindAttr::get(module.getContext(), *cacheKind),
                                         b.getF64FloatAttr(threshold),
                                         b.getDenseF64ArrayAttr(coefs),
-                                        b.getF64FloatAttr(computeFraction));
+                                        b.getF64FloatAttr(computeFraction),
+                                        stale ? b.getUnitAttr() : UnitAttr());
 
     // The stack's ops (in schedule order) and those the decision and the
     // bases need: they always run.
@@ -217,18 +218,34 @@ void mlir::ditc::propagateCached(ModuleOp module) {
   func::FuncOp fn = getMainFunc(module);
   if (!fn)
     return;
-  for (Operation &op : fn.getBody().front()) {
-    if (op.hasAttr(kCachedAttr) || op.getNumOperands() == 0 ||
-        isa<CacheApplyOp, CacheDecideOp, func::ReturnOp>(op))
-      continue;
-    bool any = false, all = true;
-    for (Value v : op.getOperands()) {
-      Operation *def = v.getDefiningOp();
-      bool cached = def && def->hasAttr(kCachedAttr);
-      any |= cached;
-      all &= cached || (def && isa<WeightOp, ConstantOp>(def));
-    }
-    if (any && all)
+  // Pipeline stages: a receive whose send is skipped is skipped too (the
+  // tags pair them); until nothing changes, as a receive's readers may
+  // precede a later send in program order.
+  llvm::DenseSet<int64_t> cachedTags;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (Operation &op : fn.getBody().front()) {
+      if (auto s = dyn_cast<SendOp>(op); s && op.hasAttr(kCachedAttr))
+        cachedTags.insert(s.getTag());
+      if (op.hasAttr(kCachedAttr) || isa<CacheApplyOp, CacheDecideOp, func::ReturnOp>(op))
+        continue;
+      bool mark = false;
+      if (auto r = dyn_cast<RecvOp>(op)) {
+        mark = cachedTags.contains(r.getTag());
+      } else if (op.getNumOperands() > 0) {
+        bool any = false, all = true;
+        for (Value v : op.getOperands()) {
+          Operation *def = v.getDefiningOp();
+          bool cached = def && def->hasAttr(kCachedAttr);
+          any |= cached;
+          all &= cached || (def && isa<WeightOp, ConstantOp>(def));
+        }
+        mark = any && all;
+      }
+      if (!mark)
+        continue;
       op.setAttr(kCachedAttr, UnitAttr::get(module.getContext()));
+      changed = true;
+    }
   }
 }

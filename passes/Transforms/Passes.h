@@ -18,7 +18,8 @@ constexpr llvm::StringLiteral kChunkCostAttr = "ditc.cost_s";
 /// After a partition: the ops it inserted (collectives, reshapes) whose
 /// operands all come from ops of a step cache's blocks (kCachedAttr) or
 /// weights and constants join those blocks, so that a skipped step does not
-/// run them either (every rank takes the same decision).
+/// run them either (every rank takes the same decision); so does a pipeline
+/// stage's receive whose send (the same tag) is cached.
 void propagateCached(ModuleOp module);
 
 #define GEN_PASS_DECL

@@ -238,6 +238,9 @@ def InsertCachePass : Pass<"ditc-insert-cache", "ModuleOp"> {
                "teacache's rescaling polynomial, highest power first (default: Flux's "
                "published one for Flux-like graphs, whose joined K streams get rope; else the "
                "identity 1, 0)">,
+    Option<"stale", "stale", "bool", /*default=*/"false",
+           "Decide each denoising step from the previous step's measure (as pipeline stages "
+           "do: ditc.cache_decide's `stale`)">,
   ];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }

@@ -4,7 +4,9 @@
 // (redundancy.cu) measure d = sum |ref - x| / sum |ref| on their device and
 // take the decision here, on the host, from the same slot (ditc_kernels.def:
 // [0] step, [1] steps, [2] accumulator, [3] counter, [4] previous decision,
-// [5] reference held, [6] d, [7] decision, [8] steps skipped). Plain C++.
+// [5] reference held, [6] d, [7] decision, [8] steps skipped, [9] the step
+// a decision taken ahead skips, plus one, [10] the call may not skip).
+// Plain C++.
 //
 //===----------------------------------------------------------------------===//
 #ifndef DITC_RUNTIME_CUDA_CACHE_RULE_H
@@ -15,9 +17,15 @@
 
 namespace ditc_cache {
 
-/// The doubles of the slot the rule keeps ([0] .. [9]); the CUDA kernel
+/// The doubles of the slot the rule keeps ([0] .. [10]); the CUDA kernel
 /// puts its sums after them, at kSlotDoubles.
-constexpr int kSlotDoubles = 10;
+constexpr int kSlotDoubles = 11;
+
+/// cache_decide's modes: decide this step from this step's measure; decide
+/// the next step from this step's measure (pipeline stages: the decision
+/// reaches every stage at the start of the next call); take the decision
+/// taken ahead for this step.
+enum Mode : int32_t { kNow = 0, kAhead = 1, kTake = 2 };
 
 /// What the rule decided, and whether the reference takes this input.
 struct Decision {
@@ -67,6 +75,48 @@ inline Decision decide(int32_t kind, double d, const double *params, int32_t num
   slot[7] = out.skip;
   slot[8] += out.skip;
   return out;
+}
+
+/// Mode kAhead: the rule of decide() for the step after this one, on this
+/// step's measure `d`; the decision waits in slot[9] (the step it skips
+/// plus one) for take(). The rule's state moves as in decide(); this call's
+/// decision and the count of skipped steps are take()'s. After the run's
+/// last step (or outside a run) nothing is decided.
+inline Decision decideAhead(int32_t kind, double d, const double *params, int32_t num_params,
+                            double *slot) {
+  double step = slot[0];
+  slot[9] = 0;
+  if (step < 0)
+    return {};
+  if (step + 1 >= slot[1]) {
+    slot[6] = d;
+    return {};
+  }
+  double now = slot[7], skipped = slot[8];
+  slot[0] = step + 1;
+  Decision out = decide(kind, d, params, num_params, slot);
+  slot[0] = step;
+  slot[7] = now;
+  slot[8] = skipped;
+  slot[9] = out.skip ? step + 2 : 0;
+  return out;
+}
+
+/// Mode kTake: whether this call skips, by the decision taken ahead for it
+/// (slot[9]), unless the model says the call may not (slot[10]: it runs
+/// another schedule than the call before, whose residuals it does not
+/// hold); then it computes, and the rule's state says so. Every rank calls
+/// it with the same slot[0], [9] and [10].
+inline bool take(double *slot) {
+  bool planned = slot[0] >= 0 && slot[9] == slot[0] + 1;
+  bool skip = planned && slot[10] == 0;
+  if (planned && !skip) {
+    slot[2] = 0;
+    slot[4] = 0;
+  }
+  slot[7] = skip;
+  slot[8] += skip;
+  return skip;
 }
 
 } // namespace ditc_cache

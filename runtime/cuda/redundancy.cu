@@ -72,11 +72,13 @@ extern "C" void ditc_cu_probe_change(int32_t dtype, const void *x, void *prev, i
 
 extern "C" int32_t ditc_cu_cache_decide(int32_t kind, int32_t dtype, const void *x, void *ref,
                                         int64_t n, const double *params, int32_t num_params,
-                                        double *slot) {
+                                        double *slot, int32_t mode) {
   const char *name = "cache_decide";
-  if (kind != 0 && kind != 1)
+  if (mode != ditc_cache::kTake && kind != 0 && kind != 1)
     fatal(name, "unknown kind %d", (int)kind);
-  if (num_params < 3)
+  if (mode != ditc_cache::kNow && mode != ditc_cache::kAhead && mode != ditc_cache::kTake)
+    fatal(name, "unknown mode %d", (int)mode);
+  if (mode != ditc_cache::kTake && num_params < 3)
     fatal(name, "%d params: the threshold, the fraction computed first and a coefficient",
           (int)num_params);
   // The slot on the host (the sums after the rule's doubles), decided
@@ -87,6 +89,14 @@ extern "C" int32_t ditc_cu_cache_decide(int32_t kind, int32_t dtype, const void 
                                       stream());
       e != cudaSuccess || (e = cudaStreamSynchronize(stream())) != cudaSuccess)
     fatal(name, "cannot read the cache's state: %s", cudaGetErrorString(e));
+  if (mode == ditc_cache::kTake) {
+    bool skip = ditc_cache::take(host);
+    if (cudaError_t e = cudaMemcpyAsync(slot, host, kSums * sizeof(double),
+                                        cudaMemcpyHostToDevice, stream());
+        e != cudaSuccess || (e = cudaStreamSynchronize(stream())) != cudaSuccess)
+      fatal(name, "cannot write the cache's state: %s", cudaGetErrorString(e));
+    return skip;
+  }
   double d = NAN;
   if (host[0] >= 0 && host[5] != 0) { // a denoising step with a reference
     l1_sums(name, dtype, x, ref, n, slot + kSums, nullptr);
@@ -96,7 +106,9 @@ extern "C" int32_t ditc_cu_cache_decide(int32_t kind, int32_t dtype, const void 
       fatal(name, "cannot read the measure: %s", cudaGetErrorString(e));
     d = host[kSums] / host[kSums + 1];
   }
-  ditc_cache::Decision r = ditc_cache::decide(kind, d, params, num_params, host);
+  ditc_cache::Decision r = mode == ditc_cache::kNow
+                               ? ditc_cache::decide(kind, d, params, num_params, host)
+                               : ditc_cache::decideAhead(kind, d, params, num_params, host);
   cudaError_t e = cudaMemcpyAsync(slot, host, kSums * sizeof(double), cudaMemcpyHostToDevice,
                                   stream());
   if (e == cudaSuccess && r.keepInput)
@@ -105,7 +117,7 @@ extern "C" int32_t ditc_cu_cache_decide(int32_t kind, int32_t dtype, const void 
     e = cudaStreamSynchronize(stream()); // `host` goes out of scope
   if (e != cudaSuccess)
     fatal(name, "cannot write the cache's state: %s", cudaGetErrorString(e));
-  return r.skip;
+  return mode == ditc_cache::kNow && r.skip;
 }
 
 extern "C" void ditc_cu_cache_apply(int32_t dtype, int32_t skip, const void *computed,

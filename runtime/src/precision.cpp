@@ -429,10 +429,14 @@ void ditc_rt_probe_change(int32_t dtype, const void *x, void *prev, int64_t n,
 
 int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *ref,
                              int64_t n, const double *params, int32_t num_params,
-                             double *slot) {
+                             double *slot, int32_t mode) {
+  if (mode == ditc_cache::kTake)
+    return ditc_cache::take(slot);
   check_float("cache_decide", dtype);
   if (kind != 0 && kind != 1)
     fatal("cache_decide", "unknown kind %d", (int)kind);
+  if (mode != ditc_cache::kNow && mode != ditc_cache::kAhead)
+    fatal("cache_decide", "unknown mode %d", (int)mode);
   if (num_params < 3)
     fatal("cache_decide",
           "%d params: the threshold, the fraction computed first and at least one coefficient",
@@ -443,10 +447,12 @@ int32_t ditc_rt_cache_decide(int32_t kind, int32_t dtype, const void *x, void *r
     ditc_rt::l1_sums(dtype, x, ref, n, num, den);
     d = num / den;
   }
-  ditc_cache::Decision r = ditc_cache::decide(kind, d, params, num_params, slot);
+  ditc_cache::Decision r = mode == ditc_cache::kNow
+                               ? ditc_cache::decide(kind, d, params, num_params, slot)
+                               : ditc_cache::decideAhead(kind, d, params, num_params, slot);
   if (r.keepInput)
     std::memcpy(ref, x, (size_t)n * (dtype == DITC_RT_F32 ? 4 : 2));
-  return r.skip;
+  return mode == ditc_cache::kNow && r.skip;
 }
 
 void ditc_rt_cache_apply(int32_t dtype, int32_t skip, const void *computed,

@@ -58,3 +58,38 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
     return %y : tensor<4x16xf32>
   }
 }
+
+// -----
+
+// A step cache: its decision is taken ahead (`stale`: the stages after the
+// first cannot wait for its measure) and once, on the micro-batches' rows
+// joined at the end of the measuring stage; the cached ops are cloned per
+// micro-batch with their attribute, the residuals' cache_apply too.
+// CHECK-LABEL: func.func @main
+// CHECK-COUNT-2: ditc.slice %arg0 {ditc.stage = -1 : i64{{.*}} -> tensor<1x8x16xf32>
+// CHECK: %[[S0:.*]] = ditc.sub {{.*}}ditc.stage = 0
+// CHECK: %[[S1:.*]] = ditc.sub {{.*}}ditc.stage = 0
+// CHECK: %[[M:.*]] = ditc.concat %[[S0]], %[[S1]] {axis = 0 : i64, ditc.stage = 0 : i64} : {{.*}} -> tensor<2x8x16xf32>
+// CHECK-NEXT: ditc.cache_decide %[[M]] {coefficients = array<f64: 1.000000e+00, 0.000000e+00>, ditc.stage = 0 : i64, kind = #ditc.cache_kind<fbcache>, stale, threshold = 1.000000e-01 : f64} : tensor<2x8x16xf32>
+// CHECK-NOT: ditc.cache_decide
+// CHECK: ditc.linear {{.*}}ditc.cached, ditc.stage = 1
+// CHECK: ditc.cache_apply {{.*}}ditc.stage = 1
+// CHECK: ditc.linear {{.*}}ditc.cached, ditc.stage = 1
+// CHECK: ditc.cache_apply {{.*}}ditc.stage = 1
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
+  func.func @main(%x: tensor<2x8x16xf32>) -> tensor<2x8x16xf32> {
+    %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+    %w2 = ditc.weight "w2" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+    %w3 = ditc.weight "w3" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+    %a = ditc.linear %x, %w1 : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+    %h = ditc.add %a, %x : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+    %r = ditc.sub %h, %x : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+    ditc.cache_decide %r {coefficients = array<f64: 1.0, 0.0>, kind = #ditc.cache_kind<fbcache>, threshold = 0.1 : f64} : tensor<2x8x16xf32>
+    %b = ditc.linear %h, %w2 {ditc.cached} : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+    %g = ditc.add %b, %h {ditc.cached} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+    %c = ditc.linear %g, %w3 {ditc.cached} : (tensor<2x8x16xf32>, tensor<16x16xf32>) -> tensor<2x8x16xf32>
+    %d = ditc.add %c, %g {ditc.cached} : (tensor<2x8x16xf32>, tensor<2x8x16xf32>) -> tensor<2x8x16xf32>
+    %y = ditc.cache_apply %d, %h : tensor<2x8x16xf32>
+    return %y : tensor<2x8x16xf32>
+  }
+}

@@ -72,7 +72,7 @@ def main():
             x, y = a[k].astype(np.float64), b[k].astype(np.float64)
             worst = max(worst, np.linalg.norm(x - y) / np.linalg.norm(x))
         assert worst < tol, (worst, tol)
-        print(f"CLOSE {len(a.files)} arrays")
+        print(f"CLOSE {len(a.files)} arrays (relative L2 {worst:.2e})")
         return
     report_path, dump, steps, sets, probes = sys.argv[1:6]
     steps, sets, probes = int(steps), int(sets), int(probes)

@@ -2,6 +2,11 @@
 // RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=teacache threshold=0.5 coefficients=2.0,1.0,0.0" | FileCheck %s --check-prefix=TEA
 // RUN: not ditc-opt %s -split-input-file -ditc-insert-cache="kind=deepcache" 2>&1 | FileCheck %s --check-prefix=KIND
 // RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=teacache" | FileCheck %s --check-prefix=DEFAULT
+// RUN: ditc-opt %s -split-input-file -ditc-insert-cache="kind=fbcache stale=true" | FileCheck %s --check-prefix=STALE
+
+// stale: each step decided from the previous step's measure.
+// STALE-LABEL: func.func @main
+// STALE: ditc.cache_decide %{{.*}} {coefficients = array<f64: 1.000000e+00, 0.000000e+00>, kind = #ditc.cache_kind<fbcache>, stale, threshold = 1.000000e-01 : f64}
 
 // teacache's default polynomial: the identity for DiT blocks, Flux's for
 // the joint blocks whose joined keys get rope (the second function).

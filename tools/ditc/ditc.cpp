@@ -140,6 +140,12 @@ static cl::opt<double> compileCacheThreshold(
              "fbcache, 0.4 for teacache; 0 never skips)"),
     cl::value_desc("X"), cl::init(-1), cl::sub(compileCmd), cl::cat(ditcCategory));
 
+static cl::opt<bool> compileCacheStale(
+    "cache-stale",
+    cl::desc("--cache: decide each denoising step from the previous step's measure, as "
+             "plans with pipeline stages (pp, pipefusion) always do"),
+    cl::init(false), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static cl::opt<std::string> compileCachePolicy(
     "cache-policy",
     cl::desc("--cache: set the threshold and the steps that always compute from this "
@@ -456,7 +462,7 @@ int main(int argc, char **argv) {
       "              [--hw NAME|FILE --nodes K --gpus-per-node G --mem-limit SIZE]\n"
       "              [--activation-limit SIZE] [--probes redundancy]\n"
       "              [--cache fbcache|teacache [--cache-threshold X]\n"
-      "               [--cache-policy REPORT.json]]\n"
+      "               [--cache-policy REPORT.json] [--cache-stale]]\n"
       "              [--emit mlir|llvm|obj|so] [--shape NAME=D0,D1,...]\n"
       "              [--dim NAME=N] [--bind NAME=FILE.pb]\n"
       "  ditc run OUT.so [--inputs IN.npz] [--outputs OUT.npz] [--bench N]\n"
@@ -517,6 +523,7 @@ int main(int argc, char **argv) {
     opts.cache = compileCache;
     opts.cacheThreshold = compileCacheThreshold;
     opts.cachePolicy = compileCachePolicy;
+    opts.cacheStale = compileCacheStale;
     return mlir::ditc::runCompileCommand(opts);
   }
   if (runCmd) {

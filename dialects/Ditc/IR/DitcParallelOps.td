@@ -295,6 +295,15 @@ def Ditc_CacheDecideOp : Ditc_Op<"cache_decide"> {
     in a region of the arena that nothing else uses and is reset when a
     denoising run begins.
 
+    With `stale` (set under pipeline stages, `pp` and `pipefusion`, and by
+    `ditc compile --cache-stale`), the decision taken here is the next
+    denoising step's, from this step's measure: a later stage cannot wait
+    for the first stage's measure, and PipeFusion's patches give the whole
+    measure only at the end of the first stage's step. The call then
+    starts with the decision kept for it, broadcast from the stage that
+    measures over the pipeline axis. All `cache_decide` ops of a module
+    (one per schedule, one for every micro-batch's rows) share one state.
+
     ```mlir
     ditc.cache_decide %r {kind = #ditc.cache_kind<fbcache>, threshold = 0.1 : f64,
                           coefficients = array<f64: 1.0, 0.0>} : tensor<2x16x16xf32>
@@ -302,7 +311,8 @@ def Ditc_CacheDecideOp : Ditc_Op<"cache_decide"> {
   }];
   let arguments = (ins Ditc_Tensor:$input, Ditc_CacheKindAttr:$kind, F64Attr:$threshold,
                    DenseF64ArrayAttr:$coefficients,
-                   DefaultValuedAttr<F64Attr, "0.0">:$compute_fraction);
+                   DefaultValuedAttr<F64Attr, "0.0">:$compute_fraction,
+                   UnitAttr:$stale);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
 }

@@ -221,7 +221,10 @@ ditc_status ditc_model_probe_tensor(ditc_model *model, int32_t index,
  * residuals added to this step's first-block output (fbcache) or
  * blocks' input (teacache). The first and the last step of a run and every
  * call without a step set compute; ditc_model_begin_denoising resets the
- * cache. ditc_model_cache_kind: "fbcache", "teacache" or "" (no cache). */
+ * cache. Under pipeline stages (and --cache-stale) a step's measure decides
+ * the next step; `change` is then the measure of this call on the stage
+ * that measures (the first), 0 elsewhere. ditc_model_cache_kind:
+ * "fbcache", "teacache" or "" (no cache). */
 typedef struct ditc_cache_state {
   int32_t skipped;       /* the last run skipped the blocks (1) or not (0) */
   double change;         /* the relative L1 change it measured (NaN: none) */

@@ -174,6 +174,7 @@ struct ditc_model {
   // its state (ditc_rt_cache_decide's) and the bytes of its state.
   std::string cacheKind;
   uint64_t cacheSlot = 0, cacheBytes = 0;
+  int32_t lastSchedule = -1; // the schedule the last call ran (tellCache)
   // Steps the generated code marks (compiled with --trace), else -1; the
   // end time of each in the last run.
   int32_t traceSteps = -1;
@@ -226,12 +227,18 @@ struct ditc_model {
     return DITC_OK;
   }
   /// The step cache's slot [0..1]: the denoising step this run is (-1:
-  /// none) and the run's steps.
-  ditc_status tellCache(int32_t step) {
+  /// none) and the run's steps; [10]: 1 when the call runs another schedule
+  /// than the call before (PipeFusion: the other schedule's cached
+  /// residuals are not this one's, so it computes).
+  ditc_status tellCache(int32_t step, int32_t schedule) {
     if (cacheKind.empty())
       return DITC_OK;
     const double at[2] = {(double)step, (double)denoising.steps()};
-    return memory->writeArena(cacheSlot, at, sizeof at, error);
+    const double other = lastSchedule >= 0 && schedule != lastSchedule ? 1.0 : 0.0;
+    lastSchedule = schedule;
+    if (ditc_status s = memory->writeArena(cacheSlot, at, sizeof at, error); s != DITC_OK)
+      return s;
+    return memory->writeArena(cacheSlot + 10 * sizeof(double), &other, sizeof other, error);
   }
   /// The step cache's slot (zeros for a library without one).
   ditc_status cacheState(double (&slot)[ditc_cache::kSlotDoubles]) {
@@ -725,7 +732,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
                              previous == step - 1
                          ? 1
                          : 0;
-  if (ditc_status c = model->tellCache(step); c != DITC_OK)
+  if (ditc_status c = model->tellCache(step, schedule); c != DITC_OK)
     return c;
   if (model->traceSteps > 0) {
     model->trace.assign(model->traceSteps, 0.0);
