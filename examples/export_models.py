@@ -291,14 +291,14 @@ def build_pixart():
     )
 
 
-def build_sd3():
+def build_sd3(num_layers=2):
     from diffusers import SD3Transformer2DModel
 
     cfg = dict(
         sample_size=8,
         patch_size=2,
         in_channels=4,
-        num_layers=2,
+        num_layers=num_layers,
         attention_head_dim=8,
         num_attention_heads=2,
         joint_attention_dim=32,
@@ -329,13 +329,13 @@ def build_sd3():
     )
 
 
-def build_flux():
+def build_flux(num_layers=1):
     from diffusers import FluxTransformer2DModel
 
     cfg = dict(
         patch_size=1,
         in_channels=16,
-        num_layers=1,
+        num_layers=num_layers,
         num_single_layers=1,
         attention_head_dim=16,
         num_attention_heads=2,
@@ -412,10 +412,14 @@ BUILDERS = {
     "flux": build_flux,
     "llama": build_llama,
     # Deeper fixtures (--deep, test/fixtures/deep): plans that need more
-    # layers than the others have (pipefusion=4 needs 4 attention layers).
+    # layers than the others have (pipefusion=4 needs 4 attention layers),
+    # step caches that need repeated joint blocks (SD3's last block differs
+    # from the others; Flux's joint blocks are followed by single ones).
     "dit4": lambda: build_dit(num_layers=4),
+    "sd3x4": lambda: build_sd3(num_layers=4),
+    "flux3": lambda: build_flux(num_layers=3),
 }
-DEEP_MODELS = ("dit4",)
+DEEP_MODELS = ("dit4", "sd3x4", "flux3")
 
 
 # ----------------------------------------------------------------------------
@@ -970,7 +974,8 @@ def main(argv=None):
     ap.add_argument(
         "--deep",
         action="store_true",
-        help=f"export the deeper fixtures ({','.join(DEEP_MODELS)}: a 4-layer DiT) instead, "
+        help=f"export the deeper fixtures ({','.join(DEEP_MODELS)}: a 4-layer DiT, a 4-layer SD3, "
+        "a Flux with 3 joint blocks) instead, "
         "into test/fixtures/deep",
     )
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block and llm-mlp (default 1024)")

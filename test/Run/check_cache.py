@@ -7,7 +7,8 @@ records them ("cache": change and skipped per step):
 
     check_cache.py fbcache REPORT.json DUMP_DIR THRESHOLD
         The measure is recomputed from the first block's residual that the
-        probes dumped (DUMP_DIR/set0/step<i>.npz, key "block A.0:residual"):
+        probes dumped (DUMP_DIR/set0/step<i>.npz, key "<first layer with a
+        residual>:residual", e.g. "block A.0:residual"):
         d = mean |ref - r| / mean |ref|, the reference replaced by r whenever
         the step before computed; skip when d < THRESHOLD.
     check_cache.py teacache REPORT.json THRESHOLD C0 C1 ...
@@ -44,8 +45,10 @@ def fbcache(report, dump, threshold, lag):
     got_change, got_skip = report["cache"]["change"][0], report["cache"]["skipped"][0]
     want = [False] * steps
     ref = None
+    # The first block's (image) residual: the first layer that has one.
+    first = next(l["name"] for l in report["layers"] if "residual" in l)
     for t in range(steps):
-        r = np.load(f"{dump}/set0/step{t}.npz")["block A.0:residual"].astype(np.float64)
+        r = np.load(f"{dump}/set0/step{t}.npz")[f"{first}:residual"].astype(np.float64)
         d = None if ref is None else np.abs(ref - r).mean() / np.abs(ref).mean()
         if d is None:
             assert got_change[t] is None, (t, got_change[t])
