@@ -4,7 +4,7 @@
     /opt/ditc-export-venv/bin/python benchmarks/step_cache.py \
         [--ditc build/bin/ditc] [--dir /tmp/ditc-full/dit] [--steps 20] \
         [--threads 2] [--fbcache 0.05,0.1,0.2] [--teacache 0.2,0.4,0.8] \
-        [--redundancy-steps 8] [--plans ulysses=2,ring=2,cfg=2,pipefusion=2]
+        [--redundancy-steps 8] [--plans "ulysses=2 ring=2 cfg=2 pipefusion=2"]
 
 --plans runs each plan (comma-separated keys; plans separated by spaces in
 one argument, e.g. "ulysses=2 cfg=2 pipefusion=2,ulysses=2") under
