@@ -135,9 +135,17 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
       stack.push_back(ops[k].op);
       inStack.insert(ops[k].op);
     }
-    llvm::DenseSet<Operation *> needed;
+    // Values leaving the stack that no stream's type carries (Flux's rope
+    // tables, which the single blocks after the joint ones read) always
+    // run too: a skipped step has no residual to rebuild them from.
     SmallVector<Value> work(bases.begin(), bases.end());
     work.push_back(measure);
+    for (Operation *op : stack)
+      for (Value r : op->getResults())
+        if (llvm::none_of(bases, [&](Value base) { return base.getType() == r.getType(); }) &&
+            llvm::any_of(r.getUsers(), [&](Operation *u) { return !inStack.count(u); }))
+          work.push_back(r);
+    llvm::DenseSet<Operation *> needed;
     while (!work.empty()) {
       Operation *def = work.pop_back_val().getDefiningOp();
       if (!def || !needed.insert(def).second)
