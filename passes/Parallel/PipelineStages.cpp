@@ -253,6 +253,14 @@ PipelineStagesPass::unroll(func::FuncOp fn, ArrayRef<Operation *> work,
       maps[k].map(a, slice.getResult());
     }
   }
+  // The micro-batches' rows of `v` joined again.
+  auto joinRows = [&](Value v) {
+    SmallVector<Value> parts;
+    for (int64_t k = 0; k < m; ++k)
+      parts.push_back(maps[k].lookup(v));
+    return ConcatOp::create(b, v.getLoc(), v.getType(), parts,
+                            b.getI64IntegerAttr(batchDim.lookup(v)));
+  };
   SmallVector<SmallVector<Operation *>> copies(m);
   for (int64_t k = 0; k < m; ++k)
     for (Operation *op : work) {
@@ -265,11 +273,7 @@ PipelineStagesPass::unroll(func::FuncOp fn, ArrayRef<Operation *> work,
         }
         IRMapping one;
         if (Value in = d.getInput(); batchDim.count(in)) {
-          SmallVector<Value> parts;
-          for (int64_t j = 0; j < m; ++j)
-            parts.push_back(maps[j].lookup(in));
-          auto cat = ConcatOp::create(b, in.getLoc(), in.getType(), parts,
-                                      b.getI64IntegerAttr(batchDim.lookup(in)));
+          ConcatOp cat = joinRows(in);
           measureJoins.insert(cat);
           one.map(in, cat.getResult());
         } else {
@@ -292,11 +296,7 @@ PipelineStagesPass::unroll(func::FuncOp fn, ArrayRef<Operation *> work,
       continue;
     Value &j = joined[v];
     if (!j) {
-      SmallVector<Value> parts;
-      for (int64_t k = 0; k < m; ++k)
-        parts.push_back(maps[k].lookup(v));
-      auto cat = ConcatOp::create(b, v.getLoc(), v.getType(), parts,
-                                  b.getI64IntegerAttr(batchDim.lookup(v)));
+      ConcatOp cat = joinRows(v);
       outputs.push_back(cat);
       j = cat.getResult();
     }
