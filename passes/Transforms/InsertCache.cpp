@@ -189,17 +189,10 @@ struct InsertCache : ditc::impl::InsertCachePassBase<InsertCache> {
         int64_t k = 0;
         while (k < (int64_t)bases.size() && (used[k] || bases[k].getType() != r.getType()))
           ++k;
-        if (k == (int64_t)bases.size()) {
+        if (k == (int64_t)bases.size()) { // some base has its type (else it runs always)
           k = 0;
-          while (k < (int64_t)bases.size() && bases[k].getType() != r.getType())
+          while (bases[k].getType() != r.getType())
             ++k;
-        }
-        if (k == (int64_t)bases.size()) {
-          std::string type;
-          llvm::raw_string_ostream os(type);
-          os << r.getType();
-          return fail("a value leaving the blocks (" + type + ", from '" +
-                      op->getName().getStringRef() + "') has no stream of its type to cache");
         }
         used[k] = true;
         auto apply = CacheApplyOp::create(b, r.getLoc(), r, bases[k]);

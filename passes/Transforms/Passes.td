@@ -215,9 +215,10 @@ def InsertCachePass : Pass<"ditc-insert-cache", "ModuleOp"> {
     computes; those that the measure or the bases need stay unmarked and
     are moved before the decision's other ops as needed), and every value
     leaving the stack goes through `ditc.cache_apply` with the base of its
-    type. A graph without repeated blocks, or a value leaving the stack
-    with no stream of its type, fails with the reason. Runs on the
-    unpartitioned graph after the frontend.
+    type; a value leaving it with no stream of its type (Flux's rope
+    tables) is computed at every step, with what it needs. A graph without
+    repeated blocks fails with the reason. Runs on the unpartitioned graph
+    after the frontend.
 
     ```mlir
     ditc.cache_decide %r0 {coefficients = array<f64: 1.0, 0.0>,
