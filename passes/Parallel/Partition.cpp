@@ -532,6 +532,16 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   clone->removeAttr(kTokenPiecesAttr);
   if (bias)
     clone->eraseOperand(2);
+  // The per-rank op still joins or cuts the streams (its own blocks of
+  // them, or the whole streams when the axis is not split): PipeFusion's
+  // patches cut each stream the same way.
+  if (tokenPieces) {
+    int64_t p = joinSplit ? groupSize(want[isa<ConcatOp>(op) ? nOperands : 0][*joinAxis]) : 1;
+    SmallVector<int64_t> local;
+    for (int64_t n : tokenPieces.asArrayRef())
+      local.push_back(ceilDiv(n, p));
+    clone->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(local));
+  }
   if (joinSplit && isa<SliceOp>(op)) {
     // The piece's block starts after the blocks of the pieces before it.
     ArrayRef<int64_t> pieces = tokenPieces.asArrayRef();

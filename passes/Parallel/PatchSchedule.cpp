@@ -70,11 +70,60 @@ struct StaleBuilder {
   SmallVector<Kind> kind;
   SmallVector<int> phase; // 0 prologue, 1 per patch, 2 epilogue
   llvm::DenseMap<Operation *, int64_t> indexOf;
-  /// Per token-carrying value: G, the blocks of ranks its token dimension
-  /// holds (1 before a Ulysses all_to_all gathers the tokens, U after it).
-  /// Patch m of it is G chunks: chunk g at g * E / G + m * E / (G * M).
-  llvm::DenseMap<Value, int64_t> groups;
-  int64_t groupsOf(Value v) { return groups.lookup(v) ? groups.lookup(v) : 1; }
+  /// Per token-carrying value, the layout of its token dimension: G blocks
+  /// of ranks (1 before a Ulysses all_to_all gathers the tokens, U after
+  /// it), each the same streams one after the other (joint attention: the
+  /// pieces a ditc.token_pieces concat joined; one stream otherwise).
+  /// Patch m of it is, per block and stream, chunk m of the stream: streams
+  /// of n tokens are cut into chunks of n / M, the first n % M one longer.
+  struct Layout {
+    int64_t groups = 1;
+    SmallVector<int64_t, 2> pieces;
+  };
+  llvm::DenseMap<Value, Layout> layouts;
+  Layout layoutOf(Value v) {
+    auto it = layouts.find(v);
+    if (it != layouts.end())
+      return it->second;
+    Layout l;
+    if (int64_t d = tdim(v); d >= 0)
+      l.pieces.push_back(shapeOf(v)[d]);
+    return l;
+  }
+  int64_t groupsOf(Value v) { return layoutOf(v).groups; }
+  int64_t chunkStart(int64_t n, int64_t m) { return m * (n / patches) + std::min(m, n % patches); }
+  int64_t chunkSize(int64_t n, int64_t m) { return n / patches + (m < n % patches ? 1 : 0); }
+  /// Tokens of patch m per block of ranks.
+  int64_t patchBlock(const Layout &l, int64_t m) {
+    int64_t n = 0;
+    for (int64_t p : l.pieces)
+      n += chunkSize(p, m);
+    return n;
+  }
+  /// Every stream has a token for every patch.
+  bool cuts(Value v) {
+    Layout l = layoutOf(v);
+    return llvm::all_of(l.pieces, [&](int64_t n) { return n >= patches; });
+  }
+  /// Where patch m's chunks lie: (offset in the whole value, offset in the
+  /// patch, size), per block and stream.
+  struct Chunk {
+    int64_t whole, patch, size;
+  };
+  SmallVector<Chunk> chunksOf(Value v, int64_t m) {
+    Layout l = layoutOf(v);
+    int64_t d = tdim(v), block = shapeOf(v)[d] / l.groups, pblock = patchBlock(l, m);
+    SmallVector<Chunk> out;
+    for (int64_t k = 0; k < l.groups; ++k) {
+      int64_t at = 0, pat = 0;
+      for (int64_t n : l.pieces) {
+        out.push_back({k * block + at + chunkStart(n, m), k * pblock + pat, chunkSize(n, m)});
+        at += n;
+        pat += chunkSize(n, m);
+      }
+    }
+    return out;
+  }
 
   LogicalResult fail(Operation *op, const Twine &what) {
     std::string loc;
@@ -124,19 +173,99 @@ struct StaleBuilder {
     return classes.classOf(k, 2) == c && classes.classOf(v, 2) == c;
   }
 
-  /// The blocks of ranks (groups) of the op's token-carrying results.
+  /// The layout of the op's token-carrying results, from its operands'.
   LogicalResult layoutResults(Operation *op,
                               ArrayRef<std::pair<unsigned, int64_t>> dims) {
     unsigned n = op->getNumOperands();
-    int64_t g = 0;
+    auto setAll = [&](const Layout &l) {
+      for (auto [idx, d] : dims)
+        if (idx >= n && (l.groups > 1 || l.pieces.size() > 1)) {
+          Layout r = l;
+          if (llvm::sum_of(r.pieces) * r.groups != shapeOf(valueAt(op, idx))[d])
+            continue; // another length: one plain stream
+          layouts[valueAt(op, idx)] = r;
+        }
+    };
+    auto isToken = [&](Value v) { return tdim(v) >= 0; };
+    // Joint attention's concat and the slices and splits that undo it: the
+    // streams are the pieces (on this rank's tokens, before any gather).
+    if (op->hasAttr(kTokenPiecesAttr)) {
+      std::optional<unsigned> axis = tokenPiecesAxis(op);
+      Value in = op->getOperand(0);
+      if (axis && isToken(in) && tdim(in) == (int64_t)*axis) {
+        for (Value v : op->getOperands())
+          if (groupsOf(v) > 1)
+            return fail(op, "joins or cuts streams of tokens gathered over ranks");
+        if (isa<ConcatOp>(op)) {
+          Layout l;
+          for (Value v : op->getOperands())
+            l.pieces.append(layoutOf(v).pieces);
+          setAll(l);
+          return success();
+        }
+        // A slice or split takes whole streams of its operand.
+        Layout l = layoutOf(in);
+        int64_t at = isa<SliceOp>(op) ? cast<SliceOp>(op).getOffsets()[*axis] : 0;
+        for (Value r : op->getResults()) {
+          int64_t size = shapeOf(r)[*axis], pos = 0;
+          Layout out;
+          for (int64_t p : l.pieces) {
+            if (pos >= at && pos + p <= at + size)
+              out.pieces.push_back(p);
+            else if (pos < at + size && pos + p > at)
+              return fail(op, "cuts a stream of tokens in the middle");
+            pos += p;
+          }
+          if (llvm::sum_of(out.pieces) != size)
+            return fail(op, "cuts a stream of tokens in the middle");
+          if (out.pieces.size() > 1)
+            layouts[r] = out;
+          at += size;
+        }
+        return success();
+      }
+    }
+    // An attention's result is laid out as its query (its keys, values
+    // and mask are read whole).
+    if (isa<AttentionOp, RingAttentionOp>(op)) {
+      setAll(layoutOf(op->getOperand(0)));
+      return success();
+    }
+    // Operands of one length share a layout: the richer one (blocks of
+    // ranks, streams) where a whole value (computed once, or a constant)
+    // meets a value computed patch by patch.
+    auto same = [](const Layout &a, const Layout &b) {
+      return a.groups == b.groups && a.pieces == b.pieces;
+    };
+    auto computedPerPatch = [&](Value v) {
+      auto it = indexOf.find(v.getDefiningOp());
+      return it != indexOf.end() && it->second < (int64_t)kind.size() &&
+             (kind[it->second] == Kind::Patch || kind[it->second] == Kind::Attention);
+    };
+    Layout l;
+    Value from;
     for (auto [idx, d] : dims)
       if (idx < n) {
-        int64_t h = groupsOf(op->getOperand(idx));
-        if (g && h != g)
-          return fail(op, "mixes tokens gathered from different ranks");
-        g = h;
+        Value v = op->getOperand(idx);
+        Layout h = layoutOf(v);
+        if (!from) {
+          l = h;
+          from = v;
+          continue;
+        }
+        if (same(h, l) || shapeOf(v)[d] != llvm::sum_of(l.pieces) * l.groups)
+          continue;
+        bool richer = h.groups > l.groups || h.pieces.size() > l.pieces.size();
+        Value plain = richer ? from : v;
+        if (computedPerPatch(plain) || l.groups != h.groups && groupsOf(plain) > 1)
+          return fail(op, "mixes tokens laid out differently (gathered from other ranks, "
+                          "or joined from other streams)");
+        if (richer) {
+          l = h;
+          from = v;
+        }
+        layouts[plain] = l;
       }
-    g = std::max<int64_t>(g, 1);
     auto size = [&](ArrayAttr axes) {
       FailureOr<Mesh> mesh = Mesh::of(op);
       return succeeded(mesh) ? mesh->groupSize(axes) : 1;
@@ -144,20 +273,18 @@ struct StaleBuilder {
     if (auto a = dyn_cast<AllToAllOp>(op)) {
       int64_t u = size(a.getAxes());
       if (tdim(a.getResult()) == (int64_t)a.getConcatAxis())
-        g *= u;
+        l.groups *= u;
       else if (tdim(a.getInput()) == (int64_t)a.getSplitAxis()) {
-        if (g % u)
-          return fail(op, "splits tokens gathered from " + Twine(g) + " ranks over " +
+        if (l.groups % u)
+          return fail(op, "splits tokens gathered from " + Twine(l.groups) + " ranks over " +
                               Twine(u));
-        g /= u;
+        l.groups /= u;
       }
     } else if (auto ag = dyn_cast<AllGatherOp>(op)) {
       if (tdim(ag.getResult()) == (int64_t)ag.getAxis())
-        g *= size(ag.getAxes());
+        l.groups *= size(ag.getAxes());
     }
-    for (auto [idx, d] : dims)
-      if (idx >= n && g > 1)
-        groups[valueAt(op, idx)] = g;
+    setAll(l);
     return success();
   }
 
@@ -180,24 +307,29 @@ struct StaleBuilder {
           continue;
         dims.push_back({idx, *d});
       }
-      // Token dimensions the patches (times the blocks of ranks) divide.
-      bool divides = llvm::all_of(dims, [&](auto p) {
-        Value v = valueAt(op, p.first);
-        return shapeOf(v)[p.second] % (patches * groupsOf(v)) == 0;
-      });
       if (failed(layoutResults(op, dims)))
         return failure();
+      // Every stream of every token dimension has a token for each patch.
+      bool divides = llvm::all_of(dims, [&](auto p) { return cuts(valueAt(op, p.first)); });
       if (selfAttention(op)) {
-        if (!divides)
-          return fail(op, "has " + Twine(shapeOf(op->getOperand(0))[2]) +
-                              " query tokens (per rank), which " + Twine(patches) +
-                              " patches do not divide");
-        auto ring = dyn_cast<RingAttentionOp>(op);
-        bool masked = op->getNumOperands() > 3 || op->hasAttr("causal") ||
-                      (ring && ring.getKvValid() != 0);
-        if (masked)
-          return fail(op, "is masked or causal; PipeFusion's stale K/V needs an unmasked "
-                          "self-attention");
+        Value q = op->getOperand(0);
+        if (!cuts(q))
+          return fail(op, "has a stream of " +
+                              Twine(llvm::min_element(layoutOf(q).pieces)[0]) +
+                              " query tokens (per rank), fewer than the " + Twine(patches) +
+                              " patches");
+        // Each patch reads the keys whole (from the buffers, in the
+        // synchronous order), so a mask over the keys alone (padded keys
+        // of uneven splits) holds for every patch; a mask over query rows
+        // or a causal one depends on the rows.
+        bool rows = op->hasAttr("causal");
+        if (op->getNumOperands() > 3) {
+          ArrayRef<int64_t> m = shapeOf(op->getOperand(3));
+          rows |= m.size() >= 2 && m[m.size() - 2] > 1;
+        }
+        if (rows)
+          return fail(op, "is causal or masked per query row; PipeFusion's stale K/V needs "
+                          "an attention whose rows see the same keys");
         kind.push_back(Kind::Attention);
         continue;
       }
@@ -283,21 +415,27 @@ struct StaleBuilder {
       return join(v);
     return whole.lookup(v) ? whole.lookup(v) : v; // arguments and sources
   }
-  RankedTensorType patchType(Value v, int64_t d) {
+  RankedTensorType patchType(Value v, int64_t d, int64_t m) {
     SmallVector<int64_t> shape(shapeOf(v));
-    shape[d] /= patches;
+    shape[d] = layoutOf(v).groups * patchBlock(layoutOf(v), m);
     return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
   }
-  /// The patches of `v` joined (once per stage).
+  /// The patches of `v` joined (once per stage), in the synchronous order:
+  /// per block of ranks and stream, the stream's chunks of every patch.
   Value join(Value v) {
     Value &j = joins[{segment().stage, 0, v.getAsOpaquePointer()}];
     if (!j) {
-      // Rank block k of the whole holds chunk k of every patch.
-      int64_t d = tdim(v), g = groupsOf(v), c = shapeOf(v)[d] / (g * patches);
+      int64_t d = tdim(v);
+      SmallVector<SmallVector<Chunk>> chunks;
+      for (int64_t m = 0; m < patches; ++m)
+        chunks.push_back(chunksOf(v, m));
       SmallVector<Value> parts;
-      for (int64_t k = 0; k < g; ++k)
-        for (int64_t m = 0; m < patches; ++m)
-          parts.push_back(g == 1 ? part[m].lookup(v) : slice(part[m].lookup(v), d, k * c, c));
+      for (size_t c = 0; c < chunks[0].size(); ++c)
+        for (int64_t m = 0; m < patches; ++m) {
+          Value p = part[m].lookup(v);
+          const Chunk &ch = chunks[m][c];
+          parts.push_back(chunks[0].size() == 1 ? p : slice(p, d, ch.patch, ch.size));
+        }
       j = concat(parts, d);
     }
     return j;
@@ -311,10 +449,9 @@ struct StaleBuilder {
       return wholeOf(v);
     Value &s = slices[{segment().stage, m, v.getAsOpaquePointer()}];
     if (!s) {
-      int64_t g = groupsOf(v), e = shapeOf(v)[d], c = e / (g * patches);
       SmallVector<Value> chunks;
-      for (int64_t k = 0; k < g; ++k)
-        chunks.push_back(slice(wholeOf(v), d, k * (e / g) + m * c, c));
+      for (const Chunk &c : chunksOf(v, m))
+        chunks.push_back(slice(wholeOf(v), d, c.whole, c.size));
       s = concat(chunks, d);
     }
     return s;
@@ -351,34 +488,71 @@ struct StaleBuilder {
   }
 
   void clonePatch(Operation *op, int64_t m, int64_t &cache) {
+    bool attention = kind[indexOf.lookup(op)] == Kind::Attention;
     IRMapping map;
-    for (Value v : op->getOperands())
-      map.map(v, patchOf(v, m));
+    for (auto [k, v] : llvm::enumerate(op->getOperands()))
+      map.map(v, attention && k >= 3 ? wholeOf(v) : patchOf(v, m)); // the keys' mask whole
     Operation *c = add(b.clone(*op, map));
-    if (kind[indexOf.lookup(op)] == Kind::Attention) {
+    if (c->hasAttr(kTokenPiecesAttr)) {
+      // Joins or cuts patch m's chunks of the streams: a slice starts
+      // after the chunks of the streams before it.
+      c->removeAttr(kTokenPiecesAttr);
+      if (auto sl = dyn_cast<SliceOp>(c)) {
+        unsigned axis = *tokenPiecesAxis(op);
+        Layout l = layoutOf(op->getOperand(0));
+        SmallVector<int64_t> offsets(sl.getOffsets());
+        int64_t whole = offsets[axis], at = 0, pos = 0;
+        for (int64_t n : l.pieces) {
+          if (pos >= whole)
+            break;
+          at += chunkSize(n, m);
+          pos += n;
+        }
+        offsets[axis] = at;
+        c->setAttr("offsets", b.getDenseI64ArrayAttr(offsets));
+      }
+    }
+    if (attention) {
       // Fresh K/V of this patch into the buffers; the attention reads them
       // whole (earlier patches fresh, later ones from the last call).
-      // The buffer keeps the synchronous order: rank block k of it holds
-      // chunk k of each patch.
+      // The buffer keeps the synchronous order: per block of ranks and
+      // stream, the stream's chunk of each patch.
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPoint(c);
       for (unsigned k : {1u, 2u}) {
-        Value orig = op->getOperand(k);
-        int64_t g = groupsOf(orig), e = shapeOf(orig)[2], chunk = e / (g * patches);
-        auto upd = KvCacheUpdateOp::create(
-            b, op->getLoc(), orig.getType(), map.lookup(orig), b.getI64IntegerAttr(cache + k - 1),
-            b.getI64IntegerAttr(2), b.getI64IntegerAttr(m * chunk), b.getI64IntegerAttr(g),
-            b.getI64IntegerAttr(g > 1 ? e / g : 0));
-        upd->setAttr(kStageAttr, b.getI64IntegerAttr(segment().stage));
-        upd->setAttr(kScheduleAttr, b.getI64IntegerAttr(1));
-        segment().ops.insert(segment().ops.end() - 1, upd);
-        c->setOperand(k, upd.getResult());
+        Value orig = op->getOperand(k), kv = map.lookup(orig);
+        Layout l = layoutOf(orig);
+        int64_t g = l.groups, e = shapeOf(orig)[2];
+        auto update = [&](Value in, int64_t offset, int64_t blocks, int64_t stride) {
+          auto upd = KvCacheUpdateOp::create(
+              b, op->getLoc(), orig.getType(), in, b.getI64IntegerAttr(cache + k - 1),
+              b.getI64IntegerAttr(2), b.getI64IntegerAttr(offset), b.getI64IntegerAttr(blocks),
+              b.getI64IntegerAttr(stride));
+          upd->setAttr(kStageAttr, b.getI64IntegerAttr(segment().stage));
+          upd->setAttr(kScheduleAttr, b.getI64IntegerAttr(1));
+          segment().ops.insert(segment().ops.end() - 1, upd);
+          kv = upd.getResult();
+        };
+        Value in = kv;
+        if (l.pieces.size() == 1) {
+          update(in, chunkStart(l.pieces[0], m), g, g > 1 ? e / g : 0);
+        } else {
+          // One copy per block and stream.
+          for (const Chunk &ch : chunksOf(orig, m)) {
+            Value piece = slice(in, 2, ch.patch, ch.size);
+            // The slice goes before the attention clone as well.
+            segment().ops.pop_back();
+            segment().ops.insert(segment().ops.end() - 1, piece.getDefiningOp());
+            update(piece, ch.whole, 1, 0);
+          }
+        }
+        c->setOperand(k, kv);
       }
     }
     for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults())) {
       int64_t d = tdim(r);
       if (d >= 0)
-        cr.setType(patchType(r, d));
+        cr.setType(patchType(r, d, m));
       part[m][r] = cr;
     }
   }

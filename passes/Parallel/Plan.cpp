@@ -259,9 +259,10 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (patches * p > fewest)
         return fail("patches=" + Twine(patches) + (p > 1 ? " x " + Twine(p) + " sequence ranks" : "") +
                     " is more than the " + Twine(fewest) + " tokens of a self-attention");
-      if (fewest % patches)
-        return fail("patches=" + Twine(patches) + " does not divide the " + Twine(fewest) +
-                    " tokens of a self-attention (choose a divisor)");
+      // Joint attention: the patches cut each stream (patches that do not
+      // divide a stream's tokens are one token longer first).
+      if (seqAxes.empty())
+        markJointTokens(fn, classes, selfAttentions(fn, classes, fewest));
       int64_t stages = mesh.shape[mesh.stageAxis()];
       if (layers < stages)
         return fail("pipefusion=" + Twine(stages) + " needs at least " + Twine(stages) +
