@@ -198,8 +198,11 @@ struct StaleBuilder {
             return fail(op, "joins or cuts streams of tokens gathered over ranks");
         if (isa<ConcatOp>(op)) {
           Layout l;
-          for (Value v : op->getOperands())
-            l.pieces.append(layoutOf(v).pieces);
+          for (Value v : op->getOperands()) // (a stream of one token has no token dimension)
+            if (tdim(v) >= 0)
+              l.pieces.append(layoutOf(v).pieces);
+            else
+              l.pieces.push_back(shapeOf(v)[*axis]);
           setAll(l);
           return success();
         }
@@ -309,8 +312,25 @@ struct StaleBuilder {
       }
       if (failed(layoutResults(op, dims)))
         return failure();
-      // Every stream of every token dimension has a token for each patch.
+      // Every stream of every token dimension has a token for each patch,
+      // and the patches cut them alike: evenly, or unevenly along
+      // dimensions of one layout (not the rows of an image and its
+      // tokens, say).
       bool divides = llvm::all_of(dims, [&](auto p) { return cuts(valueAt(op, p.first)); });
+      bool even = llvm::all_of(dims, [&](auto p) {
+        return llvm::all_of(layoutOf(valueAt(op, p.first)).pieces,
+                            [&](int64_t n) { return n % patches == 0; });
+      });
+      // (The streams a token_pieces op joins or cuts are its pieces: cut
+      // alike by construction; a collective moves whole blocks of ranks.)
+      bool joinsStreams = op->hasAttr(kTokenPiecesAttr) && tokenPiecesAxis(op) &&
+                          (int64_t)*tokenPiecesAxis(op) == tdim(op->getOperand(0));
+      if (!even && !dims.empty() && !joinsStreams) {
+        Layout l0 = layoutOf(valueAt(op, dims[0].first));
+        divides &= llvm::all_of(dims, [&](auto p) {
+          return layoutOf(valueAt(op, p.first)).pieces == l0.pieces;
+        });
+      }
       if (selfAttention(op)) {
         Value q = op->getOperand(0);
         if (!cuts(q))

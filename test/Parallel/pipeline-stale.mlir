@@ -85,10 +85,21 @@ module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc
 
 // -----
 
-// Patches that do not divide a self-attention's tokens (6 over 4): refused
-// with the count, the synchronous schedule at every step.
+// Patches that do not divide a self-attention's tokens (6 over 4) are cut
+// unevenly: 2, 2, 1 and 1 tokens at 0, 2, 4 and 5, each patch's K/V
+// written at its own offset.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.slice %arg0 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 0, 0>{{.*}} -> tensor<1x1x2x16xf32>
+// CHECK: ditc.kv_cache_update {{.*}}cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 0 : i64} : (tensor<1x1x2x16xf32>) -> tensor<1x1x6x16xf32>
+// CHECK: ditc.slice %arg0 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 2, 0>{{.*}} -> tensor<1x1x2x16xf32>
+// CHECK: ditc.kv_cache_update {{.*}}cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 2 : i64} : (tensor<1x1x2x16xf32>) -> tensor<1x1x6x16xf32>
+// CHECK: ditc.slice %arg0 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 4, 0>{{.*}} -> tensor<1x1x1x16xf32>
+// CHECK: ditc.kv_cache_update {{.*}}cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 4 : i64} : (tensor<1x1x1x16xf32>) -> tensor<1x1x6x16xf32>
+// CHECK: ditc.slice %arg0 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 5, 0>{{.*}} -> tensor<1x1x1x16xf32>
+// CHECK: ditc.kv_cache_update {{.*}}cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 5 : i64} : (tensor<1x1x1x16xf32>) -> tensor<1x1x6x16xf32>
+// The last stage joins the four patches in order.
+// CHECK: ditc.concat {{.*}}ditc.schedule = 1 : i64, ditc.stage = 1 : i64} : (tensor<1x1x2x16xf32>, tensor<1x1x2x16xf32>, tensor<1x1x1x16xf32>, tensor<1x1x1x16xf32>) -> tensor<1x1x6x16xf32>
 module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 4 : i64} {
-  // expected-warning @+1 {{has 6 query tokens (per rank), which 4 patches do not divide}}
   func.func @main(%x: tensor<1x1x6x16xf32>) -> tensor<1x1x6x16xf32> {
     %a = ditc.attention %x, %x, %x : (tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x6x16xf32>
     %h = ditc.add %a, %x : (tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x6x16xf32>
@@ -125,5 +136,79 @@ module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 3 : pipefusion]>, ditc
     %a3 = ditc.attention %q3, %q3, %q3 : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
     %y = ditc.add %a3, %h : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
     return %y : tensor<1x1x8x16xf32>
+  }
+}
+
+// -----
+
+// Joint attention (MMDiT): an image stream (4 tokens) and a text stream
+// (2) joined along the tokens (ditc.token_pieces), attended over all keys
+// and cut back. Each patch takes its chunk of both streams (image 2, text
+// 1): patch m joins image tokens 2m..2m+1 and text token m, writes them
+// into the K/V buffers at 2m and 4 + m (the synchronous order: the image
+// stream, then the text), and its cuts take 2 and 1 tokens at 0 and 2.
+// CHECK-LABEL: func.func @main
+// CHECK: %[[X1:.*]] = ditc.slice %arg0 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 2, 0>{{.*}} -> tensor<1x1x2x16xf32>
+// CHECK: %[[C1:.*]] = ditc.slice %arg1 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 1, 0>{{.*}} -> tensor<1x1x1x16xf32>
+// CHECK: %[[J1:.*]] = ditc.concat %{{.*}}, %{{.*}} {axis = 2 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64} : (tensor<1x1x2x16xf32>, tensor<1x1x1x16xf32>) -> tensor<1x1x3x16xf32>
+// CHECK: %[[KI:.*]] = ditc.slice %[[J1]] {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 0, 0>{{.*}} -> tensor<1x1x2x16xf32>
+// CHECK: ditc.kv_cache_update %[[KI]] {axis = 2 : i64, cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 2 : i64} : (tensor<1x1x2x16xf32>) -> tensor<1x1x6x16xf32>
+// CHECK: %[[KT:.*]] = ditc.slice %[[J1]] {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 2, 0>{{.*}} -> tensor<1x1x1x16xf32>
+// CHECK: %[[K:.*]] = ditc.kv_cache_update %[[KT]] {axis = 2 : i64, cache = 0 : i64, ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offset = 5 : i64} : (tensor<1x1x1x16xf32>) -> tensor<1x1x6x16xf32>
+// CHECK: %[[V:.*]] = ditc.kv_cache_update {{.*}}cache = 1 : i64, {{.*}}offset = 5 : i64}
+// CHECK: %[[A1:.*]] = ditc.attention %[[J1]], %[[K]], %[[V]] {ditc.schedule = 1 : i64, ditc.stage = 0 : i64} : (tensor<1x1x3x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x3x16xf32>
+// CHECK: ditc.slice %[[A1]] {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 0, 0>{{.*}} -> tensor<1x1x2x16xf32>
+// CHECK: ditc.slice %[[A1]] {ditc.schedule = 1 : i64, ditc.stage = 0 : i64, offsets = array<i64: 0, 0, 2, 0>{{.*}} -> tensor<1x1x1x16xf32>
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 2 : i64} {
+  func.func @main(%x: tensor<1x1x4x16xf32>, %c: tensor<1x1x2x16xf32>) -> tensor<1x1x4x16xf32> {
+    %j = ditc.concat %x, %c {axis = 2 : i64, ditc.token_pieces = array<i64: 4, 2>} : (tensor<1x1x4x16xf32>, tensor<1x1x2x16xf32>) -> tensor<1x1x6x16xf32>
+    %a = ditc.attention %j, %j, %j : (tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x6x16xf32>
+    %ax = ditc.slice %a {ditc.token_pieces = array<i64: 4, 2>, offsets = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x1x6x16xf32>) -> tensor<1x1x4x16xf32>
+    %ac = ditc.slice %a {ditc.token_pieces = array<i64: 4, 2>, offsets = array<i64: 0, 0, 4, 0>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x1x6x16xf32>) -> tensor<1x1x2x16xf32>
+    %hx = ditc.add %ax, %x : (tensor<1x1x4x16xf32>, tensor<1x1x4x16xf32>) -> tensor<1x1x4x16xf32>
+    %hc = ditc.add %ac, %c : (tensor<1x1x2x16xf32>, tensor<1x1x2x16xf32>) -> tensor<1x1x2x16xf32>
+    %j2 = ditc.concat %hx, %hc {axis = 2 : i64, ditc.token_pieces = array<i64: 4, 2>} : (tensor<1x1x4x16xf32>, tensor<1x1x2x16xf32>) -> tensor<1x1x6x16xf32>
+    %a2 = ditc.attention %j2, %j2, %j2 : (tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>, tensor<1x1x6x16xf32>) -> tensor<1x1x6x16xf32>
+    %y = ditc.slice %a2 {ditc.token_pieces = array<i64: 4, 2>, offsets = array<i64: 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1>} : (tensor<1x1x6x16xf32>) -> tensor<1x1x4x16xf32>
+    return %y : tensor<1x1x4x16xf32>
+  }
+}
+
+// -----
+
+// A mask over the keys alone (padded keys of an uneven split) holds for
+// every patch: each patch's attention reads it whole.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} mask %arg1 {ditc.schedule = 1 : i64, ditc.stage = 0 : i64} : (tensor<1x1x4x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x1x8xi1>) -> tensor<1x1x4x16xf32>
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 2 : i64} {
+  func.func @main(%x: tensor<1x1x8x16xf32>, %m: tensor<1x1x1x8xi1>) -> tensor<1x1x8x16xf32> {
+    %a = ditc.attention %x, %x, %x mask %m : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x1x8xi1>) -> tensor<1x1x8x16xf32>
+    %a2 = ditc.attention %a, %a, %a mask %m : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x1x8xi1>) -> tensor<1x1x8x16xf32>
+    return %a2 : tensor<1x1x8x16xf32>
+  }
+}
+
+// -----
+
+// A mask per query row depends on the rows: refused.
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 2 : i64} {
+  // expected-warning @+1 {{is causal or masked per query row; PipeFusion's stale K/V needs an attention whose rows see the same keys}}
+  func.func @main(%x: tensor<1x1x8x16xf32>, %m: tensor<1x1x8x8xi1>) -> tensor<1x1x8x16xf32> {
+    %a = ditc.attention %x, %x, %x mask %m : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x8xi1>) -> tensor<1x1x8x16xf32>
+    %a2 = ditc.attention %a, %a, %a : (tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>, tensor<1x1x8x16xf32>) -> tensor<1x1x8x16xf32>
+    return %a2 : tensor<1x1x8x16xf32>
+  }
+}
+
+// -----
+
+// A stream shorter than the patches (1 text token, 2 patches): refused.
+module attributes {ditc.mesh = #ditc.mesh<["pipefusion" = 2 : pipefusion]>, ditc.patches = 2 : i64} {
+  // expected-warning @+1 {{has a stream of 1 query tokens (per rank), fewer than the 2 patches}}
+  func.func @main(%x: tensor<1x1x4x16xf32>, %c: tensor<1x1x1x16xf32>) -> tensor<1x1x5x16xf32> {
+    %j = ditc.concat %x, %c {axis = 2 : i64, ditc.token_pieces = array<i64: 4, 1>} : (tensor<1x1x4x16xf32>, tensor<1x1x1x16xf32>) -> tensor<1x1x5x16xf32>
+    %a = ditc.attention %j, %j, %j : (tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>) -> tensor<1x1x5x16xf32>
+    %a2 = ditc.attention %a, %a, %a : (tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>, tensor<1x1x5x16xf32>) -> tensor<1x1x5x16xf32>
+    return %a2 : tensor<1x1x5x16xf32>
   }
 }
