@@ -14,8 +14,8 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     applies to the graph:
     the degrees multiply to `devices`, the batch divides by `cfg` and `dp`,
     sequence parallelism has self-attention to split, PipeFusion has as many
-    attention layers as stages and patches (default: the stages) that divide
-    every self-attention's tokens, and is not combined with `pp`. Illegal
+    attention layers as stages and no more patches (default: the stages)
+    than a self-attention's tokens, and is not combined with `pp`. Illegal
     plans fail with the reason. It writes the module's `ditc.mesh` (a
     `#ditc.mesh`: axes of degree > 1, in the order pp / pipefusion, dp, cfg,
     ring, ulysses, tp, each with its kind: later axes are neighbouring ranks;
@@ -27,7 +27,8 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     ulysses, ring or usp). Joint attention (MMDiT: streams of tokens
     concatenated along the token axis, attended over all keys, cut back):
     every concat, split and slice along a token dimension of a split
-    self-attention that joins or takes whole streams gets
+    self-attention (split by sequence parallelism, or cut into PipeFusion's
+    patches) that joins or takes whole streams gets
     `ditc.token_pieces` (the streams' lengths), which ties the streams'
     tokens to the joined ones, so the streams stay split through the join
     (not for causal or masked attention, whose keys' order matters). It
@@ -182,7 +183,9 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
     block of every stream, one after the other, so the concat and the
     splits or slices that undo it run on each rank's blocks; attention
     masks the keys that are padding inside the blocks; anything that needs
-    the joined tokens whole gathers them and puts them back in order. Ops
+    the joined tokens whole gathers them and puts them back in order. The
+    per-rank concats, splits and slices keep `ditc.token_pieces` with the
+    lengths they join on the rank (its blocks), for PipeFusion's patches. Ops
     every rank of a group computes whole although the mesh splits work get
     `ditc.replicated` with the reason (the profile reports them). Sharded
     weights become per-rank
@@ -235,7 +238,10 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     program gets two schedules, marked `ditc.schedule`. The synchronous one
     (0) is the cut program, each self-attention reading its K/V through
     `ditc.kv_cache_update` buffers. The stale one (1) clones the program
-    with the image tokens cut into M patches: per stage, the ops that touch
+    with the image tokens cut into M patches (each stream of joint
+    attention's tokens, `ditc.token_pieces`, cut on its own, so that patch
+    m holds chunk m of every stream; tokens that M does not divide are cut
+    into chunks one token longer first): per stage, the ops that touch
     no token run once, then the ops that compute token by token once per
     patch (a self-attention writes its patch's K/V into its buffers and
     attends to all of them: the other patches' from the previous call),
@@ -244,9 +250,10 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     the module gets `ditc.kv_caches`. Every message of both schedules
     follows one order that every rank's sends and receives respect. Where
     the stale schedule cannot be built (no self-attention of the image
-    tokens, an op needing the whole image between attention layers, masked
-    attention, patches that do not divide) a warning says why and the
-    program keeps the synchronous schedule only.
+    tokens, an op needing the whole image between attention layers, causal
+    attention or a mask per query row, a stream with fewer tokens than
+    patches) a warning says why and the program keeps the synchronous
+    schedule only.
 
     ```mlir
     // pp=2, after:
