@@ -370,14 +370,8 @@ struct StaleBuilder {
           return llvm::is_contained(f.dims, std::pair<unsigned, unsigned>(p.first, p.second));
         });
       }
-      // A step cache's measure may read the joined patches in the order
-      // the join gives them (the synchronous schedule's): its reference is
-      // shared by both schedules.
-      if ((!perPatch || !divides) && !isa<CacheDecideOp>(op)) {
-        for (auto [idx, d] : dims)
-          if (groupsOf(valueAt(op, idx)) > 1)
-            return fail(op, "needs the whole image of tokens gathered over ranks");
-      }
+      // An op run once on the whole image reads the patches joined in the
+      // synchronous order (blocks of ranks included).
       kind.push_back(perPatch && divides ? Kind::Patch : Kind::Whole);
     }
     // Phases: per-patch ops 1; others 2 when they read a per-patch or
@@ -400,12 +394,8 @@ struct StaleBuilder {
                             joined->getName().getStringRef() +
                             "'); PipeFusion needs the tokens to flow patch by patch "
                             "through the transformer blocks");
-      if (kind[i] == Kind::Patch && joined) {
-        for (Value v : op->getOperands())
-          if (FailureOr<int64_t> d = tokenDim(v); succeeded(d) && *d >= 0 && groupsOf(v) > 1)
-            return fail(op, "needs the whole image of tokens gathered over ranks");
+      if (kind[i] == Kind::Patch && joined)
         kind[i] = Kind::Whole;
-      }
       bool patchOp = kind[i] == Kind::Patch || kind[i] == Kind::Attention;
       phase.push_back(patchOp ? 1 : afterPatch ? 2 : 0);
     }
