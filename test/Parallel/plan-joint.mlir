@@ -1,6 +1,7 @@
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2" | FileCheck %s
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2" -ditc-propagate-sharding | FileCheck %s --check-prefix=PROP
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=pipefusion=2,ring=2" | FileCheck %s --check-prefix=PF
+// RUN: ditc-opt %s -split-input-file -ditc-plan="plan=pipefusion=2" | FileCheck %s --check-prefix=PF
 
 // Joint attention: an image stream (5 tokens) and a text stream (3) joined
 // along the token axis and cut back by a slice and a split. The plan marks
@@ -17,10 +18,13 @@
 // PROP-LABEL: func.func @main
 // PROP-SAME: %arg0: tensor<1x5x4xf32> {ditc.sharding = #ditc.sharding<[{}, {"ulysses"}, {}]>}
 // PROP-SAME: %arg1: tensor<1x3x4xf32> {ditc.sharding = #ditc.sharding<[{}, {"ulysses"}, {}]>}
-// Under PipeFusion too (its synchronous schedule divides the streams; the
-// stale one refuses joint attention, test/Parallel/stale.test).
+// Under PipeFusion too, with a sequence split or alone (its synchronous
+// schedule divides the streams; the stale one cuts each stream into the
+// patches, test/Parallel/pipeline-stale.mlir and stale.test).
 // PF-LABEL: func.func @main
 // PF: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// PF: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x5x4xf32>
+// PF: ditc.split {{.*}}ditc.token_pieces = array<i64: 5, 3>
 module {
   func.func @main(%x: tensor<1x5x4xf32>, %c: tensor<1x3x4xf32>) -> (tensor<1x5x4xf32>, tensor<1x3x4xf32>, tensor<1x4x4xf32>) {
     %xr = ditc.reshape %x : (tensor<1x5x4xf32>) -> tensor<1x5x2x2xf32>
