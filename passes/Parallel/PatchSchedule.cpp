@@ -260,7 +260,7 @@ struct StaleBuilder {
           continue;
         bool richer = h.groups > l.groups || h.pieces.size() > l.pieces.size();
         Value plain = richer ? from : v;
-        if (computedPerPatch(plain) || l.groups != h.groups && groupsOf(plain) > 1)
+        if (computedPerPatch(plain) || (l.groups != h.groups && groupsOf(plain) > 1))
           return fail(op, "mixes tokens laid out differently (gathered from other ranks, "
                           "or joined from other streams)");
         if (richer) {
