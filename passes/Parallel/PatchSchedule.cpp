@@ -502,7 +502,35 @@ struct StaleBuilder {
     IRMapping map;
     for (auto [k, v] : llvm::enumerate(op->getOperands()))
       map.map(v, attention && k >= 3 ? wholeOf(v) : patchOf(v, m)); // the keys' mask whole
+    // A self-attention writes its fresh K/V of this patch into the buffers
+    // first and reads them whole (earlier patches fresh, later ones from
+    // the last call). The buffer keeps the synchronous order: per block of
+    // ranks and stream, the stream's chunk of each patch.
+    Value buffers[2];
+    if (attention)
+      for (unsigned k : {1u, 2u}) {
+        Value orig = op->getOperand(k), in = map.lookup(orig);
+        Layout l = layoutOf(orig);
+        int64_t g = l.groups, e = shapeOf(orig)[2];
+        auto update = [&](Value patch, int64_t offset, int64_t blocks, int64_t stride) {
+          buffers[k - 1] =
+              add(KvCacheUpdateOp::create(b, op->getLoc(), orig.getType(), patch,
+                                          b.getI64IntegerAttr(cache + k - 1),
+                                          b.getI64IntegerAttr(2), b.getI64IntegerAttr(offset),
+                                          b.getI64IntegerAttr(blocks),
+                                          b.getI64IntegerAttr(stride)))
+                  ->getResult(0);
+        };
+        if (l.pieces.size() == 1)
+          update(in, chunkStart(l.pieces[0], m), g, g > 1 ? e / g : 0);
+        else // one copy per block and stream
+          for (const Chunk &ch : chunksOf(orig, m))
+            update(slice(in, 2, ch.patch, ch.size), ch.whole, 1, 0);
+      }
     Operation *c = add(b.clone(*op, map));
+    if (attention)
+      for (unsigned k : {1u, 2u})
+        c->setOperand(k, buffers[k - 1]);
     if (c->hasAttr(kTokenPiecesAttr)) {
       // Joins or cuts patch m's chunks of the streams: a slice starts
       // after the chunks of the streams before it.
@@ -520,43 +548,6 @@ struct StaleBuilder {
         }
         offsets[axis] = at;
         c->setAttr("offsets", b.getDenseI64ArrayAttr(offsets));
-      }
-    }
-    if (attention) {
-      // Fresh K/V of this patch into the buffers; the attention reads them
-      // whole (earlier patches fresh, later ones from the last call).
-      // The buffer keeps the synchronous order: per block of ranks and
-      // stream, the stream's chunk of each patch.
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPoint(c);
-      for (unsigned k : {1u, 2u}) {
-        Value orig = op->getOperand(k), kv = map.lookup(orig);
-        Layout l = layoutOf(orig);
-        int64_t g = l.groups, e = shapeOf(orig)[2];
-        auto update = [&](Value in, int64_t offset, int64_t blocks, int64_t stride) {
-          auto upd = KvCacheUpdateOp::create(
-              b, op->getLoc(), orig.getType(), in, b.getI64IntegerAttr(cache + k - 1),
-              b.getI64IntegerAttr(2), b.getI64IntegerAttr(offset), b.getI64IntegerAttr(blocks),
-              b.getI64IntegerAttr(stride));
-          upd->setAttr(kStageAttr, b.getI64IntegerAttr(segment().stage));
-          upd->setAttr(kScheduleAttr, b.getI64IntegerAttr(1));
-          segment().ops.insert(segment().ops.end() - 1, upd);
-          kv = upd.getResult();
-        };
-        Value in = kv;
-        if (l.pieces.size() == 1) {
-          update(in, chunkStart(l.pieces[0], m), g, g > 1 ? e / g : 0);
-        } else {
-          // One copy per block and stream.
-          for (const Chunk &ch : chunksOf(orig, m)) {
-            Value piece = slice(in, 2, ch.patch, ch.size);
-            // The slice goes before the attention clone as well.
-            segment().ops.pop_back();
-            segment().ops.insert(segment().ops.end() - 1, piece.getDefiningOp());
-            update(piece, ch.whole, 1, 0);
-          }
-        }
-        c->setOperand(k, kv);
       }
     }
     for (auto [r, cr] : llvm::zip(op->getResults(), c->getResults())) {

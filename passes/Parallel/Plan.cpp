@@ -253,7 +253,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     // further split by sequence parallelism).
     if (patches) {
       int64_t fewest, p = mesh.groupSize(seqAxes);
-      int64_t layers = selfAttentions(fn, classes, fewest).size();
+      SmallVector<AttentionOp> self = selfAttentions(fn, classes, fewest);
+      int64_t layers = self.size();
       if (fewest < 0)
         return fail("PipeFusion (pipefusion) needs self-attention, and the graph has none");
       if (patches * p > fewest)
@@ -262,7 +263,7 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       // Joint attention: the patches cut each stream (patches that do not
       // divide a stream's tokens are one token longer first).
       if (seqAxes.empty())
-        markJointTokens(fn, classes, selfAttentions(fn, classes, fewest));
+        markJointTokens(fn, classes, self);
       int64_t stages = mesh.shape[mesh.stageAxis()];
       if (layers < stages)
         return fail("pipefusion=" + Twine(stages) + " needs at least " + Twine(stages) +
