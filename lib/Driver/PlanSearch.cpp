@@ -9,6 +9,7 @@
 #include "dialects/Ditc/IR/DitcSharding.h"
 #include "passes/Analysis/Profile.h"
 #include "passes/Analysis/TimeModel.h"
+#include "passes/Parallel/Passes.h"
 
 #include "lib/InitAll.h"
 
@@ -77,7 +78,7 @@ void emitPatches(const std::vector<std::pair<std::string, int64_t>> &keys, int64
 /// pair first), dp=b otherwise. Enumerated over (batch, pipefusion,
 /// ulysses, ring, tp, pp), larger degrees of earlier keys first; pipefusion
 /// with pp is no plan.
-void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens,
+void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens, bool joint,
                std::vector<std::vector<std::pair<std::string, int64_t>>> &out) {
   constexpr int kLevels = 6;
   if (k == kLevels - 1) {
@@ -104,6 +105,17 @@ void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens,
       emitPatches(flipped, pipefusion, deg, tokens, out);
       return;
     }
+    // Ulysses alone over joint attention: both layouts of the joined
+    // tokens (blocks of every stream, or the shortest stream whole on every
+    // rank with its heads split).
+    if (joint && deg[2] > 1 && pipefusion <= 1) {
+      std::vector<std::pair<std::string, int64_t>> whole = keys;
+      keys.push_back({"whole_stream", 0});
+      whole.push_back({"whole_stream", 1});
+      out.push_back(keys);
+      out.push_back(whole);
+      return;
+    }
     if (pipefusion <= 1) {
       out.push_back(keys);
       return;
@@ -116,7 +128,7 @@ void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens,
   for (int64_t d = n; d >= 1; --d)
     if (n % d == 0) {
       deg[k] = d;
-      enumerate(n / d, k + 1, deg, tokens, out);
+      enumerate(n / d, k + 1, deg, tokens, joint, out);
     }
 }
 
@@ -126,8 +138,8 @@ std::string planString(ArrayRef<std::pair<std::string, int64_t>> keys) {
     if (v > 1 && k != "patches")
       parts.push_back(k + "=" + std::to_string(v));
   for (auto &[k, v] : keys)
-    if (k == "context_first" && v)
-      parts.push_back("context_first=1");
+    if ((k == "context_first" || k == "whole_stream") && v)
+      parts.push_back(k + "=1");
   for (auto &[k, v] : keys)
     if (k == "patches" && v != llvm::find_if(keys, [](auto &p) {
                                  return p.first == "pipefusion";
@@ -443,7 +455,7 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       tokens = q;
   });
   std::vector<int64_t> deg(6, 1);
-  enumerate(opts.devices, 0, deg, tokens, all);
+  enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), all);
   std::vector<PlanCandidate> legal;
   std::vector<PlanCandidate> cands(all.size());
   for (auto [c, keys] : llvm::zip(cands, all)) {

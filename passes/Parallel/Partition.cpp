@@ -16,7 +16,8 @@
 // after the other (each block ceil(n_k / P) long, padded at the end of the
 // stream). Concats and the splits or slices that undo them then run on the
 // blocks; `unblock` and `block` convert to and from the plain layout for
-// anything else.
+// anything else. A stream kept whole on every rank (kWholePiecesAttr) is a
+// piece of its full length on every rank, written negated in `pieces`.
 //
 //===----------------------------------------------------------------------===//
 
@@ -65,15 +66,40 @@ struct Local {
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/// Per dimension, the stream lengths of a blockwise layout (empty: plain).
+/// Per dimension, the stream lengths of a blockwise layout (empty: plain);
+/// a stream kept whole on every rank has its length negated.
 using Pieces = SmallVector<SmallVector<int64_t, 2>>;
+
+/// The per-rank length of one stream of a blockwise dimension: its block,
+/// or all of it when it is kept whole.
+int64_t pieceBlock(int64_t n, int64_t p) { return n < 0 ? -n : ceilDiv(n, p); }
 
 /// The per-rank length of a blockwise dimension: its streams' blocks.
 int64_t blockwiseExtent(ArrayRef<int64_t> pieces, int64_t p) {
   int64_t n = 0;
   for (int64_t k : pieces)
-    n += ceilDiv(k, p);
+    n += pieceBlock(k, p);
   return n;
+}
+
+/// The global length of a blockwise dimension.
+int64_t piecesLength(ArrayRef<int64_t> pieces) {
+  int64_t n = 0;
+  for (int64_t k : pieces)
+    n += std::abs(k);
+  return n;
+}
+
+bool hasWholePiece(ArrayRef<int64_t> pieces) {
+  return llvm::any_of(pieces, [](int64_t n) { return n < 0; });
+}
+
+/// The layout of `op`'s kTokenPiecesAttr: whole pieces negated.
+SmallVector<int64_t, 2> layoutPieces(Operation *op, ArrayRef<int64_t> pieces) {
+  SmallVector<int64_t, 2> out;
+  for (auto [k, n] : llvm::enumerate(pieces))
+    out.push_back(isWholePiece(op, k) ? -n : n);
+  return out;
 }
 
 std::string piecesToString(const Pieces &pieces) {
@@ -133,9 +159,16 @@ private:
   Local unblock(Local x, unsigned d);
   /// A whole dimension to the blockwise layout of `pieces` over `axes`.
   Local block(Local x, unsigned d, ArrayRef<int64_t> pieces, ArrayRef<std::string> axes);
-  /// Keys that are padding in a blockwise token layout, as a [1,1,1,keys]
-  /// i1 "attend" mask (null when every key is real).
+  /// Keys that are padding in a blockwise token layout (or copies of a
+  /// whole stream after the first), as a [1,1,1,keys] i1 "attend" mask
+  /// (null when every key is real).
   Value blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p);
+  /// Ulysses attention over joined tokens with whole streams: their heads
+  /// cut on the rank, the other streams' blocks exchanged (all_to_all), the
+  /// whole streams' rows gathered back over the heads.
+  Local ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v,
+                            ArrayRef<int64_t> pieces, ArrayRef<std::string> uly,
+                            int64_t headsLocal);
   Local allToAll(Local x, unsigned split, unsigned concat, ArrayRef<std::string> axes);
   /// `x` with sharding `want` and canonical extents (ceil(n / P)).
   Local reshard(Value orig, Local x, const Sharding &want, const Pieces &wantPieces);
@@ -272,12 +305,15 @@ Local Partitioner::unblock(Local x, unsigned d) {
   Axes axes = x.sharding[d];
   int64_t p = groupSize(axes), blk = blockwiseExtent(pieces, p);
   x = gather(x, d, axes);
-  // Rank r's block of stream k starts at r * blk + (blocks of streams < k).
+  // Rank r's block of stream k starts at r * blk + (blocks of streams < k);
+  // a whole stream is rank 0's copy.
   SmallVector<Value> parts;
   int64_t off = 0;
   for (int64_t n : pieces) {
-    int64_t c = ceilDiv(n, p);
-    for (int64_t r = 0; r < p && r * c < n; ++r)
+    int64_t c = pieceBlock(n, p);
+    if (n < 0)
+      parts.push_back(sliceDim(x.value, d, off, c));
+    for (int64_t r = 0; n > 0 && r < p && r * c < n; ++r)
       parts.push_back(sliceDim(x.value, d, r * blk + off, std::min(c, n - r * c)));
     off += c;
   }
@@ -293,10 +329,10 @@ Local Partitioner::block(Local x, unsigned d, ArrayRef<int64_t> pieces,
   int64_t off = 0;
   for (int64_t n : pieces) {
     Local part = x;
-    part.value = sliceDim(x.value, d, off, n);
-    part.global[d] = n;
-    parts.push_back(shard(Value(), part, d, axes).value);
-    off += n;
+    part.value = sliceDim(x.value, d, off, std::abs(n));
+    part.global[d] = std::abs(n);
+    parts.push_back(n < 0 ? part.value : shard(Value(), part, d, axes).value);
+    off += std::abs(n);
   }
   SmallVector<int64_t> e = x.extent();
   e[d] = blockwiseExtent(pieces, groupSize(axes));
@@ -313,10 +349,11 @@ Value Partitioner::blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p) {
   for (int64_t r = 0; r < p; ++r) {
     int64_t off = 0;
     for (int64_t n : pieces) {
-      int64_t c = ceilDiv(n, p);
+      int64_t c = pieceBlock(n, p);
       for (int64_t j = 0; j < c; ++j) {
-        keep[r * blk + off + j] = r * c + j < n;
-        padded |= r * c + j >= n;
+        bool real = n < 0 ? r == 0 : r * c + j < n;
+        keep[r * blk + off + j] = real;
+        padded |= !real;
       }
       off += c;
     }
@@ -485,7 +522,7 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
         break;
       }
     }
-    int64_t total = llvm::sum_of(factorPieces[i]);
+    int64_t total = piecesLength(factorPieces[i]);
     if (llvm::any_of(f.dims, [&](auto p) { return dimSize(p.first, p.second) != total; }))
       factorPieces[i].clear();
   }
@@ -509,13 +546,22 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   // The join and its inverse, split over their axis: the concat's operands
   // and the split's or slice's results are plain blocks of the streams, the
   // joined side blockwise.
+  // The slice of a whole stream takes it from the joined blocks in place.
+  SmallVector<int64_t, 2> layout;
+  if (tokenPieces)
+    layout = layoutPieces(op, tokenPieces.asArrayRef());
+  if (auto slice = dyn_cast<SliceOp>(op); slice && joinAxis) {
+    const Local &in = lookup(slice.getInput());
+    std::optional<unsigned> k = slicedPiece(op, tokenPieces.asArrayRef());
+    if (k && isWholePiece(op, *k) && in.piecesAt(*joinAxis) == ArrayRef<int64_t>(layout))
+      want[0][*joinAxis] = in.sharding[*joinAxis];
+  }
   bool joinSplit = joinAxis && !want[isa<ConcatOp>(op) ? nOperands : 0][*joinAxis].empty();
   if (joinSplit)
     for (unsigned idx = 0; idx < want.size(); ++idx)
-      wantPieces[idx][*joinAxis] =
-          (idx < nOperands) == isa<ConcatOp>(op)
-              ? SmallVector<int64_t, 2>()
-              : SmallVector<int64_t, 2>(tokenPieces.asArrayRef());
+      wantPieces[idx][*joinAxis] = (idx < nOperands) == isa<ConcatOp>(op)
+                                       ? SmallVector<int64_t, 2>()
+                                       : layout;
   // Operands by position: one value may be used twice with two splits.
   SmallVector<Value> operands;
   for (unsigned k = 0; k < nOperands; ++k)
@@ -530,6 +576,7 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   clone->removeAttr(kShardingAttr);
   clone->removeAttr(kSequenceParallelAttr);
   clone->removeAttr(kTokenPiecesAttr);
+  clone->removeAttr(kWholePiecesAttr);
   if (bias)
     clone->eraseOperand(2);
   // The per-rank op still joins or cuts the streams (its own blocks of
@@ -538,14 +585,14 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   if (tokenPieces) {
     int64_t p = joinSplit ? groupSize(want[isa<ConcatOp>(op) ? nOperands : 0][*joinAxis]) : 1;
     SmallVector<int64_t> local;
-    for (int64_t n : tokenPieces.asArrayRef())
-      local.push_back(ceilDiv(n, p));
+    for (int64_t n : joinSplit ? layout : SmallVector<int64_t, 2>(tokenPieces.asArrayRef()))
+      local.push_back(pieceBlock(n, p));
     clone->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(local));
   }
   if (joinSplit && isa<SliceOp>(op)) {
     // The piece's block starts after the blocks of the pieces before it.
-    ArrayRef<int64_t> pieces = tokenPieces.asArrayRef();
-    unsigned k = *slicedPiece(op, pieces);
+    ArrayRef<int64_t> pieces = layout;
+    unsigned k = *slicedPiece(op, tokenPieces.asArrayRef());
     SmallVector<int64_t> offsets(cast<SliceOp>(op).getOffsets());
     offsets[*joinAxis] =
         blockwiseExtent(pieces.take_front(k), groupSize(want[0][*joinAxis]));
@@ -682,6 +729,10 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   }
   int64_t tokens = shapeOf(op.getQuery())[2];
   int64_t headsLocal = q.extent()[1];
+  if (sp && ring.empty() && hasWholePiece(qp[2]) && kvp[2] == qp[2]) {
+    locals[op.getResult()] = ulyssesWholeStreams(op, q, k, v, qp[2], uly, headsLocal);
+    return success();
+  }
   if (!uly.empty()) {
     int64_t pu = groupSize(uly);
     int64_t padded = ceilDiv(headsLocal, pu) * pu;
@@ -747,6 +798,116 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   out.setPieces(2, qp[2]);
   locals[op.getResult()] = out;
   return success();
+}
+
+Local Partitioner::ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v,
+                                       ArrayRef<int64_t> pieces, ArrayRef<std::string> uly,
+                                       int64_t headsLocal) {
+  int64_t pu = groupSize(uly);
+  SmallVector<int64_t, 2> split; // the streams split over the ranks
+  int64_t wholeTokens = 0;
+  for (int64_t n : pieces)
+    if (n < 0)
+      wholeTokens -= n;
+    else
+      split.push_back(n);
+  // Rows [whole streams (this rank's heads) | blocks of the other streams
+  // from every rank (the all_to_all's order)], heads cut over `uly`.
+  auto joinRows = [&](Local x) {
+    // The streams' rows: the operands of the concat that joined them, or
+    // slices.
+    auto c = x.value.getDefiningOp<ConcatOp>();
+    bool joinedHere = c && c.getAxis() == 2 && c.getNumOperands() == pieces.size() &&
+                      llvm::all_of(llvm::zip(c.getInputs(), pieces), [&](auto p) {
+                        return shapeOf(std::get<0>(p))[2] == pieceBlock(std::get<1>(p), pu);
+                      });
+    SmallVector<Value> whole, blocks;
+    int64_t off = 0;
+    for (auto [k, n] : llvm::enumerate(pieces)) {
+      int64_t rows = pieceBlock(n, pu);
+      (n < 0 ? whole : blocks)
+          .push_back(joinedHere ? c.getInputs()[k] : sliceDim(x.value, 2, off, rows));
+      off += rows;
+    }
+    auto joined = [&](ArrayRef<Value> parts) {
+      if (parts.size() == 1)
+        return parts.front();
+      SmallVector<int64_t> e = x.extent();
+      e[2] = 0;
+      for (Value p : parts)
+        e[2] += shapeOf(p)[2];
+      return (Value)ConcatOp::create(b, loc, withShape(x.value, e), parts,
+                                     b.getI64IntegerAttr(2));
+    };
+    Local w = x, s = x;
+    w.value = joined(whole);
+    s.value = joined(blocks);
+    w.sharding[2].clear();
+    w = shard(Value(), w, 1, uly);
+    s = allToAll(pad(s, 1, ceilDiv(x.extent()[1], pu) * pu), 1, 2, uly);
+    SmallVector<int64_t> e = w.extent();
+    e[2] += s.extent()[2];
+    w.value = ConcatOp::create(b, loc, withShape(w.value, e), ValueRange{w.value, s.value},
+                               b.getI64IntegerAttr(2));
+    return w;
+  };
+  Local qj = joinRows(q);
+  Local kj = k.value == q.value ? qj : joinRows(k);
+  Local vj = v.value == k.value ? kj : joinRows(v);
+  // Every key of the whole streams is real; the blocks' padding is not.
+  int64_t blk = blockwiseExtent(split, pu), keys = wholeTokens + pu * blk;
+  SmallVector<bool> keep(keys, true);
+  bool padded = false;
+  for (int64_t r = 0; r < pu; ++r) {
+    int64_t off = wholeTokens + r * blk;
+    for (int64_t n : split) {
+      int64_t c = ceilDiv(n, pu);
+      for (int64_t j = 0; j < c; ++j) {
+        keep[off + j] = r * c + j < n;
+        padded |= !keep[off + j];
+      }
+      off += c;
+    }
+  }
+  Value mask;
+  if (padded)
+    mask = ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get({1, 1, 1, keys}, b.getI1Type()),
+                               ArrayRef<bool>(keep)));
+  SmallVector<int64_t> oshape = qj.extent();
+  oshape[3] = vj.extent()[3];
+  Value o = AttentionOp::create(b, loc, withShape(qj.value, oshape), qj.value, kj.value,
+                                vj.value, mask, op.getScaleAttr(), op.getCausalAttr());
+  // Back: the whole streams' rows gathered over the heads, the blocks
+  // returned to their ranks; both cut to this rank's heads.
+  auto heads = [&](Local x) {
+    if (x.extent()[1] != headsLocal)
+      x.value = sliceDim(x.value, 1, 0, headsLocal);
+    return x.value;
+  };
+  Local ow = qj, os = qj;
+  ow.value = sliceDim(o, 2, 0, wholeTokens);
+  os.value = sliceDim(o, 2, wholeTokens, oshape[2] - wholeTokens);
+  Value whole = heads(gather(ow, 1, uly));
+  os.sharding[2].assign(uly.begin(), uly.end());
+  os.sharding[1].assign(uly.begin(), uly.end());
+  Value blocks = heads(allToAll(os, 2, 1, uly));
+  // The rows in the pieces' order again.
+  SmallVector<Value> parts;
+  int64_t atWhole = 0, atBlock = 0;
+  for (int64_t n : pieces) {
+    int64_t c = pieceBlock(n, pu), &at = n < 0 ? atWhole : atBlock;
+    Value from = n < 0 ? whole : blocks;
+    parts.push_back(at == 0 && shapeOf(from)[2] == c ? from : sliceDim(from, 2, at, c));
+    at += c;
+  }
+  SmallVector<int64_t> e(shapeOf(whole));
+  e[2] = blockwiseExtent(pieces, pu);
+  Local out{ConcatOp::create(b, loc, withShape(whole, e), parts, b.getI64IntegerAttr(2)),
+            q.sharding, SmallVector<int64_t>(shapeOf(op.getResult()))};
+  out.setPieces(2, pieces);
+  return out;
 }
 
 LogicalResult Partitioner::run() {

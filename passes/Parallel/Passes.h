@@ -15,6 +15,11 @@ namespace mlir::ditc {
 #define GEN_PASS_REGISTRATION
 #include "passes/Parallel/Passes.h.inc"
 
+/// Whether a self-attention of @main attends over token streams joined
+/// along its tokens (joint attention, MMDiT): the plan key whole_stream
+/// applies.
+bool hasJointAttention(ModuleOp module);
+
 } // namespace mlir::ditc
 
 #endif // DITC_PASSES_PARALLEL_PASSES_H

@@ -56,21 +56,37 @@ SmallVector<AttentionOp> selfAttentions(func::FuncOp fn, DimClasses &classes, in
 /// with the streams' lengths (kTokenPiecesAttr), so the streams stay split
 /// through them (a blockwise layout of the joined tokens). Attention over
 /// all keys does not depend on their order; a causal or masked attention
-/// does, and its streams stay joined whole.
-void markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp> self) {
+/// does, and its streams stay joined whole. With `wholeShortest`, the
+/// shortest stream of each join is kept whole on every rank instead
+/// (kWholePiecesAttr). Returns how many joins it marked.
+/// Whether dimension `d` of `v` is the tokens of a self-attention in `self`
+/// over all keys (neither causal nor masked per key).
+std::function<bool(Value, unsigned)> jointTokenClass(DimClasses &classes,
+                                                     ArrayRef<AttentionOp> self) {
   llvm::DenseSet<unsigned> tokens, ordered;
   for (AttentionOp a : self) {
     bool keyOrder = a.getCausal() || (a.getMask() && shapeOf(a.getMask()).back() > 1);
     for (Value v : {a.getQuery(), a.getKey(), a.getValue()})
       (keyOrder ? ordered : tokens).insert(classes.classOf(v, 2));
   }
-  auto joint = [&](Value v, unsigned d) {
+  return [&classes, tokens, ordered](Value v, unsigned d) {
     unsigned c = classes.classOf(v, d);
     return tokens.contains(c) && !ordered.contains(c);
   };
+}
+
+int64_t markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp> self,
+                        bool wholeShortest = false) {
+  auto joint = jointTokenClass(classes, self);
   Builder b(fn.getContext());
   // The lengths each class's concats join, for the splits and slices.
   llvm::DenseMap<unsigned, SmallVector<SmallVector<int64_t>>> joined;
+  int64_t joins = 0;
+  auto markWhole = [&](Operation *op, ArrayRef<int64_t> pieces) {
+    if (wholeShortest)
+      op->setAttr(kWholePiecesAttr,
+                  b.getDenseI64ArrayAttr({int64_t(llvm::min_element(pieces) - pieces.begin())}));
+  };
   fn.walk([&](ConcatOp c) {
     unsigned d = c.getAxis();
     if (c.getNumOperands() < 2 || !joint(c.getResult(), d))
@@ -79,7 +95,9 @@ void markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp>
     for (Value v : c.getInputs())
       pieces.push_back(shapeOf(v)[d]);
     c->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(pieces));
+    markWhole(c, pieces);
     joined[classes.classOf(c.getResult(), d)].push_back(pieces);
+    ++joins;
   });
   fn.walk([&](Operation *op) {
     if (!isa<SplitOp, SliceOp>(op))
@@ -98,12 +116,32 @@ void markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp>
                            }));
       if (fits) {
         op->setAttr(kTokenPiecesAttr, b.getDenseI64ArrayAttr(pieces));
+        markWhole(op, pieces);
         return;
       }
     }
   });
+  return joins;
 }
 
+} // namespace
+
+bool mlir::ditc::hasJointAttention(ModuleOp module) {
+  auto fn = module.lookupSymbol<func::FuncOp>("main");
+  if (!fn)
+    return false;
+  DimClasses classes(fn);
+  int64_t fewest;
+  SmallVector<AttentionOp> self = selfAttentions(fn, classes, fewest);
+  auto joint = jointTokenClass(classes, self);
+  WalkResult found = fn.walk([&](ConcatOp c) {
+    return c.getNumOperands() >= 2 && joint(c.getResult(), c.getAxis()) ? WalkResult::interrupt()
+                                                                        : WalkResult::advance();
+  });
+  return found.wasInterrupted();
+}
+
+namespace {
 struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
   using PlanPassBase::PlanPassBase;
 
@@ -119,18 +157,19 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     StringRef(plan).split(items, ',', -1, false);
     if (items.empty())
       return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp "
-                  "pipefusion patches context_first)");
+                  "pipefusion patches context_first whole_stream)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
       key = key.trim();
       val = val.trim();
       int64_t n;
-      if (key != "patches" && key != "context_first" &&
+      bool flag = key == "context_first" || key == "whole_stream";
+      if (key != "patches" && !flag &&
           llvm::none_of(kAxisOrder, [&](const PlanKey &k) { return key == k.key; }))
         return fail("unknown key '" + key +
-                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches or "
-                    "context_first)");
-      if (val.getAsInteger(10, n) || n < (key == "context_first" ? 0 : 1))
+                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches, "
+                    "context_first or whole_stream)");
+      if (val.getAsInteger(10, n) || n < (flag ? 0 : 1))
         return fail("'" + item.trim() + "' needs a positive integer degree");
       if (n > kMaxRanks)
         return fail("'" + item.trim() + "': degree above " + Twine(kMaxRanks));
@@ -149,6 +188,19 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     degree.erase("context_first");
     if (contextFirst > 1)
       return fail("context_first=" + Twine(contextFirst) + " is not 0 or 1");
+    // Joint attention: the shortest stream whole on every rank, its heads
+    // split inside Ulysses (xDiT's layout), instead of blocks of every stream.
+    int64_t wholeStream = degree.lookup("whole_stream");
+    degree.erase("whole_stream");
+    if (wholeStream > 1)
+      return fail("whole_stream=" + Twine(wholeStream) + " is not 0 or 1");
+    if (wholeStream && degree.lookup("ulysses") <= 1)
+      return fail("whole_stream=1 splits the whole stream's heads inside Ulysses: it needs "
+                  "ulysses above 1");
+    if (wholeStream && (degree.lookup("ring") > 1 || degree.lookup("pipefusion") > 1))
+      return fail(Twine("whole_stream=1 keeps a stream whole on every rank, and ") +
+                  (degree.lookup("ring") > 1 ? "Ring" : "PipeFusion's patches") +
+                  " cut every stream: use one of them");
     if (contextFirst && (degree.lookup("ring") <= 1 || degree.lookup("ulysses") <= 1))
       return fail("context_first=1 places the ring groups inside the ulysses groups: it "
                   "needs both ring and ulysses above 1");
@@ -185,6 +237,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       canonical.push_back(a + "=" + std::to_string(n));
     if (contextFirst)
       canonical.push_back("context_first=1");
+    if (wholeStream)
+      canonical.push_back("whole_stream=1");
     if (patches) {
       canonical.push_back("patches=" + std::to_string(patches));
       module->setAttr(kPatchesAttr, IntegerAttr::get(IntegerType::get(&getContext(), 64),
@@ -241,7 +295,9 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (self.empty())
         return fail("sequence parallelism (" + llvm::join(seqAxes, ", ") +
                     ") needs self-attention, and the graph has none");
-      markJointTokens(fn, classes, self);
+      if (markJointTokens(fn, classes, self, wholeStream) == 0 && wholeStream)
+        return fail("whole_stream=1 keeps one stream of a joint attention whole, and no "
+                    "self-attention joins streams (a concat along its tokens)");
       if (p > fewest)
         return fail("sequence parallelism over " + Twine(p) + " ranks (" +
                     llvm::join(seqAxes, " x ") + ") leaves ranks without tokens: a "

@@ -453,6 +453,29 @@ std::optional<unsigned> mlir::ditc::slicedPiece(Operation *op, ArrayRef<int64_t>
   return std::nullopt;
 }
 
+bool mlir::ditc::isWholePiece(Operation *op, unsigned k) {
+  auto whole = op->getAttrOfType<DenseI64ArrayAttr>(kWholePiecesAttr);
+  return whole && llvm::is_contained(whole.asArrayRef(), int64_t(k));
+}
+
+/// kWholePiecesAttr: ascending indices of some (not all) of the pieces.
+static LogicalResult verifyWholePieces(Operation *op, Attribute a) {
+  auto whole = dyn_cast<DenseI64ArrayAttr>(a);
+  auto pieces = op->getAttrOfType<DenseI64ArrayAttr>(kTokenPiecesAttr);
+  if (!pieces)
+    return op->emitError("ditc.whole_pieces needs ditc.token_pieces on the same op");
+  int64_t n = pieces.size(), last = -1;
+  if (!whole || whole.empty() || whole.size() >= n)
+    return op->emitError("ditc.whole_pieces must be an array<i64> of some, not all, of the ")
+           << n << " pieces";
+  for (int64_t k : whole.asArrayRef()) {
+    if (k <= last || k >= n)
+      return op->emitError("ditc.whole_pieces must list ascending piece indices below ") << n;
+    last = k;
+  }
+  return success();
+}
+
 /// kTokenPiecesAttr: lengths that match the op's operands, results or slice.
 static LogicalResult verifyTokenPieces(Operation *op, Attribute a) {
   auto pieces = dyn_cast<DenseI64ArrayAttr>(a);
@@ -483,6 +506,8 @@ LogicalResult DitcDialect::verifyOperationAttribute(Operation *op, NamedAttribut
   Attribute a = attr.getValue();
   if (name == kTokenPiecesAttr)
     return verifyTokenPieces(op, a);
+  if (name == kWholePiecesAttr)
+    return verifyWholePieces(op, a);
   if (name == kReplicatedAttr && !isa<StringAttr>(a))
     return op->emitError("ditc.replicated must be a string (the reason)");
   if (name == kMeshAttr) {
@@ -805,33 +830,41 @@ ShardingRule computeRule(Operation *op) {
       // Along a blockwise joined token axis (kTokenPiecesAttr) the pieces'
       // tokens and the joined ones are one factor: each rank joins or cuts
       // its own blocks.
+      // Pieces kept whole on every rank (kWholePiecesAttr) are left out.
       .Case([&](ConcatOp o) {
         bool blockwise = o->hasAttr(kTokenPiecesAttr);
         for (unsigned d = 0; d < shapeOf(o.getResult()).size(); ++d) {
-          if ((int64_t)d == o.getAxis() && !blockwise)
+          bool joined = (int64_t)d == o.getAxis();
+          if (joined && !blockwise)
             continue;
           ShardingFactor &f = rb.add();
           for (unsigned k = 0; k < o->getNumOperands(); ++k)
-            f.dims.push_back({k, d});
+            if (!joined || !isWholePiece(o, k))
+              f.dims.push_back({k, d});
           f.dims.push_back({rb.res(), d});
         }
       })
       .Case([&](SplitOp o) {
         bool blockwise = o->hasAttr(kTokenPiecesAttr);
         for (unsigned d = 0; d < shapeOf(o.getInput()).size(); ++d) {
-          if ((int64_t)d == o.getAxis() && !blockwise)
+          bool joined = (int64_t)d == o.getAxis();
+          if (joined && !blockwise)
             continue;
           ShardingFactor &f = rb.add();
           f.dims.push_back({0, d});
           for (unsigned k = 0; k < o->getNumResults(); ++k)
-            f.dims.push_back({rb.res(k), d});
+            if (!joined || !isWholePiece(o, k))
+              f.dims.push_back({rb.res(k), d});
         }
       })
       .Case([&](SliceOp o) {
         ArrayRef<int64_t> a = shapeOf(o.getInput()), r = shapeOf(o.getResult());
         std::optional<unsigned> blockwise;
-        if (o->hasAttr(kTokenPiecesAttr))
-          blockwise = tokenPiecesAxis(o);
+        if (auto pieces = o->getAttrOfType<DenseI64ArrayAttr>(kTokenPiecesAttr)) {
+          std::optional<unsigned> k = slicedPiece(o, pieces.asArrayRef());
+          if (!k || !isWholePiece(o, *k))
+            blockwise = tokenPiecesAxis(o);
+        }
         for (unsigned d = 0; d < a.size(); ++d)
           if ((a[d] == r[d] && o.getSteps()[d] == 1 && o.getOffsets()[d] == 0) ||
               blockwise == d)

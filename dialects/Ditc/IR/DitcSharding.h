@@ -47,6 +47,14 @@ constexpr llvm::StringLiteral kSequenceParallelAttr = "ditc.sequence_parallel";
 /// that undo it run on each rank's blocks alone. The sharding rules tie the
 /// streams' token dimensions to the joined one.
 constexpr llvm::StringLiteral kTokenPiecesAttr = "ditc.token_pieces";
+/// Beside kTokenPiecesAttr under Ulysses (plan key whole_stream=1): the
+/// indices of the pieces kept whole on every rank (array<i64>, ascending,
+/// not all of them). Their tokens are not split (xDiT's joint layout: the
+/// short text stream whole on every rank, its heads split inside Ulysses);
+/// each rank holds the whole pieces and its blocks of the others, in piece
+/// order. The sharding rules leave the whole pieces' token dimensions out
+/// of the joined factor.
+constexpr llvm::StringLiteral kWholePiecesAttr = "ditc.whole_pieces";
 
 /// On an op of a partitioned program that every rank of its group computes
 /// whole, though the mesh splits work: why, as a verb phrase ("needs
@@ -63,6 +71,9 @@ std::optional<unsigned> tokenPiecesAxis(Operation *op);
 /// A slice of a blockwise joined dimension: which piece it takes (nullopt
 /// when it takes none exactly).
 std::optional<unsigned> slicedPiece(Operation *slice, ArrayRef<int64_t> pieces);
+/// Whether piece `k` of `op`'s kTokenPiecesAttr is kept whole on every rank
+/// (kWholePiecesAttr).
+bool isWholePiece(Operation *op, unsigned k);
 
 /// The device mesh of a module.
 struct Mesh {
