@@ -199,8 +199,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
                   "ulysses above 1");
     if (wholeStream && (degree.lookup("ring") > 1 || degree.lookup("pipefusion") > 1))
       return fail(Twine("whole_stream=1 keeps a stream whole on every rank, and ") +
-                  (degree.lookup("ring") > 1 ? "Ring" : "PipeFusion's patches") +
-                  " cut every stream: use one of them");
+                  (degree.lookup("ring") > 1 ? "Ring cuts" : "PipeFusion's patches cut") +
+                  " every stream: use one of them");
     if (contextFirst && (degree.lookup("ring") <= 1 || degree.lookup("ulysses") <= 1))
       return fail("context_first=1 places the ring groups inside the ulysses groups: it "
                   "needs both ring and ulysses above 1");

@@ -189,6 +189,30 @@ func.func @pieces_type(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf
 
 // -----
 
+func.func @whole_alone(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.whole_pieces needs ditc.token_pieces on the same op}}
+  %a = ditc.concat %x, %y {axis = 1 : i64, ditc.whole_pieces = array<i64: 1>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @whole_all(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.whole_pieces must be an array<i64> of some, not all, of the 2 pieces}}
+  %a = ditc.concat %x, %y {axis = 1 : i64, ditc.token_pieces = array<i64: 5, 3>, ditc.whole_pieces = array<i64: 0, 1>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
+func.func @whole_index(%x: tensor<2x5xf32>, %y: tensor<2x3xf32>) -> tensor<2x8xf32> {
+  // expected-error@+1 {{ditc.whole_pieces must list ascending piece indices below 2}}
+  %a = ditc.concat %x, %y {axis = 1 : i64, ditc.token_pieces = array<i64: 5, 3>, ditc.whole_pieces = array<i64: 2>} : (tensor<2x5xf32>, tensor<2x3xf32>) -> tensor<2x8xf32>
+  return %a : tensor<2x8xf32>
+}
+
+// -----
+
 func.func @replicated(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   // expected-error@+1 {{ditc.replicated must be a string (the reason)}}
   %a = ditc.neg %x {ditc.replicated = 1 : i64} : tensor<2x8xf32>

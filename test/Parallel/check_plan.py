@@ -117,8 +117,9 @@ def main():
         prod = math.prod(deg[k] for k in KEYS)
         check(prod == a.devices, "%s: degrees multiply to %d" % (c["plan_string"], prod))
         joined = ",".join("%s=%d" % (k, deg[k]) for k in KEYS if deg[k] > 1)
-        if deg.get("context_first"):
-            joined += ",context_first=1"
+        for flag in ("context_first", "whole_stream"):
+            if deg.get(flag):
+                joined += ",%s=1" % flag
         if "patches" in deg and deg["patches"] != deg["pipefusion"]:
             joined += ",patches=%d" % deg["patches"]
         check(joined == c["plan_string"], "%s: joined keys give %s" % (c["plan_string"], joined))

@@ -17,11 +17,21 @@
 // RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: error: plan 'pipefusion=2': pipefusion=2 needs at least 2 attention layers to put in stages; the graph has 1
 // RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
-// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches or context_first)
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches, context_first or whole_stream)
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,context_first=1" 2>&1 | FileCheck %s --check-prefix=CTX_BOTH
 // CTX_BOTH: error: plan 'ring=2,context_first=1': context_first=1 places the ring groups inside the ulysses groups: it needs both ring and ulysses above 1
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2,context_first=2" 2>&1 | FileCheck %s --check-prefix=CTX_VALUE
 // CTX_VALUE: error: plan 'ring=2,ulysses=2,context_first=2': context_first=2 is not 0 or 1
+// RUN: not ditc-opt %s -ditc-plan="plan=ring=2,whole_stream=1" 2>&1 | FileCheck %s --check-prefix=WHOLE_ULYSSES
+// WHOLE_ULYSSES: error: plan 'ring=2,whole_stream=1': whole_stream=1 splits the whole stream's heads inside Ulysses: it needs ulysses above 1
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=2,ring=2,whole_stream=1" 2>&1 | FileCheck %s --check-prefix=WHOLE_RING
+// WHOLE_RING: error: plan 'ulysses=2,ring=2,whole_stream=1': whole_stream=1 keeps a stream whole on every rank, and Ring cuts every stream: use one of them
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=2,pipefusion=2,whole_stream=1" 2>&1 | FileCheck %s --check-prefix=WHOLE_PF
+// WHOLE_PF: error: plan 'ulysses=2,pipefusion=2,whole_stream=1': whole_stream=1 keeps a stream whole on every rank, and PipeFusion's patches cut every stream: use one of them
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=2,whole_stream=3" 2>&1 | FileCheck %s --check-prefix=WHOLE_VALUE
+// WHOLE_VALUE: error: plan 'ulysses=2,whole_stream=3': whole_stream=3 is not 0 or 1
+// RUN: not ditc-opt %s -ditc-plan="plan=ulysses=2,whole_stream=1" 2>&1 | FileCheck %s --check-prefix=WHOLE_JOINT
+// WHOLE_JOINT: error: plan 'ulysses=2,whole_stream=1': whole_stream=1 keeps one stream of a joint attention whole, and no self-attention joins streams (a concat along its tokens)
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=0" 2>&1 | FileCheck %s --check-prefix=DEGREE
 // DEGREE: error: plan 'ring=0': 'ring=0' needs a positive integer degree
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ring=2" 2>&1 | FileCheck %s --check-prefix=TWICE

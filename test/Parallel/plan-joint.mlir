@@ -2,6 +2,8 @@
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2" -ditc-propagate-sharding | FileCheck %s --check-prefix=PROP
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=pipefusion=2,ring=2" | FileCheck %s --check-prefix=PF
 // RUN: ditc-opt %s -split-input-file -ditc-plan="plan=pipefusion=2" | FileCheck %s --check-prefix=PF
+// RUN: not ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2,whole_stream=1" -ditc-propagate-sharding 2>/dev/null | FileCheck %s --check-prefix=WHOLE
+// RUN: not ditc-opt %s -split-input-file -ditc-plan="plan=ulysses=2,whole_stream=1" 2>&1 >/dev/null | FileCheck %s --check-prefix=WHOLE_CAUSAL
 
 // Joint attention: an image stream (5 tokens) and a text stream (3) joined
 // along the token axis and cut back by a slice and a split. The plan marks
@@ -21,6 +23,16 @@
 // Under PipeFusion too, with a sequence split or alone (its synchronous
 // schedule divides the streams; the stale one cuts each stream into the
 // patches, test/Parallel/pipeline-stale.mlir and stale.test).
+// whole_stream=1: the shortest stream (text, piece 1) is kept whole on
+// every rank; propagation splits the image stream alone.
+// WHOLE-LABEL: func.func @main
+// WHOLE-SAME: %arg0: tensor<1x5x4xf32> {ditc.sharding = #ditc.sharding<[{}, {"ulysses"}, {}]>}
+// WHOLE-SAME: %arg1: tensor<1x3x4xf32>)
+// WHOLE: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>, ditc.whole_pieces = array<i64: 1>
+// WHOLE: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>, ditc.whole_pieces = array<i64: 1>{{.*}} -> tensor<1x5x4xf32>
+// WHOLE: ditc.split {{.*}}ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}]>, #ditc.sharding<[{}, {}, {}]>], ditc.token_pieces = array<i64: 5, 3>, ditc.whole_pieces = array<i64: 1>
+// Causal attention keeps its streams joined whole: nothing to keep whole.
+// WHOLE_CAUSAL: error: plan 'ulysses=2,whole_stream=1': whole_stream=1 keeps one stream of a joint attention whole, and no self-attention joins streams
 // PF-LABEL: func.func @main
 // PF: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>
 // PF: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x5x4xf32>
