@@ -9,8 +9,9 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   let summary = "Write a user-given parallel plan as a typed mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
-    `ring`, `tp`, `pp`, `pipefusion`, and `patches` and `context_first`,
-    which are no device degrees; unnamed degrees are 1) and checks that it
+    `ring`, `tp`, `pp`, `pipefusion`, and `patches`, `context_first` and
+    `whole_stream`, which are no device degrees; unnamed degrees are 1) and
+    checks that it
     applies to the graph:
     the degrees multiply to `devices`, the batch divides by `cfg` and `dp`,
     sequence parallelism has self-attention to split, PipeFusion has as many
@@ -31,7 +32,11 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     patches) that joins or takes whole streams gets
     `ditc.token_pieces` (the streams' lengths), which ties the streams'
     tokens to the joined ones, so the streams stay split through the join
-    (not for causal or masked attention, whose keys' order matters). It
+    (not for causal or masked attention, whose keys' order matters).
+    `whole_stream=1` (Ulysses alone, no Ring or PipeFusion; refused without
+    joint attention) keeps the shortest stream of each join whole on every
+    rank instead (`ditc.whole_pieces`: its tokens are left out of the
+    joined factor; the partition splits its heads inside Ulysses). It
     only annotates: tensor parallelism is planned
     by `-ditc-split-joined-linears`, `-ditc-repeat-kv-heads`,
     `-ditc-pad-tensor-parallel` and `-ditc-seed-tensor-parallel` from the
@@ -46,7 +51,7 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   }];
   let options = [
     Option<"plan", "plan", "std::string", "\"\"",
-           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp pp)">,
+           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp pp pipefusion; patches context_first whole_stream)">,
     Option<"devices", "devices", "int64_t", "0",
            "Number of ranks the plan must fill (0: the product of the degrees)">
   ];
