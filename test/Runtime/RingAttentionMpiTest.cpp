@@ -7,7 +7,8 @@
 // its block, runs ditc_rt_ring_attention_f32 over the world communicator
 // (and over halves of it) and compares its rows with the double-precision
 // reference of AttentionReference.h: relative L2 < 1e-5. Also: the bytes
-// the ring sends, repeated calls, and a rank that never joins (TIMEOUT).
+// the ring sends, repeated calls, the double ring over every factorisation
+// of the world, and a rank that never joins (TIMEOUT).
 // Rank 0 prints GoogleTest's report; the others print only their failures.
 //
 //===----------------------------------------------------------------------===//
@@ -188,6 +189,70 @@ TEST(RingAttentionMpi, SubCommunicators) {
     EXPECT_LT(relL2(out, run.want), kTol);
   }
   ditc_rt_comm_destroy(half);
+}
+
+int32_t doubleRing(ditc_rt_comm *inner, ditc_rt_comm *outer,
+                   const RankRun &run, int32_t r, std::vector<float> &out) {
+  const GlobalAttention &g = run.g;
+  out.assign(g.B * g.H * run.qLen * g.Dv, std::nanf(""));
+  const int64_t maskOff = r * run.qLen * g.ms[2];
+  const void *mask =
+      g.mask_kind == DITC_RT_MASK_BOOL
+          ? (const void *)(g.bool_mask.data() + maskOff)
+      : g.mask_kind == DITC_RT_MASK_ADDITIVE
+          ? (const void *)(g.add_mask.data() + maskOff)
+          : nullptr;
+  return ditc_rt_double_ring_attention_f32(
+      inner, outer, run.q.data(), run.k.data(), run.v.data(), mask,
+      g.mask_kind, g.maskStrides(), out.data(), g.B, g.H, g.Hkv, run.qLen,
+      run.kvLen, g.D, g.Dv, g.scale, g.causal, run.kvValid);
+}
+
+// The double ring over every factorisation P = O x I of the world (groups
+// of I neighbouring ranks, world rank g * I + i): every case against the
+// reference, and the blocks each rank sends to its inner and its outer
+// neighbour (O (I - 1) and O - 1).
+TEST(RingAttentionMpi, DoubleRing) {
+  for (int32_t I = 1; I <= gSize; ++I) {
+    if (gSize % I)
+      continue;
+    const int32_t O = gSize / I;
+    ditc_rt_comm *inner = nullptr, *outer = nullptr;
+    ASSERT_EQ(ditc_rt_comm_split(gWorld, gRank / I, gRank % I, &inner),
+              DITC_RT_COMM_OK);
+    ASSERT_EQ(ditc_rt_comm_split(gWorld, gRank % I, gRank / I, &outer),
+              DITC_RT_COMM_OK);
+    uint32_t seed = 11000 + 100 * (uint32_t)I;
+    for (const Case &c : kCases) {
+      SCOPED_TRACE(std::string(c.name) + " O=" + std::to_string(O) +
+                   " I=" + std::to_string(I));
+      RankRun run = makeRun(c, gSize, gRank, seed += 10);
+      std::vector<float> out;
+      ASSERT_EQ(doubleRing(inner, outer, run, gRank, out), 0)
+          << ditc_rt_comm_last_error();
+      EXPECT_LT(relL2(out, run.want), kTol) << "rank " << gRank;
+    }
+    const Case &c = kCases[2];
+    RankRun run = makeRun(c, gSize, gRank, 99);
+    ASSERT_EQ(ditc_rt_comm_reset_stats(inner), DITC_RT_COMM_OK);
+    ASSERT_EQ(ditc_rt_comm_reset_stats(outer), DITC_RT_COMM_OK);
+    std::vector<float> out;
+    ASSERT_EQ(doubleRing(inner, outer, run, gRank, out), 0)
+        << ditc_rt_comm_last_error();
+    const uint64_t block =
+        (uint64_t)(c.B * c.Hkv * run.kvLen * (c.D + c.Dv)) * sizeof(float);
+    uint64_t bytes = 0, calls = 0;
+    ASSERT_EQ(ditc_rt_comm_stats(inner, DITC_RT_COMM_SEND, &bytes, &calls),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(calls, (uint64_t)(O * (I - 1)));
+    EXPECT_EQ(bytes, calls * block);
+    ASSERT_EQ(ditc_rt_comm_stats(outer, DITC_RT_COMM_SEND, &bytes, &calls),
+              DITC_RT_COMM_OK);
+    EXPECT_EQ(calls, (uint64_t)(O - 1));
+    EXPECT_EQ(bytes, calls * block);
+    ditc_rt_comm_destroy(inner);
+    ditc_rt_comm_destroy(outer);
+  }
 }
 
 // The last rank never calls: the others get TIMEOUT (the comm's status)
