@@ -116,17 +116,22 @@ RankRun makeRun(const Case &c, int32_t p, int32_t r, uint32_t seed) {
   return run;
 }
 
+/// Rank r's rows of the global mask (null without one).
+const void *maskRows(const RankRun &run, int32_t r) {
+  const GlobalAttention &g = run.g;
+  const int64_t maskOff = r * run.qLen * g.ms[2]; // local row 0
+  return g.mask_kind == DITC_RT_MASK_BOOL
+             ? (const void *)(g.bool_mask.data() + maskOff)
+         : g.mask_kind == DITC_RT_MASK_ADDITIVE
+             ? (const void *)(g.add_mask.data() + maskOff)
+             : nullptr;
+}
+
 int32_t ring(ditc_rt_comm *comm, const RankRun &run, int32_t r,
              std::vector<float> &out) {
   const GlobalAttention &g = run.g;
   out.assign(g.B * g.H * run.qLen * g.Dv, std::nanf(""));
-  const int64_t maskOff = r * run.qLen * g.ms[2]; // local row 0
-  const void *mask =
-      g.mask_kind == DITC_RT_MASK_BOOL
-          ? (const void *)(g.bool_mask.data() + maskOff)
-      : g.mask_kind == DITC_RT_MASK_ADDITIVE
-          ? (const void *)(g.add_mask.data() + maskOff)
-          : nullptr;
+  const void *mask = maskRows(run, r);
   return ditc_rt_ring_attention_f32(
       comm, run.q.data(), run.k.data(), run.v.data(), mask, g.mask_kind,
       g.maskStrides(), out.data(), g.B, g.H, g.Hkv, run.qLen, run.kvLen, g.D,
@@ -195,13 +200,7 @@ int32_t doubleRing(ditc_rt_comm *inner, ditc_rt_comm *outer,
                    const RankRun &run, int32_t r, std::vector<float> &out) {
   const GlobalAttention &g = run.g;
   out.assign(g.B * g.H * run.qLen * g.Dv, std::nanf(""));
-  const int64_t maskOff = r * run.qLen * g.ms[2];
-  const void *mask =
-      g.mask_kind == DITC_RT_MASK_BOOL
-          ? (const void *)(g.bool_mask.data() + maskOff)
-      : g.mask_kind == DITC_RT_MASK_ADDITIVE
-          ? (const void *)(g.add_mask.data() + maskOff)
-          : nullptr;
+  const void *mask = maskRows(run, r);
   return ditc_rt_double_ring_attention_f32(
       inner, outer, run.q.data(), run.k.data(), run.v.data(), mask,
       g.mask_kind, g.maskStrides(), out.data(), g.B, g.H, g.Hkv, run.qLen,
