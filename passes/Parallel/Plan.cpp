@@ -7,6 +7,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <functional>
+
 namespace mlir::ditc {
 #define GEN_PASS_DEF_PLANPASS
 #include "passes/Parallel/Passes.h.inc"
@@ -50,15 +52,6 @@ SmallVector<AttentionOp> selfAttentions(func::FuncOp fn, DimClasses &classes, in
   return out;
 }
 
-/// Joint attention (MMDiT): streams of tokens concatenated along the token
-/// axis, attended over all keys, and cut back into the streams. Marks each
-/// concat, split and slice along a token dimension of a split self-attention
-/// with the streams' lengths (kTokenPiecesAttr), so the streams stay split
-/// through them (a blockwise layout of the joined tokens). Attention over
-/// all keys does not depend on their order; a causal or masked attention
-/// does, and its streams stay joined whole. With `wholeShortest`, the
-/// shortest stream of each join is kept whole on every rank instead
-/// (kWholePiecesAttr). Returns how many joins it marked.
 /// Whether dimension `d` of `v` is the tokens of a self-attention in `self`
 /// over all keys (neither causal nor masked per key).
 std::function<bool(Value, unsigned)> jointTokenClass(DimClasses &classes,
@@ -75,6 +68,15 @@ std::function<bool(Value, unsigned)> jointTokenClass(DimClasses &classes,
   };
 }
 
+/// Joint attention (MMDiT): streams of tokens concatenated along the token
+/// axis, attended over all keys, and cut back into the streams. Marks each
+/// concat, split and slice along a token dimension of a split self-attention
+/// with the streams' lengths (kTokenPiecesAttr), so the streams stay split
+/// through them (a blockwise layout of the joined tokens). Attention over
+/// all keys does not depend on their order; a causal or masked attention
+/// does, and its streams stay joined whole. With `wholeShortest`, the
+/// shortest stream of each join is kept whole on every rank instead
+/// (kWholePiecesAttr). Returns how many joins it marked.
 int64_t markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<AttentionOp> self,
                         bool wholeShortest = false) {
   auto joint = jointTokenClass(classes, self);
