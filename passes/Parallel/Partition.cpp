@@ -160,9 +160,9 @@ private:
   /// A whole dimension to the blockwise layout of `pieces` over `axes`.
   Local block(Local x, unsigned d, ArrayRef<int64_t> pieces, ArrayRef<std::string> axes);
   /// Keys that are padding in a blockwise token layout (or copies of a
-  /// whole stream after the first), as a [1,1,1,keys] i1 "attend" mask
-  /// (null when every key is real).
-  Value blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p);
+  /// whole stream after the first), after `leading` real keys, as a
+  /// [1,1,1,keys] i1 "attend" mask (null when every key is real).
+  Value blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p, int64_t leading = 0);
   /// Ulysses attention over joined tokens with whole streams: their heads
   /// cut on the rank, the other streams' blocks exchanged (all_to_all), the
   /// whole streams' rows gathered back over the heads.
@@ -342,17 +342,17 @@ Local Partitioner::block(Local x, unsigned d, ArrayRef<int64_t> pieces,
   return x;
 }
 
-Value Partitioner::blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p) {
-  int64_t blk = blockwiseExtent(pieces, p), keys = p * blk;
-  SmallVector<bool> keep(keys, false);
+Value Partitioner::blockwiseKeyMask(ArrayRef<int64_t> pieces, int64_t p, int64_t leading) {
+  int64_t blk = blockwiseExtent(pieces, p), keys = leading + p * blk;
+  SmallVector<bool> keep(keys, true);
   bool padded = false;
   for (int64_t r = 0; r < p; ++r) {
-    int64_t off = 0;
+    int64_t off = leading + r * blk;
     for (int64_t n : pieces) {
       int64_t c = pieceBlock(n, p);
       for (int64_t j = 0; j < c; ++j) {
         bool real = n < 0 ? r == 0 : r * c + j < n;
-        keep[r * blk + off + j] = real;
+        keep[off + j] = real;
         padded |= !real;
       }
       off += c;
@@ -855,26 +855,7 @@ Local Partitioner::ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v
   Local kj = k.value == q.value ? qj : joinRows(k);
   Local vj = v.value == k.value ? kj : joinRows(v);
   // Every key of the whole streams is real; the blocks' padding is not.
-  int64_t blk = blockwiseExtent(split, pu), keys = wholeTokens + pu * blk;
-  SmallVector<bool> keep(keys, true);
-  bool padded = false;
-  for (int64_t r = 0; r < pu; ++r) {
-    int64_t off = wholeTokens + r * blk;
-    for (int64_t n : split) {
-      int64_t c = ceilDiv(n, pu);
-      for (int64_t j = 0; j < c; ++j) {
-        keep[off + j] = r * c + j < n;
-        padded |= !keep[off + j];
-      }
-      off += c;
-    }
-  }
-  Value mask;
-  if (padded)
-    mask = ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(RankedTensorType::get({1, 1, 1, keys}, b.getI1Type()),
-                               ArrayRef<bool>(keep)));
+  Value mask = blockwiseKeyMask(split, pu, wholeTokens);
   SmallVector<int64_t> oshape = qj.extent();
   oshape[3] = vj.extent()[3];
   Value o = AttentionOp::create(b, loc, withShape(qj.value, oshape), qj.value, kj.value,
@@ -890,8 +871,6 @@ Local Partitioner::ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v
   ow.value = sliceDim(o, 2, 0, wholeTokens);
   os.value = sliceDim(o, 2, wholeTokens, oshape[2] - wholeTokens);
   Value whole = heads(gather(ow, 1, uly));
-  os.sharding[2].assign(uly.begin(), uly.end());
-  os.sharding[1].assign(uly.begin(), uly.end());
   Value blocks = heads(allToAll(os, 2, 1, uly));
   // The rows in the pieces' order again.
   SmallVector<Value> parts;
