@@ -77,50 +77,61 @@ void emitPatches(const std::vector<std::pair<std::string, int64_t>> &keys, int64
 /// batch degree b once and names it cfg=2,dp=b/2 when b is even (a CFG
 /// pair first), dp=b otherwise. Enumerated over (batch, pipefusion,
 /// ulysses, ring, tp, pp), larger degrees of earlier keys first; pipefusion
-/// with pp is no plan.
+/// with pp is no plan. A ring of R ranks is also tried as a double ring of
+/// inner rings of I ranks for each divisor 1 < I < R up to `innerRingMax`
+/// (the devices of the innermost link level; 0: no double rings).
 void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens, bool joint,
+               int64_t innerRingMax,
                std::vector<std::vector<std::pair<std::string, int64_t>>> &out) {
   constexpr int kLevels = 6;
   if (k == kLevels - 1) {
     deg[k] = n;
-    int64_t batch = deg[0], pipefusion = deg[1], pp = deg[5];
+    int64_t batch = deg[0], pipefusion = deg[1], ring = deg[3], pp = deg[5];
     if (pipefusion > 1 && pp > 1)
       return;
     int64_t cfg = batch % 2 == 0 ? 2 : 1;
-    std::vector<std::pair<std::string, int64_t>> keys = {
-        {"cfg", cfg},    {"pipefusion", pipefusion}, {"ulysses", deg[2]}, {"ring", deg[3]},
-        {"tp", deg[4]},  {"pp", pp},                 {"dp", batch / cfg}};
-    // Ulysses with Ring: both placements (Ulysses groups on neighbouring
-    // ranks, or the Ring groups).
-    if (deg[2] > 1 && deg[3] > 1) {
-      std::vector<std::pair<std::string, int64_t>> flipped = keys;
-      keys.push_back({"context_first", 0});
-      flipped.push_back({"context_first", 1});
+    auto emit = [&](std::vector<std::pair<std::string, int64_t>> keys) {
+      // Ulysses with Ring: both placements (Ulysses groups on neighbouring
+      // ranks, or the Ring groups).
+      if (deg[2] > 1 && ring > 1) {
+        std::vector<std::pair<std::string, int64_t>> flipped = keys;
+        keys.push_back({"context_first", 0});
+        flipped.push_back({"context_first", 1});
+        if (pipefusion <= 1) {
+          out.push_back(keys);
+          out.push_back(flipped);
+          return;
+        }
+        emitPatches(keys, pipefusion, deg, tokens, out);
+        emitPatches(flipped, pipefusion, deg, tokens, out);
+        return;
+      }
+      // Ulysses alone over joint attention: both layouts of the joined
+      // tokens (blocks of every stream, or the shortest stream whole on
+      // every rank with its heads split).
+      if (joint && deg[2] > 1 && pipefusion <= 1) {
+        std::vector<std::pair<std::string, int64_t>> whole = keys;
+        keys.push_back({"whole_stream", 0});
+        whole.push_back({"whole_stream", 1});
+        out.push_back(keys);
+        out.push_back(whole);
+        return;
+      }
       if (pipefusion <= 1) {
         out.push_back(keys);
-        out.push_back(flipped);
         return;
       }
       emitPatches(keys, pipefusion, deg, tokens, out);
-      emitPatches(flipped, pipefusion, deg, tokens, out);
-      return;
-    }
-    // Ulysses alone over joint attention: both layouts of the joined
-    // tokens (blocks of every stream, or the shortest stream whole on every
-    // rank with its heads split).
-    if (joint && deg[2] > 1 && pipefusion <= 1) {
-      std::vector<std::pair<std::string, int64_t>> whole = keys;
-      keys.push_back({"whole_stream", 0});
-      whole.push_back({"whole_stream", 1});
-      out.push_back(keys);
-      out.push_back(whole);
-      return;
-    }
-    if (pipefusion <= 1) {
-      out.push_back(keys);
-      return;
-    }
-    emitPatches(keys, pipefusion, deg, tokens, out);
+    };
+    auto keysWith = [&](int64_t outer, int64_t inner) {
+      return std::vector<std::pair<std::string, int64_t>>{
+          {"cfg", cfg}, {"pipefusion", pipefusion}, {"ulysses", deg[2]}, {"ring", outer},
+          {"ring_inner", inner}, {"tp", deg[4]}, {"pp", pp}, {"dp", batch / cfg}};
+    };
+    emit(keysWith(ring, 1));
+    for (int64_t inner = 2; inner < ring && inner <= innerRingMax; ++inner)
+      if (ring % inner == 0)
+        emit(keysWith(ring / inner, inner));
     return;
   }
   // Larger degrees of the earlier keys first: on a tie, the batch before
@@ -128,7 +139,7 @@ void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens, bool
   for (int64_t d = n; d >= 1; --d)
     if (n % d == 0) {
       deg[k] = d;
-      enumerate(n / d, k + 1, deg, tokens, joint, out);
+      enumerate(n / d, k + 1, deg, tokens, joint, innerRingMax, out);
     }
 }
 
@@ -163,7 +174,12 @@ RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &top
     double busy = std::max(t.computeS, t.memoryS) + t.overheadS;
     double comm = std::max(0.0, t.totalS - busy);
     r.computeS += t.totalS - comm;
-    if (c.commKind >= 0 && c.commGroup > 1) {
+    if (t.innerLink) { // a double ring: its two links
+      r.commS[t.innerLink->name] += comm * t.innerShare;
+      r.commBytes[t.innerLink->name] += c.commInnerBytesSent;
+      r.commS[t.link->name] += comm * (1 - t.innerShare);
+      r.commBytes[t.link->name] += c.commBytesSent - c.commInnerBytesSent;
+    } else if (c.commKind >= 0 && c.commGroup > 1) {
       std::string link = t.link ? t.link->name : "none";
       r.commS[link] += comm;
       r.commBytes[link] += c.commBytesSent;
@@ -455,7 +471,10 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       tokens = q;
   });
   std::vector<int64_t> deg(6, 1);
-  enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), all);
+  // Double rings where the machine has more than one link level: inner
+  // rings that fit the innermost one.
+  int64_t innerRingMax = opts.hw.links.size() > 1 ? opts.hw.links.front().devices : 0;
+  enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), innerRingMax, all);
   std::vector<PlanCandidate> legal;
   std::vector<PlanCandidate> cands(all.size());
   for (auto [c, keys] : llvm::zip(cands, all)) {

@@ -214,7 +214,7 @@ private:
       return success();
     std::string what = missing;
     missing.clear();
-    if (what == "ring_attention")
+    if (what == "ring_attention" || what == "double_ring_attention")
       return fail(op, "--target " + target->name + " has no Ring attention yet " +
                           "(plans with ring: --target cpu)");
     return fail(op, "--target " + target->name + " has no kernel '" + what +
@@ -697,14 +697,24 @@ LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
   // The mask's key index is global: Sk over the whole ring.
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2] * ring});
   double scale = op.getScale() ? op.getScale()->convertToDouble() : 1.0 / std::sqrt((double)q[3]);
-  SmallVector<Value> args{commOf(op.getAxes())};
+  // A double ring: the inner rings' communicator, then the outer ring's
+  // (over the leading axes).
+  SmallVector<Value> args;
+  ArrayAttr inner = op.getInnerAttr();
+  if (inner) {
+    ArrayRef<Attribute> all = op.getAxes().getValue();
+    args.push_back(commOf(inner));
+    args.push_back(commOf(ArrayAttr::get(op.getContext(), all.drop_back(inner.size()))));
+  } else {
+    args.push_back(commOf(op.getAxes()));
+  }
   if (generic())
     args.push_back(c32(computeDtype));
   args.append({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
                c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]), c64(q[1]),
                c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale),
                c32(op.getCausal()), c64(op.getKvValid())});
-  callChecked(kernelFor("ring_attention"), args);
+  callChecked(kernelFor(inner ? "double_ring_attention" : "ring_attention"), args);
   return success();
 }
 
@@ -1156,6 +1166,22 @@ std::string Lowerer::descriptorJson() {
     // Pipeline stages: only the ranks of these stages read (and have) it.
     if (auto st = w->getAttrOfType<DenseI64ArrayAttr>(kStagesAttr))
       e["stages"] = st.asArrayRef().vec();
+    // A weight cut or padded for the plan: the stored tensor and, per
+    // dimension, the mesh axes that split it (random weights generate the
+    // rank's block of the stored tensor).
+    if (auto src = w->getAttrOfType<StringAttr>("ditc.source_name"))
+      e["source"] = src.str();
+    if (auto g = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape"))
+      e["global_shape"] = g.asArrayRef().vec();
+    if (auto s = shardingFromAttr(w->getAttr(kShardAttr), w.getType().getRank())) {
+      std::vector<std::vector<int64_t>> axes;
+      for (const auto &dim : *s) {
+        axes.emplace_back();
+        for (const std::string &a : dim)
+          axes.back().push_back(mesh.indexOf(a));
+      }
+      e["shard"] = axes;
+    }
     j["weights"].push_back(e);
   }
   j["target"] = target->name.str();

@@ -221,11 +221,24 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.flopsMatrix = 2 * scores * (d + dv);
         c.flopsOther = 5 * scores + outElems;
         // Every K/V block but its own passes through each rank once.
+        int64_t block = tensorBytes(a.getKey().getType()) + tensorBytes(a.getValue().getType());
         c.commKind = (int)CollectiveKind::RingExchange;
         c.commGroup = p;
         c.commSpan = succeeded(mesh) ? mesh->span(a.getAxes()) : 1;
-        c.commBytes = p * (tensorBytes(a.getKey().getType()) + tensorBytes(a.getValue().getType()));
+        c.commBytes = p * block;
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
+        // A double ring: O outer rounds of I - 1 inner transfers, and O - 1
+        // on the outer ring (the group's size and span are the outer ring's).
+        if (ArrayAttr inner = a.getInnerAttr(); inner && succeeded(mesh)) {
+          auto outer = ArrayAttr::get(a.getContext(),
+                                      a.getAxes().getValue().drop_back(inner.size()));
+          int64_t in = mesh->groupSize(inner), out = mesh->groupSize(outer);
+          c.commGroup = out;
+          c.commSpan = mesh->span(outer);
+          c.commInnerGroup = in;
+          c.commInnerSpan = mesh->span(inner);
+          c.commInnerBytesSent = out * (in - 1) * block;
+        }
       })
       .Case<AttentionOp>([&](AttentionOp a) {
         ArrayRef<int64_t> q = shapeOf(a.getQuery());

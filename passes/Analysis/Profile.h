@@ -83,6 +83,12 @@ struct OpCost {
   int64_t commSpan = 1;
   int64_t commBytes = 0;
   int64_t commBytesSent = 0;
+  /// A double ring (ring attention with inner rings): the inner rings' size,
+  /// span and the part of commBytesSent a rank sends on them; commGroup and
+  /// commSpan are then the outer ring's (commGroup x commInnerGroup ranks).
+  int64_t commInnerGroup = 1;
+  int64_t commInnerSpan = 1;
+  int64_t commInnerBytesSent = 0;
 
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }

@@ -38,6 +38,11 @@ struct OpTime {
   double commS = 0;
   /// The link level the communication crosses (null: none).
   const LinkLevel *link = nullptr;
+  /// A double ring: its inner rings' link and the share of the exposed
+  /// communication charged to it (the rest to `link`, the outer ring's):
+  /// each link's busy time over both.
+  const LinkLevel *innerLink = nullptr;
+  double innerShare = 0;
   double totalS = 0;
   bool memoryBound = false;
 };

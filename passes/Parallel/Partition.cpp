@@ -657,14 +657,18 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   Sharding qs = planned(op.getQuery()), ks = planned(op.getKey());
   Axes seq = qs[2];
   // The algorithm the plan chose (ditc-plan writes it on every attention
-  // whose tokens it splits); the token axes by kind: ring axes first.
+  // whose tokens it splits); the token axes by kind: ring axes first (the
+  // ring's, then its inner rings' under a double ring).
   auto algorithm = op->getAttrOfType<SequenceParallelAttr>(kSequenceParallelAttr);
-  Axes ring, uly;
+  Axes ring, uly, inner;
   bool kindsFit = true;
   for (const std::string &a : seq) {
     std::optional<MeshAxisKind> kind = mesh.kindOf(a);
     (kind == MeshAxisKind::ulysses ? uly : ring).push_back(a);
-    kindsFit &= kind == MeshAxisKind::ulysses || kind == MeshAxisKind::ring;
+    if (kind == MeshAxisKind::ring_inner)
+      inner.push_back(a);
+    kindsFit &= kind == MeshAxisKind::ulysses || kind == MeshAxisKind::ring ||
+                kind == MeshAxisKind::ring_inner;
   }
   if (algorithm) {
     SequenceParallel want = algorithm.getValue();
@@ -768,9 +772,13 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
   if (!ring.empty()) {
     int64_t pr = groupSize(ring);
     int64_t valid = kvp[2].empty() && pr * k.extent()[2] > tokens ? tokens : 0;
+    // A double ring: the inner rings are the trailing ring axes.
+    bool doubleRing = !inner.empty() && inner.size() < ring.size() &&
+                      ArrayRef<std::string>(ring).take_back(inner.size()) == ArrayRef<std::string>(inner);
     o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
                                 op.getScaleAttr(), op.getCausalAttr(),
-                                b.getI64IntegerAttr(valid), axesAttr(ring));
+                                b.getI64IntegerAttr(valid), axesAttr(ring),
+                                doubleRing ? axesAttr(inner) : ArrayAttr());
   } else {
     int64_t kl = k.extent()[2];
     if (sp && kl > tokens && !mask && kvp[2].empty()) {

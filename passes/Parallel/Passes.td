@@ -9,7 +9,9 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   let summary = "Write a user-given parallel plan as a typed mesh and seed shardings";
   let description = [{
     Takes a plan such as `cfg=2,ulysses=2` (keys `cfg`, `dp`, `ulysses`,
-    `ring`, `tp`, `pp`, `pipefusion`, and `patches`, `context_first` and
+    `ring`, `ring_inner` (the inner rings of a double ring: `ring=O` groups
+    of `ring_inner=I` ranks; needs `ring`), `tp`, `pp`, `pipefusion`, and
+    `patches`, `context_first` and
     `whole_stream`, which are no device degrees; unnamed degrees are 1) and
     checks that it
     applies to the graph:
@@ -19,12 +21,13 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     than a self-attention's tokens, and is not combined with `pp`. Illegal
     plans fail with the reason. It writes the module's `ditc.mesh` (a
     `#ditc.mesh`: axes of degree > 1, in the order pp / pipefusion, dp, cfg,
-    ring, ulysses, tp, each with its kind: later axes are neighbouring ranks;
-    `context_first=1`, with both ring and ulysses, puts ring after ulysses),
+    ring, ring_inner, ulysses, tp, each with its kind: later axes are
+    neighbouring ranks; `context_first=1`, with both ring and ulysses, puts
+    the ring axes after ulysses),
     `ditc.patches` under PipeFusion, and
     annotates where each strategy starts: the batch of the first output
-    (cfg, dp), the query, key and value tokens of every self-attention (ring
-    then ulysses) with the algorithm it runs (`ditc.sequence_parallel`:
+    (cfg, dp), the query, key and value tokens of every self-attention (ring,
+    ring_inner, then ulysses) with the algorithm it runs (`ditc.sequence_parallel`:
     ulysses, ring or usp). Joint attention (MMDiT: streams of tokens
     concatenated along the token axis, attended over all keys, cut back):
     every concat, split and slice along a token dimension of a split
@@ -51,7 +54,7 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
   }];
   let options = [
     Option<"plan", "plan", "std::string", "\"\"",
-           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring tp pp pipefusion; patches context_first whole_stream)">,
+           "Degrees per strategy, e.g. cfg=2,ulysses=2 (keys cfg dp ulysses ring ring_inner tp pp pipefusion; patches context_first whole_stream)">,
     Option<"devices", "devices", "int64_t", "0",
            "Number of ranks the plan must fill (0: the product of the degrees)">
   ];
@@ -183,7 +186,8 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
     all-to-all trades the token split for a head split around it; heads
     that do not divide are padded and dropped after), as Ring
     (`ditc.ring_attention`: K/V blocks circulate, online-softmax merge;
-    padded keys masked), or as both (USP). A token dimension joined from
+    padded keys masked; with a `ring_inner` axis a double ring, its
+    `inner` attribute naming that axis), or as both (USP). A token dimension joined from
     streams (`ditc.token_pieces`) is laid out blockwise: each rank holds its
     block of every stream, one after the other, so the concat and the
     splits or slices that undo it run on each rank's blocks; attention

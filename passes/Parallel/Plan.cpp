@@ -30,6 +30,7 @@ constexpr PlanKey kAxisOrder[] = {
     {"pp", MeshAxisKind::pipeline}, {"pipefusion", MeshAxisKind::pipefusion},
     {"dp", MeshAxisKind::data},
     {"cfg", MeshAxisKind::cfg},     {"ring", MeshAxisKind::ring},
+    {"ring_inner", MeshAxisKind::ring_inner},
     {"ulysses", MeshAxisKind::ulysses}, {"tp", MeshAxisKind::tensor}};
 /// More ranks than any plan needs (and one weight file each): a typo guard.
 constexpr int64_t kMaxRanks = 4096;
@@ -158,8 +159,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     SmallVector<StringRef> items;
     StringRef(plan).split(items, ',', -1, false);
     if (items.empty())
-      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring tp pp "
-                  "pipefusion patches context_first whole_stream)");
+      return fail("empty plan (expected KEY=N,... with keys cfg dp ulysses ring ring_inner "
+                  "tp pp pipefusion patches context_first whole_stream)");
     for (StringRef item : items) {
       auto [key, val] = item.trim().split('=');
       key = key.trim();
@@ -169,8 +170,8 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       if (key != "patches" && !flag &&
           llvm::none_of(kAxisOrder, [&](const PlanKey &k) { return key == k.key; }))
         return fail("unknown key '" + key +
-                    "' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches, "
-                    "context_first or whole_stream)");
+                    "' (expected cfg, dp, ulysses, ring, ring_inner, tp, pp, pipefusion, "
+                    "patches, context_first or whole_stream)");
       if (val.getAsInteger(10, n) || n < (flag ? 0 : 1))
         return fail("'" + item.trim() + "' needs a positive integer degree");
       if (n > kMaxRanks)
@@ -203,6 +204,12 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       return fail(Twine("whole_stream=1 keeps a stream whole on every rank, and ") +
                   (degree.lookup("ring") > 1 ? "Ring cuts" : "PipeFusion's patches cut") +
                   " every stream: use one of them");
+    // The double ring (LoongTrain): ring=O outer ring over groups of
+    // ring_inner=I neighbouring ranks, each group an inner ring.
+    if (degree.lookup("ring_inner") > 1 && degree.lookup("ring") <= 1)
+      return fail("ring_inner=" + Twine(degree.lookup("ring_inner")) +
+                  " makes the inner rings of a double ring: it needs ring=O above 1 (the "
+                  "outer ring over them; a single ring of N ranks is ring=N)");
     if (contextFirst && (degree.lookup("ring") <= 1 || degree.lookup("ulysses") <= 1))
       return fail("context_first=1 places the ring groups inside the ulysses groups: it "
                   "needs both ring and ulysses above 1");
@@ -215,11 +222,13 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
     Mesh mesh;
     int64_t product = 1;
     SmallVector<PlanKey> order(std::begin(kAxisOrder), std::end(kAxisOrder));
-    if (contextFirst) {
-      auto ring = llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ring; });
+    if (contextFirst) { // ulysses before the ring axes: the rings neighbours
       auto ulysses =
           llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ulysses; });
-      std::iter_swap(ring, ulysses);
+      PlanKey u = *ulysses;
+      order.erase(ulysses);
+      auto ring = llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ring; });
+      order.insert(ring, u);
     }
     for (const PlanKey &k : order)
       if (int64_t n = degree.lookup(k.key); n > 1) {
@@ -276,9 +285,10 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       addSplit(out, 0, batchAxes);
     }
 
-    // Sequence: every self-attention's query tokens (ring, then ulysses).
+    // Sequence: every self-attention's query tokens (the ring, its inner
+    // rings, then ulysses: ring rank g * I + i holds token block g * I + i).
     SmallVector<std::string> seqAxes;
-    for (MeshAxisKind k : {MeshAxisKind::ring, MeshAxisKind::ulysses})
+    for (MeshAxisKind k : {MeshAxisKind::ring, MeshAxisKind::ring_inner, MeshAxisKind::ulysses})
       if (has(k))
         seqAxes.push_back(mesh.nameOf(k));
     if (!seqAxes.empty()) {

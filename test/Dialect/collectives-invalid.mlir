@@ -60,6 +60,26 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
 
 // -----
 
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>} {
+  func.func @inner_all(%q: tensor<1x4x4x8xf32>) {
+    // expected-error@+1 {{inner must be the trailing axes of axes, not all of them}}
+    %0 = ditc.ring_attention %q, %q, %q {axes = ["ring", "ring_inner"], inner = ["ring", "ring_inner"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>} {
+  func.func @inner_leading(%q: tensor<1x4x4x8xf32>) {
+    // expected-error@+1 {{inner must be the trailing axes of axes, not all of them}}
+    %0 = ditc.ring_attention %q, %q, %q {axes = ["ring", "ring_inner"], inner = ["ring"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
+// -----
+
 module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
   func.func @twice(%a: tensor<2x4x16xf32>) {
     // expected-error@+1 {{names axis 'tp' twice}}

@@ -20,6 +20,16 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ulysses" = 2 : ul
   }
 }
 
+// A double ring: inner rings over the trailing ring axis.
+// CHECK-LABEL: func.func @double_ring
+// CHECK: ditc.ring_attention %{{.*}}, %{{.*}}, %{{.*}} {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64}
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 3 : ring_inner]>} {
+  func.func @double_ring(%q: tensor<1x4x4x8xf32>) {
+    %0 = ditc.ring_attention %q, %q, %q {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
 // Pipeline stages: point to point and the outputs' broadcast.
 // CHECK-LABEL: func.func @stages
 // CHECK: ditc.collective.send %{{.*}} {axes = ["pp"], peer = 1 : i64, tag = 3 : i64} : tensor<2x4xf32>

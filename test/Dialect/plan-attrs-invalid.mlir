@@ -10,12 +10,17 @@ module attributes {ditc.mesh = #ditc.mesh<["r1" = 2 : ring, "r2" = 2 : ring]>} {
 
 // -----
 
+// expected-error@+1 {{ditc.mesh has a ring_inner axis and no ring axis (the outer ring of the double ring)}}
+module attributes {ditc.mesh = #ditc.mesh<["inner" = 2 : ring_inner, "u" = 2 : ulysses]>} {}
+
+// -----
+
 // expected-error@+1 {{mesh axis 'cfg' has size 0 (must be at least 1)}}
 module attributes {ditc.mesh = #ditc.mesh<["cfg" = 0 : cfg]>} {}
 
 // -----
 
-// expected-error@+1 {{unknown mesh axis kind 'sequence' (expected data, cfg, ring, ulysses, tensor, pipeline or pipefusion)}}
+// expected-error@+1 {{unknown mesh axis kind 'sequence' (expected data, cfg, ring, ulysses, tensor, pipeline, pipefusion or ring_inner)}}
 module attributes {ditc.mesh = #ditc.mesh<["sp" = 2 : sequence]>} {}
 
 // -----

@@ -29,7 +29,7 @@ import math
 import subprocess
 import sys
 
-KEYS = ["cfg", "pipefusion", "ulysses", "ring", "tp", "pp", "dp"]
+KEYS = ["cfg", "pipefusion", "ulysses", "ring", "ring_inner", "tp", "pp", "dp"]
 
 
 def run(cmd):

@@ -10,13 +10,16 @@ import random
 import subprocess
 import sys
 
-KEYS = ["cfg", "dp", "ulysses", "ring", "tp", "pp", "pipefusion", "patches", "x", ""]
+KEYS = ["cfg", "dp", "ulysses", "ring", "ring_inner", "tp", "pp", "pipefusion", "patches", "x",
+        ""]
 VALS = ["0", "1", "2", "3", "4", "8", "-1", "2.5", "", "99999999999999999999", "0x2",
         " 2", "2 ", "４", "2e3", "nan"]
 FIXED = ["", ",", "=", "==", "tp", "tp=", "=2", "tp==2", "tp=2,,ulysses=2", "tp=2,tp=2",
          "pp=2,pp=3", ",".join(["tp=1"] * 300), "a" * 5000, "tp=2\x00", "tp=2;pp=2",
          "pp=4096", "pp=4097", "ring=64,ulysses=64", "pp=2,tp=2,ulysses=2,ring=2,cfg=2,dp=2",
-         "ring=3", "ulysses=2,ring=2", "tp=2,ring=2", "pipefusion=2,ulysses=2", "ring=8"]
+         "ring=3", "ulysses=2,ring=2", "tp=2,ring=2", "pipefusion=2,ulysses=2", "ring=8",
+         "ring=2,ring_inner=2", "ring_inner=4", "ring=2,ring_inner=3,ulysses=2,context_first=1",
+         "ring=4,ring_inner=2,pipefusion=2", "ring=2,ring_inner=2,whole_stream=1"]
 
 
 def main():

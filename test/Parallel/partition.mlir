@@ -50,6 +50,21 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 4 : ring]>} {
 
 // -----
 
+// A double ring: the ring over both ring axes, the inner rings over the
+// ring_inner axis (the trailing one); 8 tokens in blocks of 2.
+// CHECK-LABEL: func.func @double_ring
+// CHECK: %[[X:.*]] = ditc.collective.shard {{.*}} {axes = ["ring", "ring_inner"], axis = 2 : i64} : (tensor<1x2x8x4xf32>) -> tensor<1x2x2x4xf32>
+// CHECK: %[[O:.*]] = ditc.ring_attention %[[X]], %[[X]], %[[X]] {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64} : {{.*}} -> tensor<1x2x2x4xf32>
+// CHECK: ditc.collective.all_gather %[[O]] {axes = ["ring", "ring_inner"], axis = 2 : i64} : (tensor<1x2x2x4xf32>) -> tensor<1x2x8x4xf32>
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>} {
+  func.func @double_ring(%x: tensor<1x2x8x4xf32> {ditc.sharding = #ditc.sharding<[{}, {}, {"ring", "ring_inner"}, {}]>}) -> tensor<1x2x8x4xf32> {
+    %o = ditc.attention %x, %x, %x {ditc.sequence_parallel = #ditc.sequence_parallel<ring>, ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ring_inner"}, {}]>]} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+    return %o : tensor<1x2x8x4xf32>
+  }
+}
+
+// -----
+
 // Tensor parallelism: a column-parallel layer, GELU on its block of hidden
 // units, a row-parallel layer whose partial sums are added up by an
 // all-reduce before the bias is added once. Weights become per-rank slices.

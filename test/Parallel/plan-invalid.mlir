@@ -17,7 +17,9 @@
 // RUN: not ditc-opt %s -ditc-plan="plan=pipefusion=2" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // BLOCKS: error: plan 'pipefusion=2': pipefusion=2 needs at least 2 attention layers to put in stages; the graph has 1
 // RUN: not ditc-opt %s -ditc-plan="plan=sp=2" 2>&1 | FileCheck %s --check-prefix=KEY
-// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, tp, pp, pipefusion, patches, context_first or whole_stream)
+// KEY: error: plan 'sp=2': unknown key 'sp' (expected cfg, dp, ulysses, ring, ring_inner, tp, pp, pipefusion, patches, context_first or whole_stream)
+// RUN: not ditc-opt %s -ditc-plan="plan=ring_inner=2,ulysses=2" 2>&1 | FileCheck %s --check-prefix=INNER
+// INNER: error: plan 'ring_inner=2,ulysses=2': ring_inner=2 makes the inner rings of a double ring: it needs ring=O above 1 (the outer ring over them; a single ring of N ranks is ring=N)
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,context_first=1" 2>&1 | FileCheck %s --check-prefix=CTX_BOTH
 // CTX_BOTH: error: plan 'ring=2,context_first=1': context_first=1 places the ring groups inside the ulysses groups: it needs both ring and ulysses above 1
 // RUN: not ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2,context_first=2" 2>&1 | FileCheck %s --check-prefix=CTX_VALUE

@@ -3,6 +3,9 @@
 // RUN: ditc-opt %s -ditc-plan="plan=tp=2,pp=2" | FileCheck %s --check-prefix=PP
 // RUN: ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2" | FileCheck %s --check-prefix=USP
 // RUN: ditc-opt %s -ditc-plan="plan=ring=2,ulysses=2,context_first=1" | FileCheck %s --check-prefix=CTX
+// RUN: ditc-opt %s -ditc-plan="plan=ring=2,ring_inner=2" | FileCheck %s --check-prefix=DOUBLE
+// RUN: ditc-opt %s -ditc-plan="plan=ring_inner=2,ring=2,ulysses=2" | FileCheck %s --check-prefix=DOUBLE_USP
+// RUN: ditc-opt %s -ditc-plan="plan=ring=2,ring_inner=2,ulysses=2,context_first=1" | FileCheck %s --check-prefix=DOUBLE_CTX
 
 // The mesh keeps axes of degree > 1 in the order pp, dp, cfg, ring, ulysses, tp;
 // seeds: every self-attention's Q/K/V tokens (sequence axes), the heads of
@@ -31,6 +34,20 @@
 // CTX: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ulysses"}, {}]>]
 // USP: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ulysses"}, {}]>]
 // USP: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<usp>
+
+// A double ring: ring=2 groups of ring_inner=2 (the inner rings next to each
+// other in the mesh, after the outer ring); the tokens split ring-major over
+// [ring, ring_inner] (ring rank g * I + i holds block g * I + i), then
+// ulysses; the degrees multiply to the devices. Context-first puts ulysses
+// before both ring axes.
+// DOUBLE: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>, ditc.plan = "ring=2,ring_inner=2"
+// DOUBLE: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ring_inner"}, {}]>]
+// DOUBLE: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<ring>
+// DOUBLE_USP: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner, "ulysses" = 2 : ulysses]>, ditc.plan = "ring=2,ring_inner=2,ulysses=2"
+// DOUBLE_USP: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ring_inner", "ulysses"}, {}]>]
+// DOUBLE_USP: ditc.attention {{.*}}ditc.sequence_parallel = #ditc.sequence_parallel<usp>
+// DOUBLE_CTX: ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses, "ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>, ditc.plan = "ulysses=2,ring=2,ring_inner=2,context_first=1"
+// DOUBLE_CTX: ditc.transpose {{.*}}ditc.sharding = [#ditc.sharding<[{}, {}, {"ring", "ring_inner", "ulysses"}, {}]>]
 
 // The batch of the first output (cfg), ring before ulysses on the tokens.
 // CFG: ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ring" = 2 : ring]>, ditc.plan = "cfg=2,ring=2"

@@ -34,3 +34,4 @@ module attributes {ditc.mesh = #ditc.mesh<["cfg" = 2 : cfg, "ulysses" = 2 : ulys
     return %7 : tensor<2x2x4x8xf32>
   }
 }
+

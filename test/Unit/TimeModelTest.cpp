@@ -190,6 +190,42 @@ TEST(TimeModel, GroupsSpreadAcrossNodesTakeTheOuterLink) {
   EXPECT_EQ(predictOpTime(c, hw).link->name, "fast");
 }
 
+TEST(TimeModel, DoubleRingKeepsTheInnerRoundsOnTheFastLink) {
+  HardwareDesc hw = machine();
+  const double block = 1e6; // one rank's K and V
+  // A ring of 8 over both levels: every one of its 7 steps waits for the
+  // slow link.
+  OpCost ring;
+  ring.bytesRead = 1000;
+  ring.commKind = (int)CollectiveKind::RingExchange;
+  ring.commGroup = 8;
+  ring.commSpan = 8;
+  ring.commBytes = int64_t(8 * block);
+  OpTime single = predictOpTime(ring, hw);
+  EXPECT_DOUBLE_EQ(single.commS, 7 * (1e-5 + block / 1e8));
+  EXPECT_EQ(single.innerLink, nullptr);
+  // As 2 groups of 4: per outer round 3 inner transfers on the fast link,
+  // the outer one (slow) overlapped; 2 rounds, the last without one.
+  OpCost dbl = ring;
+  dbl.commGroup = 2;
+  dbl.commSpan = 8;
+  dbl.commInnerGroup = 4;
+  dbl.commInnerSpan = 4;
+  OpTime t = predictOpTime(dbl, hw);
+  double round = 3 * (1e-6 + block / 1e9), hop = 1e-5 + block / 1e8;
+  EXPECT_DOUBLE_EQ(t.commS, std::max(round, hop) + round);
+  ASSERT_NE(t.link, nullptr);
+  ASSERT_NE(t.innerLink, nullptr);
+  EXPECT_EQ(t.link->name, "slow");
+  EXPECT_EQ(t.innerLink->name, "fast");
+  EXPECT_DOUBLE_EQ(t.innerShare, 2 * round / (2 * round + hop));
+  EXPECT_LT(t.totalS, single.totalS / 4);
+  // Inner rings that span the slow level: 6 slow steps (the outer one
+  // hidden behind an inner round) against the single ring's 7.
+  dbl.commInnerSpan = 16;
+  EXPECT_DOUBLE_EQ(predictOpTime(dbl, hw).commS, 6 * (1e-5 + block / 1e8));
+}
+
 TEST(TimeModel, BytesSentPerRank) {
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 4), 1200);
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllGather, 800, 4), 600);

@@ -166,7 +166,8 @@ static cl::opt<int64_t> compileDevices(
 static cl::opt<std::string> compilePlan(
     "plan",
     cl::desc("Parallel plan, degrees per strategy: cfg, dp (batch), ulysses, "
-             "ring (sequence), tp (tensor), pp (pipeline stages), pipefusion "
+             "ring (sequence; with ring_inner=I a double ring of ring=O groups "
+             "of I ranks), tp (tensor), pp (pipeline stages), pipefusion "
              "(stages fed patch by patch; patches=M, default the stages, is no "
              "degree), e.g. cfg=2,ulysses=2; unnamed degrees are 1 and the "
              "product must equal --devices. auto (the default with --devices "

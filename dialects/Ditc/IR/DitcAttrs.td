@@ -20,7 +20,8 @@ def Ditc_MeshAxisKind : I32EnumAttr<"MeshAxisKind",
       I32EnumAttrCase<"ulysses", 3>,   // tokens; attention trades tokens for heads (ulysses)
       I32EnumAttrCase<"tensor", 4>,    // heads and hidden units (tp)
       I32EnumAttrCase<"pipeline", 5>,  // consecutive layers: pipeline stages (pp)
-      I32EnumAttrCase<"pipefusion", 6> // consecutive layers, fed patch by patch (pipefusion)
+      I32EnumAttrCase<"pipefusion", 6>, // consecutive layers, fed patch by patch (pipefusion)
+      I32EnumAttrCase<"ring_inner", 7> // tokens; the inner rings of a double ring (ring_inner)
     ]> {
   let cppNamespace = "::mlir::ditc";
   let genSpecializedAttr = 0;

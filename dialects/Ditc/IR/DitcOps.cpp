@@ -634,6 +634,11 @@ LogicalResult RingAttentionOp::verify() {
                                v.getDimSize(3)};
   if (getType().getShape() != ArrayRef<int64_t>(want))
     return emitOpError("result must be [B, H, Sq, Dv]");
+  if (auto inner = getInnerAttr()) {
+    ArrayRef<Attribute> all = getAxes().getValue(), in = inner.getValue();
+    if (in.empty() || in.size() >= all.size() || all.take_back(in.size()) != in)
+      return emitOpError("inner must be the trailing axes of axes, not all of them");
+  }
   return success();
 }
 

@@ -107,15 +107,27 @@ def Ditc_RingAttentionOp : Ditc_Op<"ring_attention"> {
     global index `kv_valid` and beyond are padding and masked out.
     `causal` and `mask` use global key indices.
 
+    With `inner` (the trailing axes of `axes`, not all of them) the ring
+    runs as a double ring (LoongTrain): the ranks of a group over `inner`
+    form an inner ring (neighbours on the fast links), and the groups an
+    outer ring over the leading axes. Each outer round passes the block a
+    rank started it with to the next group while it circulates the inner
+    ring: with O groups of I ranks, O (I - 1) transfers on the inner links
+    and O - 1 on the outer ones per rank, instead of O I - 1 that each wait
+    for the slowest link. The result is the same.
+
     ```mlir
     %o = ditc.ring_attention %q, %k, %v {axes = ["ring"], kv_valid = 30 : i64}
+        : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+    %d = ditc.ring_attention %q, %k, %v {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64}
         : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
                    Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
                    OptionalAttr<F64Attr>:$scale, UnitAttr:$causal,
-                   I64Attr:$kv_valid, Ditc_MeshAxes:$axes);
+                   I64Attr:$kv_valid, Ditc_MeshAxes:$axes,
+                   OptionalAttr<Ditc_MeshAxes>:$inner);
   let results = (outs Ditc_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)

@@ -303,6 +303,9 @@ LogicalResult MeshAttr::verify(function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "ditc.mesh has both a pipeline and a pipefusion axis (both "
                             "cut the layers into stages)";
   }
+  if (kinds.count(MeshAxisKind::ring_inner) && !kinds.count(MeshAxisKind::ring))
+    return emitError() << "ditc.mesh has a ring_inner axis and no ring axis (the outer "
+                          "ring of the double ring)";
   return success();
 }
 
@@ -320,7 +323,7 @@ Attribute MeshAttr::parse(AsmParser &p, Type) {
     std::optional<MeshAxisKind> kind = symbolizeMeshAxisKind(kindWord);
     if (!kind)
       return p.emitError(at, "unknown mesh axis kind '")
-             << kindWord << "' (expected data, cfg, ring, ulysses, tensor, pipeline or pipefusion)";
+             << kindWord << "' (expected data, cfg, ring, ulysses, tensor, pipeline, pipefusion or ring_inner)";
     auto axis = MeshAxisAttr::getChecked(
         function_ref<InFlightDiagnostic()>([&] { return p.emitError(at); }), p.getContext(), name,
         size, *kind);

@@ -82,6 +82,11 @@ struct Tensor {
   // Weights under pipeline parallelism: the stages that read it (empty:
   // every rank); other ranks' weight files do not hold it.
   std::vector<int32_t> stages;
+  // Weights cut or padded for the plan: the stored tensor's name and shape,
+  // and per dimension the mesh axes (indices, major first) that split it.
+  std::string source;
+  std::vector<int64_t> globalShape;
+  std::vector<std::vector<int32_t>> shard;
 };
 
 int32_t dtypeCode(const std::string &s, uint64_t &width) {
@@ -130,6 +135,11 @@ Tensor parseTensor(const nlohmann::json &j) {
     t.bytes *= (uint64_t)d;
   if (j.contains("stages"))
     t.stages = j.at("stages").get<std::vector<int32_t>>();
+  t.source = j.value("source", std::string());
+  if (j.contains("global_shape"))
+    t.globalShape = j.at("global_shape").get<std::vector<int64_t>>();
+  if (j.contains("shard"))
+    t.shard = j.at("shard").get<std::vector<std::vector<int32_t>>>();
   return t;
 }
 
@@ -370,42 +380,91 @@ ditc_status ditc_model::bind(const std::string &path) {
 }
 
 /// DITC_RANDOM_WEIGHTS: every weight this rank reads generated (uniform in
-/// [-0.05, 0.05] for floats, zero for the others), from a seed per weight.
+/// [-0.05, 0.05) for floats, zero for the others). Element k of the stored
+/// tensor (row-major over its whole shape) is a function of the tensor's
+/// name and k alone, so a rank that holds a block of a weight cut by the plan
+/// gets the block's values of the whole tensor, and every plan of a model
+/// computes with the same weights (padding stays zero, as in a weight file).
 ditc_status ditc_model::bindRandom() {
+  for (const Tensor &w : weights) {
+    size_t n = w.shape.size();
+    bool ok = (w.globalShape.empty() || w.globalShape.size() == n) &&
+              (w.shard.empty() || w.shard.size() == n);
+    for (const auto &axes : w.shard)
+      for (int32_t a : axes)
+        ok = ok && a >= 0 && a < (int32_t)par.shape.size();
+    if (!ok)
+      return fail(DITC_ERROR_FORMAT, "the library's descriptor gives weight '" + w.name +
+                                         "' a global shape or sharding that does not "
+                                         "fit its shape or the mesh");
+  }
+  std::vector<int32_t> coords = ditc_rt::model::meshCoords(par.shape, rank);
   ditc_rt::model::WeightSource source;
   source.has = [this](size_t i) { return mine(weights[i]); };
-  source.generate = [this](size_t i, void *dst) {
+  source.generate = [this, &coords](size_t i, void *dst) {
     const Tensor &w = weights[i];
-    uint64_t state = 0x9e3779b97f4a7c15ull * (i + 1);
-    auto next = [&state] { // splitmix64 to a float in [-0.05, 0.05)
-      uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    const std::string &name = w.source.empty() ? w.name : w.source;
+    uint64_t seed = 0xcbf29ce484222325ull; // FNV-1a of the stored name
+    for (unsigned char c : name)
+      seed = (seed ^ c) * 0x100000001b3ull;
+    // splitmix64 of the element's index, to a float in [-0.05, 0.05).
+    auto value = [seed](uint64_t k) {
+      uint64_t z = seed + 0x9e3779b97f4a7c15ull * (k + 1);
       z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
       z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
       z ^= z >> 31;
       return (float)((double)(z >> 11) * 0x1.0p-53 * 0.1 - 0.05);
     };
-    uint64_t n = w.bytes, count = 0;
-    switch (w.dtype) {
-    case DITC_DTYPE_F32:
-      count = n / 4;
-      for (uint64_t k = 0; k < count; ++k)
-        static_cast<float *>(dst)[k] = next();
+    auto store = [&w, dst](uint64_t at, float v) {
+      switch (w.dtype) {
+      case DITC_DTYPE_F32: static_cast<float *>(dst)[at] = v; return;
+      case DITC_DTYPE_F64: static_cast<double *>(dst)[at] = v; return;
+      case DITC_DTYPE_F16: static_cast<uint16_t *>(dst)[at] = ditc_cu::math::f32_to_f16_bits(v); return;
+      default: static_cast<uint16_t *>(dst)[at] = ditc_cu::math::f32_to_bf16_bits(v); return;
+      }
+    };
+    if (w.dtype != DITC_DTYPE_F32 && w.dtype != DITC_DTYPE_F64 &&
+        w.dtype != DITC_DTYPE_F16 && w.dtype != DITC_DTYPE_BF16) {
+      std::memset(dst, 0, w.bytes);
       return;
-    case DITC_DTYPE_F64:
-      count = n / 8;
-      for (uint64_t k = 0; k < count; ++k)
-        static_cast<double *>(dst)[k] = next();
+    }
+    // This rank's block: where it starts in the stored tensor, per dimension.
+    size_t n = w.shape.size();
+    const std::vector<int64_t> &global = w.globalShape.empty() ? w.shape : w.globalShape;
+    std::vector<int64_t> start(n, 0);
+    for (size_t d = 0; d < w.shard.size(); ++d) {
+      int64_t block = 0;
+      for (int32_t a : w.shard[d])
+        block = block * par.shape[a] + coords[a];
+      start[d] = block * w.shape[d];
+    }
+    uint64_t count = 1;
+    for (int64_t e : w.shape)
+      count *= (uint64_t)e;
+    if (n == 0) {
+      store(0, value(0));
       return;
-    case DITC_DTYPE_F16:
-    case DITC_DTYPE_BF16:
-      count = n / 2;
-      for (uint64_t k = 0; k < count; ++k)
-        static_cast<uint16_t *>(dst)[k] = w.dtype == DITC_DTYPE_F16
-                                              ? ditc_cu::math::f32_to_f16_bits(next())
-                                              : ditc_cu::math::f32_to_bf16_bits(next());
-      return;
-    default:
-      std::memset(dst, 0, n);
+    }
+    // Row by row over the last dimension (an odometer over the others).
+    std::vector<int64_t> at(n, 0);
+    int64_t inner = w.shape[n - 1];
+    for (uint64_t row = 0; row * inner < count; ++row) {
+      bool inside = true;
+      uint64_t g = 0;
+      for (size_t d = 0; d + 1 < n; ++d) {
+        inside = inside && start[d] + at[d] < global[d];
+        g = g * global[d] + (start[d] + at[d]);
+      }
+      for (int64_t c = 0; c < inner; ++c) {
+        int64_t x = start[n - 1] + c;
+        bool in = inside && x < global[n - 1];
+        store(row * inner + c, in ? value(g * global[n - 1] + x) : 0.0f);
+      }
+      for (size_t d = n - 1; d-- > 0;) {
+        if (++at[d] < w.shape[d])
+          break;
+        at[d] = 0;
+      }
     }
   };
   std::vector<void *> placed;
