@@ -471,9 +471,11 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       tokens = q;
   });
   std::vector<int64_t> deg(6, 1);
-  // Double rings where the machine has more than one link level: inner
-  // rings that fit the innermost one.
-  int64_t innerRingMax = opts.hw.links.size() > 1 ? opts.hw.links.front().devices : 0;
+  // Double rings where the devices span more than the innermost link level
+  // (else every ring stays on it): inner rings that fit that level.
+  int64_t innerRingMax = opts.hw.links.size() > 1 && opts.devices > opts.hw.links.front().devices
+                             ? opts.hw.links.front().devices
+                             : 0;
   enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), innerRingMax, all);
   std::vector<PlanCandidate> legal;
   std::vector<PlanCandidate> cands(all.size());

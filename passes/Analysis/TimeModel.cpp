@@ -48,8 +48,9 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
   if (cost.commKind == (int)CollectiveKind::RingExchange && cost.commInnerGroup > 1) {
     // A double ring of O groups of I: each outer round is I - 1 inner
-    // transfers of a block, with one outer transfer overlapped (none in the
-    // last round); the whole exchange overlaps the attention.
+    // transfers of a block, with one outer transfer (on the outer link)
+    // overlapped (none in the last round); the whole exchange overlaps the
+    // attention.
     int64_t o = cost.commGroup, i = cost.commInnerGroup;
     const LinkLevel *in = hw.linkFor(std::max(i, cost.commInnerSpan));
     const LinkLevel *out = o > 1 ? hw.linkFor(std::max(o, cost.commSpan)) : in;
@@ -57,8 +58,11 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
       double block = double(cost.commBytes) * opts.bytesScale / double(o * i);
       double round = double(i - 1) * (in->latencyS + block / in->bandwidth);
       double hop = o > 1 ? out->latencyS + block / out->bandwidth : 0.0;
-      double comm = double(o - 1) * std::max(round, hop) + round;
       double innerBusy = double(o) * round, outerBusy = double(o - 1) * hop;
+      // On one link level the two transfers share the device's bandwidth:
+      // nothing overlaps, as in the one ring.
+      double comm = in == out ? innerBusy + outerBusy
+                              : double(o - 1) * std::max(round, hop) + round;
       t.commS = comm;
       t.link = out;
       t.innerLink = in;

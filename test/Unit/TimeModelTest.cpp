@@ -220,10 +220,19 @@ TEST(TimeModel, DoubleRingKeepsTheInnerRoundsOnTheFastLink) {
   EXPECT_EQ(t.innerLink->name, "fast");
   EXPECT_DOUBLE_EQ(t.innerShare, 2 * round / (2 * round + hop));
   EXPECT_LT(t.totalS, single.totalS / 4);
-  // Inner rings that span the slow level: 6 slow steps (the outer one
-  // hidden behind an inner round) against the single ring's 7.
+  // Inner rings on the slow level too: the transfers share the device's
+  // link and nothing overlaps: the single ring's 7 slow steps.
   dbl.commInnerSpan = 16;
-  EXPECT_DOUBLE_EQ(predictOpTime(dbl, hw).commS, 6 * (1e-5 + block / 1e8));
+  EXPECT_DOUBLE_EQ(predictOpTime(dbl, hw).commS, 7 * (1e-5 + block / 1e8));
+  // Both on the fast level (a ring of 4 inside a node as 2 x 2): 3 fast
+  // steps, as the one ring of 4.
+  OpCost fast = dbl;
+  fast.commGroup = 2;
+  fast.commSpan = 4;
+  fast.commInnerGroup = 2;
+  fast.commInnerSpan = 2;
+  fast.commBytes = int64_t(4 * block);
+  EXPECT_DOUBLE_EQ(predictOpTime(fast, hw).commS, 3 * (1e-6 + block / 1e9));
 }
 
 TEST(TimeModel, BytesSentPerRank) {
