@@ -79,8 +79,10 @@ typedef enum ditc_status {
 
 /* ditc_model_create's weights_path that asks for generated weights instead
  * of a file: uniform in [-0.05, 0.05] for float tensors, zero for others,
- * the same on every run (benchmarks of full-size graphs compiled with
- * `ditc compile --no-weights`). */
+ * the same on every run and under every plan of a model (each element a
+ * function of the stored tensor's name and its index in it: a rank holding
+ * a block of a weight the plan cuts generates that block) (benchmarks of
+ * full-size graphs compiled with `ditc compile --no-weights`). */
 #define DITC_RANDOM_WEIGHTS ":random:"
 
 /* Element types of inputs and outputs (the same codes as the kernels'). */
