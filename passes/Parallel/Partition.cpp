@@ -773,8 +773,9 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
     int64_t pr = groupSize(ring);
     int64_t valid = kvp[2].empty() && pr * k.extent()[2] > tokens ? tokens : 0;
     // A double ring: the inner rings are the trailing ring axes.
+    ArrayRef<std::string> ringAxes(ring), innerAxes(inner);
     bool doubleRing = !inner.empty() && inner.size() < ring.size() &&
-                      ArrayRef<std::string>(ring).take_back(inner.size()) == ArrayRef<std::string>(inner);
+                      ringAxes.take_back(inner.size()) == innerAxes;
     o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
                                 op.getScaleAttr(), op.getCausalAttr(),
                                 b.getI64IntegerAttr(valid), axesAttr(ring),

@@ -416,11 +416,12 @@ ditc_status ditc_model::bindRandom() {
       return (float)((double)(z >> 11) * 0x1.0p-53 * 0.1 - 0.05);
     };
     auto store = [&w, dst](uint64_t at, float v) {
+      uint16_t *half = static_cast<uint16_t *>(dst);
       switch (w.dtype) {
       case DITC_DTYPE_F32: static_cast<float *>(dst)[at] = v; return;
       case DITC_DTYPE_F64: static_cast<double *>(dst)[at] = v; return;
-      case DITC_DTYPE_F16: static_cast<uint16_t *>(dst)[at] = ditc_cu::math::f32_to_f16_bits(v); return;
-      default: static_cast<uint16_t *>(dst)[at] = ditc_cu::math::f32_to_bf16_bits(v); return;
+      case DITC_DTYPE_F16: half[at] = ditc_cu::math::f32_to_f16_bits(v); return;
+      default: half[at] = ditc_cu::math::f32_to_bf16_bits(v); return;
       }
     };
     if (w.dtype != DITC_DTYPE_F32 && w.dtype != DITC_DTYPE_F64 &&
