@@ -214,9 +214,6 @@ private:
       return success();
     std::string what = missing;
     missing.clear();
-    if (what == "ring_attention" || what == "double_ring_attention")
-      return fail(op, "--target " + target->name + " has no Ring attention yet " +
-                          "(plans with ring: --target cpu)");
     return fail(op, "--target " + target->name + " has no kernel '" + what +
                         "' yet");
   }

@@ -283,47 +283,8 @@ void ditc_rt_attention(int32_t dtype, const void *q, const void *k,
   narrow(fo.get(), dtype, out, os);
 }
 
-int32_t ditc_rt_double_ring_attention(
-    void *inner, void *outer, int32_t dtype, const void *q, const void *k,
-    const void *v, const void *mask, int32_t mask_kind,
-    const int64_t *mask_strides, void *out, int64_t batch, int64_t heads,
-    int64_t kv_heads, int64_t q_len, int64_t kv_len, int64_t head_dim,
-    int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid) {
-  check_float("ring_attention", dtype);
-  if (dtype == DITC_RT_F32)
-    return ditc_rt_double_ring_attention_f32(
-        inner, outer, static_cast<const float *>(q),
-        static_cast<const float *>(k), static_cast<const float *>(v), mask,
-        mask_kind, mask_strides, static_cast<float *>(out), batch, heads,
-        kv_heads, q_len, kv_len, head_dim, v_head_dim, scale, causal, kv_valid);
-  // The K/V blocks travel as f32: twice the bytes of the GPU path.
-  int64_t os = batch * heads * q_len * v_head_dim;
-  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
-  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
-  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
-  Floats fo(os);
-  int32_t status = ditc_rt_double_ring_attention_f32(
-      inner, outer, fq.get(), fk.get(), fv.get(), mask, mask_kind,
-      mask_strides, fo.get(), batch, heads, kv_heads, q_len, kv_len, head_dim,
-      v_head_dim, scale, causal, kv_valid);
-  if (status == 0)
-    narrow(fo.get(), dtype, out, os);
-  return status;
-}
-
-/// A plain ring: the double ring without outer rings.
-int32_t ditc_rt_ring_attention(void *comm, int32_t dtype, const void *q,
-                               const void *k, const void *v, const void *mask,
-                               int32_t mask_kind, const int64_t *mask_strides,
-                               void *out, int64_t batch, int64_t heads,
-                               int64_t kv_heads, int64_t q_len, int64_t kv_len,
-                               int64_t head_dim, int64_t v_head_dim,
-                               float scale, int32_t causal, int64_t kv_valid) {
-  return ditc_rt_double_ring_attention(comm, nullptr, dtype, q, k, v, mask,
-                                       mask_kind, mask_strides, out, batch,
-                                       heads, kv_heads, q_len, kv_len, head_dim,
-                                       v_head_dim, scale, causal, kv_valid);
-}
+// ring_attention and double_ring_attention: ring_attention.cpp (the blocks
+// travel in the dtype).
 
 void ditc_rt_layer_norm(int32_t dtype, const void *x, const void *scale,
                         const void *bias, void *y, int64_t rows, int64_t cols,

@@ -49,20 +49,27 @@ def main():
         transport = cases.pop(0).split("=", 1)[1]
     passed = failed = 0
     for case in cases:
-        fixture, plan = case.split(":")
+        # fixture:plan[:dtype]: compiled for --dtype (bf16, f16); the
+        # profile counts the graph's f32 bytes, which the time model scales
+        # by the width (--dtype): the runtime must send the scaled bytes.
+        fixture, plan, *rest = case.split(":")
+        dtype = rest[0] if rest else None
+        scale = {"bf16": 0.5, "f16": 0.5}.get(dtype, 1.0)
+        dflag = ["--dtype", dtype] if dtype else []
+        shown = f" {dtype}" if dtype else ""
         # Every key is a device degree but `patches` (PipeFusion's).
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
                       if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
         model = os.path.join(src, "model.onnx")
         inputs = os.path.join(src, "inputs.npz")
-        tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}"
+        tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}" + (f"-{dtype}" if dtype else "")
         try:
             # Pipeline stages: pp, or PipeFusion's.
             staged = re.search(r"(?:^|,)(?:pp|pipefusion)=(\d+)", plan)
             pp = staged is not None
             so = os.path.join(work, tag + ".so")
-            run([ditc, "compile", model, "-o", so, "--devices", str(n), "--plan", plan])
+            run([ditc, "compile", model, "-o", so, "--devices", str(n), "--plan", plan] + dflag)
             # PipeFusion: a call without denoising steps runs the synchronous
             # schedule; the last of 2 denoising steps (1 warm-up) the stale
             # one (when the library has one: else the synchronous one again).
@@ -82,7 +89,7 @@ def main():
                     for kind, v in prof["comm"].items():
                         kind = "send" if kind == "ring_exchange" else kind
                         b, c = w.get(kind, (0, 0))
-                        w[kind] = (b + v["bytes_sent_per_rank"], c + v["calls"])
+                        w[kind] = (b + int(v["bytes_sent_per_rank"] * scale), c + v["calls"])
                     # The runtime lists the kinds a rank sent bytes in.
                     want[r] = {k: v for k, v in w.items() if v[0]}
                 traffic = os.path.join(work, f"{tag}.{schedule}.traffic.%r")
@@ -133,9 +140,9 @@ def main():
                 # partitioned IR, and at most 1/tp plus the weights that stay
                 # whole (norms, embeddings, layers without a partner); under
                 # pp each stage's weights only, about 1/pp of the rest.
-                one = os.path.join(work, fixture + "-1.so")
+                one = os.path.join(work, fixture + "-1" + (f"-{dtype}" if dtype else "") + ".so")
                 if not os.path.exists(one):
-                    run([ditc, "compile", model, "-o", one])
+                    run([ditc, "compile", model, "-o", one] + dflag)
                 w1 = weight_bytes(run([ditc, "run", one, "--inputs", inputs]))
                 ir = os.path.join(work, tag + ".mlir")
                 run([ditc, "compile", model, "--devices", str(n), "--plan", plan,
@@ -172,10 +179,10 @@ def main():
             ok, msg = False, str(e).splitlines()[0]
         if ok:
             passed += 1
-            print(f"PASS {fixture} {plan}: {msg}")
+            print(f"PASS {fixture} {plan}{shown}: {msg}")
         else:
             failed += 1
-            print(f"FAIL {fixture} {plan}: {msg}")
+            print(f"FAIL {fixture} {plan}{shown}: {msg}")
     print(f"{passed} passed, {failed} failed")
 
 

@@ -1237,11 +1237,6 @@ TEST(PrecisionDeathTest, UnknownDtypeAbortsNamingTheKernel) {
                                             DITC_RT_MASK_NONE, nullptr, y, 1,
                                             1, 1, 1, 1, 1, 1, 1.f, 0),
                           "attention", 6);
-  DITC_EXPECT_DTYPE_DEATH(ditc_rt_ring_attention(nullptr, I32, v, v, v,
-                                                 nullptr, DITC_RT_MASK_NONE,
-                                                 nullptr, y, 1, 1, 1, 1, 1, 1,
-                                                 1, 1.f, 0, 0),
-                          "ring_attention", 2);
   DITC_EXPECT_DTYPE_DEATH(
       ditc_rt_layer_norm(I32, v, nullptr, nullptr, y, 1, 8, 1e-5f),
       "layer_norm", 2);

@@ -349,9 +349,17 @@ TEST(RingAttentionArguments, Refused) {
                                          1, b.heads, b.kv_heads, b.q_len, 2, 4,
                                          4, 0.5f, 0, 0),
               DITC_RT_COMM_ERROR_ARGUMENT);
-    EXPECT_NE(std::string(ditc_rt_comm_last_error()).find("ring_attention_f32"),
-              std::string::npos);
+    EXPECT_EQ(std::string(ditc_rt_comm_last_error()).rfind("ring_attention: ", 0),
+              0u);
   }
+  // A dtype it cannot compute in: a status (the generated code returns it),
+  // not an abort.
+  EXPECT_EQ(ditc_rt_ring_attention(nullptr, DITC_RT_I32, x.data(), x.data(),
+                                   x.data(), nullptr, DITC_RT_MASK_NONE, nullptr,
+                                   out.data(), 1, 2, 1, 2, 2, 4, 4, 0.5f, 0, 0),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(std::string(ditc_rt_comm_last_error()),
+            "ring_attention: the dtype is not F32, BF16 or F16");
 }
 
 } // namespace

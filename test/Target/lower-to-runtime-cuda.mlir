@@ -52,11 +52,28 @@ module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>, ditc.plan = "tp=
 
 // -----
 
-// Ring attention has no GPU driver yet: refused at the op.
+// Ring attention on device tensors: ditc_cu_ring_attention (the K/V
+// blocks through host memory, runtime/cuda/ring_attention.cpp) with the
+// dtype in front and the status checked; a double ring passes the inner
+// rings' communicator, then the outer ring's.
+// CHECK-LABEL: ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>
+// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64) -> i32
+// CHECK: llvm.icmp "ne" %[[ST]]
 module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>, ditc.plan = "ring=2"} {
   func.func @main(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
-    // expected-error@+1 {{cannot generate code: --target cuda has no Ring attention yet (plans with ring: --target cpu)}}
     %o = ditc.ring_attention %q, %q, %q {axes = ["ring"], kv_valid = 4 : i64} : (tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32>
     return %o : tensor<1x1x4x8xf32>
+  }
+}
+
+// -----
+
+// CHECK-LABEL: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>
+// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_double_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64) -> i32
+// CHECK: llvm.icmp "ne" %[[ST]]
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>, ditc.plan = "ring=2,ring_inner=2"} {
+  func.func @main(%q: tensor<1x1x4x8xbf16>) -> tensor<1x1x4x8xbf16> {
+    %o = ditc.ring_attention %q, %q, %q {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64} : (tensor<1x1x4x8xbf16>, tensor<1x1x4x8xbf16>, tensor<1x1x4x8xbf16>) -> tensor<1x1x4x8xbf16>
+    return %o : tensor<1x1x4x8xbf16>
   }
 }

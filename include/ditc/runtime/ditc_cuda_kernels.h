@@ -40,7 +40,8 @@
 
 /* DITC_CU_COLLECTIVES(X): the collectives on device tensors, defined by the
  * GPU libraries' model archives (runtime/cuda/collectives.cpp: staged
- * through host memory), not by libditc_cuda_kernels.a. */
+ * through host memory; runtime/cuda/ring_attention.cpp: Ring attention's
+ * K/V blocks through pinned host memory), not by libditc_cuda_kernels.a. */
 #define DITC_CU_COLLECTIVES(X)                                                 \
   X(coll_all_reduce)                                                           \
   X(coll_all_gather)                                                           \
@@ -50,6 +51,8 @@
   X(coll_send)                                                                 \
   X(coll_recv)                                                                 \
   X(coll_broadcast)                                                            \
-  X(coll_rank)
+  X(coll_rank)                                                                 \
+  X(ring_attention)                                                            \
+  X(double_ring_attention)
 
 #endif /* DITC_RUNTIME_DITC_CUDA_KERNELS_H */

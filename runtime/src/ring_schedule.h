@@ -1,0 +1,230 @@
+//===- ring_schedule.h - Ring attention's rounds, for every target -------===//
+//
+// The part of Ring attention that the CPU runtime (ring_attention.cpp) and
+// the GPU libraries (runtime/cuda/ring_attention.cpp) share: the argument
+// checks, each rank's place in the (double) ring, and the rounds: which K/V
+// block a rank holds in each round, where it came from (its first global
+// key), which blocks are skipped because causality or kv_valid masks them
+// whole, and when each transfer starts and is waited for. The target gives
+// the attention on a block (the CPU kernel on the host block; a copy to the
+// GPU and the GPU kernels there) and the memory; the K/V blocks travel in
+// host buffers on both, in the dtype of the call (bf16 blocks are half the
+// bytes of f32 ones; each target widens a block to f32 to attend to it).
+//
+// Rank r of P keeps its queries and passes the K/V blocks around the ring:
+// in round t it holds the block that started at rank (r - t) mod P, starts
+// sending it to r + 1 and receiving the next from r - 1, attends to it
+// while the transfer runs and then waits for the transfer. Two buffers
+// alternate; the last round sends nothing. The double ring (LoongTrain)
+// orders the P = O x I ranks as O groups of I (ring rank g * I + i): in
+// outer round o a rank starts from the block that rank ((g - o) mod O, i)
+// started with, sends it on to group g + 1 (overlapping the whole inner
+// round) and circulates it around its inner ring. O = 1 is the plain ring.
+//
+// Header-only and free of any runtime library's symbols but the
+// communicator's (ditc_comm.h), so that both runtimes compile it.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DITC_RUNTIME_RING_SCHEDULE_H
+#define DITC_RUNTIME_RING_SCHEDULE_H
+
+#include "ditc/runtime/ditc_comm.h"
+#include "ditc/runtime/ditc_kernels.h"
+
+#include <cstdint>
+#include <tuple>
+#include <utility>
+
+namespace ditc_rt::ring {
+
+inline int64_t roundUp(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+
+/// Whether the byte ranges [a, a + aBytes) and [b, b + bBytes) overlap.
+inline bool overlaps(const void *a, int64_t aBytes, const void *b,
+                     int64_t bBytes) {
+  auto pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
+  return aBytes > 0 && bBytes > 0 && pa < pb + (uintptr_t)bBytes &&
+         pb < pa + (uintptr_t)aBytes;
+}
+
+/// The sizes of one call, as ring_attention takes them.
+struct Shape {
+  int64_t batch, heads, kvHeads, qLen, kvLen, headDim, vHeadDim;
+  int32_t causal;
+  int64_t kvValid;
+  /// The element type of q, k, v and out (F32, BF16 or F16).
+  int32_t dtype;
+
+  int64_t rows() const { return batch * heads * qLen; }
+  int64_t qCount() const { return rows() * headDim; }
+  int64_t outCount() const { return rows() * vHeadDim; }
+  int64_t kCount() const { return batch * kvHeads * kvLen * headDim; }
+  int64_t vCount() const { return batch * kvHeads * kvLen * vHeadDim; }
+  /// One K/V block (K then V), elements.
+  int64_t blockCount() const { return kCount() + vCount(); }
+  int64_t elemBytes() const { return dtype == DITC_RT_F32 ? 4 : 2; }
+  int64_t blockBytes() const { return blockCount() * elemBytes(); }
+};
+
+/// Why the sizes or the mask cannot be honoured, or null.
+inline const char *checkArguments(const Shape &s, const void *mask,
+                                  int32_t maskKind, const int64_t *maskStrides) {
+  if (s.batch < 0 || s.heads < 0 || s.qLen < 0 || s.kvLen < 0 ||
+      s.headDim < 0 || s.vHeadDim < 0)
+    return "negative size";
+  if (s.kvHeads <= 0 || s.heads % s.kvHeads != 0)
+    return "heads must be a multiple of kv_heads (> 0)";
+  if (s.qLen > INT32_MAX)
+    return "q_len is too long";
+  if (s.dtype != DITC_RT_F32 && s.dtype != DITC_RT_BF16 &&
+      s.dtype != DITC_RT_F16)
+    return "the dtype is not F32, BF16 or F16";
+  if (maskKind != DITC_RT_MASK_NONE && maskKind != DITC_RT_MASK_BOOL &&
+      maskKind != DITC_RT_MASK_ADDITIVE)
+    return "unknown mask kind";
+  if (maskKind != DITC_RT_MASK_NONE && (!mask || !maskStrides))
+    return "a mask kind without a mask or its strides";
+  return nullptr;
+}
+
+/// This rank's place: member i of an inner ring of I ranks, group g of O.
+struct Place {
+  int32_t i = 0, inSize = 1, g = 0, outSize = 1;
+  int32_t size() const { return inSize * outSize; }
+  /// The first global query row of this rank.
+  int64_t qFirst(int64_t qLen) const {
+    return ((int64_t)g * inSize + i) * qLen;
+  }
+};
+
+/// The place from the inner and (when not null) the outer communicator.
+inline ditc_rt_comm_status placeOf(ditc_rt_comm *inner, ditc_rt_comm *outer,
+                                   Place &p) {
+  for (auto [comm, rank, size] : {std::tuple{inner, &p.i, &p.inSize},
+                                  std::tuple{outer, &p.g, &p.outSize}}) {
+    if (!comm)
+      continue;
+    ditc_rt_comm_status st = ditc_rt_comm_rank(comm, rank);
+    if (st == DITC_RT_COMM_OK)
+      st = ditc_rt_comm_size(comm, size);
+    if (st != DITC_RT_COMM_OK)
+      return st;
+  }
+  return DITC_RT_COMM_OK;
+}
+
+/// The host K/V buffers the rounds use, blockBytes each: `own`
+/// (this rank's block on entry), `outerNext` (the next outer round's,
+/// O > 1), `inner[0]` and `inner[1]` (I > 1; the plain ring's second inner
+/// buffer is `own`).
+struct Blocks {
+  char *own = nullptr, *outerNext = nullptr, *inner[2] = {nullptr, nullptr};
+};
+
+/// How many K/V buffers `place` needs, and how a target lays them out in
+/// `count(place)` consecutive pieces of `stride` bytes from `base`.
+inline int count(const Place &p) {
+  return 1 + (p.outSize > 1) + (p.inSize > 1) + (p.inSize > 1 && p.outSize > 1);
+}
+inline Blocks layout(const Place &p, char *base, int64_t stride) {
+  Blocks b;
+  int n = 0;
+  b.own = base + stride * n++;
+  if (p.outSize > 1)
+    b.outerNext = base + stride * n++;
+  if (p.inSize > 1) {
+    b.inner[0] = base + stride * n++;
+    b.inner[1] = p.outSize > 1 ? base + stride * n++ : b.own;
+  }
+  return b;
+}
+
+/// What a round leaves behind.
+struct Outcome {
+  ditc_rt_comm_status status = DITC_RT_COMM_OK;
+  /// Some block was attended to (else every row attends to no key).
+  bool attended = false;
+  /// On failure: a transfer may still read or write the buffers, which
+  /// must then stay allocated.
+  bool pending = false;
+};
+
+/// Runs the rounds over the buffers `b` (`b.own` holds this rank's block).
+/// `ops` gives the target's part:
+///   void attend(const char *kv, int64_t kFirst, bool first): the local
+///     queries' attention on the block `kv` (host memory, K then V) whose
+///     first global key is kFirst; `first`: the first block attended (it
+///     starts the running result), else merged into it;
+///   void release(): before a transfer into a buffer that attend() may
+///     still be reading starts (the GPU's copy of it may be in flight).
+template <class Ops>
+Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
+                  const Place &p, const Shape &s, Blocks b) {
+  Outcome r;
+  const int64_t blockCount = s.blockCount();
+  const int64_t qFirst = p.qFirst(s.qLen), qLast = qFirst + s.qLen - 1;
+  auto exchange = [&](ditc_rt_comm *comm, int32_t rank, int32_t n, char *send,
+                      char *recv, ditc_rt_comm_request **req) {
+    ops.release();
+    return ditc_rt_comm_sendrecv_start(comm, send, blockCount, (rank + 1) % n,
+                                       recv, blockCount, (rank + n - 1) % n,
+                                       s.dtype, DITC_RT_RING_ATTENTION_TAG,
+                                       req);
+  };
+  char *start = b.own, *outerNext = b.outerNext;
+  for (int32_t o = 0; o < p.outSize; ++o) {
+    ditc_rt_comm_request *outerReq = nullptr;
+    if (o + 1 < p.outSize && blockCount > 0) {
+      r.status = exchange(outer, p.g, p.outSize, start, outerNext, &outerReq);
+      if (r.status != DITC_RT_COMM_OK)
+        return r;
+    }
+    char *cur = start;
+    for (int32_t t = 0; t < p.inSize; ++t) {
+      char *recv = p.inSize > 1 ? b.inner[t & 1] : nullptr;
+      ditc_rt_comm_request *req = nullptr;
+      if (t + 1 < p.inSize && blockCount > 0) {
+        r.status = exchange(inner, p.i, p.inSize, cur, recv, &req);
+        if (r.status != DITC_RT_COMM_OK) {
+          r.pending = outerReq != nullptr;
+          return r;
+        }
+      }
+      // Where cur started: ring rank of group g - o, member i - t.
+      const int64_t src =
+          (int64_t)((p.g - o + p.outSize) % p.outSize) * p.inSize +
+          (p.i - t + p.inSize) % p.inSize;
+      const int64_t kFirst = src * s.kvLen;
+      const bool masked = s.kvLen == 0 ||
+                          (s.kvValid > 0 && kFirst >= s.kvValid) ||
+                          (s.causal && kFirst > qLast);
+      if (!masked) {
+        ops.attend(cur, kFirst, !r.attended);
+        r.attended = true;
+      }
+      if (req) {
+        // On failure the send may still be pending in the backend
+        // (ditc_comm.h), which may read its buffer later.
+        r.status = ditc_rt_comm_request_wait(req);
+        if (r.status != DITC_RT_COMM_OK) {
+          r.pending = true;
+          return r;
+        }
+      }
+      cur = recv;
+    }
+    if (outerReq) {
+      r.status = ditc_rt_comm_request_wait(outerReq);
+      if (r.status != DITC_RT_COMM_OK) {
+        r.pending = true;
+        return r;
+      }
+      std::swap(start, outerNext);
+    }
+  }
+  return r;
+}
+
+} // namespace ditc_rt::ring
+
+#endif // DITC_RUNTIME_RING_SCHEDULE_H
