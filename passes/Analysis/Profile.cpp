@@ -227,6 +227,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commSpan = succeeded(mesh) ? mesh->span(a.getAxes()) : 1;
         c.commBytes = p * block;
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
+        c.ringBlocks = p;
+        c.ringMergeBytes = (p - 1) * 3 * (outElems + outElems / std::max<int64_t>(dv, 1)) * 4;
         // A double ring: O outer rounds of I - 1 inner transfers, and O - 1
         // on the outer ring (the group's size and span are the outer ring's).
         if (ArrayAttr inner = a.getInnerAttr(); inner && succeeded(mesh)) {

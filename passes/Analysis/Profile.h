@@ -89,6 +89,12 @@ struct OpCost {
   int64_t commInnerGroup = 1;
   int64_t commInnerSpan = 1;
   int64_t commInnerBytesSent = 0;
+  /// Ring attention: the block kernels a rank runs (one per ring rank) and
+  /// the f32 bytes of the merges of their partial results into the running
+  /// one (each reads both outputs and log-sum-exps and writes one): what
+  /// the runtime adds to one attention kernel over the whole sequence.
+  int64_t ringBlocks = 0;
+  int64_t ringMergeBytes = 0;
 
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }

@@ -46,6 +46,19 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
+  if (cost.ringBlocks > 1) {
+    // Ring attention: one block kernel per ring rank, each partial result
+    // merged into the running one by a kernel of its own (memory-bound,
+    // f32 whatever the dtype), in sequence with the blocks.
+    double more = double(cost.ringBlocks - 1) * double(cost.repeats);
+    double merges =
+        double(cost.ringMergeBytes) * double(cost.repeats) / hw.bandwidthRate();
+    t.memoryS += merges;
+    t.overheadS +=
+        more * (hw.overheadFor("attention") + hw.overheadFor("elementwise"));
+    t.totalS += merges + more * (hw.overheadFor("attention") +
+                                 hw.overheadFor("elementwise"));
+  }
   if (cost.commKind == (int)CollectiveKind::RingExchange && cost.commInnerGroup > 1) {
     // A double ring of O groups of I: each outer round is I - 1 inner
     // transfers of a block, with one outer transfer (on the outer link)

@@ -33,6 +33,8 @@
 namespace mlir::ditc {
 
 struct OpTime {
+  /// memoryS includes Ring attention's merges and overheadS its further
+  /// launches (OpCost::ringBlocks): kernels that run after each block's.
   double computeS = 0, memoryS = 0, overheadS = 0;
   /// Communication (collectives; ring attention's K/V exchange).
   double commS = 0;

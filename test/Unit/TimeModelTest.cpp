@@ -235,6 +235,28 @@ TEST(TimeModel, DoubleRingKeepsTheInnerRoundsOnTheFastLink) {
   EXPECT_DOUBLE_EQ(predictOpTime(fast, hw).commS, 3 * (1e-6 + block / 1e9));
 }
 
+TEST(TimeModel, RingAttentionPaysItsBlockKernelsAndMerges) {
+  HardwareDesc hw = machine();
+  // One attention kernel over the whole sequence: 2 ms of matrix work.
+  OpCost one;
+  one.flopsMatrix = 1'000'000'000; // 1e9 / (1e12 * 0.5)
+  OpTime whole = predictOpTime(one, hw);
+  EXPECT_DOUBLE_EQ(whole.totalS, 2e-3 + 2e-6);
+  // The same work as a ring of 4 on one link (no transfer to speak of):
+  // 3 more block launches and 3 merge launches (2 us each: no op class is
+  // listed for them), and 3 merges of 1 MB each at 1e11 * 0.5 B/s.
+  OpCost ring = one;
+  ring.ringBlocks = 4;
+  ring.ringMergeBytes = 3'000'000;
+  OpTime t = predictOpTime(ring, hw);
+  EXPECT_DOUBLE_EQ(t.overheadS, 2e-6 + 6 * 2e-6);
+  EXPECT_DOUBLE_EQ(t.memoryS, 3e6 / 5e10);
+  EXPECT_DOUBLE_EQ(t.totalS, 2e-3 + 3e6 / 5e10 + 2e-6 + 6 * 2e-6);
+  // In a chunk loop, each run pays them again.
+  ring.repeats = 2;
+  EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).overheadS, 2 * (2e-6 + 6 * 2e-6));
+}
+
 TEST(TimeModel, BytesSentPerRank) {
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 4), 1200);
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllGather, 800, 4), 600);
