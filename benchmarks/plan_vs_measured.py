@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """How well `ditc plan` ranks plans: every legal plan of a model for N ranks
 of one core each, predicted on a CPU description calibrated here with one
-thread, compiled and measured under mpirun; Spearman's rank correlation
+thread (under mpirun with N ranks, so that the link between them is
+measured through the runtime's communicator), compiled and measured under
+mpirun; Spearman's rank correlation
 between predicted and measured step times, and how far the chosen plan is
 from the measured best.
 
@@ -113,7 +115,8 @@ def main():
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--warmup-steps", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--hw", help="machine description (default: ditc calibrate --threads 1)")
+    ap.add_argument("--hw", help="machine description (default: ditc calibrate --threads 1 "
+                    "under mpirun -np DEVICES, which measures the link between the ranks)")
     ap.add_argument("--work", default="/tmp/ditc-plan-vs-measured")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
@@ -121,7 +124,8 @@ def main():
     if not hw:
         hw = os.path.join(a.work, "cpu-1thread.json")
         if not os.path.exists(hw):
-            run([a.ditc, "calibrate", "--threads", "1", "--name", "cpu-1thread", "-o", hw])
+            run(MPIRUN + ["-np", str(a.devices), a.ditc, "calibrate", "--threads", "1",
+                          "--name", "cpu-1thread", "-o", hw])
     summary = []
     for name in a.models.split(","):
         model, inputs = model_files(name, a.work, a.ditc)

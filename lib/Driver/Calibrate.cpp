@@ -13,9 +13,17 @@
 //              the rate of "other" FLOPs as the profile counts them
 //   memory     add of two 4M-float vectors: bytes moved per second
 //   copy       a concat (two contiguous block copies of 8 MiB): the link
-//              bandwidth between ranks sharing this memory
+//              bandwidth between ranks sharing this memory, when no
+//              second rank is there to measure it with
+//   link       under mpirun (-np W >= 2): chains of all-reduces and
+//              all-to-alls of 32 bytes and of 4 MiB over the W ranks,
+//              compiled as partitioned libraries and run on every rank
+//              (the communicator `ditc run` uses): the link's latency and
+//              bandwidth as the time model's collective formulas take them
 //
 // Each rate is work / (median time - the fixed costs of its kernels).
+// Under mpirun rank 0 writes the description; the others only take part in
+// the link's micro-models.
 //
 //===----------------------------------------------------------------------===//
 
@@ -86,7 +94,11 @@ struct Calibrator {
   int threads;
 
   /// Compiles `text`, runs it, and returns its median time and costs.
-  std::optional<Measured> measure(StringRef name, const std::string &text) {
+  /// `fixedRuns` > 0: exactly that many timed runs (a partitioned model,
+  /// whose ranks must run it the same number of times); else at least
+  /// `runs`, more until 0.3 s have passed.
+  std::optional<Measured> measure(StringRef name, const std::string &text,
+                                  int fixedRuns = 0, bool report = true) {
     OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
     if (!module) {
       llvm::errs() << "error: calibrate: cannot build the '" << name
@@ -138,18 +150,102 @@ struct Calibrator {
         return llvm::errs() << "error: calibrate: " << err << "\n", std::nullopt;
     times.clear();
     auto start = std::chrono::steady_clock::now();
-    while (int(times.size()) < runs ||
-           (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300) &&
-            times.size() < 2000))
+    auto more = [&] {
+      if (fixedRuns > 0)
+        return int(times.size()) < fixedRuns;
+      return int(times.size()) < runs ||
+             (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(300) &&
+              times.size() < 2000);
+    };
+    while (more())
       if (!runOnce())
         return llvm::errs() << "error: calibrate: " << err << "\n", std::nullopt;
     std::sort(times.begin(), times.end());
     m.seconds = times[times.size() / 2];
-    llvm::errs() << llvm::formatv("  {0,-16} {1,10:F1} us  ({2} kernels, {3} runs)\n",
-                                  name, m.seconds * 1e6, m.kernels, times.size());
+    if (report)
+      llvm::errs() << llvm::formatv("  {0,-16} {1,10:F1} us  ({2} kernels, {3} runs)\n",
+                                    name, m.seconds * 1e6, m.kernels, times.size());
     return m;
   }
 };
+
+/// This process's rank and the number of ranks mpirun started (Open MPI's
+/// or a PMI's environment); 0 of 1 outside mpirun.
+std::pair<int, int> worldFromEnv() {
+  auto num = [](const char *a, const char *b) {
+    for (const char *name : {a, b})
+      if (const char *v = std::getenv(name))
+        return std::atoi(v);
+    return -1;
+  };
+  int size = num("OMPI_COMM_WORLD_SIZE", "PMI_SIZE");
+  int rank = num("OMPI_COMM_WORLD_RANK", "PMI_RANK");
+  if (size < 2 || rank < 0 || rank >= size)
+    return {0, 1};
+  return {rank, size};
+}
+
+/// A chain of `count` (even) collectives of `kind` (all_reduce,
+/// all_to_all) over `ranks` ranks on f32 tensors of `elems` elements per
+/// rank (a multiple of ranks^2), as a partitioned module. The all-to-alls
+/// alternate between [W, E/W] and [W*W, E/W^2] (split one axis, concatenate
+/// the other), so that the chain ends in the shape it started from.
+std::string linkModel(const char *kind, int ranks, int64_t elems, int count) {
+  bool a2a = StringRef(kind) == "all_to_all";
+  SmallVector<int64_t> wide = {ranks, elems / ranks};
+  SmallVector<int64_t> tall = {int64_t(ranks) * ranks, elems / ranks / ranks};
+  std::string body;
+  for (int i = 0; i < count; ++i) {
+    std::string prev = i ? "%v" + std::to_string(i - 1) : std::string("%in0");
+    std::string cur = i + 1 == count ? std::string("%out") : "%v" + std::to_string(i);
+    bool even = i % 2 == 0;
+    bool fromTall = a2a && !even, toTall = a2a && even;
+    std::string from = tensor(fromTall ? tall : wide), to = tensor(toTall ? tall : wide);
+    std::string attrs = !a2a   ? ""
+                        : even ? ", concat_axis = 0 : i64, split_axis = 1 : i64"
+                               : ", concat_axis = 1 : i64, split_axis = 0 : i64";
+    body += llvm::formatv("  {0} = ditc.collective.{1} {2} {{axes = [\"link\"]{3}} : "
+                          "({4}) -> {5}\n",
+                          cur, kind, prev, attrs, from, to)
+                .str();
+  }
+  return llvm::formatv("module attributes {{ditc.mesh = #ditc.mesh<[\"link\" = {0} : "
+                       "tensor]>, ditc.plan = \"tp={0}\"} {{\n{1}}\n",
+                       ranks, microModel({wide}, wide, body))
+      .str();
+}
+
+/// The link between the `ranks` ranks of this machine, measured through the
+/// runtime's communicator: latency (alpha) and bandwidth (beta) such that
+/// the time model's formulas (TimeModel.cpp: an all-reduce of B bytes over
+/// n ranks takes 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all half the
+/// steps and bytes) give the measured times, the two kinds averaged.
+std::optional<std::pair<double, double>> measureLink(Calibrator &cal, int ranks,
+                                                     bool report) {
+  // f32 elements per rank: 32 bytes and 4 MiB (multiples of ranks^2).
+  const int64_t w2 = int64_t(ranks) * ranks;
+  const int64_t small = (8 + w2 - 1) / w2 * w2;
+  const int64_t large = ((int64_t(1) << 20) + w2 - 1) / w2 * w2;
+  const int chainSmall = 16, chainLarge = 4;
+  double alpha = 0, secondsPerByte = 0;
+  for (const char *kind : {"all_reduce", "all_to_all"}) {
+    // Steps and bytes sent per rank for B bytes, as the time model counts.
+    double steps = (StringRef(kind) == "all_reduce" ? 2.0 : 1.0) * (ranks - 1);
+    double share = steps / ranks;
+    auto s = cal.measure(std::string("link ") + kind + " 32 B",
+                         linkModel(kind, ranks, small, chainSmall), 200, report);
+    auto l = cal.measure(std::string("link ") + kind + " 4 MiB",
+                         linkModel(kind, ranks, large, chainLarge), 10, report);
+    if (!s || !l)
+      return std::nullopt;
+    double a = s->seconds / chainSmall / steps;
+    double bytes = share * double(large * 4);
+    double transfer = std::max(l->seconds / chainLarge - steps * a, 1e-9);
+    alpha += a / 2;
+    secondsPerByte += transfer / bytes / 2;
+  }
+  return std::pair{alpha, 1.0 / secondsPerByte};
+}
 
 std::string cpuName() {
   std::ifstream f("/proc/cpuinfo");
@@ -181,6 +277,19 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   MLIRContext ctx(registry);
   OneLineDiagnosticHandler diag(&ctx, "calibrate");
   Calibrator cal{ctx, dir.str().str(), opts.argv0, opts.runs, opts.threads};
+  auto [rank, ranks] = worldFromEnv();
+  std::optional<std::pair<double, double>> link;
+  if (ranks > 1) {
+    // Every rank runs the link's micro-models; rank 0 goes on alone.
+    if (rank == 0)
+      llvm::errs() << "ditc calibrate: timing the link between " << ranks
+                   << " ranks (mpirun)\n";
+    link = measureLink(cal, ranks, rank == 0);
+    if (!link)
+      return 1;
+    if (rank != 0)
+      return 0;
+  }
   llvm::errs() << "ditc calibrate: timing micro-models on this machine\n";
 
   auto gemm = cal.measure(
@@ -317,6 +426,10 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                                      : std::string(),
                                  date)
                        .str();
+  if (link)
+    hw.description += llvm::formatv("; link measured between {0} ranks under mpirun",
+                                    ranks)
+                          .str();
   // rate(M) = peak * M / (M + h): the two sizes give h and the peak.
   double rate1024 = double(gemm->flopsMatrix) / net(*gemm);
   double rate128 = double(gemmSmall->flopsMatrix) / net(*gemmSmall);
@@ -339,9 +452,15 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
-  // A rank-to-rank message is one copy through shared memory.
-  shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
-  shm.latencyS = overhead["movement"];
+  if (link) {
+    // Measured through the communicator between mpirun's ranks.
+    shm.latencyS = link->first;
+    shm.bandwidth = link->second;
+  } else {
+    // Guessed: a rank-to-rank message is one copy through shared memory.
+    shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
+    shm.latencyS = overhead["movement"];
+  }
   shm.devices = std::max<long>(cores, 1);
   hw.links.push_back(shm);
 
@@ -351,6 +470,10 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
     return llvm::errs() << "error: " << opts.output << ": " << err << "\n", 1;
   out->os() << printHardware(hw);
   out->keep();
+  if (link)
+    llvm::errs() << llvm::formatv("ditc calibrate: link between {0} ranks: latency "
+                                  "{1:F2} us, {2:F2} GB/s\n",
+                                  ranks, link->first * 1e6, link->second / 1e9);
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
       "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s, "

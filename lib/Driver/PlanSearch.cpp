@@ -189,7 +189,9 @@ RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &top
 }
 
 /// The makespan of one schedule over the stages and its parts (means over
-/// the stages; the bubble is the rest).
+/// the stages; the bubble is the rest). Pipelined over n pieces
+/// (micro-batches, patches) that each stage passes on as it finishes them:
+/// the slowest stage's whole time plus the others' share of one piece.
 struct ScheduleTime {
   double stepS = 0, computeS = 0, bubbleS = 0;
   std::map<std::string, double> commS;
@@ -262,7 +264,12 @@ LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
     }
   }
   bool pipefusion = stageAxis >= 0 && mesh.kinds[stageAxis] == MeshAxisKind::pipefusion;
-  ScheduleTime w = makespan(warm, false, 1);
+  // pp's stages pass micro-batches along: stage s works on micro-batch k
+  // while stage s + 1 works on k - 1 (PipeFusion's stale steps do the same
+  // with patches).
+  auto microAttr = m->getAttrOfType<IntegerAttr>(kMicrobatchesAttr);
+  int64_t micro = microAttr ? std::max<int64_t>(1, microAttr.getInt()) : 1;
+  ScheduleTime w = makespan(warm, micro > 1, micro);
   ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
   int64_t steps = std::max<int64_t>(1, opts.steps);
   int64_t k = std::clamp<int64_t>(opts.warmupSteps, twoSchedules ? 1 : 0, steps);
@@ -285,7 +292,7 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   // The first error of this candidate's passes (searchPlans' handler).
   std::string firstError;
   tlsFirstError = &firstError;
-  auto done = llvm::make_scope_exit([] { tlsFirstError = nullptr; });
+  llvm::scope_exit done([] { tlsFirstError = nullptr; });
   OwningOpRef<ModuleOp> m = imported.clone();
   auto refuse = [&](StringRef fallback) {
     cand.refused = firstError.empty() ? fallback.str() : firstError;

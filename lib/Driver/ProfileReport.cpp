@@ -324,6 +324,8 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                              {"peak_after_bytes", c.peakAfterBytes},
                              {"cost_s", c.costS}});
   }
+  if (t.microbatches > 1)
+    j["microbatches"] = t.microbatches;
   if (t.twoSchedules) {
     j["schedule"] = t.schedule == 1 ? "stale" : "synchronous";
     j["kv_cache_bytes"] = t.kvCacheBytes;

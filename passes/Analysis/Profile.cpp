@@ -297,6 +297,9 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
   const llvm::DenseMap<Operation *, int64_t> &scheduleOf = indices->schedule;
   sums.twoSchedules = llvm::any_of(scheduleOf, [](auto p) { return p.second >= 0; });
   sums.schedule = sums.twoSchedules ? schedule : -1;
+  if (auto module = func->getParentOfType<ModuleOp>())
+    if (auto m = module->getAttrOfType<IntegerAttr>(kMicrobatchesAttr))
+      sums.microbatches = std::max<int64_t>(1, m.getInt());
 
   // Parameters: each weight once by name, each distinct constant once.
   llvm::StringSet<> seenWeights;

@@ -124,6 +124,9 @@ struct ProfileTotals {
   /// The library has a stale schedule (PipeFusion), and the one profiled.
   bool twoSchedules = false;
   int64_t schedule = -1;
+  /// The micro-batches the pipeline stages pass along (kMicrobatchesAttr;
+  /// 1: the whole batch at once).
+  int64_t microbatches = 1;
   /// FLOPs of the ops every rank of their group computes whole (OpCost::
   /// replicated).
   int64_t replicatedFlops = 0;

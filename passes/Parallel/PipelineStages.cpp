@@ -332,6 +332,9 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
     for (int64_t k = std::min<int64_t>(batch, 2 * stages); k > 1 && m == 1; --k)
       if (batch % k == 0)
         m = k;
+  if (m > 1)
+    fn->getParentOfType<ModuleOp>()->setAttr(
+        kMicrobatchesAttr, IntegerAttr::get(IntegerType::get(fn.getContext(), 64), m));
   SmallVector<Operation *> inputs, outputs;
   SmallVector<SmallVector<Operation *>> copies =
       m > 1 ? unroll(fn, work, dims, m, inputs, outputs) : SmallVector<SmallVector<Operation *>>{work};

@@ -12,7 +12,8 @@ the chosen one or an alternative) and checks:
 - consistency with `ditc profile --plan` (a second path through the same
   per-op time model): the step time is recomputed here from the per-rank
   predicted times `ditc profile --rank R [--schedule ...]` prints, with the
-  step model written out again in this file (stages in sequence; PipeFusion's
+  step model written out again in this file (stages in sequence, or pp's
+  stages pipelined over the micro-batches the profile reports; PipeFusion's
   stale steps pipelined over the patches; K of S steps warm-up), and the
   per-device memory from its weights, arena, inputs and outputs; both must
   agree to 1e-9 relative;
@@ -54,7 +55,7 @@ def recompute(a, cand):
     stride = a.devices // stages
     patches = deg.get("patches", 1)
     pf = deg.get("pipefusion", 1) > 1
-    warm, stale, memory = [], [], 0
+    warm, stale, memory, micro = [], [], 0, 1
     for s in range(stages):
         for schedule in (["synchronous", "stale"] if pf else ["synchronous"]):
             p = profile(a, cand["plan_string"], s * stride, schedule)
@@ -62,9 +63,11 @@ def recompute(a, cand):
             # step runs the synchronous one: the profile names no schedule.
             pf = pf and "schedule" in p
             (stale if schedule == "stale" else warm).append(p["predicted_time_s"])
+            micro = p.get("microbatches", 1)
             memory = max(memory, p["ir_param_bytes"] + p["activation_peak_bytes"]
                          + p["input_bytes"] + p["output_bytes"])
-    warm_step = sum(warm)
+    # The slowest stage's whole time plus the others' share of one piece.
+    warm_step = max(warm) + (sum(warm) - max(warm)) / micro
     if not pf:
         return warm_step, memory
     # A library whose stale schedule could not be built runs synchronously.

@@ -123,6 +123,10 @@ struct Mesh {
 /// On the module under PipeFusion: the patches (i64 >= 1) its image tokens
 /// are cut into.
 constexpr llvm::StringLiteral kPatchesAttr = "ditc.patches";
+/// On the module under pipeline parallelism (`pp`): the micro-batches (i64
+/// > 1) the batch is cut into, which the stages pass along one after
+/// another (absent: the whole batch at once).
+constexpr llvm::StringLiteral kMicrobatchesAttr = "ditc.microbatches";
 /// On an op: the stage (i64) whose ranks run it; -1: every rank. Ops
 /// without it (written after the stages were cut) take their stage from
 /// their operands' or users' ops (stagesOf).
