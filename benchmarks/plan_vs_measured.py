@@ -8,7 +8,7 @@ between predicted and measured step times, and how far the chosen plan is
 from the measured best.
 
     python3 benchmarks/plan_vs_measured.py [--models dit_dynamo,...] \
-        [--devices 2] [--steps 6] [--warmup-steps 1] [--repeats 3] \
+        [--devices 2] [--steps 6] [--warmup-steps 1] [--repeats 3] [--rounds 1] \
         [--hw FILE] [--work /tmp/ditc-plan-vs-measured]
 
 A model is a fixture name (test/fixtures/NAME, its inputs.npz) or
@@ -115,6 +115,8 @@ def main():
     ap.add_argument("--steps", type=int, default=6)
     ap.add_argument("--warmup-steps", type=int, default=1)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="measure every plan this many times, round robin; median")
     ap.add_argument("--hw", help="machine description (default: ditc calibrate --threads 1 "
                     "under mpirun -np DEVICES, which measures the link between the ranks)")
     ap.add_argument("--work", default="/tmp/ditc-plan-vs-measured")
@@ -133,17 +135,23 @@ def main():
                               "--format", "json", "--top", "1000", "--steps", str(a.steps),
                               "--warmup-steps", str(a.warmup_steps)], stdout_only=True))
         cands = [out] + out["alternatives"]
-        rows = []
+        libs = []
         for c in cands:
             plan = c["plan_string"]
             d = os.path.join(a.work, name, re.sub(r"[=,]", "-", plan))
             os.makedirs(d, exist_ok=True)
             so = os.path.join(d, "m.so")
             run([a.ditc, "compile", model, "-o", so, "--devices", str(a.devices), "--plan", plan])
-            measured = measure(a, so, inputs, "pipefusion" in plan)
-            rows.append((plan, 1e3 * c["predicted_step_s"], measured))
-            print(f"plan_vs_measured: {name} {plan}: predicted {rows[-1][1]:.3f} ms, "
-                  f"measured {measured:.3f} ms", file=sys.stderr)
+            libs.append((plan, so, 1e3 * c["predicted_step_s"]))
+        # Rounds over all the plans, so that the machine's drift reaches
+        # every plan alike; each plan's time is its median over the rounds.
+        times = {plan: [] for plan, _, _ in libs}
+        for r in range(a.rounds):
+            for plan, so, predicted in libs:
+                times[plan].append(measure(a, so, inputs, "pipefusion" in plan))
+                print(f"plan_vs_measured: {name} {plan} (round {r + 1}/{a.rounds}): predicted "
+                      f"{predicted:.3f} ms, measured {times[plan][-1]:.3f} ms", file=sys.stderr)
+        rows = [(plan, predicted, median(times[plan])) for plan, _, predicted in libs]
         rho = spearman([r[1] for r in rows], [r[2] for r in rows])
         best = min(r[2] for r in rows)
         gap = rows[0][2] / best - 1.0
