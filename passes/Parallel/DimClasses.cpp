@@ -7,12 +7,34 @@ using namespace mlir;
 using namespace mlir::ditc;
 
 unsigned DimClasses::node(Value v, unsigned dim) {
-  auto [it, inserted] = ids.try_emplace({v, dim}, parent.size());
+  auto [it, inserted] = spans.try_emplace(v);
   if (inserted) {
+    unsigned rank = 0;
+    if (auto t = dyn_cast<RankedTensorType>(v.getType()))
+      rank = t.getRank();
+    it->second = {unsigned(parent.size()), rank};
+    for (unsigned d = 0; d < rank; ++d) {
+      parent.push_back(parent.size());
+      nodes.push_back({v, d});
+    }
+  }
+  if (dim < it->second.count)
+    return it->second.first + dim;
+  auto [e, added] = extra.try_emplace({v, dim}, parent.size());
+  if (added) {
     parent.push_back(parent.size());
     nodes.push_back({v, dim});
   }
-  return it->second;
+  return e->second;
+}
+
+void DimClasses::setPinned(unsigned x, bool p) {
+  if (x >= pinned.size()) {
+    if (!p)
+      return;
+    pinned.resize(parent.size(), false);
+  }
+  pinned[x] = p;
 }
 
 unsigned DimClasses::find(unsigned x) {
@@ -26,9 +48,9 @@ void DimClasses::unite(unsigned a, unsigned b) {
   b = find(b);
   if (a == b)
     return;
-  bool p = pinned.lookup(a) || pinned.lookup(b);
+  bool p = pinnedAt(a) || pinnedAt(b);
   parent[b] = a;
-  pinned[a] = p;
+  setPinned(a, p);
 }
 
 unsigned DimClasses::classOf(Value v, unsigned dim) { return find(node(v, dim)); }
@@ -79,7 +101,7 @@ DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly, bool joinedMea
         continue;
       for (unsigned d = 0; d < t.getRank(); ++d)
         if (t.getDimSize(d) > 1 && !covered.contains({idx, d}))
-          pinned[find(node(valueAt(idx), d))] = true;
+          setPinned(find(node(valueAt(idx), d)), true);
     }
   });
 }

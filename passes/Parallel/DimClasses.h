@@ -31,7 +31,7 @@ public:
   bool same(Value a, unsigned da, Value b, unsigned db) {
     return classOf(a, da) == classOf(b, db);
   }
-  bool isPinned(unsigned cls) { return pinned.lookup(find(cls)); }
+  bool isPinned(unsigned cls) { return pinnedAt(find(cls)); }
   /// Every (value, dim) of the function, grouped by class.
   SmallVector<std::pair<Value, unsigned>> members(unsigned cls);
   /// Every value of the function (arguments, then op results in order).
@@ -44,10 +44,21 @@ private:
   unsigned find(unsigned x);
   void unite(unsigned a, unsigned b);
 
-  llvm::DenseMap<std::pair<Value, unsigned>, unsigned> ids;
+  bool pinnedAt(unsigned x) const { return x < pinned.size() && pinned[x]; }
+  void setPinned(unsigned x, bool p);
+
+  /// A value's dimensions get consecutive nodes from `first` when the value
+  /// is first seen (one hash lookup per value, not per dimension); a
+  /// dimension past its type's rank (none of a ranked tensor's) is in
+  /// `extra`.
+  struct Span {
+    unsigned first = 0, count = 0;
+  };
+  llvm::DenseMap<Value, Span> spans;
+  llvm::DenseMap<std::pair<Value, unsigned>, unsigned> extra;
   SmallVector<unsigned> parent;
   SmallVector<std::pair<Value, unsigned>> nodes;
-  llvm::DenseMap<unsigned, bool> pinned;
+  SmallVector<bool> pinned;
   SmallVector<Value> allValues;
 };
 

@@ -147,28 +147,21 @@ struct DeviceOps {
   }
 };
 
-int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
-                      const void *q, const void *k, const void *v,
-                      const void *mask, int32_t mask_kind,
-                      const int64_t *mask_strides, void *out, int64_t batch,
-                      int64_t heads, int64_t kv_heads, int64_t q_len,
-                      int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
-                      float scale, int32_t causal, int64_t kv_valid) {
-  const ring::Shape s{batch,    heads,      kv_heads, q_len,    kv_len,
-                      head_dim, v_head_dim, causal,   kv_valid, dtype};
-  if (const char *why = ring::checkArguments(s, mask, mask_kind, mask_strides))
-    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s", kName, why);
+int32_t ringAttention(const ring::Args &a) {
+  const ring::Shape &s = a.shape;
   ring::Place place;
-  if (ditc_rt_comm_status st = ring::placeOf(inner, outer, place))
-    return st;
+  const char *why = nullptr;
+  bool empty = false;
+  if (ditc_rt_comm_status st = ring::prepare(a, place, why, empty))
+    return why ? fail(st, "%s: %s", kName, why) : st;
+  if (empty)
+    return DITC_RT_COMM_OK;
+  const int32_t dtype = s.dtype;
   const int64_t rows = s.rows(), outCount = s.outCount();
   const int64_t kCount = s.kCount(), vCount = s.vCount();
   const int64_t e = s.elemBytes();
-  if ((outCount > 0 && (!q || !out)) ||
-      (kv_len > 0 && batch > 0 && ((!k && kCount) || (!v && vCount))))
-    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: null tensor", kName);
-  if (outCount == 0) // every rank agrees: nothing to compute or exchange
-    return DITC_RT_COMM_OK;
+  const void *q = a.q, *k = a.k, *v = a.v;
+  void *out = a.out;
 
   // Device scratch, 64-byte aligned pieces: the block as it travelled and,
   // as f32: q and the block (a narrower dtype), the running and the
@@ -208,17 +201,17 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
 
   DeviceOps ops{s,
                 dq,
-                mask,
-                mask_kind,
-                mask_strides,
+                a.mask,
+                a.maskKind,
+                a.maskStrides,
                 sc.device + offLanded,
                 floats(offKv),
                 acc,
                 floats(offLse),
                 floats(offPart),
                 floats(offPartLse),
-                scale,
-                place.qFirst(q_len),
+                a.scale,
+                place.qFirst(s.qLen),
                 sc.copied};
   bool attended = true;
   if (alone) {
@@ -231,10 +224,10 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
       dk = ops.kv;
       dv = ops.kv + kCount;
     }
-    ditc_cu_attention_block_f32(dq, dk, dv, mask, mask_kind, mask_strides, acc,
-                                nullptr, batch, heads, kv_heads, q_len, kv_len,
-                                head_dim, v_head_dim, scale, causal, 0, 0,
-                                kv_valid);
+    ditc_cu_attention_block_f32(dq, dk, dv, a.mask, a.maskKind, a.maskStrides,
+                                acc, nullptr, s.batch, s.heads, s.kvHeads,
+                                s.qLen, s.kvLen, s.headDim, s.vHeadDim, a.scale,
+                                s.causal, 0, 0, s.kvValid);
   } else {
     // This rank's block to the host, where the rounds pass it on.
     ring::Blocks blocks = ring::layout(place, sc.host, blockStride);
@@ -249,7 +242,7 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
       err = cudaStreamSynchronize(stream);
     if (err != cudaSuccess)
       return cudaFailed("copying the K/V block to the host", err);
-    ring::Outcome r = ring::runRounds(ops, inner, outer, place, s, blocks);
+    ring::Outcome r = ring::runRounds(ops, a.inner, a.outer, place, s, blocks);
     // The scratch is kept, so a transfer still pending (r.pending) finds
     // its buffers.
     if (r.status != DITC_RT_COMM_OK)
@@ -274,32 +267,4 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
 
 } // namespace
 
-extern "C" {
-
-int32_t ditc_cu_double_ring_attention(
-    void *inner, void *outer, int32_t dtype, const void *q, const void *k,
-    const void *v, const void *mask, int32_t mask_kind,
-    const int64_t *mask_strides, void *out, int64_t batch, int64_t heads,
-    int64_t kv_heads, int64_t q_len, int64_t kv_len, int64_t head_dim,
-    int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid) {
-  return ringAttention(static_cast<ditc_rt_comm *>(inner),
-                       static_cast<ditc_rt_comm *>(outer), dtype, q, k, v, mask,
-                       mask_kind, mask_strides, out, batch, heads, kv_heads,
-                       q_len, kv_len, head_dim, v_head_dim, scale, causal,
-                       kv_valid);
-}
-
-int32_t ditc_cu_ring_attention(void *comm, int32_t dtype, const void *q,
-                               const void *k, const void *v, const void *mask,
-                               int32_t mask_kind, const int64_t *mask_strides,
-                               void *out, int64_t batch, int64_t heads,
-                               int64_t kv_heads, int64_t q_len, int64_t kv_len,
-                               int64_t head_dim, int64_t v_head_dim,
-                               float scale, int32_t causal, int64_t kv_valid) {
-  return ringAttention(static_cast<ditc_rt_comm *>(comm), nullptr, dtype, q, k,
-                       v, mask, mask_kind, mask_strides, out, batch, heads,
-                       kv_heads, q_len, kv_len, head_dim, v_head_dim, scale,
-                       causal, kv_valid);
-}
-
-} // extern "C"
+DITC_RING_ATTENTION_ENTRY_POINTS(ditc_cu, ringAttention)

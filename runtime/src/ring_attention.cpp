@@ -68,40 +68,31 @@ struct HostOps {
   void release() {} // attend() is done when it returns
 };
 
-/// Ring attention over `inner` (and, when not null, a double ring with the
-/// outer ring over `outer`).
-int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
-                      const void *q, const void *k, const void *v,
-                      const void *mask, int32_t mask_kind,
-                      const int64_t *mask_strides, void *out, int64_t batch,
-                      int64_t heads, int64_t kv_heads, int64_t q_len,
-                      int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
-                      float scale, int32_t causal, int64_t kv_valid) {
-  const ring::Shape s{batch,    heads,      kv_heads, q_len,    kv_len,
-                      head_dim, v_head_dim, causal,   kv_valid, dtype};
-  if (const char *why = ring::checkArguments(s, mask, mask_kind, mask_strides))
-    return argumentError(why);
+/// Ring attention over `a.inner` (and, when not null, a double ring with
+/// the outer ring over `a.outer`).
+int32_t ringAttention(const ring::Args &a) {
+  const ring::Shape &s = a.shape;
   ring::Place place;
-  if (ditc_rt_comm_status st = ring::placeOf(inner, outer, place))
-    return st;
-
+  const char *why = nullptr;
+  bool empty = false;
+  if (ditc_rt_comm_status st = ring::prepare(a, place, why, empty))
+    return why ? argumentError(why) : st;
+  if (empty)
+    return DITC_RT_COMM_OK;
+  const int32_t dtype = s.dtype;
   const int64_t rows = s.rows(), outCount = s.outCount();
   const int64_t kCount = s.kCount(), vCount = s.vCount();
   const int64_t e = s.elemBytes();
-  if ((outCount > 0 && (!q || !out)) ||
-      (kv_len > 0 && batch > 0 && ((!k && kCount) || (!v && vCount))))
-    return argumentError("null tensor");
-  // Every rank passes the same sizes, so every rank agrees that there is
-  // nothing to compute or to exchange.
-  if (outCount == 0)
-    return DITC_RT_COMM_OK;
+  const void *q = a.q, *k = a.k, *v = a.v;
+  void *out = a.out;
   const bool wide = dtype == DITC_RT_F32;
   if (wide && place.size() == 1) {
     ditc_rt_attention_block_f32(
         static_cast<const float *>(q), static_cast<const float *>(k),
-        static_cast<const float *>(v), mask, mask_kind, mask_strides,
-        static_cast<float *>(out), nullptr, batch, heads, kv_heads, q_len,
-        kv_len, head_dim, v_head_dim, scale, causal, 0, 0, kv_valid);
+        static_cast<const float *>(v), a.mask, a.maskKind, a.maskStrides,
+        static_cast<float *>(out), nullptr, s.batch, s.heads, s.kvHeads,
+        s.qLen, s.kvLen, s.headDim, s.vHeadDim, a.scale, s.causal, 0, 0,
+        s.kvValid);
     return DITC_RT_COMM_OK;
   }
 
@@ -147,22 +138,22 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
 
   HostOps ops{s,
               wq,
-              mask,
-              mask_kind,
-              mask_strides,
+              a.mask,
+              a.maskKind,
+              a.maskStrides,
               floats(offKv),
               acc,
               floats(offLse),
               floats(offPart),
               floats(offPartLse),
-              scale,
-              place.qFirst(q_len)};
+              a.scale,
+              place.qFirst(s.qLen)};
   ring::Outcome r;
   if (place.size() == 1) {
     ops.attend(blocks.own, 0, true);
     r.attended = true;
   } else {
-    r = ring::runRounds(ops, inner, outer, place, s, blocks);
+    r = ring::runRounds(ops, a.inner, a.outer, place, s, blocks);
   }
   if (r.status != DITC_RT_COMM_OK) {
     // A transfer still pending may touch the scratch later: it is left.
@@ -182,34 +173,9 @@ int32_t ringAttention(ditc_rt_comm *inner, ditc_rt_comm *outer, int32_t dtype,
 
 } // namespace
 
+DITC_RING_ATTENTION_ENTRY_POINTS(ditc_rt, ringAttention)
+
 extern "C" {
-
-int32_t ditc_rt_double_ring_attention(
-    void *inner, void *outer, int32_t dtype, const void *q, const void *k,
-    const void *v, const void *mask, int32_t mask_kind,
-    const int64_t *mask_strides, void *out, int64_t batch, int64_t heads,
-    int64_t kv_heads, int64_t q_len, int64_t kv_len, int64_t head_dim,
-    int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid) {
-  return ringAttention(static_cast<ditc_rt_comm *>(inner),
-                       static_cast<ditc_rt_comm *>(outer), dtype, q, k, v, mask,
-                       mask_kind, mask_strides, out, batch, heads, kv_heads,
-                       q_len, kv_len, head_dim, v_head_dim, scale, causal,
-                       kv_valid);
-}
-
-/// A plain ring: the double ring without outer rings.
-int32_t ditc_rt_ring_attention(void *comm, int32_t dtype, const void *q,
-                               const void *k, const void *v, const void *mask,
-                               int32_t mask_kind, const int64_t *mask_strides,
-                               void *out, int64_t batch, int64_t heads,
-                               int64_t kv_heads, int64_t q_len, int64_t kv_len,
-                               int64_t head_dim, int64_t v_head_dim,
-                               float scale, int32_t causal, int64_t kv_valid) {
-  return ringAttention(static_cast<ditc_rt_comm *>(comm), nullptr, dtype, q, k,
-                       v, mask, mask_kind, mask_strides, out, batch, heads,
-                       kv_heads, q_len, kv_len, head_dim, v_head_dim, scale,
-                       causal, kv_valid);
-}
 
 int32_t ditc_rt_ring_attention_f32(void *comm, const float *q, const float *k,
                                    const float *v, const void *mask,

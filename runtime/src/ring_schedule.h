@@ -87,6 +87,18 @@ inline const char *checkArguments(const Shape &s, const void *mask,
   return nullptr;
 }
 
+/// One call's arguments, as the dtype-taking entry points of
+/// ditc_kernels.def take them (`outer` null: a plain ring over `inner`).
+struct Args {
+  ditc_rt_comm *inner, *outer;
+  const void *q, *k, *v, *mask;
+  int32_t maskKind;
+  const int64_t *maskStrides;
+  void *out;
+  float scale;
+  Shape shape;
+};
+
 /// This rank's place: member i of an inner ring of I ranks, group g of O.
 struct Place {
   int32_t i = 0, inSize = 1, g = 0, outSize = 1;
@@ -111,6 +123,23 @@ inline ditc_rt_comm_status placeOf(ditc_rt_comm *inner, ditc_rt_comm *outer,
       return st;
   }
   return DITC_RT_COMM_OK;
+}
+
+/// Checks a call and finds this rank's place. Returns OK, ARGUMENT (`why`
+/// says why) or the communicator's status; `empty`: nothing to compute or
+/// to exchange (every rank passes the same sizes, so every rank agrees).
+inline ditc_rt_comm_status prepare(const Args &a, Place &place,
+                                   const char *&why, bool &empty) {
+  const Shape &s = a.shape;
+  why = checkArguments(s, a.mask, a.maskKind, a.maskStrides);
+  if (!why && ((s.outCount() > 0 && (!a.q || !a.out)) ||
+               (s.kvLen > 0 && s.batch > 0 &&
+                ((!a.k && s.kCount()) || (!a.v && s.vCount())))))
+    why = "null tensor";
+  if (why)
+    return DITC_RT_COMM_ERROR_ARGUMENT;
+  empty = s.outCount() == 0;
+  return placeOf(a.inner, a.outer, place);
 }
 
 /// The host K/V buffers the rounds use, blockBytes each: `own`
@@ -226,5 +255,41 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
 }
 
 } // namespace ditc_rt::ring
+
+/// Defines PREFIX_double_ring_attention and PREFIX_ring_attention, the
+/// dtype-taking entry points of ditc_kernels.def, on IMPL, a function of
+/// (const ditc_rt::ring::Args &) returning the status.
+#define DITC_RING_ATTENTION_ENTRY_POINTS(PREFIX, IMPL)                         \
+  extern "C" int32_t PREFIX##_double_ring_attention(                           \
+      void *inner, void *outer, int32_t dtype, const void *q, const void *k,   \
+      const void *v, const void *mask, int32_t mask_kind,                      \
+      const int64_t *mask_strides, void *out, int64_t batch, int64_t heads,    \
+      int64_t kv_heads, int64_t q_len, int64_t kv_len, int64_t head_dim,       \
+      int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid) {     \
+    return IMPL(ditc_rt::ring::Args{                                           \
+        static_cast<ditc_rt_comm *>(inner),                                    \
+        static_cast<ditc_rt_comm *>(outer),                                    \
+        q,                                                                     \
+        k,                                                                     \
+        v,                                                                     \
+        mask,                                                                  \
+        mask_kind,                                                             \
+        mask_strides,                                                          \
+        out,                                                                   \
+        scale,                                                                 \
+        {batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim, causal,  \
+         kv_valid, dtype}});                                                   \
+  }                                                                            \
+  extern "C" int32_t PREFIX##_ring_attention(                                  \
+      void *comm, int32_t dtype, const void *q, const void *k, const void *v,  \
+      const void *mask, int32_t mask_kind, const int64_t *mask_strides,        \
+      void *out, int64_t batch, int64_t heads, int64_t kv_heads,               \
+      int64_t q_len, int64_t kv_len, int64_t head_dim, int64_t v_head_dim,     \
+      float scale, int32_t causal, int64_t kv_valid) {                         \
+    return PREFIX##_double_ring_attention(                                     \
+        comm, nullptr, dtype, q, k, v, mask, mask_kind, mask_strides, out,     \
+        batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim, scale,    \
+        causal, kv_valid);                                                     \
+  }
 
 #endif // DITC_RUNTIME_RING_SCHEDULE_H
