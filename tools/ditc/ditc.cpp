@@ -488,6 +488,8 @@ int main(int argc, char **argv) {
       "              [--format table|json|svg|html] [-o OUT] [--dump DIR]\n"
       "              [--weights FILE] [--threads T]\n"
       "  ditc calibrate [-o OUT.json] [--name NAME] [--threads T]\n"
+      "  mpirun -np N ditc calibrate ...   (also measures the link between\n"
+      "              the ranks through the runtime's communicator)\n"
       "  ditc ops\n");
   if (importCmd) {
     mlir::ditc::ImportCommandOptions opts;
