@@ -65,11 +65,16 @@ def spearman(x, y):
     return num / den if den else float("nan")
 
 
+def shape_args(name):
+    """The exported DiT block's token count is dynamic: the one measured."""
+    return ["--dim", "tokens=1024"] if name == "dit-block" else []
+
+
 def model_files(name, work, ditc):
     if name == "dit-block":
         d = os.path.join(work, "dit-block")
         if not os.path.exists(os.path.join(d, "model.onnx")):
-            run(["/opt/ditc-export-venv/bin/python",
+            run([os.environ.get("DITC_EXPORT_PYTHON", "/opt/ditc-export-venv/bin/python"),
                  os.path.join(REPO, "examples", "export_models.py"), "--full-size", "dit-block",
                  "--seq", "1024", "--out", d])
         return os.path.join(d, "model.onnx"), os.path.join(d, "inputs.npz")
@@ -131,7 +136,7 @@ def main():
     summary = []
     for name in a.models.split(","):
         model, inputs = model_files(name, a.work, a.ditc)
-        out = json.loads(run([a.ditc, "plan", model, "--devices", str(a.devices), "--hw", hw,
+        out = json.loads(run([a.ditc, "plan", model, *shape_args(name), "--devices", str(a.devices), "--hw", hw,
                               "--format", "json", "--top", "1000", "--steps", str(a.steps),
                               "--warmup-steps", str(a.warmup_steps)], stdout_only=True))
         cands = [out] + out["alternatives"]
@@ -141,7 +146,8 @@ def main():
             d = os.path.join(a.work, name, re.sub(r"[=,]", "-", plan))
             os.makedirs(d, exist_ok=True)
             so = os.path.join(d, "m.so")
-            run([a.ditc, "compile", model, "-o", so, "--devices", str(a.devices), "--plan", plan])
+            run([a.ditc, "compile", model, *shape_args(name), "-o", so, "--devices", str(a.devices),
+                 "--plan", plan])
             libs.append((plan, so, 1e3 * c["predicted_step_s"]))
         # Rounds over all the plans, so that the machine's drift reaches
         # every plan alike; each plan's time is its median over the rounds.
