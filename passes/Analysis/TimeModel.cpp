@@ -53,11 +53,11 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     double more = double(cost.ringBlocks - 1) * double(cost.repeats);
     double merges =
         double(cost.ringMergeBytes) * double(cost.repeats) / hw.bandwidthRate();
-    t.memoryS += merges;
-    t.overheadS +=
+    double launches =
         more * (hw.overheadFor("attention") + hw.overheadFor("elementwise"));
-    t.totalS += merges + more * (hw.overheadFor("attention") +
-                                 hw.overheadFor("elementwise"));
+    t.memoryS += merges;
+    t.overheadS += launches;
+    t.totalS += merges + launches;
   }
   if (cost.commKind == (int)CollectiveKind::RingExchange && cost.commInnerGroup > 1) {
     // A double ring of O groups of I: each outer round is I - 1 inner
