@@ -681,7 +681,7 @@ void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOption
   nlohmann::ordered_json links = nlohmann::ordered_json::array();
   for (const LinkLevel &l : opts.hw.links)
     links.push_back({{"name", l.name}, {"devices", l.devices}, {"bandwidth", l.bandwidth},
-                     {"latency_s", l.latencyS}});
+                     {"latency_s", l.latencyS}, {"shared_by", l.sharedBy}});
   out["links"] = links;
   out["dtype"] = opts.dtype;
   out["steps"] = opts.steps;

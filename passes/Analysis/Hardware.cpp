@@ -137,7 +137,7 @@ std::string readFields(const json &j, HardwareDesc &hw) {
         return "field '" + where.substr(0, where.size() - 1) +
                "' must be an object";
       LinkLevel level;
-      double devices = 0;
+      double devices = 0, sharedBy = 1;
       for (const char *key : {"name", "kind"}) {
         auto f = l.find(key);
         if (f == l.end() || !f->is_string())
@@ -153,13 +153,18 @@ std::string readFields(const json &j, HardwareDesc &hw) {
                "shared-memory)";
       if (!(e = number(l, "bandwidth", level.bandwidth, true, where)).empty() ||
           !(e = number(l, "latency_s", level.latencyS, true, where)).empty() ||
-          !(e = number(l, "devices", devices, true, where)).empty())
+          !(e = number(l, "devices", devices, true, where)).empty() ||
+          !(e = number(l, "shared_by", sharedBy, false, where)).empty())
         return e;
       if (level.bandwidth <= 0)
         return "field '" + where + "bandwidth' must be positive";
       if (devices < 1 || devices != std::floor(devices))
         return "field '" + where + "devices' must be a positive integer";
       level.devices = int64_t(devices);
+      if (sharedBy < 1 || sharedBy != std::floor(sharedBy) || sharedBy > devices)
+        return "field '" + where +
+               "shared_by' must be an integer from 1 to the level's devices";
+      level.sharedBy = int64_t(sharedBy);
       if (level.devices <= prev)
         return "field '" + where +
                "devices' must grow from one level to the next";
@@ -277,12 +282,15 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
                      {"vector", hw.vectorEfficiency},
                      {"memory", hw.memoryEfficiency}};
   json links = json::array();
-  for (const LinkLevel &l : hw.links)
+  for (const LinkLevel &l : hw.links) {
     links.push_back({{"name", l.name},
                      {"kind", l.kind},
                      {"bandwidth", l.bandwidth},
                      {"latency_s", l.latencyS},
                      {"devices", l.devices}});
+    if (l.sharedBy > 1)
+      links.back()["shared_by"] = l.sharedBy;
+  }
   j["links"] = links;
   return j.dump(2) + "\n";
 }

@@ -27,7 +27,11 @@
 // `devices` of a link level is how many devices share it: a group of up to
 // that many devices talks over this level (the first level large enough).
 // Link kinds: nvlink, pcie, infiniband, ethernet, shared-memory.
-// Rates are per device; link bandwidth is per device and direction.
+// Rates are per device; link bandwidth is per device and direction, unless
+// `shared_by` (optional, default 1) says that one link of that bandwidth
+// carries the traffic of that many devices (the GPUs of one CPU socket
+// behind the socket link): the plan's collectives run on every device at
+// once, so each then gets bandwidth / shared_by.
 //
 //===----------------------------------------------------------------------===//
 
@@ -49,6 +53,9 @@ struct LinkLevel {
   double bandwidth = 0;  // bytes/s per device and direction
   double latencyS = 0;   // seconds per message
   int64_t devices = 1;   // devices sharing this level
+  int64_t sharedBy = 1;  // devices whose traffic crosses one link of `bandwidth`
+  /// One device's share of the bandwidth when every device communicates.
+  double rate() const { return bandwidth / double(sharedBy); }
 };
 
 struct HardwareDesc {

@@ -69,8 +69,8 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     const LinkLevel *out = o > 1 ? hw.linkFor(std::max(o, cost.commSpan)) : in;
     if (in && out) {
       double block = double(cost.commBytes) * opts.bytesScale / double(o * i);
-      double round = double(i - 1) * (in->latencyS + block / in->bandwidth);
-      double hop = o > 1 ? out->latencyS + block / out->bandwidth : 0.0;
+      double round = double(i - 1) * (in->latencyS + block / in->rate());
+      double hop = o > 1 ? out->latencyS + block / out->rate() : 0.0;
       double innerBusy = double(o) * round, outerBusy = double(o - 1) * hop;
       // On one link level the two transfers share the device's bandwidth:
       // nothing overlaps, as in the one ring.
@@ -127,7 +127,7 @@ double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,
   const LinkLevel *link = hw.linkFor(std::max(n, span));
   if (!link)
     return -1.0;
-  double alpha = link->latencyS, beta = link->bandwidth;
+  double alpha = link->latencyS, beta = link->rate();
   double steps = 0;
   switch (kind) {
   case CollectiveKind::AllReduce:

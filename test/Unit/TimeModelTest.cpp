@@ -190,6 +190,37 @@ TEST(TimeModel, GroupsSpreadAcrossNodesTakeTheOuterLink) {
   EXPECT_EQ(predictOpTime(c, hw).link->name, "fast");
 }
 
+TEST(TimeModel, ASharedLinkDividesItsBandwidth) {
+  // The slow level as one link for the 4 devices of each fast group (the
+  // GPUs of a socket): every device of a plan sends at once, so each gets
+  // a quarter of it; the latency and the fast level are unchanged.
+  HardwareDesc hw = machine();
+  const int64_t bytes = 8'000'000;
+  double alone = predictCollectiveTime(CollectiveKind::AllToAll, bytes, 8, hw);
+  double fast = predictCollectiveTime(CollectiveKind::AllToAll, bytes, 4, hw);
+  hw.links[1].sharedBy = 4;
+  EXPECT_DOUBLE_EQ(alone, 7 * 1e-5 + 7e6 / 1e8);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, bytes, 8, hw),
+                   7 * 1e-5 + 7e6 / 0.25e8);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, bytes, 4, hw), fast);
+  // Ring attention's exchange across it too.
+  OpCost c;
+  c.commKind = (int)CollectiveKind::RingExchange;
+  c.commGroup = 2;
+  c.commSpan = 8;
+  c.commBytes = bytes;
+  c.bytesRead = bytes;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).commS, 1e-5 + 4e6 / 0.25e8);
+  // The l40 description's socket link and the node's Ethernet port.
+  std::string err;
+  std::optional<HardwareDesc> l40 = loadHardware("l40", err);
+  ASSERT_TRUE(l40) << err;
+  EXPECT_EQ(l40->linkFor(8)->sharedBy, 4);
+  EXPECT_DOUBLE_EQ(l40->linkFor(8)->rate(), l40->linkFor(8)->bandwidth / 4);
+  EXPECT_EQ(l40->linkFor(16)->sharedBy, 8);
+  EXPECT_EQ(l40->linkFor(4)->sharedBy, 1);
+}
+
 TEST(TimeModel, DoubleRingKeepsTheInnerRoundsOnTheFastLink) {
   HardwareDesc hw = machine();
   const double block = 1e6; // one rank's K and V
@@ -312,6 +343,16 @@ TEST(Hardware, BadDescriptionsNameTheField) {
                   "bandwidth": 1e9, "latency_s": 1e-6, "devices": 8}]})"),
             "f.json: field 'links[1].devices' must grow from one level to the "
             "next");
+  EXPECT_EQ(error("{" + base +
+                  R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
+                  "latency_s": 1e-6, "devices": 8, "shared_by": 16}]})"),
+            "f.json: field 'links[0].shared_by' must be an integer from 1 to "
+            "the level's devices");
+  EXPECT_EQ(error("{" + base +
+                  R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
+                  "latency_s": 1e-6, "devices": 8, "shared_by": 0.5}]})"),
+            "f.json: field 'links[0].shared_by' must be an integer from 1 to "
+            "the level's devices");
   EXPECT_EQ(error("{" + base + R"(, "op_overhead_s": {"gemm": 1e-6}})"),
             "f.json: unknown field 'op_overhead_s.gemm' (expected matrix, "
             "conv, attention, norm, movement, elementwise)");
