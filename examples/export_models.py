@@ -25,6 +25,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit-block --seq 1024 --out /tmp/ditc-full/dit-block
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size dit --seq 1024 --out /tmp/ditc-full/dit512
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size flux-slice --out /tmp/ditc-full/flux-slice
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size hunyuandit --out /tmp/ditc-full/hunyuandit
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llm-mlp --seq 4096 --out /tmp/ditc-full/llm-mlp4096
 """
 
@@ -50,7 +51,7 @@ EXPORTERS = {"torchscript": 17, "dynamo": 18}
 # an axis of size != 1 is what ditc must accept (ONNX Runtime refuses it).
 # Only on request (--only pixart_dynamo_raw); not part of the default set.
 RAW_EXPORTERS = {"dynamo_raw": 18}
-FULL_SIZE = ("pixart", "sd3", "dit-block", "dit", "flux-slice", "llm-mlp")
+FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp")
 
 
 # ----------------------------------------------------------------------------
@@ -148,6 +149,32 @@ class FluxWrapper(torch.nn.Module):
             timestep=timestep,
             img_ids=img_ids,
             txt_ids=txt_ids,
+            return_dict=False,
+        )[0]
+
+
+class HunyuanDiTWrapper(torch.nn.Module):
+    """HunyuanDiT2DModel; the image RoPE tables (cos, sin), which the pipeline
+    computes once per resolution, are graph inputs (as buffers, the exporter's
+    constant folding would copy them into each of the 120 rotary
+    applications); v1.2 has no image-meta-size / style conditioning."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, hidden_states, timestep, encoder_hidden_states, text_embedding_mask,
+                encoder_hidden_states_t5, text_embedding_mask_t5, image_rotary_emb_cos, image_rotary_emb_sin):
+        return self.model(
+            hidden_states,
+            timestep,
+            encoder_hidden_states=encoder_hidden_states,
+            text_embedding_mask=text_embedding_mask,
+            encoder_hidden_states_t5=encoder_hidden_states_t5,
+            text_embedding_mask_t5=text_embedding_mask_t5,
+            image_meta_size=None,
+            style=None,
+            image_rotary_emb=(image_rotary_emb_cos, image_rotary_emb_sin),
             return_dict=False,
         )[0]
 
@@ -742,6 +769,43 @@ def build_full(kind, seq, batch, sample=128):
                 "pooled_projections": randn(batch, 2048),
                 "timestep": torch.rand(batch, generator=g) * 1000,
             }
+        elif kind == "hunyuandit":
+            # HunyuanDiT-v1.2 (Tencent-Hunyuan/HunyuanDiT-v1.2-Diffusers,
+            # transformer/config.json) at 1024px (--sample 128: 64x64 tokens):
+            # 40 blocks of 16 heads x 88, skip connections in the second half,
+            # CLIP (77 x 1024) + T5 (256 x 2048) text; out_channels = 8 from
+            # learn_sigma. Masks are the tokenizers' int64 attention masks.
+            from diffusers import HunyuanDiT2DModel
+            from diffusers.models.embeddings import get_2d_rotary_pos_embed
+            from diffusers.pipelines.hunyuandit.pipeline_hunyuandit import get_resize_crop_region_for_grid
+
+            model = HunyuanDiT2DModel(
+                num_attention_heads=16, attention_head_dim=88, in_channels=4, patch_size=2,
+                activation_fn="gelu-approximate", sample_size=sample, hidden_size=1408, num_layers=40,
+                mlp_ratio=4.3637, learn_sigma=True, cross_attention_dim=1024, norm_type="layer_norm",
+                cross_attention_dim_t5=2048, pooled_projection_dim=1024, text_len=77, text_len_t5=256,
+                use_style_cond_and_image_meta_size=False,
+            )
+            # as HunyuanDiTPipeline.__call__ does: RoPE over the token grid,
+            # positions resized into the 512px base grid (32 x 32)
+            grid = sample // 2
+            base = 512 // 8 // 2
+            rope_cos, rope_sin = get_2d_rotary_pos_embed(
+                model.inner_dim // model.num_heads, get_resize_crop_region_for_grid((grid, grid), base),
+                (grid, grid), output_type="pt",
+            )
+            wrapper = HunyuanDiTWrapper(model)
+            inputs = {
+                "hidden_states": randn(batch, 4, sample, sample),
+                # the pipeline casts the DDPM timestep to the latents' dtype
+                "timestep": torch.randint(0, 1000, (batch,), generator=g).float(),
+                "encoder_hidden_states": randn(batch, 77, 1024),
+                "text_embedding_mask": torch.ones(batch, 77, dtype=torch.int64),
+                "encoder_hidden_states_t5": randn(batch, 256, 2048),
+                "text_embedding_mask_t5": torch.ones(batch, 256, dtype=torch.int64),
+                "image_rotary_emb_cos": rope_cos,  # [grid * grid, 88]
+                "image_rotary_emb_sin": rope_sin,
+            }
         elif kind == "dit":
             # DiT-XL/2; --seq is the token count per image (256 at 256px,
             # 1024 at 512px), the latent side is 2 * sqrt(seq).
@@ -984,7 +1048,7 @@ def main(argv=None):
                     help="exporter for --full-size pixart (default torchscript; dynamo_raw: the dynamo "
                     "exporter without the Squeeze fix, as users get it)")
     ap.add_argument("--sample", type=int, default=128,
-                    help="latent size for --full-size pixart (default 128: 1024px)")
+                    help="latent size for --full-size pixart and hunyuandit (default 128: 1024px)")
     ap.add_argument("--reference", action="store_true",
                     help="with --full-size: also write outputs.npz, PyTorch's output on inputs.npz")
     a = ap.parse_args(argv)
