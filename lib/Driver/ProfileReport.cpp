@@ -161,12 +161,17 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
                       "{2}; inputs {3}, outputs {4}\n",
                       bytes(t.arenaBytes), peakAt, bytes(t.peakLiveBytes),
                       bytes(t.inputBytes), bytes(t.outputBytes));
-  for (const ProfileReport::Chunk &c : r.chunks)
+  for (const ProfileReport::Chunk &c : r.chunks) {
+    // Named by its first op that computes (a chunk offset is bookkeeping).
+    int64_t named = c.first;
+    while (named >= 0 && named < c.last && isa<ChunkOffsetOp>(ops[named].op))
+      ++named;
     os << llvm::formatv("  chunk loop       steps {0}-{1} ({2} .. {3}) in {4} chunks of "
                         "dimension {5}: arena {6} -> {7}, predicted +{8:F2} us\n",
-                        c.first, c.last, c.first >= 0 ? opLabel(ops[c.first].op) : "-",
+                        c.first, c.last, named >= 0 ? opLabel(ops[named].op) : "-",
                         c.last >= 0 ? opLabel(ops[c.last].op) : "-", c.count, c.dim,
                         bytes(c.peakBeforeBytes), bytes(c.peakAfterBytes), 1e6 * c.costS);
+  }
   if (t.twoSchedules) {
     os << llvm::formatv("  schedule         {0}\n",
                         t.schedule == 1 ? "stale: PipeFusion's patch pipeline (denoising steps "

@@ -276,6 +276,10 @@ private:
   }
   LogicalResult lowerRingAttention(RingAttentionOp op);
   LogicalResult lowerChunk(ChunkOp op);
+  /// Each chunk loop's iteration index, and each ditc.chunk_offset's value
+  /// (i64 values of the generated code).
+  llvm::DenseMap<Operation *, Value> loopIndex;
+  llvm::DenseMap<Value, Value> chunkOffsets;
 
   // Tensors.
   Value ptrOf(Value v) { return ptrs.lookup(v); }
@@ -392,6 +396,8 @@ LogicalResult Lowerer::definePointer(Operation *op) {
     ptrs[r.getResult()] = ptrOf(r.getInput());
     return success();
   }
+  if (isa<ChunkOffsetOp>(op)) // an integer, not a buffer (lower())
+    return success();
   if (auto sel = dyn_cast<ScheduleSelectOp>(op)) {
     Value stale = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, schedule, c32(1));
     ptrs[sel.getResult()] = LLVM::SelectOp::create(b, loc, stale, ptrOf(sel.getStale()),
@@ -619,6 +625,20 @@ LogicalResult Lowerer::lowerAttention(AttentionOp op) {
   ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
                     v = shapeOf(op.getValue());
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2]});
+  if (Value offset = op.getQueryOffset()) {
+    // A chunk loop's query rows: the block kernel with the chunk's first
+    // row (over every key, no log-sum-exp).
+    Value first = chunkOffsets.lookup(offset);
+    if (!first)
+      return fail(op, "its query_offset is not a chunk loop's ditc.chunk_offset");
+    call(kernelFor("attention_block"),
+         withDtype({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
+                    c32(kind), maskStrides, ptrOf(op.getResult()), null(), c64(q[0]),
+                    c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
+                    cf32(op.getEffectiveScale()), c32(op.getCausal()), first, c64(0),
+                    c64(0)}));
+    return success();
+  }
   call(kernelFor("attention"),
        withDtype({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
                   c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]),
@@ -740,8 +760,11 @@ FailureOr<int32_t> Lowerer::computeType(Operation *op) {
     return fail(op, "an additive attention mask must be f32, not " +
                         dtypeName(typeOf(mask).getElementType()));
   Type et;
+  Value offset;
+  if (auto a = dyn_cast<AttentionOp>(op))
+    offset = a.getQueryOffset();
   for (Value v : llvm::concat<Value>(op->getOperands(), op->getResults())) {
-    if (v == mask)
+    if (v == mask || (offset && v == offset))
       continue;
     Type t = typeOf(v).getElementType();
     if (!t.isF32() && !t.isF16() && !t.isBF16())
@@ -779,6 +802,7 @@ LogicalResult Lowerer::lowerChunk(ChunkOp op) {
   Value more = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, iv, c64(count));
   LLVM::CondBrOp::create(b, loc, more, loopBody, ValueRange{}, exit, ValueRange{});
   b.setInsertionPointToStart(loopBody);
+  loopIndex[op] = iv;
   for (auto [k, in] : llvm::enumerate(op.getInputs())) {
     int64_t dim = op.getInputDims()[k], elem = elemBytes(typeOf(in).getElementType());
     Value first = LLVM::MulOp::create(b, loc, iv, c64(chunkStep(in, dim, count)));
@@ -836,6 +860,15 @@ LogicalResult Lowerer::lower(Operation *op) {
   return llvm::TypeSwitch<Operation *, LogicalResult>(op)
       .Case<WeightOp, ConstantOp, ReshapeOp, ScheduleSelectOp>([](auto) { return success(); })
       .Case([&](ChunkOp o) { return lowerChunk(o); })
+      .Case([&](ChunkOffsetOp o) {
+        // iteration index x stride (+ the enclosing loop's offset), an i64.
+        Value at = LLVM::MulOp::create(b, loc, loopIndex.lookup(o->getParentOp()),
+                                       c64(o.getStride()));
+        if (Value base = o.getBase())
+          at = LLVM::AddOp::create(b, loc, chunkOffsets.lookup(base), at);
+        chunkOffsets[o.getResult()] = at;
+        return success();
+      })
       .Case([&](KvCacheUpdateOp o) {
         // The input's blocks into the buffer (its pointer) at `offset` +
         // g * `stride` along `axis`: one copy over [.., blocks, block, ..].

@@ -289,8 +289,9 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       continue;
     }
     SmallVector<int64_t, 1> &offsets = offsetsOf[op];
-    if (isa<ReshapeOp, ScheduleSelectOp>(op)) {
-      // Views: a reshape of its input, the select of one of its operands.
+    if (isa<ReshapeOp, ScheduleSelectOp, ChunkOffsetOp>(op)) {
+      // Views: a reshape of its input, the select of one of its operands;
+      // a chunk offset is an integer the generated code keeps in a register.
       offsets.push_back(kViewOffset);
     } else if (auto c = dyn_cast<KvCacheUpdateOp>(op)) {
       offsets.push_back(cacheOffset[c.getCache()]);

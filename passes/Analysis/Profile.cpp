@@ -65,7 +65,8 @@ void einsumCost(EinsumOp op, OpCost &c) {
 OpCost mlir::ditc::costOf(Operation *op) {
   OpCost c;
   c.op = op;
-  if (isa<WeightOp, ConstantOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
+  // A chunk offset is one integer the loop computes: no kernel.
+  if (isa<WeightOp, ConstantOp, ChunkOffsetOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
     return c;
   if (isa<ReshapeOp>(op)) {
     c.isView = true;
@@ -252,8 +253,19 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.flopsOther = 5 * scores + outElems;
         if (a.getMask() && !typeOf(a.getMask()).getElementType().isInteger(1))
           c.flopsOther += scores;
-        if (a.getCausal() && sq * sk > 0)
-          c.matrixFraction = double(causalKept(sq, sk)) / double(sq * sk);
+        if (a.getCausal() && sq * sk > 0) {
+          // Query rows a chunk loop cuts (query_offset): on average over
+          // the loop, the share of the whole rows' scores.
+          int64_t rows = sq;
+          if (Value off = a.getQueryOffset()) {
+            auto root = off.getDefiningOp<ChunkOffsetOp>();
+            while (root && root.getBase())
+              root = root.getBase().getDefiningOp<ChunkOffsetOp>();
+            if (root)
+              rows = root.getStride() * cast<ChunkOp>(root->getParentOp()).getCount();
+          }
+          c.matrixFraction = double(causalKept(rows, sk)) / double(rows * sk);
+        }
       });
   return c;
 }

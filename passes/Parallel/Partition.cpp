@@ -790,7 +790,7 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
         keep[j] = j < tokens;
       mask = ConstantOp::create(b, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
     }
-    o = AttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
+    o = AttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask, Value(),
                             op.getScaleAttr(), op.getCausalAttr());
   }
   Local out{o, q.sharding, SmallVector<int64_t>(shapeOf(op.getResult()))};
@@ -868,7 +868,8 @@ Local Partitioner::ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v
   SmallVector<int64_t> oshape = qj.extent();
   oshape[3] = vj.extent()[3];
   Value o = AttentionOp::create(b, loc, withShape(qj.value, oshape), qj.value, kj.value,
-                                vj.value, mask, op.getScaleAttr(), op.getCausalAttr());
+                                vj.value, mask, Value(), op.getScaleAttr(),
+                                op.getCausalAttr());
   // Back: the whole streams' rows gathered over the heads, the blocks
   // returned to their ranks; both cut to this rank's heads.
   auto heads = [&](Local x) {

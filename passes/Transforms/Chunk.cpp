@@ -14,9 +14,10 @@
 // flow. Ops whose operands are not chunked move in front of the loop (or
 // behind it when the loop does not read them); weights and other whole
 // values are read whole by every iteration. Collectives, K/V buffers, ops
-// that depend on absolute positions along the chunked dimension (causal
-// attention's query rows, a triangle's rows, blockwise token joins) and
-// nested loops are refused.
+// that depend on absolute positions along the chunked dimension (a
+// triangle's rows, blockwise token joins) and nested loops are refused; a
+// causal attention whose query rows are cut reads its chunk's first row
+// from a `ditc.chunk_offset` at the top of the loop's body.
 //
 // Search: while the arena exceeds the budget, take the op at its peak, seed
 // a flow at each dimension of its largest tensors, grow a region of whole
@@ -136,12 +137,8 @@ factorOf(Operation *op, std::pair<unsigned, unsigned> pair, std::string &why) {
           pairName(pair) + (factor ? "" : " independently");
     return failure();
   }
-  // Positions along the chunked dimension that the op reads.
-  if (auto a = dyn_cast<AttentionOp>(op);
-      a && a.getCausal() && llvm::is_contained(factor->dims, std::make_pair(0u, 2u))) {
-    why = describe(op) + " is causal: its query rows depend on their positions";
-    return failure();
-  }
+  // Causal attention's query rows depend on their positions: the loop gives
+  // each chunk its first row (materialize(): query_offset).
   if (op->hasAttr(kTokenPiecesAttr))
     if (std::optional<unsigned> axis = tokenPiecesAxis(op))
       for (auto [idx, d] : factor->dims)
@@ -306,6 +303,13 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   }
   Operation *anchor = flow.loopOps.front();
   Location loc = anchor->getLoc();
+  // Causal attentions whose query rows the loop cuts, with the rows of a
+  // chunk.
+  SmallVector<std::pair<AttentionOp, int64_t>> causalRows;
+  for (Operation *op : flow.loopOps)
+    if (auto a = dyn_cast<AttentionOp>(op); a && a.getCausal())
+      if (auto it = flow.dims.find(a.getQuery()); it != flow.dims.end() && it->second == 2)
+        causalRows.push_back({a, shapeOf(a.getQuery())[2] / count});
   llvm::SetVector<Value> inputs;
   SmallVector<Value> results;
   for (Operation *op : flow.loopOps) {
@@ -357,6 +361,15 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
     levels.push_back(DenseI64ArrayAttr::get(op->getContext(), dims));
     op->setAttr(kChunkDimsAttr, ArrayAttr::get(op->getContext(), levels));
   }
+  b.setInsertionPointToStart(inner);
+  for (auto [a, rows] : causalRows) {
+    // The chunk's first row in the whole query (after any enclosing loop's).
+    Value off = ChunkOffsetOp::create(b, a.getLoc(), a.getQueryOffset()
+                                                        ? a.getQueryOffset().getType()
+                                                        : RankedTensorType::get({}, b.getI64Type()),
+                                      a.getQueryOffset(), rows);
+    a.getQueryOffsetMutable().assign(off);
+  }
   b.setInsertionPointToEnd(inner);
   YieldOp::create(b, loc, results);
   Operation *after = loop;
@@ -385,6 +398,16 @@ void unchunk(ChunkOp loop) {
   Block &inner = loop.getBodyBlock();
   auto yield = cast<YieldOp>(inner.getTerminator());
   int64_t count = loop.getCount();
+  // Chunk offsets: the whole rows start at the enclosing loop's offset, or
+  // at the first.
+  for (auto off : llvm::make_early_inc_range(inner.getOps<ChunkOffsetOp>())) {
+    for (OpOperand &use : llvm::make_early_inc_range(off->getUses()))
+      if (off.getBase())
+        use.set(off.getBase());
+      else
+        cast<AttentionOp>(use.getOwner()).getQueryOffsetMutable().clear();
+    off->erase();
+  }
   for (Operation &op : inner.without_terminator()) {
     auto levels = op.getAttrOfType<ArrayAttr>(kChunkDimsAttr);
     auto dims = cast<DenseI64ArrayAttr>(levels[levels.size() - 1]);
@@ -692,8 +715,10 @@ void ChunkPass::runOnOperation() {
         why = reason;
       options.push_back(std::move(o));
     }
-    // The best: within the budget in the least time; else the least excess
-    // (then the least time). Ties keep the earlier candidate.
+    // The best: within the budget in the least time; else the smallest
+    // arena, then the least excess (several equal peaks, as in a model of
+    // repeated blocks, leave the arena where it is while one is chunked),
+    // then the least time. Ties keep the earlier candidate.
     const Candidate *best = nullptr;
     Option *bestOption = nullptr;
     auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
@@ -703,9 +728,11 @@ void ChunkPass::runOnOperation() {
           continue;
         if (!best || (fits(c) != fits(*best) ? fits(c)
                       : fits(c)              ? c.seconds < best->seconds
-                                             : (c.excess < best->excess ||
-                                                (c.excess == best->excess &&
-                                                 c.seconds < best->seconds)))) {
+                                             : (c.arena != best->arena
+                                                    ? c.arena < best->arena
+                                                    : (c.excess < best->excess ||
+                                                       (c.excess == best->excess &&
+                                                        c.seconds < best->seconds))))) {
           best = &c;
           bestOption = &o;
         }

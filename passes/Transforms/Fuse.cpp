@@ -686,7 +686,7 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
         near(scale, dflt, 1e-6) ? FloatAttr() : rewriter.getF64FloatAttr(scale);
     Shape out{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, vs.back()};
     Value attn = AttentionOp::create(rewriter, loc, RankedTensorType::get(out, et),
-                                     to4(q), to4(k), to4(v), mask, scaleAttr,
+                                     to4(q), to4(k), to4(v), mask, Value(), scaleAttr,
                                      causal);
     if (rank == 3)
       attn = ReshapeOp::create(rewriter, loc, op.getType(), attn);

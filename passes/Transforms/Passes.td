@@ -95,10 +95,11 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
     Legality comes from the ops' sharding rules: a chunked dimension flows
     through an op along a parallel factor only, so a chunk never cuts a
     contraction, a softmax or norm axis, or attention's key tokens; query
-    rows of non-causal attention, tokens of an MLP and heads are chunked.
-    Collectives, K/V buffers, causal attention's query rows and blockwise
-    token joins stay outside loops. Ops of the region the loop does not
-    chunk move in front of it (or behind it).
+    rows of attention, tokens of an MLP and heads are chunked (a causal
+    attention whose query rows are cut reads the chunk's first row from a
+    `ditc.chunk_offset` as its `query_offset`). Collectives, K/V buffers
+    and blockwise token joins stay outside loops. Ops of the region the
+    loop does not chunk move in front of it (or behind it).
 
     Among the candidates (seeds at each dimension of the peak op's largest
     tensors, regions grown around it while legal, counts that are powers

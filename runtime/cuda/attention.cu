@@ -4,6 +4,8 @@
 // not a multiple of 8 or exceed 256) and the pieces of ring attention:
 //
 //   ditc_cu_attention            ditc_rt_attention for F32 / F16 / BF16
+//   ditc_cu_attention_block      ditc_rt_attention_block (any dtype; a
+//                                chunk loop's causal rows)
 //   ditc_cu_attention_block_f32  ditc_rt_attention_block_f32 (offsets,
 //                                kv_valid, lse)
 //   ditc_cu_attention_merge_f32  ditc_rt_attention_merge_f32
@@ -644,6 +646,19 @@ ditc_cu_attention(int32_t dtype, const void *q, const void *k, const void *v,
   attention_impl("attention", dtype, q, k, v, mask, mask_kind, mask_strides,
                  out, nullptr, batch, heads, kv_heads, q_len, kv_len, head_dim,
                  v_head_dim, scale, causal, 0, 0, 0);
+}
+
+extern "C" void ditc_cu_attention_block(
+    int32_t dtype, const void *q, const void *k, const void *v,
+    const void *mask, int32_t mask_kind, const int64_t *mask_strides,
+    void *out, float *lse, int64_t batch, int64_t heads, int64_t kv_heads,
+    int64_t q_len, int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
+    float scale, int32_t causal, int64_t q_offset, int64_t kv_offset,
+    int64_t kv_valid) {
+  attention_impl("attention_block", dtype, q, k, v, mask, mask_kind,
+                 mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
+                 head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
+                 kv_valid);
 }
 
 extern "C" void ditc_cu_attention_block_f32(

@@ -283,6 +283,34 @@ void ditc_rt_attention(int32_t dtype, const void *q, const void *k,
   narrow(fo.get(), dtype, out, os);
 }
 
+void ditc_rt_attention_block(int32_t dtype, const void *q, const void *k,
+                             const void *v, const void *mask,
+                             int32_t mask_kind, const int64_t *mask_strides,
+                             void *out, float *lse, int64_t batch,
+                             int64_t heads, int64_t kv_heads, int64_t q_len,
+                             int64_t kv_len, int64_t head_dim,
+                             int64_t v_head_dim, float scale, int32_t causal,
+                             int64_t q_offset, int64_t kv_offset,
+                             int64_t kv_valid) {
+  check_float("attention_block", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_attention_block_f32(
+        static_cast<const float *>(q), static_cast<const float *>(k),
+        static_cast<const float *>(v), mask, mask_kind, mask_strides,
+        static_cast<float *>(out), lse, batch, heads, kv_heads, q_len, kv_len,
+        head_dim, v_head_dim, scale, causal, q_offset, kv_offset, kv_valid);
+  int64_t os = batch * heads * q_len * v_head_dim;
+  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
+  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
+  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
+  Floats fo(os);
+  ditc_rt_attention_block_f32(fq.get(), fk.get(), fv.get(), mask, mask_kind,
+                              mask_strides, fo.get(), lse, batch, heads,
+                              kv_heads, q_len, kv_len, head_dim, v_head_dim,
+                              scale, causal, q_offset, kv_offset, kv_valid);
+  narrow(fo.get(), dtype, out, os);
+}
+
 // ring_attention and double_ring_attention: ring_attention.cpp (the blocks
 // travel in the dtype).
 

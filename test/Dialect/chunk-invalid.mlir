@@ -90,3 +90,33 @@ func.func @parent(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
   // expected-error@+1 {{expects parent op 'ditc.chunk'}}
   ditc.yield %x : tensor<2x64xf32>
 }
+
+// -----
+
+func.func @offset_parent() -> tensor<i64> {
+  // expected-error@+1 {{expects parent op 'ditc.chunk'}}
+  %o = ditc.chunk_offset {stride = 4 : i64} : tensor<i64>
+  return %o : tensor<i64>
+}
+
+// -----
+
+func.func @offset_stride(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    // expected-error@+1 {{stride must be positive}}
+    %o = ditc.chunk_offset {stride = 0 : i64} : tensor<i64>
+    ditc.yield %c : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @offset_not_causal(%q: tensor<1x2x8x8xf32>, %k: tensor<1x2x64x8xf32>, %o: tensor<i64>) -> tensor<1x2x8x8xf32> {
+  // expected-error@+1 {{query_offset is for causal attention only}}
+  %a = ditc.attention %q, %k, %k query_offset %o
+      : (tensor<1x2x8x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<i64>) -> tensor<1x2x8x8xf32>
+  return %a : tensor<1x2x8x8xf32>
+}

@@ -473,6 +473,53 @@ void checkAttention(bool ring) {
 }
 
 TEST_P(PrecisionTest, Attention) { checkAttention(false); }
+
+// ditc_rt_attention_block as a chunk loop calls it for a causal attention
+// whose query rows it cuts: rows r0 .. r0 + n - 1 (a copy of them, and the
+// mask from row r0 on) with q_offset r0, over every key. The chunks put
+// together must match the naive reference of the whole attention: the
+// causal diagonal moves with q_offset. Chunks of 3 rows (the last shorter).
+TEST_P(PrecisionTest, AttentionBlockRowsOfTheWhole) {
+  uint32_t seed = 700;
+  int ran = 0;
+  for (int dt : kHalfTypes)
+    for (const AttnCase &c : kAttn) {
+      if (!c.causal)
+        continue;
+      SCOPED_TRACE(dtName(dt) + " " + c.name);
+      GlobalAttention g = makeAttention(c, seed);
+      seed += 7;
+      std::vector<uint16_t> q = roundToHalf(dt, g.q), k = roundToHalf(dt, g.k),
+                            v = roundToHalf(dt, g.v);
+      std::vector<double> want, slack;
+      attentionReference(g, want, slack);
+      std::vector<uint16_t> got(want.size(), halfNaN(dt));
+      const int64_t rows = 3, bh = g.B * g.H;
+      const size_t melem = g.mask_kind == DITC_RT_MASK_BOOL ? 1 : 4;
+      int chunks = 0;
+      for (int64_t r0 = 0; r0 < g.Sq; r0 += rows, ++chunks) {
+        int64_t n = std::min(rows, g.Sq - r0);
+        std::vector<uint16_t> qc(bh * n * g.D), oc(bh * n * g.Dv, halfNaN(dt));
+        for (int64_t p = 0; p < bh; ++p)
+          std::copy_n(q.begin() + (p * g.Sq + r0) * g.D, n * g.D,
+                      qc.begin() + p * n * g.D);
+        const char *mask = static_cast<const char *>(g.mask());
+        if (mask)
+          mask += r0 * g.ms[2] * melem;
+        ditc_rt_attention_block(dt, qc.data(), k.data(), v.data(), mask,
+                                g.mask_kind, g.maskStrides(), oc.data(),
+                                nullptr, g.B, g.H, g.Hkv, n, g.Sk, g.D, g.Dv,
+                                g.scale, 1, r0, 0, 0);
+        for (int64_t p = 0; p < bh; ++p)
+          std::copy_n(oc.begin() + p * n * g.Dv, n * g.Dv,
+                      got.begin() + (p * g.Sq + r0) * g.Dv);
+      }
+      EXPECT_GT(chunks, 2);
+      expectHalfNear(dt, got, want, 2, slack);
+      ++ran;
+    }
+  EXPECT_EQ(ran, 2 * 3);
+}
 TEST_P(PrecisionTest, RingAttentionOneRank) { checkAttention(true); }
 
 //===--- Norms and softmax ------------------------------------------------===//

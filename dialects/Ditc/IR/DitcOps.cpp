@@ -266,11 +266,19 @@ LogicalResult AttentionOp::verify() {
   }
   if (getScale() && getScale()->isZero())
     return emitOpError("scale must be non-zero");
+  if (getQueryOffset() && !getCausal())
+    return emitOpError("query_offset is for causal attention only");
   std::string why;
   return checkResult(*this,
                      attentionShape(shapeOf(getQuery()), shapeOf(getKey()),
                                     shapeOf(getValue()), mask, why),
                      why, getResult());
+}
+
+LogicalResult ChunkOffsetOp::verify() {
+  if (getStride() < 1)
+    return emitOpError("stride must be positive");
+  return success();
 }
 
 double AttentionOp::getEffectiveScale() {

@@ -16,6 +16,8 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 
 def Ditc_Tensor : RankedTensorOf<[AnyType]>;
+def Ditc_I64Scalar : TensorRankOf<[I64], [0]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getI64Type())">;
 def Ditc_BoolTensor : RankedTensorOf<[I1]>;
 def Ditc_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Ditc_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
@@ -567,7 +569,7 @@ def Ditc_GridSampleOp : Ditc_Op<"grid_sample", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
+def Ditc_AttentionOp : Ditc_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention with grouped K/V heads";
   let description = [{
     `softmax(scale * Q K^T + mask) V` per batch and head, with
@@ -579,7 +581,11 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
     type, or f32 for 16-bit queries). `causal` masks key
     `j > i` for query `i` (top-left aligned, as PyTorch's `is_causal` and
     ONNX `Attention` without a cache). A row whose keys are all masked
-    yields zeros.
+    yields zeros. `query_offset` (a 0-d i64 tensor, with `causal` only)
+    says that the queries are rows `query_offset ..` of a longer sequence:
+    `causal` then masks key `j > query_offset + i`. `-ditc-chunk` gives it
+    to a causal attention whose query rows a `ditc.chunk` cuts
+    (`ditc.chunk_offset`).
     Sequence parallelism (Ulysses, Ring) is planned around this op.
 
     ```mlir
@@ -589,10 +595,11 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure]> {
   }];
   let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
                    Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
+                   Optional<Ditc_I64Scalar>:$query_offset,
                    OptionalAttr<F64Attr>:$scale, UnitAttr:$causal);
   let results = (outs Ditc_FloatTensor:$result);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
+    $query `,` $key `,` $value (`mask` $mask^)? (`query_offset` $query_offset^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -851,6 +858,28 @@ def Ditc_ChunkOp : Ditc_Op<"chunk", [RecursiveMemoryEffects,
     static RankedTensorType chunkType(Type type, int64_t dim, int64_t count);
     Block &getBodyBlock() { return getBody().front(); }
   }];
+}
+
+def Ditc_ChunkOffsetOp : Ditc_Op<"chunk_offset", [Pure, HasParent<"ChunkOp">]> {
+  let summary = "where an iteration's chunk starts along the cut dimension";
+  let description = [{
+    `stride` times the iteration index of the enclosing `ditc.chunk`, plus
+    `base` (a `ditc.chunk_offset` of an enclosing loop) when given: the
+    position in the whole dimension of the first element of this
+    iteration's chunk, when each chunk holds `stride` elements. A causal
+    `ditc.attention` whose query rows the loop cuts reads it as its
+    `query_offset`.
+
+    ```mlir
+    %o = ditc.chunk_offset {stride = 16 : i64} : tensor<i64>
+    %a = ditc.attention %q, %k, %v query_offset %o {causal}
+        : (tensor<1x2x16x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<i64>) -> tensor<1x2x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Optional<Ditc_I64Scalar>:$base, I64Attr:$stride);
+  let results = (outs Ditc_I64Scalar:$result);
+  let assemblyFormat = "(`base` $base^)? attr-dict `:` type($result)";
+  let hasVerifier = 1;
 }
 
 def Ditc_YieldOp : Ditc_Op<"yield", [Pure, Terminator,

@@ -27,6 +27,7 @@
   X(softmax)                                                                   \
   X(reduce)                                                                    \
   X(attention)                                                                 \
+  X(attention_block)                                                           \
   X(attention_block_f32)                                                       \
   X(attention_merge_f32)                                                       \
   X(linear)                                                                    \
