@@ -475,8 +475,14 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
 
   std::optional<HardwareDesc> hw;
   TimeOptions timeOptions;
-  /// The excess of the schedule being improved (Candidate::excess).
-  int64_t currentExcess = 0;
+  /// The arena and the excess (Candidate::excess) of the schedule being
+  /// improved.
+  int64_t currentArena = 0, currentExcess = 0;
+  /// Whether `c` improves on it: a smaller arena, or the same arena with
+  /// less excess.
+  bool progress(const Candidate &c) const {
+    return c.arena != currentArena ? c.arena < currentArena : c.excess < currentExcess;
+  }
 };
 
 /// The block's ops as a vector (terminator excluded).
@@ -510,10 +516,9 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   MemoryPlan plan(*copy);
   c.arena = plan.arenaBytes();
   c.excess = excessOf(plan, activationLimit);
-  // Only a candidate that lowers the excess can be chosen: only it is
-  // priced.
-  c.seconds = c.excess < currentExcess ? predictSeconds(*copy, *hw, timeOptions)
-                                       : std::numeric_limits<double>::infinity();
+  // Only a candidate that makes progress can be chosen: only it is priced.
+  c.seconds = progress(c) ? predictSeconds(*copy, *hw, timeOptions)
+                          : std::numeric_limits<double>::infinity();
   return true;
 }
 
@@ -615,7 +620,7 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
       for (auto [l, h, size, signature] : kept) {
         if (!tried.insert(signature).second)
           continue;
-        int64_t lastArena = -1;
+        std::optional<std::pair<int64_t, int64_t>> last; // arena, excess
         for (int64_t count = 2; count <= size && count <= maxCount; count *= 2) {
           if (size % count)
             break;
@@ -633,10 +638,11 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
                                   << c.excess << " s " << c.seconds << "\n");
           out.push_back(c);
           // More chunks only add launches once the budget is met, or once
-          // they stop lowering the arena.
-          if (c.arena <= (int64_t)activationLimit || (lastArena >= 0 && c.excess >= lastArena))
+          // they lower neither the arena nor the excess.
+          if (c.arena <= (int64_t)activationLimit ||
+              (last && std::make_pair(c.arena, c.excess) >= *last))
             break;
-          lastArena = c.excess;
+          last = std::make_pair(c.arena, c.excess);
         }
       }
     }
@@ -669,6 +675,7 @@ void ChunkPass::runOnOperation() {
   for (;;) {
     MemoryPlan plan(func);
     int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
+    currentArena = arena;
     currentExcess = excess;
     if (arena <= (int64_t)activationLimit)
       return;
@@ -724,7 +731,7 @@ void ChunkPass::runOnOperation() {
     auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
     for (Option &o : options)
       for (const Candidate &c : o.cands) {
-        if (c.excess >= excess)
+        if (!progress(c))
           continue;
         if (!best || (fits(c) != fits(*best) ? fits(c)
                       : fits(c)              ? c.seconds < best->seconds
