@@ -468,6 +468,16 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
 
   void runOnOperation() override;
 
+  /// How a step of the greedy search ranks candidates that miss the budget
+  /// (and which count as progress): by the excess first, or by the arena
+  /// first (then the excess). Neither order always reaches further, so the
+  /// pass runs the first and, when it stops short, the second.
+  enum class Order { ExcessFirst, ArenaFirst };
+  /// Chunks `func` greedily in `order` until the budget is met (returns
+  /// true) or no candidate makes progress (returns false, with the error
+  /// that names the floor in `floor`).
+  bool greedy(func::FuncOp func, Order order, std::string &floor);
+
   /// The candidates around the arena's peak, evaluated on copies of @main.
   SmallVector<Candidate> candidatesAt(func::FuncOp func, Operation *peak, std::string &why);
   /// Evaluates candidate `c` on a copy of `func`.
@@ -476,12 +486,20 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   std::optional<HardwareDesc> hw;
   TimeOptions timeOptions;
   /// The arena and the excess (Candidate::excess) of the schedule being
-  /// improved.
+  /// improved, and the order of the search.
   int64_t currentArena = 0, currentExcess = 0;
-  /// Whether `c` improves on it: a smaller arena, or the same arena with
-  /// less excess.
+  Order order = Order::ExcessFirst;
+  /// The arena where the last greedy() stopped short (0: an internal error).
+  int64_t floorArena = 0;
+  /// Whether (arena, excess) `a` is better than `b` in the search's order.
+  bool better(std::pair<int64_t, int64_t> a, std::pair<int64_t, int64_t> b) const {
+    if (order == Order::ExcessFirst || a.first == b.first)
+      return a.second < b.second;
+    return a.first < b.first;
+  }
+  /// Whether `c` improves on the schedule being improved.
   bool progress(const Candidate &c) const {
-    return c.arena != currentArena ? c.arena < currentArena : c.excess < currentExcess;
+    return better({c.arena, c.excess}, {currentArena, currentExcess});
   }
 };
 
@@ -640,7 +658,7 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
           // More chunks only add launches once the budget is met, or once
           // they lower neither the arena nor the excess.
           if (c.arena <= (int64_t)activationLimit ||
-              (last && std::make_pair(c.arena, c.excess) >= *last))
+              (last && !better({c.arena, c.excess}, *last)))
             break;
           last = std::make_pair(c.arena, c.excess);
         }
@@ -650,38 +668,18 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
   return out;
 }
 
-void ChunkPass::runOnOperation() {
-  ModuleOp module = getOperation();
-  if (activationLimit <= 0)
-    return;
-  func::FuncOp func = getMainFunc(module);
-  if (!func) {
-    module.emitError("expected a single-block func.func @main");
-    return signalPassFailure();
-  }
-  std::string hwError;
-  hw = loadHardware(hwName, hwError);
-  if (!hw) {
-    module.emitError("-ditc-chunk: ") << hwError;
-    return signalPassFailure();
-  }
-  timeOptions.dtype = "f32";
-  func.walk([&](Operation *op) {
-    for (Type t : op->getResultTypes())
-      if (auto rt = dyn_cast<RankedTensorType>(t); rt && (rt.getElementType().isBF16() ||
-                                                          rt.getElementType().isF16()))
-        timeOptions.dtype = rt.getElementType().isBF16() ? "bf16" : "f16";
-  });
+bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor) {
+  order = searchOrder;
   for (;;) {
     MemoryPlan plan(func);
     int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
     currentArena = arena;
     currentExcess = excess;
     if (arena <= (int64_t)activationLimit)
-      return;
+      return true;
     int64_t step = plan.peakArenaStep();
     if (step < 0)
-      break;
+      return true;
     // Search on copies of @main. A peak inside a chunk loop is searched
     // in two ways: inside the loop's body (a loop nested in it), and with
     // the loop inlined back (so that it may be redone: more chunks, a larger
@@ -722,10 +720,11 @@ void ChunkPass::runOnOperation() {
         why = reason;
       options.push_back(std::move(o));
     }
-    // The best: within the budget in the least time; else the smallest
-    // arena, then the least excess (several equal peaks, as in a model of
-    // repeated blocks, leave the arena where it is while one is chunked),
-    // then the least time. Ties keep the earlier candidate.
+    // The best: within the budget in the least time; else the best in the
+    // search's order (the excess: several equal peaks, as in a model of
+    // repeated blocks, leave the arena where it is while one is chunked;
+    // or the arena, then the excess), then the least time. Ties keep the
+    // earlier candidate.
     const Candidate *best = nullptr;
     Option *bestOption = nullptr;
     auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
@@ -735,17 +734,17 @@ void ChunkPass::runOnOperation() {
           continue;
         if (!best || (fits(c) != fits(*best) ? fits(c)
                       : fits(c)              ? c.seconds < best->seconds
-                                             : (c.arena != best->arena
-                                                    ? c.arena < best->arena
-                                                    : (c.excess < best->excess ||
-                                                       (c.excess == best->excess &&
-                                                        c.seconds < best->seconds))))) {
+                                             : (better({c.arena, c.excess},
+                                                       {best->arena, best->excess}) ||
+                                                (c.arena == best->arena &&
+                                                 c.excess == best->excess &&
+                                                 c.seconds < best->seconds)))) {
           best = &c;
           bestOption = &o;
         }
       }
     if (!best) {
-      InFlightDiagnostic d = module.emitError();
+      llvm::raw_string_ostream d(floor);
       d << "activation limit " << (int64_t)activationLimit
         << " bytes cannot be met: the smallest arena chunking reaches is " << arena
         << " bytes, at " << describe(plan.steps()[step].op);
@@ -761,7 +760,8 @@ void ChunkPass::runOnOperation() {
         d << " (its operands and results in the arena take " << held << " bytes)";
       if (!why.empty())
         d << "; a flow refused there: " << why;
-      return signalPassFailure();
+      floorArena = arena;
+      return false;
     }
     func::FuncOp work = *bestOption->work;
     SmallVector<Operation *> ops = blockOps(*best->seedOp->getBlock());
@@ -770,19 +770,61 @@ void ChunkPass::runOnOperation() {
     SmallVector<Operation *> region(ops.begin() + best->first, ops.begin() + best->last + 1);
     if (failed(propagate(region, best->seedOp, {best->seedIndex, (unsigned)best->dim}, flow,
                          reason))) {
-      module.emitError("-ditc-chunk: internal error: a chosen region became illegal: ")
-          << reason;
-      return signalPassFailure();
+      floor = "-ditc-chunk: internal error: a chosen region became illegal: " + reason;
+      floorArena = 0;
+      return false;
     }
     double before = predictSeconds(func, *hw, timeOptions);
     ChunkOp loop = materialize(region, flow, best->count);
-    Builder b(&getContext());
+    Builder b(func.getContext());
     loop->setAttr(kChunkPeakBeforeAttr, b.getI64IntegerAttr(bestOption->firstArena));
     loop->setAttr(kChunkPeakAfterAttr, b.getI64IntegerAttr(best->arena));
     loop->setAttr(kChunkCostAttr,
                   b.getF64FloatAttr(best->seconds - (before - bestOption->previousCost)));
     func.getBody().takeBody(work.getBody());
   }
+}
+
+void ChunkPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  if (activationLimit <= 0)
+    return;
+  func::FuncOp func = getMainFunc(module);
+  if (!func) {
+    module.emitError("expected a single-block func.func @main");
+    return signalPassFailure();
+  }
+  std::string hwError;
+  hw = loadHardware(hwName, hwError);
+  if (!hw) {
+    module.emitError("-ditc-chunk: ") << hwError;
+    return signalPassFailure();
+  }
+  timeOptions.dtype = "f32";
+  func.walk([&](Operation *op) {
+    for (Type t : op->getResultTypes())
+      if (auto rt = dyn_cast<RankedTensorType>(t); rt && (rt.getElementType().isBF16() ||
+                                                          rt.getElementType().isF16()))
+        timeOptions.dtype = rt.getElementType().isBF16() ? "bf16" : "f16";
+  });
+  // Greedy, on copies of @main: by the excess first (which chunks one of
+  // several equal peaks at a time); when that stops short of the budget, by
+  // the arena first. The one that meets the budget, else the smaller floor
+  // (the first on a tie) is reported.
+  std::string floors[2];
+  int64_t arenas[2] = {0, 0};
+  for (Order o : {Order::ExcessFirst, Order::ArenaFirst}) {
+    OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
+    int k = o == Order::ExcessFirst ? 0 : 1;
+    if (greedy(*work, o, floors[k])) {
+      func.getBody().takeBody(work->getBody());
+      return;
+    }
+    arenas[k] = floorArena;
+  }
+  int k = arenas[1] > 0 && arenas[1] < arenas[0] ? 1 : 0;
+  module.emitError(floors[k]);
+  signalPassFailure();
 }
 
 struct ChunkLegalityPass : ditc::impl::ChunkLegalityPassBase<ChunkLegalityPass> {

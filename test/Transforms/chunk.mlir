@@ -30,7 +30,7 @@
 // FITS-NOT: ditc.chunk
 
 // Below the floor: the loop's whole result and the chunk's buffers.
-// FLOOR: error: activation limit 10000 bytes cannot be met: the smallest arena chunking reaches is 17920 bytes, at 'ditc.linear' at "{{.*}}chunk.mlir":[[#@LINE+9]] in a chunk loop of 64
+// FLOOR: error: activation limit 10000 bytes cannot be met: the smallest arena chunking reaches is 17536 bytes, at 'ditc.linear' at "{{.*}}chunk.mlir":[[#@LINE+9]] in a chunk loop of 64
 // FLOOR-SAME: whose whole inputs and results in the arena take 16384 bytes; a flow refused there: 'ditc.linear' {{.*}} reduces over its operand 0 dimension 2
 
 // HW: error: -ditc-chunk: {{.*}}nosuchmachine
