@@ -181,6 +181,26 @@ void reduce_via_f32(int32_t op, int32_t dtype, const void *x,
   narrow(fy.get(), dtype, y, out);
 }
 
+/// Attention in `dtype`: `kernel` (an f32 attention kernel taking q, k, v
+/// and out) on the operands as they are for F32, else on their f32 copies,
+/// its output rounded into `out`.
+template <typename Kernel>
+void attention_in_f32(int32_t dtype, const void *q, const void *k,
+                      const void *v, void *out, int64_t batch, int64_t heads,
+                      int64_t kv_heads, int64_t q_len, int64_t kv_len,
+                      int64_t head_dim, int64_t v_head_dim, Kernel kernel) {
+  if (dtype == DITC_RT_F32)
+    return kernel(static_cast<const float *>(q), static_cast<const float *>(k),
+                  static_cast<const float *>(v), static_cast<float *>(out));
+  int64_t os = batch * heads * q_len * v_head_dim;
+  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
+  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
+  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
+  Floats fo(os);
+  kernel(fq.get(), fk.get(), fv.get(), fo.get());
+  narrow(fo.get(), dtype, out, os);
+}
+
 } // namespace ditc_rt
 
 using namespace ditc_rt;
@@ -266,21 +286,15 @@ void ditc_rt_attention(int32_t dtype, const void *q, const void *k,
                        int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
                        float scale, int32_t causal) {
   check_float("attention", dtype);
-  if (dtype == DITC_RT_F32)
-    return ditc_rt_attention_f32(
-        static_cast<const float *>(q), static_cast<const float *>(k),
-        static_cast<const float *>(v), mask, mask_kind, mask_strides,
-        static_cast<float *>(out), batch, heads, kv_heads, q_len, kv_len,
-        head_dim, v_head_dim, scale, causal);
-  int64_t os = batch * heads * q_len * v_head_dim;
-  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
-  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
-  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
-  Floats fo(os);
-  ditc_rt_attention_f32(fq.get(), fk.get(), fv.get(), mask, mask_kind,
-                        mask_strides, fo.get(), batch, heads, kv_heads, q_len,
-                        kv_len, head_dim, v_head_dim, scale, causal);
-  narrow(fo.get(), dtype, out, os);
+  attention_in_f32(dtype, q, k, v, out, batch, heads, kv_heads, q_len, kv_len,
+                   head_dim, v_head_dim,
+                   [&](const float *fq, const float *fk, const float *fv,
+                       float *fo) {
+                     ditc_rt_attention_f32(fq, fk, fv, mask, mask_kind,
+                                           mask_strides, fo, batch, heads,
+                                           kv_heads, q_len, kv_len, head_dim,
+                                           v_head_dim, scale, causal);
+                   });
 }
 
 void ditc_rt_attention_block(int32_t dtype, const void *q, const void *k,
@@ -293,22 +307,16 @@ void ditc_rt_attention_block(int32_t dtype, const void *q, const void *k,
                              int64_t q_offset, int64_t kv_offset,
                              int64_t kv_valid) {
   check_float("attention_block", dtype);
-  if (dtype == DITC_RT_F32)
-    return ditc_rt_attention_block_f32(
-        static_cast<const float *>(q), static_cast<const float *>(k),
-        static_cast<const float *>(v), mask, mask_kind, mask_strides,
-        static_cast<float *>(out), lse, batch, heads, kv_heads, q_len, kv_len,
-        head_dim, v_head_dim, scale, causal, q_offset, kv_offset, kv_valid);
-  int64_t os = batch * heads * q_len * v_head_dim;
-  Floats fq = widen(dtype, q, batch * heads * q_len * head_dim);
-  Floats fk = widen(dtype, k, batch * kv_heads * kv_len * head_dim);
-  Floats fv = widen(dtype, v, batch * kv_heads * kv_len * v_head_dim);
-  Floats fo(os);
-  ditc_rt_attention_block_f32(fq.get(), fk.get(), fv.get(), mask, mask_kind,
-                              mask_strides, fo.get(), lse, batch, heads,
-                              kv_heads, q_len, kv_len, head_dim, v_head_dim,
-                              scale, causal, q_offset, kv_offset, kv_valid);
-  narrow(fo.get(), dtype, out, os);
+  attention_in_f32(dtype, q, k, v, out, batch, heads, kv_heads, q_len, kv_len,
+                   head_dim, v_head_dim,
+                   [&](const float *fq, const float *fk, const float *fv,
+                       float *fo) {
+                     ditc_rt_attention_block_f32(
+                         fq, fk, fv, mask, mask_kind, mask_strides, fo, lse,
+                         batch, heads, kv_heads, q_len, kv_len, head_dim,
+                         v_head_dim, scale, causal, q_offset, kv_offset,
+                         kv_valid);
+                   });
 }
 
 // ring_attention and double_ring_attention: ring_attention.cpp (the blocks
