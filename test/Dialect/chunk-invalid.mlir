@@ -120,3 +120,16 @@ func.func @offset_not_causal(%q: tensor<1x2x8x8xf32>, %k: tensor<1x2x64x8xf32>, 
       : (tensor<1x2x8x8xf32>, tensor<1x2x64x8xf32>, tensor<1x2x64x8xf32>, tensor<i64>) -> tensor<1x2x8x8xf32>
   return %a : tensor<1x2x8x8xf32>
 }
+
+// -----
+
+func.func @offset_base(%x: tensor<2x64xf32>, %b: tensor<i64>) -> tensor<2x64xf32> {
+  %y = ditc.chunk (%x) {count = 4 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x16xf32>):
+    // expected-error@+1 {{base must be the ditc.chunk_offset of an enclosing loop}}
+    %o = ditc.chunk_offset base %b {stride = 16 : i64} : tensor<i64>
+    ditc.yield %c : tensor<2x16xf32>
+  }
+  return %y : tensor<2x64xf32>
+}

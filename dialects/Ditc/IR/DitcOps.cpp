@@ -278,6 +278,12 @@ LogicalResult AttentionOp::verify() {
 LogicalResult ChunkOffsetOp::verify() {
   if (getStride() < 1)
     return emitOpError("stride must be positive");
+  if (Value base = getBase()) {
+    auto outer = base.getDefiningOp<ChunkOffsetOp>();
+    if (!outer || outer->getParentOp() == (*this)->getParentOp() ||
+        !outer->getParentOp()->isProperAncestor(getOperation()))
+      return emitOpError("base must be the ditc.chunk_offset of an enclosing loop");
+  }
   return success();
 }
 
