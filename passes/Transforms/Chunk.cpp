@@ -364,9 +364,7 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   b.setInsertionPointToStart(inner);
   for (auto [a, rows] : causalRows) {
     // The chunk's first row in the whole query (after any enclosing loop's).
-    Value off = ChunkOffsetOp::create(b, a.getLoc(), a.getQueryOffset()
-                                                        ? a.getQueryOffset().getType()
-                                                        : RankedTensorType::get({}, b.getI64Type()),
+    Value off = ChunkOffsetOp::create(b, a.getLoc(), RankedTensorType::get({}, b.getI64Type()),
                                       a.getQueryOffset(), rows);
     a.getQueryOffsetMutable().assign(off);
   }
@@ -474,9 +472,10 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   /// pass runs the first and, when it stops short, the second.
   enum class Order { ExcessFirst, ArenaFirst };
   /// Chunks `func` greedily in `order` until the budget is met (returns
-  /// true) or no candidate makes progress (returns false, with the error
-  /// that names the floor in `floor`).
-  bool greedy(func::FuncOp func, Order order, std::string &floor);
+  /// true) or no candidate makes progress (returns false, with the arena
+  /// it stopped at in `floorArena`, 0 on an internal error, and the error
+  /// that names it in `floor`).
+  bool greedy(func::FuncOp func, Order order, std::string &floor, int64_t &floorArena);
 
   /// The candidates around the arena's peak, evaluated on copies of @main.
   SmallVector<Candidate> candidatesAt(func::FuncOp func, Operation *peak, std::string &why);
@@ -489,8 +488,6 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   /// improved, and the order of the search.
   int64_t currentArena = 0, currentExcess = 0;
   Order order = Order::ExcessFirst;
-  /// The arena where the last greedy() stopped short (0: an internal error).
-  int64_t floorArena = 0;
   /// Whether (arena, excess) `a` is better than `b` in the search's order.
   bool better(std::pair<int64_t, int64_t> a, std::pair<int64_t, int64_t> b) const {
     if (order == Order::ExcessFirst || a.first == b.first)
@@ -668,7 +665,8 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
   return out;
 }
 
-bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor) {
+bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
+                       int64_t &floorArena) {
   order = searchOrder;
   for (;;) {
     MemoryPlan plan(func);
@@ -736,8 +734,8 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor)
                       : fits(c)              ? c.seconds < best->seconds
                                              : (better({c.arena, c.excess},
                                                        {best->arena, best->excess}) ||
-                                                (c.arena == best->arena &&
-                                                 c.excess == best->excess &&
+                                                (!better({best->arena, best->excess},
+                                                         {c.arena, c.excess}) &&
                                                  c.seconds < best->seconds)))) {
           best = &c;
           bestOption = &o;
@@ -816,11 +814,10 @@ void ChunkPass::runOnOperation() {
   for (Order o : {Order::ExcessFirst, Order::ArenaFirst}) {
     OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
     int k = o == Order::ExcessFirst ? 0 : 1;
-    if (greedy(*work, o, floors[k])) {
+    if (greedy(*work, o, floors[k], arenas[k])) {
       func.getBody().takeBody(work->getBody());
       return;
     }
-    arenas[k] = floorArena;
   }
   int k = arenas[1] > 0 && arenas[1] < arenas[0] ? 1 : 0;
   module.emitError(floors[k]);
