@@ -93,8 +93,9 @@ ReplicatedWork mlir::ditc::replicatedWork(ModuleOp module) {
 }
 
 LogicalResult mlir::ditc::applyPrecision(ModuleOp module, const std::string &dtype,
-                                         const std::string &ioDtype) {
+                                         const std::string &ioDtype, bool verify) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  pm.enableVerifier(verify);
   PrecisionPassOptions precision;
   precision.dtype = dtype;
   precision.ioDtype = ioDtype;

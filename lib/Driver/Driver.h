@@ -133,8 +133,9 @@ struct CodegenOptions {
 
 /// -ditc-precision with these options (ditc compile --dtype / --io-dtype);
 /// records the dtype as the module's ditc.dtype (the descriptor's "dtype").
+/// `verify` false skips the verifier (the plan search's candidates).
 LogicalResult applyPrecision(ModuleOp module, const std::string &dtype,
-                             const std::string &ioDtype);
+                             const std::string &ioDtype, bool verify = true);
 
 /// The FLOPs of `module` (not partitioned) as one device runs it: legalised
 /// as code generation does, the module itself unchanged.

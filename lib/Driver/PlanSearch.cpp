@@ -71,67 +71,99 @@ void emitPatches(const std::vector<std::pair<std::string, int64_t>> &keys, int64
   }
 }
 
+/// The link level a group spread over `span` neighbouring ranks crosses
+/// (its index; the levels' count when none holds it).
+size_t levelOf(const HardwareDesc &hw, int64_t span) {
+  const LinkLevel *l = hw.linkFor(span);
+  return l ? size_t(l - hw.links.data()) : hw.links.size();
+}
+
+/// Whether a placement changes nothing the time model charges against an
+/// earlier candidate, so that it cannot win (the earlier one wins ties):
+/// a double ring whose inner and outer rings cross one link level sends
+/// what the one ring sends (the time model charges it alike, and it holds
+/// one more block in flight), and context_first=1 moves the Ulysses and
+/// Ring groups between link levels only where they are not all on one.
+/// Groups span their axis and every inner one (Mesh::span): the Ring axes
+/// are inside Ulysses under context_first=1, outside it otherwise.
+bool placementChangesNothing(const HardwareDesc &hw, int64_t ulysses, int64_t outer,
+                             int64_t inner, int64_t tp, bool contextFirst) {
+  int64_t below = contextFirst ? tp : ulysses * tp; // the axes inside the ring
+  if (inner > 1 && levelOf(hw, inner * below) == levelOf(hw, outer * inner * below))
+    return true;
+  if (!contextFirst)
+    return false;
+  // The smallest span of a group the flip moves against the largest.
+  int64_t smallest = std::min(ulysses, inner > 1 ? inner : outer) * tp;
+  return levelOf(hw, smallest) == levelOf(hw, ulysses * outer * inner * tp);
+}
+
 /// Every plan whose degrees multiply to `n`, each PipeFusion one with every
 /// patch count. cfg and dp split the batch alike (the same program, groups
 /// of the same span: the axes are neighbours), so the search enumerates the
 /// batch degree b once and names it cfg=2,dp=b/2 when b is even (a CFG
 /// pair first), dp=b otherwise. Enumerated over (batch, pipefusion,
 /// ulysses, ring, tp, pp), larger degrees of earlier keys first; pipefusion
-/// with pp is no plan. A ring of R ranks is also tried as a double ring of
-/// inner rings of I ranks for each divisor 1 < I < R up to `innerRingMax`
-/// (the devices of the innermost link level; 0: no double rings).
+/// with pp is no plan. When the devices span more than the innermost link
+/// level of `hw`, a ring of R ranks is also tried as a double ring of inner
+/// rings of I ranks for each divisor 1 < I < R up to that level's devices.
+/// Placements that change nothing (placementChangesNothing) are left out.
 void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens, bool joint,
-               int64_t innerRingMax,
+               const HardwareDesc &hw,
                std::vector<std::vector<std::pair<std::string, int64_t>>> &out) {
   constexpr int kLevels = 6;
   if (k == kLevels - 1) {
     deg[k] = n;
-    int64_t batch = deg[0], pipefusion = deg[1], ring = deg[3], pp = deg[5];
+    int64_t batch = deg[0], pipefusion = deg[1], ulysses = deg[2], ring = deg[3], tp = deg[4],
+            pp = deg[5];
     if (pipefusion > 1 && pp > 1)
       return;
+    int64_t devices = batch * pipefusion * ulysses * ring * tp * pp;
+    int64_t innerRingMax =
+        hw.links.size() > 1 && devices > hw.links.front().devices ? hw.links.front().devices : 0;
     int64_t cfg = batch % 2 == 0 ? 2 : 1;
-    auto emit = [&](std::vector<std::pair<std::string, int64_t>> keys) {
+    auto push = [&](const std::vector<std::pair<std::string, int64_t>> &keys) {
+      if (pipefusion <= 1)
+        out.push_back(keys);
+      else
+        emitPatches(keys, pipefusion, deg, tokens, out);
+    };
+    auto emit = [&](int64_t outer, int64_t inner) {
+      std::vector<std::pair<std::string, int64_t>> keys = {
+          {"cfg", cfg},         {"pipefusion", pipefusion}, {"ulysses", ulysses},
+          {"ring", outer},      {"ring_inner", inner},      {"tp", tp},
+          {"pp", pp},           {"dp", batch / cfg}};
       // Ulysses with Ring: both placements (Ulysses groups on neighbouring
       // ranks, or the Ring groups).
-      if (deg[2] > 1 && ring > 1) {
-        std::vector<std::pair<std::string, int64_t>> flipped = keys;
-        keys.push_back({"context_first", 0});
-        flipped.push_back({"context_first", 1});
-        if (pipefusion <= 1) {
-          out.push_back(keys);
-          out.push_back(flipped);
-          return;
+      if (ulysses > 1 && ring > 1) {
+        for (int64_t flip : {0, 1}) {
+          if (placementChangesNothing(hw, ulysses, outer, inner, tp, flip))
+            continue;
+          auto placed = keys;
+          placed.push_back({"context_first", flip});
+          push(placed);
         }
-        emitPatches(keys, pipefusion, deg, tokens, out);
-        emitPatches(flipped, pipefusion, deg, tokens, out);
         return;
       }
+      if (placementChangesNothing(hw, ulysses, outer, inner, tp, false))
+        return;
       // Ulysses alone over joint attention: both layouts of the joined
       // tokens (blocks of every stream, or the shortest stream whole on
       // every rank with its heads split).
-      if (joint && deg[2] > 1 && pipefusion <= 1) {
-        std::vector<std::pair<std::string, int64_t>> whole = keys;
-        keys.push_back({"whole_stream", 0});
-        whole.push_back({"whole_stream", 1});
-        out.push_back(keys);
-        out.push_back(whole);
+      if (joint && ulysses > 1 && pipefusion <= 1) {
+        for (int64_t whole : {0, 1}) {
+          auto laid = keys;
+          laid.push_back({"whole_stream", whole});
+          out.push_back(laid);
+        }
         return;
       }
-      if (pipefusion <= 1) {
-        out.push_back(keys);
-        return;
-      }
-      emitPatches(keys, pipefusion, deg, tokens, out);
+      push(keys);
     };
-    auto keysWith = [&](int64_t outer, int64_t inner) {
-      return std::vector<std::pair<std::string, int64_t>>{
-          {"cfg", cfg}, {"pipefusion", pipefusion}, {"ulysses", deg[2]}, {"ring", outer},
-          {"ring_inner", inner}, {"tp", deg[4]}, {"pp", pp}, {"dp", batch / cfg}};
-    };
-    emit(keysWith(ring, 1));
+    emit(ring, 1);
     for (int64_t inner = 2; inner < ring && inner <= innerRingMax; ++inner)
       if (ring % inner == 0)
-        emit(keysWith(ring / inner, inner));
+        emit(ring / inner, inner);
     return;
   }
   // Larger degrees of the earlier keys first: on a tie, the batch before
@@ -139,7 +171,7 @@ void enumerate(int64_t n, int k, std::vector<int64_t> &deg, int64_t tokens, bool
   for (int64_t d = n; d >= 1; --d)
     if (n % d == 0) {
       deg[k] = d;
-      enumerate(n / d, k + 1, deg, tokens, joint, innerRingMax, out);
+      enumerate(n / d, k + 1, deg, tokens, joint, hw, out);
     }
 }
 
@@ -303,7 +335,7 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   };
   if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false)))
     return refuse("the partition failed");
-  if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "")))
+  if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "", /*verify=*/false)))
     return refuse("the precision pass failed");
   if (failed(legalize(*m)))
     return refuse("legalisation failed");
@@ -478,12 +510,7 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       tokens = q;
   });
   std::vector<int64_t> deg(6, 1);
-  // Double rings where the devices span more than the innermost link level
-  // (else every ring stays on it): inner rings that fit that level.
-  int64_t innerRingMax = opts.hw.links.size() > 1 && opts.devices > opts.hw.links.front().devices
-                             ? opts.hw.links.front().devices
-                             : 0;
-  enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), innerRingMax, all);
+  enumerate(opts.devices, 0, deg, tokens, hasJointAttention(module), opts.hw, all);
   std::vector<PlanCandidate> legal;
   std::vector<PlanCandidate> cands(all.size());
   for (auto [c, keys] : llvm::zip(cands, all)) {

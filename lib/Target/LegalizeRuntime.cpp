@@ -312,7 +312,11 @@ struct LegalizeRuntimePass
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope>(
         &getContext());
-    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+    // Local rewrites: no block becomes dead or mergeable, so the region
+    // simplification (a whole walk of every region) is left out.
+    GreedyRewriteConfig config;
+    config.setRegionSimplificationLevel(GreedySimplifyRegionLevel::Disabled);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns), config)))
       signalPassFailure();
   }
 };
