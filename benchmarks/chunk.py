@@ -31,7 +31,10 @@ import sys
 import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-EXPORT_PY = "/opt/ditc-export-venv/bin/python"
+# The export venv (examples/requirements-export.txt), else the test venv
+# (torch and onnx too).
+EXPORT_PY = next((p for p in ("/opt/ditc-export-venv/bin/python", "/opt/ditc-venv/bin/python")
+                  if os.path.exists(p)), "/opt/ditc-export-venv/bin/python")
 
 MODELS = {
     # name: (export_models.py --full-size kind, extra args, description)
