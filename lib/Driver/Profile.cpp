@@ -456,6 +456,14 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
     if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops)))
       return 1;
   }
+  // bf16 and f16 convert the program as `ditc compile --dtype` does, so
+  // that its weights, arena and chunk loops are those of the library (tf32
+  // and fp8 only pick the time model's rates).
+  if (opts.dtype == "bf16" || opts.dtype == "f16") {
+    OneLineDiagnosticHandler diag(&ctx, opts.model);
+    if (failed(applyPrecision(*module, opts.dtype, "")))
+      return 1;
+  }
   if (failed(legalize(ctx, *module, opts.model)))
     return 1;
   if (failed(applyChunking(*module, *activationLimit, opts.hw, opts.model)))

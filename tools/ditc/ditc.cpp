@@ -339,7 +339,8 @@ static cl::opt<std::string> profileFormat(
 static cl::opt<std::string> profileDtype(
     "dtype",
     cl::desc("Predict times for this compute type (f32, tf32, bf16, f16, fp8; "
-             "default: the graph's)"),
+             "default: the graph's); bf16 and f16 also convert the program as "
+             "compile --dtype does (weights, arena and chunking at that width)"),
     cl::sub(profileCmd), cl::cat(ditcCategory));
 static cl::list<std::string> profileShapes(
     "shape",
