@@ -48,6 +48,7 @@ void mlir::ditc::addCodegenPlanning(OpPassManager &pm, const CodegenPipelineOpti
     chunk.hwName = opts.hw;
     pm.addPass(createChunkPass(chunk));
   }
+  pm.addPass(createTransposeLoopWeightsPass());
   pm.addPass(createPlanMemoryPass());
 }
 

@@ -158,7 +158,22 @@ LogicalResult mlir::ditc::compileModule(
     llvm::function_ref<void(const llvm::Twine &)> progress) {
   MLIRContext &ctx = *module.getContext();
   const std::string &output = opts.output;
-  // Weights first: the descriptor records the files and their checksums.
+  PassManager pm(&ctx, ModuleOp::getOperationName());
+  CodegenPipelineOptions pipeline;
+  pipeline.lower = opts.emit != "mlir";
+  pipeline.trace = opts.trace;
+  pipeline.target = opts.target;
+  pipeline.cudaArch = opts.cudaArch;
+  pipeline.activationLimit = opts.activationLimit;
+  pipeline.hw = opts.hw;
+  addCodegenPlanning(pm, pipeline);
+  if (failed(pm.run(module)))
+    return failure();
+  if (opts.activationLimit > 0)
+    progress(describeChunks(module, opts.activationLimit));
+  // Weights before the lowering (the descriptor records the files and
+  // their checksums), after the planning (it may store a weight transposed,
+  // -ditc-transpose-loop-weights).
   // A partitioned module gets one file per rank (OUT.rank<R>.safetensors).
   // An object is a library still to be linked (on another machine, say):
   // its weights are written too.
@@ -195,19 +210,6 @@ LogicalResult mlir::ditc::compileModule(
     }
   }
 
-  PassManager pm(&ctx, ModuleOp::getOperationName());
-  CodegenPipelineOptions pipeline;
-  pipeline.lower = opts.emit != "mlir";
-  pipeline.trace = opts.trace;
-  pipeline.target = opts.target;
-  pipeline.cudaArch = opts.cudaArch;
-  pipeline.activationLimit = opts.activationLimit;
-  pipeline.hw = opts.hw;
-  addCodegenPlanning(pm, pipeline);
-  if (failed(pm.run(module)))
-    return failure();
-  if (opts.activationLimit > 0)
-    progress(describeChunks(module, opts.activationLimit));
   if (pipeline.lower) {
     PassManager lower(&ctx, ModuleOp::getOperationName());
     addCodegenLowering(lower, pipeline);

@@ -34,6 +34,36 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def TransposeLoopWeightsPass : Pass<"ditc-transpose-loop-weights", "ModuleOp"> {
+  let summary = "Store the weights of linear layers in chunk loops as [N, K]";
+  let description = [{
+    A `ditc.chunk` loop calls each of its linear layers once per chunk, with
+    the whole weight every time. The CPU runtime's product for a `[K, N]`
+    weight (`dnnl_sgemm`) repacks the weight on every call, which a chunk of
+    a few hundred rows cannot pay back; with the weight as `[N, K]` it runs
+    oneDNN's matmul primitive, which does not (docs/BENCHMARKS.md,
+    "AutoChunk"). This pass gives such weights that layout: a 2-D
+    `ditc.weight` whose every use is the weight of a `ditc.linear` without
+    `transpose_weight`, one of them inside a `ditc.chunk`, gets the
+    transposed type and `ditc.transposed` (the weight writer writes the
+    stored tensor transposed), and its linear layers `transpose_weight`.
+    Every weight op of the same name changes alike. Sharded or padded
+    weights (`ditc.shard`, `ditc.global_shape`) are left as they are.
+
+    ```mlir
+    %w = ditc.weight "fc1" {file = "m.onnx.data", offset = 0 : i64} : tensor<64x256xf32>
+    %y = ditc.chunk (%x) ... {
+    ^bb0(%c: tensor<32x64xf32>):
+      %h = ditc.linear %c, %w : (tensor<32x64xf32>, tensor<64x256xf32>) -> tensor<32x256xf32>
+      ...
+    // becomes
+    %w = ditc.weight "fc1" {ditc.transposed, file = "m.onnx.data", offset = 0 : i64} : tensor<256x64xf32>
+      %h = ditc.linear %c, %w {transpose_weight} : (tensor<32x64xf32>, tensor<256x64xf32>) -> tensor<32x256xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 def PlanMemoryPass : Pass<"ditc-plan-memory", "ModuleOp"> {
   let summary = "Place every intermediate tensor in one static arena";
   let description = [{

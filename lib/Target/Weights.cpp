@@ -217,19 +217,35 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
     int64_t elem = elementBytes(stored);
     uint64_t n = t.getNumElements() * elem; // stored bytes of this rank's block
     uint64_t outBytes = t.getNumElements() * elementBytes(t.getElementType());
-    // Writes this rank's block (stored bytes at q), converted as needed.
+    // A [K, N] tensor stored, an [N, K] weight written
+    // (-ditc-transpose-loop-weights).
+    bool transposed = w->hasAttr(kTransposedAttr);
+    if (transposed && t.getRank() != 2)
+      return w.emitError("weight '") << w.getName() << "': ditc.transposed on a "
+                                     << t.getRank() << "-D weight",
+             failure();
+    // Writes this rank's block (stored bytes at q), converted and
+    // transposed as needed.
     auto emit = [&](const char *q) -> LogicalResult {
-      if (!convert) {
-        hash.add(q, n);
-        out.write(q, n);
-        return success();
+      std::vector<char> conv, flipped;
+      if (convert) {
+        conv.resize(outBytes);
+        if (!convertStored(q, stored, conv.data(), t.getElementType(), t.getNumElements()))
+          return w.emitError("weight '") << w.getName() << "': cannot convert its stored "
+                                         << stored << " to " << t.getElementType();
+        q = conv.data();
       }
-      std::vector<char> conv(outBytes);
-      if (!convertStored(q, stored, conv.data(), t.getElementType(), t.getNumElements()))
-        return w.emitError("weight '") << w.getName() << "': cannot convert its stored "
-                                       << stored << " to " << t.getElementType();
-      hash.add(conv.data(), outBytes);
-      out.write(conv.data(), outBytes);
+      if (transposed) {
+        int64_t rows = t.getDimSize(1), cols = t.getDimSize(0); // stored [rows, cols]
+        size_t e = elementBytes(t.getElementType());
+        flipped.resize(outBytes);
+        for (int64_t i = 0; i < rows; ++i)
+          for (int64_t j = 0; j < cols; ++j)
+            std::memcpy(flipped.data() + (j * rows + i) * e, q + (i * cols + j) * e, e);
+        q = flipped.data();
+      }
+      hash.add(q, outBytes);
+      out.write(q, outBytes);
       return success();
     };
     // A per-rank slice reads its block of the whole source tensor.
@@ -237,6 +253,10 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
     // A weight padded for the plan (ditc.global_shape without ditc.shard):
     // its block 0, the stored tensor followed by zeros.
     std::optional<Sharding> shard;
+    if (globalShape && transposed)
+      return w.emitError("weight '") << w.getName() << "': ditc.transposed on a sharded "
+                                     << "or padded weight",
+             failure();
     if (globalShape) {
       shard = shardingFromAttr(w->getAttr(kShardAttr), t.getRank());
       if (!shard)

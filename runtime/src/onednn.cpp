@@ -1,8 +1,14 @@
 //===- onednn.cpp - linear, matmul and conv2d on oneDNN ------------------===//
 //
-// GEMMs go through dnnl_sgemm (oneDNN picks its JIT kernel for the CPU);
-// convolutions through the convolution primitive, whose descriptors are
-// cached by shape (creating one costs far more than running a small one).
+// GEMMs go through dnnl_sgemm (oneDNN picks its JIT kernel for the CPU),
+// but for linear layers of fewer than kLinearPrimitiveRows rows whose
+// weight is [N, K] (transpose_w): those run oneDNN's matmul primitive,
+// which does not repack the whole weight on every call as dnnl_sgemm does
+// (a chunk loop calls the same layer once per chunk; -ditc-transpose-loop-
+// weights stores its weights [N, K] for this). With a [K, N] weight the
+// primitive runs a third as fast, so those stay on dnnl_sgemm. Primitives
+// (matmul, and the convolutions) are cached by shape: creating one costs far
+// more than running a small one.
 // oneDNN threads with OpenMP: the calling thread's OpenMP thread count is set
 // before each call to ditc_rt_get_num_threads(), or fewer for small products
 // (at least kFlopsPerThread each): waking and joining OpenMP workers costs
@@ -79,6 +85,33 @@ dnnl::engine &engine() {
   return e;
 }
 
+// The cached primitive of `key` (made by `make` on a miss; a full cache is
+// emptied first). oneDNN errors end the call of kernel `name`.
+template <typename K, typename V, typename Make>
+V cached(const char *name, std::mutex &mutex, std::map<K, V> &cache, const K &key,
+         Make make) {
+  try {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = cache.find(key);
+    if (it == cache.end()) {
+      if (cache.size() >= 256)
+        cache.clear();
+      it = cache.emplace(key, make(key)).first;
+    }
+    return it->second;
+  } catch (const dnnl::error &e) {
+    fatal(name, "oneDNN: %s", e.what());
+  }
+}
+
+// A primitive's scratchpad: this thread's buffer, grown as needed.
+dnnl::memory scratchpad(const dnnl::memory::desc &desc) {
+  thread_local std::vector<uint8_t> buf;
+  if (buf.size() < desc.get_size())
+    buf.resize(desc.get_size());
+  return dnnl::memory(desc, engine(), buf.data());
+}
+
 std::mutex g_conv_mutex;
 std::map<Key, Conv> g_conv_cache;
 
@@ -141,6 +174,67 @@ Conv make_conv(const Key &key) {
   return c;
 }
 
+//===--- Matmul primitive cache (linear layers of few rows) -------------===//
+
+// Below this many rows dnnl_sgemm's per-call packing of the weight costs
+// more than the primitive loses (docs/BENCHMARKS.md, "AutoChunk": a 2048 x
+// 5632 weight as [N, K], 2 threads, 512 rows: 158 against 194 GFLOP/s).
+constexpr int64_t kLinearPrimitiveRows = 1024;
+
+using LinearKey = std::tuple<int64_t, int64_t, int64_t, bool>;
+
+struct Linear {
+  dnnl::matmul prim;
+  dnnl::memory::desc src, wei, bias, dst, scratch;
+};
+
+std::mutex g_linear_mutex;
+std::map<LinearKey, Linear> g_linear_cache;
+
+// y[m, n] = x[m, k] w[n, k]^T (+ bias[n]).
+Linear make_linear(const LinearKey &key) {
+  using namespace dnnl;
+  using tag = memory::format_tag;
+  using dt = memory::data_type;
+  auto [m, k, n, has_bias] = key;
+  Linear l;
+  l.src = memory::desc({m, k}, dt::f32, tag::ab);
+  l.wei = memory::desc({k, n}, dt::f32, tag::ba); // [n, k] in memory
+  l.bias = memory::desc({1, n}, dt::f32, tag::ab);
+  l.dst = memory::desc({m, n}, dt::f32, tag::ab);
+  primitive_attr attr;
+  attr.set_scratchpad_mode(scratchpad_mode::user);
+  auto d = has_bias ? matmul::desc(l.src, l.wei, l.bias, l.dst)
+                    : matmul::desc(l.src, l.wei, l.dst);
+  matmul::primitive_desc pd(d, attr, engine());
+  l.prim = matmul(pd);
+  l.scratch = pd.scratchpad_desc();
+  return l;
+}
+
+void linear_nk_primitive(const char *name, const float *x, const float *w,
+                         const float *bias, float *y, int64_t m, int64_t k,
+                         int64_t n) {
+  Linear l = cached(name, g_linear_mutex, g_linear_cache,
+                    LinearKey{m, k, n, bias != nullptr}, make_linear);
+  try {
+    using dnnl::memory;
+    dnnl::engine &eng = engine();
+    dnnl::stream strm(eng);
+    std::unordered_map<int, memory> args = {
+        {DNNL_ARG_SRC, memory(l.src, eng, const_cast<float *>(x))},
+        {DNNL_ARG_WEIGHTS, memory(l.wei, eng, const_cast<float *>(w))},
+        {DNNL_ARG_DST, memory(l.dst, eng, y)},
+        {DNNL_ARG_SCRATCHPAD, scratchpad(l.scratch)}};
+    if (bias)
+      args.insert({DNNL_ARG_BIAS, memory(l.bias, eng, const_cast<float *>(bias))});
+    l.prim.execute(strm, args);
+    strm.wait();
+  } catch (const dnnl::error &e) {
+    fatal(name, "oneDNN: %s", e.what());
+  }
+}
+
 } // namespace
 } // namespace ditc_rt
 
@@ -157,6 +251,10 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
   if (m == 0 || n == 0)
     return;
   sync_threads(2 * m * n * k);
+  if (transpose_w && m < kLinearPrimitiveRows && k > 0) {
+    linear_nk_primitive(name, x, w, bias, y, m, k, n);
+    return;
+  }
   float beta = 0.f;
   if (bias) {
     for (int64_t i = 0; i < m; ++i)
@@ -243,19 +341,7 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
           kernel_h, kernel_w,    stride_h, stride_w,   pad_top,
           pad_left, pad_bottom,  pad_right, dil_h,     dil_w,
           group,    bias != nullptr};
-  Conv conv;
-  try {
-    std::lock_guard<std::mutex> lock(g_conv_mutex);
-    auto it = g_conv_cache.find(key);
-    if (it == g_conv_cache.end()) {
-      if (g_conv_cache.size() >= 256)
-        g_conv_cache.clear();
-      it = g_conv_cache.emplace(key, make_conv(key)).first;
-    }
-    conv = it->second;
-  } catch (const dnnl::error &e) {
-    fatal(name, "oneDNN: %s", e.what());
-  }
+  Conv conv = cached(name, g_conv_mutex, g_conv_cache, key, make_conv);
 
   try {
     using dnnl::memory;
@@ -275,10 +361,7 @@ void ditc_rt_conv2d_f32(const float *x, const float *w, const float *bias,
     }
     if (conv.reorder_dst)
       dst = memory(conv.dst, eng);
-    thread_local std::vector<uint8_t> scratch_buf;
-    if (scratch_buf.size() < conv.scratch.get_size())
-      scratch_buf.resize(conv.scratch.get_size());
-    memory scratch(conv.scratch, eng, scratch_buf.data());
+    memory scratch = scratchpad(conv.scratch);
     std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, src},
                                             {DNNL_ARG_WEIGHTS, wei},
                                             {DNNL_ARG_DST, dst},

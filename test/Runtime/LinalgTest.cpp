@@ -9,7 +9,10 @@ TEST(LinearTest, MatchesReference) {
   struct C {
     int64_t m, k, n;
   } cases[] = {{1, 1, 1},   {7, 33, 129}, {129, 7, 33},
-               {33, 129, 1}, {1, 1152, 7}, {64, 1152, 96}};
+               {33, 129, 1}, {1, 1152, 7}, {64, 1152, 96},
+               // Either side of the rows where a [N, K] weight's matmul
+               // primitive gives way to dnnl_sgemm (onednn.cpp).
+               {1023, 40, 24}, {1024, 40, 24}};
   uint32_t seed = 1;
   for (const C &c : cases)
     for (int tw : {0, 1})

@@ -45,6 +45,11 @@ constexpr llvm::StringLiteral kInitializerBytesAttr = "ditc.initializer_bytes";
 /// the stored element type). The weight writer converts the stored bytes
 /// (-ditc-precision sets it).
 constexpr llvm::StringLiteral kStoredTypeAttr = "ditc.stored_type";
+
+/// On a 2-D ditc.weight whose type is the stored [K, N] tensor transposed
+/// (-ditc-transpose-loop-weights sets it): the weight writer writes it as
+/// [N, K].
+constexpr llvm::StringLiteral kTransposedAttr = "ditc.transposed";
 } // namespace mlir::ditc
 
 #define GET_ATTRDEF_CLASSES
