@@ -79,6 +79,17 @@ def recompute(a, cand):
     return (k * warm_step + (a.steps - k) * stale_step) / a.steps, memory
 
 
+def plan_string(deg):
+    """A plan's `--plan` string from its degrees (as ditc plan joins them)."""
+    plan = ",".join("%s=%d" % (k, deg[k]) for k in KEYS if deg[k] > 1)
+    for flag in ("context_first", "whole_stream"):
+        if deg.get(flag):
+            plan += ",%s=1" % flag
+    if "patches" in deg and deg["patches"] != deg["pipefusion"]:
+        plan += ",patches=%d" % deg["patches"]
+    return plan
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("ditc")
@@ -122,12 +133,7 @@ def main():
         deg = c["plan"]
         prod = math.prod(deg[k] for k in KEYS)
         check(prod == a.devices, "%s: degrees multiply to %d" % (c["plan_string"], prod))
-        joined = ",".join("%s=%d" % (k, deg[k]) for k in KEYS if deg[k] > 1)
-        for flag in ("context_first", "whole_stream"):
-            if deg.get(flag):
-                joined += ",%s=1" % flag
-        if "patches" in deg and deg["patches"] != deg["pipefusion"]:
-            joined += ",patches=%d" % deg["patches"]
+        joined = plan_string(deg)
         check(joined == c["plan_string"], "%s: joined keys give %s" % (c["plan_string"], joined))
         step, memory = recompute(a, c)
         rel = abs(step - c["predicted_step_s"]) / max(step, 1e-30)
@@ -153,35 +159,49 @@ def main():
             check(not c["fits"], "%s is faster and fits" % c["plan_string"])
     for r in out["refused"]:
         check(bool(r["why"]), "%s refused without a reason" % r["plan_string"])
-    # The placements left out change nothing the time model charges.
-    listed = {c["plan_string"] for c in cands} | {r["plan_string"] for r in out["refused"]}
+    # The placements left out change nothing the time model charges: each
+    # predicts the time of a listed plan it is a placement of (the one ring
+    # for a double ring, the other context_first, or both), with as much
+    # memory or more.
+    listed = {c["plan_string"]: c for c in cands}
+    refused = {r["plan_string"] for r in out["refused"]}
     links = out["links"]
     inner_max = links[0]["devices"] if len(links) > 1 and a.devices > links[0]["devices"] else 0
-    left_out = 0
+
+    def usp(deg):
+        return deg["ulysses"] > 1 and deg["ring"] * deg["ring_inner"] > 1
+
+    def flip(deg):
+        return dict(deg, context_first=1 - deg.get("context_first", 0))
+
+    def one_ring(deg):
+        return dict(deg, ring=deg["ring"] * deg["ring_inner"], ring_inner=1)
+
+    left = {}
     for c in cands:
         deg = dict(c["plan"])
-        twins = []
-        if deg["ulysses"] > 1 and deg["ring"] * deg["ring_inner"] > 1:
-            twins.append(dict(deg, context_first=1 - deg.get("context_first", 0)))
+        twins = [flip(deg)] if usp(deg) else []
         if deg["ring_inner"] == 1:
-            twins += [dict(deg, ring=deg["ring"] // i, ring_inner=i)
-                      for i in range(2, min(deg["ring"] - 1, inner_max) + 1) if deg["ring"] % i == 0]
+            twins += [dict(t, ring=t["ring"] // i, ring_inner=i) for t in [deg] + twins
+                      for i in range(2, min(t["ring"] - 1, inner_max) + 1) if t["ring"] % i == 0]
         for t in twins:
-            plan = ",".join("%s=%d" % (k, t[k]) for k in KEYS if t[k] > 1)
-            if t.get("context_first"):
-                plan += ",context_first=1"
-            if "patches" in t and t["patches"] != t["pipefusion"]:
-                plan += ",patches=%d" % t["patches"]
-            if plan in listed:
-                continue
-            left_out += 1
-            step, memory = recompute(a, {"plan": t, "plan_string": plan})
-            rel = (step - c["predicted_step_s"]) / c["predicted_step_s"]
-            check(abs(rel) < 1e-9 and memory >= c["per_device_bytes"],
-                  "%s left out: ditc profile predicts %.9g s and %d B, %s %.9g s and %d B"
-                  % (plan, step, memory, c["plan_string"], c["predicted_step_s"],
-                     c["per_device_bytes"]))
-    print("placements left out: %d" % left_out)
+            plan = plan_string(t)
+            if plan not in listed and plan not in refused:
+                left[plan] = t
+    for plan, t in sorted(left.items()):
+        same = [one_ring(t)] if t["ring_inner"] > 1 else []
+        if usp(t):
+            same += [flip(t)] + ([one_ring(flip(t))] if t["ring_inner"] > 1 else [])
+        same = [listed[plan_string(e)] for e in same if plan_string(e) in listed]
+        step, memory = recompute(a, {"plan": t, "plan_string": plan})
+        match = [e["plan_string"] for e in same
+                 if abs(step - e["predicted_step_s"]) / e["predicted_step_s"] < 1e-9
+                 and memory >= e["per_device_bytes"]]
+        check(bool(match), "%s left out: ditc profile predicts %.9g s and %d B; listed "
+              "placements of it: %s" % (plan, step, memory, ", ".join(
+                  "%s %.9g s %d B" % (e["plan_string"], e["predicted_step_s"],
+                                      e["per_device_bytes"]) for e in same) or "none"))
+    print("placements left out: %d" % len(left))
     if a.expect_predicted is not None:
         check(out["plans_predicted"] == a.expect_predicted,
               "%d plans predicted, expected %d" % (out["plans_predicted"], a.expect_predicted))
