@@ -1,11 +1,14 @@
 // A linear layer's product cut into row chunks on oneDNN: dnnl_sgemm (what
 // the CPU runtime calls) against the matmul primitive (created once per
-// shape), 4096 rows in chunks of 4096 ... 64, f32, 2 OpenMP threads. The
-// configurations run alternately, 9 rounds; medians. docs/BENCHMARKS.md,
-// "AutoChunk".
+// shape), 4096 rows in 1, 2, 4, 8 and 64 chunks (or the counts given), f32,
+// 2 OpenMP threads. A count that does not divide 4096 runs chunks of
+// ceil(4096 / count) rows, the last ending at row 4096 (ditc.chunk's uneven
+// loop). The configurations run alternately, 9 rounds; medians.
+// docs/BENCHMARKS.md, "AutoChunk".
 //
 //   g++ -O2 -fopenmp benchmarks/onednn_linear_rows.cpp -ldnnl -o /tmp/linear_rows
-//   /tmp/linear_rows K N nk|kn      (nk: weight [N, K], PyTorch's; kn: [K, N])
+//   /tmp/linear_rows K N nk|kn [COUNT,COUNT,...]
+//                                   (nk: weight [N, K], PyTorch's; kn: [K, N])
 #include <dnnl.hpp>
 #include <omp.h>
 
@@ -24,8 +27,8 @@ static double now() {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 4 || (std::strcmp(argv[3], "nk") && std::strcmp(argv[3], "kn"))) {
-    std::fprintf(stderr, "usage: %s K N nk|kn\n", argv[0]);
+  if (argc < 4 || argc > 5 || (std::strcmp(argv[3], "nk") && std::strcmp(argv[3], "kn"))) {
+    std::fprintf(stderr, "usage: %s K N nk|kn [COUNT,COUNT,...]\n", argv[0]);
     return 2;
   }
   const int64_t M = 4096, K = std::atoll(argv[1]), N = std::atoll(argv[2]);
@@ -36,13 +39,27 @@ int main(int argc, char **argv) {
   for (auto &x : b) x = std::rand() / float(RAND_MAX);
   engine eng(engine::kind::cpu, 0);
   stream s(eng);
-  const int chunks[] = {1, 2, 4, 8, 64};
-  const int n = sizeof(chunks) / sizeof(chunks[0]);
+  std::vector<int64_t> chunks = {1, 2, 4, 8, 64};
+  if (argc == 5) {
+    chunks.clear();
+    for (const char *p = argv[4]; *p;) {
+      char *end;
+      int64_t c = std::strtoll(p, &end, 10);
+      if (end == p || c < 1 || c > M) {
+        std::fprintf(stderr, "bad count list '%s'\n", argv[4]);
+        return 2;
+      }
+      chunks.push_back(c);
+      p = *end == ',' ? end + 1 : end;
+    }
+  }
+  const int n = (int)chunks.size();
+  auto rowsOf = [&](int64_t ch) { return (M + ch - 1) / ch; };
   auto wei = memory::desc({K, N}, memory::data_type::f32,
                           nk ? memory::format_tag::ba : memory::format_tag::ab);
   std::vector<matmul> prims;
-  for (int ch : chunks) {
-    int64_t m = M / ch;
+  for (int64_t ch : chunks) {
+    int64_t m = rowsOf(ch);
     auto src = memory::desc({m, K}, memory::data_type::f32, memory::format_tag::ab);
     auto dst = memory::desc({m, N}, memory::data_type::f32, memory::format_tag::ab);
     prims.emplace_back(matmul::primitive_desc(matmul::desc(src, wei, dst), eng));
@@ -50,12 +67,13 @@ int main(int argc, char **argv) {
   std::vector<std::vector<double>> t(2 * n);
   for (int round = 0; round < 9; ++round)
     for (int v = 0; v < 2 * n; ++v) {
-      int ch = chunks[v % n];
-      int64_t m = M / ch;
+      int64_t ch = chunks[v % n];
+      int64_t m = rowsOf(ch);
       double start = now();
-      for (int i = 0; i < ch; ++i) {
-        const float *ai = a.data() + i * m * K;
-        float *ci = c.data() + i * m * N;
+      for (int64_t i = 0; i < ch; ++i) {
+        int64_t first = std::min(i * m, M - m);
+        const float *ai = a.data() + first * K;
+        float *ci = c.data() + first * N;
         if (v < n) {
           dnnl_sgemm('N', nk ? 'T' : 'N', m, N, K, 1.f, ai, K, b.data(), nk ? K : N, 0.f, ci, N);
         } else {
@@ -74,6 +92,6 @@ int main(int argc, char **argv) {
     double med = t[v][t[v].size() / 2];
     std::printf("K=%lld N=%lld weight %s %-6s rows %5lld: %.3f s, %.1f GFLOP/s\n", (long long)K,
                 (long long)N, nk ? "[N,K]" : "[K,N]", v < n ? "sgemm" : "matmul",
-                (long long)(M / chunks[v % n]), med, 2.0 * M * N * K / med / 1e9);
+                (long long)rowsOf(chunks[v % n]), med, 2.0 * M * N * K / med / 1e9);
   }
 }

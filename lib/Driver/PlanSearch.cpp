@@ -84,18 +84,34 @@ size_t levelOf(const HardwareDesc &hw, int64_t span) {
 /// what the one ring sends (the time model charges it alike, and it holds
 /// one more block in flight), and context_first=1 moves the Ulysses and
 /// Ring groups between link levels only where they are not all on one.
-/// Groups span their axis and every inner one (Mesh::span): the Ring axes
-/// are inside Ulysses under context_first=1, outside it otherwise.
+/// The levels come from the mesh `-ditc-plan` builds (planMesh) and the
+/// span of each group in it (Mesh::span).
 bool placementChangesNothing(const HardwareDesc &hw, int64_t ulysses, int64_t outer,
                              int64_t inner, int64_t tp, bool contextFirst) {
-  int64_t below = contextFirst ? tp : ulysses * tp; // the axes inside the ring
-  if (inner > 1 && levelOf(hw, inner * below) == levelOf(hw, outer * inner * below))
+  llvm::StringMap<int64_t> degrees = {
+      {"ulysses", ulysses}, {"ring", outer}, {"ring_inner", inner}, {"tp", tp}};
+  auto levelOfGroup = [&](const Mesh &mesh, StringRef axis) {
+    return levelOf(hw, mesh.span(ArrayRef<std::string>{axis.str()}));
+  };
+  Mesh placed = planMesh(degrees, contextFirst);
+  if (inner > 1 && levelOfGroup(placed, "ring_inner") == levelOfGroup(placed, "ring"))
     return true;
   if (!contextFirst)
     return false;
-  // The smallest span of a group the flip moves against the largest.
-  int64_t smallest = std::min(ulysses, inner > 1 ? inner : outer) * tp;
-  return levelOf(hw, smallest) == levelOf(hw, ulysses * outer * inner * tp);
+  // context_first=1 against 0: every Ulysses and Ring group on one level
+  // under both.
+  Mesh other = planMesh(degrees, false);
+  std::optional<size_t> level;
+  for (const Mesh *mesh : {&placed, &other})
+    for (StringRef axis : {"ulysses", "ring", "ring_inner"}) {
+      if (mesh->indexOf(axis) < 0)
+        continue;
+      size_t l = levelOfGroup(*mesh, axis);
+      if (level && *level != l)
+        return false;
+      level = l;
+    }
+  return true;
 }
 
 /// Every plan whose degrees multiply to `n`, each PipeFusion one with every

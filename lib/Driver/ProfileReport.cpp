@@ -118,6 +118,10 @@ ProfileReport::ProfileReport(std::string model, const Profile &profile,
     ch.loop = loop;
     ch.count = loop.getCount();
     ch.dim = loop.getResultDims().empty() ? -1 : loop.getResultDims()[0];
+    if (ch.dim >= 0) {
+      ch.whole = shapeOf(loop.getResult(0))[ch.dim];
+      ch.size = ChunkOp::chunkSize(ch.whole, ch.count);
+    }
     for (int64_t s = (int64_t)k - 1; s >= 0 && loop->isProperAncestor(profile.ops()[s].op); --s)
       ch.first = s;
     ch.last = ch.first >= 0 ? (int64_t)k - 1 : -1;
@@ -166,10 +170,14 @@ void mlir::ditc::printProfileTable(const ProfileReport &r, llvm::raw_ostream &os
     int64_t named = c.first;
     while (named >= 0 && named < c.last && isa<ChunkOffsetOp>(ops[named].op))
       ++named;
+    std::string uneven;
+    if (c.size * c.count > c.whole)
+      uneven = llvm::formatv(" ({0} of {1} each, the last overlapping the one before by {2})",
+                             c.size, c.whole, c.size * c.count - c.whole);
     os << llvm::formatv("  chunk loop       steps {0}-{1} ({2} .. {3}) in {4} chunks of "
-                        "dimension {5}: arena {6} -> {7}, predicted +{8:F2} us\n",
+                        "dimension {5}{6}: arena {7} -> {8}, predicted +{9:F2} us\n",
                         c.first, c.last, named >= 0 ? opLabel(ops[named].op) : "-",
-                        c.last >= 0 ? opLabel(ops[c.last].op) : "-", c.count, c.dim,
+                        c.last >= 0 ? opLabel(ops[c.last].op) : "-", c.count, c.dim, uneven,
                         bytes(c.peakBeforeBytes), bytes(c.peakAfterBytes), 1e6 * c.costS);
   }
   if (t.twoSchedules) {
@@ -325,6 +333,8 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
       j["chunks"].push_back({{"region", {c.first, c.last}},
                              {"dim", c.dim},
                              {"count", c.count},
+                             {"chunk_size", c.size},
+                             {"dim_size", c.whole},
                              {"peak_before_bytes", c.peakBeforeBytes},
                              {"peak_after_bytes", c.peakAfterBytes},
                              {"cost_s", c.costS}});

@@ -35,10 +35,12 @@ struct ProfileReport {
 
   /// The chunk loops of the profiled program (ditc profile
   /// --activation-limit): the steps of the body, the chunked dimension of
-  /// the region's (first) result, the count, the arena before and after
-  /// and the predicted seconds the loop adds.
+  /// the region's (first) result, the count, the elements of one chunk
+  /// and of the whole dimension (an uneven loop's last chunk overlaps the
+  /// one before: count * size > whole), the arena before and after and the
+  /// predicted seconds the loop adds.
   struct Chunk {
-    int64_t first = -1, last = -1, dim = 0, count = 0;
+    int64_t first = -1, last = -1, dim = 0, count = 0, size = 0, whole = 0;
     int64_t peakBeforeBytes = 0, peakAfterBytes = 0;
     double costS = 0;
     Operation *loop = nullptr;

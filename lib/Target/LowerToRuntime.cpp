@@ -276,6 +276,9 @@ private:
   }
   LogicalResult lowerRingAttention(RingAttentionOp op);
   LogicalResult lowerChunk(ChunkOp op);
+  /// Where iteration `iv` of `loop` starts along a cut dimension whose
+  /// chunks hold `chunk` elements (ditc.chunk's description).
+  Value chunkStart(ChunkOp loop, Value iv, int64_t chunk);
   /// Each chunk loop's iteration index, and each ditc.chunk_offset's value
   /// (i64 values of the generated code).
   llvm::DenseMap<Operation *, Value> loopIndex;
@@ -777,6 +780,16 @@ FailureOr<int32_t> Lowerer::computeType(Operation *op) {
   return dtypeCode(et);
 }
 
+Value Lowerer::chunkStart(ChunkOp loop, Value iv, int64_t chunk) {
+  Value at = LLVM::MulOp::create(b, loc, iv, c64(chunk));
+  int64_t uneven = loop.getUnevenSize();
+  if (!uneven)
+    return at;
+  Value last = c64(uneven - chunk);
+  Value before = LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, at, last);
+  return LLVM::SelectOp::create(b, loc, before, at, last);
+}
+
 /// A chunk loop: a loop over the chunks, its body's pointers defined inside
 /// it (the body's buffers are planned once, at chunk size; the arguments cut
 /// from the inputs move with the iteration).
@@ -785,11 +798,7 @@ LogicalResult Lowerer::lowerChunk(ChunkOp op) {
   Block &inner = op.getBodyBlock();
   if (!argOffsets || argOffsets.size() != (int64_t)inner.getNumArguments())
     return fail(op, "no memory plan for the chunk loop's arguments");
-  int64_t count = op.getCount();
-  // Chunk i of a value cut along `dim`: element offset i * chunk * stride.
-  auto chunkStep = [](Value whole, int64_t dim, int64_t count) {
-    return shapeOf(whole)[dim] / count * contiguousStrides(shapeOf(whole))[dim];
-  };
+  int64_t count = op.getCount(), uneven = op.getUnevenSize();
   Block *header = new Block(), *loopBody = new Block(), *exit = new Block();
   Region *region = b.getBlock()->getParent();
   region->push_back(header);
@@ -803,9 +812,17 @@ LogicalResult Lowerer::lowerChunk(ChunkOp op) {
   LLVM::CondBrOp::create(b, loc, more, loopBody, ValueRange{}, exit, ValueRange{});
   b.setInsertionPointToStart(loopBody);
   loopIndex[op] = iv;
+  Value start = uneven ? chunkStart(op, iv, ChunkOp::chunkSize(uneven, count)) : Value();
+  // Chunk iv of a value cut along `dim`: its first element.
+  auto firstElement = [&](Value whole, int64_t dim) -> Value {
+    int64_t stride = contiguousStrides(shapeOf(whole))[dim];
+    if (uneven)
+      return LLVM::MulOp::create(b, loc, start, c64(stride));
+    return LLVM::MulOp::create(b, loc, iv, c64(shapeOf(whole)[dim] / count * stride));
+  };
   for (auto [k, in] : llvm::enumerate(op.getInputs())) {
     int64_t dim = op.getInputDims()[k], elem = elemBytes(typeOf(in).getElementType());
-    Value first = LLVM::MulOp::create(b, loc, iv, c64(chunkStep(in, dim, count)));
+    Value first = firstElement(in, dim);
     BlockArgument arg = inner.getArgument(k);
     int64_t o = argOffsets[k];
     if (o == kViewOffset) {
@@ -837,7 +854,7 @@ LogicalResult Lowerer::lowerChunk(ChunkOp op) {
   for (auto [k, v] : llvm::enumerate(yield.getValues())) {
     Value whole = op.getResult(k);
     int64_t dim = op.getResultDims()[k], elem = elemBytes(typeOf(v).getElementType());
-    Value first = LLVM::MulOp::create(b, loc, iv, c64(chunkStep(whole, dim, count) * elem));
+    Value first = LLVM::MulOp::create(b, loc, firstElement(whole, dim), c64(elem));
     Value dst = LLVM::GEPOp::create(b, loc, ptrTy, i8Ty, ptrOf(whole), ValueRange{first});
     copyStrided(ptrOf(v), 0, contiguousStrides(shapeOf(v)), dst,
                 contiguousStrides(shapeOf(whole)), shapeOf(v), elem);
@@ -861,9 +878,10 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case<WeightOp, ConstantOp, ReshapeOp, ScheduleSelectOp>([](auto) { return success(); })
       .Case([&](ChunkOp o) { return lowerChunk(o); })
       .Case([&](ChunkOffsetOp o) {
-        // iteration index x stride (+ the enclosing loop's offset), an i64.
-        Value at = LLVM::MulOp::create(b, loc, loopIndex.lookup(o->getParentOp()),
-                                       c64(o.getStride()));
+        // iteration index x stride, or the uneven loop's last chunk's start
+        // (+ the enclosing loop's offset), an i64.
+        auto loop = cast<ChunkOp>(o->getParentOp());
+        Value at = chunkStart(loop, loopIndex.lookup(loop), o.getStride());
         if (Value base = o.getBase())
           at = LLVM::AddOp::create(b, loc, chunkOffsets.lookup(base), at);
         chunkOffsets[o.getResult()] = at;

@@ -262,7 +262,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
             while (root && root.getBase())
               root = root.getBase().getDefiningOp<ChunkOffsetOp>();
             if (root)
-              rows = root.getStride() * cast<ChunkOp>(root->getParentOp()).getCount();
+              rows = cast<ChunkOp>(root->getParentOp()).wholeSize(root.getStride());
           }
           c.matrixFraction = double(causalKept(rows, sk)) / double(rows * sk);
         }

@@ -4,6 +4,8 @@
 #define DITC_PASSES_PARALLEL_PASSES_H
 
 #include "dialects/Ditc/IR/DitcOps.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
+#include "llvm/ADT/StringMap.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 
@@ -19,6 +21,13 @@ namespace mlir::ditc {
 /// along its tokens (joint attention, MMDiT): the plan key whole_stream
 /// applies.
 bool hasJointAttention(ModuleOp module);
+
+/// The mesh `-ditc-plan` builds from a plan's device degrees (keys cfg, dp,
+/// ulysses, ring, ring_inner, tp, pp, pipefusion; missing ones and degrees
+/// of 1 make no axis): its axes in the plan's order, outermost first, with
+/// the Ulysses axis moved in front of the ring axes under context_first=1.
+/// A group's link level follows from Mesh::span over this order.
+Mesh planMesh(const llvm::StringMap<int64_t> &degrees, bool contextFirst);
 
 } // namespace mlir::ditc
 

@@ -35,6 +35,27 @@ constexpr PlanKey kAxisOrder[] = {
 /// More ranks than any plan needs (and one weight file each): a typo guard.
 constexpr int64_t kMaxRanks = 4096;
 
+} // namespace
+
+Mesh mlir::ditc::planMesh(const llvm::StringMap<int64_t> &degrees, bool contextFirst) {
+  SmallVector<PlanKey> order(std::begin(kAxisOrder), std::end(kAxisOrder));
+  if (contextFirst) { // ulysses before the ring axes: the rings neighbours
+    auto ulysses =
+        llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ulysses; });
+    PlanKey u = *ulysses;
+    order.erase(ulysses);
+    auto ring = llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ring; });
+    order.insert(ring, u);
+  }
+  Mesh mesh;
+  for (const PlanKey &k : order)
+    if (int64_t n = degrees.lookup(k.key); n > 1)
+      mesh.addAxis(k.key, n, k.kind);
+  return mesh;
+}
+
+namespace {
+
 /// The self-attentions of `fn`: query and key tokens are one dimension, or
 /// (joint attention over concatenated streams) of one length; and the fewest
 /// tokens any of them has (-1: none).
@@ -219,24 +240,13 @@ struct PlanPass : ditc::impl::PlanPassBase<PlanPass> {
       return fail("patches=" + Twine(patches) + " needs pipefusion=S with S > 1");
     if (degree.lookup("pipefusion") > 1 && !patches)
       patches = degree.lookup("pipefusion");
-    Mesh mesh;
+    Mesh mesh = planMesh(degree, contextFirst);
     int64_t product = 1;
-    SmallVector<PlanKey> order(std::begin(kAxisOrder), std::end(kAxisOrder));
-    if (contextFirst) { // ulysses before the ring axes: the rings neighbours
-      auto ulysses =
-          llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ulysses; });
-      PlanKey u = *ulysses;
-      order.erase(ulysses);
-      auto ring = llvm::find_if(order, [](const PlanKey &k) { return k.kind == MeshAxisKind::ring; });
-      order.insert(ring, u);
+    for (int64_t n : mesh.shape) { // each degree is at most kMaxRanks
+      product *= n;
+      if (product > kMaxRanks)
+        return fail("the degrees multiply to more than " + Twine(kMaxRanks) + " ranks");
     }
-    for (const PlanKey &k : order)
-      if (int64_t n = degree.lookup(k.key); n > 1) {
-        mesh.addAxis(k.key, n, k.kind);
-        product *= n;
-        if (product > kMaxRanks)
-          return fail("the degrees multiply to more than " + Twine(kMaxRanks) + " ranks");
-      }
     if (devices > 0 && product != devices)
       return fail("the degrees multiply to " + Twine(product) + ", not to the " +
                   Twine(devices) + " devices (unnamed degrees are 1)");

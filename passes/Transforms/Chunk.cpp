@@ -22,7 +22,10 @@
 // Search: while the arena exceeds the budget, take the op at its peak, seed
 // a flow at each dimension of its largest tensors, grow a region of whole
 // ops around it while the flow stays legal, and try chunk counts (powers of
-// two that divide every chunked dimension) on each region. Each candidate is
+// two; one that does not divide the chunked dimension makes an uneven loop,
+// legal when every chunked dimension has one size) on each region, then
+// fewer chunks below the first count that meets the budget (a binary
+// search on the chosen region). Each candidate is
 // materialised on a copy of @main and planned by the MemoryPlan that code
 // generation uses; the time model prices it (every op of the body launches
 // `count` times; the loop copies the chunks of inputs that are not contiguous
@@ -275,13 +278,32 @@ llvm::hash_code flowSignature(const Flow &flow) {
   return h;
 }
 
-/// The largest count in `counts` (ascending powers of two) that divides
-/// every chunked dimension: the gcd of their sizes.
+/// The gcd of the chunked dimensions' sizes: the counts that divide it cut
+/// every one evenly.
 int64_t chunkableSize(const Flow &flow) {
   int64_t g = 0;
   for (auto [v, d] : flow.dims)
     g = std::gcd(g, shapeOf(v)[d]);
   return g;
+}
+
+/// The size of every chunked dimension when all have one size, else 0: a
+/// count that does not divide it still cuts them alike (ditc.chunk's uneven
+/// loop, its last chunk overlapping the one before).
+int64_t uniformSize(const Flow &flow) {
+  int64_t n = -1;
+  for (auto [v, d] : flow.dims)
+    if (n < 0)
+      n = shapeOf(v)[d];
+    else if (n != shapeOf(v)[d])
+      return 0;
+  return std::max<int64_t>(n, 0);
+}
+
+/// Whether a loop over `flow` may take `count` chunks, from the flow's gcd
+/// and uniform size.
+bool countFits(int64_t count, int64_t gcd, int64_t uniform) {
+  return count >= 1 && (gcd % count == 0 || (uniform && count <= uniform));
 }
 
 /// Rewrites `region` (top-level ops of one block, in order) into a chunk
@@ -309,7 +331,7 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   for (Operation *op : flow.loopOps)
     if (auto a = dyn_cast<AttentionOp>(op); a && a.getCausal())
       if (auto it = flow.dims.find(a.getQuery()); it != flow.dims.end() && it->second == 2)
-        causalRows.push_back({a, shapeOf(a.getQuery())[2] / count});
+        causalRows.push_back({a, ChunkOp::chunkSize(shapeOf(a.getQuery())[2], count)});
   llvm::SetVector<Value> inputs;
   SmallVector<Value> results;
   for (Operation *op : flow.loopOps) {
@@ -395,7 +417,6 @@ void unchunk(ChunkOp loop) {
     unchunk(n);
   Block &inner = loop.getBodyBlock();
   auto yield = cast<YieldOp>(inner.getTerminator());
-  int64_t count = loop.getCount();
   // Chunk offsets: the whole rows start at the enclosing loop's offset, or
   // at the first.
   for (auto off : llvm::make_early_inc_range(inner.getOps<ChunkOffsetOp>())) {
@@ -412,7 +433,7 @@ void unchunk(ChunkOp loop) {
     for (auto [r, d] : llvm::zip(op.getResults(), dims.asArrayRef())) {
       auto t = cast<RankedTensorType>(r.getType());
       SmallVector<int64_t> shape(t.getShape());
-      shape[d] *= count;
+      shape[d] = loop.wholeSize(shape[d]);
       r.setType(t.clone(shape));
     }
     if (levels.size() == 1)
@@ -518,7 +539,8 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   std::string why;
   if (failed(propagate(region, map.lookup(c.seedOp), {c.seedIndex, (unsigned)c.dim}, flow,
                        why)) ||
-      flow.loopOps.empty())
+      flow.loopOps.empty() ||
+      !countFits(c.count, chunkableSize(flow), uniformSize(flow)))
     return false;
   ChunkOp loop = materialize(region, flow, c.count);
   {
@@ -573,7 +595,8 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
       // Grow [lo, hi] around the peak while the flow stays legal: right
       // first, then left, one op at a time.
       int64_t lo = at, hi = at;
-      SmallVector<std::tuple<int64_t, int64_t, int64_t, size_t>> regions; // lo, hi, size, signature
+      // lo, hi, gcd and uniform size of the cut dimensions, signature
+      SmallVector<std::tuple<int64_t, int64_t, int64_t, int64_t, size_t>> regions;
       auto legal = [&](int64_t l, int64_t h, Flow &flow, std::string &reason) {
         flow = Flow();
         return succeeded(propagate(ArrayRef<Operation *>(ops).slice(l, h - l + 1), peak,
@@ -588,7 +611,8 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
           why = reason;
         continue;
       }
-      regions.push_back({lo, hi, chunkableSize(flow), (size_t)flowSignature(flow)});
+      regions.push_back({lo, hi, chunkableSize(flow), uniformSize(flow),
+                          (size_t)flowSignature(flow)});
       size_t lastLoopOps = flow.loopOps.size();
       // Each step tries an eighth of the region's length (at least one op)
       // and halves it until the flow stays legal: a few plans per doubling
@@ -619,25 +643,26 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
           }
           // A region is new when the loop holds more ops.
           if (flow.loopOps.size() != lastLoopOps) {
-            regions.push_back({lo, hi, chunkableSize(flow), (size_t)flowSignature(flow)});
+            regions.push_back({lo, hi, chunkableSize(flow), uniformSize(flow),
+                          (size_t)flowSignature(flow)});
             lastLoopOps = flow.loopOps.size();
           }
         }
       }
       // At most maxRegions of them, evenly spread, the largest included.
-      SmallVector<std::tuple<int64_t, int64_t, int64_t, size_t>> kept;
+      SmallVector<std::tuple<int64_t, int64_t, int64_t, int64_t, size_t>> kept;
       for (int64_t k = 0; k < maxRegions && k < (int64_t)regions.size(); ++k) {
         int64_t n = regions.size(), m = std::min<int64_t>(maxRegions, n);
         int64_t idx = m == 1 ? n - 1 : k * (n - 1) / (m - 1);
         if (kept.empty() || kept.back() != regions[idx])
           kept.push_back(regions[idx]);
       }
-      for (auto [l, h, size, signature] : kept) {
+      for (auto [l, h, gcd, uniform, signature] : kept) {
         if (!tried.insert(signature).second)
           continue;
         std::optional<std::pair<int64_t, int64_t>> last; // arena, excess
-        for (int64_t count = 2; count <= size && count <= maxCount; count *= 2) {
-          if (size % count)
+        for (int64_t count = 2; count <= maxCount; count *= 2) {
+          if (!countFits(count, gcd, uniform))
             break;
           Candidate c;
           c.first = l;
@@ -763,6 +788,25 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
     }
     func::FuncOp work = *bestOption->work;
     SmallVector<Operation *> ops = blockOps(*best->seedOp->getBlock());
+    // Counts go up in powers of two and stop at the first that meets the
+    // budget; fewer chunks between it and the one before (which missed)
+    // may meet it too, with larger kernels and fewer launches. A binary
+    // search over them keeps the fastest that fits (a count the loop cannot
+    // take, not dividing dimensions of different sizes, counts as a miss).
+    Candidate refined = *best;
+    if (fits(*best))
+      for (int64_t lo = best->count / 2, hi = best->count; hi - lo > 1;) {
+        Candidate c = *best;
+        c.count = lo + (hi - lo) / 2;
+        if (evaluate(work, ops, c) && fits(c) && progress(c)) {
+          hi = c.count;
+          if (c.seconds < refined.seconds)
+            refined = c;
+        } else {
+          lo = c.count;
+        }
+      }
+    best = &refined;
     Flow flow;
     std::string reason;
     SmallVector<Operation *> region(ops.begin() + best->first, ops.begin() + best->last + 1);

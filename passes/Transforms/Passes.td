@@ -103,7 +103,10 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
 
     Among the candidates (seeds at each dimension of the peak op's largest
     tensors, regions grown around it while legal, counts that are powers
-    of two dividing every chunked dimension), each is planned on a copy of
+    of two, then a binary search for fewer chunks below the first that
+    meets the budget; a count that does not divide the chunked dimension
+    makes an uneven loop, whose last chunk overlaps the one before), each
+    is planned on a copy of
     @main and priced by the time model (each body op launches `count`
     times; the loop copies the chunks of inputs that are not contiguous
     blocks, and every result's chunks). The one within the budget with the

@@ -12,14 +12,56 @@ func.func @count(%x: tensor<2x64xf32>) -> tensor<2x64xf32> {
 
 // -----
 
-func.func @divide(%x: tensor<2x60xf32>) -> tensor<2x60xf32> {
-  // expected-error@+1 {{input 0: 8 chunks do not divide its dimension 1 of size 60}}
+func.func @more(%x: tensor<2x6xf32>) -> tensor<2x6xf32> {
+  // expected-error@+1 {{input 0: 8 chunks are more than its dimension 1 of size 6}}
+  %y = ditc.chunk (%x) {count = 8 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
+      : (tensor<2x6xf32>) -> tensor<2x6xf32> {
+  ^bb0(%c: tensor<2x1xf32>):
+    ditc.yield %c : tensor<2x1xf32>
+  }
+  return %y : tensor<2x6xf32>
+}
+
+// -----
+
+// 8 chunks of 60: chunks of 8, the last starting at 52.
+func.func @uneven_type(%x: tensor<2x60xf32>) -> tensor<2x60xf32> {
+  // expected-error@+1 {{body argument 0 has type 'tensor<2x7xf32>', expected 'tensor<2x8xf32>'}}
   %y = ditc.chunk (%x) {count = 8 : i64, input_dims = array<i64: 1>, result_dims = array<i64: 1>}
       : (tensor<2x60xf32>) -> tensor<2x60xf32> {
   ^bb0(%c: tensor<2x7xf32>):
     ditc.yield %c : tensor<2x7xf32>
   }
   return %y : tensor<2x60xf32>
+}
+
+// -----
+
+// An uneven loop cuts dimensions of one size: 3 chunks of 64 and of 30
+// would not line up.
+func.func @uneven_sizes(%x: tensor<2x64xf32>, %z: tensor<30x2xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{input 1: its dimension 0 of size 30 differs from the size 64 that the count does not divide}}
+  %y = ditc.chunk (%x, %z) {count = 3 : i64, input_dims = array<i64: 1, 0>, result_dims = array<i64: 1>}
+      : (tensor<2x64xf32>, tensor<30x2xf32>) -> tensor<2x64xf32> {
+  ^bb0(%c: tensor<2x22xf32>, %d: tensor<10x2xf32>):
+    ditc.yield %c : tensor<2x22xf32>
+  }
+  return %y : tensor<2x64xf32>
+}
+
+// -----
+
+func.func @uneven_offset(%q: tensor<1x1x60x8xf32>, %k: tensor<1x1x60x8xf32>) -> tensor<1x1x60x8xf32> {
+  %y = ditc.chunk (%q) {count = 8 : i64, input_dims = array<i64: 2>, result_dims = array<i64: 2>}
+      : (tensor<1x1x60x8xf32>) -> tensor<1x1x60x8xf32> {
+  ^bb0(%c: tensor<1x1x8x8xf32>):
+    // expected-error@+1 {{stride 7 is not the chunk size 8 of its uneven loop (8 chunks of 60)}}
+    %o = ditc.chunk_offset {stride = 7 : i64} : tensor<i64>
+    %a = ditc.attention %c, %k, %k query_offset %o {causal}
+        : (tensor<1x1x8x8xf32>, tensor<1x1x60x8xf32>, tensor<1x1x60x8xf32>, tensor<i64>) -> tensor<1x1x8x8xf32>
+    ditc.yield %a : tensor<1x1x8x8xf32>
+  }
+  return %y : tensor<1x1x60x8xf32>
 }
 
 // -----

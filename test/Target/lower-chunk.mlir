@@ -34,7 +34,8 @@
 // CHECK: %[[A1:.*]] = llvm.getelementptr %[[IN1]][%[[B1]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: llvm.call @ditc_rt_unary_f32(%{{.*}}, %arg0, %arg0, %{{.*}})
 // CHECK: llvm.call @ditc_rt_binary
-// CHECK: %[[OB:.*]] = llvm.mul %[[I]], %{{.*}} : i64
+// CHECK: %[[OE:.*]] = llvm.mul %[[I]], %{{.*}} : i64
+// CHECK: %[[OB:.*]] = llvm.mul %[[OE]], %{{.*}} : i64
 // CHECK: %[[DST:.*]] = llvm.getelementptr %[[OUT]][%[[OB]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: llvm.call @ditc_rt_strided_copy(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[DST]],
 // CHECK: %[[NEXT:.*]] = llvm.add %[[I]], %{{.*}} : i64

@@ -284,6 +284,12 @@ LogicalResult ChunkOffsetOp::verify() {
         !outer->getParentOp()->isProperAncestor(getOperation()))
       return emitOpError("base must be the ditc.chunk_offset of an enclosing loop");
   }
+  auto loop = cast<ChunkOp>((*this)->getParentOp());
+  if (int64_t n = loop.getUnevenSize(); n && getStride() != ChunkOp::chunkSize(n, loop.getCount()))
+    return emitOpError("stride ") << getStride() << " is not the chunk size "
+                                  << ChunkOp::chunkSize(n, loop.getCount())
+                                  << " of its uneven loop (" << loop.getCount()
+                                  << " chunks of " << n << ")";
   return success();
 }
 
@@ -741,24 +747,47 @@ LogicalResult CollectiveBroadcastOp::verify() {
 RankedTensorType ChunkOp::chunkType(Type type, int64_t dim, int64_t count) {
   auto t = cast<RankedTensorType>(type);
   SmallVector<int64_t> shape(t.getShape());
-  shape[dim] /= count;
+  shape[dim] = chunkSize(shape[dim], count);
   return t.clone(shape);
+}
+
+int64_t ChunkOp::getUnevenSize() {
+  int64_t count = getCount();
+  auto sizeAt = [](Value v, int64_t d) -> int64_t {
+    auto t = cast<RankedTensorType>(v.getType());
+    return d >= 0 && d < t.getRank() ? t.getDimSize(d) : 0;
+  };
+  for (auto [v, d] : llvm::zip(getInputs(), getInputDims()))
+    if (int64_t n = sizeAt(v, d); n && count > 0 && n % count)
+      return n;
+  for (auto [v, d] : llvm::zip(getResults(), getResultDims()))
+    if (int64_t n = sizeAt(v, d); n && count > 0 && n % count)
+      return n;
+  return 0;
 }
 
 LogicalResult ChunkOp::verify() {
   int64_t count = getCount();
   if (count < 1)
     return emitOpError("count must be >= 1, got ") << count;
-  // Each chunked value: a dimension of its rank that `count` divides.
+  // Each chunked value: a dimension of its rank with `count` elements or
+  // more, which `count` divides unless the loop is uneven (then every cut
+  // dimension has the uneven size).
+  int64_t uneven = getUnevenSize();
   auto checkDim = [&](Type type, int64_t dim, StringRef what, unsigned k) -> LogicalResult {
     auto t = cast<RankedTensorType>(type);
     if (dim < 0 || dim >= t.getRank())
       return emitOpError() << what << " " << k << ": dimension " << dim
                            << " is outside its rank " << t.getRank();
-    if (t.getDimSize(dim) % count)
+    int64_t n = t.getDimSize(dim);
+    if (n < count)
       return emitOpError() << what << " " << k << ": " << count
-                           << " chunks do not divide its dimension " << dim << " of size "
-                           << t.getDimSize(dim);
+                           << " chunks are more than its dimension " << dim << " of size " << n;
+    if (uneven && n != uneven)
+      return emitOpError() << what << " " << k << ": its dimension " << dim << " of size " << n
+                           << " differs from the size " << uneven
+                           << " that the count does not divide (an uneven loop cuts dimensions "
+                              "of one size)";
     return success();
   };
   if (getInputDims().size() != getInputs().size())

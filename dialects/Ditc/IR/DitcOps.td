@@ -824,11 +824,19 @@ def Ditc_ChunkOp : Ditc_Op<"chunk", [RecursiveMemoryEffects,
   let summary = "run a region once per chunk of one dimension";
   let description = [{
     Runs its body `count` times. Input k is cut along `input_dims[k]` into
-    `count` equal chunks; iteration i gives the body chunk i of every input
-    as its block arguments. Values of the enclosing block that the body uses
+    `count` chunks; iteration i gives the body chunk i of every input as its
+    block arguments. Values of the enclosing block that the body uses
     directly (weights, K/V of an attention whose query rows are chunked) are
     whole in every iteration. The body yields one chunk of each result, which
     goes to chunk i of result k along `result_dims[k]`.
+
+    A dimension of size n is cut into chunks of c = ceil(n / count) elements;
+    chunk i starts at min(i * c, n - c). When `count` divides n the chunks
+    tile it; when it does not, the last chunk ends at n and overlaps the one
+    before it by count * c - n elements, which the loop computes twice (the
+    same values, as every op of the body computes the cut dimension
+    independently). Such an uneven loop cuts every input and result along a
+    dimension of the same size.
 
     `-ditc-chunk` writes it to bring the activation memory under a budget:
     the memory plan places the body's buffers once, at chunk size, and the
@@ -856,6 +864,19 @@ def Ditc_ChunkOp : Ditc_Op<"chunk", [RecursiveMemoryEffects,
   let extraClassDeclaration = [{
     /// The type of one chunk of `type` along `dim`.
     static RankedTensorType chunkType(Type type, int64_t dim, int64_t count);
+    /// Elements of one chunk of a dimension of `size`: ceil(size / count).
+    static int64_t chunkSize(int64_t size, int64_t count) {
+      return (size + count - 1) / count;
+    }
+    /// The size of the dimensions the loop cuts when `count` does not
+    /// divide them (all are the same size then); 0 when it divides all.
+    int64_t getUnevenSize();
+    /// The whole size of a cut dimension whose chunks hold `chunk`
+    /// elements.
+    int64_t wholeSize(int64_t chunk) {
+      int64_t n = getUnevenSize();
+      return n ? n : chunk * getCount();
+    }
     Block &getBodyBlock() { return getBody().front(); }
   }];
 }
@@ -866,7 +887,9 @@ def Ditc_ChunkOffsetOp : Ditc_Op<"chunk_offset", [Pure, HasParent<"ChunkOp">]> {
     `stride` times the iteration index of the enclosing `ditc.chunk`, plus
     `base` (a `ditc.chunk_offset` of an enclosing loop) when given: the
     position in the whole dimension of the first element of this
-    iteration's chunk, when each chunk holds `stride` elements. A causal
+    iteration's chunk, when each chunk holds `stride` elements. In an
+    uneven loop (a count that does not divide the cut size n) the last
+    chunk starts at n - `stride` instead. A causal
     `ditc.attention` whose query rows the loop cuts reads it as its
     `query_offset`.
 

@@ -171,16 +171,23 @@ int64_t Mesh::groupSize(ArrayAttr group) const {
   return n;
 }
 
-int64_t Mesh::span(ArrayAttr group) const {
+int64_t Mesh::span(ArrayRef<std::string> axes) const {
   int64_t outer = (int64_t)shape.size();
-  for (Attribute a : group)
-    if (auto s = dyn_cast<StringAttr>(a))
-      if (int64_t i = indexOf(s.getValue()); i >= 0)
-        outer = std::min(outer, i);
+  for (const std::string &a : axes)
+    if (int64_t i = indexOf(a); i >= 0)
+      outer = std::min(outer, i);
   int64_t n = 1;
   for (int64_t i = outer; i < (int64_t)shape.size(); ++i)
     n *= shape[i];
   return n;
+}
+
+int64_t Mesh::span(ArrayAttr group) const {
+  SmallVector<std::string> axes;
+  for (Attribute a : group)
+    if (auto s = dyn_cast<StringAttr>(a))
+      axes.push_back(s.getValue().str());
+  return span(axes);
 }
 
 //===----------------------------------------------------------------------===//

@@ -111,6 +111,7 @@ struct Mesh {
   /// after it. 1 for no axis. The link a group's messages cross is the
   /// innermost one that holds this many devices.
   int64_t span(ArrayAttr axes) const;
+  int64_t span(ArrayRef<std::string> axes) const;
   /// The coordinate of world rank `rank` on axis `axis`, or -1 when the mesh
   /// has no such axis.
   int64_t coordOf(int64_t rank, StringRef axis) const { return coordAt(rank, indexOf(axis)); }
