@@ -107,6 +107,12 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.bytesRead += tensorBytes(p.getInput().getType());
         c.bytesWritten += tensorBytes(p.getInput().getType());
       })
+      // A slice reads only its region and a gather only the entries it
+      // takes (an embedding look-up reads its rows, not the whole table).
+      .Case([&](SliceOp o) { c.bytesRead = tensorBytes(o.getType()); })
+      .Case([&](GatherOp o) {
+        c.bytesRead = tensorBytes(o.getIndices().getType()) + tensorBytes(o.getType());
+      })
       .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
       .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })
       .Case<SoftmaxOp>([&](auto) { c.flopsOther = 5 * outElems; })

@@ -151,3 +151,18 @@ func.func @main(%x: tensor<4x16xf32>) -> tensor<4x16xf32> {
   %y = ditc.sigmoid %h2 : tensor<4x16xf32>
   return %y : tensor<4x16xf32>
 }
+
+// -----
+
+// An embedding look-up reads the rows it takes, not the table: 16 i64
+// indices (128 B) and 16 rows of 32 f32 (2048 B), though the table is
+// 1000 x 32 (128000 B); its parameters are the whole table. A slice reads
+// the region it returns: half of a 16 x 32 input (1024 of 2048 B).
+// CHECK-LABEL: step 0 ditc.gather: matrix 0 other 0 read 2176 written 2048 params 32000
+// CHECK-NEXT: step 1 ditc.slice: matrix 0 other 0 read 1024 written 1024 params 0
+func.func @main(%ids: tensor<1x16xi64>) -> tensor<1x8x32xf32> {
+  %t = ditc.weight "table" {file = "m.onnx", offset = 0 : i64} : tensor<1000x32xf32>
+  %e = ditc.gather %t, %ids {axis = 0 : i64} : (tensor<1000x32xf32>, tensor<1x16xi64>) -> tensor<1x16x32xf32>
+  %h = ditc.slice %e {offsets = array<i64: 0, 8, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x16x32xf32>) -> tensor<1x8x32xf32>
+  return %h : tensor<1x8x32xf32>
+}
