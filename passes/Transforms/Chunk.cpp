@@ -644,7 +644,7 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
           // A region is new when the loop holds more ops.
           if (flow.loopOps.size() != lastLoopOps) {
             regions.push_back({lo, hi, chunkableSize(flow), uniformSize(flow),
-                          (size_t)flowSignature(flow)});
+                               (size_t)flowSignature(flow)});
             lastLoopOps = flow.loopOps.size();
           }
         }
