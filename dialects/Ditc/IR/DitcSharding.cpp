@@ -171,23 +171,29 @@ int64_t Mesh::groupSize(ArrayAttr group) const {
   return n;
 }
 
-int64_t Mesh::span(ArrayRef<std::string> axes) const {
-  int64_t outer = (int64_t)shape.size();
-  for (const std::string &a : axes)
-    if (int64_t i = indexOf(a); i >= 0)
+/// The product of `mesh`'s sizes from its outermost axis among `names`
+/// on (Mesh::span).
+template <typename Names>
+static int64_t spanOf(const Mesh &mesh, Names names) {
+  int64_t outer = (int64_t)mesh.shape.size();
+  for (StringRef name : names)
+    if (int64_t i = mesh.indexOf(name); i >= 0)
       outer = std::min(outer, i);
   int64_t n = 1;
-  for (int64_t i = outer; i < (int64_t)shape.size(); ++i)
-    n *= shape[i];
+  for (int64_t i = outer; i < (int64_t)mesh.shape.size(); ++i)
+    n *= mesh.shape[i];
   return n;
 }
 
+int64_t Mesh::span(ArrayRef<std::string> axes) const {
+  return spanOf(*this, llvm::map_range(axes, [](const std::string &a) { return StringRef(a); }));
+}
+
 int64_t Mesh::span(ArrayAttr group) const {
-  SmallVector<std::string> axes;
-  for (Attribute a : group)
-    if (auto s = dyn_cast<StringAttr>(a))
-      axes.push_back(s.getValue().str());
-  return span(axes);
+  return spanOf(*this, llvm::map_range(group, [](Attribute a) {
+                  auto s = dyn_cast<StringAttr>(a);
+                  return s ? s.getValue() : StringRef();
+                }));
 }
 
 //===----------------------------------------------------------------------===//
