@@ -55,7 +55,8 @@ void BM_Linear(benchmark::State &state) {
   auto x = randomVec(m * k, 1), w = randomVec(k * n, 2), b = randomVec(n, 3);
   std::vector<float> y(m * n);
   for (auto _ : state) {
-    ditc_rt_linear_f32(x.data(), w.data(), b.data(), y.data(), m, k, n, tw);
+    ditc_rt_linear_f32(x.data(), w.data(), b.data(), y.data(), m, k, n, tw,
+                       DITC_RT_ACTIVATION_NONE);
     benchmark::DoNotOptimize(y.data());
   }
   setGflops(state, 2.0 * m * k * n);
@@ -110,10 +111,10 @@ void BM_AttentionUnfusedSgemm(benchmark::State &state) {
     for (int64_t h = 0; h < H; ++h) {
       const int64_t o = h * S * D;
       ditc_rt_linear_f32(q.data() + o, k.data() + o, nullptr, scores.data(), S,
-                         D, S, /*transpose_w=*/1);
+                         D, S, /*transpose_w=*/1, DITC_RT_ACTIVATION_NONE);
       ditc_rt_softmax_f32(scores.data(), scores.data(), S, S, 1);
       ditc_rt_linear_f32(scores.data(), v.data() + o, nullptr,
-                         out.data() + o, S, S, D, 0);
+                         out.data() + o, S, S, D, 0, DITC_RT_ACTIVATION_NONE);
     }
     benchmark::DoNotOptimize(out.data());
   }

@@ -86,7 +86,7 @@ def main():
               [vi("X", [M, K])], [vi("Y", [M, N])], [init("W", w), init("B", b)]),
         {"X": x},
         lambda: rt.ditc_rt_linear_f32(ptr(x), ptr(w), ptr(b), ptr(y), I64(M),
-                                      I64(K), I64(N), I32(1)),
+                                      I64(K), I64(N), I32(1), I32(-1)),
         y))
 
     # Attention (opset 23), [1, H, S, D].

@@ -251,6 +251,35 @@ struct DecomposeRope : OpRewritePattern<RopeOp> {
   }
 };
 
+/// A GELU or SiLU whose input is a linear layer's product, and its only
+/// user, becomes the layer's `activation`: the GEMM applies it to the f32
+/// accumulator before storing (cuBLASLt's GELU epilogue, an in-place pass
+/// over the rows on the CPU), so the product is never written and read back
+/// and needs no buffer of its own. Both must carry the same discardable
+/// attributes (stage, schedule, replication), so the fused op keeps the
+/// placement each had.
+template <typename ActOp>
+struct FuseLinearActivation : OpRewritePattern<ActOp> {
+  using OpRewritePattern<ActOp>::OpRewritePattern;
+  LogicalResult matchAndRewrite(ActOp act, PatternRewriter &rewriter) const override {
+    auto linear = act.getInput().template getDefiningOp<LinearOp>();
+    if (!linear || linear.getActivation() || !linear->hasOneUse() ||
+        linear->getBlock() != act->getBlock() ||
+        linear.getType() != act.getType() ||
+        linear->getDiscardableAttrDictionary() != act->getDiscardableAttrDictionary())
+      return failure();
+    Activation kind = Activation::silu;
+    if constexpr (std::is_same_v<ActOp, GeluOp>)
+      kind = act.getApproximate() == GeluApproximation::tanh ? Activation::gelu_tanh
+                                                            : Activation::gelu;
+    rewriter.modifyOpInPlace(linear, [&] {
+      linear.setActivationAttr(ActivationAttr::get(rewriter.getContext(), kind));
+    });
+    rewriter.replaceOp(act, linear.getResult());
+    return success();
+  }
+};
+
 /// The CPU kernels compute in f32: f64 values (exporters compute rotary
 /// tables in double) are computed in f32 instead, with a warning. Casts
 /// between f32 and f64 disappear; f64 constants are rounded.
@@ -310,7 +339,8 @@ struct LegalizeRuntimePass
     demoteF64(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
-                 FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope>(
+                 FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
+                 FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region
     // simplification (a whole walk of every region) is left out.

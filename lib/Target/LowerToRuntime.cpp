@@ -864,6 +864,22 @@ LogicalResult Lowerer::lowerChunk(ChunkOp op) {
   return success();
 }
 
+/// A linear layer's `activation` argument (DITC_RT_ACTIVATION_NONE or the
+/// unary op).
+static int32_t activationCode(std::optional<Activation> act) {
+  if (!act)
+    return DITC_RT_ACTIVATION_NONE;
+  switch (*act) {
+  case Activation::gelu:
+    return DITC_RT_UNARY_GELU;
+  case Activation::gelu_tanh:
+    return DITC_RT_UNARY_GELU_TANH;
+  case Activation::silu:
+    return DITC_RT_UNARY_SILU;
+  }
+  llvm_unreachable("an activation the enum does not have");
+}
+
 LogicalResult Lowerer::lower(Operation *op) {
   // The contractions, norms, softmax, attention and rope compute in one float
   // type: f32 calls the _f32 kernels, f16 / bf16 the dtype-taking ones.
@@ -1067,7 +1083,7 @@ LogicalResult Lowerer::lower(Operation *op) {
              withDtype({ptrOf(o.getInput()), ptrOf(o.getWeight()),
                         o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),
                         c64(product(x.drop_back())), c64(x.back()), c64(n),
-                        c32(o.getTransposeWeight())}));
+                        c32(o.getTransposeWeight()), c32(activationCode(o.getActivation()))}));
         return success();
       })
       .Case([&](ConvOp o) { return lowerConv(o); })

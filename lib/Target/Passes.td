@@ -24,6 +24,8 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       concatenation;
     - f64 values (exporters compute rotary tables in double) are computed in
       f32, which the kernels take, with a warning.
+    - a `ditc.gelu` or `ditc.silu` that is the only user of a linear layer's
+      product becomes the layer's `activation` (the GEMM's epilogue).
 
     ```mlir
     %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>

@@ -16,6 +16,10 @@ using namespace mlir::ditc;
 
 namespace {
 
+/// Flops per element of the activations, standalone or a linear layer's
+/// fused epilogue.
+constexpr int64_t kSiluFlops = 4, kGeluFlops = 8;
+
 int64_t elements(Value v) { return typeOf(v).getNumElements(); }
 
 int64_t product(ArrayRef<int64_t> dims) {
@@ -113,8 +117,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case([&](GatherOp o) {
         c.bytesRead = tensorBytes(o.getIndices().getType()) + tensorBytes(o.getType());
       })
-      .Case<SiluOp>([&](auto) { c.flopsOther = 4 * outElems; })
-      .Case<GeluOp>([&](auto) { c.flopsOther = 8 * outElems; })
+      .Case<SiluOp>([&](auto) { c.flopsOther = kSiluFlops * outElems; })
+      .Case<GeluOp>([&](auto) { c.flopsOther = kGeluFlops * outElems; })
       .Case<SoftmaxOp>([&](auto) { c.flopsOther = 5 * outElems; })
       .Case<LayerNormOp>([&](LayerNormOp n) {
         c.flopsOther =
@@ -182,6 +186,9 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.flopsMatrix = 2 * outElems * shapeOf(l.getInput()).back();
         if (l.getBias())
           c.flopsOther = outElems;
+        // A fused activation: its arithmetic, and none of its traffic.
+        if (auto act = l.getActivation())
+          c.flopsOther += (*act == Activation::silu ? kSiluFlops : kGeluFlops) * outElems;
       })
       .Case<ConvOp>([&](ConvOp cv) {
         ArrayRef<int64_t> w = shapeOf(cv.getWeight());

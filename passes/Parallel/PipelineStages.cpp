@@ -4,7 +4,10 @@
 // into P stages of consecutive ops. The cuts balance the FLOPs of the stages
 // (MAP's costOf) and, within a quarter of a stage's work of each balanced
 // point, go where the fewest activation bytes cross (between transformer
-// blocks only the residual stream does).
+// blocks only the residual stream does). A cut never separates a linear
+// layer from the GELU or SiLU that code generation makes its epilogue
+// (-ditc-legalize-runtime): the same bytes would cross, and in 16-bit types
+// the stages would round the product where one device does not.
 //
 // Micro-batches keep the stages busy: when the batch can be cut (dimension 0
 // of the inputs and outputs is one dimension that every op computes row by
@@ -195,6 +198,19 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
   for (int64_t i = 1; i <= n; ++i)
     crossing[i] = crossing[i - 1] + delta[i];
 
+  // apart[i]: a cut before op i would separate a linear layer from the
+  // activation that is its only user.
+  SmallVector<bool> apart(n + 1, false);
+  for (int64_t i = 0; i < n; ++i) {
+    auto linear = dyn_cast<LinearOp>(work[i]);
+    if (!linear || !linear->hasOneUse())
+      continue;
+    Operation *user = *linear->getUsers().begin();
+    if (isa<GeluOp, SiluOp>(user) && index.count(user))
+      for (int64_t j = i + 1; j <= index.lookup(user); ++j)
+        apart[j] = true;
+  }
+
   // Cut k (before op cuts[k]) near k/P of the work, where least crosses.
   double total = prefix[n], window = total / (4.0 * stages);
   SmallVector<int64_t> cuts = {0};
@@ -204,16 +220,22 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
     int64_t best = -1;
     for (int64_t i = lo; i <= hi; ++i) {
       double off = std::abs(prefix[i] - target);
-      if (off > window)
+      if (off > window || apart[i])
         continue;
       if (best < 0 || crossing[i] < crossing[best] ||
           (crossing[i] == crossing[best] && off < std::abs(prefix[best] - target)))
         best = i;
     }
-    if (best < 0) // one op holds more than the window: the nearest cut
+    // One op holds more than the window: the nearest cut (that keeps
+    // epilogues with their layers, when one does).
+    for (bool any : {false, true}) {
+      if (best >= 0)
+        break;
       for (int64_t i = lo; i <= hi; ++i)
-        if (best < 0 || std::abs(prefix[i] - target) < std::abs(prefix[best] - target))
+        if ((any || !apart[i]) &&
+            (best < 0 || std::abs(prefix[i] - target) < std::abs(prefix[best] - target)))
           best = i;
+    }
     cuts.push_back(best);
   }
   cuts.push_back(n);

@@ -55,8 +55,9 @@ namespace gemm {
 
 
 Request linear_request(int32_t dtype, int64_t m, int64_t k, int64_t n,
-                       bool transpose_w, bool bias) {
+                       bool transpose_w, bool bias, int32_t activation) {
   Request r;
+  r.activation = activation;
   r.dtype = dtype;
   r.m = m;
   r.k = k;
@@ -169,6 +170,7 @@ LtProblem map_problem(const Request &r, const Issue &is) {
   p.b = Matrix{r.k, r.m, r.k}; // left [m,k] -> [k,m] ld k
   p.d = Matrix{r.n, r.m, r.n}; // out [m,n] -> [n,m] ld n
   p.bias = r.bias;
+  p.gelu = epilogue_gelu(r.activation);
   p.count = is.count;
   if (is.count > 1) { // a single matrix has no batch strides
     p.a_stride = is.right_stride;
@@ -217,8 +219,8 @@ Alignment call_alignment(const LtProblem &p, const Issue &is,
 PlanKey plan_key(int device, const LtProblem &p, const Alignment &al) {
   // m = D's columns, n = D's rows, k = B's rows.
   return PlanKey{{device, p.dtype, p.d.cols, p.b.rows, p.d.rows, p.trans_a,
-                  p.bias, p.count, p.a_stride, p.b_stride, p.d_stride, al.a,
-                  al.b, al.d, p.bias ? al.bias : 0}};
+                  p.bias, p.gelu, p.count, p.a_stride, p.b_stride, p.d_stride,
+                  al.a, al.b, al.d, p.bias ? al.bias : 0}};
 }
 
 //===--- cuBLASLt, loaded at run time -------------------------------------===//
@@ -345,7 +347,7 @@ cudaDataType_t cuda_type(int32_t dtype) {
 
 // The attributes of a problem's matmul descriptor (its compute and scale
 // types are set when it is created / initialised): op(A), op(B) = N, and
-// the bias epilogue with `bias` (of the output's type).
+// the bias epilogue with `bias` (of the output's type), the GELU epilogue.
 cublasStatus_t set_desc(const LtApi *api, cublasLtMatmulDesc_t desc,
                         const LtProblem &p, const void *bias) {
   const int32_t ta = p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, tb = CUBLAS_OP_N;
@@ -355,13 +357,18 @@ cublasStatus_t set_desc(const LtApi *api, cublasLtMatmulDesc_t desc,
       (st = api->descSet(desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb,
                          sizeof tb)) != CUBLAS_STATUS_SUCCESS)
     return st;
+  if (!p.bias && !p.gelu)
+    return CUBLAS_STATUS_SUCCESS;
+  const uint32_t epilogue =
+      p.bias ? (p.gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+             : CUBLASLT_EPILOGUE_GELU;
+  if ((st = api->descSet(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
+                         sizeof epilogue)) != CUBLAS_STATUS_SUCCESS)
+    return st;
   if (!p.bias)
     return CUBLAS_STATUS_SUCCESS;
-  const uint32_t epilogue = CUBLASLT_EPILOGUE_BIAS;
   const int32_t bias_type = cuda_type(p.dtype);
-  if ((st = api->descSet(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue,
-                         sizeof epilogue)) != CUBLAS_STATUS_SUCCESS ||
-      (st = api->descSet(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+  if ((st = api->descSet(desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
                          &bias_type, sizeof bias_type)) !=
           CUBLAS_STATUS_SUCCESS)
     return st;
@@ -518,7 +525,9 @@ std::string describe(const LtProblem &p, const Alignment &al) {
            "B %lld D %lld), alignment A %lld B %lld D %lld",
            dtype_name(p.dtype), (long long)p.d.cols, (long long)p.b.rows,
            (long long)p.d.rows, p.trans_a ? " transposed" : "",
-           p.bias ? " with bias" : "", (long long)p.count,
+           p.bias ? (p.gelu ? " with bias and GELU" : " with bias")
+                  : (p.gelu ? " with GELU" : ""),
+           (long long)p.count,
            (long long)p.a_stride, (long long)p.b_stride,
            (long long)p.d_stride, (long long)al.a, (long long)al.b,
            (long long)al.d);
@@ -626,18 +635,23 @@ void run(const char *name, const Request &r, const void *left,
     return;
   const int64_t es = elem_size(r.dtype);
   cudaStream_t stream = static_cast<cudaStream_t>(ditc_cu_get_stream());
+  // An activation cuBLASLt has no epilogue for, over the stored result.
+  const auto activate = [&](bool fused) {
+    if (r.activation != DITC_RT_ACTIVATION_NONE && !fused)
+      ditc_cu_unary(r.activation, r.dtype, out, out, batch.count * r.m * r.n);
+  };
   if (r.k == 0) { // an empty sum: the bias rows, or zeros
     if (bias) {
       const int64_t shape[2] = {r.m, r.n}, src[2] = {0, 1},
                     dst[2] = {r.n, 1};
       ditc_cu_strided_copy(es, bias, 0, src, out, dst, shape, 2);
-      return;
+    } else {
+      const cudaError_t err = cudaMemsetAsync(
+          out, 0, (size_t)(batch.count * r.m * r.n * es), stream);
+      if (err != cudaSuccess)
+        fatal(name, "cudaMemsetAsync failed: %s", cudaGetErrorString(err));
     }
-    const cudaError_t err = cudaMemsetAsync(
-        out, 0, (size_t)(batch.count * r.m * r.n * es), stream);
-    if (err != cudaSuccess)
-      fatal(name, "cudaMemsetAsync failed: %s", cudaGetErrorString(err));
-    return;
+    return activate(false);
   }
   const Issue is = issue_batch(batch);
   const LtProblem p = map_problem(r, is);
@@ -672,6 +686,7 @@ void run(const char *name, const Request &r, const void *left,
     if (st != CUBLAS_STATUS_SUCCESS)
       lt_fatal(name, "cublasLtMatmul failed", st);
   }
+  activate(p.gelu);
 }
 
 } // namespace
@@ -686,10 +701,13 @@ extern "C" {
 
 void ditc_cu_linear(int32_t dtype, const void *x, const void *w,
                     const void *bias, void *y, int64_t m, int64_t k, int64_t n,
-                    int32_t transpose_w) {
+                    int32_t transpose_w, int32_t activation) {
   const char *name = "linear";
   check_args(name, dtype, m, k, n, 0, nullptr, nullptr, nullptr);
-  run(name, linear_request(dtype, m, k, n, transpose_w != 0, bias != nullptr),
+  check_activation(name, activation);
+  run(name,
+      linear_request(dtype, m, k, n, transpose_w != 0, bias != nullptr,
+                     activation),
       x, w, bias, y);
 }
 
@@ -709,16 +727,19 @@ void ditc_cu_matmul(int32_t dtype, const void *a, const void *b, void *c,
 
 void ditc_cu_gemm_prepare(int32_t dtype, int64_t m, int64_t k, int64_t n,
                           int32_t transpose_w, int32_t has_bias,
-                          int32_t batch_rank, const int64_t *batch_shape,
+                          int32_t activation, int32_t batch_rank,
+                          const int64_t *batch_shape,
                           const int64_t *a_batch_strides,
                           const int64_t *b_batch_strides) {
   const char *name = "gemm_prepare";
   check_args(name, dtype, m, k, n, batch_rank, batch_shape, a_batch_strides,
              b_batch_strides);
+  check_activation(name, activation);
   Request r = matmul_request(dtype, m, k, n, batch_rank, batch_shape,
                              a_batch_strides, b_batch_strides);
   r.transpose_w = transpose_w != 0;
   r.bias = has_bias != 0;
+  r.activation = activation;
   const Batch batch = collapse_batch(r);
   if (m == 0 || n == 0 || k == 0 || batch.count == 0)
     return; // no cuBLASLt call

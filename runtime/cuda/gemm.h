@@ -7,7 +7,11 @@
  * F32, F16 and BF16; f32 accumulation (CUBLAS_COMPUTE_32F: exact f32
  * arithmetic for F32, no TF32 unless the user forces it through cuBLAS's
  * own environment overrides), f32 alpha / beta; F16 / BF16 results are
- * rounded once. linear's bias goes through the BIAS epilogue. Batches: the
+ * rounded once. linear's bias goes through the BIAS epilogue, its
+ * activation GELU_TANH through the GELU (GELU_BIAS) epilogue, computed on
+ * the f32 sum before the rounding; GELU (erf) and SILU, which cuBLASLt has
+ * no epilogue for, run as ditc_cu_unary over the result in place, on the
+ * same stream (on the rounded values, as an unfused graph would). Batches: the
  * batch dims are collapsed where the strides allow; one of what remains is
  * cuBLASLt's strided batch, the others are a host loop of calls (see
  * issue_batch below).
@@ -44,13 +48,15 @@ extern "C" {
 #endif
 
 /* Builds, on the current device, the plan that ditc_cu_linear (batch_rank
- * 0, batch arrays null) or ditc_cu_matmul (transpose_w 0, has_bias 0) with
+ * 0, batch arrays null) or ditc_cu_matmul (transpose_w 0, has_bias 0,
+ * activation DITC_RT_ACTIVATION_NONE) with
  * these arguments and 16-byte aligned pointers will use, and the device's
  * handle and workspace; does nothing for an empty problem. Not during a
  * capture: it may allocate. Arguments as for those two. */
 DITC_CU_API void ditc_cu_gemm_prepare(int32_t dtype, int64_t m, int64_t k,
                                       int64_t n, int32_t transpose_w,
-                                      int32_t has_bias, int32_t batch_rank,
+                                      int32_t has_bias, int32_t activation,
+                                      int32_t batch_rank,
                                       const int64_t *batch_shape,
                                       const int64_t *a_batch_strides,
                                       const int64_t *b_batch_strides);
@@ -94,6 +100,7 @@ struct Request {
   int64_t m = 0, k = 0, n = 0;
   bool transpose_w = false;
   bool bias = false;
+  int32_t activation = DITC_RT_ACTIVATION_NONE; // linear's, as its argument
   int32_t batch_rank = 0;
   int64_t batch_shape[kMaxRank] = {};
   int64_t left_strides[kMaxRank] = {};
@@ -103,7 +110,14 @@ struct Request {
 /// Requests of ditc_cu_linear / ditc_cu_matmul (the arrays are copied;
 /// batch_rank must be in [0, kMaxRank]).
 Request linear_request(int32_t dtype, int64_t m, int64_t k, int64_t n,
-                       bool transpose_w, bool bias);
+                       bool transpose_w, bool bias,
+                       int32_t activation = DITC_RT_ACTIVATION_NONE);
+
+/// Whether cuBLASLt applies `activation` in its epilogue (GELU_TANH: its
+/// GELU is the tanh approximation); NONE and the others are not.
+inline bool epilogue_gelu(int32_t activation) {
+  return activation == DITC_RT_UNARY_GELU_TANH;
+}
 Request matmul_request(int32_t dtype, int64_t m, int64_t k, int64_t n,
                        int32_t batch_rank, const int64_t *batch_shape,
                        const int64_t *a_batch_strides,
@@ -162,12 +176,14 @@ struct Matrix {
 ///              (A^T = that W, whose transpose multiplies here);
 ///   B = left:  x / a [m,k] is column-major [k,m], ld k, op N;
 ///   D = out:   [m,n] is column-major [n,m], ld n; C = D (beta = 0).
-/// The bias, one value per row of D, is bias[n].
+/// The bias, one value per row of D, is bias[n]; gelu: the GELU epilogue
+/// (epilogue_gelu of the request's activation).
 struct LtProblem {
   int32_t dtype = 0;
   bool trans_a = false;
   Matrix a, b, d;
   bool bias = false;
+  bool gelu = false;
   int64_t count = 1;
   int64_t a_stride = 0, b_stride = 0, d_stride = 0;
 };
@@ -192,7 +208,7 @@ Alignment call_alignment(const LtProblem &p, const Issue &is,
 /// What makes two plans different (equal keys: the same descriptors and
 /// algorithm).
 struct PlanKey {
-  std::array<int64_t, 15> v;
+  std::array<int64_t, 16> v;
   bool operator==(const PlanKey &o) const { return v == o.v; }
   bool operator!=(const PlanKey &o) const { return v != o.v; }
   bool operator<(const PlanKey &o) const { return v < o.v; }
@@ -230,6 +246,15 @@ inline void check_args(const char *name, int32_t dtype, int64_t m, int64_t k,
   for (int d = 0; d < batch_rank; ++d)
     if (batch_shape[d] < 0)
       fatal(name, "batch dim %d is negative (%lld)", d, (long long)batch_shape[d]);
+}
+
+/// A linear layer's activation argument: NONE, GELU, GELU_TANH or SILU
+/// (ditc_kernels.def); any other is fatal, naming `name`.
+inline void check_activation(const char *name, int32_t activation) {
+  if (activation != DITC_RT_ACTIVATION_NONE &&
+      activation != DITC_RT_UNARY_GELU &&
+      activation != DITC_RT_UNARY_GELU_TANH && activation != DITC_RT_UNARY_SILU)
+    fatal(name, "activation %d is not GELU, GELU_TANH or SILU", (int)activation);
 }
 
 //===--- cuBLASLt --------------------------------------------------------===//

@@ -134,6 +134,16 @@ int num_threads() {
   return n > 0 ? n : default_threads();
 }
 
+void apply_activation(const char *kernel, int32_t activation, float *y, int64_t n) {
+  if (activation == DITC_RT_ACTIVATION_NONE)
+    return;
+  if (activation != DITC_RT_UNARY_GELU && activation != DITC_RT_UNARY_GELU_TANH &&
+      activation != DITC_RT_UNARY_SILU)
+    fatal(kernel, "activation %d is not GELU, GELU_TANH or SILU", (int)activation);
+  if (n > 0)
+    ditc_rt_unary_f32(activation, y, y, n);
+}
+
 } // namespace ditc_rt
 
 using ditc_rt::K;

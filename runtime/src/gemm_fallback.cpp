@@ -358,10 +358,11 @@ extern "C" {
 
 void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
                         float *y, int64_t m, int64_t k, int64_t n,
-                        int32_t transpose_w) {
+                        int32_t transpose_w, int32_t activation) {
   const char *name = "linear_f32";
   if (m < 0 || k < 0 || n < 0)
     fatal(name, "negative size");
+  apply_activation(name, activation, y, 0); // checks the code
   if (m == 0 || n == 0)
     return;
   if (bias) {
@@ -370,11 +371,12 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
   } else if (k == 0) {
     std::memset(y, 0, sizeof(float) * m * n);
   }
-  if (k == 0)
-    return;
-  Gemm g{m, n, k, x, k, w, transpose_w ? k : n, transpose_w != 0, y, n,
-         bias != nullptr};
-  gemm(name, g, threads_for(2 * m * n * k));
+  if (k > 0) {
+    Gemm g{m, n, k, x, k, w, transpose_w ? k : n, transpose_w != 0, y, n,
+           bias != nullptr};
+    gemm(name, g, threads_for(2 * m * n * k));
+  }
+  apply_activation(name, activation, y, m * n);
 }
 
 void ditc_rt_matmul_f32(const float *a, const float *b, float *c, int64_t m,

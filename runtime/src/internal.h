@@ -31,6 +31,11 @@ void reduce_via_f32(int32_t op, int32_t dtype, const void *x,
 void l1_sums(int32_t dtype, const void *x, const void *prev, int64_t n, double &num,
              double &den);
 
+/// A linear layer's fused activation over its f32 result y[n], in place:
+/// nothing for DITC_RT_ACTIVATION_NONE, else the unary op (GELU, GELU_TANH
+/// or SILU; any other code is fatal, naming `kernel`). api.cpp.
+void apply_activation(const char *kernel, int32_t activation, float *y, int64_t n);
+
 /// The number of threads kernels use (>= 1).
 int num_threads();
 

@@ -244,15 +244,17 @@ extern "C" {
 
 void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
                         float *y, int64_t m, int64_t k, int64_t n,
-                        int32_t transpose_w) {
+                        int32_t transpose_w, int32_t activation) {
   const char *name = "linear_f32";
   if (m < 0 || k < 0 || n < 0)
     fatal(name, "negative size");
+  apply_activation(name, activation, y, 0); // checks the code
   if (m == 0 || n == 0)
     return;
   sync_threads(2 * m * n * k);
   if (transpose_w && m < kLinearPrimitiveRows && k > 0) {
     linear_nk_primitive(name, x, w, bias, y, m, k, n);
+    apply_activation(name, activation, y, m * n);
     return;
   }
   float beta = 0.f;
@@ -263,12 +265,11 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
   } else if (k == 0) {
     std::memset(y, 0, sizeof(float) * m * n);
   }
-  if (k == 0)
-    return;
-  if (transpose_w)
+  if (k > 0 && transpose_w)
     sgemm(name, 'T', m, n, k, x, k, w, k, beta, y, n);
-  else
+  else if (k > 0)
     sgemm(name, 'N', m, n, k, x, k, w, n, beta, y, n);
+  apply_activation(name, activation, y, m * n);
 }
 
 void ditc_rt_matmul_f32(const float *a, const float *b, float *c, int64_t m,

@@ -209,17 +209,20 @@ extern "C" {
 
 void ditc_rt_linear(int32_t dtype, const void *x, const void *w,
                     const void *bias, void *y, int64_t m, int64_t k, int64_t n,
-                    int32_t transpose_w) {
+                    int32_t transpose_w, int32_t activation) {
   check_float("linear", dtype);
   if (dtype == DITC_RT_F32)
     return ditc_rt_linear_f32(static_cast<const float *>(x),
                               static_cast<const float *>(w),
                               static_cast<const float *>(bias),
-                              static_cast<float *>(y), m, k, n, transpose_w);
+                              static_cast<float *>(y), m, k, n, transpose_w,
+                              activation);
   Floats fx = widen(dtype, x, m * k), fw = widen(dtype, w, k * n),
          fb = widen(dtype, bias, n), fy(m * n);
+  // The activation on the f32 result, then one rounding (as cuBLASLt's
+  // epilogue).
   ditc_rt_linear_f32(fx.get(), fw.get(), fb.get(), fy.get(), m, k, n,
-                     transpose_w);
+                     transpose_w, activation);
   narrow(fy.get(), dtype, y, m * n);
 }
 

@@ -282,9 +282,14 @@ class CudaEmuGemm : public testing::TestWithParam<int32_t> {};
 TEST_P(CudaEmuGemm, LinearMatchesTheCpu) {
   const int32_t dtype = GetParam();
   uint32_t seed = 10;
+  int ran = 0;
   for (int transpose = 0; transpose < 2; ++transpose)
     for (int with_bias = 0; with_bias < 2; ++with_bias)
-      for (int64_t k : {0, 1, 37}) {
+      for (int64_t k : {0, 1, 37})
+        for (int32_t act : {int32_t(DITC_RT_ACTIVATION_NONE),
+                            int32_t(DITC_RT_UNARY_GELU),
+                            int32_t(DITC_RT_UNARY_GELU_TANH),
+                            int32_t(DITC_RT_UNARY_SILU)}) {
         const int64_t m = 5, n = 19;
         const std::vector<uint8_t> x =
             store(dtype, randomFloats(m * k, ++seed, -1.f, 1.f));
@@ -296,14 +301,28 @@ TEST_P(CudaEmuGemm, LinearMatchesTheCpu) {
         std::vector<uint8_t> got(m * n * es, 0xff), want(m * n * es);
         const void *bias = with_bias ? b.data() : nullptr;
         ditc_cu_linear(dtype, x.data(), w.data(), bias, got.data(), m, k, n,
-                       transpose);
-        ditc_rt_linear(dtype, x.data(), w.data(), bias, want.data(), m, k, n,
-                       transpose);
+                       transpose, act);
+        // gemm.h's contract: GELU_TANH is cuBLASLt's epilogue, on the f32
+        // sum (the CPU's fused linear); GELU and SILU run over the stored
+        // product (the CPU's linear, then its unary kernel), as does any
+        // activation of an empty sum.
+        if (act == DITC_RT_UNARY_GELU_TANH && k > 0) {
+          ditc_rt_linear(dtype, x.data(), w.data(), bias, want.data(), m, k, n,
+                         transpose, act);
+        } else {
+          ditc_rt_linear(dtype, x.data(), w.data(), bias, want.data(), m, k, n,
+                         transpose, DITC_RT_ACTIVATION_NONE);
+          if (act != DITC_RT_ACTIVATION_NONE)
+            ditc_rt_unary(act, dtype, want.data(), want.data(), m * n);
+        }
         const std::string what = "transpose " + std::to_string(transpose) +
                                  " bias " + std::to_string(with_bias) + " k " +
-                                 std::to_string(k);
+                                 std::to_string(k) + " activation " +
+                                 std::to_string(act);
         expectClose(dtype, load(dtype, got), load(dtype, want), what.c_str());
+        ++ran;
       }
+  EXPECT_EQ(ran, 2 * 2 * 3 * 4);
 }
 
 TEST_P(CudaEmuGemm, BatchedBroadcastMatmulMatchesTheCpu) {
@@ -348,13 +367,16 @@ INSTANTIATE_TEST_SUITE_P(Dtype, CudaEmuGemm,
 
 TEST(CudaEmuGemmDeathTest, BadArgumentsAbortAsGemmCppDoes) {
   EXPECT_DEATH(ditc_cu_linear(DITC_RT_B8, nullptr, nullptr, nullptr, nullptr, 1,
-                              1, 1, 0),
+                              1, 1, 0, DITC_RT_ACTIVATION_NONE),
                "ditc cuda: linear: dtype .* is not F32, F16 or BF16");
+  EXPECT_DEATH(ditc_cu_linear(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr, 1,
+                              1, 1, 0, DITC_RT_UNARY_RELU),
+               "ditc cuda: linear: activation 9 is not GELU, GELU_TANH or SILU");
   EXPECT_DEATH(ditc_cu_matmul(DITC_RT_F32, nullptr, nullptr, nullptr, 1, 1, 1,
                               1, nullptr, nullptr, nullptr),
                "ditc cuda: matmul: batch rank 1 with a null shape");
-  ditc_cu_gemm_prepare(DITC_RT_F32, 4, 4, 4, 0, 0, 0, nullptr, nullptr,
-                       nullptr); // nothing to prepare
+  ditc_cu_gemm_prepare(DITC_RT_F32, 4, 4, 4, 0, 0, DITC_RT_ACTIVATION_NONE, 0,
+                       nullptr, nullptr, nullptr); // nothing to prepare
 }
 
 } // namespace

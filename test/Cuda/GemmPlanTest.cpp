@@ -216,7 +216,8 @@ void checkLinear(const Request &r, uint32_t seed) {
       r.bias ? randomFloats(r.n, seed + 2, -1.f, 1.f) : std::vector<float>();
   std::vector<float> y(r.m * r.n, NAN);
   ditc_rt_linear_f32(x.data(), w.data(), r.bias ? bias.data() : nullptr,
-                     y.data(), r.m, r.k, r.n, r.transpose_w);
+                     y.data(), r.m, r.k, r.n, r.transpose_w,
+                     DITC_RT_ACTIVATION_NONE);
   const LtResult ref = ltReference(r, x, 0, w, 0, bias, y.size());
   expectMatches(ref, y, r.k, "linear");
 }
@@ -462,6 +463,12 @@ TEST(GemmPlanKey, DistinguishesWhatChangesThePlan) {
     r = base;
     r.bias = false;
     others.push_back(keyOf(r));
+    // The GELU epilogue, with and without the bias.
+    r = base;
+    r.activation = DITC_RT_UNARY_GELU_TANH;
+    others.push_back(keyOf(r));
+    r.bias = false;
+    others.push_back(keyOf(r));
   }
   for (int which = 0; which < 4; ++which) {
     Alignment al;
@@ -496,6 +503,10 @@ TEST(GemmPlanKey, EqualForTheSameCuBlasLtProblem) {
   al.bias = 2;
   EXPECT_EQ(keyOf(linear_request(DITC_RT_F32, 2, 3, 4, false, false), 0, al),
             keyOf(linear_request(DITC_RT_F32, 2, 3, 4, false, false)));
+  // GELU (erf) and SILU run after cuBLASLt's plain product.
+  for (int32_t act : {DITC_RT_UNARY_GELU, DITC_RT_UNARY_SILU})
+    EXPECT_EQ(keyOf(linear_request(DITC_RT_BF16, 2, 3, 4, true, true, act)),
+              keyOf(linear_request(DITC_RT_BF16, 2, 3, 4, true, true)));
 }
 
 TEST(GemmPlanKey, Alignments) {
@@ -622,15 +633,29 @@ TEST(GemmDescriptors, CreatedAsMapped) {
       {linear_request(DITC_RT_F16, 33, 77, 300, true, true), CUDA_R_16F, two},
       {linear_request(DITC_RT_BF16, 64, 128, 256, false, true), CUDA_R_16BF,
        {}},
+      {linear_request(DITC_RT_BF16, 64, 128, 256, true, true,
+                      DITC_RT_UNARY_GELU_TANH),
+       CUDA_R_16BF, {}},
+      {linear_request(DITC_RT_F16, 8, 128, 256, true, false,
+                      DITC_RT_UNARY_GELU_TANH),
+       CUDA_R_16F, {}},
+      {linear_request(DITC_RT_F16, 8, 128, 256, true, true, DITC_RT_UNARY_SILU),
+       CUDA_R_16F, {}},
       {matmulOf(7, 9, 11, {4, 3}, {0, 63}, {99, 0}), CUDA_R_32F, {}},
       {matmulOf(7, 9, 11, {6}, {63}, {0}), CUDA_R_32F, {}},
   };
+  int gelu = 0;
   for (Case c : cases) {
     if (c.r.batch_rank) // matmulOf makes F32; run the batches in BF16
       c.r.dtype = DITC_RT_BF16, c.type = CUDA_R_16BF;
     SCOPED_TRACE(shapeString(c.r));
     const Issue is = issue_batch(collapse_batch(c.r));
     const LtProblem p = map_problem(c.r, is);
+    EXPECT_EQ(p.gelu, c.r.activation == DITC_RT_UNARY_GELU_TANH);
+    gelu += p.gelu;
+    const uint32_t epilogue =
+        p.bias ? (p.gelu ? CUBLASLT_EPILOGUE_GELU_BIAS : CUBLASLT_EPILOGUE_BIAS)
+               : (p.gelu ? CUBLASLT_EPILOGUE_GELU : CUBLASLT_EPILOGUE_DEFAULT);
     Descriptors d;
     std::string what;
     ASSERT_EQ(create_descriptors(api, p, c.al, kWorkspaceBytes, d, what), 0)
@@ -645,7 +670,7 @@ TEST(GemmDescriptors, CreatedAsMapped) {
     EXPECT_EQ(descAttr<int32_t>(g, d.matmul, CUBLASLT_MATMUL_DESC_TRANSB),
               CUBLAS_OP_N);
     EXPECT_EQ(descAttr<uint32_t>(g, d.matmul, CUBLASLT_MATMUL_DESC_EPILOGUE),
-              p.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
+              epilogue);
     if (p.bias) {
       EXPECT_EQ(
           descAttr<int32_t>(g, d.matmul, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE),
@@ -682,13 +707,14 @@ TEST(GemmDescriptors, CreatedAsMapped) {
     EXPECT_EQ(descAttr<int32_t>(g, &local, CUBLASLT_MATMUL_DESC_TRANSA),
               p.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N);
     EXPECT_EQ(descAttr<uint32_t>(g, &local, CUBLASLT_MATMUL_DESC_EPILOGUE),
-              p.bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT);
+              epilogue);
     if (p.bias) {
       EXPECT_EQ(descAttr<const void *>(g, &local,
                                        CUBLASLT_MATMUL_DESC_BIAS_POINTER),
                 biasPtr);
     }
   }
+  EXPECT_EQ(gelu, 2);
 }
 
 TEST(GemmDescriptors, AMissingLibraryIsNamed) {
@@ -709,30 +735,40 @@ TEST(GemmDescriptors, AMissingLibraryIsNamed) {
 TEST(GemmArguments, EmptyProblemsTouchNothing) {
   // No device, no cuBLASLt: these return before either is needed.
   const int64_t shape[2] = {3, 0}, strides[2] = {0, 0};
-  ditc_cu_linear(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr, 0, 5, 7, 0);
-  ditc_cu_linear(DITC_RT_BF16, nullptr, nullptr, nullptr, nullptr, 4, 5, 0, 1);
+  ditc_cu_linear(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr, 0, 5, 7, 0,
+                 DITC_RT_ACTIVATION_NONE);
+  ditc_cu_linear(DITC_RT_BF16, nullptr, nullptr, nullptr, nullptr, 4, 5, 0, 1,
+                 DITC_RT_UNARY_SILU);
   ditc_cu_matmul(DITC_RT_F16, nullptr, nullptr, nullptr, 2, 3, 4, 2, shape,
                  strides, strides);
-  ditc_cu_gemm_prepare(DITC_RT_F32, 0, 3, 4, 0, 1, 0, nullptr, nullptr,
-                       nullptr);
+  ditc_cu_gemm_prepare(DITC_RT_F32, 0, 3, 4, 0, 1, DITC_RT_UNARY_GELU_TANH, 0,
+                       nullptr, nullptr, nullptr);
 }
 
 TEST(GemmDeathTest, ArgumentsTheLaunchersCannotHonour) {
   const int64_t shape[1] = {2}, strides[1] = {0};
   EXPECT_DEATH(ditc_cu_linear(DITC_RT_I64, nullptr, nullptr, nullptr, nullptr,
-                              1, 1, 1, 0),
+                              1, 1, 1, 0, DITC_RT_ACTIVATION_NONE),
                "ditc cuda: linear: dtype 1 is not F32, F16 or BF16");
   EXPECT_DEATH(ditc_cu_linear(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr,
-                              -1, 1, 1, 0),
+                              -1, 1, 1, 0, DITC_RT_ACTIVATION_NONE),
                "ditc cuda: linear: negative size");
+  EXPECT_DEATH(ditc_cu_linear(DITC_RT_F32, nullptr, nullptr, nullptr, nullptr,
+                              1, 1, 1, 0, 42),
+               "ditc cuda: linear: activation 42 is not GELU, GELU_TANH or SILU");
+  EXPECT_DEATH(ditc_cu_gemm_prepare(DITC_RT_F32, 1, 1, 1, 0, 0,
+                                    DITC_RT_UNARY_EXP, 0, nullptr, nullptr,
+                                    nullptr),
+               "ditc cuda: gemm_prepare: activation 3 is not GELU");
   EXPECT_DEATH(ditc_cu_matmul(DITC_RT_F16, nullptr, nullptr, nullptr, 1, 1, 1,
                               17, shape, strides, strides),
                "ditc cuda: matmul: batch rank 17 is outside \\[0, 16\\]");
   EXPECT_DEATH(ditc_cu_matmul(DITC_RT_F16, nullptr, nullptr, nullptr, 1, 1, 1,
                               1, nullptr, strides, strides),
                "ditc cuda: matmul: batch rank 1 with a null");
-  EXPECT_DEATH(ditc_cu_gemm_prepare(DITC_RT_B8, 1, 1, 1, 0, 0, 1, shape,
-                                    strides, strides),
+  EXPECT_DEATH(ditc_cu_gemm_prepare(DITC_RT_B8, 1, 1, 1, 0, 0,
+                                    DITC_RT_ACTIVATION_NONE, 1, shape, strides,
+                                    strides),
                "ditc cuda: gemm_prepare: dtype 3 is not F32");
   EXPECT_DEATH(lt_fatal("linear", "cublasLtMatmul failed", 13),
                "ditc cuda: linear: cublasLtMatmul failed \\(cublasLt status "

@@ -42,6 +42,8 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
 // stage ending (by destination), then the receives of the stage starting
 // (by source); tags number the messages. A weight read in two stages is in
 // both stages' files. The pp group is the ranks sharing a tp coordinate.
+// The second cut, nearest after %b, follows %b's GELU: code generation
+// makes it %b's epilogue.
 // CHECK-LABEL: func.func @main
 // CHECK-DAG: ditc.weight "shared" {{{.*}}ditc.stages = array<i64: 0, 2>
 // CHECK: %[[E:.*]] = ditc.linear %arg0, {{.*}}ditc.stage = 0
@@ -50,10 +52,11 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
 // CHECK-NEXT: %[[R1:.*]] = ditc.collective.recv {axes = ["pp"], ditc.stage = 1 : i64, peer = 0 : i64, tag = 0 : i64}
 // CHECK-NEXT: ditc.linear %[[R1]], {{.*}}ditc.stage = 1
 // CHECK: %[[B:.*]] = ditc.linear {{.*}}ditc.stage = 1
-// CHECK-NEXT: ditc.collective.send %[[B]] {axes = ["pp"], ditc.stage = 1 : i64, peer = 2 : i64, tag = 2 : i64}
+// CHECK-NEXT: %[[G:.*]] = ditc.gelu %[[B]] {ditc.stage = 1
+// CHECK-NEXT: ditc.collective.send %[[G]] {axes = ["pp"], ditc.stage = 1 : i64, peer = 2 : i64, tag = 2 : i64}
 // CHECK-NEXT: %[[RE:.*]] = ditc.collective.recv {axes = ["pp"], ditc.stage = 2 : i64, peer = 0 : i64, tag = 1 : i64}
 // CHECK-NEXT: %[[R2:.*]] = ditc.collective.recv {axes = ["pp"], ditc.stage = 2 : i64, peer = 1 : i64, tag = 2 : i64}
-// CHECK-NEXT: ditc.gelu %[[R2]] {ditc.stage = 2
+// CHECK-NEXT: ditc.linear %[[R2]], {{.*}}ditc.stage = 2
 // CHECK: ditc.add {{.*}}, %[[RE]] {ditc.stage = 2
 // CHECK: ditc.collective.broadcast {{.*}}root = 2 : i64
 module attributes {ditc.mesh = #ditc.mesh<["pp" = 3 : pipeline, "tp" = 2 : tensor]>} {

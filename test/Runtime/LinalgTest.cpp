@@ -5,6 +5,24 @@ using namespace ditc_test;
 
 namespace {
 
+/// A linear layer's activation in double, from <cmath> (not the runtime's
+/// unary kernels): the reference of the fused epilogue.
+double activate(int32_t act, double v) {
+  switch (act) {
+  case DITC_RT_UNARY_GELU:
+    return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+  case DITC_RT_UNARY_GELU_TANH:
+    return 0.5 * v *
+           (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+  case DITC_RT_UNARY_SILU:
+    return v / (1.0 + std::exp(-v));
+  }
+  return v;
+}
+
+constexpr int32_t kActivations[] = {DITC_RT_ACTIVATION_NONE, DITC_RT_UNARY_GELU,
+                                    DITC_RT_UNARY_GELU_TANH, DITC_RT_UNARY_SILU};
+
 TEST(LinearTest, MatchesReference) {
   struct C {
     int64_t m, k, n;
@@ -14,11 +32,19 @@ TEST(LinearTest, MatchesReference) {
                // primitive gives way to dnnl_sgemm (onednn.cpp).
                {1023, 40, 24}, {1024, 40, 24}};
   uint32_t seed = 1;
+  int ran = 0;
   for (const C &c : cases)
     for (int tw : {0, 1})
-      for (bool with_bias : {false, true}) {
+      for (bool with_bias : {false, true})
+        for (int32_t act : kActivations) {
+        // Each activation on both of oneDNN's paths (the primitive below
+        // 1024 rows with a [N, K] weight, sgemm otherwise), once per shape.
+        if (act != DITC_RT_ACTIVATION_NONE && (with_bias != (tw == 1)))
+          continue;
+        ++ran;
         SCOPED_TRACE(std::to_string(c.m) + "x" + std::to_string(c.k) + "x" +
-                     std::to_string(c.n) + " tw=" + std::to_string(tw));
+                     std::to_string(c.n) + " tw=" + std::to_string(tw) +
+                     " activation=" + std::to_string(act));
         std::vector<float> x = randomFloats(c.m * c.k, seed++);
         std::vector<float> w = randomFloats(c.k * c.n, seed++);
         std::vector<float> b = randomFloats(c.n, seed++);
@@ -29,21 +55,36 @@ TEST(LinearTest, MatchesReference) {
             for (int64_t t = 0; t < c.k; ++t)
               acc += (double)x[i * c.k + t] *
                      (tw ? w[j * c.k + t] : w[t * c.n + j]);
-            want[i * c.n + j] = acc;
+            want[i * c.n + j] = activate(act, acc);
           }
         std::vector<float> y(c.m * c.n, std::nanf(""));
         ditc_rt_linear_f32(x.data(), w.data(), with_bias ? b.data() : nullptr,
-                           y.data(), c.m, c.k, c.n, tw);
+                           y.data(), c.m, c.k, c.n, tw, act);
         EXPECT_REL_L2(y, want, 1e-5);
       }
+  EXPECT_EQ(ran, 8 * (2 * 2 + 2 * 3));
 }
 
 TEST(LinearTest, EmptyInnerDimension) {
-  std::vector<float> b = {1.f, 2.f, 3.f}, y(6, std::nanf(""));
-  ditc_rt_linear_f32(nullptr, nullptr, b.data(), y.data(), 2, 0, 3, 0);
-  EXPECT_EQ(y, (std::vector<float>{1, 2, 3, 1, 2, 3}));
-  ditc_rt_linear_f32(nullptr, nullptr, nullptr, y.data(), 2, 0, 3, 0);
+  std::vector<float> b = {1.f, -2.f, 3.f}, y(6, std::nanf(""));
+  ditc_rt_linear_f32(nullptr, nullptr, b.data(), y.data(), 2, 0, 3, 0,
+                     DITC_RT_ACTIVATION_NONE);
+  EXPECT_EQ(y, (std::vector<float>{1, -2, 3, 1, -2, 3}));
+  // The activation of the bias rows.
+  ditc_rt_linear_f32(nullptr, nullptr, b.data(), y.data(), 2, 0, 3, 0,
+                     DITC_RT_UNARY_SILU);
+  for (int i = 0; i < 6; ++i)
+    EXPECT_NEAR(y[i], activate(DITC_RT_UNARY_SILU, b[i % 3]), 1e-6) << i;
+  ditc_rt_linear_f32(nullptr, nullptr, nullptr, y.data(), 2, 0, 3, 0,
+                     DITC_RT_ACTIVATION_NONE);
   EXPECT_EQ(y, std::vector<float>(6, 0.f));
+}
+
+TEST(LinearDeathTest, UnknownActivation) {
+  std::vector<float> y(1);
+  EXPECT_DEATH(ditc_rt_linear_f32(nullptr, nullptr, nullptr, y.data(), 1, 0, 1,
+                                  0, DITC_RT_UNARY_EXP),
+               "linear_f32: activation 3 is not GELU, GELU_TANH or SILU");
 }
 
 TEST(MatmulTest, BroadcastBatches) {

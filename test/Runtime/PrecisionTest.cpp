@@ -206,11 +206,55 @@ TEST_P(PrecisionTest, Linear) {
             }
           std::vector<uint16_t> y(c.m * c.n, halfNaN(dt));
           ditc_rt_linear(dt, x.data(), w.data(), with_bias ? b.data() : nullptr,
-                         y.data(), c.m, c.k, c.n, tw);
+                         y.data(), c.m, c.k, c.n, tw, DITC_RT_ACTIVATION_NONE);
           expectHalfNear(dt, y, want, 1, slack);
           ++ran;
         }
   EXPECT_EQ(ran, 2 * 5 * 2 * 2);
+}
+
+// A fused activation is computed on the f32 sum and rounded once: within an
+// ulp of the double reference, and (expectHalfNear's inexact count) not the
+// activation of a rounded product, which is off in about half the elements.
+TEST_P(PrecisionTest, LinearActivationRoundsOnce) {
+  const auto activate = [](int32_t act, double v) {
+    if (act == DITC_RT_UNARY_GELU)
+      return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+    if (act == DITC_RT_UNARY_GELU_TANH)
+      return 0.5 * v *
+             (1.0 + std::tanh(std::sqrt(2.0 / M_PI) * (v + 0.044715 * v * v * v)));
+    return v / (1.0 + std::exp(-v));
+  };
+  uint32_t seed = 300;
+  int ran = 0;
+  const int64_t m = 24, k = 40, n = 33;
+  for (int dt : kHalfTypes)
+    for (int32_t act : {DITC_RT_UNARY_GELU, DITC_RT_UNARY_GELU_TANH, DITC_RT_UNARY_SILU}) {
+      SCOPED_TRACE(dtName(dt) + " activation " + std::to_string(act));
+      // Products of up to +-6, where the activations bend.
+      HalfTensor x = randomHalf(dt, m * k, seed++, -1.f, 1.f);
+      HalfTensor w = randomHalf(dt, k * n, seed++, -0.6f, 0.6f);
+      HalfTensor b = randomHalf(dt, n, seed++);
+      std::vector<double> want(m * n), slack(m * n);
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double acc = b.vals[j], mag = std::fabs(acc);
+          for (int64_t t = 0; t < k; ++t) {
+            double p = (double)x.vals[i * k + t] * w.vals[t * n + j];
+            acc += p;
+            mag += std::fabs(p);
+          }
+          want[i * n + j] = activate(act, acc);
+          // The sum's error through a slope under 1.2, and the f32
+          // activation's own few ulps.
+          slack[i * n + j] = 1.2 * gammaN(k + 1) * mag + 1e-6 * std::fabs(want[i * n + j]);
+        }
+      std::vector<uint16_t> y(m * n, halfNaN(dt));
+      ditc_rt_linear(dt, x.data(), w.data(), b.data(), y.data(), m, k, n, 0, act);
+      expectHalfNear(dt, y, want, 1, slack);
+      ++ran;
+    }
+  EXPECT_EQ(ran, 2 * 3);
 }
 
 TEST_P(PrecisionTest, MatmulBroadcastBatches) {
@@ -1144,10 +1188,13 @@ TEST_P(PrecisionTest, F32ForwardsBitForBit) {
     std::vector<float> x = randomFloats(m * k, 1), w = randomFloats(k * n, 2),
                        b = randomFloats(n, 3), y0(m * n, nan), y1(m * n, nan);
     for (int tw : {0, 1}) {
-      ditc_rt_linear(DITC_RT_F32, x.data(), w.data(), b.data(), y0.data(), m,
-                     k, n, tw);
-      ditc_rt_linear_f32(x.data(), w.data(), b.data(), y1.data(), m, k, n, tw);
-      expectSameFloats(y0, y1);
+      for (int32_t act : {int32_t(DITC_RT_ACTIVATION_NONE), int32_t(DITC_RT_UNARY_GELU_TANH)}) {
+        ditc_rt_linear(DITC_RT_F32, x.data(), w.data(), b.data(), y0.data(), m,
+                       k, n, tw, act);
+        ditc_rt_linear_f32(x.data(), w.data(), b.data(), y1.data(), m, k, n, tw,
+                           act);
+        expectSameFloats(y0, y1);
+      }
     }
     ++kernels;
   }
@@ -1274,7 +1321,8 @@ TEST(PrecisionDeathTest, UnknownDtypeAbortsNamingTheKernel) {
   EXPECT_DEATH(call, "^ditc runtime: " kernel ": dtype " #dtype                \
                      " is not F32, F16 or BF16\n$")
   DITC_EXPECT_DTYPE_DEATH(
-      ditc_rt_linear(I32, v, v, nullptr, y, 1, 1, 1, 0), "linear", 2);
+      ditc_rt_linear(I32, v, v, nullptr, y, 1, 1, 1, 0, DITC_RT_ACTIVATION_NONE),
+      "linear", 2);
   DITC_EXPECT_DTYPE_DEATH(
       ditc_rt_matmul(I32, v, v, y, 1, 1, 1, 1, shape, st, st), "matmul", 2);
   DITC_EXPECT_DTYPE_DEATH(ditc_rt_conv2d(I32, v, v, nullptr, y, 1, 1, 1, 1, 1,

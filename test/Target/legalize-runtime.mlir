@@ -144,3 +144,47 @@ func.func @demote_f64(%x: tensor<4x1xf32>) -> tensor<4x2xf32> {
   %r = ditc.cast %s : (tensor<4x2xf64>) -> tensor<4x2xf32>
   return %r : tensor<4x2xf32>
 }
+
+// -----
+
+// A GELU (either form) or SiLU that is a linear layer's only user becomes
+// its epilogue.
+// CHECK-LABEL: func.func @linear_activations
+// CHECK-NEXT: %[[A:.*]] = ditc.linear %arg0, %arg1 bias %arg2 {activation = #ditc.activation<gelu_tanh>, transpose_weight}
+// CHECK-NEXT: %[[B:.*]] = ditc.linear %[[A]], %arg3 {activation = #ditc.activation<gelu>}
+// CHECK-NEXT: %[[C:.*]] = ditc.linear %[[B]], %arg3 {activation = #ditc.activation<silu>}
+// CHECK-NEXT: return %[[C]]
+func.func @linear_activations(%x: tensor<2x4x8xbf16>, %w: tensor<8x8xbf16>, %b: tensor<8xbf16>,
+                              %w2: tensor<8x8xbf16>) -> tensor<2x4x8xbf16> {
+  %l = ditc.linear %x, %w bias %b {transpose_weight} : (tensor<2x4x8xbf16>, tensor<8x8xbf16>, tensor<8xbf16>) -> tensor<2x4x8xbf16>
+  %g = ditc.gelu %l approximate = <tanh> : tensor<2x4x8xbf16>
+  %l2 = ditc.linear %g, %w2 : (tensor<2x4x8xbf16>, tensor<8x8xbf16>) -> tensor<2x4x8xbf16>
+  %g2 = ditc.gelu %l2 : tensor<2x4x8xbf16>
+  %l3 = ditc.linear %g2, %w2 : (tensor<2x4x8xbf16>, tensor<8x8xbf16>) -> tensor<2x4x8xbf16>
+  %s = ditc.silu %l3 : tensor<2x4x8xbf16>
+  return %s : tensor<2x4x8xbf16>
+}
+
+// -----
+
+// Not fused: a product that has another user (the residual); a GELU whose
+// placement differs from the layer's (another pipeline stage); a layer that
+// already has an activation.
+// CHECK-LABEL: func.func @linear_activations_kept
+// CHECK: %[[L:.*]] = ditc.linear %arg0, %arg1 :
+// CHECK-NEXT: ditc.gelu %[[L]]
+// CHECK: %[[M:.*]] = ditc.linear %arg0, %arg1 {ditc.stage = 0 : i64}
+// CHECK-NEXT: ditc.gelu %[[M]] {ditc.stage = 1 : i64}
+// CHECK: %[[N:.*]] = ditc.linear %arg0, %arg1 {activation = #ditc.activation<silu>}
+// CHECK-NEXT: ditc.silu %[[N]]
+func.func @linear_activations_kept(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>)
+    -> (tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>) {
+  %l = ditc.linear %x, %w : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %g = ditc.gelu %l : tensor<4x8xf32>
+  %r = ditc.add %g, %l : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %m = ditc.linear %x, %w {ditc.stage = 0 : i64} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %h = ditc.gelu %m {ditc.stage = 1 : i64} : tensor<4x8xf32>
+  %n = ditc.linear %x, %w {activation = #ditc.activation<silu>} : (tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+  %s = ditc.silu %n : tensor<4x8xf32>
+  return %r, %h, %s : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}

@@ -11,7 +11,7 @@
 // CHECK: llvm.func @ditc_generated_run(%[[ARENA:.*]]: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %[[CONSTS:.*]]: !llvm.ptr, %{{.*}}: i32) -> i32
 // CHECK: %[[SLOT:.*]] = llvm.getelementptr %[[CONSTS]][0] : (!llvm.ptr) -> !llvm.ptr, !llvm.ptr
 // CHECK: %[[BIAS:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.ptr
-// CHECK: llvm.call @ditc_cu_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}}) : (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32) -> ()
+// CHECK: llvm.call @ditc_cu_linear(%{{.*}}, %{{.*}}, %{{.*}}, %[[BIAS]], %{{.*}}) : (i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32, i32) -> ()
 // CHECK: llvm.call @ditc_cu_unary(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}) : (i32, i32, !llvm.ptr, !llvm.ptr, i64) -> ()
 // CHECK: llvm.call @ditc_cu_layer_norm(
 // CHECK: llvm.call @ditc_cu_binary(

@@ -14,7 +14,7 @@
 // The reshaped output is copied into its buffer at the end.
 // CHECK: llvm.call @ditc_rt_strided_copy
 // CHECK: llvm.return
-// CHECK-DAG: llvm.func @ditc_rt_linear_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32)
+// CHECK-DAG: llvm.func @ditc_rt_linear_f32(!llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32, i32)
 // CHECK-DAG: llvm.func @ditc_rt_unary_f32(i32, !llvm.ptr, !llvm.ptr, i64)
 // CHECK-DAG: llvm.func @ditc_rt_binary(i32, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32)
 // CHECK-DAG: llvm.func @ditc_rt_strided_copy(
@@ -92,7 +92,7 @@ func.func @main(%q: tensor<1x2x4x8xf16>, %m: tensor<4x4xf16>) -> tensor<1x2x4x8x
 // CHECK: llvm.call @ditc_rt_cast(%[[D7]],
 // CHECK: %[[D8:.*]] = llvm.mlir.constant(4 : i32) : i32
 // CHECK: llvm.call @ditc_rt_softmax(%[[D8]],
-// CHECK-DAG: llvm.func @ditc_rt_linear(i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32)
+// CHECK-DAG: llvm.func @ditc_rt_linear(i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i64, i64, i64, i32, i32)
 // CHECK-DAG: llvm.func @ditc_rt_attention(i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32)
 // CHECK: ditc_generated_json_data("{{.*}}\22dtype\22:\22bf16\22{{.*}}\22target\22:\22cpu\22
 module attributes {ditc.dtype = "bf16"} {

@@ -57,6 +57,19 @@ def Ditc_GeluApproximationAttr : EnumAttr<Ditc_Dialect, Ditc_GeluApproximation,
   let assemblyFormat = "`<` $value `>`";
 }
 
+def Ditc_Activation : I32EnumAttr<"Activation",
+    "an elementwise function a kernel applies to its result", [
+      I32EnumAttrCase<"gelu", 0>,
+      I32EnumAttrCase<"gelu_tanh", 1>,
+      I32EnumAttrCase<"silu", 2>
+    ]> {
+  let cppNamespace = "::mlir::ditc";
+  let genSpecializedAttr = 0;
+}
+def Ditc_ActivationAttr : EnumAttr<Ditc_Dialect, Ditc_Activation, "activation"> {
+  let assemblyFormat = "`<` $value `>`";
+}
+
 def Ditc_PoolKind : I32EnumAttr<"PoolKind", "what a pooling window computes", [
       I32EnumAttrCase<"max", 0>,
       I32EnumAttrCase<"avg", 1>,

@@ -465,14 +465,32 @@ def Ditc_LinearOp : Ditc_Op<"linear", [Pure]> {
     `[K, N]`, or `[N, K]` (PyTorch's layout) when `transpose_weight` is set.
     Tensor parallelism splits `weight` by columns or rows.
 
+    An `activation` (`gelu`, `gelu_tanh`, `silu`) is applied to the result
+    before it is stored: the epilogue code generation fuses into the layer
+    (`-ditc-legalize-runtime`, when the activation is the product's only
+    user). It is computed on the f32 accumulator, so a 16-bit result is
+    rounded once.
+
     ```mlir
     %y = ditc.linear %x, %w bias %b {transpose_weight}
         : (tensor<2x16x64xf32>, tensor<256x64xf32>, tensor<256xf32>) -> tensor<2x16x256xf32>
+    %h = ditc.linear %x, %w {activation = #ditc.activation<gelu_tanh>}
+        : (tensor<2x16x64xf32>, tensor<64x256xf32>) -> tensor<2x16x256xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$input, Ditc_FloatTensor:$weight,
-                   Optional<Ditc_FloatTensor>:$bias, UnitAttr:$transpose_weight);
+                   Optional<Ditc_FloatTensor>:$bias, UnitAttr:$transpose_weight,
+                   OptionalAttr<Ditc_ActivationAttr>:$activation);
   let results = (outs Ditc_FloatTensor:$result);
+  let builders = [
+    // The layer without an activation, as the importer and the parallel
+    // passes build it.
+    OpBuilder<(ins "Type":$result, "Value":$input, "Value":$weight,
+                   "Value":$bias, "bool":$transposeWeight), [{
+      build($_builder, $_state, result, input, weight, bias, transposeWeight,
+            ActivationAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];

@@ -64,6 +64,10 @@ typedef enum ditc_rt_unary_op {
   DITC_RT_UNARY_COUNT
 } ditc_rt_unary_op;
 
+/* A linear layer's `activation` argument: none, or one of the unary ops
+ * DITC_RT_UNARY_GELU, DITC_RT_UNARY_GELU_TANH and DITC_RT_UNARY_SILU. */
+#define DITC_RT_ACTIVATION_NONE (-1)
+
 /* Arithmetic ops write `dtype`, comparisons write B8. "Numbers" are F32 F64
  * F16 BF16 and the integers I8 I16 I32 I64 U8 U16 U32 U64
  * (ditc_rt_binary_dtypes below says it as a bit mask). F16 and BF16 compute

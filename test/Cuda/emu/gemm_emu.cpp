@@ -7,8 +7,10 @@
 // (cuda_runtime_api.h, gemm.h) as plain host loops with what gemm.h promises
 // of cuBLASLt:
 //  - F32, F16, BF16 operands (kernel_math.h's conversions), f32 products
-//    summed in f32 (no TF32), linear's bias added to the f32 sum, the result
-//    rounded once to the dtype on the store;
+//    summed in f32 (no TF32), linear's bias added to the f32 sum, its
+//    GELU_TANH activation applied to the f32 sum (cuBLASLt's GELU epilogue,
+//    when k > 0), the result rounded once to the dtype on the store; other
+//    activations as gemm.cpp runs them: ditc_cu_unary over the stored result;
 //  - linear: y[m,n] = x[m,k] * W + bias[n], W [k,n], or [n,k] when
 //    transpose_w (ditc_kernels.def, as runtime/src/gemm_fallback.cpp reads
 //    it); matmul: c[batch..., m, n] = a[batch..., m, k] * b[batch..., k, n],
@@ -52,11 +54,18 @@ struct Problem {
   int32_t dtype = 0;
   int64_t m = 0, k = 0, n = 0;
   bool transpose_w = false;
+  int32_t activation = DITC_RT_ACTIVATION_NONE;
   int32_t batch_rank = 0;
   std::array<int64_t, kMaxRank> shape{}, left{}, right{};
   const void *x = nullptr, *w = nullptr, *bias = nullptr;
   void *y = nullptr;
 };
+
+/// Whether the emulated cuBLASLt applies the activation (gemm.cpp: the GELU
+/// epilogue of a product with k > 0).
+bool epilogue(const Problem &p) {
+  return p.k > 0 && ditc_cu::gemm::epilogue_gelu(p.activation);
+}
 
 template <class T> void gemm_typed(const Problem &p) {
   const T *x = static_cast<const T *>(p.x);
@@ -68,6 +77,7 @@ template <class T> void gemm_typed(const Problem &p) {
     batches *= p.shape[d];
   // Row-major [k,n] (b, W) or [n,k] (transpose_w W).
   const int64_t wk = p.transpose_w ? 1 : p.n, wn = p.transpose_w ? p.k : 1;
+  const bool gelu = epilogue(p);
   for (int64_t bi = 0; bi < batches; ++bi) {
     int64_t lo = 0, ro = 0, rest = bi;
     for (int d = p.batch_rank - 1; d >= 0; --d) {
@@ -86,6 +96,8 @@ template <class T> void gemm_typed(const Problem &p) {
                  ditc_cu::math::to_f32(b[l * wk + j * wn]);
         if (bias)
           acc += ditc_cu::math::to_f32(bias[j]);
+        if (gelu)
+          acc = ditc_cu::math::gelu_tanh_f(acc);
         c[i * p.n + j] = ditc_cu::math::from_f32<T>(acc);
       }
   }
@@ -113,6 +125,8 @@ void run(const char *name, const Problem &p) {
   if (e != cudaSuccess)
     fatal(name, "cannot enqueue the emulated cuBLASLt call: %s (%s)",
           cudaGetErrorString(e), cudaGetErrorName(e));
+  if (p.activation != DITC_RT_ACTIVATION_NONE && !epilogue(p))
+    ditc_cu_unary(p.activation, p.dtype, p.y, p.y, batches * p.m * p.n);
 }
 
 } // namespace
@@ -121,15 +135,17 @@ extern "C" {
 
 void ditc_cu_linear(int32_t dtype, const void *x, const void *w,
                     const void *bias, void *y, int64_t m, int64_t k, int64_t n,
-                    int32_t transpose_w) {
+                    int32_t transpose_w, int32_t activation) {
   const char *name = "linear";
   check_args(name, dtype, m, k, n, 0, nullptr, nullptr, nullptr);
+  ditc_cu::gemm::check_activation(name, activation);
   Problem p;
   p.dtype = dtype;
   p.m = m;
   p.k = k;
   p.n = n;
   p.transpose_w = transpose_w != 0;
+  p.activation = activation;
   p.x = x;
   p.w = w;
   p.bias = bias;
@@ -163,12 +179,13 @@ void ditc_cu_matmul(int32_t dtype, const void *a, const void *b, void *c,
 
 // No plans to build: only the arguments are checked, as gemm.cpp does.
 void ditc_cu_gemm_prepare(int32_t dtype, int64_t m, int64_t k, int64_t n,
-                          int32_t, int32_t, int32_t batch_rank,
-                          const int64_t *batch_shape,
+                          int32_t, int32_t, int32_t activation,
+                          int32_t batch_rank, const int64_t *batch_shape,
                           const int64_t *a_batch_strides,
                           const int64_t *b_batch_strides) {
   check_args("gemm_prepare", dtype, m, k, n, batch_rank, batch_shape,
              a_batch_strides, b_batch_strides);
+  ditc_cu::gemm::check_activation("gemm_prepare", activation);
 }
 
 } // extern "C"
