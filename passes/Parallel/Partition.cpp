@@ -477,7 +477,12 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   // Each factor takes the split planned for it; an axis splits one factor.
   SmallVector<Axes> factorAxes(rule.factors.size());
   llvm::StringSet<> used;
-  bool reductionOk = isa<LinearOp, MatmulOp>(op);
+  // A contraction may be split, its partial sums added up after it; not
+  // that of a layer with an activation (the activation of a partial sum is
+  // not a part of the activation): its operands are gathered instead.
+  auto withActivation = dyn_cast<LinearOp>(op);
+  bool reductionOk = isa<MatmulOp>(op) ||
+                     (withActivation && !withActivation.getActivation());
   for (auto [i, f] : llvm::enumerate(rule.factors)) {
     if (f.kind == ShardingFactor::Kind::Reduction && !reductionOk)
       continue;

@@ -127,3 +127,25 @@ module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
     return %o : tensor<1x2x8x4xf32>
   }
 }
+
+// -----
+
+// A layer with an activation (an epilogue, as code generation fuses it)
+// never splits its contraction: the activation of a partial sum is not a
+// part of the activation. The column-parallel layer's block of hidden units
+// is gathered and the whole weight read; no all-reduce follows.
+// CHECK-LABEL: func.func @row_with_activation
+// CHECK: %[[H:.*]] = ditc.linear %arg0, %{{.*}} : (tensor<8x16xf32>, tensor<16x32xf32>) -> tensor<8x32xf32>
+// CHECK: %[[G:.*]] = ditc.collective.all_gather %[[H]] {{.*}}axes = ["tp"]{{.*}} : (tensor<8x32xf32>) -> tensor<8x64xf32>
+// CHECK: %[[Y:.*]] = ditc.linear %[[G]], %{{.*}} {activation = #ditc.activation<gelu_tanh>{{.*}}} : (tensor<8x64xf32>, tensor<64x16xf32>) -> tensor<8x16xf32>
+// CHECK-NOT: all_reduce
+// CHECK: return %[[Y]]
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @row_with_activation(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w1 = ditc.weight "w1" {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %w2 = ditc.weight "w2" {ditc.sharding = [#ditc.sharding<[{"tp"}, {}]>], file = "m.onnx", offset = 4096 : i64} : tensor<64x16xf32>
+    %h = ditc.linear %x, %w1 {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x16xf32>, tensor<16x64xf32>) -> tensor<8x64xf32>
+    %y = ditc.linear %h, %w2 {activation = #ditc.activation<gelu_tanh>} : (tensor<8x64xf32>, tensor<64x16xf32>) -> tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
+  }
+}
