@@ -4,7 +4,7 @@ and without `ditc compile --activation-limit`.
 
     benchmarks/chunk.py [--ditc build/bin/ditc] [--dir /tmp/ditc-full]
         [--models dit-block4096,llm-mlp4096] [--fractions 0.5,0.2]
-        [--threads 2] [--runs 3] [--fit-arena 256MiB] [--json OUT.json]
+        [--threads 2] [--runs 3] [--rounds 1] [--fit-arena 256MiB] [--json OUT.json]
 
 For each model (exported with random weights by examples/export_models.py
 into DIR/NAME unless it is there):
@@ -14,6 +14,10 @@ into DIR/NAME unless it is there):
   3. `ditc run --inputs --outputs --warmup 1 --bench RUNS --threads T` on
      each: the median step time, the peak RSS and the arena it reports;
   4. each chunked output against the unchunked one (relative L2).
+With --rounds R, step 3 runs a model's libraries in turn R times, and each
+library's time relative to the unchunked one is the median of the R
+rounds' ratios (a shared VM changes speed between runs: the rounds reach
+every library alike); the table gives their range too.
 Prints a markdown table: one row per library, the time relative to the
 unchunked library of the same run (this machine is shared: compare ratios).
 With --fit-arena SIZE, also the longest token count (a multiple of 256,
@@ -117,6 +121,8 @@ def main():
     ap.add_argument("--fractions", default="0.5,0.2")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run a model's libraries in turn this many times (median of the ratios)")
     ap.add_argument("--fit-arena", help="also the longest token count that fits this arena")
     ap.add_argument("--json")
     args = ap.parse_args()
@@ -130,8 +136,7 @@ def main():
         prof = subprocess.run([args.ditc, "profile", model, "--format", "json"] + dims,
                               capture_output=True, text=True, check=True)
         arena = json.loads(prof.stdout)["activation_peak_bytes"]
-        base_out = None
-        base_time = None
+        libs = []
         for frac in [None] + [float(f) for f in args.fractions.split(",")]:
             tag = "base" if frac is None else "chunk%g" % frac
             lib = os.path.join(d, tag + ".so")
@@ -147,28 +152,41 @@ def main():
                 rows.append({"model": name, "limit": limit, "error": p.stderr.strip()[-300:]})
                 continue
             loops = re.search(r"chunked (\d+) region", p.stderr)
-            log("running %s (%s)" % (name, tag))
-            median, rss, lib_arena = run(args.ditc, lib, inputs, out, args.threads, args.runs)
-            got = np.load(out)
+            libs.append({"model": name, "limit": limit, "lib": lib, "out": out,
+                         "loops": int(loops.group(1)) if loops else 0, "times": [], "ratios": []})
+        if not libs or libs[0]["limit"] is not None:
+            continue  # no unchunked library to compare with
+        for rnd in range(args.rounds):
+            for r in libs:
+                log("running %s (%s), round %d/%d" % (name, os.path.basename(r["lib"]), rnd + 1,
+                                                      args.rounds))
+                median, r["rss_mib"], r["arena"] = run(args.ditc, r["lib"], inputs, r["out"],
+                                                       args.threads, args.runs)
+                r["times"].append(median)
+                r["ratios"].append(median / libs[0]["times"][-1])
+        base_out = np.load(libs[0]["out"])
+        for r in libs:
+            got = np.load(r["out"])
             err = 0.0
-            if base_out is None:
-                base_out, base_time = got, median
-            else:
-                for k in base_out.files:
-                    r, g = base_out[k].astype(np.float64), got[k].astype(np.float64)
-                    err = max(err, float(np.linalg.norm(g - r) / np.linalg.norm(r)))
-            rows.append({"model": name, "limit": limit, "arena": lib_arena,
-                         "loops": int(loops.group(1)) if loops else 0, "median_s": median,
-                         "rss_mib": rss, "ratio": median / base_time, "rel_l2": err})
-    print("| model | limit | loops | arena (MiB) | peak RSS (MiB) | step (s) | vs unchunked | rel L2 vs unchunked |")
+            for k in base_out.files:
+                ref, g = base_out[k].astype(np.float64), got[k].astype(np.float64)
+                err = max(err, float(np.linalg.norm(g - ref) / np.linalg.norm(ref)))
+            rows.append({"model": name, "limit": r["limit"], "arena": r["arena"],
+                         "loops": r["loops"], "median_s": float(np.median(r["times"])),
+                         "rss_mib": r["rss_mib"], "ratio": float(np.median(r["ratios"])),
+                         "ratio_min": min(r["ratios"]), "ratio_max": max(r["ratios"]),
+                         "rel_l2": err})
+    print("| model | limit | loops | arena (MiB) | peak RSS (MiB) | step (s) | vs unchunked "
+          "(rounds' range) | rel L2 vs unchunked |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
         if "error" in r:
             print("| %s | %s | - | - | - | - | - | %s |" % (r["model"], r["limit"], r["error"]))
             continue
-        print("| %s | %s | %d | %.1f | %.0f | %.3f | %.3f | %.1e |" % (
+        print("| %s | %s | %d | %.1f | %.0f | %.3f | %.3f (%.3f-%.3f) | %.1e |" % (
             r["model"], "none" if r["limit"] is None else "%.1f MiB" % (r["limit"] / 2**20),
-            r["loops"], r["arena"] / 2**20, r["rss_mib"], r["median_s"], r["ratio"], r["rel_l2"]))
+            r["loops"], r["arena"] / 2**20, r["rss_mib"], r["median_s"], r["ratio"],
+            r["ratio_min"], r["ratio_max"], r["rel_l2"]))
     if args.fit_arena:
         print()
         print("| model | arena budget | longest tokens, unchunked | longest tokens, chunked |")
