@@ -263,7 +263,7 @@ struct FuseLinearActivation : OpRewritePattern<ActOp> {
   using OpRewritePattern<ActOp>::OpRewritePattern;
   LogicalResult matchAndRewrite(ActOp act, PatternRewriter &rewriter) const override {
     auto linear = act.getInput().template getDefiningOp<LinearOp>();
-    if (!linear || linear.getActivation() || !linear->hasOneUse() ||
+    if (!linear || linear.getActivationUser() != act.getOperation() ||
         linear->getBlock() != act->getBlock() ||
         linear.getType() != act.getType() ||
         linear->getDiscardableAttrDictionary() != act->getDiscardableAttrDictionary())

@@ -480,9 +480,8 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   // A contraction may be split, its partial sums added up after it; not
   // that of a layer with an activation (the activation of a partial sum is
   // not a part of the activation): its operands are gathered instead.
-  auto withActivation = dyn_cast<LinearOp>(op);
-  bool reductionOk = isa<MatmulOp>(op) ||
-                     (withActivation && !withActivation.getActivation());
+  auto linearOp = dyn_cast<LinearOp>(op);
+  bool reductionOk = isa<MatmulOp>(op) || (linearOp && !linearOp.getActivation());
   for (auto [i, f] : llvm::enumerate(rule.factors)) {
     if (f.kind == ShardingFactor::Kind::Reduction && !reductionOk)
       continue;

@@ -203,10 +203,8 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
   SmallVector<bool> apart(n + 1, false);
   for (int64_t i = 0; i < n; ++i) {
     auto linear = dyn_cast<LinearOp>(work[i]);
-    if (!linear || !linear->hasOneUse())
-      continue;
-    Operation *user = *linear->getUsers().begin();
-    if (isa<GeluOp, SiluOp>(user) && index.count(user))
+    Operation *user = linear ? linear.getActivationUser() : nullptr;
+    if (user && index.count(user))
       for (int64_t j = i + 1; j <= index.lookup(user); ++j)
         apart[j] = true;
   }

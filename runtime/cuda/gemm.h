@@ -251,9 +251,7 @@ inline void check_args(const char *name, int32_t dtype, int64_t m, int64_t k,
 /// A linear layer's activation argument: NONE, GELU, GELU_TANH or SILU
 /// (ditc_kernels.def); any other is fatal, naming `name`.
 inline void check_activation(const char *name, int32_t activation) {
-  if (activation != DITC_RT_ACTIVATION_NONE &&
-      activation != DITC_RT_UNARY_GELU &&
-      activation != DITC_RT_UNARY_GELU_TANH && activation != DITC_RT_UNARY_SILU)
+  if (!ditc_rt_is_activation(activation))
     fatal(name, "activation %d is not GELU, GELU_TANH or SILU", (int)activation);
 }
 

@@ -135,12 +135,9 @@ int num_threads() {
 }
 
 void apply_activation(const char *kernel, int32_t activation, float *y, int64_t n) {
-  if (activation == DITC_RT_ACTIVATION_NONE)
-    return;
-  if (activation != DITC_RT_UNARY_GELU && activation != DITC_RT_UNARY_GELU_TANH &&
-      activation != DITC_RT_UNARY_SILU)
+  if (!ditc_rt_is_activation(activation))
     fatal(kernel, "activation %d is not GELU, GELU_TANH or SILU", (int)activation);
-  if (n > 0)
+  if (activation != DITC_RT_ACTIVATION_NONE && n > 0)
     ditc_rt_unary_f32(activation, y, y, n);
 }
 

@@ -207,6 +207,13 @@ LogicalResult MatmulOp::verify() {
                      why, getResult());
 }
 
+Operation *LinearOp::getActivationUser() {
+  if (getActivation() || !getResult().hasOneUse())
+    return nullptr;
+  Operation *user = *getResult().getUsers().begin();
+  return isa<GeluOp, SiluOp>(user) ? user : nullptr;
+}
+
 LogicalResult LinearOp::verify() {
   if (failed(checkSameElementType(*this)))
     return failure();

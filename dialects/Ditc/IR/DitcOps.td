@@ -491,6 +491,11 @@ def Ditc_LinearOp : Ditc_Op<"linear", [Pure]> {
             ActivationAttr());
     }]>
   ];
+  let extraClassDeclaration = [{
+    /// The GELU or SiLU that is this layer's only user (what
+    /// -ditc-legalize-runtime makes its `activation`), or null.
+    Operation *getActivationUser();
+  }];
   let assemblyFormat = [{
     $input `,` $weight (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
   }];

@@ -65,8 +65,15 @@ typedef enum ditc_rt_unary_op {
 } ditc_rt_unary_op;
 
 /* A linear layer's `activation` argument: none, or one of the unary ops
- * DITC_RT_UNARY_GELU, DITC_RT_UNARY_GELU_TANH and DITC_RT_UNARY_SILU. */
+ * DITC_RT_UNARY_GELU, DITC_RT_UNARY_GELU_TANH and DITC_RT_UNARY_SILU
+ * (ditc_rt_is_activation says which codes are valid). */
 #define DITC_RT_ACTIVATION_NONE (-1)
+static inline int ditc_rt_is_activation(int32_t activation) {
+  return activation == DITC_RT_ACTIVATION_NONE ||
+         activation == DITC_RT_UNARY_GELU ||
+         activation == DITC_RT_UNARY_GELU_TANH ||
+         activation == DITC_RT_UNARY_SILU;
+}
 
 /* Arithmetic ops write `dtype`, comparisons write B8. "Numbers" are F32 F64
  * F16 BF16 and the integers I8 I16 I32 I64 U8 U16 U32 U64
