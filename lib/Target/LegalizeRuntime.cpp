@@ -176,15 +176,19 @@ struct FullNormParams : OpRewritePattern<NormOp> {
   LogicalResult matchAndRewrite(NormOp op,
                                 PatternRewriter &rewriter) const override {
     ArrayRef<int64_t> norm = shapeOf(op.getInput()).drop_front(op.getAxis());
-    SmallVector<Value> params;
-    for (Value p : op->getOperands().drop_front())
-      params.push_back(p);
-    if (llvm::all_of(params, [&](Value p) { return shapeOf(p) == norm; }))
+    // The scale and the bias (ODS segments 1 and 2), not a modulation.
+    SmallVector<unsigned> params;
+    for (unsigned segment = 1; segment <= (std::is_same_v<NormOp, LayerNormOp> ? 2u : 1u); ++segment) {
+      auto [idx, len] = op.getODSOperandIndexAndLength(segment);
+      for (unsigned i = idx; i < idx + len; ++i)
+        params.push_back(i);
+    }
+    if (llvm::all_of(params, [&](unsigned i) { return shapeOf(op->getOperand(i)) == norm; }))
       return failure();
     Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
     rewriter.modifyOpInPlace(op, [&] {
-      for (OpOperand &use : op->getOpOperands().drop_front())
-        use.set(fullParam(e, use.get(), norm));
+      for (unsigned i : params)
+        op->setOperand(i, fullParam(e, op->getOperand(i), norm));
     });
     return success();
   }
@@ -280,6 +284,32 @@ struct FuseLinearActivation : OpRewritePattern<ActOp> {
   }
 };
 
+/// layer_norm(x) * s + t, with s and t a modulation (one row of parameters
+/// per group of rows, a DiT's adaLN: [B, 1, C] for x [B, N, C]) ->
+/// layer_norm(x) mod_scale s mod_shift t. The mul (and the add, when it is
+/// the mul's only user) must be the norm's only user, in its block, with
+/// its discardable attributes (stage, schedule, replication).
+struct FuseNormModulation : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp ln,
+                                PatternRewriter &rewriter) const override {
+    LayerNormOp::Modulation mod = ln.getModulation();
+    if (!mod.mul)
+      return failure();
+    Operation *last = mod.add ? mod.add : mod.mul;
+    rewriter.setInsertionPoint(last);
+    auto fused = LayerNormOp::create(rewriter, ln.getLoc(), ln.getType(), ln.getInput(),
+                                     ln.getScale(), ln.getBias(), mod.scale, mod.shift,
+                                     ln.getAxisAttr(), ln.getEpsilonAttr());
+    fused->setDiscardableAttrs(ln->getDiscardableAttrDictionary());
+    rewriter.replaceOp(last, fused.getResult());
+    if (mod.add)
+      rewriter.eraseOp(mod.mul);
+    rewriter.eraseOp(ln);
+    return success();
+  }
+};
+
 /// The CPU kernels compute in f32: f64 values (exporters compute rotary
 /// tables in double) are computed in f32 instead, with a warning. Casts
 /// between f32 and f64 disappear; f64 constants are rounded.
@@ -340,7 +370,8 @@ struct LegalizeRuntimePass
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
-                 FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>>(
+                 FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
+                 FuseNormModulation>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region
     // simplification (a whole walk of every region) is left out.

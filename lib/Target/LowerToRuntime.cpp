@@ -1049,6 +1049,17 @@ LogicalResult Lowerer::lower(Operation *op) {
       .Case([&](LayerNormOp o) {
         ArrayRef<int64_t> s = o.getType().getShape();
         int64_t a = o.getAxis();
+        if (o.getModScale() || o.getModShift()) {
+          call(kernelFor("layer_norm_mod"),
+               withDtype({ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
+                          o.getBias() ? ptrOf(o.getBias()) : null(),
+                          o.getModScale() ? ptrOf(o.getModScale()) : null(),
+                          o.getModShift() ? ptrOf(o.getModShift()) : null(),
+                          ptrOf(o.getResult()), c64(product(s.take_front(a))),
+                          c64(product(s.drop_front(a))), c64(o.getModulationGroups()),
+                          cf32(o.getEpsilon().convertToDouble())}));
+          return success();
+        }
         call(kernelFor("layer_norm"),
              withDtype({ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
                         o.getBias() ? ptrOf(o.getBias()) : null(), ptrOf(o.getResult()),

@@ -25,7 +25,11 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
     - f64 values (exporters compute rotary tables in double) are computed in
       f32, which the kernels take, with a warning.
     - a `ditc.gelu` or `ditc.silu` that is the only user of a linear layer's
-      product becomes the layer's `activation` (the GEMM's epilogue).
+      product becomes the layer's `activation` (the GEMM's epilogue);
+    - a DiT's adaLN modulation of a layer norm, `norm(x) * s + t` with `s`
+      and `t` one row of parameters per batch (`[B, 1, C]`), becomes the
+      norm's `mod_scale` and `mod_shift` (one kernel, one rounding) when the
+      `mul` is the norm's only user and the `add` the mul's.
 
     ```mlir
     %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>

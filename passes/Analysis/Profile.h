@@ -16,7 +16,9 @@
 //   gelu                                              8 (erf or tanh form)
 //   softmax                                           5 (max, subtract, exp,
 //                                                        sum, divide)
-//   layer_norm / group_norm                           5 (+1 scale, +1 bias)
+//   layer_norm / group_norm                           5 (+1 scale, +1 bias,
+//                                                        +1 mod_scale,
+//                                                        +1 mod_shift)
 //   rms_norm                                          3 (+1 scale)
 //   rope                                              3 per rotated element
 //   reduce_*                                          1 per input element

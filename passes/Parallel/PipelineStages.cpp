@@ -198,12 +198,19 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
   for (int64_t i = 1; i <= n; ++i)
     crossing[i] = crossing[i - 1] + delta[i];
 
-  // apart[i]: a cut before op i would separate a linear layer from the
-  // activation that is its only user.
+  // apart[i]: a cut before op i would separate an op from the epilogue
+  // -ditc-legalize-runtime folds into it (a linear layer's activation, a
+  // layer norm's modulation); with the cut it would round where one
+  // device does not.
   SmallVector<bool> apart(n + 1, false);
   for (int64_t i = 0; i < n; ++i) {
-    auto linear = dyn_cast<LinearOp>(work[i]);
-    Operation *user = linear ? linear.getActivationUser() : nullptr;
+    Operation *user = nullptr;
+    if (auto linear = dyn_cast<LinearOp>(work[i]))
+      user = linear.getActivationUser();
+    if (auto ln = dyn_cast<LayerNormOp>(work[i])) {
+      LayerNormOp::Modulation m = ln.getModulation();
+      user = m.add ? m.add : m.mul;
+    }
     if (user && index.count(user))
       for (int64_t j = i + 1; j <= index.lookup(user); ++j)
         apart[j] = true;

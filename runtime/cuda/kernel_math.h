@@ -668,6 +668,17 @@ DITC_HD inline float norm_apply(float x, float mean, float rstd,
   return v;
 }
 
+/// A DiT's adaLN modulation of a normalised value: times s, plus t, when
+/// given (in that order, as the CPU's layer_norm_mod).
+DITC_HD inline float modulate_apply(float v, bool has_s, float s, bool has_t,
+                                    float t) {
+  if (has_s)
+    v = v * s;
+  if (has_t)
+    v = v + t;
+  return v;
+}
+
 /// Group norm of one value: (x - mean) * (rstd * scale[c]) + bias[c].
 DITC_HD inline float group_norm_apply(float x, float mean, float a, float b) {
   return (x - mean) * a + b;

@@ -10,7 +10,8 @@
 // max / sum); the group combines with warp shuffles (and shared memory
 // across warps) in a fixed order, so every thread gets the same bits. A row
 // of one tile is normalised from the registers, a longer one is read again.
-// All statistics are f32; half types round once on the store.
+// All statistics are f32; half types round once on the store (after a
+// layer norm's adaLN modulation, when it has one).
 //
 // Softmax over a middle axis (inner > 1): one thread per (outer, inner)
 // column, the online max / sum over len, then a second pass.
@@ -23,6 +24,10 @@ namespace {
 
 constexpr int kVpt = 8;         // values a thread holds per tile
 constexpr int kMaxGroup = 1024; // threads of a block-wide group
+// ... of a modulated layer norm: the modulation's rows and loads spill
+// under 64 registers (f32), and ptxas kept bf16 at 64 on sm_90a even for
+// 512 threads; 256 leave it 255.
+constexpr int kMaxModGroup = 256;
 
 struct CombineMeanM2 {
   __device__ math::MeanM2 operator()(math::MeanM2 a, math::MeanM2 b) const {
@@ -55,11 +60,14 @@ __device__ __forceinline__ int load_tile(const S *xr, int64_t base, int t,
   return cnt;
 }
 
-/// Layer norm (GROUP false: scale / bias per column) or group norm (GROUP
-/// true: per channel, the row being (n, group) of cpg channels x spatial).
-template <class S, bool GROUP>
-__global__ void __launch_bounds__(kMaxGroup)
-    meanvar_norm_kernel(const S *x, const S *scale, const S *bias, S *y,
+/// Layer norm (GROUP false: scale / bias per column; MOD: then the
+/// modulation rows ms / mt [rows / per_group, cols], either may be null) or
+/// group norm (GROUP true: per channel, the row being (n, group) of cpg
+/// channels x spatial).
+template <class S, bool GROUP, bool MOD>
+__global__ void __launch_bounds__(MOD ? kMaxModGroup : kMaxGroup)
+    meanvar_norm_kernel(const S *x, const S *scale, const S *bias,
+                        const S *ms, const S *mt, int64_t per_group, S *y,
                         int64_t rows, int64_t cols, float eps, int G,
                         int64_t spatial, int64_t cpg, int64_t groups) {
   __shared__ math::MeanM2 smem[32];
@@ -82,6 +90,9 @@ __global__ void __launch_bounds__(kMaxGroup)
                       smem);
     const float mean = st.mean, rstd = math::meanm2_rstd(st, eps);
     const int64_t ch0 = GROUP ? (row % groups) * cpg : 0;
+    // 32-bit: the host refuses 2^32 rows or more (no 64-bit division).
+    const int64_t mrow =
+        MOD ? (int64_t)((uint32_t)row / (uint32_t)per_group) * cols : 0;
     auto apply = [&](float xv, int64_t i) {
       if (GROUP) {
         int64_t unused;
@@ -90,10 +101,16 @@ __global__ void __launch_bounds__(kMaxGroup)
         const float b = bias ? math::to_f32(bias[ch]) : 0.f;
         return math::group_norm_apply(xv, mean, a, b);
       }
-      return math::norm_apply(xv, mean, rstd, scale != nullptr,
-                              scale ? math::to_f32(scale[i]) : 1.f,
-                              bias != nullptr,
-                              bias ? math::to_f32(bias[i]) : 0.f);
+      const float v = math::norm_apply(xv, mean, rstd, scale != nullptr,
+                                       scale ? math::to_f32(scale[i]) : 1.f,
+                                       bias != nullptr,
+                                       bias ? math::to_f32(bias[i]) : 0.f);
+      if (!MOD)
+        return v;
+      return math::modulate_apply(v, ms != nullptr,
+                                  ms ? math::to_f32(ms[mrow + i]) : 1.f,
+                                  mt != nullptr,
+                                  mt ? math::to_f32(mt[mrow + i]) : 0.f);
     };
     if (cols <= tile) {
 #pragma unroll
@@ -215,7 +232,7 @@ struct RowLaunch {
   int G, threads;
   unsigned blocks;
 };
-RowLaunch row_launch(int64_t rows, int64_t cols) {
+RowLaunch row_launch(int64_t rows, int64_t cols, int max_group = kMaxGroup) {
   RowLaunch l;
   if (cols <= 32 * kVpt) {
     l.G = 32;
@@ -225,7 +242,7 @@ RowLaunch row_launch(int64_t rows, int64_t cols) {
   }
   int64_t th = (cols + kVpt - 1) / kVpt;
   th = (th + 31) / 32 * 32;
-  l.threads = (int)(th > kMaxGroup ? kMaxGroup : th);
+  l.threads = (int)(th > max_group ? max_group : th);
   l.G = l.threads;
   l.blocks = blocks_for(rows, 1);
   return l;
@@ -238,21 +255,39 @@ using namespace ditc_cu;
 
 extern "C" {
 
+void ditc_cu_layer_norm_mod(int32_t dtype, const void *x, const void *scale,
+                            const void *bias, const void *mod_scale,
+                            const void *mod_shift, void *y, int64_t rows,
+                            int64_t cols, int64_t groups, float eps) {
+  const char *name = "layer_norm_mod";
+  dispatch_float(name, dtype, [&](auto t) {
+    using S = decltype(t);
+    if (groups <= 0 || (rows > 0 && rows % groups != 0))
+      fatal(name, "rows (%lld) must be a multiple of the modulation's "
+            "groups (%lld)", (long long)rows, (long long)groups);
+    if ((mod_scale || mod_shift) && rows > (int64_t)UINT32_MAX)
+      fatal(name, "%lld rows: a modulated norm takes fewer than 2^32",
+            (long long)rows);
+    if (rows <= 0 || cols <= 0)
+      return;
+    const bool mod = mod_scale || mod_shift;
+    const RowLaunch l = row_launch(rows, cols, mod ? kMaxModGroup : kMaxGroup);
+    launch(mod ? meanvar_norm_kernel<S, false, true>
+               : meanvar_norm_kernel<S, false, false>,
+           l.blocks, l.threads, static_cast<const S *>(x),
+           static_cast<const S *>(scale), static_cast<const S *>(bias),
+           static_cast<const S *>(mod_scale),
+           static_cast<const S *>(mod_shift), rows / groups,
+           static_cast<S *>(y), rows, cols, eps, l.G, 1, 1, 1);
+    check_launch(name);
+  });
+}
+
 void ditc_cu_layer_norm(int32_t dtype, const void *x, const void *scale,
                         const void *bias, void *y, int64_t rows, int64_t cols,
                         float eps) {
-  const char *name = "layer_norm";
-  dispatch_float(name, dtype, [&](auto t) {
-    using S = decltype(t);
-    if (rows <= 0 || cols <= 0)
-      return;
-    const RowLaunch l = row_launch(rows, cols);
-    launch(meanvar_norm_kernel<S, false>, l.blocks, l.threads,
-           static_cast<const S *>(x), static_cast<const S *>(scale),
-           static_cast<const S *>(bias), static_cast<S *>(y), rows, cols, eps,
-           l.G, 1, 1, 1);
-    check_launch(name);
-  });
+  ditc_cu_layer_norm_mod(dtype, x, scale, bias, nullptr, nullptr, y, rows,
+                         cols, 1, eps);
 }
 
 void ditc_cu_rms_norm(int32_t dtype, const void *x, const void *scale,
@@ -283,10 +318,11 @@ void ditc_cu_group_norm(int32_t dtype, const void *x, const void *scale,
       return;
     const int64_t cpg = c / groups, rows = n * groups, len = cpg * spatial;
     const RowLaunch l = row_launch(rows, len);
-    launch(meanvar_norm_kernel<S, true>, l.blocks, l.threads,
+    launch(meanvar_norm_kernel<S, true, false>, l.blocks, l.threads,
            static_cast<const S *>(x), static_cast<const S *>(scale),
-           static_cast<const S *>(bias), static_cast<S *>(y), rows, len, eps,
-           l.G, spatial, cpg, groups);
+           static_cast<const S *>(bias), static_cast<const S *>(nullptr),
+           static_cast<const S *>(nullptr), (int64_t)1, static_cast<S *>(y),
+           rows, len, eps, l.G, spatial, cpg, groups);
     check_launch(name);
   });
 }

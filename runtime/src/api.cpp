@@ -233,7 +233,17 @@ void ditc_rt_attention_merge_f32(float *out, float *lse,
 void ditc_rt_layer_norm_f32(const float *x, const float *scale,
                             const float *bias, float *y, int64_t rows,
                             int64_t cols, float eps) {
-  K().layer_norm_f32(x, scale, bias, y, rows, cols, eps);
+  K().layer_norm_mod_f32(x, scale, bias, nullptr, nullptr, y, rows, cols, 1,
+                         eps);
+}
+
+void ditc_rt_layer_norm_mod_f32(const float *x, const float *scale,
+                                const float *bias, const float *mod_scale,
+                                const float *mod_shift, float *y,
+                                int64_t rows, int64_t cols, int64_t groups,
+                                float eps) {
+  K().layer_norm_mod_f32(x, scale, bias, mod_scale, mod_shift, y, rows, cols,
+                         groups, eps);
 }
 
 void ditc_rt_rms_norm_f32(const float *x, const float *scale, float *y,

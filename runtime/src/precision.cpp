@@ -341,6 +341,27 @@ void ditc_rt_layer_norm(int32_t dtype, const void *x, const void *scale,
   narrow(fx.get(), dtype, y, rows * cols);
 }
 
+void ditc_rt_layer_norm_mod(int32_t dtype, const void *x, const void *scale,
+                            const void *bias, const void *mod_scale,
+                            const void *mod_shift, void *y, int64_t rows,
+                            int64_t cols, int64_t groups, float eps) {
+  check_float("layer_norm_mod", dtype);
+  if (dtype == DITC_RT_F32)
+    return ditc_rt_layer_norm_mod_f32(
+        static_cast<const float *>(x), static_cast<const float *>(scale),
+        static_cast<const float *>(bias), static_cast<const float *>(mod_scale),
+        static_cast<const float *>(mod_shift), static_cast<float *>(y), rows,
+        cols, groups, eps);
+  // The modulation is applied to the f32 norm: the result rounds once.
+  const int64_t mod = groups > 0 ? groups * cols : 0;
+  Floats fx = widen(dtype, x, rows * cols), fs = widen(dtype, scale, cols),
+         fb = widen(dtype, bias, cols), fms = widen(dtype, mod_scale, mod),
+         fmt = widen(dtype, mod_shift, mod);
+  ditc_rt_layer_norm_mod_f32(fx.get(), fs.get(), fb.get(), fms.get(),
+                             fmt.get(), fx.get(), rows, cols, groups, eps);
+  narrow(fx.get(), dtype, y, rows * cols);
+}
+
 void ditc_rt_rms_norm(int32_t dtype, const void *x, const void *scale,
                       void *y, int64_t rows, int64_t cols, float eps) {
   check_float("rms_norm", dtype);

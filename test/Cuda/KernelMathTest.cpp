@@ -494,6 +494,50 @@ TEST(KernelMath, LayerAndRmsNormStatisticsMatchCpu) {
   }
 }
 
+// The modulated layer norm per element (norm_apply, then modulate_apply
+// with the row's group) against the CPU's layer_norm_mod_f32.
+TEST(KernelMath, ModulatedLayerNormMatchesCpu) {
+  const int64_t rows = 6, groups = 3;
+  for (int64_t cols : {5, 257, 1152}) {
+    SCOPED_TRACE(testing::Message() << "cols " << cols);
+    std::vector<float> x = randomFloats(rows * cols, 51, -2.f, 2.f);
+    std::vector<float> scale = randomFloats(cols, 52, 0.5f, 1.5f);
+    std::vector<float> ms = randomFloats(groups * cols, 53, -2.f, 2.f);
+    std::vector<float> mt = randomFloats(groups * cols, 54, -1.f, 1.f);
+    const float eps = 1e-6f;
+    forEachIsa([&](int) {
+      std::vector<float> want(x.size()), got(x.size()), mag(x.size());
+      ditc_rt_layer_norm_mod_f32(x.data(), scale.data(), nullptr, ms.data(),
+                                 mt.data(), want.data(), rows, cols, groups,
+                                 eps);
+      for (int64_t r = 0; r < rows; ++r) {
+        const float *xr = &x[r * cols];
+        const int64_t g = (r / (rows / groups)) * cols;
+        km::MeanM2 st = rowStat(
+            xr, cols, groupFor(cols), km::MeanM2{0.f, 0.f, 0.f},
+            [](const float(&v)[kVpt], int c) { return km::meanm2_of(v, c); },
+            km::meanm2_combine);
+        const float rstd = km::meanm2_rstd(st, eps);
+        for (int64_t c = 0; c < cols; ++c) {
+          const float v = km::norm_apply(xr[c], st.mean, rstd, true, scale[c],
+                                         false, 0.f);
+          got[r * cols + c] =
+              km::modulate_apply(v, true, ms[g + c], true, mt[g + c]);
+          mag[r * cols + c] =
+              (std::fabs(xr[c]) * rstd + 1.f) * std::fabs(scale[c]) *
+                  std::fabs(ms[g + c]) +
+              std::fabs(mt[g + c]);
+        }
+      }
+      expectNear(got, want, mag, 4.f);
+    });
+  }
+  // Without parameters the value passes through unchanged.
+  EXPECT_EQ(km::modulate_apply(1.25f, false, 7.f, false, 3.f), 1.25f);
+  EXPECT_EQ(km::modulate_apply(1.25f, true, 2.f, false, 3.f), 2.5f);
+  EXPECT_EQ(km::modulate_apply(1.25f, false, 2.f, true, 3.f), 4.25f);
+}
+
 TEST(KernelMath, GroupNormMatchesCpu) {
   const int64_t n = 2, c = 12, spatial = 37, groups = 3, cpg = c / groups;
   std::vector<float> x = randomFloats(n * c * spatial, 41, -3.f, 3.f);

@@ -77,6 +77,30 @@ module attributes {ditc.mesh = #ditc.mesh<["pp" = 3 : pipeline, "tp" = 2 : tenso
 
 // -----
 
+// Two equal linear layers with a modulated norm between them: half the work
+// falls inside the norm's modulation (after the norm, before its add), but
+// a cut never separates a layer norm from the mul and add that code
+// generation folds into it (its mod_scale / mod_shift): all three are in
+// one stage.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.layer_norm {{.*}}ditc.stage = [[S:[01]]] : i64
+// CHECK-NEXT: ditc.mul {{.*}}{ditc.stage = [[S]] : i64}
+// CHECK-NEXT: ditc.add {{.*}}{ditc.stage = [[S]] : i64}
+module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
+  func.func @main(%x: tensor<4x32xf32>, %s: tensor<1x32xf32>, %t: tensor<1x32xf32>) -> tensor<4x32xf32> {
+    %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<32x32xf32>
+    %w2 = ditc.weight "w2" {file = "m.onnx", offset = 0 : i64} : tensor<32x32xf32>
+    %a = ditc.linear %x, %w1 : (tensor<4x32xf32>, tensor<32x32xf32>) -> tensor<4x32xf32>
+    %n = ditc.layer_norm %a {axis = 1 : i64, epsilon = 1.0e-6 : f64} : (tensor<4x32xf32>) -> tensor<4x32xf32>
+    %m = ditc.mul %n, %s : (tensor<4x32xf32>, tensor<1x32xf32>) -> tensor<4x32xf32>
+    %h = ditc.add %m, %t : (tensor<4x32xf32>, tensor<1x32xf32>) -> tensor<4x32xf32>
+    %y = ditc.linear %h, %w2 : (tensor<4x32xf32>, tensor<32x32xf32>) -> tensor<4x32xf32>
+    return %y : tensor<4x32xf32>
+  }
+}
+
+// -----
+
 // Without a pp axis nothing changes.
 // CHECK-LABEL: func.func @main
 // CHECK-NOT: ditc.stage

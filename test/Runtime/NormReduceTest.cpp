@@ -50,6 +50,67 @@ TEST_P(NormTest, LayerNorm) {
       }
 }
 
+// The adaLN-modulated layer norm: rows in `groups` groups, each group's
+// rows times its mod_scale row plus its mod_shift row, against a double
+// reference; every combination of the four parameters, in place too.
+TEST_P(NormTest, LayerNormModulated) {
+  uint32_t seed = 500;
+  int cases = 0;
+  for (auto [rows, groups] : {std::pair<int64_t, int64_t>{1, 1}, {6, 1},
+                              {6, 2}, {6, 3}, {6, 6}, {64, 4}})
+    for (int64_t cols : {7, 129, 1152})
+      for (int variant = 0; variant < 16; ++variant) {
+        SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) +
+                     " groups " + std::to_string(groups) + " variant " +
+                     std::to_string(variant));
+        std::vector<float> x = randomFloats(rows * cols, seed++, -3.f, 5.f);
+        std::vector<float> sc = randomFloats(cols, seed++, 0.5f, 2.f);
+        std::vector<float> bi = randomFloats(cols, seed++);
+        std::vector<float> ms = randomFloats(groups * cols, seed++, -2.f, 2.f);
+        std::vector<float> mt = randomFloats(groups * cols, seed++, -1.f, 1.f);
+        const float *ps = (variant & 1) ? sc.data() : nullptr;
+        const float *pb = (variant & 2) ? bi.data() : nullptr;
+        const float *pms = (variant & 4) ? ms.data() : nullptr;
+        const float *pmt = (variant & 8) ? mt.data() : nullptr;
+        const float eps = 1e-6f;
+        std::vector<double> want(rows * cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t g = r / (rows / groups);
+          double mean = 0, var = 0;
+          for (int64_t c = 0; c < cols; ++c)
+            mean += x[r * cols + c];
+          mean /= cols;
+          for (int64_t c = 0; c < cols; ++c)
+            var += (x[r * cols + c] - mean) * (x[r * cols + c] - mean);
+          var /= cols;
+          for (int64_t c = 0; c < cols; ++c) {
+            double v = (x[r * cols + c] - mean) / std::sqrt(var + eps) *
+                           (ps ? ps[c] : 1.0) +
+                       (pb ? pb[c] : 0.0);
+            want[r * cols + c] = v * (pms ? pms[g * cols + c] : 1.0) +
+                                 (pmt ? pmt[g * cols + c] : 0.0);
+          }
+        }
+        std::vector<float> y(rows * cols), inplace = x;
+        ditc_rt_layer_norm_mod_f32(x.data(), ps, pb, pms, pmt, y.data(), rows,
+                                   cols, groups, eps);
+        EXPECT_REL_L2(y, want, 1e-5);
+        ditc_rt_layer_norm_mod_f32(inplace.data(), ps, pb, pms, pmt,
+                                   inplace.data(), rows, cols, groups, eps);
+        EXPECT_EQ(inplace, y);
+        ++cases;
+      }
+  EXPECT_EQ(cases, 6 * 3 * 16);
+}
+
+TEST_P(NormTest, LayerNormModulatedBadGroups) {
+  std::vector<float> x(12, 1.f), y(12);
+  EXPECT_DEATH(ditc_rt_layer_norm_mod_f32(x.data(), nullptr, nullptr, x.data(),
+                                          nullptr, y.data(), 3, 4, 2, 1e-5f),
+               "layer_norm_mod_f32: rows .3. must be a multiple of the "
+               "modulation.s groups .2.");
+}
+
 TEST_P(NormTest, RmsNorm) {
   uint32_t seed = 100;
   for (int64_t rows : {1, 5, 64})

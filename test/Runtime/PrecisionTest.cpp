@@ -632,6 +632,58 @@ TEST_P(PrecisionTest, LayerNorm) {
   EXPECT_EQ(ran, 2 * 3 * 5 * 4);
 }
 
+// The adaLN-modulated norm computes norm * mod_scale + mod_shift in f32 and
+// rounds once: within an ulp of the rounded double reference, and equal to
+// it almost everywhere (rounding the norm first, then modulating, would
+// leave far more elements off than max_inexact allows).
+TEST_P(PrecisionTest, LayerNormModulatedRoundsOnce) {
+  uint32_t seed = 900;
+  int ran = 0;
+  for (int dt : kHalfTypes)
+    for (auto [rows, groups] : {std::pair<int64_t, int64_t>{6, 2}, {8, 1}})
+      for (int64_t cols : {33, 1152}) {
+        SCOPED_TRACE(dtName(dt) + " " + std::to_string(rows) + "x" +
+                     std::to_string(cols) + " groups " + std::to_string(groups));
+        HalfTensor x = randomHalf(dt, rows * cols, seed++, -3.f, 5.f);
+        HalfTensor sc = randomHalf(dt, cols, seed++, 0.5f, 2.f);
+        HalfTensor bi = randomHalf(dt, cols, seed++);
+        HalfTensor ms = randomHalf(dt, groups * cols, seed++, -2.f, 2.f);
+        HalfTensor mt = randomHalf(dt, groups * cols, seed++, -1.f, 1.f);
+        const float eps = 1e-6f;
+        std::vector<double> want(rows * cols), slack(rows * cols);
+        for (int64_t r = 0; r < rows; ++r) {
+          const float *xr = x.vals.data() + r * cols;
+          const int64_t g = r / (rows / groups);
+          double mean = 0, mabs = 0, var = 0;
+          for (int64_t c = 0; c < cols; ++c) {
+            mean += xr[c];
+            mabs += std::fabs(xr[c]);
+          }
+          mean /= cols;
+          mabs /= cols;
+          for (int64_t c = 0; c < cols; ++c)
+            var += (xr[c] - mean) * (xr[c] - mean);
+          var /= cols;
+          const double rstd = 1 / std::sqrt(var + eps);
+          for (int64_t c = 0; c < cols; ++c) {
+            const double z = (xr[c] - mean) * rstd, s = sc.vals[c],
+                         b = bi.vals[c], m = ms.vals[g * cols + c],
+                         t = mt.vals[g * cols + c], v = z * s + b;
+            want[r * cols + c] = v * m + t;
+            slack[r * cols + c] =
+                std::fabs(m) * normSlack(gammaN(cols + 2) * mabs, rstd, z, s, b, cols) +
+                4 * kU * (std::fabs(v * m) + std::fabs(t));
+          }
+        }
+        std::vector<uint16_t> y(rows * cols, halfNaN(dt));
+        ditc_rt_layer_norm_mod(dt, x.data(), sc.data(), bi.data(), ms.data(),
+                               mt.data(), y.data(), rows, cols, groups, eps);
+        expectHalfNear(dt, y, want, 1, slack);
+        ++ran;
+      }
+  EXPECT_EQ(ran, 2 * 2 * 2);
+}
+
 TEST_P(PrecisionTest, RmsNorm) {
   uint32_t seed = 600;
   int ran = 0;

@@ -188,3 +188,73 @@ func.func @linear_activations_kept(%x: tensor<4x8xf32>, %w: tensor<8x8xf32>)
   %s = ditc.silu %n : tensor<4x8xf32>
   return %r, %h, %s : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A DiT's adaLN modulation, norm(x) * (1 + scale) + shift with [B, 1, C]
+// parameters, becomes the norm's mod_scale and mod_shift (either operand
+// order of the mul and the add); a mul without an add after it becomes
+// mod_scale alone; the full-shape modulation of a rank-4 input too. The
+// fused norm keeps the placement attributes.
+// CHECK-LABEL: func.func @norm_modulation
+// CHECK: %[[S:.*]] = ditc.add %arg1, %arg3
+// CHECK-NEXT: %[[N:.*]] = ditc.layer_norm %arg0 scale %arg4 mod_scale %[[S]] mod_shift %arg2 {axis = 2 : i64, ditc.stage = 1 : i64, epsilon = {{.*}}} : (tensor<2x16x8xbf16>, tensor<8xbf16>, tensor<2x1x8xbf16>, tensor<2x1x8xbf16>) -> tensor<2x16x8xbf16>
+// CHECK-NEXT: %[[M:.*]] = ditc.layer_norm %[[N]] mod_scale %arg1 {axis = 2 : i64, epsilon = {{.*}}} : (tensor<2x16x8xbf16>, tensor<2x1x8xbf16>) -> tensor<2x16x8xbf16>
+// CHECK-NEXT: %[[F:.*]] = ditc.layer_norm %arg5 mod_scale %arg6 mod_shift %arg6 {axis = 3 : i64, epsilon = {{.*}}} : (tensor<2x3x4x8xbf16>, tensor<2x3x1x8xbf16>, tensor<2x3x1x8xbf16>) -> tensor<2x3x4x8xbf16>
+// CHECK-NEXT: return %[[M]], %[[F]]
+func.func @norm_modulation(%x: tensor<2x16x8xbf16>, %s: tensor<2x1x8xbf16>, %t: tensor<2x1x8xbf16>,
+                           %one: tensor<bf16>, %g: tensor<8xbf16>, %x4: tensor<2x3x4x8xbf16>,
+                           %m4: tensor<2x3x1x8xbf16>) -> (tensor<2x16x8xbf16>, tensor<2x3x4x8xbf16>) {
+  %n = ditc.layer_norm %x scale %g {axis = 2 : i64, epsilon = 1.0e-6 : f64, ditc.stage = 1 : i64} : (tensor<2x16x8xbf16>, tensor<8xbf16>) -> tensor<2x16x8xbf16>
+  %s1 = ditc.add %s, %one : (tensor<2x1x8xbf16>, tensor<bf16>) -> tensor<2x1x8xbf16>
+  %m = ditc.mul %s1, %n {ditc.stage = 1 : i64} : (tensor<2x1x8xbf16>, tensor<2x16x8xbf16>) -> tensor<2x16x8xbf16>
+  %a = ditc.add %t, %m {ditc.stage = 1 : i64} : (tensor<2x1x8xbf16>, tensor<2x16x8xbf16>) -> tensor<2x16x8xbf16>
+  %n2 = ditc.layer_norm %a {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xbf16>) -> tensor<2x16x8xbf16>
+  %m2 = ditc.mul %n2, %s : (tensor<2x16x8xbf16>, tensor<2x1x8xbf16>) -> tensor<2x16x8xbf16>
+  %n4 = ditc.layer_norm %x4 {axis = 3 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x3x4x8xbf16>) -> tensor<2x3x4x8xbf16>
+  %m4m = ditc.mul %n4, %m4 : (tensor<2x3x4x8xbf16>, tensor<2x3x1x8xbf16>) -> tensor<2x3x4x8xbf16>
+  %a4 = ditc.add %m4m, %m4 : (tensor<2x3x4x8xbf16>, tensor<2x3x1x8xbf16>) -> tensor<2x3x4x8xbf16>
+  return %m2, %a4 : tensor<2x16x8xbf16>, tensor<2x3x4x8xbf16>
+}
+
+// -----
+
+// Not fused: a norm with another user (the residual), a mul in another
+// pipeline stage, a parameter that broadcasts over the normalised axis
+// ([B, N, 1]), one whose leading dims are not a prefix then ones
+// ([1, N, C]: per token, not per batch), an add whose shift has another
+// shape than the scale (the mul alone is fused), an rms_norm.
+// CHECK-LABEL: func.func @norm_modulation_kept
+// CHECK: %[[A:.*]] = ditc.layer_norm %arg0 {axis
+// CHECK-NEXT: ditc.mul %[[A]], %arg1
+// CHECK: %[[B:.*]] = ditc.layer_norm %arg0 {axis = 2 : i64, ditc.stage = 0 : i64
+// CHECK-NEXT: ditc.mul %[[B]], %arg1 {ditc.stage = 1 : i64}
+// CHECK: %[[C:.*]] = ditc.layer_norm %arg0 {axis
+// CHECK-NEXT: ditc.mul %[[C]], %arg2
+// CHECK: %[[D:.*]] = ditc.layer_norm %arg0 {axis
+// CHECK-NEXT: ditc.mul %[[D]], %arg3
+// CHECK: %[[E:.*]] = ditc.layer_norm %arg0 mod_scale %arg1 {axis
+// CHECK-NEXT: ditc.add %[[E]], %arg4
+// CHECK: %[[F:.*]] = ditc.rms_norm %arg0
+// CHECK-NEXT: ditc.mul %[[F]], %arg1
+func.func @norm_modulation_kept(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xf32>, %c: tensor<2x16x1xf32>,
+                                %p: tensor<1x16x8xf32>, %t: tensor<1x1x8xf32>)
+    -> (tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>,
+        tensor<2x16x8xf32>, tensor<2x16x8xf32>) {
+  %a = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %am = ditc.mul %a, %s : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %ar = ditc.add %am, %a : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %b = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64, ditc.stage = 0 : i64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %bm = ditc.mul %b, %s {ditc.stage = 1 : i64} : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %c0 = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %cm = ditc.mul %c0, %c : (tensor<2x16x8xf32>, tensor<2x16x1xf32>) -> tensor<2x16x8xf32>
+  %d = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %dm = ditc.mul %d, %p : (tensor<2x16x8xf32>, tensor<1x16x8xf32>) -> tensor<2x16x8xf32>
+  %e = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %em = ditc.mul %e, %s : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %ea = ditc.add %em, %t : (tensor<2x16x8xf32>, tensor<1x1x8xf32>) -> tensor<2x16x8xf32>
+  %f = ditc.rms_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %fm = ditc.mul %f, %s : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %ar, %bm, %cm, %dm, %ea, %fm : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>,
+      tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>
+}

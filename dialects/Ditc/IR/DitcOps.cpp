@@ -155,13 +155,93 @@ static LogicalResult verifyTrailingNorm(Operation *op, Value input,
   return success();
 }
 
+FailureOr<int64_t> LayerNormOp::modulationGroups(ArrayRef<int64_t> x,
+                                                  int64_t axis,
+                                                  ArrayRef<int64_t> mod) {
+  if (mod.size() != x.size() || axis < 0 || axis > (int64_t)x.size() ||
+      mod.drop_front(axis) != x.drop_front(axis))
+    return failure();
+  // Leading dims: equal to the input's, then (a suffix) 1.
+  int64_t groups = 1, d = 0;
+  for (; d < axis && mod[d] == x[d]; ++d)
+    groups *= x[d];
+  for (; d < axis; ++d)
+    if (mod[d] != 1)
+      return failure();
+  return groups;
+}
+
+int64_t LayerNormOp::getModulationGroups() {
+  for (Value m : {getModScale(), getModShift()})
+    if (m)
+      if (FailureOr<int64_t> g =
+              modulationGroups(shapeOf(getInput()), getAxis(), shapeOf(m));
+          succeeded(g))
+        return *g;
+  return 1;
+}
+
+LayerNormOp::Modulation LayerNormOp::getModulation() {
+  Modulation m;
+  if (getModScale() || getModShift())
+    return m;
+  // The sole user of `v` when it is an Op in the same block with the same
+  // type and discardable attributes, and its other operand.
+  auto soleUser = [&](Value v, auto tag, Value &other) -> Operation * {
+    using Op = decltype(tag);
+    if (!v.hasOneUse())
+      return nullptr;
+    auto user = dyn_cast<Op>(*v.getUsers().begin());
+    if (!user || user->getBlock() != getOperation()->getBlock() ||
+        user.getType() != getType() ||
+        user->getDiscardableAttrDictionary() !=
+            getOperation()->getDiscardableAttrDictionary())
+      return nullptr;
+    other = user.getLhs() == v ? user.getRhs() : user.getLhs();
+    FailureOr<int64_t> g =
+        modulationGroups(shapeOf(getInput()), getAxis(), shapeOf(other));
+    if (failed(g) || typeOf(other).getElementType() != getType().getElementType())
+      return nullptr;
+    return user;
+  };
+  m.mul = soleUser(getResult(), MulOp(), m.scale);
+  if (!m.mul)
+    return Modulation();
+  m.add = soleUser(m.mul->getResult(0), AddOp(), m.shift);
+  if (m.add && shapeOf(m.shift) != shapeOf(m.scale)) {
+    m.add = nullptr;
+    m.shift = Value();
+  }
+  return m;
+}
+
 LogicalResult LayerNormOp::verify() {
   SmallVector<Value> params;
   if (getScale())
     params.push_back(getScale());
   if (getBias())
     params.push_back(getBias());
-  return verifyTrailingNorm(*this, getInput(), getAxis(), params);
+  if (failed(verifyTrailingNorm(*this, getInput(), getAxis(), params)))
+    return failure();
+  std::optional<int64_t> groups;
+  for (Value m : {getModScale(), getModShift()}) {
+    if (!m)
+      continue;
+    if (typeOf(m).getElementType() != typeOf(getInput()).getElementType())
+      return emitOpError("mod_scale and mod_shift must have the input's "
+                         "element type");
+    FailureOr<int64_t> g =
+        modulationGroups(shapeOf(getInput()), getAxis(), shapeOf(m));
+    if (failed(g))
+      return emitOpError("modulation shape ")
+             << shapeStr(shapeOf(m)) << " must be the input's "
+             << shapeStr(shapeOf(getInput()))
+             << " with a suffix of the dims before the axis set to 1";
+    if (groups && *groups != *g)
+      return emitOpError("mod_scale and mod_shift must have the same shape");
+    groups = *g;
+  }
+  return success();
 }
 
 LogicalResult RmsNormOp::verify() {

@@ -381,16 +381,56 @@ def Ditc_LayerNormOp : Ditc_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
     then multiplies by `scale` and adds `bias` when given (both shaped like the
     normalised trailing dimensions, or broadcastable to them).
 
+    `mod_scale` and `mod_shift` are a DiT's adaLN modulation,
+    `norm(x) * mod_scale + mod_shift`, with one row of parameters per group
+    of rows: shaped like the input except that, of the leading dimensions
+    `[0, axis)`, a suffix may be 1 (`[B, 1, C]` for an input `[B, N, C]`).
+    `-ditc-legalize-runtime` folds the `mul` and `add` that follow a norm
+    into them; the result is then rounded once.
+
     ```mlir
     %y = ditc.layer_norm %x scale %g bias %b {axis = 2 : i64, epsilon = 1.0e-06 : f64}
         : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    %m = ditc.layer_norm %x mod_scale %s mod_shift %t {axis = 2 : i64, epsilon = 1.0e-06 : f64}
+        : (tensor<2x16x64xf32>, tensor<2x1x64xf32>, tensor<2x1x64xf32>) -> tensor<2x16x64xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$input, Optional<Ditc_FloatTensor>:$scale,
-                   Optional<Ditc_FloatTensor>:$bias, I64Attr:$axis, F64Attr:$epsilon);
+                   Optional<Ditc_FloatTensor>:$bias,
+                   Optional<Ditc_FloatTensor>:$mod_scale,
+                   Optional<Ditc_FloatTensor>:$mod_shift, I64Attr:$axis,
+                   F64Attr:$epsilon);
   let results = (outs Ditc_FloatTensor:$result);
+  let builders = [
+    // The norm without a modulation, as the importer and the fusions build it.
+    OpBuilder<(ins "Type":$result, "Value":$input, "Value":$scale,
+                   "Value":$bias, "IntegerAttr":$axis, "FloatAttr":$epsilon), [{
+      build($_builder, $_state, result, input, scale, bias, Value(), Value(),
+            axis, epsilon);
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// How many rows of parameters a modulation of shape `mod` has for an
+    /// input `x` normalised from `axis` (the product of its leading dims),
+    /// or failure when `mod` is not such a shape.
+    static FailureOr<int64_t> modulationGroups(ArrayRef<int64_t> x,
+                                               int64_t axis,
+                                               ArrayRef<int64_t> mod);
+    /// The modulation's parameter rows (1 when it has none).
+    int64_t getModulationGroups();
+    /// The `mul` by a modulation-shaped `scale` that is this unmodulated
+    /// norm's only user, and the `add` of a `shift` of the same shape that
+    /// is the mul's only user (null when there is none): what
+    /// -ditc-legalize-runtime folds into `mod_scale` and `mod_shift`.
+    struct Modulation {
+      Operation *mul = nullptr, *add = nullptr;
+      Value scale, shift;
+    };
+    Modulation getModulation();
+  }];
   let assemblyFormat = [{
-    $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+    $input (`scale` $scale^)? (`bias` $bias^)? (`mod_scale` $mod_scale^)?
+    (`mod_shift` $mod_shift^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -715,7 +715,18 @@ ShardingRule computeRule(Operation *op) {
           }
         }
       })
-      .Case([&](LayerNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
+      .Case([&](LayerNormOp o) {
+        rb.identity(0, rb.res(), o.getAxis());
+        // A modulation's leading dims go with the input's where they have
+        // its size (the rest are 1: broadcast).
+        for (unsigned segment : {3u, 4u}) { // mod_scale, mod_shift
+          auto [idx, len] = o.getODSOperandIndexAndLength(segment);
+          for (unsigned m = idx; m < idx + len; ++m)
+            for (int64_t d = 0; d < o.getAxis(); ++d)
+              if (rb.shape(m)[d] == rb.shape(0)[d])
+                rb.rule.factors[d].dims.push_back({m, (unsigned)d});
+        }
+      })
       .Case([&](RmsNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
       .Case([&](GroupNormOp) { rb.identity(0, rb.res(), 1); })
       .Case([&](ConvOp o) {

@@ -22,6 +22,7 @@
   X(trilu)                                                                     \
   X(rope)                                                                      \
   X(layer_norm)                                                                \
+  X(layer_norm_mod)                                                            \
   X(rms_norm)                                                                  \
   X(group_norm)                                                                \
   X(softmax)                                                                   \

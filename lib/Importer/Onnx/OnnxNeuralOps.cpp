@@ -259,7 +259,8 @@ LogicalResult importLayerNorm(NodeContext &nc) {
     return failure();
   nc.set(0, LayerNormOp::create(nc.b, nc.loc, nc.type(0), nc.in(0),
                                 nc.has(1) ? nc.in(1) : Value(),
-                                nc.has(2) ? nc.in(2) : Value(), *axis,
+                                nc.has(2) ? nc.in(2) : Value(), Value(),
+                                Value(), *axis,
                                 APFloat(nc.attrFloat("epsilon", 1e-5))));
   return layerNormStats(nc, *axis);
 }

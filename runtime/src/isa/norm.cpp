@@ -66,6 +66,27 @@ void normalize_row(const float *x, const float *scale, const float *bias,
   }
 }
 
+// y = y * s + t over n elements (adaLN modulation); s / t may be null.
+void modulate_row(float *y, const float *s, const float *t, int64_t n) {
+  int64_t i = 0;
+  if (s && t) {
+    for (; i + W <= n; i += W)
+      storeu(y + i, loadu(y + i) * loadu(s + i) + loadu(t + i));
+    for (; i < n; ++i)
+      y[i] = y[i] * s[i] + t[i];
+  } else if (s) {
+    for (; i + W <= n; i += W)
+      storeu(y + i, loadu(y + i) * loadu(s + i));
+    for (; i < n; ++i)
+      y[i] = y[i] * s[i];
+  } else if (t) {
+    for (; i + W <= n; i += W)
+      storeu(y + i, loadu(y + i) + loadu(t + i));
+    for (; i < n; ++i)
+      y[i] = y[i] + t[i];
+  }
+}
+
 // y = (x - c) * a + b over n elements. (Not x * a + (b - c * a): with a
 // large mean that cancels.)
 void affine(const float *x, float *y, int64_t n, float c, float a, float b) {
@@ -167,10 +188,16 @@ void softmax_strided(const float *x, float *y, int64_t outer, int64_t len,
 
 } // namespace
 
-void layer_norm_f32(const float *x, const float *scale, const float *bias,
-                    float *y, int64_t rows, int64_t cols, float eps) {
+void layer_norm_mod_f32(const float *x, const float *scale, const float *bias,
+                        const float *mod_scale, const float *mod_shift,
+                        float *y, int64_t rows, int64_t cols, int64_t groups,
+                        float eps) {
+  if (groups <= 0 || (rows > 0 && rows % groups != 0))
+    fatal("layer_norm_mod_f32", "rows (%lld) must be a multiple of the "
+          "modulation's groups (%lld)", (long long)rows, (long long)groups);
   if (rows <= 0 || cols <= 0)
     return;
+  const int64_t per_group = rows / groups;
   parallel_range(rows, rows_grain(cols), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const float *xr = x + r * cols;
@@ -178,6 +205,9 @@ void layer_norm_f32(const float *x, const float *scale, const float *bias,
       double var = sum_sq_f(xr, cols, mean) / cols;
       float rstd = (float)(1.0 / sqrt(var + eps));
       normalize_row(xr, scale, bias, y + r * cols, cols, mean, rstd);
+      const int64_t g = (r / per_group) * cols;
+      modulate_row(y + r * cols, mod_scale ? mod_scale + g : nullptr,
+                   mod_shift ? mod_shift + g : nullptr, cols);
     }
   });
 }

@@ -8,6 +8,38 @@ func.func @bad_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf
 
 // -----
 
+func.func @bad_modulation_axis(%x: tensor<2x16x8xf32>, %m: tensor<2x16x1xf32>) -> tensor<2x16x8xf32> {
+  // expected-error@+1 {{modulation shape 2x16x1 must be the input's 2x16x8 with a suffix of the dims before the axis set to 1}}
+  %c = ditc.layer_norm %x mod_scale %m {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>, tensor<2x16x1xf32>) -> tensor<2x16x8xf32>
+  return %c : tensor<2x16x8xf32>
+}
+
+// -----
+
+func.func @bad_modulation_per_token(%x: tensor<2x16x8xf32>, %m: tensor<1x16x8xf32>) -> tensor<2x16x8xf32> {
+  // expected-error@+1 {{modulation shape 1x16x8 must be}}
+  %c = ditc.layer_norm %x mod_shift %m {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>, tensor<1x16x8xf32>) -> tensor<2x16x8xf32>
+  return %c : tensor<2x16x8xf32>
+}
+
+// -----
+
+func.func @bad_modulation_pair(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xf32>, %t: tensor<1x1x8xf32>) -> tensor<2x16x8xf32> {
+  // expected-error@+1 {{mod_scale and mod_shift must have the same shape}}
+  %c = ditc.layer_norm %x mod_scale %s mod_shift %t {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>, tensor<2x1x8xf32>, tensor<1x1x8xf32>) -> tensor<2x16x8xf32>
+  return %c : tensor<2x16x8xf32>
+}
+
+// -----
+
+func.func @bad_modulation_type(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xbf16>) -> tensor<2x16x8xf32> {
+  // expected-error@+1 {{mod_scale and mod_shift must have the input's element type}}
+  %c = ditc.layer_norm %x mod_scale %s {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>, tensor<2x1x8xbf16>) -> tensor<2x16x8xf32>
+  return %c : tensor<2x16x8xf32>
+}
+
+// -----
+
 func.func @bad_matmul(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
   // expected-error@+1 {{matmul contraction mismatch: 2x3 x 4x5}}
   %c = ditc.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>

@@ -27,7 +27,12 @@ func.func @norms(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>
   %l = ditc.layer_norm %x scale %g bias %b {axis = 2 : i64, epsilon = 1.0e-06 : f64} : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
   // CHECK: ditc.rms_norm %{{.*}} {axis = 2 : i64, epsilon = 9.9999999999999995E-7 : f64}
   %r = ditc.rms_norm %x {axis = 2 : i64, epsilon = 1.0e-06 : f64} : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
-  return %l, %r : tensor<2x16x64xf32>, tensor<2x16x64xf32>
+  // CHECK: ditc.layer_norm %{{.*}} scale %{{.*}} mod_scale %{{.*}} mod_shift %{{.*}} {axis = 2 : i64
+  %s = ditc.slice %l {offsets = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<2x16x64xf32>) -> tensor<2x1x64xf32>
+  %m = ditc.layer_norm %x scale %g mod_scale %s mod_shift %s {axis = 2 : i64, epsilon = 1.0e-06 : f64} : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x1x64xf32>, tensor<2x1x64xf32>) -> tensor<2x16x64xf32>
+  // CHECK: ditc.layer_norm %{{.*}} mod_shift %{{.*}} {axis = 2 : i64
+  %t = ditc.layer_norm %m mod_shift %s {axis = 2 : i64, epsilon = 1.0e-06 : f64} : (tensor<2x16x64xf32>, tensor<2x1x64xf32>) -> tensor<2x16x64xf32>
+  return %t, %r : tensor<2x16x64xf32>, tensor<2x16x64xf32>
 }
 
 // -----
