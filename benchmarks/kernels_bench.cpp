@@ -70,28 +70,37 @@ BENCHMARK(BM_Linear)
     ->UseRealTime()
     ->ComputeStatistics("min", minimum);
 
-// q, k, v [1, H, S, D]; FLOPs counted as 4*H*S*S*D (QK^T and PV), halved
-// when causal.
+// q, k, v [1, H, S, D], or with layout 15 (DITC_RT_SEQ_MAJOR_*) all four
+// tensors [1, S, H, D] (attention_layout_f32: heads where the projections
+// put them); FLOPs counted as 4*H*S*S*D (QK^T and PV), halved when causal.
 void BM_Attention(benchmark::State &state) {
   const int64_t H = state.range(0), S = state.range(1), D = state.range(2);
   const int32_t causal = (int32_t)state.range(3);
+  const int32_t layout = (int32_t)state.range(4);
   auto q = randomVec(H * S * D, 1), k = randomVec(H * S * D, 2),
        v = randomVec(H * S * D, 3);
   std::vector<float> out(H * S * D);
   for (auto _ : state) {
-    ditc_rt_attention_f32(q.data(), k.data(), v.data(), nullptr, 0, nullptr,
-                          out.data(), 1, H, H, S, S, D, D,
-                          1.f / std::sqrt((float)D), causal);
+    if (layout)
+      ditc_rt_attention_layout_f32(q.data(), k.data(), v.data(), nullptr, 0, nullptr,
+                                   out.data(), nullptr, 1, H, H, S, S, D, D,
+                                   1.f / std::sqrt((float)D), causal, 0, 0, 0, layout);
+    else
+      ditc_rt_attention_f32(q.data(), k.data(), v.data(), nullptr, 0, nullptr,
+                            out.data(), 1, H, H, S, S, D, D,
+                            1.f / std::sqrt((float)D), causal);
     benchmark::DoNotOptimize(out.data());
   }
   setGflops(state, 4.0 * H * S * S * D * (causal ? 0.5 : 1.0));
 }
 BENCHMARK(BM_Attention)
-    ->ArgNames({"H", "S", "D", "causal"})
-    ->Args({16, 1024, 72, 0})
-    ->Args({16, 4096, 72, 0})
-    ->Args({16, 1024, 72, 1})
-    ->Args({32, 2048, 128, 1})
+    ->ArgNames({"H", "S", "D", "causal", "layout"})
+    ->Args({16, 1024, 72, 0, 0})
+    ->Args({16, 1024, 72, 0, 15})
+    ->Args({16, 4096, 72, 0, 0})
+    ->Args({16, 4096, 72, 0, 15})
+    ->Args({16, 1024, 72, 1, 0})
+    ->Args({32, 2048, 128, 1, 0})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->ComputeStatistics("min", minimum);

@@ -2,6 +2,7 @@
 
 #include "lib/Target/Passes.h"
 #include "lib/Target/KernelLayout.h"
+#include "dialects/Ditc/IR/DitcSharding.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -310,6 +311,225 @@ struct FuseNormModulation : OpRewritePattern<LayerNormOp> {
   }
 };
 
+/// [B, S, H, D] <-> [B, H, S, D].
+constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
+
+/// transpose(x, [0, 2, 1, 3]) into a ditc.attention's query, key or value,
+/// and out of its result: the op takes x as it is ([B, S, H, D], a linear
+/// layer's heads) and marks it `seq_major`, and the result is written
+/// where the transpose would have put it, so neither transpose is made.
+/// A transpose moves only when the attention is its only user (or it is
+/// the result's only user), in the same block, with the same discardable
+/// attributes (stage, schedule, replication).
+struct FuseAttentionLayout : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static bool swapsHeads(TransposeOp t) {
+    return t && t.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
+  }
+  /// The discardable attributes that say where and when an op runs (stage,
+  /// schedule): all but those describing its value (ditc.replicated: every
+  /// rank computes it; ditc.token_pieces: the streams a concat joins).
+  static SmallVector<NamedAttribute> placement(Operation *op) {
+    SmallVector<NamedAttribute> p;
+    for (NamedAttribute a : op->getDiscardableAttrs())
+      if (a.getName() != kReplicatedAttr && a.getName() != kTokenPiecesAttr)
+        p.push_back(a);
+    return p;
+  }
+  static bool samePlace(Operation *a, Operation *b) {
+    return a->getBlock() == b->getBlock() && placement(a) == placement(b);
+  }
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+    SmallVector<bool, 4> seq(4, false);
+    for (unsigned t = 0; t < 4; ++t)
+      seq[t] = op.isSeqMajor(AttentionOp::Tensor(t));
+    SmallVector<std::pair<unsigned, Value>> operands;
+    for (unsigned t = AttentionOp::kQuery; t <= AttentionOp::kValue; ++t) {
+      auto tr = op->getOperand(t).getDefiningOp<TransposeOp>();
+      if (seq[t] || !swapsHeads(tr) || !samePlace(tr, op) ||
+          llvm::any_of(tr->getUsers(), [&](Operation *u) { return u != op; }))
+        continue;
+      operands.push_back({t, tr.getInput()});
+      seq[t] = true;
+    }
+    TransposeOp out;
+    if (!seq[AttentionOp::kResult] && op->hasOneUse()) {
+      out = dyn_cast<TransposeOp>(*op->user_begin());
+      if (swapsHeads(out) && samePlace(out, op))
+        seq[AttentionOp::kResult] = true;
+      else
+        out = nullptr;
+    }
+    if (operands.empty() && !out)
+      return failure();
+    rewriter.modifyOpInPlace(op, [&] {
+      for (auto [t, x] : operands)
+        op->setOperand(t, x);
+      op.setSeqMajor(seq);
+      if (out)
+        op.getResult().setType(out.getType());
+    });
+    if (out)
+      rewriter.replaceOp(out, op.getResult());
+    return success();
+  }
+};
+
+/// concat(transpose(a, P), transpose(b, P), ..., axis) ->
+/// transpose(concat(a, b, ..., P[axis]), P) for P = [0, 2, 1, 3]: a joint
+/// attention's token streams (SD3), each split into heads and transposed,
+/// are joined before one transpose, which FuseAttentionLayout then folds
+/// into the attention. The same bytes move (each part once); every
+/// transpose must be the concat's alone, in its block, with its discardable
+/// attributes.
+struct HoistHeadsOverConcat : OpRewritePattern<ConcatOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConcatOp cat, PatternRewriter &rewriter) const override {
+    SmallVector<Value> parts;
+    for (Value in : cat.getInputs()) {
+      auto tr = in.getDefiningOp<TransposeOp>();
+      if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
+          !FuseAttentionLayout::samePlace(tr, cat))
+        return failure();
+      parts.push_back(tr.getInput());
+    }
+    ArrayRef<int64_t> perm = kHeadSwap;
+    int64_t axis = perm[cat.getAxis()];
+    SmallVector<int64_t> shape(shapeOf(cat.getResult()));
+    SmallVector<int64_t> joined(4);
+    for (int64_t d = 0; d < 4; ++d)
+      joined[perm[d]] = shape[d];
+    auto type = RankedTensorType::get(joined, cat.getType().getElementType());
+    auto inner = ConcatOp::create(rewriter, cat.getLoc(), type, parts,
+                                  rewriter.getI64IntegerAttr(axis));
+    inner->setDiscardableAttrs(cat->getDiscardableAttrDictionary());
+    auto tr = TransposeOp::create(rewriter, cat.getLoc(), cat.getType(), inner.getResult(),
+                                  rewriter.getDenseI64ArrayAttr(perm));
+    // The concat's attributes, but the pieces it joins.
+    for (NamedAttribute a : cat->getDiscardableAttrs())
+      if (a.getName() != kTokenPiecesAttr)
+        tr->setAttr(a.getName(), a.getValue());
+    rewriter.replaceOp(cat, tr.getResult());
+    return success();
+  }
+};
+
+/// Whether every user of op's result is an attention (or, when
+/// `overExchange`, an all_to_all whose every user is one: Ulysses between a
+/// rope and its attention).
+bool feedsAttention(Operation *op, bool overExchange) {
+  return !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *u) {
+    return isa<AttentionOp>(u) || (overExchange && isa<AllToAllOp>(u) && feedsAttention(u, false));
+  });
+}
+
+/// The shape `x` has when transpose(x, kHeadSwap) has `shape` (the swap is
+/// its own inverse).
+SmallVector<int64_t> swappedHeads(ArrayRef<int64_t> shape) {
+  return {shape[0], shape[2], shape[1], shape[3]};
+}
+
+/// Ulysses around an attention (-ditc-partition): each of q, k and v is
+/// split into heads, transposed, then exchanged (all_to_all: heads split,
+/// tokens gathered), and the result goes back the same way. The head
+/// transposes move across the all_to_all, to the attention's side, where
+/// FuseAttentionLayout folds them in:
+///   all_to_all(transpose(x), split s, concat c) -> transpose(all_to_all(x,
+///   split P[s], concat P[c])) when every user of the all_to_all is an
+///   attention, and
+///   transpose(all_to_all(y, s, c)) -> all_to_all(transpose(y), P[s], P[c])
+///   when y is an attention's result whose only user is the all_to_all.
+/// The exchange moves the same bytes either way. Only towards an attention,
+/// so the two never undo each other.
+struct MoveHeadsAcrossAllToAll : RewritePattern {
+  MoveHeadsAcrossAllToAll(MLIRContext *ctx)
+      : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx) {}
+  LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
+    if (auto a2a = dyn_cast<AllToAllOp>(op)) {
+      auto tr = a2a.getInput().getDefiningOp<TransposeOp>();
+      if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
+          !FuseAttentionLayout::samePlace(tr, a2a) || !feedsAttention(a2a, false))
+        return failure();
+      auto moved = exchange(rewriter, a2a, tr.getInput());
+      auto back = TransposeOp::create(rewriter, a2a.getLoc(), a2a.getType(), moved.getResult(),
+                                      rewriter.getDenseI64ArrayAttr(kHeadSwap));
+      back->setDiscardableAttrs(tr->getDiscardableAttrDictionary());
+      rewriter.replaceOp(a2a, back.getResult());
+      rewriter.eraseOp(tr);
+      return success();
+    }
+    auto tr = dyn_cast<TransposeOp>(op);
+    if (!FuseAttentionLayout::swapsHeads(tr))
+      return failure();
+    auto a2a = tr.getInput().getDefiningOp<AllToAllOp>();
+    if (!a2a || !a2a->hasOneUse() || !FuseAttentionLayout::samePlace(tr, a2a))
+      return failure();
+    auto attn = a2a.getInput().getDefiningOp<AttentionOp>();
+    if (!attn || !attn->hasOneUse())
+      return failure();
+    rewriter.setInsertionPoint(a2a);
+    auto first = TransposeOp::create(
+        rewriter, tr.getLoc(),
+        RankedTensorType::get(swappedHeads(shapeOf(a2a.getInput())),
+                              tr.getType().getElementType()),
+        a2a.getInput(), rewriter.getDenseI64ArrayAttr(kHeadSwap));
+    first->setDiscardableAttrs(tr->getDiscardableAttrDictionary());
+    auto moved = exchange(rewriter, a2a, first.getResult());
+    rewriter.replaceOp(tr, moved.getResult());
+    rewriter.eraseOp(a2a);
+    return success();
+  }
+  /// a2a's exchange of `x`, the head-swapped form of its input.
+  static AllToAllOp exchange(PatternRewriter &rewriter, AllToAllOp a2a, Value x) {
+    auto type = RankedTensorType::get(swappedHeads(shapeOf(a2a.getResult())),
+                                      a2a.getType().getElementType());
+    auto moved = AllToAllOp::create(
+        rewriter, a2a.getLoc(), type, x,
+        rewriter.getI64IntegerAttr(kHeadSwap[a2a.getSplitAxis()]),
+        rewriter.getI64IntegerAttr(kHeadSwap[a2a.getConcatAxis()]), a2a.getAxesAttr());
+    moved->setDiscardableAttrs(a2a->getDiscardableAttrDictionary());
+    return moved;
+  }
+};
+
+/// rope(transpose(x), cos, sin) -> transpose(rope(x, cos', sin')) for a
+/// head transpose whose only user is the rope, when every user of the rope
+/// is an attention, or a Ulysses all_to_all into one (Llama's query and
+/// key: split into heads, transposed, rotated): the transpose then meets
+/// the attention (MoveHeadsAcrossAllToAll brings it there), which takes it
+/// in.
+/// The tables must not vary over the heads; cos' and sin' are their
+/// reshape from [.., 1, S, W] to [.., S, 1, W] (a view). Before
+/// DecomposeRope (benefit 2): the rope of x is kept or decomposed as any.
+struct SinkHeadsUnderRope : OpRewritePattern<RopeOp> {
+  SinkHeadsUnderRope(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
+  LogicalResult matchAndRewrite(RopeOp rope, PatternRewriter &rewriter) const override {
+    auto tr = rope.getInput().getDefiningOp<TransposeOp>();
+    if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
+        !FuseAttentionLayout::samePlace(tr, rope) || !feedsAttention(rope, true))
+      return failure();
+    ArrayRef<int64_t> c = shapeOf(rope.getCos());
+    SmallVector<int64_t> c4(4 - c.size(), 1);
+    c4.append(c.begin(), c.end());
+    if (c4[1] != 1)
+      return failure();
+    Emitter e{rewriter, rope.getLoc(), rope.getType().getElementType()};
+    SmallVector<int64_t> moved{c4[0], c4[2], 1, c4[3]};
+    Value x = tr.getInput();
+    Value cos = e.reshape(rope.getCos(), moved);
+    Value sin = e.reshape(rope.getSin(), moved);
+    auto inner = RopeOp::create(rewriter, rope.getLoc(), x.getType(), x, cos, sin,
+                                rope.getInterleavedAttr());
+    inner->setDiscardableAttrs(rope->getDiscardableAttrDictionary());
+    auto back = TransposeOp::create(rewriter, rope.getLoc(), rope.getType(), inner.getResult(),
+                                    rewriter.getDenseI64ArrayAttr(kHeadSwap));
+    back->setDiscardableAttrs(tr->getDiscardableAttrDictionary());
+    rewriter.replaceOp(rope, back.getResult());
+    rewriter.eraseOp(tr);
+    return success();
+  }
+};
+
 /// The CPU kernels compute in f32: f64 values (exporters compute rotary
 /// tables in double) are computed in f32 instead, with a warning. Casts
 /// between f32 and f64 disappear; f64 constants are rounded.
@@ -371,7 +591,8 @@ struct LegalizeRuntimePass
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
                  FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
-                 FuseNormModulation>(
+                 FuseNormModulation, FuseAttentionLayout, HoistHeadsOverConcat,
+                 MoveHeadsAcrossAllToAll, SinkHeadsUnderRope>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region
     // simplification (a whole walk of every region) is left out.

@@ -625,15 +625,41 @@ LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
 }
 
 LogicalResult Lowerer::lowerAttention(AttentionOp op) {
-  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
-                    v = shapeOf(op.getValue());
+  // Sizes as [B, H, S, D] whatever the layout.
+  std::array<int64_t, 4> q = op.headSizes(AttentionOp::kQuery),
+                         k = op.headSizes(AttentionOp::kKey),
+                         v = op.headSizes(AttentionOp::kValue);
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2]});
-  if (Value offset = op.getQueryOffset()) {
-    // A chunk loop's query rows: the block kernel with the chunk's first
-    // row (over every key, no log-sum-exp).
-    Value first = chunkOffsets.lookup(offset);
+  Value offset = op.getQueryOffset();
+  Value first;
+  if (offset) {
+    first = chunkOffsets.lookup(offset);
     if (!first)
       return fail(op, "its query_offset is not a chunk loop's ditc.chunk_offset");
+  }
+  int32_t layout = 0;
+  const std::pair<AttentionOp::Tensor, int32_t> bits[] = {
+      {AttentionOp::kQuery, DITC_RT_SEQ_MAJOR_Q},
+      {AttentionOp::kKey, DITC_RT_SEQ_MAJOR_K},
+      {AttentionOp::kValue, DITC_RT_SEQ_MAJOR_V},
+      {AttentionOp::kResult, DITC_RT_SEQ_MAJOR_OUT}};
+  for (auto [t, bit] : bits)
+    if (op.isSeqMajor(t))
+      layout |= bit;
+  if (layout) {
+    // Heads where the linear layers put them: the layout kernel (a chunk
+    // loop's query rows from their first, over every key).
+    call(kernelFor("attention_layout"),
+         withDtype({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
+                    c32(kind), maskStrides, ptrOf(op.getResult()), null(), c64(q[0]),
+                    c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
+                    cf32(op.getEffectiveScale()), c32(op.getCausal()),
+                    first ? first : c64(0), c64(0), c64(0), c32(layout)}));
+    return success();
+  }
+  if (offset) {
+    // A chunk loop's query rows: the block kernel with the chunk's first
+    // row (over every key, no log-sum-exp).
     call(kernelFor("attention_block"),
          withDtype({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
                     c32(kind), maskStrides, ptrOf(op.getResult()), null(), c64(q[0]),

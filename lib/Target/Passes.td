@@ -29,7 +29,14 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
     - a DiT's adaLN modulation of a layer norm, `norm(x) * s + t` with `s`
       and `t` one row of parameters per batch (`[B, 1, C]`), becomes the
       norm's `mod_scale` and `mod_shift` (one kernel, one rounding) when the
-      `mul` is the norm's only user and the `add` the mul's.
+      `mul` is the norm's only user and the `add` the mul's;
+    - the transposes `[0, 2, 1, 3]` between a linear layer's heads
+      (`[B, S, H, D]`) and a `ditc.attention` fold into it (`seq_major`):
+      a transposed query, key or value whose only user is the attention,
+      and a transpose that is the result's only user, in the same block
+      with the same discardable attributes. A concatenation of such
+      transposes (a joint attention's streams joined along the tokens)
+      becomes one transpose of the concatenation first.
 
     ```mlir
     %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>

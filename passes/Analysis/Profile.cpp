@@ -259,8 +259,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
         }
       })
       .Case<AttentionOp>([&](AttentionOp a) {
-        ArrayRef<int64_t> q = shapeOf(a.getQuery());
-        ArrayRef<int64_t> v = shapeOf(a.getValue());
+        std::array<int64_t, 4> q = a.headSizes(AttentionOp::kQuery);
+        std::array<int64_t, 4> v = a.headSizes(AttentionOp::kValue);
         int64_t bh = q[0] * q[1], sq = q[2], d = q[3];
         int64_t sk = v[2], dv = v[3];
         int64_t scores = bh * sq * sk;

@@ -658,6 +658,10 @@ Local Partitioner::expandKvHeads(Local kv, int64_t heads) {
 }
 
 LogicalResult Partitioner::partitionAttention(AttentionOp op) {
+  // Sequence parallelism is planned on [B, H, S, D] tensors: the layout
+  // -ditc-legalize-runtime gives attention comes after partitioning.
+  if (op.getSeqMajor())
+    return op.emitOpError("has seq_major tensors: partition before -ditc-legalize-runtime");
   Sharding qs = planned(op.getQuery()), ks = planned(op.getKey());
   Axes seq = qs[2];
   // The algorithm the plan chose (ditc-plan writes it on every attention
@@ -795,7 +799,7 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
       mask = ConstantOp::create(b, loc, DenseElementsAttr::get(mt, ArrayRef<bool>(keep)));
     }
     o = AttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask, Value(),
-                            op.getScaleAttr(), op.getCausalAttr());
+                            op.getScaleAttr(), op.getCausalAttr(), /*seq_major=*/nullptr);
   }
   Local out{o, q.sharding, SmallVector<int64_t>(shapeOf(op.getResult()))};
   if (!uly.empty()) {
@@ -873,7 +877,7 @@ Local Partitioner::ulyssesWholeStreams(AttentionOp op, Local q, Local k, Local v
   oshape[3] = vj.extent()[3];
   Value o = AttentionOp::create(b, loc, withShape(qj.value, oshape), qj.value, kj.value,
                                 vj.value, mask, Value(), op.getScaleAttr(),
-                                op.getCausalAttr());
+                                op.getCausalAttr(), /*seq_major=*/nullptr);
   // Back: the whole streams' rows gathered over the heads, the blocks
   // returned to their ranks; both cut to this rank's heads.
   auto heads = [&](Local x) {

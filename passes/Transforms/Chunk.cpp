@@ -330,8 +330,9 @@ ChunkOp materialize(ArrayRef<Operation *> region, const Flow &flow, int64_t coun
   SmallVector<std::pair<AttentionOp, int64_t>> causalRows;
   for (Operation *op : flow.loopOps)
     if (auto a = dyn_cast<AttentionOp>(op); a && a.getCausal())
-      if (auto it = flow.dims.find(a.getQuery()); it != flow.dims.end() && it->second == 2)
-        causalRows.push_back({a, ChunkOp::chunkSize(shapeOf(a.getQuery())[2], count)});
+      if (auto it = flow.dims.find(a.getQuery());
+          it != flow.dims.end() && it->second == a.layoutDims(AttentionOp::kQuery)[2])
+        causalRows.push_back({a, ChunkOp::chunkSize(a.headSizes(AttentionOp::kQuery)[2], count)});
   llvm::SetVector<Value> inputs;
   SmallVector<Value> results;
   for (Operation *op : flow.loopOps) {

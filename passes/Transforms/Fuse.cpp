@@ -687,7 +687,7 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     Shape out{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, vs.back()};
     Value attn = AttentionOp::create(rewriter, loc, RankedTensorType::get(out, et),
                                      to4(q), to4(k), to4(v), mask, Value(), scaleAttr,
-                                     causal);
+                                     causal, /*seq_major=*/nullptr);
     if (rank == 3)
       attn = ReshapeOp::create(rewriter, loc, op.getType(), attn);
     rewriter.replaceOp(op, attn);

@@ -44,6 +44,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "attention_math.h"
+#include "../src/attention_layout.h"
 #include "common.cuh" // cuda_runtime_api.h: the launchers' declarations
 
 #include <stdint.h>
@@ -133,6 +134,9 @@ struct Params {
   void *out;
   float *lse; // [B,H,Sq] or null
   int64_t B, H, Sq, Sk;
+  // Element strides of the batch, head and sequence dims of q, k, v and out
+  // (attention_layout.h; rows are contiguous).
+  int64_t qs[3], ks[3], vs[3], os[3];
   int64_t group; // H / Hkv
   int64_t Hkv;
   int64_t sk_use; // keys before kv_valid (<= Sk)
@@ -242,16 +246,17 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
   const int D = p.D, Dv = p.Dv;
   const int Dp = (D + 3) & ~3;
 
-  const T *qb = static_cast<const T *>(p.q) + (bh * p.Sq + q0) * D;
-  const T *kb = static_cast<const T *>(p.k) + (b * p.Hkv + g) * p.Sk * D;
-  const T *vb = static_cast<const T *>(p.v) + (b * p.Hkv + g) * p.Sk * Dv;
+  const T *qb =
+      static_cast<const T *>(p.q) + b * p.qs[0] + h * p.qs[1] + q0 * p.qs[2];
+  const T *kb = static_cast<const T *>(p.k) + b * p.ks[0] + g * p.ks[1];
+  const T *vb = static_cast<const T *>(p.v) + b * p.vs[0] + g * p.vs[1];
 
   // Q tile -> shared, times scale * log2(e); padding rows and columns zero.
   for (int r = warp; r < BQ; r += kAttThreads / 32)
     for (int d = lane * 4; d < Dp; d += 128) {
       F4 x = f4(0.f, 0.f, 0.f, 0.f);
       if (r < nq) {
-        x = load4(qb + (int64_t)r * D, d, D, p.vec_q);
+        x = load4(qb + (int64_t)r * p.qs[2], d, D, p.vec_q);
         x.x *= p.c;
         x.y *= p.c;
         x.z *= p.c;
@@ -287,14 +292,14 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
 
     // K and V tiles -> shared as f32; rows past nk and padding columns zero.
     for (int r = warp; r < BK; r += kAttThreads / 32) {
-      const T *kr = kb + (j0 + r) * D;
+      const T *kr = kb + (j0 + r) * p.ks[2];
       for (int d = lane * 4; d < Dp; d += 128) {
         F4 x = f4(0.f, 0.f, 0.f, 0.f);
         if (r < nk)
           x = load4(kr, d, D, p.vec_k);
         *reinterpret_cast<F4 *>(Ks + r * p.ldk + d) = x;
       }
-      const T *vr = vb + (j0 + r) * Dv;
+      const T *vr = vb + (j0 + r) * p.vs[2];
       for (int d = lane * 4; d < p.ldv; d += 128) {
         F4 x = f4(0.f, 0.f, 0.f, 0.f);
         if (r < nk && d < Dv)
@@ -414,7 +419,8 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
   }
 
   // out = O / l (zeros for a row that attended to nothing), lse.
-  T *const ob = static_cast<T *>(p.out) + (bh * p.Sq + q0) * Dv;
+  T *const ob =
+      static_cast<T *>(p.out) + b * p.os[0] + h * p.os[1] + q0 * p.os[2];
 #pragma unroll
   for (int r = 0; r < TR; ++r) {
     float lt = l[r];
@@ -425,7 +431,7 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
     if (row >= nq)
       continue;
     const float inv = ditc_att_inv_sum(lt);
-    T *orow = ob + (int64_t)row * Dv;
+    T *orow = ob + (int64_t)row * p.os[2];
 #pragma unroll
     for (int t = 0; t < TD; ++t) {
       const int d = 4 * tx + 64 * t;
@@ -543,15 +549,16 @@ bool aligned(const void *ptr, size_t bytes) {
   return reinterpret_cast<uintptr_t>(ptr) % bytes == 0;
 }
 
-// attention and attention_block_f32 (offsets 0, kv_valid <= 0 and no lse for
-// the former).
+// attention, attention_block(_f32) and attention_layout (offsets 0,
+// kv_valid <= 0 and no lse for the first, layout 0 for all but the last).
 void attention_impl(const char *name, int32_t dtype, const void *q,
                     const void *k, const void *v, const void *mask,
                     int32_t mask_kind, const int64_t *mask_strides, void *out,
                     float *lse, int64_t batch, int64_t heads, int64_t kv_heads,
                     int64_t q_len, int64_t kv_len, int64_t head_dim,
                     int64_t v_head_dim, float scale, int32_t causal,
-                    int64_t q_offset, int64_t kv_offset, int64_t kv_valid) {
+                    int64_t q_offset, int64_t kv_offset, int64_t kv_valid,
+                    int32_t layout) {
   if (dtype != DITC_RT_F32 && dtype != DITC_RT_F16 && dtype != DITC_RT_BF16)
     fatal(name, "dtype %d is not F32, F16 or BF16", (int)dtype);
   if (batch < 0 || heads < 0 || q_len < 0 || kv_len < 0 || head_dim < 0 ||
@@ -567,6 +574,10 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
     fatal(name, "q_len %lld is too long", (long long)q_len);
   if (q_offset < 0 || kv_offset < 0)
     fatal(name, "negative offset");
+  ditc_rt::AttentionStrides strides;
+  if (!ditc_rt::attentionStrides(layout, heads, kv_heads, q_len, kv_len,
+                                 head_dim, v_head_dim, strides))
+    fatal(name, "unknown layout bits 0x%x", (unsigned)layout);
   if (mask_kind != DITC_RT_MASK_NONE && mask_kind != DITC_RT_MASK_BOOL &&
       mask_kind != DITC_RT_MASK_ADDITIVE)
     fatal(name, "unknown mask kind %d", (int)mask_kind);
@@ -602,6 +613,14 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
   p.group = heads / kv_heads;
   p.Sq = q_len;
   p.Sk = kv_len;
+  const ditc_rt::HeadStrides *from[4] = {&strides.q, &strides.k, &strides.v,
+                                         &strides.out};
+  int64_t *to[4] = {p.qs, p.ks, p.vs, p.os};
+  for (int t = 0; t < 4; ++t) {
+    to[t][0] = from[t]->batch;
+    to[t][1] = from[t]->head;
+    to[t][2] = from[t]->seq;
+  }
   p.sk_use = kv_len;
   if (kv_valid > 0)
     p.sk_use = kv_valid - kv_offset < 0        ? 0
@@ -645,7 +664,7 @@ ditc_cu_attention(int32_t dtype, const void *q, const void *k, const void *v,
                   float scale, int32_t causal) {
   attention_impl("attention", dtype, q, k, v, mask, mask_kind, mask_strides,
                  out, nullptr, batch, heads, kv_heads, q_len, kv_len, head_dim,
-                 v_head_dim, scale, causal, 0, 0, 0);
+                 v_head_dim, scale, causal, 0, 0, 0, 0);
 }
 
 extern "C" void ditc_cu_attention_block(
@@ -658,7 +677,7 @@ extern "C" void ditc_cu_attention_block(
   attention_impl("attention_block", dtype, q, k, v, mask, mask_kind,
                  mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
                  head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
-                 kv_valid);
+                 kv_valid, 0);
 }
 
 extern "C" void ditc_cu_attention_block_f32(
@@ -670,7 +689,20 @@ extern "C" void ditc_cu_attention_block_f32(
   attention_impl("attention_block_f32", DITC_RT_F32, q, k, v, mask, mask_kind,
                  mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
                  head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
-                 kv_valid);
+                 kv_valid, 0);
+}
+
+extern "C" void ditc_cu_attention_layout(
+    int32_t dtype, const void *q, const void *k, const void *v,
+    const void *mask, int32_t mask_kind, const int64_t *mask_strides,
+    void *out, float *lse, int64_t batch, int64_t heads, int64_t kv_heads,
+    int64_t q_len, int64_t kv_len, int64_t head_dim, int64_t v_head_dim,
+    float scale, int32_t causal, int64_t q_offset, int64_t kv_offset,
+    int64_t kv_valid, int32_t layout) {
+  attention_impl("attention_layout", dtype, q, k, v, mask, mask_kind,
+                 mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
+                 head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
+                 kv_valid, layout);
 }
 
 extern "C" void ditc_cu_attention_merge_f32(float *out, float *lse,

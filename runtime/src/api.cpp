@@ -223,6 +223,19 @@ void ditc_rt_attention_block_f32(
                           kv_valid);
 }
 
+void ditc_rt_attention_layout_f32(
+    const float *q, const float *k, const float *v, const void *mask,
+    int32_t mask_kind, const int64_t *mask_strides, float *out, float *lse,
+    int64_t batch, int64_t heads, int64_t kv_heads, int64_t q_len,
+    int64_t kv_len, int64_t head_dim, int64_t v_head_dim, float scale,
+    int32_t causal, int64_t q_offset, int64_t kv_offset, int64_t kv_valid,
+    int32_t layout) {
+  K().attention_layout_f32(q, k, v, mask, mask_kind, mask_strides, out, lse,
+                           batch, heads, kv_heads, q_len, kv_len, head_dim,
+                           v_head_dim, scale, causal, q_offset, kv_offset,
+                           kv_valid, layout);
+}
+
 void ditc_rt_attention_merge_f32(float *out, float *lse,
                                  const float *block_out,
                                  const float *block_lse, int64_t rows,

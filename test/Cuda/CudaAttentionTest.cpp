@@ -8,7 +8,8 @@
 // kernel (D 40, 64, 72, 128, 256, Dv != D, odd D), query / key lengths 1, 77
 // and 300 (tiles of 32 / 64 rows and 32 / 64 keys, so partial tiles), GQA,
 // bool and additive masks with broadcast strides, causal, fully masked rows,
-// unaligned tensors (the kernel's scalar load path) and out == q.
+// unaligned tensors (the kernel's scalar load path) and out == q; and
+// ditc_cu_attention_layout's seq-major tensors, every layout.
 //
 // Built twice: ditc-cuda-attention-tests on the GPU, run by attention.test
 // (REQUIRES: cuda; without a usable GPU main prints "no GPU: ..." and exits
@@ -338,6 +339,83 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudaAttention,
                          [](const ::testing::TestParamInfo<int> &info) {
                            return std::string(dtypeName(info.param));
                          });
+
+// ditc_cu_attention_layout with seq-major tensors ([B, S, H, D]: the
+// DITC_RT_SEQ_MAJOR_* bits of `layout`) against the CPU attention of the
+// same problem in [B, H, S, D].
+void runLayout(const Case &c, int dtype, uint32_t seed, int32_t layout) {
+  SCOPED_TRACE(std::string(c.name) + " " + dtypeName(dtype) + " layout " +
+               std::to_string(layout));
+  GlobalAttention g = makeProblem(c, seed);
+  // Round to the type first: the CPU then sees the values the GPU reads.
+  toDtype(dtype, g.q);
+  toDtype(dtype, g.k);
+  toDtype(dtype, g.v);
+  const int64_t out_n = c.B * c.H * c.Sq * c.Dv;
+  std::vector<float> want(out_n, 0.f);
+  ditc_rt_attention_f32(g.q.data(), g.k.data(), g.v.data(), g.mask(),
+                        g.mask_kind, g.maskStrides(), want.data(), g.B, g.H,
+                        g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal);
+  auto in = [&](const std::vector<float> &x, int32_t bit, int64_t H, int64_t S,
+                int64_t D) {
+    std::vector<float> t = layout & bit ? ditc_test::swapHeads(x, c.B, H, S, D, true) : x;
+    return toDtype(dtype, t);
+  };
+  const size_t es = dtype == DITC_RT_F32 ? 4 : 2;
+  const size_t off = c.misalign * es;
+  const std::vector<uint8_t> qb = in(g.q, DITC_RT_SEQ_MAJOR_Q, c.H, c.Sq, c.D),
+                             kb = in(g.k, DITC_RT_SEQ_MAJOR_K, c.Hkv, c.Sk, c.D),
+                             vb = in(g.v, DITC_RT_SEQ_MAJOR_V, c.Hkv, c.Sk, c.Dv);
+  DeviceBuffer dq(qb.size(), off), dk(kb.size(), off), dv(vb.size(), off),
+      dout(out_n * es, off), dmask;
+  dq.upload(qb);
+  dk.upload(kb);
+  dv.upload(vb);
+  if (g.mask_kind == DITC_RT_MASK_BOOL) {
+    dmask.alloc(g.bool_mask.size());
+    dmask.upload(g.bool_mask);
+  } else if (g.mask_kind == DITC_RT_MASK_ADDITIVE) {
+    dmask.alloc(g.add_mask.size() * 4);
+    dmask.upload(g.add_mask);
+  }
+  CUDA_OK(cudaDeviceSynchronize());
+  ditc_cu_attention_layout(dtype, dq.get(), dk.get(), dv.get(), dmask.get(),
+                           g.mask_kind, g.maskStrides(), dout.get(), nullptr, g.B,
+                           g.H, g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal, 0,
+                           0, 0, layout);
+  std::vector<float> got = fromDtype(dtype, dout.download<uint8_t>());
+  if (layout & DITC_RT_SEQ_MAJOR_OUT)
+    got = ditc_test::swapHeads(got, c.B, c.H, c.Sq, c.Dv, false);
+  double abs_tol, rel_tol;
+  tolerance(dtype, abs_tol, rel_tol);
+  expectNear(got, want, abs_tol, rel_tol, "out");
+}
+
+// Every layout on a GQA causal problem; the four a fused graph has (all
+// seq-major; query and output only, K/V from elsewhere) on masked, odd,
+// multi-bucket and unaligned ones.
+TEST_P(CudaAttention, SeqMajorLayoutsMatchTheCpu) {
+  const Case gqa{"D72 GQA 8/2 causal", 2, 8, 2, 77, 77, 72, 72, true};
+  int runs = 0;
+  for (int32_t layout = 0; layout < 16; ++layout, ++runs)
+    runLayout(gqa, GetParam(), 900 + layout, layout);
+  const Case more[] = {
+      {"D40 Dv24 causal bool [B,H,Sq,Sk], masked row", 2, 8, 2, 77, 77, 40, 24,
+       true, DITC_RT_MASK_BOOL, true, true, true, 3},
+      {"D3 Dv5 odd", 2, 3, 3, 77, 33, 3, 5},
+      {"D256 Dv200 GQA 4/2", 1, 4, 2, 65, 70, 256, 200},
+      {"D64 unaligned", 1, 4, 2, 77, 100, 64, 64, true, DITC_RT_MASK_ADDITIVE,
+       false, false, true, -1, 1},
+  };
+  const int32_t all = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                      DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+  for (const Case &c : more)
+    for (int32_t layout : {all, DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT}) {
+      runLayout(c, GetParam(), 950 + runs, layout);
+      ++runs;
+    }
+  EXPECT_EQ(runs, 24);
+}
 
 TEST(CudaAttention, EmptyProblemsLaunchNothing) {
   // Empty problems launch nothing (and read no pointer).

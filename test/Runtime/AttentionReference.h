@@ -43,6 +43,26 @@ struct GlobalAttention {
   }
 };
 
+/// [B, H, S, D] -> [B, S, H, D] (to = true) or back: the seq-major
+/// tensors of the layout tests (DITC_RT_SEQ_MAJOR_*).
+template <typename T>
+std::vector<T> swapHeads(const std::vector<T> &x, int64_t B, int64_t H,
+                         int64_t S, int64_t D, bool to) {
+  std::vector<T> y(x.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t i = 0; i < S; ++i)
+        for (int64_t t = 0; t < D; ++t) {
+          int64_t bhsd = ((b * H + h) * S + i) * D + t;
+          int64_t bshd = ((b * S + i) * H + h) * D + t;
+          if (to)
+            y[bshd] = x[bhsd];
+          else
+            y[bhsd] = x[bshd];
+        }
+  return y;
+}
+
 inline std::vector<float> nonZeroFloats(size_t n, uint32_t seed, float lo,
                                         float hi) {
   std::mt19937 rng(seed);

@@ -1,4 +1,5 @@
 //===- AttentionTest.cpp - ditc_rt_attention_f32 against a naive reference ===//
+#include "AttentionReference.h"
 #include "KernelTestUtil.h"
 
 #include <fstream>
@@ -223,7 +224,87 @@ TEST_P(AttentionTest, ScratchIndependentOfKeyLength) {
             ditc_rt_attention_scratch_bytes(16, 16, 1 << 20, 4096, 72, 72));
 }
 
+// attention_layout_f32 in each of the 16 layouts, on each case, against the
+// naive reference: the seq-major tensors are the reference's, transposed.
+TEST_P(AttentionTest, SeqMajorLayoutsMatchReference) {
+  uint32_t seed = 500;
+  int checked = 0;
+  for (const AttnCase &c : kCases) {
+    AttnData d = makeData(c, seed += 10);
+    std::vector<float> want(c.B * c.H * c.Sq * c.Dv);
+    for (int64_t b = 0; b < c.B; ++b)
+      for (int64_t h = 0; h < c.H; ++h)
+        for (int64_t i = 0; i < c.Sq; ++i)
+          refRow(c, d, b, h, i, want.data() + ((b * c.H + h) * c.Sq + i) * c.Dv);
+    const void *mask = c.mask_kind == DITC_RT_MASK_BOOL
+                           ? (const void *)d.bool_mask.data()
+                       : c.mask_kind == DITC_RT_MASK_ADDITIVE
+                           ? (const void *)d.add_mask.data()
+                           : nullptr;
+    for (int32_t layout = 0; layout < 16; ++layout) {
+      SCOPED_TRACE(std::string(c.name) + " layout " + std::to_string(layout));
+      auto in = [&](const std::vector<float> &x, int32_t bit, int64_t H,
+                    int64_t S, int64_t D) {
+        return layout & bit ? swapHeads(x, c.B, H, S, D, true) : x;
+      };
+      std::vector<float> q = in(d.q, DITC_RT_SEQ_MAJOR_Q, c.H, c.Sq, c.D);
+      std::vector<float> k = in(d.k, DITC_RT_SEQ_MAJOR_K, c.Hkv, c.Sk, c.D);
+      std::vector<float> v = in(d.v, DITC_RT_SEQ_MAJOR_V, c.Hkv, c.Sk, c.Dv);
+      std::vector<float> out(want.size(), std::nanf(""));
+      ditc_rt_attention_layout_f32(q.data(), k.data(), v.data(), mask, c.mask_kind,
+                                   c.mask_kind ? d.ms : nullptr, out.data(), nullptr,
+                                   c.B, c.H, c.Hkv, c.Sq, c.Sk, c.D, c.Dv, d.scale,
+                                   c.causal, 0, 0, 0, layout);
+      if (layout & DITC_RT_SEQ_MAJOR_OUT)
+        out = swapHeads(out, c.B, c.H, c.Sq, c.Dv, false);
+      EXPECT_REL_L2(out, want, 1e-4);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 16 * (int)(sizeof kCases / sizeof kCases[0]));
+}
+
+// A chunk loop's query rows in the layout kernel: rows q_offset.. of a
+// causal problem, seq-major throughout, out over q (one layout, Dv == D).
+TEST_P(AttentionTest, SeqMajorQueryRowsInPlace) {
+  AttnCase whole{"rows", 2, 4, 2, 48, 48, 16, 16, true, DITC_RT_MASK_NONE,
+                 false, false};
+  AttnData d = makeData(whole, 77);
+  const int64_t first = 20, rows = 12;
+  const int32_t all = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                      DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+  std::vector<float> qs = swapHeads(d.q, whole.B, whole.H, whole.Sq, whole.D, true);
+  std::vector<float> ks = swapHeads(d.k, whole.B, whole.Hkv, whole.Sk, whole.D, true);
+  std::vector<float> vs = swapHeads(d.v, whole.B, whole.Hkv, whole.Sk, whole.Dv, true);
+  // The chunk: [B, rows, H, D], rows first.. of the whole.
+  std::vector<float> chunk(whole.B * rows * whole.H * whole.D);
+  for (int64_t b = 0; b < whole.B; ++b)
+    std::copy_n(qs.begin() + (b * whole.Sq + first) * whole.H * whole.D,
+                rows * whole.H * whole.D,
+                chunk.begin() + b * rows * whole.H * whole.D);
+  ditc_rt_attention_layout_f32(chunk.data(), ks.data(), vs.data(), nullptr, 0, nullptr,
+                               chunk.data(), nullptr, whole.B, whole.H, whole.Hkv, rows,
+                               whole.Sk, whole.D, whole.Dv, d.scale, 1, first, 0, 0, all);
+  std::vector<float> got, want, row(whole.Dv);
+  for (int64_t b = 0; b < whole.B; ++b)
+    for (int64_t i = 0; i < rows; ++i)
+      for (int64_t h = 0; h < whole.H; ++h) {
+        refRow(whole, d, b, h, first + i, row.data());
+        want.insert(want.end(), row.begin(), row.end());
+        auto at = chunk.begin() + ((b * rows + i) * whole.H + h) * whole.Dv;
+        got.insert(got.end(), at, at + whole.Dv);
+      }
+  EXPECT_REL_L2(got, want, 1e-4);
+}
+
 DITC_INSTANTIATE_ISA(AttentionTest);
+
+TEST(AttentionDeathTest, UnknownLayoutBitsAbortWithOneLine) {
+  float x[4] = {1, 2, 3, 4};
+  EXPECT_DEATH(ditc_rt_attention_layout_f32(x, x, x, nullptr, 0, nullptr, x, nullptr,
+                                            1, 1, 1, 1, 1, 4, 4, 0.5f, 0, 0, 0, 0, 16),
+               "attention_layout_f32: unknown layout bits 0x10");
+}
 
 // Linux: peak RSS (VmHWM) in KiB, after resetting it; -1 when unsupported.
 long peakRssKiB() {

@@ -518,6 +518,35 @@ void checkAttention(bool ring) {
 
 TEST_P(PrecisionTest, Attention) { checkAttention(false); }
 
+// ditc_rt_attention_layout with every tensor seq-major ([B, S, H, D]) on
+// the same half values, against the same reference: widening keeps each
+// tensor's layout.
+TEST_P(PrecisionTest, AttentionLayoutSeqMajor) {
+  uint32_t seed = 300;
+  int ran = 0;
+  const int32_t all = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                      DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+  for (int dt : kHalfTypes)
+    for (const AttnCase &c : kAttn) {
+      SCOPED_TRACE(dtName(dt) + " " + c.name);
+      GlobalAttention g = makeAttention(c, seed);
+      seed += 7;
+      // Rounds g's tensors to their half values first (the reference's).
+      std::vector<uint16_t> q = swapHeads(roundToHalf(dt, g.q), g.B, g.H, g.Sq, g.D, true),
+                            k = swapHeads(roundToHalf(dt, g.k), g.B, g.Hkv, g.Sk, g.D, true),
+                            v = swapHeads(roundToHalf(dt, g.v), g.B, g.Hkv, g.Sk, g.Dv, true);
+      std::vector<double> want, slack;
+      attentionReference(g, want, slack);
+      std::vector<uint16_t> out(want.size(), halfNaN(dt));
+      ditc_rt_attention_layout(dt, q.data(), k.data(), v.data(), g.mask(), g.mask_kind,
+                               g.maskStrides(), out.data(), nullptr, g.B, g.H, g.Hkv,
+                               g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal, 0, 0, 0, all);
+      expectHalfNear(dt, swapHeads(out, g.B, g.H, g.Sq, g.Dv, false), want, 2, slack);
+      ++ran;
+    }
+  EXPECT_EQ(ran, 2 * kAttnCases);
+}
+
 // ditc_rt_attention_block as a chunk loop calls it for a causal attention
 // whose query rows it cuts: rows r0 .. r0 + n - 1 (a copy of them, and the
 // mask from row r0 on) with q_offset r0, over every key. The chunks put

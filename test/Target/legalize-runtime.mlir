@@ -258,3 +258,154 @@ func.func @norm_modulation_kept(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xf32>, %
   return %ar, %bm, %cm, %dm, %ea, %fm : tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>,
       tensor<2x16x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>
 }
+
+// -----
+
+// The transposes between a linear layer's heads ([B, S, H, D]) and the
+// attention fold into it: query, key, value and result are seq_major, and
+// no transpose is left.
+// CHECK-LABEL: func.func @attention_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[O:.*]] = ditc.attention %arg0, %arg1, %arg2 {seq_major = array<i1: true, true, true, true>} : (tensor<2x16x4x8xf32>, tensor<2x12x2x8xf32>, tensor<2x12x2x8xf32>) -> tensor<2x16x4x8xf32>
+// CHECK-NOT: ditc.transpose
+// CHECK: return %[[O]]
+func.func @attention_heads(%q: tensor<2x16x4x8xf32>, %k: tensor<2x12x2x8xf32>, %v: tensor<2x12x2x8xf32>) -> tensor<2x16x4x8xf32> {
+  %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x12x2x8xf32>) -> tensor<2x2x12x8xf32>
+  %vt = ditc.transpose %v {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x12x2x8xf32>) -> tensor<2x2x12x8xf32>
+  %o = ditc.attention %qt, %kt, %vt : (tensor<2x4x16x8xf32>, tensor<2x2x12x8xf32>, tensor<2x2x12x8xf32>) -> tensor<2x4x16x8xf32>
+  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x16x8xf32>) -> tensor<2x16x4x8xf32>
+  return %ot : tensor<2x16x4x8xf32>
+}
+
+// -----
+
+// Only what may move moves: a transposed key with a second user stays (the
+// tensor is made anyway), a value of another permutation stays, a mask and
+// causal are kept, and a result with two users stays [B, H, S, D].
+// CHECK-LABEL: func.func @attention_heads_partial
+// CHECK: %[[K:.*]] = ditc.transpose %arg1 {permutation = array<i64: 0, 2, 1, 3>}
+// CHECK: %[[V:.*]] = ditc.transpose %arg2 {permutation = array<i64: 1, 0, 2, 3>}
+// CHECK: %[[O:.*]] = ditc.attention %arg0, %[[K]], %[[V]] mask %arg3 {causal, seq_major = array<i1: true, false, false, false>} : (tensor<2x16x4x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<16x16xi1>) -> tensor<2x4x16x8xf32>
+// CHECK: ditc.transpose %[[O]]
+func.func @attention_heads_partial(%q: tensor<2x16x4x8xf32>, %k: tensor<2x16x4x8xf32>, %v: tensor<4x2x16x8xf32>, %m: tensor<16x16xi1>)
+    -> (tensor<2x16x4x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>) {
+  %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32>
+  %vt = ditc.transpose %v {permutation = array<i64: 1, 0, 2, 3>} : (tensor<4x2x16x8xf32>) -> tensor<2x4x16x8xf32>
+  %o = ditc.attention %qt, %kt, %vt mask %m {causal} : (tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<16x16xi1>) -> tensor<2x4x16x8xf32>
+  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x16x8xf32>) -> tensor<2x16x4x8xf32>
+  return %ot, %kt, %o : tensor<2x16x4x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+}
+
+// -----
+
+// A transpose in another pipeline stage stays where it is.
+// CHECK-LABEL: func.func @attention_heads_other_stage
+// CHECK: ditc.transpose %arg0 {{.*}}ditc.stage = 0
+// CHECK: ditc.attention %{{.*}}, %arg1, %arg1 {ditc.stage = 1 : i64, seq_major = array<i1: false, true, true, false>}
+func.func @attention_heads_other_stage(%q: tensor<1x8x2x4xf32>, %k: tensor<1x8x2x4xf32>) -> tensor<1x2x8x4xf32> {
+  %qt = ditc.transpose %q {ditc.stage = 0 : i64, permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x4xf32>) -> tensor<1x2x8x4xf32>
+  %kt = ditc.transpose %k {ditc.stage = 1 : i64, permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x4xf32>) -> tensor<1x2x8x4xf32>
+  %vt = ditc.transpose %k {ditc.stage = 1 : i64, permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x4xf32>) -> tensor<1x2x8x4xf32>
+  %o = ditc.attention %qt, %kt, %vt {ditc.stage = 1 : i64} : (tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x8x4xf32>
+  return %o : tensor<1x2x8x4xf32>
+}
+
+// -----
+
+// A joint attention's streams (SD3): each split into heads and transposed,
+// then joined along the tokens. They are joined first (tokens are dim 1 of
+// [B, S, H, D]), and the one transpose left folds into the attention.
+// CHECK-LABEL: func.func @joint_attention_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[Q:.*]] = ditc.concat %arg0, %arg1 {axis = 1 : i64} : (tensor<2x16x4x8xf32>, tensor<2x6x4x8xf32>) -> tensor<2x22x4x8xf32>
+// CHECK: ditc.attention %[[Q]], %[[Q]], %[[Q]] {seq_major = array<i1: true, true, true, true>}
+// CHECK-NOT: ditc.transpose
+func.func @joint_attention_heads(%img: tensor<2x16x4x8xf32>, %txt: tensor<2x6x4x8xf32>) -> tensor<2x22x4x8xf32> {
+  %a = ditc.transpose %img {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x16x4x8xf32>) -> tensor<2x4x16x8xf32>
+  %b = ditc.transpose %txt {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x6x4x8xf32>) -> tensor<2x4x6x8xf32>
+  %q = ditc.concat %a, %b {axis = 2 : i64} : (tensor<2x4x16x8xf32>, tensor<2x4x6x8xf32>) -> tensor<2x4x22x8xf32>
+  %o = ditc.attention %q, %q, %q : (tensor<2x4x22x8xf32>, tensor<2x4x22x8xf32>, tensor<2x4x22x8xf32>) -> tensor<2x4x22x8xf32>
+  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x22x8xf32>) -> tensor<2x22x4x8xf32>
+  return %ot : tensor<2x22x4x8xf32>
+}
+
+// -----
+
+// Ulysses (as -ditc-partition writes it, 2 ranks): heads transposed, then
+// exchanged (heads split, tokens gathered) into the attention, and back.
+// The transposes move across the exchanges to the attention (which then
+// takes them in): the exchanges split the heads of [B, S, H, D] (dim 2) and
+// gather its tokens (dim 1), and no transpose is left.
+// CHECK-LABEL: func.func @ulysses_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[Q:.*]] = ditc.collective.all_to_all %arg0 {axes = ["ulysses"], concat_axis = 1 : i64, split_axis = 2 : i64} : (tensor<2x8x4x8xf32>) -> tensor<2x16x2x8xf32>
+// CHECK: %[[K:.*]] = ditc.collective.all_to_all %arg1 {axes = ["ulysses"], concat_axis = 1 : i64, split_axis = 2 : i64} : (tensor<2x8x4x8xf32>) -> tensor<2x16x2x8xf32>
+// CHECK: %[[O:.*]] = ditc.attention %[[Q]], %[[K]], %[[K]] {seq_major = array<i1: true, true, true, true>} : (tensor<2x16x2x8xf32>, tensor<2x16x2x8xf32>, tensor<2x16x2x8xf32>) -> tensor<2x16x2x8xf32>
+// CHECK: %[[B:.*]] = ditc.collective.all_to_all %[[O]] {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<2x16x2x8xf32>) -> tensor<2x8x4x8xf32>
+// CHECK-NOT: ditc.transpose
+// CHECK: return %[[B]]
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
+  func.func @ulysses_heads(%q: tensor<2x8x4x8xf32>, %k: tensor<2x8x4x8xf32>) -> tensor<2x8x4x8xf32> {
+    %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x8x4x8xf32>) -> tensor<2x4x8x8xf32>
+    %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x8x4x8xf32>) -> tensor<2x4x8x8xf32>
+    %qx = ditc.collective.all_to_all %qt {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]} : (tensor<2x4x8x8xf32>) -> tensor<2x2x16x8xf32>
+    %kx = ditc.collective.all_to_all %kt {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]} : (tensor<2x4x8x8xf32>) -> tensor<2x2x16x8xf32>
+    %o = ditc.attention %qx, %kx, %kx : (tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>, tensor<2x2x16x8xf32>) -> tensor<2x2x16x8xf32>
+    %ox = ditc.collective.all_to_all %o {split_axis = 2 : i64, concat_axis = 1 : i64, axes = ["ulysses"]} : (tensor<2x2x16x8xf32>) -> tensor<2x4x8x8xf32>
+    %ot = ditc.transpose %ox {permutation = array<i64: 0, 2, 1, 3>} : (tensor<2x4x8x8xf32>) -> tensor<2x8x4x8xf32>
+    return %ot : tensor<2x8x4x8xf32>
+  }
+}
+
+// -----
+
+// Llama: query and key split into heads, transposed, then rotated. The
+// transpose moves under the rope (its [S, W] tables reshaped to [1, S, 1,
+// W], a view) and into the attention. A rope whose result feeds something
+// else keeps its input.
+// CHECK-LABEL: func.func @rope_heads
+// CHECK: %[[C:.*]] = ditc.reshape %arg2 : (tensor<16x8xf32>) -> tensor<1x16x1x8xf32>
+// CHECK: %[[S:.*]] = ditc.reshape %arg3 : (tensor<16x8xf32>) -> tensor<1x16x1x8xf32>
+// CHECK: %[[Q:.*]] = ditc.rope %arg0, %[[C]], %[[S]] : (tensor<1x16x4x8xf32>, tensor<1x16x1x8xf32>, tensor<1x16x1x8xf32>) -> tensor<1x16x4x8xf32>
+// CHECK: %[[K:.*]] = ditc.rope %arg1
+// CHECK: ditc.attention %[[Q]], %[[K]], %arg1 {causal, seq_major = array<i1: true, true, true, true>}
+// CHECK: %[[T:.*]] = ditc.transpose %arg0
+// CHECK: ditc.rope %[[T]], %arg2, %arg3 : (tensor<1x4x16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>)
+func.func @rope_heads(%q: tensor<1x16x4x8xf32>, %k: tensor<1x16x4x8xf32>, %cos: tensor<16x8xf32>, %sin: tensor<16x8xf32>)
+    -> (tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>) {
+  %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+  %vt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+  %qr = ditc.rope %qt, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16x8xf32>
+  %kr = ditc.rope %kt, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16x8xf32>
+  %o = ditc.attention %qr, %kr, %vt {causal} : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+  %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x16x8xf32>) -> tensor<1x16x4x8xf32>
+  %x = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+  %xr = ditc.rope %x, %cos, %sin : (tensor<1x4x16x8xf32>, tensor<16x8xf32>, tensor<16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %ot, %xr : tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>
+}
+
+// -----
+
+// Llama under Ulysses: heads transposed, rotated, then exchanged. The
+// transpose moves under the rope, then across the exchange, and into the
+// attention.
+// CHECK-LABEL: func.func @rope_ulysses_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[R:.*]] = ditc.rope %arg0, %{{.*}}, %{{.*}} : (tensor<1x8x4x8xf32>, tensor<1x8x1x8xf32>, tensor<1x8x1x8xf32>) -> tensor<1x8x4x8xf32>
+// CHECK: %[[X:.*]] = ditc.collective.all_to_all %[[R]] {axes = ["ulysses"], concat_axis = 1 : i64, split_axis = 2 : i64} : (tensor<1x8x4x8xf32>) -> tensor<1x16x2x8xf32>
+// CHECK: ditc.attention %[[X]], %[[X]], %[[X]] {causal, seq_major = array<i1: true, true, true, true>}
+// CHECK-NOT: ditc.transpose
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
+  func.func @rope_ulysses_heads(%q: tensor<1x8x4x8xf32>, %cos: tensor<1x1x8x8xf32>, %sin: tensor<1x1x8x8xf32>) -> tensor<1x8x4x8xf32> {
+    %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x4x8xf32>) -> tensor<1x4x8x8xf32>
+    %qr = ditc.rope %qt, %cos, %sin : (tensor<1x4x8x8xf32>, tensor<1x1x8x8xf32>, tensor<1x1x8x8xf32>) -> tensor<1x4x8x8xf32>
+    %qx = ditc.collective.all_to_all %qr {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]} : (tensor<1x4x8x8xf32>) -> tensor<1x2x16x8xf32>
+    %o = ditc.attention %qx, %qx, %qx {causal} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+    %ox = ditc.collective.all_to_all %o {split_axis = 2 : i64, concat_axis = 1 : i64, axes = ["ulysses"]} : (tensor<1x2x16x8xf32>) -> tensor<1x4x8x8xf32>
+    %ot = ditc.transpose %ox {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x8x8xf32>) -> tensor<1x8x4x8xf32>
+    return %ot : tensor<1x8x4x8xf32>
+  }
+}

@@ -116,3 +116,38 @@ func.func @main(%x: tensor<1x64x32xf32>) -> tensor<1x64x32xf32> {
   return %s : tensor<1x64x32xf32>
 }
 }
+
+// -----
+
+// seq_major tensors ([B, S, H, D]) are cut where their tokens are: query
+// rows are dim 1 of the query and of the result.
+// CHECK: remark: chunk legal: 3 ops [ditc.mul, ditc.attention, ditc.add], chunked inputs [arg0 dim 1, arg3 dim 1], size 16
+func.func @main(%q: tensor<1x16x2x8xf32>, %k: tensor<1x16x2x8xf32>, %v: tensor<1x2x16x8xf32>, %r: tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %qs = ditc.mul %q, %c {test.chunk_dim = 1 : i64} : (tensor<1x16x2x8xf32>, tensor<f32>) -> tensor<1x16x2x8xf32>
+  %o = ditc.attention %qs, %k, %v {causal, seq_major = array<i1: true, true, false, true>} : (tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x16x2x8xf32>
+  %y = ditc.add %o, %r : (tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32>
+  return %y : tensor<1x16x2x8xf32>
+}
+
+// -----
+
+// A seq_major key's tokens (dim 1) are every query row's: refused.
+// CHECK: remark: chunk refused: 'ditc.attention' {{.*}}does not compute its operand 1 dimension 1 independently
+func.func @main(%q: tensor<1x16x2x8xf32>, %k: tensor<1x16x2x8xf32>, %v: tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %ks = ditc.mul %k, %c {test.chunk_dim = 1 : i64} : (tensor<1x16x2x8xf32>, tensor<f32>) -> tensor<1x16x2x8xf32>
+  %o = ditc.attention %q, %ks, %v {seq_major = array<i1: true, true, true, true>} : (tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32>
+  return %o : tensor<1x16x2x8xf32>
+}
+
+// -----
+
+// Heads of a seq_major attention are dim 2.
+// CHECK: remark: chunk legal: 2 ops [ditc.mul, ditc.attention], chunked inputs [arg0 dim 2, arg1 dim 2], size 2
+func.func @main(%q: tensor<1x16x2x8xf32>, %k: tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %qs = ditc.mul %q, %c {test.chunk_dim = 2 : i64} : (tensor<1x16x2x8xf32>, tensor<f32>) -> tensor<1x16x2x8xf32>
+  %o = ditc.attention %qs, %k, %k {seq_major = array<i1: true, true, true, true>} : (tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>) -> tensor<1x16x2x8xf32>
+  return %o : tensor<1x16x2x8xf32>
+}

@@ -355,11 +355,54 @@ LogicalResult AttentionOp::verify() {
     return emitOpError("scale must be non-zero");
   if (getQueryOffset() && !getCausal())
     return emitOpError("query_offset is for causal attention only");
+  if (std::optional<ArrayRef<bool>> seq = getSeqMajor(); seq && seq->size() != 4)
+    return emitOpError("seq_major needs four entries (query, key, value, result), not ")
+           << seq->size();
+  // The shapes as [B, H, S, D], then the result in its layout.
+  auto bhsd = [&](Tensor t) -> Shape {
+    ArrayRef<int64_t> s = shapeOf(tensor(t));
+    if (s.size() != 4)
+      return Shape(s);
+    std::array<int64_t, 4> h = headSizes(t);
+    return Shape(h.begin(), h.end());
+  };
   std::string why;
-  return checkResult(*this,
-                     attentionShape(shapeOf(getQuery()), shapeOf(getKey()),
-                                    shapeOf(getValue()), mask, why),
-                     why, getResult());
+  FailureOr<Shape> expected =
+      attentionShape(bhsd(kQuery), bhsd(kKey), bhsd(kValue), mask, why);
+  if (succeeded(expected) && isSeqMajor(kResult))
+    std::swap((*expected)[1], (*expected)[2]);
+  return checkResult(*this, expected, why, getResult());
+}
+
+bool AttentionOp::isSeqMajor(Tensor t) {
+  std::optional<ArrayRef<bool>> seq = getSeqMajor();
+  return seq && t < seq->size() && (*seq)[t];
+}
+
+std::array<unsigned, 4> AttentionOp::layoutDims(Tensor t) {
+  if (isSeqMajor(t))
+    return {0, 2, 1, 3};
+  return {0, 1, 2, 3};
+}
+
+std::array<int64_t, 4> AttentionOp::headSizes(Tensor t) {
+  ArrayRef<int64_t> s = shapeOf(tensor(t));
+  std::array<unsigned, 4> d = layoutDims(t);
+  return {s[d[0]], s[d[1]], s[d[2]], s[d[3]]};
+}
+
+Value AttentionOp::tensor(Tensor t) {
+  switch (t) {
+  case kQuery:
+    return getQuery();
+  case kKey:
+    return getKey();
+  case kValue:
+    return getValue();
+  case kResult:
+    return getResult();
+  }
+  llvm_unreachable("not an attention tensor");
 }
 
 LogicalResult ChunkOffsetOp::verify() {

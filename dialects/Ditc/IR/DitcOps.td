@@ -651,15 +651,25 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure, AttrSizedOperandSegments]> {
     (`ditc.chunk_offset`).
     Sequence parallelism (Ulysses, Ring) is planned around this op.
 
+    `seq_major` (four booleans: query, key, value, result) says which
+    tensors are `[B, S, H, D]` instead of `[B, H, S, D]`: the layout a
+    linear layer's output split into heads has. `-ditc-legalize-runtime`
+    sets it where it folds the transposes between the heads and the
+    attention (`[0, 2, 1, 3]`) into the op, so that they are never made;
+    the kernels read and write each tensor where it lies.
+
     ```mlir
     %o = ditc.attention %q, %k, %v {causal, scale = 0.125 : f64}
         : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+    %p = ditc.attention %q2, %k, %v {seq_major = array<i1: true, false, false, true>}
+        : (tensor<1x16x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x16x4x8xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
                    Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
                    Optional<Ditc_I64Scalar>:$query_offset,
-                   OptionalAttr<F64Attr>:$scale, UnitAttr:$causal);
+                   OptionalAttr<F64Attr>:$scale, UnitAttr:$causal,
+                   OptionalAttr<DenseBoolArrayAttr>:$seq_major);
   let results = (outs Ditc_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? (`query_offset` $query_offset^)? attr-dict `:` functional-type(operands, results)
@@ -668,6 +678,16 @@ def Ditc_AttentionOp : Ditc_Op<"attention", [Pure, AttrSizedOperandSegments]> {
   let extraClassDeclaration = [{
     /// The scale applied to Q K^T: the attribute, or 1/sqrt(head dim).
     double getEffectiveScale();
+    /// The tensors `seq_major` describes, in its order.
+    enum Tensor : unsigned { kQuery = 0, kKey = 1, kValue = 2, kResult = 3 };
+    /// Whether tensor `t` is [B, S, H, D] rather than [B, H, S, D].
+    bool isSeqMajor(Tensor t);
+    /// Where tensor `t`'s batch, head, sequence and head-size dims are.
+    std::array<unsigned, 4> layoutDims(Tensor t);
+    /// Tensor `t`'s sizes in the order batch, heads, sequence, head size.
+    std::array<int64_t, 4> headSizes(Tensor t);
+    /// The tensor of `t`: an operand, or the result.
+    Value tensor(Tensor t);
   }];
 }
 

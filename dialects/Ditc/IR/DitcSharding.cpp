@@ -657,7 +657,19 @@ ShardingRule computeRule(Operation *op) {
         rb.add(Kind::Reduction).dims.append({{0, ra - 1}, {1, rbk - 2}});
       })
       .Case<AttentionOp, RingAttentionOp>([&](auto o) {
+        // Where tensor t's batch (0), head (1) and sequence (2) dims are:
+        // seq_major tensors are [B, S, H, D].
+        auto at = [&](AttentionOp::Tensor t, unsigned which) -> unsigned {
+          if constexpr (std::is_same_v<decltype(o), AttentionOp>)
+            return o.layoutDims(t)[which];
+          return which;
+        };
+        using T = AttentionOp::Tensor;
+        auto dim = [&](unsigned operand, T t, unsigned which) -> std::pair<unsigned, unsigned> {
+          return {operand, at(t, which)};
+        };
         ArrayRef<int64_t> q = shapeOf(o.getQuery()), k = shapeOf(o.getKey());
+        int64_t qh = q[at(T::kQuery, 1)], kh = k[at(T::kKey, 1)];
         bool hasMask = (bool)o.getMask();
         ArrayRef<int64_t> m = hasMask ? shapeOf(o.getMask()) : ArrayRef<int64_t>();
         auto maskDim = [&](ShardingFactor &f, unsigned d, int64_t size) {
@@ -667,23 +679,24 @@ ShardingRule computeRule(Operation *op) {
           if (md >= 0 && m[md] == size)
             f.dims.push_back({3, (unsigned)md});
         };
+        unsigned res = rb.res();
         ShardingFactor &b = rb.add();
-        b.dims.append({{0, 0}, {rb.res(), 0}});
+        b.dims.append({dim(0, T::kQuery, 0), dim(res, T::kResult, 0)});
         if (k[0] == q[0])
-          b.dims.append({{1, 0}, {2, 0}});
+          b.dims.append({dim(1, T::kKey, 0), dim(2, T::kValue, 0)});
         maskDim(b, 0, q[0]);
         ShardingFactor &h = rb.add();
-        h.dims.append({{0, 1}, {rb.res(), 1}});
-        if (k[1] == q[1])
-          h.dims.append({{1, 1}, {2, 1}});
-        maskDim(h, 1, q[1]);
-        if (k[1] != q[1])
-          rb.add().dims.append({{1, 1}, {2, 1}});
+        h.dims.append({dim(0, T::kQuery, 1), dim(res, T::kResult, 1)});
+        if (kh == qh)
+          h.dims.append({dim(1, T::kKey, 1), dim(2, T::kValue, 1)});
+        maskDim(h, 1, qh);
+        if (kh != qh)
+          rb.add().dims.append({dim(1, T::kKey, 1), dim(2, T::kValue, 1)});
         // Ring attention (partitioned already): its tokens are a ring's.
         if constexpr (std::is_same_v<decltype(o), AttentionOp>) {
           ShardingFactor &sq = rb.add();
-          sq.dims.append({{0, 2}, {rb.res(), 2}});
-          maskDim(sq, 2, q[2]);
+          sq.dims.append({dim(0, T::kQuery, 2), dim(res, T::kResult, 2)});
+          maskDim(sq, 2, q[at(T::kQuery, 2)]);
         }
         // Key tokens and head dims stay whole here: splitting the keys is
         // Ulysses' or Ring's business, which ditc-partition carries out.

@@ -30,6 +30,7 @@
   X(attention)                                                                 \
   X(attention_block)                                                           \
   X(attention_block_f32)                                                       \
+  X(attention_layout)                                                          \
   X(attention_merge_f32)                                                       \
   X(linear)                                                                    \
   X(matmul)                                                                    \

@@ -173,6 +173,16 @@ typedef enum ditc_rt_mask_kind {
   DITC_RT_MASK_ADDITIVE = 2, /* f32, added to the scaled scores */
 } ditc_rt_mask_kind;
 
+/* attention_layout's `layout`: a set bit says that tensor is [B, S, H, D]
+ * (sequence-major, as a linear layer's output split into heads is) instead
+ * of [B, H, S, D]. */
+typedef enum ditc_rt_seq_major {
+  DITC_RT_SEQ_MAJOR_Q = 1,
+  DITC_RT_SEQ_MAJOR_K = 2,
+  DITC_RT_SEQ_MAJOR_V = 4,
+  DITC_RT_SEQ_MAJOR_OUT = 8,
+} ditc_rt_seq_major;
+
 /* The point-to-point tag ring_attention_f32 sends its K/V blocks with (an
  * application sharing the communicator keeps off it). */
 #define DITC_RT_RING_ATTENTION_TAG 21065

@@ -567,7 +567,8 @@ LogicalResult importAttention(NodeContext &nc) {
     if (const onnx::AttributeProto *a = nc.attr("scale"))
       scale = nc.b.getF64FloatAttr(a->f());
     y = AttentionOp::create(nc.b, nc.loc, tensorOf(*s, nc.elem(0)), q, k, v,
-                            nc.has(3) ? nc.in(3) : Value(), Value(), scale, causal);
+                            nc.has(3) ? nc.in(3) : Value(), Value(), scale, causal,
+                            /*seq_major=*/nullptr);
   } else if (failed(decomposedAttention(nc, q, k, v, *past, y))) {
     return failure();
   }

@@ -26,8 +26,14 @@
 // read at global key columns, and each row's log-sum-exp (m + log2 l, in
 // natural units) is written for attention_merge_f32.
 //
+// attention_layout_f32 reads and writes each tensor at its strides
+// (attention_layout.h): [B, H, S, D] or [B, S, H, D]; rows are contiguous
+// in both, and the products read K and V rows where they lie.
+//
 //===----------------------------------------------------------------------===//
 #include "isa.h"
+
+#include "../attention_layout.h"
 
 #include <algorithm>
 #include <stdlib.h>
@@ -152,6 +158,7 @@ struct Problem {
   int64_t ms[4];
   float *out;
   float *lse; // [B,H,Sq] or null
+  AttentionStrides st;
   int64_t H, Hkv, G, Sq, Sk, D, Dv;
   int64_t Sk_use; // keys before kv_valid (<= Sk)
   int64_t shift;  // q_offset - kv_offset: key j is causally masked for
@@ -183,7 +190,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
       qi[l] = (int32_t)i;
       hh[l] = (int32_t)h;
       imax = i > imax ? i : imax;
-      const float *qrow = P.q + ((b * P.H + h) * P.Sq + i) * D;
+      const float *qrow = P.q + P.st.q.at(b, h, i);
       for (int64_t d = 0; d < D; ++d)
         Qt[d * nq + l] = qrow[d] * P.c;
     } else {
@@ -201,8 +208,9 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
   int64_t j_end = P.Sk_use;
   if (P.causal && imax + P.shift + 1 < j_end)
     j_end = imax + P.shift + 1 > 0 ? imax + P.shift + 1 : 0;
-  const float *kb = P.k + (b * P.Hkv + kvh) * P.Sk * D;
-  const float *vb = P.v + (b * P.Hkv + kvh) * P.Sk * Dv;
+  const float *kb = P.k + P.st.k.at(b, kvh, 0);
+  const float *vb = P.v + P.st.v.at(b, kvh, 0);
+  const int64_t ks = P.st.k.seq, vs = P.st.v.seq;
 
   for (int64_t j0 = 0; j0 < j_end; j0 += BK) {
     const int64_t nk = j_end - j0 < BK ? j_end - j0 : BK;
@@ -211,7 +219,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
       const int64_t l0 = c0 * W, nl = nv * W;
 
       // St[nk x nl] = K[j0:j0+nk, :] . Qt[:, l0:l0+nl]
-      gemm(nk, nv, D, kb + j0 * D, D, 1, Qt + l0, nq, St, CW,
+      gemm(nk, nv, D, kb + j0 * ks, ks, 1, Qt + l0, nq, St, CW,
            /*accumulate=*/false);
 
       // Masks.
@@ -281,8 +289,8 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
           }
       }
 
-      // Ot[:, l0:l0+nl] += V[j0:j0+nk, :]^T . St; A(d, j) = V[j*Dv + d].
-      gemm(Dv, nv, nk, vb + j0 * Dv, 1, Dv, St, CW, Ot + l0, nq,
+      // Ot[:, l0:l0+nl] += V[j0:j0+nk, :]^T . St; A(d, j) = V[j*vs + d].
+      gemm(Dv, nv, nk, vb + j0 * vs, 1, vs, St, CW, Ot + l0, nq,
            /*accumulate=*/true);
     }
   }
@@ -290,7 +298,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
   // out = Ot^T / l; rows with every key masked (l == 0) are zeros.
   for (int64_t l = 0; l < nr; ++l) {
     int64_t h = hh[l], i = qi[l];
-    float *orow = P.out + ((b * P.H + h) * P.Sq + i) * Dv;
+    float *orow = P.out + P.st.out.at(b, h, i);
     float inv = Ls[l] > 0.f ? 1.f / Ls[l] : 0.f;
     for (int64_t d = 0; d < Dv; ++d)
       orow[d] = Ot[d * nq + l] * inv;
@@ -311,15 +319,16 @@ int64_t attention_scratch_bytes(int64_t heads, int64_t kv_heads,
 
 namespace {
 
-// attention_f32 and attention_block_f32 (offsets 0, kv_valid <= 0 and no
-// lse for the former).
+// attention_f32, attention_block_f32 and attention_layout_f32 (offsets 0,
+// kv_valid <= 0 and no lse for the first, layout 0 for the first two).
 void attention_impl(const char *name, const float *q, const float *k,
                     const float *v, const void *mask, int32_t mask_kind,
                     const int64_t *mask_strides, float *out, float *lse,
                     int64_t batch, int64_t heads, int64_t kv_heads,
                     int64_t q_len, int64_t kv_len, int64_t head_dim,
                     int64_t v_head_dim, float scale, int32_t causal,
-                    int64_t q_offset, int64_t kv_offset, int64_t kv_valid) {
+                    int64_t q_offset, int64_t kv_offset, int64_t kv_valid,
+                    int32_t seq_major) {
   if (batch < 0 || heads < 0 || q_len < 0 || kv_len < 0 || head_dim < 0 ||
       v_head_dim < 0)
     fatal(name, "negative size");
@@ -330,6 +339,10 @@ void attention_impl(const char *name, const float *q, const float *k,
     fatal(name, "q_len %lld is too long", (long long)q_len);
   if (q_offset < 0 || kv_offset < 0)
     fatal(name, "negative offset");
+  AttentionStrides st;
+  if (!attentionStrides(seq_major, heads, kv_heads, q_len, kv_len, head_dim,
+                        v_head_dim, st))
+    fatal(name, "unknown layout bits 0x%x", (unsigned)seq_major);
   if (mask_kind != DITC_RT_MASK_NONE && mask_kind != DITC_RT_MASK_BOOL &&
       mask_kind != DITC_RT_MASK_ADDITIVE)
     fatal(name, "unknown mask kind %d", (int)mask_kind);
@@ -344,6 +357,7 @@ void attention_impl(const char *name, const float *q, const float *k,
              : kv_valid - kv_offset < kv_len ? kv_valid - kv_offset
                                              : kv_len;
   if (sk_use == 0) {
+    // Dense either way: the whole of out is zeros.
     memset(out, 0, sizeof(float) * batch * heads * q_len * v_head_dim);
     if (lse)
       for (int64_t i = 0; i < batch * heads * q_len; ++i)
@@ -367,6 +381,7 @@ void attention_impl(const char *name, const float *q, const float *k,
                : nullptr;
   P.out = out;
   P.lse = lse;
+  P.st = st;
   P.H = heads;
   P.Hkv = kv_heads;
   P.G = heads / kv_heads;
@@ -418,7 +433,7 @@ void attention_f32(const float *q, const float *k, const float *v,
                    float scale, int32_t causal) {
   attention_impl("attention_f32", q, k, v, mask, mask_kind, mask_strides, out,
                  nullptr, batch, heads, kv_heads, q_len, kv_len, head_dim,
-                 v_head_dim, scale, causal, 0, 0, 0);
+                 v_head_dim, scale, causal, 0, 0, 0, 0);
 }
 
 void attention_block_f32(const float *q, const float *k, const float *v,
@@ -432,7 +447,21 @@ void attention_block_f32(const float *q, const float *k, const float *v,
   attention_impl("attention_block_f32", q, k, v, mask, mask_kind,
                  mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
                  head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
-                 kv_valid);
+                 kv_valid, 0);
+}
+
+void attention_layout_f32(const float *q, const float *k, const float *v,
+                          const void *mask, int32_t mask_kind,
+                          const int64_t *mask_strides, float *out, float *lse,
+                          int64_t batch, int64_t heads, int64_t kv_heads,
+                          int64_t q_len, int64_t kv_len, int64_t head_dim,
+                          int64_t v_head_dim, float scale, int32_t causal,
+                          int64_t q_offset, int64_t kv_offset,
+                          int64_t kv_valid, int32_t layout) {
+  attention_impl("attention_layout_f32", q, k, v, mask, mask_kind,
+                 mask_strides, out, lse, batch, heads, kv_heads, q_len, kv_len,
+                 head_dim, v_head_dim, scale, causal, q_offset, kv_offset,
+                 kv_valid, layout);
 }
 
 void attention_merge_f32(float *out, float *lse, const float *block_out,

@@ -56,6 +56,32 @@ func.func @bad_heads(%q: tensor<1x3x16x8xf32>, %k: tensor<1x2x16x8xf32>) -> tens
 
 // -----
 
+func.func @bad_seq_major_count(%q: tensor<1x16x4x8xf32>) -> tensor<1x16x4x8xf32> {
+  // expected-error@+1 {{seq_major needs four entries (query, key, value, result), not 3}}
+  %o = ditc.attention %q, %q, %q {seq_major = array<i1: true, true, true>} : (tensor<1x16x4x8xf32>, tensor<1x16x4x8xf32>, tensor<1x16x4x8xf32>) -> tensor<1x16x4x8xf32>
+  return %o : tensor<1x16x4x8xf32>
+}
+
+// -----
+
+// A seq_major query's heads are its dim 2.
+func.func @bad_seq_major_heads(%q: tensor<1x16x3x8xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x3x16x8xf32> {
+  // expected-error@+1 {{query heads (3) are not a multiple of key/value heads (2)}}
+  %o = ditc.attention %q, %k, %k {seq_major = array<i1: true, false, false, false>} : (tensor<1x16x3x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x3x16x8xf32>
+  return %o : tensor<1x3x16x8xf32>
+}
+
+// -----
+
+// A seq_major result is [B, S, H, D].
+func.func @bad_seq_major_result(%q: tensor<1x16x4x8xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32> {
+  // expected-error@+1 {{result shape 1x4x16x8 should be 1x16x4x8}}
+  %o = ditc.attention %q, %k, %k {seq_major = array<i1: true, false, false, true>} : (tensor<1x16x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+  return %o : tensor<1x4x16x8xf32>
+}
+
+// -----
+
 func.func @bad_reshape(%a: tensor<2x3xf32>) -> tensor<7xf32> {
   // expected-error@+1 {{cannot reshape 2x3 to 7}}
   %c = ditc.reshape %a : (tensor<2x3xf32>) -> tensor<7xf32>

@@ -21,6 +21,16 @@ func.func @attention(%q: tensor<1x4x16x8xf32>, %k: tensor<1x2x16x8xf32>, %v: ten
 
 // -----
 
+// Heads where a linear layer puts them: query and result [B, S, H, D].
+// CHECK-LABEL: func.func @attention_seq_major
+func.func @attention_seq_major(%q: tensor<1x16x4x8xf32>, %k: tensor<1x2x16x8xf32>) -> tensor<1x16x4x8xf32> {
+  // CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} {seq_major = array<i1: true, false, false, true>} : (tensor<1x16x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x16x4x8xf32>
+  %o = ditc.attention %q, %k, %k {seq_major = array<i1: true, false, false, true>} : (tensor<1x16x4x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x16x4x8xf32>
+  return %o : tensor<1x16x4x8xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @norms
 func.func @norms(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>, %b: tensor<64xf32>) -> (tensor<2x16x64xf32>, tensor<2x16x64xf32>) {
   // CHECK: ditc.layer_norm %{{.*}} scale %{{.*}} bias %{{.*}} {axis = 2 : i64, epsilon = 9.9999999999999995E-7 : f64}
