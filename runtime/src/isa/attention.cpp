@@ -43,6 +43,9 @@ namespace DITC_RT_ISA_NS {
 namespace {
 
 constexpr int64_t BQ = 64; // query rows per tile (a multiple of every W)
+// Rows per tile when seq-major K / V blocks are packed (each task packs
+// every block it reads once): 4x the rows share each packed block.
+constexpr int64_t BQ_PACKED = 256;
 constexpr int64_t BK = 96; // keys per block
 constexpr float kLog2e = 1.44269504088896341f;
 constexpr float kLn2 = 0.693147180559945309f;
@@ -121,19 +124,21 @@ void gemm(int64_t M, int64_t nv, int64_t K, const float *A, int64_t ars,
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
 struct Layout {
-  int64_t nq; // lanes per tile (multiple of W, <= BQ)
+  int64_t nq; // lanes per tile (multiple of W, <= BQ or BQ_PACKED)
   // float offsets into the scratch block
   int64_t qt, st, ot, m, l, alpha;
+  int64_t kp, vp; // packed K / V blocks (seq-major K / V), or -1
   int64_t floats;
   int64_t bytes; // + the int32 lane info
 };
 
 Layout layout(int64_t heads, int64_t kv_heads, int64_t q_len, int64_t d,
-              int64_t dv) {
+              int64_t dv, bool pack_k = false, bool pack_v = false) {
   Layout L;
   int64_t group = kv_heads > 0 ? heads / kv_heads : 1;
   int64_t rows = group * q_len;
-  L.nq = rows < BQ ? round_up(rows < 1 ? 1 : rows, W) : BQ;
+  const int64_t bq = pack_k || pack_v ? BQ_PACKED : BQ;
+  L.nq = rows < bq ? round_up(rows < 1 ? 1 : rows, W) : bq;
   int64_t off = 0;
   auto take = [&](int64_t n) {
     int64_t at = off;
@@ -146,8 +151,10 @@ Layout layout(int64_t heads, int64_t kv_heads, int64_t q_len, int64_t d,
   L.m = take(L.nq);
   L.l = take(L.nq);
   L.alpha = take(L.nq);
+  L.kp = pack_k ? take(BK * d) : -1;
+  L.vp = pack_v ? take(BK * dv) : -1;
   L.floats = off;
-  L.bytes = off * 4 + 2 * BQ * 4; // qi + head per lane
+  L.bytes = off * 4 + 2 * L.nq * 4; // qi + head per lane
   return L;
 }
 
@@ -159,7 +166,7 @@ struct Problem {
   float *out;
   float *lse; // [B,H,Sq] or null
   AttentionStrides st;
-  int64_t H, Hkv, G, Sq, Sk, D, Dv;
+  int64_t B_, H, Hkv, G, Sq, Sk, D, Dv;
   int64_t Sk_use; // keys before kv_valid (<= Sk)
   int64_t shift;  // q_offset - kv_offset: key j is causally masked for
                   // row i when j > i + shift (block-local indices)
@@ -178,7 +185,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
   float *Qt = scratch + L.qt, *St = scratch + L.st, *Ot = scratch + L.ot;
   float *M = scratch + L.m, *Ls = scratch + L.l, *alpha = scratch + L.alpha;
   int32_t *qi = reinterpret_cast<int32_t *>(scratch + L.floats);
-  int32_t *hh = qi + BQ;
+  int32_t *hh = qi + nq;
 
   const int64_t rows = P.G * P.Sq;
   const int64_t nr = rows - r0 < nq ? rows - r0 : nq; // valid lanes
@@ -210,16 +217,32 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
     j_end = imax + P.shift + 1 > 0 ? imax + P.shift + 1 : 0;
   const float *kb = P.k + P.st.k.at(b, kvh, 0);
   const float *vb = P.v + P.st.v.at(b, kvh, 0);
-  const int64_t ks = P.st.k.seq, vs = P.st.v.seq;
+  // Seq-major K / V rows lie H*D apart: each block is packed into
+  // contiguous rows first, so the products read it as they read a
+  // [B, H, S, D] one (strided rows cost up to 1.6x at 4096 keys).
+  const int64_t ks = L.kp >= 0 ? D : P.st.k.seq, vs = L.vp >= 0 ? Dv : P.st.v.seq;
 
   for (int64_t j0 = 0; j0 < j_end; j0 += BK) {
     const int64_t nk = j_end - j0 < BK ? j_end - j0 : BK;
+    const float *kblk = kb + j0 * ks, *vblk = vb + j0 * vs;
+    if (L.kp >= 0) {
+      float *kp = scratch + L.kp;
+      for (int64_t j = 0; j < nk; ++j)
+        memcpy(kp + j * D, kb + (j0 + j) * P.st.k.seq, sizeof(float) * D);
+      kblk = kp;
+    }
+    if (L.vp >= 0) {
+      float *vp = scratch + L.vp;
+      for (int64_t j = 0; j < nk; ++j)
+        memcpy(vp + j * Dv, vb + (j0 + j) * P.st.v.seq, sizeof(float) * Dv);
+      vblk = vp;
+    }
     for (int64_t c0 = 0; c0 < nvq; c0 += NV) { // lane chunks
       const int64_t nv = nvq - c0 < NV ? nvq - c0 : NV;
       const int64_t l0 = c0 * W, nl = nv * W;
 
       // St[nk x nl] = K[j0:j0+nk, :] . Qt[:, l0:l0+nl]
-      gemm(nk, nv, D, kb + j0 * ks, ks, 1, Qt + l0, nq, St, CW,
+      gemm(nk, nv, D, kblk, ks, 1, Qt + l0, nq, St, CW,
            /*accumulate=*/false);
 
       // Masks.
@@ -290,7 +313,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
       }
 
       // Ot[:, l0:l0+nl] += V[j0:j0+nk, :]^T . St; A(d, j) = V[j*vs + d].
-      gemm(Dv, nv, nk, vb + j0 * vs, 1, vs, St, CW, Ot + l0, nq,
+      gemm(Dv, nv, nk, vblk, 1, vs, St, CW, Ot + l0, nq,
            /*accumulate=*/true);
     }
   }
@@ -318,6 +341,57 @@ int64_t attention_scratch_bytes(int64_t heads, int64_t kv_heads,
 }
 
 namespace {
+
+// Seq-major K / V with enough (batch, kv head) pairs for the threads: a
+// task is a whole kv head, whose K / V rows the task first copies into
+// contiguous scratch (once, as a transpose would), then runs every query
+// tile of the head over it as over a [B, H, S, D] tensor. False (nothing
+// done) when there are too few heads: then each tile packs the key blocks
+// it reads (BQ_PACKED rows share them).
+bool by_head(const Problem &P, bool pack_k, bool pack_v, const char *name) {
+  const int64_t pairs = P.B_ * P.Hkv;
+  const Layout L = layout(P.H, P.Hkv, P.Sq, P.D, P.Dv);
+  const int64_t rows = P.G * P.Sq;
+  const int64_t tiles = (rows + L.nq - 1) / L.nq;
+  const int64_t flops = 2 * P.B_ * P.H * P.Sq * P.Sk_use * (P.D + P.Dv);
+  const int nt = std::min(threads_for(pairs * tiles, 1),
+                          threads_for(flops, int64_t(1) << 21));
+  if (pairs < 2 * nt && nt > 1)
+    return false;
+  const int64_t kf = pack_k ? round_up(P.Sk_use * P.D, 16) : 0;
+  const int64_t vf = pack_v ? round_up(P.Sk_use * P.Dv, 16) : 0;
+  const int64_t bytes = round_up(L.bytes, 64) + (kf + vf) * 4;
+#pragma omp parallel num_threads(nt)
+  {
+    float *scratch = static_cast<float *>(aligned_alloc(64, (size_t)bytes));
+    if (!scratch)
+      fatal(name, "out of memory (%lld bytes of scratch)", (long long)bytes);
+    float *hk = scratch + round_up(L.bytes, 64) / 4, *hv = hk + kf;
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t bk = 0; bk < pairs; ++bk) {
+      const int64_t b = bk / P.Hkv, g = bk % P.Hkv;
+      Problem H = P;
+      if (pack_k) {
+        const float *src = P.k + P.st.k.at(b, g, 0);
+        for (int64_t j = 0; j < P.Sk_use; ++j)
+          memcpy(hk + j * P.D, src + j * P.st.k.seq, sizeof(float) * P.D);
+        H.k = hk;
+        H.st.k = {0, 0, P.D};
+      }
+      if (pack_v) {
+        const float *src = P.v + P.st.v.at(b, g, 0);
+        for (int64_t j = 0; j < P.Sk_use; ++j)
+          memcpy(hv + j * P.Dv, src + j * P.st.v.seq, sizeof(float) * P.Dv);
+        H.v = hv;
+        H.st.v = {0, 0, P.Dv};
+      }
+      for (int64_t t = tiles - 1; t >= 0; --t) // costliest first
+        run_tile(H, L, scratch, b, g, t * L.nq);
+    }
+    free(scratch);
+  }
+  return true;
+}
 
 // attention_f32, attention_block_f32 and attention_layout_f32 (offsets 0,
 // kv_valid <= 0 and no lse for the first, layout 0 for the first two).
@@ -382,6 +456,7 @@ void attention_impl(const char *name, const float *q, const float *k,
   P.out = out;
   P.lse = lse;
   P.st = st;
+  P.B_ = batch;
   P.H = heads;
   P.Hkv = kv_heads;
   P.G = heads / kv_heads;
@@ -394,7 +469,11 @@ void attention_impl(const char *name, const float *q, const float *k,
   P.c = scale * kLog2e;
   P.causal = causal != 0;
 
-  const Layout L = layout(heads, kv_heads, q_len, head_dim, v_head_dim);
+  const bool pack_k = st.k.seq != head_dim, pack_v = st.v.seq != v_head_dim;
+  if ((pack_k || pack_v) && by_head(P, pack_k, pack_v, name))
+    return;
+  const Layout L =
+      layout(heads, kv_heads, q_len, head_dim, v_head_dim, pack_k, pack_v);
   const int64_t rows = P.G * q_len;
   const int64_t tiles = (rows + L.nq - 1) / L.nq;
   const int64_t tasks = batch * kv_heads * tiles;
