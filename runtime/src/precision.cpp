@@ -201,6 +201,30 @@ void attention_in_f32(int32_t dtype, const void *q, const void *k,
   narrow(fo.get(), dtype, out, os);
 }
 
+/// attention_block and attention_layout (layout 0 for the former) in
+/// `dtype`. Widening keeps each tensor's layout: it converts the dense
+/// buffer.
+void attention_layout_in(const char *name, int32_t dtype, const void *q,
+                         const void *k, const void *v, const void *mask,
+                         int32_t mask_kind, const int64_t *mask_strides,
+                         void *out, float *lse, int64_t batch, int64_t heads,
+                         int64_t kv_heads, int64_t q_len, int64_t kv_len,
+                         int64_t head_dim, int64_t v_head_dim, float scale,
+                         int32_t causal, int64_t q_offset, int64_t kv_offset,
+                         int64_t kv_valid, int32_t layout) {
+  check_float(name, dtype);
+  attention_in_f32(dtype, q, k, v, out, batch, heads, kv_heads, q_len, kv_len,
+                   head_dim, v_head_dim,
+                   [&](const float *fq, const float *fk, const float *fv,
+                       float *fo) {
+                     ditc_rt_attention_layout_f32(
+                         fq, fk, fv, mask, mask_kind, mask_strides, fo, lse,
+                         batch, heads, kv_heads, q_len, kv_len, head_dim,
+                         v_head_dim, scale, causal, q_offset, kv_offset,
+                         kv_valid, layout);
+                   });
+}
+
 } // namespace ditc_rt
 
 using namespace ditc_rt;
@@ -309,17 +333,10 @@ void ditc_rt_attention_block(int32_t dtype, const void *q, const void *k,
                              int64_t v_head_dim, float scale, int32_t causal,
                              int64_t q_offset, int64_t kv_offset,
                              int64_t kv_valid) {
-  check_float("attention_block", dtype);
-  attention_in_f32(dtype, q, k, v, out, batch, heads, kv_heads, q_len, kv_len,
-                   head_dim, v_head_dim,
-                   [&](const float *fq, const float *fk, const float *fv,
-                       float *fo) {
-                     ditc_rt_attention_block_f32(
-                         fq, fk, fv, mask, mask_kind, mask_strides, fo, lse,
-                         batch, heads, kv_heads, q_len, kv_len, head_dim,
-                         v_head_dim, scale, causal, q_offset, kv_offset,
-                         kv_valid);
-                   });
+  attention_layout_in("attention_block", dtype, q, k, v, mask, mask_kind,
+                      mask_strides, out, lse, batch, heads, kv_heads, q_len,
+                      kv_len, head_dim, v_head_dim, scale, causal, q_offset,
+                      kv_offset, kv_valid, 0);
 }
 
 void ditc_rt_attention_layout(int32_t dtype, const void *q, const void *k,
@@ -331,18 +348,10 @@ void ditc_rt_attention_layout(int32_t dtype, const void *q, const void *k,
                               int64_t v_head_dim, float scale, int32_t causal,
                               int64_t q_offset, int64_t kv_offset,
                               int64_t kv_valid, int32_t layout) {
-  check_float("attention_layout", dtype);
-  // Widening keeps each tensor's layout: it converts the dense buffer.
-  attention_in_f32(dtype, q, k, v, out, batch, heads, kv_heads, q_len, kv_len,
-                   head_dim, v_head_dim,
-                   [&](const float *fq, const float *fk, const float *fv,
-                       float *fo) {
-                     ditc_rt_attention_layout_f32(
-                         fq, fk, fv, mask, mask_kind, mask_strides, fo, lse,
-                         batch, heads, kv_heads, q_len, kv_len, head_dim,
-                         v_head_dim, scale, causal, q_offset, kv_offset,
-                         kv_valid, layout);
-                   });
+  attention_layout_in("attention_layout", dtype, q, k, v, mask, mask_kind,
+                      mask_strides, out, lse, batch, heads, kv_heads, q_len,
+                      kv_len, head_dim, v_head_dim, scale, causal, q_offset,
+                      kv_offset, kv_valid, layout);
 }
 
 // ring_attention and double_ring_attention: ring_attention.cpp (the blocks

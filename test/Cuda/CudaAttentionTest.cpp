@@ -246,6 +246,29 @@ void expectNear(const std::vector<float> &got, const std::vector<float> &want,
                          << " elements off, worst " << worst;
 }
 
+// q, k, v (device bytes), the output and the mask of g on the device,
+// every tensor `misalign` elements past an aligned address.
+struct DeviceProblem {
+  DeviceBuffer q, k, v, out, mask;
+  DeviceProblem(const GlobalAttention &g, const std::vector<uint8_t> &qb,
+                const std::vector<uint8_t> &kb, const std::vector<uint8_t> &vb,
+                size_t out_bytes, size_t es, size_t misalign)
+      : q(qb.size(), misalign * es), k(kb.size(), misalign * es),
+        v(vb.size(), misalign * es), out(out_bytes, misalign * es) {
+    q.upload(qb);
+    k.upload(kb);
+    v.upload(vb);
+    if (g.mask_kind == DITC_RT_MASK_BOOL) {
+      mask.alloc(g.bool_mask.size());
+      mask.upload(g.bool_mask);
+    } else if (g.mask_kind == DITC_RT_MASK_ADDITIVE) {
+      mask.alloc(g.add_mask.size() * 4, 4 * misalign);
+      mask.upload(g.add_mask);
+    }
+    EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
+  }
+};
+
 void runAttention(const Case &c, int dtype, uint32_t seed) {
   SCOPED_TRACE(std::string(c.name) + " " + dtypeName(dtype));
   GlobalAttention g = makeProblem(c, seed);
@@ -260,24 +283,11 @@ void runAttention(const Case &c, int dtype, uint32_t seed) {
                         g.mask_kind, g.maskStrides(), want.data(), g.B, g.H,
                         g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal);
 
-  const size_t off = c.misalign * es;
-  DeviceBuffer dq(qb.size(), off), dk(kb.size(), off), dv(vb.size(), off),
-      dout(out_n * es, off), dmask;
-  dq.upload(qb);
-  dk.upload(kb);
-  dv.upload(vb);
-  if (g.mask_kind == DITC_RT_MASK_BOOL) {
-    dmask.alloc(g.bool_mask.size());
-    dmask.upload(g.bool_mask);
-  } else if (g.mask_kind == DITC_RT_MASK_ADDITIVE) {
-    dmask.alloc(g.add_mask.size() * 4, 4 * c.misalign);
-    dmask.upload(g.add_mask);
-  }
-  CUDA_OK(cudaDeviceSynchronize());
-  ditc_cu_attention(dtype, dq.get(), dk.get(), dv.get(), dmask.get(),
-                    g.mask_kind, g.maskStrides(), dout.get(), g.B, g.H, g.Hkv,
+  DeviceProblem d(g, qb, kb, vb, out_n * es, es, c.misalign);
+  ditc_cu_attention(dtype, d.q.get(), d.k.get(), d.v.get(), d.mask.get(),
+                    g.mask_kind, g.maskStrides(), d.out.get(), g.B, g.H, g.Hkv,
                     g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal);
-  const std::vector<float> got = fromDtype(dtype, dout.download<uint8_t>());
+  const std::vector<float> got = fromDtype(dtype, d.out.download<uint8_t>());
   double abs_tol, rel_tol;
   tolerance(dtype, abs_tol, rel_tol);
   expectNear(got, want, abs_tol, rel_tol, "out");
@@ -362,28 +372,15 @@ void runLayout(const Case &c, int dtype, uint32_t seed, int32_t layout) {
     return toDtype(dtype, t);
   };
   const size_t es = dtype == DITC_RT_F32 ? 4 : 2;
-  const size_t off = c.misalign * es;
   const std::vector<uint8_t> qb = in(g.q, DITC_RT_SEQ_MAJOR_Q, c.H, c.Sq, c.D),
                              kb = in(g.k, DITC_RT_SEQ_MAJOR_K, c.Hkv, c.Sk, c.D),
                              vb = in(g.v, DITC_RT_SEQ_MAJOR_V, c.Hkv, c.Sk, c.Dv);
-  DeviceBuffer dq(qb.size(), off), dk(kb.size(), off), dv(vb.size(), off),
-      dout(out_n * es, off), dmask;
-  dq.upload(qb);
-  dk.upload(kb);
-  dv.upload(vb);
-  if (g.mask_kind == DITC_RT_MASK_BOOL) {
-    dmask.alloc(g.bool_mask.size());
-    dmask.upload(g.bool_mask);
-  } else if (g.mask_kind == DITC_RT_MASK_ADDITIVE) {
-    dmask.alloc(g.add_mask.size() * 4);
-    dmask.upload(g.add_mask);
-  }
-  CUDA_OK(cudaDeviceSynchronize());
-  ditc_cu_attention_layout(dtype, dq.get(), dk.get(), dv.get(), dmask.get(),
-                           g.mask_kind, g.maskStrides(), dout.get(), nullptr, g.B,
+  DeviceProblem d(g, qb, kb, vb, out_n * es, es, c.misalign);
+  ditc_cu_attention_layout(dtype, d.q.get(), d.k.get(), d.v.get(), d.mask.get(),
+                           g.mask_kind, g.maskStrides(), d.out.get(), nullptr, g.B,
                            g.H, g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal, 0,
                            0, 0, layout);
-  std::vector<float> got = fromDtype(dtype, dout.download<uint8_t>());
+  std::vector<float> got = fromDtype(dtype, d.out.download<uint8_t>());
   if (layout & DITC_RT_SEQ_MAJOR_OUT)
     got = ditc_test::swapHeads(got, c.B, c.H, c.Sq, c.Dv, false);
   double abs_tol, rel_tol;
