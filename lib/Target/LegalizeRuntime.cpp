@@ -319,8 +319,8 @@ constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
 /// layer's heads) and marks it `seq_major`, and the result is written
 /// where the transpose would have put it, so neither transpose is made.
 /// A transpose moves only when the attention is its only user (or it is
-/// the result's only user), in the same block, with the same discardable
-/// attributes (stage, schedule, replication).
+/// the result's only user), in the same block, with the same placement
+/// (stage, schedule: the discardable attributes but those of placement()).
 struct FuseAttentionLayout : OpRewritePattern<AttentionOp> {
   using OpRewritePattern::OpRewritePattern;
   static bool swapsHeads(TransposeOp t) {
@@ -380,8 +380,7 @@ struct FuseAttentionLayout : OpRewritePattern<AttentionOp> {
 /// attention's token streams (SD3), each split into heads and transposed,
 /// are joined before one transpose, which FuseAttentionLayout then folds
 /// into the attention. The same bytes move (each part once); every
-/// transpose must be the concat's alone, in its block, with its discardable
-/// attributes.
+/// transpose must be the concat's alone, in its block and placement.
 struct HoistHeadsOverConcat : OpRewritePattern<ConcatOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ConcatOp cat, PatternRewriter &rewriter) const override {
