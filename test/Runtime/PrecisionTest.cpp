@@ -597,6 +597,25 @@ TEST_P(PrecisionTest, RingAttentionOneRank) { checkAttention(true); }
 
 //===--- Norms and softmax ------------------------------------------------===//
 
+// The statistics of n values in double: their mean, the mean of their
+// magnitudes (for the slack of the f32 sums) and 1/sqrt(variance + eps).
+struct Stats {
+  double mean, mabs, rstd;
+};
+Stats statsOf(const float *x, int64_t n, double eps) {
+  double mean = 0, mabs = 0, var = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    mean += x[i];
+    mabs += std::fabs(x[i]);
+  }
+  mean /= n;
+  mabs /= n;
+  for (int64_t i = 0; i < n; ++i)
+    var += (x[i] - mean) * (x[i] - mean);
+  var /= n;
+  return {mean, mabs, 1 / std::sqrt(var + eps)};
+}
+
 // Slack (layer and group norm): over a row (group) of n values the f32 mean
 // is off by at most dm = gamma_{n+2} mean|x|, which x - mean carries
 // (times rstd and scale) whatever the size of x - mean; the variance, rstd
@@ -627,17 +646,7 @@ TEST_P(PrecisionTest, LayerNorm) {
           std::vector<double> want(rows * cols), slack(rows * cols);
           for (int64_t r = 0; r < rows; ++r) {
             const float *xr = x.vals.data() + r * cols;
-            double mean = 0, mabs = 0, var = 0;
-            for (int64_t c = 0; c < cols; ++c) {
-              mean += xr[c];
-              mabs += std::fabs(xr[c]);
-            }
-            mean /= cols;
-            mabs /= cols;
-            for (int64_t c = 0; c < cols; ++c)
-              var += (xr[c] - mean) * (xr[c] - mean);
-            var /= cols;
-            const double rstd = 1 / std::sqrt(var + eps);
+            const auto [mean, mabs, rstd] = statsOf(xr, cols, eps);
             for (int64_t c = 0; c < cols; ++c) {
               const double z = (xr[c] - mean) * rstd;
               const double s = has_s ? sc.vals[c] : 1.0;
@@ -683,17 +692,7 @@ TEST_P(PrecisionTest, LayerNormModulatedRoundsOnce) {
         for (int64_t r = 0; r < rows; ++r) {
           const float *xr = x.vals.data() + r * cols;
           const int64_t g = r / (rows / groups);
-          double mean = 0, mabs = 0, var = 0;
-          for (int64_t c = 0; c < cols; ++c) {
-            mean += xr[c];
-            mabs += std::fabs(xr[c]);
-          }
-          mean /= cols;
-          mabs /= cols;
-          for (int64_t c = 0; c < cols; ++c)
-            var += (xr[c] - mean) * (xr[c] - mean);
-          var /= cols;
-          const double rstd = 1 / std::sqrt(var + eps);
+          const auto [mean, mabs, rstd] = statsOf(xr, cols, eps);
           for (int64_t c = 0; c < cols; ++c) {
             const double z = (xr[c] - mean) * rstd, s = sc.vals[c],
                          b = bi.vals[c], m = ms.vals[g * cols + c],
@@ -776,17 +775,7 @@ TEST_P(PrecisionTest, GroupNorm) {
         std::vector<double> want(x.size()), slack(x.size());
         for (int64_t t = 0; t < c.n * c.groups; ++t) {
           const float *xg = x.vals.data() + t * len;
-          double mean = 0, mabs = 0, var = 0;
-          for (int64_t i = 0; i < len; ++i) {
-            mean += xg[i];
-            mabs += std::fabs(xg[i]);
-          }
-          mean /= len;
-          mabs /= len;
-          for (int64_t i = 0; i < len; ++i)
-            var += (xg[i] - mean) * (xg[i] - mean);
-          var /= len;
-          const double rstd = 1 / std::sqrt(var + eps);
+          const auto [mean, mabs, rstd] = statsOf(xg, len, eps);
           for (int64_t i = 0; i < len; ++i) {
             const int64_t ch = (t % c.groups) * cpg + i / c.spatial;
             const double z = (xg[i] - mean) * rstd;
