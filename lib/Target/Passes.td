@@ -34,9 +34,12 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       (`[B, S, H, D]`) and a `ditc.attention` fold into it (`seq_major`):
       a transposed query, key or value whose only user is the attention,
       and a transpose that is the result's only user, in the same block
-      with the same discardable attributes. A concatenation of such
-      transposes (a joint attention's streams joined along the tokens)
-      becomes one transpose of the concatenation first.
+      and placement (the discardable attributes but `ditc.replicated` and
+      `ditc.token_pieces`). Transposes move towards an attention first:
+      over a concatenation of them (a joint attention's streams joined
+      along the tokens, one transpose of the concatenation), across
+      Ulysses' all-to-alls (the exchange's axes swapped), and under a rope
+      whose tables do not vary over the heads (reshaped, a view).
 
     ```mlir
     %y = ditc.einsum %x {equation = "abc->cab"} : (tensor<2x3x4xf32>) -> tensor<4x2x3xf32>

@@ -28,7 +28,9 @@
 //
 // attention_layout_f32 reads and writes each tensor at its strides
 // (attention_layout.h): [B, H, S, D] or [B, S, H, D]; rows are contiguous
-// in both, and the products read K and V rows where they lie.
+// in both. Q rows are packed and output rows stored where they lie;
+// seq-major K and V rows (H*D apart) are copied into contiguous rows first,
+// a whole kv head per task (by_head) or each key block of a tile.
 //
 //===----------------------------------------------------------------------===//
 #include "isa.h"
@@ -123,6 +125,15 @@ void gemm(int64_t M, int64_t nv, int64_t K, const float *A, int64_t ars,
 
 int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 
+// `rows` rows of `width` floats, `stride` apart from `src`, copied into
+// contiguous rows at `dst`; returns dst.
+float *pack_rows(float *dst, const float *src, int64_t rows, int64_t stride,
+                 int64_t width) {
+  for (int64_t j = 0; j < rows; ++j)
+    memcpy(dst + j * width, src + j * stride, sizeof(float) * width);
+  return dst;
+}
+
 struct Layout {
   int64_t nq; // lanes per tile (multiple of W, <= BQ or BQ_PACKED)
   // float offsets into the scratch block
@@ -166,7 +177,7 @@ struct Problem {
   float *out;
   float *lse; // [B,H,Sq] or null
   AttentionStrides st;
-  int64_t B_, H, Hkv, G, Sq, Sk, D, Dv;
+  int64_t B, H, Hkv, G, Sq, Sk, D, Dv;
   int64_t Sk_use; // keys before kv_valid (<= Sk)
   int64_t shift;  // q_offset - kv_offset: key j is causally masked for
                   // row i when j > i + shift (block-local indices)
@@ -224,19 +235,12 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
 
   for (int64_t j0 = 0; j0 < j_end; j0 += BK) {
     const int64_t nk = j_end - j0 < BK ? j_end - j0 : BK;
-    const float *kblk = kb + j0 * ks, *vblk = vb + j0 * vs;
-    if (L.kp >= 0) {
-      float *kp = scratch + L.kp;
-      for (int64_t j = 0; j < nk; ++j)
-        memcpy(kp + j * D, kb + (j0 + j) * P.st.k.seq, sizeof(float) * D);
-      kblk = kp;
-    }
-    if (L.vp >= 0) {
-      float *vp = scratch + L.vp;
-      for (int64_t j = 0; j < nk; ++j)
-        memcpy(vp + j * Dv, vb + (j0 + j) * P.st.v.seq, sizeof(float) * Dv);
-      vblk = vp;
-    }
+    const float *kblk =
+        L.kp >= 0 ? pack_rows(scratch + L.kp, kb + j0 * P.st.k.seq, nk, P.st.k.seq, D)
+                  : kb + j0 * ks;
+    const float *vblk =
+        L.vp >= 0 ? pack_rows(scratch + L.vp, vb + j0 * P.st.v.seq, nk, P.st.v.seq, Dv)
+                  : vb + j0 * vs;
     for (int64_t c0 = 0; c0 < nvq; c0 += NV) { // lane chunks
       const int64_t nv = nvq - c0 < NV ? nvq - c0 : NV;
       const int64_t l0 = c0 * W, nl = nv * W;
@@ -342,6 +346,13 @@ int64_t attention_scratch_bytes(int64_t heads, int64_t kv_heads,
 
 namespace {
 
+// Threads for `tasks` tasks of P, only for enough work (2 MFLOP each):
+// joining OpenMP workers costs more than a small attention.
+int threads(const Problem &P, int64_t tasks) {
+  const int64_t flops = 2 * P.B * P.H * P.Sq * P.Sk_use * (P.D + P.Dv);
+  return std::min(threads_for(tasks, 1), threads_for(flops, int64_t(1) << 21));
+}
+
 // Seq-major K / V with enough (batch, kv head) pairs for the threads: a
 // task is a whole kv head, whose K / V rows the task first copies into
 // contiguous scratch (once, as a transpose would), then runs every query
@@ -349,13 +360,10 @@ namespace {
 // done) when there are too few heads: then each tile packs the key blocks
 // it reads (BQ_PACKED rows share them).
 bool by_head(const Problem &P, bool pack_k, bool pack_v, const char *name) {
-  const int64_t pairs = P.B_ * P.Hkv;
+  const int64_t pairs = P.B * P.Hkv;
   const Layout L = layout(P.H, P.Hkv, P.Sq, P.D, P.Dv);
-  const int64_t rows = P.G * P.Sq;
-  const int64_t tiles = (rows + L.nq - 1) / L.nq;
-  const int64_t flops = 2 * P.B_ * P.H * P.Sq * P.Sk_use * (P.D + P.Dv);
-  const int nt = std::min(threads_for(pairs * tiles, 1),
-                          threads_for(flops, int64_t(1) << 21));
+  const int64_t tiles = (P.G * P.Sq + L.nq - 1) / L.nq;
+  const int nt = threads(P, pairs * tiles);
   if (pairs < 2 * nt && nt > 1)
     return false;
   const int64_t kf = pack_k ? round_up(P.Sk_use * P.D, 16) : 0;
@@ -370,23 +378,17 @@ bool by_head(const Problem &P, bool pack_k, bool pack_v, const char *name) {
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bk = 0; bk < pairs; ++bk) {
       const int64_t b = bk / P.Hkv, g = bk % P.Hkv;
-      Problem H = P;
+      Problem head = P; // this kv head's K / V, contiguous
       if (pack_k) {
-        const float *src = P.k + P.st.k.at(b, g, 0);
-        for (int64_t j = 0; j < P.Sk_use; ++j)
-          memcpy(hk + j * P.D, src + j * P.st.k.seq, sizeof(float) * P.D);
-        H.k = hk;
-        H.st.k = {0, 0, P.D};
+        head.k = pack_rows(hk, P.k + P.st.k.at(b, g, 0), P.Sk_use, P.st.k.seq, P.D);
+        head.st.k = {0, 0, P.D};
       }
       if (pack_v) {
-        const float *src = P.v + P.st.v.at(b, g, 0);
-        for (int64_t j = 0; j < P.Sk_use; ++j)
-          memcpy(hv + j * P.Dv, src + j * P.st.v.seq, sizeof(float) * P.Dv);
-        H.v = hv;
-        H.st.v = {0, 0, P.Dv};
+        head.v = pack_rows(hv, P.v + P.st.v.at(b, g, 0), P.Sk_use, P.st.v.seq, P.Dv);
+        head.st.v = {0, 0, P.Dv};
       }
       for (int64_t t = tiles - 1; t >= 0; --t) // costliest first
-        run_tile(H, L, scratch, b, g, t * L.nq);
+        run_tile(head, L, scratch, b, g, t * L.nq);
     }
     free(scratch);
   }
@@ -456,7 +458,7 @@ void attention_impl(const char *name, const float *q, const float *k,
   P.out = out;
   P.lse = lse;
   P.st = st;
-  P.B_ = batch;
+  P.B = batch;
   P.H = heads;
   P.Hkv = kv_heads;
   P.G = heads / kv_heads;
@@ -477,12 +479,7 @@ void attention_impl(const char *name, const float *q, const float *k,
   const int64_t rows = P.G * q_len;
   const int64_t tiles = (rows + L.nq - 1) / L.nq;
   const int64_t tasks = batch * kv_heads * tiles;
-  // Threads only for enough work (2 MFLOP each): joining OpenMP workers
-  // costs more than a small attention.
-  const int64_t flops =
-      2 * batch * heads * q_len * sk_use * (head_dim + v_head_dim);
-  const int nt = std::min(threads_for(tasks, 1),
-                          threads_for(flops, int64_t(1) << 21));
+  const int nt = threads(P, tasks);
 
 #pragma omp parallel num_threads(nt)
   {
