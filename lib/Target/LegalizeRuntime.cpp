@@ -311,6 +311,37 @@ struct FuseNormModulation : OpRewritePattern<LayerNormOp> {
   }
 };
 
+/// add(mul(a, b), c) -> mul_add(a, b, c) when the mul is the add's operand
+/// alone, in its block, with its discardable attributes: a DiT's gated
+/// residual x + gate * y in one pass. A norm's adaLN scale is left to
+/// FuseNormModulation, which folds the add as well.
+struct FuseMulAdd : OpRewritePattern<AddOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static bool modulatesNorm(MulOp mul) {
+    for (Value v : mul->getOperands())
+      if (auto ln = v.getDefiningOp<LayerNormOp>(); ln && ln.getModulation().mul == mul)
+        return true;
+    return false;
+  }
+  LogicalResult matchAndRewrite(AddOp add, PatternRewriter &rewriter) const override {
+    if (!isa<FloatType>(add.getType().getElementType()))
+      return failure();
+    for (unsigned k = 0; k < 2; ++k) {
+      auto mul = add->getOperand(k).getDefiningOp<MulOp>();
+      if (!mul || !mul->hasOneUse() || mul->getBlock() != add->getBlock() ||
+          mul->getDiscardableAttrDictionary() != add->getDiscardableAttrDictionary() ||
+          modulatesNorm(mul))
+        continue;
+      auto fused = rewriter.replaceOpWithNewOp<MulAddOp>(
+          add, add.getType(), mul.getLhs(), mul.getRhs(), add->getOperand(1 - k));
+      fused->setDiscardableAttrs(mul->getDiscardableAttrDictionary());
+      rewriter.eraseOp(mul);
+      return success();
+    }
+    return failure();
+  }
+};
+
 /// [B, S, H, D] <-> [B, H, S, D].
 constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
 
@@ -590,7 +621,7 @@ struct LegalizeRuntimePass
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
                  FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
-                 FuseNormModulation, FuseAttentionLayout, HoistHeadsOverConcat,
+                 FuseNormModulation, FuseMulAdd, FuseAttentionLayout, HoistHeadsOverConcat,
                  MoveHeadsAcrossAllToAll, SinkHeadsUnderRope>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region

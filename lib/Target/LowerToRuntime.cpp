@@ -361,6 +361,14 @@ private:
   Mesh mesh;
   SmallVector<SmallVector<int64_t>> commGroups;
   DenseMap<Value, Value> ptrs;
+  /// The element strides of strided views (isStridedView slices and their
+  /// reshapes); any other value is contiguous.
+  DenseMap<Value, Shape> viewStrides;
+  /// Strides (elements) that read `v` broadcast to `result`.
+  Shape stridesOf(Value v, ArrayRef<int64_t> result) const;
+  /// Points result k of a slice or split, a strided view (isStridedView),
+  /// into its input.
+  LogicalResult defineView(Operation *op, unsigned k);
   llvm::StringMap<int64_t> weightIndex;
   SmallVector<WeightOp> weightList;
   int32_t traceSteps = 0;
@@ -397,8 +405,22 @@ LogicalResult Lowerer::definePointer(Operation *op) {
   }
   if (auto r = dyn_cast<ReshapeOp>(op)) {
     ptrs[r.getResult()] = ptrOf(r.getInput());
+    // A strided view keeps its strides over the non-unit dims.
+    if (auto it = viewStrides.find(r.getInput()); it != viewStrides.end()) {
+      SmallVector<int64_t> strides;
+      ArrayRef<int64_t> from = shapeOf(r.getInput());
+      for (size_t k = 0; k < from.size(); ++k)
+        if (from[k] != 1)
+          strides.push_back(it->second[k]);
+      Shape to;
+      size_t next = 0;
+      for (int64_t d : shapeOf(r.getResult()))
+        to.push_back(d == 1 ? 0 : strides[next++]);
+      viewStrides[r.getResult()] = to;
+    }
     return success();
   }
+
   if (isa<ChunkOffsetOp>(op)) // an integer, not a buffer (lower())
     return success();
   if (auto sel = dyn_cast<ScheduleSelectOp>(op)) {
@@ -414,7 +436,12 @@ LogicalResult Lowerer::definePointer(Operation *op) {
     return fail(op, "no memory plan (run -ditc-plan-memory first)");
   if (!op->getNumResults())
     return success();
-  for (auto [r, o] : llvm::zip(op->getResults(), offsets.asArrayRef())) {
+  for (auto [k, r, o] : llvm::enumerate(op->getResults(), offsets.asArrayRef())) {
+    if (o == kViewOffset) {
+      if (failed(defineView(op, k)))
+        return failure();
+      continue;
+    }
     if (isOutputOffset(o)) {
       if (outputIndex(o) >= (int64_t)func.getNumResults())
         return fail(op, "its result is planned into output " +
@@ -435,6 +462,41 @@ LogicalResult Lowerer::definePointer(Operation *op) {
   return success();
 }
 
+LogicalResult Lowerer::defineView(Operation *op, unsigned k) {
+  Value piece = op->getResult(k), in = op->getOperand(0);
+  if (!isStridedView(piece))
+    return fail(op, "its memory plan makes result " + Twine(k) +
+                        " a view, but a user reads it contiguously");
+  Shape c = contiguousStrides(shapeOf(in)), strides = c;
+  int64_t start = 0;
+  if (auto s = dyn_cast<SliceOp>(op)) {
+    for (size_t d = 0; d < c.size(); ++d) {
+      start += s.getOffsets()[d] * c[d];
+      strides[d] = s.getSteps()[d] * c[d];
+    }
+  } else {
+    auto split = cast<SplitOp>(op);
+    int64_t axis = split.getAxis();
+    for (unsigned j = 0; j < k; ++j)
+      start += shapeOf(split.getResult(j))[axis] * c[axis];
+  }
+  ptrs[piece] = byteOffset(ptrOf(in), start * elemBytes(typeOf(piece).getElementType()));
+  viewStrides[piece] = strides;
+  return success();
+}
+
+Shape Lowerer::stridesOf(Value v, ArrayRef<int64_t> result) const {
+  auto it = viewStrides.find(v);
+  if (it == viewStrides.end())
+    return broadcastStrides(shapeOf(v), result);
+  ArrayRef<int64_t> shape = shapeOf(v);
+  Shape s(result.size(), 0);
+  size_t off = result.size() - shape.size();
+  for (size_t k = 0; k < shape.size(); ++k)
+    s[off + k] = shape[k] == 1 ? 0 : it->second[k];
+  return s;
+}
+
 LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
   Value out = op->getResult(0);
   Type et = typeOf(op->getOperand(0)).getElementType();
@@ -445,8 +507,8 @@ LogicalResult Lowerer::lowerBinary(Operation *op, int32_t code) {
   ArrayRef<int64_t> s = shapeOf(out);
   Value a = op->getOperand(0), bb = op->getOperand(1);
   call("binary",
-       {c32(code), c32(dt), ptrOf(a), i64Array(broadcastStrides(shapeOf(a), s)),
-        ptrOf(bb), i64Array(broadcastStrides(shapeOf(bb), s)), ptrOf(out),
+       {c32(code), c32(dt), ptrOf(a), i64Array(stridesOf(a, s)), ptrOf(bb),
+        i64Array(stridesOf(bb, s)), ptrOf(out),
         i64Array(s), c32(s.size())});
   return success();
 }
@@ -1035,16 +1097,27 @@ LogicalResult Lowerer::lower(Operation *op) {
                               ptrOf(o.getResult()), c64(count(o.getInput()))});
         return success();
       })
+      .Case([&](MulAddOp o) -> LogicalResult {
+        ArrayRef<int64_t> s = o.getType().getShape();
+        Type et = o.getType().getElementType();
+        if (!et.isF32() && !et.isF16() && !et.isBF16())
+          return fail(o, "mul_add kernels take f32, f16 or bf16, not " + dtypeName(et));
+        call("mul_add",
+             {c32(dtypeCode(et)), ptrOf(o.getLhs()), i64Array(stridesOf(o.getLhs(), s)),
+              ptrOf(o.getRhs()), i64Array(stridesOf(o.getRhs(), s)), ptrOf(o.getAddend()),
+              i64Array(stridesOf(o.getAddend(), s)), ptrOf(o.getResult()), i64Array(s),
+              c32(s.size())});
+        return success();
+      })
       .Case([&](WhereOp o) -> LogicalResult {
         ArrayRef<int64_t> s = o.getType().getShape();
         int32_t dt = dtypeCode(o.getType().getElementType());
         if (dt < 0)
           return fail(o, "no runtime kernel for this element type");
         call("where",
-             {c32(dt), ptrOf(o.getCond()),
-              i64Array(broadcastStrides(shapeOf(o.getCond()), s)),
-              ptrOf(o.getLhs()), i64Array(broadcastStrides(shapeOf(o.getLhs()), s)),
-              ptrOf(o.getRhs()), i64Array(broadcastStrides(shapeOf(o.getRhs()), s)),
+             {c32(dt), ptrOf(o.getCond()), i64Array(stridesOf(o.getCond(), s)),
+              ptrOf(o.getLhs()), i64Array(stridesOf(o.getLhs(), s)),
+              ptrOf(o.getRhs()), i64Array(stridesOf(o.getRhs(), s)),
               ptrOf(o.getResult()), i64Array(s), c32(s.size())});
         return success();
       })
@@ -1141,6 +1214,8 @@ LogicalResult Lowerer::lower(Operation *op) {
         return success();
       })
       .Case([&](SliceOp o) {
+        if (viewStrides.count(o.getResult())) // a strided view (definePointer)
+          return success();
         Shape c = contiguousStrides(shapeOf(o.getInput())), src;
         int64_t offset = 0;
         for (size_t k = 0; k < c.size(); ++k) {
@@ -1180,7 +1255,7 @@ LogicalResult Lowerer::lower(Operation *op) {
         int64_t elem = elemBytes(typeOf(o.getInput()).getElementType()), at = 0;
         for (Value r : o.getResults()) {
           ArrayRef<int64_t> s = shapeOf(r);
-          if (product(s) > 0)
+          if (product(s) > 0 && !viewStrides.count(r)) // a view is not copied
             copyStrided(ptrOf(o.getInput()), at * src[o.getAxis()], src,
                         ptrOf(r), contiguousStrides(s), s, elem);
           at += s[o.getAxis()];

@@ -30,6 +30,9 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       and `t` one row of parameters per batch (`[B, 1, C]`), becomes the
       norm's `mod_scale` and `mod_shift` (one kernel, one rounding) when the
       `mul` is the norm's only user and the `add` the mul's;
+    - any other `ditc.mul` whose only user is a `ditc.add`, in its block and
+      with its discardable attributes, becomes a `ditc.mul_add` with it (a
+      DiT's gated residual `x + gate * y`: one pass, one rounding);
     - the transposes `[0, 2, 1, 3]` between a linear layer's heads
       (`[B, S, H, D]`) and a `ditc.attention` fold into it (`seq_major`):
       a transposed query, key or value whose only user is the attention,

@@ -150,6 +150,9 @@ Value residualInput(Value out, Value at, int64_t begin,
   auto pos = def ? position.find(def) : position.end();
   if (!def || (pos != position.end() && pos->second < begin))
     return at != out && at.getType() == out.getType() ? at : Value();
+  // A gated residual, x + gate * y, adds up from x.
+  if (auto fused = dyn_cast<MulAddOp>(def))
+    return residualInput(out, fused.getAddend(), begin, position);
   auto add = dyn_cast<AddOp>(def);
   if (!add)
     return {};

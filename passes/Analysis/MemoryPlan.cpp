@@ -61,13 +61,52 @@ Operation *mlir::ditc::topLevelOp(Block &body, Operation *op) {
   return op ? body.findAncestorOpInBlock(*op) : nullptr;
 }
 
+bool mlir::ditc::onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  auto nonUnit = [](ArrayRef<int64_t> s) {
+    SmallVector<int64_t> d;
+    for (int64_t x : s)
+      if (x != 1)
+        d.push_back(x);
+    return d;
+  };
+  return nonUnit(from) == nonUnit(to);
+}
+
+namespace {
+
+/// Whether every use of `v` reads it through strides (isStridedView).
+bool readThroughStrides(Value v, Block *block) {
+  return llvm::all_of(v.getUsers(), [&](Operation *u) {
+    if (u->getBlock() != block)
+      return false;
+    if (auto r = dyn_cast<ReshapeOp>(u))
+      return onlyUnitDims(shapeOf(r.getInput()), shapeOf(r.getResult())) &&
+             readThroughStrides(r.getResult(), block);
+    return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, MulAddOp, WhereOp>(u);
+  });
+}
+
+} // namespace
+
+bool mlir::ditc::isStridedView(Value piece) {
+  Operation *def = piece.getDefiningOp();
+  return isa_and_nonnull<SliceOp, SplitOp>(def) && !piece.use_empty() &&
+         tensorBytes(piece.getType()) > 0 && readThroughStrides(piece, def->getBlock());
+}
+
+bool mlir::ditc::isStridedViewValue(Value v) {
+  while (auto r = v.getDefiningOp<ReshapeOp>())
+    v = r.getInput();
+  return isStridedView(v);
+}
+
 namespace {
 
 /// Ops whose runtime kernel may write its result over an operand of the same
 /// shape and element size (elementwise, element i reads only element i; rope
 /// over its input).
 bool mayWriteInPlace(Operation *op, Value operand) {
-  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
+  if (!isa<AddOp, SubOp, MulOp, MulAddOp, DivOp, PowOp, MaxOp, MinOp, WhereOp, NegOp,
            SqrtOp, ReciprocalOp, ExpOp, ErfOp, CosOp, SinOp, TanhOp, SigmoidOp,
            ReluOp, SiluOp, GeluOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp,
            BitwiseAndOp, BitwiseOrOp, BitwiseXorOp, RopeOp>(op))
@@ -75,7 +114,8 @@ bool mayWriteInPlace(Operation *op, Value operand) {
   // The rope kernel runs in place over its input, not over its tables.
   if (auto rope = dyn_cast<RopeOp>(op); rope && operand != rope.getInput())
     return false;
-  return operand.getType() == op->getResult(0).getType();
+  // A strided view is read in another layout than the result's.
+  return operand.getType() == op->getResult(0).getType() && !isStridedViewValue(operand);
 }
 
 /// First-fit placement among the live allocations.
@@ -177,6 +217,10 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   for (Operation *op : users) {
     if (auto r = dyn_cast<ReshapeOp>(op))
       root[r.getResult()] = rootOf(r.getInput());
+    if (isa<SliceOp, SplitOp>(op))
+      for (Value piece : op->getResults())
+        if (isStridedView(piece))
+          root[piece] = rootOf(op->getOperand(0));
     if (auto c = dyn_cast<ChunkOp>(op))
       for (auto [k, in] : llvm::enumerate(c.getInputs()))
         if (isChunkView(c, k))
@@ -299,6 +343,10 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       offsets.append(state[op]);
     } else {
       for (Value r : op->getResults()) {
+        if (isStridedView(r)) { // a slice's or split's piece of its input
+          offsets.push_back(kViewOffset);
+          continue;
+        }
         if (auto it = outputOf.find(r); it != outputOf.end()) {
           offsets.push_back(outputOffset(it->second));
           continue;

@@ -67,6 +67,19 @@ SmallVector<Value> outerValuesUsedIn(ChunkOp loop);
 /// ops), or null.
 Operation *topLevelOp(Block &body, Operation *op);
 
+/// Whether `piece`, a slice or one result of a split, is a strided view of
+/// the tensor it is cut from, given no buffer of its own: every user, in
+/// its block, reads it through per-operand strides (the elementwise
+/// kernels: binary arithmetic, mul_add, where), directly or through
+/// reshapes that only add or drop unit dimensions. A DiT's adaLN
+/// parameters, six pieces of one projection, are then read where the
+/// projection wrote them.
+bool isStridedView(Value piece);
+/// Whether `v` is such a piece, or a reshape of one.
+bool isStridedViewValue(Value v);
+/// Whether a reshape from `from` to `to` only adds or drops unit dims.
+bool onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to);
+
 class MemoryPlan {
 public:
   static constexpr int64_t kAlign = 64;
@@ -78,7 +91,8 @@ public:
   /// False when there is no single-block @main to plan.
   bool isValid() const { return valid; }
 
-  /// Where each result of `op` lives: an arena offset, kViewOffset (a reshape)
+  /// Where each result of `op` lives: an arena offset, kViewOffset (a reshape,
+  /// a strided-view slice)
   /// or outputOffset(k) (the k-th graph output). Empty for weights and
   /// constants, which live in the weight file or the library.
   ArrayRef<int64_t> offsets(Operation *op) const;

@@ -72,7 +72,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
   // A chunk offset is one integer the loop computes: no kernel.
   if (isa<WeightOp, ConstantOp, ChunkOffsetOp>(op) || op->hasTrait<OpTrait::IsTerminator>())
     return c;
-  if (isa<ReshapeOp>(op)) {
+  if (isa<ReshapeOp>(op) || (isa<SliceOp>(op) && isStridedView(op->getResult(0)))) {
     c.isView = true;
     return c;
   }
@@ -105,6 +105,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
             IsNanOp, AbsOp, LogOp, FloorOp, CeilOp, RoundOp, BitwiseAndOp,
             BitwiseOrOp, BitwiseXorOp>([&](Operation *) { c.flopsOther = outElems; })
       .Case<SigmoidOp>([&](auto) { c.flopsOther = 3 * outElems; })
+      .Case<MulAddOp>([&](auto) { c.flopsOther = 2 * outElems; })
       .Case<ProbeOp>([&](ProbeOp p) {
         // |x - prev| and |prev| summed, then x kept as the next prev.
         c.flopsOther = 4 * elements(p.getInput());
@@ -114,6 +115,15 @@ OpCost mlir::ditc::costOf(Operation *op) {
       // A slice reads only its region and a gather only the entries it
       // takes (an embedding look-up reads its rows, not the whole table).
       .Case([&](SliceOp o) { c.bytesRead = tensorBytes(o.getType()); })
+      // A split copies the pieces that are not strided views.
+      .Case([&](SplitOp o) {
+        c.bytesWritten = 0;
+        for (Value r : o.getResults())
+          if (!isStridedView(r))
+            c.bytesWritten += tensorBytes(r.getType());
+        c.bytesRead = c.bytesWritten;
+        c.isView = c.bytesWritten == 0;
+      })
       .Case([&](GatherOp o) {
         c.bytesRead = tensorBytes(o.getIndices().getType()) + tensorBytes(o.getType());
       })

@@ -1,8 +1,9 @@
-//===- elementwise.cu - unary, is_nan, not_b8, cast, where ---------------===//
+//===- elementwise.cu - unary, is_nan, not_b8, cast, where, mul_add -----===//
 //
 // One thread per element in grid-stride loops. Half types load, compute in
 // f32 (kernel_math.h) and round once on the store. y may be x (unary, cast
-// between equal sizes, where over an input of the output's layout): each
+// between equal sizes, where and mul_add over an input of the output's
+// layout): each
 // element is read and written by the same thread.
 //
 //===----------------------------------------------------------------------===//
@@ -108,6 +109,22 @@ void launch_where(const Strided<4> &s, const uint8_t *cond, const void *x,
          static_cast<U *>(out));
 }
 
+//===--- mul_add ----------------------------------------------------------===//
+
+/// out = a * b + c in f32, rounded once: the CPU kernel's arithmetic
+/// (runtime/src/isa/elementwise.cpp).
+template <class S>
+__global__ void __launch_bounds__(kThreads)
+    mul_add_kernel(const __grid_constant__ Strided<4> s, const S *a,
+                   const S *b, const S *c, S *out) {
+  for (int64_t i = global_thread(); i < s.total; i += global_stride()) {
+    int64_t off[3];
+    strided_offsets<3>(s, i, off);
+    out[i] = math::from_f32<S>(math::to_f32(a[off[0]]) * math::to_f32(b[off[1]]) +
+                               math::to_f32(c[off[2]])); // out is contiguous
+  }
+}
+
 } // namespace
 } // namespace ditc_cu
 
@@ -206,6 +223,28 @@ void ditc_cu_where(int32_t dtype, const uint8_t *cond,
     break;
   }
   check_launch(name);
+}
+
+void ditc_cu_mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
+                     const void *b, const int64_t *b_strides, const void *c,
+                     const int64_t *c_strides, void *out, const int64_t *shape,
+                     int32_t rank) {
+  const char *name = "mul_add";
+  if (rank < 0 || rank > kMaxRank)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, kMaxRank);
+  dispatch_float(name, dtype, [&](auto t) {
+    using S = decltype(t);
+    int64_t out_strides[kMaxRank];
+    contiguous_strides(shape, rank, out_strides);
+    const int64_t *st[4] = {a_strides, b_strides, c_strides, out_strides};
+    const Strided<4> s = make_strided<4>(name, rank, shape, st);
+    if (s.total == 0)
+      return;
+    launch(mul_add_kernel<S>, blocks_for(s.total, kThreads), kThreads, s,
+           static_cast<const S *>(a), static_cast<const S *>(b),
+           static_cast<const S *>(c), static_cast<S *>(out));
+    check_launch(name);
+  });
 }
 
 } // extern "C"

@@ -307,6 +307,13 @@ void ditc_rt_where(int32_t dtype, const uint8_t *cond,
             rank);
 }
 
+void ditc_rt_mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
+                     const void *b, const int64_t *b_strides, const void *c,
+                     const int64_t *c_strides, void *out, const int64_t *shape,
+                     int32_t rank) {
+  K().mul_add(dtype, a, a_strides, b, b_strides, c, c_strides, out, shape, rank);
+}
+
 void ditc_rt_cast(int32_t src_dtype, int32_t dst_dtype, const void *x,
                   void *y, int64_t n) {
   K().cast(src_dtype, dst_dtype, x, y, n);

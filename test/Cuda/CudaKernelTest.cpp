@@ -685,6 +685,48 @@ TEST(CudaWhere, EveryElementSize) {
   }
 }
 
+//===--- mul_add ----------------------------------------------------------===//
+
+// Against the CPU kernel on the same (rounded) values in f32: the product
+// may be fused into an fma on one side and not the other, one ulp of |a b|
+// apart. Then over c's buffer (a gated residual in place), bit for bit.
+TEST_P(FloatTypes, MulAdd) {
+  const int32_t dt = GetParam();
+  std::vector<BroadcastCase> cases = broadcastCases(3, 55);
+  // A DiT's gate [2, 1, 1152] times y [2, 64, 1152] plus x.
+  cases.push_back({{2, 64, 1152},
+                   {{false, true, false}, {false, false, false}, {false, false, false}}});
+  int ci = 0;
+  for (const BroadcastCase &c : cases) {
+    ++ci;
+    SCOPED_TRACE(testing::Message() << "case " << ci);
+    const int rank = (int)c.shape.size();
+    Operand op[3];
+    FloatData x[3];
+    for (int k = 0; k < 3; ++k) {
+      op[k] = operandOf(c.shape, c.bcast[k]);
+      x[k] = floatData(dt, randomFloats(op[k].count, 60 + 3 * ci + k, -3.f, 3.f));
+    }
+    const int64_t n = countOf(c.shape);
+    std::vector<float> want(n);
+    ditc_rt_mul_add(DITC_RT_F32, x[0].exact.data(), op[0].strides.data(),
+                    x[1].exact.data(), op[1].strides.data(), x[2].exact.data(),
+                    op[2].strides.data(), want.data(), c.shape.data(), rank);
+    Dev da(x[0].bytes), db(x[1].bytes), dc(x[2].bytes), dout(n * elemSize(dt));
+    ditc_cu_mul_add(dt, da.p(), op[0].strides.data(), db.p(), op[1].strides.data(),
+                    dc.p(), op[2].strides.data(), dout.p(), c.shape.data(), rank);
+    const std::vector<float> slack(n, ulpOf(9.f));
+    std::vector<uint8_t> got = dout.get<uint8_t>();
+    expectFloats(dt, got, want, 1.f, slack);
+    if (op[2].count == n) {
+      ditc_cu_mul_add(dt, da.p(), op[0].strides.data(), db.p(), op[1].strides.data(),
+                      dc.p(), op[2].strides.data(), dc.p(), c.shape.data(), rank);
+      EXPECT_EQ(dc.get<uint8_t>(), got);
+    }
+  }
+  EXPECT_EQ(ci, 16);
+}
+
 //===--- strided_copy, gather, trilu --------------------------------------===//
 
 struct CopyCase {
@@ -1331,6 +1373,9 @@ TEST(CudaDeathTest, ArgumentsTheLaunchersCannotHonour) {
   EXPECT_DEATH(ditc_cu_binary(DITC_RT_BINARY_ADD, DITC_RT_U16, nullptr, one,
                               nullptr, one, nullptr, shape, 1),
                "binary: dtype 10 is not supported");
+  EXPECT_DEATH(ditc_cu_mul_add(DITC_RT_I32, nullptr, one, nullptr, one, nullptr,
+                               one, nullptr, shape, 1),
+               "mul_add: dtype 2 is not F32, F16 or BF16");
   EXPECT_DEATH(ditc_cu_reduce(0, DITC_RT_B8, nullptr, shape, 1, 1, nullptr),
                "reduce: dtype 3");
   EXPECT_DEATH(ditc_cu_cast(DITC_RT_F64, DITC_RT_F32, nullptr, nullptr, 4),

@@ -1158,6 +1158,101 @@ TEST_P(PrecisionTest, BinaryBF16) {
   EXPECT_EQ(ran, 15 * 7);
 }
 
+//===--- mul_add ----------------------------------------------------------===//
+
+// a * b + c over `shape`, each operand read with its strides from element
+// `off` of its buffer (count elements).
+struct MulAddLayout {
+  const char *name;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> st[3];
+  int64_t count[3], off[3];
+};
+
+std::vector<MulAddLayout> mulAddLayouts() {
+  return {
+      // A DiT's gated residual: gate [2,1,33] * y [2,5,33] + x [2,5,33].
+      {"gate", {2, 5, 33}, {{33, 0, 1}, {165, 33, 1}, {165, 33, 1}},
+       {66, 330, 330}, {0, 0, 0}},
+      {"rank0", {}, {{}, {}, {}}, {1, 1, 1}, {0, 0, 0}},
+      // b a scalar, c a column, a read backwards along its rows.
+      {"scalar_column_reversed", {9, 13}, {{13, -1}, {0, 0}, {1, 0}},
+       {117, 1, 9}, {12, 0, 0}},
+      // b transposed ([17, 40] storage).
+      {"transposed", {40, 17}, {{17, 1}, {1, 40}, {17, 1}},
+       {680, 680, 680}, {0, 0, 0}},
+      // On threads: [300, 301] with a bias row a.
+      {"large", {300, 301}, {{0, 1}, {301, 1}, {301, 1}},
+       {301, 90300, 90300}, {0, 0, 0}},
+  };
+}
+
+// Each dtype against a double reference: F32 within the two roundings of
+// the product and the sum (or one, fused); F16 / BF16 one rounding of that
+// f32 value (1 ulp, and the rounded reference nearly everywhere: a product
+// rounded to the half type first fails the inexact count). Over c's buffer
+// when c has out's layout.
+TEST_P(PrecisionTest, MulAddRoundsOnce) {
+  uint32_t seed = 1300;
+  int ran = 0;
+  for (int dt : {DITC_RT_F32, DITC_RT_F16, DITC_RT_BF16})
+    for (const MulAddLayout &L : mulAddLayouts()) {
+      SCOPED_TRACE(dtName(dt) + " layout " + L.name);
+      std::vector<float> v[3];
+      std::vector<uint16_t> h[3];
+      for (int k = 0; k < 3; ++k) {
+        v[k] = randomFloats(L.count[k], seed++, -3.f, 3.f);
+        if (dt != DITC_RT_F32)
+          h[k] = roundToHalf(dt, v[k]);
+      }
+      const int64_t n = product(L.shape);
+      std::vector<double> want(n), slack(n);
+      int64_t o = 0;
+      forEachIndex(L.shape, [&](const std::vector<int64_t> &idx) {
+        double x[3];
+        for (int k = 0; k < 3; ++k)
+          x[k] = v[k][L.off[k] + dot(idx, L.st[k])];
+        want[o] = x[0] * x[1] + x[2];
+        slack[o++] = 2 * kU * (std::fabs(x[0] * x[1]) + std::fabs(x[2]));
+      });
+      const void *in[3];
+      for (int k = 0; k < 3; ++k)
+        in[k] = dt == DITC_RT_F32 ? (const void *)(v[k].data() + L.off[k])
+                                  : (const void *)(h[k].data() + L.off[k]);
+      const int32_t rank = (int32_t)L.shape.size();
+      const bool cInPlace = L.count[2] == n && L.off[2] == 0 &&
+                            (rank == 0 || L.st[2].back() == 1);
+      if (dt == DITC_RT_F32) {
+        std::vector<float> got(n, NAN);
+        ditc_rt_mul_add(dt, in[0], L.st[0].data(), in[1], L.st[1].data(), in[2],
+                        L.st[2].data(), got.data(), L.shape.data(), rank);
+        int64_t bad = 0;
+        for (int64_t i = 0; i < n; ++i)
+          bad += !(std::fabs(got[i] - want[i]) <= slack[i]);
+        EXPECT_EQ(bad, 0) << "elements off, of " << n;
+        if (cInPlace) {
+          std::vector<float> c = v[2];
+          ditc_rt_mul_add(dt, in[0], L.st[0].data(), in[1], L.st[1].data(), c.data(),
+                          L.st[2].data(), c.data(), L.shape.data(), rank);
+          EXPECT_EQ(c, got);
+        }
+      } else {
+        std::vector<uint16_t> got(n, halfNaN(dt));
+        ditc_rt_mul_add(dt, in[0], L.st[0].data(), in[1], L.st[1].data(), in[2],
+                        L.st[2].data(), got.data(), L.shape.data(), rank);
+        expectHalfNear(dt, got, want, 1, slack);
+        if (cInPlace) {
+          std::vector<uint16_t> c = h[2];
+          ditc_rt_mul_add(dt, in[0], L.st[0].data(), in[1], L.st[1].data(), c.data(),
+                          L.st[2].data(), c.data(), L.shape.data(), rank);
+          expectSameBits(c, got);
+        }
+      }
+      ++ran;
+    }
+  EXPECT_EQ(ran, 3 * 5);
+}
+
 //===--- Reduce on F16 / BF16 ---------------------------------------------===//
 
 TEST_P(PrecisionTest, ReduceHalf) {
@@ -1410,6 +1505,8 @@ TEST(PrecisionDeathTest, UnknownDtypeAbortsNamingTheKernel) {
   DITC_EXPECT_DTYPE_DEATH(
       ditc_rt_group_norm(I32, v, nullptr, nullptr, y, 1, 2, 4, 1, 1e-5f),
       "group_norm", 2);
+  DITC_EXPECT_DTYPE_DEATH(ditc_rt_mul_add(I32, v, st, v, st, v, st, y, shape, 1),
+                          "mul_add", 2);
   DITC_EXPECT_DTYPE_DEATH(ditc_rt_softmax(DITC_RT_B8, v, y, 1, 8, 1),
                           "softmax", 3);
   DITC_EXPECT_DTYPE_DEATH(

@@ -104,8 +104,8 @@ func.func @rope_partial_f16(%x: tensor<1x2x3x8xf16>, %c: tensor<1x1x3x4xf16>, %s
 // CHECK-LABEL: func.func @rope_four_runs
 // CHECK: ditc.reshape %arg0 : (tensor<2x3x4x5x8xf32>) -> tensor<2x3x4x5x4x2xf32>
 // CHECK: ditc.neg
-// CHECK: ditc.mul %arg0, %arg1
-// CHECK: ditc.add
+// CHECK: %[[B:.*]] = ditc.mul
+// CHECK: ditc.mul_add %arg0, %arg1, %[[B]]
 // CHECK-NOT: ditc.rope
 func.func @rope_four_runs(%x: tensor<2x3x4x5x8xf32>, %c: tensor<2x1x4x1x8xf32>, %s: tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32> {
   %y = ditc.rope %x, %c, %s {interleaved} : (tensor<2x3x4x5x8xf32>, tensor<2x1x4x1x8xf32>, tensor<2x1x4x1x8xf32>) -> tensor<2x3x4x5x8xf32>
@@ -219,14 +219,15 @@ func.func @norm_modulation(%x: tensor<2x16x8xbf16>, %s: tensor<2x1x8xbf16>, %t: 
 
 // -----
 
-// Not fused: a norm with another user (the residual), a mul in another
+// Not fused: a norm with another user (the residual: the mul and the add
+// become a mul_add), a mul in another
 // pipeline stage, a parameter that broadcasts over the normalised axis
 // ([B, N, 1]), one whose leading dims are not a prefix then ones
 // ([1, N, C]: per token, not per batch), an add whose shift has another
 // shape than the scale (the mul alone is fused), an rms_norm.
 // CHECK-LABEL: func.func @norm_modulation_kept
 // CHECK: %[[A:.*]] = ditc.layer_norm %arg0 {axis
-// CHECK-NEXT: ditc.mul %[[A]], %arg1
+// CHECK-NEXT: ditc.mul_add %[[A]], %arg1, %[[A]]
 // CHECK: %[[B:.*]] = ditc.layer_norm %arg0 {axis = 2 : i64, ditc.stage = 0 : i64
 // CHECK-NEXT: ditc.mul %[[B]], %arg1 {ditc.stage = 1 : i64}
 // CHECK: %[[C:.*]] = ditc.layer_norm %arg0 {axis
@@ -408,4 +409,44 @@ module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
     %ot = ditc.transpose %ox {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x8x8xf32>) -> tensor<1x8x4x8xf32>
     return %ot : tensor<1x8x4x8xf32>
   }
+}
+
+// -----
+
+// A gated residual, x + gate * y, is one mul_add (either operand order of
+// the add, f32 and bf16), with the mul's placement attributes; so is a mul
+// that the add broadcasts. Not fused: a mul with another user, a mul in
+// another stage, integers.
+// CHECK-LABEL: func.func @gated_residual
+// CHECK-NEXT: %[[A:.*]] = ditc.mul_add %arg1, %arg2, %arg0 {ditc.stage = 1 : i64} : (tensor<2x1x8xf32>, tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+// CHECK-NEXT: %[[B:.*]] = ditc.mul_add %arg2, %arg1, %[[A]] : (tensor<2x16x8xf32>, tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+// CHECK-NEXT: %[[C:.*]] = ditc.mul_add %arg1, %arg1, %[[B]] : (tensor<2x1x8xf32>, tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+// CHECK-NEXT: %[[H:.*]] = ditc.mul_add %arg3, %arg4, %arg4 : (tensor<4x8xbf16>, tensor<8xbf16>, tensor<8xbf16>) -> tensor<4x8xbf16>
+// CHECK-NEXT: %[[M:.*]] = ditc.mul %arg1, %arg2
+// CHECK-NEXT: %[[D:.*]] = ditc.add %[[C]], %[[M]]
+// CHECK-NEXT: %[[E:.*]] = ditc.add %[[D]], %[[M]]
+// CHECK-NEXT: %[[S:.*]] = ditc.mul %arg1, %arg2 {ditc.stage = 0 : i64}
+// CHECK-NEXT: %[[F:.*]] = ditc.add %[[E]], %[[S]] {ditc.stage = 1 : i64}
+// CHECK-NEXT: %[[I:.*]] = ditc.mul %arg5, %arg5
+// CHECK-NEXT: %[[J:.*]] = ditc.add %[[I]], %arg5
+// CHECK-NEXT: return %[[F]], %[[H]], %[[J]]
+func.func @gated_residual(%x: tensor<2x16x8xf32>, %g: tensor<2x1x8xf32>, %y: tensor<2x16x8xf32>,
+                          %hb: tensor<4x8xbf16>, %vb: tensor<8xbf16>, %i: tensor<4xi64>)
+    -> (tensor<2x16x8xf32>, tensor<4x8xbf16>, tensor<4xi64>) {
+  %m = ditc.mul %g, %y {ditc.stage = 1 : i64} : (tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %a = ditc.add %x, %m {ditc.stage = 1 : i64} : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %m2 = ditc.mul %y, %g : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %b = ditc.add %m2, %a : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %sq = ditc.mul %g, %g : (tensor<2x1x8xf32>, tensor<2x1x8xf32>) -> tensor<2x1x8xf32>
+  %c = ditc.add %b, %sq : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %hm = ditc.mul %hb, %vb : (tensor<4x8xbf16>, tensor<8xbf16>) -> tensor<4x8xbf16>
+  %h = ditc.add %hm, %vb : (tensor<4x8xbf16>, tensor<8xbf16>) -> tensor<4x8xbf16>
+  %twice = ditc.mul %g, %y : (tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %d = ditc.add %c, %twice : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %e = ditc.add %d, %twice : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s = ditc.mul %g, %y {ditc.stage = 0 : i64} : (tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %f = ditc.add %e, %s {ditc.stage = 1 : i64} : (tensor<2x16x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %im = ditc.mul %i, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  %j = ditc.add %im, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
+  return %f, %h, %j : tensor<2x16x8xf32>, tensor<4x8xbf16>, tensor<4xi64>
 }

@@ -23,3 +23,14 @@ module attributes {ditc.arena_bytes = 1024 : i64} {
     return %a : tensor<4x64xf32>
   }
 }
+
+// -----
+
+// No mul_add kernel takes f64 (-ditc-legalize-runtime computes f64 in f32).
+module attributes {ditc.arena_bytes = 0 : i64} {
+  func.func @main(%x: tensor<4xf64> {ditc.name = "x"}) -> (tensor<4xf64> {ditc.name = "y"}) {
+    // expected-error@+1 {{cannot generate code: mul_add kernels take f32, f16 or bf16, not f64}}
+    %a = ditc.mul_add %x, %x, %x {ditc.offsets = array<i64: -2>} : (tensor<4xf64>, tensor<4xf64>, tensor<4xf64>) -> tensor<4xf64>
+    return %a : tensor<4xf64>
+  }
+}

@@ -45,7 +45,8 @@ func.func @main(%x: tensor<32xf32>, %y: tensor<2x32xf32>) -> tensor<2x32xf32> {
 
 // An empty result takes no slot: it must not evict the live buffer placed
 // at the same offset (the split's full part stays at 0 and the exp is placed
-// after it, not over it).
+// after it, not over it). The part is read contiguously (by a neg): not a
+// view.
 // CHECK-LABEL: module attributes {ditc.arena_bytes = 256 : i64}
 // CHECK: ditc.split %arg0 {axis = 1 : i64, ditc.offsets = array<i64: 0, 0>}
 // CHECK-NEXT: ditc.exp %arg1 {ditc.offsets = array<i64: 128>}
@@ -53,7 +54,8 @@ func.func @main(%x: tensor<4x8xf32>, %y: tensor<32xf32>) -> tensor<4x8xf32> {
   %s:2 = ditc.split %x {axis = 1 : i64} : (tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x0xf32>)
   %g = ditc.exp %y : tensor<32xf32>
   %r = ditc.reshape %g : (tensor<32xf32>) -> tensor<4x8xf32>
-  %a = ditc.add %s#0, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
+  %n = ditc.neg %s#0 : tensor<4x8xf32>
+  %a = ditc.add %n, %r : (tensor<4x8xf32>, tensor<4x8xf32>) -> tensor<4x8xf32>
   return %a : tensor<4x8xf32>
 }
 
@@ -74,4 +76,49 @@ func.func @main(%x: tensor<1x2x8x8xf32>, %cos: tensor<8x8xf32>, %sin: tensor<8x8
   %t = ditc.rope %r, %c, %c : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
   %y = ditc.add %t, %r : (tensor<1x2x8x8xf32>, tensor<1x2x8x8xf32>) -> tensor<1x2x8x8xf32>
   return %y : tensor<1x2x8x8xf32>
+}
+
+// -----
+
+// A gated residual writes over its residual where that dies (the gate, of
+// another shape, is never overwritten).
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 1024 : i64}
+// CHECK: ditc.exp %arg0 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.mul_add %arg1, %arg0, %{{.*}} {ditc.offsets = array<i64: 0>}
+func.func @main(%x: tensor<4x64xf32>, %g: tensor<1x64xf32>) -> tensor<4x64xf32> {
+  %e = ditc.exp %x : tensor<4x64xf32>
+  %r = ditc.mul_add %g, %x, %e : (tensor<1x64xf32>, tensor<4x64xf32>, tensor<4x64xf32>) -> tensor<4x64xf32>
+  %s = ditc.sigmoid %r : tensor<4x64xf32>
+  return %s : tensor<4x64xf32>
+}
+
+// -----
+
+// Pieces of a split and slices that every user reads through strides
+// (binary ops, mul_add, where; through reshapes of unit dims) are views of
+// their input (-1), which stays live until their last use: the layer norm
+// does not take offset 0. A piece read contiguously (the layer norm's) is
+// copied. Nothing is written over a view's input through the view: the add
+// of the reversed slice, whose input dies there and has its size, gets the
+// split's freed slot, not offset 0.
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 192 : i64}
+// CHECK: ditc.exp %arg0 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.split %{{.*}} {axis = 1 : i64, ditc.offsets = array<i64: -1, 64>}
+// CHECK-NEXT: ditc.reshape %{{.*}}#0 {ditc.offsets = array<i64: -1>}
+// CHECK-NEXT: ditc.mul_add %{{.*}}, %arg1, %arg1 {ditc.offsets = array<i64: -2>}
+// CHECK-NEXT: ditc.layer_norm %{{.*}}#1 {axis = 1 : i64, ditc.offsets = array<i64: 128>
+// CHECK-NEXT: ditc.slice %{{.*}} {ditc.offsets = array<i64: -1>
+// CHECK-NEXT: ditc.add %{{.*}}, %arg0 {ditc.offsets = array<i64: 64>}
+func.func @main(%x: tensor<2x8xf32>, %y: tensor<2x3x4xf32>)
+    -> (tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x8xf32>) {
+  %p = ditc.exp %x : tensor<2x8xf32>
+  %s:2 = ditc.split %p {axis = 1 : i64} : (tensor<2x8xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>)
+  %g = ditc.reshape %s#0 : (tensor<2x4xf32>) -> tensor<2x1x4xf32>
+  %r = ditc.mul_add %g, %y, %y : (tensor<2x1x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %n = ditc.layer_norm %s#1 {axis = 1 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %v = ditc.slice %p {offsets = array<i64: 0, 7>, steps = array<i64: 1, -1>} : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  %b = ditc.add %v, %x : (tensor<2x8xf32>, tensor<2x8xf32>) -> tensor<2x8xf32>
+  %e = ditc.exp %n : tensor<2x4xf32>
+  %f = ditc.neg %b : tensor<2x8xf32>
+  return %r, %e, %f : tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x8xf32>
 }

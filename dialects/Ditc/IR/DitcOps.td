@@ -166,6 +166,27 @@ def Ditc_WhereOp : Ditc_Op<"where", [Pure, Ditc_Broadcasting,
       "$cond `,` $lhs `,` $rhs attr-dict `:` functional-type(operands, results)";
 }
 
+def Ditc_MulAddOp : Ditc_Op<"mul_add", [Pure, Ditc_Broadcasting,
+    AllElementTypesMatch<["lhs", "rhs", "addend", "result"]>]> {
+  let summary = "elementwise lhs * rhs + addend with numpy broadcasting";
+  let description = [{
+    `result = lhs * rhs + addend`, all three operands broadcast to the
+    result, computed in f32 and rounded once. `-ditc-legalize-runtime` makes
+    it from a `ditc.mul` whose only user is a `ditc.add`: a DiT's gated
+    residual, `x + gate * y` with the gate one row per batch, is then one
+    pass over the activations instead of two.
+
+    ```mlir
+    %r = ditc.mul_add %gate, %y, %x : (tensor<2x1x64xf32>, tensor<2x16x64xf32>, tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Ditc_FloatTensor:$lhs, Ditc_FloatTensor:$rhs,
+                   Ditc_FloatTensor:$addend);
+  let results = (outs Ditc_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs `,` $addend attr-dict `:` "
+                       "functional-type(operands, results)";
+}
+
 class Ditc_UnaryOp<string mnemonic, string desc, Type type = Ditc_Tensor,
                    list<Trait> traits = []>
     : Ditc_Op<mnemonic, !listconcat(traits, [Pure, SameOperandsAndResultType])> {

@@ -15,6 +15,7 @@
   X(binary)                                                                    \
   X(cast)                                                                      \
   X(where)                                                                     \
+  X(mul_add)                                                                   \
   X(is_nan)                                                                    \
   X(not_b8)                                                                    \
   X(strided_copy)                                                              \

@@ -464,6 +464,36 @@ template <int S, int D> void cast_run(const void *x, void *y, int64_t n) {
   });
 }
 
+//===--- Mul-add ---------------------------------------------------------===//
+
+// out = a * b + c in f32, rounded once to DT (F32, F16, BF16).
+template <int DT>
+void mul_add_run(const Strided<4> &s, const void *a, const void *b,
+                 const void *c, void *out) {
+  using T = typename Cell<DT>::T;
+  const T *ta = static_cast<const T *>(a), *tb = static_cast<const T *>(b),
+          *tc = static_cast<const T *>(c);
+  T *to = static_cast<T *>(out);
+  const int last = s.rank - 1;
+  const int64_t sa = s.stride[0][last], sb = s.stride[1][last],
+                sc = s.stride[2][last];
+  parallel_walk(s, kCheapGrain, [&](const int64_t *off, int64_t n) {
+    const T *pa = ta + off[0], *pb = tb + off[1], *pc = tc + off[2];
+    T *po = to + off[3]; // out is contiguous: its inner stride is 1
+    auto f = [](T x, T y, T z) -> T {
+      return Cell<DT>::from((float)Cell<DT>::get(x) * (float)Cell<DT>::get(y) +
+                            (float)Cell<DT>::get(z));
+    };
+    if (sa == 1 && sb == 1 && sc == 1) {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = f(pa[i], pb[i], pc[i]);
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        po[i] = f(pa[i * sa], pb[i * sb], pc[i * sc]);
+    }
+  });
+}
+
 } // namespace
 
 void unary_f32(int32_t op, const float *x, float *y, int64_t n) {
@@ -600,6 +630,29 @@ void where(int32_t dtype, const uint8_t *cond, const int64_t *cond_strides,
                      static_cast<const uint64_t *>(y),
                      static_cast<uint64_t *>(out));
   }
+}
+
+void mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
+             const void *b, const int64_t *b_strides, const void *c,
+             const int64_t *c_strides, void *out, const int64_t *shape,
+             int32_t rank) {
+  const char *name = "mul_add";
+  if (dtype != DITC_RT_F32 && dtype != DITC_RT_F16 && dtype != DITC_RT_BF16)
+    fatal(name, "dtype %d is not F32, F16 or BF16", (int)dtype);
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  int64_t out_strides[DITC_RT_MAX_RANK];
+  contiguous_strides(shape, rank, out_strides);
+  const int64_t *st[4] = {a_strides, b_strides, c_strides, out_strides};
+  Strided<4> s = make_strided<4>(name, rank, shape, st);
+  if (s.total == 0)
+    return;
+  if (dtype == DITC_RT_F32)
+    mul_add_run<DITC_RT_F32>(s, a, b, c, out);
+  else if (dtype == DITC_RT_F16)
+    mul_add_run<DITC_RT_F16>(s, a, b, c, out);
+  else
+    mul_add_run<DITC_RT_BF16>(s, a, b, c, out);
 }
 
 void cast(int32_t src_dtype, int32_t dst_dtype, const void *x, void *y,

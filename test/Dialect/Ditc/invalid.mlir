@@ -423,3 +423,19 @@ func.func @det_result(%x: tensor<4x3x3xf32>) -> tensor<3xf32> {
   %d = ditc.det %x : (tensor<4x3x3xf32>) -> tensor<3xf32>
   return %d : tensor<3xf32>
 }
+
+// -----
+
+func.func @mul_add_bad_broadcast(%a: tensor<2x3xf32>, %b: tensor<4xf32>) -> tensor<2x3xf32> {
+  // expected-error@+1 {{shapes 2x3, 2x3, 4 do not broadcast}}
+  %r = ditc.mul_add %a, %a, %b : (tensor<2x3xf32>, tensor<2x3xf32>, tensor<4xf32>) -> tensor<2x3xf32>
+  return %r : tensor<2x3xf32>
+}
+
+// -----
+
+func.func @mul_add_mixed_types(%a: tensor<4xf32>, %b: tensor<4xbf16>) -> tensor<4xf32> {
+  // expected-error@+1 {{all of {lhs, rhs, addend, result} have same element type}}
+  %r = ditc.mul_add %a, %b, %a : (tensor<4xf32>, tensor<4xbf16>, tensor<4xf32>) -> tensor<4xf32>
+  return %r : tensor<4xf32>
+}

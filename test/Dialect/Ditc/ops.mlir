@@ -183,3 +183,12 @@ func.func @det(%x: tensor<4x3x3xf64>) -> tensor<4xf64> {
   %d = ditc.det %x : (tensor<4x3x3xf64>) -> tensor<4xf64>
   return %d : tensor<4xf64>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @mul_add
+func.func @mul_add(%g: tensor<2x1x64xbf16>, %y: tensor<2x16x64xbf16>, %x: tensor<2x16x64xbf16>) -> tensor<2x16x64xbf16> {
+  // CHECK: ditc.mul_add %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x1x64xbf16>, tensor<2x16x64xbf16>, tensor<2x16x64xbf16>) -> tensor<2x16x64xbf16>
+  %r = ditc.mul_add %g, %y, %x : (tensor<2x1x64xbf16>, tensor<2x16x64xbf16>, tensor<2x16x64xbf16>) -> tensor<2x16x64xbf16>
+  return %r : tensor<2x16x64xbf16>
+}
