@@ -301,13 +301,62 @@ struct FuseNormModulation : OpRewritePattern<LayerNormOp> {
     rewriter.setInsertionPoint(last);
     auto fused = LayerNormOp::create(rewriter, ln.getLoc(), ln.getType(), ln.getInput(),
                                      ln.getScale(), ln.getBias(), mod.scale, mod.shift,
-                                     ln.getAxisAttr(), ln.getEpsilonAttr());
+                                     ln.getAxisAttr(), ln.getEpsilonAttr(), FloatAttr());
     fused->setDiscardableAttrs(ln->getDiscardableAttrDictionary());
     rewriter.replaceOp(last, fused.getResult());
     if (mod.add)
       rewriter.eraseOp(mod.mul);
     rewriter.eraseOp(ln);
     return success();
+  }
+};
+
+/// layer_norm(x) mod_scale (s + c) -> layer_norm(x) mod_scale s
+/// {mod_scale_offset = c} for a splat constant c, when the add is the
+/// norm's alone, in its block, and does not broadcast s: PixArt's and
+/// DiT's norm(x) * (1 + scale) + shift, whose scale the kernel then reads
+/// where the adaLN projection wrote it. Also through a reshape between the
+/// add and the norm (SD3's (1 + scale)[:, None, :]), which then reshapes s.
+struct FoldModScaleOffset : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  static std::optional<double> splatOf(Value v) {
+    auto c = v.getDefiningOp<ConstantOp>();
+    auto dense = c ? dyn_cast<DenseElementsAttr>(c.getValue()) : nullptr;
+    if (!dense || !dense.isSplat() || !isa<FloatType>(dense.getElementType()))
+      return std::nullopt;
+    return dense.getSplatValue<APFloat>().convertToDouble();
+  }
+  LogicalResult matchAndRewrite(LayerNormOp ln, PatternRewriter &rewriter) const override {
+    Value m = ln.getModScale();
+    if (!m || !m.hasOneUse())
+      return failure();
+    auto reshape = m.getDefiningOp<ReshapeOp>();
+    Value sum = reshape ? reshape.getInput() : m;
+    auto add = sum.getDefiningOp<AddOp>();
+    if (!add || !sum.hasOneUse() || add->getBlock() != ln->getBlock())
+      return failure();
+    for (unsigned k = 0; k < 2; ++k) {
+      std::optional<double> c = splatOf(add->getOperand(1 - k));
+      Value s = add->getOperand(k);
+      if (!c || s.getType() != sum.getType())
+        continue;
+      if (reshape) {
+        rewriter.setInsertionPoint(reshape);
+        auto r = ReshapeOp::create(rewriter, reshape.getLoc(), reshape.getType(), s);
+        r->setDiscardableAttrs(reshape->getDiscardableAttrDictionary());
+        s = r.getResult();
+      }
+      double before = ln.getModScaleOffset() ? ln.getModScaleOffset()->convertToDouble() : 0.0;
+      rewriter.modifyOpInPlace(ln, [&] {
+        ln.getModScaleMutable().assign(s);
+        ln.setModScaleOffsetAttr(rewriter.getF64FloatAttr(before + *c));
+      });
+      if (reshape)
+        rewriter.eraseOp(reshape);
+      rewriter.eraseOp(add);
+      return success();
+    }
+    return failure();
   }
 };
 
@@ -621,7 +670,7 @@ struct LegalizeRuntimePass
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
                  FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
-                 FuseNormModulation, FuseMulAdd, FuseAttentionLayout, HoistHeadsOverConcat,
+                 FuseNormModulation, FoldModScaleOffset, FuseMulAdd, FuseAttentionLayout, HoistHeadsOverConcat,
                  MoveHeadsAcrossAllToAll, SinkHeadsUnderRope>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region

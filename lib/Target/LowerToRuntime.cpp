@@ -406,18 +406,8 @@ LogicalResult Lowerer::definePointer(Operation *op) {
   if (auto r = dyn_cast<ReshapeOp>(op)) {
     ptrs[r.getResult()] = ptrOf(r.getInput());
     // A strided view keeps its strides over the non-unit dims.
-    if (auto it = viewStrides.find(r.getInput()); it != viewStrides.end()) {
-      SmallVector<int64_t> strides;
-      ArrayRef<int64_t> from = shapeOf(r.getInput());
-      for (size_t k = 0; k < from.size(); ++k)
-        if (from[k] != 1)
-          strides.push_back(it->second[k]);
-      Shape to;
-      size_t next = 0;
-      for (int64_t d : shapeOf(r.getResult()))
-        to.push_back(d == 1 ? 0 : strides[next++]);
-      viewStrides[r.getResult()] = to;
-    }
+    if (viewStrides.count(r.getInput()))
+      viewStrides[r.getResult()] = Shape(pieceLayout(r.getResult())->strides);
     return success();
   }
 
@@ -467,21 +457,9 @@ LogicalResult Lowerer::defineView(Operation *op, unsigned k) {
   if (!isStridedView(piece))
     return fail(op, "its memory plan makes result " + Twine(k) +
                         " a view, but a user reads it contiguously");
-  Shape c = contiguousStrides(shapeOf(in)), strides = c;
-  int64_t start = 0;
-  if (auto s = dyn_cast<SliceOp>(op)) {
-    for (size_t d = 0; d < c.size(); ++d) {
-      start += s.getOffsets()[d] * c[d];
-      strides[d] = s.getSteps()[d] * c[d];
-    }
-  } else {
-    auto split = cast<SplitOp>(op);
-    int64_t axis = split.getAxis();
-    for (unsigned j = 0; j < k; ++j)
-      start += shapeOf(split.getResult(j))[axis] * c[axis];
-  }
-  ptrs[piece] = byteOffset(ptrOf(in), start * elemBytes(typeOf(piece).getElementType()));
-  viewStrides[piece] = strides;
+  StridedLayout l = *pieceLayout(piece);
+  ptrs[piece] = byteOffset(ptrOf(in), l.start * elemBytes(typeOf(piece).getElementType()));
+  viewStrides[piece] = Shape(l.strides);
   return success();
 }
 
@@ -1149,13 +1127,27 @@ LogicalResult Lowerer::lower(Operation *op) {
         ArrayRef<int64_t> s = o.getType().getShape();
         int64_t a = o.getAxis();
         if (o.getModScale() || o.getModShift()) {
+          // The modulation's rows: packed, or where a strided view has them.
+          int64_t cols = product(s.drop_front(a));
+          auto rowStride = [&](Value m) -> std::optional<int64_t> {
+            auto it = m ? viewStrides.find(m) : viewStrides.end();
+            if (it == viewStrides.end())
+              return cols;
+            return modulationRowStride(shapeOf(m), it->second, a);
+          };
+          std::optional<int64_t> ss = rowStride(o.getModScale()),
+                                 ts = rowStride(o.getModShift());
+          if (!ss || !ts)
+            return fail(o, "a strided view of its modulation has rows it cannot read");
+          double offset =
+              o.getModScaleOffset() ? o.getModScaleOffset()->convertToDouble() : 0.0;
           call(kernelFor("layer_norm_mod"),
                withDtype({ptrOf(o.getInput()), o.getScale() ? ptrOf(o.getScale()) : null(),
                           o.getBias() ? ptrOf(o.getBias()) : null(),
                           o.getModScale() ? ptrOf(o.getModScale()) : null(),
                           o.getModShift() ? ptrOf(o.getModShift()) : null(),
-                          ptrOf(o.getResult()), c64(product(s.take_front(a))),
-                          c64(product(s.drop_front(a))), c64(o.getModulationGroups()),
+                          ptrOf(o.getResult()), c64(product(s.take_front(a))), c64(cols),
+                          c64(o.getModulationGroups()), c64(*ss), c64(*ts), cf32(offset),
                           cf32(o.getEpsilon().convertToDouble())}));
           return success();
         }

@@ -29,7 +29,10 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
     - a DiT's adaLN modulation of a layer norm, `norm(x) * s + t` with `s`
       and `t` one row of parameters per batch (`[B, 1, C]`), becomes the
       norm's `mod_scale` and `mod_shift` (one kernel, one rounding) when the
-      `mul` is the norm's only user and the `add` the mul's;
+      `mul` is the norm's only user and the `add` the mul's; a
+      `mod_scale` that is the norm's own `s + c`, with `c` a splat
+      constant (PixArt's and DiT's `1 + scale`), becomes `s` with
+      `mod_scale_offset = c`;
     - any other `ditc.mul` whose only user is a `ditc.add`, in its block and
       with its discardable attributes, becomes a `ditc.mul_add` with it (a
       DiT's gated residual `x + gate * y`: one pass, one rounding);

@@ -72,16 +72,92 @@ bool mlir::ditc::onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
   return nonUnit(from) == nonUnit(to);
 }
 
+std::optional<StridedLayout> mlir::ditc::pieceLayout(Value v) {
+  if (auto r = v.getDefiningOp<ReshapeOp>()) {
+    std::optional<StridedLayout> in = pieceLayout(r.getInput());
+    ArrayRef<int64_t> from = shapeOf(r.getInput()), to = shapeOf(r.getResult());
+    if (!in || !onlyUnitDims(from, to))
+      return std::nullopt;
+    // The non-unit dims keep their strides, in order.
+    SmallVector<int64_t> kept;
+    for (size_t k = 0; k < from.size(); ++k)
+      if (from[k] != 1)
+        kept.push_back(in->strides[k]);
+    StridedLayout out{in->start, {}};
+    size_t next = 0;
+    for (int64_t d : to)
+      out.strides.push_back(d == 1 ? 0 : kept[next++]);
+    return out;
+  }
+  Operation *def = v.getDefiningOp();
+  if (!isa_and_nonnull<SliceOp, SplitOp>(def))
+    return std::nullopt;
+  ArrayRef<int64_t> in = shapeOf(def->getOperand(0));
+  StridedLayout l{0, SmallVector<int64_t>(in.size(), 1)};
+  for (int64_t d = (int64_t)in.size() - 2; d >= 0; --d)
+    l.strides[d] = l.strides[d + 1] * in[d + 1];
+  if (auto s = dyn_cast<SliceOp>(def)) {
+    for (size_t d = 0; d < in.size(); ++d) {
+      l.start += s.getOffsets()[d] * l.strides[d];
+      l.strides[d] *= s.getSteps()[d];
+    }
+    return l;
+  }
+  auto split = cast<SplitOp>(def);
+  int64_t axis = split.getAxis();
+  for (Value piece : split.getResults()) {
+    if (piece == v)
+      break;
+    l.start += shapeOf(piece)[axis] * l.strides[axis];
+  }
+  return l;
+}
+
+std::optional<int64_t> mlir::ditc::modulationRowStride(ArrayRef<int64_t> shape,
+                                                      ArrayRef<int64_t> strides,
+                                                      int64_t axis) {
+  // The normalised dims [axis, rank) contiguous.
+  int64_t expect = 1;
+  for (int64_t d = (int64_t)shape.size() - 1; d >= axis; --d) {
+    if (shape[d] != 1 && strides[d] != expect)
+      return std::nullopt;
+    expect *= shape[d];
+  }
+  // The groups: the non-unit dims before it, evenly apart.
+  std::optional<int64_t> row;
+  int64_t span = 0;
+  for (int64_t d = axis - 1; d >= 0; --d) {
+    if (shape[d] == 1)
+      continue;
+    if (row && strides[d] != span)
+      return std::nullopt;
+    if (!row)
+      row = strides[d];
+    span = strides[d] * shape[d];
+  }
+  if (row && *row < 0)
+    return std::nullopt;
+  return row ? *row : expect;
+}
+
 namespace {
 
-/// Whether every use of `v` reads it through strides (isStridedView).
-bool readThroughStrides(Value v, Block *block) {
-  return llvm::all_of(v.getUsers(), [&](Operation *u) {
+/// Whether every use of `v` (whose layout is `l`) reads it through strides
+/// (isStridedView).
+bool readThroughStrides(Value v, const StridedLayout &l, Block *block) {
+  return llvm::all_of(v.getUses(), [&](OpOperand &use) {
+    Operation *u = use.getOwner();
     if (u->getBlock() != block)
       return false;
-    if (auto r = dyn_cast<ReshapeOp>(u))
-      return onlyUnitDims(shapeOf(r.getInput()), shapeOf(r.getResult())) &&
-             readThroughStrides(r.getResult(), block);
+    if (auto r = dyn_cast<ReshapeOp>(u)) {
+      std::optional<StridedLayout> next = pieceLayout(r.getResult());
+      return next && readThroughStrides(r.getResult(), *next, block);
+    }
+    // A layer norm's modulation: rows of contiguous elements.
+    if (auto ln = dyn_cast<LayerNormOp>(u))
+      return (v == ln.getModScale() || v == ln.getModShift()) && v != ln.getInput() &&
+             v != ln.getScale() && v != ln.getBias() &&
+             modulationRowStride(shapeOf(v), l.strides, ln.getAxis()).has_value();
     return isa<AddOp, SubOp, MulOp, DivOp, PowOp, MaxOp, MinOp, MulAddOp, WhereOp>(u);
   });
 }
@@ -90,8 +166,11 @@ bool readThroughStrides(Value v, Block *block) {
 
 bool mlir::ditc::isStridedView(Value piece) {
   Operation *def = piece.getDefiningOp();
-  return isa_and_nonnull<SliceOp, SplitOp>(def) && !piece.use_empty() &&
-         tensorBytes(piece.getType()) > 0 && readThroughStrides(piece, def->getBlock());
+  if (!isa_and_nonnull<SliceOp, SplitOp>(def) || piece.use_empty() ||
+      tensorBytes(piece.getType()) == 0)
+    return false;
+  std::optional<StridedLayout> l = pieceLayout(piece);
+  return l && readThroughStrides(piece, *l, def->getBlock());
 }
 
 bool mlir::ditc::isStridedViewValue(Value v) {

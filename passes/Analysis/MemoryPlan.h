@@ -70,11 +70,26 @@ Operation *topLevelOp(Block &body, Operation *op);
 /// Whether `piece`, a slice or one result of a split, is a strided view of
 /// the tensor it is cut from, given no buffer of its own: every user, in
 /// its block, reads it through per-operand strides (the elementwise
-/// kernels: binary arithmetic, mul_add, where), directly or through
-/// reshapes that only add or drop unit dimensions. A DiT's adaLN
+/// kernels: binary arithmetic, mul_add, where; a layer norm's mod_scale or
+/// mod_shift whose rows are evenly apart, modulationRowStride), directly or
+/// through reshapes that only add or drop unit dimensions. A DiT's adaLN
 /// parameters, six pieces of one projection, are then read where the
 /// projection wrote them.
 bool isStridedView(Value piece);
+/// Where a piece of a slice or split (or a reshape of one that only adds or
+/// drops unit dims) lies in the tensor it is cut from: its first element
+/// and its strides (elements; 0 on unit dims). None for any other value.
+struct StridedLayout {
+  int64_t start = 0;
+  SmallVector<int64_t> strides;
+};
+std::optional<StridedLayout> pieceLayout(Value v);
+/// The row stride (elements) at which a layer norm from `axis` reads the
+/// groups of a modulation with this shape and these strides: the
+/// normalised dims must be contiguous, the groups (the non-unit dims
+/// before them) evenly apart and not reversed. None when they are not.
+std::optional<int64_t> modulationRowStride(ArrayRef<int64_t> shape,
+                                           ArrayRef<int64_t> strides, int64_t axis);
 /// Whether `v` is such a piece, or a reshape of one.
 bool isStridedViewValue(Value v);
 /// Whether a reshape from `from` to `to` only adds or drops unit dims.

@@ -133,7 +133,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case<LayerNormOp>([&](LayerNormOp n) {
         c.flopsOther =
             (5 + (n.getScale() ? 1 : 0) + (n.getBias() ? 1 : 0) +
-             (n.getModScale() ? 1 : 0) + (n.getModShift() ? 1 : 0)) *
+             (n.getModScale() ? 1 : 0) + (n.getModShift() ? 1 : 0) +
+             (n.getModScaleOffset() ? 1 : 0)) *
             outElems;
       })
       .Case<GroupNormOp>([&](auto) { c.flopsOther = 7 * outElems; })

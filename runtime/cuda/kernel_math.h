@@ -668,12 +668,13 @@ DITC_HD inline float norm_apply(float x, float mean, float rstd,
   return v;
 }
 
-/// A DiT's adaLN modulation of a normalised value: times s, plus t, when
-/// given (in that order, as the CPU's layer_norm_mod).
-DITC_HD inline float modulate_apply(float v, bool has_s, float s, bool has_t,
-                                    float t) {
+/// A DiT's adaLN modulation of a normalised value: times s + offset (the
+/// 1 of 1 + scale), plus t, when given (in that order, as the CPU's
+/// layer_norm_mod).
+DITC_HD inline float modulate_apply(float v, bool has_s, float s, float offset,
+                                    bool has_t, float t) {
   if (has_s)
-    v = v * s;
+    v = v * (s + offset);
   if (has_t)
     v = v + t;
   return v;

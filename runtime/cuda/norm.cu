@@ -60,14 +60,22 @@ __device__ __forceinline__ int load_tile(const S *xr, int64_t base, int t,
   return cnt;
 }
 
+/// A layer norm's adaLN modulation: row g of ms / mt (either may be null)
+/// at g * ms_stride / g * mt_stride elements modulates rows
+/// [g * per_group, (g + 1) * per_group); v * (ms + offset) + mt.
+template <class S> struct Modulation {
+  const S *ms = nullptr, *mt = nullptr;
+  int64_t per_group = 1, ms_stride = 0, mt_stride = 0;
+  float offset = 0.f;
+};
+
 /// Layer norm (GROUP false: scale / bias per column; MOD: then the
-/// modulation rows ms / mt [rows / per_group, cols], either may be null) or
-/// group norm (GROUP true: per channel, the row being (n, group) of cpg
-/// channels x spatial).
+/// modulation) or group norm (GROUP true: per channel, the row being
+/// (n, group) of cpg channels x spatial).
 template <class S, bool GROUP, bool MOD>
 __global__ void __launch_bounds__(MOD ? kMaxModGroup : kMaxGroup)
     meanvar_norm_kernel(const S *x, const S *scale, const S *bias,
-                        const S *ms, const S *mt, int64_t per_group, S *y,
+                        const __grid_constant__ Modulation<S> mod, S *y,
                         int64_t rows, int64_t cols, float eps, int G,
                         int64_t spatial, int64_t cpg, int64_t groups) {
   __shared__ math::MeanM2 smem[32];
@@ -91,8 +99,9 @@ __global__ void __launch_bounds__(MOD ? kMaxModGroup : kMaxGroup)
     const float mean = st.mean, rstd = math::meanm2_rstd(st, eps);
     const int64_t ch0 = GROUP ? (row % groups) * cpg : 0;
     // 32-bit: the host refuses 2^32 rows or more (no 64-bit division).
-    const int64_t mrow =
-        MOD ? (int64_t)((uint32_t)row / (uint32_t)per_group) * cols : 0;
+    const int64_t mrow = MOD ? (int64_t)((uint32_t)row / (uint32_t)mod.per_group) : 0;
+    const S *ms = MOD && mod.ms ? mod.ms + mrow * mod.ms_stride : nullptr;
+    const S *mt = MOD && mod.mt ? mod.mt + mrow * mod.mt_stride : nullptr;
     auto apply = [&](float xv, int64_t i) {
       if (GROUP) {
         int64_t unused;
@@ -108,9 +117,9 @@ __global__ void __launch_bounds__(MOD ? kMaxModGroup : kMaxGroup)
       if (!MOD)
         return v;
       return math::modulate_apply(v, ms != nullptr,
-                                  ms ? math::to_f32(ms[mrow + i]) : 1.f,
+                                  ms ? math::to_f32(ms[i]) : 1.f, mod.offset,
                                   mt != nullptr,
-                                  mt ? math::to_f32(mt[mrow + i]) : 0.f);
+                                  mt ? math::to_f32(mt[i]) : 0.f);
     };
     if (cols <= tile) {
 #pragma unroll
@@ -258,7 +267,8 @@ extern "C" {
 void ditc_cu_layer_norm_mod(int32_t dtype, const void *x, const void *scale,
                             const void *bias, const void *mod_scale,
                             const void *mod_shift, void *y, int64_t rows,
-                            int64_t cols, int64_t groups, float eps) {
+                            int64_t cols, int64_t groups, int64_t scale_stride,
+                            int64_t shift_stride, float scale_offset, float eps) {
   const char *name = "layer_norm_mod";
   dispatch_float(name, dtype, [&](auto t) {
     using S = decltype(t);
@@ -268,16 +278,24 @@ void ditc_cu_layer_norm_mod(int32_t dtype, const void *x, const void *scale,
     if ((mod_scale || mod_shift) && rows > (int64_t)UINT32_MAX)
       fatal(name, "%lld rows: a modulated norm takes fewer than 2^32",
             (long long)rows);
+    if (scale_stride < 0 || shift_stride < 0)
+      fatal(name, "negative modulation row stride (%lld, %lld)",
+            (long long)scale_stride, (long long)shift_stride);
     if (rows <= 0 || cols <= 0)
       return;
-    const bool mod = mod_scale || mod_shift;
-    const RowLaunch l = row_launch(rows, cols, mod ? kMaxModGroup : kMaxGroup);
-    launch(mod ? meanvar_norm_kernel<S, false, true>
-               : meanvar_norm_kernel<S, false, false>,
+    Modulation<S> m;
+    m.ms = static_cast<const S *>(mod_scale);
+    m.mt = static_cast<const S *>(mod_shift);
+    m.per_group = rows / groups;
+    m.ms_stride = scale_stride;
+    m.mt_stride = shift_stride;
+    m.offset = scale_offset;
+    const bool modulated = mod_scale || mod_shift;
+    const RowLaunch l = row_launch(rows, cols, modulated ? kMaxModGroup : kMaxGroup);
+    launch(modulated ? meanvar_norm_kernel<S, false, true>
+                     : meanvar_norm_kernel<S, false, false>,
            l.blocks, l.threads, static_cast<const S *>(x),
-           static_cast<const S *>(scale), static_cast<const S *>(bias),
-           static_cast<const S *>(mod_scale),
-           static_cast<const S *>(mod_shift), rows / groups,
+           static_cast<const S *>(scale), static_cast<const S *>(bias), m,
            static_cast<S *>(y), rows, cols, eps, l.G, 1, 1, 1);
     check_launch(name);
   });
@@ -287,7 +305,7 @@ void ditc_cu_layer_norm(int32_t dtype, const void *x, const void *scale,
                         const void *bias, void *y, int64_t rows, int64_t cols,
                         float eps) {
   ditc_cu_layer_norm_mod(dtype, x, scale, bias, nullptr, nullptr, y, rows,
-                         cols, 1, eps);
+                         cols, 1, cols, cols, 0.f, eps);
 }
 
 void ditc_cu_rms_norm(int32_t dtype, const void *x, const void *scale,
@@ -320,8 +338,7 @@ void ditc_cu_group_norm(int32_t dtype, const void *x, const void *scale,
     const RowLaunch l = row_launch(rows, len);
     launch(meanvar_norm_kernel<S, true, false>, l.blocks, l.threads,
            static_cast<const S *>(x), static_cast<const S *>(scale),
-           static_cast<const S *>(bias), static_cast<const S *>(nullptr),
-           static_cast<const S *>(nullptr), (int64_t)1, static_cast<S *>(y),
+           static_cast<const S *>(bias), Modulation<S>(), static_cast<S *>(y),
            rows, len, eps, l.G, spatial, cpg, groups);
     check_launch(name);
   });

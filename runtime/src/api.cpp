@@ -247,16 +247,17 @@ void ditc_rt_layer_norm_f32(const float *x, const float *scale,
                             const float *bias, float *y, int64_t rows,
                             int64_t cols, float eps) {
   K().layer_norm_mod_f32(x, scale, bias, nullptr, nullptr, y, rows, cols, 1,
-                         eps);
+                         cols, cols, 0.f, eps);
 }
 
 void ditc_rt_layer_norm_mod_f32(const float *x, const float *scale,
                                 const float *bias, const float *mod_scale,
                                 const float *mod_shift, float *y,
                                 int64_t rows, int64_t cols, int64_t groups,
-                                float eps) {
+                                int64_t scale_stride, int64_t shift_stride,
+                                float scale_offset, float eps) {
   K().layer_norm_mod_f32(x, scale, bias, mod_scale, mod_shift, y, rows, cols,
-                         groups, eps);
+                         groups, scale_stride, shift_stride, scale_offset, eps);
 }
 
 void ditc_rt_rms_norm_f32(const float *x, const float *scale, float *y,

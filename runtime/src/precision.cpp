@@ -376,21 +376,32 @@ void ditc_rt_layer_norm(int32_t dtype, const void *x, const void *scale,
 void ditc_rt_layer_norm_mod(int32_t dtype, const void *x, const void *scale,
                             const void *bias, const void *mod_scale,
                             const void *mod_shift, void *y, int64_t rows,
-                            int64_t cols, int64_t groups, float eps) {
+                            int64_t cols, int64_t groups, int64_t scale_stride,
+                            int64_t shift_stride, float scale_offset, float eps) {
   check_float("layer_norm_mod", dtype);
   if (dtype == DITC_RT_F32)
     return ditc_rt_layer_norm_mod_f32(
         static_cast<const float *>(x), static_cast<const float *>(scale),
         static_cast<const float *>(bias), static_cast<const float *>(mod_scale),
         static_cast<const float *>(mod_shift), static_cast<float *>(y), rows,
-        cols, groups, eps);
-  // The modulation is applied to the f32 norm: the result rounds once.
-  const int64_t mod = groups > 0 ? groups * cols : 0;
+        cols, groups, scale_stride, shift_stride, scale_offset, eps);
+  // The modulation is applied to the f32 norm: the result rounds once. Its
+  // rows are widened packed (cols apart).
+  if (groups <= 0 || scale_stride < 0 || shift_stride < 0)
+    fatal("layer_norm_mod", "groups %lld, modulation row strides %lld, %lld",
+          (long long)groups, (long long)scale_stride, (long long)shift_stride);
+  auto rowsOf = [&](const void *m, int64_t stride) {
+    Floats f(m ? groups * cols : 0);
+    for (int64_t g = 0; m && g < groups; ++g) // 2 bytes an element
+      ditc_rt_cast(dtype, DITC_RT_F32, static_cast<const char *>(m) + g * stride * 2,
+                   f.get() + g * cols, cols);
+    return f;
+  };
   Floats fx = widen(dtype, x, rows * cols), fs = widen(dtype, scale, cols),
-         fb = widen(dtype, bias, cols), fms = widen(dtype, mod_scale, mod),
-         fmt = widen(dtype, mod_shift, mod);
-  ditc_rt_layer_norm_mod_f32(fx.get(), fs.get(), fb.get(), fms.get(),
-                             fmt.get(), fx.get(), rows, cols, groups, eps);
+         fb = widen(dtype, bias, cols), fms = rowsOf(mod_scale, scale_stride),
+         fmt = rowsOf(mod_shift, shift_stride);
+  ditc_rt_layer_norm_mod_f32(fx.get(), fs.get(), fb.get(), fms.get(), fmt.get(), fx.get(),
+                             rows, cols, groups, cols, cols, scale_offset, eps);
   narrow(fx.get(), dtype, y, rows * cols);
 }
 

@@ -1033,7 +1033,9 @@ TEST_P(FloatTypes, LayerAndRmsNorm) {
 
 // The adaLN-modulated layer norm (one kernel: the norm, times the group's
 // mod_scale row, plus its mod_shift row, rounded once) against the CPU's
-// layer_norm_mod_f32 on the same (representable) values.
+// layer_norm_mod_f32 on the same (representable) values: packed rows with
+// and without mod_scale, and rows apart (within six parameters side by
+// side) with norm(x) * (1 + scale) + shift.
 TEST_P(FloatTypes, LayerNormModulated) {
   const int32_t dt = GetParam();
   int ran = 0;
@@ -1042,15 +1044,17 @@ TEST_P(FloatTypes, LayerNormModulated) {
                                 {37, 37}}) {
       if (kEmulated && rows * cols > 40000)
         continue;
-      for (bool withScale : {true, false}) {
+      for (int variant = 0; variant < 3; ++variant) {
+        const bool withScale = variant != 1, apart = variant == 2;
         SCOPED_TRACE(testing::Message() << rows << " x " << cols << " groups "
-                                        << groups << " mod_scale "
-                                        << withScale);
+                                        << groups << " variant " << variant);
+        const int64_t ss = apart ? 6 * cols : cols, ts = apart ? 6 * cols + 3 : cols;
+        const float off = apart ? 1.f : 0.f;
         FloatData x = floatData(dt, randomFloats(rows * cols, (uint32_t)cols + 7,
                                                  -2.f, 3.f));
         FloatData sc = floatData(dt, randomFloats(cols, 15, 0.5f, 1.5f));
-        FloatData ms = floatData(dt, randomFloats(groups * cols, 16, -2.f, 2.f));
-        FloatData mt = floatData(dt, randomFloats(groups * cols, 17, -1.f, 1.f));
+        FloatData ms = floatData(dt, randomFloats(groups * ss, 16, -2.f, 2.f));
+        FloatData mt = floatData(dt, randomFloats(groups * ts, 17, -1.f, 1.f));
         const float eps = 1e-5f;
         Dev dx(x.bytes), ds(sc.bytes), dms(ms.bytes), dmt(mt.bytes),
             dy(x.bytes.size());
@@ -1058,25 +1062,25 @@ TEST_P(FloatTypes, LayerNormModulated) {
         ditc_rt_layer_norm_mod_f32(x.exact.data(), sc.exact.data(), nullptr,
                                    withScale ? ms.exact.data() : nullptr,
                                    mt.exact.data(), want.data(), rows, cols,
-                                   groups, eps);
+                                   groups, ss, ts, off, eps);
         ditc_cu_layer_norm_mod(dt, dx.p(), ds.p(), nullptr,
                                withScale ? dms.p() : nullptr, dmt.p(), dy.p(),
-                               rows, cols, groups, eps);
+                               rows, cols, groups, ss, ts, off, eps);
         std::vector<float> slack =
             normSlack(x.exact, rows, cols, &sc.exact, nullptr, false);
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t c = 0; c < cols; ++c) {
-            const int64_t i = r * cols + c, g = (r / (rows / groups)) * cols + c;
-            const float m = withScale ? std::fabs(ms.exact[g]) : 1.f;
+            const int64_t i = r * cols + c, g = r / (rows / groups);
+            const float m = withScale ? std::fabs(ms.exact[g * ss + c] + off) : 1.f;
             slack[i] = slack[i] * m + 4.f * ulpOf(std::fabs(want[i]) +
-                                                  std::fabs(mt.exact[g]));
+                                                  std::fabs(mt.exact[g * ts + c]));
           }
         expectFloats(dt, dy.get<uint8_t>(), want, 4.f, slack);
         ++ran;
       }
     }
   }
-  EXPECT_EQ(ran, kEmulated ? 26 : 30);
+  EXPECT_EQ(ran, kEmulated ? 39 : 45);
 }
 
 TEST_P(FloatTypes, GroupNorm) {

@@ -508,8 +508,8 @@ TEST(KernelMath, ModulatedLayerNormMatchesCpu) {
     forEachIsa([&](int) {
       std::vector<float> want(x.size()), got(x.size()), mag(x.size());
       ditc_rt_layer_norm_mod_f32(x.data(), scale.data(), nullptr, ms.data(),
-                                 mt.data(), want.data(), rows, cols, groups,
-                                 eps);
+                                 mt.data(), want.data(), rows, cols, groups, cols,
+                                 cols, 1.f, eps);
       for (int64_t r = 0; r < rows; ++r) {
         const float *xr = &x[r * cols];
         const int64_t g = (r / (rows / groups)) * cols;
@@ -522,10 +522,10 @@ TEST(KernelMath, ModulatedLayerNormMatchesCpu) {
           const float v = km::norm_apply(xr[c], st.mean, rstd, true, scale[c],
                                          false, 0.f);
           got[r * cols + c] =
-              km::modulate_apply(v, true, ms[g + c], true, mt[g + c]);
+              km::modulate_apply(v, true, ms[g + c], 1.f, true, mt[g + c]);
           mag[r * cols + c] =
               (std::fabs(xr[c]) * rstd + 1.f) * std::fabs(scale[c]) *
-                  std::fabs(ms[g + c]) +
+                  (std::fabs(ms[g + c]) + 1.f) +
               std::fabs(mt[g + c]);
         }
       }
@@ -533,9 +533,10 @@ TEST(KernelMath, ModulatedLayerNormMatchesCpu) {
     });
   }
   // Without parameters the value passes through unchanged.
-  EXPECT_EQ(km::modulate_apply(1.25f, false, 7.f, false, 3.f), 1.25f);
-  EXPECT_EQ(km::modulate_apply(1.25f, true, 2.f, false, 3.f), 2.5f);
-  EXPECT_EQ(km::modulate_apply(1.25f, false, 2.f, true, 3.f), 4.25f);
+  EXPECT_EQ(km::modulate_apply(1.25f, false, 7.f, 1.f, false, 3.f), 1.25f);
+  EXPECT_EQ(km::modulate_apply(1.25f, true, 2.f, 0.f, false, 3.f), 2.5f);
+  EXPECT_EQ(km::modulate_apply(1.25f, true, 2.f, 1.f, false, 3.f), 3.75f);
+  EXPECT_EQ(km::modulate_apply(1.25f, false, 2.f, 1.f, true, 3.f), 4.25f);
 }
 
 TEST(KernelMath, GroupNormMatchesCpu) {

@@ -52,22 +52,28 @@ TEST_P(NormTest, LayerNorm) {
 
 // The adaLN-modulated layer norm: rows in `groups` groups, each group's
 // rows times its mod_scale row plus its mod_shift row, against a double
-// reference; every combination of the four parameters, in place too.
+// reference; every combination of the four parameters, in place too. Then
+// with the modulation rows apart (as six parameters side by side: the
+// scale's rows 6 cols apart, the shift's 6 cols + 3) and norm(x) * (1 +
+// scale) + shift (scale_offset 1).
 TEST_P(NormTest, LayerNormModulated) {
   uint32_t seed = 500;
   int cases = 0;
   for (auto [rows, groups] : {std::pair<int64_t, int64_t>{1, 1}, {6, 1},
                               {6, 2}, {6, 3}, {6, 6}, {64, 4}})
     for (int64_t cols : {7, 129, 1152})
-      for (int variant = 0; variant < 16; ++variant) {
+      for (int variant = 0; variant < 32; ++variant) {
         SCOPED_TRACE(std::to_string(rows) + "x" + std::to_string(cols) +
                      " groups " + std::to_string(groups) + " variant " +
                      std::to_string(variant));
+        const bool apart = variant & 16;
+        const int64_t ss = apart ? 6 * cols : cols, ts = apart ? 6 * cols + 3 : cols;
+        const float off = apart ? 1.f : 0.f;
         std::vector<float> x = randomFloats(rows * cols, seed++, -3.f, 5.f);
         std::vector<float> sc = randomFloats(cols, seed++, 0.5f, 2.f);
         std::vector<float> bi = randomFloats(cols, seed++);
-        std::vector<float> ms = randomFloats(groups * cols, seed++, -2.f, 2.f);
-        std::vector<float> mt = randomFloats(groups * cols, seed++, -1.f, 1.f);
+        std::vector<float> ms = randomFloats(groups * ss, seed++, -2.f, 2.f);
+        std::vector<float> mt = randomFloats(groups * ts, seed++, -1.f, 1.f);
         const float *ps = (variant & 1) ? sc.data() : nullptr;
         const float *pb = (variant & 2) ? bi.data() : nullptr;
         const float *pms = (variant & 4) ? ms.data() : nullptr;
@@ -87,28 +93,31 @@ TEST_P(NormTest, LayerNormModulated) {
             double v = (x[r * cols + c] - mean) / std::sqrt(var + eps) *
                            (ps ? ps[c] : 1.0) +
                        (pb ? pb[c] : 0.0);
-            want[r * cols + c] = v * (pms ? pms[g * cols + c] : 1.0) +
-                                 (pmt ? pmt[g * cols + c] : 0.0);
+            want[r * cols + c] = v * (pms ? (double)pms[g * ss + c] + off : 1.0) +
+                                 (pmt ? pmt[g * ts + c] : 0.0);
           }
         }
         std::vector<float> y(rows * cols), inplace = x;
         ditc_rt_layer_norm_mod_f32(x.data(), ps, pb, pms, pmt, y.data(), rows,
-                                   cols, groups, eps);
+                                   cols, groups, ss, ts, off, eps);
         EXPECT_REL_L2(y, want, 1e-5);
         ditc_rt_layer_norm_mod_f32(inplace.data(), ps, pb, pms, pmt,
-                                   inplace.data(), rows, cols, groups, eps);
+                                   inplace.data(), rows, cols, groups, ss, ts, off, eps);
         EXPECT_EQ(inplace, y);
         ++cases;
       }
-  EXPECT_EQ(cases, 6 * 3 * 16);
+  EXPECT_EQ(cases, 6 * 3 * 32);
 }
 
 TEST_P(NormTest, LayerNormModulatedBadGroups) {
   std::vector<float> x(12, 1.f), y(12);
   EXPECT_DEATH(ditc_rt_layer_norm_mod_f32(x.data(), nullptr, nullptr, x.data(),
-                                          nullptr, y.data(), 3, 4, 2, 1e-5f),
+                                          nullptr, y.data(), 3, 4, 2, 4, 4, 0.f, 1e-5f),
                "layer_norm_mod_f32: rows .3. must be a multiple of the "
                "modulation.s groups .2.");
+  EXPECT_DEATH(ditc_rt_layer_norm_mod_f32(x.data(), nullptr, nullptr, x.data(),
+                                          nullptr, y.data(), 2, 4, 2, -4, 4, 0.f, 1e-5f),
+               "layer_norm_mod_f32: negative modulation row stride .-4, 4.");
 }
 
 TEST_P(NormTest, RmsNorm) {

@@ -679,14 +679,19 @@ TEST_P(PrecisionTest, LayerNormModulatedRoundsOnce) {
   int ran = 0;
   for (int dt : kHalfTypes)
     for (auto [rows, groups] : {std::pair<int64_t, int64_t>{6, 2}, {8, 1}})
-      for (int64_t cols : {33, 1152}) {
+      for (int64_t cols : {33, 1152})
+      for (bool apart : {false, true}) {
         SCOPED_TRACE(dtName(dt) + " " + std::to_string(rows) + "x" +
-                     std::to_string(cols) + " groups " + std::to_string(groups));
+                     std::to_string(cols) + " groups " + std::to_string(groups) +
+                     (apart ? " rows apart, 1 + scale" : ""));
+        // Apart: the modulation rows within six parameters side by side.
+        const int64_t ss = apart ? 6 * cols : cols, ts = apart ? 6 * cols + 3 : cols;
+        const float off = apart ? 1.f : 0.f;
         HalfTensor x = randomHalf(dt, rows * cols, seed++, -3.f, 5.f);
         HalfTensor sc = randomHalf(dt, cols, seed++, 0.5f, 2.f);
         HalfTensor bi = randomHalf(dt, cols, seed++);
-        HalfTensor ms = randomHalf(dt, groups * cols, seed++, -2.f, 2.f);
-        HalfTensor mt = randomHalf(dt, groups * cols, seed++, -1.f, 1.f);
+        HalfTensor ms = randomHalf(dt, groups * ss, seed++, -2.f, 2.f);
+        HalfTensor mt = randomHalf(dt, groups * ts, seed++, -1.f, 1.f);
         const float eps = 1e-6f;
         std::vector<double> want(rows * cols), slack(rows * cols);
         for (int64_t r = 0; r < rows; ++r) {
@@ -695,8 +700,8 @@ TEST_P(PrecisionTest, LayerNormModulatedRoundsOnce) {
           const auto [mean, mabs, rstd] = statsOf(xr, cols, eps);
           for (int64_t c = 0; c < cols; ++c) {
             const double z = (xr[c] - mean) * rstd, s = sc.vals[c],
-                         b = bi.vals[c], m = ms.vals[g * cols + c],
-                         t = mt.vals[g * cols + c], v = z * s + b;
+                         b = bi.vals[c], m = (double)ms.vals[g * ss + c] + off,
+                         t = mt.vals[g * ts + c], v = z * s + b;
             want[r * cols + c] = v * m + t;
             slack[r * cols + c] =
                 std::fabs(m) * normSlack(gammaN(cols + 2) * mabs, rstd, z, s, b, cols) +
@@ -705,11 +710,11 @@ TEST_P(PrecisionTest, LayerNormModulatedRoundsOnce) {
         }
         std::vector<uint16_t> y(rows * cols, halfNaN(dt));
         ditc_rt_layer_norm_mod(dt, x.data(), sc.data(), bi.data(), ms.data(),
-                               mt.data(), y.data(), rows, cols, groups, eps);
+                               mt.data(), y.data(), rows, cols, groups, ss, ts, off, eps);
         expectHalfNear(dt, y, want, 1, slack);
         ++ran;
       }
-  EXPECT_EQ(ran, 2 * 2 * 2);
+  EXPECT_EQ(ran, 2 * 2 * 2 * 2);
 }
 
 TEST_P(PrecisionTest, RmsNorm) {

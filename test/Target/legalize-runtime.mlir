@@ -450,3 +450,59 @@ func.func @gated_residual(%x: tensor<2x16x8xf32>, %g: tensor<2x1x8xf32>, %y: ten
   %j = ditc.add %im, %i : (tensor<4xi64>, tensor<4xi64>) -> tensor<4xi64>
   return %f, %h, %j : tensor<2x16x8xf32>, tensor<4x8xbf16>, tensor<4xi64>
 }
+
+// -----
+
+// norm(x) * (1 + scale) + shift: the 1 + scale add, with a splat constant,
+// folds into the norm as mod_scale_offset (either operand order, a splat of
+// any rank that does not broadcast the scale). Not folded: an add with
+// another user, a non-constant addend, an add that broadcasts the scale.
+// CHECK-LABEL: func.func @mod_scale_offset
+// CHECK-NEXT: %[[C:.*]] = ditc.constant
+// CHECK-NEXT: %[[A:.*]] = ditc.layer_norm %arg0 mod_scale %arg1 mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}, mod_scale_offset = 1.000000e+00 : f64}
+// CHECK-NEXT: %[[B:.*]] = ditc.layer_norm %[[A]] mod_scale %arg1 mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}, mod_scale_offset = 1.000000e+00 : f64}
+// CHECK-NEXT: %[[K:.*]] = ditc.add %arg1, %[[C]]
+// CHECK-NEXT: %[[D:.*]] = ditc.layer_norm %[[B]] mod_scale %[[K]] mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}} :
+// CHECK-NEXT: %[[E:.*]] = ditc.mul_add %[[D]], %[[K]], %arg2
+// CHECK-NEXT: %[[F:.*]] = ditc.add %arg1, %arg3
+// CHECK-NEXT: ditc.layer_norm %[[E]] mod_scale %[[F]] mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}} :
+func.func @mod_scale_offset(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xf32>, %t: tensor<2x1x8xf32>,
+                            %o: tensor<2x1x8xf32>) -> tensor<2x16x8xf32> {
+  %one = ditc.constant dense<1.0> : tensor<f32>
+  %n = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s1 = ditc.add %s, %one : (tensor<2x1x8xf32>, tensor<f32>) -> tensor<2x1x8xf32>
+  %m = ditc.mul %n, %s1 : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a = ditc.add %m, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %n2 = ditc.layer_norm %a {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s2 = ditc.add %one, %s : (tensor<f32>, tensor<2x1x8xf32>) -> tensor<2x1x8xf32>
+  %m2 = ditc.mul %s2, %n2 : (tensor<2x1x8xf32>, tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %a2 = ditc.add %m2, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %n3 = ditc.layer_norm %a2 {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s3 = ditc.add %s, %one : (tensor<2x1x8xf32>, tensor<f32>) -> tensor<2x1x8xf32>
+  %m3 = ditc.mul %n3, %s3 : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a3 = ditc.add %m3, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %u = ditc.mul %a3, %s3 : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %v = ditc.add %u, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %n4 = ditc.layer_norm %v {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s4 = ditc.add %s, %o : (tensor<2x1x8xf32>, tensor<2x1x8xf32>) -> tensor<2x1x8xf32>
+  %m4 = ditc.mul %n4, %s4 : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a4 = ditc.add %m4, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %a4 : tensor<2x16x8xf32>
+}
+
+// Through a reshape between the add and the norm (SD3's
+// (1 + scale)[:, None, :]): the scale is reshaped instead.
+// CHECK-LABEL: func.func @mod_scale_offset_reshaped
+// CHECK: %[[R:.*]] = ditc.reshape %arg1 : (tensor<2x8xf32>) -> tensor<2x1x8xf32>
+// CHECK-NEXT: ditc.layer_norm %arg0 mod_scale %[[R]] mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}, mod_scale_offset = 1.000000e+00 : f64}
+// CHECK-NOT: ditc.add
+func.func @mod_scale_offset_reshaped(%x: tensor<2x16x8xf32>, %s: tensor<2x8xf32>,
+                                     %t: tensor<2x1x8xf32>) -> tensor<2x16x8xf32> {
+  %one = ditc.constant dense<1.0> : tensor<1xf32>
+  %n = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %s1 = ditc.add %s, %one : (tensor<2x8xf32>, tensor<1xf32>) -> tensor<2x8xf32>
+  %r = ditc.reshape %s1 : (tensor<2x8xf32>) -> tensor<2x1x8xf32>
+  %m = ditc.mul %n, %r : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a = ditc.add %m, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %a : tensor<2x16x8xf32>
+}

@@ -1,4 +1,4 @@
-// RUN: ditc-opt %s -ditc-plan-memory -ditc-lower-to-runtime | FileCheck %s
+// RUN: ditc-opt %s -split-input-file -ditc-plan-memory -ditc-lower-to-runtime | FileCheck %s
 
 // Pieces of a split and slices that every user reads through strides are
 // views: their pointer is the input's plus their start, their strides the
@@ -36,4 +36,35 @@ func.func @main(%x: tensor<2x12xf32> {ditc.name = "x"}, %y: tensor<2x5x4xf32> {d
   %a = ditc.add %n, %t : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   %a2 = ditc.add %a, %s#0 : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
   return %r, %a2 : tensor<2x5x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// A layer norm reads its modulation where the split left it: mod_scale and
+// mod_shift at bytes 16 and 32 of the split's input, rows 12 elements apart
+// (three pieces of 4 side by side), with the 1 of 1 + scale; nothing is
+// copied.
+// CHECK-LABEL: llvm.func @ditc_generated_run
+// CHECK-DAG: %[[S:.*]] = llvm.getelementptr %arg0[16] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-DAG: %[[T:.*]] = llvm.getelementptr %arg0[32] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK-NOT: llvm.call @ditc_rt_strided_copy
+// CHECK: %[[ROWS:.*]] = llvm.mlir.constant(6 : i64) : i64
+// CHECK-NEXT: %[[COLS:.*]] = llvm.mlir.constant(4 : i64) : i64
+// CHECK-NEXT: %[[G:.*]] = llvm.mlir.constant(2 : i64) : i64
+// CHECK-NEXT: %[[SS:.*]] = llvm.mlir.constant(12 : i64) : i64
+// CHECK-NEXT: %[[TS:.*]] = llvm.mlir.constant(12 : i64) : i64
+// CHECK-NEXT: %[[ONE:.*]] = llvm.mlir.constant(1.000000e+00 : f32) : f32
+// CHECK-NEXT: %[[EPS:.*]] = llvm.mlir.constant
+// CHECK-NEXT: llvm.call @ditc_rt_layer_norm_mod_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[S]], %[[T]], %{{.*}}, %[[ROWS]], %[[COLS]], %[[G]], %[[SS]], %[[TS]], %[[ONE]], %[[EPS]])
+// CHECK-NOT: llvm.call @ditc_rt_strided_copy
+func.func @main(%x: tensor<2x3x4xf32> {ditc.name = "x"}, %p: tensor<2x12xf32> {ditc.name = "p"})
+    -> (tensor<2x3x4xf32> {ditc.name = "y"}) {
+  %e = ditc.exp %p : tensor<2x12xf32>
+  %s:3 = ditc.split %e {axis = 1 : i64} : (tensor<2x12xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>, tensor<2x4xf32>)
+  %sc = ditc.reshape %s#1 : (tensor<2x4xf32>) -> tensor<2x1x4xf32>
+  %sh = ditc.reshape %s#2 : (tensor<2x4xf32>) -> tensor<2x1x4xf32>
+  %y = ditc.layer_norm %x mod_scale %sc mod_shift %sh {axis = 2 : i64, epsilon = 1.0e-6 : f64, mod_scale_offset = 1.0 : f64} : (tensor<2x3x4xf32>, tensor<2x1x4xf32>, tensor<2x1x4xf32>) -> tensor<2x3x4xf32>
+  %g = ditc.reshape %s#0 : (tensor<2x4xf32>) -> tensor<2x1x4xf32>
+  %r = ditc.mul_add %g, %y, %x : (tensor<2x1x4xf32>, tensor<2x3x4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  return %r : tensor<2x3x4xf32>
 }

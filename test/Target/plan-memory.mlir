@@ -122,3 +122,17 @@ func.func @main(%x: tensor<2x8xf32>, %y: tensor<2x3x4xf32>)
   %f = ditc.neg %b : tensor<2x8xf32>
   return %r, %e, %f : tensor<2x3x4xf32>, tensor<2x4xf32>, tensor<2x8xf32>
 }
+
+// -----
+
+// A layer norm reads a modulation's features contiguously: every other
+// column of a projection is copied for it (no view).
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 64 : i64}
+// CHECK: ditc.slice %arg1 {ditc.offsets = array<i64: 0>
+// CHECK: ditc.layer_norm %arg0 mod_scale %{{.*}} {axis = 2 : i64, ditc.offsets = array<i64: -2>
+func.func @main(%x: tensor<2x3x4xf32>, %p: tensor<2x8xf32>) -> tensor<2x3x4xf32> {
+  %v = ditc.slice %p {offsets = array<i64: 0, 0>, steps = array<i64: 1, 2>} : (tensor<2x8xf32>) -> tensor<2x4xf32>
+  %m = ditc.reshape %v : (tensor<2x4xf32>) -> tensor<2x1x4xf32>
+  %y = ditc.layer_norm %x mod_scale %m {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x3x4xf32>, tensor<2x1x4xf32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}

@@ -223,6 +223,8 @@ LogicalResult LayerNormOp::verify() {
     params.push_back(getBias());
   if (failed(verifyTrailingNorm(*this, getInput(), getAxis(), params)))
     return failure();
+  if (getModScaleOffsetAttr() && !getModScale())
+    return emitOpError("mod_scale_offset needs a mod_scale");
   std::optional<int64_t> groups;
   for (Value m : {getModScale(), getModShift()}) {
     if (!m)

@@ -407,12 +407,16 @@ def Ditc_LayerNormOp : Ditc_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
     of rows: shaped like the input except that, of the leading dimensions
     `[0, axis)`, a suffix may be 1 (`[B, 1, C]` for an input `[B, N, C]`).
     `-ditc-legalize-runtime` folds the `mul` and `add` that follow a norm
-    into them; the result is then rounded once.
+    into them; the result is then rounded once. `mod_scale_offset` is added
+    to `mod_scale` first: `norm(x) * (1 + scale) + shift` is `mod_scale`
+    `scale` with `mod_scale_offset = 1.0` (the `1 + scale` add folded in).
 
     ```mlir
     %y = ditc.layer_norm %x scale %g bias %b {axis = 2 : i64, epsilon = 1.0e-06 : f64}
         : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
     %m = ditc.layer_norm %x mod_scale %s mod_shift %t {axis = 2 : i64, epsilon = 1.0e-06 : f64}
+        : (tensor<2x16x64xf32>, tensor<2x1x64xf32>, tensor<2x1x64xf32>) -> tensor<2x16x64xf32>
+    %p = ditc.layer_norm %x mod_scale %s mod_shift %t {axis = 2 : i64, epsilon = 1.0e-06 : f64, mod_scale_offset = 1.0 : f64}
         : (tensor<2x16x64xf32>, tensor<2x1x64xf32>, tensor<2x1x64xf32>) -> tensor<2x16x64xf32>
     ```
   }];
@@ -420,14 +424,14 @@ def Ditc_LayerNormOp : Ditc_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
                    Optional<Ditc_FloatTensor>:$bias,
                    Optional<Ditc_FloatTensor>:$mod_scale,
                    Optional<Ditc_FloatTensor>:$mod_shift, I64Attr:$axis,
-                   F64Attr:$epsilon);
+                   F64Attr:$epsilon, OptionalAttr<F64Attr>:$mod_scale_offset);
   let results = (outs Ditc_FloatTensor:$result);
   let builders = [
     // The norm without a modulation, as the importer and the fusions build it.
     OpBuilder<(ins "Type":$result, "Value":$input, "Value":$scale,
                    "Value":$bias, "IntegerAttr":$axis, "FloatAttr":$epsilon), [{
       build($_builder, $_state, result, input, scale, bias, Value(), Value(),
-            axis, epsilon);
+            axis, epsilon, FloatAttr());
     }]>
   ];
   let extraClassDeclaration = [{

@@ -261,7 +261,8 @@ LogicalResult importLayerNorm(NodeContext &nc) {
                                 nc.has(1) ? nc.in(1) : Value(),
                                 nc.has(2) ? nc.in(2) : Value(), Value(),
                                 Value(), *axis,
-                                APFloat(nc.attrFloat("epsilon", 1e-5))));
+                                APFloat(nc.attrFloat("epsilon", 1e-5)),
+                                /*mod_scale_offset=*/FloatAttr()));
   return layerNormStats(nc, *axis);
 }
 

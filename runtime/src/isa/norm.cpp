@@ -67,18 +67,19 @@ void normalize_row(const float *x, const float *scale, const float *bias,
 }
 
 // y = y * s + t over n elements (adaLN modulation); s / t may be null.
-void modulate_row(float *y, const float *s, const float *t, int64_t n) {
+void modulate_row(float *y, const float *s, const float *t, int64_t n, float off) {
   int64_t i = 0;
+  const vf o = splat(off);
   if (s && t) {
     for (; i + W <= n; i += W)
-      storeu(y + i, loadu(y + i) * loadu(s + i) + loadu(t + i));
+      storeu(y + i, loadu(y + i) * (loadu(s + i) + o) + loadu(t + i));
     for (; i < n; ++i)
-      y[i] = y[i] * s[i] + t[i];
+      y[i] = y[i] * (s[i] + off) + t[i];
   } else if (s) {
     for (; i + W <= n; i += W)
-      storeu(y + i, loadu(y + i) * loadu(s + i));
+      storeu(y + i, loadu(y + i) * (loadu(s + i) + o));
     for (; i < n; ++i)
-      y[i] = y[i] * s[i];
+      y[i] = y[i] * (s[i] + off);
   } else if (t) {
     for (; i + W <= n; i += W)
       storeu(y + i, loadu(y + i) + loadu(t + i));
@@ -191,10 +192,14 @@ void softmax_strided(const float *x, float *y, int64_t outer, int64_t len,
 void layer_norm_mod_f32(const float *x, const float *scale, const float *bias,
                         const float *mod_scale, const float *mod_shift,
                         float *y, int64_t rows, int64_t cols, int64_t groups,
-                        float eps) {
+                        int64_t scale_stride, int64_t shift_stride,
+                        float scale_offset, float eps) {
   if (groups <= 0 || (rows > 0 && rows % groups != 0))
     fatal("layer_norm_mod_f32", "rows (%lld) must be a multiple of the "
           "modulation's groups (%lld)", (long long)rows, (long long)groups);
+  if (scale_stride < 0 || shift_stride < 0)
+    fatal("layer_norm_mod_f32", "negative modulation row stride (%lld, %lld)",
+          (long long)scale_stride, (long long)shift_stride);
   if (rows <= 0 || cols <= 0)
     return;
   const int64_t per_group = rows / groups;
@@ -205,9 +210,9 @@ void layer_norm_mod_f32(const float *x, const float *scale, const float *bias,
       double var = sum_sq_f(xr, cols, mean) / cols;
       float rstd = (float)(1.0 / sqrt(var + eps));
       normalize_row(xr, scale, bias, y + r * cols, cols, mean, rstd);
-      const int64_t g = (r / per_group) * cols;
-      modulate_row(y + r * cols, mod_scale ? mod_scale + g : nullptr,
-                   mod_shift ? mod_shift + g : nullptr, cols);
+      const int64_t g = r / per_group;
+      modulate_row(y + r * cols, mod_scale ? mod_scale + g * scale_stride : nullptr,
+                   mod_shift ? mod_shift + g * shift_stride : nullptr, cols, scale_offset);
     }
   });
 }

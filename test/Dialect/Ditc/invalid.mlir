@@ -439,3 +439,11 @@ func.func @mul_add_mixed_types(%a: tensor<4xf32>, %b: tensor<4xbf16>) -> tensor<
   %r = ditc.mul_add %a, %b, %a : (tensor<4xf32>, tensor<4xbf16>, tensor<4xf32>) -> tensor<4xf32>
   return %r : tensor<4xf32>
 }
+
+// -----
+
+func.func @mod_scale_offset_without_scale(%x: tensor<2x16x8xf32>, %t: tensor<2x1x8xf32>) -> tensor<2x16x8xf32> {
+  // expected-error@+1 {{mod_scale_offset needs a mod_scale}}
+  %y = ditc.layer_norm %x mod_shift %t {axis = 2 : i64, epsilon = 1.0e-6 : f64, mod_scale_offset = 1.0 : f64} : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %y : tensor<2x16x8xf32>
+}

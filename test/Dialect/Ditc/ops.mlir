@@ -192,3 +192,12 @@ func.func @mul_add(%g: tensor<2x1x64xbf16>, %y: tensor<2x16x64xbf16>, %x: tensor
   %r = ditc.mul_add %g, %y, %x : (tensor<2x1x64xbf16>, tensor<2x16x64xbf16>, tensor<2x16x64xbf16>) -> tensor<2x16x64xbf16>
   return %r : tensor<2x16x64xbf16>
 }
+
+// -----
+
+// CHECK-LABEL: func.func @layer_norm_mod_scale_offset
+func.func @layer_norm_mod_scale_offset(%x: tensor<2x16x8xf32>, %s: tensor<2x1x8xf32>) -> tensor<2x16x8xf32> {
+  // CHECK: ditc.layer_norm %{{.*}} mod_scale %{{.*}} mod_shift %{{.*}} {axis = 2 : i64, epsilon = 9.9999999999999995E-7 : f64, mod_scale_offset = 1.000000e+00 : f64}
+  %y = ditc.layer_norm %x mod_scale %s mod_shift %s {axis = 2 : i64, epsilon = 1.0e-6 : f64, mod_scale_offset = 1.0 : f64} : (tensor<2x16x8xf32>, tensor<2x1x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %y : tensor<2x16x8xf32>
+}
