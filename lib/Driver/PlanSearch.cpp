@@ -685,9 +685,9 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
                       c.kvCacheBytes ? " with K/V buffers " + bytesText(c.kvCacheBytes) : "",
                       bytesText(c.ioBytes));
   if (c.activationLimit > 0)
-    os << llvm::formatv("  chunked           {0} loop{1} bring the activations from {2} under "
+    os << llvm::formatv("  chunked           {0} {1} the activations from {2} under "
                         "{3} (ditc compile --activation-limit {4})\n",
-                        c.chunkLoops, c.chunkLoops == 1 ? "" : "s",
+                        c.chunkLoops, c.chunkLoops == 1 ? "loop brings" : "loops bring",
                         bytesText(c.unchunkedActivationBytes), bytesText(c.activationLimit),
                         c.activationLimit);
   for (auto &[l, b] : c.commBytes)

@@ -312,11 +312,13 @@ struct FuseNormModulation : OpRewritePattern<LayerNormOp> {
 };
 
 /// layer_norm(x) mod_scale (s + c) -> layer_norm(x) mod_scale s
-/// {mod_scale_offset = c} for a splat constant c, when the add is the
-/// norm's alone, in its block, and does not broadcast s: PixArt's and
-/// DiT's norm(x) * (1 + scale) + shift, whose scale the kernel then reads
-/// where the adaLN projection wrote it. Also through a reshape between the
-/// add and the norm (SD3's (1 + scale)[:, None, :]), which then reshapes s.
+/// {mod_scale_offset = c} for a splat constant c, when the add does not
+/// broadcast s and every user of it, in its block, is a norm's mod_scale:
+/// PixArt's and DiT's norm(x) * (1 + scale) + shift, whose scale the kernel
+/// then reads where the adaLN projection wrote it. Also through reshapes
+/// between the add and the norms (SD3's (1 + scale)[:, None, :]), which
+/// then reshape s. PipeFusion's patches share one add among their norms:
+/// all of them fold it, so that every patch rounds alike.
 struct FoldModScaleOffset : OpRewritePattern<LayerNormOp> {
   using OpRewritePattern::OpRewritePattern;
   static std::optional<double> splatOf(Value v) {
@@ -326,33 +328,61 @@ struct FoldModScaleOffset : OpRewritePattern<LayerNormOp> {
       return std::nullopt;
     return dense.getSplatValue<APFloat>().convertToDouble();
   }
+  /// Whether `use` is the mod_scale (and only that) of a norm in `block`.
+  static bool isModScale(OpOperand &use, Block *block) {
+    Value v = use.get();
+    auto ln = dyn_cast<LayerNormOp>(use.getOwner());
+    return ln && ln->getBlock() == block && ln.getModScale() == v && ln.getInput() != v &&
+           ln.getScale() != v && ln.getBias() != v && ln.getModShift() != v;
+  }
+  static bool onlyModScales(Value v, Block *block) {
+    return !v.use_empty() &&
+           llvm::all_of(v.getUses(), [&](OpOperand &use) { return isModScale(use, block); });
+  }
   LogicalResult matchAndRewrite(LayerNormOp ln, PatternRewriter &rewriter) const override {
     Value m = ln.getModScale();
-    if (!m || !m.hasOneUse())
+    if (!m)
       return failure();
     auto reshape = m.getDefiningOp<ReshapeOp>();
     Value sum = reshape ? reshape.getInput() : m;
     auto add = sum.getDefiningOp<AddOp>();
-    if (!add || !sum.hasOneUse() || add->getBlock() != ln->getBlock())
+    if (!add || add->getBlock() != ln->getBlock())
       return failure();
+    Block *block = add->getBlock();
+    SmallVector<ReshapeOp> reshapes;
+    for (OpOperand &use : sum.getUses()) {
+      if (auto r = dyn_cast<ReshapeOp>(use.getOwner())) {
+        if (r->getBlock() != block || !onlyModScales(r.getResult(), block))
+          return failure();
+        reshapes.push_back(r);
+      } else if (!isModScale(use, block)) {
+        return failure();
+      }
+    }
     for (unsigned k = 0; k < 2; ++k) {
       std::optional<double> c = splatOf(add->getOperand(1 - k));
       Value s = add->getOperand(k);
       if (!c || s.getType() != sum.getType())
         continue;
-      if (reshape) {
-        rewriter.setInsertionPoint(reshape);
-        auto r = ReshapeOp::create(rewriter, reshape.getLoc(), reshape.getType(), s);
-        r->setDiscardableAttrs(reshape->getDiscardableAttrDictionary());
-        s = r.getResult();
+      auto fold = [&](Value from, Value to) {
+        for (OpOperand &use : llvm::make_early_inc_range(from.getUses())) {
+          auto user = cast<LayerNormOp>(use.getOwner());
+          double before =
+              user.getModScaleOffset() ? user.getModScaleOffset()->convertToDouble() : 0.0;
+          rewriter.modifyOpInPlace(user, [&] {
+            user.getModScaleMutable().assign(to);
+            user.setModScaleOffsetAttr(rewriter.getF64FloatAttr(before + *c));
+          });
+        }
+      };
+      for (ReshapeOp r : reshapes) {
+        rewriter.setInsertionPoint(r);
+        auto now = ReshapeOp::create(rewriter, r.getLoc(), r.getType(), s);
+        now->setDiscardableAttrs(r->getDiscardableAttrDictionary());
+        fold(r.getResult(), now.getResult());
+        rewriter.eraseOp(r);
       }
-      double before = ln.getModScaleOffset() ? ln.getModScaleOffset()->convertToDouble() : 0.0;
-      rewriter.modifyOpInPlace(ln, [&] {
-        ln.getModScaleMutable().assign(s);
-        ln.setModScaleOffsetAttr(rewriter.getF64FloatAttr(before + *c));
-      });
-      if (reshape)
-        rewriter.eraseOp(reshape);
+      fold(sum, s);
       rewriter.eraseOp(add);
       return success();
     }

@@ -30,9 +30,10 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       and `t` one row of parameters per batch (`[B, 1, C]`), becomes the
       norm's `mod_scale` and `mod_shift` (one kernel, one rounding) when the
       `mul` is the norm's only user and the `add` the mul's; a
-      `mod_scale` that is the norm's own `s + c`, with `c` a splat
-      constant (PixArt's and DiT's `1 + scale`), becomes `s` with
-      `mod_scale_offset = c`;
+      `mod_scale` that is `s + c`, with `c` a splat constant (PixArt's and
+      DiT's `1 + scale`), becomes `s` with `mod_scale_offset = c` when every
+      user of the sum (directly or through reshapes) is a norm's
+      `mod_scale` (PipeFusion's patches share one);
     - any other `ditc.mul` whose only user is a `ditc.add`, in its block and
       with its discardable attributes, becomes a `ditc.mul_add` with it (a
       DiT's gated residual `x + gate * y`: one pass, one rounding);
@@ -92,12 +93,22 @@ def PlanMemoryPass : Pass<"ditc-plan-memory", "ModuleOp"> {
     Walks `@main` in order, computes each buffer's lifetime (a reshape is a
     view and extends its source's life), and gives every op result an offset
     in one arena with a first-fit allocator (64-byte aligned); elementwise ops
-    write in place over an operand that dies there. A result that `@main`
+    write in place over an operand that dies there. With every lifetime
+    known, the buffers are then placed again largest first, each at the
+    lowest offset clear of those it is live with, and that placement is
+    kept when its arena is smaller (a long-lived buffer no longer splits
+    the arena; the K/V and state buffers stay at 0). A slice, or a piece of a
+    split, that every user reads through strides (the elementwise kernels,
+    and a layer norm's `mod_scale` / `mod_shift` whose rows are evenly
+    apart) is a strided view of its input too: a DiT's six adaLN
+    parameters are read where their projection wrote them. Nothing is
+    written in place over a strided view's input. A result that `@main`
     returns is written straight into the caller's output buffer. The plan is
     recorded in the IR:
 
     - `ditc.offsets = array<i64: ...>` on each op: the arena offset of each
-      result, `-1` for a view (reshape), `-2 - k` for output `k`;
+      result, `-1` for a view (reshape, strided slice or split piece), `-2 - k`
+      for output `k`;
     - `ditc.arena_bytes` on the module: the arena size.
 
     ```mlir

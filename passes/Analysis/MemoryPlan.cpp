@@ -8,6 +8,7 @@
 
 #include "llvm/ADT/DenseSet.h"
 
+#include <limits>
 #include <map>
 
 using namespace mlir;
@@ -197,36 +198,97 @@ bool mayWriteInPlace(Operation *op, Value operand) {
   return operand.getType() == op->getResult(0).getType() && !isStridedViewValue(operand);
 }
 
-/// First-fit placement among the live allocations.
+/// First-fit placement among the live allocations, as the schedule runs.
+/// Each allocation is also recorded as an interval of events (allocations
+/// and releases, numbered in order), so that the whole plan can be placed
+/// again once every lifetime is known (placeBySize).
 class Arena {
 public:
+  struct Interval {
+    int64_t size, offset, begin, end; // end: kForever while live
+  };
+  static constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
   int64_t allocate(int64_t size) {
     size = (size + MemoryPlan::kAlign - 1) / MemoryPlan::kAlign *
            MemoryPlan::kAlign;
     int64_t at = 0;
-    for (auto [off, len] : live) {
+    for (auto [off, held] : live) {
       if (off - at >= size)
         break;
-      at = std::max(at, off + len);
+      at = std::max(at, off + intervals[held].size);
     }
-    live[at] = size;
+    live[at] = intervals.size();
+    intervals.push_back({size, at, event++, kForever});
     liveSum += size;
     peak = std::max(peak, at + size);
     return at;
   }
   void release(int64_t offset) {
     auto it = live.find(offset);
-    liveSum -= it->second;
+    Interval &i = intervals[it->second];
+    i.end = event++;
+    liveSum -= i.size;
     live.erase(it);
   }
   int64_t liveBytes() const { return liveSum; }
   int64_t end() const {
-    return live.empty() ? 0 : live.rbegin()->first + live.rbegin()->second;
+    return live.empty() ? 0 : live.rbegin()->first + intervals[live.rbegin()->second].size;
   }
   int64_t peakBytes() const { return peak; }
+  /// The allocation live at `offset`.
+  int64_t idAt(int64_t offset) const { return live.at(offset); }
+  /// The next event's number: the allocations live now began before it and
+  /// end at or after it.
+  int64_t now() const { return event; }
+  ArrayRef<Interval> all() const { return intervals; }
+
+  /// Offsets for every allocation, placed knowing all lifetimes: largest
+  /// first (earliest first among equals), each at the lowest offset clear
+  /// of the placed ones it shares time with; allocation `pinned` (if >= 0)
+  /// at 0 first. Returns the arena end of that placement.
+  int64_t placeBySize(int64_t pinned, SmallVectorImpl<int64_t> &offsets) const {
+    size_t n = intervals.size();
+    SmallVector<int64_t> order;
+    for (size_t k = 0; k < n; ++k)
+      if ((int64_t)k != pinned)
+        order.push_back(k);
+    llvm::stable_sort(order, [&](int64_t a, int64_t b) {
+      return intervals[a].size > intervals[b].size;
+    });
+    if (pinned >= 0)
+      order.insert(order.begin(), pinned);
+    offsets.assign(n, -1);
+    SmallVector<int64_t> placed;
+    SmallVector<std::pair<int64_t, int64_t>> clash; // offset, end
+    int64_t top = 0;
+    for (int64_t k : order) {
+      const Interval &a = intervals[k];
+      clash.clear();
+      for (int64_t p : placed) {
+        const Interval &b = intervals[p];
+        if (a.begin < b.end && b.begin < a.end)
+          clash.push_back({offsets[p], offsets[p] + b.size});
+      }
+      llvm::sort(clash);
+      int64_t at = 0;
+      if ((int64_t)k != pinned)
+        for (auto [off, e] : clash) {
+          if (off - at >= a.size)
+            break;
+          at = std::max(at, e);
+        }
+      offsets[k] = at;
+      placed.push_back(k);
+      top = std::max(top, at + a.size);
+    }
+    return top;
+  }
 
 private:
-  std::map<int64_t, int64_t> live; // offset -> aligned size
+  std::map<int64_t, int64_t> live; // offset -> allocation
+  SmallVector<Interval> intervals;
+  int64_t event = 0;
   int64_t liveSum = 0;
   int64_t peak = 0;
 };
@@ -366,8 +428,20 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       stateEnd += (bytes + kAlign - 1) / kAlign * kAlign;
     }
   }
+  // The state and K/V buffers: one allocation at 0 for good.
+  int64_t pinned = stateEnd ? 0 : -1;
   if (stateEnd)
     arena.allocate(stateEnd);
+  // Where each arena offset written into the plan came from (an
+  // allocation), and the event each step ran at: to place them again.
+  struct Slot {
+    Operation *op;
+    unsigned index;
+    bool arg;
+    int64_t id;
+  };
+  SmallVector<Slot> slots;
+  SmallVector<int64_t> stepEvents;
   DenseMap<Value, int64_t> offsetOf; // arena buffers (roots)
   // Frees the buffers of `values` whose last use is at `pos`.
   auto releaseDying = [&](ValueRange values, int64_t pos) {
@@ -383,6 +457,7 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   auto record = [&](Operation *op) {
     int64_t step = schedule.size();
     schedule.push_back({op, arena.liveBytes(), arena.end()});
+    stepEvents.push_back(arena.now());
     if (arena.liveBytes() > peakLive) {
       peakLive = arena.liveBytes();
       peakLiveStep = step;
@@ -451,6 +526,7 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
           }
         }
         int64_t off = reuse ? *reuse : arena.allocate(tensorBytes(r.getType()));
+        slots.push_back({op, (unsigned)offsets.size(), false, arena.idAt(off)});
         offsetOf[r] = off;
         offsets.push_back(off);
       }
@@ -468,6 +544,7 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
           continue;
         }
         int64_t off = arena.allocate(tensorBytes(a.getType()));
+        slots.push_back({op, (unsigned)args.size(), true, arena.idAt(off)});
         offsetOf[a] = off;
         args.push_back(off);
       }
@@ -484,4 +561,33 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       }
   }
   peakArena = arena.peakBytes();
+
+  // First-fit places each buffer knowing only the past; with every
+  // lifetime known, largest first often packs tighter (a buffer that lives
+  // long no longer splits the arena). The smaller placement is kept.
+  SmallVector<int64_t> placed;
+  int64_t bySize = arena.placeBySize(pinned, placed);
+  if (bySize >= peakArena)
+    return;
+  for (const Slot &s : slots)
+    if (s.arg)
+      argOffsetsOf[s.op][s.index] = placed[s.id];
+    else
+      offsetsOf[s.op][s.index] = placed[s.id];
+  peakArena = bySize;
+  peakArenaAt = -1;
+  ArrayRef<Arena::Interval> all = arena.all();
+  for (auto [k, step] : llvm::enumerate(schedule)) {
+    int64_t at = stepEvents[k], end = 0;
+    for (auto [id, i] : llvm::enumerate(all))
+      if (i.begin < at && i.end >= at)
+        end = std::max(end, placed[id] + i.size);
+    step.arenaEnd = end;
+    // Of the steps that reach the arena's end (a long-lived buffer placed
+    // high reaches it at many), the one with the most bytes live: what a
+    // smaller plan has to shrink (AutoChunk starts there).
+    if (end == peakArena &&
+        (peakArenaAt < 0 || step.liveBytes > schedule[peakArenaAt].liveBytes))
+      peakArenaAt = k;
+  }
 }

@@ -133,7 +133,9 @@ public:
   /// placement needs) and the first step where it occurs (-1 if none).
   int64_t peakLiveBytes() const { return peakLive; }
   int64_t peakStep() const { return peakLiveStep; }
-  /// The first step whose arena end reaches arenaBytes() (-1 if none).
+  /// The first step whose arena end reaches arenaBytes() (-1 if none); when
+  /// the buffers were placed again knowing their lifetimes, the one of
+  /// those steps with the most bytes live.
   int64_t peakArenaStep() const { return peakArenaAt; }
   /// The bytes of the K/V buffers kept across calls (kv_cache_update), at
   /// the start of the arena and live at every step: the largest stage's

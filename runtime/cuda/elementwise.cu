@@ -101,6 +101,18 @@ __global__ void __launch_bounds__(kThreads)
 int64_t dtype_size(int32_t dtype) { return ditc_rt_dtype_bytes(dtype); }
 static_assert(DITC_RT_DTYPE_COUNT == 13, "dtype_size lacks a dtype");
 
+/// Three strided operands and a contiguous result over `shape` (where,
+/// mul_add).
+Strided<4> three_in_one_out(const char *name, const int64_t *shape, int32_t rank,
+                            const int64_t *s0, const int64_t *s1, const int64_t *s2) {
+  if (rank < 0 || rank > kMaxRank)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, kMaxRank);
+  int64_t out_strides[kMaxRank];
+  contiguous_strides(shape, rank, out_strides);
+  const int64_t *st[4] = {s0, s1, s2, out_strides};
+  return make_strided<4>(name, rank, shape, st);
+}
+
 template <class U>
 void launch_where(const Strided<4> &s, const uint8_t *cond, const void *x,
                   const void *y, void *out) {
@@ -200,12 +212,7 @@ void ditc_cu_where(int32_t dtype, const uint8_t *cond,
   const int64_t size = dtype_size(dtype);
   if (size == 0)
     fatal(name, "unknown dtype %d", (int)dtype);
-  if (rank < 0 || rank > kMaxRank)
-    fatal(name, "rank %d is outside [0, %d]", (int)rank, kMaxRank);
-  int64_t out_strides[kMaxRank];
-  contiguous_strides(shape, rank, out_strides);
-  const int64_t *st[4] = {cond_strides, x_strides, y_strides, out_strides};
-  const Strided<4> s = make_strided<4>(name, rank, shape, st);
+  const Strided<4> s = three_in_one_out(name, shape, rank, cond_strides, x_strides, y_strides);
   if (s.total == 0)
     return;
   switch (size) {
@@ -230,14 +237,9 @@ void ditc_cu_mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
                      const int64_t *c_strides, void *out, const int64_t *shape,
                      int32_t rank) {
   const char *name = "mul_add";
-  if (rank < 0 || rank > kMaxRank)
-    fatal(name, "rank %d is outside [0, %d]", (int)rank, kMaxRank);
   dispatch_float(name, dtype, [&](auto t) {
     using S = decltype(t);
-    int64_t out_strides[kMaxRank];
-    contiguous_strides(shape, rank, out_strides);
-    const int64_t *st[4] = {a_strides, b_strides, c_strides, out_strides};
-    const Strided<4> s = make_strided<4>(name, rank, shape, st);
+    const Strided<4> s = three_in_one_out(name, shape, rank, a_strides, b_strides, c_strides);
     if (s.total == 0)
       return;
     launch(mul_add_kernel<S>, blocks_for(s.total, kThreads), kThreads, s,

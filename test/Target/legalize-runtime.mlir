@@ -506,3 +506,26 @@ func.func @mod_scale_offset_reshaped(%x: tensor<2x16x8xf32>, %s: tensor<2x8xf32>
   %a = ditc.add %m, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
   return %a : tensor<2x16x8xf32>
 }
+
+// PipeFusion's patches share one 1 + scale among their norms: every norm
+// folds it (so that each patch rounds alike), the shared reshape becomes
+// one of the scale.
+// CHECK-LABEL: func.func @mod_scale_offset_shared
+// CHECK-NOT: ditc.add
+// CHECK: %[[R:.*]] = ditc.reshape %arg1 : (tensor<2x8xf32>) -> tensor<2x1x8xf32>
+// CHECK-NOT: ditc.add
+// CHECK: ditc.layer_norm %arg0 mod_scale %[[R]] mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}, mod_scale_offset = 1.000000e+00 : f64}
+// CHECK: ditc.layer_norm %arg3 mod_scale %[[R]] mod_shift %arg2 {axis = 2 : i64, epsilon = {{.*}}, mod_scale_offset = 1.000000e+00 : f64}
+func.func @mod_scale_offset_shared(%x: tensor<2x16x8xf32>, %s: tensor<2x8xf32>, %t: tensor<2x1x8xf32>,
+                                   %x2: tensor<2x16x8xf32>) -> (tensor<2x16x8xf32>, tensor<2x16x8xf32>) {
+  %one = ditc.constant dense<1.0> : tensor<1xf32>
+  %s1 = ditc.add %s, %one : (tensor<2x8xf32>, tensor<1xf32>) -> tensor<2x8xf32>
+  %r = ditc.reshape %s1 : (tensor<2x8xf32>) -> tensor<2x1x8xf32>
+  %n = ditc.layer_norm %x {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %m = ditc.mul %n, %r : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a = ditc.add %m, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %n2 = ditc.layer_norm %x2 {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x16x8xf32>) -> tensor<2x16x8xf32>
+  %m2 = ditc.mul %n2, %r : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  %a2 = ditc.add %m2, %t : (tensor<2x16x8xf32>, tensor<2x1x8xf32>) -> tensor<2x16x8xf32>
+  return %a, %a2 : tensor<2x16x8xf32>, tensor<2x16x8xf32>
+}

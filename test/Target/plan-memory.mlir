@@ -136,3 +136,21 @@ func.func @main(%x: tensor<2x3x4xf32>, %p: tensor<2x8xf32>) -> tensor<2x3x4xf32>
   %y = ditc.layer_norm %x mod_scale %m {axis = 2 : i64, epsilon = 1.0e-6 : f64} : (tensor<2x3x4xf32>, tensor<2x1x4xf32>) -> tensor<2x3x4xf32>
   return %y : tensor<2x3x4xf32>
 }
+
+// -----
+
+// First-fit leaves a hole: %a dies when %b is placed after it, and %c
+// (twice the size) does not fit in %a's slot (first-fit would end at 256).
+// With every lifetime known, largest first packs it into 192 bytes: %c at
+// 0, %b after it, %a (never alive with %c) at 0 again.
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 192 : i64}
+// CHECK: ditc.exp %arg0 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.softmax %{{.*}} {axis = 0 : i64, ditc.offsets = array<i64: 128>}
+// CHECK-NEXT: ditc.concat %{{.*}}, %{{.*}} {axis = 0 : i64, ditc.offsets = array<i64: 0>}
+func.func @main(%x: tensor<16xf32>) -> tensor<32xf32> {
+  %a = ditc.exp %x : tensor<16xf32>
+  %b = ditc.softmax %a {axis = 0 : i64} : tensor<16xf32>
+  %c = ditc.concat %b, %b {axis = 0 : i64} : (tensor<16xf32>, tensor<16xf32>) -> tensor<32xf32>
+  %d = ditc.softmax %c {axis = 0 : i64} : tensor<32xf32>
+  return %d : tensor<32xf32>
+}

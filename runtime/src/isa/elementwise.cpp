@@ -352,6 +352,18 @@ void contiguous_strides(const int64_t *shape, int32_t rank, int64_t *st) {
   }
 }
 
+// Three strided operands and a contiguous result over `shape` (where,
+// mul_add).
+Strided<4> three_in_one_out(const char *name, const int64_t *shape, int32_t rank,
+                            const int64_t *s0, const int64_t *s1, const int64_t *s2) {
+  if (rank < 0 || rank > DITC_RT_MAX_RANK)
+    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
+  int64_t out_strides[DITC_RT_MAX_RANK];
+  contiguous_strides(shape, rank, out_strides);
+  const int64_t *st[4] = {s0, s1, s2, out_strides};
+  return make_strided<4>(name, rank, shape, st);
+}
+
 //===--- Where -----------------------------------------------------------===//
 
 template <class T>
@@ -604,12 +616,7 @@ void where(int32_t dtype, const uint8_t *cond, const int64_t *cond_strides,
            int32_t rank) {
   const char *name = "where";
   int64_t size = dtype_size(name, dtype);
-  if (rank < 0 || rank > DITC_RT_MAX_RANK)
-    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
-  int64_t out_strides[DITC_RT_MAX_RANK];
-  contiguous_strides(shape, rank, out_strides);
-  const int64_t *st[4] = {cond_strides, x_strides, y_strides, out_strides};
-  Strided<4> s = make_strided<4>(name, rank, shape, st);
+  Strided<4> s = three_in_one_out(name, shape, rank, cond_strides, x_strides, y_strides);
   if (s.total == 0)
     return;
   switch (size) {
@@ -639,12 +646,7 @@ void mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
   const char *name = "mul_add";
   if (dtype != DITC_RT_F32 && dtype != DITC_RT_F16 && dtype != DITC_RT_BF16)
     fatal(name, "dtype %d is not F32, F16 or BF16", (int)dtype);
-  if (rank < 0 || rank > DITC_RT_MAX_RANK)
-    fatal(name, "rank %d is outside [0, %d]", (int)rank, DITC_RT_MAX_RANK);
-  int64_t out_strides[DITC_RT_MAX_RANK];
-  contiguous_strides(shape, rank, out_strides);
-  const int64_t *st[4] = {a_strides, b_strides, c_strides, out_strides};
-  Strided<4> s = make_strided<4>(name, rank, shape, st);
+  Strided<4> s = three_in_one_out(name, shape, rank, a_strides, b_strides, c_strides);
   if (s.total == 0)
     return;
   if (dtype == DITC_RT_F32)
