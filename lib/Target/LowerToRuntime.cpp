@@ -410,7 +410,6 @@ LogicalResult Lowerer::definePointer(Operation *op) {
       viewStrides[r.getResult()] = Shape(pieceLayout(r.getResult())->strides);
     return success();
   }
-
   if (isa<ChunkOffsetOp>(op)) // an integer, not a buffer (lower())
     return success();
   if (auto sel = dyn_cast<ScheduleSelectOp>(op)) {
