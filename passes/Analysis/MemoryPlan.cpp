@@ -62,7 +62,8 @@ Operation *mlir::ditc::topLevelOp(Block &body, Operation *op) {
   return op ? body.findAncestorOpInBlock(*op) : nullptr;
 }
 
-bool mlir::ditc::onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+/// Whether a reshape from `from` to `to` only adds or drops unit dims.
+static bool onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
   auto nonUnit = [](ArrayRef<int64_t> s) {
     SmallVector<int64_t> d;
     for (int64_t x : s)
@@ -174,13 +175,14 @@ bool mlir::ditc::isStridedView(Value piece) {
   return l && readThroughStrides(piece, *l, def->getBlock());
 }
 
-bool mlir::ditc::isStridedViewValue(Value v) {
+namespace {
+
+/// Whether `v` is a strided view, or a reshape of one.
+bool isStridedViewValue(Value v) {
   while (auto r = v.getDefiningOp<ReshapeOp>())
     v = r.getInput();
   return isStridedView(v);
 }
-
-namespace {
 
 /// Ops whose runtime kernel may write its result over an operand of the same
 /// shape and element size (elementwise, element i reads only element i; rope

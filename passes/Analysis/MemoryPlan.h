@@ -90,10 +90,6 @@ std::optional<StridedLayout> pieceLayout(Value v);
 /// before them) evenly apart and not reversed. None when they are not.
 std::optional<int64_t> modulationRowStride(ArrayRef<int64_t> shape,
                                            ArrayRef<int64_t> strides, int64_t axis);
-/// Whether `v` is such a piece, or a reshape of one.
-bool isStridedViewValue(Value v);
-/// Whether a reshape from `from` to `to` only adds or drops unit dims.
-bool onlyUnitDims(ArrayRef<int64_t> from, ArrayRef<int64_t> to);
 
 class MemoryPlan {
 public:
@@ -107,9 +103,8 @@ public:
   bool isValid() const { return valid; }
 
   /// Where each result of `op` lives: an arena offset, kViewOffset (a reshape,
-  /// a strided-view slice)
-  /// or outputOffset(k) (the k-th graph output). Empty for weights and
-  /// constants, which live in the weight file or the library.
+  /// a strided view) or outputOffset(k) (the k-th graph output). Empty for
+  /// weights and constants, which live in the weight file or the library.
   ArrayRef<int64_t> offsets(Operation *op) const;
   /// Where each argument of a chunk loop's body lives: an arena offset for
   /// a copied chunk, kViewOffset for a view of its input.
