@@ -18,8 +18,10 @@
 //    by kernel with a CUDA event after each step while traced). The step's
 //    pointers (arena, weights,
 //    constants, the device copies of inputs and outputs) never change, so
-//    the graph stays valid. A partitioned library's collectives wait for
-//    the stream (collectives.cpp): it always runs kernel by kernel.
+//    the graph stays valid. A step whose first run waited for the stream on
+//    the host (ditc_cu_host_waits: collectives staged through host memory,
+//    Ring attention; collectives.cpp) always runs kernel by kernel; one
+//    whose collectives ran device to device (NCCL) is captured with them.
 //
 //===----------------------------------------------------------------------===//
 
@@ -128,10 +130,10 @@ public:
     inputBytes = layout.inputBytes;
     outputBytes = layout.outputBytes;
     const char *g = std::getenv("DITC_CUDA_GRAPH");
-    // Collectives are staged through host memory (collectives.cpp) and a
-    // step cache decides on the host (redundancy.cu): they wait for the
-    // stream, which a capture cannot.
-    useGraph = !(g && std::strcmp(g, "0") == 0) && !layout.collectives && !layout.hostDecisions;
+    // A step cache decides on the host (redundancy.cu): it waits for the
+    // stream, which a capture cannot. So do staged collectives and Ring
+    // attention, which the first run finds out (run).
+    useGraph = !(g && std::strcmp(g, "0") == 0) && !layout.hostDecisions;
     return DITC_OK;
   }
 
@@ -214,7 +216,10 @@ public:
       rc = step(arena, inputs.data(), outputs.data(), deviceConstants.data());
       ditc_cu_trace_begin(nullptr, 0);
     } else if (!useGraph || runs == 0) {
+      uint64_t waits = ditc_cu_host_waits();
       rc = step(arena, inputs.data(), outputs.data(), deviceConstants.data());
+      if (ditc_cu_host_waits() != waits)
+        useGraph = false; // it waits on the host: never captured
     } else {
       if (!exec)
         s = capture(step, rc, error);

@@ -56,6 +56,13 @@ extern "C" {
 DITC_CU_API void ditc_cu_set_stream(void *stream);
 DITC_CU_API void *ditc_cu_get_stream(void);
 
+/* Operations that wait for the stream on the host (the collectives staged
+ * through host memory, Ring attention) count themselves here: a step whose
+ * first run counted none can be captured into a CUDA graph
+ * (DeviceMemory.cpp). */
+DITC_CU_API void ditc_cu_note_host_wait(void);
+DITC_CU_API uint64_t ditc_cu_host_waits(void);
+
 #define DITC_RT_KERNEL(name, params) DITC_CU_API void ditc_cu_##name params;
 /* The entry points that return a value (the collectives, collectives.cpp:
  * device tensors staged through host memory). */

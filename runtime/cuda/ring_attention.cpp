@@ -17,8 +17,8 @@
 // Scratch (device: q and the block at hand as f32, the block as it
 // travelled, the log-sum-exps, the block's and the running output; host:
 // the blocks of the rounds) is kept per thread and grows to the largest
-// call; it waits for the stream, so a library with a ring runs kernel by
-// kernel, as one with any collective does (DeviceMemory.cpp).
+// call; it waits for the stream (ditc_cu_note_host_wait), so a library
+// with a ring runs kernel by kernel (DeviceMemory.cpp).
 //
 //===----------------------------------------------------------------------===//
 
@@ -148,6 +148,7 @@ struct DeviceOps {
 };
 
 int32_t ringAttention(const ring::Args &a) {
+  ditc_cu_note_host_wait();
   const ring::Shape &s = a.shape;
   ring::Place place;
   const char *why = nullptr;

@@ -101,6 +101,73 @@ public:
                                             std::unique_ptr<Request> &out) = 0;
 };
 
+/// Collectives on device buffers, enqueued on a CUDA stream (`stream` is a
+/// cudaStream_t) and not waited for. A GPU library attaches them to a
+/// communicator whose ranks each have a GPU (runtime/cuda/device_comm.cpp:
+/// NCCL); ditc_comm.h's buffer operations, called inside a DeviceScope, run
+/// through them with the same argument checks and byte counts as on the
+/// host. Point-to-point messages are matched in the order they were sent
+/// (NCCL has no tags: the tag is only passed on).
+class DeviceOps {
+public:
+  virtual ~DeviceOps() = default;
+  virtual const char *name() const = 0;
+  virtual ditc_rt_comm_status allReduce(const void *send, void *recv,
+                                        int64_t count, int32_t dtype,
+                                        int32_t op, void *stream) = 0;
+  virtual ditc_rt_comm_status allGather(const void *send, void *recv,
+                                        int64_t count, int32_t dtype,
+                                        void *stream) = 0;
+  virtual ditc_rt_comm_status reduceScatter(const void *send, void *recv,
+                                            int64_t count, int32_t dtype,
+                                            int32_t op, void *stream) = 0;
+  virtual ditc_rt_comm_status allToAll(const void *send, void *recv,
+                                       int64_t count, int32_t dtype,
+                                       void *stream) = 0;
+  virtual ditc_rt_comm_status broadcast(void *buf, int64_t count,
+                                        int32_t dtype, int32_t root,
+                                        void *stream) = 0;
+  virtual ditc_rt_comm_status send(const void *buf, int64_t count,
+                                   int32_t dtype, int32_t peer, int32_t tag,
+                                   void *stream) = 0;
+  virtual ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype,
+                                   int32_t peer, int32_t tag,
+                                   void *stream) = 0;
+};
+
+/// What a communicator's tensor collectives run on in a GPU library,
+/// decided collectively at its first one (runtime/cuda/collectives.cpp).
+enum class DevicePath { Undecided, Staged, Device };
+
+/// The communicator's device path and its DeviceOps (null unless Device).
+DevicePath devicePath(const ditc_rt_comm *comm, DeviceOps **ops);
+/// Records the decision; `ops` (Device only) is owned by the communicator.
+void setDevicePath(ditc_rt_comm *comm, DevicePath path,
+                   std::unique_ptr<DeviceOps> ops);
+
+/// The communicator's backend and the deadline of an operation started now,
+/// for the runtime's own exchanges that are not the model's traffic (they
+/// are not counted): a GPU library agreeing on its device path,
+/// bootstrapping NCCL.
+Backend &backendOf(ditc_rt_comm *comm);
+Deadline deadlineFor(const ditc_rt_comm *comm);
+
+/// Adds to the communicator's statistics: a GPU library's step replayed
+/// from a CUDA graph counts what the step it captured counted
+/// (Model.cpp), as no operation is called again.
+void addStats(ditc_rt_comm *comm, int32_t kind, uint64_t bytes, uint64_t calls);
+
+/// While one is alive on a thread, that thread's buffer operations on a
+/// communicator with DeviceOps go through them, enqueued on `stream`; on one
+/// without, they fail with INTERNAL. Scopes do not nest.
+class DeviceScope {
+public:
+  explicit DeviceScope(void *stream);
+  ~DeviceScope();
+  DeviceScope(const DeviceScope &) = delete;
+  DeviceScope &operator=(const DeviceScope &) = delete;
+};
+
 /// Creates a backend, or returns a status (and setError) when it cannot.
 using BackendFactory = ditc_rt_comm_status (*)(std::unique_ptr<Backend> &out);
 

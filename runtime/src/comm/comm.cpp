@@ -23,6 +23,9 @@ struct ditc_rt_comm {
   std::atomic<int64_t> timeoutMs{DITC_RT_COMM_DEFAULT_TIMEOUT_MS};
   std::atomic<uint64_t> bytes[DITC_RT_COMM_KIND_COUNT] = {};
   std::atomic<uint64_t> calls[DITC_RT_COMM_KIND_COUNT] = {};
+  // A GPU library's choice for its tensor collectives (backend.h).
+  DevicePath devicePath = DevicePath::Undecided;
+  std::unique_ptr<DeviceOps> device;
 };
 
 struct ditc_rt_comm_request {
@@ -35,7 +38,37 @@ namespace ditc_rt::comm {
 
 namespace {
 thread_local std::string lastError;
+thread_local bool scopeOpen = false; // a DeviceScope is alive
+thread_local void *scopeStream = nullptr;
 } // namespace
+
+DevicePath devicePath(const ditc_rt_comm *comm, DeviceOps **ops) {
+  if (ops)
+    *ops = comm ? comm->device.get() : nullptr;
+  return comm ? comm->devicePath : DevicePath::Undecided;
+}
+
+void setDevicePath(ditc_rt_comm *comm, DevicePath path,
+                   std::unique_ptr<DeviceOps> ops) {
+  comm->devicePath = path;
+  comm->device = path == DevicePath::Device ? std::move(ops) : nullptr;
+}
+
+Backend &backendOf(ditc_rt_comm *comm) { return *comm->backend; }
+
+void addStats(ditc_rt_comm *comm, int32_t kind, uint64_t bytes, uint64_t calls) {
+  comm->bytes[kind].fetch_add(bytes, std::memory_order_relaxed);
+  comm->calls[kind].fetch_add(calls, std::memory_order_relaxed);
+}
+
+DeviceScope::DeviceScope(void *stream) {
+  scopeOpen = true;
+  scopeStream = stream;
+}
+DeviceScope::~DeviceScope() {
+  scopeOpen = false;
+  scopeStream = nullptr;
+}
 
 void setError(const char *fmt, ...) {
   char buf[512];
@@ -181,6 +214,22 @@ ditc_rt_comm_status result(const char *fn, ditc_rt_comm_status s) {
   return s;
 }
 
+// The device ops this thread's buffer operation on `c` goes through (null:
+// the backend). INTERNAL when a DeviceScope is open and `c` has none.
+ditc_rt_comm_status deviceTarget(const char *fn, ditc_rt_comm *c,
+                                 DeviceOps **ops) {
+  *ops = nullptr;
+  if (!scopeOpen)
+    return DITC_RT_COMM_OK;
+  if (!c->device)
+    return fail(DITC_RT_COMM_ERROR_INTERNAL,
+                "%s: device buffers on a communicator without device "
+                "collectives",
+                fn);
+  *ops = c->device.get();
+  return DITC_RT_COMM_OK;
+}
+
 } // namespace
 
 extern "C" {
@@ -305,9 +354,12 @@ ditc_rt_comm_status ditc_rt_comm_all_reduce(ditc_rt_comm *comm,
       return fail(DITC_RT_COMM_ERROR_ARGUMENT,
                   "%s: send and recv overlap but are not the same buffer", fn);
     lastError.clear();
+    DeviceOps *dev;
+    DITC_TRY(deviceTarget(fn, comm, &dev));
     DITC_TRY(result(
-        fn, comm->backend->allReduce(send, recv, count, dtype, op,
-                                     deadlineOf(comm))));
+        fn, dev ? dev->allReduce(send, recv, count, dtype, op, scopeStream)
+                : comm->backend->allReduce(send, recv, count, dtype, op,
+                                           deadlineOf(comm))));
   }
   uint64_t p = (uint64_t)comm->backend->size();
   tally(comm, DITC_RT_COMM_ALL_REDUCE,
@@ -332,8 +384,12 @@ ditc_rt_comm_status ditc_rt_comm_all_gather(ditc_rt_comm *comm,
                   "%s: send overlaps recv but is not this rank's block of it",
                   fn);
     lastError.clear();
-    DITC_TRY(result(fn, comm->backend->allGather(send, recv, count, dtype,
-                                                   deadlineOf(comm))));
+    DeviceOps *dev;
+    DITC_TRY(deviceTarget(fn, comm, &dev));
+    DITC_TRY(result(
+        fn, dev ? dev->allGather(send, recv, count, dtype, scopeStream)
+                : comm->backend->allGather(send, recv, count, dtype,
+                                           deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_ALL_GATHER, (uint64_t)(p - 1) * (uint64_t)b);
   return DITC_RT_COMM_OK;
@@ -357,8 +413,12 @@ ditc_rt_comm_status ditc_rt_comm_reduce_scatter(ditc_rt_comm *comm,
                   "%s: recv overlaps send but is not this rank's block of it",
                   fn);
     lastError.clear();
-    DITC_TRY(result(fn, comm->backend->reduceScatter(
-                              send, recv, count, dtype, op, deadlineOf(comm))));
+    DeviceOps *dev;
+    DITC_TRY(deviceTarget(fn, comm, &dev));
+    DITC_TRY(result(
+        fn, dev ? dev->reduceScatter(send, recv, count, dtype, op, scopeStream)
+                : comm->backend->reduceScatter(send, recv, count, dtype, op,
+                                               deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_REDUCE_SCATTER, (uint64_t)(p - 1) * (uint64_t)b);
   return DITC_RT_COMM_OK;
@@ -379,8 +439,12 @@ ditc_rt_comm_status ditc_rt_comm_all_to_all(ditc_rt_comm *comm,
                   "%s: send and recv overlap (all_to_all has no in-place form)",
                   fn);
     lastError.clear();
-    DITC_TRY(result(fn, comm->backend->allToAll(send, recv, count, dtype,
-                                                  deadlineOf(comm))));
+    DeviceOps *dev;
+    DITC_TRY(deviceTarget(fn, comm, &dev));
+    DITC_TRY(result(
+        fn, dev ? dev->allToAll(send, recv, count, dtype, scopeStream)
+                : comm->backend->allToAll(send, recv, count, dtype,
+                                          deadlineOf(comm))));
   }
   tally(comm, DITC_RT_COMM_ALL_TO_ALL, (uint64_t)(p - 1) * (uint64_t)b);
   return DITC_RT_COMM_OK;
@@ -398,8 +462,12 @@ ditc_rt_comm_status ditc_rt_comm_broadcast(ditc_rt_comm *comm, void *buf,
     if (!buf)
       return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: buf is null", fn);
     lastError.clear();
-    DITC_TRY(result(fn, comm->backend->broadcast(buf, count, dtype, root,
-                                                   deadlineOf(comm))));
+    DeviceOps *dev;
+    DITC_TRY(deviceTarget(fn, comm, &dev));
+    DITC_TRY(result(
+        fn, dev ? dev->broadcast(buf, count, dtype, root, scopeStream)
+                : comm->backend->broadcast(buf, count, dtype, root,
+                                           deadlineOf(comm))));
   }
   // The chain root, root+1, ..., root+P-1: all but its last rank send B.
   bool last = r == (root + p - 1) % p;
@@ -429,9 +497,14 @@ ditc_rt_comm_status ditc_rt_comm_send(ditc_rt_comm *comm, const void *buf,
   // A message of 0 elements is still a message: the matching recv takes it.
   static const unsigned char kEmpty = 0;
   lastError.clear();
-  DITC_TRY(result(fn, comm->backend->send(count > 0 ? buf : &kEmpty, count,
-                                            dtype, peer, tag,
-                                            deadlineOf(comm))));
+  DeviceOps *dev;
+  DITC_TRY(deviceTarget(fn, comm, &dev));
+  if (dev && count == 0) // nothing moves on the device: NCCL has no empty message
+    return DITC_RT_COMM_OK;
+  DITC_TRY(result(fn, dev ? dev->send(buf, count, dtype, peer, tag, scopeStream)
+                          : comm->backend->send(count > 0 ? buf : &kEmpty,
+                                                count, dtype, peer, tag,
+                                                deadlineOf(comm))));
   tally(comm, DITC_RT_COMM_SEND, (uint64_t)b);
   return DITC_RT_COMM_OK;
 }
@@ -449,8 +522,14 @@ ditc_rt_comm_status ditc_rt_comm_recv(ditc_rt_comm *comm, void *buf,
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: buf is null", fn);
   unsigned char empty;
   lastError.clear();
-  return result(fn, comm->backend->recv(count > 0 ? buf : &empty, count, dtype,
-                                        peer, tag, deadlineOf(comm)));
+  DeviceOps *dev;
+  DITC_TRY(deviceTarget(fn, comm, &dev));
+  if (dev && count == 0)
+    return DITC_RT_COMM_OK;
+  return result(fn, dev ? dev->recv(buf, count, dtype, peer, tag, scopeStream)
+                        : comm->backend->recv(count > 0 ? buf : &empty, count,
+                                              dtype, peer, tag,
+                                              deadlineOf(comm)));
 }
 
 ditc_rt_comm_status ditc_rt_comm_split(ditc_rt_comm *comm, int32_t color,
@@ -585,3 +664,7 @@ const char *ditc_rt_comm_kind_name(int32_t kind) {
 }
 
 } // extern "C"
+
+namespace ditc_rt::comm {
+Deadline deadlineFor(const ditc_rt_comm *comm) { return deadlineOf(comm); }
+} // namespace ditc_rt::comm

@@ -21,6 +21,7 @@
 #include "Mesh.h"
 #include "../../cuda/cache_rule.h"
 #include "../../cuda/kernel_math.h"
+#include "../comm/backend.h"
 
 #include "ditc/runtime/ditc_checksum.h"
 #include "ditc/runtime/ditc_comm.h"
@@ -203,6 +204,10 @@ struct ditc_model {
   int32_t rank = 0;
   ditc_rt_comm *world = nullptr;
   std::vector<ditc_rt_comm *> comms;
+  /// What the last step that called its operations counted (bytes, calls
+  /// per communicator of allComms() and kind): a step replayed from a CUDA
+  /// graph calls none and counts the same again.
+  std::vector<uint64_t> stepStats;
   int64_t timeoutMs = 120000; // of every communicator (DITC_COMM_TIMEOUT_S)
   // Where the calls sit in the application's denoising run (ditc_model.h).
   ditc_rt::model::DenoisingRun denoising;
@@ -801,13 +806,37 @@ DITC_MODEL_EXPORT ditc_status ditc_model_run(ditc_model *model,
   std::vector<void *> comms(model->comms.begin(), model->comms.end());
   void *const *weights = model->weightTable.data();
   int32_t rc = 0;
+  std::vector<ditc_rt_comm *> counted = model->allComms();
+  auto statsNow = [&] {
+    std::vector<uint64_t> v;
+    for (ditc_rt_comm *c : counted)
+      for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k) {
+        uint64_t bytes = 0, calls = 0;
+        ditc_rt_comm_stats(c, k, &bytes, &calls);
+        v.push_back(bytes);
+        v.push_back(calls);
+      }
+    return v;
+  };
+  std::vector<uint64_t> before = statsNow();
+  bool called = false;
   ditc_status s = model->memory->run(
       [&](void *arena, void *const *in, void *const *out, void *const *constants) {
+        called = true;
         return ditc_generated_run(arena, in, out, weights, comms.data(), constants, schedule);
       },
       inputs, outputs, rc, model->error);
   if (s != DITC_OK)
     return s;
+  if (called) {
+    model->stepStats = statsNow();
+    for (size_t i = 0; i < before.size(); ++i)
+      model->stepStats[i] -= before[i];
+  } else if (model->stepStats.size() == before.size()) {
+    for (size_t c = 0, i = 0; c < counted.size(); ++c)
+      for (int32_t k = 0; k < DITC_RT_COMM_KIND_COUNT; ++k, i += 2)
+        ditc_rt::comm::addStats(counted[c], k, model->stepStats[i], model->stepStats[i + 1]);
+  }
   if (model->traceSteps > 0) {
     model->memory->trace(nullptr, 0);
     // Steps of other pipeline stages did not run here: they end when the
