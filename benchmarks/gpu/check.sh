@@ -172,12 +172,13 @@ elif [ -z "$GTEST_SRC" ]; then
 fi
 say "googletest: ${GTEST_SRC:-an installed one (find_package)}"
 
-GPU_TESTS=(ditc-cuda-kernel-tests ditc-cuda-attention-tests ditc-cuda-gemm-tests)
+GPU_TESTS=(ditc-cuda-kernel-tests ditc-cuda-attention-tests ditc-cuda-gemm-tests
+  ditc-cuda-collective-tests)
 # The host side of the cuBLASLt GEMM (with the real library where there is
 # one) and of the GPU model libraries; no GPU needed.
 HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests)
 HOST_FULL=(CudaKernelMathTests CudaAttentionMathTests CudaKernelEmuTests
-  CudaAttentionEmuTests)
+  CudaAttentionEmuTests CudaCollectiveEmuTests)
 TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}" ditc_model_cuda)
 [ "$QUICK" = 1 ] || TARGETS+=("${HOST_FULL[@]}")
 
