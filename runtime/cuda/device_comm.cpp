@@ -18,6 +18,8 @@
 
 #include "device_comm.h"
 
+#include "../src/comm/nccl_abi.h"
+
 #include <cuda_runtime.h>
 
 #include <dlfcn.h>
@@ -33,16 +35,7 @@ using ditc_rt::comm::fail;
 
 namespace {
 
-struct ncclUniqueId {
-  char internal[128];
-};
-using ncclComm_t = struct ncclComm *;
-using ncclResult_t = int;
-constexpr ncclResult_t ncclSuccess = 0;
-// ncclDataType_t and ncclRedOp_t values.
-constexpr int ncclUint8 = 1, ncclInt32 = 2, ncclInt64 = 4, ncclFloat16 = 6,
-              ncclFloat32 = 7, ncclBfloat16 = 9;
-constexpr int ncclSum = 0, ncclMax = 2;
+using namespace ditc_rt::comm::nccl_abi;
 
 struct Nccl {
   ncclResult_t (*getVersion)(int *);
@@ -64,7 +57,6 @@ struct Nccl {
 
 std::mutex g_mu;
 bool g_loaded = false;
-std::string g_loadError; // why the last load failed
 Nccl g_nccl;
 
 /// Loads libnccl.so.2 once it can (a failure is retried at the next call).
@@ -118,23 +110,6 @@ bool load(std::string &why) {
   return true;
 }
 
-int ncclType(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_F32:
-    return ncclFloat32;
-  case DITC_RT_I64:
-    return ncclInt64;
-  case DITC_RT_I32:
-    return ncclInt32;
-  case DITC_RT_F16:
-    return ncclFloat16;
-  case DITC_RT_BF16:
-    return ncclBfloat16;
-  default:
-    return ncclUint8;
-  }
-}
-
 class NcclOps final : public ditc_rt::comm::DeviceOps {
 public:
   NcclOps(ncclComm_t comm, int32_t rank, int32_t size) : comm_(comm), rank_(rank), size_(size) {}
@@ -145,7 +120,7 @@ public:
   ditc_rt_comm_status allReduce(const void *send, void *recv, int64_t count, int32_t dtype,
                                 int32_t op, void *stream) override {
     return check("all_reduce", g_nccl.allReduce(send, recv, (size_t)count, ncclType(dtype),
-                                                op == DITC_RT_REDUCE_MAX ? ncclMax : ncclSum,
+                                                ncclOp(op),
                                                 comm_, cuda(stream)));
   }
   ditc_rt_comm_status allGather(const void *send, void *recv, int64_t count, int32_t dtype,
@@ -157,7 +132,7 @@ public:
                                     int32_t dtype, int32_t op, void *stream) override {
     return check("reduce_scatter",
                  g_nccl.reduceScatter(send, recv, (size_t)count, ncclType(dtype),
-                                      op == DITC_RT_REDUCE_MAX ? ncclMax : ncclSum, comm_,
+                                      ncclOp(op), comm_,
                                       cuda(stream)));
   }
   ditc_rt_comm_status allToAll(const void *send, void *recv, int64_t count, int32_t dtype,

@@ -43,6 +43,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "backend.h"
+#include "nccl_abi.h"
 #include "queue.h"
 
 #include <dlfcn.h>
@@ -61,21 +62,10 @@ namespace {
 
 //===--- The NCCL and CUDA runtime declarations this file needs ----------===//
 
-struct ncclUniqueId {
-  char internal[128];
-};
-using ncclComm_t = struct ncclComm *;
+using namespace nccl_abi;
 using cudaStream_t = struct CUstream_st *;
-using ncclResult_t = int;
-using ncclDataType_t = int;
-using ncclRedOp_t = int;
 using cudaError_t = int;
 
-constexpr ncclResult_t ncclSuccess = 0, ncclSystemError = 2,
-                       ncclRemoteError = 6, ncclInProgress = 7;
-constexpr ncclDataType_t ncclUint8 = 1, ncclInt32 = 2, ncclInt64 = 4,
-                         ncclFloat16 = 6, ncclFloat32 = 7, ncclBfloat16 = 9;
-constexpr ncclRedOp_t ncclSum = 0, ncclMax = 2;
 constexpr cudaError_t cudaSuccess = 0, cudaErrorMemoryAllocation = 2,
                       cudaErrorNotReady = 600;
 constexpr unsigned cudaStreamNonBlocking = 1;
@@ -223,23 +213,6 @@ bool loadApi(std::string &why) {
   return true;
 }
 
-ncclDataType_t ncclType(int32_t dtype) {
-  switch (dtype) {
-  case DITC_RT_F32:
-    return ncclFloat32;
-  case DITC_RT_I64:
-    return ncclInt64;
-  case DITC_RT_I32:
-    return ncclInt32;
-  case DITC_RT_F16:
-    return ncclFloat16;
-  case DITC_RT_BF16:
-    return ncclBfloat16;
-  default:
-    return ncclUint8;
-  }
-}
-
 size_t align256(size_t n) { return (n + 255) & ~size_t(255); }
 
 // Between two polls: yield for the first second, then sleep 100 us.
@@ -363,7 +336,7 @@ public:
     DITC_TRY(toDevice(fn, d, send, b));
     DITC_TRY(nccl(fn, "ncclAllReduce",
                   api.allReduce(d, d, (size_t)count, ncclType(dtype),
-                                op == DITC_RT_REDUCE_MAX ? ncclMax : ncclSum,
+                                ncclOp(op),
                                 comm_, stream_)));
     DITC_TRY(drain(fn, deadline));
     return toHost(fn, recv, d, b, deadline);
@@ -397,8 +370,7 @@ public:
     DITC_TRY(toDevice(fn, in, send, all));
     DITC_TRY(nccl(fn, "ncclReduceScatter",
                   api.reduceScatter(in, out, (size_t)count, ncclType(dtype),
-                                    op == DITC_RT_REDUCE_MAX ? ncclMax
-                                                             : ncclSum,
+                                    ncclOp(op),
                                     comm_, stream_)));
     DITC_TRY(drain(fn, deadline));
     return toHost(fn, recv, out, b, deadline);
