@@ -231,6 +231,12 @@ int32_t collective(const char *fn, void *comm, const void *x, int64_t in, void *
 
 } // namespace
 
+namespace ditc_cu {
+ditc_rt_comm_status collectivePath(ditc_rt_comm *comm, DevicePath &path) {
+  return decide("ring_attention", comm, path);
+}
+} // namespace ditc_cu
+
 extern "C" {
 
 void ditc_cu_note_host_wait(void) { g_hostWaits.fetch_add(1, std::memory_order_relaxed); }

@@ -165,6 +165,18 @@ public:
                                      cuda(stream)));
   }
 
+  ditc_rt_comm_status sendRecv(const void *send, int64_t sendCount, int32_t dst, void *recv,
+                               int64_t recvCount, int32_t src, int32_t dtype, int32_t,
+                               void *stream) override {
+    ncclResult_t r = g_nccl.groupStart();
+    if (r == ncclSuccess && sendCount > 0)
+      r = g_nccl.send(send, (size_t)sendCount, ncclType(dtype), dst, comm_, cuda(stream));
+    if (r == ncclSuccess && recvCount > 0)
+      r = g_nccl.recv(recv, (size_t)recvCount, ncclType(dtype), src, comm_, cuda(stream));
+    ncclResult_t end = g_nccl.groupEnd();
+    return check("sendrecv", r != ncclSuccess ? r : end);
+  }
+
 private:
   static cudaStream_t cuda(void *s) { return static_cast<cudaStream_t>(s); }
   ditc_rt_comm_status check(const char *fn, ncclResult_t r) const {

@@ -31,6 +31,11 @@ int64_t deviceKey(ditc_rt_comm *host);
 ditc_rt_comm_status makeDeviceOps(ditc_rt_comm *host,
                                   std::unique_ptr<ditc_rt::comm::DeviceOps> &out);
 
+/// `comm`'s path (collectives.cpp), decided at its first use: collective
+/// over it.
+ditc_rt_comm_status collectivePath(ditc_rt_comm *comm,
+                                   ditc_rt::comm::DevicePath &path);
+
 } // namespace ditc_cu
 
 #endif // DITC_RUNTIME_CUDA_DEVICE_COMM_H

@@ -26,6 +26,7 @@
 
 #include "../src/comm/backend.h"
 #include "../src/ring_schedule.h"
+#include "device_comm.h"
 
 #include <cuda_runtime.h>
 
@@ -53,6 +54,11 @@ struct Scratch {
   char *device = nullptr, *host = nullptr;
   int64_t deviceBytes = 0, hostBytes = 0;
   cudaEvent_t copied = nullptr;
+  // The device path: a stream per ring (inner, outer) for the transfers,
+  // an event marking the step's stream at each transfer's start and one
+  // marking each transfer's end.
+  cudaStream_t transfer[2] = {nullptr, nullptr};
+  cudaEvent_t ready = nullptr, moved[2] = {nullptr, nullptr};
 };
 thread_local Scratch g_scratch;
 
@@ -88,17 +94,77 @@ int32_t reserve(int64_t device, int64_t host) {
                   kName, (long long)host, cudaGetErrorString(e));
     s.hostBytes = host;
   }
-  if (!s.copied) {
-    if (cudaError_t e =
-            cudaEventCreateWithFlags(&s.copied, cudaEventDisableTiming))
-      return cudaFailed("creating an event", e);
-  }
+  for (cudaEvent_t *ev : {&s.copied, &s.ready, &s.moved[0], &s.moved[1]})
+    if (!*ev)
+      if (cudaError_t e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming))
+        return cudaFailed("creating an event", e);
+  for (cudaStream_t &st : s.transfer)
+    if (!st)
+      if (cudaError_t e = cudaStreamCreateWithFlags(&st, cudaStreamNonBlocking))
+        return cudaFailed("creating a stream", e);
   return DITC_RT_COMM_OK;
 }
 
+/// The device path's rounds: the K/V blocks stay on the GPU and travel
+/// device to device (the communicators' DeviceOps: NCCL) on a stream of
+/// their own per ring, ordered against the step's stream by events. Nothing
+/// waits on the host, so the step can be captured, and each round's
+/// transfer overlaps the attention to the block at hand.
+struct DeviceRing {
+  using Request = int; // 0: none; else 1 + the ring (0 inner, 1 outer)
+  const ring::Shape &s;
+  const float *q; // device, f32
+  const void *mask;
+  int32_t maskKind;
+  const int64_t *maskStrides;
+  float *kvWide; // the block widened to f32 (null: the blocks are f32)
+  float *acc, *lse, *part, *partLse;
+  float scale;
+  int64_t qFirst;
+  ditc_rt_comm *outer;
+  Scratch &sc;
+  cudaError_t error = cudaSuccess; // the first failed CUDA call
+
+  void check(cudaError_t e) {
+    if (e != cudaSuccess && error == cudaSuccess)
+      error = e;
+  }
+  void attend(const char *block, int64_t kFirst, bool first) {
+    const float *kv = reinterpret_cast<const float *>(block);
+    if (kvWide) {
+      ditc_cu_cast(s.dtype, DITC_RT_F32, block, kvWide, s.blockCount());
+      kv = kvWide;
+    }
+    ditc_cu_attention_block_f32(q, kv, kv + s.kCount(), mask, maskKind, maskStrides,
+                                first ? acc : part, first ? lse : partLse, s.batch,
+                                s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim, s.vHeadDim,
+                                scale, s.causal, qFirst, kFirst, s.kvValid);
+    if (!first)
+      ditc_cu_attention_merge_f32(acc, lse, part, partLse, s.rows(), s.vHeadDim);
+  }
+  void release() {} // the transfer waits for the step's stream (exchange)
+  ditc_rt_comm_status exchange(ditc_rt_comm *comm, char *send, int32_t dst, char *recv,
+                               int32_t src, int64_t count, int32_t dtype, Request *req) {
+    const int k = comm == outer ? 1 : 0;
+    // What the step's stream did so far (the block to send written, the
+    // buffer to receive into no longer read) comes first.
+    check(cudaEventRecord(sc.ready, current()));
+    check(cudaStreamWaitEvent(sc.transfer[k], sc.ready, 0));
+    DITC_TRY(ditc_rt::comm::deviceSendRecv(comm, send, count, dst, recv, count, src, dtype,
+                                           DITC_RT_RING_ATTENTION_TAG, sc.transfer[k]));
+    check(cudaEventRecord(sc.moved[k], sc.transfer[k]));
+    *req = 1 + k;
+    return DITC_RT_COMM_OK;
+  }
+  ditc_rt_comm_status wait(Request req) {
+    check(cudaStreamWaitEvent(current(), sc.moved[req - 1], 0));
+    return DITC_RT_COMM_OK;
+  }
+};
+
 /// The GPU's part of the rounds: each block is copied to the device (as it
 /// travelled, then widened) and attended to there, on the stream.
-struct DeviceOps {
+struct DeviceOps : ring::HostExchange {
   const ring::Shape &s;
   const float *q; // device, f32
   const void *mask;
@@ -148,7 +214,6 @@ struct DeviceOps {
 };
 
 int32_t ringAttention(const ring::Args &a) {
-  ditc_cu_note_host_wait();
   const ring::Shape &s = a.shape;
   ring::Place place;
   const char *why = nullptr;
@@ -157,6 +222,19 @@ int32_t ringAttention(const ring::Args &a) {
     return why ? fail(st, "%s: %s", kName, why) : st;
   if (empty)
     return DITC_RT_COMM_OK;
+  const bool alone = place.size() == 1;
+  // The blocks travel device to device where every ring's communicator
+  // takes the device path (collectives.cpp), else through host memory.
+  bool onDevice = !alone;
+  for (ditc_rt_comm *c : {a.inner, a.outer})
+    if (c && !alone) {
+      ditc_rt::comm::DevicePath path;
+      if (ditc_rt_comm_status st = ditc_cu::collectivePath(c, path))
+        return st;
+      onDevice = onDevice && path == ditc_rt::comm::DevicePath::Device;
+    }
+  if (!alone && !onDevice)
+    ditc_cu_note_host_wait();
   const int32_t dtype = s.dtype;
   const int64_t rows = s.rows(), outCount = s.outCount();
   const int64_t kCount = s.kCount(), vCount = s.vCount();
@@ -184,9 +262,9 @@ int32_t ringAttention(const ring::Args &a) {
   const int64_t offPart = take(outCount * 4);
   const int64_t offAcc = separateAcc ? take(outCount * 4) : -1;
   const int64_t blockStride = ring::roundUp(s.blockBytes(), 64);
-  const bool alone = place.size() == 1;
-  const int64_t hostBytes = alone ? 0 : blockStride * ring::count(place);
-  if (int32_t st = reserve(at, hostBytes))
+  const int64_t blockBytes = alone ? 0 : blockStride * ring::count(place);
+  const int64_t offBlocks = onDevice ? take(blockBytes) : -1;
+  if (int32_t st = reserve(at, onDevice ? 0 : blockBytes))
     return st;
   Scratch &sc = g_scratch;
   auto floats = [&](int64_t off) {
@@ -200,7 +278,8 @@ int32_t ringAttention(const ring::Args &a) {
   }
   float *acc = separateAcc ? floats(offAcc) : static_cast<float *>(out);
 
-  DeviceOps ops{s,
+  DeviceOps ops{{},
+                s,
                 dq,
                 a.mask,
                 a.maskKind,
@@ -229,6 +308,37 @@ int32_t ringAttention(const ring::Args &a) {
                                 acc, nullptr, s.batch, s.heads, s.kvHeads,
                                 s.qLen, s.kvLen, s.headDim, s.vHeadDim, a.scale,
                                 s.causal, 0, 0, s.kvValid);
+  } else if (onDevice) {
+    // This rank's block, K then V, where the rounds pass it on.
+    ring::Blocks blocks = ring::layout(place, sc.device + offBlocks, blockStride);
+    cudaError_t err = cudaSuccess;
+    if (kCount)
+      err = cudaMemcpyAsync(blocks.own, k, kCount * e, cudaMemcpyDeviceToDevice, stream);
+    if (err == cudaSuccess && vCount)
+      err = cudaMemcpyAsync(blocks.own + kCount * e, v, vCount * e, cudaMemcpyDeviceToDevice,
+                            stream);
+    if (err != cudaSuccess)
+      return cudaFailed("copying the K/V block", err);
+    DeviceRing rounds{s,
+                    dq,
+                    a.mask,
+                    a.maskKind,
+                    a.maskStrides,
+                    wide ? nullptr : floats(offKv),
+                    acc,
+                    floats(offLse),
+                    floats(offPart),
+                    floats(offPartLse),
+                    a.scale,
+                    place.qFirst(s.qLen),
+                    a.outer,
+                    sc};
+    ring::Outcome r = ring::runRounds(rounds, a.inner, a.outer, place, s, blocks);
+    if (r.status != DITC_RT_COMM_OK)
+      return r.status;
+    if (rounds.error != cudaSuccess)
+      return cudaFailed("ordering the K/V transfers", rounds.error);
+    attended = r.attended;
   } else {
     // This rank's block to the host, where the rounds pass it on.
     ring::Blocks blocks = ring::layout(place, sc.host, blockStride);

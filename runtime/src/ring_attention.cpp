@@ -39,7 +39,7 @@ ditc_rt_comm_status argumentError(const char *why) {
 }
 
 /// The CPU's part of the rounds.
-struct HostOps {
+struct HostOps : ring::HostExchange {
   const ring::Shape &s;
   const float *q;
   const void *mask;
@@ -136,7 +136,8 @@ int32_t ringAttention(const ring::Args &a) {
   }
   float *acc = separateAcc ? floats(offAcc) : static_cast<float *>(out);
 
-  HostOps ops{s,
+  HostOps ops{{},
+              s,
               wq,
               a.mask,
               a.maskKind,

@@ -178,31 +178,46 @@ struct Outcome {
   bool pending = false;
 };
 
+/// The exchange of host buffers (the CPU and the GPU's staged rounds): a
+/// sendrecv on the host communicator, started and waited for on the host.
+struct HostExchange {
+  using Request = ditc_rt_comm_request *;
+  ditc_rt_comm_status exchange(ditc_rt_comm *comm, char *send, int32_t dst, char *recv,
+                               int32_t src, int64_t count, int32_t dtype, Request *req) {
+    return ditc_rt_comm_sendrecv_start(comm, send, count, dst, recv, count, src, dtype,
+                                       DITC_RT_RING_ATTENTION_TAG, req);
+  }
+  ditc_rt_comm_status wait(Request req) { return ditc_rt_comm_request_wait(req); }
+};
+
 /// Runs the rounds over the buffers `b` (`b.own` holds this rank's block).
 /// `ops` gives the target's part:
 ///   void attend(const char *kv, int64_t kFirst, bool first): the local
-///     queries' attention on the block `kv` (host memory, K then V) whose
-///     first global key is kFirst; `first`: the first block attended (it
-///     starts the running result), else merged into it;
+///     queries' attention on the block `kv` (K then V) whose first global
+///     key is kFirst; `first`: the first block attended (it starts the
+///     running result), else merged into it;
 ///   void release(): before a transfer into a buffer that attend() may
-///     still be reading starts (the GPU's copy of it may be in flight).
+///     still be reading starts (the GPU's copy of it may be in flight);
+///   Request, exchange(comm, send, dst, recv, src, count, dtype, &req) and
+///     wait(req): start the transfer of a block to the next rank and from
+///     the previous one, and wait for it (HostExchange, or the GPU's
+///     device-to-device transfer on a stream of its own).
 template <class Ops>
 Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
                   const Place &p, const Shape &s, Blocks b) {
+  using Request = typename Ops::Request;
   Outcome r;
   const int64_t blockCount = s.blockCount();
   const int64_t qFirst = p.qFirst(s.qLen), qLast = qFirst + s.qLen - 1;
   auto exchange = [&](ditc_rt_comm *comm, int32_t rank, int32_t n, char *send,
-                      char *recv, ditc_rt_comm_request **req) {
+                      char *recv, Request *req) {
     ops.release();
-    return ditc_rt_comm_sendrecv_start(comm, send, blockCount, (rank + 1) % n,
-                                       recv, blockCount, (rank + n - 1) % n,
-                                       s.dtype, DITC_RT_RING_ATTENTION_TAG,
-                                       req);
+    return ops.exchange(comm, send, (rank + 1) % n, recv, (rank + n - 1) % n, blockCount,
+                        s.dtype, req);
   };
   char *start = b.own, *outerNext = b.outerNext;
   for (int32_t o = 0; o < p.outSize; ++o) {
-    ditc_rt_comm_request *outerReq = nullptr;
+    Request outerReq{};
     if (o + 1 < p.outSize && blockCount > 0) {
       r.status = exchange(outer, p.g, p.outSize, start, outerNext, &outerReq);
       if (r.status != DITC_RT_COMM_OK)
@@ -211,11 +226,11 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
     char *cur = start;
     for (int32_t t = 0; t < p.inSize; ++t) {
       char *recv = p.inSize > 1 ? b.inner[t & 1] : nullptr;
-      ditc_rt_comm_request *req = nullptr;
+      Request req{};
       if (t + 1 < p.inSize && blockCount > 0) {
         r.status = exchange(inner, p.i, p.inSize, cur, recv, &req);
         if (r.status != DITC_RT_COMM_OK) {
-          r.pending = outerReq != nullptr;
+          r.pending = outerReq != Request{};
           return r;
         }
       }
@@ -234,7 +249,7 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
       if (req) {
         // On failure the send may still be pending in the backend
         // (ditc_comm.h), which may read its buffer later.
-        r.status = ditc_rt_comm_request_wait(req);
+        r.status = ops.wait(req);
         if (r.status != DITC_RT_COMM_OK) {
           r.pending = true;
           return r;
@@ -243,7 +258,7 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
       cur = recv;
     }
     if (outerReq) {
-      r.status = ditc_rt_comm_request_wait(outerReq);
+      r.status = ops.wait(outerReq);
       if (r.status != DITC_RT_COMM_OK) {
         r.pending = true;
         return r;

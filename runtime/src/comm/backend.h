@@ -133,7 +133,21 @@ public:
   virtual ditc_rt_comm_status recv(void *buf, int64_t count, int32_t dtype,
                                    int32_t peer, int32_t tag,
                                    void *stream) = 0;
+  /// Sends to dst and receives from src at once (a ring's step).
+  virtual ditc_rt_comm_status sendRecv(const void *send, int64_t sendCount,
+                                       int32_t dst, void *recv,
+                                       int64_t recvCount, int32_t src,
+                                       int32_t dtype, int32_t tag,
+                                       void *stream) = 0;
 };
+
+/// ditc_rt_comm_sendrecv on device buffers through `comm`'s DeviceOps,
+/// enqueued on `stream` and not waited for: the same checks, the bytes sent
+/// counted under DITC_RT_COMM_SEND. INTERNAL when `comm` has no DeviceOps.
+ditc_rt_comm_status deviceSendRecv(ditc_rt_comm *comm, const void *send,
+                                   int64_t sendCount, int32_t dst, void *recv,
+                                   int64_t recvCount, int32_t src,
+                                   int32_t dtype, int32_t tag, void *stream);
 
 /// What a communicator's tensor collectives run on in a GPU library,
 /// decided collectively at its first one (runtime/cuda/collectives.cpp).

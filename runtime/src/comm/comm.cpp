@@ -214,6 +214,27 @@ ditc_rt_comm_status result(const char *fn, ditc_rt_comm_status s) {
   return s;
 }
 
+// What a sendrecv checks; *sendBytes: the bytes sent.
+ditc_rt_comm_status checkSendRecv(const char *fn, const ditc_rt_comm *comm,
+                                  const void *send, int64_t sendCount,
+                                  int32_t dst, const void *recv,
+                                  int64_t recvCount, int32_t src, int32_t dtype,
+                                  int32_t tag, int64_t *sendBytes) {
+  int64_t recvBytes;
+  DITC_TRY(checkCommon(fn, comm, sendCount, dtype, false, 1, sendBytes));
+  DITC_TRY(checkCommon(fn, comm, recvCount, dtype, false, 1, &recvBytes));
+  DITC_TRY(checkRank(fn, "dst", comm, dst));
+  DITC_TRY(checkRank(fn, "src", comm, src));
+  if (tag < 0)
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
+  if ((sendCount > 0 && !send) || (recvCount > 0 && !recv))
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s is null", fn,
+                sendCount > 0 && !send ? "send" : "recv");
+  if (overlaps(send, *sendBytes, recv, recvBytes))
+    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: send and recv overlap", fn);
+  return DITC_RT_COMM_OK;
+}
+
 // The device ops this thread's buffer operation on `c` goes through (null:
 // the backend). INTERNAL when a DeviceScope is open and `c` has none.
 ditc_rt_comm_status deviceTarget(const char *fn, ditc_rt_comm *c,
@@ -571,20 +592,11 @@ ditc_rt_comm_sendrecv_start(ditc_rt_comm *comm, const void *send,
   const char *fn = "sendrecv";
   if (out)
     *out = nullptr;
-  int64_t sendBytes, recvBytes;
-  DITC_TRY(checkCommon(fn, comm, send_count, dtype, false, 1, &sendBytes));
-  DITC_TRY(checkCommon(fn, comm, recv_count, dtype, false, 1, &recvBytes));
+  int64_t sendBytes;
+  DITC_TRY(checkSendRecv(fn, comm, send, send_count, dst, recv, recv_count, src,
+                         dtype, tag, &sendBytes));
   if (!out)
     return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: out is null", fn);
-  DITC_TRY(checkRank(fn, "dst", comm, dst));
-  DITC_TRY(checkRank(fn, "src", comm, src));
-  if (tag < 0)
-    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: negative tag %d", fn, tag);
-  if ((send_count > 0 && !send) || (recv_count > 0 && !recv))
-    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: %s is null", fn,
-                send_count > 0 && !send ? "send" : "recv");
-  if (overlaps(send, sendBytes, recv, recvBytes))
-    return fail(DITC_RT_COMM_ERROR_ARGUMENT, "%s: send and recv overlap", fn);
   auto *req = new (std::nothrow)
       ditc_rt_comm_request{comm, (uint64_t)sendBytes, nullptr};
   if (!req)
@@ -667,4 +679,25 @@ const char *ditc_rt_comm_kind_name(int32_t kind) {
 
 namespace ditc_rt::comm {
 Deadline deadlineFor(const ditc_rt_comm *comm) { return deadlineOf(comm); }
+
+ditc_rt_comm_status deviceSendRecv(ditc_rt_comm *comm, const void *send,
+                                   int64_t sendCount, int32_t dst, void *recv,
+                                   int64_t recvCount, int32_t src,
+                                   int32_t dtype, int32_t tag, void *stream) {
+  const char *fn = "sendrecv";
+  int64_t sendBytes;
+  DITC_TRY(checkSendRecv(fn, comm, send, sendCount, dst, recv, recvCount, src,
+                         dtype, tag, &sendBytes));
+  if (!comm->device)
+    return fail(DITC_RT_COMM_ERROR_INTERNAL,
+                "%s: device buffers on a communicator without device "
+                "collectives",
+                fn);
+  lastError.clear();
+  DITC_TRY(result(fn, comm->device->sendRecv(send, sendCount, dst, recv,
+                                             recvCount, src, dtype, tag,
+                                             stream)));
+  tally(comm, DITC_RT_COMM_SEND, (uint64_t)sendBytes);
+  return DITC_RT_COMM_OK;
+}
 } // namespace ditc_rt::comm

@@ -93,6 +93,7 @@ enum cudaError_t {
   cudaErrorStreamCaptureInvalidated = 901,
   cudaErrorStreamCaptureImplicit = 906,
   cudaErrorCapturedEvent = 907,
+  cudaErrorStreamCaptureUnjoined = 904,
 };
 
 enum cudaStreamCaptureMode {
@@ -244,6 +245,13 @@ cudaError_t cudaEventQuery(cudaEvent_t event);
 /// Milliseconds between the times the two events were reached.
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t start, cudaEvent_t end);
 cudaError_t cudaEventDestroy(cudaEvent_t event);
+/// Later work on `stream` follows the event's work. Outside a capture the
+/// work is done already; an event recorded into a capture makes `stream`
+/// join it (a fork: its work is recorded into the same graph, in the order
+/// it is issued), which it must leave by an event the capturing stream
+/// waits for before cudaStreamEndCapture (else cudaErrorStreamCaptureUnjoined).
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event,
+                                unsigned int flags = 0);
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t stream,
                                    cudaStreamCaptureMode mode);

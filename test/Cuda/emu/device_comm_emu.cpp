@@ -76,6 +76,20 @@ public:
     });
   }
 
+  ditc_rt_comm_status sendRecv(const void *send, int64_t sendCount, int32_t dst, void *recv,
+                               int64_t recvCount, int32_t src, int32_t dtype, int32_t tag,
+                               void *stream) override {
+    return later(stream, "sendrecv", [=](Backend &b, ditc_rt::comm::Deadline d) {
+      static const unsigned char kEmpty = 0;
+      unsigned char empty;
+      std::unique_ptr<ditc_rt::comm::Request> req;
+      ditc_rt_comm_status s =
+          b.sendrecvStart(sendCount > 0 ? send : &kEmpty, sendCount, dst,
+                          recvCount > 0 ? recv : &empty, recvCount, src, dtype, tag, req);
+      return s != DITC_RT_COMM_OK ? s : req->wait(d);
+    });
+  }
+
 private:
   /// Enqueues `op` on `stream`. A failure inside it has no caller to return
   /// to (on a GPU, NCCL's asynchronous error): it is printed and ends the

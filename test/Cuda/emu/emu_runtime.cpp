@@ -29,11 +29,18 @@ struct CUstream_st {
   bool invalidated = false;
   cudaStreamCaptureMode mode = cudaStreamCaptureModeGlobal;
   std::vector<std::function<void()>> ops; // the capture so far
+  // A stream forked into another's capture (cudaStreamWaitEvent): its work
+  // goes to that capture; `unjoined`: work since the capturing stream last
+  // waited for it.
+  CUstream_st *joined = nullptr;
+  bool unjoined = false;
 };
 struct CUevent_st {
   unsigned flags = cudaEventDefault;
   bool recorded = false; // reached in stream order at least once
   bool captured = false; // last recorded into a capture
+  CUstream_st *capture = nullptr; // that capture's stream
+  CUstream_st *on = nullptr;      // the stream it was last recorded on
   std::chrono::steady_clock::time_point time;
 };
 struct CUgraph_st {
@@ -264,6 +271,15 @@ bool known_stream(cudaStream_t s) {
 
 } // namespace
 
+/// The stream whose capture `stream`'s work goes to, or null.
+cudaStream_t capture_of(cudaStream_t stream) {
+  if (!stream)
+    return nullptr;
+  if (stream->capturing)
+    return stream;
+  return stream->joined && stream->joined->capturing ? stream->joined : nullptr;
+}
+
 cudaError_t enqueue(cudaStream_t stream, std::function<void()> op) {
   if (!stream) {
     // The legacy default stream waits for every blocking stream: work on it
@@ -280,11 +296,12 @@ cudaError_t enqueue(cudaStream_t stream, std::function<void()> op) {
     op();
     return cudaSuccess;
   }
-  if (stream->capturing) {
-    if (!stream->invalidated)
-      stream->ops.push_back(std::move(op));
-    return stream->invalidated ? cudaErrorStreamCaptureInvalidated
-                               : cudaSuccess;
+  if (cudaStream_t cap = capture_of(stream)) {
+    if (cap != stream)
+      stream->unjoined = true;
+    if (!cap->invalidated)
+      cap->ops.push_back(std::move(op));
+    return cap->invalidated ? cudaErrorStreamCaptureInvalidated : cudaSuccess;
   }
   op();
   return cudaSuccess;
@@ -561,14 +578,39 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t *event, unsigned int flags) {
 cudaError_t cudaEventRecord(cudaEvent_t event, cudaStream_t stream) {
   if (!event)
     return cudaErrorInvalidResourceHandle;
-  const bool captured = stream && stream->capturing;
+  cudaStream_t capture = ditc_emu::capture_of(stream);
   const cudaError_t e = enqueue(stream, [event] {
     event->recorded = true;
     event->time = std::chrono::steady_clock::now();
   });
-  if (e == cudaSuccess)
-    event->captured = captured;
+  if (e == cudaSuccess) {
+    event->captured = capture != nullptr;
+    event->capture = capture;
+    event->on = stream;
+  }
   return e;
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t stream, cudaEvent_t event,
+                                unsigned int) {
+  if (!event || (stream && !ditc_emu::known_stream(stream)))
+    return cudaErrorInvalidResourceHandle;
+  cudaStream_t origin = event->captured ? event->capture : nullptr;
+  if (!origin || !origin->capturing)
+    return cudaSuccess; // outside a capture the work is done already
+  if (!stream)
+    return ditc_emu::unsafe_call(); // the legacy stream cannot join
+  cudaStream_t mine = ditc_emu::capture_of(stream);
+  if (!mine) {
+    stream->joined = origin; // a fork
+    stream->unjoined = false;
+  } else if (mine != origin) {
+    return cudaErrorInvalidValue; // two captures do not mix
+  }
+  // Waiting for what a forked stream recorded joins it back.
+  if (event->on && event->on != stream && event->on->joined == origin &&
+      !event->on->capturing)
+    event->on->unjoined = false;
+  return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t event) {
   if (!event)
@@ -617,6 +659,17 @@ cudaError_t cudaStreamEndCapture(cudaStream_t stream, cudaGraph_t *graph) {
   stream->capturing = false;
   std::vector<std::function<void()>> ops = std::move(stream->ops);
   stream->ops.clear();
+  bool unjoined = false;
+  for (cudaStream_t s : ditc_emu::g_streams)
+    if (s->joined == stream) {
+      unjoined = unjoined || s->unjoined;
+      s->joined = nullptr;
+      s->unjoined = false;
+    }
+  if (unjoined && !stream->invalidated) {
+    stream->invalidated = false;
+    return cudaErrorStreamCaptureUnjoined;
+  }
   if (stream->invalidated) {
     stream->invalidated = false;
     return cudaErrorStreamCaptureInvalidated;
@@ -640,9 +693,10 @@ cudaError_t cudaStreamIsCapturing(cudaStream_t stream,
   }
   if (!ditc_emu::known_stream(stream))
     return cudaErrorInvalidResourceHandle;
-  *status = !stream->capturing    ? cudaStreamCaptureStatusNone
-            : stream->invalidated ? cudaStreamCaptureStatusInvalidated
-                                  : cudaStreamCaptureStatusActive;
+  cudaStream_t cap = ditc_emu::capture_of(stream);
+  *status = !cap                ? cudaStreamCaptureStatusNone
+            : cap->invalidated ? cudaStreamCaptureStatusInvalidated
+                               : cudaStreamCaptureStatusActive;
   return cudaSuccess;
 }
 cudaError_t cudaGraphGetNodes(cudaGraph_t graph, cudaGraphNode_t *nodes,
