@@ -2,23 +2,30 @@
 //
 // ditc_cu_ring_attention and ditc_cu_double_ring_attention: the entry points
 // of ditc_kernels.def for GPU libraries whose plan has a ring. The rounds
-// are the CPU's (src/ring_schedule.h, shared): the K/V blocks travel in
-// pinned host buffers over the library's communicator (mpi between ranks,
-// which is what lets several ranks share one GPU; self on one), and in each
-// round the block at hand is copied to the GPU and attended to there
-// (ditc_cu_attention_block_f32, then ditc_cu_attention_merge_f32 into the
-// running result) while the host waits for the next block: the transfer of
-// round t overlaps the GPU's attention on block t.
+// are the CPU's (src/ring_schedule.h, shared). Two ways for the K/V blocks,
+// the rings' communicators' path (collectives.cpp):
+//
+//  - device to device (DeviceRing): the blocks stay in device scratch and
+//    travel with the communicators' DeviceOps (NCCL) on a transfer stream
+//    per ring; an event recorded on the step's stream when a transfer starts
+//    orders it after the work that wrote its send buffer and last read its
+//    receive buffer, and the step's stream waits for the transfer's end
+//    before attending to the block. Nothing waits on the host: the step can
+//    be captured, the transfer streams forked into the graph.
+//  - staged (StagedRing): the blocks travel in pinned host buffers over
+//    the library's communicator (mpi between ranks, which is what lets
+//    several ranks share one GPU); in each round the block at hand is
+//    copied to the GPU while the host waits for the next one. It waits on
+//    the host (ditc_cu_note_host_wait): such a step runs kernel by kernel.
 //
 // The blocks travel in the call's dtype (bf16 blocks are half the bytes
 // of f32), as on the CPU, so the bytes counted are the CPU library's; on
 // the device they are widened to f32 (ditc_cu_cast) and everything is
 // computed in f32 as on the CPU, q widened once, the result narrowed once.
 // Scratch (device: q and the block at hand as f32, the block as it
-// travelled, the log-sum-exps, the block's and the running output; host:
-// the blocks of the rounds) is kept per thread and grows to the largest
-// call; it waits for the stream (ditc_cu_note_host_wait), so a library
-// with a ring runs kernel by kernel (DeviceMemory.cpp).
+// travelled, the log-sum-exps, the block's and the running output, the
+// device path's blocks; host: the staged path's blocks) is kept per thread
+// and grows to the largest call (outside a capture: a step's first run).
 //
 //===----------------------------------------------------------------------===//
 
@@ -162,9 +169,9 @@ struct DeviceRing {
   }
 };
 
-/// The GPU's part of the rounds: each block is copied to the device (as it
+/// The staged rounds: each block is copied to the device (as it
 /// travelled, then widened) and attended to there, on the stream.
-struct DeviceOps : ring::HostExchange {
+struct StagedRing : ring::HostExchange {
   const ring::Shape &s;
   const float *q; // device, f32
   const void *mask;
@@ -278,7 +285,7 @@ int32_t ringAttention(const ring::Args &a) {
   }
   float *acc = separateAcc ? floats(offAcc) : static_cast<float *>(out);
 
-  DeviceOps ops{{},
+  StagedRing ops{{},
                 s,
                 dq,
                 a.mask,

@@ -112,6 +112,71 @@ TEST(CudaEmuRuntime, CaptureRecordsAndGraphReplays) {
   cudaFree(z);
 }
 
+// A stream that waits for an event recorded into a capture joins it (a
+// fork): its work is recorded into the graph in the order it is issued. The
+// capture ends only once the capturing stream has waited for the forked
+// stream's last work (a join), as on a GPU.
+TEST(CudaEmuRuntime, ForkedStreamsJoinTheCapture) {
+  const int64_t n = 64;
+  float *x = nullptr, *y = nullptr;
+  EMU_OK(cudaMalloc(&x, n * 4));
+  EMU_OK(cudaMalloc(&y, n * 4));
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = y[i] = 1.f;
+  cudaStream_t side = nullptr;
+  cudaEvent_t forked = nullptr, done = nullptr;
+  EMU_OK(cudaStreamCreateWithFlags(&side, cudaStreamNonBlocking));
+  EMU_OK(cudaEventCreateWithFlags(&forked, cudaEventDisableTiming));
+  EMU_OK(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+  {
+    StreamScope scope;
+    for (bool join : {true, false}) {
+      cudaGraph_t graph = nullptr;
+      EMU_OK(cudaStreamBeginCapture(scope.s, cudaStreamCaptureModeThreadLocal));
+      EMU_OK(cudaEventRecord(forked, scope.s));
+      EMU_OK(cudaStreamWaitEvent(side, forked, 0));
+      cudaStreamCaptureStatus status;
+      EMU_OK(cudaStreamIsCapturing(side, &status));
+      EXPECT_EQ(status, cudaStreamCaptureStatusActive);
+      EMU_OK(cudaMemcpyAsync(y, x, n * 4, cudaMemcpyDeviceToDevice, side));
+      EMU_OK(cudaEventRecord(done, side));
+      if (join)
+        EMU_OK(cudaStreamWaitEvent(scope.s, done, 0));
+      ditc_cu_unary(DITC_RT_UNARY_NEG, DITC_RT_F32, y, y, n);
+      cudaError_t e = cudaStreamEndCapture(scope.s, &graph);
+      EMU_OK(cudaStreamIsCapturing(side, &status));
+      EXPECT_EQ(status, cudaStreamCaptureStatusNone) << "the fork ends with the capture";
+      if (!join) {
+        EXPECT_EQ(e, cudaErrorStreamCaptureUnjoined);
+        EXPECT_EQ(graph, nullptr);
+        continue;
+      }
+      EMU_OK(e);
+      EXPECT_EQ(y[0], 1.f); // nothing ran
+      size_t nodes = 0;
+      EMU_OK(cudaGraphGetNodes(graph, nullptr, &nodes));
+      EXPECT_EQ(nodes, 4u); // record, copy, record, negate
+      cudaGraphExec_t exec = nullptr;
+      EMU_OK(cudaGraphInstantiate(&exec, graph, 0));
+      for (int64_t i = 0; i < n; ++i)
+        x[i] = (float)i;
+      EMU_OK(cudaGraphLaunch(exec, scope.s));
+      for (int64_t i = 0; i < n; ++i)
+        ASSERT_EQ(y[i], -(float)i) << i; // the copy, then the negation
+      EMU_OK(cudaGraphExecDestroy(exec));
+      EMU_OK(cudaGraphDestroy(graph));
+    }
+  }
+  // Outside a capture the wait orders nothing that has not run.
+  EMU_OK(cudaEventRecord(forked, nullptr));
+  EMU_OK(cudaStreamWaitEvent(side, forked, 0));
+  cudaEventDestroy(forked);
+  cudaEventDestroy(done);
+  cudaStreamDestroy(side);
+  cudaFree(x);
+  cudaFree(y);
+}
+
 // A global or thread-local capture forbids what would synchronize or
 // allocate; the capture is then invalidated. Relaxed mode allows
 // allocation.
