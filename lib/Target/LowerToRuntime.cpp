@@ -1232,7 +1232,8 @@ LogicalResult Lowerer::lower(Operation *op) {
         int64_t elem = elemBytes(o.getType().getElementType()), at = 0;
         for (Value in : o.getInputs()) {
           ArrayRef<int64_t> s = shapeOf(in);
-          if (product(s) > 0)
+          // A part the memory plan placed in the result is there already.
+          if (product(s) > 0 && !isConcatPart(in))
             copyStrided(ptrOf(in), 0, contiguousStrides(s),
                         byteOffset(ptrOf(o.getResult()), at * dst[o.getAxis()] * elem),
                         dst, s, elem);

@@ -184,6 +184,53 @@ bool isStridedViewValue(Value v) {
   return isStridedView(v);
 }
 
+} // namespace
+
+Value mlir::ditc::concatPartWriter(Value part) {
+  while (auto r = part.getDefiningOp<ReshapeOp>()) {
+    if (!r.getInput().hasOneUse())
+      break;
+    part = r.getInput();
+  }
+  return part;
+}
+
+bool mlir::ditc::isConcatPart(Value v) {
+  if (!v.hasOneUse() || tensorBytes(v.getType()) == 0)
+    return false;
+  auto cat = dyn_cast<ConcatOp>(*v.getUsers().begin());
+  if (!cat || llvm::count(cat.getInputs(), v) != 1)
+    return false;
+  ArrayRef<int64_t> shape = cat.getType().getShape();
+  for (int64_t d = 0; d < (int64_t)cat.getAxis(); ++d)
+    if (shape[d] != 1)
+      return false;
+  if (llvm::any_of(cat->getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); }))
+    return false;
+  // What writes it (through reshapes that only view it), in the same block.
+  for (Value w = v;; w = w.getDefiningOp<ReshapeOp>().getInput()) {
+    auto res = dyn_cast<OpResult>(w);
+    if (!res || res.getOwner()->getBlock() != cat->getBlock())
+      return false;
+    if (w == concatPartWriter(v))
+      return !isa<ReshapeOp, ScheduleSelectOp, ChunkOffsetOp, KvCacheUpdateOp, ProbeOp,
+                  CacheDecideOp, CacheApplyOp, ConcatOp, WeightOp, ConstantOp>(res.getOwner());
+  }
+}
+
+int64_t mlir::ditc::concatPartByteOffset(Value part) {
+  auto cat = cast<ConcatOp>(*part.getUsers().begin());
+  int64_t at = 0;
+  for (Value in : cat.getInputs()) {
+    if (in == part)
+      break;
+    at += tensorBytes(in.getType());
+  }
+  return at;
+}
+
+namespace {
+
 /// Ops whose runtime kernel may write its result over an operand of the same
 /// shape and element size (elementwise, element i reads only element i; rope
 /// over its input).
@@ -357,6 +404,18 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
   DenseMap<Value, int64_t> lastUse;
   SmallVector<Operation *> users(order);
   users.push_back(ret);
+  // A concat part lives in its concat's buffer (which lives from the first
+  // part's definition to the concat result's last use); what writes it
+  // (concatPartWriter) writes there.
+  DenseMap<Value, std::pair<Value, int64_t>> partPlace; // writer -> (concat, bytes)
+  for (Operation *op : order)
+    if (auto cat = dyn_cast<ConcatOp>(op))
+      for (Value in : cat.getInputs())
+        if (isConcatPart(in)) {
+          Value w = concatPartWriter(in);
+          partPlace[w] = {cat.getResult(), concatPartByteOffset(in)};
+          root[w] = cat.getResult();
+        }
   for (Operation *op : users) {
     if (auto r = dyn_cast<ReshapeOp>(op))
       root[r.getResult()] = rootOf(r.getInput());
@@ -441,6 +500,7 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
     unsigned index;
     bool arg;
     int64_t id;
+    int64_t delta = 0; // bytes into the allocation (a concat part)
   };
   SmallVector<Slot> slots;
   SmallVector<int64_t> stepEvents;
@@ -513,6 +573,23 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
           offsets.push_back(0);
           continue;
         }
+        // A concat part: its place in the concat's buffer, which the first
+        // part allocates; the concat then finds its result placed.
+        auto part = partPlace.find(r);
+        Value buffer = part == partPlace.end() ? r : part->second.first;
+        int64_t delta = part == partPlace.end() ? 0 : part->second.second;
+        if (auto it = offsetOf.find(buffer); it != offsetOf.end()) {
+          slots.push_back({op, (unsigned)offsets.size(), false, arena.idAt(it->second), delta});
+          offsets.push_back(it->second + delta);
+          continue;
+        }
+        if (buffer != r) {
+          int64_t base = arena.allocate(tensorBytes(buffer.getType()));
+          offsetOf[buffer] = base;
+          slots.push_back({op, (unsigned)offsets.size(), false, arena.idAt(base), delta});
+          offsets.push_back(base + delta);
+          continue;
+        }
         // Write over an operand buffer that dies here.
         std::optional<int64_t> reuse;
         for (Value operand : op->getOperands()) {
@@ -573,9 +650,9 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
     return;
   for (const Slot &s : slots)
     if (s.arg)
-      argOffsetsOf[s.op][s.index] = placed[s.id];
+      argOffsetsOf[s.op][s.index] = placed[s.id] + s.delta;
     else
-      offsetsOf[s.op][s.index] = placed[s.id];
+      offsetsOf[s.op][s.index] = placed[s.id] + s.delta;
   peakArena = bySize;
   peakArenaAt = -1;
   ArrayRef<Arena::Interval> all = arena.all();

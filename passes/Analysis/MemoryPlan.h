@@ -12,7 +12,9 @@
 // @main go straight into the caller's output buffers and take no arena space.
 // K/V buffers kept across calls (kv_cache_update) take the start of the
 // arena for the whole schedule; a schedule_select is a view. The state of
-// redundancy probes and step caches follows them (stateBuffers).
+// redundancy probes and step caches follows them (stateBuffers). The
+// inputs of a concat whose pieces are contiguous are written into its
+// result's buffer (isConcatPart), which then lives from the first of them.
 // Placement is first-fit in offset order with 64-byte alignment.
 //
 //===----------------------------------------------------------------------===//
@@ -84,6 +86,22 @@ struct StridedLayout {
   SmallVector<int64_t> strides;
 };
 std::optional<StridedLayout> pieceLayout(Value v);
+/// Whether `v` is written straight into the buffer of the concat that is
+/// its only user, at its place there, so that the concat copies nothing for
+/// it: `v`, or the value it views through reshapes that are each their
+/// input's only user (concatPartWriter), is an op's result (not a weight, a
+/// constant, a state buffer or another concat) in the concat's block; `v`
+/// appears once among the concat's inputs and has data; and the concat's
+/// pieces are contiguous runs of its result (every dim before the axis is
+/// 1), which is not an output of @main. The planner places such parts and
+/// the lowering skips their copies.
+bool isConcatPart(Value v);
+/// The value whose op writes concat part `part`: `part`, or the value it
+/// views through single-use reshapes.
+Value concatPartWriter(Value part);
+/// Where a concat part starts in the concat's result, in bytes.
+int64_t concatPartByteOffset(Value part);
+
 /// The row stride (elements) at which a layer norm from `axis` reads the
 /// groups of a modulation with this shape and these strides: the
 /// normalised dims must be contiguous, the groups (the non-unit dims

@@ -127,6 +127,15 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case([&](GatherOp o) {
         c.bytesRead = tensorBytes(o.getIndices().getType()) + tensorBytes(o.getType());
       })
+      // A concat copies the inputs that were not written in place.
+      .Case([&](ConcatOp o) {
+        c.bytesRead = 0;
+        for (Value in : o.getInputs())
+          if (!isConcatPart(in))
+            c.bytesRead += tensorBytes(in.getType());
+        c.bytesWritten = c.bytesRead;
+        c.isView = c.bytesWritten == 0;
+      })
       .Case<SiluOp>([&](auto) { c.flopsOther = kSiluFlops * outElems; })
       .Case<GeluOp>([&](auto) { c.flopsOther = kGeluFlops * outElems; })
       .Case<SoftmaxOp>([&](auto) { c.flopsOther = 5 * outElems; })

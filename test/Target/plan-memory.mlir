@@ -154,3 +154,52 @@ func.func @main(%x: tensor<16xf32>) -> tensor<32xf32> {
   %d = ditc.softmax %c {axis = 0 : i64} : tensor<32xf32>
   return %d : tensor<32xf32>
 }
+
+// -----
+
+// Concat parts: the ops that write a concat's inputs write into its
+// buffer, each at its place (no copy; the concat's buffer lives from the
+// first of them), through a reshape that is its input's only user too.
+// Text (2 rows of 16 floats, 128 bytes) and image (4 rows, 256 bytes):
+// %t at 0, %i at 128 (its reshape %ir is a view), the concat at 0.
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 384 : i64}
+// CHECK: ditc.linear %arg0, %{{.*}} {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.linear %arg1, %{{.*}} {ditc.offsets = array<i64: 128>}
+// CHECK-NEXT: ditc.reshape %{{.*}} {ditc.offsets = array<i64: -1>}
+// CHECK-NEXT: ditc.concat %{{.*}}, %{{.*}} {axis = 1 : i64, ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.softmax %{{.*}} {axis = 2 : i64, ditc.offsets = array<i64: -2>}
+func.func @main(%x: tensor<1x2x16xf32>, %y: tensor<4x16xf32>) -> tensor<1x6x16xf32> {
+  %w = ditc.weight "w" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
+  %t = ditc.linear %x, %w : (tensor<1x2x16xf32>, tensor<16x16xf32>) -> tensor<1x2x16xf32>
+  %i = ditc.linear %y, %w : (tensor<4x16xf32>, tensor<16x16xf32>) -> tensor<4x16xf32>
+  %ir = ditc.reshape %i : (tensor<4x16xf32>) -> tensor<1x4x16xf32>
+  %c = ditc.concat %t, %ir {axis = 1 : i64} : (tensor<1x2x16xf32>, tensor<1x4x16xf32>) -> tensor<1x6x16xf32>
+  %s = ditc.softmax %c {axis = 2 : i64} : tensor<1x6x16xf32>
+  return %s : tensor<1x6x16xf32>
+}
+
+// -----
+
+// Not parts: with two rows before the axis the pieces are not contiguous
+// runs of the result (%a, %b and the concat each have a buffer); a part
+// read by another op too (%e, also returned) keeps its own buffer; a
+// concat returned from @main goes to the output buffer.
+// (1024 bytes: %a, %b and %c each 256 or 512, %f after them; a part of
+// %c would have made 512.)
+// CHECK-LABEL: module attributes {ditc.arena_bytes = 1024 : i64}
+// CHECK: ditc.exp %arg0 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.neg %arg0 {ditc.offsets = array<i64: 256>}
+// CHECK-NEXT: ditc.concat %{{.*}}, %{{.*}} {axis = 1 : i64, ditc.offsets = array<i64: 512>}
+// CHECK-NEXT: ditc.exp %arg1 {ditc.offsets = array<i64: -3>}
+// CHECK-NEXT: ditc.neg %arg1 {ditc.offsets = array<i64: 0>}
+// CHECK-NEXT: ditc.concat %{{.*}}, %{{.*}} {axis = 1 : i64, ditc.offsets = array<i64: -2>}
+func.func @main(%x: tensor<2x2x16xf32>, %y: tensor<1x2x16xf32>) -> (tensor<1x4x16xf32>, tensor<1x2x16xf32>, tensor<2x4x16xf32>) {
+  %a = ditc.exp %x : tensor<2x2x16xf32>
+  %b = ditc.neg %x : tensor<2x2x16xf32>
+  %c = ditc.concat %a, %b {axis = 1 : i64} : (tensor<2x2x16xf32>, tensor<2x2x16xf32>) -> tensor<2x4x16xf32>
+  %e = ditc.exp %y : tensor<1x2x16xf32>
+  %f = ditc.neg %y : tensor<1x2x16xf32>
+  %g = ditc.concat %e, %f {axis = 1 : i64} : (tensor<1x2x16xf32>, tensor<1x2x16xf32>) -> tensor<1x4x16xf32>
+  %h = ditc.sigmoid %c : tensor<2x4x16xf32>
+  return %g, %e, %h : tensor<1x4x16xf32>, tensor<1x2x16xf32>, tensor<2x4x16xf32>
+}
