@@ -102,9 +102,14 @@ def PlanMemoryPass : Pass<"ditc-plan-memory", "ModuleOp"> {
     and a layer norm's `mod_scale` / `mod_shift` whose rows are evenly
     apart) is a strided view of its input too: a DiT's six adaLN
     parameters are read where their projection wrote them. Nothing is
-    written in place over a strided view's input. A result that `@main`
-    returns is written straight into the caller's output buffer. The plan is
-    recorded in the IR:
+    written in place over a strided view's input. The inputs of a concat
+    whose pieces are contiguous runs of its result (every dim before the
+    axis is 1) that have no other user are written into the concat's
+    buffer at their place, directly or through reshapes (SD3's and Flux's
+    joint Q, K and V, Flux's joint residual stream): the concat copies only
+    the other inputs, and its buffer lives from the first part. A result
+    that `@main` returns is written straight into the caller's output
+    buffer. The plan is recorded in the IR:
 
     - `ditc.offsets = array<i64: ...>` on each op: the arena offset of each
       result, `-1` for a view (reshape, strided slice or split piece), `-2 - k`
