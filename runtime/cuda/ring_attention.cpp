@@ -112,33 +112,23 @@ int32_t reserve(int64_t device, int64_t host) {
   return DITC_RT_COMM_OK;
 }
 
-/// The device path's rounds: the K/V blocks stay on the GPU and travel
-/// device to device (the communicators' DeviceOps: NCCL) on a stream of
-/// their own per ring, ordered against the step's stream by events. Nothing
-/// waits on the host, so the step can be captured, and each round's
-/// transfer overlaps the attention to the block at hand.
-struct DeviceRing {
-  using Request = int; // 0: none; else 1 + the ring (0 inner, 1 outer)
+/// What both paths do with a block on the device: widen it to f32 (into
+/// kvWide; null when the blocks are f32) and attend the local queries to it,
+/// starting the running result or merged into it, on the step's stream.
+struct BlockAttention {
   const ring::Shape &s;
   const float *q; // device, f32
   const void *mask;
   int32_t maskKind;
   const int64_t *maskStrides;
-  float *kvWide; // the block widened to f32 (null: the blocks are f32)
-  float *acc, *lse, *part, *partLse;
+  float *kvWide;
+  float *acc, *lse, *part, *partLse; // device, f32
   float scale;
   int64_t qFirst;
-  ditc_rt_comm *outer;
-  Scratch &sc;
-  cudaError_t error = cudaSuccess; // the first failed CUDA call
 
-  void check(cudaError_t e) {
-    if (e != cudaSuccess && error == cudaSuccess)
-      error = e;
-  }
-  void attend(const char *block, int64_t kFirst, bool first) {
+  void operator()(const char *block, int64_t kFirst, bool first) const {
     const float *kv = reinterpret_cast<const float *>(block);
-    if (kvWide) {
+    if (kvWide && static_cast<const void *>(kvWide) != block) {
       ditc_cu_cast(s.dtype, DITC_RT_F32, block, kvWide, s.blockCount());
       kv = kvWide;
     }
@@ -149,6 +139,25 @@ struct DeviceRing {
     if (!first)
       ditc_cu_attention_merge_f32(acc, lse, part, partLse, s.rows(), s.vHeadDim);
   }
+};
+
+/// The device path's rounds: the K/V blocks stay on the GPU and travel
+/// device to device (the communicators' DeviceOps: NCCL) on a stream of
+/// their own per ring, ordered against the step's stream by events. Nothing
+/// waits on the host, so the step can be captured, and each round's
+/// transfer overlaps the attention to the block at hand.
+struct DeviceRing {
+  using Request = int; // 0: none; else 1 + the ring (0 inner, 1 outer)
+  BlockAttention attendTo;
+  ditc_rt_comm *outer;
+  Scratch &sc;
+  cudaError_t error = cudaSuccess; // the first failed CUDA call
+
+  void check(cudaError_t e) {
+    if (e != cudaSuccess && error == cudaSuccess)
+      error = e;
+  }
+  void attend(const char *block, int64_t kFirst, bool first) { attendTo(block, kFirst, first); }
   void release() {} // the transfer waits for the step's stream (exchange)
   ditc_rt_comm_status exchange(ditc_rt_comm *comm, char *send, int32_t dst, char *recv,
                                int32_t src, int64_t count, int32_t dtype, Request *req) {
@@ -170,25 +179,18 @@ struct DeviceRing {
 };
 
 /// The staged rounds: each block is copied to the device (as it
-/// travelled, then widened) and attended to there, on the stream.
+/// travelled, into `landed`, then widened) and attended to there.
 struct StagedRing : ring::HostExchange {
-  const ring::Shape &s;
-  const float *q; // device, f32
-  const void *mask;
-  int32_t maskKind;
-  const int64_t *maskStrides;
+  BlockAttention attendTo; // kvWide may be landed (f32 blocks)
   char *landed; // device: the block as it travelled (its dtype)
-  float *kv, *acc, *lse, *part, *partLse; // device, f32 (kv may be landed)
-  float scale;
-  int64_t qFirst;
   cudaEvent_t copied;
   bool inFlight = false;          // a copy from a host block may be running
   cudaError_t error = cudaSuccess; // the first failed CUDA call
 
   void attend(const char *block, int64_t kFirst, bool first) {
     cudaStream_t st = current();
-    cudaError_t e = cudaMemcpyAsync(landed, block, s.blockBytes(),
-                                    cudaMemcpyHostToDevice, st);
+    cudaError_t e =
+        cudaMemcpyAsync(landed, block, attendTo.s.blockBytes(), cudaMemcpyHostToDevice, st);
     if (e == cudaSuccess)
       e = cudaEventRecord(copied, st);
     if (e != cudaSuccess) {
@@ -197,17 +199,7 @@ struct StagedRing : ring::HostExchange {
       return;
     }
     inFlight = true;
-    if (static_cast<void *>(kv) != landed)
-      ditc_cu_cast(s.dtype, DITC_RT_F32, landed, kv, s.blockCount());
-    ditc_cu_attention_block_f32(q, kv, kv + s.kCount(), mask, maskKind,
-                                maskStrides, first ? acc : part,
-                                first ? lse : partLse, s.batch, s.heads,
-                                s.kvHeads, s.qLen, s.kvLen, s.headDim,
-                                s.vHeadDim, scale, s.causal, qFirst, kFirst,
-                                s.kvValid);
-    if (!first)
-      ditc_cu_attention_merge_f32(acc, lse, part, partLse, s.rows(),
-                                  s.vHeadDim);
+    attendTo(landed, kFirst, first);
   }
   /// The host block last copied may be overwritten after this.
   void release() {
@@ -285,31 +277,29 @@ int32_t ringAttention(const ring::Args &a) {
   }
   float *acc = separateAcc ? floats(offAcc) : static_cast<float *>(out);
 
-  StagedRing ops{{},
-                s,
-                dq,
-                a.mask,
-                a.maskKind,
-                a.maskStrides,
-                sc.device + offLanded,
-                floats(offKv),
-                acc,
-                floats(offLse),
-                floats(offPart),
-                floats(offPartLse),
-                a.scale,
-                place.qFirst(s.qLen),
-                sc.copied};
+  BlockAttention attendTo{s,
+                          dq,
+                          a.mask,
+                          a.maskKind,
+                          a.maskStrides,
+                          wide ? nullptr : floats(offKv),
+                          acc,
+                          floats(offLse),
+                          floats(offPart),
+                          floats(offPartLse),
+                          a.scale,
+                          place.qFirst(s.qLen)};
+  float *kvF32 = floats(offKv); // the block as f32 (the landed one for f32 blocks)
   bool attended = true;
   if (alone) {
     // k and v as f32 on the device: themselves, or widened.
     const float *dk = static_cast<const float *>(k),
                 *dv = static_cast<const float *>(v);
     if (!wide) {
-      ditc_cu_cast(dtype, DITC_RT_F32, k, ops.kv, kCount);
-      ditc_cu_cast(dtype, DITC_RT_F32, v, ops.kv + kCount, vCount);
-      dk = ops.kv;
-      dv = ops.kv + kCount;
+      ditc_cu_cast(dtype, DITC_RT_F32, k, kvF32, kCount);
+      ditc_cu_cast(dtype, DITC_RT_F32, v, kvF32 + kCount, vCount);
+      dk = kvF32;
+      dv = kvF32 + kCount;
     }
     ditc_cu_attention_block_f32(dq, dk, dv, a.mask, a.maskKind, a.maskStrides,
                                 acc, nullptr, s.batch, s.heads, s.kvHeads,
@@ -326,20 +316,7 @@ int32_t ringAttention(const ring::Args &a) {
                             stream);
     if (err != cudaSuccess)
       return cudaFailed("copying the K/V block", err);
-    DeviceRing rounds{s,
-                    dq,
-                    a.mask,
-                    a.maskKind,
-                    a.maskStrides,
-                    wide ? nullptr : floats(offKv),
-                    acc,
-                    floats(offLse),
-                    floats(offPart),
-                    floats(offPartLse),
-                    a.scale,
-                    place.qFirst(s.qLen),
-                    a.outer,
-                    sc};
+    DeviceRing rounds{attendTo, a.outer, sc};
     ring::Outcome r = ring::runRounds(rounds, a.inner, a.outer, place, s, blocks);
     if (r.status != DITC_RT_COMM_OK)
       return r.status;
@@ -360,6 +337,7 @@ int32_t ringAttention(const ring::Args &a) {
       err = cudaStreamSynchronize(stream);
     if (err != cudaSuccess)
       return cudaFailed("copying the K/V block to the host", err);
+    StagedRing ops{{}, attendTo, sc.device + offLanded, sc.copied};
     ring::Outcome r = ring::runRounds(ops, a.inner, a.outer, place, s, blocks);
     // The scratch is kept, so a transfer still pending (r.pending) finds
     // its buffers.
