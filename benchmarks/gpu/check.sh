@@ -176,7 +176,7 @@ GPU_TESTS=(ditc-cuda-kernel-tests ditc-cuda-attention-tests ditc-cuda-gemm-tests
   ditc-cuda-collective-tests)
 # The host side of the cuBLASLt GEMM (with the real library where there is
 # one) and of the GPU model libraries; no GPU needed.
-HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests)
+HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests CudaDeviceCommHostTests)
 HOST_FULL=(CudaKernelMathTests CudaAttentionMathTests CudaKernelEmuTests
   CudaAttentionEmuTests CudaCollectiveEmuTests)
 TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}" ditc_model_cuda)
