@@ -64,8 +64,8 @@ DITC_CU_API void ditc_cu_note_host_wait(void);
 DITC_CU_API uint64_t ditc_cu_host_waits(void);
 
 #define DITC_RT_KERNEL(name, params) DITC_CU_API void ditc_cu_##name params;
-/* The entry points that return a value (the collectives, collectives.cpp:
- * device tensors staged through host memory). */
+/* The entry points that return a value (the collectives on device tensors,
+ * collectives.cpp, and Ring attention, ring_attention.cpp). */
 #define DITC_RT_FUNCTION(ret, name, params) DITC_CU_API ret ditc_cu_##name params;
 #include "ditc/runtime/ditc_kernels.def"
 

@@ -43,9 +43,10 @@
   X(cache_apply)
 
 /* DITC_CU_COLLECTIVES(X): the collectives on device tensors, defined by the
- * GPU libraries' model archives (runtime/cuda/collectives.cpp: staged
- * through host memory; runtime/cuda/ring_attention.cpp: Ring attention's
- * K/V blocks through pinned host memory), not by libditc_cuda_kernels.a. */
+ * GPU libraries' model archives (runtime/cuda/collectives.cpp: device to
+ * device through NCCL on the step's stream, or staged through host memory;
+ * runtime/cuda/ring_attention.cpp: Ring attention's K/V blocks likewise),
+ * not by libditc_cuda_kernels.a. */
 #define DITC_CU_COLLECTIVES(X)                                                 \
   X(coll_all_reduce)                                                           \
   X(coll_all_gather)                                                           \
