@@ -216,6 +216,44 @@ TEST_P(Collective, CountsTheBytesOfTheHostPath) {
   cudaFree(dy);
 }
 
+// Device scratch grows on a step's first run, never inside a capture
+// (cudaMalloc there would end it): a collective that would need more in a
+// capture fails with one line instead.
+TEST_P(Collective, ScratchDoesNotGrowInACapture) {
+  const int32_t dtype = GetParam();
+  // More bytes than any call before (the scratch is kept between tests).
+  static int64_t rows = 64;
+  rows *= 4;
+  const int64_t big[3] = {2, rows, 32};
+  const int64_t n = 2 * rows * 32;
+  void *dx = nullptr, *dy = nullptr;
+  CUDA_OK(cudaMalloc(&dx, n * ditc_rt_dtype_bytes(dtype)));
+  CUDA_OK(cudaMalloc(&dy, n * ditc_rt_dtype_bytes(dtype)));
+  ditc_cu_set_stream(stream);
+  // A first run makes the NCCL communicator (never in a capture), on a
+  // small tensor.
+  static const int64_t small[3] = {1, 2, 4};
+  ASSERT_EQ(ditc_cu_coll_all_gather(comm, dx, dy, dtype, 3, small, 1), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  CUDA_OK(cudaStreamSynchronize(stream));
+  cudaGraph_t graph = nullptr;
+  CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+  int32_t rc = ditc_cu_coll_all_gather(comm, dx, dy, dtype, 3, big, 1);
+  std::string why = ditc_rt_comm_last_error();
+  cudaStreamEndCapture(stream, &graph);
+  if (graph)
+    cudaGraphDestroy(graph);
+  EXPECT_EQ(rc, DITC_RT_COMM_ERROR_MEMORY);
+  EXPECT_NE(why.find("during a CUDA graph capture"), std::string::npos) << why;
+  // Outside a capture the same call grows it and runs.
+  EXPECT_EQ(ditc_cu_coll_all_gather(comm, dx, dy, dtype, 3, big, 1), DITC_RT_COMM_OK)
+      << ditc_rt_comm_last_error();
+  CUDA_OK(cudaStreamSynchronize(stream));
+  ditc_cu_set_stream(nullptr);
+  cudaFree(dx);
+  cudaFree(dy);
+}
+
 INSTANTIATE_TEST_SUITE_P(Dtypes, Collective, ::testing::Values(DITC_RT_F32, DITC_RT_BF16),
                          [](const ::testing::TestParamInfo<int32_t> &i) {
                            return std::string(i.param == DITC_RT_F32 ? "F32" : "BF16");
