@@ -455,7 +455,7 @@ void unchunk(ChunkOp loop) {
 int64_t excessOf(const MemoryPlan &plan, int64_t limit) {
   int64_t e = 0;
   for (const MemoryPlan::Step &step : plan.steps())
-    e += std::max<int64_t>(0, step.arenaEnd - limit);
+    e += std::max<int64_t>(0, step.liveBytes - limit);
   return e;
 }
 
@@ -476,9 +476,14 @@ struct Candidate {
   unsigned seedIndex = 0;
   int64_t dim = 0, count = 0;
   int64_t arena = 0;
+  /// The most bytes live at a step (what any placement needs).
+  int64_t live = 0;
   /// How far the schedule exceeds the budget: the sum over its steps of
-  /// the arena in use above it. Chunking one of several equal peaks (the
-  /// same block repeated) lowers it though not yet the arena.
+  /// the bytes live above it. Chunking one of several equal peaks (the
+  /// same block repeated) lowers it though not yet the arena. Live bytes,
+  /// not the placed arena's ends: a loop's result buffer, live from its
+  /// start, can move other buffers, and the placed measures would then hide
+  /// what the loop saves (SD3-medium's MLPs in its batch loop).
   int64_t excess = 0;
   double seconds = 0;
 };
@@ -489,10 +494,10 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   void runOnOperation() override;
 
   /// How a step of the greedy search ranks candidates that miss the budget
-  /// (and which count as progress): by the excess first, or by the arena
-  /// first (then the excess). Neither order always reaches further, so the
+  /// (and which count as progress): by the excess first, or by the live
+  /// peak first (then the excess). Neither order always reaches further, so the
   /// pass runs the first and, when it stops short, the second.
-  enum class Order { ExcessFirst, ArenaFirst };
+  enum class Order { ExcessFirst, LiveFirst };
   /// Chunks `func` greedily in `order` until the budget is met (returns
   /// true) or no candidate makes progress (returns false, with the arena
   /// it stopped at in `floorArena`, 0 on an internal error, and the error
@@ -506,11 +511,12 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
 
   std::optional<HardwareDesc> hw;
   TimeOptions timeOptions;
-  /// The arena and the excess (Candidate::excess) of the schedule being
-  /// improved, and the order of the search.
-  int64_t currentArena = 0, currentExcess = 0;
+  /// The arena, the live peak and the excess (Candidate::excess) of the
+  /// schedule being improved, and the order of the search.
+  int64_t currentArena = 0, currentLive = 0, currentExcess = 0;
   Order order = Order::ExcessFirst;
-  /// Whether (arena, excess) `a` is better than `b` in the search's order.
+  /// Whether (live peak, excess) `a` is better than `b` in the search's
+  /// order.
   bool better(std::pair<int64_t, int64_t> a, std::pair<int64_t, int64_t> b) const {
     if (order == Order::ExcessFirst || a.first == b.first)
       return a.second < b.second;
@@ -518,7 +524,7 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   }
   /// Whether `c` improves on the schedule being improved.
   bool progress(const Candidate &c) const {
-    return better({c.arena, c.excess}, {currentArena, currentExcess});
+    return better({c.live, c.excess}, {currentLive, currentExcess});
   }
 };
 
@@ -553,6 +559,7 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   }
   MemoryPlan plan(*copy);
   c.arena = plan.arenaBytes();
+  c.live = plan.peakLiveBytes();
   c.excess = excessOf(plan, activationLimit);
   // Only a candidate that makes progress can be chosen: only it is priced.
   c.seconds = progress(c) ? predictSeconds(*copy, *hw, timeOptions)
@@ -679,11 +686,11 @@ SmallVector<Candidate> ChunkPass::candidatesAt(func::FuncOp func, Operation *pea
                                   << c.excess << " s " << c.seconds << "\n");
           out.push_back(c);
           // More chunks only add launches once the budget is met, or once
-          // they lower neither the arena nor the excess.
+          // they lower neither the live peak nor the excess.
           if (c.arena <= (int64_t)activationLimit ||
-              (last && !better({c.arena, c.excess}, *last)))
+              (last && !better({c.live, c.excess}, *last)))
             break;
-          last = std::make_pair(c.arena, c.excess);
+          last = std::make_pair(c.live, c.excess);
         }
       }
     }
@@ -698,6 +705,7 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
     MemoryPlan plan(func);
     int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
     currentArena = arena;
+    currentLive = plan.peakLiveBytes();
     currentExcess = excess;
     if (arena <= (int64_t)activationLimit)
       return true;
@@ -747,8 +755,8 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
     // The best: within the budget in the least time; else the best in the
     // search's order (the excess: several equal peaks, as in a model of
     // repeated blocks, leave the arena where it is while one is chunked;
-    // or the arena, then the excess), then the least time. Ties keep the
-    // earlier candidate.
+    // or the live peak, then the excess), then the least time. Ties keep
+    // the earlier candidate.
     const Candidate *best = nullptr;
     Option *bestOption = nullptr;
     auto fits = [&](const Candidate &c) { return c.arena <= (int64_t)activationLimit; };
@@ -758,10 +766,10 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
           continue;
         if (!best || (fits(c) != fits(*best) ? fits(c)
                       : fits(c)              ? c.seconds < best->seconds
-                                             : (better({c.arena, c.excess},
-                                                       {best->arena, best->excess}) ||
-                                                (!better({best->arena, best->excess},
-                                                         {c.arena, c.excess}) &&
+                                             : (better({c.live, c.excess},
+                                                       {best->live, best->excess}) ||
+                                                (!better({best->live, best->excess},
+                                                         {c.live, c.excess}) &&
                                                  c.seconds < best->seconds)))) {
           best = &c;
           bestOption = &o;
@@ -852,11 +860,11 @@ void ChunkPass::runOnOperation() {
   });
   // Greedy, on copies of @main: by the excess first (which chunks one of
   // several equal peaks at a time); when that stops short of the budget, by
-  // the arena first. The one that meets the budget, else the smaller floor
+  // the live peak first. The one that meets the budget, else the smaller floor
   // (the first on a tie) is reported.
   std::string floors[2];
   int64_t arenas[2] = {0, 0};
-  for (Order o : {Order::ExcessFirst, Order::ArenaFirst}) {
+  for (Order o : {Order::ExcessFirst, Order::LiveFirst}) {
     OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
     int k = o == Order::ExcessFirst ? 0 : 1;
     if (greedy(*work, o, floors[k], arenas[k])) {

@@ -110,10 +110,13 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
     @main and priced by the time model (each body op launches `count`
     times; the loop copies the chunks of inputs that are not contiguous
     blocks, and every result's chunks). The one within the budget with the
-    least predicted time wins; when none fits, the one with the smallest
-    arena, and the search continues at the new peak. When no candidate
-    lowers the arena, the pass fails with the smallest arena reached and
-    the op that holds it up. Deterministic. Runs after partitioning and
+    least predicted time wins; when none fits, the one with the least
+    excess (the bytes live above the budget, summed over the steps) or,
+    in a second search from the start, the smallest live peak: measures of
+    the live bytes, which do not depend on where the plan places buffers
+    (the placed arena decides only whether the budget is met). The search
+    continues at the new peak. When no candidate makes progress, the pass
+    fails with the smallest arena reached and the op that holds it up. Deterministic. Runs after partitioning and
     precision, before the memory plan; the loop records `ditc.peak_before`,
     `ditc.peak_after` and `ditc.cost_s` (predicted seconds added).
 
