@@ -207,12 +207,13 @@ bool mlir::ditc::isConcatPart(Value v) {
       return false;
   if (llvm::any_of(cat->getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); }))
     return false;
-  // What writes it (through reshapes that only view it), in the same block.
+  // What writes it, and the reshapes that view it, in the concat's block.
+  Value writer = concatPartWriter(v);
   for (Value w = v;; w = w.getDefiningOp<ReshapeOp>().getInput()) {
     auto res = dyn_cast<OpResult>(w);
     if (!res || res.getOwner()->getBlock() != cat->getBlock())
       return false;
-    if (w == concatPartWriter(v))
+    if (w == writer)
       return !isa<ReshapeOp, ScheduleSelectOp, ChunkOffsetOp, KvCacheUpdateOp, ProbeOp,
                   CacheDecideOp, CacheApplyOp, ConcatOp, WeightOp, ConstantOp>(res.getOwner());
   }

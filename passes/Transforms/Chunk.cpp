@@ -511,9 +511,9 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
 
   std::optional<HardwareDesc> hw;
   TimeOptions timeOptions;
-  /// The arena, the live peak and the excess (Candidate::excess) of the
-  /// schedule being improved, and the order of the search.
-  int64_t currentArena = 0, currentLive = 0, currentExcess = 0;
+  /// The live peak and the excess (Candidate::excess) of the schedule
+  /// being improved, and the order of the search.
+  int64_t currentLive = 0, currentExcess = 0;
   Order order = Order::ExcessFirst;
   /// Whether (live peak, excess) `a` is better than `b` in the search's
   /// order.
@@ -704,7 +704,6 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
   for (;;) {
     MemoryPlan plan(func);
     int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
-    currentArena = arena;
     currentLive = plan.peakLiveBytes();
     currentExcess = excess;
     if (arena <= (int64_t)activationLimit)

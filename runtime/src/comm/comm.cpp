@@ -235,6 +235,18 @@ ditc_rt_comm_status checkSendRecv(const char *fn, const ditc_rt_comm *comm,
   return DITC_RT_COMM_OK;
 }
 
+// `c`'s device ops; INTERNAL when it has none.
+ditc_rt_comm_status requireDevice(const char *fn, ditc_rt_comm *c,
+                                  DeviceOps **ops) {
+  *ops = c->device.get();
+  if (*ops)
+    return DITC_RT_COMM_OK;
+  return fail(DITC_RT_COMM_ERROR_INTERNAL,
+              "%s: device buffers on a communicator without device "
+              "collectives",
+              fn);
+}
+
 // The device ops this thread's buffer operation on `c` goes through (null:
 // the backend). INTERNAL when a DeviceScope is open and `c` has none.
 ditc_rt_comm_status deviceTarget(const char *fn, ditc_rt_comm *c,
@@ -242,13 +254,7 @@ ditc_rt_comm_status deviceTarget(const char *fn, ditc_rt_comm *c,
   *ops = nullptr;
   if (!scopeOpen)
     return DITC_RT_COMM_OK;
-  if (!c->device)
-    return fail(DITC_RT_COMM_ERROR_INTERNAL,
-                "%s: device buffers on a communicator without device "
-                "collectives",
-                fn);
-  *ops = c->device.get();
-  return DITC_RT_COMM_OK;
+  return requireDevice(fn, c, ops);
 }
 
 } // namespace
@@ -688,15 +694,11 @@ ditc_rt_comm_status deviceSendRecv(ditc_rt_comm *comm, const void *send,
   int64_t sendBytes;
   DITC_TRY(checkSendRecv(fn, comm, send, sendCount, dst, recv, recvCount, src,
                          dtype, tag, &sendBytes));
-  if (!comm->device)
-    return fail(DITC_RT_COMM_ERROR_INTERNAL,
-                "%s: device buffers on a communicator without device "
-                "collectives",
-                fn);
+  DeviceOps *dev;
+  DITC_TRY(requireDevice(fn, comm, &dev));
   lastError.clear();
-  DITC_TRY(result(fn, comm->device->sendRecv(send, sendCount, dst, recv,
-                                             recvCount, src, dtype, tag,
-                                             stream)));
+  DITC_TRY(result(fn, dev->sendRecv(send, sendCount, dst, recv, recvCount,
+                                    src, dtype, tag, stream)));
   tally(comm, DITC_RT_COMM_SEND, (uint64_t)sendBytes);
   return DITC_RT_COMM_OK;
 }
