@@ -1,7 +1,9 @@
 //===- attention.cu - The CUDA backend's own flash attention --------------===//
 //
 // The attention cuDNN's fused SDPA does not take (f32, head sizes that are
-// not a multiple of 8 or exceed 256) and the pieces of ring attention:
+// not a multiple of 8 or exceed 256, masks, lse) and the pieces of ring
+// attention. Every call goes to cuDNN first (cudnn_sdpa.h: sdpa::run, for
+// F16 / BF16 calls it can take, DITC_CUDNN); what it hands back runs here:
 //
 //   ditc_cu_attention            ditc_rt_attention for F32 / F16 / BF16
 //   ditc_cu_attention_block      ditc_rt_attention_block (any dtype; a
@@ -51,6 +53,8 @@
 #include <string.h>
 
 #ifndef DITC_CU_EMULATE
+#include "cudnn_sdpa.h" // not on the host emulation: no cuDNN there
+
 #include <atomic>
 #endif
 
@@ -587,6 +591,42 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
   if (batch * heads * q_len == 0 || (v_head_dim == 0 && !lse))
     return;
 
+  cudaStream_t st = stream();
+#ifndef DITC_CU_EMULATE
+  {
+    sdpa::Call c;
+    c.dtype = dtype;
+    c.q = q;
+    c.k = k;
+    c.v = v;
+    c.out = out;
+    c.B = batch;
+    c.H = heads;
+    c.Hkv = kv_heads;
+    c.Sq = q_len;
+    c.Skv = kv_len;
+    c.D = head_dim;
+    c.Dv = v_head_dim;
+    const ditc_rt::HeadStrides *hs[4] = {&strides.q, &strides.k, &strides.v,
+                                         &strides.out};
+    int64_t *cs[4] = {c.q_stride, c.k_stride, c.v_stride, c.o_stride};
+    for (int t = 0; t < 4; ++t) {
+      cs[t][0] = hs[t]->batch;
+      cs[t][1] = hs[t]->head;
+      cs[t][2] = hs[t]->seq;
+    }
+    c.scale = scale;
+    c.causal = causal != 0;
+    c.mask_kind = mask_kind;
+    c.lse = lse != nullptr;
+    c.q_offset = q_offset;
+    c.kv_offset = kv_offset;
+    c.kv_valid = kv_valid;
+    if (sdpa::run(c, st, nullptr))
+      return;
+  }
+#endif
+
   Params p;
   p.q = q;
   p.k = k;
@@ -640,7 +680,6 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
   p.vec_o = v_head_dim % 4 == 0 && aligned(out, 4 * es);
   p.tiles = 0;
 
-  cudaStream_t st = stream();
   if (dtype == DITC_RT_F32)
     launch_dtype<float>(name, p, st);
   else if (dtype == DITC_RT_F16)

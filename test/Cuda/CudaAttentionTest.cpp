@@ -11,6 +11,9 @@
 // unaligned tensors (the kernel's scalar load path) and out == q; and
 // ditc_cu_attention_layout's seq-major tensors, every layout.
 //
+// Always the own kernel (main sets DITC_CUDNN=0: cuDNN's fused SDPA, which
+// would take the F16 / BF16 calls without masks, is CudnnSdpaGpuTest.cpp's).
+//
 // Built twice: ditc-cuda-attention-tests on the GPU, run by attention.test
 // (REQUIRES: cuda; without a usable GPU main prints "no GPU: ..." and exits
 // 77), and CudaAttentionEmuTests, the same kernels compiled for the host
@@ -29,6 +32,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <string>
@@ -749,6 +753,10 @@ TEST(CudaAttentionGraph, LaunchersAreCapturable) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // These tests are the own kernel's: F16 / BF16 calls cuDNN could take
+  // (runtime/cuda/cudnn_sdpa.h) stay here too. cuDNN's path has its own
+  // tests (CudnnSdpaGpuTest.cpp). Nothing on the host emulation.
+  setenv("DITC_CUDNN", "0", 1);
   int count = 0;
   const cudaError_t e = cudaGetDeviceCount(&count);
   if (e != cudaSuccess || count == 0) {

@@ -1,0 +1,612 @@
+//===- cudnn_sdpa.cpp - Attention through cuDNN's fused SDPA ---------------===//
+//
+// sdpa::run and its pieces (cudnn_sdpa.h says what they do). The only
+// translation unit that includes cudnn-frontend (it compiles slowly), built
+// with NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING: the frontend then calls every
+// cudnn* function through dlsym(cudnn_frontend::cudnn_dlhandle, ...), the
+// handle defined here and set from our own dlopen of the library. Where
+// CMake found no cudnn-frontend (DITC_HAVE_CUDNN_FRONTEND undefined) the
+// same file builds without it: eligibility, the mode and the loader work,
+// run() always hands the call back ("not built with cudnn-frontend").
+//
+// The frontend reports failures as error_t values and, for a missing symbol
+// or libcudart, as exceptions: both become refusals here, never aborts. The
+// CUDA runtime calls made here (cudaGetDevice, cudaDeviceGetAttribute,
+// cudaStreamIsCapturing, cudaMalloc) are the library's static cudart, as
+// for the kernels.
+//
+// Plans and handles are never freed (they live as long as the process's
+// cuDNN and device memory; no destructor runs at exit).
+//
+//===----------------------------------------------------------------------===//
+#include "cudnn_sdpa.h"
+
+#include "ditc/runtime/ditc_kernels.h"
+
+#include <cuda_runtime_api.h>
+
+#include <dlfcn.h>
+
+#include <array>
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+#ifndef NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING
+#error "cudnn_sdpa.cpp needs NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING (cuDNN is never linked)"
+#endif
+#include <cudnn_frontend.h>
+
+// The frontend's handle of the cuDNN library (declared by
+// cudnn_frontend_shim.h, defined by its user); hidden like the rest.
+namespace cudnn_frontend {
+__attribute__((visibility("hidden"))) void *cudnn_dlhandle = nullptr;
+} // namespace cudnn_frontend
+#endif
+
+#pragma GCC visibility push(hidden)
+
+namespace ditc_cu {
+
+// stream.cu: "ditc cuda: <kernel>: <message>" and abort.
+[[noreturn]] void fatal(const char *kernel, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+namespace sdpa {
+
+//===--- Eligibility (host only) -----------------------------------------===//
+
+namespace {
+bool aligned16(const void *p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+} // namespace
+
+const char *ineligible(const Call &c) {
+  if (c.dtype != DITC_RT_F16 && c.dtype != DITC_RT_BF16)
+    return "the dtype is not F16 or BF16";
+  if (c.mask_kind != DITC_RT_MASK_NONE)
+    return "a mask (the own kernel takes masks)";
+  if (c.lse)
+    return "an lse output is wanted";
+  if (c.q_offset != 0 || c.kv_offset != 0 || c.kv_valid > 0)
+    return "a block of Ring attention (offsets or kv_valid)";
+  if (c.B <= 0 || c.H <= 0 || c.Hkv <= 0 || c.Sq <= 0 || c.Skv <= 0)
+    return "an empty dimension";
+  if (c.H % c.Hkv != 0)
+    return "heads is not a multiple of kv_heads";
+  if (c.D != c.Dv)
+    return "head_dim differs from v_head_dim";
+  if (c.D % 8 != 0 || c.D < 8 || c.D > 256)
+    return "head_dim is not a multiple of 8 in [8, 256]";
+  if (c.causal && c.Sq != c.Skv)
+    return "causal with q_len != kv_len";
+  if (!aligned16(c.q) || !aligned16(c.k) || !aligned16(c.v) ||
+      !aligned16(c.out))
+    return "a tensor is not 16-byte aligned";
+  for (const int64_t *s : {c.q_stride, c.k_stride, c.v_stride, c.o_stride})
+    for (int d = 0; d < 3; ++d)
+      if (s[d] % 8 != 0 || s[d] < 0)
+        return "a stride is not a multiple of 8 elements";
+  if (c.sm < 80)
+    return "the device is older than sm_80";
+  return nullptr;
+}
+
+//===--- DITC_CUDNN --------------------------------------------------------===//
+
+bool parse_mode(const char *value, Mode &mode) {
+  if (!value || !*value || std::strcmp(value, "auto") == 0)
+    mode = Mode::Auto;
+  else if (std::strcmp(value, "0") == 0)
+    mode = Mode::Off;
+  else if (std::strcmp(value, "1") == 0)
+    mode = Mode::On;
+  else
+    return false;
+  return true;
+}
+
+namespace {
+std::atomic<int> g_override{-1};
+} // namespace
+
+Mode mode() {
+  const int o = g_override.load(std::memory_order_relaxed);
+  if (o >= 0)
+    return static_cast<Mode>(o);
+  static const Mode from_env = [] {
+    const char *v = std::getenv("DITC_CUDNN");
+    Mode m = Mode::Auto;
+    if (!parse_mode(v, m))
+      fatal("attention", "DITC_CUDNN=%s: expected auto, 0 or 1", v);
+    return m;
+  }();
+  return from_env;
+}
+
+void set_mode(Mode m) {
+  g_override.store(static_cast<int>(m), std::memory_order_relaxed);
+}
+
+bool built_with_frontend() {
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+  return true;
+#else
+  return false;
+#endif
+}
+
+//===--- The library -------------------------------------------------------===//
+
+namespace {
+
+typedef size_t (*GetVersionFn)();
+
+// dlopen()s `path` and checks the version; the handle (kept open) or null
+// with `why`.
+void *open_library(const std::string &path, int64_t &version,
+                   std::string &why) {
+  dlerror();
+  void *lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!lib) {
+    const char *e = dlerror();
+    why = "cannot load " + path + ": " + (e ? e : "dlopen failed");
+    return nullptr;
+  }
+  auto get = reinterpret_cast<GetVersionFn>(dlsym(lib, "cudnnGetVersion"));
+  if (!get) {
+    why = path + " has no cudnnGetVersion (not cuDNN?)";
+    dlclose(lib);
+    return nullptr;
+  }
+  version = (int64_t)get();
+  if (version < 90000) {
+    why = path + " is cuDNN " + std::to_string(version) +
+          ", older than 9.0 (90000)";
+    dlclose(lib);
+    return nullptr;
+  }
+  return lib;
+}
+
+struct Library {
+  std::mutex mu;
+  std::atomic<bool> tried{false}; // set last, under mu
+  void *handle = nullptr;
+  int64_t version = 0;
+  std::string why;
+};
+
+Library &library() {
+  static Library *l = new Library; // never destroyed
+  return *l;
+}
+
+// The process's cuDNN handle, loaded once; null with `why`.
+void *library_handle(int64_t &version, std::string &why) {
+  Library &l = library();
+  if (l.tried.load(std::memory_order_acquire)) { // fixed from then on
+    version = l.version;
+    why = l.why;
+    return l.handle;
+  }
+  std::lock_guard<std::mutex> lock(l.mu);
+  if (!l.tried.load(std::memory_order_relaxed)) {
+    const char *env = std::getenv("DITC_CUDNN_LIBRARY");
+    const bool named = env && *env;
+    const std::string path = named ? env : "libcudnn.so.9";
+    l.handle = open_library(path, l.version, l.why);
+    if (!l.handle && named)
+      l.why = "DITC_CUDNN_LIBRARY=" + path + ": " + l.why;
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+    if (l.handle)
+      cudnn_frontend::cudnn_dlhandle = l.handle;
+#endif
+    l.tried.store(true, std::memory_order_release);
+  }
+  version = l.version;
+  why = l.why;
+  return l.handle;
+}
+
+std::atomic<uint64_t> g_ran{0}, g_fell_back{0}, g_plans{0}, g_refused{0};
+
+} // namespace
+
+int64_t probe_library(const std::string &path, std::string &why) {
+  int64_t version = 0;
+  void *lib = open_library(path, version, why);
+  if (!lib)
+    return 0;
+  dlclose(lib);
+  return version;
+}
+
+int64_t library_version(std::string &why) {
+  int64_t version = 0;
+  return library_handle(version, why) ? version : 0;
+}
+
+Counters counters() {
+  Counters c;
+  c.ran = g_ran.load();
+  c.fell_back = g_fell_back.load();
+  c.plans = g_plans.load();
+  c.refused = g_refused.load();
+  return c;
+}
+
+#ifndef DITC_HAVE_CUDNN_FRONTEND
+
+namespace {
+const char *const kNotBuilt =
+    "not built with cudnn-frontend (DITC_CUDNN_FRONTEND_INCLUDE_DIR)";
+} // namespace
+
+bool run(Call, void *, std::string *why) {
+  if (mode() == Mode::On)
+    fatal("attention", "DITC_CUDNN=1, but this runtime was %s", kNotBuilt);
+  g_fell_back.fetch_add(1, std::memory_order_relaxed);
+  if (why)
+    *why = mode() == Mode::Off ? "DITC_CUDNN=0" : kNotBuilt;
+  return false;
+}
+
+bool validate_graph(const Call &, std::string &why) {
+  why = kNotBuilt;
+  return false;
+}
+
+#else // DITC_HAVE_CUDNN_FRONTEND
+
+//===--- Graphs and plans --------------------------------------------------===//
+
+namespace fe = cudnn_frontend;
+
+namespace {
+
+enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4 };
+
+typedef int (*CreateFn)(void **handle);            // cudnnCreate
+typedef int (*SetStreamFn)(void *handle, void *s); // cudnnSetStream
+typedef const char *(*ErrorStringFn)(int);         // cudnnGetErrorString
+
+std::vector<int64_t> dims(int64_t b, int64_t h, int64_t s, int64_t d) {
+  return {b, h, s, d};
+}
+std::vector<int64_t> strides(const int64_t (&s)[3]) {
+  return {s[0], s[1], s[2], 1};
+}
+
+// The SDPA graph of `c` (inference: no stats), validated.
+fe::error_t describe(fe::graph::Graph &g, const Call &c) {
+  const fe::DataType_t io = c.dtype == DITC_RT_F16 ? fe::DataType_t::HALF
+                                                   : fe::DataType_t::BFLOAT16;
+  g.set_io_data_type(io)
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+  // Ours, so that the frontend never queries the device through its own
+  // libcudart.
+  g.set_sm_version(c.sm);
+  using fe::graph::Tensor_attributes;
+  auto q = g.tensor(Tensor_attributes()
+                        .set_name("Q")
+                        .set_uid(kQ)
+                        .set_dim(dims(c.B, c.H, c.Sq, c.D))
+                        .set_stride(strides(c.q_stride)));
+  auto k = g.tensor(Tensor_attributes()
+                        .set_name("K")
+                        .set_uid(kK)
+                        .set_dim(dims(c.B, c.Hkv, c.Skv, c.D))
+                        .set_stride(strides(c.k_stride)));
+  auto v = g.tensor(Tensor_attributes()
+                        .set_name("V")
+                        .set_uid(kV)
+                        .set_dim(dims(c.B, c.Hkv, c.Skv, c.Dv))
+                        .set_stride(strides(c.v_stride)));
+  fe::graph::SDPA_attributes a;
+  a.set_name("ditc_attention").set_generate_stats(false).set_attn_scale(
+      c.scale);
+  if (c.causal) // key j is masked for query i when j > i (top left)
+    a.set_diagonal_alignment(fe::DiagonalAlignment_t::TOP_LEFT)
+        .set_diagonal_band_right_bound(0);
+  auto outs = g.sdpa(q, k, v, a);
+  outs[0]
+      ->set_output(true)
+      .set_uid(kO)
+      .set_dim(dims(c.B, c.H, c.Sq, c.Dv))
+      .set_stride(strides(c.o_stride));
+  return g.validate();
+}
+
+std::string message(const char *step, fe::error_t &e) {
+  return std::string("cuDNN ") + step + ": " + e.get_message();
+}
+
+struct Plan {
+  std::string refused; // non-empty: cuDNN does not take the problem
+  std::unique_ptr<fe::graph::Graph> graph;
+  void *handle = nullptr; // the device's cudnnHandle_t
+  void *workspace = nullptr;
+  int64_t workspace_bytes = 0;
+  int device = 0;
+};
+
+struct Device {
+  void *handle = nullptr;
+  std::mutex exec; // cudnnSetStream + execute
+};
+
+struct Cache {
+  std::mutex mu; // guards both maps; a Plan is immutable once inserted
+  std::map<int, std::unique_ptr<Device>> devices;
+  std::map<std::array<int64_t, 24>, std::unique_ptr<Plan>> plans;
+  CreateFn create = nullptr;
+  SetStreamFn set_stream = nullptr;
+  ErrorStringFn error_string = nullptr;
+};
+
+Cache &cache() {
+  static Cache *c = new Cache; // never destroyed
+  return *c;
+}
+
+std::array<int64_t, 24> plan_key(int device, const Call &c) {
+  uint32_t scale_bits;
+  std::memcpy(&scale_bits, &c.scale, 4);
+  return {device,         c.dtype,        c.B,           c.H,
+          c.Hkv,          c.Sq,           c.Skv,         c.D,
+          c.q_stride[0],  c.q_stride[1],  c.q_stride[2], c.k_stride[0],
+          c.k_stride[1],  c.k_stride[2],  c.v_stride[0], c.v_stride[1],
+          c.v_stride[2],  c.o_stride[0],  c.o_stride[1], c.o_stride[2],
+          c.causal,       scale_bits,     c.sm,          c.Dv};
+}
+
+std::string describe_call(const Call &c) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "%s B=%lld H=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld%s sm_%d",
+                c.dtype == DITC_RT_F16 ? "F16" : "BF16", (long long)c.B,
+                (long long)c.H, (long long)c.Hkv, (long long)c.Sq,
+                (long long)c.Skv, (long long)c.D, c.causal ? " causal" : "",
+                (int)c.sm);
+  return buf;
+}
+
+// True when a capture may be under way on `stream` (as gemm.cpp's).
+bool capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return true;
+  }
+  return status != cudaStreamCaptureStatusNone;
+}
+
+int device_sm(int device) {
+  static std::atomic<int> sms[64];
+  if (device >= 0 && device < 64)
+    if (int sm = sms[device].load(std::memory_order_relaxed))
+      return sm;
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
+                             device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor,
+                             device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  const int sm = major * 10 + minor;
+  if (device >= 0 && device < 64)
+    sms[device].store(sm, std::memory_order_relaxed);
+  return sm;
+}
+
+// Builds the plan of `c` on `device` (the cache lock held); a refusal is a
+// plan too. Errors of our own set-up (no handle, no workspace memory)
+// refuse as well: the own kernel still runs.
+std::unique_ptr<Plan> build_plan(Cache &cc, int device, const Call &c) {
+  auto plan = std::make_unique<Plan>();
+  plan->device = device;
+  auto refuse = [&](std::string why) {
+    plan->refused = std::move(why);
+    plan->graph.reset();
+    return std::move(plan);
+  };
+  auto &dev = cc.devices[device];
+  if (!dev)
+    dev = std::make_unique<Device>();
+  if (!dev->handle) {
+    void *h = nullptr;
+    const int st = cc.create(&h);
+    if (st != 0)
+      return refuse(std::string("cudnnCreate failed: ") +
+                    cc.error_string(st));
+    dev->handle = h;
+  }
+  plan->handle = dev->handle;
+  try {
+    plan->graph = std::make_unique<fe::graph::Graph>();
+    fe::graph::Graph &g = *plan->graph;
+    fe::error_t e = describe(g, c);
+    if (e.is_bad())
+      return refuse(message("validate", e));
+    auto *h = static_cast<cudnnHandle_t>(dev->handle);
+    if ((e = g.build_operation_graph(h)).is_bad())
+      return refuse(message("build_operation_graph", e));
+    if ((e = g.create_execution_plans({fe::HeurMode_t::A})).is_bad())
+      return refuse(message("create_execution_plans", e));
+    if ((e = g.check_support()).is_bad())
+      return refuse(message("check_support", e));
+    if ((e = g.build_plans()).is_bad())
+      return refuse(message("build_plans", e));
+    int64_t bytes = 0;
+    if ((e = g.get_workspace_size(bytes)).is_bad())
+      return refuse(message("get_workspace_size", e));
+    if (bytes > 0) {
+      void *ws = nullptr;
+      const cudaError_t err = cudaMalloc(&ws, (size_t)bytes);
+      if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return refuse("cannot allocate its " + std::to_string(bytes) +
+                      "-byte workspace: " + cudaGetErrorString(err));
+      }
+      plan->workspace = ws;
+      plan->workspace_bytes = bytes;
+    }
+  } catch (const std::exception &ex) {
+    return refuse(std::string("cuDNN frontend: ") + ex.what());
+  }
+  return plan;
+}
+
+} // namespace
+
+bool validate_graph(const Call &c, std::string &why) {
+  if (const char *r = ineligible(c)) {
+    why = r;
+    return false;
+  }
+  if (library_version(why) == 0)
+    return false;
+  try {
+    fe::graph::Graph g;
+    fe::error_t e = describe(g, c);
+    if (e.is_bad()) {
+      why = message("validate", e);
+      return false;
+    }
+  } catch (const std::exception &ex) {
+    why = std::string("cuDNN frontend: ") + ex.what();
+    return false;
+  }
+  return true;
+}
+
+bool run(Call c, void *stream, std::string *why) {
+  const Mode m = mode();
+  auto back = [&](const std::string &reason) {
+    g_fell_back.fetch_add(1, std::memory_order_relaxed);
+    if (why)
+      *why = reason;
+    return false;
+  };
+  if (m == Mode::Off)
+    return back("DITC_CUDNN=0");
+  if (m != Mode::On) { // what does not depend on the device, first
+    Call any_sm = c;
+    any_sm.sm = 1000;
+    if (const char *r = ineligible(any_sm))
+      return back(r);
+  }
+  int64_t version = 0;
+  std::string lib_why;
+  void *lib = library_handle(version, lib_why);
+  if (!lib) {
+    if (m == Mode::On)
+      fatal("attention", "DITC_CUDNN=1: %s", lib_why.c_str());
+    return back(lib_why);
+  }
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return back("cudaGetDevice failed");
+  }
+  if (c.sm == 0)
+    c.sm = device_sm(device);
+  if (const char *r = ineligible(c))
+    return back(r);
+
+  Cache &cc = cache();
+  const cudaStream_t st = static_cast<cudaStream_t>(stream);
+  const Plan *plan = nullptr;
+  Device *dev = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(cc.mu);
+    if (!cc.create) {
+      cc.create = reinterpret_cast<CreateFn>(dlsym(lib, "cudnnCreate"));
+      cc.set_stream =
+          reinterpret_cast<SetStreamFn>(dlsym(lib, "cudnnSetStream"));
+      cc.error_string =
+          reinterpret_cast<ErrorStringFn>(dlsym(lib, "cudnnGetErrorString"));
+      if (!cc.create || !cc.set_stream || !cc.error_string) {
+        cc.create = nullptr;
+        if (m == Mode::On)
+          fatal("attention",
+                "DITC_CUDNN=1: the cuDNN library lacks cudnnCreate, "
+                "cudnnSetStream or cudnnGetErrorString");
+        return back("the cuDNN library lacks cudnnCreate / cudnnSetStream");
+      }
+    }
+    const auto key = plan_key(device, c);
+    auto it = cc.plans.find(key);
+    if (it == cc.plans.end()) {
+      if (capturing(st))
+        return back("no plan yet and the stream is being captured");
+      std::unique_ptr<Plan> built = build_plan(cc, device, c);
+      if (built->refused.empty())
+        g_plans.fetch_add(1, std::memory_order_relaxed);
+      else {
+        g_refused.fetch_add(1, std::memory_order_relaxed);
+        if (m == Mode::On)
+          std::fprintf(stderr,
+                       "ditc cuda: attention: cuDNN does not take %s (%s); "
+                       "the own kernel runs it\n",
+                       describe_call(c).c_str(), built->refused.c_str());
+      }
+      it = cc.plans.emplace(key, std::move(built)).first;
+    }
+    plan = it->second.get();
+    dev = cc.devices[device].get();
+  }
+  if (!plan->refused.empty())
+    return back(plan->refused);
+
+  std::unordered_map<int64_t, void *> pack = {
+      {kQ, const_cast<void *>(c.q)},
+      {kK, const_cast<void *>(c.k)},
+      {kV, const_cast<void *>(c.v)},
+      {kO, c.out}};
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> lock(dev->exec);
+    const int s = cc.set_stream(plan->handle, stream);
+    if (s != 0) {
+      failed = std::string("cudnnSetStream failed: ") + cc.error_string(s);
+    } else {
+      try {
+        fe::error_t e = plan->graph->execute(
+            static_cast<cudnnHandle_t>(plan->handle), pack, plan->workspace);
+        if (e.is_bad())
+          failed = message("execute", e);
+      } catch (const std::exception &ex) {
+        failed = std::string("cuDNN frontend: execute: ") + ex.what();
+      }
+    }
+  }
+  if (!failed.empty()) {
+    // Not expected once a plan is built: say so, and let the own kernel
+    // write the output (an error left on the stream surfaces at its launch).
+    std::fprintf(stderr,
+                 "ditc cuda: attention: cuDNN failed on %s (%s); the own "
+                 "kernel runs it\n",
+                 describe_call(c).c_str(), failed.c_str());
+    return back(failed);
+  }
+  g_ran.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+#endif // DITC_HAVE_CUDNN_FRONTEND
+
+} // namespace sdpa
+} // namespace ditc_cu
+
+#pragma GCC visibility pop

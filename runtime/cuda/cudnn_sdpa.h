@@ -1,0 +1,134 @@
+//===- cudnn_sdpa.h - Attention through cuDNN's fused SDPA (flash) -------===//
+//
+// attention.cu's attention_impl hands each call to sdpa::run first; when it
+// returns false the own kernel runs, as before. run() takes a call only when
+// cuDNN can: eligible() below, the library loads (and is cuDNN >= 9.0) and
+// cuDNN builds a plan for the problem. Everything of the cuDNN frontend
+// (cudnn-frontend's header-only C++ API, with
+// NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING) lives in cudnn_sdpa.cpp, one
+// translation unit; this header needs no CUDA or cuDNN header.
+//
+// The library. cuDNN is never linked: it is dlopen()ed on first use,
+// DITC_CUDNN_LIBRARY when set, else libcudnn.so.9 (the loader's search), and
+// the frontend resolves every cudnn* call in it. The frontend itself also
+// dlopen()s libcudart.so.12 / .13 for a few CUDA runtime calls of its own
+// (cudaMemsetAsync / cudaMemcpyAsync of workspace set-up, which plain SDPA
+// does not need); the device's compute capability is set by us, so that
+// its sm query (cudaGetDevice, cudaDeviceGetAttribute) never runs. Where no
+// libcudart.so is found such a call throws, which run() turns into a
+// refusal (own kernel).
+//
+// DITC_CUDNN (read once per process):
+//   auto (or unset, or empty)  cuDNN when it loads and takes the call
+//   0                          never (the own kernel only)
+//   1                          the library must load: the first attention
+//                              call aborts with one line naming the library
+//                              and dlerror otherwise (also when the runtime
+//                              was built without cudnn-frontend); calls
+//                              cuDNN does not take still fall back, and a
+//                              problem cuDNN refuses is reported once on
+//                              stderr
+//
+// Plans. One cuDNN graph per problem (device, dtype, B, H, Hkv, Sq, Skv, D,
+// the four tensors' strides, causal, the scale's bits), built at its first
+// call (validate, build_operation_graph, heuristics A, check_support,
+// build_plans) with a workspace of its own (cudaMalloc'd once) and kept for
+// the life of the process; a problem cuDNN refuses is kept as refused with
+// its reason and never retried. One cudnnHandle_t per device (created with
+// the device's first plan), cudnnSetStream before each execution, under a
+// per-device lock. A plan is never built while the calling stream is
+// being captured into a CUDA graph (cuDNN may allocate and synchronise):
+// such a call runs the own kernel unless the plan exists; a built plan
+// executes inside a capture (its kernels are captured like any other). A
+// plan's workspace is shared by every execution of that plan: the same
+// problem enqueued on two streams must not run concurrently (as for gemm's
+// workspace).
+//
+// On the host emulation of test/Cuda (DITC_CU_EMULATE) the hook is compiled
+// out of attention.cu: no cuDNN there.
+//
+//===----------------------------------------------------------------------===//
+#ifndef DITC_RUNTIME_CUDA_CUDNN_SDPA_H
+#define DITC_RUNTIME_CUDA_CUDNN_SDPA_H
+
+#include <stdint.h>
+
+#include <string>
+
+#pragma GCC visibility push(hidden)
+namespace ditc_cu {
+namespace sdpa {
+
+/// One attention call as attention_impl sees it: element strides of batch,
+/// head and sequence for q [B, H, Sq, D], k [B, Hkv, Skv, D], v [B, Hkv,
+/// Skv, Dv] and out [B, H, Sq, Dv] (the head dim contiguous).
+struct Call {
+  int32_t dtype = 0; // DITC_RT_F32 / F16 / BF16
+  const void *q = nullptr, *k = nullptr, *v = nullptr;
+  void *out = nullptr;
+  int64_t B = 0, H = 0, Hkv = 0, Sq = 0, Skv = 0, D = 0, Dv = 0;
+  int64_t q_stride[3] = {}, k_stride[3] = {}, v_stride[3] = {},
+          o_stride[3] = {}; // batch, head, seq
+  float scale = 1.f;
+  bool causal = false;
+  int32_t mask_kind = 0; // DITC_RT_MASK_*
+  bool lse = false;      // a log-sum-exp output is wanted
+  int64_t q_offset = 0, kv_offset = 0, kv_valid = 0;
+  /// The device's compute capability, major * 10 + minor (0: unknown).
+  int32_t sm = 0;
+};
+
+/// Null when cuDNN's SDPA may take `c`, else why not (a static string).
+/// Pure: no device, no library. Takes: F16 / BF16; no mask; no lse; offsets
+/// 0 and no kv_valid; D == Dv, a multiple of 8 in [8, 256]; causal only
+/// with Sq == Skv (where cuDNN's top-left diagonal is the own kernel's);
+/// heads a multiple of kv_heads (GQA); every size > 0; 16-byte aligned
+/// pointers and strides a multiple of 8 elements; sm >= 80.
+const char *ineligible(const Call &c);
+
+/// DITC_CUDNN.
+enum class Mode { Auto, Off, On };
+/// Parses a DITC_CUDNN value (null or "" = auto); false for anything else.
+bool parse_mode(const char *value, Mode &mode);
+/// The process's mode: DITC_CUDNN at the first call (an unknown value is
+/// fatal), unless set_mode overrode it.
+Mode mode();
+/// Overrides DITC_CUDNN from now on (tests).
+void set_mode(Mode m);
+
+/// Whether this runtime was compiled with cudnn-frontend (else run() never
+/// takes a call; why_not_built says so).
+bool built_with_frontend();
+
+/// dlopen()s `path` (DITC_CUDNN_LIBRARY's role) and checks cudnnGetVersion
+/// >= 90000; not cached, nothing kept (the library is closed again).
+/// Returns the version, or 0 with `why` naming the library (dlerror).
+int64_t probe_library(const std::string &path, std::string &why);
+
+/// The process's cuDNN (DITC_CUDNN_LIBRARY, else libcudnn.so.9), loaded
+/// once (a failure is kept too); its version, or 0 with `why`.
+int64_t library_version(std::string &why);
+
+/// Runs `c` through cuDNN on `stream` (a cudaStream_t): true when cuDNN
+/// ran it, false (with `why` when not null) when the own kernel must. Fills
+/// c.sm itself when 0. Aborts only where DITC_CUDNN=1 finds no library.
+bool run(Call c, void *stream, std::string *why);
+
+/// What run() did in this process (tests): calls cuDNN ran, calls handed
+/// back to the own kernel, plans built, problems refused.
+struct Counters {
+  uint64_t ran = 0, fell_back = 0, plans = 0, refused = 0;
+};
+Counters counters();
+
+/// For tests without a GPU: builds the frontend graph of `c` (as run()
+/// would, with the device's sm c.sm) and calls validate() only, which needs
+/// the library (library_version) but no device. True when it validates;
+/// else false with `why`.
+bool validate_graph(const Call &c, std::string &why);
+
+} // namespace sdpa
+} // namespace ditc_cu
+#pragma GCC visibility pop
+
+#endif // DITC_RUNTIME_CUDA_CUDNN_SDPA_H
