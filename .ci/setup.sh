@@ -78,6 +78,20 @@ then
     -r python/requirements-test.txt
 fi
 
+# cudnn-frontend's C++ headers (header-only; the wheel's include/ folder) for
+# the CUDA runtime's attention on cuDNN (runtime/cuda/cudnn_sdpa.cpp: CMake
+# finds them under the venv's site-packages/include). --no-deps: only the
+# headers are used, not the Python bindings' dependencies.
+CUDNN_FE=nvidia-cudnn-frontend==1.32.0
+if ! "$VENV/bin/python" -c "
+from importlib.metadata import version
+import sys
+sys.exit(version('nvidia-cudnn-frontend') != '${CUDNN_FE#*==}')" 2>/dev/null; then
+  echo "== installing $CUDNN_FE into $VENV (its C++ headers)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps \
+    "$CUDNN_FE"
+fi
+
 echo "== configuring and building ($BUILD)"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH=/usr/lib/llvm-22 >/dev/null

@@ -173,10 +173,11 @@ fi
 say "googletest: ${GTEST_SRC:-an installed one (find_package)}"
 
 GPU_TESTS=(ditc-cuda-kernel-tests ditc-cuda-attention-tests ditc-cuda-gemm-tests
-  ditc-cuda-collective-tests)
+  ditc-cuda-collective-tests ditc-cuda-cudnn-tests)
 # The host side of the cuBLASLt GEMM (with the real library where there is
 # one) and of the GPU model libraries; no GPU needed.
-HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests CudaDeviceCommHostTests)
+HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests CudaDeviceCommHostTests
+  CudaCudnnHostTests)
 HOST_FULL=(CudaKernelMathTests CudaAttentionMathTests CudaKernelEmuTests
   CudaAttentionEmuTests CudaCollectiveEmuTests)
 TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}" ditc_model_cuda)
@@ -205,6 +206,15 @@ CMAKE_ARGS=(-S "$ROOT/runtime" -B "$BUILD" -G Ninja
 # has none.
 [ -f "$ROOT/build-gpu-deps/json/nlohmann/json.hpp" ] &&
   CMAKE_ARGS+=("-DDITC_RT_JSON_INCLUDE_DIR=$ROOT/build-gpu-deps/json")
+# cudnn-frontend's headers (and cudnn.h) for the attention's cuDNN path:
+# carried by prepare.sh; without them the runtime builds without it and
+# ditc-cuda-cudnn-tests fails, saying so.
+if [ -f "$ROOT/build-gpu-deps/cudnn-frontend/include/cudnn_frontend.h" ]; then
+  CMAKE_ARGS+=("-DDITC_CUDNN_FRONTEND_INCLUDE_DIR=$ROOT/build-gpu-deps/cudnn-frontend/include")
+  say "cudnn-frontend: build-gpu-deps/cudnn-frontend/include"
+else
+  say "cudnn-frontend: not carried (run benchmarks/gpu/prepare.sh): attention without cuDNN"
+fi
 echo "\$ cmake ${CMAKE_ARGS[*]}" >>"$BUILD_LOG"
 if ! cmake "${CMAKE_ARGS[@]}" >>"$BUILD_LOG" 2>&1; then
   grep -q 'GTest' "$BUILD_LOG" && [ -z "$GTEST_SRC" ] &&

@@ -8,6 +8,13 @@
 # Writes
 #   build-gpu-deps/googletest/       GoogleTest's sources (/usr/src/googletest)
 #   build-gpu-deps/json/nlohmann/    nlohmann/json's header (Model.cpp)
+#   build-gpu-deps/cudnn-frontend/include/
+#                                    cudnn-frontend's headers (the PyPI
+#                                    wheel's include/, from DITC_VENV, default
+#                                    /opt/ditc-venv) and the toolkit's cudnn*.h
+#                                    (the GPU machine's toolkit may have
+#                                    none): the attention's cuDNN path
+#                                    (runtime/cuda/cudnn_sdpa.cpp), ~3.6 MiB
 #   build-gpu-deps/fixtures/<name>/  per model fixture of test/fixtures:
 #     cuda_f32.o, cuda_bf16.o        the generated half of a --target cuda
 #                                    library (ditc compile --emit obj), linked
@@ -41,6 +48,22 @@ fi
 if [ ! -f "$DEPS/json/nlohmann/json.hpp" ] && [ -f /usr/include/nlohmann/json.hpp ]; then
   mkdir -p "$DEPS/json"
   cp -r /usr/include/nlohmann "$DEPS/json/"
+fi
+
+CFE_VENV=${DITC_VENV:-/opt/ditc-venv}
+CFE_SRC=$(ls -d "$CFE_VENV"/lib/python3*/site-packages/include 2>/dev/null | head -1)
+if [ -n "$CFE_SRC" ] && [ -f "$CFE_SRC/cudnn_frontend.h" ]; then
+  rm -rf "$DEPS/cudnn-frontend"
+  mkdir -p "$DEPS/cudnn-frontend/include"
+  cp -r "$CFE_SRC"/cudnn_frontend* "$CFE_SRC"/cudnn_backend_base.h "$DEPS/cudnn-frontend/include/"
+  CUDNN_H=
+  for d in /usr/local/cuda/include /usr/include /usr/include/x86_64-linux-gnu; do
+    [ -f "$d/cudnn.h" ] && { CUDNN_H=$d; break; }
+  done
+  [ -n "$CUDNN_H" ] && cp "$CUDNN_H"/cudnn*.h "$DEPS/cudnn-frontend/include/"
+  echo "prepared cudnn-frontend ($(du -sh "$DEPS/cudnn-frontend" | cut -f1)${CUDNN_H:+, cudnn.h from $CUDNN_H})"
+else
+  echo "prepare.sh: no cudnn-frontend under $CFE_VENV (.ci/setup.sh installs it): the GPU check builds attention without cuDNN" >&2
 fi
 
 rm -rf "$DEPS/fixtures"
