@@ -479,8 +479,9 @@ struct Candidate {
   /// The most bytes live at a step (what any placement needs).
   int64_t live = 0;
   /// How far the schedule exceeds the budget: the sum over its steps of
-  /// the bytes live above it. Chunking one of several equal peaks (the
-  /// same block repeated) lowers it though not yet the arena. Live bytes,
+  /// the bytes live above ChunkPass::excessThreshold. Chunking one of
+  /// several equal peaks (the same block repeated) lowers it though not yet
+  /// the arena. Live bytes,
   /// not the placed arena's ends: a loop's result buffer, live from its
   /// start, can move other buffers, and the placed measures would then hide
   /// what the loop saves (SD3-medium's MLPs in its batch loop).
@@ -514,6 +515,13 @@ struct ChunkPass : ditc::impl::ChunkPassBase<ChunkPass> {
   /// The live peak and the excess (Candidate::excess) of the schedule
   /// being improved, and the order of the search.
   int64_t currentLive = 0, currentExcess = 0;
+  /// The live bytes above which a step counts in the excess (see greedy).
+  int64_t excessThreshold = 0;
+  /// 1, or less in the search that aims its excess below the budget. The
+  /// greedy path depends on where the excess starts counting: SD3-medium
+  /// (full size) at 150 MiB stopped at 155.8 MiB and at 120 MiB at
+  /// 127.9 MiB aiming at the budget, while aiming at half met both.
+  double targetScale = 1;
   Order order = Order::ExcessFirst;
   /// Whether (live peak, excess) `a` is better than `b` in the search's
   /// order.
@@ -560,7 +568,7 @@ bool ChunkPass::evaluate(func::FuncOp func, ArrayRef<Operation *> ops, Candidate
   MemoryPlan plan(*copy);
   c.arena = plan.arenaBytes();
   c.live = plan.peakLiveBytes();
-  c.excess = excessOf(plan, activationLimit);
+  c.excess = excessOf(plan, excessThreshold);
   // Only a candidate that makes progress can be chosen: only it is priced.
   c.seconds = progress(c) ? predictSeconds(*copy, *hw, timeOptions)
                           : std::numeric_limits<double>::infinity();
@@ -703,8 +711,17 @@ bool ChunkPass::greedy(func::FuncOp func, Order searchOrder, std::string &floor,
   order = searchOrder;
   for (;;) {
     MemoryPlan plan(func);
-    int64_t arena = plan.arenaBytes(), excess = excessOf(plan, activationLimit);
+    int64_t arena = plan.arenaBytes();
     currentLive = plan.peakLiveBytes();
+    // The excess counts the live bytes above the budget, or, in the search
+    // that aims below it, above half the budget less what the placement
+    // needs above the live peak (arena - live peak): a schedule whose live
+    // bytes fit the budget while its arena does not has no excess above the
+    // budget left to lower, and the first two searches stop there.
+    excessThreshold = (int64_t)((double)activationLimit * targetScale);
+    if (targetScale < 1)
+      excessThreshold -= std::max<int64_t>(0, arena - currentLive);
+    int64_t excess = excessOf(plan, excessThreshold);
     currentExcess = excess;
     if (arena <= (int64_t)activationLimit)
       return true;
@@ -859,20 +876,29 @@ void ChunkPass::runOnOperation() {
   });
   // Greedy, on copies of @main: by the excess first (which chunks one of
   // several equal peaks at a time); when that stops short of the budget, by
-  // the live peak first. The one that meets the budget, else the smaller floor
-  // (the first on a tie) is reported.
-  std::string floors[2];
-  int64_t arenas[2] = {0, 0};
-  for (Order o : {Order::ExcessFirst, Order::LiveFirst}) {
+  // the live peak first; then by the excess above half the budget (less
+  // the placement's overhead, see greedy). The first that meets the budget,
+  // else the smallest floor (the first on a tie; an internal error in the
+  // first search) is reported.
+  const std::pair<Order, double> searches[] = {
+      {Order::ExcessFirst, 1}, {Order::LiveFirst, 1}, {Order::ExcessFirst, 0.5}};
+  std::string floors[3];
+  int64_t arenas[3] = {0, 0, 0};
+  int k = 0;
+  for (auto [o, scale] : searches) {
     OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
-    int k = o == Order::ExcessFirst ? 0 : 1;
+    targetScale = scale;
     if (greedy(*work, o, floors[k], arenas[k])) {
       func.getBody().takeBody(work->getBody());
       return;
     }
+    ++k;
   }
-  int k = arenas[1] > 0 && arenas[1] < arenas[0] ? 1 : 0;
-  module.emitError(floors[k]);
+  int smallest = 0;
+  for (int j = 1; j < 3; ++j)
+    if (arenas[j] > 0 && arenas[j] < arenas[smallest])
+      smallest = j;
+  module.emitError(floors[smallest]);
   signalPassFailure();
 }
 

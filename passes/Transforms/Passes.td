@@ -114,9 +114,14 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
     excess (the bytes live above the budget, summed over the steps) or,
     in a second search from the start, the smallest live peak: measures of
     the live bytes, which do not depend on where the plan places buffers
-    (the placed arena decides only whether the budget is met). The search
-    continues at the new peak. When no candidate makes progress, the pass
-    fails with the smallest arena reached and the op that holds it up. Deterministic. Runs after partitioning and
+    (the placed arena decides only whether the budget is met). A third
+    search, when both stop short, counts the excess above half the budget
+    less what the placement needs above the live peak (a schedule whose
+    live bytes fit while its arena does not leaves the first two nothing to
+    lower). The search continues at the new peak. When no candidate makes
+    progress in any of the three, the pass fails with the smallest arena
+    reached and the op that holds it up. Deterministic. Runs after
+    partitioning and
     precision, before the memory plan; the loop records `ditc.peak_before`,
     `ditc.peak_after` and `ditc.cost_s` (predicted seconds added).
 
