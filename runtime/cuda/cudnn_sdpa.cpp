@@ -66,6 +66,18 @@ namespace {
 bool aligned16(const void *p) {
   return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }
+
+// The bytes [first, last) a [B, H, S, D] tensor with these strides spans.
+struct Span {
+  uintptr_t first, last;
+};
+Span span(const void *p, const int64_t (&s)[3], int64_t b, int64_t h,
+          int64_t len, int64_t d, int64_t es) {
+  const int64_t last = (b - 1) * s[0] + (h - 1) * s[1] + (len - 1) * s[2] + d;
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return {a, a + (uintptr_t)(last * es)};
+}
+bool overlap(Span x, Span y) { return x.first < y.last && y.first < x.last; }
 } // namespace
 
 const char *ineligible(const Call &c) {
@@ -94,6 +106,13 @@ const char *ineligible(const Call &c) {
     for (int d = 0; d < 3; ++d)
       if (s[d] % 8 != 0 || s[d] < 0)
         return "a stride is not a multiple of 8 elements";
+  // The own kernel allows out == q (each block reads its rows of q before
+  // writing them); cuDNN's kernels promise nothing of the kind.
+  const Span o = span(c.out, c.o_stride, c.B, c.H, c.Sq, c.Dv, 2);
+  if (overlap(o, span(c.q, c.q_stride, c.B, c.H, c.Sq, c.D, 2)) ||
+      overlap(o, span(c.k, c.k_stride, c.B, c.Hkv, c.Skv, c.D, 2)) ||
+      overlap(o, span(c.v, c.v_stride, c.B, c.Hkv, c.Skv, c.Dv, 2)))
+    return "the output overlaps an input";
   if (c.sm < 80)
     return "the device is older than sm_80";
   return nullptr;

@@ -83,7 +83,8 @@ struct Call {
 /// 0 and no kv_valid; D == Dv, a multiple of 8 in [8, 256]; causal only
 /// with Sq == Skv (where cuDNN's top-left diagonal is the own kernel's);
 /// heads a multiple of kv_heads (GQA); every size > 0; 16-byte aligned
-/// pointers and strides a multiple of 8 elements; sm >= 80.
+/// pointers and strides a multiple of 8 elements; an output that overlaps
+/// no input (the own kernel takes out == q); sm >= 80.
 const char *ineligible(const Call &c);
 
 /// DITC_CUDNN.

@@ -25,16 +25,16 @@ namespace {
 using ditc_cu::sdpa::Call;
 using ditc_cu::sdpa::ineligible;
 
-// A contiguous [B, H, S, D] call, BF16, 256-byte aligned stand-in pointers
+// A contiguous [B, H, S, D] call, BF16, stand-in pointers 1 GiB apart
 // (never dereferenced), on an sm_90 device.
 Call call(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Skv,
           int64_t D, bool causal = false) {
   Call c;
   c.dtype = DITC_RT_BF16;
-  c.q = reinterpret_cast<const void *>(uintptr_t(0x100000));
-  c.k = reinterpret_cast<const void *>(uintptr_t(0x200000));
-  c.v = reinterpret_cast<const void *>(uintptr_t(0x300000));
-  c.out = reinterpret_cast<void *>(uintptr_t(0x400000));
+  c.q = reinterpret_cast<const void *>(uintptr_t(0x40000000));
+  c.k = reinterpret_cast<const void *>(uintptr_t(0x80000000));
+  c.v = reinterpret_cast<const void *>(uintptr_t(0xc0000000));
+  c.out = reinterpret_cast<void *>(uintptr_t(0x100000000));
   c.B = B;
   c.H = H;
   c.Hkv = Hkv;
@@ -136,6 +136,17 @@ TEST(CudnnSdpaEligible, AlignmentAndDevice) {
   Call stride = call(2, 16, 16, 256, 256, 64);
   stride.k_stride[2] = 68; // rows 136 bytes apart
   EXPECT_REFUSED(stride, "stride");
+  Call in_place = call(2, 16, 16, 256, 256, 64);
+  in_place.out = const_cast<void *>(in_place.q);
+  EXPECT_REFUSED(in_place, "overlaps");
+  Call into_v = call(1, 4, 4, 64, 64, 64); // v's last row
+  into_v.out = const_cast<char *>(static_cast<const char *>(into_v.v)) +
+               2 * (4 * 64 * 64 - 64);
+  EXPECT_REFUSED(into_v, "overlaps");
+  Call after_v = call(1, 4, 4, 64, 64, 64); // just past v
+  after_v.out = const_cast<char *>(static_cast<const char *>(after_v.v)) +
+                2 * (4 * 64 * 64);
+  EXPECT_TAKEN(after_v);
   Call turing = call(2, 16, 16, 256, 256, 64);
   turing.sm = 75;
   EXPECT_REFUSED(turing, "sm_80");
