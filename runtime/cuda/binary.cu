@@ -1,7 +1,9 @@
 //===- binary.cu - Broadcasting binary ops --------------------------------===//
 //
 // out[idx] = op(a[idx . a_strides], b[idx . b_strides]) over the collapsed
-// shape (common.cuh), one thread per output element. Floats (F32, F16, BF16)
+// shape (common.cuh); for the float types a thread per run of kRun output
+// elements along the innermost dimension (one where kRun does not divide
+// it), else a thread per element. Floats (F32, F16, BF16)
 // compute in f32 and round once; I64 / I32 wrap; B8 is logical; comparisons
 // write B8 (0 / 1). kernel_math.h has each op.
 //
@@ -49,13 +51,11 @@ __device__ __forceinline__ BinaryOut<S, OP> binary_apply(S a, S b) {
 
 template <class S, int OP>
 __global__ void __launch_bounds__(kThreads)
-    binary_kernel(const __grid_constant__ Strided<3> s, const S *a,
+    binary_kernel(const __grid_constant__ Strided<3> s, int run, const S *a,
                   const S *b, BinaryOut<S, OP> *out) {
-  for (int64_t i = global_thread(); i < s.total; i += global_stride()) {
-    int64_t off[2];
-    strided_offsets<2>(s, i, off);
+  for_each_element<2, kFloatLike<S>>(s, run, [&](int64_t i, const int64_t(&off)[2]) {
     out[i] = binary_apply<S, OP>(a[off[0]], b[off[1]]); // out is contiguous
-  }
+  });
 }
 
 /// Launches op (known valid for S).
@@ -65,10 +65,15 @@ void launch_binary(int32_t op, const Strided<3> &s, const void *a,
   if constexpr (OP < DITC_RT_BINARY_COUNT) {
     if (op != OP)
       return launch_binary<S, OP + 1>(op, s, a, b, out);
-    if constexpr (binary_valid<S, OP>())
-      launch(binary_kernel<S, OP>, blocks_for(s.total, kThreads), kThreads, s,
-             static_cast<const S *>(a), static_cast<const S *>(b),
+    if constexpr (binary_valid<S, OP>()) {
+      // Runs for the float types (the model's activations); integer and
+      // boolean ops run an element per thread.
+      const int run = kFloatLike<S> ? run_length(s) : 1;
+      launch(binary_kernel<S, OP>, blocks_for(s.total / run, kThreads),
+             kThreads, s, run, static_cast<const S *>(a),
+             static_cast<const S *>(b),
              static_cast<BinaryOut<S, OP> *>(out));
+    }
   }
 }
 

@@ -182,6 +182,40 @@ __device__ __forceinline__ void strided_offsets(const Strided<N, R> &s,
     off[o] += i * s.stride[o][0];
 }
 
+/// Elements an elementwise thread handles one after another along the
+/// innermost (collapsed) dimension: kRun where it divides that dimension,
+/// else 1. The offsets cost a division per outer dimension; a run computes
+/// them once and steps along the innermost strides (0 for an operand that
+/// broadcasts there).
+constexpr int kRun = 4;
+template <int N, int R> inline int run_length(const Strided<N, R> &s) {
+  return s.shape[s.rank - 1] % kRun == 0 ? kRun : 1;
+}
+
+/// Device, grid-stride: f(i, off) for every linear index i of s, off the
+/// element offsets of its first K operands there, `run` (run_length(s))
+/// consecutive indices per step of a thread; Runs false: one (run must be
+/// 1; a kernel whose element op is heavy, as 64-bit integer division,
+/// spills registers with runs). Launch blocks_for(s.total / run, ...)
+/// blocks.
+template <int K, bool Runs = true, int N, int R, class F>
+__device__ __forceinline__ void for_each_element(const Strided<N, R> &s,
+                                                 int run_arg, F &&f) {
+  const int run = Runs ? run_arg : 1;
+  const int last = s.rank - 1;
+  const int64_t runs = s.total / run;
+  for (int64_t g = global_thread(); g < runs; g += global_stride()) {
+    int64_t off[K];
+    strided_offsets<K>(s, g * run, off);
+    for (int v = 0; v < run; ++v) {
+      f(g * run + v, off);
+#pragma unroll
+      for (int k = 0; k < K; ++k)
+        off[k] += s.stride[k][last];
+    }
+  }
+}
+
 //===--- Reductions over a warp or a block --------------------------------===//
 
 __device__ __forceinline__ float shfl(float v, int o) {

@@ -88,13 +88,11 @@ void dispatch_cast(const char *kernel, const char *which, int32_t dtype,
 
 template <class U>
 __global__ void __launch_bounds__(kThreads)
-    where_kernel(const __grid_constant__ Strided<4> s, const uint8_t *cond,
-                 const U *x, const U *y, U *out) {
-  for (int64_t i = global_thread(); i < s.total; i += global_stride()) {
-    int64_t off[3];
-    strided_offsets<3>(s, i, off);
+    where_kernel(const __grid_constant__ Strided<4> s, int run,
+                 const uint8_t *cond, const U *x, const U *y, U *out) {
+  for_each_element<3>(s, run, [&](int64_t i, const int64_t(&off)[3]) {
     out[i] = cond[off[0]] ? x[off[1]] : y[off[2]]; // out is contiguous
-  }
+  });
 }
 
 /// Bytes of an element of any dtype; 0 for an unknown one.
@@ -116,8 +114,9 @@ Strided<4> three_in_one_out(const char *name, const int64_t *shape, int32_t rank
 template <class U>
 void launch_where(const Strided<4> &s, const uint8_t *cond, const void *x,
                   const void *y, void *out) {
-  launch(where_kernel<U>, blocks_for(s.total, kThreads), kThreads, s, cond,
-         static_cast<const U *>(x), static_cast<const U *>(y),
+  launch(where_kernel<U>, blocks_for(s.total / run_length(s), kThreads),
+         kThreads, s, run_length(s), cond, static_cast<const U *>(x),
+         static_cast<const U *>(y),
          static_cast<U *>(out));
 }
 
@@ -127,14 +126,12 @@ void launch_where(const Strided<4> &s, const uint8_t *cond, const void *x,
 /// (runtime/src/isa/elementwise.cpp).
 template <class S>
 __global__ void __launch_bounds__(kThreads)
-    mul_add_kernel(const __grid_constant__ Strided<4> s, const S *a,
+    mul_add_kernel(const __grid_constant__ Strided<4> s, int run, const S *a,
                    const S *b, const S *c, S *out) {
-  for (int64_t i = global_thread(); i < s.total; i += global_stride()) {
-    int64_t off[3];
-    strided_offsets<3>(s, i, off);
+  for_each_element<3>(s, run, [&](int64_t i, const int64_t(&off)[3]) {
     out[i] = math::from_f32<S>(math::to_f32(a[off[0]]) * math::to_f32(b[off[1]]) +
                                math::to_f32(c[off[2]])); // out is contiguous
-  }
+  });
 }
 
 } // namespace
@@ -242,8 +239,9 @@ void ditc_cu_mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
     const Strided<4> s = three_in_one_out(name, shape, rank, a_strides, b_strides, c_strides);
     if (s.total == 0)
       return;
-    launch(mul_add_kernel<S>, blocks_for(s.total, kThreads), kThreads, s,
-           static_cast<const S *>(a), static_cast<const S *>(b),
+    launch(mul_add_kernel<S>, blocks_for(s.total / run_length(s), kThreads),
+           kThreads, s, run_length(s), static_cast<const S *>(a),
+           static_cast<const S *>(b),
            static_cast<const S *>(c), static_cast<S *>(out));
     check_launch(name);
   });

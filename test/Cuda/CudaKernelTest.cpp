@@ -239,6 +239,11 @@ std::vector<BroadcastCase> broadcastCases(int operands, uint32_t seed) {
   add({37, 45}, {{false, true}, {false, false}}); // a column
   add({3, 1, 17}, {{false, false, false}, {false, false, false}});
   add({6, 1}, {{true, true}, {false, false}}); // a scalar
+  // Innermost dims that kRun (4) divides: runs of elements per thread, the
+  // first operand stepping along a row, broadcast down a column (innermost
+  // stride 0) or read as a scalar.
+  add({5, 12}, {{false, false}, {false, true}, {true, false}});
+  add({3, 2, 8}, {{true, false, false}, {false, false, true}, {true, true, true}});
   std::mt19937 rng(seed);
   const int64_t sizes[] = {1, 2, 3, 5, 7, 13};
   for (int k = 0; k < 8; ++k) {
@@ -724,7 +729,7 @@ TEST_P(FloatTypes, MulAdd) {
       EXPECT_EQ(dc.get<uint8_t>(), got);
     }
   }
-  EXPECT_EQ(ci, 16);
+  EXPECT_EQ(ci, 18);
 }
 
 //===--- strided_copy, gather, trilu --------------------------------------===//
