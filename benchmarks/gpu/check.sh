@@ -18,7 +18,9 @@
 # --quick stops after the correctness checks; without it the host tests of
 # test/Cuda run too, and then the timings of the full-size graphs prepared
 # without weights (time_models.py: ditc with and without its CUDA graph,
-# PyTorch eager, torch.compile).
+# PyTorch eager, torch.compile) and of the attention kernel alone on the
+# models' shapes beside PyTorch's SDPA (ditc-cuda-attention-bench,
+# time_attention.py: the goal of >= 90% of SDPA's speed).
 #
 # Everything goes to $OUT (default ./gpu-out) as it goes: build.log (configure
 # and build), gpu-tests.log (the GPU binaries), host-tests.log, fixtures.log,
@@ -181,7 +183,9 @@ HOST_QUICK=(CudaGemmPlanTests CudaModelHostTests CudaDeviceCommHostTests
 HOST_FULL=(CudaKernelMathTests CudaAttentionMathTests CudaKernelEmuTests
   CudaAttentionEmuTests CudaCollectiveEmuTests)
 TARGETS=("${GPU_TESTS[@]}" "${HOST_QUICK[@]}" ditc_model_cuda)
-[ "$QUICK" = 1 ] || TARGETS+=("${HOST_FULL[@]}")
+# Without --quick also the attention benchmark (benchmarks/gpu/
+# attention_bench.cpp, timed beside PyTorch's SDPA in Timings).
+[ "$QUICK" = 1 ] || TARGETS+=("${HOST_FULL[@]}" ditc-cuda-attention-bench)
 
 fail_build() {
   say "build: FAILED at $1 after $(since "$T0") (last lines of $BUILD_LOG below)"
@@ -347,6 +351,41 @@ if [ "$QUICK" = 0 ]; then
   else
     say "timings: no full-size graphs prepared (benchmarks/gpu/prepare.sh)"
   fi
+fi
+
+# The attention kernel alone (ditc-cuda-attention-bench: bf16, the models'
+# shapes, seq-major as the compiled models call it, with the cuDNN path
+# allowed and with the own kernel only) beside PyTorch's SDPA on the same
+# shapes (time_attention.py); well under 30 s. Its lines and table go to
+# timings.log, its rows into timings.json ("attention"), the table to the
+# summary.
+if [ "$QUICK" = 0 ]; then
+  TLOG=$OUT/timings.log
+  t=$(date +%s)
+  ABENCH=$BUILD/attention-bench.txt # outside $OUT: at most 7 files there
+  echo "== ditc-cuda-attention-bench" >>"$TLOG"
+  timeout -k 10 "$TIMEOUT" "$BUILD/bin/ditc-cuda-attention-bench" >"$ABENCH" 2>&1
+  brc=$?
+  cat "$ABENCH" >>"$TLOG"
+  echo "== time_attention.py (bench exit $brc)" >>"$TLOG"
+  timeout -k 10 "$TIMEOUT" python3 "$ROOT/benchmarks/gpu/time_attention.py" \
+    "$ABENCH" >"$OUT/.table" 2>>"$TLOG"
+  rc=$?
+  cat "$OUT/.table" >>"$TLOG"
+  say ""
+  cat "$OUT/.table" | tee -a "$SUMMARY"
+  rm -f "$OUT/.table"
+  if [ "$brc" = 77 ] || [ "$GPU" = 0 ]; then result="SKIP (no GPU)"; SKIPPED=1
+  elif [ "$brc" != 0 ]; then
+    result="FAIL (bench exit $brc)"; FAILED=1
+    FAILURES+=("attention timings|$TLOG|0|$(wc -l <"$TLOG")")
+  elif [ "$rc" != 0 ]; then
+    result="FAIL (exit $rc)"; FAILED=1
+    FAILURES+=("attention timings|$TLOG|0|$(wc -l <"$TLOG")")
+  else result=PASS; fi
+  # time_attention.py's "attention goal: cuDNN path N/M, own kernel N/M".
+  goal=$(sed -n 's/^attention goal: //p' "$TLOG" | tail -1)
+  ROWS+=("attention timings|$result|${goal:--}|$(since "$t")")
 fi
 
 #===--- Summary --------------------------------------------------------===#
