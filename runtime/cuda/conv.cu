@@ -2,8 +2,12 @@
 //
 // y[n, o, oh, ow] = bias[o] + sum over (c of o's group, kh, kw) of
 // x[n, c, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw] * w[o, c, kh, kw],
-// the CPU's ditc_rt_conv2d (ditc_kernels.def). The correctness fallback for
-// what cuDNN will do: DiT's convolutions (the patch embedding) are small.
+// the CPU's ditc_rt_conv2d (ditc_kernels.def). F16 / BF16 calls go to
+// cuDNN first (cudnn_sdpa.h: conv::run, DITC_CUDNN; not on the host
+// emulation); this kernel runs f32 (exact against the CPU, where cuDNN could
+// use TF32), what cuDNN does not take (groups, odd alignment, sm < 80, a
+// problem without an engine) and everything with DITC_CUDNN=0. DiT's
+// convolutions (the patch embedding) are small.
 //
 // One thread per (n, kCo consecutive output channels of one group, output
 // pixel), pixels innermost: the threads of a warp read neighbouring inputs
@@ -19,6 +23,10 @@
 //===----------------------------------------------------------------------===//
 #include "common.cuh"
 #include "../src/conv_shape.h"
+
+#ifndef DITC_CU_EMULATE
+#include "cudnn_sdpa.h" // not on the host emulation: no cuDNN there
+#endif
 
 namespace ditc_cu {
 namespace {
@@ -136,6 +144,36 @@ void ditc_cu_conv2d(int32_t dtype, const void *x, const void *w,
       fatal(name, "%s", why.c_str());
     if (batch == 0 || out_channels == 0)
       return;
+#ifndef DITC_CU_EMULATE
+    if (!std::is_same<S, float>::value) {
+      conv::Call c;
+      c.dtype = dtype;
+      c.x = x;
+      c.w = w;
+      c.bias = bias;
+      c.y = y;
+      c.N = batch;
+      c.C = in_channels;
+      c.H = height;
+      c.W = width;
+      c.O = out_channels;
+      c.kh = kernel_h;
+      c.kw = kernel_w;
+      c.stride_h = stride_h;
+      c.stride_w = stride_w;
+      c.pad_top = pad_top;
+      c.pad_left = pad_left;
+      c.pad_bottom = pad_bottom;
+      c.pad_right = pad_right;
+      c.dil_h = dil_h;
+      c.dil_w = dil_w;
+      c.groups = group;
+      c.OH = oh;
+      c.OW = ow;
+      if (conv::run(c, stream(), nullptr))
+        return;
+    }
+#endif
     ConvGeom g;
     g.c = in_channels;
     g.h = height;

@@ -1,6 +1,9 @@
-//===- cudnn_sdpa.cpp - Attention through cuDNN's fused SDPA ---------------===//
+//===- cudnn_sdpa.cpp - Attention and convolutions through cuDNN ----------===//
 //
-// sdpa::run and its pieces (cudnn_sdpa.h says what they do). The only
+// sdpa::run, conv::run and what they share (cudnn_sdpa.h says what they
+// do): the eligibility of each, then DITC_CUDNN and the library (namespace
+// cudnn), then the graphs, with one run_problem() (the device, the cache of
+// plans, the capture rule, the execution) for both. The only
 // translation unit that includes cudnn-frontend (it compiles slowly), built
 // with NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING: the frontend then calls every
 // cudnn* function through dlsym(cudnn_frontend::cudnn_dlhandle, ...), the
@@ -35,7 +38,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <functional>
 #include <unordered_map>
+#include <vector>
 
 #ifdef DITC_HAVE_CUDNN_FRONTEND
 #ifndef NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING
@@ -48,6 +53,7 @@
 namespace cudnn_frontend {
 __attribute__((visibility("hidden"))) void *cudnn_dlhandle = nullptr;
 } // namespace cudnn_frontend
+namespace fe = cudnn_frontend;
 #endif
 
 #pragma GCC visibility push(hidden)
@@ -58,26 +64,33 @@ namespace ditc_cu {
 [[noreturn]] void fatal(const char *kernel, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-namespace sdpa {
-
-//===--- Eligibility (host only) -----------------------------------------===//
-
 namespace {
 bool aligned16(const void *p) {
   return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }
 
-// The bytes [first, last) a [B, H, S, D] tensor with these strides spans.
+// The bytes [first, last) of a tensor.
 struct Span {
   uintptr_t first, last;
 };
+Span bytes(const void *p, int64_t n) {
+  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  return {a, a + (uintptr_t)n};
+}
+bool overlap(Span x, Span y) { return x.first < y.last && y.first < x.last; }
+} // namespace
+
+namespace sdpa {
+
+//===--- Eligibility (host only) -----------------------------------------===//
+
+namespace {
+// The bytes a [B, H, S, D] tensor with these strides spans.
 Span span(const void *p, const int64_t (&s)[3], int64_t b, int64_t h,
           int64_t len, int64_t d, int64_t es) {
   const int64_t last = (b - 1) * s[0] + (h - 1) * s[1] + (len - 1) * s[2] + d;
-  const uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  return {a, a + (uintptr_t)(last * es)};
+  return bytes(p, last * es);
 }
-bool overlap(Span x, Span y) { return x.first < y.last && y.first < x.last; }
 } // namespace
 
 const char *ineligible(const Call &c) {
@@ -118,6 +131,49 @@ const char *ineligible(const Call &c) {
   return nullptr;
 }
 
+} // namespace sdpa
+
+namespace conv {
+
+const char *ineligible(const Call &c) {
+  if (c.dtype != DITC_RT_F16 && c.dtype != DITC_RT_BF16)
+    return "the dtype is not F16 or BF16";
+  if (c.N <= 0 || c.C <= 0 || c.H <= 0 || c.W <= 0 || c.O <= 0 ||
+      c.kh <= 0 || c.kw <= 0 || c.OH <= 0 || c.OW <= 0)
+    return "an empty dimension";
+  if (c.groups != 1)
+    return "a grouped convolution (groups != 1)";
+  if (c.stride_h < 1 || c.stride_w < 1 || c.dil_h < 1 || c.dil_w < 1)
+    return "a stride or dilation below 1";
+  if (c.pad_top < 0 || c.pad_left < 0 || c.pad_bottom < 0 ||
+      c.pad_right < 0)
+    return "a negative padding";
+  // The output size the pads give must be the caller's (cuDNN derives it
+  // the same way).
+  if (c.OH != (c.H + c.pad_top + c.pad_bottom - c.dil_h * (c.kh - 1) - 1) /
+                      c.stride_h +
+                  1 ||
+      c.OW != (c.W + c.pad_left + c.pad_right - c.dil_w * (c.kw - 1) - 1) /
+                      c.stride_w +
+                  1)
+    return "the output size is not the pads' and strides'";
+  if (!aligned16(c.x) || !aligned16(c.w) || !aligned16(c.y) ||
+      (c.bias && !aligned16(c.bias)))
+    return "a tensor is not 16-byte aligned";
+  const Span y = bytes(c.y, c.N * c.O * c.OH * c.OW * 2);
+  if (overlap(y, bytes(c.x, c.N * c.C * c.H * c.W * 2)) ||
+      overlap(y, bytes(c.w, c.O * (c.C / c.groups) * c.kh * c.kw * 2)) ||
+      (c.bias && overlap(y, bytes(c.bias, c.O * 2))))
+    return "the output overlaps an input";
+  if (c.sm < 80)
+    return "the device is older than sm_80";
+  return nullptr;
+}
+
+} // namespace conv
+
+namespace cudnn {
+
 //===--- DITC_CUDNN --------------------------------------------------------===//
 
 bool parse_mode(const char *value, Mode &mode) {
@@ -144,7 +200,7 @@ Mode mode() {
     const char *v = std::getenv("DITC_CUDNN");
     Mode m = Mode::Auto;
     if (!parse_mode(v, m))
-      fatal("attention", "DITC_CUDNN=%s: expected auto, 0 or 1", v);
+      fatal("cudnn", "DITC_CUDNN=%s: expected auto, 0 or 1", v);
     return m;
   }();
   return from_env;
@@ -235,7 +291,18 @@ void *library_handle(int64_t &version, std::string &why) {
   return l.handle;
 }
 
-std::atomic<uint64_t> g_ran{0}, g_fell_back{0}, g_plans{0}, g_refused{0};
+// What run_problem did for one kind of graph.
+struct Stats {
+  std::atomic<uint64_t> ran{0}, fell_back{0}, plans{0}, refused{0};
+  Counters get() const {
+    Counters c;
+    c.ran = ran.load();
+    c.fell_back = fell_back.load();
+    c.plans = plans.load();
+    c.refused = refused.load();
+    return c;
+  }
+};
 
 } // namespace
 
@@ -253,50 +320,353 @@ int64_t library_version(std::string &why) {
   return library_handle(version, why) ? version : 0;
 }
 
-Counters counters() {
-  Counters c;
-  c.ran = g_ran.load();
-  c.fell_back = g_fell_back.load();
-  c.plans = g_plans.load();
-  c.refused = g_refused.load();
-  return c;
-}
+//===--- One problem, either kind ----------------------------------------===//
+
+namespace {
+
+// What run_problem needs of a call: its kind's name (messages) and
+// counters, its eligibility on a device of a given sm, its plan key (the
+// device's number goes in front), its graph, and its tensors by uid.
+struct Problem {
+  const char *kernel = nullptr; // "attention", "conv2d"
+  Stats *stats = nullptr;
+  int32_t *sm = nullptr; // the call's sm, filled in when 0
+  std::function<const char *(int32_t sm)> ineligible;
+  std::function<std::vector<int64_t>()> key;
+  std::function<std::string()> what; // the problem in words
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+  std::function<fe::error_t(fe::graph::Graph &)> describe; // and validate
+#endif
+  mutable std::unordered_map<int64_t, void *> pack; // execute's
+};
 
 #ifndef DITC_HAVE_CUDNN_FRONTEND
 
-namespace {
 const char *const kNotBuilt =
     "not built with cudnn-frontend (DITC_CUDNN_FRONTEND_INCLUDE_DIR)";
-} // namespace
 
-bool run(Call, void *, std::string *why) {
+bool run_problem(const Problem &p, void *, std::string *why) {
   if (mode() == Mode::On)
-    fatal("attention", "DITC_CUDNN=1, but this runtime was %s", kNotBuilt);
-  g_fell_back.fetch_add(1, std::memory_order_relaxed);
+    fatal(p.kernel, "DITC_CUDNN=1, but this runtime was %s", kNotBuilt);
+  p.stats->fell_back.fetch_add(1, std::memory_order_relaxed);
   if (why)
     *why = mode() == Mode::Off ? "DITC_CUDNN=0" : kNotBuilt;
   return false;
 }
 
-bool validate_graph(const Call &, std::string &why) {
+bool validate_problem(const Problem &, std::string &why) {
   why = kNotBuilt;
   return false;
 }
 
 #else // DITC_HAVE_CUDNN_FRONTEND
 
-//===--- Graphs and plans --------------------------------------------------===//
-
-namespace fe = cudnn_frontend;
-
-namespace {
-
-enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4 };
-
 typedef int (*CreateFn)(void **handle);            // cudnnCreate
 typedef int (*SetStreamFn)(void *handle, void *s); // cudnnSetStream
 typedef const char *(*ErrorStringFn)(int);         // cudnnGetErrorString
 
+std::string message(const char *step, fe::error_t &e) {
+  return std::string("cuDNN ") + step + ": " + e.get_message();
+}
+
+struct Plan {
+  std::string refused; // non-empty: cuDNN does not take the problem
+  std::unique_ptr<fe::graph::Graph> graph;
+  void *handle = nullptr; // the device's cudnnHandle_t
+  void *workspace = nullptr;
+  int64_t workspace_bytes = 0;
+  int device = 0;
+};
+
+struct Device {
+  void *handle = nullptr;
+  std::mutex exec; // cudnnSetStream + execute
+};
+
+struct Cache {
+  std::mutex mu; // guards both maps; a Plan is immutable once inserted
+  std::map<int, std::unique_ptr<Device>> devices;
+  std::map<std::vector<int64_t>, std::unique_ptr<Plan>> plans;
+  CreateFn create = nullptr;
+  SetStreamFn set_stream = nullptr;
+  ErrorStringFn error_string = nullptr;
+};
+
+Cache &cache() {
+  static Cache *c = new Cache; // never destroyed
+  return *c;
+}
+
+// True when a capture may be under way on `stream` (as gemm.cpp's).
+bool capturing(cudaStream_t stream) {
+  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
+  if (cudaStreamIsCapturing(stream, &status) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return true;
+  }
+  return status != cudaStreamCaptureStatusNone;
+}
+
+int device_sm(int device) {
+  static std::atomic<int> sms[64];
+  if (device >= 0 && device < 64)
+    if (int sm = sms[device].load(std::memory_order_relaxed))
+      return sm;
+  int major = 0, minor = 0;
+  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
+                             device) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor,
+                             device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return 0;
+  }
+  const int sm = major * 10 + minor;
+  if (device >= 0 && device < 64)
+    sms[device].store(sm, std::memory_order_relaxed);
+  return sm;
+}
+
+// Builds the plan of `p` on `device` (the cache lock held); a refusal is a
+// plan too. Errors of our own set-up (no handle, no workspace memory)
+// refuse as well: the own kernel still runs.
+std::unique_ptr<Plan> build_plan(Cache &cc, int device, const Problem &p) {
+  auto plan = std::make_unique<Plan>();
+  plan->device = device;
+  auto refuse = [&](std::string why) {
+    plan->refused = std::move(why);
+    plan->graph.reset();
+    return std::move(plan);
+  };
+  auto &dev = cc.devices[device];
+  if (!dev)
+    dev = std::make_unique<Device>();
+  if (!dev->handle) {
+    void *h = nullptr;
+    const int st = cc.create(&h);
+    if (st != 0)
+      return refuse(std::string("cudnnCreate failed: ") +
+                    cc.error_string(st));
+    dev->handle = h;
+  }
+  plan->handle = dev->handle;
+  try {
+    plan->graph = std::make_unique<fe::graph::Graph>();
+    fe::graph::Graph &g = *plan->graph;
+    fe::error_t e = p.describe(g);
+    if (e.is_bad())
+      return refuse(message("validate", e));
+    auto *h = static_cast<cudnnHandle_t>(dev->handle);
+    if ((e = g.build_operation_graph(h)).is_bad())
+      return refuse(message("build_operation_graph", e));
+    if ((e = g.create_execution_plans({fe::HeurMode_t::A})).is_bad())
+      return refuse(message("create_execution_plans", e));
+    if ((e = g.check_support()).is_bad())
+      return refuse(message("check_support", e));
+    if ((e = g.build_plans()).is_bad())
+      return refuse(message("build_plans", e));
+    int64_t bytes = 0;
+    if ((e = g.get_workspace_size(bytes)).is_bad())
+      return refuse(message("get_workspace_size", e));
+    if (bytes > 0) {
+      void *ws = nullptr;
+      const cudaError_t err = cudaMalloc(&ws, (size_t)bytes);
+      if (err != cudaSuccess) {
+        (void)cudaGetLastError();
+        return refuse("cannot allocate its " + std::to_string(bytes) +
+                      "-byte workspace: " + cudaGetErrorString(err));
+      }
+      plan->workspace = ws;
+      plan->workspace_bytes = bytes;
+    }
+  } catch (const std::exception &ex) {
+    return refuse(std::string("cuDNN frontend: ") + ex.what());
+  }
+  return plan;
+}
+
+// validate_graph of either kind: eligible on p.sm, the library, validate().
+bool validate_problem(const Problem &p, std::string &why) {
+  if (const char *r = p.ineligible(*p.sm)) {
+    why = r;
+    return false;
+  }
+  if (library_version(why) == 0)
+    return false;
+  try {
+    fe::graph::Graph g;
+    fe::error_t e = p.describe(g);
+    if (e.is_bad()) {
+      why = message("validate", e);
+      return false;
+    }
+  } catch (const std::exception &ex) {
+    why = std::string("cuDNN frontend: ") + ex.what();
+    return false;
+  }
+  return true;
+}
+
+bool run_problem(const Problem &p, void *stream, std::string *why) {
+  const Mode m = mode();
+  Stats &stats = *p.stats;
+  auto back = [&](const std::string &reason) {
+    stats.fell_back.fetch_add(1, std::memory_order_relaxed);
+    if (why)
+      *why = reason;
+    return false;
+  };
+  if (m == Mode::Off)
+    return back("DITC_CUDNN=0");
+  if (m != Mode::On) // what does not depend on the device, first
+    if (const char *r = p.ineligible(1000))
+      return back(r);
+  int64_t version = 0;
+  std::string lib_why;
+  void *lib = library_handle(version, lib_why);
+  if (!lib) {
+    if (m == Mode::On)
+      fatal(p.kernel, "DITC_CUDNN=1: %s", lib_why.c_str());
+    return back(lib_why);
+  }
+  int device = 0;
+  if (cudaGetDevice(&device) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return back("cudaGetDevice failed");
+  }
+  if (*p.sm == 0)
+    *p.sm = device_sm(device);
+  if (const char *r = p.ineligible(*p.sm))
+    return back(r);
+
+  Cache &cc = cache();
+  const cudaStream_t st = static_cast<cudaStream_t>(stream);
+  const Plan *plan = nullptr;
+  Device *dev = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(cc.mu);
+    if (!cc.create) {
+      cc.create = reinterpret_cast<CreateFn>(dlsym(lib, "cudnnCreate"));
+      cc.set_stream =
+          reinterpret_cast<SetStreamFn>(dlsym(lib, "cudnnSetStream"));
+      cc.error_string =
+          reinterpret_cast<ErrorStringFn>(dlsym(lib, "cudnnGetErrorString"));
+      if (!cc.create || !cc.set_stream || !cc.error_string) {
+        cc.create = nullptr;
+        if (m == Mode::On)
+          fatal(p.kernel,
+                "DITC_CUDNN=1: the cuDNN library lacks cudnnCreate, "
+                "cudnnSetStream or cudnnGetErrorString");
+        return back("the cuDNN library lacks cudnnCreate / cudnnSetStream");
+      }
+    }
+    std::vector<int64_t> key = p.key();
+    key.insert(key.begin(), device);
+    auto it = cc.plans.find(key);
+    if (it == cc.plans.end()) {
+      if (capturing(st))
+        return back("no plan yet and the stream is being captured");
+      std::unique_ptr<Plan> built = build_plan(cc, device, p);
+      if (built->refused.empty())
+        stats.plans.fetch_add(1, std::memory_order_relaxed);
+      else {
+        stats.refused.fetch_add(1, std::memory_order_relaxed);
+        if (m == Mode::On)
+          std::fprintf(stderr,
+                       "ditc cuda: %s: cuDNN does not take %s (%s); "
+                       "the own kernel runs it\n",
+                       p.kernel, p.what().c_str(), built->refused.c_str());
+      }
+      it = cc.plans.emplace(std::move(key), std::move(built)).first;
+    }
+    plan = it->second.get();
+    dev = cc.devices[device].get();
+  }
+  if (!plan->refused.empty())
+    return back(plan->refused);
+
+  std::string failed;
+  {
+    std::lock_guard<std::mutex> lock(dev->exec);
+    const int s = cc.set_stream(plan->handle, stream);
+    if (s != 0) {
+      failed = std::string("cudnnSetStream failed: ") + cc.error_string(s);
+    } else {
+      try {
+        fe::error_t e = plan->graph->execute(
+            static_cast<cudnnHandle_t>(plan->handle), p.pack, plan->workspace);
+        if (e.is_bad())
+          failed = message("execute", e);
+      } catch (const std::exception &ex) {
+        failed = std::string("cuDNN frontend: execute: ") + ex.what();
+      }
+    }
+  }
+  if (!failed.empty()) {
+    // Not expected once a plan is built: say so, and let the own kernel
+    // write the output (an error left on the stream surfaces at its launch).
+    std::fprintf(stderr,
+                 "ditc cuda: %s: cuDNN failed on %s (%s); the own kernel "
+                 "runs it\n",
+                 p.kernel, p.what().c_str(), failed.c_str());
+    return back(failed);
+  }
+  stats.ran.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+#endif // DITC_HAVE_CUDNN_FRONTEND
+
+} // namespace
+} // namespace cudnn
+
+using cudnn::Problem;
+using cudnn::Stats;
+
+namespace {
+const char *dtype_name(int32_t dtype) {
+  return dtype == DITC_RT_F16 ? "F16" : "BF16";
+}
+
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+fe::DataType_t io_type(int32_t dtype) {
+  return dtype == DITC_RT_F16 ? fe::DataType_t::HALF
+                              : fe::DataType_t::BFLOAT16;
+}
+#endif
+} // namespace
+
+//===--- Attention -----------------------------------------------------------===//
+
+namespace sdpa {
+
+namespace {
+
+Stats g_stats;
+
+enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4 };
+
+std::vector<int64_t> plan_key(const Call &c) {
+  uint32_t scale_bits;
+  std::memcpy(&scale_bits, &c.scale, 4);
+  return {1 /* SDPA */,  c.dtype,       c.B,           c.H,
+          c.Hkv,         c.Sq,          c.Skv,         c.D,
+          c.q_stride[0], c.q_stride[1], c.q_stride[2], c.k_stride[0],
+          c.k_stride[1], c.k_stride[2], c.v_stride[0], c.v_stride[1],
+          c.v_stride[2], c.o_stride[0], c.o_stride[1], c.o_stride[2],
+          c.causal,      scale_bits,    c.sm,          c.Dv};
+}
+
+std::string describe_call(const Call &c) {
+  char buf[200];
+  std::snprintf(buf, sizeof buf,
+                "%s B=%lld H=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld%s sm_%d",
+                dtype_name(c.dtype), (long long)c.B, (long long)c.H,
+                (long long)c.Hkv, (long long)c.Sq, (long long)c.Skv,
+                (long long)c.D, c.causal ? " causal" : "", (int)c.sm);
+  return buf;
+}
+
+#ifdef DITC_HAVE_CUDNN_FRONTEND
 std::vector<int64_t> dims(int64_t b, int64_t h, int64_t s, int64_t d) {
   return {b, h, s, d};
 }
@@ -306,9 +676,7 @@ std::vector<int64_t> strides(const int64_t (&s)[3]) {
 
 // The SDPA graph of `c` (inference: no stats), validated.
 fe::error_t describe(fe::graph::Graph &g, const Call &c) {
-  const fe::DataType_t io = c.dtype == DITC_RT_F16 ? fe::DataType_t::HALF
-                                                   : fe::DataType_t::BFLOAT16;
-  g.set_io_data_type(io)
+  g.set_io_data_type(io_type(c.dtype))
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
       .set_compute_data_type(fe::DataType_t::FLOAT);
   // Ours, so that the frontend never queries the device through its own
@@ -344,288 +712,172 @@ fe::error_t describe(fe::graph::Graph &g, const Call &c) {
       .set_stride(strides(c.o_stride));
   return g.validate();
 }
+#endif
 
-std::string message(const char *step, fe::error_t &e) {
-  return std::string("cuDNN ") + step + ": " + e.get_message();
-}
-
-struct Plan {
-  std::string refused; // non-empty: cuDNN does not take the problem
-  std::unique_ptr<fe::graph::Graph> graph;
-  void *handle = nullptr; // the device's cudnnHandle_t
-  void *workspace = nullptr;
-  int64_t workspace_bytes = 0;
-  int device = 0;
-};
-
-struct Device {
-  void *handle = nullptr;
-  std::mutex exec; // cudnnSetStream + execute
-};
-
-struct Cache {
-  std::mutex mu; // guards both maps; a Plan is immutable once inserted
-  std::map<int, std::unique_ptr<Device>> devices;
-  std::map<std::array<int64_t, 24>, std::unique_ptr<Plan>> plans;
-  CreateFn create = nullptr;
-  SetStreamFn set_stream = nullptr;
-  ErrorStringFn error_string = nullptr;
-};
-
-Cache &cache() {
-  static Cache *c = new Cache; // never destroyed
-  return *c;
-}
-
-std::array<int64_t, 24> plan_key(int device, const Call &c) {
-  uint32_t scale_bits;
-  std::memcpy(&scale_bits, &c.scale, 4);
-  return {device,         c.dtype,        c.B,           c.H,
-          c.Hkv,          c.Sq,           c.Skv,         c.D,
-          c.q_stride[0],  c.q_stride[1],  c.q_stride[2], c.k_stride[0],
-          c.k_stride[1],  c.k_stride[2],  c.v_stride[0], c.v_stride[1],
-          c.v_stride[2],  c.o_stride[0],  c.o_stride[1], c.o_stride[2],
-          c.causal,       scale_bits,     c.sm,          c.Dv};
-}
-
-std::string describe_call(const Call &c) {
-  char buf[200];
-  std::snprintf(buf, sizeof buf,
-                "%s B=%lld H=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld%s sm_%d",
-                c.dtype == DITC_RT_F16 ? "F16" : "BF16", (long long)c.B,
-                (long long)c.H, (long long)c.Hkv, (long long)c.Sq,
-                (long long)c.Skv, (long long)c.D, c.causal ? " causal" : "",
-                (int)c.sm);
-  return buf;
-}
-
-// True when a capture may be under way on `stream` (as gemm.cpp's).
-bool capturing(cudaStream_t stream) {
-  cudaStreamCaptureStatus status = cudaStreamCaptureStatusNone;
-  if (cudaStreamIsCapturing(stream, &status) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return true;
-  }
-  return status != cudaStreamCaptureStatusNone;
-}
-
-int device_sm(int device) {
-  static std::atomic<int> sms[64];
-  if (device >= 0 && device < 64)
-    if (int sm = sms[device].load(std::memory_order_relaxed))
-      return sm;
-  int major = 0, minor = 0;
-  if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor,
-                             device) != cudaSuccess ||
-      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor,
-                             device) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return 0;
-  }
-  const int sm = major * 10 + minor;
-  if (device >= 0 && device < 64)
-    sms[device].store(sm, std::memory_order_relaxed);
-  return sm;
-}
-
-// Builds the plan of `c` on `device` (the cache lock held); a refusal is a
-// plan too. Errors of our own set-up (no handle, no workspace memory)
-// refuse as well: the own kernel still runs.
-std::unique_ptr<Plan> build_plan(Cache &cc, int device, const Call &c) {
-  auto plan = std::make_unique<Plan>();
-  plan->device = device;
-  auto refuse = [&](std::string why) {
-    plan->refused = std::move(why);
-    plan->graph.reset();
-    return std::move(plan);
+// The Problem of `c` (which must outlive it).
+Problem problem(Call &c) {
+  Problem p;
+  p.kernel = "attention";
+  p.stats = &g_stats;
+  p.sm = &c.sm;
+  p.ineligible = [&c](int32_t sm) {
+    Call at = c;
+    at.sm = sm;
+    return ineligible(at);
   };
-  auto &dev = cc.devices[device];
-  if (!dev)
-    dev = std::make_unique<Device>();
-  if (!dev->handle) {
-    void *h = nullptr;
-    const int st = cc.create(&h);
-    if (st != 0)
-      return refuse(std::string("cudnnCreate failed: ") +
-                    cc.error_string(st));
-    dev->handle = h;
-  }
-  plan->handle = dev->handle;
-  try {
-    plan->graph = std::make_unique<fe::graph::Graph>();
-    fe::graph::Graph &g = *plan->graph;
-    fe::error_t e = describe(g, c);
-    if (e.is_bad())
-      return refuse(message("validate", e));
-    auto *h = static_cast<cudnnHandle_t>(dev->handle);
-    if ((e = g.build_operation_graph(h)).is_bad())
-      return refuse(message("build_operation_graph", e));
-    if ((e = g.create_execution_plans({fe::HeurMode_t::A})).is_bad())
-      return refuse(message("create_execution_plans", e));
-    if ((e = g.check_support()).is_bad())
-      return refuse(message("check_support", e));
-    if ((e = g.build_plans()).is_bad())
-      return refuse(message("build_plans", e));
-    int64_t bytes = 0;
-    if ((e = g.get_workspace_size(bytes)).is_bad())
-      return refuse(message("get_workspace_size", e));
-    if (bytes > 0) {
-      void *ws = nullptr;
-      const cudaError_t err = cudaMalloc(&ws, (size_t)bytes);
-      if (err != cudaSuccess) {
-        (void)cudaGetLastError();
-        return refuse("cannot allocate its " + std::to_string(bytes) +
-                      "-byte workspace: " + cudaGetErrorString(err));
-      }
-      plan->workspace = ws;
-      plan->workspace_bytes = bytes;
-    }
-  } catch (const std::exception &ex) {
-    return refuse(std::string("cuDNN frontend: ") + ex.what());
-  }
-  return plan;
+  p.key = [&c] { return plan_key(c); };
+  p.what = [&c] { return describe_call(c); };
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+  p.describe = [&c](fe::graph::Graph &g) { return describe(g, c); };
+#endif
+  p.pack = {{kQ, const_cast<void *>(c.q)},
+            {kK, const_cast<void *>(c.k)},
+            {kV, const_cast<void *>(c.v)},
+            {kO, c.out}};
+  return p;
 }
 
 } // namespace
 
-bool validate_graph(const Call &c, std::string &why) {
-  if (const char *r = ineligible(c)) {
-    why = r;
-    return false;
-  }
-  if (library_version(why) == 0)
-    return false;
-  try {
-    fe::graph::Graph g;
-    fe::error_t e = describe(g, c);
-    if (e.is_bad()) {
-      why = message("validate", e);
-      return false;
-    }
-  } catch (const std::exception &ex) {
-    why = std::string("cuDNN frontend: ") + ex.what();
-    return false;
-  }
-  return true;
-}
-
 bool run(Call c, void *stream, std::string *why) {
-  const Mode m = mode();
-  auto back = [&](const std::string &reason) {
-    g_fell_back.fetch_add(1, std::memory_order_relaxed);
-    if (why)
-      *why = reason;
-    return false;
-  };
-  if (m == Mode::Off)
-    return back("DITC_CUDNN=0");
-  if (m != Mode::On) { // what does not depend on the device, first
-    Call any_sm = c;
-    any_sm.sm = 1000;
-    if (const char *r = ineligible(any_sm))
-      return back(r);
-  }
-  int64_t version = 0;
-  std::string lib_why;
-  void *lib = library_handle(version, lib_why);
-  if (!lib) {
-    if (m == Mode::On)
-      fatal("attention", "DITC_CUDNN=1: %s", lib_why.c_str());
-    return back(lib_why);
-  }
-  int device = 0;
-  if (cudaGetDevice(&device) != cudaSuccess) {
-    (void)cudaGetLastError();
-    return back("cudaGetDevice failed");
-  }
-  if (c.sm == 0)
-    c.sm = device_sm(device);
-  if (const char *r = ineligible(c))
-    return back(r);
-
-  Cache &cc = cache();
-  const cudaStream_t st = static_cast<cudaStream_t>(stream);
-  const Plan *plan = nullptr;
-  Device *dev = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(cc.mu);
-    if (!cc.create) {
-      cc.create = reinterpret_cast<CreateFn>(dlsym(lib, "cudnnCreate"));
-      cc.set_stream =
-          reinterpret_cast<SetStreamFn>(dlsym(lib, "cudnnSetStream"));
-      cc.error_string =
-          reinterpret_cast<ErrorStringFn>(dlsym(lib, "cudnnGetErrorString"));
-      if (!cc.create || !cc.set_stream || !cc.error_string) {
-        cc.create = nullptr;
-        if (m == Mode::On)
-          fatal("attention",
-                "DITC_CUDNN=1: the cuDNN library lacks cudnnCreate, "
-                "cudnnSetStream or cudnnGetErrorString");
-        return back("the cuDNN library lacks cudnnCreate / cudnnSetStream");
-      }
-    }
-    const auto key = plan_key(device, c);
-    auto it = cc.plans.find(key);
-    if (it == cc.plans.end()) {
-      if (capturing(st))
-        return back("no plan yet and the stream is being captured");
-      std::unique_ptr<Plan> built = build_plan(cc, device, c);
-      if (built->refused.empty())
-        g_plans.fetch_add(1, std::memory_order_relaxed);
-      else {
-        g_refused.fetch_add(1, std::memory_order_relaxed);
-        if (m == Mode::On)
-          std::fprintf(stderr,
-                       "ditc cuda: attention: cuDNN does not take %s (%s); "
-                       "the own kernel runs it\n",
-                       describe_call(c).c_str(), built->refused.c_str());
-      }
-      it = cc.plans.emplace(key, std::move(built)).first;
-    }
-    plan = it->second.get();
-    dev = cc.devices[device].get();
-  }
-  if (!plan->refused.empty())
-    return back(plan->refused);
-
-  std::unordered_map<int64_t, void *> pack = {
-      {kQ, const_cast<void *>(c.q)},
-      {kK, const_cast<void *>(c.k)},
-      {kV, const_cast<void *>(c.v)},
-      {kO, c.out}};
-  std::string failed;
-  {
-    std::lock_guard<std::mutex> lock(dev->exec);
-    const int s = cc.set_stream(plan->handle, stream);
-    if (s != 0) {
-      failed = std::string("cudnnSetStream failed: ") + cc.error_string(s);
-    } else {
-      try {
-        fe::error_t e = plan->graph->execute(
-            static_cast<cudnnHandle_t>(plan->handle), pack, plan->workspace);
-        if (e.is_bad())
-          failed = message("execute", e);
-      } catch (const std::exception &ex) {
-        failed = std::string("cuDNN frontend: execute: ") + ex.what();
-      }
-    }
-  }
-  if (!failed.empty()) {
-    // Not expected once a plan is built: say so, and let the own kernel
-    // write the output (an error left on the stream surfaces at its launch).
-    std::fprintf(stderr,
-                 "ditc cuda: attention: cuDNN failed on %s (%s); the own "
-                 "kernel runs it\n",
-                 describe_call(c).c_str(), failed.c_str());
-    return back(failed);
-  }
-  g_ran.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  return cudnn::run_problem(problem(c), stream, why);
 }
 
-#endif // DITC_HAVE_CUDNN_FRONTEND
+bool validate_graph(const Call &c, std::string &why) {
+  Call copy = c;
+  return cudnn::validate_problem(problem(copy), why);
+}
+
+Counters counters() { return g_stats.get(); }
 
 } // namespace sdpa
+
+//===--- Convolution -------------------------------------------------------===//
+
+namespace conv {
+
+namespace {
+
+Stats g_stats;
+
+enum Uid : int64_t { kX = 1, kW = 2, kB = 3, kY = 4 };
+
+std::vector<int64_t> plan_key(const Call &c) {
+  return {2 /* conv */, c.dtype,    c.N,          c.C,          c.H,
+          c.W,          c.O,        c.kh,         c.kw,         c.stride_h,
+          c.stride_w,   c.pad_top,  c.pad_left,   c.pad_bottom, c.pad_right,
+          c.dil_h,      c.dil_w,    c.groups,     c.OH,         c.OW,
+          c.bias != nullptr,        c.sm};
+}
+
+std::string describe_call(const Call &c) {
+  char buf[240];
+  std::snprintf(
+      buf, sizeof buf,
+      "%s x [%lld, %lld, %lld, %lld] w [%lld, %lld, %lld, %lld] stride "
+      "%lldx%lld pads %lld,%lld,%lld,%lld dilation %lldx%lld groups %lld%s "
+      "sm_%d",
+      dtype_name(c.dtype), (long long)c.N, (long long)c.C, (long long)c.H,
+      (long long)c.W, (long long)c.O, (long long)(c.C / c.groups),
+      (long long)c.kh, (long long)c.kw, (long long)c.stride_h,
+      (long long)c.stride_w, (long long)c.pad_top, (long long)c.pad_left,
+      (long long)c.pad_bottom, (long long)c.pad_right, (long long)c.dil_h,
+      (long long)c.dil_w, (long long)c.groups, c.bias ? " bias" : "",
+      (int)c.sm);
+  return buf;
+}
+
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+// Dims and strides of a contiguous NCHW tensor.
+std::vector<int64_t> nchw_strides(const std::vector<int64_t> &d) {
+  return {d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
+}
+
+// conv_fprop (+ the bias), validated.
+fe::error_t describe(fe::graph::Graph &g, const Call &c) {
+  g.set_io_data_type(io_type(c.dtype))
+      .set_intermediate_data_type(fe::DataType_t::FLOAT)
+      .set_compute_data_type(fe::DataType_t::FLOAT);
+  g.set_sm_version(c.sm);
+  using fe::graph::Tensor_attributes;
+  const std::vector<int64_t> xd = {c.N, c.C, c.H, c.W},
+                             wd = {c.O, c.C / c.groups, c.kh, c.kw},
+                             yd = {c.N, c.O, c.OH, c.OW};
+  auto x = g.tensor(Tensor_attributes()
+                        .set_name("X")
+                        .set_uid(kX)
+                        .set_dim(xd)
+                        .set_stride(nchw_strides(xd)));
+  auto w = g.tensor(Tensor_attributes()
+                        .set_name("W")
+                        .set_uid(kW)
+                        .set_dim(wd)
+                        .set_stride(nchw_strides(wd)));
+  fe::graph::Conv_fprop_attributes a;
+  a.set_name("ditc_conv2d")
+      .set_compute_data_type(fe::DataType_t::FLOAT)
+      .set_pre_padding({c.pad_top, c.pad_left})
+      .set_post_padding({c.pad_bottom, c.pad_right})
+      .set_stride({c.stride_h, c.stride_w})
+      .set_dilation({c.dil_h, c.dil_w});
+  auto y = g.conv_fprop(x, w, a);
+  y->set_dim(yd).set_stride(nchw_strides(yd));
+  if (c.bias) {
+    auto b = g.tensor(Tensor_attributes()
+                          .set_name("B")
+                          .set_uid(kB)
+                          .set_dim({1, c.O, 1, 1})
+                          .set_stride({c.O, 1, 1, 1}));
+    y->set_data_type(fe::DataType_t::FLOAT); // the sum before the bias
+    y = g.pointwise(y, b,
+                    fe::graph::Pointwise_attributes()
+                        .set_name("ditc_conv2d_bias")
+                        .set_mode(fe::PointwiseMode_t::ADD)
+                        .set_compute_data_type(fe::DataType_t::FLOAT));
+    y->set_dim(yd).set_stride(nchw_strides(yd));
+  }
+  y->set_output(true).set_uid(kY).set_data_type(io_type(c.dtype));
+  return g.validate();
+}
+#endif
+
+Problem problem(Call &c) {
+  Problem p;
+  p.kernel = "conv2d";
+  p.stats = &g_stats;
+  p.sm = &c.sm;
+  p.ineligible = [&c](int32_t sm) {
+    Call at = c;
+    at.sm = sm;
+    return ineligible(at);
+  };
+  p.key = [&c] { return plan_key(c); };
+  p.what = [&c] { return describe_call(c); };
+#ifdef DITC_HAVE_CUDNN_FRONTEND
+  p.describe = [&c](fe::graph::Graph &g) { return describe(g, c); };
+#endif
+  p.pack = {{kX, const_cast<void *>(c.x)},
+            {kW, const_cast<void *>(c.w)},
+            {kY, c.y}};
+  if (c.bias)
+    p.pack.emplace(kB, const_cast<void *>(c.bias));
+  return p;
+}
+
+} // namespace
+
+bool run(Call c, void *stream, std::string *why) {
+  return cudnn::run_problem(problem(c), stream, why);
+}
+
+bool validate_graph(const Call &c, std::string &why) {
+  Call copy = c;
+  return cudnn::validate_problem(problem(copy), why);
+}
+
+Counters counters() { return g_stats.get(); }
+
+} // namespace conv
 } // namespace ditc_cu
 
 #pragma GCC visibility pop

@@ -1,4 +1,12 @@
-//===- cudnn_sdpa.h - Attention through cuDNN's fused SDPA (flash) -------===//
+//===- cudnn_sdpa.h - Attention and convolutions through cuDNN -----------===//
+//
+// Two kinds of cuDNN graph share this pair (one translation unit, since
+// cudnn-frontend compiles slowly): the fused SDPA (namespace sdpa) and the
+// convolution (namespace conv, below; conv.cu's ditc_cu_conv2d), with the
+// library, DITC_CUDNN, the handles, the plan cache and the capture rule in
+// namespace cudnn. What follows is said of the attention; the convolution
+// works the same way (a plan per problem: device, dtype, sizes, strides,
+// pads, dilations, bias or not).
 //
 // attention.cu's attention_impl hands each call to sdpa::run first; when it
 // returns false the own kernel runs, as before. run() takes a call only when
@@ -22,7 +30,8 @@
 //   auto (or unset, or empty)  cuDNN when it loads and takes the call
 //   0                          never (the own kernel only)
 //   1                          the library must load: the first attention
-//                              call aborts with one line naming the library
+//                              (or conv2d) call aborts with one line naming
+//                              the library
 //                              and dlerror otherwise (also when the runtime
 //                              was built without cudnn-frontend); calls
 //                              cuDNN does not take still fall back, and a
@@ -57,6 +66,44 @@
 
 #pragma GCC visibility push(hidden)
 namespace ditc_cu {
+namespace cudnn {
+
+// What the attention and the convolution share: DITC_CUDNN, the library,
+// one handle per device, the plan cache (keyed by the kind of graph too)
+// and the capture rule, in cudnn_sdpa.cpp.
+
+/// DITC_CUDNN.
+enum class Mode { Auto, Off, On };
+/// Parses a DITC_CUDNN value (null or "" = auto); false for anything else.
+bool parse_mode(const char *value, Mode &mode);
+/// The process's mode: DITC_CUDNN at the first call (an unknown value is
+/// fatal), unless set_mode overrode it.
+Mode mode();
+/// Overrides DITC_CUDNN from now on (tests).
+void set_mode(Mode m);
+
+/// Whether this runtime was compiled with cudnn-frontend (else run() never
+/// takes a call; why_not_built says so).
+bool built_with_frontend();
+
+/// dlopen()s `path` (DITC_CUDNN_LIBRARY's role) and checks cudnnGetVersion
+/// >= 90000; not cached, nothing kept (the library is closed again).
+/// Returns the version, or 0 with `why` naming the library (dlerror).
+int64_t probe_library(const std::string &path, std::string &why);
+
+/// The process's cuDNN (DITC_CUDNN_LIBRARY, else libcudnn.so.9), loaded
+/// once (a failure is kept too); its version, or 0 with `why`.
+int64_t library_version(std::string &why);
+
+/// What a run() did in this process (tests): calls cuDNN ran, calls handed
+/// back to the own kernel, plans built, problems refused. Counted per kind
+/// of graph (sdpa::counters, conv::counters).
+struct Counters {
+  uint64_t ran = 0, fell_back = 0, plans = 0, refused = 0;
+};
+
+} // namespace cudnn
+
 namespace sdpa {
 
 /// One attention call as attention_impl sees it: element strides of batch,
@@ -87,39 +134,21 @@ struct Call {
 /// no input (the own kernel takes out == q); sm >= 80.
 const char *ineligible(const Call &c);
 
-/// DITC_CUDNN.
-enum class Mode { Auto, Off, On };
-/// Parses a DITC_CUDNN value (null or "" = auto); false for anything else.
-bool parse_mode(const char *value, Mode &mode);
-/// The process's mode: DITC_CUDNN at the first call (an unknown value is
-/// fatal), unless set_mode overrode it.
-Mode mode();
-/// Overrides DITC_CUDNN from now on (tests).
-void set_mode(Mode m);
-
-/// Whether this runtime was compiled with cudnn-frontend (else run() never
-/// takes a call; why_not_built says so).
-bool built_with_frontend();
-
-/// dlopen()s `path` (DITC_CUDNN_LIBRARY's role) and checks cudnnGetVersion
-/// >= 90000; not cached, nothing kept (the library is closed again).
-/// Returns the version, or 0 with `why` naming the library (dlerror).
-int64_t probe_library(const std::string &path, std::string &why);
-
-/// The process's cuDNN (DITC_CUDNN_LIBRARY, else libcudnn.so.9), loaded
-/// once (a failure is kept too); its version, or 0 with `why`.
-int64_t library_version(std::string &why);
+using cudnn::built_with_frontend;
+using cudnn::Counters;
+using cudnn::library_version;
+using cudnn::Mode;
+using cudnn::mode;
+using cudnn::parse_mode;
+using cudnn::probe_library;
+using cudnn::set_mode;
 
 /// Runs `c` through cuDNN on `stream` (a cudaStream_t): true when cuDNN
 /// ran it, false (with `why` when not null) when the own kernel must. Fills
 /// c.sm itself when 0. Aborts only where DITC_CUDNN=1 finds no library.
 bool run(Call c, void *stream, std::string *why);
 
-/// What run() did in this process (tests): calls cuDNN ran, calls handed
-/// back to the own kernel, plans built, problems refused.
-struct Counters {
-  uint64_t ran = 0, fell_back = 0, plans = 0, refused = 0;
-};
+/// What run() did in this process (tests), attention calls only.
 Counters counters();
 
 /// For tests without a GPU: builds the frontend graph of `c` (as run()
@@ -129,6 +158,54 @@ Counters counters();
 bool validate_graph(const Call &c, std::string &why);
 
 } // namespace sdpa
+
+/// Convolutions through cuDNN's conv_fprop (conv.cu's ditc_cu_conv2d hands
+/// each call to conv::run first; when it returns false the own direct
+/// kernel runs). The graph: conv_fprop (compute f32, the io dtype in and
+/// out, NCHW strides given explicitly, pre- and post-padding per axis),
+/// then a pointwise ADD of the bias as a [1, O, 1, 1] tensor when there is
+/// one. Plans, the mode and the capture rule as for the attention.
+namespace conv {
+
+using cudnn::Counters;
+
+/// One ditc_cu_conv2d call: x [N, C, H, W], w [O, C / groups, kh, kw],
+/// bias [O] or null, y [N, O, OH, OW], all contiguous (NCHW).
+struct Call {
+  int32_t dtype = 0; // DITC_RT_F32 / F16 / BF16
+  const void *x = nullptr, *w = nullptr, *bias = nullptr;
+  void *y = nullptr;
+  int64_t N = 0, C = 0, H = 0, W = 0, O = 0, kh = 0, kw = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t dil_h = 1, dil_w = 1, groups = 1;
+  int64_t OH = 0, OW = 0; // the output's size (conv2dShape's)
+  /// The device's compute capability, major * 10 + minor (0: unknown).
+  int32_t sm = 0;
+};
+
+/// Null when cuDNN's convolution may take `c`, else why not (a static
+/// string). Pure: no device, no library. Takes: F16 / BF16 (f32 stays with
+/// the own kernel, exact against the CPU, where cuDNN could use TF32);
+/// groups 1; every size > 0, strides and dilations >= 1, pads >= 0
+/// (asymmetric pads are cuDNN's pre- and post-padding: check_support
+/// refuses what no engine does); 16-byte aligned pointers; an output that
+/// overlaps no input; sm >= 80. Channel counts are left to check_support.
+const char *ineligible(const Call &c);
+
+/// Runs `c` through cuDNN on `stream` (a cudaStream_t): true when cuDNN
+/// ran it, false (with `why` when not null) when the own kernel must. Fills
+/// c.sm itself when 0. Aborts only where DITC_CUDNN=1 finds no library.
+bool run(Call c, void *stream, std::string *why);
+
+/// What run() did in this process (tests), convolutions only.
+Counters counters();
+
+/// As sdpa::validate_graph: the frontend graph of `c` through validate()
+/// only (the library, no device).
+bool validate_graph(const Call &c, std::string &why);
+
+} // namespace conv
 } // namespace ditc_cu
 #pragma GCC visibility pop
 
