@@ -79,7 +79,7 @@ then
 fi
 
 # cudnn-frontend's C++ headers (header-only; the wheel's include/ folder) for
-# the CUDA runtime's attention on cuDNN (runtime/cuda/cudnn_sdpa.cpp: CMake
+# the CUDA runtime's attention on cuDNN (runtime/cuda/cudnn_graphs.cpp: CMake
 # finds them under the venv's site-packages/include). --no-deps: only the
 # headers are used, not the Python bindings' dependencies.
 CUDNN_FE=nvidia-cudnn-frontend==1.32.0

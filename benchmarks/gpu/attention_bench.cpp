@@ -36,7 +36,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "cuda_runtime_api.h" // ditc_cu_attention_layout, ditc_cu_set_stream
-#include "cudnn_sdpa.h"       // sdpa::set_mode, sdpa::counters
+#include "cudnn_graphs.h"       // sdpa::set_mode, sdpa::counters
 
 #include <cuda_runtime.h>
 

@@ -14,7 +14,7 @@
 #                                    /opt/ditc-venv) and the toolkit's cudnn*.h
 #                                    (the GPU machine's toolkit may have
 #                                    none): the attention's cuDNN path
-#                                    (runtime/cuda/cudnn_sdpa.cpp), ~3.6 MiB
+#                                    (runtime/cuda/cudnn_graphs.cpp), ~3.6 MiB
 #   build-gpu-deps/fixtures/<name>/  per model fixture of test/fixtures:
 #     cuda_f32.o, cuda_bf16.o        the generated half of a --target cuda
 #                                    library (ditc compile --emit obj), linked

@@ -2,7 +2,7 @@
 //
 // The attention cuDNN's fused SDPA does not take (f32, head sizes that are
 // not a multiple of 8 or exceed 256, masks, lse) and the pieces of ring
-// attention. Every call goes to cuDNN first (cudnn_sdpa.h: sdpa::run, for
+// attention. Every call goes to cuDNN first (cudnn_graphs.h: sdpa::run, for
 // F16 / BF16 calls it can take, DITC_CUDNN); what it hands back runs here:
 //
 //   ditc_cu_attention            ditc_rt_attention for F32 / F16 / BF16
@@ -53,7 +53,7 @@
 #include <string.h>
 
 #ifndef DITC_CU_EMULATE
-#include "cudnn_sdpa.h" // not on the host emulation: no cuDNN there
+#include "cudnn_graphs.h" // not on the host emulation: no cuDNN there
 
 #include <atomic>
 #endif

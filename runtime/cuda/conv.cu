@@ -3,7 +3,7 @@
 // y[n, o, oh, ow] = bias[o] + sum over (c of o's group, kh, kw) of
 // x[n, c, oh * sh - pt + kh * dh, ow * sw - pl + kw * dw] * w[o, c, kh, kw],
 // the CPU's ditc_rt_conv2d (ditc_kernels.def). F16 / BF16 calls go to
-// cuDNN first (cudnn_sdpa.h: conv::run, DITC_CUDNN; not on the host
+// cuDNN first (cudnn_graphs.h: conv::run, DITC_CUDNN; not on the host
 // emulation); this kernel runs f32 (exact against the CPU, where cuDNN could
 // use TF32), what cuDNN does not take (groups, odd alignment, sm < 80, a
 // problem without an engine) and everything with DITC_CUDNN=0. DiT's
@@ -25,7 +25,7 @@
 #include "../src/conv_shape.h"
 
 #ifndef DITC_CU_EMULATE
-#include "cudnn_sdpa.h" // not on the host emulation: no cuDNN there
+#include "cudnn_graphs.h" // not on the host emulation: no cuDNN there
 #endif
 
 namespace ditc_cu {

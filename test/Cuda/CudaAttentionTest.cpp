@@ -754,7 +754,7 @@ TEST(CudaAttentionGraph, LaunchersAreCapturable) {
 
 int main(int argc, char **argv) {
   // These tests are the own kernel's: F16 / BF16 calls cuDNN could take
-  // (runtime/cuda/cudnn_sdpa.h) stay here too. cuDNN's path has its own
+  // (runtime/cuda/cudnn_graphs.h) stay here too. cuDNN's path has its own
   // tests (CudnnSdpaGpuTest.cpp). Nothing on the host emulation.
   setenv("DITC_CUDNN", "0", 1);
   int count = 0;

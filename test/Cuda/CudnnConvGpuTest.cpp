@@ -1,6 +1,6 @@
 //===- CudnnConvGpuTest.cpp - cuDNN's convolution against the own kernel --===//
 //
-// ditc_cu_conv2d for F16 / BF16 with cuDNN (runtime/cuda/cudnn_sdpa.cpp,
+// ditc_cu_conv2d for F16 / BF16 with cuDNN (runtime/cuda/cudnn_graphs.cpp,
 // conv::run; DITC_CUDNN=1 through cudnn::set_mode) and with the own direct
 // kernel (DITC_CUDNN=0) on the same random inputs: against each other and
 // against the CPU runtime (ditc_rt_conv2d_f32 on the rounded inputs).
@@ -18,7 +18,7 @@
 //===----------------------------------------------------------------------===//
 #include "CudaTestUtil.h"
 #include "cuda_runtime_api.h" // the ditc_cu_* launchers
-#include "cudnn_sdpa.h"
+#include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
 

@@ -1,6 +1,6 @@
 //===- CudnnConvTest.cpp - cuDNN's convolution, host side -----------------===//
 //
-// conv::ineligible and conv::validate_graph (runtime/cuda/cudnn_sdpa.cpp)
+// conv::ineligible and conv::validate_graph (runtime/cuda/cudnn_graphs.cpp)
 // without a GPU, in CudaCudnnHostTests beside CudnnSdpaTest.cpp: which
 // ditc_cu_conv2d calls cuDNN may take, and the frontend graphs of DiT-XL/2's
 // patch embedding (bf16 x [2, 4, 32, 32], w [1152, 4, 2, 2], stride 2, a
@@ -9,7 +9,7 @@
 // execution need a GPU: CudnnConvGpuTest.cpp (ditc-cuda-cudnn-tests).
 //
 //===----------------------------------------------------------------------===//
-#include "cudnn_sdpa.h"
+#include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
 

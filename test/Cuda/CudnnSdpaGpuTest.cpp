@@ -1,7 +1,7 @@
 //===- CudnnSdpaGpuTest.cpp - cuDNN's SDPA against the own kernel (GPU) ---===//
 //
 // ditc_cu_attention_layout for F16 / BF16 with cuDNN's fused SDPA
-// (runtime/cuda/cudnn_sdpa.cpp, DITC_CUDNN=1 through sdpa::set_mode) and
+// (runtime/cuda/cudnn_graphs.cpp, DITC_CUDNN=1 through sdpa::set_mode) and
 // with the own kernel (DITC_CUDNN=0) on the same random inputs: both against
 // each other and, for the smaller shapes, against the CPU runtime
 // (ditc_rt_attention_layout_f32 on the rounded inputs). Shapes: B 2, H 16,
@@ -20,7 +20,7 @@
 //===----------------------------------------------------------------------===//
 #include "CudaTestUtil.h"
 #include "cuda_runtime_api.h" // the ditc_cu_* launchers
-#include "cudnn_sdpa.h"
+#include "cudnn_graphs.h"
 
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>

@@ -1,6 +1,6 @@
 //===- CudnnSdpaTest.cpp - cuDNN's SDPA for attention, host side ----------===//
 //
-// runtime/cuda/cudnn_sdpa.cpp without a GPU (CudaCudnnHostTests, in the
+// runtime/cuda/cudnn_graphs.cpp without a GPU (CudaCudnnHostTests, in the
 // Unit suite): which calls cuDNN may take (sdpa::ineligible), DITC_CUDNN's
 // values, the loader against the toolkit's real libcudnn.so.9 (its version
 // is read: cudnnGetVersion needs no device) and a missing library (named in
@@ -10,7 +10,7 @@
 // plans needs a GPU: ditc-cuda-cudnn-tests (CudnnSdpaGpuTest.cpp).
 //
 //===----------------------------------------------------------------------===//
-#include "cudnn_sdpa.h"
+#include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
 

@@ -1,4 +1,4 @@
-//===- cudnn_sdpa.h - Attention and convolutions through cuDNN -----------===//
+//===- cudnn_graphs.h - Attention and convolutions through cuDNN ---------===//
 //
 // Two kinds of cuDNN graph share this pair (one translation unit, since
 // cudnn-frontend compiles slowly): the fused SDPA (namespace sdpa) and the
@@ -13,7 +13,7 @@
 // cuDNN can: eligible() below, the library loads (and is cuDNN >= 9.0) and
 // cuDNN builds a plan for the problem. Everything of the cuDNN frontend
 // (cudnn-frontend's header-only C++ API, with
-// NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING) lives in cudnn_sdpa.cpp, one
+// NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING) lives in cudnn_graphs.cpp, one
 // translation unit; this header needs no CUDA or cuDNN header.
 //
 // The library. cuDNN is never linked: it is dlopen()ed on first use,
@@ -57,8 +57,8 @@
 // out of attention.cu: no cuDNN there.
 //
 //===----------------------------------------------------------------------===//
-#ifndef DITC_RUNTIME_CUDA_CUDNN_SDPA_H
-#define DITC_RUNTIME_CUDA_CUDNN_SDPA_H
+#ifndef DITC_RUNTIME_CUDA_CUDNN_GRAPHS_H
+#define DITC_RUNTIME_CUDA_CUDNN_GRAPHS_H
 
 #include <stdint.h>
 
@@ -70,7 +70,7 @@ namespace cudnn {
 
 // What the attention and the convolution share: DITC_CUDNN, the library,
 // one handle per device, the plan cache (keyed by the kind of graph too)
-// and the capture rule, in cudnn_sdpa.cpp.
+// and the capture rule, in cudnn_graphs.cpp.
 
 /// DITC_CUDNN.
 enum class Mode { Auto, Off, On };
@@ -209,4 +209,4 @@ bool validate_graph(const Call &c, std::string &why);
 } // namespace ditc_cu
 #pragma GCC visibility pop
 
-#endif // DITC_RUNTIME_CUDA_CUDNN_SDPA_H
+#endif // DITC_RUNTIME_CUDA_CUDNN_GRAPHS_H

@@ -1,6 +1,6 @@
-//===- cudnn_sdpa.cpp - Attention and convolutions through cuDNN ----------===//
+//===- cudnn_graphs.cpp - Attention and convolutions through cuDNN --------===//
 //
-// sdpa::run, conv::run and what they share (cudnn_sdpa.h says what they
+// sdpa::run, conv::run and what they share (cudnn_graphs.h says what they
 // do): the eligibility of each, then DITC_CUDNN and the library (namespace
 // cudnn), then the graphs, with one run_problem() (the device, the cache of
 // plans, the capture rule, the execution) for both. The only
@@ -22,7 +22,7 @@
 // cuDNN and device memory; no destructor runs at exit).
 //
 //===----------------------------------------------------------------------===//
-#include "cudnn_sdpa.h"
+#include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
 
@@ -44,7 +44,7 @@
 
 #ifdef DITC_HAVE_CUDNN_FRONTEND
 #ifndef NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING
-#error "cudnn_sdpa.cpp needs NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING (cuDNN is never linked)"
+#error "cudnn_graphs.cpp needs NV_CUDNN_FRONTEND_USE_DYNAMIC_LOADING (cuDNN is never linked)"
 #endif
 #include <cudnn_frontend.h>
 
