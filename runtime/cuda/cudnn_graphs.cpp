@@ -340,6 +340,25 @@ struct Problem {
   mutable std::unordered_map<int64_t, void *> pack; // execute's
 };
 
+/// The parts of call c's Problem (c must outlive it) that every kind fills
+/// alike from its own ineligible, plan_key and describe_call: the graph and
+/// the tensors are the kind's to add.
+template <auto Ineligible, auto Key, auto What, class C>
+Problem problem_of(C &c, const char *kernel, Stats *stats) {
+  Problem p;
+  p.kernel = kernel;
+  p.stats = stats;
+  p.sm = &c.sm;
+  p.ineligible = [&c](int32_t sm) {
+    C at = c;
+    at.sm = sm;
+    return Ineligible(at);
+  };
+  p.key = [&c] { return Key(c); };
+  p.what = [&c] { return What(c); };
+  return p;
+}
+
 #ifndef DITC_HAVE_CUDNN_FRONTEND
 
 const char *const kNotBuilt =
@@ -716,17 +735,8 @@ fe::error_t describe(fe::graph::Graph &g, const Call &c) {
 
 // The Problem of `c` (which must outlive it).
 Problem problem(Call &c) {
-  Problem p;
-  p.kernel = "attention";
-  p.stats = &g_stats;
-  p.sm = &c.sm;
-  p.ineligible = [&c](int32_t sm) {
-    Call at = c;
-    at.sm = sm;
-    return ineligible(at);
-  };
-  p.key = [&c] { return plan_key(c); };
-  p.what = [&c] { return describe_call(c); };
+  Problem p = cudnn::problem_of<ineligible, plan_key, describe_call>(
+      c, "attention", &g_stats);
 #ifdef DITC_HAVE_CUDNN_FRONTEND
   p.describe = [&c](fe::graph::Graph &g) { return describe(g, c); };
 #endif
@@ -842,17 +852,8 @@ fe::error_t describe(fe::graph::Graph &g, const Call &c) {
 #endif
 
 Problem problem(Call &c) {
-  Problem p;
-  p.kernel = "conv2d";
-  p.stats = &g_stats;
-  p.sm = &c.sm;
-  p.ineligible = [&c](int32_t sm) {
-    Call at = c;
-    at.sm = sm;
-    return ineligible(at);
-  };
-  p.key = [&c] { return plan_key(c); };
-  p.what = [&c] { return describe_call(c); };
+  Problem p = cudnn::problem_of<ineligible, plan_key, describe_call>(
+      c, "conv2d", &g_stats);
 #ifdef DITC_HAVE_CUDNN_FRONTEND
   p.describe = [&c](fe::graph::Graph &g) { return describe(g, c); };
 #endif

@@ -17,6 +17,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CudaTestUtil.h"
+#include "CudnnTestUtil.h"
 #include "cuda_runtime_api.h" // the ditc_cu_* launchers
 #include "cudnn_graphs.h"
 
@@ -34,16 +35,13 @@
 namespace {
 
 using ditc_cu::cudnn::Mode;
+using ditc_cuda_test::compare;
+using ditc_cuda_test::Device;
 using ditc_cuda_test::dtypeName;
+using ditc_cuda_test::Errors;
 using ditc_cuda_test::fromHalf;
 using ditc_cuda_test::randomFloats;
 using ditc_cuda_test::toHalf;
-
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t e_ = (expr);                                                   \
-    ASSERT_EQ(e_, cudaSuccess) << #expr << ": " << cudaGetErrorString(e_);     \
-  } while (0)
 
 // Why cuDNN cannot run here, or empty.
 std::string unusable() {
@@ -71,30 +69,6 @@ const Shape kShapes[] = {
     {"3x3 pads 1,1,0,0 16->16 16x16", 1, 16, 16, 16, 16, 3, 3, 1, 1, 1, 1, 0,
      0, 1, 1, true},
 };
-
-struct Device {
-  void *p = nullptr;
-  explicit Device(size_t bytes) { (void)cudaMalloc(&p, bytes); }
-  ~Device() { cudaFree(p); }
-};
-
-struct Errors {
-  double max_abs = 0, rel_l2 = 0, max_want = 0;
-};
-Errors compare(const std::vector<float> &got, const std::vector<float> &want) {
-  Errors e;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double d = (double)got[i] - (double)want[i];
-    if (!(std::fabs(d) <= e.max_abs)) // NaN included
-      e.max_abs = std::isnan(d) ? INFINITY : std::fabs(d);
-    num += d * d;
-    den += (double)want[i] * want[i];
-    e.max_want = std::max(e.max_want, std::fabs((double)want[i]));
-  }
-  e.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  return e;
-}
 
 // Bounds on |cuDNN - reference|: both sum in f32 (in different orders) and
 // round once to the dtype, so they differ by about an ulp of the output:

@@ -9,6 +9,7 @@
 // execution need a GPU: CudnnConvGpuTest.cpp (ditc-cuda-cudnn-tests).
 //
 //===----------------------------------------------------------------------===//
+#include "CudnnTestUtil.h"
 #include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
@@ -51,19 +52,6 @@ Call call(int64_t N, int64_t C, int64_t H, int64_t W, int64_t O, int64_t k,
 
 Call patchEmbed() { return call(2, 4, 32, 32, 1152, 2, 2, 0); }
 Call conv3x3() { return call(2, 64, 64, 64, 64, 3, 1, 1); }
-
-std::string why(const Call &c) {
-  const char *r = ineligible(c);
-  return r ? r : "(eligible)";
-}
-
-#define EXPECT_TAKEN(c) EXPECT_EQ(ineligible(c), nullptr) << why(c)
-#define EXPECT_REFUSED(c, text)                                                \
-  do {                                                                         \
-    const char *r_ = ineligible(c);                                            \
-    ASSERT_NE(r_, nullptr);                                                    \
-    EXPECT_NE(std::string(r_).find(text), std::string::npos) << r_;            \
-  } while (0)
 
 TEST(CudnnConvEligible, TheCommonCasesAreTaken) {
   EXPECT_TAKEN(patchEmbed());

@@ -19,6 +19,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "CudaTestUtil.h"
+#include "CudnnTestUtil.h"
 #include "cuda_runtime_api.h" // the ditc_cu_* launchers
 #include "cudnn_graphs.h"
 
@@ -33,16 +34,13 @@
 namespace {
 
 using ditc_cu::sdpa::Mode;
+using ditc_cuda_test::compare;
+using ditc_cuda_test::Device;
 using ditc_cuda_test::dtypeName;
+using ditc_cuda_test::Errors;
 using ditc_cuda_test::fromHalf;
 using ditc_cuda_test::randomFloats;
 using ditc_cuda_test::toHalf;
-
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t e_ = (expr);                                                   \
-    ASSERT_EQ(e_, cudaSuccess) << #expr << ": " << cudaGetErrorString(e_);     \
-  } while (0)
 
 std::string g_unusable; // why cuDNN cannot run here (main), or empty
 
@@ -68,29 +66,6 @@ const Shape kShapes[] = {
     {"S4096 D128 GQA 16/8", 1, 16, 8, 4096, 4096, 128, false,
      DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT, false},
 };
-
-struct Device {
-  void *p = nullptr;
-  explicit Device(size_t bytes) { (void)cudaMalloc(&p, bytes); }
-  ~Device() { cudaFree(p); }
-};
-
-struct Errors {
-  double max_abs = 0, rel_l2 = 0;
-};
-Errors compare(const std::vector<float> &got, const std::vector<float> &want) {
-  Errors e;
-  double num = 0, den = 0;
-  for (size_t i = 0; i < want.size(); ++i) {
-    const double d = (double)got[i] - (double)want[i];
-    if (!(std::fabs(d) <= e.max_abs)) // NaN included
-      e.max_abs = std::isnan(d) ? INFINITY : std::fabs(d);
-    num += d * d;
-    den += (double)want[i] * want[i];
-  }
-  e.rel_l2 = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-  return e;
-}
 
 // Bounds on |cuDNN - reference| for outputs of magnitude <= 1 (averages of
 // values in [-1, 1]). cuDNN rounds the softmax weights to the dtype before

@@ -10,6 +10,7 @@
 // plans needs a GPU: ditc-cuda-cudnn-tests (CudnnSdpaGpuTest.cpp).
 //
 //===----------------------------------------------------------------------===//
+#include "CudnnTestUtil.h"
 #include "cudnn_graphs.h"
 
 #include "ditc/runtime/ditc_kernels.h"
@@ -55,19 +56,6 @@ Call call(int64_t B, int64_t H, int64_t Hkv, int64_t Sq, int64_t Skv,
   c.sm = 90;
   return c;
 }
-
-std::string why(const Call &c) {
-  const char *r = ineligible(c);
-  return r ? r : "(eligible)";
-}
-
-#define EXPECT_TAKEN(c) EXPECT_EQ(ineligible(c), nullptr) << why(c)
-#define EXPECT_REFUSED(c, text)                                                \
-  do {                                                                         \
-    const char *r_ = ineligible(c);                                            \
-    ASSERT_NE(r_, nullptr);                                                    \
-    EXPECT_NE(std::string(r_).find(text), std::string::npos) << r_;            \
-  } while (0)
 
 TEST(CudnnSdpaEligible, TheCommonCasesAreTaken) {
   EXPECT_TAKEN(call(2, 16, 16, 256, 256, 64));
