@@ -117,10 +117,12 @@ ARCHS=${ARCHS:-90a}
 say "cuda archs: $ARCHS"
 
 #===--- Libraries the tests dlopen -------------------------------------===#
-# cuBLASLt (runtime/cuda/gemm.cpp), cuDNN and NCCL: where the loader does not
-# find one, the folder of the first copy under the CUDA toolkit or
-# site-packages/nvidia (PyTorch's wheels) goes on LD_LIBRARY_PATH.
-LIBS=$(python3 - libcublasLt.so.13 libcudnn.so.9 libnccl.so.2 <<'PY' 2>/dev/null
+# cuBLASLt (runtime/cuda/gemm.cpp), cuDNN, NCCL, and the shared CUDA runtime
+# that cudnn-frontend dlopen()s for calls of its own (runtime/cuda/
+# cudnn_graphs.h; the runtime itself links cudart statically): where the
+# loader does not find one, the folder of the first copy under the CUDA
+# toolkit or site-packages/nvidia (PyTorch's wheels) goes on LD_LIBRARY_PATH.
+LIBS=$(python3 - libcublasLt.so.13 libcudnn.so.9 libnccl.so.2 libcudart.so.13 <<'PY' 2>/dev/null
 import ctypes, glob, os, site, sys
 roots = ["/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-linux/lib"]
 try:
