@@ -46,6 +46,7 @@ void mlir::ditc::addCodegenPlanning(OpPassManager &pm, const CodegenPipelineOpti
     ChunkPassOptions chunk;
     chunk.activationLimit = opts.activationLimit;
     chunk.hwName = opts.hw;
+    chunk.showProgress = opts.chunkProgress;
     pm.addPass(createChunkPass(chunk));
   }
   pm.addPass(createTransposeLoopWeightsPass());

@@ -38,6 +38,8 @@ struct CodegenPipelineOptions {
   /// its time model prices candidates for.
   int64_t activationLimit = 0;
   std::string hw = "cpu";
+  /// -ditc-chunk prints its searches' progress (ditc compile).
+  bool chunkProgress = false;
 };
 
 /// Code generation: legalise ops for the kernels, plan the arena and (with

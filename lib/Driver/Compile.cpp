@@ -130,6 +130,7 @@ LogicalResult mlir::ditc::applyChunking(ModuleOp module, int64_t limit, const st
   ChunkPassOptions chunk;
   chunk.activationLimit = limit;
   chunk.hwName = hw;
+  chunk.showProgress = !model.empty();
   pm.addPass(createChunkPass(chunk));
   if (failed(pm.run(module)) || (diag && diag->errorCount()))
     return failure();
@@ -166,6 +167,7 @@ LogicalResult mlir::ditc::compileModule(
   pipeline.cudaArch = opts.cudaArch;
   pipeline.activationLimit = opts.activationLimit;
   pipeline.hw = opts.hw;
+  pipeline.chunkProgress = true;
   addCodegenPlanning(pm, pipeline);
   if (failed(pm.run(module)))
     return failure();

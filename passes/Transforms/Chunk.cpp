@@ -51,6 +51,7 @@
 
 #include "llvm/Support/Debug.h"
 
+#include <chrono>
 #include <limits>
 #include <numeric>
 
@@ -882,10 +883,19 @@ void ChunkPass::runOnOperation() {
   // first search) is reported.
   const std::pair<Order, double> searches[] = {
       {Order::ExcessFirst, 1}, {Order::LiveFirst, 1}, {Order::ExcessFirst, 0.5}};
+  const char *names[] = {"by the excess", "by the live peak",
+                         "by the excess above half the budget"};
   std::string floors[3];
   int64_t arenas[3] = {0, 0, 0};
   int k = 0;
+  auto start = std::chrono::steady_clock::now();
   for (auto [o, scale] : searches) {
+    if (showProgress && k > 0)
+      llvm::errs() << llvm::formatv(
+          "ditc: AutoChunk: the search {0} stopped at an arena of {1} bytes; "
+          "searching {2} ({3:F2} s)\n",
+          names[k - 1], arenas[k - 1], names[k],
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
     targetScale = scale;
     if (greedy(*work, o, floors[k], arenas[k])) {

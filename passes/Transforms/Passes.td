@@ -143,6 +143,8 @@ def ChunkPass : Pass<"ditc-chunk", "ModuleOp"> {
            "The arena budget in bytes (0: no chunking)">,
     Option<"hwName", "hw", "std::string", /*default=*/"\"cpu\"",
            "The machine the time model prices candidates for (a built-in name or a JSON file)">,
+    Option<"showProgress", "progress", "bool", /*default=*/"false",
+           "Print a line to stderr when a search stops short and the next one starts">,
     Option<"maxSeedValues", "max-seed-values", "int64_t", /*default=*/"3",
            "How many of the peak op's largest tensors seed flows">,
     Option<"maxRegions", "max-regions", "int64_t", /*default=*/"6",
