@@ -20,6 +20,12 @@ denoising step averaged as the prediction averages it: plain calls
 schedule, the stale steps of `ditc run --steps 8` for PipeFusion's other
 steps; medians over --repeats runs. Prints a markdown table per model and a summary; compare
 ratios from one run (the machine is shared and noisy).
+
+--explain also compiles every plan but pp and PipeFusion (whose ranks run
+different ops) with --trace, runs it once under mpirun (`ditc run --trace`:
+rank 0's time per op, medians over 10 calls) and prints, per plan and
+class of op, the predicted time (`ditc profile --format json`, the same
+machine description) beside the traced one: where the time model is off.
 """
 import argparse
 import json
@@ -112,6 +118,45 @@ def measure(a, so, inputs, pipefusion):
     return (k * warm + (a.steps - k) * rest) / a.steps
 
 
+def op_class(op):
+    """The class of a profile op name, as the explanation groups them."""
+    name = op.split(".", 1)[-1]
+    if name.startswith("collective.") or name in ("send", "recv"):
+        return "communication"
+    if name in ("linear", "matmul", "einsum", "conv"):
+        return "matrix"
+    if name in ("attention", "ring_attention"):
+        return "attention"
+    if name in ("layer_norm", "rms_norm", "group_norm", "softmax"):
+        return "norm"
+    if name in ("transpose", "concat", "split", "slice", "gather", "broadcast", "cast"):
+        return "movement"
+    return "elementwise"
+
+
+def explain(a, name, model, hw, plan, d):
+    """Predicted and traced milliseconds per class of op for one plan."""
+    so = os.path.join(d, "trace.so")
+    run([a.ditc, "compile", model, *shape_args(name), "-o", so, "--devices", str(a.devices),
+         "--plan", plan, "--trace"])
+    inputs = model_files(name, a.work, a.ditc)[1]
+    trace = os.path.join(d, "trace.json")
+    run(MPIRUN + ["-np", str(a.devices), a.ditc, "run", so, "--inputs", inputs, "--threads", "1",
+                  "--bench", "10", "--warmup", "2", "--trace", trace])
+    prof = os.path.join(d, "profile.json")
+    run([a.ditc, "profile", model, *shape_args(name), "--hw", hw, "--devices", str(a.devices),
+         "--plan", plan, "--format", "json", "-o", prof])
+    ops = json.load(open(prof))["ops"]
+    steps = json.load(open(trace))["step_seconds"]
+    if len(ops) != len(steps):
+        sys.exit(f"plan_vs_measured: {plan}: the profile has {len(ops)} steps, the trace {len(steps)}")
+    sums = {}
+    for o, t in zip(ops, steps):
+        p, m = sums.get(op_class(o["op"]), (0.0, 0.0))
+        sums[op_class(o["op"])] = (p + 1e3 * o["predicted_time_s"], m + 1e3 * t)
+    return sums
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--ditc", default=os.path.join(REPO, "build", "bin", "ditc"))
@@ -125,6 +170,8 @@ def main():
     ap.add_argument("--hw", help="machine description (default: ditc calibrate --threads 1 "
                     "under mpirun -np DEVICES, which measures the link between the ranks)")
     ap.add_argument("--work", default="/tmp/ditc-plan-vs-measured")
+    ap.add_argument("--explain", action="store_true",
+                    help="per plan and class of op, predicted against traced time")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     hw = a.hw
@@ -167,6 +214,19 @@ def main():
         for plan, p, m in sorted(rows, key=lambda r: r[2]):
             print(f"| `{plan}`{' (chosen)' if plan == rows[0][0] else ''} | {p:.3f} | {m:.3f} |")
         summary.append((name, len(rows), rho, rows[0][0], gap))
+        if a.explain:
+            classes = ["matrix", "attention", "norm", "elementwise", "movement", "communication"]
+            print(f"\n{name}: predicted / traced ms per class of op (rank 0, one run of 10 calls)\n")
+            print("| plan | " + " | ".join(classes) + " | total |")
+            print("|---|" + "---|" * (len(classes) + 1))
+            for plan, _, _ in libs:
+                if "pipefusion" in plan or "pp=" in plan:
+                    continue
+                d = os.path.join(a.work, name, re.sub(r"[=,]", "-", plan))
+                sums = explain(a, name, model, hw, plan, d)
+                cells = [sums.get(k, (0.0, 0.0)) for k in classes]
+                total = (sum(c[0] for c in cells), sum(c[1] for c in cells))
+                print(f"| `{plan}` | " + " | ".join(f"{p:.2f} / {m:.2f}" for p, m in cells + [total]) + " |")
     print("\n| model | plans | Spearman | chosen | chosen vs measured best |")
     print("|---|---|---|---|---|")
     for name, n, rho, plan, gap in summary:

@@ -16,7 +16,7 @@
 //              bandwidth between ranks sharing this memory, when no
 //              second rank is there to measure it with
 //   link       under mpirun (-np W >= 2): chains of all-reduces and
-//              all-to-alls of 32 bytes and of 4 MiB over the W ranks,
+//              all-to-alls of 32 bytes and of 16 MiB over the W ranks,
 //              compiled as partitioned libraries and run on every rank
 //              (the communicator `ditc run` uses): the link's latency and
 //              bandwidth as the time model's collective formulas take them
@@ -85,6 +85,8 @@ struct Measured {
   /// Its kernels by class of op (TimeModel.h opClass()).
   std::map<std::string, int64_t> kernelsByClass;
   int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0;
+  /// The collectives' local layout passes (OpCost::packBytes).
+  int64_t packBytes = 0;
 };
 
 struct Calibrator {
@@ -114,6 +116,7 @@ struct Calibrator {
       m.flopsMatrix += c.flopsMatrix;
       m.flopsOther += c.flopsOther;
       m.bytes += c.bytes();
+      m.packBytes += c.packBytes;
     }
     CodegenOptions codegen;
     codegen.output = dir + "/" + name.str() + ".so";
@@ -215,36 +218,60 @@ std::string linkModel(const char *kind, int ranks, int64_t elems, int count) {
       .str();
 }
 
-/// The link between the `ranks` ranks of this machine, measured through the
-/// runtime's communicator: latency (alpha) and bandwidth (beta) such that
-/// the time model's formulas (TimeModel.cpp: an all-reduce of B bytes over
-/// n ranks takes 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all half the
-/// steps and bytes) give the measured times, the two kinds averaged.
-std::optional<std::pair<double, double>> measureLink(Calibrator &cal, int ranks,
-                                                     bool report) {
-  // f32 elements per rank: 32 bytes and 4 MiB (multiples of ranks^2).
+/// The link's micro-models as measured: per kind, the chains' median
+/// times and what the time model counts of one collective.
+struct LinkSample {
+  double steps = 0, share = 0; // alpha steps; share of B sent per rank
+  double smallS = 0, largeS = 0; // one collective of 32 B, of 16 MiB
+  double largeBytes = 0;         // B of the large one
+  double largePackBytes = 0;     // its layout passes' bytes
+};
+
+/// Times the link between the `ranks` ranks of this machine through the
+/// runtime's communicator (every rank runs the chains).
+std::optional<std::vector<LinkSample>> measureLink(Calibrator &cal, int ranks,
+                                                   bool report) {
+  // f32 elements per rank: 32 bytes and 16 MiB (multiples of ranks^2).
   const int64_t w2 = int64_t(ranks) * ranks;
   const int64_t small = (8 + w2 - 1) / w2 * w2;
-  const int64_t large = ((int64_t(1) << 20) + w2 - 1) / w2 * w2;
+  const int64_t large = ((int64_t(1) << 22) + w2 - 1) / w2 * w2;
   const int chainSmall = 16, chainLarge = 4;
-  double alpha = 0, secondsPerByte = 0;
+  std::vector<LinkSample> samples;
   for (const char *kind : {"all_reduce", "all_to_all"}) {
     // Steps and bytes sent per rank for B bytes, as the time model counts.
-    double steps = (StringRef(kind) == "all_reduce" ? 2.0 : 1.0) * (ranks - 1);
-    double share = steps / ranks;
+    LinkSample k;
+    k.steps = (StringRef(kind) == "all_reduce" ? 2.0 : 1.0) * (ranks - 1);
+    k.share = k.steps / ranks;
     auto s = cal.measure(std::string("link ") + kind + " 32 B",
                          linkModel(kind, ranks, small, chainSmall), 200, report);
-    auto l = cal.measure(std::string("link ") + kind + " 4 MiB",
+    auto l = cal.measure(std::string("link ") + kind + " 16 MiB",
                          linkModel(kind, ranks, large, chainLarge), 10, report);
     if (!s || !l)
       return std::nullopt;
-    double a = s->seconds / chainSmall / steps;
-    double bytes = share * double(large * 4);
-    double transfer = std::max(l->seconds / chainLarge - steps * a, 1e-9);
-    alpha += a / 2;
-    secondsPerByte += transfer / bytes / 2;
+    k.smallS = s->seconds / chainSmall;
+    k.largeS = l->seconds / chainLarge;
+    k.largeBytes = double(large * 4);
+    k.largePackBytes = double(l->packBytes) / chainLarge;
+    samples.push_back(k);
   }
-  return std::pair{alpha, 1.0 / secondsPerByte};
+  return samples;
+}
+
+/// Latency (alpha) and bandwidth (beta) such that the time model's formulas
+/// (TimeModel.h: an all-reduce of B bytes over n ranks takes
+/// 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all half the steps and
+/// bytes, then its layout passes at the memory rate) give the measured
+/// times, the kinds averaged.
+std::pair<double, double> fitLink(ArrayRef<LinkSample> samples, double memoryRate) {
+  double alpha = 0, secondsPerByte = 0;
+  for (const LinkSample &k : samples) {
+    double a = k.smallS / k.steps;
+    double passes = k.largePackBytes / memoryRate;
+    double transfer = std::max(k.largeS - k.steps * a - passes, 1e-9);
+    alpha += a / double(samples.size());
+    secondsPerByte += transfer / (k.share * k.largeBytes) / double(samples.size());
+  }
+  return {alpha, 1.0 / secondsPerByte};
 }
 
 std::string cpuName() {
@@ -278,7 +305,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   OneLineDiagnosticHandler diag(&ctx, "calibrate");
   Calibrator cal{ctx, dir.str().str(), opts.argv0, opts.runs, opts.threads};
   auto [rank, ranks] = worldFromEnv();
-  std::optional<std::pair<double, double>> link;
+  std::optional<std::vector<LinkSample>> link;
   if (ranks > 1) {
     // Every rank runs the link's micro-models; rank 0 goes on alone.
     if (rank == 0)
@@ -452,10 +479,14 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
+  // The CPU runtime's MPI communicator moves a message inside its calls only.
+  shm.overlapsCompute = false;
+  std::pair<double, double> fitted;
   if (link) {
     // Measured through the communicator between mpirun's ranks.
-    shm.latencyS = link->first;
-    shm.bandwidth = link->second;
+    fitted = fitLink(*link, hw.bandwidthRate());
+    shm.latencyS = fitted.first;
+    shm.bandwidth = fitted.second;
   } else {
     // Guessed: a rank-to-rank message is one copy through shared memory.
     shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
@@ -473,7 +504,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   if (link)
     llvm::errs() << llvm::formatv("ditc calibrate: link between {0} ranks: latency "
                                   "{1:F2} us, {2:F2} GB/s\n",
-                                  ranks, link->first * 1e6, link->second / 1e9);
+                                  ranks, fitted.first * 1e6, fitted.second / 1e9);
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
       "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s, "

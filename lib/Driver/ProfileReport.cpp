@@ -401,6 +401,7 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                     {"flops_other", c.flopsOther},
                     {"bytes_read", c.bytesRead},
                     {"bytes_written", c.bytesWritten},
+                    {"pack_bytes", c.packBytes},
                     {"param_elements", c.paramElements},
                     {"live_bytes", c.liveBytes},
                     {"intensity", c.intensity()},

@@ -165,6 +165,12 @@ std::string readFields(const json &j, HardwareDesc &hw) {
         return "field '" + where +
                "shared_by' must be an integer from 1 to the level's devices";
       level.sharedBy = int64_t(sharedBy);
+      level.overlapsCompute = hw.kind == "gpu";
+      if (auto f = l.find("overlaps_compute"); f != l.end()) {
+        if (!f->is_boolean())
+          return "field '" + where + "overlaps_compute' must be true or false";
+        level.overlapsCompute = f->get<bool>();
+      }
       if (level.devices <= prev)
         return "field '" + where +
                "devices' must grow from one level to the next";
@@ -290,6 +296,7 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
                      {"devices", l.devices}});
     if (l.sharedBy > 1)
       links.back()["shared_by"] = l.sharedBy;
+    links.back()["overlaps_compute"] = l.overlapsCompute;
   }
   j["links"] = links;
   return j.dump(2) + "\n";

@@ -54,6 +54,11 @@ struct LinkLevel {
   double latencyS = 0;   // seconds per message
   int64_t devices = 1;   // devices sharing this level
   int64_t sharedBy = 1;  // devices whose traffic crosses one link of `bandwidth`
+  /// Whether a transfer progresses while the device computes (JSON
+  /// `overlaps_compute`; default: true on a "gpu" machine, whose runtime
+  /// exchanges on a second stream, false on a "cpu" one, whose MPI
+  /// communicator moves messages only inside its calls).
+  bool overlapsCompute = true;
   /// One device's share of the bandwidth when every device communicates.
   double rate() const { return bandwidth / double(sharedBy); }
 };

@@ -29,6 +29,31 @@ int64_t product(ArrayRef<int64_t> dims) {
   return p;
 }
 
+/// The bytes the runtime's local layout passes read and write around a
+/// collective of `group` ranks (OpCost::packBytes): as tensor_collectives.h
+/// cuts a tensor along an axis, a block is contiguous only when the dims
+/// before the axis multiply to 1; otherwise the blocks are packed into
+/// scratch before the transfer (all_to_all's send side, reduce_scatter) or
+/// unpacked after it (all_gather, all_to_all's receive side), one read and
+/// one write of the buffer each.
+int64_t collectivePackBytes(Operation *o, int64_t group) {
+  if (group <= 1)
+    return 0;
+  ArrayRef<int64_t> in = shapeOf(o->getOperand(0));
+  int64_t inBytes = tensorBytes(o->getOperand(0).getType());
+  auto before = [&](int64_t axis) { return product(in.take_front(axis)); };
+  if (auto g = dyn_cast<AllGatherOp>(o))
+    return before(g.getAxis()) > 1 ? 2 * tensorBytes(g.getType()) : 0;
+  if (auto r = dyn_cast<ReduceScatterOp>(o))
+    return before(r.getAxis()) > 1 ? 2 * inBytes : 0;
+  if (auto a = dyn_cast<AllToAllOp>(o)) {
+    int64_t split = a.getSplitAxis(), concat = a.getConcatAxis();
+    int64_t recvOuter = before(concat) / (split < concat ? group : 1);
+    return (before(split) > 1 ? 2 * inBytes : 0) + (recvOuter > 1 ? 2 * inBytes : 0);
+  }
+  return 0;
+}
+
 /// Score positions [i, j] (i < sq, j < sk) a top-left aligned causal mask
 /// keeps: key j <= query i.
 int64_t causalKept(int64_t sq, int64_t sk) {
@@ -236,6 +261,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commBytesSent = collectiveBytesSent(kind, c.commBytes, c.commGroup);
         if (isa<AllReduceOp, ReduceScatterOp>(o))
           c.flopsOther = elements(o->getOperand(0));
+        c.packBytes = collectivePackBytes(o, c.commGroup);
       })
       .Case<SendOp, CollectiveBroadcastOp>([&](Operation *o) {
         FailureOr<Mesh> mesh = Mesh::of(o);

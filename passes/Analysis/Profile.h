@@ -91,6 +91,12 @@ struct OpCost {
   int64_t commInnerGroup = 1;
   int64_t commInnerSpan = 1;
   int64_t commInnerBytesSent = 0;
+  /// Collectives along an axis with dimensions before it (all_gather,
+  /// reduce_scatter, all_to_all): the bytes read and written by the local
+  /// passes that lay its blocks out for the communicator and back
+  /// (tensor_collectives.h: a block is contiguous only when nothing lies
+  /// before the axis), outside the communicator's transfer.
+  int64_t packBytes = 0;
   /// Ring attention: the block kernels a rank runs (one per ring rank) and
   /// the f32 bytes of the merges of their partial results into the running
   /// one (each reads both outputs and log-sum-exps and writes one): what

@@ -80,7 +80,11 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
       t.link = out;
       t.innerLink = in;
       t.innerShare = innerBusy + outerBusy > 0 ? innerBusy / (innerBusy + outerBusy) : 1.0;
-      t.totalS = std::max(t.totalS, comm + t.overheadS);
+      // A link whose transfers progress only in the communicator's calls
+      // (LinkLevel::overlapsCompute) adds them to the blocks' compute.
+      t.totalS = in->overlapsCompute && out->overlapsCompute
+                     ? std::max(t.totalS, comm + t.overheadS)
+                     : t.totalS + comm;
     }
     return t;
   }
@@ -91,10 +95,19 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     if (comm > 0) {
       t.commS = comm;
       t.link = hw.linkFor(std::max(cost.commGroup, cost.commSpan));
-      // Ring attention overlaps the K/V exchange with its compute.
-      t.totalS = cost.commKind == (int)CollectiveKind::RingExchange
-                     ? std::max(t.totalS, comm + t.overheadS)
-                     : t.totalS + comm;
+      if (cost.commKind == (int)CollectiveKind::RingExchange) {
+        // Ring attention exchanges K/V blocks while it computes, where the
+        // link's transfers progress meanwhile.
+        t.totalS = t.link->overlapsCompute ? std::max(t.totalS, comm + t.overheadS)
+                                           : t.totalS + comm;
+      } else {
+        // The communicator's transfer is the collective's traffic: its
+        // reads, writes and sums run with it (calibrated links measure them
+        // together), then the local layout passes (OpCost::packBytes).
+        double pack = double(cost.packBytes) * opts.bytesScale / hw.bandwidthRate();
+        t.memoryS += pack;
+        t.totalS = std::max(t.totalS - t.overheadS, comm) + t.overheadS + pack;
+      }
     }
   }
   return t;

@@ -18,9 +18,17 @@
 //   send/recv               alpha + bytes / beta
 //   ring exchange (n-1 steps, each one block of bytes/n to the next rank)
 //                           (n-1) (alpha + bytes/n / beta)
+// A collective's own reads, writes and sums run with its transfer (the
+// communicator moves the bytes; a calibrated link measured them together):
+// max(compute, memory, transfer), then the local passes that lay blocks
+// along an inner axis out for the communicator and back (OpCost::packBytes)
+// at the memory rate.
 //
 // The schedule total is the sum over ops: the runtime runs kernels one after
-// another and, today, overlaps no communication with compute.
+// another. Only ring attention overlaps communication with compute, its K/V
+// exchange with its blocks, and only on links whose transfers progress
+// while the device computes (LinkLevel::overlapsCompute: NCCL on a second
+// stream; not the MPI communicator, whose transfers move in its waits).
 //
 //===----------------------------------------------------------------------===//
 

@@ -288,6 +288,87 @@ TEST(TimeModel, RingAttentionPaysItsBlockKernelsAndMerges) {
   EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).overheadS, 2 * (2e-6 + 6 * 2e-6));
 }
 
+TEST(TimeModel, CollectivesRunTheirTrafficWithTheTransferThenTheirLayoutPasses) {
+  HardwareDesc hw = machine();
+  // An all-gather of 4 MB on 2 ranks of the fast level: 1 us + 2 MB / 1 GB/s
+  // of transfer; its 6 MB of reads and writes (0.12 ms at 5e10 B/s) run
+  // with it, not after it.
+  OpCost c;
+  c.commKind = (int)CollectiveKind::AllGather;
+  c.commGroup = 2;
+  c.commBytes = 4'000'000;
+  c.bytesRead = 2'000'000;
+  c.bytesWritten = 4'000'000;
+  const double transfer = 1e-6 + 2e6 / 1e9, overhead = 2e-6;
+  OpTime t = predictOpTime(c, hw);
+  EXPECT_DOUBLE_EQ(t.commS, transfer);
+  EXPECT_DOUBLE_EQ(t.totalS, transfer + overhead);
+  // Gathered along an inner axis: the runtime unpacks the 4 MB it received
+  // (read and write, 8 MB at 5e10 B/s) after the transfer.
+  c.packBytes = 8'000'000;
+  t = predictOpTime(c, hw);
+  EXPECT_DOUBLE_EQ(t.totalS, transfer + overhead + 8e6 / 5e10);
+  EXPECT_DOUBLE_EQ(t.memoryS, 6e6 / 5e10 + 8e6 / 5e10);
+  // A collective whose own traffic outlasts the transfer (the all-reduce's
+  // sums at the vector rate) costs that.
+  OpCost r;
+  r.commKind = (int)CollectiveKind::AllReduce;
+  r.commGroup = 2;
+  r.commBytes = 8;
+  r.flopsOther = 100'000'000; // 1 ms at 1e11 FLOP/s
+  EXPECT_DOUBLE_EQ(predictOpTime(r, hw).totalS, 1e-3 + overhead);
+}
+
+TEST(TimeModel, RingExchangeOverlapsOnlyOnLinksThatMoveWhileComputing) {
+  HardwareDesc hw = machine();
+  // 2 ms of blocks, a ring of 2 exchanging 1 MB (1 us + 1 MB / 1 GB/s).
+  OpCost ring;
+  ring.flopsMatrix = 1'000'000'000;
+  ring.commKind = (int)CollectiveKind::RingExchange;
+  ring.commGroup = 2;
+  ring.commBytes = 2'000'000;
+  const double compute = 2e-3 + 2e-6, comm = 1e-6 + 1e6 / 1e9;
+  ASSERT_TRUE(hw.links[0].overlapsCompute); // a "gpu" machine's default
+  EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).totalS, compute);
+  hw.links[0].overlapsCompute = false;
+  EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).totalS, compute + comm);
+  // A double ring is hidden only when both of its levels move meanwhile.
+  HardwareDesc two = machine();
+  OpCost dbl = ring;
+  dbl.commGroup = 2;
+  dbl.commSpan = 8;
+  dbl.commInnerGroup = 2;
+  dbl.commInnerSpan = 2;
+  dbl.commBytes = 400'000; // 1.1 ms of transfers: the slow hop, an inner round
+  OpTime hidden = predictOpTime(dbl, two);
+  EXPECT_DOUBLE_EQ(hidden.totalS, compute);
+  two.links[1].overlapsCompute = false;
+  EXPECT_DOUBLE_EQ(predictOpTime(dbl, two).totalS, compute + hidden.commS);
+}
+
+TEST(Hardware, OverlapsComputeDefaultsByKindOfMachine) {
+  std::string err;
+  std::string fields = R"("matrix_flops": {"f32": 1e12}, "vector_flops": {"f32": 1e11},
+    "memory_bandwidth": 1e11, "memory_capacity": 1e9, "launch_overhead_s": 1e-6)";
+  std::string link = R"("links": [{"name": "a", "kind": "shared-memory",
+    "bandwidth": 1e9, "latency_s": 1e-6, "devices": 2)";
+  auto parse = [&](const char *kind, const char *extra) {
+    return parseHardware(std::string("{\"name\": \"x\", \"kind\": \"") + kind + "\", " +
+                             fields + ", " + link + extra + "}]}",
+                         "f.json", err);
+  };
+  std::optional<HardwareDesc> cpu = parse("cpu", ""), gpu = parse("gpu", "");
+  ASSERT_TRUE(cpu && gpu) << err;
+  EXPECT_FALSE(cpu->links[0].overlapsCompute);
+  EXPECT_TRUE(gpu->links[0].overlapsCompute);
+  std::optional<HardwareDesc> set = parse("cpu", R"(, "overlaps_compute": true)");
+  ASSERT_TRUE(set) << err;
+  EXPECT_TRUE(set->links[0].overlapsCompute);
+  EXPECT_NE(printHardware(*set).find("\"overlaps_compute\": true"), std::string::npos);
+  EXPECT_FALSE(parse("cpu", R"(, "overlaps_compute": 1)"));
+  EXPECT_EQ(err, "f.json: field 'links[0].overlaps_compute' must be true or false");
+}
+
 TEST(TimeModel, BytesSentPerRank) {
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllReduce, 800, 4), 1200);
   EXPECT_EQ(collectiveBytesSent(CollectiveKind::AllGather, 800, 4), 600);
