@@ -37,6 +37,7 @@
 //===----------------------------------------------------------------------===//
 #include "cuda_runtime_api.h" // ditc_cu_attention_layout, ditc_cu_set_stream
 #include "cudnn_graphs.h"       // sdpa::set_mode, sdpa::counters
+#include "kernel_math.h"        // the bf16 conversions the kernels use
 
 #include <cuda_runtime.h>
 
@@ -51,6 +52,9 @@
 #include <vector>
 
 namespace {
+
+using ditc_cu::math::bf16_bits_to_f32;
+using ditc_cu::math::f32_to_bf16_bits;
 
 struct Shape {
   const char *name;
@@ -81,22 +85,6 @@ const Shape kShapes[] = {
     }                                                                          \
   } while (0)
 
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return 0x7fc0;
-  u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even
-  return (uint16_t)(u >> 16);
-}
-
-float fromBf16(uint16_t h) {
-  const uint32_t u = (uint32_t)h << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-
 // A device buffer of n bf16 values, random (uniform in [-1, 1), no zeros)
 // when seed != 0, else left as cudaMalloc gives it.
 struct Buffer {
@@ -111,7 +99,7 @@ struct Buffer {
     std::vector<uint16_t> host(n);
     for (auto &h : host) {
       do
-        h = toBf16(dist(rng));
+        h = f32_to_bf16_bits(dist(rng));
       while ((h & 0x7fff) == 0);
     }
     CHECK_CUDA(cudaMemcpy(p, host.data(), n * 2, cudaMemcpyHostToDevice));
@@ -298,8 +286,8 @@ int main(int argc, char **argv) {
     if (!results[0].empty() && !results[1].empty()) {
       double max_abs = 0;
       for (size_t i = 0; i < nq; ++i) {
-        const double d = std::fabs((double)fromBf16(results[0][i]) -
-                                   (double)fromBf16(results[1][i]));
+        const double d = std::fabs((double)bf16_bits_to_f32(results[0][i]) -
+                                   (double)bf16_bits_to_f32(results[1][i]));
         if (std::isnan(d)) {
           max_abs = NAN;
           break;

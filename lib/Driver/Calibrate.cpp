@@ -12,6 +12,8 @@
 //   vector     layer_norm, gelu, softmax, silu, mul on 64x1152 (cache-sized):
 //              the rate of "other" FLOPs as the profile counts them
 //   memory     add of two 4M-float vectors: bytes moved per second
+//   transpose  [2, 512, 16, 72] -> [2, 16, 512, 72] (runs of one head): the
+//              rate of data movement against the memory rate
 //   copy       a concat (two contiguous block copies of 8 MiB): the link
 //              bandwidth between ranks sharing this memory, when no
 //              second rank is there to measure it with
@@ -356,7 +358,13 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                          "  %out = ditc.concat %in0, %in1 {axis = 0 : i64} : "
                          "(tensor<1024x2048xf32>, tensor<1024x2048xf32>) -> "
                          "tensor<2048x2048xf32>\n"));
-  if (!gemm || !gemmSmall || !attention || !vector || !memory || !copy)
+  // The heads' transpose the sequence-parallel plans add around attention
+  // ([B, S, H, D] <-> [B, H, S, D]): copies in runs of one head (288 B).
+  auto transpose = cal.measure(
+      "transpose", microModel({{2, 512, 16, 72}}, {2, 16, 512, 72},
+                              "  %out = ditc.transpose %in0 {permutation = array<i64: 0, 2, 1, "
+                              "3>} : (tensor<2x512x16x72xf32>) -> tensor<2x16x512x72xf32>\n"));
+  if (!gemm || !gemmSmall || !attention || !vector || !memory || !copy || !transpose)
     return 1;
 
   // The fixed cost of one kernel, per class of op: 32 dependent tiny ops.
@@ -471,6 +479,8 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.matrixFlops["f32"] = matrix;
   hw.vectorFlops["f32"] = vectorRate;
   hw.memoryBandwidth = double(memory->bytes) / net(*memory);
+  hw.movementEfficiency =
+      std::clamp(double(transpose->bytes) / net(*transpose) / hw.memoryBandwidth, 0.01, 1.0);
   hw.memoryCapacity = double(pages) * double(pageSize);
   hw.launchOverheadS = launch;
   hw.opOverheadS = overhead;
@@ -507,9 +517,10 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                                   ranks, fitted.first * 1e6, fitted.second / 1e9);
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
-      "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s, "
-      "launch {4:F2} us -> {5}\n",
+      "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s "
+      "(movement {7:F1}), launch {4:F2} us -> {5}\n",
       matrix / 1e9, attnRate / 1e9, hw.vectorFlops["f32"] / 1e9,
-      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output, halfRows);
+      hw.memoryBandwidth / 1e9, launch * 1e6, opts.output, halfRows,
+      hw.movementRate() / 1e9);
   return 0;
 }

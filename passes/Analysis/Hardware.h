@@ -75,6 +75,11 @@ struct HardwareDesc {
   std::map<std::string, double> opOverheadS;
   double matrixEfficiency = 1, attentionEfficiency = 1, vectorEfficiency = 1,
          memoryEfficiency = 1;
+  /// Data movement (transposes, concats, slices, casts: the "movement"
+  /// class of ops, and the collectives' layout passes) relative to the
+  /// streaming memory rate: copies in runs of a head's size do not stream
+  /// (JSON efficiency.movement, default 1; ditc calibrate measures it).
+  double movementEfficiency = 1;
   /// The rows at which a matrix product reaches half the matrix rate: M
   /// rows run at M / (M + matrixHalfRows) of it (0: every size at the rate).
   double matrixHalfRows = 0;
@@ -90,6 +95,7 @@ struct HardwareDesc {
     return matrixHalfRows > 0 && rows > 0 ? rows / (rows + matrixHalfRows) : 1.0;
   }
   double bandwidthRate() const { return memoryBandwidth * memoryEfficiency; }
+  double movementRate() const { return bandwidthRate() * movementEfficiency; }
   /// The fixed cost of one kernel of class `cls`.
   double overheadFor(llvm::StringRef cls) const;
   /// The innermost link level that holds `groupSize` devices; null if none.

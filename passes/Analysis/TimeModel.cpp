@@ -41,7 +41,10 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     t.computeS += double(cost.flopsMatrix) * cost.matrixFraction / matrixRate;
   if (cost.flopsOther && vectorRate > 0)
     t.computeS += double(cost.flopsOther) / vectorRate;
-  t.memoryS = double(cost.bytes()) * opts.bytesScale / hw.bandwidthRate();
+  // Data movement runs at its own rate (HardwareDesc::movementEfficiency).
+  const bool movement = cost.op && StringRef(opClass(cost.op)) == "movement";
+  t.memoryS = double(cost.bytes()) * opts.bytesScale /
+              (movement ? hw.movementRate() : hw.bandwidthRate());
   // Each run of an op in a chunk loop is a launch of its own.
   t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
   t.memoryBound = t.memoryS > t.computeS;
@@ -104,7 +107,7 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
         // The communicator's transfer is the collective's traffic: its
         // reads, writes and sums run with it (calibrated links measure them
         // together), then the local layout passes (OpCost::packBytes).
-        double pack = double(cost.packBytes) * opts.bytesScale / hw.bandwidthRate();
+        double pack = double(cost.packBytes) * opts.bytesScale / hw.movementRate();
         t.memoryS += pack;
         t.totalS = std::max(t.totalS - t.overheadS, comm) + t.overheadS + pack;
       }

@@ -4,8 +4,10 @@
 // for the op's class (op_overhead_s, else launch_overhead_s), where
 // compute time = matrix FLOPs / matrix rate (the attention rate for
 // ditc.attention, scaled by the fraction a causal kernel executes) + other
-// FLOPs / vector rate, and memory time = bytes / bandwidth. Views cost
-// nothing (no kernel runs).
+// FLOPs / vector rate, and memory time = bytes / bandwidth (for data
+// movement, the "movement" class and the collectives' layout passes: the
+// movement rate, HardwareDesc::movementRate). Views cost nothing (no kernel
+// runs).
 //
 // Collectives: alpha-beta per link level, for a group of n ranks on the
 // innermost level that holds the devices the group spreads across (n, or

@@ -892,9 +892,11 @@ void ChunkPass::runOnOperation() {
   for (auto [o, scale] : searches) {
     if (showProgress && k > 0)
       llvm::errs() << llvm::formatv(
-          "ditc: AutoChunk: the search {0} stopped at an arena of {1} bytes; "
-          "searching {2} ({3:F2} s)\n",
-          names[k - 1], arenas[k - 1], names[k],
+          "ditc: AutoChunk: the search {0} {1}; searching {2} ({3:F2} s)\n", names[k - 1],
+          arenas[k - 1] > 0
+              ? llvm::formatv("stopped at an arena of {0} bytes", arenas[k - 1]).str()
+              : std::string("failed (an internal error, reported if no search succeeds)"),
+          names[k],
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     OwningOpRef<func::FuncOp> work = cast<func::FuncOp>(func->clone());
     targetScale = scale;

@@ -359,6 +359,29 @@ Problem problem_of(C &c, const char *kernel, Stats *stats) {
   return p;
 }
 
+/// Whether call c falls back before a Problem is built for it (counted,
+/// and why said): DITC_CUDNN=0, or, unless DITC_CUDNN=1, what no device
+/// takes (f32, a mask, an odd head size): a check per call, not the
+/// Problem's closures and map on every eager call cuDNN never takes.
+template <auto Ineligible, class C>
+bool refused_up_front(const C &c, Stats &stats, std::string *why) {
+  const Mode m = mode();
+  const char *r = nullptr;
+  if (m == Mode::Off) {
+    r = "DITC_CUDNN=0";
+  } else if (m != Mode::On) {
+    C anywhere = c;
+    anywhere.sm = 1000;
+    r = Ineligible(anywhere);
+  }
+  if (!r)
+    return false;
+  stats.fell_back.fetch_add(1, std::memory_order_relaxed);
+  if (why)
+    *why = r;
+  return true;
+}
+
 #ifndef DITC_HAVE_CUDNN_FRONTEND
 
 const char *const kNotBuilt =
@@ -369,7 +392,7 @@ bool run_problem(const Problem &p, void *, std::string *why) {
     fatal(p.kernel, "DITC_CUDNN=1, but this runtime was %s", kNotBuilt);
   p.stats->fell_back.fetch_add(1, std::memory_order_relaxed);
   if (why)
-    *why = mode() == Mode::Off ? "DITC_CUDNN=0" : kNotBuilt;
+    *why = kNotBuilt; // DITC_CUDNN=0 was refused up front
   return false;
 }
 
@@ -534,11 +557,7 @@ bool run_problem(const Problem &p, void *stream, std::string *why) {
       *why = reason;
     return false;
   };
-  if (m == Mode::Off)
-    return back("DITC_CUDNN=0");
-  if (m != Mode::On) // what does not depend on the device, first
-    if (const char *r = p.ineligible(1000))
-      return back(r);
+  // DITC_CUDNN=0 and what no device takes were refused up front.
   int64_t version = 0;
   std::string lib_why;
   void *lib = library_handle(version, lib_why);
@@ -750,6 +769,8 @@ Problem problem(Call &c) {
 } // namespace
 
 bool run(Call c, void *stream, std::string *why) {
+  if (cudnn::refused_up_front<ineligible>(c, g_stats, why))
+    return false;
   return cudnn::run_problem(problem(c), stream, why);
 }
 
@@ -868,6 +889,8 @@ Problem problem(Call &c) {
 } // namespace
 
 bool run(Call c, void *stream, std::string *why) {
+  if (cudnn::refused_up_front<ineligible>(c, g_stats, why))
+    return false;
   return cudnn::run_problem(problem(c), stream, why);
 }
 

@@ -114,8 +114,9 @@ Strided<4> three_in_one_out(const char *name, const int64_t *shape, int32_t rank
 template <class U>
 void launch_where(const Strided<4> &s, const uint8_t *cond, const void *x,
                   const void *y, void *out) {
-  launch(where_kernel<U>, blocks_for(s.total / run_length(s), kThreads),
-         kThreads, s, run_length(s), cond, static_cast<const U *>(x),
+  const int run = run_length(s);
+  launch(where_kernel<U>, blocks_for(s.total / run, kThreads), kThreads, s,
+         run, cond, static_cast<const U *>(x),
          static_cast<const U *>(y),
          static_cast<U *>(out));
 }
@@ -239,8 +240,9 @@ void ditc_cu_mul_add(int32_t dtype, const void *a, const int64_t *a_strides,
     const Strided<4> s = three_in_one_out(name, shape, rank, a_strides, b_strides, c_strides);
     if (s.total == 0)
       return;
-    launch(mul_add_kernel<S>, blocks_for(s.total / run_length(s), kThreads),
-           kThreads, s, run_length(s), static_cast<const S *>(a),
+    const int run = run_length(s);
+    launch(mul_add_kernel<S>, blocks_for(s.total / run, kThreads), kThreads,
+           s, run, static_cast<const S *>(a),
            static_cast<const S *>(b),
            static_cast<const S *>(c), static_cast<S *>(out));
     check_launch(name);

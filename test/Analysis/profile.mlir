@@ -1,5 +1,6 @@
 // RUN: ditc-opt %s -split-input-file -test-print-profile -o /dev/null | FileCheck %s
 // RUN: ditc-opt %s -split-input-file -test-print-profile="hw=%S/Inputs/toy-hw.json" -o /dev/null | FileCheck %s --check-prefix=TIME
+// RUN: ditc-opt %s -split-input-file -test-print-profile="hw=%S/Inputs/toy-movement-hw.json" -o /dev/null | FileCheck %s --check-prefix=MOVE
 
 // Contractions, 2 FLOPs per multiply-add:
 //   linear  4x64 . 64x32      2*(4*32)*64            = 16384, bias 4*32 = 128
@@ -78,6 +79,14 @@ func.func @main(%q: tensor<1x2x8x4xf32>, %k: tensor<1x2x16x4xf32>, %v: tensor<1x
 // CHECK-NEXT: step 9 ditc.transpose: matrix 0 other 0 read 256 written 256
 // CHECK-NEXT: step 10 ditc.reshape: matrix 0 other 0 read 0 written 0
 // CHECK-NEXT: total: matrix 0 other 1152 {{.*}} params 16 param-bytes 64
+// The transpose moves 512 B: 0.512 us at the toy machine's 1 GB/s, + 1 us;
+// on one whose data movement runs at a quarter of it (efficiency.movement
+// 0.25), 2.048 us + 1 us, while the add (an elementwise op, 256 B read and
+// 128 B written: 0.384 us) keeps the memory rate.
+// TIME: step 6 ditc.add: {{.*}} time 1.384E-06 memory
+// TIME: step 9 ditc.transpose: {{.*}} time 1.512E-06 memory
+// MOVE: step 6 ditc.add: {{.*}} time 1.384E-06 memory
+// MOVE: step 9 ditc.transpose: {{.*}} time 3.048E-06 memory
 func.func @main(%x: tensor<4x8xf32>, %r: tensor<1x2x4x8xf32>, %cos: tensor<4x4xf32>, %sin: tensor<4x4xf32>)
     -> (tensor<4x8xf32>, tensor<4x1xf32>, tensor<64xf32>) {
   %g = ditc.weight "g" {file = "m.onnx", offset = 0 : i64} : tensor<8xf32>

@@ -309,6 +309,10 @@ TEST(TimeModel, CollectivesRunTheirTrafficWithTheTransferThenTheirLayoutPasses) 
   t = predictOpTime(c, hw);
   EXPECT_DOUBLE_EQ(t.totalS, transfer + overhead + 8e6 / 5e10);
   EXPECT_DOUBLE_EQ(t.memoryS, 6e6 / 5e10 + 8e6 / 5e10);
+  // Those passes copy in runs, at the machine's movement rate.
+  hw.movementEfficiency = 0.5;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).totalS, transfer + overhead + 8e6 / 2.5e10);
+  hw.movementEfficiency = 1;
   // A collective whose own traffic outlasts the transfer (the all-reduce's
   // sums at the vector rate) costs that.
   OpCost r;
@@ -417,7 +421,7 @@ TEST(Hardware, BadDescriptionsNameTheField) {
             "f.json: field 'efficiency.matrix' must be in (0, 1]");
   EXPECT_EQ(error("{" + base + R"(, "efficiency": {"tensor": 0.5}})"),
             "f.json: unknown field 'efficiency.tensor' (expected matrix, "
-            "attention, vector, memory)");
+            "attention, vector, memory, movement)");
   EXPECT_EQ(error("{" + base +
                   R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
                   "latency_s": 1e-6, "devices": 8}, {"name": "b", "kind": "pcie",
