@@ -48,6 +48,15 @@ std::vector<CopyCase> copyCases() {
   v.push_back({"concat_piece", {10, 7}, {7, 1}, {20, 1}, 70, 0, 200, 7});
   // split: columns 3..11 of a [9, 17]
   v.push_back({"split_piece", {9, 8}, {17, 1}, contig({9, 8}), 153, 3, 72, 0});
+  // The heads' swap [B, H, S, D] -> [B, S, H, D] in short rows of D, which
+  // the copy blocks over S (a few positions of every head at a time), with
+  // a tail of positions after the blocks: [2, 16, 61, 72] (elements of 4
+  // and 3 bytes: blocks of 14 and 18 positions) and [1, 16, 200, 24]
+  // (blocks of 85, 42, 56, 21 and 10 positions for 2, 4, 3, 8 and 16 bytes).
+  v.push_back({"head_swap_rows", {2, 61, 16, 72}, {16 * 61 * 72, 72, 61 * 72, 1},
+               contig({2, 61, 16, 72}), 2 * 16 * 61 * 72, 0, 2 * 16 * 61 * 72, 0});
+  v.push_back({"head_swap_rows_long", {1, 200, 16, 24}, {16 * 200 * 24, 24, 200 * 24, 1},
+               contig({1, 200, 16, 24}), 16 * 200 * 24, 0, 16 * 200 * 24, 0});
   v.push_back({"large_transpose", {1000, 999}, {1, 1000}, contig({1000, 999}),
                999000, 0, 999000, 0});
   v.push_back({"large_copy", {4, 300001}, {300001, 1}, contig({4, 300001}),

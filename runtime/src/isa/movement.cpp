@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "isa.h"
 
+#include <algorithm>
 #include <type_traits>
 
 namespace ditc_rt {
@@ -193,6 +194,85 @@ DITC_INLINE void rope_row_interleaved(const float *x, const float *c,
 
 } // namespace
 
+namespace {
+
+/// strided_copy_typed for the element size.
+void copy_typed(const Strided<2> &s, int64_t elem_size, const char *ps, char *pd,
+                int tile_dim) {
+  switch (elem_size) {
+  case 1:
+    return strided_copy_typed<uint8_t>(s, 1, ps, pd, tile_dim);
+  case 2:
+    return strided_copy_typed<uint16_t>(s, 2, ps, pd, tile_dim);
+  case 4:
+    return strided_copy_typed<uint32_t>(s, 4, ps, pd, tile_dim);
+  case 8:
+    return strided_copy_typed<uint64_t>(s, 8, ps, pd, tile_dim);
+  case 16:
+    return strided_copy_typed<B16>(s, 16, ps, pd, tile_dim);
+  default:
+    return strided_copy_typed<void>(s, elem_size, ps, pd, tile_dim);
+  }
+}
+
+/// Short rows, contiguous on both sides, that the destination orders
+/// differently from the source (a head swap, [B, H, S, D] -> [B, S, H, D]):
+/// in source order (as strided_copy arranges them) consecutive rows land a
+/// destination stride apart, and a row that fills part of a cache line
+/// leaves the line to be fetched again when its neighbour (the next head's
+/// row) comes, a whole sweep later: on a 2-core Xeon the swap above ran at
+/// a third of the streaming rate. Blocks the source-innermost outer dim r
+/// instead, so that a block's destination rows (every head of a few
+/// positions, about kBlockBytes) are all written while they are cached:
+/// [.., r / bk, the dims nearer in the destination, bk, row], then the
+/// positions the blocks leave in the source order. Returns false when the
+/// copy is not of that kind.
+bool copy_rows_blocked(const Strided<2> &s, int64_t es, const char *ps, char *pd) {
+  constexpr int64_t kBlockBytes = 1 << 16, kShortRowBytes = 1 << 10;
+  auto absl = [](int64_t v) { return v < 0 ? -v : v; };
+  const int last = s.rank - 1, r = s.rank - 2;
+  if (s.rank < 3 || s.rank >= DITC_RT_MAX_RANK || s.stride[0][last] != 1 ||
+      s.stride[1][last] != 1 || s.shape[last] * es >= kShortRowBytes)
+    return false;
+  const int64_t dr = absl(s.stride[1][r]);
+  int near = -1; // the first outer dim the destination holds closer than r
+  for (int d = 0; d < r && near < 0; ++d)
+    if (absl(s.stride[1][d]) < dr)
+      near = d;
+  const int64_t n = s.shape[r];
+  const int64_t bk = std::min<int64_t>(n, std::max<int64_t>(1, kBlockBytes / (dr * es)));
+  if (near < 0 || bk < 2 || n / bk < 2)
+    return false;
+  Strided<2> b;
+  b.rank = s.rank + 1;
+  b.total = s.total / n * (n / bk * bk);
+  int at = 0;
+  auto put = [&](int64_t shape, int64_t s0, int64_t s1) {
+    b.shape[at] = shape;
+    b.stride[0][at] = s0;
+    b.stride[1][at] = s1;
+    ++at;
+  };
+  for (int d = 0; d < near; ++d)
+    put(s.shape[d], s.stride[0][d], s.stride[1][d]);
+  put(n / bk, s.stride[0][r] * bk, s.stride[1][r] * bk);
+  for (int d = near; d < r; ++d)
+    put(s.shape[d], s.stride[0][d], s.stride[1][d]);
+  put(bk, s.stride[0][r], s.stride[1][r]);
+  put(s.shape[last], 1, 1);
+  copy_typed(b, es, ps, pd, -1);
+  if (const int64_t tail = n % bk) {
+    Strided<2> t = s;
+    t.shape[r] = tail;
+    t.total = s.total / n * tail;
+    const int64_t first = n - tail;
+    copy_typed(t, es, ps + first * s.stride[0][r] * es, pd + first * s.stride[1][r] * es, -1);
+  }
+  return true;
+}
+
+} // namespace
+
 void strided_copy(int64_t elem_size, const void *src, int64_t src_offset,
                   const int64_t *src_strides, void *dst,
                   const int64_t *dst_strides, const int64_t *shape,
@@ -248,6 +328,11 @@ void strided_copy(int64_t elem_size, const void *src, int64_t src_offset,
     }
   }
 
+  const char *ps = static_cast<const char *>(src) + src_offset * elem_size;
+  char *pd = static_cast<char *>(dst);
+  if (copy_rows_blocked(s, elem_size, ps, pd))
+    return;
+
   // A transpose? The innermost dst-contiguous dim reads with a stride, and
   // some other dim reads contiguously: move that one next to it.
   int tile_dim = -1;
@@ -272,22 +357,7 @@ void strided_copy(int64_t elem_size, const void *src, int64_t src_offset,
     }
   }
 
-  const char *ps = static_cast<const char *>(src) + src_offset * elem_size;
-  char *pd = static_cast<char *>(dst);
-  switch (elem_size) {
-  case 1:
-    return strided_copy_typed<uint8_t>(s, 1, ps, pd, tile_dim);
-  case 2:
-    return strided_copy_typed<uint16_t>(s, 2, ps, pd, tile_dim);
-  case 4:
-    return strided_copy_typed<uint32_t>(s, 4, ps, pd, tile_dim);
-  case 8:
-    return strided_copy_typed<uint64_t>(s, 8, ps, pd, tile_dim);
-  case 16:
-    return strided_copy_typed<B16>(s, 16, ps, pd, tile_dim);
-  default:
-    return strided_copy_typed<void>(s, elem_size, ps, pd, tile_dim);
-  }
+  copy_typed(s, elem_size, ps, pd, tile_dim);
 }
 
 void gather(int64_t elem_size, const void *data, int64_t outer,
