@@ -239,17 +239,23 @@ BENCHMARK(BM_Gelu)
     ->ComputeStatistics("min", minimum);
 
 // The head split of attention: [1, S, H, D] -> [1, H, S, D] (a transpose of
-// two middle dims, rows of D contiguous), and a plain 2-D transpose.
+// two middle dims, rows of D contiguous), the head merge back (arg 2: the
+// rows land a destination stride apart; copied in blocks of positions), and
+// a plain 2-D transpose.
 void BM_StridedCopy(benchmark::State &state) {
   const int64_t S = 4096, H = 16, D = 72;
-  const bool rows = state.range(0) == 0;
+  const int64_t kind = state.range(0);
   auto x = randomVec(S * H * D, 1);
   std::vector<float> y(S * H * D);
   std::vector<int64_t> shape, src, dst;
-  if (rows) { // out [H, S, D] from in [S, H, D]
+  if (kind == 0) { // out [H, S, D] from in [S, H, D]
     shape = {H, S, D};
     src = {D, H * D, 1};
     dst = {S * D, D, 1};
+  } else if (kind == 2) { // out [S, H, D] from in [H, S, D]
+    shape = {S, H, D};
+    src = {D, S * D, 1};
+    dst = {H * D, D, 1};
   } else { // out [H*D, S] from in [S, H*D]
     shape = {H * D, S};
     src = {1, H * D};
@@ -263,9 +269,10 @@ void BM_StridedCopy(benchmark::State &state) {
   setGbytes(state, 2.0 * S * H * D * 4);
 }
 BENCHMARK(BM_StridedCopy)
-    ->ArgNames({"transpose_2d"})
+    ->ArgNames({"kind"})
     ->Arg(0)
     ->Arg(1)
+    ->Arg(2)
     ->Unit(benchmark::kMicrosecond)
     ->UseRealTime()
     ->ComputeStatistics("min", minimum);

@@ -68,6 +68,38 @@ struct HostOps : ring::HostExchange {
   void release() {} // attend() is done when it returns
 };
 
+/// The scratch of this thread's ring attentions, kept from one call to the
+/// next: freshly allocated each call, tens of MiB came from mmap() every
+/// time (above glibc's threshold) and their first touch page-faulted
+/// inside the attention, several milliseconds of a DiT block's 40 on this
+/// VM. A call that fails with a transfer still pending gives its buffer up
+/// (the transfer may write it later) and the next call allocates anew.
+class RingScratch {
+public:
+  /// At least `bytes` bytes, 64-byte aligned, or null.
+  char *get(int64_t bytes) {
+    if (bytes > capacity_) {
+      std::free(data_);
+      capacity_ = 0;
+      data_ = static_cast<char *>(std::aligned_alloc(64, (size_t)bytes));
+      if (data_)
+        capacity_ = bytes;
+    }
+    return data_;
+  }
+  /// Leaves the buffer to a transfer that may still write it.
+  void abandon() {
+    data_ = nullptr;
+    capacity_ = 0;
+  }
+  ~RingScratch() { std::free(data_); }
+
+private:
+  char *data_ = nullptr;
+  int64_t capacity_ = 0;
+};
+thread_local RingScratch ringScratch;
+
 /// Ring attention over `a.inner` (and, when not null, a double ring with
 /// the outer ring over `a.outer`).
 int32_t ringAttention(const ring::Args &a) {
@@ -96,11 +128,11 @@ int32_t ringAttention(const ring::Args &a) {
     return DITC_RT_COMM_OK;
   }
 
-  // Scratch, one allocation of 64-byte aligned pieces: the K/V blocks of
-  // the rounds (ring_schedule.h, in the dtype), and in f32: q and the block
-  // at hand (a narrower dtype), the running and the block's log-sum-exp,
-  // the block's output, the running output (a narrower dtype, or out
-  // overlapping q, which later rounds still read).
+  // Scratch, one buffer (RingScratch) of 64-byte aligned pieces: the K/V
+  // blocks of the rounds (ring_schedule.h, in the dtype), and in f32: q
+  // and the block at hand (a narrower dtype), the running and the block's
+  // log-sum-exp, the block's output, the running output (a narrower dtype,
+  // or out overlapping q, which later rounds still read).
   const bool separateAcc =
       !wide || ring::overlaps(out, outCount * e, q, s.qCount() * e);
   const int64_t blockStride = ring::roundUp(s.blockBytes(), 64);
@@ -115,7 +147,7 @@ int32_t ringAttention(const ring::Args &a) {
   const int64_t offLse = take(rows), offPartLse = take(rows);
   const int64_t offPart = take(outCount);
   const int64_t offAcc = separateAcc ? take(outCount) : -1;
-  char *scratch = static_cast<char *>(std::aligned_alloc(64, (size_t)at));
+  char *scratch = ringScratch.get(at);
   if (!scratch) {
     setError("%s: out of memory (%lld bytes of scratch)", kName,
              (long long)at);
@@ -158,8 +190,8 @@ int32_t ringAttention(const ring::Args &a) {
   }
   if (r.status != DITC_RT_COMM_OK) {
     // A transfer still pending may touch the scratch later: it is left.
-    if (!r.pending)
-      std::free(scratch);
+    if (r.pending)
+      ringScratch.abandon();
     return r.status;
   }
   if (!r.attended)
@@ -168,7 +200,6 @@ int32_t ringAttention(const ring::Args &a) {
     ditc_rt_cast(DITC_RT_F32, dtype, acc, out, outCount);
   else if (acc != out)
     std::memcpy(out, acc, outCount * sizeof(float));
-  std::free(scratch);
   return DITC_RT_COMM_OK;
 }
 
