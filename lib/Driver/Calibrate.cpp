@@ -12,7 +12,8 @@
 //   vector     layer_norm, gelu, softmax, silu, mul on 64x1152 (cache-sized):
 //              the rate of "other" FLOPs as the profile counts them
 //   memory     add of two 4M-float vectors: bytes moved per second
-//   transpose  [2, 512, 16, 72] -> [2, 16, 512, 72] (runs of one head): the
+//   transpose  [4, 2048, 16, 72] -> [4, 16, 2048, 72] (runs of one head,
+//              36 MiB each way, out of the caches as the memory one): the
 //              rate of data movement against the memory rate
 //   copy       a concat (two contiguous block copies of 8 MiB): the link
 //              bandwidth between ranks sharing this memory, when no
@@ -262,13 +263,13 @@ std::optional<std::vector<LinkSample>> measureLink(Calibrator &cal, int ranks,
 /// Latency (alpha) and bandwidth (beta) such that the time model's formulas
 /// (TimeModel.h: an all-reduce of B bytes over n ranks takes
 /// 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all half the steps and
-/// bytes, then its layout passes at the memory rate) give the measured
+/// bytes, then its layout passes at the movement rate) give the measured
 /// times, the kinds averaged.
-std::pair<double, double> fitLink(ArrayRef<LinkSample> samples, double memoryRate) {
+std::pair<double, double> fitLink(ArrayRef<LinkSample> samples, double movementRate) {
   double alpha = 0, secondsPerByte = 0;
   for (const LinkSample &k : samples) {
     double a = k.smallS / k.steps;
-    double passes = k.largePackBytes / memoryRate;
+    double passes = k.largePackBytes / movementRate;
     double transfer = std::max(k.largeS - k.steps * a - passes, 1e-9);
     alpha += a / double(samples.size());
     secondsPerByte += transfer / (k.share * k.largeBytes) / double(samples.size());
@@ -359,11 +360,13 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
                          "(tensor<1024x2048xf32>, tensor<1024x2048xf32>) -> "
                          "tensor<2048x2048xf32>\n"));
   // The heads' transpose the sequence-parallel plans add around attention
-  // ([B, S, H, D] <-> [B, H, S, D]): copies in runs of one head (288 B).
+  // ([B, S, H, D] <-> [B, H, S, D]): copies in runs of one head (288 B),
+  // larger than the caches (in them it ran at the memory rate, in a plan
+  // at about two thirds of it).
   auto transpose = cal.measure(
-      "transpose", microModel({{2, 512, 16, 72}}, {2, 16, 512, 72},
+      "transpose", microModel({{4, 2048, 16, 72}}, {4, 16, 2048, 72},
                               "  %out = ditc.transpose %in0 {permutation = array<i64: 0, 2, 1, "
-                              "3>} : (tensor<2x512x16x72xf32>) -> tensor<2x16x512x72xf32>\n"));
+                              "3>} : (tensor<4x2048x16x72xf32>) -> tensor<4x16x2048x72xf32>\n"));
   if (!gemm || !gemmSmall || !attention || !vector || !memory || !copy || !transpose)
     return 1;
 
@@ -494,7 +497,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   std::pair<double, double> fitted;
   if (link) {
     // Measured through the communicator between mpirun's ranks.
-    fitted = fitLink(*link, hw.bandwidthRate());
+    fitted = fitLink(*link, hw.movementRate());
     shm.latencyS = fitted.first;
     shm.bandwidth = fitted.second;
   } else {
