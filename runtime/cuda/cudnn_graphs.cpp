@@ -654,6 +654,21 @@ bool run_problem(const Problem &p, void *stream, std::string *why) {
 
 #endif // DITC_HAVE_CUDNN_FRONTEND
 
+/// A kind's run(): refused up front, else its Problem (MakeProblem(c),
+/// which keeps a reference to c) through run_problem.
+template <auto Ineligible, auto MakeProblem, class C>
+bool run_kind(C &c, Stats &stats, void *stream, std::string *why) {
+  if (refused_up_front<Ineligible>(c, stats, why))
+    return false;
+  return run_problem(MakeProblem(c), stream, why);
+}
+
+/// A kind's validate_graph(): its Problem of a copy of c.
+template <auto MakeProblem, class C> bool validate_kind(const C &c, std::string &why) {
+  C copy = c;
+  return validate_problem(MakeProblem(copy), why);
+}
+
 } // namespace
 } // namespace cudnn
 
@@ -769,14 +784,11 @@ Problem problem(Call &c) {
 } // namespace
 
 bool run(Call c, void *stream, std::string *why) {
-  if (cudnn::refused_up_front<ineligible>(c, g_stats, why))
-    return false;
-  return cudnn::run_problem(problem(c), stream, why);
+  return cudnn::run_kind<ineligible, problem>(c, g_stats, stream, why);
 }
 
 bool validate_graph(const Call &c, std::string &why) {
-  Call copy = c;
-  return cudnn::validate_problem(problem(copy), why);
+  return cudnn::validate_kind<problem>(c, why);
 }
 
 Counters counters() { return g_stats.get(); }
@@ -889,14 +901,11 @@ Problem problem(Call &c) {
 } // namespace
 
 bool run(Call c, void *stream, std::string *why) {
-  if (cudnn::refused_up_front<ineligible>(c, g_stats, why))
-    return false;
-  return cudnn::run_problem(problem(c), stream, why);
+  return cudnn::run_kind<ineligible, problem>(c, g_stats, stream, why);
 }
 
 bool validate_graph(const Call &c, std::string &why) {
-  Call copy = c;
-  return cudnn::validate_problem(problem(copy), why);
+  return cudnn::validate_kind<problem>(c, why);
 }
 
 Counters counters() { return g_stats.get(); }

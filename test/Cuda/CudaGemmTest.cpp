@@ -35,12 +35,6 @@ using namespace ditc_cuda_test;
 
 namespace {
 
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t err_ = (expr);                                                 \
-    ASSERT_EQ(err_, cudaSuccess) << #expr << ": " << cudaGetErrorString(err_); \
-  } while (0)
-
 /// A device buffer (bytes), filled from / read back to the host.
 class Dev {
 public:

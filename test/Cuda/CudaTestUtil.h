@@ -1,6 +1,6 @@
 //===- CudaTestUtil.h - Helpers of the CUDA kernel tests -----------------===//
 //
-// Random data, ulp distances and the f16 / bf16 round trips of the CPU
+// CUDA_OK, random data, ulp distances and the f16 / bf16 round trips of the CPU
 // runtime (ditc_rt_cast), shared by KernelMathTest.cpp (host only) and
 // CudaKernelTest.cpp (GPU or its host emulation).
 //
@@ -18,6 +18,14 @@
 #include <random>
 #include <string>
 #include <vector>
+
+/// Asserts that a CUDA runtime call succeeded (cuda_runtime.h, or the host
+/// emulation's, where it is used).
+#define CUDA_OK(expr)                                                          \
+  do {                                                                         \
+    cudaError_t err_ = (expr);                                                 \
+    ASSERT_EQ(err_, cudaSuccess) << #expr << ": " << cudaGetErrorString(err_); \
+  } while (0)
 
 namespace ditc_cuda_test {
 

@@ -11,6 +11,8 @@
 #ifndef DITC_TEST_CUDA_CUDNNTESTUTIL_H
 #define DITC_TEST_CUDA_CUDNNTESTUTIL_H
 
+#include "CudaTestUtil.h" // CUDA_OK
+
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -26,12 +28,6 @@
     const char *r_ = ineligible(c);                                            \
     ASSERT_NE(r_, nullptr);                                                    \
     EXPECT_NE(std::string(r_).find(text), std::string::npos) << r_;            \
-  } while (0)
-
-#define CUDA_OK(expr)                                                          \
-  do {                                                                         \
-    cudaError_t e_ = (expr);                                                   \
-    ASSERT_EQ(e_, cudaSuccess) << #expr << ": " << cudaGetErrorString(e_);     \
   } while (0)
 
 namespace ditc_cuda_test {
