@@ -424,38 +424,46 @@ struct FuseMulAdd : OpRewritePattern<AddOp> {
 /// [B, S, H, D] <-> [B, H, S, D].
 constexpr int64_t kHeadSwap[] = {0, 2, 1, 3};
 
-/// transpose(x, [0, 2, 1, 3]) into a ditc.attention's query, key or value,
-/// and out of its result: the op takes x as it is ([B, S, H, D], a linear
-/// layer's heads) and marks it `seq_major`, and the result is written
-/// where the transpose would have put it, so neither transpose is made.
-/// A transpose moves only when the attention is its only user (or it is
-/// the result's only user), in the same block, with the same placement
-/// (stage, schedule: the discardable attributes but those of placement()).
-struct FuseAttentionLayout : OpRewritePattern<AttentionOp> {
-  using OpRewritePattern::OpRewritePattern;
-  static bool swapsHeads(TransposeOp t) {
-    return t && t.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
-  }
-  /// The discardable attributes that say where and when an op runs (stage,
-  /// schedule): all but those describing its value (ditc.replicated: every
-  /// rank computes it; ditc.token_pieces: the streams a concat joins).
-  static SmallVector<NamedAttribute> placement(Operation *op) {
-    SmallVector<NamedAttribute> p;
-    for (NamedAttribute a : op->getDiscardableAttrs())
-      if (a.getName() != kReplicatedAttr && a.getName() != kTokenPiecesAttr)
-        p.push_back(a);
-    return p;
-  }
-  static bool samePlace(Operation *a, Operation *b) {
-    return a->getBlock() == b->getBlock() && placement(a) == placement(b);
-  }
-  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &rewriter) const override {
+/// Whether `t` swaps the heads and the sequence ([0, 2, 1, 3]).
+bool swapsHeads(TransposeOp t) {
+  return t && t.getPermutation() == ArrayRef<int64_t>(kHeadSwap);
+}
+
+/// The discardable attributes that say where and when an op runs (stage,
+/// schedule): all but those describing its value (ditc.replicated: every
+/// rank computes it; ditc.token_pieces: the streams a concat joins).
+SmallVector<NamedAttribute> placement(Operation *op) {
+  SmallVector<NamedAttribute> p;
+  for (NamedAttribute a : op->getDiscardableAttrs())
+    if (a.getName() != kReplicatedAttr && a.getName() != kTokenPiecesAttr)
+      p.push_back(a);
+  return p;
+}
+
+/// Whether `a` and `b` run together: in one block, with one placement.
+bool samePlace(Operation *a, Operation *b) {
+  return a->getBlock() == b->getBlock() && placement(a) == placement(b);
+}
+
+/// transpose(x, [0, 2, 1, 3]) into a ditc.attention's or a
+/// ditc.ring_attention's query, key or value, and out of its result: the
+/// op takes x as it is ([B, S, H, D], a linear layer's heads) and marks it
+/// `seq_major`, and the result is written where the transpose would have
+/// put it, so neither transpose is made (a ring's K/V blocks then travel
+/// seq-major). A transpose moves only when the attention is its only user
+/// (or it is the result's only user), in the same block, with the same
+/// placement (stage, schedule: the discardable attributes but those of
+/// placement()).
+template <class Attention>
+struct FuseAttentionLayout : OpRewritePattern<Attention> {
+  using OpRewritePattern<Attention>::OpRewritePattern;
+  LogicalResult matchAndRewrite(Attention op, PatternRewriter &rewriter) const override {
     SmallVector<bool, 4> seq(4, false);
     for (unsigned t = 0; t < 4; ++t)
       seq[t] = op.isSeqMajor(AttentionOp::Tensor(t));
     SmallVector<std::pair<unsigned, Value>> operands;
     for (unsigned t = AttentionOp::kQuery; t <= AttentionOp::kValue; ++t) {
-      auto tr = op->getOperand(t).getDefiningOp<TransposeOp>();
+      auto tr = op->getOperand(t).template getDefiningOp<TransposeOp>();
       if (seq[t] || !swapsHeads(tr) || !samePlace(tr, op) ||
           llvm::any_of(tr->getUsers(), [&](Operation *u) { return u != op; }))
         continue;
@@ -497,8 +505,8 @@ struct HoistHeadsOverConcat : OpRewritePattern<ConcatOp> {
     SmallVector<Value> parts;
     for (Value in : cat.getInputs()) {
       auto tr = in.getDefiningOp<TransposeOp>();
-      if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
-          !FuseAttentionLayout::samePlace(tr, cat))
+      if (!swapsHeads(tr) || !tr->hasOneUse() ||
+          !samePlace(tr, cat))
         return failure();
       parts.push_back(tr.getInput());
     }
@@ -523,12 +531,13 @@ struct HoistHeadsOverConcat : OpRewritePattern<ConcatOp> {
   }
 };
 
-/// Whether every user of op's result is an attention (or, when
-/// `overExchange`, an all_to_all whose every user is one: Ulysses between a
-/// rope and its attention).
+/// Whether every user of op's result is an attention or a ring attention
+/// (or, when `overExchange`, an all_to_all whose every user is one:
+/// Ulysses between a rope and its attention).
 bool feedsAttention(Operation *op, bool overExchange) {
   return !op->use_empty() && llvm::all_of(op->getUsers(), [&](Operation *u) {
-    return isa<AttentionOp>(u) || (overExchange && isa<AllToAllOp>(u) && feedsAttention(u, false));
+    return isa<AttentionOp, RingAttentionOp>(u) ||
+           (overExchange && isa<AllToAllOp>(u) && feedsAttention(u, false));
   });
 }
 
@@ -556,8 +565,8 @@ struct MoveHeadsAcrossAllToAll : RewritePattern {
   LogicalResult matchAndRewrite(Operation *op, PatternRewriter &rewriter) const override {
     if (auto a2a = dyn_cast<AllToAllOp>(op)) {
       auto tr = a2a.getInput().getDefiningOp<TransposeOp>();
-      if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
-          !FuseAttentionLayout::samePlace(tr, a2a) || !feedsAttention(a2a, false))
+      if (!swapsHeads(tr) || !tr->hasOneUse() ||
+          !samePlace(tr, a2a) || !feedsAttention(a2a, false))
         return failure();
       auto moved = exchange(rewriter, a2a, tr.getInput());
       auto back = TransposeOp::create(rewriter, a2a.getLoc(), a2a.getType(), moved.getResult(),
@@ -568,13 +577,13 @@ struct MoveHeadsAcrossAllToAll : RewritePattern {
       return success();
     }
     auto tr = dyn_cast<TransposeOp>(op);
-    if (!FuseAttentionLayout::swapsHeads(tr))
+    if (!swapsHeads(tr))
       return failure();
     auto a2a = tr.getInput().getDefiningOp<AllToAllOp>();
-    if (!a2a || !a2a->hasOneUse() || !FuseAttentionLayout::samePlace(tr, a2a))
+    if (!a2a || !a2a->hasOneUse() || !samePlace(tr, a2a))
       return failure();
-    auto attn = a2a.getInput().getDefiningOp<AttentionOp>();
-    if (!attn || !attn->hasOneUse())
+    Operation *attn = a2a.getInput().getDefiningOp();
+    if (!isa_and_nonnull<AttentionOp, RingAttentionOp>(attn) || !attn->hasOneUse())
       return failure();
     rewriter.setInsertionPoint(a2a);
     auto first = TransposeOp::create(
@@ -614,8 +623,8 @@ struct SinkHeadsUnderRope : OpRewritePattern<RopeOp> {
   SinkHeadsUnderRope(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
   LogicalResult matchAndRewrite(RopeOp rope, PatternRewriter &rewriter) const override {
     auto tr = rope.getInput().getDefiningOp<TransposeOp>();
-    if (!FuseAttentionLayout::swapsHeads(tr) || !tr->hasOneUse() ||
-        !FuseAttentionLayout::samePlace(tr, rope) || !feedsAttention(rope, true))
+    if (!swapsHeads(tr) || !tr->hasOneUse() ||
+        !samePlace(tr, rope) || !feedsAttention(rope, true))
       return failure();
     ArrayRef<int64_t> c = shapeOf(rope.getCos());
     SmallVector<int64_t> c4(4 - c.size(), 1);
@@ -700,7 +709,8 @@ struct LegalizeRuntimePass
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
                  FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
                  FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
-                 FuseNormModulation, FoldModScaleOffset, FuseMulAdd, FuseAttentionLayout, HoistHeadsOverConcat,
+                 FuseNormModulation, FoldModScaleOffset, FuseMulAdd, FuseAttentionLayout<AttentionOp>,
+                 FuseAttentionLayout<RingAttentionOp>, HoistHeadsOverConcat,
                  MoveHeadsAcrossAllToAll, SinkHeadsUnderRope>(
         &getContext());
     // Local rewrites: no block becomes dead or mergeable, so the region

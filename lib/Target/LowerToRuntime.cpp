@@ -663,6 +663,21 @@ LogicalResult Lowerer::lowerMatmul(MatmulOp op) {
   return success();
 }
 
+/// The DITC_RT_SEQ_MAJOR_* bits of an attention's `seq_major` tensors.
+template <class Attention>
+static int32_t attentionLayout(Attention op) {
+  int32_t layout = 0;
+  const std::pair<AttentionOp::Tensor, int32_t> bits[] = {
+      {AttentionOp::kQuery, DITC_RT_SEQ_MAJOR_Q},
+      {AttentionOp::kKey, DITC_RT_SEQ_MAJOR_K},
+      {AttentionOp::kValue, DITC_RT_SEQ_MAJOR_V},
+      {AttentionOp::kResult, DITC_RT_SEQ_MAJOR_OUT}};
+  for (auto [t, bit] : bits)
+    if (op.isSeqMajor(t))
+      layout |= bit;
+  return layout;
+}
+
 LogicalResult Lowerer::lowerAttention(AttentionOp op) {
   // Sizes as [B, H, S, D] whatever the layout.
   std::array<int64_t, 4> q = op.headSizes(AttentionOp::kQuery),
@@ -676,16 +691,7 @@ LogicalResult Lowerer::lowerAttention(AttentionOp op) {
     if (!first)
       return fail(op, "its query_offset is not a chunk loop's ditc.chunk_offset");
   }
-  int32_t layout = 0;
-  const std::pair<AttentionOp::Tensor, int32_t> bits[] = {
-      {AttentionOp::kQuery, DITC_RT_SEQ_MAJOR_Q},
-      {AttentionOp::kKey, DITC_RT_SEQ_MAJOR_K},
-      {AttentionOp::kValue, DITC_RT_SEQ_MAJOR_V},
-      {AttentionOp::kResult, DITC_RT_SEQ_MAJOR_OUT}};
-  for (auto [t, bit] : bits)
-    if (op.isSeqMajor(t))
-      layout |= bit;
-  if (layout) {
+  if (int32_t layout = attentionLayout(op)) {
     // Heads where the linear layers put them: the layout kernel (a chunk
     // loop's query rows from their first, over every key).
     call(kernelFor("attention_layout"),
@@ -776,8 +782,10 @@ LogicalResult Lowerer::lowerPointToPoint(Operation *op) {
 }
 
 LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
-  ArrayRef<int64_t> q = shapeOf(op.getQuery()), k = shapeOf(op.getKey()),
-                    v = shapeOf(op.getValue());
+  // Sizes as [B, H, S, D] whatever the layout.
+  std::array<int64_t, 4> q = op.headSizes(AttentionOp::kQuery),
+                         k = op.headSizes(AttentionOp::kKey),
+                         v = op.headSizes(AttentionOp::kValue);
   int64_t ring = mesh.groupSize(op.getAxes());
   // The mask's key index is global: Sk over the whole ring.
   auto [mask, kind, maskStrides] = maskArgs(op.getMask(), {q[0], q[1], q[2], k[2] * ring});
@@ -793,13 +801,14 @@ LogicalResult Lowerer::lowerRingAttention(RingAttentionOp op) {
   } else {
     args.push_back(commOf(op.getAxes()));
   }
-  if (generic())
-    args.push_back(c32(computeDtype));
-  args.append({ptrOf(op.getQuery()), ptrOf(op.getKey()), ptrOf(op.getValue()), mask,
-               c32(kind), maskStrides, ptrOf(op.getResult()), c64(q[0]), c64(q[1]),
-               c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]), cf32(scale),
-               c32(op.getCausal()), c64(op.getKvValid())});
-  callChecked(kernelFor(inner ? "double_ring_attention" : "ring_attention"), args);
+  // The dtype-taking entry points on every target: they alone take the
+  // tensors' layout.
+  args.append({c32(computeDtype), ptrOf(op.getQuery()), ptrOf(op.getKey()),
+               ptrOf(op.getValue()), mask, c32(kind), maskStrides, ptrOf(op.getResult()),
+               c64(q[0]), c64(q[1]), c64(k[1]), c64(q[2]), c64(k[2]), c64(q[3]), c64(v[3]),
+               cf32(scale), c32(op.getCausal()), c64(op.getKvValid()),
+               c32(attentionLayout(op))});
+  callChecked(inner ? "double_ring_attention" : "ring_attention", args);
   return success();
 }
 

@@ -38,7 +38,8 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       with its discardable attributes, becomes a `ditc.mul_add` with it (a
       DiT's gated residual `x + gate * y`: one pass, one rounding);
     - the transposes `[0, 2, 1, 3]` between a linear layer's heads
-      (`[B, S, H, D]`) and a `ditc.attention` fold into it (`seq_major`):
+      (`[B, S, H, D]`) and a `ditc.attention` or a `ditc.ring_attention`
+      fold into it (`seq_major`; a ring's K/V blocks then travel as they lie):
       a transposed query, key or value whose only user is the attention,
       and a transpose that is the result's only user, in the same block
       and placement (the discardable attributes but `ditc.replicated` and

@@ -277,7 +277,9 @@ OpCost mlir::ditc::costOf(Operation *op) {
       .Case<RingAttentionOp>([&](RingAttentionOp a) {
         FailureOr<Mesh> mesh = Mesh::of(a);
         int64_t p = succeeded(mesh) ? mesh->groupSize(a.getAxes()) : 1;
-        ArrayRef<int64_t> q = shapeOf(a.getQuery()), v = shapeOf(a.getValue());
+        // Sizes as [B, H, S, D] whatever the layout.
+        std::array<int64_t, 4> q = a.headSizes(AttentionOp::kQuery),
+                               v = a.headSizes(AttentionOp::kValue);
         int64_t bh = q[0] * q[1], sq = q[2], d = q[3], sk = v[2] * p, dv = v[3];
         int64_t scores = bh * sq * sk;
         c.flopsMatrix = 2 * scores * (d + dv);

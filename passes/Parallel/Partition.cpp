@@ -787,7 +787,8 @@ LogicalResult Partitioner::partitionAttention(AttentionOp op) {
     o = RingAttentionOp::create(b, loc, otype, q.value, k.value, v.value, mask,
                                 op.getScaleAttr(), op.getCausalAttr(),
                                 b.getI64IntegerAttr(valid), axesAttr(ring),
-                                doubleRing ? axesAttr(inner) : ArrayAttr());
+                                doubleRing ? axesAttr(inner) : ArrayAttr(),
+                                /*seq_major=*/nullptr);
   } else {
     int64_t kl = k.extent()[2];
     if (sp && kl > tokens && !mask && kvp[2].empty()) {

@@ -51,6 +51,38 @@ module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
 // -----
 
 module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @ring_seq_major_count(%q: tensor<1x4x4x8xf32>) {
+    // expected-error@+1 {{seq_major needs four entries (query, key, value, result), not 3}}
+    %0 = ditc.ring_attention %q, %q, %q {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: true, true, true>} : (tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>, tensor<1x4x4x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
+// -----
+
+// The result read in its layout: [B, Sq, H, Dv] = 1x6x4x8, not 1x4x6x8.
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @ring_seq_major_result(%q: tensor<1x6x4x8xf32>) {
+    // expected-error@+1 {{result must be [B, H, Sq, Dv] (in its layout)}}
+    %0 = ditc.ring_attention %q, %q, %q {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: true, true, true, true>} : (tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>, tensor<1x6x4x8xf32>) -> tensor<1x4x6x8xf32>
+    return
+  }
+}
+
+// -----
+
+// Seq-major keys read as [B, S, H, D]: 3 key heads do not group 4.
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @ring_seq_major_heads(%q: tensor<1x4x4x8xf32>, %k: tensor<1x4x3x8xf32>) {
+    // expected-error@+1 {{key/value lengths differ or heads do not group}}
+    %0 = ditc.ring_attention %q, %k, %k {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: false, true, true, false>} : (tensor<1x4x4x8xf32>, tensor<1x4x3x8xf32>, tensor<1x4x3x8xf32>) -> tensor<1x4x4x8xf32>
+    return
+  }
+}
+
+// -----
+
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
   func.func @ring_shape(%q: tensor<1x4x4x8xf32>, %kv: tensor<1x3x4x8xf32>) {
     // expected-error@+1 {{key/value lengths differ or heads do not group}}
     %0 = ditc.ring_attention %q, %kv, %kv {axes = ["ring"], kv_valid = 0 : i64} : (tensor<1x4x4x8xf32>, tensor<1x3x4x8xf32>, tensor<1x3x4x8xf32>) -> tensor<1x4x4x8xf32>

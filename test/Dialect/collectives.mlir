@@ -20,6 +20,17 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ulysses" = 2 : ul
   }
 }
 
+// Seq-major query, key and result ([B, S, H, D]); the value stays
+// [B, H, S, D].
+// CHECK-LABEL: func.func @seq_major_ring
+// CHECK: ditc.ring_attention %{{.*}}, %{{.*}}, %{{.*}} {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: true, true, false, true>} : (tensor<1x6x4x8xf32>, tensor<1x5x2x8xf32>, tensor<1x2x5x16xf32>) -> tensor<1x6x4x16xf32>
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @seq_major_ring(%q: tensor<1x6x4x8xf32>, %k: tensor<1x5x2x8xf32>, %v: tensor<1x2x5x16xf32>) {
+    %0 = ditc.ring_attention %q, %k, %v {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: true, true, false, true>} : (tensor<1x6x4x8xf32>, tensor<1x5x2x8xf32>, tensor<1x2x5x16xf32>) -> tensor<1x6x4x16xf32>
+    return
+  }
+}
+
 // A double ring: inner rings over the trailing ring axis.
 // CHECK-LABEL: func.func @double_ring
 // CHECK: ditc.ring_attention %{{.*}}, %{{.*}}, %{{.*}} {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64}

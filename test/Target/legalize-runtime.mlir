@@ -413,6 +413,59 @@ module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses]>} {
 
 // -----
 
+// Ring attention takes the heads as they lie too: its query, key, value and
+// result become seq_major (the K/V blocks travel [B, S, H, D]), and no
+// transpose is left; one with a second user stays.
+// CHECK-LABEL: func.func @ring_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[O:.*]] = ditc.ring_attention %arg0, %arg1, %arg1 {axes = ["ring"], kv_valid = 30 : i64, seq_major = array<i1: true, true, true, true>} : (tensor<1x16x4x8xf32>, tensor<1x16x2x8xf32>, tensor<1x16x2x8xf32>) -> tensor<1x16x4x8xf32>
+// CHECK-NOT: ditc.transpose
+// CHECK: return %[[O]]
+// CHECK-LABEL: func.func @ring_heads_partial
+// CHECK: %[[V:.*]] = ditc.transpose %arg1
+// CHECK: %[[O:.*]] = ditc.ring_attention %arg0, %arg1, %[[V]] {axes = ["ring"], causal, kv_valid = 0 : i64, seq_major = array<i1: true, true, false, true>}
+// CHECK: return %[[O]], %[[V]]
+module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+  func.func @ring_heads(%q: tensor<1x16x4x8xf32>, %k: tensor<1x16x2x8xf32>) -> tensor<1x16x4x8xf32> {
+    %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+    %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x2x8xf32>) -> tensor<1x2x16x8xf32>
+    %o = ditc.ring_attention %qt, %kt, %kt {axes = ["ring"], kv_valid = 30 : i64} : (tensor<1x4x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x4x16x8xf32>
+    %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x16x8xf32>) -> tensor<1x16x4x8xf32>
+    return %ot : tensor<1x16x4x8xf32>
+  }
+  func.func @ring_heads_partial(%q: tensor<1x16x4x8xf32>, %k: tensor<1x16x4x8xf32>) -> (tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>) {
+    %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+    %kt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+    %vt = ditc.transpose %k {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x16x4x8xf32>) -> tensor<1x4x16x8xf32>
+    %o = ditc.ring_attention %qt, %kt, %vt {axes = ["ring"], causal, kv_valid = 0 : i64} : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+    %ot = ditc.transpose %o {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x16x8xf32>) -> tensor<1x16x4x8xf32>
+    return %ot, %vt : tensor<1x16x4x8xf32>, tensor<1x4x16x8xf32>
+  }
+}
+
+// -----
+
+// Ulysses x Ring: the transposes move across the all-to-alls to the ring
+// attention, which takes them in.
+// CHECK-LABEL: func.func @ulysses_ring_heads
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[Q:.*]] = ditc.collective.all_to_all %arg0 {axes = ["ulysses"], concat_axis = 1 : i64, split_axis = 2 : i64} : (tensor<1x8x4x8xf32>) -> tensor<1x16x2x8xf32>
+// CHECK: %[[O:.*]] = ditc.ring_attention %[[Q]], %[[Q]], %[[Q]] {axes = ["ring"], kv_valid = 0 : i64, seq_major = array<i1: true, true, true, true>}
+// CHECK: ditc.collective.all_to_all %[[O]] {axes = ["ulysses"], concat_axis = 2 : i64, split_axis = 1 : i64} : (tensor<1x16x2x8xf32>) -> tensor<1x8x4x8xf32>
+// CHECK-NOT: ditc.transpose
+module attributes {ditc.mesh = #ditc.mesh<["ulysses" = 2 : ulysses, "ring" = 2 : ring]>} {
+  func.func @ulysses_ring_heads(%q: tensor<1x8x4x8xf32>) -> tensor<1x8x4x8xf32> {
+    %qt = ditc.transpose %q {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x4x8xf32>) -> tensor<1x4x8x8xf32>
+    %qx = ditc.collective.all_to_all %qt {split_axis = 1 : i64, concat_axis = 2 : i64, axes = ["ulysses"]} : (tensor<1x4x8x8xf32>) -> tensor<1x2x16x8xf32>
+    %o = ditc.ring_attention %qx, %qx, %qx {axes = ["ring"], kv_valid = 0 : i64} : (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>) -> tensor<1x2x16x8xf32>
+    %ox = ditc.collective.all_to_all %o {split_axis = 2 : i64, concat_axis = 1 : i64, axes = ["ulysses"]} : (tensor<1x2x16x8xf32>) -> tensor<1x4x8x8xf32>
+    %ot = ditc.transpose %ox {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x4x8x8xf32>) -> tensor<1x8x4x8xf32>
+    return %ot : tensor<1x8x4x8xf32>
+  }
+}
+
+// -----
+
 // A gated residual, x + gate * y, is one mul_add (either operand order of
 // the add, f32 and bf16), with the mul's placement attributes; so is a mul
 // that the add broadcasts. Not fused: a mul with another user, a mul in

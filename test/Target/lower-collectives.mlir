@@ -3,7 +3,8 @@
 // Collectives call the runtime's ditc_rt_coll_* on the communicator of
 // their group (comms[i], the i-th of the descriptor's comm_groups, axes by
 // mesh index); a nonzero status leaves the run with that status. Ring
-// attention passes the valid key count.
+// attention calls the dtype-taking entry point (F32 = 0) with the valid key
+// count and the layout bits last (0: every tensor [B, H, S, D]).
 // CHECK-LABEL: llvm.func @ditc_generated_run(
 // CHECK-SAME: -> i32
 // CHECK: %[[S0:.*]] = llvm.call @ditc_rt_coll_slice(
@@ -12,7 +13,9 @@
 // CHECK: llvm.call @ditc_rt_coll_slice(
 // CHECK: llvm.cond_br %{{.*}}, ^[[FAIL]](
 // CHECK: llvm.call @ditc_rt_coll_all_to_all(
-// CHECK: llvm.call @ditc_rt_ring_attention_f32(
+// CHECK: %[[KV:.*]] = llvm.mlir.constant(3 : i64) : i64
+// CHECK-NEXT: %[[L:.*]] = llvm.mlir.constant(0 : i32) : i32
+// CHECK-NEXT: llvm.call @ditc_rt_ring_attention({{.*}}, %[[KV]], %[[L]]) : (!llvm.ptr, i32, !llvm.ptr, {{.*}}, i64, i32) -> i32
 // CHECK: llvm.call @ditc_rt_coll_all_reduce(
 // CHECK: llvm.call @ditc_rt_coll_all_to_all(
 // CHECK: llvm.call @ditc_rt_coll_all_gather(

@@ -57,7 +57,7 @@ module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>, ditc.plan = "tp=
 // dtype in front and the status checked; a double ring passes the inner
 // rings' communicator, then the outer ring's.
 // CHECK-LABEL: ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>
-// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64) -> i32
+// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64, i32) -> i32
 // CHECK: llvm.icmp "ne" %[[ST]]
 module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>, ditc.plan = "ring=2"} {
   func.func @main(%q: tensor<1x1x4x8xf32>) -> tensor<1x1x4x8xf32> {
@@ -69,7 +69,7 @@ module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>, ditc.plan = "rin
 // -----
 
 // CHECK-LABEL: ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>
-// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_double_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64) -> i32
+// CHECK: %[[ST:.*]] = llvm.call @ditc_cu_double_ring_attention(%{{.*}}, %{{.*}}, %{{.*}}, {{.*}}) : (!llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, !llvm.ptr, !llvm.ptr, i32, !llvm.ptr, !llvm.ptr, i64, i64, i64, i64, i64, i64, i64, f32, i32, i64, i32) -> i32
 // CHECK: llvm.icmp "ne" %[[ST]]
 module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring, "ring_inner" = 2 : ring_inner]>, ditc.plan = "ring=2,ring_inner=2"} {
   func.func @main(%q: tensor<1x1x4x8xbf16>) -> tensor<1x1x4x8xbf16> {

@@ -376,36 +376,57 @@ LogicalResult AttentionOp::verify() {
   return checkResult(*this, expected, why, getResult());
 }
 
-bool AttentionOp::isSeqMajor(Tensor t) {
-  std::optional<ArrayRef<bool>> seq = getSeqMajor();
+// The layout accessors of ditc.attention and ditc.ring_attention, which
+// share `seq_major` and the names of their four tensors.
+namespace {
+template <class Op>
+bool seqMajorOf(Op op, AttentionOp::Tensor t) {
+  std::optional<ArrayRef<bool>> seq = op.getSeqMajor();
   return seq && t < seq->size() && (*seq)[t];
 }
 
-std::array<unsigned, 4> AttentionOp::layoutDims(Tensor t) {
-  if (isSeqMajor(t))
+template <class Op>
+Value attentionTensor(Op op, AttentionOp::Tensor t) {
+  switch (t) {
+  case AttentionOp::kQuery:
+    return op.getQuery();
+  case AttentionOp::kKey:
+    return op.getKey();
+  case AttentionOp::kValue:
+    return op.getValue();
+  case AttentionOp::kResult:
+    return op.getResult();
+  }
+  llvm_unreachable("not an attention tensor");
+}
+
+std::array<unsigned, 4> layoutDimsOf(bool seqMajor) {
+  if (seqMajor)
     return {0, 2, 1, 3};
   return {0, 1, 2, 3};
 }
 
-std::array<int64_t, 4> AttentionOp::headSizes(Tensor t) {
-  ArrayRef<int64_t> s = shapeOf(tensor(t));
-  std::array<unsigned, 4> d = layoutDims(t);
+template <class Op>
+std::array<int64_t, 4> headSizesOf(Op op, AttentionOp::Tensor t) {
+  ArrayRef<int64_t> s = shapeOf(attentionTensor(op, t));
+  std::array<unsigned, 4> d = layoutDimsOf(seqMajorOf(op, t));
   return {s[d[0]], s[d[1]], s[d[2]], s[d[3]]};
 }
+} // namespace
 
-Value AttentionOp::tensor(Tensor t) {
-  switch (t) {
-  case kQuery:
-    return getQuery();
-  case kKey:
-    return getKey();
-  case kValue:
-    return getValue();
-  case kResult:
-    return getResult();
-  }
-  llvm_unreachable("not an attention tensor");
+bool AttentionOp::isSeqMajor(Tensor t) { return seqMajorOf(*this, t); }
+std::array<unsigned, 4> AttentionOp::layoutDims(Tensor t) {
+  return layoutDimsOf(isSeqMajor(t));
 }
+std::array<int64_t, 4> AttentionOp::headSizes(Tensor t) { return headSizesOf(*this, t); }
+Value AttentionOp::tensor(Tensor t) { return attentionTensor(*this, t); }
+
+bool RingAttentionOp::isSeqMajor(Tensor t) { return seqMajorOf(*this, t); }
+std::array<unsigned, 4> RingAttentionOp::layoutDims(Tensor t) {
+  return layoutDimsOf(isSeqMajor(t));
+}
+std::array<int64_t, 4> RingAttentionOp::headSizes(Tensor t) { return headSizesOf(*this, t); }
+Value RingAttentionOp::tensor(Tensor t) { return attentionTensor(*this, t); }
 
 LogicalResult ChunkOffsetOp::verify() {
   if (getStride() < 1)
@@ -777,15 +798,20 @@ LogicalResult AllToAllOp::verify() {
 LogicalResult RingAttentionOp::verify() {
   if (failed(verifyGroup(*this, getAxes())))
     return failure();
-  auto q = getQuery().getType(), k = getKey().getType(), v = getValue().getType();
-  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
-    return emitOpError("query, key and value must be [B, H, S, D]");
-  if (k.getDimSize(2) != v.getDimSize(2) || q.getDimSize(1) % k.getDimSize(1))
+  if (getQuery().getType().getRank() != 4 || getKey().getType().getRank() != 4 ||
+      getValue().getType().getRank() != 4 || getType().getRank() != 4)
+    return emitOpError("query, key, value and result must be [B, H, S, D]");
+  if (std::optional<ArrayRef<bool>> seq = getSeqMajor(); seq && seq->size() != 4)
+    return emitOpError("seq_major needs four entries (query, key, value, result), not ")
+           << seq->size();
+  // Sizes as [B, H, S, D] whatever the layout.
+  std::array<int64_t, 4> q = headSizes(AttentionOp::kQuery), k = headSizes(AttentionOp::kKey),
+                         v = headSizes(AttentionOp::kValue);
+  if (k[2] != v[2] || k[1] == 0 || q[1] % k[1])
     return emitOpError("key/value lengths differ or heads do not group");
-  SmallVector<int64_t> want = {q.getDimSize(0), q.getDimSize(1), q.getDimSize(2),
-                               v.getDimSize(3)};
-  if (getType().getShape() != ArrayRef<int64_t>(want))
-    return emitOpError("result must be [B, H, Sq, Dv]");
+  std::array<int64_t, 4> want = {q[0], q[1], q[2], v[3]};
+  if (headSizes(AttentionOp::kResult) != want)
+    return emitOpError("result must be [B, H, Sq, Dv] (in its layout)");
   if (auto inner = getInnerAttr()) {
     ArrayRef<Attribute> all = getAxes().getValue(), in = inner.getValue();
     if (in.empty() || in.size() >= all.size() || all.take_back(in.size()) != in)

@@ -116,23 +116,44 @@ def Ditc_RingAttentionOp : Ditc_Op<"ring_attention"> {
     and O - 1 on the outer ones per rank, instead of O I - 1 that each wait
     for the slowest link. The result is the same.
 
+    `seq_major` is `ditc.attention`'s: four booleans (query, key, value,
+    result) saying which tensors are `[B, S, H, D]` instead of
+    `[B, H, S, D]`. `-ditc-legalize-runtime` sets it where it folds the
+    heads' transposes into the op; the K/V blocks travel in their layout.
+
     ```mlir
     %o = ditc.ring_attention %q, %k, %v {axes = ["ring"], kv_valid = 30 : i64}
         : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
     %d = ditc.ring_attention %q, %k, %v {axes = ["ring", "ring_inner"], inner = ["ring_inner"], kv_valid = 0 : i64}
         : (tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>, tensor<1x4x16x8xf32>) -> tensor<1x4x16x8xf32>
+    %s = ditc.ring_attention %q2, %k2, %v2 {axes = ["ring"], kv_valid = 0 : i64,
+                                            seq_major = array<i1: true, true, true, true>}
+        : (tensor<1x16x4x8xf32>, tensor<1x16x4x8xf32>, tensor<1x16x4x8xf32>) -> tensor<1x16x4x8xf32>
     ```
   }];
   let arguments = (ins Ditc_FloatTensor:$query, Ditc_FloatTensor:$key,
                    Ditc_FloatTensor:$value, Optional<Ditc_Tensor>:$mask,
                    OptionalAttr<F64Attr>:$scale, UnitAttr:$causal,
                    I64Attr:$kv_valid, Ditc_MeshAxes:$axes,
-                   OptionalAttr<Ditc_MeshAxes>:$inner);
+                   OptionalAttr<Ditc_MeshAxes>:$inner,
+                   OptionalAttr<DenseBoolArrayAttr>:$seq_major);
   let results = (outs Ditc_FloatTensor:$result);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// ditc.attention's names for the four tensors.
+    using Tensor = AttentionOp::Tensor;
+    /// Whether tensor `t` is [B, S, H, D] rather than [B, H, S, D].
+    bool isSeqMajor(Tensor t);
+    /// Where tensor `t`'s batch, head, sequence and head-size dims are.
+    std::array<unsigned, 4> layoutDims(Tensor t);
+    /// Tensor `t`'s sizes in the order batch, heads, sequence, head size.
+    std::array<int64_t, 4> headSizes(Tensor t);
+    /// The tensor of `t`: an operand, or the result.
+    Value tensor(Tensor t);
+  }];
 }
 
 //===----------------------------------------------------------------------===//

@@ -660,9 +660,7 @@ ShardingRule computeRule(Operation *op) {
         // Where tensor t's batch (0), head (1) and sequence (2) dims are:
         // seq_major tensors are [B, S, H, D].
         auto at = [&](AttentionOp::Tensor t, unsigned which) -> unsigned {
-          if constexpr (std::is_same_v<decltype(o), AttentionOp>)
-            return o.layoutDims(t)[which];
-          return which;
+          return o.layoutDims(t)[which];
         };
         using T = AttentionOp::Tensor;
         auto dim = [&](unsigned operand, T t, unsigned which) -> std::pair<unsigned, unsigned> {
