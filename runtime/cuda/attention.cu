@@ -136,11 +136,11 @@ struct Params {
   const void *mask; // at key column kv_offset
   int64_t ms0, ms1, ms2, ms3;
   void *out;
-  float *lse; // [B,H,Sq] or null
+  float *lse; // in out's row order ([B,H,Sq] or [B,Sq,H]) or null
   int64_t B, H, Sq, Sk;
-  // Element strides of the batch, head and sequence dims of q, k, v and out
-  // (attention_layout.h; rows are contiguous).
-  int64_t qs[3], ks[3], vs[3], os[3];
+  // Element strides of the batch, head and sequence dims of q, k, v, out
+  // and lse (attention_layout.h; rows are contiguous).
+  int64_t qs[3], ks[3], vs[3], os[3], ls[3];
   int64_t group; // H / Hkv
   int64_t Hkv;
   int64_t sk_use; // keys before kv_valid (<= Sk)
@@ -449,7 +449,8 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
       }
     }
     if (p.lse && tx == 0)
-      p.lse[bh * p.Sq + q0 + row] = ditc_att_lse(m[r], lt);
+      p.lse[b * p.ls[0] + h * p.ls[1] + (q0 + row) * p.ls[2]] =
+          ditc_att_lse(m[r], lt);
   }
 }
 
@@ -653,10 +654,10 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
   p.group = heads / kv_heads;
   p.Sq = q_len;
   p.Sk = kv_len;
-  const ditc_rt::HeadStrides *from[4] = {&strides.q, &strides.k, &strides.v,
-                                         &strides.out};
-  int64_t *to[4] = {p.qs, p.ks, p.vs, p.os};
-  for (int t = 0; t < 4; ++t) {
+  const ditc_rt::HeadStrides *from[5] = {&strides.q, &strides.k, &strides.v,
+                                         &strides.out, &strides.lse};
+  int64_t *to[5] = {p.qs, p.ks, p.vs, p.os, p.ls};
+  for (int t = 0; t < 5; ++t) {
     to[t][0] = from[t]->batch;
     to[t][1] = from[t]->head;
     to[t][2] = from[t]->seq;

@@ -22,6 +22,9 @@
 // of f32), as on the CPU, so the bytes counted are the CPU library's; on
 // the device they are widened to f32 (ditc_cu_cast) and everything is
 // computed in f32 as on the CPU, q widened once, the result narrowed once.
+// Each tensor keeps the call's layout throughout (the casts go element by
+// element): the blocks are attended to with ditc_cu_attention_layout, whose
+// lse follows out's rows, which is the order the merge pairs them in.
 // Scratch (device: q and the block at hand as f32, the block as it
 // travelled, the log-sum-exps, the block's and the running output, the
 // device path's blocks; host: the staged path's blocks) is kept per thread
@@ -132,10 +135,11 @@ struct BlockAttention {
       ditc_cu_cast(s.dtype, DITC_RT_F32, block, kvWide, s.blockCount());
       kv = kvWide;
     }
-    ditc_cu_attention_block_f32(q, kv, kv + s.kCount(), mask, maskKind, maskStrides,
-                                first ? acc : part, first ? lse : partLse, s.batch,
-                                s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim, s.vHeadDim,
-                                scale, s.causal, qFirst, kFirst, s.kvValid);
+    ditc_cu_attention_layout(DITC_RT_F32, q, kv, kv + s.kCount(), mask, maskKind,
+                             maskStrides, first ? acc : part, first ? lse : partLse,
+                             s.batch, s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim,
+                             s.vHeadDim, scale, s.causal, qFirst, kFirst, s.kvValid,
+                             s.layout);
     if (!first)
       ditc_cu_attention_merge_f32(acc, lse, part, partLse, s.rows(), s.vHeadDim);
   }
@@ -301,10 +305,10 @@ int32_t ringAttention(const ring::Args &a) {
       dk = kvF32;
       dv = kvF32 + kCount;
     }
-    ditc_cu_attention_block_f32(dq, dk, dv, a.mask, a.maskKind, a.maskStrides,
-                                acc, nullptr, s.batch, s.heads, s.kvHeads,
-                                s.qLen, s.kvLen, s.headDim, s.vHeadDim, a.scale,
-                                s.causal, 0, 0, s.kvValid);
+    ditc_cu_attention_layout(DITC_RT_F32, dq, dk, dv, a.mask, a.maskKind,
+                             a.maskStrides, acc, nullptr, s.batch, s.heads,
+                             s.kvHeads, s.qLen, s.kvLen, s.headDim, s.vHeadDim,
+                             a.scale, s.causal, 0, 0, s.kvValid, s.layout);
   } else if (onDevice) {
     // This rank's block, K then V, where the rounds pass it on.
     ring::Blocks blocks = ring::layout(place, sc.device + offBlocks, blockStride);

@@ -4,13 +4,15 @@
 // (ditc_kernels.def, runtime/README.md) on the CPU. The rounds (which block
 // a rank holds when, which it skips, when each transfer starts and ends)
 // are ring_schedule.h's, shared with the GPU libraries; here each block is
-// attended to where it lies (ditc_rt_attention_block_f32: global offsets,
-// per-row log-sum-exp) while the transfer runs, and merged into the running
-// result (ditc_rt_attention_merge_f32, the online softmax). Blocks that
-// causality or the kv_valid cut mask entirely are forwarded but not
-// computed. bf16 / f16 blocks travel as they are (half the bytes of f32)
-// and are widened to f32 to be attended to; q is widened once, the result
-// narrowed once.
+// attended to where it lies (ditc_rt_attention_layout_f32: global offsets,
+// per-row log-sum-exp, each tensor in the call's layout) while the transfer
+// runs, and merged into the running result (ditc_rt_attention_merge_f32,
+// the online softmax; the lse is in the order of out's rows in either
+// layout, so the merge is the same). Blocks that causality or the kv_valid
+// cut mask entirely are forwarded but not computed. bf16 / f16 blocks
+// travel as they are (half the bytes of f32) and are widened to f32 to be
+// attended to; q is widened once, the result narrowed once (element by
+// element, so every tensor keeps its layout).
 //
 // Compiled once (not per ISA): the kernels it calls dispatch to the active
 // code path themselves.
@@ -56,11 +58,11 @@ struct HostOps : ring::HostExchange {
       ditc_rt_cast(s.dtype, DITC_RT_F32, block, kvWide, s.blockCount());
       kv = kvWide;
     }
-    ditc_rt_attention_block_f32(
+    ditc_rt_attention_layout_f32(
         q, kv, kv + s.kCount(), mask, maskKind, maskStrides,
         first ? acc : part, first ? lse : partLse, s.batch, s.heads, s.kvHeads,
         s.qLen, s.kvLen, s.headDim, s.vHeadDim, scale, s.causal, qFirst,
-        kFirst, s.kvValid);
+        kFirst, s.kvValid, s.layout);
     if (!first)
       ditc_rt_attention_merge_f32(acc, lse, part, partLse, s.rows(),
                                   s.vHeadDim);
@@ -118,13 +120,19 @@ int32_t ringAttention(const ring::Args &a) {
   const void *q = a.q, *k = a.k, *v = a.v;
   void *out = a.out;
   const bool wide = dtype == DITC_RT_F32;
-  if (wide && place.size() == 1) {
-    ditc_rt_attention_block_f32(
+  // The kernel may write out over q only when both have one layout (each
+  // row then overwrites the query row it was computed from); otherwise an
+  // overlapping out takes the general path's separate accumulator.
+  const bool qOutOneLayout =
+      !(s.layout & DITC_RT_SEQ_MAJOR_Q) == !(s.layout & DITC_RT_SEQ_MAJOR_OUT);
+  if (wide && place.size() == 1 &&
+      (qOutOneLayout || !ring::overlaps(out, outCount * e, q, s.qCount() * e))) {
+    ditc_rt_attention_layout_f32(
         static_cast<const float *>(q), static_cast<const float *>(k),
         static_cast<const float *>(v), a.mask, a.maskKind, a.maskStrides,
         static_cast<float *>(out), nullptr, s.batch, s.heads, s.kvHeads,
         s.qLen, s.kvLen, s.headDim, s.vHeadDim, a.scale, s.causal, 0, 0,
-        s.kvValid);
+        s.kvValid, s.layout);
     return DITC_RT_COMM_OK;
   }
 
@@ -221,7 +229,7 @@ int32_t ditc_rt_ring_attention_f32(void *comm, const float *q, const float *k,
   return ditc_rt_ring_attention(comm, DITC_RT_F32, q, k, v, mask, mask_kind,
                                 mask_strides, out, batch, heads, kv_heads,
                                 q_len, kv_len, head_dim, v_head_dim, scale,
-                                causal, kv_valid);
+                                causal, kv_valid, /*layout=*/0);
 }
 
 int32_t ditc_rt_double_ring_attention_f32(
@@ -233,7 +241,7 @@ int32_t ditc_rt_double_ring_attention_f32(
   return ditc_rt_double_ring_attention(
       inner, outer, DITC_RT_F32, q, k, v, mask, mask_kind, mask_strides, out,
       batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim, scale,
-      causal, kv_valid);
+      causal, kv_valid, /*layout=*/0);
 }
 
 } // extern "C"

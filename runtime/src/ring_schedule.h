@@ -10,6 +10,11 @@
 // GPU and the GPU kernels there) and the memory; the K/V blocks travel in
 // host buffers on both, in the dtype of the call (bf16 blocks are half the
 // bytes of f32 ones; each target widens a block to f32 to attend to it).
+// Each tensor is [B, H, S, D] or, by the call's `layout` bits
+// (DITC_RT_SEQ_MAJOR_*), [B, S, H, D]: a block is the bytes of k then v as
+// the caller laid them out, and the targets' attention kernels read every
+// tensor, and write out and the lse, in its own layout (the lse in the
+// order of out's rows, which is what the merge pairs them by).
 //
 // Rank r of P keeps its queries and passes the K/V blocks around the ring:
 // in round t it holds the block that started at rank (r - t) mod P, starts
@@ -28,10 +33,13 @@
 #ifndef DITC_RUNTIME_RING_SCHEDULE_H
 #define DITC_RUNTIME_RING_SCHEDULE_H
 
+#include "attention_layout.h"
+
 #include "ditc/runtime/ditc_comm.h"
 #include "ditc/runtime/ditc_kernels.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <tuple>
 #include <utility>
 
@@ -54,6 +62,9 @@ struct Shape {
   int64_t kvValid;
   /// The element type of q, k, v and out (F32, BF16 or F16).
   int32_t dtype;
+  /// The DITC_RT_SEQ_MAJOR_* bits of q, k, v and out (0: all head-major).
+  /// The counts below do not depend on it.
+  int32_t layout;
 
   int64_t rows() const { return batch * heads * qLen; }
   int64_t qCount() const { return rows() * headDim; }
@@ -84,6 +95,14 @@ inline const char *checkArguments(const Shape &s, const void *mask,
     return "unknown mask kind";
   if (maskKind != DITC_RT_MASK_NONE && (!mask || !maskStrides))
     return "a mask kind without a mask or its strides";
+  if (!knownLayout(s.layout)) {
+    // The reason names the bits, as the attention kernels' check does; it
+    // is the calling thread's, read before that thread's next call.
+    thread_local char why[48];
+    std::snprintf(why, sizeof why, "unknown layout bits 0x%x",
+                  (unsigned)s.layout);
+    return why;
+  }
   return nullptr;
 }
 
@@ -280,7 +299,8 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
       const void *v, const void *mask, int32_t mask_kind,                      \
       const int64_t *mask_strides, void *out, int64_t batch, int64_t heads,    \
       int64_t kv_heads, int64_t q_len, int64_t kv_len, int64_t head_dim,       \
-      int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid) {     \
+      int64_t v_head_dim, float scale, int32_t causal, int64_t kv_valid,       \
+      int32_t layout) {                                                        \
     return IMPL(ditc_rt::ring::Args{                                           \
         static_cast<ditc_rt_comm *>(inner),                                    \
         static_cast<ditc_rt_comm *>(outer),                                    \
@@ -293,18 +313,18 @@ Outcome runRounds(Ops &ops, ditc_rt_comm *inner, ditc_rt_comm *outer,
         out,                                                                   \
         scale,                                                                 \
         {batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim, causal,  \
-         kv_valid, dtype}});                                                   \
+         kv_valid, dtype, layout}});                                           \
   }                                                                            \
   extern "C" int32_t PREFIX##_ring_attention(                                  \
       void *comm, int32_t dtype, const void *q, const void *k, const void *v,  \
       const void *mask, int32_t mask_kind, const int64_t *mask_strides,        \
       void *out, int64_t batch, int64_t heads, int64_t kv_heads,               \
       int64_t q_len, int64_t kv_len, int64_t head_dim, int64_t v_head_dim,     \
-      float scale, int32_t causal, int64_t kv_valid) {                         \
+      float scale, int32_t causal, int64_t kv_valid, int32_t layout) {         \
     return PREFIX##_double_ring_attention(                                     \
         comm, nullptr, dtype, q, k, v, mask, mask_kind, mask_strides, out,     \
         batch, heads, kv_heads, q_len, kv_len, head_dim, v_head_dim, scale,    \
-        causal, kv_valid);                                                     \
+        causal, kv_valid, layout);                                             \
   }
 
 #endif // DITC_RUNTIME_RING_SCHEDULE_H

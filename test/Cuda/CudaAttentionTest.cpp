@@ -9,7 +9,8 @@
 // and 300 (tiles of 32 / 64 rows and 32 / 64 keys, so partial tiles), GQA,
 // bool and additive masks with broadcast strides, causal, fully masked rows,
 // unaligned tensors (the kernel's scalar load path) and out == q; and
-// ditc_cu_attention_layout's seq-major tensors, every layout.
+// ditc_cu_attention_layout's seq-major tensors, every layout, and its lse in
+// the order of out's rows.
 //
 // Always the own kernel (main sets DITC_CUDNN=0: cuDNN's fused SDPA, which
 // would take the F16 / BF16 calls without masks, is CudnnSdpaGpuTest.cpp's).
@@ -636,6 +637,110 @@ TEST(CudaAttentionBlocks, ThreeBlocksMergedEqualTheWhole) {
     if (::testing::Test::HasFatalFailure())
       return;
   }
+}
+
+// ditc_cu_attention_layout's lse follows out's rows: [B, H, Sq] with out
+// head-major, [B, Sq, H] with out seq-major (DITC_RT_SEQ_MAJOR_OUT), the
+// order ditc_cu_attention_merge_f32 pairs them in. One key block of a ring
+// (query rows from q_offset, keys from kv_offset, kv_valid, masks) in both
+// out layouts, q, k and v in the case's, against the CPU's head-major
+// ditc_rt_attention_block_f32: its out and lse, reordered for seq-major.
+TEST(CudaAttentionBlocks, SeqMajorOutLseFollowsOutRows) {
+  struct LseCase {
+    const char *name;
+    int64_t B, H, Hkv, Sq, D, Dv;
+    int64_t kv_offset, nk; // the block: global keys kv_offset .. + nk - 1
+    int64_t q_offset, kv_valid;
+    bool causal;
+    int mask_kind;
+    int32_t in_layout; // the DITC_RT_SEQ_MAJOR_* bits of q, k and v
+  };
+  const int32_t qkv = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V;
+  const LseCase cases[] = {
+      {"GQA 8/2 causal q_offset", 2, 8, 2, 77, 64, 64, 0, 100, 40, 0, true,
+       DITC_RT_MASK_NONE, qkv},
+      // Rows before the block's first key attend to none: lse -inf.
+      {"additive causal kv_offset kv_valid", 2, 2, 1, 20, 72, 72, 25, 64, 10,
+       70, true, DITC_RT_MASK_ADDITIVE, DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V},
+      {"bool D40 Dv24 kv_offset", 1, 4, 2, 33, 40, 24, 30, 60, 0, 0, false,
+       DITC_RT_MASK_BOOL, 0},
+      {"MQA Sq1", 3, 8, 1, 1, 128, 128, 0, 77, 300, 0, false, DITC_RT_MASK_NONE,
+       DITC_RT_SEQ_MAJOR_Q},
+  };
+  uint32_t seed = 31;
+  int runs = 0;
+  for (const LseCase &c : cases) {
+    SCOPED_TRACE(c.name);
+    const int64_t Sk = c.kv_offset + c.nk, rows = c.B * c.H * c.Sq;
+    GlobalAttention g;
+    g.B = c.B;
+    g.H = c.H;
+    g.Hkv = c.Hkv;
+    g.Sq = c.Sq;
+    g.Sk = Sk;
+    g.D = c.D;
+    g.Dv = c.Dv;
+    g.causal = c.causal;
+    g.mask_kind = c.mask_kind;
+    g.scale = 0.3f;
+    // The mask [B,H,Sq(local rows),Sk(global keys)], row 2 fully masked.
+    ditc_test::fillGlobalAttention(g, seed += 10, true, true, true, 2);
+    const std::vector<float> kblk =
+        ditc_test::sliceDim2(g.k, c.B * c.Hkv, Sk, c.D, c.kv_offset, c.nk);
+    const std::vector<float> vblk =
+        ditc_test::sliceDim2(g.v, c.B * c.Hkv, Sk, c.Dv, c.kv_offset, c.nk);
+    std::vector<float> want(rows * c.Dv), wantLse(rows);
+    ditc_rt_attention_block_f32(g.q.data(), kblk.data(), vblk.data(), g.mask(),
+                                g.mask_kind, g.maskStrides(), want.data(), wantLse.data(),
+                                c.B, c.H, c.Hkv, c.Sq, c.nk, c.D, c.Dv, g.scale, c.causal,
+                                c.q_offset, c.kv_offset, c.kv_valid);
+    auto in = [&](const std::vector<float> &x, int32_t bit, int64_t H, int64_t S,
+                  int64_t D) {
+      return c.in_layout & bit ? ditc_test::swapHeads(x, c.B, H, S, D, true) : x;
+    };
+    DeviceBuffer dq(g.q.size() * 4), dk(kblk.size() * 4), dv(vblk.size() * 4),
+        dmask, dout(rows * c.Dv * 4), dlse(rows * 4);
+    dq.upload(in(g.q, DITC_RT_SEQ_MAJOR_Q, c.H, c.Sq, c.D));
+    dk.upload(in(kblk, DITC_RT_SEQ_MAJOR_K, c.Hkv, c.nk, c.D));
+    dv.upload(in(vblk, DITC_RT_SEQ_MAJOR_V, c.Hkv, c.nk, c.Dv));
+    if (g.mask_kind == DITC_RT_MASK_BOOL) {
+      dmask.alloc(g.bool_mask.size());
+      dmask.upload(g.bool_mask);
+    } else if (g.mask_kind == DITC_RT_MASK_ADDITIVE) {
+      dmask.alloc(g.add_mask.size() * 4);
+      dmask.upload(g.add_mask);
+    }
+    CUDA_OK(cudaDeviceSynchronize());
+    for (int32_t out_bit : {0, (int32_t)DITC_RT_SEQ_MAJOR_OUT}) {
+      const std::string what = out_bit ? "seq-major out" : "head-major out";
+      ditc_cu_attention_layout(DITC_RT_F32, dq.get(), dk.get(), dv.get(), dmask.get(),
+                               g.mask_kind, g.maskStrides(), dout.get(), dlse.f32(), c.B,
+                               c.H, c.Hkv, c.Sq, c.nk, c.D, c.Dv, g.scale, c.causal,
+                               c.q_offset, c.kv_offset, c.kv_valid, c.in_layout | out_bit);
+      std::vector<float> got = dout.download<float>(), lse = dlse.download<float>();
+      if (out_bit) {
+        got = ditc_test::swapHeads(got, c.B, c.H, c.Sq, c.Dv, false);
+        lse = ditc_test::swapHeads(lse, c.B, c.H, c.Sq, 1, false);
+      }
+      expectNear(got, want, 2e-5, 0, what + " out");
+      int minus_inf = 0;
+      for (int64_t r = 0; r < rows; ++r) {
+        if (wantLse[r] == -kInf) {
+          ++minus_inf;
+          EXPECT_EQ(lse[r], -kInf) << what << " lse row " << r;
+        } else {
+          EXPECT_NEAR(lse[r], wantLse[r], 2e-5 * (1 + std::fabs(wantLse[r])))
+              << what << " lse row " << r;
+        }
+      }
+      if (c.mask_kind != DITC_RT_MASK_NONE)
+        EXPECT_GT(minus_inf, 0) << "row 2 of batch 0, head 0 sees no key";
+      ++runs;
+    }
+    if (::testing::Test::HasFatalFailure())
+      return;
+  }
+  EXPECT_EQ(runs, 2 * 4);
 }
 
 TEST(CudaAttentionBlocks, MergeMatchesTheCpu) {

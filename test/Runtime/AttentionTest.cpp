@@ -301,6 +301,125 @@ TEST_P(AttentionTest, SeqMajorQueryRowsInPlace) {
   EXPECT_REL_L2(got, want, 1e-4);
 }
 
+// attention_layout_f32's lse follows out's rows: [B, Sq, H] when out is
+// seq-major (DITC_RT_SEQ_MAJOR_OUT), which is the order attention_merge_f32
+// pairs them in. Each case runs twice, out head-major and out seq-major
+// (q, k and v in the case's layout): the second run's out and lse must be
+// the first's, reordered, bit for bit (the rows are computed alike; only
+// where they are stored differs). Over every key the lse must also be the
+// double-precision reference's (AttentionReference.h), reordered. Query rows
+// from q_offset of a longer problem, keys from kv_offset, kv_valid, a bool
+// or additive mask, GQA and MQA; on 1 and 3 threads (whole kv heads packed,
+// or each key block).
+TEST_P(AttentionTest, SeqMajorOutLseFollowsOutRows) {
+  struct LseCase {
+    const char *name;
+    int64_t B, H, Hkv, Sq, Sk, D, Dv;
+    bool causal;
+    int mask_kind;
+    int64_t q0, nq;    // the query rows run: q0 .. q0 + nq - 1 of Sq
+    int64_t j0, nk;    // the keys run: j0 .. j0 + nk - 1 of Sk
+    int64_t kv_valid;  // <= 0: every key
+    int32_t in_layout; // the DITC_RT_SEQ_MAJOR_* bits of q, k and v
+    int64_t masked_row = -1;
+  };
+  const int32_t qkv = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V;
+  const LseCase cases[] = {
+      {"gqa_causal_rows", 2, 8, 2, 70, 70, 16, 16, true, DITC_RT_MASK_NONE, 30,
+       40, 0, 70, 0, 0},
+      {"bool_gqa_kv_valid", 2, 4, 2, 33, 97, 24, 20, false, DITC_RT_MASK_BOOL,
+       0, 33, 0, 97, 80, qkv, 3},
+      {"additive_causal_offsets", 1, 6, 3, 40, 150, 32, 48, true,
+       DITC_RT_MASK_ADDITIVE, 20, 20, 25, 60, 70,
+       DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V},
+      {"mqa_decode", 3, 8, 1, 1, 300, 64, 64, false, DITC_RT_MASK_NONE, 0, 1, 0,
+       300, 0, DITC_RT_SEQ_MAJOR_Q},
+      {"additive_mha_kv_valid", 2, 4, 4, 30, 64, 8, 12, false,
+       DITC_RT_MASK_ADDITIVE, 10, 17, 0, 64, 50, qkv, 12},
+  };
+  uint32_t seed = 800;
+  int checked = 0, referenced = 0;
+  for (int threads : {1, 3})
+    for (const LseCase &c : cases) {
+      SCOPED_TRACE(std::string(c.name) + " threads " + std::to_string(threads));
+      ditc_rt_set_num_threads(threads);
+      GlobalAttention g;
+      g.B = c.B;
+      g.H = c.H;
+      g.Hkv = c.Hkv;
+      g.Sq = c.Sq;
+      g.Sk = c.Sk;
+      g.D = c.D;
+      g.Dv = c.Dv;
+      g.causal = c.causal;
+      g.mask_kind = c.mask_kind;
+      g.kv_valid = c.kv_valid;
+      g.scale = 1.f / std::sqrt((float)c.D);
+      fillGlobalAttention(g, seed += 10, true, true, true, c.masked_row);
+      // The rows and keys run, each tensor in the case's layout; the mask
+      // at the first row run (its key columns are global).
+      auto in = [&](std::vector<float> x, int32_t bit, int64_t H, int64_t S,
+                    int64_t D) {
+        return c.in_layout & bit ? swapHeads(x, c.B, H, S, D, true) : x;
+      };
+      const std::vector<float> q =
+          in(sliceDim2(g.q, c.B * c.H, c.Sq, c.D, c.q0, c.nq), DITC_RT_SEQ_MAJOR_Q,
+             c.H, c.nq, c.D);
+      const std::vector<float> k =
+          in(sliceDim2(g.k, c.B * c.Hkv, c.Sk, c.D, c.j0, c.nk), DITC_RT_SEQ_MAJOR_K,
+             c.Hkv, c.nk, c.D);
+      const std::vector<float> v =
+          in(sliceDim2(g.v, c.B * c.Hkv, c.Sk, c.Dv, c.j0, c.nk), DITC_RT_SEQ_MAJOR_V,
+             c.Hkv, c.nk, c.Dv);
+      const void *mask = nullptr;
+      if (c.mask_kind == DITC_RT_MASK_BOOL)
+        mask = g.bool_mask.data() + c.q0 * g.ms[2];
+      else if (c.mask_kind == DITC_RT_MASK_ADDITIVE)
+        mask = g.add_mask.data() + c.q0 * g.ms[2];
+      const int64_t rows = c.B * c.H * c.nq;
+      auto run = [&](int32_t layout, std::vector<float> &out, std::vector<float> &lse) {
+        out.assign(rows * c.Dv, std::nanf(""));
+        lse.assign(rows, std::nanf(""));
+        ditc_rt_attention_layout_f32(q.data(), k.data(), v.data(), mask, c.mask_kind,
+                                     g.maskStrides(), out.data(), lse.data(), c.B, c.H,
+                                     c.Hkv, c.nq, c.nk, c.D, c.Dv, g.scale, c.causal,
+                                     c.q0, c.j0, c.kv_valid, layout);
+      };
+      std::vector<float> headOut, headLse, seqOut, seqLse;
+      run(c.in_layout, headOut, headLse);
+      run(c.in_layout | DITC_RT_SEQ_MAJOR_OUT, seqOut, seqLse);
+      // [B, H, nq] -> [B, nq, H]: swapHeads with a head size of 1.
+      EXPECT_EQ(seqLse, swapHeads(headLse, c.B, c.H, c.nq, 1, true));
+      EXPECT_EQ(seqOut, swapHeads(headOut, c.B, c.H, c.nq, c.Dv, true));
+      ++checked;
+      if (c.j0 != 0 || c.nk != c.Sk)
+        continue;
+      std::vector<float> want;
+      std::vector<double> wantLse;
+      referenceRows(g, c.q0, c.nq, want, &wantLse);
+      EXPECT_REL_L2(swapHeads(seqOut, c.B, c.H, c.nq, c.Dv, false), want, 1e-4);
+      const std::vector<double> wantSeq = swapHeads(wantLse, c.B, c.H, c.nq, 1, true);
+      int bad = 0, minusInf = 0;
+      for (int64_t r = 0; r < rows && bad < 5; ++r) {
+        if (std::isinf(wantSeq[r])) {
+          ++minusInf;
+          if (!(std::isinf(seqLse[r]) && seqLse[r] < 0)) {
+            ADD_FAILURE() << "lse[" << r << "] = " << seqLse[r] << ", want -inf";
+            ++bad;
+          }
+        } else if (!(std::fabs(seqLse[r] - wantSeq[r]) <= 1e-5 * (1 + std::fabs(wantSeq[r])))) {
+          ADD_FAILURE() << "lse[" << r << "] = " << seqLse[r] << ", want " << wantSeq[r];
+          ++bad;
+        }
+      }
+      // The masked row (b 0, h 0) attends to no key.
+      EXPECT_EQ(minusInf > 0, c.masked_row >= c.q0 && c.masked_row < c.q0 + c.nq);
+      ++referenced;
+    }
+  EXPECT_EQ(checked, 2 * 5);
+  EXPECT_EQ(referenced, 2 * 4);
+}
+
 DITC_INSTANTIATE_ISA(AttentionTest);
 
 TEST(AttentionDeathTest, UnknownLayoutBitsAbortWithOneLine) {

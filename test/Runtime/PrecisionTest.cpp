@@ -32,6 +32,8 @@
 #include "AttentionReference.h"
 #include "KernelTestUtil.h"
 
+#include "ditc/runtime/ditc_comm.h"
+
 #include <algorithm>
 #include <cstring>
 #include <functional>
@@ -472,7 +474,7 @@ std::vector<uint16_t> runAttention(int dt, const GlobalAttention &g,
     int32_t rc = ditc_rt_ring_attention(
         nullptr, dt, qin.data(), k.data(), v.data(), g.mask(), g.mask_kind,
         g.maskStrides(), po, g.B, g.H, g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale,
-        g.causal, g.kv_valid);
+        g.causal, g.kv_valid, /*layout=*/0);
     EXPECT_EQ(rc, 0);
   } else {
     ditc_rt_attention(dt, qin.data(), k.data(), v.data(), g.mask(),
@@ -594,6 +596,52 @@ TEST_P(PrecisionTest, AttentionBlockRowsOfTheWhole) {
   EXPECT_EQ(ran, 2 * 3);
 }
 TEST_P(PrecisionTest, RingAttentionOneRank) { checkAttention(true); }
+
+// ditc_rt_ring_attention on one rank with seq-major tensors ([B, S, H, D]),
+// every tensor and the query and output only, on the half values of the
+// ring cases (kv_valid included), against the same reference: q is widened
+// and the result narrowed in their layouts, the block's k and v attended
+// to in theirs. The half path keeps its own scratch (the widened q and
+// block), unlike F32 on one rank.
+TEST_P(PrecisionTest, RingAttentionSeqMajor) {
+  uint32_t seed = 400;
+  int ran = 0;
+  const int32_t all = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                      DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+  for (int dt : kHalfTypes)
+    for (const AttnCase &c : kAttn) {
+      GlobalAttention g = makeAttention(c, seed);
+      seed += 7;
+      g.kv_valid = c.kv_valid;
+      // Rounds g's tensors to their half values first (the reference's).
+      const std::vector<uint16_t> hq = roundToHalf(dt, g.q), hk = roundToHalf(dt, g.k),
+                                  hv = roundToHalf(dt, g.v);
+      std::vector<double> want, slack;
+      attentionReference(g, want, slack);
+      for (int32_t layout : {all, DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT}) {
+        SCOPED_TRACE(dtName(dt) + " " + c.name + " layout " + std::to_string(layout));
+        auto in = [&](const std::vector<uint16_t> &h, int32_t bit, int64_t H, int64_t S,
+                      int64_t D) {
+          return layout & bit ? swapHeads(h, g.B, H, S, D, true) : h;
+        };
+        std::vector<uint16_t> q = in(hq, DITC_RT_SEQ_MAJOR_Q, g.H, g.Sq, g.D),
+                              k = in(hk, DITC_RT_SEQ_MAJOR_K, g.Hkv, g.Sk, g.D),
+                              v = in(hv, DITC_RT_SEQ_MAJOR_V, g.Hkv, g.Sk, g.Dv);
+        std::vector<uint16_t> out(want.size(), halfNaN(dt));
+        ASSERT_EQ(ditc_rt_ring_attention(nullptr, dt, q.data(), k.data(), v.data(), g.mask(),
+                                         g.mask_kind, g.maskStrides(), out.data(), g.B, g.H,
+                                         g.Hkv, g.Sq, g.Sk, g.D, g.Dv, g.scale, g.causal,
+                                         g.kv_valid, layout),
+                  0)
+            << ditc_rt_comm_last_error();
+        if (layout & DITC_RT_SEQ_MAJOR_OUT)
+          out = swapHeads(out, g.B, g.H, g.Sq, g.Dv, false);
+        expectHalfNear(dt, out, want, 2, slack);
+        ++ran;
+      }
+    }
+  EXPECT_EQ(ran, 2 * 2 * kAttnCases);
+}
 
 //===--- Norms and softmax ------------------------------------------------===//
 
@@ -1415,7 +1463,7 @@ TEST_P(PrecisionTest, F32ForwardsBitForBit) {
                        nullptr, DITC_RT_F32, g.q.data(), g.k.data(),
                        g.v.data(), g.mask(), g.mask_kind, g.maskStrides(),
                        o2.data(), g.B, g.H, g.Hkv, g.Sq, g.Sk, g.D, g.Dv,
-                       g.scale, g.causal, g.kv_valid));
+                       g.scale, g.causal, g.kv_valid, /*layout=*/0));
       EXPECT_EQ(0, ditc_rt_ring_attention_f32(
                        nullptr, g.q.data(), g.k.data(), g.v.data(), g.mask(),
                        g.mask_kind, g.maskStrides(), o3.data(), g.B, g.H,

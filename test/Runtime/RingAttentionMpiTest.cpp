@@ -8,7 +8,8 @@
 // (and over halves of it) and compares its rows with the double-precision
 // reference of AttentionReference.h: relative L2 < 1e-5. Also: the bytes
 // the ring sends, repeated calls, the double ring over every factorisation
-// of the world, and a rank that never joins (TIMEOUT).
+// of the world, both rings with seq-major tensors (ditc_rt_ring_attention's
+// `layout`), and a rank that never joins (TIMEOUT).
 // Rank 0 prints GoogleTest's report; the others print only their failures.
 //
 //===----------------------------------------------------------------------===//
@@ -90,11 +91,14 @@ struct RankRun {
   std::vector<float> q, k, v, want;
 };
 
-RankRun makeRun(const Case &c, int32_t p, int32_t r, uint32_t seed) {
+/// kvValid > 0 cuts the keys there (before c.Nk), else at c.Nk.
+RankRun makeRun(const Case &c, int32_t p, int32_t r, uint32_t seed,
+                int64_t kvValid = 0) {
   RankRun run;
   run.qLen = (c.Nq + p - 1) / p;
   run.kvLen = (c.Nk + p - 1) / p;
-  run.kvValid = c.Nk; // < p * kvLen when the keys were padded
+  // < p * kvLen when the keys were padded.
+  run.kvValid = kvValid > 0 ? kvValid : c.Nk;
   GlobalAttention &g = run.g;
   g.B = c.B;
   g.H = c.H;
@@ -252,6 +256,132 @@ TEST(RingAttentionMpi, DoubleRing) {
     ditc_rt_comm_destroy(inner);
     ditc_rt_comm_destroy(outer);
   }
+}
+
+//--- Seq-major tensors ---------------------------------------------------//
+
+constexpr int32_t kAllSeqMajor = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                                 DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+// Every tensor; the query and output only (K/V head-major, made
+// elsewhere); the keys and values only; the output only.
+const int32_t kLayouts[] = {kAllSeqMajor,
+                            DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT,
+                            DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V,
+                            DITC_RT_SEQ_MAJOR_OUT};
+constexpr int kLayoutCount = sizeof(kLayouts) / sizeof(kLayouts[0]);
+constexpr int kCaseCount = sizeof(kCases) / sizeof(kCases[0]);
+
+// Causal cases with keys cut before their last token (kv_valid) on every
+// world size, not only where padding cuts them: causal_gqa (45 tokens) at
+// 31, cross_causal_gqa (19 queries, 53 keys) at 40.
+struct Cut {
+  int caseIndex;
+  int64_t kvValid;
+};
+const Cut kCuts[] = {{1, 31}, {5, 40}};
+constexpr int kCutCount = sizeof(kCuts) / sizeof(kCuts[0]);
+
+/// x [B, H, S, D] as `layout` has it: [B, S, H, D] when it has `bit`.
+std::vector<float> inLayout(const std::vector<float> &x, int32_t layout,
+                            int32_t bit, int64_t B, int64_t H, int64_t S,
+                            int64_t D) {
+  return layout & bit ? swapHeads(x, B, H, S, D, true) : x;
+}
+
+/// ditc_rt_ring_attention over `inner` (outer null) or
+/// ditc_rt_double_ring_attention, with this rank's q, k, v and out in
+/// `layout`; out comes back as [B, H, qLen, Dv].
+int32_t ringInLayout(ditc_rt_comm *inner, ditc_rt_comm *outer,
+                     const RankRun &run, int32_t r, int32_t layout,
+                     std::vector<float> &out) {
+  const GlobalAttention &g = run.g;
+  const std::vector<float>
+      q = inLayout(run.q, layout, DITC_RT_SEQ_MAJOR_Q, g.B, g.H, run.qLen, g.D),
+      k = inLayout(run.k, layout, DITC_RT_SEQ_MAJOR_K, g.B, g.Hkv, run.kvLen, g.D),
+      v = inLayout(run.v, layout, DITC_RT_SEQ_MAJOR_V, g.B, g.Hkv, run.kvLen, g.Dv);
+  out.assign(g.B * g.H * run.qLen * g.Dv, std::nanf(""));
+  const void *mask = maskRows(run, r);
+  const int32_t st =
+      outer ? ditc_rt_double_ring_attention(
+                  inner, outer, DITC_RT_F32, q.data(), k.data(), v.data(), mask, g.mask_kind,
+                  g.maskStrides(), out.data(), g.B, g.H, g.Hkv, run.qLen, run.kvLen, g.D, g.Dv,
+                  g.scale, g.causal, run.kvValid, layout)
+            : ditc_rt_ring_attention(inner, DITC_RT_F32, q.data(), k.data(), v.data(), mask,
+                                     g.mask_kind, g.maskStrides(), out.data(), g.B, g.H, g.Hkv,
+                                     run.qLen, run.kvLen, g.D, g.Dv, g.scale, g.causal,
+                                     run.kvValid, layout);
+  if (st == 0 && (layout & DITC_RT_SEQ_MAJOR_OUT))
+    out = swapHeads(out, g.B, g.H, run.qLen, g.Dv, false);
+  return st;
+}
+
+// The plain ring over the world with seq-major tensors: every case in each
+// of kLayouts, and the cut causal cases in every layout, against the
+// reference (the blocks travel as the bytes of k then v in their layout,
+// the merge pairs out's rows with the lse in either order).
+TEST(RingAttentionMpi, SeqMajorLayouts) {
+  uint32_t seed = 13000;
+  int checked = 0;
+  auto check = [&](const Case &c, int64_t kvValid, int32_t layout) {
+    SCOPED_TRACE(std::string(c.name) + " kv_valid " + std::to_string(kvValid) +
+                 " layout " + std::to_string(layout) + " P=" + std::to_string(gSize));
+    RankRun run = makeRun(c, gSize, gRank, seed += 10, kvValid);
+    std::vector<float> out;
+    ASSERT_EQ(ringInLayout(gWorld, nullptr, run, gRank, layout, out), 0)
+        << ditc_rt_comm_last_error();
+    EXPECT_LT(relL2(out, run.want), kTol) << "relative L2 error, rank " << gRank;
+    if (c.masked_row >= gRank * run.qLen &&
+        c.masked_row < (gRank + 1) * run.qLen) // b 0, h 0: zeros
+      for (int64_t t = 0; t < c.Dv; ++t)
+        EXPECT_EQ(out[(c.masked_row - gRank * run.qLen) * c.Dv + t], 0.f);
+    ++checked;
+  };
+  for (const Case &c : kCases)
+    for (int32_t layout : kLayouts)
+      check(c, 0, layout);
+  for (const Cut &cut : kCuts)
+    for (int32_t layout = 0; layout < 16; ++layout)
+      check(kCases[cut.caseIndex], cut.kvValid, layout);
+  EXPECT_EQ(checked, kCaseCount * kLayoutCount + kCutCount * 16);
+}
+
+// The double ring with seq-major tensors over every factorisation P = O x I
+// of the world: every case with all tensors seq-major and with the query
+// and output only, and the cut causal cases in each of kLayouts.
+TEST(RingAttentionMpi, DoubleRingSeqMajor) {
+  int checked = 0, factorisations = 0;
+  for (int32_t I = 1; I <= gSize; ++I) {
+    if (gSize % I)
+      continue;
+    ++factorisations;
+    const int32_t O = gSize / I;
+    ditc_rt_comm *inner = nullptr, *outer = nullptr;
+    ASSERT_EQ(ditc_rt_comm_split(gWorld, gRank / I, gRank % I, &inner),
+              DITC_RT_COMM_OK);
+    ASSERT_EQ(ditc_rt_comm_split(gWorld, gRank % I, gRank / I, &outer),
+              DITC_RT_COMM_OK);
+    uint32_t seed = 15000 + 100 * (uint32_t)I;
+    auto check = [&](const Case &c, int64_t kvValid, int32_t layout) {
+      SCOPED_TRACE(std::string(c.name) + " kv_valid " + std::to_string(kvValid) +
+                   " layout " + std::to_string(layout) + " O=" + std::to_string(O) +
+                   " I=" + std::to_string(I));
+      RankRun run = makeRun(c, gSize, gRank, seed += 10, kvValid);
+      std::vector<float> out;
+      ASSERT_EQ(ringInLayout(inner, outer, run, gRank, layout, out), 0)
+          << ditc_rt_comm_last_error();
+      EXPECT_LT(relL2(out, run.want), kTol) << "rank " << gRank;
+      ++checked;
+    };
+    for (const Case &c : kCases)
+      for (int32_t layout : {kAllSeqMajor, DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT})
+        check(c, 0, layout);
+    for (const Cut &cut : kCuts)
+      for (int32_t layout : kLayouts)
+        check(kCases[cut.caseIndex], cut.kvValid, layout);
+    ditc_rt_comm_destroy(inner);
+    ditc_rt_comm_destroy(outer);
+  }
+  EXPECT_EQ(checked, factorisations * (kCaseCount * 2 + kCutCount * kLayoutCount));
 }
 
 // The last rank never calls: the others get TIMEOUT (the comm's status)

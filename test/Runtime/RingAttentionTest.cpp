@@ -3,9 +3,11 @@
 // ditc_rt_attention_block_f32 + ditc_rt_attention_merge_f32 against the
 // double-precision reference of AttentionReference.h: the keys split into 2
 // to 5 uneven blocks (empty ones included), each attended with its global
-// offset, merged in a shuffled order. ditc_rt_ring_attention_f32 on one rank
-// ("self" communicator, and a null one) against ditc_rt_attention_f32 and
-// the reference. Several ranks: RingAttentionMpiTest.cpp under mpirun.
+// offset, merged in a shuffled order; the same with seq-major tensors
+// (attention_layout_f32, whose lse follows out's rows). ditc_rt_ring_attention_f32
+// on one rank ("self" communicator, and a null one) against
+// ditc_rt_attention_f32 and the reference, and ditc_rt_ring_attention in
+// every layout. Several ranks: RingAttentionMpiTest.cpp under mpirun.
 //
 //===----------------------------------------------------------------------===//
 #include "AttentionReference.h"
@@ -71,6 +73,18 @@ const Case kCases[] = {
     {"scaled", 1, 2, 2, 20, 20, 16, 16, true, DITC_RT_MASK_NONE, false, false,
      false, 0, -1, 0.9f},
 };
+
+constexpr int kCaseCount = sizeof(kCases) / sizeof(kCases[0]);
+
+constexpr int32_t kAllSeqMajor = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                                 DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+
+// x [B, H, S, D] as `layout` has it: [B, S, H, D] when it has `bit`.
+std::vector<float> inLayout(const std::vector<float> &x, int32_t layout,
+                            int32_t bit, int64_t B, int64_t H, int64_t S,
+                            int64_t D) {
+  return layout & bit ? swapHeads(x, B, H, S, D, true) : x;
+}
 
 GlobalAttention makeProblem(const Case &c, uint32_t seed) {
   GlobalAttention g;
@@ -309,7 +323,10 @@ TEST_P(RingAttentionTest, OneRankIsAttention) {
   ditc_rt_comm_destroy(self);
 }
 
-// out may be q (Dv == D).
+// out may be q (Dv == D), in any layouts: where q and out have one layout
+// the kernel writes each row over the query row it came from; where they
+// differ, rows would land on queries other rows still read, so the ring
+// must compute into scratch first.
 TEST_P(RingAttentionTest, OutMayBeQ) {
   Case c{"in_place", 2, 4, 2, 31, 31, 16, 16, true, DITC_RT_MASK_NONE, false,
          false, false, 27};
@@ -324,6 +341,124 @@ TEST_P(RingAttentionTest, OutMayBeQ) {
                                        c.causal, c.kv_valid),
             0);
   EXPECT_REL_L2(qo, want, kTol);
+  for (int32_t layout : {kAllSeqMajor, (int32_t)DITC_RT_SEQ_MAJOR_Q,
+                         (int32_t)DITC_RT_SEQ_MAJOR_OUT,
+                         DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K}) {
+    SCOPED_TRACE("layout " + std::to_string(layout));
+    qo = inLayout(g.q, layout, DITC_RT_SEQ_MAJOR_Q, c.B, c.H, c.Sq, c.D);
+    const std::vector<float> k = inLayout(g.k, layout, DITC_RT_SEQ_MAJOR_K, c.B, c.Hkv, c.Sk, c.D),
+                             v = inLayout(g.v, layout, DITC_RT_SEQ_MAJOR_V, c.B, c.Hkv, c.Sk, c.Dv);
+    ASSERT_EQ(ditc_rt_ring_attention(nullptr, DITC_RT_F32, qo.data(), k.data(), v.data(),
+                                     nullptr, DITC_RT_MASK_NONE, nullptr, qo.data(), c.B,
+                                     c.H, c.Hkv, c.Sq, c.Sk, c.D, c.Dv, g.scale, c.causal,
+                                     c.kv_valid, layout),
+              0)
+        << ditc_rt_comm_last_error();
+    if (layout & DITC_RT_SEQ_MAJOR_OUT)
+      qo = swapHeads(qo, c.B, c.H, c.Sq, c.Dv, false);
+    EXPECT_REL_L2(qo, want, kTol);
+  }
+}
+
+// BlocksMergeToTheReference with seq-major tensors: attention_layout_f32 on
+// each of 3 uneven key blocks (one may be empty), merged in a random order
+// by attention_merge_f32 over the B*H*nq rows as they lie. With out
+// seq-major those rows are [B, nq, H], and so is the lse the kernel writes:
+// the merge pairs them unchanged, and the result is the reference's,
+// reordered.
+TEST_P(RingAttentionTest, SeqMajorBlocksMergeToTheReference) {
+  uint32_t seed = 700;
+  int checked = 0;
+  for (const Case &c : kCases) {
+    GlobalAttention g = makeProblem(c, seed += 10);
+    const int64_t q0 = c.Sq / 3, nq = c.Sq - q0;
+    std::vector<float> want;
+    std::vector<double> wantLse;
+    referenceRows(g, q0, nq, want, &wantLse);
+    const std::vector<float> qh = sliceDim2(g.q, c.B * c.H, c.Sq, c.D, q0, nq);
+    const int64_t rows = c.B * c.H * nq;
+    for (int32_t layout : {kAllSeqMajor, DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_OUT,
+                           (int32_t)DITC_RT_SEQ_MAJOR_OUT,
+                           DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V}) {
+      SCOPED_TRACE(std::string(c.name) + " layout " + std::to_string(layout));
+      std::mt19937 rng(seed + (uint32_t)layout);
+      std::vector<int64_t> cut = {0, c.Sk, (int64_t)(rng() % (uint64_t)(c.Sk + 1)),
+                                  (int64_t)(rng() % (uint64_t)(c.Sk + 1))};
+      std::sort(cut.begin(), cut.end());
+      std::vector<int> order = {0, 1, 2};
+      std::shuffle(order.begin(), order.end(), rng);
+      const std::vector<float> q = inLayout(qh, layout, DITC_RT_SEQ_MAJOR_Q, c.B, c.H, nq, c.D);
+      std::vector<float> out(rows * c.Dv), lse(rows), part(rows * c.Dv), partLse(rows);
+      bool first = true;
+      for (int bi : order) {
+        const int64_t j0 = cut[bi], nk = cut[bi + 1] - cut[bi];
+        const std::vector<float> k =
+            inLayout(sliceDim2(g.k, c.B * c.Hkv, c.Sk, c.D, j0, nk), layout,
+                     DITC_RT_SEQ_MAJOR_K, c.B, c.Hkv, nk, c.D);
+        const std::vector<float> v =
+            inLayout(sliceDim2(g.v, c.B * c.Hkv, c.Sk, c.Dv, j0, nk), layout,
+                     DITC_RT_SEQ_MAJOR_V, c.B, c.Hkv, nk, c.Dv);
+        float *o = first ? out.data() : part.data();
+        float *l = first ? lse.data() : partLse.data();
+        std::fill(o, o + rows * c.Dv, std::nanf(""));
+        std::fill(l, l + rows, std::nanf(""));
+        ditc_rt_attention_layout_f32(q.data(), k.data(), v.data(), maskAtRow(g, q0),
+                                     c.mask_kind, g.maskStrides(), o, l, c.B, c.H, c.Hkv,
+                                     nq, nk, c.D, c.Dv, g.scale, c.causal, q0, j0,
+                                     c.kv_valid, layout);
+        if (!first)
+          ditc_rt_attention_merge_f32(out.data(), lse.data(), part.data(), partLse.data(),
+                                      rows, c.Dv);
+        first = false;
+      }
+      if (layout & DITC_RT_SEQ_MAJOR_OUT) {
+        out = swapHeads(out, c.B, c.H, nq, c.Dv, false);
+        lse = swapHeads(lse, c.B, c.H, nq, 1, false);
+      }
+      EXPECT_REL_L2(out, want, kTol);
+      expectLse(lse, wantLse);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 4 * kCaseCount);
+}
+
+// ditc_rt_ring_attention (F32) on one rank in each of the 16 layouts,
+// through a "self" communicator and a null one in turn, against the
+// reference: the seq-major tensors are the reference's, transposed.
+TEST_P(RingAttentionTest, OneRankSeqMajorLayouts) {
+  ditc_rt_comm *self = nullptr;
+  ASSERT_EQ(ditc_rt_comm_create("self", &self), DITC_RT_COMM_OK);
+  uint32_t seed = 1700;
+  int checked = 0;
+  for (const Case &c : kCases) {
+    GlobalAttention g = makeProblem(c, seed += 10);
+    std::vector<float> want;
+    referenceRows(g, 0, c.Sq, want);
+    for (int32_t layout = 0; layout < 16; ++layout) {
+      SCOPED_TRACE(std::string(c.name) + " layout " + std::to_string(layout));
+      const std::vector<float>
+          q = inLayout(g.q, layout, DITC_RT_SEQ_MAJOR_Q, c.B, c.H, c.Sq, c.D),
+          k = inLayout(g.k, layout, DITC_RT_SEQ_MAJOR_K, c.B, c.Hkv, c.Sk, c.D),
+          v = inLayout(g.v, layout, DITC_RT_SEQ_MAJOR_V, c.B, c.Hkv, c.Sk, c.Dv);
+      std::vector<float> out(want.size(), std::nanf(""));
+      ASSERT_EQ(ditc_rt_ring_attention(layout % 2 ? self : nullptr, DITC_RT_F32, q.data(),
+                                       k.data(), v.data(), g.mask(), c.mask_kind,
+                                       g.maskStrides(), out.data(), c.B, c.H, c.Hkv, c.Sq,
+                                       c.Sk, c.D, c.Dv, g.scale, c.causal, c.kv_valid, layout),
+                0)
+          << ditc_rt_comm_last_error();
+      if (layout & DITC_RT_SEQ_MAJOR_OUT)
+        out = swapHeads(out, c.B, c.H, c.Sq, c.Dv, false);
+      EXPECT_REL_L2(out, want, kTol);
+      if (c.masked_row >= 0) // b 0, h 0: zeros
+        for (int64_t t = 0; t < c.Dv; ++t)
+          EXPECT_EQ(out[c.masked_row * c.Dv + t], 0.f);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 16 * kCaseCount);
+  ditc_rt_comm_destroy(self);
 }
 
 DITC_INSTANTIATE_ISA(RingAttentionTest);
@@ -356,10 +491,25 @@ TEST(RingAttentionArguments, Refused) {
   // not an abort.
   EXPECT_EQ(ditc_rt_ring_attention(nullptr, DITC_RT_I32, x.data(), x.data(),
                                    x.data(), nullptr, DITC_RT_MASK_NONE, nullptr,
-                                   out.data(), 1, 2, 1, 2, 2, 4, 4, 0.5f, 0, 0),
+                                   out.data(), 1, 2, 1, 2, 2, 4, 4, 0.5f, 0, 0, 0),
             DITC_RT_COMM_ERROR_ARGUMENT);
   EXPECT_EQ(std::string(ditc_rt_comm_last_error()),
             "ring_attention: the dtype is not F32, BF16 or F16");
+  // Layout bits other than DITC_RT_SEQ_MAJOR_*: named, as the attention
+  // kernels name them (which abort instead).
+  EXPECT_EQ(ditc_rt_ring_attention(nullptr, DITC_RT_F32, x.data(), x.data(),
+                                   x.data(), nullptr, DITC_RT_MASK_NONE, nullptr,
+                                   out.data(), 1, 2, 1, 2, 2, 4, 4, 0.5f, 0, 0, 16),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(std::string(ditc_rt_comm_last_error()),
+            "ring_attention: unknown layout bits 0x10");
+  EXPECT_EQ(ditc_rt_double_ring_attention(
+                nullptr, nullptr, DITC_RT_BF16, x.data(), x.data(), x.data(),
+                nullptr, DITC_RT_MASK_NONE, nullptr, out.data(), 1, 2, 1, 2, 2,
+                4, 4, 0.5f, 0, 0, DITC_RT_SEQ_MAJOR_Q | 0x40),
+            DITC_RT_COMM_ERROR_ARGUMENT);
+  EXPECT_EQ(std::string(ditc_rt_comm_last_error()),
+            "ring_attention: unknown layout bits 0x41");
 }
 
 } // namespace

@@ -173,9 +173,9 @@ typedef enum ditc_rt_mask_kind {
   DITC_RT_MASK_ADDITIVE = 2, /* f32, added to the scaled scores */
 } ditc_rt_mask_kind;
 
-/* attention_layout's `layout`: a set bit says that tensor is [B, S, H, D]
- * (sequence-major, as a linear layer's output split into heads is) instead
- * of [B, H, S, D]. */
+/* attention_layout's and ring_attention's `layout`: a set bit says that
+ * tensor is [B, S, H, D] (sequence-major, as a linear layer's output split
+ * into heads is) instead of [B, H, S, D]. */
 typedef enum ditc_rt_seq_major {
   DITC_RT_SEQ_MAJOR_Q = 1,
   DITC_RT_SEQ_MAJOR_K = 2,

@@ -30,7 +30,9 @@
 // (attention_layout.h): [B, H, S, D] or [B, S, H, D]; rows are contiguous
 // in both. Q rows are packed and output rows stored where they lie;
 // seq-major K and V rows (H*D apart) are copied into contiguous rows first,
-// a whole kv head per task (by_head) or each key block of a tile.
+// a whole kv head per task (by_head) or each key block of a tile. The lse
+// follows out's rows ([B, Sq, H] when out is seq-major), which is the order
+// attention_merge_f32 pairs them in.
 //
 //===----------------------------------------------------------------------===//
 #include "isa.h"
@@ -175,7 +177,7 @@ struct Problem {
   int32_t mask_kind;
   int64_t ms[4];
   float *out;
-  float *lse; // [B,H,Sq] or null
+  float *lse; // in out's row order ([B,H,Sq] or [B,Sq,H]; st.lse) or null
   AttentionStrides st;
   int64_t B, H, Hkv, G, Sq, Sk, D, Dv;
   int64_t Sk_use; // keys before kv_valid (<= Sk)
@@ -330,7 +332,7 @@ void run_tile(const Problem &P, const Layout &L, float *scratch, int64_t b,
     for (int64_t d = 0; d < Dv; ++d)
       orow[d] = Ot[d * nq + l] * inv;
     if (P.lse)
-      P.lse[(b * P.H + h) * P.Sq + i] =
+      P.lse[P.st.lse.at(b, h, i)] =
           Ls[l] > 0.f ? (M[l] + __builtin_log2f(Ls[l])) * kLn2 : -kInf;
   }
 }
