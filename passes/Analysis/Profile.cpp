@@ -292,7 +292,21 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commBytes = p * block;
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
         c.ringBlocks = p;
-        c.ringMergeBytes = (p - 1) * 3 * (outElems + outElems / std::max<int64_t>(dv, 1)) * 4;
+        if (p > 1) {
+          // The runtime's own passes (ring_attention.cpp, the GPU's alike):
+          // the f32 merges of P - 1 partial results (each reads both outputs
+          // and log-sum-exps and writes one), this rank's K and V copied
+          // into the block that travels, and in a 16-bit type q and every
+          // block widened to f32 (2 bytes read, 4 written per element) and
+          // the result narrowed once.
+          int64_t rows = outElems / std::max<int64_t>(dv, 1);
+          c.ringPassBytes = (p - 1) * 3 * (outElems + rows) * 4 + 2 * block;
+          int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
+          if (width == 2) {
+            int64_t blockElems = block / width;
+            c.ringPassBytes += 6 * (elements(a.getQuery()) + p * blockElems + outElems);
+          }
+        }
         // A double ring: O outer rounds of I - 1 inner transfers, and O - 1
         // on the outer ring (the group's size and span are the outer ring's).
         if (ArrayAttr inner = a.getInnerAttr(); inner && succeeded(mesh)) {

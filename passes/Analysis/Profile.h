@@ -98,11 +98,14 @@ struct OpCost {
   /// before the axis), outside the communicator's transfer.
   int64_t packBytes = 0;
   /// Ring attention: the block kernels a rank runs (one per ring rank) and
-  /// the f32 bytes of the merges of their partial results into the running
-  /// one (each reads both outputs and log-sum-exps and writes one): what
-  /// the runtime adds to one attention kernel over the whole sequence.
+  /// the bytes of the runtime's own passes beside them (the f32 merges of
+  /// their partial results into the running one, this rank's K/V copied
+  /// into the block that travels, and in 16-bit types the widening of q and
+  /// of each block to f32 and the result's narrowing): what the runtime
+  /// adds to one attention kernel over the whole sequence. The blocks are
+  /// attended to in f32 whatever the dtype (TimeModel: at the f32 rates).
   int64_t ringBlocks = 0;
-  int64_t ringMergeBytes = 0;
+  int64_t ringPassBytes = 0;
 
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }

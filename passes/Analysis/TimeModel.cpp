@@ -32,9 +32,12 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.isView || (cost.flops() == 0 && cost.bytes() == 0))
     return t;
   bool attention = cost.op && isa<AttentionOp, RingAttentionOp>(cost.op);
-  double matrixRate =
-      attention ? hw.attentionRate(opts.dtype) : hw.matrixRate(opts.dtype);
-  double vectorRate = hw.vectorRate(opts.dtype);
+  // Ring attention's blocks are computed in f32 whatever the dtype, by the
+  // CPU's kernel or the GPU's own (ring_attention.cpp; cuDNN's 16-bit flash
+  // attention serves only ditc.attention): its rates are f32's.
+  StringRef dtype = cost.ringBlocks > 1 ? StringRef("f32") : StringRef(opts.dtype);
+  double matrixRate = attention ? hw.attentionRate(dtype) : hw.matrixRate(dtype);
+  double vectorRate = hw.vectorRate(dtype);
   if (!attention && cost.matrixRows > 0)
     matrixRate *= hw.matrixRowsFactor(double(cost.matrixRows));
   if (cost.flopsMatrix && matrixRate > 0)
@@ -52,10 +55,11 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.ringBlocks > 1) {
     // Ring attention: one block kernel per ring rank, each partial result
     // merged into the running one by a kernel of its own (memory-bound,
-    // f32 whatever the dtype), in sequence with the blocks.
+    // f32 whatever the dtype), in sequence with the blocks, and its other
+    // passes (OpCost::ringPassBytes).
     double more = double(cost.ringBlocks - 1) * double(cost.repeats);
     double merges =
-        double(cost.ringMergeBytes) * double(cost.repeats) / hw.bandwidthRate();
+        double(cost.ringPassBytes) * double(cost.repeats) / hw.bandwidthRate();
     double launches =
         more * (hw.overheadFor("attention") + hw.overheadFor("elementwise"));
     t.memoryS += merges;

@@ -278,7 +278,7 @@ TEST(TimeModel, RingAttentionPaysItsBlockKernelsAndMerges) {
   // listed for them), and 3 merges of 1 MB each at 1e11 * 0.5 B/s.
   OpCost ring = one;
   ring.ringBlocks = 4;
-  ring.ringMergeBytes = 3'000'000;
+  ring.ringPassBytes = 3'000'000;
   OpTime t = predictOpTime(ring, hw);
   EXPECT_DOUBLE_EQ(t.overheadS, 2e-6 + 6 * 2e-6);
   EXPECT_DOUBLE_EQ(t.memoryS, 3e6 / 5e10);
@@ -286,6 +286,14 @@ TEST(TimeModel, RingAttentionPaysItsBlockKernelsAndMerges) {
   // In a chunk loop, each run pays them again.
   ring.repeats = 2;
   EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).overheadS, 2 * (2e-6 + 6 * 2e-6));
+  // In bf16 one attention kernel runs at bf16's rate (4x f32's here), but
+  // the ring's blocks are computed in f32: they keep f32's 2 ms.
+  TimeOptions bf16;
+  bf16.dtype = "bf16";
+  EXPECT_DOUBLE_EQ(predictOpTime(one, hw, bf16).computeS, 0.5e-3);
+  ring.repeats = 1;
+  EXPECT_DOUBLE_EQ(predictOpTime(ring, hw, bf16).computeS, 2e-3);
+  EXPECT_DOUBLE_EQ(predictOpTime(ring, hw, bf16).totalS, t.totalS);
 }
 
 TEST(TimeModel, CollectivesRunTheirTrafficWithTheTransferThenTheirLayoutPasses) {
