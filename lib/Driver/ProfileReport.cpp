@@ -402,6 +402,7 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                     {"bytes_read", c.bytesRead},
                     {"bytes_written", c.bytesWritten},
                     {"pack_bytes", c.packBytes},
+                    {"ring_pass_bytes", c.ringPassBytes},
                     {"param_elements", c.paramElements},
                     {"live_bytes", c.liveBytes},
                     {"intensity", c.intensity()},

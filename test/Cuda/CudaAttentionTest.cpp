@@ -198,17 +198,8 @@ struct Case {
 };
 
 GlobalAttention makeProblem(const Case &c, uint32_t seed) {
-  GlobalAttention g;
-  g.B = c.B;
-  g.H = c.H;
-  g.Hkv = c.Hkv;
-  g.Sq = c.Sq;
-  g.Sk = c.Sk;
-  g.D = c.D;
-  g.Dv = c.Dv;
-  g.causal = c.causal;
-  g.mask_kind = c.mask_kind;
-  g.scale = 1.f / std::sqrt((float)(c.D ? c.D : 1));
+  GlobalAttention g =
+      ditc_test::attentionOf(c, c.Sk, 1.f / std::sqrt((float)(c.D ? c.D : 1)));
   ditc_test::fillGlobalAttention(g, seed, c.mask_batch, c.mask_heads,
                                  c.mask_rows, c.masked_row);
   // Scores of a few units: softmax weights far from uniform.
@@ -453,17 +444,7 @@ struct BlockCase {
 void runBlocks(const BlockCase &c, uint32_t seed) {
   SCOPED_TRACE(c.name);
   const int64_t Sk = c.blocks[0] + c.blocks[1] + c.blocks[2];
-  GlobalAttention g;
-  g.B = c.B;
-  g.H = c.H;
-  g.Hkv = c.Hkv;
-  g.Sq = c.Sq;
-  g.Sk = Sk;
-  g.D = c.D;
-  g.Dv = c.Dv;
-  g.causal = c.causal;
-  g.mask_kind = c.mask_kind;
-  g.scale = 0.3f;
+  GlobalAttention g = ditc_test::attentionOf(c, Sk, 0.3f);
   // The mask [B,H,Sq(local rows),Sk(global keys)].
   ditc_test::fillGlobalAttention(g, seed, true, true, true, 2);
   const int64_t *ms = g.maskStrides();
@@ -672,17 +653,7 @@ TEST(CudaAttentionBlocks, SeqMajorOutLseFollowsOutRows) {
   for (const LseCase &c : cases) {
     SCOPED_TRACE(c.name);
     const int64_t Sk = c.kv_offset + c.nk, rows = c.B * c.H * c.Sq;
-    GlobalAttention g;
-    g.B = c.B;
-    g.H = c.H;
-    g.Hkv = c.Hkv;
-    g.Sq = c.Sq;
-    g.Sk = Sk;
-    g.D = c.D;
-    g.Dv = c.Dv;
-    g.causal = c.causal;
-    g.mask_kind = c.mask_kind;
-    g.scale = 0.3f;
+    GlobalAttention g = ditc_test::attentionOf(c, Sk, 0.3f);
     // The mask [B,H,Sq(local rows),Sk(global keys)], row 2 fully masked.
     ditc_test::fillGlobalAttention(g, seed += 10, true, true, true, 2);
     const std::vector<float> kblk =

@@ -43,6 +43,25 @@ struct GlobalAttention {
   }
 };
 
+/// The sizes, causality and mask kind of test case `c` (any struct with
+/// B, H, Hkv, Sq, D, Dv, causal and mask_kind) over `sk` keys, scaled by
+/// `scale`; its tensors are still to be made (fillGlobalAttention).
+template <class Case>
+GlobalAttention attentionOf(const Case &c, int64_t sk, float scale) {
+  GlobalAttention g;
+  g.B = c.B;
+  g.H = c.H;
+  g.Hkv = c.Hkv;
+  g.Sq = c.Sq;
+  g.Sk = sk;
+  g.D = c.D;
+  g.Dv = c.Dv;
+  g.causal = c.causal;
+  g.mask_kind = c.mask_kind;
+  g.scale = scale;
+  return g;
+}
+
 /// [B, H, S, D] -> [B, S, H, D] (to = true) or back: the seq-major
 /// tensors of the layout tests (DITC_RT_SEQ_MAJOR_*).
 template <typename T>

@@ -343,18 +343,8 @@ TEST_P(AttentionTest, SeqMajorOutLseFollowsOutRows) {
     for (const LseCase &c : cases) {
       SCOPED_TRACE(std::string(c.name) + " threads " + std::to_string(threads));
       ditc_rt_set_num_threads(threads);
-      GlobalAttention g;
-      g.B = c.B;
-      g.H = c.H;
-      g.Hkv = c.Hkv;
-      g.Sq = c.Sq;
-      g.Sk = c.Sk;
-      g.D = c.D;
-      g.Dv = c.Dv;
-      g.causal = c.causal;
-      g.mask_kind = c.mask_kind;
+      GlobalAttention g = attentionOf(c, c.Sk, 1.f / std::sqrt((float)c.D));
       g.kv_valid = c.kv_valid;
-      g.scale = 1.f / std::sqrt((float)c.D);
       fillGlobalAttention(g, seed += 10, true, true, true, c.masked_row);
       // The rows and keys run, each tensor in the case's layout; the mask
       // at the first row run (its key columns are global).

@@ -415,17 +415,7 @@ const AttnCase kAttn[] = {
 constexpr int kAttnCases = sizeof(kAttn) / sizeof(kAttn[0]);
 
 GlobalAttention makeAttention(const AttnCase &c, uint32_t seed) {
-  GlobalAttention g;
-  g.B = c.B;
-  g.H = c.H;
-  g.Hkv = c.Hkv;
-  g.Sq = c.Sq;
-  g.Sk = c.Sk;
-  g.D = c.D;
-  g.Dv = c.Dv;
-  g.causal = c.causal;
-  g.mask_kind = c.mask_kind;
-  g.scale = 1.f / std::sqrt((float)c.D);
+  GlobalAttention g = attentionOf(c, c.Sk, 1.f / std::sqrt((float)c.D));
   fillGlobalAttention(g, seed, c.mask_batch, c.mask_heads, c.mask_rows,
                       c.masked_row);
   return g;

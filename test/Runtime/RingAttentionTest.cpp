@@ -87,18 +87,9 @@ std::vector<float> inLayout(const std::vector<float> &x, int32_t layout,
 }
 
 GlobalAttention makeProblem(const Case &c, uint32_t seed) {
-  GlobalAttention g;
-  g.B = c.B;
-  g.H = c.H;
-  g.Hkv = c.Hkv;
-  g.Sq = c.Sq;
-  g.Sk = c.Sk;
-  g.D = c.D;
-  g.Dv = c.Dv;
-  g.causal = c.causal;
-  g.mask_kind = c.mask_kind;
+  GlobalAttention g =
+      attentionOf(c, c.Sk, c.scale != 0.f ? c.scale : 1.f / std::sqrt((float)c.D));
   g.kv_valid = c.kv_valid;
-  g.scale = c.scale != 0.f ? c.scale : 1.f / std::sqrt((float)c.D);
   fillGlobalAttention(g, seed, c.mask_batch, c.mask_heads, c.mask_rows,
                       c.masked_row);
   return g;
