@@ -482,6 +482,22 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
           opts.model, plan, 100.0 * repeated.flops / worldFlops,
           describeLocation(repeated.first->getLoc()),
           repeated.first->getName().getStringRef(), repeated.reason);
+    // A GPU attends to a ring's blocks in f32 on CUDA cores, not with the
+    // 16-bit flash kernel: say so where the user gave the plan (a searched
+    // one has been charged for it).
+    if (cuda && dtype != "f32" && !(*module)->hasAttr("ditc.plan_source")) {
+      Operation *ring = nullptr;
+      module->walk([&](RingAttentionOp op) {
+        ring = op;
+        return WalkResult::interrupt();
+      });
+      if (ring)
+        llvm::errs() << llvm::formatv(
+            "warning: {0}: plan '{1}' runs Ring attention ({2}), whose blocks a GPU "
+            "attends to in f32 on CUDA cores, not with cuDNN's {3} flash attention: "
+            "Ulysses is usually faster ('ditc plan --hw GPU --dtype {3}' compares them)\n",
+            opts.model, plan, describeLocation(ring->getLoc()), dtype);
+    }
   }
 
   if (dtype != "f32" || !opts.ioDtype.empty()) {
