@@ -450,6 +450,12 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
       *activationLimit = r->chosen->activationLimit;
     progress(llvm::formatv("chose plan {0} for {1} x {2} (predicted step {3:F3} ms)", plan,
                            opts.devices, search->hw.name, 1e3 * r->chosen->stepS));
+    if (cuda && search->hw.kind != "gpu")
+      llvm::errs() << llvm::formatv(
+          "warning: {0}: the plan of this cuda library was chosen for '{1}', a {2} "
+          "description: give --hw with the GPUs it will run on (a100-sxm, h100-sxm, h20, "
+          "l40, rtx4090 or a JSON file)\n",
+          opts.model, search->hw.name, search->hw.kind);
     if (opts.emit == "so" || opts.emit == "obj") {
       SmallString<256> path(output);
       llvm::sys::path::replace_extension(path, "plan.json");
