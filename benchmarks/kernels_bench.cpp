@@ -109,6 +109,51 @@ BENCHMARK(BM_Attention)
     ->UseRealTime()
     ->ComputeStatistics("min", minimum);
 
+// What Ring attention computes on one rank, without its exchange: q
+// [B, Sq, H, D] (all four tensors seq-major, layout 15, as a ring's in a
+// compiled plan) against Sk keys in P blocks of Sk / P, each block attended
+// with its log-sum-exp (attention_layout_f32, global key offsets) and
+// merged into the running result (attention_merge_f32). P = 1 is one
+// attention over every key. The DiT block's ring=2 rank is B 2, Sq 512,
+// Sk 1024, P 2; its cfg=2 rank, the same FLOPs, is B 1, Sq 1024, P 1.
+void BM_AttentionBlocks(benchmark::State &state) {
+  const int64_t B = state.range(0), H = state.range(1), Sq = state.range(2),
+                Sk = state.range(3), D = state.range(4), P = state.range(5);
+  const int64_t n = Sk / P; // keys per block
+  auto q = randomVec(B * Sq * H * D, 1);
+  std::vector<std::vector<float>> k, v; // each block's [B, n, H, D]
+  for (int64_t p = 0; p < P; ++p) {
+    k.push_back(randomVec(B * n * H * D, 2 + 2 * p));
+    v.push_back(randomVec(B * n * H * D, 3 + 2 * p));
+  }
+  const int64_t rows = B * Sq * H;
+  std::vector<float> out(rows * D), part(rows * D), lse(rows), partLse(rows);
+  const float scale = 1.f / std::sqrt((float)D);
+  for (auto _ : state) {
+    for (int64_t p = 0; p < P; ++p) {
+      const bool first = p == 0;
+      ditc_rt_attention_layout_f32(q.data(), k[p].data(), v[p].data(), nullptr, 0, nullptr,
+                                   first ? out.data() : part.data(),
+                                   first ? lse.data() : partLse.data(), B, H, H, Sq, n, D,
+                                   D, scale, 0, 0, p * n, 0, 15);
+      if (!first)
+        ditc_rt_attention_merge_f32(out.data(), lse.data(), part.data(), partLse.data(),
+                                    rows, D);
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  setGflops(state, 4.0 * B * H * Sq * Sk * D);
+}
+BENCHMARK(BM_AttentionBlocks)
+    ->ArgNames({"B", "H", "Sq", "Sk", "D", "P"})
+    ->Args({1, 16, 1024, 1024, 72, 1})
+    ->Args({2, 16, 512, 1024, 72, 1})
+    ->Args({2, 16, 512, 1024, 72, 2})
+    ->Args({1, 16, 1024, 1024, 72, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->ComputeStatistics("min", minimum);
+
 // The unfused baseline for the row above: per head, scores = q k^T with
 // oneDNN sgemm, row softmax over the materialised [S, S] scores, then
 // P v with sgemm (what an attention built from MatMul + Softmax does).
