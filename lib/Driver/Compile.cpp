@@ -430,7 +430,8 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
 
   std::string plan = opts.plan;
-  if (plan == "auto" || (plan.empty() && opts.devices > 1)) {
+  const bool searched = plan == "auto" || (plan.empty() && opts.devices > 1);
+  if (searched) {
     // The plan with the least predicted step time that fits the devices.
     if (opts.devices < 2) {
       llvm::errs() << "error: --plan auto needs --devices N with N >= 2\n";
@@ -491,7 +492,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     // A GPU attends to a ring's blocks in f32 on CUDA cores, not with the
     // 16-bit flash kernel: say so where the user gave the plan (a searched
     // one has been charged for it).
-    if (cuda && dtype != "f32" && !(*module)->hasAttr("ditc.plan_source")) {
+    if (cuda && dtype != "f32" && !searched) {
       Operation *ring = nullptr;
       module->walk([&](RingAttentionOp op) {
         ring = op;
