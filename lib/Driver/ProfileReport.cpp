@@ -403,6 +403,7 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                     {"bytes_written", c.bytesWritten},
                     {"pack_bytes", c.packBytes},
                     {"ring_pass_bytes", c.ringPassBytes},
+                    {"ring_pass_bytes_gpu", c.ringPassBytesNarrow},
                     {"param_elements", c.paramElements},
                     {"live_bytes", c.liveBytes},
                     {"intensity", c.intensity()},

@@ -293,18 +293,30 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
         c.ringBlocks = p;
         if (p > 1) {
-          // The runtime's own passes (ring_attention.cpp, the GPU's alike):
-          // the f32 merges of P - 1 partial results (each reads both outputs
-          // and log-sum-exps and writes one), this rank's K and V copied
-          // into the block that travels, and in a 16-bit type q and every
-          // block widened to f32 (2 bytes read, 4 written per element) and
-          // the result narrowed once.
+          // The runtime's own passes beside its P block kernels, per rank.
+          // Blocks attended to in f32 (the CPU in any dtype, the GPU in
+          // f32): the f32 merges of P - 1 partial results (each reads both
+          // outputs and log-sum-exps and writes one), this rank's K and V
+          // copied into the block that travels, and in a 16-bit type q and
+          // every block widened to f32 (2 bytes read, 4 written per
+          // element) and the result narrowed once.
           int64_t rows = outElems / std::max<int64_t>(dv, 1);
           c.ringPassBytes = (p - 1) * 3 * (outElems + rows) * 4 + 2 * block;
+          c.ringPassBytesNarrow = c.ringPassBytes;
           int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
           if (width == 2) {
             int64_t blockElems = block / width;
             c.ringPassBytes += 6 * (elements(a.getQuery()) + p * blockElems + outElems);
+            // The GPU in a 16-bit type (runtime/cuda/ring_attention.cpp):
+            // q and the blocks stay narrow and each block's partial result
+            // is written in the dtype. The first is widened into the f32
+            // running result (2 + 4 bytes per element), each later one
+            // merged (its 2 and the running 4 read, 4 written, and per row
+            // two log-sum-exps read and one written), the copy as above,
+            // and the running result narrowed once (4 + 2).
+            c.ringPassBytesNarrow = 6 * outElems +
+                                    (p - 1) * (10 * outElems + 12 * rows) +
+                                    2 * block + 6 * outElems;
           }
         }
         // A double ring: O outer rounds of I - 1 inner transfers, and O - 1

@@ -98,14 +98,20 @@ struct OpCost {
   /// before the axis), outside the communicator's transfer.
   int64_t packBytes = 0;
   /// Ring attention: the block kernels a rank runs (one per ring rank) and
-  /// the bytes of the runtime's own passes beside them (the f32 merges of
-  /// their partial results into the running one, this rank's K/V copied
-  /// into the block that travels, and in 16-bit types the widening of q and
-  /// of each block to f32 and the result's narrowing): what the runtime
-  /// adds to one attention kernel over the whole sequence. The blocks are
-  /// attended to in f32 whatever the dtype (TimeModel: at the f32 rates).
+  /// the bytes of the runtime's own passes beside them: what the runtime
+  /// adds to one attention kernel over the whole sequence. Both counts hold
+  /// the merges of the blocks' partial results into the f32 running one
+  /// and this rank's K/V copied into the block that travels.
+  /// ringPassBytes: the blocks attended to in f32 (the CPU in any dtype,
+  /// either target in f32), in 16-bit types with q and each block widened
+  /// to f32 and the result narrowed (TimeModel: at the f32 rates).
+  /// ringPassBytesNarrow: a GPU in a 16-bit type, whose blocks stay in the
+  /// dtype (cuDNN's flash attention; runtime/cuda/ring_attention.cpp), their
+  /// partial results widened or merged into the running one and that
+  /// narrowed once; ringPassBytes in f32.
   int64_t ringBlocks = 0;
   int64_t ringPassBytes = 0;
+  int64_t ringPassBytesNarrow = 0;
 
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }

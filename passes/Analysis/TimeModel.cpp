@@ -32,10 +32,14 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.isView || (cost.flops() == 0 && cost.bytes() == 0))
     return t;
   bool attention = cost.op && isa<AttentionOp, RingAttentionOp>(cost.op);
-  // Ring attention's blocks are computed in f32 whatever the dtype, by the
-  // CPU's kernel or the GPU's own (ring_attention.cpp; cuDNN's 16-bit flash
-  // attention serves only ditc.attention): its rates are f32's.
-  StringRef dtype = cost.ringBlocks > 1 ? StringRef("f32") : StringRef(opts.dtype);
+  // Ring attention's blocks: a GPU attends to 16-bit blocks in their dtype
+  // (cuDNN's flash attention; runtime/cuda/ring_attention.cpp), at its
+  // rates and with its own passes (OpCost::ringPassBytesNarrow); the CPU
+  // widens them to f32, whose rates they then run at (OpCost::ringPassBytes).
+  bool ring = cost.ringBlocks > 1;
+  bool narrowRing = ring && hw.kind == "gpu" &&
+                    (opts.dtype == "bf16" || opts.dtype == "f16");
+  StringRef dtype = ring && !narrowRing ? StringRef("f32") : StringRef(opts.dtype);
   double matrixRate = attention ? hw.attentionRate(dtype) : hw.matrixRate(dtype);
   double vectorRate = hw.vectorRate(dtype);
   if (!attention && cost.matrixRows > 0)
@@ -52,14 +56,14 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
-  if (cost.ringBlocks > 1) {
+  if (ring) {
     // Ring attention: one block kernel per ring rank, each partial result
     // merged into the running one by a kernel of its own (memory-bound,
-    // f32 whatever the dtype), in sequence with the blocks, and its other
-    // passes (OpCost::ringPassBytes).
+    // f32 arithmetic whatever the dtype), in sequence with the blocks, and
+    // its other passes.
     double more = double(cost.ringBlocks - 1) * double(cost.repeats);
-    double merges =
-        double(cost.ringPassBytes) * double(cost.repeats) / hw.bandwidthRate();
+    int64_t passBytes = narrowRing ? cost.ringPassBytesNarrow : cost.ringPassBytes;
+    double merges = double(passBytes) * double(cost.repeats) / hw.bandwidthRate();
     double launches =
         more * (hw.overheadFor("attention") + hw.overheadFor("elementwise"));
     t.memoryS += merges;

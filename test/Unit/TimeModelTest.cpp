@@ -1,7 +1,15 @@
 //===- TimeModelTest.cpp - roofline, alpha-beta and machine files ---------===//
 
 #include "passes/Analysis/Hardware.h"
+#include "passes/Analysis/Profile.h"
 #include "passes/Analysis/TimeModel.h"
+
+#include "dialects/Ditc/IR/DitcDialect.h"
+#include "dialects/Ditc/IR/DitcOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
 
 #include <gtest/gtest.h>
 
@@ -287,13 +295,67 @@ TEST(TimeModel, RingAttentionPaysItsBlockKernelsAndMerges) {
   ring.repeats = 2;
   EXPECT_DOUBLE_EQ(predictOpTime(ring, hw).overheadS, 2 * (2e-6 + 6 * 2e-6));
   // In bf16 one attention kernel runs at bf16's rate (4x f32's here), but
-  // the ring's blocks are computed in f32: they keep f32's 2 ms.
+  // a CPU computes the ring's blocks in f32: they keep f32's 2 ms (a GPU's
+  // are AGpuAttendsToA16BitRingsBlocksInItsDtype's).
   TimeOptions bf16;
   bf16.dtype = "bf16";
   EXPECT_DOUBLE_EQ(predictOpTime(one, hw, bf16).computeS, 0.5e-3);
+  hw.kind = "cpu";
   ring.repeats = 1;
   EXPECT_DOUBLE_EQ(predictOpTime(ring, hw, bf16).computeS, 2e-3);
   EXPECT_DOUBLE_EQ(predictOpTime(ring, hw, bf16).totalS, t.totalS);
+}
+
+TEST(TimeModel, AGpuAttendsToA16BitRingsBlocksInItsDtype) {
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<DitcDialect, mlir::func::FuncDialect>();
+  // One rank of a ring of 2 in bf16: 4 heads of 1024 queries, each block
+  // 1024 keys, 64 wide.
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(R"(
+    module attributes {ditc.mesh = #ditc.mesh<["ring" = 2 : ring]>} {
+      func.func @f(%q: tensor<1x4x1024x64xbf16>) -> tensor<1x4x1024x64xbf16> {
+        %0 = ditc.ring_attention %q, %q, %q {axes = ["ring"], kv_valid = 0 : i64}
+          : (tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>)
+          -> tensor<1x4x1024x64xbf16>
+        return %0 : tensor<1x4x1024x64xbf16>
+      }
+    })", &ctx);
+  ASSERT_TRUE(m);
+  RingAttentionOp op;
+  m->walk([&](RingAttentionOp r) { op = r; });
+  ASSERT_TRUE(op);
+  OpCost c = costOf(op);
+  ASSERT_EQ(c.ringBlocks, 2);
+  // 2 x 4 x 1024 x 2048 scores x (64 + 64); 5 per score and 1 per output.
+  ASSERT_EQ(c.flopsMatrix, 2'147'483'648);
+  ASSERT_EQ(c.flopsOther, 41'943'040 + 262'144);
+  // 262144 outputs in 4096 rows, K and V 1 MiB: the GPU's first result
+  // widened (6 B per output), one merge (10 per output, 12 per row), the
+  // copy (2 MiB) and the narrowing (6 per output); the CPU's f32 merge
+  // (12 per output and row), the copy, and q, both K/V blocks and the
+  // result widened or narrowed (6 x 262144 elements, 6 B each).
+  EXPECT_EQ(c.ringPassBytesNarrow, 12 * 262'144 + 10 * 262'144 + 12 * 4096 + 2'097'152);
+  EXPECT_EQ(c.ringPassBytes, 12 * (262'144 + 4096) + 2'097'152 + 6 * 6 * 262'144);
+  HardwareDesc gpu = machine();
+  gpu.attentionEfficiency = 0.25; // apart from the matrix products' 0.5
+  HardwareDesc cpu = gpu;
+  cpu.kind = "cpu";
+  TimeOptions bf16;
+  bf16.dtype = "bf16";
+  const double vector = 42'205'184 / 1e11, memory = 5e10;
+  // The GPU: the blocks at bf16's attention rate (4e12 x 0.25), its own passes.
+  OpTime g = predictOpTime(c, gpu, bf16);
+  EXPECT_DOUBLE_EQ(g.computeS, 2'147'483'648 / 1e12 + vector);
+  EXPECT_DOUBLE_EQ(g.memoryS, double(c.bytes() + c.ringPassBytesNarrow) / memory);
+  // The CPU widens them: f32's attention rate (1e12 x 0.25), 4x slower.
+  OpTime w = predictOpTime(c, cpu, bf16);
+  EXPECT_DOUBLE_EQ(w.computeS, 2'147'483'648 / 2.5e11 + vector);
+  EXPECT_DOUBLE_EQ(w.memoryS, double(c.bytes() + c.ringPassBytes) / memory);
+  EXPECT_DOUBLE_EQ(g.overheadS, w.overheadS);
+  EXPECT_LT(g.totalS, w.totalS);
+  // A GPU in f32 computes them as the CPU does, at f32's rates.
+  TimeOptions f32;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, gpu, f32).computeS, w.computeS);
 }
 
 TEST(TimeModel, CollectivesRunTheirTrafficWithTheTransferThenTheirLayoutPasses) {
