@@ -430,8 +430,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
 
   std::string plan = opts.plan;
-  const bool searched = plan == "auto" || (plan.empty() && opts.devices > 1);
-  if (searched) {
+  if (plan == "auto" || (plan.empty() && opts.devices > 1)) {
     // The plan with the least predicted step time that fits the devices.
     if (opts.devices < 2) {
       llvm::errs() << "error: --plan auto needs --devices N with N >= 2\n";
@@ -489,22 +488,6 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
           opts.model, plan, 100.0 * repeated.flops / worldFlops,
           describeLocation(repeated.first->getLoc()),
           repeated.first->getName().getStringRef(), repeated.reason);
-    // A GPU attends to a ring's blocks in f32 on CUDA cores, not with the
-    // 16-bit flash kernel: say so where the user gave the plan (a searched
-    // one has been charged for it).
-    if (cuda && dtype != "f32" && !searched) {
-      Operation *ring = nullptr;
-      module->walk([&](RingAttentionOp op) {
-        ring = op;
-        return WalkResult::interrupt();
-      });
-      if (ring)
-        llvm::errs() << llvm::formatv(
-            "warning: {0}: plan '{1}' runs Ring attention ({2}), whose blocks a GPU "
-            "attends to in f32 on CUDA cores, not with cuDNN's {3} flash attention: "
-            "Ulysses is usually faster ('ditc plan --hw GPU --dtype {3}' compares them)\n",
-            opts.model, plan, describeLocation(ring->getLoc()), dtype);
-    }
   }
 
   if (dtype != "f32" || !opts.ioDtype.empty()) {
