@@ -1,8 +1,8 @@
 //===- attention.cu - The CUDA backend's own flash attention --------------===//
 //
 // The attention cuDNN's fused SDPA does not take (f32, head sizes that are
-// not a multiple of 8 or exceed 256, masks, lse) and the pieces of ring
-// attention. Every call goes to cuDNN first (cudnn_graphs.h: sdpa::run, for
+// not a multiple of 8 or exceed 256, masks, causal blocks it cannot band;
+// cudnn_graphs.h: sdpa::ineligible) and the pieces of ring attention. Every call goes to cuDNN first (cudnn_graphs.h: sdpa::run, for
 // F16 / BF16 calls it can take, DITC_CUDNN); what it hands back runs here:
 //
 //   ditc_cu_attention            ditc_rt_attention for F32 / F16 / BF16
@@ -454,13 +454,16 @@ __global__ void __launch_bounds__(kAttThreads, Tile<DMAX>::kMinBlocks)
   }
 }
 
-// attention_merge_f32: one warp per row. Lane 0 reads the row's two
+// attention_merge: one warp per row. Lane 0 reads the row's two
 // log-sum-exps and alone writes the new one; the others get the weights from
 // it through shuffles (x + 0 = x), so no lane reads lse[r] after it changed.
+// The block's result is read as T (a 16-bit block attended to in its type)
+// and widened.
 constexpr int kMergeRowsPerBlock = 8;
 
+template <typename T>
 __global__ void __launch_bounds__(32 * kMergeRowsPerBlock)
-    attention_merge_kernel(float *out, float *lse, const float *block_out,
+    attention_merge_kernel(float *out, float *lse, const T *block_out,
                            const float *block_lse, int64_t rows, int64_t dv) {
   const int lane = threadIdx.x & 31;
   const int64_t r =
@@ -477,13 +480,13 @@ __global__ void __launch_bounds__(32 * kMergeRowsPerBlock)
     nl += __shfl_xor_sync(0xffffffffu, nl, off);
   }
   float *o = out + r * dv;
-  const float *ob = block_out + r * dv;
+  const T *ob = block_out + r * dv;
   if (nl == -INFINITY) { // neither attends to a key
     for (int64_t d = lane; d < dv; d += 32)
       o[d] = 0.f;
   } else {
     for (int64_t d = lane; d < dv; d += 32)
-      o[d] = o[d] * fa + ob[d] * fb;
+      o[d] = o[d] * fa + math::to_f32(ob[d]) * fb;
   }
   if (lane == 0)
     lse[r] = nl;
@@ -601,6 +604,7 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
     c.k = k;
     c.v = v;
     c.out = out;
+    c.lse = lse;
     c.B = batch;
     c.H = heads;
     c.Hkv = kv_heads;
@@ -608,10 +612,11 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
     c.Skv = kv_len;
     c.D = head_dim;
     c.Dv = v_head_dim;
-    const ditc_rt::HeadStrides *hs[4] = {&strides.q, &strides.k, &strides.v,
-                                         &strides.out};
-    int64_t *cs[4] = {c.q_stride, c.k_stride, c.v_stride, c.o_stride};
-    for (int t = 0; t < 4; ++t) {
+    const ditc_rt::HeadStrides *hs[5] = {&strides.q, &strides.k, &strides.v,
+                                         &strides.out, &strides.lse};
+    int64_t *cs[5] = {c.q_stride, c.k_stride, c.v_stride, c.o_stride,
+                      c.lse_stride};
+    for (int t = 0; t < 5; ++t) {
       cs[t][0] = hs[t]->batch;
       cs[t][1] = hs[t]->head;
       cs[t][2] = hs[t]->seq;
@@ -619,7 +624,6 @@ void attention_impl(const char *name, int32_t dtype, const void *q,
     c.scale = scale;
     c.causal = causal != 0;
     c.mask_kind = mask_kind;
-    c.lse = lse != nullptr;
     c.q_offset = q_offset;
     c.kv_offset = kv_offset;
     c.kv_valid = kv_valid;
@@ -745,21 +749,32 @@ extern "C" void ditc_cu_attention_layout(
                  kv_valid, layout);
 }
 
-extern "C" void ditc_cu_attention_merge_f32(float *out, float *lse,
-                                            const float *block_out,
-                                            const float *block_lse,
-                                            int64_t rows, int64_t v_head_dim) {
+extern "C" void ditc_cu_attention_merge(int32_t block_dtype, float *out,
+                                        float *lse, const void *block_out,
+                                        const float *block_lse, int64_t rows,
+                                        int64_t v_head_dim) {
   using namespace ditc_cu::attention;
   if (rows < 0 || v_head_dim < 0)
-    ditc_cu::fatal("attention_merge_f32", "negative size");
+    ditc_cu::fatal("attention_merge", "negative size");
   if (rows == 0)
     return;
   const int64_t blocks = (rows + kMergeRowsPerBlock - 1) / kMergeRowsPerBlock;
   if (blocks > INT32_MAX)
-    ditc_cu::fatal("attention_merge_f32", "too many rows (%lld)",
-                   (long long)rows);
-  ditc_cu::launch(attention_merge_kernel, dim3((unsigned)blocks),
-                  dim3(32 * kMergeRowsPerBlock), out, lse, block_out, block_lse,
-                  rows, v_head_dim);
-  ditc_cu::check_launch("attention_merge_f32");
+    ditc_cu::fatal("attention_merge", "too many rows (%lld)", (long long)rows);
+  ditc_cu::dispatch_float("attention_merge", block_dtype, [&](auto t) {
+    using T = decltype(t);
+    ditc_cu::launch(attention_merge_kernel<T>, dim3((unsigned)blocks),
+                    dim3(32 * kMergeRowsPerBlock), out, lse,
+                    static_cast<const T *>(block_out), block_lse, rows,
+                    v_head_dim);
+  });
+  ditc_cu::check_launch("attention_merge");
+}
+
+extern "C" void ditc_cu_attention_merge_f32(float *out, float *lse,
+                                            const float *block_out,
+                                            const float *block_lse,
+                                            int64_t rows, int64_t v_head_dim) {
+  ditc_cu_attention_merge(DITC_RT_F32, out, lse, block_out, block_lse, rows,
+                          v_head_dim);
 }

@@ -63,6 +63,14 @@ DITC_CU_API void *ditc_cu_get_stream(void);
 DITC_CU_API void ditc_cu_note_host_wait(void);
 DITC_CU_API uint64_t ditc_cu_host_waits(void);
 
+/* Ring attention's merge (ring_attention.cpp) of a block's result in the
+ * block's dtype (F32, F16 or BF16: a 16-bit block attended to in its own
+ * type), widened as it is read: otherwise ditc_rt_attention_merge_f32. */
+DITC_CU_API void ditc_cu_attention_merge(int32_t block_dtype, float *out,
+                                         float *lse, const void *block_out,
+                                         const float *block_lse, int64_t rows,
+                                         int64_t v_head_dim);
+
 #define DITC_RT_KERNEL(name, params) DITC_CU_API void ditc_cu_##name params;
 /* The entry points that return a value (the collectives on device tensors,
  * collectives.cpp, and Ring attention, ring_attention.cpp). */

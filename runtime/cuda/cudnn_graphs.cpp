@@ -30,6 +30,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdio>
@@ -93,32 +94,54 @@ Span span(const void *p, const int64_t (&s)[3], int64_t b, int64_t h,
 }
 } // namespace
 
+Band band(const Call &c) {
+  Band b;
+  b.keys = c.Skv;
+  if (c.kv_valid > 0)
+    b.keys = std::max<int64_t>(0, std::min(c.Skv, c.kv_valid - c.kv_offset));
+  b.right_bound = c.q_offset - c.kv_offset;
+  // Row 0 sees keys 0..right_bound: all of them when that reaches the last.
+  b.causal = c.causal && b.right_bound < b.keys - 1;
+  if (!b.causal)
+    b.right_bound = 0;
+  return b;
+}
+
 const char *ineligible(const Call &c) {
   if (c.dtype != DITC_RT_F16 && c.dtype != DITC_RT_BF16)
     return "the dtype is not F16 or BF16";
   if (c.mask_kind != DITC_RT_MASK_NONE)
     return "a mask (the own kernel takes masks)";
-  if (c.lse)
-    return "an lse output is wanted";
-  if (c.q_offset != 0 || c.kv_offset != 0 || c.kv_valid > 0)
-    return "a block of Ring attention (offsets or kv_valid)";
   if (c.B <= 0 || c.H <= 0 || c.Hkv <= 0 || c.Sq <= 0 || c.Skv <= 0)
     return "an empty dimension";
+  if (c.q_offset < 0 || c.kv_offset < 0)
+    return "a negative offset";
+  const Band b = band(c);
+  if (b.keys <= 0)
+    return "no key before kv_valid";
   if (c.H % c.Hkv != 0)
     return "heads is not a multiple of kv_heads";
   if (c.D != c.Dv)
     return "head_dim differs from v_head_dim";
   if (c.D % 8 != 0 || c.D < 8 || c.D > 256)
     return "head_dim is not a multiple of 8 in [8, 256]";
-  if (c.causal && c.Sq != c.Skv)
-    return "causal with q_len != kv_len";
+  if (b.causal && c.Sq != b.keys)
+    return "causal with q_len != the keys";
+  if (b.causal && b.right_bound < 0)
+    return "a causal block whose first queries see no key";
+  if (b.right_bound > INT32_MAX)
+    return "a causal band beyond 2^31 keys";
   if (!aligned16(c.q) || !aligned16(c.k) || !aligned16(c.v) ||
-      !aligned16(c.out))
+      !aligned16(c.out) || (c.lse && !aligned16(c.lse)))
     return "a tensor is not 16-byte aligned";
   for (const int64_t *s : {c.q_stride, c.k_stride, c.v_stride, c.o_stride})
     for (int d = 0; d < 3; ++d)
       if (s[d] % 8 != 0 || s[d] < 0)
         return "a stride is not a multiple of 8 elements";
+  if (c.lse)
+    for (int d = 0; d < 3; ++d)
+      if (c.lse_stride[d] < 0)
+        return "a negative lse stride";
   // The own kernel allows out == q (each block reads its rows of q before
   // writing them); cuDNN's kernels promise nothing of the kind.
   const Span o = span(c.out, c.o_stride, c.B, c.H, c.Sq, c.Dv, 2);
@@ -696,26 +719,35 @@ namespace {
 
 Stats g_stats;
 
-enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4 };
+enum Uid : int64_t { kQ = 1, kK = 2, kV = 3, kO = 4, kStats = 5 };
 
 std::vector<int64_t> plan_key(const Call &c) {
   uint32_t scale_bits;
   std::memcpy(&scale_bits, &c.scale, 4);
-  return {1 /* SDPA */,  c.dtype,       c.B,           c.H,
-          c.Hkv,         c.Sq,          c.Skv,         c.D,
-          c.q_stride[0], c.q_stride[1], c.q_stride[2], c.k_stride[0],
-          c.k_stride[1], c.k_stride[2], c.v_stride[0], c.v_stride[1],
-          c.v_stride[2], c.o_stride[0], c.o_stride[1], c.o_stride[2],
-          c.causal,      scale_bits,    c.sm,          c.Dv};
+  const Band b = band(c);
+  // The offsets and kv_valid matter only through the band.
+  return {1 /* SDPA */,     c.dtype,          c.B,
+          c.H,              c.Hkv,            c.Sq,
+          b.keys,           c.D,              c.q_stride[0],
+          c.q_stride[1],    c.q_stride[2],    c.k_stride[0],
+          c.k_stride[1],    c.k_stride[2],    c.v_stride[0],
+          c.v_stride[1],    c.v_stride[2],    c.o_stride[0],
+          c.o_stride[1],    c.o_stride[2],    b.causal,
+          b.right_bound,    scale_bits,       c.sm,
+          c.Dv,             c.lse != nullptr, c.lse_stride[0],
+          c.lse_stride[1],  c.lse_stride[2]};
 }
 
 std::string describe_call(const Call &c) {
-  char buf[200];
+  char buf[240];
+  const Band b = band(c);
   std::snprintf(buf, sizeof buf,
-                "%s B=%lld H=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld%s sm_%d",
+                "%s B=%lld H=%lld Hkv=%lld Sq=%lld Skv=%lld D=%lld%s%s sm_%d",
                 dtype_name(c.dtype), (long long)c.B, (long long)c.H,
-                (long long)c.Hkv, (long long)c.Sq, (long long)c.Skv,
-                (long long)c.D, c.causal ? " causal" : "", (int)c.sm);
+                (long long)c.Hkv, (long long)c.Sq, (long long)b.keys,
+                (long long)c.D,
+                b.causal ? (b.right_bound ? " causal (band)" : " causal") : "",
+                c.lse ? " lse" : "", (int)c.sm);
   return buf;
 }
 
@@ -727,7 +759,8 @@ std::vector<int64_t> strides(const int64_t (&s)[3]) {
   return {s[0], s[1], s[2], 1};
 }
 
-// The SDPA graph of `c` (inference: no stats), validated.
+// The SDPA graph of `c` (the softmax stats as the lse when wanted),
+// validated. K and V are their first band().keys rows.
 fe::error_t describe(fe::graph::Graph &g, const Call &c) {
   g.set_io_data_type(io_type(c.dtype))
       .set_intermediate_data_type(fe::DataType_t::FLOAT)
@@ -736,6 +769,7 @@ fe::error_t describe(fe::graph::Graph &g, const Call &c) {
   // libcudart.
   g.set_sm_version(c.sm);
   using fe::graph::Tensor_attributes;
+  const Band b = band(c);
   auto q = g.tensor(Tensor_attributes()
                         .set_name("Q")
                         .set_uid(kQ)
@@ -744,25 +778,36 @@ fe::error_t describe(fe::graph::Graph &g, const Call &c) {
   auto k = g.tensor(Tensor_attributes()
                         .set_name("K")
                         .set_uid(kK)
-                        .set_dim(dims(c.B, c.Hkv, c.Skv, c.D))
+                        .set_dim(dims(c.B, c.Hkv, b.keys, c.D))
                         .set_stride(strides(c.k_stride)));
   auto v = g.tensor(Tensor_attributes()
                         .set_name("V")
                         .set_uid(kV)
-                        .set_dim(dims(c.B, c.Hkv, c.Skv, c.Dv))
+                        .set_dim(dims(c.B, c.Hkv, b.keys, c.Dv))
                         .set_stride(strides(c.v_stride)));
   fe::graph::SDPA_attributes a;
-  a.set_name("ditc_attention").set_generate_stats(false).set_attn_scale(
-      c.scale);
-  if (c.causal) // key j is masked for query i when j > i (top left)
+  a.set_name("ditc_attention")
+      .set_generate_stats(c.lse != nullptr)
+      .set_attn_scale(c.scale);
+  if (b.causal) // key j is masked for query i when j > i + right_bound
     a.set_diagonal_alignment(fe::DiagonalAlignment_t::TOP_LEFT)
-        .set_diagonal_band_right_bound(0);
+        .set_diagonal_band_right_bound(static_cast<int>(b.right_bound));
   auto outs = g.sdpa(q, k, v, a);
   outs[0]
       ->set_output(true)
       .set_uid(kO)
       .set_dim(dims(c.B, c.H, c.Sq, c.Dv))
       .set_stride(strides(c.o_stride));
+  if (c.lse) {
+    if (!outs[1])
+      return {fe::error_code_t::GRAPH_NOT_SUPPORTED, "no softmax stats output"};
+    outs[1]
+        ->set_output(true)
+        .set_uid(kStats)
+        .set_data_type(fe::DataType_t::FLOAT)
+        .set_dim(dims(c.B, c.H, c.Sq, 1))
+        .set_stride(strides(c.lse_stride));
+  }
   return g.validate();
 }
 #endif
@@ -778,6 +823,8 @@ Problem problem(Call &c) {
             {kK, const_cast<void *>(c.k)},
             {kV, const_cast<void *>(c.v)},
             {kO, c.out}};
+  if (c.lse)
+    p.pack.emplace(kStats, c.lse);
   return p;
 }
 

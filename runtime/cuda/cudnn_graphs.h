@@ -108,30 +108,50 @@ namespace sdpa {
 
 /// One attention call as attention_impl sees it: element strides of batch,
 /// head and sequence for q [B, H, Sq, D], k [B, Hkv, Skv, D], v [B, Hkv,
-/// Skv, Dv] and out [B, H, Sq, Dv] (the head dim contiguous).
+/// Skv, Dv] and out [B, H, Sq, Dv] (the head dim contiguous), and of the
+/// log-sum-exp [B, H, Sq] (f32) when one is wanted.
 struct Call {
   int32_t dtype = 0; // DITC_RT_F32 / F16 / BF16
   const void *q = nullptr, *k = nullptr, *v = nullptr;
   void *out = nullptr;
+  float *lse = nullptr; // null: no log-sum-exp wanted
   int64_t B = 0, H = 0, Hkv = 0, Sq = 0, Skv = 0, D = 0, Dv = 0;
   int64_t q_stride[3] = {}, k_stride[3] = {}, v_stride[3] = {},
-          o_stride[3] = {}; // batch, head, seq
+          o_stride[3] = {}, lse_stride[3] = {}; // batch, head, seq
   float scale = 1.f;
   bool causal = false;
   int32_t mask_kind = 0; // DITC_RT_MASK_*
-  bool lse = false;      // a log-sum-exp output is wanted
+  // A block of Ring attention: the global positions of the first query
+  // and key (for the causal mask) and the keys before kv_valid (> 0) only.
   int64_t q_offset = 0, kv_offset = 0, kv_valid = 0;
   /// The device's compute capability, major * 10 + minor (0: unknown).
   int32_t sm = 0;
 };
 
+/// What cuDNN computes for `c`: the keys it reads (the first `keys` rows of
+/// k and v: Skv, cut at kv_valid - kv_offset) and the causal mask in the
+/// block's own coordinates: key j is masked for query i when j > i +
+/// right_bound (right_bound = q_offset - kv_offset), which is cuDNN's
+/// top-left diagonal band. causal is false where the mask masks nothing
+/// (every key at or before the first query). Pure.
+struct Band {
+  int64_t keys = 0;
+  bool causal = false;
+  int64_t right_bound = 0;
+};
+Band band(const Call &c);
+
 /// Null when cuDNN's SDPA may take `c`, else why not (a static string).
-/// Pure: no device, no library. Takes: F16 / BF16; no mask; no lse; offsets
-/// 0 and no kv_valid; D == Dv, a multiple of 8 in [8, 256]; causal only
-/// with Sq == Skv (where cuDNN's top-left diagonal is the own kernel's);
-/// heads a multiple of kv_heads (GQA); every size > 0; 16-byte aligned
-/// pointers and strides a multiple of 8 elements; an output that overlaps
-/// no input (the own kernel takes out == q); sm >= 80.
+/// Pure: no device, no library. Takes: F16 / BF16; no mask; D == Dv, a
+/// multiple of 8 in [8, 256]; heads a multiple of kv_heads (GQA); every
+/// size > 0 and at least one key (band().keys); a causal band only with Sq
+/// == band().keys and right_bound >= 0 (every query sees a key); 16-byte
+/// aligned pointers (the lse's too) and strides a multiple of 8 elements
+/// (the lse's >= 0); an output that overlaps no input (the own kernel
+/// takes out == q); sm >= 80. The lse comes from cuDNN's softmax stats
+/// (max + log sum exp of the scaled scores, natural log: the own kernel's
+/// lse), in the layout given (cuDNN >= 9.12 honours the stats' strides;
+/// an older library refuses any but [B, H, Sq] when the plan is built).
 const char *ineligible(const Call &c);
 
 using cudnn::built_with_frontend;

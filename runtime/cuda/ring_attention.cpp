@@ -19,16 +19,19 @@
 //    the host (ditc_cu_note_host_wait): such a step runs kernel by kernel.
 //
 // The blocks travel in the call's dtype (bf16 blocks are half the bytes
-// of f32), as on the CPU, so the bytes counted are the CPU library's; on
-// the device they are widened to f32 (ditc_cu_cast) and everything is
-// computed in f32 as on the CPU, q widened once, the result narrowed once.
-// Each tensor keeps the call's layout throughout (the casts go element by
-// element): the blocks are attended to with ditc_cu_attention_layout, whose
-// lse follows out's rows, which is the order the merge pairs them in.
-// Scratch (device: q and the block at hand as f32, the block as it
-// travelled, the log-sum-exps, the block's and the running output, the
-// device path's blocks; host: the staged path's blocks) is kept per thread
-// and grows to the largest call (outside a capture: a step's first run).
+// of f32), as on the CPU, so the bytes counted are the CPU library's. Each
+// block is attended to in that dtype with ditc_cu_attention_layout: in F16
+// / BF16 that is cuDNN's flash attention, its softmax stats the block's
+// log-sum-exp (cudnn_graphs.h; the own kernel where cuDNN does not take the
+// block), where the CPU widens everything to f32. The block's result (in
+// the dtype) is widened into the running result (f32) or merged into it
+// (ditc_cu_attention_merge, f32 arithmetic), and the running result is
+// narrowed once at the end. Each tensor keeps the call's layout throughout:
+// the lse follows out's rows, which is the order the merge pairs them in.
+// Scratch (device: the block as it travelled, the log-sum-exps, the
+// block's and the running result, the device path's blocks; host: the
+// staged path's blocks) is kept per thread and grows to the largest call
+// (outside a capture: a step's first run).
 //
 //===----------------------------------------------------------------------===//
 
@@ -115,33 +118,33 @@ int32_t reserve(int64_t device, int64_t host) {
   return DITC_RT_COMM_OK;
 }
 
-/// What both paths do with a block on the device: widen it to f32 (into
-/// kvWide; null when the blocks are f32) and attend the local queries to it,
-/// starting the running result or merged into it, on the step's stream.
+/// What both paths do with a block on the device: attend the local queries
+/// to it in the call's dtype (cuDNN's flash attention with its softmax
+/// stats where it takes the block, else the own kernel), starting the f32
+/// running result or merged into it, on the step's stream.
 struct BlockAttention {
   const ring::Shape &s;
-  const float *q; // device, f32
+  const void *q; // device, the call's dtype
   const void *mask;
   int32_t maskKind;
   const int64_t *maskStrides;
-  float *kvWide;
-  float *acc, *lse, *part, *partLse; // device, f32
+  float *acc, *lse, *partLse; // device, f32
+  void *part;                 // device: the block's result, the call's dtype
   float scale;
   int64_t qFirst;
 
   void operator()(const char *block, int64_t kFirst, bool first) const {
-    const float *kv = reinterpret_cast<const float *>(block);
-    if (kvWide && static_cast<const void *>(kvWide) != block) {
-      ditc_cu_cast(s.dtype, DITC_RT_F32, block, kvWide, s.blockCount());
-      kv = kvWide;
-    }
-    ditc_cu_attention_layout(DITC_RT_F32, q, kv, kv + s.kCount(), mask, maskKind,
-                             maskStrides, first ? acc : part, first ? lse : partLse,
-                             s.batch, s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim,
-                             s.vHeadDim, scale, s.causal, qFirst, kFirst, s.kvValid,
-                             s.layout);
+    const bool wide = s.dtype == DITC_RT_F32;
+    // An f32 first block starts the running result in place.
+    void *o = first && wide ? static_cast<void *>(acc) : part;
+    ditc_cu_attention_layout(s.dtype, q, block, block + s.kCount() * s.elemBytes(), mask,
+                             maskKind, maskStrides, o, first ? lse : partLse, s.batch,
+                             s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim, s.vHeadDim,
+                             scale, s.causal, qFirst, kFirst, s.kvValid, s.layout);
     if (!first)
-      ditc_cu_attention_merge_f32(acc, lse, part, partLse, s.rows(), s.vHeadDim);
+      ditc_cu_attention_merge(s.dtype, acc, lse, part, partLse, s.rows(), s.vHeadDim);
+    else if (!wide)
+      ditc_cu_cast(s.dtype, DITC_RT_F32, part, acc, s.outCount());
   }
 };
 
@@ -183,9 +186,9 @@ struct DeviceRing {
 };
 
 /// The staged rounds: each block is copied to the device (as it
-/// travelled, into `landed`, then widened) and attended to there.
+/// travelled, into `landed`) and attended to there.
 struct StagedRing : ring::HostExchange {
-  BlockAttention attendTo; // kvWide may be landed (f32 blocks)
+  BlockAttention attendTo;
   char *landed; // device: the block as it travelled (its dtype)
   cudaEvent_t copied;
   bool inFlight = false;          // a copy from a host block may be running
@@ -245,13 +248,13 @@ int32_t ringAttention(const ring::Args &a) {
   const void *q = a.q, *k = a.k, *v = a.v;
   void *out = a.out;
 
-  // Device scratch, 64-byte aligned pieces: the block as it travelled and,
-  // as f32: q and the block (a narrower dtype), the running and the
-  // block's log-sum-exp, the block's output, the running output (a
-  // narrower dtype, or out overlapping q, which later rounds still read).
+  // Device scratch, 64-byte aligned pieces: the block as it travelled, the
+  // running and the block's log-sum-exp (f32), the block's result (the
+  // dtype) and the running result (f32: a narrower dtype, or out
+  // overlapping q, which later rounds still read).
   const bool wide = dtype == DITC_RT_F32;
-  const bool separateAcc =
-      !wide || ring::overlaps(out, outCount * e, q, s.qCount() * e);
+  const bool outOverQ = ring::overlaps(out, outCount * e, q, s.qCount() * e);
+  const bool separateAcc = !wide || outOverQ;
   int64_t at = 0;
   auto take = [&](int64_t bytes) {
     int64_t here = at;
@@ -259,10 +262,8 @@ int32_t ringAttention(const ring::Args &a) {
     return here;
   };
   const int64_t offLanded = take(s.blockBytes());
-  const int64_t offQ = wide ? -1 : take(s.qCount() * 4);
-  const int64_t offKv = wide ? offLanded : take(s.blockCount() * 4);
   const int64_t offLse = take(rows * 4), offPartLse = take(rows * 4);
-  const int64_t offPart = take(outCount * 4);
+  const int64_t offPart = take(outCount * e);
   const int64_t offAcc = separateAcc ? take(outCount * 4) : -1;
   const int64_t blockStride = ring::roundUp(s.blockBytes(), 64);
   const int64_t blockBytes = alone ? 0 : blockStride * ring::count(place);
@@ -274,42 +275,34 @@ int32_t ringAttention(const ring::Args &a) {
     return reinterpret_cast<float *>(sc.device + off);
   };
   cudaStream_t stream = current();
-  const float *dq = static_cast<const float *>(q);
-  if (!wide) {
-    ditc_cu_cast(dtype, DITC_RT_F32, q, floats(offQ), s.qCount());
-    dq = floats(offQ);
-  }
   float *acc = separateAcc ? floats(offAcc) : static_cast<float *>(out);
+  void *part = sc.device + offPart;
 
   BlockAttention attendTo{s,
-                          dq,
+                          q,
                           a.mask,
                           a.maskKind,
                           a.maskStrides,
-                          wide ? nullptr : floats(offKv),
                           acc,
                           floats(offLse),
-                          floats(offPart),
                           floats(offPartLse),
+                          part,
                           a.scale,
                           place.qFirst(s.qLen)};
-  float *kvF32 = floats(offKv); // the block as f32 (the landed one for f32 blocks)
-  bool attended = true;
   if (alone) {
-    // k and v as f32 on the device: themselves, or widened.
-    const float *dk = static_cast<const float *>(k),
-                *dv = static_cast<const float *>(v);
-    if (!wide) {
-      ditc_cu_cast(dtype, DITC_RT_F32, k, kvF32, kCount);
-      ditc_cu_cast(dtype, DITC_RT_F32, v, kvF32 + kCount, vCount);
-      dk = kvF32;
-      dv = kvF32 + kCount;
-    }
-    ditc_cu_attention_layout(DITC_RT_F32, dq, dk, dv, a.mask, a.maskKind,
-                             a.maskStrides, acc, nullptr, s.batch, s.heads,
-                             s.kvHeads, s.qLen, s.kvLen, s.headDim, s.vHeadDim,
-                             a.scale, s.causal, 0, 0, s.kvValid, s.layout);
-  } else if (onDevice) {
+    // One attention in the call's dtype, into out unless out overlaps q.
+    void *o = outOverQ ? part : out;
+    ditc_cu_attention_layout(dtype, q, k, v, a.mask, a.maskKind, a.maskStrides, o, nullptr,
+                             s.batch, s.heads, s.kvHeads, s.qLen, s.kvLen, s.headDim,
+                             s.vHeadDim, a.scale, s.causal, 0, 0, s.kvValid, s.layout);
+    if (o != out)
+      if (cudaError_t err = cudaMemcpyAsync(out, o, outCount * e, cudaMemcpyDeviceToDevice,
+                                            stream))
+        return cudaFailed("copying the output", err);
+    return DITC_RT_COMM_OK;
+  }
+  bool attended = true;
+  if (onDevice) {
     // This rank's block, K then V, where the rounds pass it on.
     ring::Blocks blocks = ring::layout(place, sc.device + offBlocks, blockStride);
     cudaError_t err = cudaSuccess;

@@ -714,41 +714,55 @@ TEST(CudaAttentionBlocks, SeqMajorOutLseFollowsOutRows) {
   EXPECT_EQ(runs, 2 * 4);
 }
 
+// The merge with the block's result in each dtype (ring attention's 16-bit
+// blocks stay in their type, ditc_cu_attention_merge widens them as it
+// reads): the CPU's f32 merge of the same, rounded values.
 TEST(CudaAttentionBlocks, MergeMatchesTheCpu) {
   std::mt19937 rng(3);
   std::uniform_real_distribution<float> val(-1.f, 1.f), l(-20.f, 20.f);
-  for (int64_t dv : {1, 33, 64, 256}) {
-    const int64_t rows = 37;
-    std::vector<float> out(rows * dv), bout(rows * dv), lse(rows), blse(rows);
-    for (float &x : out)
-      x = val(rng);
-    for (float &x : bout)
-      x = val(rng);
-    for (int64_t r = 0; r < rows; ++r) {
-      lse[r] = r % 4 == 1 || r % 9 == 0 ? -kInf : l(rng);
-      blse[r] = r % 4 == 2 || r % 9 == 0 ? -kInf : l(rng);
-    }
-    DeviceBuffer dout(out.size() * 4), dlse(rows * 4), dbout(bout.size() * 4),
-        dblse(rows * 4);
-    dout.upload(out);
-    dlse.upload(lse);
-    dbout.upload(bout);
-    dblse.upload(blse);
-    CUDA_OK(cudaDeviceSynchronize());
-    ditc_cu_attention_merge_f32(dout.f32(), dlse.f32(), dbout.f32(),
-                                dblse.f32(), rows, dv);
-    ditc_rt_attention_merge_f32(out.data(), lse.data(), bout.data(),
-                                blse.data(), rows, dv);
-    expectNear(dout.download<float>(), out, 1e-6, 1e-6, "merged out");
-    const std::vector<float> got_lse = dlse.download<float>();
-    for (int64_t r = 0; r < rows; ++r) {
-      if (lse[r] == -kInf)
-        EXPECT_EQ(got_lse[r], -kInf) << "row " << r;
+  int runs = 0;
+  for (int32_t dtype : {DITC_RT_F32, DITC_RT_F16, DITC_RT_BF16}) {
+    for (int64_t dv : {1, 33, 64, 256}) {
+      SCOPED_TRACE(std::string(dtypeName(dtype)) + " dv " + std::to_string(dv));
+      const int64_t rows = 37;
+      std::vector<float> out(rows * dv), bout(rows * dv), lse(rows), blse(rows);
+      for (float &x : out)
+        x = val(rng);
+      for (float &x : bout)
+        x = val(rng);
+      for (int64_t r = 0; r < rows; ++r) {
+        lse[r] = r % 4 == 1 || r % 9 == 0 ? -kInf : l(rng);
+        blse[r] = r % 4 == 2 || r % 9 == 0 ? -kInf : l(rng);
+      }
+      const std::vector<uint8_t> bbytes = toDtype(dtype, bout); // rounds bout
+      DeviceBuffer dout(out.size() * 4), dlse(rows * 4), dbout(bbytes.size()),
+          dblse(rows * 4);
+      dout.upload(out);
+      dlse.upload(lse);
+      dbout.upload(bbytes);
+      dblse.upload(blse);
+      CUDA_OK(cudaDeviceSynchronize());
+      if (dtype == DITC_RT_F32)
+        ditc_cu_attention_merge_f32(dout.f32(), dlse.f32(), dbout.f32(),
+                                    dblse.f32(), rows, dv);
       else
-        EXPECT_NEAR(got_lse[r], lse[r], 1e-6 * (1 + std::fabs(lse[r])))
-            << "row " << r;
+        ditc_cu_attention_merge(dtype, dout.f32(), dlse.f32(), dbout.get(),
+                                dblse.f32(), rows, dv);
+      ditc_rt_attention_merge_f32(out.data(), lse.data(), bout.data(),
+                                  blse.data(), rows, dv);
+      expectNear(dout.download<float>(), out, 1e-6, 1e-6, "merged out");
+      const std::vector<float> got_lse = dlse.download<float>();
+      for (int64_t r = 0; r < rows; ++r) {
+        if (lse[r] == -kInf)
+          EXPECT_EQ(got_lse[r], -kInf) << "row " << r;
+        else
+          EXPECT_NEAR(got_lse[r], lse[r], 1e-6 * (1 + std::fabs(lse[r])))
+              << "row " << r;
+      }
+      ++runs;
     }
   }
+  EXPECT_EQ(runs, 3 * 4);
 }
 
 //--- CUDA graphs ---------------------------------------------------------//

@@ -7,7 +7,9 @@
 // (ditc_rt_attention_layout_f32 on the rounded inputs). Shapes: B 2, H 16,
 // sequences 256 to 4096, D 64 / 72 / 128, GQA, causal, seq-major layouts.
 // sdpa::counters() proves which path ran: a test fails when cuDNN did not
-// take a call it should (or took one it should not). Then one call inside
+// take a call it should (or took one it should not). Ring attention's
+// blocks (offsets, kv_valid, the lse from cuDNN's softmax stats) the same
+// way, out and lse. Then one call inside
 // a captured CUDA graph (the plan built before the capture), replayed, and a
 // capture that finds no plan (the own kernel runs it).
 //
@@ -26,6 +28,7 @@
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -173,6 +176,96 @@ INSTANTIATE_TEST_SUITE_P(Dtypes, CudnnSdpa,
                          [](const ::testing::TestParamInfo<int32_t> &i) {
                            return std::string(dtypeName(i.param));
                          });
+
+// Blocks of Ring attention (runtime/cuda/ring_attention.cpp attends to its
+// 16-bit blocks in their type): cuDNN with its softmax stats as the lse,
+// against the own kernel on the same block, out and lse. Offsets (a band
+// off the diagonal, or none), keys cut at kv_valid, seq-major tensors with
+// a [B, Sq, H] lse (cuDNN >= 9.12 writes the stats where their strides
+// say).
+struct Block {
+  const char *name;
+  Shape s;
+  int64_t qFirst, kFirst, kvValid;
+};
+
+const Block kBlocks[] = {
+    {"keys after the queries", {"", 2, 16, 16, 256, 256, 64, false, 0, false}, 0, 256, 0},
+    {"seq-major, 200 of 256 keys valid",
+     {"", 2, 16, 16, 256, 256, 64, false,
+      DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT,
+      false},
+     0, 768, 968},
+    {"causal diagonal", {"", 2, 16, 16, 512, 512, 128, true, 0, false}, 512, 512, 0},
+    {"causal band 128 (GQA, seq-major)",
+     {"", 2, 16, 4, 512, 512, 128, true,
+      DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K | DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT,
+      false},
+     128, 0, 0},
+    {"causal, every key before the queries", {"", 1, 8, 8, 256, 256, 64, true, 0, false}, 512, 0, 0},
+};
+
+void runBlock(const Problem &p, const Block &b, Mode mode, std::vector<float> &out,
+              std::vector<float> &lse) {
+  const Shape &s = p.s;
+  const int64_t rows = s.B * s.H * s.Sq;
+  Device q(p.qn * 2), k(p.kn * 2), v(p.kn * 2), o(p.on * 2), l(rows * 4);
+  ASSERT_TRUE(q.p && k.p && v.p && o.p && l.p);
+  CUDA_OK(cudaMemcpy(q.p, p.q.data(), p.qn * 2, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(k.p, p.k.data(), p.kn * 2, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemcpy(v.p, p.v.data(), p.kn * 2, cudaMemcpyHostToDevice));
+  CUDA_OK(cudaMemset(o.p, 0xff, p.on * 2)); // NaNs where nothing is written
+  CUDA_OK(cudaMemset(l.p, 0xff, rows * 4));
+  ditc_cu::sdpa::set_mode(mode);
+  const auto before = ditc_cu::sdpa::counters();
+  ditc_cu_attention_layout(p.dtype, q.p, k.p, v.p, nullptr, DITC_RT_MASK_NONE, nullptr, o.p,
+                           static_cast<float *>(l.p), s.B, s.H, s.Hkv, s.Sq, s.Sk, s.D, s.D,
+                           p.scale, s.causal, b.qFirst, b.kFirst, b.kvValid, s.layout);
+  CUDA_OK(cudaDeviceSynchronize());
+  const auto after = ditc_cu::sdpa::counters();
+  EXPECT_EQ(after.ran - before.ran, mode == Mode::On ? 1u : 0u)
+      << (mode == Mode::On ? "cuDNN did not run the block" : "cuDNN ran with DITC_CUDNN=0");
+  std::vector<uint16_t> bits(p.on);
+  CUDA_OK(cudaMemcpy(bits.data(), o.p, p.on * 2, cudaMemcpyDeviceToHost));
+  out = fromHalf(p.dtype, bits);
+  lse.resize(rows);
+  CUDA_OK(cudaMemcpy(lse.data(), l.p, rows * 4, cudaMemcpyDeviceToHost));
+}
+
+TEST_P(CudnnSdpa, RingBlocksWithLseMatchTheOwnKernel) {
+  const int32_t dtype = GetParam();
+  double max_abs, rel_l2;
+  bounds(dtype, max_abs, rel_l2);
+  uint32_t seed = 101;
+  int runs = 0;
+  for (const Block &b : kBlocks) {
+    SCOPED_TRACE(std::string(b.name) + " " + dtypeName(dtype));
+    const Problem p = make(b.s, dtype, seed += 7);
+    std::vector<float> own, cudnn, ownLse, cudnnLse;
+    runBlock(p, b, Mode::Off, own, ownLse);
+    runBlock(p, b, Mode::On, cudnn, cudnnLse);
+    const Errors o = compare(cudnn, own);
+    EXPECT_LE(o.max_abs, max_abs) << "out: cuDNN vs own kernel";
+    EXPECT_LE(o.rel_l2, rel_l2) << "out: cuDNN vs own kernel";
+    // The lse is f32 on both sides, from the same rounded inputs: only the
+    // order of the sums differs.
+    double worst = 0;
+    int64_t off = 0; // rows off, NaN (not written) included
+    for (size_t r = 0; r < ownLse.size(); ++r) {
+      const double err = std::fabs((double)cudnnLse[r] - ownLse[r]) /
+                         (1 + std::fabs((double)ownLse[r]));
+      if (!(err <= 1e-4))
+        ++off;
+      else
+        worst = std::max(worst, err);
+    }
+    EXPECT_EQ(off, 0) << "lse rows off: cuDNN vs own kernel";
+    std::printf("  %-36s %-4s cuDNN vs own: out max |d| %.3g rel L2 %.3g, lse %.3g\n", b.name,
+                dtypeName(dtype), o.max_abs, o.rel_l2, worst);
+    ++runs;
+  }
+  EXPECT_EQ(runs, 5);
+}
 
 // What cuDNN must not take runs on the own kernel even with DITC_CUDNN=1.
 TEST(CudnnSdpaRefused, F32AndOddHeadsRunTheOwnKernel) {

@@ -1,7 +1,8 @@
 //===- CudnnSdpaTest.cpp - cuDNN's SDPA for attention, host side ----------===//
 //
 // runtime/cuda/cudnn_graphs.cpp without a GPU (CudaCudnnHostTests, in the
-// Unit suite): which calls cuDNN may take (sdpa::ineligible), DITC_CUDNN's
+// Unit suite): which calls cuDNN may take (sdpa::ineligible; a ring
+// block's keys and causal band, sdpa::band), DITC_CUDNN's
 // values, the loader against the toolkit's real libcudnn.so.9 (its version
 // is read: cudnnGetVersion needs no device) and a missing library (named in
 // the error; with DITC_CUDNN=1 the first call aborts naming it), and the
@@ -98,20 +99,79 @@ TEST(CudnnSdpaEligible, WhatTheOwnKernelKeeps) {
   EXPECT_REFUSED(add_mask, "mask");
   EXPECT_REFUSED(call(1, 4, 4, 300, 77, 64, true), "causal with q_len");
   EXPECT_REFUSED(call(1, 4, 4, 1, 77, 64, true), "causal with q_len");
-  Call lse = call(2, 16, 16, 256, 256, 64);
-  lse.lse = true;
-  EXPECT_REFUSED(lse, "lse");
-  Call block = call(2, 16, 16, 256, 256, 64);
-  block.kv_offset = 256;
-  EXPECT_REFUSED(block, "Ring attention");
-  Call qoff = call(2, 16, 16, 256, 256, 64);
-  qoff.q_offset = 1;
-  EXPECT_REFUSED(qoff, "Ring attention");
-  Call valid = call(2, 16, 16, 256, 256, 64);
-  valid.kv_valid = 100;
-  EXPECT_REFUSED(valid, "Ring attention");
   EXPECT_REFUSED(call(0, 16, 16, 256, 256, 64), "empty");
   EXPECT_REFUSED(call(1, 4, 4, 64, 0, 64), "empty");
+}
+
+// A [B, H, Sq] (or, seq-major, [B, Sq, H]) log-sum-exp for `c`, 1 GiB past
+// its output.
+void withLse(Call &c, bool seqMajor = false) {
+  c.lse = reinterpret_cast<float *>(uintptr_t(0x140000000));
+  c.lse_stride[0] = c.H * c.Sq;
+  c.lse_stride[1] = seqMajor ? 1 : c.Sq;
+  c.lse_stride[2] = seqMajor ? c.H : 1;
+}
+
+// A block of Ring attention at these global positions.
+Call block(int64_t Sq, int64_t Skv, bool causal, int64_t qFirst,
+           int64_t kFirst, int64_t kvValid = 0) {
+  Call c = call(2, 16, 16, Sq, Skv, 64, causal);
+  withLse(c);
+  c.q_offset = qFirst;
+  c.kv_offset = kFirst;
+  c.kv_valid = kvValid;
+  return c;
+}
+
+void expectBand(const Call &c, int64_t keys, bool causal, int64_t rightBound) {
+  const ditc_cu::sdpa::Band b = ditc_cu::sdpa::band(c);
+  EXPECT_EQ(b.keys, keys);
+  EXPECT_EQ(b.causal, causal);
+  EXPECT_EQ(b.right_bound, rightBound);
+}
+
+// What cuDNN computes of a ring block: the keys before kv_valid, and the
+// causal mask as a top-left band shifted by the blocks' distance (or none
+// where it masks nothing).
+TEST(CudnnSdpaBand, RingBlocks) {
+  expectBand(block(256, 256, false, 0, 0), 256, false, 0);
+  expectBand(block(256, 256, false, 512, 0), 256, false, 0);
+  expectBand(block(256, 256, false, 0, 256, 300), 44, false, 0);
+  expectBand(block(256, 256, false, 0, 0, 300), 256, false, 0);
+  expectBand(block(256, 256, false, 0, 512, 300), 0, false, 0);
+  // The diagonal block; one a band to the left; one wholly before the
+  // queries (nothing masked); one wholly after them (every key masked).
+  expectBand(block(256, 256, true, 256, 256), 256, true, 0);
+  expectBand(block(256, 256, true, 128, 0), 256, true, 128);
+  expectBand(block(256, 256, true, 255, 0), 256, false, 0);
+  expectBand(block(256, 256, true, 256, 0), 256, false, 0);
+  expectBand(block(256, 256, true, 0, 256), 256, true, -256);
+  // kv_valid cuts the keys the band is measured against.
+  expectBand(block(256, 256, true, 256, 256, 300), 44, true, 0);
+  expectBand(block(256, 256, true, 512, 256, 300), 44, false, 0);
+}
+
+TEST(CudnnSdpaEligible, RingBlocksAreTaken) {
+  EXPECT_TAKEN(block(256, 256, false, 0, 0));
+  EXPECT_TAKEN(block(256, 256, false, 256, 0));
+  EXPECT_TAKEN(block(256, 256, false, 0, 256));
+  EXPECT_TAKEN(block(256, 256, false, 0, 256, 300)); // 44 keys
+  EXPECT_TAKEN(block(256, 256, true, 256, 256));
+  EXPECT_TAKEN(block(256, 256, true, 128, 0));
+  EXPECT_TAKEN(block(256, 256, true, 512, 0));
+  Call seqMajor = call(2, 16, 16, 256, 256, 64);
+  withLse(seqMajor, true);
+  EXPECT_TAKEN(seqMajor);
+  EXPECT_REFUSED(block(256, 256, false, 0, 512, 300), "no key before kv_valid");
+  EXPECT_REFUSED(block(256, 256, true, 0, 256), "see no key");
+  EXPECT_REFUSED(block(256, 256, true, 256, 256, 300), "causal with q_len");
+  EXPECT_REFUSED(block(256, 256, false, -1, 0), "negative offset");
+  Call lse = block(256, 256, false, 0, 256);
+  lse.lse += 1; // 4 bytes off
+  EXPECT_REFUSED(lse, "16-byte aligned");
+  Call stride = block(256, 256, false, 0, 256);
+  stride.lse_stride[1] = -1;
+  EXPECT_REFUSED(stride, "negative lse stride");
 }
 
 TEST(CudnnSdpaEligible, AlignmentAndDevice) {
@@ -250,6 +310,15 @@ TEST(CudnnSdpaGraph, AnEligibleProblemValidates) {
   bshd.k_stride[1] = bshd.v_stride[1] = 64;
   bshd.k_stride[2] = bshd.v_stride[2] = 4 * 64;
   EXPECT_TRUE(ditc_cu::sdpa::validate_graph(bshd, why)) << why;
+  // Ring blocks: the softmax stats as the lse, head-major and, with
+  // seq-major tensors, seq-major ([B, Sq, H]: cuDNN >= 9.12 honours the
+  // strides); keys cut at kv_valid; a causal band off the diagonal.
+  Call stats = block(256, 256, false, 0, 256, 300);
+  EXPECT_TRUE(ditc_cu::sdpa::validate_graph(stats, why)) << why;
+  withLse(bshd, true);
+  EXPECT_TRUE(ditc_cu::sdpa::validate_graph(bshd, why)) << why;
+  Call band = block(256, 256, true, 128, 0);
+  EXPECT_TRUE(ditc_cu::sdpa::validate_graph(band, why)) << why;
 }
 
 } // namespace
