@@ -4,9 +4,10 @@
 // and key of each comm group, the descriptor's fields and their errors) and
 // ditc_model.h on one rank: a single-device library as before, comm groups
 // as self communicators, a run whose collective fails, a library compiled
-// for more ranks, per-rank weight files and their plan metadata. The
-// generated half of the library is FakeModel.h. Multi-rank runs:
-// ModelMpiTest.cpp.
+// for more ranks, per-rank weight files and their plan metadata, and a fuzz
+// smoke test of the weight file's parser (malformed safetensors headers,
+// truncations, flipped bytes: an error, never a crash). The generated half
+// of the library is FakeModel.h. Multi-rank runs: ModelMpiTest.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "FakeModel.h"
@@ -20,10 +21,17 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <random>
 #include <set>
 #include <string>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <vector>
 
 using ditc_rt::model::groupSplit;
@@ -426,6 +434,135 @@ TEST_F(Model, PerRankWeightsAndTheirPlan) {
   EXPECT_EQ(ditc_model_bind_weights(m, other.c_str()), DITC_ERROR_FORMAT);
   EXPECT_NE(std::string(ditc_model_last_error(m)).find("hold rank 1"),
             std::string::npos);
+}
+
+// A weight file is read from wherever the user points ditc_model_create:
+// every malformed header, truncation and flipped byte gives an error (or,
+// where the change is harmless, loads), never a crash. Each mutant is bound
+// in a forked child; the child exits 0 (loaded) or 1 (refused with a
+// one-line message), so a crash, an abort or an escaped exception fails the
+// test naming the mutant.
+TEST_F(Model, MalformedWeightFilesAreErrors) {
+  const std::string path = weightFile("ModelTest.fuzz.safetensors", {1, 2, 3, 4},
+                                      {{"ditc_plan", "tp=1"}, {"ditc_rank", "0"}});
+  std::string good;
+  {
+    std::ifstream in(path, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  ASSERT_GT(good.size(), 8u + 16u);
+  uint64_t headerLen;
+  std::memcpy(&headerLen, good.data(), 8);
+  const std::string header = good.substr(8, headerLen);
+  const std::string data = good.substr(8 + headerLen);
+  nlohmann::json j = fake::descriptor(4, 4);
+  j["plan"] = "tp=1";
+  ASSERT_EQ(create(j, path.c_str()), DITC_OK) << ditc_model_last_error(nullptr);
+
+  // A file of this header (padded as safetensors pads) and the data.
+  auto withHeader = [&](const std::string &h) {
+    std::string padded = h;
+    while (padded.size() % 8)
+      padded.push_back(' ');
+    uint64_t len = padded.size();
+    return std::string(reinterpret_cast<const char *>(&len), 8) + padded + data;
+  };
+  std::vector<std::pair<std::string, std::string>> mutants; // name, bytes
+  // Structural: each field of the entry, the entry, the metadata and the
+  // rank in it replaced by each of these.
+  const char *values[] = {R"("x")", "-1", "1e30", "18446744073709551615", "null",
+                          "{}", R"(["a"])", "[-4, 0]", "[0, 1e30]", "[0]",
+                          "[null, null]", "[[1], 2]", "true", R"([0, "16"])"};
+  const size_t nValues = sizeof values / sizeof values[0];
+  for (const char *field : {"dtype", "shape", "data_offsets"})
+    for (const char *v : values) {
+      nlohmann::json h = nlohmann::json::parse(header);
+      h["w"][field] = nlohmann::json::parse(v);
+      mutants.emplace_back(std::string(field) + " = " + v, withHeader(h.dump()));
+    }
+  for (const char *v : values) {
+    nlohmann::json h = nlohmann::json::parse(header);
+    h["w"] = nlohmann::json::parse(v);
+    mutants.emplace_back(std::string("w = ") + v, withHeader(h.dump()));
+    h = nlohmann::json::parse(header);
+    h["__metadata__"] = nlohmann::json::parse(v);
+    mutants.emplace_back(std::string("__metadata__ = ") + v, withHeader(h.dump()));
+    h = nlohmann::json::parse(header);
+    h["__metadata__"]["ditc_rank"] = nlohmann::json::parse(v);
+    mutants.emplace_back(std::string("ditc_rank = ") + v, withHeader(h.dump()));
+  }
+  const size_t structural = mutants.size();
+  for (const char *h : {"", "[]", "5", R"("w")", "{", "{}"})
+    mutants.emplace_back(std::string("header '") + h + "'", withHeader(h));
+  // The header length: zero, past the end, huge.
+  for (uint64_t len : {uint64_t(0), uint64_t(good.size()), ~uint64_t(0), uint64_t(1) << 63}) {
+    std::string b = good;
+    std::memcpy(&b[0], &len, 8);
+    mutants.emplace_back("header length " + std::to_string(len), b);
+  }
+  // Every truncation, and flipped bytes of the header (fixed seed).
+  for (size_t n = 0; n < good.size(); ++n)
+    mutants.emplace_back("first " + std::to_string(n) + " bytes", good.substr(0, n));
+  std::mt19937 rng(7);
+  for (int i = 0; i < 600; ++i) {
+    std::string b = good;
+    const size_t at = 8 + rng() % headerLen;
+    b[at] = static_cast<char>(rng() & 0xff);
+    mutants.emplace_back("byte " + std::to_string(at) + " = " +
+                             std::to_string((unsigned char)b[at]) + " (flip " +
+                             std::to_string(i) + ")",
+                         b);
+  }
+
+  const std::string file = fake::exeDir() + "/ModelTest.mutant.safetensors";
+  files.push_back(file);
+  int failed = 0;
+  size_t refused = 0, structuralRefused = 0;
+  for (size_t k = 0; k < mutants.size(); ++k) {
+    const auto &[name, bytes] = mutants[k];
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out.write(bytes.data(), (std::streamsize)bytes.size());
+    }
+    std::fflush(nullptr);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // An exception out of the C API is a crash for its caller.
+      try {
+        ditc_status st = create(j, file.c_str());
+        const char *err = ditc_model_last_error(nullptr);
+        bool oneLine = err && *err && !std::strchr(err, '\n');
+        std::_Exit(st == DITC_OK ? 0 : oneLine ? 1 : 2);
+      } catch (...) {
+        std::_Exit(3);
+      }
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) > 1) {
+      if (failed++ < 10)
+        ADD_FAILURE() << name << ": "
+                      << (WIFSIGNALED(status)
+                              ? "killed by signal " + std::to_string(WTERMSIG(status))
+                          : WEXITSTATUS(status) == 3
+                              ? std::string("an exception escaped ditc_model_create")
+                              : std::string("an error without a one-line message"));
+    } else if (WEXITSTATUS(status) == 1) {
+      ++refused;
+      structuralRefused += k < structural;
+    }
+  }
+  EXPECT_EQ(failed, 0) << "of " << mutants.size() << " mutants";
+  std::printf("%zu mutants: %zu refused, %zu of the %zu structural ones\n", mutants.size(),
+              refused, structuralRefused, structural);
+  // Every structural mutant (a wrong dtype, shape, offsets, entry, metadata
+  // or rank), every broken header and every truncation is refused; only
+  // some flipped bytes are harmless (whitespace, say). Counted so that a
+  // parser that takes everything fails.
+  EXPECT_EQ(structuralRefused, structural);
+  EXPECT_GE(refused, structural + 10 + good.size());
 }
 
 } // namespace

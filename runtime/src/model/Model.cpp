@@ -42,6 +42,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #define DITC_MODEL_EXPORT extern "C" __attribute__((visibility("default")))
@@ -299,6 +300,21 @@ ditc_status ditc_model::checkPlan(const std::string &path,
                   "' (weights from another compile?)");
 }
 
+/// The integers of JSON array `a` into `out` (unsigned ones for an unsigned
+/// T); false, without throwing, when it is anything else.
+template <class T>
+static bool integers(const nlohmann::json &a, std::vector<T> &out) {
+  out.clear();
+  if (!a.is_array())
+    return false;
+  for (const nlohmann::json &x : a) {
+    if (std::is_unsigned<T>::value ? !x.is_number_unsigned() : !x.is_number_integer())
+      return false;
+    out.push_back(x.get<T>());
+  }
+  return true;
+}
+
 /// Maps a safetensors file and points the weight table into it.
 ditc_status ditc_model::bind(const std::string &path) {
   int fd = open(path.c_str(), O_RDONLY);
@@ -345,11 +361,9 @@ ditc_status ditc_model::bind(const std::string &path) {
     std::vector<int64_t> shape;
     std::vector<uint64_t> offsets;
     if (!e.contains("dtype") || !e.contains("shape") || !e.contains("data_offsets") ||
-        !e["shape"].is_array() || !e["data_offsets"].is_array() ||
-        e["data_offsets"].size() != 2)
+        !integers(e["shape"], shape) || !integers(e["data_offsets"], offsets) ||
+        offsets.size() != 2)
       return fail(DITC_ERROR_FORMAT, "'" + path + "': bad entry for '" + w.name + "'");
-    shape = e["shape"].get<std::vector<int64_t>>();
-    offsets = e["data_offsets"].get<std::vector<uint64_t>>();
     if (e["dtype"] != safetensorsDtype(w.dtype) || shape != w.shape)
       return fail(DITC_ERROR_FORMAT, "'" + path + "': weight '" + w.name +
                                          "' has another dtype or shape than the model needs");
