@@ -620,6 +620,81 @@ TEST(CudaAttentionBlocks, ThreeBlocksMergedEqualTheWhole) {
   }
 }
 
+// Ring attention's 16-bit path (runtime/cuda/ring_attention.cpp): a rank's
+// queries attended to three K/V blocks in the dtype, each block's result
+// written in the dtype with its f32 lse, and merged into an f32 running
+// result (ditc_cu_attention_merge widens it; the running result starts
+// empty, lse -inf, so the first merge takes the block as it is): against
+// the CPU's attention of the same rounded inputs over all the keys, out
+// and lse, head-major and seq-major, plain and causal. (The own kernel
+// here; on a GPU cuDNN takes such blocks where this binary allows it,
+// which CudnnSdpaGpuTest checks against the own kernel.)
+TEST(CudaAttentionBlocks, SixteenBitBlocksMergedEqualTheWhole) {
+  const int64_t B = 2, H = 4, Hkv = 2, Sq = 48, D = 64, blocks[3] = {32, 64, 16};
+  const int64_t Sk = blocks[0] + blocks[1] + blocks[2], rows = B * H * Sq;
+  const float scale = 0.125f;
+  const int32_t seqMajor = DITC_RT_SEQ_MAJOR_Q | DITC_RT_SEQ_MAJOR_K |
+                           DITC_RT_SEQ_MAJOR_V | DITC_RT_SEQ_MAJOR_OUT;
+  std::mt19937 rng(17);
+  std::uniform_real_distribution<float> val(-1.f, 1.f);
+  int runs = 0;
+  for (int32_t dtype : {DITC_RT_F16, DITC_RT_BF16})
+    for (int32_t layout : {0, seqMajor})
+      for (bool causal : {false, true}) {
+        SCOPED_TRACE(std::string(dtypeName(dtype)) + (layout ? " seq-major" : " head-major") +
+                     (causal ? " causal" : ""));
+        // The queries are global rows 40.. (causal: the first block wholly
+        // before them, the second cut by the diagonal, the last after most).
+        const int64_t qFirst = 40;
+        std::vector<float> q(B * H * Sq * D), k(B * Hkv * Sk * D), v(B * Hkv * Sk * D);
+        for (std::vector<float> *x : {&q, &k, &v})
+          for (float &e : *x)
+            e = val(rng);
+        const std::vector<uint8_t> qb = toDtype(dtype, q), kb = toDtype(dtype, k),
+                                   vb = toDtype(dtype, v); // rounds q, k, v
+        std::vector<float> want(rows * D), wantLse(rows);
+        ditc_rt_attention_layout_f32(q.data(), k.data(), v.data(), nullptr, DITC_RT_MASK_NONE,
+                                     nullptr, want.data(), wantLse.data(), B, H, Hkv, Sq, Sk,
+                                     D, D, scale, causal, qFirst, 0, 0, layout);
+        DeviceBuffer dq(qb.size()), part(rows * D * 2), acc(rows * D * 4), lse(rows * 4),
+            plse(rows * 4);
+        dq.upload(qb);
+        acc.upload(std::vector<float>(rows * D, 0.f));
+        lse.upload(std::vector<float>(rows, -kInf));
+        int64_t first = 0;
+        for (int64_t n : blocks) {
+          // The block's rows of k and v (their sequence dim cut), in the
+          // layout, as bytes of the dtype.
+          auto cut = [&](const std::vector<uint8_t> &x) {
+            const int64_t outer = layout ? B : B * Hkv, inner = layout ? Hkv * D : D;
+            std::vector<uint8_t> y(outer * n * inner * 2);
+            for (int64_t a = 0; a < outer; ++a)
+              std::memcpy(&y[a * n * inner * 2], &x[(a * Sk + first) * inner * 2],
+                          n * inner * 2);
+            return y;
+          };
+          const std::vector<uint8_t> kc = cut(kb), vc = cut(vb);
+          DeviceBuffer dk(kc.size()), dv(vc.size());
+          dk.upload(kc);
+          dv.upload(vc);
+          ditc_cu_attention_layout(dtype, dq.get(), dk.get(), dv.get(), nullptr,
+                                   DITC_RT_MASK_NONE, nullptr, part.get(), plse.f32(), B, H,
+                                   Hkv, Sq, n, D, D, scale, causal, qFirst, first, 0, layout);
+          ditc_cu_attention_merge(dtype, acc.f32(), lse.f32(), part.get(), plse.f32(), rows,
+                                  D);
+          first += n;
+        }
+        // One rounding of each block's result to the dtype apart.
+        expectNear(acc.download<float>(), want, dtype == DITC_RT_BF16 ? 8e-3 : 1e-3, 0,
+                   "merged out");
+        const std::vector<float> got = lse.download<float>();
+        for (int64_t r = 0; r < rows; ++r)
+          ASSERT_NEAR(got[r], wantLse[r], 2e-5 * (1 + std::fabs(wantLse[r]))) << "lse row " << r;
+        ++runs;
+      }
+  EXPECT_EQ(runs, 8);
+}
+
 // ditc_cu_attention_layout's lse follows out's rows: [B, H, Sq] with out
 // head-major, [B, Sq, H] with out seq-major (DITC_RT_SEQ_MAJOR_OUT), the
 // order ditc_cu_attention_merge_f32 pairs them in. One key block of a ring
