@@ -29,9 +29,18 @@
 // Link kinds: nvlink, pcie, infiniband, ethernet, shared-memory.
 // Rates are per device; link bandwidth is per device and direction, unless
 // `shared_by` (optional, default 1) says that one link of that bandwidth
-// carries the traffic of that many devices (the GPUs of one CPU socket
-// behind the socket link): the plan's collectives run on every device at
-// once, so each then gets bandwidth / shared_by.
+// carries the traffic of up to that many devices (the GPUs of one CPU
+// socket behind the socket link): one link serves a block of the level
+// below's `devices` consecutive devices (one device below the first
+// level), and the plan's collectives run on every device at once, so each
+// transfer across it gets bandwidth / min(shared_by, the transfers that
+// leave or enter one block at once). Which transfers cross depends on the
+// collective and where its groups lie (TimeModel.h sharedLinkFlows): ring
+// attention's hops to the next member that leave the block, one per group
+// for NCCL's topology-ordered rings (all-reduce, all-gather,
+// reduce-scatter), and every device with a partner outside for an
+// all-to-all (and the rest). LinkLevel::rate() is the share with every
+// device crossing (bandwidth / shared_by).
 //
 //===----------------------------------------------------------------------===//
 
@@ -53,13 +62,15 @@ struct LinkLevel {
   double bandwidth = 0;  // bytes/s per device and direction
   double latencyS = 0;   // seconds per message
   int64_t devices = 1;   // devices sharing this level
-  int64_t sharedBy = 1;  // devices whose traffic crosses one link of `bandwidth`
+  int64_t sharedBy = 1;  // devices whose traffic may cross one link of `bandwidth`
   /// Whether a transfer progresses while the device computes (JSON
   /// `overlaps_compute`; default: true on a "gpu" machine, whose runtime
   /// exchanges on a second stream, false on a "cpu" one, whose MPI
   /// communicator moves messages only inside its calls).
   bool overlapsCompute = true;
-  /// One device's share of the bandwidth when every device communicates.
+  /// One device's share of the bandwidth when every device behind a link
+  /// crosses it at once (TimeModel.h linkRate: the share a collective's
+  /// placement leaves).
   double rate() const { return bandwidth / double(sharedBy); }
 };
 

@@ -54,6 +54,21 @@ int64_t collectivePackBytes(Operation *o, int64_t group) {
   return 0;
 }
 
+/// The placement of the groups of a collective over `axes` (CommGroups).
+CommGroups groupsOf(const FailureOr<Mesh> &mesh, ArrayRef<Attribute> axes) {
+  CommGroups g;
+  if (failed(mesh) || mesh->shape.size() > CommGroups::kMaxAxes)
+    return g;
+  for (Attribute a : axes)
+    if (auto s = dyn_cast<StringAttr>(a))
+      if (int64_t i = mesh->indexOf(s.getValue()); i >= 0)
+        g.axes[g.numAxes++] = int8_t(i);
+  g.dims = int8_t(mesh->shape.size());
+  for (auto [i, n] : llvm::enumerate(mesh->shape))
+    g.shape[i] = int32_t(n);
+  return g;
+}
+
 /// Score positions [i, j] (i < sq, j < sk) a top-left aligned causal mask
 /// keeps: key j <= query i.
 int64_t causalKept(int64_t sq, int64_t sk) {
@@ -249,6 +264,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
         auto axes = o->getAttrOfType<ArrayAttr>("axes");
         c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
         c.commSpan = succeeded(mesh) ? mesh->span(axes) : 1;
+        if (axes)
+          c.commGroups = groupsOf(mesh, axes.getValue());
         // Sized as collectiveBytesSent expects: the whole reduced tensor,
         // the gathered result, the scattered input, the send buffer.
         CollectiveKind kind = isa<AllReduceOp>(o)       ? CollectiveKind::AllReduce
@@ -268,6 +285,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
         auto axes = o->getAttrOfType<ArrayAttr>("axes");
         c.commGroup = succeeded(mesh) ? mesh->groupSize(axes) : 1;
         c.commSpan = succeeded(mesh) ? mesh->span(axes) : 1;
+        if (axes)
+          c.commGroups = groupsOf(mesh, axes.getValue());
         CollectiveKind kind =
             isa<SendOp>(o) ? CollectiveKind::SendRecv : CollectiveKind::Broadcast;
         c.commKind = (int)kind;
@@ -289,6 +308,7 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commKind = (int)CollectiveKind::RingExchange;
         c.commGroup = p;
         c.commSpan = succeeded(mesh) ? mesh->span(a.getAxes()) : 1;
+        c.commGroups = groupsOf(mesh, a.getAxes().getValue());
         c.commBytes = p * block;
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
         c.ringBlocks = p;
@@ -327,8 +347,10 @@ OpCost mlir::ditc::costOf(Operation *op) {
           int64_t in = mesh->groupSize(inner), out = mesh->groupSize(outer);
           c.commGroup = out;
           c.commSpan = mesh->span(outer);
+          c.commGroups = groupsOf(mesh, outer.getValue());
           c.commInnerGroup = in;
           c.commInnerSpan = mesh->span(inner);
+          c.commInnerGroups = groupsOf(mesh, inner.getValue());
           c.commInnerBytesSent = out * (in - 1) * block;
         }
       })

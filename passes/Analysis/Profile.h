@@ -38,10 +38,31 @@
 
 #include "mlir/Pass/AnalysisManager.h"
 
+#include <array>
+
 namespace mlir::ditc {
 
 /// The kinds of CollectiveKind (TimeModel.h).
 constexpr int kNumCollectiveKinds = 7;
+
+/// Where a collective's groups lie among the devices, for the time model's
+/// count of the transfers that cross one link of a shared level at once
+/// (LinkLevel::sharedBy, TimeModel.h sharedLinkFlows): the mesh's shape
+/// (ranks row-major, the last axis fastest; rank r runs on device r) and
+/// the group's axes, as indices into it in the order that ranks a group's
+/// members (the op's `axes`: mixed radix, the first major). A group is the
+/// ranks that share their coordinates on every other axis; all of them run
+/// the collective at once. Empty (no axes) when the op has no mesh, or one
+/// of more than kMaxAxes axes.
+struct CommGroups {
+  static constexpr int kMaxAxes = 8;
+  std::array<int32_t, kMaxAxes> shape{};
+  std::array<int8_t, kMaxAxes> axes{};
+  int8_t dims = 0, numAxes = 0;
+  bool empty() const { return numAxes == 0; }
+  ArrayRef<int32_t> meshShape() const { return ArrayRef(shape).take_front(dims); }
+  ArrayRef<int8_t> groupAxes() const { return ArrayRef(axes).take_front(numAxes); }
+};
 
 /// The cost of one op of the schedule.
 struct OpCost {
@@ -83,6 +104,9 @@ struct OpCost {
   /// The neighbouring ranks the group spreads across (Mesh::span): its
   /// messages cross the innermost link level holding that many devices.
   int64_t commSpan = 1;
+  /// Where the groups lie (a double ring: the outer ring's, each of whose
+  /// groups holds one rank of every inner ring, at one place in it).
+  CommGroups commGroups;
   int64_t commBytes = 0;
   int64_t commBytesSent = 0;
   /// A double ring (ring attention with inner rings): the inner rings' size,
@@ -90,6 +114,7 @@ struct OpCost {
   /// commSpan are then the outer ring's (commGroup x commInnerGroup ranks).
   int64_t commInnerGroup = 1;
   int64_t commInnerSpan = 1;
+  CommGroups commInnerGroups;
   int64_t commInnerBytesSent = 0;
   /// Collectives along an axis with dimensions before it (all_gather,
   /// reduce_scatter, all_to_all): the bytes read and written by the local
@@ -190,7 +215,7 @@ private:
   void compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t rank = 0,
                int64_t schedule = 1, const OpIndices *indices = nullptr);
   bool valid = false;
-  SmallVector<OpCost> costs;
+  SmallVector<OpCost, 0> costs;
   ProfileTotals sums;
 };
 

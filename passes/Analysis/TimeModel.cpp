@@ -80,8 +80,12 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     const LinkLevel *out = o > 1 ? hw.linkFor(std::max(o, cost.commSpan)) : in;
     if (in && out) {
       double block = double(cost.commBytes) * opts.bytesScale / double(o * i);
-      double round = double(i - 1) * (in->latencyS + block / in->rate());
-      double hop = o > 1 ? out->latencyS + block / out->rate() : 0.0;
+      // Each ring's share of a shared level: the inner rings' hops, and
+      // the outer ring's from one inner ring to the next.
+      double inRate = linkRate(*in, hw, CollectiveKind::RingExchange, &cost.commInnerGroups);
+      double outRate = linkRate(*out, hw, CollectiveKind::RingExchange, &cost.commGroups);
+      double round = double(i - 1) * (in->latencyS + block / inRate);
+      double hop = o > 1 ? out->latencyS + block / outRate : 0.0;
       double innerBusy = double(o) * round, outerBusy = double(o - 1) * hop;
       // On one link level the two transfers share the device's bandwidth:
       // nothing overlaps, as in the one ring.
@@ -102,7 +106,8 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   if (cost.commKind >= 0 && cost.commGroup > 1) {
     double comm = predictCollectiveTime((CollectiveKind)cost.commKind,
                                         int64_t(double(cost.commBytes) * opts.bytesScale),
-                                        cost.commGroup, hw, cost.commSpan);
+                                        cost.commGroup, hw, cost.commSpan,
+                                        &cost.commGroups);
     if (comm > 0) {
       t.commS = comm;
       t.link = hw.linkFor(std::max(cost.commGroup, cost.commSpan));
@@ -143,15 +148,112 @@ int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,
   return 0;
 }
 
+int64_t mlir::ditc::sharedLinkFlows(CollectiveKind kind, const CommGroups &groups,
+                                    int64_t block) {
+  ArrayRef<int32_t> shape = groups.meshShape();
+  ArrayRef<int8_t> axes = groups.groupAxes();
+  const int64_t dims = (int64_t)shape.size();
+  int64_t ranks = 1, size = 1;
+  for (int64_t d : shape)
+    ranks *= d;
+  SmallVector<bool, 8> inGroup(dims, false);
+  for (int64_t a : axes) {
+    if (a < 0 || a >= dims || inGroup[a])
+      return 0;
+    inGroup[a] = true;
+    size *= shape[a];
+  }
+  if (block < 1 || size <= 1 || ranks <= block)
+    return 0;
+  // Every group's members in group order: member[g * size + key], g the
+  // rank's place over the other axes, key its place over the group's (in
+  // their order, mixed radix).
+  SmallVector<int64_t, 64> member(ranks);
+  SmallVector<int64_t, 8> coord(dims);
+  for (int64_t r = 0; r < ranks; ++r) {
+    for (int64_t i = dims - 1, rest = r; i >= 0; --i) {
+      coord[i] = rest % shape[i];
+      rest /= shape[i];
+    }
+    int64_t g = 0, key = 0;
+    for (int64_t i = 0; i < dims; ++i)
+      if (!inGroup[i])
+        g = g * shape[i] + coord[i];
+    for (int64_t a : axes)
+      key = key * shape[a] + coord[a];
+    member[g * size + key] = r;
+  }
+  int64_t blocks = (ranks + block - 1) / block;
+  SmallVector<int64_t, 16> out(blocks, 0), in(blocks, 0), here(blocks, 0);
+  for (int64_t g = 0; g < ranks / size; ++g) {
+    ArrayRef<int64_t> m = ArrayRef<int64_t>(member).slice(g * size, size);
+    switch (kind) {
+    case CollectiveKind::RingExchange:
+      for (int64_t k = 0; k < size; ++k) {
+        int64_t from = m[k] / block, to = m[(k + 1) % size] / block;
+        if (from != to) {
+          ++out[from];
+          ++in[to];
+        }
+      }
+      break;
+    case CollectiveKind::AllGather:
+    case CollectiveKind::ReduceScatter:
+    case CollectiveKind::AllReduce: {
+      std::fill(here.begin(), here.end(), 0);
+      int64_t touched = 0;
+      for (int64_t r : m)
+        touched += here[r / block]++ == 0;
+      if (touched > 1)
+        for (int64_t b = 0; b < blocks; ++b)
+          if (here[b]) {
+            ++out[b];
+            ++in[b];
+          }
+      break;
+    }
+    default:
+      std::fill(here.begin(), here.end(), 0);
+      for (int64_t r : m)
+        ++here[r / block];
+      for (int64_t r : m)
+        if (here[r / block] < size) {
+          ++out[r / block];
+          ++in[r / block];
+        }
+      break;
+    }
+  }
+  int64_t most = 0;
+  for (int64_t b = 0; b < blocks; ++b)
+    most = std::max({most, out[b], in[b]});
+  return most;
+}
+
+double mlir::ditc::linkRate(const LinkLevel &link, const HardwareDesc &hw,
+                            CollectiveKind kind, const CommGroups *groups) {
+  if (link.sharedBy <= 1 || !groups || groups->empty())
+    return link.rate();
+  // One link of the level serves a block of the level below's devices.
+  int64_t level = 0;
+  while (level < (int64_t)hw.links.size() && &hw.links[level] != &link)
+    ++level;
+  if (level == (int64_t)hw.links.size())
+    return link.rate();
+  int64_t block = level > 0 ? hw.links[level - 1].devices : 1;
+  int64_t flows = sharedLinkFlows(kind, *groups, block);
+  return link.bandwidth / double(std::clamp<int64_t>(flows, 1, link.sharedBy));
+}
+
 double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,
                                          int64_t n, const HardwareDesc &hw,
-                                         int64_t span) {
+                                         int64_t span, const CommGroups *groups) {
   if (n <= 1)
     return 0.0;
   const LinkLevel *link = hw.linkFor(std::max(n, span));
   if (!link)
     return -1.0;
-  double alpha = link->latencyS, beta = link->rate();
+  double alpha = link->latencyS, beta = linkRate(*link, hw, kind, groups);
   double steps = 0;
   switch (kind) {
   case CollectiveKind::AllReduce:

@@ -11,7 +11,9 @@
 //
 // Collectives: alpha-beta per link level, for a group of n ranks on the
 // innermost level that holds the devices the group spreads across (n, or
-// more when its ranks are not neighbours: Mesh::span), with `bytes` the size of one rank's
+// more when its ranks are not neighbours: Mesh::span), beta that level's
+// bandwidth (on a shared level, the share of it the collective's groups
+// leave each device: linkRate), with `bytes` the size of one rank's
 // full buffer (all_reduce: the reduced tensor; all_gather: the gathered
 // output; reduce_scatter: the input; all_to_all: the send buffer):
 //   all_reduce (ring)       2 (n-1) alpha + 2 (n-1)/n bytes / beta
@@ -91,11 +93,35 @@ static_assert((int)CollectiveKind::Broadcast + 1 == kNumCollectiveKinds);
 
 /// Alpha-beta time of a collective over `groupSize` ranks spread across
 /// `span` neighbouring devices (Mesh::span; at least the group), on the
-/// innermost link level that holds the span. Returns a negative value when
-/// the machine has no link level holding that many devices.
+/// innermost link level that holds the span, at linkRate(). Returns a
+/// negative value when the machine has no link level holding that many
+/// devices.
 double predictCollectiveTime(CollectiveKind kind, int64_t bytes,
                              int64_t groupSize, const HardwareDesc &hw,
-                             int64_t span = 0);
+                             int64_t span = 0, const CommGroups *groups = nullptr);
+
+/// The transfers of a collective that cross one link serving `block`
+/// consecutive devices at once, in one direction, every group of `groups`
+/// running it together: the most over the blocks and both directions.
+///   RingExchange (ring attention): each member sends to the next in the
+///     group's order, the last to the first; a hop counts where its two
+///     ends lie in different blocks (leaving one, entering the other).
+///   AllGather, ReduceScatter, AllReduce (NCCL's rings, which it orders by
+///     the topology: a ring leaves and enters a block once): one per group
+///     with members both inside the block and outside it.
+///   The others (all-to-all, send/recv, broadcast): every device of the
+///     block whose group has a member outside it.
+/// 0 when no transfer crosses.
+int64_t sharedLinkFlows(CollectiveKind kind, const CommGroups &groups, int64_t block);
+
+/// One device's bandwidth on `link` (a level of `hw`) for a collective of
+/// `kind` over `groups`. A level that several devices share (sharedBy > 1)
+/// divides its bandwidth by the transfers that cross one of its links at
+/// once, at least 1 and at most sharedBy: sharedLinkFlows over blocks of
+/// the level below's devices (one device below the first level). Without
+/// the groups, or on a level not shared: link.rate().
+double linkRate(const LinkLevel &link, const HardwareDesc &hw, CollectiveKind kind,
+                const CommGroups *groups);
 
 /// Bytes one rank sends in the collective (what its counters report).
 int64_t collectiveBytesSent(CollectiveKind kind, int64_t bytes,

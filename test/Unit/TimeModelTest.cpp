@@ -229,6 +229,175 @@ TEST(TimeModel, ASharedLinkDividesItsBandwidth) {
   EXPECT_EQ(l40->linkFor(4)->sharedBy, 1);
 }
 
+/// The cost of the one communicating op of a module of one function.
+OpCost commCostOf(mlir::MLIRContext &ctx, llvm::StringRef mesh, llvm::StringRef body,
+                  llvm::StringRef type) {
+  std::string text = ("module attributes {ditc.mesh = #ditc.mesh<[" + mesh +
+                      "]>} {\n  func.func @f(%x: " + type + ") {\n    " + body +
+                      "\n    return\n  }\n}")
+                         .str();
+  mlir::OwningOpRef<mlir::ModuleOp> m = mlir::parseSourceString<mlir::ModuleOp>(text, &ctx);
+  EXPECT_TRUE(m) << text;
+  OpCost c;
+  if (m)
+    m->walk([&](mlir::Operation *op) {
+      if (costOf(op).commKind >= 0)
+        c = costOf(op);
+    });
+  EXPECT_GE(c.commKind, 0) << text;
+  c.op = nullptr; // the module goes
+  return c;
+}
+
+TEST(TimeModel, ASharedLinkIsDividedAmongTheTransfersCrossingIt) {
+  // 8 L40: two sockets of 4 (ranks 0-3, 4-7), each socket's GPUs behind one
+  // 10 GB/s link to the other (shared_by 4). Meshes as `ditc plan` lays
+  // them out (planMesh: ring before ulysses, the last axis fastest).
+  mlir::MLIRContext ctx;
+  ctx.loadDialect<DitcDialect, mlir::func::FuncDialect>();
+  std::string err;
+  std::optional<HardwareDesc> l40 = loadHardware("l40", err);
+  ASSERT_TRUE(l40) << err;
+  const LinkLevel &socket = l40->links[1], &pcie = l40->links[0];
+  ASSERT_EQ(socket.name, "cross-socket");
+  ASSERT_EQ(socket.sharedBy, 4);
+  const double bw = socket.bandwidth, lat = socket.latencyS;
+  // Ring attention, one rank's K and V 1 MiB (4 heads of 1024 x 64, bf16).
+  const char *ringType = "tensor<1x4x1024x64xbf16>";
+  const double block = 1 << 20;
+  auto ringOn = [&](llvm::StringRef mesh, llvm::StringRef attrs) {
+    return commCostOf(ctx, mesh,
+                      ("%0 = ditc.ring_attention %x, %x, %x {" + attrs +
+                       ", kv_valid = 0 : i64} : (tensor<1x4x1024x64xbf16>, "
+                       "tensor<1x4x1024x64xbf16>, tensor<1x4x1024x64xbf16>) -> "
+                       "tensor<1x4x1024x64xbf16>")
+                          .str(),
+                      ringType);
+  };
+  // ulysses=2,ring=4: the rings {0,2,4,6} and {1,3,5,7} cross the sockets
+  // in 2 -> 4, 3 -> 5 (out of socket 0) and 6 -> 0, 7 -> 1 (into it): two
+  // transfers share a link, each at half its bandwidth (was a quarter).
+  OpCost u2r4 = ringOn(R"("ring" = 4 : ring, "ulysses" = 2 : ulysses)", R"(axes = ["ring"])");
+  EXPECT_EQ(u2r4.commGroup, 4);
+  EXPECT_EQ(u2r4.commSpan, 8);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, u2r4.commGroups, 4), 2);
+  EXPECT_DOUBLE_EQ(linkRate(socket, *l40, CollectiveKind::RingExchange, &u2r4.commGroups),
+                   bw / 2);
+  OpTime t = predictOpTime(u2r4, *l40);
+  EXPECT_EQ(t.link, &socket);
+  EXPECT_DOUBLE_EQ(t.commS, 3 * (lat + block / (bw / 2)));
+  // Without the groups' placement: every device's share (the old charge).
+  OpCost blind = u2r4;
+  blind.commGroups = CommGroups();
+  EXPECT_DOUBLE_EQ(predictOpTime(blind, *l40).commS, 3 * (lat + block / (bw / 4)));
+  // ulysses=4,ring=2: the rings {r, r + 4}: all four GPUs of a socket send
+  // across at once: a quarter each.
+  OpCost u4r2 = ringOn(R"("ring" = 2 : ring, "ulysses" = 4 : ulysses)", R"(axes = ["ring"])");
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, u4r2.commGroups, 4), 4);
+  EXPECT_DOUBLE_EQ(predictOpTime(u4r2, *l40).commS, lat + block / (bw / 4));
+  // ring=8: one ring through both sockets, 3 -> 4 and 7 -> 0 cross: the
+  // whole link.
+  OpCost r8 = ringOn(R"("ring" = 8 : ring)", R"(axes = ["ring"])");
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, r8.commGroups, 4), 1);
+  EXPECT_DOUBLE_EQ(predictOpTime(r8, *l40).commS, 7 * (lat + block / bw));
+  // The double ring ring=4,ring_inner=2: inner rings {2k, 2k + 1} inside a
+  // socket (pcie), the outer ring from one inner ring to the next, {0, 2,
+  // 4, 6} and {1, 3, 5, 7}: as ulysses=2,ring=4's, a half each.
+  OpCost dbl = ringOn(R"("ring" = 4 : ring, "ring_inner" = 2 : ring_inner)",
+                      R"(axes = ["ring", "ring_inner"], inner = ["ring_inner"])");
+  EXPECT_EQ(dbl.commGroup, 4);
+  EXPECT_EQ(dbl.commInnerGroup, 2);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, dbl.commGroups, 4), 2);
+  OpTime d = predictOpTime(dbl, *l40);
+  EXPECT_EQ(d.link, &socket);
+  EXPECT_EQ(d.innerLink, &pcie);
+  double round = pcie.latencyS + block / pcie.bandwidth, hop = lat + block / (bw / 2);
+  EXPECT_DOUBLE_EQ(d.commS, 3 * std::max(round, hop) + round);
+
+  // NCCL's rings (all-reduce, all-gather, reduce-scatter) leave and enter a
+  // socket once per group. tp=8: one group, one transfer each way.
+  const char *vec = "tensor<1x1048576xbf16>";
+  const double bytes = 2 << 20;
+  OpCost tp8 = commCostOf(ctx, R"("tp" = 8 : tensor)",
+                          R"(%0 = ditc.collective.all_reduce %x {axes = ["tp"]} : (tensor<1x1048576xbf16>) -> tensor<1x1048576xbf16>)",
+                          vec);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllReduce, tp8.commGroups, 4), 1);
+  EXPECT_DOUBLE_EQ(predictOpTime(tp8, *l40).commS, 14 * lat + 2 * 7 * (bytes / 8) / bw);
+  // cfg=2 on 8: the groups {0, 4} ... {3, 7} all cross, four at once.
+  OpCost cfg = commCostOf(ctx, R"("cfg" = 2 : cfg, "ulysses" = 4 : ulysses)",
+                          R"(%0 = ditc.collective.all_gather %x {axis = 0 : i64, axes = ["cfg"]} : (tensor<1x1048576xbf16>) -> tensor<2x1048576xbf16>)",
+                          vec);
+  EXPECT_EQ(cfg.commSpan, 8);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllGather, cfg.commGroups, 4), 4);
+  EXPECT_DOUBLE_EQ(predictOpTime(cfg, *l40).commS, lat + bytes / (bw / 4));
+  // Ulysses' all-to-all over 8: every GPU of a socket has partners in the
+  // other: a quarter each, as before.
+  OpCost u8 = commCostOf(ctx, R"("ulysses" = 8 : ulysses)",
+                         R"(%0 = ditc.collective.all_to_all %x {split_axis = 1 : i64, concat_axis = 0 : i64, axes = ["ulysses"]} : (tensor<1x1048576xbf16>) -> tensor<8x131072xbf16>)",
+                         vec);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllToAll, u8.commGroups, 4), 4);
+  EXPECT_DOUBLE_EQ(predictOpTime(u8, *l40).commS, 7 * lat + 7 * (bytes / 8) / (bw / 4));
+  // A group inside one socket (ulysses=4 under ring=2) stays on pcie,
+  // whole.
+  OpCost u4 = commCostOf(ctx, R"("ring" = 2 : ring, "ulysses" = 4 : ulysses)",
+                         R"(%0 = ditc.collective.all_to_all %x {split_axis = 1 : i64, concat_axis = 0 : i64, axes = ["ulysses"]} : (tensor<1x1048576xbf16>) -> tensor<4x262144xbf16>)",
+                         vec);
+  OpTime p = predictOpTime(u4, *l40);
+  EXPECT_EQ(p.link, &pcie);
+  EXPECT_DOUBLE_EQ(p.commS, 3 * pcie.latencyS + 3 * (bytes / 4) / pcie.bandwidth);
+}
+
+TEST(TimeModel, SharedLinkFlowsFollowTheGroupsOrderAndBlocks) {
+  auto groups = [](std::vector<int32_t> shape, std::vector<int8_t> axes) {
+    CommGroups g;
+    g.dims = int8_t(shape.size());
+    g.numAxes = int8_t(axes.size());
+    std::copy(shape.begin(), shape.end(), g.shape.begin());
+    std::copy(axes.begin(), axes.end(), g.axes.begin());
+    return g;
+  };
+  // A mesh [2, 4] (rank = 4a + b): a ring over (a, b) is 0..7 in order,
+  // crossing between 4-blocks once each way; over (b, a) it is 0 4 1 5 2 6
+  // 3 7, every hop crossing: four leave each block.
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, groups({2, 4}, {0, 1}), 4), 1);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, groups({2, 4}, {1, 0}), 4), 4);
+  // NCCL's rings do not depend on the order.
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllGather, groups({2, 4}, {1, 0}), 4), 1);
+  // Nothing crosses: a group inside a block, or none at all.
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllToAll, groups({2, 4}, {1}), 4), 0);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllToAll, CommGroups(), 4), 0);
+  // 16 L40 in two nodes of 8 behind one Ethernet port each (shared_by 8):
+  // blocks of 8. tp=16's all-reduce crosses once each way; cfg=2 over 8
+  // (groups {r, r + 8}) eight times; a ring over the outer axis of [2, 8]
+  // eight times, over [16] once.
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllReduce, groups({16}, {0}), 8), 1);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::AllGather, groups({2, 8}, {0}), 8), 8);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, groups({2, 8}, {0}), 8), 8);
+  EXPECT_EQ(sharedLinkFlows(CollectiveKind::RingExchange, groups({16}, {0}), 8), 1);
+  std::string err;
+  std::optional<HardwareDesc> l40 = loadHardware("l40", err);
+  ASSERT_TRUE(l40) << err;
+  const LinkLevel &ethernet = l40->links[2];
+  CommGroups tp16 = groups({16}, {0});
+  EXPECT_DOUBLE_EQ(linkRate(ethernet, *l40, CollectiveKind::AllReduce, &tp16),
+                   ethernet.bandwidth);
+  CommGroups cfg = groups({2, 8}, {0});
+  EXPECT_DOUBLE_EQ(linkRate(ethernet, *l40, CollectiveKind::AllGather, &cfg),
+                   ethernet.bandwidth / 8);
+  // Send/recv between two stages of 8 (pp=2): every GPU of a node sends.
+  EXPECT_DOUBLE_EQ(linkRate(ethernet, *l40, CollectiveKind::SendRecv, &cfg),
+                   ethernet.bandwidth / 8);
+  // A level nobody shares keeps its bandwidth whatever crosses it.
+  EXPECT_DOUBLE_EQ(linkRate(l40->links[0], *l40, CollectiveKind::AllToAll, &cfg),
+                   l40->links[0].bandwidth);
+  // The machines without a shared level charge as before: the same time
+  // with and without the groups.
+  std::optional<HardwareDesc> h100 = loadHardware("h100-sxm", err);
+  ASSERT_TRUE(h100) << err;
+  for (const LinkLevel &l : h100->links)
+    EXPECT_EQ(linkRate(l, *h100, CollectiveKind::AllToAll, &cfg), l.rate());
+}
+
 TEST(TimeModel, DoubleRingKeepsTheInnerRoundsOnTheFastLink) {
   HardwareDesc hw = machine();
   const double block = 1e6; // one rank's K and V
