@@ -495,7 +495,10 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
     return 1;
   }
   TimeOptions timeOptions;
-  std::string graph = graphDtype(*module);
+  // bf16 and f16 converted the program above: its byte counts are already
+  // the dtype's (its first float value may still be an f32 input).
+  std::string graph =
+      opts.dtype == "bf16" || opts.dtype == "f16" ? opts.dtype : graphDtype(*module);
   timeOptions.dtype = opts.dtype.empty() ? graph : opts.dtype;
   // A narrower compute type than the graph's moves proportionally fewer bytes.
   auto width = [](StringRef d) {
