@@ -159,8 +159,9 @@ std::string readFields(const json &j, HardwareDesc &hw) {
         return e;
       if (level.bandwidth <= 0)
         return "field '" + where + "bandwidth' must be positive";
-      if (devices < 1 || devices != std::floor(devices))
-        return "field '" + where + "devices' must be a positive integer";
+      // (Bounded so that the conversion below is defined.)
+      if (devices < 1 || devices != std::floor(devices) || devices > 1e15)
+        return "field '" + where + "devices' must be a positive integer up to 1e15";
       level.devices = int64_t(devices);
       if (sharedBy < 1 || sharedBy != std::floor(sharedBy) || sharedBy > devices)
         return "field '" + where +
