@@ -28,7 +28,12 @@
 //
 // (one line each; FLOPs 4*B*H*Sq*Skv*D, halved for causal). cudnn_calls is
 // calls cuDNN ran / calls made; 0/N on the cudnn path means the own kernel
-// ran them (no cuDNN, or cuDNN refused the problem). Exit 77 with one line
+// ran them (no cuDNN, or cuDNN refused the problem). Then, for each
+// non-causal seq-major shape, Ring attention's block on 2 and 4 ranks
+// (S / P queries and keys, with the lse; cuDNN path):
+//
+//   RING_BLOCK name=flux ring=4 B=1 H=24 S=1152 D=128 ms=0.051
+//        tflops=399.0 rate_vs_whole=0.78 cudnn_calls=205/205 Exit 77 with one line
 // "no GPU: ..." where there is none; 1 on a CUDA error.
 //
 //   ditc-cuda-attention-bench [--iters N] [--repeats N] [--warmup N]
@@ -182,19 +187,36 @@ struct Timing {
   uint64_t cudnn_ran = 0, calls = 0;
 };
 
+// A block of Ring attention over P ranks (ring > 1): S / P queries
+// attended to the S / P keys of another rank (kv_offset S / P), with the
+// log-sum-exp the merge needs (f32, in out's row order), as
+// runtime/cuda/ring_attention.cpp calls it.
+struct Block {
+  int64_t ring = 1;
+  float *lse = nullptr;
+  int64_t len(const Shape &s) const { return s.S / ring; }
+  double flops(const Shape &s) const {
+    return ring > 1 ? 4.0 * s.B * s.H * (double)len(s) * (double)len(s) * s.D
+                    : ::flops(s);
+  }
+};
+
 Timing timeShape(const Shape &s, const Options &o, const Buffer &q,
                  const Buffer &k, const Buffer &v, Buffer &out,
-                 cudaStream_t stream) {
+                 cudaStream_t stream, const Block &blk = Block()) {
   const float scale = 1.f / std::sqrt((float)s.D);
+  const int64_t len = blk.len(s);
   auto call = [&] {
     ditc_cu_attention_layout(DITC_RT_BF16, q.p, k.p, v.p, nullptr,
-                             DITC_RT_MASK_NONE, nullptr, out.p, nullptr, s.B,
-                             s.H, s.Hkv, s.S, s.S, s.D, s.D, scale,
-                             s.causal ? 1 : 0, 0, 0, 0, s.layout);
+                             DITC_RT_MASK_NONE, nullptr, out.p, blk.lse, s.B,
+                             s.H, s.Hkv, len, len, s.D, s.D, scale,
+                             s.causal ? 1 : 0, 0, blk.ring > 1 ? len : 0, 0,
+                             s.layout);
   };
   Timing t;
   // About 1e12 FLOPs per repeat for the small shapes, at most 200 calls.
-  t.iters = std::max(o.iters, (int)std::min(200.0, std::ceil(1e12 / flops(s))));
+  t.iters =
+      std::max(o.iters, (int)std::min(200.0, std::ceil(1e12 / blk.flops(s))));
   const uint64_t ran0 = ditc_cu::sdpa::counters().ran;
   for (int i = 0; i < o.warmup; ++i)
     call();
@@ -253,6 +275,8 @@ int main(int argc, char **argv) {
   CHECK_CUDA(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
   ditc_cu_set_stream(stream);
 
+  // The cuDNN path's rate per shape (TFLOP/s), for the ring blocks'.
+  std::vector<std::pair<std::string, double>> whole;
   for (const Shape &s : kShapes) {
     if (!o.only.empty() &&
         std::find(o.only.begin(), o.only.end(), s.name) == o.only.end())
@@ -282,6 +306,8 @@ int main(int argc, char **argv) {
                   (unsigned long long)t.cudnn_ran,
                   (unsigned long long)t.calls);
       std::fflush(stdout);
+      if (use_cudnn && s.layout == kSeqMajor)
+        whole.emplace_back(s.name, flops(s) / (t.ms * 1e-3) / 1e12);
     }
     if (!results[0].empty() && !results[1].empty()) {
       double max_abs = 0;
@@ -297,6 +323,40 @@ int main(int argc, char **argv) {
       std::printf("ATTN_DIFF name=%s layout=%s max_abs=%.4g\n", s.name, layout,
                   max_abs);
       std::fflush(stdout);
+    }
+  }
+  // Ring attention's blocks (the cuDNN path; the lines time_attention.py
+  // does not read): the time model charges them at the whole attention's
+  // rate (docs/PROFILE.md), which rate_vs_whole checks.
+  for (const auto &[name, rate] : whole) {
+    const Shape &s = *std::find_if(std::begin(kShapes), std::end(kShapes),
+                                   [&, n = name](const Shape &x) {
+                                     return x.name == n && x.layout == kSeqMajor;
+                                   });
+    if (s.causal || !o.cudnn)
+      continue;
+    for (int64_t ring : {2, 4}) {
+      Block blk;
+      blk.ring = ring;
+      const int64_t len = blk.len(s);
+      const Buffer q((size_t)(s.B * s.H * len * s.D), 4),
+          k((size_t)(s.B * s.Hkv * len * s.D), 5),
+          v((size_t)(s.B * s.Hkv * len * s.D), 6);
+      Buffer out((size_t)(s.B * s.H * len * s.D), 0);
+      float *lse = nullptr;
+      CHECK_CUDA(cudaMalloc(&lse, (size_t)(s.B * s.H * len) * 4));
+      blk.lse = lse;
+      ditc_cu::sdpa::set_mode(ditc_cu::sdpa::Mode::Auto);
+      const Timing t = timeShape(s, o, q, k, v, out, stream, blk);
+      const double tflops = blk.flops(s) / (t.ms * 1e-3) / 1e12;
+      std::printf("RING_BLOCK name=%s ring=%lld B=%lld H=%lld S=%lld D=%lld "
+                  "ms=%.4f tflops=%.1f rate_vs_whole=%.2f cudnn_calls=%llu/%llu\n",
+                  s.name, (long long)ring, (long long)s.B, (long long)s.H,
+                  (long long)len, (long long)s.D, t.ms, tflops, tflops / rate,
+                  (unsigned long long)t.cudnn_ran,
+                  (unsigned long long)t.calls);
+      std::fflush(stdout);
+      cudaFree(lse);
     }
   }
   ditc_cu_set_stream(nullptr);

@@ -377,6 +377,9 @@ if [ "$QUICK" = 0 ]; then
   say ""
   cat "$OUT/.table" | tee -a "$SUMMARY"
   rm -f "$OUT/.table"
+  # Ring attention's blocks against the whole attention's rate (the time
+  # model charges them at it).
+  grep '^RING_BLOCK' "$ABENCH" | tee -a "$SUMMARY"
   if [ "$brc" = 77 ] || [ "$GPU" = 0 ]; then result="SKIP (no GPU)"; SKIPPED=1
   elif [ "$brc" != 0 ]; then
     result="FAIL (bench exit $brc)"; FAILED=1
