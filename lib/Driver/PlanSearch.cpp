@@ -297,13 +297,14 @@ LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
       twoSchedules = t.twoSchedules;
       (schedule ? stale : warm).push_back(timeOf(p, opts.hw, topts));
       int64_t weights = t.irParamBytes, io = t.inputBytes + t.outputBytes;
-      int64_t total = weights + t.arenaBytes + io;
+      int64_t total = weights + t.arenaBytes + io + t.scratchBytes;
       if (total > cand.perDeviceBytes) {
         cand.perDeviceBytes = total;
         cand.weightBytes = weights;
         cand.activationBytes = t.arenaBytes;
         cand.kvCacheBytes = t.kvCacheBytes;
         cand.ioBytes = io;
+        cand.scratchBytes = t.scratchBytes;
       }
       for (auto &[l, b] : (schedule ? stale : warm).back().commBytes)
         cand.commBytes[l] = std::max(cand.commBytes[l], b);
@@ -645,7 +646,8 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
   j["memory"] = {{"weights_bytes", c.weightBytes},
                  {"activation_bytes", c.activationBytes},
                  {"kv_cache_bytes", c.kvCacheBytes},
-                 {"io_bytes", c.ioBytes}};
+                 {"io_bytes", c.ioBytes},
+                 {"scratch_bytes", c.scratchBytes}};
   j["replicated_fraction"] = c.replicatedFraction;
   if (c.activationLimit > 0)
     j["chunked"] = {{"activation_limit_bytes", c.activationLimit},
@@ -679,11 +681,12 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
     os << llvm::formatv("  steps             warm-up {0}, stale {1}\n", timeText(c.warmupStepS),
                         timeText(c.staleStepS));
   os << llvm::formatv("  per device        {0} (weights {1}, activations {2}{3}, inputs "
-                      "and outputs {4})\n",
+                      "and outputs {4}{5})\n",
                       bytesText(c.perDeviceBytes), bytesText(c.weightBytes),
                       bytesText(c.activationBytes),
                       c.kvCacheBytes ? " with K/V buffers " + bytesText(c.kvCacheBytes) : "",
-                      bytesText(c.ioBytes));
+                      bytesText(c.ioBytes),
+                      c.scratchBytes ? ", ring scratch " + bytesText(c.scratchBytes) : "");
   if (c.activationLimit > 0)
     os << llvm::formatv("  chunked           {0} {1} the activations from {2} under "
                         "{3} (ditc compile --activation-limit {4})\n",

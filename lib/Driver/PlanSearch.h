@@ -87,7 +87,7 @@ struct PlanCandidate {
   std::map<std::string, int64_t> commBytes;
   /// The largest device's memory and its parts.
   int64_t perDeviceBytes = 0, weightBytes = 0, activationBytes = 0, kvCacheBytes = 0,
-          ioBytes = 0;
+          ioBytes = 0, scratchBytes = 0;
   /// Fraction of one device's FLOPs every rank of a group repeats.
   double replicatedFraction = 0;
   /// Over the memory limit unchunked, it fits with chunk loops: the arena

@@ -339,6 +339,8 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                              {"peak_after_bytes", c.peakAfterBytes},
                              {"cost_s", c.costS}});
   }
+  if (t.scratchBytes)
+    j["scratch_bytes"] = t.scratchBytes; // beside the arena (ring attention)
   if (t.microbatches > 1)
     j["microbatches"] = t.microbatches;
   if (t.twoSchedules) {
@@ -404,6 +406,7 @@ void mlir::ditc::printProfileJson(const ProfileReport &r, llvm::raw_ostream &os)
                     {"pack_bytes", c.packBytes},
                     {"ring_pass_bytes", c.ringPassBytes},
                     {"ring_pass_bytes_gpu", c.ringPassBytesNarrow},
+                    {"scratch_bytes", c.scratchBytes},
                     {"param_elements", c.paramElements},
                     {"live_bytes", c.liveBytes},
                     {"intensity", c.intensity()},

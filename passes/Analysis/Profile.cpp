@@ -353,6 +353,24 @@ OpCost mlir::ditc::costOf(Operation *op) {
           c.commInnerGroups = groupsOf(mesh, inner.getValue());
           c.commInnerBytesSent = out * (in - 1) * block;
         }
+        if (p > 1) {
+          // The runtime's scratch for the call, outside the arena (kept by
+          // each thread and grown to its largest call): the K/V blocks the
+          // rounds hold (this rank's, and one more per ring it passes them
+          // on: four for a double ring; ring_schedule.h) and one landed on
+          // the GPU, the running and the block's results and log-sum-exps
+          // in f32, and in a 16-bit type q and a block widened (the CPU's).
+          // The larger of the two runtimes' (runtime/src and
+          // runtime/cuda/ring_attention.cpp), each piece rounded up to 64.
+          auto up = [](int64_t b) { return (b + 63) / 64 * 64; };
+          int64_t in = c.commInnerGroup, out = c.commGroup;
+          int64_t held = 1 + (out > 1) + (in > 1) + (in > 1 && out > 1);
+          int64_t rows = outElems / std::max<int64_t>(dv, 1);
+          int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
+          c.scratchBytes = (held + 1) * up(block) + 2 * up(rows * 4) + 2 * up(outElems * 4);
+          if (width == 2)
+            c.scratchBytes += up(elements(a.getQuery()) * 4) + up(block / 2 * 4);
+        }
       })
       .Case<AttentionOp>([&](AttentionOp a) {
         std::array<int64_t, 4> q = a.headSizes(AttentionOp::kQuery);
@@ -488,6 +506,7 @@ void Profile::compute(Operation *moduleOrFunc, const MemoryPlan &plan, int64_t r
       sums.commBytesSent[c.commKind] += c.commBytesSent;
       sums.commCalls[c.commKind] += 1;
     }
+    sums.scratchBytes = std::max(sums.scratchBytes, c.scratchBytes);
     costs.push_back(c);
   }
   // Parameters returned directly (never read by a step).

@@ -137,6 +137,9 @@ struct OpCost {
   int64_t ringBlocks = 0;
   int64_t ringPassBytes = 0;
   int64_t ringPassBytesNarrow = 0;
+  /// Device memory the runtime keeps beside the arena for this op (ring
+  /// attention's K/V blocks in flight and its f32 results; Profile.cpp).
+  int64_t scratchBytes = 0;
 
   int64_t flops() const { return flopsMatrix + flopsOther; }
   int64_t bytes() const { return bytesRead + bytesWritten; }
@@ -163,6 +166,9 @@ struct ProfileTotals {
   int64_t arenaBytes = 0, peakLiveBytes = 0, peakStep = -1;
   /// Of the arena: PipeFusion's K/V buffers, kept across denoising steps.
   int64_t kvCacheBytes = 0;
+  /// Beside the arena: the largest of the ops' runtime scratch
+  /// (OpCost::scratchBytes; the runtime keeps it, grown to the largest call).
+  int64_t scratchBytes = 0;
   /// The library has a stale schedule (PipeFusion), and the one profiled.
   bool twoSchedules = false;
   int64_t schedule = -1;

@@ -68,7 +68,7 @@ def recompute(a, cand):
             (stale if schedule == "stale" else warm).append(p["predicted_time_s"])
             micro = p.get("microbatches", 1)
             memory = max(memory, p["ir_param_bytes"] + p["activation_peak_bytes"]
-                         + p["input_bytes"] + p["output_bytes"])
+                         + p["input_bytes"] + p["output_bytes"] + p.get("scratch_bytes", 0))
     # The slowest stage's whole time plus the others' share of one piece.
     warm_step = max(warm) + (sum(warm) - max(warm)) / micro
     if not pf:
