@@ -11,6 +11,7 @@
 #include "lib/Target/KernelLayout.h"
 #include "lib/Target/RuntimeKernels.h"
 #include "dialects/Ditc/IR/DitcSharding.h"
+#include "passes/Analysis/Profile.h"
 
 #include "dialects/Ditc/IR/DitcShapes.h"
 #include "ditc/runtime/ditc_kernels.h"
@@ -1317,6 +1318,12 @@ std::string Lowerer::descriptorJson() {
   nlohmann::json j;
   j["abi"] = DITC_MODEL_ABI_VERSION;
   j["arena_bytes"] = module->getAttrOfType<IntegerAttr>(kArenaBytesAttr).getInt();
+  // What the runtime keeps beside the arena (Ring attention's scratch, as
+  // the profile counts it), for the GPU's memory check at load.
+  int64_t scratch = 0;
+  func.walk([&](RingAttentionOp op) { scratch = std::max(scratch, costOf(op).scratchBytes); });
+  if (scratch)
+    j["scratch_bytes"] = scratch;
   if (trace)
     j["trace_steps"] = traceSteps;
   if (auto src = module->getAttrOfType<StringAttr>("ditc.source"))

@@ -88,7 +88,7 @@ public:
     Packing ioPacking = ditc_cu::packTensors(io, kAlign);
     uint64_t arenaBytes = ditc_cu::alignUp(layout.arenaBytes, kAlign);
     uint64_t need = arenaBytes + weightPacking.bytes + constants.bytes +
-                    ioPacking.bytes;
+                    ioPacking.bytes + layout.scratchBytes;
     size_t freeBytes = 0, totalBytes = 0;
     if (cudaError_t e = cudaMemGetInfo(&freeBytes, &totalBytes); e != cudaSuccess)
       return fail(error, "cannot query GPU " + std::to_string(device) +
@@ -99,7 +99,10 @@ public:
                       " of GPU memory (arena " + mib(arenaBytes) + ", weights " +
                       mib(weightPacking.bytes) + ", constants " +
                       mib(constants.bytes) + ", inputs and outputs " +
-                      mib(ioPacking.bytes) + ", workspace " + mib(kHeadroomBytes) +
+                      mib(ioPacking.bytes) +
+                      (layout.scratchBytes ? ", ring scratch " + mib(layout.scratchBytes)
+                                           : std::string()) +
+                      ", workspace " + mib(kHeadroomBytes) +
                       ") but GPU " + std::to_string(device) + " has " +
                       mib(freeBytes) + " free of " + mib(totalBytes));
     if (!alloc(&arena, arenaBytes, "the arena", error) ||

@@ -25,6 +25,9 @@ namespace ditc_rt::model {
 /// generated code.
 struct Layout {
   uint64_t arenaBytes = 0;
+  /// Scratch the kernels keep beside the arena (Ring attention's; the
+  /// descriptor's "scratch_bytes").
+  uint64_t scratchBytes = 0;
   std::vector<uint64_t> inputBytes, outputBytes;
   /// The weights' sizes (the whole table, including other stages' ones).
   std::vector<uint64_t> weightBytes;

@@ -167,7 +167,7 @@ struct ditc_model {
   }
 
   std::vector<Tensor> inputs, outputs, weights;
-  uint64_t arenaBytes = 0;
+  uint64_t arenaBytes = 0, scratchBytes = 0;
   // PipeFusion: the library has a stale schedule, whose K/V buffers (in the
   // arena) stay from one call to the next.
   bool staleSchedule = false;
@@ -508,6 +508,7 @@ ditc_status ditc_model::setUpMemory() {
                                     memory->target() + "'");
   ditc_rt::model::Layout layout;
   layout.arenaBytes = arenaBytes;
+  layout.scratchBytes = scratchBytes;
   for (const Tensor &t : inputs)
     layout.inputBytes.push_back(t.bytes);
   for (const Tensor &t : outputs)
@@ -640,6 +641,7 @@ DITC_MODEL_EXPORT ditc_status ditc_model_create(const char *weightsPath,
   for (const auto &t : j["weights"])
     m->weights.push_back(parseTensor(t));
   m->arenaBytes = j.value("arena_bytes", (uint64_t)0);
+  m->scratchBytes = j.value("scratch_bytes", (uint64_t)0);
   m->staleSchedule = j.value("stale_schedule", false);
   m->kvCacheBytes = j.value("kv_cache_bytes", (uint64_t)0);
   if (j.contains("probes") && j["probes"].is_array())
