@@ -2,7 +2,7 @@
 """Full-size graphs end to end: export, compile, run on every ISA, compare with ONNX Runtime.
 
     /opt/ditc-export-venv/bin/python benchmarks/fullsize.py \
-        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice] \
+        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice,hunyuandit] \
         [--isa generic,avx2,avx512,avx2_w16] [--dtype f32,bf16,f16] [--threads 2] [--runs 1]
         [--json OUT.json]
 
@@ -47,6 +47,7 @@ MODELS = {
     "pixart": ("pixart", [], "PixArt-alpha 1024px b2"),
     "sd3": ("sd3", [], "SD3-medium 1024px b2"),
     "flux-slice": ("flux-slice", [], "Flux 1024px b2, 1 double + 1 single block"),
+    "hunyuandit": ("hunyuandit", [], "HunyuanDiT 1024px b2"),
 }
 ISAS = ["generic", "avx2", "avx2_w16", "avx512"]
 TOLERANCE = {"f32": 1e-4, "bf16": 2e-2, "f16": 5e-3}
