@@ -312,6 +312,9 @@ OpCost mlir::ditc::costOf(Operation *op) {
         c.commBytes = p * block;
         c.commBytesSent = collectiveBytesSent(CollectiveKind::RingExchange, c.commBytes, p);
         c.ringBlocks = p;
+        // Rows of the result (their log-sum-exps) and the element's bytes.
+        int64_t rows = outElems / std::max<int64_t>(dv, 1);
+        int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
         if (p > 1) {
           // The runtime's own passes beside its P block kernels, per rank.
           // Blocks attended to in f32 (the CPU in any dtype, the GPU in
@@ -320,10 +323,8 @@ OpCost mlir::ditc::costOf(Operation *op) {
           // copied into the block that travels, and in a 16-bit type q and
           // every block widened to f32 (2 bytes read, 4 written per
           // element) and the result narrowed once.
-          int64_t rows = outElems / std::max<int64_t>(dv, 1);
           c.ringPassBytes = (p - 1) * 3 * (outElems + rows) * 4 + 2 * block;
           c.ringPassBytesNarrow = c.ringPassBytes;
-          int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
           if (width == 2) {
             int64_t blockElems = block / width;
             c.ringPassBytes += 6 * (elements(a.getQuery()) + p * blockElems + outElems);
@@ -365,8 +366,6 @@ OpCost mlir::ditc::costOf(Operation *op) {
           auto up = [](int64_t b) { return (b + 63) / 64 * 64; };
           int64_t in = c.commInnerGroup, out = c.commGroup;
           int64_t held = 1 + (out > 1) + (in > 1) + (in > 1 && out > 1);
-          int64_t rows = outElems / std::max<int64_t>(dv, 1);
-          int64_t width = a.getType().getElementType().getIntOrFloatBitWidth() / 8;
           c.scratchBytes = (held + 1) * up(block) + 2 * up(rows * 4) + 2 * up(outElems * 4);
           if (width == 2)
             c.scratchBytes += up(elements(a.getQuery()) * 4) + up(block / 2 * 4);
