@@ -85,7 +85,12 @@ size_t levelOf(const HardwareDesc &hw, int64_t span) {
 /// one more block in flight), and context_first=1 moves the Ulysses and
 /// Ring groups between link levels only where they are not all on one.
 /// The levels come from the mesh `-ditc-plan` builds (planMesh) and the
-/// span of each group in it (Mesh::span).
+/// span of each group in it (Mesh::span). A shared level (sharedBy > 1)
+/// never makes two placements alike: the time model divides its link by
+/// the transfers that cross it at once (sharedLinkFlows), and those depend
+/// on the groups' strides, not only on the level (on 64 L40s, tp=4 with
+/// ulysses=4 and ring=4 both across the nodes' Ethernet: the Ring groups
+/// on neighbouring ranks send half the flows through each node's port).
 bool placementChangesNothing(const HardwareDesc &hw, int64_t ulysses, int64_t outer,
                              int64_t inner, int64_t tp, bool contextFirst) {
   llvm::StringMap<int64_t> degrees = {
@@ -93,9 +98,15 @@ bool placementChangesNothing(const HardwareDesc &hw, int64_t ulysses, int64_t ou
   auto levelOfGroup = [&](const Mesh &mesh, StringRef axis) {
     return levelOf(hw, mesh.span(ArrayRef<std::string>{axis.str()}));
   };
+  auto unshared = [&](size_t level) {
+    return level >= hw.links.size() || hw.links[level].sharedBy <= 1;
+  };
   Mesh placed = planMesh(degrees, contextFirst);
-  if (inner > 1 && levelOfGroup(placed, "ring_inner") == levelOfGroup(placed, "ring"))
-    return true;
+  if (inner > 1) {
+    size_t level = levelOfGroup(placed, "ring");
+    if (levelOfGroup(placed, "ring_inner") == level && unshared(level))
+      return true;
+  }
   if (!contextFirst)
     return false;
   // context_first=1 against 0: every Ulysses and Ring group on one level
@@ -107,7 +118,7 @@ bool placementChangesNothing(const HardwareDesc &hw, int64_t ulysses, int64_t ou
       if (mesh->indexOf(axis) < 0)
         continue;
       size_t l = levelOfGroup(*mesh, axis);
-      if (level && *level != l)
+      if ((level && *level != l) || !unshared(l))
         return false;
       level = l;
     }
