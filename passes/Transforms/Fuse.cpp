@@ -563,22 +563,28 @@ Value peelScale(Value v, double &scale) {
   }
 }
 
-/// Whether an additive mask constant is exactly the causal pattern: zero for
-/// key <= query, a huge negative number (or -inf) above.
+/// Whether an additive mask is exactly the causal pattern: zero for key <=
+/// query, a huge negative number (or -inf) above. Either a constant of
+/// those values or the upper triangle (k = 1) of a splat of one of them (the
+/// importer's form of is_causal and of causal mask initializers).
 bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
-  DenseElementsAttr attr;
-  if (!matchPattern(mask, m_Constant(&attr)) ||
-      !isa<FloatType>(attr.getElementType()) || sq != sk)
-    return false;
   ArrayRef<int64_t> s = shapeOf(mask);
-  if (s.size() < 2 || s[s.size() - 2] != sq || s.back() != sk ||
-      attr.getNumElements() != sq * sk)
+  if (sq != sk || s.size() < 2 || s[s.size() - 2] != sq || s.back() != sk ||
+      llvm::any_of(s.drop_back(2), [](int64_t d) { return d != 1; }))
+    return false;
+  auto masked = [](APFloat v) { return v.convertToDouble() < -1e30; };
+  DenseElementsAttr attr;
+  if (auto tri = mask.getDefiningOp<TriluOp>())
+    return tri.getUpper() && tri.getK() == 1 &&
+           matchPattern(tri.getInput(), m_Constant(&attr)) && attr.isSplat() &&
+           isa<FloatType>(attr.getElementType()) &&
+           masked(attr.getSplatValue<APFloat>());
+  if (!matchPattern(mask, m_Constant(&attr)) || !isa<FloatType>(attr.getElementType()))
     return false;
   int64_t k = 0;
   for (APFloat v : attr.getValues<APFloat>()) {
     int64_t i = k / sk, j = k % sk;
-    double d = v.convertToDouble();
-    if (j <= i ? d != 0.0 : !(d < -1e30 || std::isinf(d)))
+    if (j <= i ? !v.isZero() : !masked(v))
       return false;
     ++k;
   }

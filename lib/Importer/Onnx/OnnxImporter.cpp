@@ -70,6 +70,41 @@ static int64_t byteWidth(Type et) {
   return et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
 }
 
+/// The one value above the diagonal when `t` is an additive causal mask:
+/// shape [1, ..., 1, S, S] with S >= 2, zero where key <= query and one
+/// value below -1e30 (or -inf) everywhere above it (exporters fold
+/// `torch.finfo(dtype).min` triangles into initializers). Reads the raw
+/// bytes with an early exit, so an ordinary square weight costs a few reads.
+static std::optional<double> causalMaskFill(const onnx::TensorProto &t, Type et,
+                                            ArrayRef<int64_t> shape) {
+  auto ft = dyn_cast<FloatType>(et);
+  if (!ft || !t.has_raw_data() || shape.size() < 2)
+    return std::nullopt;
+  int64_t s = shape.back();
+  if (s < 2 || shape[shape.size() - 2] != s ||
+      llvm::any_of(shape.drop_back(2), [](int64_t d) { return d != 1; }))
+    return std::nullopt;
+  int64_t w = byteWidth(ft);
+  const std::string &raw = t.raw_data();
+  if ((int64_t)raw.size() != s * s * w || w > 8)
+    return std::nullopt;
+  auto at = [&](int64_t k) {
+    uint64_t bits = 0;
+    memcpy(&bits, raw.data() + k * w, w);
+    return APFloat(ft.getFloatSemantics(), APInt(w * 8, bits));
+  };
+  APFloat fill = at(1);
+  if (!(fill.convertToDouble() < -1e30))
+    return std::nullopt;
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t j = 0; j < s; ++j) {
+      APFloat v = at(i * s + j);
+      if (j <= i ? !v.isZero() : !v.bitwiseIsEqual(fill))
+        return std::nullopt;
+    }
+  return fill.convertToDouble();
+}
+
 FailureOr<HostTensor>
 mlir::ditc::onnx_import::readTensor(MLIRContext *ctx, const onnx::TensorProto &t,
                                     std::string &why) {
@@ -306,6 +341,17 @@ LogicalResult GraphImporter::defineTensor(
 
   bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
                                   : *n <= kInlineIntElements;
+  // A causal mask becomes the triangle of one splat constant, as the
+  // Attention importer builds for is_causal (bit for bit the same values):
+  // no weight to store, and the attention fusion reads it as causal.
+  if (std::optional<double> fill = causalMaskFill(t, et, shape)) {
+    vi.materialize = [this, type, fill = *fill, loc]() -> Value {
+      Value all = ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), fill)));
+      return TriluOp::create(b, loc, type, all, 1, true);
+    };
+    return success();
+  }
   if (!small && where && where->size == (uint64_t)nbytes) {
     makeWeight(modelFile, (int64_t)where->offset);
     return success();

@@ -1,0 +1,82 @@
+#!/usr/bin/python3
+"""An attention written out in ONNX ops as torch's dynamo exporter writes
+one whose causal mask it folded into a constant (q and k^T each scaled by
+d^-1/4, MatMul, Add of the mask initializer, Softmax, MatMul), with the mask in one of several variants, its inputs
+and a float64 reference computed here (numpy):
+
+    causal_mask.py OUT_DIR VARIANT [--seq 16]
+    causal_mask.py --compare OUT.npz REF.npz
+
+VARIANT: min (0 on and below the diagonal, float32's lowest above: what
+torch.finfo(dtype).min gives), inf (-inf above), near (min, with one
+element below the diagonal -1), soft (-1e4 above), mixed (min above, one
+element of it -inf). --compare prints the relative L2 of y.
+"""
+
+import argparse
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def mask_of(variant, s):
+    above = np.triu(np.ones((s, s), bool), 1)
+    low = np.finfo(np.float32).min
+    fill = {"min": low, "inf": -np.inf, "near": low, "soft": -1e4, "mixed": low}[variant]
+    m = np.where(above, np.float32(fill), np.float32(0)).astype(np.float32)
+    if variant == "near":
+        m[s - 1, 1] = -1.0
+    if variant == "mixed":
+        m[1, s - 1] = -np.inf
+    return m.reshape(1, 1, s, s)
+
+
+def main():
+    if sys.argv[1] == "--compare":
+        y = np.load(sys.argv[2])["y"].astype(np.float64)
+        ref = np.load(sys.argv[3])["y"]
+        print("rel_l2 %.1e" % (np.linalg.norm(y - ref) / np.linalg.norm(ref)))
+        return
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed"])
+    ap.add_argument("--seq", type=int, default=16)
+    a = ap.parse_args()
+    s, h, d = a.seq, 2, 8
+    rng = np.random.default_rng(5)
+    q, k, v = (rng.standard_normal((1, h, s, d)).astype(np.float32) for _ in range(3))
+    mask = mask_of(a.variant, s)
+    nodes = [
+        helper.make_node("Mul", ["q", "scale"], ["qs"]),
+        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+        helper.make_node("Mul", ["kt", "scale"], ["kts"]),
+        helper.make_node("MatMul", ["qs", "kts"], ["scaled"]),
+        helper.make_node("Add", ["scaled", "mask"], ["masked"]),
+        helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+        helper.make_node("MatMul", ["p", "v"], ["y"]),
+    ]
+    inits = [numpy_helper.from_array(mask, "mask"),
+             numpy_helper.from_array(np.array(d ** -0.25, np.float32), "scale")]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, h, s, d]) for n in "qkv"]
+    graph = helper.make_graph(nodes, "causal_mask", io,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, h, s, d])],
+                              inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    onnx.checker.check_model(model)
+    os.makedirs(a.out, exist_ok=True)
+    onnx.save(model, os.path.join(a.out, "model.onnx"))
+    np.savez(os.path.join(a.out, "inputs.npz"), q=q, k=k, v=v)
+    # The reference, in float64, with the mask as given.
+    scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2) / math.sqrt(d)
+    scores = scores + mask.astype(np.float64)
+    p = np.exp(scores - scores.max(-1, keepdims=True))
+    p /= p.sum(-1, keepdims=True)
+    np.savez(os.path.join(a.out, "ref.npz"), y=p @ v.astype(np.float64))
+
+
+if __name__ == "__main__":
+    main()
