@@ -179,6 +179,11 @@ def main():
             ok, msg = False, str(e).splitlines()[0]
         if ok:
             passed += 1
+            # A passing plan's library and weight shards go (7 MB or more
+            # each); a failing one keeps its files.
+            for f in os.listdir(work):
+                if f.startswith(tag + ".") and f.endswith((".so", ".safetensors")):
+                    os.remove(os.path.join(work, f))
             print(f"PASS {fixture} {plan}{shown}: {msg}")
         else:
             failed += 1
