@@ -622,16 +622,24 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     if ((rank != 4 && rank != 3) || softmax.getAxis() != rank - 1 ||
         shapeOf(op.getRhs()).size() != (size_t)rank)
       return failure();
-    double scale = 1.0;
+    double scale = 1.0, outerScale = 1.0;
     Value scores = peelScale(softmax.getInput(), scale);
     Value mask;
     if (auto add = scores.getDefiningOp<AddOp>()) {
+      // A scale outside the mask's add scales the mask too, which
+      // ditc.attention does not (its mask is added to the scaled scores):
+      // only a causal mask, which a positive scale leaves as it is, passes.
+      outerScale = scale;
       for (int s = 0; s < 2; ++s) {
         Value a = s ? add.getRhs() : add.getLhs();
         Value m = s ? add.getLhs() : add.getRhs();
-        if (a.getDefiningOp<MatmulOp>() && typeOf(a) == typeOf(scores) &&
+        // (q k^T) * scale + mask, as eager attention code writes it.
+        double inner = 1.0;
+        Value qkv = peelScale(a, inner);
+        if (qkv.getDefiningOp<MatmulOp>() && typeOf(a) == typeOf(scores) &&
             typeOf(m).getRank() <= rank) {
-          scores = a;
+          scores = qkv;
+          scale *= inner;
           mask = m;
           break;
         }
@@ -654,6 +662,21 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
     ArrayRef<int64_t> qs = shapeOf(q), ks = shapeOf(kt), vs = shapeOf(v);
     if (qs.drop_back(2) != ks.drop_back(2) || qs.drop_back(2) != vs.drop_back(2))
       return failure();
+    // Every check before the first op is made (a pattern that fails must
+    // leave the IR as it was).
+    int64_t sq = qs[rank - 2], sk = ks[rank - 1];
+    bool causal = false;
+    if (mask && isCausalMask(mask, sq, sk)) {
+      causal = true;
+      mask = Value();
+    }
+    if ((mask && outerScale != 1.0) || (causal && !(outerScale > 0.0)))
+      return failure();
+    if (mask) {
+      Shape full{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, sk};
+      if (!broadcastsTo(shapeOf(mask), full))
+        return failure();
+    }
     Location loc = op.getLoc();
     // K = transpose of K^T; canonicalisation cancels it against the
     // exporter's own transpose.
@@ -676,17 +699,6 @@ struct FuseAttention : OpRewritePattern<MatmulOp> {
                                RankedTensorType::get(s, typeOf(t).getElementType()),
                                t);
     };
-    int64_t sq = qs[rank - 2], sk = kShape[rank - 2];
-    bool causal = false;
-    if (mask && isCausalMask(mask, sq, sk)) {
-      causal = true;
-      mask = Value();
-    }
-    if (mask) {
-      Shape full{rank == 4 ? qs[0] : 1, qs[rank - 3], sq, sk};
-      if (!broadcastsTo(shapeOf(mask), full))
-        return failure();
-    }
     double dflt = 1.0 / std::sqrt((double)qs.back());
     FloatAttr scaleAttr =
         near(scale, dflt, 1e-6) ? FloatAttr() : rewriter.getF64FloatAttr(scale);

@@ -21,6 +21,78 @@ func.func @sdpa_torchscript(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v
 
 // -----
 
+// Eager attention code's form, (q k^T) * scale + mask, with a causal mask
+// initializer as the importer writes it (the upper triangle, k = 1, of a
+// splat of float32's lowest value): causal, the scale kept.
+// CHECK-LABEL: func.func @eager_scaled_then_masked
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>)
+// CHECK-NEXT: %[[O:.*]] = ditc.attention %[[Q]], %[[K]], %[[V]] {causal, scale = 5.000000e-01 : f64} :
+// CHECK-NEXT: return %[[O]]
+func.func @eager_scaled_then_masked(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %low = ditc.constant dense<-3.40282347E+38> : tensor<1x1x4x4xf32>
+  %mask = ditc.trilu %low {k = 1 : i64, upper = true} : tensor<1x1x4x4xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %ss = ditc.mul %s, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %m = ditc.add %ss, %mask : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %m {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// The same with any other mask: the mask stays an operand.
+// CHECK-LABEL: func.func @eager_scaled_then_bias
+// CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 5.000000e-01 : f64}
+func.func @eager_scaled_then_bias(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %bias: tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %ss = ditc.mul %s, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %m = ditc.add %ss, %bias : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %m {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
+// A scale outside the mask's add scales the mask too: (q k^T + bias) * c
+// is not ditc.attention's softmax(c q k^T + bias) and stays unfused (it
+// was fused with the bias unscaled before); a causal mask, which a
+// positive scale leaves causal, fuses.
+// CHECK-LABEL: func.func @scale_outside_the_bias
+// CHECK-NOT: ditc.attention
+// CHECK: ditc.softmax
+// CHECK-LABEL: func.func @scale_outside_the_causal_mask
+// CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} {causal, scale = 5.000000e-01 : f64}
+func.func @scale_outside_the_bias(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %bias: tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %m = ditc.add %s, %bias : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %ms = ditc.mul %m, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %ms {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+func.func @scale_outside_the_causal_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %c = ditc.constant dense<0.5> : tensor<f32>
+  %low = ditc.constant dense<-3.40282347E+38> : tensor<1x1x4x4xf32>
+  %mask = ditc.trilu %low {k = 1 : i64, upper = true} : tensor<1x1x4x4xf32>
+  %kt = ditc.transpose %k {permutation = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = ditc.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %m = ditc.add %s, %mask : (tensor<1x2x4x4xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %ms = ditc.mul %m, %c : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %p = ditc.softmax %ms {axis = 3 : i64} : tensor<1x2x4x4xf32>
+  %o = ditc.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+
+// -----
+
 // The dynamo exporter's form with grouped K/V heads (repeat_kv) and K^T
 // written through a batch-merging reshape; the mask is an argument.
 // CHECK-LABEL: func.func @sdpa_dynamo_gqa

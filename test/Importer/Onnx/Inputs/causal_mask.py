@@ -10,7 +10,10 @@ and a float64 reference computed here (numpy):
 VARIANT: min (0 on and below the diagonal, float32's lowest above: what
 torch.finfo(dtype).min gives), inf (-inf above), near (min, with one
 element below the diagonal -1), soft (-1e4 above), mixed (min above, one
-element of it -inf). --compare prints the relative L2 of y.
+element of it -inf); eager: min, added after the scaled scores as eager
+attention code writes it, (q k^T) * d^-1/2 + mask; outer: a random bias
+inside the scale, (q k^T + bias) * d^-1/2. --compare prints the relative
+L2 of y.
 """
 
 import argparse
@@ -26,7 +29,10 @@ from onnx import TensorProto, helper, numpy_helper
 def mask_of(variant, s):
     above = np.triu(np.ones((s, s), bool), 1)
     low = np.finfo(np.float32).min
-    fill = {"min": low, "inf": -np.inf, "near": low, "soft": -1e4, "mixed": low}[variant]
+    if variant == "outer":
+        return np.random.default_rng(6).standard_normal((1, 1, s, s)).astype(np.float32)
+    fill = {"min": low, "inf": -np.inf, "near": low, "soft": -1e4, "mixed": low,
+            "eager": low}[variant]
     m = np.where(above, np.float32(fill), np.float32(0)).astype(np.float32)
     if variant == "near":
         m[s - 1, 1] = -1.0
@@ -43,24 +49,32 @@ def main():
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed"])
+    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer"])
     ap.add_argument("--seq", type=int, default=16)
     a = ap.parse_args()
     s, h, d = a.seq, 2, 8
     rng = np.random.default_rng(5)
     q, k, v = (rng.standard_normal((1, h, s, d)).astype(np.float32) for _ in range(3))
     mask = mask_of(a.variant, s)
-    nodes = [
-        helper.make_node("Mul", ["q", "scale"], ["qs"]),
-        helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
-        helper.make_node("Mul", ["kt", "scale"], ["kts"]),
-        helper.make_node("MatMul", ["qs", "kts"], ["scaled"]),
-        helper.make_node("Add", ["scaled", "mask"], ["masked"]),
-        helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
-        helper.make_node("MatMul", ["p", "v"], ["y"]),
-    ]
+    scale = d ** -0.5 if a.variant in ("eager", "outer") else d ** -0.25
+    nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2])]
+    if a.variant == "eager":
+        nodes += [helper.make_node("MatMul", ["q", "kt"], ["qk"]),
+                  helper.make_node("Mul", ["qk", "scale"], ["scaled"]),
+                  helper.make_node("Add", ["scaled", "mask"], ["masked"])]
+    elif a.variant == "outer":
+        nodes += [helper.make_node("MatMul", ["q", "kt"], ["qk"]),
+                  helper.make_node("Add", ["qk", "mask"], ["biased"]),
+                  helper.make_node("Mul", ["biased", "scale"], ["masked"])]
+    else:
+        nodes += [helper.make_node("Mul", ["q", "scale"], ["qs"]),
+                  helper.make_node("Mul", ["kt", "scale"], ["kts"]),
+                  helper.make_node("MatMul", ["qs", "kts"], ["scaled"]),
+                  helper.make_node("Add", ["scaled", "mask"], ["masked"])]
+    nodes += [helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+              helper.make_node("MatMul", ["p", "v"], ["y"])]
     inits = [numpy_helper.from_array(mask, "mask"),
-             numpy_helper.from_array(np.array(d ** -0.25, np.float32), "scale")]
+             numpy_helper.from_array(np.array(scale, np.float32), "scale")]
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, h, s, d]) for n in "qkv"]
     graph = helper.make_graph(nodes, "causal_mask", io,
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, h, s, d])],
@@ -71,8 +85,11 @@ def main():
     onnx.save(model, os.path.join(a.out, "model.onnx"))
     np.savez(os.path.join(a.out, "inputs.npz"), q=q, k=k, v=v)
     # The reference, in float64, with the mask as given.
-    scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2) / math.sqrt(d)
-    scores = scores + mask.astype(np.float64)
+    scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2)
+    if a.variant == "outer":
+        scores = (scores + mask.astype(np.float64)) / math.sqrt(d)
+    else:
+        scores = scores / math.sqrt(d) + mask.astype(np.float64)
     p = np.exp(scores - scores.max(-1, keepdims=True))
     p /= p.sum(-1, keepdims=True)
     np.savez(os.path.join(a.out, "ref.npz"), y=p @ v.astype(np.float64))
