@@ -746,12 +746,32 @@ struct FoldRepeatedKV : OpRewritePattern<AttentionOp> {
   }
 };
 
+/// An attention whose mask is the causal pattern (isCausalMask; e.g. an
+/// ONNX Attention node given a folded causal mask initializer) -> causal.
+struct CausalMaskAsFlag : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.getMask() || op.getCausal() || op.getQueryOffset())
+      return failure();
+    int64_t sq = op.headSizes(AttentionOp::kQuery)[2];
+    int64_t sk = op.headSizes(AttentionOp::kKey)[2];
+    if (!isCausalMask(op.getMask(), sq, sk))
+      return failure();
+    rewriter.replaceOpWithNewOp<AttentionOp>(
+        op, op.getType(), op.getQuery(), op.getKey(), op.getValue(), Value(), Value(),
+        op.getScaleAttr(), true, op.getSeqMajorAttr());
+    return success();
+  }
+};
+
 struct FusePass : ditc::impl::FusePassBase<FusePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
     RewritePatternSet patterns(ctx);
     patterns.add<FuseGelu, FuseSilu, FuseNorm, FoldNormAffine, FuseLinear,
-                 FuseLinearBias, FuseAttention, FoldRepeatedKV, FuseRope>(ctx);
+                 FuseLinearBias, FuseAttention, FoldRepeatedKV, CausalMaskAsFlag,
+                 FuseRope>(ctx);
     for (RegisteredOperationName op : ctx->getRegisteredOperations())
       if (op.getDialect().getNamespace() == "ditc")
         op.getCanonicalizationPatterns(patterns, ctx);

@@ -375,3 +375,18 @@ func.func @sdpa_nan_guard(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: 
   %o = ditc.matmul %g, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// An attention given the causal pattern as its mask (an ONNX Attention
+// node's attn_mask from a folded causal initializer): causal, no mask.
+// CHECK-LABEL: func.func @attention_with_a_causal_mask
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x4x8xf32>, %[[K:.*]]: tensor<1x2x4x8xf32>, %[[V:.*]]: tensor<1x2x4x8xf32>)
+// CHECK-NEXT: %[[O:.*]] = ditc.attention %[[Q]], %[[K]], %[[V]] {causal} :
+// CHECK-NEXT: return %[[O]]
+func.func @attention_with_a_causal_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %low = ditc.constant dense<0xFF800000> : tensor<1x1x4x4xf32>
+  %mask = ditc.trilu %low {k = 1 : i64, upper = true} : tensor<1x1x4x4xf32>
+  %o = ditc.attention %q, %k, %v mask %mask : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

@@ -12,7 +12,8 @@ torch.finfo(dtype).min gives), inf (-inf above), near (min, with one
 element below the diagonal -1), soft (-1e4 above), mixed (min above, one
 element of it -inf); eager: min, added after the scaled scores as eager
 attention code writes it, (q k^T) * d^-1/2 + mask; outer: a random bias
-inside the scale, (q k^T + bias) * d^-1/2. --compare prints the relative
+inside the scale, (q k^T + bias) * d^-1/2; onnx: min, as the attn_mask of
+an ONNX Attention node (opset 23). --compare prints the relative
 L2 of y.
 """
 
@@ -32,7 +33,7 @@ def mask_of(variant, s):
     if variant == "outer":
         return np.random.default_rng(6).standard_normal((1, 1, s, s)).astype(np.float32)
     fill = {"min": low, "inf": -np.inf, "near": low, "soft": -1e4, "mixed": low,
-            "eager": low}[variant]
+            "eager": low, "onnx": low}[variant]
     m = np.where(above, np.float32(fill), np.float32(0)).astype(np.float32)
     if variant == "near":
         m[s - 1, 1] = -1.0
@@ -49,7 +50,7 @@ def main():
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer"])
+    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer", "onnx"])
     ap.add_argument("--seq", type=int, default=16)
     a = ap.parse_args()
     s, h, d = a.seq, 2, 8
@@ -58,7 +59,9 @@ def main():
     mask = mask_of(a.variant, s)
     scale = d ** -0.5 if a.variant in ("eager", "outer") else d ** -0.25
     nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2])]
-    if a.variant == "eager":
+    if a.variant == "onnx":
+        nodes = [helper.make_node("Attention", ["q", "k", "v", "mask"], ["y"])]
+    elif a.variant == "eager":
         nodes += [helper.make_node("MatMul", ["q", "kt"], ["qk"]),
                   helper.make_node("Mul", ["qk", "scale"], ["scaled"]),
                   helper.make_node("Add", ["scaled", "mask"], ["masked"])]
@@ -71,15 +74,17 @@ def main():
                   helper.make_node("Mul", ["kt", "scale"], ["kts"]),
                   helper.make_node("MatMul", ["qs", "kts"], ["scaled"]),
                   helper.make_node("Add", ["scaled", "mask"], ["masked"])]
-    nodes += [helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
-              helper.make_node("MatMul", ["p", "v"], ["y"])]
+    if a.variant != "onnx":
+        nodes += [helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
+                  helper.make_node("MatMul", ["p", "v"], ["y"])]
     inits = [numpy_helper.from_array(mask, "mask"),
              numpy_helper.from_array(np.array(scale, np.float32), "scale")]
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, h, s, d]) for n in "qkv"]
     graph = helper.make_graph(nodes, "causal_mask", io,
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, h, s, d])],
                               inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    opset = 23 if a.variant == "onnx" else 18
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     os.makedirs(a.out, exist_ok=True)
     onnx.save(model, os.path.join(a.out, "model.onnx"))
