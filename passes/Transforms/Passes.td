@@ -14,7 +14,11 @@ def FusePass : Pass<"ditc-fuse", "ModuleOp"> {
     - `matmul(q, k^T)` (scaled by `mul`/`div` on the scores, on `q` or on `k`)
       → optional mask `add`/`where` → `softmax(last axis)` → `matmul(·, v)`
       becomes `ditc.attention` (grouped K/V heads recovered from the
-      `broadcast` + `reshape` that `repeat_kv` writes);
+      `broadcast` + `reshape` that `repeat_kv` writes); a scale applied
+      after the mask's `add` fuses only with a causal mask, which it leaves
+      as it is; a mask that is the causal pattern (a constant, or the
+      importer's `trilu` of a huge negative splat) becomes `causal`, on
+      fused and on imported attentions alike;
     - `x - mean(x)`, `pow 2`, `reduce_mean`, `add eps`, `sqrt`, `div` (and the
       `reciprocal`/`mul` forms) becomes `ditc.layer_norm`; the same without
       the centring becomes `ditc.rms_norm`; following `mul` by a weight and
