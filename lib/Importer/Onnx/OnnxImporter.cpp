@@ -75,17 +75,20 @@ static int64_t byteWidth(Type et) {
 /// value below -1e30 (or -inf) everywhere above it (exporters fold
 /// `torch.finfo(dtype).min` triangles into initializers). Reads the raw
 /// bytes with an early exit, so an ordinary square weight costs a few reads.
-static std::optional<double> causalMaskFill(const onnx::TensorProto &t, Type et,
-                                            ArrayRef<int64_t> shape) {
-  auto ft = dyn_cast<FloatType>(et);
-  if (!ft || !t.has_raw_data() || shape.size() < 2)
+static bool maskShaped(Type et, ArrayRef<int64_t> shape) {
+  return isa<FloatType>(et) && shape.size() >= 2 && shape.back() >= 2 &&
+         shape[shape.size() - 2] == shape.back() &&
+         llvm::all_of(shape.drop_back(2), [](int64_t d) { return d == 1; });
+}
+
+/// The same for `raw`, the tensor's little-endian bytes (its raw_data, or
+/// the slice of its external data file).
+static std::optional<double> causalMaskFill(StringRef raw, Type et, ArrayRef<int64_t> shape) {
+  if (!maskShaped(et, shape))
     return std::nullopt;
+  auto ft = cast<FloatType>(et);
   int64_t s = shape.back();
-  if (s < 2 || shape[shape.size() - 2] != s ||
-      llvm::any_of(shape.drop_back(2), [](int64_t d) { return d != 1; }))
-    return std::nullopt;
   int64_t w = byteWidth(ft);
-  const std::string &raw = t.raw_data();
   if ((int64_t)raw.size() != s * s * w || w > 8)
     return std::nullopt;
   auto at = [&](int64_t k) {
@@ -291,6 +294,20 @@ LogicalResult GraphImporter::defineTensor(
     };
   };
 
+  // A causal mask becomes the triangle of one splat constant, as the
+  // Attention importer builds for is_causal (bit for bit the same values):
+  // no weight to store, and the attention fusion reads it as causal.
+  auto asCausalMask = [&](StringRef raw) {
+    std::optional<double> fill = causalMaskFill(raw, et, shape);
+    if (!fill)
+      return false;
+    vi.materialize = [this, type, fill = *fill, loc]() -> Value {
+      Value all = ConstantOp::create(
+          b, loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), fill)));
+      return TriluOp::create(b, loc, type, all, 1, true);
+    };
+    return true;
+  };
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -334,6 +351,12 @@ LogicalResult GraphImporter::defineTensor(
         return err() << "tensor '" << name << "' external data runs past the "
                      << "end of '" << location << "' (" << fileSize
                      << " bytes)";
+      // Mapped, not read: an ordinary square weight is refused after its
+      // first two values.
+      if (maskShaped(et, shape))
+        if (auto slice = llvm::MemoryBuffer::getFileSlice(full, nbytes, offset);
+            slice && asCausalMask((*slice)->getBuffer()))
+          return success();
     }
     makeWeight(std::string(norm.str()), offset);
     return success();
@@ -341,17 +364,9 @@ LogicalResult GraphImporter::defineTensor(
 
   bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
                                   : *n <= kInlineIntElements;
-  // A causal mask becomes the triangle of one splat constant, as the
-  // Attention importer builds for is_causal (bit for bit the same values):
-  // no weight to store, and the attention fusion reads it as causal.
-  if (std::optional<double> fill = causalMaskFill(t, et, shape)) {
-    vi.materialize = [this, type, fill = *fill, loc]() -> Value {
-      Value all = ConstantOp::create(
-          b, loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), fill)));
-      return TriluOp::create(b, loc, type, all, 1, true);
-    };
+  if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() &&
+      asCausalMask(t.raw_data()))
     return success();
-  }
   if (!small && where && where->size == (uint64_t)nbytes) {
     makeWeight(modelFile, (int64_t)where->offset);
     return success();

@@ -13,7 +13,8 @@ element below the diagonal -1), soft (-1e4 above), mixed (min above, one
 element of it -inf); eager: min, added after the scaled scores as eager
 attention code writes it, (q k^T) * d^-1/2 + mask; outer: a random bias
 inside the scale, (q k^T + bias) * d^-1/2; onnx: min, as the attn_mask of
-an ONNX Attention node (opset 23). --compare prints the relative
+an ONNX Attention node (opset 23); external: min, in an external data
+file (as large models are saved). --compare prints the relative
 L2 of y.
 """
 
@@ -33,7 +34,7 @@ def mask_of(variant, s):
     if variant == "outer":
         return np.random.default_rng(6).standard_normal((1, 1, s, s)).astype(np.float32)
     fill = {"min": low, "inf": -np.inf, "near": low, "soft": -1e4, "mixed": low,
-            "eager": low, "onnx": low}[variant]
+            "eager": low, "onnx": low, "external": low}[variant]
     m = np.where(above, np.float32(fill), np.float32(0)).astype(np.float32)
     if variant == "near":
         m[s - 1, 1] = -1.0
@@ -50,7 +51,7 @@ def main():
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer", "onnx"])
+    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer", "onnx", "external"])
     ap.add_argument("--seq", type=int, default=16)
     a = ap.parse_args()
     s, h, d = a.seq, 2, 8
@@ -87,7 +88,9 @@ def main():
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     onnx.checker.check_model(model)
     os.makedirs(a.out, exist_ok=True)
-    onnx.save(model, os.path.join(a.out, "model.onnx"))
+    onnx.save(model, os.path.join(a.out, "model.onnx"),
+              save_as_external_data=a.variant == "external", location="model.onnx.data",
+              size_threshold=0)
     np.savez(os.path.join(a.out, "inputs.npz"), q=q, k=k, v=v)
     # The reference, in float64, with the mask as given.
     scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2)
