@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash .ci/setup.sh
 BUILD=${BUILD:-build}
 ninja -C "$BUILD" all mlir-doc
-# The suite writes about 2 GB under $BUILD/test; a disk that fills mid-run
+# The suite writes about 4 GB under $BUILD/test; a disk that fills mid-run
 # fails tests far from the cause, so the free space is printed before and
 # after, with a warning when it is short.
 free_gb() { df -P -BG "$BUILD" | awk 'NR == 2 {sub("G", "", $4); print $4}'; }

@@ -136,6 +136,10 @@ def main():
             msg = lines[0] if lines else out.strip()[-300:]
         passed += ok
         failed += not ok
+        if ok:  # a passing plan's library and shards go (a failing one keeps its files)
+            for f in os.listdir(d):
+                if f.endswith((".so", ".safetensors")):
+                    os.remove(os.path.join(d, f))
         print(f"{'PASS' if ok else 'FAIL'} {fixture} {plan}: {msg}")
     print(f"{passed} passed, {failed} failed")
     return 0
