@@ -2,7 +2,7 @@
 """Full-size graphs end to end: export, compile, run on every ISA, compare with ONNX Runtime.
 
     /opt/ditc-export-venv/bin/python benchmarks/fullsize.py \
-        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice,hunyuandit] \
+        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice,hunyuandit,llama] \
         [--isa generic,avx2,avx512,avx2_w16] [--dtype f32,bf16,f16] [--threads 2] [--runs 1]
         [--json OUT.json]
 
@@ -24,7 +24,8 @@ touches codegen, the memory plan or kernels is resolved. For each model:
 
 It prints one markdown table (model, dtype, ISA, rel L2, median s, peak RSS
 GiB) and exits 1 if any run fails or any rel L2 reaches its dtype's bound
-(f32 1e-4, bf16 2e-2, f16 5e-3). Runs the models one
+(f32 1e-4, bf16 2e-2, f16 5e-3; the LLM's 16-bit logits 6e-2 and 2e-2).
+Runs the models one
 after another: SD3-medium needs about 8 GiB (ditc) and 13 GiB (ONNX
 Runtime) of memory, and about 10 GiB of disk for its weights.
 Exports take minutes each (SD3-medium: about 7 on 2 cores).
@@ -48,9 +49,15 @@ MODELS = {
     "sd3": ("sd3", [], "SD3-medium 1024px b2"),
     "flux-slice": ("flux-slice", [], "Flux 1024px b2, 1 double + 1 single block"),
     "hunyuandit": ("hunyuandit", [], "HunyuanDiT 1024px b2"),
+    "llama": ("llama", ["--seq", "512", "--batch", "1"], "TinyLlama-1.1B, 512-token prefill b1"),
 }
 ISAS = ["generic", "avx2", "avx2_w16", "avx512"]
 TOLERANCE = {"f32": 1e-4, "bf16": 2e-2, "f16": 5e-3}
+# The 16-bit bounds are the DiT issue's; a 22-layer LLM's logits drift
+# further (PyTorch's own TinyLlama is 5.3e-2 from its f32 one in bf16 and
+# 1.6e-2 in f16, docs/BENCHMARKS.md), so they are held to what PyTorch's
+# 16-bit model meets.
+MODEL_TOLERANCE = {"llama": {"bf16": 6e-2, "f16": 2e-2}}
 
 
 def log(msg):
@@ -153,7 +160,7 @@ def main():
                 got = np.load(out)
                 got = got[got.files[0]].astype(np.float64)
                 err = float(np.linalg.norm(got - ref) / np.linalg.norm(ref))
-                failed |= not err < TOLERANCE[dtype]
+                failed |= not err < MODEL_TOLERANCE.get(name, {}).get(dtype, TOLERANCE[dtype])
                 rows.append(dict(row, rel_l2=err, median_s=r[0], peak_rss_gib=r[1],
                                  compile_s=compile_s))
                 os.remove(out)

@@ -27,6 +27,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size flux-slice --out /tmp/ditc-full/flux-slice
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size hunyuandit --out /tmp/ditc-full/hunyuandit
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llm-mlp --seq 4096 --out /tmp/ditc-full/llm-mlp4096
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llama --seq 512 --batch 1 --reference --out /tmp/ditc-full/llama
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ EXPORTERS = {"torchscript": 17, "dynamo": 18}
 # an axis of size != 1 is what ditc must accept (ONNX Runtime refuses it).
 # Only on request (--only pixart_dynamo_raw); not part of the default set.
 RAW_EXPORTERS = {"dynamo_raw": 18}
-FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp")
+FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp", "llama")
 
 
 # ----------------------------------------------------------------------------
@@ -867,6 +868,22 @@ def build_full(kind, seq, batch, sample=128):
             # TinyLlama-1.1B's widths; --seq tokens of one prompt (prefill).
             wrapper = LlmMlpBlock(2048, 5632)
             inputs = {"hidden_states": randn(1, seq, 2048)}
+        elif kind == "llama":
+            # TinyLlama-1.1B's configuration (22 layers, hidden 2048, 32
+            # query heads over 4 K/V heads, vocabulary 32000), random
+            # weights; a prompt of --seq tokens (prefill, no cache): the
+            # exporter folds its causal mask into an initializer.
+            from transformers import LlamaConfig, LlamaForCausalLM
+
+            config = LlamaConfig(
+                vocab_size=32000, hidden_size=2048, intermediate_size=5632,
+                num_hidden_layers=22, num_attention_heads=32, num_key_value_heads=4,
+                max_position_embeddings=2048, use_cache=False, tie_word_embeddings=False,
+            )
+            config._attn_implementation = "sdpa"
+            wrapper = LlamaWrapper(LlamaForCausalLM(config))
+            wrapper.gqa_in_sdpa = False  # the TorchScript exporter's SDPA takes no enable_gqa
+            inputs = {"input_ids": torch.randint(0, 32000, (1, seq), generator=g)}
         else:
             raise ValueError(kind)
     randomize_params(wrapper)
@@ -1042,7 +1059,7 @@ def main(argv=None):
         "a Flux with 3 joint blocks) instead, "
         "into test/fixtures/deep",
     )
-    ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block and llm-mlp (default 1024)")
+    ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block, llm-mlp and llama (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     ap.add_argument("--exporter", choices=("torchscript", "dynamo", "dynamo_raw"), default="torchscript",
                     help="exporter for --full-size pixart (default torchscript; dynamo_raw: the dynamo "
