@@ -944,8 +944,8 @@ def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, r
             os.remove(os.path.join(out_dir, f))
     t0 = time.time()
     wrapper, inputs = build_full(kind, seq, batch, sample)
-    if exporter != "torchscript" and kind != "pixart":
-        raise SystemExit(f"--exporter {exporter} is for --full-size pixart only")
+    if exporter != "torchscript" and kind not in ("pixart", "llama"):
+        raise SystemExit(f"--exporter {exporter} is for --full-size pixart and llama only")
     ref = None
     if reference:
         with torch.no_grad():
@@ -1062,7 +1062,7 @@ def main(argv=None):
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block, llm-mlp and llama (default 1024)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     ap.add_argument("--exporter", choices=("torchscript", "dynamo", "dynamo_raw"), default="torchscript",
-                    help="exporter for --full-size pixart (default torchscript; dynamo_raw: the dynamo "
+                    help="exporter for --full-size pixart and llama (default torchscript; dynamo_raw: the dynamo "
                     "exporter without the Squeeze fix, as users get it)")
     ap.add_argument("--sample", type=int, default=128,
                     help="latent size for --full-size pixart and hunyuandit (default 128: 1024px)")

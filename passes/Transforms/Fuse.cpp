@@ -574,6 +574,20 @@ bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
     return false;
   auto masked = [](APFloat v) { return v.convertToDouble() < -1e30; };
   DenseElementsAttr attr;
+  // where(lower triangle of true, 0, huge negative): a boolean causal mask
+  // (the importer's form of a folded `arange <= arange`) made additive.
+  if (auto where = mask.getDefiningOp<WhereOp>()) {
+    auto tri = where.getCond().getDefiningOp<TriluOp>();
+    DenseElementsAttr fill;
+    std::optional<double> zero = scalarOf(where.getLhs());
+    return tri && !tri.getUpper() && tri.getK() == 0 &&
+           matchPattern(tri.getInput(), m_Constant(&attr)) && attr.isSplat() &&
+           attr.getElementType().isInteger(1) && attr.getSplatValue<bool>() && zero &&
+           *zero == 0.0 && matchPattern(where.getRhs(), m_Constant(&fill)) && fill.isSplat() &&
+           isa<FloatType>(fill.getElementType()) && masked(fill.getSplatValue<APFloat>()) &&
+           shapeOf(tri.getResult()).size() >= 2 && shapeOf(tri.getResult()).back() == sk &&
+           shapeOf(tri.getResult())[shapeOf(tri.getResult()).size() - 2] == sq;
+  }
   if (auto tri = mask.getDefiningOp<TriluOp>())
     return tri.getUpper() && tri.getK() == 1 &&
            matchPattern(tri.getInput(), m_Constant(&attr)) && attr.isSplat() &&

@@ -16,8 +16,9 @@ def FusePass : Pass<"ditc-fuse", "ModuleOp"> {
       becomes `ditc.attention` (grouped K/V heads recovered from the
       `broadcast` + `reshape` that `repeat_kv` writes); a scale applied
       after the mask's `add` fuses only with a causal mask, which it leaves
-      as it is; a mask that is the causal pattern (a constant, or the
-      importer's `trilu` of a huge negative splat) becomes `causal`, on
+      as it is; a mask that is the causal pattern (a constant, the
+      importer's `trilu` of a huge negative splat, or `where` of its
+      boolean `trilu` of true, 0 and a huge negative) becomes `causal`, on
       fused and on imported attentions alike;
     - `x - mean(x)`, `pow 2`, `reduce_mean`, `add eps`, `sqrt`, `div` (and the
       `reciprocal`/`mul` forms) becomes `ditc.layer_norm`; the same without

@@ -390,3 +390,31 @@ func.func @attention_with_a_causal_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x
   %o = ditc.attention %q, %k, %v mask %mask : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// A boolean causal mask as the importer writes one (the lower triangle of
+// a splat of true) made additive by where(mask, 0, -inf): causal. With
+// the triangle shifted (k = 1: one key more per query) it stays a mask.
+// CHECK-LABEL: func.func @boolean_causal_mask
+// CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} {causal} :
+// CHECK-LABEL: func.func @boolean_shifted_mask
+// CHECK: ditc.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} :
+func.func @boolean_causal_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %true = ditc.constant dense<true> : tensor<1x1x4x4xi1>
+  %le = ditc.trilu %true {k = 0 : i64, upper = false} : tensor<1x1x4x4xi1>
+  %zero = ditc.constant dense<0.0> : tensor<f32>
+  %ninf = ditc.constant dense<0xFF800000> : tensor<f32>
+  %mask = ditc.where %le, %zero, %ninf : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x4x4xf32>
+  %o = ditc.attention %q, %k, %v mask %mask : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}
+func.func @boolean_shifted_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
+  %true = ditc.constant dense<true> : tensor<1x1x4x4xi1>
+  %le = ditc.trilu %true {k = 1 : i64, upper = false} : tensor<1x1x4x4xi1>
+  %zero = ditc.constant dense<0.0> : tensor<f32>
+  %ninf = ditc.constant dense<0xFF800000> : tensor<f32>
+  %mask = ditc.where %le, %zero, %ninf : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x4x4xf32>
+  %o = ditc.attention %q, %k, %v mask %mask : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
+}

@@ -76,7 +76,7 @@ static int64_t byteWidth(Type et) {
 /// `torch.finfo(dtype).min` triangles into initializers). Reads the raw
 /// bytes with an early exit, so an ordinary square weight costs a few reads.
 static bool maskShaped(Type et, ArrayRef<int64_t> shape) {
-  return isa<FloatType>(et) && shape.size() >= 2 && shape.back() >= 2 &&
+  return (isa<FloatType>(et) || et.isInteger(1)) && shape.size() >= 2 && shape.back() >= 2 &&
          shape[shape.size() - 2] == shape.back() &&
          llvm::all_of(shape.drop_back(2), [](int64_t d) { return d == 1; });
 }
@@ -84,7 +84,7 @@ static bool maskShaped(Type et, ArrayRef<int64_t> shape) {
 /// The same for `raw`, the tensor's little-endian bytes (its raw_data, or
 /// the slice of its external data file).
 static std::optional<double> causalMaskFill(StringRef raw, Type et, ArrayRef<int64_t> shape) {
-  if (!maskShaped(et, shape))
+  if (!maskShaped(et, shape) || !isa<FloatType>(et))
     return std::nullopt;
   auto ft = cast<FloatType>(et);
   int64_t s = shape.back();
@@ -106,6 +106,22 @@ static std::optional<double> causalMaskFill(StringRef raw, Type et, ArrayRef<int
         return std::nullopt;
     }
   return fill.convertToDouble();
+}
+
+/// Whether `raw` is a boolean causal mask (true = attend): shape [1, ...,
+/// 1, S, S] with S >= 2, true where key <= query and false above, one byte
+/// each (the dynamo exporter folds `arange <= arange` into one).
+static bool isCausalBoolMask(StringRef raw, Type et, ArrayRef<int64_t> shape) {
+  if (!maskShaped(et, shape) || !et.isInteger(1))
+    return false;
+  int64_t s = shape.back();
+  if ((int64_t)raw.size() != s * s)
+    return false;
+  for (int64_t i = 0; i < s; ++i)
+    for (int64_t j = 0; j < s; ++j)
+      if (raw[i * s + j] != (j <= i ? 1 : 0))
+        return false;
+  return true;
 }
 
 FailureOr<HostTensor>
@@ -298,6 +314,14 @@ LogicalResult GraphImporter::defineTensor(
   // Attention importer builds for is_causal (bit for bit the same values):
   // no weight to store, and the attention fusion reads it as causal.
   auto asCausalMask = [&](StringRef raw) {
+    if (isCausalBoolMask(raw, et, shape)) {
+      // The lower triangle (k = 0) of a splat of true.
+      vi.materialize = [this, type, loc]() -> Value {
+        Value all = ConstantOp::create(b, loc, DenseElementsAttr::get(type, true));
+        return TriluOp::create(b, loc, type, all, 0, false);
+      };
+      return true;
+    }
     std::optional<double> fill = causalMaskFill(raw, et, shape);
     if (!fill)
       return false;

@@ -14,7 +14,10 @@ element of it -inf); eager: min, added after the scaled scores as eager
 attention code writes it, (q k^T) * d^-1/2 + mask; outer: a random bias
 inside the scale, (q k^T + bias) * d^-1/2; onnx: min, as the attn_mask of
 an ONNX Attention node (opset 23); external: min, in an external data
-file (as large models are saved). --compare prints the relative
+file (as large models are saved); bool: a boolean mask (true on and below
+the diagonal), made additive by Where(mask, 0, -inf) as the dynamo exporter
+writes a folded `arange <= arange`; boolnear: the same with one element
+above the diagonal true. --compare prints the relative
 L2 of y.
 """
 
@@ -29,6 +32,11 @@ from onnx import TensorProto, helper, numpy_helper
 
 
 def mask_of(variant, s):
+    if variant in ("bool", "boolnear"):
+        m = np.tril(np.ones((s, s), bool))
+        if variant == "boolnear":
+            m[1, s - 1] = True
+        return m.reshape(1, 1, s, s)
     above = np.triu(np.ones((s, s), bool), 1)
     low = np.finfo(np.float32).min
     if variant == "outer":
@@ -51,7 +59,8 @@ def main():
         return
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
-    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer", "onnx", "external"])
+    ap.add_argument("variant", choices=["min", "inf", "near", "soft", "mixed", "eager", "outer", "onnx", "external", "bool",
+                                            "boolnear"])
     ap.add_argument("--seq", type=int, default=16)
     a = ap.parse_args()
     s, h, d = a.seq, 2, 8
@@ -70,6 +79,12 @@ def main():
         nodes += [helper.make_node("MatMul", ["q", "kt"], ["qk"]),
                   helper.make_node("Add", ["qk", "mask"], ["biased"]),
                   helper.make_node("Mul", ["biased", "scale"], ["masked"])]
+    elif a.variant in ("bool", "boolnear"):
+        nodes += [helper.make_node("Mul", ["q", "scale"], ["qs"]),
+                  helper.make_node("Mul", ["kt", "scale"], ["kts"]),
+                  helper.make_node("MatMul", ["qs", "kts"], ["scaled"]),
+                  helper.make_node("Where", ["mask", "zero", "ninf"], ["additive"]),
+                  helper.make_node("Add", ["scaled", "additive"], ["masked"])]
     else:
         nodes += [helper.make_node("Mul", ["q", "scale"], ["qs"]),
                   helper.make_node("Mul", ["kt", "scale"], ["kts"]),
@@ -79,7 +94,9 @@ def main():
         nodes += [helper.make_node("Softmax", ["masked"], ["p"], axis=-1),
                   helper.make_node("MatMul", ["p", "v"], ["y"])]
     inits = [numpy_helper.from_array(mask, "mask"),
-             numpy_helper.from_array(np.array(scale, np.float32), "scale")]
+             numpy_helper.from_array(np.array(scale, np.float32), "scale"),
+             numpy_helper.from_array(np.array(0, np.float32), "zero"),
+             numpy_helper.from_array(np.array(-np.inf, np.float32), "ninf")]
     io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, h, s, d]) for n in "qkv"]
     graph = helper.make_graph(nodes, "causal_mask", io,
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, h, s, d])],
@@ -96,6 +113,8 @@ def main():
     scores = q.astype(np.float64) @ k.astype(np.float64).transpose(0, 1, 3, 2)
     if a.variant == "outer":
         scores = (scores + mask.astype(np.float64)) / math.sqrt(d)
+    elif mask.dtype == bool:
+        scores = scores / math.sqrt(d) + np.where(mask, 0.0, -np.inf)
     else:
         scores = scores / math.sqrt(d) + mask.astype(np.float64)
     p = np.exp(scores - scores.max(-1, keepdims=True))
