@@ -96,6 +96,8 @@ def main():
     ap.add_argument("--tol", type=float, default=1e-4)
     ap.add_argument("--compile-arg", action="append", default=[])
     ap.add_argument("--run-env", action="append", default=[])
+    ap.add_argument("--prune", action="store_true",
+                    help="remove a passing fixture's library and weights (a failing one keeps them)")
     args = ap.parse_args()
     run_env = None
     if args.run_env:
@@ -113,6 +115,11 @@ def main():
                            os.path.join(args.work, name), args.tol,
                            args.compile_arg, run_env)
         print("%s %s  %s" % ("PASS" if ok else "FAIL", name, detail), flush=True)
+        if ok and args.prune:
+            work = os.path.join(args.work, name)
+            for f in os.listdir(work):
+                if f.endswith((".so", ".safetensors")):
+                    os.remove(os.path.join(work, f))
         passed += ok
         failed += not ok
     print("%d passed, %d failed" % (passed, failed))
