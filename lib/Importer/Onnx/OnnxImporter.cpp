@@ -70,19 +70,20 @@ static int64_t byteWidth(Type et) {
   return et.isInteger(1) ? 1 : (et.getIntOrFloatBitWidth() + 7) / 8;
 }
 
-/// The one value above the diagonal when `t` is an additive causal mask:
-/// shape [1, ..., 1, S, S] with S >= 2, zero where key <= query and one
-/// value below -1e30 (or -inf) everywhere above it (exporters fold
-/// `torch.finfo(dtype).min` triangles into initializers). Reads the raw
-/// bytes with an early exit, so an ordinary square weight costs a few reads.
+/// Whether a tensor of this element type and shape may be an attention
+/// mask: float or boolean, [1, ..., 1, S, S] with S >= 2.
 static bool maskShaped(Type et, ArrayRef<int64_t> shape) {
   return (isa<FloatType>(et) || et.isInteger(1)) && shape.size() >= 2 && shape.back() >= 2 &&
          shape[shape.size() - 2] == shape.back() &&
          llvm::all_of(shape.drop_back(2), [](int64_t d) { return d == 1; });
 }
 
-/// The same for `raw`, the tensor's little-endian bytes (its raw_data, or
-/// the slice of its external data file).
+/// The one value above the diagonal when `raw` (a tensor's little-endian
+/// bytes: its raw_data, or the slice of its external data file) is an
+/// additive causal mask: mask-shaped, zero where key <= query and one value
+/// below -1e30 (or -inf) everywhere above it (exporters fold
+/// `torch.finfo(dtype).min` triangles into initializers). Exits at the first
+/// value that differs, so an ordinary square weight costs a few reads.
 static std::optional<double> causalMaskFill(StringRef raw, Type et, ArrayRef<int64_t> shape) {
   if (!maskShaped(et, shape) || !isa<FloatType>(et))
     return std::nullopt;
