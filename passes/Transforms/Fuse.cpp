@@ -585,8 +585,7 @@ bool isCausalMask(Value mask, int64_t sq, int64_t sk) {
            attr.getElementType().isInteger(1) && attr.getSplatValue<bool>() && zero &&
            *zero == 0.0 && matchPattern(where.getRhs(), m_Constant(&fill)) && fill.isSplat() &&
            isa<FloatType>(fill.getElementType()) && masked(fill.getSplatValue<APFloat>()) &&
-           shapeOf(tri.getResult()).size() >= 2 && shapeOf(tri.getResult()).back() == sk &&
-           shapeOf(tri.getResult())[shapeOf(tri.getResult()).size() - 2] == sq;
+           shapeOf(tri.getResult()) == s;
   }
   if (auto tri = mask.getDefiningOp<TriluOp>())
     return tri.getUpper() && tri.getK() == 1 &&

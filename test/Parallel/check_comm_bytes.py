@@ -25,6 +25,8 @@ import re
 import subprocess
 import sys
 
+from check_parallel import prune
+
 
 def run(cmd):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -179,11 +181,7 @@ def main():
             ok, msg = False, str(e).splitlines()[0]
         if ok:
             passed += 1
-            # A passing plan's library and weight shards go (7 MB or more
-            # each); a failing one keeps its files.
-            for f in os.listdir(work):
-                if f.startswith(tag + ".") and f.endswith((".so", ".safetensors")):
-                    os.remove(os.path.join(work, f))
+            prune(work, tag + ".")
             print(f"PASS {fixture} {plan}{shown}: {msg}")
         else:
             failed += 1

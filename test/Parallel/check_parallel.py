@@ -32,11 +32,13 @@ def rel_l2(a, b):
     return float(np.linalg.norm(a - b) / max(np.linalg.norm(b), 1e-30))
 
 
-def prune(d):
+def prune(d, prefix=""):
     """A passing case's library and weights (7 MB or more each, 140 cases in
-    fixtures.test) are removed; a failing case keeps its files."""
+    fixtures.test) are removed; a failing case keeps its files. Also used by
+    check_comm_bytes.py (whose cases share one folder: `prefix` picks one)
+    and check_stale.py."""
     for f in os.listdir(d):
-        if f.endswith((".so", ".safetensors")):
+        if f.startswith(prefix) and f.endswith((".so", ".safetensors")):
             os.remove(os.path.join(d, f))
 
 

@@ -36,6 +36,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import ditc.runtime as rt  # noqa: E402
+from check_parallel import prune  # noqa: E402
 
 
 def rel(a, b):
@@ -136,10 +137,8 @@ def main():
             msg = lines[0] if lines else out.strip()[-300:]
         passed += ok
         failed += not ok
-        if ok:  # a passing plan's library and shards go (a failing one keeps its files)
-            for f in os.listdir(d):
-                if f.endswith((".so", ".safetensors")):
-                    os.remove(os.path.join(d, f))
+        if ok:
+            prune(d)
         print(f"{'PASS' if ok else 'FAIL'} {fixture} {plan}: {msg}")
     print(f"{passed} passed, {failed} failed")
     return 0
