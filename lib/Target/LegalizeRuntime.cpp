@@ -218,6 +218,104 @@ struct Conv1dAs2d : OpRewritePattern<ConvOp> {
   }
 };
 
+/// An N-D convolution (N > 2: the video DiTs' (1, p, p) patch embeddings)
+/// as 2-D ones: the leading spatial axes fold into the batch, and there is
+/// one 2-D convolution per offset of the leading kernel axes (one in all
+/// when those kernels are 1), the terms summed. Leading pads become zero
+/// blocks concatenated on; a leading stride or dilation picks the input
+/// frames with a strided slice.
+struct ConvNdAs2d : OpRewritePattern<ConvOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ConvOp op,
+                                PatternRewriter &rewriter) const override {
+    int64_t r = shapeOf(op.getInput()).size();
+    if (r < 5)
+      return failure();
+    Emitter e{rewriter, op.getLoc(), op.getType().getElementType()};
+    Location loc = op.getLoc();
+    int64_t k = r - 2, m = k - 2; // spatial axes, leading ones
+    Shape w(shapeOf(op.getWeight())), y(shapeOf(op.getResult()));
+    ArrayRef<int64_t> s = op.getStrides(), p = op.getPads(), d = op.getDilations();
+    Value in = op.getInput();
+    for (int64_t j = 0; j < m; ++j) {
+      int64_t axis = 2 + j;
+      SmallVector<Value> parts;
+      for (int64_t pad : {p[j], p[k + j]}) {
+        if (!pad) {
+          parts.push_back(Value());
+          continue;
+        }
+        Shape zs(shapeOf(in));
+        zs[axis] = pad;
+        RankedTensorType zt = e.t(zs);
+        parts.push_back(ConstantOp::create(
+            rewriter, loc, zt, DenseElementsAttr::get(zt, rewriter.getZeroAttr(e.et))));
+      }
+      if (!parts[0] && !parts[1])
+        continue;
+      SmallVector<Value> all;
+      if (parts[0])
+        all.push_back(parts[0]);
+      all.push_back(in);
+      if (parts[1])
+        all.push_back(parts[1]);
+      Shape cs(shapeOf(in));
+      cs[axis] += p[j] + p[k + j];
+      in = ConcatOp::create(rewriter, loc, e.t(cs), all, axis);
+    }
+    Shape xp(shapeOf(in));
+    // [N, C, L..., H, W] -> [N, L..., C, H, W]: the leading axes beside the batch.
+    SmallVector<int64_t> fold{0};
+    for (int64_t j = 0; j < m; ++j)
+      fold.push_back(2 + j);
+    fold.append({1, r - 2, r - 1});
+    int64_t batch = y[0];
+    for (int64_t j = 0; j < m; ++j)
+      batch *= y[2 + j];
+    int64_t terms = 1;
+    for (int64_t j = 0; j < m; ++j)
+      terms *= w[2 + j];
+    Value sum;
+    for (int64_t t = 0; t < terms; ++t) {
+      // This term's offset along each leading kernel axis.
+      SmallVector<int64_t> at(m);
+      for (int64_t j = m - 1, rest = t; j >= 0; --j) {
+        at[j] = rest % w[2 + j];
+        rest /= w[2 + j];
+      }
+      Shape xs(xp), xOffs(r, 0), xSteps(r, 1), ws(w), wOffs(r, 0), wSteps(r, 1);
+      for (int64_t j = 0; j < m; ++j) {
+        xOffs[2 + j] = at[j] * d[j];
+        xSteps[2 + j] = s[j];
+        xs[2 + j] = y[2 + j];
+        wOffs[2 + j] = at[j];
+        ws[2 + j] = 1;
+      }
+      Value xt = xs == xp ? in : SliceOp::create(rewriter, loc, e.t(xs), in, xOffs, xSteps);
+      Value x4 = e.reshape(e.transpose(xt, fold), {batch, xp[1], xp[r - 2], xp[r - 1]});
+      Value wt = ws == w ? op.getWeight()
+                         : SliceOp::create(rewriter, loc, e.t(ws), op.getWeight(), wOffs, wSteps);
+      Value w4 = e.reshape(wt, {w[0], w[1], w[r - 2], w[r - 1]});
+      Value y4 = ConvOp::create(rewriter, loc, e.t({batch, y[1], y[r - 2], y[r - 1]}), x4, w4,
+                                t == 0 ? op.getBias() : Value(),
+                                SmallVector<int64_t>{s[k - 2], s[k - 1]},
+                                SmallVector<int64_t>{p[k - 2], p[k - 1], p[2 * k - 2], p[2 * k - 1]},
+                                SmallVector<int64_t>{d[k - 2], d[k - 1]}, op.getGroup());
+      sum = sum ? AddOp::create(rewriter, loc, y4.getType(), sum, y4).getResult() : y4;
+    }
+    // [N * L'..., M, H', W'] -> [N, L'..., M, H', W'] -> [N, M, L'..., H', W'].
+    Shape unfolded{y[0]};
+    for (int64_t j = 0; j < m; ++j)
+      unfolded.push_back(y[2 + j]);
+    unfolded.append({y[1], y[r - 2], y[r - 1]});
+    SmallVector<int64_t> back(r);
+    for (int64_t i = 0; i < r; ++i)
+      back[fold[i]] = i;
+    rewriter.replaceOp(op, e.transpose(e.reshape(sum, unfolded), back));
+    return success();
+  }
+};
+
 /// rope(x, cos, sin) = x * cos + rotate(x) * sin on the first W features,
 /// for the ropes ditc_rt_rope_f32 cannot take (not f32, or tables that
 /// broadcast in a pattern its three row dims cannot express).
@@ -707,7 +805,7 @@ struct LegalizeRuntimePass
     demoteF64(getOperation());
     RewritePatternSet patterns(&getContext());
     patterns.add<LowerEinsum, FullNormParams<LayerNormOp>,
-                 FullNormParams<RmsNormOp>, Conv1dAs2d, DecomposeRope,
+                 FullNormParams<RmsNormOp>, Conv1dAs2d, ConvNdAs2d, DecomposeRope,
                  FuseLinearActivation<GeluOp>, FuseLinearActivation<SiluOp>,
                  FuseNormModulation, FoldModScaleOffset, FuseMulAdd, FuseAttentionLayout<AttentionOp>,
                  FuseAttentionLayout<RingAttentionOp>, HoistHeadsOverConcat,

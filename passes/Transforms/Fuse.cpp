@@ -530,6 +530,267 @@ struct FuseRope : OpRewritePattern<AddOp> {
   }
 };
 
+/// The even (`odd` false) or odd features of x, `x[..., odd::2]`, read as
+/// a piece of a `[..., D/2, 2]` view of x; returns that view.
+Value matchPairHalf(Value v, bool odd) {
+  Value pairs;
+  int64_t offset;
+  v = throughReshapes(v);
+  if (!lastAxisPiece(v, pairs, offset) || offset != (odd ? 1 : 0) ||
+      shapeOf(v).back() != 1 || shapeOf(pairs).back() != 2)
+    return {};
+  return pairs;
+}
+
+/// `a * b` with `a` (either side) the given value: the other factor.
+Value otherFactor(Value product, Value a) {
+  auto mul = product.getDefiningOp<MulOp>();
+  if (!mul)
+    return {};
+  if (mul.getLhs() == a)
+    return mul.getRhs();
+  if (mul.getRhs() == a)
+    return mul.getLhs();
+  return {};
+}
+
+/// The interleaved rotation written pair by pair (Wan): with x1 = x[..., 0::2]
+/// and x2 = x[..., 1::2], out[..., 0::2] = x1 * c - x2 * s and out[..., 1::2]
+/// = x1 * s + x2 * c, the halves joined through a `[..., D/2, 2]` view
+/// (ScatterCoverAsConcat's form of the exporters' strided writes). That is
+/// rope(x, C, S) interleaved, with C and S the tables c and s each entry
+/// repeated twice.
+struct FuseRopePairs : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto cat = op.getInput().getDefiningOp<ConcatOp>();
+    ArrayRef<int64_t> out = shapeOf(op.getResult());
+    if (!cat || cat.getInputs().size() != 2 || out.empty())
+      return failure();
+    ArrayRef<int64_t> pairs = shapeOf(cat.getResult());
+    if (pairs.size() < 2 || pairs.back() != 2 || cat.getAxis() != (int64_t)pairs.size() - 1 ||
+        out.drop_back() != pairs.drop_back(2) || out.back() != 2 * pairs[pairs.size() - 2])
+      return failure();
+    auto even = throughReshapes(cat.getInputs()[0]).getDefiningOp<SubOp>();
+    auto odd = throughReshapes(cat.getInputs()[1]).getDefiningOp<AddOp>();
+    if (!even || !odd || shapeOf(even.getResult()) != pairs.drop_back() ||
+        shapeOf(odd.getResult()) != pairs.drop_back())
+      return failure();
+    // even = x1 * c - x2 * s: x1 and x2 from the minuend and subtrahend.
+    for (int lhs = 0; lhs < 2; ++lhs) {
+      auto m1 = even.getLhs().getDefiningOp<MulOp>();
+      auto m2 = even.getRhs().getDefiningOp<MulOp>();
+      if (!m1 || !m2)
+        return failure();
+      Value x1In = lhs ? m1.getRhs() : m1.getLhs();
+      Value x = matchPairHalf(x1In, false);
+      if (!x || shapeOf(x) != pairs || typeOf(x).getElementType() != op.getType().getElementType())
+        continue;
+      Value c = otherFactor(m1, x1In);
+      Value x2In;
+      for (Value v : {m2.getLhs(), m2.getRhs()})
+        if (matchPairHalf(v, true) == x)
+          x2In = v;
+      if (!x2In)
+        continue;
+      Value sv = otherFactor(m2, x2In);
+      // odd = x1 * s + x2 * c, in either order.
+      auto terms = [&](Value t1, Value t2) {
+        return otherFactor(t1, x1In) == sv && otherFactor(t2, x2In) == c;
+      };
+      if (!terms(odd.getLhs(), odd.getRhs()) && !terms(odd.getRhs(), odd.getLhs()))
+        continue;
+      ArrayRef<int64_t> half = shapeOf(c);
+      if (half.empty() || shapeOf(sv) != half || half.back() * 2 != out.back() ||
+          !broadcastsTo(half, pairs.drop_back()) ||
+          typeOf(c).getElementType() != typeOf(x).getElementType())
+        continue;
+      // C = c with each entry twice: [..., h] -> [..., h, 1] x 2 -> [..., 2h].
+      Location loc = op.getLoc();
+      Type et = typeOf(c).getElementType();
+      Shape one(half.begin(), half.end()), two(half.begin(), half.end()),
+          full(half.begin(), half.end());
+      one.push_back(1);
+      two.push_back(2);
+      full.back() *= 2;
+      auto twice = [&](Value t) -> Value {
+        Value r = ReshapeOp::create(rewriter, loc, RankedTensorType::get(one, et), t);
+        Value p = ConcatOp::create(rewriter, loc, RankedTensorType::get(two, et),
+                                   ValueRange{r, r}, (int64_t)one.size() - 1);
+        return ReshapeOp::create(rewriter, loc, RankedTensorType::get(full, et), p);
+      };
+      Value input = ReshapeOp::create(rewriter, loc, op.getType(), x);
+      rewriter.replaceOpWithNewOp<RopeOp>(op, op.getType(), input, twice(c), twice(sv), true);
+      return success();
+    }
+    return failure();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Scatters that write every element
+//===----------------------------------------------------------------------===//
+
+/// The window of `data` that a ScatterND with constant `indices` writes when
+/// that window is a strided box: `indices` `[n_0, ..., n_{k-1}, k]` with
+/// entry `j` equal to `offsets + j * steps` per axis (what exporters write for
+/// `out[..., a::m] = u`: TorchScript lists every index tuple, dynamo one
+/// axis). The box's sizes are the index grid's, then data's trailing axes.
+struct ScatterBox {
+  Shape offsets, steps, sizes;
+};
+
+std::optional<ScatterBox> scatterBox(Value indices, ArrayRef<int64_t> data) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(indices, m_Constant(&attr)))
+    return std::nullopt;
+  ArrayRef<int64_t> is = shapeOf(indices);
+  if (is.empty() || is.back() < 1 || is.back() > (int64_t)data.size() ||
+      (int64_t)is.size() - 1 != is.back())
+    return std::nullopt;
+  int64_t k = is.back();
+  SmallVector<int64_t> v;
+  v.reserve(attr.getNumElements());
+  for (const APInt &x : attr.getValues<APInt>())
+    v.push_back(x.getSExtValue());
+  for (int64_t a = 0; a < (int64_t)v.size(); ++a) {
+    int64_t dim = data[a % k];
+    if (v[a] < -dim || v[a] >= dim)
+      return std::nullopt;
+    if (v[a] < 0)
+      v[a] += dim;
+  }
+  ScatterBox box;
+  box.offsets.assign(v.begin(), v.begin() + k);
+  // Strides of the index grid in the flat list (entries of k numbers).
+  Shape gridStride(k, k);
+  for (int64_t a = k - 2; a >= 0; --a)
+    gridStride[a] = gridStride[a + 1] * is[a + 1];
+  for (int64_t a = 0; a < k; ++a)
+    box.steps.push_back(is[a] > 1 ? v[gridStride[a] + a] - v[a] : 1);
+  if (llvm::any_of(box.steps, [](int64_t s) { return s <= 0; }))
+    return std::nullopt;
+  // Every entry: offsets + j * steps.
+  for (int64_t e = 0, n = v.size() / k; e < n; ++e)
+    for (int64_t a = 0, rest = e; a < k; ++a) {
+      int64_t j = (rest / (gridStride[a] / k)) % is[a];
+      if (v[e * k + a] != box.offsets[a] + j * box.steps[a])
+        return std::nullopt;
+    }
+  box.sizes.assign(is.begin(), is.end() - 1);
+  box.sizes.append(data.begin() + k, data.end());
+  box.offsets.resize(data.size(), 0);
+  box.steps.resize(data.size(), 1);
+  return box;
+}
+
+/// A chain of ScatterNDs (no reduction) whose windows tile their data, so
+/// that nothing of the data survives (`out = empty_like(x); out[..., 0::2] =
+/// a; out[..., 1::2] = b`, as Wan's rotary embedding writes it; exporters
+/// store the empty tensor as a weight): the updates interleaved or
+/// concatenated along the one axis they split. Updates that are transposes
+/// by one permutation (the dynamo exporter moves the written axis first)
+/// are joined before it, so that the transposes meet their inverses.
+struct ScatterCoverAsConcat : OpRewritePattern<ScatterNdOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ScatterNdOp op,
+                                PatternRewriter &rewriter) const override {
+    ArrayRef<int64_t> data = shapeOf(op.getResult());
+    int64_t rank = data.size();
+    SmallVector<std::pair<ScatterBox, Value>> pieces;
+    for (ScatterNdOp s = op; s;) {
+      if (s.getReduction() != ScatterReduction::none)
+        return failure();
+      std::optional<ScatterBox> box = scatterBox(s.getIndices(), data);
+      if (!box)
+        return failure();
+      pieces.push_back({*box, s.getUpdates()});
+      auto inner = s.getData().getDefiningOp<ScatterNdOp>();
+      s = inner && inner->hasOneUse() ? inner : ScatterNdOp();
+    }
+    // The one axis the pieces split: every other axis whole.
+    int64_t axis = -1;
+    for (int64_t a = 0; a < rank; ++a)
+      if (llvm::any_of(pieces, [&](auto &p) { return p.first.sizes[a] != data[a]; })) {
+        if (axis >= 0)
+          return failure();
+        axis = a;
+      }
+    int64_t m = pieces.size();
+    if (axis < 0)
+      axis = 0; // one piece writes everything
+    for (auto &[box, u] : pieces)
+      for (int64_t a = 0; a < rank; ++a)
+        if (a != axis && (box.offsets[a] != 0 || box.steps[a] != 1))
+          return failure();
+    // Interleaved: pieces of one size, step m, offsets 0..m-1. Else
+    // contiguous pieces that abut.
+    int64_t n = data[axis];
+    bool interleaved = llvm::all_of(pieces, [&](auto &p) {
+      return (p.first.steps[axis] == m || p.first.sizes[axis] == 1) &&
+             p.first.sizes[axis] * m == n && p.first.offsets[axis] < m;
+    });
+    llvm::sort(pieces, [&](auto &x, auto &y) {
+      return x.first.offsets[axis] < y.first.offsets[axis];
+    });
+    for (int64_t i = 0, at = 0; i < m; ++i) {
+      const ScatterBox &box = pieces[i].first;
+      if (box.offsets[axis] != (interleaved ? i : at) ||
+          (!interleaved && box.sizes[axis] > 1 && box.steps[axis] != 1))
+        return failure();
+      at += box.sizes[axis];
+      if (!interleaved && i == m - 1 && at != n)
+        return failure();
+    }
+    // Join the transposes' inputs when every update is one by one permutation.
+    ArrayRef<int64_t> perm;
+    SmallVector<Value> parts;
+    for (auto &[box, u] : pieces) {
+      auto t = u.getDefiningOp<TransposeOp>();
+      if (!t || (!parts.empty() && t.getPermutation() != perm)) {
+        perm = {};
+        break;
+      }
+      perm = t.getPermutation();
+      parts.push_back(t.getInput());
+    }
+    if (perm.empty()) {
+      parts.clear();
+      for (auto &[box, u] : pieces)
+        parts.push_back(u);
+    }
+    int64_t joinAxis = perm.empty() ? axis : perm[axis];
+    Location loc = op.getLoc();
+    Type et = op.getType().getElementType();
+    Shape joined(shapeOf(parts[0]));
+    joined[joinAxis] = n;
+    Value result;
+    if (interleaved && m > 1) {
+      // [..., n/m, ...] -> [..., n/m, 1, ...], concatenated to
+      // [..., n/m, m, ...], read as [..., n, ...].
+      SmallVector<Value> expanded;
+      Shape one(shapeOf(parts[0]));
+      one.insert(one.begin() + joinAxis + 1, 1);
+      for (Value v : parts)
+        expanded.push_back(ReshapeOp::create(rewriter, loc, RankedTensorType::get(one, et), v));
+      Shape pairs = one;
+      pairs[joinAxis + 1] = m;
+      Value cat = ConcatOp::create(rewriter, loc, RankedTensorType::get(pairs, et), expanded,
+                                   joinAxis + 1);
+      result = ReshapeOp::create(rewriter, loc, RankedTensorType::get(joined, et), cat);
+    } else if (m > 1) {
+      result = ConcatOp::create(rewriter, loc, RankedTensorType::get(joined, et), parts, joinAxis);
+    } else {
+      result = parts[0];
+    }
+    if (!perm.empty())
+      result = TransposeOp::create(rewriter, loc, op.getType(), result, perm);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 //===----------------------------------------------------------------------===//
 // Attention
 //===----------------------------------------------------------------------===//
@@ -784,7 +1045,7 @@ struct FusePass : ditc::impl::FusePassBase<FusePass> {
     RewritePatternSet patterns(ctx);
     patterns.add<FuseGelu, FuseSilu, FuseNorm, FoldNormAffine, FuseLinear,
                  FuseLinearBias, FuseAttention, FoldRepeatedKV, CausalMaskAsFlag,
-                 FuseRope>(ctx);
+                 FuseRope, ScatterCoverAsConcat, FuseRopePairs>(ctx);
     for (RegisteredOperationName op : ctx->getRegisteredOperations())
       if (op.getDialect().getNamespace() == "ditc")
         op.getCanonicalizationPatterns(patterns, ctx);
