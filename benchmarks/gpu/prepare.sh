@@ -15,7 +15,7 @@
 #                                    (the GPU machine's toolkit may have
 #                                    none): the attention's cuDNN path
 #                                    (runtime/cuda/cudnn_graphs.cpp), ~3.6 MiB
-#   build-gpu-deps/fixtures/<name>/  per model fixture of test/fixtures:
+#   build-gpu-deps/fixtures/<name>/  per model fixture of test/fixtures and test/fixtures/video:
 #     cuda_f32.o, cuda_bf16.o        the generated half of a --target cuda
 #                                    library (ditc compile --emit obj), linked
 #                                    there with the runtime built there;
@@ -67,7 +67,8 @@ else
 fi
 
 rm -rf "$DEPS/fixtures"
-for dir in "$ROOT"/test/fixtures/*/; do
+# The model fixtures and the video DiT ones (test/fixtures/video).
+for dir in "$ROOT"/test/fixtures/*/ "$ROOT"/test/fixtures/video/*/; do
   name=$(basename "$dir")
   [ -f "$dir/model.onnx" ] || continue
   out=$DEPS/fixtures/$name

@@ -35,6 +35,7 @@ failed"; exits 1 when one failed (or none ran).
 """
 
 import argparse
+import glob
 import os
 import sys
 import time
@@ -125,8 +126,12 @@ def main():
     args = ap.parse_args()
     passed = failed = 0
     for name in sorted(os.listdir(args.prepared)):
-        fixture = os.path.join(args.fixtures, name)
-        if not os.path.isfile(os.path.join(fixture, "inputs.npz")):
+        # The fixture's directory: test/fixtures/NAME, or one group below
+        # (test/fixtures/video/NAME).
+        fixture = next((d for d in [os.path.join(args.fixtures, name)] +
+                        sorted(glob.glob(os.path.join(args.fixtures, "*", name)))
+                        if os.path.isfile(os.path.join(d, "inputs.npz"))), None)
+        if fixture is None:
             continue
         for dtype in args.dtypes.split(","):
             lib = os.path.join(args.prepared, name, f"{args.prefix}_{dtype}.so")

@@ -20,6 +20,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
@@ -180,6 +181,25 @@ LogicalResult mlir::ditc::compileModule(
   // An object is a library still to be linked (on another machine, say):
   // its weights are written too.
   bool library = opts.emit == "so" || opts.emit == "obj";
+  // The weight files are written under temporary names and renamed beside
+  // the library once it is linked: a compile that fails later (a kernel
+  // the target lacks, a link error) leaves no file behind, and no file of
+  // an earlier compile overwritten.
+  SmallVector<std::pair<std::string, std::string>> pendingWeights; // temporary, final
+  bool compiled = false;
+  auto cleanup = llvm::make_scope_exit([&] {
+    if (!compiled)
+      for (auto &names : pendingWeights)
+        llvm::sys::fs::remove(names.first);
+  });
+  auto commitWeights = [&]() -> LogicalResult {
+    for (auto &[tmpName, finalName] : pendingWeights)
+      if (std::error_code ec = llvm::sys::fs::rename(tmpName, finalName))
+        return llvm::errs() << "error: " << finalName << ": " << ec.message() << "\n",
+               failure();
+    compiled = true;
+    return success();
+  };
   if (library && opts.noWeights) {
     progress("wrote no weights (--no-weights)");
   } else if (library) {
@@ -194,8 +214,10 @@ LogicalResult mlir::ditc::compileModule(
       SmallString<256> weights(output);
       llvm::sys::path::replace_extension(
           weights, ranks > 1 ? "rank" + std::to_string(r) + ".safetensors" : "safetensors");
+      std::string partial = (weights + ".partial").str();
+      pendingWeights.push_back({partial, weights.str().str()});
       FailureOr<WeightFileInfo> info =
-          writeWeights(module, modelDir.empty() ? "." : modelDir, weights, r);
+          writeWeights(module, modelDir.empty() ? "." : modelDir, partial, r);
       if (failed(info))
         return failure();
       files.push_back(b.getStringAttr(llvm::sys::path::filename(weights)));
@@ -225,7 +247,7 @@ LogicalResult mlir::ditc::compileModule(
       return llvm::errs() << "error: " << output << ": " << err << "\n", failure();
     module.print(out->os());
     out->keep();
-    return success();
+    return commitWeights();
   }
   progress("lowered to runtime calls");
   if (opts.emit == "llvm") {
@@ -236,7 +258,7 @@ LogicalResult mlir::ditc::compileModule(
     if (failed(emitLLVMIR(module, out->os())))
       return failure();
     out->keep();
-    return success();
+    return commitWeights();
   }
   std::string object = output;
   SmallString<128> tmp;
@@ -261,7 +283,7 @@ LogicalResult mlir::ditc::compileModule(
       return failure();
     progress("linked " + output);
   }
-  return success();
+  return commitWeights();
 }
 
 int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {

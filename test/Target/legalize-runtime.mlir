@@ -61,6 +61,45 @@ func.func @conv1d(%x: tensor<1x4x16xf32>, %w: tensor<8x4x3xf32>) -> tensor<1x8x8
 
 // -----
 
+// A 3-D convolution with a (1, 2, 2) kernel (Wan's patch embedding): the
+// frames fold into the batch of one 2-D convolution, and come back out
+// after it.
+// CHECK-LABEL: func.func @conv3d_patch
+// CHECK: %[[T:.*]] = ditc.transpose %arg0 {permutation = array<i64: 0, 2, 1, 3, 4>} : (tensor<1x4x3x8x8xf32>) -> tensor<1x3x4x8x8xf32>
+// CHECK: %[[X:.*]] = ditc.reshape %[[T]] : (tensor<1x3x4x8x8xf32>) -> tensor<3x4x8x8xf32>
+// CHECK: %[[W:.*]] = ditc.reshape %arg1 : (tensor<16x4x1x2x2xf32>) -> tensor<16x4x2x2xf32>
+// CHECK: %[[Y:.*]] = ditc.conv %[[X]], %[[W]] bias %arg2 {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>}
+// CHECK: %[[R:.*]] = ditc.reshape %[[Y]] : (tensor<3x16x4x4xf32>) -> tensor<1x3x16x4x4xf32>
+// CHECK: ditc.transpose %[[R]] {permutation = array<i64: 0, 2, 1, 3, 4>} : (tensor<1x3x16x4x4xf32>) -> tensor<1x16x3x4x4xf32>
+// CHECK-NOT: ditc.add
+func.func @conv3d_patch(%x: tensor<1x4x3x8x8xf32>, %w: tensor<16x4x1x2x2xf32>, %b: tensor<16xf32>) -> tensor<1x16x3x4x4xf32> {
+  %y = ditc.conv %x, %w bias %b {strides = array<i64: 1, 2, 2>, pads = array<i64: 0, 0, 0, 0, 0, 0>, dilations = array<i64: 1, 1, 1>, group = 1 : i64} : (tensor<1x4x3x8x8xf32>, tensor<16x4x1x2x2xf32>, tensor<16xf32>) -> tensor<1x16x3x4x4xf32>
+  return %y : tensor<1x16x3x4x4xf32>
+}
+
+// -----
+
+// A temporal kernel of 2, stride 2 and a pad of 1 before: a zero frame
+// concatenated in front, one 2-D convolution per kernel frame over the
+// frames a strided slice picks (offsets 0 and 1, step 2), the bias in the
+// first only, the two summed.
+// CHECK-LABEL: func.func @conv3d_temporal
+// CHECK: %[[Z:.*]] = ditc.constant dense<0.000000e+00> : tensor<1x2x1x4x4xf32>
+// CHECK: %[[P:.*]] = ditc.concat %[[Z]], %arg0 {axis = 2 : i64} : (tensor<1x2x1x4x4xf32>, tensor<1x2x5x4x4xf32>) -> tensor<1x2x6x4x4xf32>
+// CHECK: ditc.slice %[[P]] {offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 2, 1, 1>} : (tensor<1x2x6x4x4xf32>) -> tensor<1x2x3x4x4xf32>
+// CHECK: ditc.slice %arg1 {offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<8x2x2x3x3xf32>) -> tensor<8x2x1x3x3xf32>
+// CHECK: %[[Y0:.*]] = ditc.conv {{.*}} bias %arg2 {{.*}} -> tensor<3x8x4x4xf32>
+// CHECK: ditc.slice %[[P]] {offsets = array<i64: 0, 0, 1, 0, 0>, steps = array<i64: 1, 1, 2, 1, 1>}
+// CHECK: ditc.slice %arg1 {offsets = array<i64: 0, 0, 1, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>}
+// CHECK: %[[Y1:.*]] = ditc.conv {{.*}} {dilations = array<i64: 1, 1>, group = 1 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 1, 1>} : {{.*}} -> tensor<3x8x4x4xf32>
+// CHECK: ditc.add %[[Y0]], %[[Y1]]
+func.func @conv3d_temporal(%x: tensor<1x2x5x4x4xf32>, %w: tensor<8x2x2x3x3xf32>, %b: tensor<8xf32>) -> tensor<1x8x3x4x4xf32> {
+  %y = ditc.conv %x, %w bias %b {strides = array<i64: 2, 1, 1>, pads = array<i64: 1, 1, 1, 0, 1, 1>, dilations = array<i64: 1, 1, 1>, group = 1 : i64} : (tensor<1x2x5x4x4xf32>, tensor<8x2x2x3x3xf32>, tensor<8xf32>) -> tensor<1x8x3x4x4xf32>
+  return %y : tensor<1x8x3x4x4xf32>
+}
+
+// -----
+
 // Ropes the kernel takes stay: Llama's [B, H, S, D] with [1, 1, S, W] or
 // [S, W] tables, a batch of tables ([B, 1, S, W]), Flux's [B, S, H, D] with
 // [1, S, 1, D] tables (interleaved).

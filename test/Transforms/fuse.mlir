@@ -418,3 +418,149 @@ func.func @boolean_shifted_mask(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>
   %o = ditc.attention %q, %k, %v mask %mask : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x4xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
 }
+
+// -----
+
+// Strided writes into an empty tensor that cover it (`out[..., 0::2] = a;
+// out[..., 1::2] = b`), as the dynamo exporter writes them: the written axis
+// moved first by a transpose, one index per slice. The empty tensor (a
+// weight in the export) is dropped, the halves interleaved before the
+// transpose, which then meets its inverse.
+// CHECK-LABEL: func.func @scatter_interleave_dynamo
+// CHECK-NOT: ditc.scatter_nd
+// CHECK-NOT: ditc.weight
+// CHECK-NOT: ditc.transpose
+// CHECK: %[[A:.*]] = ditc.reshape %arg0 : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+// CHECK: %[[B:.*]] = ditc.reshape %arg1 : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+// CHECK: %[[C:.*]] = ditc.concat %[[A]], %[[B]] {axis = 4 : i64}
+// CHECK: %[[R:.*]] = ditc.reshape %[[C]] : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x8xf32>
+// CHECK: return %[[R]]
+func.func @scatter_interleave_dynamo(%a: tensor<1x6x2x4xf32>, %b: tensor<1x6x2x4xf32>) -> tensor<1x6x2x8xf32> {
+  %even = ditc.constant dense<[[0], [2], [4], [6]]> : tensor<4x1xi64>
+  %odd = ditc.constant dense<[[1], [3], [5], [7]]> : tensor<4x1xi64>
+  %empty = ditc.weight "empty" {file = "model.onnx", offset = 0 : i64} : tensor<8x6x2x1xf32>
+  %ta = ditc.transpose %a {permutation = array<i64: 3, 1, 2, 0>} : (tensor<1x6x2x4xf32>) -> tensor<4x6x2x1xf32>
+  %s0 = ditc.scatter_nd %empty, %even, %ta {reduction = #ditc.scatter_reduction<none>} : (tensor<8x6x2x1xf32>, tensor<4x1xi64>, tensor<4x6x2x1xf32>) -> tensor<8x6x2x1xf32>
+  %tb = ditc.transpose %b {permutation = array<i64: 3, 1, 2, 0>} : (tensor<1x6x2x4xf32>) -> tensor<4x6x2x1xf32>
+  %s1 = ditc.scatter_nd %s0, %odd, %tb {reduction = #ditc.scatter_reduction<none>} : (tensor<8x6x2x1xf32>, tensor<4x1xi64>, tensor<4x6x2x1xf32>) -> tensor<8x6x2x1xf32>
+  %r = ditc.transpose %s1 {permutation = array<i64: 3, 1, 2, 0>} : (tensor<8x6x2x1xf32>) -> tensor<1x6x2x8xf32>
+  return %r : tensor<1x6x2x8xf32>
+}
+
+// -----
+
+// TorchScript's form: every index tuple listed (offsets + j * steps, the odd
+// ones written first), negative indices counted from the end.
+// CHECK-LABEL: func.func @scatter_interleave_torchscript
+// CHECK-NOT: ditc.scatter_nd
+// CHECK: %[[A:.*]] = ditc.reshape %arg0 : (tensor<2x2xf32>) -> tensor<2x2x1xf32>
+// CHECK: %[[B:.*]] = ditc.reshape %arg1 : (tensor<2x2xf32>) -> tensor<2x2x1xf32>
+// CHECK: %[[C:.*]] = ditc.concat %[[A]], %[[B]] {axis = 2 : i64}
+// CHECK: ditc.reshape %[[C]] : (tensor<2x2x2xf32>) -> tensor<2x4xf32>
+func.func @scatter_interleave_torchscript(%a: tensor<2x2xf32>, %b: tensor<2x2xf32>, %d: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %even = ditc.constant dense<[[[0, 0], [0, 2]], [[1, 0], [1, -2]]]> : tensor<2x2x2xi64>
+  %odd = ditc.constant dense<[[[0, 1], [0, 3]], [[1, 1], [1, 3]]]> : tensor<2x2x2xi64>
+  %s0 = ditc.scatter_nd %d, %odd, %b {reduction = #ditc.scatter_reduction<none>} : (tensor<2x4xf32>, tensor<2x2x2xi64>, tensor<2x2xf32>) -> tensor<2x4xf32>
+  %s1 = ditc.scatter_nd %s0, %even, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<2x4xf32>, tensor<2x2x2xi64>, tensor<2x2xf32>) -> tensor<2x4xf32>
+  return %s1 : tensor<2x4xf32>
+}
+
+// -----
+
+// Contiguous pieces that abut (`out[:2] = a; out[2:] = b`): a concat.
+// CHECK-LABEL: func.func @scatter_concat
+// CHECK-NEXT: %[[C:.*]] = ditc.concat %arg0, %arg1 {axis = 0 : i64} : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<5x3xf32>
+// CHECK-NEXT: return %[[C]]
+func.func @scatter_concat(%a: tensor<2x3xf32>, %b: tensor<3x3xf32>, %d: tensor<5x3xf32>) -> tensor<5x3xf32> {
+  %i0 = ditc.constant dense<[[0], [1]]> : tensor<2x1xi64>
+  %i1 = ditc.constant dense<[[2], [3], [4]]> : tensor<3x1xi64>
+  %s0 = ditc.scatter_nd %d, %i0, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %s1 = ditc.scatter_nd %s0, %i1, %b {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<3x1xi64>, tensor<3x3xf32>) -> tensor<5x3xf32>
+  return %s1 : tensor<5x3xf32>
+}
+
+// -----
+
+// Writes that leave part of the data (a gap at index 4), that overlap (0
+// written twice), that add (reduction), or whose indices are not a strided
+// box (0, 2, 3): scatters stay.
+// CHECK-LABEL: func.func @scatter_kept
+// CHECK-COUNT-7: ditc.scatter_nd
+func.func @scatter_kept(%a: tensor<2x3xf32>, %b: tensor<2x3xf32>, %c: tensor<3x3xf32>, %d: tensor<5x3xf32>) -> (tensor<5x3xf32>, tensor<4x3xf32>, tensor<5x3xf32>, tensor<5x3xf32>) {
+  %i0 = ditc.constant dense<[[0], [1]]> : tensor<2x1xi64>
+  %i1 = ditc.constant dense<[[2], [3]]> : tensor<2x1xi64>
+  %gap0 = ditc.scatter_nd %d, %i0, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %gap = ditc.scatter_nd %gap0, %i1, %b {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %d4 = ditc.slice %d {offsets = array<i64: 0, 0>, steps = array<i64: 1, 1>} : (tensor<5x3xf32>) -> tensor<4x3xf32>
+  %i2 = ditc.constant dense<[[0], [1], [2]]> : tensor<3x1xi64>
+  %over0 = ditc.scatter_nd %d4, %i0, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<4x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<4x3xf32>
+  %over = ditc.scatter_nd %over0, %i2, %c {reduction = #ditc.scatter_reduction<none>} : (tensor<4x3xf32>, tensor<3x1xi64>, tensor<3x3xf32>) -> tensor<4x3xf32>
+  %i3 = ditc.constant dense<[[2], [3], [4]]> : tensor<3x1xi64>
+  %add0 = ditc.scatter_nd %d, %i0, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<2x1xi64>, tensor<2x3xf32>) -> tensor<5x3xf32>
+  %add = ditc.scatter_nd %add0, %i3, %c {reduction = #ditc.scatter_reduction<add>} : (tensor<5x3xf32>, tensor<3x1xi64>, tensor<3x3xf32>) -> tensor<5x3xf32>
+  %i4 = ditc.constant dense<[[0], [2], [3]]> : tensor<3x1xi64>
+  %odd = ditc.scatter_nd %d, %i4, %c {reduction = #ditc.scatter_reduction<none>} : (tensor<5x3xf32>, tensor<3x1xi64>, tensor<3x3xf32>) -> tensor<5x3xf32>
+  return %gap, %over, %add, %odd : tensor<5x3xf32>, tensor<4x3xf32>, tensor<5x3xf32>, tensor<5x3xf32>
+}
+
+// -----
+
+// Wan's rotation: with x1 = x[..., 0::2] and x2 = x[..., 1::2] (pieces of a
+// [..., D/2, 2] view of the projection), the even features x1 * c - x2 * s
+// and the odd ones x1 * s + x2 * c, joined pair by pair: an interleaved
+// rope whose tables are c and s with each entry twice.
+// CHECK-LABEL: func.func @rope_pairs
+// CHECK-DAG: %[[X:.*]] = ditc.reshape %arg0 : (tensor<1x6x16xf32>) -> tensor<1x6x2x8xf32>
+// CHECK-DAG: %[[C1:.*]] = ditc.reshape %arg1 : (tensor<1x6x1x4xf32>) -> tensor<1x6x1x4x1xf32>
+// CHECK-DAG: %[[C2:.*]] = ditc.concat %[[C1]], %[[C1]] {axis = 4 : i64}
+// CHECK-DAG: %[[C:.*]] = ditc.reshape %[[C2]] : (tensor<1x6x1x4x2xf32>) -> tensor<1x6x1x8xf32>
+// CHECK-DAG: %[[S1:.*]] = ditc.reshape %arg2 : (tensor<1x6x1x4xf32>) -> tensor<1x6x1x4x1xf32>
+// CHECK-DAG: %[[S2:.*]] = ditc.concat %[[S1]], %[[S1]] {axis = 4 : i64}
+// CHECK-DAG: %[[S:.*]] = ditc.reshape %[[S2]] : (tensor<1x6x1x4x2xf32>) -> tensor<1x6x1x8xf32>
+// CHECK: %[[R:.*]] = ditc.rope %[[X]], %[[C]], %[[S]] {interleaved}
+// CHECK-NOT: ditc.sub
+// CHECK: return %[[R]]
+func.func @rope_pairs(%x: tensor<1x6x16xf32>, %c: tensor<1x6x1x4xf32>, %s: tensor<1x6x1x4xf32>) -> tensor<1x6x2x8xf32> {
+  %p = ditc.reshape %x : (tensor<1x6x16xf32>) -> tensor<1x6x2x4x2xf32>
+  %e = ditc.slice %p {offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x4x1xf32>
+  %x1 = ditc.reshape %e : (tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4xf32>
+  %o = ditc.slice %p {offsets = array<i64: 0, 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x4x1xf32>
+  %x2 = ditc.reshape %o : (tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4xf32>
+  %a1 = ditc.mul %x1, %c : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %a2 = ditc.mul %x2, %s : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %even = ditc.sub %a1, %a2 : (tensor<1x6x2x4xf32>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x4xf32>
+  %b1 = ditc.mul %s, %x1 : (tensor<1x6x1x4xf32>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x4xf32>
+  %b2 = ditc.mul %x2, %c : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %odd = ditc.add %b2, %b1 : (tensor<1x6x2x4xf32>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x4xf32>
+  %e1 = ditc.reshape %even : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+  %o1 = ditc.reshape %odd : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+  %cat = ditc.concat %e1, %o1 {axis = 4 : i64} : (tensor<1x6x2x4x1xf32>, tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4x2xf32>
+  %r = ditc.reshape %cat : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x8xf32>
+  return %r : tensor<1x6x2x8xf32>
+}
+
+// -----
+
+// The same with the tables swapped in the odd features (x1 * c + x2 * s):
+// not a rotation, left alone.
+// CHECK-LABEL: func.func @rope_pairs_not
+// CHECK-NOT: ditc.rope
+// CHECK: ditc.sub
+func.func @rope_pairs_not(%x: tensor<1x6x16xf32>, %c: tensor<1x6x1x4xf32>, %s: tensor<1x6x1x4xf32>) -> tensor<1x6x2x8xf32> {
+  %p = ditc.reshape %x : (tensor<1x6x16xf32>) -> tensor<1x6x2x4x2xf32>
+  %e = ditc.slice %p {offsets = array<i64: 0, 0, 0, 0, 0>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x4x1xf32>
+  %x1 = ditc.reshape %e : (tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4xf32>
+  %o = ditc.slice %p {offsets = array<i64: 0, 0, 0, 0, 1>, steps = array<i64: 1, 1, 1, 1, 1>} : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x4x1xf32>
+  %x2 = ditc.reshape %o : (tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4xf32>
+  %a1 = ditc.mul %x1, %c : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %a2 = ditc.mul %x2, %s : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %even = ditc.sub %a1, %a2 : (tensor<1x6x2x4xf32>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x4xf32>
+  %b1 = ditc.mul %x1, %c : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %b2 = ditc.mul %x2, %s : (tensor<1x6x2x4xf32>, tensor<1x6x1x4xf32>) -> tensor<1x6x2x4xf32>
+  %odd = ditc.add %b1, %b2 : (tensor<1x6x2x4xf32>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x4xf32>
+  %e1 = ditc.reshape %even : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+  %o1 = ditc.reshape %odd : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+  %cat = ditc.concat %e1, %o1 {axis = 4 : i64} : (tensor<1x6x2x4x1xf32>, tensor<1x6x2x4x1xf32>) -> tensor<1x6x2x4x2xf32>
+  %r = ditc.reshape %cat : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x8xf32>
+  return %r : tensor<1x6x2x8xf32>
+}
