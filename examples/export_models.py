@@ -29,6 +29,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size hunyuandit --out /tmp/ditc-full/hunyuandit
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llm-mlp --seq 4096 --out /tmp/ditc-full/llm-mlp4096
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llama --seq 512 --batch 1 --reference --out /tmp/ditc-full/llama
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size wan --frames 3 --sample 32 --batch 1 --reference --out /tmp/ditc-full/wan
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ EXPORTERS = {"torchscript": 17, "dynamo": 18}
 # an axis of size != 1 is what ditc must accept (ONNX Runtime refuses it).
 # Only on request (--only pixart_dynamo_raw); not part of the default set.
 RAW_EXPORTERS = {"dynamo_raw": 18}
-FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp", "llama")
+FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp", "llama", "wan")
 
 
 # ----------------------------------------------------------------------------
@@ -854,7 +855,7 @@ def randomize_params(module, std=0.02):
                 p.add_(1.0)
 
 
-def build_full(kind, seq, batch, sample=128):
+def build_full(kind, seq, batch, sample=128, frames=21):
     g = torch.Generator().manual_seed(SEED)
 
     def randn(*shape):
@@ -969,6 +970,26 @@ def build_full(kind, seq, batch, sample=128):
                 "img_ids": img_ids.reshape(side * side, 3),
                 "txt_ids": torch.zeros(txt, 3),
             }
+        elif kind == "wan":
+            # Wan2.1-T2V-1.3B (Wan-AI/Wan2.1-T2V-1.3B-Diffusers,
+            # transformer/config.json): 30 blocks of 12 heads x 128, FFN
+            # 8960, umT5 text (512 x 4096). The latent is 16 channels x
+            # --frames x --sample x --sample (81 frames at 480p would be 21 x
+            # 60 x 104); tokens: frames x (sample / 2)^2.
+            from diffusers import WanTransformer3DModel
+
+            register_rms_norm_symbolic(17)  # q/k norms: aten::rms_norm
+            model = WanTransformer3DModel(
+                patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
+                out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30,
+                cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024,
+            )
+            wrapper = KwargsWrapper(model, ["hidden_states", "timestep", "encoder_hidden_states"])
+            inputs = {
+                "hidden_states": randn(batch, 16, frames, sample, sample),
+                "timestep": torch.randint(0, 1000, (batch,), generator=g),
+                "encoder_hidden_states": randn(batch, 512, 4096),
+            }
         elif kind == "dit-block":
             from diffusers.models.attention import BasicTransformerBlock
 
@@ -1056,16 +1077,16 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
     return model
 
 
-def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False):
+def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False, frames=21):
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("model.onnx", "model.onnx.data"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     t0 = time.time()
-    wrapper, inputs = build_full(kind, seq, batch, sample)
-    if exporter != "torchscript" and kind not in ("pixart", "llama"):
-        raise SystemExit(f"--exporter {exporter} is for --full-size pixart and llama only")
+    wrapper, inputs = build_full(kind, seq, batch, sample, frames)
+    if exporter != "torchscript" and kind not in ("pixart", "llama", "wan"):
+        raise SystemExit(f"--exporter {exporter} is for --full-size pixart, llama and wan only")
     ref = None
     if reference:
         with torch.no_grad():
@@ -1189,8 +1210,10 @@ def main(argv=None):
     ap.add_argument("--exporter", choices=("torchscript", "dynamo", "dynamo_raw"), default="torchscript",
                     help="exporter for --full-size pixart and llama (default torchscript; dynamo_raw: the dynamo "
                     "exporter without the Squeeze fix, as users get it)")
+    ap.add_argument("--frames", type=int, default=21,
+                    help="latent frames for --full-size wan (default 21: 81 video frames)")
     ap.add_argument("--sample", type=int, default=128,
-                    help="latent size for --full-size pixart and hunyuandit (default 128: 1024px)")
+                    help="latent size for --full-size pixart, hunyuandit and wan (default 128: 1024px)")
     ap.add_argument("--reference", action="store_true",
                     help="with --full-size: also write outputs.npz, PyTorch's output on inputs.npz")
     a = ap.parse_args(argv)
@@ -1201,7 +1224,7 @@ def main(argv=None):
         logging.getLogger(lg).setLevel(logging.ERROR)
 
     if a.full_size:
-        export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference)
+        export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference, a.frames)
         return 0
 
     group = DEEP_MODELS if a.deep else VIDEO_MODELS if a.video else MODELS

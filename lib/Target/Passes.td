@@ -15,7 +15,12 @@ def LegalizeRuntimePass : Pass<"ditc-legalize-runtime", "ModuleOp"> {
       two operands, transposes and reshapes around one batched `ditc.matmul`;
     - norm scales and biases that only broadcast to the normalised shape are
       broadcast to it explicitly;
-    - 1-D convolutions become 2-D ones with a unit height;
+    - 1-D convolutions become 2-D ones with a unit height; convolutions of
+      3 or more spatial axes (video DiTs' patch embeddings) become 2-D ones
+      over the leading spatial axes folded into the batch, one per offset of
+      the leading kernel axes (one when those are 1), summed, with leading
+      pads as concatenated zeros and leading strides and dilations as
+      strided slices;
     - `ditc.rope` stays for `ditc_rt_rope_f32` when it is f32 and its
       tables broadcast over the input's leading dims in at most three runs
       (Llama's `[B, H, S, D]` with `[S, W]`, `[1 or B, 1, S, W]` tables,

@@ -641,10 +641,145 @@ struct ScatterBox {
   Shape offsets, steps, sizes;
 };
 
+/// `v` (its axes mapped to those of an index grid by `axes`, -1 for unit
+/// axes outside it) as `offset + sum coeffs[a] * j_a` over the grid's
+/// indices j, when it is an integer constant with that form, seen through
+/// broadcasts and reshapes that add or drop unit axes (the index tensors
+/// exporters compute from small aranges, too large to fold).
+struct AffineIndex {
+  int64_t offset = 0;
+  SmallVector<int64_t> coeffs;
+};
+
+std::optional<AffineIndex> affineIndex(Value v, SmallVector<int64_t> axes, int64_t gridRank) {
+  while (true) {
+    ArrayRef<int64_t> out = shapeOf(v);
+    if (auto r = v.getDefiningOp<ReshapeOp>()) {
+      // Only unit axes added or dropped: the other axes keep their order.
+      ArrayRef<int64_t> in = shapeOf(r.getInput());
+      SmallVector<int64_t> outAxes, inAxes;
+      for (int64_t i = 0; i < (int64_t)out.size(); ++i)
+        if (out[i] != 1)
+          outAxes.push_back(axes[i]);
+      SmallVector<int64_t> next(in.size(), -1);
+      for (int64_t i = 0; i < (int64_t)in.size(); ++i)
+        if (in[i] != 1)
+          inAxes.push_back(i);
+      if (inAxes.size() != outAxes.size())
+        return std::nullopt;
+      for (size_t i = 0; i < inAxes.size(); ++i) {
+        if (in[inAxes[i]] != out[llvm::find(axes, outAxes[i]) - axes.begin()])
+          return std::nullopt;
+        next[inAxes[i]] = outAxes[i];
+      }
+      v = r.getInput();
+      axes = next;
+      continue;
+    }
+    if (auto bc = v.getDefiningOp<BroadcastOp>()) {
+      ArrayRef<int64_t> in = shapeOf(bc.getInput());
+      if (in.size() > out.size())
+        return std::nullopt;
+      int64_t lead = out.size() - in.size();
+      SmallVector<int64_t> next(in.size(), -1);
+      for (int64_t i = 0; i < (int64_t)in.size(); ++i) {
+        if (in[i] == out[lead + i])
+          next[i] = in[i] == 1 ? -1 : axes[lead + i];
+        else if (in[i] != 1)
+          return std::nullopt;
+      }
+      v = bc.getInput();
+      axes = next;
+      continue;
+    }
+    break;
+  }
+  DenseIntElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  ArrayRef<int64_t> shape = shapeOf(v);
+  AffineIndex f;
+  f.coeffs.assign(gridRank, 0);
+  if (attr.isSplat()) {
+    f.offset = attr.getSplatValue<APInt>().getSExtValue();
+    return f;
+  }
+  SmallVector<int64_t> vals;
+  for (const APInt &x : attr.getValues<APInt>())
+    vals.push_back(x.getSExtValue());
+  if (vals.empty())
+    return std::nullopt;
+  SmallVector<int64_t> stride(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    stride[i] = stride[i + 1] * shape[i + 1];
+  f.offset = vals[0];
+  SmallVector<int64_t> local(shape.size(), 0);
+  for (int64_t i = 0; i < (int64_t)shape.size(); ++i) {
+    if (shape[i] == 1)
+      continue;
+    if (axes[i] < 0)
+      return std::nullopt;
+    local[i] = vals[stride[i]] - vals[0];
+    f.coeffs[axes[i]] = local[i];
+  }
+  for (int64_t e = 0; e < (int64_t)vals.size(); ++e) {
+    int64_t want = f.offset;
+    for (int64_t i = 0; i < (int64_t)shape.size(); ++i)
+      want += ((e / stride[i]) % shape[i]) * local[i];
+    if (vals[e] != want)
+      return std::nullopt;
+  }
+  return f;
+}
+
+/// scatterBox for indices computed as a concatenation of one affine index
+/// tensor per indexed axis (`[..., 1]` each).
+std::optional<ScatterBox> scatterBoxOfParts(Value indices, ArrayRef<int64_t> data) {
+  auto cat = indices.getDefiningOp<ConcatOp>();
+  ArrayRef<int64_t> is = shapeOf(indices);
+  if (!cat || is.empty() || cat.getAxis() != (int64_t)is.size() - 1)
+    return std::nullopt;
+  int64_t k = is.back(), grid = is.size() - 1;
+  if (k != grid || k > (int64_t)data.size() || (int64_t)cat.getInputs().size() != k)
+    return std::nullopt;
+  ScatterBox box;
+  for (int64_t a = 0; a < k; ++a) {
+    Value part = cat.getInputs()[a];
+    if (shapeOf(part).back() != 1)
+      return std::nullopt;
+    SmallVector<int64_t> axes;
+    for (int64_t i = 0; i < grid; ++i)
+      axes.push_back(i);
+    axes.push_back(-1);
+    std::optional<AffineIndex> f = affineIndex(part, axes, grid);
+    if (!f)
+      return std::nullopt;
+    // The a-th index moves along grid axis a only.
+    for (int64_t i = 0; i < grid; ++i)
+      if (i != a && is[i] > 1 && f->coeffs[i] != 0)
+        return std::nullopt;
+    int64_t step = is[a] > 1 ? f->coeffs[a] : 1, first = f->offset,
+            last = first + step * (is[a] - 1);
+    if (step <= 0)
+      return std::nullopt;
+    if (first < 0 && last < 0)
+      first += data[a], last += data[a];
+    if (first < 0 || last >= data[a])
+      return std::nullopt;
+    box.offsets.push_back(first);
+    box.steps.push_back(step);
+  }
+  box.sizes.assign(is.begin(), is.end() - 1);
+  box.sizes.append(data.begin() + k, data.end());
+  box.offsets.resize(data.size(), 0);
+  box.steps.resize(data.size(), 1);
+  return box;
+}
+
 std::optional<ScatterBox> scatterBox(Value indices, ArrayRef<int64_t> data) {
   DenseIntElementsAttr attr;
   if (!matchPattern(indices, m_Constant(&attr)))
-    return std::nullopt;
+    return scatterBoxOfParts(indices, data);
   ArrayRef<int64_t> is = shapeOf(indices);
   if (is.empty() || is.back() < 1 || is.back() > (int64_t)data.size() ||
       (int64_t)is.size() - 1 != is.back())

@@ -26,7 +26,18 @@ def FusePass : Pass<"ditc-fuse", "ModuleOp"> {
       `add` of a bias fold into the norm;
     - `0.5 * x * (1 + erf(x / sqrt 2))` and the tanh form become `ditc.gelu`;
     - `x * sigmoid(x)` becomes `ditc.silu`;
-    - `matmul(x, W) + b` with a 2-D weight becomes `ditc.linear`.
+    - `matmul(x, W) + b` with a 2-D weight becomes `ditc.linear`;
+    - `x * cos + rotate(x) * sin` (half or interleaved rotation) becomes
+      `ditc.rope`, and so does the rotation written pair by pair (Wan:
+      `x1 * c - x2 * s` for the even features, `x1 * s + x2 * c` for the
+      odd ones, joined through a `[..., D/2, 2]` view), whose tables are
+      `c` and `s` with each entry repeated;
+    - a chain of `ditc.scatter_nd` with constant indices (no reduction)
+      whose windows tile the data, as exporters write `out =
+      empty_like(x); out[..., 0::2] = a; out[..., 1::2] = b`, becomes the
+      updates interleaved (or concatenated, for abutting windows) along the
+      axis they split: the data (an exported weight) is dropped, and updates
+      that are transposes by one permutation are joined before it.
 
     Example:
 

@@ -467,6 +467,63 @@ func.func @scatter_interleave_torchscript(%a: tensor<2x2xf32>, %b: tensor<2x2xf3
 
 // -----
 
+// The index tuples as full-size TorchScript exports compute them (too many
+// to fold): the last axis a concatenation of one tensor per data axis, each
+// a broadcast of a small range (a splat, the rows, the heads, the even or
+// odd features). The same interleave.
+// CHECK-LABEL: func.func @scatter_interleave_computed
+// CHECK-NOT: ditc.scatter_nd
+// CHECK: %[[A:.*]] = ditc.reshape %arg0 : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+// CHECK: %[[B:.*]] = ditc.reshape %arg1 : (tensor<1x6x2x4xf32>) -> tensor<1x6x2x4x1xf32>
+// CHECK: %[[C:.*]] = ditc.concat %[[A]], %[[B]] {axis = 4 : i64}
+// CHECK: ditc.reshape %[[C]] : (tensor<1x6x2x4x2xf32>) -> tensor<1x6x2x8xf32>
+func.func @scatter_interleave_computed(%a: tensor<1x6x2x4xf32>, %b: tensor<1x6x2x4xf32>, %d: tensor<1x6x2x8xf32>) -> tensor<1x6x2x8xf32> {
+  %zero = ditc.constant dense<0> : tensor<1x6x2x4x1xi64>
+  %rows = ditc.constant dense<[[[0]], [[1]], [[2]], [[3]], [[4]], [[5]]]> : tensor<6x1x1xi64>
+  %heads = ditc.constant dense<[[0], [1]]> : tensor<2x1xi64>
+  %evens = ditc.constant dense<[0, 2, 4, 6]> : tensor<4xi64>
+  %odds = ditc.constant dense<[1, 3, 5, 7]> : tensor<4xi64>
+  %r0 = ditc.broadcast %rows : (tensor<6x1x1xi64>) -> tensor<1x6x2x4xi64>
+  %r = ditc.reshape %r0 : (tensor<1x6x2x4xi64>) -> tensor<1x6x2x4x1xi64>
+  %h0 = ditc.broadcast %heads : (tensor<2x1xi64>) -> tensor<1x6x2x4xi64>
+  %h = ditc.reshape %h0 : (tensor<1x6x2x4xi64>) -> tensor<1x6x2x4x1xi64>
+  %e0 = ditc.broadcast %evens : (tensor<4xi64>) -> tensor<1x6x2x4xi64>
+  %e = ditc.reshape %e0 : (tensor<1x6x2x4xi64>) -> tensor<1x6x2x4x1xi64>
+  %o0 = ditc.broadcast %odds : (tensor<4xi64>) -> tensor<1x6x2x4xi64>
+  %o = ditc.reshape %o0 : (tensor<1x6x2x4xi64>) -> tensor<1x6x2x4x1xi64>
+  %ie = ditc.concat %zero, %r, %h, %e {axis = 4 : i64} : (tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>) -> tensor<1x6x2x4x4xi64>
+  %io = ditc.concat %zero, %r, %h, %o {axis = 4 : i64} : (tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>, tensor<1x6x2x4x1xi64>) -> tensor<1x6x2x4x4xi64>
+  %s0 = ditc.scatter_nd %d, %ie, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<1x6x2x8xf32>, tensor<1x6x2x4x4xi64>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x8xf32>
+  %s1 = ditc.scatter_nd %s0, %io, %b {reduction = #ditc.scatter_reduction<none>} : (tensor<1x6x2x8xf32>, tensor<1x6x2x4x4xi64>, tensor<1x6x2x4xf32>) -> tensor<1x6x2x8xf32>
+  return %s1 : tensor<1x6x2x8xf32>
+}
+
+// -----
+
+// The heads' range broadcast along the rows' axis instead: the second index
+// does not follow its own grid axis, and the scatters stay.
+// CHECK-LABEL: func.func @scatter_computed_crossed
+// CHECK-COUNT-2: ditc.scatter_nd
+func.func @scatter_computed_crossed(%a: tensor<1x2x2x4xf32>, %b: tensor<1x2x2x4xf32>, %d: tensor<1x2x2x8xf32>) -> tensor<1x2x2x8xf32> {
+  %zero = ditc.constant dense<0> : tensor<1x2x2x4x1xi64>
+  %rows = ditc.constant dense<[[[0]], [[1]]]> : tensor<2x1x1xi64>
+  %evens = ditc.constant dense<[0, 2, 4, 6]> : tensor<4xi64>
+  %odds = ditc.constant dense<[1, 3, 5, 7]> : tensor<4xi64>
+  %r0 = ditc.broadcast %rows : (tensor<2x1x1xi64>) -> tensor<1x2x2x4xi64>
+  %r = ditc.reshape %r0 : (tensor<1x2x2x4xi64>) -> tensor<1x2x2x4x1xi64>
+  %e0 = ditc.broadcast %evens : (tensor<4xi64>) -> tensor<1x2x2x4xi64>
+  %e = ditc.reshape %e0 : (tensor<1x2x2x4xi64>) -> tensor<1x2x2x4x1xi64>
+  %o0 = ditc.broadcast %odds : (tensor<4xi64>) -> tensor<1x2x2x4xi64>
+  %o = ditc.reshape %o0 : (tensor<1x2x2x4xi64>) -> tensor<1x2x2x4x1xi64>
+  %ie = ditc.concat %zero, %r, %r, %e {axis = 4 : i64} : (tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>) -> tensor<1x2x2x4x4xi64>
+  %io = ditc.concat %zero, %r, %r, %o {axis = 4 : i64} : (tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>, tensor<1x2x2x4x1xi64>) -> tensor<1x2x2x4x4xi64>
+  %s0 = ditc.scatter_nd %d, %ie, %a {reduction = #ditc.scatter_reduction<none>} : (tensor<1x2x2x8xf32>, tensor<1x2x2x4x4xi64>, tensor<1x2x2x4xf32>) -> tensor<1x2x2x8xf32>
+  %s1 = ditc.scatter_nd %s0, %io, %b {reduction = #ditc.scatter_reduction<none>} : (tensor<1x2x2x8xf32>, tensor<1x2x2x4x4xi64>, tensor<1x2x2x4xf32>) -> tensor<1x2x2x8xf32>
+  return %s1 : tensor<1x2x2x8xf32>
+}
+
+// -----
+
 // Contiguous pieces that abut (`out[:2] = a; out[2:] = b`): a concat.
 // CHECK-LABEL: func.func @scatter_concat
 // CHECK-NEXT: %[[C:.*]] = ditc.concat %arg0, %arg1 {axis = 0 : i64} : (tensor<2x3xf32>, tensor<3x3xf32>) -> tensor<5x3xf32>

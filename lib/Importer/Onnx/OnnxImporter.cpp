@@ -333,6 +333,8 @@ LogicalResult GraphImporter::defineTensor(
     };
     return true;
   };
+  bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
+                                  : *n <= kInlineIntElements;
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -382,13 +384,29 @@ LogicalResult GraphImporter::defineTensor(
         if (auto slice = llvm::MemoryBuffer::getFileSlice(full, nbytes, offset);
             slice && asCausalMask((*slice)->getBuffer()))
           return success();
+      // Small tensors are constants wherever their bytes are (exporters
+      // move tensors of 1 KiB and more out of the model: the index ranges
+      // that Wan's rotation writes through are such), so that folding and
+      // the fusions see their values, as they see inline ones.
+      if ((uint64_t)offset + (uint64_t)nbytes <= fileSize && small)
+        if (auto slice = llvm::MemoryBuffer::getFileSlice(full, nbytes, offset)) {
+          onnx::TensorProto inlined;
+          inlined.set_data_type(t.data_type());
+          for (int64_t d : shape)
+            inlined.add_dims(d);
+          inlined.set_raw_data((*slice)->getBufferStart(), nbytes);
+          std::string why;
+          FailureOr<HostTensor> h = readTensor(ctx, inlined, why);
+          if (failed(h))
+            return err() << "tensor '" << name << "': " << why;
+          vi.constant = std::make_shared<HostTensor>(std::move(*h));
+          return success();
+        }
     }
     makeWeight(std::string(norm.str()), offset);
     return success();
   }
 
-  bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
-                                  : *n <= kInlineIntElements;
   if (t.data_location() != onnx::TensorProto::EXTERNAL && t.has_raw_data() &&
       asCausalMask(t.raw_data()))
     return success();
