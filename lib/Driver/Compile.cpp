@@ -217,7 +217,7 @@ LogicalResult mlir::ditc::compileModule(
       std::string partial = (weights + ".partial").str();
       pendingWeights.push_back({partial, weights.str().str()});
       FailureOr<WeightFileInfo> info =
-          writeWeights(module, modelDir.empty() ? "." : modelDir, partial, r);
+          writeWeights(module, modelDir.empty() ? "." : modelDir, weights, r, partial);
       if (failed(info))
         return failure();
       files.push_back(b.getStringAttr(llvm::sys::path::filename(weights)));

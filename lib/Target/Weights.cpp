@@ -137,7 +137,8 @@ bool convertStored(const char *src, Type from, char *dst, Type to, int64_t count
 FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
                                                    StringRef modelDir,
                                                    StringRef outPath,
-                                                   int64_t rank) {
+                                                   int64_t rank,
+                                                   StringRef writePath) {
   FailureOr<Mesh> mesh = Mesh::of(module);
   if (failed(mesh))
     return failure();
@@ -183,7 +184,8 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
   while ((headerText.size() + 8) % 64)
     headerText.push_back(' ');
   std::error_code ec;
-  llvm::raw_fd_ostream out(outPath, ec, llvm::sys::fs::OF_None);
+  llvm::raw_fd_ostream out(writePath.empty() ? outPath : writePath, ec,
+                           llvm::sys::fs::OF_None);
   if (ec)
     return module.emitError("cannot write '") << outPath << "': " << ec.message(),
            failure();

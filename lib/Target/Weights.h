@@ -22,8 +22,13 @@ struct WeightFileInfo {
 /// `ditc.shard` are per-rank slices: `rank` picks which block of the source
 /// tensor (`ditc.global_shape`) is written, zero-padded where the split
 /// does not divide; the header's `__metadata__` records the plan and rank.
+///
+/// With `writePath`, the bytes go there (a temporary name the caller
+/// renames to `outPath` once the whole compile succeeded); errors name
+/// `outPath` either way.
 FailureOr<WeightFileInfo> writeWeights(ModuleOp module, StringRef modelDir,
-                                       StringRef outPath, int64_t rank = 0);
+                                       StringRef outPath, int64_t rank = 0,
+                                       StringRef writePath = {});
 
 } // namespace mlir::ditc
 
