@@ -240,7 +240,7 @@ ditc_status ditc_model_cache_state(ditc_model *model, ditc_cache_state *state);
 uint64_t ditc_model_arena_bytes(const ditc_model *model);
 /* Bytes of the weights mapped. */
 uint64_t ditc_model_weight_bytes(const ditc_model *model);
-/* The process's peak resident memory so far, in bytes. */
+/* The process's peak resident memory since it started (VmHWM), in bytes. */
 uint64_t ditc_model_peak_rss_bytes(void);
 
 /* Threads the kernels use (<= 0: the default). GPU libraries: no effect. */

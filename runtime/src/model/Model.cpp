@@ -32,6 +32,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <cstdio>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -1027,6 +1028,20 @@ DITC_MODEL_EXPORT uint64_t ditc_model_weight_bytes(const ditc_model *model) {
 }
 
 DITC_MODEL_EXPORT uint64_t ditc_model_peak_rss_bytes(void) {
+  // The high-water mark of this process's own memory (VmHWM). getrusage's
+  // ru_maxrss is not: Linux keeps it across fork and execve, so a process
+  // started by a large parent (a Python benchmark that ran ONNX Runtime)
+  // would report the parent's peak.
+  if (FILE *f = fopen("/proc/self/status", "r")) {
+    char line[256];
+    unsigned long long kib = 0;
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f))
+      found = sscanf(line, "VmHWM: %llu kB", &kib) == 1;
+    fclose(f);
+    if (found)
+      return (uint64_t)kib * 1024;
+  }
   struct rusage ru;
   if (getrusage(RUSAGE_SELF, &ru) != 0)
     return 0;
