@@ -114,6 +114,10 @@ std::string onnxTypeName(int32_t onnxType);
 LogicalResult defineConstantTensor(NodeContext &nc, const onnx::TensorProto &t,
                                    int attrIndex);
 
+/// If: the branch its folded condition takes, imported in place
+/// (OnnxImporter.cpp).
+LogicalResult importIf(NodeContext &nc);
+
 /// Reads the contents of a tensor held inside the model (not external data).
 FailureOr<HostTensor> readTensor(MLIRContext *ctx, const onnx::TensorProto &t,
                                  std::string &why);

@@ -7,6 +7,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -268,6 +269,13 @@ public:
   const OnnxImportOptions &opts;
   llvm::StringMap<ValueInfo> values;
   int currentNode = 0;
+  /// Depth of the If branches being imported: their nodes are not in the
+  /// wire index of the top-level graph's payloads.
+  int subgraphDepth = 0;
+
+  /// An If whose condition folded: the taken branch's initializers and
+  /// nodes imported in place, its outputs as the If's.
+  LogicalResult importTakenBranch(NodeContext &nc);
 
 private:
   LogicalResult importNode(const onnx::NodeProto &node, int index,
@@ -611,6 +619,47 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
   return success();
 }
 
+LogicalResult GraphImporter::importTakenBranch(NodeContext &nc) {
+  const onnx::NodeProto &node = nc.node;
+  const HostTensor *cond = nc.cst(0);
+  if (!cond || cond->size() != 1)
+    return nc.error() << "the condition '" << node.input(0)
+                      << "' must fold to one value (ditc compiles one path: a "
+                         "test of shapes folds; give --bind for graph inputs it reads)";
+  bool taken = cond->isFloat() ? cond->f[0] != 0.0 : cond->i[0] != 0;
+  const char *branchName = taken ? "then_branch" : "else_branch";
+  const onnx::AttributeProto *a = nc.attr(branchName);
+  if (!a || !a->has_g())
+    return nc.error() << "has no " << branchName;
+  const onnx::GraphProto &branch = a->g();
+  if (branch.output_size() != node.output_size())
+    return nc.error() << branchName << " has " << branch.output_size()
+                      << " outputs, the node " << node.output_size();
+  ++subgraphDepth;
+  auto done = llvm::make_scope_exit([&] { --subgraphDepth; });
+  for (const onnx::TensorProto &t : branch.initializer())
+    if (failed(defineTensor(t.name(), t, std::nullopt,
+                            NameLoc::get(b.getStringAttr(t.name())),
+                            [&] { return nc.error(); })))
+      return failure();
+  for (int k = 0; k < branch.node_size(); ++k)
+    if (failed(importNode(branch.node(k), k, nc.opset)))
+      return failure();
+  for (int k = 0; k < node.output_size(); ++k) {
+    auto it = values.find(branch.output(k).name());
+    if (it == values.end())
+      return nc.error() << branchName << " output '" << branch.output(k).name()
+                        << "' is not produced by any of its nodes";
+    ValueInfo copy = it->second;
+    values[node.output(k)] = copy;
+  }
+  return success();
+}
+
+LogicalResult mlir::ditc::onnx_import::importIf(NodeContext &nc) {
+  return nc.graph().importTakenBranch(nc);
+}
+
 OwningOpRef<ModuleOp> GraphImporter::run() {
   int64_t opset = -1;
   for (const auto &imp : model.opset_import())
@@ -847,7 +896,7 @@ mlir::ditc::onnx_import::defineConstantTensor(NodeContext &nc,
                                              int attrIndex) {
   GraphImporter &g = nc.graph();
   std::optional<PayloadLocation> where;
-  if (g.wire) {
+  if (g.wire && g.subgraphDepth == 0) {
     auto it = g.wire->nodeTensors.find({g.currentNode, attrIndex});
     if (it != g.wire->nodeTensors.end())
       where = it->second;

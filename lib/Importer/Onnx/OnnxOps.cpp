@@ -629,6 +629,7 @@ void mlir::ditc::onnx_import::addMathOps(OpTable &t) {
   t["Gelu"] = {importGelu, 20};
   t["Cast"] = {importCast, 1};
   t["Identity"] = {importIdentity, 1};
+  t["If"] = {importIf, 1};
   t["Constant"] = {importConstant, 1};
   t["ConstantOfShape"] = {importConstantOfShape, 9};
   t["Range"] = {importRange, 11};
