@@ -86,6 +86,12 @@ LogicalResult padClass(DimClasses &classes, unsigned cls, int64_t p, std::string
         return failure();
       }
       auto att = dyn_cast<AttentionOp>(user);
+      // A norm over them would take the zeros into its mean.
+      auto rms = dyn_cast<RmsNormOp>(user);
+      if (rms && use.getOperandNumber() == 0 && (int64_t)d >= rms.getAxis()) {
+        why = "they are normalised together by " + opName(user);
+        return failure();
+      }
       if (!allowed(user) || (att && use.get() == att.getMask())) {
         why = "they reach " + opName(user);
         return failure();

@@ -181,6 +181,10 @@ private:
   void markReplicated(Operation *op, Operation *clone);
 
   LogicalResult partitionGeneric(Operation *op);
+  /// An RMS norm whose normalised axis is split (a reduction factor).
+  LogicalResult partitionSplitRmsNorm(RmsNormOp op, ArrayRef<Value> operands,
+                                      const Sharding &sharding, const Pieces &pieces,
+                                      const Axes &reduced);
   LogicalResult partitionAttention(AttentionOp op);
   Local expandKvHeads(Local kv, int64_t heads);
 
@@ -481,7 +485,7 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   // that of a layer with an activation (the activation of a partial sum is
   // not a part of the activation): its operands are gathered instead.
   auto linearOp = dyn_cast<LinearOp>(op);
-  bool reductionOk = isa<MatmulOp>(op) || (linearOp && !linearOp.getActivation());
+  bool reductionOk = isa<MatmulOp, RmsNormOp>(op) || (linearOp && !linearOp.getActivation());
   for (auto [i, f] : llvm::enumerate(rule.factors)) {
     if (f.kind == ShardingFactor::Kind::Reduction && !reductionOk)
       continue;
@@ -570,6 +574,9 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
   SmallVector<Value> operands;
   for (unsigned k = 0; k < nOperands; ++k)
     operands.push_back(operandAs(op->getOperand(k), want[k], wantPieces[k]));
+  if (auto norm = dyn_cast<RmsNormOp>(op); norm && !reduced.empty())
+    return partitionSplitRmsNorm(norm, operands, want[nOperands], wantPieces[nOperands],
+                                 reduced);
   // Tensor parallelism: the bias is added once, after the sum.
   Value bias;
   auto linear = dyn_cast<LinearOp>(op);
@@ -620,6 +627,39 @@ LogicalResult Partitioner::partitionGeneric(Operation *op) {
     }
     locals[orig] = out;
   }
+  return success();
+}
+
+LogicalResult Partitioner::partitionSplitRmsNorm(RmsNormOp op, ArrayRef<Value> operands,
+                                                 const Sharding &sharding,
+                                                 const Pieces &pieces, const Axes &reduced) {
+  // x / sqrt(mean(x^2) + eps) * scale with the normalised (last) axis
+  // split: each rank sums the squares of its part, the sums are
+  // all-reduced, and the mean is taken over the whole axis.
+  Location loc = op.getLoc();
+  Value x = operands[0];
+  auto xt = cast<RankedTensorType>(x.getType());
+  Type et = xt.getElementType();
+  unsigned last = xt.getRank() - 1;
+  int64_t whole = shapeOf(op.getInput())[last];
+  SmallVector<int64_t> statShape(xt.getShape());
+  statShape[last] = 1;
+  auto st = RankedTensorType::get(statShape, et);
+  auto scalar = [&](double v) -> Value {
+    auto t = RankedTensorType::get({}, et);
+    return ConstantOp::create(b, loc, t, DenseElementsAttr::get(t, b.getFloatAttr(et, v)));
+  };
+  Value squares = MulOp::create(b, loc, xt, x, x);
+  Value sum = ReduceSumOp::create(b, loc, st, squares, SmallVector<int64_t>{(int64_t)last}, true);
+  sum = AllReduceOp::create(b, loc, st, sum, axesAttr(reduced));
+  Value mean = MulOp::create(b, loc, st, sum, scalar(1.0 / (double)whole));
+  Value shifted = AddOp::create(b, loc, st, mean, scalar(op.getEpsilon().convertToDouble()));
+  Value inv = ReciprocalOp::create(b, loc, st, SqrtOp::create(b, loc, st, shifted));
+  Value y = MulOp::create(b, loc, xt, x, inv);
+  if (op.getScale())
+    y = MulOp::create(b, loc, xt, y, operands[1]);
+  locals[op.getResult()] =
+      Local{y, sharding, SmallVector<int64_t>(shapeOf(op.getResult())), pieces};
   return success();
 }
 

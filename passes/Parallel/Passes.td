@@ -182,7 +182,10 @@ def PartitionPass : Pass<"ditc-partition", "ModuleOp"> {
     `ditc.collective.shard` (keep this rank's block, no traffic),
     `all_gather`, `all_to_all`, and `all_reduce` after a linear layer whose
     contraction is split (tensor parallelism; the bias is added once, after
-    the sum). Attention whose query tokens are split runs as Ulysses (an
+    the sum). An RMS norm across heads (every user cuts its one normalised
+    axis into heads: Wan's q/k norms) whose features are split becomes each
+    rank's sum of squares, an `all_reduce` of the sums, the mean over the
+    whole axis and the rank's block of the scale. Attention whose query tokens are split runs as Ulysses (an
     all-to-all trades the token split for a head split around it; heads
     that do not divide are padded and dropped after), as Ring
     (`ditc.ring_attention`: K/V blocks circulate, online-softmax merge;

@@ -94,6 +94,64 @@ module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
 
 // -----
 
+// An RMS norm over features that tensor parallelism splits, cut into heads
+// after it (Wan's q/k norm spans the heads): each rank squares and sums its
+// 32 of the 64 features,
+// the sums are all-reduced, the mean is over all 64, and the rank's block of
+// the scale multiplies its block of the result.
+// CHECK-LABEL: func.func @rms_norm_split
+// CHECK: %[[H:.*]] = ditc.linear %arg0, {{.*}} -> tensor<8x32xf32>
+// CHECK: %[[G:.*]] = ditc.weight "g@{{\[\[tp\]\]}}" {{.*}} : tensor<32xf32>
+// CHECK: %[[SQ:.*]] = ditc.mul %[[H]], %[[H]] : (tensor<8x32xf32>, tensor<8x32xf32>) -> tensor<8x32xf32>
+// CHECK: %[[SUM:.*]] = ditc.reduce_sum %[[SQ]] {axes = array<i64: 1>} : (tensor<8x32xf32>) -> tensor<8x1xf32>
+// CHECK: %[[ALL:.*]] = ditc.collective.all_reduce %[[SUM]] {axes = ["tp"]} : (tensor<8x1xf32>) -> tensor<8x1xf32>
+// CHECK: %[[N:.*]] = ditc.constant dense<1.562500e-02> : tensor<f32>
+// CHECK: %[[MEAN:.*]] = ditc.mul %[[ALL]], %[[N]]
+// CHECK: %[[EPS:.*]] = ditc.constant dense<9.99999997E-7> : tensor<f32>
+// CHECK: %[[V:.*]] = ditc.add %[[MEAN]], %[[EPS]]
+// CHECK: %[[R:.*]] = ditc.sqrt %[[V]]
+// CHECK: %[[INV:.*]] = ditc.reciprocal %[[R]]
+// CHECK: %[[Y:.*]] = ditc.mul %[[H]], %[[INV]] : (tensor<8x32xf32>, tensor<8x1xf32>) -> tensor<8x32xf32>
+// CHECK: %[[N:.*]] = ditc.mul %[[Y]], %[[G]] : (tensor<8x32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+// CHECK: ditc.reshape %[[N]] : (tensor<8x32xf32>) -> tensor<8x2x16xf32>
+// CHECK-NOT: ditc.rms_norm
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @rms_norm_split(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w1 = ditc.weight "w1" {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %g = ditc.weight "g" {ditc.sharding = [#ditc.sharding<[{"tp"}]>], file = "m.onnx", offset = 4096 : i64} : tensor<64xf32>
+    %w2 = ditc.weight "w2" {ditc.sharding = [#ditc.sharding<[{"tp"}, {}]>], file = "m.onnx", offset = 4352 : i64} : tensor<64x16xf32>
+    %h = ditc.linear %x, %w1 {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x16xf32>, tensor<16x64xf32>) -> tensor<8x64xf32>
+    %n = ditc.rms_norm %h scale %g {axis = 1 : i64, epsilon = 1.0e-06 : f64, ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %heads = ditc.reshape %n {ditc.sharding = [#ditc.sharding<[{}, {"tp"}, {}]>]} : (tensor<8x64xf32>) -> tensor<8x4x16xf32>
+    %e = ditc.exp %heads {ditc.sharding = [#ditc.sharding<[{}, {"tp"}, {}]>]} : tensor<8x4x16xf32>
+    %back = ditc.reshape %e {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x4x16xf32>) -> tensor<8x64xf32>
+    %y = ditc.linear %back, %w2 : (tensor<8x64xf32>, tensor<64x16xf32>) -> tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
+  }
+}
+
+// -----
+
+// The same norm feeding a layer directly (a residual stream's norm, as
+// Llama's): its features stay whole, gathered before it.
+// CHECK-LABEL: func.func @rms_norm_whole
+// CHECK: ditc.collective.all_gather {{.*}} -> tensor<8x64xf32>
+// CHECK: ditc.rms_norm {{.*}} : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+// CHECK-NOT: ditc.reduce_sum
+module attributes {ditc.mesh = #ditc.mesh<["tp" = 2 : tensor]>} {
+  func.func @rms_norm_whole(%x: tensor<8x16xf32>) -> tensor<8x16xf32> {
+    %w1 = ditc.weight "w1" {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>], file = "m.onnx", offset = 0 : i64} : tensor<16x64xf32>
+    %g = ditc.weight "g" {file = "m.onnx", offset = 4096 : i64} : tensor<64xf32>
+    %w2 = ditc.weight "w2" {file = "m.onnx", offset = 4352 : i64} : tensor<64x16xf32>
+    %h = ditc.linear %x, %w1 {ditc.sharding = [#ditc.sharding<[{}, {"tp"}]>]} : (tensor<8x16xf32>, tensor<16x64xf32>) -> tensor<8x64xf32>
+    %n = ditc.rms_norm %h scale %g {axis = 1 : i64, epsilon = 1.0e-06 : f64} : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %y = ditc.linear %n, %w2 : (tensor<8x64xf32>, tensor<64x16xf32>) -> tensor<8x16xf32>
+    return %y : tensor<8x16xf32>
+  }
+}
+
+// -----
+
 // cfg and ulysses together: batch halves on one axis, tokens on the other;
 // the all-to-all runs over the ulysses axis only; the output is gathered
 // over both.

@@ -738,7 +738,28 @@ ShardingRule computeRule(Operation *op) {
                 rb.rule.factors[d].dims.push_back({m, (unsigned)d});
         }
       })
-      .Case([&](RmsNormOp o) { rb.identity(0, rb.res(), o.getAxis()); })
+      .Case([&](RmsNormOp o) {
+        rb.identity(0, rb.res(), o.getAxis());
+        // A norm across heads (Wan's q/k norms: every user cuts the one
+        // normalised axis into heads) may be split over it as a reduction:
+        // each rank sums the squares of its heads' features, the sums are
+        // all-reduced before the scale (ditc-partition). Other norms (a
+        // residual stream's) keep their features whole.
+        unsigned n = rb.shape(0).size();
+        auto cutsIntoHeads = [&](Operation *user) {
+          auto r = dyn_cast<ReshapeOp>(user);
+          ArrayRef<int64_t> out = r ? shapeOf(r.getResult()) : ArrayRef<int64_t>();
+          return r && out.size() == n + 1 && out.take_front(n - 1) == rb.shape(0).drop_back() &&
+                 out[n - 1] > 1 && out[n] > 1;
+        };
+        if ((unsigned)o.getAxis() + 1 == n && !o->use_empty() &&
+            llvm::all_of(o->getUsers(), cutsIntoHeads)) {
+          ShardingFactor &f = rb.add(Kind::Reduction);
+          f.dims.append({{0, n - 1}, {rb.res(), n - 1}});
+          if (o.getScale() && rb.shape(1).size() == 1 && rb.shape(1)[0] == rb.shape(0)[n - 1])
+            f.dims.push_back({1, 0});
+        }
+      })
       .Case([&](GroupNormOp) { rb.identity(0, rb.res(), 1); })
       .Case([&](ConvOp o) {
         rb.identity(0, rb.res(), 1);
