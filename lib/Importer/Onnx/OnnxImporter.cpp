@@ -343,6 +343,15 @@ LogicalResult GraphImporter::defineTensor(
   };
   bool small = isa<FloatType>(et) ? *n <= kInlineFloatElements
                                   : *n <= kInlineIntElements;
+  // The tensor's values in the IR (`from` holds them inline).
+  auto defineConstant = [&](const onnx::TensorProto &from) -> LogicalResult {
+    std::string why;
+    FailureOr<HostTensor> h = readTensor(ctx, from, why);
+    if (failed(h))
+      return err() << "tensor '" << name << "': " << why;
+    vi.constant = std::make_shared<HostTensor>(std::move(*h));
+    return success();
+  };
   if (t.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
     int64_t offset = 0, length = -1;
@@ -403,12 +412,7 @@ LogicalResult GraphImporter::defineTensor(
           for (int64_t d : shape)
             inlined.add_dims(d);
           inlined.set_raw_data((*slice)->getBufferStart(), nbytes);
-          std::string why;
-          FailureOr<HostTensor> h = readTensor(ctx, inlined, why);
-          if (failed(h))
-            return err() << "tensor '" << name << "': " << why;
-          vi.constant = std::make_shared<HostTensor>(std::move(*h));
-          return success();
+          return defineConstant(inlined);
         }
     }
     makeWeight(std::string(norm.str()), offset);
@@ -422,12 +426,7 @@ LogicalResult GraphImporter::defineTensor(
     makeWeight(modelFile, (int64_t)where->offset);
     return success();
   }
-  std::string why;
-  FailureOr<HostTensor> h = readTensor(ctx, t, why);
-  if (failed(h))
-    return err() << "tensor '" << name << "': " << why;
-  vi.constant = std::make_shared<HostTensor>(std::move(*h));
-  return success();
+  return defineConstant(t);
 }
 
 FailureOr<RankedTensorType>
