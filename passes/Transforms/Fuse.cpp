@@ -657,20 +657,20 @@ std::optional<AffineIndex> affineIndex(Value v, SmallVector<int64_t> axes, int64
     if (auto r = v.getDefiningOp<ReshapeOp>()) {
       // Only unit axes added or dropped: the other axes keep their order.
       ArrayRef<int64_t> in = shapeOf(r.getInput());
-      SmallVector<int64_t> outAxes, inAxes;
+      SmallVector<int64_t> outDims, inDims; // the non-unit axes, in order
       for (int64_t i = 0; i < (int64_t)out.size(); ++i)
         if (out[i] != 1)
-          outAxes.push_back(axes[i]);
-      SmallVector<int64_t> next(in.size(), -1);
+          outDims.push_back(i);
       for (int64_t i = 0; i < (int64_t)in.size(); ++i)
         if (in[i] != 1)
-          inAxes.push_back(i);
-      if (inAxes.size() != outAxes.size())
+          inDims.push_back(i);
+      if (inDims.size() != outDims.size())
         return std::nullopt;
-      for (size_t i = 0; i < inAxes.size(); ++i) {
-        if (in[inAxes[i]] != out[llvm::find(axes, outAxes[i]) - axes.begin()])
+      SmallVector<int64_t> next(in.size(), -1);
+      for (size_t i = 0; i < inDims.size(); ++i) {
+        if (in[inDims[i]] != out[outDims[i]])
           return std::nullopt;
-        next[inAxes[i]] = outAxes[i];
+        next[inDims[i]] = axes[outDims[i]];
       }
       v = r.getInput();
       axes = next;
