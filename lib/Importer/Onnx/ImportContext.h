@@ -56,6 +56,10 @@ public:
   bool allConst();
   /// Integer contents of a constant input; an error naming `what` otherwise.
   FailureOr<SmallVector<int64_t>> constInts(int i, StringRef what);
+  /// For an input that must fold but does not: " (it reads graph input
+  /// 'X'; --bind X=FILE.pb compiles for given values)", or "" when no graph
+  /// input reaches it.
+  std::string bindHint(int i);
 
   // Attributes.
   const onnx::AttributeProto *attr(StringRef name) const;

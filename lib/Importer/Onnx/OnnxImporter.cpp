@@ -277,6 +277,10 @@ public:
   /// nodes imported in place, its outputs as the If's.
   LogicalResult importTakenBranch(NodeContext &nc);
 
+  /// The graph inputs whose values `name` is computed from (through the
+  /// top-level graph's nodes), in graph order.
+  SmallVector<std::string> inputsReaching(StringRef name);
+
 private:
   LogicalResult importNode(const onnx::NodeProto &node, int index,
                            int64_t opset);
@@ -618,13 +622,63 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &node, int index,
   return success();
 }
 
+SmallVector<std::string> GraphImporter::inputsReaching(StringRef name) {
+  const onnx::GraphProto &graph = model.graph();
+  llvm::StringMap<int> producer;
+  for (int k = 0; k < graph.node_size(); ++k)
+    for (const std::string &out : graph.node(k).output())
+      producer[out] = k;
+  // The inputs the compiled function takes (not initializers, not bound).
+  llvm::StringSet<> runtimeInputs, seen, reached;
+  for (const auto &in : graph.input()) {
+    auto it = values.find(in.name());
+    if (it != values.end() && it->second.value && isa<BlockArgument>(it->second.value))
+      runtimeInputs.insert(in.name());
+  }
+  SmallVector<std::string> work{name.str()};
+  while (!work.empty()) {
+    std::string v = work.pop_back_val();
+    if (v.empty() || !seen.insert(v).second)
+      continue;
+    if (runtimeInputs.contains(v)) {
+      reached.insert(v);
+      continue;
+    }
+    auto p = producer.find(v);
+    if (p != producer.end())
+      for (const std::string &in : graph.node(p->second).input())
+        work.push_back(in);
+  }
+  SmallVector<std::string> out;
+  for (const auto &in : graph.input())
+    if (reached.contains(in.name()))
+      out.push_back(in.name());
+  return out;
+}
+
+std::string NodeContext::bindHint(int i) {
+  if (!has(i))
+    return "";
+  SmallVector<std::string> inputs = g.inputsReaching(node.input(i));
+  if (inputs.empty())
+    return "";
+  std::string names, example;
+  for (const std::string &n : inputs) {
+    names += (names.empty() ? "'" : ", '") + n + "'";
+    example += (example.empty() ? "--bind " : " --bind ") + n + "=FILE.pb";
+  }
+  return " (it reads graph input" + std::string(inputs.size() > 1 ? "s " : " ") + names +
+         "; " + example + " compiles for given values)";
+}
+
 LogicalResult GraphImporter::importTakenBranch(NodeContext &nc) {
   const onnx::NodeProto &node = nc.node;
   const HostTensor *cond = nc.cst(0);
   if (!cond || cond->size() != 1)
     return nc.error() << "the condition '" << node.input(0)
                       << "' must fold to one value (ditc compiles one path: a "
-                         "test of shapes folds; give --bind for graph inputs it reads)";
+                         "test of shapes folds)"
+                      << nc.bindHint(0);
   bool taken = cond->isFloat() ? cond->f[0] != 0.0 : cond->i[0] != 0;
   const char *branchName = taken ? "then_branch" : "else_branch";
   const onnx::AttributeProto *a = nc.attr(branchName);
@@ -800,7 +854,8 @@ FailureOr<SmallVector<int64_t>> NodeContext::constInts(int i, StringRef what) {
   const HostTensor *t = has(i) ? cst(i) : nullptr;
   if (!t || t->isFloat())
     return error() << "input '" << what
-                   << "' must be a constant integer tensor (shapes are static)",
+                   << "' must be a constant integer tensor (shapes are static)"
+                   << (t ? std::string() : bindHint(i)),
            failure();
   return SmallVector<int64_t>(t->i.begin(), t->i.end());
 }

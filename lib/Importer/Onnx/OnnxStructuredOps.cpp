@@ -557,7 +557,8 @@ LogicalResult importNonZero(NodeContext &nc) {
   const HostTensor *c = nc.cst(0);
   if (!c)
     return nc.error() << "the output shape depends on the input's values; "
-                         "ditc compiles static shapes (a constant input folds)";
+                         "ditc compiles static shapes (a constant input folds)"
+                      << nc.bindHint(0);
   ArrayRef<int64_t> shape = nc.shape(0);
   SmallVector<int64_t> hits;
   for (int64_t k = 0; k < c->size(); ++k)
