@@ -185,19 +185,18 @@ LogicalResult mlir::ditc::compileModule(
   // the library once it is linked: a compile that fails later (a kernel
   // the target lacks, a link error) leaves no file behind, and no file of
   // an earlier compile overwritten.
-  SmallVector<std::pair<std::string, std::string>> pendingWeights; // temporary, final
-  bool compiled = false;
+  // The final names of the weight files written so far (as NAME.partial).
+  SmallVector<std::string> pendingWeights;
+  auto partialName = [](StringRef name) { return (name + ".partial").str(); };
   auto cleanup = llvm::make_scope_exit([&] {
-    if (!compiled)
-      for (auto &names : pendingWeights)
-        llvm::sys::fs::remove(names.first);
+    for (const std::string &name : pendingWeights)
+      llvm::sys::fs::remove(partialName(name));
   });
   auto commitWeights = [&]() -> LogicalResult {
-    for (auto &[tmpName, finalName] : pendingWeights)
-      if (std::error_code ec = llvm::sys::fs::rename(tmpName, finalName))
-        return llvm::errs() << "error: " << finalName << ": " << ec.message() << "\n",
-               failure();
-    compiled = true;
+    for (const std::string &name : pendingWeights)
+      if (std::error_code ec = llvm::sys::fs::rename(partialName(name), name))
+        return llvm::errs() << "error: " << name << ": " << ec.message() << "\n", failure();
+    pendingWeights.clear();
     return success();
   };
   if (library && opts.noWeights) {
@@ -214,10 +213,9 @@ LogicalResult mlir::ditc::compileModule(
       SmallString<256> weights(output);
       llvm::sys::path::replace_extension(
           weights, ranks > 1 ? "rank" + std::to_string(r) + ".safetensors" : "safetensors");
-      std::string partial = (weights + ".partial").str();
-      pendingWeights.push_back({partial, weights.str().str()});
-      FailureOr<WeightFileInfo> info =
-          writeWeights(module, modelDir.empty() ? "." : modelDir, weights, r, partial);
+      pendingWeights.push_back(weights.str().str());
+      FailureOr<WeightFileInfo> info = writeWeights(
+          module, modelDir.empty() ? "." : modelDir, weights, r, partialName(weights));
       if (failed(info))
         return failure();
       files.push_back(b.getStringAttr(llvm::sys::path::filename(weights)));

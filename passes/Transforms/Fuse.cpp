@@ -578,11 +578,11 @@ struct FuseRopePairs : OpRewritePattern<ReshapeOp> {
         shapeOf(odd.getResult()) != pairs.drop_back())
       return failure();
     // even = x1 * c - x2 * s: x1 and x2 from the minuend and subtrahend.
+    auto m1 = even.getLhs().getDefiningOp<MulOp>();
+    auto m2 = even.getRhs().getDefiningOp<MulOp>();
+    if (!m1 || !m2)
+      return failure();
     for (int lhs = 0; lhs < 2; ++lhs) {
-      auto m1 = even.getLhs().getDefiningOp<MulOp>();
-      auto m2 = even.getRhs().getDefiningOp<MulOp>();
-      if (!m1 || !m2)
-        return failure();
       Value x1In = lhs ? m1.getRhs() : m1.getLhs();
       Value x = matchPairHalf(x1In, false);
       if (!x || shapeOf(x) != pairs || typeOf(x).getElementType() != op.getType().getElementType())
@@ -632,11 +632,11 @@ struct FuseRopePairs : OpRewritePattern<ReshapeOp> {
 // Scatters that write every element
 //===----------------------------------------------------------------------===//
 
-/// The window of `data` that a ScatterND with constant `indices` writes when
-/// that window is a strided box: `indices` `[n_0, ..., n_{k-1}, k]` with
-/// entry `j` equal to `offsets + j * steps` per axis (what exporters write for
-/// `out[..., a::m] = u`: TorchScript lists every index tuple, dynamo one
-/// axis). The box's sizes are the index grid's, then data's trailing axes.
+/// The window of `data` that a ScatterND writes when it is a strided box:
+/// index tuple `j` equal to `offsets + j * steps` per axis (what exporters
+/// write for `out[..., a::m] = u`: TorchScript lists every index tuple,
+/// dynamo one axis). The box's sizes are the index grid's, then data's
+/// trailing axes.
 struct ScatterBox {
   Shape offsets, steps, sizes;
 };
@@ -650,6 +650,37 @@ struct AffineIndex {
   int64_t offset = 0;
   SmallVector<int64_t> coeffs;
 };
+
+/// `vals` (row-major over `shape`, its axes mapped to the grid's by `axes`)
+/// as an AffineIndex, when every entry has that form.
+std::optional<AffineIndex> affineValues(ArrayRef<int64_t> vals, ArrayRef<int64_t> shape,
+                                        ArrayRef<int64_t> axes, int64_t gridRank) {
+  if (vals.empty())
+    return std::nullopt;
+  AffineIndex f;
+  f.coeffs.assign(gridRank, 0);
+  SmallVector<int64_t> stride(shape.size(), 1);
+  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
+    stride[i] = stride[i + 1] * shape[i + 1];
+  f.offset = vals[0];
+  SmallVector<int64_t> local(shape.size(), 0);
+  for (int64_t i = 0; i < (int64_t)shape.size(); ++i) {
+    if (shape[i] == 1)
+      continue;
+    if (axes[i] < 0)
+      return std::nullopt;
+    local[i] = vals[stride[i]] - vals[0];
+    f.coeffs[axes[i]] = local[i];
+  }
+  for (int64_t e = 0; e < (int64_t)vals.size(); ++e) {
+    int64_t want = f.offset;
+    for (int64_t i = 0; i < (int64_t)shape.size(); ++i)
+      want += ((e / stride[i]) % shape[i]) * local[i];
+    if (vals[e] != want)
+      return std::nullopt;
+  }
+  return f;
+}
 
 std::optional<AffineIndex> affineIndex(Value v, SmallVector<int64_t> axes, int64_t gridRank) {
   while (true) {
@@ -697,69 +728,32 @@ std::optional<AffineIndex> affineIndex(Value v, SmallVector<int64_t> axes, int64
   DenseIntElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)))
     return std::nullopt;
-  ArrayRef<int64_t> shape = shapeOf(v);
-  AffineIndex f;
-  f.coeffs.assign(gridRank, 0);
   if (attr.isSplat()) {
+    AffineIndex f;
+    f.coeffs.assign(gridRank, 0);
     f.offset = attr.getSplatValue<APInt>().getSExtValue();
     return f;
   }
   SmallVector<int64_t> vals;
   for (const APInt &x : attr.getValues<APInt>())
     vals.push_back(x.getSExtValue());
-  if (vals.empty())
-    return std::nullopt;
-  SmallVector<int64_t> stride(shape.size(), 1);
-  for (int64_t i = (int64_t)shape.size() - 2; i >= 0; --i)
-    stride[i] = stride[i + 1] * shape[i + 1];
-  f.offset = vals[0];
-  SmallVector<int64_t> local(shape.size(), 0);
-  for (int64_t i = 0; i < (int64_t)shape.size(); ++i) {
-    if (shape[i] == 1)
-      continue;
-    if (axes[i] < 0)
-      return std::nullopt;
-    local[i] = vals[stride[i]] - vals[0];
-    f.coeffs[axes[i]] = local[i];
-  }
-  for (int64_t e = 0; e < (int64_t)vals.size(); ++e) {
-    int64_t want = f.offset;
-    for (int64_t i = 0; i < (int64_t)shape.size(); ++i)
-      want += ((e / stride[i]) % shape[i]) * local[i];
-    if (vals[e] != want)
-      return std::nullopt;
-  }
-  return f;
+  return affineValues(vals, shapeOf(v), axes, gridRank);
 }
 
-/// scatterBox for indices computed as a concatenation of one affine index
-/// tensor per indexed axis (`[..., 1]` each).
-std::optional<ScatterBox> scatterBoxOfParts(Value indices, ArrayRef<int64_t> data) {
-  auto cat = indices.getDefiningOp<ConcatOp>();
-  ArrayRef<int64_t> is = shapeOf(indices);
-  if (!cat || is.empty() || cat.getAxis() != (int64_t)is.size() - 1)
-    return std::nullopt;
-  int64_t k = is.back(), grid = is.size() - 1;
-  if (k != grid || k > (int64_t)data.size() || (int64_t)cat.getInputs().size() != k)
-    return std::nullopt;
+/// The box of index tuples whose a-th index is `comps[a]` over the grid
+/// `grid` (moving along grid axis a only, forward, inside data; all
+/// negative: counted from the end).
+std::optional<ScatterBox> boxOf(ArrayRef<AffineIndex> comps, ArrayRef<int64_t> grid,
+                                ArrayRef<int64_t> data) {
+  int64_t k = comps.size();
   ScatterBox box;
   for (int64_t a = 0; a < k; ++a) {
-    Value part = cat.getInputs()[a];
-    if (shapeOf(part).back() != 1)
-      return std::nullopt;
-    SmallVector<int64_t> axes;
-    for (int64_t i = 0; i < grid; ++i)
-      axes.push_back(i);
-    axes.push_back(-1);
-    std::optional<AffineIndex> f = affineIndex(part, axes, grid);
-    if (!f)
-      return std::nullopt;
-    // The a-th index moves along grid axis a only.
-    for (int64_t i = 0; i < grid; ++i)
-      if (i != a && is[i] > 1 && f->coeffs[i] != 0)
+    const AffineIndex &f = comps[a];
+    for (int64_t i = 0; i < k; ++i)
+      if (i != a && grid[i] > 1 && f.coeffs[i] != 0)
         return std::nullopt;
-    int64_t step = is[a] > 1 ? f->coeffs[a] : 1, first = f->offset,
-            last = first + step * (is[a] - 1);
+    int64_t step = grid[a] > 1 ? f.coeffs[a] : 1, first = f.offset,
+            last = first + step * (grid[a] - 1);
     if (step <= 0)
       return std::nullopt;
     if (first < 0 && last < 0)
@@ -769,55 +763,57 @@ std::optional<ScatterBox> scatterBoxOfParts(Value indices, ArrayRef<int64_t> dat
     box.offsets.push_back(first);
     box.steps.push_back(step);
   }
-  box.sizes.assign(is.begin(), is.end() - 1);
+  box.sizes.assign(grid.begin(), grid.end());
   box.sizes.append(data.begin() + k, data.end());
   box.offsets.resize(data.size(), 0);
   box.steps.resize(data.size(), 1);
   return box;
 }
 
+/// The window of `data` that a ScatterND writes, when `indices` is
+/// `[n_0, ..., n_{k-1}, k]` with one index per grid axis: a constant
+/// (negative indices counted from the end, each on its own), or a
+/// concatenation of one affine index tensor per indexed axis (`[..., 1]`
+/// each).
 std::optional<ScatterBox> scatterBox(Value indices, ArrayRef<int64_t> data) {
-  DenseIntElementsAttr attr;
-  if (!matchPattern(indices, m_Constant(&attr)))
-    return scatterBoxOfParts(indices, data);
   ArrayRef<int64_t> is = shapeOf(indices);
   if (is.empty() || is.back() < 1 || is.back() > (int64_t)data.size() ||
       (int64_t)is.size() - 1 != is.back())
     return std::nullopt;
   int64_t k = is.back();
-  SmallVector<int64_t> v;
-  v.reserve(attr.getNumElements());
-  for (const APInt &x : attr.getValues<APInt>())
-    v.push_back(x.getSExtValue());
-  for (int64_t a = 0; a < (int64_t)v.size(); ++a) {
-    int64_t dim = data[a % k];
-    if (v[a] < -dim || v[a] >= dim)
-      return std::nullopt;
-    if (v[a] < 0)
-      v[a] += dim;
-  }
-  ScatterBox box;
-  box.offsets.assign(v.begin(), v.begin() + k);
-  // Strides of the index grid in the flat list (entries of k numbers).
-  Shape gridStride(k, k);
-  for (int64_t a = k - 2; a >= 0; --a)
-    gridStride[a] = gridStride[a + 1] * is[a + 1];
-  for (int64_t a = 0; a < k; ++a)
-    box.steps.push_back(is[a] > 1 ? v[gridStride[a] + a] - v[a] : 1);
-  if (llvm::any_of(box.steps, [](int64_t s) { return s <= 0; }))
-    return std::nullopt;
-  // Every entry: offsets + j * steps.
-  for (int64_t e = 0, n = v.size() / k; e < n; ++e)
-    for (int64_t a = 0, rest = e; a < k; ++a) {
-      int64_t j = (rest / (gridStride[a] / k)) % is[a];
-      if (v[e * k + a] != box.offsets[a] + j * box.steps[a])
+  ArrayRef<int64_t> grid = is.drop_back();
+  SmallVector<int64_t> identity = llvm::to_vector(llvm::seq<int64_t>(0, k));
+  SmallVector<AffineIndex> comps;
+  DenseIntElementsAttr attr;
+  if (matchPattern(indices, m_Constant(&attr))) {
+    SmallVector<SmallVector<int64_t>> parts(k);
+    int64_t e = 0;
+    for (const APInt &x : attr.getValues<APInt>()) {
+      int64_t v = x.getSExtValue(), dim = data[e % k];
+      if (v < -dim || v >= dim)
         return std::nullopt;
+      parts[e++ % k].push_back(v < 0 ? v + dim : v);
     }
-  box.sizes.assign(is.begin(), is.end() - 1);
-  box.sizes.append(data.begin() + k, data.end());
-  box.offsets.resize(data.size(), 0);
-  box.steps.resize(data.size(), 1);
-  return box;
+    for (int64_t a = 0; a < k; ++a) {
+      std::optional<AffineIndex> f = affineValues(parts[a], grid, identity, k);
+      if (!f)
+        return std::nullopt;
+      comps.push_back(*f);
+    }
+    return boxOf(comps, grid, data);
+  }
+  auto cat = indices.getDefiningOp<ConcatOp>();
+  if (!cat || cat.getAxis() != k || (int64_t)cat.getInputs().size() != k)
+    return std::nullopt;
+  SmallVector<int64_t> axes(identity);
+  axes.push_back(-1); // each part's trailing unit axis
+  for (Value part : cat.getInputs()) {
+    std::optional<AffineIndex> f = affineIndex(part, axes, k);
+    if (!f)
+      return std::nullopt;
+    comps.push_back(*f);
+  }
+  return boxOf(comps, grid, data);
 }
 
 /// A chain of ScatterNDs (no reduction) whose windows tile their data, so
