@@ -30,6 +30,7 @@ Usage:
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llm-mlp --seq 4096 --out /tmp/ditc-full/llm-mlp4096
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size llama --seq 512 --batch 1 --reference --out /tmp/ditc-full/llama
   /opt/ditc-export-venv/bin/python examples/export_models.py --full-size wan --frames 3 --sample 32 --batch 1 --reference --out /tmp/ditc-full/wan
+  /opt/ditc-export-venv/bin/python examples/export_models.py --full-size cogvideox --frames 3 --sample 32 --batch 1 --out /tmp/ditc-full/cogvideox
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ EXPORTERS = {"torchscript": 17, "dynamo": 18}
 # an axis of size != 1 is what ditc must accept (ONNX Runtime refuses it).
 # Only on request (--only pixart_dynamo_raw); not part of the default set.
 RAW_EXPORTERS = {"dynamo_raw": 18}
-FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp", "llama", "wan")
+FULL_SIZE = ("pixart", "sd3", "hunyuandit", "dit-block", "dit", "flux-slice", "llm-mlp", "llama", "wan", "cogvideox")
 
 
 # ----------------------------------------------------------------------------
@@ -990,6 +991,28 @@ def build_full(kind, seq, batch, sample=128, frames=21):
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
                 "encoder_hidden_states": randn(batch, 512, 4096),
             }
+        elif kind == "cogvideox":
+            # CogVideoX-2b (THUDM/CogVideoX-2b, transformer/config.json): 30
+            # blocks of 30 heads x 64, text (226 x 4096) and video in one
+            # joint sequence, 3-D sin-cos positions. The latent is --frames x
+            # 16 channels x --sample x --sample (49 frames at 720x480 would be
+            # 13 x 60 x 90); tokens: 226 + frames x (sample / 2)^2.
+            from diffusers import CogVideoXTransformer3DModel
+
+            model = CogVideoXTransformer3DModel(
+                num_attention_heads=30, attention_head_dim=64, in_channels=16, out_channels=16,
+                time_embed_dim=512, text_embed_dim=4096, num_layers=30, sample_width=90,
+                sample_height=60, sample_frames=49, patch_size=2, temporal_compression_ratio=4,
+                max_text_seq_length=226, activation_fn="gelu-approximate", timestep_activation_fn="silu",
+                norm_elementwise_affine=True, norm_eps=1e-5, spatial_interpolation_scale=1.875,
+                temporal_interpolation_scale=1.0, use_rotary_positional_embeddings=False,
+            )
+            wrapper = KwargsWrapper(model, ["hidden_states", "encoder_hidden_states", "timestep"])
+            inputs = {
+                "hidden_states": randn(batch, frames, 16, sample, sample),
+                "encoder_hidden_states": randn(batch, 226, 4096),
+                "timestep": torch.randint(0, 1000, (batch,), generator=g),
+            }
         elif kind == "dit-block":
             from diffusers.models.attention import BasicTransformerBlock
 
@@ -1211,9 +1234,9 @@ def main(argv=None):
                     help="exporter for --full-size pixart and llama (default torchscript; dynamo_raw: the dynamo "
                     "exporter without the Squeeze fix, as users get it)")
     ap.add_argument("--frames", type=int, default=21,
-                    help="latent frames for --full-size wan (default 21: 81 video frames)")
+                    help="latent frames for --full-size wan and cogvideox (default 21: 81 video frames)")
     ap.add_argument("--sample", type=int, default=128,
-                    help="latent size for --full-size pixart, hunyuandit and wan (default 128: 1024px)")
+                    help="latent size for --full-size pixart, hunyuandit, wan and cogvideox (default 128: 1024px)")
     ap.add_argument("--reference", action="store_true",
                     help="with --full-size: also write outputs.npz, PyTorch's output on inputs.npz")
     a = ap.parse_args(argv)

@@ -35,7 +35,10 @@ def PlanPass : Pass<"ditc-plan", "ModuleOp"> {
     patches) that joins or takes whole streams gets
     `ditc.token_pieces` (the streams' lengths), which ties the streams'
     tokens to the joined ones, so the streams stay split through the join
-    (not for causal or masked attention, whose keys' order matters).
+    (not for causal or masked attention, whose keys' order matters). A
+    concat that joins the same streams again elsewhere (CogVideoX's
+    feed-forward over text and video), and the slices and splits that cut
+    it, get them too.
     `whole_stream=1` (Ulysses alone, no Ring or PipeFusion; refused without
     joint attention) keeps the shortest stream of each join whole on every
     rank instead (`ditc.whole_pieces`: its tokens are left out of the

@@ -111,10 +111,16 @@ int64_t markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<Attention
       op->setAttr(kWholePiecesAttr,
                   b.getDenseI64ArrayAttr({int64_t(llvm::min_element(pieces) - pieces.begin())}));
   };
-  fn.walk([&](ConcatOp c) {
+  // The classes of the streams each join takes, in order.
+  SmallVector<SmallVector<unsigned>> streams;
+  auto streamsOf = [&](ConcatOp c) {
+    SmallVector<unsigned> out;
+    for (Value v : c.getInputs())
+      out.push_back(classes.classOf(v, c.getAxis()));
+    return out;
+  };
+  auto mark = [&](ConcatOp c) {
     unsigned d = c.getAxis();
-    if (c.getNumOperands() < 2 || !joint(c.getResult(), d))
-      return;
     SmallVector<int64_t> pieces;
     for (Value v : c.getInputs())
       pieces.push_back(shapeOf(v)[d]);
@@ -122,13 +128,31 @@ int64_t markJointTokens(func::FuncOp fn, DimClasses &classes, ArrayRef<Attention
     markWhole(c, pieces);
     joined[classes.classOf(c.getResult(), d)].push_back(pieces);
     ++joins;
+  };
+  fn.walk([&](ConcatOp c) {
+    if (c.getNumOperands() < 2 || !joint(c.getResult(), c.getAxis()))
+      return;
+    mark(c);
+    streams.push_back(streamsOf(c));
+  });
+  // The same streams joined again away from the attention (CogVideoX's
+  // feed-forward runs on text and video concatenated, then cut): the same
+  // blockwise layout keeps them split through that join too, where the
+  // plain one would gather both streams whole on every rank. Ops between
+  // such a join and its cuts that need the joined tokens whole get them
+  // unblocked by the partition.
+  fn.walk([&](ConcatOp c) {
+    if (c->hasAttr(kTokenPiecesAttr) || c.getNumOperands() < 2 ||
+        !llvm::is_contained(streams, streamsOf(c)))
+      return;
+    mark(c);
   });
   fn.walk([&](Operation *op) {
     if (!isa<SplitOp, SliceOp>(op))
       return;
     std::optional<unsigned> d = tokenPiecesAxis(op);
     Value in = op->getOperand(0);
-    if (!d || !joint(in, *d))
+    if (!d || !joined.count(classes.classOf(in, *d)))
       return;
     for (ArrayRef<int64_t> pieces : joined.lookup(classes.classOf(in, *d))) {
       bool fits = false;

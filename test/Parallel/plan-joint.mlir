@@ -68,3 +68,50 @@ module {
     return %o : tensor<1x2x8x2xf32>
   }
 }
+
+// -----
+
+// CogVideoX: the streams that the attention joined are joined again for the
+// feed-forward (one linear over text and video concatenated, then cut). That
+// join and its cuts get the same pieces, so the feed-forward runs on each
+// rank's blocks of both streams (under PipeFusion too: the stale schedule
+// cuts each stream into patches); a concat of other values along the tokens
+// (the image stream with itself) is not a join of the streams and stays
+// unmarked.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// CHECK: ditc.split {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// CHECK: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x8x4xf32>
+// CHECK: ditc.linear
+// CHECK: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x5x4xf32>
+// CHECK: ditc.slice {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x3x4xf32>
+// CHECK: ditc.concat
+// CHECK-NOT: token_pieces
+// CHECK-SAME: -> tensor<1x10x4xf32>
+// PROP-LABEL: func.func @main
+// PROP: ditc.linear {{.*}}ditc.sharding = [#ditc.sharding<[{}, {"ulysses"}, {}]>]{{.*}} -> tensor<1x8x4xf32>
+// PF-LABEL: func.func @main
+// PF: ditc.split {{.*}}ditc.token_pieces = array<i64: 5, 3>
+// PF: ditc.concat {{.*}}ditc.token_pieces = array<i64: 5, 3>{{.*}} -> tensor<1x8x4xf32>
+module {
+  func.func @main(%x: tensor<1x5x4xf32>, %c: tensor<1x3x4xf32>, %w: tensor<4x4xf32>) -> (tensor<1x5x4xf32>, tensor<1x3x4xf32>, tensor<1x10x4xf32>) {
+    %j = ditc.concat %x, %c {axis = 1 : i64} : (tensor<1x5x4xf32>, tensor<1x3x4xf32>) -> tensor<1x8x4xf32>
+    %r = ditc.reshape %j : (tensor<1x8x4xf32>) -> tensor<1x8x2x2xf32>
+    %t = ditc.transpose %r {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x8x2x2xf32>) -> tensor<1x2x8x2xf32>
+    %a0 = ditc.attention %t, %t, %t : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    %a = ditc.attention %a0, %a0, %a0 : (tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>, tensor<1x2x8x2xf32>) -> tensor<1x2x8x2xf32>
+    %at = ditc.transpose %a {permutation = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x2xf32>) -> tensor<1x8x2x2xf32>
+    %ar = ditc.reshape %at : (tensor<1x8x2x2xf32>) -> tensor<1x8x4xf32>
+    %s:2 = ditc.split %ar {axis = 1 : i64} : (tensor<1x8x4xf32>) -> (tensor<1x5x4xf32>, tensor<1x3x4xf32>)
+    %x1 = ditc.add %x, %s#0 : (tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<1x5x4xf32>
+    %c1 = ditc.add %c, %s#1 : (tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<1x3x4xf32>
+    %j2 = ditc.concat %x1, %c1 {axis = 1 : i64} : (tensor<1x5x4xf32>, tensor<1x3x4xf32>) -> tensor<1x8x4xf32>
+    %f = ditc.linear %j2, %w : (tensor<1x8x4xf32>, tensor<4x4xf32>) -> tensor<1x8x4xf32>
+    %fx = ditc.slice %f {offsets = array<i64: 0, 0, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x8x4xf32>) -> tensor<1x5x4xf32>
+    %fc = ditc.slice %f {offsets = array<i64: 0, 5, 0>, steps = array<i64: 1, 1, 1>} : (tensor<1x8x4xf32>) -> tensor<1x3x4xf32>
+    %x2 = ditc.add %x1, %fx : (tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<1x5x4xf32>
+    %c2 = ditc.add %c1, %fc : (tensor<1x3x4xf32>, tensor<1x3x4xf32>) -> tensor<1x3x4xf32>
+    %xx = ditc.concat %x2, %x2 {axis = 1 : i64} : (tensor<1x5x4xf32>, tensor<1x5x4xf32>) -> tensor<1x10x4xf32>
+    return %x2, %c2, %xx : tensor<1x5x4xf32>, tensor<1x3x4xf32>, tensor<1x10x4xf32>
+  }
+}
