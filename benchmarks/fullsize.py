@@ -2,7 +2,7 @@
 """Full-size graphs end to end: export, compile, run on every ISA, compare with ONNX Runtime.
 
     /opt/ditc-export-venv/bin/python benchmarks/fullsize.py \
-        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice,hunyuandit,llama,wan] \
+        [--ditc build/bin/ditc] [--dir /tmp/ditc-full] [--models dit,pixart,sd3,flux-slice,hunyuandit,llama,wan,cogvideox] \
         [--isa generic,avx2,avx512,avx2_w16] [--dtype f32,bf16,f16] [--threads 2] [--runs 1]
         [--json OUT.json]
 
@@ -52,6 +52,8 @@ MODELS = {
     "llama": ("llama", ["--seq", "512", "--batch", "1"], "TinyLlama-1.1B, 512-token prefill b1"),
     "wan": ("wan", ["--frames", "3", "--sample", "32", "--batch", "1"],
             "Wan2.1-T2V-1.3B, 3 x 32 x 32 latent (768 tokens) b1"),
+    "cogvideox": ("cogvideox", ["--frames", "3", "--sample", "32", "--batch", "1"],
+                  "CogVideoX-2b, 3 x 32 x 32 latent (226 + 768 tokens) b1"),
 }
 ISAS = ["generic", "avx2", "avx2_w16", "avx512"]
 TOLERANCE = {"f32": 1e-4, "bf16": 2e-2, "f16": 5e-3}

@@ -245,12 +245,13 @@ FAILED=0
 SKIPPED=0
 
 # run NAME PATH LOG: one binary with the timeout; a row for the summary.
-run() {
+run() { # NAME BIN LOG [ARG...]
   local name=$1 bin=$2 log=$3 t start end rc result passed failed tests
+  shift 3
   t=$(date +%s)
   echo "== $name" >>"$log"
   start=$(wc -l <"$log")
-  timeout -k 10 "$TIMEOUT" "$bin" >>"$log" 2>&1
+  timeout -k 10 "$TIMEOUT" "$bin" "$@" >>"$log" 2>&1
   rc=$?
   end=$(wc -l <"$log")
   # This run's lines only (host-tests.log holds several).
@@ -275,6 +276,10 @@ run() {
 for name in "${GPU_TESTS[@]}"; do
   run "$name" "$BUILD/bin/$name" "$OUT/gpu-tests.log"
 done
+# The linear layers again with no cuBLASLt epilogue (gemm.h: the path taken
+# where cuBLASLt has no algorithm with the bias or GELU).
+run "ditc-cuda-gemm-tests, DITC_CUBLASLT_EPILOGUE=0" env "$OUT/gpu-tests.log" \
+  DITC_CUBLASLT_EPILOGUE=0 "$BUILD/bin/ditc-cuda-gemm-tests" --gtest_filter='*CudaLinear*'
 : >"$OUT/host-tests.log"
 for name in "${HOST_QUICK[@]}"; do
   run "$name" "$BUILD/test/Unit/$name" "$OUT/host-tests.log"

@@ -6,7 +6,9 @@
 // cuDNN first (cudnn_graphs.h: conv::run, DITC_CUDNN; not on the host
 // emulation); this kernel runs f32 (exact against the CPU, where cuDNN could
 // use TF32), what cuDNN does not take (groups, odd alignment, sm < 80, a
-// problem without an engine) and everything with DITC_CUDNN=0. DiT's
+// problem without an engine) and everything with DITC_CUDNN=0; where cuDNN
+// takes a convolution but not with its bias fused, it runs it alone and
+// add_channel_bias_kernel adds the bias. DiT's
 // convolutions (the patch embedding) are small.
 //
 // One thread per (n, kCo consecutive output channels of one group, output
@@ -117,6 +119,21 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+#ifndef DITC_CU_EMULATE
+/// y[n, o, :, :] += bias[o] over a convolution cuDNN ran without it, in f32,
+/// rounded once more (the fused path rounds once).
+template <class S>
+__global__ void __launch_bounds__(kThreads)
+    add_channel_bias_kernel(S *__restrict__ y, const S *__restrict__ bias,
+                            int64_t channels, int64_t npix, int64_t total) {
+  for (int64_t u = global_thread(); u < total; u += global_stride()) {
+    int64_t o;
+    divmod(divmod(u, npix, o), channels, o);
+    y[u] = math::from_f32<S>(math::to_f32(y[u]) + math::to_f32(bias[o]));
+  }
+}
+#endif
+
 } // namespace
 } // namespace ditc_cu
 
@@ -170,8 +187,17 @@ void ditc_cu_conv2d(int32_t dtype, const void *x, const void *w,
       c.groups = group;
       c.OH = oh;
       c.OW = ow;
-      if (conv::run(c, stream(), nullptr))
+      bool bias_left = false;
+      if (conv::run(c, stream(), nullptr, &bias_left)) {
+        if (bias_left) {
+          const int64_t total = batch * out_channels * oh * ow;
+          launch(add_channel_bias_kernel<S>, blocks_for(total, kThreads),
+                 kThreads, static_cast<S *>(y), static_cast<const S *>(bias),
+                 out_channels, oh * ow, total);
+          check_launch(name);
+        }
         return;
+      }
     }
 #endif
     ConvGeom g;

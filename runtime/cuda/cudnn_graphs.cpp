@@ -436,6 +436,9 @@ std::string message(const char *step, fe::error_t &e) {
 
 struct Plan {
   std::string refused; // non-empty: cuDNN does not take the problem
+  // An execute failed: the own kernel runs the problem from then on
+  // (said once, not retried and printed on every call).
+  mutable std::atomic<bool> broken{false};
   std::unique_ptr<fe::graph::Graph> graph;
   void *handle = nullptr; // the device's cudnnHandle_t
   void *workspace = nullptr;
@@ -523,7 +526,9 @@ std::unique_ptr<Plan> build_plan(Cache &cc, int device, const Problem &p) {
     auto *h = static_cast<cudnnHandle_t>(dev->handle);
     if ((e = g.build_operation_graph(h)).is_bad())
       return refuse(message("build_operation_graph", e));
-    if ((e = g.create_execution_plans({fe::HeurMode_t::A})).is_bad())
+    // Mode A's engines first; FALLBACK's where A offers none that builds.
+    if ((e = g.create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}))
+             .is_bad())
       return refuse(message("create_execution_plans", e));
     if ((e = g.check_support()).is_bad())
       return refuse(message("check_support", e));
@@ -644,6 +649,8 @@ bool run_problem(const Problem &p, void *stream, std::string *why) {
   }
   if (!plan->refused.empty())
     return back(plan->refused);
+  if (plan->broken.load(std::memory_order_relaxed))
+    return back("cuDNN failed on this problem before");
 
   std::string failed;
   {
@@ -665,6 +672,7 @@ bool run_problem(const Problem &p, void *stream, std::string *why) {
   if (!failed.empty()) {
     // Not expected once a plan is built: say so, and let the own kernel
     // write the output (an error left on the stream surfaces at its launch).
+    plan->broken.store(true, std::memory_order_relaxed);
     std::fprintf(stderr,
                  "ditc cuda: %s: cuDNN failed on %s (%s); the own kernel "
                  "runs it\n",
@@ -947,8 +955,30 @@ Problem problem(Call &c) {
 
 } // namespace
 
-bool run(Call c, void *stream, std::string *why) {
-  return cudnn::run_kind<ineligible, problem>(c, g_stats, stream, why);
+bool run(Call c, void *stream, std::string *why, bool *bias_left) {
+  if (bias_left)
+    *bias_left = false;
+  if (!c.bias || !bias_left)
+    return cudnn::run_kind<ineligible, problem>(c, g_stats, stream, why);
+  // The fused try counts its plans and its run, not its fall-back: the
+  // convolution alone is then the call's one outcome.
+  Stats fused;
+  std::string fused_why;
+  const bool ran = cudnn::run_kind<ineligible, problem>(c, fused, stream, &fused_why);
+  const Counters f = fused.get();
+  g_stats.ran.fetch_add(f.ran, std::memory_order_relaxed);
+  g_stats.plans.fetch_add(f.plans, std::memory_order_relaxed);
+  g_stats.refused.fetch_add(f.refused, std::memory_order_relaxed);
+  if (ran)
+    return true;
+  // (What refused both up front, DITC_CUDNN=0 or f32, is refused again
+  // before any plan: one fall-back counted.)
+  Call plain = c;
+  plain.bias = nullptr;
+  if (!cudnn::run_kind<ineligible, problem>(plain, g_stats, stream, why))
+    return false;
+  *bias_left = true;
+  return true;
 }
 
 bool validate_graph(const Call &c, std::string &why) {

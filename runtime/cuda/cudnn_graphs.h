@@ -216,7 +216,11 @@ const char *ineligible(const Call &c);
 /// Runs `c` through cuDNN on `stream` (a cudaStream_t): true when cuDNN
 /// ran it, false (with `why` when not null) when the own kernel must. Fills
 /// c.sm itself when 0. Aborts only where DITC_CUDNN=1 finds no library.
-bool run(Call c, void *stream, std::string *why);
+/// With `bias_left` (not null): where cuDNN refuses the convolution with
+/// its bias fused (its fused engines favour channels-last tensors) but
+/// takes it alone, it runs it alone and sets *bias_left, and the caller
+/// adds the bias; a call counts once (ran or fell back) either way.
+bool run(Call c, void *stream, std::string *why, bool *bias_left = nullptr);
 
 /// What run() did in this process (tests), convolutions only.
 Counters counters();

@@ -41,6 +41,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -483,6 +484,7 @@ namespace {
 
 struct Plan {
   const LtApi *api;
+  bool none = false; // cuBLASLt has no algorithm with this epilogue
   LtProblem problem;
   Descriptors desc; // pref destroyed once the algorithm is chosen
   cublasLtHandle_t handle;
@@ -555,15 +557,17 @@ int current_device(const char *name) {
   return device;
 }
 
-// The plan of (device, p, al), built if new.
-const Plan &get_plan(const char *name, int device, const LtProblem &p,
+// The plan of (device, p, al), built if new; null where cuBLASLt has no
+// algorithm for p's epilogue (bias, GELU), which the caller then runs
+// without it (remembered, so the heuristic is asked once).
+const Plan *get_plan(const char *name, int device, const LtProblem &p,
                      const Alignment &al, cudaStream_t stream) {
   Cache &c = cache();
   const PlanKey key = plan_key(device, p, al);
   std::lock_guard<std::mutex> lock(c.mu);
   auto it = c.plans.find(key);
   if (it != c.plans.end())
-    return *it->second;
+    return it->second->none ? nullptr : it->second.get();
 
   std::string why;
   const LtApi *api = lt_api(why);
@@ -615,16 +619,44 @@ const Plan &get_plan(const char *name, int device, const LtProblem &p,
              ("cublasLtMatmulAlgoGetHeuristic failed for " + describe(p, al))
                  .c_str(),
              st);
-  if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS)
-    lt_fatal(name, ("no cuBLASLt algorithm for " + describe(p, al)).c_str(),
-             found < 1 ? CUBLAS_STATUS_NOT_SUPPORTED : result.state);
   api->prefDestroy(static_cast<cublasLtMatmulPreference_t>(d.pref));
   d.pref = nullptr;
+  if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS) {
+    if (!p.bias && !p.gelu)
+      lt_fatal(name, ("no cuBLASLt algorithm for " + describe(p, al)).c_str(),
+               found < 1 ? CUBLAS_STATUS_NOT_SUPPORTED : result.state);
+    plan->none = true;
+    c.plans.emplace(key, std::move(plan));
+    return nullptr;
+  }
   plan->algo = result.algo;
   plan->workspace_bytes = ws_bytes;
-  const Plan &ref = *plan;
+  const Plan *ref = plan.get();
   c.plans.emplace(key, std::move(plan));
   return ref;
+}
+
+// DITC_CUBLASLT_EPILOGUE=0: no bias or GELU epilogue is asked of cuBLASLt
+// (the products alone, then the bias and activation kernels), as where it
+// has no algorithm with them; for debugging and for testing that path.
+bool epilogues_allowed() {
+  static const bool allowed = [] {
+    const char *v = std::getenv("DITC_CUBLASLT_EPILOGUE");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  return allowed;
+}
+
+// The plan for p, or for p without its epilogue (cleared in p) where
+// cuBLASLt has none with it or epilogues are off.
+const Plan &plan_for(const char *name, int device, LtProblem &p,
+                     const Alignment &al, cudaStream_t stream) {
+  if (!epilogues_allowed())
+    p.bias = p.gelu = false;
+  if (const Plan *plan = get_plan(name, device, p, al, stream))
+    return *plan;
+  p.bias = p.gelu = false;
+  return *get_plan(name, device, p, al, stream);
 }
 
 // left = x / a, right = W / b.
@@ -654,15 +686,15 @@ void run(const char *name, const Request &r, const void *left,
     return activate(false);
   }
   const Issue is = issue_batch(batch);
-  const LtProblem p = map_problem(r, is);
+  LtProblem p = map_problem(r, is);
   const Alignment al = call_alignment(p, is, left, right, bias, out);
-  const Plan &plan = get_plan(name, current_device(name), p, al, stream);
+  const Plan &plan = plan_for(name, current_device(name), p, al, stream);
 
   const LtApi *api = plan.api;
   cublasLtMatmulDesc_t desc = static_cast<cublasLtMatmulDesc_t>(
       plan.desc.matmul);
   cublasLtMatmulDescOpaque_t local;
-  if (r.bias) {
+  if (p.bias) {
     const int st = init_call_desc(api, p, bias, &local, sizeof local);
     if (st != CUBLAS_STATUS_SUCCESS)
       lt_fatal(name, "cannot set up the bias descriptor", st);
@@ -685,6 +717,12 @@ void run(const char *name, const Request &r, const void *left,
         plan.workspace_bytes, stream);
     if (st != CUBLAS_STATUS_SUCCESS)
       lt_fatal(name, "cublasLtMatmul failed", st);
+  }
+  if (r.bias && !p.bias) { // the epilogue's bias, over the stored product
+    const int64_t shape[2] = {batch.count * r.m, r.n}, rows[2] = {r.n, 1},
+                  bias_rows[2] = {0, 1};
+    ditc_cu_binary(DITC_RT_BINARY_ADD, r.dtype, out, rows, bias, bias_rows,
+                   out, shape, 2);
   }
   activate(p.gelu);
 }
@@ -744,12 +782,12 @@ void ditc_cu_gemm_prepare(int32_t dtype, int64_t m, int64_t k, int64_t n,
   if (m == 0 || n == 0 || k == 0 || batch.count == 0)
     return; // no cuBLASLt call
   const Issue is = issue_batch(batch);
-  const LtProblem p = map_problem(r, is);
+  LtProblem p = map_problem(r, is);
   // Operands at 256-byte aligned bases (cudaMalloc's): only the strides
   // lower the alignment.
   const Alignment al = call_alignment(p, is, nullptr, nullptr, nullptr,
                                       nullptr);
-  get_plan(name, current_device(name), p, al,
+  plan_for(name, current_device(name), p, al,
            static_cast<cudaStream_t>(ditc_cu_get_stream()));
 }
 

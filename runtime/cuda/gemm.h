@@ -11,7 +11,10 @@
  * activation GELU_TANH through the GELU (GELU_BIAS) epilogue, computed on
  * the f32 sum before the rounding; GELU (erf) and SILU, which cuBLASLt has
  * no epilogue for, run as ditc_cu_unary over the result in place, on the
- * same stream (on the rounded values, as an unfused graph would). Batches: the
+ * same stream (on the rounded values, as an unfused graph would). Where
+ * cuBLASLt has no algorithm with the epilogue (its alignment or type rules),
+ * or DITC_CUBLASLT_EPILOGUE=0, the product is stored alone and the bias
+ * (ditc_cu_binary) and the activation run over it. Batches: the
  * batch dims are collapsed where the strides allow; one of what remains is
  * cuBLASLt's strided batch, the others are a host loop of calls (see
  * issue_batch below).
