@@ -856,7 +856,7 @@ def randomize_params(module, std=0.02):
                 p.add_(1.0)
 
 
-def build_full(kind, seq, batch, sample=128, frames=21):
+def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
     g = torch.Generator().manual_seed(SEED)
 
     def randn(*shape):
@@ -987,7 +987,7 @@ def build_full(kind, seq, batch, sample=128, frames=21):
             )
             wrapper = KwargsWrapper(model, ["hidden_states", "timestep", "encoder_hidden_states"])
             inputs = {
-                "hidden_states": randn(batch, 16, frames, sample, sample),
+                "hidden_states": randn(batch, 16, frames, sample, sample_width or sample),
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
                 "encoder_hidden_states": randn(batch, 512, 4096),
             }
@@ -1009,7 +1009,7 @@ def build_full(kind, seq, batch, sample=128, frames=21):
             )
             wrapper = KwargsWrapper(model, ["hidden_states", "encoder_hidden_states", "timestep"])
             inputs = {
-                "hidden_states": randn(batch, frames, 16, sample, sample),
+                "hidden_states": randn(batch, frames, 16, sample, sample_width or sample),
                 "encoder_hidden_states": randn(batch, 226, 4096),
                 "timestep": torch.randint(0, 1000, (batch,), generator=g),
             }
@@ -1100,14 +1100,15 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
     return model
 
 
-def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False, frames=21):
+def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False, frames=21,
+                sample_width=None):
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("model.onnx", "model.onnx.data"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     t0 = time.time()
-    wrapper, inputs = build_full(kind, seq, batch, sample, frames)
+    wrapper, inputs = build_full(kind, seq, batch, sample, frames, sample_width)
     if exporter != "torchscript" and kind not in ("pixart", "llama", "wan"):
         raise SystemExit(f"--exporter {exporter} is for --full-size pixart, llama and wan only")
     ref = None
@@ -1237,6 +1238,9 @@ def main(argv=None):
                     help="latent frames for --full-size wan and cogvideox (default 21: 81 video frames)")
     ap.add_argument("--sample", type=int, default=128,
                     help="latent size for --full-size pixart, hunyuandit, wan and cogvideox (default 128: 1024px)")
+    ap.add_argument("--sample-width", type=int, default=None,
+                    help="latent width for --full-size wan and cogvideox where it differs from --sample "
+                    "(480p at 832 wide: --sample 60 --sample-width 104)")
     ap.add_argument("--reference", action="store_true",
                     help="with --full-size: also write outputs.npz, PyTorch's output on inputs.npz")
     a = ap.parse_args(argv)
@@ -1247,7 +1251,8 @@ def main(argv=None):
         logging.getLogger(lg).setLevel(logging.ERROR)
 
     if a.full_size:
-        export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference, a.frames)
+        export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference, a.frames,
+                    a.sample_width)
         return 0
 
     group = DEEP_MODELS if a.deep else VIDEO_MODELS if a.video else MODELS

@@ -30,7 +30,12 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
   pm.addPass(createPropagateShardingPass());
   pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());
-  pm.addPass(createPipelineStagesPass());
+  PipelineStagesPassOptions stages;
+  stages.hw = opts.stages.hw;
+  stages.dtype = opts.stages.dtype;
+  stages.linkBandwidth = opts.stages.linkBandwidth;
+  stages.linkLatency = opts.stages.linkLatency;
+  pm.addPass(createPipelineStagesPass(stages));
 }
 
 void mlir::ditc::addCodegenPipeline(OpPassManager &pm,

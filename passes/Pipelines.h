@@ -15,11 +15,23 @@ namespace mlir::ditc {
 /// canonicalisation again and dead-code removal.
 void addFrontendPipeline(OpPassManager &pm);
 
+/// The machine pipeline stages are cut for: a description's name or file,
+/// the dtype its rates are read for, the stage link's bytes per second and
+/// seconds per message.
+struct StageMachine {
+  std::string hw;
+  std::string dtype = "f32";
+  double linkBandwidth = 0, linkLatency = 0;
+};
+
 struct ParallelPipelineOptions {
   /// Degrees per strategy, e.g. "cfg=2,ulysses=2" (see -ditc-plan).
   std::string plan;
   /// Ranks the plan must fill (0: the product of the degrees).
   int64_t devices = 0;
+  /// The machine -ditc-pipeline-stages balances the stages for (its hw,
+  /// dtype and link-bandwidth; no hw: FLOPs and the fewest bytes).
+  StageMachine stages;
 };
 
 /// Parallelisation with a user-given plan: write it as a mesh and seed

@@ -56,8 +56,19 @@ FailureOr<int64_t> mlir::ditc::deviceFlops(ModuleOp module) {
   return flops;
 }
 
+StageMachine mlir::ditc::stageMachineFor(const HardwareDesc &hw, StringRef hwName,
+                                         StringRef dtype, int64_t devices) {
+  StageMachine m{hwName.str(), dtype.empty() ? "f32" : dtype.str()};
+  if (const LinkLevel *link = stageLink(hw, std::max<int64_t>(devices, 1))) {
+    m.linkBandwidth = link->rate();
+    m.linkLatency = link->latencyS;
+  }
+  return m;
+}
+
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
-                                          int64_t devices, int64_t *worldFlops, bool verify) {
+                                          int64_t devices, int64_t *worldFlops, bool verify,
+                                          const StageMachine &stages) {
   if (worldFlops) {
     FailureOr<int64_t> flops = deviceFlops(module);
     if (failed(flops))
@@ -69,6 +80,7 @@ LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &p
   ParallelPipelineOptions parallel;
   parallel.plan = plan;
   parallel.devices = devices;
+  parallel.stages = stages;
   addParallelPipeline(pm, parallel);
   return pm.run(module);
 }
@@ -450,6 +462,15 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
 
   std::string plan = opts.plan;
+  // Where pipeline stages are cut: the machine the plan is for (--hw, the
+  // topology); a bad --hw is the search's to report.
+  StageMachine stageMachine;
+  if (std::string err; std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err)) {
+    int64_t devices = std::max<int64_t>(opts.devices, 1);
+    if (opts.devices < 1 || succeeded(applyTopology(*hw, devices, opts.planTarget.nodes,
+                                                    opts.planTarget.gpusPerNode, err)))
+      stageMachine = stageMachineFor(*hw, opts.planTarget.hw, dtype, devices);
+  }
   if (plan == "auto" || (plan.empty() && opts.devices > 1)) {
     // The plan with the least predicted step time that fits the devices.
     if (opts.devices < 2) {
@@ -492,7 +513,8 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
   if (!plan.empty()) {
     int64_t worldFlops = 0;
-    if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops)))
+    if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops, /*verify=*/true,
+                                stageMachine)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",

@@ -8,6 +8,8 @@
 #define DITC_LIB_DRIVER_DRIVER_H
 
 #include "lib/Importer/Onnx/OnnxImporter.h"
+#include "passes/Analysis/Hardware.h"
+#include "passes/Pipelines.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -148,9 +150,14 @@ FailureOr<int64_t> deviceFlops(ModuleOp module);
 /// partition (what one device computes).
 /// `verify` false skips the verifier between passes (the plan search, which
 /// partitions a plan that compile partitions again with it).
+/// `stages`: the machine the plan's pipeline stages are balanced for (none:
+/// FLOPs and the fewest bytes).
+/// The StageMachine of `hw` (loaded from `hwName`) for a plan over `devices`.
+StageMachine stageMachineFor(const HardwareDesc &hw, llvm::StringRef hwName,
+                             llvm::StringRef dtype, int64_t devices);
 LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
                                int64_t devices, int64_t *worldFlops = nullptr,
-                               bool verify = true);
+                               bool verify = true, const StageMachine &stages = {});
 
 /// The work a partitioned program repeats on every rank of a group (its
 /// ops with ditc.replicated; under PipeFusion those of the synchronous

@@ -218,6 +218,13 @@ double HardwareDesc::vectorRate(llvm::StringRef dtype) const {
   return rateFor(vectorFlops, dtype) * vectorEfficiency;
 }
 
+const LinkLevel *mlir::ditc::stageLink(const HardwareDesc &hw, int64_t devices) {
+  const LinkLevel *link = hw.linkFor(devices);
+  if (!link && !hw.links.empty()) // more devices than it describes: its widest level
+    link = &hw.links.back();
+  return link;
+}
+
 const LinkLevel *HardwareDesc::linkFor(int64_t groupSize) const {
   for (const LinkLevel &l : links)
     if (l.devices >= groupSize)

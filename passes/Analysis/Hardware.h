@@ -113,6 +113,12 @@ struct HardwareDesc {
   const LinkLevel *linkFor(int64_t groupSize) const;
 };
 
+/// The link level that holds `devices` (its widest level where none does;
+/// null without links): a pipeline stage axis, the outermost, spans all the
+/// devices, so its rate and latency are -ditc-pipeline-stages'
+/// link-bandwidth and link-latency.
+const LinkLevel *stageLink(const HardwareDesc &hw, int64_t devices);
+
 /// The matrixHalfRows h that makes rate(M) = peak * M / (M + h) pass through
 /// two measured rates (rowsA > rowsB); 0 when the smaller product is not
 /// slower. The peak is then rateA * (rowsA + h) / rowsA.

@@ -4,7 +4,10 @@
 // into P stages of consecutive ops. The cuts balance the FLOPs of the stages
 // (MAP's costOf) and, within a quarter of a stage's work of each balanced
 // point, go where the fewest activation bytes cross (between transformer
-// blocks only the residual stream does). A cut never separates a linear
+// blocks only the residual stream does); given the machine (`hw`), where the
+// work it moves off the even split plus its messages' time on the stage
+// link (bytes over bandwidth, and a latency per value per micro-batch or
+// patch), in FLOPs of the machine's matrix rate, is least. A cut never separates a linear
 // layer from the GELU or SiLU that code generation makes its epilogue
 // (-ditc-legalize-runtime): the same bytes would cross, and in 16-bit types
 // the stages would round the product where one device does not.
@@ -36,6 +39,7 @@
 #include "passes/Parallel/Stages.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
+#include "passes/Analysis/Hardware.h"
 #include "passes/Analysis/Profile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -108,6 +112,18 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     if (axis < 0)
       return;
     int64_t stages = mesh->shape[axis];
+    if (!hw.empty()) {
+      std::string error;
+      machine = loadHardware(hw, error);
+      if (!machine) {
+        module.emitError("-ditc-pipeline-stages: ") << error;
+        return signalPassFailure();
+      }
+      double rate = machine->matrixRate(dtype), bytesScale =
+                                                    dtype == "bf16" || dtype == "f16" ? 0.5 : 1.0;
+      flopsPerByte = linkBandwidth > 0 ? rate * bytesScale / linkBandwidth : 0;
+      flopsPerMessage = rate * linkLatency;
+    }
     auto fn = module.lookupSymbol<func::FuncOp>("main");
     if (!fn) {
       module.emitError("expected func.func @main");
@@ -137,8 +153,20 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
   void broadcastOutputs(Operation *ret, int64_t schedule);
 
   /// Stage of each op of `work` (program order): P runs of consecutive ops.
+  /// The machine the stages are balanced for (the `hw` option), its rates
+  /// read for `dtype`; absent: FLOPs and the fewest bytes.
+  std::optional<HardwareDesc> machine;
+  /// What crossing a cut costs, in FLOPs of the machine's matrix rate: per
+  /// byte of the program's types, and per message.
+  double flopsPerByte = 0, flopsPerMessage = 0;
+  /// One op's share of a stage: its FLOPs (every op counts at least one, so
+  /// that each stage gets some). Not its predicted time: code generation
+  /// later fuses and drops ops (epilogues, the transposes an attention's
+  /// layout absorbs), whose fixed costs would weigh on a small graph here.
+  double opWork(Operation *op) const { return 1.0 + double(costOf(op).flops()); }
+
   SmallVector<int64_t> assignStages(ArrayRef<Operation *> work, Operation *ret,
-                                    int64_t stages);
+                                    int64_t stages, int64_t messagesPerValue);
   /// Clones the ops of `fn` once per micro-batch (rows of `dims` divided by
   /// m); returns the clones of each op of `work`, per micro-batch.
   SmallVector<SmallVector<Operation *>> unroll(func::FuncOp fn, ArrayRef<Operation *> work,
@@ -170,7 +198,8 @@ void PipelineStagesPass::broadcastOutputs(Operation *ret, int64_t schedule) {
 }
 
 SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work,
-                                                      Operation *ret, int64_t stages) {
+                                                      Operation *ret, int64_t stages,
+                                                      int64_t messagesPerValue) {
   int64_t n = work.size();
   llvm::DenseMap<Operation *, int64_t> index;
   for (auto [i, op] : llvm::enumerate(work))
@@ -180,8 +209,9 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
   // before op i.
   SmallVector<double> prefix(n + 1, 0.0);
   for (int64_t i = 0; i < n; ++i)
-    prefix[i + 1] = prefix[i] + 1.0 + double(costOf(work[i]).flops());
-  SmallVector<int64_t> delta(n + 2, 0);
+    prefix[i + 1] = prefix[i] + opWork(work[i]);
+  // values[i]: how many values cross it (each a message of its own).
+  SmallVector<int64_t> delta(n + 2, 0), deltaValues(n + 2, 0);
   for (int64_t i = 0; i < n; ++i)
     for (Value r : work[i]->getResults()) {
       int64_t last = i;
@@ -192,11 +222,15 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
         int64_t bytes = tensorBytes(r.getType());
         delta[i + 1] += bytes;
         delta[last + 1] -= bytes;
+        ++deltaValues[i + 1];
+        --deltaValues[last + 1];
       }
     }
-  SmallVector<int64_t> crossing(n + 1, 0);
-  for (int64_t i = 1; i <= n; ++i)
+  SmallVector<int64_t> crossing(n + 1, 0), values(n + 1, 0);
+  for (int64_t i = 1; i <= n; ++i) {
     crossing[i] = crossing[i - 1] + delta[i];
+    values[i] = values[i - 1] + deltaValues[i];
+  }
 
   // apart[i]: a cut before op i would separate an op from the epilogue
   // -ditc-legalize-runtime folds into it (a linear layer's activation, a
@@ -223,12 +257,23 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
     double target = total * k / stages;
     int64_t lo = cuts.back() + 1, hi = n - (stages - k); // leave ops for the rest
     int64_t best = -1;
+    // With a machine, a cut costs the work it moves off the even split
+    // (the longer stage's excess, every step) plus its messages' time on the
+    // stage link, both in FLOPs of the machine.
+    auto cost = [&](int64_t i) {
+      return std::abs(prefix[i] - target) + double(crossing[i]) * flopsPerByte +
+             double(values[i] * messagesPerValue) * flopsPerMessage;
+    };
     for (int64_t i = lo; i <= hi; ++i) {
       double off = std::abs(prefix[i] - target);
       if (off > window || apart[i])
         continue;
-      if (best < 0 || crossing[i] < crossing[best] ||
-          (crossing[i] == crossing[best] && off < std::abs(prefix[best] - target)))
+      if (best < 0)
+        best = i;
+      else if (machine ? cost(i) < cost(best)
+                                : crossing[i] < crossing[best] ||
+                                      (crossing[i] == crossing[best] &&
+                                       off < std::abs(prefix[best] - target)))
         best = i;
     }
     // One op holds more than the window: the nearest cut (that keeps
@@ -346,8 +391,6 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
   if (n < stages)
     return fn.emitError(key + "=") << stages << " needs at least " << stages
                                    << " ops to put in stages; the graph has " << n;
-  SmallVector<int64_t> stageOf = assignStages(work, ret, stages);
-
   // Micro-batches: the largest divisor of the batch up to 2P (or as asked).
   int64_t batch = 0, m = 1;
   SmallVector<std::pair<Value, unsigned>> dims;
@@ -359,6 +402,9 @@ LogicalResult PipelineStagesPass::cut(func::FuncOp fn, int64_t stages) {
     for (int64_t k = std::min<int64_t>(batch, 2 * stages); k > 1 && m == 1; --k)
       if (batch % k == 0)
         m = k;
+  // A value crossing a cut is one message per micro-batch (per patch in
+  // PipeFusion's stale steps).
+  SmallVector<int64_t> stageOf = assignStages(work, ret, stages, pipefusion ? patches : m);
   if (m > 1)
     fn->getParentOfType<ModuleOp>()->setAttr(
         kMicrobatchesAttr, IntegerAttr::get(IntegerType::get(fn.getContext(), 64), m));
