@@ -280,6 +280,10 @@ done
 # where cuBLASLt has no algorithm with the bias or GELU).
 run "ditc-cuda-gemm-tests, DITC_CUBLASLT_EPILOGUE=0" env "$OUT/gpu-tests.log" \
   DITC_CUBLASLT_EPILOGUE=0 "$BUILD/bin/ditc-cuda-gemm-tests" --gtest_filter='*CudaLinear*'
+# The convolutions with their bias as a kernel after cuDNN's (cudnn_graphs.h:
+# the path taken where cuDNN refuses the fused graph).
+run "ditc-cuda-cudnn-tests, DITC_CUDNN_CONV_BIAS=0" env "$OUT/gpu-tests.log" \
+  DITC_CUDNN_CONV_BIAS=0 "$BUILD/bin/ditc-cuda-cudnn-tests" --gtest_filter='*CudnnConv*'
 : >"$OUT/host-tests.log"
 for name in "${HOST_QUICK[@]}"; do
   run "$name" "$BUILD/test/Unit/$name" "$OUT/host-tests.log"

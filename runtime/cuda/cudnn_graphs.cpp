@@ -960,17 +960,25 @@ bool run(Call c, void *stream, std::string *why, bool *bias_left) {
     *bias_left = false;
   if (!c.bias || !bias_left)
     return cudnn::run_kind<ineligible, problem>(c, g_stats, stream, why);
-  // The fused try counts its plans and its run, not its fall-back: the
-  // convolution alone is then the call's one outcome.
-  Stats fused;
-  std::string fused_why;
-  const bool ran = cudnn::run_kind<ineligible, problem>(c, fused, stream, &fused_why);
-  const Counters f = fused.get();
-  g_stats.ran.fetch_add(f.ran, std::memory_order_relaxed);
-  g_stats.plans.fetch_add(f.plans, std::memory_order_relaxed);
-  g_stats.refused.fetch_add(f.refused, std::memory_order_relaxed);
-  if (ran)
-    return true;
+  // DITC_CUDNN_CONV_BIAS=0: never the fused graph (the path taken where
+  // cuDNN refuses it; for testing that path and for debugging).
+  static const bool fuse_bias = [] {
+    const char *v = std::getenv("DITC_CUDNN_CONV_BIAS");
+    return !(v && std::strcmp(v, "0") == 0);
+  }();
+  if (fuse_bias) {
+    // The fused try counts its plans and its run, not its fall-back: the
+    // convolution alone is then the call's one outcome.
+    Stats fused;
+    std::string fused_why;
+    const bool ran = cudnn::run_kind<ineligible, problem>(c, fused, stream, &fused_why);
+    const Counters f = fused.get();
+    g_stats.ran.fetch_add(f.ran, std::memory_order_relaxed);
+    g_stats.plans.fetch_add(f.plans, std::memory_order_relaxed);
+    g_stats.refused.fetch_add(f.refused, std::memory_order_relaxed);
+    if (ran)
+      return true;
+  }
   // (What refused both up front, DITC_CUDNN=0 or f32, is refused again
   // before any plan: one fall-back counted.)
   Call plain = c;

@@ -220,6 +220,7 @@ const char *ineligible(const Call &c);
 /// its bias fused (its fused engines favour channels-last tensors) but
 /// takes it alone, it runs it alone and sets *bias_left, and the caller
 /// adds the bias; a call counts once (ran or fell back) either way.
+/// DITC_CUDNN_CONV_BIAS=0 takes that path for every convolution with a bias.
 bool run(Call c, void *stream, std::string *why, bool *bias_left = nullptr);
 
 /// What run() did in this process (tests), convolutions only.
