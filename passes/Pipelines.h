@@ -29,8 +29,9 @@ struct ParallelPipelineOptions {
   std::string plan;
   /// Ranks the plan must fill (0: the product of the degrees).
   int64_t devices = 0;
-  /// The machine -ditc-pipeline-stages balances the stages for (its hw,
-  /// dtype and link-bandwidth; no hw: FLOPs and the fewest bytes).
+  /// The machine whose rates price the messages crossing a pipeline stage
+  /// cut (-ditc-pipeline-stages' hw, dtype, link-bandwidth and link-latency;
+  /// no hw: the fewest bytes near an even split).
   StageMachine stages;
 };
 

@@ -119,8 +119,8 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
         module.emitError("-ditc-pipeline-stages: ") << error;
         return signalPassFailure();
       }
-      double rate = machine->matrixRate(dtype), bytesScale =
-                                                    dtype == "bf16" || dtype == "f16" ? 0.5 : 1.0;
+      double rate = machine->matrixRate(dtype);
+      double bytesScale = dtype == "bf16" || dtype == "f16" ? 0.5 : 1.0;
       flopsPerByte = linkBandwidth > 0 ? rate * bytesScale / linkBandwidth : 0;
       flopsPerMessage = rate * linkLatency;
     }
@@ -152,9 +152,9 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
   /// (ditc.schedule `schedule` when >= 0).
   void broadcastOutputs(Operation *ret, int64_t schedule);
 
-  /// Stage of each op of `work` (program order): P runs of consecutive ops.
-  /// The machine the stages are balanced for (the `hw` option), its rates
-  /// read for `dtype`; absent: FLOPs and the fewest bytes.
+  /// The machine whose matrix rate (at `dtype`) prices the messages that
+  /// cross a cut (the `hw` option); absent: the fewest bytes near an even
+  /// split.
   std::optional<HardwareDesc> machine;
   /// What crossing a cut costs, in FLOPs of the machine's matrix rate: per
   /// byte of the program's types, and per message.
@@ -165,6 +165,8 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
   /// layout absorbs), whose fixed costs would weigh on a small graph here.
   double opWork(Operation *op) const { return 1.0 + double(costOf(op).flops()); }
 
+  /// Stage of each op of `work` (program order): P runs of consecutive ops.
+  /// A value crossing a cut is `messagesPerValue` messages a step.
   SmallVector<int64_t> assignStages(ArrayRef<Operation *> work, Operation *ret,
                                     int64_t stages, int64_t messagesPerValue);
   /// Clones the ops of `fn` once per micro-batch (rows of `dims` divided by
@@ -268,12 +270,13 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
       double off = std::abs(prefix[i] - target);
       if (off > window || apart[i])
         continue;
-      if (best < 0)
-        best = i;
-      else if (machine ? cost(i) < cost(best)
-                                : crossing[i] < crossing[best] ||
-                                      (crossing[i] == crossing[best] &&
-                                       off < std::abs(prefix[best] - target)))
+      bool better = best < 0;
+      if (!better && machine)
+        better = cost(i) < cost(best);
+      else if (!better)
+        better = crossing[i] < crossing[best] ||
+                 (crossing[i] == crossing[best] && off < std::abs(prefix[best] - target));
+      if (better)
         best = i;
     }
     // One op holds more than the window: the nearest cut (that keeps
