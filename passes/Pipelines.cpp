@@ -31,10 +31,8 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
   pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());
   PipelineStagesPassOptions stages;
-  stages.hw = opts.stages.hw;
-  stages.dtype = opts.stages.dtype;
-  stages.linkBandwidth = opts.stages.linkBandwidth;
-  stages.linkLatency = opts.stages.linkLatency;
+  stages.flopsPerByte = opts.stages.flopsPerByte;
+  stages.flopsPerMessage = opts.stages.flopsPerMessage;
   pm.addPass(createPipelineStagesPass(stages));
 }
 

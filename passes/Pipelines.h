@@ -15,13 +15,11 @@ namespace mlir::ditc {
 /// canonicalisation again and dead-code removal.
 void addFrontendPipeline(OpPassManager &pm);
 
-/// The machine pipeline stages are cut for: a description's name or file,
-/// the dtype its rates are read for, the stage link's bytes per second and
-/// seconds per message.
-struct StageMachine {
-  std::string hw;
-  std::string dtype = "f32";
-  double linkBandwidth = 0, linkLatency = 0;
+/// What a message between pipeline stages costs on the machine a plan is
+/// for, in FLOPs of its matrix rate: per byte of the program's types, per
+/// message (-ditc-pipeline-stages' flops-per-byte and flops-per-message).
+struct StagePrices {
+  double flopsPerByte = 0, flopsPerMessage = 0;
 };
 
 struct ParallelPipelineOptions {
@@ -29,10 +27,9 @@ struct ParallelPipelineOptions {
   std::string plan;
   /// Ranks the plan must fill (0: the product of the degrees).
   int64_t devices = 0;
-  /// The machine whose rates price the messages crossing a pipeline stage
-  /// cut (-ditc-pipeline-stages' hw, dtype, link-bandwidth and link-latency;
-  /// no hw: the fewest bytes near an even split).
-  StageMachine stages;
+  /// The prices of the messages crossing a pipeline stage cut (none: the
+  /// fewest bytes near an even split).
+  StagePrices stages;
 };
 
 /// Parallelisation with a user-given plan: write it as a mesh and seed

@@ -56,19 +56,23 @@ FailureOr<int64_t> mlir::ditc::deviceFlops(ModuleOp module) {
   return flops;
 }
 
-StageMachine mlir::ditc::stageMachineFor(const HardwareDesc &hw, StringRef hwName,
-                                         StringRef dtype, int64_t devices) {
-  StageMachine m{hwName.str(), dtype.empty() ? "f32" : dtype.str()};
-  if (const LinkLevel *link = stageLink(hw, std::max<int64_t>(devices, 1))) {
-    m.linkBandwidth = link->rate();
-    m.linkLatency = link->latencyS;
-  }
-  return m;
+StagePrices mlir::ditc::stagePricesFor(const HardwareDesc &hw, StringRef dtype,
+                                       int64_t devices) {
+  StagePrices p;
+  const LinkLevel *link = stageLink(hw, std::max<int64_t>(devices, 1));
+  if (!link)
+    return p;
+  double rate = hw.matrixRate(dtype.empty() ? "f32" : dtype);
+  double bytesScale = dtype == "bf16" || dtype == "f16" ? 0.5 : 1.0; // of f32 types
+  if (link->rate() > 0)
+    p.flopsPerByte = rate * bytesScale / link->rate();
+  p.flopsPerMessage = rate * link->latencyS;
+  return p;
 }
 
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
                                           int64_t devices, int64_t *worldFlops, bool verify,
-                                          const StageMachine &stages) {
+                                          const StagePrices &stages) {
   if (worldFlops) {
     FailureOr<int64_t> flops = deviceFlops(module);
     if (failed(flops))
@@ -462,15 +466,6 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   }
 
   std::string plan = opts.plan;
-  // Where pipeline stages are cut: the machine the plan is for (--hw, the
-  // topology); a bad --hw is the search's to report.
-  StageMachine stageMachine;
-  if (std::string err; std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err)) {
-    int64_t devices = std::max<int64_t>(opts.devices, 1);
-    if (opts.devices < 1 || succeeded(applyTopology(*hw, devices, opts.planTarget.nodes,
-                                                    opts.planTarget.gpusPerNode, err)))
-      stageMachine = stageMachineFor(*hw, opts.planTarget.hw, dtype, devices);
-  }
   if (plan == "auto" || (plan.empty() && opts.devices > 1)) {
     // The plan with the least predicted step time that fits the devices.
     if (opts.devices < 2) {
@@ -512,9 +507,18 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     (*module)->setAttr("ditc.plan_source", StringAttr::get(&ctx, "auto"));
   }
   if (!plan.empty()) {
+    // Where pipeline stages are cut: the machine the plan is for (--hw, the
+    // topology), as the search prices them; a bad --hw is the search's to report.
+    StagePrices prices;
+    if (std::string err; std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err)) {
+      int64_t devices = std::max<int64_t>(opts.devices, 1);
+      if (opts.devices < 1 || succeeded(applyTopology(*hw, devices, opts.planTarget.nodes,
+                                                      opts.planTarget.gpusPerNode, err)))
+        prices = stagePricesFor(*hw, dtype, devices);
+    }
     int64_t worldFlops = 0;
     if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops, /*verify=*/true,
-                                stageMachine)))
+                                prices)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     progress(llvm::formatv("partitioned for {0} ranks ({1})",

@@ -150,16 +150,15 @@ FailureOr<int64_t> deviceFlops(ModuleOp module);
 /// partition (what one device computes).
 /// `verify` false skips the verifier between passes (the plan search, which
 /// partitions a plan that compile partitions again with it).
-/// `stages`: the machine whose rates price the messages crossing a pipeline
-/// stage cut (none: the fewest bytes near an even split).
+/// `stages`: the prices of the messages crossing a pipeline stage cut (none:
+/// the fewest bytes near an even split).
 LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
                                int64_t devices, int64_t *worldFlops = nullptr,
-                               bool verify = true, const StageMachine &stages = {});
+                               bool verify = true, const StagePrices &stages = {});
 
-/// The StageMachine of `hw` (loaded from `hwName`; its topology applied) at
-/// `dtype` for a plan over `devices`: the link level its stage axis spans.
-StageMachine stageMachineFor(const HardwareDesc &hw, llvm::StringRef hwName,
-                             llvm::StringRef dtype, int64_t devices);
+/// The StagePrices on `hw` (its topology applied) at `dtype` for a plan over
+/// `devices`: the link level its stage axis spans, priced at the matrix rate.
+StagePrices stagePricesFor(const HardwareDesc &hw, llvm::StringRef dtype, int64_t devices);
 
 /// The work a partitioned program repeats on every rank of a group (its
 /// ops with ditc.replicated; under PipeFusion those of the synchronous

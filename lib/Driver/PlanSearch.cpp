@@ -361,8 +361,8 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
     if (StringRef(cand.refused).starts_with(prefix))
       cand.refused = cand.refused.substr(prefix.size());
   };
-  StageMachine stages = stageMachineFor(opts.hw, opts.hwName, opts.dtype, opts.devices);
-  if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false, stages)))
+  if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false,
+                              stagePricesFor(opts.hw, opts.dtype, opts.devices))))
     return refuse("the partition failed");
   if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "", /*verify=*/false)))
     return refuse("the precision pass failed");

@@ -453,9 +453,8 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
   if (!opts.plan.empty()) {
     // One rank's program: its shapes, its weights and its collectives.
     OneLineDiagnosticHandler diag(&ctx, opts.model);
-    StageMachine stages = stageMachineFor(*hw, opts.hw, opts.dtype, opts.devices);
     if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops, /*verify=*/true,
-                                stages)))
+                                stagePricesFor(*hw, opts.dtype, opts.devices))))
       return 1;
   }
   // bf16 and f16 convert the program as `ditc compile --dtype` does, so

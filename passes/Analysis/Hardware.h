@@ -115,8 +115,7 @@ struct HardwareDesc {
 
 /// The link level that holds `devices` (its widest level where none does;
 /// null without links): a pipeline stage axis, the outermost, spans all the
-/// devices, so its rate and latency are -ditc-pipeline-stages'
-/// link-bandwidth and link-latency.
+/// devices, so its rate and latency price the messages between stages.
 const LinkLevel *stageLink(const HardwareDesc &hw, int64_t devices);
 
 /// The matrixHalfRows h that makes rate(M) = peak * M / (M + h) pass through

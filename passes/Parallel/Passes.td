@@ -231,13 +231,12 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     without one). The ops of `@main` are cut
     into P stages of consecutive ops: each cut sits within a quarter of a
     stage's work (FLOPs, as `ditc profile` counts them) of an even split,
-    where the fewest activation bytes cross it. Given a machine (`hw`, a
-    description's name or file, with `dtype` and the stage link's
-    `link-bandwidth` and `link-latency`, which the drivers set from `--hw`),
-    the cut goes where the work it moves off the even split plus its
-    messages' time on the link (its bytes, and a latency per value crossing
-    per micro-batch or patch), in FLOPs of the machine's matrix rate at
-    `dtype`, is least, so that a few bytes saved
+    where the fewest activation bytes cross it. Given what a message on the
+    stage link costs in FLOPs of the machine's matrix rate
+    (`flops-per-byte`, `flops-per-message`, which the drivers set from
+    `--hw`, its topology and `--dtype`), the cut goes where the work it moves
+    off the even split plus its messages' price (its bytes, and one message
+    per value crossing per micro-batch or patch) is least, so that a few bytes saved
     (HunyuanDiT's long skips) never cost a stage a tenth of its work. When
     the batch can be cut
     (dimension 0 of the inputs and outputs is one dimension every op
@@ -292,16 +291,12 @@ def PipelineStagesPass : Pass<"ditc-pipeline-stages", "ModuleOp"> {
     Option<"microbatches", "microbatches", "int64_t", "0",
            "Micro-batches the batch is cut into (0: the largest divisor of the "
            "batch up to 2 x stages; 1: none)">,
-    Option<"hw", "hw", "std::string", "\"\"",
-           "Machine description (name or JSON file) whose matrix rate prices the "
-           "messages crossing a cut in FLOPs (empty: the fewest bytes near an even split)">,
-    Option<"dtype", "dtype", "std::string", "\"f32\"",
-           "The dtype the machine's rates are read for (bf16 and f16 also halve the bytes)">,
-    Option<"linkBandwidth", "link-bandwidth", "double", "0",
-           "Bytes per second a stage sends to the next (with hw; 0: bytes cost nothing)">,
-    Option<"linkLatency", "link-latency", "double", "0",
-           "Seconds per message between stages (with hw): each value crossing a "
-           "cut is a message per micro-batch, or per patch">
+    Option<"flopsPerByte", "flops-per-byte", "double", "0",
+           "FLOPs the machine computes while a byte of the program's types crosses "
+           "to the next stage (both 0: the fewest bytes near an even split)">,
+    Option<"flopsPerMessage", "flops-per-message", "double", "0",
+           "FLOPs the machine computes during one message's latency (a value crossing "
+           "a cut is a message per micro-batch, or per patch)">
   ];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }

@@ -4,10 +4,11 @@
 // into P stages of consecutive ops. The cuts balance the FLOPs of the stages
 // (MAP's costOf) and, within a quarter of a stage's work of each balanced
 // point, go where the fewest activation bytes cross (between transformer
-// blocks only the residual stream does); given the machine (`hw`), where the
-// work it moves off the even split plus its messages' time on the stage
-// link (bytes over bandwidth, and a latency per value per micro-batch or
-// patch), in FLOPs of the machine's matrix rate, is least. A cut never separates a linear
+// blocks only the residual stream does); given the machine's prices of a
+// message in FLOPs of its matrix rate (`flops-per-byte`, `flops-per-message`:
+// the stage link's bandwidth and latency), where the work it moves off the
+// even split plus its messages' price (a message per value per micro-batch
+// or patch) is least. A cut never separates a linear
 // layer from the GELU or SiLU that code generation makes its epilogue
 // (-ditc-legalize-runtime): the same bytes would cross, and in 16-bit types
 // the stages would round the product where one device does not.
@@ -39,7 +40,6 @@
 #include "passes/Parallel/Stages.h"
 
 #include "dialects/Ditc/IR/DitcSharding.h"
-#include "passes/Analysis/Hardware.h"
 #include "passes/Analysis/Profile.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -112,18 +112,6 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
     if (axis < 0)
       return;
     int64_t stages = mesh->shape[axis];
-    if (!hw.empty()) {
-      std::string error;
-      machine = loadHardware(hw, error);
-      if (!machine) {
-        module.emitError("-ditc-pipeline-stages: ") << error;
-        return signalPassFailure();
-      }
-      double rate = machine->matrixRate(dtype);
-      double bytesScale = dtype == "bf16" || dtype == "f16" ? 0.5 : 1.0;
-      flopsPerByte = linkBandwidth > 0 ? rate * bytesScale / linkBandwidth : 0;
-      flopsPerMessage = rate * linkLatency;
-    }
     auto fn = module.lookupSymbol<func::FuncOp>("main");
     if (!fn) {
       module.emitError("expected func.func @main");
@@ -152,13 +140,9 @@ struct PipelineStagesPass : ditc::impl::PipelineStagesPassBase<PipelineStagesPas
   /// (ditc.schedule `schedule` when >= 0).
   void broadcastOutputs(Operation *ret, int64_t schedule);
 
-  /// The machine whose matrix rate (at `dtype`) prices the messages that
-  /// cross a cut (the `hw` option); absent: the fewest bytes near an even
-  /// split.
-  std::optional<HardwareDesc> machine;
-  /// What crossing a cut costs, in FLOPs of the machine's matrix rate: per
-  /// byte of the program's types, and per message.
-  double flopsPerByte = 0, flopsPerMessage = 0;
+  /// Whether a machine prices the messages crossing a cut (else: the fewest
+  /// bytes near an even split).
+  bool priced() const { return flopsPerByte > 0 || flopsPerMessage > 0; }
   /// One op's share of a stage: its FLOPs (every op counts at least one, so
   /// that each stage gets some). Not its predicted time: code generation
   /// later fuses and drops ops (epilogues, the transposes an attention's
@@ -259,9 +243,9 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
     double target = total * k / stages;
     int64_t lo = cuts.back() + 1, hi = n - (stages - k); // leave ops for the rest
     int64_t best = -1;
-    // With a machine, a cut costs the work it moves off the even split
-    // (the longer stage's excess, every step) plus its messages' time on the
-    // stage link, both in FLOPs of the machine.
+    // Priced, a cut costs the work it moves off the even split (the longer
+    // stage's excess, every step) plus its messages' time on the stage
+    // link, both in FLOPs of the machine.
     auto cost = [&](int64_t i) {
       return std::abs(prefix[i] - target) + double(crossing[i]) * flopsPerByte +
              double(values[i] * messagesPerValue) * flopsPerMessage;
@@ -271,7 +255,7 @@ SmallVector<int64_t> PipelineStagesPass::assignStages(ArrayRef<Operation *> work
       if (off > window || apart[i])
         continue;
       bool better = best < 0;
-      if (!better && machine)
+      if (!better && priced())
         better = cost(i) < cost(best);
       else if (!better)
         better = crossing[i] < crossing[best] ||

@@ -127,8 +127,8 @@ __global__ void __launch_bounds__(kThreads)
     add_channel_bias_kernel(S *__restrict__ y, const S *__restrict__ bias,
                             int64_t channels, int64_t npix, int64_t total) {
   for (int64_t u = global_thread(); u < total; u += global_stride()) {
-    int64_t o;
-    divmod(divmod(u, npix, o), channels, o);
+    int64_t pix, o; // y is [N, O, npix]
+    divmod(divmod(u, npix, pix), channels, o);
     y[u] = math::from_f32<S>(math::to_f32(y[u]) + math::to_f32(bias[o]));
   }
 }
@@ -162,7 +162,7 @@ void ditc_cu_conv2d(int32_t dtype, const void *x, const void *w,
     if (batch == 0 || out_channels == 0)
       return;
 #ifndef DITC_CU_EMULATE
-    if (!std::is_same<S, float>::value) {
+    if constexpr (!std::is_same<S, float>::value) {
       conv::Call c;
       c.dtype = dtype;
       c.x = x;

@@ -1,23 +1,23 @@
 // RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1" | FileCheck %s --check-prefix=BYTES
-// RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1 hw=cpu link-bandwidth=1e12" | FileCheck %s --check-prefix=CHEAP
-// RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1 hw=cpu link-bandwidth=1e6" | FileCheck %s --check-prefix=BYTES
-// RUN: not ditc-opt %s -ditc-pipeline-stages="hw=no-such-machine" 2>&1 | FileCheck %s --check-prefix=BADHW
+// RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1 flops-per-byte=1" | FileCheck %s --check-prefix=CHEAP
+// RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1 flops-per-byte=1000" | FileCheck %s --check-prefix=BYTES
+// RUN: ditc-opt %s -ditc-pipeline-stages="microbatches=1 flops-per-byte=1 flops-per-message=100000" | FileCheck %s --check-prefix=BYTES
 
 // Where pp=2 cuts sixteen equal blocks whose second half adds skips from the
 // first (HunyuanDiT's long skips: block 8 + j reads block 7 - j's output).
 // Between blocks 7 and 8 the residual and all eight skips cross; two blocks
 // either way only seven values do, within the window of a quarter of a
-// stage. Without a machine the cut goes where the fewest bytes cross, 7
-// blocks against 9. With one (`hw`: each op's predicted time there, the
-// fixed costs included) the cut costs the time it moves off the even split
-// plus its bytes' time on the stage link: on a fast link (a tensor of 512
-// bytes in 0.5 ns) the balanced cut wins, on a slow one (0.5 ms) the bytes
-// do.
+// stage. Unpriced, the cut goes where the fewest bytes cross, 7 blocks
+// against 9. Priced (what the drivers derive from --hw: FLOPs of the
+// machine's matrix rate per byte and per message on the stage link), the
+// cut costs the work it moves off the even split plus its messages: where a
+// byte costs one FLOP (a tensor of 512 bytes against a block's 4,096 FLOPs)
+// the balanced cut wins; where it costs 1000, or a message's latency 100,000,
+// the fewer values do.
 // BYTES-DAG: ditc.weight "w6" {{.*}}ditc.stages = array<i64: 0>
 // BYTES-DAG: ditc.weight "w7" {{.*}}ditc.stages = array<i64: 1>
 // CHEAP-DAG: ditc.weight "w7" {{.*}}ditc.stages = array<i64: 0>
 // CHEAP-DAG: ditc.weight "w8" {{.*}}ditc.stages = array<i64: 1>
-// BADHW: error: -ditc-pipeline-stages: {{.*}}no-such-machine
 module attributes {ditc.mesh = #ditc.mesh<["pp" = 2 : pipeline]>} {
   func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
     %w0 = ditc.weight "w0" {file = "m.onnx", offset = 0 : i64} : tensor<16x16xf32>
