@@ -1353,10 +1353,16 @@ std::string Lowerer::descriptorJson() {
     // A weight cut or padded for the plan: the stored tensor and, per
     // dimension, the mesh axes that split it (random weights generate the
     // rank's block of the stored tensor).
-    if (auto src = w->getAttrOfType<StringAttr>("ditc.source_name"))
+    if (auto src = w->getAttrOfType<StringAttr>(kSourceNameAttr))
       e["source"] = src.str();
-    if (auto g = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape"))
+    if (auto g = w->getAttrOfType<DenseI64ArrayAttr>(kGlobalShapeAttr))
       e["global_shape"] = g.asArrayRef().vec();
+    // A window of the stored tensor (a part of a joined weight).
+    if (w->hasAttr(kWindowOffsetAttr)) {
+      WeightWindow win = weightWindow(w);
+      e["window_offset"] = std::vector<int64_t>(win.offset.begin(), win.offset.end());
+      e["window_shape"] = std::vector<int64_t>(win.shape.begin(), win.shape.end());
+    }
     if (auto s = shardingFromAttr(w->getAttr(kShardAttr), w.getType().getRank())) {
       std::vector<std::vector<int64_t>> axes;
       for (const auto &dim : *s) {

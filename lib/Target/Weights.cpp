@@ -72,7 +72,9 @@ struct StreamHash {
 namespace {
 /// Copies this rank's block of a row-major source tensor into `out`.
 struct BlockCopy {
-  ArrayRef<int64_t> global, local, start;
+  /// The source's shape, the block's, where the block starts in the source
+  /// and where the source's elements end (a window of it; zeros beyond).
+  ArrayRef<int64_t> global, local, start, limit;
   int64_t elem;
   const char *src;
   char *dst;
@@ -80,7 +82,7 @@ struct BlockCopy {
     int64_t srcStride = elem, dstStride = elem;
     for (size_t k = d + 1; k < global.size(); ++k)
       srcStride *= global[k], dstStride *= local[k];
-    int64_t valid = std::max<int64_t>(0, std::min(local[d], global[d] - start[d]));
+    int64_t valid = std::max<int64_t>(0, std::min(local[d], limit[d] - start[d]));
     if (d + 1 == global.size()) {
       std::memcpy(dst + dstOff, src + srcOff + start[d] * elem, valid * elem);
       return;
@@ -251,7 +253,7 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
       return success();
     };
     // A per-rank slice reads its block of the whole source tensor.
-    auto globalShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
+    auto globalShape = w->getAttrOfType<DenseI64ArrayAttr>(kGlobalShapeAttr);
     // A weight padded for the plan (ditc.global_shape without ditc.shard):
     // its block 0, the stored tensor followed by zeros.
     std::optional<Sharding> shard;
@@ -282,15 +284,19 @@ FailureOr<WeightFileInfo> mlir::ditc::writeWeights(ModuleOp module,
              failure();
     const char *p = buf->getBufferStart() + off;
     if (shard) {
-      SmallVector<int64_t> start;
+      // The block of the weight's window (the whole stored tensor unless
+      // it is a part of it) this rank holds.
+      WeightWindow win = weightWindow(w);
+      SmallVector<int64_t> start, limit;
       for (auto [d, axes] : llvm::enumerate(*shard)) {
         int64_t block = 0;
         for (const std::string &a : axes)
           block = block * mesh->shape[mesh->indexOf(a)] + coord.lookup(a);
-        start.push_back(block * t.getDimSize(d));
+        start.push_back(win.offset[d] + block * t.getDimSize(d));
+        limit.push_back(win.offset[d] + win.shape[d]);
       }
       std::vector<char> slice(n, 0);
-      BlockCopy copy{globalShape.asArrayRef(), t.getShape(), start, elem, p, slice.data()};
+      BlockCopy copy{globalShape.asArrayRef(), t.getShape(), start, limit, elem, p, slice.data()};
       if (t.getRank() > 0)
         copy.run(0, 0, 0);
       if (failed(emit(slice.data())))

@@ -63,7 +63,8 @@ SmallVector<std::pair<Value, unsigned>> DimClasses::members(unsigned cls) {
   return out;
 }
 
-DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly, bool joinedMeasures) {
+DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly, bool joinedMeasures,
+                       const llvm::SmallPtrSetImpl<Operation *> *ignored) {
   auto addValue = [&](Value v) {
     allValues.push_back(v);
     if (auto t = dyn_cast<RankedTensorType>(v.getType()))
@@ -76,7 +77,7 @@ DimClasses::DimClasses(FunctionOpInterface fn, bool parallelOnly, bool joinedMea
     for (Value r : op->getResults())
       addValue(r);
     auto iface = dyn_cast<ShardingRuleOpInterface>(op);
-    if (!iface)
+    if (!iface || (ignored && ignored->contains(op)))
       return;
     ShardingRule rule = iface.getShardingRule();
     unsigned nOperands = op->getNumOperands();

@@ -14,6 +14,7 @@
 
 #include "mlir/Interfaces/FunctionInterfaces.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SmallPtrSet.h"
 
 namespace mlir::ditc {
 
@@ -23,8 +24,11 @@ public:
   /// through the contraction of a reduction factor). `joinedMeasures`: a
   /// step cache's decision (ditc.cache_decide) pins nothing, as its
   /// input's parts are joined before it (pipeline micro-batches).
+  /// `ignored`: ops whose rules neither tie nor pin (a pass asking what the
+  /// classes would be once it rewrote them).
   explicit DimClasses(FunctionOpInterface fn, bool parallelOnly = false,
-                      bool joinedMeasures = false);
+                      bool joinedMeasures = false,
+                      const llvm::SmallPtrSetImpl<Operation *> *ignored = nullptr);
 
   /// The class of dimension `dim` of `v`.
   unsigned classOf(Value v, unsigned dim);

@@ -135,9 +135,9 @@ LogicalResult padClass(DimClasses &classes, unsigned cls, int64_t p, std::string
       c.setValueAttr(DenseElementsAttr::get(t, out));
     } else if (auto w = v.getDefiningOp<WeightOp>()) {
       // NAME@pad reads the stored tensor (ditc.global_shape) and zeros.
-      if (!w->hasAttr("ditc.global_shape")) {
-        w->setAttr("ditc.source_name", w.getNameAttr());
-        w->setAttr("ditc.global_shape", b.getDenseI64ArrayAttr(shapeOf(w.getResult())));
+      if (!w->hasAttr(kGlobalShapeAttr)) {
+        w->setAttr(kSourceNameAttr, w.getNameAttr());
+        w->setAttr(kGlobalShapeAttr, b.getDenseI64ArrayAttr(shapeOf(w.getResult())));
         w.setName((w.getName() + "@pad").str());
       }
     }

@@ -260,10 +260,14 @@ Local Partitioner::shard(Value orig, Local x, unsigned d, ArrayRef<std::string> 
     nw->setAttr(kShardAttr, shardingToAttr(b.getContext(), s));
     // The stored tensor: its name and shape (a weight padded for the plan
     // carries them; the padding is zeros).
-    auto srcName = w->getAttrOfType<StringAttr>("ditc.source_name");
-    auto srcShape = w->getAttrOfType<DenseI64ArrayAttr>("ditc.global_shape");
-    nw->setAttr("ditc.source_name", srcName ? srcName : w.getNameAttr());
-    nw->setAttr("ditc.global_shape", srcShape ? srcShape : b.getDenseI64ArrayAttr(x.global));
+    auto srcName = w->getAttrOfType<StringAttr>(kSourceNameAttr);
+    auto srcShape = w->getAttrOfType<DenseI64ArrayAttr>(kGlobalShapeAttr);
+    nw->setAttr(kSourceNameAttr, srcName ? srcName : w.getNameAttr());
+    nw->setAttr(kGlobalShapeAttr, srcShape ? srcShape : b.getDenseI64ArrayAttr(x.global));
+    // A part of a joined weight: its blocks are the window's.
+    for (StringRef a : {kWindowOffsetAttr, kWindowShapeAttr})
+      if (Attribute v = w->getAttr(a))
+        nw->setAttr(a, v);
     x.value = nw;
     x.sharding = s;
     return x;

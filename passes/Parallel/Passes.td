@@ -68,24 +68,46 @@ def SplitJoinedLinearsPass : Pass<"ditc-split-joined-linears", "ModuleOp"> {
   let summary = "Split a linear layer over joined features into one layer per part (tp)";
   let description = [{
     With a mesh axis of kind `tensor` (nothing to do without one): a linear
-    layer whose input is a concatenation along its last dimension (Flux's
-    single blocks join the attention's output and the MLP's hidden units
-    before one projection) becomes one linear layer per part, each on the
-    weight's rows for its part (a contiguous sub-tensor of the stored
-    weight: `ditc.weight NAME@rowsR+N` at a later offset), summed; the bias
-    is added once. Exact, and each part can then be split by tensor
-    parallelism (and padded) on its own instead of being gathered whole
-    before the join. A split planned for the joined result moves to the sum.
+    layer over joined features becomes one linear layer per part, each on
+    its window of the weight (`ditc.weight NAME@rowsR+N` or `NAME@colsC+N`:
+    the stored tensor's shape in `ditc.global_shape`, the window's start and
+    shape in `ditc.window_offset` and `ditc.window_shape`; the weight writer
+    and random weights read the window's elements).
+
+    - Joined inputs: the layer's input is a concatenation along its last
+      dimension (Flux's single blocks join the attention's output and the
+      MLP's hidden units before one projection). One layer per part on its
+      rows, summed; the bias is added once. A split planned for the joined
+      result moves to the sum.
+    - Joined outputs: the layer's users take its output features apart (a
+      `ditc.split` along the last dimension, or slices of it with unit
+      steps): GEGLU's value and gate, side by side in one weight, chunked.
+      One layer per part on its columns, with its entries of the bias (a
+      window of a stored bias, or a constant's).
+
+    Exact. Split whole, such a layer's features would be cut across the
+    parts and paired wrongly, so it stayed whole on every rank; each part
+    can now be split (and padded) on its own. Only layers with a part that
+    tensor parallelism then splits are rewritten (a part that no op needs
+    whole, produced by one layer and contracted by another, once every
+    candidate is split); the others stay one layer (adaLN's modulation, cut
+    into shifts and scales for norms that need their features whole).
 
     ```mlir
     %c = ditc.concat %a, %h {axis = 2 : i64} : (tensor<1x8x8xf32>, tensor<1x8x4xf32>) -> tensor<1x8x12xf32>
     %y = ditc.linear %c, %w, %bias : (tensor<1x8x12xf32>, tensor<12x8xf32>, ...) -> tensor<1x8x8xf32>
     // after:
-    %w0 = ditc.weight "w@rows0+8" ... : tensor<8x8xf32>
+    %w0 = ditc.weight "w@rows0+8" {ditc.window_offset = array<i64: 0, 0>, ...} : tensor<8x8xf32>
     %y0 = ditc.linear %a, %w0, %bias
-    %w1 = ditc.weight "w@rows8+4" ... : tensor<4x8xf32>
+    %w1 = ditc.weight "w@rows8+4" {ditc.window_offset = array<i64: 8, 0>, ...} : tensor<4x8xf32>
     %y1 = ditc.linear %h, %w1
     %y = ditc.add %y0, %y1
+
+    %p = ditc.linear %x, %wp : (tensor<1x8x16xf32>, tensor<16x32xf32>) -> tensor<1x8x32xf32>
+    %v, %g = ditc.split %p {axis = 2 : i64} : ... -> (tensor<1x8x16xf32>, tensor<1x8x16xf32>)
+    // after:
+    %v = ditc.linear %x, %wv   // %wv = ditc.weight "wp@cols0+16" : tensor<16x16xf32>
+    %g = ditc.linear %x, %wg   // %wg = ditc.weight "wp@cols16+16"
     ```
   }];
   let dependentDialects = ["::mlir::ditc::DitcDialect"];

@@ -223,3 +223,20 @@ func.func @replicated(%x: tensor<2x8xf32>) -> tensor<2x8xf32> {
   %a = ditc.neg %x {ditc.replicated = 1 : i64} : tensor<2x8xf32>
   return %a : tensor<2x8xf32>
 }
+
+// -----
+
+// A weight's window (a part of a joined weight) lies inside the stored tensor.
+func.func @window_outside() -> tensor<4x8xf32> {
+  // expected-error@+1 {{window dimension 1 ends outside the stored tensor}}
+  %w = ditc.weight "w@cols12+8" {ditc.global_shape = array<i64: 4, 16>, ditc.window_offset = array<i64: 0, 12>, ditc.window_shape = array<i64: 4, 8>, file = "m.onnx", offset = 0 : i64} : tensor<4x8xf32>
+  return %w : tensor<4x8xf32>
+}
+
+// -----
+
+func.func @window_without_stored_shape() -> tensor<4x8xf32> {
+  // expected-error@+1 {{a window needs ditc.window_offset, ditc.window_shape and ditc.global_shape of the weight's rank}}
+  %w = ditc.weight "w@cols0+8" {ditc.window_offset = array<i64: 0, 0>, ditc.window_shape = array<i64: 4, 8>, file = "m.onnx", offset = 0 : i64} : tensor<4x8xf32>
+  return %w : tensor<4x8xf32>
+}

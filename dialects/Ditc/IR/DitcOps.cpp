@@ -49,7 +49,60 @@ LogicalResult WeightOp::verify() {
     return emitOpError("weight needs a name");
   if (!numElements(getType().getShape()))
     return emitOpError("weight shape is too large");
+  // A window lies inside the stored tensor.
+  auto offset = (*this)->getAttrOfType<DenseI64ArrayAttr>(kWindowOffsetAttr);
+  auto shape = (*this)->getAttrOfType<DenseI64ArrayAttr>(kWindowShapeAttr);
+  auto stored = (*this)->getAttrOfType<DenseI64ArrayAttr>(kGlobalShapeAttr);
+  if (offset || shape) {
+    int64_t rank = getType().getRank();
+    if (!offset || !shape || !stored || offset.size() != rank || shape.size() != rank ||
+        stored.size() != rank)
+      return emitOpError("a window needs ") << kWindowOffsetAttr << ", " << kWindowShapeAttr
+                                            << " and " << kGlobalShapeAttr
+                                            << " of the weight's rank";
+    for (int64_t d = 0; d < rank; ++d)
+      if (offset[d] < 0 || shape[d] < 0 || offset[d] + shape[d] > stored[d])
+        return emitOpError("window dimension ") << d << " ends outside the stored tensor";
+  }
   return success();
+}
+
+WeightWindow mlir::ditc::weightWindow(WeightOp w) {
+  WeightWindow win;
+  ArrayRef<int64_t> type = w.getType().getShape();
+  auto stored = w->getAttrOfType<DenseI64ArrayAttr>(kGlobalShapeAttr);
+  win.stored.assign(stored ? stored.asArrayRef() : type);
+  auto offset = w->getAttrOfType<DenseI64ArrayAttr>(kWindowOffsetAttr);
+  auto shape = w->getAttrOfType<DenseI64ArrayAttr>(kWindowShapeAttr);
+  if (offset && shape) {
+    win.offset.assign(offset.asArrayRef());
+    win.shape.assign(shape.asArrayRef());
+  } else {
+    win.offset.assign(win.stored.size(), 0);
+    win.shape = win.stored;
+  }
+  return win;
+}
+
+WeightOp mlir::ditc::weightPart(OpBuilder &b, WeightOp w, unsigned dim, int64_t offset,
+                                int64_t size, StringRef tag) {
+  WeightWindow win = weightWindow(w);
+  ArrayRef<int64_t> type = w.getType().getShape();
+  if (w->hasAttr(kShardAttr) || ArrayRef<int64_t>(win.shape) != type || dim >= type.size() ||
+      offset < 0 || offset + size > type[dim])
+    return {};
+  SmallVector<int64_t> shape(type);
+  shape[dim] = size;
+  auto part = cast<WeightOp>(b.clone(*w));
+  part.getResult().setType(RankedTensorType::get(shape, w.getType().getElementType()));
+  part.setName((w.getName() + "@" + tag + Twine(offset) + "+" + Twine(size)).str());
+  if (!w->hasAttr(kSourceNameAttr))
+    part->setAttr(kSourceNameAttr, w.getNameAttr());
+  win.offset[dim] += offset;
+  part->setAttr(kGlobalShapeAttr, b.getDenseI64ArrayAttr(win.stored));
+  part->setAttr(kWindowOffsetAttr, b.getDenseI64ArrayAttr(win.offset));
+  part->setAttr(kWindowShapeAttr, b.getDenseI64ArrayAttr(shape));
+  return part;
 }
 
 //===----------------------------------------------------------------------===//

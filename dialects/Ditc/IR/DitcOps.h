@@ -51,6 +51,18 @@ constexpr llvm::StringLiteral kStoredTypeAttr = "ditc.stored_type";
 /// (-ditc-transpose-loop-weights sets it): the weight writer writes it as
 /// [N, K].
 constexpr llvm::StringLiteral kTransposedAttr = "ditc.transposed";
+
+/// On a ditc.weight cut or padded for the plan: the stored tensor's name
+/// and shape (the weight writer and random weights read its elements).
+constexpr llvm::StringLiteral kSourceNameAttr = "ditc.source_name";
+constexpr llvm::StringLiteral kGlobalShapeAttr = "ditc.global_shape";
+/// On a ditc.weight that is a window of its stored tensor (one linear layer
+/// per part of a joined weight, -ditc-split-joined-linears): where the
+/// window starts in the stored tensor (kGlobalShapeAttr) and its shape, per
+/// dimension (array<i64>). The weight's blocks, padding and shards are
+/// those of the window; elements outside it read as zeros.
+constexpr llvm::StringLiteral kWindowOffsetAttr = "ditc.window_offset";
+constexpr llvm::StringLiteral kWindowShapeAttr = "ditc.window_shape";
 } // namespace mlir::ditc
 
 #define GET_ATTRDEF_CLASSES
@@ -58,5 +70,21 @@ constexpr llvm::StringLiteral kTransposedAttr = "ditc.transposed";
 
 #define GET_OP_CLASSES
 #include "dialects/Ditc/IR/DitcOps.h.inc"
+
+namespace mlir::ditc {
+/// Where a weight's elements come from: the stored tensor's shape, and the
+/// window of it the weight holds (the whole tensor unless the weight
+/// carries kWindowOffsetAttr / kWindowShapeAttr).
+struct WeightWindow {
+  SmallVector<int64_t> stored, offset, shape;
+};
+WeightWindow weightWindow(WeightOp w);
+
+/// A weight for elements [offset, offset + size) of dimension `dim` of `w`,
+/// which is neither sharded nor padded; named NAME@<tag><offset>+<size>.
+/// Null when `w` is sharded or padded.
+WeightOp weightPart(OpBuilder &b, WeightOp w, unsigned dim, int64_t offset, int64_t size,
+                    StringRef tag);
+} // namespace mlir::ditc
 
 #endif // DITC_DIALECTS_DITC_IR_DITCOPS_H

@@ -90,6 +90,9 @@ struct Tensor {
   std::string source;
   std::vector<int64_t> globalShape;
   std::vector<std::vector<int32_t>> shard;
+  // A part of a joined weight: the window of the stored tensor it holds
+  // (empty: all of it).
+  std::vector<int64_t> windowOffset, windowShape;
 };
 
 int32_t dtypeCode(const std::string &s, uint64_t &width) {
@@ -143,6 +146,10 @@ Tensor parseTensor(const nlohmann::json &j) {
     t.globalShape = j.at("global_shape").get<std::vector<int64_t>>();
   if (j.contains("shard"))
     t.shard = j.at("shard").get<std::vector<std::vector<int32_t>>>();
+  if (j.contains("window_offset"))
+    t.windowOffset = j.at("window_offset").get<std::vector<int64_t>>();
+  if (j.contains("window_shape"))
+    t.windowShape = j.at("window_shape").get<std::vector<int64_t>>();
   return t;
 }
 
@@ -409,7 +416,12 @@ ditc_status ditc_model::bindRandom() {
   for (const Tensor &w : weights) {
     size_t n = w.shape.size();
     bool ok = (w.globalShape.empty() || w.globalShape.size() == n) &&
-              (w.shard.empty() || w.shard.size() == n);
+              (w.shard.empty() || w.shard.size() == n) &&
+              w.windowOffset.size() == w.windowShape.size() &&
+              (w.windowOffset.empty() || (w.windowOffset.size() == n && w.globalShape.size() == n));
+    for (size_t d = 0; ok && d < w.windowOffset.size(); ++d)
+      ok = w.windowOffset[d] >= 0 && w.windowShape[d] >= 0 &&
+           w.windowOffset[d] + w.windowShape[d] <= w.globalShape[d];
     for (const auto &axes : w.shard)
       for (int32_t a : axes)
         ok = ok && a >= 0 && a < (int32_t)par.shape.size();
@@ -449,15 +461,21 @@ ditc_status ditc_model::bindRandom() {
       std::memset(dst, 0, w.bytes);
       return;
     }
-    // This rank's block: where it starts in the stored tensor, per dimension.
+    // This rank's block: where it starts in the stored tensor, per
+    // dimension, and where the stored elements it may read end (its
+    // window's end; zeros beyond).
     size_t n = w.shape.size();
     const std::vector<int64_t> &global = w.globalShape.empty() ? w.shape : w.globalShape;
-    std::vector<int64_t> start(n, 0);
+    std::vector<int64_t> start(n, 0), limit(global);
+    for (size_t d = 0; d < w.windowOffset.size(); ++d) {
+      start[d] = w.windowOffset[d];
+      limit[d] = w.windowOffset[d] + w.windowShape[d];
+    }
     for (size_t d = 0; d < w.shard.size(); ++d) {
       int64_t block = 0;
       for (int32_t a : w.shard[d])
         block = block * par.shape[a] + coords[a];
-      start[d] = block * w.shape[d];
+      start[d] += block * w.shape[d];
     }
     uint64_t count = 1;
     for (int64_t e : w.shape)
@@ -473,12 +491,12 @@ ditc_status ditc_model::bindRandom() {
       bool inside = true;
       uint64_t g = 0;
       for (size_t d = 0; d + 1 < n; ++d) {
-        inside = inside && start[d] + at[d] < global[d];
+        inside = inside && start[d] + at[d] < limit[d];
         g = g * global[d] + (start[d] + at[d]);
       }
       for (int64_t c = 0; c < inner; ++c) {
         int64_t x = start[n - 1] + c;
-        bool in = inside && x < global[n - 1];
+        bool in = inside && x < limit[n - 1];
         store(row * inner + c, in ? value(g * global[n - 1] + x) : 0.0f);
       }
       for (size_t d = n - 1; d-- > 0;) {
