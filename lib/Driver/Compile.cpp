@@ -24,6 +24,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Signals.h"
 #include "llvm/Support/Timer.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -209,9 +210,11 @@ LogicalResult mlir::ditc::compileModule(
       llvm::sys::fs::remove(partialName(name));
   });
   auto commitWeights = [&]() -> LogicalResult {
-    for (const std::string &name : pendingWeights)
+    for (const std::string &name : pendingWeights) {
+      llvm::sys::DontRemoveFileOnSignal(partialName(name));
       if (std::error_code ec = llvm::sys::fs::rename(partialName(name), name))
         return llvm::errs() << "error: " << name << ": " << ec.message() << "\n", failure();
+    }
     pendingWeights.clear();
     return success();
   };
@@ -230,6 +233,9 @@ LogicalResult mlir::ditc::compileModule(
       llvm::sys::path::replace_extension(
           weights, ranks > 1 ? "rank" + std::to_string(r) + ".safetensors" : "safetensors");
       pendingWeights.push_back(weights.str().str());
+      // Interrupted (Ctrl-C, a job's time limit), the compile leaves no
+      // half-written file either.
+      llvm::sys::RemoveFileOnSignal(partialName(weights));
       FailureOr<WeightFileInfo> info = writeWeights(
           module, modelDir.empty() ? "." : modelDir, weights, r, partialName(weights));
       if (failed(info))
@@ -282,6 +288,7 @@ LogicalResult mlir::ditc::compileModule(
       return failure();
     }
     object = tmp.str().str();
+    llvm::sys::RemoveFileOnSignal(object);
   }
   if (failed(emitObject(module, object)))
     return failure();
