@@ -134,12 +134,14 @@ LogicalResult padClass(DimClasses &classes, unsigned cls, int64_t p, std::string
       }
       c.setValueAttr(DenseElementsAttr::get(t, out));
     } else if (auto w = v.getDefiningOp<WeightOp>()) {
-      // NAME@pad reads the stored tensor (ditc.global_shape) and zeros.
+      // NAME@pad reads the stored tensor (ditc.global_shape), or its
+      // window (a part of a joined weight), and zeros.
       if (!w->hasAttr(kGlobalShapeAttr)) {
         w->setAttr(kSourceNameAttr, w.getNameAttr());
         w->setAttr(kGlobalShapeAttr, b.getDenseI64ArrayAttr(shapeOf(w.getResult())));
-        w.setName((w.getName() + "@pad").str());
       }
+      if (!w.getName().ends_with("@pad"))
+        w.setName((w.getName() + "@pad").str());
     }
     v.setType(t);
   }

@@ -164,7 +164,9 @@ def main():
                         (sliced if "@" in m.group(1) else whole)[s] += b
                     # Heads or hidden units padded to a multiple of tp: the
                     # slices cover the padded tensor (zeros past the stored one).
-                    g = re.search(r"ditc.global_shape = array<i64: ([0-9, ]+)>", m.group(2))
+                    # (A part of a joined weight: of its window.)
+                    g = re.search(r"ditc.window_shape = array<i64: ([0-9, ]+)>", m.group(2)) or \
+                        re.search(r"ditc.global_shape = array<i64: ([0-9, ]+)>", m.group(2))
                     if "@pad" in m.group(1) and g:
                         padding += b * tp - 4 * math.prod(int(d) for d in g.group(1).split(","))
                 shared = whole[0] if stages == 1 else min(whole)  # read by every stage
