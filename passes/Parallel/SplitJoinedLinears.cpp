@@ -47,7 +47,8 @@ struct Candidate {
   SmallVector<Operation *> joins; // the concat, or the splits and slices
 };
 
-/// Whether a window of `w` can be taken (neither sharded nor padded).
+/// Whether `v` is a weight a window can be taken of (neither sharded nor
+/// padded).
 bool windowable(Value v) {
   auto w = v ? v.getDefiningOp<WeightOp>() : WeightOp();
   return w && !w->hasAttr(kShardAttr) &&
@@ -131,6 +132,8 @@ SmallVector<Candidate> candidatesOf(func::FuncOp fn) {
 /// part's features, not needed whole by any op, are a column layer's output
 /// and a row layer's contraction).
 SmallVector<Candidate> usefulOf(func::FuncOp fn, SmallVector<Candidate> all) {
+  if (all.empty()) // (the classes cost a walk of the function)
+    return all;
   llvm::SmallPtrSet<Operation *, 32> ignored;
   for (const Candidate &c : all) {
     ignored.insert(c.layer);
