@@ -26,7 +26,7 @@ namespace {
 bool onlyLinearWeight(WeightOp w, bool &inLoop) {
   auto t = cast<RankedTensorType>(w.getType());
   if (t.getRank() != 2 || w->hasAttr(kTransposedAttr) || w->hasAttr(kShardAttr) ||
-      w->hasAttr("ditc.global_shape") || w->use_empty())
+      w->hasAttr(kGlobalShapeAttr) || w->use_empty())
     return false;
   for (OpOperand &use : w->getUses()) {
     auto linear = dyn_cast<LinearOp>(use.getOwner());
