@@ -104,8 +104,11 @@ SmallVector<Candidate> candidatesOf(func::FuncOp fn) {
     if (!windowable(l.getWeight()))
       return;
     unsigned last = shapeOf(l.getInput()).size() - 1;
-    if (auto cat = l.getInput().getDefiningOp<ConcatOp>();
-        cat && cat->hasOneUse() && cat.getAxis() == (int64_t)last) {
+    // (Summed parts: an activation of the layer would apply to the sum.)
+    if (auto cat = l.getInput().getDefiningOp<ConcatOp>(); cat && cat->hasOneUse() &&
+                                                          cat.getAxis() == (int64_t)last) {
+      if (l.getActivationAttr())
+        return;
       Candidate c{l, true, {}, {cat}};
       int64_t at = 0;
       for (Value v : cat.getOperands()) {

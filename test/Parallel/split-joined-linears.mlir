@@ -145,3 +145,28 @@ func.func @main(%x: tensor<1x8x16xf32>, %t: tensor<1x16xf32>) -> tensor<1x8x16xf
   return %o : tensor<1x8x16xf32>
 }
 }
+
+// -----
+
+// A layer over joined features with an activation stays one layer: the
+// activation applies to the sum of the parts, not to each.
+// CHECK-LABEL: func.func @main
+// CHECK: ditc.concat
+// CHECK: ditc.linear %{{.*}}, %{{.*}} {activation = #ditc.activation<gelu_tanh>
+// CHECK-NOT: @rows
+// ONLY-LABEL: func.func @main
+// ONLY: ditc.concat
+// ONLY-NOT: @rows
+
+module {
+func.func @main(%x: tensor<1x8x16xf32>) -> tensor<1x8x16xf32> {
+  %w1 = ditc.weight "w1" {file = "m.onnx", offset = 0 : i64} : tensor<16x4xf32>
+  %w2 = ditc.weight "w2" {file = "m.onnx", offset = 256 : i64} : tensor<16x8xf32>
+  %a = ditc.linear %x, %w2 : (tensor<1x8x16xf32>, tensor<16x8xf32>) -> tensor<1x8x8xf32>
+  %h = ditc.linear %x, %w1 : (tensor<1x8x16xf32>, tensor<16x4xf32>) -> tensor<1x8x4xf32>
+  %c = ditc.concat %a, %h {axis = 2 : i64} : (tensor<1x8x8xf32>, tensor<1x8x4xf32>) -> tensor<1x8x12xf32>
+  %wo = ditc.weight "wo" {file = "m.onnx", offset = 4096 : i64} : tensor<12x16xf32>
+  %y = ditc.linear %c, %wo {activation = #ditc.activation<gelu_tanh>} : (tensor<1x8x12xf32>, tensor<12x16xf32>) -> tensor<1x8x16xf32>
+  return %y : tensor<1x8x16xf32>
+}
+}
