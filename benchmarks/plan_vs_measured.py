@@ -22,6 +22,14 @@ schedule, the stale steps of `ditc run --steps 8` for PipeFusion's other
 steps; medians over --repeats runs. Prints a markdown table per model and a summary; compare
 ratios from one run (the machine is shared and noisy).
 
+With --rounds 6 or more the summary also gives Spearman against the
+measured order the rounds can tell apart: plans by median, a plan tied
+with the fastest of the group before it unless an exact two-sided
+Wilcoxon signed-rank test over the paired rounds puts it behind at 5%
+(one round's plans run within minutes of each other, so the machine's
+drift reaches them alike). Plans measured within the noise then share a rank instead of
+taking the order the noise gave them; the raw Spearman is printed too.
+
 --explain also compiles every plan but pp and PipeFusion (whose ranks run
 different ops) with --trace, runs it once under mpirun (`ditc run --trace`:
 rank 0's time per op, medians over 10 calls) and prints, per plan and
@@ -285,7 +293,9 @@ def main():
         for r in range(a.rounds):
             if not a.hw:
                 descriptions.append(calibrate(a, os.path.join(a.work, name, f"calibration-{r + 1}.json")))
-            for plan, so in libs:
+            # Each round starts at the next plan, so that no plan always
+            # runs first after the calibration.
+            for plan, so in libs[r % len(libs):] + libs[:r % len(libs)]:
                 times[plan].append(measure(a, so, inputs, "pipefusion" in plan))
                 print(f"plan_vs_measured: {name} {plan} (round {r + 1}/{a.rounds}): "
                       f"measured {times[plan][-1]:.3f} ms", file=sys.stderr)
