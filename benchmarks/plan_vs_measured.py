@@ -27,12 +27,12 @@ measured order the rounds can tell apart: plans by median, a plan tied
 with the fastest of the group before it unless an exact two-sided
 Wilcoxon signed-rank test over the paired rounds puts it behind at 5%
 (one round's plans run within minutes of each other, so the machine's
-drift reaches them alike). Plans measured within the noise then share a rank instead of
-taking the order the noise gave them; the raw Spearman is printed too.
-And Spearman against each plan's fastest round: a round is one mpirun
-launch, and this VM runs a launch of the same library in one of two
-modes, steady within it (a tiny fixture's `cfg=2`: medians of 0.046 or
-0.074 ms); the slow mode only adds time.
+drift reaches them alike). Plans measured within the noise then share a
+rank instead of taking the order the noise gave them; the raw Spearman
+is printed too. And Spearman against each plan's fastest round: a round
+is one mpirun launch, and this VM runs a launch of the same library in
+one of two modes, steady within it (a tiny fixture's `cfg=2`: medians of
+0.046 or 0.074 ms); the slow mode only adds time.
 
 --explain also compiles every plan but pp and PipeFusion (whose ranks run
 different ops) with --trace, runs it once under mpirun (`ditc run --trace`:
