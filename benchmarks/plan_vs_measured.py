@@ -274,8 +274,12 @@ def main():
     for name in a.models.split(","):
         model, inputs = model_files(name, a.work, a.ditc)
         # The candidates: every legal plan (which plans are legal does not
-        # depend on the description's rates).
-        hw = a.hw or calibrate(a, os.path.join(a.work, name, "calibration-0.json"))
+        # depend on the description's rates, so the first round's
+        # calibration lists them).
+        descriptions = []
+        if not a.hw:
+            descriptions.append(calibrate(a, os.path.join(a.work, name, "calibration-1.json")))
+        hw = a.hw or descriptions[0]
         cands = predict(a, name, model, hw)
         libs = []
         for plan in cands:
@@ -293,9 +297,8 @@ def main():
         # bandwidth), and a description timed before the plans can see the
         # other mode from the one they run in.
         times = {plan: [] for plan, _ in libs}
-        descriptions = []
         for r in range(a.rounds):
-            if not a.hw:
+            if not a.hw and r > 0:
                 descriptions.append(calibrate(a, os.path.join(a.work, name, f"calibration-{r + 1}.json")))
             # Each round starts at the next plan, so that no plan always
             # runs first after the calibration.
