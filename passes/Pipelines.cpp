@@ -28,6 +28,8 @@ void mlir::ditc::addParallelPipeline(OpPassManager &pm,
   pm.addPass(createPadTensorParallelPass());
   pm.addPass(createSeedTensorParallelPass());
   pm.addPass(createPropagateShardingPass());
+  if (opts.hw)
+    pm.addPass(createSplitLoneLinearsPass(*opts.hw, opts.dtype));
   pm.addPass(createPartitionPass());
   pm.addPass(createCSEPass());
   PipelineStagesPassOptions stages;

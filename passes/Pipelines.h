@@ -7,6 +7,8 @@
 #ifndef DITC_PASSES_PIPELINES_H
 #define DITC_PASSES_PIPELINES_H
 
+#include "passes/Analysis/Hardware.h"
+
 #include "mlir/Pass/PassManager.h"
 
 namespace mlir::ditc {
@@ -30,6 +32,10 @@ struct ParallelPipelineOptions {
   /// The prices of the messages crossing a pipeline stage cut (none: the
   /// fewest bytes near an even split).
   StagePrices stages;
+  /// The machine -ditc-split-lone-linears prices lone linear layers on
+  /// under tp (null: they stay whole) and the run's compute dtype.
+  const HardwareDesc *hw = nullptr;
+  std::string dtype = "f32";
 };
 
 /// Parallelisation with a user-given plan: write it as a mesh and seed

@@ -73,7 +73,8 @@ StagePrices mlir::ditc::stagePricesFor(const HardwareDesc &hw, StringRef dtype,
 
 LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &plan,
                                           int64_t devices, int64_t *worldFlops, bool verify,
-                                          const StagePrices &stages) {
+                                          const StagePrices &stages, const HardwareDesc *hw,
+                                          StringRef dtype) {
   if (worldFlops) {
     FailureOr<int64_t> flops = deviceFlops(module);
     if (failed(flops))
@@ -86,6 +87,8 @@ LogicalResult mlir::ditc::partitionForPlan(ModuleOp module, const std::string &p
   parallel.plan = plan;
   parallel.devices = devices;
   parallel.stages = stages;
+  parallel.hw = hw;
+  parallel.dtype = dtype.str();
   addParallelPipeline(pm, parallel);
   return pm.run(module);
 }
@@ -516,20 +519,29 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
   if (!plan.empty()) {
     // Where pipeline stages are cut: the machine the plan is for (--hw, the
     // topology), as the search prices them; a bad --hw is the search's to report.
+    // Lone linear layers under tp: priced on the same machine.
     StagePrices prices;
-    if (std::string err; std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err)) {
+    std::string err;
+    std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err);
+    if (hw) {
       int64_t devices = std::max<int64_t>(opts.devices, 1);
       if (opts.devices < 1 || succeeded(applyTopology(*hw, devices, opts.planTarget.nodes,
                                                       opts.planTarget.gpusPerNode, err)))
         prices = stagePricesFor(*hw, dtype, devices);
+      else
+        hw.reset();
     }
     int64_t worldFlops = 0;
     if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops, /*verify=*/true,
-                                prices)))
+                                prices, hw ? &*hw : nullptr, dtype)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
-    progress(llvm::formatv("partitioned for {0} ranks ({1})",
-                           succeeded(mesh) ? mesh->numRanks() : 0, plan));
+    std::string lone;
+    if (auto n = (*module)->getAttrOfType<IntegerAttr>("ditc.lone_splits"))
+      lone = llvm::formatv("; {0} lone linear layer{1} split by output columns on {2}",
+                           n.getInt(), n.getInt() == 1 ? "" : "s", hw->name);
+    progress(llvm::formatv("partitioned for {0} ranks ({1}{2})",
+                           succeeded(mesh) ? mesh->numRanks() : 0, plan, lone));
     if (!opts.cache.empty())
       propagateCached(*module);
     // A plan that divides little of the work: say where the split is lost.

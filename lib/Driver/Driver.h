@@ -151,10 +151,14 @@ FailureOr<int64_t> deviceFlops(ModuleOp module);
 /// `verify` false skips the verifier between passes (the plan search, which
 /// partitions a plan that compile partitions again with it).
 /// `stages`: the prices of the messages crossing a pipeline stage cut (none:
-/// the fewest bytes near an even split).
+/// the fewest bytes near an even split). `hw` (its topology applied) and
+/// `dtype`: the machine and compute dtype lone linear layers are priced on
+/// under tp (-ditc-split-lone-linears; null: they stay whole).
 LogicalResult partitionForPlan(ModuleOp module, const std::string &plan,
                                int64_t devices, int64_t *worldFlops = nullptr,
-                               bool verify = true, const StagePrices &stages = {});
+                               bool verify = true, const StagePrices &stages = {},
+                               const HardwareDesc *hw = nullptr,
+                               llvm::StringRef dtype = "f32");
 
 /// The StagePrices on `hw` (its topology applied) at `dtype` for a plan over
 /// `devices`: the link level its stage axis spans, priced at the matrix rate.

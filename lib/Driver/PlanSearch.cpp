@@ -362,7 +362,8 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
       cand.refused = cand.refused.substr(prefix.size());
   };
   if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false,
-                              stagePricesFor(opts.hw, opts.dtype, opts.devices))))
+                              stagePricesFor(opts.hw, opts.dtype, opts.devices), &opts.hw,
+                              opts.dtype)))
     return refuse("the partition failed");
   if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "", /*verify=*/false)))
     return refuse("the precision pass failed");

@@ -454,7 +454,8 @@ int mlir::ditc::runProfileCommand(const ProfileCommandOptions &opts) {
     // One rank's program: its shapes, its weights and its collectives.
     OneLineDiagnosticHandler diag(&ctx, opts.model);
     if (failed(partitionForPlan(*module, opts.plan, opts.devices, &worldFlops, /*verify=*/true,
-                                stagePricesFor(*hw, opts.dtype, opts.devices))))
+                                stagePricesFor(*hw, opts.dtype, opts.devices), &*hw,
+                                opts.dtype)))
       return 1;
   }
   // bf16 and f16 convert the program as `ditc compile --dtype` does, so

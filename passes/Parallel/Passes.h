@@ -5,6 +5,7 @@
 
 #include "dialects/Ditc/IR/DitcOps.h"
 #include "dialects/Ditc/IR/DitcSharding.h"
+#include "passes/Analysis/Hardware.h"
 #include "llvm/ADT/StringMap.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
@@ -16,6 +17,10 @@ namespace mlir::ditc {
 
 #define GEN_PASS_REGISTRATION
 #include "passes/Parallel/Passes.h.inc"
+
+/// -ditc-split-lone-linears pricing the layers on `hw` as given (with its
+/// topology applied, which a description file cannot say) at `dtype`.
+std::unique_ptr<Pass> createSplitLoneLinearsPass(const HardwareDesc &hw, llvm::StringRef dtype);
 
 /// Whether a self-attention of @main attends over token streams joined
 /// along its tokens (joint attention, MMDiT): the plan key whole_stream

@@ -177,6 +177,42 @@ def SeedTensorParallelPass : Pass<"ditc-seed-tensor-parallel", "ModuleOp"> {
   let dependentDialects = ["::mlir::ditc::DitcDialect"];
 }
 
+def SplitLoneLinearsPass : Pass<"ditc-split-lone-linears", "ModuleOp"> {
+  let summary = "Split lone linear layers by output columns under tp where the machine says it pays";
+  let description = [{
+    Runs after `-ditc-propagate-sharding` on a module whose mesh has a
+    `tensor` axis of size P. A lone linear layer is one that tensor
+    parallelism left whole: neither its input, its weight nor its result is
+    split over the tensor axis (HunyuanDiT's skip linears, adaLN's
+    modulation, input projections), so that every rank of the tp group
+    computes all of it. Split by its output columns instead, each rank
+    computes N / P of them and an all-gather joins them for the ops that
+    need them whole. Per layer, the time model prices both on the machine
+    (`hw`, at `dtype`): the layer whole, against its column block plus the
+    all-gather of its result over the tensor axis's link, at the per-rank
+    shapes the plan gives its input (other axes still split the batch or
+    the tokens). Where the split is cheaper the pass writes the decision as
+    the result's `ditc.sharding` (the output dimension over the tensor axis);
+    `-ditc-partition` carries it out (the weight's column block per rank,
+    the all-gather where a user needs the result whole). Layers whose
+    output units P does not divide stay whole. Without `hw` the pass
+    changes nothing. The module gets `ditc.lone_splits`, the count.
+
+    ```mlir
+    // tp=8 on a machine whose link outruns the layer (K = 2816):
+    %y = ditc.linear %x, %w {ditc.sharding = [#ditc.sharding<[{}, {}, {"tp"} ]>]}
+        : (tensor<2x4096x2816xf32>, tensor<2816x1408xf32>) -> tensor<2x4096x1408xf32>
+    ```
+  }];
+  let options = [
+    Option<"hw", "hw", "std::string", "\"\"",
+           "The machine the layers are priced on (a built-in name or a JSON file; empty: no splits)">,
+    Option<"dtype", "dtype", "std::string", "\"f32\"",
+           "The compute dtype the program will run in (its rates; bf16 and f16 halve an f32 graph's bytes)">
+  ];
+  let dependentDialects = ["::mlir::ditc::DitcDialect"];
+}
+
 def PropagateShardingPass : Pass<"ditc-propagate-sharding", "ModuleOp"> {
   let summary = "Complete a partial plan: give every dimension tied to a sharded one the same split";
   let description = [{

@@ -10,13 +10,17 @@ expected words in the one-line error. Prints one line per case and a
 summary "N passed, M failed".
 
 usage: check_parallel.py DITC MPIRUN FIXTURES WORKDIR CASE...
-  CASE = fixture:plan[:refused=WORDS][:dtype=D]   e.g. dit_dynamo:cfg=2,ulysses=2
+  CASE = fixture:plan[:refused=WORDS][:dtype=D][:hw=FILE:lone=N]
+         e.g. dit_dynamo:cfg=2,ulysses=2
   dtype=bf16 (or f16) compiles both libraries with --dtype D and compares
   them to relative L2 < 1e-2 (the ranks round partial results at other
-  points than one rank does).
+  points than one rank does). hw=FILE compiles the plan for that machine
+  (--hw), and lone=N pins how many lone linear layers its time model split
+  by output columns (the count `ditc compile` prints; 0: none).
 """
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -61,13 +65,15 @@ def main():
         refused = opts.get("refused")
         dtype = ["--dtype", opts["dtype"]] if "dtype" in opts else []
         suffix = "-" + opts["dtype"] if dtype else ""
+        hw = ["--hw", opts["hw"]] if "hw" in opts else []
+        hwtag = "-" + os.path.splitext(os.path.basename(opts["hw"]))[0] if hw else ""
         tol = TOL_16BIT if dtype else TOL
         # Every key is a device degree but `patches` (PipeFusion's) and the
         # placement key `context_first`.
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
                       if kv.split("=")[0] not in ("patches", "context_first"))
         src = os.path.join(fixtures, fixture)
-        tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}"
+        tag = f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}{hwtag}"
         ref = fixture + suffix
 
         def fail(why):
@@ -95,7 +101,7 @@ def main():
         os.makedirs(d, exist_ok=True)
         so = os.path.join(d, "m.so")
         rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", so,
-                       "--devices", str(n), "--plan", plan] + dtype)
+                       "--devices", str(n), "--plan", plan] + dtype + hw)
         if refused is not None:
             last = out.strip().splitlines()[-1] if out.strip() else ""
             if rc != 0 and refused in last and last.startswith("error:"):
@@ -108,6 +114,12 @@ def main():
         if rc:
             fail("compile: " + out.strip().splitlines()[-1])
             continue
+        if "lone" in opts:
+            m = re.search(r"; (\d+) lone linear layers? split by output columns", out)
+            split = int(m.group(1)) if m else 0
+            if split != int(opts["lone"]):
+                fail(f"{split} lone linear layers split by columns, expected {opts['lone']}")
+                continue
         # Every rank writes its outputs (out.<rank>.npz): all must match.
         rc, out = run(mpirun + [str(n), ditc, "run", so, "--inputs",
                                 os.path.join(src, "inputs.npz"), "--outputs",
@@ -130,7 +142,8 @@ def main():
         if worst < tol:
             passed += 1
             prune(d)
-            print(f"PASS {fixture} {plan}{suffix}: rel L2 {worst:.2e} on {n} ranks (every rank's outputs)")
+            lone = f", {opts['lone']} lone linear layers split" if "lone" in opts else ""
+            print(f"PASS {fixture} {plan}{suffix}{lone}: rel L2 {worst:.2e} on {n} ranks (every rank's outputs)")
         else:
             fail(f"rel L2 {worst:.2e} on rank {where} of {n}")
     print(f"{passed} passed, {failed} failed")
