@@ -856,7 +856,7 @@ def randomize_params(module, std=0.02):
                 p.add_(1.0)
 
 
-def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
+def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None, layers=None):
     g = torch.Generator().manual_seed(SEED)
 
     def randn(*shape):
@@ -868,7 +868,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
 
             model = PixArtTransformer2DModel(
                 num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8,
-                num_layers=28, cross_attention_dim=1152, sample_size=sample, patch_size=2,
+                num_layers=layers or 28, cross_attention_dim=1152, sample_size=sample, patch_size=2,
                 norm_type="ada_norm_single", caption_channels=4096, use_additional_conditions=False,
             )
             wrapper = PixArtWrapper(model)
@@ -881,7 +881,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
             from diffusers import SD3Transformer2DModel
 
             model = SD3Transformer2DModel(
-                sample_size=128, patch_size=2, in_channels=16, num_layers=24, attention_head_dim=64,
+                sample_size=128, patch_size=2, in_channels=16, num_layers=layers or 24, attention_head_dim=64,
                 num_attention_heads=24, joint_attention_dim=4096, caption_projection_dim=1536,
                 pooled_projection_dim=2048, out_channels=16, pos_embed_max_size=192,
             )
@@ -904,7 +904,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
 
             model = HunyuanDiT2DModel(
                 num_attention_heads=16, attention_head_dim=88, in_channels=4, patch_size=2,
-                activation_fn="gelu-approximate", sample_size=sample, hidden_size=1408, num_layers=40,
+                activation_fn="gelu-approximate", sample_size=sample, hidden_size=1408, num_layers=layers or 40,
                 mlp_ratio=4.3637, learn_sigma=True, cross_attention_dim=1024, norm_type="layer_norm",
                 cross_attention_dim_t5=2048, pooled_projection_dim=1024, text_len=77, text_len_t5=256,
                 use_style_cond_and_image_meta_size=False,
@@ -937,7 +937,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
             side = 2 * int(round(seq ** 0.5))
             model = DiTTransformer2DModel(
                 num_attention_heads=16, attention_head_dim=72, in_channels=4, out_channels=8,
-                num_layers=28, sample_size=side, patch_size=2, num_embeds_ada_norm=1000,
+                num_layers=layers or 28, sample_size=side, patch_size=2, num_embeds_ada_norm=1000,
                 norm_type="ada_norm_zero",
             )
             wrapper = DiTWrapper(model)
@@ -982,7 +982,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
             register_rms_norm_symbolic(17)  # q/k norms: aten::rms_norm
             model = WanTransformer3DModel(
                 patch_size=(1, 2, 2), num_attention_heads=12, attention_head_dim=128, in_channels=16,
-                out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=30,
+                out_channels=16, text_dim=4096, freq_dim=256, ffn_dim=8960, num_layers=layers or 30,
                 cross_attn_norm=True, qk_norm="rms_norm_across_heads", eps=1e-6, rope_max_seq_len=1024,
             )
             wrapper = KwargsWrapper(model, ["hidden_states", "timestep", "encoder_hidden_states"])
@@ -1001,7 +1001,7 @@ def build_full(kind, seq, batch, sample=128, frames=21, sample_width=None):
 
             model = CogVideoXTransformer3DModel(
                 num_attention_heads=30, attention_head_dim=64, in_channels=16, out_channels=16,
-                time_embed_dim=512, text_embed_dim=4096, num_layers=30, sample_width=90,
+                time_embed_dim=512, text_embed_dim=4096, num_layers=layers or 30, sample_width=90,
                 sample_height=60, sample_frames=49, patch_size=2, temporal_compression_ratio=4,
                 max_text_seq_length=226, activation_fn="gelu-approximate", timestep_activation_fn="silu",
                 norm_elementwise_affine=True, norm_eps=1e-5, spatial_interpolation_scale=1.875,
@@ -1101,14 +1101,14 @@ def merge_external_data(src_dir, src_name, dst_dir, data_name="model.onnx.data")
 
 
 def export_full(kind, out_dir, seq, batch, exporter="torchscript", sample=128, reference=False, frames=21,
-                sample_width=None):
+                sample_width=None, layers=None):
 
     os.makedirs(out_dir, exist_ok=True)
     for f in ("model.onnx", "model.onnx.data"):
         if os.path.exists(os.path.join(out_dir, f)):
             os.remove(os.path.join(out_dir, f))
     t0 = time.time()
-    wrapper, inputs = build_full(kind, seq, batch, sample, frames, sample_width)
+    wrapper, inputs = build_full(kind, seq, batch, sample, frames, sample_width, layers)
     if exporter != "torchscript" and kind not in ("pixart", "llama", "wan"):
         raise SystemExit(f"--exporter {exporter} is for --full-size pixart, llama and wan only")
     ref = None
@@ -1230,6 +1230,9 @@ def main(argv=None):
         help=f"export the video DiT fixtures ({','.join(VIDEO_MODELS)}) instead, into test/fixtures/video",
     )
     ap.add_argument("--seq", type=int, default=1024, help="sequence length for --full-size dit-block, llm-mlp and llama (default 1024)")
+    ap.add_argument("--layers", type=int, default=None,
+                    help="transformer blocks for --full-size pixart, sd3, hunyuandit, dit, wan and cogvideox "
+                    "(default: the model's; full width either way)")
     ap.add_argument("--batch", type=int, default=2, help="batch size for --full-size graphs (default 2)")
     ap.add_argument("--exporter", choices=("torchscript", "dynamo", "dynamo_raw"), default="torchscript",
                     help="exporter for --full-size pixart and llama (default torchscript; dynamo_raw: the dynamo "
@@ -1252,7 +1255,7 @@ def main(argv=None):
 
     if a.full_size:
         export_full(a.full_size, a.out, a.seq, a.batch, a.exporter, a.sample, a.reference, a.frames,
-                    a.sample_width)
+                    a.sample_width, a.layers)
         return 0
 
     group = DEEP_MODELS if a.deep else VIDEO_MODELS if a.video else MODELS
