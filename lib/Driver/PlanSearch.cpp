@@ -372,6 +372,8 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   FailureOr<Mesh> mesh = Mesh::of(*m);
   if (failed(mesh))
     return refuse("no mesh");
+  if (auto n = (*m)->getAttrOfType<IntegerAttr>("ditc.lone_splits"))
+    cand.loneSplits = n.getInt();
   int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
   if (failed(predict(*m, *mesh, cand, opts)))
     return refuse("no single-block @main");
@@ -662,6 +664,7 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
                  {"io_bytes", c.ioBytes},
                  {"scratch_bytes", c.scratchBytes}};
   j["replicated_fraction"] = c.replicatedFraction;
+  j["lone_linear_splits"] = c.loneSplits;
   if (c.activationLimit > 0)
     j["chunked"] = {{"activation_limit_bytes", c.activationLimit},
                     {"loops", c.chunkLoops},
@@ -709,6 +712,10 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
   for (auto &[l, b] : c.commBytes)
     os << llvm::formatv("  sent over {0,-8}  {1} per step (the busiest rank)\n", l,
                         bytesText(b));
+  if (c.loneSplits > 0)
+    os << llvm::formatv("  lone layers       {0} linear layer{1} split by output columns under "
+                        "tp (compile with the same --hw)\n",
+                        c.loneSplits, c.loneSplits == 1 ? "" : "s");
   if (c.replicatedFraction > 0.005)
     os << llvm::formatv("  repeated work     {0:F1}% of one device's FLOPs run on every "
                         "rank of a group\n",

@@ -90,6 +90,9 @@ struct PlanCandidate {
           ioBytes = 0, scratchBytes = 0;
   /// Fraction of one device's FLOPs every rank of a group repeats.
   double replicatedFraction = 0;
+  /// Lone linear layers the plan splits by output columns under tp
+  /// (-ditc-split-lone-linears: the machine pays for their gathers).
+  int64_t loneSplits = 0;
   /// Over the memory limit unchunked, it fits with chunk loops: the arena
   /// budget that `ditc compile --activation-limit` must be given (0: not
   /// chunked), the loops, and the arena before chunking.
