@@ -12,6 +12,7 @@
 #include "lib/Target/Passes.h"
 #include "lib/Target/Weights.h"
 #include "passes/Analysis/Profile.h"
+#include "passes/Parallel/Passes.h"
 #include "passes/Pipelines.h"
 #include "passes/Transforms/Passes.h"
 
@@ -537,7 +538,7 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     std::string lone;
-    if (auto n = (*module)->getAttrOfType<IntegerAttr>("ditc.lone_splits"))
+    if (auto n = (*module)->getAttrOfType<IntegerAttr>(kLoneSplitsAttr))
       lone = llvm::formatv("; {0} lone linear layer{1} split by output columns on {2}",
                            n.getInt(), n.getInt() == 1 ? "" : "s", hw->name);
     progress(llvm::formatv("partitioned for {0} ranks ({1}{2})",

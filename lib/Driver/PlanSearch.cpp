@@ -372,7 +372,7 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   FailureOr<Mesh> mesh = Mesh::of(*m);
   if (failed(mesh))
     return refuse("no mesh");
-  if (auto n = (*m)->getAttrOfType<IntegerAttr>("ditc.lone_splits"))
+  if (auto n = (*m)->getAttrOfType<IntegerAttr>(kLoneSplitsAttr))
     cand.loneSplits = n.getInt();
   int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
   if (failed(predict(*m, *mesh, cand, opts)))

@@ -18,6 +18,10 @@ namespace mlir::ditc {
 #define GEN_PASS_REGISTRATION
 #include "passes/Parallel/Passes.h.inc"
 
+/// The module attribute -ditc-split-lone-linears leaves: how many lone
+/// linear layers it split (absent: none).
+constexpr llvm::StringLiteral kLoneSplitsAttr = "ditc.lone_splits";
+
 /// -ditc-split-lone-linears pricing the layers on `hw` as given (with its
 /// topology applied, which a description file cannot say) at `dtype`.
 std::unique_ptr<Pass> createSplitLoneLinearsPass(const HardwareDesc &hw, llvm::StringRef dtype);

@@ -171,7 +171,7 @@ struct SplitLoneLinearsPass : ditc::impl::SplitLoneLinearsPassBase<SplitLoneLine
         })))
       return signalPassFailure();
     if (count)
-      module->setAttr("ditc.lone_splits",
+      module->setAttr(kLoneSplitsAttr,
                       IntegerAttr::get(IntegerType::get(module.getContext(), 64), count));
   }
 };

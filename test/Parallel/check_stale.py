@@ -21,8 +21,9 @@ checks its own outputs; rank 0 reports, another rank when it fails). Through the
 
 A case fixture:plan:synchronous=WORDS expects no stale schedule: a compile
 warning with WORDS, and a library without K/V buffers; fixture:plan:dtype=bf16
-compiles both libraries with --dtype bf16. Prints one line per
-case and "N passed, M failed".
+compiles both libraries with --dtype bf16; fixture:plan:hw=FILE compiles the
+plan for that machine (--hw: where it splits lone linear layers under tp).
+Prints one line per case and "N passed, M failed".
 
 usage: check_stale.py DITC MPIRUN FIXTURES WORKDIR CASE...
        check_stale.py --ranks LIB INPUTS.npz REF.npz   (under mpirun)
@@ -107,6 +108,7 @@ def main():
         sync = opts.get("synchronous")
         dtype = ["--dtype", opts["dtype"]] if "dtype" in opts else []
         suffix = "-" + opts["dtype"] if dtype else ""
+        hw = ["--hw", opts["hw"]] if "hw" in opts else []
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
                       if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
@@ -116,11 +118,12 @@ def main():
             os.makedirs(os.path.dirname(ref), exist_ok=True)
             run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one] + dtype)
             run([ditc, "run", one, "--inputs", os.path.join(src, "inputs.npz"), "--outputs", ref])
-        d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}")
+        hwtag = "-" + os.path.splitext(os.path.basename(opts["hw"]))[0] if hw else ""
+        d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}{hwtag}")
         os.makedirs(d, exist_ok=True)
         lib = os.path.join(d, "m.so")
         rc, out = run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", lib,
-                       "--devices", str(n), "--plan", plan] + dtype)
+                       "--devices", str(n), "--plan", plan] + dtype + hw)
         warning = [line for line in out.splitlines() if "warning:" in line and "PipeFusion" in line]
         if rc:
             ok, msg = False, out.strip().splitlines()[-1]
