@@ -10,6 +10,8 @@
 
 #include <limits>
 #include <map>
+#include <numeric>
+#include <queue>
 
 using namespace mlir;
 using namespace mlir::ditc;
@@ -656,12 +658,25 @@ MemoryPlan::MemoryPlan(Operation *moduleOrFunc) {
       offsetsOf[s.op][s.index] = placed[s.id] + s.delta;
   peakArena = bySize;
   peakArenaAt = -1;
+  // Each step's arena end: the highest end of the buffers live at it. The
+  // steps' events only grow, so a sweep over the buffers by their first
+  // event keeps the live ones in a heap by their top (a buffer found dead
+  // at the top is dropped: it stays dead for every later step).
   ArrayRef<Arena::Interval> all = arena.all();
+  SmallVector<int64_t> byBegin(all.size());
+  std::iota(byBegin.begin(), byBegin.end(), 0);
+  llvm::sort(byBegin, [&](int64_t a, int64_t b) { return all[a].begin < all[b].begin; });
+  std::priority_queue<std::pair<int64_t, int64_t>> live; // (top, last event)
+  size_t next = 0;
   for (auto [k, step] : llvm::enumerate(schedule)) {
-    int64_t at = stepEvents[k], end = 0;
-    for (auto [id, i] : llvm::enumerate(all))
-      if (i.begin < at && i.end >= at)
-        end = std::max(end, placed[id] + i.size);
+    int64_t at = stepEvents[k];
+    for (; next < byBegin.size() && all[byBegin[next]].begin < at; ++next) {
+      int64_t id = byBegin[next];
+      live.push({placed[id] + all[id].size, all[id].end});
+    }
+    while (!live.empty() && live.top().second < at)
+      live.pop();
+    int64_t end = live.empty() ? 0 : live.top().first;
     step.arenaEnd = end;
     // Of the steps that reach the arena's end (a long-lived buffer placed
     // high reaches it at many), the one with the most bytes live: what a
