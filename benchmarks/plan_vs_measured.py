@@ -157,12 +157,26 @@ def calibrate(a, path):
     return path
 
 
+# Fields `ditc calibrate` leaves out at their default: a round whose
+# smaller products ran no slower writes no matrix_half_rows (0).
+DESCRIPTION_DEFAULTS = {"matrix_half_rows": 0.0}
+
+
 def median_description(ds):
     """The field-wise median of machine descriptions of one machine (numbers
-    by median, everything else from the first)."""
+    by median, everything else from the first that has it; a field some
+    descriptions leave out counts at its default where it has one, else
+    the median is of those that give it)."""
     first = ds[0]
     if isinstance(first, dict):
-        return {k: median_description([d[k] for d in ds]) for k in first}
+        keys = list(dict.fromkeys(k for d in ds for k in d))
+        out = {}
+        for k in keys:
+            values = [d[k] for d in ds if k in d]
+            if len(values) < len(ds) and k in DESCRIPTION_DEFAULTS:
+                values += [DESCRIPTION_DEFAULTS[k]] * (len(ds) - len(values))
+            out[k] = median_description(values)
+        return out
     if isinstance(first, list):
         return [median_description([d[i] for d in ds]) for i in range(len(first))]
     if isinstance(first, (int, float)) and not isinstance(first, bool):

@@ -47,3 +47,13 @@ ordered = {"a": [1.0 + 0.01 * r for r in range(6)], "b": [2.0 + 0.01 * r for r i
 print("ordered groups", " | ".join(" ".join(g) for g in p.measured_groups(ordered)))
 print("few rounds groups", " | ".join(" ".join(g) for g in p.measured_groups(
     {k: v[:5] for k, v in ordered.items()})))
+
+# The median of the rounds' calibrations: a round whose smaller products ran
+# no slower leaves matrix_half_rows out (its default, 0); a link in every one.
+ds = [{"name": "a", "memory_bandwidth": 3.0, "links": [{"bandwidth": 1.0}]},
+      {"name": "a", "memory_bandwidth": 1.0, "matrix_half_rows": 2.5, "links": [{"bandwidth": 2.5}]},
+      {"name": "a", "memory_bandwidth": 2.0, "links": [{"bandwidth": 0.9}]}]
+m = p.median_description(ds)
+print("median", m["name"], m["memory_bandwidth"], m["matrix_half_rows"], m["links"][0]["bandwidth"])
+m = p.median_description(ds[1:2] + ds[1:2] + ds[:1])
+print("median present", m["matrix_half_rows"])
