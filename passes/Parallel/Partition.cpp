@@ -144,9 +144,7 @@ private:
     return RankedTensorType::get(shape, cast<RankedTensorType>(v.getType()).getElementType());
   }
   /// The sharding planned for `v` (replicated when none).
-  Sharding planned(Value v) {
-    return getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
-  }
+  Sharding planned(Value v) { return shardingOrReplicated(v); }
   Local &lookup(Value v) { return locals.find(v)->second; }
 
   // Data movement on Locals.

@@ -33,11 +33,6 @@ using namespace mlir::ditc;
 
 namespace {
 
-/// The sharding planned for `v` (replicated when none).
-Sharding plannedOf(Value v) {
-  return getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
-}
-
 bool splitOver(const Sharding &s, StringRef axis) {
   return llvm::any_of(s, [&](const auto &axes) { return llvm::is_contained(axes, axis); });
 }
@@ -45,7 +40,7 @@ bool splitOver(const Sharding &s, StringRef axis) {
 /// `v`'s per-rank type under its planned sharding (blocks of ceil(n / P)).
 RankedTensorType perRankType(Value v, const Mesh &mesh) {
   auto t = cast<RankedTensorType>(v.getType());
-  Sharding s = plannedOf(v);
+  Sharding s = shardingOrReplicated(v);
   SmallVector<int64_t> shape(t.getShape());
   for (auto [d, axes] : llvm::enumerate(s))
     if (!axes.empty()) {
@@ -118,10 +113,10 @@ LogicalResult splitLoneLinears(func::FuncOp fn, const TensorAxis &tp, const Hard
   SmallVector<LinearOp> linears;
   fn.walk([&](LinearOp l) { linears.push_back(l); });
   for (LinearOp l : linears) {
-    Sharding out = plannedOf(l.getResult());
-    if (splitOver(out, tp.name) || splitOver(plannedOf(l.getInput()), tp.name) ||
-        splitOver(plannedOf(l.getWeight()), tp.name) ||
-        (l.getBias() && splitOver(plannedOf(l.getBias()), tp.name)))
+    Sharding out = shardingOrReplicated(l.getResult());
+    if (splitOver(out, tp.name) || splitOver(shardingOrReplicated(l.getInput()), tp.name) ||
+        splitOver(shardingOrReplicated(l.getWeight()), tp.name) ||
+        (l.getBias() && splitOver(shardingOrReplicated(l.getBias()), tp.name)))
       continue;
     unsigned n = out.size() - 1;
     int64_t units = shapeOf(l.getResult())[n];
@@ -133,8 +128,7 @@ LogicalResult splitLoneLinears(func::FuncOp fn, const TensorAxis &tp, const Hard
     Prices p = price(l, tp, *mesh, hw, t);
     if (!(p.split < p.whole))
       continue;
-    out[n].push_back(tp.name);
-    setSharding(l.getResult(), out);
+    addSplit(l.getResult(), n, {tp.name});
     ++count;
   }
   return success();

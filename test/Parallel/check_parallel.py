@@ -46,6 +46,14 @@ def prune(d, prefix=""):
             os.remove(os.path.join(d, f))
 
 
+def hw_option(opts):
+    """A case's hw=FILE: the compile's --hw arguments and a folder suffix
+    (also used by check_stale.py)."""
+    if "hw" not in opts:
+        return [], ""
+    return ["--hw", opts["hw"]], "-" + os.path.splitext(os.path.basename(opts["hw"]))[0]
+
+
 def run(cmd, timeout=300):
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                        text=True, timeout=timeout)
@@ -65,8 +73,7 @@ def main():
         refused = opts.get("refused")
         dtype = ["--dtype", opts["dtype"]] if "dtype" in opts else []
         suffix = "-" + opts["dtype"] if dtype else ""
-        hw = ["--hw", opts["hw"]] if "hw" in opts else []
-        hwtag = "-" + os.path.splitext(os.path.basename(opts["hw"]))[0] if hw else ""
+        hw, hwtag = hw_option(opts)
         tol = TOL_16BIT if dtype else TOL
         # Every key is a device degree but `patches` (PipeFusion's) and the
         # placement key `context_first`.

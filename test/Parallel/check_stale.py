@@ -37,7 +37,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import ditc.runtime as rt  # noqa: E402
-from check_parallel import prune  # noqa: E402
+from check_parallel import hw_option, prune  # noqa: E402
 
 
 def rel(a, b):
@@ -108,7 +108,7 @@ def main():
         sync = opts.get("synchronous")
         dtype = ["--dtype", opts["dtype"]] if "dtype" in opts else []
         suffix = "-" + opts["dtype"] if dtype else ""
-        hw = ["--hw", opts["hw"]] if "hw" in opts else []
+        hw, hwtag = hw_option(opts)
         n = math.prod(int(kv.split("=")[1]) for kv in plan.split(",")
                       if kv.split("=")[0] != "patches")
         src = os.path.join(fixtures, fixture)
@@ -118,7 +118,6 @@ def main():
             os.makedirs(os.path.dirname(ref), exist_ok=True)
             run([ditc, "compile", os.path.join(src, "model.onnx"), "-o", one] + dtype)
             run([ditc, "run", one, "--inputs", os.path.join(src, "inputs.npz"), "--outputs", ref])
-        hwtag = "-" + os.path.splitext(os.path.basename(opts["hw"]))[0] if hw else ""
         d = os.path.join(work, f"{fixture}-{plan.replace('=', '').replace(',', '-')}{suffix}{hwtag}")
         os.makedirs(d, exist_ok=True)
         lib = os.path.join(d, "m.so")

@@ -265,8 +265,12 @@ void mlir::ditc::setSharding(Value v, const Sharding &s) {
   op->setAttr(kShardingAttr, b.getArrayAttr(all));
 }
 
+Sharding mlir::ditc::shardingOrReplicated(Value v) {
+  return getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
+}
+
 void mlir::ditc::addSplit(Value v, unsigned dim, ArrayRef<std::string> axes) {
-  Sharding s = getSharding(v).value_or(Sharding(cast<RankedTensorType>(v.getType()).getRank()));
+  Sharding s = shardingOrReplicated(v);
   for (const std::string &a : axes)
     if (!llvm::is_contained(s[dim], a))
       s[dim].push_back(a);

@@ -163,6 +163,9 @@ using Sharding = SmallVector<SmallVector<std::string, 2>, 4>;
 
 /// Reads / writes `ditc.sharding` of a value (null attr: not annotated).
 std::optional<Sharding> getSharding(Value v);
+/// The sharding of `v`, or replicated (no axis on any dimension) when it
+/// has none.
+Sharding shardingOrReplicated(Value v);
 void setSharding(Value v, const Sharding &s);
 /// Adds `axes` to dimension `dim` of `v`'s sharding (after the axes it has;
 /// axes it has already are kept once).
