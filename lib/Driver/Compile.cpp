@@ -518,23 +518,25 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     (*module)->setAttr("ditc.plan_source", StringAttr::get(&ctx, "auto"));
   }
   if (!plan.empty()) {
-    // Where pipeline stages are cut: the machine the plan is for (--hw, the
-    // topology), as the search prices them; a bad --hw is the search's to report.
-    // Lone linear layers under tp: priced on the same machine.
-    StagePrices prices;
+    // Where pipeline stages are cut and which lone linear layers tp splits:
+    // the machine the plan is for (--hw, the topology), as the search
+    // prices them.
     std::string err;
     std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err);
-    if (hw) {
-      int64_t devices = std::max<int64_t>(opts.devices, 1);
-      if (opts.devices < 1 || succeeded(applyTopology(*hw, devices, opts.planTarget.nodes,
-                                                      opts.planTarget.gpusPerNode, err)))
-        prices = stagePricesFor(*hw, dtype, devices);
-      else
-        hw.reset();
+    if (!hw) {
+      llvm::errs() << "error: --hw: " << err << "\n";
+      return 1;
     }
+    int64_t devices = std::max<int64_t>(opts.devices, 1);
+    if (opts.devices >= 1 && failed(applyTopology(*hw, devices, opts.planTarget.nodes,
+                                                  opts.planTarget.gpusPerNode, err))) {
+      llvm::errs() << "error: " << err << "\n";
+      return 1;
+    }
+    StagePrices prices = stagePricesFor(*hw, dtype, devices);
     int64_t worldFlops = 0;
     if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops, /*verify=*/true,
-                                prices, hw ? &*hw : nullptr, dtype)))
+                                prices, &*hw, dtype)))
       return 1;
     FailureOr<Mesh> mesh = Mesh::of(*module);
     std::string lone;
