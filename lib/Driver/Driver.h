@@ -50,6 +50,8 @@ struct PlanTargetOptions {
   std::string memLimit;
   /// Denoising steps and warm-up steps the step time is averaged over.
   int64_t steps = 20, warmupSteps = 1;
+  /// Predict every candidate plan (no lower-bound skipping).
+  bool exhaustive = false;
 };
 
 struct CompileCommandOptions {

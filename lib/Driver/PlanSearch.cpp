@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <limits>
 
 using namespace mlir;
 using namespace mlir::ditc;
@@ -221,6 +222,9 @@ std::string planString(ArrayRef<std::pair<std::string, int64_t>> keys) {
 /// What one stage's rank costs in one schedule.
 struct RankTime {
   double totalS = 0, computeS = 0;
+  /// Of totalS, the messages between pipeline stages (sends, output
+  /// broadcasts): what a different cut could save.
+  double stageMessageS = 0;
   std::map<std::string, double> commS;
   std::map<std::string, int64_t> commBytes;
 };
@@ -230,6 +234,9 @@ RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &top
   for (const OpCost &c : p.ops()) {
     OpTime t = predictOpTime(c, hw, topts);
     r.totalS += t.totalS;
+    if (c.commKind == (int)CollectiveKind::SendRecv ||
+        c.commKind == (int)CollectiveKind::Broadcast)
+      r.stageMessageS += t.totalS;
     double busy = std::max(t.computeS, t.memoryS) + t.overheadS;
     double comm = std::max(0.0, t.totalS - busy);
     r.computeS += t.totalS - comm;
@@ -269,6 +276,33 @@ ScheduleTime makespan(ArrayRef<RankTime> stages, bool pipelined, int64_t patches
   t.stepS = pipelined ? most + (sum - most) / double(patches) : sum;
   t.bubbleS = std::max(0.0, t.stepS - sum / double(stages.size()));
   return t;
+}
+
+/// The share of the steps that run the warm-up schedule (all of them when
+/// the plan has one schedule).
+double warmShare(const PlanSearchOptions &opts, bool twoSchedules) {
+  if (!twoSchedules)
+    return 1.0;
+  int64_t steps = std::max<int64_t>(1, opts.steps);
+  int64_t k = std::clamp<int64_t>(opts.warmupSteps, 1, steps);
+  return double(k) / double(steps);
+}
+
+/// Sum over the stages of their work (time less stage messages).
+double stageWork(ArrayRef<RankTime> stages) {
+  double sum = 0;
+  for (const RankTime &r : stages)
+    sum += r.totalS - r.stageMessageS;
+  return sum;
+}
+
+/// A lower bound on the step of `twin`'s plan with `patches` patches, more
+/// than twin's (PlanSearch.h): every stage's work only grows with the
+/// patches and the slowest stage does at least the mean.
+double patchBound(const PlanCandidate &twin, int64_t patches, const PlanSearchOptions &opts) {
+  double fw = warmShare(opts, twin.twoSchedules), s = double(twin.stages);
+  return fw * twin.warmWorkS +
+         (1 - fw) * twin.staleWorkS * (1 / s + (1 - 1 / s) / double(patches));
 }
 
 /// Where the diagnostics of the candidate a thread evaluates go.
@@ -331,9 +365,11 @@ LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
   int64_t micro = microAttr ? std::max<int64_t>(1, microAttr.getInt()) : 1;
   ScheduleTime w = makespan(warm, micro > 1, micro);
   ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
-  int64_t steps = std::max<int64_t>(1, opts.steps);
-  int64_t k = std::clamp<int64_t>(opts.warmupSteps, twoSchedules ? 1 : 0, steps);
-  double fw = twoSchedules ? double(k) / double(steps) : 1.0, fs = 1.0 - fw;
+  double fw = warmShare(opts, twoSchedules), fs = 1.0 - fw;
+  cand.stages = stages;
+  cand.twoSchedules = twoSchedules;
+  cand.warmWorkS = stageWork(warm);
+  cand.staleWorkS = twoSchedules ? stageWork(stale) : cand.warmWorkS;
   cand.warmupStepS = w.stepS;
   cand.staleStepS = st.stepS;
   cand.stepS = fw * w.stepS + fs * st.stepS;
@@ -551,6 +587,33 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
     if (c.plan.empty())
       c.plan = "dp=1";
   }
+  // twin[i]: the candidate before i when it is i's plan with fewer patches
+  // (emitPatches emits a plan's patch counts in a row, fewest first);
+  // round[i]: how many such twins i has. Round r is evaluated after round
+  // r - 1, so that its bound can skip it.
+  std::vector<int64_t> twin(cands.size(), -1), round(cands.size(), 0);
+  auto patchesOf = [](const PlanCandidate &c) -> int64_t {
+    for (auto &[k, v] : c.keys)
+      if (k == "patches")
+        return v;
+    return 0;
+  };
+  auto samePlanBut = [](const PlanCandidate &a, const PlanCandidate &b) {
+    if (a.keys.size() != b.keys.size())
+      return false;
+    for (auto [x, y] : llvm::zip(a.keys, b.keys))
+      if (x.first != y.first || (x.first != "patches" && x.second != y.second))
+        return false;
+    return true;
+  };
+  int64_t rounds = 1;
+  for (size_t i = 1; i < cands.size(); ++i)
+    if (patchesOf(cands[i]) > 0 && samePlanBut(cands[i], cands[i - 1])) {
+      twin[i] = i - 1;
+      round[i] = round[i - 1] + 1;
+      rounds = std::max(rounds, round[i] + 1);
+    }
+  std::vector<bool> evaluated(cands.size(), false), skipped(cands.size(), false);
   {
     // Each candidate partitions its own clone; the threads share the
     // context (its uniquing is thread-safe). A handler routes each
@@ -562,22 +625,67 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
         *tlsFirstError = d.str();
       return success();
     });
-    if (ctx->isMultithreadingEnabled() && cands.size() > 1) {
-      llvm::ThreadPoolTaskGroup group(ctx->getThreadPool());
-      for (PlanCandidate &c : cands)
-        group.async([&] { evaluate(module, c, opts, *worldFlops); });
-      group.wait();
-    } else {
-      for (PlanCandidate &c : cands)
+    for (int64_t r = 0; r < rounds; ++r) {
+      // A candidate slower than the fastest plan that fits and than the
+      // (top + 1)-th fastest is neither chosen nor reported.
+      double fastestFit = std::numeric_limits<double>::infinity();
+      std::vector<double> times;
+      for (size_t i = 0; i < cands.size(); ++i)
+        if (evaluated[i] && cands[i].refused.empty()) {
+          times.push_back(cands[i].stepS);
+          if (cands[i].fits)
+            fastestFit = std::min(fastestFit, cands[i].stepS);
+        }
+      double cut = fastestFit;
+      if (times.size() > size_t(opts.top)) {
+        std::nth_element(times.begin(), times.begin() + opts.top, times.end());
+        cut = std::max(cut, times[opts.top]);
+      } else {
+        cut = std::numeric_limits<double>::infinity();
+      }
+      std::vector<size_t> todo;
+      for (size_t i = 0; i < cands.size(); ++i) {
+        if (round[i] != r)
+          continue;
+        int64_t t = twin[i];
+        while (t >= 0 && !evaluated[t])
+          t = twin[t];
+        const PlanCandidate *from = t >= 0 ? &cands[t] : nullptr;
+        if (from && from->refused.empty() && from->twoSchedules && from->stages > 1 &&
+            from->activationLimit == 0)
+          cands[i].boundS = patchBound(*from, patchesOf(cands[i]), opts);
+        if (!opts.exhaustive && cands[i].boundS > cut)
+          skipped[i] = true;
+        else
+          todo.push_back(i);
+      }
+      auto run = [&](size_t i) {
+        PlanCandidate &c = cands[i];
         evaluate(module, c, opts, *worldFlops);
+        c.fits = c.refused.empty() && (limit <= 0 || c.perDeviceBytes <= limit);
+      };
+      if (ctx->isMultithreadingEnabled() && todo.size() > 1) {
+        llvm::ThreadPoolTaskGroup group(ctx->getThreadPool());
+        for (size_t i : todo)
+          group.async([&, i] { run(i); });
+        group.wait();
+      } else {
+        for (size_t i : todo)
+          run(i);
+      }
+      for (size_t i : todo)
+        evaluated[i] = true;
     }
   }
-  for (PlanCandidate &c : cands) {
+  for (auto [i, c] : llvm::enumerate(cands)) {
+    if (skipped[i]) {
+      ++r.skipped;
+      continue;
+    }
     if (!c.refused.empty()) {
       r.refused.push_back(std::move(c));
       continue;
     }
-    c.fits = limit <= 0 || c.perDeviceBytes <= limit;
     legal.push_back(std::move(c));
   }
   std::stable_sort(legal.begin(), legal.end(),
@@ -585,9 +693,10 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
   r.ranked = std::move(legal);
   r.searchS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (opts.progress)
-    llvm::errs() << llvm::formatv("ditc: predicted {0} plans for {1} devices, {2} refused "
-                                  "({3:F2} s)\n",
-                                  r.ranked.size(), opts.devices, r.refused.size(), r.searchS);
+    llvm::errs() << llvm::formatv("ditc: predicted {0} plans for {1} devices, {2} refused, "
+                                  "{3} skipped by the bound ({4:F2} s)\n",
+                                  r.ranked.size(), opts.devices, r.refused.size(), r.skipped,
+                                  r.searchS);
 
   if (r.ranked.empty()) {
     llvm::errs() << "error: " << model << ": no plan applies to " << opts.devices
@@ -669,6 +778,8 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
     j["chunked"] = {{"activation_limit_bytes", c.activationLimit},
                     {"loops", c.chunkLoops},
                     {"unchunked_activation_bytes", c.unchunkedActivationBytes}};
+  if (c.boundS > 0)
+    j["patch_bound_s"] = c.boundS;
   return j;
 }
 
@@ -733,8 +844,8 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
   }
   size_t fit = llvm::count_if(r.ranked, [](const PlanCandidate &p) { return p.fits; });
   os << llvm::formatv("\n{0} plans predicted ({1} fit the limit), {2} refused by the "
-                      "partition; searched in {3:F2} s\n",
-                      r.ranked.size(), fit, r.refused.size(), r.searchS);
+                      "partition, {3} skipped by the patch bound; searched in {4:F2} s\n",
+                      r.ranked.size(), fit, r.refused.size(), r.skipped, r.searchS);
 }
 
 void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOptions &opts,
@@ -763,6 +874,7 @@ void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOption
   }
   out["alternatives"] = alts;
   out["plans_predicted"] = r.ranked.size();
+  out["plans_skipped"] = r.skipped;
   nlohmann::ordered_json refused = nlohmann::ordered_json::array();
   for (const PlanCandidate &c : r.refused)
     refused.push_back({{"plan_string", c.plan}, {"why", c.refused}});
@@ -780,6 +892,7 @@ FailureOr<PlanSearchOptions> mlir::ditc::makeSearchOptions(const PlanTargetOptio
   o.dtype = dtype.empty() ? "f32" : dtype.str();
   o.steps = t.steps;
   o.warmupSteps = t.warmupSteps;
+  o.exhaustive = t.exhaustive;
   if (t.steps < 1 || t.warmupSteps < 0 || t.warmupSteps > t.steps) {
     llvm::errs() << "error: --steps " << t.steps << " --warmup-steps " << t.warmupSteps
                  << ": give S >= 1 steps of which 0..S warm up\n";

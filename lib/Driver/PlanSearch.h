@@ -22,8 +22,21 @@
 // (the step minus the mean over stages of their busy time); the reason an
 // alternative lost is its largest difference from the chosen plan.
 //
-// Deterministic: candidates are enumerated in a fixed order and ties go to
-// the earlier one.
+// Bounded (branch and bound over the patch counts): a PipeFusion plan with
+// more patches P' than an evaluated twin with P only adds per-patch work
+// (every op runs on smaller pieces: launches, weight reads, collective
+// latencies) and shortens the fill, so with W_s the twin's per-stage work
+// (stage time less its stage messages), no cut of the P' plan beats
+//   LB = f_warm sum_s W_s(warm) + f_stale sum_s W_s(stale) (1/S + (1 - 1/S)/P')
+// (its slowest stage does at least the mean). Candidates are evaluated in
+// rounds, fewest patches first; one whose LB exceeds both the fastest plan
+// that fits and the (top + 1)-th fastest so far is skipped: it could be
+// neither chosen nor reported, so the result is the exhaustive one.
+// --exhaustive evaluates every candidate.
+//
+// Deterministic: candidates are enumerated in a fixed order, each round's
+// bound depends only on the rounds before it, and ties go to the earlier
+// candidate.
 //
 //===----------------------------------------------------------------------===//
 
@@ -66,6 +79,8 @@ struct PlanSearchOptions {
   /// (AutoChunk) until its arena fits what the limit leaves, and kept when
   /// that succeeds.
   bool chunk = true;
+  /// Evaluate every candidate (no lower-bound skipping).
+  bool exhaustive = false;
 };
 
 /// One plan the search looked at.
@@ -101,6 +116,13 @@ struct PlanCandidate {
   /// For alternatives: why it lost to the chosen plan.
   std::string why;
 
+  /// PipeFusion: the pipeline's stages and the sums over them of each
+  /// schedule's per-stage work (time less stage messages), which bound the
+  /// same plan with more patches; boundS is this plan's bound from its
+  /// twin with fewer patches (0: none).
+  int64_t stages = 1;
+  bool twoSchedules = false;
+  double warmWorkS = 0, staleWorkS = 0, boundS = 0;
 };
 
 struct PlanSearchResult {
@@ -110,6 +132,8 @@ struct PlanSearchResult {
   std::vector<PlanCandidate> ranked;
   /// Plans the partition refused, in enumeration order.
   std::vector<PlanCandidate> refused;
+  /// Plans the lower bound skipped (not predicted).
+  size_t skipped = 0;
   /// The alternatives reported (indices into ranked), why filled in.
   std::vector<size_t> alternatives;
   double searchS = 0;

@@ -225,6 +225,13 @@ static cl::opt<int64_t> targetWarmupSteps(
     cl::value_desc("K"), cl::init(1), cl::sub(planCmd), cl::sub(compileCmd),
     cl::cat(ditcCategory));
 
+static cl::opt<bool> targetExhaustive(
+    "exhaustive",
+    cl::desc("Predict every candidate plan: without it, a PipeFusion plan with more "
+             "patches is skipped when a lower bound from the same plan with fewer "
+             "shows it can be neither chosen nor listed (the result is the same)"),
+    cl::init(false), cl::sub(planCmd), cl::sub(compileCmd), cl::cat(ditcCategory));
+
 static mlir::ditc::PlanTargetOptions planTarget() {
   mlir::ditc::PlanTargetOptions t;
   t.hw = targetHw;
@@ -233,6 +240,7 @@ static mlir::ditc::PlanTargetOptions planTarget() {
   t.memLimit = targetMemLimit;
   t.steps = targetSteps;
   t.warmupSteps = targetWarmupSteps;
+  t.exhaustive = targetExhaustive;
   return t;
 }
 
