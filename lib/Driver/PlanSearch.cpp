@@ -26,6 +26,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <functional>
 #include <limits>
 
 using namespace mlir;
@@ -39,6 +40,9 @@ namespace {
 /// patches only add per-patch kernels).
 constexpr int64_t kPatchFactors[] = {1, 2, 4};
 constexpr int64_t kMinPatchTokens = 32;
+/// The stage bound's probes are evaluated when the staged plans are at
+/// least this many per probe (each probe costs about one evaluation).
+constexpr int64_t kStagedPerProbe = 3;
 
 /// Seconds as ms, or as us below a millisecond.
 std::string timeText(double s) {
@@ -305,6 +309,60 @@ double patchBound(const PlanCandidate &twin, int64_t patches, const PlanSearchOp
          (1 - fw) * twin.staleWorkS * (1 / s + (1 - 1 / s) / double(patches));
 }
 
+/// A lower bound on the step of a plan of `stages` pipeline stages (pp
+/// over at most `micro` micro-batches, or PipeFusion with `patches`) from
+/// `probe`, one stage's plan predicted without stages on its devices
+/// (PlanSearch.h): the stages together do at least its work.
+double stageBound(const PlanCandidate &probe, int64_t stages, int64_t patches, int64_t micro,
+                  const PlanSearchOptions &opts) {
+  double w = probe.warmWorkS, s = double(stages);
+  if (patches == 0) // pp
+    return w * (1 / s + (1 - 1 / s) / double(micro));
+  double fw = warmShare(opts, /*twoSchedules=*/true);
+  return fw * w + (1 - fw) * w * (1 / s + (1 - 1 / s) / double(patches));
+}
+
+/// A candidate's degree of `key` (0 when it has none).
+int64_t degreeOf(const PlanCandidate &c, StringRef key) {
+  for (auto &[k, v] : c.keys)
+    if (k == key)
+      return v;
+  return 0;
+}
+
+/// Its pipeline stages (pp or pipefusion; 1 without).
+int64_t stageCount(const PlanCandidate &c) {
+  return std::max<int64_t>({1, degreeOf(c, "pp"), degreeOf(c, "pipefusion")});
+}
+
+/// Whether `a` and `b` are one plan with different patch counts.
+bool samePlanBut(const PlanCandidate &a, const PlanCandidate &b) {
+  if (a.keys.size() != b.keys.size())
+    return false;
+  for (auto [x, y] : llvm::zip(a.keys, b.keys))
+    if (x.first != y.first || (x.first != "patches" && x.second != y.second))
+      return false;
+  return true;
+}
+
+/// The time above which a candidate is neither chosen nor listed: the
+/// fastest evaluated plan that fits, and the (top + 1)-th fastest (infinite
+/// while either is missing).
+double skipAbove(ArrayRef<PlanCandidate> cands, const std::vector<bool> &evaluated, int top) {
+  double fastestFit = std::numeric_limits<double>::infinity();
+  std::vector<double> times;
+  for (size_t i = 0; i < cands.size(); ++i)
+    if (evaluated[i] && cands[i].refused.empty()) {
+      times.push_back(cands[i].stepS);
+      if (cands[i].fits)
+        fastestFit = std::min(fastestFit, cands[i].stepS);
+    }
+  if (times.size() <= size_t(top))
+    return std::numeric_limits<double>::infinity();
+  std::nth_element(times.begin(), times.begin() + top, times.end());
+  return std::max(fastestFit, times[top]);
+}
+
 /// Where the diagnostics of the candidate a thread evaluates go.
 thread_local std::string *tlsFirstError = nullptr;
 
@@ -382,9 +440,12 @@ LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
   return success();
 }
 
-/// Partitions, sets the precision, legalises and predicts one candidate.
+/// Partitions, sets the precision, legalises and predicts one candidate
+/// on `devices` devices. A probe (one pipeline stage's plan on its devices,
+/// for a bound) is only predicted: neither chunked nor refused for
+/// repeating the work.
 void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &opts,
-              int64_t worldFlops) {
+              int64_t worldFlops, int64_t devices, bool probe) {
   // The first error of this candidate's passes (searchPlans' handler).
   std::string firstError;
   tlsFirstError = &firstError;
@@ -397,8 +458,8 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
     if (StringRef(cand.refused).starts_with(prefix))
       cand.refused = cand.refused.substr(prefix.size());
   };
-  if (failed(partitionForPlan(*m, cand.plan, opts.devices, nullptr, /*verify=*/false,
-                              stagePricesFor(opts.hw, opts.dtype, opts.devices), &opts.hw,
+  if (failed(partitionForPlan(*m, cand.plan, devices, nullptr, /*verify=*/false,
+                              stagePricesFor(opts.hw, opts.dtype, devices), &opts.hw,
                               opts.dtype)))
     return refuse("the partition failed");
   if (opts.dtype != "f32" && failed(applyPrecision(*m, opts.dtype, "", /*verify=*/false)))
@@ -413,6 +474,8 @@ void evaluate(ModuleOp imported, PlanCandidate &cand, const PlanSearchOptions &o
   int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
   if (failed(predict(*m, *mesh, cand, opts)))
     return refuse("no single-block @main");
+  if (probe)
+    return;
   // Over the limit by its activations: chunk loops until the arena fits
   // what the weights and I/O leave (the budget is per device, checked on
   // every rank's program).
@@ -588,31 +651,59 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       c.plan = "dp=1";
   }
   // twin[i]: the candidate before i when it is i's plan with fewer patches
-  // (emitPatches emits a plan's patch counts in a row, fewest first);
-  // round[i]: how many such twins i has. Round r is evaluated after round
-  // r - 1, so that its bound can skip it.
+  // (emitPatches emits a plan's patch counts in a row, fewest first).
   std::vector<int64_t> twin(cands.size(), -1), round(cands.size(), 0);
-  auto patchesOf = [](const PlanCandidate &c) -> int64_t {
-    for (auto &[k, v] : c.keys)
-      if (k == "patches")
-        return v;
-    return 0;
-  };
-  auto samePlanBut = [](const PlanCandidate &a, const PlanCandidate &b) {
-    if (a.keys.size() != b.keys.size())
-      return false;
-    for (auto [x, y] : llvm::zip(a.keys, b.keys))
-      if (x.first != y.first || (x.first != "patches" && x.second != y.second))
-        return false;
-    return true;
-  };
-  int64_t rounds = 1;
   for (size_t i = 1; i < cands.size(); ++i)
-    if (patchesOf(cands[i]) > 0 && samePlanBut(cands[i], cands[i - 1])) {
+    if (degreeOf(cands[i], "patches") > 0 && samePlanBut(cands[i], cands[i - 1]))
       twin[i] = i - 1;
-      round[i] = round[i - 1] + 1;
-      rounds = std::max(rounds, round[i] + 1);
+  // probeOf[i]: for a plan of S > 1 stages, its stage's plan without
+  // stages on devices / S (one probe per distinct one), whose work bounds
+  // every stage count and patch count that repeats it.
+  std::vector<PlanCandidate> probes;
+  std::vector<int64_t> probeDevices, probeOf(cands.size(), -1);
+  std::map<std::pair<int64_t, std::string>, int64_t> probeIndex;
+  int64_t staged = 0;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    int64_t stages = stageCount(cands[i]);
+    if (stages <= 1)
+      continue;
+    ++staged;
+    PlanCandidate p;
+    for (auto [k, v] : cands[i].keys)
+      if (k != "patches")
+        p.keys.push_back({k, k == "pp" || k == "pipefusion" ? 1 : v});
+    p.plan = planString(p.keys);
+    if (p.plan.empty())
+      p.plan = "dp=1";
+    auto [it, added] = probeIndex.insert({{opts.devices / stages, p.plan}, int64_t(probes.size())});
+    if (added) {
+      probes.push_back(std::move(p));
+      probeDevices.push_back(opts.devices / stages);
     }
+    probeOf[i] = it->second;
+  }
+  // pp's micro-batches: at most twice its stages, and (dividing a rank's
+  // batch, the first output's rows over cfg x dp) at most that batch.
+  int64_t rows = 0;
+  if (auto fn = module.lookupSymbol<func::FuncOp>("main"))
+    if (Operation *ret = fn.getBody().front().getTerminator(); ret->getNumOperands() > 0)
+      if (ArrayRef<int64_t> shape = shapeOf(ret->getOperand(0)); !shape.empty())
+        rows = shape[0];
+  auto microCap = [&](const PlanCandidate &c) {
+    int64_t batch = std::max<int64_t>(1, degreeOf(c, "cfg")) * std::max<int64_t>(1, degreeOf(c, "dp"));
+    int64_t perRank = rows >= 2 ? rows / batch : 1;
+    return std::clamp<int64_t>(perRank, 1, 2 * stageCount(c));
+  };
+  // Probes pay when they bound several staged plans each (a large space);
+  // the exhaustive search computes them to report every bound.
+  bool useProbes = opts.exhaustive || staged >= kStagedPerProbe * int64_t(probes.size());
+  // Round 0: the plans without stages (and the probes); 1: the staged
+  // plans at their fewest patches; r > 1: r - 1 twins with fewer patches.
+  int64_t rounds = 1;
+  for (size_t i = 0; i < cands.size(); ++i) {
+    round[i] = twin[i] >= 0 ? round[twin[i]] + 1 : (stageCount(cands[i]) > 1 ? 1 : 0);
+    rounds = std::max(rounds, round[i] + 1);
+  }
   std::vector<bool> evaluated(cands.size(), false), skipped(cands.size(), false);
   {
     // Each candidate partitions its own clone; the threads share the
@@ -626,57 +717,49 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       return success();
     });
     for (int64_t r = 0; r < rounds; ++r) {
-      // A candidate slower than the fastest plan that fits and than the
-      // (top + 1)-th fastest is neither chosen nor reported.
-      double fastestFit = std::numeric_limits<double>::infinity();
-      std::vector<double> times;
-      for (size_t i = 0; i < cands.size(); ++i)
-        if (evaluated[i] && cands[i].refused.empty()) {
-          times.push_back(cands[i].stepS);
-          if (cands[i].fits)
-            fastestFit = std::min(fastestFit, cands[i].stepS);
-        }
-      double cut = fastestFit;
-      if (times.size() > size_t(opts.top)) {
-        std::nth_element(times.begin(), times.begin() + opts.top, times.end());
-        cut = std::max(cut, times[opts.top]);
-      } else {
-        cut = std::numeric_limits<double>::infinity();
-      }
-      std::vector<size_t> todo;
+      double cut = skipAbove(cands, evaluated, opts.top);
+      std::vector<std::function<void()>> jobs;
       for (size_t i = 0; i < cands.size(); ++i) {
         if (round[i] != r)
           continue;
+        PlanCandidate &c = cands[i];
         int64_t t = twin[i];
         while (t >= 0 && !evaluated[t])
           t = twin[t];
-        const PlanCandidate *from = t >= 0 ? &cands[t] : nullptr;
-        if (from && from->refused.empty() && from->twoSchedules && from->stages > 1 &&
-            from->activationLimit == 0)
-          cands[i].boundS = patchBound(*from, patchesOf(cands[i]), opts);
-        if (!opts.exhaustive && cands[i].boundS > cut)
+        if (t >= 0 && cands[t].refused.empty() && cands[t].twoSchedules &&
+            cands[t].stages > 1 && cands[t].activationLimit == 0)
+          c.boundS = patchBound(cands[t], degreeOf(c, "patches"), opts);
+        if (useProbes && probeOf[i] >= 0 && probes[probeOf[i]].refused.empty())
+          c.boundS = std::max(c.boundS, stageBound(probes[probeOf[i]], stageCount(c),
+                                                   degreeOf(c, "patches"), microCap(c), opts));
+        if (!opts.exhaustive && c.boundS > cut) {
           skipped[i] = true;
-        else
-          todo.push_back(i);
+          continue;
+        }
+        evaluated[i] = true;
+        jobs.push_back([&, i] {
+          PlanCandidate &e = cands[i];
+          evaluate(module, e, opts, *worldFlops, opts.devices, /*probe=*/false);
+          e.fits = e.refused.empty() && (limit <= 0 || e.perDeviceBytes <= limit);
+        });
       }
-      auto run = [&](size_t i) {
-        PlanCandidate &c = cands[i];
-        evaluate(module, c, opts, *worldFlops);
-        c.fits = c.refused.empty() && (limit <= 0 || c.perDeviceBytes <= limit);
-      };
-      if (ctx->isMultithreadingEnabled() && todo.size() > 1) {
+      if (r == 0 && useProbes)
+        for (size_t k = 0; k < probes.size(); ++k)
+          jobs.push_back([&, k] {
+            evaluate(module, probes[k], opts, *worldFlops, probeDevices[k], /*probe=*/true);
+          });
+      if (ctx->isMultithreadingEnabled() && jobs.size() > 1) {
         llvm::ThreadPoolTaskGroup group(ctx->getThreadPool());
-        for (size_t i : todo)
-          group.async([&, i] { run(i); });
+        for (auto &job : jobs)
+          group.async(job);
         group.wait();
       } else {
-        for (size_t i : todo)
-          run(i);
+        for (auto &job : jobs)
+          job();
       }
-      for (size_t i : todo)
-        evaluated[i] = true;
     }
   }
+  r.probes = useProbes ? probes.size() : 0;
   for (auto [i, c] : llvm::enumerate(cands)) {
     if (skipped[i]) {
       ++r.skipped;
@@ -694,9 +777,9 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
   r.searchS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (opts.progress)
     llvm::errs() << llvm::formatv("ditc: predicted {0} plans for {1} devices, {2} refused, "
-                                  "{3} skipped by the bound ({4:F2} s)\n",
+                                  "{3} skipped by the bounds ({4} stage probes; {5:F2} s)\n",
                                   r.ranked.size(), opts.devices, r.refused.size(), r.skipped,
-                                  r.searchS);
+                                  r.probes, r.searchS);
 
   if (r.ranked.empty()) {
     llvm::errs() << "error: " << model << ": no plan applies to " << opts.devices
@@ -779,7 +862,7 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
                     {"loops", c.chunkLoops},
                     {"unchunked_activation_bytes", c.unchunkedActivationBytes}};
   if (c.boundS > 0)
-    j["patch_bound_s"] = c.boundS;
+    j["lower_bound_s"] = c.boundS;
   return j;
 }
 
@@ -844,7 +927,7 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
   }
   size_t fit = llvm::count_if(r.ranked, [](const PlanCandidate &p) { return p.fits; });
   os << llvm::formatv("\n{0} plans predicted ({1} fit the limit), {2} refused by the "
-                      "partition, {3} skipped by the patch bound; searched in {4:F2} s\n",
+                      "partition, {3} skipped by the bounds; searched in {4:F2} s\n",
                       r.ranked.size(), fit, r.refused.size(), r.skipped, r.searchS);
 }
 
@@ -875,6 +958,7 @@ void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOption
   out["alternatives"] = alts;
   out["plans_predicted"] = r.ranked.size();
   out["plans_skipped"] = r.skipped;
+  out["stage_probes"] = r.probes;
   nlohmann::ordered_json refused = nlohmann::ordered_json::array();
   for (const PlanCandidate &c : r.refused)
     refused.push_back({{"plan_string", c.plan}, {"why", c.refused}});

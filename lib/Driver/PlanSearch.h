@@ -22,17 +22,26 @@
 // (the step minus the mean over stages of their busy time); the reason an
 // alternative lost is its largest difference from the chosen plan.
 //
-// Bounded (branch and bound over the patch counts): a PipeFusion plan with
-// more patches P' than an evaluated twin with P only adds per-patch work
-// (every op runs on smaller pieces: launches, weight reads, collective
-// latencies) and shortens the fill, so with W_s the twin's per-stage work
-// (stage time less its stage messages), no cut of the P' plan beats
-//   LB = f_warm sum_s W_s(warm) + f_stale sum_s W_s(stale) (1/S + (1 - 1/S)/P')
-// (its slowest stage does at least the mean). Candidates are evaluated in
-// rounds, fewest patches first; one whose LB exceeds both the fastest plan
-// that fits and the (top + 1)-th fastest so far is skipped: it could be
-// neither chosen nor reported, so the result is the exhaustive one.
-// --exhaustive evaluates every candidate.
+// Bounded (branch and bound): a pipelined plan (S stages) is skipped when a
+// lower bound on its step exceeds both the fastest plan that fits and the
+// (top + 1)-th fastest evaluated so far: it could be neither chosen nor
+// listed, so the result is the exhaustive one. With W the sum over the
+// stages of their work (stage time less the messages between stages, which
+// another cut could move), a pipeline over M pieces takes at least
+// W (1/S + (1 - 1/S)/M) (the slowest stage does at least the mean). Two
+// sources of W:
+//   - a stage probe: the stage's plan without stages (the other degrees)
+//     predicted on devices / S, once per distinct one; the stages together
+//     do at least its work (pp's micro-batches and PipeFusion's patches run
+//     every op on smaller pieces). pp's M is at most a rank's batch and
+//     2S. Probes are evaluated when the staged plans are at least
+//     kStagedPerProbe per probe (a large space);
+//   - the same PipeFusion plan with fewer patches: more patches only add
+//     per-patch work.
+// PipeFusion's warm-up steps (sum over the stages) take at least W. Rounds:
+// plans without stages and the probes; staged plans at their fewest
+// patches; then each further patch count. --exhaustive evaluates every
+// candidate (and every probe, to report every bound).
 //
 // Deterministic: candidates are enumerated in a fixed order, each round's
 // bound depends only on the rounds before it, and ties go to the earlier
@@ -132,8 +141,9 @@ struct PlanSearchResult {
   std::vector<PlanCandidate> ranked;
   /// Plans the partition refused, in enumeration order.
   std::vector<PlanCandidate> refused;
-  /// Plans the lower bound skipped (not predicted).
-  size_t skipped = 0;
+  /// Plans the lower bounds skipped (not predicted), and the stage probes
+  /// predicted for the bounds.
+  size_t skipped = 0, probes = 0;
   /// The alternatives reported (indices into ranked), why filled in.
   std::vector<size_t> alternatives;
   double searchS = 0;

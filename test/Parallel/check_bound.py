@@ -1,12 +1,12 @@
-"""Checks the plan search's patch bound (lib/Driver/PlanSearch.h).
+"""Checks the plan search's lower bounds (lib/Driver/PlanSearch.h).
 
 usage: check_bound.py DITC MODEL DEVICES HW --skipped N --bounded N
                       [ditc plan arguments ...]
 
-Runs `ditc plan --format json` twice: as a user does (the bound skips the
-PipeFusion plans with more patches that it shows can be neither chosen
-nor listed) and with `--exhaustive --top 1000` (every candidate predicted,
-every bound computed). Checks:
+Runs `ditc plan --format json` twice: as a user does (the bounds skip the
+pipelined plans they show can be neither chosen nor listed) and with
+`--exhaustive --top 1000` (every candidate predicted, every bound
+computed). Checks:
 
 - the result is the exhaustive one: the same chosen plan with the same
   predictions, and the same alternatives in the same order with the same
@@ -14,7 +14,7 @@ every bound computed). Checks:
 - every candidate is accounted for: predicted + refused + skipped is the
   exhaustive run's predicted + refused;
 - the bound is a lower bound on every plan it was computed for: in the
-  exhaustive run no `patch_bound_s` exceeds its plan's `predicted_step_s`;
+  exhaustive run no `lower_bound_s` exceeds its plan's `predicted_step_s`;
 - the pinned counts of skipped plans and of plans with a bound, so that a
   bound that stops skipping (or a search that stops bounding) fails.
 
@@ -40,8 +40,8 @@ def result(d, top):
     bookkeeping (time, counts, bounds)."""
     def plain(c):
         return {k: v for k, v in c.items()
-                if k not in ("patch_bound_s", "alternatives", "plans_predicted",
-                             "plans_skipped", "refused", "search_s")}
+                if k not in ("lower_bound_s", "alternatives", "plans_predicted",
+                             "plans_skipped", "stage_probes", "refused", "search_s")}
     return plain(d), [plain(c) for c in d["alternatives"][:top]]
 
 
@@ -81,12 +81,12 @@ def main():
              total_x))
     check(fast["plans_skipped"] == a.skipped,
           "skipped %d, pinned %d" % (fast["plans_skipped"], a.skipped))
-    bounded = [c for c in [full] + full["alternatives"] if "patch_bound_s" in c]
-    over = [c for c in bounded if c["patch_bound_s"] > c["predicted_step_s"]]
+    bounded = [c for c in [full] + full["alternatives"] if "lower_bound_s" in c]
+    over = [c for c in bounded if c["lower_bound_s"] > c["predicted_step_s"]]
     for c in over:
         print("  bound %.6g s over the predicted %.6g s: %s"
-              % (c["patch_bound_s"], c["predicted_step_s"], c["plan_string"]))
-    tight = min((c["predicted_step_s"] / c["patch_bound_s"] for c in bounded), default=0)
+              % (c["lower_bound_s"], c["predicted_step_s"], c["plan_string"]))
+    tight = min((c["predicted_step_s"] / c["lower_bound_s"] for c in bounded), default=0)
     check(not over, "%d bounds, none over its plan's prediction (tightest: prediction %.3fx "
           "the bound)" % (len(bounded), tight))
     check(len(bounded) == a.bounded, "bounded %d, pinned %d" % (len(bounded), a.bounded))

@@ -227,9 +227,9 @@ static cl::opt<int64_t> targetWarmupSteps(
 
 static cl::opt<bool> targetExhaustive(
     "exhaustive",
-    cl::desc("Predict every candidate plan: without it, a PipeFusion plan with more "
-             "patches is skipped when a lower bound from the same plan with fewer "
-             "shows it can be neither chosen nor listed (the result is the same)"),
+    cl::desc("Predict every candidate plan: without it, a pipelined plan (pp, "
+             "pipefusion) is skipped when a lower bound on its step shows it can be "
+             "neither chosen nor listed (the result is the same)"),
     cl::init(false), cl::sub(planCmd), cl::sub(compileCmd), cl::cat(ditcCategory));
 
 static mlir::ditc::PlanTargetOptions planTarget() {
