@@ -675,7 +675,8 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
     p.plan = planString(p.keys);
     if (p.plan.empty())
       p.plan = "dp=1";
-    auto [it, added] = probeIndex.insert({{opts.devices / stages, p.plan}, int64_t(probes.size())});
+    auto [it, added] =
+        probeIndex.insert({{opts.devices / stages, p.plan}, int64_t(probes.size())});
     if (added) {
       probes.push_back(std::move(p));
       probeDevices.push_back(opts.devices / stages);
@@ -690,7 +691,8 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       if (ArrayRef<int64_t> shape = shapeOf(ret->getOperand(0)); !shape.empty())
         rows = shape[0];
   auto microCap = [&](const PlanCandidate &c) {
-    int64_t batch = std::max<int64_t>(1, degreeOf(c, "cfg")) * std::max<int64_t>(1, degreeOf(c, "dp"));
+    int64_t batch =
+        std::max<int64_t>(1, degreeOf(c, "cfg")) * std::max<int64_t>(1, degreeOf(c, "dp"));
     int64_t perRank = rows >= 2 ? rows / batch : 1;
     return std::clamp<int64_t>(perRank, 1, 2 * stageCount(c));
   };

@@ -20,10 +20,11 @@ computed). Checks:
 
 Prints one line per check and `N passed, M failed`.
 """
-import argparse
 import json
 import subprocess
 import sys
+
+from check_plan import search_parser
 
 
 def plan(a, extra):
@@ -46,11 +47,7 @@ def result(d, top):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("ditc")
-    ap.add_argument("model")
-    ap.add_argument("devices", type=int)
-    ap.add_argument("hw")
+    ap = search_parser()
     ap.add_argument("--skipped", type=int, required=True)
     ap.add_argument("--bounded", type=int, required=True)
     ap.add_argument("--top", type=int, default=5)

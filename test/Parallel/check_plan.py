@@ -90,12 +90,18 @@ def plan_string(deg):
     return plan
 
 
-def main():
+def search_parser():
+    """The arguments every `ditc plan` check takes: DITC MODEL DEVICES HW."""
     ap = argparse.ArgumentParser()
     ap.add_argument("ditc")
     ap.add_argument("model")
     ap.add_argument("devices", type=int)
     ap.add_argument("hw")
+    return ap
+
+
+def main():
+    ap = search_parser()
     ap.add_argument("--mem-limit")
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--warmup-steps", type=int, default=1)
