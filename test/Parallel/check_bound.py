@@ -6,7 +6,9 @@ usage: check_bound.py DITC MODEL DEVICES HW --skipped N --bounded N
 Runs `ditc plan --format json` twice: as a user does (the bounds skip the
 pipelined plans they show can be neither chosen nor listed) and with
 `--exhaustive --top 1000` (every candidate predicted, every bound
-computed). Checks:
+computed). A consistency check (the search against itself); the
+independent ones are check_plan.py and the unit test
+SplittingAnOpIntoPiecesNeverSavesTime. Checks:
 
 - the result is the exhaustive one: the same chosen plan with the same
   predictions, and the same alternatives in the same order with the same
