@@ -521,19 +521,10 @@ int mlir::ditc::runCompileCommand(const CompileCommandOptions &opts) {
     // Where pipeline stages are cut and which lone linear layers tp splits:
     // the machine the plan is for (--hw, the topology), as the search
     // prices them.
-    std::string err;
-    std::optional<HardwareDesc> hw = loadHardware(opts.planTarget.hw, err);
-    if (!hw) {
-      llvm::errs() << "error: --hw: " << err << "\n";
+    FailureOr<HardwareDesc> hw = loadPlanMachine(opts.planTarget, opts.devices);
+    if (failed(hw))
       return 1;
-    }
-    int64_t devices = std::max<int64_t>(opts.devices, 1);
-    if (opts.devices >= 1 && failed(applyTopology(*hw, devices, opts.planTarget.nodes,
-                                                  opts.planTarget.gpusPerNode, err))) {
-      llvm::errs() << "error: " << err << "\n";
-      return 1;
-    }
-    StagePrices prices = stagePricesFor(*hw, dtype, devices);
+    StagePrices prices = stagePricesFor(*hw, dtype, std::max<int64_t>(opts.devices, 1));
     int64_t worldFlops = 0;
     if (failed(partitionForPlan(*module, plan, opts.devices, &worldFlops, /*verify=*/true,
                                 prices, &*hw, dtype)))

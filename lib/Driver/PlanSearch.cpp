@@ -300,26 +300,12 @@ double stageWork(ArrayRef<RankTime> stages) {
   return sum;
 }
 
-/// A lower bound on the step of `twin`'s plan with `patches` patches, more
-/// than twin's (PlanSearch.h): every stage's work only grows with the
-/// patches and the slowest stage does at least the mean.
-double patchBound(const PlanCandidate &twin, int64_t patches, const PlanSearchOptions &opts) {
-  double fw = warmShare(opts, twin.twoSchedules), s = double(twin.stages);
-  return fw * twin.warmWorkS +
-         (1 - fw) * twin.staleWorkS * (1 / s + (1 - 1 / s) / double(patches));
-}
-
-/// A lower bound on the step of a plan of `stages` pipeline stages (pp
-/// over at most `micro` micro-batches, or PipeFusion with `patches`) from
-/// `probe`, one stage's plan predicted without stages on its devices
-/// (PlanSearch.h): the stages together do at least its work.
-double stageBound(const PlanCandidate &probe, int64_t stages, int64_t patches, int64_t micro,
-                  const PlanSearchOptions &opts) {
-  double w = probe.warmWorkS, s = double(stages);
-  if (patches == 0) // pp
-    return w * (1 / s + (1 - 1 / s) / double(micro));
-  double fw = warmShare(opts, /*twoSchedules=*/true);
-  return fw * w + (1 - fw) * w * (1 / s + (1 - 1 / s) / double(patches));
+/// The least a pipeline of `stages` stages takes over `pieces` pieces whose
+/// stages together work `work`: its slowest stage does at least the mean
+/// (PlanSearch.h).
+double pipelineBound(double work, int64_t stages, int64_t pieces) {
+  double s = double(stages);
+  return work * (1 / s + (1 - 1 / s) / double(pieces));
 }
 
 /// A candidate's degree of `key` (0 when it has none).
@@ -333,6 +319,26 @@ int64_t degreeOf(const PlanCandidate &c, StringRef key) {
 /// Its pipeline stages (pp or pipefusion; 1 without).
 int64_t stageCount(const PlanCandidate &c) {
   return std::max<int64_t>({1, degreeOf(c, "pp"), degreeOf(c, "pipefusion")});
+}
+
+/// A lower bound on the step of `twin`'s plan with `patches` patches, more
+/// than twin's: every stage's work only grows with the patches.
+double patchBound(const PlanCandidate &twin, int64_t patches, const PlanSearchOptions &opts) {
+  double fw = warmShare(opts, twin.twoSchedules);
+  return fw * twin.warmWorkS +
+         (1 - fw) * pipelineBound(twin.staleWorkS, stageCount(twin), patches);
+}
+
+/// A lower bound on the step of `c` (S > 1 stages; pp over at most `micro`
+/// micro-batches) from `probe`, one stage's plan predicted without stages
+/// on its devices: the stages together do at least its work.
+double stageBound(const PlanCandidate &probe, const PlanCandidate &c, int64_t micro,
+                  const PlanSearchOptions &opts) {
+  int64_t patches = degreeOf(c, "patches");
+  if (patches == 0) // pp
+    return pipelineBound(probe.warmWorkS, stageCount(c), micro);
+  double fw = warmShare(opts, /*twoSchedules=*/true);
+  return fw * probe.warmWorkS + (1 - fw) * pipelineBound(probe.warmWorkS, stageCount(c), patches);
 }
 
 /// Whether `a` and `b` are one plan with different patch counts.
@@ -424,7 +430,6 @@ LogicalResult predict(ModuleOp m, const Mesh &mesh, PlanCandidate &cand,
   ScheduleTime w = makespan(warm, micro > 1, micro);
   ScheduleTime st = twoSchedules ? makespan(stale, pipefusion, patches) : w;
   double fw = warmShare(opts, twoSchedules), fs = 1.0 - fw;
-  cand.stages = stages;
   cand.twoSchedules = twoSchedules;
   cand.warmWorkS = stageWork(warm);
   cand.staleWorkS = twoSchedules ? stageWork(stale) : cand.warmWorkS;
@@ -729,11 +734,10 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
         while (t >= 0 && !evaluated[t])
           t = twin[t];
         if (t >= 0 && cands[t].refused.empty() && cands[t].twoSchedules &&
-            cands[t].stages > 1 && cands[t].activationLimit == 0)
+            stageCount(cands[t]) > 1 && cands[t].activationLimit == 0)
           c.boundS = patchBound(cands[t], degreeOf(c, "patches"), opts);
         if (useProbes && probeOf[i] >= 0 && probes[probeOf[i]].refused.empty())
-          c.boundS = std::max(c.boundS, stageBound(probes[probeOf[i]], stageCount(c),
-                                                   degreeOf(c, "patches"), microCap(c), opts));
+          c.boundS = std::max(c.boundS, stageBound(probes[probeOf[i]], c, microCap(c), opts));
         if (!opts.exhaustive && c.boundS > cut) {
           skipped[i] = true;
           continue;
@@ -971,6 +975,21 @@ void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOption
 
 //===-- the command ---------------------------------------------------------===//
 
+FailureOr<HardwareDesc> mlir::ditc::loadPlanMachine(const PlanTargetOptions &t,
+                                                    int64_t devices) {
+  std::string err;
+  std::optional<HardwareDesc> hw = loadHardware(t.hw, err);
+  if (!hw) {
+    llvm::errs() << "error: --hw: " << err << "\n";
+    return failure();
+  }
+  if (devices >= 1 && failed(applyTopology(*hw, devices, t.nodes, t.gpusPerNode, err))) {
+    llvm::errs() << "error: " << err << "\n";
+    return failure();
+  }
+  return *hw;
+}
+
 FailureOr<PlanSearchOptions> mlir::ditc::makeSearchOptions(const PlanTargetOptions &t,
                                                          int64_t devices, StringRef dtype) {
   PlanSearchOptions o;
@@ -984,18 +1003,11 @@ FailureOr<PlanSearchOptions> mlir::ditc::makeSearchOptions(const PlanTargetOptio
                  << ": give S >= 1 steps of which 0..S warm up\n";
     return failure();
   }
-  std::string err;
-  std::optional<HardwareDesc> hw = loadHardware(t.hw, err);
-  if (!hw) {
-    llvm::errs() << "error: --hw: " << err << "\n";
+  FailureOr<HardwareDesc> hw = loadPlanMachine(t, devices);
+  if (failed(hw))
     return failure();
-  }
-  o.hw = *hw;
+  o.hw = std::move(*hw);
   o.hwName = t.hw;
-  if (failed(applyTopology(o.hw, devices, t.nodes, t.gpusPerNode, err))) {
-    llvm::errs() << "error: " << err << "\n";
-    return failure();
-  }
   if (!t.memLimit.empty()) {
     std::optional<int64_t> limit = parseByteSize(t.memLimit);
     if (!limit) {

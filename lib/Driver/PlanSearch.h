@@ -125,11 +125,10 @@ struct PlanCandidate {
   /// For alternatives: why it lost to the chosen plan.
   std::string why;
 
-  /// PipeFusion: the pipeline's stages and the sums over them of each
-  /// schedule's per-stage work (time less stage messages), which bound the
-  /// same plan with more patches; boundS is this plan's bound from its
-  /// twin with fewer patches (0: none).
-  int64_t stages = 1;
+  /// The sums over the pipeline's stages of each schedule's per-stage work
+  /// (time less stage messages), which bound the same plan with more
+  /// patches (PipeFusion, twoSchedules); boundS is this plan's lower bound
+  /// (0: none).
   bool twoSchedules = false;
   double warmWorkS = 0, staleWorkS = 0, boundS = 0;
 };
@@ -159,6 +158,10 @@ LogicalResult applyTopology(HardwareDesc &hw, int64_t devices, int64_t nodes,
 /// Parses a size: bytes, or a number with KiB/MiB/GiB/TiB (1024^n) or
 /// KB/MB/GB/TB (1000^n). Fails on anything else (and on sizes <= 0).
 std::optional<int64_t> parseByteSize(llvm::StringRef text);
+
+/// The machine a plan is for (--hw), its link levels fitted to the topology
+/// for `devices` (left as described when devices < 1). Errors are printed.
+FailureOr<HardwareDesc> loadPlanMachine(const PlanTargetOptions &t, int64_t devices);
 
 /// The search options for `ditc plan` / `compile --plan auto`: loads the
 /// machine, fits the topology, parses the limit. Errors are printed.
