@@ -232,6 +232,9 @@ struct PlanCommandOptions {
   int top = 5;
   /// table or json.
   std::string format = "table";
+  /// Also search halvings of the device count and say whether fewer
+  /// devices are predicted faster (searchFewerDevices).
+  bool fewerDevices = true;
 };
 
 /// `ditc plan`: searches the parallel plans for --devices and prints the

@@ -787,6 +787,8 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
                                   r.ranked.size(), opts.devices, r.refused.size(), r.skipped,
                                   r.probes, r.searchS);
 
+  if (r.ranked.empty() && opts.quiet)
+    return failure();
   if (r.ranked.empty()) {
     llvm::errs() << "error: " << model << ": no plan applies to " << opts.devices
                  << " devices";
@@ -806,6 +808,8 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
       r.chosen = &c;
       break;
     }
+  if (!r.chosen && opts.quiet)
+    return failure();
   if (!r.chosen) {
     const PlanCandidate *least = &r.ranked.front();
     for (const PlanCandidate &c : r.ranked)
@@ -827,6 +831,79 @@ FailureOr<PlanSearchResult> mlir::ditc::searchPlans(ModuleOp module,
     r.alternatives.push_back(i);
   }
   return r;
+}
+
+FewerDevicesResult mlir::ditc::searchFewerDevices(ModuleOp module, const PlanTargetOptions &t,
+                                                  const PlanSearchOptions &opts,
+                                                  const PlanSearchResult &full, StringRef model) {
+  auto start = std::chrono::steady_clock::now();
+  FewerDevicesResult f;
+  const int64_t n = opts.devices;
+  int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
+  double best = full.chosen->stepS;
+  // W1: the unpartitioned graph on one device (unchunked: chunk loops only
+  // add work). It is also the one-device plan itself.
+  PlanCandidate one;
+  for (const char *k : {"cfg", "pipefusion", "ulysses", "ring", "ring_inner", "tp", "pp", "dp"})
+    one.keys.push_back({k, 1});
+  one.plan = "dp=1";
+  {
+    ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &) { return success(); });
+    evaluate(module, one, opts, 0, 1, /*probe=*/true);
+  }
+  if (one.refused.empty())
+    f.oneDeviceS = one.stepS;
+  // The devices per node the full count was given (0: the described levels).
+  int64_t g = t.gpusPerNode > 0 ? t.gpusPerNode : t.nodes > 0 ? n / t.nodes : 0;
+  for (int64_t d = n / 2; n % 2 == 0 && d >= 1; d /= 2) {
+    FewerDevicesCheck c;
+    c.devices = d;
+    if (g > 0) {
+      c.gpusPerNode = d >= g && d % g == 0 ? g : d;
+      c.nodes = d / c.gpusPerNode;
+    }
+    if (f.oneDeviceS > 0 && f.oneDeviceS / double(d) >= best) {
+      c.boundS = f.oneDeviceS / double(d);
+      f.checked.push_back(std::move(c));
+      break;
+    }
+    if (d == 1) {
+      one.fits = f.oneDeviceS > 0 && (limit <= 0 || one.perDeviceBytes <= limit);
+      if (one.fits)
+        c.chosen = one;
+    } else {
+      PlanSearchOptions sub = opts;
+      sub.devices = d;
+      sub.top = 0;
+      sub.progress = false;
+      sub.quiet = true;
+      std::string err;
+      std::optional<HardwareDesc> hw = loadHardware(t.hw, err);
+      if (!hw || failed(applyTopology(*hw, d, c.nodes, c.gpusPerNode, err)))
+        break;
+      sub.hw = std::move(*hw);
+      FailureOr<PlanSearchResult> r = searchPlans(module, sub, model);
+      if (succeeded(r))
+        c.chosen = *r->chosen;
+    }
+    bool faster = c.chosen && c.chosen->stepS < best;
+    if (faster) {
+      best = c.chosen->stepS;
+      f.faster = int(f.checked.size());
+    }
+    f.checked.push_back(std::move(c));
+    if (!faster || d % 2)
+      break;
+  }
+  f.searchS = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (opts.progress)
+    llvm::errs() << llvm::formatv("ditc: fewer devices: {0} ({1:F2} s)\n",
+                                  f.faster < 0 ? std::string("none predicted faster")
+                                               : llvm::formatv("{0} predicted faster",
+                                                               f.checked[f.faster].devices)
+                                                     .str(),
+                                  f.searchS);
+  return f;
 }
 
 //===-- reports -------------------------------------------------------------===//
@@ -872,6 +949,38 @@ nlohmann::ordered_json candidateJson(const PlanCandidate &c) {
   return j;
 }
 
+/// A device count of the look at fewer devices, as `ditc plan` takes it.
+std::string devicesArgs(const FewerDevicesCheck &c) {
+  std::string s = "--devices " + std::to_string(c.devices);
+  if (c.nodes > 0)
+    s += llvm::formatv(" --nodes {0} --gpus-per-node {1}", c.nodes, c.gpusPerNode).str();
+  return s;
+}
+
+/// What the look at fewer devices found, for the table.
+std::string fewerText(const FewerDevicesResult &f, const PlanCandidate &chosen) {
+  if (f.faster >= 0) {
+    const FewerDevicesCheck &c = f.checked[f.faster];
+    return llvm::formatv("{0} {1} predicted faster: {2} at {3} a step ({4:F1}% less; "
+                         "ditc plan {5})",
+                         c.devices, c.devices == 1 ? "device is" : "devices are", c.chosen->plan, timeText(c.chosen->stepS),
+                         100 * (chosen.stepS - c.chosen->stepS) / chosen.stepS, devicesArgs(c))
+        .str();
+  }
+  SmallVector<std::string> parts;
+  for (const FewerDevicesCheck &c : f.checked) {
+    if (c.boundS > 0)
+      parts.push_back(llvm::formatv("{0}: at least {1}, one device's {2} over {0}", c.devices,
+                                    timeText(c.boundS), timeText(f.oneDeviceS)));
+    else if (c.chosen)
+      parts.push_back(llvm::formatv("{0}: {1} at {2}", c.devices,
+                                    c.chosen->plan, timeText(c.chosen->stepS)));
+    else
+      parts.push_back(llvm::formatv("{0}: no plan fits", c.devices));
+  }
+  return "none predicted faster" + (parts.empty() ? "" : " (" + llvm::join(parts, "; ") + ")");
+}
+
 std::string machineText(const PlanSearchOptions &opts) {
   std::string links;
   for (const LinkLevel &l : opts.hw.links)
@@ -882,7 +991,8 @@ std::string machineText(const PlanSearchOptions &opts) {
 } // namespace
 
 void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptions &opts,
-                                StringRef model, llvm::raw_ostream &os) {
+                                StringRef model, llvm::raw_ostream &os,
+                                const FewerDevicesResult *fewer) {
   int64_t limit = opts.memLimit > 0 ? opts.memLimit : int64_t(opts.hw.memoryCapacity);
   const PlanCandidate &c = *r.chosen;
   os << llvm::formatv("ditc plan: {0} on {1}, {2}, {3} steps ({4} warm-up), limit {5} "
@@ -920,6 +1030,8 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
     os << llvm::formatv("  repeated work     {0:F1}% of one device's FLOPs run on every "
                         "rank of a group\n",
                         100 * c.replicatedFraction);
+  if (fewer)
+    os << "  fewer devices     " << fewerText(*fewer, c) << "\n";
   if (!r.alternatives.empty()) {
     os << "\nalternatives:\n";
     os << llvm::formatv("  {0,-36} {1,12} {2,12}  {3}\n", "plan", "step", "per device",
@@ -938,7 +1050,8 @@ void mlir::ditc::printPlanTable(const PlanSearchResult &r, const PlanSearchOptio
 }
 
 void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOptions &opts,
-                               StringRef model, llvm::raw_ostream &os) {
+                               StringRef model, llvm::raw_ostream &os,
+                               const FewerDevicesResult *fewer) {
   nlohmann::ordered_json j = candidateJson(*r.chosen);
   nlohmann::ordered_json out;
   out["model"] = model.str();
@@ -970,6 +1083,30 @@ void mlir::ditc::printPlanJson(const PlanSearchResult &r, const PlanSearchOption
     refused.push_back({{"plan_string", c.plan}, {"why", c.refused}});
   out["refused"] = refused;
   out["search_s"] = r.searchS;
+  if (fewer) {
+    auto countJson = [](const FewerDevicesCheck &c) {
+      nlohmann::ordered_json j;
+      j["devices"] = c.devices;
+      if (c.nodes > 0) {
+        j["nodes"] = c.nodes;
+        j["gpus_per_node"] = c.gpusPerNode;
+      }
+      j["searched"] = c.boundS == 0;
+      if (c.boundS > 0)
+        j["bound_s"] = c.boundS;
+      j["chosen"] = c.chosen ? candidateJson(*c.chosen) : nlohmann::ordered_json();
+      return j;
+    };
+    nlohmann::ordered_json checked = nlohmann::ordered_json::array();
+    for (const FewerDevicesCheck &c : fewer->checked)
+      checked.push_back(countJson(c));
+    out["fewer_devices"] = {
+        {"one_device_step_s", fewer->oneDeviceS},
+        {"checked", checked},
+        {"faster", fewer->faster >= 0 ? countJson(fewer->checked[fewer->faster])
+                                      : nlohmann::ordered_json()},
+        {"search_s", fewer->searchS}};
+  }
   os << out.dump(1) << "\n";
 }
 
@@ -1052,14 +1189,17 @@ int mlir::ditc::runPlanCommand(const PlanCommandOptions &opts) {
   FailureOr<PlanSearchResult> r = searchPlans(*module, *search, opts.model);
   if (failed(r))
     return 1;
+  std::optional<FewerDevicesResult> fewer;
+  if (opts.fewerDevices)
+    fewer = searchFewerDevices(*module, opts.target, *search, *r, opts.model);
   std::string err;
   auto out = openOutputFile(opts.output, &err);
   if (!out)
     return llvm::errs() << "error: " << opts.output << ": " << err << "\n", 1;
   if (opts.format == "json")
-    printPlanJson(*r, *search, opts.model, out->os());
+    printPlanJson(*r, *search, opts.model, out->os(), fewer ? &*fewer : nullptr);
   else
-    printPlanTable(*r, *search, opts.model, out->os());
+    printPlanTable(*r, *search, opts.model, out->os(), fewer ? &*fewer : nullptr);
   out->keep();
   return 0;
 }

@@ -59,6 +59,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,9 @@ struct PlanSearchOptions {
   bool chunk = true;
   /// Evaluate every candidate (no lower-bound skipping).
   bool exhaustive = false;
+  /// Print no error line when no plan applies or fits (the search on fewer
+  /// devices, whose failure only ends that search).
+  bool quiet = false;
 };
 
 /// One plan the search looked at.
@@ -148,6 +152,33 @@ struct PlanSearchResult {
   double searchS = 0;
 };
 
+/// `ditc plan`'s look at fewer devices: halvings of --devices, each a
+/// sub-mesh of whole nodes (or of one node), searched as the full count is
+/// while it is predicted faster than the best so far. A count d is not
+/// searched when W1 / d is already no faster, W1 the one-device work (the
+/// unpartitioned graph predicted on one device): a plan on d devices runs
+/// every op of the step, split into pieces that together take no less
+/// (TimeModel.h), so its slowest device takes at least W1 / d.
+struct FewerDevicesCheck {
+  int64_t devices = 0;
+  /// The topology searched (0: the description's levels).
+  int64_t nodes = 0, gpusPerNode = 0;
+  /// W1 / devices when it left the count unsearched, else 0.
+  double boundS = 0;
+  /// The count's chosen plan (none: bounded, or no plan fits).
+  std::optional<PlanCandidate> chosen;
+};
+
+struct FewerDevicesResult {
+  /// One device's predicted step (0: it did not predict).
+  double oneDeviceS = 0;
+  std::vector<FewerDevicesCheck> checked;
+  /// Index into checked of the fastest count predicted faster than the
+  /// full one (-1: none).
+  int faster = -1;
+  double searchS = 0;
+};
+
 /// Fits the machine's link levels to `--nodes` and `--gpus-per-node` (0:
 /// not given) for `devices` devices: the innermost level holds one node's
 /// devices, the outermost all of them. Fails with one line when they
@@ -168,6 +199,13 @@ FailureOr<HardwareDesc> loadPlanMachine(const PlanTargetOptions &t, int64_t devi
 FailureOr<PlanSearchOptions> makeSearchOptions(const PlanTargetOptions &t, int64_t devices,
                                                llvm::StringRef dtype);
 
+/// The search on fewer devices for `ditc plan` (FewerDevicesCheck), after
+/// `full` chose a plan for opts.devices. Errors stay quiet: a count that
+/// has no plan ends the look.
+FewerDevicesResult searchFewerDevices(ModuleOp module, const PlanTargetOptions &t,
+                                      const PlanSearchOptions &opts,
+                                      const PlanSearchResult &full, llvm::StringRef model);
+
 /// Searches the plans for `module` (imported and fused, not partitioned; it
 /// is not changed). Fails with one printed line when no plan is legal or
 /// none fits the memory (naming the limit that would fit).
@@ -177,9 +215,11 @@ FailureOr<PlanSearchResult> searchPlans(ModuleOp module, const PlanSearchOptions
 /// The search as a table (chosen plan, alternatives, refusals) or as JSON
 /// (docs/PARALLEL.md, "Automatic plans").
 void printPlanTable(const PlanSearchResult &r, const PlanSearchOptions &opts,
-                    llvm::StringRef model, llvm::raw_ostream &os);
+                    llvm::StringRef model, llvm::raw_ostream &os,
+                    const FewerDevicesResult *fewer = nullptr);
 void printPlanJson(const PlanSearchResult &r, const PlanSearchOptions &opts,
-                   llvm::StringRef model, llvm::raw_ostream &os);
+                   llvm::StringRef model, llvm::raw_ostream &os,
+                   const FewerDevicesResult *fewer = nullptr);
 
 } // namespace mlir::ditc
 

@@ -44,7 +44,8 @@ def result(d, top):
     def plain(c):
         return {k: v for k, v in c.items()
                 if k not in ("lower_bound_s", "alternatives", "plans_predicted",
-                             "plans_skipped", "stage_probes", "refused", "search_s")}
+                             "plans_skipped", "stage_probes", "refused", "search_s",
+                             "fewer_devices")}
     return plain(d), [plain(c) for c in d["alternatives"][:top]]
 
 

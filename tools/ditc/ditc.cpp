@@ -194,6 +194,12 @@ static cl::opt<int> planTop("top", cl::desc("Alternatives listed with why they l
                                             "(default 5)"),
                             cl::value_desc("K"), cl::init(5), cl::sub(planCmd),
                             cl::cat(ditcCategory));
+static cl::opt<bool> planFewerDevices(
+    "fewer-devices",
+    cl::desc("Also search halvings of --devices (whole nodes, or one node) and say "
+             "whether fewer devices are predicted faster (default on; "
+             "--fewer-devices=false skips it)"),
+    cl::init(true), cl::sub(planCmd), cl::cat(ditcCategory));
 static cl::opt<std::string> targetHw(
     "hw",
     cl::desc("The machine planned for: a built-in description (a100-sxm, "
@@ -491,6 +497,7 @@ int main(int argc, char **argv) {
       "  ditc plan MODEL.onnx --devices N [--hw NAME|FILE] [--nodes K]\n"
       "              [--gpus-per-node G] [--mem-limit SIZE] [--dtype f32|bf16|f16]\n"
       "              [--steps S] [--warmup-steps K] [--top K] [--format table|json]\n"
+      "              [--fewer-devices=false] [--exhaustive]\n"
       "  ditc redundancy OUT.so --steps S [--inputs IN.npz ...]\n"
       "              [--warmup-steps K] [--scheduler euler|ddim]\n"
       "              [--latent-input NAME] [--timestep-input NAME]\n"
@@ -607,6 +614,7 @@ int main(int argc, char **argv) {
     opts.dtype = planDtype;
     opts.top = planTop;
     opts.format = planFormat;
+    opts.fewerDevices = planFewerDevices;
     return mlir::ditc::runPlanCommand(opts);
   }
   if (calibrateCmd) {
