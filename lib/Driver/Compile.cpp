@@ -209,7 +209,7 @@ LogicalResult mlir::ditc::compileModule(
   // The final names of the weight files written so far (as NAME.partial).
   SmallVector<std::string> pendingWeights;
   auto partialName = [](StringRef name) { return (name + ".partial").str(); };
-  auto cleanup = llvm::make_scope_exit([&] {
+  llvm::scope_exit cleanup([&] {
     for (const std::string &name : pendingWeights)
       llvm::sys::fs::remove(partialName(name));
   });

@@ -689,7 +689,7 @@ LogicalResult GraphImporter::importTakenBranch(NodeContext &nc) {
     return nc.error() << branchName << " has " << branch.output_size()
                       << " outputs, the node " << node.output_size();
   ++subgraphDepth;
-  auto done = llvm::make_scope_exit([&] { --subgraphDepth; });
+  llvm::scope_exit done([&] { --subgraphDepth; });
   for (const onnx::TensorProto &t : branch.initializer())
     if (failed(defineTensor(t.name(), t, std::nullopt,
                             NameLoc::get(b.getStringAttr(t.name())),
