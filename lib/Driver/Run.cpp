@@ -105,8 +105,9 @@ const char *commKindName(int32_t kind) {
   return names[kind];
 }
 
-/// Where this rank writes --outputs: every rank its own file when the path
-/// has %r (replaced by the rank), else rank 0 alone ("" for the others).
+/// Where this rank writes --outputs (or --trace): every rank its own file
+/// when the path has %r (replaced by the rank), else rank 0 alone ("" for
+/// the others).
 std::string outputsPath(const std::string &outputs, int32_t rank) {
   size_t at = outputs.find("%r");
   if (at == std::string::npos)
@@ -475,7 +476,7 @@ int runRunCommand(const RunCommandOptions &opts) {
   printMemory(out, *lib);
   out << format("peak RSS: %.1f MiB\n", lib->peakRssBytes() / 1048576.0);
 
-  if (!opts.trace.empty() && rank == 0) {
+  if (std::string tracePath = outputsPath(opts.trace, rank); !tracePath.empty()) {
     // The first run's steps when nothing was benchmarked.
     if (stepTimes.empty()) {
       std::vector<double> ends = lib->lastTrace();
@@ -499,14 +500,14 @@ int runRunCommand(const RunCommandOptions &opts) {
     }
     json += "]}\n";
     std::error_code ec;
-    raw_fd_ostream f(opts.trace, ec);
+    raw_fd_ostream f(tracePath, ec);
     if (ec)
-      return fail("cannot write " + opts.trace + ": " + ec.message());
+      return fail("cannot write " + tracePath + ": " + ec.message());
     f << json;
     out << format("trace: %zu steps, median per step over %zu runs "
                   "(sum %.3f ms) written to ",
                   steps, stepTimes.size(), total * 1e3)
-        << opts.trace << "\n";
+        << tracePath << "\n";
   }
 
   if (opts.commStats)

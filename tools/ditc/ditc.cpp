@@ -429,7 +429,9 @@ static cl::opt<int> calibrateRuns(
 static cl::opt<std::string> runTrace(
     "trace",
     cl::desc("Write the median time of every step (op of the compiled "
-             "schedule) as JSON; needs a library compiled with --trace"),
+             "schedule) as JSON; needs a library compiled with --trace (under "
+             "mpirun rank 0 writes it; a path with %r, e.g. trace.%r.json, one "
+             "file per rank)"),
     cl::value_desc("OUT.json"), cl::sub(runCmd), cl::cat(ditcCategory));
 static cl::opt<bool> runCommStats(
     "comm-stats",
