@@ -853,8 +853,12 @@ FewerDevicesResult mlir::ditc::searchFewerDevices(ModuleOp module, const PlanTar
   }
   if (one.refused.empty())
     f.oneDeviceS = one.stepS;
-  // The devices per node the full count was given (0: the described levels).
+  // The devices per node the full count was given (0: the described levels),
+  // and the description before it was fitted to them (each count is fitted
+  // afresh).
   int64_t g = t.gpusPerNode > 0 ? t.gpusPerNode : t.nodes > 0 ? n / t.nodes : 0;
+  std::string err;
+  std::optional<HardwareDesc> described = loadHardware(t.hw, err);
   for (int64_t d = n / 2; n % 2 == 0 && d >= 1; d /= 2) {
     FewerDevicesCheck c;
     c.devices = d;
@@ -877,11 +881,11 @@ FewerDevicesResult mlir::ditc::searchFewerDevices(ModuleOp module, const PlanTar
       sub.top = 0;
       sub.progress = false;
       sub.quiet = true;
-      std::string err;
-      std::optional<HardwareDesc> hw = loadHardware(t.hw, err);
-      if (!hw || failed(applyTopology(*hw, d, c.nodes, c.gpusPerNode, err)))
+      if (!described)
         break;
-      sub.hw = std::move(*hw);
+      sub.hw = *described;
+      if (failed(applyTopology(sub.hw, d, c.nodes, c.gpusPerNode, err)))
+        break;
       FailureOr<PlanSearchResult> r = searchPlans(module, sub, model);
       if (succeeded(r))
         c.chosen = *r->chosen;
@@ -963,7 +967,8 @@ std::string fewerText(const FewerDevicesResult &f, const PlanCandidate &chosen) 
     const FewerDevicesCheck &c = f.checked[f.faster];
     return llvm::formatv("{0} {1} predicted faster: {2} at {3} a step ({4:F1}% less; "
                          "ditc plan {5})",
-                         c.devices, c.devices == 1 ? "device is" : "devices are", c.chosen->plan, timeText(c.chosen->stepS),
+                         c.devices, c.devices == 1 ? "device is" : "devices are", c.chosen->plan,
+                         timeText(c.chosen->stepS),
                          100 * (chosen.stepS - c.chosen->stepS) / chosen.stepS, devicesArgs(c))
         .str();
   }
