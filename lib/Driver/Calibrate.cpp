@@ -22,7 +22,11 @@
 //              all-to-alls of 32 bytes and of 16 MiB over the W ranks,
 //              compiled as partitioned libraries and run on every rank
 //              (the communicator `ditc run` uses): the link's latency and
-//              bandwidth as the time model's collective formulas take them
+//              bandwidth as the time model's collective formulas take them;
+//              then a ring attention over the W ranks (a DiT block's heads,
+//              512 queries and keys per rank) against one attention of the
+//              same FLOPs on every rank: the ring's blocks' share of the
+//              attention rate (efficiency.ring_block)
 //
 // Each rate is work / (median time - the fixed costs of its kernels).
 // Under mpirun rank 0 writes the description; the others only take part in
@@ -221,6 +225,46 @@ std::string linkModel(const char *kind, int ranks, int64_t elems, int count) {
       .str();
 }
 
+/// Ring attention over `ranks` ranks as DiT blocks run it (16 heads of 72,
+/// two batch rows, 512 queries and keys per rank, every tensor [B, S, H, D])
+/// when `ring`; else the same FLOPs as one attention on each rank (its 512
+/// queries against the ring's 512 x ranks keys), no mesh. Both run on every
+/// rank at once, so that the two compete for the machine alike.
+std::string ringModel(int ranks, bool ring) {
+  SmallVector<int64_t> q = {2, 512, 16, 72};
+  SmallVector<int64_t> kv = {2, ring ? 512 : 512 * int64_t(ranks), 16, 72};
+  std::string body =
+      llvm::formatv("  %out = ditc.{0} %in0, %in1, %in2 {{{1}seq_major = array<i1: true, "
+                    "true, true, true>} : ({2}, {3}, {3}) -> {2}\n",
+                    ring ? "ring_attention" : "attention",
+                    ring ? "axes = [\"link\"], kv_valid = 0 : i64, " : "", tensor(q),
+                    tensor(kv))
+          .str();
+  std::string main = microModel({q, kv, kv}, q, body);
+  if (!ring)
+    return main;
+  return llvm::formatv("module attributes {{ditc.mesh = #ditc.mesh<[\"link\" = {0} : "
+                       "ring]>, ditc.plan = \"ring={0}\"} {{\n{1}}\n",
+                       ranks, main)
+      .str();
+}
+
+/// The predicted time of micro-model `text` on `hw` (the sum over its ops,
+/// one after another as the runtime runs them).
+std::optional<double> predictModule(MLIRContext &ctx, const std::string &text,
+                                    const HardwareDesc &hw) {
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(text, &ctx);
+  if (!module) {
+    llvm::errs() << "error: calibrate: cannot build a micro-model to predict\n";
+    return std::nullopt;
+  }
+  double total = 0;
+  Profile profile(*module);
+  for (const OpCost &c : profile.ops())
+    total += predictOpTime(c, hw).totalS;
+  return total;
+}
+
 /// The link's micro-models as measured: per kind, the chains' median
 /// times and what the time model counts of one collective.
 struct LinkSample {
@@ -230,10 +274,16 @@ struct LinkSample {
   double largePackBytes = 0;     // its layout passes' bytes
 };
 
+/// What measureLink times: the link's collectives and a ring attention
+/// against one attention of its FLOPs (HardwareDesc::ringBlockEfficiency).
+struct LinkMeasured {
+  std::vector<LinkSample> samples;
+  double ringS = 0, wholeS = 0; // median times of ringModel(ranks, true / false)
+};
+
 /// Times the link between the `ranks` ranks of this machine through the
-/// runtime's communicator (every rank runs the chains).
-std::optional<std::vector<LinkSample>> measureLink(Calibrator &cal, int ranks,
-                                                   bool report) {
+/// runtime's communicator (every rank runs the chains and the ring).
+std::optional<LinkMeasured> measureLink(Calibrator &cal, int ranks, bool report) {
   // f32 elements per rank: 32 bytes and 16 MiB (multiples of ranks^2).
   const int64_t w2 = int64_t(ranks) * ranks;
   const int64_t small = (8 + w2 - 1) / w2 * w2;
@@ -257,7 +307,12 @@ std::optional<std::vector<LinkSample>> measureLink(Calibrator &cal, int ranks,
     k.largePackBytes = double(l->packBytes) / chainLarge;
     samples.push_back(k);
   }
-  return samples;
+  // The same number of runs on every rank (the ring's rounds pair them).
+  auto ring = cal.measure("ring attention", ringModel(ranks, true), 10, report);
+  auto whole = cal.measure("ring, whole", ringModel(ranks, false), 10, report);
+  if (!ring || !whole)
+    return std::nullopt;
+  return LinkMeasured{samples, ring->seconds, whole->seconds};
 }
 
 /// Latency (alpha) and bandwidth (beta) such that the time model's formulas
@@ -308,7 +363,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   OneLineDiagnosticHandler diag(&ctx, "calibrate");
   Calibrator cal{ctx, dir.str().str(), opts.argv0, opts.runs, opts.threads};
   auto [rank, ranks] = worldFromEnv();
-  std::optional<std::vector<LinkSample>> link;
+  std::optional<LinkMeasured> link;
   if (ranks > 1) {
     // Every rank runs the link's micro-models; rank 0 goes on alone.
     if (rank == 0)
@@ -497,7 +552,7 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   std::pair<double, double> fitted;
   if (link) {
     // Measured through the communicator between mpirun's ranks.
-    fitted = fitLink(*link, hw.movementRate());
+    fitted = fitLink(link->samples, hw.movementRate());
     shm.latencyS = fitted.first;
     shm.bandwidth = fitted.second;
   } else {
@@ -507,6 +562,20 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   }
   shm.devices = std::max<long>(cores, 1);
   hw.links.push_back(shm);
+  double ringOutside = 0; // the ring's predicted time outside its blocks
+  if (link) {
+    // What the time model adds to one attention for the ring (its exchange
+    // on the link just fitted, merges, copies, launches) taken from the
+    // measured ring, the rest is its blocks: at the whole one's rate, they
+    // would take the whole one's measured time.
+    auto ringS = predictModule(ctx, ringModel(ranks, true), hw);
+    auto wholeS = predictModule(ctx, ringModel(ranks, false), hw);
+    if (!ringS || !wholeS)
+      return 1;
+    ringOutside = *ringS - *wholeS;
+    double blocks = std::max(link->ringS - ringOutside, 0.2 * link->ringS);
+    hw.ringBlockEfficiency = std::clamp(link->wholeS / blocks, 0.05, 1.0);
+  }
 
   std::string err;
   auto out = openOutputFile(opts.output, &err);
@@ -516,8 +585,13 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   out->keep();
   if (link)
     llvm::errs() << llvm::formatv("ditc calibrate: link between {0} ranks: latency "
-                                  "{1:F2} us, {2:F2} GB/s\n",
-                                  ranks, fitted.first * 1e6, fitted.second / 1e9);
+                                  "{1:F2} us, {2:F2} GB/s; ring attention {3:F3} ms, "
+                                  "{4:F3} of it outside the blocks as predicted, one "
+                                  "attention of its FLOPs {5:F3} ms: blocks at {6:F3} of "
+                                  "the attention rate\n",
+                                  ranks, fitted.first * 1e6, fitted.second / 1e9,
+                                  link->ringS * 1e3, ringOutside * 1e3,
+                                  link->wholeS * 1e3, hw.ringBlockEfficiency);
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
       "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s "

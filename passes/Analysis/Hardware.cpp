@@ -94,16 +94,17 @@ std::string readFields(const json &j, HardwareDesc &hw) {
   if (auto it = j.find("efficiency"); it != j.end()) {
     if (!it->is_object())
       return "field 'efficiency' must be an object";
-    static const char *keys[] = {"matrix", "attention", "vector", "memory", "movement"};
+    static const char *keys[] = {"matrix", "attention", "vector", "memory", "movement",
+                                 "ring_block"};
     double *dst[] = {&hw.matrixEfficiency, &hw.attentionEfficiency,
                      &hw.vectorEfficiency, &hw.memoryEfficiency,
-                     &hw.movementEfficiency};
+                     &hw.movementEfficiency, &hw.ringBlockEfficiency};
     for (auto &[key, v] : it->items()) {
       auto k = std::find_if(std::begin(keys), std::end(keys),
                             [&](const char *s) { return key == s; });
       if (k == std::end(keys))
         return "unknown field 'efficiency." + key +
-               "' (expected matrix, attention, vector, memory, movement)";
+               "' (expected matrix, attention, vector, memory, movement, ring_block)";
       double &out = *dst[k - std::begin(keys)];
       if (std::string e2 = number(*it, key.c_str(), out, true, "efficiency.");
           !e2.empty())
@@ -296,7 +297,8 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
                      {"attention", hw.attentionEfficiency},
                      {"vector", hw.vectorEfficiency},
                      {"memory", hw.memoryEfficiency},
-                     {"movement", hw.movementEfficiency}};
+                     {"movement", hw.movementEfficiency},
+                     {"ring_block", hw.ringBlockEfficiency}};
   json links = json::array();
   for (const LinkLevel &l : hw.links) {
     links.push_back({{"name", l.name},

@@ -91,6 +91,12 @@ struct HardwareDesc {
   /// streaming memory rate: copies in runs of a head's size do not stream
   /// (JSON efficiency.movement, default 1; ditc calibrate measures it).
   double movementEfficiency = 1;
+  /// Ring attention's block kernels (one per ring member, each over a part
+  /// of the keys) against one attention over every key of the same FLOPs:
+  /// each call packs its queries and stores its output again (JSON
+  /// efficiency.ring_block, default 1; ditc calibrate measures it under
+  /// mpirun with a ring attention over its ranks).
+  double ringBlockEfficiency = 1;
   /// The rows at which a matrix product reaches half the matrix rate: M
   /// rows run at M / (M + matrixHalfRows) of it (0: every size at the rate).
   double matrixHalfRows = 0;

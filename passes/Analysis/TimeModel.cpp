@@ -41,6 +41,8 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
                     (opts.dtype == "bf16" || opts.dtype == "f16");
   StringRef dtype = ring && !narrowRing ? StringRef("f32") : StringRef(opts.dtype);
   double matrixRate = attention ? hw.attentionRate(dtype) : hw.matrixRate(dtype);
+  if (ring)
+    matrixRate *= hw.ringBlockEfficiency; // HardwareDesc::ringBlockEfficiency
   double vectorRate = hw.vectorRate(dtype);
   if (!attention && cost.matrixRows > 0)
     matrixRate *= hw.matrixRowsFactor(double(cost.matrixRows));

@@ -525,6 +525,18 @@ TEST(TimeModel, AGpuAttendsToA16BitRingsBlocksInItsDtype) {
   // A GPU in f32 computes them as the CPU does, at f32's rates.
   TimeOptions f32;
   EXPECT_DOUBLE_EQ(predictOpTime(c, gpu, f32).computeS, w.computeS);
+  // Blocks at half the attention rate (efficiency.ring_block): their
+  // products take twice as long, the softmax and the passes as before; one
+  // attention over every key (no ring) keeps the attention rate.
+  HardwareDesc slowBlocks = gpu;
+  slowBlocks.ringBlockEfficiency = 0.5;
+  OpTime s = predictOpTime(c, slowBlocks, bf16);
+  EXPECT_DOUBLE_EQ(s.computeS, 2 * 2'147'483'648 / 1e12 + vector);
+  EXPECT_DOUBLE_EQ(s.memoryS, g.memoryS);
+  OpCost whole = c;
+  whole.ringBlocks = 1;
+  EXPECT_DOUBLE_EQ(predictOpTime(whole, slowBlocks, bf16).computeS,
+                   predictOpTime(whole, gpu, bf16).computeS);
 }
 
 TEST(TimeModel, CollectivesRunTheirTrafficWithTheTransferThenTheirLayoutPasses) {
@@ -660,7 +672,15 @@ TEST(Hardware, BadDescriptionsNameTheField) {
             "f.json: field 'efficiency.matrix' must be in (0, 1]");
   EXPECT_EQ(error("{" + base + R"(, "efficiency": {"tensor": 0.5}})"),
             "f.json: unknown field 'efficiency.tensor' (expected matrix, "
-            "attention, vector, memory, movement)");
+            "attention, vector, memory, movement, ring_block)");
+  EXPECT_EQ(error("{" + base + R"(, "efficiency": {"ring_block": 0}})"),
+            "f.json: field 'efficiency.ring_block' must be in (0, 1]");
+  std::string err;
+  std::optional<HardwareDesc> blocks =
+      parseHardware("{" + base + R"(, "efficiency": {"ring_block": 0.8}})", "f.json", err);
+  ASSERT_TRUE(blocks) << err;
+  EXPECT_DOUBLE_EQ(blocks->ringBlockEfficiency, 0.8);
+  EXPECT_DOUBLE_EQ(parseHardware("{" + base + "}", "f.json", err)->ringBlockEfficiency, 1.0);
   EXPECT_EQ(error("{" + base +
                   R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
                   "latency_s": 1e-6, "devices": 8}, {"name": "b", "kind": "pcie",
