@@ -251,6 +251,11 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
   apply_activation(name, activation, y, 0); // checks the code
   if (m == 0 || n == 0)
     return;
+  if (transpose_w && m <= DITC_RT_LINEAR_ROWS_MAX) { // [N, K] read once, streaming
+    ditc_rt_linear_rows_f32(x, w, bias, y, m, k, n, transpose_w);
+    apply_activation(name, activation, y, m * n);
+    return;
+  }
   sync_threads(2 * m * n * k);
   if (transpose_w && m < kLinearPrimitiveRows && k > 0) {
     linear_nk_primitive(name, x, w, bias, y, m, k, n);

@@ -30,7 +30,10 @@ TEST(LinearTest, MatchesReference) {
                {33, 129, 1}, {1, 1152, 7}, {64, 1152, 96},
                // Either side of the rows where a [N, K] weight's matmul
                // primitive gives way to dnnl_sgemm (onednn.cpp).
-               {1023, 40, 24}, {1024, 40, 24}};
+               {1023, 40, 24}, {1024, 40, 24},
+               // Either side of linear_rows_f32's rows (at most 8; a [N, K]
+               // weight only).
+               {2, 1155, 2051}, {3, 7, 1030}, {8, 64, 33}, {9, 64, 33}};
   uint32_t seed = 1;
   int ran = 0;
   for (const C &c : cases)
@@ -62,7 +65,54 @@ TEST(LinearTest, MatchesReference) {
                            y.data(), c.m, c.k, c.n, tw, act);
         EXPECT_REL_L2(y, want, 1e-5);
       }
-  EXPECT_EQ(ran, 8 * (2 * 2 + 2 * 3));
+  EXPECT_EQ(ran, 12 * (2 * 2 + 2 * 3));
+}
+
+// linear_rows_f32 against a double-precision sum, on 1 to 3 threads: the
+// 4-row unrolling of k with its tail (k % 4), columns in vectors with a
+// scalar tail, more than one column block (1024) per thread, both weight
+// layouts, with and without a bias.
+TEST(LinearRowsTest, MatchesReference) {
+  struct C {
+    int64_t k, n;
+  } cases[] = {{1, 1}, {3, 17}, {1155, 2051}, {64, 4099}, {1152, 6912}};
+  uint32_t seed = 900;
+  int ran = 0;
+  for (const C &c : cases)
+    for (int64_t m = 1; m <= DITC_RT_LINEAR_ROWS_MAX; ++m)
+      for (int tw : {0, 1})
+        for (int threads : {1, 2, 3}) {
+          const bool with_bias = (m + tw + threads) % 2 == 0;
+          SCOPED_TRACE(std::to_string(m) + "x" + std::to_string(c.k) + "x" +
+                       std::to_string(c.n) + " tw=" + std::to_string(tw) +
+                       " threads=" + std::to_string(threads));
+          ditc_rt_set_num_threads(threads);
+          std::vector<float> x = randomFloats(m * c.k, seed++);
+          std::vector<float> w = randomFloats(c.k * c.n, seed++);
+          std::vector<float> b = randomFloats(c.n, seed++);
+          std::vector<double> want(m * c.n);
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < c.n; ++j) {
+              double acc = with_bias ? b[j] : 0.0;
+              for (int64_t t = 0; t < c.k; ++t)
+                acc += (double)x[i * c.k + t] * (tw ? w[j * c.k + t] : w[t * c.n + j]);
+              want[i * c.n + j] = acc;
+            }
+          std::vector<float> y(m * c.n, std::nanf(""));
+          ditc_rt_linear_rows_f32(x.data(), w.data(), with_bias ? b.data() : nullptr,
+                                  y.data(), m, c.k, c.n, tw);
+          EXPECT_REL_L2(y, want, 1e-5);
+          ++ran;
+        }
+  ditc_rt_set_num_threads(0);
+  EXPECT_EQ(ran, 5 * DITC_RT_LINEAR_ROWS_MAX * 2 * 3);
+}
+
+TEST(LinearRowsDeathTest, TooManyRows) {
+  std::vector<float> y(DITC_RT_LINEAR_ROWS_MAX + 1);
+  EXPECT_DEATH(ditc_rt_linear_rows_f32(nullptr, nullptr, nullptr, y.data(),
+                                       DITC_RT_LINEAR_ROWS_MAX + 1, 0, 1, 0),
+               "linear_rows_f32: 9 rows \\(at most 8\\)");
 }
 
 TEST(LinearTest, EmptyInnerDimension) {

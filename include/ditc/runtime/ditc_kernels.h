@@ -21,6 +21,8 @@ extern "C" {
 
 /* Highest tensor rank the strided kernels accept. */
 #define DITC_RT_MAX_RANK 16
+/* The most rows ditc_rt_linear_rows_f32 takes (and linear_f32 gives it). */
+#define DITC_RT_LINEAR_ROWS_MAX 8
 
 /* Element types; the values are also the model ABI's ditc_dtype codes
  * (ditc_model.h). Every dtype casts to every other; where and strided_copy
