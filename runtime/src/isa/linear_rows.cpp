@@ -136,24 +136,14 @@ void linear_rows_f32(const float *x, const float *w, const float *bias,
         memset(y + i * n, 0, sizeof(float) * n);
     return;
   }
-  switch (m) {
-  case 1:
-    return linear_rows<1>(x, w, bias, y, k, n, transpose_w);
-  case 2:
-    return linear_rows<2>(x, w, bias, y, k, n, transpose_w);
-  case 3:
-    return linear_rows<3>(x, w, bias, y, k, n, transpose_w);
-  case 4:
-    return linear_rows<4>(x, w, bias, y, k, n, transpose_w);
-  case 5:
-    return linear_rows<5>(x, w, bias, y, k, n, transpose_w);
-  case 6:
-    return linear_rows<6>(x, w, bias, y, k, n, transpose_w);
-  case 7:
-    return linear_rows<7>(x, w, bias, y, k, n, transpose_w);
-  default:
-    return linear_rows<8>(x, w, bias, y, k, n, transpose_w);
-  }
+  using Rows = void (*)(const float *, const float *, const float *, float *,
+                       int64_t, int64_t, int32_t);
+  static constexpr Rows kRows[] = {linear_rows<1>, linear_rows<2>, linear_rows<3>,
+                                   linear_rows<4>, linear_rows<5>, linear_rows<6>,
+                                   linear_rows<7>, linear_rows<8>};
+  static_assert(sizeof(kRows) / sizeof(kRows[0]) == DITC_RT_LINEAR_ROWS_MAX,
+                "one instance per row count");
+  kRows[m - 1](x, w, bias, y, k, n, transpose_w);
 }
 
 } // namespace DITC_RT_ISA_NS
