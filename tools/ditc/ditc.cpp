@@ -411,7 +411,8 @@ static cl::opt<int> profileTop("top",
 // `ditc calibrate`: a machine description of this machine.
 static cl::SubCommand calibrateCmd(
     "calibrate", "Measure this machine with micro-models and write a machine "
-                 "description for ditc profile --hw FILE");
+                 "description for ditc profile --hw FILE (under mpirun -np N also "
+                 "the link between the ranks and ring attention's blocks)");
 static cl::opt<std::string> calibrateOut(
     "o", cl::desc("Output file (default: stdout)"), cl::value_desc("OUT.json"),
     cl::init("-"), cl::sub(calibrateCmd), cl::cat(ditcCategory));
