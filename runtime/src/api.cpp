@@ -245,8 +245,8 @@ void ditc_rt_attention_merge_f32(float *out, float *lse,
 
 void ditc_rt_linear_rows_f32(const float *x, const float *w,
                              const float *bias, float *y, int64_t m, int64_t k,
-                             int64_t n, int32_t transpose_w) {
-  K().linear_rows_f32(x, w, bias, y, m, k, n, transpose_w);
+                             int64_t n) {
+  K().linear_rows_f32(x, w, bias, y, m, k, n);
 }
 
 void ditc_rt_layer_norm_f32(const float *x, const float *scale,

@@ -366,7 +366,7 @@ void ditc_rt_linear_f32(const float *x, const float *w, const float *bias,
   if (m == 0 || n == 0)
     return;
   if (transpose_w && m <= DITC_RT_LINEAR_ROWS_MAX) { // [N, K] read once, streaming
-    ditc_rt_linear_rows_f32(x, w, bias, y, m, k, n, transpose_w);
+    ditc_rt_linear_rows_f32(x, w, bias, y, m, k, n);
     apply_activation(name, activation, y, m * n);
     return;
   }
