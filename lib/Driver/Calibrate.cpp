@@ -19,10 +19,12 @@
 //              bandwidth between ranks sharing this memory, when no
 //              second rank is there to measure it with
 //   link       under mpirun (-np W >= 2): chains of all-reduces and
-//              all-to-alls of 32 bytes and of 16 MiB over the W ranks,
-//              compiled as partitioned libraries and run on every rank
-//              (the communicator `ditc run` uses): the link's latency and
-//              bandwidth as the time model's collective formulas take them;
+//              all-to-alls of 32 bytes and of 16 MiB, and of all-gathers of
+//              16 MiB, over the W ranks, compiled as partitioned libraries
+//              and run on every rank (the communicator `ditc run` uses):
+//              the link's latency and bandwidth as the time model's
+//              collective formulas take them, and each kind's own rate
+//              relative to the bandwidth (links[].collective_rates);
 //              then a ring attention over the W ranks (a DiT block's heads,
 //              512 queries and keys per rank) against one attention of the
 //              same FLOPs on every rank: the ring's blocks' share of the
@@ -94,6 +96,8 @@ struct Measured {
   int64_t flopsMatrix = 0, flopsOther = 0, bytes = 0;
   /// The collectives' local layout passes (OpCost::packBytes).
   int64_t packBytes = 0;
+  /// Bytes of the ops that move nothing between ranks.
+  int64_t localBytes = 0;
 };
 
 struct Calibrator {
@@ -124,6 +128,8 @@ struct Calibrator {
       m.flopsOther += c.flopsOther;
       m.bytes += c.bytes();
       m.packBytes += c.packBytes;
+      if (c.commKind < 0)
+        m.localBytes += c.bytes();
     }
     CodegenOptions codegen;
     codegen.output = dir + "/" + name.str() + ".so";
@@ -196,18 +202,32 @@ std::pair<int, int> worldFromEnv() {
 }
 
 /// A chain of `count` (even) collectives of `kind` (all_reduce,
-/// all_to_all) over `ranks` ranks on f32 tensors of `elems` elements per
-/// rank (a multiple of ranks^2), as a partitioned module. The all-to-alls
-/// alternate between [W, E/W] and [W*W, E/W^2] (split one axis, concatenate
-/// the other), so that the chain ends in the shape it started from.
+/// all_to_all, all_gather) over `ranks` ranks on f32 tensors of `elems`
+/// elements per rank (a multiple of ranks^2), as a partitioned module. The
+/// all-to-alls alternate between [W, E/W] and [W*W, E/W^2] (split one axis,
+/// concatenate the other), so that the chain ends in the shape it started
+/// from; each all-gather of [1, E/W] into [W, E/W] (E elements gathered,
+/// the others' B) is followed by a shard back to the rank's block.
 std::string linkModel(const char *kind, int ranks, int64_t elems, int count) {
   bool a2a = StringRef(kind) == "all_to_all";
+  bool gather = StringRef(kind) == "all_gather";
   SmallVector<int64_t> wide = {ranks, elems / ranks};
   SmallVector<int64_t> tall = {int64_t(ranks) * ranks, elems / ranks / ranks};
+  SmallVector<int64_t> block = {1, elems / ranks};
+  SmallVector<int64_t> first = gather ? block : wide;
   std::string body;
   for (int i = 0; i < count; ++i) {
     std::string prev = i ? "%v" + std::to_string(i - 1) : std::string("%in0");
     std::string cur = i + 1 == count ? std::string("%out") : "%v" + std::to_string(i);
+    if (gather) {
+      body += llvm::formatv("  %g{0} = ditc.collective.all_gather {1} {{axes = "
+                            "[\"link\"], axis = 0 : i64} : ({2}) -> {3}\n"
+                            "  {4} = ditc.collective.shard %g{0} {{axes = "
+                            "[\"link\"], axis = 0 : i64} : ({3}) -> {2}\n",
+                            i, prev, tensor(block), tensor(wide), cur)
+                  .str();
+      continue;
+    }
     bool even = i % 2 == 0;
     bool fromTall = a2a && !even, toTall = a2a && even;
     std::string from = tensor(fromTall ? tall : wide), to = tensor(toTall ? tall : wide);
@@ -221,7 +241,7 @@ std::string linkModel(const char *kind, int ranks, int64_t elems, int count) {
   }
   return llvm::formatv("module attributes {{ditc.mesh = #ditc.mesh<[\"link\" = {0} : "
                        "tensor]>, ditc.plan = \"tp={0}\"} {{\n{1}}\n",
-                       ranks, microModel({wide}, wide, body))
+                       ranks, microModel({first}, first, body))
       .str();
 }
 
@@ -268,10 +288,12 @@ std::optional<double> predictModule(MLIRContext &ctx, const std::string &text,
 /// The link's micro-models as measured: per kind, the chains' median
 /// times and what the time model counts of one collective.
 struct LinkSample {
-  double steps = 0, share = 0; // alpha steps; share of B sent per rank
-  double smallS = 0, largeS = 0; // one collective of 32 B, of 16 MiB
+  std::string kind;              // all_reduce, all_to_all, all_gather
+  double steps = 0, share = 0;   // alpha steps; share of B sent per rank
+  double smallS = 0, largeS = 0; // one collective of 32 B (0: not timed), of 16 MiB
   double largeBytes = 0;         // B of the large one
   double largePackBytes = 0;     // its layout passes' bytes
+  double largeLocalBytes = 0;    // bytes of the local ops between them
 };
 
 /// What measureLink times: the link's collectives and a ring attention
@@ -290,21 +312,29 @@ std::optional<LinkMeasured> measureLink(Calibrator &cal, int ranks, bool report)
   const int64_t large = ((int64_t(1) << 22) + w2 - 1) / w2 * w2;
   const int chainSmall = 16, chainLarge = 4;
   std::vector<LinkSample> samples;
-  for (const char *kind : {"all_reduce", "all_to_all"}) {
+  for (const char *kind : {"all_reduce", "all_to_all", "all_gather"}) {
     // Steps and bytes sent per rank for B bytes, as the time model counts.
     LinkSample k;
-    k.steps = (StringRef(kind) == "all_reduce" ? 2.0 : 1.0) * (ranks - 1);
+    k.kind = kind;
+    k.steps = (k.kind == "all_reduce" ? 2.0 : 1.0) * (ranks - 1);
     k.share = k.steps / ranks;
-    auto s = cal.measure(std::string("link ") + kind + " 32 B",
-                         linkModel(kind, ranks, small, chainSmall), 200, report);
-    auto l = cal.measure(std::string("link ") + kind + " 16 MiB",
+    // The latency comes from the chains of collectives alone: the
+    // all-gathers' chain has a shard between them.
+    if (k.kind != "all_gather") {
+      auto s = cal.measure("link " + k.kind + " 32 B",
+                           linkModel(kind, ranks, small, chainSmall), 200, report);
+      if (!s)
+        return std::nullopt;
+      k.smallS = s->seconds / chainSmall;
+    }
+    auto l = cal.measure("link " + k.kind + " 16 MiB",
                          linkModel(kind, ranks, large, chainLarge), 10, report);
-    if (!s || !l)
+    if (!l)
       return std::nullopt;
-    k.smallS = s->seconds / chainSmall;
     k.largeS = l->seconds / chainLarge;
     k.largeBytes = double(large * 4);
     k.largePackBytes = double(l->packBytes) / chainLarge;
+    k.largeLocalBytes = double(l->localBytes) / chainLarge;
     samples.push_back(k);
   }
   // The same number of runs on every rank (the ring's rounds pair them).
@@ -315,21 +345,45 @@ std::optional<LinkMeasured> measureLink(Calibrator &cal, int ranks, bool report)
   return LinkMeasured{samples, ring->seconds, whole->seconds};
 }
 
+/// The link as the time model reads it: a latency, a bandwidth, and each
+/// measured kind's transfer rate relative to the bandwidth
+/// (LinkLevel::collectiveRates).
+struct LinkFit {
+  double alpha = 0, beta = 0;
+  std::map<std::string, double> rates;
+};
+
 /// Latency (alpha) and bandwidth (beta) such that the time model's formulas
 /// (TimeModel.h: an all-reduce of B bytes over n ranks takes
-/// 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all half the steps and
-/// bytes, then its layout passes at the movement rate) give the measured
-/// times, the kinds averaged.
-std::pair<double, double> fitLink(ArrayRef<LinkSample> samples, double movementRate) {
-  double alpha = 0, secondsPerByte = 0;
+/// 2(n-1) alpha + 2(n-1)/n B / beta, an all-to-all and an all-gather half
+/// the steps and bytes, then their layout passes at the movement rate)
+/// give the measured times: alpha averaged over the chains timed small
+/// (all-reduces and all-to-alls), beta the harmonic mean of those two
+/// kinds' rates (what the kinds not measured move at), and each measured
+/// kind's own rate kept relative to it. The local passes are charged at the
+/// movement rate, as the time model charges them in a plan.
+LinkFit fitLink(ArrayRef<LinkSample> samples, double movementRate) {
+  LinkFit fit;
+  int timed = 0;
+  for (const LinkSample &k : samples)
+    if (k.smallS > 0) {
+      fit.alpha += k.smallS / k.steps;
+      ++timed;
+    }
+  fit.alpha /= std::max(timed, 1);
+  std::map<std::string, double> rate;
+  double secondsPerByte = 0;
   for (const LinkSample &k : samples) {
-    double a = k.smallS / k.steps;
-    double passes = k.largePackBytes / movementRate;
-    double transfer = std::max(k.largeS - k.steps * a - passes, 1e-9);
-    alpha += a / double(samples.size());
-    secondsPerByte += transfer / (k.share * k.largeBytes) / double(samples.size());
+    double passes = (k.largePackBytes + k.largeLocalBytes) / movementRate;
+    double transfer = std::max(k.largeS - k.steps * fit.alpha - passes, 1e-9);
+    rate[k.kind] = k.share * k.largeBytes / transfer;
+    if (k.smallS > 0)
+      secondsPerByte += 1.0 / rate[k.kind] / double(timed);
   }
-  return {alpha, 1.0 / secondsPerByte};
+  fit.beta = 1.0 / secondsPerByte;
+  for (auto &[kind, r] : rate)
+    fit.rates[kind] = r / fit.beta;
+  return fit;
 }
 
 std::string cpuName() {
@@ -549,12 +603,13 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   shm.kind = "shared-memory";
   // The CPU runtime's MPI communicator moves a message inside its calls only.
   shm.overlapsCompute = false;
-  std::pair<double, double> fitted;
+  LinkFit fitted;
   if (link) {
     // Measured through the communicator between mpirun's ranks.
     fitted = fitLink(link->samples, hw.movementRate());
-    shm.latencyS = fitted.first;
-    shm.bandwidth = fitted.second;
+    shm.latencyS = fitted.alpha;
+    shm.bandwidth = fitted.beta;
+    shm.collectiveRates = fitted.rates;
   } else {
     // Guessed: a rank-to-rank message is one copy through shared memory.
     shm.bandwidth = double(copy->bytes) / 2 / net(*copy);
@@ -583,15 +638,21 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
     return llvm::errs() << "error: " << opts.output << ": " << err << "\n", 1;
   out->os() << printHardware(hw);
   out->keep();
-  if (link)
+  if (link) {
+    std::string kinds;
+    for (auto &[kind, r] : fitted.rates)
+      kinds += llvm::formatv("{0}{1} {2:F2}", kinds.empty() ? "" : ", ", kind,
+                             r * fitted.beta / 1e9)
+                   .str();
     llvm::errs() << llvm::formatv("ditc calibrate: link between {0} ranks: latency "
-                                  "{1:F2} us, {2:F2} GB/s; ring attention {3:F3} ms, "
-                                  "{4:F3} of it outside the blocks as predicted, one "
-                                  "attention of its FLOPs {5:F3} ms: blocks at {6:F3} of "
-                                  "the attention rate\n",
-                                  ranks, fitted.first * 1e6, fitted.second / 1e9,
+                                  "{1:F2} us, {2:F2} GB/s ({7} GB/s); ring attention "
+                                  "{3:F3} ms, {4:F3} of it outside the blocks as "
+                                  "predicted, one attention of its FLOPs {5:F3} ms: "
+                                  "blocks at {6:F3} of the attention rate\n",
+                                  ranks, fitted.alpha * 1e6, fitted.beta / 1e9,
                                   link->ringS * 1e3, ringOutside * 1e3,
-                                  link->wholeS * 1e3, hw.ringBlockEfficiency);
+                                  link->wholeS * 1e3, hw.ringBlockEfficiency, kinds);
+  }
   llvm::errs() << llvm::formatv(
       "ditc calibrate: matrix {0:F1} GFLOP/s (half of it at {6:F0} rows), "
       "attention {1:F1} GFLOP/s, vector {2:F1} GFLOP/s, memory {3:F1} GB/s "

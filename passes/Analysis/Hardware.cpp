@@ -174,6 +174,23 @@ std::string readFields(const json &j, HardwareDesc &hw) {
           return "field '" + where + "overlaps_compute' must be true or false";
         level.overlapsCompute = f->get<bool>();
       }
+      if (auto f = l.find("collective_rates"); f != l.end()) {
+        if (!f->is_object())
+          return "field '" + where + "collective_rates' must be an object";
+        for (auto &[key, v] : f->items()) {
+          if (!llvm::is_contained(kCollectiveKindNames, key))
+            return "unknown field '" + where + "collective_rates." + key +
+                   "' (expected all_reduce, all_gather, reduce_scatter, "
+                   "all_to_all, send_recv, ring_exchange, broadcast)";
+          double out = 0;
+          std::string in = where + "collective_rates.";
+          if (std::string e2 = number(*f, key.c_str(), out, true, in); !e2.empty())
+            return e2;
+          if (out <= 0 || out > 100)
+            return "field '" + in + key + "' must be in (0, 100]";
+          level.collectiveRates[key] = out;
+        }
+      }
       if (level.devices <= prev)
         return "field '" + where +
                "devices' must grow from one level to the next";
@@ -188,6 +205,10 @@ std::string readFields(const json &j, HardwareDesc &hw) {
 
 const char *const mlir::ditc::kOpClasses[6] = {
     "matrix", "conv", "attention", "norm", "movement", "elementwise"};
+
+const char *const mlir::ditc::kCollectiveKindNames[7] = {
+    "all_reduce", "all_gather",    "reduce_scatter", "all_to_all",
+    "send_recv",  "ring_exchange", "broadcast"};
 
 double HardwareDesc::overheadFor(llvm::StringRef cls) const {
   auto it = opOverheadS.find(cls.str());
@@ -309,6 +330,8 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
     if (l.sharedBy > 1)
       links.back()["shared_by"] = l.sharedBy;
     links.back()["overlaps_compute"] = l.overlapsCompute;
+    if (!l.collectiveRates.empty())
+      links.back()["collective_rates"] = l.collectiveRates;
   }
   j["links"] = links;
   return j.dump(2) + "\n";

@@ -68,6 +68,16 @@ struct LinkLevel {
   /// exchanges on a second stream, false on a "cpu" one, whose MPI
   /// communicator moves messages only inside its calls).
   bool overlapsCompute = true;
+  /// A collective kind's transfer rate relative to `bandwidth` (JSON
+  /// `collective_rates`, keyed by kCollectiveKindNames; a kind not listed:
+  /// 1). ditc calibrate measures all-reduces, all-to-alls and all-gathers
+  /// through the runtime's communicator, whose algorithms move their bytes
+  /// at different rates on one link.
+  std::map<std::string, double> collectiveRates;
+  double collectiveRate(llvm::StringRef kind) const {
+    auto it = collectiveRates.find(kind.str());
+    return it == collectiveRates.end() ? 1.0 : it->second;
+  }
   /// One device's share of the bandwidth when every device behind a link
   /// crosses it at once (TimeModel.h linkRate: the share a collective's
   /// placement leaves).
@@ -131,6 +141,10 @@ double fitMatrixHalfRows(double rowsA, double rateA, double rowsB, double rateB)
 
 /// The classes of op that may have their own fixed cost.
 extern const char *const kOpClasses[6];
+
+/// The collective kinds by name, in TimeModel.h's CollectiveKind order
+/// (LinkLevel::collectiveRates' keys).
+extern const char *const kCollectiveKindNames[7];
 
 /// Parses a description; on error returns nullopt and sets `error` to one
 /// line naming the field at fault. `source` names the file in messages.

@@ -234,17 +234,20 @@ int64_t mlir::ditc::sharedLinkFlows(CollectiveKind kind, const CommGroups &group
 
 double mlir::ditc::linkRate(const LinkLevel &link, const HardwareDesc &hw,
                             CollectiveKind kind, const CommGroups *groups) {
+  // The kind's own rate on the link (LinkLevel::collectiveRates).
+  double kindRate = link.collectiveRate(kCollectiveKindNames[(int)kind]);
   if (link.sharedBy <= 1 || !groups || groups->empty())
-    return link.rate();
+    return link.rate() * kindRate;
   // One link of the level serves a block of the level below's devices.
   int64_t level = 0;
   while (level < (int64_t)hw.links.size() && &hw.links[level] != &link)
     ++level;
   if (level == (int64_t)hw.links.size())
-    return link.rate();
+    return link.rate() * kindRate;
   int64_t block = level > 0 ? hw.links[level - 1].devices : 1;
   int64_t flows = sharedLinkFlows(kind, *groups, block);
-  return link.bandwidth / double(std::clamp<int64_t>(flows, 1, link.sharedBy));
+  return link.bandwidth * kindRate /
+         double(std::clamp<int64_t>(flows, 1, link.sharedBy));
 }
 
 double mlir::ditc::predictCollectiveTime(CollectiveKind kind, int64_t bytes,

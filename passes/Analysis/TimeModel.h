@@ -119,7 +119,8 @@ int64_t sharedLinkFlows(CollectiveKind kind, const CommGroups &groups, int64_t b
 /// divides its bandwidth by the transfers that cross one of its links at
 /// once, at least 1 and at most sharedBy: sharedLinkFlows over blocks of
 /// the level below's devices (one device below the first level). Without
-/// the groups, or on a level not shared: link.rate().
+/// the groups, or on a level not shared: link.rate(). Either way times the
+/// kind's own rate on the link (LinkLevel::collectiveRates).
 double linkRate(const LinkLevel &link, const HardwareDesc &hw, CollectiveKind kind,
                 const CommGroups *groups);
 

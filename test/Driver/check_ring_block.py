@@ -8,7 +8,7 @@ import sys
 
 log = open(sys.argv[1]).read()
 h = json.load(open(sys.argv[2]))
-m = re.search(r"link between (\d+) ranks: latency ([0-9.]+) us, ([0-9.]+) GB/s; ring attention "
+m = re.search(r"link between (\d+) ranks: latency ([0-9.]+) us, ([0-9.]+) GB/s \([^)]*\); ring attention "
               r"([0-9.]+) ms, ([0-9.]+) of it outside the blocks as predicted, one attention of "
               r"its FLOPs ([0-9.]+) ms: blocks at ([0-9.]+) of the attention rate", log)
 ranks = int(m.group(1))

@@ -172,6 +172,33 @@ TEST(TimeModel, CollectivesFollowAlphaBeta) {
   EXPECT_LT(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 32, hw), 0.0);
 }
 
+TEST(TimeModel, EachCollectiveKindMovesAtItsOwnRateOnALink) {
+  // The fast level with all-to-alls at 0.5 and all-gathers at 1.25 of its
+  // bandwidth (LinkLevel::collectiveRates): their byte terms change, their
+  // latencies and every other kind stay.
+  HardwareDesc hw = machine();
+  const int64_t bytes = 4'000'000;
+  double reduce = predictCollectiveTime(CollectiveKind::AllReduce, bytes, 4, hw);
+  hw.links[0].collectiveRates = {{"all_to_all", 0.5}, {"all_gather", 1.25}};
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, bytes, 4, hw),
+                   3 * 1e-6 + 3e6 / 0.5e9);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllGather, bytes, 4, hw),
+                   3 * 1e-6 + 3e6 / 1.25e9);
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllReduce, bytes, 4, hw), reduce);
+  // The slow level keeps its one rate.
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, 8'000'000, 8, hw),
+                   7 * 1e-5 + 7e6 / 1e8);
+  // A shared level divides the kind's rate among the transfers crossing it.
+  hw.links[1].sharedBy = 4;
+  hw.links[1].collectiveRates = {{"all_to_all", 0.5}};
+  EXPECT_DOUBLE_EQ(predictCollectiveTime(CollectiveKind::AllToAll, 8'000'000, 8, hw),
+                   7 * 1e-5 + 7e6 / (0.25e8 * 0.5));
+  // The names follow CollectiveKind's order.
+  EXPECT_STREQ(kCollectiveKindNames[(int)CollectiveKind::AllToAll], "all_to_all");
+  EXPECT_STREQ(kCollectiveKindNames[(int)CollectiveKind::SendRecv], "send_recv");
+  EXPECT_STREQ(kCollectiveKindNames[(int)CollectiveKind::Broadcast], "broadcast");
+}
+
 TEST(TimeModel, GroupsSpreadAcrossNodesTakeTheOuterLink) {
   HardwareDesc hw = machine();
   const int64_t bytes = 4'000'000;
@@ -697,6 +724,26 @@ TEST(Hardware, BadDescriptionsNameTheField) {
                   "latency_s": 1e-6, "devices": 8, "shared_by": 0.5}]})"),
             "f.json: field 'links[0].shared_by' must be an integer from 1 to "
             "the level's devices");
+  const std::string link = R"(, "links": [{"name": "a", "kind": "pcie", "bandwidth": 1e9,
+                  "latency_s": 1e-6, "devices": 8, "collective_rates": )";
+  EXPECT_EQ(error("{" + base + link + R"({"gather": 0.9}}]})"),
+            "f.json: unknown field 'links[0].collective_rates.gather' (expected "
+            "all_reduce, all_gather, reduce_scatter, all_to_all, send_recv, "
+            "ring_exchange, broadcast)");
+  EXPECT_EQ(error("{" + base + link + R"({"all_to_all": 0}}]})"),
+            "f.json: field 'links[0].collective_rates.all_to_all' must be in (0, 100]");
+  EXPECT_EQ(error("{" + base + link + R"([0.9]}]})"),
+            "f.json: field 'links[0].collective_rates' must be an object");
+  std::optional<HardwareDesc> rates =
+      parseHardware("{" + base + link + R"({"all_to_all": 0.9, "all_reduce": 1.1}}]})",
+                    "f.json", err);
+  ASSERT_TRUE(rates) << err;
+  EXPECT_DOUBLE_EQ(rates->links[0].collectiveRate("all_to_all"), 0.9);
+  EXPECT_DOUBLE_EQ(rates->links[0].collectiveRate("all_reduce"), 1.1);
+  EXPECT_DOUBLE_EQ(rates->links[0].collectiveRate("all_gather"), 1.0);
+  std::optional<HardwareDesc> again = parseHardware(printHardware(*rates), "again", err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_EQ(again->links[0].collectiveRates, rates->links[0].collectiveRates);
   EXPECT_EQ(error("{" + base + R"(, "op_overhead_s": {"gemm": 1e-6}})"),
             "f.json: unknown field 'op_overhead_s.gemm' (expected matrix, "
             "conv, attention, norm, movement, elementwise)");
