@@ -74,14 +74,15 @@ std::string tensor(ArrayRef<int64_t> shape) {
   return s + "f32>";
 }
 
-/// A micro-model: @main over f32 inputs named a, b, c, ... with `body` (which
-/// defines %out of type `result`).
+/// A micro-model: @main over f32 inputs named a, b, c, ... (past z: in26,
+/// in27, ...) with `body` (which defines %out of type `result`).
 std::string microModel(ArrayRef<SmallVector<int64_t>> inputs,
                        ArrayRef<int64_t> result, const std::string &body) {
   std::string s = "func.func @main(";
   for (size_t i = 0; i < inputs.size(); ++i)
     s += llvm::formatv("{0}%in{1}: {2} {{ditc.name = \"{3}\"}", i ? ", " : "", i,
-                       tensor(inputs[i]), char('a' + i))
+                       tensor(inputs[i]),
+                       i < 26 ? std::string(1, char('a' + i)) : "in" + std::to_string(i))
              .str();
   s += ") -> (" + tensor(result) + " {ditc.name = \"out\"}) {\n" + body +
        "  return %out : " + tensor(result) + "\n}\n";
@@ -345,6 +346,53 @@ std::optional<LinkMeasured> measureLink(Calibrator &cal, int ranks, bool report)
   return LinkMeasured{samples, ring->seconds, whole->seconds};
 }
 
+/// The weights' micro-models: a chain of kWeightChain products of 256
+/// rows by 1152 x 1152 weights, each its own weight (243 MiB in all: out
+/// of the caches by the time the chain comes back to one) or one weight
+/// for all (in them). Same FLOPs and shapes.
+constexpr int kWeightChain = 48;
+int64_t weightChainBytes() { return int64_t(kWeightChain) * 1152 * 1152 * 4; }
+
+std::string weightModel(bool distinct) {
+  SmallVector<SmallVector<int64_t>> inputs = {{256, 1152}};
+  std::string body;
+  for (int i = 0; i < kWeightChain; ++i) {
+    if (distinct || i == 0)
+      inputs.push_back({1152, 1152});
+    std::string prev = i ? "%v" + std::to_string(i - 1) : std::string("%in0");
+    std::string cur = i + 1 == kWeightChain ? std::string("%out") : "%v" + std::to_string(i);
+    body += llvm::formatv("  {0} = ditc.linear {1}, %in{2} : (tensor<256x1152xf32>, "
+                          "tensor<1152x1152xf32>) -> tensor<256x1152xf32>\n",
+                          cur, prev, distinct ? i + 1 : 1)
+                .str();
+  }
+  return microModel(inputs, {256, 1152}, body);
+}
+
+/// Times weightModel(true) and weightModel(false), on every rank at once
+/// under mpirun (the ranks of a plan share the memory behind the caches):
+/// in turns, so that the machine's drift reaches both alike (the
+/// difference is a few percent of either), each the median of its turns.
+std::optional<std::pair<Measured, Measured>> measureWeights(Calibrator &cal, bool report) {
+  const std::string coldText = weightModel(true), hotText = weightModel(false);
+  std::vector<Measured> cold, hot;
+  for (int turn = 0; turn < 3; ++turn) {
+    bool last = turn == 2;
+    auto c = cal.measure("weights, each once", coldText, 3, report && last);
+    auto h = cal.measure("weights, one", hotText, 3, report && last);
+    if (!c || !h)
+      return std::nullopt;
+    cold.push_back(*c);
+    hot.push_back(*h);
+  }
+  auto mid = [](std::vector<Measured> &v) {
+    std::sort(v.begin(), v.end(),
+              [](const Measured &a, const Measured &b) { return a.seconds < b.seconds; });
+    return v[v.size() / 2];
+  };
+  return std::make_pair(mid(cold), mid(hot));
+}
+
 /// The link as the time model reads it: a latency, a bandwidth, and each
 /// measured kind's transfer rate relative to the bandwidth
 /// (LinkLevel::collectiveRates).
@@ -419,16 +467,23 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   auto [rank, ranks] = worldFromEnv();
   std::optional<LinkMeasured> link;
   if (ranks > 1) {
-    // Every rank runs the link's micro-models; rank 0 goes on alone.
+    // Every rank runs the link's micro-models and the weights' ones; rank
+    // 0 goes on alone.
     if (rank == 0)
       llvm::errs() << "ditc calibrate: timing the link between " << ranks
                    << " ranks (mpirun)\n";
     link = measureLink(cal, ranks, rank == 0);
     if (!link)
       return 1;
-    if (rank != 0)
-      return 0;
   }
+  if (rank == 0)
+    llvm::errs() << "ditc calibrate: timing products over weights in and out of the caches"
+                 << (ranks > 1 ? " (every rank)" : "") << "\n";
+  std::optional<std::pair<Measured, Measured>> weights = measureWeights(cal, rank == 0);
+  if (!weights)
+    return 1;
+  if (rank != 0)
+    return 0;
   llvm::errs() << "ditc calibrate: timing micro-models on this machine\n";
 
   auto gemm = cal.measure(
@@ -598,6 +653,14 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.opOverheadS = overhead;
   hw.attentionEfficiency = std::clamp(attnRate / matrix, 0.01, 1.0);
   hw.matrixHalfRows = halfRows;
+  // Each distinct weight read once from beyond the caches: what the chain
+  // over them took more than the chain over one weight, per byte (0 when
+  // it took no more: nothing measurable to add).
+  auto &[cold, hot] = *weights;
+  double streamS = cold.seconds - hot.seconds;
+  hw.weightStreamBandwidth = streamS > 0.01 * hot.seconds
+                                 ? double(weightChainBytes()) / streamS
+                                 : 0.0;
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
@@ -660,5 +723,10 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
       matrix / 1e9, attnRate / 1e9, hw.vectorFlops["f32"] / 1e9,
       hw.memoryBandwidth / 1e9, launch * 1e6, opts.output, halfRows,
       hw.movementRate() / 1e9);
+  llvm::errs() << llvm::formatv(
+      "ditc calibrate: weights out of the caches {0:F3} ms, in them {1:F3} ms: "
+      "{2} MiB streamed at {3:F2} GB/s on top of the products\n",
+      cold.seconds * 1e3, hot.seconds * 1e3, weightChainBytes() >> 20,
+      hw.weightStreamBandwidth / 1e9);
   return 0;
 }

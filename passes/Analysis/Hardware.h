@@ -110,6 +110,13 @@ struct HardwareDesc {
   /// The rows at which a matrix product reaches half the matrix rate: M
   /// rows run at M / (M + matrixHalfRows) of it (0: every size at the rate).
   double matrixHalfRows = 0;
+  /// The rate at which an op's weights, read once a step and so from
+  /// beyond the caches, add to its time: paramBytes / this on top of the
+  /// roofline (JSON weight_stream_bandwidth; 0: nothing added). A CPU's
+  /// matrix kernels do not hide that read behind their FLOPs; ditc
+  /// calibrate measures it from products over weights that stay in cache
+  /// against the same products over weights that do not.
+  double weightStreamBandwidth = 0;
   std::vector<LinkLevel> links;
 
   /// Achievable rates for a compute dtype ("f32", "bf16", ...); the f32 rate

@@ -58,6 +58,13 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.overheadS = hw.overheadFor(opClass(cost.op)) * double(cost.repeats);
   t.memoryBound = t.memoryS > t.computeS;
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
+  // The weights this op is the first of the step to read, from beyond the
+  // caches (HardwareDesc::weightStreamBandwidth).
+  if (hw.weightStreamBandwidth > 0 && cost.paramBytes > 0) {
+    double stream = double(cost.paramBytes) * opts.bytesScale / hw.weightStreamBandwidth;
+    t.memoryS += stream;
+    t.totalS += stream;
+  }
   if (ring) {
     // Ring attention: one block kernel per ring rank, each partial result
     // merged into the running one by a kernel of its own (memory-bound,

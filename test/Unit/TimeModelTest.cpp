@@ -116,6 +116,39 @@ TEST(TimeModel, MemoryBoundOpIsBytesOverBandwidth) {
   EXPECT_DOUBLE_EQ(predictOpTime(c, hw, bf16).totalS, 1e-3 + 2e-6);
 }
 
+TEST(TimeModel, WeightsReadFromBeyondTheCachesAddTheirStream) {
+  // A product of 1e9 FLOPs (2 ms at the matrix rate, 1e12 x 0.5)
+  // that is the first of the step to read a weight of 8 MB: at a weight
+  // stream of 4e9 B/s it takes 2 ms more, on top of its compute.
+  HardwareDesc hw = machine();
+  OpCost c;
+  c.flopsMatrix = 1'000'000'000;
+  c.bytesRead = 8'000'000;
+  c.paramBytes = 8'000'000;
+  double without = predictOpTime(c, hw).totalS;
+  EXPECT_DOUBLE_EQ(without, 2e-3 + 2e-6);
+  hw.weightStreamBandwidth = 4e9;
+  OpTime t = predictOpTime(c, hw);
+  EXPECT_DOUBLE_EQ(t.totalS, without + 2e-3);
+  EXPECT_DOUBLE_EQ(t.memoryS, 8e6 / 5e10 + 2e-3);
+  // In bf16 the weight is half the bytes.
+  TimeOptions bf16;
+  bf16.dtype = "bf16";
+  bf16.bytesScale = 0.5;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, bf16).totalS,
+                   predictOpTime(c, machine(), bf16).totalS + 1e-3);
+  // A later reader of the same weight (paramBytes 0: the step read it
+  // already) and an op without weights pay nothing more.
+  c.paramBytes = 0;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).totalS, without);
+  // The field is parsed and printed; absent, nothing is added.
+  std::string err;
+  std::optional<HardwareDesc> again = parseHardware(printHardware(hw), "again", err);
+  ASSERT_TRUE(again) << err;
+  EXPECT_DOUBLE_EQ(again->weightStreamBandwidth, 4e9);
+  EXPECT_DOUBLE_EQ(machine().weightStreamBandwidth, 0.0);
+}
+
 TEST(TimeModel, DtypeRatesFallBackToF32) {
   HardwareDesc hw = machine();
   OpCost c;
@@ -744,6 +777,8 @@ TEST(Hardware, BadDescriptionsNameTheField) {
   std::optional<HardwareDesc> again = parseHardware(printHardware(*rates), "again", err);
   ASSERT_TRUE(again) << err;
   EXPECT_EQ(again->links[0].collectiveRates, rates->links[0].collectiveRates);
+  EXPECT_EQ(error("{" + base + R"(, "weight_stream_bandwidth": -1})"),
+            "f.json: field 'weight_stream_bandwidth' must be a non-negative number");
   EXPECT_EQ(error("{" + base + R"(, "op_overhead_s": {"gemm": 1e-6}})"),
             "f.json: unknown field 'op_overhead_s.gemm' (expected matrix, "
             "conv, attention, norm, movement, elementwise)");

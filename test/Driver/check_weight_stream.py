@@ -1,0 +1,26 @@
+"""Checks weight_stream_bandwidth of a description `ditc calibrate` wrote
+against the times its log printed (calibrate.test, calibrate-link-mpi.test).
+
+argv: the log, the description."""
+import json
+import re
+import sys
+
+log = open(sys.argv[1]).read()
+h = json.load(open(sys.argv[2]))
+m = re.search(r"weights out of the caches ([0-9.]+) ms, in them ([0-9.]+) ms: (\d+) MiB", log)
+cold, hot = float(m.group(1)) * 1e-3, float(m.group(2)) * 1e-3
+chain = 48 * 1152 * 1152 * 4  # 48 weights of 1152 x 1152 f32
+got = h.get("weight_stream_bandwidth", 0.0)
+# Nothing measurable (at most 1% more): nothing is added.
+want = chain / (cold - hot) if cold - hot > 0.01 * hot else 0.0
+# The printed times are rounded to the microsecond.
+ok = abs(got - want) <= 1e-3 * want + 1e-6 if want else got == 0.0
+print("weight_stream_bandwidth = 243 MiB / (each once - one):", ok and int(m.group(3)) * 2**20 == chain,
+      f"({got / 1e9:.2f} GB/s)")
+# The chain's products are 256 rows by 1152 x 1152, a quarter of the
+# 1024-row gemm micro-model's: 48 of them over one cached weight take
+# about 12 of it (within a factor of two either way on a noisy machine).
+gemm = float(re.search(r"^\s+gemm\s+([0-9.]+) us", log, re.M).group(1)) * 1e-6
+print("one weight's products at the gemm's rate:", 0.5 < hot / (12 * gemm) < 2.0,
+      f"({hot * 1e3:.1f} ms against {12 * gemm * 1e3:.1f})")
