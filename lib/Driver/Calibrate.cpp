@@ -434,6 +434,27 @@ LinkFit fitLink(ArrayRef<LinkSample> samples, double movementRate) {
   return fit;
 }
 
+/// The largest cache the first core has to itself (Linux sysfs: a level
+/// whose shared_cpu_list is one CPU), in bytes; 0 when none is listed.
+double privateCacheBytes() {
+  double best = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::string dir = "/sys/devices/system/cpu/cpu0/cache/index" + std::to_string(i) + "/";
+    std::ifstream sizeFile(dir + "size"), sharedFile(dir + "shared_cpu_list");
+    std::string size, shared;
+    if (!std::getline(sizeFile, size) || !std::getline(sharedFile, shared))
+      continue;
+    if (StringRef(shared).trim().find_first_of(",-") != StringRef::npos)
+      continue; // shared with other CPUs
+    unsigned long long n = 0;
+    StringRef s = StringRef(size).trim();
+    double scale = s.consume_back("K") ? 1024.0 : s.consume_back("M") ? 1048576.0 : 1.0;
+    if (!s.getAsInteger(10, n))
+      best = std::max(best, double(n) * scale);
+  }
+  return best;
+}
+
 std::string cpuName() {
   std::ifstream f("/proc/cpuinfo");
   std::string line;
@@ -661,6 +682,9 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
   hw.weightStreamBandwidth = streamS > 0.01 * hot.seconds
                                  ? double(weightChainBytes()) / streamS
                                  : 0.0;
+  // A program's weights that fit a core's own cache stay there.
+  if (hw.weightStreamBandwidth > 0)
+    hw.weightCacheBytes = privateCacheBytes();
   LinkLevel shm;
   shm.name = "shared-memory";
   shm.kind = "shared-memory";
@@ -725,8 +749,9 @@ int mlir::ditc::runCalibrateCommand(const CalibrateCommandOptions &opts) {
       hw.movementRate() / 1e9);
   llvm::errs() << llvm::formatv(
       "ditc calibrate: weights out of the caches {0:F3} ms, in them {1:F3} ms: "
-      "{2} MiB streamed at {3:F2} GB/s on top of the products\n",
+      "{2} MiB streamed at {3:F2} GB/s on top of the products (programs with "
+      "more than {4} KiB of weights)\n",
       cold.seconds * 1e3, hot.seconds * 1e3, weightChainBytes() >> 20,
-      hw.weightStreamBandwidth / 1e9);
+      hw.weightStreamBandwidth / 1e9, int64_t(hw.weightCacheBytes) >> 10);
   return 0;
 }

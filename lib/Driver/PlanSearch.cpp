@@ -233,8 +233,9 @@ struct RankTime {
   std::map<std::string, int64_t> commBytes;
 };
 
-RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &topts) {
+RankTime timeOf(const Profile &p, const HardwareDesc &hw, const TimeOptions &opts) {
   RankTime r;
+  const TimeOptions topts = withStepParams(opts, p.ops());
   for (const OpCost &c : p.ops()) {
     OpTime t = predictOpTime(c, hw, topts);
     r.totalS += t.totalS;

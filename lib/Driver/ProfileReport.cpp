@@ -89,7 +89,7 @@ std::string mlir::ditc::opLabel(Operation *op) {
 ProfileReport::ProfileReport(std::string model, const Profile &profile,
                              const HardwareDesc &hw, TimeOptions timeOptions)
     : model(std::move(model)), profile(&profile), hw(&hw),
-      timeOptions(std::move(timeOptions)) {
+      timeOptions(withStepParams(std::move(timeOptions), profile.ops())) {
   for (const OpCost &c : profile.ops()) {
     times.push_back(predictOpTime(c, hw, this->timeOptions));
     totalS += times.back().totalS;

@@ -86,7 +86,8 @@ std::string readFields(const json &j, HardwareDesc &hw) {
       !(e = number(j, "memory_capacity", hw.memoryCapacity, true, "")).empty() ||
       !(e = number(j, "launch_overhead_s", hw.launchOverheadS, true, "")).empty() ||
       !(e = number(j, "matrix_half_rows", hw.matrixHalfRows, false, "")).empty() ||
-      !(e = number(j, "weight_stream_bandwidth", hw.weightStreamBandwidth, false, "")).empty())
+      !(e = number(j, "weight_stream_bandwidth", hw.weightStreamBandwidth, false, "")).empty() ||
+      !(e = number(j, "weight_cache_bytes", hw.weightCacheBytes, false, "")).empty())
     return e;
   if (hw.memoryBandwidth <= 0)
     return "field 'memory_bandwidth' must be positive";
@@ -315,6 +316,8 @@ std::string mlir::ditc::printHardware(const HardwareDesc &hw) {
     j["matrix_half_rows"] = hw.matrixHalfRows;
   if (hw.weightStreamBandwidth > 0)
     j["weight_stream_bandwidth"] = hw.weightStreamBandwidth;
+  if (hw.weightCacheBytes > 0)
+    j["weight_cache_bytes"] = hw.weightCacheBytes;
   if (!hw.opOverheadS.empty())
     j["op_overhead_s"] = hw.opOverheadS;
   j["efficiency"] = {{"matrix", hw.matrixEfficiency},

@@ -117,6 +117,11 @@ struct HardwareDesc {
   /// calibrate measures it from products over weights that stay in cache
   /// against the same products over weights that do not.
   double weightStreamBandwidth = 0;
+  /// A program whose weights take at most this many bytes keeps them in
+  /// the caches from one step to the next: no stream (JSON
+  /// weight_cache_bytes, default 0; ditc calibrate writes the largest cache
+  /// a core has to itself).
+  double weightCacheBytes = 0;
   std::vector<LinkLevel> links;
 
   /// Achievable rates for a compute dtype ("f32", "bf16", ...); the f32 rate

@@ -60,7 +60,9 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
   t.totalS = std::max(t.computeS, t.memoryS) + t.overheadS;
   // The weights this op is the first of the step to read, from beyond the
   // caches (HardwareDesc::weightStreamBandwidth).
-  if (hw.weightStreamBandwidth > 0 && cost.paramBytes > 0) {
+  bool cached = opts.stepParamBytes >= 0 &&
+                double(opts.stepParamBytes) * opts.bytesScale <= hw.weightCacheBytes;
+  if (hw.weightStreamBandwidth > 0 && cost.paramBytes > 0 && !cached) {
     double stream = double(cost.paramBytes) * opts.bytesScale / hw.weightStreamBandwidth;
     t.memoryS += stream;
     t.totalS += stream;
@@ -136,6 +138,13 @@ OpTime mlir::ditc::predictOpTime(const OpCost &cost, const HardwareDesc &hw,
     }
   }
   return t;
+}
+
+TimeOptions mlir::ditc::withStepParams(TimeOptions opts, ArrayRef<OpCost> ops) {
+  opts.stepParamBytes = 0;
+  for (const OpCost &c : ops)
+    opts.stepParamBytes += c.paramBytes;
+  return opts;
 }
 
 int64_t mlir::ditc::collectiveBytesSent(CollectiveKind kind, int64_t bytes,

@@ -66,7 +66,16 @@ struct TimeOptions {
   std::string dtype = "f32";
   /// Multiplies every byte count (0.5 predicts a bf16 run of an f32 graph).
   double bytesScale = 1.0;
+  /// The parameter bytes one step of the program reads (OpCost::paramBytes
+  /// summed, before bytesScale): its weights stream from beyond the caches
+  /// (HardwareDesc::weightStreamBandwidth) only when they are more than
+  /// HardwareDesc::weightCacheBytes. -1: not known; they stream.
+  int64_t stepParamBytes = -1;
 };
+
+/// `opts` with stepParamBytes the parameter bytes of `ops` (a program's
+/// step).
+TimeOptions withStepParams(TimeOptions opts, llvm::ArrayRef<OpCost> ops);
 
 /// The class of op whose fixed cost a machine may list (kOpClasses):
 /// matrix (matmul, linear, einsum), conv, attention, norm (layer_norm,

@@ -18,6 +18,22 @@ want = chain / (cold - hot) if cold - hot > 0.01 * hot else 0.0
 ok = abs(got - want) <= 1e-3 * want + 1e-6 if want else got == 0.0
 print("weight_stream_bandwidth = 243 MiB / (each once - one):", ok and int(m.group(3)) * 2**20 == chain,
       f"({got / 1e9:.2f} GB/s)")
+# The cache a core has to itself, as sysfs lists it (written only with a
+# stream: without one it has nothing to say).
+best = 0
+for i in range(8):
+    d = f"/sys/devices/system/cpu/cpu0/cache/index{i}/"
+    try:
+        size = open(d + "size").read().strip()
+        shared = open(d + "shared_cpu_list").read().strip()
+    except OSError:
+        continue
+    if "," in shared or "-" in shared:
+        continue
+    n = int(size.rstrip("KM")) * {"K": 1024, "M": 1 << 20}.get(size[-1], 1)
+    best = max(best, n)
+print("weight_cache_bytes = the core's own largest cache:",
+      h.get("weight_cache_bytes", 0) == (best if got else 0), f"({best} B)")
 # The chain's products are 256 rows by 1152 x 1152, a quarter of the
 # 1024-row gemm micro-model's: 48 of them over one cached weight take
 # about 12 of it (within a factor of two either way on a noisy machine).

@@ -137,6 +137,23 @@ TEST(TimeModel, WeightsReadFromBeyondTheCachesAddTheirStream) {
   bf16.bytesScale = 0.5;
   EXPECT_DOUBLE_EQ(predictOpTime(c, hw, bf16).totalS,
                    predictOpTime(c, machine(), bf16).totalS + 1e-3);
+  // A program whose weights fit the cache a core has to itself keeps them
+  // there: with 8 MB of weights a step and a 16 MB cache, nothing streams;
+  // with 24 MB, or 40 MB in bf16 (20 MB), they do.
+  hw.weightCacheBytes = 16e6;
+  TimeOptions small;
+  small.stepParamBytes = 8'000'000;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, small).totalS, without);
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, withStepParams(TimeOptions(), {c})).totalS, without);
+  TimeOptions large;
+  large.stepParamBytes = 24'000'000;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, large).totalS, without + 2e-3);
+  TimeOptions largeBf16 = bf16;
+  largeBf16.stepParamBytes = 40'000'000;
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw, largeBf16).totalS,
+                   predictOpTime(c, machine(), bf16).totalS + 1e-3);
+  // Not known (-1, the default): they stream.
+  EXPECT_DOUBLE_EQ(predictOpTime(c, hw).totalS, without + 2e-3);
   // A later reader of the same weight (paramBytes 0: the step read it
   // already) and an op without weights pay nothing more.
   c.paramBytes = 0;
@@ -146,6 +163,7 @@ TEST(TimeModel, WeightsReadFromBeyondTheCachesAddTheirStream) {
   std::optional<HardwareDesc> again = parseHardware(printHardware(hw), "again", err);
   ASSERT_TRUE(again) << err;
   EXPECT_DOUBLE_EQ(again->weightStreamBandwidth, 4e9);
+  EXPECT_DOUBLE_EQ(again->weightCacheBytes, 16e6);
   EXPECT_DOUBLE_EQ(machine().weightStreamBandwidth, 0.0);
 }
 

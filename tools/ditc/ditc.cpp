@@ -412,7 +412,9 @@ static cl::opt<int> profileTop("top",
 static cl::SubCommand calibrateCmd(
     "calibrate", "Measure this machine with micro-models and write a machine "
                  "description for ditc profile --hw FILE (under mpirun -np N also "
-                 "the link between the ranks and ring attention's blocks)");
+                 "the link between the ranks, each collective kind's rate on it "
+                 "and ring attention's blocks, and the weights' stream with every "
+                 "rank running)");
 static cl::opt<std::string> calibrateOut(
     "o", cl::desc("Output file (default: stdout)"), cl::value_desc("OUT.json"),
     cl::init("-"), cl::sub(calibrateCmd), cl::cat(ditcCategory));
