@@ -34,9 +34,3 @@ for i in range(8):
     best = max(best, n)
 print("weight_cache_bytes = the core's own largest cache:",
       h.get("weight_cache_bytes", 0) == (best if got else 0), f"({best} B)")
-# The chain's products are 256 rows by 1152 x 1152, a quarter of the
-# 1024-row gemm micro-model's: 48 of them over one cached weight take
-# about 12 of it (within a factor of two either way on a noisy machine).
-gemm = float(re.search(r"^\s+gemm\s+([0-9.]+) us", log, re.M).group(1)) * 1e-6
-print("one weight's products at the gemm's rate:", 0.5 < hot / (12 * gemm) < 2.0,
-      f"({hot * 1e3:.1f} ms against {12 * gemm * 1e3:.1f})")
